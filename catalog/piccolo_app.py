@@ -1,0 +1,12 @@
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from catalog.tables import Category, Offer
+
+APP_CONFIG = AppConfig(
+    app_name="catalog",
+    migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "catalog"),
+    table_classes=[Category, Offer],
+    migration_dependencies=["providers.piccolo_app"],
+)

@@ -1,0 +1,12 @@
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from evaluation.tables import EvaluatorApiKey, EvaluatorOrg
+
+APP_CONFIG = AppConfig(
+    app_name="evaluation",
+    migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "evaluation"),
+    table_classes=[EvaluatorOrg, EvaluatorApiKey],
+    migration_dependencies=["catalog.piccolo_app"],
+)

@@ -1,0 +1,46 @@
+"""Third-party evaluator organisations and their API keys."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timezone
+
+from evaluation.tables import EvaluatorApiKey, EvaluatorOrg
+
+KEY_PREFIX = "ek_"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_api_key(org_id: int) -> str:
+    """A new key `ek_<prefix>_<secret>`; returned once, only its hash is stored."""
+    prefix = secrets.token_hex(6)
+    key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    await EvaluatorApiKey.insert(EvaluatorApiKey(
+        org=org_id, prefix=prefix, key_hash=_digest(key), created_at=datetime.now(timezone.utc),
+    ))
+    return key
+
+
+async def authenticate_api_key(key: str) -> dict | None:
+    """The organisation a valid, unrevoked key belongs to, or None."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or not key.startswith(KEY_PREFIX):
+        return None
+    row = await EvaluatorApiKey.select(EvaluatorApiKey.id, EvaluatorApiKey.key_hash, EvaluatorApiKey.org).where(
+        (EvaluatorApiKey.prefix == parts[1]) & EvaluatorApiKey.revoked_at.is_null()
+    ).first()
+    if row is None or not hmac.compare_digest(row["key_hash"], _digest(key)):
+        return None
+    await EvaluatorApiKey.update({EvaluatorApiKey.last_used_at: datetime.now(timezone.utc)}).where(
+        EvaluatorApiKey.id == row["id"]
+    )
+    return await get_org(row["org"])
+
+
+async def get_org(org_id: int) -> dict | None:
+    return await EvaluatorOrg.select().where(
+        (EvaluatorOrg.id == org_id) & (EvaluatorOrg.active == True)  # noqa: E712
+    ).first()

@@ -1,0 +1,53 @@
+"""The composition root: `create_app()` and the one plugin that wires everything."""
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins import InitPluginProtocol
+from litestar.static_files import create_static_files_router
+
+from evaluation.controllers import EvaluatorController
+from marketplace import db, health, logs
+from marketplace.errors import EXCEPTION_HANDLERS
+from marketplace.federation.controllers import FederationController
+from marketplace.identity.controllers import AuthController
+from marketplace.identity.middleware import authentication_middleware
+from marketplace.settings import get_settings
+from marketplace.web import config as web_config, i18n, pages
+from providers.controllers import ProviderController
+
+API_CONTROLLERS = [AuthController, FederationController, ProviderController, EvaluatorController]
+
+
+class BenefitsPlugin(InitPluginProtocol):
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        settings = get_settings()
+        app_config.route_handlers.extend([
+            health.health, health.ready, *API_CONTROLLERS, *pages.ROUTES,
+            create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
+                                       include_in_schema=False),
+        ])
+        app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
+                                     authentication_middleware]
+        app_config.template_config = web_config.template_config()
+        app_config.csrf_config = CSRFConfig(
+            secret=settings.security.secret_key, exclude=["/api/", "/health", "/ready"],
+            cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",
+        )
+        app_config.openapi_config = OpenAPIConfig(
+            title="Benefits marketplace API", version="1.0.0", path="/api/docs",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        )
+        app_config.request_max_body_size = settings.app.max_body_bytes
+        app_config.on_startup.append(db.open_pool)
+        app_config.on_shutdown.append(db.close_pool)
+        app_config.debug = settings.app.debug
+        return app_config
+
+
+def create_app() -> Litestar:
+    logs.configure(json=get_settings().app.log_json)
+    return Litestar(plugins=[BenefitsPlugin()])

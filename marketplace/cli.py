@@ -1,0 +1,229 @@
+"""`benefits`: one command for every role of the platform.
+
+Every command first makes sure the backing components are reachable: configured ones
+through their environment variables, embedded ones started under var/ when down. The
+resulting environment is exported to this process and to the children it spawns.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from marketplace.runtime import components
+
+console = Console()
+
+
+def _bring_up() -> list[components.Component]:
+    with console.status("Starting components…"):
+        env, started = components.ensure_up()
+    os.environ.update(env)
+    for component in started:
+        console.print(f"[green]started[/] {component.name} ({component.status().address})")
+    return started
+
+
+@click.group()
+def main() -> None:
+    """Benefits marketplace of the trade-union federation."""
+
+
+@main.group()
+def services() -> None:
+    """Show, start or stop the backing components (PostgreSQL, Redis, Meilisearch, Stripe)."""
+
+
+@services.command("status")
+def services_status() -> None:
+    table = Table("component", "mode", "state", "address")
+    for component in components.COMPONENTS:
+        status = component.status()
+        state = "[green]running[/]" if status.running else "[red]stopped[/]"
+        table.add_row(status.name, status.mode, state, status.address)
+    console.print(table)
+
+
+@services.command("up")
+def services_up() -> None:
+    _bring_up()
+    services_status.callback()
+
+
+@services.command("down")
+def services_down() -> None:
+    for component in reversed(components.COMPONENTS):
+        if not component.external() and component.stop():
+            console.print(f"[yellow]stopped[/] {component.name}")
+    services_status.callback()
+
+
+@main.command()
+def setup() -> None:
+    """Install what the embedded components and the UI need (idempotent)."""
+    from marketplace.runtime import meili_binary, npm_assets
+
+    with console.status("Installing Meilisearch and static assets…"):
+        meili_binary.path()
+        npm_assets.install_static_assets()
+    console.print("[green]setup complete[/]")
+
+
+async def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all")
+    if not result.success:
+        raise click.ClickException(f"migration failed: {result.message}")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations of every app."""
+    _bring_up()
+    asyncio.run(_migrate())
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+async def _seed(members: int, providers: int, offers: int):
+    from marketplace import db, seed as seeding
+
+    await db.open_pool()
+    try:
+        with _progress() as progress:
+            tasks: dict[str, int] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            return await seeding.seed(members=members, providers=providers, offers=offers, progress=report)
+    finally:
+        await db.close_pool()
+
+
+@main.command()
+@click.option("--members", default=5000, show_default=True)
+@click.option("--providers", default=200, show_default=True)
+@click.option("--offers", default=2000, show_default=True)
+def seed(members: int, providers: int, offers: int) -> None:
+    """Add realistic demo data (Faker zh_CN/en) for one city."""
+    _bring_up()
+    asyncio.run(_migrate())
+    started = time.perf_counter()
+    report = asyncio.run(_seed(members, providers, offers))
+    console.print(report)
+    console.print(f"seeded in {time.perf_counter() - started:.1f}s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web server (member site, provider portal, operator console, JSON API)."""
+    import uvicorn
+
+    _bring_up()
+    uvicorn.run("marketplace.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, proxy_headers=True)
+
+
+@main.command()
+@click.option("--processes", default=1, show_default=True)
+@click.option("--threads", default=4, show_default=True)
+def worker(processes: int, threads: int) -> None:
+    """Run the Dramatiq job worker."""
+    _bring_up()
+    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "marketplace.jobs.worker",
+                               "--processes", str(processes), "--threads", str(threads)])
+
+
+@main.command()
+def scheduler() -> None:
+    """Run periodic jobs and the outbox relay."""
+    from marketplace.jobs import scheduler as periodic
+
+    _bring_up()
+    asyncio.run(periodic.run())
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--members", default=5000, show_default=True)
+@click.option("--providers", default=200, show_default=True)
+@click.option("--offers", default=2000, show_default=True)
+def demo(port: int, members: int, providers: int, offers: int) -> None:
+    """Set up, seed once, and run web + worker + scheduler until Ctrl-C."""
+    from marketplace import seed as seeding
+
+    setup.callback()
+    started = _bring_up()
+    asyncio.run(_migrate())
+    if not asyncio.run(seeding.has_data()):
+        asyncio.run(_seed(members, providers, offers))
+    else:
+        console.print("demo data already present; reusing it")
+    children = [
+        subprocess.Popen([sys.executable, "-m", "marketplace.cli", "serve", "--port", str(port)]),
+        subprocess.Popen([sys.executable, "-m", "marketplace.cli", "worker"]),
+        subprocess.Popen([sys.executable, "-m", "marketplace.cli", "scheduler"]),
+    ]
+    _print_demo_guide(port)
+    _supervise(children, started)
+
+
+def _print_demo_guide(port: int) -> None:
+    from marketplace import seed as seeding
+
+    base = f"http://127.0.0.1:{port}"
+    table = Table("where", "address", "sign in with")
+    for account in seeding.DEMO_ACCOUNTS:
+        table.add_row(account["area"], base + account["path"], f"{account['username']} / {account['password']}")
+    table.add_row("API docs", base + "/api/docs", "")
+    console.print(table)
+    console.print("Press Ctrl-C to stop everything this command started.")
+
+
+def _supervise(children: list[subprocess.Popen], started: list[components.Component]) -> None:
+    """Wait until Ctrl-C (or a child dies), then stop the children and the components
+    this run started, so nothing is left behind."""
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    console.print("stopping…")
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    components.stop(started)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Domain errors, and the one place that turns every error into RFC 9457 problem details.
+
+Services raise `NotFound`, `Conflict`, `Forbidden`, `Invalid`, ... with a stable `code`;
+they never know about HTTP. The handlers below map those, and Litestar's own errors
+(malformed JSON, wrong types, unknown fields, oversized bodies, unknown routes), to
+`application/problem+json` bodies. Browser pages get the same status with an HTML page.
+"""
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect, Template
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://benefits.example.org/problems/"
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, field: str | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.field = field
+        self.extra = extra
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **kwargs: Any):
+        super().__init__(detail, **kwargs)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A backing component (database, Redis, search) is down."""
+
+    status = 503
+    code = "dependency_unavailable"
+
+
+# Stable codes for the framework's own errors, by status.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    body = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return body
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/health", "/ready", "/schema")) and (
+        "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    if _wants_html(request):
+        if body["status"] == 401:
+            return Redirect(path=_login_path(request.url.path))
+        return Template(template_name="error.html", context={"problem": body},
+                        status_code=body["status"], headers=headers)
+    return Response(content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _login_path(path: str) -> str:
+    from marketplace.identity.middleware import AUDIENCE_COOKIES
+
+    for prefix in AUDIENCE_COOKIES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return prefix + "/login"
+    return "/login"
+
+
+def _validation_errors(extra: Any) -> list[dict[str, str]]:
+    """Litestar reports `[{"message": ..., "key": ..., "source": ...}]`; we name the field."""
+    errors = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict):
+            errors.append({"field": item.get("key") or "body", "message": str(item.get("message", ""))})
+    return errors
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+    body = problem(exc.status, exc.code, exc.detail, errors=errors, **exc.extra)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return _respond(request, body, headers)
+
+
+def handle_validation_error(request: Request, exc: ValidationException) -> Response:
+    errors = _validation_errors(exc.extra)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
+    return _respond(request, problem(400, "validation_error", detail, errors=errors or None))
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "http_error")
+    detail = exc.detail if exc.detail else HTTPStatus(status).phrase
+    headers = dict(exc.headers or {})
+    return _respond(request, problem(status, code, detail), headers)
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return _respond(request, problem(500, "internal_error", "An unexpected error occurred."))
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+__all__ = [
+    "Conflict", "DomainError", "EXCEPTION_HANDLERS", "Forbidden", "Invalid", "MediaType", "NotFound",
+    "TooManyRequests", "Unauthorized", "Unavailable", "problem",
+]

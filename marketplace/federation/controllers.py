@@ -1,0 +1,28 @@
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+
+from marketplace.federation import services
+from marketplace.federation.schemas import MemberCreate, MemberPage, NodeSummary
+from marketplace.identity import guards
+
+
+class FederationController(Controller):
+    path = "/api/v1/federation"
+    tags = ["federation"]
+    guards = [guards.operator]
+
+    @get("/nodes/{node_id:int}", summary="A union node, its children and its member count")
+    async def node(self, request: Request, node_id: int) -> NodeSummary:
+        return await services.node_summary(request.user, node_id)
+
+    @get("/nodes/{node_id:int}/members", summary="Members in a node's subtree, masked")
+    async def members(
+        self, request: Request, node_id: int,
+        page: int = Parameter(default=1, ge=1), page_size: int = Parameter(default=20, ge=1, le=100),
+    ) -> MemberPage:
+        return await services.list_members(request.user, node_id, page, page_size)
+
+    @post("/members", summary="Add a member to a grassroots union in your scope")
+    async def create_member(self, request: Request, data: MemberCreate) -> dict[str, int]:
+        await services.require_in_scope(request.user, data.node_id)
+        return {"id": await services.create_member(data)}

@@ -1,0 +1,160 @@
+"""The federation tree and its members: scope checks, subtree queries, membership."""
+
+import re
+from datetime import datetime, timezone
+
+from asyncpg.exceptions import UniqueViolationError
+
+from marketplace import pii
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
+from marketplace.federation.tables import Member, MemberGroup, UnionNode
+from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
+
+PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+
+
+def _node(row: dict) -> NodeRead:
+    return NodeRead(
+        id=row["id"], parent_id=row["parent"], level=row["level"], code=row["code"],
+        name_zh=row["name_zh"], name_en=row["name_en"], path=row["path"], depth=row["depth"],
+    )
+
+
+async def get_node(node_id: int) -> NodeRead:
+    row = await UnionNode.select().where(UnionNode.id == node_id).first()
+    if row is None:
+        raise NotFound(f"Union node {node_id} does not exist.", code="node_not_found")
+    return _node(row)
+
+
+LEVELS = ("national", "province", "city", "district", "grassroots")
+
+
+async def create_node(parent_id: int | None, level: str, code: str, name_zh: str, name_en: str) -> NodeRead:
+    """Add a node under `parent_id` (None for the root); levels only go down the tree."""
+    if level not in LEVELS:
+        raise Invalid(f"level must be one of {', '.join(LEVELS)}.", field="level")
+    parent = await get_node(parent_id) if parent_id is not None else None
+    if parent and LEVELS.index(level) <= LEVELS.index(parent.level):
+        raise Invalid(f"a {level} node cannot sit under a {parent.level} node.", field="level")
+    async with engine().transaction() as transaction:
+        try:
+            row = await transaction.connection.fetchrow(
+                "INSERT INTO union_node (parent, level, code, name_zh, name_en, path, depth) "
+                "VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING id",
+                parent_id, level, code, name_zh, name_en, parent.depth + 1 if parent else 0,
+            )
+        except UniqueViolationError:
+            raise Conflict(f"A union node with code {code} already exists.", code="node_exists", field="code")
+        path = (parent.path if parent else "/") + f"{row['id']}/"
+        await transaction.connection.execute("UPDATE union_node SET path = $1 WHERE id = $2", path, row["id"])
+    return await get_node(row["id"])
+
+
+async def require_in_scope(principal: Principal, node_id: int) -> NodeRead:
+    """The node, if it lies in the principal's subtree; Forbidden otherwise."""
+    node = await get_node(node_id)
+    if not principal.covers(node.path):
+        raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+    return node
+
+
+async def node_summary(principal: Principal, node_id: int) -> NodeSummary:
+    node = await require_in_scope(principal, node_id)
+    children = await UnionNode.select().where(UnionNode.parent == node_id).order_by(UnionNode.code)
+    members = await count_members(node.path)
+    return NodeSummary(node=node, members=members, children=[_node(row) for row in children])
+
+
+async def count_members(path: str) -> int:
+    rows = await Member.raw(
+        "SELECT count(*) AS n FROM member m JOIN union_node n ON n.id = m.node "
+        "WHERE n.path LIKE {} AND m.status = 'active'",
+        path + "%",
+    )
+    return rows[0]["n"]
+
+
+async def list_members(principal: Principal, node_id: int, page: int = 1, page_size: int = 20) -> MemberPage:
+    node = await require_in_scope(principal, node_id)
+    if page < 1 or not 1 <= page_size <= 100:
+        raise Invalid("page must be >= 1 and page_size between 1 and 100.", field="page")
+    rows = await Member.raw(
+        "SELECT m.id, m.node, m.name, m.phone_masked, m.gender, m.groups, m.status "
+        "FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE {} "
+        "ORDER BY m.id LIMIT {} OFFSET {}",
+        node.path + "%", page_size, (page - 1) * page_size,
+    )
+    items = [
+        MemberRead(id=r["id"], node_id=r["node"], name=pii.mask_name(r["name"]), phone=r["phone_masked"],
+                   gender=r["gender"], groups=list(r["groups"]), status=r["status"])
+        for r in rows
+    ]
+    return MemberPage(items=items, total=await count_members(node.path), page=page, page_size=page_size)
+
+
+async def group_codes() -> set[str]:
+    return {row["code"] for row in await MemberGroup.select(MemberGroup.code)}
+
+
+async def create_member(data: MemberCreate) -> int:
+    """Add a member to a grassroots union and announce it (`member.joined`)."""
+    if not PHONE_PATTERN.match(data.phone):
+        raise Invalid("phone must be a mainland mobile number of 11 digits.", field="phone")
+    if data.gender not in ("F", "M"):
+        raise Invalid("gender must be F or M.", field="gender")
+    unknown = set(data.groups) - await group_codes()
+    if unknown:
+        raise Invalid(f"unknown member groups: {', '.join(sorted(unknown))}.", field="groups")
+    node = await get_node(data.node_id)
+    if node.level != "grassroots":
+        raise Invalid("members belong to a grassroots union.", field="node_id")
+    now = datetime.now(timezone.utc)
+    async with engine().transaction():
+        try:
+            rows = await Member.insert(Member(
+                node=data.node_id, name=data.name, gender=data.gender, birth_year=data.birth_year,
+                phone_cipher=pii.encrypt(data.phone), phone_hash=pii.lookup_hash(data.phone),
+                phone_masked=pii.mask_phone(data.phone), id_number_cipher=pii.encrypt(data.id_number),
+                id_number_hash=pii.lookup_hash(data.id_number), groups=list(data.groups),
+                joined_at=now, created_at=now,
+            )).returning(Member.id)
+        except UniqueViolationError:
+            raise Conflict("A member with this phone or ID number already exists.", code="member_exists")
+        member_id = rows[0]["id"]
+        await outbox.publish("member.joined", {"member_id": member_id})
+    return member_id
+
+
+async def find_member_credentials(phone: str) -> tuple[int, str | None] | None:
+    row = await Member.select(Member.id, Member.password_hash).where(
+        (Member.phone_hash == pii.lookup_hash(phone)) & (Member.status == "active")
+    ).first()
+    return (row["id"], row["password_hash"]) if row else None
+
+
+async def member_principal(member_id: int) -> Principal | None:
+    rows = await Member.raw(
+        "SELECT m.id, m.name, m.node, m.groups, n.path FROM member m JOIN union_node n ON n.id = m.node "
+        "WHERE m.id = {} AND m.status = 'active'",
+        member_id,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return Principal(kind="member", id=row["id"], display_name=row["name"], node_id=row["node"],
+                     node_path=row["path"], groups=tuple(row["groups"]))
+
+
+async def welcome_member(member_id: int, event_id: int) -> None:
+    """The in-app welcome message a new member receives (consumer of `member.joined`)."""
+    from marketplace.federation.tables import Notification
+
+    await Notification.insert(Notification(
+        member=member_id, kind="welcome", title="欢迎加入工会会员服务",
+        body="您已成为会员，可在这里查找并领取普惠服务。", source_event=event_id,
+        created_at=datetime.now(timezone.utc),
+    ))

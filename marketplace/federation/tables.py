@@ -1,0 +1,66 @@
+from piccolo.columns import (
+    JSONB, Array, BigSerial, Boolean, Bytea, ForeignKey, Integer, Serial, SmallInt, Text,
+    Timestamptz, Varchar,
+)
+from piccolo.table import Table
+
+
+class UnionNode(Table, tablename="union_node"):
+    """A node of the federation tree: national, province, city, district or grassroots.
+
+    `path` is a materialised path of ids ("/1/4/23/"); a subtree is every node whose
+    path starts with the root's path, answered by a btree index (text_pattern_ops).
+    """
+
+    id = Serial(primary_key=True)
+    parent = ForeignKey("self", null=True, default=None)
+    level = Varchar(length=16)
+    code = Varchar(length=32, unique=True)
+    name_zh = Varchar(length=100)
+    name_en = Varchar(length=100)
+    path = Varchar(length=255)
+    depth = SmallInt()
+
+
+class MemberGroup(Table, tablename="member_group"):
+    """A group that offers can target: women workers, gig workers, hardship, ..."""
+
+    id = Serial(primary_key=True)
+    code = Varchar(length=32, unique=True)
+    name_zh = Varchar(length=50)
+    name_en = Varchar(length=50)
+
+
+class Member(Table, tablename="member"):
+    """A real-name union member. Phone and ID number are personal data: stored only
+    encrypted (AES-GCM) and as a keyed hash for look-ups, never in clear."""
+
+    id = BigSerial(primary_key=True)
+    node = ForeignKey(UnionNode)
+    name = Varchar(length=50)
+    gender = Varchar(length=1)
+    birth_year = SmallInt()
+    phone_cipher = Bytea()
+    phone_hash = Bytea(unique=True)
+    phone_masked = Varchar(length=11)
+    id_number_cipher = Bytea()
+    id_number_hash = Bytea(unique=True)
+    groups = Array(Varchar(length=32))
+    password_hash = Text(null=True, default=None)
+    status = Varchar(length=16, default="active")
+    preferences = JSONB(default={})
+    joined_at = Timestamptz()
+    created_at = Timestamptz()
+
+
+class Notification(Table, tablename="notification"):
+    """An in-app message to a member."""
+
+    id = BigSerial(primary_key=True)
+    member = ForeignKey(Member)
+    kind = Varchar(length=32)
+    title = Varchar(length=200)
+    body = Text()
+    source_event = Integer(null=True, default=None)
+    created_at = Timestamptz()
+    read = Boolean(default=False)

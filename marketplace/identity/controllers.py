@@ -1,0 +1,35 @@
+from litestar import Controller, Request, delete, get, post
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from marketplace import pii
+from marketplace.identity import guards, services
+from marketplace.identity.schemas import PrincipalRead, TokenRead, TokenRequest
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AuthController(Controller):
+    path = "/api/v1"
+    tags = ["identity"]
+
+    @post("/auth/token", summary="Exchange a username and password for a bearer token")
+    async def issue_token(self, request: Request, data: TokenRequest) -> TokenRead:
+        token, expires_at = await services.sign_in(
+            data.kind, data.username, data.password, client_address(request), "bearer")
+        return TokenRead(token=token, token_type="bearer", kind=data.kind, expires_at=expires_at)
+
+    @delete("/auth/token", guards=[guards.signed_in], status_code=HTTP_204_NO_CONTENT,
+            summary="Revoke the bearer token of this request")
+    async def revoke_token(self, request: Request) -> None:
+        await services.sign_out(request.user)
+
+    @get("/me", guards=[guards.signed_in], summary="Who this token belongs to")
+    async def me(self, request: Request) -> PrincipalRead:
+        user = request.user
+        return PrincipalRead(
+            kind=user.kind, id=user.id,
+            display_name=user.display_name if user.kind != "member" else pii.mask_name(user.display_name),
+            node_id=user.node_id, provider_id=user.provider_id, role=user.role, groups=list(user.groups),
+        )

@@ -1,0 +1,42 @@
+"""Route guards: who may call a handler. Scope (which node, which provider) is checked
+by the services, which know what the request touches."""
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from marketplace.errors import Forbidden, Unauthorized
+
+
+def _require(kind: str, connection: ASGIConnection) -> None:
+    principal = connection.user
+    if principal is None:
+        raise Unauthorized("Sign in first.", code="not_signed_in")
+    if principal.kind != kind:
+        raise Forbidden(f"Only {kind} accounts may do this.", code="wrong_role")
+
+
+def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("member", connection)
+
+
+def provider_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("provider", connection)
+
+
+def provider_owner(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("provider", connection)
+    if connection.user.role != "owner":
+        raise Forbidden("Only the provider's owner may do this.", code="owner_only")
+
+
+def operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("operator", connection)
+
+
+def evaluator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("evaluator", connection)
+
+
+def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user is None:
+        raise Unauthorized("Sign in first.", code="not_signed_in")

@@ -1,0 +1,25 @@
+"""Who is making a request: one value type for all four kinds of user."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+PrincipalKind = Literal["member", "provider", "operator", "evaluator"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    id: int
+    display_name: str
+    # The federation node: a member's grassroots union, or the root of an operator's
+    # or evaluator's scope. `node_path` is its materialised path ("/1/4/").
+    node_id: int | None = None
+    node_path: str | None = None
+    provider_id: int | None = None
+    role: str | None = None  # provider users: "owner" or "staff"
+    groups: tuple[str, ...] = field(default_factory=tuple)
+    session_hash: str | None = None
+
+    def covers(self, node_path: str) -> bool:
+        """True when `node_path` lies in this principal's subtree."""
+        return self.node_path is not None and node_path.startswith(self.node_path)

@@ -1,0 +1,150 @@
+"""Sign-in, sessions and bearer tokens for all four kinds of user.
+
+A session is an opaque random token held by the browser (cookie) or an API client
+(bearer); the database keeps only its SHA-256. Provider and operator sessions end
+after 30 idle minutes and at most 12 hours; member sessions last 30 days.
+Evaluator organisations authenticate API calls with their API key directly.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from evaluation import services as evaluation
+from marketplace.errors import Invalid, Unauthorized
+from marketplace.federation import services as federation
+from marketplace.identity import throttle
+from marketplace.identity.passwords import verify_password
+from marketplace.identity.principal import Principal, PrincipalKind
+from marketplace.identity.tables import AuthSession, Operator
+from marketplace.settings import get_settings
+from providers import services as providers
+
+KINDS: tuple[PrincipalKind, ...] = ("member", "provider", "operator", "evaluator")
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _expiry(kind: str, created_at: datetime, now: datetime) -> datetime:
+    security = get_settings().security
+    if kind in ("provider", "operator"):
+        return min(created_at + timedelta(hours=security.session_absolute_hours),
+                   now + timedelta(minutes=security.session_idle_minutes))
+    return created_at + timedelta(days=security.member_session_days)
+
+
+async def sign_in(kind: str, identifier: str, secret: str, address: str, channel: str) -> tuple[str, datetime]:
+    """Check the credentials and open a session; returns (token, expires_at)."""
+    if kind not in KINDS:
+        raise Invalid(f"kind must be one of {', '.join(KINDS)}.", field="kind")
+    account_key, address_key = throttle.keys(kind, identifier, address)
+    await throttle.ensure_allowed(account_key, address_key)
+    principal_id = await _verify(kind, identifier, secret)
+    if principal_id is None:
+        await throttle.record_failure(account_key, address_key)
+        raise Unauthorized("The account or password is wrong.", code="invalid_credentials")
+    await throttle.reset(account_key)
+    return await open_session(kind, principal_id, channel)
+
+
+async def _verify(kind: str, identifier: str, secret: str) -> int | None:
+    if kind == "evaluator":
+        org = await evaluation.authenticate_api_key(secret)
+        return org["id"] if org else None
+    if kind == "member":
+        found = await federation.find_member_credentials(identifier.strip())
+    elif kind == "provider":
+        found = await providers.find_user_credentials(identifier.strip())
+    else:
+        row = await Operator.select(Operator.id, Operator.password_hash).where(
+            (Operator.username == identifier.strip()) & (Operator.active == True)  # noqa: E712
+        ).first()
+        found = (row["id"], row["password_hash"]) if row else None
+    principal_id, password_hash = found or (None, None)
+    # Verify even when the account is unknown, so timing does not tell which exist.
+    if verify_password(password_hash, secret) and principal_id is not None:
+        return principal_id
+    return None
+
+
+async def open_session(kind: str, principal_id: int, channel: str) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    expires_at = _expiry(kind, now, now)
+    await AuthSession.insert(AuthSession(
+        token_hash=_hash(token), principal_kind=kind, principal_id=str(principal_id), channel=channel,
+        created_at=now, last_seen_at=now, expires_at=expires_at,
+    ))
+    return token, expires_at
+
+
+async def principal_for_token(token: str, channel: str) -> Principal | None:
+    token_hash = _hash(token)
+    now = _now()
+    row = await AuthSession.select().where(
+        (AuthSession.token_hash == token_hash) & (AuthSession.channel == channel)
+        & (AuthSession.expires_at > now)
+    ).first()
+    if row is None:
+        return None
+    if now - row["last_seen_at"] > _TOUCH_INTERVAL:
+        await AuthSession.update({
+            AuthSession.last_seen_at: now,
+            AuthSession.expires_at: _expiry(row["principal_kind"], row["created_at"], now),
+        }).where(AuthSession.token_hash == token_hash)
+    principal = await load_principal(row["principal_kind"], int(row["principal_id"]))
+    if principal is None:
+        return None
+    return Principal(**{**principal.__dict__, "session_hash": token_hash})
+
+
+async def principal_for_api_key(key: str) -> Principal | None:
+    org = await evaluation.authenticate_api_key(key)
+    return await _evaluator_principal(org) if org else None
+
+
+async def load_principal(kind: str, principal_id: int) -> Principal | None:
+    if kind == "member":
+        return await federation.member_principal(principal_id)
+    if kind == "provider":
+        user = await providers.get_user(principal_id)
+        if user is None or user["provider_status"] in ("rejected", "delisted"):
+            return None
+        node = await federation.get_node(user["node_id"])
+        return Principal(kind="provider", id=user["id"], display_name=user["display_name"],
+                         node_id=node.id, node_path=node.path, provider_id=user["provider_id"],
+                         role=user["role"])
+    if kind == "operator":
+        row = await Operator.select().where((Operator.id == principal_id) & (Operator.active == True)).first()  # noqa: E712
+        if row is None:
+            return None
+        node = await federation.get_node(row["node"])
+        return Principal(kind="operator", id=row["id"], display_name=row["display_name"],
+                         node_id=node.id, node_path=node.path)
+    if kind == "evaluator":
+        org = await evaluation.get_org(principal_id)
+        return await _evaluator_principal(org) if org else None
+    return None
+
+
+async def _evaluator_principal(org: dict) -> Principal:
+    node = await federation.get_node(org["node"])
+    return Principal(kind="evaluator", id=org["id"], display_name=org["name"],
+                     node_id=node.id, node_path=node.path)
+
+
+async def sign_out(principal: Principal) -> None:
+    if principal.session_hash:
+        await AuthSession.delete().where(AuthSession.token_hash == principal.session_hash)
+
+
+async def purge_expired_sessions() -> int:
+    rows = await AuthSession.delete().where(AuthSession.expires_at < _now()).returning(AuthSession.token_hash)
+    return len(rows)

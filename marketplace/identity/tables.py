@@ -1,0 +1,32 @@
+from piccolo.columns import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from marketplace.federation.tables import UnionNode
+
+
+class Operator(Table, tablename="operator"):
+    """Federation staff, scoped to one node and everything under it."""
+
+    id = Serial(primary_key=True)
+    username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=50)
+    node = ForeignKey(UnionNode)
+    password_hash = Text()
+    totp_secret = Varchar(length=64, null=True, default=None)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class AuthSession(Table, tablename="auth_session"):
+    """A signed-in principal: a browser session (cookie) or an API bearer token.
+
+    Only the SHA-256 of the token is stored, so a database leak reveals no session.
+    """
+
+    token_hash = Varchar(length=64, primary_key=True)
+    principal_kind = Varchar(length=16)
+    principal_id = Varchar(length=32)
+    channel = Varchar(length=8)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz()

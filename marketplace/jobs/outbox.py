@@ -1,0 +1,81 @@
+"""Transactional outbox: events are rows written with the business change, then relayed.
+
+`publish` inserts into `outbox_event` inside the caller's transaction, so an event
+exists exactly when the change it announces was committed. `relay_once` hands pending
+rows to the Dramatiq actors subscribed to their topic and stamps them delivered; a row
+it cannot hand over (Redis down) stays pending and is retried on the next pass.
+Consumers use `consume_once`, so a message delivered twice has one effect.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+import structlog
+from dramatiq import Actor
+
+from marketplace.db import engine
+
+log = structlog.get_logger(__name__)
+
+_subscribers: dict[str, list[Actor]] = defaultdict(list)
+
+
+def subscribe(topic: str, actor: Actor) -> None:
+    if actor not in _subscribers[topic]:
+        _subscribers[topic].append(actor)
+
+
+async def publish(topic: str, payload: dict) -> int:
+    transaction = engine().current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("outbox.publish must run inside the transaction of the business change")
+    row = await transaction.connection.fetchrow(
+        "INSERT INTO outbox_event (topic, payload) VALUES ($1, $2::jsonb) RETURNING id",
+        topic, json.dumps(payload),
+    )
+    return row["id"]
+
+
+async def relay_once(batch: int = 100) -> int:
+    """Deliver up to `batch` pending events; returns how many were delivered."""
+    delivered: list[int] = []
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT id, topic, payload FROM outbox_event WHERE delivered_at IS NULL "
+            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            batch,
+        )
+        for row in rows:
+            try:
+                for actor in _subscribers.get(row["topic"], []):
+                    actor.send(row["id"], json.loads(row["payload"]))
+            except Exception as error:  # the broker is unreachable: keep the row pending
+                log.warning("outbox_relay_failed", event_id=row["id"], error=type(error).__name__)
+                await connection.execute(
+                    "UPDATE outbox_event SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                    row["id"], f"{type(error).__name__}: {error}"[:500],
+                )
+                break
+            delivered.append(row["id"])
+        if delivered:
+            await connection.execute(
+                "UPDATE outbox_event SET delivered_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
+                delivered,
+            )
+    return len(delivered)
+
+
+async def consume_once(consumer: str, event_id: int, effect: Callable[[], Awaitable[None]]) -> bool:
+    """Apply `effect` once per (consumer, event): the marker and the effect commit together."""
+    async with engine().transaction() as transaction:
+        marker = await transaction.connection.fetchval(
+            "INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2) "
+            "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id",
+            consumer, event_id,
+        )
+        if marker is None:
+            return False
+        await effect()
+    return True

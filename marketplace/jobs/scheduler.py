@@ -1,0 +1,59 @@
+"""The scheduler process: sends periodic jobs to the workers and relays the outbox.
+
+Only one scheduler runs per deployment. Periodic jobs are plain `actor.send` calls,
+so the work itself happens in the workers and is safe to repeat.
+"""
+
+import asyncio
+import signal
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from marketplace import db, logs
+from marketplace.jobs import outbox
+from marketplace.jobs.worker import identity_actors
+from marketplace.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+RELAY_IDLE_SECONDS = 0.5
+
+PERIODIC_JOBS = [
+    (identity_actors.purge_expired_sessions, IntervalTrigger(hours=1)),
+]
+
+
+async def relay_forever(stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            delivered = await outbox.relay_once()
+        except Exception as error:  # the database is down: wait and try again
+            log.warning("outbox_relay_error", error=type(error).__name__)
+            delivered = 0
+        if delivered == 0:
+            try:
+                await asyncio.wait_for(stop.wait(), RELAY_IDLE_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+
+
+async def run() -> None:
+    logs.configure(json=get_settings().app.log_json)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await db.open_pool()
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for actor, trigger in PERIODIC_JOBS:
+        scheduler.add_job(actor.send, trigger, id=actor.actor_name, coalesce=True, max_instances=1)
+    scheduler.start()
+    log.info("scheduler_started", jobs=[actor.actor_name for actor, _ in PERIODIC_JOBS])
+    try:
+        await relay_forever(stop)
+    finally:
+        scheduler.shutdown(wait=False)
+        await db.close_pool()
+        log.info("scheduler_stopped")

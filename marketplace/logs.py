@@ -1,0 +1,55 @@
+"""Structured logs: one JSON object per line (or a readable console line in development).
+
+Never pass personal data (names, phones, ID numbers, request bodies) to a logger;
+a test scans captured logs of the main flows for them.
+"""
+
+import logging
+import sys
+import time
+
+import structlog
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+
+def configure(json: bool = True, level: int = logging.INFO) -> None:
+    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
+
+
+def request_log_middleware(app: ASGIApp) -> ASGIApp:
+    """Log method, route path, status and duration of every request; never the query
+    string or the body, which may carry personal data."""
+    log = structlog.get_logger("http")
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            log.info("request", method=scope["method"], path=scope["path"], status=status["code"],
+                     ms=round((time.perf_counter() - started) * 1000, 1))
+
+    return middleware

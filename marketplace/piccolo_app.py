@@ -1,0 +1,14 @@
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from marketplace.federation.tables import Member, MemberGroup, Notification, UnionNode
+from marketplace.identity.tables import AuthSession, Operator
+from marketplace.jobs.tables import OutboxEvent, ProcessedEvent
+
+APP_CONFIG = AppConfig(
+    app_name="marketplace",
+    migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "marketplace"),
+    table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, AuthSession, OutboxEvent, ProcessedEvent],
+    migration_dependencies=[],
+)

@@ -1,0 +1,22 @@
+"""Piccolo's configuration: the engine and the four apps.
+
+`PICCOLO_CONF` points here (set in marketplace/__init__.py), so the repository's top
+level stays as the layout says.
+"""
+
+import os
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
+
+DB = PostgresEngine(
+    config={"dsn": os.environ.get("DATABASE_URL", "postgresql://postgres@localhost/benefits")},
+    log_queries=False,
+)
+
+APP_REGISTRY = AppRegistry(apps=[
+    "marketplace.piccolo_app",
+    "providers.piccolo_app",
+    "catalog.piccolo_app",
+    "evaluation.piccolo_app",
+])

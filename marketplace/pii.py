@@ -1,0 +1,52 @@
+"""Personal data at rest: AES-GCM encryption, keyed-hash look-ups and masking.
+
+Phone and ID numbers are stored only as `encrypt(value)` plus `lookup_hash(value)`;
+the hash (HMAC-SHA256 with its own key) lets us find a member by phone without
+decrypting every row. Masking is what anyone but the owner sees.
+"""
+
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from marketplace.settings import get_settings
+
+_NONCE_BYTES = 12
+_KEY_VERSION = b"\x01"  # lets a rotation tell old ciphertexts from new ones
+
+
+def encrypt(value: str) -> bytes:
+    nonce = os.urandom(_NONCE_BYTES)
+    key = get_settings().security.pii_encryption_key
+    return _KEY_VERSION + nonce + AESGCM(key).encrypt(nonce, value.encode(), _KEY_VERSION)
+
+
+def decrypt(blob: bytes) -> str:
+    version, nonce, ciphertext = blob[:1], blob[1:1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES:]
+    key = get_settings().security.pii_encryption_key
+    return AESGCM(key).decrypt(nonce, ciphertext, version).decode()
+
+
+def lookup_hash(value: str) -> bytes:
+    return hmac.new(get_settings().security.pii_hash_key, value.encode(), hashlib.sha256).digest()
+
+
+def mask_name(name: str) -> str:
+    """王小芳 → 王*芳, 王芳 → 王*, Alice Smith → A*********h."""
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_phone(phone: str) -> str:
+    """13812341234 → 138****1234."""
+    return phone[:3] + "****" + phone[-4:]
+
+
+def mask_id_number(id_number: str) -> str:
+    """110105199001011234 → 1101**********1234."""
+    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]

@@ -1,0 +1,106 @@
+"""Settings from the environment: one frozen dataclass per concern, read once.
+
+The CLI fills in the environment for embedded components before the app starts
+(see marketplace.runtime.components.ensure_up), so the app itself only ever reads
+environment variables.
+"""
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise RuntimeError(f"{name} is not set; run through `benefits` or set it in the environment")
+    return value
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    pool_min: int = 1
+    pool_max: int = 10
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    url: str
+    master_key: str
+    index_prefix: str
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    api_key: str
+    api_base: str | None
+    webhook_secret: str
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: str
+    pii_encryption_key: bytes
+    pii_hash_key: bytes
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    member_session_days: int = 30
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    debug: bool
+    default_locale: str = "zh_Hans"
+    timezone: str = "Asia/Shanghai"
+    max_body_bytes: int = 1_048_576
+    log_json: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings
+    database: DatabaseSettings
+    redis: RedisSettings
+    search: SearchSettings
+    stripe: StripeSettings
+    security: SecuritySettings = field(repr=False)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings(
+        app=AppSettings(
+            debug=_env("DEBUG", "false").lower() == "true",
+            log_json=_env("LOG_FORMAT", "json") == "json",
+        ),
+        database=DatabaseSettings(
+            url=_env("DATABASE_URL"),
+            pool_max=int(_env("DATABASE_POOL_MAX", "10")),
+        ),
+        redis=RedisSettings(url=_env("REDIS_URL")),
+        search=SearchSettings(
+            url=_env("MEILI_URL"),
+            master_key=_env("MEILI_MASTER_KEY", ""),
+            index_prefix=_env("MEILI_INDEX_PREFIX", ""),
+        ),
+        stripe=StripeSettings(
+            api_key=_env("STRIPE_API_KEY"),
+            api_base=os.environ.get("STRIPE_API_BASE"),
+            webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
+        ),
+        security=SecuritySettings(
+            secret_key=_env("SECRET_KEY"),
+            pii_encryption_key=bytes.fromhex(_env("PII_ENCRYPTION_KEY")),
+            pii_hash_key=bytes.fromhex(_env("PII_HASH_KEY")),
+            secure_cookies=_env("SECURE_COOKIES", "false").lower() == "true",
+        ),
+    )

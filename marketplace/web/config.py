@@ -1,0 +1,37 @@
+"""Jinja2 environment for the three audiences' pages."""
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from marketplace.web import i18n
+
+TEMPLATE_DIRS = [
+    Path(__file__).parent / "templates",
+]
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _yuan(fen: int) -> str:
+    """Money is integer fen; shown as ¥12.50 (or ¥12 when whole)."""
+    yuan, cents = divmod(int(fen), 100)
+    return f"¥{yuan}" if cents == 0 else f"¥{yuan}.{cents:02d}"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(path) for path in TEMPLATE_DIRS]),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.filters["yuan"] = _yuan
+    env.globals["locales"] = i18n.LOCALES
+    env.globals["current_locale"] = i18n.current_locale.get
+    return env
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))

@@ -1,0 +1,66 @@
+"""Simplified Chinese by default, English as a switch: gettext catalogs through Babel.
+
+Templates and code carry English msgids; `translations/<locale>/LC_MESSAGES/messages.po`
+holds the catalogs. They are compiled in memory at start-up, so there is no build step
+and no stale .mo file. The request's locale lives in a context variable set by
+`locale_middleware` from the `lang` cookie.
+"""
+
+import io
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+LOCALES = {"zh_Hans": "简体中文", "en": "English"}
+DEFAULT_LOCALE = "zh_Hans"
+LANG_COOKIE = "lang"
+
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+@lru_cache
+def translations(locale: str) -> Translations:
+    path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return Translations()
+    with path.open("rb") as file:
+        catalog = read_po(file, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(message: str) -> str:
+    return translations(current_locale.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_locale.get()).ngettext(singular, plural, n)
+
+
+def _requested_locale(scope: Scope) -> str:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                name, _, locale = part.strip().partition("=")
+                if name == LANG_COOKIE and locale in LOCALES:
+                    return locale
+    return DEFAULT_LOCALE
+
+
+def locale_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        token = current_locale.set(_requested_locale(scope))
+        try:
+            await app(scope, receive, send)
+        finally:
+            current_locale.reset(token)
+
+    return middleware

@@ -1,0 +1,41 @@
+from piccolo.columns import JSONB, Boolean, DoublePrecision, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.reference import LazyTableReference
+from piccolo.table import Table
+
+
+class Provider(Table, tablename="provider"):
+    """A business that serves members: merchant, gym, clinic, trainer, ..."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=100)
+    credit_code = Varchar(length=18, unique=True)
+    kind = Varchar(length=16)
+    node = ForeignKey(LazyTableReference("UnionNode", module_path="marketplace.federation.tables"))
+    contact_name = Varchar(length=50)
+    contact_phone = Varchar(length=20)
+    status = Varchar(length=16, default="applied")
+    created_at = Timestamptz()
+
+
+class Location(Table, tablename="location"):
+    id = Serial(primary_key=True)
+    provider = ForeignKey(Provider)
+    name = Varchar(length=100)
+    address = Varchar(length=200)
+    district = Varchar(length=32)
+    latitude = DoublePrecision()
+    longitude = DoublePrecision()
+    opening_hours = JSONB(default={})
+
+
+class ProviderUser(Table, tablename="provider_user"):
+    """A person who works for one provider: its owner, or front-desk staff."""
+
+    id = Serial(primary_key=True)
+    provider = ForeignKey(Provider)
+    username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=50)
+    role = Varchar(length=8)
+    password_hash = Text()
+    active = Boolean(default=True)
+    created_at = Timestamptz()
