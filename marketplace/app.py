@@ -41,7 +41,6 @@ class BenefitsPlugin(InitPluginProtocol):
             title="Benefits marketplace API", version="1.0.0", path="/api/docs",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         )
-        app_config.request_max_body_size = settings.app.max_body_bytes
         app_config.on_startup.append(db.open_pool)
         app_config.on_shutdown.append(db.close_pool)
         app_config.debug = settings.app.debug
@@ -49,5 +48,7 @@ class BenefitsPlugin(InitPluginProtocol):
 
 
 def create_app() -> Litestar:
-    logs.configure(json=get_settings().app.log_json)
-    return Litestar(plugins=[BenefitsPlugin()])
+    settings = get_settings()
+    logs.configure(json=settings.app.log_json)
+    # Litestar reads the body limit from its constructor, not from a plugin's AppConfig.
+    return Litestar(plugins=[BenefitsPlugin()], request_max_body_size=settings.app.max_body_bytes)

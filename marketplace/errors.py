@@ -9,6 +9,7 @@ they never know about HTTP. The handlers below map those, and Litestar's own err
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -148,10 +149,20 @@ def handle_validation_error(request: Request, exc: ValidationException) -> Respo
     return _respond(request, problem(400, "validation_error", detail, errors=errors or None))
 
 
+def _caused_by_bad_json(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, msgspec.DecodeError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if exc.detail else HTTPStatus(status).phrase
+    if status == 400 and _caused_by_bad_json(exc):
+        code, detail = "malformed_json", f"The request body is not valid JSON ({detail})."
     headers = dict(exc.headers or {})
     return _respond(request, problem(status, code, detail), headers)
 

@@ -108,6 +108,7 @@ async def build_world() -> World:
         "beijing": await add_operator("op_beijing", n["beijing"]),
         "chaoyang": await add_operator("op_chaoyang", n["chaoyang"]),
         "hebei": await add_operator("op_hebei", n["hebei"]),
+        "shijiazhuang": await add_operator("op_shijiazhuang", n["shijiazhuang"]),
     }
     world.evaluator_org = (await EvaluatorOrg.insert(EvaluatorOrg(
         name="北京市社情民意调查中心", node=n["beijing"], created_at=now())).returning(EvaluatorOrg.id))[0]["id"]

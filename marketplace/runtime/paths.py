@@ -19,6 +19,14 @@ def var_dir() -> Path:
     return path
 
 
+def tools_dir() -> Path:
+    """Installed tools (the Meilisearch binary): shared by every var folder of this
+    checkout, so the test session does not download them again."""
+    path = REPO_ROOT / "var" / "bin"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def component_dir(name: str) -> Path:
     path = var_dir() / name
     path.mkdir(parents=True, exist_ok=True)

