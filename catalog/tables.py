@@ -4,6 +4,10 @@ from piccolo.columns import (
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
+# The federation tree belongs to marketplace; a lazy reference keeps this package
+# from importing it.
+UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.federation.tables")
+
 
 class Category(Table, tablename="category"):
     id = Serial(primary_key=True)
@@ -17,8 +21,8 @@ class Offer(Table, tablename="offer"):
     bookable slots. Money is integer fen."""
 
     id = BigSerial(primary_key=True)
-    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"))
-    category = ForeignKey(Category)
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    category = ForeignKey(Category, null=False)
     kind = Varchar(length=16)
     title_zh = Varchar(length=100)
     title_en = Varchar(length=100, null=True, default=None)
@@ -31,7 +35,7 @@ class Offer(Table, tablename="offer"):
     stock_total = Integer()
     stock_left = Integer()
     per_member_limit = Integer()
-    node_scope = ForeignKey(LazyTableReference("UnionNode", module_path="marketplace.federation.tables"))
+    node_scope = ForeignKey(UNION_NODE, null=False)
     groups = Array(Varchar(length=32))
     status = Varchar(length=16, default="draft")
     valid_from = Timestamptz()

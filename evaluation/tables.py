@@ -2,13 +2,17 @@ from piccolo.columns import Boolean, ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
+# The federation tree belongs to marketplace; a lazy reference keeps this package
+# from importing it.
+UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.federation.tables")
+
 
 class EvaluatorOrg(Table, tablename="evaluator_org"):
     """An independent survey agency, scoped to one federation node."""
 
     id = Serial(primary_key=True)
     name = Varchar(length=100)
-    node = ForeignKey(LazyTableReference("UnionNode", module_path="marketplace.federation.tables"))
+    node = ForeignKey(UNION_NODE, null=False)
     active = Boolean(default=True)
     created_at = Timestamptz()
 
@@ -18,7 +22,7 @@ class EvaluatorApiKey(Table, tablename="evaluator_api_key"):
     of the whole key is kept."""
 
     id = Serial(primary_key=True)
-    org = ForeignKey(EvaluatorOrg)
+    org = ForeignKey(EvaluatorOrg, null=False)
     prefix = Varchar(length=16, unique=True)
     key_hash = Varchar(length=64)
     created_at = Timestamptz()

@@ -2,6 +2,10 @@ from piccolo.columns import JSONB, Boolean, DoublePrecision, ForeignKey, Serial,
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
+# The federation tree belongs to marketplace; a lazy reference keeps this package
+# from importing it.
+UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.federation.tables")
+
 
 class Provider(Table, tablename="provider"):
     """A business that serves members: merchant, gym, clinic, trainer, ..."""
@@ -10,7 +14,7 @@ class Provider(Table, tablename="provider"):
     name = Varchar(length=100)
     credit_code = Varchar(length=18, unique=True)
     kind = Varchar(length=16)
-    node = ForeignKey(LazyTableReference("UnionNode", module_path="marketplace.federation.tables"))
+    node = ForeignKey(UNION_NODE, null=False)
     contact_name = Varchar(length=50)
     contact_phone = Varchar(length=20)
     status = Varchar(length=16, default="applied")
@@ -19,7 +23,7 @@ class Provider(Table, tablename="provider"):
 
 class Location(Table, tablename="location"):
     id = Serial(primary_key=True)
-    provider = ForeignKey(Provider)
+    provider = ForeignKey(Provider, null=False)
     name = Varchar(length=100)
     address = Varchar(length=200)
     district = Varchar(length=32)
@@ -32,7 +36,7 @@ class ProviderUser(Table, tablename="provider_user"):
     """A person who works for one provider: its owner, or front-desk staff."""
 
     id = Serial(primary_key=True)
-    provider = ForeignKey(Provider)
+    provider = ForeignKey(Provider, null=False)
     username = Varchar(length=64, unique=True)
     display_name = Varchar(length=50)
     role = Varchar(length=8)

@@ -10,7 +10,7 @@ from marketplace.federation.tables import Member, Notification
 from marketplace.jobs import outbox
 from marketplace.jobs.broker import broker
 from marketplace.jobs.tables import OutboxEvent
-from marketplace.jobs.worker import federation_actors
+from marketplace.jobs import actors
 from marketplace.runtime import components
 from tests.factories import add_member, build_world, id_number
 
@@ -98,8 +98,8 @@ async def test_a_message_delivered_twice_has_one_effect(run_worker):
     member_id = world.members["chaoyang"][0]
     event = await OutboxEvent.select().where(OutboxEvent.payload.arrow("member_id") == member_id).first()
     # The broker is at-least-once: simulate a redelivery of the very same event.
-    federation_actors.send_welcome.send(event["id"], {"member_id": member_id})
-    federation_actors.send_welcome.send(event["id"], {"member_id": member_id})
+    actors.federation.send_welcome.send(event["id"], {"member_id": member_id})
+    actors.federation.send_welcome.send(event["id"], {"member_id": member_id})
     run_worker()
     assert await Notification.count().where(Notification.member == member_id) == 1
 

@@ -36,7 +36,7 @@ class Member(Table, tablename="member"):
     encrypted (AES-GCM) and as a keyed hash for look-ups, never in clear."""
 
     id = BigSerial(primary_key=True)
-    node = ForeignKey(UnionNode)
+    node = ForeignKey(UnionNode, null=False)
     name = Varchar(length=50)
     gender = Varchar(length=1)
     birth_year = SmallInt()
@@ -57,7 +57,7 @@ class Notification(Table, tablename="notification"):
     """An in-app message to a member."""
 
     id = BigSerial(primary_key=True)
-    member = ForeignKey(Member)
+    member = ForeignKey(Member, null=False)
     kind = Varchar(length=32)
     title = Varchar(length=200)
     body = Text()

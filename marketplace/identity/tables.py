@@ -10,7 +10,7 @@ class Operator(Table, tablename="operator"):
     id = Serial(primary_key=True)
     username = Varchar(length=64, unique=True)
     display_name = Varchar(length=50)
-    node = ForeignKey(UnionNode)
+    node = ForeignKey(UnionNode, null=False)
     password_hash = Text()
     totp_secret = Varchar(length=64, null=True, default=None)
     active = Boolean(default=True)

@@ -48,6 +48,8 @@ async def relay_once(batch: int = 100) -> int:
             batch,
         )
         for row in rows:
+            if row["topic"] not in _subscribers:
+                log.warning("outbox_topic_without_subscribers", topic=row["topic"], event_id=row["id"])
             try:
                 for actor in _subscribers.get(row["topic"], []):
                     actor.send(row["id"], json.loads(row["payload"]))

@@ -12,8 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from marketplace import db, logs
-from marketplace.jobs import outbox
-from marketplace.jobs.worker import identity_actors
+from marketplace.jobs import actors, outbox
 from marketplace.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -21,7 +20,7 @@ log = structlog.get_logger(__name__)
 RELAY_IDLE_SECONDS = 0.5
 
 PERIODIC_JOBS = [
-    (identity_actors.purge_expired_sessions, IntervalTrigger(hours=1)),
+    (actors.identity.purge_expired_sessions, IntervalTrigger(hours=1)),
 ]
 
 

@@ -1,0 +1,11 @@
+"""Every domain's actors, imported in one place.
+
+Importing a domain's `actors` module declares its actors and subscribes them to their
+outbox topics, so both the worker (which runs actors) and the scheduler (which relays
+the outbox to them) import this module: a topic with no subscriber loaded would be
+relayed to nobody.
+"""
+
+from marketplace.jobs import broker  # noqa: F401  (first: sets the global broker)
+from marketplace.federation import actors as federation  # noqa: F401
+from marketplace.identity import actors as identity  # noqa: F401
