@@ -24,6 +24,18 @@ async def create_api_key(org_id: int) -> str:
     return key
 
 
+async def rotate_api_key(org_id: int) -> str:
+    """Revoke the organisation's keys and issue a new one (returned once)."""
+    await EvaluatorApiKey.update({EvaluatorApiKey.revoked_at: datetime.now(timezone.utc)}).where(
+        (EvaluatorApiKey.org == org_id) & EvaluatorApiKey.revoked_at.is_null()
+    )
+    return await create_api_key(org_id)
+
+
+async def find_org(name: str) -> dict | None:
+    return await EvaluatorOrg.select().where(EvaluatorOrg.name == name).first()
+
+
 async def authenticate_api_key(key: str) -> dict | None:
     """The organisation a valid, unrevoked key belongs to, or None."""
     parts = key.split("_", 2)

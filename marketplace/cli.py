@@ -166,54 +166,57 @@ def scheduler() -> None:
 @click.option("--providers", default=200, show_default=True)
 @click.option("--offers", default=2000, show_default=True)
 def demo(port: int, members: int, providers: int, offers: int) -> None:
-    """Set up, seed once, and run web + worker + scheduler until Ctrl-C."""
+    """Set up, seed once, and run web + worker + scheduler until Ctrl-C.
+
+    Ctrl-C (or SIGTERM) at any point stops the processes and the components this run
+    started; components that were already running are left as they were.
+    """
     from marketplace import seed as seeding
 
     setup.callback()
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    children: list[subprocess.Popen] = []
     started = _bring_up()
-    asyncio.run(_migrate())
-    if not asyncio.run(seeding.has_data()):
-        asyncio.run(_seed(members, providers, offers))
-    else:
-        console.print("demo data already present; reusing it")
-    children = [
-        subprocess.Popen([sys.executable, "-m", "marketplace.cli", "serve", "--port", str(port)]),
-        subprocess.Popen([sys.executable, "-m", "marketplace.cli", "worker"]),
-        subprocess.Popen([sys.executable, "-m", "marketplace.cli", "scheduler"]),
-    ]
-    _print_demo_guide(port)
-    _supervise(children, started)
+    try:
+        asyncio.run(_migrate())
+        if asyncio.run(seeding.has_data()):
+            console.print("demo data already present; reusing it")
+        else:
+            asyncio.run(_seed(members, providers, offers))
+        evaluator_key = asyncio.run(seeding.demo_evaluator_key())
+        for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
+            children.append(subprocess.Popen([sys.executable, "-m", "marketplace.cli", *role]))
+        _print_demo_guide(port, evaluator_key)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        console.print("[red]a process of the demo stopped; stopping the rest[/]")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping…")
+        _stop_processes(children)
+        components.stop(started)
 
 
-def _print_demo_guide(port: int) -> None:
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_demo_guide(port: int, evaluator_key: str) -> None:
     from marketplace import seed as seeding
 
     base = f"http://127.0.0.1:{port}"
     table = Table("where", "address", "sign in with")
     for account in seeding.DEMO_ACCOUNTS:
         table.add_row(account["area"], base + account["path"], f"{account['username']} / {account['password']}")
+    table.add_row("evaluator desk", base + "/evaluator/", f"API key {evaluator_key}")
     table.add_row("API docs", base + "/api/docs", "")
     console.print(table)
     console.print("Press Ctrl-C to stop everything this command started.")
 
 
-def _supervise(children: list[subprocess.Popen], started: list[components.Component]) -> None:
-    """Wait until Ctrl-C (or a child dies), then stop the children and the components
-    this run started, so nothing is left behind."""
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
-    try:
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    console.print("stopping…")
+def _stop_processes(children: list[subprocess.Popen]) -> None:
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGINT)
@@ -222,7 +225,7 @@ def _supervise(children: list[subprocess.Popen], started: list[components.Compon
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
-    components.stop(started)
+            child.wait()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,812 @@
+"""Realistic demo data for one city (Beijing), fast enough for millions of members.
+
+`seed(members, providers, offers)` appends: the reference rows (federation tree, member
+groups, categories, operators, the evaluator organisation and the demo accounts) are
+created only when missing, and the members, providers and offers asked for are added
+each time. Bulk rows go in with COPY on one raw asyncpg connection, in chunks.
+
+Unique values are derived from the row's own id (reserved from its sequence before the
+row is built), through fixed bijections, so they never collide with an earlier run:
+- phone number: an affine permutation of the member id over (prefix, 8 digits);
+- resident ID number: an affine permutation of the member id over
+  (area code, birth date, sequence number), with the GB 11643 check digit;
+- unified social credit code: the provider id in the organisation-code part, with the
+  GB 11714 and GB 32100 check characters.
+Faker is slow per call, so names come from pools built once per run.
+"""
+
+import asyncio
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from marketplace import pii
+from marketplace import reference_data as ref
+from marketplace.db import engine
+from marketplace.identity.passwords import hash_password
+
+Progress = Callable[[str, int, int], None]
+
+MEMBER_PASSWORD = "member123"
+PROVIDER_PASSWORD = "provider123"
+OPERATOR_PASSWORD = "operator123"
+
+MEMBER_CHUNK = 50_000
+OFFER_CHUNK = 20_000
+PROVIDER_CHUNK = 5_000
+
+# --- Check characters ------------------------------------------------------------
+
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, S, V, Z
+_CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 1, 3, 9, 27, 19, 26, ...
+_ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]  # GB 11714
+_ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]  # GB 11643: 7, 9, 10, 5, 8, 4, 2, 1, 6, ...
+_ID_CHECK = "10X98765432"
+
+
+def credit_code_check_char(first17: str) -> str:
+    """The 18th character of a unified social credit code (GB 32100-2015)."""
+    if len(first17) != 17:
+        raise ValueError("a unified social credit code has 17 characters before its check character")
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(first17.upper(), _CREDIT_WEIGHTS))
+    return _CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def organisation_code_check_char(first8: str) -> str:
+    """The 9th character of an organisation code (GB 11714-1997), which is also the
+    17th character of a unified social credit code."""
+    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(first8, _ORG_WEIGHTS))
+    value = 11 - total % 11
+    return "X" if value == 10 else "0" if value == 11 else str(value)
+
+
+def id_check_digit(first17: str) -> str:
+    """The 18th character of a resident identity number (GB 11643-1999)."""
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def is_valid_id_number(value: str) -> bool:
+    return (len(value) == 18 and value[:17].isdigit() and id_check_digit(value[:17]) == value[17])
+
+
+def is_valid_credit_code(value: str) -> bool:
+    return (len(value) == 18 and all(c in _CREDIT_CHARS for c in value)
+            and credit_code_check_char(value[:17]) == value[17])
+
+
+def credit_code(district_code: str, org_body: str, registration: str = "91") -> str:
+    """`registration` is the registering authority and kind: 91 enterprise, 92
+    individual business; `org_body` the first 8 characters of the organisation code."""
+    first17 = registration + district_code + org_body + organisation_code_check_char(org_body)
+    return first17 + credit_code_check_char(first17)
+
+
+# --- Unique values from ids ------------------------------------------------------
+
+def _coprime_multiplier(modulus: int, start: int) -> int:
+    a = start % modulus
+    while math.gcd(a, modulus) != 1:
+        a += 1
+    return a
+
+
+_PHONE_SPACE = len(ref.PHONE_PREFIXES) * 100_000_000
+_PHONE_A = _coprime_multiplier(_PHONE_SPACE, 2_654_435_761)
+_PHONE_B = 48_271_933
+
+_ID_AREAS = [d["code"] for d in ref.DISTRICTS] + ref.ID_AREAS_BEIJING_EXTRA + ref.ID_AREAS_ELSEWHERE
+_BEIJING_ID_AREAS = frozenset(a for a in _ID_AREAS if a.startswith("11"))
+_BIRTH_FIRST = date(1960, 1, 1)
+_BIRTH_DAYS = (date(2004, 12, 31) - _BIRTH_FIRST).days + 1
+_ID_SEQUENCES = 450  # sequence numbers 000-899 (parity = gender); 900-999 are kept for demo rows
+_ID_SPACE = len(_ID_AREAS) * _BIRTH_DAYS * _ID_SEQUENCES
+_ID_A = _coprime_multiplier(_ID_SPACE, 1_103_515_245)
+_ID_B = 12_345_678
+_ORG_SPACE = 31 ** 5
+_ORG_A = _coprime_multiplier(_ORG_SPACE, 16_807_001)
+
+
+def phone_for(member_id: int) -> str:
+    index = (_PHONE_A * member_id + _PHONE_B) % _PHONE_SPACE
+    prefix, suffix = ref.PHONE_PREFIXES[index % len(ref.PHONE_PREFIXES)], index // len(ref.PHONE_PREFIXES)
+    phone = f"{prefix}{suffix:08d}"
+    if phone == DEMO_MEMBER["phone"]:  # 192 is never generated otherwise
+        phone = "192" + phone[3:]
+    return phone
+
+
+def id_number_for(member_id: int, male: bool) -> tuple[str, date]:
+    """A resident ID number unique to this member id, and the birth date it encodes."""
+    index = (_ID_A * member_id + _ID_B) % _ID_SPACE
+    index, sequence = divmod(index, _ID_SEQUENCES)
+    area, day = divmod(index, _BIRTH_DAYS)
+    born = _BIRTH_FIRST + timedelta(days=day)
+    first17 = f"{_ID_AREAS[area]}{born:%Y%m%d}{sequence * 2 + male:03d}"
+    return first17 + id_check_digit(first17), born
+
+
+def _org_body(provider_id: int) -> str:
+    index = (_ORG_A * provider_id) % _ORG_SPACE
+    chars = []
+    for _ in range(5):
+        index, digit = divmod(index, 31)
+        chars.append(_CREDIT_CHARS[digit])
+    return "MA0" + "".join(reversed(chars))
+
+
+# --- Demo accounts ---------------------------------------------------------------
+
+OPERATORS = [
+    ("admin", "全国总工会系统管理员", ref.NATIONAL["code"]),
+    ("beijing", "北京市总工会运营专员", ref.BEIJING["code"]),
+    ("chaoyang", "朝阳区总工会运营专员", "110105"),
+    ("hebei", "河北省总工会运营专员", ref.HEBEI["province"]["code"]),
+]
+
+DEMO_MEMBER = {
+    "phone": "13800138000", "name": "王小芳", "gender": "F", "groups": ["women", "gig"],
+    "node_code": "110105H001",  # 朝阳区快递行业联合工会
+    "id_first17": "11010519920308942",  # sequence 942: outside the generated range
+}
+DEMO_MEMBER["id_number"] = DEMO_MEMBER["id_first17"] + id_check_digit(DEMO_MEMBER["id_first17"])
+
+DEMO_PROVIDER = {
+    "name": "力美健健身(望京店)", "kind": "gym", "district": "110105",
+    "credit_code": credit_code("110105", "MB000001"),  # MB…: outside the generated MA0… range
+    "contact_name": "李建国", "contact_phone": "13911112222",
+    "location": ("北京市朝阳区望京街道阜通东大街6号", 39.9966, 116.4802),
+    "owner": "demo_owner", "staff": "demo_staff",
+}
+
+EVALUATOR_ORG = "北京市社情民意调查中心"
+
+DEMO_ACCOUNTS = [
+    {"kind": "member", "area": "会员 Member", "path": "/login", "username": DEMO_MEMBER["phone"],
+     "password": MEMBER_PASSWORD, "display_name": DEMO_MEMBER["name"]},
+    {"kind": "provider", "area": "服务商 Provider (owner)", "path": "/provider/login",
+     "username": DEMO_PROVIDER["owner"], "password": PROVIDER_PASSWORD, "display_name": "李建国"},
+    {"kind": "provider", "area": "服务商 Provider (staff)", "path": "/provider/login",
+     "username": DEMO_PROVIDER["staff"], "password": PROVIDER_PASSWORD, "display_name": "前台 张丽"},
+] + [
+    {"kind": "operator", "area": f"运营 Operator ({username})", "path": "/console/login",
+     "username": username, "password": OPERATOR_PASSWORD, "display_name": display_name}
+    for username, display_name, _ in OPERATORS
+]
+
+
+async def demo_evaluator_key() -> str:
+    """A fresh API key for the demo evaluator: keys are stored hashed, so an earlier one
+    cannot be shown again; it is revoked instead."""
+    from evaluation import services as evaluation
+
+    org = await evaluation.find_org(EVALUATOR_ORG)
+    return await evaluation.rotate_api_key(org["id"])
+
+
+@dataclass
+class SeedReport:
+    """What one `seed` call created, and how long each stage took (seconds)."""
+
+    union_nodes: int = 0
+    member_groups: int = 0
+    categories: int = 0
+    operators: int = 0
+    evaluator_orgs: int = 0
+    members: int = 0
+    providers: int = 0
+    locations: int = 0
+    provider_users: int = 0
+    offers: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+async def has_data() -> bool:
+    connection = await engine().get_new_connection()
+    try:
+        return await connection.fetchval("SELECT EXISTS (SELECT 1 FROM member)")
+    finally:
+        await connection.close()
+
+
+async def seed(members: int, providers: int, offers: int, progress: Progress | None = None) -> SeedReport:
+    report = SeedReport()
+    notify = progress or (lambda stage, done, total: None)
+    connection = await engine().get_new_connection()
+    try:
+        seeder = _Seeder(connection, report, notify, members)
+        await seeder.stage("reference", seeder.reference)
+        await seeder.stage("members", seeder.members, members)
+        await seeder.stage("providers", seeder.providers, providers)
+        await seeder.stage("offers", seeder.offers, offers)
+    finally:
+        await connection.close()
+    return report
+
+
+# --- The work --------------------------------------------------------------------
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _point_in(district: dict, rng: random.Random) -> tuple[float, float]:
+    """A uniformly drawn point within the district's radius."""
+    distance = district["radius_km"] * math.sqrt(rng.random())
+    angle = rng.random() * 2 * math.pi
+    lat = district["lat"] + distance * math.sin(angle) / 111.0
+    lng = district["lng"] + distance * math.cos(angle) / (111.32 * math.cos(math.radians(district["lat"])))
+    return round(lat, 6), round(lng, 6)
+
+
+def _short_place(subdistrict: str) -> str:
+    for suffix in ("街道", "地区", "镇"):
+        if subdistrict.endswith(suffix):
+            return subdistrict[: -len(suffix)]
+    return subdistrict
+
+
+def _name_pools(rng_seed: int, size: int = 5000) -> tuple[list[str], list[str]]:
+    from faker import Faker
+
+    fake = Faker("zh_CN")
+    fake.seed_instance(rng_seed)
+    # Faker's zh_CN name_male()/name_female() mix the sexes' given names; build them here.
+    female = list({fake.last_name() + fake.first_name_female() for _ in range(size)})
+    male = list({fake.last_name() + fake.first_name_male() for _ in range(size)})
+    return female, male
+
+
+class _Seeder:
+    def __init__(self, connection, report: SeedReport, notify: Progress, members: int):
+        self.db = connection
+        self.report = report
+        self.notify = notify
+        self.member_target = members
+        self.rng = random.Random()
+        self.now = _now()
+        self.hashes: dict[str, str] = {}
+        self.nodes: dict[str, dict] = {}  # code -> row
+        self.categories: dict[str, int] = {}
+        self._pools: tuple[list[str], list[str]] | None = None
+        self.new_providers: list[dict] = []  # made by this run, for its offers
+
+    # helpers
+
+    async def stage(self, name: str, work, *args) -> None:
+        started = time.perf_counter()
+        await work(*args)
+        self.report.seconds[name] = round(time.perf_counter() - started, 2)
+
+    def password(self, plain: str) -> str:
+        if plain not in self.hashes:
+            self.hashes[plain] = hash_password(plain)
+        return self.hashes[plain]
+
+    @property
+    def pools(self) -> tuple[list[str], list[str]]:
+        if self._pools is None:
+            self._pools = _name_pools(self.rng.randrange(1 << 30))
+        return self._pools
+
+    async def reserve_ids(self, table: str, count: int) -> list[int]:
+        rows = await self.db.fetch(
+            "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)", table, count)
+        return [row["id"] for row in rows]
+
+    # reference rows
+
+    async def reference(self) -> None:
+        steps = 6
+        async with self.db.transaction():
+            # One seeder at a time builds the reference rows.
+            await self.db.execute("SELECT pg_advisory_xact_lock(hashtext('benefits.seed'))")
+            self.notify("reference", 0, steps)
+            await self.ensure_tree()
+            self.notify("reference", 1, steps)
+            await self.ensure_lookup_rows()
+            self.notify("reference", 2, steps)
+            await self.ensure_operators()
+            self.notify("reference", 3, steps)
+            await self.ensure_evaluator()
+            self.notify("reference", 4, steps)
+            await self.ensure_demo_member()
+            self.notify("reference", 5, steps)
+            await self.ensure_demo_provider()
+            self.notify("reference", 6, steps)
+
+    async def load_nodes(self) -> None:
+        rows = await self.db.fetch("SELECT id, parent, level, code, name_zh, path, depth FROM union_node")
+        self.nodes = {row["code"]: dict(row) for row in rows}
+
+    async def ensure_node(self, parent: dict | None, level: str, code: str, name_zh: str, name_en: str) -> dict:
+        if code in self.nodes:
+            return self.nodes[code]
+        (node_id,) = await self.reserve_ids("union_node", 1)
+        path = (parent["path"] if parent else "/") + f"{node_id}/"
+        depth = parent["depth"] + 1 if parent else 0
+        await self.db.execute(
+            "INSERT INTO union_node (id, parent, level, code, name_zh, name_en, path, depth) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            node_id, parent["id"] if parent else None, level, code, name_zh, name_en, path, depth)
+        row = {"id": node_id, "parent": parent["id"] if parent else None, "level": level, "code": code,
+               "name_zh": name_zh, "path": path, "depth": depth}
+        self.nodes[code] = row
+        self.report.union_nodes += 1
+        return row
+
+    def grassroots_target(self, district: dict) -> int:
+        total_weight = sum(d["weight"] for d in ref.DISTRICTS)
+        return max(10, min(60, round(self.member_target * district["weight"] / total_weight / 1200)))
+
+    @staticmethod
+    def grassroots_candidates(district: dict) -> list[tuple[str, str, str]]:
+        """Every grassroots union the district may have, in a fixed order, as
+        (code letter, name_zh, name_en): H for gig-industry unions, G for the others."""
+        rng = random.Random(int(district["code"]))
+        d, d_en = district["name_zh"], district["name_en"]
+        gig = [("H", zh.format(d=d), en.format(d_en=d_en)) for zh, en in ref.GIG_UNIONS]
+        public = [("G", zh.format(d=d), en.format(d_en=d_en)) for zh, en in ref.PUBLIC_INSTITUTIONS]
+        streets = [("G", f"{zh}联合工会", f"{en} Subdistrict Joint Union") for zh, en in district["subdistricts"]]
+        known = [("G", zh, en) for zh, en in ref.KNOWN_EMPLOYERS.get(district["code"], [])]
+        companies, seen = [], set()
+        forms, form_weights = [f[:2] for f in ref.COMPANY_FORMS], [f[2] for f in ref.COMPANY_FORMS]
+        while len(companies) < 80:
+            word, word_en = rng.choice(ref.COMPANY_WORDS)
+            industry, industry_en = rng.choice(ref.COMPANY_INDUSTRIES)
+            form, form_en = rng.choices(forms, form_weights)[0]
+            name = f"北京{word}{industry}{form}工会"
+            if name not in seen:
+                seen.add(name)
+                companies.append(("G", name, f"Beijing {word_en} {industry_en} {form_en} Trade Union"))
+        tail = gig[3:] + public[2:] + streets[2:] + companies
+        rng.shuffle(tail)
+        return gig[:3] + known + public[:2] + streets[:2] + tail
+
+    async def ensure_tree(self) -> None:
+        await self.load_nodes()
+        national = await self.ensure_node(None, "national", ref.NATIONAL["code"], ref.NATIONAL["name_zh"],
+                                          ref.NATIONAL["name_en"])
+        beijing = await self.ensure_node(national, "city", ref.BEIJING["code"], ref.BEIJING["name_zh"],
+                                         ref.BEIJING["name_en"])
+        for district in ref.DISTRICTS:
+            node = await self.ensure_node(beijing, "district", district["code"], f"{district['name_zh']}总工会",
+                                          f"{district['name_en']} District Federation of Trade Unions")
+            await self.ensure_grassroots(node, district, self.grassroots_target(district),
+                                         self.grassroots_candidates(district))
+        hebei = ref.HEBEI
+        province = await self.ensure_node(national, "province", **hebei["province"])
+        city = await self.ensure_node(province, "city", **hebei["city"])
+        district = hebei["district"]
+        node = await self.ensure_node(city, "district", district["code"], f"{district['name_zh']}总工会",
+                                      f"{district['name_en']} District Federation of Trade Unions")
+        await self.ensure_grassroots(node, district, len(hebei["grassroots"]), hebei["grassroots"])
+
+    async def ensure_grassroots(self, parent: dict, district: dict, target: int, candidates) -> None:
+        children = [n for n in self.nodes.values() if n["parent"] == parent["id"] and n["level"] == "grassroots"]
+        names = {n["name_zh"] for n in children}
+        used = {n["code"] for n in self.nodes.values()}
+        for letter, name_zh, name_en in candidates:
+            if len(children) >= target:
+                break
+            if name_zh in names:
+                continue
+            number = 1
+            while f"{district['code']}{letter}{number:03d}" in used:
+                number += 1
+            code = f"{district['code']}{letter}{number:03d}"
+            used.add(code)
+            children.append(await self.ensure_node(parent, "grassroots", code, name_zh, name_en))
+            names.add(name_zh)
+
+    async def ensure_lookup_rows(self) -> None:
+        for table, rows in (("member_group", ref.MEMBER_GROUPS), ("category", ref.CATEGORIES)):
+            inserted = await self.db.fetch(
+                f"INSERT INTO {table} (code, name_zh, name_en) "
+                "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[]) "
+                "ON CONFLICT (code) DO NOTHING RETURNING id",
+                [r["code"] for r in rows], [r["name_zh"] for r in rows], [r["name_en"] for r in rows])
+            if table == "member_group":
+                self.report.member_groups += len(inserted)
+            else:
+                self.report.categories += len(inserted)
+        rows = await self.db.fetch("SELECT id, code FROM category")
+        self.categories = {row["code"]: row["id"] for row in rows}
+
+    async def ensure_operators(self) -> None:
+        for username, display_name, node_code in OPERATORS:
+            inserted = await self.db.fetchval(
+                "INSERT INTO operator (username, display_name, node, password_hash) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (username) DO NOTHING RETURNING id",
+                username, display_name, self.nodes[node_code]["id"], self.password(OPERATOR_PASSWORD))
+            self.report.operators += inserted is not None
+
+    async def ensure_evaluator(self) -> None:
+        exists = await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM evaluator_org WHERE name = $1)", EVALUATOR_ORG)
+        if not exists:
+            await self.db.execute("INSERT INTO evaluator_org (name, node) VALUES ($1, $2)",
+                                  EVALUATOR_ORG, self.nodes[ref.BEIJING["code"]]["id"])
+            self.report.evaluator_orgs += 1
+
+    async def ensure_demo_member(self) -> None:
+        phone = DEMO_MEMBER["phone"]
+        if await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM member WHERE phone_hash = $1)",
+                                  pii.lookup_hash(phone)):
+            return
+        id_number = DEMO_MEMBER["id_number"]
+        joined = self.now - timedelta(days=3 * 365)
+        await self.db.execute(
+            "INSERT INTO member (node, name, gender, birth_year, phone_cipher, phone_hash, phone_masked, "
+            "id_number_cipher, id_number_hash, groups, password_hash, status, joined_at, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $12)",
+            self.nodes[DEMO_MEMBER["node_code"]]["id"], DEMO_MEMBER["name"], DEMO_MEMBER["gender"],
+            int(id_number[6:10]), pii.encrypt(phone), pii.lookup_hash(phone), pii.mask_phone(phone),
+            pii.encrypt(id_number), pii.lookup_hash(id_number), DEMO_MEMBER["groups"],
+            self.password(MEMBER_PASSWORD), joined)
+        self.report.members += 1
+
+    async def ensure_demo_provider(self) -> None:
+        demo = DEMO_PROVIDER
+        if await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE credit_code = $1)",
+                                  demo["credit_code"]):
+            return
+        district_node = self.nodes[demo["district"]]
+        provider_id = await self.db.fetchval(
+            "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone, status, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) RETURNING id",
+            demo["name"], demo["credit_code"], demo["kind"], district_node["id"], demo["contact_name"],
+            demo["contact_phone"], self.now - timedelta(days=400))
+        address, lat, lng = demo["location"]
+        await self.db.execute(
+            "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
+            "VALUES ($1, $2, $3, '朝阳区', $4, $5, $6)",
+            provider_id, demo["name"], address, lat, lng, json.dumps(ref.OPENING_HOURS["gym"]))
+        for username, display_name, role in ((demo["owner"], demo["contact_name"], "owner"),
+                                             (demo["staff"], "张丽", "staff")):
+            await self.db.execute(
+                "INSERT INTO provider_user (provider, username, display_name, role, password_hash) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                provider_id, username, display_name, role, self.password(PROVIDER_PASSWORD))
+        self.report.providers += 1
+        self.report.locations += 1
+        self.report.provider_users += 2
+        # One published offer of every kind, and one for women workers, open to all of Beijing.
+        brand = "力美健健身"
+        provider = {"id": provider_id, "name": demo["name"], "brand": brand, "kind": "gym",
+                    "node": district_node["id"], "status": "active", "hebei": False}
+        templates = ref.PROVIDER_KINDS["gym"]["offers"]
+        wanted = [next(t for t in templates if t[1] == kind) for kind in ref.OFFER_KINDS]
+        wanted.append(next(t for t in templates if t[5] == ["women"]))
+        rng = random.Random(1)
+        records = [self.offer_record(rng, provider, template, status="published", scope="city", stock=(500, 500))
+                   for template in wanted]
+        await self.copy_offers(records)
+
+    # members
+
+    async def members(self, count: int) -> None:
+        if count <= 0:
+            return
+        beijing_path = self.nodes[ref.BEIJING["code"]]["path"]
+        district_weight = {d["code"]: d["weight"] for d in ref.DISTRICTS}
+        gig_nodes, gig_weights, other_nodes, other_weights, hebei_nodes = [], [], [], [], []
+        for node in self.nodes.values():
+            if node["level"] != "grassroots":
+                continue
+            district_code = node["code"][:6]
+            if not node["path"].startswith(beijing_path):
+                hebei_nodes.append(node["id"])
+                continue
+            size = random.Random(node["id"]).lognormvariate(0, 0.8) * district_weight.get(district_code, 1.0)
+            if node["code"][6] == "H":
+                gig_nodes.append(node["id"])
+                gig_weights.append(size)
+            else:
+                other_nodes.append(node["id"])
+                other_weights.append(size)
+        hebei_count = min(40, count // 25)
+        female_names, male_names = self.pools
+        plan = dict(gig=(gig_nodes, gig_weights), other=(other_nodes, other_weights), hebei=hebei_nodes,
+                    female=female_names, male=male_names, password=self.password(MEMBER_PASSWORD))
+
+        columns = ["id", "node", "name", "gender", "birth_year", "phone_cipher", "phone_hash", "phone_masked",
+                   "id_number_cipher", "id_number_hash", "groups", "password_hash", "status", "joined_at",
+                   "created_at"]
+        done = 0
+        self.notify("members", 0, count)
+        pending: asyncio.Task | None = None
+        ids = await self.reserve_ids("member", min(MEMBER_CHUNK, count))
+        while done < count:
+            size = len(ids)
+            hebei_here = max(0, min(size, hebei_count - done))
+            # Build this chunk in a thread while the previous one is being copied.
+            records = await asyncio.to_thread(
+                _member_records, ids, plan, hebei_here, self.rng.randrange(1 << 62), self.now)
+            if pending is not None:
+                await pending
+                self.notify("members", done, count)
+            done += size
+            if done < count:  # the connection is free between two COPYs
+                ids = await self.reserve_ids("member", min(MEMBER_CHUNK, count - done))
+            pending = asyncio.create_task(self.db.copy_records_to_table("member", records=records, columns=columns))
+            self.report.members += size
+        if pending is not None:
+            await pending
+        self.notify("members", count, count)
+
+    # providers
+
+    async def providers(self, count: int) -> None:
+        if count <= 0:
+            return
+        rng = self.rng
+        female_names, male_names = self.pools
+        kinds = list(ref.PROVIDER_KINDS)
+        kind_weights = [ref.PROVIDER_KINDS[k]["weight"] for k in kinds]
+        districts = ref.DISTRICTS
+        district_weights = [d["weight"] for d in districts]
+        hebei_count = 0 if count < 20 else max(1, count // 200)
+        beijing_node = self.nodes[ref.BEIJING["code"]]["id"]
+        hebei_district = ref.HEBEI["district"]
+        hebei_node = self.nodes[hebei_district["code"]]["id"]
+        provider_hash = self.password(PROVIDER_PASSWORD)
+        used_names: dict[str, int] = {}
+        done = 0
+        self.notify("providers", 0, count)
+        while done < count:
+            size = min(PROVIDER_CHUNK, count - done)
+            ids = await self.reserve_ids("provider", size)
+            providers, locations, users = [], [], []
+            for offset, provider_id in enumerate(ids):
+                index = done + offset
+                kind = kinds[index] if index < len(kinds) else rng.choices(kinds, kind_weights)[0]
+                spec = ref.PROVIDER_KINDS[kind]
+                hebei = index >= count - hebei_count
+                home = hebei_district if hebei else rng.choices(districts, district_weights)[0]
+                brand = rng.choice(spec["brands"])
+                subdistrict = rng.choice(home["subdistricts"])[0]
+                name = self.unique_name(used_names, brand, _short_place(subdistrict), spec["branch"])
+                if hebei:
+                    node = hebei_node
+                else:
+                    node = beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
+                status = rng.choices(["active", "applied", "suspended"], [90, 6, 4])[0]
+                registration = "92" if kind in ("restaurant", "merchant") and rng.random() < 0.15 else "91"
+                contact = rng.choice(female_names if rng.random() < 0.5 else male_names)
+                created = self.now - timedelta(days=rng.uniform(30, 730))
+                providers.append((provider_id, name, credit_code(home["code"], _org_body(provider_id), registration),
+                                  kind, node, contact, self.random_phone(rng), status, created))
+                self.new_providers.append({"id": provider_id, "name": name, "brand": brand, "kind": kind,
+                                           "node": node, "status": status, "hebei": hebei})
+                places = [(home, subdistrict)]
+                for _ in range(rng.choices([0, 1, 2], [70, 20, 10])[0]):
+                    other = home if hebei or node != beijing_node or rng.random() < 0.5 else \
+                        rng.choices(districts, district_weights)[0]
+                    places.append((other, rng.choice(other["subdistricts"])[0]))
+                for number, (district, sub) in enumerate(places):
+                    location_name = name if number == 0 else f"{brand}({_short_place(sub)}{spec['branch']})"
+                    lat, lng = _point_in(district, rng)
+                    city = district.get("city_zh", ref.BEIJING["city_zh"])
+                    address = f"{city}{district['name_zh']}{sub}{rng.choice(district['roads'])}{rng.randint(1, 299)}号"
+                    if rng.random() < 0.3:
+                        address += f"{rng.randint(1, 12)}号楼{rng.randint(1, 3)}层"
+                    locations.append((provider_id, location_name, address, district["name_zh"], lat, lng,
+                                      json.dumps(ref.OPENING_HOURS[kind])))
+                users.append((provider_id, f"p{provider_id}_owner", contact, "owner", provider_hash, created))
+                for staff in range(1, rng.randint(1, 2) + 1):
+                    staff_name = rng.choice(female_names if rng.random() < 0.6 else male_names)
+                    users.append((provider_id, f"p{provider_id}_staff{staff}", staff_name, "staff", provider_hash,
+                                  created))
+            async with self.db.transaction():
+                await self.db.copy_records_to_table("provider", records=providers, columns=[
+                    "id", "name", "credit_code", "kind", "node", "contact_name", "contact_phone", "status",
+                    "created_at"])
+                await self.db.copy_records_to_table("location", records=locations, columns=[
+                    "provider", "name", "address", "district", "latitude", "longitude", "opening_hours"])
+                await self.db.copy_records_to_table("provider_user", records=users, columns=[
+                    "provider", "username", "display_name", "role", "password_hash", "created_at"])
+            done += size
+            self.report.providers += size
+            self.report.locations += len(locations)
+            self.report.provider_users += len(users)
+            self.notify("providers", done, count)
+
+    @staticmethod
+    def unique_name(used: dict[str, int], brand: str, place: str, branch: str) -> str:
+        """力美健健身(望京店), then 力美健健身(望京二店), ... within one run."""
+        key = f"{brand}({place}"
+        used[key] = used.get(key, 0) + 1
+        n = used[key]
+        ordinal = "" if n == 1 else "二三四五六七八九十"[n - 2] if n <= 10 else str(n)
+        return f"{key}{ordinal}{branch})"
+
+    @staticmethod
+    def random_phone(rng: random.Random) -> str:
+        return rng.choice(ref.PHONE_PREFIXES) + f"{rng.randrange(100_000_000):08d}"
+
+    # offers
+
+    async def offers(self, count: int) -> None:
+        if count <= 0:
+            return
+        providers = self.new_providers or await self.existing_providers()
+        if not providers:
+            raise RuntimeError("offers need providers: seed some providers first")
+        rng = self.rng
+        weights = [rng.lognormvariate(0, 1) for _ in providers]
+        if count >= len(providers):  # every provider gets at least one offer
+            owners = list(providers) + rng.choices(providers, weights, k=count - len(providers))
+            rng.shuffle(owners)
+        else:
+            owners = rng.sample(providers, count)
+        done = 0
+        self.notify("offers", 0, count)
+        while done < count:
+            size = min(OFFER_CHUNK, count - done)
+            records = []
+            for index in range(done, done + size):
+                provider = owners[index]
+                templates = ref.PROVIDER_KINDS[provider["kind"]]["offers"]
+                if index < len(ref.OFFER_KINDS):  # every kind of offer appears
+                    templates = [t for t in templates if t[1] == ref.OFFER_KINDS[index]]
+                records.append(self.offer_record(rng, provider, rng.choice(templates)))
+            await self.copy_offers(records)
+            done += size
+            self.notify("offers", done, count)
+
+    async def existing_providers(self) -> list[dict]:
+        hebei_path = self.nodes[ref.HEBEI["province"]["code"]]["path"]
+        rows = await self.db.fetch(
+            "SELECT p.id, p.name, p.kind, p.node, p.status, n.path FROM provider p "
+            "JOIN union_node n ON n.id = p.node WHERE p.credit_code <> $1", DEMO_PROVIDER["credit_code"])
+        return [{"id": r["id"], "name": r["name"], "brand": r["name"].split("(")[0], "kind": r["kind"],
+                 "node": r["node"], "status": r["status"], "hebei": r["path"].startswith(hebei_path)}
+                for r in rows]
+
+    async def copy_offers(self, records: list[tuple]) -> None:
+        await self.db.copy_records_to_table("offer", records=records, columns=[
+            "provider", "category", "kind", "title_zh", "title_en", "description_zh", "description_en",
+            "list_price_fen", "member_price_fen", "subsidy_fen", "points_price", "stock_total", "stock_left",
+            "per_member_limit", "node_scope", "groups", "status", "valid_from", "valid_to", "created_at"])
+        self.report.offers += len(records)
+
+    def offer_record(self, rng: random.Random, provider: dict, template, status: str | None = None,
+                     scope: str | None = None, stock: tuple[int, int] | None = None) -> tuple:
+        category, kind, title_zh, title_en, (low, high), groups = template
+        title_zh = title_zh.format(brand=provider["brand"])
+        title_en = title_en.format(brand=provider["brand"]) if rng.random() < 0.5 or status else None
+        groups = list(groups)
+        if not groups and rng.random() < 0.03:
+            extra = rng.choice([("hardship", "困难职工专享·", "For workers in hardship: "),
+                                ("migrant", "农民工专享·", "For migrant workers: "),
+                                ("model_worker", "劳模专享·", "For model workers: ")])
+            groups = [extra[0]]
+            title_zh = extra[1] + title_zh
+            title_en = extra[2] + title_en if title_en else None
+
+        list_yuan = int(rng.uniform(low, high))
+        if list_yuan >= 100 and high > low:
+            list_yuan = list_yuan // 10 * 10 + 9  # 299, 599, ...
+        list_fen = list_yuan * 100
+        points_price = None
+        if kind == "points":
+            member_fen = subsidy_fen = 0
+            points_price = max(10, int(round(list_yuan * rng.uniform(8, 12), -1)))
+        elif kind in ("voucher", "slot") and rng.random() < 0.5:
+            member_fen = subsidy_fen = 0  # a free coupon, or a free booking
+        else:
+            low_ratio, high_ratio = (0.45, 0.85) if kind == "paid" else (0.2, 0.6)
+            member_yuan = max(1.0, list_yuan * rng.uniform(low_ratio, high_ratio))
+            member_fen = int(member_yuan) * 100 + (90 if member_yuan >= 10 and rng.random() < 0.5 else 0)
+            member_fen = min(member_fen, list_fen)
+            subsidy_fen = 0 if rng.random() < 0.4 else int(member_fen * rng.uniform(0.1, 0.35)) // 100 * 100
+
+        total = rng.choice([50, 100, 200, 300, 500, 1000, 2000, 5000]) if stock is None else stock[0]
+        if provider["status"] == "applied":
+            status = status or rng.choice(["draft", "submitted"])
+        elif provider["status"] == "suspended":
+            status = status or rng.choice(["paused", "published"])
+        else:
+            status = status or rng.choices(["published", "draft", "submitted", "paused", "expired"],
+                                           [82, 5, 6, 4, 3])[0]
+        if stock is not None:
+            left = stock[1]
+        elif status in ("draft", "submitted"):
+            left = total
+        elif rng.random() < 0.03:
+            left = 0
+        else:
+            left = total - rng.randint(0, int(total * 0.7))
+        if status == "expired":
+            valid_from = self.now - timedelta(days=rng.uniform(120, 200))
+            valid_to = self.now - timedelta(days=rng.uniform(1, 30))
+        else:
+            valid_from = self.now - timedelta(days=rng.uniform(1, 30))
+            valid_to = self.now + timedelta(days=rng.uniform(30, 180))
+        created = valid_from - timedelta(days=rng.uniform(0, 7))
+
+        if provider["hebei"]:
+            node_scope = provider["node"]
+        elif scope == "city" or rng.random() < 0.7:
+            node_scope = self.nodes[ref.BEIJING["code"]]["id"]
+        else:
+            node_scope = provider["node"]  # the provider's district (or the city, for city-level providers)
+        limit = rng.choices([1, 2, 3, 4, 5], [40, 25, 15, 10, 10])[0]
+
+        if kind == "points":
+            price_zh = f"门市价{list_fen / 100:.2f}元，兑换需{points_price}积分。"
+            price_en = f"List price ¥{list_fen / 100:.2f}, {points_price} points."
+        elif member_fen == 0 and kind == "voucher":
+            price_zh = f"券面价值{list_fen / 100:.2f}元，会员免费领取。"
+            price_en = f"Worth ¥{list_fen / 100:.2f}, free for members."
+        elif member_fen == 0:
+            price_zh = f"原价{list_fen / 100:.2f}元，会员免费预约。"
+            price_en = f"Usually ¥{list_fen / 100:.2f}, free for members."
+        else:
+            price_zh = (f"门市价{list_fen / 100:.2f}元，会员价{member_fen / 100:.2f}元"
+                        + (f"，其中工会补贴{subsidy_fen / 100:.2f}元。" if subsidy_fen else "。"))
+            price_en = (f"List price ¥{list_fen / 100:.2f}, member price ¥{member_fen / 100:.2f}"
+                        + (f", of which the union pays ¥{subsidy_fen / 100:.2f}." if subsidy_fen else "."))
+        description_zh = (f"{provider['name']}面向工会会员推出“{title_zh}”。{price_zh}"
+                          f"{ref.OFFER_USAGE_ZH[kind]}每位会员限{limit}次，数量有限，先到先得。")
+        description_en = None
+        if title_en:
+            description_en = f"{title_en}. {price_en} {ref.OFFER_USAGE_EN[kind]} Limit {limit} per member."
+        return (provider["id"], self.categories[category], kind, title_zh, title_en, description_zh, description_en,
+                list_fen, member_fen, subsidy_fen, points_price, total, left, limit, node_scope, groups, status,
+                valid_from, valid_to, created)
+
+
+def _member_records(ids: list[int], plan: dict, hebei_count: int, seed_value: int, now: datetime) -> list[tuple]:
+    """Rows for the member table (COPY column order), one per reserved id."""
+    rng = random.Random(seed_value)
+    encrypt, lookup_hash, mask_phone = pii.encrypt, pii.lookup_hash, pii.mask_phone
+    gig_nodes, gig_weights = plan["gig"]
+    other_nodes, other_weights = plan["other"]
+    n = len(ids)
+    gig_flags = [rng.random() < 0.08 for _ in range(n)]
+    gig_choice = rng.choices(gig_nodes, gig_weights, k=n) if gig_nodes else [None] * n
+    other_choice = rng.choices(other_nodes, other_weights, k=n)
+    female_names, male_names, password = plan["female"], plan["male"], plan["password"]
+    ten_years = 10 * 365.25 * 86400
+    records = []
+    for i, member_id in enumerate(ids):
+        if i < hebei_count and plan["hebei"]:
+            node, gig = rng.choice(plan["hebei"]), rng.random() < 0.2
+        else:
+            gig = gig_flags[i] and gig_choice[i] is not None
+            node = gig_choice[i] if gig else other_choice[i]
+        female = rng.random() < (0.12 if gig else 0.48)
+        id_number, born = id_number_for(member_id, male=not female)
+        phone = phone_for(member_id)
+        groups = []
+        if female:
+            groups.append("women")
+        if gig:
+            groups.append("gig")
+        if id_number[:6] not in _BEIJING_ID_AREAS and rng.random() < (0.55 if gig else 0.2):
+            groups.append("migrant")
+        if rng.random() < (0.05 if "migrant" in groups else 0.025):
+            groups.append("hardship")
+        if rng.random() < 0.005:
+            groups.append("model_worker")
+        if rng.random() < (0.003 if female else 0.035):
+            groups.append("veteran")
+        earliest = datetime(born.year + 18, born.month, min(born.day, 28), tzinfo=UTC)
+        joined = now - timedelta(seconds=rng.random() * ten_years)
+        if joined < earliest:
+            joined = earliest + (now - earliest) * rng.random()
+        joined = joined.replace(microsecond=0)
+        records.append((
+            member_id, node, rng.choice(female_names if female else male_names), "F" if female else "M",
+            born.year, encrypt(phone), lookup_hash(phone), mask_phone(phone), encrypt(id_number),
+            lookup_hash(id_number), groups, password, "active", joined, joined,
+        ))
+    return records

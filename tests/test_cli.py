@@ -1,0 +1,88 @@
+"""The `benefits` command: component management and a demo that cleans up after itself."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from marketplace.cli import main
+from marketplace.runtime import components
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.integration
+def test_services_status_lists_every_component():
+    result = CliRunner().invoke(main, ["services", "status"])
+    assert result.exit_code == 0, result.output
+    for name in ("postgres", "redis", "meilisearch", "stripe"):
+        assert name in result.output
+    assert "running" in result.output and "stopped" not in result.output
+
+
+def _processes_using(path: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(path in part for part in process.info["cmdline"] or []):
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
+
+
+def _run_demo_until_healthy(var_dir: str, port: int) -> tuple[subprocess.Popen, str]:
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"DATABASE_URL", "REDIS_URL", "MEILI_URL", "MEILI_MASTER_KEY", "STRIPE_API_KEY",
+                          "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET", components.EMBEDDED_ENV}}
+    env["BENEFITS_VAR"] = var_dir
+    log_path = os.path.join(var_dir, "demo.log")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "marketplace.cli", "demo", "--port", str(port),
+         "--members", "60", "--providers", "6", "--offers", "30"],
+        cwd=REPO_ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert demo.poll() is None, open(log_path).read()[-3000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
+                return demo, log_path
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    demo.kill()
+    raise AssertionError("demo did not become ready:\n" + open(log_path).read()[-3000:])
+
+
+def _interrupt_and_check_nothing_is_left(demo: subprocess.Popen, var_dir: str) -> None:
+    children = psutil.Process(demo.pid).children(recursive=True)
+    assert len(children) >= 3  # web, worker, scheduler (and the worker's own processes)
+    demo.send_signal(signal.SIGINT)
+    assert demo.wait(60) == 0
+    time.sleep(1)
+    alive = [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], [child.cmdline() for child in alive]
+    assert _processes_using(var_dir) == []
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
+    var_dir = str(tmp_path / "var")
+    os.makedirs(var_dir)
+    port = components._free_port()
+
+    demo, log_path = _run_demo_until_healthy(var_dir, port)
+    page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+    assert page.status_code == 200 and "<html" in page.text
+    _interrupt_and_check_nothing_is_left(demo, var_dir)
+
+    demo, log_path = _run_demo_until_healthy(var_dir, port)
+    assert "reusing" in open(log_path).read()
+    _interrupt_and_check_nothing_is_left(demo, var_dir)
