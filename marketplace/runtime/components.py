@@ -123,6 +123,8 @@ class Component:
         if remembered.exists():
             port = int(remembered.read_text())
             with socket.socket() as sock:
+                # TIME_WAIT from the last run must not count as "taken".
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind(("127.0.0.1", port))
                     return port

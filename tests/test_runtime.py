@@ -1,0 +1,50 @@
+"""Embedded components: pinned, integrity-checked installs and a stable life cycle."""
+
+import base64
+import hashlib
+import subprocess
+
+import pytest
+
+from marketplace.runtime import components, meili_binary, npm_assets
+
+
+@pytest.mark.unit
+def test_integrity_accepts_the_pinned_bytes_and_refuses_any_other():
+    data = b"meilisearch tarball"
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    npm_assets.verify_integrity(data, integrity)
+    with pytest.raises(npm_assets.IntegrityError):
+        npm_assets.verify_integrity(data + b"!", integrity)
+    with pytest.raises(npm_assets.IntegrityError):
+        npm_assets.verify_integrity(data, "md5-" + base64.b64encode(hashlib.md5(data).digest()).decode())
+
+
+@pytest.mark.integration
+def test_the_installed_meilisearch_is_the_pinned_version():
+    output = subprocess.run([str(meili_binary.path()), "--version"], capture_output=True, text=True, check=True)
+    assert meili_binary.MEILI_VERSION in output.stdout
+
+
+@pytest.mark.integration
+def test_a_running_component_is_not_started_twice():
+    redis = components.by_name("redis")
+    if redis.external():
+        pytest.skip("Redis is external to this test session")
+    pid = redis.state()["pid"]
+    assert redis.ensure_running() is False
+    assert redis.state()["pid"] == pid
+
+
+@pytest.mark.integration
+def test_a_restarted_component_keeps_its_address():
+    meili = components.by_name("meilisearch")
+    if meili.external():
+        pytest.skip("Meilisearch is external to this test session")
+    address = meili.state()["address"]
+    meili.stop()
+    try:
+        assert not meili.running()
+    finally:
+        meili.ensure_running()
+    assert meili.state()["address"] == address
