@@ -119,3 +119,30 @@ async def test_the_member_row_and_its_event_commit_together():
             phone="13711112222", id_number=id_number(1)))
     assert await Member.count() == 2
     assert await OutboxEvent.count() == 2
+
+
+@pytest.mark.slow
+async def test_the_worker_and_scheduler_processes_deliver_end_to_end():
+    """`benefits scheduler` relays the outbox and `benefits worker` applies it."""
+    import asyncio
+    import subprocess
+    import sys
+
+    world = await build_world()
+    processes = [subprocess.Popen([sys.executable, "-m", "marketplace.cli", role],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for role in ("worker", "scheduler")]
+    try:
+        member_id, _ = await add_member(world.nodes["cy_union"], 88, "林涛")
+        for _ in range(120):
+            if await Notification.count().where(Notification.member == member_id) == 1:
+                break
+            await asyncio.sleep(0.25)
+        assert await Notification.count().where(Notification.member == member_id) == 1
+        assert await pending() == 0
+    finally:
+        for process in processes:
+            process.send_signal(2)
+        for process in processes:
+            process.wait(20)
+    assert all(process.returncode is not None for process in processes)
