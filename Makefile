@@ -26,11 +26,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Debian's chromium drives the Playwright browser tests (browser downloads are not possible here).
+# Debian's chromium drives the Playwright browser tests (browser downloads are not possible
+# here); without a CJK font, Chinese pages render as boxes in the screenshots.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+
 browser:
-	@test -x /usr/bin/chromium || { \
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
 
 services-status: install
 	$(BIN)/benefits services status

@@ -113,6 +113,11 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
     if _wants_html(request):
         if body["status"] == 401:
             return Redirect(path=_login_path(request.url.path))
+        from marketplace.web import i18n
+
+        # Unmatched routes never pass through the app's middleware, so the locale of an
+        # error page is taken from the request here.
+        i18n.current_locale.set(i18n.requested_locale(request.scope))
         return Template(template_name="error.html", context={"problem": body},
                         status_code=body["status"], headers=headers)
     return Response(content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)

@@ -61,7 +61,7 @@ async def health() -> dict[str, str]:
 @get("/ready", tags=["operations"], summary="Readiness: every dependency answers")
 async def ready() -> Response[dict]:
     results = await asyncio.gather(*(_timed(check) for check in CHECKS.values()))
-    components = dict(zip(CHECKS, results))
+    components = dict(zip(CHECKS, results, strict=True))
     down = [name for name, result in components.items() if result["status"] != "up"]
     body = {"status": "ready" if not down else "unavailable", "down": down, "components": components}
     return Response(body, status_code=503 if down else 200)

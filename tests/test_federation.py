@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 async def test_paths_follow_the_parents():
     world = await build_world()
-    for name, node_id in world.nodes.items():
+    for node_id in world.nodes.values():
         node = await services.get_node(node_id)
         if node.parent_id is None:
             assert node.path == f"/{node.id}/" and node.depth == 0

@@ -111,9 +111,11 @@ async def test_publish_outside_a_transaction_is_refused():
 
 async def test_the_member_row_and_its_event_commit_together():
     world = await build_world()
-    with pytest.raises(Exception):
+    from marketplace.errors import Conflict
+    from marketplace.federation import services
+
+    with pytest.raises(Conflict):
         # A duplicate ID number fails the insert: neither the member nor the event remain.
-        from marketplace.federation import services
         await services.create_member(MemberCreate(
             node_id=world.nodes["cy_union"], name="重复", gender="F", birth_year=1990,
             phone="13711112222", id_number=id_number(1)))

@@ -1,5 +1,7 @@
+from typing import Annotated
+
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from marketplace.federation import services
 from marketplace.federation.schemas import MemberCreate, MemberPage, NodeSummary
@@ -12,17 +14,18 @@ class FederationController(Controller):
     guards = [guards.operator]
 
     @get("/nodes/{node_id:int}", summary="A union node, its children and its member count")
-    async def node(self, request: Request, node_id: int) -> NodeSummary:
+    async def node(self, request: Request, node_id: FromPath[int]) -> NodeSummary:
         return await services.node_summary(request.user, node_id)
 
     @get("/nodes/{node_id:int}/members", summary="Members in a node's subtree, masked")
     async def members(
-        self, request: Request, node_id: int,
-        page: int = Parameter(default=1, ge=1), page_size: int = Parameter(default=20, ge=1, le=100),
+        self, request: Request, node_id: FromPath[int],
+        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> MemberPage:
         return await services.list_members(request.user, node_id, page, page_size)
 
     @post("/members", summary="Add a member to a grassroots union in your scope")
-    async def create_member(self, request: Request, data: MemberCreate) -> dict[str, int]:
+    async def create_member(self, request: Request, data: JSONBody[MemberCreate]) -> dict[str, int]:
         await services.require_in_scope(request.user, data.node_id)
         return {"id": await services.create_member(data)}

@@ -47,8 +47,9 @@ async def create_node(parent_id: int | None, level: str, code: str, name_zh: str
                 "VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING id",
                 parent_id, level, code, name_zh, name_en, parent.depth + 1 if parent else 0,
             )
-        except UniqueViolationError:
-            raise Conflict(f"A union node with code {code} already exists.", code="node_exists", field="code")
+        except UniqueViolationError as error:
+            raise Conflict(f"A union node with code {code} already exists.", code="node_exists",
+                           field="code") from error
         path = (parent.path if parent else "/") + f"{row['id']}/"
         await transaction.connection.execute("UPDATE union_node SET path = $1 WHERE id = $2", path, row["id"])
     return await get_node(row["id"])
@@ -67,6 +68,25 @@ async def node_summary(principal: Principal, node_id: int) -> NodeSummary:
     children = await UnionNode.select().where(UnionNode.parent == node_id).order_by(UnionNode.code)
     members = await count_members(node.path)
     return NodeSummary(node=node, members=members, children=[_node(row) for row in children])
+
+
+async def ancestors(node: NodeRead) -> list[NodeRead]:
+    """The nodes above `node`, root first (its path "/1/4/23/" names them)."""
+    ids = [int(part) for part in node.path.strip("/").split("/")[:-1]]
+    rows = await UnionNode.select().where(UnionNode.id.is_in(ids)).order_by(UnionNode.depth) if ids else []
+    return [_node(row) for row in rows]
+
+
+async def child_member_counts(node_id: int) -> dict[int, int]:
+    """Active members under each child of `node_id`, in one query."""
+    rows = await Member.raw(
+        "SELECT c.id, count(m.id) AS n FROM union_node c "
+        "JOIN union_node d ON d.path LIKE c.path || '%' "
+        "LEFT JOIN member m ON m.node = d.id AND m.status = 'active' "
+        "WHERE c.parent = {} GROUP BY c.id",
+        node_id,
+    )
+    return {row["id"]: row["n"] for row in rows}
 
 
 async def count_members(path: str) -> int:
@@ -122,8 +142,9 @@ async def create_member(data: MemberCreate) -> int:
                 id_number_hash=pii.lookup_hash(data.id_number), groups=list(data.groups),
                 joined_at=now, created_at=now,
             )).returning(Member.id)
-        except UniqueViolationError:
-            raise Conflict("A member with this phone or ID number already exists.", code="member_exists")
+        except UniqueViolationError as error:
+            raise Conflict("A member with this phone or ID number already exists.",
+                           code="member_exists") from error
         member_id = rows[0]["id"]
         await outbox.publish("member.joined", {"member_id": member_id})
     return member_id

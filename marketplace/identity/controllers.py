@@ -1,4 +1,5 @@
 from litestar import Controller, Request, delete, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from marketplace import pii
@@ -15,7 +16,7 @@ class AuthController(Controller):
     tags = ["identity"]
 
     @post("/auth/token", summary="Exchange a username and password for a bearer token")
-    async def issue_token(self, request: Request, data: TokenRequest) -> TokenRead:
+    async def issue_token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenRead:
         token, expires_at = await services.sign_in(
             data.kind, data.username, data.password, client_address(request), "bearer")
         return TokenRead(token=token, token_type="bearer", kind=data.kind, expires_at=expires_at)

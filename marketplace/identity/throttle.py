@@ -40,8 +40,9 @@ async def record_failure(account_key: str, address_key: str) -> None:
     window = get_settings().security.login_window_seconds
     async with redis().pipeline(transaction=True) as pipe:
         for key in (account_key, address_key):
+            # SET NX EX opens the window on the first failure (EXPIRE NX needs Redis 7).
+            pipe.set(key, 0, ex=window, nx=True)
             pipe.incr(key)
-            pipe.expire(key, window, nx=True)
         await pipe.execute()
 
 

@@ -154,10 +154,10 @@ class Component:
         self.state_file.write_text(json.dumps(state))
         try:
             _wait_until(lambda: process.poll() is None and self._responds(state), self.name)
-        except RuntimeError:
+        except RuntimeError as error:
             _terminate(process.pid)
             self.state_file.unlink(missing_ok=True)
-            raise RuntimeError(f"{self.name} failed to start; see {self.dir / 'server.log'}")
+            raise RuntimeError(f"{self.name} failed to start; see {self.dir / 'server.log'}") from error
 
 
 def _terminate(pid: int, timeout: float = 15.0) -> None:

@@ -45,7 +45,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_locale.get()).ngettext(singular, plural, n)
 
 
-def _requested_locale(scope: Scope) -> str:
+def requested_locale(scope: Scope) -> str:
     for key, value in scope.get("headers", []):
         if key == b"cookie":
             for part in value.decode("latin-1").split(";"):
@@ -57,7 +57,7 @@ def _requested_locale(scope: Scope) -> str:
 
 def locale_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        token = current_locale.set(_requested_locale(scope))
+        token = current_locale.set(requested_locale(scope))
         try:
             await app(scope, receive, send)
         finally:

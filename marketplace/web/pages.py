@@ -5,18 +5,19 @@ Thin handlers: read the form, call one service, render. Sign-in errors re-render
 form with the message instead of a problem body.
 """
 
+import json
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from catalog import services as catalog
 from evaluation import services as evaluation
 from marketplace import pii
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
@@ -38,7 +39,59 @@ class LoginForm:
     password: str = ""
 
 
-Form = Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+Form = URLEncodedBody[LoginForm]
+
+
+# Presentation helpers -------------------------------------------------------------------
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _local_date(moment: datetime | None) -> str | None:
+    """A UTC timestamp as the viewer's calendar date (Asia/Shanghai by default)."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(get_settings().app.timezone)).strftime("%Y-%m-%d")
+
+
+def _with_dates(offers: list[dict]) -> list[dict]:
+    return [{**offer, "valid_until": _local_date(offer.get("valid_to"))} for offer in offers]
+
+
+def _hour_runs(opening_hours) -> list[tuple[str, str, str, str]]:
+    """{"mon": ["09:00", "21:00"], ...} as runs of consecutive days with the same hours:
+    [("mon", "fri", "09:00", "21:00"), ("sat", "sat", "09:00", "18:00")]. Closed days are absent."""
+    if isinstance(opening_hours, str):
+        try:
+            opening_hours = json.loads(opening_hours or "{}")
+        except ValueError:
+            return []
+    if not isinstance(opening_hours, dict):
+        return []
+    runs: list[list[str]] = []
+    previous = None
+    for day in WEEKDAYS:
+        hours = opening_hours.get(day)
+        if not (isinstance(hours, (list, tuple)) and len(hours) == 2):
+            previous = None
+            continue
+        if runs and previous == _day_before(day) and runs[-1][2:] == list(hours):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day, str(hours[0]), str(hours[1])])
+        previous = day
+    return [tuple(run) for run in runs]
+
+
+def _day_before(day: str) -> str:
+    return WEEKDAYS[WEEKDAYS.index(day) - 1]
+
+
+def _login_error(error: DomainError) -> str:
+    if isinstance(error, TooManyRequests):
+        return i18n.gettext("Too many failed sign-ins; try again in %(seconds)s seconds.") % {
+            "seconds": error.retry_after}
+    return i18n.gettext(error.detail)
 
 
 def _login_page(kind: str, error: str | None = None, username: str = "", status: int = 200) -> Template:
@@ -53,7 +106,7 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
         token, expires_at = await identity.sign_in(
             kind, form.username, secret, client_address(request), "cookie")
     except DomainError as error:
-        return _login_page(kind, i18n.gettext(error.detail), form.username, error.status)
+        return _login_page(kind, _login_error(error), form.username, error.status)
     response = Redirect(path=prefix + "/")
     response.set_cookie(
         cookie, token, path=prefix or "/", httponly=True, samesite="lax",
@@ -72,7 +125,7 @@ async def _sign_out(request: Request, kind: str) -> Response:
 
 
 @get("/lang/{locale:str}", include_in_schema=False)
-async def switch_language(request: Request, locale: str) -> Redirect:
+async def switch_language(request: Request, locale: FromPath[str]) -> Redirect:
     target = request.headers.get("referer") or "/"
     response = Redirect(path=target if target.startswith(("/", str(request.base_url))) else "/")
     if locale in i18n.LOCALES:
@@ -87,7 +140,8 @@ async def member_home(request: Request) -> Template:
     user = request.user
     offers = await catalog.visible_offers(user.node_path if user else None, user.groups if user else ())
     greeting = pii.mask_name(user.display_name) if user else None
-    return Template(template_name="member/home.html", context={"offers": offers, "greeting": greeting})
+    return Template(template_name="member/home.html",
+                    context={"offers": _with_dates(offers), "greeting": greeting})
 
 
 @get("/login", include_in_schema=False)
@@ -134,8 +188,9 @@ async def provider_dashboard(request: Request) -> Template:
     provider_id = request.user.provider_id
     return Template(template_name="provider/dashboard.html", context={
         "provider": await providers.get_provider(provider_id),
-        "locations": await providers.list_locations(provider_id),
-        "offers": await catalog.provider_offers(provider_id),
+        "locations": [{**location, "hours": _hour_runs(location.get("opening_hours"))}
+                      for location in await providers.list_locations(provider_id)],
+        "offers": _with_dates(await catalog.provider_offers(provider_id)),
     })
 
 
@@ -156,11 +211,24 @@ async def console_logout(request: Request) -> Response:
     return await _sign_out(request, "operator")
 
 
-@get(["/console/", "/console/nodes/{node_id:int}"], guards=[guards.operator], include_in_schema=False)
-async def console_dashboard(request: Request, node_id: int | None = None) -> Template:
-    summary = await federation.node_summary(request.user, node_id or request.user.node_id)
-    counts = {child.id: await federation.count_members(child.path) for child in summary.children}
-    return Template(template_name="console/dashboard.html", context={"summary": summary, "counts": counts})
+@get("/console/", guards=[guards.operator], include_in_schema=False)
+async def console_dashboard(request: Request) -> Template:
+    return await _console_page(request, request.user.node_id)
+
+
+@get("/console/nodes/{node_id:int}", guards=[guards.operator], include_in_schema=False)
+async def console_node(request: Request, node_id: FromPath[int]) -> Template:
+    return await _console_page(request, node_id)
+
+
+async def _console_page(request: Request, node_id: int) -> Template:
+    summary = await federation.node_summary(request.user, node_id)
+    return Template(template_name="console/dashboard.html", context={
+        "summary": summary,
+        "counts": await federation.child_member_counts(node_id),
+        # The breadcrumb; the template links only the nodes inside the operator's scope.
+        "ancestors": await federation.ancestors(summary.node),
+    })
 
 
 # Evaluator desk ------------------------------------------------------------------------
@@ -191,6 +259,6 @@ ROUTES = [
     switch_language,
     member_home, member_login_page, member_login, member_logout, member_account,
     provider_login_page, provider_login, provider_logout, provider_dashboard,
-    console_login_page, console_login, console_logout, console_dashboard,
+    console_login_page, console_login, console_logout, console_dashboard, console_node,
     evaluator_login_page, evaluator_login, evaluator_logout, evaluator_dashboard,
 ]

@@ -1,0 +1,137 @@
+"""The UI's translations: the catalogs match what the code and templates ask for, every
+message has a Chinese translation, and pages come out in the language chosen."""
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from marketplace.web import i18n
+
+pytestmark = pytest.mark.unit
+
+PACKAGE = Path(__file__).resolve().parents[1] / "marketplace"
+BABEL_CFG = PACKAGE / "web" / "babel.cfg"
+TRANSLATIONS = PACKAGE / "web" / "translations"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def _extracted() -> set[str]:
+    """The msgids `pybabel extract -F marketplace/web/babel.cfg ... marketplace` finds."""
+    with BABEL_CFG.open() as file:
+        method_map, options_map = parse_mapping_cfg(file)
+    ids = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+            str(PACKAGE), method_map, options_map):
+        ids.add(message if isinstance(message, str) else message[0])
+    return ids
+
+
+def _catalog(locale: str):
+    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as file:
+        return read_po(file, locale=locale)
+
+
+def _ids(catalog) -> set[str]:
+    return {message.id if isinstance(message.id, str) else message.id[0] for message in catalog if message.id}
+
+
+@pytest.fixture(scope="module")
+def extracted() -> set[str]:
+    ids = _extracted()
+    assert len(ids) > 50, "extraction found suspiciously few messages; is babel.cfg right?"
+    return ids
+
+
+def test_every_extracted_message_has_a_chinese_translation(extracted):
+    catalog = _catalog("zh_Hans")
+    untranslated = []
+    for msgid in sorted(extracted):
+        message = catalog.get(msgid)
+        strings = [] if message is None else (
+            [message.string] if isinstance(message.string, str) else list(message.string))
+        if message is None or message.fuzzy or not all(s and s.strip() for s in strings):
+            untranslated.append(msgid)
+    assert not untranslated, f"missing zh_Hans translations (run the commands in babel.cfg): {untranslated}"
+
+
+def test_catalogs_match_the_extraction(extracted):
+    zh, en = _ids(_catalog("zh_Hans")), _ids(_catalog("en"))
+    assert zh == en, f"only in zh_Hans: {zh - en}; only in en: {en - zh}"
+    assert extracted <= zh, f"not in the catalogs yet (pybabel update): {extracted - zh}"
+    assert zh <= extracted, f"stale msgids no code uses any more: {zh - extracted}"
+
+
+def test_translations_keep_their_placeholders():
+    for message in _catalog("zh_Hans"):
+        if not message.id:
+            continue
+        singular = message.id if isinstance(message.id, str) else message.id[0]
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        for string in strings:
+            assert set(PLACEHOLDER.findall(string)) == set(PLACEHOLDER.findall(singular)), (singular, string)
+
+
+def test_chinese_translations_are_chinese():
+    english_only = [m.id for m in _catalog("zh_Hans") if m.id and isinstance(m.string, str)
+                    and re.search(r"[A-Za-z]{3,}", m.string) and not CJK.search(m.string)
+                    and m.id not in {"%(first)s–%(last)s"}]
+    assert not english_only, english_only
+
+
+@pytest.mark.parametrize(("locale", "wrong_password", "not_signed_in"), [
+    ("zh_Hans", "账号或密码错误。", "请先登录。"),
+    ("en", "The account or password is wrong.", "Sign in first."),
+])
+def test_messages_of_the_identity_service_are_translated(locale, wrong_password, not_signed_in):
+    """pages.py passes these domain messages through i18n.gettext(error.detail)."""
+    token = i18n.current_locale.set(locale)
+    try:
+        assert i18n.gettext("The account or password is wrong.") == wrong_password
+        assert i18n.gettext("Sign in first.") == not_signed_in
+    finally:
+        i18n.current_locale.reset(token)
+
+
+async def test_page_in_chinese_by_default(client):
+    response = await client.get("/login")
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="zh-Hans">' in html
+    assert "会员登录" in html and "手机号" in html
+    assert "Member sign-in" not in html
+
+
+async def test_page_in_english_when_chosen(client):
+    response = await client.get("/login", headers={"cookie": "lang=en"})
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="en">' in html
+    assert "Member sign-in" in html and "Mobile number" in html
+    assert "会员登录" not in html
+
+
+AREAS = ["/nope", "/provider/nope", "/console/nope", "/evaluator/nope"]
+
+
+@pytest.mark.parametrize("path", AREAS)
+async def test_error_page_is_rendered_in_every_area(client, path):
+    response = await client.get(path, headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert 'data-status="404"' in response.text
+    assert "页面不存在" in response.text
+
+
+@pytest.mark.parametrize("path", AREAS)
+async def test_error_page_of_an_unknown_path_follows_the_language_cookie(client, path):
+    response = await client.get(path, headers={"accept": "text/html", "cookie": "lang=en"})
+    assert "Page not found" in response.text
+
+
+async def test_unknown_locale_falls_back_to_chinese(client):
+    response = await client.get("/login", headers={"cookie": "lang=fr"})
+    assert '<html lang="zh-Hans">' in response.text
