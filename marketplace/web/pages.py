@@ -108,9 +108,13 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
     except DomainError as error:
         return _login_page(kind, _login_error(error), form.username, error.status)
     response = Redirect(path=prefix + "/")
+    # Staff sessions slide with activity on the server (30 idle minutes, 12 hours at most),
+    # so their cookie lives as long as the browser; a member's lasts as long as the session.
+    sliding = kind in ("provider", "operator")
     response.set_cookie(
         cookie, token, path=prefix or "/", httponly=True, samesite="lax",
-        secure=get_settings().security.secure_cookies, expires=int(expires_at.timestamp()),
+        secure=get_settings().security.secure_cookies,
+        expires=None if sliding else int(expires_at.timestamp()),
     )
     return response
 
