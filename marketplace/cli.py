@@ -174,8 +174,10 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     from marketplace import seed as seeding
 
     setup.callback()
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    # Installed explicitly: a process started in the background by a non-interactive
+    # shell inherits SIGINT as ignored, and Ctrl-C must stop the demo wherever it runs.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     children: list[subprocess.Popen] = []
     started = _bring_up()
     try:
@@ -219,7 +221,7 @@ def _print_demo_guide(port: int, evaluator_key: str) -> None:
 def _stop_processes(children: list[subprocess.Popen]) -> None:
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.terminate()  # uvicorn, Dramatiq and the scheduler shut down gracefully on SIGTERM
     for child in children:
         try:
             child.wait(timeout=15)

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
@@ -104,7 +104,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api/", "/health", "/ready", "/schema")) and (
+    return not request.url.path.startswith(("/api/", "/health", "/ready")) and (
         "text/html" in request.headers.get("accept", "")
     )
 
@@ -185,6 +185,6 @@ EXCEPTION_HANDLERS = {
 }
 
 __all__ = [
-    "Conflict", "DomainError", "EXCEPTION_HANDLERS", "Forbidden", "Invalid", "MediaType", "NotFound",
+    "Conflict", "DomainError", "EXCEPTION_HANDLERS", "Forbidden", "Invalid", "NotFound",
     "TooManyRequests", "Unauthorized", "Unavailable", "problem",
 ]

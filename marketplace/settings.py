@@ -20,7 +20,6 @@ def _env(name: str, default: str | None = None) -> str:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str
-    pool_min: int = 1
     pool_max: int = 10
 
 
