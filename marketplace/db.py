@@ -1,5 +1,8 @@
 """Database access shared by every domain: the engine, its pool, raw SQL scripts."""
 
+from collections.abc import Awaitable, Callable
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
@@ -30,3 +33,23 @@ async def execute_script(sql: str) -> None:
         await connection.execute(sql)
     finally:
         await connection.close()
+
+
+def sql_migration(app_name: str, migration_id: str, description: str, sql: str
+                  ) -> Callable[[], Awaitable[MigrationManager]]:
+    """The `forwards` of a Piccolo migration written as SQL, run in its transaction.
+
+    Migrations are SQL rather than auto-generated, so that checks, partial indexes and
+    operator classes are explicit; tests/test_schema.py keeps tables.py in step.
+    """
+
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+
+        async def run() -> None:
+            await execute_script(sql)
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards

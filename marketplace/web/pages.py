@@ -128,6 +128,25 @@ async def _sign_out(request: Request, kind: str) -> Response:
     return response
 
 
+def _sign_in_routes(kind: str) -> list:
+    """The sign-in page, its form and sign-out of one area; every area works the same."""
+    prefix, _ = AREAS[kind]
+
+    @get(f"{prefix}/login", name=f"{kind}_login_page", include_in_schema=False)
+    async def login_page() -> Template:
+        return _login_page(kind)
+
+    @post(f"{prefix}/login", name=f"{kind}_login", include_in_schema=False)
+    async def login(request: Request, data: Form) -> Response:
+        return await _sign_in(request, kind, data)
+
+    @post(f"{prefix}/logout", name=f"{kind}_logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        return await _sign_out(request, kind)
+
+    return [login_page, login, logout]
+
+
 @get("/lang/{locale:str}", include_in_schema=False)
 async def switch_language(request: Request, locale: FromPath[str]) -> Redirect:
     target = request.headers.get("referer") or "/"
@@ -148,21 +167,6 @@ async def member_home(request: Request) -> Template:
                     context={"offers": _with_dates(offers), "greeting": greeting})
 
 
-@get("/login", include_in_schema=False)
-async def member_login_page() -> Template:
-    return _login_page("member")
-
-
-@post("/login", include_in_schema=False)
-async def member_login(request: Request, data: Form) -> Response:
-    return await _sign_in(request, "member", data)
-
-
-@post("/logout", include_in_schema=False)
-async def member_logout(request: Request) -> Response:
-    return await _sign_out(request, "member")
-
-
 @get("/me", guards=[guards.member], include_in_schema=False)
 async def member_account(request: Request) -> Template:
     node = await federation.get_node(request.user.node_id)
@@ -171,21 +175,6 @@ async def member_account(request: Request) -> Template:
 
 
 # Provider portal -----------------------------------------------------------------------
-
-@get("/provider/login", include_in_schema=False)
-async def provider_login_page() -> Template:
-    return _login_page("provider")
-
-
-@post("/provider/login", include_in_schema=False)
-async def provider_login(request: Request, data: Form) -> Response:
-    return await _sign_in(request, "provider", data)
-
-
-@post("/provider/logout", include_in_schema=False)
-async def provider_logout(request: Request) -> Response:
-    return await _sign_out(request, "provider")
-
 
 @get("/provider/", guards=[guards.provider_user], include_in_schema=False)
 async def provider_dashboard(request: Request) -> Template:
@@ -199,21 +188,6 @@ async def provider_dashboard(request: Request) -> Template:
 
 
 # Operator console ----------------------------------------------------------------------
-
-@get("/console/login", include_in_schema=False)
-async def console_login_page() -> Template:
-    return _login_page("operator")
-
-
-@post("/console/login", include_in_schema=False)
-async def console_login(request: Request, data: Form) -> Response:
-    return await _sign_in(request, "operator", data)
-
-
-@post("/console/logout", include_in_schema=False)
-async def console_logout(request: Request) -> Response:
-    return await _sign_out(request, "operator")
-
 
 @get("/console/", guards=[guards.operator], include_in_schema=False)
 async def console_dashboard(request: Request) -> Template:
@@ -237,21 +211,6 @@ async def _console_page(request: Request, node_id: int) -> Template:
 
 # Evaluator desk ------------------------------------------------------------------------
 
-@get("/evaluator/login", include_in_schema=False)
-async def evaluator_login_page() -> Template:
-    return _login_page("evaluator")
-
-
-@post("/evaluator/login", include_in_schema=False)
-async def evaluator_login(request: Request, data: Form) -> Response:
-    return await _sign_in(request, "evaluator", data)
-
-
-@post("/evaluator/logout", include_in_schema=False)
-async def evaluator_logout(request: Request) -> Response:
-    return await _sign_out(request, "evaluator")
-
-
 @get("/evaluator/", guards=[guards.evaluator], include_in_schema=False)
 async def evaluator_dashboard(request: Request) -> Template:
     org = await evaluation.get_org(request.user.id)
@@ -261,8 +220,6 @@ async def evaluator_dashboard(request: Request) -> Template:
 
 ROUTES = [
     switch_language,
-    member_home, member_login_page, member_login, member_logout, member_account,
-    provider_login_page, provider_login, provider_logout, provider_dashboard,
-    console_login_page, console_login, console_logout, console_dashboard, console_node,
-    evaluator_login_page, evaluator_login, evaluator_logout, evaluator_dashboard,
+    member_home, member_account, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
+    *(route for kind in AREAS for route in _sign_in_routes(kind)),
 ]

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from marketplace.db import execute_script
+from marketplace.db import sql_migration
 
 ID = "2026-11-22T07:00:00:000003"
 VERSION = "1.38.0"
@@ -44,11 +42,4 @@ CREATE INDEX offer_published ON offer (category, created_at DESC) WHERE status =
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="catalog", description=DESCRIPTION)
-
-    async def run():
-        await execute_script(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration("catalog", ID, DESCRIPTION, SQL)

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from marketplace.db import execute_script
+from marketplace.db import sql_migration
 
 ID = "2026-11-22T07:00:00:000004"
 VERSION = "1.38.0"
@@ -27,11 +25,4 @@ CREATE TABLE evaluator_api_key (
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="evaluation", description=DESCRIPTION)
-
-    async def run():
-        await execute_script(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration("evaluation", ID, DESCRIPTION, SQL)

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from marketplace.db import execute_script
+from marketplace.db import sql_migration
 
 ID = "2026-11-22T07:00:00:000001"
 VERSION = "1.38.0"
@@ -104,11 +102,4 @@ CREATE TABLE processed_event (
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="marketplace", description=DESCRIPTION)
-
-    async def run():
-        await execute_script(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration("marketplace", ID, DESCRIPTION, SQL)

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from marketplace.db import execute_script
+from marketplace.db import sql_migration
 
 ID = "2026-11-22T07:00:00:000002"
 VERSION = "1.38.0"
@@ -48,11 +46,4 @@ CREATE INDEX provider_user_provider ON provider_user (provider);
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="providers", description=DESCRIPTION)
-
-    async def run():
-        await execute_script(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration("providers", ID, DESCRIPTION, SQL)
