@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from marketplace.cli import main
 from marketplace.runtime import components
+from marketplace.seed import DEMO_ACCOUNTS
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -81,6 +82,10 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
     demo, log_path = _run_demo_until_healthy(var_dir, port)
     page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
     assert page.status_code == 200 and "<html" in page.text
+    for account in DEMO_ACCOUNTS:  # every sign-in the demo prints works
+        response = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10, json={
+            "kind": account["kind"], "username": account["username"], "password": account["password"]})
+        assert response.status_code == 201, (account["username"], response.text)
     _interrupt_and_check_nothing_is_left(demo, var_dir)
 
     demo, log_path = _run_demo_until_healthy(var_dir, port)
