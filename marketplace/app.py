@@ -4,7 +4,8 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
@@ -37,9 +38,17 @@ class BenefitsPlugin(InitPluginProtocol):
             secret=settings.security.secret_key, exclude=["/api/", "/health", "/ready"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",
         )
+        swagger = "/static/vendor/swagger-ui/"
         app_config.openapi_config = OpenAPIConfig(
             title="Benefits marketplace API", version="1.0.0", path="/api/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            # Session tokens from POST /api/v1/auth/token, or an evaluator's API key.
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+            render_plugins=[SwaggerRenderPlugin(
+                path="/", js_url=swagger + "swagger-ui-bundle.js", css_url=swagger + "swagger-ui.css",
+                standalone_preset_js_url=swagger + "swagger-ui-standalone-preset.js",
+                favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">',
+            )],
         )
         app_config.on_startup.append(db.open_pool)
         app_config.on_shutdown.append(db.close_pool)

