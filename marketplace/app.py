@@ -9,6 +9,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
+from catalog import pages as catalog_pages
 from evaluation.controllers import EvaluatorController
 from marketplace import db, health, logs
 from marketplace.errors import EXCEPTION_HANDLERS
@@ -17,16 +18,18 @@ from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
 from marketplace.web import config as web_config, i18n, pages
+from providers import pages as provider_pages
 from providers.controllers import ProviderController
 
 API_CONTROLLERS = [AuthController, FederationController, ProviderController, EvaluatorController]
+PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *catalog_pages.ROUTES]
 
 
 class BenefitsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = get_settings()
         app_config.route_handlers.extend([
-            health.health, health.ready, *API_CONTROLLERS, *pages.ROUTES,
+            health.health, health.ready, *API_CONTROLLERS, *PAGES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])

@@ -13,26 +13,27 @@ from marketplace.web import i18n
 
 pytestmark = pytest.mark.unit
 
-PACKAGE = Path(__file__).resolve().parents[1] / "marketplace"
-BABEL_CFG = PACKAGE / "web" / "babel.cfg"
-TRANSLATIONS = PACKAGE / "web" / "translations"
+REPO = Path(__file__).resolve().parents[1]
+BABEL_CFG = REPO / "marketplace" / "web" / "babel.cfg"
+# Every package that has messages keeps its own catalogs.
+PACKAGES = [name for name, folder in i18n.TRANSLATION_DIRS.items() if folder.exists()]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
-def _extracted() -> set[str]:
-    """The msgids `pybabel extract -F marketplace/web/babel.cfg ... marketplace` finds."""
+def _extracted(package: str) -> set[str]:
+    """The msgids `pybabel extract -F marketplace/web/babel.cfg ... <package>` finds."""
     with BABEL_CFG.open() as file:
         method_map, options_map = parse_mapping_cfg(file)
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(PACKAGE), method_map, options_map):
+            str(REPO / package), method_map, options_map):
         ids.add(message if isinstance(message, str) else message[0])
     return ids
 
 
-def _catalog(locale: str):
-    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as file:
+def _catalog(locale: str, package: str = "marketplace"):
+    with (i18n.TRANSLATION_DIRS[package] / locale / "LC_MESSAGES" / "messages.po").open("rb") as file:
         return read_po(file, locale=locale)
 
 
@@ -40,15 +41,20 @@ def _ids(catalog) -> set[str]:
     return {message.id if isinstance(message.id, str) else message.id[0] for message in catalog if message.id}
 
 
+@pytest.fixture(scope="module", params=PACKAGES)
+def package(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def extracted() -> set[str]:
-    ids = _extracted()
-    assert len(ids) > 50, "extraction found suspiciously few messages; is babel.cfg right?"
+def extracted(package) -> set[str]:
+    ids = _extracted(package)
+    assert len(ids) > (50 if package == "marketplace" else 0), "extraction found too few messages"
     return ids
 
 
-def test_every_extracted_message_has_a_chinese_translation(extracted):
-    catalog = _catalog("zh_Hans")
+def test_every_extracted_message_has_a_chinese_translation(extracted, package):
+    catalog = _catalog("zh_Hans", package)
     untranslated = []
     for msgid in sorted(extracted):
         message = catalog.get(msgid)
@@ -59,15 +65,15 @@ def test_every_extracted_message_has_a_chinese_translation(extracted):
     assert not untranslated, f"missing zh_Hans translations (run the commands in babel.cfg): {untranslated}"
 
 
-def test_catalogs_match_the_extraction(extracted):
-    zh, en = _ids(_catalog("zh_Hans")), _ids(_catalog("en"))
+def test_catalogs_match_the_extraction(extracted, package):
+    zh, en = _ids(_catalog("zh_Hans", package)), _ids(_catalog("en", package))
     assert zh == en, f"only in zh_Hans: {zh - en}; only in en: {en - zh}"
     assert extracted <= zh, f"not in the catalogs yet (pybabel update): {extracted - zh}"
     assert zh <= extracted, f"stale msgids no code uses any more: {zh - extracted}"
 
 
-def test_translations_keep_their_placeholders():
-    for message in _catalog("zh_Hans"):
+def test_translations_keep_their_placeholders(package):
+    for message in _catalog("zh_Hans", package):
         if not message.id:
             continue
         singular = message.id if isinstance(message.id, str) else message.id[0]
@@ -76,8 +82,8 @@ def test_translations_keep_their_placeholders():
             assert set(PLACEHOLDER.findall(string)) == set(PLACEHOLDER.findall(singular)), (singular, string)
 
 
-def test_chinese_translations_are_chinese():
-    english_only = [m.id for m in _catalog("zh_Hans") if m.id and isinstance(m.string, str)
+def test_chinese_translations_are_chinese(package):
+    english_only = [m.id for m in _catalog("zh_Hans", package) if m.id and isinstance(m.string, str)
                     and re.search(r"[A-Za-z]{3,}", m.string) and not CJK.search(m.string)
                     and m.id not in {"%(first)s–%(last)s"}]
     assert not english_only, english_only

@@ -8,8 +8,14 @@ from litestar.template.config import TemplateConfig
 
 from marketplace.web import i18n
 
+_REPO = Path(__file__).resolve().parents[2]
+# The shell's layouts and pages, then each domain's own pages. A domain keeps its
+# templates under `<package>/templates/<package>/`, so names never collide.
 TEMPLATE_DIRS = [
     Path(__file__).parent / "templates",
+    _REPO / "providers" / "templates",
+    _REPO / "catalog" / "templates",
+    _REPO / "evaluation" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 

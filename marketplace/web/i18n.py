@@ -1,8 +1,9 @@
 """Simplified Chinese by default, English as a switch: gettext catalogs through Babel.
 
-Templates and code carry English msgids; `translations/<locale>/LC_MESSAGES/messages.po`
-holds the catalogs. They are compiled in memory at start-up, so there is no build step
-and no stale .mo file. The request's locale lives in a context variable set by
+Templates and code carry English msgids. Each package keeps the catalogs of its own
+messages (`<package>/translations/<locale>/LC_MESSAGES/messages.po`; the shell's live in
+`marketplace/web/translations`), so domains do not edit one shared file. They are
+merged and compiled in memory at start-up: no build step, no stale .mo file. The request's locale lives in a context variable set by
 `locale_middleware` from the `lang` cookie.
 """
 
@@ -16,7 +17,14 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+_REPO = Path(__file__).resolve().parents[2]
+# package → its translations folder (a package without messages has none yet)
+TRANSLATION_DIRS = {
+    "marketplace": Path(__file__).parent / "translations",
+    "providers": _REPO / "providers" / "translations",
+    "catalog": _REPO / "catalog" / "translations",
+    "evaluation": _REPO / "evaluation" / "translations",
+}
 LOCALES = {"zh_Hans": "简体中文", "en": "English"}
 DEFAULT_LOCALE = "zh_Hans"
 LANG_COOKIE = "lang"
@@ -24,17 +32,24 @@ LANG_COOKIE = "lang"
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
 
 
-@lru_cache
-def translations(locale: str) -> Translations:
-    path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return Translations()
+def _compile(path: Path, locale: str) -> Translations:
     with path.open("rb") as file:
         catalog = read_po(file, locale=locale)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+@lru_cache
+def translations(locale: str) -> Translations:
+    merged: Translations | None = None
+    for folder in TRANSLATION_DIRS.values():
+        path = folder / locale / "LC_MESSAGES" / "messages.po"
+        if path.exists():
+            compiled = _compile(path, locale)
+            merged = compiled if merged is None else merged.merge(compiled)
+    return merged or Translations()
 
 
 def gettext(message: str) -> str:

@@ -1,0 +1,3 @@
+"""Server-rendered pages of the catalog domain (templates in catalog/templates/catalog/)."""
+
+ROUTES: list = []

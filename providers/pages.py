@@ -1,0 +1,3 @@
+"""Server-rendered pages of the providers domain (templates in providers/templates/providers/)."""
+
+ROUTES: list = []
