@@ -9,7 +9,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
-from catalog import pages as catalog_pages
+from catalog import listing_pages
+from catalog.search import controllers as search_controllers, pages as search_pages
 from evaluation.controllers import EvaluatorController
 from marketplace import db, health, logs
 from marketplace.errors import EXCEPTION_HANDLERS
@@ -22,14 +23,14 @@ from providers import pages as provider_pages
 from providers.controllers import ProviderController
 
 API_CONTROLLERS = [AuthController, FederationController, ProviderController, EvaluatorController]
-PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *catalog_pages.ROUTES]
+PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES]
 
 
 class BenefitsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = get_settings()
         app_config.route_handlers.extend([
-            health.health, health.ready, *API_CONTROLLERS, *PAGES,
+            health.health, health.ready, *API_CONTROLLERS, *search_controllers.CONTROLLERS, *PAGES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])

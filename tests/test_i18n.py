@@ -25,9 +25,12 @@ def _extracted(package: str) -> set[str]:
     """The msgids `pybabel extract -F marketplace/web/babel.cfg ... <package>` finds."""
     with BABEL_CFG.open() as file:
         method_map, options_map = parse_mapping_cfg(file)
+    # A sub-package with catalogs of its own (catalog/search) is not part of its parent's.
+    own = {str(REPO / other) for other in i18n.TRANSLATION_DIRS if other.startswith(package + "/")}
     ids = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(REPO / package), method_map, options_map):
+            str(REPO / package), method_map, options_map,
+            directory_filter=lambda path: path not in own and not path.rsplit("/", 1)[-1].startswith(".")):
         ids.add(message if isinstance(message, str) else message[0])
     return ids
 

@@ -11,3 +11,4 @@ from marketplace.federation import actors as federation  # noqa: F401
 from marketplace.identity import actors as identity  # noqa: F401
 from providers import actors as providers  # noqa: F401
 from catalog import actors as catalog  # noqa: F401
+from catalog.search import actors as search  # noqa: F401

@@ -6,7 +6,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from marketplace.web import i18n
+from marketplace.web import i18n, nav
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -36,6 +36,7 @@ def environment() -> Environment:
     env.filters["yuan"] = _yuan
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
+    env.globals["nav_items"] = nav.items
     return env
 
 

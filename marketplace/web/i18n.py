@@ -23,6 +23,7 @@ TRANSLATION_DIRS = {
     "marketplace": Path(__file__).parent / "translations",
     "providers": _REPO / "providers" / "translations",
     "catalog": _REPO / "catalog" / "translations",
+    "catalog/search": _REPO / "catalog" / "search" / "translations",
     "evaluation": _REPO / "evaluation" / "translations",
 }
 LOCALES = {"zh_Hans": "简体中文", "en": "English"}

@@ -1,0 +1,3 @@
+"""Provider-portal and console pages for listings (templates in catalog/templates/catalog/)."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Index sync jobs. Thin: load by id, call the service, safe to repeat."""
+
+from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)

@@ -1,0 +1,3 @@
+"""The search API."""
+
+CONTROLLERS: list = []

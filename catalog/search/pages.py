@@ -1,0 +1,3 @@
+"""Member pages that find offers (templates in catalog/templates/catalog/search/)."""
+
+ROUTES: list = []
