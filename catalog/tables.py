@@ -1,5 +1,5 @@
 from piccolo.columns import (
-    Array, BigSerial, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
+    JSONB, Array, BigSerial, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -41,3 +41,43 @@ class Offer(Table, tablename="offer"):
     valid_from = Timestamptz()
     valid_to = Timestamptz()
     created_at = Timestamptz()
+    tags = Array(Varchar(length=32))
+    terms_zh = Text(default="")
+    terms_en = Text(null=True, default=None)
+    cover_image = Varchar(length=200, null=True, default=None)
+    limit_period = Varchar(length=8, default="total")
+    published_at = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()
+
+
+class OfferLocation(Table, tablename="offer_location"):
+    """Where an offer can be used: some of its provider's locations."""
+
+    id = BigSerial(primary_key=True)
+    offer = ForeignKey(Offer, null=False)
+    location = ForeignKey(LazyTableReference("Location", module_path="providers.tables"), null=False)
+
+
+class OfferSlot(Table, tablename="offer_slot"):
+    """A bookable time of a `slot` offer; each booking takes one place of its capacity."""
+
+    id = BigSerial(primary_key=True)
+    offer = ForeignKey(Offer, null=False)
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    capacity = Integer()
+    booked = Integer(default=0)
+
+
+class OfferRevision(Table, tablename="offer_revision"):
+    """An edit of a published offer, reviewed while the published version stays live."""
+
+    id = BigSerial(primary_key=True)
+    offer = ForeignKey(Offer, null=False)
+    data = JSONB()
+    status = Varchar(length=16, default="submitted")
+    note = Text(null=True, default=None)
+    submitted_at = Timestamptz()
+    reviewed_at = Timestamptz(null=True, default=None)
+    reviewer = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
+                          default=None)

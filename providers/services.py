@@ -29,3 +29,24 @@ async def list_locations(provider_id: int) -> list[dict]:
     from providers.tables import Location
 
     return await Location.select().where(Location.provider == provider_id).order_by(Location.id)
+
+
+async def provider_for_index(provider_id: int) -> dict | None:
+    """What search shows of a provider: name, kind, status, node and its locations.
+
+    {"id", "name", "kind", "status", "node_id", "locations": [{"id", "name", "address",
+    "district", "latitude", "longitude", "opening_hours"}]}; None if it does not exist.
+    """
+    provider = await get_provider(provider_id)
+    if provider is None:
+        return None
+    locations = await list_locations(provider_id)
+    return {
+        "id": provider["id"], "name": provider["name"], "kind": provider["kind"],
+        "status": provider["status"], "node_id": provider["node"],
+        "locations": [
+            {key: location[key] for key in
+             ("id", "name", "address", "district", "latitude", "longitude", "opening_hours")}
+            for location in locations
+        ],
+    }
