@@ -36,13 +36,19 @@ async def find_org(name: str) -> dict | None:
     return await EvaluatorOrg.select().where(EvaluatorOrg.name == name).first()
 
 
+def key_prefix(key: str) -> str | None:
+    """The public prefix that names a key (`ek_<prefix>_<secret>`), or None if malformed."""
+    parts = key.split("_", 2)
+    return parts[1] if len(parts) == 3 and key.startswith(KEY_PREFIX) and parts[1] else None
+
+
 async def authenticate_api_key(key: str) -> dict | None:
     """The organisation a valid, unrevoked key belongs to, or None."""
-    parts = key.split("_", 2)
-    if len(parts) != 3 or not key.startswith(KEY_PREFIX):
+    prefix = key_prefix(key)
+    if prefix is None:
         return None
     row = await EvaluatorApiKey.select(EvaluatorApiKey.id, EvaluatorApiKey.key_hash, EvaluatorApiKey.org).where(
-        (EvaluatorApiKey.prefix == parts[1]) & EvaluatorApiKey.revoked_at.is_null()
+        (EvaluatorApiKey.prefix == prefix) & EvaluatorApiKey.revoked_at.is_null()
     ).first()
     if row is None or not hmac.compare_digest(row["key_hash"], _digest(key)):
         return None

@@ -39,7 +39,7 @@ class BenefitsPlugin(InitPluginProtocol):
                                      authentication_middleware]
         app_config.template_config = web_config.template_config()
         app_config.csrf_config = CSRFConfig(
-            secret=settings.security.secret_key, exclude=["/api/", "/health", "/ready"],
+            secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",
         )
         swagger = "/static/vendor/swagger-ui/"

@@ -179,8 +179,9 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     children: list[subprocess.Popen] = []
-    started = _bring_up()
+    started: list[components.Component] = []
     try:
+        started = _bring_up()
         asyncio.run(_migrate())
         if asyncio.run(seeding.has_data()):
             console.print("demo data already present; reusing it")

@@ -124,12 +124,9 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
 
 
 def _login_path(path: str) -> str:
-    from marketplace.identity.middleware import AUDIENCE_COOKIES
+    from marketplace.identity.middleware import WEB_AREAS, area_of
 
-    for prefix in AUDIENCE_COOKIES:
-        if path == prefix or path.startswith(prefix + "/"):
-            return prefix + "/login"
-    return "/login"
+    return WEB_AREAS[area_of(path)][0] + "/login"
 
 
 def _validation_errors(extra: Any) -> list[dict[str, str]]:

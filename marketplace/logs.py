@@ -1,7 +1,6 @@
 """Structured logs: one JSON object per line (or a readable console line in development).
 
-Never pass personal data (names, phones, ID numbers, request bodies) to a logger;
-a test scans captured logs of the main flows for them.
+Never pass personal data (names, phones, ID numbers, request bodies) to a logger.
 """
 
 import logging

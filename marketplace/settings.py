@@ -58,7 +58,6 @@ class SecuritySettings:
 @dataclass(frozen=True)
 class AppSettings:
     debug: bool
-    default_locale: str = "zh_Hans"
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 1_048_576
     log_json: bool = True

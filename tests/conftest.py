@@ -2,15 +2,17 @@
 
 Components come from the environment when configured; otherwise the session starts
 its own embedded ones under var/test (apart from the demo's) and stops what it started.
-The database is recreated and migrated once per session and emptied before each test.
+The tests use their own database, `<name>_test` beside the configured one, recreated
+and migrated once per session and emptied before each test; they never touch another.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -25,6 +27,15 @@ from marketplace.runtime import components  # noqa: E402
 _ENV, _STARTED = components.ensure_up()
 os.environ.update(_ENV)
 
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+_CONFIGURED_DATABASE = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+TEST_DATABASE = _CONFIGURED_DATABASE if _CONFIGURED_DATABASE.endswith("_test") else _CONFIGURED_DATABASE + "_test"
+os.environ["DATABASE_URL"] = _with_database(os.environ["DATABASE_URL"], TEST_DATABASE)
+
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 
 
@@ -36,37 +47,41 @@ async def _recreate_database() -> None:
     import asyncpg
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    url = os.environ["DATABASE_URL"]
-    admin = await asyncpg.connect(url.replace(f"/{components.DATABASE_NAME}?", "/postgres?", 1)
-                                  if "?" in url else url.rsplit("/", 1)[0] + "/postgres")
+    assert TEST_DATABASE.endswith("_test")
+    admin = await asyncpg.connect(_with_database(os.environ["DATABASE_URL"], "postgres"))
     try:
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            components.DATABASE_NAME)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{components.DATABASE_NAME}"')
-        await admin.execute(f'CREATE DATABASE "{components.DATABASE_NAME}"')
+            TEST_DATABASE)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}"')
+        await admin.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
     finally:
         await admin.close()
     result = await run_forwards(app_name="all")
     assert result.success, result.message
 
 
-@pytest.fixture(scope="session", autouse=True)
-async def database():
-    if os.environ.get("BENEFITS_TEST_KEEP_DATABASE") != "1":
+_database_ready = False
+
+
+async def prepare_database() -> None:
+    """Recreate and migrate the test database, once per session (unit tests never ask)."""
+    global _database_ready
+    if not _database_ready and os.environ.get("BENEFITS_TEST_KEEP_DATABASE") != "1":
         await _recreate_database()
-    yield
+    _database_ready = True
 
 
 TABLES_TO_KEEP = {"piccolo_migration"}
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(request, database):
+async def clean_state(request):
     """Empty every table and Redis before each test that touches components."""
     if request.node.get_closest_marker("unit"):
         yield
         return
+    await prepare_database()
     from marketplace.db import engine
     from marketplace.kv import redis
 
@@ -92,16 +107,11 @@ async def client(app):
         yield http
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def live_server(database):
+async def live_server():
     """A real uvicorn server on loopback, for browser tests."""
-    port = _free_port()
+    await prepare_database()
+    port = components.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "live_server.log", "w")
     process = subprocess.Popen(

@@ -191,3 +191,40 @@ async def test_revoked_or_forged_evaluator_key_is_refused(client, world):
         EvaluatorApiKey.org == world.evaluator_org)
     response = await client.get("/api/v1/evaluator/me", headers={"Authorization": f"Bearer {world.evaluator_key}"})
     assert response.status_code == 401
+
+
+async def test_a_wrong_evaluator_key_does_not_lock_out_other_evaluators(client, world):
+    """The evaluator desk has no username: its throttle is per key prefix, not shared."""
+    client.cookies.clear()
+    for attempt in range(6):
+        await client.get("/evaluator/login")
+        await client.post("/evaluator/login", data={
+            "username": "", "password": f"ek_deadbeef{attempt:04d}_wrong",
+            "_csrf_token": client.cookies.get("csrftoken")})
+    ok = await _web_login(client, "/evaluator/login", "", world.evaluator_key)
+    assert ok.status_code in (302, 303) and ok.headers["location"] == "/evaluator/"
+
+
+async def test_parallel_guesses_cannot_exceed_the_limit(client, world):
+    import asyncio
+
+    username = world.operators["beijing"]
+    responses = await asyncio.gather(*(client.post("/api/v1/auth/token", json={
+        "kind": "operator", "username": username, "password": f"wrong-{i}"}) for i in range(12)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(401) == 5 and statuses.count(429) == 7
+
+
+async def test_an_api_key_is_not_a_session_to_revoke(client, world):
+    headers = {"Authorization": f"Bearer {world.evaluator_key}"}
+    assert_problem(await client.delete("/api/v1/auth/token", headers=headers), 403, "not_a_session")
+    assert (await client.get("/api/v1/evaluator/me", headers=headers)).status_code == 200
+
+
+async def test_member_cookie_lasts_as_long_as_the_session_and_staff_cookies_end_with_the_browser(client, world):
+    client.cookies.clear()
+    member = await _web_login(client, "/login", world.members["chaoyang"][1])
+    assert "Max-Age=2592000" in member.headers["set-cookie"] or "Max-Age=2591999" in member.headers["set-cookie"]
+    operator = await _web_login(client, "/console/login", world.operators["beijing"])
+    session_cookie = [c for c in operator.headers.get_list("set-cookie") if c.startswith("sid_operator=")][0]
+    assert "Max-Age" not in session_cookie and "expires" not in session_cookie.lower()

@@ -77,7 +77,7 @@ def _interrupt_and_check_nothing_is_left(demo: subprocess.Popen, var_dir: str) -
 def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
     var_dir = str(tmp_path / "var")
     os.makedirs(var_dir)
-    port = components._free_port()
+    port = components.free_port()
 
     demo, log_path = _run_demo_until_healthy(var_dir, port)
     page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.factories import id_number
+
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
@@ -80,10 +82,44 @@ async def test_duplicate_member_is_a_409_and_nothing_changes(client, world):
     before = (await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=headers)).json()
     response = await client.post("/api/v1/federation/members", headers=headers, json={
         "node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
-        "phone": phone, "id_number": "110105198501011234"})
+        "phone": phone, "id_number": id_number(999)})
     assert_problem(response, 409, "member_exists")
     after = (await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=headers)).json()
     assert after["members"] == before["members"]
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"name": "张" * 51}, "name"),
+    ({"birth_year": 99999}, "birth_year"),
+    ({"node_id": 2**40}, "node_id"),
+    ({"groups": ["x" * 33]}, "groups"),
+])
+async def test_out_of_range_member_fields_are_400s_naming_the_field(client, world, change, field):
+    headers = await bearer(client, "operator", world.operators["chaoyang"])
+    body = {"node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
+            "phone": "13712340000", "id_number": id_number(998), **change}
+    problem = assert_problem(await client.post("/api/v1/federation/members", headers=headers, json=body),
+                             400, "validation_error")
+    assert field in problem["detail"]
+
+
+async def test_an_id_number_with_a_wrong_check_digit_is_refused(client, world):
+    headers = await bearer(client, "operator", world.operators["chaoyang"])
+    valid = id_number(997)
+    wrong = valid[:17] + ("0" if valid[17] != "0" else "1")
+    response = await client.post("/api/v1/federation/members", headers=headers, json={
+        "node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
+        "phone": "13712340001", "id_number": wrong})
+    assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "id_number"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/federation/nodes/99999999999",
+                                  "/api/v1/federation/nodes/99999999999/members",
+                                  "/api/v1/federation/nodes/1/members?page=999999999"])
+async def test_absurd_numbers_in_the_url_are_400s(client, world, path):
+    headers = await bearer(client, "operator", world.operators["national"])
+    response = await client.get(path, headers=headers)
+    assert_problem(response, 400, "validation_error")
 
 
 async def test_html_pages_get_an_html_error(client):

@@ -11,7 +11,6 @@ from babel.messages.pofile import read_po
 
 from marketplace.web import i18n
 
-pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[1]
 BABEL_CFG = REPO / "marketplace" / "web" / "babel.cfg"
@@ -56,6 +55,7 @@ def extracted(package) -> set[str]:
     return ids
 
 
+@pytest.mark.unit
 def test_every_extracted_message_has_a_chinese_translation(extracted, package):
     catalog = _catalog("zh_Hans", package)
     untranslated = []
@@ -68,6 +68,7 @@ def test_every_extracted_message_has_a_chinese_translation(extracted, package):
     assert not untranslated, f"missing zh_Hans translations (run the commands in babel.cfg): {untranslated}"
 
 
+@pytest.mark.unit
 def test_catalogs_match_the_extraction(extracted, package):
     zh, en = _ids(_catalog("zh_Hans", package)), _ids(_catalog("en", package))
     assert zh == en, f"only in zh_Hans: {zh - en}; only in en: {en - zh}"
@@ -75,6 +76,7 @@ def test_catalogs_match_the_extraction(extracted, package):
     assert zh <= extracted, f"stale msgids no code uses any more: {zh - extracted}"
 
 
+@pytest.mark.unit
 def test_translations_keep_their_placeholders(package):
     for message in _catalog("zh_Hans", package):
         if not message.id:
@@ -85,6 +87,7 @@ def test_translations_keep_their_placeholders(package):
             assert set(PLACEHOLDER.findall(string)) == set(PLACEHOLDER.findall(singular)), (singular, string)
 
 
+@pytest.mark.unit
 def test_chinese_translations_are_chinese(package):
     english_only = [m.id for m in _catalog("zh_Hans", package) if m.id and isinstance(m.string, str)
                     and re.search(r"[A-Za-z]{3,}", m.string) and not CJK.search(m.string)
@@ -92,6 +95,7 @@ def test_chinese_translations_are_chinese(package):
     assert not english_only, english_only
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("locale", "wrong_password", "not_signed_in"), [
     ("zh_Hans", "账号或密码错误。", "请先登录。"),
     ("en", "The account or password is wrong.", "Sign in first."),
@@ -106,6 +110,7 @@ def test_messages_of_the_identity_service_are_translated(locale, wrong_password,
         i18n.current_locale.reset(token)
 
 
+@pytest.mark.integration
 async def test_page_in_chinese_by_default(client):
     response = await client.get("/login")
     assert response.status_code == 200
@@ -115,6 +120,7 @@ async def test_page_in_chinese_by_default(client):
     assert "Member sign-in" not in html
 
 
+@pytest.mark.integration
 async def test_page_in_english_when_chosen(client):
     response = await client.get("/login", headers={"cookie": "lang=en"})
     assert response.status_code == 200
@@ -128,6 +134,7 @@ AREAS = ["/nope", "/provider/nope", "/console/nope", "/evaluator/nope"]
 
 
 @pytest.mark.parametrize("path", AREAS)
+@pytest.mark.integration
 async def test_error_page_is_rendered_in_every_area(client, path):
     response = await client.get(path, headers={"accept": "text/html"})
     assert response.status_code == 404
@@ -136,11 +143,13 @@ async def test_error_page_is_rendered_in_every_area(client, path):
 
 
 @pytest.mark.parametrize("path", AREAS)
+@pytest.mark.integration
 async def test_error_page_of_an_unknown_path_follows_the_language_cookie(client, path):
     response = await client.get(path, headers={"accept": "text/html", "cookie": "lang=en"})
     assert "Page not found" in response.text
 
 
+@pytest.mark.integration
 async def test_unknown_locale_falls_back_to_chinese(client):
     response = await client.get("/login", headers={"cookie": "lang=fr"})
     assert '<html lang="zh-Hans">' in response.text

@@ -1,10 +1,10 @@
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from marketplace.federation import services
-from marketplace.federation.schemas import MemberCreate, MemberPage, NodeSummary
+from marketplace.federation.schemas import MemberCreate, MemberPage, NodeId, NodeSummary
 from marketplace.identity import guards
 
 
@@ -14,13 +14,13 @@ class FederationController(Controller):
     guards = [guards.operator]
 
     @get("/nodes/{node_id:int}", summary="A union node, its children and its member count")
-    async def node(self, request: Request, node_id: FromPath[int]) -> NodeSummary:
+    async def node(self, request: Request, node_id: NodeId) -> NodeSummary:
         return await services.node_summary(request.user, node_id)
 
     @get("/nodes/{node_id:int}/members", summary="Members in a node's subtree, masked")
     async def members(
-        self, request: Request, node_id: FromPath[int],
-        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        self, request: Request, node_id: NodeId,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> MemberPage:
         return await services.list_members(request.user, node_id, page, page_size)

@@ -1,4 +1,10 @@
+from typing import Annotated
+
 import msgspec
+from litestar.params import PathParameter
+
+# A node id in a path: bounded so an absurd number is a 400, not a database error.
+NodeId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 
 
 class NodeRead(msgspec.Struct):
@@ -40,10 +46,10 @@ class MemberPage(msgspec.Struct):
 
 
 class MemberCreate(msgspec.Struct, forbid_unknown_fields=True):
-    node_id: int
-    name: str
+    node_id: Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
     gender: str
-    birth_year: int
-    phone: str
-    id_number: str
-    groups: list[str] = []
+    birth_year: Annotated[int, msgspec.Meta(ge=1900, le=2100)]
+    phone: Annotated[str, msgspec.Meta(max_length=11)]
+    id_number: Annotated[str, msgspec.Meta(max_length=18)]
+    groups: Annotated[list[Annotated[str, msgspec.Meta(max_length=32)]], msgspec.Meta(max_length=10)] = []

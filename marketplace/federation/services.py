@@ -14,6 +14,17 @@ from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dX]$")
+_ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]  # GB 11643
+
+
+def id_check_digit(first17: str) -> str:
+    """The check character of an 18-character resident ID number (GB 11643)."""
+    return "10X98765432"[sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def is_valid_id_number(value: str) -> bool:
+    return bool(ID_NUMBER_PATTERN.match(value)) and id_check_digit(value[:17]) == value[17]
 
 
 def _node(row: dict) -> NodeRead:
@@ -89,11 +100,12 @@ async def child_member_counts(node_id: int) -> dict[int, int]:
     return {row["id"]: row["n"] for row in rows}
 
 
-async def count_members(path: str) -> int:
+async def count_members(path: str, include_left: bool = False) -> int:
+    """Members in the subtree at `path`: active ones, or every one with `include_left`."""
     rows = await Member.raw(
         "SELECT count(*) AS n FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE n.path LIKE {} AND m.status = 'active'",
-        path + "%",
+        "WHERE n.path LIKE {} AND (m.status = 'active' OR {})",
+        path + "%", include_left,
     )
     return rows[0]["n"]
 
@@ -113,7 +125,8 @@ async def list_members(principal: Principal, node_id: int, page: int = 1, page_s
                    gender=r["gender"], groups=list(r["groups"]), status=r["status"])
         for r in rows
     ]
-    return MemberPage(items=items, total=await count_members(node.path), page=page, page_size=page_size)
+    total = await count_members(node.path, include_left=True)  # the list shows members who left too
+    return MemberPage(items=items, total=total, page=page, page_size=page_size)
 
 
 async def group_codes() -> set[str]:
@@ -124,6 +137,9 @@ async def create_member(data: MemberCreate) -> int:
     """Add a member to a grassroots union and announce it (`member.joined`)."""
     if not PHONE_PATTERN.match(data.phone):
         raise Invalid("phone must be a mainland mobile number of 11 digits.", field="phone")
+    if not is_valid_id_number(data.id_number):
+        raise Invalid("id_number must be an 18-character resident ID number with a valid check digit.",
+                      field="id_number")
     if data.gender not in ("F", "M"):
         raise Invalid("gender must be F or M.", field="gender")
     unknown = set(data.groups) - await group_codes()

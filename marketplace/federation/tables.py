@@ -1,5 +1,5 @@
 from piccolo.columns import (
-    JSONB, Array, BigSerial, Boolean, Bytea, ForeignKey, Integer, Serial, SmallInt, Text,
+    JSONB, Array, BigInt, BigSerial, Boolean, Bytea, ForeignKey, Serial, SmallInt, Text,
     Timestamptz, Varchar,
 )
 from piccolo.table import Table
@@ -61,6 +61,6 @@ class Notification(Table, tablename="notification"):
     kind = Varchar(length=32)
     title = Varchar(length=200)
     body = Text()
-    source_event = Integer(null=True, default=None)
+    source_event = BigInt(null=True, default=None)
     created_at = Timestamptz()
     read = Boolean(default=False)

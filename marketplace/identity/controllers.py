@@ -3,6 +3,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from marketplace import pii
+from marketplace.errors import Forbidden
 from marketplace.identity import guards, services
 from marketplace.identity.schemas import PrincipalRead, TokenRead, TokenRequest
 
@@ -24,6 +25,8 @@ class AuthController(Controller):
     @delete("/auth/token", guards=[guards.signed_in], status_code=HTTP_204_NO_CONTENT,
             summary="Revoke the bearer token of this request")
     async def revoke_token(self, request: Request) -> None:
+        if request.user.session_hash is None:
+            raise Forbidden("An API key is not a session; an operator revokes keys.", code="not_a_session")
         await services.sign_out(request.user)
 
     @get("/me", guards=[guards.signed_in], summary="Who this token belongs to")

@@ -9,24 +9,25 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from marketplace.identity import services
 
-# Each audience has its own cookie, so a member's session never reaches the console.
-AUDIENCE_COOKIES = {
-    "/provider": ("provider", "sid_provider"),
-    "/console": ("operator", "sid_operator"),
-    "/evaluator": ("evaluator", "sid_evaluator"),
+# principal kind → (URL prefix of its web area, its session cookie). Each audience has
+# its own cookie, so a member's session never reaches the console.
+WEB_AREAS = {
+    "member": ("", "sid_member"),
+    "provider": ("/provider", "sid_provider"),
+    "operator": ("/console", "sid_operator"),
+    "evaluator": ("/evaluator", "sid_evaluator"),
 }
-MEMBER_COOKIE = ("member", "sid_member")
 
 
-def audience_for(path: str) -> tuple[str, str]:
-    """(principal kind, cookie name) of the web area a path belongs to."""
-    for prefix, audience in AUDIENCE_COOKIES.items():
-        if path == prefix or path.startswith(prefix + "/"):
-            return audience
-    return MEMBER_COOKIE
+def area_of(path: str) -> str:
+    """The kind of user whose web area `path` belongs to (the member site by default)."""
+    for kind, (prefix, _) in WEB_AREAS.items():
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            return kind
+    return "member"
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
+def cookie(scope: Scope, name: str) -> str | None:
     for key, value in scope.get("headers", []):
         if key == b"cookie":
             for part in value.decode("latin-1").split(";"):
@@ -54,8 +55,8 @@ async def _principal(scope: Scope):
         if token.startswith("ek_"):
             return await services.principal_for_api_key(token)
         return await services.principal_for_token(token, "bearer")
-    kind, cookie = audience_for(path)
-    token = _cookie(scope, cookie)
+    kind = area_of(path)
+    token = cookie(scope, WEB_AREAS[kind][1])
     if not token:
         return None
     principal = await services.principal_for_token(token, "cookie")
@@ -64,7 +65,9 @@ async def _principal(scope: Scope):
 
 def authentication_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(("/static/", "/health")):
+        # Liveness, readiness and static files never need to know who is asking (and
+        # /ready must answer 503, not fail on a session look-up, when the database is down).
+        if scope["type"] == "http" and not scope["path"].startswith(("/static/", "/health", "/ready")):
             scope["user"] = await _principal(scope)
         else:
             scope["user"] = None

@@ -1,8 +1,8 @@
 """Sign-in, sessions and bearer tokens for all four kinds of user.
 
 A session is an opaque random token held by the browser (cookie) or an API client
-(bearer); the database keeps only its SHA-256. Provider and operator sessions end
-after 30 idle minutes and at most 12 hours; member sessions last 30 days.
+(bearer); the database keeps only its SHA-256. Provider, operator and evaluator
+sessions end after 30 idle minutes and at most 12 hours; member sessions last 30 days.
 Evaluator organisations authenticate API calls with their API key directly.
 """
 
@@ -32,9 +32,14 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def sliding(kind: str) -> bool:
+    """Staff sessions (providers, operators, evaluators) end after idle time; members' do not."""
+    return kind != "member"
+
+
 def _expiry(kind: str, created_at: datetime, now: datetime) -> datetime:
     security = get_settings().security
-    if kind in ("provider", "operator"):
+    if sliding(kind):
         return min(created_at + timedelta(hours=security.session_absolute_hours),
                    now + timedelta(minutes=security.session_idle_minutes))
     return created_at + timedelta(days=security.member_session_days)
@@ -44,13 +49,14 @@ async def sign_in(kind: str, identifier: str, secret: str, address: str, channel
     """Check the credentials and open a session; returns (token, expires_at)."""
     if kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}.", field="kind")
-    account_key, address_key = throttle.keys(kind, identifier, address)
-    await throttle.ensure_allowed(account_key, address_key)
+    # An evaluator signs in with its API key alone: its account is the key's prefix.
+    account = (evaluation.key_prefix(secret) or secret) if kind == "evaluator" else identifier
+    account_key, address_key = throttle.keys(kind, account, address)
+    await throttle.count_attempt(account_key, address_key)
     principal_id = await _verify(kind, identifier, secret)
     if principal_id is None:
-        await throttle.record_failure(account_key, address_key)
         raise Unauthorized("The account or password is wrong.", code="invalid_credentials")
-    await throttle.reset(account_key)
+    await throttle.forgive(account_key, address_key)
     return await open_session(kind, principal_id, channel)
 
 

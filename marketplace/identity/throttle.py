@@ -1,6 +1,8 @@
-"""Login throttling: fixed-window failure counters in Redis, per account and per address.
+"""Login throttling: fixed-window attempt counters in Redis, per account and per address.
 
-Identifiers are hashed before they become keys, so a phone number never sits in Redis.
+An attempt is counted before the password is checked, so parallel guesses cannot slip
+past the limit; a successful sign-in gives its attempt back. Identifiers are hashed
+before they become keys, so a phone number never sits in Redis.
 """
 
 import hashlib
@@ -16,35 +18,35 @@ ADDRESS_LIMIT_FACTOR = 10  # one address may fail for ten accounts (an office be
 
 def keys(kind: str, identifier: str, address: str) -> tuple[str, str]:
     digest = hashlib.sha256(identifier.strip().lower().encode()).hexdigest()[:32]
-    return f"login:fail:{kind}:{digest}", f"login:fail:addr:{address}"
+    return f"login:attempts:{kind}:{digest}", f"login:attempts:addr:{address}"
 
 
-async def ensure_allowed(account_key: str, address_key: str) -> None:
+async def count_attempt(account_key: str, address_key: str) -> None:
+    """Count one attempt; TooManyRequests when the account or the address is over its limit."""
     settings = get_settings().security
     try:
-        account, address = await redis().mget(account_key, address_key)
-        ttl = await redis().ttl(account_key if account else address_key)
+        async with redis().pipeline(transaction=True) as pipe:
+            for key in (account_key, address_key):
+                # SET NX EX opens the window on the first attempt (EXPIRE NX needs Redis 7).
+                pipe.set(key, 0, ex=settings.login_window_seconds, nx=True)
+                pipe.incr(key)
+            _, account, _, address = await pipe.execute()
+        if account > settings.login_max_failures:
+            over = account_key
+        elif address > settings.login_max_failures * ADDRESS_LIMIT_FACTOR:
+            over = address_key
+        else:
+            return
+        retry_after = max(await redis().ttl(over), 1)
     except RedisError as error:
         raise Unavailable("Sign-in is temporarily unavailable.") from error
-    if int(account or 0) >= settings.login_max_failures or (
-        int(address or 0) >= settings.login_max_failures * ADDRESS_LIMIT_FACTOR
-    ):
-        retry_after = max(ttl, 1)
-        raise TooManyRequests(
-            f"Too many failed sign-ins; try again in {retry_after} seconds.",
-            code="login_throttled", retry_after=retry_after,
-        )
+    raise TooManyRequests(f"Too many failed sign-ins; try again in {retry_after} seconds.",
+                          code="login_throttled", retry_after=retry_after)
 
 
-async def record_failure(account_key: str, address_key: str) -> None:
-    window = get_settings().security.login_window_seconds
+async def forgive(account_key: str, address_key: str) -> None:
+    """A successful sign-in: clear the account's failures and give the attempt back."""
     async with redis().pipeline(transaction=True) as pipe:
-        for key in (account_key, address_key):
-            # SET NX EX opens the window on the first failure (EXPIRE NX needs Redis 7).
-            pipe.set(key, 0, ex=window, nx=True)
-            pipe.incr(key)
+        pipe.delete(account_key)
+        pipe.decr(address_key)
         await pipe.execute()
-
-
-async def reset(account_key: str) -> None:
-    await redis().delete(account_key)

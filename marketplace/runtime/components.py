@@ -39,7 +39,7 @@ class Status:
     address: str
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -130,7 +130,7 @@ class Component:
                     return port
                 except OSError:
                     pass
-        port = _free_port()
+        port = free_port()
         remembered.write_text(str(port))
         return port
 
@@ -144,12 +144,12 @@ class Component:
         _terminate(state["pid"])
 
     def _spawn(self, args: list[str], address: str, **extra) -> None:
-        log = open(self.dir / "server.log", "ab")
-        process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=self.dir, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        )
+        with open(self.dir / "server.log", "ab") as log:
+            process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.dir, start_new_session=True,
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            )
         state = {"pid": process.pid, "address": address, **extra}
         self.state_file.write_text(json.dumps(state))
         try:
@@ -309,12 +309,18 @@ def ensure_up() -> tuple[dict[str, str], list[Component]]:
     missing = [key for key in SECRET_KEYS if not os.environ.get(key)]
     env = {key: dev_secrets()[key] for key in missing}
     started, embedded = [], []
-    for component in COMPONENTS:
-        if not component.external():
-            embedded.append(component.name)
-            if component.ensure_running():
-                started.append(component)
-        env.update(component.env())
+    try:
+        for component in COMPONENTS:
+            if not component.external():
+                embedded.append(component.name)
+                if component.ensure_running():
+                    started.append(component)
+            # A child process keeps the addresses its parent chose (the test session
+            # points DATABASE_URL at its own database on the embedded server).
+            env.update({key: value for key, value in component.env().items() if not os.environ.get(key)})
+    except BaseException:  # a later one failed, or Ctrl-C: leave nothing half-started behind
+        stop(started)
+        raise
     env[EMBEDDED_ENV] = ",".join(embedded)
     return env, started
 

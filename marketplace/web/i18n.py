@@ -17,6 +17,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from marketplace.identity.middleware import cookie
+
 _REPO = Path(__file__).resolve().parents[2]
 # package → its translations folder (a package without messages has none yet)
 TRANSLATION_DIRS = {
@@ -62,13 +64,8 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def requested_locale(scope: Scope) -> str:
-    for key, value in scope.get("headers", []):
-        if key == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                name, _, locale = part.strip().partition("=")
-                if name == LANG_COOKIE and locale in LOCALES:
-                    return locale
-    return DEFAULT_LOCALE
+    locale = cookie(scope, LANG_COOKIE)
+    return locale if locale in LOCALES else DEFAULT_LOCALE
 
 
 def locale_middleware(app: ASGIApp) -> ASGIApp:

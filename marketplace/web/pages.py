@@ -7,7 +7,8 @@ form with the message instead of a problem body.
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
@@ -19,18 +20,14 @@ from evaluation import services as evaluation
 from marketplace import pii
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.federation import services as federation
+from marketplace.federation.schemas import NodeId
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
-from marketplace.identity.middleware import AUDIENCE_COOKIES, MEMBER_COOKIE
+from marketplace.identity.middleware import WEB_AREAS
 from marketplace.settings import get_settings
 from marketplace.web import i18n
 from providers import services as providers
 
-# kind → (area prefix, cookie name, login template)
-AREAS = {
-    "member": ("", MEMBER_COOKIE[1]),
-    **{kind: (prefix, cookie) for prefix, (kind, cookie) in AUDIENCE_COOKIES.items()},
-}
 
 
 @dataclass
@@ -100,7 +97,7 @@ def _login_page(kind: str, error: str | None = None, username: str = "", status:
 
 
 async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
-    prefix, cookie = AREAS[kind]
+    prefix, cookie = WEB_AREAS[kind]
     try:
         secret = form.password if kind != "evaluator" else form.password.strip()
         token, expires_at = await identity.sign_in(
@@ -110,17 +107,17 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
     response = Redirect(path=prefix + "/")
     # Staff sessions slide with activity on the server (30 idle minutes, 12 hours at most),
     # so their cookie lives as long as the browser; a member's lasts as long as the session.
-    sliding = kind in ("provider", "operator")
+    lifetime = int((expires_at - datetime.now(timezone.utc)).total_seconds())
     response.set_cookie(
         cookie, token, path=prefix or "/", httponly=True, samesite="lax",
         secure=get_settings().security.secure_cookies,
-        expires=None if sliding else int(expires_at.timestamp()),
+        max_age=None if identity.sliding(kind) else lifetime,
     )
     return response
 
 
 async def _sign_out(request: Request, kind: str) -> Response:
-    prefix, cookie = AREAS[kind]
+    prefix, cookie = WEB_AREAS[kind]
     if request.user is not None:
         await identity.sign_out(request.user)
     response = Redirect(path=prefix + "/login")
@@ -130,7 +127,7 @@ async def _sign_out(request: Request, kind: str) -> Response:
 
 def _sign_in_routes(kind: str) -> list:
     """The sign-in page, its form and sign-out of one area; every area works the same."""
-    prefix, _ = AREAS[kind]
+    prefix, _ = WEB_AREAS[kind]
 
     @get(f"{prefix}/login", name=f"{kind}_login_page", include_in_schema=False)
     async def login_page() -> Template:
@@ -147,10 +144,20 @@ def _sign_in_routes(kind: str) -> list:
     return [login_page, login, logout]
 
 
+def _same_site_path(referer: str | None, host: str | None) -> str:
+    """The path and query of a Referer on this host, else "/": never a way off-site."""
+    if not referer:
+        return "/"
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != host:
+        return "/"
+    path = parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else "/"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
 @get("/lang/{locale:str}", include_in_schema=False)
 async def switch_language(request: Request, locale: FromPath[str]) -> Redirect:
-    target = request.headers.get("referer") or "/"
-    response = Redirect(path=target if target.startswith(("/", str(request.base_url))) else "/")
+    response = Redirect(path=_same_site_path(request.headers.get("referer"), request.headers.get("host")))
     if locale in i18n.LOCALES:
         response.set_cookie(i18n.LANG_COOKIE, locale, path="/", max_age=365 * 86400, samesite="lax")
     return response
@@ -195,7 +202,7 @@ async def console_dashboard(request: Request) -> Template:
 
 
 @get("/console/nodes/{node_id:int}", guards=[guards.operator], include_in_schema=False)
-async def console_node(request: Request, node_id: FromPath[int]) -> Template:
+async def console_node(request: Request, node_id: NodeId) -> Template:
     return await _console_page(request, node_id)
 
 
@@ -221,5 +228,5 @@ async def evaluator_dashboard(request: Request) -> Template:
 ROUTES = [
     switch_language,
     member_home, member_account, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
-    *(route for kind in AREAS for route in _sign_in_routes(kind)),
+    *(route for kind in WEB_AREAS for route in _sign_in_routes(kind)),
 ]

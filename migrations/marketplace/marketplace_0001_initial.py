@@ -52,7 +52,7 @@ CREATE TABLE notification (
     kind varchar(32) NOT NULL,
     title varchar(200) NOT NULL,
     body text NOT NULL,
-    source_event integer,
+    source_event bigint,
     created_at timestamptz NOT NULL DEFAULT now(),
     read boolean NOT NULL DEFAULT false
 );
