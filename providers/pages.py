@@ -1,3 +1,284 @@
-"""Server-rendered pages of the providers domain (templates in providers/templates/providers/)."""
+"""Server-rendered pages of the providers domain (templates in providers/templates/providers/):
+the public application form, the provider's own portal (profile, locations, staff) and the
+operators' review queue in the console.
 
-ROUTES: list = []
+Thin handlers: read the form, call one service, render. A domain error re-renders the form
+with the message next to the field it names.
+"""
+
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.response import Redirect, Template
+
+from marketplace.errors import DomainError, Invalid
+from marketplace.identity import guards
+from marketplace.settings import get_settings
+from marketplace.web.nav import N_, register
+from providers import services
+from providers.schemas import (
+    KINDS,
+    STATUSES,
+    AccountInput,
+    ApplicationCreate,
+    LocationInput,
+    ProviderDetailsInput,
+)
+
+Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
+
+register("provider", "profile", N_("Profile"), "/provider/profile", "doc", position=10)
+register("provider", "locations", N_("Locations"), "/provider/locations", "pin", position=20)
+register("provider", "staff", N_("Staff"), "/provider/staff", "users", position=30, owner_only=True)
+register("console", "providers", N_("Providers"), "/console/providers", "store", position=20)
+
+_MSGSPEC_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def _field_of(error: msgspec.ValidationError) -> str:
+    """`Expected ... - at `$.owner.password`` → "owner.password"."""
+    found = _MSGSPEC_PATH.search(str(error))
+    return found.group(1) if found else ""
+
+
+def _convert(data: dict, schema):
+    try:
+        return msgspec.convert(data, schema)
+    except msgspec.ValidationError as error:
+        field = _field_of(error)
+        raise Invalid(str(error).split(" - at ")[0], field=field or None) from error
+
+
+def _number(form, key: str, field: str):
+    value = (form.get(key) or "").strip()
+    try:
+        return float(value)
+    except ValueError:
+        raise Invalid(f"{field} must be a number.", field=field) from None
+
+
+def _location_from(form, prefix: str = "") -> dict:
+    """The location fields of a form: name, address, district, latitude, longitude, and
+    open_<day> / close_<day> for each weekday (both empty: closed that day)."""
+    hours = {}
+    for day in services.WEEKDAYS:
+        opens, closes = (form.get(f"open_{day}") or "").strip(), (form.get(f"close_{day}") or "").strip()
+        if opens or closes:
+            hours[day] = [opens, closes]
+    return {
+        "name": form.get("location_name") or "", "address": form.get("address") or "",
+        "district": form.get("district") or "",
+        "latitude": _number(form, "latitude", prefix + "latitude"),
+        "longitude": _number(form, "longitude", prefix + "longitude"),
+        "opening_hours": hours,
+    }
+
+
+def _history(provider) -> list[dict]:
+    """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
+    zone = ZoneInfo(get_settings().app.timezone)
+    return [{**msgspec.structs.asdict(change), "at_local": change.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")}
+            for change in provider.history]
+
+
+def _error(error: DomainError) -> dict:
+    return {"message": error.detail, "field": error.field}
+
+
+def _form_values(form) -> dict:
+    return {key: form.get(key) for key in form if key not in ("password", "_csrf_token")}
+
+
+# Public application ---------------------------------------------------------------------------
+
+async def _apply_page(values: dict | None = None, error: dict | None = None, status: int = 200) -> Template:
+    return Template(template_name="providers/apply.html", status_code=status, context={
+        "values": values or {}, "error": error, "kinds": KINDS, "weekdays": services.WEEKDAYS,
+        "nodes": await services.serving_nodes(),
+    })
+
+
+@get("/provider/apply", include_in_schema=False)
+async def apply_page() -> Template:
+    return await _apply_page()
+
+
+@post("/provider/apply", include_in_schema=False)
+async def apply_submit(request: Request) -> Response:
+    form = await request.form()
+    try:
+        node = (form.get("node_id") or "").strip()
+        if not node.isdigit():
+            raise Invalid("Choose the federation whose members you serve.", field="node_id")
+        data = _convert({
+            "name": form.get("name") or "", "credit_code": form.get("credit_code") or "",
+            "kind": form.get("kind") or "", "contact_name": form.get("contact_name") or "",
+            "contact_phone": form.get("contact_phone") or "", "node_id": int(node[:10]),
+            "locations": [_location_from(form, "locations[0].")],
+            "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
+        }, ApplicationCreate)
+        await services.apply(data)
+    except DomainError as error:
+        return await _apply_page(_form_values(form), _error(error), error.status)
+    return Template(template_name="providers/applied.html", context={"username": form.get("username")})
+
+
+# Provider portal ------------------------------------------------------------------------------
+
+async def _profile_page(request: Request, error: dict | None = None, values: dict | None = None,
+                        status: int = 200) -> Template:
+    provider = await services.my_provider(request.user)
+    return Template(template_name="providers/profile.html", status_code=status, context={
+        "provider": provider, "history": _history(provider), "error": error, "kinds": KINDS,
+        "values": values or {"name": provider.name, "kind": provider.kind, "contact_name": provider.contact_name},
+    })
+
+
+@get("/provider/profile", guards=[guards.provider_user], include_in_schema=False)
+async def profile_page(request: Request) -> Template:
+    return await _profile_page(request)
+
+
+@post("/provider/profile/resubmit", guards=[guards.provider_owner], include_in_schema=False)
+async def profile_resubmit(request: Request) -> Response:
+    form = await request.form()
+    try:
+        data = _convert({key: form.get(key) or "" for key in ("name", "kind", "contact_name", "contact_phone")},
+                        ProviderDetailsInput)
+        await services.resubmit(request.user, data)
+    except DomainError as error:
+        return await _profile_page(request, _error(error), _form_values(form), error.status)
+    return Redirect(path="/provider/profile")
+
+
+async def _locations_page(request: Request, error: dict | None = None, values: dict | None = None,
+                          editing: int | None = None, status: int = 200) -> Template:
+    provider = await services.my_provider(request.user)
+    editable = next((location for location in provider.locations if location.id == editing), None)
+    if editable is not None and values is None:  # the edit form starts from the stored location
+        values = {"location_name": editable.name, "address": editable.address, "district": editable.district,
+                  "latitude": editable.latitude, "longitude": editable.longitude}
+        for day, (opens, closes) in editable.opening_hours.items():
+            values |= {f"open_{day}": opens, f"close_{day}": closes}
+    return Template(template_name="providers/locations.html", status_code=status, context={
+        "provider": provider, "error": error, "values": values or {}, "editing": editing,
+        "weekdays": services.WEEKDAYS,
+    })
+
+
+@get("/provider/locations", guards=[guards.provider_user], include_in_schema=False)
+async def locations_page(request: Request, edit: FromQuery[int | None] = None) -> Template:
+    return await _locations_page(request, editing=edit)
+
+
+@post("/provider/locations", guards=[guards.provider_owner], include_in_schema=False)
+async def location_add(request: Request) -> Response:
+    form = await request.form()
+    try:
+        await services.add_location(request.user, _convert(_location_from(form), LocationInput))
+    except DomainError as error:
+        return await _locations_page(request, _error(error), _form_values(form), status=error.status)
+    return Redirect(path="/provider/locations")
+
+
+@post("/provider/locations/{location_id:int}", guards=[guards.provider_owner], include_in_schema=False)
+async def location_update(request: Request, location_id: FromPath[Id]) -> Response:
+    form = await request.form()
+    try:
+        await services.update_location(request.user, location_id, _convert(_location_from(form), LocationInput))
+    except DomainError as error:
+        return await _locations_page(request, _error(error), _form_values(form), editing=location_id,
+                                     status=error.status)
+    return Redirect(path="/provider/locations")
+
+
+@post("/provider/locations/{location_id:int}/remove", guards=[guards.provider_owner], include_in_schema=False)
+async def location_remove(request: Request, location_id: FromPath[Id]) -> Response:
+    try:
+        await services.remove_location(request.user, location_id)
+    except DomainError as error:
+        return await _locations_page(request, _error(error), status=error.status)
+    return Redirect(path="/provider/locations")
+
+
+async def _staff_page(request: Request, error: dict | None = None, values: dict | None = None,
+                      status: int = 200) -> Template:
+    return Template(template_name="providers/staff.html", status_code=status, context={
+        "users": await services.list_users(request.user.provider_id), "error": error, "values": values or {},
+    })
+
+
+@get("/provider/staff", guards=[guards.provider_owner], include_in_schema=False)
+async def staff_page(request: Request) -> Template:
+    return await _staff_page(request)
+
+
+@post("/provider/staff", guards=[guards.provider_owner], include_in_schema=False)
+async def staff_add(request: Request) -> Response:
+    form = await request.form()
+    try:
+        data = _convert({key: form.get(key) or "" for key in ("username", "password", "display_name")}, AccountInput)
+        await services.add_staff(request.user, data)
+    except DomainError as error:
+        return await _staff_page(request, _error(error), _form_values(form), error.status)
+    return Redirect(path="/provider/staff")
+
+
+@post("/provider/staff/{user_id:int}/deactivate", guards=[guards.provider_owner], include_in_schema=False)
+async def staff_deactivate(request: Request, user_id: FromPath[Id]) -> Response:
+    try:
+        await services.deactivate_staff(request.user, user_id)
+    except DomainError as error:
+        return await _staff_page(request, _error(error), status=error.status)
+    return Redirect(path="/provider/staff")
+
+
+# Operator console -------------------------------------------------------------------------------
+
+@get("/console/providers", guards=[guards.operator], include_in_schema=False)
+async def review_queue(request: Request, status: FromQuery[str] = "applied",
+                       page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1) -> Template:
+    chosen = status if status in STATUSES else "applied"
+    result = await services.list_providers(request.user, chosen, page, 50)
+    return Template(template_name="providers/console_list.html", context={
+        "page": result, "status": chosen, "statuses": STATUSES,
+    })
+
+
+async def _review_page(request: Request, provider_id: int, error: dict | None = None,
+                       status: int = 200) -> Template:
+    provider = await services.provider_detail(request.user, provider_id)
+    actions = [action for action, (allowed, _, _) in services.DECISIONS.items() if provider.status in allowed]
+    return Template(template_name="providers/console_detail.html", status_code=status, context={
+        "provider": provider, "history": _history(provider), "actions": actions, "error": error,
+    })
+
+
+@get("/console/providers/{provider_id:int}", guards=[guards.operator], include_in_schema=False)
+async def review_detail(request: Request, provider_id: FromPath[Id]) -> Template:
+    return await _review_page(request, provider_id)
+
+
+@post("/console/providers/{provider_id:int}/decide", guards=[guards.operator], include_in_schema=False)
+async def review_decide(request: Request, provider_id: FromPath[Id]) -> Response:
+    form = await request.form()
+    try:
+        reason = (form.get("reason") or "")
+        if len(reason) > 500:
+            raise Invalid("reason must have at most 500 characters.", field="reason")
+        await services.decide(request.user, provider_id, form.get("action") or "", reason)
+    except DomainError as error:
+        if error.status in (403, 404):
+            raise
+        return await _review_page(request, provider_id, _error(error), error.status)
+    return Redirect(path=f"/console/providers/{provider_id}")
+
+
+ROUTES: list = [
+    apply_page, apply_submit, profile_page, profile_resubmit, locations_page, location_add, location_update,
+    location_remove, staff_page, staff_add, staff_deactivate, review_queue, review_detail, review_decide,
+]

@@ -1,11 +1,72 @@
-"""Provider organisations and their users."""
+"""Provider organisations, their locations and users; admission and status changes.
 
-from providers.tables import Provider, ProviderUser
+Every status change goes through `transition`, which locks the provider row, checks the
+expected current status, records the change in `provider_status_change` and publishes
+`provider.changed` in the same transaction (search hides a suspended provider's offers).
+"""
 
+import json
+import re
+
+from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
+
+from marketplace import pii
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.federation import services as federation
+from marketplace.identity.passwords import hash_password
+from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
+from providers.credit_codes import is_valid_credit_code
+from providers.schemas import (
+    AccountInput,
+    ApplicationCreate,
+    LocationInput,
+    LocationRead,
+    ProviderDetail,
+    ProviderDetailsInput,
+    ProviderPage,
+    ProviderSummary,
+    StatusChangeRead,
+    UserRead,
+)
+from providers.tables import Location, Provider, ProviderUser
+
+TOPIC = "provider.changed"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Mainland China's bounding box (Mohe to Hainan's southern tip, Pamirs to the Wusu river).
+LATITUDE = (18.0, 53.6)
+LONGITUDE = (73.5, 135.1)
+SERVING_LEVELS = ("city", "district")
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{9,11})$")  # a mobile, or a landline with its area code
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MIN_PASSWORD = 8
+# The most common passwords of leaked Chinese and international lists, and their kin.
+COMMON_PASSWORDS = frozenset({
+    "12345678", "123456789", "1234567890", "87654321", "11111111", "88888888", "66666666", "00000000",
+    "12341234", "11223344", "123123123", "password", "password1", "passw0rd", "iloveyou", "qwertyui",
+    "qwerty123", "1qaz2wsx", "abc12345", "abcd1234", "a1234567", "aa123456", "zxcvbnm1", "woaini1314",
+    "5201314520", "admin123", "admin1234", "welcome1", "letmein1", "sunshine", "princess", "football",
+    "baseball", "superman", "trustno1", "qwertyuiop", "asdfghjkl", "1q2w3e4r", "q1w2e3r4", "123qweasd",
+    "provider123", "changeme",
+})
+
+# action → (statuses it may start from, status it leads to, whether a reason is required)
+DECISIONS = {
+    "approve": (("applied",), "active", False),
+    "reject": (("applied",), "rejected", True),
+    "request_changes": (("applied",), "changes_requested", True),
+    "suspend": (("active",), "suspended", True),
+    "reinstate": (("suspended",), "active", False),
+}
+
+
+# Reads used by identity and search -------------------------------------------------------
 
 async def find_user_credentials(username: str) -> tuple[int, str] | None:
     row = await ProviderUser.select(ProviderUser.id, ProviderUser.password_hash).where(
-        (ProviderUser.username == username) & (ProviderUser.active == True)  # noqa: E712
+        (ProviderUser.username == username) & (ProviderUser.active == True)
     ).first()
     return (row["id"], row["password_hash"]) if row else None
 
@@ -22,12 +83,15 @@ async def get_user(user_id: int) -> dict | None:
 
 
 async def get_provider(provider_id: int) -> dict | None:
-    return await Provider.select().where(Provider.id == provider_id).first()
+    """The provider row; `contact_phone` is the masked phone (the clear one is never shown)."""
+    row = await Provider.select(*[c for c in Provider._meta.columns if c._meta.name != "contact_phone_cipher"]
+                                ).where(Provider.id == provider_id).first()
+    if row is not None:
+        row["contact_phone"] = row["contact_phone_masked"]
+    return row
 
 
 async def list_locations(provider_id: int) -> list[dict]:
-    from providers.tables import Location
-
     return await Location.select().where(Location.provider == provider_id).order_by(Location.id)
 
 
@@ -50,3 +114,341 @@ async def provider_for_index(provider_id: int) -> dict | None:
             for location in locations
         ],
     }
+
+
+# Validation ---------------------------------------------------------------------------------
+
+def normalise_credit_code(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 18:
+        raise Invalid("credit_code must have 18 characters.", field="credit_code")
+    if not is_valid_credit_code(code):
+        raise Invalid("credit_code is not a valid unified social credit code (wrong character or check "
+                      "character).", code="invalid_credit_code", field="credit_code")
+    return code
+
+
+def _check_phone(phone: str, field: str) -> str:
+    phone = phone.strip().replace("-", "").replace(" ", "")
+    if not PHONE_PATTERN.match(phone):
+        raise Invalid(f"{field} must be a mobile number of 11 digits or a landline with its area code.",
+                      field=field)
+    return phone
+
+
+def _check_text(value: str, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise Invalid(f"{field} must not be empty.", field=field)
+    return value
+
+
+def check_location(location: LocationInput, prefix: str = "") -> dict:
+    """The location as stored, or Invalid naming the bad field (prefix "locations[0]." in an application)."""
+    if not LATITUDE[0] <= location.latitude <= LATITUDE[1]:
+        raise Invalid(f"latitude must lie in mainland China ({LATITUDE[0]} to {LATITUDE[1]}).",
+                      field=prefix + "latitude")
+    if not LONGITUDE[0] <= location.longitude <= LONGITUDE[1]:
+        raise Invalid(f"longitude must lie in mainland China ({LONGITUDE[0]} to {LONGITUDE[1]}).",
+                      field=prefix + "longitude")
+    hours = {}
+    for day, times in location.opening_hours.items():
+        field = f"{prefix}opening_hours.{day}"
+        if day not in WEEKDAYS:
+            raise Invalid(f"opening_hours days must be one of {', '.join(WEEKDAYS)}.", field=field)
+        opens, closes = times
+        if not (TIME_PATTERN.match(opens) and TIME_PATTERN.match(closes)):
+            raise Invalid("opening hours must be two times \"HH:MM\".", field=field)
+        if opens >= closes:
+            raise Invalid("a location must open before it closes.", field=field)
+        hours[day] = [opens, closes]
+    return {
+        "name": _check_text(location.name, prefix + "name"),
+        "address": _check_text(location.address, prefix + "address"),
+        "district": _check_text(location.district, prefix + "district"),
+        "latitude": location.latitude, "longitude": location.longitude,
+        "opening_hours": {day: hours[day] for day in WEEKDAYS if day in hours},
+    }
+
+
+def _check_account(account: AccountInput, prefix: str, fallback_name: str) -> tuple[str, str, str]:
+    username = account.username.strip()
+    if not USERNAME_PATTERN.match(username):
+        raise Invalid("username may contain only letters, digits, '_', '.' and '-' (3 to 64).",
+                      field=prefix + "username")
+    if len(account.password) < MIN_PASSWORD:
+        raise Invalid(f"password must have at least {MIN_PASSWORD} characters.", code="weak_password",
+                      field=prefix + "password")
+    if account.password.lower() in COMMON_PASSWORDS or account.password.lower() == username.lower():
+        raise Invalid("password is too common; choose another.", code="weak_password", field=prefix + "password")
+    display_name = account.display_name.strip() or fallback_name
+    return username, hash_password(account.password), display_name
+
+
+async def _check_node(node_id: int):
+    try:
+        node = await federation.get_node(node_id)
+    except NotFound as error:
+        raise Invalid(f"Union node {node_id} does not exist.", code="node_not_found", field="node_id") from error
+    if node.level not in SERVING_LEVELS:
+        raise Invalid("A provider serves the subtree of a city or district federation.", field="node_id")
+    return node
+
+
+# Admission ------------------------------------------------------------------------------------
+
+async def apply(data: ApplicationCreate) -> int:
+    """A new provider in status `applied`, with its locations and owner account; all or nothing."""
+    name = _check_text(data.name, "name")
+    code = normalise_credit_code(data.credit_code)
+    contact_name = _check_text(data.contact_name, "contact_name")
+    phone = _check_phone(data.contact_phone, "contact_phone")
+    await _check_node(data.node_id)
+    locations = [check_location(location, f"locations[{i}].") for i, location in enumerate(data.locations)]
+    username, password_hash, display_name = _check_account(data.owner, "owner.", contact_name)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        provider_id = await connection.fetchval(
+            "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
+            "contact_phone_masked, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied') "
+            "ON CONFLICT (credit_code) DO NOTHING RETURNING id",
+            name, code, data.kind, data.node_id, contact_name, pii.encrypt(phone), pii.mask_phone(phone))
+        if provider_id is None:
+            raise Conflict("A provider with this credit code has already applied.", code="provider_exists",
+                           field="credit_code")
+        for location in locations:
+            await _insert_location(connection, provider_id, location)
+        try:
+            async with connection.transaction():
+                await connection.execute(
+                    "INSERT INTO provider_user (provider, username, display_name, role, password_hash) "
+                    "VALUES ($1, $2, $3, 'owner', $4)", provider_id, username, display_name, password_hash)
+        except UniqueViolationError as error:
+            raise Conflict("This username is taken.", code="username_taken", field="owner.username") from error
+        await _record(connection, provider_id, None, "applied", "provider", None, "")
+    return provider_id
+
+
+async def _insert_location(connection, provider_id: int, location: dict) -> int:
+    return await connection.fetchval(
+        "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING id",
+        provider_id, location["name"], location["address"], location["district"], location["latitude"],
+        location["longitude"], json.dumps(location["opening_hours"]))
+
+
+async def _record(connection, provider_id: int, from_status: str | None, to_status: str, actor_kind: str,
+                  actor_id: int | None, reason: str) -> None:
+    await connection.execute(
+        "INSERT INTO provider_status_change (provider, from_status, to_status, actor_kind, actor_id, reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6)", provider_id, from_status, to_status, actor_kind, actor_id, reason)
+    await outbox.publish(TOPIC, {"provider_id": provider_id})
+
+
+async def transition(connection, provider_id: int, allowed_from: tuple[str, ...], to_status: str,
+                     actor_kind: str, actor_id: int | None, reason: str = "") -> str:
+    """Move the provider to `to_status` if it is in one of `allowed_from`; returns the old status.
+
+    Runs in the caller's transaction; the row lock makes a concurrent second decision
+    see the first one's result and fail with Conflict."""
+    current = await connection.fetchval("SELECT status FROM provider WHERE id = $1 FOR UPDATE", provider_id)
+    if current is None:
+        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+    if current not in allowed_from:
+        raise Conflict(f"The provider is {current}; this needs it to be {' or '.join(allowed_from)}.",
+                       code="status_conflict", status_now=current)
+    await connection.execute("UPDATE provider SET status = $2, updated_at = now() WHERE id = $1",
+                             provider_id, to_status)
+    await _record(connection, provider_id, current, to_status, actor_kind, actor_id, reason)
+    return current
+
+
+async def _provider_in_scope(principal: Principal, provider_id: int) -> dict:
+    provider = await get_provider(provider_id)
+    if provider is None:
+        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+    await federation.require_in_scope(principal, provider["node"])
+    return provider
+
+
+async def decide(principal: Principal, provider_id: int, action: str, reason: str = "") -> str:
+    """An operator's decision on a provider in their scope; returns the new status."""
+    await _provider_in_scope(principal, provider_id)
+    if action not in DECISIONS:
+        raise Invalid(f"action must be one of {', '.join(DECISIONS)}.", field="action")
+    allowed_from, to_status, reason_required = DECISIONS[action]
+    reason = reason.strip()
+    if reason_required and not reason:
+        raise Invalid("Give a reason for this decision.", code="reason_required", field="reason")
+    async with engine().transaction() as transaction:
+        await transition(transaction.connection, provider_id, allowed_from, to_status, "operator",
+                         principal.id, reason)
+    return to_status
+
+
+def _require_owner(principal: Principal) -> None:
+    if principal.kind != "provider" or principal.role != "owner":
+        raise Forbidden("Only the provider's owner may do this.", code="owner_only")
+
+
+async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:
+    """The owner corrects the application after a request for changes and sends it back for review."""
+    _require_owner(principal)
+    name = _check_text(data.name, "name")
+    contact_name = _check_text(data.contact_name, "contact_name")
+    phone = _check_phone(data.contact_phone, "contact_phone")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        await transition(connection, principal.provider_id, ("changes_requested",), "applied", "provider",
+                         principal.id, "")
+        await connection.execute(
+            "UPDATE provider SET name = $2, kind = $3, contact_name = $4, contact_phone_cipher = $5, "
+            "contact_phone_masked = $6 WHERE id = $1",
+            principal.provider_id, name, data.kind, contact_name, pii.encrypt(phone), pii.mask_phone(phone))
+
+
+# Reading for operators and owners ----------------------------------------------------------------
+
+async def list_providers(principal: Principal, status: str | None = "applied", page: int = 1,
+                         page_size: int = 20) -> ProviderPage:
+    """Providers serving nodes in the operator's subtree, oldest first (a review queue)."""
+    where = "n.path LIKE {} || '%'" + (" AND p.status = {}" if status else "")
+    args = [principal.node_path or "-"] + ([status] if status else [])
+    rows = await Provider.raw(
+        "SELECT p.id, p.name, p.credit_code, p.kind, p.status, p.node AS node_id, n.name_zh AS node_name, "
+        "p.created_at, count(*) OVER () AS total FROM provider p JOIN union_node n ON n.id = p.node "
+        f"WHERE {where} ORDER BY p.created_at, p.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
+        *args)
+    total = rows[0]["total"] if rows else 0
+    items = [ProviderSummary(**{k: row[k] for k in ProviderSummary.__struct_fields__}) for row in rows]
+    return ProviderPage(items=items, total=total, page=page, page_size=page_size)
+
+
+async def history(provider_id: int) -> list[StatusChangeRead]:
+    from providers.tables import ProviderStatusChange as Change
+
+    rows = await Change.select().where(Change.provider == provider_id).order_by(Change.at).order_by(Change.id)
+    return [StatusChangeRead(from_status=r["from_status"], to_status=r["to_status"], actor_kind=r["actor_kind"],
+                             actor_id=r["actor_id"], reason=r["reason"], at=r["at"]) for r in rows]
+
+
+def _location(row: dict) -> LocationRead:
+    hours = row["opening_hours"]
+    return LocationRead(id=row["id"], name=row["name"], address=row["address"], district=row["district"],
+                        latitude=row["latitude"], longitude=row["longitude"],
+                        opening_hours=json.loads(hours) if isinstance(hours, str) else hours)
+
+
+async def _detail(provider: dict) -> ProviderDetail:
+    node = await federation.get_node(provider["node"])
+    return ProviderDetail(
+        id=provider["id"], name=provider["name"], credit_code=provider["credit_code"], kind=provider["kind"],
+        status=provider["status"], node_id=node.id, node_name=node.name_zh,
+        contact_name=provider["contact_name"], contact_phone=provider["contact_phone_masked"],
+        created_at=provider["created_at"],
+        locations=[_location(row) for row in await list_locations(provider["id"])],
+        history=await history(provider["id"]),
+    )
+
+
+async def provider_detail(principal: Principal, provider_id: int) -> ProviderDetail:
+    """For an operator whose scope covers the provider; the contact phone masked."""
+    return await _detail(await _provider_in_scope(principal, provider_id))
+
+
+async def my_provider(principal: Principal) -> ProviderDetail:
+    provider = await get_provider(principal.provider_id)
+    if provider is None:
+        raise NotFound("Your provider does not exist.", code="provider_not_found")
+    return await _detail(provider)
+
+
+# Locations (owner) ---------------------------------------------------------------------------------
+
+async def add_location(principal: Principal, data: LocationInput) -> LocationRead:
+    _require_owner(principal)
+    location = check_location(data)
+    async with engine().transaction() as transaction:
+        location_id = await _insert_location(transaction.connection, principal.provider_id, location)
+        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+    return LocationRead(id=location_id, **location)
+
+
+async def update_location(principal: Principal, location_id: int, data: LocationInput) -> LocationRead:
+    _require_owner(principal)
+    location = check_location(data)
+    async with engine().transaction() as transaction:
+        found = await transaction.connection.fetchval(
+            "UPDATE location SET name = $3, address = $4, district = $5, latitude = $6, longitude = $7, "
+            "opening_hours = $8::jsonb WHERE id = $1 AND provider = $2 RETURNING id",
+            location_id, principal.provider_id, location["name"], location["address"], location["district"],
+            location["latitude"], location["longitude"], json.dumps(location["opening_hours"]))
+        if found is None:
+            raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
+        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+    return LocationRead(id=location_id, **location)
+
+
+async def remove_location(principal: Principal, location_id: int) -> None:
+    """Remove a location; never the provider's last one, nor one an offer still names."""
+    _require_owner(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        # The provider row lock serialises removals, so two of them cannot remove the last two.
+        await connection.execute("SELECT 1 FROM provider WHERE id = $1 FOR UPDATE", principal.provider_id)
+        count = await connection.fetchval("SELECT count(*) FROM location WHERE provider = $1",
+                                          principal.provider_id)
+        exists = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM location WHERE id = $1 AND provider = $2)",
+                                           location_id, principal.provider_id)
+        if not exists:
+            raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
+        if count <= 1:
+            raise Conflict("A provider keeps at least one location.", code="last_location")
+        try:
+            async with connection.transaction():
+                await connection.execute("DELETE FROM location WHERE id = $1", location_id)
+        except ForeignKeyViolationError as error:
+            raise Conflict("Offers still name this location; change them first.", code="location_in_use") from error
+        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+
+
+# Users (owner) -------------------------------------------------------------------------------------
+
+async def list_users(provider_id: int) -> list[UserRead]:
+    rows = await ProviderUser.select().where(ProviderUser.provider == provider_id).order_by(ProviderUser.id)
+    return [UserRead(id=r["id"], username=r["username"], display_name=r["display_name"], role=r["role"],
+                     active=r["active"]) for r in rows]
+
+
+async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
+    _require_owner(principal)
+    if not data.display_name.strip():
+        raise Invalid("display_name must not be empty.", field="display_name")
+    username, password_hash, display_name = _check_account(data, "", data.display_name)
+    try:
+        async with engine().transaction() as transaction:
+            user_id = await transaction.connection.fetchval(
+                "INSERT INTO provider_user (provider, username, display_name, role, password_hash) "
+                "VALUES ($1, $2, $3, 'staff', $4) RETURNING id",
+                principal.provider_id, username, display_name, password_hash)
+    except UniqueViolationError as error:
+        raise Conflict("This username is taken.", code="username_taken", field="username") from error
+    return UserRead(id=user_id, username=username, display_name=display_name, role="staff", active=True)
+
+
+async def deactivate_staff(principal: Principal, user_id: int) -> None:
+    """The staff account can no longer sign in; its open sessions stop at their next request."""
+    _require_owner(principal)
+    async with engine().transaction() as transaction:
+        found = await transaction.connection.fetchval(
+            "UPDATE provider_user SET active = false WHERE id = $1 AND provider = $2 AND role = 'staff' "
+            "RETURNING id", user_id, principal.provider_id)
+    if found is None:
+        raise NotFound(f"Staff account {user_id} does not exist.", code="user_not_found")
+
+
+async def serving_nodes() -> list[dict]:
+    """The city and district federations a provider may apply to serve, in tree order."""
+    return await Provider.raw(
+        "SELECT id, name_zh, name_en, level, depth FROM union_node WHERE level = ANY({}) ORDER BY path",
+        list(SERVING_LEVELS))

@@ -1,4 +1,16 @@
-from piccolo.columns import JSONB, Boolean, DoublePrecision, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    BigSerial,
+    Boolean,
+    Bytea,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
@@ -16,9 +28,12 @@ class Provider(Table, tablename="provider"):
     kind = Varchar(length=16)
     node = ForeignKey(UNION_NODE, null=False)
     contact_name = Varchar(length=50)
-    contact_phone = Varchar(length=20)
-    status = Varchar(length=16, default="applied")
+    # The contact person's phone is personal data: encrypted, and masked for display.
+    contact_phone_cipher = Bytea()
+    contact_phone_masked = Varchar(length=20)
+    status = Varchar(length=20, default="applied")
     created_at = Timestamptz()
+    updated_at = Timestamptz()
 
 
 class Location(Table, tablename="location"):
@@ -43,3 +58,16 @@ class ProviderUser(Table, tablename="provider_user"):
     password_hash = Text()
     active = Boolean(default=True)
     created_at = Timestamptz()
+
+
+class ProviderStatusChange(Table, tablename="provider_status_change"):
+    """One transition of a provider's status: who moved it, from what, to what and why."""
+
+    id = BigSerial(primary_key=True)
+    provider = ForeignKey(Provider, null=False)
+    from_status = Varchar(length=20, null=True)
+    to_status = Varchar(length=20)
+    actor_kind = Varchar(length=10)
+    actor_id = Integer(null=True)
+    reason = Varchar(length=500, default="")
+    at = Timestamptz()
