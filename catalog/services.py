@@ -1,11 +1,42 @@
-"""Offers: what members browse and providers list. (Search arrives with the search index.)"""
+"""Offers: what providers list, operators review and members browse.
 
+Lifecycle: draft → submitted → published ⇄ paused, and published/paused → expired when
+the validity window ends. An edit of a published (or paused) offer is an OfferRevision
+reviewed while the live version stays visible. Every change to what members may see
+publishes `offer.changed` {"offer_id"} in the transaction of the change.
+"""
+
+import io
+import json
+import secrets
+from datetime import UTC, datetime
+
+import msgspec
+from asyncpg.exceptions import CheckViolationError, UniqueViolationError
+
+from catalog.schemas import (
+    Change,
+    OfferInput,
+    OfferRead,
+    OfferSummary,
+    ReviewDetail,
+    ReviewItem,
+    SlotRead,
+)
 from catalog.tables import Offer
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.federation import services as federation
+from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
+from providers import services as providers
+
+OFFER_CHANGED = "offer.changed"
 
 _CARD_SQL = (
     "SELECT o.id, o.kind, o.title_zh, o.title_en, o.list_price_fen, o.member_price_fen, o.subsidy_fen, "
-    "o.points_price, o.stock_left, o.status, o.valid_to, c.name_zh AS category_zh, c.name_en AS category_en, "
-    "p.name AS provider_name "
+    "o.points_price, o.stock_left, o.status, o.valid_to, o.cover_image, c.name_zh AS category_zh, "
+    "c.name_en AS category_en, p.name AS provider_name "
     "FROM offer o JOIN category c ON c.id = o.category JOIN provider p ON p.id = o.provider "
 )
 
@@ -19,7 +50,7 @@ async def visible_offers(node_path: str | None, groups: tuple[str, ...], limit: 
         "WHERE o.status = 'published' AND p.status = 'active' AND o.valid_to > now() "
         "AND (({}::text IS NULL AND scope.depth <= 1) OR {}::text LIKE scope.path || '%') "
         "AND (cardinality(o.groups) = 0 OR o.groups && {}::varchar[]) "
-        "ORDER BY o.created_at DESC, o.id DESC LIMIT {}",
+        "ORDER BY o.published_at DESC NULLS LAST, o.id DESC LIMIT {}",
         node_path, node_path, list(groups), limit,
     )
 
@@ -29,3 +60,469 @@ async def provider_offers(provider_id: int, limit: int = 50) -> list[dict]:
         _CARD_SQL + "WHERE o.provider = {} ORDER BY o.created_at DESC, o.id DESC LIMIT {}",
         provider_id, limit,
     )
+
+
+# Reading ---------------------------------------------------------------------------------
+
+def thumbnail_of(cover_image: str | None) -> str | None:
+    return cover_image.replace(".jpg", "-400.jpg") if cover_image else None
+
+
+async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict:
+    row = await connection.fetchrow(
+        "SELECT o.*, p.node AS provider_node, p.status AS provider_status FROM offer o "
+        "JOIN provider p ON p.id = o.provider WHERE o.id = $1" + (" FOR UPDATE OF o" if lock else ""),
+        offer_id,
+    )
+    if row is None:
+        raise NotFound(f"Offer {offer_id} does not exist.", code="offer_not_found")
+    return dict(row)
+
+
+async def _read(connection, offer: dict) -> OfferRead:
+    locations = await connection.fetch(
+        "SELECT location FROM offer_location WHERE offer = $1 ORDER BY location", offer["id"])
+    slots = await connection.fetch(
+        "SELECT id, starts_at, ends_at, capacity, booked FROM offer_slot WHERE offer = $1 ORDER BY starts_at",
+        offer["id"])
+    pending = await connection.fetchval(
+        "SELECT id FROM offer_revision WHERE offer = $1 AND status = 'submitted'", offer["id"])
+    return OfferRead(
+        id=offer["id"], provider_id=offer["provider"], status=offer["status"], kind=offer["kind"],
+        category_id=offer["category"], title_zh=offer["title_zh"], title_en=offer["title_en"],
+        description_zh=offer["description_zh"], description_en=offer["description_en"],
+        list_price_fen=offer["list_price_fen"], member_price_fen=offer["member_price_fen"],
+        subsidy_fen=offer["subsidy_fen"], points_price=offer["points_price"],
+        stock_total=offer["stock_total"], stock_left=offer["stock_left"],
+        per_member_limit=offer["per_member_limit"], limit_period=offer["limit_period"],
+        valid_from=offer["valid_from"], valid_to=offer["valid_to"], node_scope_id=offer["node_scope"],
+        tags=list(offer["tags"]), groups=list(offer["groups"]),
+        location_ids=[row["location"] for row in locations], terms_zh=offer["terms_zh"],
+        terms_en=offer["terms_en"], cover_image=offer["cover_image"],
+        cover_thumbnail=thumbnail_of(offer["cover_image"]), published_at=offer["published_at"],
+        updated_at=offer["updated_at"], review_note=offer["review_note"],
+        slots=[SlotRead(**dict(row)) for row in slots], pending_revision_id=pending,
+    )
+
+
+def _own(principal: Principal, offer: dict) -> None:
+    if principal.kind != "provider" or offer["provider"] != principal.provider_id:
+        raise NotFound(f"Offer {offer['id']} does not exist.", code="offer_not_found")
+
+
+def _owner(principal: Principal) -> None:
+    if principal.kind != "provider" or principal.role != "owner":
+        raise Forbidden("Only the provider's owner may change listings.", code="owner_only")
+
+
+async def get_offer(principal: Principal, offer_id: int) -> OfferRead:
+    """One offer of the principal's provider, or, for an operator, one in their scope."""
+    async with engine().transaction() as transaction:
+        offer = await _fetch_offer(transaction.connection, offer_id)
+        await _check_reader(principal, offer)
+        return await _read(transaction.connection, offer)
+
+
+async def _check_reader(principal: Principal, offer: dict) -> None:
+    if principal.kind == "operator":
+        await federation.require_in_scope(principal, offer["provider_node"])
+    else:
+        _own(principal, offer)
+
+
+async def list_provider_offers(principal: Principal) -> list[OfferSummary]:
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT o.id, o.status, o.kind, o.title_zh, o.title_en, o.member_price_fen, o.stock_left, "
+            "o.valid_to, r.id AS pending_revision_id FROM offer o "
+            "LEFT JOIN offer_revision r ON r.offer = o.id AND r.status = 'submitted' "
+            "WHERE o.provider = $1 ORDER BY o.created_at DESC, o.id DESC",
+            principal.provider_id,
+        )
+    return [OfferSummary(**dict(row)) for row in rows]
+
+
+# Validation ------------------------------------------------------------------------------
+
+async def _validate(connection, provider_id: int, provider_node: int, data: OfferInput) -> None:
+    """Rules across fields and against the database; the schema bounds each field."""
+    if data.member_price_fen > data.list_price_fen:
+        raise Invalid("member_price_fen must not exceed list_price_fen.", field="member_price_fen")
+    if data.subsidy_fen > data.member_price_fen:
+        raise Invalid("subsidy_fen must not exceed member_price_fen.", field="subsidy_fen")
+    if data.kind == "points" and data.points_price is None:
+        raise Invalid("points_price is required for a points exchange.", field="points_price")
+    if data.kind != "points" and data.points_price is not None:
+        raise Invalid("points_price applies only to a points exchange.", field="points_price")
+    if data.valid_from >= data.valid_to:
+        raise Invalid("valid_from must be before valid_to.", field="valid_from")
+    for name in ("title_zh", "description_zh"):
+        if not getattr(data, name).strip():
+            raise Invalid(f"{name} must not be blank.", field=name)
+    if len(set(data.tags)) != len(data.tags):
+        raise Invalid("tags must not repeat.", field="tags")
+    if not await connection.fetchval("SELECT 1 FROM category WHERE id = $1", data.category_id):
+        raise Invalid(f"category_id {data.category_id} is not a known category.", field="category_id")
+    try:
+        scope = await federation.get_node(data.node_scope_id)
+    except NotFound:
+        raise Invalid(f"node_scope_id {data.node_scope_id} is not a union node.", field="node_scope_id") from None
+    home = await federation.get_node(provider_node)
+    if not scope.path.startswith(home.path):
+        raise Invalid("node_scope_id must be the provider's federation node or one inside it.",
+                      field="node_scope_id")
+    unknown = set(data.groups) - await federation.group_codes()
+    if unknown:
+        raise Invalid(f"groups has unknown codes: {', '.join(sorted(unknown))}.", field="groups")
+    own_locations = {row["id"] for row in await providers.list_locations(provider_id)}
+    foreign = set(data.location_ids) - own_locations
+    if foreign:
+        raise Invalid("location_ids must be locations of this provider.", field="location_ids")
+    if data.kind == "slot":
+        if not data.slots:
+            raise Invalid("a booking offer needs at least one slot.", field="slots")
+        starts = [slot.starts_at for slot in data.slots]
+        if len(set(starts)) != len(starts):
+            raise Invalid("slots must not repeat a start time.", field="slots")
+        if any(slot.starts_at >= slot.ends_at for slot in data.slots):
+            raise Invalid("every slot must start before it ends.", field="slots")
+    elif data.slots:
+        raise Invalid("slots apply only to a booking offer.", field="slots")
+
+
+_COLUMNS = ("kind", "title_zh", "title_en", "description_zh", "description_en", "list_price_fen",
+            "member_price_fen", "subsidy_fen", "points_price", "per_member_limit", "limit_period",
+            "valid_from", "valid_to", "tags", "groups", "terms_zh", "terms_en")
+
+
+def _values(data: OfferInput) -> list:
+    return [getattr(data, name) for name in _COLUMNS] + [data.category_id, data.node_scope_id]
+
+
+async def _write_children(connection, offer_id: int, data: OfferInput) -> None:
+    await connection.execute("DELETE FROM offer_location WHERE offer = $1", offer_id)
+    await connection.executemany(
+        "INSERT INTO offer_location (offer, location) VALUES ($1, $2)",
+        [(offer_id, location) for location in sorted(set(data.location_ids))])
+    starts = [slot.starts_at for slot in data.slots]
+    # Booked slots stay (their bookings stand); free ones not in the new list go.
+    await connection.execute(
+        "DELETE FROM offer_slot WHERE offer = $1 AND booked = 0 AND NOT (starts_at = ANY($2::timestamptz[]))",
+        offer_id, starts)
+    try:
+        await connection.executemany(
+            "INSERT INTO offer_slot (offer, starts_at, ends_at, capacity) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (offer, starts_at) DO UPDATE SET ends_at = EXCLUDED.ends_at, capacity = EXCLUDED.capacity",
+            [(offer_id, slot.starts_at, slot.ends_at, slot.capacity) for slot in data.slots])
+    except CheckViolationError as error:
+        raise Invalid("a slot's capacity cannot drop below its bookings.", field="slots") from error
+
+
+# Provider actions --------------------------------------------------------------------------
+
+async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
+    """A new draft of the principal's provider."""
+    _owner(principal)
+    provider = await providers.get_provider(principal.provider_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        await _validate(connection, provider["id"], provider["node"], data)
+        placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 3))
+        offer_id = await connection.fetchval(
+            f"INSERT INTO offer ({', '.join(_COLUMNS)}, category, node_scope, provider, stock_total, "
+            f"stock_left, status) VALUES ({placeholders}, ${len(_COLUMNS) + 3}, ${len(_COLUMNS) + 4}, "
+            f"${len(_COLUMNS) + 4}, 'draft') RETURNING id",
+            *_values(data), provider["id"], data.stock_total,
+        )
+        await _write_children(connection, offer_id, data)
+        return await _read(connection, await _fetch_offer(connection, offer_id))
+
+
+async def update_offer(principal: Principal, offer_id: int, data: OfferInput) -> OfferRead:
+    """Edit a draft in place; an edit of a published or paused offer becomes a revision
+    for review (the live version stays as it is)."""
+    _owner(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await _fetch_offer(connection, offer_id, lock=True)
+        _own(principal, offer)
+        await _validate(connection, offer["provider"], offer["provider_node"], data)
+        if offer["status"] == "draft":
+            assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_COLUMNS, start=1))
+            n = len(_COLUMNS)
+            await connection.execute(
+                f"UPDATE offer SET {assignments}, category = ${n + 1}, node_scope = ${n + 2}, "
+                f"stock_total = ${n + 3}, stock_left = ${n + 3}, updated_at = now() WHERE id = ${n + 4}",
+                *_values(data), data.stock_total, offer_id,
+            )
+            await _write_children(connection, offer_id, data)
+        elif offer["status"] in ("published", "paused"):
+            payload = json.dumps(msgspec.to_builtins(data))
+            try:
+                await connection.execute(
+                    "INSERT INTO offer_revision (offer, data) VALUES ($1, $2::jsonb)", offer_id, payload)
+            except UniqueViolationError:
+                raise Conflict("This offer already has an edit under review.", code="revision_pending") from None
+        else:
+            raise Conflict(f"A {offer['status']} offer cannot be edited.", code="not_editable",
+                           status=offer["status"])
+        return await _read(connection, await _fetch_offer(connection, offer_id))
+
+
+async def delete_offer(principal: Principal, offer_id: int) -> None:
+    """Remove a draft (members never saw it; its locations and slots go with it)."""
+    _owner(principal)
+    async with engine().transaction() as transaction:
+        offer = await _fetch_offer(transaction.connection, offer_id, lock=True)
+        _own(principal, offer)
+        if offer["status"] != "draft":
+            raise Conflict(f"A {offer['status']} offer cannot be deleted; pause it instead.", code="not_a_draft")
+        await transaction.connection.execute("DELETE FROM offer WHERE id = $1", offer_id)
+
+
+async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
+    _owner(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await _fetch_offer(connection, offer_id, lock=True)
+        _own(principal, offer)
+        if offer["provider_status"] != "active":
+            raise Conflict("Only an active provider may submit listings.", code="provider_not_active")
+        if offer["status"] != "draft":
+            raise Conflict(f"A {offer['status']} offer cannot be submitted.", code="not_a_draft")
+        if offer["valid_to"] <= datetime.now(UTC):
+            raise Invalid("valid_to has passed; move the window before submitting.", field="valid_to")
+        if offer["kind"] == "slot" and not await connection.fetchval(
+                "SELECT 1 FROM offer_slot WHERE offer = $1 LIMIT 1", offer_id):
+            raise Invalid("a booking offer needs at least one slot.", field="slots")
+        await connection.execute(
+            "UPDATE offer SET status = 'submitted', review_note = NULL, updated_at = now() WHERE id = $1",
+            offer_id)
+        return await _read(connection, await _fetch_offer(connection, offer_id))
+
+
+async def _flip(principal: Principal, offer_id: int, source: str, target: str) -> OfferRead:
+    _owner(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await _fetch_offer(connection, offer_id)
+        _own(principal, offer)
+        extra = " AND valid_to > now()" if target == "published" else ""
+        changed = await connection.fetchval(
+            f"UPDATE offer SET status = $2, updated_at = now() WHERE id = $1 AND status = $3{extra} RETURNING id",
+            offer_id, target, source)
+        if changed is None:
+            raise Conflict(f"Only a {source} offer that has not expired can become {target}.",
+                           code=f"not_{source}")
+        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        return await _read(connection, await _fetch_offer(connection, offer_id))
+
+
+async def pause_offer(principal: Principal, offer_id: int) -> OfferRead:
+    return await _flip(principal, offer_id, "published", "paused")
+
+
+async def resume_offer(principal: Principal, offer_id: int) -> OfferRead:
+    return await _flip(principal, offer_id, "paused", "published")
+
+
+# Images ------------------------------------------------------------------------------------
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
+
+
+def _store_image(content: bytes) -> str:
+    """Check the bytes really are a JPEG, PNG or WebP picture, then keep a ≤1200px-wide
+    copy and a 400px thumbnail under var/media/offers/ with an unguessable name."""
+    from PIL import Image, UnidentifiedImageError
+
+    from marketplace.runtime.paths import component_dir
+
+    if not content:
+        raise Invalid("image is empty.", field="image")
+    if len(content) > MAX_IMAGE_BYTES:
+        raise Invalid("image must be at most 5 MB.", field="image")
+    try:
+        with Image.open(io.BytesIO(content)) as probe:
+            if probe.format not in IMAGE_FORMATS:
+                raise Invalid("image must be a JPEG, PNG or WebP picture.", field="image")
+            probe.verify()
+        picture = Image.open(io.BytesIO(content))
+        picture.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise Invalid("image must be a JPEG, PNG or WebP picture.", field="image") from None
+    if picture.mode not in ("RGB", "L"):
+        background = Image.new("RGB", picture.size, "white")
+        rgba = picture.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        picture = background
+    folder = component_dir("media") / "offers"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"offers/{secrets.token_urlsafe(18)}.jpg"
+    for width, target in ((1200, name), (400, thumbnail_of(name))):
+        copy = picture.copy()
+        if copy.width > width:
+            copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.LANCZOS)
+        copy.convert("RGB").save(component_dir("media") / target, "JPEG", quality=85, optimize=True)
+    return name
+
+
+async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -> OfferRead:
+    """The cover picture of a draft (a live offer's picture changes only through review)."""
+    _owner(principal)
+    async with engine().transaction() as transaction:
+        offer = await _fetch_offer(transaction.connection, offer_id)
+        _own(principal, offer)
+        if offer["status"] != "draft":
+            raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
+    name = _store_image(content)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        changed = await connection.fetchval(
+            "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' RETURNING id",
+            offer_id, name)
+        if changed is None:
+            raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
+        return await _read(connection, await _fetch_offer(connection, offer_id))
+
+
+# Review --------------------------------------------------------------------------------------
+
+async def review_queue(principal: Principal) -> list[ReviewItem]:
+    """Submitted offers and pending revisions of providers inside the operator's scope, oldest first."""
+    if principal.kind != "operator" or not principal.node_path:
+        raise Forbidden("Only operators review listings.", code="wrong_role")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT * FROM ("
+            " SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
+            "  p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
+            " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
+            " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
+            " UNION ALL"
+            " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind,"
+            "  r.submitted_at"
+            " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
+            " JOIN union_node n ON n.id = p.node"
+            " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
+            ") queue ORDER BY submitted_at, offer_id",
+            principal.node_path,
+        )
+    return [ReviewItem(**dict(row)) for row in rows]
+
+
+def _as_input(offer: OfferRead) -> dict:
+    """The live offer in the shape of OfferInput, to compare a revision against."""
+    live = msgspec.to_builtins(offer)
+    live["slots"] = [{key: slot[key] for key in ("starts_at", "ends_at", "capacity")} for slot in live["slots"]]
+    return {name: live[name] for name in OfferInput.__struct_fields__}
+
+
+async def review_detail(principal: Principal, offer_id: int) -> ReviewDetail:
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await _fetch_offer(connection, offer_id)
+        await federation.require_in_scope(principal, offer["provider_node"])
+        read = await _read(connection, offer)
+        changes: list[Change] = []
+        if read.pending_revision_id:
+            proposed = json.loads(await connection.fetchval(
+                "SELECT data FROM offer_revision WHERE id = $1", read.pending_revision_id))
+            proposed = msgspec.to_builtins(msgspec.convert(proposed, OfferInput))
+            live = _as_input(read)
+            changes = [Change(field=name, live=live[name], proposed=proposed[name])
+                       for name in OfferInput.__struct_fields__ if live[name] != proposed[name]]
+        return ReviewDetail(offer=read, revision_id=read.pending_revision_id, changes=changes)
+
+
+async def approve(principal: Principal, offer_id: int) -> OfferRead:
+    """Publish a submitted offer, or apply its pending revision to the live offer."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await _fetch_offer(connection, offer_id, lock=True)
+        await federation.require_in_scope(principal, offer["provider_node"])
+        if offer["provider_status"] != "active":
+            raise Conflict("The provider is not active.", code="provider_not_active")
+        revision = await connection.fetchrow(
+            "SELECT id, data FROM offer_revision WHERE offer = $1 AND status = 'submitted' FOR UPDATE", offer_id)
+        if offer["status"] == "submitted":
+            await connection.execute(
+                "UPDATE offer SET status = 'published', published_at = now(), updated_at = now(), "
+                "review_note = NULL WHERE id = $1", offer_id)
+        elif revision is not None:
+            data = msgspec.convert(json.loads(revision["data"]), OfferInput)
+            await _validate(connection, offer["provider"], offer["provider_node"], data)
+            assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_COLUMNS, start=1))
+            n = len(_COLUMNS)
+            # Stock already claimed stays claimed: what is left moves by the change of the total.
+            await connection.execute(
+                f"UPDATE offer SET {assignments}, category = ${n + 1}, node_scope = ${n + 2}, "
+                f"stock_left = GREATEST(0, stock_left + ${n + 3} - stock_total), stock_total = ${n + 3}, "
+                f"updated_at = now() WHERE id = ${n + 4}",
+                *_values(data), data.stock_total, offer_id,
+            )
+            await _write_children(connection, offer_id, data)
+            await connection.execute(
+                "UPDATE offer_revision SET status = 'approved', reviewed_at = now(), reviewer = $2 WHERE id = $1",
+                revision["id"], principal.id)
+        else:
+            raise Conflict("Nothing of this offer is waiting for review.", code="nothing_to_review")
+        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        return await _read(connection, await _fetch_offer(connection, offer_id))
+
+
+async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
+    """Send a submitted offer back to draft, or turn down its pending revision, with the reason."""
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("reason must not be blank.", field="reason")
+    if len(reason) > 500:
+        raise Invalid("reason must be at most 500 characters.", field="reason")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await _fetch_offer(connection, offer_id, lock=True)
+        await federation.require_in_scope(principal, offer["provider_node"])
+        if offer["status"] == "submitted":
+            await connection.execute(
+                "UPDATE offer SET status = 'draft', review_note = $2, updated_at = now() WHERE id = $1",
+                offer_id, reason)
+        else:
+            turned_down = await connection.fetchval(
+                "UPDATE offer_revision SET status = 'rejected', note = $2, reviewed_at = now(), reviewer = $3 "
+                "WHERE offer = $1 AND status = 'submitted' RETURNING id", offer_id, reason, principal.id)
+            if turned_down is None:
+                raise Conflict("Nothing of this offer is waiting for review.", code="nothing_to_review")
+            await connection.execute("UPDATE offer SET review_note = $2 WHERE id = $1", offer_id, reason)
+        return await _read(connection, await _fetch_offer(connection, offer_id))
+
+
+# Expiry ----------------------------------------------------------------------------------------
+
+async def expire_offers() -> list[int]:
+    """Published or paused offers whose window has ended become expired; returns their ids."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "UPDATE offer SET status = 'expired', updated_at = now() "
+            "WHERE status IN ('published', 'paused') AND valid_to <= now() RETURNING id")
+        for row in rows:
+            await outbox.publish(OFFER_CHANGED, {"offer_id": row["id"]})
+    return sorted(row["id"] for row in rows)
+
+
+# Choices for the listing form --------------------------------------------------------------------
+
+async def list_categories() -> list[dict]:
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch("SELECT id, code, name_zh, name_en FROM category ORDER BY id")
+    return [dict(row) for row in rows]
+
+
+async def scope_choices(provider_id: int, limit: int = 60) -> list[dict]:
+    """The provider's federation node and the nodes inside it, the scopes an offer may have."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT n.id, n.name_zh, n.name_en, n.depth FROM provider p JOIN union_node home ON home.id = p.node "
+            "JOIN union_node n ON n.path LIKE home.path || '%' WHERE p.id = $1 ORDER BY n.path LIMIT $2",
+            provider_id, limit)
+    return [dict(row) for row in rows]
