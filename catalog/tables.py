@@ -1,5 +1,5 @@
 from piccolo.columns import (
-    JSONB, Array, BigSerial, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
+    JSONB, Array, BigSerial, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -48,6 +48,7 @@ class Offer(Table, tablename="offer"):
     limit_period = Varchar(length=8, default="total")
     published_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
+    review_note = Text(null=True, default=None)  # why an operator sent it back to draft
 
 
 class OfferLocation(Table, tablename="offer_location"):
@@ -81,3 +82,14 @@ class OfferRevision(Table, tablename="offer_revision"):
     reviewed_at = Timestamptz(null=True, default=None)
     reviewer = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
                           default=None)
+
+
+class SearchMiss(Table, tablename="search_miss"):
+    """A search that found nothing, for the operators' demand report (no personal data)."""
+
+    id = BigSerial(primary_key=True)
+    query = Varchar(length=100)
+    district = Varchar(length=100, null=True, default=None)
+    groups = Array(Varchar(length=32))
+    degraded = Boolean(default=False)
+    created_at = Timestamptz()

@@ -1,3 +1,103 @@
-"""Member pages that find offers (templates in catalog/templates/catalog/search/)."""
+"""Member pages that find offers: home, search, offer detail, provider page.
 
-ROUTES: list = []
+Templates live in catalog/search/templates/catalog/search/. Thin handlers: parse the
+query, call one service, render. A bad query re-renders the search page with the
+message; an offer or provider out of reach is a 404 page.
+"""
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get
+from litestar.params import PathParameter
+from litestar.response import Template
+
+from catalog.search import service
+from catalog.search.schemas import SearchQuery
+from marketplace import pii
+from marketplace.errors import Invalid
+from marketplace.settings import get_settings
+from marketplace.web import i18n
+
+Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
+FEATURED = 6
+
+
+def _local_date(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(get_settings().app.timezone)).strftime("%Y-%m-%d")
+
+
+def _coordinates(request: Request) -> tuple[float | None, float | None]:
+    """Optional lat/lng of the viewer (from the browser's geolocation), ignored when bad."""
+    try:
+        lat, lng = float(request.query_params["lat"]), float(request.query_params["lng"])
+    except (KeyError, ValueError):
+        return None, None
+    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else (None, None)
+
+
+def _link(params: dict[str, str]):
+    """`link(sort="price", page=None)`: this search's URL with some parameters changed."""
+
+    def link(**changes) -> str:
+        merged = {**params, **{key: value for key, value in changes.items()}}
+        kept = {key: str(value) for key, value in merged.items() if value not in (None, "")}
+        return "/search" + (f"?{urlencode(kept)}" if kept else "")
+
+    return link
+
+
+async def _category_names() -> dict[str, str]:
+    english = i18n.current_locale.get() == "en"
+    return {row["code"]: row["name_en"] if english else row["name_zh"] for row in await service.categories()}
+
+
+@get("/", include_in_schema=False)
+async def member_home(request: Request) -> Template:
+    user = request.user
+    featured = await service.search(user, SearchQuery(sort="newest", page_size=FEATURED), record_miss=False)
+    districts = sorted(featured.facets.district)
+    return Template(template_name="catalog/search/home.html", context={
+        "greeting": pii.mask_name(user.display_name) if user and user.kind == "member" else None,
+        "categories": await service.categories(), "featured": featured, "districts": districts,
+    })
+
+
+@get("/search", include_in_schema=False)
+async def search_page(request: Request) -> Template:
+    params = dict(request.query_params)
+    error, result, query = None, None, None
+    try:
+        query = service.parse_query(params)
+        result = await service.search(request.user, query)
+    except Invalid as invalid:
+        error = i18n.gettext("Check the search: %(field)s is not valid.") % {"field": invalid.field or "q"}
+    context = {"query": query or SearchQuery(q=params.get("q", "")[:100]), "params": params, "result": result,
+               "error": error, "link": _link(params), "category_names": await _category_names()}
+    if request.headers.get("hx-request") and result is not None and query.page > 1:
+        return Template(template_name="catalog/search/_hits.html", context=context)
+    return Template(template_name="catalog/search/search.html", context=context,
+                    status_code=422 if error else 200)
+
+
+@get("/offers/{offer_id:int}", include_in_schema=False)
+async def offer_page(request: Request, offer_id: Id) -> Template:
+    lat, lng = _coordinates(request)
+    detail = await service.offer_detail(request.user, offer_id, lat, lng)
+    return Template(template_name="catalog/search/offer.html", context={
+        **detail, "valid_from": _local_date(detail["offer"]["valid_from"]),
+        "valid_until": _local_date(detail["offer"]["valid_to"]),
+    })
+
+
+@get("/providers/{provider_id:int}", include_in_schema=False)
+async def provider_page(request: Request, provider_id: Id) -> Template:
+    return Template(template_name="catalog/search/provider.html",
+                    context=await service.provider_detail(request.user, provider_id))
+
+
+ROUTES: list = [member_home, search_page, offer_page, provider_page]

@@ -1,0 +1,313 @@
+"""The Meilisearch index of visible offers: its settings, its documents and their sync.
+
+One document per (offer, location), so that a geo sort finds each offer's nearest
+location; `distinctAttribute` = `offer_id` keeps one hit per offer. An offer is in the
+index when it is published, its validity has not ended and its provider is active;
+the search adds the validity window and eligibility as filters at query time.
+
+Writes are idempotent (upserts by document id, deletes by offer id), so the outbox
+actors, the full reindex and the reconciliation may all repeat them safely.
+"""
+
+import asyncio
+import json
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from meilisearch_python_sdk import AsyncClient
+from meilisearch_python_sdk.models.settings import (
+    Faceting,
+    LocalizedAttributes,
+    MeilisearchSettings,
+    MinWordSizeForTypos,
+    Pagination,
+    TypoTolerance,
+)
+
+from catalog.tables import Offer
+from marketplace.federation import services as federation
+from marketplace.settings import get_settings
+from providers import services as providers
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRICE_BANDS = ((0, "free"), (1, "under_50"), (5000, "50_200"), (20000, "200_500"), (50000, "over_500"))
+BATCH = 1000
+TASK_TIMEOUT_MS = 120_000
+
+SYNONYMS = [
+    ["健身", "健身房", "gym", "fitness", "workout"],
+    ["体检", "checkup", "health check", "medical"],
+    ["瑜伽", "yoga"],
+    ["电影", "影院", "电影院", "cinema", "movie", "film"],
+    ["游泳", "swimming", "pool"],
+    ["餐饮", "美食", "restaurant", "food", "dining"],
+    ["按摩", "推拿", "massage"],
+    ["理发", "美发", "haircut", "barber"],
+]
+
+SETTINGS = MeilisearchSettings(
+    searchable_attributes=["title_zh", "title_en", "tags", "category_zh", "category_en", "provider_name",
+                           "description_zh", "description_en", "district"],
+    filterable_attributes=["offer_id", "provider_id", "category", "kind", "district", "price_band",
+                           "member_price_fen", "has_stock", "scope_node_id", "scope_depth", "groups",
+                           "valid_from_ts", "valid_to_ts", "_geo",
+                           *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")]],
+    sortable_attributes=["_geo", "member_price_fen", "discount_ratio", "rating", "published_ts", "created_ts"],
+    ranking_rules=["words", "typo", "proximity", "attribute", "sort", "exactness"],
+    distinct_attribute="offer_id",
+    synonyms={word: [other for other in group if other != word] for group in SYNONYMS for word in group},
+    typo_tolerance=TypoTolerance(enabled=True, min_word_size_for_typos=MinWordSizeForTypos(one_typo=4, two_typos=8)),
+    localized_attributes=[
+        LocalizedAttributes(locales=["cmn"], attribute_patterns=["*_zh", "tags", "provider_name", "district"]),
+        LocalizedAttributes(locales=["eng"], attribute_patterns=["*_en"]),
+    ],
+    faceting=Faceting(max_values_per_facet=100),
+    pagination=Pagination(max_total_hits=2000),
+)
+
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, AsyncClient]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def client(timeout: float = 10) -> AsyncClient:
+    """One client per event loop (the web app, the worker, the CLI and tests each have
+    their own) and timeout."""
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    if timeout not in per_loop:
+        settings = get_settings().search
+        per_loop[timeout] = AsyncClient(settings.url, settings.master_key or None, timeout=timeout)
+    return per_loop[timeout]
+
+
+def index_uid() -> str:
+    return f"{get_settings().search.index_prefix}offers"
+
+
+def price_band(member_price_fen: int) -> str:
+    band = PRICE_BANDS[0][1]
+    for floor, name in PRICE_BANDS:
+        if member_price_fen >= floor:
+            band = name
+    return band
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def opening_fields(opening_hours) -> dict:
+    """`open_mon_from`/`open_mon_to` in minutes after midnight (Asia/Shanghai), per day
+    the location opens; a closing time past midnight counts to the end of the day."""
+    fields = {}
+    if isinstance(opening_hours, str):  # JSONB read through Piccolo arrives as text
+        try:
+            opening_hours = json.loads(opening_hours or "{}")
+        except ValueError:
+            return fields
+    if not isinstance(opening_hours, dict):
+        return fields
+    for day in DAYS:
+        hours = opening_hours.get(day)
+        if not (isinstance(hours, (list, tuple)) and len(hours) == 2):
+            continue
+        try:
+            start, end = _minutes(hours[0]), _minutes(hours[1])
+        except (ValueError, AttributeError):
+            continue
+        fields[f"open_{day}_from"] = start
+        fields[f"open_{day}_to"] = end if end > start else 24 * 60
+    return fields
+
+
+def _ts(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value else None
+
+
+_OFFERS_SQL = (
+    "SELECT o.*, c.code AS category_code, c.name_zh AS category_zh, c.name_en AS category_en, "
+    "COALESCE((SELECT array_agg(ol.location) FROM offer_location ol WHERE ol.offer = o.id), ARRAY[]::int[]) "
+    "AS location_ids "
+    "FROM offer o JOIN category c ON c.id = o.category "
+)
+# What the index holds; validity start and eligibility are filtered at query time.
+INDEXABLE = "o.status = 'published' AND o.valid_to > now()"
+
+
+async def _indexable_offers(where: str, *args) -> list[dict]:
+    return await Offer.raw(_OFFERS_SQL + f"WHERE {INDEXABLE} AND {where} ORDER BY o.id", *args)
+
+
+class _Lookups:
+    """Providers and scope nodes, each loaded once per batch."""
+
+    def __init__(self) -> None:
+        self.providers: dict[int, dict | None] = {}
+        self.depths: dict[int, int] = {}
+
+    async def provider(self, provider_id: int) -> dict | None:
+        if provider_id not in self.providers:
+            self.providers[provider_id] = await providers.provider_for_index(provider_id)
+        return self.providers[provider_id]
+
+    async def depth(self, node_id: int) -> int:
+        if node_id not in self.depths:
+            self.depths[node_id] = (await federation.get_node(node_id)).depth
+        return self.depths[node_id]
+
+
+async def documents_for(offer: dict, lookups: _Lookups) -> list[dict]:
+    """The documents of one offer (none when its provider is not active)."""
+    provider = await lookups.provider(offer["provider"])
+    if provider is None or provider["status"] != "active":
+        return []
+    list_price, member_price = offer["list_price_fen"], offer["member_price_fen"]
+    base = {
+        "offer_id": offer["id"], "title_zh": offer["title_zh"], "title_en": offer["title_en"] or "",
+        "description_zh": offer["description_zh"], "description_en": offer["description_en"] or "",
+        "tags": list(offer["tags"] or []), "category": offer["category_code"],
+        "category_zh": offer["category_zh"], "category_en": offer["category_en"], "kind": offer["kind"],
+        "provider_id": provider["id"], "provider_name": provider["name"],
+        "list_price_fen": list_price, "member_price_fen": member_price, "subsidy_fen": offer["subsidy_fen"],
+        "points_price": offer["points_price"],
+        "discount_ratio": round(1 - member_price / list_price, 4) if list_price else 0.0,
+        "price_band": price_band(member_price), "stock_left": offer["stock_left"],
+        "has_stock": offer["stock_left"] > 0, "scope_node_id": offer["node_scope"],
+        "scope_depth": await lookups.depth(offer["node_scope"]), "groups": list(offer["groups"] or []),
+        "valid_from_ts": _ts(offer["valid_from"]), "valid_to_ts": _ts(offer["valid_to"]),
+        "rating": None, "cover_image": offer["cover_image"],
+        "published_ts": _ts(offer["published_at"] or offer["created_at"]), "created_ts": _ts(offer["created_at"]),
+        # The version reconciliation compares: microseconds, so two edits within one
+        # second still count as different versions.
+        "version": int(offer["updated_at"].timestamp() * 1_000_000),
+    }
+    wanted = set(offer["location_ids"] or [])
+    # An offer without chosen locations can be used at every location of its provider.
+    locations = [loc for loc in provider["locations"] if not wanted or loc["id"] in wanted]
+    if not locations:
+        return [{**base, "id": f"{offer['id']}-0", "district": None, "location_id": None}]
+    return [
+        {**base, "id": f"{offer['id']}-{loc['id']}", "location_id": loc["id"], "location_name": loc["name"],
+         "address": loc["address"], "district": loc["district"],
+         "_geo": {"lat": loc["latitude"], "lng": loc["longitude"]}, **opening_fields(loc["opening_hours"])}
+        for loc in locations
+    ]
+
+
+async def _documents(offers: list[dict]) -> list[dict]:
+    lookups = _Lookups()
+    documents = []
+    for offer in offers:
+        documents.extend(await documents_for(offer, lookups))
+    return documents
+
+
+async def ensure_index(uid: str | None = None) -> None:
+    """Create the index with its settings when missing (settings updates are idempotent)."""
+    meili = client()
+    uid = uid or index_uid()
+    if await meili.get_raw_index(uid) is None:
+        await meili.create_index(uid, primary_key="id", settings=SETTINGS, wait=True,
+                                 timeout_in_ms=TASK_TIMEOUT_MS)
+
+
+async def _wait(task) -> None:
+    await client().wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS, raise_for_status=True)
+
+
+async def sync_offers(offer_ids: list[int], uid: str | None = None) -> int:
+    """Make the index hold exactly the current documents of these offers; returns how
+    many documents were written."""
+    if not offer_ids:
+        return 0
+    await ensure_index(uid)
+    index = client().index(uid or index_uid())
+    written = 0
+    for start in range(0, len(offer_ids), BATCH):
+        batch = offer_ids[start:start + BATCH]
+        documents = await _documents(await _indexable_offers("o.id = ANY({})", batch))
+        await _wait(await index.delete_documents_by_filter(f"offer_id IN [{', '.join(map(str, batch))}]"))
+        if documents:
+            await _wait(await index.add_documents(documents, primary_key="id"))
+        written += len(documents)
+    return written
+
+
+async def sync_offer(offer_id: int) -> int:
+    return await sync_offers([offer_id])
+
+
+async def sync_provider(provider_id: int) -> int:
+    """Re-sync every offer of a provider (all vanish when it is no longer active)."""
+    rows = await Offer.raw("SELECT id FROM offer WHERE provider = {}", provider_id)
+    ids = [row["id"] for row in rows]
+    await ensure_index()
+    index = client().index(index_uid())
+    await _wait(await index.delete_documents_by_filter(f"provider_id = {int(provider_id)}"))
+    return await sync_offers(ids) if ids else 0
+
+
+async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
+    """Build a fresh index beside the live one, fill it in batches, then swap them:
+    searches keep answering from the old index until the swap. Returns documents indexed."""
+    meili = client()
+    live, fresh = index_uid(), f"{index_uid()}_next"
+    await meili.delete_index_if_exists(fresh)
+    await ensure_index(live)
+    await meili.create_index(fresh, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS)
+    total = (await Offer.raw(f"SELECT count(*) AS n FROM offer o WHERE {INDEXABLE}"))[0]["n"]
+    done, written, last_id, tasks = 0, 0, 0, []
+    if progress:
+        progress(0, total)
+    while True:
+        offers = await Offer.raw(_OFFERS_SQL + f"WHERE {INDEXABLE} AND o.id > {{}} ORDER BY o.id LIMIT {{}}",
+                                 last_id, BATCH)
+        if not offers:
+            break
+        last_id = offers[-1]["id"]
+        documents = await _documents(offers)
+        if documents:
+            tasks.append(await meili.index(fresh).add_documents(documents, primary_key="id"))
+            written += len(documents)
+        done += len(offers)
+        if progress:
+            progress(done, total)
+    for task in tasks:
+        await _wait(task)
+    await _wait(await meili.swap_indexes([(live, fresh)]))
+    await meili.delete_index_if_exists(fresh)
+    return written
+
+
+async def indexed_versions(uid: str | None = None) -> dict[int, int]:
+    """offer id → the `version` (updated_at in microseconds) the index holds for it."""
+    index = client().index(uid or index_uid())
+    versions: dict[int, int] = {}
+    offset = 0
+    while True:
+        page = await index.get_documents(offset=offset, limit=BATCH, fields=["offer_id", "version"])
+        for document in page.results:
+            versions[document["offer_id"]] = document.get("version")
+        offset += BATCH
+        if offset >= page.total:
+            return versions
+
+
+async def reconcile() -> dict[str, int]:
+    """Compare what should be indexed (ids and updated_at) with what is; repair the drift."""
+    await ensure_index()
+    rows = await Offer.raw(
+        "SELECT o.id, o.updated_at FROM offer o JOIN provider p ON p.id = o.provider "
+        f"WHERE {INDEXABLE} AND p.status = 'active'")
+    wanted = {row["id"]: int(row["updated_at"].timestamp() * 1_000_000) for row in rows}
+    held = await indexed_versions()
+    missing = [offer_id for offer_id in wanted if offer_id not in held]
+    stale = [offer_id for offer_id, ts in wanted.items() if offer_id in held and held[offer_id] != ts]
+    extra = [offer_id for offer_id in held if offer_id not in wanted]
+    await sync_offers(missing + stale + extra)
+    return {"missing": len(missing), "stale": len(stale), "extra": len(extra)}
+
+
+def now_ts() -> int:
+    return int(datetime.now(UTC).timestamp())

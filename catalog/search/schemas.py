@@ -1,0 +1,72 @@
+"""Search request and response bodies."""
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Sort = Literal["relevance", "distance", "price", "price_desc", "discount", "rating", "newest"]
+Kind = Literal["voucher", "paid", "points", "slot"]
+PriceBand = Literal["free", "under_50", "50_200", "200_500", "over_500"]
+
+
+class SearchQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    q: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    category: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    kind: Kind | None = None
+    provider_id: Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)] | None = None
+    district: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    price_band: PriceBand | None = None
+    min_price: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
+    max_price: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
+    open_now: bool = False
+    has_stock: bool = False
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    lng: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+    radius_m: Annotated[int, msgspec.Meta(ge=100, le=200_000)] | None = None
+    sort: Sort = "relevance"
+    page: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    offer_id: int
+    title_zh: str
+    title_en: str
+    # HTML: the title escaped, with <mark> around the matched words.
+    title_zh_highlighted: str
+    title_en_highlighted: str
+    kind: str
+    category: str
+    category_zh: str
+    category_en: str
+    provider_id: int
+    provider_name: str
+    district: str | None
+    list_price_fen: int
+    member_price_fen: int
+    subsidy_fen: int
+    discount_ratio: float
+    price_band: str
+    stock_left: int
+    tags: list[str]
+    groups: list[str]
+    distance_m: int | None = None
+    rating: float | None = None
+    cover_image: str | None = None
+
+
+class Facets(msgspec.Struct):
+    category: dict[str, int]
+    kind: dict[str, int]
+    district: dict[str, int]
+    price_band: dict[str, int]
+
+
+class SearchResult(msgspec.Struct, kw_only=True):
+    hits: list[SearchHit]
+    total: int
+    page: int
+    page_size: int
+    facets: Facets
+    degraded: bool
+    took_ms: float

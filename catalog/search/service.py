@@ -1,0 +1,352 @@
+"""Search of the offers a visitor may claim: Meilisearch first, PostgreSQL when it is down.
+
+Eligibility is built here from the Principal, never from the client: a member sees
+offers scoped to their node or its ancestors, for everyone or for a group they belong
+to; anonymous visitors see only offers scoped at the top of the tree and open to all.
+Every search that finds nothing is recorded in `search_miss` (no personal data).
+"""
+
+import asyncio
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import msgspec
+import structlog
+from markupsafe import escape
+from meilisearch_python_sdk.errors import MeilisearchError
+
+from catalog.search import index
+from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult
+from catalog.tables import Category, Offer, SearchMiss
+from marketplace.errors import Invalid, NotFound
+from marketplace.identity.principal import Principal
+from providers import services as providers
+
+log = structlog.get_logger(__name__)
+
+SEARCH_TIMEOUT_SECONDS = 0.8
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FACETS = ["category", "kind", "district", "price_band"]
+SORTS = {
+    "price": "member_price_fen:asc", "price_desc": "member_price_fen:desc", "discount": "discount_ratio:desc",
+    "rating": "rating:desc", "newest": "published_ts:desc",
+}
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    node_ids: tuple[int, ...] | None  # None: anonymous (top of the tree only)
+    groups: tuple[str, ...]
+
+    @classmethod
+    def of(cls, principal: Principal | None) -> "Eligibility":
+        if principal is None or principal.kind != "member" or not principal.node_path:
+            return cls(None, ())
+        ids = tuple(int(part) for part in principal.node_path.strip("/").split("/") if part)
+        return cls(ids, tuple(principal.groups))
+
+
+def normalise(text: str | None) -> str:
+    return re.sub(r"\s+", " ", (text or "")).strip().lower()[:100]
+
+
+def _shanghai_now(now: datetime | None) -> tuple[str, int]:
+    local = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    return index.DAYS[local.weekday()], local.hour * 60 + local.minute
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def meili_filter(query: SearchQuery, who: Eligibility, now: datetime | None = None) -> list[str]:
+    now_ts = int(now.timestamp() if now else time.time())
+    parts = [f"valid_from_ts <= {now_ts}", f"valid_to_ts > {now_ts}"]
+    if who.node_ids is None:
+        parts += ["scope_depth <= 1", "groups IS EMPTY"]
+    else:
+        parts.append(f"scope_node_id IN [{', '.join(map(str, who.node_ids))}]")
+        groups = ", ".join(_quote(group) for group in who.groups)
+        parts.append(f"(groups IS EMPTY OR groups IN [{groups}])" if who.groups else "groups IS EMPTY")
+    if query.category:
+        parts.append(f"category = {_quote(query.category)}")
+    if query.kind:
+        parts.append(f"kind = {_quote(query.kind)}")
+    if query.provider_id:
+        parts.append(f"provider_id = {query.provider_id}")
+    if query.district:
+        parts.append(f"district = {_quote(query.district)}")
+    if query.price_band:
+        parts.append(f"price_band = {_quote(query.price_band)}")
+    if query.min_price is not None:
+        parts.append(f"member_price_fen >= {query.min_price}")
+    if query.max_price is not None:
+        parts.append(f"member_price_fen <= {query.max_price}")
+    if query.has_stock:
+        parts.append("has_stock = true")
+    if query.open_now:
+        day, minute = _shanghai_now(now)
+        parts.append(f"open_{day}_from <= {minute} AND open_{day}_to > {minute}")
+    if query.lat is not None and query.radius_m:
+        parts.append(f"_geoRadius({query.lat}, {query.lng}, {query.radius_m})")
+    return parts
+
+
+def check(query: SearchQuery) -> None:
+    if (query.lat is None) != (query.lng is None):
+        raise Invalid("lat and lng go together.", field="lng" if query.lng is None else "lat")
+    if query.radius_m is not None and query.lat is None:
+        raise Invalid("A radius needs lat and lng.", field="radius_m")
+    if query.sort == "distance" and query.lat is None:
+        raise Invalid("Sorting by distance needs lat and lng.", field="sort")
+    if query.min_price is not None and query.max_price is not None and query.min_price > query.max_price:
+        raise Invalid("min_price must not exceed max_price.", field="min_price")
+
+
+def _sort(query: SearchQuery) -> list[str] | None:
+    if query.sort == "distance" or (query.sort == "relevance" and query.lat is not None and not query.q):
+        return [f"_geoPoint({query.lat}, {query.lng}):asc"]
+    if query.sort in SORTS:
+        return [SORTS[query.sort]]
+    return None
+
+
+def _safe_marks(text: str) -> str:
+    """Highlighted text as HTML: everything escaped except the engine's <mark> tags."""
+    return str(escape(text)).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
+
+
+def _hit(document: dict, query: SearchQuery) -> SearchHit:
+    formatted = document.get("_formatted") or {}
+    distance = document.get("_geoDistance")
+    if distance is None and query.lat is not None and document.get("_geo"):
+        distance = round(haversine_m(query.lat, query.lng, document["_geo"]["lat"], document["_geo"]["lng"]))
+    return SearchHit(
+        offer_id=document["offer_id"], title_zh=document["title_zh"], title_en=document.get("title_en") or "",
+        title_zh_highlighted=_safe_marks(formatted.get("title_zh", document["title_zh"])),
+        title_en_highlighted=_safe_marks(formatted.get("title_en", document.get("title_en") or "")),
+        kind=document["kind"], category=document["category"], category_zh=document["category_zh"],
+        category_en=document["category_en"], provider_id=document["provider_id"],
+        provider_name=document["provider_name"], district=document.get("district"),
+        list_price_fen=document["list_price_fen"], member_price_fen=document["member_price_fen"],
+        subsidy_fen=document["subsidy_fen"], discount_ratio=document["discount_ratio"],
+        price_band=document["price_band"], stock_left=document["stock_left"], tags=document.get("tags") or [],
+        groups=document.get("groups") or [], distance_m=distance, rating=document.get("rating"),
+        cover_image=document.get("cover_image"),
+    )
+
+
+async def _meili(query: SearchQuery, who: Eligibility) -> SearchResult:
+    started = time.perf_counter()
+    results = await asyncio.wait_for(
+        index.client(timeout=SEARCH_TIMEOUT_SECONDS).index(index.index_uid()).search(
+            query.q or None, filter=meili_filter(query, who), facets=FACETS, sort=_sort(query),
+            page=query.page, hits_per_page=query.page_size,
+            attributes_to_highlight=["title_zh", "title_en"], highlight_pre_tag="<mark>",
+            highlight_post_tag="</mark>",
+        ),
+        SEARCH_TIMEOUT_SECONDS,
+    )
+    facets = results.facet_distribution or {}
+    return SearchResult(
+        hits=[_hit(document, query) for document in results.hits], total=results.total_hits or 0,
+        page=query.page, page_size=query.page_size,
+        facets=Facets(**{name: facets.get(name, {}) for name in FACETS}), degraded=False,
+        took_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    radius = 6_371_000
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * radius * math.asin(math.sqrt(a))
+
+
+_FALLBACK_SQL = """
+SELECT o.id, o.kind, o.title_zh, o.title_en, o.tags, o.groups, o.list_price_fen, o.member_price_fen,
+       o.subsidy_fen, o.stock_left, o.cover_image, o.published_at, o.created_at,
+       c.code AS category, c.name_zh AS category_zh, c.name_en AS category_en,
+       p.id AS provider_id, p.name AS provider_name,
+       l.district, l.latitude, l.longitude, l.opening_hours,
+       greatest(similarity(o.title_zh, {q}), similarity(coalesce(o.title_en, ''), {q}),
+                similarity(array_to_string(o.tags, ' '), {q})) AS score
+FROM offer o
+JOIN category c ON c.id = o.category
+JOIN provider p ON p.id = o.provider
+JOIN union_node scope ON scope.id = o.node_scope
+LEFT JOIN LATERAL (
+    SELECT loc.* FROM location loc
+    WHERE loc.provider = o.provider
+      AND (NOT EXISTS (SELECT 1 FROM offer_location x WHERE x.offer = o.id)
+           OR loc.id IN (SELECT x.location FROM offer_location x WHERE x.offer = o.id))
+    ORDER BY loc.id LIMIT 1
+) l ON true
+WHERE o.status = 'published' AND p.status = 'active' AND o.valid_from <= now() AND o.valid_to > now()
+  AND ({anonymous} AND scope.depth <= 1 AND cardinality(o.groups) = 0
+       OR NOT {anonymous} AND scope.id = ANY({node_ids}::int[])
+          AND (cardinality(o.groups) = 0 OR o.groups && {groups}::varchar[]))
+  AND ({q} = '' OR o.title_zh ILIKE '%' || {q} || '%' OR o.title_en ILIKE '%' || {q} || '%'
+       OR array_to_string(o.tags, ' ') ILIKE '%' || {q} || '%'
+       OR o.title_zh % {q} OR o.title_en % {q})
+  AND ({category}::text IS NULL OR c.code = {category})
+  AND ({kind}::text IS NULL OR o.kind = {kind})
+  AND ({provider_id}::int IS NULL OR o.provider = {provider_id})
+  AND ({district}::text IS NULL OR l.district = {district})
+  AND ({min_price}::int IS NULL OR o.member_price_fen >= {min_price})
+  AND ({max_price}::int IS NULL OR o.member_price_fen <= {max_price})
+  AND (NOT {has_stock} OR o.stock_left > 0)
+"""
+
+
+async def _postgres(query: SearchQuery, who: Eligibility) -> SearchResult:
+    """The same eligibility and filters on PostgreSQL (trigram similarity and ILIKE on
+    titles and tags); facets only for what the page of candidates holds."""
+    started = time.perf_counter()
+    values = {
+        "q": query.q or "", "anonymous": who.node_ids is None, "node_ids": list(who.node_ids or ()),
+        "groups": list(who.groups), "category": query.category, "kind": query.kind,
+        "provider_id": query.provider_id, "district": query.district,
+        "min_price": query.min_price, "max_price": query.max_price,
+        "has_stock": bool(query.has_stock),
+    }
+    names = re.findall(r"\{(\w+)\}", _FALLBACK_SQL)
+    template = re.sub(r"\{(\w+)\}", "{}", _FALLBACK_SQL)
+    rows = await Offer.raw(template + " ORDER BY score DESC, o.created_at DESC, o.id DESC LIMIT 500",
+                           *[values[name] for name in names])
+    candidates = []
+    day, minute = _shanghai_now(None)
+    for row in rows:
+        document = {
+            "offer_id": row["id"], **{key: row[key] for key in (
+                "kind", "title_zh", "title_en", "tags", "groups", "list_price_fen", "member_price_fen",
+                "subsidy_fen", "stock_left", "cover_image", "category", "category_zh", "category_en",
+                "provider_id", "provider_name", "district")},
+            "price_band": index.price_band(row["member_price_fen"]),
+            "discount_ratio": round(1 - row["member_price_fen"] / row["list_price_fen"], 4)
+            if row["list_price_fen"] else 0.0,
+            "_geo": {"lat": row["latitude"], "lng": row["longitude"]} if row["latitude"] is not None else None,
+            "published_ts": (row["published_at"] or row["created_at"]).timestamp(),
+        }
+        if query.price_band and document["price_band"] != query.price_band:
+            continue
+        if query.open_now:
+            hours = index.opening_fields(row["opening_hours"])
+            if not (hours.get(f"open_{day}_from", 1e9) <= minute < hours.get(f"open_{day}_to", -1)):
+                continue
+        if query.lat is not None and document["_geo"]:
+            document["_geoDistance"] = round(haversine_m(query.lat, query.lng, document["_geo"]["lat"],
+                                                         document["_geo"]["lng"]))
+            if query.radius_m and document["_geoDistance"] > query.radius_m:
+                continue
+        elif query.lat is not None and query.radius_m:
+            continue
+        candidates.append(document)
+    sort = query.sort
+    if sort == "distance" or (sort == "relevance" and query.lat is not None and not query.q):
+        candidates.sort(key=lambda d: d.get("_geoDistance", math.inf))
+    elif sort in ("price", "price_desc"):
+        candidates.sort(key=lambda d: d["member_price_fen"], reverse=sort == "price_desc")
+    elif sort == "discount":
+        candidates.sort(key=lambda d: d["discount_ratio"], reverse=True)
+    elif sort == "newest":
+        candidates.sort(key=lambda d: d["published_ts"], reverse=True)
+    facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    for document in candidates:
+        for name in FACETS:
+            if document.get(name) is not None:
+                facets[name][document[name]] = facets[name].get(document[name], 0) + 1
+    start = (query.page - 1) * query.page_size
+    return SearchResult(
+        hits=[_hit(document, query) for document in candidates[start:start + query.page_size]],
+        total=len(candidates), page=query.page, page_size=query.page_size, facets=Facets(**facets),
+        degraded=True, took_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+async def search(principal: Principal | None, query: SearchQuery, record_miss: bool = True) -> SearchResult:
+    check(query)
+    who = Eligibility.of(principal)
+    try:
+        result = await _meili(query, who)
+    except (TimeoutError, MeilisearchError, httpx.HTTPError, OSError) as error:
+        # The engine is down, slow or has no index yet: answer from PostgreSQL.
+        log.warning("search_degraded", error=type(error).__name__)
+        result = await _postgres(query, who)
+    if record_miss and result.total == 0 and query.page == 1:
+        await _record_miss(query, who, result.degraded)
+    return result
+
+
+async def _record_miss(query: SearchQuery, who: Eligibility, degraded: bool) -> None:
+    await SearchMiss.insert(SearchMiss(
+        query=normalise(query.q), district=query.district[:100] if query.district else None,
+        groups=list(who.groups), degraded=degraded, created_at=datetime.now(SHANGHAI),
+    ))
+
+
+def parse_query(params: dict[str, str]) -> SearchQuery:
+    """A SearchQuery from query-string parameters (empty values mean "not given")."""
+    values = {key: value for key, value in params.items() if value not in ("", None)}
+    try:
+        return msgspec.convert(values, SearchQuery, strict=False)
+    except msgspec.ValidationError as error:
+        found = re.search(r"`\$\.(\w+)", str(error))
+        field = found.group(1) if found else None
+        raise Invalid(str(error).split(" - at ")[0] + (f" ({field})" if field else ""), field=field) from None
+
+
+_ELIGIBLE_SQL = """
+SELECT o.*, c.code AS category_code, c.name_zh AS category_zh, c.name_en AS category_en
+FROM offer o
+JOIN category c ON c.id = o.category
+JOIN provider p ON p.id = o.provider
+JOIN union_node scope ON scope.id = o.node_scope
+WHERE o.id = {} AND o.status = 'published' AND p.status = 'active'
+  AND o.valid_from <= now() AND o.valid_to > now()
+  AND ({} AND scope.depth <= 1 AND cardinality(o.groups) = 0
+       OR NOT {} AND scope.id = ANY({}::int[]) AND (cardinality(o.groups) = 0 OR o.groups && {}::varchar[]))
+"""
+
+
+async def offer_detail(principal: Principal | None, offer_id: int, lat: float | None = None,
+                       lng: float | None = None) -> dict:
+    """An offer this visitor may see, with its provider and the locations where it can be
+    used (nearest first when lat/lng are known); NotFound otherwise, so that an offer
+    out of reach looks the same as one that does not exist."""
+    who = Eligibility.of(principal)
+    rows = await Offer.raw(_ELIGIBLE_SQL, offer_id, who.node_ids is None, who.node_ids is None,
+                           list(who.node_ids or ()), list(who.groups))
+    if not rows:
+        raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
+    offer = rows[0]
+    provider = await providers.provider_for_index(offer["provider"])
+    chosen = {row["location"] for row in await Offer.raw(
+        "SELECT location FROM offer_location WHERE offer = {}", offer_id)}
+    locations = [dict(location) for location in provider["locations"] if not chosen or location["id"] in chosen]
+    for location in locations:
+        location["distance_m"] = (round(haversine_m(lat, lng, location["latitude"], location["longitude"]))
+                                  if lat is not None and lng is not None else None)
+    if lat is not None and lng is not None:
+        locations.sort(key=lambda location: location["distance_m"])
+    return {"offer": offer, "provider": provider, "locations": locations}
+
+
+async def provider_detail(principal: Principal | None, provider_id: int, page: int = 1) -> dict:
+    """An active provider and the offers of it this visitor may see."""
+    provider = await providers.provider_for_index(provider_id)
+    if provider is None or provider["status"] != "active":
+        raise NotFound("This provider does not exist or is not open to you.", code="provider_not_found")
+    result = await search(principal, SearchQuery(provider_id=provider_id, sort="newest", page=page),
+                          record_miss=False)
+    return {"provider": provider, "result": result}
+
+
+async def categories() -> list[dict]:
+    return await Category.select().order_by(Category.id)

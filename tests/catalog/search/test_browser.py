@@ -1,0 +1,49 @@
+"""A member on a phone searches "健身" and opens an offer (screenshots of each step)."""
+
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.test_login import sign_in
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
+
+
+async def test_member_searches_and_opens_an_offer(phone_page: Page, world, offers, shots):
+    page = phone_page
+    await page.goto("/login")
+    await sign_in(page, world.members["chaoyang"][1], PASSWORD)
+    await expect(page).to_have_url(re.compile(r"/$"))
+    await expect(page.locator("[data-testid=category-tile]").first).to_be_visible()
+    await shots.take(page, "home")
+
+    await page.fill("[data-testid=home-search] input[name=q]", "健身")
+    async with page.expect_navigation():
+        await page.press("[data-testid=home-search] input[name=q]", "Enter")
+    await expect(page).to_have_url(re.compile(r"/search\?q="))
+    cards = page.locator("[data-testid=offer-card]")
+    await expect(cards.first).to_be_visible()
+    await expect(page.locator("main")).to_contain_text("健身月卡women")
+    await expect(page.locator("main")).not_to_contain_text("健身月卡haidian_only")
+    await expect(page.locator("[data-testid=facets]")).to_be_visible()
+    await expect(cards.first.locator("mark").first).to_be_visible()
+    await shots.take(page, "results")
+
+    await page.locator("[data-testid=facet-category]").first.click()
+    await expect(page).to_have_url(re.compile(r"category=fitness"))
+    await shots.take(page, "results-fitness")
+
+    async with page.expect_navigation():
+        await cards.first.click()
+    await expect(page).to_have_url(re.compile(r"/offers/\d+"))
+    await expect(page.locator("[data-testid=offer-detail]")).to_be_visible()
+    await expect(page.locator("[data-testid=stock-left]")).not_to_be_empty()
+    await expect(page.locator("[data-testid=location]").first).to_be_visible()
+    await shots.take(page, "offer")
+
+    async with page.expect_navigation():
+        await page.click("[data-testid=provider-link]")
+    await expect(page.locator("[data-testid=provider-page]")).to_be_visible()
+    await shots.take(page, "provider")
