@@ -9,7 +9,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
-from catalog import listing_pages
+from catalog import controllers as catalog_controllers, listing_pages
 from catalog.search import controllers as search_controllers, pages as search_pages
 from evaluation.controllers import EvaluatorController
 from marketplace import db, health, logs
@@ -20,9 +20,9 @@ from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
 from marketplace.web import config as web_config, i18n, pages
 from providers import pages as provider_pages
-from providers.controllers import ProviderController
+from providers import controllers as provider_controllers
 
-API_CONTROLLERS = [AuthController, FederationController, ProviderController, EvaluatorController]
+API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.CONTROLLERS, EvaluatorController]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES]
 
 
@@ -30,7 +30,8 @@ class BenefitsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = get_settings()
         app_config.route_handlers.extend([
-            health.health, health.ready, *API_CONTROLLERS, *search_controllers.CONTROLLERS, *PAGES,
+            health.health, health.ready, *API_CONTROLLERS, *catalog_controllers.CONTROLLERS,
+            *search_controllers.CONTROLLERS, *PAGES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])

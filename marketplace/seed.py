@@ -27,7 +27,13 @@ from datetime import UTC, date, datetime, timedelta
 from marketplace import pii
 from marketplace import reference_data as ref
 from marketplace.db import engine
+from marketplace.federation.services import id_check_digit
 from marketplace.identity.passwords import hash_password
+from providers.credit_codes import (
+    CREDIT_CHARS,
+    credit_code_check_char,
+    organisation_code_check_char,
+)
 
 Progress = Callable[[str, int, int], None]
 
@@ -40,43 +46,6 @@ OFFER_CHUNK = 20_000
 PROVIDER_CHUNK = 5_000
 
 # --- Check characters ------------------------------------------------------------
-
-_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, S, V, Z
-_CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 1, 3, 9, 27, 19, 26, ...
-_ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]  # GB 11714
-_ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]  # GB 11643: 7, 9, 10, 5, 8, 4, 2, 1, 6, ...
-_ID_CHECK = "10X98765432"
-
-
-def credit_code_check_char(first17: str) -> str:
-    """The 18th character of a unified social credit code (GB 32100-2015)."""
-    if len(first17) != 17:
-        raise ValueError("a unified social credit code has 17 characters before its check character")
-    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(first17.upper(), _CREDIT_WEIGHTS))
-    return _CREDIT_CHARS[(31 - total % 31) % 31]
-
-
-def organisation_code_check_char(first8: str) -> str:
-    """The 9th character of an organisation code (GB 11714-1997), which is also the
-    17th character of a unified social credit code."""
-    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(first8, _ORG_WEIGHTS))
-    value = 11 - total % 11
-    return "X" if value == 10 else "0" if value == 11 else str(value)
-
-
-def id_check_digit(first17: str) -> str:
-    """The 18th character of a resident identity number (GB 11643-1999)."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
-
-
-def is_valid_id_number(value: str) -> bool:
-    return (len(value) == 18 and value[:17].isdigit() and id_check_digit(value[:17]) == value[17])
-
-
-def is_valid_credit_code(value: str) -> bool:
-    return (len(value) == 18 and all(c in _CREDIT_CHARS for c in value)
-            and credit_code_check_char(value[:17]) == value[17])
-
 
 def credit_code(district_code: str, org_body: str, registration: str = "91") -> str:
     """`registration` is the registering authority and kind: 91 enterprise, 92
@@ -134,7 +103,7 @@ def _org_body(provider_id: int) -> str:
     chars = []
     for _ in range(5):
         index, digit = divmod(index, 31)
-        chars.append(_CREDIT_CHARS[digit])
+        chars.append(CREDIT_CHARS[digit])
     return "MA0" + "".join(reversed(chars))
 
 
@@ -209,9 +178,10 @@ class SeedReport:
 
 
 async def has_data() -> bool:
+    """True once a seed has run to its end (offers are its last stage)."""
     connection = await engine().get_new_connection()
     try:
-        return await connection.fetchval("SELECT EXISTS (SELECT 1 FROM member)")
+        return await connection.fetchval("SELECT EXISTS (SELECT 1 FROM offer)")
     finally:
         await connection.close()
 
@@ -457,12 +427,15 @@ class _Seeder:
         if await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE credit_code = $1)",
                                   demo["credit_code"]):
             return
-        district_node = self.nodes[demo["district"]]
+        # A chain that serves the whole city from its Chaoyang branch.
+        city_node = self.nodes[ref.BEIJING["code"]]
         provider_id = await self.db.fetchval(
-            "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone, status, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) RETURNING id",
-            demo["name"], demo["credit_code"], demo["kind"], district_node["id"], demo["contact_name"],
-            demo["contact_phone"], self.now - timedelta(days=400))
+            "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
+            "contact_phone_masked, status, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8) RETURNING id",
+            demo["name"], demo["credit_code"], demo["kind"], city_node["id"], demo["contact_name"],
+            pii.encrypt(demo["contact_phone"]), pii.mask_phone(demo["contact_phone"]),
+            self.now - timedelta(days=400))
         address, lat, lng = demo["location"]
         await self.db.execute(
             "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
@@ -480,12 +453,12 @@ class _Seeder:
         # One published offer of every kind, and one for women workers, open to all of Beijing.
         brand = "力美健健身"
         provider = {"id": provider_id, "name": demo["name"], "brand": brand, "kind": "gym",
-                    "node": district_node["id"], "status": "active", "hebei": False}
+                    "node": city_node["id"], "status": "active", "hebei": False}
         templates = ref.PROVIDER_KINDS["gym"]["offers"]
         wanted = [next(t for t in templates if t[1] == kind) for kind in ref.OFFER_KINDS]
         wanted.append(next(t for t in templates if t[5] == ["women"]))
         rng = random.Random(1)
-        records = [self.offer_record(rng, provider, template, status="published", scope="city", stock=(500, 500))
+        records = [self.offer_record(rng, provider, template, status="published", stock=(500, 500))
                    for template in wanted]
         await self.copy_offers(records)
 
@@ -581,8 +554,9 @@ class _Seeder:
                 registration = "92" if kind in ("restaurant", "merchant") and rng.random() < 0.15 else "91"
                 contact = rng.choice(female_names if rng.random() < 0.5 else male_names)
                 created = self.now - timedelta(days=rng.uniform(30, 730))
+                phone = self.random_phone(rng)
                 providers.append((provider_id, name, credit_code(home["code"], _org_body(provider_id), registration),
-                                  kind, node, contact, self.random_phone(rng), status, created))
+                                  kind, node, contact, pii.encrypt(phone), pii.mask_phone(phone), status, created))
                 self.new_providers.append({"id": provider_id, "name": name, "brand": brand, "kind": kind,
                                            "node": node, "status": status, "hebei": hebei})
                 places = [(home, subdistrict)]
@@ -606,8 +580,8 @@ class _Seeder:
                                   created))
             async with self.db.transaction():
                 await self.db.copy_records_to_table("provider", records=providers, columns=[
-                    "id", "name", "credit_code", "kind", "node", "contact_name", "contact_phone", "status",
-                    "created_at"])
+                    "id", "name", "credit_code", "kind", "node", "contact_name", "contact_phone_cipher",
+                    "contact_phone_masked", "status", "created_at"])
                 await self.db.copy_records_to_table("location", records=locations, columns=[
                     "provider", "name", "address", "district", "latitude", "longitude", "opening_hours"])
                 await self.db.copy_records_to_table("provider_user", records=users, columns=[
@@ -671,14 +645,29 @@ class _Seeder:
                 for r in rows]
 
     async def copy_offers(self, records: list[tuple]) -> None:
+        last = await self.db.fetchval("SELECT coalesce(max(id), 0) FROM offer")
         await self.db.copy_records_to_table("offer", records=records, columns=[
             "provider", "category", "kind", "title_zh", "title_en", "description_zh", "description_en",
             "list_price_fen", "member_price_fen", "subsidy_fen", "points_price", "stock_total", "stock_left",
-            "per_member_limit", "node_scope", "groups", "status", "valid_from", "valid_to", "created_at"])
+            "per_member_limit", "node_scope", "groups", "status", "valid_from", "valid_to", "created_at",
+            "tags", "terms_zh", "limit_period", "published_at", "updated_at"])
+        # The new offers can be used at every location of their provider; a booking offer
+        # gets two slots a day (10:00 and 19:00 in Beijing) for the coming week.
+        await self.db.execute(
+            "INSERT INTO offer_location (offer, location) SELECT o.id, l.id FROM offer o "
+            "JOIN location l ON l.provider = o.provider WHERE o.id > $1", last)
+        await self.db.execute(
+            "INSERT INTO offer_slot (offer, starts_at, ends_at, capacity) "
+            "SELECT o.id, date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' "
+            "  + make_interval(days => d, hours => h), "
+            "  date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' "
+            "  + make_interval(days => d, hours => h + 1), 10 "
+            "FROM offer o CROSS JOIN generate_series(1, 7) AS d CROSS JOIN (VALUES (10), (19)) AS hours (h) "
+            "WHERE o.id > $1 AND o.kind = 'slot'", last)
         self.report.offers += len(records)
 
     def offer_record(self, rng: random.Random, provider: dict, template, status: str | None = None,
-                     scope: str | None = None, stock: tuple[int, int] | None = None) -> tuple:
+                     stock: tuple[int, int] | None = None) -> tuple:
         category, kind, title_zh, title_en, (low, high), groups = template
         title_zh = title_zh.format(brand=provider["brand"])
         title_en = title_en.format(brand=provider["brand"]) if rng.random() < 0.5 or status else None
@@ -732,12 +721,9 @@ class _Seeder:
             valid_to = self.now + timedelta(days=rng.uniform(30, 180))
         created = valid_from - timedelta(days=rng.uniform(0, 7))
 
-        if provider["hebei"]:
-            node_scope = provider["node"]
-        elif scope == "city" or rng.random() < 0.7:
-            node_scope = self.nodes[ref.BEIJING["code"]]["id"]
-        else:
-            node_scope = provider["node"]  # the provider's district (or the city, for city-level providers)
+        # An offer is open to the subtree its provider serves: the whole city for city-level
+        # providers, the district for district ones.
+        node_scope = provider["node"]
         limit = rng.choices([1, 2, 3, 4, 5], [40, 25, 15, 10, 10])[0]
 
         if kind == "points":
@@ -759,9 +745,22 @@ class _Seeder:
         description_en = None
         if title_en:
             description_en = f"{title_en}. {price_en} {ref.OFFER_USAGE_EN[kind]} Limit {limit} per member."
+        tags = [_KIND_TAGS[kind] if member_fen or kind in ("paid", "points") else "会员免费"]
+        tags += [_GROUP_TAGS[group] for group in groups if group in _GROUP_TAGS]
+        if subsidy_fen:
+            tags.append("工会补贴")
+        terms_zh = f"{ref.OFFER_USAGE_ZH[kind]}请在有效期内使用，过期作废；不与其他优惠同享。"
+        period = rng.choices(["total", "month", "year"], [60, 30, 10])[0]
+        published = created + timedelta(days=rng.uniform(0, 1)) if status in ("published", "paused", "expired") else None
+        updated = published or created
         return (provider["id"], self.categories[category], kind, title_zh, title_en, description_zh, description_en,
                 list_fen, member_fen, subsidy_fen, points_price, total, left, limit, node_scope, groups, status,
-                valid_from, valid_to, created)
+                valid_from, valid_to, created, tags, terms_zh, period, published, updated)
+
+
+_KIND_TAGS = {"paid": "会员价", "voucher": "优惠券", "points": "积分兑换", "slot": "在线预约"}
+_GROUP_TAGS = {"women": "女职工专享", "gig": "新就业形态专享", "migrant": "农民工专享",
+               "hardship": "困难职工专享", "model_worker": "劳模专享"}
 
 
 def _member_records(ids: list[int], plan: dict, hebei_count: int, seed_value: int, now: datetime) -> list[tuple]:

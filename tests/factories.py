@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from catalog.tables import Category, Offer
 from evaluation import services as evaluation
 from evaluation.tables import EvaluatorOrg
+from marketplace import pii
 from marketplace.federation import services as federation
 from marketplace.federation.schemas import MemberCreate
 from marketplace.federation.tables import Member, MemberGroup
@@ -46,7 +47,8 @@ async def add_member(node_id: int, serial: int, name: str = "王小芳", groups=
 async def add_provider(node_id: int, name: str, code: str, status: str = "active") -> dict:
     provider = (await Provider.insert(Provider(
         name=name, credit_code=code, kind="gym", node=node_id, contact_name="李经理",
-        contact_phone="01065001234", status=status, created_at=now())).returning(Provider.id))[0]["id"]
+        contact_phone_cipher=pii.encrypt("13911112222"), contact_phone_masked=pii.mask_phone("13911112222"),
+        status=status, created_at=now())).returning(Provider.id))[0]["id"]
     await Location.insert(Location(provider=provider, name="望京店", address="北京市朝阳区阜通东大街6号",
                                    district="朝阳区", latitude=39.99, longitude=116.47,
                                    opening_hours={"mon": ["09:00", "21:00"]}))

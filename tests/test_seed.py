@@ -8,7 +8,13 @@ from marketplace import pii
 from marketplace import reference_data as ref
 from marketplace import seed as seeding
 from marketplace.db import engine
+from marketplace.federation.services import id_check_digit, is_valid_id_number
 from marketplace.identity.passwords import verify_password
+from providers.credit_codes import (
+    credit_code_check_char,
+    is_valid_credit_code,
+    organisation_code_check_char,
+)
 
 # --- check characters (pure) -------------------------------------------------------
 
@@ -21,23 +27,23 @@ VALID_CREDIT_CODES = ["91350100M000100Y43", "914403001922038216", "9133010071610
 @pytest.mark.unit
 @pytest.mark.parametrize("code", VALID_CREDIT_CODES)
 def test_credit_code_check_char_matches_published_codes(code):
-    assert seeding.credit_code_check_char(code[:17]) == code[17]
-    assert seeding.is_valid_credit_code(code)
+    assert credit_code_check_char(code[:17]) == code[17]
+    assert is_valid_credit_code(code)
 
 
 @pytest.mark.unit
 def test_credit_code_check_char_detects_a_wrong_character():
-    assert not seeding.is_valid_credit_code("91350100M000100Y44")
-    assert not seeding.is_valid_credit_code("91350100M000100Y4I")  # I is not in the alphabet
-    assert seeding.organisation_code_check_char("M000100Y") == "4"  # GB 11714 part of the example
+    assert not is_valid_credit_code("91350100M000100Y44")
+    assert not is_valid_credit_code("91350100M000100Y4I")  # I is not in the alphabet
+    assert organisation_code_check_char("M000100Y") == "4"  # GB 11714 part of the example
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("number", ["11010519491231002X", "440524188001010014"])
 def test_id_check_digit_matches_standard_examples(number):
-    assert seeding.id_check_digit(number[:17]) == number[17]
-    assert seeding.is_valid_id_number(number)
-    assert not seeding.is_valid_id_number(number[:17] + ("0" if number[17] != "0" else "1"))
+    assert id_check_digit(number[:17]) == number[17]
+    assert is_valid_id_number(number)
+    assert not is_valid_id_number(number[:17] + ("0" if number[17] != "0" else "1"))
 
 
 @pytest.mark.unit
@@ -49,19 +55,19 @@ def test_generated_phones_ids_and_credit_codes_are_unique_and_valid():
         phones.add(phone)
         male = member_id % 3 == 0
         number, born = seeding.id_number_for(member_id, male=male)
-        assert seeding.is_valid_id_number(number)
+        assert is_valid_id_number(number)
         assert number[6:14] == f"{born:%Y%m%d}" and 1960 <= born.year <= 2004
         assert int(number[16]) % 2 == (1 if male else 0)  # odd for men, even for women
         assert int(number[14:17]) < 900  # 900-999 are kept for the demo member
         ids.add(number)
         code = seeding.credit_code("110105", seeding._org_body(member_id))
-        assert seeding.is_valid_credit_code(code)
+        assert is_valid_credit_code(code)
         codes.add(code)
     assert len(phones) == len(ids) == len(codes) == 20_000
     assert seeding.DEMO_MEMBER["phone"] not in phones
     assert seeding.DEMO_MEMBER["id_number"] not in ids
-    assert seeding.is_valid_id_number(seeding.DEMO_MEMBER["id_number"])
-    assert seeding.is_valid_credit_code(seeding.DEMO_PROVIDER["credit_code"])
+    assert is_valid_id_number(seeding.DEMO_MEMBER["id_number"])
+    assert is_valid_credit_code(seeding.DEMO_PROVIDER["credit_code"])
 
 
 @pytest.mark.unit
@@ -141,7 +147,7 @@ async def test_seeded_members_have_valid_protected_personal_data():
         assert row["phone_masked"] == pii.mask_phone(phone)
         assert row["phone_hash"] == pii.lookup_hash(phone)
         number = pii.decrypt(row["id_number_cipher"])
-        assert seeding.is_valid_id_number(number), number
+        assert is_valid_id_number(number), number
         assert int(number[6:10]) == row["birth_year"]
         assert (int(number[16]) % 2 == 1) == (row["gender"] == "M")
         assert row["id_number_hash"] == pii.lookup_hash(number)
@@ -166,7 +172,7 @@ async def test_seeded_providers_have_valid_codes_locations_and_users():
     providers = await _fetch("SELECT * FROM provider")
     assert report.providers == len(providers) == SMALL["providers"] + 1  # and the demo provider
     assert {p["kind"] for p in providers} == set(ref.PROVIDER_KINDS)
-    assert all(seeding.is_valid_credit_code(p["credit_code"]) for p in providers)
+    assert all(is_valid_credit_code(p["credit_code"]) for p in providers)
     assert {p["status"] for p in providers} <= {"active", "applied", "suspended"}
     beijing_nodes = {r["id"] for r in await _fetch(
         "SELECT id FROM union_node WHERE code = '110000' OR (level = 'district' AND code LIKE '11%')")}
@@ -200,7 +206,10 @@ async def test_seeded_offers_respect_prices_kinds_and_scope():
     assert {o["kind"] for o in offers} == set(ref.OFFER_KINDS)
     assert "published" in {o["status"] for o in offers}
     beijing = await _value("SELECT id FROM union_node WHERE code = '110000'")
-    assert sum(o["node_scope"] == beijing for o in offers) > len(offers) / 2
+    # An offer is open to the subtree its provider serves; city-wide chains exist too.
+    served = {row["id"]: row["node"] for row in await _fetch("SELECT id, node FROM provider")}
+    assert all(offer["node_scope"] == served[offer["provider"]] for offer in offers)
+    assert any(offer["node_scope"] == beijing for offer in offers)
     group_codes = {g["code"] for g in ref.MEMBER_GROUPS}
     for offer in offers:
         assert 0 <= offer["subsidy_fen"] <= offer["member_price_fen"] <= offer["list_price_fen"]

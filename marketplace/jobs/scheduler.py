@@ -21,6 +21,8 @@ RELAY_IDLE_SECONDS = 0.5
 
 PERIODIC_JOBS = [
     (actors.identity.purge_expired_sessions, IntervalTrigger(hours=1)),
+    (actors.search.reconcile_index, IntervalTrigger(minutes=10)),
+    (actors.catalog.expire_offers, IntervalTrigger(minutes=5)),
 ]
 
 

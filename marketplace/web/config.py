@@ -15,6 +15,8 @@ TEMPLATE_DIRS = [
     Path(__file__).parent / "templates",
     _REPO / "providers" / "templates",
     _REPO / "catalog" / "templates",
+    # Search keeps its own templates (and catalogs) apart from the listings' ones.
+    _REPO / "catalog" / "search" / "templates",
     _REPO / "evaluation" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"

@@ -17,7 +17,6 @@ from litestar.response import Redirect, Template
 
 from catalog import services as catalog
 from evaluation import services as evaluation
-from marketplace import pii
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.federation.schemas import NodeId
@@ -165,15 +164,6 @@ async def switch_language(request: Request, locale: FromPath[str]) -> Redirect:
 
 # Member site ---------------------------------------------------------------------------
 
-@get("/", include_in_schema=False)
-async def member_home(request: Request) -> Template:
-    user = request.user
-    offers = await catalog.visible_offers(user.node_path if user else None, user.groups if user else ())
-    greeting = pii.mask_name(user.display_name) if user else None
-    return Template(template_name="member/home.html",
-                    context={"offers": _with_dates(offers), "greeting": greeting})
-
-
 @get("/me", guards=[guards.member], include_in_schema=False)
 async def member_account(request: Request) -> Template:
     node = await federation.get_node(request.user.node_id)
@@ -227,6 +217,6 @@ async def evaluator_dashboard(request: Request) -> Template:
 
 ROUTES = [
     switch_language,
-    member_home, member_account, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
+    member_account, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
     *(route for kind in WEB_AREAS for route in _sign_in_routes(kind)),
 ]

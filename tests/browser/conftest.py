@@ -84,7 +84,9 @@ def _watch(page: Page) -> list[str]:
     """Collect JavaScript errors and failed same-origin requests (a missing htmx, CSS, ...)."""
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
+    # A request the browser itself aborts (it left the page) is not a fault of the page.
+    page.on("requestfailed", lambda req: None if req.failure == "net::ERR_ABORTED"
+            else problems.append(f"request failed: {req.url} ({req.failure})"))
     page.on("response", lambda response: problems.append(f"{response.status}: {response.url}")
             if "/static/" in response.url and response.status >= 400 else None)
     page.problems = problems  # type: ignore[attr-defined]
