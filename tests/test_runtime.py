@@ -48,3 +48,19 @@ def test_a_restarted_component_keeps_its_address():
     finally:
         meili.ensure_running()
     assert meili.state()["address"] == address
+
+
+@pytest.mark.integration
+def test_meilisearch_starts_with_a_master_key_that_looks_like_a_flag(tmp_path, monkeypatch):
+    """A generated key may begin with "-"; it must not be read as a command-line flag."""
+    import json
+
+    monkeypatch.setenv("BENEFITS_VAR", str(tmp_path))
+    monkeypatch.delenv("MEILI_URL")
+    (tmp_path / "secrets.json").write_text(json.dumps({"MEILI_MASTER_KEY": "-oLooksLikeAFlag"}))
+    meili = components.Meilisearch()
+    try:
+        assert meili.ensure_running()
+        assert meili.running()
+    finally:
+        meili.stop()

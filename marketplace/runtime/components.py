@@ -266,10 +266,11 @@ class Meilisearch(Component):
     def _start(self) -> None:
         port = self._port()
         address = f"http://127.0.0.1:{port}"
+        # `--option=value`: a generated key may begin with "-", which would read as a flag.
         args = [
-            str(meili_binary.path()), "--db-path", str(self.dir / "data"),
-            "--http-addr", f"127.0.0.1:{port}", "--master-key", dev_secrets()["MEILI_MASTER_KEY"],
-            "--env", "development", "--no-analytics",
+            str(meili_binary.path()), f"--db-path={self.dir / 'data'}",
+            f"--http-addr=127.0.0.1:{port}", f"--master-key={dev_secrets()['MEILI_MASTER_KEY']}",
+            "--env=development", "--no-analytics",
         ]
         self._spawn(args, address)
 

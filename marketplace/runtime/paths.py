@@ -43,7 +43,7 @@ def dev_secrets() -> dict[str, str]:
         return json.loads(path.read_text())
     values = {
         "SECRET_KEY": secrets.token_urlsafe(32),
-        "MEILI_MASTER_KEY": secrets.token_urlsafe(24),
+        "MEILI_MASTER_KEY": secrets.token_hex(24),
         "PII_ENCRYPTION_KEY": secrets.token_hex(32),
         "PII_HASH_KEY": secrets.token_hex(32),
         "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
