@@ -184,6 +184,54 @@ def reindex() -> None:
     console.print(f"indexed {written} documents in {time.perf_counter() - started:.1f}s")
 
 
+@main.group()
+def bench() -> None:
+    """Measure the platform on the data it is pointed at (BENEFITS_VAR)."""
+
+
+def _ms(value: float) -> str:
+    return "-" if value != value else f"{value:.1f}"  # NaN: nothing measured
+
+
+@bench.command("search")
+@click.option("--requests", default=800, show_default=True, help="Requests per query class and target.")
+@click.option("--concurrency", default=16, show_default=True, help="Concurrent clients.")
+@click.option("--freshness", default=20, show_default=True, help="Offers paused to time freshness (0: skip).")
+@click.option("--time-limit", default=60.0, show_default=True, help="Seconds at most per class and target.")
+def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float) -> None:
+    """Search through the API and straight to Meilisearch, freshness, reindex, degraded mode."""
+    from catalog.search import bench as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(requests=requests, concurrency=concurrency, freshness=freshness,
+                                       class_time_limit=time_limit, say=console.print))
+    table = Table("class", "target", "requests", "errors", "degraded", "p50 ms", "p95 ms", "p99 ms", "req/s",
+                  "API/engine p95")
+    for api, engine in report.classes:
+        ratio = api.pct(95) / engine.pct(95) if engine.latencies_ms else float("nan")
+        for stats in (api, engine):
+            table.add_row(stats.name, stats.target, str(len(stats.latencies_ms)), str(stats.errors),
+                          str(stats.degraded) if stats is api else "", _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}",
+                          f"{ratio:.2f}" if stats is api else "")
+    if report.degraded is not None:
+        stats = report.degraded
+        table.add_row(stats.name, "api", str(len(stats.latencies_ms)), str(stats.errors), str(stats.degraded),
+                      _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}", "")
+    console.print(table)
+    if report.freshness_ms or report.freshness_timeouts:
+        console.print(f"freshness (pause → gone from search): {len(report.freshness_ms)} offers, "
+                      f"p50 {_ms(benchmark._pct(report.freshness_ms, 50))} ms, "
+                      f"p95 {_ms(benchmark._pct(report.freshness_ms, 95))} ms, "
+                      f"max {_ms(max(report.freshness_ms, default=float('nan')))} ms, "
+                      f"{report.freshness_timeouts} timed out")
+    if report.reindex_s is not None:
+        console.print(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
+                      f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "
+                      f"degraded {report.reindex_degraded}")
+    for note in report.notes:
+        console.print(f"[yellow]{note}[/]")
+
+
 @main.command()
 @click.option("--port", default=8000, show_default=True)
 @click.option("--members", default=5000, show_default=True)

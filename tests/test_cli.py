@@ -79,15 +79,27 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
     os.makedirs(var_dir)
     port = components.free_port()
 
-    demo, log_path = _run_demo_until_healthy(var_dir, port)
-    page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
-    assert page.status_code == 200 and "<html" in page.text
-    for account in DEMO_ACCOUNTS:  # every sign-in the demo prints works
-        response = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10, json={
-            "kind": account["kind"], "username": account["username"], "password": account["password"]})
-        assert response.status_code == 201, (account["username"], response.text)
-    _interrupt_and_check_nothing_is_left(demo, var_dir)
+    demo = None
+    try:
+        demo, log_path = _run_demo_until_healthy(var_dir, port)
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status_code == 200 and "<html" in page.text
+        for account in DEMO_ACCOUNTS:  # every sign-in the demo prints works
+            response = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10, json={
+                "kind": account["kind"], "username": account["username"], "password": account["password"]})
+            assert response.status_code == 201, (account["username"], response.text)
+        _interrupt_and_check_nothing_is_left(demo, var_dir)
 
-    demo, log_path = _run_demo_until_healthy(var_dir, port)
-    assert "reusing" in open(log_path).read()
-    _interrupt_and_check_nothing_is_left(demo, var_dir)
+        demo, log_path = _run_demo_until_healthy(var_dir, port)
+        assert "reusing" in open(log_path).read()
+        _interrupt_and_check_nothing_is_left(demo, var_dir)
+    finally:
+        # Whatever failed above, leave no demo behind for the rest of the session.
+        leftovers = _processes_using(var_dir)
+        if demo is not None and demo.poll() is None:
+            leftovers += [*psutil.Process(demo.pid).children(recursive=True), psutil.Process(demo.pid)]
+        for process in leftovers:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass

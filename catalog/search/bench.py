@@ -1,0 +1,385 @@
+"""`benefits bench search`: search latency, freshness, reindex and degraded mode in one run.
+
+Against the database and index the environment points at (BENEFITS_VAR), this starts
+the web app, a worker and the scheduler as subprocesses, then measures:
+
+- every query class (text, filtered, geo) through the API and the same queries sent
+  straight to Meilisearch (the filter built by `service.meili_filter`, so both ask the
+  engine the same thing), each with N concurrent clients: p50/p95/p99 and requests/s;
+- freshness: pausing a published offer through the outbox (`offer.changed`) until the
+  search API no longer returns it;
+- a full reindex while a background loop keeps searching (failures must be 0);
+- degraded mode: Meilisearch stopped, text queries answered from PostgreSQL.
+
+The subprocesses are stopped at the end, also on error; offers paused for the
+freshness test are published again the same way.
+"""
+
+import asyncio
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from catalog.search import index, service
+from marketplace.runtime import components
+from marketplace.settings import get_settings
+
+TEXT_QUERIES = ["健身", "体检", "瑜伽", "yoga", "电影", "餐饮", "游泳", "按摩", "yogaa", "fitnes", "movie", "理发"]
+# Inside Beijing's central districts.
+BEIJING_LAT, BEIJING_LNG = (39.86, 39.99), (116.28, 116.48)
+DEMO_MEMBER = {"kind": "member", "username": "13800138000", "password": "member123"}
+
+
+@dataclass
+class Stats:
+    name: str
+    target: str  # "api" or "engine"
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    degraded: int = 0
+    wall_s: float = 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        values = sorted(self.latencies_ms)
+        return values[min(len(values) - 1, max(0, math.ceil(p / 100 * len(values)) - 1))]  # nearest rank
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.wall_s if self.wall_s else 0.0
+
+
+@dataclass
+class Report:
+    classes: list[tuple[Stats, Stats]] = field(default_factory=list)
+    freshness_ms: list[float] = field(default_factory=list)
+    freshness_timeouts: int = 0
+    reindex_s: float | None = None
+    reindex_documents: int | None = None
+    reindex_queries: int = 0
+    reindex_failures: int = 0
+    reindex_degraded: int = 0
+    degraded: Stats | None = None
+    signed_in: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _pct(values: list[float], p: float) -> float:
+    stats = Stats("", "")
+    stats.latencies_ms = values
+    return stats.pct(p)
+
+
+# Subprocesses ------------------------------------------------------------------------------
+
+def _spawn(args: list[str], log_path: str) -> subprocess.Popen:
+    log = open(log_path, "ab")
+    # A session of its own, so that stopping it also stops what it forks (Dramatiq workers).
+    return subprocess.Popen([sys.executable, *args], env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            child.wait()
+        # Stragglers of its session (forked workers) are stopped as well.
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+async def _wait_ready(base: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(base + "/ready")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    raise RuntimeError(f"the web app at {base} did not become ready within {timeout:.0f}s")
+
+
+# Load --------------------------------------------------------------------------------------
+
+async def _load(send: Callable, items: list, stats: Stats, requests: int, concurrency: int,
+                time_limit: float) -> Stats:
+    """`requests` calls of `send(item)` over `items` (round robin) by `concurrency` clients,
+    stopped after `time_limit` seconds. `send` returns the JSON body or raises."""
+    counter = iter(range(requests))
+    deadline = time.monotonic() + time_limit
+
+    async def client() -> None:
+        for i in counter:
+            if time.monotonic() > deadline:
+                return
+            started = time.perf_counter()
+            try:
+                body = await send(items[i % len(items)])
+            except Exception:
+                stats.errors += 1
+                continue
+            stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+            if isinstance(body, dict) and body.get("degraded"):
+                stats.degraded += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    stats.wall_s = time.perf_counter() - started
+    return stats
+
+
+def _api_sender(http: httpx.AsyncClient, headers: dict) -> Callable:
+    async def send(params: dict) -> dict:
+        response = await http.get("/api/v1/search", params=params, headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}")
+        return response.json()
+    return send
+
+
+def _engine_body(params: dict, who: service.Eligibility) -> dict:
+    """What `service._meili` sends to Meilisearch for these query parameters."""
+    query = service.parse_query({key: str(value) for key, value in params.items()})
+    service.check(query)
+    body = {
+        "q": query.q or None, "filter": service.meili_filter(query, who), "facets": service.FACETS,
+        "page": query.page, "hitsPerPage": query.page_size,
+        "attributesToHighlight": ["title_zh", "title_en"], "highlightPreTag": "<mark>",
+        "highlightPostTag": "</mark>",
+    }
+    sort = service._sort(query)
+    if sort:
+        body["sort"] = sort
+    return body
+
+
+def _engine_sender(http: httpx.AsyncClient, who: service.Eligibility) -> Callable:
+    path = f"/indexes/{index.index_uid()}/search"
+
+    async def send(params: dict) -> dict:
+        # The filter is rebuilt per request, as the API does (it holds the current time).
+        response = await http.post(path, json=_engine_body(params, who))
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+        return response.json()
+    return send
+
+
+async def _query_classes() -> dict[str, list[dict]]:
+    from catalog.search.service import categories
+
+    rng = random.Random(7)
+    codes = [row["code"] for row in await categories()] or [None]
+    kinds = ["voucher", "paid", "points", "slot"]
+    text = [{"q": q} for q in TEXT_QUERIES]
+    filtered = []
+    for i in range(24):
+        params = {"category": codes[i % len(codes)], "sort": rng.choice(["price", "discount", "newest"])}
+        if i % 2:
+            params["kind"] = kinds[i % len(kinds)]
+        if i % 3 == 0:
+            params["min_price"], params["max_price"] = 0, rng.choice([5000, 20000, 50000])
+        if i % 4 == 1:
+            params["q"] = rng.choice(TEXT_QUERIES[:8])
+        filtered.append({key: value for key, value in params.items() if value is not None})
+    geo = []
+    for i in range(24):
+        params = {"lat": round(rng.uniform(*BEIJING_LAT), 5), "lng": round(rng.uniform(*BEIJING_LNG), 5),
+                  "radius_m": rng.choice([2000, 3000, 5000]), "sort": "distance"}
+        if i % 3 == 1:
+            params["q"] = rng.choice(TEXT_QUERIES[:8])
+        geo.append(params)
+    return {"text": text, "filtered": filtered, "geo": geo}
+
+
+# Freshness ---------------------------------------------------------------------------------
+
+async def _set_status(offer_ids: list[int], source: str, target: str) -> list[int]:
+    """The change `catalog.services._flip` makes, with its `offer.changed` event, in one transaction each."""
+    from catalog.services import OFFER_CHANGED
+    from marketplace.db import engine
+    from marketplace.jobs import outbox
+
+    changed = []
+    for offer_id in offer_ids:
+        async with engine().transaction() as transaction:
+            done = await transaction.connection.fetchval(
+                "UPDATE offer SET status = $2, updated_at = now() WHERE id = $1 AND status = $3 RETURNING id",
+                offer_id, target, source)
+            if done is not None:
+                await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+                changed.append(offer_id)
+    return changed
+
+
+async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n: int, report: Report,
+                     timeout: float = 20) -> None:
+    seen, chosen = set(), []
+    for hit in hits:
+        if hit["offer_id"] not in seen:
+            seen.add(hit["offer_id"])
+            chosen.append(hit)
+        if len(chosen) >= n:
+            break
+    paused: list[int] = []
+    try:
+        for hit in chosen:
+            params = {"provider_id": hit["provider_id"], "page_size": 50}
+
+            async def visible(params: dict = params, offer_id: int = hit["offer_id"]) -> bool:
+                response = await http.get("/api/v1/search", params=params, headers=headers)
+                response.raise_for_status()
+                return any(h["offer_id"] == offer_id for h in response.json()["hits"])
+
+            if not await visible():
+                continue
+            if not await _set_status([hit["offer_id"]], "published", "paused"):
+                continue
+            started = time.perf_counter()
+            paused.append(hit["offer_id"])
+            while await visible():
+                if time.perf_counter() - started > timeout:
+                    report.freshness_timeouts += 1
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                report.freshness_ms.append((time.perf_counter() - started) * 1000)
+    finally:
+        await _set_status(paused, "paused", "published")
+
+
+# The run -----------------------------------------------------------------------------------
+
+async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, class_time_limit: float = 60,
+              log_dir: str | None = None, say: Callable[[str], None] = print) -> Report:
+    from marketplace import db
+    from marketplace.identity import services as identity
+
+    report = Report()
+    port = components.free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_dir = log_dir or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
+    os.makedirs(log_dir, exist_ok=True)
+    children: list[subprocess.Popen] = []
+    await db.open_pool()
+    try:
+        children.append(_spawn(["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1",
+                                "--port", str(port), "--no-access-log"], os.path.join(log_dir, "web.log")))
+        children.append(_spawn(["-m", "marketplace.cli", "worker"], os.path.join(log_dir, "worker.log")))
+        children.append(_spawn(["-m", "marketplace.cli", "scheduler"], os.path.join(log_dir, "scheduler.log")))
+        say(f"web app on {base}, worker and scheduler started (logs in {log_dir})")
+        await _wait_ready(base)
+
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        settings = get_settings().search
+        meili_headers = {"Authorization": f"Bearer {settings.master_key}"} if settings.master_key else {}
+        async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as api_http, \
+                httpx.AsyncClient(base_url=settings.url, timeout=10, limits=limits, headers=meili_headers) as meili:
+            headers: dict = {}
+            who = service.Eligibility.of(None)
+            response = await api_http.post("/api/v1/auth/token", json=DEMO_MEMBER)
+            if response.status_code in (200, 201):
+                token = response.json()["token"]
+                principal = await identity.principal_for_token(token, "bearer")
+                if principal is not None:
+                    headers = {"Authorization": f"Bearer {token}"}
+                    who = service.Eligibility.of(principal)
+                    report.signed_in = True
+            if not report.signed_in:
+                report.notes.append(f"demo member sign-in failed (HTTP {response.status_code}); anonymous queries")
+            say(f"searching as {'the demo member' if report.signed_in else 'an anonymous visitor'}")
+
+            api, engine = _api_sender(api_http, headers), _engine_sender(meili, who)
+            classes = await _query_classes()
+            # Warm-up: every query once through both paths.
+            for params in [p for items in classes.values() for p in items]:
+                await api(params)
+                await engine(params)
+            for name, items in classes.items():
+                api_stats = await _load(api, items, Stats(name, "api"), requests, concurrency, class_time_limit)
+                engine_stats = await _load(engine, items, Stats(name, "engine"), requests, concurrency,
+                                           class_time_limit)
+                report.classes.append((api_stats, engine_stats))
+                say(f"{name}: api p95 {api_stats.pct(95):.1f} ms ({api_stats.degraded} of "
+                    f"{len(api_stats.latencies_ms)} answers degraded), engine p95 {engine_stats.pct(95):.1f} ms")
+
+            # Freshness: offers the member can find, paused through the outbox.
+            if freshness:
+                hits: list[dict] = []
+                for params in classes["text"] + classes["geo"]:
+                    hits.extend((await api(params))["hits"])
+                random.Random(11).shuffle(hits)
+                await _freshness(api_http, headers, hits, freshness, report)
+                say(f"freshness: {len(report.freshness_ms)} offers measured, "
+                    f"{report.freshness_timeouts} timed out")
+
+            # Full reindex with search answering throughout.
+            stop = asyncio.Event()
+
+            async def background() -> None:
+                i = 0
+                while not stop.is_set():
+                    params = classes["text"][i % len(classes["text"])]
+                    i += 1
+                    report.reindex_queries += 1
+                    try:
+                        body = await api(params)
+                        if body.get("degraded"):
+                            report.reindex_degraded += 1
+                    except Exception:
+                        report.reindex_failures += 1
+                    await asyncio.sleep(0.02)
+
+            loops = [asyncio.create_task(background()) for _ in range(2)]
+            started = time.perf_counter()
+            try:
+                report.reindex_documents = await index.reindex()
+                report.reindex_s = time.perf_counter() - started
+            finally:
+                stop.set()
+                await asyncio.gather(*loops)
+            say(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f}s, "
+                f"{report.reindex_failures} failed of {report.reindex_queries} searches")
+
+            # Degraded mode: the engine stopped.
+            meilisearch = components.by_name("meilisearch")
+            if meilisearch.external():
+                report.notes.append("Meilisearch is external (MEILI_URL): degraded mode not measured")
+            else:
+                meilisearch.stop()
+                try:
+                    report.degraded = await _load(api, classes["text"], Stats("text (degraded)", "api"),
+                                                  min(requests, 200), concurrency, class_time_limit)
+                finally:
+                    meilisearch.ensure_running()
+                say(f"degraded: p95 {report.degraded.pct(95):.1f} ms, "
+                    f"{report.degraded.degraded}/{len(report.degraded.latencies_ms)} answers degraded")
+    finally:
+        _stop(children)
+        await db.close_pool()
+    return report
