@@ -101,19 +101,21 @@ async def provider_for_index(provider_id: int) -> dict | None:
     {"id", "name", "kind", "status", "node_id", "locations": [{"id", "name", "address",
     "district", "latitude", "longitude", "opening_hours"}]}; None if it does not exist.
     """
-    provider = await get_provider(provider_id)
-    if provider is None:
-        return None
-    locations = await list_locations(provider_id)
-    return {
-        "id": provider["id"], "name": provider["name"], "kind": provider["kind"],
-        "status": provider["status"], "node_id": provider["node"],
-        "locations": [
-            {key: location[key] for key in
-             ("id", "name", "address", "district", "latitude", "longitude", "opening_hours")}
-            for location in locations
-        ],
-    }
+    return (await providers_for_index([provider_id])).get(provider_id)
+
+
+async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
+    """`provider_for_index` for many providers in two queries (a reindex reads thousands)."""
+    rows = await Provider.raw(
+        "SELECT id, name, kind, status, node AS node_id FROM provider WHERE id = ANY({}::int[])",
+        list(provider_ids))
+    found = {row["id"]: {**row, "locations": []} for row in rows}
+    locations = await Location.raw(
+        "SELECT id, provider, name, address, district, latitude, longitude, opening_hours FROM location "
+        "WHERE provider = ANY({}::int[]) ORDER BY id", list(found))
+    for location in locations:
+        found[location.pop("provider")]["locations"].append(location)
+    return found
 
 
 # Validation ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Against the database and index the environment points at (BENEFITS_VAR), this st
 the web app, a worker and the scheduler as subprocesses, then measures:
 
 - every query class (text, filtered, geo) through the API and the same queries sent
-  straight to Meilisearch (the filter built by `service.meili_filter`, so both ask the
+  straight to Meilisearch (the body built by `service.engine_request`, so both ask the
   engine the same thing), each with N concurrent clients: p50/p95/p99 and requests/s;
 - freshness: pausing a published offer through the outbox (`offer.changed`) until the
   search API no longer returns it;
@@ -166,16 +166,7 @@ def _engine_body(params: dict, who: service.Eligibility) -> dict:
     """What `service._meili` sends to Meilisearch for these query parameters."""
     query = service.parse_query({key: str(value) for key, value in params.items()})
     service.check(query)
-    body = {
-        "q": query.q or None, "filter": service.meili_filter(query, who), "facets": service.FACETS,
-        "page": query.page, "hitsPerPage": query.page_size,
-        "attributesToHighlight": ["title_zh", "title_en"], "highlightPreTag": "<mark>",
-        "highlightPostTag": "</mark>",
-    }
-    sort = service._sort(query)
-    if sort:
-        body["sort"] = sort
-    return body
+    return service.engine_request(query, who)
 
 
 def _engine_sender(http: httpx.AsyncClient, who: service.Eligibility) -> Callable:
@@ -297,7 +288,10 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
 
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         settings = get_settings().search
-        meili_headers = {"Authorization": f"Bearer {settings.master_key}"} if settings.master_key else {}
+        # Uncompressed, as the search service asks for them (see `index.client`).
+        meili_headers = {"Accept-Encoding": "identity"}
+        if settings.master_key:
+            meili_headers["Authorization"] = f"Bearer {settings.master_key}"
         async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as api_http, \
                 httpx.AsyncClient(base_url=settings.url, timeout=10, limits=limits, headers=meili_headers) as meili:
             headers: dict = {}

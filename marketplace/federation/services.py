@@ -41,6 +41,12 @@ async def get_node(node_id: int) -> NodeRead:
     return _node(row)
 
 
+async def node_depths(node_ids: list[int]) -> dict[int, int]:
+    """node id → depth in the tree (0 for the national federation), for many nodes at once."""
+    rows = await UnionNode.select(UnionNode.id, UnionNode.depth).where(UnionNode.id.is_in(list(node_ids) or [0]))
+    return {row["id"]: row["depth"] for row in rows}
+
+
 LEVELS = ("national", "province", "city", "district", "grassroots")
 
 

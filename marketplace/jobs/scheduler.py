@@ -17,7 +17,9 @@ from marketplace.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
-RELAY_IDLE_SECONDS = 0.5
+# How long an idle relay waits before looking again: an event waits at most this long
+# before it is handed over. The look is an index-only scan of the pending rows.
+RELAY_IDLE_SECONDS = 0.05
 
 PERIODIC_JOBS = [
     (actors.identity.purge_expired_sessions, IntervalTrigger(hours=1)),

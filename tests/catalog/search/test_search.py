@@ -101,6 +101,25 @@ async def test_near_me_sorts_by_distance_and_filters_by_radius(client, world, of
     assert offers["public"] in ids(wangjing) and offers["yoga"] not in ids(wangjing)
 
 
+async def test_an_offer_with_two_locations_is_one_hit_found_in_both_districts(client, world, offers):
+    provider = world.providers["chaoyang"]["id"]
+    fitness = await builders.category("fitness", "健身", "Fitness")
+    dongcheng = await builders.location(provider, "东单店", "东城区", (39.9100, 116.4180))
+    guomao = await builders.location(provider, "国贸二店", "朝阳区", GUOMAO)
+    twice = await builders.offer(provider, fitness, "双店攀岩卡", "Climbing card", scope=world.nodes["beijing"],
+                                 locations=[guomao, dongcheng])
+    await index.sync_offer(twice)
+    found = await search(client, q="攀岩")
+    assert [hit["offer_id"] for hit in found["hits"]] == [twice] and found["total"] == 1
+    # Counted once per district it can be used in, and found by either district.
+    assert found["facets"]["district"] == {"东城区": 1, "朝阳区": 1}
+    assert twice in ids(await search(client, q="攀岩", district="东城区"))
+    assert twice in ids(await search(client, q="攀岩", district="朝阳区"))
+    # Near the Dongcheng shop: one hit, at the distance of that shop, not of Guomao.
+    near = await search(client, q="攀岩", lat=39.9101, lng=116.4181, sort="distance")
+    assert [hit["offer_id"] for hit in near["hits"]] == [twice] and near["hits"][0]["distance_m"] < 50
+
+
 async def test_facets_count_the_matching_offers(client, world, offers):
     body = await search(client, await member(client, world, "chaoyang"), page_size=50)
     facets = body["facets"]
