@@ -10,7 +10,7 @@ from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
 from catalog import controllers as catalog_controllers, listing_pages
-from catalog.search import controllers as search_controllers, pages as search_pages
+from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
 from evaluation.controllers import EvaluatorController
 from marketplace import db, health, logs
 from marketplace.errors import EXCEPTION_HANDLERS
@@ -56,7 +56,7 @@ class BenefitsPlugin(InitPluginProtocol):
             )],
         )
         app_config.on_startup.append(db.open_pool)
-        app_config.on_shutdown.append(db.close_pool)
+        app_config.on_shutdown.extend([search_index.close_clients, db.close_pool])
         app_config.debug = settings.app.debug
         return app_config
 

@@ -196,7 +196,7 @@ def _ms(value: float) -> str:
 @bench.command("search")
 @click.option("--requests", default=800, show_default=True, help="Requests per query class and target.")
 @click.option("--concurrency", default=16, show_default=True, help="Concurrent clients.")
-@click.option("--freshness", default=20, show_default=True, help="Offers paused to time freshness (0: skip).")
+@click.option("--freshness", default=20, show_default=True, help="Offers and providers changed to time freshness (0: skip).")
 @click.option("--time-limit", default=60.0, show_default=True, help="Seconds at most per class and target.")
 def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float) -> None:
     """Search through the API and straight to Meilisearch, freshness, reindex, degraded mode."""
@@ -218,12 +218,12 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
         table.add_row(stats.name, "api", str(len(stats.latencies_ms)), str(stats.errors), str(stats.degraded),
                       _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}", "")
     console.print(table)
-    if report.freshness_ms or report.freshness_timeouts:
-        console.print(f"freshness (pause → gone from search): {len(report.freshness_ms)} offers, "
-                      f"p50 {_ms(benchmark._pct(report.freshness_ms, 50))} ms, "
-                      f"p95 {_ms(benchmark._pct(report.freshness_ms, 95))} ms, "
-                      f"max {_ms(max(report.freshness_ms, default=float('nan')))} ms, "
-                      f"{report.freshness_timeouts} timed out")
+    for change in sorted(set(report.freshness_ms) | set(report.freshness_timeouts)):
+        values = report.freshness_ms.get(change, [])
+        console.print(f"freshness ({change} → seen by search): {len(values)} changes, "
+                      f"p50 {_ms(benchmark._pct(values, 50))} ms, p95 {_ms(benchmark._pct(values, 95))} ms, "
+                      f"max {_ms(max(values, default=float('nan')))} ms, "
+                      f"{report.freshness_timeouts.get(change, 0)} timed out")
     if report.reindex_s is not None:
         console.print(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
                       f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "

@@ -93,6 +93,15 @@ async def clean_state(request):
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def search_clients():
+    """The session's loop opens an HTTP session to the engine on its first search; close it."""
+    yield
+    from catalog.search import index
+
+    await index.close_clients()
+
+
 @pytest.fixture(scope="session")
 def app():
     from marketplace.app import create_app

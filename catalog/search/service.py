@@ -6,7 +6,6 @@ to; anonymous visitors see only offers scoped at the top of the tree and open to
 Every search that finds nothing is recorded in `search_miss` (no personal data).
 """
 
-import asyncio
 import math
 import re
 import time
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import httpx
 import msgspec
 import structlog
 from markupsafe import escape
@@ -22,6 +20,7 @@ from markupsafe import escape
 from catalog.search import index
 from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult
 from catalog.tables import Category, Offer, SearchMiss
+from marketplace.db import engine
 from marketplace.errors import Invalid, NotFound
 from marketplace.identity.principal import Principal
 from providers import services as providers
@@ -171,8 +170,7 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
 
 async def _meili(query: SearchQuery, who: Eligibility) -> SearchResult:
     started = time.perf_counter()
-    results = await asyncio.wait_for(index.search(engine_request(query, who), SEARCH_TIMEOUT_SECONDS),
-                                     SEARCH_TIMEOUT_SECONDS)
+    results = await index.search(engine_request(query, who), SEARCH_TIMEOUT_SECONDS)
     facets = results.get("facetDistribution") or {}
     return SearchResult(
         hits=[_hit(document, query) for document in results["hits"]], total=results.get("totalHits") or 0,
@@ -189,6 +187,15 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * radius * math.asin(math.sqrt(a))
 
+
+# The text condition of the fallback, by the script of the query. Latin text can use the
+# trigram index of English titles (and typos still match by similarity); Chinese text is
+# matched as a substring of titles and tags (trigrams do not split Chinese words).
+_TEXT_MATCH = {
+    "none": "true",
+    "latin": "(o.title_en ILIKE '%' || {q} || '%' OR o.title_en % {q} OR o.tags @> ARRAY[{q}]::varchar[])",
+    "other": "(o.title_zh ILIKE '%' || {q} || '%' OR array_to_string(o.tags, ' ') ILIKE '%' || {q} || '%')",
+}
 
 _FALLBACK_SQL = """
 SELECT o.id, o.kind, o.title_zh, o.title_en, o.tags, o.groups, o.list_price_fen, o.member_price_fen,
@@ -213,9 +220,7 @@ WHERE o.status = 'published' AND p.status = 'active' AND o.valid_from <= now() A
   AND ({anonymous} AND scope.depth <= 1 AND cardinality(o.groups) = 0
        OR NOT {anonymous} AND scope.id = ANY({node_ids}::int[])
           AND (cardinality(o.groups) = 0 OR o.groups && {groups}::varchar[]))
-  AND ({q} = '' OR o.title_zh ILIKE '%' || {q} || '%' OR o.title_en ILIKE '%' || {q} || '%'
-       OR array_to_string(o.tags, ' ') ILIKE '%' || {q} || '%'
-       OR o.title_zh % {q} OR o.title_en % {q})
+  AND TEXT_MATCH
   AND ({category}::text IS NULL OR c.code = {category})
   AND ({kind}::text IS NULL OR o.kind = {kind})
   AND ({provider_id}::int IS NULL OR o.provider = {provider_id})
@@ -237,10 +242,16 @@ async def _postgres(query: SearchQuery, who: Eligibility) -> SearchResult:
         "min_price": query.min_price, "max_price": query.max_price,
         "has_stock": bool(query.has_stock),
     }
-    names = re.findall(r"\{(\w+)\}", _FALLBACK_SQL)
-    template = re.sub(r"\{(\w+)\}", "{}", _FALLBACK_SQL)
-    rows = await Offer.raw(template + " ORDER BY score DESC, o.created_at DESC, o.id DESC LIMIT 500",
-                           *[values[name] for name in names])
+    script = "none" if not query.q else "latin" if query.q.isascii() else "other"
+    sql = _FALLBACK_SQL.replace("TEXT_MATCH", _TEXT_MATCH[script])
+    names = re.findall(r"\{(\w+)\}", sql)
+    template = re.sub(r"\{(\w+)\}", "{}", sql)
+    async with engine().transaction() as transaction:
+        # Many visitors search at once when the engine is down: a parallel scan per query
+        # would only multiply the CPU each one takes.
+        await transaction.connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        rows = await Offer.raw(template + " ORDER BY score DESC, o.created_at DESC, o.id DESC LIMIT 500",
+                               *[values[name] for name in names])
     candidates = []
     day, minute = _shanghai_now(None)
     for row in rows:
@@ -296,7 +307,7 @@ async def search(principal: Principal | None, query: SearchQuery, record_miss: b
     who = Eligibility.of(principal)
     try:
         result = await _meili(query, who)
-    except (TimeoutError, httpx.HTTPError, OSError) as error:
+    except (index.EngineUnavailable, TimeoutError) as error:
         # The engine is down, slow or has no index yet: answer from PostgreSQL.
         log.warning("search_degraded", error=type(error).__name__)
         result = await _postgres(query, who)
