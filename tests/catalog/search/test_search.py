@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from catalog.search import actors, index
-from catalog.tables import Offer, SearchMiss
+from catalog.tables import Offer, OfferLocation, SearchMiss
 from marketplace.runtime import components
 from providers.tables import Provider
 from tests.catalog.search import builders
@@ -118,6 +118,12 @@ async def test_an_offer_with_two_locations_is_one_hit_found_in_both_districts(cl
     # Near the Dongcheng shop: one hit, at the distance of that shop, not of Guomao.
     near = await search(client, q="攀岩", lat=39.9101, lng=116.4181, sort="distance")
     assert [hit["offer_id"] for hit in near["hits"]] == [twice] and near["hits"][0]["distance_m"] < 50
+    # Dropping a location drops its document on the next sync.
+    await OfferLocation.delete().where((OfferLocation.offer == twice) & (OfferLocation.location == dongcheng))
+    await index.sync_offer(twice)
+    assert twice not in ids(await search(client, q="攀岩", district="东城区"))
+    near = await search(client, q="攀岩", lat=39.9101, lng=116.4181, sort="distance")
+    assert near["hits"][0]["distance_m"] > 3000
 
 
 async def test_facets_count_the_matching_offers(client, world, offers):
