@@ -151,17 +151,20 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
 
     A search by place (geo) or by opening hours looks at every location of an offer and
     keeps its best one (`distinct`); any other search looks only at each offer's primary
-    document, which is much cheaper for the engine than `distinct`.
+    document, which is much cheaper for the engine than `distinct`. Counting every hit
+    exactly under `distinct` would more than double a geo search's cost, so those
+    searches page by offset and report the engine's estimate of the total.
     """
     by_location = query.lat is not None or query.open_now
     body = {
         "q": query.q or None, "filter": meili_filter(query, who, now) + ([] if by_location else ["primary = true"]),
-        "facets": list(FACETS.values()), "page": query.page, "hitsPerPage": query.page_size,
-        "attributesToRetrieve": HIT_ATTRIBUTES, "attributesToHighlight": ["title_zh", "title_en"],
-        "highlightPreTag": "<mark>", "highlightPostTag": "</mark>",
+        "facets": list(FACETS.values()), "attributesToRetrieve": HIT_ATTRIBUTES,
+        "attributesToHighlight": ["title_zh", "title_en"], "highlightPreTag": "<mark>", "highlightPostTag": "</mark>",
     }
     if by_location:
-        body["distinct"] = "offer_id"
+        body.update(distinct="offer_id", offset=(query.page - 1) * query.page_size, limit=query.page_size)
+    else:
+        body.update(page=query.page, hitsPerPage=query.page_size)
     sort = _sort(query)
     if sort:
         body["sort"] = sort
@@ -173,7 +176,8 @@ async def _meili(query: SearchQuery, who: Eligibility) -> SearchResult:
     results = await index.search(engine_request(query, who), SEARCH_TIMEOUT_SECONDS)
     facets = results.get("facetDistribution") or {}
     return SearchResult(
-        hits=[_hit(document, query) for document in results["hits"]], total=results.get("totalHits") or 0,
+        hits=[_hit(document, query) for document in results["hits"]],
+        total=results.get("totalHits", results.get("estimatedTotalHits")) or 0,
         page=query.page, page_size=query.page_size,
         facets=Facets(**{name: facets.get(attribute, {}) for name, attribute in FACETS.items()}), degraded=False,
         took_ms=round((time.perf_counter() - started) * 1000, 1),
