@@ -497,6 +497,55 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
+# Stock, for claims (run in the claiming transaction) ---------------------------------------------
+
+# An offer this member may claim now: published, in its window, its provider active, scoped
+# to the member's node or an ancestor, and open to everyone or to one of the member's groups.
+_CLAIMABLE_SQL = """
+SELECT o.id, o.kind, o.provider, o.title_zh, o.title_en, o.member_price_fen, o.subsidy_fen, o.points_price,
+       o.per_member_limit, o.limit_period, o.valid_to
+FROM offer o
+JOIN provider p ON p.id = o.provider
+WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'
+  AND o.valid_from <= now() AND o.valid_to > now()
+  AND o.node_scope = ANY($2::int[])
+  AND (cardinality(o.groups) = 0 OR o.groups && $3::varchar[])
+"""
+
+
+async def claimable_offer(connection, offer_id: int, node_ids: list[int], groups: list[str]) -> dict | None:
+    """The offer if this member (their node and its ancestors, their groups) may claim it now."""
+    row = await connection.fetchrow(_CLAIMABLE_SQL, offer_id, node_ids, groups)
+    return dict(row) if row else None
+
+
+async def take_stock(connection, offer_id: int) -> int | None:
+    """Take one unit of stock in the caller's transaction; returns what is left, None when
+    none was left (or the offer stopped being claimable meanwhile).
+
+    One conditional UPDATE: the row lock serialises concurrent claims, and the check
+    and the decrement cannot be separated, so stock never goes below zero. Callers run
+    it last in their transaction, to hold the hot row's lock as briefly as possible.
+    When the last unit goes, search learns through `offer.changed`."""
+    left = await connection.fetchval(
+        "UPDATE offer SET stock_left = stock_left - 1 "
+        "WHERE id = $1 AND stock_left > 0 AND status = 'published' AND valid_to > now() RETURNING stock_left",
+        offer_id)
+    if left == 0:
+        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+    return left
+
+
+async def return_stock(connection, offer_id: int) -> None:
+    """Give one unit back (a cancelled claim), never above the total; search learns when the
+    offer had run out."""
+    left = await connection.fetchval(
+        "UPDATE offer SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left < stock_total "
+        "RETURNING stock_left", offer_id)
+    if left == 1:
+        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+
+
 # Expiry ----------------------------------------------------------------------------------------
 
 async def expire_offers() -> list[int]:

@@ -4,11 +4,13 @@ from piccolo.conf.apps import AppConfig
 
 from marketplace.federation.tables import Member, MemberGroup, Notification, UnionNode
 from marketplace.identity.tables import AuthSession, Operator
+from marketplace.idempotency.tables import IdempotencyKey
 from marketplace.jobs.tables import OutboxEvent, ProcessedEvent
 
 APP_CONFIG = AppConfig(
     app_name="marketplace",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "marketplace"),
-    table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, AuthSession, OutboxEvent, ProcessedEvent],
+    table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, AuthSession, OutboxEvent, ProcessedEvent,
+                   IdempotencyKey],
     migration_dependencies=[],
 )

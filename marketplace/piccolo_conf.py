@@ -1,4 +1,4 @@
-"""Piccolo's configuration: the engine and the four apps.
+"""Piccolo's configuration: the engine and the apps.
 
 `PICCOLO_CONF` points here (set in marketplace/__init__.py), so the repository's top
 level stays as the layout says.
@@ -19,4 +19,5 @@ APP_REGISTRY = AppRegistry(apps=[
     "providers.piccolo_app",
     "catalog.piccolo_app",
     "evaluation.piccolo_app",
+    "marketplace.vouchers.piccolo_app",
 ])

@@ -12,3 +12,4 @@ from marketplace.identity import actors as identity  # noqa: F401
 from providers import actors as providers  # noqa: F401
 from catalog import actors as catalog  # noqa: F401
 from catalog.search import actors as search  # noqa: F401
+from marketplace.vouchers import actors as vouchers  # noqa: F401

@@ -25,6 +25,8 @@ PERIODIC_JOBS = [
     (actors.identity.purge_expired_sessions, IntervalTrigger(hours=1)),
     (actors.search.reconcile_index, IntervalTrigger(minutes=10)),
     (actors.catalog.expire_offers, IntervalTrigger(minutes=5)),
+    (actors.vouchers.expire_vouchers, IntervalTrigger(minutes=5)),
+    (actors.vouchers.purge_idempotency_keys, IntervalTrigger(hours=1)),
 ]
 
 

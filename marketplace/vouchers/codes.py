@@ -1,0 +1,103 @@
+"""Voucher codes that a member shows at the counter and a cashier may type by hand.
+
+A code is 65 random bits written as 13 Crockford Base32 characters plus one
+Crockford mod-37 check symbol. Crockford's alphabet avoids letters that look
+like digits, and the prime modulus catches every single wrong character and
+every swap of two neighbouring characters before a code reaches the database.
+"""
+
+import secrets
+import unicodedata
+
+import qrcode
+import qrcode.image.svg
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CHECK_ALPHABET = ALPHABET + "*~$=U"
+DATA_LENGTH = 13  # 32**13 == 2**65: 65 bits, above the 64 we want against guessing
+CODE_LENGTH = DATA_LENGTH + 1
+GROUP_SIZE = 4
+
+# Crockford decoding: these are read the way a cashier most likely meant them.
+_CONFUSABLES = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def _check_symbol(value: int) -> str:
+    return CHECK_ALPHABET[value % len(CHECK_ALPHABET)]
+
+
+def _encode(value: int) -> str:
+    digits = []
+    for _ in range(DATA_LENGTH):
+        value, digit = divmod(value, len(ALPHABET))
+        digits.append(ALPHABET[digit])
+    return "".join(reversed(digits))
+
+
+def _decode(data: str) -> int:
+    value = 0
+    for char in data:
+        value = value * len(ALPHABET) + ALPHABET.index(char)
+    return value
+
+
+def new_code() -> str:
+    """A fresh code in canonical form: 14 uppercase characters, no separators."""
+    value = secrets.randbits(DATA_LENGTH * 5)
+    return _encode(value) + _check_symbol(value)
+
+
+def display(code: str) -> str:
+    """The code in groups of four for reading aloud or printing, e.g. ABCD-EFGH-JKMN-PQ."""
+    compact = normalise(code)
+    return "-".join(compact[i : i + GROUP_SIZE] for i in range(0, len(compact), GROUP_SIZE))
+
+
+def normalise(text: str) -> str:
+    """Turn what a cashier typed into the canonical form; ValueError if it cannot be a code.
+
+    Only the shape is checked here; use `is_valid` to check the check symbol.
+    """
+    # Chinese input methods in full-width mode type "ＡＢＣ－１２"; NFKC folds that to ASCII.
+    text = unicodedata.normalize("NFKC", text)
+    compact = "".join(text.split()).replace("-", "").upper().translate(_CONFUSABLES)
+    if len(compact) != CODE_LENGTH:
+        raise ValueError(
+            f"A voucher code has {CODE_LENGTH} characters (not counting spaces and hyphens), "
+            f"but {len(compact)} were given."
+        )
+    for position, char in enumerate(compact[:DATA_LENGTH], start=1):
+        if char not in ALPHABET:
+            raise ValueError(
+                f"Character {position} of the voucher code, {char!r}, is not allowed; "
+                f"use only digits and the letters {ALPHABET[10:]}."
+            )
+    if compact[-1] not in CHECK_ALPHABET:
+        raise ValueError(
+            f"The last character of the voucher code, {compact[-1]!r}, is not allowed; "
+            f"it must be one of {CHECK_ALPHABET}."
+        )
+    return compact
+
+
+def is_valid(code: str) -> bool:
+    """True if the code is well formed and its check symbol matches."""
+    try:
+        compact = normalise(code)
+    except ValueError:
+        return False
+    return _check_symbol(_decode(compact[:DATA_LENGTH])) == compact[-1]
+
+
+def qr_svg(payload: str) -> str:
+    """Inline SVG markup (no XML declaration) of a QR code for `payload`."""
+    image = qrcode.make(
+        payload,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        # qrcode's SVG unit is 0.1 mm: 2 mm modules stay sharp for a scanner
+        # reading a phone screen, and a short payload still fits a narrow screen.
+        box_size=20,
+        border=2,
+    )
+    return image.to_string(encoding="unicode")

@@ -1,0 +1,69 @@
+"""JSON API of claims and vouchers: members claim, hold and cancel; staff redeem at the counter."""
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
+
+from marketplace.identity import guards
+from marketplace.idempotency import services as idempotency_keys
+from marketplace.vouchers import services
+from marketplace.vouchers.schemas import CodeInput, CounterVoucher, HonouredInput, RedeemInput, VoucherRead
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
+
+
+class ClaimController(Controller):
+    path = "/api/v1"
+    tags = ["vouchers"]
+    guards = [guards.member]
+
+    @post("/offers/{offer_id:int}/claims", status_code=201,
+          summary="Claim a voucher of an offer (safe to retry with the same Idempotency-Key)")
+    async def claim(self, request: Request, offer_id: FromPath[Id], idempotency_key: IdempotencyKey) -> VoucherRead:
+        return await idempotency_keys.run_once(
+            request.user, idempotency_key, f"claim:{offer_id}", None,
+            lambda: services.claim(request.user, offer_id), VoucherRead)
+
+    @get("/vouchers", summary="Your vouchers, issued ones first")
+    async def mine(self, request: Request) -> list[VoucherRead]:
+        return await services.my_vouchers(request.user)
+
+    @get("/vouchers/{voucher_id:int}", summary="One of your vouchers")
+    async def one(self, request: Request, voucher_id: FromPath[Id]) -> VoucherRead:
+        return await services.my_voucher(request.user, voucher_id)
+
+    @post("/vouchers/{voucher_id:int}/cancel", status_code=200,
+          summary="Cancel an issued voucher: its stock returns (safe to retry with the same Idempotency-Key)")
+    async def cancel(self, request: Request, voucher_id: FromPath[Id],
+                     idempotency_key: IdempotencyKey) -> VoucherRead:
+        return await idempotency_keys.run_once(
+            request.user, idempotency_key, f"cancel:{voucher_id}", None,
+            lambda: services.cancel(request.user, voucher_id), VoucherRead)
+
+    @post("/vouchers/{voucher_id:int}/honoured", status_code=200,
+          summary="After redemption: was the discount honoured as promised?")
+    async def honoured(self, request: Request, voucher_id: FromPath[Id], data: JSONBody[HonouredInput]) -> VoucherRead:
+        return await services.answer_honoured(request.user, voucher_id, data.honoured)
+
+
+class CounterController(Controller):
+    """The front desk: check a member's code, then redeem it. Codes travel in the body,
+    never in the URL, which access logs and proxies keep."""
+
+    path = "/api/v1/counter"
+    tags = ["counter"]
+    guards = [guards.provider_user]
+
+    @post("/check", status_code=200, summary="Check a voucher code of your provider (masked member name, state)")
+    async def check(self, request: Request, data: JSONBody[CodeInput]) -> CounterVoucher:
+        return await services.inspect(request.user, data.code)
+
+    @post("/redemptions", status_code=201,
+          summary="Redeem a voucher of your provider; a second redemption gets 409 naming the first")
+    async def redeem(self, request: Request, data: JSONBody[RedeemInput]) -> CounterVoucher:
+        return await services.redeem(request.user, data.code, data.location_id)
+
+
+CONTROLLERS: list = [ClaimController, CounterController]

@@ -1,0 +1,281 @@
+"""Claims, vouchers and their redemption at the counter.
+
+A claim re-checks everything at claim time, never trusting the page the member came
+from: eligibility (node scope, groups), the offer and its provider visible, the validity
+window, the member's limit for the period and the stock. Limit and stock are each one
+conditional statement in PostgreSQL, in one transaction, so concurrent claims can
+neither oversell nor exceed a limit. A voucher is redeemed exactly once: the redeeming
+UPDATE only matches an issued voucher.
+
+Policy: a voucher expires when its offer's validity window ends; cancelling an issued
+voucher gives back its stock and its place in the member's limit.
+"""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from redis.exceptions import RedisError
+
+from catalog import services as catalog
+from marketplace import pii
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.identity.principal import Principal
+from marketplace.kv import redis
+from marketplace.vouchers import codes
+from marketplace.vouchers.schemas import CounterVoucher, VoucherRead
+from providers import services as providers
+
+log = structlog.get_logger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Claimable here; points and paid offers need the ledger and payments (not yet built).
+CLAIMABLE_KINDS = ("voucher", "slot")
+# Failed code look-ups at the counter, per window: beyond these a staff account or a
+# provider is refused for the rest of the window; at ALERT_MISSES the operators are told.
+MISS_WINDOW_SECONDS = 600
+STAFF_MISS_LIMIT = 20
+PROVIDER_MISS_LIMIT = 100
+ALERT_MISSES = 50
+
+
+def period_start(period: str, now: datetime) -> datetime:
+    """The start of the limit window holding `now`, in Shanghai's calendar."""
+    local = now.astimezone(SHANGHAI)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        return midnight
+    if period == "week":
+        return midnight - timedelta(days=local.weekday())
+    if period == "month":
+        return midnight.replace(day=1)
+    if period == "year":
+        return midnight.replace(month=1, day=1)
+    return datetime(1970, 1, 1, tzinfo=UTC)  # "total": one window for all time
+
+
+def _member(principal: Principal) -> None:
+    if principal is None or principal.kind != "member":
+        raise Forbidden("Only members may claim and hold vouchers.", code="wrong_role")
+
+
+def _node_ids(principal: Principal) -> list[int]:
+    return [int(part) for part in (principal.node_path or "").strip("/").split("/") if part]
+
+
+_VOUCHER_SQL = """
+SELECT v.id, v.code, v.offer, v.provider, v.status, v.claimed_at, v.expires_at, v.redeemed_at, v.honoured,
+       o.title_zh, o.title_en, o.kind, o.member_price_fen, p.name AS provider_name
+FROM voucher v JOIN offer o ON o.id = v.offer JOIN provider p ON p.id = v.provider
+"""
+
+
+def _read(row) -> VoucherRead:
+    return VoucherRead(
+        id=row["id"], code=row["code"], code_display=codes.display(row["code"]), offer_id=row["offer"],
+        offer_title_zh=row["title_zh"], offer_title_en=row["title_en"], provider_id=row["provider"],
+        provider_name=row["provider_name"], kind=row["kind"], member_price_fen=row["member_price_fen"],
+        status=row["status"], claimed_at=row["claimed_at"], expires_at=row["expires_at"],
+        redeemed_at=row["redeemed_at"], honoured=row["honoured"],
+    )
+
+
+async def claim(principal: Principal, offer_id: int) -> VoucherRead:
+    """Claim one voucher of an offer for the signed-in member."""
+    _member(principal)
+    now = datetime.now(UTC)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await catalog.claimable_offer(connection, offer_id, _node_ids(principal), list(principal.groups))
+        if offer is None:
+            raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
+        if offer["kind"] not in CLAIMABLE_KINDS:
+            raise Conflict("This offer is bought with points or paid online, which is not open yet.",
+                           code="kind_not_claimable")
+        start = period_start(offer["limit_period"], now)
+        counted = await connection.fetchval(
+            "INSERT INTO claim_count (member, offer, period_start, claims) VALUES ($1, $2, $3, 1) "
+            "ON CONFLICT (member, offer, period_start) DO UPDATE SET claims = claim_count.claims + 1 "
+            "WHERE claim_count.claims < $4 RETURNING claims",
+            principal.id, offer_id, start, offer["per_member_limit"])
+        if counted is None:
+            raise Conflict(f"You already hold {offer['per_member_limit']} of this offer for this period.",
+                           code="limit_reached", limit=offer["per_member_limit"], period=offer["limit_period"])
+        voucher_id = await connection.fetchval(
+            "INSERT INTO voucher (code, offer, member, provider, period_start, claimed_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            codes.new_code(), offer_id, principal.id, offer["provider"], start, now, offer["valid_to"])
+        # Last, so the offer row's lock is held only until the commit that follows.
+        if await catalog.take_stock(connection, offer_id) is None:
+            raise Conflict("This offer has run out.", code="sold_out")
+        row = await connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1", voucher_id)
+    log.info("voucher_claimed", voucher_id=voucher_id, offer_id=offer_id)
+    return _read(row)
+
+
+async def my_vouchers(principal: Principal) -> list[VoucherRead]:
+    _member(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT 200",
+            principal.id)
+    return [_read(row) for row in rows]
+
+
+async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
+    _member(principal)
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1 AND v.member = $2",
+                                                    voucher_id, principal.id)
+    if row is None:
+        raise NotFound("You have no such voucher.", code="voucher_not_found")
+    return _read(row)
+
+
+async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
+    """Cancel an issued voucher of the member's: its stock and its place in the limit return."""
+    _member(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
+            "WHERE id = $1 AND member = $2 AND status = 'issued' RETURNING offer, period_start",
+            voucher_id, principal.id)
+        if row is None:
+            current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
+            raise Conflict(f"Only an issued voucher can be cancelled; this one is {current.status}.",
+                           code="not_issued", status_now=current.status)
+        await connection.execute(
+            "UPDATE claim_count SET claims = claims - 1 WHERE member = $1 AND offer = $2 AND period_start = $3",
+            principal.id, row["offer"], row["period_start"])
+        await catalog.return_stock(connection, row["offer"])
+    return await my_voucher(principal, voucher_id)
+
+
+async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool) -> VoucherRead:
+    """The member's answer to "was the discount honoured?", for a redeemed voucher of theirs."""
+    _member(principal)
+    async with engine().transaction() as transaction:
+        updated = await transaction.connection.fetchval(
+            "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",
+            voucher_id, principal.id, honoured)
+    if updated is None:
+        current = await my_voucher(principal, voucher_id)
+        raise Conflict("Only a redeemed voucher can be rated.", code="not_redeemed", status_now=current.status)
+    return await my_voucher(principal, voucher_id)
+
+
+async def expire_vouchers() -> int:
+    """Issued vouchers past their expiry become expired (the scheduler runs this)."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "UPDATE voucher SET status = 'expired' WHERE status = 'issued' AND expires_at <= now() RETURNING id")
+    return len(rows)
+
+
+# At the counter --------------------------------------------------------------------------------
+
+def _staff(principal: Principal) -> int:
+    if principal is None or principal.kind != "provider" or principal.provider_id is None:
+        raise Forbidden("Only a provider's staff may check vouchers.", code="wrong_role")
+    return principal.provider_id
+
+
+def _typed_code(text: str) -> str:
+    try:
+        code = codes.normalise(text)
+    except ValueError as error:
+        raise Invalid(str(error), code="malformed_code", field="code") from None
+    if not codes.is_valid(code):
+        raise Invalid("This code has a typo: its check character does not match.", code="code_typo", field="code")
+    return code
+
+
+def _miss_keys(principal: Principal) -> tuple[str, str]:
+    return f"counter:misses:staff:{principal.id}", f"counter:misses:provider:{principal.provider_id}"
+
+
+async def _refuse_when_guessing(principal: Principal) -> None:
+    staff_key, provider_key = _miss_keys(principal)
+    try:
+        staff, provider = await redis().mget(staff_key, provider_key)
+    except RedisError:
+        return  # throttling is a guard, not a dependency of the counter
+    if int(staff or 0) >= STAFF_MISS_LIMIT or int(provider or 0) >= PROVIDER_MISS_LIMIT:
+        raise TooManyRequests("Too many unknown codes were tried; wait a few minutes.",
+                              code="counter_throttled", retry_after=MISS_WINDOW_SECONDS)
+
+
+async def _count_miss(principal: Principal) -> None:
+    staff_key, provider_key = _miss_keys(principal)
+    try:
+        async with redis().pipeline(transaction=True) as pipe:
+            for key in (staff_key, provider_key):
+                pipe.set(key, 0, ex=MISS_WINDOW_SECONDS, nx=True)
+                pipe.incr(key)
+            _, _, _, provider_misses = await pipe.execute()
+    except RedisError:
+        return
+    if provider_misses == ALERT_MISSES:
+        # Once per window: operators watch this event for code guessing at a provider.
+        log.warning("counter_code_guessing", provider_id=principal.provider_id, staff_id=principal.id,
+                    misses=provider_misses, window_seconds=MISS_WINDOW_SECONDS)
+
+
+_COUNTER_SQL = """
+SELECT v.code, v.offer, v.status, v.expires_at, v.redeemed_at, o.title_zh, o.title_en, m.name
+FROM voucher v JOIN offer o ON o.id = v.offer JOIN member m ON m.id = v.member
+WHERE v.code = $1 AND v.provider = $2
+"""
+
+
+def _counter(row) -> CounterVoucher:
+    return CounterVoucher(
+        code_display=codes.display(row["code"]), offer_id=row["offer"], offer_title_zh=row["title_zh"],
+        offer_title_en=row["title_en"], member_name=pii.mask_name(row["name"]), status=row["status"],
+        expires_at=row["expires_at"], redeemed_at=row["redeemed_at"],
+    )
+
+
+async def _find_at_counter(principal: Principal, text: str):
+    provider_id = _staff(principal)
+    code = _typed_code(text)
+    await _refuse_when_guessing(principal)
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(_COUNTER_SQL, code, provider_id)
+    if row is None:
+        await _count_miss(principal)
+        raise NotFound("No voucher of yours has this code.", code="voucher_not_found")
+    return code, row
+
+
+async def inspect(principal: Principal, text: str) -> CounterVoucher:
+    """What the front desk checks before redeeming: the offer, the masked member, the state."""
+    _, row = await _find_at_counter(principal, text)
+    return _counter(row)
+
+
+async def redeem(principal: Principal, text: str, location_id: int | None = None) -> CounterVoucher:
+    """Redeem a voucher of this provider, exactly once."""
+    code, row = await _find_at_counter(principal, text)
+    if location_id is not None and location_id not in {
+            location["id"] for location in await providers.list_locations(principal.provider_id)}:
+        raise Invalid("This location is not one of yours.", field="location_id")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        redeemed = await connection.fetchval(
+            "UPDATE voucher SET status = 'redeemed', redeemed_at = now(), redeemed_by = $3, redeemed_location = $4 "
+            "WHERE code = $1 AND provider = $2 AND status = 'issued' AND expires_at > now() RETURNING id",
+            code, principal.provider_id, principal.id, location_id)
+        row = await connection.fetchrow(_COUNTER_SQL, code, principal.provider_id)
+    if redeemed is None:
+        if row["status"] == "redeemed":
+            raise Conflict(f"Already redeemed at {row['redeemed_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}.",
+                           code="already_redeemed", redeemed_at=row["redeemed_at"])
+        if row["status"] == "issued":  # issued, but its time is over: the expiry job has not run yet
+            raise Conflict("This voucher has expired.", code="expired", status_now="expired")
+        raise Conflict(f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued",
+                       status_now=row["status"])
+    log.info("voucher_redeemed", voucher_id=redeemed, provider_id=principal.provider_id, staff_id=principal.id)
+    return _counter(row)

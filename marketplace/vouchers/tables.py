@@ -1,0 +1,40 @@
+from piccolo.columns import BigSerial, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.reference import LazyTableReference
+from piccolo.table import Table
+
+from marketplace.federation.tables import Member
+
+
+class Voucher(Table, tablename="voucher"):
+    """One claim of one offer by one member: an unguessable code, shown at the counter
+    and redeemed exactly once. issued → redeemed, or cancelled / expired."""
+
+    id = BigSerial(primary_key=True)
+    code = Varchar(length=14, unique=True)
+    offer = ForeignKey(LazyTableReference("Offer", module_path="catalog.tables"), null=False)
+    member = ForeignKey(Member, null=False)
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    status = Varchar(length=16, default="issued")
+    # The start of the per-member limit window this claim counted in (see ClaimCount).
+    period_start = Timestamptz()
+    claimed_at = Timestamptz()
+    expires_at = Timestamptz()
+    redeemed_at = Timestamptz(null=True, default=None)
+    redeemed_by = ForeignKey(LazyTableReference("ProviderUser", module_path="providers.tables"), null=True,
+                             default=None)
+    redeemed_location = ForeignKey(LazyTableReference("Location", module_path="providers.tables"), null=True,
+                                   default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    # The member's one-tap answer after redemption: was the discount honoured as promised?
+    honoured = Boolean(null=True, default=None)
+
+
+class ClaimCount(Table, tablename="claim_count"):
+    """How many live claims a member holds of an offer in one limit window: the row that
+    makes the per-member limit one atomic statement."""
+
+    id = BigSerial(primary_key=True)
+    member = ForeignKey(Member, null=False)
+    offer = ForeignKey(LazyTableReference("Offer", module_path="catalog.tables"), null=False)
+    period_start = Timestamptz()
+    claims = Integer()
