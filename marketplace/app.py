@@ -18,14 +18,14 @@ from marketplace.federation.controllers import FederationController
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
-from marketplace.vouchers import controllers as voucher_controllers
+from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
 from marketplace.web import config as web_config, i18n, pages
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 
 API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.CONTROLLERS, EvaluatorController,
                    *voucher_controllers.CONTROLLERS]
-PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES]
+PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES]
 
 
 class BenefitsPlugin(InitPluginProtocol):

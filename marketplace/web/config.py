@@ -18,6 +18,7 @@ TEMPLATE_DIRS = [
     # Search keeps its own templates (and catalogs) apart from the listings' ones.
     _REPO / "catalog" / "search" / "templates",
     _REPO / "evaluation" / "templates",
+    _REPO / "marketplace" / "vouchers" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 

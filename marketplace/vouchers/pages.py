@@ -1,0 +1,142 @@
+"""Pages of claims and vouchers: the member's wallet and voucher (with its QR code), and
+the provider portal's counter, where staff type or scan a code and redeem it.
+
+Thin handlers: read the form, call one service, render. A refused claim, check or
+redemption re-renders its page with the reason and the matching status code.
+"""
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect, Response, Template
+
+from marketplace.errors import DomainError
+from marketplace.identity import guards
+from marketplace.settings import get_settings
+from marketplace.vouchers import codes, services
+from marketplace.web import nav
+from marketplace.web.i18n import gettext as _
+from marketplace.web.nav import N_
+from providers import services as providers
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+nav.register("provider", "counter", N_("Redeem vouchers"), "/provider/counter", "ticket", position=5)
+
+
+def _message(error: DomainError) -> str:
+    """The reason in the viewer's language (the service's detail is English)."""
+    messages = {
+        "offer_not_found": _("This offer does not exist or is not open to you."),
+        "sold_out": _("This offer has run out."),
+        "limit_reached": _("You already hold as many of this offer as you may for now."),
+        "kind_not_claimable": _("This offer is bought with points or paid online, which is not open yet."),
+        "not_issued": _("Only an issued voucher can be cancelled or redeemed."),
+        "not_redeemed": _("Only a redeemed voucher can be rated."),
+        "voucher_not_found": _("No voucher of yours has this code."),
+        "code_typo": _("This code has a typo: please check it and type it again."),
+        "malformed_code": _("A voucher code has 14 letters and digits."),
+        "counter_throttled": _("Too many unknown codes were tried; wait a few minutes."),
+        "expired": _("This voucher has expired."),
+    }
+    if error.code == "already_redeemed":
+        return _("Already redeemed at %(time)s.") % {"time": _local(error.extra["redeemed_at"])}
+    return messages.get(error.code, error.detail)
+
+
+def _local(moment: datetime | None) -> str | None:
+    zone = ZoneInfo(get_settings().app.timezone)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
+@post("/offers/{offer_id:int}/claim", guards=[guards.member], include_in_schema=False)
+async def claim(request: Request, offer_id: Id) -> Response:
+    try:
+        voucher = await services.claim(request.user, offer_id)
+    except DomainError as error:
+        return Template(template_name="vouchers/claim_refused.html", status_code=error.status,
+                        context={"message": _message(error), "code": error.code, "offer_id": offer_id})
+    return Redirect(path=f"/vouchers/{voucher.id}")
+
+
+@get("/vouchers", guards=[guards.member], include_in_schema=False)
+async def wallet(request: Request) -> Template:
+    vouchers = await services.my_vouchers(request.user)
+    return Template(template_name="vouchers/wallet.html", context={
+        "vouchers": vouchers, "local": _local,
+    })
+
+
+async def _voucher_page(request: Request, voucher_id: int, error: str | None = None, status: int = 200) -> Template:
+    voucher = await services.my_voucher(request.user, voucher_id)
+    return Template(template_name="vouchers/voucher.html", status_code=status, context={
+        "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
+        "local": _local, "error": error,
+    })
+
+
+@get("/vouchers/{voucher_id:int}", guards=[guards.member], include_in_schema=False)
+async def voucher_page(request: Request, voucher_id: Id) -> Template:
+    return await _voucher_page(request, voucher_id)
+
+
+@post("/vouchers/{voucher_id:int}/cancel", guards=[guards.member], include_in_schema=False)
+async def cancel(request: Request, voucher_id: Id) -> Response:
+    try:
+        await services.cancel(request.user, voucher_id)
+    except DomainError as error:
+        return await _voucher_page(request, voucher_id, _message(error), error.status)
+    return Redirect(path=f"/vouchers/{voucher_id}")
+
+
+@post("/vouchers/{voucher_id:int}/honoured", guards=[guards.member], include_in_schema=False)
+async def honoured(request: Request, voucher_id: Id) -> Response:
+    answer = (await request.form()).get("honoured")
+    try:
+        await services.answer_honoured(request.user, voucher_id, answer == "yes")
+    except DomainError as error:
+        return await _voucher_page(request, voucher_id, _message(error), error.status)
+    return Redirect(path=f"/vouchers/{voucher_id}")
+
+
+# The counter ------------------------------------------------------------------------------------
+
+async def _counter_page(request: Request, *, code: str = "", voucher=None, redeemed: bool = False,
+                        error: str | None = None, status: int = 200) -> Template:
+    locations = await providers.list_locations(request.user.provider_id)
+    return Template(template_name="vouchers/counter.html", status_code=status, context={
+        "code": code, "voucher": voucher, "redeemed": redeemed, "error": error, "locations": locations,
+        "local": _local, "code_length": codes.CODE_LENGTH,
+    })
+
+
+@get("/provider/counter", guards=[guards.provider_user], include_in_schema=False)
+async def counter(request: Request) -> Template:
+    return await _counter_page(request)
+
+
+@post("/provider/counter/check", guards=[guards.provider_user], include_in_schema=False)
+async def counter_check(request: Request) -> Template:
+    code = (await request.form()).get("code") or ""
+    try:
+        voucher = await services.inspect(request.user, code)
+    except DomainError as error:
+        return await _counter_page(request, code=code, error=_message(error), status=error.status)
+    return await _counter_page(request, code=code, voucher=voucher)
+
+
+@post("/provider/counter/redeem", guards=[guards.provider_user], include_in_schema=False)
+async def counter_redeem(request: Request) -> Template:
+    form = await request.form()
+    code, location = form.get("code") or "", form.get("location_id") or ""
+    try:
+        voucher = await services.redeem(request.user, code, int(location) if location.isdigit() else None)
+    except DomainError as error:
+        return await _counter_page(request, code=code, error=_message(error), status=error.status)
+    return await _counter_page(request, voucher=voucher, redeemed=True)
+
+
+ROUTES: list = [claim, wallet, voucher_page, cancel, honoured, counter, counter_check, counter_redeem]

@@ -1,0 +1,73 @@
+"""A member claims a free voucher on a phone and shows its QR code; the provider's
+front desk types the code, sees the masked member and redeems it; the member answers
+"was the discount honoured?" (screenshots of each step)."""
+
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.test_login import sign_in
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
+
+
+async def test_claim_show_the_code_redeem_at_the_counter_and_answer(phone_page: Page, new_phone_page, world,
+                                                                   shots):
+    member = phone_page
+    await member.goto("/login")
+    await sign_in(member, world.members["chaoyang"][1], PASSWORD)
+    await member.goto(f"/offers/{world.offers['public']}")
+    async with member.expect_navigation():
+        await member.click("[data-testid=claim]")
+    await expect(member).to_have_url(re.compile(r"/vouchers/\d+$"))
+    qr = member.locator("[data-testid=voucher-qr] svg")
+    await expect(qr).to_be_visible()
+    assert (await qr.bounding_box())["width"] >= 250  # large enough to scan from a phone screen
+    code = (await member.locator("[data-testid=voucher-code]").inner_text()).strip()
+    await shots.take(member, "voucher-qr")
+
+    desk = await new_phone_page()
+    await desk.goto("/provider/login")
+    await sign_in(desk, world.providers["chaoyang"]["staff"], PASSWORD)
+    await desk.goto("/provider/counter")
+    await desk.fill("[data-testid=counter-code]", code.lower().replace("-", " "))  # as typed at the counter
+    async with desk.expect_navigation():
+        await desk.click("[data-testid=counter-check]")
+    await expect(desk.locator("[data-testid=counter-member]")).to_have_text("王*芳")
+    await shots.take(desk, "counter-checked")
+    async with desk.expect_navigation():
+        await desk.click("[data-testid=counter-redeem]")
+    await expect(desk.locator("[data-testid=counter-redeemed]")).to_be_visible()
+    await shots.take(desk, "counter-redeemed")
+    # Checking the same code again shows it used, with no redeem button.
+    await desk.fill("[data-testid=counter-code]", code)
+    async with desk.expect_navigation():
+        await desk.click("[data-testid=counter-check]")
+    await expect(desk.locator("[data-testid=counter-state]")).to_have_text("已使用")
+    await expect(desk.locator("[data-testid=counter-redeem]")).to_have_count(0)
+
+    await member.reload()
+    await expect(member.locator("[data-testid=voucher-redeemed]")).to_be_visible()
+    await shots.take(member, "voucher-used")
+    async with member.expect_navigation():
+        await member.click("[data-testid=honoured-yes]")
+    await expect(member.locator("[data-testid=honoured-answer]")).to_be_visible()
+    await member.goto("/vouchers")
+    await expect(member.locator("[data-testid=voucher-status]").first).to_have_text("已使用")
+    await shots.take(member, "wallet")
+
+
+async def test_a_sold_out_claim_says_why(phone_page: Page, world, shots):
+    from catalog.tables import Offer
+
+    page = phone_page
+    await page.goto("/login")
+    await sign_in(page, world.members["chaoyang"][1], PASSWORD)
+    await page.goto(f"/offers/{world.offers['public']}")
+    await Offer.update({Offer.stock_left: 0}).where(Offer.id == world.offers["public"])
+    async with page.expect_navigation():
+        await page.click("[data-testid=claim]")
+    await expect(page.locator("[data-testid=claim-refused]")).to_contain_text("该优惠已领完")
+    await shots.take(page, "sold-out")
