@@ -503,7 +503,7 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
 # to the member's node or an ancestor, and open to everyone or to one of the member's groups.
 _CLAIMABLE_SQL = """
 SELECT o.id, o.kind, o.provider, o.title_zh, o.title_en, o.member_price_fen, o.subsidy_fen, o.points_price,
-       o.per_member_limit, o.limit_period, o.valid_to
+       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left
 FROM offer o
 JOIN provider p ON p.id = o.provider
 WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from marketplace.runtime import components
+from marketplace.runtime import benchmarking, components
 
 console = Console()
 
@@ -221,13 +221,43 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
     for change in sorted(set(report.freshness_ms) | set(report.freshness_timeouts)):
         values = report.freshness_ms.get(change, [])
         console.print(f"freshness ({change} → seen by search): {len(values)} changes, "
-                      f"p50 {_ms(benchmark._pct(values, 50))} ms, p95 {_ms(benchmark._pct(values, 95))} ms, "
+                      f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms, "
                       f"max {_ms(max(values, default=float('nan')))} ms, "
                       f"{report.freshness_timeouts.get(change, 0)} timed out")
     if report.reindex_s is not None:
         console.print(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
                       f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "
                       f"degraded {report.reindex_degraded}")
+    for note in report.notes:
+        console.print(f"[yellow]{note}[/]")
+
+
+@bench.command("claims")
+@click.option("--attempts", default=20_000, show_default=True, help="Claim attempts per round, one per member.")
+@click.option("--stock", default=1_000, show_default=True, help="Stock of the offer at the start of each round.")
+@click.option("--concurrency", default=64, show_default=True, help="Concurrent clients (and SQL connections).")
+@click.option("--rounds", default=10, show_default=True)
+@click.option("--web-workers", default=1, show_default=True, help="uvicorn worker processes of the web app.")
+def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int) -> None:
+    """A flash sale of one offer: claims over HTTP against the same claims as raw SQL."""
+    from marketplace.vouchers import bench as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(attempts=attempts, stock=stock, concurrency=concurrency, rounds=rounds,
+                                       web_workers=web_workers, say=console.print))
+    table = Table("round", "vouchers", "stock left", "over limit", "HTTP 201/409/other", "API claims/s",
+                  "p50 ms", "p95 ms", "p99 ms", "SQL claims/s", "API/SQL")
+    for number, result in enumerate(report.rounds, start=1):
+        statuses = result.api_statuses
+        other = sum(count for status, count in statuses.items() if status not in (201, 409))
+        table.add_row(str(number), str(result.vouchers), str(result.stock_left), str(result.over_limit),
+                      f"{statuses.get(201, 0)}/{statuses.get(409, 0)}/{other}", f"{result.api.rps:.0f}",
+                      _ms(result.api.pct(50)), _ms(result.api.pct(95)), _ms(result.api.pct(99)),
+                      f"{result.sql.rps:.0f}", f"{result.ratio:.2f}")
+    console.print(table)
+    exact = all(r.vouchers == report.stock and r.stock_left == 0 and r.over_limit == 0 for r in report.rounds)
+    console.print(f"exactly {report.stock} vouchers, none oversold, nobody over the limit in every round: "
+                  f"{'yes' if exact else '[red]NO[/]'}")
     for note in report.notes:
         console.print(f"[yellow]{note}[/]")
 

@@ -17,12 +17,8 @@ for the freshness test are approved and reinstated again.
 """
 
 import asyncio
-import math
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,33 +29,14 @@ import msgspec
 
 from catalog.search import index, service
 from marketplace.identity.principal import Principal
-from marketplace.runtime import components
+from marketplace.runtime import benchmarking, components
+from marketplace.runtime.benchmarking import Stats
 from marketplace.settings import get_settings
 
 TEXT_QUERIES = ["健身", "体检", "瑜伽", "yoga", "电影", "餐饮", "游泳", "按摩", "yogaa", "fitnes", "movie", "理发"]
 # Inside Beijing's central districts.
 BEIJING_LAT, BEIJING_LNG = (39.86, 39.99), (116.28, 116.48)
 DEMO_MEMBER = {"kind": "member", "username": "13800138000", "password": "member123"}
-
-
-@dataclass
-class Stats:
-    name: str
-    target: str  # "api" or "engine"
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    degraded: int = 0
-    wall_s: float = 0.0
-
-    def pct(self, p: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        values = sorted(self.latencies_ms)
-        return values[min(len(values) - 1, max(0, math.ceil(p / 100 * len(values)) - 1))]  # nearest rank
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies_ms) / self.wall_s if self.wall_s else 0.0
 
 
 @dataclass
@@ -76,57 +53,6 @@ class Report:
     degraded: Stats | None = None
     signed_in: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-def _pct(values: list[float], p: float) -> float:
-    stats = Stats("", "")
-    stats.latencies_ms = values
-    return stats.pct(p)
-
-
-# Subprocesses ------------------------------------------------------------------------------
-
-def _spawn(args: list[str], log_path: str) -> subprocess.Popen:
-    log = open(log_path, "ab")
-    # A session of its own, so that stopping it also stops what it forks (Dramatiq workers).
-    return subprocess.Popen([sys.executable, *args], env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def _stop(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            try:
-                os.killpg(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.wait()
-        # Stragglers of its session (forked workers) are stopped as well.
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-async def _wait_ready(base: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get(base + "/ready")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.3)
-    raise RuntimeError(f"the web app at {base} did not become ready within {timeout:.0f}s")
 
 
 # Load --------------------------------------------------------------------------------------
@@ -317,15 +243,16 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
     base = f"http://127.0.0.1:{port}"
     log_dir = log_dir or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
     os.makedirs(log_dir, exist_ok=True)
-    children: list[subprocess.Popen] = []
+    children: list = []
     await db.open_pool()
     try:
-        children.append(_spawn(["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1",
-                                "--port", str(port), "--no-access-log"], os.path.join(log_dir, "web.log")))
-        children.append(_spawn(["-m", "marketplace.cli", "worker"], os.path.join(log_dir, "worker.log")))
-        children.append(_spawn(["-m", "marketplace.cli", "scheduler"], os.path.join(log_dir, "scheduler.log")))
+        children.append(benchmarking.spawn(
+            ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+             "--no-access-log"], os.path.join(log_dir, "web.log")))
+        for role in ("worker", "scheduler"):
+            children.append(benchmarking.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}.log")))
         say(f"web app on {base}, worker and scheduler started (logs in {log_dir})")
-        await _wait_ready(base)
+        await benchmarking.wait_ready(base)
 
         # The load comes from aiohttp (its HTTP parser is C), so that the load generator,
         # which shares the two cores, takes as little from what it measures as it can.
@@ -413,6 +340,6 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                 say(f"degraded: p95 {report.degraded.pct(95):.1f} ms, "
                     f"{report.degraded.degraded}/{len(report.degraded.latencies_ms)} answers degraded")
     finally:
-        _stop(children)
+        benchmarking.stop(children)
         await db.close_pool()
     return report

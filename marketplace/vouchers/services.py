@@ -93,6 +93,10 @@ async def claim(principal: Principal, offer_id: int) -> VoucherRead:
         if offer["kind"] not in CLAIMABLE_KINDS:
             raise Conflict("This offer is bought with points or paid online, which is not open yet.",
                            code="kind_not_claimable")
+        if offer["stock_left"] <= 0:
+            # Most attempts of a flash sale come after the last unit: refuse them before
+            # writing anything. take_stock below stays the authority for the rest.
+            raise Conflict("This offer has run out.", code="sold_out")
         start = period_start(offer["limit_period"], now)
         counted = await connection.fetchval(
             "INSERT INTO claim_count (member, offer, period_start, claims) VALUES ($1, $2, $3, 1) "
