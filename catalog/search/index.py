@@ -60,7 +60,7 @@ SYNONYMS = [
 SETTINGS = MeilisearchSettings(
     searchable_attributes=["title_zh", "title_en", "tags", "category_zh", "category_en", "provider_name",
                            "districts"],
-    filterable_attributes=["offer_id", "primary", "provider_id", "category", "kind", "districts", "price_band",
+    filterable_attributes=["id", "offer_id", "primary", "provider_id", "category", "kind", "districts", "price_band",
                            "member_price_fen", "has_stock", "scope_node_id", "scope_depth", "groups",
                            "valid_from_ts", "valid_to_ts", "_geo",
                            *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")]],
@@ -102,6 +102,9 @@ def client(timeout: float = 10) -> AsyncClient:
     return per_loop[timeout]
 
 
+SEARCH_CONNECTIONS = 256
+
+
 class EngineUnavailable(Exception):
     """Meilisearch did not answer a search, or answered with an error."""
 
@@ -111,22 +114,30 @@ async def search(body: dict, timeout: float) -> dict:
 
     A plain aiohttp call: on the web app's hot path the SDK's httpx client and models
     took more CPU than the engine's search itself. Raises EngineUnavailable."""
+    try:
+        async with _search_session().post(f"indexes/{index_uid()}/search", data=msgspec.json.encode(body),
+                                          timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+            content = await response.read()
+        if response.status != 200:
+            raise EngineUnavailable(f"HTTP {response.status}: {content[:200]!r}")
+        return msgspec.json.decode(content)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as error:  # ValueError: bad URL or bad JSON
+        raise EngineUnavailable(type(error).__name__) from error
+
+
+def _search_session() -> aiohttp.ClientSession:
+    """One HTTP session to the engine per event loop; as many connections as a web process
+    may have searches in flight, so that a search never waits for a free connection."""
     loop = asyncio.get_running_loop()
     if loop not in _search_sessions:
         settings = get_settings().search
         headers = {**_HEADERS, "Content-Type": "application/json"}
         if settings.master_key:
             headers["Authorization"] = f"Bearer {settings.master_key}"
-        _search_sessions[loop] = aiohttp.ClientSession(base_url=settings.url, headers=headers)
-    try:
-        async with _search_sessions[loop].post(f"/indexes/{index_uid()}/search", data=msgspec.json.encode(body),
-                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-            content = await response.read()
-    except (aiohttp.ClientError, TimeoutError) as error:
-        raise EngineUnavailable(type(error).__name__) from error
-    if response.status != 200:
-        raise EngineUnavailable(f"HTTP {response.status}: {content[:200]!r}")
-    return msgspec.json.decode(content)
+        _search_sessions[loop] = aiohttp.ClientSession(
+            base_url=settings.url.rstrip("/") + "/", headers=headers,
+            connector=aiohttp.TCPConnector(limit=SEARCH_CONNECTIONS))
+    return _search_sessions[loop]
 
 
 async def close_clients() -> None:
@@ -138,6 +149,11 @@ async def close_clients() -> None:
 
 def index_uid() -> str:
     return f"{get_settings().search.index_prefix}offers"
+
+
+def quote(value: str) -> str:
+    """A string literal of the engine's filter language."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def price_band(member_price_fen: int) -> str:
@@ -258,28 +274,18 @@ async def _wait(task) -> None:
                                  raise_for_status=True)
 
 
-async def _indexed_ids(index, filter_expr: str) -> set[str]:
-    """The ids of the documents the index holds that match this filter."""
-    ids: set[str] = set()
-    while True:
-        page = await index.get_documents(filter=filter_expr, fields=["id"], offset=len(ids), limit=5 * BATCH)
-        ids.update(document["id"] for document in page.results)
-        if not page.results or len(ids) >= page.total:
-            return ids
-
-
 async def _replace(index, held: str, offer_ids: list[int]) -> int:
     """Make the documents matching the filter `held` exactly the current documents of
     these offers; returns how many were written.
 
-    One deletion (by id, of what is no longer wanted) and one upsert at most: every
-    write that touches geo points costs the engine about 0.7 s on 100,000 documents,
-    however small it is, so a sync must not spend two where one will do."""
+    Two engine tasks, run in the order they were queued: a deletion by filter of what
+    is no longer wanted (so a sync never decides from an index that has not yet applied
+    an earlier sync's writes) and one upsert. Every write that touches geo points costs
+    the engine about 0.7 s on 100,000 documents however small it is; a deletion that
+    matches nothing costs nothing."""
     documents = await _documents(await _indexable_offers("o.id = ANY({})", offer_ids))
-    stale = await _indexed_ids(index, held) - {document["id"] for document in documents}
-    tasks = []
-    if stale:
-        tasks.append(await index.delete_documents(sorted(stale)))
+    keep = ", ".join(quote(document["id"]) for document in documents)
+    tasks = [await index.delete_documents_by_filter(f"({held}) AND id NOT IN [{keep}]" if keep else held)]
     if documents:
         tasks.append(await index.add_documents(documents, primary_key="id"))
     for task in tasks:  # run in order by the engine: the last to finish is the last queued

@@ -59,10 +59,6 @@ def _shanghai_now(now: datetime | None) -> tuple[str, int]:
     return index.DAYS[local.weekday()], local.hour * 60 + local.minute
 
 
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def meili_filter(query: SearchQuery, who: Eligibility, now: datetime | None = None) -> list[str]:
     now_ts = int(now.timestamp() if now else time.time())
     parts = [f"valid_from_ts <= {now_ts}", f"valid_to_ts > {now_ts}"]
@@ -70,18 +66,18 @@ def meili_filter(query: SearchQuery, who: Eligibility, now: datetime | None = No
         parts += ["scope_depth <= 1", "groups IS EMPTY"]
     else:
         parts.append(f"scope_node_id IN [{', '.join(map(str, who.node_ids))}]")
-        groups = ", ".join(_quote(group) for group in who.groups)
+        groups = ", ".join(index.quote(group) for group in who.groups)
         parts.append(f"(groups IS EMPTY OR groups IN [{groups}])" if who.groups else "groups IS EMPTY")
     if query.category:
-        parts.append(f"category = {_quote(query.category)}")
+        parts.append(f"category = {index.quote(query.category)}")
     if query.kind:
-        parts.append(f"kind = {_quote(query.kind)}")
+        parts.append(f"kind = {index.quote(query.kind)}")
     if query.provider_id:
         parts.append(f"provider_id = {query.provider_id}")
     if query.district:
-        parts.append(f"districts = {_quote(query.district)}")
+        parts.append(f"districts = {index.quote(query.district)}")
     if query.price_band:
-        parts.append(f"price_band = {_quote(query.price_band)}")
+        parts.append(f"price_band = {index.quote(query.price_band)}")
     if query.min_price is not None:
         parts.append(f"member_price_fen >= {query.min_price}")
     if query.max_price is not None:
@@ -192,12 +188,14 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * radius * math.asin(math.sqrt(a))
 
 
-# The text condition of the fallback, by the script of the query. Latin text can use the
-# trigram index of English titles (and typos still match by similarity); Chinese text is
-# matched as a substring of titles and tags (trigrams do not split Chinese words).
+# The text condition of the fallback, by the script of the query. Latin text is matched
+# in English titles by trigram similarity too (typos), and as a substring of Chinese
+# titles (brands such as "KFC"); Chinese text as a substring of titles and tags
+# (trigrams do not split Chinese words).
 _TEXT_MATCH = {
     "none": "true",
-    "latin": "(o.title_en ILIKE '%' || {q} || '%' OR o.title_en % {q} OR o.tags @> ARRAY[{q}]::varchar[])",
+    "latin": "(o.title_en ILIKE '%' || {q} || '%' OR o.title_en % {q} OR o.title_zh ILIKE '%' || {q} || '%' "
+             "OR o.tags @> ARRAY[{q}]::varchar[])",
     "other": "(o.title_zh ILIKE '%' || {q} || '%' OR array_to_string(o.tags, ' ') ILIKE '%' || {q} || '%')",
 }
 
@@ -228,7 +226,10 @@ WHERE o.status = 'published' AND p.status = 'active' AND o.valid_from <= now() A
   AND ({category}::text IS NULL OR c.code = {category})
   AND ({kind}::text IS NULL OR o.kind = {kind})
   AND ({provider_id}::int IS NULL OR o.provider = {provider_id})
-  AND ({district}::text IS NULL OR l.district = {district})
+  AND ({district}::text IS NULL OR EXISTS (
+      SELECT 1 FROM location dl WHERE dl.provider = o.provider AND dl.district = {district}
+        AND (NOT EXISTS (SELECT 1 FROM offer_location x WHERE x.offer = o.id)
+             OR dl.id IN (SELECT x.location FROM offer_location x WHERE x.offer = o.id))))
   AND ({min_price}::int IS NULL OR o.member_price_fen >= {min_price})
   AND ({max_price}::int IS NULL OR o.member_price_fen <= {max_price})
   AND (NOT {has_stock} OR o.stock_left > 0)

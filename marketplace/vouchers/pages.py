@@ -15,8 +15,10 @@ from litestar.response import Redirect, Response, Template
 
 from marketplace.errors import DomainError
 from marketplace.identity import guards
+from marketplace.idempotency import services as idempotency_keys
 from marketplace.settings import get_settings
 from marketplace.vouchers import codes, services
+from marketplace.vouchers.schemas import VoucherRead
 from marketplace.web import nav
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
@@ -54,8 +56,10 @@ def _local(moment: datetime | None) -> str | None:
 
 @post("/offers/{offer_id:int}/claim", guards=[guards.member], include_in_schema=False)
 async def claim(request: Request, offer_id: Id) -> Response:
+    key = (await request.form()).get("idempotency_key") or None
     try:
-        voucher = await services.claim(request.user, offer_id)
+        voucher = await idempotency_keys.run_once(request.user, key, f"claim:{offer_id}", None,
+                                                  lambda: services.claim(request.user, offer_id), VoucherRead)
     except DomainError as error:
         return Template(template_name="vouchers/claim_refused.html", status_code=error.status,
                         context={"message": _message(error), "code": error.code, "offer_id": offer_id})

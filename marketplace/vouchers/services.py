@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Claimable here; points and paid offers need the ledger and payments (not yet built).
 CLAIMABLE_KINDS = ("voucher", "slot")
-# Failed code look-ups at the counter, per window: beyond these a staff account or a
+# Unknown codes looked up at the counter, per window: beyond these a staff account or a
 # provider is refused for the rest of the window; at ALERT_MISSES the operators are told.
 MISS_WINDOW_SECONDS = 600
 STAFF_MISS_LIMIT = 20
@@ -110,10 +110,10 @@ async def claim(principal: Principal, offer_id: int) -> VoucherRead:
             "INSERT INTO voucher (code, offer, member, provider, period_start, claimed_at, expires_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             codes.new_code(), offer_id, principal.id, offer["provider"], start, now, offer["valid_to"])
+        row = await connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1", voucher_id)
         # Last, so the offer row's lock is held only until the commit that follows.
         if await catalog.take_stock(connection, offer_id) is None:
             raise Conflict("This offer has run out.", code="sold_out")
-        row = await connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1", voucher_id)
     log.info("voucher_claimed", voucher_id=voucher_id, offer_id=offer_id)
     return _read(row)
 
@@ -200,31 +200,37 @@ def _miss_keys(principal: Principal) -> tuple[str, str]:
     return f"counter:misses:staff:{principal.id}", f"counter:misses:provider:{principal.provider_id}"
 
 
-async def _refuse_when_guessing(principal: Principal) -> None:
-    staff_key, provider_key = _miss_keys(principal)
-    try:
-        staff, provider = await redis().mget(staff_key, provider_key)
-    except RedisError:
-        return  # throttling is a guard, not a dependency of the counter
-    if int(staff or 0) >= STAFF_MISS_LIMIT or int(provider or 0) >= PROVIDER_MISS_LIMIT:
-        raise TooManyRequests("Too many unknown codes were tried; wait a few minutes.",
-                              code="counter_throttled", retry_after=MISS_WINDOW_SECONDS)
-
-
-async def _count_miss(principal: Principal) -> None:
+async def _count_attempt(principal: Principal) -> None:
+    """Count a look-up before it runs (so parallel guesses cannot slip past the limit);
+    TooManyRequests when the staff account or the provider is over its limit."""
     staff_key, provider_key = _miss_keys(principal)
     try:
         async with redis().pipeline(transaction=True) as pipe:
             for key in (staff_key, provider_key):
+                # SET NX EX opens the window on the first attempt (EXPIRE NX needs Redis 7).
                 pipe.set(key, 0, ex=MISS_WINDOW_SECONDS, nx=True)
                 pipe.incr(key)
-            _, _, _, provider_misses = await pipe.execute()
+            _, staff, _, provider = await pipe.execute()
     except RedisError:
-        return
-    if provider_misses == ALERT_MISSES:
+        return  # throttling is a guard, not a dependency of the counter
+    if provider == ALERT_MISSES:
         # Once per window: operators watch this event for code guessing at a provider.
         log.warning("counter_code_guessing", provider_id=principal.provider_id, staff_id=principal.id,
-                    misses=provider_misses, window_seconds=MISS_WINDOW_SECONDS)
+                    misses=provider, window_seconds=MISS_WINDOW_SECONDS)
+    if staff > STAFF_MISS_LIMIT or provider > PROVIDER_MISS_LIMIT:
+        raise TooManyRequests("Too many unknown codes were tried; wait a few minutes.",
+                              code="counter_throttled", retry_after=MISS_WINDOW_SECONDS)
+
+
+async def _forgive(principal: Principal) -> None:
+    """A code that was found gives its attempt back: only misses count."""
+    try:
+        async with redis().pipeline(transaction=True) as pipe:
+            for key in _miss_keys(principal):
+                pipe.decr(key)
+            await pipe.execute()
+    except RedisError:
+        pass
 
 
 _COUNTER_SQL = """
@@ -245,12 +251,12 @@ def _counter(row) -> CounterVoucher:
 async def _find_at_counter(principal: Principal, text: str):
     provider_id = _staff(principal)
     code = _typed_code(text)
-    await _refuse_when_guessing(principal)
+    await _count_attempt(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(_COUNTER_SQL, code, provider_id)
     if row is None:
-        await _count_miss(principal)
         raise NotFound("No voucher of yours has this code.", code="voucher_not_found")
+    await _forgive(principal)
     return code, row
 
 

@@ -1,5 +1,6 @@
 """Jinja2 environment for the three audiences' pages."""
 
+import secrets
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -40,6 +41,9 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    # A fresh Idempotency-Key per rendered form: a double tap or a resubmitted page then
+    # repeats nothing (see marketplace/idempotency).
+    env.globals["one_time_key"] = lambda: secrets.token_urlsafe(16)
     return env
 
 

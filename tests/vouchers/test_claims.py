@@ -253,3 +253,18 @@ async def test_expired_vouchers_cannot_be_redeemed(world):
     assert (await services.my_voucher(member, voucher.id)).status == "expired"
     with pytest.raises(NotFound):
         await services.my_voucher(await federation.member_principal(world.members["haidian"][0]), voucher.id)
+
+
+async def test_a_double_submitted_claim_form_claims_once(client, world):
+    from tests.factories import PASSWORD
+    from tests.providers.test_pages import _post
+
+    await Offer.update({Offer.per_member_limit: 5}).where(Offer.id == world.offers["public"])
+    await client.get("/login")
+    await _post(client, "/login", {"username": world.members["chaoyang"][1], "password": PASSWORD})
+    offer_page = await client.get(f"/offers/{world.offers['public']}")
+    key = offer_page.text.split('name="idempotency_key" value="')[1].split('"')[0]
+    first = await _post(client, f"/offers/{world.offers['public']}/claim", {"idempotency_key": key})
+    again = await _post(client, f"/offers/{world.offers['public']}/claim", {"idempotency_key": key})
+    assert first.status_code in (302, 303) and first.headers["location"] == again.headers["location"]
+    assert await Voucher.count() == 1 and await stock_left(world.offers["public"]) == 99
