@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from marketplace.runtime import benchmarking, components
+from marketplace.runtime import benchmarking, components, processes
 
 console = Console()
 
@@ -292,7 +292,7 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         asyncio.run(_reindex())
         evaluator_key = asyncio.run(seeding.demo_evaluator_key())
         for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
-            children.append(subprocess.Popen([sys.executable, "-m", "marketplace.cli", *role]))
+            children.append(processes.spawn(["-m", "marketplace.cli", *role]))
         _print_demo_guide(port, evaluator_key)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -301,7 +301,7 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         pass
     finally:
         console.print("stopping…")
-        _stop_processes(children)
+        processes.stop(children)
         components.stop(started)
 
 
@@ -320,18 +320,6 @@ def _print_demo_guide(port: int, evaluator_key: str) -> None:
     table.add_row("API docs", base + "/api/docs", "")
     console.print(table)
     console.print("Press Ctrl-C to stop everything this command started.")
-
-
-def _stop_processes(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()  # uvicorn, Dramatiq and the scheduler shut down gracefully on SIGTERM
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def _run_demo_until_healthy(var_dir: str, port: int) -> tuple[subprocess.Popen, 
     demo = subprocess.Popen(
         [sys.executable, "-m", "marketplace.cli", "demo", "--port", str(port),
          "--members", "60", "--providers", "6", "--offers", "30"],
-        cwd=REPO_ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT)
+        cwd=REPO_ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT,
+        start_new_session=True)  # a process group of its own, like a command in a terminal
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         assert demo.poll() is None, open(log_path).read()[-3000:]
@@ -64,7 +65,7 @@ def _run_demo_until_healthy(var_dir: str, port: int) -> tuple[subprocess.Popen, 
 def _interrupt_and_check_nothing_is_left(demo: subprocess.Popen, var_dir: str) -> None:
     children = psutil.Process(demo.pid).children(recursive=True)
     assert len(children) >= 3  # web, worker, scheduler (and the worker's own processes)
-    demo.send_signal(signal.SIGINT)
+    os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group
     assert demo.wait(60) == 0
     time.sleep(1)
     alive = [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]

@@ -29,7 +29,7 @@ import msgspec
 
 from catalog.search import index, service
 from marketplace.identity.principal import Principal
-from marketplace.runtime import benchmarking, components
+from marketplace.runtime import benchmarking, components, processes
 from marketplace.runtime.benchmarking import Stats
 from marketplace.settings import get_settings
 
@@ -246,11 +246,11 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
     children: list = []
     await db.open_pool()
     try:
-        children.append(benchmarking.spawn(
+        children.append(processes.spawn(
             ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
              "--no-access-log"], os.path.join(log_dir, "web.log")))
         for role in ("worker", "scheduler"):
-            children.append(benchmarking.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}.log")))
+            children.append(processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}.log")))
         say(f"web app on {base}, worker and scheduler started (logs in {log_dir})")
         await benchmarking.wait_ready(base)
 
@@ -340,6 +340,6 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                 say(f"degraded: p95 {report.degraded.pct(95):.1f} ms, "
                     f"{report.degraded.degraded}/{len(report.degraded.latencies_ms)} answers degraded")
     finally:
-        benchmarking.stop(children)
+        processes.stop(children)
         await db.close_pool()
     return report

@@ -1,16 +1,12 @@
-"""What the benchmark commands share: latency statistics and the app's processes.
+"""What the benchmark commands share: latency statistics and waiting for the web app.
 
 `benefits bench search` and `benefits bench claims` start the web app (and, for search,
-a worker and the scheduler) as subprocesses against the data in BENEFITS_VAR, load
-them from the benchmark process and stop them at the end, also on error.
+a worker and the scheduler) with `marketplace.runtime.processes` against the data in
+BENEFITS_VAR, load them from the benchmark process and stop them at the end.
 """
 
 import asyncio
 import math
-import os
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -42,35 +38,6 @@ def percentile(values: list[float], p: float) -> float:
     stats = Stats("", "")
     stats.latencies_ms = values
     return stats.pct(p)
-
-
-def spawn(args: list[str], log_path: str) -> subprocess.Popen:
-    """`python <args>` in a session of its own, so that stopping it also stops what it
-    forks (Dramatiq and uvicorn workers)."""
-    log = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, *args], env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-def stop(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            try:
-                os.killpg(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.wait()
-        # Stragglers of its session (forked workers) are stopped as well.
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 async def wait_ready(base: str, timeout: float = 90) -> None:

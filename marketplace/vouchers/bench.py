@@ -26,7 +26,7 @@ import asyncpg
 
 from marketplace import db
 from marketplace.identity import services as identity
-from marketplace.runtime import benchmarking, components
+from marketplace.runtime import benchmarking, components, processes
 from marketplace.runtime.benchmarking import Stats
 from marketplace.settings import get_settings
 
@@ -165,7 +165,7 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
         tokens = await _tokens(attempts)
         member_ids = [row["id"] for row in await db.engine().run_ddl(
             f"SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT {int(attempts)}")]
-        children.append(benchmarking.spawn(
+        children.append(processes.spawn(
             ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
              "--no-access-log", "--workers", str(web_workers)], os.path.join(log_dir, "web-claims.log")))
         await benchmarking.wait_ready(base)
@@ -200,7 +200,7 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
                     f"(p99 {result.api.pct(99):.1f} ms), SQL {result.sql.rps:.0f}/s, ratio {result.ratio:.2f}")
         await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")
     finally:
-        benchmarking.stop(children)
+        processes.stop(children)
         await db.close_pool()
     report.notes.append("points spending is not measured: the points ledger is not built yet")
     return report
