@@ -107,9 +107,10 @@ async def claim(principal: Principal, offer_id: int) -> VoucherRead:
             raise Conflict(f"You already hold {offer['per_member_limit']} of this offer for this period.",
                            code="limit_reached", limit=offer["per_member_limit"], period=offer["limit_period"])
         voucher_id = await connection.fetchval(
-            "INSERT INTO voucher (code, offer, member, provider, period_start, claimed_at, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            codes.new_code(), offer_id, principal.id, offer["provider"], start, now, offer["valid_to"])
+            "INSERT INTO voucher (code, offer, member, provider, period_start, claimed_at, expires_at, subsidy_fen) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            codes.new_code(), offer_id, principal.id, offer["provider"], start, now, offer["valid_to"],
+            offer["subsidy_fen"])
         row = await connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1", voucher_id)
         # Last, so the offer row's lock is held only until the commit that follows.
         if await catalog.take_stock(connection, offer_id) is None:

@@ -7,7 +7,8 @@ from marketplace.federation.tables import Member
 
 class Voucher(Table, tablename="voucher"):
     """One claim of one offer by one member: an unguessable code, shown at the counter
-    and redeemed exactly once. issued → redeemed, or cancelled / expired."""
+    and redeemed exactly once. (pending →) issued → redeemed, or cancelled / expired / refunded;
+    pending is a paid claim holding its stock until the payment succeeds."""
 
     id = BigSerial(primary_key=True)
     code = Varchar(length=14, unique=True)
@@ -27,6 +28,12 @@ class Voucher(Table, tablename="voucher"):
     cancelled_at = Timestamptz(null=True, default=None)
     # The member's one-tap answer after redemption: was the discount honoured as promised?
     honoured = Boolean(null=True, default=None)
+    # What the voucher cost, fixed at claim time: the union's subsidy (owed to the provider
+    # on redemption), the member's share paid online, and the points spent.
+    subsidy_fen = Integer(default=0)
+    paid_fen = Integer(default=0)
+    points_spent = Integer(default=0)
+    slot = ForeignKey(LazyTableReference("OfferSlot", module_path="catalog.tables"), null=True, default=None)
 
 
 class ClaimCount(Table, tablename="claim_count"):
