@@ -133,3 +133,109 @@ class ProviderPage(msgspec.Struct):
     total: int
     page: int
     page_size: int
+
+
+# Settlements ------------------------------------------------------------------------------------
+
+STATEMENT_STATUSES = ("draft", "approved", "paid")
+StatementStatus = Literal["draft", "approved", "paid"]
+# A calendar month, "2026-11".
+Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class StatementLineInput(msgspec.Struct, frozen=True):
+    """One redeemed voucher as the marketplace hands it to a draft (money in fen)."""
+
+    voucher_id: int
+    voucher_code: str
+    offer_id: int
+    offer_title_zh: str
+    offer_title_en: str
+    redeemed_at: datetime
+    subsidy_fen: int
+    paid_fen: int
+
+
+class StatementLineRead(msgspec.Struct):
+    voucher_id: int
+    voucher_code: str
+    offer_id: int
+    offer_title_zh: str
+    offer_title_en: str
+    redeemed_at: datetime
+    subsidy_fen: int
+    paid_fen: int
+
+
+class StatementSummary(msgspec.Struct):
+    id: int
+    provider_id: int
+    provider_name: str
+    period: str
+    status: str
+    revision: int
+    voucher_count: int
+    subsidy_fen: int
+    paid_fen: int
+    total_fen: int  # what the provider is owed: subsidy_fen + paid_fen
+    currency: str
+    drafted_at: datetime
+    approved_at: datetime | None
+    paid_at: datetime | None
+    payout_reference: str | None
+
+
+class StatementRead(msgspec.Struct):
+    id: int
+    provider_id: int
+    provider_name: str
+    provider_node_id: int
+    period: str
+    period_start: datetime
+    period_end: datetime
+    status: str
+    revision: int
+    voucher_count: int
+    subsidy_fen: int
+    paid_fen: int
+    total_fen: int
+    currency: str
+    drafted_at: datetime
+    approved_at: datetime | None
+    approved_by: int | None
+    paid_at: datetime | None
+    paid_by: int | None
+    payout_account: str | None  # the provider's account now, or the one paid to
+    payout_reference: str | None
+    lines: list[StatementLineRead]
+
+
+class StatementPage(msgspec.Struct):
+    items: list[StatementSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class DraftRequest(msgspec.Struct, forbid_unknown_fields=True):
+    period: Period
+
+
+class DraftResult(msgspec.Struct):
+    """What drafting a month did, by provider id: created, recomputed, unchanged (a draft
+    that already said the same), or kept as it was because it is approved or paid."""
+
+    period: str
+    created: list[int] = []
+    recomputed: list[int] = []
+    unchanged: list[int] = []
+    kept: list[int] = []
+
+
+class Approval(msgspec.Struct, forbid_unknown_fields=True):
+    # The revision the operator looked at; a draft recomputed since then is not approved.
+    revision: int | None = None
+
+
+class PayoutAccountInput(msgspec.Struct, forbid_unknown_fields=True):
+    account_id: Annotated[str, msgspec.Meta(max_length=64)]

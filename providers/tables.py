@@ -1,5 +1,6 @@
 from piccolo.columns import (
     JSONB,
+    BigInt,
     BigSerial,
     Boolean,
     Bytea,
@@ -34,6 +35,8 @@ class Provider(Table, tablename="provider"):
     status = Varchar(length=20, default="applied")
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # Where settlements are paid: the provider's Stripe Connect account ("acct_...").
+    payout_account = Varchar(length=64, null=True, default=None)
 
 
 class Location(Table, tablename="location"):
@@ -71,3 +74,44 @@ class ProviderStatusChange(Table, tablename="provider_status_change"):
     actor_id = Integer(null=True)
     reason = Varchar(length=500, default="")
     at = Timestamptz()
+
+
+class SettlementStatement(Table, tablename="settlement_statement"):
+    """What the union owes one provider for one calendar month (Asia/Shanghai): the
+    subsidy of the vouchers redeemed in it plus the member payments collected online.
+    draft → approved (by an operator) → paid (through the payout gateway)."""
+
+    id = BigSerial(primary_key=True)
+    provider = ForeignKey(Provider, null=False)
+    period = Varchar(length=7)  # "2026-11"
+    period_start = Timestamptz()
+    period_end = Timestamptz()
+    status = Varchar(length=10, default="draft")
+    revision = Integer(default=1)  # +1 each time a draft is recomputed
+    voucher_count = Integer(default=0)
+    subsidy_fen = BigInt(default=0)
+    paid_fen = BigInt(default=0)
+    total_fen = BigInt(default=0)
+    currency = Varchar(length=3, default="CNY")
+    drafted_at = Timestamptz()
+    approved_at = Timestamptz(null=True, default=None)
+    approved_by = Integer(null=True, default=None)
+    paid_at = Timestamptz(null=True, default=None)
+    paid_by = Integer(null=True, default=None)
+    payout_account = Varchar(length=64, null=True, default=None)
+    payout_reference = Varchar(length=64, null=True, default=None)
+
+
+class SettlementLine(Table, tablename="settlement_line"):
+    """One redeemed voucher of a statement, copied when the statement was drafted."""
+
+    id = BigSerial(primary_key=True)
+    statement = ForeignKey(SettlementStatement, null=False)
+    voucher_id = BigInt()  # the marketplace's voucher; no foreign key across the layers
+    voucher_code = Varchar(length=14)
+    offer_id = Integer()
+    offer_title_zh = Varchar(length=100)
+    offer_title_en = Varchar(length=100, default="")
+    redeemed_at = Timestamptz()
+    subsidy_fen = Integer()
+    paid_fen = Integer()

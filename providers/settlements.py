@@ -1,0 +1,374 @@
+"""Settlements: what the union owes each provider for a calendar month, and paying it.
+
+A statement covers one provider and one month of Asia/Shanghai's calendar. It lists the
+vouchers redeemed in that month, each with the union's subsidy owed to the provider and
+the member's share collected online on the provider's behalf; the provider is owed both
+(`total_fen = subsidy_fen + paid_fen`). All money is integer fen of CNY.
+
+    draft ──approve──▶ approved ──pay──▶ paid
+
+- `draft` takes the lines from its caller: this package never reads the marketplace's
+  voucher table (marketplace/vouchers/statements.py does, and drafts through here). One
+  statement per provider and month (a unique key); re-drafting a draft recomputes it,
+  re-drafting an approved or paid one keeps it as it is. Lines are copies, so a statement
+  never changes once approved.
+- `approve`: an operator whose scope covers the provider; optionally only the revision
+  they looked at.
+- `pay`: an operator in scope pays an approved statement through a `PayoutGateway`
+  (providers/payouts.py) to the provider's payout account; the gateway's reference is kept.
+Anything else is a 409 naming the status the statement is in.
+"""
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from asyncpg.exceptions import UniqueViolationError
+
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.federation import services as federation
+from marketplace.identity.principal import Principal
+from providers.payouts import ACCOUNT_PATTERN, PayoutGateway, PayoutOrder
+from providers.schemas import (
+    StatementLineInput,
+    StatementLineRead,
+    StatementPage,
+    StatementRead,
+    StatementSummary,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CURRENCY = "CNY"
+
+
+# Periods -------------------------------------------------------------------------------------------
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """"2026-11" → its first instant and the first instant of the next month, in Shanghai."""
+    try:
+        year, month = (int(part) for part in period.split("-"))
+        if len(period) != 7 or not 1 <= month <= 12 or year < 2000:
+            raise ValueError
+    except ValueError:
+        raise Invalid("period must be a month written as YYYY-MM, such as 2026-11.", field="period") from None
+    start = datetime(year, month, 1, tzinfo=SHANGHAI)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
+    return start, end
+
+
+def period_of(moment: datetime) -> str:
+    """The month (in Shanghai) that holds `moment`."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m")
+
+
+def previous_period(now: datetime | None = None) -> str:
+    """The last month that is over: the one the monthly job settles."""
+    local = (now or datetime.now(UTC)).astimezone(SHANGHAI)
+    return f"{local.year - 1}-12" if local.month == 1 else f"{local.year}-{local.month - 1:02d}"
+
+
+def check_period_over(period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The period's bounds if it is over; a month still running cannot be settled (vouchers
+    redeemed after its statement was approved would never be paid)."""
+    start, end = period_bounds(period)
+    if end > (now or datetime.now(UTC)):
+        raise Invalid(f"{period} is not over yet; a month is settled once it has ended.", code="period_open",
+                      field="period")
+    return start, end
+
+
+# Drafting -------------------------------------------------------------------------------------------
+
+def _check_lines(lines: Sequence[StatementLineInput], start: datetime, end: datetime) -> None:
+    seen = set()
+    for line in lines:
+        if not start <= line.redeemed_at < end:
+            raise Invalid(f"Voucher {line.voucher_id} was not redeemed in this period.", field="lines")
+        if line.subsidy_fen < 0 or line.paid_fen < 0:
+            raise Invalid(f"Voucher {line.voucher_id} has a negative amount.", field="lines")
+        if line.voucher_id in seen:
+            raise Invalid(f"Voucher {line.voucher_id} is listed twice.", field="lines")
+        seen.add(line.voucher_id)
+
+
+async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInput], *,
+                now: datetime | None = None) -> tuple[str, int]:
+    """Draft (or recompute the draft of) the provider's statement for `period` from `lines`.
+
+    Returns (outcome, statement id); outcome is "created", "recomputed", "unchanged" (a draft
+    that already says this; its revision stays) or "kept" (approved or paid: left alone).
+    Safe to repeat: one statement per provider and period, whatever runs at the same time."""
+    start, end = check_period_over(period, now)
+    _check_lines(lines, start, end)
+    subsidy = sum(line.subsidy_fen for line in lines)
+    paid = sum(line.paid_fen for line in lines)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        if not await connection.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE id = $1)", provider_id):
+            raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+        statement_id = await connection.fetchval(
+            "INSERT INTO settlement_statement (provider, period, period_start, period_end) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (provider, period) DO NOTHING RETURNING id", provider_id, period, start, end)
+        outcome = "created"
+        if statement_id is None:
+            # It exists: the row lock orders this draft after an approval running now, or before it.
+            row = await connection.fetchrow(
+                "SELECT id, status FROM settlement_statement WHERE provider = $1 AND period = $2 FOR UPDATE",
+                provider_id, period)
+            statement_id = row["id"]
+            if row["status"] != "draft":
+                return "kept", statement_id
+            stored = await connection.fetch(
+                "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
+                "paid_fen FROM settlement_line WHERE statement = $1", statement_id)
+            if {tuple(record.values()) for record in stored} == {_values(line) for line in lines}:
+                return "unchanged", statement_id
+            await connection.execute("DELETE FROM settlement_line WHERE statement = $1", statement_id)
+            outcome = "recomputed"
+        if lines:
+            columns = [list(column) for column in zip(*map(_values, lines))]
+            try:
+                await connection.execute(
+                    "INSERT INTO settlement_line (statement, voucher_id, voucher_code, offer_id, offer_title_zh, "
+                    "offer_title_en, redeemed_at, subsidy_fen, paid_fen) SELECT $1, * FROM unnest("
+                    "$2::bigint[], $3::varchar[], $4::int[], $5::varchar[], $6::varchar[], $7::timestamptz[], "
+                    "$8::int[], $9::int[])", statement_id, *columns)
+            except UniqueViolationError as error:
+                raise Conflict("A voucher of these lines is already on another statement.",
+                               code="voucher_already_settled") from error
+        await connection.execute(
+            "UPDATE settlement_statement SET voucher_count = $2, subsidy_fen = $3, paid_fen = $4, total_fen = $5, "
+            "revision = revision + (CASE WHEN $6 THEN 1 ELSE 0 END), drafted_at = now() WHERE id = $1",
+            statement_id, len(lines), subsidy, paid, subsidy + paid, outcome == "recomputed")
+    return outcome, statement_id
+
+
+def _values(line: StatementLineInput) -> tuple:
+    return (line.voucher_id, line.voucher_code, line.offer_id, line.offer_title_zh[:100],
+            (line.offer_title_en or "")[:100], line.redeemed_at, line.subsidy_fen, line.paid_fen)
+
+
+async def drafted_providers(period: str) -> list[int]:
+    """Providers whose statement for `period` is still a draft (to recompute even when their
+    redemptions are gone)."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT provider FROM settlement_statement WHERE period = $1 AND status = 'draft' ORDER BY provider",
+            period)
+    return [row["provider"] for row in rows]
+
+
+async def providers_in_scope(principal: Principal, provider_ids: Sequence[int]) -> list[int]:
+    """Those of `provider_ids` that serve a node in the operator's subtree."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT p.id FROM provider p JOIN union_node n ON n.id = p.node "
+            "WHERE p.id = ANY($1::int[]) AND n.path LIKE $2 || '%' ORDER BY p.id",
+            list(provider_ids), principal.node_path or "-")
+    return [row["id"] for row in rows]
+
+
+# Reading ---------------------------------------------------------------------------------------------
+
+_STATEMENT_SQL = """
+SELECT s.*, p.name AS provider_name, p.node AS provider_node_id, p.payout_account AS provider_account
+FROM settlement_statement s JOIN provider p ON p.id = s.provider
+"""
+_SUMMARY_FIELDS = StatementSummary.__struct_fields__
+
+
+def _summary(row) -> StatementSummary:
+    return StatementSummary(**{name: row[name] for name in _SUMMARY_FIELDS if name not in ("provider_id",)},
+                            provider_id=row["provider"])
+
+
+async def _load(statement_id: int) -> StatementRead:
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(_STATEMENT_SQL + "WHERE s.id = $1", statement_id)
+        if row is None:
+            raise NotFound(f"Statement {statement_id} does not exist.", code="statement_not_found")
+        lines = await connection.fetch(
+            "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
+            "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id", statement_id)
+    return StatementRead(
+        id=row["id"], provider_id=row["provider"], provider_name=row["provider_name"],
+        provider_node_id=row["provider_node_id"], period=row["period"], period_start=row["period_start"],
+        period_end=row["period_end"], status=row["status"], revision=row["revision"],
+        voucher_count=row["voucher_count"], subsidy_fen=row["subsidy_fen"], paid_fen=row["paid_fen"],
+        total_fen=row["total_fen"], currency=row["currency"], drafted_at=row["drafted_at"],
+        approved_at=row["approved_at"], approved_by=row["approved_by"], paid_at=row["paid_at"],
+        paid_by=row["paid_by"], payout_account=row["payout_account"] or row["provider_account"],
+        payout_reference=row["payout_reference"],
+        lines=[StatementLineRead(**dict(line)) for line in lines],
+    )
+
+
+def _operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators may do this.", code="wrong_role")
+
+
+def _owner(principal: Principal) -> int:
+    if principal is None or principal.kind != "provider" or principal.role != "owner":
+        raise Forbidden("Only the provider's owner may see its settlements.", code="owner_only")
+    return principal.provider_id
+
+
+async def statement_for_operator(principal: Principal, statement_id: int) -> StatementRead:
+    """A statement of a provider in the operator's scope (403 outside it)."""
+    _operator(principal)
+    statement = await _load(statement_id)
+    await federation.require_in_scope(principal, statement.provider_node_id)
+    return statement
+
+
+async def my_statement(principal: Principal, statement_id: int) -> StatementRead:
+    """A statement of the owner's own provider (404 for anyone else's)."""
+    provider_id = _owner(principal)
+    statement = await _load(statement_id)
+    if statement.provider_id != provider_id:
+        raise NotFound(f"Statement {statement_id} does not exist.", code="statement_not_found")
+    return statement
+
+
+async def list_statements(principal: Principal, period: str | None = None, status: str | None = None,
+                          page: int = 1, page_size: int = 50) -> StatementPage:
+    """Statements of the providers in the operator's scope, newest month first."""
+    _operator(principal)
+    where, args = ["n.path LIKE $1 || '%'"], [principal.node_path or "-"]
+    if period:
+        period_bounds(period)
+        args.append(period)
+        where.append(f"s.period = ${len(args)}")
+    if status:
+        args.append(status)
+        where.append(f"s.status = ${len(args)}")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _STATEMENT_SQL + "JOIN union_node n ON n.id = p.node WHERE " + " AND ".join(where) +
+            f" ORDER BY s.period DESC, p.name, s.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
+            *args)
+        total = await transaction.connection.fetchval(
+            "SELECT count(*) FROM settlement_statement s JOIN provider p ON p.id = s.provider "
+            "JOIN union_node n ON n.id = p.node WHERE " + " AND ".join(where), *args)
+    return StatementPage(items=[_summary(row) for row in rows], total=total, page=page, page_size=page_size)
+
+
+async def my_statements(principal: Principal) -> list[StatementSummary]:
+    """The owner's provider's statements, newest month first."""
+    provider_id = _owner(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _STATEMENT_SQL + "WHERE s.provider = $1 ORDER BY s.period DESC LIMIT 120", provider_id)
+    return [_summary(row) for row in rows]
+
+
+# Approval and payment -----------------------------------------------------------------------------------
+
+async def _status_conflict(connection, statement_id: int, needs: str) -> Conflict:
+    current = await connection.fetchval("SELECT status FROM settlement_statement WHERE id = $1", statement_id)
+    return Conflict(f"The statement is {current}; this needs it to be {needs}.", code="status_conflict",
+                    status_now=current)
+
+
+async def approve(principal: Principal, statement_id: int, revision: int | None = None) -> StatementRead:
+    """An operator in scope approves a draft (the revision they saw, when given)."""
+    statement = await statement_for_operator(principal, statement_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT status, revision, total_fen FROM settlement_statement WHERE id = $1 FOR UPDATE", statement_id)
+        if row["status"] != "draft":
+            raise await _status_conflict(connection, statement_id, "draft")
+        if revision is not None and row["revision"] != revision:
+            raise Conflict("The draft was recomputed after you opened it; look at it again before approving.",
+                           code="statement_changed", revision_now=row["revision"])
+        if row["total_fen"] <= 0:
+            raise Conflict("Nothing is owed on this statement.", code="nothing_to_settle")
+        await connection.execute(
+            "UPDATE settlement_statement SET status = 'approved', approved_at = now(), approved_by = $2 "
+            "WHERE id = $1", statement_id, principal.id)
+    return await _load(statement.id)
+
+
+async def pay(principal: Principal, statement_id: int, gateway: PayoutGateway) -> StatementRead:
+    """An operator in scope pays an approved statement through the gateway; keeps its reference.
+
+    The statement's row stays locked while the gateway is called, so a second click waits and
+    then finds it paid (409). If the payout went through but this transaction did not commit,
+    paying again sends the same idempotency key and gets the same transfer back."""
+    await statement_for_operator(principal, statement_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT s.status, s.total_fen, s.period, s.provider, p.payout_account FROM settlement_statement s "
+            "JOIN provider p ON p.id = s.provider WHERE s.id = $1 FOR UPDATE OF s", statement_id)
+        if row["status"] != "approved":
+            raise await _status_conflict(connection, statement_id, "approved")
+        if not row["payout_account"]:
+            raise Conflict("The provider has no payout account yet; set it first.", code="no_payout_account")
+        reference = await gateway.pay(PayoutOrder(
+            statement_id=statement_id, provider_id=row["provider"], period=row["period"],
+            account=row["payout_account"], amount_fen=row["total_fen"], currency=CURRENCY.lower()))
+        await connection.execute(
+            "UPDATE settlement_statement SET status = 'paid', paid_at = now(), paid_by = $2, payout_account = $3, "
+            "payout_reference = $4 WHERE id = $1", statement_id, principal.id, row["payout_account"], reference)
+    return await _load(statement_id)
+
+
+async def set_payout_account(principal: Principal, provider_id: int, account_id: str) -> str | None:
+    """An operator in scope records the provider's Stripe Connect account ("" clears it)."""
+    _operator(principal)
+    account = account_id.strip() or None
+    if account is not None and not ACCOUNT_PATTERN.match(account):
+        raise Invalid("A payout account is a Stripe account id such as acct_1Nv0FGQ9RKHgCVdK.",
+                      code="invalid_payout_account", field="account_id")
+    async with engine().transaction() as transaction:
+        node = await transaction.connection.fetchval("SELECT node FROM provider WHERE id = $1", provider_id)
+    if node is None:
+        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+    await federation.require_in_scope(principal, node)
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE provider SET payout_account = $2, updated_at = now() WHERE id = $1", provider_id, account)
+    return account
+
+
+# Export ----------------------------------------------------------------------------------------------
+
+def _money(fen: int) -> str:
+    """Integer fen as yuan with two decimals ("30.00"): exact, never through a float."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{yuan}.{cents:02d}"
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet must not run a title as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, english: bool = False) -> bytes:
+    """The statement's lines as CSV in UTF-8 with a BOM (so Excel reads Chinese), one line per
+    voucher and a total line. `headers` name the columns: voucher code, offer, redeemed at,
+    subsidy, member paid, total (yuan)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    for line in statement.lines:
+        title = (line.offer_title_en if english and line.offer_title_en else line.offer_title_zh)
+        writer.writerow([line.voucher_code, _cell(title),
+                         line.redeemed_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                         _money(line.subsidy_fen), _money(line.paid_fen), _money(line.subsidy_fen + line.paid_fen)])
+    writer.writerow([total_label, str(statement.voucher_count), "", _money(statement.subsidy_fen),
+                     _money(statement.paid_fen), _money(statement.total_fen)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def csv_filename(statement: StatementRead) -> str:
+    return f"statement-{statement.provider_id}-{statement.period}.csv"
