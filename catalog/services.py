@@ -546,6 +546,27 @@ async def return_stock(connection, offer_id: int) -> None:
         await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
 
 
+async def book_slot(connection, offer_id: int, slot_id: int):
+    """Take one place of a slot in the caller's transaction; the slot's end, or None when
+    it is full, over or not this offer's. One conditional UPDATE, like take_stock."""
+    return await connection.fetchval(
+        "UPDATE offer_slot SET booked = booked + 1 "
+        "WHERE id = $1 AND offer = $2 AND booked < capacity AND starts_at > now() RETURNING ends_at",
+        slot_id, offer_id)
+
+
+async def release_slot(connection, slot_id: int) -> None:
+    await connection.execute("UPDATE offer_slot SET booked = booked - 1 WHERE id = $1 AND booked > 0", slot_id)
+
+
+async def open_slots(offer_id: int) -> list[dict]:
+    """The slots of a booking offer that can still be booked, soonest first."""
+    rows = await Offer.raw(
+        "SELECT id, starts_at, ends_at, capacity, booked FROM offer_slot "
+        "WHERE offer = {} AND starts_at > now() AND booked < capacity ORDER BY starts_at LIMIT 100", offer_id)
+    return [dict(row) for row in rows]
+
+
 # Expiry ----------------------------------------------------------------------------------------
 
 async def expire_offers() -> list[int]:

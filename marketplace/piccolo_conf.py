@@ -20,4 +20,5 @@ APP_REGISTRY = AppRegistry(apps=[
     "catalog.piccolo_app",
     "evaluation.piccolo_app",
     "marketplace.vouchers.piccolo_app",
+    "marketplace.points.piccolo_app",
 ])

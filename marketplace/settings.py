@@ -64,6 +64,12 @@ class AppSettings:
 
 
 @dataclass(frozen=True)
+class PointsSettings:
+    expiry_days: int = 365  # points of a lot expire this long after they arrive
+    reminder_days: int = 30  # members are reminded this long before a lot expires
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings
     database: DatabaseSettings
@@ -71,6 +77,7 @@ class Settings:
     search: SearchSettings
     stripe: StripeSettings
     security: SecuritySettings = field(repr=False)
+    points: PointsSettings = PointsSettings()
 
 
 @lru_cache
@@ -100,5 +107,9 @@ def get_settings() -> Settings:
             pii_encryption_key=bytes.fromhex(_env("PII_ENCRYPTION_KEY")),
             pii_hash_key=bytes.fromhex(_env("PII_HASH_KEY")),
             secure_cookies=_env("SECURE_COOKIES", "false").lower() == "true",
+        ),
+        points=PointsSettings(
+            expiry_days=int(_env("POINTS_EXPIRY_DAYS", "365")),
+            reminder_days=int(_env("POINTS_REMINDER_DAYS", "30")),
         ),
     )

@@ -17,6 +17,7 @@ import msgspec
 import structlog
 from markupsafe import escape
 
+from catalog import services as offers
 from catalog.search import index
 from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult
 from catalog.tables import Category, Offer, SearchMiss
@@ -372,7 +373,8 @@ async def offer_detail(principal: Principal | None, offer_id: int, lat: float | 
                                   if lat is not None and lng is not None else None)
     if lat is not None and lng is not None:
         locations.sort(key=lambda location: location["distance_m"])
-    return {"offer": offer, "provider": provider, "locations": locations}
+    slots = await offers.open_slots(offer_id) if offer["kind"] == "slot" else []
+    return {"offer": offer, "provider": provider, "locations": locations, "slots": slots}
 
 
 async def provider_detail(principal: Principal | None, provider_id: int, page: int = 1) -> dict:

@@ -41,6 +41,13 @@ async def get_node(node_id: int) -> NodeRead:
     return _node(row)
 
 
+async def nodes_in_scope(principal: Principal, limit: int = 500) -> list[NodeRead]:
+    """The principal's node and those under it, in tree order (the first `limit`)."""
+    rows = await UnionNode.select().where(UnionNode.path.like(principal.node_path + "%")).order_by(
+        UnionNode.path).limit(limit)
+    return [_node(row) for row in rows]
+
+
 async def node_depths(node_ids: list[int]) -> dict[int, int]:
     """node id → depth in the tree (0 for the national federation), for many nodes at once."""
     rows = await UnionNode.select(UnionNode.id, UnionNode.depth).where(UnionNode.id.is_in(list(node_ids) or [0]))
@@ -106,14 +113,21 @@ async def child_member_counts(node_id: int) -> dict[int, int]:
     return {row["id"]: row["n"] for row in rows}
 
 
-async def count_members(path: str, include_left: bool = False) -> int:
-    """Members in the subtree at `path`: active ones, or every one with `include_left`."""
+async def count_members(path: str, include_left: bool = False, member_group: str | None = None) -> int:
+    """Members in the subtree at `path`: active ones, or every one with `include_left`;
+    only those of `member_group` when given."""
     rows = await Member.raw(
         "SELECT count(*) AS n FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE n.path LIKE {} AND (m.status = 'active' OR {})",
-        path + "%", include_left,
+        "WHERE n.path LIKE {} AND (m.status = 'active' OR {}) AND ({}::varchar IS NULL OR {} = ANY(m.groups))",
+        path + "%", include_left, member_group, member_group,
     )
     return rows[0]["n"]
+
+
+async def member_node(member_id: int) -> int | None:
+    """The grassroots union a member belongs to (None when there is no such member)."""
+    row = await Member.select(Member.node).where(Member.id == member_id).first()
+    return row["node"] if row else None
 
 
 async def list_members(principal: Principal, node_id: int, page: int = 1, page_size: int = 20) -> MemberPage:
@@ -201,3 +215,11 @@ async def welcome_member(member_id: int, event_id: int) -> None:
         body="您已成为会员，可在这里查找并领取普惠服务。", source_event=event_id,
         created_at=datetime.now(timezone.utc),
     ))
+
+
+async def notify(connection, messages: list[tuple[int, str, str, str]]) -> None:
+    """In-app messages, (member, kind, title, body) each, in the caller's transaction."""
+    if messages:
+        await connection.executemany(
+            "INSERT INTO notification (member, kind, title, body, created_at) VALUES ($1, $2, $3, $4, now())",
+            messages)

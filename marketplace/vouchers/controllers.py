@@ -8,7 +8,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.vouchers import services
-from marketplace.vouchers.schemas import CodeInput, CounterVoucher, HonouredInput, RedeemInput, VoucherRead
+from marketplace.vouchers.schemas import ClaimInput, CodeInput, CounterVoucher, HonouredInput, RedeemInput, VoucherRead
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
@@ -21,10 +21,12 @@ class ClaimController(Controller):
 
     @post("/offers/{offer_id:int}/claims", status_code=201,
           summary="Claim a voucher of an offer (safe to retry with the same Idempotency-Key)")
-    async def claim(self, request: Request, offer_id: FromPath[Id], idempotency_key: IdempotencyKey) -> VoucherRead:
+    async def claim(self, request: Request, offer_id: FromPath[Id], idempotency_key: IdempotencyKey,
+                    data: JSONBody[ClaimInput | None] = None) -> VoucherRead:
+        slot_id = data.slot_id if data else None
         return await idempotency_keys.run_once(
-            request.user, idempotency_key, f"claim:{offer_id}", None,
-            lambda: services.claim(request.user, offer_id), VoucherRead)
+            request.user, idempotency_key, f"claim:{offer_id}", slot_id,
+            lambda: services.claim(request.user, offer_id, slot_id), VoucherRead)
 
     @get("/vouchers", summary="Your vouchers, issued ones first")
     async def mine(self, request: Request) -> list[VoucherRead]:

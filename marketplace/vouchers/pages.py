@@ -5,9 +5,7 @@ Thin handlers: read the form, call one service, render. A refused claim, check o
 redemption re-renders its page with the reason and the matching status code.
 """
 
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.params import PathParameter
@@ -16,10 +14,10 @@ from litestar.response import Redirect, Response, Template
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
-from marketplace.settings import get_settings
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.schemas import VoucherRead
 from marketplace.web import nav
+from marketplace.web.config import local_time
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 from providers import services as providers
@@ -35,7 +33,10 @@ def _message(error: DomainError) -> str:
         "offer_not_found": _("This offer does not exist or is not open to you."),
         "sold_out": _("This offer has run out."),
         "limit_reached": _("You already hold as many of this offer as you may for now."),
-        "kind_not_claimable": _("This offer is bought with points or paid online, which is not open yet."),
+        "kind_not_claimable": _("This offer is paid online: pay for it on its payment page."),
+        "insufficient_points": _("You do not have enough points for this offer."),
+        "slot_full": _("This time slot is full or no longer open; choose another."),
+        "slot_required": _("Choose a time slot first."),
         "not_issued": _("Only an issued voucher can be cancelled or redeemed."),
         "not_redeemed": _("Only a redeemed voucher can be rated."),
         "voucher_not_found": _("No voucher of yours has this code."),
@@ -45,21 +46,18 @@ def _message(error: DomainError) -> str:
         "expired": _("This voucher has expired."),
     }
     if error.code == "already_redeemed":
-        return _("Already redeemed at %(time)s.") % {"time": _local(error.extra["redeemed_at"])}
+        return _("Already redeemed at %(time)s.") % {"time": local_time(error.extra["redeemed_at"])}
     return messages.get(error.code, error.detail)
-
-
-def _local(moment: datetime | None) -> str | None:
-    zone = ZoneInfo(get_settings().app.timezone)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 @post("/offers/{offer_id:int}/claim", guards=[guards.member], include_in_schema=False)
 async def claim(request: Request, offer_id: Id) -> Response:
-    key = (await request.form()).get("idempotency_key") or None
+    form = await request.form()
+    key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
+    slot_id = int(slot) if slot.isdigit() else None
     try:
-        voucher = await idempotency_keys.run_once(request.user, key, f"claim:{offer_id}", None,
-                                                  lambda: services.claim(request.user, offer_id), VoucherRead)
+        voucher = await idempotency_keys.run_once(request.user, key, f"claim:{offer_id}", slot_id,
+                                                  lambda: services.claim(request.user, offer_id, slot_id), VoucherRead)
     except DomainError as error:
         return Template(template_name="vouchers/claim_refused.html", status_code=error.status,
                         context={"message": _message(error), "code": error.code, "offer_id": offer_id})
@@ -70,7 +68,7 @@ async def claim(request: Request, offer_id: Id) -> Response:
 async def wallet(request: Request) -> Template:
     vouchers = await services.my_vouchers(request.user)
     return Template(template_name="vouchers/wallet.html", context={
-        "vouchers": vouchers, "local": _local,
+        "vouchers": vouchers,
     })
 
 
@@ -78,7 +76,7 @@ async def _voucher_page(request: Request, voucher_id: int, error: str | None = N
     voucher = await services.my_voucher(request.user, voucher_id)
     return Template(template_name="vouchers/voucher.html", status_code=status, context={
         "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
-        "local": _local, "error": error,
+        "error": error,
     })
 
 
@@ -113,7 +111,7 @@ async def _counter_page(request: Request, *, code: str = "", voucher=None, redee
     locations = await providers.list_locations(request.user.provider_id)
     return Template(template_name="vouchers/counter.html", status_code=status, context={
         "code": code, "voucher": voucher, "redeemed": redeemed, "error": error, "locations": locations,
-        "local": _local, "code_length": codes.CODE_LENGTH,
+        "code_length": codes.CODE_LENGTH,
     })
 
 

@@ -17,7 +17,7 @@ class VoucherRead(msgspec.Struct, kw_only=True):
     provider_name: str
     kind: str
     member_price_fen: int
-    status: str  # issued, redeemed, cancelled, expired, refunded
+    status: str  # pending (paid, awaiting payment), issued, redeemed, cancelled, expired, refunded
     claimed_at: datetime
     expires_at: datetime
     redeemed_at: datetime | None = None
@@ -35,6 +35,10 @@ class CounterVoucher(msgspec.Struct, kw_only=True):
     status: str
     expires_at: datetime
     redeemed_at: datetime | None = None
+
+
+class ClaimInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    slot_id: Annotated[int, msgspec.Meta(gt=0, le=2**63 - 1)] | None = None  # bookings: the chosen slot
 
 
 class CodeInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -7,8 +7,12 @@ conditional statement in PostgreSQL, in one transaction, so concurrent claims ca
 neither oversell nor exceed a limit. A voucher is redeemed exactly once: the redeeming
 UPDATE only matches an issued voucher.
 
-Policy: a voucher expires when its offer's validity window ends; cancelling an issued
-voucher gives back its stock and its place in the member's limit.
+Points offers spend the member's points in the same transaction (marketplace.points);
+booking offers take one place of the chosen slot the same way as stock.
+
+Policy: a voucher expires when its offer's validity window ends (a booking, when its
+slot ends); cancelling an issued voucher gives back its stock, its slot place, its
+points and its place in the member's limit.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -23,6 +27,7 @@ from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.identity.principal import Principal
 from marketplace.kv import redis
+from marketplace.points import services as points
 from marketplace.vouchers import codes
 from marketplace.vouchers.schemas import CounterVoucher, VoucherRead
 from providers import services as providers
@@ -30,8 +35,8 @@ from providers import services as providers
 log = structlog.get_logger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Claimable here; points and paid offers need the ledger and payments (not yet built).
-CLAIMABLE_KINDS = ("voucher", "slot")
+# Claimed here; paid offers go through marketplace.payments, which holds a pending voucher.
+CLAIMABLE_KINDS = ("voucher", "slot", "points")
 # Unknown codes looked up at the counter, per window: beyond these a staff account or a
 # provider is refused for the rest of the window; at ALERT_MISSES the operators are told.
 MISS_WINDOW_SECONDS = 600
@@ -81,8 +86,8 @@ def _read(row) -> VoucherRead:
     )
 
 
-async def claim(principal: Principal, offer_id: int) -> VoucherRead:
-    """Claim one voucher of an offer for the signed-in member."""
+async def claim(principal: Principal, offer_id: int, slot_id: int | None = None) -> VoucherRead:
+    """Claim one voucher of an offer for the signed-in member (a booking names its slot)."""
     _member(principal)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
@@ -91,32 +96,54 @@ async def claim(principal: Principal, offer_id: int) -> VoucherRead:
         if offer is None:
             raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
         if offer["kind"] not in CLAIMABLE_KINDS:
-            raise Conflict("This offer is bought with points or paid online, which is not open yet.",
-                           code="kind_not_claimable")
+            raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
+        if (offer["kind"] == "slot") != (slot_id is not None):
+            raise Invalid("Choose a time slot for a booking, and only for a booking.", code="slot_required",
+                          field="slot_id")
         if offer["stock_left"] <= 0:
             # Most attempts of a flash sale come after the last unit: refuse them before
             # writing anything. take_stock below stays the authority for the rest.
             raise Conflict("This offer has run out.", code="sold_out")
-        start = period_start(offer["limit_period"], now)
-        counted = await connection.fetchval(
-            "INSERT INTO claim_count (member, offer, period_start, claims) VALUES ($1, $2, $3, 1) "
-            "ON CONFLICT (member, offer, period_start) DO UPDATE SET claims = claim_count.claims + 1 "
-            "WHERE claim_count.claims < $4 RETURNING claims",
-            principal.id, offer_id, start, offer["per_member_limit"])
-        if counted is None:
-            raise Conflict(f"You already hold {offer['per_member_limit']} of this offer for this period.",
-                           code="limit_reached", limit=offer["per_member_limit"], period=offer["limit_period"])
-        voucher_id = await connection.fetchval(
-            "INSERT INTO voucher (code, offer, member, provider, period_start, claimed_at, expires_at, subsidy_fen) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            codes.new_code(), offer_id, principal.id, offer["provider"], start, now, offer["valid_to"],
-            offer["subsidy_fen"])
+        voucher_id, _ = await issue(connection, principal, offer, now, slot_id=slot_id)
+        if offer["kind"] == "points" and await points.spend_for_voucher(
+                connection, principal.id, voucher_id, offer["points_price"]) is None:
+            raise Conflict(f"This offer costs {offer['points_price']} points; you have fewer.",
+                           code="insufficient_points", points_price=offer["points_price"])
         row = await connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1", voucher_id)
         # Last, so the offer row's lock is held only until the commit that follows.
         if await catalog.take_stock(connection, offer_id) is None:
             raise Conflict("This offer has run out.", code="sold_out")
     log.info("voucher_claimed", voucher_id=voucher_id, offer_id=offer_id)
     return _read(row)
+
+
+async def issue(connection, principal: Principal, offer: dict, now: datetime, *, slot_id: int | None = None,
+                status: str = "issued", paid_fen: int = 0) -> tuple[int, str]:
+    """Count the claim against the member's limit, book the slot and write the voucher,
+    in the caller's transaction (which takes the stock last); the voucher's id and code."""
+    start = period_start(offer["limit_period"], now)
+    counted = await connection.fetchval(
+        "INSERT INTO claim_count (member, offer, period_start, claims) VALUES ($1, $2, $3, 1) "
+        "ON CONFLICT (member, offer, period_start) DO UPDATE SET claims = claim_count.claims + 1 "
+        "WHERE claim_count.claims < $4 RETURNING claims",
+        principal.id, offer["id"], start, offer["per_member_limit"])
+    if counted is None:
+        raise Conflict(f"You already hold {offer['per_member_limit']} of this offer for this period.",
+                       code="limit_reached", limit=offer["per_member_limit"], period=offer["limit_period"])
+    expires_at = offer["valid_to"]
+    if slot_id is not None:
+        slot_end = await catalog.book_slot(connection, offer["id"], slot_id)
+        if slot_end is None:
+            raise Conflict("This time slot is full or no longer open.", code="slot_full", field="slot_id")
+        expires_at = min(expires_at, slot_end)
+    code = codes.new_code()
+    voucher_id = await connection.fetchval(
+        "INSERT INTO voucher (code, offer, member, provider, status, period_start, claimed_at, expires_at, "
+        "subsidy_fen, paid_fen, points_spent, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+        "RETURNING id",
+        code, offer["id"], principal.id, offer["provider"], status, start, now, expires_at, offer["subsidy_fen"],
+        paid_fen, offer["points_price"] if offer["kind"] == "points" else 0, slot_id)
+    return voucher_id, code
 
 
 async def my_vouchers(principal: Principal) -> list[VoucherRead]:
@@ -139,23 +166,34 @@ async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
 
 
 async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
-    """Cancel an issued voucher of the member's: its stock and its place in the limit return."""
+    """Cancel an issued voucher of the member's: its stock, slot place, points and money return."""
     _member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
             "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
-            "WHERE id = $1 AND member = $2 AND status = 'issued' RETURNING offer, period_start",
+            "WHERE id = $1 AND member = $2 AND status = 'issued' RETURNING id",
             voucher_id, principal.id)
         if row is None:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
             raise Conflict(f"Only an issued voucher can be cancelled; this one is {current.status}.",
                            code="not_issued", status_now=current.status)
-        await connection.execute(
-            "UPDATE claim_count SET claims = claims - 1 WHERE member = $1 AND offer = $2 AND period_start = $3",
-            principal.id, row["offer"], row["period_start"])
-        await catalog.return_stock(connection, row["offer"])
+        await release(connection, voucher_id)
     return await my_voucher(principal, voucher_id)
+
+
+async def release(connection, voucher_id: int) -> None:
+    """Give back what a voucher that just stopped counting took: its place in the limit,
+    its slot place, its points and its stock (money is the payments domain's)."""
+    row = await connection.fetchrow(
+        "SELECT member, offer, period_start, slot FROM voucher WHERE id = $1", voucher_id)
+    await connection.execute(
+        "UPDATE claim_count SET claims = claims - 1 WHERE member = $1 AND offer = $2 AND period_start = $3",
+        row["member"], row["offer"], row["period_start"])
+    if row["slot"] is not None:
+        await catalog.release_slot(connection, row["slot"])
+    await points.refund_voucher(connection, voucher_id)
+    await catalog.return_stock(connection, row["offer"])
 
 
 async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool) -> VoucherRead:

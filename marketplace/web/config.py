@@ -1,12 +1,15 @@
 """Jinja2 environment for the three audiences' pages."""
 
 import secrets
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from marketplace.settings import get_settings
 from marketplace.web import i18n, nav
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +23,7 @@ TEMPLATE_DIRS = [
     _REPO / "catalog" / "search" / "templates",
     _REPO / "evaluation" / "templates",
     _REPO / "marketplace" / "vouchers" / "templates",
+    _REPO / "marketplace" / "points" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -30,6 +34,12 @@ def _yuan(fen: int) -> str:
     return f"¥{yuan}" if cents == 0 else f"¥{yuan}.{cents:02d}"
 
 
+def local_time(moment: datetime | None) -> str | None:
+    """A UTC moment in the viewer's zone, to the minute."""
+    zone = ZoneInfo(get_settings().app.timezone)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader([str(path) for path in TEMPLATE_DIRS]),
@@ -38,6 +48,7 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.filters["yuan"] = _yuan
+    env.globals["local"] = local_time
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items

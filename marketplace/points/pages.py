@@ -1,0 +1,104 @@
+"""Pages of points: the member's balance and history, and the console's grants and
+corrections. Thin handlers: read the form, call one service, render."""
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect, Response, Template
+
+from marketplace.errors import DomainError
+from marketplace.federation import services as federation
+from marketplace.identity import guards
+from marketplace.idempotency import services as idempotency_keys
+from marketplace.points import services
+from marketplace.points.schemas import BalanceRead, GrantRead
+from marketplace.web import nav
+from marketplace.web.i18n import gettext as _
+from marketplace.web.nav import N_
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+nav.register("console", "points", N_("Points"), "/console/points", "gift", position=40)
+
+def _message(error: DomainError) -> str:
+    messages = {
+        "insufficient_points": _("The member has fewer points than this correction takes."),
+        "member_not_found": _("No such member."),
+        "out_of_scope": _("This union node is outside your scope."),
+    }
+    return messages.get(error.code, error.detail)
+
+@get("/points", guards=[guards.member], include_in_schema=False)
+async def my_points(request: Request) -> Template:
+    return Template(template_name="points/mine.html", context={
+        "points": await services.my_points(request.user),
+    })
+
+async def _console_page(request: Request, *, error: str | None = None, field: str | None = None,
+                        values: dict | None = None, status: int = 200) -> Template:
+    return Template(template_name="points/console.html", status_code=status, context={
+        "grants": await services.list_grants(request.user),
+        "nodes": await federation.nodes_in_scope(request.user),
+        "groups": sorted(await federation.group_codes()),
+        "error": error, "field": field, "values": values or {},
+    })
+
+@get("/console/points", guards=[guards.operator], include_in_schema=False)
+async def console(request: Request) -> Template:
+    return await _console_page(request)
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+@post("/console/points/grants", guards=[guards.operator], include_in_schema=False)
+async def create_grant(request: Request) -> Response:
+    form = dict(await request.form())
+    node_id, amount = _int(form.get("node_id")), _int(form.get("amount"))
+    if node_id is None:
+        return await _console_page(request, error=_("Choose a union."), field="node_id", values=form, status=422)
+    if amount is None:
+        return await _console_page(request, error=_("Enter the points per member as a whole number."),
+                                   field="amount", values=form, status=422)
+    group = form.get("member_group") or None
+    try:
+        await idempotency_keys.run_once(
+            request.user, form.get("idempotency_key") or None, "points_grant_form", None,
+            lambda: services.create_grant(request.user, node_id, group, amount, form.get("reason") or ""),
+            GrantRead)
+    except DomainError as error:
+        return await _console_page(request, error=_message(error), field=error.field, values=form,
+                                   status=error.status)
+    return Redirect(path="/console/points")
+
+@post("/console/points/adjustments", guards=[guards.operator], include_in_schema=False)
+async def adjust(request: Request) -> Response:
+    form = dict(await request.form())
+    member_id, amount = _int(form.get("member_id")), _int(form.get("adjust_amount"))
+    if member_id is None or member_id <= 0:
+        return await _console_page(request, error=_("Enter the member's number."), field="member_id",
+                                   values=form, status=422)
+    if amount is None:
+        return await _console_page(request, error=_("Enter the points as a whole number, negative to take."),
+                                   field="adjust_amount", values=form, status=422)
+    try:
+        result = await idempotency_keys.run_once(
+            request.user, form.get("idempotency_key") or None, "points_adjust_form", None,
+            lambda: services.adjust(request.user, member_id, amount, form.get("adjust_reason") or ""), BalanceRead)
+    except DomainError as error:
+        field = {"amount": "adjust_amount", "reason": "adjust_reason"}.get(error.field, error.field)
+        return await _console_page(request, error=_message(error), field=field, values=form, status=error.status)
+    page = await _console_page(request)
+    page.context["adjusted"] = result
+    return page
+
+@get("/console/points/grants/{grant_id:int}/progress", guards=[guards.operator], include_in_schema=False)
+async def grant_progress(request: Request, grant_id: Id) -> Template:
+    """The progress cell of one grant, polled by HTMX while the grant runs."""
+    return Template(template_name="points/_grant_progress.html",
+                    context={"grant": await services.get_grant(request.user, grant_id)})
+
+ROUTES: list = [my_points, console, create_grant, adjust, grant_progress]

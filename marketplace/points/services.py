@@ -1,0 +1,387 @@
+"""Points: an append-only ledger with a cached balance.
+
+Every change is an entry (grant, earn, spend, refund, expire, adjust) written in the
+same transaction as the cached balance, so the balance always equals the sum of the
+entries; `reconcile` proves it. Points arrive in lots that expire together after
+`POINTS_EXPIRY_DAYS`; spending takes from the lot that expires first, and a refund
+puts the points back into the lots they came from (a lot that has expired meanwhile is
+expired again by the next run).
+
+Locking: every change to a member's points first locks their balance row (the
+conditional UPDATE of a spend, the upsert of a credit, `FOR UPDATE` in the expiry run,
+always in member order), so a member's lots are only ever changed by one transaction
+at a time and a balance can never go below zero.
+
+Policy: points expire at the first expiry run after their lot's time (hourly), and
+members are told `POINTS_REMINDER_DAYS` before.
+"""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.federation import services as federation
+from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
+from marketplace.points.schemas import BalanceRead, EntryRead, GrantRead, PointsRead
+from marketplace.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+GRANT_CREATED = "points.grant_created"
+GRANT_CHUNK = 5000  # members per transaction of a bulk grant
+EXPIRY_CHUNK = 1000  # members per transaction of the expiry run
+
+
+def _expiry(now: datetime) -> datetime:
+    return now + timedelta(days=get_settings().points.expiry_days)
+
+
+# Primitives, run in the caller's transaction ---------------------------------------------------
+
+async def credit(connection, member_id: int, kind: str, amount: int, ref: str, *, operator: int | None = None,
+                 reason: str | None = None, now: datetime | None = None) -> int | None:
+    """Add `amount` points as a new lot; the new balance, or None when `ref` was already
+    applied for this member (a replay adds nothing)."""
+    assert kind in ("grant", "earn", "adjust") and amount > 0
+    now = now or datetime.now(UTC)
+    entry = await connection.fetchval(
+        "INSERT INTO points_entry (member, kind, amount, ref, operator, reason, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (member, ref) DO NOTHING RETURNING id",
+        member_id, kind, amount, ref, operator, reason, now)
+    if entry is None:
+        return None
+    balance = await connection.fetchval(
+        "INSERT INTO points_balance (member, balance) VALUES ($1, $2) "
+        "ON CONFLICT (member) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance RETURNING balance",
+        member_id, amount)
+    await connection.execute(
+        "INSERT INTO points_lot (member, entry, amount, remaining, expires_at) VALUES ($1, $2, $3, $3, $4)",
+        member_id, entry, amount, _expiry(now))
+    return balance
+
+
+_CONSUME_SQL = """
+UPDATE points_lot l SET remaining = l.remaining - t.take
+FROM (
+    SELECT id, least(remaining, $2 - (running - remaining)) AS take
+    FROM (SELECT id, remaining, sum(remaining) OVER (ORDER BY expires_at, id) AS running
+          FROM points_lot WHERE member = $1 AND remaining > 0) s
+    WHERE running - remaining < $2
+) t
+WHERE l.id = t.id
+RETURNING l.id, t.take
+"""
+
+
+async def debit(connection, member_id: int, kind: str, amount: int, ref: str, *, voucher: int | None = None,
+                operator: int | None = None, reason: str | None = None) -> int | None:
+    """Take `amount` points, oldest lots first; the new balance, or None when the member
+    has fewer. The conditional UPDATE is the check: it cannot be separated from the
+    decrement, so concurrent spends never take a balance below zero."""
+    assert kind in ("spend", "adjust") and amount > 0
+    balance = await connection.fetchval(
+        "UPDATE points_balance SET balance = balance - $2 WHERE member = $1 AND balance >= $2 RETURNING balance",
+        member_id, amount)
+    if balance is None:
+        return None
+    taken = await connection.fetch(_CONSUME_SQL, member_id, amount)
+    if sum(row["take"] for row in taken) != amount:
+        raise RuntimeError(f"points lots of member {member_id} disagree with the cached balance")
+    entry = await connection.fetchval(
+        "INSERT INTO points_entry (member, kind, amount, ref, voucher, operator, reason, lots, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, now()) ON CONFLICT (member, ref) DO NOTHING RETURNING id",
+        member_id, kind, -amount, ref, voucher, operator, reason,
+        json.dumps([[row["id"], row["take"]] for row in taken]))
+    if entry is None:
+        raise Conflict("These points were already taken.", code="already_applied")
+    return balance
+
+
+async def spend_for_voucher(connection, member_id: int, voucher_id: int, amount: int) -> int | None:
+    return await debit(connection, member_id, "spend", amount, f"spend:voucher:{voucher_id}", voucher=voucher_id)
+
+
+async def refund_voucher(connection, voucher_id: int) -> int:
+    """Give back the points a voucher was bought with, into the lots they came from; the
+    points returned (0 when there were none, or they were already returned)."""
+    spent = await connection.fetchrow(
+        "SELECT member, amount, lots FROM points_entry WHERE voucher = $1 AND kind = 'spend'", voucher_id)
+    if spent is None:
+        return 0
+    member_id, amount = spent["member"], -spent["amount"]
+    # Balance row first, like every change, then the entry whose unique ref stops a replay.
+    await connection.execute("SELECT 1 FROM points_balance WHERE member = $1 FOR UPDATE", member_id)
+    entry = await connection.fetchval(
+        "INSERT INTO points_entry (member, kind, amount, ref, voucher, created_at) "
+        "VALUES ($1, 'refund', $2, $3, $4, now()) ON CONFLICT (member, ref) DO NOTHING RETURNING id",
+        member_id, amount, f"refund:voucher:{voucher_id}", voucher_id)
+    if entry is None:
+        return 0
+    await connection.execute("UPDATE points_balance SET balance = balance + $2 WHERE member = $1", member_id, amount)
+    lots = json.loads(spent["lots"])
+    await connection.execute(
+        "UPDATE points_lot l SET remaining = l.remaining + r.take "
+        "FROM unnest($1::bigint[], $2::int[]) AS r(id, take) WHERE l.id = r.id",
+        [lot for lot, _ in lots], [take for _, take in lots])
+    return amount
+
+
+# Members ----------------------------------------------------------------------------------------
+
+def _member(principal: Principal) -> None:
+    if principal is None or principal.kind != "member":
+        raise Forbidden("Only members hold points.", code="wrong_role")
+
+
+async def balance_of(member_id: int) -> int:
+    async with engine().transaction() as transaction:
+        value = await transaction.connection.fetchval(
+            "SELECT balance FROM points_balance WHERE member = $1", member_id)
+    return value or 0
+
+
+async def my_points(principal: Principal, limit: int = 100) -> PointsRead:
+    """The member's balance, what expires soonest, and their latest entries."""
+    _member(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        balance = await connection.fetchval("SELECT balance FROM points_balance WHERE member = $1", principal.id)
+        soonest = await connection.fetchrow(
+            "SELECT expires_at, sum(remaining) AS points FROM points_lot WHERE member = $1 AND remaining > 0 "
+            "GROUP BY expires_at ORDER BY expires_at LIMIT 1", principal.id)
+        entries = await connection.fetch(
+            "SELECT id, kind, amount, reason, voucher, created_at FROM points_entry WHERE member = $1 "
+            "ORDER BY id DESC LIMIT $2", principal.id, limit)
+    return PointsRead(
+        balance=balance or 0,
+        next_expiry=soonest["expires_at"] if soonest else None,
+        next_expiry_points=soonest["points"] if soonest else 0,
+        entries=[EntryRead(id=row["id"], kind=row["kind"], amount=row["amount"], reason=row["reason"],
+                           voucher_id=row["voucher"], created_at=row["created_at"]) for row in entries],
+    )
+
+
+# Operators ----------------------------------------------------------------------------------------
+
+def _operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators may grant or adjust points.", code="wrong_role")
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not 2 <= len(reason) <= 500:
+        raise Invalid("Give a reason of 2 to 500 characters.", field="reason")
+    return reason
+
+
+async def adjust(principal: Principal, member_id: int, amount: int, reason: str) -> BalanceRead:
+    """An operator's correction of one member's points, with a reason; never below zero.
+    (Retries are caught by the request's Idempotency-Key, so each call is a new entry.)"""
+    _operator(principal)
+    ref = f"adjust:{uuid.uuid4().hex}"
+    reason = _reason(reason)
+    if amount == 0 or abs(amount) > 1_000_000:
+        raise Invalid("amount must be a non-zero number of points up to 1,000,000 either way.", field="amount")
+    node_id = await federation.member_node(member_id)
+    if node_id is None:
+        raise NotFound("No such member.", code="member_not_found")
+    await federation.require_in_scope(principal, node_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        if amount > 0:
+            balance = await credit(connection, member_id, "adjust", amount, ref, operator=principal.id, reason=reason)
+        else:
+            balance = await debit(connection, member_id, "adjust", -amount, ref, operator=principal.id, reason=reason)
+            if balance is None:
+                raise Conflict("The member has fewer points than this correction takes.",
+                               code="insufficient_points", field="amount")
+    log.info("points_adjusted", member_id=member_id, amount=amount, operator_id=principal.id)
+    return BalanceRead(member_id=member_id, balance=balance)
+
+
+_GRANT_SQL = """
+SELECT g.id, g.node, n.name_zh AS node_name_zh, n.name_en AS node_name_en, g.member_group, g.amount, g.reason,
+       g.status, g.members_total, g.members_done, g.created_at, g.finished_at
+FROM points_grant g JOIN union_node n ON n.id = g.node
+"""
+
+
+def _grant(row) -> GrantRead:
+    return GrantRead(**dict(row))
+
+
+async def create_grant(principal: Principal, node_id: int, member_group: str | None, amount: int,
+                       reason: str) -> GrantRead:
+    """Queue a grant of `amount` points to every active member under `node_id` (of one
+    group, if given); a job applies it in chunks and reports progress."""
+    _operator(principal)
+    reason = _reason(reason)
+    if not 1 <= amount <= 100_000:
+        raise Invalid("amount must be between 1 and 100,000 points per member.", field="amount")
+    if member_group is not None and member_group not in await federation.group_codes():
+        raise Invalid(f"unknown member group: {member_group}.", field="member_group")
+    node = await federation.require_in_scope(principal, node_id)
+    total = await federation.count_members(node.path, member_group=member_group)
+    async with engine().transaction() as transaction:
+        grant_id = await transaction.connection.fetchval(
+            "INSERT INTO points_grant (node, member_group, amount, reason, operator, members_total, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id",
+            node_id, member_group, amount, reason, principal.id, total)
+        await outbox.publish(GRANT_CREATED, {"grant_id": grant_id})
+    log.info("points_grant_created", grant_id=grant_id, node_id=node_id, members=total, operator_id=principal.id)
+    return await get_grant(principal, grant_id)
+
+
+async def get_grant(principal: Principal, grant_id: int) -> GrantRead:
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            _GRANT_SQL + "WHERE g.id = $1 AND n.path LIKE $2 || '%'", grant_id, principal.node_path)
+    if row is None:
+        raise NotFound("No such grant in your scope.", code="grant_not_found")
+    return _grant(row)
+
+
+async def list_grants(principal: Principal, limit: int = 50) -> list[GrantRead]:
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _GRANT_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY g.id DESC LIMIT $2", principal.node_path, limit)
+    return [_grant(row) for row in rows]
+
+
+_GRANT_CHUNK_SQL = """
+WITH targets AS (
+    SELECT m.id FROM member m JOIN union_node n ON n.id = m.node
+    WHERE m.id > $2 AND n.path LIKE $3 || '%' AND m.status = 'active' AND ($4::varchar IS NULL OR $4 = ANY(m.groups))
+    ORDER BY m.id LIMIT $5
+), entries AS (
+    INSERT INTO points_entry (member, kind, amount, ref, points_grant, reason, created_at)
+    SELECT id, 'grant', $6, 'grant:' || $1::bigint, $1::bigint, $7, $8 FROM targets ORDER BY id
+    ON CONFLICT (member, ref) DO NOTHING
+    RETURNING id, member
+), lots AS (
+    INSERT INTO points_lot (member, entry, amount, remaining, expires_at)
+    SELECT member, id, $6, $6, $9 FROM entries
+), balances AS (
+    INSERT INTO points_balance (member, balance) SELECT member, $6 FROM entries ORDER BY member
+    ON CONFLICT (member) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance
+)
+SELECT (SELECT max(id) FROM targets) AS last_member, (SELECT count(*) FROM targets) AS members
+"""
+
+
+async def apply_grant_chunk(grant_id: int) -> bool:
+    """Apply the next chunk of a grant; False once it is done. Safe to repeat: each
+    member's entry has the grant's ref, so a replayed chunk grants nothing twice."""
+    now = datetime.now(UTC)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        grant = await connection.fetchrow(
+            "SELECT g.*, n.path FROM points_grant g JOIN union_node n ON n.id = g.node WHERE g.id = $1 FOR UPDATE",
+            grant_id)
+        if grant is None or grant["status"] == "done":
+            return False
+        chunk = await connection.fetchrow(
+            _GRANT_CHUNK_SQL, grant_id, grant["last_member"], grant["path"], grant["member_group"], GRANT_CHUNK,
+            grant["amount"], grant["reason"], now, _expiry(now))
+        if chunk["members"] == 0:
+            await connection.execute(
+                "UPDATE points_grant SET status = 'done', finished_at = now() WHERE id = $1", grant_id)
+            return False
+        await connection.execute(
+            "UPDATE points_grant SET status = 'running', last_member = $2, members_done = members_done + $3 "
+            "WHERE id = $1", grant_id, chunk["last_member"], chunk["members"])
+    return True
+
+
+async def apply_grant(grant_id: int) -> None:
+    while await apply_grant_chunk(grant_id):
+        pass
+    log.info("points_grant_applied", grant_id=grant_id)
+
+
+# Scheduled ---------------------------------------------------------------------------------------
+
+async def expire_points(now: datetime | None = None) -> int:
+    """Expire what is left of every lot past its time, a chunk of members per
+    transaction; returns the points expired."""
+    now = now or datetime.now(UTC)
+    expired = 0
+    while True:
+        async with engine().transaction() as transaction:
+            connection = transaction.connection
+            members = await connection.fetch(
+                "SELECT b.member FROM points_balance b WHERE b.member IN ("
+                "  SELECT DISTINCT member FROM points_lot WHERE expires_at <= $1 AND remaining > 0 LIMIT $2) "
+                "ORDER BY b.member FOR UPDATE", now, EXPIRY_CHUNK)
+            if not members:
+                return expired
+            member_ids = [row["member"] for row in members]
+            lots = await connection.fetch(
+                "UPDATE points_lot l SET remaining = 0 FROM ("
+                "  SELECT id, remaining FROM points_lot WHERE member = ANY($1) AND expires_at <= $2 AND remaining > 0"
+                ") due WHERE l.id = due.id RETURNING l.id, l.member, due.remaining",
+                member_ids, now)
+            # A lot can expire more than once (a refund may put points back into it), so
+            # each expiry gets a fresh ref; the lock and `remaining > 0` make it happen once.
+            await connection.execute(
+                "INSERT INTO points_entry (member, kind, amount, ref, created_at) "
+                "SELECT member, 'expire', -remaining, 'expire:' || gen_random_uuid(), $4 "
+                "FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS e(id, member, remaining)",
+                [row["id"] for row in lots], [row["member"] for row in lots], [row["remaining"] for row in lots],
+                now)
+            await connection.execute(
+                "UPDATE points_balance b SET balance = b.balance - e.points FROM ("
+                "  SELECT member, sum(remaining) AS points FROM unnest($1::bigint[], $2::int[]) AS x(member, remaining)"
+                "  GROUP BY member) e WHERE b.member = e.member",
+                [row["member"] for row in lots], [row["remaining"] for row in lots])
+            expired += sum(row["remaining"] for row in lots)
+
+
+async def remind_expiring(now: datetime | None = None) -> int:
+    """Tell each member, once per lot, that points expire within the reminder period;
+    returns how many members were told."""
+    now = now or datetime.now(UTC)
+    horizon = now + timedelta(days=get_settings().points.reminder_days)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "WITH due AS (UPDATE points_lot SET reminded_at = $1 "
+            "  WHERE remaining > 0 AND reminded_at IS NULL AND expires_at > $1 AND expires_at <= $2 "
+            "  RETURNING member, remaining, expires_at) "
+            "SELECT member, sum(remaining) AS points, min(expires_at) AS expires_at FROM due GROUP BY member",
+            now, horizon)
+        await federation.notify(connection, [
+            (row["member"], "points_expiring", "积分即将过期",
+             f"您有 {row['points']} 积分将于 {row['expires_at'].astimezone(ZoneInfo(get_settings().app.timezone)):%Y-%m-%d} 过期，"
+             "请及时使用。")
+            for row in rows])
+    return len(rows)
+
+
+async def reconcile() -> list[int]:
+    """Members whose cached balance differs from their ledger or their lots (there should
+    be none); each one is logged as an error."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch("""
+            SELECT b.member, b.balance, coalesce(e.total, 0) AS ledger, coalesce(l.total, 0) AS lots
+            FROM points_balance b
+            LEFT JOIN (SELECT member, sum(amount) AS total FROM points_entry GROUP BY member) e ON e.member = b.member
+            LEFT JOIN (SELECT member, sum(remaining) AS total FROM points_lot GROUP BY member) l ON l.member = b.member
+            WHERE b.balance <> coalesce(e.total, 0) OR b.balance <> coalesce(l.total, 0)
+            UNION ALL
+            SELECT e.member, 0, sum(e.amount), 0 FROM points_entry e
+            WHERE NOT EXISTS (SELECT 1 FROM points_balance b WHERE b.member = e.member) GROUP BY e.member
+        """)
+    for row in rows:
+        log.error("points_balance_mismatch", member_id=row["member"], balance=row["balance"],
+                  ledger=row["ledger"], lots=row["lots"])
+    return [row["member"] for row in rows]
