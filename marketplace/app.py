@@ -3,6 +3,7 @@
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -22,10 +23,16 @@ from marketplace.vouchers import controllers as voucher_controllers, pages as vo
 from marketplace.web import config as web_config, i18n, pages
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
+from providers import settlement_controllers, settlement_pages
+from marketplace.vouchers import statements as settlement_statements
 
 API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.CONTROLLERS, EvaluatorController,
                    *voucher_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES]
+
+# Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
+# drafting function reaches their handlers as the `settlement_drafter` dependency.
+SETTLEMENT_ROUTES = [*settlement_controllers.CONTROLLERS, *settlement_pages.ROUTES]
 
 
 class BenefitsPlugin(InitPluginProtocol):
@@ -34,9 +41,12 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.route_handlers.extend([
             health.health, health.ready, *API_CONTROLLERS, *catalog_controllers.CONTROLLERS,
             *search_controllers.CONTROLLERS, *PAGES,
+            *SETTLEMENT_ROUTES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])
+        app_config.dependencies["settlement_drafter"] = Provide(
+            lambda: settlement_statements.draft_month, sync_to_thread=False)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
                                      authentication_middleware]

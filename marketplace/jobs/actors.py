@@ -13,3 +13,4 @@ from providers import actors as providers  # noqa: F401
 from catalog import actors as catalog  # noqa: F401
 from catalog.search import actors as search  # noqa: F401
 from marketplace.vouchers import actors as vouchers  # noqa: F401
+from marketplace.vouchers import settlement_actors as settlements  # noqa: F401

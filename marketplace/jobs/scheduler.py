@@ -9,6 +9,7 @@ import signal
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from marketplace import db, logs
@@ -27,6 +28,8 @@ PERIODIC_JOBS = [
     (actors.catalog.expire_offers, IntervalTrigger(minutes=5)),
     (actors.vouchers.expire_vouchers, IntervalTrigger(minutes=5)),
     (actors.vouchers.purge_idempotency_keys, IntervalTrigger(hours=1)),
+    # Last month's settlement statements, early on the 1st in Shanghai (a rerun only recomputes drafts).
+    (actors.settlements.draft_last_month_statements, CronTrigger(day=1, hour=3, timezone="Asia/Shanghai")),
 ]
 
 

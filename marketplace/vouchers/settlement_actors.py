@@ -1,0 +1,12 @@
+"""The monthly job that drafts settlement statements. Thin and safe to repeat."""
+
+import dramatiq
+
+from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.vouchers import statements
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+async def draft_last_month_statements() -> None:
+    """Draft (or recompute) last month's statement of every provider with redemptions."""
+    await statements.draft_last_month()

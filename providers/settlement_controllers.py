@@ -1,0 +1,89 @@
+"""JSON API of settlements: operators list, draft, approve and pay statements in their
+scope and set a provider's payout account; a provider's owner reads its own statements.
+
+Drafting receives the marketplace's drafting function as the `settlement_drafter`
+dependency (see providers/settlement_pages.py)."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+
+from marketplace.identity import guards
+from providers import payouts, settlements
+from providers.schemas import (
+    Approval,
+    DraftRequest,
+    DraftResult,
+    PayoutAccountInput,
+    StatementPage,
+    StatementRead,
+    StatementStatus,
+    StatementSummary,
+)
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+ProviderId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
+
+
+class SettlementConsoleController(Controller):
+    path = "/api/v1/console/settlements"
+    tags = ["settlements"]
+    guards = [guards.operator]
+
+    @get("/", summary="Statements of the providers in your scope, newest month first")
+    async def list(
+        self, request: Request, period: Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}$")] = None,
+        status: Annotated[StatementStatus | None, QueryParameter()] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+    ) -> StatementPage:
+        return await settlements.list_statements(request.user, period, status, page, page_size)
+
+    @post("/drafts", status_code=200,
+          summary="Draft (or recompute) a finished month's statements of the providers in your scope")
+    async def draft(self, request: Request, data: JSONBody[DraftRequest], settlement_drafter: Any) -> DraftResult:
+        return await settlement_drafter(data.period, request.user)
+
+    @get("/{statement_id:int}", summary="A statement with its lines")
+    async def detail(self, request: Request, statement_id: FromPath[Id]) -> StatementRead:
+        return await settlements.statement_for_operator(request.user, statement_id)
+
+    @post("/{statement_id:int}/approve", status_code=200, summary="Approve a draft statement")
+    async def approve(self, request: Request, statement_id: FromPath[Id],
+                      data: JSONBody[Approval | None] = None) -> StatementRead:
+        return await settlements.approve(request.user, statement_id, data.revision if data else None)
+
+    @post("/{statement_id:int}/pay", status_code=200,
+          summary="Pay an approved statement to the provider's payout account through the gateway")
+    async def pay(self, request: Request, statement_id: FromPath[Id]) -> StatementRead:
+        return await settlements.pay(request.user, statement_id, payouts.configured_gateway())
+
+
+class PayoutAccountController(Controller):
+    path = "/api/v1/console/providers"
+    tags = ["settlements"]
+    guards = [guards.operator]
+
+    @put("/{provider_id:int}/payout-account", status_code=204,
+         summary="Set (or clear with \"\") the provider's Stripe Connect account for settlements")
+    async def set_account(self, request: Request, provider_id: FromPath[ProviderId],
+                          data: JSONBody[PayoutAccountInput]) -> None:
+        await settlements.set_payout_account(request.user, provider_id, data.account_id)
+
+
+class MySettlementController(Controller):
+    path = "/api/v1/provider/me/settlements"
+    tags = ["settlements"]
+    guards = [guards.provider_owner]
+
+    @get("/", summary="Your provider's statements, newest month first")
+    async def list(self, request: Request) -> list[StatementSummary]:
+        return await settlements.my_statements(request.user)
+
+    @get("/{statement_id:int}", summary="One of your provider's statements, with its lines")
+    async def detail(self, request: Request, statement_id: FromPath[Id]) -> StatementRead:
+        return await settlements.my_statement(request.user, statement_id)
+
+
+CONTROLLERS = [SettlementConsoleController, PayoutAccountController, MySettlementController]
