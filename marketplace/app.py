@@ -19,6 +19,8 @@ from marketplace.federation.controllers import FederationController
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
+from marketplace.payments import controllers as payment_controllers, pages as payment_pages
+from marketplace.points import controllers as points_controllers, pages as points_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
 from marketplace.web import config as web_config, i18n, pages
 from providers import pages as provider_pages
@@ -27,8 +29,10 @@ from providers import settlement_controllers, settlement_pages
 from marketplace.vouchers import statements as settlement_statements
 
 API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.CONTROLLERS, EvaluatorController,
-                   *voucher_controllers.CONTROLLERS]
-PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES]
+                   *voucher_controllers.CONTROLLERS, *points_controllers.CONTROLLERS,
+                   *payment_controllers.CONTROLLERS]
+PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
+         *points_pages.ROUTES, *payment_pages.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.

@@ -21,4 +21,5 @@ APP_REGISTRY = AppRegistry(apps=[
     "evaluation.piccolo_app",
     "marketplace.vouchers.piccolo_app",
     "marketplace.points.piccolo_app",
+    "marketplace.payments.piccolo_app",
 ])

@@ -40,6 +40,16 @@ class StripeSettings:
     api_key: str
     api_base: str | None
     webhook_secret: str
+    publishable_key: str = "pk_test_local"
+    # Offered on the payment page, as Stripe names them: card, wechat_pay, alipay (the
+    # last two only where the Stripe account has them enabled).
+    payment_methods: tuple[str, ...] = ("card",)
+    hold_minutes: int = 15  # a paid claim holds its stock this long while unpaid
+
+    @property
+    def js_url(self) -> str:
+        """Stripe.js: Stripe's own, or the stand-in a fake Stripe serves (localstripe)."""
+        return f"{self.api_base.rstrip('/')}/js.stripe.com/v3/" if self.api_base else "https://js.stripe.com/v3/"
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,10 @@ def get_settings() -> Settings:
             api_key=_env("STRIPE_API_KEY"),
             api_base=os.environ.get("STRIPE_API_BASE"),
             webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
+            publishable_key=_env("STRIPE_PUBLISHABLE_KEY", "pk_test_local"),
+            payment_methods=tuple(method.strip() for method in _env("STRIPE_PAYMENT_METHODS", "card").split(",")
+                                  if method.strip()),
+            hold_minutes=int(_env("PAYMENT_HOLD_MINUTES", "15")),
         ),
         security=SecuritySettings(
             secret_key=_env("SECRET_KEY"),

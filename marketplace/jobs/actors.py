@@ -13,4 +13,6 @@ from providers import actors as providers  # noqa: F401
 from catalog import actors as catalog  # noqa: F401
 from catalog.search import actors as search  # noqa: F401
 from marketplace.vouchers import actors as vouchers  # noqa: F401
+from marketplace.points import actors as points  # noqa: F401
+from marketplace.payments import actors as payments  # noqa: F401
 from marketplace.vouchers import settlement_actors as settlements  # noqa: F401

@@ -30,6 +30,10 @@ PERIODIC_JOBS = [
     (actors.vouchers.purge_idempotency_keys, IntervalTrigger(hours=1)),
     # Last month's settlement statements, early on the 1st in Shanghai (a rerun only recomputes drafts).
     (actors.settlements.draft_last_month_statements, CronTrigger(day=1, hour=3, timezone="Asia/Shanghai")),
+    (actors.payments.release_expired_holds, IntervalTrigger(minutes=1)),
+    (actors.points.expire_points, IntervalTrigger(hours=1)),
+    (actors.points.remind_expiring_points, IntervalTrigger(hours=6)),
+    (actors.points.reconcile_points, IntervalTrigger(hours=24)),
 ]
 
 

@@ -35,6 +35,9 @@ def _message(error: DomainError) -> str:
         "limit_reached": _("You already hold as many of this offer as you may for now."),
         "kind_not_claimable": _("This offer is paid online: pay for it on its payment page."),
         "insufficient_points": _("You do not have enough points for this offer."),
+        "not_paid_offer": _("This offer is not paid online: claim it instead."),
+        "nothing_to_pay": _("The union's subsidy covers this offer in full; there is nothing to pay."),
+        "payment_unavailable": _("The payment service could not be reached; nothing was charged. Try again."),
         "slot_full": _("This time slot is full or no longer open; choose another."),
         "slot_required": _("Choose a time slot first."),
         "not_issued": _("Only an issued voucher can be cancelled or redeemed."),
@@ -59,9 +62,14 @@ async def claim(request: Request, offer_id: Id) -> Response:
         voucher = await idempotency_keys.run_once(request.user, key, f"claim:{offer_id}", slot_id,
                                                   lambda: services.claim(request.user, offer_id, slot_id), VoucherRead)
     except DomainError as error:
-        return Template(template_name="vouchers/claim_refused.html", status_code=error.status,
-                        context={"message": _message(error), "code": error.code, "offer_id": offer_id})
+        return refused_claim(error, offer_id)
     return Redirect(path=f"/vouchers/{voucher.id}")
+
+
+def refused_claim(error: DomainError, offer_id: int) -> Template:
+    """Why a claim (or a purchase) of an offer was refused, with the matching status."""
+    return Template(template_name="vouchers/claim_refused.html", status_code=error.status,
+                    context={"message": _message(error), "code": error.code, "offer_id": offer_id})
 
 
 @get("/vouchers", guards=[guards.member], include_in_schema=False)

@@ -26,6 +26,7 @@ from marketplace import pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
 from marketplace.kv import redis
 from marketplace.points import services as points
 from marketplace.vouchers import codes
@@ -35,6 +36,7 @@ from providers import services as providers
 log = structlog.get_logger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+PAID_VOUCHER_CANCELLED = "voucher.paid_cancelled"
 # Claimed here; paid offers go through marketplace.payments, which holds a pending voucher.
 CLAIMABLE_KINDS = ("voucher", "slot", "points")
 # Unknown codes looked up at the counter, per window: beyond these a staff account or a
@@ -65,7 +67,7 @@ def _member(principal: Principal) -> None:
         raise Forbidden("Only members may claim and hold vouchers.", code="wrong_role")
 
 
-def _node_ids(principal: Principal) -> list[int]:
+def node_ids(principal: Principal) -> list[int]:
     return [int(part) for part in (principal.node_path or "").strip("/").split("/") if part]
 
 
@@ -92,7 +94,7 @@ async def claim(principal: Principal, offer_id: int, slot_id: int | None = None)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        offer = await catalog.claimable_offer(connection, offer_id, _node_ids(principal), list(principal.groups))
+        offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
         if offer is None:
             raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
         if offer["kind"] not in CLAIMABLE_KINDS:
@@ -172,13 +174,15 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
         connection = transaction.connection
         row = await connection.fetchrow(
             "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
-            "WHERE id = $1 AND member = $2 AND status = 'issued' RETURNING id",
+            "WHERE id = $1 AND member = $2 AND status = 'issued' RETURNING paid_fen",
             voucher_id, principal.id)
         if row is None:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
             raise Conflict(f"Only an issued voucher can be cancelled; this one is {current.status}.",
                            code="not_issued", status_now=current.status)
         await release(connection, voucher_id)
+        if row["paid_fen"] > 0:  # the payments domain refunds the member's money
+            await outbox.publish(PAID_VOUCHER_CANCELLED, {"voucher_id": voucher_id})
     return await my_voucher(principal, voucher_id)
 
 

@@ -24,6 +24,7 @@ TEMPLATE_DIRS = [
     _REPO / "evaluation" / "templates",
     _REPO / "marketplace" / "vouchers" / "templates",
     _REPO / "marketplace" / "points" / "templates",
+    _REPO / "marketplace" / "payments" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 

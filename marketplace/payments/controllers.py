@@ -1,0 +1,49 @@
+"""JSON API of payments: buy a paid offer, follow the payment; Stripe's webhook."""
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
+
+from marketplace.identity import guards
+from marketplace.idempotency import services as idempotency_keys
+from marketplace.payments import services
+from marketplace.payments.schemas import PaymentRead, PaymentStart
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
+StripeSignature = Annotated[str | None, HeaderParameter(name="Stripe-Signature", required=False, max_length=2000)]
+
+
+class PaymentController(Controller):
+    path = "/api/v1"
+    tags = ["payments"]
+    guards = [guards.member]
+
+    @post("/offers/{offer_id:int}/payments", status_code=201,
+          summary="Buy a paid offer: a pending voucher holds the stock while Stripe.js confirms the payment")
+    async def start(self, request: Request, offer_id: FromPath[Id], idempotency_key: IdempotencyKey,
+                    data: JSONBody[PaymentStart | None] = None) -> PaymentRead:
+        slot_id = data.slot_id if data else None
+        return await idempotency_keys.run_once(
+            request.user, idempotency_key, f"pay:{offer_id}", slot_id,
+            lambda: services.start(request.user, offer_id, slot_id), PaymentRead)
+
+    @get("/payments/{payment_id:int}", summary="One of your payments (with its client secret while pending)")
+    async def one(self, request: Request, payment_id: FromPath[Id]) -> PaymentRead:
+        return await services.my_payment(request.user, payment_id)
+
+    @post("/payments/{payment_id:int}/cancel", status_code=200,
+          summary="Give up a pending payment: the held stock returns at once")
+    async def cancel(self, request: Request, payment_id: FromPath[Id]) -> PaymentRead:
+        return await services.abandon(request.user, payment_id)
+
+
+@post("/api/v1/stripe/webhook", status_code=200, tags=["payments"],
+      summary="Stripe's events (signed); stored once and applied by a worker")
+async def stripe_webhook(request: Request, stripe_signature: StripeSignature) -> dict:
+    new = await services.receive_event(await request.body(), stripe_signature)
+    return {"received": True, "duplicate": not new}
+
+
+CONTROLLERS: list = [PaymentController, stripe_webhook]

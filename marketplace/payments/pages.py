@@ -1,0 +1,75 @@
+"""Pages of payments: buy a paid offer, pay with Stripe.js, come back to the voucher.
+
+Thin handlers: read the form, call one service, render or redirect."""
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect, Response, Template
+
+from marketplace.errors import DomainError
+from marketplace.identity import guards
+from marketplace.idempotency import services as idempotency_keys
+from marketplace.payments import services
+from marketplace.payments.schemas import PaymentRead
+from marketplace.settings import get_settings
+from marketplace.vouchers.pages import refused_claim
+from marketplace.web.i18n import gettext as _
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+
+@post("/offers/{offer_id:int}/pay", guards=[guards.member], include_in_schema=False)
+async def buy(request: Request, offer_id: Id) -> Response:
+    form = await request.form()
+    key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
+    slot_id = int(slot) if slot.isdigit() else None
+    try:
+        payment = await idempotency_keys.run_once(request.user, key, f"pay:{offer_id}", slot_id,
+                                                  lambda: services.start(request.user, offer_id, slot_id),
+                                                  PaymentRead)
+    except DomainError as error:
+        return refused_claim(error, offer_id)
+    return Redirect(path=f"/payments/{payment.id}")
+
+
+async def _payment_page(request: Request, payment_id: int, message: str | None = None,
+                        status: int = 200) -> Response:
+    payment = await services.my_payment(request.user, payment_id)
+    if payment.status == "succeeded":
+        return Redirect(path=f"/vouchers/{payment.voucher_id}")
+    return Template(template_name="payments/pay.html", status_code=status, context={
+        "payment": payment, "stripe_js": get_settings().stripe.js_url, "message": message,
+    })
+
+
+@get("/payments/{payment_id:int}", guards=[guards.member], include_in_schema=False)
+async def payment_page(request: Request, payment_id: Id) -> Response:
+    return await _payment_page(request, payment_id)
+
+
+@get("/payments/{payment_id:int}/return", guards=[guards.member], include_in_schema=False)
+async def returned(request: Request, payment_id: Id) -> Response:
+    """Stripe.js sends the member here when it is done; Stripe is asked how it went."""
+    payment = await services.check_return(request.user, payment_id)
+    if payment.status == "succeeded":
+        return Redirect(path=f"/vouchers/{payment.voucher_id}")
+    return await _payment_page(request, payment_id, _("The payment has not gone through yet. Try again."))
+
+
+@get("/vouchers/{voucher_id:int}/payment", guards=[guards.member], include_in_schema=False)
+async def voucher_payment(request: Request, voucher_id: Id) -> Redirect:
+    return Redirect(path=f"/payments/{await services.payment_of_voucher(request.user, voucher_id)}")
+
+
+@post("/payments/{payment_id:int}/cancel", guards=[guards.member], include_in_schema=False)
+async def abandon(request: Request, payment_id: Id) -> Response:
+    try:
+        await services.abandon(request.user, payment_id)
+    except DomainError as error:
+        return await _payment_page(request, payment_id, error.detail, error.status)
+    return Redirect(path="/vouchers")
+
+
+ROUTES: list = [buy, payment_page, returned, voucher_payment, abandon]

@@ -1,0 +1,345 @@
+"""Paid offers: the member's share charged through a Stripe PaymentIntent.
+
+Buying a paid offer claims it like any other (limit, slot, stock, all in one
+transaction) but leaves the voucher `pending`, holding its stock, and creates a
+PaymentIntent for the member's share: the member price minus the union's subsidy, in
+fen. The payment page confirms it with Stripe.js. Whichever arrives first, the
+member's return from Stripe.js or the `payment_intent.succeeded` webhook, completes
+the payment and issues the voucher; the other finds it done.
+
+An unpaid hold is released after `PAYMENT_HOLD_MINUTES` (15): the stock, the slot and
+the place in the limit return. A success that arrives for a payment already released
+(late, or out of order) is refunded, never turned into a voucher. Cancelling an issued
+paid voucher refunds the money through the outbox.
+
+Webhooks: the signature is verified, each event id is stored once and handed to a
+worker through the outbox, so the endpoint answers at once and a redelivered or
+reordered event changes nothing it should not.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import stripe
+import structlog
+
+from catalog import services as catalog
+from marketplace.db import engine
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
+from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
+from marketplace.payments.schemas import PaymentRead
+from marketplace.settings import get_settings
+from marketplace.vouchers import services as vouchers
+
+log = structlog.get_logger(__name__)
+
+STRIPE_EVENT = "stripe.event"
+REFUND_REQUESTED = "payment.refund_requested"
+class BadSignature(DomainError):
+    status = 400
+    code = "bad_signature"
+
+
+HANDLED_EVENTS = ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed")
+
+
+@lru_cache
+def stripe_client() -> stripe.StripeClient:
+    settings = get_settings().stripe
+    return stripe.StripeClient(
+        settings.api_key, base_addresses={"api": settings.api_base} if settings.api_base else None,
+        max_network_retries=2, http_client=stripe.HTTPXClient(timeout=20))
+
+
+def member_share(offer: dict) -> int:
+    """What the member pays: the member price less the union's subsidy, in fen."""
+    return max(offer["member_price_fen"] - offer["subsidy_fen"], 0)
+
+
+def _member(principal: Principal) -> None:
+    if principal is None or principal.kind != "member":
+        raise Forbidden("Only members may buy offers.", code="wrong_role")
+
+
+_PAYMENT_SQL = """
+SELECT p.id, p.voucher, p.member, p.amount_fen, p.currency, p.payment_intent, p.status, p.hold_until,
+       o.id AS offer_id, o.title_zh, o.title_en, pr.name AS provider_name
+FROM payment p JOIN voucher v ON v.id = p.voucher JOIN offer o ON o.id = v.offer JOIN provider pr ON pr.id = v.provider
+"""
+
+
+def _read(row, client_secret: str | None = None) -> PaymentRead:
+    settings = get_settings().stripe
+    return PaymentRead(
+        id=row["id"], voucher_id=row["voucher"], offer_id=row["offer_id"], offer_title_zh=row["title_zh"],
+        offer_title_en=row["title_en"], provider_name=row["provider_name"], amount_fen=row["amount_fen"],
+        currency=row["currency"], status=row["status"], hold_until=row["hold_until"], client_secret=client_secret,
+        publishable_key=settings.publishable_key, payment_methods=list(settings.payment_methods),
+    )
+
+
+async def _payment(payment_id: int, member_id: int | None = None):
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            _PAYMENT_SQL + "WHERE p.id = $1 AND ($2::bigint IS NULL OR p.member = $2)", payment_id, member_id)
+    if row is None:
+        raise NotFound("You have no such payment.", code="payment_not_found")
+    return row
+
+
+async def start(principal: Principal, offer_id: int, slot_id: int | None = None) -> PaymentRead:
+    """Claim a paid offer with its voucher pending, and open a PaymentIntent for it."""
+    _member(principal)
+    settings = get_settings().stripe
+    now = datetime.now(UTC)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await catalog.claimable_offer(connection, offer_id, vouchers.node_ids(principal),
+                                              list(principal.groups))
+        if offer is None:
+            raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
+        if offer["kind"] != "paid":
+            raise Conflict("This offer is not paid online: claim it instead.", code="not_paid_offer")
+        amount = member_share(offer)
+        if amount <= 0:
+            raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.",
+                           code="nothing_to_pay")
+        if offer["stock_left"] <= 0:
+            raise Conflict("This offer has run out.", code="sold_out")
+        voucher_id, _ = await vouchers.issue(connection, principal, offer, now, slot_id=slot_id, status="pending",
+                                             paid_fen=amount)
+        payment_id = await connection.fetchval(
+            "INSERT INTO payment (voucher, member, amount_fen, hold_until, created_at) "
+            "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            voucher_id, principal.id, amount, now + timedelta(minutes=settings.hold_minutes), now)
+        if await catalog.take_stock(connection, offer_id) is None:
+            raise Conflict("This offer has run out.", code="sold_out")
+    # Outside the transaction: a network call must not hold the offer's row. The hold
+    # makes a claim whose intent never comes into being harmless: it is released.
+    try:
+        intent = await stripe_client().v1.payment_intents.create_async(
+            {"amount": amount, "currency": "cny", "payment_method_types": list(settings.payment_methods),
+             "metadata": {"payment_id": str(payment_id), "voucher_id": str(voucher_id)}},
+            {"idempotency_key": f"payment-{payment_id}"})
+    except stripe.StripeError as error:
+        log.warning("payment_intent_failed", payment_id=payment_id, error=type(error).__name__)
+        await release_hold(payment_id)
+        raise Unavailable("The payment service could not be reached; nothing was charged. Try again.",
+                          code="payment_unavailable") from error
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE payment SET payment_intent = $2 WHERE id = $1 AND payment_intent IS NULL", payment_id, intent.id)
+    log.info("payment_started", payment_id=payment_id, voucher_id=voucher_id, amount_fen=amount)
+    return _read(await _payment(payment_id), intent.client_secret)
+
+
+async def my_payment(principal: Principal, payment_id: int) -> PaymentRead:
+    """A payment of the member's; while it is pending, with the client secret Stripe.js needs."""
+    _member(principal)
+    row = await _payment(payment_id, principal.id)
+    secret = None
+    if row["status"] == "pending" and row["payment_intent"]:
+        intent = await _retrieve(row["payment_intent"])
+        secret = intent.client_secret
+    return _read(row, secret)
+
+
+async def payment_of_voucher(principal: Principal, voucher_id: int) -> int:
+    """The payment behind one of the member's paid vouchers."""
+    _member(principal)
+    async with engine().transaction() as transaction:
+        payment_id = await transaction.connection.fetchval(
+            "SELECT id FROM payment WHERE voucher = $1 AND member = $2", voucher_id, principal.id)
+    if payment_id is None:
+        raise NotFound("You have no such payment.", code="payment_not_found")
+    return payment_id
+
+
+async def _retrieve(intent_id: str):
+    try:
+        return await stripe_client().v1.payment_intents.retrieve_async(intent_id)
+    except stripe.StripeError as error:
+        raise Unavailable("The payment service could not be reached. Try again.",
+                          code="payment_unavailable") from error
+
+
+async def check_return(principal: Principal, payment_id: int) -> PaymentRead:
+    """The member is back from Stripe.js: ask Stripe, and complete the payment if it
+    succeeded (the webhook may still be on its way)."""
+    _member(principal)
+    row = await _payment(payment_id, principal.id)
+    if row["status"] == "pending" and row["payment_intent"]:
+        intent = await _retrieve(row["payment_intent"])
+        if intent.status == "succeeded":
+            await complete(payment_id, intent.id, intent.amount)
+    return await my_payment(principal, payment_id)
+
+
+async def complete(payment_id: int, intent_id: str, amount: int) -> str:
+    """Stripe says the intent succeeded: issue the voucher, or refund a payment that was
+    released meanwhile. Safe to repeat; returns what happened."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT id, voucher, status, amount_fen, payment_intent FROM payment WHERE id = $1 FOR UPDATE", payment_id)
+        if row is None or (row["payment_intent"] not in (None, intent_id)) or row["amount_fen"] != amount:
+            log.error("payment_mismatch", payment_id=payment_id, intent=intent_id, amount_fen=amount)
+            return "mismatch"
+        if row["status"] == "pending":
+            await connection.execute(
+                "UPDATE payment SET status = 'succeeded', succeeded_at = now(), payment_intent = $2 WHERE id = $1",
+                payment_id, intent_id)
+            await connection.execute("UPDATE voucher SET status = 'issued' WHERE id = $1 AND status = 'pending'",
+                                     row["voucher"])
+            log.info("payment_succeeded", payment_id=payment_id, voucher_id=row["voucher"])
+            return "issued"
+        if row["status"] == "cancelled":
+            await connection.execute(
+                "UPDATE payment SET status = 'refunding', payment_intent = $2 WHERE id = $1", payment_id, intent_id)
+            await outbox.publish(REFUND_REQUESTED, {"payment_id": payment_id})
+            log.warning("payment_succeeded_after_release", payment_id=payment_id)
+            return "refunding"
+    return "already_done"
+
+
+async def release_hold(payment_id: int) -> bool:
+    """Give up an unpaid payment: its voucher is cancelled and its stock, slot and place
+    in the limit return. False when it was no longer pending."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        voucher_id = await connection.fetchval(
+            "UPDATE payment SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending' "
+            "RETURNING voucher", payment_id)
+        if voucher_id is None:
+            return False
+        await connection.execute(
+            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending'",
+            voucher_id)
+        await vouchers.release(connection, voucher_id)
+    log.info("payment_hold_released", payment_id=payment_id)
+    return True
+
+
+async def abandon(principal: Principal, payment_id: int) -> PaymentRead:
+    """The member gives up paying: the hold is released at once."""
+    _member(principal)
+    row = await _payment(payment_id, principal.id)
+    if row["status"] != "pending":
+        raise Conflict(f"This payment is {row['status']}.", code="not_pending", status_now=row["status"])
+    await _cancel_intent(row["payment_intent"])
+    await release_hold(payment_id)
+    return await my_payment(principal, payment_id)
+
+
+async def _cancel_intent(intent_id: str | None) -> None:
+    """Best effort: an intent that cannot be cancelled any more has succeeded, and its
+    webhook will have that payment refunded."""
+    if intent_id is None:
+        return
+    try:
+        await stripe_client().v1.payment_intents.cancel_async(intent_id)
+    except stripe.StripeError as error:
+        log.info("payment_intent_not_cancelled", intent=intent_id, error=type(error).__name__)
+
+
+async def release_expired_holds(now: datetime | None = None) -> int:
+    """Pending payments past their hold: completed if Stripe has the money after all,
+    released otherwise. Returns how many were released."""
+    now = now or datetime.now(UTC)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT id, payment_intent FROM payment WHERE status = 'pending' AND hold_until <= $1 "
+            "ORDER BY hold_until LIMIT 500", now)
+    released = 0
+    for row in rows:
+        if row["payment_intent"]:
+            try:
+                intent = await stripe_client().v1.payment_intents.retrieve_async(row["payment_intent"])
+            except stripe.StripeError:
+                intent = None  # released anyway: a late success is refunded
+            if intent is not None and intent.status == "succeeded":
+                await complete(row["id"], intent.id, intent.amount)
+                continue
+            if intent is not None and intent.status == "processing":
+                continue  # the money is on its way; its webhook settles it
+            await _cancel_intent(row["payment_intent"])
+        released += await release_hold(row["id"])
+    return released
+
+
+async def request_refund_for_voucher(voucher_id: int) -> None:
+    """A paid voucher was cancelled: its payment is refunded (through the outbox)."""
+    async with engine().transaction() as transaction:
+        payment_id = await transaction.connection.fetchval(
+            "UPDATE payment SET status = 'refunding' WHERE voucher = $1 AND status = 'succeeded' RETURNING id",
+            voucher_id)
+        if payment_id is not None:
+            await outbox.publish(REFUND_REQUESTED, {"payment_id": payment_id})
+
+
+async def refund(payment_id: int) -> bool:
+    """Send the money of a refunding payment back through Stripe; the voucher ends up
+    `refunded`. Safe to repeat: Stripe sees the same idempotency key."""
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT payment_intent, amount_fen, status FROM payment WHERE id = $1", payment_id)
+    if row is None or row["status"] != "refunding":
+        return False
+    result = await stripe_client().v1.refunds.create_async(
+        {"payment_intent": row["payment_intent"], "metadata": {"payment_id": str(payment_id)}},
+        {"idempotency_key": f"refund-{payment_id}"})
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        voucher_id = await connection.fetchval(
+            "UPDATE payment SET status = 'refunded', refund_id = $2, refunded_at = now() "
+            "WHERE id = $1 AND status = 'refunding' RETURNING voucher", payment_id, result.id)
+        if voucher_id is not None:
+            await connection.execute(
+                "UPDATE voucher SET status = 'refunded' WHERE id = $1 AND status = 'cancelled'", voucher_id)
+    log.info("payment_refunded", payment_id=payment_id, refund=result.id)
+    return True
+
+
+# Webhooks -----------------------------------------------------------------------------------------
+
+async def receive_event(payload: bytes, signature: str | None) -> bool:
+    """Verify and store a Stripe event; True when it is new (then a worker applies it)."""
+    secret = get_settings().stripe.webhook_secret
+    try:
+        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, secret,
+                                              stripe.Webhook.DEFAULT_TOLERANCE)
+        event = json.loads(payload)
+        event_id, event_type = event["id"], event["type"]
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise BadSignature("The Stripe-Signature header does not match this payload.",
+                           field="Stripe-Signature") from None
+    async with engine().transaction() as transaction:
+        stored = await transaction.connection.fetchval(
+            "INSERT INTO stripe_event (event_id, type, payload, received_at) VALUES ($1, $2, $3::jsonb, now()) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id", event_id, event_type, payload.decode("utf-8"))
+        if stored is not None and event_type in HANDLED_EVENTS:
+            await outbox.publish(STRIPE_EVENT, {"stripe_event_id": stored})
+    return stored is not None
+
+
+async def apply_event(stripe_event_id: int) -> str:
+    """What a stored Stripe event means for its payment."""
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT type, payload FROM stripe_event WHERE id = $1", stripe_event_id)
+    intent = json.loads(row["payload"])["data"]["object"]
+    payment_id = (intent.get("metadata") or {}).get("payment_id")
+    if not str(payment_id or "").isdigit():
+        return "not_ours"
+    if row["type"] == "payment_intent.succeeded":
+        outcome = await complete(int(payment_id), intent["id"], intent["amount"])
+    elif row["type"] == "payment_intent.canceled":
+        outcome = "released" if await release_hold(int(payment_id)) else "already_done"
+    else:  # payment_failed: the member may try another card while the hold lasts
+        outcome = "noted"
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id)
+    return outcome

@@ -1,0 +1,33 @@
+from piccolo.columns import JSONB, BigSerial, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+from marketplace.federation.tables import Member
+from marketplace.vouchers.tables import Voucher
+
+
+class Payment(Table, tablename="payment"):
+    """The member's share of a paid offer, charged through a Stripe PaymentIntent. Its
+    voucher waits as `pending`, holding the stock, until the payment succeeds."""
+
+    id = BigSerial(primary_key=True)
+    voucher = ForeignKey(Voucher, null=False)
+    member = ForeignKey(Member, null=False)
+    amount_fen = Integer()
+    currency = Varchar(length=3, default="cny")
+    payment_intent = Varchar(length=255, null=True, default=None)
+    status = Varchar(length=16, default="pending")  # pending, succeeded, cancelled, refunding, refunded
+    hold_until = Timestamptz()
+    created_at = Timestamptz()
+    succeeded_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    refund_id = Varchar(length=255, null=True, default=None)
+    refunded_at = Timestamptz(null=True, default=None)
+
+
+class StripeEvent(Table, tablename="stripe_event"):
+    id = BigSerial(primary_key=True)
+    event_id = Varchar(length=255)
+    type = Varchar(length=100)
+    payload = JSONB()
+    received_at = Timestamptz()
+    processed_at = Timestamptz(null=True, default=None)
