@@ -293,6 +293,7 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         evaluator_key = asyncio.run(seeding.demo_evaluator_key())
         for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
             children.append(processes.spawn(["-m", "marketplace.cli", *role]))
+        components.by_name("stripe").send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
         _print_demo_guide(port, evaluator_key)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

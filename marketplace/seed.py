@@ -29,6 +29,7 @@ from marketplace import reference_data as ref
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit
 from marketplace.identity.passwords import hash_password
+from marketplace.points import services as points
 from providers.credit_codes import (
     CREDIT_CHARS,
     credit_code_check_char,
@@ -121,6 +122,7 @@ DEMO_MEMBER = {
     "node_code": "110105H001",  # 朝阳区快递行业联合工会
     "id_first17": "11010519920308942",  # sequence 942: outside the generated range
 }
+DEMO_MEMBER_POINTS = 2000
 DEMO_MEMBER["id_number"] = DEMO_MEMBER["id_first17"] + id_check_digit(DEMO_MEMBER["id_first17"])
 
 DEMO_PROVIDER = {
@@ -129,6 +131,7 @@ DEMO_PROVIDER = {
     "contact_name": "李建国", "contact_phone": "13911112222",
     "location": ("北京市朝阳区望京街道阜通东大街6号", 39.9966, 116.4802),
     "owner": "demo_owner", "staff": "demo_staff",
+    "payout_account": "acct_1DemoLiMeiJian0001",  # the fake payout gateway's connected account
 }
 
 EVALUATOR_ORG = "北京市社情民意调查中心"
@@ -412,15 +415,18 @@ class _Seeder:
             return
         id_number = DEMO_MEMBER["id_number"]
         joined = self.now - timedelta(days=3 * 365)
-        await self.db.execute(
+        member_id = await self.db.fetchval(
             "INSERT INTO member (node, name, gender, birth_year, phone_cipher, phone_hash, phone_masked, "
             "id_number_cipher, id_number_hash, groups, password_hash, status, joined_at, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $12)",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $12) RETURNING id",
             self.nodes[DEMO_MEMBER["node_code"]]["id"], DEMO_MEMBER["name"], DEMO_MEMBER["gender"],
             int(id_number[6:10]), pii.encrypt(phone), pii.lookup_hash(phone), pii.mask_phone(phone),
             pii.encrypt(id_number), pii.lookup_hash(id_number), DEMO_MEMBER["groups"],
             self.password(MEMBER_PASSWORD), joined)
         self.report.members += 1
+        # Enough points for the demo's points offer, as a union's welcome grant would give.
+        await points.credit(self.db, member_id, "grant", DEMO_MEMBER_POINTS, "seed:welcome",
+                            reason="入会欢迎积分")
 
     async def ensure_demo_provider(self) -> None:
         demo = DEMO_PROVIDER
@@ -431,11 +437,11 @@ class _Seeder:
         city_node = self.nodes[ref.BEIJING["code"]]
         provider_id = await self.db.fetchval(
             "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
-            "contact_phone_masked, status, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8) RETURNING id",
+            "contact_phone_masked, status, created_at, payout_account) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9) RETURNING id",
             demo["name"], demo["credit_code"], demo["kind"], city_node["id"], demo["contact_name"],
             pii.encrypt(demo["contact_phone"]), pii.mask_phone(demo["contact_phone"]),
-            self.now - timedelta(days=400))
+            self.now - timedelta(days=400), demo["payout_account"])
         address, lat, lng = demo["location"]
         await self.db.execute(
             "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "

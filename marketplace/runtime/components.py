@@ -291,6 +291,18 @@ class Stripe(Component):
     def _responds(self, state: dict) -> bool:
         return _http_ok(state["address"] + "/js.stripe.com/v3/")
 
+    def send_webhooks_to(self, url: str) -> None:
+        """Have the embedded localstripe sign and send its events to `url`, as a Stripe
+        account's webhook endpoint would (it keeps this in memory only, so per run).
+        A real Stripe account is configured in its dashboard instead."""
+        if self.external():
+            return
+        request = urllib.request.Request(
+            self.state()["address"] + "/_config/webhooks/benefits", method="POST",
+            data=json.dumps({"url": url, "secret": dev_secrets()["STRIPE_WEBHOOK_SECRET"]}).encode(),
+            headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=5).close()
+
     def _start(self) -> None:
         port = self._port()
         args = [sys.executable, "-m", "marketplace.runtime.localstripe_server",
