@@ -529,8 +529,9 @@ async def take_stock(connection, offer_id: int) -> int | None:
     When the last unit goes, search learns through `offer.changed`."""
     left = await connection.fetchval(
         "UPDATE offer SET stock_left = stock_left - 1 "
-        "WHERE id = $1 AND stock_left > 0 AND status = 'published' AND valid_to > now() RETURNING stock_left",
-        offer_id)
+        "WHERE id = $1 AND stock_left > 0 AND status = 'published' AND valid_to > now() "
+        "AND EXISTS (SELECT 1 FROM provider p WHERE p.id = offer.provider AND p.status = 'active') "
+        "RETURNING stock_left", offer_id)
     if left == 0:
         await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
     return left

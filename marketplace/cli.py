@@ -228,6 +228,14 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
         console.print(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
                       f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "
                       f"degraded {report.reindex_degraded}")
+    table = Table("round", "spends", "negative balances", "points unspent", "ledger mismatches", "API claims/s",
+                  "p50 ms", "p95 ms", "p99 ms", "ledger spends/s", "API/ledger")
+    for number, result in enumerate(report.points_rounds, start=1):
+        table.add_row(str(number), str(result.spent), str(result.negative), str(result.unspent),
+                      str(result.mismatched), f"{result.api.rps:.0f}", _ms(result.api.pct(50)),
+                      _ms(result.api.pct(95)), _ms(result.api.pct(99)), f"{result.sql.rps:.0f}", f"{result.ratio:.2f}")
+    console.print(f"points: {report.points_attempts} attempts per round on {report.points_members} members")
+    console.print(table)
     for note in report.notes:
         console.print(f"[yellow]{note}[/]")
 
@@ -258,6 +266,14 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
     exact = all(r.vouchers == report.stock and r.stock_left == 0 and r.over_limit == 0 for r in report.rounds)
     console.print(f"exactly {report.stock} vouchers, none oversold, nobody over the limit in every round: "
                   f"{'yes' if exact else '[red]NO[/]'}")
+    table = Table("round", "spends", "negative balances", "points unspent", "ledger mismatches", "API claims/s",
+                  "p50 ms", "p95 ms", "p99 ms", "ledger spends/s", "API/ledger")
+    for number, result in enumerate(report.points_rounds, start=1):
+        table.add_row(str(number), str(result.spent), str(result.negative), str(result.unspent),
+                      str(result.mismatched), f"{result.api.rps:.0f}", _ms(result.api.pct(50)),
+                      _ms(result.api.pct(95)), _ms(result.api.pct(99)), f"{result.sql.rps:.0f}", f"{result.ratio:.2f}")
+    console.print(f"points: {report.points_attempts} attempts per round on {report.points_members} members")
+    console.print(table)
     for note in report.notes:
         console.print(f"[yellow]{note}[/]")
 

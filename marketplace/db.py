@@ -1,6 +1,9 @@
 """Database access shared by every domain: the engine, its pool, raw SQL scripts."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import asyncpg
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
@@ -11,10 +14,35 @@ def engine() -> PostgresEngine:
     return engine_finder()
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool: nothing. asyncpg's default
+    reset is a round trip per release (RESET ALL, UNLISTEN *, ...) undoing session state
+    this code never sets; open transactions are still ended by asyncpg itself."""
+
+
 async def open_pool() -> None:
     from marketplace.settings import get_settings
 
-    await engine().start_connection_pool(min_size=1, max_size=get_settings().database.pool_max)
+    await engine().start_connection_pool(min_size=1, max_size=get_settings().database.pool_max,
+                                         reset=_keep_session)
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """A connection for statements that need no transaction of their own (each one is
+    atomic): the current transaction's, a pooled one, or a new one where there is no pool."""
+    transaction = engine().current_transaction.get()
+    if transaction is not None:
+        yield transaction.connection
+    elif engine().pool is not None:
+        async with engine().pool.acquire() as pooled:
+            yield pooled
+    else:
+        single = await engine().get_new_connection()
+        try:
+            yield single
+        finally:
+            await single.close()
 
 
 async def close_pool() -> None:

@@ -1,11 +1,12 @@
 """The federation tree and its members: scope checks, subtree queries, membership."""
 
 import re
+from contextlib import nullcontext
 from datetime import datetime, timezone
 
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import pii
+from marketplace import db, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
@@ -193,15 +194,14 @@ async def find_member_credentials(phone: str) -> tuple[int, str | None] | None:
     return (row["id"], row["password_hash"]) if row else None
 
 
-async def member_principal(member_id: int) -> Principal | None:
-    rows = await Member.raw(
-        "SELECT m.id, m.name, m.node, m.groups, n.path FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE m.id = {} AND m.status = 'active'",
-        member_id,
-    )
-    if not rows:
+async def member_principal(member_id: int, connection=None) -> Principal | None:
+    """An active member as a principal (on the caller's connection, when given)."""
+    async with db.connection() if connection is None else nullcontext(connection) as connection:
+        row = await connection.fetchrow(
+            "SELECT m.id, m.name, m.node, m.groups, n.path FROM member m JOIN union_node n ON n.id = m.node "
+            "WHERE m.id = $1 AND m.status = 'active'", member_id)
+    if row is None:
         return None
-    row = rows[0]
     return Principal(kind="member", id=row["id"], display_name=row["name"], node_id=row["node"],
                      node_path=row["path"], groups=tuple(row["groups"]))
 

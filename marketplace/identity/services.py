@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from evaluation import services as evaluation
+from marketplace import db
 from marketplace.errors import Invalid, Unauthorized
 from marketplace.federation import services as federation
 from marketplace.identity import throttle
@@ -94,20 +95,22 @@ async def open_session(kind: str, principal_id: int, channel: str) -> tuple[str,
 async def principal_for_token(token: str, channel: str) -> Principal | None:
     token_hash = _hash(token)
     now = _now()
-    # Raw SQL: this runs on every signed-in request, and the ORM's query building cost
-    # more than the query.
-    rows = await AuthSession.raw(
-        "SELECT principal_kind, principal_id, created_at, last_seen_at FROM auth_session "
-        "WHERE token_hash = {} AND channel = {} AND expires_at > {}", token_hash, channel, now)
-    if not rows:
-        return None
-    row = rows[0]
-    if now - row["last_seen_at"] > _TOUCH_INTERVAL:
-        await AuthSession.update({
-            AuthSession.last_seen_at: now,
-            AuthSession.expires_at: _expiry(row["principal_kind"], row["created_at"], now),
-        }).where(AuthSession.token_hash == token_hash)
-    principal = await load_principal(row["principal_kind"], int(row["principal_id"]))
+    # Straight asyncpg on one connection: this runs on every signed-in request, and the
+    # ORM's query building and a pool round per query cost more than the queries.
+    async with db.connection() as connection:
+        row = await connection.fetchrow(
+            "SELECT principal_kind, principal_id, created_at, last_seen_at FROM auth_session "
+            "WHERE token_hash = $1 AND channel = $2 AND expires_at > $3", token_hash, channel, now)
+        if row is None:
+            return None
+        if now - row["last_seen_at"] > _TOUCH_INTERVAL:
+            await connection.execute(
+                "UPDATE auth_session SET last_seen_at = $2, expires_at = $3 WHERE token_hash = $1",
+                token_hash, now, _expiry(row["principal_kind"], row["created_at"], now))
+        if row["principal_kind"] == "member":  # the hot path: members are most requests
+            principal = await federation.member_principal(int(row["principal_id"]), connection)
+        else:
+            principal = await load_principal(row["principal_kind"], int(row["principal_id"]))
     if principal is None:
         return None
     return Principal(**{**principal.__dict__, "session_hash": token_hash})

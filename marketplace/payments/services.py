@@ -94,20 +94,15 @@ async def start(principal: Principal, offer_id: int, slot_id: int | None = None)
     _member(principal)
     settings = get_settings().stripe
     now = datetime.now(UTC)
+    offer = await vouchers.open_offer(principal, offer_id)
+    if offer["kind"] != "paid":
+        raise Conflict("This offer is not paid online: claim it instead.", code="not_paid_offer")
+    amount = member_share(offer)
+    if amount <= 0:
+        raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.",
+                       code="nothing_to_pay")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        offer = await catalog.claimable_offer(connection, offer_id, vouchers.node_ids(principal),
-                                              list(principal.groups))
-        if offer is None:
-            raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
-        if offer["kind"] != "paid":
-            raise Conflict("This offer is not paid online: claim it instead.", code="not_paid_offer")
-        amount = member_share(offer)
-        if amount <= 0:
-            raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.",
-                           code="nothing_to_pay")
-        if offer["stock_left"] <= 0:
-            raise Conflict("This offer has run out.", code="sold_out")
         voucher_id, _ = await vouchers.issue(connection, principal, offer, now, slot_id=slot_id, status="pending",
                                              paid_fen=amount)
         payment_id = await connection.fetchval(

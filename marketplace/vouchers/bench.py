@@ -13,11 +13,18 @@ members, starts the web app as a subprocess and then, each round:
   eligibility, limit and stock conditions), from C concurrent connections: the ceiling
   the API is compared with.
 
+Then points spending: P members (64) get POINTS_EACH points each round and C clients
+make attempts to claim a points offer for a member chosen at random (so attempts on
+one member race), more attempts than the points cover; afterwards no balance is below
+zero, every balance is spent to exactly zero and the ledger reconciles. The ceiling is
+the ledger's own spend (`points.debit`) called straight from C connections.
+
 The web app is stopped at the end, also on error; the bench offer stays, paused.
 """
 
 import asyncio
 import os
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -46,16 +53,37 @@ class Round:
 
 
 @dataclass
+class PointsRound:
+    api: Stats
+    sql: Stats
+    spent: int = 0  # successful spends over HTTP
+    negative: int = 0  # balances below zero (none, if the ledger holds)
+    unspent: int = 0  # points left over after more attempts than the points cover
+    mismatched: int = 0  # members whose cached balance differs from their ledger or lots
+
+    @property
+    def ratio(self) -> float:
+        return self.api.rps / self.sql.rps if self.sql.rps else float("nan")
+
+
+@dataclass
 class Report:
     offer_id: int = 0
     stock: int = 0
     attempts: int = 0
     rounds: list[Round] = field(default_factory=list)
+    points_members: int = 0
+    points_attempts: int = 0
+    points_rounds: list[PointsRound] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-async def _bench_offer(stock: int) -> int:
-    """A published voucher offer open to every member, of the first active provider."""
+POINTS_PRICE = 10
+POINTS_EACH = 1_000  # a hundred spends' worth per member per round
+
+
+async def _bench_offer(stock: int, kind: str = "voucher", limit: int = 1) -> int:
+    """A published offer open to every member, of the first active provider."""
     async with db.engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
@@ -66,11 +94,12 @@ async def _bench_offer(stock: int) -> int:
             raise RuntimeError("no active provider, category or national node: seed the data first")
         return await connection.fetchval(
             "INSERT INTO offer (provider, category, kind, title_zh, title_en, description_zh, list_price_fen, "
-            "member_price_fen, subsidy_fen, stock_total, stock_left, per_member_limit, node_scope, groups, status, "
-            "valid_from, valid_to, created_at, updated_at, published_at, tags) "
-            "VALUES ($1, $2, 'voucher', '压测抢券', 'Flash-sale benchmark voucher', '压测用', 10000, 0, 0, $3, $3, 1, "
+            "member_price_fen, subsidy_fen, points_price, stock_total, stock_left, per_member_limit, node_scope, "
+            "groups, status, valid_from, valid_to, created_at, updated_at, published_at, tags) "
+            "VALUES ($1, $2, $5, '压测抢券', 'Flash-sale benchmark voucher', '压测用', 10000, 0, 0, $6, $3, $3, $7, "
             "$4, '{}', 'published', now() - interval '1 day', now() + interval '30 days', now(), now(), now(), '{}') "
-            "RETURNING id", row["provider"], row["category"], stock, row["root"])
+            "RETURNING id", row["provider"], row["category"], stock, row["root"], kind,
+            POINTS_PRICE if kind == "points" else None, limit)
 
 
 async def _tokens(count: int) -> list[str]:
@@ -197,10 +226,76 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
                 report.rounds.append(result)
                 say(f"round {number}: {result.vouchers} vouchers, stock left {result.stock_left}, "
                     f"{result.over_limit} members over the limit; API {result.api.rps:.0f} claims/s "
-                    f"(p99 {result.api.pct(99):.1f} ms), SQL {result.sql.rps:.0f}/s, ratio {result.ratio:.2f}")
-        await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")
+                    f"(p99 {result.api.pct(99):.1f} ms, {result.api.errors} errors), SQL {result.sql.rps:.0f}/s, "
+                    f"ratio {result.ratio:.2f}")
+            await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")
+            await _points_rounds(report, http, pool, base, tokens, member_ids, concurrency, rounds, say)
     finally:
         processes.stop(children)
         await db.close_pool()
-    report.notes.append("points spending is not measured: the points ledger is not built yet")
     return report
+
+
+async def _points_rounds(report: Report, http, pool, base: str, tokens: list[str], member_ids: list[int],
+                         concurrency: int, rounds: int, say) -> None:
+    from marketplace.points import services as points
+
+    # Members with no points of their own (the demo member has some), so that every
+    # balance must come out at exactly zero.
+    async with db.engine().transaction() as transaction:
+        holders = {row["member"] for row in await transaction.connection.fetch(
+            "SELECT member FROM points_balance WHERE balance > 0 AND member = ANY($1::bigint[])", member_ids)}
+    chosen = [index for index, member_id in enumerate(member_ids) if member_id not in holders][:64]
+    tokens, member_ids = [tokens[index] for index in chosen], [member_ids[index] for index in chosen]
+    members = report.points_members = len(member_ids)
+    spends_each = POINTS_EACH // POINTS_PRICE
+    attempts = report.points_attempts = members * spends_each * 3 // 2  # a third more than the points cover
+    offer_id = await _bench_offer(10_000_000, kind="points", limit=10_000_000)
+    url = f"{base}/api/v1/offers/{offer_id}/claims"
+    chooser = random.Random(7)
+
+    async def grant(tag: str) -> None:
+        async with db.engine().transaction() as transaction:
+            for member_id in member_ids[:members]:
+                await points.credit(transaction.connection, member_id, "grant", POINTS_EACH,
+                                    f"bench:{offer_id}:{tag}")
+
+    async def check(result: PointsRound) -> None:
+        async with db.engine().transaction() as transaction:
+            balances = await transaction.connection.fetch(
+                "SELECT balance FROM points_balance WHERE member = ANY($1::bigint[])", member_ids[:members])
+        result.negative = sum(row["balance"] < 0 for row in balances)
+        result.unspent = sum(row["balance"] for row in balances)
+
+    for number in range(1, rounds + 1):
+        result = PointsRound(api=Stats("points", "api"), sql=Stats("points", "sql"))
+        # Every member gets half again as many attempts as their points cover, in random
+        # order, so attempts on one member run at the same time.
+        picks = [member for member in range(members) for _ in range(attempts // members)]
+        chooser.shuffle(picks)
+
+        async def over_http(i: int, result: PointsRound = result, picks: list[int] = picks) -> None:
+            async with http.post(url, headers={"Authorization": f"Bearer {tokens[picks[i]]}"}) as response:
+                await response.read()
+            if response.status == 201:
+                result.spent += 1
+            elif response.status != 409:
+                raise RuntimeError(f"HTTP {response.status}")
+
+        async def as_sql(i: int, number: int = number, picks: list[int] = picks) -> None:
+            async with pool.acquire() as connection, connection.transaction():
+                await points.debit(connection, member_ids[picks[i]], "spend", POINTS_PRICE,
+                                   f"bench:{offer_id}:{number}:{i}")
+
+        await grant(f"{number}:api")
+        await _race(over_http, attempts, concurrency, result.api)
+        await check(result)
+        await grant(f"{number}:sql")
+        await _race(as_sql, attempts, concurrency, result.sql)
+        result.mismatched = len(await points.reconcile())
+        report.points_rounds.append(result)
+        say(f"points round {number}: {result.spent} spends, {result.negative} negative balances, "
+            f"{result.unspent} points unspent; API {result.api.rps:.0f} claims/s (p99 {result.api.pct(99):.1f} ms, "
+            f"{result.api.errors} errors), "
+            f"ledger {result.sql.rps:.0f}/s, ratio {result.ratio:.2f}")
+    await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")

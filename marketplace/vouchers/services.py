@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from catalog import services as catalog
 from marketplace import pii
+from marketplace import db
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.identity.principal import Principal
@@ -92,20 +93,14 @@ async def claim(principal: Principal, offer_id: int, slot_id: int | None = None)
     """Claim one voucher of an offer for the signed-in member (a booking names its slot)."""
     _member(principal)
     now = datetime.now(UTC)
+    offer = await open_offer(principal, offer_id)
+    if offer["kind"] not in CLAIMABLE_KINDS:
+        raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
+    if (offer["kind"] == "slot") != (slot_id is not None):
+        raise Invalid("Choose a time slot for a booking, and only for a booking.", code="slot_required",
+                      field="slot_id")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
-        if offer is None:
-            raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
-        if offer["kind"] not in CLAIMABLE_KINDS:
-            raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
-        if (offer["kind"] == "slot") != (slot_id is not None):
-            raise Invalid("Choose a time slot for a booking, and only for a booking.", code="slot_required",
-                          field="slot_id")
-        if offer["stock_left"] <= 0:
-            # Most attempts of a flash sale come after the last unit: refuse them before
-            # writing anything. take_stock below stays the authority for the rest.
-            raise Conflict("This offer has run out.", code="sold_out")
         voucher_id, _ = await issue(connection, principal, offer, now, slot_id=slot_id)
         if offer["kind"] == "points" and await points.spend_for_voucher(
                 connection, principal.id, voucher_id, offer["points_price"]) is None:
@@ -117,6 +112,20 @@ async def claim(principal: Principal, offer_id: int, slot_id: int | None = None)
             raise Conflict("This offer has run out.", code="sold_out")
     log.info("voucher_claimed", voucher_id=voucher_id, offer_id=offer_id)
     return _read(row)
+
+
+async def open_offer(principal: Principal, offer_id: int) -> dict:
+    """The offer, if this member may claim it now and it has stock left; one statement,
+    before any transaction, because most attempts of a flash sale come after the last
+    unit and are refused here. take_stock, at the end of the claim's transaction, stays
+    the authority on stock and on the offer still being open."""
+    async with db.connection() as connection:
+        offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
+    if offer is None:
+        raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
+    if offer["stock_left"] <= 0:
+        raise Conflict("This offer has run out.", code="sold_out")
+    return offer
 
 
 async def issue(connection, principal: Principal, offer: dict, now: datetime, *, slot_id: int | None = None,
