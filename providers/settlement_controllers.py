@@ -7,7 +7,7 @@ dependency (see providers/settlement_pages.py)."""
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import Dependency, FromPath, JSONBody, PathParameter, QueryParameter
 
 from marketplace.identity import guards
 from providers import payouts, settlements
@@ -21,6 +21,10 @@ from providers.schemas import (
     StatementStatus,
     StatementSummary,
 )
+
+# The marketplace's drafting function, (period, principal) → DraftResult, provided by the
+# composition root (marketplace/app.py).
+Drafter = Annotated[Any, Dependency(skip_validation=True)]
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 ProviderId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
@@ -42,7 +46,7 @@ class SettlementConsoleController(Controller):
 
     @post("/drafts", status_code=200,
           summary="Draft (or recompute) a finished month's statements of the providers in your scope")
-    async def draft(self, request: Request, data: JSONBody[DraftRequest], settlement_drafter: Any) -> DraftResult:
+    async def draft(self, request: Request, data: JSONBody[DraftRequest], settlement_drafter: Drafter) -> DraftResult:
         return await settlement_drafter(data.period, request.user)
 
     @get("/{statement_id:int}", summary="A statement with its lines")

@@ -7,9 +7,8 @@ handler receives the drafting function as the `settlement_drafter` dependency, w
 the composition root (marketplace/app.py) provides, so this package never imports it.
 """
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
@@ -22,10 +21,10 @@ from marketplace.settings import get_settings
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_, register
 from providers import payouts, settlements
+from providers.settlement_controllers import Drafter
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-Drafter = Callable[..., Awaitable[DraftResult]]  # (period, principal) → what was drafted
 
 register("provider", "settlements", N_("Settlements"), "/provider/settlements", "doc", position=40,
          owner_only=True)
@@ -90,7 +89,7 @@ async def console_list(request: Request, period: FromQuery[str] = "", status: Fr
 
 
 @post("/console/settlements/draft", guards=[guards.operator], include_in_schema=False)
-async def console_draft(request: Request, settlement_drafter: Any) -> Response:
+async def console_draft(request: Request, settlement_drafter: Drafter) -> Response:
     period = ((await request.form()).get("period") or "").strip()
     try:
         drafted = await settlement_drafter(period, request.user)
