@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, Serial, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, Boolean, ForeignKey, Serial, SmallInt, Timestamptz, Varchar
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
@@ -28,3 +28,57 @@ class EvaluatorApiKey(Table, tablename="evaluator_api_key"):
     created_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
     last_used_at = Timestamptz(null=True, default=None)
+
+
+class Redemption(Table, tablename="redemption"):
+    """A redemption at the counter, as the marketplace announced it (voucher.redeemed)."""
+
+    id = BigSerial(primary_key=True)
+    voucher = BigInt()
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    offer = ForeignKey(LazyTableReference("Offer", module_path="catalog.tables"), null=False)
+    category = ForeignKey(LazyTableReference("Category", module_path="catalog.tables"), null=False)
+    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.federation.tables"), null=False)
+    staff = ForeignKey(LazyTableReference("ProviderUser", module_path="providers.tables"), null=True, default=None)
+    location = ForeignKey(LazyTableReference("Location", module_path="providers.tables"), null=True, default=None)
+    redeemed_at = Timestamptz()
+    honoured = Boolean(null=True, default=None)
+    survey_due_at = Timestamptz()
+    survey_sent_at = Timestamptz(null=True, default=None)
+
+
+class Rating(Table, tablename="rating"):
+    id = BigSerial(primary_key=True)
+    redemption = ForeignKey(Redemption, null=False)
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.federation.tables"), null=False)
+    overall = SmallInt()
+    service = SmallInt(null=True, default=None)
+    honoured = SmallInt(null=True, default=None)
+    environment = SmallInt(null=True, default=None)
+    attitude = SmallInt(null=True, default=None)
+    comment = Varchar(length=500, default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    held = Boolean(default=False)
+    hold_reason = Varchar(length=100, null=True, default=None)
+    cleared_at = Timestamptz(null=True, default=None)
+
+
+class Complaint(Table, tablename="complaint"):
+    id = BigSerial(primary_key=True)
+    redemption = ForeignKey(Redemption, null=True, default=None)
+    voucher = BigInt()
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.federation.tables"), null=False)
+    category = Varchar(length=20)
+    text = Varchar(length=2000)
+    status = Varchar(length=12, default="open")
+    created_at = Timestamptz()
+    respond_by = Timestamptz()
+    answer = Varchar(length=2000, null=True, default=None)
+    answered_at = Timestamptz(null=True, default=None)
+    resolution = Varchar(length=2000, null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    closed_by = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
+                           default=None)
