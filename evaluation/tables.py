@@ -1,4 +1,6 @@
-from piccolo.columns import BigInt, BigSerial, Boolean, ForeignKey, Serial, SmallInt, Timestamptz, Varchar
+from piccolo.columns import (
+    BigInt, BigSerial, Boolean, Date, ForeignKey, Integer, Serial, SmallInt, Timestamptz, Varchar,
+)
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
@@ -82,3 +84,43 @@ class Complaint(Table, tablename="complaint"):
     closed_at = Timestamptz(null=True, default=None)
     closed_by = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
                            default=None)
+
+
+class EvaluatorBatch(Table, tablename="evaluator_batch"):
+    """One submission of results by an evaluator, named by its own `batch_ref`;
+    applied whole, once."""
+
+    id = Serial(primary_key=True)
+    org = ForeignKey(EvaluatorOrg, null=False)
+    batch_ref = Varchar(length=64)
+    source = Varchar(length=4)
+    rows = Integer()
+    content_hash = Varchar(length=64)
+    received_at = Timestamptz()
+    applied_at = Timestamptz(null=True, default=None)
+
+
+class EvaluatorResult(Table, tablename="evaluator_result"):
+    """A mystery-shopper visit or survey result for one provider; scores 0–100."""
+
+    id = BigSerial(primary_key=True)
+    batch = ForeignKey(EvaluatorBatch, null=False)
+    org = ForeignKey(EvaluatorOrg, null=False)
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    visit_date = Date()
+    method = Varchar(length=20)
+    score = SmallInt()
+    honoured = SmallInt(null=True, default=None)
+    service = SmallInt(null=True, default=None)
+    sample_size = Integer()
+    note = Varchar(length=500, default="")
+
+
+class FollowUpSample(Table, tablename="follow_up_sample"):
+    """A redemption drawn for an evaluator organisation to follow up."""
+
+    id = BigSerial(primary_key=True)
+    org = ForeignKey(EvaluatorOrg, null=False)
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    redemption = ForeignKey(Redemption, null=False)
+    drawn_at = Timestamptz()

@@ -3,7 +3,7 @@ nullability, type and varchar length."""
 
 import pytest
 from piccolo.columns import (
-    JSONB, Array, BigInt, BigSerial, Boolean, Bytea, DoublePrecision, ForeignKey, Integer, Serial, SmallInt,
+    JSONB, Array, BigInt, BigSerial, Boolean, Bytea, Date, DoublePrecision, ForeignKey, Integer, Serial, SmallInt,
     Text, Timestamptz, Varchar,
 )
 
@@ -17,7 +17,7 @@ PG_TYPES = [
     (BigSerial, "bigint"), (Serial, "integer"), (BigInt, "bigint"), (SmallInt, "smallint"),
     (Integer, "integer"), (Varchar, "character varying"), (Text, "text"),
     (Timestamptz, "timestamp with time zone"), (JSONB, "jsonb"), (Bytea, "bytea"), (Boolean, "boolean"),
-    (DoublePrecision, "double precision"), (Array, "ARRAY"),
+    (DoublePrecision, "double precision"), (Array, "ARRAY"), (Date, "date"),
 ]
 
 
