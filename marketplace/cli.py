@@ -278,6 +278,20 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         console.print(f"[yellow]{note}[/]")
 
 
+@bench.command("grant")
+@click.option("--amount", default=100, show_default=True, help="Points per member.")
+def bench_grant(amount: int) -> None:
+    """A points grant to every member of the federation, applied as the job applies it."""
+    from marketplace.points import bench as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(amount))
+    console.print(f"members {report.members}, granted {report.granted}; queued in {report.create_s:.1f} s, "
+                  f"applied in {report.apply_s:.1f} s ({report.members_per_s:.0f} members/s), "
+                  f"replayed in {report.replay_s:.2f} s, reconciled in {report.reconcile_s:.1f} s "
+                  f"with {report.mismatched} mismatches")
+
+
 @main.command()
 @click.option("--port", default=8000, show_default=True)
 @click.option("--members", default=5000, show_default=True)
