@@ -2,6 +2,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
+from marketplace.audit.tables import AuditEvent
 from marketplace.federation.tables import Member, MemberGroup, Notification, UnionNode
 from marketplace.identity.tables import AuthSession, Operator
 from marketplace.idempotency.tables import IdempotencyKey
@@ -11,6 +12,6 @@ APP_CONFIG = AppConfig(
     app_name="marketplace",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "marketplace"),
     table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, AuthSession, OutboxEvent, ProcessedEvent,
-                   IdempotencyKey],
+                   IdempotencyKey, AuditEvent],
     migration_dependencies=[],
 )
