@@ -3,13 +3,14 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from evaluation.tables import (
-    Complaint, EvaluatorApiKey, EvaluatorBatch, EvaluatorOrg, EvaluatorResult, FollowUpSample, Rating, Redemption,
+    Complaint, EvaluatorApiKey, EvaluatorBatch, EvaluatorOrg, EvaluatorResult, FollowUpSample, ProviderScorecard,
+    Rating, Redemption, ScorecardSnapshot,
 )
 
 APP_CONFIG = AppConfig(
     app_name="evaluation",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "evaluation"),
     table_classes=[EvaluatorOrg, EvaluatorApiKey, Redemption, Rating, Complaint, EvaluatorBatch, EvaluatorResult,
-                   FollowUpSample],
+                   FollowUpSample, ProviderScorecard, ScorecardSnapshot],
     migration_dependencies=["catalog.piccolo_app"],
 )

@@ -1,5 +1,6 @@
 from piccolo.columns import (
-    BigInt, BigSerial, Boolean, Date, ForeignKey, Integer, Serial, SmallInt, Timestamptz, Varchar,
+    BigInt, BigSerial, Boolean, Date, DoublePrecision, ForeignKey, Integer, Serial, SmallInt, Timestamptz,
+    Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -124,3 +125,52 @@ class FollowUpSample(Table, tablename="follow_up_sample"):
     provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
     redemption = ForeignKey(Redemption, null=False)
     drawn_at = Timestamptz()
+
+
+class _ScorecardFigures:
+    """The figures of a scorecard, shared by the current card and the monthly snapshots
+    (see migrations/evaluation/evaluation_0004_scorecards.py for what each one means)."""
+
+    computed_at = Timestamptz()
+    window_days = Integer()
+    category = ForeignKey(LazyTableReference("Category", module_path="catalog.tables"), null=True, default=None)
+    district = Varchar(length=32, null=True, default=None)
+    redemptions_n = Integer(default=0)
+    ratings_n = Integer(default=0)
+    ratings_sum = Integer(default=0)
+    prior_mean = DoublePrecision(null=True, default=None)
+    prior_weight = DoublePrecision()
+    satisfaction = DoublePrecision(null=True, default=None)
+    satisfaction_raw = DoublePrecision(null=True, default=None)
+    honoured_n = Integer(default=0)
+    honoured_yes = Integer(default=0)
+    honoured_low = DoublePrecision(null=True, default=None)
+    complaints_n = Integer(default=0)
+    complaints_per_100 = DoublePrecision(null=True, default=None)
+    missed_responses_n = Integer(default=0)
+    responses_n = Integer(default=0)
+    median_response_hours = DoublePrecision(null=True, default=None)
+    third_party_n = Integer(default=0)
+    third_party_score = DoublePrecision(null=True, default=None)
+    trend = DoublePrecision(null=True, default=None)
+    trend_recent_n = Integer(default=0)
+    trend_previous_n = Integer(default=0)
+    rank_category = Integer(null=True, default=None)
+    category_ranked_n = Integer(null=True, default=None)
+    rank_district = Integer(null=True, default=None)
+    district_ranked_n = Integer(null=True, default=None)
+
+
+class ProviderScorecard(_ScorecardFigures, Table, tablename="provider_scorecard"):
+    """A provider's current figures over the rolling window (evaluation/scorecards.py)."""
+
+    id = BigSerial(primary_key=True)
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False, unique=True)
+
+
+class ScorecardSnapshot(_ScorecardFigures, Table, tablename="scorecard_snapshot"):
+    """A provider's figures of one calendar month (Asia/Shanghai), for trend charts."""
+
+    id = BigSerial(primary_key=True)
+    provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
+    month = Date()
