@@ -125,6 +125,12 @@ async def count_members(path: str, include_left: bool = False, member_group: str
     return rows[0]["n"]
 
 
+async def member_joined_at(member_id: int):
+    """When the member joined (new accounts' ratings are watched for bursts)."""
+    row = await Member.select(Member.joined_at).where(Member.id == member_id).first()
+    return row["joined_at"] if row else None
+
+
 async def member_node(member_id: int) -> int | None:
     """The grassroots union a member belongs to (None when there is no such member)."""
     row = await Member.select(Member.node).where(Member.id == member_id).first()

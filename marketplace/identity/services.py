@@ -126,7 +126,8 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
         return await federation.member_principal(principal_id)
     if kind == "provider":
         user = await providers.get_user(principal_id)
-        if user is None or user["provider_status"] in ("rejected", "delisted"):
+        # A delisted provider's users still sign in: to read why, and to appeal.
+        if user is None or user["provider_status"] == "rejected":
             return None
         node = await federation.get_node(user["node_id"])
         return Principal(kind="provider", id=user["id"], display_name=user["display_name"],

@@ -3,8 +3,11 @@
 import dramatiq
 import structlog
 
+from evaluation import policy, ratings
+from marketplace import notifications
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.jobs import outbox
 from marketplace.vouchers import services
 
 log = structlog.get_logger(__name__)
@@ -19,3 +22,31 @@ async def expire_vouchers() -> None:
 @dramatiq.actor(queue_name="default", max_retries=3)
 async def purge_idempotency_keys() -> None:
     log.info("idempotency_keys_purged", count=await idempotency_keys.purge_expired())
+
+
+async def on_survey_due(event_id: int, payload: dict) -> bool:
+    """Evaluation's survey of a redemption, as a message to the member (once per event)."""
+    return await outbox.consume_once(
+        "vouchers.ask_for_rating", event_id,
+        lambda: notifications.tell(payload["member_id"], "rating_survey", "请为本次服务评分",
+                                   f"您刚使用的优惠券体验如何？打开“我的券”即可评分（券号 {payload['voucher_id']}）。"))
+
+
+async def on_provider_delisted(event_id: int, payload: dict) -> int:
+    """A provider was delisted; when the operator chose so, its issued vouchers are
+    cancelled and refunded (otherwise they stay redeemable until they expire)."""
+    return await services.cancel_for_provider(payload["provider_id"]) if payload.get("cancel_vouchers") else 0
+
+
+@dramatiq.actor(queue_name="default", max_retries=5)
+async def ask_for_rating(event_id: int, payload: dict) -> None:
+    await on_survey_due(event_id, payload)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10)
+async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
+    await on_provider_delisted(event_id, payload)
+
+
+outbox.subscribe(ratings.SURVEY_DUE, ask_for_rating)
+outbox.subscribe(policy.PROVIDER_DELISTED, cancel_delisted_vouchers)

@@ -2,9 +2,11 @@
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
 
+from evaluation import complaints, ratings
+from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.vouchers import services
@@ -43,6 +45,29 @@ class ClaimController(Controller):
         return await idempotency_keys.run_once(
             request.user, idempotency_key, f"cancel:{voucher_id}", None,
             lambda: services.cancel(request.user, voucher_id), VoucherRead)
+
+    @put("/vouchers/{voucher_id:int}/rating", status_code=200,
+         summary="Rate a redeemed voucher of yours (1–5 overall and by dimension); editable for 7 days")
+    async def rate(self, request: Request, voucher_id: FromPath[Id], data: JSONBody[RatingInput]) -> RatingRead:
+        return await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
+
+    @get("/vouchers/{voucher_id:int}/rating", summary="Your rating of a voucher, if you rated it")
+    async def rating(self, request: Request, voucher_id: FromPath[Id]) -> RatingRead | None:
+        await services.my_voucher(request.user, voucher_id)
+        return await ratings.my_rating(request.user, voucher_id)
+
+    @post("/vouchers/{voucher_id:int}/complaints", status_code=201,
+          summary="Complain about a voucher of yours; the provider must answer within the response time")
+    async def complain(self, request: Request, voucher_id: FromPath[Id], data: JSONBody[ComplaintInput],
+                       idempotency_key: IdempotencyKey) -> ComplaintRead:
+        return await idempotency_keys.run_once(
+            request.user, idempotency_key, f"complaint:{voucher_id}", data,
+            lambda: services.complain(request.user, voucher_id, data), ComplaintRead)
+
+    @get("/vouchers/{voucher_id:int}/complaints", summary="Your complaints about a voucher, with their answers")
+    async def complaints(self, request: Request, voucher_id: FromPath[Id]) -> list[ComplaintRead]:
+        await services.my_voucher(request.user, voucher_id)
+        return await complaints.mine(request.user, voucher_id)
 
     @post("/vouchers/{voucher_id:int}/honoured", status_code=200,
           summary="After redemption: was the discount honoured as promised?")

@@ -22,10 +22,12 @@ import structlog
 from redis.exceptions import RedisError
 
 from catalog import services as catalog
-from marketplace import pii
-from marketplace import db
+from evaluation import complaints, ratings
+from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
+from marketplace import db, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.federation import services as federation
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
 from marketplace.kv import redis
@@ -38,6 +40,8 @@ log = structlog.get_logger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAID_VOUCHER_CANCELLED = "voucher.paid_cancelled"
+VOUCHER_REDEEMED = "voucher.redeemed"  # evaluation keeps its own record of redemptions
+VOUCHER_HONOURED = "voucher.honoured"
 # Claimed here; paid offers go through marketplace.payments, which holds a pending voucher.
 CLAIMABLE_KINDS = ("voucher", "slot", "points")
 # Unknown codes looked up at the counter, per window: beyond these a staff account or a
@@ -189,10 +193,16 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
             raise Conflict(f"Only an issued voucher can be cancelled; this one is {current.status}.",
                            code="not_issued", status_now=current.status)
-        await release(connection, voucher_id)
-        if row["paid_fen"] > 0:  # the payments domain refunds the member's money
-            await outbox.publish(PAID_VOUCHER_CANCELLED, {"voucher_id": voucher_id})
+        await _cancelled(connection, voucher_id, row["paid_fen"])
     return await my_voucher(principal, voucher_id)
+
+
+async def _cancelled(connection, voucher_id: int, paid_fen: int) -> None:
+    """An issued voucher was just cancelled: what it took goes back, its money too (the
+    payments domain refunds it)."""
+    await release(connection, voucher_id)
+    if paid_fen > 0:
+        await outbox.publish(PAID_VOUCHER_CANCELLED, {"voucher_id": voucher_id})
 
 
 async def release(connection, voucher_id: int) -> None:
@@ -209,6 +219,35 @@ async def release(connection, voucher_id: int) -> None:
     await catalog.return_stock(connection, row["offer"])
 
 
+async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_address: str | None) -> RatingRead:
+    """Rate a redeemed voucher of the member's: evaluation keeps the rating and watches for
+    bursts (from one network, from new accounts)."""
+    await my_voucher(principal, voucher_id)  # NotFound when not theirs
+    return await ratings.rate(principal, voucher_id, data, client_address=client_address,
+                              member_since=await federation.member_joined_at(principal.id))
+
+
+async def complain(principal: Principal, voucher_id: int, data: ComplaintInput) -> ComplaintRead:
+    """A complaint about a voucher of the member's, at any time, to its provider."""
+    voucher = await my_voucher(principal, voucher_id)
+    return await complaints.file(principal, voucher_id, voucher.provider_id, data)
+
+
+async def cancel_for_provider(provider_id: int) -> int:
+    """Cancel every issued voucher of a provider (delisted with its vouchers cancelled):
+    stock, slots, points and limits return and paid ones are refunded, as when a member
+    cancels. Returns how many were cancelled."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
+            "WHERE provider = $1 AND status = 'issued' RETURNING id, paid_fen", provider_id)
+        for row in rows:
+            await _cancelled(connection, row["id"], row["paid_fen"])
+    log.info("provider_vouchers_cancelled", provider_id=provider_id, count=len(rows))
+    return len(rows)
+
+
 async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool) -> VoucherRead:
     """The member's answer to "was the discount honoured?", for a redeemed voucher of theirs."""
     _member(principal)
@@ -216,6 +255,8 @@ async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool)
         updated = await transaction.connection.fetchval(
             "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",
             voucher_id, principal.id, honoured)
+        if updated is not None:
+            await outbox.publish(VOUCHER_HONOURED, {"voucher_id": voucher_id, "honoured": honoured})
     if updated is None:
         current = await my_voucher(principal, voucher_id)
         raise Conflict("Only a redeemed voucher can be rated.", code="not_redeemed", status_now=current.status)
@@ -286,7 +327,8 @@ async def _forgive(principal: Principal) -> None:
 
 
 _COUNTER_SQL = """
-SELECT v.code, v.offer, v.status, v.expires_at, v.redeemed_at, o.title_zh, o.title_en, m.name
+SELECT v.id, v.code, v.offer, v.member, v.status, v.expires_at, v.redeemed_at, o.title_zh, o.title_en, o.category,
+       m.name
 FROM voucher v JOIN offer o ON o.id = v.offer JOIN member m ON m.id = v.member
 WHERE v.code = $1 AND v.provider = $2
 """
@@ -331,6 +373,11 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
             "WHERE code = $1 AND provider = $2 AND status = 'issued' AND expires_at > now() RETURNING id",
             code, principal.provider_id, principal.id, location_id)
         row = await connection.fetchrow(_COUNTER_SQL, code, principal.provider_id)
+        if redeemed is not None:  # the quality loop keeps its own record of redemptions
+            await outbox.publish(VOUCHER_REDEEMED, {
+                "voucher_id": row["id"], "provider_id": principal.provider_id, "offer_id": row["offer"],
+                "category_id": row["category"], "member_id": row["member"], "staff_id": principal.id,
+                "location_id": location_id, "redeemed_at": row["redeemed_at"].isoformat()})
     if redeemed is None:
         if row["status"] == "redeemed":
             raise Conflict(f"Already redeemed at {row['redeemed_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}.",

@@ -1,0 +1,140 @@
+"""Complaints: a member complains about a voucher at any time; the provider answers in its
+portal within the response time (`COMPLAINT_RESPONSE_HOURS`, default 72); an operator
+mediates and closes it with a resolution. A response time missed counts against the
+provider on its scorecard (missed_responses_n).
+
+Complaint texts are stored as typed and shown escaped; members' names reach providers
+and operators masked."""
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from evaluation import scorecards
+from evaluation.schemas import ComplaintInput, ComplaintRead
+from marketplace import pii
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.identity.principal import Principal
+
+log = structlog.get_logger(__name__)
+
+CATEGORIES = ("not_honoured", "overcharge", "poor_service", "safety_hygiene", "discrimination", "other")
+
+
+def response_time() -> timedelta:
+    return timedelta(hours=int(os.environ.get("COMPLAINT_RESPONSE_HOURS", "72")))
+
+
+_SQL = """
+SELECT c.*, p.name AS provider_name FROM complaint c JOIN provider p ON p.id = c.provider
+"""
+
+
+def _read(row, *, show_member: bool) -> ComplaintRead:
+    now = datetime.now(UTC)
+    return ComplaintRead(
+        id=row["id"], voucher_id=row["voucher"], provider_id=row["provider"], provider_name=row["provider_name"],
+        category=row["category"], text=row["text"], status=row["status"], created_at=row["created_at"],
+        respond_by=row["respond_by"], overdue=row["status"] == "open" and now > row["respond_by"],
+        answer=row["answer"], answered_at=row["answered_at"], resolution=row["resolution"],
+        closed_at=row["closed_at"], member_name=row["member_masked"] if show_member else None)
+
+
+async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput) -> ComplaintRead:
+    """A member's complaint about one of their vouchers (the marketplace vouches that the
+    voucher is theirs and names its provider)."""
+    if principal is None or principal.kind != "member":
+        raise Forbidden("Only members file complaints.", code="wrong_role")
+    now = datetime.now(UTC)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        redemption = await connection.fetchval(
+            "SELECT id FROM redemption WHERE voucher = $1 AND member = $2", voucher_id, principal.id)
+        complaint_id = await connection.fetchval(
+            "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, respond_by, "
+            "member_masked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            redemption, voucher_id, provider_id, principal.id, data.category, data.text.strip(), now,
+            now + response_time(), pii.mask_name(principal.display_name))
+        await scorecards.rating_changed(provider_id)
+        row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
+    log.info("complaint_filed", complaint_id=complaint_id, provider_id=provider_id, category=data.category)
+    return _read(row, show_member=False)
+
+
+async def mine(principal: Principal, voucher_id: int | None = None) -> list[ComplaintRead]:
+    if principal is None or principal.kind != "member":
+        raise Forbidden("Only members have complaints of their own.", code="wrong_role")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _SQL + "WHERE c.member = $1 AND ($2::bigint IS NULL OR c.voucher = $2) ORDER BY c.id DESC",
+            principal.id, voucher_id)
+    return [_read(row, show_member=False) for row in rows]
+
+
+def _provider(principal: Principal) -> int:
+    if principal is None or principal.kind != "provider":
+        raise Forbidden("Only a provider's users see its complaints.", code="wrong_role")
+    return principal.provider_id
+
+
+async def inbox(principal: Principal) -> list[ComplaintRead]:
+    """The provider's complaints, open ones first, oldest deadline first."""
+    provider_id = _provider(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _SQL + "WHERE c.provider = $1 ORDER BY (c.status = 'open') DESC, c.respond_by LIMIT 200", provider_id)
+    return [_read(row, show_member=True) for row in rows]
+
+
+async def answer(principal: Principal, complaint_id: int, text: str) -> ComplaintRead:
+    """The provider's answer; late answers are kept, and the miss still counts."""
+    provider_id = _provider(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "UPDATE complaint SET status = 'answered', answer = $3, answered_at = now() "
+            "WHERE id = $1 AND provider = $2 AND status = 'open' RETURNING id", complaint_id, provider_id,
+            text.strip())
+        if row is None:
+            current = await connection.fetchval(
+                "SELECT status FROM complaint WHERE id = $1 AND provider = $2", complaint_id, provider_id)
+            if current is None:
+                raise NotFound("No such complaint.", code="complaint_not_found")
+            raise Conflict(f"This complaint is {current}.", code="complaint_not_open", status_now=current)
+        await scorecards.rating_changed(provider_id)
+        row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
+    return _read(row, show_member=True)
+
+
+def _operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators mediate complaints.", code="wrong_role")
+
+
+async def in_scope(principal: Principal, status: str | None = None, limit: int = 200) -> list[ComplaintRead]:
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
+            "AND ($2::varchar IS NULL OR c.status = $2) ORDER BY (c.status <> 'closed') DESC, c.respond_by LIMIT $3",
+            principal.node_path, status, limit)
+    return [_read(row, show_member=True) for row in rows]
+
+
+async def close(principal: Principal, complaint_id: int, resolution: str) -> ComplaintRead:
+    """The operator's resolution, after mediating."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "UPDATE complaint c SET status = 'closed', resolution = $3, closed_at = now(), closed_by = $2 "
+            "FROM provider p JOIN union_node n ON n.id = p.node "
+            "WHERE c.id = $1 AND p.id = c.provider AND n.path LIKE $4 || '%' AND c.status <> 'closed' "
+            "RETURNING c.provider", complaint_id, principal.id, resolution.strip(), principal.node_path)
+        if row is None:
+            raise NotFound("No open complaint with this id in your scope.", code="complaint_not_found")
+        await scorecards.rating_changed(row["provider"])
+        row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
+    return _read(row, show_member=True)

@@ -1,0 +1,399 @@
+"""Enforcement: a published, versioned policy moves providers between standings.
+
+    good → watch → warning → probation → (a case, an operator's decision) → delisted
+
+- `assess` reads a provider's scorecard against the policy's thresholds: each level has
+  thresholds for satisfaction (Bayesian average), the lower Wilson bound of "discount
+  honoured", complaints per 100 redemptions and missed complaint responses. A figure
+  whose sample is below the policy's minimum never counts, so a provider with three
+  ratings is never moved by one bad one.
+- `step` is the state machine. The policy moves a provider up one level when its
+  figures call for a higher one, or when it stays below the bar past the deadline it was
+  given to improve; at most to probation. Each move sends a notice with the reasons and
+  a new deadline. Figures that recover move it straight back down.
+- At probation, a missed deadline opens a delisting case: only an operator, looking at
+  the evidence (the figures, the ratings and complaints behind them, the policy version),
+  delists. The provider may appeal once per case; an operator decides the appeal. Every
+  decision is kept with its explanation, for the provider to read.
+- Delisting sets the provider `delisted` (its offers leave search through the provider's
+  status event, and claims stop, as claims require an active provider). Issued vouchers
+  stay redeemable unless the operator chooses to cancel and refund them.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from evaluation.schemas import CaseRead, StandingEventRead, StandingRead
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
+from providers import services as providers
+
+log = structlog.get_logger(__name__)
+
+STATES = ("good", "watch", "warning", "probation", "delisted")
+LEVELS = ("watch", "warning", "probation")
+PROVIDER_DELISTED = "evaluation.provider_delisted"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# The policy that applies where no federation node has published one (version 0).
+DEFAULT_RULES = {
+    "min_ratings": 10,  # satisfaction counts from this many ratings
+    "min_honoured_answers": 10,  # "discount honoured" counts from this many answers
+    "min_redemptions": 20,  # the complaint rate counts from this many redemptions
+    "improve_days": 30,  # the deadline each notice gives
+    "levels": {
+        "watch": {"satisfaction_below": 3.8, "honoured_low_below": 0.85, "complaints_per_100_above": 3.0,
+                  "missed_responses_at_least": 2},
+        "warning": {"satisfaction_below": 3.5, "honoured_low_below": 0.75, "complaints_per_100_above": 5.0,
+                    "missed_responses_at_least": 4},
+        "probation": {"satisfaction_below": 3.2, "honoured_low_below": 0.6, "complaints_per_100_above": 8.0,
+                      "missed_responses_at_least": 6},
+    },
+}
+
+REASON_TEXT = {
+    "satisfaction": "满意度 {value:.2f}（{n} 条评价）低于 {threshold}",
+    "honoured": "“按承诺兑现优惠”下限 {value:.0%}（{n} 次回答）低于 {threshold:.0%}",
+    "complaints": "每百次核销投诉 {value:.1f} 件（{n} 次核销）高于 {threshold}",
+    "missed_responses": "{value} 件投诉未在时限内答复（不少于 {threshold} 件）",
+}
+
+
+def assess(figures: dict | None, rules: dict) -> tuple[str, list[dict]]:
+    """The level the figures call for, and the reasons (each with its figure, threshold and
+    sample size). No figures, or samples below the minimums, call for nothing: 'good'."""
+    if not figures:
+        return "good", []
+    target, reasons = "good", []
+    for level in LEVELS:
+        bar = rules["levels"][level]
+        found = []
+        if (figures.get("ratings_n") or 0) >= rules["min_ratings"] and figures.get("satisfaction") is not None \
+                and figures["satisfaction"] < bar["satisfaction_below"]:
+            found.append({"code": "satisfaction", "value": figures["satisfaction"], "n": figures["ratings_n"],
+                          "threshold": bar["satisfaction_below"]})
+        if (figures.get("honoured_n") or 0) >= rules["min_honoured_answers"] \
+                and figures.get("honoured_low") is not None and figures["honoured_low"] < bar["honoured_low_below"]:
+            found.append({"code": "honoured", "value": figures["honoured_low"], "n": figures["honoured_n"],
+                          "threshold": bar["honoured_low_below"]})
+        if (figures.get("redemptions_n") or 0) >= rules["min_redemptions"] \
+                and figures.get("complaints_per_100") is not None \
+                and figures["complaints_per_100"] > bar["complaints_per_100_above"]:
+            found.append({"code": "complaints", "value": figures["complaints_per_100"], "n": figures["redemptions_n"],
+                          "threshold": bar["complaints_per_100_above"]})
+        if (figures.get("missed_responses_n") or 0) >= bar["missed_responses_at_least"]:
+            found.append({"code": "missed_responses", "value": figures["missed_responses_n"],
+                          "n": figures.get("complaints_n") or 0, "threshold": bar["missed_responses_at_least"]})
+        if found:
+            target, reasons = level, found
+    for reason in reasons:
+        reason["text"] = REASON_TEXT[reason["code"]].format(**reason)
+    return target, reasons
+
+
+def step(state: str, deadline: datetime | None, target: str, now: datetime) -> tuple[str, str | None]:
+    """The policy's move: (the new state, 'open_case' when a delisting case is due)."""
+    if state == "delisted":
+        return state, None  # only an operator's decision on an appeal brings it back
+    current, wanted = STATES.index(state), STATES.index(target)
+    overdue = deadline is not None and now >= deadline
+    if wanted < current:
+        return target, None  # the figures recovered
+    if state == "probation":
+        return state, ("open_case" if overdue and wanted > 0 else None)
+    if wanted > current or (overdue and current > 0):
+        return STATES[current + 1], None
+    return state, None
+
+
+# Policies ----------------------------------------------------------------------------------------
+
+async def _policy_for(connection, provider_id: int) -> tuple[int | None, int, dict]:
+    """(policy id, version, rules) of the nearest node above the provider with a policy."""
+    row = await connection.fetchrow(
+        "SELECT ep.id, ep.version, ep.rules FROM provider p JOIN union_node pn ON pn.id = p.node "
+        "JOIN union_node n ON pn.path LIKE n.path || '%' JOIN enforcement_policy ep ON ep.node = n.id "
+        "WHERE p.id = $1 ORDER BY n.depth DESC, ep.version DESC LIMIT 1", provider_id)
+    if row is None:
+        return None, 0, DEFAULT_RULES
+    return row["id"], row["version"], json.loads(row["rules"])
+
+
+async def policy_for_provider(provider_id: int) -> dict:
+    """The policy a provider is held to, as it may read it."""
+    async with engine().transaction() as transaction:
+        _, version, rules = await _policy_for(transaction.connection, provider_id)
+    return {"version": version, "rules": rules}
+
+
+# The policy at work ------------------------------------------------------------------------------
+
+async def _figures(connection, provider_id: int) -> dict | None:
+    row = await connection.fetchrow("SELECT * FROM provider_scorecard WHERE provider = $1", provider_id)
+    if row is None:
+        return None
+    return {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in dict(row).items()}
+
+
+async def _event(connection, provider_id: int, from_state: str | None, to_state: str | None, message: str,
+                 actor_kind: str, actor_id: int | None = None, case_id: int | None = None) -> None:
+    await connection.execute(
+        "INSERT INTO standing_event (provider, case_id, from_state, to_state, message, actor_kind, actor_id, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
+        provider_id, case_id, from_state, to_state, message, actor_kind, actor_id)
+
+
+STATE_NAMES = {"good": "良好", "watch": "关注", "warning": "警告", "probation": "整改观察", "delisted": "已下架"}
+
+
+async def evaluate_provider(provider_id: int, now: datetime | None = None) -> str:
+    """Apply the policy to one provider's current scorecard; its state afterwards."""
+    now = now or datetime.now(UTC)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        await connection.execute(
+            "INSERT INTO provider_standing (provider, since) VALUES ($1, $2) ON CONFLICT (provider) DO NOTHING",
+            provider_id, now)
+        standing = await connection.fetchrow(
+            "SELECT state, deadline FROM provider_standing WHERE provider = $1 FOR UPDATE", provider_id)
+        policy_id, version, rules = await _policy_for(connection, provider_id)
+        figures = await _figures(connection, provider_id)
+        target, reasons = assess(figures, rules)
+        state, action = step(standing["state"], standing["deadline"], target, now)
+        if state != standing["state"]:
+            deadline = now + timedelta(days=rules["improve_days"]) if state != "good" else None
+            await connection.execute(
+                "UPDATE provider_standing SET state = $2, since = $3, deadline = $4, policy = $5, reasons = $6::jsonb "
+                "WHERE provider = $1", provider_id, state, now, deadline, policy_id, json.dumps(reasons))
+            if STATES.index(state) > STATES.index(standing["state"]):
+                message = (f"依据评价政策第 {version} 版，您的状态由“{STATE_NAMES[standing['state']]}”调整为"
+                           f"“{STATE_NAMES[state]}”。原因：{'；'.join(r['text'] for r in reasons) or '未在期限内改善'}。"
+                           f"请在 {deadline.astimezone(SHANGHAI):%Y-%m-%d} 前改善。")
+            else:
+                message = (f"您的评价指标已改善，状态由“{STATE_NAMES[standing['state']]}”恢复为“{STATE_NAMES[state]}”。")
+            await _event(connection, provider_id, standing["state"], state, message, "policy")
+        elif standing["state"] != "delisted":
+            await connection.execute(
+                "UPDATE provider_standing SET reasons = $2::jsonb WHERE provider = $1", provider_id, json.dumps(reasons))
+        if action == "open_case":
+            await _open_case(connection, provider_id, "delisting", policy_id, figures or {}, reasons)
+    return state
+
+
+async def evaluate_all(now: datetime | None = None) -> dict[str, int]:
+    """The periodic run: every provider with a scorecard or a standing; counts per state."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT provider FROM provider_scorecard UNION SELECT provider FROM provider_standing ORDER BY 1")
+    counts: dict[str, int] = {}
+    for row in rows:
+        state = await evaluate_provider(row["provider"], now)
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+async def _open_case(connection, provider_id: int, kind: str, policy_id: int | None, figures: dict,
+                     reasons: list[dict]) -> int | None:
+    case_id = await connection.fetchval(
+        "INSERT INTO enforcement_case (provider, kind, policy, figures, reasons, opened_at) "
+        "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, now()) ON CONFLICT DO NOTHING RETURNING id",
+        provider_id, kind, policy_id, json.dumps(figures), json.dumps(reasons))
+    if case_id is not None:
+        log.info("enforcement_case_opened", provider_id=provider_id, case_id=case_id, kind=kind)
+        if kind == "delisting":
+            await _event(connection, provider_id, None, None,
+                         "整改观察期已满而指标仍未达标，已提交运营人员审核是否下架。", "policy", case_id=case_id)
+    return case_id
+
+
+async def open_integrity_case(connection, provider_id: int, reasons: list[dict]) -> int | None:
+    """Signals of fake redemptions (bursts by one staff account, night-time redemptions):
+    a case for operators to look into; one open at a time, later signals join it."""
+    existing = await connection.fetchval(
+        "SELECT id FROM enforcement_case WHERE provider = $1 AND kind = 'integrity' AND status = 'open' FOR UPDATE",
+        provider_id)
+    if existing is not None:
+        await connection.execute(
+            "UPDATE enforcement_case SET reasons = reasons || $2::jsonb WHERE id = $1", existing, json.dumps(reasons))
+        return existing
+    return await _open_case(connection, provider_id, "integrity", None, {}, reasons)
+
+
+# Operators and providers ---------------------------------------------------------------------------
+
+def require_operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators may do this.", code="wrong_role")
+
+
+_CASE_SQL = """
+SELECT c.*, p.name AS provider_name, ep.version AS policy_version
+FROM enforcement_case c JOIN provider p ON p.id = c.provider JOIN union_node n ON n.id = p.node
+LEFT JOIN enforcement_policy ep ON ep.id = c.policy
+"""
+
+
+def _case(row) -> CaseRead:
+    return CaseRead(
+        id=row["id"], provider_id=row["provider"], provider_name=row["provider_name"], kind=row["kind"],
+        status=row["status"], policy_version=row["policy_version"] if row["policy"] else 0,
+        figures=json.loads(row["figures"]), reasons=json.loads(row["reasons"]), opened_at=row["opened_at"],
+        decision=row["decision"], decided_at=row["decided_at"], explanation=row["explanation"],
+        cancel_vouchers=row["cancel_vouchers"], appeal_statement=row["appeal_statement"],
+        appealed_at=row["appealed_at"], appeal_outcome=row["appeal_outcome"],
+        appeal_explanation=row["appeal_explanation"])
+
+
+async def case_queue(principal: Principal, status: str | None = None, limit: int = 100) -> list[CaseRead]:
+    """Cases of providers in the operator's scope; open and appealed ones first."""
+    require_operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _CASE_SQL + "WHERE n.path LIKE $1 || '%' AND ($2::varchar IS NULL OR c.status = $2) "
+            "ORDER BY (c.status IN ('open', 'appealed')) DESC, c.opened_at LIMIT $3",
+            principal.node_path, status, limit)
+    return [_case(row) for row in rows]
+
+
+async def get_case(principal: Principal, case_id: int) -> CaseRead:
+    """A case, for an operator in scope or for its provider's users."""
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(_CASE_SQL + "WHERE c.id = $1", case_id)
+        path = await transaction.connection.fetchval(
+            "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1",
+            row["provider"]) if row else None
+    visible = row is not None and (
+        (principal.kind == "operator" and principal.covers(path))
+        or (principal.kind == "provider" and principal.provider_id == row["provider"] and row["kind"] == "delisting"))
+    if not visible:
+        raise NotFound("No such case.", code="case_not_found")
+    return _case(row)
+
+
+async def decide(principal: Principal, case_id: int, decision: str, explanation: str,
+                 cancel_vouchers: bool = False) -> CaseRead:
+    """An operator's decision on an open case: delist, or keep the provider listed."""
+    require_operator(principal)
+    case = await get_case(principal, case_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        status = await connection.fetchval(
+            "UPDATE enforcement_case SET status = CASE WHEN $2 = 'delist' AND kind = 'delisting' THEN 'decided' "
+            "ELSE 'closed' END, decision = $2, decided_by = $3, decided_at = now(), explanation = $4, "
+            "cancel_vouchers = $5 WHERE id = $1 AND status = 'open' RETURNING status",
+            case_id, decision, principal.id, explanation.strip(), decision == "delist" and cancel_vouchers)
+        if status is None:
+            raise Conflict("This case is no longer open.", code="case_not_open", status_now=case.status)
+        if decision == "delist":
+            await _delist(connection, principal, case.provider_id, case_id, explanation, cancel_vouchers)
+        else:
+            # Kept: a fresh deadline, or the next run would open the same case again.
+            _, _, rules = await _policy_for(connection, case.provider_id)
+            await connection.execute(
+                "UPDATE provider_standing SET deadline = now() + $2 WHERE provider = $1 AND state <> 'good'",
+                case.provider_id, timedelta(days=rules["improve_days"]))
+            await _event(connection, case.provider_id, None, None,
+                         f"运营人员决定暂不下架。说明：{explanation.strip()}", "operator", principal.id, case_id)
+    log.info("enforcement_case_decided", case_id=case_id, decision=decision, operator_id=principal.id)
+    return await get_case(principal, case_id)
+
+
+async def _delist(connection, principal: Principal, provider_id: int, case_id: int, explanation: str,
+                  cancel_vouchers: bool) -> None:
+    await providers.transition(connection, provider_id, ("active", "suspended"), "delisted", "operator",
+                               principal.id, f"case {case_id}")
+    await connection.execute(
+        "INSERT INTO provider_standing (provider, since) VALUES ($1, now()) ON CONFLICT (provider) DO NOTHING",
+        provider_id)
+    previous = await connection.fetchval(
+        "SELECT state FROM provider_standing WHERE provider = $1 FOR UPDATE", provider_id)
+    await connection.execute(
+        "UPDATE provider_standing SET state = 'delisted', since = now(), deadline = NULL WHERE provider = $1",
+        provider_id)
+    await _event(connection, provider_id, previous, "delisted",
+                 f"运营人员决定下架。说明：{explanation.strip()}。您可在本案中提出一次申诉。", "operator", principal.id, case_id)
+    await outbox.publish(PROVIDER_DELISTED, {"provider_id": provider_id, "case_id": case_id,
+                                             "cancel_vouchers": cancel_vouchers})
+
+
+async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead:
+    """The provider's owner appeals a delisting, once per case."""
+    if principal is None or principal.kind != "provider" or principal.role != "owner":
+        raise Forbidden("Only the provider's owner may appeal.", code="owner_only")
+    case = await get_case(principal, case_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        updated = await connection.fetchval(
+            "UPDATE enforcement_case SET status = 'appealed', appeal_statement = $2, appealed_at = now() "
+            "WHERE id = $1 AND status = 'decided' AND decision = 'delist' AND appeal_statement IS NULL RETURNING id",
+            case_id, statement.strip())
+        if updated is None:
+            raise Conflict("This case cannot be appealed (again).", code="appeal_not_open", status_now=case.status)
+        await _event(connection, case.provider_id, None, None, "您已提交申诉，等待运营人员复核。", "provider",
+                     principal.id, case_id)
+    return await get_case(principal, case_id)
+
+
+async def decide_appeal(principal: Principal, case_id: int, outcome: str, explanation: str) -> CaseRead:
+    """An operator's decision on an appeal: upheld restores the provider and its offers."""
+    require_operator(principal)
+    case = await get_case(principal, case_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        updated = await connection.fetchval(
+            "UPDATE enforcement_case SET status = 'closed', appeal_outcome = $2, appeal_decided_by = $3, "
+            "appeal_decided_at = now(), appeal_explanation = $4 WHERE id = $1 AND status = 'appealed' RETURNING id",
+            case_id, outcome, principal.id, explanation.strip())
+        if updated is None:
+            raise Conflict("There is no appeal waiting on this case.", code="no_appeal", status_now=case.status)
+        if outcome == "upheld":
+            await providers.transition(connection, case.provider_id, ("delisted",), "active", "operator",
+                                       principal.id, f"appeal upheld, case {case_id}")
+            _, _, rules = await _policy_for(connection, case.provider_id)
+            await connection.execute(
+                "UPDATE provider_standing SET state = 'probation', since = now(), deadline = now() + $2 "
+                "WHERE provider = $1", case.provider_id, timedelta(days=rules["improve_days"]))
+            message = f"申诉成立，已恢复上架（整改观察）。说明：{explanation.strip()}"
+            await _event(connection, case.provider_id, "delisted", "probation", message, "operator", principal.id,
+                         case_id)
+        else:
+            await _event(connection, case.provider_id, None, None, f"申诉未获支持，维持下架。说明：{explanation.strip()}",
+                         "operator", principal.id, case_id)
+    return await get_case(principal, case_id)
+
+
+async def standing(provider_id: int) -> StandingRead:
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT s.*, ep.version FROM provider_standing s LEFT JOIN enforcement_policy ep ON ep.id = s.policy "
+            "WHERE s.provider = $1", provider_id)
+    if row is None:
+        return StandingRead(provider_id=provider_id, state="good", since=datetime.now(UTC), deadline=None,
+                            policy_version=0, reasons=[])
+    return StandingRead(provider_id=provider_id, state=row["state"], since=row["since"], deadline=row["deadline"],
+                        policy_version=row["version"] or 0, reasons=json.loads(row["reasons"]))
+
+
+async def standing_history(provider_id: int, limit: int = 50) -> list[StandingEventRead]:
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT created_at, from_state, to_state, message, actor_kind FROM standing_event WHERE provider = $1 "
+            "ORDER BY id DESC LIMIT $2", provider_id, limit)
+    return [StandingEventRead(at=row["created_at"], from_state=row["from_state"], to_state=row["to_state"],
+                              message=row["message"], actor_kind=row["actor_kind"]) for row in rows]
+
+
+async def provider_cases(principal: Principal) -> list[CaseRead]:
+    """The delisting cases of the signed-in provider (what it may read and appeal)."""
+    if principal is None or principal.kind != "provider":
+        raise Forbidden("Only a provider's users may see its cases.", code="wrong_role")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _CASE_SQL + "WHERE c.provider = $1 AND c.kind = 'delisting' ORDER BY c.opened_at DESC",
+            principal.provider_id)
+    return [_case(row) for row in rows]

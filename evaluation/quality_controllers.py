@@ -1,0 +1,108 @@
+"""JSON API of the quality loop for providers (complaints, standing, appeals) and
+operators (complaint mediation, held ratings, enforcement cases). Members rate and
+complain through their vouchers (marketplace/vouchers/controllers.py)."""
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+
+from evaluation import complaints, policy, ratings
+from evaluation.schemas import (
+    AppealDecisionInput, AppealInput, CaseRead, ComplaintAnswer, ComplaintRead, DecisionInput, StandingEventRead,
+    StandingRead,
+)
+from marketplace.identity import guards
+
+Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
+BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+
+class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    resolution: Annotated[str, msgspec.Meta(min_length=2, max_length=2000)]
+
+
+class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    keep: bool  # true: count the rating from now on; false: leave it out for good
+
+
+class ProviderStanding(msgspec.Struct, kw_only=True):
+    standing: StandingRead
+    history: list[StandingEventRead]
+    policy: dict
+
+
+class ProviderQualityController(Controller):
+    path = "/api/v1/provider"
+    tags = ["quality"]
+    guards = [guards.provider_user]
+
+    @get("/complaints", summary="Your complaints, open ones first")
+    async def inbox(self, request: Request) -> list[ComplaintRead]:
+        return await complaints.inbox(request.user)
+
+    @post("/complaints/{complaint_id:int}/answer", status_code=200, summary="Answer a complaint")
+    async def answer(self, request: Request, complaint_id: FromPath[BigId],
+                     data: JSONBody[ComplaintAnswer]) -> ComplaintRead:
+        return await complaints.answer(request.user, complaint_id, data.text)
+
+    @get("/standing", summary="Your standing under the evaluation policy, why, and its history")
+    async def standing(self, request: Request) -> ProviderStanding:
+        provider_id = request.user.provider_id
+        return ProviderStanding(standing=await policy.standing(provider_id),
+                                history=await policy.standing_history(provider_id),
+                                policy=await policy.policy_for_provider(provider_id))
+
+    @get("/cases", summary="Delisting cases about you")
+    async def cases(self, request: Request) -> list[CaseRead]:
+        return await policy.provider_cases(request.user)
+
+    @post("/cases/{case_id:int}/appeal", status_code=200, summary="Appeal a delisting, once per case (owner)")
+    async def appeal(self, request: Request, case_id: FromPath[Id], data: JSONBody[AppealInput]) -> CaseRead:
+        return await policy.appeal(request.user, case_id, data.statement)
+
+
+class ConsoleQualityController(Controller):
+    path = "/api/v1/console"
+    tags = ["quality"]
+    guards = [guards.operator]
+
+    @get("/complaints", summary="Complaints about providers in your scope")
+    async def complaints(self, request: Request,
+                         status: Annotated[str | None, QueryParameter(required=False)] = None) -> list[ComplaintRead]:
+        return await complaints.in_scope(request.user, status)
+
+    @post("/complaints/{complaint_id:int}/close", status_code=200, summary="Close a complaint with a resolution")
+    async def close(self, request: Request, complaint_id: FromPath[BigId],
+                    data: JSONBody[Resolution]) -> ComplaintRead:
+        return await complaints.close(request.user, complaint_id, data.resolution)
+
+    @get("/held-ratings", summary="Ratings held out of the score as part of a burst")
+    async def held(self, request: Request) -> list[dict]:
+        return await ratings.held_ratings(request.user)
+
+    @post("/held-ratings/{rating_id:int}", status_code=204, summary="Count a held rating, or leave it out")
+    async def verdict(self, request: Request, rating_id: FromPath[BigId], data: JSONBody[HeldVerdict]) -> None:
+        await ratings.clear_held(request.user, rating_id, data.keep)
+
+    @get("/cases", summary="Enforcement cases in your scope, open and appealed first")
+    async def cases(self, request: Request,
+                    status: FromQuery[Annotated[str | None, QueryParameter(required=False)]] = None) -> list[CaseRead]:
+        return await policy.case_queue(request.user, status)
+
+    @get("/cases/{case_id:int}", summary="A case with the evidence it was opened on")
+    async def case(self, request: Request, case_id: FromPath[Id]) -> CaseRead:
+        return await policy.get_case(request.user, case_id)
+
+    @post("/cases/{case_id:int}/decision", status_code=200, summary="Delist, or keep the provider, with reasons")
+    async def decide(self, request: Request, case_id: FromPath[Id], data: JSONBody[DecisionInput]) -> CaseRead:
+        return await policy.decide(request.user, case_id, data.decision, data.explanation, data.cancel_vouchers)
+
+    @post("/cases/{case_id:int}/appeal-decision", status_code=200, summary="Decide the provider's appeal")
+    async def decide_appeal(self, request: Request, case_id: FromPath[Id],
+                            data: JSONBody[AppealDecisionInput]) -> CaseRead:
+        return await policy.decide_appeal(request.user, case_id, data.outcome, data.explanation)
+
+
+CONTROLLERS: list = [ProviderQualityController, ConsoleQualityController]
