@@ -11,6 +11,8 @@ from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
+from evaluation import complaints, ratings
+from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
@@ -47,6 +49,8 @@ def _message(error: DomainError) -> str:
         "malformed_code": _("A voucher code has 14 letters and digits."),
         "counter_throttled": _("Too many unknown codes were tried; wait a few minutes."),
         "expired": _("This voucher has expired."),
+        "not_rateable": _("Only a voucher you have used can be rated."),
+        "rating_locked": _("A rating can be changed for 7 days only."),
     }
     if error.code == "already_redeemed":
         return _("Already redeemed at %(time)s.") % {"time": local_time(error.extra["redeemed_at"])}
@@ -80,11 +84,14 @@ async def wallet(request: Request) -> Template:
     })
 
 
-async def _voucher_page(request: Request, voucher_id: int, error: str | None = None, status: int = 200) -> Template:
+async def _voucher_page(request: Request, voucher_id: int, error: str | None = None, status: int = 200,
+                        values: dict | None = None) -> Template:
     voucher = await services.my_voucher(request.user, voucher_id)
     return Template(template_name="vouchers/voucher.html", status_code=status, context={
         "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
-        "error": error,
+        "error": error, "values": values or {},
+        "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
+        "complaints": await complaints.mine(request.user, voucher_id),
     })
 
 
@@ -110,6 +117,48 @@ async def honoured(request: Request, voucher_id: Id) -> Response:
     except DomainError as error:
         return await _voucher_page(request, voucher_id, _message(error), error.status)
     return Redirect(path=f"/vouchers/{voucher_id}")
+
+
+def _score(value: str | None) -> int | None:
+    return int(value) if value in ("1", "2", "3", "4", "5") else None
+
+
+@post("/vouchers/{voucher_id:int}/rating", guards=[guards.member], include_in_schema=False)
+async def rate(request: Request, voucher_id: Id) -> Response:
+    form = dict(await request.form())
+    overall = _score(form.get("overall"))
+    if overall is None:
+        return await _voucher_page(request, voucher_id, _("Choose from 1 to 5 stars overall."), 422, form)
+    comment = (form.get("comment") or "").strip()
+    if len(comment) > 500:
+        return await _voucher_page(request, voucher_id, _("A comment has at most 500 characters."), 422, form)
+    data = RatingInput(overall=overall, service=_score(form.get("service")), honoured=_score(form.get("honoured")),
+                       environment=_score(form.get("environment")), attitude=_score(form.get("attitude")),
+                       comment=comment)
+    try:
+        await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
+    except DomainError as error:
+        return await _voucher_page(request, voucher_id, _message(error), error.status, form)
+    return Redirect(path=f"/vouchers/{voucher_id}")
+
+
+@post("/vouchers/{voucher_id:int}/complaints", guards=[guards.member], include_in_schema=False)
+async def complain(request: Request, voucher_id: Id) -> Response:
+    form = dict(await request.form())
+    category, text = form.get("category"), (form.get("text") or "").strip()
+    if category not in complaints.CATEGORIES:
+        return await _voucher_page(request, voucher_id, _("Choose what the complaint is about."), 422, form)
+    if not 5 <= len(text) <= 2000:
+        return await _voucher_page(request, voucher_id, _("Describe what happened in 5 to 2,000 characters."), 422,
+                                   form)
+    try:
+        await idempotency_keys.run_once(
+            request.user, form.get("idempotency_key") or None, f"complaint:{voucher_id}", None,
+            lambda: services.complain(request.user, voucher_id, ComplaintInput(category=category, text=text)),
+            ComplaintRead)
+    except DomainError as error:
+        return await _voucher_page(request, voucher_id, _message(error), error.status, form)
+    return Redirect(path=f"/vouchers/{voucher_id}#complaints")
 
 
 # The counter ------------------------------------------------------------------------------------
@@ -149,4 +198,5 @@ async def counter_redeem(request: Request) -> Template:
     return await _counter_page(request, voucher=voucher, redeemed=True)
 
 
-ROUTES: list = [claim, wallet, voucher_page, cancel, honoured, counter, counter_check, counter_redeem]
+ROUTES: list = [claim, wallet, voucher_page, cancel, honoured, rate, complain, counter, counter_check,
+                counter_redeem]

@@ -1,0 +1,179 @@
+"""Pages of the quality loop for providers and operators.
+
+Provider portal: the complaint inbox with an answer form per complaint; its standing under
+the evaluation policy, the reasons, the history of decisions in words, its delisting
+cases with the appeal form (owner), and the policy it is held to.
+
+Operator console: the enforcement queue, a case page with the evidence (the figures when
+the case opened, the reasons, the policy version, the provider's latest ratings and
+complaints) and the decision buttons; complaint mediation; held ratings.
+
+Thin handlers: read the form, call one service, render; a refused action re-renders its
+page with the reason and the matching status.
+"""
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect, Response, Template
+
+from evaluation import complaints, policy, ratings
+from marketplace.db import engine
+from marketplace.errors import DomainError
+from marketplace.identity import guards
+from marketplace.web.nav import N_, register
+
+Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
+BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
+register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
+register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
+register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
+
+
+async def _form(request: Request) -> dict:
+    return dict(await request.form())
+
+
+# Provider portal -------------------------------------------------------------------------------------
+
+async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
+    return Template(template_name="evaluation/provider_complaints.html", status_code=status, context={
+        "complaints": await complaints.inbox(request.user), "error": error})
+
+
+@get("/provider/complaints", guards=[guards.provider_user], include_in_schema=False)
+async def provider_complaints(request: Request) -> Template:
+    return await _inbox(request)
+
+
+@post("/provider/complaints/{complaint_id:int}/answer", guards=[guards.provider_user], include_in_schema=False)
+async def provider_answer(request: Request, complaint_id: BigId) -> Response:
+    text = ((await _form(request)).get("text") or "").strip()
+    if not 2 <= len(text) <= 2000:
+        return await _inbox(request, "answer_length", 422)
+    try:
+        await complaints.answer(request.user, complaint_id, text)
+    except DomainError as error:
+        return await _inbox(request, error.code, error.status)
+    return Redirect(path="/provider/complaints")
+
+
+async def _standing_page(request: Request, error: str | None = None, status: int = 200) -> Template:
+    provider_id = request.user.provider_id
+    return Template(template_name="evaluation/provider_standing.html", status_code=status, context={
+        "standing": await policy.standing(provider_id), "history": await policy.standing_history(provider_id),
+        "policy": await policy.policy_for_provider(provider_id), "cases": await policy.provider_cases(request.user),
+        "error": error})
+
+
+@get("/provider/standing", guards=[guards.provider_user], include_in_schema=False)
+async def provider_standing(request: Request) -> Template:
+    return await _standing_page(request)
+
+
+@post("/provider/cases/{case_id:int}/appeal", guards=[guards.provider_owner], include_in_schema=False)
+async def provider_appeal(request: Request, case_id: Id) -> Response:
+    statement = ((await _form(request)).get("statement") or "").strip()
+    if not 10 <= len(statement) <= 4000:
+        return await _standing_page(request, "statement_length", 422)
+    try:
+        await policy.appeal(request.user, case_id, statement)
+    except DomainError as error:
+        return await _standing_page(request, error.code, error.status)
+    return Redirect(path="/provider/standing")
+
+
+# Operator console ------------------------------------------------------------------------------------
+
+@get("/console/cases", guards=[guards.operator], include_in_schema=False)
+async def console_cases(request: Request) -> Template:
+    return Template(template_name="evaluation/console_cases.html", context={
+        "cases": await policy.case_queue(request.user), "held": await ratings.held_ratings(request.user)})
+
+
+async def _evidence(provider_id: int) -> dict:
+    """The ratings and complaints behind a case's figures: the latest low ratings and the
+    latest complaints of the provider."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        low = await connection.fetch(
+            "SELECT overall, honoured, comment, created_at, held FROM rating WHERE provider = $1 AND overall <= 2 "
+            "ORDER BY created_at DESC LIMIT 20", provider_id)
+        filed = await connection.fetch(
+            "SELECT category, text, status, created_at, answered_at, respond_by FROM complaint WHERE provider = $1 "
+            "ORDER BY created_at DESC LIMIT 20", provider_id)
+    return {"low_ratings": [dict(row) for row in low], "complaints": [dict(row) for row in filed]}
+
+
+async def _case_page(request: Request, case_id: int, error: str | None = None, status: int = 200) -> Template:
+    case = await policy.get_case(request.user, case_id)
+    return Template(template_name="evaluation/console_case.html", status_code=status, context={
+        "case": case, "evidence": await _evidence(case.provider_id),
+        "history": await policy.standing_history(case.provider_id), "error": error})
+
+
+@get("/console/cases/{case_id:int}", guards=[guards.operator], include_in_schema=False)
+async def console_case(request: Request, case_id: Id) -> Template:
+    return await _case_page(request, case_id)
+
+
+@post("/console/cases/{case_id:int}/decision", guards=[guards.operator], include_in_schema=False)
+async def console_decide(request: Request, case_id: Id) -> Response:
+    form = await _form(request)
+    decision, explanation = form.get("decision"), (form.get("explanation") or "").strip()
+    if decision not in ("delist", "keep") or not 10 <= len(explanation) <= 4000:
+        return await _case_page(request, case_id, "explanation_length", 422)
+    try:
+        await policy.decide(request.user, case_id, decision, explanation, form.get("cancel_vouchers") == "on")
+    except DomainError as error:
+        return await _case_page(request, case_id, error.code, error.status)
+    return Redirect(path=f"/console/cases/{case_id}")
+
+
+@post("/console/cases/{case_id:int}/appeal-decision", guards=[guards.operator], include_in_schema=False)
+async def console_decide_appeal(request: Request, case_id: Id) -> Response:
+    form = await _form(request)
+    outcome, explanation = form.get("outcome"), (form.get("explanation") or "").strip()
+    if outcome not in ("upheld", "rejected") or not 10 <= len(explanation) <= 4000:
+        return await _case_page(request, case_id, "explanation_length", 422)
+    try:
+        await policy.decide_appeal(request.user, case_id, outcome, explanation)
+    except DomainError as error:
+        return await _case_page(request, case_id, error.code, error.status)
+    return Redirect(path=f"/console/cases/{case_id}")
+
+
+@post("/console/held-ratings/{rating_id:int}", guards=[guards.operator], include_in_schema=False)
+async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
+    await ratings.clear_held(request.user, rating_id, (await _form(request)).get("keep") == "yes")
+    return Redirect(path="/console/cases")
+
+
+async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
+    return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
+        "complaints": await complaints.in_scope(request.user), "error": error})
+
+
+@get("/console/complaints", guards=[guards.operator], include_in_schema=False)
+async def console_complaints(request: Request) -> Template:
+    return await _mediation(request)
+
+
+@post("/console/complaints/{complaint_id:int}/close", guards=[guards.operator], include_in_schema=False)
+async def console_close(request: Request, complaint_id: BigId) -> Response:
+    resolution = ((await _form(request)).get("resolution") or "").strip()
+    if not 2 <= len(resolution) <= 2000:
+        return await _mediation(request, "resolution_length", 422)
+    try:
+        await complaints.close(request.user, complaint_id, resolution)
+    except DomainError as error:
+        return await _mediation(request, error.code, error.status)
+    return Redirect(path="/console/complaints")
+
+
+ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,
+                console_case, console_decide, console_decide_appeal, console_held_verdict, console_complaints,
+                console_close]
