@@ -13,9 +13,11 @@ from litestar.static_files import create_static_files_router
 from catalog import controllers as catalog_controllers, listing_pages
 from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
 from evaluation.controllers import EvaluatorController
+from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
 from marketplace import db, health, logs
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
+from marketplace.federation import consent
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
@@ -46,11 +48,14 @@ class BenefitsPlugin(InitPluginProtocol):
             health.health, health.ready, *API_CONTROLLERS, *catalog_controllers.CONTROLLERS,
             *search_controllers.CONTROLLERS, *PAGES,
             *SETTLEMENT_ROUTES,
+            *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])
         app_config.dependencies["settlement_drafter"] = Provide(
             lambda: settlement_statements.draft_month, sync_to_thread=False)
+        # Evaluators' sample export names only members who consented; evaluation never reads members.
+        app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
                                      authentication_middleware]

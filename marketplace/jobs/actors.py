@@ -16,4 +16,5 @@ from marketplace.vouchers import actors as vouchers  # noqa: F401
 from marketplace.points import actors as points  # noqa: F401
 from marketplace.payments import actors as payments  # noqa: F401
 from marketplace.vouchers import settlement_actors as settlements  # noqa: F401
+from evaluation import sample_actors as evaluation_samples  # noqa: F401
 from evaluation import scorecard_actors as scorecards  # noqa: F401

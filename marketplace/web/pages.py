@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from catalog import services as catalog
 from evaluation import services as evaluation
 from marketplace.errors import DomainError, TooManyRequests
-from marketplace.federation import services as federation
+from marketplace.federation import consent, services as federation
 from marketplace.federation.schemas import NodeId
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
@@ -168,7 +168,16 @@ async def switch_language(request: Request, locale: FromPath[str]) -> Redirect:
 async def member_account(request: Request) -> Template:
     node = await federation.get_node(request.user.node_id)
     return Template(template_name="member/account.html",
-                    context={"name": request.user.display_name, "node": node, "groups": request.user.groups})
+                    context={"name": request.user.display_name, "node": node, "groups": request.user.groups,
+                             "evaluator_contact": await consent.evaluator_contact(request.user)})
+
+
+@post("/me/evaluator-contact", guards=[guards.member], include_in_schema=False)
+async def member_evaluator_contact(request: Request) -> Redirect:
+    """The member allows (allow=1) or withdraws (allow=0) contact by third-party evaluators."""
+    allow = ((await request.form()).get("allow") or "") == "1"
+    await consent.set_evaluator_contact(request.user, allow)
+    return Redirect(path="/me#evaluator-contact")
 
 
 # Provider portal -----------------------------------------------------------------------
@@ -217,6 +226,6 @@ async def evaluator_dashboard(request: Request) -> Template:
 
 ROUTES = [
     switch_language,
-    member_account, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
+    member_account, member_evaluator_contact, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
     *(route for kind in WEB_AREAS for route in _sign_in_routes(kind)),
 ]

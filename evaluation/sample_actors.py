@@ -1,0 +1,12 @@
+"""The weekly job that draws follow-up samples for evaluators. Thin and safe to repeat."""
+
+import dramatiq
+
+from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from evaluation import samples
+
+
+@dramatiq.actor(queue_name="default", max_retries=3, time_limit=3_600_000)
+async def draw_follow_up_samples() -> None:
+    """Draw this week's samples of recent redemptions for every evaluator organisation."""
+    await samples.draw_samples()
