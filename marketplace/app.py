@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 from catalog import controllers as catalog_controllers, listing_pages
 from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
 from evaluation.controllers import EvaluatorController
+from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
 from marketplace import db, health, logs
 from marketplace.errors import EXCEPTION_HANDLERS
@@ -34,7 +35,7 @@ API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.C
                    *voucher_controllers.CONTROLLERS, *points_controllers.CONTROLLERS,
                    *payment_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
-         *points_pages.ROUTES, *payment_pages.ROUTES]
+         *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.

@@ -292,6 +292,40 @@ def bench_grant(amount: int) -> None:
                   f"with {report.mismatched} mismatches")
 
 
+@bench.command("scorecards")
+@click.option("--providers", default=20_000, show_default=True)
+@click.option("--ratings", default=1_000_000, show_default=True, help="Redemptions, each rated.")
+@click.option("--complaints", default=50_000, show_default=True)
+@click.option("--results", default=20_000, show_default=True, help="Third-party evaluator results.")
+@click.option("--freshness", default=200, show_default=True, help="New ratings timed one by one (0: skip).")
+@click.option("--regenerate", is_flag=True, help="Generate the bench data again even if it is there.")
+def bench_scorecards(providers: int, ratings: int, complaints: int, results: int, freshness: int,
+                     regenerate: bool) -> None:
+    """Scorecards: full recomputation (twice, compared) and how fast a new rating shows."""
+    from evaluation import bench as benchmark
+
+    _bring_up()
+    asyncio.run(_migrate())
+    report = asyncio.run(benchmark.run(providers=providers, ratings=ratings, complaints=complaints, results=results,
+                                       freshness=freshness, regenerate=regenerate, say=console.print))
+    table = Table("measure", "result")
+    if report.generated_s is not None:
+        table.add_row("data generated", f"{report.generated_s:.1f} s")
+    for number, seconds in enumerate(report.recompute_s, start=1):
+        table.add_row(f"full recomputation {number}", f"{seconds:.2f} s ({report.scorecards} scorecards)")
+    table.add_row("identical results twice", "yes" if report.identical else "[red]NO[/]")
+    if report.freshness_ms or report.freshness_timeouts:
+        values = report.freshness_ms
+        table.add_row(f"new rating → scorecard ({len(values)} ratings, through outbox, relay, worker)",
+                      f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms, "
+                      f"max {_ms(max(values, default=float('nan')))} ms, {report.freshness_timeouts} timed out")
+    if report.single_ms:
+        values = report.single_ms
+        table.add_row("recompute_provider alone (in process)",
+                      f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms")
+    console.print(table)
+
+
 @main.command()
 @click.option("--port", default=8000, show_default=True)
 @click.option("--members", default=5000, show_default=True)
