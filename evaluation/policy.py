@@ -181,7 +181,7 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
             await connection.execute(
                 "UPDATE provider_standing SET reasons = $2::jsonb WHERE provider = $1", provider_id, json.dumps(reasons))
         if action == "open_case":
-            await _open_case(connection, provider_id, "delisting", policy_id, figures or {}, reasons)
+            await open_case(connection, provider_id, "delisting", policy_id, figures or {}, reasons)
     return state
 
 
@@ -197,7 +197,7 @@ async def evaluate_all(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-async def _open_case(connection, provider_id: int, kind: str, policy_id: int | None, figures: dict,
+async def open_case(connection, provider_id: int, kind: str, policy_id: int | None, figures: dict,
                      reasons: list[dict]) -> int | None:
     case_id = await connection.fetchval(
         "INSERT INTO enforcement_case (provider, kind, policy, figures, reasons, opened_at) "
@@ -221,7 +221,7 @@ async def open_integrity_case(connection, provider_id: int, reasons: list[dict])
         await connection.execute(
             "UPDATE enforcement_case SET reasons = reasons || $2::jsonb WHERE id = $1", existing, json.dumps(reasons))
         return existing
-    return await _open_case(connection, provider_id, "integrity", None, {}, reasons)
+    return await open_case(connection, provider_id, "integrity", None, {}, reasons)
 
 
 # Operators and providers ---------------------------------------------------------------------------

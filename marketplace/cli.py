@@ -278,6 +278,22 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         console.print(f"[yellow]{note}[/]")
 
 
+@bench.command("delisting")
+@click.option("--providers", "count", default=20, show_default=True, help="Providers delisted one after another.")
+def bench_delisting(count: int) -> None:
+    """How soon a delisted provider's offers leave search, and whether claims stop at once."""
+    from marketplace.runtime.benchmarking import percentile
+    from evaluation import delisting_bench as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(count, say=console.print))
+    ms = report.gone_ms
+    console.print(f"{len(ms)} providers delisted: gone from search p50 {_ms(percentile(ms, 50))} ms, "
+                  f"p95 {_ms(percentile(ms, 95))} ms, max {_ms(max(ms) if ms else float('nan'))} ms, "
+                  f"{report.timeouts} timed out; claims right after the decision refused "
+                  f"{report.claims_refused} of {report.claims_tried}")
+
+
 @bench.command("grant")
 @click.option("--amount", default=100, show_default=True, help="Points per member.")
 def bench_grant(amount: int) -> None:
