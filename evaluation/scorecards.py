@@ -455,10 +455,9 @@ SORTS = {
 }
 PROVIDER_STATUSES = ADMITTED
 
-# The enforcement policy may name each provider's state: an SQL query of rows
-# (provider, state). Set by the policy module when it is imported; until then the console
-# has no state column or filter.
-STANDING_SQL: str | None = None
+# Each provider's state under the enforcement policy, as rows (provider, state). The pages
+# offer the state filter only once the table exists (evaluation_0005_enforcement).
+STANDING_SQL: str | None = "SELECT provider, state FROM provider_standing"
 
 
 def _scope_filter(principal: Principal, district: str | None, category: int | None, status: str | None,
