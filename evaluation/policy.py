@@ -28,7 +28,7 @@ import structlog
 
 from evaluation.schemas import CaseRead, StandingEventRead, StandingRead
 from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
 from providers import services as providers
@@ -122,6 +122,77 @@ async def _policy_for(connection, provider_id: int) -> tuple[int | None, int, di
     if row is None:
         return None, 0, DEFAULT_RULES
     return row["id"], row["version"], json.loads(row["rules"])
+
+
+RULE_LIMITS = {
+    "min_ratings": (1, 1000), "min_honoured_answers": (1, 1000), "min_redemptions": (1, 100000),
+    "improve_days": (1, 365),
+}
+LEVEL_LIMITS = {
+    "satisfaction_below": (1.0, 5.0), "honoured_low_below": (0.0, 1.0), "complaints_per_100_above": (0.0, 100.0),
+    "missed_responses_at_least": (1, 1000),
+}
+
+
+def check_rules(rules: dict) -> dict:
+    """The rules of a new policy version, every number in its range and the levels in
+    order (probation no milder than warning, warning no milder than watch)."""
+    checked: dict = {}
+    for key, (low, high) in RULE_LIMITS.items():
+        value = rules.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise Invalid(f"{key} must be a whole number from {low} to {high}.", field=f"rules.{key}")
+        checked[key] = value
+    levels = rules.get("levels") or {}
+    checked["levels"] = {}
+    for level in LEVELS:
+        bar = levels.get(level) or {}
+        checked["levels"][level] = {}
+        for key, (low, high) in LEVEL_LIMITS.items():
+            value = bar.get(key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+                raise Invalid(f"levels.{level}.{key} must be a number from {low} to {high}.",
+                              field=f"rules.levels.{level}.{key}")
+            checked["levels"][level][key] = value
+    watch, warning, probation = (checked["levels"][level] for level in LEVELS)
+    for key in ("satisfaction_below", "honoured_low_below"):
+        if not watch[key] >= warning[key] >= probation[key]:
+            raise Invalid(f"{key} must not rise from watch to warning to probation.", field="rules.levels")
+    for key in ("complaints_per_100_above", "missed_responses_at_least"):
+        if not watch[key] <= warning[key] <= probation[key]:
+            raise Invalid(f"{key} must not fall from watch to warning to probation.", field="rules.levels")
+    return checked
+
+
+async def publish_policy(principal: Principal, node_id: int, rules: dict) -> dict:
+    """A new version of the policy of a node in the operator's scope; earlier versions and
+    the cases decided under them stay as they were."""
+    require_operator(principal)
+    checked = check_rules(rules)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        path = await connection.fetchval("SELECT path FROM union_node WHERE id = $1", node_id)
+        if path is None or not principal.covers(path):
+            raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+        await connection.execute("SELECT pg_advisory_xact_lock(hashtext('enforcement_policy'), $1)", node_id)
+        version = await connection.fetchval(
+            "INSERT INTO enforcement_policy (node, version, rules, created_at, created_by) "
+            "SELECT $1, coalesce(max(version), 0) + 1, $2::jsonb, now(), $3 FROM enforcement_policy WHERE node = $1 "
+            "RETURNING version", node_id, json.dumps(checked), principal.id)
+    log.info("enforcement_policy_published", node_id=node_id, version=version, operator_id=principal.id)
+    return {"node_id": node_id, "version": version, "rules": checked}
+
+
+async def policy_of_node(node_id: int) -> dict:
+    """The policy in force at a node: its own latest version, or the nearest above it."""
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT ep.version, ep.rules, n.id = $1 AS own FROM union_node me "
+            "JOIN union_node n ON me.path LIKE n.path || '%' JOIN enforcement_policy ep ON ep.node = n.id "
+            "WHERE me.id = $1 ORDER BY n.depth DESC, ep.version DESC LIMIT 1", node_id)
+    if row is None:
+        return {"version": 0, "rules": DEFAULT_RULES, "own": False}
+    return {"version": row["version"], "rules": json.loads(row["rules"]), "own": row["own"]}
 
 
 async def policy_for_provider(provider_id: int) -> dict:

@@ -27,6 +27,17 @@ class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     keep: bool  # true: count the rating from now on; false: leave it out for good
 
 
+class PolicyInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    node_id: Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
+    rules: dict  # as evaluation.policy.DEFAULT_RULES; every number is checked
+
+
+class PolicyRead(msgspec.Struct, kw_only=True):
+    node_id: int
+    version: int
+    rules: dict
+
+
 class ProviderStanding(msgspec.Struct, kw_only=True):
     standing: StandingRead
     history: list[StandingEventRead]
@@ -85,6 +96,11 @@ class ConsoleQualityController(Controller):
     @post("/held-ratings/{rating_id:int}", status_code=204, summary="Count a held rating, or leave it out")
     async def verdict(self, request: Request, rating_id: FromPath[BigId], data: JSONBody[HeldVerdict]) -> None:
         await ratings.clear_held(request.user, rating_id, data.keep)
+
+    @post("/policies", status_code=201,
+          summary="Publish a new version of a node's evaluation policy (thresholds, minimum samples, deadline)")
+    async def publish_policy(self, request: Request, data: JSONBody[PolicyInput]) -> PolicyRead:
+        return PolicyRead(**await policy.publish_policy(request.user, data.node_id, data.rules))
 
     @get("/cases", summary="Enforcement cases in your scope, open and appealed first")
     async def cases(self, request: Request,

@@ -12,6 +12,7 @@ Thin handlers: read the form, call one service, render; a refused action re-rend
 page with the reason and the matching status.
 """
 
+import json
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -88,10 +89,35 @@ async def provider_appeal(request: Request, case_id: Id) -> Response:
 
 # Operator console ------------------------------------------------------------------------------------
 
+async def _cases_page(request: Request, error: str | None = None, status: int = 200,
+                     rules_text: str | None = None) -> Template:
+    current = await policy.policy_of_node(request.user.node_id)
+    return Template(template_name="evaluation/console_cases.html", status_code=status, context={
+        "cases": await policy.case_queue(request.user), "held": await ratings.held_ratings(request.user),
+        "policy": current, "rules_text": rules_text or json.dumps(current["rules"], ensure_ascii=False, indent=2),
+        "error": error})
+
+
 @get("/console/cases", guards=[guards.operator], include_in_schema=False)
 async def console_cases(request: Request) -> Template:
-    return Template(template_name="evaluation/console_cases.html", context={
-        "cases": await policy.case_queue(request.user), "held": await ratings.held_ratings(request.user)})
+    return await _cases_page(request)
+
+
+@post("/console/policies", guards=[guards.operator], include_in_schema=False)
+async def console_publish_policy(request: Request) -> Response:
+    """A new version of the policy of the operator's own node, edited as JSON."""
+    text = (await _form(request)).get("rules") or ""
+    try:
+        rules = json.loads(text)
+        if not isinstance(rules, dict):
+            raise ValueError
+    except ValueError:
+        return await _cases_page(request, "rules_json", 422, text)
+    try:
+        await policy.publish_policy(request.user, request.user.node_id, rules)
+    except DomainError as error:
+        return await _cases_page(request, error.detail, error.status, text)
+    return Redirect(path="/console/cases#policy")
 
 
 async def _evidence(provider_id: int) -> dict:
@@ -175,5 +201,6 @@ async def console_close(request: Request, complaint_id: BigId) -> Response:
 
 
 ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,
+                console_publish_policy,
                 console_case, console_decide, console_decide_appeal, console_held_verdict, console_complaints,
                 console_close]

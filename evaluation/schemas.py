@@ -1,5 +1,5 @@
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -74,3 +74,118 @@ class SampleRead(msgspec.Struct):
     redemption_id: int
     redeemed_at: datetime
     drawn_at: datetime
+
+
+# Ratings and complaints (evaluation/ratings.py, evaluation/complaints.py) ------------------------
+
+Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class RatingInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    overall: Score
+    service: Score | None = None
+    honoured: Score | None = None  # the discount honoured as promised
+    environment: Score | None = None
+    attitude: Score | None = None  # staff attitude
+    comment: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class RatingRead(msgspec.Struct, kw_only=True):
+    id: int
+    voucher_id: int
+    provider_id: int
+    overall: int
+    service: int | None
+    honoured: int | None
+    environment: int | None
+    attitude: int | None
+    comment: str
+    created_at: datetime
+    updated_at: datetime
+    editable_until: datetime
+    editable: bool
+    held: bool  # held out of the score until an operator clears it
+
+
+ComplaintCategory = Literal["not_honoured", "overcharge", "poor_service", "safety_hygiene", "discrimination", "other"]
+
+
+class ComplaintInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    category: ComplaintCategory
+    text: Annotated[str, msgspec.Meta(min_length=5, max_length=2000)]
+
+
+class ComplaintAnswer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    text: Annotated[str, msgspec.Meta(min_length=2, max_length=2000)]
+
+
+class ComplaintRead(msgspec.Struct, kw_only=True):
+    id: int
+    voucher_id: int
+    provider_id: int
+    provider_name: str
+    category: str
+    text: str
+    status: str  # open, answered, closed
+    created_at: datetime
+    respond_by: datetime
+    overdue: bool
+    answer: str | None
+    answered_at: datetime | None
+    resolution: str | None
+    closed_at: datetime | None
+    member_name: str | None = None  # masked, for providers and operators
+
+
+# Enforcement (evaluation/policy.py) ------------------------------------------------------------------
+
+class StandingRead(msgspec.Struct, kw_only=True):
+    provider_id: int
+    state: str  # good, watch, warning, probation, delisted
+    since: datetime
+    deadline: datetime | None
+    policy_version: int | None
+    reasons: list[dict]
+
+
+class StandingEventRead(msgspec.Struct, kw_only=True):
+    at: datetime
+    from_state: str | None
+    to_state: str | None
+    message: str
+    actor_kind: str
+
+
+class CaseRead(msgspec.Struct, kw_only=True):
+    id: int
+    provider_id: int
+    provider_name: str
+    kind: str  # delisting, integrity
+    status: str  # open, decided, appealed, closed
+    policy_version: int | None
+    figures: dict
+    reasons: list[dict]
+    opened_at: datetime
+    decision: str | None
+    decided_at: datetime | None
+    explanation: str | None
+    cancel_vouchers: bool
+    appeal_statement: str | None
+    appealed_at: datetime | None
+    appeal_outcome: str | None
+    appeal_explanation: str | None
+
+
+class DecisionInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    decision: Literal["delist", "keep"]
+    explanation: Annotated[str, msgspec.Meta(min_length=10, max_length=4000)]
+    cancel_vouchers: bool = False  # delisting: also cancel and refund issued vouchers
+
+
+class AppealInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    statement: Annotated[str, msgspec.Meta(min_length=10, max_length=4000)]
+
+
+class AppealDecisionInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    outcome: Literal["upheld", "rejected"]
+    explanation: Annotated[str, msgspec.Meta(min_length=10, max_length=4000)]

@@ -1,6 +1,6 @@
 from piccolo.columns import (
-    BigInt, BigSerial, Boolean, Date, DoublePrecision, ForeignKey, Integer, Serial, SmallInt, Timestamptz,
-    Varchar,
+    JSONB, BigInt, BigSerial, Boolean, Date, DoublePrecision, ForeignKey, Integer, Serial, SmallInt, Text,
+    Timestamptz, Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -66,6 +66,8 @@ class Rating(Table, tablename="rating"):
     held = Boolean(default=False)
     hold_reason = Varchar(length=100, null=True, default=None)
     cleared_at = Timestamptz(null=True, default=None)
+    network = Varchar(length=50, default="")  # the rater's /24 (IPv4) or /48 (IPv6), for burst checks
+    new_account = Boolean(default=False)  # rated within NEW_ACCOUNT_DAYS of joining
 
 
 class Complaint(Table, tablename="complaint"):
@@ -85,6 +87,7 @@ class Complaint(Table, tablename="complaint"):
     closed_at = Timestamptz(null=True, default=None)
     closed_by = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
                            default=None)
+    member_masked = Varchar(length=50, default="")  # 王*芳, as providers and operators see the member
 
 
 class EvaluatorBatch(Table, tablename="evaluator_batch"):
@@ -174,3 +177,60 @@ class ScorecardSnapshot(_ScorecardFigures, Table, tablename="scorecard_snapshot"
     id = BigSerial(primary_key=True)
     provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
     month = Date()
+
+
+OPERATOR = LazyTableReference("Operator", module_path="marketplace.identity.tables")
+PROVIDER = LazyTableReference("Provider", module_path="providers.tables")
+
+
+class EnforcementPolicy(Table, tablename="enforcement_policy"):
+    id = Serial(primary_key=True)
+    node = ForeignKey(UNION_NODE, null=False)
+    version = Integer()
+    rules = JSONB()
+    created_at = Timestamptz()
+    created_by = ForeignKey(OPERATOR, null=True, default=None)
+
+
+class ProviderStanding(Table, tablename="provider_standing"):
+    id = Serial(primary_key=True)
+    provider = ForeignKey(PROVIDER, null=False)
+    state = Varchar(length=12, default="good")
+    since = Timestamptz()
+    deadline = Timestamptz(null=True, default=None)
+    policy = ForeignKey(EnforcementPolicy, null=True, default=None)
+    reasons = JSONB(default=[])
+
+
+class EnforcementCase(Table, tablename="enforcement_case"):
+    id = Serial(primary_key=True)
+    provider = ForeignKey(PROVIDER, null=False)
+    kind = Varchar(length=20)
+    status = Varchar(length=12, default="open")
+    policy = ForeignKey(EnforcementPolicy, null=True, default=None)
+    figures = JSONB()
+    reasons = JSONB()
+    opened_at = Timestamptz()
+    decision = Varchar(length=12, null=True, default=None)
+    decided_by = ForeignKey(OPERATOR, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    explanation = Text(null=True, default=None)
+    cancel_vouchers = Boolean(default=False)
+    appeal_statement = Text(null=True, default=None)
+    appealed_at = Timestamptz(null=True, default=None)
+    appeal_outcome = Varchar(length=10, null=True, default=None)
+    appeal_decided_by = ForeignKey(OPERATOR, null=True, default=None)
+    appeal_decided_at = Timestamptz(null=True, default=None)
+    appeal_explanation = Text(null=True, default=None)
+
+
+class StandingEvent(Table, tablename="standing_event"):
+    id = BigSerial(primary_key=True)
+    provider = ForeignKey(PROVIDER, null=False)
+    case_id = ForeignKey(EnforcementCase, null=True, default=None)
+    from_state = Varchar(length=12, null=True, default=None)
+    to_state = Varchar(length=12, null=True, default=None)
+    message = Text()
+    actor_kind = Varchar(length=12)
+    actor_id = Integer(null=True, default=None)
+    created_at = Timestamptz()

@@ -15,6 +15,7 @@ from catalog.search import controllers as search_controllers, index as search_in
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
+from evaluation import quality_controllers, quality_pages
 from marketplace import db, health, logs
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
@@ -49,7 +50,8 @@ class BenefitsPlugin(InitPluginProtocol):
             health.health, health.ready, *API_CONTROLLERS, *catalog_controllers.CONTROLLERS,
             *search_controllers.CONTROLLERS, *PAGES,
             *SETTLEMENT_ROUTES,
-            *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES,
+            *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES, *quality_controllers.CONTROLLERS,
+            *quality_pages.ROUTES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])

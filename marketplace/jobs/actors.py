@@ -18,3 +18,4 @@ from marketplace.payments import actors as payments  # noqa: F401
 from marketplace.vouchers import settlement_actors as settlements  # noqa: F401
 from evaluation import sample_actors as evaluation_samples  # noqa: F401
 from evaluation import scorecard_actors as scorecards  # noqa: F401
+from evaluation import actors as evaluation  # noqa: F401

@@ -34,12 +34,14 @@ PERIODIC_JOBS = [
     (actors.points.expire_points, IntervalTrigger(hours=1)),
     (actors.points.remind_expiring_points, IntervalTrigger(hours=6)),
     (actors.points.reconcile_points, IntervalTrigger(hours=24)),
-    # Follow-up samples for evaluators, Monday 02:00 in Shanghai (a rerun that week draws nothing new).
-    (actors.evaluation_samples.draw_follow_up_samples,
-     CronTrigger(day_of_week="mon", hour=2, timezone="Asia/Shanghai")),
+    (actors.evaluation.send_due_surveys, IntervalTrigger(minutes=5)),
+    (actors.evaluation.apply_enforcement_policy, IntervalTrigger(hours=1)),
     # Scorecards: every provider hourly; last month's snapshot early on the 1st in Shanghai.
     (actors.scorecards.recompute_scorecards, IntervalTrigger(hours=1)),
     (actors.scorecards.snapshot_last_month, CronTrigger(day=1, hour=2, minute=30, timezone="Asia/Shanghai")),
+    # Follow-up samples for evaluators, Monday 02:00 in Shanghai (a rerun that week draws nothing new).
+    (actors.evaluation_samples.draw_follow_up_samples,
+     CronTrigger(day_of_week="mon", hour=2, timezone="Asia/Shanghai")),
 ]
 
 

@@ -212,3 +212,31 @@ async def test_an_operator_may_keep_a_provider_with_an_explanation(world):
     # A fresh deadline from the decision on: the next runs do not open the same case again.
     await policy.evaluate_provider(provider, datetime.now(UTC) + timedelta(days=29))
     assert [c.status for c in await policy.case_queue(chaoyang)] == ["closed"]
+
+
+async def test_a_node_publishes_new_policy_versions_that_its_providers_are_held_to(client, world):
+    headers = await bearer(client, "operator", world.operators["chaoyang"])
+    rules = json.loads(json.dumps(policy.DEFAULT_RULES))
+    rules["min_ratings"] = 30
+    first = await client.post("/api/v1/console/policies", headers=headers,
+                              json={"node_id": world.nodes["chaoyang"], "rules": rules})
+    assert first.status_code == 201 and first.json()["version"] == 1
+    second = await client.post("/api/v1/console/policies", headers=headers,
+                               json={"node_id": world.nodes["chaoyang"], "rules": rules})
+    assert second.json()["version"] == 2
+    held_to = await policy.policy_for_provider(world.providers["chaoyang"]["id"])
+    assert (held_to["version"], held_to["rules"]["min_ratings"]) == (2, 30)
+    # Providers elsewhere keep the default; operators cannot publish outside their scope.
+    assert (await policy.policy_for_provider(world.providers["haidian"]["id"]))["version"] == 0
+    assert_problem(await client.post("/api/v1/console/policies", headers=headers,
+                                     json={"node_id": world.nodes["haidian"], "rules": rules}), 403, "out_of_scope")
+    bad = json.loads(json.dumps(rules))
+    bad["levels"]["probation"]["satisfaction_below"] = 4.5  # milder than warning
+    body = assert_problem(await client.post("/api/v1/console/policies", headers=headers,
+                                            json={"node_id": world.nodes["chaoyang"], "rules": bad}), 422, "invalid")
+    assert body["errors"][0]["field"] == "rules.levels"
+    bad = json.loads(json.dumps(rules))
+    bad["improve_days"] = "thirty"
+    body = assert_problem(await client.post("/api/v1/console/policies", headers=headers,
+                                            json={"node_id": world.nodes["chaoyang"], "rules": bad}), 422, "invalid")
+    assert body["errors"][0]["field"] == "rules.improve_days"
