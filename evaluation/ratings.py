@@ -149,6 +149,13 @@ async def my_rating(principal: Principal, voucher_id: int) -> RatingRead | None:
     return _read(row) if row else None
 
 
+async def my_ratings(principal: Principal) -> list[RatingRead]:
+    _member(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(_RATING_SQL + "WHERE r.member = $1 ORDER BY r.id", principal.id)
+    return [_read(row) for row in rows]
+
+
 async def rate(principal: Principal, voucher_id: int, data: RatingInput, *, client_address: str | None = None,
                member_since: datetime | None = None) -> RatingRead:
     """Rate (or, within 7 days, re-rate) a redemption of the member's."""

@@ -1,5 +1,5 @@
 from piccolo.columns import (
-    JSONB, Array, BigInt, BigSerial, Boolean, Bytea, ForeignKey, Serial, SmallInt, Text,
+    JSONB, Array, BigInt, BigSerial, Boolean, Bytea, ForeignKey, Integer, Serial, SmallInt, Text,
     Timestamptz, Varchar,
 )
 from piccolo.table import Table
@@ -51,6 +51,8 @@ class Member(Table, tablename="member"):
     preferences = JSONB(default={})
     joined_at = Timestamptz()
     created_at = Timestamptz()
+    left_at = Timestamptz(null=True, default=None)  # set by the database when status becomes 'left'
+    anonymised_at = Timestamptz(null=True, default=None)  # personal data erased (deletion or retention)
 
 
 class Notification(Table, tablename="notification"):
@@ -64,3 +66,31 @@ class Notification(Table, tablename="notification"):
     source_event = BigInt(null=True, default=None)
     created_at = Timestamptz()
     read = Boolean(default=False)
+
+
+class RosterImport(Table, tablename="roster_import"):
+    """One CSV of members uploaded by an operator: checked row by row, applied whole or
+    not at all (marketplace/federation/roster.py). `rows_done` is the progress of a job."""
+
+    id = BigSerial(primary_key=True)
+    operator = Integer()  # operator.id (a foreign key in the migration)
+    node = ForeignKey(UnionNode, null=False)
+    filename = Varchar(length=255, default="")
+    rows = Integer(default=0)
+    created = Integer(default=0)
+    updated = Integer(default=0)
+    unchanged = Integer(default=0)
+    status = Varchar(length=16, default="queued")
+    rows_done = Integer(default=0)
+    errors = JSONB(default=[])
+    error_count = Integer(default=0)
+    content_hash = Varchar(length=64)
+    created_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class RosterImportFile(Table, tablename="roster_import_file"):
+    """The uploaded file of an import that runs as a job, until the job has read it."""
+
+    import_ = BigInt(primary_key=True, db_column_name="import")  # roster_import.id
+    content = Bytea()

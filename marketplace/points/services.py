@@ -146,8 +146,8 @@ async def balance_of(member_id: int) -> int:
     return value or 0
 
 
-async def my_points(principal: Principal, limit: int = 100) -> PointsRead:
-    """The member's balance, what expires soonest, and their latest entries."""
+async def my_points(principal: Principal, limit: int | None = 100) -> PointsRead:
+    """The member's balance, what expires soonest, and their latest entries (all with limit=None)."""
     _member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection

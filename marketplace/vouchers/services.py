@@ -25,6 +25,7 @@ from catalog import services as catalog
 from evaluation import complaints, ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
 from marketplace import db, pii
+from marketplace.campaigns import services as campaigns
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
@@ -158,15 +159,17 @@ async def issue(connection, principal: Principal, offer: dict, now: datetime, *,
         "RETURNING id",
         code, offer["id"], principal.id, offer["provider"], status, start, now, expires_at, offer["subsidy_fen"],
         paid_fen, offer["points_price"] if offer["kind"] == "points" else 0, slot_id)
+    await campaigns.draw_subsidy(connection, principal, offer, voucher_id)
     return voucher_id, code
 
 
-async def my_vouchers(principal: Principal) -> list[VoucherRead]:
+async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[VoucherRead]:
+    """The member's vouchers, issued ones first (all of them with limit=None)."""
     _member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT 200",
-            principal.id)
+            _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT $2",
+            principal.id, limit)
     return [_read(row) for row in rows]
 
 
@@ -215,6 +218,7 @@ async def release(connection, voucher_id: int) -> None:
         row["member"], row["offer"], row["period_start"])
     if row["slot"] is not None:
         await catalog.release_slot(connection, row["slot"])
+    await campaigns.release_spend(connection, voucher_id)
     await points.refund_voucher(connection, voucher_id)
     await catalog.return_stock(connection, row["offer"])
 

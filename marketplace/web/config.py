@@ -25,6 +25,8 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "vouchers" / "templates",
     _REPO / "marketplace" / "points" / "templates",
     _REPO / "marketplace" / "payments" / "templates",
+    _REPO / "marketplace" / "campaigns" / "templates",
+    _REPO / "marketplace" / "privacy" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -1,0 +1,81 @@
+"""Pages of personal data: an operator's member card with the reveal form, the audit log
+search; a member's data download and deletion (on /me)."""
+
+import json
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+
+from marketplace.errors import DomainError
+from marketplace.identity import guards
+from marketplace.privacy import services
+from marketplace.web import nav
+from marketplace.web.nav import N_
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", position=90)
+
+
+async def _card(request: Request, member_id: int, *, revealed: dict | None = None, error: DomainError | None = None,
+                status: int = 200) -> Template:
+    return Template(template_name="privacy/member.html", status_code=status, context={
+        "member": await services.member_card(request.user, member_id), "revealed": revealed, "error": error})
+
+
+@get("/console/members/{member_id:int}", guards=[guards.operator], include_in_schema=False)
+async def member_card(request: Request, member_id: Id) -> Template:
+    return await _card(request, member_id)
+
+
+@post("/console/members/{member_id:int}/reveal", guards=[guards.operator], include_in_schema=False)
+async def reveal(request: Request, member_id: Id) -> Template:
+    form = await request.form()
+    field, reason = form.get("field") or "", form.get("reason") or ""
+    try:
+        value = await services.reveal(request.user, member_id, field, reason)
+    except DomainError as error:
+        return await _card(request, member_id, error=error, status=error.status)
+    return await _card(request, member_id, revealed={"field": field, "value": value})
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@get("/console/audit", guards=[guards.operator], include_in_schema=False)
+async def audit_log(request: Request) -> Template:
+    query = request.query_params
+    subject = query.get("subject_id") or ""
+    events = await services.search_audit(
+        request.user, action=query.get("action") or None, actor_kind=query.get("actor_kind") or None,
+        subject_kind=query.get("subject_kind") or None, subject_id=int(subject) if subject.isdigit() else None,
+        since=_parse_time(query.get("since")), until=_parse_time(query.get("until")), limit=200)
+    return Template(template_name="privacy/audit.html", context={"events": events, "query": dict(query)})
+
+
+@get("/me/data.json", guards=[guards.member], include_in_schema=False)
+async def my_data(request: Request) -> Response:
+    body = json.dumps(await services.my_data(request.user), ensure_ascii=False, indent=2)
+    return Response(body, media_type="application/json; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
+
+
+@post("/me/deletion", guards=[guards.member], include_in_schema=False)
+async def delete_me(request: Request) -> Response:
+    try:
+        await services.delete_me(request.user, (await request.form()).get("confirmation") or "")
+    except DomainError:
+        return Redirect(path="/me?deletion=unconfirmed#my-data")
+    response = Redirect(path="/login")
+    response.delete_cookie("sid_member")
+    return response
+
+
+ROUTES: list = [member_card, reveal, audit_log, my_data, delete_me]

@@ -1,0 +1,185 @@
+"""Personal data: deliberate reveals, the audit search, a member's own data and its deletion.
+
+- Phone and ID numbers are stored encrypted (AES-GCM, marketplace/pii.py) with a keyed
+  hash for look-ups; everyone but the member sees them masked. An operator who needs a
+  full value asks for it with a reason; the reveal and the reason go to the append-only
+  audit log before the value is returned. Values never reach the logs.
+- Operators search the audit log within their scope: events by principals of their
+  subtree, or about members of it.
+- A member downloads their data as JSON, and may ask for deletion: their name, phone and
+  ID number are erased (what accounting must keep, vouchers, payments and the ledger,
+  stays, tied to an anonymous member) and their sessions end.
+- Retention: members who left are anonymised after `RETENTION_LEFT_DAYS` (default 365);
+  the audit log is kept (it is append-only, nothing deletes from it).
+"""
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import structlog
+
+from evaluation import complaints, ratings
+
+from marketplace import pii
+from marketplace.audit import services as audit
+from marketplace.db import engine
+from marketplace.errors import Forbidden, Invalid, NotFound
+from marketplace.identity.principal import Principal
+from marketplace.points import services as points
+from marketplace.vouchers import services as vouchers
+
+log = structlog.get_logger(__name__)
+
+REVEALABLE = {"phone": "phone_cipher", "id_number": "id_number_cipher"}
+ANONYMOUS_NAME = "已注销会员"
+
+
+def _operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators may do this.", code="wrong_role")
+
+
+def _member(principal: Principal) -> None:
+    if principal is None or principal.kind != "member":
+        raise Forbidden("Only members have data of their own here.", code="wrong_role")
+
+
+async def _member_in_scope(connection, principal: Principal, member_id: int):
+    row = await connection.fetchrow(
+        "SELECT m.*, n.path, n.name_zh AS node_name_zh, n.name_en AS node_name_en FROM member m "
+        "JOIN union_node n ON n.id = m.node WHERE m.id = $1", member_id)
+    if row is None:
+        raise NotFound("No such member.", code="member_not_found")
+    if not principal.covers(row["path"]):
+        raise Forbidden("This member is outside your scope.", code="out_of_scope")
+    return row
+
+
+async def member_card(principal: Principal, member_id: int) -> dict:
+    """A member as an operator sees them: masked, with the reveals of their data so far."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await _member_in_scope(connection, principal, member_id)
+        reveals = await connection.fetch(
+            "SELECT at, actor_kind, actor_id, reason, details FROM audit_event "
+            "WHERE action = 'member.reveal' AND subject_kind = 'member' AND subject_id = $1 ORDER BY id DESC LIMIT 20",
+            member_id)
+    return {
+        "id": row["id"], "name": pii.mask_name(row["name"]), "phone": row["phone_masked"],
+        "id_number": "*" * 14 + "****", "node_id": row["node"], "node_name_zh": row["node_name_zh"],
+        "node_name_en": row["node_name_en"], "groups": list(row["groups"]), "status": row["status"],
+        "joined_at": row["joined_at"], "anonymised": row["anonymised_at"] is not None,
+        "reveals": [{**dict(reveal), "details": json.loads(reveal["details"])} for reveal in reveals],
+    }
+
+
+async def reveal(principal: Principal, member_id: int, field: str, reason: str) -> str:
+    """The full phone or ID number of a member in scope, for a stated reason (audited)."""
+    _operator(principal)
+    if field not in REVEALABLE:
+        raise Invalid("field must be phone or id_number.", field="field")
+    reason = (reason or "").strip()
+    if not 5 <= len(reason) <= 500:
+        raise Invalid("Give the reason for seeing this in 5 to 500 characters.", field="reason")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await _member_in_scope(connection, principal, member_id)
+        if row["anonymised_at"] is not None:
+            raise NotFound("This member's personal data were erased.", code="anonymised")
+        # The audit event commits with the reveal, or neither happens.
+        await audit.record(connection, principal, "member.reveal", "member", member_id, reason,
+                           {"field": field, "member_node_path": row["path"]})
+    log.info("member_data_revealed", member_id=member_id, field=field, operator_id=principal.id)
+    return pii.decrypt(bytes(row[REVEALABLE[field]]))
+
+
+async def search_audit(principal: Principal, *, action: str | None = None, actor_kind: str | None = None,
+                       subject_kind: str | None = None, subject_id: int | None = None,
+                       since: datetime | None = None, until: datetime | None = None, limit: int = 100) -> list[dict]:
+    """Audit events in the operator's scope: by principals of their subtree, or about
+    members of it; newest first."""
+    _operator(principal)
+    if not 1 <= limit <= 500:
+        raise Invalid("limit must be between 1 and 500.", field="limit")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT id, at, actor_kind, actor_id, action, subject_kind, subject_id, reason, details, node_path "
+            "FROM audit_event WHERE (node_path LIKE $1 || '%' OR details->>'member_node_path' LIKE $1 || '%') "
+            "AND ($2::varchar IS NULL OR action = $2) AND ($3::varchar IS NULL OR actor_kind = $3) "
+            "AND ($4::varchar IS NULL OR subject_kind = $4) AND ($5::bigint IS NULL OR subject_id = $5) "
+            "AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7) "
+            "ORDER BY id DESC LIMIT $8",
+            principal.node_path, action, actor_kind, subject_kind, subject_id, since, until, limit)
+    return [{**dict(row), "details": json.loads(row["details"])} for row in rows]
+
+
+async def my_data(principal: Principal) -> dict:
+    """Everything the platform keeps about the signed-in member, in full (it is theirs)."""
+    _member(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        member = await connection.fetchrow(
+            "SELECT m.*, n.name_zh AS node_name FROM member m JOIN union_node n ON n.id = m.node WHERE m.id = $1",
+            principal.id)
+        await audit.record(connection, principal, "member.data_export", "member", principal.id)
+    return msgspec.to_builtins({
+        "member": {
+            "id": member["id"], "name": member["name"], "gender": member["gender"],
+            "birth_year": member["birth_year"], "phone": pii.decrypt(bytes(member["phone_cipher"])),
+            "id_number": pii.decrypt(bytes(member["id_number_cipher"])), "union": member["node_name"],
+            "groups": list(member["groups"]), "status": member["status"], "joined_at": member["joined_at"],
+            "preferences": json.loads(member["preferences"] or "{}"),
+        },
+        "vouchers": await vouchers.my_vouchers(principal, limit=None),
+        "points": await points.my_points(principal, limit=None),
+        "ratings": await ratings.my_ratings(principal),
+        "complaints": await complaints.mine(principal),
+        "exported_at": datetime.now(UTC),
+    })
+
+
+async def _anonymise(connection, member_id: int) -> None:
+    """Erase a member's name, phone and ID number; keep the row (and everything tied to it
+    for accounting) under an anonymous name. The look-up hashes become unmatchable."""
+    erased = pii.encrypt("")
+    await connection.execute(
+        "UPDATE member SET name = $2, phone_cipher = $3, id_number_cipher = $3, phone_masked = '', "
+        "phone_hash = decode(md5('erased-phone-' || id || random()::text), 'hex'), "
+        "id_number_hash = decode(md5('erased-id-' || id || random()::text), 'hex'), password_hash = NULL, "
+        "preferences = '{}', status = 'left', anonymised_at = now() WHERE id = $1",
+        member_id, ANONYMOUS_NAME, erased)
+    await connection.execute(
+        "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id))
+    await connection.execute("UPDATE complaint SET member_masked = $2 WHERE member = $1", member_id, "*")
+    await connection.execute("UPDATE rating SET comment = '' WHERE member = $1", member_id)
+
+
+async def delete_me(principal: Principal, confirmation: str) -> None:
+    """The member's own request to be forgotten: anonymised at once."""
+    _member(principal)
+    if confirmation != "删除":
+        raise Invalid("Type 删除 to confirm.", field="confirmation")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        await _anonymise(connection, principal.id)
+        await audit.record(connection, principal, "member.deleted", "member", principal.id)
+    log.info("member_anonymised", member_id=principal.id, cause="own_request")
+
+
+async def anonymise_left_members(now: datetime | None = None) -> int:
+    """Retention: members who left more than RETENTION_LEFT_DAYS ago are anonymised."""
+    days = int(os.environ.get("RETENTION_LEFT_DAYS", "365"))
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT id FROM member WHERE status = 'left' AND anonymised_at IS NULL AND left_at < $1 "
+            "ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED", cutoff)
+        for row in rows:
+            await _anonymise(connection, row["id"])
+            await audit.record(connection, None, "member.anonymised", "member", row["id"], "retention",
+                               {"retention_days": days})
+    return len(rows)
