@@ -19,7 +19,7 @@ class AuthController(Controller):
     @post("/auth/token", summary="Exchange a username and password for a bearer token")
     async def issue_token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenRead:
         token, expires_at = await services.sign_in(
-            data.kind, data.username, data.password, client_address(request), "bearer")
+            data.kind, data.username, data.password, client_address(request), "bearer", otp=data.otp)
         return TokenRead(token=token, token_type="bearer", kind=data.kind, expires_at=expires_at)
 
     @delete("/auth/token", guards=[guards.signed_in], status_code=HTTP_204_NO_CONTENT,

@@ -8,6 +8,7 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     kind: Literal["member", "provider", "operator"]
     username: str = msgspec.field()
     password: str = msgspec.field()
+    otp: str | None = None  # an operator's one-time code, when two-factor sign-in is on
 
 
 class TokenRead(msgspec.Struct):

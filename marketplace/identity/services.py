@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 from evaluation import services as evaluation
 from marketplace import db
+from marketplace.audit import services as audit
 from marketplace.errors import Invalid, Unauthorized
 from marketplace.federation import services as federation
-from marketplace.identity import throttle
+from marketplace.identity import throttle, totp
 from marketplace.identity.passwords import verify_password
 from marketplace.identity.principal import Principal, PrincipalKind
 from marketplace.identity.tables import AuthSession, Operator
@@ -46,8 +47,10 @@ def _expiry(kind: str, created_at: datetime, now: datetime) -> datetime:
     return created_at + timedelta(days=security.member_session_days)
 
 
-async def sign_in(kind: str, identifier: str, secret: str, address: str, channel: str) -> tuple[str, datetime]:
-    """Check the credentials and open a session; returns (token, expires_at)."""
+async def sign_in(kind: str, identifier: str, secret: str, address: str, channel: str,
+                  otp: str | None = None) -> tuple[str, datetime]:
+    """Check the credentials (and, for an operator who turned it on, the one-time code)
+    and open a session; returns (token, expires_at)."""
     if kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}.", field="kind")
     # An evaluator signs in with its API key alone: its account is the key's prefix.
@@ -57,6 +60,12 @@ async def sign_in(kind: str, identifier: str, secret: str, address: str, channel
     principal_id = await _verify(kind, identifier, secret)
     if principal_id is None:
         raise Unauthorized("The account or password is wrong.", code="invalid_credentials")
+    if kind == "operator":
+        totp_secret = (await Operator.select(Operator.totp_secret).where(Operator.id == principal_id).first())[
+            "totp_secret"]
+        if totp_secret and not totp.verify(totp_secret, otp):
+            # Counted like a wrong password: guessing codes is throttled too.
+            raise Unauthorized("Enter the 6-digit code from your authenticator app.", code="otp_required")
     await throttle.forgive(account_key, address_key)
     return await open_session(kind, principal_id, channel)
 
@@ -160,3 +169,34 @@ async def sign_out(principal: Principal) -> None:
 async def purge_expired_sessions() -> int:
     rows = await AuthSession.delete().where(AuthSession.expires_at < _now()).returning(AuthSession.token_hash)
     return len(rows)
+
+
+# Two-factor sign-in for operators -----------------------------------------------------------------
+
+async def totp_enabled(principal: Principal) -> bool:
+    row = await Operator.select(Operator.totp_secret).where(Operator.id == principal.id).first()
+    return bool(row and row["totp_secret"])
+
+
+async def enable_totp(principal: Principal, secret: str, code: str) -> None:
+    """Turn on two-factor sign-in with the secret the operator's app now holds, proven by
+    a current code from it."""
+    if principal is None or principal.kind != "operator":
+        raise Unauthorized("Only operators turn on two-factor sign-in here.", code="wrong_role")
+    if not totp.is_secret(secret):
+        raise Invalid("The key must be the one shown on the page.", field="secret")
+    if not totp.verify(secret, code):
+        raise Invalid("This code does not match; check the time on your phone and try again.", field="code")
+    async with db.engine().transaction() as transaction:
+        await transaction.connection.execute("UPDATE operator SET totp_secret = $2 WHERE id = $1", principal.id, secret)
+        await audit.record(transaction.connection, principal, "operator.totp_enabled", "operator", principal.id)
+
+
+async def disable_totp(principal: Principal, code: str) -> None:
+    """Turn it off again, proven by a current code."""
+    row = await Operator.select(Operator.totp_secret).where(Operator.id == principal.id).first()
+    if not row or not row["totp_secret"] or not totp.verify(row["totp_secret"], code):
+        raise Invalid("This code does not match.", field="code")
+    async with db.engine().transaction() as transaction:
+        await transaction.connection.execute("UPDATE operator SET totp_secret = NULL WHERE id = $1", principal.id)
+        await audit.record(transaction.connection, principal, "operator.totp_disabled", "operator", principal.id)

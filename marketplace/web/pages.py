@@ -33,6 +33,7 @@ from providers import services as providers
 class LoginForm:
     username: str = ""
     password: str = ""
+    otp: str = ""  # operators with two-factor sign-in
 
 
 Form = URLEncodedBody[LoginForm]
@@ -100,7 +101,7 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
     try:
         secret = form.password if kind != "evaluator" else form.password.strip()
         token, expires_at = await identity.sign_in(
-            kind, form.username, secret, client_address(request), "cookie")
+            kind, form.username, secret, client_address(request), "cookie", otp=form.otp or None)
     except DomainError as error:
         return _login_page(kind, _login_error(error), form.username, error.status)
     response = Redirect(path=prefix + "/")
