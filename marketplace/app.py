@@ -17,6 +17,7 @@ from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
 from evaluation import quality_controllers, quality_pages
 from marketplace import db, health, logs
+from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
 from marketplace.federation import consent
@@ -34,9 +35,9 @@ from marketplace.vouchers import statements as settlement_statements
 
 API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.CONTROLLERS, EvaluatorController,
                    *voucher_controllers.CONTROLLERS, *points_controllers.CONTROLLERS,
-                   *payment_controllers.CONTROLLERS]
+                   *payment_controllers.CONTROLLERS, *campaign_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
-         *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES]
+         *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.

@@ -22,4 +22,5 @@ APP_REGISTRY = AppRegistry(apps=[
     "marketplace.vouchers.piccolo_app",
     "marketplace.points.piccolo_app",
     "marketplace.payments.piccolo_app",
+    "marketplace.campaigns.piccolo_app",
 ])

@@ -1,0 +1,327 @@
+"""Subsidy campaigns: a node's budget that pays the union's subsidy of chosen offers.
+
+A campaign belongs to a union node and serves the members of its subtree (all of them,
+or those of its groups) during its period. It subsidises the offers it lists and the
+offers of the categories it lists; it has a budget in fen and a cap per member.
+
+The rule (one, tested in tests/campaigns):
+- The campaign pays the offer's own `subsidy_fen`, in full, per voucher; the voucher keeps
+  that amount as its `subsidy_fen` (what the provider is owed on redemption), so
+  settlements are unchanged. `campaign_spend` records which campaign, hence which node,
+  paid every fen of it.
+- An offer with a subsidy is *under a campaign* for a member when a campaign of the
+  member's union or of a union above it lists the offer or its category and is running
+  or paused inside its period (now in [starts_at, ends_at)). Its subsidy must then be
+  drawn from such a campaign: the deepest node's first (then the oldest) that serves the
+  member's groups, is active, and has the budget and the member's cap left. When none
+  can pay, the claim is refused with 409: `budget_exhausted`, `campaign_cap_reached`,
+  `campaign_paused` or `not_in_campaign_groups` — the campaign stops subsidising, and
+  the offer is no longer claimable at the subsidised price. Nothing is drawn partially.
+- An offer under no campaign (none lists it, or their periods are over or not begun, or
+  they were ended) keeps its standing subsidy, drawn from no budget, as before campaigns.
+
+Atomicity: the draw runs in the claim's transaction (`vouchers.issue`): first the
+member's row (`campaign_member`, one conditional upsert: cap), then the campaign's row
+(one conditional UPDATE: status, period, budget). The UPDATE's check and increment cannot
+be separated, so concurrent claims never take `spent_fen` past `budget_fen` (a CHECK
+constraint backs it up). The campaign row is hot like the offer's row: it is locked from
+the draw until the claim commits, always before the offer row (no deadlock).
+
+A voucher that stops counting (cancelled, refunded, its payment abandoned) gives its
+spend back through `release_spend` (called by `vouchers.release`); expired vouchers give
+it back through `release_expired_spend`, a periodic job.
+"""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from catalog import services as catalog
+from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead, DayBurn, FundsFlow
+from marketplace.db import engine
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.federation import services as federation
+from marketplace.identity.principal import Principal
+
+log = structlog.get_logger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+# Drawing and giving back, in the caller's transaction ------------------------------------------
+
+_CANDIDATES_SQL = """
+SELECT c.id, c.node, c.status, c.per_member_cap_fen, c.budget_fen - c.spent_fen AS left_fen,
+       (cardinality(c.groups) = 0 OR c.groups && $3::varchar[]) AS serves
+FROM campaign c
+JOIN union_node n ON n.id = c.node
+JOIN offer o ON o.id = $1
+WHERE c.node = ANY($2::int[]) AND c.status IN ('active', 'paused')
+  AND c.starts_at <= now() AND c.ends_at > now()
+  AND (o.id = ANY(c.offer_ids) OR o.category = ANY(c.category_ids))
+ORDER BY n.depth DESC, c.id
+"""
+
+_TAKE_CAP_SQL = """
+INSERT INTO campaign_member (campaign, member, spent_fen) VALUES ($1, $2, $3)
+ON CONFLICT (campaign, member) DO UPDATE SET spent_fen = campaign_member.spent_fen + EXCLUDED.spent_fen
+WHERE campaign_member.spent_fen + EXCLUDED.spent_fen <= $4
+RETURNING spent_fen
+"""
+
+_TAKE_BUDGET_SQL = """
+UPDATE campaign SET spent_fen = spent_fen + $2
+WHERE id = $1 AND status = 'active' AND starts_at <= now() AND ends_at > now() AND spent_fen + $2 <= budget_fen
+RETURNING node
+"""
+
+
+def _member_nodes(principal: Principal) -> list[int]:
+    return [int(part) for part in (principal.node_path or "").strip("/").split("/") if part]
+
+
+async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id: int) -> int:
+    """Draw the offer's subsidy for this voucher from the campaign that pays it; the fen
+    drawn (0 when the offer is under no campaign). Conflict when it is under a campaign
+    but none can pay (see the module's rule)."""
+    amount = int(offer.get("subsidy_fen") or 0)
+    if amount <= 0:
+        return 0
+    candidates = await connection.fetch(_CANDIDATES_SQL, offer["id"], _member_nodes(principal),
+                                        list(principal.groups))
+    if not candidates:
+        return 0
+    refusals = set()
+    for campaign in candidates:
+        if not campaign["serves"]:
+            refusals.add("not_in_campaign_groups")
+            continue
+        if campaign["status"] != "active":
+            refusals.add("campaign_paused")
+            continue
+        if amount > campaign["per_member_cap_fen"] or await connection.fetchval(
+                _TAKE_CAP_SQL, campaign["id"], principal.id, amount, campaign["per_member_cap_fen"]) is None:
+            refusals.add("campaign_cap_reached")
+            continue
+        node = await connection.fetchval(_TAKE_BUDGET_SQL, campaign["id"], amount)
+        if node is None:  # budget gone (or paused or over just now): give the cap back, try the next
+            await connection.execute(
+                "UPDATE campaign_member SET spent_fen = spent_fen - $3 WHERE campaign = $1 AND member = $2",
+                campaign["id"], principal.id, amount)
+            refusals.add("budget_exhausted")
+            continue
+        await connection.execute(
+            "INSERT INTO campaign_spend (campaign, voucher, member, node, amount_fen, spent_at) "
+            "VALUES ($1, $2, $3, $4, $5, now())", campaign["id"], voucher_id, principal.id, node, amount)
+        return amount
+    code = next(code for code in _REFUSALS if code in refusals)  # the most telling first
+    raise Conflict(_REFUSALS[code], code=code)
+
+
+_REFUSALS = {
+    "budget_exhausted": "The campaign that subsidises this offer has spent its budget.",
+    "campaign_cap_reached": "You have used all the subsidy this campaign allows per member.",
+    "campaign_paused": "The campaign that subsidises this offer is paused.",
+    "not_in_campaign_groups": "The campaign that subsidises this offer serves other member groups.",
+}
+
+
+async def release_spend(connection, voucher_id: int) -> int:
+    """Give back to its campaign what a voucher drew (once); the fen returned."""
+    row = await connection.fetchrow(
+        "UPDATE campaign_spend SET refunded_at = now() WHERE voucher = $1 AND refunded_at IS NULL "
+        "RETURNING campaign, member, amount_fen", voucher_id)
+    if row is None:
+        return 0
+    await connection.execute(
+        "UPDATE campaign_member SET spent_fen = spent_fen - $3 WHERE campaign = $1 AND member = $2",
+        row["campaign"], row["member"], row["amount_fen"])
+    await connection.execute("UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1",
+                             row["campaign"], row["amount_fen"])
+    return row["amount_fen"]
+
+
+async def release_expired_spend(limit: int = 1000) -> int:
+    """Spends of vouchers that expired unredeemed go back to their campaigns (a periodic
+    job; safe to repeat). Returns how many were given back."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        vouchers = await connection.fetch(
+            "SELECT s.voucher FROM campaign_spend s JOIN voucher v ON v.id = s.voucher "
+            "WHERE s.refunded_at IS NULL AND v.status IN ('expired', 'cancelled', 'refunded') "
+            "ORDER BY s.campaign, s.voucher LIMIT $1", limit)
+        for row in vouchers:
+            await release_spend(connection, row["voucher"])
+    return len(vouchers)
+
+
+# Operators ---------------------------------------------------------------------------------------
+
+def _operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators manage campaigns.", code="wrong_role")
+
+
+_CAMPAIGN_SQL = """
+SELECT c.*, n.name_zh AS node_name_zh, n.name_en AS node_name_en, n.path AS node_path,
+       (c.status = 'active' AND c.starts_at <= now() AND c.ends_at > now()) AS running
+FROM campaign c JOIN union_node n ON n.id = c.node
+"""
+
+
+def _read(row) -> CampaignRead:
+    return CampaignRead(
+        id=row["id"], node_id=row["node"], node_name_zh=row["node_name_zh"], node_name_en=row["node_name_en"],
+        name_zh=row["name_zh"], name_en=row["name_en"], starts_at=row["starts_at"], ends_at=row["ends_at"],
+        groups=list(row["groups"]), offer_ids=list(row["offer_ids"]), category_ids=list(row["category_ids"]),
+        budget_fen=row["budget_fen"], spent_fen=row["spent_fen"], remaining_fen=row["budget_fen"] - row["spent_fen"],
+        per_member_cap_fen=row["per_member_cap_fen"], status=row["status"], running=row["running"],
+        created_at=row["created_at"],
+    )
+
+
+async def _validate(data: CampaignCreate) -> None:
+    if not data.name_zh.strip():
+        raise Invalid("Give the campaign a name.", field="name_zh")
+    if data.starts_at.tzinfo is None or data.ends_at.tzinfo is None:
+        raise Invalid("Give times with their time zone.", field="starts_at")
+    if data.ends_at <= data.starts_at:
+        raise Invalid("The campaign must end after it starts.", field="ends_at")
+    if data.ends_at <= datetime.now(UTC):
+        raise Invalid("The campaign's period is already over.", field="ends_at")
+    if data.per_member_cap_fen > data.budget_fen:
+        raise Invalid("The cap per member cannot exceed the budget.", field="per_member_cap_fen")
+    unknown = set(data.groups) - await federation.group_codes()
+    if unknown:
+        raise Invalid(f"Unknown member groups: {', '.join(sorted(unknown))}.", field="groups")
+    if not data.offer_ids and not data.category_ids:
+        raise Invalid("Choose the offers or categories the campaign subsidises.", field="offer_ids")
+    known_categories = {category["id"] for category in await catalog.list_categories()}
+    missing = set(data.category_ids) - known_categories
+    if missing:
+        raise Invalid(f"Unknown categories: {', '.join(map(str, sorted(missing)))}.", field="category_ids")
+    if data.offer_ids:
+        async with engine().transaction() as transaction:
+            found = {row["id"] for row in await transaction.connection.fetch(
+                "SELECT id FROM offer WHERE id = ANY($1::bigint[])", list(data.offer_ids))}
+        missing = set(data.offer_ids) - found
+        if missing:
+            raise Invalid(f"Unknown offers: {', '.join(map(str, sorted(missing)))}.", field="offer_ids")
+
+
+async def create_campaign(principal: Principal, data: CampaignCreate) -> CampaignRead:
+    """A campaign of a node in the operator's scope, active from its start."""
+    _operator(principal)
+    await federation.require_in_scope(principal, data.node_id)
+    await _validate(data)
+    async with engine().transaction() as transaction:
+        campaign_id = await transaction.connection.fetchval(
+            "INSERT INTO campaign (node, name_zh, name_en, starts_at, ends_at, groups, offer_ids, category_ids, "
+            "budget_fen, per_member_cap_fen, created_by, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now()) RETURNING id",
+            data.node_id, data.name_zh.strip(), data.name_en.strip(), data.starts_at, data.ends_at,
+            sorted(set(data.groups)), sorted(set(data.offer_ids)), sorted(set(data.category_ids)),
+            data.budget_fen, data.per_member_cap_fen, principal.id)
+    log.info("campaign_created", campaign_id=campaign_id, node_id=data.node_id, budget_fen=data.budget_fen)
+    return await get_campaign(principal, campaign_id)
+
+
+async def list_campaigns(principal: Principal, limit: int = 200) -> list[CampaignRead]:
+    """Campaigns of the nodes in the operator's scope, newest first."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _CAMPAIGN_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY c.id DESC LIMIT $2", principal.node_path, limit)
+    return [_read(row) for row in rows]
+
+
+async def _in_scope(connection, principal: Principal, campaign_id: int):
+    row = await connection.fetchrow(_CAMPAIGN_SQL + "WHERE c.id = $1", campaign_id)
+    if row is None:
+        raise NotFound("No such campaign.", code="campaign_not_found")
+    if not principal.covers(row["node_path"]):
+        raise Forbidden("This campaign belongs to a union outside your scope.", code="out_of_scope")
+    return row
+
+
+async def get_campaign(principal: Principal, campaign_id: int) -> CampaignRead:
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        return _read(await _in_scope(transaction.connection, principal, campaign_id))
+
+
+_TRANSITIONS = {"pause": ("active", "paused"), "resume": ("paused", "active"), "end": (None, "ended")}
+
+
+async def set_status(principal: Principal, campaign_id: int, action: str) -> CampaignRead:
+    """pause (active → paused), resume (paused → active) or end (for good)."""
+    _operator(principal)
+    source, target = _TRANSITIONS[action]
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        current = await _in_scope(connection, principal, campaign_id)
+        changed = await connection.fetchval(
+            "UPDATE campaign SET status = $2 WHERE id = $1 AND status <> 'ended' AND ($3::varchar IS NULL OR "
+            "status = $3) RETURNING id", campaign_id, target, source)
+    if changed is None:
+        raise Conflict(f"This campaign is {current['status']}; it cannot {action}.", code="wrong_status",
+                       status_now=current["status"])
+    log.info("campaign_status", campaign_id=campaign_id, status=target)
+    return await get_campaign(principal, campaign_id)
+
+
+async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDetail:
+    """The campaign, its burn per day (in Shanghai) and where its money went."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        campaign = _read(await _in_scope(connection, principal, campaign_id))
+        days = await connection.fetch(
+            "SELECT (s.spent_at AT TIME ZONE 'Asia/Shanghai')::date AS day, sum(s.amount_fen) AS fen "
+            "FROM campaign_spend s WHERE s.campaign = $1 AND s.refunded_at IS NULL GROUP BY 1 ORDER BY 1",
+            campaign_id)
+        funds = await connection.fetch(
+            "SELECT s.node AS payer, p.name_zh AS payer_zh, p.name_en AS payer_en, m.node AS member_node, "
+            "mn.name_zh AS member_zh, mn.name_en AS member_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
+            "FROM campaign_spend s JOIN union_node p ON p.id = s.node JOIN member m ON m.id = s.member "
+            "JOIN union_node mn ON mn.id = m.node WHERE s.campaign = $1 AND s.refunded_at IS NULL "
+            "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY fen DESC, member_node", campaign_id)
+        counts = await connection.fetchrow(
+            "SELECT count(*) AS vouchers, count(DISTINCT member) AS members FROM campaign_spend "
+            "WHERE campaign = $1 AND refunded_at IS NULL", campaign_id)
+    burn = burn_days(campaign, [(row["day"], int(row["fen"])) for row in days])
+    return CampaignDetail(
+        campaign=campaign, burn=burn, vouchers=counts["vouchers"], members=counts["members"],
+        funds=[FundsFlow(payer_node_id=row["payer"], payer_name_zh=row["payer_zh"], payer_name_en=row["payer_en"],
+                         member_node_id=row["member_node"], member_node_name_zh=row["member_zh"],
+                         member_node_name_en=row["member_en"], vouchers=row["vouchers"], amount_fen=int(row["fen"]))
+               for row in funds])
+
+
+def burn_days(campaign: CampaignRead, spent: list[tuple]) -> list[DayBurn]:
+    """Every day of the campaign so far (at most 120), with what was drawn that day and in total."""
+    by_day = dict(spent)
+    first = campaign.starts_at.astimezone(SHANGHAI).date()
+    last = min(campaign.ends_at, datetime.now(UTC)).astimezone(SHANGHAI).date()
+    if by_day:
+        first, last = min(first, min(by_day)), max(last, max(by_day))
+    days, total, day = [], 0, max(first, last - timedelta(days=119))
+    total = sum(fen for d, fen in by_day.items() if d < day)
+    while day <= last:
+        total += by_day.get(day, 0)
+        days.append(DayBurn(day=day, spent_fen=by_day.get(day, 0), cumulative_fen=total))
+        day += timedelta(days=1)
+    return days
+
+
+async def funds_by_node(principal: Principal) -> list[dict]:
+    """node → fen its campaigns pay for live vouchers, over the nodes in the operator's scope."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT n.id, n.name_zh, n.name_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
+            "FROM campaign_spend s JOIN union_node n ON n.id = s.node "
+            "WHERE n.path LIKE $1 || '%' AND s.refunded_at IS NULL GROUP BY n.id ORDER BY fen DESC",
+            principal.node_path)
+    return [{**dict(row), "fen": int(row["fen"])} for row in rows]

@@ -1,0 +1,245 @@
+"""Subsidy campaigns against the real PostgreSQL: draws under concurrency never overspend
+a budget or a member's cap, cancellations give the spend back, paused and ended
+campaigns pay nothing, operators see only their scope, and the console pages work."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from catalog.tables import Offer
+from marketplace.campaigns import services as campaigns
+from marketplace.campaigns.schemas import CampaignCreate
+from marketplace.db import engine
+from marketplace.errors import Conflict
+from marketplace.federation import services as federation
+from marketplace.vouchers import services as vouchers
+from marketplace.vouchers.tables import Voucher
+from tests import factories
+from tests.points.test_ledger import operator
+from tests.providers.test_pages import _login, _post
+from tests.test_errors import assert_problem, bearer
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
+
+RACERS = asyncio.Semaphore(40)
+SUBSIDY = 3000  # the world's offers subsidise 30 yuan
+
+
+async def race(attempt, *args):
+    async with RACERS:
+        try:
+            return await attempt(*args)
+        except Conflict as error:
+            return error.code
+
+
+async def new_campaign(world, *, budget=10 * SUBSIDY, cap=SUBSIDY, node="beijing", who="beijing", **changes):
+    now = datetime.now(UTC)
+    data = dict(node_id=world.nodes[node], name_zh="春节消费补贴", name_en="Spring Festival subsidy",
+                starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=10), budget_fen=budget,
+                per_member_cap_fen=cap, offer_ids=[world.offers["public"]])
+    data.update(changes)
+    return await campaigns.create_campaign(await operator(world, who), CampaignCreate(**data))
+
+
+async def totals(campaign_id):
+    rows = await engine().run_ddl(
+        f"SELECT (SELECT spent_fen FROM campaign WHERE id = {campaign_id}) AS spent, "
+        f"(SELECT coalesce(sum(amount_fen), 0) FROM campaign_spend WHERE campaign = {campaign_id} "
+        f"AND refunded_at IS NULL) AS drawn, "
+        f"(SELECT count(*) FROM campaign_spend WHERE campaign = {campaign_id} AND refunded_at IS NULL) AS spends")
+    return rows[0]["spent"], rows[0]["drawn"], rows[0]["spends"]
+
+
+async def members(world, count, start=100):
+    principals = []
+    for serial in range(start, start + count):
+        member_id, _ = await factories.add_member(world.nodes["cy_union"], serial, "张三丰")
+        principals.append(await federation.member_principal(member_id))
+    return principals
+
+
+@pytest.mark.slow
+async def test_racing_claims_never_overspend_the_budget(world):
+    offer_id = world.offers["public"]
+    campaign = await new_campaign(world, budget=10 * SUBSIDY + 1500)  # room for 10 subsidies, not 11
+    racers = await members(world, 80)
+
+    results = await asyncio.gather(*(race(vouchers.claim, member, offer_id) for member in racers))
+    issued = [result for result in results if not isinstance(result, str)]
+    refused = [result for result in results if isinstance(result, str)]
+    spent, drawn, spends = await totals(campaign.id)
+    print(f"race: {len(racers)} claims, {len(issued)} subsidised, refused {sorted(set(refused))}, "
+          f"spent {spent} of {campaign.budget_fen} fen")
+    assert len(issued) == 10 and set(refused) == {"budget_exhausted"}
+    assert spent == drawn == 10 * SUBSIDY <= campaign.budget_fen
+    assert spends == 10
+    assert await Voucher.count().where(Voucher.offer == offer_id) == 10  # refused claims leave no voucher
+    assert (await Offer.select(Offer.stock_left).where(Offer.id == offer_id).first())["stock_left"] == 90
+    # The campaign stopped subsidising: the offer is not claimable at the subsidised price.
+    late = (await members(world, 1, start=500))[0]
+    assert await race(vouchers.claim, late, offer_id) == "budget_exhausted"
+
+
+async def test_racing_claims_of_one_member_stop_at_the_cap(world):
+    offer_id = world.offers["public"]
+    await Offer.update({Offer.per_member_limit: 10, Offer.limit_period: "day"}).where(Offer.id == offer_id)
+    campaign = await new_campaign(world, cap=2 * SUBSIDY + 100)
+    member = await federation.member_principal(world.members["chaoyang"][0])
+
+    results = await asyncio.gather(*(race(vouchers.claim, member, offer_id) for _ in range(15)))
+    assert sum(not isinstance(result, str) for result in results) == 2
+    assert {result for result in results if isinstance(result, str)} == {"campaign_cap_reached"}
+    spent, drawn, spends = await totals(campaign.id)
+    assert spent == drawn == 2 * SUBSIDY and spends == 2
+    row = await engine().run_ddl(f"SELECT spent_fen FROM campaign_member WHERE campaign = {campaign.id}")
+    assert row[0]["spent_fen"] == 2 * SUBSIDY
+
+
+async def test_cancelling_gives_the_spend_back_and_records_who_paid(world):
+    offer_id = world.offers["public"]
+    campaign = await new_campaign(world, budget=SUBSIDY)
+    member = await federation.member_principal(world.members["chaoyang"][0])
+    voucher = await vouchers.claim(member, offer_id)
+    stored = await Voucher.select(Voucher.subsidy_fen).where(Voucher.id == voucher.id).first()
+    assert stored["subsidy_fen"] == SUBSIDY  # what the provider is owed stays on the voucher
+    spend = (await engine().run_ddl(f"SELECT node, amount_fen FROM campaign_spend WHERE voucher = {voucher.id}"))[0]
+    assert spend["node"] == world.nodes["beijing"] and spend["amount_fen"] == SUBSIDY
+
+    other = (await members(world, 1))[0]
+    assert await race(vouchers.claim, other, offer_id) == "budget_exhausted"
+    await vouchers.cancel(member, voucher.id)
+    assert await totals(campaign.id) == (0, 0, 0)
+    assert (await vouchers.claim(other, offer_id)).status == "issued"  # the budget is back
+    assert (await totals(campaign.id))[0] == SUBSIDY
+
+
+async def test_expired_vouchers_give_their_spend_back(world):
+    campaign = await new_campaign(world)
+    member = await federation.member_principal(world.members["chaoyang"][0])
+    voucher = await vouchers.claim(member, world.offers["public"])
+    await Voucher.update({Voucher.status: "expired"}).where(Voucher.id == voucher.id)
+    assert await campaigns.release_expired_spend() == 1
+    assert await campaigns.release_expired_spend() == 0  # safe to repeat
+    assert await totals(campaign.id) == (0, 0, 0)
+
+
+async def test_paused_and_ended_campaigns_pay_nothing(world):
+    offer_id = world.offers["public"]
+    beijing = await operator(world, "beijing")
+    campaign = await new_campaign(world)
+    member = await federation.member_principal(world.members["chaoyang"][0])
+
+    await campaigns.set_status(beijing, campaign.id, "pause")
+    assert await race(vouchers.claim, member, offer_id) == "campaign_paused"
+    assert await totals(campaign.id) == (0, 0, 0)
+    await campaigns.set_status(beijing, campaign.id, "resume")
+    voucher = await vouchers.claim(member, offer_id)
+    assert await totals(campaign.id) == (SUBSIDY, SUBSIDY, 1)
+    await vouchers.cancel(member, voucher.id)
+
+    await campaigns.set_status(beijing, campaign.id, "end")
+    with pytest.raises(Conflict):
+        await campaigns.set_status(beijing, campaign.id, "resume")
+    # Ended: the campaign pays nothing; the offer is back to its standing subsidy.
+    assert (await vouchers.claim(member, offer_id)).status == "issued"
+    assert await totals(campaign.id) == (0, 0, 0)
+
+
+async def test_only_the_members_the_campaign_serves_are_subsidised(world):
+    offer_id = world.offers["public"]
+    await new_campaign(world, groups=["hardship"])
+    member = await federation.member_principal(world.members["chaoyang"][0])  # women, gig
+    assert await race(vouchers.claim, member, offer_id) == "not_in_campaign_groups"
+    # A campaign of Hebei does not touch Beijing's members.
+    await engine().run_ddl("TRUNCATE campaign_member, campaign_spend, campaign CASCADE")
+    hebei = await new_campaign(world, node="hebei", who="hebei")
+    assert (await vouchers.claim(member, offer_id)).status == "issued"
+    assert (await totals(hebei.id))[0] == 0
+
+
+async def test_categories_are_subsidised_too(world):
+    category = (await Offer.select(Offer.category).where(Offer.id == world.offers["public"]).first())["category"]
+    campaign = await new_campaign(world, offer_ids=[], category_ids=[category], node="chaoyang", who="chaoyang")
+    member = await federation.member_principal(world.members["chaoyang"][0])
+    await vouchers.claim(member, world.offers["women"])
+    assert (await totals(campaign.id))[0] == SUBSIDY
+
+
+def _body(world, **changes):
+    now = datetime.now(UTC)
+    body = {"node_id": world.nodes["beijing"], "name_zh": "春节补贴", "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=5)).isoformat(), "budget_fen": 100000, "per_member_cap_fen": 3000,
+            "offer_ids": [world.offers["public"]]}
+    body.update(changes)
+    return body
+
+
+async def test_the_api_checks_scope_and_names_the_bad_field(client, world):
+    beijing = await bearer(client, "operator", world.operators["beijing"])
+    hebei = await bearer(client, "operator", world.operators["hebei"])
+    api = "/api/v1/console/campaigns"
+
+    body = _body(world)
+    created = await client.post(api, json=body, headers={**beijing, "Idempotency-Key": "c1"})
+    assert created.status_code == 201, created.text
+    again = await client.post(api, json=body, headers={**beijing, "Idempotency-Key": "c1"})
+    assert again.json()["id"] == created.json()["id"]
+    campaign_id = created.json()["id"]
+    assert created.json()["remaining_fen"] == 100000 and created.json()["running"] is True
+
+    # A sibling's operator: 403 on the campaign, its actions and its node; never in their list.
+    assert_problem(await client.get(f"{api}/{campaign_id}", headers=hebei), 403, "out_of_scope")
+    assert_problem(await client.post(f"{api}/{campaign_id}/pause", headers=hebei), 403, "out_of_scope")
+    assert_problem(await client.post(api, json=_body(world), headers=hebei), 403, "out_of_scope")
+    assert (await client.get(api, headers=hebei)).json() == []
+    member = await bearer(client, "member", world.members["chaoyang"][1])
+    assert_problem(await client.get(api, headers=member), 403, "wrong_role")
+
+    bad = [({"budget_fen": 0}, 400, "budget_fen"), ({"per_member_cap_fen": 200000}, 422, "per_member_cap_fen"),
+           ({"ends_at": (datetime.now(UTC) - timedelta(days=1)).isoformat()}, 422, "ends_at"),
+           ({"groups": ["pilots"]}, 422, "groups"), ({"offer_ids": [999999]}, 422, "offer_ids"),
+           ({"offer_ids": []}, 422, "offer_ids"), ({"category_ids": [4242]}, 422, "category_ids")]
+    for change, status, field in bad:
+        response = await client.post(api, json=_body(world, **change), headers=beijing)
+        body = assert_problem(response, status, "validation_error" if status == 400 else "invalid")
+        assert field in {error["field"] for error in body["errors"]}, (field, body)
+    assert len((await client.get(api, headers=beijing)).json()) == 1
+
+    paused = await client.post(f"{api}/{campaign_id}/pause", headers=beijing)
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    assert_problem(await client.post(f"{api}/{campaign_id}/pause", headers=beijing), 409, "wrong_status")
+
+
+async def test_console_pages_create_show_burn_and_funds_flow(client, world):
+    await _login(client, "console", world.operators["beijing"])
+    page = await client.get("/console/campaigns")
+    assert page.status_code == 200 and 'data-testid="campaign-form"' in page.text
+    assert "河北" not in page.text
+    today = datetime.now(UTC).date()
+    form = {"node_id": str(world.nodes["beijing"]), "name_zh": "春节消费补贴", "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=7)).isoformat(), "budget_yuan": "abc", "cap_yuan": "30",
+            "offer_ids": str(world.offers["public"]), "groups": [], "idempotency_key": "p1"}
+    refused = await _post(client, "/console/campaigns", form)
+    assert refused.status_code == 422 and 'id="budget_yuan" name="budget_yuan"' in refused.text
+    assert 'aria-invalid="true"' in refused.text
+    created = await _post(client, "/console/campaigns", {**form, "budget_yuan": "300"})
+    assert created.status_code in (302, 303), created.text
+    campaign_id = int(created.headers["location"].rsplit("/", 1)[1])
+
+    member = await federation.member_principal(world.members["chaoyang"][0])
+    await vouchers.claim(member, world.offers["public"])
+    detail = await client.get(f"/console/campaigns/{campaign_id}")
+    assert detail.status_code == 200
+    assert 'data-testid="chart-burn"' in detail.text and "/static/charts.js" in detail.text
+    assert 'data-testid="funds-flow"' in detail.text and "朝阳区快递行业联合工会" in detail.text
+    assert "¥270" in detail.text  # remaining
+    listing = await client.get("/console/campaigns")
+    assert 'data-testid="campaign-row"' in listing.text and "¥30" in listing.text
+    paused = await _post(client, f"/console/campaigns/{campaign_id}/pause", {})
+    assert paused.status_code in (302, 303)
+    assert 'data-status="paused"' in (await client.get(f"/console/campaigns/{campaign_id}")).text
+
+    await _login(client, "console", world.operators["hebei"])
+    assert (await client.get(f"/console/campaigns/{campaign_id}")).status_code == 403
