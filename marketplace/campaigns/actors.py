@@ -1,0 +1,20 @@
+"""Periodic job of campaigns. Thin and safe to repeat.
+
+Wiring (two lines outside this package, for whoever owns marketplace/jobs):
+    marketplace/jobs/actors.py:    from marketplace.campaigns import actors as campaigns  # noqa: F401
+    marketplace/jobs/scheduler.py: (actors.campaigns.release_expired_spend, IntervalTrigger(minutes=5)),
+"""
+
+import dramatiq
+import structlog
+
+from marketplace.campaigns import services
+from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+
+log = structlog.get_logger(__name__)
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
+async def release_expired_spend() -> None:
+    """Vouchers that expired unredeemed give their subsidy back to their campaigns."""
+    log.info("campaign_spend_released", count=await services.release_expired_spend())
