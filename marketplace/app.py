@@ -21,11 +21,13 @@ from marketplace.campaigns import controllers as campaign_controllers, pages as 
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
 from marketplace.federation import consent
+from marketplace.identity import team
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
 from marketplace.points import controllers as points_controllers, pages as points_pages
+from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
 from marketplace.web import config as web_config, i18n, pages
 from providers import pages as provider_pages
@@ -52,7 +54,8 @@ class BenefitsPlugin(InitPluginProtocol):
             *search_controllers.CONTROLLERS, *PAGES,
             *SETTLEMENT_ROUTES,
             *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES, *quality_controllers.CONTROLLERS,
-            *quality_pages.ROUTES,
+            *quality_pages.ROUTES, *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
+            *team.CONTROLLERS, *team.ROUTES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])

@@ -40,3 +40,17 @@ def evaluator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user is None:
         raise Unauthorized("Sign in first.", code="not_signed_in")
+
+
+def operator_role(*roles: str):
+    """A guard for operators with one of `roles` (on top of their node scope)."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        _require("operator", connection)
+        if connection.user.role not in roles:
+            raise Forbidden(f"Only operators with the role {' or '.join(roles)} may do this.", code="role_required")
+
+    return guard
+
+
+administrator = operator_role("administrator")

@@ -16,7 +16,7 @@ class Principal:
     node_id: int | None = None
     node_path: str | None = None
     provider_id: int | None = None
-    role: str | None = None  # provider users: "owner" or "staff"
+    role: str | None = None  # provider users: "owner" or "staff"; operators: administrator, reviewer, analyst
     groups: tuple[str, ...] = field(default_factory=tuple)
     session_hash: str | None = None
 

@@ -148,7 +148,7 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
             return None
         node = await federation.get_node(row["node"])
         return Principal(kind="operator", id=row["id"], display_name=row["display_name"],
-                         node_id=node.id, node_path=node.path)
+                         node_id=node.id, node_path=node.path, role=row["role"])
     if kind == "evaluator":
         org = await evaluation.get_org(principal_id)
         return await _evaluator_principal(org) if org else None

@@ -13,6 +13,9 @@ class Operator(Table, tablename="operator"):
     node = ForeignKey(UnionNode, null=False)
     password_hash = Text()
     totp_secret = Varchar(length=64, null=True, default=None)
+    # On top of the node scope: administrator (everything, including accounts and nodes),
+    # reviewer (admissions, offers, cases, complaints, reveals), analyst (reading only).
+    role = Varchar(length=16, default="administrator")
     active = Boolean(default=True)
     created_at = Timestamptz()
 

@@ -77,8 +77,11 @@ async def member_card(principal: Principal, member_id: int) -> dict:
 
 
 async def reveal(principal: Principal, member_id: int, field: str, reason: str) -> str:
-    """The full phone or ID number of a member in scope, for a stated reason (audited)."""
+    """The full phone or ID number of a member in scope, for a stated reason (audited);
+    analysts, who only read figures, never see one."""
     _operator(principal)
+    if principal.role == "analyst":
+        raise Forbidden("Analysts do not see members' personal data.", code="role_required")
     if field not in REVEALABLE:
         raise Invalid("field must be phone or id_number.", field="field")
     reason = (reason or "").strip()
