@@ -18,6 +18,7 @@ from evaluation import batch_controllers as evaluator_batch_controllers, evaluat
 from evaluation import quality_controllers, quality_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
+from marketplace.audit.middleware import audit_middleware
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
 from marketplace.federation import consent
@@ -28,6 +29,7 @@ from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
 from marketplace.points import controllers as points_controllers, pages as points_pages
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
+from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
 from marketplace.web import config as web_config, i18n, pages
 from providers import pages as provider_pages
@@ -55,6 +57,7 @@ class BenefitsPlugin(InitPluginProtocol):
             *SETTLEMENT_ROUTES,
             *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES, *quality_controllers.CONTROLLERS,
             *quality_pages.ROUTES, *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
+            *report_pages.ROUTES, *report_controllers.ROUTES,
             *team.CONTROLLERS, *team.ROUTES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
@@ -65,7 +68,7 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
-                                     authentication_middleware]
+                                     authentication_middleware, audit_middleware]
         app_config.template_config = web_config.template_config()
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],

@@ -71,3 +71,19 @@ async def test_the_team_page(client, world):
         "role": "reviewer", "password": STRONG})
     assert added.status_code in (302, 303)
     assert "cy_reviewer" in (await client.get("/console/team")).text
+
+
+async def test_every_change_by_an_operator_or_provider_is_in_the_audit_log(client, world):
+    beijing = await bearer(client, "operator", world.operators["beijing"])
+    await client.post("/api/v1/console/points/grants", headers=beijing,
+                      json={"node_id": world.nodes["chaoyang"], "amount": 5, "reason": "春节慰问"})
+    refused = await client.post("/api/v1/console/points/grants", headers=beijing,
+                                json={"node_id": world.nodes["hebei"], "amount": 5, "reason": "越权"})
+    assert refused.status_code == 403
+    staff = await bearer(client, "provider", world.providers["chaoyang"]["owner"])
+    await client.post(f"/api/v1/provider/offers/{world.offers['public']}/pause", headers=staff)
+    events = (await client.get("/api/v1/console/audit?subject_kind=route", headers=beijing)).json()
+    routes = [(e["actor_kind"], e["action"], e["details"]["path"]) for e in events]
+    assert ("operator", "http.post", "/api/v1/console/points/grants") in routes
+    assert ("provider", "http.post", f"/api/v1/provider/offers/{world.offers['public']}/pause") in routes
+    assert len([r for r in routes if r[2] == "/api/v1/console/points/grants"]) == 1  # the refused one changed nothing

@@ -1,9 +1,4 @@
-"""Periodic job of campaigns. Thin and safe to repeat.
-
-Wiring (two lines outside this package, for whoever owns marketplace/jobs):
-    marketplace/jobs/actors.py:    from marketplace.campaigns import actors as campaigns  # noqa: F401
-    marketplace/jobs/scheduler.py: (actors.campaigns.release_expired_spend, IntervalTrigger(minutes=5)),
-"""
+"""Periodic job of campaigns. Thin and safe to repeat."""
 
 import dramatiq
 import structlog

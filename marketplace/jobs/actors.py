@@ -19,3 +19,6 @@ from marketplace.vouchers import settlement_actors as settlements  # noqa: F401
 from evaluation import sample_actors as evaluation_samples  # noqa: F401
 from evaluation import scorecard_actors as scorecards  # noqa: F401
 from evaluation import actors as evaluation  # noqa: F401
+from marketplace.privacy import actors as privacy  # noqa: F401
+from marketplace.reports import actors as reports  # noqa: F401
+from marketplace.campaigns import actors as campaigns  # noqa: F401

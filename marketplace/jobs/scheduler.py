@@ -36,6 +36,10 @@ PERIODIC_JOBS = [
     (actors.points.reconcile_points, IntervalTrigger(hours=24)),
     (actors.evaluation.send_due_surveys, IntervalTrigger(minutes=5)),
     (actors.evaluation.apply_enforcement_policy, IntervalTrigger(hours=1)),
+    (actors.privacy.anonymise_left_members, IntervalTrigger(hours=24)),
+    (actors.campaigns.release_expired_spend, IntervalTrigger(minutes=5)),
+    # Report aggregates: the last two days, incrementally (full history: `benefits reports rebuild`).
+    (actors.reports.refresh_reports, IntervalTrigger(minutes=10)),
     # Scorecards: every provider hourly; last month's snapshot early on the 1st in Shanghai.
     (actors.scorecards.recompute_scorecards, IntervalTrigger(hours=1)),
     (actors.scorecards.snapshot_last_month, CronTrigger(day=1, hour=2, minute=30, timezone="Asia/Shanghai")),
