@@ -11,8 +11,9 @@ Points offers spend the member's points in the same transaction (marketplace.poi
 booking offers take one place of the chosen slot the same way as stock.
 
 Policy: a voucher expires when its offer's validity window ends (a booking, when its
-slot ends); cancelling an issued voucher gives back its stock, its slot place, its
-points and its place in the member's limit.
+slot ends), as the window stood when it was claimed: a later revision of the offer does
+not shorten vouchers already issued. Cancelling an issued voucher gives back its stock,
+its slot place, its points, its campaign subsidy and its place in the member's limit.
 """
 
 from datetime import UTC, datetime, timedelta
