@@ -342,6 +342,69 @@ def bench_scorecards(providers: int, ratings: int, complaints: int, results: int
     console.print(table)
 
 
+@bench.command("reports")
+@click.option("--members", default=1_000_000, show_default=True)
+@click.option("--vouchers", default=10_000_000, show_default=True, help="Claims over the last year, most redeemed.")
+@click.option("--loads", default=20, show_default=True, help="Dashboard loads timed.")
+@click.option("--regenerate", is_flag=True, help="Generate the bench data again even if it is there.")
+def bench_reports(members: int, vouchers: int, loads: int, regenerate: bool) -> None:
+    """Reports: aggregation (full and incremental) and the city operator's dashboard."""
+    from marketplace.reports import bench as benchmark
+
+    _bring_up()
+    asyncio.run(_migrate())
+    report = asyncio.run(benchmark.run(members=members, vouchers=vouchers, loads=loads, regenerate=regenerate,
+                                       say=console.print))
+    table = Table("measure", "result")
+    for label, value in report.rows():
+        table.add_row(label, value)
+    console.print(table)
+
+
+@main.group()
+def reports() -> None:
+    """Report aggregates."""
+
+
+@reports.command("rebuild")
+def reports_rebuild() -> None:
+    """Recompute every report aggregate from all history (the job keeps the last days)."""
+    from marketplace import db
+    from marketplace.reports import services as report_services
+
+    _bring_up()
+
+    async def rebuild():
+        await db.open_pool()
+        try:
+            return await report_services.refresh(full=True)
+        finally:
+            await db.close_pool()
+
+    result = asyncio.run(rebuild())
+    console.print(f"report aggregates rebuilt in {result.seconds:.1f} s: {result.usage_rows} usage rows, "
+                  f"{result.provider_rows} provider rows, {result.miss_rows} search-miss rows, "
+                  f"{result.districts} districts")
+
+
+@main.command("rotate-pii-key")
+def rotate_pii_key() -> None:
+    """Re-encrypt every phone and ID number with PII_ENCRYPTION_KEY (old values are read
+    with PII_ENCRYPTION_KEY_OLD); see docs/operations.md."""
+    from marketplace import db, pii
+
+    _bring_up()
+
+    async def rotate() -> int:
+        await db.open_pool()
+        try:
+            return await pii.rotate_key()
+        finally:
+            await db.close_pool()
+
+    console.print(f"re-encrypted {asyncio.run(rotate())} values with the current key")
+
+
 @main.command()
 @click.option("--port", default=8000, show_default=True)
 @click.option("--members", default=5000, show_default=True)

@@ -7,11 +7,15 @@ from marketplace.federation.tables import Member, MemberGroup, Notification, Uni
 from marketplace.identity.tables import AuthSession, Operator
 from marketplace.idempotency.tables import IdempotencyKey
 from marketplace.jobs.tables import OutboxEvent, ProcessedEvent
+from marketplace.reports.tables import (
+    ReportCoverage, ReportProviderDaily, ReportRun, ReportSearchMissDaily, ReportUsageDaily,
+)
 
 APP_CONFIG = AppConfig(
     app_name="marketplace",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "marketplace"),
     table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, AuthSession, OutboxEvent, ProcessedEvent,
-                   IdempotencyKey, AuditEvent],
+                   IdempotencyKey, AuditEvent,
+                   ReportUsageDaily, ReportProviderDaily, ReportSearchMissDaily, ReportCoverage, ReportRun],
     migration_dependencies=[],
 )

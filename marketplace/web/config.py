@@ -27,6 +27,7 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "payments" / "templates",
     _REPO / "marketplace" / "campaigns" / "templates",
     _REPO / "marketplace" / "privacy" / "templates",
+    _REPO / "marketplace" / "reports" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 
