@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from marketplace.settings import get_settings
@@ -24,9 +25,45 @@ def encrypt(value: str) -> bytes:
 
 
 def decrypt(blob: bytes) -> str:
+    """The plaintext; during a key rotation (PII_ENCRYPTION_KEY_OLD set), a value not yet
+    re-encrypted is read with the old key (see docs/operations.md)."""
     version, nonce, ciphertext = blob[:1], blob[1:1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES:]
-    key = get_settings().security.pii_encryption_key
-    return AESGCM(key).decrypt(nonce, ciphertext, version).decode()
+    security = get_settings().security
+    try:
+        return AESGCM(security.pii_encryption_key).decrypt(nonce, ciphertext, version).decode()
+    except InvalidTag:
+        if security.pii_encryption_key_old is None:
+            raise
+        return AESGCM(security.pii_encryption_key_old).decrypt(nonce, ciphertext, version).decode()
+
+
+# Every column that holds an encrypted value: (table, column).
+ENCRYPTED_COLUMNS = (("member", "phone_cipher"), ("member", "id_number_cipher"), ("provider", "contact_phone_cipher"))
+
+
+async def rotate_key(batch: int = 5000) -> int:
+    """Re-encrypt every encrypted value with the current key (reading old ones with
+    PII_ENCRYPTION_KEY_OLD), a batch per transaction; returns how many were rewritten.
+    Safe to run again: values already under the current key are rewritten unchanged."""
+    from marketplace.db import engine
+
+    rewritten = 0
+    for table, column in ENCRYPTED_COLUMNS:
+        last = 0
+        while True:
+            async with engine().transaction() as transaction:
+                connection = transaction.connection
+                rows = await connection.fetch(
+                    f"SELECT id, {column} AS blob FROM {table} WHERE id > $1 AND {column} IS NOT NULL "
+                    f"ORDER BY id LIMIT $2 FOR UPDATE", last, batch)
+                if not rows:
+                    break
+                await connection.executemany(
+                    f"UPDATE {table} SET {column} = $2 WHERE id = $1",
+                    [(row["id"], encrypt(decrypt(bytes(row["blob"])))) for row in rows])
+                last = rows[-1]["id"]
+                rewritten += len(rows)
+    return rewritten
 
 
 def lookup_hash(value: str) -> bytes:

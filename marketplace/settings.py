@@ -56,6 +56,8 @@ class StripeSettings:
 class SecuritySettings:
     secret_key: str
     pii_encryption_key: bytes
+    # During a key rotation only: the key being retired, still able to decrypt.
+    pii_encryption_key_old: bytes | None
     pii_hash_key: bytes
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -119,6 +121,7 @@ def get_settings() -> Settings:
         security=SecuritySettings(
             secret_key=_env("SECRET_KEY"),
             pii_encryption_key=bytes.fromhex(_env("PII_ENCRYPTION_KEY")),
+            pii_encryption_key_old=bytes.fromhex(_env("PII_ENCRYPTION_KEY_OLD", "")) or None,
             pii_hash_key=bytes.fromhex(_env("PII_HASH_KEY")),
             secure_cookies=_env("SECURE_COOKIES", "false").lower() == "true",
         ),

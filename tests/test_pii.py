@@ -42,3 +42,4 @@ def test_names_are_masked(name, masked):
 def test_phone_and_id_are_masked():
     assert pii.mask_phone("13812341234") == "138****1234"
     assert re.fullmatch(r"1101\*{10}123X", pii.mask_id_number("11010519900101123X"))
+
