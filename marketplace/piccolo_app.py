@@ -3,7 +3,9 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from marketplace.audit.tables import AuditEvent
-from marketplace.federation.tables import Member, MemberGroup, Notification, UnionNode
+from marketplace.federation.tables import (
+    Member, MemberGroup, Notification, RosterImport, RosterImportFile, UnionNode,
+)
 from marketplace.identity.tables import AuthSession, Operator
 from marketplace.idempotency.tables import IdempotencyKey
 from marketplace.jobs.tables import OutboxEvent, ProcessedEvent
@@ -15,7 +17,7 @@ APP_CONFIG = AppConfig(
     app_name="marketplace",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "marketplace"),
     table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, AuthSession, OutboxEvent, ProcessedEvent,
-                   IdempotencyKey, AuditEvent,
+                   IdempotencyKey, AuditEvent, RosterImport, RosterImportFile,
                    ReportUsageDaily, ReportProviderDaily, ReportSearchMissDaily, ReportCoverage, ReportRun],
     migration_dependencies=[],
 )
