@@ -27,6 +27,7 @@ from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
+from marketplace.federation import roster_pages
 from marketplace.points import controllers as points_controllers, pages as points_pages
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
@@ -41,7 +42,8 @@ API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.C
                    *voucher_controllers.CONTROLLERS, *points_controllers.CONTROLLERS,
                    *payment_controllers.CONTROLLERS, *campaign_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
-         *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES]
+         *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES,
+         *roster_pages.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.

@@ -294,6 +294,20 @@ def bench_delisting(count: int) -> None:
                   f"{report.claims_refused} of {report.claims_tried}")
 
 
+@bench.command("roster")
+@click.option("--rows", default=1_000_000, show_default=True, help="Members in the generated CSV.")
+def bench_roster(rows: int) -> None:
+    """Import a generated roster CSV of ROWS members, then the same file again (nothing changes)."""
+    from marketplace.federation import roster_bench as benchmark
+
+    _bring_up()
+    asyncio.run(_migrate())
+    report = asyncio.run(benchmark.run(rows, say=console.print))
+    first, second = report.runs
+    console.print(f"{report.rows:,} rows ({report.megabytes:.0f} MB): imported in {first[0]:.1f} s "
+                  f"({report.rows / first[0]:,.0f} rows/s), re-imported unchanged in {second[0]:.1f} s")
+
+
 @bench.command("grant")
 @click.option("--amount", default=100, show_default=True, help="Points per member.")
 def bench_grant(amount: int) -> None:

@@ -193,23 +193,34 @@ async def create_member(data: MemberCreate) -> int:
     return member_id
 
 
+SIGN_IN_STATUSES = ("active", "left")  # members who left still read their own records
+
+
 async def find_member_credentials(phone: str) -> tuple[int, str | None] | None:
     row = await Member.select(Member.id, Member.password_hash).where(
-        (Member.phone_hash == pii.lookup_hash(phone)) & (Member.status == "active")
+        (Member.phone_hash == pii.lookup_hash(phone)) & (Member.status.is_in(list(SIGN_IN_STATUSES)))
     ).first()
     return (row["id"], row["password_hash"]) if row else None
 
 
 async def member_principal(member_id: int, connection=None) -> Principal | None:
-    """An active member as a principal (on the caller's connection, when given)."""
+    """A member who may sign in as a principal (on the caller's connection, when given):
+    an active one, or one who left (`member_status` "left": reading only)."""
     async with db.connection() if connection is None else nullcontext(connection) as connection:
         row = await connection.fetchrow(
-            "SELECT m.id, m.name, m.node, m.groups, n.path FROM member m JOIN union_node n ON n.id = m.node "
-            "WHERE m.id = $1 AND m.status = 'active'", member_id)
+            "SELECT m.id, m.name, m.node, m.groups, m.status, n.path FROM member m "
+            "JOIN union_node n ON n.id = m.node WHERE m.id = $1 AND m.status IN ('active', 'left')", member_id)
     if row is None:
         return None
     return Principal(kind="member", id=row["id"], display_name=row["name"], node_id=row["node"],
-                     node_path=row["path"], groups=tuple(row["groups"]))
+                     node_path=row["path"], groups=tuple(row["groups"]), member_status=row["status"])
+
+
+def require_current_member(principal: Principal | None) -> None:
+    """Members who left the union keep reading their records but claim and pay for nothing."""
+    if principal is not None and principal.kind == "member" and principal.member_status == "left":
+        raise Forbidden("You have left the union: your vouchers and points stay readable, but you cannot "
+                        "claim or buy benefits any more.", code="member_left")
 
 
 async def welcome_member(member_id: int, event_id: int) -> None:
@@ -229,3 +240,58 @@ async def notify(connection, messages: list[tuple[int, str, str, str]]) -> None:
         await connection.executemany(
             "INSERT INTO notification (member, kind, title, body, created_at) VALUES ($1, $2, $3, $4, now())",
             messages)
+
+
+# Transfers and leaving (operators, within their scope) ---------------------------------
+
+def _operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators may do this.", code="wrong_role")
+
+
+async def _member_in_scope(connection, principal: Principal, member_id: int):
+    row = await connection.fetchrow(
+        "SELECT m.id, m.node, m.status, n.path FROM member m JOIN union_node n ON n.id = m.node "
+        "WHERE m.id = $1 FOR UPDATE OF m", member_id)
+    if row is None or not principal.covers(row["path"]):
+        raise NotFound("No such member in your scope.", code="member_not_found")
+    return row
+
+
+async def transfer_member(principal: Principal, member_id: int, node_id: int, reason: str | None = None) -> None:
+    """Move a member to another grassroots union in the operator's scope. Only the
+    member's union changes: points, vouchers and history are the member's own and stay."""
+    from marketplace import audit
+
+    _operator(principal)
+    target = await require_in_scope(principal, node_id)
+    if target.level != "grassroots":
+        raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        member = await _member_in_scope(connection, principal, member_id)
+        if member["status"] != "active":
+            raise Conflict("This member has left the union.", code="member_left")
+        if member["node"] == node_id:
+            raise Conflict("The member already belongs to this union.", code="same_node", field="node_id")
+        await connection.execute("UPDATE member SET node = $2 WHERE id = $1", member_id, node_id)
+        await audit.record(connection, principal, "member.transfer", "member", member_id,
+                           reason=(reason or "").strip()[:500] or None,
+                           details={"before": {"node": member["node"]}, "after": {"node": node_id}})
+
+
+async def leave_member(principal: Principal, member_id: int, reason: str | None = None) -> None:
+    """Mark a member as having left: no more benefits, but they still sign in to read
+    their own vouchers and points."""
+    from marketplace import audit
+
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        member = await _member_in_scope(connection, principal, member_id)
+        if member["status"] != "active":
+            raise Conflict("This member has left the union already.", code="member_left")
+        await connection.execute("UPDATE member SET status = 'left' WHERE id = $1", member_id)
+        await audit.record(connection, principal, "member.leave", "member", member_id,
+                           reason=(reason or "").strip()[:500] or None,
+                           details={"before": {"status": "active"}, "after": {"status": "left"}})

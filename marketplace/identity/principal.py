@@ -19,6 +19,9 @@ class Principal:
     role: str | None = None  # provider users: "owner" or "staff"; operators: administrator, reviewer, analyst
     groups: tuple[str, ...] = field(default_factory=tuple)
     session_hash: str | None = None
+    # Members: "active", or "left" — who left the union still signs in to read their own
+    # vouchers and points, but claims nothing (see federation.require_current_member).
+    member_status: str | None = None
 
     def covers(self, node_path: str) -> bool:
         """True when `node_path` lies in this principal's subtree."""

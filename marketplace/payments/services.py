@@ -27,6 +27,7 @@ import structlog
 from catalog import services as catalog
 from marketplace.db import engine
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
+from marketplace.federation.services import require_current_member
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
 from marketplace.payments.schemas import PaymentRead
@@ -92,6 +93,7 @@ async def _payment(payment_id: int, member_id: int | None = None):
 async def start(principal: Principal, offer_id: int, slot_id: int | None = None) -> PaymentRead:
     """Claim a paid offer with its voucher pending, and open a PaymentIntent for it."""
     _member(principal)
+    require_current_member(principal)
     settings = get_settings().stripe
     now = datetime.now(UTC)
     offer = await vouchers.open_offer(principal, offer_id)

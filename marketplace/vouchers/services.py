@@ -98,6 +98,7 @@ def _read(row) -> VoucherRead:
 async def claim(principal: Principal, offer_id: int, slot_id: int | None = None) -> VoucherRead:
     """Claim one voucher of an offer for the signed-in member (a booking names its slot)."""
     _member(principal)
+    federation.require_current_member(principal)
     now = datetime.now(UTC)
     offer = await open_offer(principal, offer_id)
     if offer["kind"] not in CLAIMABLE_KINDS:

@@ -1,0 +1,207 @@
+"""Console pages of the roster: CSV import with its per-row report and progress, the
+member list of a union with transfer and leaving; and the public activation page.
+Thin handlers: read the form, call one service, render."""
+
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+
+from marketplace.errors import DomainError, Invalid, TooManyRequests
+from marketplace.federation import activation, roster, services as federation
+from marketplace.identity import guards, services as identity
+from marketplace.identity.controllers import client_address
+from marketplace.identity.middleware import WEB_AREAS
+from marketplace.settings import get_settings
+from marketplace.web import nav
+from marketplace.web.i18n import gettext as _
+from marketplace.web.nav import N_
+
+Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+NodeId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
+UPLOAD_LIMIT = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
+
+nav.register("console", "roster", N_("Roster"), "/console/roster", "doc", position=15)
+
+
+def row_message(error: roster.RowError) -> str:
+    """A roster problem in the viewer's language (the service's message is English)."""
+    p = error.params
+    messages = {
+        "name_required": lambda: _("The name is required."),
+        "name_too_long": lambda: _("The name must be at most %(max)s characters.") % {"max": p.get("max", 50)},
+        "bad_phone": lambda: _("The phone must be a mainland mobile number of 11 digits."),
+        "bad_id_number": lambda: _("The ID number must be 17 digits followed by a digit or X."),
+        "bad_checksum": lambda: _("The ID number's check character does not match (GB 11643)."),
+        "bad_birth_date": lambda: _("The birth date in the ID number is not plausible (a real date, age 16 to 100)."),
+        "unknown_node": lambda: _("There is no union with the code %(code)s.") % {"code": p.get("code", "")},
+        "node_out_of_scope": lambda: _("Union %(code)s is outside your scope.") % {"code": p.get("code", "")},
+        "not_grassroots": lambda: _("Union %(code)s is not a grassroots union; members belong to one.") % {
+            "code": p.get("code", "")},
+        "unknown_group": lambda: _("Unknown member groups: %(codes)s.") % {"codes": p.get("codes", "")},
+        "duplicate_id_number": lambda: _("Repeats the ID number of row %(first)s.") % {"first": p.get("first", "")},
+        "duplicate_phone": lambda: _("Repeats the phone of row %(first)s.") % {"first": p.get("first", "")},
+        "phone_taken": lambda: _("This phone is registered to another member already."),
+        "member_out_of_scope": lambda: _("This person is a member of a union outside your scope; ask for a transfer."),
+        "column_count": lambda: _("This line has %(found)s columns; the header has %(expected)s.") % {
+            "found": p.get("found", ""), "expected": p.get("expected", "")},
+        "wrong_header": lambda: _("The first line must name the columns %(columns)s.") % {
+            "columns": p.get("columns", "")},
+        "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
+        "encoding": lambda: _("The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again."),
+        "empty_file": lambda: _("The file is empty."),
+        "no_rows": lambda: _("The file has a header but no members."),
+    }
+    message = messages.get(error.code)
+    return message() if message else error.message
+
+
+async def _roster_page(request: Request, *, result: roster.ImportRead | None = None, error: str | None = None,
+                       status: int = 200) -> Template:
+    return Template(template_name="console/roster.html", status_code=status, context={
+        "imports": await roster.list_imports(request.user), "result": result, "error": error,
+        "columns": roster.COLUMNS, "row_message": row_message, "sync_max": roster.SYNC_MAX_ROWS,
+    })
+
+
+@get("/console/roster", guards=[guards.operator], include_in_schema=False)
+async def roster_page(request: Request) -> Template:
+    return await _roster_page(request)
+
+
+@post("/console/roster", guards=[guards.operator], include_in_schema=False, request_max_body_size=UPLOAD_LIMIT)
+async def roster_upload(request: Request) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        return await _roster_page(request, error=_("Choose a CSV file."), status=422)
+    result = await roster.start_import(request.user, upload.filename or "roster.csv", await upload.read())
+    if result.status == "failed":
+        return await _roster_page(request, result=result, status=422,
+                                  error=_("Nothing was imported: fix these rows and upload the file again."))
+    return Redirect(path=f"/console/roster/{result.id}")
+
+
+@get("/console/roster/{import_id:int}", guards=[guards.operator], include_in_schema=False)
+async def roster_detail(request: Request, import_id: Id) -> Template:
+    return Template(template_name="console/roster_import.html", context={
+        "item": await roster.get_import(request.user, import_id), "row_message": row_message})
+
+
+@get("/console/roster/{import_id:int}/progress", guards=[guards.operator], include_in_schema=False)
+async def roster_progress(request: Request, import_id: Id) -> Template:
+    """The progress of one import, polled by HTMX while it runs."""
+    return Template(template_name="console/_roster_progress.html", context={
+        "item": await roster.get_import(request.user, import_id)})
+
+
+# Members of a union: transfer and leaving ------------------------------------------------------------
+
+def _message(error: DomainError) -> str:
+    messages = {
+        "member_left": _("This member has left the union."),
+        "same_node": _("The member already belongs to this union."),
+        "member_not_found": _("No such member in your scope."),
+        "out_of_scope": _("This union node is outside your scope."),
+    }
+    if error.field == "node_id" and error.code == "invalid":
+        return _("Members belong to a grassroots union; choose one.")
+    return messages.get(error.code, error.detail)
+
+
+async def _members_page(request: Request, node_id: int, page: int = 1, *, error: str | None = None,
+                        notice: str | None = None, status: int = 200) -> Template:
+    members = await federation.list_members(request.user, node_id, page=max(page, 1), page_size=50)
+    return Template(template_name="console/roster_members.html", status_code=status, context={
+        "node": await federation.get_node(node_id), "members": members,
+        "unions": [n for n in await federation.nodes_in_scope(request.user) if n.level == "grassroots"],
+        "error": error, "notice": notice,
+    })
+
+
+@get("/console/nodes/{node_id:int}/members", guards=[guards.operator], include_in_schema=False)
+async def member_list(request: Request, node_id: NodeId, page: int = 1) -> Template:
+    return await _members_page(request, node_id, page)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+async def _member_action(request: Request, member_id: int, action) -> Response:
+    form = dict(await request.form())
+    back = _int(form.get("back_node")) or request.user.node_id
+    try:
+        await action(form)
+    except DomainError as error:
+        if error.status == 401:
+            raise
+        return await _members_page(request, back, error=_message(error), status=error.status)
+    return Redirect(path=f"/console/nodes/{back}/members")
+
+
+@post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
+async def member_transfer(request: Request, member_id: Id) -> Response:
+    async def act(form):
+        node_id = _int(form.get("node_id"))
+        if node_id is None:
+            raise Invalid("Choose a union.", field="node_id")
+        await federation.transfer_member(request.user, member_id, node_id, form.get("reason"))
+    return await _member_action(request, member_id, act)
+
+
+@post("/console/members/{member_id:int}/leave", guards=[guards.operator], include_in_schema=False)
+async def member_leave(request: Request, member_id: Id) -> Response:
+    async def act(form):
+        await federation.leave_member(request.user, member_id, form.get("reason"))
+    return await _member_action(request, member_id, act)
+
+
+# Activation (public) ----------------------------------------------------------------------------------
+
+def _activate_page(error: str | None = None, values: dict | None = None, status: int = 200) -> Template:
+    return Template(template_name="activate.html", status_code=status,
+                    context={"error": error, "values": values or {}})
+
+
+@get("/activate", include_in_schema=False)
+async def activate_page() -> Template:
+    return _activate_page()
+
+
+@post("/activate", include_in_schema=False)
+async def activate(request: Request) -> Response:
+    form = dict(await request.form())
+    values = {key: str(form.get(key) or "")[:100] for key in ("name", "id_number", "phone")}
+    password = str(form.get("password") or "")
+    if password != str(form.get("password_again") or ""):
+        return _activate_page(_("The two passwords differ."), values, 422)
+    try:
+        member_id = await activation.activate(values["name"], values["id_number"], values["phone"], password,
+                                              client_address(request))
+    except TooManyRequests as error:
+        return _activate_page(_("Too many failed attempts; try again in %(seconds)s seconds.") % {
+            "seconds": error.retry_after}, values, 429)
+    except DomainError as error:
+        if error.code == "weak_password":
+            message = _("Choose a password of at least 8 characters that is not common or your phone number.")
+        else:
+            message = _("These details do not match a member waiting for activation. Check them, or ask your union.")
+        return _activate_page(message, values, error.status)
+    # Activated: signed in at once, as after a sign-in.
+    token, expires_at = await identity.open_session("member", member_id, "cookie")
+    prefix, cookie = WEB_AREAS["member"]
+    response = Redirect(path=prefix + "/")
+    response.set_cookie(cookie, token, path=prefix or "/", httponly=True, samesite="lax",
+                        secure=get_settings().security.secure_cookies,
+                        expires=int(expires_at.timestamp()))
+    return response
+
+
+ROUTES: list = [roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
+                member_leave, activate_page, activate]

@@ -1,0 +1,99 @@
+"""A member imported with the roster activates their account by matching it: name, ID
+number and phone all right, or a generic refusal; failures are throttled."""
+
+import pytest
+
+from marketplace.db import engine
+from marketplace.federation import roster
+from tests.federation.test_roster import csv_file, ident, operator, row
+from tests.providers.test_pages import _post
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "Lantern-Festival-2027"
+
+
+async def imported(world) -> dict:
+    result = await roster.start_import(await operator("chaoyang"), "r.csv",
+                                       csv_file(row(70, name="赵六", phone="13700000070")))
+    assert result.created == 1
+    return {"name": "赵六", "id_number": ident(70), "phone": "13700000070"}
+
+
+async def activate(client, **form):
+    await client.get("/activate")
+    return await _post(client, "/activate", {"password": PASSWORD, "password_again": PASSWORD, **form})
+
+
+async def password_set(id_number: str) -> bool:
+    from marketplace import pii
+    rows = await engine().run_ddl(
+        f"SELECT password_hash FROM member WHERE id_number_hash = '\\x{pii.lookup_hash(id_number).hex()}'")
+    return rows[0]["password_hash"] is not None
+
+
+async def test_the_member_login_page_links_to_activation(client):
+    page = await client.get("/login")
+    assert 'href="/activate"' in page.text
+    assert (await client.get("/activate")).status_code == 200
+
+
+async def test_activation_sets_the_password_and_signs_in(client, world):
+    person = await imported(world)
+    # An imported member cannot sign in before activating.
+    await client.get("/login")
+    refused = await _post(client, "/login", {"username": person["phone"], "password": PASSWORD})
+    assert refused.status_code == 401
+    response = await activate(client, **person)
+    assert response.status_code in (302, 303), response.text
+    assert await password_set(person["id_number"])
+    assert (await client.get("/me")).status_code == 200  # signed in by the activation
+    # Sign-in with the new password works; activating again does not (no password to set).
+    client.cookies.clear()
+    await client.get("/login")
+    assert (await _post(client, "/login", {"username": person["phone"], "password": PASSWORD})).status_code in (302, 303)
+    again = await activate(client, **person)
+    assert again.status_code == 401
+    rows = await engine().run_ddl("SELECT count(*) AS n FROM audit_event WHERE action = 'member.activate'")
+    assert rows[0]["n"] == 1
+
+
+@pytest.mark.parametrize("wrong", ["name", "id_number", "phone"])
+async def test_a_wrong_detail_gets_the_same_generic_refusal(client, world, wrong):
+    person = await imported(world)
+    changed = {"name": "赵七", "id_number": ident(71), "phone": "13700000071"}[wrong]
+    response = await activate(client, **{**person, wrong: changed})
+    assert response.status_code == 401 and 'data-testid="activate-error"' in response.text
+    assert not await password_set(person["id_number"])
+    # The message is one and the same whichever field was wrong.
+    other = await activate(client, **{**person, "name": "钱八"})
+    def message(text):
+        return text.split('data-testid="activate-error"')[1].split("</div>")[0]
+    assert message(response.text) == message(other.text)
+
+
+async def test_a_member_who_already_has_a_password_cannot_activate(client, world):
+    from tests.factories import id_number
+    response = await activate(client, name="王小芳", id_number=id_number(1), phone=world.members["chaoyang"][1])
+    assert response.status_code == 401
+
+
+async def test_weak_and_mismatched_passwords_are_refused(client, world):
+    person = await imported(world)
+    await client.get("/activate")
+    weak = await _post(client, "/activate", {**person, "password": "12345678", "password_again": "12345678"})
+    assert weak.status_code == 422
+    differ = await _post(client, "/activate", {**person, "password": PASSWORD, "password_again": PASSWORD + "x"})
+    assert differ.status_code == 422
+    assert not await password_set(person["id_number"])
+
+
+async def test_failed_activations_are_throttled(client, world):
+    from marketplace.settings import get_settings
+    person = await imported(world)
+    limit = get_settings().security.login_max_failures
+    for _ in range(limit):
+        assert (await activate(client, **{**person, "name": "猜错"})).status_code == 401
+    throttled = await activate(client, **person)  # even the right details wait now
+    assert throttled.status_code == 429
+    assert not await password_set(person["id_number"])
