@@ -239,3 +239,36 @@ async def test_imports_are_seen_only_within_scope(world):
     with pytest.raises(NotFound):
         await roster.get_import(await operator("hebei"), done.id)
     assert await roster.list_imports(await operator("hebei")) == []
+
+
+async def test_the_console_page_uploads_reports_rows_and_polls_progress(client, world, monkeypatch):
+    from tests.providers.test_pages import _login
+
+    await _login(client, "console", world.operators["chaoyang"])
+    page = await client.get("/console/roster")
+    assert page.status_code == 200 and 'data-testid="roster-form"' in page.text
+
+    async def upload(content: bytes, name="roster.csv"):
+        return await client.post("/console/roster", files={"file": (name, content, "text/csv")},
+                                 data={"_csrf_token": client.cookies.get("csrftoken")},
+                                 headers={"accept": "text/html"})
+
+    before = await member_count()
+    bad = await upload(csv_file(row(80), row(81, node="110108-001")))
+    assert bad.status_code == 422 and 'data-row="3" data-field="node" data-code="node_out_of_scope"' in bad.text
+    assert await member_count() == before
+    good = await upload(csv_file(row(80), row(81)))
+    assert good.status_code in (302, 303)
+    detail = await client.get(good.headers["location"])
+    assert 'data-testid="import-created">2<' in detail.text and 'data-status="done"' in detail.text
+    assert "hx-get" not in detail.text.split('data-testid="roster-progress"')[1].split(">")[0]
+
+    monkeypatch.setattr(roster, "SYNC_MAX_ROWS", 1)
+    queued = await upload(csv_file(row(82), row(83)), "big.csv")
+    import_id = int(queued.headers["location"].rsplit("/", 1)[1])
+    progress = await client.get(f"/console/roster/{import_id}/progress")
+    assert 'data-status="queued"' in progress.text and "every 2s" in progress.text
+    await roster.run_import(import_id)
+    progress = await client.get(f"/console/roster/{import_id}/progress")
+    assert 'data-status="done"' in progress.text and "hx-get" not in progress.text
+    assert await member_count() == before + 4
