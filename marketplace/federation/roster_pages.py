@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import PathParameter
+from litestar.params import FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
@@ -122,7 +122,8 @@ async def _members_page(request: Request, node_id: int, page: int = 1, *, error:
 
 
 @get("/console/nodes/{node_id:int}/members", guards=[guards.operator], include_in_schema=False)
-async def member_list(request: Request, node_id: NodeId, page: int = 1) -> Template:
+async def member_list(request: Request, node_id: NodeId,
+                      page: FromQuery[Annotated[int, QueryParameter(ge=1, le=100_000)]] = 1) -> Template:
     return await _members_page(request, node_id, page)
 
 
