@@ -131,3 +131,29 @@ async def test_console_pages_refuse_other_scopes(client, world):
     refused = await _post(client, f"/console/members/{member_id}/leave", {"back_node": str(world.nodes["hebei"])})
     assert refused.status_code == 404
     assert (await federation.member_principal(member_id)).member_status == "active"
+
+
+async def test_the_api_imports_transfers_and_marks_as_left_within_scope(client, world):
+    from tests.federation.test_roster import csv_file, row
+
+    headers = await bearer(client, "operator", world.operators["beijing"])
+    done = await client.post("/api/v1/federation/roster-imports?filename=r.csv", headers=headers,
+                             content=csv_file(row(90)))
+    assert done.status_code == 201 and done.json()["created"] == 1, done.text
+    assert (await client.get(f"/api/v1/federation/roster-imports/{done.json()['id']}", headers=headers)).json()[
+        "status"] == "done"
+    bad = assert_problem(await client.post("/api/v1/federation/roster-imports", headers=headers,
+                                           content=csv_file(row(91, phone="1"))), 422, "invalid_roster")
+    assert bad["row_errors"][0]["row"] == 2 and bad["row_errors"][0]["code"] == "bad_phone"
+
+    member_id = world.members["chaoyang"][0]
+    hebei = await bearer(client, "operator", world.operators["hebei"])
+    assert_problem(await client.post(f"/api/v1/federation/members/{member_id}/leave", headers=hebei, json={}),
+                   404, "member_not_found")
+    assert_problem(await client.get(f"/api/v1/federation/roster-imports/{done.json()['id']}", headers=hebei),
+                   404, "import_not_found")
+    moved = await client.post(f"/api/v1/federation/members/{member_id}/transfer", headers=headers,
+                              json={"node_id": world.nodes["hd_union"], "reason": "调动"})
+    assert moved.status_code == 200, moved.text
+    left = await client.post(f"/api/v1/federation/members/{member_id}/leave", headers=headers, json={})
+    assert left.status_code == 200 and (await federation.member_principal(member_id)).member_status == "left"
