@@ -157,3 +157,18 @@ async def test_the_api_imports_transfers_and_marks_as_left_within_scope(client, 
     assert moved.status_code == 200, moved.text
     left = await client.post(f"/api/v1/federation/members/{member_id}/leave", headers=headers, json={})
     assert left.status_code == 200 and (await federation.member_principal(member_id)).member_status == "left"
+
+
+async def test_a_member_who_left_reads_their_pages_but_the_claim_form_refuses(client, world):
+    member_id, phone = world.members["chaoyang"]
+    await give(member_id, 120)
+    await federation.leave_member(await operator("chaoyang"), member_id)
+    await client.get("/login")
+    signed_in = await _post(client, "/login", {"username": phone, "password": "Correct-Horse-42"})
+    assert signed_in.status_code in (302, 303), signed_in.text
+    for path in ("/vouchers", "/points", "/me"):
+        assert (await client.get(path)).status_code == 200, path
+    refused = await _post(client, f"/offers/{world.offers['public']}/claim", {})
+    assert refused.status_code == 403
+    rows = await engine().run_ddl(f"SELECT count(*) AS n FROM voucher WHERE member = {member_id}")
+    assert rows[0]["n"] == 0
