@@ -50,6 +50,7 @@ def _message(error: DomainError) -> str:
         "counter_throttled": _("Too many unknown codes were tried; wait a few minutes."),
         "expired": _("This voucher has expired."),
         "not_rateable": _("Only a voucher you have used can be rated."),
+        "member_left": _("You have left the union: you can still see your vouchers, but not claim new ones."),
         "rating_locked": _("A rating can be changed for 7 days only."),
     }
     if error.code == "already_redeemed":
