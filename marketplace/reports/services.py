@@ -71,14 +71,6 @@ class RefreshResult:
     districts: int = 0
 
 
-async def ensure_indexes(connection) -> None:
-    """The voucher indexes the incremental run reads by (the migration creates them when the
-    voucher table already exists; on a fresh database it is created by a later app)."""
-    await connection.execute("CREATE INDEX IF NOT EXISTS voucher_claimed_at ON voucher (claimed_at)")
-    await connection.execute("CREATE INDEX IF NOT EXISTS voucher_redeemed_at ON voucher (redeemed_at) "
-                             "WHERE redeemed_at IS NOT NULL")
-
-
 _DISTRICTS = """
     SELECT DISTINCT ON (name) id, path, name FROM (
         SELECT id, path, regexp_replace(name_zh, '(总工会|工会)$', '') AS name FROM union_node WHERE level = 'district'
@@ -153,7 +145,6 @@ async def refresh(now: datetime | None = None, full: bool = False) -> RefreshRes
     async with db.engine().transaction() as transaction:
         c = transaction.connection
         await c.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
-        await ensure_indexes(c)
         last = await c.fetchval("SELECT last_run_at FROM report_run WHERE name = 'reports'")
         if full or last is None:
             from_day = date(1970, 1, 1)

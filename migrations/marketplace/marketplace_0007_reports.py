@@ -67,8 +67,8 @@ CREATE TABLE report_run (
 );
 
 -- The incremental run reads the last days of claims and redemptions by time. The voucher
--- table belongs to a later app: on a fresh database it does not exist yet here, and the
--- job creates these indexes itself (reports.services.ensure_indexes).
+-- table belongs to a later app: on a fresh database it does not exist yet here, and
+-- migrations/vouchers/vouchers_0003_time_indexes.py creates them.
 DO $$
 BEGIN
     IF to_regclass('voucher') IS NOT NULL THEN
