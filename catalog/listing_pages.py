@@ -26,6 +26,7 @@ from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
 from marketplace.web import i18n, nav
 from marketplace.web.nav import N_
+from marketplace.web.forms import form_id
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
@@ -167,7 +168,7 @@ def _form_values(offer) -> dict:
 def _posted_values(form) -> dict:
     values = {key: form.get(key) for key in form}
     values["groups"] = form.getall("groups", [])
-    values["location_ids"] = [int(v) for v in form.getall("location_ids", []) if v.isdigit()]
+    values["location_ids"] = [number for number in (form_id(v) for v in form.getall("location_ids", [])) if number]
     return values
 
 

@@ -10,6 +10,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from asyncpg.exceptions import UniqueViolationError
 
 from evaluation import scorecards
 from evaluation.schemas import ComplaintInput, ComplaintRead
@@ -52,11 +53,17 @@ async def file(principal: Principal, voucher_id: int, provider_id: int, data: Co
         connection = transaction.connection
         redemption = await connection.fetchval(
             "SELECT id FROM redemption WHERE voucher = $1 AND member = $2", voucher_id, principal.id)
-        complaint_id = await connection.fetchval(
-            "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, respond_by, "
-            "member_masked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            redemption, voucher_id, provider_id, principal.id, data.category, data.text.strip(), now,
-            now + response_time(), pii.mask_name(principal.display_name))
+        try:
+            complaint_id = await connection.fetchval(
+                "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, "
+                "respond_by, member_masked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                redemption, voucher_id, provider_id, principal.id, data.category, data.text.strip(), now,
+                now + response_time(), pii.mask_name(principal.display_name))
+        except UniqueViolationError:
+            # One open complaint per voucher: a provider's complaint rate counts vouchers,
+            # not how often one member writes.
+            raise Conflict("You already have an open complaint about this voucher.",
+                           code="complaint_exists") from None
         await scorecards.rating_changed(provider_id)
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
     log.info("complaint_filed", complaint_id=complaint_id, provider_id=provider_id, category=data.category)

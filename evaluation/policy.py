@@ -340,7 +340,8 @@ async def get_case(principal: Principal, case_id: int) -> CaseRead:
             row["provider"]) if row else None
     visible = row is not None and (
         (principal.kind == "operator" and principal.covers(path))
-        or (principal.kind == "provider" and principal.provider_id == row["provider"] and row["kind"] == "delisting"))
+        or (principal.kind == "provider" and principal.provider_id == row["provider"]
+            and (row["kind"] == "delisting" or row["decision"] == "delist")))
     if not visible:
         raise NotFound("No such case.", code="case_not_found")
     return _case(row)
@@ -354,8 +355,7 @@ async def decide(principal: Principal, case_id: int, decision: str, explanation:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         status = await connection.fetchval(
-            "UPDATE enforcement_case SET status = CASE WHEN $2 = 'delist' AND kind = 'delisting' THEN 'decided' "
-            "ELSE 'closed' END, decision = $2, decided_by = $3, decided_at = now(), explanation = $4, "
+            "UPDATE enforcement_case SET status = CASE WHEN $2 = 'delist' THEN 'decided' ELSE 'closed' END, decision = $2, decided_by = $3, decided_at = now(), explanation = $4, "
             "cancel_vouchers = $5 WHERE id = $1 AND status = 'open' RETURNING status",
             case_id, decision, principal.id, explanation.strip(), decision == "delist" and cancel_vouchers)
         if status is None:
@@ -465,6 +465,7 @@ async def provider_cases(principal: Principal) -> list[CaseRead]:
         raise Forbidden("Only a provider's users may see its cases.", code="wrong_role")
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _CASE_SQL + "WHERE c.provider = $1 AND c.kind = 'delisting' ORDER BY c.opened_at DESC",
+            _CASE_SQL + "WHERE c.provider = $1 AND (c.kind = 'delisting' OR c.decision = 'delist') "
+            "ORDER BY c.opened_at DESC",
             principal.provider_id)
     return [_case(row) for row in rows]

@@ -164,8 +164,11 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, *, clie
     network = network_of(client_address)
     async with engine().transaction() as transaction:
         connection = transaction.connection
+        # FOR UPDATE: two first ratings sent at once are taken one after the other (the
+        # second edits what the first wrote) instead of colliding on the unique index.
         redemption = await connection.fetchrow(
-            "SELECT id, provider FROM redemption WHERE voucher = $1 AND member = $2", voucher_id, principal.id)
+            "SELECT id, provider FROM redemption WHERE voucher = $1 AND member = $2 FOR UPDATE",
+            voucher_id, principal.id)
         if redemption is None:
             raise NotFound("Only a voucher you have used can be rated.", code="not_rateable")
         existing = await connection.fetchrow(

@@ -28,6 +28,7 @@ from marketplace.errors import Forbidden, NotFound
 from marketplace.identity import guards
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_, register
+from marketplace.web.forms import form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 PAGE_SIZE = 50
@@ -106,7 +107,7 @@ async def provider_scorecard(request: Request) -> Template:
 def _filters(district: str, category: str, status: str, state: str, sort: str) -> dict:
     return {
         "district": district.strip()[:32] or None,
-        "category": int(category) if category.isdigit() and len(category) < 10 else None,
+        "category": form_id(category),
         "status": status if status in scorecards.ADMITTED else None,
         "state": state.strip()[:12] or None,
         "sort": sort if sort in scorecards.SORTS else "satisfaction",

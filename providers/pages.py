@@ -19,6 +19,7 @@ from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
 from marketplace.settings import get_settings
 from marketplace.web.nav import N_, register
+from marketplace.web.forms import form_id
 from providers import services
 from providers.schemas import (
     KINDS,
@@ -111,13 +112,13 @@ async def apply_page() -> Template:
 async def apply_submit(request: Request) -> Response:
     form = await request.form()
     try:
-        node = (form.get("node_id") or "").strip()
-        if not node.isdigit():
+        node = form_id(form.get("node_id"))
+        if node is None:
             raise Invalid("Choose the federation whose members you serve.", field="node_id")
         data = _convert({
             "name": form.get("name") or "", "credit_code": form.get("credit_code") or "",
             "kind": form.get("kind") or "", "contact_name": form.get("contact_name") or "",
-            "contact_phone": form.get("contact_phone") or "", "node_id": int(node[:10]),
+            "contact_phone": form.get("contact_phone") or "", "node_id": node,
             "locations": [_location_from(form, "locations[0].")],
             "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
         }, ApplicationCreate)

@@ -20,6 +20,7 @@ from marketplace.identity import guards
 from marketplace.settings import get_settings
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_, register
+from marketplace.web.forms import form_id
 from providers import payouts, settlements
 from providers.settlement_controllers import Drafter
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
@@ -125,7 +126,7 @@ async def _act(request: Request, statement_id: int, action) -> Response:
 async def console_approve(request: Request, statement_id: FromPath[Id]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
     return await _act(request, statement_id, lambda: settlements.approve(
-        request.user, statement_id, int(revision[:9]) if revision.isdigit() else None))
+        request.user, statement_id, form_id(revision)))
 
 
 @post("/console/settlements/{statement_id:int}/pay", guards=[guards.operator], include_in_schema=False)

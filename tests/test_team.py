@@ -87,3 +87,18 @@ async def test_every_change_by_an_operator_or_provider_is_in_the_audit_log(clien
     assert ("operator", "http.post", "/api/v1/console/points/grants") in routes
     assert ("provider", "http.post", f"/api/v1/provider/offers/{world.offers['public']}/pause") in routes
     assert len([r for r in routes if r[2] == "/api/v1/console/points/grants"]) == 1  # the refused one changed nothing
+
+
+async def test_an_analyst_changes_nothing_anywhere(client, world):
+    beijing = await bearer(client, "operator", world.operators["beijing"])
+    await client.post("/api/v1/console/operators", headers=beijing, json={
+        "username": "bj_analyst", "display_name": "北京分析员", "node_id": world.nodes["beijing"], "role": "analyst",
+        "password": STRONG})
+    analyst = await bearer(client, "operator", "bj_analyst", STRONG)
+    assert (await client.get("/api/v1/console/providers", headers=analyst)).status_code == 200  # reading is fine
+    for path, body in (("/api/v1/console/points/grants", {"node_id": world.nodes["chaoyang"], "amount": 5,
+                                                          "reason": "春节慰问"}),
+                       (f"/api/v1/console/providers/{world.providers['chaoyang']['id']}/decisions",
+                        {"action": "suspend", "reason": "分析员不能暂停"})):
+        assert_problem(await client.post(path, headers=analyst, json=body), 403, "role_required")
+    assert (await client.delete("/api/v1/auth/token", headers=analyst)).status_code == 204  # signing out is fine

@@ -20,6 +20,14 @@ def test_codes_match_rfc_6238(moment, code):
     assert totp.verify(RFC_SECRET, code, moment + 25)  # a step of drift is forgiven
     assert not totp.verify(RFC_SECRET, code, moment + 95)
     assert not totp.verify(RFC_SECRET, "12345", moment)
+    full_width = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert not totp.verify(RFC_SECRET, full_width, moment)  # refused, not a crash
+
+
+@pytest.mark.unit
+def test_only_whole_keys_are_secrets():
+    assert totp.is_secret(totp.new_secret()) and totp.is_secret(RFC_SECRET)
+    assert not totp.is_secret("A" * 27) and not totp.is_secret("not-base32!") and not totp.is_secret("")
 
 
 @pytest.mark.integration

@@ -20,6 +20,7 @@ from marketplace.idempotency import services as idempotency_keys
 from marketplace.web import nav
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
+from marketplace.web.forms import INT8_MAX, form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 Action = Annotated[str, PathParameter(max_length=10)]
@@ -65,7 +66,7 @@ def _day(form: dict, name: str, message: str) -> datetime:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return sorted({int(value) for value in values if value.strip().isdigit()})
+    return sorted({number for number in (form_id(value, INT8_MAX) for value in values) if number})
 
 
 def parse_form(form: dict, multi) -> CampaignCreate:

@@ -146,14 +146,17 @@ async def release_expired_spend(limit: int = 1000) -> int:
     """Spends of vouchers that expired unredeemed go back to their campaigns (a periodic
     job; safe to repeat). Returns how many were given back."""
     async with engine().transaction() as transaction:
-        connection = transaction.connection
-        vouchers = await connection.fetch(
+        vouchers = await transaction.connection.fetch(
             "SELECT s.voucher FROM campaign_spend s JOIN voucher v ON v.id = s.voucher "
             "WHERE s.refunded_at IS NULL AND v.status IN ('expired', 'cancelled', 'refunded') "
             "ORDER BY s.campaign, s.voucher LIMIT $1", limit)
-        for row in vouchers:
-            await release_spend(connection, row["voucher"])
-    return len(vouchers)
+    # One transaction per voucher: its locks are taken in a claim's order (member cap, then
+    # campaign) and the hot campaign row is never held across a batch.
+    released = 0
+    for row in vouchers:
+        async with engine().transaction() as transaction:
+            released += await release_spend(transaction.connection, row["voucher"]) > 0
+    return released
 
 
 # Operators ---------------------------------------------------------------------------------------

@@ -403,6 +403,9 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
                     "UPDATE roster_import SET status = 'failed', errors = $2::jsonb, error_count = 1, "
                     "finished_at = now() WHERE id = $1", import_id, json.dumps([RowError(
                         0, "file", "internal", "The import failed; nothing was applied. Try again.").as_dict()]))
+                # The stored file holds names, phones and ID numbers in the clear: it goes
+                # whatever happened (the operator uploads it again to retry).
+                await progress_db.execute("DELETE FROM roster_import_file WHERE import = $1", import_id)
                 raise
         except RosterRejected as rejected:
             await progress_db.execute(

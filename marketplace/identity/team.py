@@ -13,6 +13,7 @@ from marketplace.federation import services as federation
 from marketplace.identity import guards, operators
 from marketplace.web import nav
 from marketplace.web.nav import N_
+from marketplace.web.forms import form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 Role = Literal["administrator", "reviewer", "analyst"]
@@ -79,7 +80,7 @@ async def team(request: Request) -> Template:
 
 
 def _int(value) -> int:
-    return int(value) if str(value or "").isdigit() else 0
+    return form_id(value) or 0
 
 
 @post("/console/team/operators", guards=[guards.administrator], include_in_schema=False)

@@ -16,6 +16,7 @@ from marketplace.payments.schemas import PaymentRead
 from marketplace.settings import get_settings
 from marketplace.vouchers.pages import refused_claim
 from marketplace.web.i18n import gettext as _
+from marketplace.web.forms import INT8_MAX, form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
@@ -24,7 +25,7 @@ Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 async def buy(request: Request, offer_id: Id) -> Response:
     form = await request.form()
     key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
-    slot_id = int(slot) if slot.isdigit() else None
+    slot_id = form_id(slot, INT8_MAX)
     try:
         payment = await idempotency_keys.run_once(request.user, key, f"pay:{offer_id}", slot_id,
                                                   lambda: services.start(request.user, offer_id, slot_id),

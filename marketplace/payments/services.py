@@ -184,6 +184,16 @@ async def complete(payment_id: int, intent_id: str, amount: int) -> str:
         if row is None or (row["payment_intent"] not in (None, intent_id)) or row["amount_fen"] != amount:
             log.error("payment_mismatch", payment_id=payment_id, intent=intent_id, amount_fen=amount)
             return "mismatch"
+        if row["status"] == "pending" and not await _provider_active(connection, row["voucher"]):
+            # Delisted while the member paid: no voucher of it is issued any more; the hold
+            # is released and the money goes back.
+            await connection.execute("UPDATE payment SET status = 'cancelled', cancelled_at = now() WHERE id = $1",
+                                     payment_id)
+            await connection.execute(
+                "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending'",
+                row["voucher"])
+            await vouchers.release(connection, row["voucher"])
+            row = {**dict(row), "status": "cancelled"}
         if row["status"] == "pending":
             await connection.execute(
                 "UPDATE payment SET status = 'succeeded', succeeded_at = now(), payment_intent = $2 WHERE id = $1",
@@ -199,6 +209,11 @@ async def complete(payment_id: int, intent_id: str, amount: int) -> str:
             log.warning("payment_succeeded_after_release", payment_id=payment_id)
             return "refunding"
     return "already_done"
+
+
+async def _provider_active(connection, voucher_id: int) -> bool:
+    return await connection.fetchval(
+        "SELECT p.status = 'active' FROM voucher v JOIN provider p ON p.id = v.provider WHERE v.id = $1", voucher_id)
 
 
 async def release_hold(payment_id: int) -> bool:

@@ -15,6 +15,7 @@ from marketplace.privacy import services
 from marketplace.vouchers import codes
 from marketplace.web import nav
 from marketplace.web.nav import N_
+from marketplace.web.forms import INT8_MAX, form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
@@ -57,7 +58,7 @@ async def audit_log(request: Request) -> Template:
     subject = query.get("subject_id") or ""
     events = await services.search_audit(
         request.user, action=query.get("action") or None, actor_kind=query.get("actor_kind") or None,
-        subject_kind=query.get("subject_kind") or None, subject_id=int(subject) if subject.isdigit() else None,
+        subject_kind=query.get("subject_kind") or None, subject_id=form_id(subject, INT8_MAX),
         since=_parse_time(query.get("since")), until=_parse_time(query.get("until")), limit=200)
     return Template(template_name="privacy/audit.html", context={"events": events, "query": dict(query)})
 

@@ -18,7 +18,6 @@ page's data, and the page over HTTP from a started web app (signed in as a bench
 operator at the city node) — p50/p95 over `loads` loads after one warm-up.
 """
 
-import asyncio
 import os
 import time
 from dataclasses import dataclass, field

@@ -22,6 +22,7 @@ from marketplace.web import nav
 from marketplace.web.config import local_time
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
+from marketplace.web.forms import INT8_MAX, form_id
 from providers import services as providers
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
@@ -62,7 +63,7 @@ def _message(error: DomainError) -> str:
 async def claim(request: Request, offer_id: Id) -> Response:
     form = await request.form()
     key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
-    slot_id = int(slot) if slot.isdigit() else None
+    slot_id = form_id(slot, INT8_MAX)
     try:
         voucher = await idempotency_keys.run_once(request.user, key, f"claim:{offer_id}", slot_id,
                                                   lambda: services.claim(request.user, offer_id, slot_id), VoucherRead)
@@ -193,7 +194,7 @@ async def counter_redeem(request: Request) -> Template:
     form = await request.form()
     code, location = form.get("code") or "", form.get("location_id") or ""
     try:
-        voucher = await services.redeem(request.user, code, int(location) if location.isdigit() else None)
+        voucher = await services.redeem(request.user, code, form_id(location))
     except DomainError as error:
         return await _counter_page(request, code=code, error=_message(error), status=error.status)
     return await _counter_page(request, voucher=voucher, redeemed=True)

@@ -192,10 +192,12 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
         connection = transaction.connection
         row = await connection.fetchrow(
             "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
-            "WHERE id = $1 AND member = $2 AND status = 'issued' RETURNING paid_fen",
+            "WHERE id = $1 AND member = $2 AND status = 'issued' AND expires_at > now() RETURNING paid_fen",
             voucher_id, principal.id)
         if row is None:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
+            if current.status == "issued":  # its time is over; the expiry job has not run yet
+                raise Conflict("This voucher has expired.", code="expired", status_now="expired")
             raise Conflict(f"Only an issued voucher can be cancelled; this one is {current.status}.",
                            code="not_issued", status_now=current.status)
         await _cancelled(connection, voucher_id, row["paid_fen"])
@@ -244,14 +246,22 @@ async def cancel_for_provider(provider_id: int) -> int:
     stock, slots, points and limits return and paid ones are refunded, as when a member
     cancels. Returns how many were cancelled."""
     async with engine().transaction() as transaction:
-        connection = transaction.connection
-        rows = await connection.fetch(
-            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
-            "WHERE provider = $1 AND status = 'issued' RETURNING id, paid_fen", provider_id)
-        for row in rows:
-            await _cancelled(connection, row["id"], row["paid_fen"])
-    log.info("provider_vouchers_cancelled", provider_id=provider_id, count=len(rows))
-    return len(rows)
+        ids = [row["id"] for row in await transaction.connection.fetch(
+            "SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' ORDER BY id", provider_id)]
+    cancelled = 0
+    # One voucher per transaction, each taking its locks in a claim's order, so that claims,
+    # cancellations and point expiries running meanwhile never deadlock with a long batch.
+    for voucher_id in ids:
+        async with engine().transaction() as transaction:
+            connection = transaction.connection
+            paid = await connection.fetchval(
+                "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
+                "WHERE id = $1 AND status = 'issued' RETURNING paid_fen", voucher_id)
+            if paid is not None:
+                await _cancelled(connection, voucher_id, paid)
+                cancelled += 1
+    log.info("provider_vouchers_cancelled", provider_id=provider_id, count=cancelled)
+    return cancelled
 
 
 async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool) -> VoucherRead:

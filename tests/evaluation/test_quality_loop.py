@@ -240,3 +240,28 @@ async def test_a_node_publishes_new_policy_versions_that_its_providers_are_held_
     body = assert_problem(await client.post("/api/v1/console/policies", headers=headers,
                                             json={"node_id": world.nodes["chaoyang"], "rules": bad}), 422, "invalid")
     assert body["errors"][0]["field"] == "rules.improve_days"
+
+
+async def test_one_open_complaint_per_voucher(client, world):
+    member, voucher = await redeemed_voucher(world)
+    headers = await bearer(client, "member", world.members["chaoyang"][1])
+    complaint = {"category": "overcharge", "text": "多收了二十元"}
+    assert (await client.post(f"/api/v1/vouchers/{voucher.id}/complaints", headers=headers,
+                              json=complaint)).status_code == 201
+    assert_problem(await client.post(f"/api/v1/vouchers/{voucher.id}/complaints", headers=headers, json=complaint),
+                   409, "complaint_exists")
+
+
+async def test_a_provider_delisted_on_an_integrity_case_may_appeal_it(client, world):
+    provider = world.providers["chaoyang"]["id"]
+    async with engine().transaction() as transaction:
+        case_id = await policy.open_integrity_case(transaction.connection, provider, [{"code": "night_redemption"}])
+    chaoyang = await operator(world, "chaoyang")
+    decided = await policy.decide(chaoyang, case_id, "delist", "夜间集中核销，核实为虚假核销。")
+    assert decided.status == "decided"
+    owner = await bearer(client, "provider", world.providers["chaoyang"]["owner"])
+    cases = (await client.get("/api/v1/provider/cases", headers=owner)).json()
+    assert [c["id"] for c in cases] == [case_id]
+    appealed = await client.post(f"/api/v1/provider/cases/{case_id}/appeal", headers=owner,
+                                 json={"statement": "夜间核销为通宵营业门店，附营业执照。"})
+    assert appealed.status_code == 200 and appealed.json()["status"] == "appealed"

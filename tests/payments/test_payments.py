@@ -207,3 +207,18 @@ async def test_racing_purchases_never_hold_more_than_the_stock(world):
     assert {result for result in results if isinstance(result, str)} == {"sold_out"}
     assert await stock_left(offer_id) == 0
     assert await Voucher.count() == 10 and await Payment.count() == 10
+
+
+async def test_a_payment_for_a_provider_delisted_meanwhile_is_refunded_not_issued(world):
+    from providers.tables import Provider
+
+    offer_id = await paid_offer(world)
+    started = await payments.start(await member(world), offer_id)
+    intent_id = (await Payment.select().first())["payment_intent"]
+    await pay_at_stripe(intent_id)
+    await Provider.update({Provider.status: "delisted"}).where(Provider.id == world.providers["chaoyang"]["id"])
+    assert await payments.complete(started.id, intent_id, SHARE) == "refunding"
+    assert await voucher_status(started.voucher_id) == "cancelled"
+    assert await stock_left(offer_id) == 100
+    assert await payments.refund(started.id)
+    assert await voucher_status(started.voucher_id) == "refunded"

@@ -268,3 +268,19 @@ async def test_a_double_submitted_claim_form_claims_once(client, world):
     again = await _post(client, f"/offers/{world.offers['public']}/claim", {"idempotency_key": key})
     assert first.status_code in (302, 303) and first.headers["location"] == again.headers["location"]
     assert await Voucher.count() == 1 and await stock_left(world.offers["public"]) == 99
+
+
+async def test_an_expired_voucher_cannot_be_cancelled_for_its_stock(client, world):
+    headers = await member_headers(client, world)
+    voucher = (await claim(client, headers, world.offers["public"])).json()
+    await Voucher.update({Voucher.expires_at: factories.now() - timedelta(minutes=1)}).where(Voucher.id == voucher["id"])
+    assert_problem(await client.post(f"/api/v1/vouchers/{voucher['id']}/cancel", headers=headers), 409, "expired")
+    assert await stock_left(world.offers["public"]) == 99
+
+
+async def test_odd_digits_in_forms_are_refused_not_crashed(client, world):
+    from tests.providers.test_pages import _login, _post
+
+    await _login(client, "provider", world.providers["chaoyang"]["staff"])
+    response = await _post(client, "/provider/counter/redeem", {"code": "ABCD-EFGH-JKMN-PQ", "location_id": "²"})
+    assert response.status_code < 500

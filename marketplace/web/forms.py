@@ -1,0 +1,21 @@
+"""Reading numbers typed into forms.
+
+`str.isdigit` also accepts digits that `int` refuses ("²") or that PostgreSQL's integer
+columns cannot hold, which would turn a typing slip into a 500; pages read ids with
+`form_id` instead.
+"""
+
+import re
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+
+
+def form_id(value: str | None, maximum: int = INT4_MAX) -> int | None:
+    """A positive whole number in ASCII digits, no larger than `maximum`; None otherwise."""
+    text = (value or "").strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 0 < number <= maximum else None
