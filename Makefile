@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup install browser services-status services-down clean
+.PHONY: demo test setup install browser messages services-status services-down clean
 
 demo: setup
 	$(BIN)/benefits demo
@@ -43,3 +43,20 @@ services-down: install
 
 clean: services-down
 	rm -rf var tests/artifacts
+
+# Extract every package's messages (templates, gettext calls and the domain errors named in
+# marketplace/errors.py ERROR_KEYWORDS) into its own catalogs; then translate the new empty
+# zh_Hans entries. `package:translations folder`; catalog/search keeps catalogs of its own.
+I18N_PACKAGES := marketplace:marketplace/web/translations providers:providers/translations \
+                 catalog:catalog/translations catalog/search:catalog/search/translations \
+                 evaluation:evaluation/translations
+I18N_KEYWORDS := $(foreach name,$(shell $(BIN)/python -c "from marketplace.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
+
+messages: install
+	@for pair in $(I18N_PACKAGES); do \
+	  package=$${pair%%:*}; folder=$${pair#*:}; ignore=; \
+	  [ "$$package" = catalog ] && ignore="--ignore-dirs=search"; \
+	  $(BIN)/pybabel extract --no-location --sort-output $(I18N_KEYWORDS) $$ignore \
+	    -F marketplace/web/babel.cfg -o var/messages.pot $$package >/dev/null || exit 1; \
+	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -i var/messages.pot -d $$folder >/dev/null || exit 1; \
+	done; rm -f var/messages.pot

@@ -74,7 +74,7 @@ class ProviderOfferController(Controller):
     ) -> OfferRead:
         upload = data.get("image")
         if not isinstance(upload, UploadFile):
-            raise Invalid("image is required (a multipart file field).", field="image")
+            raise Invalid("Choose a picture.", field="image")
         content = await upload.read(services.MAX_IMAGE_BYTES + 1)
         return await services.set_cover_image(request.user, offer_id, content)
 

@@ -248,7 +248,7 @@ async def offer_image(request: Request, offer_id: OfferId) -> Response:
     upload = form.get("image")
     try:
         if not isinstance(upload, UploadFile):
-            raise Invalid("image is required (a multipart file field).", field="image")
+            raise Invalid("Choose a picture.", field="image")
         await services.set_cover_image(request.user, offer_id, await upload.read(services.MAX_IMAGE_BYTES + 1))
     except DomainError as error:
         offer = await services.get_offer(request.user, offer_id)

@@ -147,20 +147,20 @@ async def list_provider_offers(principal: Principal) -> list[OfferSummary]:
 async def _validate(connection, provider_id: int, provider_node: int, data: OfferInput) -> None:
     """Rules across fields and against the database; the schema bounds each field."""
     if data.member_price_fen > data.list_price_fen:
-        raise Invalid("member_price_fen must not exceed list_price_fen.", field="member_price_fen")
+        raise Invalid("The member price cannot be higher than the list price.", field="member_price_fen")
     if data.subsidy_fen > data.member_price_fen:
-        raise Invalid("subsidy_fen must not exceed member_price_fen.", field="subsidy_fen")
+        raise Invalid("The union subsidy cannot be higher than the member price.", field="subsidy_fen")
     if data.kind == "points" and data.points_price is None:
-        raise Invalid("points_price is required for a points exchange.", field="points_price")
+        raise Invalid("Enter the points a member pays.", field="points_price")
     if data.kind != "points" and data.points_price is not None:
-        raise Invalid("points_price applies only to a points exchange.", field="points_price")
+        raise Invalid("Only a points exchange has a points price.", field="points_price")
     if data.valid_from >= data.valid_to:
-        raise Invalid("valid_from must be before valid_to.", field="valid_from")
+        raise Invalid("The first day must come before the last day.", field="valid_from")
     for name in ("title_zh", "description_zh"):
         if not getattr(data, name).strip():
             raise Invalid(f"{name} must not be blank.", field=name)
     if len(set(data.tags)) != len(data.tags):
-        raise Invalid("tags must not repeat.", field="tags")
+        raise Invalid("Each tag only once.", field="tags")
     if not await connection.fetchval("SELECT 1 FROM category WHERE id = $1", data.category_id):
         raise Invalid(f"category_id {data.category_id} is not a known category.", field="category_id")
     try:
@@ -169,7 +169,7 @@ async def _validate(connection, provider_id: int, provider_node: int, data: Offe
         raise Invalid(f"node_scope_id {data.node_scope_id} is not a union node.", field="node_scope_id") from None
     home = await federation.get_node(provider_node)
     if not scope.path.startswith(home.path):
-        raise Invalid("node_scope_id must be the provider's federation node or one inside it.",
+        raise Invalid("Choose your own federation or a union inside it.",
                       field="node_scope_id")
     unknown = set(data.groups) - await federation.group_codes()
     if unknown:
@@ -177,17 +177,17 @@ async def _validate(connection, provider_id: int, provider_node: int, data: Offe
     own_locations = {row["id"] for row in await providers.list_locations(provider_id)}
     foreign = set(data.location_ids) - own_locations
     if foreign:
-        raise Invalid("location_ids must be locations of this provider.", field="location_ids")
+        raise Invalid("Choose among your own locations.", field="location_ids")
     if data.kind == "slot":
         if not data.slots:
-            raise Invalid("a booking offer needs at least one slot.", field="slots")
+            raise Invalid("A booking needs at least one time slot.", field="slots")
         starts = [slot.starts_at for slot in data.slots]
         if len(set(starts)) != len(starts):
-            raise Invalid("slots must not repeat a start time.", field="slots")
+            raise Invalid("Two time slots cannot start at the same time.", field="slots")
         if any(slot.starts_at >= slot.ends_at for slot in data.slots):
-            raise Invalid("every slot must start before it ends.", field="slots")
+            raise Invalid("Every time slot must start before it ends.", field="slots")
     elif data.slots:
-        raise Invalid("slots apply only to a booking offer.", field="slots")
+        raise Invalid("Only a booking has time slots.", field="slots")
 
 
 _COLUMNS = ("kind", "title_zh", "title_en", "description_zh", "description_en", "list_price_fen",
@@ -215,7 +215,7 @@ async def _write_children(connection, offer_id: int, data: OfferInput) -> None:
             "ON CONFLICT (offer, starts_at) DO UPDATE SET ends_at = EXCLUDED.ends_at, capacity = EXCLUDED.capacity",
             [(offer_id, slot.starts_at, slot.ends_at, slot.capacity) for slot in data.slots])
     except CheckViolationError as error:
-        raise Invalid("a slot's capacity cannot drop below its bookings.", field="slots") from error
+        raise Invalid("A time slot cannot hold fewer places than it has bookings.", field="slots") from error
 
 
 # Provider actions --------------------------------------------------------------------------
@@ -291,10 +291,10 @@ async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
         if offer["status"] != "draft":
             raise Conflict(f"A {offer['status']} offer cannot be submitted.", code="not_a_draft")
         if offer["valid_to"] <= datetime.now(UTC):
-            raise Invalid("valid_to has passed; move the window before submitting.", field="valid_to")
+            raise Invalid("The last day has passed; move the dates before submitting.", field="valid_to")
         if offer["kind"] == "slot" and not await connection.fetchval(
                 "SELECT 1 FROM offer_slot WHERE offer = $1 LIMIT 1", offer_id):
-            raise Invalid("a booking offer needs at least one slot.", field="slots")
+            raise Invalid("A booking needs at least one time slot.", field="slots")
         await connection.execute(
             "UPDATE offer SET status = 'submitted', review_note = NULL, updated_at = now() WHERE id = $1",
             offer_id)
@@ -340,18 +340,18 @@ def _store_image(content: bytes) -> str:
     from marketplace.runtime.paths import component_dir
 
     if not content:
-        raise Invalid("image is empty.", field="image")
+        raise Invalid("The picture file is empty.", field="image")
     if len(content) > MAX_IMAGE_BYTES:
-        raise Invalid("image must be at most 5 MB.", field="image")
+        raise Invalid("Choose a picture of at most 5 MB.", field="image")
     try:
         with Image.open(io.BytesIO(content)) as probe:
             if probe.format not in IMAGE_FORMATS:
-                raise Invalid("image must be a JPEG, PNG or WebP picture.", field="image")
+                raise Invalid("Choose a JPEG, PNG or WebP picture.", field="image")
             probe.verify()
         picture = Image.open(io.BytesIO(content))
         picture.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise Invalid("image must be a JPEG, PNG or WebP picture.", field="image") from None
+        raise Invalid("Choose a JPEG, PNG or WebP picture.", field="image") from None
     if picture.mode not in ("RGB", "L"):
         background = Image.new("RGB", picture.size, "white")
         rgba = picture.convert("RGBA")
@@ -476,9 +476,9 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
     """Send a submitted offer back to draft, or turn down its pending revision, with the reason."""
     reason = reason.strip()
     if not reason:
-        raise Invalid("reason must not be blank.", field="reason")
+        raise Invalid("Give a reason.", field="reason")
     if len(reason) > 500:
-        raise Invalid("reason must be at most 500 characters.", field="reason")
+        raise Invalid("Keep the reason to 500 characters.", field="reason")
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)

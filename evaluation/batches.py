@@ -375,7 +375,7 @@ async def _replay(connection, org_id: int, ref: str, digest: str, has_errors: bo
         return None
     if has_errors or row["content_hash"] != digest:
         raise Conflict(f"Batch {ref} was applied before with other results; a batch is applied once. "
-                       "Send changed results under a new batch_id.", code="batch_reused", field="batch_id")
+                       "Send changed results as a new batch, with a new batch id.", code="batch_reused", field="batch_id")
     return await _load(connection, org_id, batch_id=row["id"])
 
 

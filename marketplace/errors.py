@@ -22,16 +22,37 @@ PROBLEM_TYPE_BASE = "https://benefits.example.org/problems/"
 
 
 class DomainError(Exception):
+    """A refusal the person can act on, said in their words.
+
+    `message` is an English msgid, with `%(name)s` placeholders filled from `params`
+    (Zulip's `JsonableError.msg_format`): `Invalid("Enter at most %(max)s characters.",
+    field="title_zh", params={"max": 100})`. The API's problem body carries it filled in,
+    as `detail`; pages show `translated()`, in the viewer's language, next to `field`.
+    Babel extracts the msgids of every error class named in `ERROR_KEYWORDS`, and a test
+    requires a Chinese translation of each, so keep the message a literal string and
+    never name an internal field or code in it.
+    """
+
     status = 400
     code = "bad_request"
 
-    def __init__(self, detail: str, *, code: str | None = None, field: str | None = None, **extra: Any):
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 params: dict[str, Any] | None = None, **extra: Any):
+        self.message = message
+        self.params = dict(params or {})
+        self.detail = message % self.params if self.params else message
+        super().__init__(self.detail)
         if code:
             self.code = code
         self.field = field
         self.extra = extra
+
+    def translated(self) -> str:
+        """The message in the request's language (the English msgid when it has no translation)."""
+        from marketplace.web import i18n
+
+        text = i18n.gettext(self.message)
+        return text % self.params if self.params else text
 
 
 class Invalid(DomainError):
@@ -63,8 +84,8 @@ class TooManyRequests(DomainError):
     status = 429
     code = "too_many_requests"
 
-    def __init__(self, detail: str, *, retry_after: int, **kwargs: Any):
-        super().__init__(detail, **kwargs)
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any):
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
 
@@ -73,6 +94,14 @@ class Unavailable(DomainError):
 
     status = 503
     code = "dependency_unavailable"
+
+
+# The names under which services raise domain errors: Babel extracts the first argument of
+# each as a msgid (tests/test_i18n.py, and `pybabel extract -k` in marketplace/web/babel.cfg).
+# A new subclass of DomainError is added here.
+ERROR_KEYWORDS = ("DomainError", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict",
+                  "TooManyRequests", "Unavailable", "BatchRejected", "PayoutRefused", "PayoutUnavailable",
+                  "BadSignature")
 
 
 # Stable codes for the framework's own errors, by status.
@@ -182,6 +211,6 @@ EXCEPTION_HANDLERS = {
 }
 
 __all__ = [
-    "Conflict", "DomainError", "EXCEPTION_HANDLERS", "Forbidden", "Invalid", "NotFound",
+    "Conflict", "DomainError", "ERROR_KEYWORDS", "EXCEPTION_HANDLERS", "Forbidden", "Invalid", "NotFound",
     "TooManyRequests", "Unauthorized", "Unavailable", "problem",
 ]

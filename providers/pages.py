@@ -270,7 +270,7 @@ async def review_decide(request: Request, provider_id: FromPath[Id]) -> Response
     try:
         reason = (form.get("reason") or "")
         if len(reason) > 500:
-            raise Invalid("reason must have at most 500 characters.", field="reason")
+            raise Invalid("Keep the reason to 500 characters.", field="reason")
         await services.decide(request.user, provider_id, form.get("action") or "", reason)
     except DomainError as error:
         if error.status in (403, 404):

@@ -102,7 +102,7 @@ class StripeConnectGateway:
         except stripe.StripeError as error:  # connection, rate limit, authentication, Stripe's own errors
             log.warning("payout_unavailable", statement_id=order.statement_id, error=type(error).__name__)
             raise PayoutUnavailable(f"Stripe could not be reached or failed ({type(error).__name__}); "
-                                    "nothing was paid, try again.") from error
+                                    "Nothing was paid; try again.") from error
         log.info("payout_sent", statement_id=order.statement_id, transfer=transfer.id)
         return transfer.id
 

@@ -123,10 +123,10 @@ async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
 def normalise_credit_code(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 18:
-        raise Invalid("credit_code must have 18 characters.", field="credit_code")
+        raise Invalid("A unified social credit code has 18 characters.", field="credit_code")
     if not is_valid_credit_code(code):
-        raise Invalid("credit_code is not a valid unified social credit code (wrong character or check "
-                      "character).", code="invalid_credit_code", field="credit_code")
+        raise Invalid("This is not a valid unified social credit code; check each character against the "
+                      "business licence.", code="invalid_credit_code", field="credit_code")
     return code
 
 
@@ -160,9 +160,9 @@ def check_location(location: LocationInput, prefix: str = "") -> dict:
             raise Invalid(f"opening_hours days must be one of {', '.join(WEEKDAYS)}.", field=field)
         opens, closes = times
         if not (TIME_PATTERN.match(opens) and TIME_PATTERN.match(closes)):
-            raise Invalid("opening hours must be two times \"HH:MM\".", field=field)
+            raise Invalid("Give opening hours as two times, such as 09:00 and 21:00.", field=field)
         if opens >= closes:
-            raise Invalid("a location must open before it closes.", field=field)
+            raise Invalid("A location must open before it closes.", field=field)
         hours[day] = [opens, closes]
     return {
         "name": _check_text(location.name, prefix + "name"),
@@ -176,13 +176,13 @@ def check_location(location: LocationInput, prefix: str = "") -> dict:
 def _check_account(account: AccountInput, prefix: str, fallback_name: str) -> tuple[str, str, str]:
     username = account.username.strip()
     if not USERNAME_PATTERN.match(username):
-        raise Invalid("username may contain only letters, digits, '_', '.' and '-' (3 to 64).",
+        raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.",
                       field=prefix + "username")
     if len(account.password) < MIN_PASSWORD:
         raise Invalid(f"password must have at least {MIN_PASSWORD} characters.", code="weak_password",
                       field=prefix + "password")
     if account.password.lower() in COMMON_PASSWORDS or account.password.lower() == username.lower():
-        raise Invalid("password is too common; choose another.", code="weak_password", field=prefix + "password")
+        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field=prefix + "password")
     display_name = account.display_name.strip() or fallback_name
     return username, hash_password(account.password), display_name
 
@@ -425,7 +425,7 @@ async def list_users(provider_id: int) -> list[UserRead]:
 async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
     _require_owner(principal)
     if not data.display_name.strip():
-        raise Invalid("display_name must not be empty.", field="display_name")
+        raise Invalid("Enter a name.", field="display_name")
     username, password_hash, display_name = _check_account(data, "", data.display_name)
     try:
         async with engine().transaction() as transaction:

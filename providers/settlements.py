@@ -53,7 +53,7 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
         if len(period) != 7 or not 1 <= month <= 12 or year < 2000:
             raise ValueError
     except ValueError:
-        raise Invalid("period must be a month written as YYYY-MM, such as 2026-11.", field="period") from None
+        raise Invalid("Choose a month, written as YYYY-MM, such as 2026-11.", field="period") from None
     start = datetime(year, month, 1, tzinfo=SHANGHAI)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
     return start, end

@@ -126,3 +126,26 @@ async def test_html_pages_get_an_html_error(client):
     response = await client.get("/no-such-page", headers={"accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.unit
+def test_a_domain_error_is_said_in_the_viewers_language():
+    from marketplace.errors import Invalid
+    from marketplace.web import i18n
+
+    error = Invalid("Please check the field marked below.", field="title_zh")
+    assert error.detail == "Please check the field marked below."
+    token = i18n.current_locale.set("zh_Hans")
+    try:
+        assert error.translated() == "请检查下方标出的内容。"
+    finally:
+        i18n.current_locale.reset(token)
+
+
+@pytest.mark.unit
+def test_a_domain_errors_parameters_fill_the_api_detail():
+    from marketplace.errors import Conflict
+
+    error = Conflict("Only %(left)s left.", code="low_stock", params={"left": 3})
+    assert error.detail == "Only 3 left." and str(error) == "Only 3 left."
+    assert error.translated() == "Only 3 left."  # no translation yet: the English message

@@ -5,10 +5,11 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from marketplace.errors import ERROR_KEYWORDS
 from marketplace.web import i18n
 
 
@@ -27,8 +28,10 @@ def _extracted(package: str) -> set[str]:
     # A sub-package with catalogs of its own (catalog/search) is not part of its parent's.
     own = {str(REPO / other) for other in i18n.TRANSLATION_DIRS if other.startswith(package + "/")}
     ids = set()
+    # Domain errors' messages are msgids too: the first argument of every error class.
+    keywords = {**DEFAULT_KEYWORDS, **{name: None for name in ERROR_KEYWORDS}}
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(REPO / package), method_map, options_map,
+            str(REPO / package), method_map, options_map, keywords=keywords,
             directory_filter=lambda path: path not in own and not path.rsplit("/", 1)[-1].startswith(".")):
         ids.add(message if isinstance(message, str) else message[0])
     return ids

@@ -95,13 +95,13 @@ def meili_filter(query: SearchQuery, who: Eligibility, now: datetime | None = No
 
 def check(query: SearchQuery) -> None:
     if (query.lat is None) != (query.lng is None):
-        raise Invalid("lat and lng go together.", field="lng" if query.lng is None else "lat")
+        raise Invalid("Give both latitude and longitude.", field="lng" if query.lng is None else "lat")
     if query.radius_m is not None and query.lat is None:
-        raise Invalid("A radius needs lat and lng.", field="radius_m")
+        raise Invalid("A distance needs your location.", field="radius_m")
     if query.sort == "distance" and query.lat is None:
-        raise Invalid("Sorting by distance needs lat and lng.", field="sort")
+        raise Invalid("Sorting by distance needs your location.", field="sort")
     if query.min_price is not None and query.max_price is not None and query.min_price > query.max_price:
-        raise Invalid("min_price must not exceed max_price.", field="min_price")
+        raise Invalid("The lowest price cannot be above the highest.", field="min_price")
 
 
 def _sort(query: SearchQuery) -> list[str] | None:

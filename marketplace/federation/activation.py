@@ -33,7 +33,7 @@ def check_password(password: str, phone: str, id_number: str) -> None:
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or lowered in (phone, id_number.lower()) or lowered.isdigit() and (
             lowered in phone or lowered in id_number):
-        raise Invalid("password is too common; choose another.", code="weak_password", field="password")
+        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
 
 
 async def activate(name: str, id_number: str, phone: str, password: str, address: str) -> int:

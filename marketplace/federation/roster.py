@@ -169,7 +169,7 @@ def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: se
                          {"max": MAX_NAME}))
         phone = phone.strip()
         if not phone_ok(phone):
-            add(RowError(line, "phone", "bad_phone", "phone must be a mainland mobile number of 11 digits."))
+            add(RowError(line, "phone", "bad_phone", "Enter a mainland mobile number of 11 digits."))
         id_number = id_number.strip().upper()
         if not id_ok(id_number):
             add(RowError(line, "id_number", "bad_id_number",

@@ -140,7 +140,7 @@ async def member_node(member_id: int) -> int | None:
 async def list_members(principal: Principal, node_id: int, page: int = 1, page_size: int = 20) -> MemberPage:
     node = await require_in_scope(principal, node_id)
     if page < 1 or not 1 <= page_size <= 100:
-        raise Invalid("page must be >= 1 and page_size between 1 and 100.", field="page")
+        raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
     rows = await Member.raw(
         "SELECT m.id, m.node, m.name, m.phone_masked, m.gender, m.groups, m.status "
         "FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE {} "
@@ -163,18 +163,18 @@ async def group_codes() -> set[str]:
 async def create_member(data: MemberCreate) -> int:
     """Add a member to a grassroots union and announce it (`member.joined`)."""
     if not PHONE_PATTERN.match(data.phone):
-        raise Invalid("phone must be a mainland mobile number of 11 digits.", field="phone")
+        raise Invalid("Enter a mainland mobile number of 11 digits.", field="phone")
     if not is_valid_id_number(data.id_number):
-        raise Invalid("id_number must be an 18-character resident ID number with a valid check digit.",
+        raise Invalid("Enter an 18-character resident ID number; check the last character.",
                       field="id_number")
     if data.gender not in ("F", "M"):
-        raise Invalid("gender must be F or M.", field="gender")
+        raise Invalid("Choose female or male.", field="gender")
     unknown = set(data.groups) - await group_codes()
     if unknown:
         raise Invalid(f"unknown member groups: {', '.join(sorted(unknown))}.", field="groups")
     node = await get_node(data.node_id)
     if node.level != "grassroots":
-        raise Invalid("members belong to a grassroots union.", field="node_id")
+        raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
     now = datetime.now(timezone.utc)
     async with engine().transaction():
         try:

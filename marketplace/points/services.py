@@ -188,7 +188,7 @@ async def adjust(principal: Principal, member_id: int, amount: int, reason: str)
     ref = f"adjust:{uuid.uuid4().hex}"
     reason = _reason(reason)
     if amount == 0 or abs(amount) > 1_000_000:
-        raise Invalid("amount must be a non-zero number of points up to 1,000,000 either way.", field="amount")
+        raise Invalid("Enter a number of points other than 0, at most 1,000,000 either way.", field="amount")
     node_id = await federation.member_node(member_id)
     if node_id is None:
         raise NotFound("No such member.", code="member_not_found")
@@ -224,7 +224,7 @@ async def create_grant(principal: Principal, node_id: int, member_group: str | N
     _operator(principal)
     reason = _reason(reason)
     if not 1 <= amount <= 100_000:
-        raise Invalid("amount must be between 1 and 100,000 points per member.", field="amount")
+        raise Invalid("Enter between 1 and 100,000 points per member.", field="amount")
     if member_group is not None and member_group not in await federation.group_codes():
         raise Invalid(f"unknown member group: {member_group}.", field="member_group")
     node = await federation.require_in_scope(principal, node_id)

@@ -83,7 +83,7 @@ async def reveal(principal: Principal, member_id: int, field: str, reason: str) 
     if principal.role == "analyst":
         raise Forbidden("Analysts do not see members' personal data.", code="role_required")
     if field not in REVEALABLE:
-        raise Invalid("field must be phone or id_number.", field="field")
+        raise Invalid("Choose the phone number or the ID number.", field="field")
     reason = (reason or "").strip()
     if not 5 <= len(reason) <= 500:
         raise Invalid("Give the reason for seeing this in 5 to 500 characters.", field="reason")
@@ -106,7 +106,7 @@ async def search_audit(principal: Principal, *, action: str | None = None, actor
     members of it; newest first."""
     _operator(principal)
     if not 1 <= limit <= 500:
-        raise Invalid("limit must be between 1 and 500.", field="limit")
+        raise Invalid("Ask for 1 to 500 rows at a time.", field="limit")
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT id, at, actor_kind, actor_id, action, subject_kind, subject_id, reason, details, node_path "
