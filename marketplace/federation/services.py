@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import db, pii
+from marketplace import db, notifications, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
@@ -225,21 +225,9 @@ def require_current_member(principal: Principal | None) -> None:
 
 async def welcome_member(member_id: int, event_id: int) -> None:
     """The in-app welcome message a new member receives (consumer of `member.joined`)."""
-    from marketplace.federation.tables import Notification
-
-    await Notification.insert(Notification(
-        member=member_id, kind="welcome", title="欢迎加入工会会员服务",
-        body="您已成为会员，可在这里查找并领取普惠服务。", source_event=event_id,
-        created_at=datetime.now(timezone.utc),
-    ))
-
-
-async def notify(connection, messages: list[tuple[int, str, str, str]]) -> None:
-    """In-app messages, (member, kind, title, body) each, in the caller's transaction."""
-    if messages:
-        await connection.executemany(
-            "INSERT INTO notification (member, kind, title, body, created_at) VALUES ($1, $2, $3, $4, now())",
-            messages)
+    async with engine().transaction() as transaction:
+        await notifications.add(transaction.connection, [
+            notifications.Message(member_id, "welcome", link="/", source_event=event_id)])
 
 
 # Transfers and leaving (operators, within their scope) ---------------------------------

@@ -61,11 +61,13 @@ class Notification(Table, tablename="notification"):
     id = BigSerial(primary_key=True)
     member = ForeignKey(Member, null=False)
     kind = Varchar(length=32)
-    title = Varchar(length=200)
-    body = Text()
+    params = JSONB(default={})  # fills the kind's words (marketplace/notifications.py)
+    link = Varchar(length=300, null=True, default=None)  # where one tap takes the member
+    title = Varchar(length=200, null=True, default=None)  # text of messages written before kinds had words
+    body = Text(null=True, default=None)
     source_event = BigInt(null=True, default=None)
     created_at = Timestamptz()
-    read = Boolean(default=False)
+    read_at = Timestamptz(null=True, default=None)
 
 
 class RosterImport(Table, tablename="roster_import"):

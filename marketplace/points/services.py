@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from marketplace import notifications
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
@@ -30,6 +31,7 @@ from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
 from marketplace.points.schemas import BalanceRead, EntryRead, GrantRead, PointsRead
 from marketplace.settings import get_settings
+from marketplace.web.nav import N_
 
 log = structlog.get_logger(__name__)
 
@@ -359,10 +361,10 @@ async def remind_expiring(now: datetime | None = None) -> int:
             "  RETURNING member, remaining, expires_at) "
             "SELECT member, sum(remaining) AS points, min(expires_at) AS expires_at FROM due GROUP BY member",
             now, horizon)
-        await federation.notify(connection, [
-            (row["member"], "points_expiring", "积分即将过期",
-             f"您有 {row['points']} 积分将于 {row['expires_at'].astimezone(ZoneInfo(get_settings().app.timezone)):%Y-%m-%d} 过期，"
-             "请及时使用。")
+        zone = ZoneInfo(get_settings().app.timezone)
+        await notifications.add(connection, [
+            notifications.Message(row["member"], "points_expiring", link="/points", params={
+                "points": row["points"], "date": f"{row['expires_at'].astimezone(zone):%Y-%m-%d}"})
             for row in rows])
     return len(rows)
 
@@ -385,3 +387,7 @@ async def reconcile() -> list[int]:
         log.error("points_balance_mismatch", member_id=row["member"], balance=row["balance"],
                   ledger=row["ledger"], lots=row["lots"])
     return [row["member"] for row in rows]
+
+
+notifications.register("points_expiring", N_("Points expiring soon"),
+                       N_("%(points)s points expire on %(date)s; use them before then."))

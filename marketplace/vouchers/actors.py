@@ -5,6 +5,7 @@ import structlog
 
 from evaluation import policy, ratings
 from marketplace import notifications
+from marketplace.web.nav import N_
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.jobs import outbox
@@ -28,8 +29,9 @@ async def on_survey_due(event_id: int, payload: dict) -> bool:
     """Evaluation's survey of a redemption, as a message to the member (once per event)."""
     return await outbox.consume_once(
         "vouchers.ask_for_rating", event_id,
-        lambda: notifications.tell(payload["member_id"], "rating_survey", "请为本次服务评分",
-                                   f"您刚使用的优惠券体验如何？打开“我的券”即可评分（券号 {payload['voucher_id']}）。"))
+        lambda: notifications.tell(notifications.Message(
+            payload["member_id"], "rating_survey", link=f"/vouchers/{payload['voucher_id']}#rating-title",
+            source_event=event_id)))
 
 
 async def on_provider_delisted(event_id: int, payload: dict) -> int:
@@ -50,3 +52,7 @@ async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
 
 outbox.subscribe(ratings.SURVEY_DUE, ask_for_rating)
 outbox.subscribe(policy.PROVIDER_DELISTED, cancel_delisted_vouchers)
+
+
+notifications.register("rating_survey", N_("How was your visit?"),
+                       N_("Rate the benefit you just used: it takes one tap and helps other members."))

@@ -12,6 +12,7 @@ import pytest
 from catalog.search import actors as search_actors
 from evaluation import policy, ratings
 from evaluation.schemas import RatingInput
+from marketplace import notifications
 from marketplace.db import engine
 from marketplace.errors import Conflict
 from marketplace.federation import services as federation
@@ -79,8 +80,9 @@ async def test_the_honoured_answer_and_the_survey_reach_evaluation(world):
     (event_id, payload), = await events(ratings.SURVEY_DUE)
     await voucher_actors.on_survey_due(event_id, payload)
     await voucher_actors.on_survey_due(event_id, payload)  # a redelivery sends nothing twice
-    notes = await engine().run_ddl("SELECT title FROM notification WHERE kind = 'rating_survey'")
-    assert [row["title"] for row in notes] == ["请为本次服务评分"]
+    notes = await engine().run_ddl("SELECT kind, params, link FROM notification WHERE kind = 'rating_survey'")
+    assert len(notes) == 1 and notes[0]["link"].startswith(f"/vouchers/{payload['voucher_id']}")
+    assert notifications.render(notes[0]["kind"], notes[0]["params"])[0] == "这次体验怎么样？"
 
 
 async def test_a_burst_of_ratings_from_one_network_is_held_until_cleared(world):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.tables import Offer
+from marketplace import notifications
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden
 from marketplace.federation import services as federation
@@ -95,8 +96,9 @@ async def test_members_are_reminded_once_before_points_expire(world):
     await give(member_id, 50, "later")
     assert await points.remind_expiring() == 1
     assert await points.remind_expiring() == 0
-    rows = await engine().run_ddl(f"SELECT kind, body FROM notification WHERE member = {member_id}")
-    reminders = [row["body"] for row in rows if row["kind"] == "points_expiring"]
+    rows = await engine().run_ddl(f"SELECT kind, params FROM notification WHERE member = {member_id}")
+    reminders = [notifications.render(row["kind"], row["params"])[1] for row in rows
+                 if row["kind"] == "points_expiring"]
     assert len(reminders) == 1 and "80 积分" in reminders[0]
 
 
