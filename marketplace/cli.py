@@ -278,6 +278,27 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         console.print(f"[yellow]{note}[/]")
 
 
+@bench.command("signin")
+@click.option("--seconds", default=10.0, show_default=True, help="Length of each phase.")
+def bench_signin(seconds: float) -> None:
+    """A cheap API call's p95 idle and while 8 and 64 people sign in (password hashing)."""
+    from marketplace.identity import bench as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(seconds=seconds, say=console.print))
+    table = Table("signing in", "/me calls", "p50 ms", "p95 ms", "p99 ms", "p95 / idle", "sign-ins", "sign-ins/s",
+                  "sign-in p50 ms", "sign-in p95 ms", "failed sign-ins")
+    for phase in report.phases:
+        signins = phase.sign_ins
+        table.add_row(str(phase.signing_in), str(len(phase.call.latencies_ms)), _ms(phase.call.pct(50)),
+                      _ms(phase.call.pct(95)), _ms(phase.call.pct(99)), f"{report.ratio(phase):.2f}",
+                      str(len(signins.latencies_ms)), f"{signins.rps:.1f}", _ms(signins.pct(50)), _ms(signins.pct(95)),
+                      str(signins.errors))
+    console.print(table)
+    within = all(report.ratio(phase) <= 2 for phase in report.phases)
+    console.print(f"p95 within 2× of idle under every load: {'yes' if within else '[red]NO[/]'}")
+
+
 @bench.command("delisting")
 @click.option("--providers", "count", default=20, show_default=True, help="Providers delisted one after another.")
 def bench_delisting(count: int) -> None:
