@@ -24,6 +24,7 @@ RELAY_IDLE_SECONDS = 0.05
 
 PERIODIC_JOBS = [
     (actors.identity.purge_expired_sessions, IntervalTrigger(hours=1)),
+    (actors.housekeeping.purge_outbox, IntervalTrigger(hours=1)),
     (actors.search.reconcile_index, IntervalTrigger(minutes=10)),
     (actors.catalog.expire_offers, IntervalTrigger(minutes=5)),
     (actors.vouchers.expire_vouchers, IntervalTrigger(minutes=5)),
