@@ -153,10 +153,10 @@ def worker(processes: int, threads: int) -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Run periodic jobs and the outbox relay."""
+    """Run periodic jobs and the outbox relay (several may run: one leads, the others stand by)."""
+    _bring_up()  # before the import: the broker reads its address when the module loads
     from marketplace.jobs import scheduler as periodic
 
-    _bring_up()
     asyncio.run(periodic.run())
 
 
