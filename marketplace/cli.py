@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -420,6 +421,56 @@ def reports_rebuild() -> None:
     console.print(f"report aggregates rebuilt in {result.seconds:.1f} s: {result.usage_rows} usage rows, "
                   f"{result.provider_rows} provider rows, {result.miss_rows} search-miss rows, "
                   f"{result.districts} districts")
+
+
+@main.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Back up the database and the uploaded pictures into a new folder under DESTINATION
+    (the PII keys are not in it: keep them apart; see docs/operations.md)."""
+    from marketplace.runtime import backup as backups
+
+    _bring_up()
+    try:
+        report = asyncio.run(backups.backup(destination))
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    console.print(f"backed up {sum(report.rows.values()):,} rows of {len(report.rows)} tables "
+                  f"({report.dump_bytes / 1e6:,.1f} MB) and {report.media_files} pictures "
+                  f"in {report.seconds:.1f} s to {report.path}")
+    console.print("[yellow]The backup holds no secrets: keep PII_ENCRYPTION_KEY and PII_HASH_KEY "
+                  "(var/secrets.json for a local run) safe, apart from it; without them it cannot be read.[/]")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Drop the configured database first (stop web, worker and scheduler).")
+def restore(path: Path, replace: bool) -> None:
+    """Restore a backup made by `benefits backup` into the configured (or embedded)
+    database, check every table's row count, migrate forward and rebuild the search index."""
+    from marketplace.runtime import backup as backups
+
+    try:
+        backups.read_manifest(path)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    _bring_up()
+    try:
+        report = asyncio.run(backups.restore(path, replace=replace))
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    if report.mismatched:
+        for table, (expected, restored) in report.mismatched.items():
+            console.print(f"[red]{table}: {expected:,} rows in the backup, {restored:,} restored[/]")
+        raise click.ClickException("the restored row counts differ from the backup's")
+    console.print(f"restored {sum(report.rows.values()):,} rows of {len(report.rows)} tables in {report.seconds:.1f} s; "
+                  "every table's row count matches the backup")
+    started = time.perf_counter()
+    asyncio.run(_migrate())
+    console.print(f"migrated in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    written = asyncio.run(_reindex())
+    console.print(f"search index rebuilt: {written} documents in {time.perf_counter() - started:.1f} s")
 
 
 @main.command("rotate-pii-key")

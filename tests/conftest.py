@@ -72,7 +72,7 @@ async def prepare_database() -> None:
     _database_ready = True
 
 
-TABLES_TO_KEEP = {"piccolo_migration"}
+TABLES_TO_KEEP = {"migration"}  # Piccolo's record of the migrations applied
 
 
 @pytest.fixture(autouse=True)
