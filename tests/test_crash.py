@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 
 from marketplace import db
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = REPO_ROOT / "tests" / "artifacts" / "crash"
 
-GRANT_MEMBERS = 3 * points.GRANT_CHUNK + 1_000  # four chunks: a worker can die between them
+GRANT_MEMBERS = 4 * points.GRANT_CHUNK + 1_000  # five chunks: a worker can die between them
 CLAIMANTS = 300  # per sale, each claims once (with retries), more than the stock
 STOCK = 200
 CONCURRENCY = 24
@@ -98,6 +99,7 @@ class Sale:
     answers: dict[int, tuple[int, dict]] = field(default_factory=dict)  # member → (status, body)
     retries: int = 0  # attempts that got no answer (the web process was down or died)
     server_errors: int = 0
+    a_third_answered: asyncio.Event = field(default_factory=asyncio.Event)  # the moment to kill
 
     @property
     def answered(self) -> int:
@@ -138,7 +140,10 @@ async def _claim_all(base: str, sale: Sale, tokens: dict[int, str]) -> None:
                     await asyncio.sleep(0.2)
                     continue
                 sale.answers[member_id] = (response.status, body)
+                if sale.answered >= CLAIMANTS // 3:
+                    sale.a_third_answered.set()
                 break
+            await asyncio.sleep(0.01)  # people, not a loop: the sale lasts past the kill on any machine
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         await asyncio.gather(*(client(http) for _ in range(CONCURRENCY)))
@@ -213,31 +218,54 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
     try:
         await asyncio.gather(*(role.ready() for role in roles))
 
-        async def phase(victim: Role, moment) -> None:
-            sale = Sale(await _offer(world, STOCK))
-            sales.append(sale)
-            grant_id = await _grant(operator, world.nodes["hebei"])
-            grants.append(grant_id)
-            selling = asyncio.create_task(_claim_all(web.base, sale, tokens))
-            await _until(lambda: moment(sale, grant_id), 120, f"the moment to kill the {victim.name}")
-            assert not selling.done(), "the sale ended before the kill"
+        async def kill_and_restart(victim: Role, sale: Sale, grant_id: int) -> None:
             state = await _grant_progress(grant_id)
             victim.kill()
-            kills.append(f"{victim.name}: {sale.answered} of {CLAIMANTS} claims answered, grant {state}")
+            kills.append(f"{victim.name}: killed with {sale.answered} of {CLAIMANTS} claims answered, "
+                         f"grant {grant_id} {state[0]} {state[1]}/{state[2]}")
             victim.start()
             await victim.ready()
-            await selling
 
-        async def a_third_answered(sale: Sale, grant_id: int) -> bool:
-            return sale.answered >= CLAIMANTS // 3
+        async def start_sale() -> tuple[Sale, asyncio.Task]:
+            sale = Sale(await _offer(world, STOCK))
+            sales.append(sale)
+            return sale, asyncio.create_task(_claim_all(web.base, sale, tokens))
 
-        async def grant_half_way(sale: Sale, grant_id: int) -> bool:
-            status, done, total = await _grant_progress(grant_id)
-            return status == "running" and 0 < done < total
+        # The web process, a third into a sale, while a grant runs.
+        grants.append(await _grant(operator, world.nodes["hebei"]))
+        sale, selling = await start_sale()
+        await sale.a_third_answered.wait()
+        await kill_and_restart(web, sale, grants[-1])
+        await selling
 
-        await phase(web, a_third_answered)
-        await phase(worker, grant_half_way)
-        await phase(scheduler, a_third_answered)
+        # The worker, in the middle of a grant (one chunk applied, the next one waiting on
+        # the grant's row, which this test holds) and a third into a sale.
+        holding = await asyncpg.connect(os.environ["DATABASE_URL"])  # apart from the test's own connections
+        try:
+            grants.append(await _grant(operator, world.nodes["hebei"]))
+            deadline = time.monotonic() + 120
+            while await holding.fetchval("SELECT members_done FROM points_grant WHERE id = $1", grants[-1]) == 0:
+                assert time.monotonic() < deadline, "the grant's first chunk never came"
+                await asyncio.sleep(0.005)
+            async with holding.transaction():
+                # Waits for the chunk in flight, if any, then holds the next one back.
+                status, done = await holding.fetchrow(
+                    "SELECT status, members_done FROM points_grant WHERE id = $1 FOR UPDATE", grants[-1])
+                assert status == "running" and done < GRANT_MEMBERS, (status, done)
+                sale, selling = await start_sale()
+                await sale.a_third_answered.wait()
+                await kill_and_restart(worker, sale, grants[-1])
+        finally:
+            await holding.close()
+        await selling
+
+        # The scheduler, a third into a sale, just after a grant was queued.
+        sale, selling = await start_sale()
+        await sale.a_third_answered.wait()
+        grants.append(await _grant(operator, world.nodes["hebei"]))
+        await kill_and_restart(scheduler, sale, grants[-1])
+        await selling
+        assert all(len(sale.answers) == CLAIMANTS for sale in sales)
     finally:
         stop_joining.set()
         await joining

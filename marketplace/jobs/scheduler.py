@@ -95,21 +95,25 @@ async def _lock_connection() -> asyncpg.Connection:
 async def become_leader(stop: asyncio.Event) -> asyncpg.Connection | None:
     """Wait until this process holds the leader lock; the connection that holds it, or
     None when asked to stop first."""
+    connection = None
     standing_by = False
     while not stop.is_set():
-        connection = None
         try:
-            connection = await _lock_connection()
+            if connection is None:
+                connection = await _lock_connection()
             if await connection.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY):
                 return connection
             if not standing_by:
                 log.info("scheduler_standby", process=APPLICATION_NAME)
                 standing_by = True
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as error:  # the database is down
-            log.warning("scheduler_lock_error", error=type(error).__name__)
-        if connection is not None:
-            await connection.close()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError) as error:
+            log.warning("scheduler_lock_error", error=type(error).__name__)  # the database is away
+            if connection is not None:
+                connection.terminate()
+            connection = None
         await _wait(stop, LEADER_RETRY_SECONDS)
+    if connection is not None:
+        connection.terminate()
     return None
 
 
