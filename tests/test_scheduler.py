@@ -64,7 +64,8 @@ async def test_the_leader_steps_down_when_its_lock_connection_breaks(monkeypatch
 async def _lock_holders() -> list[str]:
     rows = await OutboxEvent.raw(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'benefits-scheduler %'")
+        "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'benefits-scheduler %' "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
     return [row["application_name"] for row in rows]
 
 
