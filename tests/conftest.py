@@ -43,7 +43,9 @@ def _with_database(url: str, name: str) -> str:
 def _with_redis_database(url: str, number: int) -> str:
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        return urlunsplit(parts._replace(query=f"db={number}"))
+        # Spelled out: urlunsplit drops the "//" of a URL without a host, and redis-py
+        # accepts only unix:///path.
+        return f"unix://{parts.path}?db={number}"
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
