@@ -514,6 +514,20 @@ class History:
                 heapq.heappush(releases, (voucher.cancelled_at, sequence, voucher))
         while releases:
             self.release(heapq.heappop(releases)[2], stock, counts)
+        member = self.demo_member
+        if member and not any(v.member is member and v.points_spent for v in self.vouchers):
+            # She spent points on a day pass once (the story below needs no points).
+            for offer in [o for o in self.offers if o.kind == "points" and o.provider.role is None
+                          and o.provider.status == "active" and member.path.startswith(o.scope_path)
+                          and (not o.groups or o.groups & member.groups) and stock[o.id] > 0]:
+                moment = self.day(-8)
+                if offer.opens <= moment < offer.closes and self.claim(
+                        offer, member, moment, counts, period_start, member_share, vouchers_ids, slot_ids, slots):
+                    stock[offer.id] -= 1
+                    voucher = self.vouchers[-1]
+                    voucher.status, voucher.redeemed_at = "redeemed", moment + timedelta(days=1)
+                    voucher.staff, voucher.location = offer.provider.staff[0], offer.provider.locations[0]
+                    break
         self.demo_member_story(stock, counts, vouchers_ids, period_start)
         self.expire_campaign_spends()
         await self.write_claims(stock, counts, slots)
@@ -823,7 +837,7 @@ class History:
         joins a burst and waits for an operator, as the ratings service holds it."""
         recent = defaultdict(list)
         for v in self.vouchers:
-            if (v.status == "redeemed" and self.day(-4) < v.redeemed_at < self.day(-1)
+            if (v.status == "redeemed" and self.day(-10) < v.redeemed_at < self.day(-1)
                     and v.offer.provider.role is None and v.offer.provider is not self.demo_provider
                     and v.member is not self.demo_member):
                 recent[v.offer.provider.id].append(v)
