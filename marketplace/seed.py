@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from marketplace import pii
 from marketplace import reference_data as ref
@@ -39,6 +40,7 @@ from providers.credit_codes import (
 )
 
 Progress = Callable[[str, int, int], None]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MEMBER_PASSWORD = "member123"
 PROVIDER_PASSWORD = "provider123"
@@ -261,6 +263,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def _day_start(moment: datetime) -> datetime:
+    """Midnight opening `moment`'s day in Beijing, in UTC."""
+    local = moment.astimezone(SHANGHAI)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
 def _point_in(district: dict, rng: random.Random) -> tuple[float, float]:
     """A uniformly drawn point within the district's radius."""
     distance = district["radius_km"] * math.sqrt(rng.random())
@@ -481,8 +489,17 @@ class _Seeder:
             pii.encrypt(id_number), pii.lookup_hash(id_number), DEMO_MEMBER["groups"],
             self.password(MEMBER_PASSWORD), joined)
         self.report.members += 1
-        # Enough points for the demo's points offer: last year's grant of her union, which
-        # expires within the month (so the reminder and the expiry date show).
+        # Her welcome points of two years ago ran out unused (as the expiry run leaves a lot);
+        # last year's grant of her union expires within the month (so the reminder and the
+        # expiry date show) and pays for the demo's points offer. Written in time order.
+        welcome = self.now - timedelta(days=720)
+        await points.credit(self.db, member_id, "grant", 300, "seed:joined", reason="入会欢迎积分", now=welcome)
+        lot = await self.db.fetchval("SELECT id FROM points_lot WHERE member = $1", member_id)
+        await self.db.execute("UPDATE points_lot SET remaining = 0 WHERE id = $1", lot)
+        await self.db.execute(
+            "INSERT INTO points_entry (member, kind, amount, ref, created_at) VALUES ($1, 'expire', -300, $2, $3)",
+            member_id, f"expire:seed:{lot}", welcome + timedelta(days=365, minutes=20))
+        await self.db.execute("UPDATE points_balance SET balance = balance - 300 WHERE member = $1", member_id)
         await points.credit(self.db, member_id, "grant", DEMO_MEMBER_POINTS, "seed:welcome",
                             reason="年度会员积分", now=self.now - timedelta(days=340))
 
@@ -822,6 +839,9 @@ class _Seeder:
             valid_from = self.now - timedelta(days=rng.uniform(95, 200))
             valid_to = self.now + timedelta(days=rng.uniform(30, 240))
         valid_from = max(valid_from, opened + timedelta(days=1)) if valid_from < opened else valid_from
+        # Listings run from the start of a day to the end of one, in Beijing.
+        valid_from = _day_start(valid_from)
+        valid_to = _day_start(valid_to) + timedelta(days=1, seconds=-1)
         created = valid_from - timedelta(days=rng.uniform(0, 5))
 
         # An offer is open to the subtree its provider serves: the whole city for city-level

@@ -186,6 +186,9 @@ class Lot:
     expires: datetime
     remaining: int
     touched: bool = False
+    amount: int = 0
+    grant: int | None = None  # the grant that brought it (lots written by the history)
+    reason: str | None = None
 
 
 @dataclass
@@ -236,6 +239,10 @@ class History:
 
     def day(self, offset: float) -> datetime:
         return self.now + timedelta(days=offset)
+
+    def on_day(self, offset: int, hour: float) -> datetime:
+        """`hour` o'clock in Beijing on the day `offset` days from today."""
+        return _at_local(_local(self.now).date() + timedelta(days=offset), hour)
 
     async def backdate(self, marks: dict[str, int], at: datetime) -> None:
         """Rows a service wrote with the clock's time since `marks` (table → last id) get
@@ -307,7 +314,7 @@ class History:
             self.providers[provider.id] = provider
             if row["credit_code"] == DEMO_PROVIDER["credit_code"]:
                 self.demo_provider = provider
-                provider.quality, provider.weight = 0.95, 3.0
+                provider.quality, provider.weight = 0.96, 6.0
         await self.give_roles()
         await self.load_offers()
 
@@ -377,7 +384,7 @@ class History:
 
         beijing = self.operators["beijing"]
         await policy.publish_policy(beijing, beijing.node_id, policy.DEFAULT_RULES)
-        await self.db.execute("UPDATE enforcement_policy SET created_at = $1", self.day(-HISTORY_DAYS - 5))
+        await self.db.execute("UPDATE enforcement_policy SET created_at = $1", self.on_day(-HISTORY_DAYS - 5, 11))
         categories = {row["code"]: row["id"] for row in await self.db.fetch("SELECT id, code FROM category")}
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         budget = max(200_000, min(members, 20_000) * 1_600) // 10_000 * 10_000  # ¥16 a member, in fen
@@ -389,15 +396,17 @@ class History:
             starts_at=self.day(-35), ends_at=self.day(55), groups=[], offer_ids=[],
             category_ids=[categories["dining"], categories["shopping"]], budget_fen=budget,
             per_member_cap_fen=10_000))
-        await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.day(-36))
+        await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(-36, 15))
         self.campaign = {"id": campaign.id, "node_path": beijing.node_path, "starts": self.day(-35),
                          "ends": self.day(55), "categories": {categories["dining"], categories["shopping"]},
                          "budget": budget, "spent": 0, "members": defaultdict(int), "cap": 10_000,
                          "node": beijing.node_id}
 
     async def grants(self) -> None:
-        """Two grants of the city federation, applied as the grant job applies them (every
-        active member of the subtree, or of one group in it), at their time."""
+        """Two grants of the city federation, to every active member of the subtree (or of one
+        group in it) at their time, as the grant job applies them: an entry and a lot each.
+        The entries are written with the claims' spends, in time order, so a member's ledger
+        reads in the order things happened."""
         from marketplace.settings import get_settings
 
         beijing = self.operators["beijing"]
@@ -408,39 +417,36 @@ class History:
             "SELECT path FROM union_node WHERE code = '110105'")
         node_id = await self.db.fetchval("SELECT id FROM union_node WHERE path = $1", node_path)
         expiry = timedelta(days=get_settings().points.expiry_days)
-        for when, amount, group, reason in (
-                (self.day(-63), 200, None, "国庆节职工福利积分"),
-                (self.day(-20), 300, "gig", "新就业形态劳动者冬季关爱积分")):
-            grant_id = await self.db.fetchval(
-                "INSERT INTO points_grant (node, member_group, amount, reason, operator, status, created_at, "
-                "finished_at) VALUES ($1, $2, $3, $4, $5, 'done', $6, $7) RETURNING id",
-                node_id, group, amount, reason, beijing.id, when, when + timedelta(minutes=2))
-            done = await self.db.fetchval("""
-                WITH targets AS (
-                    SELECT m.id FROM member m JOIN union_node n ON n.id = m.node
-                    WHERE n.path LIKE $2::text || '%' AND m.status = 'active' AND m.joined_at < $6::timestamptz
-                      AND ($3::varchar IS NULL OR $3 = ANY(m.groups))
-                ), entries AS (
-                    INSERT INTO points_entry (member, kind, amount, ref, points_grant, reason, created_at)
-                    SELECT id, 'grant', $4::int, 'grant:' || $1::bigint, $1::bigint, $5::text, $6::timestamptz FROM targets ORDER BY id
-                    RETURNING id, member
-                ), lots AS (
-                    INSERT INTO points_lot (member, entry, amount, remaining, expires_at)
-                    SELECT member, id, $4, $4, $7 FROM entries
-                ), balances AS (
-                    INSERT INTO points_balance (member, balance) SELECT member, $4 FROM entries ORDER BY member
-                    ON CONFLICT (member) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance
-                )
-                SELECT count(*) FROM entries""", grant_id, node_path, group, amount, reason, when, when + expiry)
-            await self.db.execute("UPDATE points_grant SET members_total = $2, members_done = $2, "
-                                  "last_member = (SELECT coalesce(max(id), 0) FROM member) WHERE id = $1",
-                                  grant_id, done)
+        lot_ids = await self.max_id("points_lot")
+        self.grant_lots: list[Lot] = []
+        sampled = {m.id for m in self.members}
         for row in await self.db.fetch(
                 "SELECT l.id, l.member, e.created_at, l.expires_at, l.remaining FROM points_lot l "
                 "JOIN points_entry e ON e.id = l.entry WHERE l.member = ANY($1::bigint[]) ORDER BY l.expires_at, l.id",
-                [m.id for m in self.members]):
+                sorted(sampled)):
             self.lots[row["member"]].append(Lot(row["id"], row["member"], row["created_at"], row["expires_at"],
                                                 row["remaining"]))
+        for when, amount, group, reason in (
+                (self.on_day(-63, 10), 200, None, "国庆节职工福利积分"),
+                (self.on_day(-20, 10.5), 300, "gig", "新就业形态劳动者冬季关爱积分")):
+            targets = [row["id"] for row in await self.db.fetch(
+                "SELECT m.id FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 || '%' "
+                "AND m.status = 'active' AND m.joined_at < $2 AND ($3::varchar IS NULL OR $3 = ANY(m.groups)) "
+                "ORDER BY m.id", node_path, when, group)]
+            grant_id = await self.db.fetchval(
+                "INSERT INTO points_grant (node, member_group, amount, reason, operator, status, members_total, "
+                "members_done, last_member, created_at, finished_at) "
+                "VALUES ($1, $2, $3, $4, $5, 'done', $6, $6, $7, $8, $9) RETURNING id",
+                node_id, group, amount, reason, beijing.id, len(targets), targets[-1] if targets else 0, when,
+                when + timedelta(minutes=2))
+            for member_id in targets:
+                lot = Lot(lot_ids.take(), member_id, when, when + expiry, amount, amount=amount, grant=grant_id,
+                          reason=reason)
+                self.grant_lots.append(lot)
+                if member_id in sampled:
+                    self.lots[member_id].append(lot)
+        for lots in self.lots.values():
+            lots.sort(key=lambda lot: (lot.expires, lot.id))
 
     # --- claims --------------------------------------------------------------------------------
 
@@ -632,7 +638,9 @@ class History:
             voucher.staff = rng.choice(provider.staff)
             voucher.location = rng.choice(provider.locations)
             if rng.random() < 0.4:
-                voucher.honoured = self.good_visit(provider, when) or rng.random() < 0.5
+                # Most providers honour what they promise; the ones on their way down often do not.
+                voucher.honoured = (rng.random() < 0.995 if provider.role is None
+                                    else self.good_visit(provider, when) or rng.random() < 0.5)
         elif voucher.expires_at <= self.now:
             voucher.status = "expired"
 
@@ -716,45 +724,39 @@ class History:
         self.report.vouchers = len(self.vouchers)
 
     async def write_points(self) -> None:
-        """Spends and refunds as the ledger would have them; lots left as the spends left them."""
-        entries = []
+        """Grants, spends and refunds as the ledger would have them, in time order; the lots
+        as the spends left them; each balance the sum of its entries."""
+        entries = [(lot.created, lot.member, "grant", lot.amount, f"grant:{lot.grant}", None, lot.grant, lot.reason,
+                    None, lot) for lot in self.grant_lots]
         for kind, voucher, when in self.points_rows:
             if kind == "spend":
-                entries.append((voucher.member.id, "spend", -voucher.points_spent, f"spend:voucher:{voucher.id}",
-                                voucher.id, json.dumps([[lot.id, take] for lot, take in voucher.points_taken]), when))
+                entries.append((when, voucher.member.id, "spend", -voucher.points_spent, f"spend:voucher:{voucher.id}",
+                                voucher.id, None, None,
+                                json.dumps([[lot.id, take] for lot, take in voucher.points_taken]), None))
             else:
-                entries.append((voucher.member.id, "refund", voucher.points_spent, f"refund:voucher:{voucher.id}",
-                                voucher.id, None, when))
-        await self.copy("points_entry", ["member", "kind", "amount", "ref", "voucher", "lots", "created_at"], entries)
-        touched = [lot for lots in self.lots.values() for lot in lots if lot.touched]
+                entries.append((when, voucher.member.id, "refund", voucher.points_spent,
+                                f"refund:voucher:{voucher.id}", voucher.id, None, None, None, None))
+        entries.sort(key=lambda e: e[0])
+        ids = await self.max_id("points_entry")
+        rows, lot_entry = [], {}
+        for when, member, kind, amount, ref_, voucher, grant, reason, lots, lot in entries:
+            entry_id = ids.take()
+            if lot is not None:
+                lot_entry[lot.id] = entry_id
+            rows.append((entry_id, member, kind, amount, ref_, voucher, grant, reason, lots, when))
+        await self.copy("points_entry", ["id", "member", "kind", "amount", "ref", "voucher", "points_grant", "reason",
+                                         "lots", "created_at"], rows)
+        await self.copy("points_lot", ["id", "member", "entry", "amount", "remaining", "expires_at"], [
+            (lot.id, lot.member, lot_entry[lot.id], lot.amount, lot.remaining, lot.expires) for lot in self.grant_lots])
+        earlier = [lot for lots in self.lots.values() for lot in lots if lot.touched and lot.grant is None]
         await self.db.execute(
             "UPDATE points_lot l SET remaining = t.remaining FROM unnest($1::bigint[], $2::int[]) AS t(id, remaining) "
-            "WHERE l.id = t.id", [lot.id for lot in touched], [lot.remaining for lot in touched])
+            "WHERE l.id = t.id", [lot.id for lot in earlier], [lot.remaining for lot in earlier])
         await self.db.execute(
-            "UPDATE points_balance b SET balance = e.total FROM (SELECT member, sum(amount) AS total FROM points_entry "
-            "WHERE member = ANY($1::bigint[]) GROUP BY member) e WHERE b.member = e.member",
-            sorted({voucher.member.id for _, voucher, _ in self.points_rows}))
-
-    async def expired_points(self) -> None:
-        """The demo member's welcome points from when she joined ran out unused, as the expiry
-        run leaves a lot: its rest taken by an `expire` entry."""
-        from marketplace.points import services as points
-
-        member = self.demo_member
-        if member is None:
-            return
-        async with self.db.transaction():
-            await points.credit(self.db, member.id, "grant", 300, "seed:joined", reason="入会欢迎积分",
-                                now=self.day(-400))
-            lot = await self.db.fetchrow(
-                "SELECT l.id, l.remaining, l.expires_at FROM points_lot l JOIN points_entry e ON e.id = l.entry "
-                "WHERE e.ref = 'seed:joined' AND e.member = $1", member.id)
-            await self.db.execute("UPDATE points_lot SET remaining = 0 WHERE id = $1", lot["id"])
-            await self.db.execute(
-                "INSERT INTO points_entry (member, kind, amount, ref, created_at) VALUES ($1, 'expire', $2, $3, $4)",
-                member.id, -lot["remaining"], f"expire:seed:{lot['id']}", lot["expires_at"] + timedelta(minutes=20))
-            await self.db.execute("UPDATE points_balance SET balance = balance - $2 WHERE member = $1", member.id,
-                                  lot["remaining"])
+            "INSERT INTO points_balance (member, balance) SELECT member, sum(amount) FROM points_entry "
+            "WHERE member = ANY($1::bigint[]) GROUP BY member ORDER BY member "
+            "ON CONFLICT (member) DO UPDATE SET balance = EXCLUDED.balance",
+            sorted({row[1] for row in rows}))
 
     # --- the quality loop's records --------------------------------------------------------------
 
@@ -837,11 +839,11 @@ class History:
         joins a burst and waits for an operator, as the ratings service holds it."""
         recent = defaultdict(list)
         for v in self.vouchers:
-            if (v.status == "redeemed" and self.day(-10) < v.redeemed_at < self.day(-1)
-                    and v.offer.provider.role is None and v.offer.provider is not self.demo_provider
-                    and v.member is not self.demo_member):
+            if (v.status == "redeemed" and self.day(-14) < v.redeemed_at < self.day(-1)
+                    and v.offer.provider is not self.demo_provider and v.member is not self.demo_member):
                 recent[v.offer.provider.id].append(v)
-        burst = next((vs[:3] for vs in recent.values() if len({v.member.id for v in vs[:3]}) == 3), None)
+        busiest = sorted(recent.values(), key=len, reverse=True)
+        burst = busiest[0][-3:] if busiest and len(busiest[0]) >= 3 else None
         if burst is None:
             return
         chosen = {redemption_of[v.id] for v in burst}
@@ -869,7 +871,7 @@ class History:
                               node_path=org["path"])
         visited = [p for p in self.providers.values() if p.path.startswith(org["path"])]
         for number, month_end in enumerate((-62, -32, -2)):
-            submitted = self.day(month_end)
+            submitted = self.on_day(month_end, 16)
             rows = []
             for provider in rng.sample(visited, min(len(visited), max(3, len(visited) // 3))):
                 if provider.start and provider.start > submitted - timedelta(days=20):
@@ -894,7 +896,8 @@ class History:
         with the cases it opened, each at its time."""
         from evaluation import policy, scorecards
 
-        rounds = [self.now - timedelta(days=ROUND_DAYS * k) for k in range(HISTORY_DAYS // ROUND_DAYS, -1, -1)]
+        # The hourly run, as it stood each week at 03:00 in Beijing; the last one is now.
+        rounds = [self.on_day(-ROUND_DAYS * k, 3) for k in range(HISTORY_DAYS // ROUND_DAYS, 0, -1)] + [self.now]
         actions = []  # (when, role, kind)
         for spec in ROLES:
             if "action" in spec:
@@ -1145,7 +1148,7 @@ class History:
 # The steps, in order. A later feature adds its step here (each reads the cast and the rows
 # the steps before it wrote).
 STEPS = (
-    "cast", "admissions", "policy_and_campaign", "grants", "claims", "expired_points", "feedback",
+    "cast", "admissions", "policy_and_campaign", "grants", "claims", "feedback",
     "integrity_signal", "evaluator_results", "policy_rounds", "scorecards", "settlements", "search_misses", "today",
     "finish",
 )
