@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from marketplace import pii
 from marketplace import reference_data as ref
 from marketplace import seed_catalogue as cat
-from marketplace import seed_history
+from marketplace import seed_history, seed_pictures
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit
 from marketplace.identity.passwords import hash_password
@@ -219,6 +219,7 @@ class SeedReport:
     locations: int = 0
     provider_users: int = 0
     offers: int = 0
+    pictures: int = 0  # covers drawn (one per title)
     history: "seed_history.Report | None" = None  # None: there was history already, or none was asked for
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -250,6 +251,7 @@ async def seed(members: int, providers: int, offers: int, progress: Progress | N
         await seeder.stage("members", seeder.members, members)
         await seeder.stage("providers", seeder.providers, providers)
         await seeder.stage("offers", seeder.offers, offers)
+        await seeder.stage("pictures", seeder.pictures)
         if history:
             await seeder.stage("history", seeder.history)
     finally:
@@ -332,6 +334,33 @@ class _Seeder:
         rows = await self.db.fetch(
             "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)", table, count)
         return [row["id"] for row in rows]
+
+    async def pictures(self) -> None:
+        """A cover for every listing but drafts (whose owners have not chosen one yet); one
+        picture per title, drawn in two threads (Pillow lets go of the GIL while it works)."""
+        rows = await self.db.fetch(
+            "SELECT o.id, o.title_zh, o.kind, c.code FROM offer o JOIN category c ON c.id = o.category "
+            "WHERE o.cover_image IS NULL AND o.status <> 'draft' ORDER BY o.id")
+        known = {row["title_zh"]: row["cover_image"] for row in await self.db.fetch(
+            "SELECT DISTINCT ON (title_zh) title_zh, cover_image FROM offer WHERE cover_image IS NOT NULL")}
+        wanted = {}
+        for row in rows:
+            wanted.setdefault(row["title_zh"], (row["code"], row["kind"]))
+        titles = [title for title in wanted if title not in known]
+        self.notify("pictures", 0, len(titles))
+        gate = asyncio.Semaphore(2)
+
+        async def draw(title: str) -> None:
+            async with gate:
+                known[title] = await asyncio.to_thread(seed_pictures.stored_cover, *wanted[title], title)
+                self.notify("pictures", sum(t in known for t in titles), len(titles))
+
+        await asyncio.gather(*(draw(title) for title in titles))
+        await self.db.execute(
+            "UPDATE offer o SET cover_image = c.name FROM unnest($1::varchar[], $2::varchar[]) AS c(title, name) "
+            "WHERE o.title_zh = c.title AND o.cover_image IS NULL AND o.status <> 'draft'",
+            list(known), list(known.values()))
+        self.report.pictures = len(titles)
 
     async def history(self) -> None:
         self.report.history = await seed_history.make_history(self.db, self.now, self.rng, self.notify)
