@@ -94,6 +94,25 @@ def test_every_provider_type_sells_what_its_kind_and_category_say():
 
 
 @pytest.mark.unit
+def test_an_offer_cover_is_the_category_colour_with_an_icon_and_words():
+    import io
+
+    from PIL import Image
+
+    from marketplace import seed_pictures
+
+    picture = Image.open(io.BytesIO(seed_pictures.cover("legal", "slot", "劳动法律咨询预约")))
+    assert picture.size == (800, 450)
+    assert picture.getpixel((5, 445)) == seed_pictures.COLOURS["legal"]  # the background
+    assert min(picture.getpixel((680, 222))) > 200  # the white badge of the icon
+    assert picture.getpixel((680, 300)) != picture.getpixel((680, 222))  # the icon drawn on it
+    words = picture.crop((40, 50, 520, 130)).getcolors(100_000)
+    if seed_pictures.has_cjk_font():  # the title is written in white over the colour
+        assert any(colour[0] > 240 and colour[1] > 240 for _, colour in words)
+    assert all(c in seed_pictures.COLOURS for c in {c["code"] for c in ref.CATEGORIES})
+
+
+@pytest.mark.unit
 def test_the_demo_guide_fits_an_80_column_terminal_whole():
     key = "ek_" + "a" * 12 + "_" + "B" * 43  # the length of a real key (evaluation.services)
     guide = seeding.demo_guide("http://127.0.0.1:8000", key)
@@ -244,6 +263,16 @@ async def test_seeded_offers_respect_prices_kinds_and_scope():
         assert offer["title_zh"] and offer["description_zh"]
     targeted = [o for o in await _fetch("SELECT * FROM offer WHERE 'women' = ANY(groups)")]
     assert targeted  # the demo provider's offer for women workers at least
+    # Listings carry a cover stored as an upload is (a 400 px thumbnail beside it); drafts wait for theirs.
+    from catalog.services import thumbnail_of
+    from marketplace.runtime.paths import component_dir
+
+    for offer in offers:
+        if offer["status"] == "draft":
+            continue
+        assert offer["cover_image"] and offer["cover_image"].startswith("offers/"), offer["title_zh"]
+        assert (component_dir("media") / offer["cover_image"]).exists()
+        assert (component_dir("media") / thumbnail_of(offer["cover_image"])).exists()
     # Providers sell what their kind of business sells: a law office gives legal advice.
     categories = {row["id"]: row["code"] for row in await _fetch("SELECT id, code FROM category")}
     names = {row["id"]: row["name"] for row in await _fetch("SELECT id, name FROM provider")}
