@@ -273,11 +273,12 @@ class History:
         total = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         active = min(MAX_ACTIVE_MEMBERS, max(1, int(total * 0.6)))
         demo_hash = pii.lookup_hash(DEMO_MEMBER["phone"])
+        salt = str(rng.random())  # a sample drawn from the seeded generator: the same city from the same sizes
         rows = await self.db.fetch(
             "(SELECT m.id, m.node, n.path, m.groups, m.name, m.joined_at, m.phone_hash = $2 AS demo FROM member m "
-            " JOIN union_node n ON n.id = m.node WHERE m.status = 'active' ORDER BY random() LIMIT $1) "
+            " JOIN union_node n ON n.id = m.node WHERE m.status = 'active' ORDER BY md5(m.id::text || $3) LIMIT $1) "
             "UNION SELECT m.id, m.node, n.path, m.groups, m.name, m.joined_at, true FROM member m "
-            "JOIN union_node n ON n.id = m.node WHERE m.phone_hash = $2", active, demo_hash)
+            "JOIN union_node n ON n.id = m.node WHERE m.phone_hash = $2", active, demo_hash, salt)
         for row in rows:
             member = Member(row["id"], row["node"], row["path"], frozenset(row["groups"] or ()), row["name"],
                             row["joined_at"], rng.lognormvariate(0, 0.7))
@@ -289,7 +290,8 @@ class History:
         rows = await self.db.fetch(
             "SELECT p.id, p.name, p.kind, p.node, n.path, p.status, p.created_at, p.credit_code FROM provider p "
             "JOIN union_node n ON n.id = p.node WHERE p.status IN ('active', 'suspended') "
-            "ORDER BY (p.credit_code = $2) DESC, random() LIMIT $1", MAX_PROVIDERS, DEMO_PROVIDER["credit_code"])
+            "ORDER BY (p.credit_code = $2) DESC, md5(p.id::text || $3) LIMIT $1", MAX_PROVIDERS,
+            DEMO_PROVIDER["credit_code"], salt)
         users = defaultdict(list)
         for row in await self.db.fetch(
                 "SELECT id, provider, role FROM provider_user WHERE provider = ANY($1::int[]) ORDER BY id",
@@ -387,18 +389,18 @@ class History:
         await self.db.execute("UPDATE enforcement_policy SET created_at = $1", self.on_day(-HISTORY_DAYS - 5, 11))
         categories = {row["code"]: row["id"] for row in await self.db.fetch("SELECT id, code FROM category")}
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
-        budget = max(200_000, min(members, 20_000) * 1_600) // 10_000 * 10_000  # ¥16 a member, in fen
+        budget = max(200_000, min(members, 20_000) * 400) // 10_000 * 10_000  # ¥4 a member, in fen
         winter = _local(self.now).month in (11, 12, 1, 2)
         campaign = await campaigns.create_campaign(beijing, CampaignCreate(
             node_id=beijing.node_id,
             name_zh="冬春送温暖·职工生活补贴" if winter else "金秋职工普惠季·生活补贴",
             name_en="Winter warmth: living subsidy for members" if winter else "Autumn benefits season: living subsidy",
-            starts_at=self.day(-35), ends_at=self.day(55), groups=[], offer_ids=[],
+            starts_at=self.on_day(-35, 0), ends_at=self.on_day(56, 0), groups=[], offer_ids=[],
             category_ids=[categories["dining"], categories["shopping"]], budget_fen=budget,
             per_member_cap_fen=10_000))
         await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(-36, 15))
-        self.campaign = {"id": campaign.id, "node_path": beijing.node_path, "starts": self.day(-35),
-                         "ends": self.day(55), "categories": {categories["dining"], categories["shopping"]},
+        self.campaign = {"id": campaign.id, "node_path": beijing.node_path, "starts": self.on_day(-35, 0),
+                         "ends": self.on_day(56, 0), "categories": {categories["dining"], categories["shopping"]},
                          "budget": budget, "spent": 0, "members": defaultdict(int), "cap": 10_000,
                          "node": beijing.node_id}
 
