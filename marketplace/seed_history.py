@@ -62,14 +62,19 @@ ROUND_DAYS = 7  # the enforcement policy is replayed weekly
 # today, negative) their bad service begins (their first claims, for a provider that joined
 # then); the policy then moves them one level per weekly run. `action`: what the operators
 # and the provider do with the delisting case the policy opens, and when (days from today).
+# `quality`: the chance a visit goes well; `complaints`: the chance a bad visit ends in a
+# complaint; `answers`: the share of complaints answered in time; `honest`: whether the
+# discount is honoured even when the visit went badly. The mild ones are tuned so that
+# their figures call for warning or watch and no more (docs in evaluation/policy.py).
+SEVERE = {"quality": 0.25, "complaints": 0.22, "answers": 0.3, "honest": False}
 ROLES = (
-    {"role": "appealed", "start": -90, "action": ("delist", -30), "appeal": -3},
-    {"role": "decided", "start": -90, "action": ("delist", -27)},
-    {"role": "kept", "start": -90, "action": ("keep", -20), "recovers": -20},
-    {"role": "open", "start": -63},
-    {"role": "probation", "start": -28},
-    {"role": "warning", "start": -14},
-    {"role": "watch", "start": -7},
+    {"role": "appealed", "start": -90, "action": ("delist", -30), "appeal": -3, **SEVERE},
+    {"role": "decided", "start": -90, "action": ("delist", -27), **SEVERE},
+    {"role": "kept", "start": -90, "action": ("keep", -20), "recovers": -20, **SEVERE},
+    {"role": "open", "start": -63, **SEVERE},
+    {"role": "probation", "start": -35, **SEVERE},
+    {"role": "warning", "start": -21, "quality": 0.55, "complaints": 0.09, "answers": 0.8, "honest": True},
+    {"role": "watch", "start": -14, "quality": 0.58, "complaints": 0.07, "answers": 0.9, "honest": True},
 )
 ROLE_CLAIMS_PER_DAY = 4  # a role's provider is busy enough for its figures to count quickly
 ROLE_TYPES = ("fastfood", "restaurant", "supermarket", "gym", "convenience", "cinema")
@@ -124,6 +129,9 @@ class Provider:
     locations: list[int]
     quality: float = 0.85  # the chance a visit goes well
     role: str | None = None
+    complaints: float = 0.06  # the chance a bad visit ends in a complaint
+    answers: float = 0.93  # the share of complaints answered
+    honest: bool = True  # honours the discount even when a visit goes badly
     start: datetime | None = None  # no claims before
     stop: datetime | None = None  # no claims from (delisted)
     recovers: datetime | None = None
@@ -334,7 +342,8 @@ class History:
         for spec, provider in zip(ROLES, candidates):
             provider.role = spec["role"]
             provider.start = self.day(spec["start"])
-            provider.quality = 0.62 if spec["role"] == "watch" else 0.25
+            provider.quality, provider.complaints = spec["quality"], spec["complaints"]
+            provider.answers, provider.honest = spec["answers"], spec["honest"]
             provider.weight = 1.0
             if "recovers" in spec:
                 provider.recovers = self.day(spec["recovers"])
@@ -641,7 +650,7 @@ class History:
             voucher.location = rng.choice(provider.locations)
             if rng.random() < 0.4:
                 # Most providers honour what they promise; the ones on their way down often do not.
-                voucher.honoured = (rng.random() < 0.995 if provider.role is None
+                voucher.honoured = (rng.random() < 0.995 if provider.honest
                                     else self.good_visit(provider, when) or rng.random() < 0.5)
         elif voucher.expires_at <= self.now:
             voucher.status = "expired"
@@ -794,7 +803,7 @@ class History:
                     subs = [max(1, min(5, overall + rng.choice((-1, 0, 0, 0, 1)))) for _ in range(4)]
                     ratings.append((rating_ids.take(), rid, provider.id, v.member.id, overall, *subs, comment, at, at,
                                     False, None, None, "", False))
-            complaint_chance = 0.004 if good else (0.22 if provider.role else 0.06)
+            complaint_chance = 0.004 if good else provider.complaints
             if rng.random() < complaint_chance:
                 complaints.append(self.complaint(v, rid, provider))
         self.held_burst(ratings, rating_ids, redemption_of)
@@ -818,7 +827,7 @@ class History:
         respond_by = created + timedelta(hours=72)
         status, answer, answered, resolution, closed, closed_by = "open", None, None, None, None, None
         # A good provider answers within a day; a provider on its way down lets most go past the deadline.
-        answers = rng.random() < (0.3 if provider.role and not (provider.recovers and created > provider.recovers)
+        answers = rng.random() < (provider.answers if not (provider.recovers and created > provider.recovers)
                                   else 0.93)
         if answers:
             answered = created + timedelta(hours=rng.uniform(2, 30) if rng.random() < 0.85 else rng.uniform(80, 120))
