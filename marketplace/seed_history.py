@@ -418,14 +418,15 @@ class History:
         group in it) at their time, as the grant job applies them: an entry and a lot each.
         The entries are written with the claims' spends, in time order, so a member's ledger
         reads in the order things happened."""
+        from marketplace.seed import DEMO_MEMBER
         from marketplace.settings import get_settings
 
         beijing = self.operators["beijing"]
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         # A city-wide grant to a million members is a job of its own (benefits bench grant);
-        # for large seeds the history grants to the demo member's district instead.
+        # for large seeds the history's grants go to the demo member's union instead.
         node_path = beijing.node_path if members <= 20_000 else await self.db.fetchval(
-            "SELECT path FROM union_node WHERE code = '110105'")
+            "SELECT path FROM union_node WHERE code = $1", DEMO_MEMBER["node_code"])
         node_id = await self.db.fetchval("SELECT id FROM union_node WHERE path = $1", node_path)
         expiry = timedelta(days=get_settings().points.expiry_days)
         lot_ids = await self.max_id("points_lot")
