@@ -331,8 +331,6 @@ class History:
     async def give_roles(self) -> None:
         """Busy city-wide chains of everyday kinds get the roles; their offers are opened to
         the whole city and their service turns bad at the role's start."""
-        from marketplace.seed import OPERATORS  # noqa: F401  (the module is loaded: no cycle at import)
-
         beijing = await self.db.fetchrow("SELECT id, path FROM union_node WHERE code = $1", ref.BEIJING["code"])
         candidates = [p for p in self.providers.values()
                       if p is not self.demo_provider and p.status == "active" and p.path.startswith(beijing["path"])
@@ -1082,13 +1080,12 @@ class History:
             provider.id, self.demo_member.id if self.demo_member else 0)
         location = provider.locations[0]
         for row in held:
-            redeemed = await vouchers.redeem(principal, row["code"], location)
+            await vouchers.redeem(principal, row["code"], location)
             at = await self.db.fetchval("SELECT redeemed_at FROM voucher WHERE id = $1", row["id"])
             await ratings.record_redemption({
                 "voucher_id": row["id"], "provider_id": provider.id, "offer_id": row["offer"],
                 "category_id": row["category"], "member_id": row["member"], "staff_id": staff["id"],
                 "location_id": location, "redeemed_at": at.isoformat()})
-            del redeemed
 
     def demo_member_story(self, stock: dict, counts: dict, ids: Ids, period_start) -> None:
         """The demo member holds a voucher in every state: what her history lacks is added,
