@@ -251,9 +251,10 @@ async def seed(members: int, providers: int, offers: int, progress: Progress | N
         await seeder.stage("members", seeder.members, members)
         await seeder.stage("providers", seeder.providers, providers)
         await seeder.stage("offers", seeder.offers, offers)
-        await seeder.stage("pictures", seeder.pictures)
-        if history:
-            await seeder.stage("history", seeder.history)
+        if history:  # pictures are drawn (CPU, in threads) while the history waits on PostgreSQL
+            await seeder.stage("pictures+history", seeder.pictures_and_history)
+        else:
+            await seeder.stage("pictures", seeder.pictures, connection)
     finally:
         await connection.close()
     return report
@@ -335,13 +336,25 @@ class _Seeder:
             "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)", table, count)
         return [row["id"] for row in rows]
 
-    async def pictures(self) -> None:
+    async def pictures_and_history(self) -> None:
+        connection = await engine().get_new_connection()
+        try:
+            drawing = asyncio.create_task(self.pictures(connection))
+            try:
+                await self.history()
+            finally:
+                await drawing
+        finally:
+            await connection.close()
+
+    async def pictures(self, connection) -> None:
         """A cover for every listing but drafts (whose owners have not chosen one yet); one
-        picture per title, drawn in two threads (Pillow lets go of the GIL while it works)."""
-        rows = await self.db.fetch(
+        picture per title, drawn in two threads (Pillow lets go of the GIL while it works).
+        Runs on a connection of its own, beside the history."""
+        rows = await connection.fetch(
             "SELECT o.id, o.title_zh, o.kind, c.code FROM offer o JOIN category c ON c.id = o.category "
             "WHERE o.cover_image IS NULL AND o.status <> 'draft' ORDER BY o.id")
-        known = {row["title_zh"]: row["cover_image"] for row in await self.db.fetch(
+        known = {row["title_zh"]: row["cover_image"] for row in await connection.fetch(
             "SELECT DISTINCT ON (title_zh) title_zh, cover_image FROM offer WHERE cover_image IS NOT NULL")}
         wanted = {}
         for row in rows:
@@ -356,7 +369,7 @@ class _Seeder:
                 self.notify("pictures", sum(t in known for t in titles), len(titles))
 
         await asyncio.gather(*(draw(title) for title in titles))
-        await self.db.execute(
+        await connection.execute(
             "UPDATE offer o SET cover_image = c.name FROM unnest($1::varchar[], $2::varchar[]) AS c(title, name) "
             "WHERE o.title_zh = c.title AND o.cover_image IS NULL AND o.status <> 'draft'",
             list(known), list(known.values()))

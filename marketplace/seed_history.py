@@ -335,7 +335,7 @@ class History:
         candidates = [p for p in self.providers.values()
                       if p is not self.demo_provider and p.status == "active" and p.path.startswith(beijing["path"])
                       and await self.db.fetchval(
-                          "SELECT count(*) FROM offer WHERE provider = $1 AND kind <> 'slot'", p.id) >= 1]
+                          "SELECT count(*) FROM offer WHERE provider = $1 AND kind <> 'slot' AND status <> 'draft'", p.id) >= 1]
         candidates.sort(key=lambda p: (p.type not in ROLE_TYPES, p.id))
         for spec, provider in zip(ROLES, candidates):
             provider.role = spec["role"]
@@ -356,7 +356,7 @@ class History:
             # Its everyday offers are live for the whole city from its start, enough of them
             # for its figures to count quickly.
             await self.db.execute(
-                "UPDATE offer SET node_scope = $2, status = 'published', per_member_limit = greatest(per_member_limit, 3), "
+                "UPDATE offer SET node_scope = $2, status = CASE WHEN status = 'draft' THEN status ELSE 'published' END, per_member_limit = greatest(per_member_limit, 3), "
                 "limit_period = 'month', stock_total = greatest(stock_total, 2000), "
                 "stock_left = greatest(stock_total, 2000), valid_from = least(valid_from, $3), "
                 "created_at = least(created_at, $3), published_at = least(coalesce(published_at, $3), $3), "
@@ -479,6 +479,8 @@ class History:
             if provider.role is None:
                 continue
             offers = [o for o in self.offers if o.provider is provider and o.kind != "slot"]
+            if not offers:
+                continue
             end = provider.stop or self.now
             days = (end - provider.start).total_seconds() / 86400
             for _ in range(int(days * ROLE_CLAIMS_PER_DAY)):
