@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from catalog.search import actors, index
+from catalog.search import actors, breaker, index
 from catalog.tables import Offer, OfferLocation, SearchMiss
 from marketplace.runtime import components
 from providers.tables import Provider
@@ -291,7 +291,12 @@ async def test_degraded_mode_with_meilisearch_really_stopped(client, world, offe
         assert await SearchMiss.count().where(SearchMiss.degraded == True) == 1
     finally:
         component.ensure_running()
-    assert (await search(client, headers, q="瑜伽"))["degraded"] is False
+    # The breaker stays open a few seconds, then one search probes the engine and closes it.
+    deadline = asyncio.get_running_loop().time() + breaker.OPEN_SECONDS + 10
+    while (await search(client, headers, q="瑜伽"))["degraded"]:
+        assert asyncio.get_running_loop().time() < deadline, "the breaker never closed"
+        await asyncio.sleep(0.5)
+    assert breaker.breaker.state == "closed"
 
 
 
