@@ -129,7 +129,8 @@ async def live_server():
         env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # A loaded machine can take longer to import the app: LIVE_SERVER_START_SECONDS.
+    deadline = time.monotonic() + float(os.environ.get("LIVE_SERVER_START_SECONDS", "30"))
     while time.monotonic() < deadline:
         try:
             if httpx.get(base_url + "/health", timeout=1).status_code == 200:

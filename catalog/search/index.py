@@ -68,7 +68,7 @@ SETTINGS = MeilisearchSettings(
     distinct_attribute=None,
     # Exactness before sort: among hits that match equally well, an exact title wins;
     # only then does distance (or rating) order them.
-    ranking_rules=["words", "typo", "proximity", "attribute", "exactness", "sort"],
+    ranking_rules=["words", "typo", "proximity", "exactness", "attribute", "sort"],
     # Proximity within an attribute only: titles are short, and word-by-word proximity
     # was the largest part of the indexing time.
     proximity_precision=ProximityPrecision.BY_ATTRIBUTE,

@@ -166,10 +166,10 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
 
     A search by place (geo) or by opening hours looks at every location of an offer and
     keeps its best one; any other search looks only at each offer's primary document.
-    A text or place search keeps one hit per `group` (one provider's offer of one title,
-    listed for many shops), so one provider cannot fill the page; counting every hit
-    exactly under `distinct` would more than double the engine's cost, so those searches
-    page by offset and report the engine's estimate of the total.
+    Every search keeps one hit per `group` (one provider's offer of one title, listed
+    for many shops), so one provider cannot fill the page; counting every hit exactly
+    under `distinct` would more than double the engine's cost, so searches page by
+    offset and report the engine's estimate of the total.
     Among hits that match equally well, nearer ones come first when the place is known.
     """
     q = normalise(query.q) if q is None else q
@@ -180,10 +180,7 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
         "facets": list(FACETS.values()), "attributesToRetrieve": HIT_ATTRIBUTES,
         "attributesToHighlight": ["title_zh", "title_en"], "highlightPreTag": "<mark>", "highlightPostTag": "</mark>",
     }
-    if by_location or q:
-        body.update(distinct="group", offset=(query.page - 1) * query.page_size, limit=query.page_size)
-    else:
-        body.update(page=query.page, hitsPerPage=query.page_size)
+    body.update(distinct="group", offset=(query.page - 1) * query.page_size, limit=query.page_size)
     sort = _sort(query)
     if sort is None and q and query.lat is not None:
         sort = [f"_geoPoint({query.lat}, {query.lng}):asc"]
@@ -374,13 +371,15 @@ async def search(principal: Principal | None, query: SearchQuery, record_miss: b
     result = await _answer(query, who, corrected or typed)
     if corrected and result.total == 0:
         corrected, result = None, await _answer(query, who, typed)
-    if typed and not corrected and result.total == 0 and not query.exact and text.has_han(typed):
-        # Written wrong but sounds right (or a word the engine splits differently): its pinyin.
-        by_sound = text.query_pinyin(typed)
-        if by_sound:
-            retry = await _answer(query, who, by_sound)
+    if typed and not corrected and result.total == 0 and not query.exact:
+        # Written wrong: Chinese that sounds right is searched by its pinyin; a Latin word
+        # by the nearest known word (the engine's typo tolerance does not reach synonyms).
+        retry_with = (text.query_pinyin(typed) if text.has_han(typed)
+                      else (await terms.vocabulary()).correct_latin(typed))
+        if retry_with:
+            retry = await _answer(query, who, retry_with)
             if retry.total:
-                corrected, result = by_sound, retry
+                corrected, result = retry_with, retry
     if corrected:
         result.corrected_from = typed
     if not result.degraded:
@@ -408,6 +407,15 @@ async def _current_stock(hits: list[SearchHit]) -> None:
 SUGGESTIONS = 6
 
 
+async def popular_searches(principal: Principal | None, limit: int = 8) -> list[str]:
+    """What members of this visitor's area searched most (and found) lately."""
+    try:
+        return await terms.popular(area_of(Eligibility.of(principal)), limit)
+    except Exception as error:  # a convenience on the page: never fail it
+        log.warning("popular_searches_unavailable", error=type(error).__name__)
+        return []
+
+
 async def suggest(principal: Principal | None, prefix: str) -> Suggestions:
     """What to offer while a member types: offer titles that match (one per title), the
     categories whose names or pinyin start with it, and the area's popular searches
@@ -427,7 +435,7 @@ async def suggest(principal: Principal | None, prefix: str) -> Suggestions:
         except (index.EngineBusy, index.EngineUnavailable):
             titles = []
     categories = [row for row in await categories_cached() if _category_matches(row, typed)][:3]
-    popular = [term for term in await terms.popular(area_of(who), 20) if typed in term and term != typed][:3]
+    popular = [term for term in await popular_searches(principal, 20) if typed in term and term != typed][:3]
     return Suggestions(query=typed, titles=titles[:SUGGESTIONS], categories=categories, popular=popular)
 
 

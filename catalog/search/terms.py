@@ -12,7 +12,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -78,10 +78,11 @@ async def popular(area: int, limit: int = 8) -> list[str]:
     cached = _popular.get(area)
     if cached and time.monotonic() - cached[0] < POPULAR_CACHE_SECONDS:
         return cached[1][:limit]
+    since = datetime.now(SHANGHAI).date() - timedelta(days=POPULAR_DAYS)
     rows = await Offer.raw(
-        "SELECT term FROM search_term_daily WHERE area = {} AND day > (now() AT TIME ZONE 'Asia/Shanghai')::date - {} "
+        "SELECT term FROM search_term_daily WHERE area = {} AND day > {} "
         "GROUP BY term HAVING sum(searches) >= {} ORDER BY sum(searches) DESC, term LIMIT 20",
-        area, POPULAR_DAYS, MIN_SEARCHES)
+        area, since, MIN_SEARCHES)
     terms = [row["term"] for row in rows]
     _popular[area] = (time.monotonic(), terms)
     return terms[:limit]
@@ -97,8 +98,8 @@ _vocabulary_lock: asyncio.Lock | None = None
 
 async def _build_vocabulary() -> text.Vocabulary:
     titles = await Offer.raw(
-        "SELECT o.title_zh AS t, count(*) AS n FROM offer o WHERE o.status = 'published' "
-        "GROUP BY o.title_zh ORDER BY n DESC LIMIT {}", VOCABULARY_TITLES)
+        "SELECT o.title_zh || ' ' || coalesce(o.title_en, '') AS t, count(*) AS n FROM offer o "
+        "WHERE o.status = 'published' GROUP BY 1 ORDER BY n DESC LIMIT {}", VOCABULARY_TITLES)
     others = await Offer.raw(
         "SELECT DISTINCT unnest(tags) AS t FROM offer WHERE status = 'published' "
         "UNION SELECT name_zh FROM category")

@@ -21,11 +21,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-import jieba
 import opencc
-from pypinyin import Style, lazy_pinyin
-
-jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -59,11 +55,25 @@ def words(text: str) -> tuple[str, ...]:
     search mode, without its guesses at unknown words): 游泳馆年卡 → 游泳 游泳馆 年 卡."""
     found: list[str] = []
     for run in _HAN_RUN.findall(text):
-        found.extend(jieba.lcut_for_search(run, HMM=False))
+        found.extend(_jieba().lcut_for_search(run, HMM=False))
     return tuple(found)
 
 
+@functools.cache
+def _jieba():
+    """jieba, imported when first needed (its import and dictionary take seconds, which
+    the web app's start-up need not wait for)."""
+    import jieba
+
+    jieba.setLogLevel(60)  # it prints its dictionary loading to stderr otherwise
+    return jieba
+
+
 def _syllables(word: str) -> list[str]:
+    # Imported when first needed: pypinyin's phrase dictionary takes a second to load,
+    # which the web app's start-up need not wait for.
+    from pypinyin import lazy_pinyin
+
     return lazy_pinyin(word, errors="ignore")
 
 
@@ -127,9 +137,20 @@ class Vocabulary:
                 if len(word) > 1:
                     counts[word] = counts.get(word, 0) + 1
         self.known = set(counts)
+        self.latin = sorted({word for phrase in [*texts, *extra] for word in re.findall(r"[a-z]{4,}", normalise(phrase))})
         self.by_sound: dict[str, str] = {}
         for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             self.by_sound.setdefault(query_pinyin(word), word)
+
+    def correct_latin(self, query: str) -> str | None:
+        """The known English or pinyin word nearest to a one-word Latin query that found
+        nothing (dentst → dentist): at most one edit for short words, two from eight letters."""
+        if not re.fullmatch(r"[a-z]{4,30}", query):
+            return None
+        allowed = 1 if len(query) < 8 else 2
+        best = min(((edit_distance(query, word), word) for word in self.latin if abs(len(word) - len(query)) <= allowed),
+                   default=None)
+        return best[1] if best and 0 < best[0] <= allowed else None
 
     def correct(self, query: str) -> str | None:
         """A known word that sounds like this Chinese query, when the query is not itself
@@ -144,3 +165,19 @@ class Vocabulary:
             return None
         corrected = self.by_sound.get(query_pinyin(query))
         return corrected if corrected and corrected != query else None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, a swap of two neighbours counting as one edit."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
