@@ -224,6 +224,10 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
                       f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms, "
                       f"max {_ms(max(values, default=float('nan')))} ms, "
                       f"{report.freshness_timeouts.get(change, 0)} timed out")
+    if report.freshness_load is not None:
+        stats = report.freshness_load
+        console.print(f"searches during freshness: {len(stats.latencies_ms)} answered, {stats.errors} errors, "
+                      f"{stats.degraded} degraded, p95 {_ms(stats.pct(95))} ms")
     if report.reindex_s is not None:
         console.print(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
                       f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "

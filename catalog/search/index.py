@@ -240,6 +240,7 @@ INDEXED = "o.status IN ('submitted', 'published', 'paused') AND o.valid_to > now
 # Providers whose offers the index keeps (hidden unless active): they may come back.
 KEPT_PROVIDER_STATUSES = ("active", "suspended", "delisted")
 _DIGITS = re.compile(r"[0-9.%¥]+")
+_CLAUSE = re.compile(r"[，。！？；：、“”‘’（）()\s,.;:!?]+")
 
 
 async def _indexed_offers(where: str, *args) -> list[dict]:
@@ -256,9 +257,12 @@ def _description_words(description_zh: str, description_en: str, title: str) -> 
     a description adds to search (工伤认定, 劳动仲裁), without its repeated template text."""
     said = set(text.words(title)) | set(title.split())
     found = []
-    for word in text.words(text.normalise(description_zh)):
-        if len(word) > 1 and word not in said:
-            found.append(word)
+    # Clause by clause: descriptions repeat their clauses (usage rules, limits), and the
+    # words of each clause are cached, which keeps a reindex of 100,000 offers fast.
+    for clause in _CLAUSE.split(text.normalise(description_zh)):
+        for word in text.words(clause):
+            if len(word) > 1 and word not in said:
+                found.append(word)
     for word in re.findall(r"[a-z][a-z'-]+", text.normalise(description_en)):
         if len(word) > 2 and word not in said:
             found.append(word)
