@@ -197,9 +197,11 @@ async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n
     operator = await _operator()
 
     def finder(provider_id: int, offer_id: int | None = None) -> Callable:
-        async def visible() -> bool:
+        async def visible() -> bool | None:
             response = await http.get("/api/v1/search", params={"provider_id": provider_id, "page_size": 50},
                                       headers=headers)
+            if response.status_code == 503:
+                return None  # busy: ask again
             response.raise_for_status()
             found = response.json()["hits"]
             return any(h["offer_id"] == offer_id for h in found) if offer_id else bool(found)
@@ -278,10 +280,14 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
 
             api, engine = _api_sender(load_http, base, headers), _engine_sender(load_http, who)
             classes = await _query_classes()
-            # Warm-up: every query once through both paths.
+            # Warm-up: every query once through both paths (the first searches of the web
+            # process load its word lists; on a loaded machine some may time out).
             for params in [p for items in classes.values() for p in items]:
-                await api(params)
-                await engine(params)
+                for send in (api, engine):
+                    try:
+                        await send(params)
+                    except Exception as error:
+                        say(f"warm-up: {type(error).__name__}")
             for name, items in classes.items():
                 api_stats = await _load(api, items, Stats(name, "api"), requests, concurrency, class_time_limit)
                 engine_stats = await _load(engine, items, Stats(name, "engine"), requests, concurrency,
@@ -295,7 +301,10 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
             if freshness:
                 hits: list[dict] = []
                 for params in classes["text"] + classes["geo"]:
-                    hits.extend((await api(params))["hits"])
+                    try:
+                        hits.extend((await api(params))["hits"])
+                    except RuntimeError:  # busy: the others will do
+                        continue
                 random.Random(11).shuffle(hits)
                 searching = asyncio.Event()
                 load_items = classes["text"] + classes["geo"]

@@ -104,7 +104,10 @@ async def _build_vocabulary() -> text.Vocabulary:
         "SELECT DISTINCT unnest(tags) AS t FROM offer WHERE status = 'published' "
         "UNION SELECT name_zh FROM category")
     extra = [word for group in text.load_synonyms() for word in group]
-    return text.Vocabulary([row["t"] for row in titles] + [row["t"] for row in others], extra)
+    # Segmenting thousands of titles takes a while: in a thread, so that the web process
+    # keeps answering meanwhile.
+    return await asyncio.to_thread(text.Vocabulary, [row["t"] for row in titles] + [row["t"] for row in others],
+                                   extra)
 
 
 async def vocabulary() -> text.Vocabulary:
