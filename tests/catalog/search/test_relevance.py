@@ -10,7 +10,7 @@ from tests.catalog.search import builders
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("clean_state")]
 
 # `benefits bench relevance`, 2026-12-03: raise it when search gets better, never lower it.
-RECORDED_RECALL_AT_3 = 0.970
+RECORDED_RECALL_AT_3 = 0.976
 
 
 def test_the_sets_are_well_formed():
