@@ -239,11 +239,11 @@ async def test_reconciliation_repairs_a_drifted_index(client, world, offers):
     meili = index.client().index(index.index_uid())
     # Drift: a document deleted behind our back, a stale title, and a ghost offer.
     task = await meili.delete_documents_by_filter(f"offer_id = {offers['checkup']}")
-    await index.client().wait_for_task(task.task_uid)
+    await index.client().wait_for_task(task.task_uid, timeout_in_ms=60_000)
     await Offer.update({Offer.title_zh: "改名后的瑜伽课", Offer.updated_at: builders.now()}).where(
         Offer.id == offers["yoga"])
     ghost = {**(await meili.get_documents(limit=1)).results[0], "id": "999999-0", "offer_id": 999999}
-    await index.client().wait_for_task((await meili.add_documents([ghost])).task_uid)
+    await index.client().wait_for_task((await meili.add_documents([ghost])).task_uid, timeout_in_ms=60_000)
     repaired = await index.reconcile()
     assert repaired == {"missing": 1, "stale": 1, "extra": 1}
     assert offers["checkup"] in ids(await search(client, q="体检"))
