@@ -92,7 +92,9 @@ async def prepare_database() -> None:
     _database_ready = True
 
 
-TABLES_TO_KEEP = {"migration"}  # Piccolo's record of the migrations applied
+# Piccolo records applied migrations in `migration`: a command run in a subprocess (`benefits
+# seed`, `benefits backup`) would otherwise see none applied.
+TABLES_TO_KEEP = {"migration"}
 
 
 @pytest.fixture(autouse=True)
