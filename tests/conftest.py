@@ -129,7 +129,7 @@ async def live_server():
         env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded 2-core machine takes long to import the app
     while time.monotonic() < deadline:
         try:
             if httpx.get(base_url + "/health", timeout=1).status_code == 200:

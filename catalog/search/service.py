@@ -115,7 +115,7 @@ def _sort(query: SearchQuery) -> list[str] | None:
 # What a hit shows (`_hit`); the rest of a document stays in the engine.
 HIT_ATTRIBUTES = ["offer_id", "title_zh", "title_en", "kind", "category", "category_zh", "category_en",
                   "provider_id", "provider_name", "district", "list_price_fen", "member_price_fen", "subsidy_fen",
-                  "discount_ratio", "price_band", "stock_left", "tags", "groups", "rating", "cover_image", "_geo"]
+                  "points_price", "discount_ratio", "price_band", "stock_left", "tags", "groups", "rating", "cover_image", "_geo"]
 
 
 def _safe_marks(text: str) -> str:
@@ -139,7 +139,7 @@ def _hit(document: dict, query: SearchQuery) -> SearchHit:
         subsidy_fen=document["subsidy_fen"], discount_ratio=document["discount_ratio"],
         price_band=document["price_band"], stock_left=document["stock_left"], tags=document.get("tags") or [],
         groups=document.get("groups") or [], distance_m=distance, rating=document.get("rating"),
-        cover_image=document.get("cover_image"),
+        cover_image=document.get("cover_image"), points_price=document.get("points_price"),
     )
 
 
@@ -202,7 +202,7 @@ _TEXT_MATCH = {
 
 _FALLBACK_SQL = """
 SELECT o.id, o.kind, o.title_zh, o.title_en, o.tags, o.groups, o.list_price_fen, o.member_price_fen,
-       o.subsidy_fen, o.stock_left, o.cover_image, o.published_at, o.created_at,
+       o.subsidy_fen, o.points_price, o.stock_left, o.cover_image, o.published_at, o.created_at,
        c.code AS category, c.name_zh AS category_zh, c.name_en AS category_en,
        p.id AS provider_id, p.name AS provider_name,
        l.district, l.latitude, l.longitude, l.opening_hours,
@@ -264,7 +264,7 @@ async def _postgres(query: SearchQuery, who: Eligibility) -> SearchResult:
         document = {
             "offer_id": row["id"], **{key: row[key] for key in (
                 "kind", "title_zh", "title_en", "tags", "groups", "list_price_fen", "member_price_fen",
-                "subsidy_fen", "stock_left", "cover_image", "category", "category_zh", "category_en",
+                "subsidy_fen", "points_price", "stock_left", "cover_image", "category", "category_zh", "category_en",
                 "provider_id", "provider_name", "district")},
             "price_band": index.price_band(row["member_price_fen"]),
             "discount_ratio": round(1 - row["member_price_fen"] / row["list_price_fen"], 4)
@@ -347,7 +347,7 @@ JOIN category c ON c.id = o.category
 JOIN provider p ON p.id = o.provider
 JOIN union_node scope ON scope.id = o.node_scope
 WHERE o.id = {} AND o.status = 'published' AND p.status = 'active'
-  AND o.valid_from <= now() AND o.valid_to > now()
+  AND o.valid_to > now()
   AND ({} AND scope.depth <= 1 AND cardinality(o.groups) = 0
        OR NOT {} AND scope.id = ANY({}::int[]) AND (cardinality(o.groups) = 0 OR o.groups && {}::varchar[]))
 """
@@ -357,7 +357,8 @@ async def offer_detail(principal: Principal | None, offer_id: int, lat: float | 
                        lng: float | None = None) -> dict:
     """An offer this visitor may see, with its provider and the locations where it can be
     used (nearest first when lat/lng are known); NotFound otherwise, so that an offer
-    out of reach looks the same as one that does not exist."""
+    out of reach looks the same as one that does not exist. A published offer whose
+    window has not started yet is shown too (its page says 即将开始 and when)."""
     who = Eligibility.of(principal)
     rows = await Offer.raw(_ELIGIBLE_SQL, offer_id, who.node_ids is None, who.node_ids is None,
                            list(who.node_ids or ()), list(who.groups))
