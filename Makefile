@@ -11,8 +11,11 @@ STAMP  := $(VENV)/.installed
 demo: setup
 	$(BIN)/benefits demo
 
+# Two workers share the machine's two cores (each with its own database, Redis database and
+# search index prefix; see tests/conftest.py); tests that stop a shared component run after them, alone.
 test: setup browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "not exclusive"
+	$(BIN)/pytest -p no:xdist -m exclusive
 
 setup: install
 	$(BIN)/benefits setup

@@ -4,6 +4,11 @@ Components come from the environment when configured; otherwise the session star
 its own embedded ones under var/test (apart from the demo's) and stops what it started.
 The tests use their own database, `<name>_test` beside the configured one, recreated
 and migrated once per session and emptied before each test; they never touch another.
+
+`make test` runs them in two pytest-xdist workers: each worker has a database, a Redis
+database and a search index prefix of its own on the shared components, which the
+controlling process starts (it imports this file first) and stops. Tests marked
+`exclusive` stop a shared component, so they run afterwards, alone.
 """
 
 import os
@@ -18,9 +23,12 @@ import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# "gw0", "gw1", ... in a pytest-xdist worker; "" in a plain run and in the controlling process.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 os.environ.setdefault("BENEFITS_VAR", str(REPO_ROOT / "var" / "test"))
-os.environ.setdefault("MEILI_INDEX_PREFIX", "test_")
 os.environ.setdefault("LOG_FORMAT", "json")
+# A worker inherits the controller's environment, so its own names are set, not defaulted.
+os.environ["MEILI_INDEX_PREFIX"] = f"test_{WORKER}_" if WORKER else os.environ.get("MEILI_INDEX_PREFIX", "test_")
 
 from marketplace.runtime import components  # noqa: E402
 
@@ -32,8 +40,18 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-_CONFIGURED_DATABASE = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+def _with_redis_database(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return urlunsplit(parts._replace(query=f"db={number}"))
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+_CONFIGURED_DATABASE = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/").removesuffix(f"_{WORKER}")
 TEST_DATABASE = _CONFIGURED_DATABASE if _CONFIGURED_DATABASE.endswith("_test") else _CONFIGURED_DATABASE + "_test"
+if WORKER:
+    TEST_DATABASE += f"_{WORKER}"
+    os.environ["REDIS_URL"] = _with_redis_database(os.environ["REDIS_URL"], 1 + int(WORKER.removeprefix("gw")))
 os.environ["DATABASE_URL"] = _with_database(os.environ["DATABASE_URL"], TEST_DATABASE)
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
@@ -47,7 +65,7 @@ async def _recreate_database() -> None:
     import asyncpg
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    assert TEST_DATABASE.endswith("_test")
+    assert "_test" in TEST_DATABASE
     admin = await asyncpg.connect(_with_database(os.environ["DATABASE_URL"], "postgres"))
     try:
         await admin.execute(
@@ -122,14 +140,14 @@ async def live_server():
     await prepare_database()
     port = components.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "live_server.log", "w")
+    log = open(ARTIFACTS / f"live_server{'-' + WORKER if WORKER else ''}.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "marketplace.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
         env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # a loaded 2-core machine takes long to import the app
+    deadline = time.monotonic() + 120  # a shared, busy machine can take long to import the app
     while time.monotonic() < deadline:
         try:
             if httpx.get(base_url + "/health", timeout=1).status_code == 200:
@@ -138,7 +156,7 @@ async def live_server():
             time.sleep(0.2)
     else:
         process.terminate()
-        raise RuntimeError("live server did not start; see tests/artifacts/live_server.log")
+        raise RuntimeError(f"live server did not start; see {log.name}")
     yield base_url
     process.terminate()
     process.wait(10)

@@ -18,6 +18,7 @@ async def test_ready_reports_every_component_with_its_latency(client):
         assert result["latency_ms"] >= 0
 
 
+@pytest.mark.exclusive
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["meilisearch", "redis", "stripe"])
 async def test_a_stopped_component_turns_ready_to_503_and_health_stays_up(client, name):

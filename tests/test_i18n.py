@@ -156,3 +156,17 @@ async def test_error_page_of_an_unknown_path_follows_the_language_cookie(client,
 async def test_unknown_locale_falls_back_to_chinese(client):
     response = await client.get("/login", headers={"cookie": "lang=fr"})
     assert '<html lang="zh-Hans">' in response.text
+
+
+@pytest.mark.unit
+def test_a_message_shared_by_several_catalogs_has_one_translation():
+    """The catalogs are merged into one at start-up, so two translations of one msgid would
+    leave one package's pages showing the other's words. A msgid that needs different words
+    in two places is two msgids."""
+    seen: dict[str, dict[str, str]] = {}
+    for package in PACKAGES:
+        for message in _catalog("zh_Hans", package):
+            if message.id and isinstance(message.id, str) and message.string:
+                seen.setdefault(message.id, {})[package] = message.string
+    differing = {msgid: by_package for msgid, by_package in seen.items() if len(set(by_package.values())) > 1}
+    assert not differing, differing

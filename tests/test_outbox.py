@@ -70,6 +70,7 @@ async def test_an_event_from_a_rolled_back_transaction_is_never_delivered(run_wo
     assert await Notification.count() == before
 
 
+@pytest.mark.exclusive
 async def test_an_event_committed_while_redis_is_down_is_delivered_when_it_returns(run_worker):
     if components.by_name("redis").external():
         pytest.skip("Redis is external to this test session; it cannot be stopped here")

@@ -37,6 +37,7 @@ def test_a_running_component_is_not_started_twice():
 
 
 @pytest.mark.integration
+@pytest.mark.exclusive
 def test_a_restarted_component_keeps_its_address():
     meili = components.by_name("meilisearch")
     if meili.external():

@@ -265,6 +265,7 @@ async def test_zero_result_searches_are_recorded_without_personal_data(client, w
 
 
 @pytest.mark.slow
+@pytest.mark.exclusive
 async def test_degraded_mode_with_meilisearch_really_stopped(client, world, offers):
     component = components.by_name("meilisearch")
     if component.external():
