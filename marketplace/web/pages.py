@@ -9,7 +9,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, URLEncodedBody
@@ -17,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from catalog import services as catalog
 from evaluation import services as evaluation
+from marketplace import dates
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.federation import consent, services as federation
 from marketplace.federation.schemas import NodeId
@@ -46,15 +46,9 @@ Form = URLEncodedBody[LoginForm]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-def _local_date(moment: datetime | None) -> str | None:
-    """A UTC timestamp as the viewer's calendar date (Asia/Shanghai by default)."""
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(get_settings().app.timezone)).strftime("%Y-%m-%d")
-
-
 def _with_dates(offers: list[dict]) -> list[dict]:
-    return [{**offer, "valid_until": _local_date(offer.get("valid_to"))} for offer in offers]
+    # Inclusive: "valid until 2027-02-28" is stored as the next midnight (marketplace/dates.py).
+    return [{**offer, "valid_until": dates.last_day_text(offer.get("valid_to")) or None} for offer in offers]
 
 
 def _hour_runs(opening_hours) -> list[tuple[str, str, str, str]]:

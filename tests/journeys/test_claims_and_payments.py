@@ -206,3 +206,16 @@ async def test_the_payment_page_says_a_failure_in_chinese_with_a_way_to_retry(cl
     assert "declined" not in shown.lower() and "Bad request" not in shown
     assert 'data-testid="pay-form"' in page.text  # the form stays to try again
     assert "剩余支付时间" in page.text
+
+
+async def test_a_hold_that_ran_out_says_so_and_offers_to_buy_again(client, world):
+    offer_id = await builders.offer(world, "paid", "私教课", list_fen=29900, member_fen=23890, subsidy_fen=3700)
+    await _web_login(client, "/login", world.members["chaoyang"][1])
+    bought = await client.post(f"/offers/{offer_id}/pay", data={"_csrf_token": client.cookies.get("csrftoken")})
+    await Payment.update({Payment.hold_until: now() - timedelta(seconds=1)}).where(Payment.id > 0)
+    page = await client.get(bought.headers["location"])  # before the release job has run
+    assert "支付已超时" in page.text and f'href="/offers/{offer_id}"' in page.text
+    assert 'data-testid="pay-form"' not in page.text
+    assert await payments.release_expired_holds() == 1
+    released = await client.get(bought.headers["location"])
+    assert "订单已取消" in released.text and "未扣款" in released.text and "重新购买" in released.text
