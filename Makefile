@@ -6,9 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup install browser messages services-status services-down clean
+.PHONY: demo test setup install browser fonts messages services-status services-down clean
 
-demo: setup
+demo: setup fonts
 	$(BIN)/benefits demo
 
 # Two workers share the machine's two cores (each with its own database, Redis database and
@@ -37,6 +37,14 @@ browser:
 	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
+
+# The demo's offer pictures carry Chinese words (marketplace/seed_pictures.py): a CJK font.
+# Without one (no root, no network) the pictures are drawn without words.
+fonts:
+	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-noto-cjk >/dev/null; } || \
+	  echo "fonts-noto-cjk could not be installed: the demo's pictures will have no words"
 
 services-status: install
 	$(BIN)/benefits services status

@@ -96,7 +96,7 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console)
 
 
-async def _seed(members: int, providers: int, offers: int):
+async def _seed(members: int, providers: int, offers: int, history: bool = True):
     from marketplace import db, seed as seeding
 
     await db.open_pool()
@@ -109,7 +109,8 @@ async def _seed(members: int, providers: int, offers: int):
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.update(tasks[stage], completed=done, total=total)
 
-            return await seeding.seed(members=members, providers=providers, offers=offers, progress=report)
+            return await seeding.seed(members=members, providers=providers, offers=offers, progress=report,
+                                      history=history)
     finally:
         await db.close_pool()
 
@@ -117,13 +118,15 @@ async def _seed(members: int, providers: int, offers: int):
 @main.command()
 @click.option("--members", default=5000, show_default=True)
 @click.option("--providers", default=200, show_default=True)
-@click.option("--offers", default=2000, show_default=True)
-def seed(members: int, providers: int, offers: int) -> None:
-    """Add realistic demo data (Faker zh_CN/en) for one city."""
+@click.option("--offers", default=800, show_default=True)
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="90 days of the city's history, once per database (see marketplace/seed_history.py).")
+def seed(members: int, providers: int, offers: int, history: bool) -> None:
+    """Add realistic demo data for one city (appends; the history is made once)."""
     _bring_up()
     asyncio.run(_migrate())
     started = time.perf_counter()
-    report = asyncio.run(_seed(members, providers, offers))
+    report = asyncio.run(_seed(members, providers, offers, history))
     console.print(report)
     console.print(f"seeded in {time.perf_counter() - started:.1f}s")
 
@@ -420,10 +423,10 @@ def rotate_pii_key() -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, envvar="BENEFITS_PORT", show_envvar=True)
 @click.option("--members", default=5000, show_default=True)
 @click.option("--providers", default=200, show_default=True)
-@click.option("--offers", default=2000, show_default=True)
+@click.option("--offers", default=800, show_default=True)
 def demo(port: int, members: int, providers: int, offers: int) -> None:
     """Set up, seed once, and run web + worker + scheduler until Ctrl-C.
 
@@ -468,16 +471,18 @@ def _interrupt(*_) -> None:
 
 
 def _print_demo_guide(port: int, evaluator_key: str) -> None:
+    """Where to go and how to sign in: plain lines of at most 80 columns (nothing is cut
+    or wrapped in a terminal), also kept in var/demo-guide.txt."""
     from marketplace import seed as seeding
+    from marketplace.runtime.paths import var_dir
 
-    base = f"http://127.0.0.1:{port}"
-    table = Table("where", "address", "sign in with")
-    for account in seeding.DEMO_ACCOUNTS:
-        table.add_row(account["area"], base + account["path"], f"{account['username']} / {account['password']}")
-    table.add_row("evaluator desk", base + "/evaluator/", f"API key {evaluator_key}")
-    table.add_row("API docs", base + "/api/docs", "")
-    console.print(table)
-    console.print("Press Ctrl-C to stop everything this command started.")
+    text = seeding.demo_guide(f"http://127.0.0.1:{port}", evaluator_key)
+    path = var_dir() / "demo-guide.txt"
+    path.write_text(text + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    click.echo(text)
+    click.echo(f"This guide is also in {path}.")
+    click.echo("Press Ctrl-C to stop everything this command started.")
 
 
 if __name__ == "__main__":

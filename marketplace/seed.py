@@ -23,9 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from marketplace import pii
 from marketplace import reference_data as ref
+from marketplace import seed_catalogue as cat
+from marketplace import seed_history, seed_pictures
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit
 from marketplace.identity.passwords import hash_password
@@ -37,6 +40,7 @@ from providers.credit_codes import (
 )
 
 Progress = Callable[[str, int, int], None]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MEMBER_PASSWORD = "member123"
 PROVIDER_PASSWORD = "provider123"
@@ -151,12 +155,54 @@ DEMO_ACCOUNTS = [
 
 
 async def demo_evaluator_key() -> str:
-    """A fresh API key for the demo evaluator: keys are stored hashed, so an earlier one
-    cannot be shown again; it is revoked instead."""
+    """The demo evaluator's API key, the same at every start of the same data: keys are
+    stored hashed, so the demo keeps the one it issued in var/ (readable by its owner only)
+    and issues a new one only when that one no longer works (new data, or revoked)."""
     from evaluation import services as evaluation
+    from marketplace.runtime.paths import var_dir
 
+    path = var_dir() / "demo-evaluator-key"
+    if path.exists():
+        key = path.read_text().strip()
+        if await evaluation.authenticate_api_key(key) is not None:
+            return key
     org = await evaluation.find_org(EVALUATOR_ORG)
-    return await evaluation.rotate_api_key(org["id"])
+    key = await evaluation.rotate_api_key(org["id"])
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+GUIDE_WIDTH = 80
+
+
+def demo_guide(base: str, evaluator_key: str) -> str:
+    """The demo's guide: each place, its address and its sign-in, one value per line so
+    that nothing is cut in an 80-column terminal."""
+    lines = ["Benefits marketplace demo (工会普惠服务平台)", "=" * 42, ""]
+    places = [(account["area"], base + account["path"], f"{account['username']} / {account['password']}")
+              for account in DEMO_ACCOUNTS]
+    places += [("评价机构 Evaluator desk", base + "/evaluator/", "API key (sign in with it):"),
+               ("", "", evaluator_key), ("API docs", base + "/api/docs", ""),
+               ("Readiness", base + "/ready", "")]
+    for area, address, sign_in in places:
+        if area:
+            lines.append(area)
+        if address:
+            lines.append(f"  {address}")
+        if sign_in:
+            lines.append(f"  {sign_in}")
+    lines += ["", "Member 13800138000 has vouchers in every state and points to spend;",
+              "demo_staff redeems at /provider/counter; operator 'beijing' reviews the",
+              "city's scorecards (/console/scorecards) and cases (/console/cases)."]
+    return "\n".join(lines)
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: East Asian wide characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 @dataclass
@@ -173,6 +219,8 @@ class SeedReport:
     locations: int = 0
     provider_users: int = 0
     offers: int = 0
+    pictures: int = 0  # covers drawn (one per title)
+    history: "seed_history.Report | None" = None  # None: there was history already, or none was asked for
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -181,7 +229,8 @@ class SeedReport:
 
 
 async def has_data() -> bool:
-    """True once a seed has run to its end (offers are its last stage)."""
+    """True once a seed has run to its end (its last stage writes the history, or offers
+    when no history was asked for)."""
     connection = await engine().get_new_connection()
     try:
         return await connection.fetchval("SELECT EXISTS (SELECT 1 FROM offer)")
@@ -189,7 +238,10 @@ async def has_data() -> bool:
         await connection.close()
 
 
-async def seed(members: int, providers: int, offers: int, progress: Progress | None = None) -> SeedReport:
+async def seed(members: int, providers: int, offers: int, progress: Progress | None = None, *,
+               history: bool = True) -> SeedReport:
+    """Add members, providers and offers; with `history`, and when the database has none
+    yet, 90 days of the city's history (marketplace/seed_history.py)."""
     report = SeedReport()
     notify = progress or (lambda stage, done, total: None)
     connection = await engine().get_new_connection()
@@ -199,6 +251,10 @@ async def seed(members: int, providers: int, offers: int, progress: Progress | N
         await seeder.stage("members", seeder.members, members)
         await seeder.stage("providers", seeder.providers, providers)
         await seeder.stage("offers", seeder.offers, offers)
+        if history:  # pictures are drawn (CPU, in threads) while the history waits on PostgreSQL
+            await seeder.stage("pictures+history", seeder.pictures_and_history)
+        else:
+            await seeder.stage("pictures", seeder.pictures, connection)
     finally:
         await connection.close()
     return report
@@ -208,6 +264,12 @@ async def seed(members: int, providers: int, offers: int, progress: Progress | N
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def _day_start(moment: datetime) -> datetime:
+    """Midnight opening `moment`'s day in Beijing, in UTC."""
+    local = moment.astimezone(SHANGHAI)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 def _point_in(district: dict, rng: random.Random) -> tuple[float, float]:
@@ -243,7 +305,7 @@ class _Seeder:
         self.report = report
         self.notify = notify
         self.member_target = members
-        self.rng = random.Random()
+        self.rng = random.Random()  # seeded in `reference`: the same city from the same sizes
         self.now = _now()
         self.hashes: dict[str, str] = {}
         self.nodes: dict[str, dict] = {}  # code -> row
@@ -274,6 +336,48 @@ class _Seeder:
             "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)", table, count)
         return [row["id"] for row in rows]
 
+    async def pictures_and_history(self) -> None:
+        connection = await engine().get_new_connection()
+        try:
+            drawing = asyncio.create_task(self.pictures(connection))
+            try:
+                await self.history()
+            finally:
+                await drawing
+        finally:
+            await connection.close()
+
+    async def pictures(self, connection) -> None:
+        """A cover for every listing but drafts (whose owners have not chosen one yet); one
+        picture per title, drawn in two threads (Pillow lets go of the GIL while it works).
+        Runs on a connection of its own, beside the history."""
+        rows = await connection.fetch(
+            "SELECT o.id, o.title_zh, o.kind, c.code FROM offer o JOIN category c ON c.id = o.category "
+            "WHERE o.cover_image IS NULL AND o.status <> 'draft' ORDER BY o.id")
+        known = {row["title_zh"]: row["cover_image"] for row in await connection.fetch(
+            "SELECT DISTINCT ON (title_zh) title_zh, cover_image FROM offer WHERE cover_image IS NOT NULL")}
+        wanted = {}
+        for row in rows:
+            wanted.setdefault(row["title_zh"], (row["code"], row["kind"]))
+        titles = [title for title in wanted if title not in known]
+        self.notify("pictures", 0, len(titles))
+        gate = asyncio.Semaphore(2)
+
+        async def draw(title: str) -> None:
+            async with gate:
+                known[title] = await asyncio.to_thread(seed_pictures.stored_cover, *wanted[title], title)
+                self.notify("pictures", sum(t in known for t in titles), len(titles))
+
+        await asyncio.gather(*(draw(title) for title in titles))
+        await connection.execute(
+            "UPDATE offer o SET cover_image = c.name FROM unnest($1::varchar[], $2::varchar[]) AS c(title, name) "
+            "WHERE o.title_zh = c.title AND o.cover_image IS NULL AND o.status <> 'draft'",
+            list(known), list(known.values()))
+        self.report.pictures = len(titles)
+
+    async def history(self) -> None:
+        self.report.history = await seed_history.make_history(self.db, self.now, self.rng, self.notify)
+
     # reference rows
 
     async def reference(self) -> None:
@@ -294,6 +398,9 @@ class _Seeder:
             self.notify("reference", 5, steps)
             await self.ensure_demo_provider()
             self.notify("reference", 6, steps)
+            # A fresh database gets the same city from the same sizes (tests and the demo
+            # can count on the history's roles); an append draws anew.
+            self.rng.seed(await self.db.fetchval("SELECT count(*) FROM provider") * 1_000_003 + 2026)
 
     async def load_nodes(self) -> None:
         rows = await self.db.fetch("SELECT id, parent, level, code, name_zh, path, depth FROM union_node")
@@ -424,9 +531,19 @@ class _Seeder:
             pii.encrypt(id_number), pii.lookup_hash(id_number), DEMO_MEMBER["groups"],
             self.password(MEMBER_PASSWORD), joined)
         self.report.members += 1
-        # Enough points for the demo's points offer, as a union's welcome grant would give.
+        # Her welcome points of two years ago ran out unused (as the expiry run leaves a lot);
+        # last year's grant of her union expires within the month (so the reminder and the
+        # expiry date show) and pays for the demo's points offer. Written in time order.
+        welcome = self.now - timedelta(days=720)
+        await points.credit(self.db, member_id, "grant", 300, "seed:joined", reason="入会欢迎积分", now=welcome)
+        lot = await self.db.fetchval("SELECT id FROM points_lot WHERE member = $1", member_id)
+        await self.db.execute("UPDATE points_lot SET remaining = 0 WHERE id = $1", lot)
+        await self.db.execute(
+            "INSERT INTO points_entry (member, kind, amount, ref, created_at) VALUES ($1, 'expire', -300, $2, $3)",
+            member_id, f"expire:seed:{lot}", welcome + timedelta(days=365, minutes=20))
+        await self.db.execute("UPDATE points_balance SET balance = balance - 300 WHERE member = $1", member_id)
         await points.credit(self.db, member_id, "grant", DEMO_MEMBER_POINTS, "seed:welcome",
-                            reason="入会欢迎积分")
+                            reason="年度会员积分", now=self.now - timedelta(days=340))
 
     async def ensure_demo_provider(self) -> None:
         demo = DEMO_PROVIDER
@@ -437,8 +554,8 @@ class _Seeder:
         city_node = self.nodes[ref.BEIJING["code"]]
         provider_id = await self.db.fetchval(
             "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
-            "contact_phone_masked, status, created_at, payout_account) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9) RETURNING id",
+            "contact_phone_masked, status, created_at, updated_at, payout_account) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8, $9) RETURNING id",
             demo["name"], demo["credit_code"], demo["kind"], city_node["id"], demo["contact_name"],
             pii.encrypt(demo["contact_phone"]), pii.mask_phone(demo["contact_phone"]),
             self.now - timedelta(days=400), demo["payout_account"])
@@ -446,7 +563,7 @@ class _Seeder:
         await self.db.execute(
             "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
             "VALUES ($1, $2, $3, '朝阳区', $4, $5, $6)",
-            provider_id, demo["name"], address, lat, lng, json.dumps(ref.OPENING_HOURS["gym"]))
+            provider_id, demo["name"], address, lat, lng, json.dumps(cat.TYPES_BY_CODE["gym"].hours))
         for username, display_name, role in ((demo["owner"], demo["contact_name"], "owner"),
                                              (demo["staff"], "张丽", "staff")):
             await self.db.execute(
@@ -458,11 +575,12 @@ class _Seeder:
         self.report.provider_users += 2
         # One published offer of every kind, and one for women workers, open to all of Beijing.
         brand = "力美健健身"
-        provider = {"id": provider_id, "name": demo["name"], "brand": brand, "kind": "gym",
-                    "node": city_node["id"], "status": "active", "hebei": False}
-        templates = ref.PROVIDER_KINDS["gym"]["offers"]
-        wanted = [next(t for t in templates if t[1] == kind) for kind in ref.OFFER_KINDS]
-        wanted.append(next(t for t in templates if t[5] == ["women"]))
+        provider = {"id": provider_id, "name": demo["name"], "brand": brand, "kind": "gym", "type": "gym",
+                    "node": city_node["id"], "status": "active", "hebei": False,
+                    "created": self.now - timedelta(days=400)}
+        templates = cat.TYPES_BY_CODE["gym"].offers
+        wanted = [next(t for t in templates if t.kind == kind) for kind in ref.OFFER_KINDS]
+        wanted.append(next(t for t in templates if t.groups == ("women",)))
         rng = random.Random(1)
         records = [self.offer_record(rng, provider, template, status="published", stock=(500, 500))
                    for template in wanted]
@@ -527,8 +645,8 @@ class _Seeder:
             return
         rng = self.rng
         female_names, male_names = self.pools
-        kinds = list(ref.PROVIDER_KINDS)
-        kind_weights = [ref.PROVIDER_KINDS[k]["weight"] for k in kinds]
+        types = cat.PROVIDER_TYPES
+        type_weights = [t.weight for t in types]
         districts = ref.DISTRICTS
         district_weights = [d["weight"] for d in districts]
         hebei_count = 0 if count < 20 else max(1, count // 200)
@@ -545,40 +663,46 @@ class _Seeder:
             providers, locations, users = [], [], []
             for offset, provider_id in enumerate(ids):
                 index = done + offset
-                kind = kinds[index] if index < len(kinds) else rng.choices(kinds, kind_weights)[0]
-                spec = ref.PROVIDER_KINDS[kind]
+                # The first providers show every category (and so every kind) once.
+                kind_type = (cat.TYPES_BY_CODE[SHOWCASE_TYPES[index]] if index < len(SHOWCASE_TYPES)
+                             else rng.choices(types, type_weights)[0])
                 hebei = index >= count - hebei_count
                 home = hebei_district if hebei else rng.choices(districts, district_weights)[0]
-                brand = rng.choice(spec["brands"])
+                brand = rng.choice(kind_type.brands)
                 subdistrict = rng.choice(home["subdistricts"])[0]
-                name = self.unique_name(used_names, brand, _short_place(subdistrict), spec["branch"])
+                name = self.unique_name(used_names, brand, _short_place(subdistrict), kind_type.branch)
                 if hebei:
                     node = hebei_node
                 else:
                     node = beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
-                status = rng.choices(["active", "applied", "suspended"], [90, 6, 4])[0]
-                registration = "92" if kind in ("restaurant", "merchant") and rng.random() < 0.15 else "91"
+                status = "active" if index < len(SHOWCASE_TYPES) else \
+                    rng.choices(["active", "applied", "suspended"], [90, 6, 4])[0]
+                registration = "92" if kind_type.kind in ("restaurant", "merchant") and rng.random() < 0.15 else "91"
                 contact = rng.choice(female_names if rng.random() < 0.5 else male_names)
-                created = self.now - timedelta(days=rng.uniform(30, 730))
+                created = self.now - timedelta(days=rng.uniform(100, 730) if status != "applied"
+                                               else rng.uniform(0.2, 6))
                 phone = self.random_phone(rng)
                 providers.append((provider_id, name, credit_code(home["code"], _org_body(provider_id), registration),
-                                  kind, node, contact, pii.encrypt(phone), pii.mask_phone(phone), status, created))
-                self.new_providers.append({"id": provider_id, "name": name, "brand": brand, "kind": kind,
-                                           "node": node, "status": status, "hebei": hebei})
+                                  kind_type.kind, node, contact, pii.encrypt(phone), pii.mask_phone(phone), status,
+                                  created, created))
+                self.new_providers.append({"id": provider_id, "name": name, "brand": brand, "type": kind_type.code,
+                                           "kind": kind_type.kind, "node": node, "status": status, "hebei": hebei,
+                                           "created": created})
                 places = [(home, subdistrict)]
                 for _ in range(rng.choices([0, 1, 2], [70, 20, 10])[0]):
                     other = home if hebei or node != beijing_node or rng.random() < 0.5 else \
                         rng.choices(districts, district_weights)[0]
                     places.append((other, rng.choice(other["subdistricts"])[0]))
                 for number, (district, sub) in enumerate(places):
-                    location_name = name if number == 0 else f"{brand}({_short_place(sub)}{spec['branch']})"
+                    location_name = name if number == 0 else \
+                        f"{brand}({_short_place(sub)}{kind_type.branch or '分部'})"
                     lat, lng = _point_in(district, rng)
                     city = district.get("city_zh", ref.BEIJING["city_zh"])
                     address = f"{city}{district['name_zh']}{sub}{rng.choice(district['roads'])}{rng.randint(1, 299)}号"
                     if rng.random() < 0.3:
                         address += f"{rng.randint(1, 12)}号楼{rng.randint(1, 3)}层"
                     locations.append((provider_id, location_name, address, district["name_zh"], lat, lng,
-                                      json.dumps(ref.OPENING_HOURS[kind])))
+                                      json.dumps(kind_type.hours)))
                 users.append((provider_id, f"p{provider_id}_owner", contact, "owner", provider_hash, created))
                 for staff in range(1, rng.randint(1, 2) + 1):
                     staff_name = rng.choice(female_names if rng.random() < 0.6 else male_names)
@@ -587,7 +711,7 @@ class _Seeder:
             async with self.db.transaction():
                 await self.db.copy_records_to_table("provider", records=providers, columns=[
                     "id", "name", "credit_code", "kind", "node", "contact_name", "contact_phone_cipher",
-                    "contact_phone_masked", "status", "created_at"])
+                    "contact_phone_masked", "status", "created_at", "updated_at"])
                 await self.db.copy_records_to_table("location", records=locations, columns=[
                     "provider", "name", "address", "district", "latitude", "longitude", "opening_hours"])
                 await self.db.copy_records_to_table("provider_user", records=users, columns=[
@@ -620,35 +744,64 @@ class _Seeder:
         if not providers:
             raise RuntimeError("offers need providers: seed some providers first")
         rng = self.rng
-        weights = [rng.lognormvariate(0, 1) for _ in providers]
-        if count >= len(providers):  # every provider gets at least one offer
-            owners = list(providers) + rng.choices(providers, weights, k=count - len(providers))
-            rng.shuffle(owners)
-        else:
-            owners = rng.sample(providers, count)
+        owners = self.offer_owners(rng, providers, count)
         done = 0
         self.notify("offers", 0, count)
+        seen: dict[int, set[int]] = {}  # provider → templates it already lists: no listing twice while others remain
         while done < count:
             size = min(OFFER_CHUNK, count - done)
             records = []
             for index in range(done, done + size):
                 provider = owners[index]
-                templates = ref.PROVIDER_KINDS[provider["kind"]]["offers"]
-                if index < len(ref.OFFER_KINDS):  # every kind of offer appears
-                    templates = [t for t in templates if t[1] == ref.OFFER_KINDS[index]]
-                records.append(self.offer_record(rng, provider, rng.choice(templates)))
+                templates = list(cat.TYPES_BY_CODE[provider["type"]].offers)
+                wanted_kind = ref.OFFER_KINDS[index] if index < len(ref.OFFER_KINDS) else None
+                if wanted_kind and any(t.kind == wanted_kind for t in templates):  # every kind of offer appears
+                    templates = [t for t in templates if t.kind == wanted_kind]
+                listed = seen.setdefault(provider["id"], set())
+                fresh = [t for t in templates if id(t) not in listed] or templates
+                template = rng.choice(fresh)
+                listed.add(id(template))
+                records.append(self.offer_record(rng, provider, template))
             await self.copy_offers(records)
             done += size
             self.notify("offers", done, count)
 
+    @staticmethod
+    def offer_owners(rng: random.Random, providers: list[dict], count: int) -> list[dict]:
+        """Who lists each of `count` offers: every provider one (while there are enough),
+        popular providers more, each at most as many as its type has templates until every
+        provider has them all (a gym lists its monthly pass once, not three times)."""
+        if count < len(providers):
+            return rng.sample(providers, count)
+        owners = list(providers)
+        room = {p["id"]: len(cat.TYPES_BY_CODE[p["type"]].offers) - 1 for p in providers}
+        weights = {p["id"]: rng.lognormvariate(0, 1) for p in providers}
+        open_ = [p for p in providers if room[p["id"]] > 0]
+        while len(owners) < count and open_:
+            batch = rng.choices(open_, [weights[p["id"]] for p in open_], k=min(count - len(owners), 5000))
+            for provider in batch:
+                if room[provider["id"]] > 0 and len(owners) < count:
+                    room[provider["id"]] -= 1
+                    owners.append(provider)
+            open_ = [p for p in open_ if room[p["id"]] > 0]
+        owners += rng.choices(providers, k=count - len(owners))  # more offers than templates: repeats
+        rng.shuffle(owners)
+        return owners
+
     async def existing_providers(self) -> list[dict]:
-        hebei_path = self.nodes[ref.HEBEI["province"]["code"]]["path"]
         rows = await self.db.fetch(
-            "SELECT p.id, p.name, p.kind, p.node, p.status, n.path FROM provider p "
+            "SELECT p.id, p.name, p.kind, p.node, p.status, p.created_at, n.path FROM provider p "
             "JOIN union_node n ON n.id = p.node WHERE p.credit_code <> $1", DEMO_PROVIDER["credit_code"])
-        return [{"id": r["id"], "name": r["name"], "brand": r["name"].split("(")[0], "kind": r["kind"],
-                 "node": r["node"], "status": r["status"], "hebei": r["path"].startswith(hebei_path)}
-                for r in rows]
+        hebei_path = self.nodes[ref.HEBEI["province"]["code"]]["path"]
+        fallback = {t.kind: t.code for t in reversed(cat.PROVIDER_TYPES)}  # the first type of each kind
+        providers = []
+        for row in rows:
+            brand = row["name"].split("(")[0]
+            providers.append({"id": row["id"], "name": row["name"], "brand": brand, "kind": row["kind"],
+                              "type": cat.TYPE_OF_BRAND.get(brand) or fallback.get(row["kind"], "supermarket"),
+                              "node": row["node"], "status": row["status"], "created": row["created_at"],
+                              "hebei": row["path"].startswith(hebei_path)})
+        return providers
 
     async def copy_offers(self, records: list[tuple]) -> None:
         last = await self.db.fetchval("SELECT coalesce(max(id), 0) FROM offer")
@@ -672,20 +825,22 @@ class _Seeder:
             "WHERE o.id > $1 AND o.kind = 'slot'", last)
         self.report.offers += len(records)
 
-    def offer_record(self, rng: random.Random, provider: dict, template, status: str | None = None,
-                     stock: tuple[int, int] | None = None) -> tuple:
-        category, kind, title_zh, title_en, (low, high), groups = template
-        title_zh = title_zh.format(brand=provider["brand"])
-        title_en = title_en.format(brand=provider["brand"]) if rng.random() < 0.5 or status else None
-        groups = list(groups)
+    def offer_record(self, rng: random.Random, provider: dict, template: cat.OfferTemplate,
+                     status: str | None = None, stock: tuple[int, int] | None = None) -> tuple:
+        kind_type = cat.TYPES_BY_CODE[provider["type"]]
+        kind = template.kind
+        category = template.category or kind_type.category
+        title_zh = template.title_zh.format(brand=provider["brand"])
+        title_en = template.title_en.format(brand=provider["brand"]) if template.title_en else None
+        groups = list(template.groups)
         if not groups and rng.random() < 0.03:
             extra = rng.choice([("hardship", "困难职工专享·", "For workers in hardship: "),
-                                ("migrant", "农民工专享·", "For migrant workers: "),
                                 ("model_worker", "劳模专享·", "For model workers: ")])
             groups = [extra[0]]
             title_zh = extra[1] + title_zh
             title_en = extra[2] + title_en if title_en else None
 
+        low, high = template.price
         list_yuan = int(rng.uniform(low, high))
         if list_yuan >= 100 and high > low:
             list_yuan = list_yuan // 10 * 10 + 9  # 299, 599, ...
@@ -694,7 +849,7 @@ class _Seeder:
         if kind == "points":
             member_fen = subsidy_fen = 0
             points_price = max(10, int(round(list_yuan * rng.uniform(8, 12), -1)))
-        elif kind in ("voucher", "slot") and rng.random() < 0.5:
+        elif kind in ("voucher", "slot") and (rng.random() < 0.5 or "免费咨询" in template.tags):
             member_fen = subsidy_fen = 0  # a free coupon, or a free booking
         else:
             low_ratio, high_ratio = (0.45, 0.85) if kind == "paid" else (0.2, 0.6)
@@ -702,8 +857,10 @@ class _Seeder:
             member_fen = int(member_yuan) * 100 + (90 if member_yuan >= 10 and rng.random() < 0.5 else 0)
             member_fen = min(member_fen, list_fen)
             subsidy_fen = 0 if rng.random() < 0.4 else int(member_fen * rng.uniform(0.1, 0.35)) // 100 * 100
+            if "工会补贴" in template.tags:
+                subsidy_fen = int(member_fen * 0.6) // 100 * 100
 
-        total = rng.choice([50, 100, 200, 300, 500, 1000, 2000, 5000]) if stock is None else stock[0]
+        total = rng.choice([100, 200, 300, 500, 1000, 2000, 5000]) if stock is None else stock[0]
         if provider["status"] == "applied":
             status = status or rng.choice(["draft", "submitted"])
         elif provider["status"] == "suspended":
@@ -711,27 +868,28 @@ class _Seeder:
         else:
             status = status or rng.choices(["published", "draft", "submitted", "paused", "expired"],
                                            [82, 5, 6, 4, 3])[0]
-        if stock is not None:
-            left = stock[1]
-        elif status in ("draft", "submitted"):
-            left = total
-        elif rng.random() < 0.03:
-            left = 0
-        else:
-            left = total - rng.randint(0, int(total * 0.7))
+        left = total if stock is None else stock[1]  # history takes what was claimed
+        # Most listings have run for months (the demo's history claims them); some are new.
+        opened = provider.get("created") or self.now - timedelta(days=400)
         if status == "expired":
-            valid_from = self.now - timedelta(days=rng.uniform(120, 200))
-            valid_to = self.now - timedelta(days=rng.uniform(1, 30))
+            valid_to = self.now - timedelta(days=rng.uniform(1, 40))
+            valid_from = valid_to - timedelta(days=rng.uniform(60, 150))
+        elif status in ("draft", "submitted") or rng.random() < 0.12:
+            valid_from = self.now - timedelta(days=rng.uniform(0, 20))
+            valid_to = self.now + timedelta(days=rng.uniform(60, 240))
         else:
-            valid_from = self.now - timedelta(days=rng.uniform(1, 30))
-            valid_to = self.now + timedelta(days=rng.uniform(30, 180))
-        created = valid_from - timedelta(days=rng.uniform(0, 7))
+            valid_from = self.now - timedelta(days=rng.uniform(95, 200))
+            valid_to = self.now + timedelta(days=rng.uniform(30, 240))
+        valid_from = max(valid_from, opened + timedelta(days=1)) if valid_from < opened else valid_from
+        # Listings run from the start of a day to the end of one, in Beijing.
+        valid_from = _day_start(valid_from)
+        valid_to = _day_start(valid_to) + timedelta(days=1, seconds=-1)
+        created = valid_from - timedelta(days=rng.uniform(0, 5))
 
         # An offer is open to the subtree its provider serves: the whole city for city-level
         # providers, the district for district ones.
         node_scope = provider["node"]
-        limit = rng.choices([1, 2, 3, 4, 5], [40, 25, 15, 10, 10])[0]
-
+        limit = rng.choices([1, 2, 3, 4, 5], [30, 25, 20, 15, 10])[0]
         if kind == "points":
             price_zh = f"门市价{list_fen / 100:.2f}元，兑换需{points_price}积分。"
             price_en = f"List price ¥{list_fen / 100:.2f}, {points_price} points."
@@ -746,27 +904,29 @@ class _Seeder:
                         + (f"，其中工会补贴{subsidy_fen / 100:.2f}元。" if subsidy_fen else "。"))
             price_en = (f"List price ¥{list_fen / 100:.2f}, member price ¥{member_fen / 100:.2f}"
                         + (f", of which the union pays ¥{subsidy_fen / 100:.2f}." if subsidy_fen else "."))
-        description_zh = (f"{provider['name']}面向工会会员推出“{title_zh}”。{price_zh}"
-                          f"{ref.OFFER_USAGE_ZH[kind]}每位会员限{limit}次，数量有限，先到先得。")
+        description_zh = f"{template.description_zh}{price_zh}{cat.OFFER_USAGE_ZH[kind]}每位会员限{limit}次。"
         description_en = None
         if title_en:
-            description_en = f"{title_en}. {price_en} {ref.OFFER_USAGE_EN[kind]} Limit {limit} per member."
-        tags = [_KIND_TAGS[kind] if member_fen or kind in ("paid", "points") else "会员免费"]
-        tags += [_GROUP_TAGS[group] for group in groups if group in _GROUP_TAGS]
-        if subsidy_fen:
+            description_en = f"{title_en}. {price_en} {cat.OFFER_USAGE_EN[kind]} Limit {limit} per member."
+        tags = [cat.KIND_TAGS[kind] if member_fen or kind in ("paid", "points") else "会员免费"]
+        tags += [tag for tag in template.tags if tag not in tags]
+        tags += [cat.GROUP_TAGS[group] for group in groups if group in cat.GROUP_TAGS]
+        if subsidy_fen and "工会补贴" not in tags:
             tags.append("工会补贴")
-        terms_zh = f"{ref.OFFER_USAGE_ZH[kind]}请在有效期内使用，过期作废；不与其他优惠同享。"
-        period = rng.choices(["total", "month", "year"], [60, 30, 10])[0]
+        terms_zh = f"{template.terms_zh}{cat.OFFER_USAGE_ZH[kind]}请在有效期内使用，过期作废；不与其他优惠同享。"
+        period = rng.choices(["total", "month", "year"], [40, 45, 15])[0]
         published = created + timedelta(days=rng.uniform(0, 1)) if status in ("published", "paused", "expired") else None
-        updated = published or created
+        # A paused offer was paused a few weeks ago; claims stop then.
+        updated = (self.now - timedelta(days=rng.uniform(5, 40)) if status == "paused" else published) or created
+        updated = max(updated, published or created)
         return (provider["id"], self.categories[category], kind, title_zh, title_en, description_zh, description_en,
                 list_fen, member_fen, subsidy_fen, points_price, total, left, limit, node_scope, groups, status,
-                valid_from, valid_to, created, tags, terms_zh, period, published, updated)
+                valid_from, valid_to, created, tags[:8], terms_zh, period, published, updated)
 
 
-_KIND_TAGS = {"paid": "会员价", "voucher": "优惠券", "points": "积分兑换", "slot": "在线预约"}
-_GROUP_TAGS = {"women": "女职工专享", "gig": "新就业形态专享", "migrant": "农民工专享",
-               "hardship": "困难职工专享", "model_worker": "劳模专享"}
+# The first providers of a run, one of each category (and so of every kind).
+SHOWCASE_TYPES = ("gym", "checkup", "dental", "cinema", "restaurant", "vocational", "supermarket", "mobility",
+                  "childcare", "housekeeping", "resort", "law_firm")
 
 
 def _member_records(ids: list[int], plan: dict, hebei_count: int, seed_value: int, now: datetime) -> list[tuple]:

@@ -89,10 +89,18 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
             response = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10, json={
                 "kind": account["kind"], "username": account["username"], "password": account["password"]})
             assert response.status_code == 201, (account["username"], response.text)
+        guide = open(os.path.join(var_dir, "demo-guide.txt"), encoding="utf-8").read()
+        key = next(line.strip() for line in guide.splitlines() if line.strip().startswith("ek_"))
+        assert key in open(log_path).read()  # printed whole, not cut
         _interrupt_and_check_nothing_is_left(demo, var_dir)
 
         demo, log_path = _run_demo_until_healthy(var_dir, port)
         assert "reusing" in open(log_path).read()
+        # The same key at the next start of the same data, and it still works.
+        assert key in open(os.path.join(var_dir, "demo-guide.txt"), encoding="utf-8").read()
+        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/evaluator/batches", timeout=10,
+                             headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.text
         _interrupt_and_check_nothing_is_left(demo, var_dir)
     finally:
         # Whatever failed above, leave no demo behind for the rest of the session.

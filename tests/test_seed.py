@@ -7,9 +7,11 @@ import pytest
 from marketplace import pii
 from marketplace import reference_data as ref
 from marketplace import seed as seeding
+from marketplace import seed_catalogue as cat
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit, is_valid_id_number
 from marketplace.identity.passwords import verify_password
+from providers.schemas import KINDS
 from providers.credit_codes import (
     credit_code_check_char,
     is_valid_credit_code,
@@ -71,16 +73,53 @@ def test_generated_phones_ids_and_credit_codes_are_unique_and_valid():
 
 
 @pytest.mark.unit
-def test_every_provider_kind_can_carry_every_offer_kind():
+def test_every_provider_type_sells_what_its_kind_and_category_say():
     category_codes = {c["code"] for c in ref.CATEGORIES}
     group_codes = {g["code"] for g in ref.MEMBER_GROUPS}
-    for kind, spec in ref.PROVIDER_KINDS.items():
-        assert {t[1] for t in spec["offers"]} == set(ref.OFFER_KINDS), kind
-        for category, _, title_zh, _, (low, high), groups in spec["offers"]:
-            assert category in category_codes and 0 < low <= high
-            assert set(groups) <= group_codes
-            assert len(title_zh.format(brand=spec["brands"][0])) <= 90
+    assert {t.kind for t in cat.PROVIDER_TYPES} == set(KINDS)
+    assert {t.category for t in cat.PROVIDER_TYPES} == category_codes  # every category has providers
+    assert {o.kind for t in cat.PROVIDER_TYPES for o in t.offers} == set(ref.OFFER_KINDS)
+    assert set(seeding.SHOWCASE_TYPES) <= set(cat.TYPES_BY_CODE)
+    for kind_type in cat.PROVIDER_TYPES:
+        assert kind_type.kind in KINDS and kind_type.category in category_codes
+        assert len(kind_type.offers) >= 3 and len(kind_type.brands) >= 2
+        assert set(kind_type.hours) <= {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+        for offer in kind_type.offers:
+            assert (offer.category or kind_type.category) in category_codes
+            assert offer.kind in ref.OFFER_KINDS and 0 < offer.price[0] <= offer.price[1]
+            assert set(offer.groups) <= group_codes
+            assert offer.description_zh and offer.terms_zh
+            assert len(offer.title_zh.format(brand=kind_type.brands[0])) <= 90
     assert len(ref.DISTRICTS) == 16 and len({d["code"] for d in ref.DISTRICTS}) == 16
+
+
+@pytest.mark.unit
+def test_an_offer_cover_is_the_category_colour_with_an_icon_and_words():
+    import io
+
+    from PIL import Image
+
+    from marketplace import seed_pictures
+
+    picture = Image.open(io.BytesIO(seed_pictures.cover("legal", "slot", "劳动法律咨询预约")))
+    assert picture.size == (800, 450)
+    assert picture.getpixel((5, 445)) == seed_pictures.COLOURS["legal"]  # the background
+    assert min(picture.getpixel((680, 222))) > 200  # the white badge of the icon
+    assert picture.getpixel((680, 300)) != picture.getpixel((680, 222))  # the icon drawn on it
+    words = picture.crop((40, 50, 520, 130)).getcolors(100_000)
+    if seed_pictures.has_cjk_font():  # the title is written in white over the colour
+        assert any(colour[0] > 240 and colour[1] > 240 for _, colour in words)
+    assert all(c in seed_pictures.COLOURS for c in {c["code"] for c in ref.CATEGORIES})
+
+
+@pytest.mark.unit
+def test_the_demo_guide_fits_an_80_column_terminal_whole():
+    key = "ek_" + "a" * 12 + "_" + "B" * 43  # the length of a real key (evaluation.services)
+    guide = seeding.demo_guide("http://127.0.0.1:8000", key)
+    assert all(seeding._columns(line) <= 80 for line in guide.splitlines())
+    assert key in guide.splitlines()[guide.splitlines().index("  API key (sign in with it):") + 1]
+    for account in seeding.DEMO_ACCOUNTS:
+        assert f"{account['username']} / {account['password']}" in guide
 
 
 # --- against the database ------------------------------------------------------------
@@ -102,7 +141,7 @@ async def _value(sql: str, *args):
 
 @pytest.mark.integration
 async def test_seed_builds_a_consistent_federation_tree():
-    report = await seeding.seed(**SMALL)
+    report = await seeding.seed(**SMALL, history=False)
     nodes = {row["id"]: row for row in await _fetch("SELECT * FROM union_node")}
     assert report.union_nodes == len(nodes)
     for node in nodes.values():
@@ -130,7 +169,7 @@ async def test_seed_builds_a_consistent_federation_tree():
 
 @pytest.mark.integration
 async def test_seeded_members_have_valid_protected_personal_data():
-    report = await seeding.seed(**SMALL)
+    report = await seeding.seed(**SMALL, history=False)
     assert report.members == SMALL["members"] + 1  # and the demo member
     rows = await _fetch(
         "SELECT m.*, n.level, n.path FROM member m JOIN union_node n ON n.id = m.node")
@@ -168,10 +207,13 @@ async def test_seeded_members_have_valid_protected_personal_data():
 
 @pytest.mark.integration
 async def test_seeded_providers_have_valid_codes_locations_and_users():
-    report = await seeding.seed(**SMALL)
+    report = await seeding.seed(**SMALL, history=False)
     providers = await _fetch("SELECT * FROM provider")
     assert report.providers == len(providers) == SMALL["providers"] + 1  # and the demo provider
-    assert {p["kind"] for p in providers} == set(ref.PROVIDER_KINDS)
+    assert {p["kind"] for p in providers} == set(KINDS)
+    for provider in providers:  # the name is a brand of a type of the provider's kind
+        kind_type = cat.TYPES_BY_CODE[cat.TYPE_OF_BRAND[provider["name"].split("(")[0]]]
+        assert kind_type.kind == provider["kind"], provider["name"]
     assert all(is_valid_credit_code(p["credit_code"]) for p in providers)
     assert {p["status"] for p in providers} <= {"active", "applied", "suspended"}
     beijing_nodes = {r["id"] for r in await _fetch(
@@ -200,7 +242,7 @@ async def test_seeded_providers_have_valid_codes_locations_and_users():
 
 @pytest.mark.integration
 async def test_seeded_offers_respect_prices_kinds_and_scope():
-    report = await seeding.seed(**SMALL)
+    report = await seeding.seed(**SMALL, history=False)
     offers = await _fetch("SELECT * FROM offer")
     assert report.offers == len(offers) == SMALL["offers"] + 5  # and the demo provider's five
     assert {o["kind"] for o in offers} == set(ref.OFFER_KINDS)
@@ -221,14 +263,33 @@ async def test_seeded_offers_respect_prices_kinds_and_scope():
         assert offer["title_zh"] and offer["description_zh"]
     targeted = [o for o in await _fetch("SELECT * FROM offer WHERE 'women' = ANY(groups)")]
     assert targeted  # the demo provider's offer for women workers at least
+    # Listings carry a cover stored as an upload is (a 400 px thumbnail beside it); drafts wait for theirs.
+    from catalog.services import thumbnail_of
+    from marketplace.runtime.paths import component_dir
+
+    for offer in offers:
+        if offer["status"] == "draft":
+            continue
+        assert offer["cover_image"] and offer["cover_image"].startswith("offers/"), offer["title_zh"]
+        assert (component_dir("media") / offer["cover_image"]).exists()
+        assert (component_dir("media") / thumbnail_of(offer["cover_image"])).exists()
+    # Providers sell what their kind of business sells: a law office gives legal advice.
+    categories = {row["id"]: row["code"] for row in await _fetch("SELECT id, code FROM category")}
+    names = {row["id"]: row["name"] for row in await _fetch("SELECT id, name FROM provider")}
+    for offer in offers:
+        kind_type = cat.TYPES_BY_CODE[cat.TYPE_OF_BRAND[names[offer["provider"]].split("(")[0]]]
+        allowed = {o.category or kind_type.category for o in kind_type.offers}
+        assert categories[offer["category"]] in allowed, (names[offer["provider"]], offer["title_zh"])
+        assert any(offer["title_zh"].endswith(o.title_zh.format(brand=names[offer["provider"]].split("(")[0]))
+                   for o in kind_type.offers), offer["title_zh"]
     providers_with_offers = await _value("SELECT count(DISTINCT provider) FROM offer")
     assert providers_with_offers == SMALL["providers"] + 1  # every provider has an offer
 
 
 @pytest.mark.integration
 async def test_seeding_twice_appends_without_collisions():
-    first = await seeding.seed(**SMALL)
-    second = await seeding.seed(members=200, providers=8, offers=30)
+    first = await seeding.seed(**SMALL, history=False)
+    second = await seeding.seed(members=200, providers=8, offers=30, history=False)
     assert second.union_nodes == second.member_groups == second.categories == 0
     assert second.operators == second.evaluator_orgs == 0
     assert second.members == 200 and second.providers == 8 and second.offers == 30
@@ -237,13 +298,13 @@ async def test_seeding_twice_appends_without_collisions():
     assert await _value("SELECT count(*) FROM offer") == first.offers + 30
     assert await _value("SELECT count(*) FROM operator") == len(seeding.OPERATORS)
     assert await _value("SELECT count(*) FROM evaluator_org") == 1
-    nothing = await seeding.seed(members=0, providers=0, offers=0)
+    nothing = await seeding.seed(members=0, providers=0, offers=0, history=False)
     assert nothing.union_nodes == nothing.members == nothing.providers == nothing.offers == 0
 
 
 @pytest.mark.integration
 async def test_demo_accounts_exist_and_sign_in():
-    await seeding.seed(members=50, providers=7, offers=10)
+    await seeding.seed(members=50, providers=7, offers=10, history=False)
     for account in seeding.DEMO_ACCOUNTS:
         assert {"kind", "area", "path", "username", "password"} <= set(account)
         if account["kind"] == "member":
@@ -274,7 +335,105 @@ async def test_demo_accounts_exist_and_sign_in():
 async def test_has_data_is_false_on_an_empty_database_and_progress_is_reported():
     assert not await seeding.has_data()
     seen = {}
-    await seeding.seed(members=20, providers=7, offers=7,
+    await seeding.seed(members=20, providers=7, offers=7, history=False,
                        progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)))
     assert seen["members"] == (20, 20) and seen["providers"] == (7, 7) and seen["offers"] == (7, 7)
     assert seen["reference"][0] == seen["reference"][1]
+
+
+# --- the history --------------------------------------------------------------------------
+
+HISTORY = {"members": 300, "providers": 12, "offers": 60}
+
+
+@pytest.mark.integration
+async def test_the_history_is_consistent_and_gives_every_audience_something_to_see():
+    """One seed (the slow part) checked three ways: consistent with what the services would
+    have made, something for operators to decide from, and the demo accounts' own history."""
+    from marketplace.points import services as points
+
+    report = await seeding.seed(**HISTORY)
+    history = report.history
+    assert history is not None and history.vouchers > 200 and history.redemptions > 100 and history.ratings > 50
+    # Points: every balance equals its ledger and its lots.
+    assert await points.reconcile() == []
+    # Stock: what is gone is what live vouchers hold; limits and slots count the same vouchers.
+    live = "('issued', 'redeemed', 'expired', 'pending')"
+    assert await _fetch(f"""
+        SELECT o.id FROM offer o LEFT JOIN (SELECT offer, count(*) AS n FROM voucher WHERE status IN {live}
+        GROUP BY offer) v ON v.offer = o.id WHERE o.stock_total - o.stock_left <> coalesce(v.n, 0)
+        AND o.stock_left > 0""") == []
+    assert await _value(f"SELECT count(*) FROM offer WHERE stock_left < 0 OR stock_left > stock_total") == 0
+    assert await _fetch(f"""
+        SELECT c.member FROM claim_count c FULL JOIN (SELECT member, offer, period_start, count(*) AS n FROM voucher
+        WHERE status IN {live} GROUP BY 1, 2, 3) v USING (member, offer, period_start)
+        WHERE coalesce(c.claims, 0) <> coalesce(v.n, 0)""") == []
+    assert await _fetch(f"""
+        SELECT s.id FROM offer_slot s LEFT JOIN (SELECT slot, count(*) AS n FROM voucher WHERE status IN {live}
+        GROUP BY slot) v ON v.slot = s.id WHERE s.booked <> coalesce(v.n, 0) OR s.booked > s.capacity""") == []
+    # The campaign spent what its unrefunded spends say, within its budget.
+    campaign = (await _fetch("SELECT * FROM campaign"))[0]
+    spent = await _value("SELECT coalesce(sum(amount_fen), 0) FROM campaign_spend WHERE refunded_at IS NULL")
+    assert campaign["spent_fen"] == spent and 0 < spent <= campaign["budget_fen"]
+    # Money: each paid voucher has its payment of the member's share; refunds match.
+    assert await _fetch("""
+        SELECT v.id FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN payment p ON p.voucher = v.id
+        WHERE o.kind = 'paid' AND (p.id IS NULL OR p.amount_fen <> v.paid_fen
+              OR (v.status = 'refunded') <> (p.status = 'refunded'))""") == []
+    # The quality loop's records follow the vouchers.
+    assert await _value("SELECT count(*) FROM voucher WHERE status = 'redeemed'") == \
+        await _value("SELECT count(*) FROM redemption")
+    assert await _value("""SELECT count(*) FROM rating r JOIN redemption d ON d.id = r.redemption
+                           WHERE r.member <> d.member OR r.created_at < d.redeemed_at""") == 0
+    assert await _value("SELECT count(*) FROM rating WHERE comment <> ''") > 20
+    assert await _value("SELECT count(*) FROM rating WHERE held") >= 1
+    statuses = {row["status"] for row in await _fetch("SELECT status FROM complaint")}
+    assert {"open", "answered", "closed"} <= statuses
+    assert await _value("SELECT count(*) FROM complaint WHERE status = 'open' AND respond_by < now()") >= 1
+    await _operators_have_something_to_decide_from()
+    await _the_demo_accounts_have_a_history_of_their_own()
+
+
+async def _operators_have_something_to_decide_from():
+    cards = await _fetch("SELECT * FROM provider_scorecard WHERE ratings_n > 0 AND satisfaction IS NOT NULL")
+    assert len(cards) >= 8
+    assert await _value("SELECT count(DISTINCT month) FROM scorecard_snapshot") >= 2
+    cases = {row["status"] for row in await _fetch("SELECT status FROM enforcement_case WHERE kind = 'delisting'")}
+    assert cases == {"open", "decided", "appealed", "closed"}
+    appealed = (await _fetch("SELECT * FROM enforcement_case WHERE status = 'appealed'"))[0]
+    assert appealed["appeal_statement"] and appealed["decided_at"] < appealed["appealed_at"]
+    assert appealed["figures"] and appealed["reasons"]
+    states = {row["state"] for row in await _fetch("SELECT state FROM provider_standing")}
+    assert "delisted" in states
+    # Where the mild roles end depends on how many ratings a toy seed gives them in time.
+    assert len({"watch", "warning", "probation"} & states) >= 2, states
+    assert await _value("SELECT count(*) FROM provider WHERE status = 'delisted'") == 2
+    assert await _value("SELECT count(*) FROM evaluator_result") > 0
+    statements = await _fetch("SELECT status FROM settlement_statement")
+    assert len(statements) > 3 and [s["status"] for s in statements].count("approved") == 1
+    assert await _value("SELECT count(*) FROM search_miss") > 20
+    assert await _value("SELECT count(*) FROM report_usage_daily") > 0
+    grants = await _fetch("SELECT * FROM points_grant")
+    assert len(grants) == 2 and all(g["status"] == "done" and g["members_done"] > 0 for g in grants)
+
+
+async def _the_demo_accounts_have_a_history_of_their_own():
+    member = await _value("SELECT id FROM member WHERE phone_hash = $1", pii.lookup_hash(seeding.DEMO_MEMBER["phone"]))
+    states = {row["status"] for row in await _fetch("SELECT status FROM voucher WHERE member = $1", member)}
+    assert {"issued", "redeemed", "expired", "cancelled", "refunded"} <= states
+    kinds = {row["kind"] for row in await _fetch("SELECT kind FROM points_entry WHERE member = $1", member)}
+    assert {"grant", "spend", "expire"} <= kinds
+    ids = [row["created_at"] for row in await _fetch("SELECT created_at FROM points_entry WHERE member = $1 ORDER BY id", member)]
+    assert ids == sorted(ids)  # her ledger reads in time order
+    assert await _value("SELECT balance FROM points_balance WHERE member = $1", member) > 0
+    # Her last visit waits for her rating; an earlier one she rated.
+    assert await _value("SELECT count(*) FROM rating WHERE member = $1", member) >= 1
+    provider = await _value("SELECT id FROM provider WHERE credit_code = $1", seeding.DEMO_PROVIDER["credit_code"])
+    staff = await _value("SELECT id FROM provider_user WHERE username = $1", seeding.DEMO_PROVIDER["staff"])
+    today = await _value("SELECT count(*) FROM voucher WHERE provider = $1 AND redeemed_by = $2 "
+                         "AND redeemed_at > now() - interval '1 hour'", provider, staff)
+    assert today >= 1
+    assert await _value("SELECT count(*) FROM redemption WHERE provider = $1 AND redeemed_at > now() - interval "
+                        "'1 hour'", provider) == today  # the quality loop knows of them
+    card = (await _fetch("SELECT * FROM provider_scorecard WHERE provider = $1", provider))[0]
+    assert card["ratings_n"] > 0 and card["redemptions_n"] > 0

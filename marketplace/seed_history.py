@@ -1,0 +1,1188 @@
+"""Ninety days of history for the demo city, so every page has something to show and the
+operator's scorecards have something to decide from.
+
+`make_history` runs once per database (when no voucher exists yet), after the reference
+rows, members, providers and offers. It is a list of steps (`STEPS`), each a method of
+`History` that reads and adds to the same cast; a later feature adds its own step (say,
+favourites or review replies) by appending one.
+
+What is made, and how, so that it is what the services would have produced:
+
+- Claims are simulated day by day in Python under the services' rules (eligibility by
+  node and group, the validity window, per-member limits per period, stock, slots,
+  points drawn oldest lot first and given back on cancellation, a campaign's budget and
+  per-member cap) and written with COPY: vouchers, claim counts, slots, payments,
+  points entries and lots, campaign spends. Stock left, slots booked, claim counts,
+  balances and the campaign's spent figure are derived from those rows.
+- The quality loop's own records (redemptions, ratings, complaints and their answers)
+  follow from the vouchers; providers have a quality that decides their ratings.
+- Evaluator results go through `evaluation.batches.submit` (with past dates); scorecards
+  are computed by `evaluation.scorecards` and standings by `evaluation.policy` itself,
+  replayed week by week over the 90 days (`recompute_all(now=…)`, `evaluate_provider(…,
+  now=…)`), with the operators' decisions on cases and the provider's appeal made through
+  the policy's services at their turn; timestamps those services take from the clock are
+  set back to the simulated moment.
+- Settlements are drafted, approved and paid by `providers.settlements`; the policy,
+  the campaign, reports and follow-up samples by their own services.
+- Today: the demo cashier redeems members' vouchers at the counter through
+  `vouchers.redeem`, and recent redemptions wait for their survey, which the worker sends
+  once the demo runs.
+
+Size: the history involves at most `MAX_ACTIVE_MEMBERS` members and `MAX_PROVIDERS`
+providers, whatever the size of the seed, so it takes seconds at any scale (a seed of a
+million members gets the same history as the demo's). Some providers are given roles
+(`ROLES`) that take them through the enforcement policy: watch, warning, probation, a
+delisting case that is open, one decided, one appealed, one kept.
+"""
+
+import heapq
+import itertools
+import json
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from marketplace import pii
+from marketplace import reference_data as ref
+from marketplace import seed_catalogue as cat
+from marketplace.identity.principal import Principal
+from marketplace.vouchers import codes
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HISTORY_DAYS = 90
+MAX_ACTIVE_MEMBERS = 3000
+MAX_PROVIDERS = 400
+CLAIMS_PER_ACTIVE_MEMBER = 3.2  # over the 90 days, on average
+ROUND_DAYS = 7  # the enforcement policy is replayed weekly
+
+# Providers that the history takes through the enforcement policy. `start`: the day (from
+# today, negative) their bad service begins (their first claims, for a provider that joined
+# then); the policy then moves them one level per weekly run. `action`: what the operators
+# and the provider do with the delisting case the policy opens, and when (days from today).
+# `quality`: the chance a visit goes well; `complaints`: the chance a bad visit ends in a
+# complaint; `answers`: the share of complaints answered in time; `honest`: whether the
+# discount is honoured even when the visit went badly. The mild ones are tuned so that
+# their figures call for warning or watch and no more (docs in evaluation/policy.py).
+SEVERE = {"quality": 0.25, "complaints": 0.22, "answers": 0.3, "honest": False}
+ROLES = (
+    {"role": "appealed", "start": -90, "action": ("delist", -30), "appeal": -3, **SEVERE},
+    {"role": "decided", "start": -90, "action": ("delist", -27), **SEVERE},
+    {"role": "kept", "start": -90, "action": ("keep", -20), "recovers": -20, **SEVERE},
+    {"role": "open", "start": -63, **SEVERE},
+    {"role": "probation", "start": -35, **SEVERE},
+    {"role": "warning", "start": -21, "quality": 0.55, "complaints": 0.09, "answers": 0.8, "honest": True},
+    {"role": "watch", "start": -14, "quality": 0.58, "complaints": 0.07, "answers": 0.9, "honest": True},
+)
+ROLE_CLAIMS_PER_DAY = 4  # a role's provider is busy enough for its figures to count quickly
+ROLE_TYPES = ("fastfood", "restaurant", "supermarket", "gym", "convenience", "cinema")
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(SHANGHAI)
+
+
+def _at_local(day: date, hour: float) -> datetime:
+    """The instant `hour` (fractional) of `day` in Shanghai, in UTC."""
+    whole = int(hour)
+    minute = int((hour - whole) * 60)
+    return datetime(day.year, day.month, day.day, whole, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+class Ids:
+    """Ids handed out in order from the table's current maximum; `sync` moves the table's
+    sequence past them once the rows are in (the seed is the only writer meanwhile)."""
+
+    def __init__(self, start: int):
+        self.next = start + 1
+
+    def take(self) -> int:
+        value = self.next
+        self.next += 1
+        return value
+
+
+@dataclass
+class Member:
+    id: int
+    node: int
+    path: str
+    groups: frozenset
+    name: str
+    joined: datetime
+    weight: float
+
+
+@dataclass
+class Provider:
+    id: int
+    name: str
+    type: str
+    node: int
+    path: str
+    status: str
+    created: datetime
+    owner: int
+    staff: list[int]
+    locations: list[int]
+    quality: float = 0.85  # the chance a visit goes well
+    role: str | None = None
+    complaints: float = 0.06  # the chance a bad visit ends in a complaint
+    answers: float = 0.93  # the share of complaints answered
+    honest: bool = True  # honours the discount even when a visit goes badly
+    start: datetime | None = None  # no claims before
+    stop: datetime | None = None  # no claims from (delisted)
+    recovers: datetime | None = None
+    weight: float = 1.0
+
+
+@dataclass
+class Offer:
+    id: int
+    provider: Provider
+    kind: str
+    category: int
+    status: str
+    member_price_fen: int
+    subsidy_fen: int
+    points_price: int | None
+    stock_left: int
+    limit: int
+    period: str
+    scope_path: str
+    groups: frozenset
+    valid_from: datetime
+    valid_to: datetime
+    opens: datetime
+    closes: datetime  # claims stop: validity end, or when it was paused
+    title_zh: str
+
+
+@dataclass
+class Voucher:
+    id: int
+    code: str
+    offer: Offer
+    member: Member
+    claimed_at: datetime
+    expires_at: datetime
+    status: str = "issued"
+    redeemed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    staff: int | None = None
+    location: int | None = None
+    honoured: bool | None = None
+    subsidy_fen: int = 0
+    paid_fen: int = 0
+    points_spent: int = 0
+    slot: int | None = None
+    period_start: datetime | None = None
+    payment: str | None = None  # succeeded, refunded, cancelled (abandoned)
+    campaign_spend: bool = False
+    campaign_released: datetime | None = None
+    points_taken: list = field(default_factory=list)  # (lot, points) the spend took
+    slot_starts: datetime | None = None
+
+
+@dataclass
+class Lot:
+    id: int
+    member: int
+    created: datetime
+    expires: datetime
+    remaining: int
+    touched: bool = False
+    amount: int = 0
+    grant: int | None = None  # the grant that brought it (lots written by the history)
+    reason: str | None = None
+
+
+@dataclass
+class Report:
+    vouchers: int = 0
+    redemptions: int = 0
+    ratings: int = 0
+    complaints: int = 0
+    cases: int = 0
+    statements: int = 0
+    seconds: dict = field(default_factory=dict)
+
+
+class History:
+    def __init__(self, connection, now: datetime, rng: random.Random, notify):
+        self.db = connection
+        self.now = now.replace(microsecond=0)
+        self.start = self.now - timedelta(days=HISTORY_DAYS)
+        self.rng = rng
+        self.notify = notify
+        self.report = Report()
+        self.members: list[Member] = []
+        self.providers: dict[int, Provider] = {}
+        self.offers: list[Offer] = []
+        self.vouchers: list[Voucher] = []
+        self.lots: dict[int, list[Lot]] = defaultdict(list)
+        self.points_rows: list[tuple] = []  # spend / refund / expire entries
+        self.campaign: dict | None = None
+        self.operators: dict[str, Principal] = {}
+        self.demo_member: Member | None = None
+        self.demo_provider: Provider | None = None
+        self.category_codes: dict[int, str] = {}
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def max_id(self, table: str) -> Ids:
+        return Ids(await self.db.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}"))
+
+    async def sync_sequence(self, table: str) -> None:
+        await self.db.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest((SELECT max(id) FROM {table}), 1))")
+
+    async def copy(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        if rows:
+            await self.db.copy_records_to_table(table, records=rows, columns=columns)
+            if "id" in columns:
+                await self.sync_sequence(table)
+
+    def day(self, offset: float) -> datetime:
+        return self.now + timedelta(days=offset)
+
+    def on_day(self, offset: int, hour: float) -> datetime:
+        """`hour` o'clock in Beijing on the day `offset` days from today."""
+        return _at_local(_local(self.now).date() + timedelta(days=offset), hour)
+
+    async def backdate(self, marks: dict[str, int], at: datetime) -> None:
+        """Rows a service wrote with the clock's time since `marks` (table → last id) get
+        the simulated moment instead."""
+        columns = {"standing_event": "created_at", "enforcement_case": "opened_at",
+                   "provider_status_change": "at", "audit_event": "at"}
+        for table, last in marks.items():
+            await self.db.execute(f"UPDATE {table} SET {columns[table]} = $2 WHERE id > $1", last, at)
+
+    async def marks(self) -> dict[str, int]:
+        return {table: await self.db.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")
+                for table in ("standing_event", "enforcement_case", "provider_status_change", "audit_event")}
+
+    # --- the cast ------------------------------------------------------------------------------
+
+    async def cast(self) -> None:
+        """Members, providers and offers the history involves; providers' quality and roles."""
+        from marketplace.seed import DEMO_MEMBER, DEMO_PROVIDER, OPERATORS
+
+        rng = self.rng
+        for username, _, _ in OPERATORS:
+            row = await self.db.fetchrow(
+                "SELECT o.id, o.display_name, o.node, o.role, n.path FROM operator o JOIN union_node n ON n.id = o.node "
+                "WHERE o.username = $1", username)
+            self.operators[username] = Principal(kind="operator", id=row["id"], display_name=row["display_name"],
+                                                 node_id=row["node"], node_path=row["path"], role=row["role"])
+        self.category_codes = {row["id"]: row["code"] for row in await self.db.fetch("SELECT id, code FROM category")}
+        total = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
+        active = min(MAX_ACTIVE_MEMBERS, max(1, int(total * 0.6)))
+        demo_hash = pii.lookup_hash(DEMO_MEMBER["phone"])
+        salt = str(rng.random())  # a sample drawn from the seeded generator: the same city from the same sizes
+        rows = await self.db.fetch(
+            "(SELECT m.id, m.node, n.path, m.groups, m.name, m.joined_at, m.phone_hash = $2 AS demo FROM member m "
+            " JOIN union_node n ON n.id = m.node WHERE m.status = 'active' ORDER BY md5(m.id::text || $3) LIMIT $1) "
+            "UNION SELECT m.id, m.node, n.path, m.groups, m.name, m.joined_at, true FROM member m "
+            "JOIN union_node n ON n.id = m.node WHERE m.phone_hash = $2", active, demo_hash, salt)
+        for row in rows:
+            member = Member(row["id"], row["node"], row["path"], frozenset(row["groups"] or ()), row["name"],
+                            row["joined_at"], rng.lognormvariate(0, 0.7))
+            self.members.append(member)
+            if row["demo"]:
+                self.demo_member = member
+        self.members.sort(key=lambda m: m.id)
+
+        rows = await self.db.fetch(
+            "SELECT p.id, p.name, p.kind, p.node, n.path, p.status, p.created_at, p.credit_code FROM provider p "
+            "JOIN union_node n ON n.id = p.node WHERE p.status IN ('active', 'suspended') "
+            "ORDER BY (p.credit_code = $2) DESC, md5(p.id::text || $3) LIMIT $1", MAX_PROVIDERS,
+            DEMO_PROVIDER["credit_code"], salt)
+        users = defaultdict(list)
+        for row in await self.db.fetch(
+                "SELECT id, provider, role FROM provider_user WHERE provider = ANY($1::int[]) ORDER BY id",
+                [r["id"] for r in rows]):
+            users[row["provider"]].append(row)
+        locations = defaultdict(list)
+        for row in await self.db.fetch("SELECT id, provider FROM location WHERE provider = ANY($1::int[]) ORDER BY id",
+                                       [r["id"] for r in rows]):
+            locations[row["provider"]].append(row["id"])
+        fallback = {t.kind: t.code for t in reversed(cat.PROVIDER_TYPES)}
+        for row in rows:
+            brand = row["name"].split("(")[0]
+            staff = [u["id"] for u in users[row["id"]] if u["role"] == "staff"]
+            owner = next((u["id"] for u in users[row["id"]] if u["role"] == "owner"), None)
+            if owner is None or not locations[row["id"]]:
+                continue
+            provider = Provider(
+                row["id"], row["name"], cat.TYPE_OF_BRAND.get(brand) or fallback.get(row["kind"], "supermarket"),
+                row["node"], row["path"], row["status"], row["created_at"], owner, staff or [owner],
+                locations[row["id"]], quality=min(0.995, max(0.8, rng.gauss(0.95, 0.03))),
+                weight=rng.lognormvariate(0, 0.9))
+            self.providers[provider.id] = provider
+            if row["credit_code"] == DEMO_PROVIDER["credit_code"]:
+                self.demo_provider = provider
+                provider.quality, provider.weight = 0.96, 6.0
+        await self.give_roles()
+        await self.load_offers()
+
+    async def give_roles(self) -> None:
+        """Busy city-wide chains of everyday kinds get the roles; their offers are opened to
+        the whole city and their service turns bad at the role's start."""
+        beijing = await self.db.fetchrow("SELECT id, path FROM union_node WHERE code = $1", ref.BEIJING["code"])
+        candidates = [p for p in self.providers.values()
+                      if p is not self.demo_provider and p.status == "active" and p.path.startswith(beijing["path"])
+                      and await self.db.fetchval(
+                          "SELECT count(*) FROM offer WHERE provider = $1 AND kind <> 'slot' AND status <> 'draft'", p.id) >= 1]
+        candidates.sort(key=lambda p: (p.type not in ROLE_TYPES, p.id))
+        for spec, provider in zip(ROLES, candidates):
+            provider.role = spec["role"]
+            provider.start = self.day(spec["start"])
+            provider.quality, provider.complaints = spec["quality"], spec["complaints"]
+            provider.answers, provider.honest = spec["answers"], spec["honest"]
+            provider.weight = 1.0
+            if "recovers" in spec:
+                provider.recovers = self.day(spec["recovers"])
+            if spec.get("action", ("",))[0] == "delist":
+                provider.stop = self.day(spec["action"][1])
+            if spec["start"] > -HISTORY_DAYS:  # a newcomer: it joined just before its first claims
+                provider.created = provider.start - timedelta(days=2)
+                await self.db.execute("UPDATE provider SET created_at = $2, updated_at = $2 WHERE id = $1",
+                                      provider.id, provider.created)
+            provider.node, provider.path = beijing["id"], beijing["path"]
+            await self.db.execute("UPDATE provider SET node = $2 WHERE id = $1", provider.id, beijing["id"])
+            # Its everyday offers are live for the whole city from its start, enough of them
+            # for its figures to count quickly.
+            await self.db.execute(
+                "UPDATE offer SET node_scope = $2, status = CASE WHEN status = 'draft' THEN status ELSE 'published' END, per_member_limit = greatest(per_member_limit, 3), "
+                "limit_period = 'month', stock_total = greatest(stock_total, 2000), "
+                "stock_left = greatest(stock_total, 2000), valid_from = least(valid_from, $3), "
+                "created_at = least(created_at, $3), published_at = least(coalesce(published_at, $3), $3), "
+                "updated_at = least(updated_at, $3), valid_to = greatest(valid_to, $4) "
+                "WHERE provider = $1 AND kind <> 'slot'",
+                provider.id, beijing["id"], provider.start - timedelta(days=1), self.day(60))
+
+    async def load_offers(self) -> None:
+        rows = await self.db.fetch(
+            "SELECT o.id, o.provider, o.kind, o.category, o.status, o.member_price_fen, o.subsidy_fen, o.points_price, "
+            "o.stock_left, o.per_member_limit, o.limit_period, o.groups, o.valid_from, o.valid_to, o.published_at, "
+            "o.updated_at, o.title_zh, n.path AS scope_path FROM offer o JOIN union_node n ON n.id = o.node_scope "
+            "WHERE o.provider = ANY($1::int[]) AND o.status IN ('published', 'paused', 'expired') ORDER BY o.id",
+            list(self.providers))
+        for row in rows:
+            provider = self.providers[row["provider"]]
+            opens = max(row["valid_from"], row["published_at"] or row["valid_from"], provider.start or self.start)
+            closes = row["updated_at"] if row["status"] == "paused" else row["valid_to"]
+            if provider.stop:
+                closes = min(closes, provider.stop)
+            self.offers.append(Offer(
+                row["id"], provider, row["kind"], row["category"], row["status"], row["member_price_fen"],
+                row["subsidy_fen"], row["points_price"], row["stock_left"], row["per_member_limit"],
+                row["limit_period"], row["scope_path"], frozenset(row["groups"] or ()), row["valid_from"],
+                row["valid_to"], opens, closes, row["title_zh"]))
+
+    # --- policy, campaign and grants: set up before the claims --------------------------------
+
+    async def policy_and_campaign(self) -> None:
+        """The city's published enforcement policy, and its running subsidy campaign."""
+        from evaluation import policy
+        from marketplace.campaigns import services as campaigns
+        from marketplace.campaigns.schemas import CampaignCreate
+
+        beijing = self.operators["beijing"]
+        await policy.publish_policy(beijing, beijing.node_id, policy.DEFAULT_RULES)
+        await self.db.execute("UPDATE enforcement_policy SET created_at = $1", self.on_day(-HISTORY_DAYS - 5, 11))
+        categories = {row["code"]: row["id"] for row in await self.db.fetch("SELECT id, code FROM category")}
+        members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
+        budget = max(200_000, min(members, 20_000) * 400) // 10_000 * 10_000  # ¥4 a member, in fen
+        winter = _local(self.now).month in (11, 12, 1, 2)
+        campaign = await campaigns.create_campaign(beijing, CampaignCreate(
+            node_id=beijing.node_id,
+            name_zh="冬春送温暖·职工生活补贴" if winter else "金秋职工普惠季·生活补贴",
+            name_en="Winter warmth: living subsidy for members" if winter else "Autumn benefits season: living subsidy",
+            starts_at=self.on_day(-35, 0), ends_at=self.on_day(56, 0), groups=[], offer_ids=[],
+            category_ids=[categories["dining"], categories["shopping"]], budget_fen=budget,
+            per_member_cap_fen=10_000))
+        await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(-36, 15))
+        self.campaign = {"id": campaign.id, "node_path": beijing.node_path, "starts": self.on_day(-35, 0),
+                         "ends": self.on_day(56, 0), "categories": {categories["dining"], categories["shopping"]},
+                         "budget": budget, "spent": 0, "members": defaultdict(int), "cap": 10_000,
+                         "node": beijing.node_id}
+
+    async def grants(self) -> None:
+        """Two grants of the city federation, to every active member of the subtree (or of one
+        group in it) at their time, as the grant job applies them: an entry and a lot each.
+        The entries are written with the claims' spends, in time order, so a member's ledger
+        reads in the order things happened."""
+        from marketplace.seed import DEMO_MEMBER
+        from marketplace.settings import get_settings
+
+        beijing = self.operators["beijing"]
+        members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
+        # A city-wide grant to a million members is a job of its own (benefits bench grant);
+        # for large seeds the history's grants go to the demo member's union instead.
+        node_path = beijing.node_path if members <= 20_000 else await self.db.fetchval(
+            "SELECT path FROM union_node WHERE code = $1", DEMO_MEMBER["node_code"])
+        node_id = await self.db.fetchval("SELECT id FROM union_node WHERE path = $1", node_path)
+        expiry = timedelta(days=get_settings().points.expiry_days)
+        lot_ids = await self.max_id("points_lot")
+        self.grant_lots: list[Lot] = []
+        sampled = {m.id for m in self.members}
+        for row in await self.db.fetch(
+                "SELECT l.id, l.member, e.created_at, l.expires_at, l.remaining FROM points_lot l "
+                "JOIN points_entry e ON e.id = l.entry WHERE l.member = ANY($1::bigint[]) ORDER BY l.expires_at, l.id",
+                sorted(sampled)):
+            self.lots[row["member"]].append(Lot(row["id"], row["member"], row["created_at"], row["expires_at"],
+                                                row["remaining"]))
+        for when, amount, group, reason in (
+                (self.on_day(-63, 10), 200, None, "国庆节职工福利积分"),
+                (self.on_day(-20, 10.5), 300, "gig", "新就业形态劳动者冬季关爱积分")):
+            targets = [row["id"] for row in await self.db.fetch(
+                "SELECT m.id FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 || '%' "
+                "AND m.status = 'active' AND m.joined_at < $2 AND ($3::varchar IS NULL OR $3 = ANY(m.groups)) "
+                "ORDER BY m.id", node_path, when, group)]
+            grant_id = await self.db.fetchval(
+                "INSERT INTO points_grant (node, member_group, amount, reason, operator, status, members_total, "
+                "members_done, last_member, created_at, finished_at) "
+                "VALUES ($1, $2, $3, $4, $5, 'done', $6, $6, $7, $8, $9) RETURNING id",
+                node_id, group, amount, reason, beijing.id, len(targets), targets[-1] if targets else 0, when,
+                when + timedelta(minutes=2))
+            for member_id in targets:
+                lot = Lot(lot_ids.take(), member_id, when, when + expiry, amount, amount=amount, grant=grant_id,
+                          reason=reason)
+                self.grant_lots.append(lot)
+                if member_id in sampled:
+                    self.lots[member_id].append(lot)
+        for lots in self.lots.values():
+            lots.sort(key=lambda lot: (lot.expires, lot.id))
+
+    # --- claims --------------------------------------------------------------------------------
+
+    def claim_moments(self) -> list[tuple[datetime, Offer, Member | None]]:
+        """When claims happen and of what: more as the platform grows, more at lunch and in
+        the evening; a role's provider gets a steady stream from its start."""
+        rng = self.rng
+        moments = []
+        live = [o for o in self.offers if o.provider.role is None and o.provider.status == "active"]
+        cumulative = list(itertools.accumulate(
+            o.provider.weight * (1.6 if o.kind in ("voucher", "points") else 1.0) for o in live))
+        total = int(len(self.members) * CLAIMS_PER_ACTIVE_MEMBER)
+        for _ in range(total if live else 0):
+            # Growth: the density rises linearly over the 90 days (inverse of a linear CDF).
+            x = rng.random()
+            offset = HISTORY_DAYS * (math.sqrt(0.25 + 3 * x) - 0.5) / 1.5  # density ∝ 1 + 2t/90
+            moments.append((self.start + timedelta(days=offset, hours=rng.gauss(0, 3)),
+                            rng.choices(live, cum_weights=cumulative)[0], None))
+        for provider in self.providers.values():
+            if provider.role is None:
+                continue
+            offers = [o for o in self.offers if o.provider is provider and o.kind != "slot"]
+            if not offers:
+                continue
+            end = provider.stop or self.now
+            days = (end - provider.start).total_seconds() / 86400
+            for _ in range(int(days * ROLE_CLAIMS_PER_DAY)):
+                moments.append((provider.start + timedelta(days=rng.random() * days), rng.choice(offers), None))
+        moments = [m for m in moments if self.start < m[0] < self.now - timedelta(minutes=30)]
+        moments.sort(key=lambda m: m[0])
+        return moments
+
+    async def claims(self) -> None:
+        from marketplace.payments.services import member_share
+        from marketplace.vouchers.services import period_start
+
+        rng = self.rng
+        vouchers_ids = await self.max_id("voucher")
+        slot_ids = await self.max_id("offer_slot")
+        by_scope: dict[tuple, list[Member]] = {}
+        counts: dict[tuple, int] = defaultdict(int)
+        stock = {o.id: o.stock_left for o in self.offers}
+        # (offer, start) → [slot id, starts, ends, booked, capacity, already in the table]
+        slots: dict[tuple, list] = {(row["offer"], row["starts_at"]): [row["id"], row["starts_at"], row["ends_at"],
+                                                                       row["booked"], row["capacity"], True]
+                                    for row in await self.db.fetch("SELECT * FROM offer_slot")}
+        releases: list = []  # heap of (when, seq, voucher): what a cancellation gives back, at its time
+        sequence = 0
+        for moment, offer, member in self.claim_moments():
+            while releases and releases[0][0] <= moment:
+                self.release(heapq.heappop(releases)[2], stock, counts)
+            if not (offer.opens <= moment < offer.closes) or stock[offer.id] <= 0:
+                continue
+            key = (offer.scope_path, offer.groups)
+            if key not in by_scope:
+                pool = [m for m in self.members if m.path.startswith(offer.scope_path)
+                        and (not offer.groups or offer.groups & m.groups)]
+                by_scope[key] = (pool, list(itertools.accumulate(m.weight for m in pool)))
+            pool, cumulative = by_scope[key]
+            if not pool:
+                continue
+            member = rng.choices(pool, cum_weights=cumulative)[0]
+            if member.joined > moment:
+                continue
+            voucher = self.claim(offer, member, moment, counts, period_start, member_share, vouchers_ids,
+                                 slot_ids, slots)
+            if voucher is None:
+                continue
+            stock[offer.id] -= 1
+            self.outcome(voucher)
+            if voucher.status in ("cancelled", "refunded"):
+                sequence += 1
+                heapq.heappush(releases, (voucher.cancelled_at, sequence, voucher))
+        while releases:
+            self.release(heapq.heappop(releases)[2], stock, counts)
+        member = self.demo_member
+        if member and not any(v.member is member and v.points_spent for v in self.vouchers):
+            # She spent points on a day pass once (the story below needs no points).
+            for offer in [o for o in self.offers if o.kind == "points" and o.provider.role is None
+                          and o.provider.status == "active" and member.path.startswith(o.scope_path)
+                          and (not o.groups or o.groups & member.groups) and stock[o.id] > 0]:
+                moment = self.day(-8)
+                if offer.opens <= moment < offer.closes and self.claim(
+                        offer, member, moment, counts, period_start, member_share, vouchers_ids, slot_ids, slots):
+                    stock[offer.id] -= 1
+                    voucher = self.vouchers[-1]
+                    voucher.status, voucher.redeemed_at = "redeemed", moment + timedelta(days=1)
+                    voucher.staff, voucher.location = offer.provider.staff[0], offer.provider.locations[0]
+                    break
+        self.demo_member_story(stock, counts, vouchers_ids, period_start)
+        self.expire_campaign_spends()
+        await self.write_claims(stock, counts, slots)
+
+    def claim(self, offer: Offer, member: Member, moment: datetime, counts, period_start, member_share, ids, slot_ids,
+              slots) -> Voucher | None:
+        """One claim under the services' rules; None when it would have been refused."""
+        rng = self.rng
+        start = period_start(offer.period, moment)
+        if counts[(member.id, offer.id, start)] >= offer.limit:
+            return None
+        expires = offer.valid_to
+        slot = None
+        if offer.kind == "slot":
+            day = _local(moment).date() + timedelta(days=rng.randint(1, 6))
+            hour = rng.choice((10, 19))
+            begins = _at_local(day, hour)
+            if begins >= offer.valid_to:
+                return None
+            entry = slots.get((offer.id, begins))
+            if entry is None:  # past times: the slot the provider had opened then
+                entry = slots[(offer.id, begins)] = [slot_ids.take(), begins, begins + timedelta(hours=1), 0, 10, False]
+            if entry[3] >= entry[4]:
+                return None
+            entry[3] += 1
+            slot = entry
+            expires = min(expires, entry[2])
+        points = offer.points_price if offer.kind == "points" else 0
+        taken = []
+        if points:
+            available = [lot for lot in self.lots[member.id] if lot.created <= moment < lot.expires and lot.remaining > 0]
+            if sum(lot.remaining for lot in available) < points:
+                if slot:
+                    slot[3] -= 1
+                return None
+            need = points
+            for lot in sorted(available, key=lambda lot: (lot.expires, lot.id)):
+                take = min(lot.remaining, need)
+                lot.remaining -= take
+                lot.touched = True
+                taken.append((lot, take))
+                need -= take
+                if need == 0:
+                    break
+        campaign = self.campaign
+        drawn = False
+        if (campaign and offer.subsidy_fen > 0 and offer.category in campaign["categories"]
+                and campaign["starts"] <= moment < campaign["ends"] and member.path.startswith(campaign["node_path"])):
+            if (campaign["members"][member.id] + offer.subsidy_fen > campaign["cap"]
+                    or campaign["spent"] + offer.subsidy_fen > campaign["budget"]):
+                for lot, take in taken:  # refused: nothing was taken
+                    lot.remaining += take
+                if slot:
+                    slot[3] -= 1
+                return None
+            campaign["members"][member.id] += offer.subsidy_fen
+            campaign["spent"] += offer.subsidy_fen
+            drawn = True
+        counts[(member.id, offer.id, start)] += 1
+        voucher = Voucher(
+            ids.take(), codes.new_code(), offer, member, moment, expires, subsidy_fen=offer.subsidy_fen,
+            paid_fen=member_share({"member_price_fen": offer.member_price_fen, "subsidy_fen": offer.subsidy_fen})
+            if offer.kind == "paid" else 0, points_spent=points, slot=slot[0] if slot else None, period_start=start,
+            campaign_spend=drawn)
+        voucher.points_taken = taken
+        if slot:
+            voucher.slot_starts = slot[1]
+        if offer.kind == "paid":
+            voucher.payment = "succeeded"
+        self.vouchers.append(voucher)
+        if points:
+            self.points_rows.append(("spend", voucher, moment))
+        return voucher
+
+    def outcome(self, voucher: Voucher) -> None:
+        """What became of a claim: used at the counter, cancelled, left to expire, or still held."""
+        rng = self.rng
+        offer, provider = voucher.offer, voucher.offer.provider
+        roll = rng.random()
+        if offer.kind == "paid" and roll < 0.03:  # the member gave up paying: the hold was released
+            voucher.status, voucher.payment = "cancelled", "cancelled"
+            voucher.cancelled_at = voucher.claimed_at + timedelta(minutes=rng.uniform(2, 15))
+            return
+        if roll < 0.08:
+            voucher.cancelled_at = voucher.claimed_at + timedelta(hours=rng.uniform(1, 72))
+            if voucher.cancelled_at < min(voucher.expires_at, self.now):
+                voucher.status = "refunded" if offer.kind == "paid" else "cancelled"
+                if offer.kind == "paid":
+                    voucher.payment = "refunded"
+                return
+            voucher.cancelled_at = None
+        if voucher.slot_starts is not None:
+            when = voucher.slot_starts + timedelta(minutes=rng.uniform(-10, 20))
+            used = rng.random() < 0.85
+        else:
+            when = voucher.claimed_at + timedelta(days=rng.expovariate(1 / 2.5))
+            hour = rng.choice((9.5, 11.5, 12.2, 12.8, 17.5, 18.5, 19.2, 20.0)) + rng.uniform(0, 0.9)
+            when = _at_local(_local(when).date(), hour)
+            used = rng.random() < 0.82
+        if used and voucher.claimed_at < when < min(voucher.expires_at, self.now):
+            voucher.status, voucher.redeemed_at = "redeemed", when
+            voucher.staff = rng.choice(provider.staff)
+            voucher.location = rng.choice(provider.locations)
+            # "Was the discount honoured?" is answered now and then. The policy's lower Wilson
+            # bound is harsh on small samples (10 answers, all yes, give 72 % < 85 %), so
+            # ordinary providers get few answers and the busy demo provider many.
+            answer_rate = 0.6 if provider.role else 0.4 if provider is self.demo_provider else 0.08
+            if rng.random() < answer_rate:
+                # Most providers honour what they promise; the ones on their way down often do not.
+                voucher.honoured = (rng.random() < 0.995 if provider.honest
+                                    else self.good_visit(provider, when) or rng.random() < 0.5)
+        elif voucher.expires_at <= self.now:
+            voucher.status = "expired"
+
+    def good_visit(self, provider: Provider, when: datetime) -> bool:
+        quality = provider.quality
+        if provider.recovers and when >= provider.recovers:
+            quality = 0.9
+        return self.rng.random() < quality
+
+    def release(self, voucher: Voucher, stock: dict, counts: dict) -> None:
+        """A cancelled voucher gives back its stock, its place in the limit, its slot place,
+        its points (to the lots they came from) and its campaign subsidy."""
+        stock[voucher.offer.id] += 1
+        counts[(voucher.member.id, voucher.offer.id, voucher.period_start)] -= 1
+        for lot, take in voucher.points_taken:
+            lot.remaining += take
+        if voucher.points_spent:
+            self.points_rows.append(("refund", voucher, voucher.cancelled_at))
+        if voucher.campaign_spend:
+            self.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
+            self.campaign["spent"] -= voucher.subsidy_fen
+            voucher.campaign_released = voucher.cancelled_at
+
+    def expire_campaign_spends(self) -> None:
+        """Spends of vouchers that expired unused went back (the periodic job's work)."""
+        for voucher in self.vouchers:
+            if voucher.campaign_spend and voucher.status == "expired":
+                self.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
+                self.campaign["spent"] -= voucher.subsidy_fen
+                voucher.campaign_released = voucher.expires_at + timedelta(minutes=5)
+
+    async def write_claims(self, stock: dict, counts: dict, slots: dict) -> None:
+        live = ("issued", "redeemed", "expired", "pending")
+        booked = defaultdict(int)
+        for v in self.vouchers:
+            if v.slot is not None and v.status in live:
+                booked[v.slot] += 1
+        await self.copy("offer_slot", ["id", "offer", "starts_at", "ends_at", "capacity", "booked"], [
+            (slot_id, offer_id, begins, ends, capacity, booked[slot_id])
+            for (offer_id, _), (slot_id, begins, ends, _, capacity, existing) in slots.items() if not existing])
+        existing = [entry[0] for entry in slots.values() if entry[5]]
+        await self.db.execute(
+            "UPDATE offer_slot s SET booked = b.n FROM unnest($1::bigint[], $2::int[]) AS b(id, n) WHERE s.id = b.id",
+            existing, [booked[slot_id] for slot_id in existing])
+        await self.copy("voucher", [
+            "id", "code", "offer", "member", "provider", "status", "period_start", "claimed_at", "expires_at",
+            "redeemed_at", "redeemed_by", "redeemed_location", "cancelled_at", "honoured", "subsidy_fen", "paid_fen",
+            "points_spent", "slot"], [
+            (v.id, v.code, v.offer.id, v.member.id, v.offer.provider.id, v.status, v.period_start, v.claimed_at,
+             v.expires_at, v.redeemed_at, v.staff, v.location, v.cancelled_at, v.honoured, v.subsidy_fen, v.paid_fen,
+             v.points_spent, v.slot) for v in self.vouchers])
+        await self.copy("claim_count", ["member", "offer", "period_start", "claims"],
+                        [(member, offer, start, n) for (member, offer, start), n in counts.items() if n > 0])
+        await self.db.execute(
+            "UPDATE offer o SET stock_left = s.stock FROM unnest($1::bigint[], $2::int[]) AS s(id, stock) "
+            "WHERE o.id = s.id", list(stock), list(stock.values()))
+        # Payments of paid vouchers (the Stripe stand-in keeps no record of these old ones).
+        payments = []
+        for v in self.vouchers:
+            if v.payment is None:
+                continue
+            paid = v.claimed_at + timedelta(minutes=2)
+            payments.append((
+                v.id, v.member.id, v.paid_fen, f"pi_demo{v.id:012d}", v.payment, v.claimed_at + timedelta(minutes=15),
+                v.claimed_at, paid if v.payment != "cancelled" else None,
+                v.cancelled_at if v.payment == "cancelled" else None,
+                f"re_demo{v.id:012d}" if v.payment == "refunded" else None,
+                v.cancelled_at + timedelta(minutes=1) if v.payment == "refunded" else None))
+        await self.copy("payment", ["voucher", "member", "amount_fen", "payment_intent", "status", "hold_until",
+                                    "created_at", "succeeded_at", "cancelled_at", "refund_id", "refunded_at"], payments)
+        await self.write_points()
+        if self.campaign:
+            spends = [(self.campaign["id"], v.id, v.member.id, self.campaign["node"], v.subsidy_fen, v.claimed_at,
+                       v.campaign_released) for v in self.vouchers if v.campaign_spend]
+            await self.copy("campaign_spend", ["campaign", "voucher", "member", "node", "amount_fen", "spent_at",
+                                               "refunded_at"], spends)
+            await self.copy("campaign_member", ["campaign", "member", "spent_fen"],
+                            [(self.campaign["id"], member, fen) for member, fen in self.campaign["members"].items()])
+            await self.db.execute("UPDATE campaign SET spent_fen = $2 WHERE id = $1", self.campaign["id"],
+                                  self.campaign["spent"])
+        self.report.vouchers = len(self.vouchers)
+
+    async def write_points(self) -> None:
+        """Grants, spends and refunds as the ledger would have them, in time order; the lots
+        as the spends left them; each balance the sum of its entries."""
+        entries = [(lot.created, lot.member, "grant", lot.amount, f"grant:{lot.grant}", None, lot.grant, lot.reason,
+                    None, lot) for lot in self.grant_lots]
+        for kind, voucher, when in self.points_rows:
+            if kind == "spend":
+                entries.append((when, voucher.member.id, "spend", -voucher.points_spent, f"spend:voucher:{voucher.id}",
+                                voucher.id, None, None,
+                                json.dumps([[lot.id, take] for lot, take in voucher.points_taken]), None))
+            else:
+                entries.append((when, voucher.member.id, "refund", voucher.points_spent,
+                                f"refund:voucher:{voucher.id}", voucher.id, None, None, None, None))
+        entries.sort(key=lambda e: e[0])
+        ids = await self.max_id("points_entry")
+        rows, lot_entry = [], {}
+        for when, member, kind, amount, ref_, voucher, grant, reason, lots, lot in entries:
+            entry_id = ids.take()
+            if lot is not None:
+                lot_entry[lot.id] = entry_id
+            rows.append((entry_id, member, kind, amount, ref_, voucher, grant, reason, lots, when))
+        await self.copy("points_entry", ["id", "member", "kind", "amount", "ref", "voucher", "points_grant", "reason",
+                                         "lots", "created_at"], rows)
+        await self.copy("points_lot", ["id", "member", "entry", "amount", "remaining", "expires_at"], [
+            (lot.id, lot.member, lot_entry[lot.id], lot.amount, lot.remaining, lot.expires) for lot in self.grant_lots])
+        earlier = [lot for lots in self.lots.values() for lot in lots if lot.touched and lot.grant is None]
+        await self.db.execute(
+            "UPDATE points_lot l SET remaining = t.remaining FROM unnest($1::bigint[], $2::int[]) AS t(id, remaining) "
+            "WHERE l.id = t.id", [lot.id for lot in earlier], [lot.remaining for lot in earlier])
+        await self.db.execute(
+            "INSERT INTO points_balance (member, balance) SELECT member, sum(amount) FROM points_entry "
+            "WHERE member = ANY($1::bigint[]) GROUP BY member ORDER BY member "
+            "ON CONFLICT (member) DO UPDATE SET balance = EXCLUDED.balance",
+            sorted({row[1] for row in rows}))
+
+    # --- the quality loop's records --------------------------------------------------------------
+
+    async def feedback(self) -> None:
+        """Redemptions as evaluation keeps them, ratings with comments, complaints with answers."""
+        rng = self.rng
+        redemption_ids = await self.max_id("redemption")
+        rating_ids = await self.max_id("rating")
+        redemptions, ratings, complaints = [], [], []
+        redemption_of = {}
+        survey_delay = timedelta(hours=2)
+        mine = sorted((v for v in self.vouchers if v.member is self.demo_member and v.status == "redeemed"),
+                      key=lambda v: v.redeemed_at)
+        for v in sorted((v for v in self.vouchers if v.status == "redeemed"), key=lambda v: v.redeemed_at):
+            provider = v.offer.provider
+            rid = redemption_of[v.id] = redemption_ids.take()
+            due = v.redeemed_at + survey_delay
+            redemptions.append((rid, v.id, provider.id, v.offer.id, v.offer.category, v.member.id, v.staff,
+                                v.location, v.redeemed_at, v.honoured, due, due if due <= self.now else None))
+            good = self.good_visit(provider, v.redeemed_at)
+            rate_chance = 0.6 if provider.role else 0.42
+            if v.member is self.demo_member:  # she rated her first visits, and has her last one to rate
+                rate_chance, good = (1.0 if v is not mine[-1] else 0.0), True
+            if rng.random() < rate_chance:
+                at = v.redeemed_at + timedelta(hours=rng.uniform(2.2, 60))
+                if at < self.now:
+                    overall = (rng.choices((5, 4, 3), (62, 30, 8))[0] if good
+                               else rng.choices((1, 2, 3), (55, 35, 10))[0])
+                    comment = ""
+                    if rng.random() < 0.65:
+                        pool = cat.COMMENTS_GOOD if overall >= 4 else cat.COMMENTS_FAIR if overall == 3 else cat.COMMENTS_BAD
+                        comment = rng.choice(pool)
+                    subs = [max(1, min(5, overall + rng.choice((-1, 0, 0, 0, 1)))) for _ in range(4)]
+                    ratings.append((rating_ids.take(), rid, provider.id, v.member.id, overall, *subs, comment, at, at,
+                                    False, None, None, "", False))
+            complaint_chance = 0.004 if good else provider.complaints
+            if rng.random() < complaint_chance:
+                complaints.append(self.complaint(v, rid, provider))
+        self.held_burst(ratings, rating_ids, redemption_of)
+        await self.copy("redemption", ["id", "voucher", "provider", "offer", "category", "member", "staff", "location",
+                                       "redeemed_at", "honoured", "survey_due_at", "survey_sent_at"], redemptions)
+        await self.copy("rating", ["id", "redemption", "provider", "member", "overall", "service", "honoured",
+                                   "environment", "attitude", "comment", "created_at", "updated_at", "held",
+                                   "hold_reason", "cleared_at", "network", "new_account"], ratings)
+        await self.copy("complaint", ["redemption", "voucher", "provider", "member", "category", "text", "status",
+                                      "created_at", "respond_by", "answer", "answered_at", "resolution", "closed_at",
+                                      "closed_by", "member_masked"], [c for c in complaints if c])
+        self.report.redemptions, self.report.ratings = len(redemptions), len(ratings)
+        self.report.complaints = sum(1 for c in complaints if c)
+
+    def complaint(self, voucher: Voucher, redemption_id: int, provider: Provider) -> tuple | None:
+        rng = self.rng
+        created = voucher.redeemed_at + timedelta(hours=rng.uniform(1, 40))
+        if created >= self.now:
+            return None
+        category = rng.choices(list(cat.COMPLAINTS), (40, 20, 25, 8, 2, 5))[0]
+        respond_by = created + timedelta(hours=72)
+        status, answer, answered, resolution, closed, closed_by = "open", None, None, None, None, None
+        # A good provider answers within a day; a provider on its way down lets most go past the deadline.
+        answers = rng.random() < (provider.answers if not (provider.recovers and created > provider.recovers)
+                                  else 0.93)
+        if answers:
+            answered = created + timedelta(hours=rng.uniform(2, 30) if rng.random() < 0.85 else rng.uniform(80, 120))
+            if answered < self.now:
+                status, answer = "answered", rng.choice(cat.ANSWERS)
+            else:
+                answered = None
+        if status == "answered" and rng.random() < 0.5:
+            closed = answered + timedelta(days=rng.uniform(1, 5))
+            if closed < self.now:
+                status, resolution, closed_by = "closed", rng.choice(cat.RESOLUTIONS), self.operators["beijing"].id
+            else:
+                closed = None
+        return (redemption_id, voucher.id, provider.id, voucher.member.id, category, rng.choice(cat.COMPLAINTS[category]),
+                status, created, respond_by, answer, answered, resolution, closed, closed_by,
+                pii.mask_name(voucher.member.name))
+
+    def held_burst(self, ratings: list, rating_ids: Ids, redemption_of: dict) -> None:
+        """Three five-star ratings of one provider within an hour from one network: the third
+        joins a burst and waits for an operator, as the ratings service holds it."""
+        recent = defaultdict(list)
+        for v in self.vouchers:
+            if (v.status == "redeemed" and self.day(-14) < v.redeemed_at < self.day(-1)
+                    and v.offer.provider is not self.demo_provider and v.member is not self.demo_member):
+                recent[v.offer.provider.id].append(v)
+        busiest = sorted(recent.values(), key=len, reverse=True)
+        burst = busiest[0][-3:] if busiest and len(busiest[0]) >= 3 else None
+        if burst is None:
+            return
+        chosen = {redemption_of[v.id] for v in burst}
+        ratings[:] = [r for r in ratings if r[1] not in chosen]
+        at = max(v.redeemed_at for v in burst) + timedelta(hours=3)
+        for number, v in enumerate(burst):
+            moment = at + timedelta(minutes=7 * number)
+            held = number == 2
+            ratings.append((rating_ids.take(), redemption_of[v.id], v.offer.provider.id, v.member.id, 5, 5, 5, 5, 5,
+                            "非常好！强烈推荐！", moment, moment, held, "burst_one_network" if held else None, None,
+                            "203.0.113.0/24", False))
+
+    # --- evaluator results ------------------------------------------------------------------------
+
+    async def evaluator_results(self) -> None:
+        """A batch a month from the city's survey centre: mystery-shopper visits and phone surveys."""
+        from evaluation import batches
+        from marketplace.seed import EVALUATOR_ORG
+
+        rng = self.rng
+        org = await self.db.fetchrow(
+            "SELECT o.id, o.name, o.node, n.path FROM evaluator_org o JOIN union_node n ON n.id = o.node "
+            "WHERE o.name = $1", EVALUATOR_ORG)
+        principal = Principal(kind="evaluator", id=org["id"], display_name=org["name"], node_id=org["node"],
+                              node_path=org["path"])
+        visited = [p for p in self.providers.values() if p.path.startswith(org["path"])]
+        for number, month_end in enumerate((-62, -32, -2)):
+            submitted = self.on_day(month_end, 16)
+            rows = []
+            for provider in rng.sample(visited, min(len(visited), max(3, len(visited) // 3))):
+                if provider.start and provider.start > submitted - timedelta(days=20):
+                    continue
+                visit = _local(submitted - timedelta(days=rng.uniform(1, 25))).date()
+                good = provider.quality > 0.7 or (provider.recovers and submitted > provider.recovers)
+                score = int(min(100, max(20, rng.gauss(88 if good else 52, 6))))
+                method = rng.choice(batches.METHODS[:2])
+                rows.append({"provider_id": provider.id, "visit_date": visit.isoformat(), "method": method,
+                             "score": score, "honoured": min(100, score + rng.randint(-5, 8)),
+                             "service": min(100, score + rng.randint(-8, 5)),
+                             "sample_size": 1 if method == "mystery_shopper" else rng.randint(8, 30),
+                             "note": rng.choice(cat.EVALUATOR_NOTES_GOOD if good else cat.EVALUATOR_NOTES_BAD)})
+            if rows:
+                batch_ref = f"BJ-SQMY-{_local(submitted):%Y%m}-{number + 1:02d}"
+                await batches.submit(principal, batch_ref, list(enumerate(rows, start=1)), "json", now=submitted)
+
+    # --- the enforcement policy, replayed ----------------------------------------------------------
+
+    async def policy_rounds(self) -> None:
+        """The policy's weekly runs over the 90 days, and what operators and providers did
+        with the cases it opened, each at its time."""
+        from evaluation import policy, scorecards
+
+        # The hourly run, as it stood each week at 03:00 in Beijing; the last one is now.
+        rounds = [self.on_day(-ROUND_DAYS * k, 3) for k in range(HISTORY_DAYS // ROUND_DAYS, 0, -1)] + [self.now]
+        actions = []  # (when, role, kind)
+        for spec in ROLES:
+            if "action" in spec:
+                actions.append((self.day(spec["action"][1]), spec["role"], spec["action"][0]))
+            if "appeal" in spec:
+                actions.append((self.day(spec["appeal"]), spec["role"], "appeal"))
+        actions.sort(key=lambda a: a[0])
+        by_role = {p.role: p for p in self.providers.values() if p.role}
+        rules = policy.DEFAULT_RULES
+        for moment in rounds:
+            actions = await self.due_actions(actions, moment, by_role)
+            await scorecards.recompute_all(now=moment)
+            cards = {row["provider"]: dict(row) for row in await self.db.fetch("SELECT * FROM provider_scorecard")}
+            standing = {row["provider"]: row["state"] for row in await self.db.fetch(
+                "SELECT provider, state FROM provider_standing")}
+            marks = await self.marks()
+            for provider_id in sorted(set(cards) | set(standing)):
+                if standing.get(provider_id, "good") == "good" and policy.assess(cards.get(provider_id), rules)[0] == "good":
+                    continue  # the run would leave it good: nothing to write
+                await policy.evaluate_provider(provider_id, now=moment)
+            await self.backdate(marks, moment)
+        await self.due_actions(actions, self.now, by_role)
+
+    async def due_actions(self, actions: list, moment: datetime, by_role: dict) -> list:
+        """Do the actions due by `moment` whose case exists (a day after it opened at the
+        earliest); the others wait for a later round."""
+        waiting = []
+        for when, role, kind in actions:
+            provider = by_role.get(role)
+            case = provider and await self.db.fetchrow(
+                "SELECT id, opened_at, status FROM enforcement_case WHERE provider = $1 AND kind = 'delisting' "
+                "ORDER BY id DESC LIMIT 1", provider.id)
+            ready = case is not None and (kind != "appeal" or case["status"] == "decided")
+            if when > moment or not ready:
+                waiting.append((when, role, kind))
+                continue
+            await self.case_action(max(when, case["opened_at"] + timedelta(days=1)), case["id"], provider, kind)
+        return waiting
+
+    async def case_action(self, when: datetime, case_id: int, provider: Provider, kind: str) -> None:
+        from evaluation import policy
+
+        marks = await self.marks()
+        beijing = self.operators["beijing"]
+        if kind == "delist":
+            await policy.decide(beijing, case_id, "delist", cat.CASE_DELIST_EXPLANATION)
+            await self.db.execute("UPDATE enforcement_case SET decided_at = $2 WHERE id = $1", case_id, when)
+            await self.db.execute("UPDATE provider_standing SET since = $2 WHERE provider = $1", provider.id, when)
+            await self.db.execute("UPDATE provider SET updated_at = $2 WHERE id = $1", provider.id, when)
+        elif kind == "keep":
+            await policy.decide(beijing, case_id, "keep", cat.CASE_KEEP_EXPLANATION)
+            await self.db.execute("UPDATE enforcement_case SET decided_at = $2 WHERE id = $1", case_id, when)
+            await self.db.execute("UPDATE provider_standing SET deadline = $2 WHERE provider = $1", provider.id,
+                                  when + timedelta(days=policy.DEFAULT_RULES["improve_days"]))
+        elif kind == "appeal":
+            owner = Principal(kind="provider", id=provider.owner, display_name=provider.name,
+                              provider_id=provider.id, role="owner")
+            await policy.appeal(owner, case_id, cat.APPEAL_STATEMENT)
+            await self.db.execute("UPDATE enforcement_case SET appealed_at = $2 WHERE id = $1", case_id, when)
+        await self.backdate(marks, when)
+
+    async def integrity_signal(self) -> None:
+        """One redemption in the small hours, recorded through the quality loop's feed, which
+        opens an integrity case for operators to look into."""
+        from evaluation import ratings
+
+        night = [v for v in self.vouchers if v.status == "redeemed" and v.offer.provider.role is None
+                 and v.offer.provider is not self.demo_provider and v.redeemed_at > self.day(-10)]
+        if not night:
+            return
+        voucher = night[0]
+        when = _at_local(_local(voucher.redeemed_at).date(), 2.2)
+        if not voucher.claimed_at < when < self.now:
+            return
+        await self.db.execute("UPDATE voucher SET redeemed_at = $2 WHERE id = $1", voucher.id, when)
+        await self.db.execute("DELETE FROM rating WHERE redemption IN (SELECT id FROM redemption WHERE voucher = $1)",
+                              voucher.id)
+        await self.db.execute("DELETE FROM complaint WHERE voucher = $1", voucher.id)
+        await self.db.execute("DELETE FROM redemption WHERE voucher = $1", voucher.id)
+        voucher.redeemed_at = when
+        marks = await self.marks()
+        await ratings.record_redemption({
+            "voucher_id": voucher.id, "provider_id": voucher.offer.provider.id, "offer_id": voucher.offer.id,
+            "category_id": voucher.offer.category, "member_id": voucher.member.id, "staff_id": voucher.staff,
+            "location_id": voucher.location, "redeemed_at": when.isoformat()})
+        await self.db.execute("UPDATE redemption SET survey_sent_at = survey_due_at WHERE voucher = $1", voucher.id)
+        await self.backdate(marks, when + timedelta(seconds=5))
+
+    async def scorecards(self) -> None:
+        """The current scorecards, and the snapshots of the months the history covers."""
+        from evaluation import scorecards
+
+        first = _local(self.start).date().replace(day=1)
+        month = first
+        this_month = _local(self.now).date().replace(day=1)
+        while month < this_month:
+            await scorecards.snapshot_month(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        await scorecards.recompute_all(now=self.now)
+
+    # --- money, searches, reports ------------------------------------------------------------------
+
+    async def settlements(self) -> None:
+        """Last month's statements drafted by the monthly job, one of them approved (the rest
+        wait in the operators' queue)."""
+        from marketplace.vouchers import statements
+        from providers import settlements
+
+        rng = self.rng
+        # Half the providers gave their payout account when they joined.
+        accounts = [p.id for p in self.providers.values() if p is not self.demo_provider and rng.random() < 0.5]
+        await self.db.execute(
+            "UPDATE provider SET payout_account = 'acct_1Demo' || lpad(id::text, 10, '0') "
+            "WHERE id = ANY($1::int[]) AND payout_account IS NULL", accounts)
+        period = settlements.previous_period(self.now)
+        drafted_at = settlements.period_bounds(period)[1].astimezone(UTC) + timedelta(hours=3)
+        result = await statements.draft_month(period, now=self.now)
+        await self.db.execute("UPDATE settlement_statement SET drafted_at = $2 WHERE period = $1", period, drafted_at)
+        if self.demo_provider:
+            statement = await self.db.fetchval(
+                "SELECT id FROM settlement_statement WHERE period = $1 AND provider = $2 AND total_fen > 0",
+                period, self.demo_provider.id)
+            if statement:
+                await settlements.approve(self.operators["beijing"], statement)
+                await self.db.execute("UPDATE settlement_statement SET approved_at = $2 WHERE id = $1", statement,
+                                      drafted_at + timedelta(days=1, hours=6))
+        self.report.statements = len(result.created)
+
+    async def search_misses(self) -> None:
+        """Searches that found nothing: what members want and the city does not offer yet."""
+        rng = self.rng
+        queries, weights = zip(*cat.SEARCH_MISSES)
+        districts = [d["name_zh"] for d in ref.DISTRICTS]
+        rows = []
+        for _ in range(min(600, 40 + len(self.members) // 5)):
+            when = self.start + timedelta(days=HISTORY_DAYS * math.sqrt(rng.random()))
+            rows.append((rng.choices(queries, weights)[0], rng.choice(districts) if rng.random() < 0.45 else None,
+                         [], False, when))
+        await self.copy("search_miss", ["query", "district", "groups", "degraded", "created_at"], rows)
+
+    async def admissions(self) -> None:
+        """How the providers came in: each admitted by the city's operators days after applying."""
+        beijing = self.operators["beijing"]
+        await self.db.execute(
+            "INSERT INTO provider_status_change (provider, from_status, to_status, actor_kind, actor_id, reason, at) "
+            "SELECT p.id, 'applied', 'active', 'operator', $1, '', p.created_at + interval '2 days' FROM provider p "
+            "WHERE p.status IN ('active', 'suspended', 'delisted') "
+            "AND NOT EXISTS (SELECT 1 FROM provider_status_change c WHERE c.provider = p.id)", beijing.id)
+
+    # --- today ---------------------------------------------------------------------------------------
+
+    async def today(self) -> None:
+        """The demo cashier's morning: members' vouchers redeemed at the counter through the
+        counter's own service, and the quality loop told of them as the worker would."""
+        from evaluation import ratings
+        from marketplace.seed import DEMO_PROVIDER
+        from marketplace.vouchers import services as vouchers
+
+        provider = self.demo_provider
+        if provider is None:
+            return
+        staff = await self.db.fetchrow(
+            "SELECT id, display_name FROM provider_user WHERE username = $1", DEMO_PROVIDER["staff"])
+        principal = Principal(kind="provider", id=staff["id"], display_name=staff["display_name"],
+                              provider_id=provider.id, role="staff")
+        held = await self.db.fetch(
+            "SELECT v.id, v.code, o.id AS offer, o.category, v.member FROM voucher v JOIN offer o ON o.id = v.offer "
+            "WHERE v.provider = $1 AND v.status = 'issued' AND v.expires_at > now() AND v.slot IS NULL "
+            "AND v.member <> $2 ORDER BY v.claimed_at DESC LIMIT 4",
+            provider.id, self.demo_member.id if self.demo_member else 0)
+        location = provider.locations[0]
+        for row in held:
+            await vouchers.redeem(principal, row["code"], location)
+            at = await self.db.fetchval("SELECT redeemed_at FROM voucher WHERE id = $1", row["id"])
+            await ratings.record_redemption({
+                "voucher_id": row["id"], "provider_id": provider.id, "offer_id": row["offer"],
+                "category_id": row["category"], "member_id": row["member"], "staff_id": staff["id"],
+                "location_id": location, "redeemed_at": at.isoformat()})
+
+    def demo_member_story(self, stock: dict, counts: dict, ids: Ids, period_start) -> None:
+        """The demo member holds a voucher in every state: what her history lacks is added,
+        claimed under the same bookkeeping (stock, limit) as every other claim."""
+        member = self.demo_member
+        if member is None:
+            return
+        have = {v.status for v in self.vouchers if v.member is member}
+        offers = [o for o in self.offers if o.provider.status == "active" and o.provider.role is None
+                  and (not o.groups or o.groups & member.groups) and member.path.startswith(o.scope_path)
+                  and o.opens < self.day(-45) and o.closes > self.now and stock[o.id] > 0]
+        free = [o for o in offers if o.kind == "voucher"] or offers
+        paid = [o for o in offers if o.kind == "paid"]
+        plans = {"issued": (free, -3), "redeemed": (free, -9), "expired": (free, -40), "cancelled": (free, -12),
+                 "refunded": (paid, -15)}
+        for status, (pool, days) in plans.items():
+            if status in have or not pool:
+                continue
+            offer = self.rng.choice(pool)
+            claimed = self.day(days) + timedelta(hours=self.rng.uniform(0, 6))
+            start = period_start(offer.period, claimed)
+            voucher = Voucher(ids.take(), codes.new_code(), offer, member, claimed,
+                              min(offer.valid_to, self.day(-30)) if status == "expired" else offer.valid_to,
+                              status=status, subsidy_fen=offer.subsidy_fen, period_start=start)
+            if offer.kind == "paid":
+                voucher.paid_fen = max(offer.member_price_fen - offer.subsidy_fen, 0)
+                voucher.payment = "refunded" if status == "refunded" else "succeeded"
+            if status == "redeemed":
+                voucher.redeemed_at = claimed + timedelta(days=2, hours=2)
+                voucher.staff, voucher.location = offer.provider.staff[0], offer.provider.locations[0]
+            if status in ("cancelled", "refunded"):
+                voucher.cancelled_at = claimed + timedelta(hours=20)
+            else:
+                stock[offer.id] -= 1
+                counts[(member.id, offer.id, start)] += 1
+            self.vouchers.append(voucher)
+
+    async def finish(self) -> None:
+        """What the periodic jobs would have done by now: reports, the members' reminders of
+        expiring points, this week's follow-up samples."""
+        from evaluation import samples
+        from marketplace.points import services as points
+        from marketplace.reports import services as reports
+
+        await self.recount()
+        await reports.refresh(full=True)
+        await points.remind_expiring(self.now)
+        await samples.draw_samples(now=self.now)
+
+    async def recount(self) -> None:
+        """Stock and claim counts from the vouchers as they finally stand (the demo member's
+        story and today's counter added to them)."""
+        await self.db.execute("""
+            UPDATE offer o SET stock_left = greatest(o.stock_total - coalesce(v.n, 0), 0)
+            FROM (SELECT offer, count(*) FILTER (WHERE status IN ('issued', 'redeemed', 'expired', 'pending')) AS n
+                  FROM voucher GROUP BY offer) v
+            WHERE v.offer = o.id""")
+        await self.db.execute("""
+            UPDATE offer o SET stock_total = greatest(o.stock_total, v.n)
+            FROM (SELECT offer, count(*) FILTER (WHERE status IN ('issued', 'redeemed', 'expired', 'pending')) AS n
+                  FROM voucher GROUP BY offer) v WHERE v.offer = o.id AND v.n > o.stock_total""")
+        await self.db.execute("DELETE FROM claim_count")
+        await self.db.execute("""
+            INSERT INTO claim_count (member, offer, period_start, claims)
+            SELECT member, offer, period_start, count(*) FROM voucher
+            WHERE status IN ('issued', 'redeemed', 'expired', 'pending') GROUP BY member, offer, period_start""")
+
+
+# The steps, in order. A later feature adds its step here (each reads the cast and the rows
+# the steps before it wrote).
+STEPS = (
+    "cast", "admissions", "policy_and_campaign", "grants", "claims", "feedback",
+    "integrity_signal", "evaluator_results", "policy_rounds", "scorecards", "settlements", "search_misses", "today",
+    "finish",
+)
+
+
+async def make_history(connection, now: datetime, rng: random.Random, notify) -> Report | None:
+    """Ninety days of history, once per database; None when there is history already."""
+    import time
+
+    if await connection.fetchval("SELECT EXISTS (SELECT 1 FROM voucher)"):
+        return None
+    history = History(connection, now, rng, notify)
+    notify("history", 0, len(STEPS))
+    for number, name in enumerate(STEPS, start=1):
+        started = time.perf_counter()
+        await getattr(history, name)()
+        history.report.seconds[name] = round(time.perf_counter() - started, 2)
+        notify("history", number, len(STEPS))
+        if name == "cast" and (not history.members or not history.offers):
+            return history.report  # nothing to make history with (a seed without offers)
+    history.report.cases = await connection.fetchval("SELECT count(*) FROM enforcement_case")
+    return history.report
