@@ -1,5 +1,5 @@
 from piccolo.columns import (
-    JSONB, Array, BigSerial, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
+    JSONB, Array, BigSerial, Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -93,3 +93,14 @@ class SearchMiss(Table, tablename="search_miss"):
     groups = Array(Varchar(length=32))
     degraded = Boolean(default=False)
     created_at = Timestamptz()
+
+
+class SearchTermDaily(Table, tablename="search_term_daily"):
+    """Searches that found offers, counted per day and area, for the popular searches (no personal data)."""
+
+    id = BigSerial(primary_key=True)
+    day = Date()
+    area = Integer()
+    term = Varchar(length=40)
+    searches = Integer()
+

@@ -227,20 +227,38 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
                       f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms, "
                       f"max {_ms(max(values, default=float('nan')))} ms, "
                       f"{report.freshness_timeouts.get(change, 0)} timed out")
+    if report.freshness_load is not None:
+        stats = report.freshness_load
+        console.print(f"searches during freshness: {len(stats.latencies_ms)} answered, {stats.errors} errors, "
+                      f"{stats.degraded} degraded, p95 {_ms(stats.pct(95))} ms")
     if report.reindex_s is not None:
         console.print(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
                       f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "
                       f"degraded {report.reindex_degraded}")
-    table = Table("round", "spends", "negative balances", "points unspent", "ledger mismatches", "API claims/s",
-                  "p50 ms", "p95 ms", "p99 ms", "ledger spends/s", "API/ledger")
-    for number, result in enumerate(report.points_rounds, start=1):
-        table.add_row(str(number), str(result.spent), str(result.negative), str(result.unspent),
-                      str(result.mismatched), f"{result.api.rps:.0f}", _ms(result.api.pct(50)),
-                      _ms(result.api.pct(95)), _ms(result.api.pct(99)), f"{result.sql.rps:.0f}", f"{result.ratio:.2f}")
-    console.print(f"points: {report.points_attempts} attempts per round on {report.points_members} members")
-    console.print(table)
     for note in report.notes:
         console.print(f"[yellow]{note}[/]")
+
+
+@bench.command("relevance")
+@click.option("--misses", is_flag=True, help="List the queries whose right answers are not all in the first 3.")
+def bench_relevance(misses: bool) -> None:
+    """The public relevance set: recall@3, recall@10, nDCG@10 of our search and of a PostgreSQL-only peer."""
+    from catalog.search.relevance import bench as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run())
+    console.print(f"{len(report.ours.judged)} queries on the relevance catalogue ({report.documents} documents)")
+    table = Table("query type", "queries", "recall@3", "recall@10", "nDCG@10", "peer recall@3", "peer recall@10",
+                  "peer nDCG@10")
+    for ours, peer in zip(report.ours.rows(), report.peer.rows(), strict=True):
+        table.add_row(ours[0], str(ours[1]), *(f"{value:.3f}" for value in (*ours[2:], *peer[2:])))
+    console.print(table)
+    console.print(f"latency per query, in process: ours p95 {report.ours.p95_ms():.1f} ms, "
+                  f"PostgreSQL peer p95 {report.peer.p95_ms():.1f} ms")
+    if misses:
+        for judged in report.ours.misses():
+            console.print(f"[yellow]{judged.query.type} {judged.query.text}[/]: recall@3 {judged.recall_3:.2f}, "
+                          f"first hits {judged.found[:3]}, wanted {sorted(judged.wanted)[:4]}")
 
 
 @bench.command("claims")

@@ -91,7 +91,9 @@ async def prepare_database() -> None:
     _database_ready = True
 
 
-TABLES_TO_KEEP = {"piccolo_migration"}
+# Piccolo records applied migrations in `migration`: a command run in a subprocess (`benefits
+# seed`) would otherwise apply them all again.
+TABLES_TO_KEEP = {"piccolo_migration", "migration"}
 
 
 @pytest.fixture(autouse=True)

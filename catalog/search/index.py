@@ -1,23 +1,32 @@
-"""The Meilisearch index of visible offers: its settings, its documents and their sync.
+"""The Meilisearch index of offers: its settings, its documents and their sync.
 
 One document per (offer, location), so that a geo sort finds each offer's nearest
 location. Exactly one document of each offer has `primary: true`: a search that does
 not depend on where or when a location is open filters on it and so sees each offer
-once, without the engine's costly `distinct` (which only geo and opening-hour searches
-use). `districts` lists every district the offer can be used in, on every document,
-so district filters and facets count offers, not locations. An offer is in the index
-when it is published, its validity has not ended and its provider is active; the
+once. `districts` lists every district the offer can be used in, on every document,
+so district filters and facets count offers, not locations. `group` is the provider
+and the normalised title: the same offer listed by one provider for many shops is one
+hit (`distinct`), so one provider cannot fill a page.
+
+The index holds the offers that are published or may soon be (submitted for review,
+paused, their provider suspended), with the flags `published` and `provider_active`;
+search shows only documents with both, corrected by the visibility overlay (see
+`overlay.py`: the engine rewrites its geo tree on every write, so a change waits there
+rather than for the engine). Drafts, rejected and expired offers are removed. The
 search adds the validity window and eligibility as filters at query time.
 
-Descriptions are not indexed: titles, tags, categories and provider names find the
-offers, and segmenting long Chinese descriptions tripled the indexing time.
+Searchable, by weight: titles, tags, category and provider names, then the words and
+characters inside titles (`words_zh`), their pinyin, and the words of the description
+that the title does not already say (see `text.py`).
 
 Writes are idempotent (upserts by document id, deletes by offer id), so the outbox
 actors, the full reindex and the reconciliation may all repeat them safely.
 """
 
 import asyncio
+import functools
 import json
+import re
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,6 +44,7 @@ from meilisearch_python_sdk.models.settings import (
     TypoTolerance,
 )
 
+from catalog.search import overlay, text
 from catalog.tables import Offer
 from marketplace.federation import services as federation
 from marketplace.settings import get_settings
@@ -46,34 +56,29 @@ BATCH = 1000
 REINDEX_BATCH = 5000  # larger batches index faster; a reindex has the engine to itself
 TASK_TIMEOUT_MS = 120_000
 
-SYNONYMS = [
-    ["健身", "健身房", "gym", "fitness", "workout"],
-    ["体检", "checkup", "health check", "medical"],
-    ["瑜伽", "yoga"],
-    ["电影", "影院", "电影院", "cinema", "movie", "film"],
-    ["游泳", "swimming", "pool"],
-    ["餐饮", "美食", "restaurant", "food", "dining"],
-    ["按摩", "推拿", "massage"],
-    ["理发", "美发", "haircut", "barber"],
-]
-
+SEARCHABLE = ["title_zh", "title_en", "title_search", "tags", "category_zh", "category_en", "provider_name",
+              "words_zh", "pinyin", "description", "districts"]
 SETTINGS = MeilisearchSettings(
-    searchable_attributes=["title_zh", "title_en", "tags", "category_zh", "category_en", "provider_name",
-                           "districts"],
-    filterable_attributes=["id", "offer_id", "primary", "provider_id", "category", "kind", "districts", "price_band",
-                           "member_price_fen", "has_stock", "scope_node_id", "scope_depth", "groups",
-                           "valid_from_ts", "valid_to_ts", "_geo",
+    searchable_attributes=SEARCHABLE,
+    filterable_attributes=["id", "offer_id", "group", "primary", "published", "provider_active", "provider_id", "category",
+                           "kind", "districts", "price_band", "member_price_fen", "has_stock", "scope_node_id",
+                           "scope_depth", "groups", "valid_from_ts", "valid_to_ts", "_geo",
                            *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")]],
     sortable_attributes=["_geo", "member_price_fen", "discount_ratio", "rating", "published_ts", "created_ts"],
-    ranking_rules=["words", "typo", "proximity", "attribute", "sort", "exactness"],
+    distinct_attribute=None,
+    # Exactness before sort: among hits that match equally well, an exact title wins;
+    # only then does distance (or rating) order them.
+    ranking_rules=["words", "typo", "proximity", "exactness", "attribute", "sort"],
     # Proximity within an attribute only: titles are short, and word-by-word proximity
     # was the largest part of the indexing time.
     proximity_precision=ProximityPrecision.BY_ATTRIBUTE,
-    synonyms={word: [other for other in group if other != word] for group in SYNONYMS for word in group},
-    typo_tolerance=TypoTolerance(enabled=True, min_word_size_for_typos=MinWordSizeForTypos(one_typo=4, two_typos=8)),
+    synonyms=text.synonym_settings(text.load_synonyms()),
+    typo_tolerance=TypoTolerance(enabled=True, min_word_size_for_typos=MinWordSizeForTypos(one_typo=4, two_typos=8),
+                                 disable_on_attributes=["words_zh"]),
     localized_attributes=[
-        LocalizedAttributes(locales=["cmn"], attribute_patterns=["*_zh", "tags", "provider_name", "districts"]),
-        LocalizedAttributes(locales=["eng"], attribute_patterns=["*_en"]),
+        LocalizedAttributes(locales=["cmn"], attribute_patterns=["*_zh", "title_search", "tags", "provider_name",
+                                                                 "districts"]),
+        LocalizedAttributes(locales=["eng"], attribute_patterns=["*_en", "pinyin"]),
     ],
     faceting=Faceting(max_values_per_facet=100),
     facet_search=False,  # facet values are few and listed whole; nothing searches them
@@ -106,23 +111,49 @@ SEARCH_CONNECTIONS = 256
 
 
 class EngineUnavailable(Exception):
-    """Meilisearch did not answer a search, or answered with an error."""
+    """Meilisearch cannot answer: unreachable, an error answer, or no index yet."""
 
 
-async def search(body: dict, timeout: float) -> dict:
+class EngineBusy(Exception):
+    """Meilisearch is up but did not answer in time, or refused a search for load
+    (`too_many_search_requests`). Not a reason to move the load to PostgreSQL."""
+
+
+async def search(body: dict, timeout: float, uid: str | None = None) -> dict:
     """POST /indexes/<uid>/search with this body; the engine's JSON answer as it is.
 
     A plain aiohttp call: on the web app's hot path the SDK's httpx client and models
-    took more CPU than the engine's search itself. Raises EngineUnavailable."""
+    took more CPU than the engine's search itself. Raises EngineBusy or EngineUnavailable."""
     try:
-        async with _search_session().post(f"indexes/{index_uid()}/search", data=msgspec.json.encode(body),
+        async with _search_session().post(f"indexes/{uid or index_uid()}/search", data=msgspec.json.encode(body),
                                           timeout=aiohttp.ClientTimeout(total=timeout)) as response:
             content = await response.read()
-        if response.status != 200:
-            raise EngineUnavailable(f"HTTP {response.status}: {content[:200]!r}")
-        return msgspec.json.decode(content)
-    except (aiohttp.ClientError, TimeoutError, ValueError) as error:  # ValueError: bad URL or bad JSON
+    except TimeoutError as error:
+        raise EngineBusy("timeout") from error
+    except (aiohttp.ClientError, ValueError) as error:  # ValueError: bad URL
         raise EngineUnavailable(type(error).__name__) from error
+    if response.status == 503 and b"too_many_search_requests" in content:
+        raise EngineBusy("too_many_search_requests")
+    if response.status != 200:
+        raise EngineUnavailable(f"HTTP {response.status}: {content[:200]!r}")
+    try:
+        return msgspec.json.decode(content)
+    except msgspec.DecodeError as error:
+        raise EngineUnavailable("bad JSON") from error
+
+
+async def healthy(timeout: float = 5.0) -> bool:
+    """False when the engine is down: it refuses the connection or answers its health check
+    with an error. A health check that times out means an overloaded machine, not a dead
+    engine (measured: at a load average of 35 on two cores, /health took over a second)."""
+    try:
+        async with _search_session().get("health", timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+            await response.read()
+            return response.status == 200
+    except TimeoutError:
+        return True
+    except (aiohttp.ClientError, ValueError):
+        return False
 
 
 def _search_session() -> aiohttp.ClientSession:
@@ -156,7 +187,10 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def price_band(member_price_fen: int) -> str:
+def price_band(member_price_fen: int, points_price: int | None = None) -> str:
+    """The price facet of an offer. Points offers are never "free": they cost points."""
+    if points_price:
+        return "points"
     band = PRICE_BANDS[0][1]
     for floor, name in PRICE_BANDS:
         if member_price_fen >= floor:
@@ -203,28 +237,72 @@ _OFFERS_SQL = (
     "AS location_ids "
     "FROM offer o JOIN category c ON c.id = o.category "
 )
-# What the index holds; validity start and eligibility are filtered at query time.
-INDEXABLE = "o.status = 'published' AND o.valid_to > now()"
+# What the index holds: offers that are published or may soon be (hidden by their flags
+# until then); validity start and eligibility are filtered at query time.
+INDEXED_STATUSES = ("submitted", "published", "paused")
+INDEXED = "o.status IN ('submitted', 'published', 'paused') AND o.valid_to > now()"
+# Providers whose offers the index keeps (hidden unless active): they may come back.
+KEPT_PROVIDER_STATUSES = ("active", "suspended", "delisted")
+_DIGITS = re.compile(r"[0-9.%¥]+")
+_CLAUSE = re.compile(r"[，。！？；：、“”‘’（）()\s,.;:!?]+")
 
 
-async def _indexable_offers(where: str, *args) -> list[dict]:
-    return await Offer.raw(_OFFERS_SQL + f"WHERE {INDEXABLE} AND {where} ORDER BY o.id", *args)
+async def _indexed_offers(where: str, *args) -> list[dict]:
+    return await Offer.raw(_OFFERS_SQL + f"WHERE {INDEXED} AND {where} ORDER BY o.id", *args)
+
+
+def group_key(provider_id: int, title_zh: str) -> str:
+    return f"{provider_id}:{text.normalise(title_zh)}"
+
+
+@functools.lru_cache(maxsize=65536)
+def _description_words(description_zh: str, description_en: str, title: str) -> str:
+    """The words of the descriptions that the title does not already say (each once): what
+    a description adds to search (工伤认定, 劳动仲裁), without its repeated template text."""
+    said = set(text.words(title)) | set(title.split())
+    found = []
+    # Clause by clause: descriptions repeat their clauses (usage rules, limits), and the
+    # words of each clause are cached, which keeps a reindex of 100,000 offers fast.
+    for clause in _CLAUSE.split(text.normalise(description_zh)):
+        for word in text.words(clause):
+            if len(word) > 1 and word not in said:
+                found.append(word)
+    for word in re.findall(r"[a-z][a-z'-]+", text.normalise(description_en)):
+        if len(word) > 2 and word not in said:
+            found.append(word)
+    return " ".join(dict.fromkeys(_DIGITS.sub("", word) for word in found))
+
+
+def search_fields(offer: dict) -> dict:
+    """The attributes that only search reads: the normalised title when it differs, the
+    words and pinyin inside the title, tags and category, and the description's words."""
+    title = text.normalise(offer["title_zh"])
+    tags = tuple(text.normalise(tag) for tag in offer["tags"] or [])
+    words_zh, pinyin = text.word_fields(title, (*tags, text.normalise(offer["category_zh"])))
+    return {
+        "title_search": title if title != offer["title_zh"] else "",
+        "words_zh": words_zh, "pinyin": pinyin,
+        "description": _description_words(offer.get("description_zh") or "", offer.get("description_en") or "",
+                                          title + " " + text.normalise(offer["title_en"] or "")),
+    }
 
 
 def documents_for(offer: dict, provider: dict | None, scope_depth: int) -> list[dict]:
-    """The documents of one offer (none when its provider is not active)."""
-    if provider is None or provider["status"] != "active":
+    """The documents of one offer (none when its provider is gone or was never admitted)."""
+    if provider is None or provider["status"] not in KEPT_PROVIDER_STATUSES:
         return []
     list_price, member_price = offer["list_price_fen"], offer["member_price_fen"]
     base = {
         "offer_id": offer["id"], "title_zh": offer["title_zh"], "title_en": offer["title_en"] or "",
-        "tags": list(offer["tags"] or []), "category": offer["category_code"],
+        "tags": [text.normalise(tag) for tag in offer["tags"] or []], "category": offer["category_code"],
         "category_zh": offer["category_zh"], "category_en": offer["category_en"], "kind": offer["kind"],
         "provider_id": provider["id"], "provider_name": provider["name"],
+        "group": group_key(provider["id"], offer["title_zh"]),
+        "published": offer["status"] == "published", "provider_active": provider["status"] == "active",
         "list_price_fen": list_price, "member_price_fen": member_price, "subsidy_fen": offer["subsidy_fen"],
         "points_price": offer["points_price"],
         "discount_ratio": round(1 - member_price / list_price, 4) if list_price else 0.0,
-        "price_band": price_band(member_price), "stock_left": offer["stock_left"],
+        "price_band": price_band(member_price, offer["points_price"]), "stock_left": offer["stock_left"],
         "has_stock": offer["stock_left"] > 0, "scope_node_id": offer["node_scope"],
         "scope_depth": scope_depth, "groups": list(offer["groups"] or []),
         "valid_from_ts": _ts(offer["valid_from"]), "valid_to_ts": _ts(offer["valid_to"]),
@@ -233,6 +311,7 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int) -> list[
         # The version reconciliation compares: microseconds, so two edits within one
         # second still count as different versions.
         "version": int(offer["updated_at"].timestamp() * 1_000_000),
+        **search_fields(offer),
     }
     wanted = set(offer["location_ids"] or [])
     # An offer without chosen locations can be used at every location of its provider.
@@ -278,18 +357,22 @@ async def _replace(index, held: str, offer_ids: list[int]) -> int:
     """Make the documents matching the filter `held` exactly the current documents of
     these offers; returns how many were written.
 
-    Two engine tasks, run in the order they were queued: a deletion by filter of what
-    is no longer wanted (so a sync never decides from an index that has not yet applied
-    an earlier sync's writes) and one upsert. Every write that touches geo points costs
-    the engine about 0.7 s on 100,000 documents however small it is; a deletion that
-    matches nothing costs nothing."""
-    documents = await _documents(await _indexable_offers("o.id = ANY({})", offer_ids))
+    The new visibility of the offers goes to the overlay first, so search shows it at
+    once; then two engine tasks, run in the order they were queued: a deletion by
+    filter of what is no longer wanted (so a sync never decides from an index that has
+    not yet applied an earlier sync's writes) and one upsert. When the engine has
+    applied them, the overlay entries are dropped."""
+    documents = await _documents(await _indexed_offers("o.id = ANY({})", offer_ids))
+    visible = {document["offer_id"]: document["published"] and document["provider_active"]
+               for document in documents}
+    written = await overlay.mark("offer", {offer_id: visible.get(offer_id, False) for offer_id in offer_ids})
     keep = ", ".join(quote(document["id"]) for document in documents)
     tasks = [await index.delete_documents_by_filter(f"({held}) AND id NOT IN [{keep}]" if keep else held)]
     if documents:
         tasks.append(await index.add_documents(documents, primary_key="id"))
     for task in tasks:  # run in order by the engine: the last to finish is the last queued
         await _wait(task)
+    await overlay.clear("offer", written)
     return len(documents)
 
 
@@ -310,11 +393,17 @@ async def sync_offer(offer_id: int) -> int:
 
 
 async def sync_provider(provider_id: int) -> int:
-    """Re-sync every offer of a provider (all vanish when it is no longer active)."""
+    """Re-sync every offer of a provider: hidden at once while it is not active, shown
+    again when it is (through the overlay), then written to the index."""
+    provider = await providers.provider_for_index(provider_id)
+    active = provider is not None and provider["status"] == "active"
+    written = await overlay.mark("provider", {int(provider_id): active})
     rows = await Offer.raw("SELECT id FROM offer WHERE provider = {} ORDER BY id", provider_id)
     await ensure_index()
-    return await _replace(client().index(index_uid()), f"provider_id = {int(provider_id)}",
-                          [row["id"] for row in rows])
+    count = await _replace(client().index(index_uid()), f"provider_id = {int(provider_id)}",
+                           [row["id"] for row in rows])
+    await overlay.clear("provider", written)
+    return count
 
 
 async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
@@ -325,12 +414,12 @@ async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
     await meili.delete_index_if_exists(fresh)
     await ensure_index(live)
     await meili.create_index(fresh, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS)
-    total = (await Offer.raw(f"SELECT count(*) AS n FROM offer o WHERE {INDEXABLE}"))[0]["n"]
+    total = (await Offer.raw(f"SELECT count(*) AS n FROM offer o WHERE {INDEXED}"))[0]["n"]
     done, written, last_id, tasks = 0, 0, 0, []
     if progress:
         progress(0, total)
     while True:
-        offers = await Offer.raw(_OFFERS_SQL + f"WHERE {INDEXABLE} AND o.id > {{}} ORDER BY o.id LIMIT {{}}",
+        offers = await Offer.raw(_OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}",
                                  last_id, REINDEX_BATCH)
         if not offers:
             break
@@ -349,30 +438,34 @@ async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
     return written
 
 
-async def indexed_versions(uid: str | None = None) -> dict[int, int]:
-    """offer id → the `version` (updated_at in microseconds) the index holds for it."""
+async def indexed_versions(uid: str | None = None) -> dict[int, tuple]:
+    """offer id → (version, published, provider_active) as the index holds them."""
     index = client().index(uid or index_uid())
-    versions: dict[int, int] = {}
+    versions: dict[int, tuple] = {}
     offset = 0
     while True:
-        page = await index.get_documents(offset=offset, limit=BATCH, fields=["offer_id", "version"])
+        page = await index.get_documents(offset=offset, limit=BATCH,
+                                         fields=["offer_id", "version", "published", "provider_active"])
         for document in page.results:
-            versions[document["offer_id"]] = document.get("version")
+            versions[document["offer_id"]] = (document.get("version"), document.get("published"),
+                                              document.get("provider_active"))
         offset += BATCH
         if offset >= page.total:
             return versions
 
 
 async def reconcile() -> dict[str, int]:
-    """Compare what should be indexed (ids and updated_at) with what is; repair the drift."""
+    """Compare what should be indexed (ids, updated_at, visibility) with what is; repair the drift."""
     await ensure_index()
     rows = await Offer.raw(
-        "SELECT o.id, o.updated_at FROM offer o JOIN provider p ON p.id = o.provider "
-        f"WHERE {INDEXABLE} AND p.status = 'active'")
-    wanted = {row["id"]: int(row["updated_at"].timestamp() * 1_000_000) for row in rows}
+        "SELECT o.id, o.updated_at, o.status, p.status AS provider_status FROM offer o "
+        "JOIN provider p ON p.id = o.provider "
+        f"WHERE {INDEXED} AND p.status = ANY({{}}::text[])", list(KEPT_PROVIDER_STATUSES))
+    wanted = {row["id"]: (int(row["updated_at"].timestamp() * 1_000_000), row["status"] == "published",
+                          row["provider_status"] == "active") for row in rows}
     held = await indexed_versions()
     missing = [offer_id for offer_id in wanted if offer_id not in held]
-    stale = [offer_id for offer_id, ts in wanted.items() if offer_id in held and held[offer_id] != ts]
+    stale = [offer_id for offer_id, state in wanted.items() if offer_id in held and held[offer_id] != state]
     extra = [offer_id for offer_id in held if offer_id not in wanted]
     await sync_offers(missing + stale + extra)
     return {"missing": len(missing), "stale": len(stale), "extra": len(extra)}

@@ -55,6 +55,7 @@ async def member_home(request: Request) -> Template:
     return Template(template_name="catalog/search/home.html", context={
         "greeting": pii.mask_name(user.display_name) if user and user.kind == "member" else None,
         "categories": await service.categories(), "featured": featured, "districts": districts,
+        "popular": await service.popular_searches(user),
         **await page_parts.fill("home_member", request),  # the member's points balance
     })
 
@@ -69,7 +70,13 @@ async def search_page(request: Request) -> Template:
     except Invalid as invalid:
         error = i18n.gettext("Check the search: %(field)s is not valid.") % {"field": invalid.field or "q"}
     context = {"query": query or SearchQuery(q=params.get("q", "")[:100]), "params": params, "result": result,
-               "error": error, "link": _link(params), "category_names": await _category_names()}
+               "error": error, "link": _link(params), "category_names": await _category_names(),
+               "popular": await service.popular_searches(request.user)}
+    if result is not None and result.total == 0:
+        # Never a dead end: categories, and the newest offers this member may claim.
+        context["categories"] = await service.categories()
+        context["latest"] = await service.search(request.user, SearchQuery(sort="newest", page_size=3),
+                                                 record_miss=False)
     if request.headers.get("hx-request") and result is not None and query.page > 1:
         return Template(template_name="catalog/search/_hits.html", context=context)
     return Template(template_name="catalog/search/search.html", context=context,
@@ -94,4 +101,11 @@ async def provider_page(request: Request, provider_id: Id) -> Template:
                     context=await service.provider_detail(request.user, provider_id))
 
 
-ROUTES: list = [member_home, search_page, offer_page, provider_page]
+@get("/search/suggest", include_in_schema=False)
+async def suggestions(request: Request) -> Template:
+    """Suggestions while typing (an HTMX fragment; empty when the box is)."""
+    found = await service.suggest(request.user, request.query_params.get("q", "")[:100])
+    return Template(template_name="catalog/search/_suggestions.html", context={"suggestions": found})
+
+
+ROUTES: list = [member_home, search_page, suggestions, offer_page, provider_page]

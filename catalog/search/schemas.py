@@ -6,7 +6,8 @@ import msgspec
 
 Sort = Literal["relevance", "distance", "price", "price_desc", "discount", "rating", "newest"]
 Kind = Literal["voucher", "paid", "points", "slot"]
-PriceBand = Literal["free", "under_50", "50_200", "200_500", "over_500"]
+# "points": paid in points, never counted as free.
+PriceBand = Literal["free", "under_50", "50_200", "200_500", "over_500", "points"]
 
 
 class SearchQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -26,6 +27,8 @@ class SearchQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sort: Sort = "relevance"
     page: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
     page_size: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    # Search these words as typed, without correcting them ("search instead for ...").
+    exact: bool = False
 
 
 class SearchHit(msgspec.Struct, kw_only=True):
@@ -71,3 +74,15 @@ class SearchResult(msgspec.Struct, kw_only=True):
     facets: Facets
     degraded: bool
     took_ms: float
+    # The words searched (normalised: simplified, lower case), and what was typed when
+    # they are a correction of it (游永 → 游泳).
+    query: str = ""
+    corrected_from: str | None = None
+
+
+class Suggestions(msgspec.Struct, kw_only=True):
+    """What to offer while a member types."""
+    query: str
+    titles: list[str]
+    categories: list[dict]
+    popular: list[str]

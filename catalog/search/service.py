@@ -3,9 +3,18 @@
 Eligibility is built here from the Principal, never from the client: a member sees
 offers scoped to their node or its ancestors, for everyone or for a group they belong
 to; anonymous visitors see only offers scoped at the top of the tree and open to all.
-Every search that finds nothing is recorded in `search_miss` (no personal data).
+
+The query is normalised as the documents were (traditional → simplified, half-width,
+lower case; see text.py). A Chinese query made of no known word but sounding like one
+(游永) is searched as that word (游泳), and the answer says so (`corrected_from`); a
+query that finds nothing is retried by its pinyin. Hits show the stock PostgreSQL holds
+now, not what the index last heard. A search that finds nothing is recorded in
+`search_miss`, one that finds offers is counted for the popular searches (no personal
+data in either). The engine is asked through the breaker (breaker.py): PostgreSQL
+answers only while the engine is down, never because it is slow.
 """
 
+import asyncio
 import math
 import re
 import time
@@ -18,17 +27,18 @@ import structlog
 from markupsafe import escape
 
 from catalog import services as offers
-from catalog.search import index
-from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult
+from catalog.search import breaker, index, overlay, terms, text
+from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult, Suggestions
 from catalog.tables import Category, Offer, SearchMiss
 from marketplace.db import engine
-from marketplace.errors import Invalid, NotFound
+from marketplace.errors import Invalid, NotFound, Unavailable
 from marketplace.identity.principal import Principal
 from providers import services as providers
 
 log = structlog.get_logger(__name__)
 
-SEARCH_TIMEOUT_SECONDS = 0.8
+# Past this the engine counts as busy (HTTP 503, try again), not down: see breaker.py.
+SEARCH_TIMEOUT_SECONDS = 3.0
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Facet of the answer → the attribute the engine counts for it.
 FACETS = {"category": "category", "kind": "kind", "district": "districts", "price_band": "price_band"}
@@ -51,8 +61,14 @@ class Eligibility:
         return cls(ids, tuple(principal.groups))
 
 
-def normalise(text: str | None) -> str:
-    return re.sub(r"\s+", " ", (text or "")).strip().lower()[:100]
+def normalise(query: str | None) -> str:
+    return text.normalise(query or "")[:100]
+
+
+def area_of(who: "Eligibility") -> int:
+    """The area popular searches are counted in: the searcher's node at depth 1 (a city such
+    as Beijing, or a province), 0 for anonymous visitors."""
+    return who.node_ids[1] if who.node_ids and len(who.node_ids) > 1 else 0
 
 
 def _shanghai_now(now: datetime | None) -> tuple[str, int]:
@@ -115,7 +131,8 @@ def _sort(query: SearchQuery) -> list[str] | None:
 # What a hit shows (`_hit`); the rest of a document stays in the engine.
 HIT_ATTRIBUTES = ["offer_id", "title_zh", "title_en", "kind", "category", "category_zh", "category_en",
                   "provider_id", "provider_name", "district", "list_price_fen", "member_price_fen", "subsidy_fen",
-                  "points_price", "discount_ratio", "price_band", "stock_left", "tags", "groups", "rating", "cover_image", "_geo"]
+                  "points_price", "discount_ratio", "price_band", "stock_left", "tags", "groups", "rating",
+                  "cover_image", "_geo"]
 
 
 def _safe_marks(text: str) -> str:
@@ -143,41 +160,67 @@ def _hit(document: dict, query: SearchQuery) -> SearchHit:
     )
 
 
-def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = None) -> dict:
-    """The body of the Meilisearch search request for this query and visitor.
+def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = None,
+                   visible: overlay.Overlay | None = None, q: str | None = None) -> dict:
+    """The body of the Meilisearch search request for this query and visitor; `q` is the
+    text to search (the normalised or corrected query; the query's own text otherwise).
 
     A search by place (geo) or by opening hours looks at every location of an offer and
-    keeps its best one (`distinct`); any other search looks only at each offer's primary
-    document, which is much cheaper for the engine than `distinct`. Counting every hit
-    exactly under `distinct` would more than double a geo search's cost, so those
-    searches page by offset and report the engine's estimate of the total.
+    keeps its best one; any other search looks only at each offer's primary document.
+    Every search keeps one hit per `group` (one provider's offer of one title, listed
+    for many shops), so one provider cannot fill the page; counting every hit exactly
+    under `distinct` would more than double the engine's cost, so searches page by
+    offset and report the engine's estimate of the total.
+    Among hits that match equally well, nearer ones come first when the place is known.
     """
+    q = normalise(query.q) if q is None else q
     by_location = query.lat is not None or query.open_now
+    filters = meili_filter(query, who, now) + [(visible or overlay.Overlay()).filter()]
     body = {
-        "q": query.q or None, "filter": meili_filter(query, who, now) + ([] if by_location else ["primary = true"]),
+        "q": q or None, "filter": filters + ([] if by_location else ["primary = true"]),
         "facets": list(FACETS.values()), "attributesToRetrieve": HIT_ATTRIBUTES,
         "attributesToHighlight": ["title_zh", "title_en"], "highlightPreTag": "<mark>", "highlightPostTag": "</mark>",
     }
-    if by_location:
-        body.update(distinct="offer_id", offset=(query.page - 1) * query.page_size, limit=query.page_size)
-    else:
-        body.update(page=query.page, hitsPerPage=query.page_size)
+    body.update(distinct="group", offset=(query.page - 1) * query.page_size, limit=query.page_size)
     sort = _sort(query)
+    if sort is None and q and query.lat is not None:
+        sort = [f"_geoPoint({query.lat}, {query.lng}):asc"]
     if sort:
         body["sort"] = sort
     return body
 
 
-async def _meili(query: SearchQuery, who: Eligibility) -> SearchResult:
+async def _meili(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
+    """Ask the engine through the gate and the breaker; EngineBusy or EngineUnavailable otherwise."""
     started = time.perf_counter()
-    results = await index.search(engine_request(query, who), SEARCH_TIMEOUT_SECONDS)
+    if not breaker.breaker.allow():
+        raise index.EngineUnavailable("breaker open")
+    semaphore = breaker.gate.semaphore()
+    try:
+        await asyncio.wait_for(semaphore.acquire(), breaker.QUEUE_SECONDS)
+    except TimeoutError:
+        breaker.breaker.released()
+        raise index.EngineBusy("queue full") from None
+    try:
+        body = engine_request(query, who, visible=await overlay.current(), q=q)
+        results = await index.search(body, SEARCH_TIMEOUT_SECONDS)
+    except index.EngineBusy:
+        breaker.breaker.released()
+        breaker.check_health_after_timeout(index.healthy)
+        raise
+    except index.EngineUnavailable:
+        breaker.breaker.failed()
+        raise
+    finally:
+        semaphore.release()
+    breaker.breaker.succeeded()
     facets = results.get("facetDistribution") or {}
     return SearchResult(
         hits=[_hit(document, query) for document in results["hits"]],
         total=results.get("totalHits", results.get("estimatedTotalHits")) or 0,
         page=query.page, page_size=query.page_size,
         facets=Facets(**{name: facets.get(attribute, {}) for name, attribute in FACETS.items()}), degraded=False,
-        took_ms=round((time.perf_counter() - started) * 1000, 1),
+        took_ms=round((time.perf_counter() - started) * 1000, 1), query=q,
     )
 
 
@@ -201,8 +244,8 @@ _TEXT_MATCH = {
 }
 
 _FALLBACK_SQL = """
-SELECT o.id, o.kind, o.title_zh, o.title_en, o.tags, o.groups, o.list_price_fen, o.member_price_fen,
-       o.subsidy_fen, o.points_price, o.stock_left, o.cover_image, o.published_at, o.created_at,
+SELECT o.id, o.kind, o.title_zh, o.title_en, o.tags, o.groups, o.list_price_fen, o.member_price_fen, o.points_price,
+       o.subsidy_fen, o.stock_left, o.cover_image, o.published_at, o.created_at,
        c.code AS category, c.name_zh AS category_zh, c.name_en AS category_en,
        p.id AS provider_id, p.name AS provider_name,
        l.district, l.latitude, l.longitude, l.opening_hours,
@@ -237,18 +280,18 @@ WHERE o.status = 'published' AND p.status = 'active' AND o.valid_from <= now() A
 """
 
 
-async def _postgres(query: SearchQuery, who: Eligibility) -> SearchResult:
+async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
     """The same eligibility and filters on PostgreSQL (trigram similarity and ILIKE on
     titles and tags); facets only for what the page of candidates holds."""
     started = time.perf_counter()
     values = {
-        "q": query.q or "", "anonymous": who.node_ids is None, "node_ids": list(who.node_ids or ()),
+        "q": q, "anonymous": who.node_ids is None, "node_ids": list(who.node_ids or ()),
         "groups": list(who.groups), "category": query.category, "kind": query.kind,
         "provider_id": query.provider_id, "district": query.district,
         "min_price": query.min_price, "max_price": query.max_price,
         "has_stock": bool(query.has_stock),
     }
-    script = "none" if not query.q else "latin" if query.q.isascii() else "other"
+    script = "none" if not q else "latin" if q.isascii() else "other"
     sql = _FALLBACK_SQL.replace("TEXT_MATCH", _TEXT_MATCH[script])
     names = re.findall(r"\{(\w+)\}", sql)
     template = re.sub(r"\{(\w+)\}", "{}", sql)
@@ -266,7 +309,7 @@ async def _postgres(query: SearchQuery, who: Eligibility) -> SearchResult:
                 "kind", "title_zh", "title_en", "tags", "groups", "list_price_fen", "member_price_fen",
                 "subsidy_fen", "points_price", "stock_left", "cover_image", "category", "category_zh", "category_en",
                 "provider_id", "provider_name", "district")},
-            "price_band": index.price_band(row["member_price_fen"]),
+            "price_band": index.price_band(row["member_price_fen"], row["points_price"]),
             "discount_ratio": round(1 - row["member_price_fen"] / row["list_price_fen"], 4)
             if row["list_price_fen"] else 0.0,
             "_geo": {"lat": row["latitude"], "lng": row["longitude"]} if row["latitude"] is not None else None,
@@ -304,22 +347,104 @@ async def _postgres(query: SearchQuery, who: Eligibility) -> SearchResult:
     return SearchResult(
         hits=[_hit(document, query) for document in candidates[start:start + query.page_size]],
         total=len(candidates), page=query.page, page_size=query.page_size, facets=Facets(**facets),
-        degraded=True, took_ms=round((time.perf_counter() - started) * 1000, 1),
+        degraded=True, took_ms=round((time.perf_counter() - started) * 1000, 1), query=q,
     )
+
+
+async def _answer(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
+    """The engine's answer, or PostgreSQL's while the engine is down (Unavailable when busy)."""
+    try:
+        return await _meili(query, who, q)
+    except index.EngineBusy as error:
+        log.warning("search_busy", error=str(error))
+        raise Unavailable("Search is busy right now. Try again in a moment.", code="search_busy") from None
+    except index.EngineUnavailable as error:
+        # The engine is down, failing or has no index yet: answer from PostgreSQL.
+        log.warning("search_degraded", error=str(error)[:100])
+        return await _postgres(query, who, q)
 
 
 async def search(principal: Principal | None, query: SearchQuery, record_miss: bool = True) -> SearchResult:
     check(query)
     who = Eligibility.of(principal)
-    try:
-        result = await _meili(query, who)
-    except (index.EngineUnavailable, TimeoutError) as error:
-        # The engine is down, slow or has no index yet: answer from PostgreSQL.
-        log.warning("search_degraded", error=type(error).__name__)
-        result = await _postgres(query, who)
-    if record_miss and result.total == 0 and query.page == 1:
-        await _record_miss(query, who, result.degraded)
+    typed = normalise(query.q)
+    corrected = (await terms.vocabulary()).correct(typed) if typed and not query.exact else None
+    result = await _answer(query, who, corrected or typed)
+    if corrected and result.total == 0:
+        corrected, result = None, await _answer(query, who, typed)
+    if typed and not corrected and result.total == 0 and not query.exact:
+        # Written wrong: Chinese that sounds right is searched by its pinyin; a Latin word
+        # by the nearest known word (the engine's typo tolerance does not reach synonyms).
+        retry_with = (text.query_pinyin(typed) if text.has_han(typed)
+                      else (await terms.vocabulary()).correct_latin(typed))
+        if retry_with:
+            retry = await _answer(query, who, retry_with)
+            if retry.total:
+                corrected, result = retry_with, retry
+    if corrected:
+        result.corrected_from = typed
+    if not result.degraded:
+        await _current_stock(result.hits)
+    if record_miss and query.page == 1 and typed:
+        if result.total == 0:
+            await _record_miss(query, who, result.degraded)
+        else:
+            terms.count(area_of(who), corrected or typed)
     return result
+
+
+async def _current_stock(hits: list[SearchHit]) -> None:
+    """The stock PostgreSQL holds now for the hits shown (the index hears of stock only
+    when an offer sells out or comes back)."""
+    if not hits:
+        return
+    rows = await Offer.raw("SELECT id, stock_left FROM offer WHERE id = ANY({}::bigint[])",
+                           [hit.offer_id for hit in hits])
+    left = {row["id"]: row["stock_left"] for row in rows}
+    for hit in hits:
+        hit.stock_left = left.get(hit.offer_id, hit.stock_left)
+
+
+SUGGESTIONS = 6
+
+
+async def popular_searches(principal: Principal | None, limit: int = 8) -> list[str]:
+    """What members of this visitor's area searched most (and found) lately."""
+    try:
+        return await terms.popular(area_of(Eligibility.of(principal)), limit)
+    except Exception as error:  # a convenience on the page: never fail it
+        log.warning("popular_searches_unavailable", error=type(error).__name__)
+        return []
+
+
+async def suggest(principal: Principal | None, prefix: str) -> Suggestions:
+    """What to offer while a member types: offer titles that match (one per title), the
+    categories whose names or pinyin start with it, and the area's popular searches
+    that contain it. Quietly empty when the engine cannot answer."""
+    who = Eligibility.of(principal)
+    typed = normalise(prefix)[:40]
+    if not typed:
+        return Suggestions(query="", titles=[], categories=[], popular=[])
+    query = SearchQuery(q=typed, page_size=SUGGESTIONS)
+    body = engine_request(query, who, visible=await overlay.current(), q=typed)
+    body.update(facets=[], attributesToRetrieve=["title_zh", "title_en"], attributesToHighlight=[])
+    titles: list[str] = []
+    if breaker.breaker.state == "closed":
+        try:
+            results = await index.search(body, 1.0)
+            titles = list(dict.fromkeys(hit["title_zh"] for hit in results["hits"]))
+        except (index.EngineBusy, index.EngineUnavailable):
+            titles = []
+    categories = [row for row in await categories_cached() if _category_matches(row, typed)][:3]
+    popular = [term for term in await popular_searches(principal, 20) if typed in term and term != typed][:3]
+    return Suggestions(query=typed, titles=titles[:SUGGESTIONS], categories=categories, popular=popular)
+
+
+def _category_matches(row: dict, typed: str) -> bool:
+    names = (row["name_zh"], row["name_en"].lower())
+    if any(typed in name for name in names):
+        return True
+    return typed.isascii() and len(typed) > 1 and text.query_pinyin(row["name_zh"]).startswith(typed)
 
 
 async def _record_miss(query: SearchQuery, who: Eligibility, degraded: bool) -> None:
@@ -390,3 +515,14 @@ async def provider_detail(principal: Principal | None, provider_id: int, page: i
 
 async def categories() -> list[dict]:
     return await Category.select().order_by(Category.id)
+
+
+_categories: tuple[float, list[dict]] | None = None
+
+
+async def categories_cached(seconds: float = 60.0) -> list[dict]:
+    """The categories, read at most once a minute (suggestions ask on every keystroke)."""
+    global _categories
+    if _categories is None or time.monotonic() - _categories[0] > seconds:
+        _categories = (time.monotonic(), [dict(row) for row in await categories()])
+    return _categories[1]

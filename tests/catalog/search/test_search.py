@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from catalog.search import actors, index
+from catalog.search import actors, breaker, index
 from catalog.tables import Offer, OfferLocation, SearchMiss
 from marketplace.runtime import components
 from providers.tables import Provider
@@ -239,11 +239,11 @@ async def test_reconciliation_repairs_a_drifted_index(client, world, offers):
     meili = index.client().index(index.index_uid())
     # Drift: a document deleted behind our back, a stale title, and a ghost offer.
     task = await meili.delete_documents_by_filter(f"offer_id = {offers['checkup']}")
-    await index.client().wait_for_task(task.task_uid)
+    await index.client().wait_for_task(task.task_uid, timeout_in_ms=60_000)
     await Offer.update({Offer.title_zh: "改名后的瑜伽课", Offer.updated_at: builders.now()}).where(
         Offer.id == offers["yoga"])
     ghost = {**(await meili.get_documents(limit=1)).results[0], "id": "999999-0", "offer_id": 999999}
-    await index.client().wait_for_task((await meili.add_documents([ghost])).task_uid)
+    await index.client().wait_for_task((await meili.add_documents([ghost])).task_uid, timeout_in_ms=60_000)
     repaired = await index.reconcile()
     assert repaired == {"missing": 1, "stale": 1, "extra": 1}
     assert offers["checkup"] in ids(await search(client, q="体检"))
@@ -292,7 +292,12 @@ async def test_degraded_mode_with_meilisearch_really_stopped(client, world, offe
         assert await SearchMiss.count().where(SearchMiss.degraded == True) == 1
     finally:
         component.ensure_running()
-    assert (await search(client, headers, q="瑜伽"))["degraded"] is False
+    # The breaker stays open a few seconds, then one search probes the engine and closes it.
+    deadline = asyncio.get_running_loop().time() + breaker.OPEN_SECONDS + 10
+    while (await search(client, headers, q="瑜伽"))["degraded"]:
+        assert asyncio.get_running_loop().time() < deadline, "the breaker never closed"
+        await asyncio.sleep(0.5)
+    assert breaker.breaker.state == "closed"
 
 
 
@@ -305,3 +310,75 @@ def test_the_reindex_command_reports_its_documents(offers):
     assert result.exit_code == 0, result.output
     # Seven indexable offers (the draft is not), one document per offer and location.
     assert "7/7" in result.output and "indexed 11 documents" in result.output
+
+
+async def test_a_slow_engine_is_busy_not_down(client, world, offers, monkeypatch):
+    from catalog.search import service
+
+    monkeypatch.setattr(service, "SEARCH_TIMEOUT_SECONDS", 0.000001)
+    response = await client.get("/api/v1/search", params={"q": "瑜伽"})
+    assert_problem(response, 503, "search_busy")
+    assert breaker.breaker.state == "closed"  # the engine answers its health check
+    monkeypatch.undo()
+    await asyncio.sleep(0.2)
+    assert (await search(client, q="瑜伽"))["degraded"] is False
+
+
+async def test_visibility_changes_show_before_the_engine_applies_them(client, world, offers):
+    from catalog.search import overlay
+
+    assert offers["yoga"] in ids(await search(client, q="瑜伽"))
+    written = await overlay.mark("offer", {offers["yoga"]: False})
+    overlay.forget()
+    assert offers["yoga"] not in ids(await search(client, q="瑜伽"))
+    await overlay.clear("offer", written)
+    written = await overlay.mark("provider", {world.providers["haidian"]["id"]: False})
+    overlay.forget()
+    assert offers["checkup"] not in ids(await search(client, q="体检"))
+    await overlay.clear("provider", written)
+    overlay.forget()
+    assert offers["checkup"] in ids(await search(client, q="体检"))
+    # A withdrawn offer stays in the index, hidden, so that its approval is one flag away.
+    await Offer.update({Offer.status: "submitted"}).where(Offer.id == offers["yoga"])
+    await index.sync_offer(offers["yoga"])
+    overlay.forget()
+    assert offers["yoga"] not in ids(await search(client, q="瑜伽"))
+    held = await index.indexed_versions()
+    assert held[offers["yoga"]][1] is False
+    assert await overlay.read() == overlay.Overlay()
+
+
+async def test_hits_show_the_stock_left_now_and_points_are_never_free(client, world, offers):
+    await Offer.update({Offer.stock_left: 17}).where(Offer.id == offers["yoga"])
+    hit = next(h for h in (await search(client, q="瑜伽"))["hits"] if h["offer_id"] == offers["yoga"])
+    assert hit["stock_left"] == 17
+    await Offer.update({Offer.points_price: 540, Offer.member_price_fen: 0, Offer.subsidy_fen: 0,
+                        Offer.kind: "points", Offer.updated_at: builders.now()}).where(Offer.id == offers["yoga"])
+    await index.sync_offer(offers["yoga"])
+    body = await search(client, page_size=50)
+    assert body["facets"]["price_band"].get("points") == 1
+    free = ids(await search(client, price_band="free", page_size=50))
+    assert offers["yoga"] not in free
+
+
+async def test_corrections_suggestions_and_popular_searches(client, world, offers):
+    from catalog.search import terms
+    from catalog.tables import SearchTermDaily
+
+    terms.forget_vocabulary()
+    body = await search(client, q="瑜珈")  # a common variant, in the synonyms
+    assert offers["yoga"] in ids(body)
+    headers = await member(client, world, "chaoyang")
+    body = await search(client, headers, q="游永")  # sounds like 游泳
+    assert offers["chaoyang_only"] in ids(body) and body["corrected_from"] == "游永" and body["query"] == "游泳"
+    assert (await search(client, headers, q="游永", exact="true"))["corrected_from"] is None
+    response = await client.get("/api/v1/search/suggest", params={"q": "瑜"})
+    assert response.status_code == 200 and "瑜伽体验课" in response.json()["titles"]
+    page = await client.get("/search/suggest", params={"q": "ti"})
+    assert page.status_code == 200 and "<html" not in page.text
+    for _ in range(3):
+        await search(client, q="体检")
+    assert await terms.flush() >= 1
+    assert (await SearchTermDaily.select().where(SearchTermDaily.term == "体检").first())["searches"] >= 3
+    terms.forget_popular()
+    assert "体检" in (await client.get("/")).text

@@ -1,0 +1,61 @@
+"""Normalisation, words, pinyin and corrections of queries and documents (no components)."""
+
+import pytest
+
+from catalog.search import breaker, text
+
+pytestmark = pytest.mark.unit
+
+
+def test_queries_and_documents_are_normalised_alike():
+    assert text.normalise("  游泳館  ＹＯＧＡ ") == "游泳馆 yoga"
+    assert text.normalise("體檢") == "体检"
+
+
+def test_words_inside_compounds_and_their_pinyin():
+    words_zh, pinyin = text.word_fields("游泳馆年卡", ("游泳",))
+    assert "游泳" in words_zh.split() and "泳" in words_zh.split()
+    assert {"youyong", "yy", "youyongguan", "yyg"} <= set(pinyin.split())
+    words_zh, pinyin = text.word_fields("口腔检查及洁牙预约")
+    assert "牙" in words_zh.split() and "及" not in words_zh.split()
+    assert "kqjcjjyyy" in pinyin.split()
+
+
+def test_a_word_that_sounds_right_is_corrected_and_a_known_one_is_not():
+    vocabulary = text.Vocabulary(["游泳馆年卡", "健身房月卡", "Yoga trial class"], ["dentist", "massage"])
+    assert vocabulary.correct("游永") == "游泳"
+    assert vocabulary.correct("建身") == "健身"
+    assert vocabulary.correct("游泳") is None and vocabulary.correct("泳") is None
+    assert vocabulary.correct_latin("dentst") == "dentist"
+    assert vocabulary.correct_latin("massage") is None  # found as typed: nothing to correct
+    assert vocabulary.correct_latin("xyz") is None
+
+
+def test_synonyms_come_from_the_data_file_both_ways():
+    synonyms = text.synonym_settings(text.load_synonyms())
+    assert "洁牙" in synonyms["洗牙"] and "洗牙" in synonyms["洁牙"]
+    assert "法律咨询" in synonyms["律师"]
+
+
+def test_edit_distance_counts_a_swap_as_one():
+    assert text.edit_distance("youyogn", "youyong") == 1
+    assert text.edit_distance("abc", "abc") == 0 and text.edit_distance("", "ab") == 2
+
+
+def test_the_breaker_opens_on_errors_probes_once_and_closes(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(breaker.time, "monotonic", lambda: clock[0])
+    b = breaker.Breaker(failures_to_open=3, open_seconds=5)
+    b.failed(), b.failed()
+    assert b.state == "closed" and b.allow()
+    b.failed()
+    assert b.state == "open" and not b.allow()
+    clock[0] += 5
+    assert b.state == "half-open"
+    assert b.allow() and not b.allow()  # one probe at a time
+    b.failed()
+    assert b.state == "open"
+    clock[0] += 5
+    assert b.allow()
+    b.succeeded()
+    assert b.state == "closed" and b.allow()
