@@ -141,7 +141,7 @@ def _wants_html(request: Request) -> bool:
 def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     if _wants_html(request):
         if body["status"] == 401:
-            return Redirect(path=_login_path(request.url.path))
+            return Redirect(path=_login_path(request))
         from marketplace.web import i18n
 
         # Unmatched routes never pass through the app's middleware, so the locale of an
@@ -152,10 +152,19 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
     return Response(content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def _login_path(path: str) -> str:
+def _login_path(request: Request) -> str:
+    """The area's sign-in page; a member who followed a link (a shared offer) comes back to
+    it after signing in (the sign-in page checks `next`)."""
+    from urllib.parse import quote
+
     from marketplace.identity.middleware import WEB_AREAS, area_of
 
-    return WEB_AREAS[area_of(path)][0] + "/login"
+    path = request.url.path
+    login = WEB_AREAS[area_of(path)][0] + "/login"
+    if area_of(path) != "member" or request.method != "GET" or path.endswith("/login"):
+        return login
+    here = path + (f"?{request.url.query}" if request.url.query else "")
+    return f"{login}?next={quote(here, safe='/')}"
 
 
 def _validation_errors(extra: Any) -> list[dict[str, str]]:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from marketplace import pii
+from marketplace import dates, pii
 from marketplace import reference_data as ref
 from marketplace import seed_catalogue as cat
 from marketplace.identity.principal import Principal
@@ -490,7 +490,11 @@ class History:
         return moments
 
     async def claims(self) -> None:
-        from marketplace.payments.services import member_share
+        from catalog.pricing import member_pays_fen
+
+        def member_share(offer: dict) -> int:  # what a paid offer charges (catalog/pricing.py)
+            return member_pays_fen(offer["member_price_fen"], offer["subsidy_fen"])
+
         from marketplace.vouchers.services import period_start
 
         rng = self.rng
@@ -557,7 +561,7 @@ class History:
         start = period_start(offer.period, moment)
         if counts[(member.id, offer.id, start)] >= offer.limit:
             return None
-        expires = offer.valid_to
+        expires = dates.end_of_last_day(offer.valid_to)  # whole days, as vouchers.issue does
         slot = None
         if offer.kind == "slot":
             day = _local(moment).date() + timedelta(days=rng.randint(1, 6))

@@ -47,6 +47,11 @@ class StripeSettings:
     hold_minutes: int = 15  # a paid claim holds its stock this long while unpaid
 
     @property
+    def stand_in(self) -> bool:
+        """A Stripe stand-in (localstripe) serves the API: test cards only, never real money."""
+        return bool(self.api_base)
+
+    @property
     def js_url(self) -> str:
         """Stripe.js: Stripe's own, or the stand-in a fake Stripe serves (localstripe)."""
         return f"{self.api_base.rstrip('/')}/js.stripe.com/v3/" if self.api_base else "https://js.stripe.com/v3/"

@@ -43,8 +43,7 @@ def _with_database(url: str, name: str) -> str:
 def _with_redis_database(url: str, number: int) -> str:
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        # Spelled out: urlunsplit drops the "//" of a URL without a host, and redis-py
-        # accepts only unix:///path.
+        # Not urlunsplit: it drops the empty host, and "unix:/path" is no URL Redis reads.
         return f"unix://{parts.path}?db={number}"
     return urlunsplit(parts._replace(path=f"/{number}"))
 

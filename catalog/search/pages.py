@@ -5,10 +5,8 @@ query, call one service, render. A bad query re-renders the search page with the
 message; an offer or provider out of reach is a 404 page.
 """
 
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get
 from litestar.params import PathParameter
@@ -16,19 +14,12 @@ from litestar.response import Template
 
 from catalog.search import service
 from catalog.search.schemas import SearchQuery
-from marketplace import pii
+from marketplace import dates, pii
 from marketplace.errors import Invalid
-from marketplace.settings import get_settings
-from marketplace.web import i18n
+from marketplace.web import i18n, page_parts
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 FEATURED = 6
-
-
-def _local_date(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(get_settings().app.timezone)).strftime("%Y-%m-%d")
 
 
 def _coordinates(request: Request) -> tuple[float | None, float | None]:
@@ -65,6 +56,7 @@ async def member_home(request: Request) -> Template:
         "greeting": pii.mask_name(user.display_name) if user and user.kind == "member" else None,
         "categories": await service.categories(), "featured": featured, "districts": districts,
         "popular": await service.popular_searches(user),
+        **await page_parts.fill("home_member", request),  # the member's points balance
     })
 
 
@@ -96,8 +88,10 @@ async def offer_page(request: Request, offer_id: Id) -> Template:
     lat, lng = _coordinates(request)
     detail = await service.offer_detail(request.user, offer_id, lat, lng)
     return Template(template_name="catalog/search/offer.html", context={
-        **detail, "valid_from": _local_date(detail["offer"]["valid_from"]),
-        "valid_until": _local_date(detail["offer"]["valid_to"]),
+        **detail, "valid_from": dates.day_text(detail["offer"]["valid_from"]),
+        # Inclusive: an offer "valid until 2027-02-28" ends at the next midnight.
+        "valid_until": dates.last_day_text(detail["offer"]["valid_to"]),
+        **await page_parts.fill("offer_actions", request, detail),
     })
 
 

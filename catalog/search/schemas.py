@@ -56,6 +56,7 @@ class SearchHit(msgspec.Struct, kw_only=True):
     distance_m: int | None = None
     rating: float | None = None
     cover_image: str | None = None
+    points_price: int | None = None  # points offers: what they cost (catalog/pricing.py)
 
 
 class Facets(msgspec.Struct):

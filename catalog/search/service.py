@@ -131,7 +131,8 @@ def _sort(query: SearchQuery) -> list[str] | None:
 # What a hit shows (`_hit`); the rest of a document stays in the engine.
 HIT_ATTRIBUTES = ["offer_id", "title_zh", "title_en", "kind", "category", "category_zh", "category_en",
                   "provider_id", "provider_name", "district", "list_price_fen", "member_price_fen", "subsidy_fen",
-                  "discount_ratio", "price_band", "stock_left", "tags", "groups", "rating", "cover_image", "_geo"]
+                  "points_price", "discount_ratio", "price_band", "stock_left", "tags", "groups", "rating",
+                  "cover_image", "_geo"]
 
 
 def _safe_marks(text: str) -> str:
@@ -155,7 +156,7 @@ def _hit(document: dict, query: SearchQuery) -> SearchHit:
         subsidy_fen=document["subsidy_fen"], discount_ratio=document["discount_ratio"],
         price_band=document["price_band"], stock_left=document["stock_left"], tags=document.get("tags") or [],
         groups=document.get("groups") or [], distance_m=distance, rating=document.get("rating"),
-        cover_image=document.get("cover_image"),
+        cover_image=document.get("cover_image"), points_price=document.get("points_price"),
     )
 
 
@@ -306,7 +307,7 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
         document = {
             "offer_id": row["id"], **{key: row[key] for key in (
                 "kind", "title_zh", "title_en", "tags", "groups", "list_price_fen", "member_price_fen",
-                "subsidy_fen", "stock_left", "cover_image", "category", "category_zh", "category_en",
+                "subsidy_fen", "points_price", "stock_left", "cover_image", "category", "category_zh", "category_en",
                 "provider_id", "provider_name", "district")},
             "price_band": index.price_band(row["member_price_fen"], row["points_price"]),
             "discount_ratio": round(1 - row["member_price_fen"] / row["list_price_fen"], 4)
@@ -471,7 +472,7 @@ JOIN category c ON c.id = o.category
 JOIN provider p ON p.id = o.provider
 JOIN union_node scope ON scope.id = o.node_scope
 WHERE o.id = {} AND o.status = 'published' AND p.status = 'active'
-  AND o.valid_from <= now() AND o.valid_to > now()
+  AND o.valid_to > now()
   AND ({} AND scope.depth <= 1 AND cardinality(o.groups) = 0
        OR NOT {} AND scope.id = ANY({}::int[]) AND (cardinality(o.groups) = 0 OR o.groups && {}::varchar[]))
 """
@@ -481,7 +482,8 @@ async def offer_detail(principal: Principal | None, offer_id: int, lat: float | 
                        lng: float | None = None) -> dict:
     """An offer this visitor may see, with its provider and the locations where it can be
     used (nearest first when lat/lng are known); NotFound otherwise, so that an offer
-    out of reach looks the same as one that does not exist."""
+    out of reach looks the same as one that does not exist. A published offer whose
+    window has not started yet is shown too (its page says 即将开始 and when)."""
     who = Eligibility.of(principal)
     rows = await Offer.raw(_ELIGIBLE_SQL, offer_id, who.node_ids is None, who.node_ids is None,
                            list(who.node_ids or ()), list(who.groups))

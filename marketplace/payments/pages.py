@@ -1,7 +1,10 @@
-"""Pages of payments: buy a paid offer, pay with Stripe.js, come back to the voucher.
+"""Pages of payments: buy a paid offer, pay with Stripe.js (or, with the Stripe stand-in,
+its test card form), then the success page (order number, amounts, what happens next) or
+the failure page (in the member's words, with the form to try again while the hold lasts).
 
 Thin handlers: read the form, call one service, render or redirect."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -14,6 +17,7 @@ from marketplace.idempotency import services as idempotency_keys
 from marketplace.payments import services
 from marketplace.payments.schemas import PaymentRead
 from marketplace.settings import get_settings
+from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.pages import refused_claim
 from marketplace.web.i18n import gettext as _
 from marketplace.web.forms import INT8_MAX, form_id
@@ -39,9 +43,12 @@ async def _payment_page(request: Request, payment_id: int, message: str | None =
                         status: int = 200) -> Response:
     payment = await services.my_payment(request.user, payment_id)
     if payment.status == "succeeded":
-        return Redirect(path=f"/vouchers/{payment.voucher_id}")
+        return Template(template_name="payments/success.html", context={
+            "payment": payment, "voucher": await vouchers.my_voucher(request.user, payment.voucher_id)})
+    left = max(int((payment.hold_until - datetime.now(UTC)).total_seconds()), 0)
     return Template(template_name="payments/pay.html", status_code=status, context={
         "payment": payment, "stripe_js": get_settings().stripe.js_url, "message": message,
+        "expired": left == 0, "hold_left": f"{left // 60}:{left % 60:02d}",
     })
 
 
@@ -52,11 +59,13 @@ async def payment_page(request: Request, payment_id: Id) -> Response:
 
 @get("/payments/{payment_id:int}/return", guards=[guards.member], include_in_schema=False)
 async def returned(request: Request, payment_id: Id) -> Response:
-    """Stripe.js sends the member here when it is done; Stripe is asked how it went."""
+    """Stripe.js sends the member here when it is done; Stripe is asked how it went. The
+    success page, or the payment page saying why it failed (with its form to try again)."""
     payment = await services.check_return(request.user, payment_id)
     if payment.status == "succeeded":
-        return Redirect(path=f"/vouchers/{payment.voucher_id}")
-    return await _payment_page(request, payment_id, _("The payment has not gone through yet. Try again."))
+        return Redirect(path=f"/payments/{payment_id}")
+    return await _payment_page(request, payment_id,
+                               None if payment.last_error else _("The payment has not gone through yet. Try again."))
 
 
 @get("/vouchers/{voucher_id:int}/payment", guards=[guards.member], include_in_schema=False)
@@ -69,8 +78,8 @@ async def abandon(request: Request, payment_id: Id) -> Response:
     try:
         await services.abandon(request.user, payment_id)
     except DomainError as error:
-        return await _payment_page(request, payment_id, error.detail, error.status)
-    return Redirect(path="/vouchers")
+        return await _payment_page(request, payment_id, error.translated(), error.status)
+    return Redirect(path=f"/payments/{payment_id}")
 
 
 ROUTES: list = [buy, payment_page, returned, voucher_payment, abandon]

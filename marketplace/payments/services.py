@@ -24,7 +24,8 @@ from functools import lru_cache
 import stripe
 import structlog
 
-from catalog import services as catalog
+from catalog import pricing, services as catalog
+from marketplace import dates, notifications
 from marketplace.db import engine
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from marketplace.federation.services import require_current_member
@@ -33,6 +34,7 @@ from marketplace.jobs import outbox
 from marketplace.payments.schemas import PaymentRead
 from marketplace.settings import get_settings
 from marketplace.vouchers import services as vouchers
+from marketplace.web.nav import N_
 
 log = structlog.get_logger(__name__)
 
@@ -54,11 +56,6 @@ def stripe_client() -> stripe.StripeClient:
         max_network_retries=2, http_client=stripe.HTTPXClient(timeout=20))
 
 
-def member_share(offer: dict) -> int:
-    """What the member pays: the member price less the union's subsidy, in fen."""
-    return max(offer["member_price_fen"] - offer["subsidy_fen"], 0)
-
-
 def _member(principal: Principal) -> None:
     if principal is None or principal.kind != "member":
         raise Forbidden("Only members may buy offers.", code="wrong_role")
@@ -66,19 +63,29 @@ def _member(principal: Principal) -> None:
 
 _PAYMENT_SQL = """
 SELECT p.id, p.voucher, p.member, p.amount_fen, p.currency, p.payment_intent, p.status, p.hold_until,
-       o.id AS offer_id, o.title_zh, o.title_en, pr.name AS provider_name
+       p.created_at, p.succeeded_at, p.refunded_at, o.id AS offer_id, o.title_zh, o.title_en,
+       o.list_price_fen, v.subsidy_fen, pr.name AS provider_name
 FROM payment p JOIN voucher v ON v.id = p.voucher JOIN offer o ON o.id = v.offer JOIN provider pr ON pr.id = v.provider
 """
 
 
-def _read(row, client_secret: str | None = None) -> PaymentRead:
+def _read(row, client_secret: str | None = None, last_error: str | None = None) -> PaymentRead:
     settings = get_settings().stripe
     return PaymentRead(
-        id=row["id"], voucher_id=row["voucher"], offer_id=row["offer_id"], offer_title_zh=row["title_zh"],
-        offer_title_en=row["title_en"], provider_name=row["provider_name"], amount_fen=row["amount_fen"],
-        currency=row["currency"], status=row["status"], hold_until=row["hold_until"], client_secret=client_secret,
+        id=row["id"], order_number=order_number(row["id"], row["created_at"]), voucher_id=row["voucher"],
+        offer_id=row["offer_id"], offer_title_zh=row["title_zh"], offer_title_en=row["title_en"],
+        provider_name=row["provider_name"], amount_fen=row["amount_fen"], list_price_fen=row["list_price_fen"],
+        subsidy_fen=row["subsidy_fen"], currency=row["currency"], status=row["status"],
+        hold_until=row["hold_until"], created_at=row["created_at"], succeeded_at=row["succeeded_at"],
+        refunded_at=row["refunded_at"], client_secret=client_secret, last_error=last_error,
         publishable_key=settings.publishable_key, payment_methods=list(settings.payment_methods),
+        test_mode=settings.stand_in,
     )
+
+
+def order_number(payment_id: int, created_at: datetime) -> str:
+    """What the member quotes to support: the day it was bought and the payment's number."""
+    return f"{dates.local(created_at):%Y%m%d}{payment_id:06d}"
 
 
 async def _payment(payment_id: int, member_id: int | None = None):
@@ -99,7 +106,7 @@ async def start(principal: Principal, offer_id: int, slot_id: int | None = None)
     offer = await vouchers.open_offer(principal, offer_id)
     if offer["kind"] != "paid":
         raise Conflict("This offer is not paid online: claim it instead.", code="not_paid_offer")
-    amount = member_share(offer)
+    amount = pricing.member_pays_fen(offer["member_price_fen"], offer["subsidy_fen"])
     if amount <= 0:
         raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.",
                        code="nothing_to_pay")
@@ -136,11 +143,25 @@ async def my_payment(principal: Principal, payment_id: int) -> PaymentRead:
     """A payment of the member's; while it is pending, with the client secret Stripe.js needs."""
     _member(principal)
     row = await _payment(payment_id, principal.id)
-    secret = None
+    secret = last_error = None
     if row["status"] == "pending" and row["payment_intent"]:
         intent = await _retrieve(row["payment_intent"])
         secret = intent.client_secret
-    return _read(row, secret)
+        error = getattr(intent, "last_payment_error", None)
+        last_error = (getattr(error, "code", None) or "payment_failed") if error else None
+    return _read(row, secret, last_error)
+
+
+async def states_of_vouchers(principal: Principal, voucher_ids: list[int]) -> dict[int, PaymentRead]:
+    """The payments behind some of the member's vouchers, {voucher id: payment}, without
+    asking Stripe (for lists: paid, refunding, refunded)."""
+    _member(principal)
+    if not voucher_ids:
+        return {}
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _PAYMENT_SQL + "WHERE p.member = $1 AND p.voucher = ANY($2::bigint[])", principal.id, voucher_ids)
+    return {row["voucher"]: _read(row) for row in rows}
 
 
 async def payment_of_voucher(principal: Principal, voucher_id: int) -> int:
@@ -239,7 +260,7 @@ async def abandon(principal: Principal, payment_id: int) -> PaymentRead:
     _member(principal)
     row = await _payment(payment_id, principal.id)
     if row["status"] != "pending":
-        raise Conflict(f"This payment is {row['status']}.", code="not_pending", status_now=row["status"])
+        raise Conflict("This payment is no longer waiting to be paid.", code="not_pending", status_now=row["status"])
     await _cancel_intent(row["payment_intent"])
     await release_hold(payment_id)
     return await my_payment(principal, payment_id)
@@ -310,8 +331,23 @@ async def refund(payment_id: int) -> bool:
         if voucher_id is not None:
             await connection.execute(
                 "UPDATE voucher SET status = 'refunded' WHERE id = $1 AND status = 'cancelled'", voucher_id)
+            member = await connection.fetchrow(
+                "SELECT p.member, o.title_zh FROM payment p JOIN voucher v ON v.id = p.voucher "
+                "JOIN offer o ON o.id = v.offer WHERE p.id = $1", payment_id)
+            await notifications.add(connection, [notifications.Message(
+                member["member"], "refund_sent",
+                {"amount": pricing.yuan(row["amount_fen"]), "offer": member["title_zh"],
+                 "date": dates.day_text(datetime.now(UTC)), "days": REFUND_WORKING_DAYS},
+                link=f"/vouchers/{voucher_id}")])
     log.info("payment_refunded", payment_id=payment_id, refund=result.id)
     return True
+
+
+# How long banks take to show a card refund (Stripe: 5–10 business days); the member is told.
+REFUND_WORKING_DAYS = "5–10"
+notifications.register(
+    "refund_sent", N_("Refund sent"),
+    N_("%(amount)s for %(offer)s went back to your card on %(date)s. Your bank shows it within %(days)s working days."))
 
 
 # Webhooks -----------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.points import services
 from marketplace.points.schemas import BalanceRead, GrantRead
-from marketplace.web import nav
+from marketplace.vouchers import services as vouchers
+from marketplace.web import nav, page_parts
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 
@@ -31,9 +32,23 @@ def _message(error: DomainError) -> str:
 
 @get("/points", guards=[guards.member], include_in_schema=False)
 async def my_points(request: Request) -> Template:
+    points = await services.my_points(request.user)
     return Template(template_name="points/mine.html", context={
-        "points": await services.my_points(request.user),
+        "points": points,
+        # What each spend or refund was for: the offer of its voucher.
+        "offers": await vouchers.offer_titles(request.user, [e.voucher_id for e in points.entries if e.voucher_id]),
     })
+
+
+async def home_points(request: Request) -> dict:
+    """The member's points balance beside the home page's greeting (catalog renders the page)."""
+    user = request.user
+    if user is None or user.kind != "member":
+        return {}
+    return {"points_balance": await services.balance_of(user.id)}
+
+
+page_parts.register("home_member", home_points)
 
 async def _console_page(request: Request, *, error: str | None = None, field: str | None = None,
                         values: dict | None = None, status: int = 200) -> Template:

@@ -3,6 +3,7 @@
 import dramatiq
 import structlog
 
+from catalog import services as catalog
 from evaluation import policy, ratings
 from marketplace import notifications
 from marketplace.web.nav import N_
@@ -40,6 +41,17 @@ async def on_provider_delisted(event_id: int, payload: dict) -> int:
     return await services.cancel_for_provider(payload["provider_id"]) if payload.get("cancel_vouchers") else 0
 
 
+async def on_offer_changed(event_id: int, payload: dict) -> bool:
+    """An offer changed (stock back, edited, ...): members waiting for it are told once."""
+    return await outbox.consume_once("vouchers.restock_alerts", event_id,
+                                     lambda: services.notify_restock(payload["offer_id"]))
+
+
+@dramatiq.actor(queue_name="default", max_retries=10)
+async def tell_restocked(event_id: int, payload: dict) -> None:
+    await on_offer_changed(event_id, payload)
+
+
 @dramatiq.actor(queue_name="default", max_retries=5)
 async def ask_for_rating(event_id: int, payload: dict) -> None:
     await on_survey_due(event_id, payload)
@@ -52,6 +64,7 @@ async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
 
 outbox.subscribe(ratings.SURVEY_DUE, ask_for_rating)
 outbox.subscribe(policy.PROVIDER_DELISTED, cancel_delisted_vouchers)
+outbox.subscribe(catalog.OFFER_CHANGED, tell_restocked)
 
 
 notifications.register("rating_survey", N_("How was your visit?"),

@@ -16,9 +16,12 @@ from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
+from catalog.search import service as search
+from catalog.search.schemas import SearchQuery
+from marketplace.payments import services as payments
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.schemas import VoucherRead
-from marketplace.web import nav
+from marketplace.web import nav, page_parts
 from marketplace.web.config import local_time
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
@@ -69,7 +72,36 @@ async def claim(request: Request, offer_id: Id) -> Response:
                                                   lambda: services.claim(request.user, offer_id, slot_id), VoucherRead)
     except DomainError as error:
         return refused_claim(error, offer_id)
-    return Redirect(path=f"/vouchers/{voucher.id}")
+    done = {"slot": "booked", "points": "exchanged"}.get(voucher.kind, "claimed")
+    return Redirect(path=f"/vouchers/{voucher.id}?done={done}")
+
+
+SIMILAR = 4
+
+
+async def offer_actions(request: Request, detail: dict) -> dict:
+    """The offer page's action block (catalog renders the page; claims are ours): the
+    member's claim state and, for a sold-out offer, similar offers that still have stock."""
+    offer = detail["offer"]
+    state = await services.claim_state(request.user, offer, has_slots=bool(detail.get("slots")))
+    similar = []
+    if state.state == "sold_out":
+        found = await search.search(request.user, SearchQuery(category=offer["category_code"], has_stock=True,
+                                                              page_size=SIMILAR + 1), record_miss=False)
+        similar = [hit for hit in found.hits if hit.offer_id != offer["id"]][:SIMILAR]
+    return {"claim": state, "similar": similar}
+
+
+page_parts.register("offer_actions", offer_actions)
+
+
+@post("/offers/{offer_id:int}/restock-alert", guards=[guards.member], include_in_schema=False)
+async def restock_alert(request: Request, offer_id: Id) -> Response:
+    try:
+        await services.ask_restock_alert(request.user, offer_id)
+    except DomainError as error:
+        return refused_claim(error, offer_id)
+    return Redirect(path=f"/offers/{offer_id}?alert=set")
 
 
 def refused_claim(error: DomainError, offer_id: int) -> Template:
@@ -78,20 +110,31 @@ def refused_claim(error: DomainError, offer_id: int) -> Template:
                     context={"message": _message(error), "code": error.code, "offer_id": offer_id})
 
 
+ORDER_TABS = tuple(services.ORDER_TABS)
+
+
 @get("/vouchers", guards=[guards.member], include_in_schema=False)
 async def wallet(request: Request) -> Template:
-    vouchers = await services.my_vouchers(request.user)
+    """我的订单: the member's vouchers by tab (待使用, 已使用, 待评价, 已过期, 退款/取消)."""
+    tab = request.query_params.get("tab")
+    tab = tab if tab in ORDER_TABS else "to_use"
+    vouchers, counts = await services.my_orders(request.user, tab)
     return Template(template_name="vouchers/wallet.html", context={
-        "vouchers": vouchers,
+        "vouchers": vouchers, "order_tab": tab, "tabs": ORDER_TABS, "counts": counts,
+        "payments": await payments.states_of_vouchers(request.user, [v.id for v in vouchers if v.paid_fen]),
     })
 
 
 async def _voucher_page(request: Request, voucher_id: int, error: str | None = None, status: int = 200,
                         values: dict | None = None) -> Template:
     voucher = await services.my_voucher(request.user, voucher_id)
+    done = request.query_params.get("done")
     return Template(template_name="vouchers/voucher.html", status_code=status, context={
         "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
         "error": error, "values": values or {},
+        "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled") else None,
+        "payment": (await payments.states_of_vouchers(request.user, [voucher.id])).get(voucher.id)
+        if voucher.paid_fen else None,
         "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
         "complaints": await complaints.mine(request.user, voucher_id),
     })
@@ -108,7 +151,7 @@ async def cancel(request: Request, voucher_id: Id) -> Response:
         await services.cancel(request.user, voucher_id)
     except DomainError as error:
         return await _voucher_page(request, voucher_id, _message(error), error.status)
-    return Redirect(path=f"/vouchers/{voucher_id}")
+    return Redirect(path=f"/vouchers/{voucher_id}?done=cancelled")
 
 
 @post("/vouchers/{voucher_id:int}/honoured", guards=[guards.member], include_in_schema=False)
@@ -200,5 +243,5 @@ async def counter_redeem(request: Request) -> Template:
     return await _counter_page(request, voucher=voucher, redeemed=True)
 
 
-ROUTES: list = [claim, wallet, voucher_page, cancel, honoured, rate, complain, counter, counter_check,
+ROUTES: list = [claim, restock_alert, wallet, voucher_page, cancel, honoured, rate, complain, counter, counter_check,
                 counter_redeem]

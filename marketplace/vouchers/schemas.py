@@ -5,6 +5,8 @@ from typing import Annotated
 
 import msgspec
 
+from catalog import pricing
+
 
 class VoucherRead(msgspec.Struct, kw_only=True):
     id: int
@@ -16,12 +18,41 @@ class VoucherRead(msgspec.Struct, kw_only=True):
     provider_id: int
     provider_name: str
     kind: str
+    # The price (catalog/pricing.py): the offer's list and member price, and what the voucher
+    # recorded at claim time: the union's subsidy, the member's payment online, the points.
+    list_price_fen: int
     member_price_fen: int
+    subsidy_fen: int
+    paid_fen: int
+    points_spent: int
     status: str  # pending (paid, awaiting payment), issued, redeemed, cancelled, expired, refunded
     claimed_at: datetime
     expires_at: datetime
     redeemed_at: datetime | None = None
+    redeemed_location: str | None = None  # where it was used
+    cancelled_at: datetime | None = None
     honoured: bool | None = None
+    # A booking: the slot the member booked.
+    slot_starts_at: datetime | None = None
+    slot_ends_at: datetime | None = None
+
+    @property
+    def price(self) -> pricing.Price:
+        """As recorded at claim time: a paid voucher shows what was charged."""
+        return pricing.price(self.kind, self.list_price_fen, self.member_price_fen, self.subsidy_fen,
+                             self.points_spent or None, paid_fen=self.paid_fen if self.kind == "paid" else None)
+
+
+class ClaimState(msgspec.Struct, kw_only=True):
+    """What a member can do on an offer's page now (the offer page's action block)."""
+
+    state: str  # upcoming, open, held, pending_payment, sold_out, no_slots
+    held: int = 0  # claims counted in the member's current limit window
+    limit: int = 1
+    limit_period: str = "total"
+    voucher_id: int | None = None  # the member's latest live voucher of the offer
+    alert_set: bool = False  # a restock alert is waiting
+    points_balance: int | None = None  # points offers: the member's balance
 
 
 class CounterVoucher(msgspec.Struct, kw_only=True):

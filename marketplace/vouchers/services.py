@@ -10,9 +10,10 @@ UPDATE only matches an issued voucher.
 Points offers spend the member's points in the same transaction (marketplace.points);
 booking offers take one place of the chosen slot the same way as stock.
 
-Policy: a voucher expires when its offer's validity window ends (a booking, when its
-slot ends), as the window stood when it was claimed: a later revision of the offer does
-not shorten vouchers already issued. Cancelling an issued voucher gives back its stock,
+Policy: a voucher lasts to the end of its offer's last valid day in Asia/Shanghai (a
+booking, until its slot ends), as the window stood when it was claimed: a later revision
+of the offer does not shorten vouchers already issued. Whole days, so that no voucher
+expires at an odd moment such as 02:00 or 08:13 (see marketplace/dates.py). Cancelling an issued voucher gives back its stock,
 its slot place, its points, its campaign subsidy and its place in the member's limit.
 """
 
@@ -25,7 +26,7 @@ from redis.exceptions import RedisError
 from catalog import services as catalog
 from evaluation import complaints, ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
-from marketplace import db, pii
+from marketplace import dates, db, notifications, pii
 from marketplace.campaigns import services as campaigns
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
@@ -35,7 +36,8 @@ from marketplace.jobs import outbox
 from marketplace.kv import redis
 from marketplace.points import services as points
 from marketplace.vouchers import codes
-from marketplace.vouchers.schemas import CounterVoucher, VoucherRead
+from marketplace.vouchers.schemas import ClaimState, CounterVoucher, VoucherRead
+from marketplace.web.nav import N_
 from providers import services as providers
 
 log = structlog.get_logger(__name__)
@@ -79,9 +81,12 @@ def node_ids(principal: Principal) -> list[int]:
 
 
 _VOUCHER_SQL = """
-SELECT v.id, v.code, v.offer, v.provider, v.status, v.claimed_at, v.expires_at, v.redeemed_at, v.honoured,
-       o.title_zh, o.title_en, o.kind, o.member_price_fen, p.name AS provider_name
+SELECT v.id, v.code, v.offer, v.provider, v.status, v.claimed_at, v.expires_at, v.redeemed_at, v.cancelled_at,
+       v.honoured, v.subsidy_fen, v.paid_fen, v.points_spent,
+       o.title_zh, o.title_en, o.kind, o.list_price_fen, o.member_price_fen, p.name AS provider_name,
+       s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, l.name AS location_name
 FROM voucher v JOIN offer o ON o.id = v.offer JOIN provider p ON p.id = v.provider
+LEFT JOIN offer_slot s ON s.id = v.slot LEFT JOIN location l ON l.id = v.redeemed_location
 """
 
 
@@ -89,9 +94,12 @@ def _read(row) -> VoucherRead:
     return VoucherRead(
         id=row["id"], code=row["code"], code_display=codes.display(row["code"]), offer_id=row["offer"],
         offer_title_zh=row["title_zh"], offer_title_en=row["title_en"], provider_id=row["provider"],
-        provider_name=row["provider_name"], kind=row["kind"], member_price_fen=row["member_price_fen"],
-        status=row["status"], claimed_at=row["claimed_at"], expires_at=row["expires_at"],
-        redeemed_at=row["redeemed_at"], honoured=row["honoured"],
+        provider_name=row["provider_name"], kind=row["kind"], list_price_fen=row["list_price_fen"],
+        member_price_fen=row["member_price_fen"], subsidy_fen=row["subsidy_fen"], paid_fen=row["paid_fen"],
+        points_spent=row["points_spent"], status=row["status"], claimed_at=row["claimed_at"],
+        expires_at=row["expires_at"], redeemed_at=row["redeemed_at"], redeemed_location=row["location_name"],
+        cancelled_at=row["cancelled_at"], honoured=row["honoured"], slot_starts_at=row["slot_starts_at"],
+        slot_ends_at=row["slot_ends_at"],
     )
 
 
@@ -135,6 +143,76 @@ async def open_offer(principal: Principal, offer_id: int) -> dict:
     return offer
 
 
+async def claim_state(principal: Principal | None, offer: dict, has_slots: bool = True,
+                      now: datetime | None = None) -> ClaimState:
+    """What the member can do on the page of an offer they may see: claim it, or why not
+    (即将开始, 已领取, 待支付, 已抢光, no slots). `offer` is the offer's row."""
+    now = now or datetime.now(UTC)
+    state = ClaimState(state="open", limit=offer["per_member_limit"], limit_period=offer["limit_period"])
+    if offer["valid_from"] > now:
+        state.state = "upcoming"
+        return state
+    if principal is not None and principal.kind == "member":
+        async with engine().transaction() as transaction:
+            connection = transaction.connection
+            state.held = await connection.fetchval(
+                "SELECT claims FROM claim_count WHERE member = $1 AND offer = $2 AND period_start = $3",
+                principal.id, offer["id"], period_start(offer["limit_period"], now)) or 0
+            latest = await connection.fetchrow(
+                "SELECT id, status FROM voucher WHERE member = $1 AND offer = $2 "
+                "AND status IN ('pending', 'issued', 'redeemed') ORDER BY claimed_at DESC, id DESC LIMIT 1",
+                principal.id, offer["id"])
+            state.alert_set = bool(await connection.fetchval(
+                "SELECT 1 FROM restock_alert WHERE member = $1 AND offer = $2 AND notified_at IS NULL",
+                principal.id, offer["id"]))
+        state.voucher_id = latest["id"] if latest else None
+        if offer["kind"] == "points":
+            state.points_balance = await points.balance_of(principal.id)
+        if state.held >= state.limit:
+            state.state = "pending_payment" if latest and latest["status"] == "pending" else "held"
+            return state
+    if offer["stock_left"] <= 0:
+        state.state = "sold_out"
+    elif offer["kind"] == "slot" and not has_slots:
+        state.state = "no_slots"
+    return state
+
+
+async def ask_restock_alert(principal: Principal, offer_id: int) -> None:
+    """到货提醒: tell the member in the inbox when this offer, open to them, has stock again."""
+    _member(principal)
+    async with db.connection() as connection:
+        offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
+    if offer is None:
+        raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "INSERT INTO restock_alert (member, offer, created_at) VALUES ($1, $2, now()) "
+            "ON CONFLICT (member, offer) WHERE notified_at IS NULL DO NOTHING", principal.id, offer_id)
+
+
+async def notify_restock(offer_id: int) -> int:
+    """The offer changed: when it is published with stock again, everyone waiting for it is
+    told once (inbox). Returns how many were told."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        offer = await connection.fetchrow(
+            "SELECT title_zh, stock_left, status FROM offer WHERE id = $1", offer_id)
+        if offer is None or offer["stock_left"] <= 0 or offer["status"] != "published":
+            return 0
+        members = await connection.fetch(
+            "UPDATE restock_alert SET notified_at = now() WHERE offer = $1 AND notified_at IS NULL RETURNING member",
+            offer_id)
+        await notifications.add(connection, [
+            notifications.Message(row["member"], "restock", {"offer": offer["title_zh"]}, link=f"/offers/{offer_id}")
+            for row in members])
+    return len(members)
+
+
+notifications.register("restock", N_("Back in stock"),
+                       N_("%(offer)s is available again. Claim it before it runs out."))
+
+
 async def issue(connection, principal: Principal, offer: dict, now: datetime, *, slot_id: int | None = None,
                 status: str = "issued", paid_fen: int = 0) -> tuple[int, str]:
     """Count the claim against the member's limit, book the slot and write the voucher,
@@ -148,12 +226,12 @@ async def issue(connection, principal: Principal, offer: dict, now: datetime, *,
     if counted is None:
         raise Conflict(f"You already hold {offer['per_member_limit']} of this offer for this period.",
                        code="limit_reached", limit=offer["per_member_limit"], period=offer["limit_period"])
-    expires_at = offer["valid_to"]
+    expires_at = dates.end_of_last_day(offer["valid_to"])
     if slot_id is not None:
         slot_end = await catalog.book_slot(connection, offer["id"], slot_id)
         if slot_end is None:
             raise Conflict("This time slot is full or no longer open.", code="slot_full", field="slot_id")
-        expires_at = min(expires_at, slot_end)
+        expires_at = min(expires_at, slot_end)  # a booking ends with its slot
     code = codes.new_code()
     voucher_id = await connection.fetchval(
         "INSERT INTO voucher (code, offer, member, provider, status, period_start, claimed_at, expires_at, "
@@ -165,6 +243,16 @@ async def issue(connection, principal: Principal, offer: dict, now: datetime, *,
     return voucher_id, code
 
 
+# The member's orders (我的订单), by tab: what each tab holds.
+ORDER_TABS = {
+    "to_use": "v.status IN ('issued', 'pending')",
+    "used": "v.status = 'redeemed'",
+    "to_rate": "v.status = 'redeemed'",  # less those already rated (evaluation keeps ratings)
+    "expired": "v.status = 'expired'",
+    "refunds": "v.status IN ('cancelled', 'refunded')",
+}
+
+
 async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[VoucherRead]:
     """The member's vouchers, issued ones first (all of them with limit=None)."""
     _member(principal)
@@ -173,6 +261,45 @@ async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[Vou
             _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT $2",
             principal.id, limit)
     return [_read(row) for row in rows]
+
+
+async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[list[VoucherRead], dict[str, int]]:
+    """One tab of the member's orders, newest first, and how many each tab holds."""
+    _member(principal)
+    if tab not in ORDER_TABS:
+        raise Invalid("Choose one of the order tabs.", field="tab")
+    rated = {rating.voucher_id for rating in await ratings.my_ratings(principal)}
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        counts = dict(await connection.fetchrow(
+            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where in ORDER_TABS.items())
+            + " FROM voucher v WHERE v.member = $1", principal.id))
+        order = ("coalesce(v.redeemed_at, v.claimed_at) DESC" if tab in ("used", "to_rate")
+                 else "coalesce(v.cancelled_at, v.claimed_at) DESC" if tab == "refunds" else "v.claimed_at DESC")
+        rows = await connection.fetch(
+            _VOUCHER_SQL + f"WHERE v.member = $1 AND {ORDER_TABS[tab]} ORDER BY {order}, v.id DESC LIMIT $2",
+            principal.id, limit + len(rated) if tab == "to_rate" else limit)
+        if rated:
+            counts["to_rate"] -= await connection.fetchval(
+                "SELECT count(*) FROM voucher WHERE member = $1 AND status = 'redeemed' AND id = ANY($2::bigint[])",
+                principal.id, list(rated))
+    vouchers = [_read(row) for row in rows]
+    if tab == "to_rate":
+        vouchers = [voucher for voucher in vouchers if voucher.id not in rated][:limit]
+    return vouchers, counts
+
+
+async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """The offer each of the member's vouchers is of, {voucher id: (title_zh, title_en)}:
+    what points were spent on."""
+    _member(principal)
+    if not voucher_ids:
+        return {}
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT v.id, o.title_zh, o.title_en FROM voucher v JOIN offer o ON o.id = v.offer "
+            "WHERE v.member = $1 AND v.id = ANY($2::bigint[])", principal.id, voucher_ids)
+    return {row["id"]: (row["title_zh"], row["title_en"]) for row in rows}
 
 
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:

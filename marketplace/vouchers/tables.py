@@ -45,3 +45,13 @@ class ClaimCount(Table, tablename="claim_count"):
     offer = ForeignKey(LazyTableReference("Offer", module_path="catalog.tables"), null=False)
     period_start = Timestamptz()
     claims = Integer()
+
+
+class RestockAlert(Table, tablename="restock_alert"):
+    """到货提醒: a member asked to be told in the inbox when a sold-out offer has stock again."""
+
+    id = BigSerial(primary_key=True)
+    member = ForeignKey(Member, null=False)
+    offer = ForeignKey(LazyTableReference("Offer", module_path="catalog.tables"), null=False)
+    created_at = Timestamptz()
+    notified_at = Timestamptz(null=True, default=None)

@@ -9,6 +9,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from catalog import pricing
+from marketplace import dates
 from marketplace.settings import get_settings
 from marketplace.web import i18n, nav
 
@@ -32,10 +34,9 @@ TEMPLATE_DIRS = [
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def _yuan(fen: int) -> str:
-    """Money is integer fen; shown as ¥12.50 (or ¥12 when whole)."""
-    yuan, cents = divmod(int(fen), 100)
-    return f"¥{yuan}" if cents == 0 else f"¥{yuan}.{cents:02d}"
+def _count(number: int | None) -> str:
+    """Points and other counts for people: 2,000."""
+    return f"{int(number or 0):,}"
 
 
 def local_time(moment: datetime | None) -> str | None:
@@ -51,8 +52,17 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
-    env.filters["yuan"] = _yuan
+    env.filters["yuan"] = pricing.yuan
+    env.filters["count"] = _count
     env.globals["local"] = local_time
+    # Dates (marketplace/dates.py): `end | last_day` for "valid until", `time_range(start, end)`
+    # for a booked time with its weekday.
+    env.filters["day"] = dates.day_text
+    env.filters["last_day"] = dates.last_day_text
+    env.filters["weekday_day"] = dates.day_with_weekday
+    env.globals["time_range"] = dates.time_range
+    # The one price model (catalog/pricing.py), shown by the `ui.price` macro.
+    env.globals["price_of"] = pricing.price_of
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items

@@ -9,7 +9,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, URLEncodedBody
@@ -17,12 +16,14 @@ from litestar.response import Redirect, Template
 
 from catalog import services as catalog
 from evaluation import services as evaluation
+from marketplace import dates
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.federation import consent, services as federation
 from marketplace.federation.schemas import NodeId
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
-from marketplace.identity.middleware import WEB_AREAS
+from marketplace.identity.middleware import WEB_AREAS, area_of
+from marketplace.points import services as points
 from marketplace.settings import get_settings
 from marketplace.web import i18n
 from providers import services as providers
@@ -34,6 +35,7 @@ class LoginForm:
     username: str = ""
     password: str = ""
     otp: str = ""  # operators with two-factor sign-in
+    next: str = ""  # where to go after signing in (a path of the same area), e.g. the offer
 
 
 Form = URLEncodedBody[LoginForm]
@@ -44,15 +46,9 @@ Form = URLEncodedBody[LoginForm]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-def _local_date(moment: datetime | None) -> str | None:
-    """A UTC timestamp as the viewer's calendar date (Asia/Shanghai by default)."""
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(get_settings().app.timezone)).strftime("%Y-%m-%d")
-
-
 def _with_dates(offers: list[dict]) -> list[dict]:
-    return [{**offer, "valid_until": _local_date(offer.get("valid_to"))} for offer in offers]
+    # Inclusive: "valid until 2027-02-28" is stored as the next midnight (marketplace/dates.py).
+    return [{**offer, "valid_until": dates.last_day_text(offer.get("valid_to")) or None} for offer in offers]
 
 
 def _hour_runs(opening_hours) -> list[tuple[str, str, str, str]]:
@@ -91,9 +87,27 @@ def _login_error(error: DomainError) -> str:
     return i18n.gettext(error.detail)
 
 
-def _login_page(kind: str, error: str | None = None, username: str = "", status: int = 200) -> Template:
-    return Template(template_name=f"login_{kind}.html",
-                    context={"error": error, "username": username, "kind": kind}, status_code=status)
+def _login_page(kind: str, error: str | None = None, username: str = "", status: int = 200,
+                next_path: str | None = None) -> Template:
+    return Template(template_name=f"login_{kind}.html", status_code=status,
+                    context={"error": error, "username": username, "kind": kind, "next": next_path})
+
+
+def safe_next(kind: str, text: str | None) -> str | None:
+    """A path of this site and of this sign-in's area to return to, or None: never another
+    host ("//evil.example", "https://..."), never another area's pages, never a way to
+    inject a header."""
+    text = (text or "").strip()
+    if not text.startswith("/") or text.startswith("//") or "\\" in text or len(text) > 500:
+        return None
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        return None
+    parts = urlsplit(text)
+    if parts.scheme or parts.netloc or parts.path.endswith("/login") or parts.path.endswith("/logout"):
+        return None
+    if area_of(parts.path) != kind or parts.path.startswith("/api/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
@@ -103,8 +117,8 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
         token, expires_at = await identity.sign_in(
             kind, form.username, secret, client_address(request), "cookie", otp=form.otp or None)
     except DomainError as error:
-        return _login_page(kind, _login_error(error), form.username, error.status)
-    response = Redirect(path=prefix + "/")
+        return _login_page(kind, _login_error(error), form.username, error.status, safe_next(kind, form.next))
+    response = Redirect(path=safe_next(kind, form.next) or prefix + "/")
     # Staff sessions slide with activity on the server (30 idle minutes, 12 hours at most),
     # so their cookie lives as long as the browser; a member's lasts as long as the session.
     lifetime = int((expires_at - datetime.now(timezone.utc)).total_seconds())
@@ -130,8 +144,8 @@ def _sign_in_routes(kind: str) -> list:
     prefix, _ = WEB_AREAS[kind]
 
     @get(f"{prefix}/login", name=f"{kind}_login_page", include_in_schema=False)
-    async def login_page() -> Template:
-        return _login_page(kind)
+    async def login_page(request: Request) -> Template:
+        return _login_page(kind, next_path=safe_next(kind, request.query_params.get("next")))
 
     @post(f"{prefix}/login", name=f"{kind}_login", include_in_schema=False)
     async def login(request: Request, data: Form) -> Response:
@@ -170,7 +184,8 @@ async def member_account(request: Request) -> Template:
     node = await federation.get_node(request.user.node_id)
     return Template(template_name="member/account.html",
                     context={"name": request.user.display_name, "node": node, "groups": request.user.groups,
-                             "evaluator_contact": await consent.evaluator_contact(request.user)})
+                             "evaluator_contact": await consent.evaluator_contact(request.user),
+                             "points_balance": await points.balance_of(request.user.id)})
 
 
 @post("/me/evaluator-contact", guards=[guards.member], include_in_schema=False)

@@ -60,7 +60,8 @@ async def test_member_login_and_logout(phone_page: Page, world, shots):
     await expect(page.locator("main")).to_contain_text("健身月卡women")
     await expect(page.locator("main")).not_to_contain_text("健身月卡haidian_only")
     first = cards.first
-    await expect(first.locator(".price-member")).to_contain_text("¥99")
+    # What the member pays: the member price ¥99 less the union's ¥30 (catalog/pricing.py).
+    await expect(first.locator(".price-member")).to_contain_text("¥69")
     await expect(first.locator(".price-list")).to_contain_text("¥199")
     await expect(first.locator("[data-testid=subsidy]")).to_have_text("工会补贴 ¥30")
     await expect(page.locator(".hero-kicker")).to_contain_text("王*芳")
@@ -78,7 +79,7 @@ async def test_member_login_and_logout(phone_page: Page, world, shots):
     await expect(page).to_have_url(re.compile(r"/login$"))
     await shots.take(page, "signed-out")
     await page.goto("/me")
-    await expect(page).to_have_url(re.compile(r"/login$"))
+    await expect(page).to_have_url(re.compile(r"/login\?next=/me$"))
 
 
 async def test_member_wrong_password_shows_error(phone_page: Page, world, shots):
@@ -92,7 +93,7 @@ async def test_member_wrong_password_shows_error(phone_page: Page, world, shots)
     await expect(page.locator("#password")).to_have_attribute("aria-invalid", "true")
     await shots.take(page, "wrong-password")
     await page.goto("/me")
-    await expect(page).to_have_url(re.compile(r"/login$"))
+    await expect(page).to_have_url(re.compile(r"/login\?next=/me$"))
 
 
 async def test_language_switch(phone_page: Page, world, shots):
