@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -156,10 +157,10 @@ def worker(processes: int, threads: int) -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Run periodic jobs and the outbox relay."""
+    """Run periodic jobs and the outbox relay (several may run: one leads, the others stand by)."""
+    _bring_up()  # before the import: the broker reads its address when the module loads
     from marketplace.jobs import scheduler as periodic
 
-    _bring_up()
     asyncio.run(periodic.run())
 
 
@@ -299,6 +300,29 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         console.print(f"[yellow]{note}[/]")
 
 
+@bench.command("signin")
+@click.option("--seconds", default=10.0, show_default=True, help="Length of each phase.")
+@click.option("--signing-in", "loads", multiple=True, type=int, default=(8, 64), show_default=True,
+              help="People signing in at once, one phase each (repeat the option).")
+def bench_signin(seconds: float, loads: tuple[int, ...]) -> None:
+    """A cheap API call's p95 idle and while 8 and 64 people sign in (password hashing)."""
+    from marketplace.identity import bench as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(seconds=seconds, loads=loads, say=console.print))
+    table = Table("signing in", "/me calls", "p50 ms", "p95 ms", "p99 ms", "p95 / idle", "sign-ins", "sign-ins/s",
+                  "sign-in p50 ms", "sign-in p95 ms", "failed sign-ins")
+    for phase in report.phases:
+        signins = phase.sign_ins
+        table.add_row(str(phase.signing_in), str(len(phase.call.latencies_ms)), _ms(phase.call.pct(50)),
+                      _ms(phase.call.pct(95)), _ms(phase.call.pct(99)), f"{report.ratio(phase):.2f}",
+                      str(len(signins.latencies_ms)), f"{signins.rps:.1f}", _ms(signins.pct(50)), _ms(signins.pct(95)),
+                      str(signins.errors))
+    console.print(table)
+    within = all(report.ratio(phase) <= 2 for phase in report.phases)
+    console.print(f"p95 within 2× of idle under every load: {'yes' if within else '[red]NO[/]'}")
+
+
 @bench.command("delisting")
 @click.option("--providers", "count", default=20, show_default=True, help="Providers delisted one after another.")
 def bench_delisting(count: int) -> None:
@@ -420,6 +444,56 @@ def reports_rebuild() -> None:
     console.print(f"report aggregates rebuilt in {result.seconds:.1f} s: {result.usage_rows} usage rows, "
                   f"{result.provider_rows} provider rows, {result.miss_rows} search-miss rows, "
                   f"{result.districts} districts")
+
+
+@main.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Back up the database and the uploaded pictures into a new folder under DESTINATION
+    (the PII keys are not in it: keep them apart; see docs/operations.md)."""
+    from marketplace.runtime import backup as backups
+
+    _bring_up()
+    try:
+        report = asyncio.run(backups.backup(destination))
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    console.print(f"backed up {sum(report.rows.values()):,} rows of {len(report.rows)} tables "
+                  f"({report.dump_bytes / 1e6:,.1f} MB) and {report.media_files} pictures "
+                  f"in {report.seconds:.1f} s to {report.path}")
+    console.print("[yellow]The backup holds no secrets: keep PII_ENCRYPTION_KEY and PII_HASH_KEY "
+                  "(var/secrets.json for a local run) safe, apart from it; without them it cannot be read.[/]")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Drop the configured database first (stop web, worker and scheduler).")
+def restore(path: Path, replace: bool) -> None:
+    """Restore a backup made by `benefits backup` into the configured (or embedded)
+    database, check every table's row count, migrate forward and rebuild the search index."""
+    from marketplace.runtime import backup as backups
+
+    try:
+        backups.read_manifest(path)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    _bring_up()
+    try:
+        report = asyncio.run(backups.restore(path, replace=replace))
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    if report.mismatched:
+        for table, (expected, restored) in report.mismatched.items():
+            console.print(f"[red]{table}: {expected:,} rows in the backup, {restored:,} restored[/]")
+        raise click.ClickException("the restored row counts differ from the backup's")
+    console.print(f"restored {sum(report.rows.values()):,} rows of {len(report.rows)} tables in {report.seconds:.1f} s; "
+                  "every table's row count matches the backup")
+    started = time.perf_counter()
+    asyncio.run(_migrate())
+    console.print(f"migrated in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    written = asyncio.run(_reindex())
+    console.print(f"search index rebuilt: {written} documents in {time.perf_counter() - started:.1f} s")
 
 
 @main.command("rotate-pii-key")

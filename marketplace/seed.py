@@ -31,7 +31,7 @@ from marketplace import seed_catalogue as cat
 from marketplace import seed_history, seed_pictures
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit
-from marketplace.identity.passwords import hash_password
+from marketplace.identity.passwords import hash_password_blocking
 from marketplace.points import services as points
 from providers.credit_codes import (
     CREDIT_CHARS,
@@ -322,7 +322,7 @@ class _Seeder:
 
     def password(self, plain: str) -> str:
         if plain not in self.hashes:
-            self.hashes[plain] = hash_password(plain)
+            self.hashes[plain] = hash_password_blocking(plain)
         return self.hashes[plain]
 
     @property

@@ -87,6 +87,13 @@ class PointsSettings:
 
 
 @dataclass(frozen=True)
+class JobsSettings:
+    # Delivered outbox events and consumers' processed-event markers are deleted this
+    # long after delivery / processing (see docs/operations.md, "Retention").
+    outbox_retention_days: int = 14
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings
     database: DatabaseSettings
@@ -95,6 +102,7 @@ class Settings:
     stripe: StripeSettings
     security: SecuritySettings = field(repr=False)
     points: PointsSettings = PointsSettings()
+    jobs: JobsSettings = JobsSettings()
 
 
 @lru_cache
@@ -133,5 +141,8 @@ def get_settings() -> Settings:
         points=PointsSettings(
             expiry_days=int(_env("POINTS_EXPIRY_DAYS", "365")),
             reminder_days=int(_env("POINTS_REMINDER_DAYS", "30")),
+        ),
+        jobs=JobsSettings(
+            outbox_retention_days=int(_env("OUTBOX_RETENTION_DAYS", "14")),
         ),
     )

@@ -173,7 +173,7 @@ def check_location(location: LocationInput, prefix: str = "") -> dict:
     }
 
 
-def _check_account(account: AccountInput, prefix: str, fallback_name: str) -> tuple[str, str, str]:
+async def _check_account(account: AccountInput, prefix: str, fallback_name: str) -> tuple[str, str, str]:
     username = account.username.strip()
     if not USERNAME_PATTERN.match(username):
         raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.",
@@ -184,7 +184,7 @@ def _check_account(account: AccountInput, prefix: str, fallback_name: str) -> tu
     if account.password.lower() in COMMON_PASSWORDS or account.password.lower() == username.lower():
         raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field=prefix + "password")
     display_name = account.display_name.strip() or fallback_name
-    return username, hash_password(account.password), display_name
+    return username, await hash_password(account.password), display_name
 
 
 async def _check_node(node_id: int):
@@ -207,7 +207,7 @@ async def apply(data: ApplicationCreate) -> int:
     phone = _check_phone(data.contact_phone, "contact_phone")
     await _check_node(data.node_id)
     locations = [check_location(location, f"locations[{i}].") for i, location in enumerate(data.locations)]
-    username, password_hash, display_name = _check_account(data.owner, "owner.", contact_name)
+    username, password_hash, display_name = await _check_account(data.owner, "owner.", contact_name)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         provider_id = await connection.fetchval(
@@ -426,7 +426,7 @@ async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
     _require_owner(principal)
     if not data.display_name.strip():
         raise Invalid("Enter a name.", field="display_name")
-    username, password_hash, display_name = _check_account(data, "", data.display_name)
+    username, password_hash, display_name = await _check_account(data, "", data.display_name)
     try:
         async with engine().transaction() as transaction:
             user_id = await transaction.connection.fetchval(

@@ -92,8 +92,8 @@ async def prepare_database() -> None:
 
 
 # Piccolo records applied migrations in `migration`: a command run in a subprocess (`benefits
-# seed`) would otherwise apply them all again.
-TABLES_TO_KEEP = {"piccolo_migration", "migration"}
+# seed`, `benefits backup`) would otherwise see none applied.
+TABLES_TO_KEEP = {"migration"}
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from marketplace import pii
 from marketplace.federation import services as federation
 from marketplace.federation.schemas import MemberCreate
 from marketplace.federation.tables import Member, MemberGroup
-from marketplace.identity.passwords import hash_password
+from marketplace.identity.passwords import hash_password_blocking
 from marketplace.identity.tables import Operator
 from providers.tables import Location, Provider, ProviderUser
 
@@ -21,7 +21,7 @@ _HASH = None
 def password_hash() -> str:
     global _HASH
     if _HASH is None:
-        _HASH = hash_password(PASSWORD)
+        _HASH = hash_password_blocking(PASSWORD)
     return _HASH
 
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "scorecards": ["--providers", "5", "--ratings", "50", "--complaints", "5", "--results", "5",
                    "--freshness", "1", "--regenerate"],
     "reports": ["--members", "200", "--vouchers", "500", "--loads", "1", "--regenerate"],
+    "signin": ["--seconds", "1", "--signing-in", "2"],
 }
 
 

@@ -1,9 +1,12 @@
 """The transactional outbox: only committed events are delivered, Redis outages delay
 but never lose them, and a message delivered twice has one effect."""
 
+from datetime import UTC, datetime, timedelta
+
 import dramatiq
 import pytest
 
+from marketplace import db
 from marketplace.db import engine
 from marketplace.federation.schemas import MemberCreate
 from marketplace.federation.tables import Member, Notification
@@ -149,3 +152,69 @@ async def test_the_worker_and_scheduler_processes_deliver_end_to_end():
         for process in processes:
             process.wait(20)
     assert all(process.returncode is not None for process in processes)
+
+
+# Retention ---------------------------------------------------------------------------------------
+
+async def _event(created_at, delivered_at) -> int:
+    async with db.connection() as connection:
+        return await connection.fetchval(
+            "INSERT INTO outbox_event (topic, payload, created_at, delivered_at) VALUES ('test.topic', '{}', $1, $2) "
+            "RETURNING id", created_at, delivered_at)
+
+
+async def _marker(event_id: int, processed_at) -> None:
+    async with db.connection() as connection:
+        await connection.execute(
+            "INSERT INTO processed_event (consumer, event_id, processed_at) VALUES ('test', $1, $2)",
+            event_id, processed_at)
+
+
+async def _ids(table: str, column: str = "id") -> set[int]:
+    return {row[column] for row in await engine().run_ddl(f"SELECT {column} FROM {table}")}
+
+
+async def test_delivered_events_and_markers_older_than_the_retention_are_purged_pending_ones_kept():
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=20), now - timedelta(days=1)
+    old_delivered = await _event(old, old)
+    recent_delivered = await _event(recent, recent)
+    old_pending = await _event(old, None)  # never handed over: it must survive, and so must its marker
+    for event_id, processed_at in ((old_delivered, old), (recent_delivered, recent), (old_pending, old),
+                                   (10_000_000, old)):  # the last one's event was purged long ago
+        await _marker(event_id, processed_at)
+
+    assert await outbox.purge(timedelta(days=14)) == (1, 2)
+    assert await _ids("outbox_event") == {recent_delivered, old_pending}
+    assert await _ids("processed_event", "event_id") == {recent_delivered, old_pending}
+    assert await outbox.purge(timedelta(days=14)) == (0, 0)
+
+
+async def test_a_large_purge_runs_in_batches_until_nothing_old_is_left(monkeypatch):
+    monkeypatch.setattr(outbox, "PURGE_BATCH", 2)
+    old = datetime.now(UTC) - timedelta(days=30)
+    for _ in range(5):
+        await _marker(await _event(old, old), old)
+    assert await outbox.purge(timedelta(days=14)) == (5, 5)
+    assert await OutboxEvent.count() == 0
+
+
+async def test_the_hourly_job_purges_with_the_configured_retention(run_worker, monkeypatch):
+    from marketplace.jobs import housekeeping, scheduler
+    from marketplace.settings import get_settings
+
+    assert housekeeping.purge_outbox in [actor for actor, _ in scheduler.PERIODIC_JOBS]
+    now = datetime.now(UTC)
+    four_days, two_days = await _event(now - timedelta(days=4), now - timedelta(days=4)), \
+        await _event(now - timedelta(days=2), now - timedelta(days=2))
+    monkeypatch.setenv("OUTBOX_RETENTION_DAYS", "3")
+    get_settings.cache_clear()
+    try:
+        assert get_settings().jobs.outbox_retention_days == 3
+        housekeeping.purge_outbox.send()
+        run_worker()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert await _ids("outbox_event") == {two_days}
+    assert four_days not in await _ids("outbox_event")

@@ -202,7 +202,7 @@ async def test_seeded_members_have_valid_protected_personal_data():
     assert plain > len(rows) * 0.2  # many members are in no group
     password_hash = rows[0]["password_hash"]
     assert all(row["password_hash"] == password_hash for row in rows)  # hashed once
-    assert verify_password(password_hash, seeding.MEMBER_PASSWORD)
+    assert await verify_password(password_hash, seeding.MEMBER_PASSWORD)
 
 
 @pytest.mark.integration
@@ -237,7 +237,7 @@ async def test_seeded_providers_have_valid_codes_locations_and_users():
         assert 1 <= sum(u["role"] == "staff" for u in mine) <= 2
         if provider["credit_code"] != seeding.DEMO_PROVIDER["credit_code"]:
             assert f"p{provider['id']}_owner" in {u["username"] for u in mine}
-    assert verify_password(users[0]["password_hash"], seeding.PROVIDER_PASSWORD)
+    assert await verify_password(users[0]["password_hash"], seeding.PROVIDER_PASSWORD)
 
 
 @pytest.mark.integration
@@ -322,7 +322,7 @@ async def test_demo_accounts_exist_and_sign_in():
         else:
             password_hash = await _value("SELECT password_hash FROM operator WHERE username = $1",
                                          account["username"])
-        assert verify_password(password_hash, account["password"]), account["username"]
+        assert await verify_password(password_hash, account["password"]), account["username"]
     scopes = {r["username"]: r["code"] for r in await _fetch(
         "SELECT o.username, n.code FROM operator o JOIN union_node n ON n.id = o.node")}
     assert scopes == {"admin": "CN", "beijing": "110000", "chaoyang": "110105", "hebei": "130000"}

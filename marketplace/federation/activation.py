@@ -49,7 +49,7 @@ async def activate(name: str, id_number: str, phone: str, password: str, address
             member_id = await connection.fetchval(
                 "UPDATE member SET password_hash = $4 WHERE id_number_hash = $1 AND phone_hash = $2 AND name = $3 "
                 "AND password_hash IS NULL AND status = 'active' RETURNING id",
-                pii.lookup_hash(id_number), pii.lookup_hash(phone), name, hash_password(password))
+                pii.lookup_hash(id_number), pii.lookup_hash(phone), name, await hash_password(password))
             if member_id is not None:
                 member = Principal(kind="member", id=member_id, display_name="")
                 await audit.record(connection, member, "member.activate", "member", member_id)

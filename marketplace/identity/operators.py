@@ -75,7 +75,7 @@ async def create_operator(principal: Principal, username: str, display_name: str
             operator_id = await connection.fetchval(
                 "INSERT INTO operator (username, display_name, node, password_hash, role, created_at) "
                 "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                username, display_name, node_id, hash_password(password), role, datetime.now(UTC))
+                username, display_name, node_id, await hash_password(password), role, datetime.now(UTC))
         except UniqueViolationError as error:
             raise Conflict("This username is taken.", code="username_taken", field="username") from error
         await audit.record(connection, principal, "operator.created", "operator", operator_id,

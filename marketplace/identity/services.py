@@ -85,7 +85,7 @@ async def _verify(kind: str, identifier: str, secret: str) -> int | None:
         found = (row["id"], row["password_hash"]) if row else None
     principal_id, password_hash = found or (None, None)
     # Verify even when the account is unknown, so timing does not tell which exist.
-    if verify_password(password_hash, secret) and principal_id is not None:
+    if await verify_password(password_hash, secret) and principal_id is not None:
         return principal_id
     return None
 

@@ -7,6 +7,7 @@ relayed to nobody.
 """
 
 from marketplace.jobs import broker  # noqa: F401  (first: sets the global broker)
+from marketplace.jobs import housekeeping  # noqa: F401
 from marketplace.federation import actors as federation  # noqa: F401
 from marketplace.identity import actors as identity  # noqa: F401
 from providers import actors as providers  # noqa: F401

@@ -4,12 +4,14 @@
 exists exactly when the change it announces was committed. `relay_once` hands pending
 rows to the Dramatiq actors subscribed to their topic and stamps them delivered; a row
 it cannot hand over (Redis down) stays pending and is retried on the next pass.
-Consumers use `consume_once`, so a message delivered twice has one effect.
+Consumers use `consume_once`, so a message delivered twice has one effect. `purge`
+deletes what is no longer needed after the retention period.
 """
 
 import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from dramatiq import Actor
@@ -81,3 +83,43 @@ async def consume_once(consumer: str, event_id: int, effect: Callable[[], Awaita
             return False
         await effect()
     return True
+
+
+PURGE_BATCH = 10_000  # rows per transaction, so a purge never holds many locks for long
+
+# Oldest first, through the primary key: ids grow with time, so the first rows scanned
+# are the ones to delete.
+_PURGE_EVENTS_SQL = """
+DELETE FROM outbox_event WHERE id IN (
+    SELECT id FROM outbox_event WHERE delivered_at < $1 ORDER BY id LIMIT $2)
+"""
+# A marker stays while its event may still be sent again: as long as the event is pending.
+_PURGE_MARKERS_SQL = """
+DELETE FROM processed_event WHERE id IN (
+    SELECT p.id FROM processed_event p WHERE p.processed_at < $1 AND NOT EXISTS (
+        SELECT 1 FROM outbox_event e WHERE e.id = p.event_id AND e.delivered_at IS NULL)
+    ORDER BY p.id LIMIT $2)
+"""
+
+
+async def purge(retention: timedelta, now: datetime | None = None) -> tuple[int, int]:
+    """Delete events delivered, and markers of events processed, more than `retention`
+    ago; returns (events, markers) deleted. Pending events are never deleted.
+
+    The retention must outlast any redelivery of a processed message (a worker killed
+    before its acknowledgement: minutes; see docs/operations.md), or a late duplicate
+    would find no marker and apply its effect again.
+    """
+    cutoff = (now or datetime.now(UTC)) - retention
+    deleted = []
+    for sql in (_PURGE_EVENTS_SQL, _PURGE_MARKERS_SQL):
+        total = 0
+        while True:
+            async with engine().transaction() as transaction:
+                status = await transaction.connection.execute(sql, cutoff, PURGE_BATCH)
+            count = int(status.split()[-1])
+            total += count
+            if count < PURGE_BATCH:
+                break
+        deleted.append(total)
+    return deleted[0], deleted[1]

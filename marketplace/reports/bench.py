@@ -177,7 +177,7 @@ async def _operator(city: dict) -> None:
         await c.execute(
             "INSERT INTO operator (username, display_name, node, password_hash, created_at) "
             "VALUES ($1, '报表压测操作员', $2, $3, now()) ON CONFLICT (username) DO UPDATE SET node = $2, "
-            "password_hash = $3", OPERATOR, city["id"], hash_password(PASSWORD))
+            "password_hash = $3", OPERATOR, city["id"], await hash_password(PASSWORD))
 
 
 async def _over_http(city: dict, loads: int, report: Report, say) -> None:
