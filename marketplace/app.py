@@ -25,6 +25,7 @@ from marketplace.federation import consent
 from marketplace.identity import guards, team
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
+from marketplace.inbox import middleware as inbox_middleware, pages as inbox_pages
 from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
 from marketplace.federation import roster_pages
@@ -43,7 +44,7 @@ API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.C
                    *payment_controllers.CONTROLLERS, *campaign_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
          *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES,
-         *roster_pages.ROUTES]
+         *roster_pages.ROUTES, *inbox_pages.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.
@@ -71,7 +72,8 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.guards.append(guards.analysts_read_only)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
-                                     authentication_middleware, audit_middleware]
+                                     authentication_middleware, inbox_middleware.badge_middleware,
+                                     audit_middleware]
         app_config.template_config = web_config.template_config()
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],

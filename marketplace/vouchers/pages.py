@@ -132,7 +132,7 @@ async def _voucher_page(request: Request, voucher_id: int, error: str | None = N
     return Template(template_name="vouchers/voucher.html", status_code=status, context={
         "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
         "error": error, "values": values or {},
-        "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled") else None,
+        "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled", "rated", "complained") else None,
         "payment": (await payments.states_of_vouchers(request.user, [voucher.id])).get(voucher.id)
         if voucher.paid_fen else None,
         "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
@@ -184,7 +184,7 @@ async def rate(request: Request, voucher_id: Id) -> Response:
         await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
     except DomainError as error:
         return await _voucher_page(request, voucher_id, _message(error), error.status, form)
-    return Redirect(path=f"/vouchers/{voucher_id}")
+    return Redirect(path=f"/vouchers/{voucher_id}?done=rated#rating")
 
 
 @post("/vouchers/{voucher_id:int}/complaints", guards=[guards.member], include_in_schema=False)
