@@ -47,7 +47,8 @@ def _read(row, *, show_member: bool) -> ComplaintRead:
         category=row["category"], text=row["text"], status=row["status"], created_at=row["created_at"],
         respond_by=row["respond_by"], overdue=row["status"] == "open" and now > row["respond_by"],
         answer=row["answer"], answered_at=row["answered_at"], resolution=row["resolution"],
-        closed_at=row["closed_at"], member_name=row["member_masked"] if show_member else None)
+        closed_at=row["closed_at"], member_name=row["member_masked"] if show_member else None,
+        photo=row["photo"])
 
 
 def _news(row) -> dict:
@@ -56,9 +57,11 @@ def _news(row) -> dict:
             "provider_name": row["provider_name"]}
 
 
-async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput) -> ComplaintRead:
+async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput,
+               photo: str | None = None) -> ComplaintRead:
     """A member's complaint about one of their vouchers (the marketplace vouches that the
-    voucher is theirs and names its provider)."""
+    voucher is theirs and names its provider), with the name of a photo already checked and
+    kept by catalog.services.store_picture."""
     if principal is None or principal.kind != "member":
         raise Forbidden("Only members file complaints.", code="wrong_role")
     now = datetime.now(UTC)
@@ -69,9 +72,9 @@ async def file(principal: Principal, voucher_id: int, provider_id: int, data: Co
         try:
             complaint_id = await connection.fetchval(
                 "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, "
-                "respond_by, member_masked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "respond_by, member_masked, photo) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 redemption, voucher_id, provider_id, principal.id, data.category, data.text.strip(), now,
-                now + response_time(), pii.mask_name(principal.display_name))
+                now + response_time(), pii.mask_name(principal.display_name), photo)
         except UniqueViolationError:
             # One open complaint per voucher: a provider's complaint rate counts vouchers,
             # not how often one member writes.

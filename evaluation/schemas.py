@@ -135,6 +135,7 @@ class ComplaintRead(msgspec.Struct, kw_only=True):
     resolution: str | None
     closed_at: datetime | None
     member_name: str | None = None  # masked, for providers and operators
+    photo: str | None = None  # the member's photo under /media (its 400px copy: catalog.services.thumbnail_of)
 
 
 # Enforcement (evaluation/policy.py) ------------------------------------------------------------------

@@ -88,6 +88,7 @@ class Complaint(Table, tablename="complaint"):
     closed_by = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
                            default=None)
     member_masked = Varchar(length=50, default="")  # 王*芳, as providers and operators see the member
+    photo = Varchar(length=100, null=True, default=None)  # under /media, as catalog.services.store_picture keeps it
 
 
 class EvaluatorBatch(Table, tablename="evaluator_batch"):

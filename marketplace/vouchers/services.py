@@ -362,10 +362,13 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
                               member_since=await federation.member_joined_at(principal.id))
 
 
-async def complain(principal: Principal, voucher_id: int, data: ComplaintInput) -> ComplaintRead:
-    """A complaint about a voucher of the member's, at any time, to its provider."""
+async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
+                   photo: bytes | None = None) -> ComplaintRead:
+    """A complaint about a voucher of the member's, at any time, to its provider, with an
+    optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
-    return await complaints.file(principal, voucher_id, voucher.provider_id, data)
+    name = catalog.store_picture(photo, "complaints") if photo else None
+    return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name)
 
 
 async def cancel_for_provider(provider_id: int) -> int:
