@@ -6,7 +6,6 @@ import structlog
 from catalog import services as catalog
 from evaluation import complaints, policy, ratings
 from marketplace import notifications
-from marketplace.web.nav import N_
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.jobs import outbox
@@ -93,11 +92,3 @@ outbox.subscribe(policy.PROVIDER_DELISTED, cancel_delisted_vouchers)
 outbox.subscribe(catalog.OFFER_CHANGED, tell_restocked)
 outbox.subscribe(complaints.COMPLAINT_ANSWERED, tell_complaint_answered)
 outbox.subscribe(complaints.COMPLAINT_CLOSED, tell_complaint_closed)
-
-
-notifications.register("rating_survey", N_("How was your visit?"),
-                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
-notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
-                       N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
-notifications.register("complaint_closed", N_("Your complaint is resolved"),
-                       N_("The union closed your complaint about %(provider)s. Tap to read the resolution."))

@@ -561,3 +561,13 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
                        status_now=row["status"])
     log.info("voucher_redeemed", voucher_id=redeemed, provider_id=principal.provider_id, staff_id=principal.id)
     return _counter(row)
+
+
+# Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where
+# the web process (the inbox page) imports them too.
+notifications.register("rating_survey", N_("How was your visit?"),
+                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
+notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
+                       N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
+notifications.register("complaint_closed", N_("Your complaint is resolved"),
+                       N_("The union closed your complaint about %(provider)s. Tap to read the resolution."))
