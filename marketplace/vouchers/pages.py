@@ -139,7 +139,6 @@ async def _voucher_page(request: Request, voucher_id: int, error: str | None = N
         if voucher.paid_fen else None,
         "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
         "complaints": await complaints.mine(request.user, voucher_id),
-        "thumbnail_of": catalog.thumbnail_of,
         "response_hours": int(complaints.response_time().total_seconds() // 3600),
     })
 

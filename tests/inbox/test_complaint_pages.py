@@ -12,7 +12,7 @@ from marketplace.runtime.paths import component_dir
 from tests.evaluation.test_quality_loop import redeemed_voucher
 from tests.evaluation.test_quality_pages import member_login
 from tests.points.test_ledger import operator
-from tests.providers.test_pages import HTML
+from tests.providers.test_pages import HTML, _login
 from tests.settlements.helpers import provider_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -52,6 +52,12 @@ async def test_a_complaint_with_a_photo_its_reply_time_and_timeline(client, worl
     assert "投诉已提交" in page.text and f'/media/{complaint.photo.replace(".jpg", "-400.jpg")}' in page.text
     assert "已提交投诉" in page.text and "商家将在 " in page.text and " 前答复" in page.text
 
+    client.cookies.clear()  # the provider sees the photo beside the complaint it answers
+    await _login(client, "provider", world.providers["chaoyang"]["owner"])
+    inbox = await client.get("/provider/complaints", headers=HTML)
+    assert f'/media/{complaint.photo.replace(".jpg", "-400.jpg")}' in inbox.text and "会员上传的照片" in inbox.text
+    client.cookies.clear()
+    await member_login(client, world)
     await complaints.answer(await provider_principal(world), complaint.id, "非常抱歉，已全部更换餐具。")
     page = await client.get(f"/vouchers/{voucher.id}", headers=HTML)
     assert "非常抱歉，已全部更换餐具。" in page.text and "前答复" not in page.text and "平台处理" in page.text
