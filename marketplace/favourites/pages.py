@@ -65,7 +65,7 @@ async def my_favourites(request: Request) -> Template:
     shown = request.query_params.get("tab")
     kept = await services.mine(request.user)
     return Template(template_name="favourites/list.html", context={
-        **kept, "tab": "providers" if shown == "providers" else "offers"})
+        **kept, "shown": "providers" if shown == "providers" else "offers"})
 
 
 ROUTES: list = [toggle_offer, toggle_provider, my_favourites]
