@@ -15,7 +15,7 @@ from catalog.search import controllers as search_controllers, index as search_in
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
-from evaluation import quality_controllers, quality_pages
+from evaluation import quality_controllers, quality_pages, review_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
@@ -31,6 +31,7 @@ from marketplace.payments import controllers as payment_controllers, pages as pa
 from marketplace.federation import roster_pages
 from marketplace.points import controllers as points_controllers, pages as points_pages
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
+from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
 from marketplace.web import config as web_config, i18n, pages
@@ -59,7 +60,8 @@ class BenefitsPlugin(InitPluginProtocol):
             *search_controllers.CONTROLLERS, *PAGES,
             *SETTLEMENT_ROUTES,
             *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES, *quality_controllers.CONTROLLERS,
-            *quality_pages.ROUTES, *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
+            *quality_pages.ROUTES, *review_pages.ROUTES, *favourite_pages.ROUTES,
+            *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
             *team.CONTROLLERS, *team.ROUTES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],

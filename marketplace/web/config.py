@@ -31,6 +31,7 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "privacy" / "templates",
     _REPO / "marketplace" / "reports" / "templates",
     _REPO / "marketplace" / "inbox" / "templates",
+    _REPO / "marketplace" / "favourites" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -52,7 +53,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)
     env.filters["yuan"] = pricing.yuan
     env.filters["count"] = _count
     env.globals["local"] = local_time
