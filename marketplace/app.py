@@ -2,6 +2,7 @@
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -32,7 +33,7 @@ from marketplace.points import controllers as points_controllers, pages as point
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, pages
+from marketplace.web import config as web_config, i18n, large_text, pages, static_assets
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -43,7 +44,7 @@ API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.C
                    *payment_controllers.CONTROLLERS, *campaign_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
          *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES,
-         *roster_pages.ROUTES]
+         *roster_pages.ROUTES, *large_text.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.
@@ -61,8 +62,10 @@ class BenefitsPlugin(InitPluginProtocol):
             *quality_pages.ROUTES, *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
             *team.CONTROLLERS, *team.ROUTES,
+            # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
-                                       include_in_schema=False),
+                                       include_in_schema=False,
+                                       middleware=[static_assets.cache_headers_middleware]),
         ])
         app_config.dependencies["settlement_drafter"] = Provide(
             lambda: settlement_statements.draft_month, sync_to_thread=False)
@@ -73,6 +76,11 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
                                      authentication_middleware, audit_middleware]
         app_config.template_config = web_config.template_config()
+        # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
+        # compressed already.
+        app_config.compression_config = CompressionConfig(
+            backend="gzip", gzip_compress_level=6, minimum_size=500,
+            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",
