@@ -33,7 +33,7 @@ from marketplace.points import controllers as points_controllers, pages as point
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, large_text, pages, static_assets
+from marketplace.web import config as web_config, i18n, pages, static_assets
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -44,7 +44,7 @@ API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.C
                    *payment_controllers.CONTROLLERS, *campaign_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
          *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES,
-         *roster_pages.ROUTES, *large_text.ROUTES]
+         *roster_pages.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.

@@ -12,14 +12,19 @@ from typing import Any
 from litestar import Request, post
 from litestar.response import Redirect
 
+from marketplace.identity.middleware import area_of
+
 COOKIE = "large_text"
 ON = "1"
 
 
 def enabled(request: Any = None) -> bool:
-    """Whether the page being rendered for `request` uses the large-text mode."""
+    """Whether the page being rendered for `request` uses the large-text mode: member
+    pages only (the provider portal, console and evaluator desk keep their size)."""
     cookies = getattr(request, "cookies", None)
-    return bool(cookies) and cookies.get(COOKIE) == ON
+    if not cookies or cookies.get(COOKIE) != ON:
+        return False
+    return area_of(request.url.path) == "member" and not request.url.path.startswith("/api/")
 
 
 @post("/large-text", include_in_schema=False)

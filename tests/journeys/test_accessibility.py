@@ -351,6 +351,9 @@ async def test_the_large_text_switch_goes_back_only_to_member_pages(client):
     assert on.status_code in (302, 303) and on.headers["location"] == "/me"
     assert "large_text=1" in on.headers["set-cookie"]
     assert 'class="large-text"' in (await client.get("/login")).text
+    assert "large-text.css" in (await client.get("/login")).text
+    assert 'class="large-text"' not in (await client.get("/provider/login")).text  # member pages only
     away = await client.post("/large-text", data={"on": "0", "next": "//evil.example/", "_csrf_token": csrf})
     assert away.headers["location"] == "/"
     assert 'class="large-text"' not in (await client.get("/login")).text
+    assert "large-text.css" not in (await client.get("/login")).text
