@@ -2,6 +2,7 @@
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -34,7 +35,7 @@ from marketplace.privacy import controllers as privacy_controllers, pages as pri
 from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, pages
+from marketplace.web import config as web_config, i18n, pages, static_assets
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -64,8 +65,10 @@ class BenefitsPlugin(InitPluginProtocol):
             *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
             *team.CONTROLLERS, *team.ROUTES,
+            # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
-                                       include_in_schema=False),
+                                       include_in_schema=False,
+                                       middleware=[static_assets.cache_headers_middleware]),
         ])
         app_config.dependencies["settlement_drafter"] = Provide(
             lambda: settlement_statements.draft_month, sync_to_thread=False)
@@ -77,6 +80,11 @@ class BenefitsPlugin(InitPluginProtocol):
                                      authentication_middleware, inbox_middleware.badge_middleware,
                                      audit_middleware]
         app_config.template_config = web_config.template_config()
+        # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
+        # compressed already.
+        app_config.compression_config = CompressionConfig(
+            backend="gzip", gzip_compress_level=6, minimum_size=500,
+            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",

@@ -26,7 +26,7 @@ from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS, area_of
 from marketplace.points import services as points
 from marketplace.settings import get_settings
-from marketplace.web import i18n
+from marketplace.web import i18n, large_text
 from providers import services as providers
 
 
@@ -243,7 +243,7 @@ async def evaluator_dashboard(request: Request) -> Template:
 
 
 ROUTES = [
-    switch_language,
+    switch_language, *large_text.ROUTES,
     member_account, member_evaluator_contact, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
     *(route for kind in WEB_AREAS for route in _sign_in_routes(kind)),
 ]
