@@ -469,3 +469,12 @@ async def provider_cases(principal: Principal) -> list[CaseRead]:
             "ORDER BY c.opened_at DESC",
             principal.provider_id)
     return [_case(row) for row in rows]
+
+
+async def count_cases(principal: Principal, status: str) -> int:
+    """Cases of a status (open: awaiting a decision; appealed) in the operator's scope."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM enforcement_case c JOIN provider p ON p.id = c.provider "
+            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND c.status = $2",
+            principal.node_path or "-", status)

@@ -13,6 +13,7 @@ page with the reason and the matching status.
 """
 
 import json
+from functools import partial
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -23,6 +24,7 @@ from evaluation import complaints, policy, ratings
 from marketplace.db import engine
 from marketplace.errors import DomainError
 from marketplace.identity import guards
+from marketplace.web import todo
 from marketplace.web.nav import N_, register
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
@@ -32,6 +34,13 @@ register("provider", "complaints", N_("Complaints"), "/provider/complaints", "al
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
 register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
+todo.register("complaints", N_("Complaints past their deadline"), "/console/complaints?overdue=1",
+              complaints.count_overdue, position=30)
+todo.register("cases", N_("Cases awaiting a decision"), "/console/cases?status=open",
+              partial(policy.count_cases, status="open"), position=40)
+todo.register("appeals", N_("Appeals"), "/console/cases?status=appealed",
+              partial(policy.count_cases, status="appealed"), position=50, nav_key="cases")
+todo.register("held", N_("Held ratings"), "/console/cases#held", ratings.count_held, position=60, nav_key="cases")
 
 
 async def _form(request: Request) -> dict:

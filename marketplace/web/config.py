@@ -12,7 +12,7 @@ from litestar.template.config import TemplateConfig
 from catalog import pricing
 from marketplace import dates
 from marketplace.settings import get_settings
-from marketplace.web import i18n, nav
+from marketplace.web import i18n, nav, todo
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -66,6 +66,8 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    env.globals["todo_counts"] = todo.current
+    env.globals["todo_badges"] = todo.current_badges
     # A fresh Idempotency-Key per rendered form: a double tap or a resubmitted page then
     # repeats nothing (see marketplace/idempotency).
     env.globals["one_time_key"] = lambda: secrets.token_urlsafe(16)
