@@ -640,3 +640,26 @@ async def review_count(principal: Principal) -> int:
             " + (SELECT count(*) FROM offer_revision r JOIN offer o ON o.id = r.offer"
             "  JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
             "  WHERE r.status = 'submitted' AND n.path LIKE $1 || '%')", principal.node_path or "-")
+
+
+async def offers_to_pick(principal: Principal, q: str = "", ids: list[int] | None = None,
+                         limit: int = 20) -> list[dict]:
+    """Offers an operator may pick for a campaign, found by title or provider name: published
+    or paused offers that members in the operator's scope can see (scoped to a node above or
+    inside it). With `ids`: those offers, to show what was picked."""
+    if principal.kind != "operator" or not principal.node_path:
+        raise Forbidden("Only operators pick offers.", code="wrong_role")
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT o.id, o.title_zh, o.title_en, o.kind, o.status, o.member_price_fen, o.points_price,"
+            " p.name AS provider_name FROM offer o JOIN provider p ON p.id = o.provider"
+            " JOIN union_node s ON s.id = o.node_scope"
+            " WHERE o.status IN ('published', 'paused')"
+            " AND (s.path LIKE $1 || '%' OR $1 LIKE s.path || '%')"
+            " AND ($2::bigint[] IS NULL OR o.id = ANY($2::bigint[]))"
+            " AND ($3 = '' OR o.title_zh ILIKE '%' || $3 || '%' OR coalesce(o.title_en, '') ILIKE '%' || $3 || '%'"
+            "  OR p.name ILIKE '%' || $3 || '%')"
+            " ORDER BY o.title_zh, o.id LIMIT $4",
+            principal.node_path, ids, text, limit)
+    return [dict(row) for row in rows]
