@@ -245,3 +245,11 @@ async def clear_held(principal: Principal, rating_id: int, keep: bool) -> None:
             await connection.execute(
                 "UPDATE rating SET hold_reason = 'rejected_by_operator', cleared_at = now() WHERE id = $1", rating_id)
         await scorecards.rating_changed(provider_id)
+
+
+async def count_held(principal: Principal) -> int:
+    """Held ratings waiting for an operator's verdict, in scope (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM rating r JOIN provider p ON p.id = r.provider JOIN union_node n ON n.id = p.node "
+            "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%'", principal.node_path or "-")

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
 from marketplace.settings import get_settings
+from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
 from providers import services
@@ -36,6 +37,8 @@ register("provider", "profile", N_("Profile"), "/provider/profile", "doc", posit
 register("provider", "locations", N_("Locations"), "/provider/locations", "pin", position=20)
 register("provider", "staff", N_("Staff"), "/provider/staff", "users", position=30, owner_only=True)
 register("console", "providers", N_("Providers"), "/console/providers", "store", position=20)
+todo.register("providers", N_("Provider applications"), "/console/providers?status=applied",
+              services.count_providers, position=10)
 
 _MSGSPEC_PATH = re.compile(r"at `\$\.?([^`]*)`")
 

@@ -465,3 +465,11 @@ async def serving_nodes() -> list[dict]:
     return await Provider.raw(
         "SELECT id, name_zh, name_en, level, depth FROM union_node WHERE level = ANY({}) ORDER BY path",
         list(SERVING_LEVELS))
+
+
+async def count_providers(principal: Principal, status: str = "applied") -> int:
+    """How many providers of a status serve nodes in the operator's scope (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM provider p JOIN union_node n ON n.id = p.node "
+            "WHERE n.path LIKE $1 || '%' AND p.status = $2", principal.node_path or "-", status)

@@ -215,7 +215,7 @@ async def provider_dashboard(request: Request) -> Template:
 
 @get("/console/", guards=[guards.operator], include_in_schema=False)
 async def console_dashboard(request: Request) -> Template:
-    return await _console_page(request, request.user.node_id)
+    return await _console_page(request, request.user.node_id, home=True)
 
 
 @get("/console/nodes/{node_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -223,10 +223,10 @@ async def console_node(request: Request, node_id: NodeId) -> Template:
     return await _console_page(request, node_id)
 
 
-async def _console_page(request: Request, node_id: int) -> Template:
+async def _console_page(request: Request, node_id: int, home: bool = False) -> Template:
     summary = await federation.node_summary(request.user, node_id)
     return Template(template_name="console/dashboard.html", context={
-        "summary": summary,
+        "summary": summary, "home": home,
         "counts": await federation.child_member_counts(node_id),
         # The breadcrumb; the template links only the nodes inside the operator's scope.
         "ancestors": await federation.ancestors(summary.node),
