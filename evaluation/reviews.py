@@ -43,7 +43,9 @@ async def _summary(connection, where: str, join: str, key: int, recent: int) -> 
     rows = await connection.fetch(_REVIEW_SQL.format(join=join, where=where), key, recent)
     average = figures["average"]
     average = None if average is None else round(average + 1e-9, 1)
-    return {"count": figures["n"], "average": average, "stars": int(average + 0.5) if average else 0,
+    # Whole stars beside the figure never claim more than it says: 4.5 shows four, 4.8 five.
+    stars = min(int(average + 0.25), 5) if average else 0
+    return {"count": figures["n"], "average": average, "stars": stars,
             "recent": [_review(row) for row in rows]}
 
 
