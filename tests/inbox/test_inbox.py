@@ -3,7 +3,7 @@ member page, opening a message marks it read and goes where it points, 全部已
 opens another member's message. The producers: a complaint's answer and resolution reach
 the member through the outbox, once; a booking is reminded the day before, once."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
