@@ -17,6 +17,7 @@ from tests.evaluation.test_quality_loop import events, redeemed_voucher
 from tests.evaluation.test_quality_pages import member_login
 from tests.journeys import builders
 from tests.providers.test_pages import HTML, _post
+from tests.points.test_ledger import operator
 from tests.settlements.helpers import provider_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -85,6 +86,14 @@ async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
     assert len(rows) == 1 and rows[0]["link"] == f"/vouchers/{voucher.id}#complaint-{complaint.id}"
     title, _ = notifications.render(rows[0]["kind"], rows[0]["params"])
     assert title.endswith("已答复您的投诉") and payload["provider_name"] in title
+
+    await complaints.close(await operator(world), complaint.id, "已核实，商家已道歉并整改。")
+    [(event_id, payload)] = await events(complaints.COMPLAINT_CLOSED)
+    assert await voucher_actors.on_complaint_news(event_id, payload, "complaint_closed")
+    rows = await engine().run_ddl(
+        f"SELECT kind, params FROM notification WHERE member = {member.id} AND kind = 'complaint_closed'")
+    title, body = notifications.render(rows[0]["kind"], rows[0]["params"])
+    assert title == "您的投诉已处理完毕" and body.startswith(f"工会已处理完您对 {payload['provider_name']} 的投诉")
 
 
 async def test_a_booking_is_reminded_the_day_before_once(world):
