@@ -163,3 +163,11 @@ async def close(principal: Principal, complaint_id: int, resolution: str) -> Com
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
         await outbox.publish(COMPLAINT_CLOSED, _news(row))
     return _read(row, show_member=True)
+
+
+async def count_overdue(principal: Principal) -> int:
+    """Open complaints past their answer deadline, in the operator's scope (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM complaint c JOIN provider p ON p.id = c.provider JOIN union_node n ON n.id = p.node "
+            "WHERE n.path LIKE $1 || '%' AND c.status = 'open' AND c.respond_by < now()", principal.node_path or "-")

@@ -223,10 +223,10 @@ def _grant(row) -> GrantRead:
     return GrantRead(**dict(row))
 
 
-async def create_grant(principal: Principal, node_id: int, member_group: str | None, amount: int,
-                       reason: str) -> GrantRead:
-    """Queue a grant of `amount` points to every active member under `node_id` (of one
-    group, if given); a job applies it in chunks and reports progress."""
+async def grant_preview(principal: Principal, node_id: int, member_group: str | None, amount: int,
+                        reason: str) -> dict:
+    """What a grant would do, checked as `create_grant` checks it, before anything is queued:
+    how many active members it reaches and how many points in all."""
     _operator(principal)
     reason = _reason(reason)
     if not 1 <= amount <= 100_000:
@@ -234,7 +234,17 @@ async def create_grant(principal: Principal, node_id: int, member_group: str | N
     if member_group is not None and member_group not in await federation.group_codes():
         raise Invalid(f"unknown member group: {member_group}.", field="member_group")
     node = await federation.require_in_scope(principal, node_id)
-    total = await federation.count_members(node.path, member_group=member_group)
+    members = await federation.count_members(node.path, member_group=member_group)
+    return {"node": node, "member_group": member_group, "amount": amount, "reason": reason, "members": members,
+            "points_total": members * amount}
+
+
+async def create_grant(principal: Principal, node_id: int, member_group: str | None, amount: int,
+                       reason: str) -> GrantRead:
+    """Queue a grant of `amount` points to every active member under `node_id` (of one
+    group, if given); a job applies it in chunks and reports progress."""
+    preview = await grant_preview(principal, node_id, member_group, amount, reason)
+    reason, total = preview["reason"], preview["members"]
     async with engine().transaction() as transaction:
         grant_id = await transaction.connection.fetchval(
             "INSERT INTO points_grant (node, member_group, amount, reason, operator, members_total, created_at) "
