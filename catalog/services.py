@@ -332,9 +332,9 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
-def _store_image(content: bytes) -> str:
+def _store_image(content: bytes, folder: str = "offers") -> str:
     """Check the bytes really are a JPEG, PNG or WebP picture, then keep a ≤1200px-wide
-    copy and a 400px thumbnail under var/media/offers/ with an unguessable name."""
+    copy and a 400px thumbnail under var/media/<folder>/ with an unguessable name."""
     from PIL import Image, UnidentifiedImageError
 
     from marketplace.runtime.paths import component_dir
@@ -357,15 +357,20 @@ def _store_image(content: bytes) -> str:
         rgba = picture.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         picture = background
-    folder = component_dir("media") / "offers"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"offers/{secrets.token_urlsafe(18)}.jpg"
+    (component_dir("media") / folder).mkdir(parents=True, exist_ok=True)
+    name = f"{folder}/{secrets.token_urlsafe(18)}.jpg"
     for width, target in ((1200, name), (400, thumbnail_of(name))):
         copy = picture.copy()
         if copy.width > width:
             copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.LANCZOS)
         copy.convert("RGB").save(component_dir("media") / target, "JPEG", quality=85, optimize=True)
     return name
+
+
+def store_picture(content: bytes, folder: str) -> str:
+    """A picture of another domain (a complaint's photo), checked and resized as offer
+    pictures are; its name under /media, and `thumbnail_of(name)` for the 400px copy."""
+    return _store_image(content, folder)
 
 
 async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -> OfferRead:

@@ -75,7 +75,7 @@ def _location_from(form, prefix: str = "") -> dict:
             hours[day] = [opens, closes]
     return {
         "name": form.get("location_name") or "", "address": form.get("address") or "",
-        "district": form.get("district") or "",
+        "district": form.get("district") or "", "phone": form.get("phone") or "",
         "latitude": _number(form, "latitude", prefix + "latitude"),
         "longitude": _number(form, "longitude", prefix + "longitude"),
         "opening_hours": hours,
@@ -165,7 +165,7 @@ async def _locations_page(request: Request, error: dict | None = None, values: d
     editable = next((location for location in provider.locations if location.id == editing), None)
     if editable is not None and values is None:  # the edit form starts from the stored location
         values = {"location_name": editable.name, "address": editable.address, "district": editable.district,
-                  "latitude": editable.latitude, "longitude": editable.longitude}
+                  "latitude": editable.latitude, "longitude": editable.longitude, "phone": editable.phone}
         for day, (opens, closes) in editable.opening_hours.items():
             values |= {f"open_{day}": opens, f"close_{day}": closes}
     return Template(template_name="providers/locations.html", status_code=status, context={

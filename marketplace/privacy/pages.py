@@ -101,6 +101,14 @@ async def my_data(request: Request) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
 
 
+@get("/me/data", guards=[guards.member], include_in_schema=False)
+async def my_data_page(request: Request) -> Template:
+    """我的数据: what is kept about the member, in sections with counts, readable on a phone;
+    the JSON download (/me/data.json) stays for taking it elsewhere."""
+    data = await services.my_data(request.user, action="member.data_view")
+    return Template(template_name="privacy/my_data.html", context={"data": data})
+
+
 @post("/me/deletion", guards=[guards.member], include_in_schema=False)
 async def delete_me(request: Request) -> Response:
     try:
@@ -146,4 +154,4 @@ async def disable_totp(request: Request) -> Response:
     return Redirect(path="/console/security")
 
 
-ROUTES: list = [member_card, reveal, audit_log, my_data, delete_me, security, enable_totp, disable_totp]
+ROUTES: list = [member_card, reveal, audit_log, my_data, my_data_page, delete_me, security, enable_totp, disable_totp]
