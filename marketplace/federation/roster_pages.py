@@ -62,8 +62,17 @@ async def _roster_page(request: Request, *, result: roster.ImportRead | None = N
                        status: int = 200) -> Template:
     return Template(template_name="console/roster.html", status_code=status, context={
         "imports": await roster.list_imports(request.user), "result": result, "error": error,
-        "columns": roster.COLUMNS, "row_message": row_message, "sync_max": roster.SYNC_MAX_ROWS,
+        "columns": [roster.CHINESE_HEADERS[column] for column in roster.COLUMNS], "row_message": row_message,
+        "sync_max": roster.SYNC_MAX_ROWS, "groups": await federation.group_names(),
     })
+
+
+@get("/console/roster/template.csv", guards=[guards.operator], include_in_schema=False)
+async def roster_template() -> Response:
+    """The roster file to fill in, with Chinese headers and an example row."""
+    return Response(content=roster.template_csv(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": "attachment; filename=\"roster-template.csv\"; "
+                                                    "filename*=UTF-8''%E4%BC%9A%E5%91%98%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.csv"})
 
 
 @get("/console/roster", guards=[guards.operator], include_in_schema=False)
@@ -211,5 +220,5 @@ async def activate(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
+ROUTES: list = [roster_template, roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
                 member_leave, activate_page, activate]
