@@ -36,6 +36,11 @@ STATIC_ASSETS = [
     ("jsqr", "1.4.0",
      "sha512-dxLob7q65Xg2DvstYkRpkYtmKm2sPJ9oFhrhmudT1dZvNFFTlroai3AWSpLey/w5vMcLBXRgOJsbXpdN9HzU/A==",
      {"package/dist/jsQR.js": "vendor/jsqr/jsQR.js"}),
+    # axe-core, the accessibility checker the browser tests inject into member pages
+    # (tests/journeys/test_accessibility.py). No page references it.
+    ("axe-core", "4.14.1",
+     "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+     {"package/axe.min.js": "vendor/axe-core/axe.min.js"}),
 ]
 
 
