@@ -30,6 +30,7 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "campaigns" / "templates",
     _REPO / "marketplace" / "privacy" / "templates",
     _REPO / "marketplace" / "reports" / "templates",
+    _REPO / "marketplace" / "identity" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 
