@@ -175,6 +175,10 @@ def _activate_page(error: str | None = None, values: dict | None = None, status:
         "next": None})
 
 
+def _no_match() -> str:
+    return _("These details do not match a member waiting for activation. Check them, or ask your union.")
+
+
 def _activate_values(form) -> dict:
     return {key: str(form.get(key) or "")[:100] for key in ("name", "id_number", "phone")}
 
@@ -199,7 +203,7 @@ async def activate_send(request: Request) -> Response:
         return _activate_page(_throttled(error), values, 429, step=step)
     except DomainError as error:
         if error.code == "activation_failed":
-            return _activate_page(_(activation.NO_MATCH), values, error.status)
+            return _activate_page(_no_match(), values, error.status)
         return _activate_page(error.translated(), values, error.status)
     return _activate_page(None, values, step="code", sent=True)
 
@@ -223,7 +227,7 @@ async def activate(request: Request) -> Response:
             return _activate_page(message, values, error.status, step="code", field="password")
         if error.code == "wrong_code":
             return _activate_page(error.translated(), values, error.status, step="code", field="code")
-        return _activate_page(_(activation.NO_MATCH), values, error.status)
+        return _activate_page(_no_match(), values, error.status)
     # Activated: signed in at once, as after a sign-in.
     token, expires_at = await identity.open_session("member", member_id, "cookie")
     prefix, cookie = WEB_AREAS["member"]

@@ -109,11 +109,16 @@ def _code_hash(purpose: str, phone: str, code: str) -> str:
     return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def N_(message: str) -> str:
+    """Marks a msgid for extraction; translated when the message is sent."""
+    return message
+
+
 MESSAGES = {
-    "activate": "Your code to activate your union benefits account is %(code)s, valid for 5 minutes. "
-                "Do not tell it to anyone.",
-    "reset": "Your code to set a new password is %(code)s, valid for 5 minutes. Do not tell it to anyone.",
-    "login": "Your sign-in code is %(code)s, valid for 5 minutes. Do not tell it to anyone.",
+    "activate": N_("Your code to activate your union benefits account is %(code)s, valid for 5 minutes. "
+                "Do not tell it to anyone."),
+    "reset": N_("Your code to set a new password is %(code)s, valid for 5 minutes. Do not tell it to anyone."),
+    "login": N_("Your sign-in code is %(code)s, valid for 5 minutes. Do not tell it to anyone."),
 }
 
 
@@ -152,7 +157,7 @@ async def send_code(purpose: str, phone: str, member_id: int | None, address: st
     await sender().send(phone, gettext(MESSAGES[purpose]) % {"code": code})
 
 
-WRONG_CODE = "This code is wrong or has expired; ask for a new one."
+WRONG_CODE = N_("This code is wrong or has expired; ask for a new one.")
 
 
 async def check_code(purpose: str, phone: str, code: str) -> int:

@@ -30,20 +30,29 @@ from marketplace.settings import get_settings
 
 ADDRESS_LIMIT_FACTOR = 4  # one address fails for several accounts before it waits (an office behind NAT)
 
-# KEYS: failure counter, wait key. ARGV: threshold, max delay (s), window (s).
-# Returns the milliseconds still to wait (attempt refused, not counted), or 0 (counted).
+# KEYS: counters and wait keys, in pairs (address, then account when counted).
+# ARGV: max delay (s), window (s), then each pair's threshold.
+# Returns the milliseconds still to wait and which pair (attempt refused, nothing counted),
+# or {0, 0} (counted, in every pair).
 _ATTEMPT = """
-local wait = redis.call('PTTL', KEYS[2])
-if wait > 0 then return wait end
-local failures = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-local threshold = tonumber(ARGV[1])
-if failures >= threshold then
-  local delay = math.min(tonumber(ARGV[2]), 2 ^ (failures - threshold)) * 1000
-  redis.call('SET', KEYS[2], failures, 'PX', math.floor(delay))
+local longest, which = 0, 0
+for pair = 1, #KEYS / 2 do
+  local wait = redis.call('PTTL', KEYS[pair * 2])
+  if wait > longest then longest, which = wait, pair end
 end
-return 0
+if longest > 0 then return {longest, which} end
+for pair = 1, #KEYS / 2 do
+  local failures = redis.call('INCR', KEYS[pair * 2 - 1])
+  redis.call('EXPIRE', KEYS[pair * 2 - 1], tonumber(ARGV[2]))
+  local threshold = tonumber(ARGV[2 + pair])
+  if failures >= threshold then
+    local delay = math.min(tonumber(ARGV[1]), 2 ^ (failures - threshold)) * 1000
+    redis.call('SET', KEYS[pair * 2], failures, 'PX', math.floor(delay))
+  end
+end
+return {0, 0}
 """
+
 
 # After a failure is known (the password check takes a while): restart the wait from now.
 # KEYS: failure counter, wait key. ARGV: threshold, max delay (s).
@@ -79,14 +88,6 @@ def _refusal(wait_ms: int, which: str) -> TooManyRequests:
     return error
 
 
-async def _attempt(key: str, threshold: int) -> int:
-    security = get_settings().security
-    wait_key = key + ":wait"
-    # The script is sent whole each time: redis-py's Script caches by SHA and Redis is local.
-    return int(await redis().eval(_ATTEMPT, 2, key, wait_key, threshold,
-                                  security.login_max_delay_seconds, security.login_window_seconds))
-
-
 async def waiting(key: str) -> bool:
     """True when `key` (an account) must wait before its next attempt."""
     try:
@@ -96,21 +97,20 @@ async def waiting(key: str) -> bool:
 
 
 async def count_attempt(account_key: str, address_key: str, *, skip_account: bool = False) -> None:
-    """Count one attempt; TooManyRequests (429, Retry-After) while the address or the
-    account must wait. `skip_account`: the attempt proved a second factor, so the
-    account's wait (which a stranger may keep up) does not apply; the address's does."""
-    threshold = get_settings().security.login_max_failures
+    """Count one attempt; TooManyRequests (429, Retry-After: the longer wait) while the
+    address or the account must wait. `skip_account`: the attempt proved a second factor,
+    so the account's wait (which a stranger may keep up) does not apply; the address's does."""
+    security = get_settings().security
+    threshold = security.login_max_failures
+    keys = [address_key, address_key + ":wait"] + ([] if skip_account else [account_key, account_key + ":wait"])
+    thresholds = [threshold * ADDRESS_LIMIT_FACTOR] + ([] if skip_account else [threshold])
     try:
-        wait = await _attempt(address_key, threshold * ADDRESS_LIMIT_FACTOR)
-        if wait:
-            raise _refusal(wait, "address")
-        if skip_account:
-            return
-        wait = await _attempt(account_key, threshold)
+        wait, which = await redis().eval(_ATTEMPT, len(keys), *keys, security.login_max_delay_seconds,
+                                         security.login_window_seconds, *thresholds)
     except RedisError as error:
         raise Unavailable("Sign-in is temporarily unavailable.") from error
     if wait:
-        raise _refusal(wait, "account")
+        raise _refusal(int(wait), "address" if which == 1 else "account")
 
 
 async def failed(account_key: str, address_key: str) -> None:
