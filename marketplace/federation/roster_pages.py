@@ -166,13 +166,13 @@ async def member_leave(request: Request, member_id: Id) -> Response:
 # Activation (public) ----------------------------------------------------------------------------------
 
 def _activate_page(error: str | None = None, values: dict | None = None, status: int = 200, *,
-                   step: str = "details", sent: bool = False, field: str | None = None) -> Template:
+                   step: str = "details", sent: bool = False, field: str | None = None, code: str = "") -> Template:
     from marketplace.identity import sms
 
     return Template(template_name="activate.html", status_code=status, context={
         "error": error, "field": field, "values": values or {}, "step": step, "sent": sent,
         "phone": (values or {}).get("phone", ""), "dev_sms": sms.dev_mode(), "resend_seconds": sms.RESEND_SECONDS,
-        "next": None})
+        "next": None, "code": "" if field == "code" else code[:6]})
 
 
 def _no_match() -> str:
@@ -215,7 +215,8 @@ async def activate(request: Request) -> Response:
     values = _activate_values(form)
     password = str(form.get("password") or "")
     if password != str(form.get("password_again") or ""):
-        return _activate_page(_("The two passwords differ."), values, 422, step="code", field="password_again")
+        return _activate_page(_("The two passwords differ."), values, 422, step="code", field="password_again",
+                              code=str(form.get("code") or ""))
     try:
         member_id = await activation.activate(values["name"], values["id_number"], values["phone"],
                                               str(form.get("code") or ""), password)
@@ -224,7 +225,8 @@ async def activate(request: Request) -> Response:
     except DomainError as error:
         if error.code == "weak_password":
             message = _("Choose a password of at least 8 characters that is not common or your phone number.")
-            return _activate_page(message, values, error.status, step="code", field="password")
+            return _activate_page(message, values, error.status, step="code", field="password",
+                                  code=str(form.get("code") or ""))
         if error.code == "wrong_code":
             return _activate_page(error.translated(), values, error.status, step="code", field="code")
         return _activate_page(_no_match(), values, error.status)

@@ -47,9 +47,11 @@ def _signed_in(kind: str, token: str, expires_at: datetime, path: str) -> Respon
 # Members: sign in with an SMS code ----------------------------------------------------------------
 
 def _code_page(template: str, *, step: str = "phone", phone: str = "", error: DomainError | None = None,
-               status: int = 200, sent: bool = False, next_path: str | None = None) -> Template:
+               status: int = 200, sent: bool = False, next_path: str | None = None, code: str = "") -> Template:
+    # A code typed before an error about something else is kept; a wrong one is not.
+    code = "" if error is None or error.field == "code" else code
     return Template(template_name=template, status_code=status, context={
-        "step": step, "phone": phone, "error": form_error(error) if error else None, "sent": sent,
+        "step": step, "phone": phone, "code": code, "error": form_error(error) if error else None, "sent": sent,
         "next": next_path, "dev_sms": sms.dev_mode(), "resend_seconds": sms.RESEND_SECONDS})
 
 
@@ -116,7 +118,8 @@ async def reset(request: Request) -> Response:
         member_id = await accounts.reset_member_password(phone, form.get("code", ""), form.get("password", ""),
                                                          form.get("password_again", ""))
     except DomainError as error:
-        return _code_page("identity/reset.html", step="code", phone=phone, error=error, status=error.status)
+        return _code_page("identity/reset.html", step="code", phone=phone, error=error, status=error.status,
+                          code=form.get("code", ""))
     token, expires_at = await identity.open_session("member", member_id, "cookie")
     return _signed_in("member", token, expires_at, "/me/password?done=reset")
 
