@@ -15,14 +15,14 @@ from catalog.search import controllers as search_controllers, index as search_in
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
-from evaluation import quality_controllers, quality_pages
+from evaluation import evaluator_key_pages, quality_controllers, quality_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
 from marketplace.federation import consent
-from marketplace.identity import guards, team
+from marketplace.identity import approval_pages, permissions, team
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.settings import get_settings
@@ -60,7 +60,8 @@ class BenefitsPlugin(InitPluginProtocol):
             *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES, *quality_controllers.CONTROLLERS,
             *quality_pages.ROUTES, *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
-            *team.CONTROLLERS, *team.ROUTES,
+            *team.CONTROLLERS, *team.ROUTES, *approval_pages.CONTROLLERS, *approval_pages.ROUTES,
+            *evaluator_key_pages.CONTROLLERS, *evaluator_key_pages.ROUTES,
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False),
         ])
@@ -68,7 +69,7 @@ class BenefitsPlugin(InitPluginProtocol):
             lambda: settlement_statements.draft_month, sync_to_thread=False)
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
-        app_config.guards.append(guards.analysts_read_only)
+        app_config.guards.append(permissions.enforce)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
                                      authentication_middleware, audit_middleware]

@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from marketplace.federation.tables import UnionNode
@@ -14,7 +14,8 @@ class Operator(Table, tablename="operator"):
     password_hash = Text()
     totp_secret = Varchar(length=64, null=True, default=None)
     # On top of the node scope: administrator (everything, including accounts and nodes),
-    # reviewer (admissions, offers, cases, complaints, reveals), analyst (reading only).
+    # reviewer (admissions, offers, cases, complaints, reveals), finance (money: settlements,
+    # payouts, points, campaigns), analyst (reading only). See marketplace/identity/permissions.py.
     role = Varchar(length=16, default="administrator")
     active = Boolean(default=True)
     created_at = Timestamptz()
@@ -33,3 +34,20 @@ class AuthSession(Table, tablename="auth_session"):
     created_at = Timestamptz()
     last_seen_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+class ApprovalRequest(Table, tablename="approval_request"):
+    """A money change one operator proposed and a second one approves or rejects
+    (marketplace/identity/approvals.py)."""
+
+    id = BigSerial(primary_key=True)
+    kind = Varchar(length=32)
+    subject_id = BigInt()
+    node = ForeignKey(UnionNode, null=False)
+    payload = JSONB()
+    status = Varchar(length=12, default="pending")
+    proposed_by = ForeignKey(Operator, null=False)
+    proposed_at = Timestamptz()
+    decided_by = ForeignKey(Operator, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    note = Varchar(length=500, null=True, default=None)

@@ -363,9 +363,12 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
 
 
 async def complain(principal: Principal, voucher_id: int, data: ComplaintInput) -> ComplaintRead:
-    """A complaint about a voucher of the member's, at any time, to its provider."""
+    """A complaint about a voucher of the member's to its provider: a redeemed one, or a
+    paid booking whose time passed unredeemed (a no-show); evaluation/complaints.py rules."""
     voucher = await my_voucher(principal, voucher_id)
-    return await complaints.file(principal, voucher_id, voucher.provider_id, data)
+    no_show = (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
+               and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+    return await complaints.file(principal, voucher_id, voucher.provider_id, data, no_show=no_show)
 
 
 async def cancel_for_provider(provider_id: int) -> int:

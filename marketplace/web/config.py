@@ -11,6 +11,7 @@ from litestar.template.config import TemplateConfig
 
 from catalog import pricing
 from marketplace import dates
+from marketplace.identity import permissions
 from marketplace.settings import get_settings
 from marketplace.web import i18n, nav
 
@@ -66,6 +67,8 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    # Hide the links a role may not open (marketplace/identity/permissions.py).
+    env.globals["may_open"] = permissions.may_open
     # A fresh Idempotency-Key per rendered form: a double tap or a resubmitted page then
     # repeats nothing (see marketplace/idempotency).
     env.globals["one_time_key"] = lambda: secrets.token_urlsafe(16)
