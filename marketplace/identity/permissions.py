@@ -79,6 +79,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/stripe/webhook", "POST /api/v1/providers/applications",
         "GET /console/login", "POST /console/login", "GET /provider/login", "POST /provider/login",
         "GET /provider/apply", "POST /provider/apply", "GET /evaluator/login", "POST /evaluator/login",
+        "POST /large-text",
     ),
     "signed_in": ("DELETE /api/v1/auth/token", "GET /api/v1/me"),
     "member": (
@@ -95,6 +96,8 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /api/v1/vouchers/{voucher_id}/complaints", "POST /api/v1/vouchers/{voucher_id}/complaints",
         "POST /api/v1/vouchers/{voucher_id}/honoured", "GET /api/v1/vouchers/{voucher_id}/rating",
         "PUT /api/v1/vouchers/{voucher_id}/rating",
+        "GET /me/data", "GET /me/favourites", "GET /messages", "GET /messages/{message_id}",
+        "POST /messages/read-all", "POST /favourites/offers/{offer_id}", "POST /favourites/providers/{provider_id}",
     ),
     "evaluator": (
         "GET /evaluator", "POST /evaluator/logout", "GET /evaluator/batches", "POST /evaluator/batches",
@@ -148,11 +151,13 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/console/evaluators/{org_id}/keys", "POST /api/v1/console/evaluators/keys/{key_id}/revoke",
     ),
     "providers.review": (
+        "POST /console/listings/bulk",
         "POST /console/providers/{provider_id}/decide", "POST /console/listings/{offer_id}/approve",
         "POST /console/listings/{offer_id}/reject", "POST /api/v1/console/providers/{provider_id}/decisions",
         "POST /api/v1/console/listings/{offer_id}/approve", "POST /api/v1/console/listings/{offer_id}/reject",
     ),
     "quality.decide": (
+        "POST /console/cases/new",
         "POST /console/cases/{case_id}/appeal-decision", "POST /console/cases/{case_id}/decision",
         "POST /console/complaints/{complaint_id}/close", "POST /console/held-ratings/{rating_id}",
         "POST /api/v1/console/cases/{case_id}/appeal-decision", "POST /api/v1/console/cases/{case_id}/decision",
@@ -160,6 +165,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "policy.manage": ("POST /console/policies", "POST /api/v1/console/policies"),
     "campaigns.manage": (
+        "GET /console/campaigns/offer-picker",
         "POST /console/campaigns", "POST /console/campaigns/{campaign_id}/{action}", "POST /api/v1/console/campaigns",
         "POST /api/v1/console/campaigns/{campaign_id}/end", "POST /api/v1/console/campaigns/{campaign_id}/pause",
         "POST /api/v1/console/campaigns/{campaign_id}/resume",
@@ -209,6 +215,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/provider/offers/{offer_id}/resume", "POST /api/v1/provider/offers/{offer_id}/submit",
     ),
     "provider.quality": (
+        "GET /provider/reviews", "POST /provider/reviews/{rating_id}/reply",
         "GET /provider/complaints", "POST /provider/complaints/{complaint_id}/answer", "GET /provider/scorecard",
         "GET /provider/standing", "POST /provider/cases/{case_id}/appeal", "GET /api/v1/provider/cases",
         "POST /api/v1/provider/cases/{case_id}/appeal", "GET /api/v1/provider/complaints",
