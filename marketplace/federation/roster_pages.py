@@ -44,6 +44,8 @@ def row_message(error: roster.RowError) -> str:
         "duplicate_id_number": lambda: _("Repeats the ID number of row %(first)s.") % {"first": p.get("first", "")},
         "duplicate_phone": lambda: _("Repeats the phone of row %(first)s.") % {"first": p.get("first", "")},
         "phone_taken": lambda: _("This phone is registered to another member already."),
+        "phone_of_activated_member": lambda: _("This member has activated their account; only they can change "
+                                               "their phone. Keep their current phone in the file."),
         "member_out_of_scope": lambda: _("This person is a member of a union outside your scope; ask for a transfer."),
         "column_count": lambda: _("This line has %(found)s columns; the header has %(expected)s.") % {
             "found": p.get("found", ""), "expected": p.get("expected", "")},
@@ -51,6 +53,7 @@ def row_message(error: roster.RowError) -> str:
             "columns": p.get("columns", "")},
         "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
         "encoding": lambda: _("The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again."),
+        "too_large": lambda: _("The file is larger than %(max_mb)s MB; split it.") % {"max_mb": p.get("max_mb", "")},
         "empty_file": lambda: _("The file is empty."),
         "no_rows": lambda: _("The file has a header but no members."),
     }
