@@ -194,7 +194,11 @@ def demo_guide(base: str, evaluator_key: str) -> str:
             lines.append(f"  {sign_in}")
     lines += ["", "Member 13800138000 has vouchers in every state and points to spend;",
               "demo_staff redeems at /provider/counter; operator 'beijing' reviews the",
-              "city's scorecards (/console/scorecards) and cases (/console/cases)."]
+              "city's scorecards (/console/scorecards) and cases (/console/cases).",
+              "Administrators and reviewers set up two-factor sign-in (an",
+              "authenticator app) at their first console sign-in. No real texts are",
+              "sent: codes for activation, sign-in by code and password reset are at",
+              f"{base}/dev/sms"]
     return "\n".join(lines)
 
 
