@@ -253,6 +253,7 @@ async def test_near_me_without_location_says_why_and_offers_districts(phone_page
     async with page.expect_navigation(url=re.compile(r"/search\?.*lat=39\.99")):
         await page.click("[data-testid=near-me-button]")
     assert "radius_m=3000" in page.url
+    await expect(page.locator("[data-testid=radius-chips] .chip-accent")).to_have_text("3 公里内")
     await expect(page.locator("[data-testid=distance]").first).to_contain_text("公里")
     await shots.take(page, "search-nearest")
 
