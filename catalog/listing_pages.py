@@ -26,7 +26,7 @@ from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
 from marketplace.web import i18n, nav
 from marketplace.web.nav import N_
-from marketplace.web.forms import form_id
+from marketplace.web.forms import form_id, posted_form
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
@@ -202,11 +202,11 @@ async def offer_new(request: Request) -> Template:
 
 @post("/provider/offers/new", guards=[provider_owner], include_in_schema=False)
 async def offer_create(request: Request) -> Response:
-    form = await request.form()
     try:
+        form = await request.form()
         offer = await services.create_offer(request.user, _offer_input(form))
     except DomainError as error:
-        return await _form_page(request, None, _posted_values(form), error)
+        return await _form_page(request, None, _posted_values(await posted_form(request)), error)
     return Redirect(path=f"/provider/offers/{offer.id}")
 
 
@@ -219,11 +219,11 @@ async def offer_detail(request: Request, offer_id: OfferId) -> Template:
 @post("/provider/offers/{offer_id:int}", guards=[provider_owner], include_in_schema=False)
 async def offer_update(request: Request, offer_id: OfferId) -> Response:
     offer = await services.get_offer(request.user, offer_id)
-    form = await request.form()
     try:
+        form = await request.form()
         await services.update_offer(request.user, offer_id, _offer_input(form))
     except DomainError as error:
-        return await _form_page(request, offer, _posted_values(form), error)
+        return await _form_page(request, offer, _posted_values(await posted_form(request)), error)
     return Redirect(path=f"/provider/offers/{offer_id}")
 
 
