@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
 from catalog import services
+from marketplace import dates
 from catalog.schemas import OfferInput
 from marketplace.errors import DomainError, Invalid
 from marketplace.federation import services as federation
@@ -66,11 +67,11 @@ def _zone() -> ZoneInfo:
 
 
 def local_date(moment: datetime | None) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d") if moment else "—"
+    return dates.day_text(moment) if moment else "—"
 
 
 def local_time(moment: datetime | None) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 # Form ⇄ OfferInput ---------------------------------------------------------------------------------
@@ -156,11 +157,11 @@ def _form_values(offer) -> dict:
         return {"kind": "paid", "per_member_limit": "1", "limit_period": "total", "groups": [], "location_ids": []}
     for name in MONEY_FIELDS:
         values[name] = f"{Decimal(getattr(offer, name)) / 100:f}".rstrip("0").rstrip(".") if getattr(offer, name) else "0"
-    values["valid_from"] = offer.valid_from.astimezone(zone).strftime("%Y-%m-%d")
-    values["valid_to"] = (offer.valid_to.astimezone(zone) - timedelta(seconds=1)).strftime("%Y-%m-%d")
+    values["valid_from"] = dates.day_text(offer.valid_from)
+    values["valid_to"] = dates.last_day_text(offer.valid_to)
     values["tags"] = " ".join(offer.tags)
     values["slots"] = "\n".join(
-        f"{slot.starts_at.astimezone(zone):%Y-%m-%d %H:%M}-{slot.ends_at.astimezone(zone):%H:%M} {slot.capacity}"
+        f"{dates.local(slot.starts_at):%Y-%m-%d %H:%M}-{dates.local(slot.ends_at):%H:%M} {slot.capacity}"
         for slot in offer.slots)
     return values
 

@@ -8,16 +8,15 @@ with the message next to the field it names.
 
 import re
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from marketplace import dates
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
-from marketplace.settings import get_settings
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
 from providers import services
@@ -81,8 +80,7 @@ def _location_from(form, prefix: str = "") -> dict:
 
 def _history(provider) -> list[dict]:
     """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
-    zone = ZoneInfo(get_settings().app.timezone)
-    return [{**msgspec.structs.asdict(change), "at_local": change.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")}
+    return [{**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
             for change in provider.history]
 
 

@@ -3,7 +3,6 @@
 import secrets
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -11,7 +10,6 @@ from litestar.template.config import TemplateConfig
 
 from catalog import pricing
 from marketplace import dates
-from marketplace.settings import get_settings
 from marketplace.web import i18n, nav
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -41,8 +39,7 @@ def _count(number: int | None) -> str:
 
 def local_time(moment: datetime | None) -> str | None:
     """A UTC moment in the viewer's zone, to the minute."""
-    zone = ZoneInfo(get_settings().app.timezone)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def environment() -> Environment:
