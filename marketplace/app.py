@@ -32,7 +32,7 @@ from marketplace.points import controllers as points_controllers, pages as point
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, pages, requests as checked_requests
+from marketplace.web import config as web_config, i18n, pages, requests as checked_requests, proxy, security
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -71,8 +71,9 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.guards.append(guards.analysts_read_only)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
-        app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
-                                     checked_requests.query_guard_middleware,
+        app_config.before_send.append(security.add_security_headers)
+        app_config.middleware[:0] = [proxy.proxy_middleware, security.nonce_middleware, logs.request_log_middleware,
+                                     i18n.locale_middleware, checked_requests.query_guard_middleware,
                                      authentication_middleware, audit_middleware]
         app_config.template_config = web_config.template_config()
         app_config.csrf_config = CSRFConfig(

@@ -70,6 +70,8 @@ class SecuritySettings:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     secure_cookies: bool = False
+    # Strict-Transport-Security's max-age, sent over https (0: never sent).
+    hsts_max_age: int = 31_536_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class AppSettings:
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 1_048_576
     log_json: bool = True
+    # Reverse proxies whose X-Forwarded-For / -Proto are honoured (marketplace/web/proxy.py).
+    trusted_proxies: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def get_settings() -> Settings:
         app=AppSettings(
             debug=_env("DEBUG", "false").lower() == "true",
             log_json=_env("LOG_FORMAT", "json") == "json",
+            trusted_proxies=_env("TRUSTED_PROXIES", ""),
         ),
         database=DatabaseSettings(
             url=_env("DATABASE_URL"),
@@ -137,6 +142,7 @@ def get_settings() -> Settings:
             pii_encryption_key_old=bytes.fromhex(_env("PII_ENCRYPTION_KEY_OLD", "")) or None,
             pii_hash_key=bytes.fromhex(_env("PII_HASH_KEY")),
             secure_cookies=_env("SECURE_COOKIES", "false").lower() == "true",
+            hsts_max_age=int(_env("HSTS_MAX_AGE", "31536000")),
         ),
         points=PointsSettings(
             expiry_days=int(_env("POINTS_EXPIRY_DAYS", "365")),

@@ -120,7 +120,7 @@ async def apply_submit(request: Request) -> Response:
             "locations": [_location_from(form, "locations[0].")],
             "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
         }, ApplicationCreate)
-        await services.apply(data)
+        await services.apply(data, request.client.host if request.client else None)
     except DomainError as error:
         return await _apply_page(_form_values(form), _error(error), error.status)
     return Template(template_name="providers/applied.html", context={"username": form.get("username")})

@@ -10,7 +10,7 @@ from litestar.template.config import TemplateConfig
 
 from catalog import pricing
 from marketplace import dates
-from marketplace.web import i18n, nav
+from marketplace.web import i18n, nav, security
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -63,6 +63,8 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    # The request's Content-Security-Policy nonce (marketplace/web/security.py) for an inline script.
+    env.globals["csp_nonce"] = security.csp_nonce
     # A fresh Idempotency-Key per rendered form: a double tap or a resubmitted page then
     # repeats nothing (see marketplace/idempotency).
     env.globals["one_time_key"] = lambda: secrets.token_urlsafe(16)
