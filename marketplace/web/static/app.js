@@ -30,11 +30,4 @@
       if (button) button.removeAttribute("aria-busy");
     }, { once: true });
   });
-
-  // A <select data-autosubmit> sends its form when changed (no inline handlers: the CSP
-  // allows no on*= attributes, see marketplace/web/security.py).
-  document.addEventListener("change", function (event) {
-    var field = event.target;
-    if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.submit();
-  });
 })();
