@@ -80,7 +80,7 @@ class BenefitsPlugin(InitPluginProtocol):
         # compressed already.
         app_config.compression_config = CompressionConfig(
             backend="gzip", gzip_compress_level=6, minimum_size=500,
-            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
+            exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",

@@ -101,6 +101,7 @@ async def member_pages(world) -> list[MemberPage]:
         MemberPage("rating-complaint", f"/vouchers/{used.id}"),
         MemberPage("points", "/points"),
         MemberPage("me", "/me"),
+        MemberPage("me-erase-unconfirmed", "/me?deletion=unconfirmed#my-data"),
     ]
     return pages
 
@@ -126,6 +127,15 @@ async def axe_violations(page: Page) -> list[dict]:
         return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => n.target.join(" ") + " :: " + (n.failureSummary || "").split("\\n")[1])}));
     }""")
+
+
+ERRORS_IN_WORDS = """() => [...document.querySelectorAll("[aria-invalid=true]")].filter(field => {
+    // A field marked invalid is explained in words: its described-by text, or an alert on the page.
+    const ids = (field.getAttribute("aria-describedby") || "").split(/\\s+/).filter(Boolean);
+    const said = ids.map(id => document.getElementById(id)).filter(el => el && el.innerText.trim());
+    const alerts = [...document.querySelectorAll("[role=alert]")].filter(el => el.innerText.trim());
+    return !said.length && !alerts.length;
+}).map(field => field.name || field.id)"""
 
 
 LARGE_TEXT_CHECKS = """() => {
@@ -192,6 +202,8 @@ async def test_member_pages_pass_axe(phone_page: Page, world, shots, mode):
         for violation in serious:
             failures.append(f"{item.name} [{mode}] {violation['impact']} {violation['id']}: {violation['help']}\n    "
                             + "\n    ".join(violation["nodes"][:8]))
+        if unexplained := await page.evaluate(ERRORS_IN_WORDS):
+            failures.append(f"{item.name}: invalid without words: {unexplained}")
         if mode == "large_text":
             seen = await page.evaluate(LARGE_TEXT_CHECKS)
             if seen["fontSize"] < 18 or seen["lineHeight"] < 1.3:
@@ -220,6 +232,7 @@ async def test_member_pages_pass_axe(phone_page: Page, world, shots, mode):
     error = page.locator("[role=alert]").first
     await expect(error).to_be_visible()
     assert (await error.inner_text()).strip(), "a sign-in error must be said in words"
+    assert not await page.evaluate(ERRORS_IN_WORDS), "an invalid field without words"
     await open_everything(page)
     found = [v for v in await axe_violations(page) if v["impact"] in ("serious", "critical")]
     failures += [f"sign-in-error [{mode}] {v['id']}: {v['nodes'][:4]}" for v in found]
