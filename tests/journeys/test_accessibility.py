@@ -339,6 +339,11 @@ async def test_static_files_are_versioned_cached_and_compressed(client):
     assert versioned.headers.get("content-encoding") == "gzip"
     plain = await client.get("/static/app.css")
     assert plain.headers["cache-control"] == "no-cache"
+    # A request another site fired (BREACH: the page holds the CSRF token) is not compressed.
+    cross = await client.get("/search?q=x", headers={"accept-encoding": "gzip", "sec-fetch-site": "cross-site"})
+    assert cross.status_code == 200 and "content-encoding" not in cross.headers
+    own = await client.get("/search?q=x", headers={"accept-encoding": "gzip", "sec-fetch-site": "same-origin"})
+    assert own.headers.get("content-encoding") == "gzip"
     # axe-core is for the tests only: no page names it.
     assert "axe" not in page.text
 
