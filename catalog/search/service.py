@@ -513,6 +513,14 @@ async def provider_detail(principal: Principal | None, provider_id: int, page: i
     return {"provider": provider, "result": result}
 
 
+def cover_of(cover_image: str | None) -> dict | None:
+    """Where an offer's cover picture is served (/media, catalog.listing_pages): the full
+    picture (≤ 1200 px wide) and its 400 px thumbnail; None without a picture."""
+    if not cover_image:
+        return None
+    return {"src": f"/media/{cover_image}", "thumbnail": f"/media/{offers.thumbnail_of(cover_image)}"}
+
+
 async def categories() -> list[dict]:
     return await Category.select().order_by(Category.id)
 
