@@ -25,6 +25,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 STATIC_DIR = Path(__file__).parent / "static"
 IMMUTABLE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
+PRIVATE_IMMUTABLE = b"private, max-age=31536000, immutable"
 
 
 @lru_cache(maxsize=256)
@@ -48,12 +49,21 @@ def _versioned(scope: Scope) -> bool:
 
 def cache_headers_middleware(app: ASGIApp) -> ASGIApp:
     """Long-lived caching for versioned static URLs, revalidation for the others."""
+    return _cache_control(app, lambda scope: IMMUTABLE if _versioned(scope) else REVALIDATE)
 
+
+def media_cache_middleware(app: ASGIApp) -> ASGIApp:
+    """Pictures under /media never change under their name (each upload gets a new,
+    unguessable one): the member's browser keeps them, shared caches do not."""
+    return _cache_control(app, lambda scope: PRIVATE_IMMUTABLE)
+
+
+def _cache_control(app: ASGIApp, choose) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        value = IMMUTABLE if _versioned(scope) else REVALIDATE
+        value = choose(scope)
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start" and message.get("status") == 200:
