@@ -25,7 +25,7 @@ from marketplace.federation import services as federation
 from marketplace.identity.guards import operator, provider_owner, provider_user
 from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
-from marketplace.web import i18n, nav, paging, todo
+from marketplace.web import i18n, nav, paging, static_assets, todo
 from marketplace.web.nav import N_
 from marketplace.web.forms import form_error, form_id, posted_form
 from providers import services as providers
@@ -409,7 +409,8 @@ async def review_reject(request: Request, offer_id: OfferId) -> Response:
 
 
 # Offer pictures: stored under var/media with unguessable names (catalog.services._store_image).
-media = create_static_files_router(path="/media", directories=[component_dir("media")], include_in_schema=False)
+media = create_static_files_router(path="/media", directories=[component_dir("media")], include_in_schema=False,
+                                   middleware=[static_assets.media_cache_middleware])
 
 ROUTES: list = [
     offer_list, offer_new, offer_create, offer_detail, offer_update, offer_image,

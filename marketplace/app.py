@@ -87,11 +87,12 @@ class BenefitsPlugin(InitPluginProtocol):
                                      authentication_middleware, inbox_middleware.badge_middleware,
                                      audit_middleware, todo.todo_middleware]
         app_config.template_config = web_config.template_config()
-        # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
-        # compressed already.
+        # HTML, CSS, JS and JSON go out gzipped (members are on phones), not to requests
+        # another site started (BREACH; see static_assets); pictures are compressed already.
         app_config.compression_config = CompressionConfig(
             backend="gzip", gzip_compress_level=6, minimum_size=500,
-            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
+            middleware_class=static_assets.SameOriginCompression,
+            exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",
