@@ -11,7 +11,6 @@ from litestar.template.config import TemplateConfig
 from catalog import pricing
 from marketplace import dates
 from marketplace.identity import permissions
-from marketplace.settings import get_settings
 from marketplace.web import i18n, large_text, nav, security, static_assets, todo
 
 _REPO = Path(__file__).resolve().parents[2]
