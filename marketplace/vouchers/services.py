@@ -302,6 +302,17 @@ async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int
     return {row["id"]: (row["title_zh"], row["title_en"]) for row in rows}
 
 
+async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None:
+    """The survey invitation: one tap to the rating form of the voucher, naming its offer."""
+    async with engine().transaction() as transaction:
+        title = await transaction.connection.fetchval(
+            "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1 AND v.member = $2",
+            voucher_id, member_id)
+    await notifications.tell(notifications.Message(
+        member_id, "rating_survey", {"offer": title} if title else {}, link=f"/vouchers/{voucher_id}#rating",
+        source_event=event_id))
+
+
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
     _member(principal)
     async with engine().transaction() as transaction:
@@ -566,7 +577,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
 # Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where
 # the web process (the inbox page) imports them too.
 notifications.register("rating_survey", N_("How was your visit?"),
-                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
+                       N_("Rate %(offer)s: it takes one tap and helps other members."))
 notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
                        N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
 notifications.register("complaint_closed", N_("Your complaint is resolved"),
