@@ -373,16 +373,27 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
                               member_since=await federation.member_joined_at(principal.id))
 
 
+def _no_show(voucher: VoucherRead) -> bool:
+    """A paid booking whose time passed without the provider redeeming it."""
+    return (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
+            and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+
+
+def may_complain(voucher: VoucherRead) -> bool:
+    """Whether evaluation's rules let the member complain about this voucher (apart from the
+    one complaint per voucher and the weekly limit): used, or a paid booking not honoured."""
+    return voucher.status == "redeemed" or _no_show(voucher)
+
+
 async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
                    photo: bytes | None = None) -> ComplaintRead:
     """A complaint about a voucher of the member's to its provider: a redeemed one, or a
     paid booking whose time passed unredeemed (a no-show); evaluation/complaints.py rules.
     With an optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
-    no_show = (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
-               and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+    no_show = _no_show(voucher)
     # No picture is kept for a complaint that the rules refuse (a voucher not used).
-    eligible = voucher.status == "redeemed" or no_show
+    eligible = may_complain(voucher)
     name = catalog.store_picture(photo, "complaints") if photo and eligible else None
     return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name, no_show=no_show)
 
