@@ -23,7 +23,8 @@ from marketplace.audit.middleware import audit_middleware
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
 from marketplace.federation import consent
-from marketplace.identity import approval_pages, permissions, team
+from marketplace.identity import approval_pages, guards, permissions, team
+from marketplace.identity import pages as account_pages
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.inbox import middleware as inbox_middleware, pages as inbox_pages
@@ -64,7 +65,8 @@ class BenefitsPlugin(InitPluginProtocol):
             *quality_pages.ROUTES, *review_pages.ROUTES, *favourite_pages.ROUTES,
             *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
-            *team.CONTROLLERS, *team.ROUTES, *approval_pages.CONTROLLERS, *approval_pages.ROUTES,
+            *team.CONTROLLERS, *team.ROUTES, *account_pages.ROUTES,
+            *approval_pages.CONTROLLERS, *approval_pages.ROUTES,
             *evaluator_key_pages.CONTROLLERS, *evaluator_key_pages.ROUTES,
             # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
@@ -75,7 +77,7 @@ class BenefitsPlugin(InitPluginProtocol):
             lambda: settlement_statements.draft_month, sync_to_thread=False)
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
-        app_config.guards.append(permissions.enforce)
+        app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
                                      authentication_middleware, inbox_middleware.badge_middleware,

@@ -225,6 +225,10 @@ async def adjust(principal: Principal, member_id: int, amount: int, reason: str)
             if balance is None:
                 raise Conflict("The member has fewer points than this correction takes.",
                                code="insufficient_points", field="amount")
+        # The member sees every change of their points in the inbox, with the operator's reason.
+        await notifications.add(connection, [notifications.Message(
+            member_id, "points_added" if amount > 0 else "points_deducted", link="/points",
+            params={"points": f"{abs(amount):,}", "reason": reason, "balance": f"{balance:,}"})])
     log.info("points_adjusted", member_id=member_id, amount=amount, operator_id=principal.id)
     return BalanceRead(member_id=member_id, balance=balance)
 
@@ -485,5 +489,9 @@ async def reconcile() -> list[int]:
 
 notifications.register("points_granted", N_("You received %(points)s points"),
                        N_("%(points)s points from your union: %(reason)s. Use them for benefits marked with points."))
+notifications.register("points_added", N_("%(points)s points added"),
+                       N_("Your union added %(points)s points: %(reason)s. Balance: %(balance)s points."))
+notifications.register("points_deducted", N_("%(points)s points deducted"),
+                       N_("Your union deducted %(points)s points: %(reason)s. Balance: %(balance)s points."))
 notifications.register("points_expiring", N_("Points expiring soon"),
                        N_("%(points)s points expire on %(date)s; use them before then."))

@@ -33,6 +33,7 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "reports" / "templates",
     _REPO / "marketplace" / "inbox" / "templates",
     _REPO / "marketplace" / "favourites" / "templates",
+    _REPO / "marketplace" / "identity" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 
