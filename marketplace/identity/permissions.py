@@ -36,7 +36,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "member": ("member", frozenset(), "a member's own vouchers, points, payments and data"),
     "evaluator": ("evaluator", frozenset(), "an evaluator's samples and result batches"),
     # Operators
-    "console.self": ("operator", ALL_OPERATORS, "sign out, own two-factor settings"),
+    "console.self": ("operator", ALL_OPERATORS, "sign out, own password and two-factor settings"),
     "console.read": ("operator", ALL_OPERATORS, "read figures, lists, scorecards, settlements, cases"),
     "members.read": ("operator", frozenset({"administrator", "reviewer"}), "members of the scope, masked"),
     "members.reveal": ("operator", frozenset({"administrator", "reviewer"}), "reveal a member's phone or ID, audited"),
@@ -59,7 +59,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "payouts.account": ("operator", frozenset({"administrator", "finance"}),
                         "propose a provider's payout account; approving another operator's proposal"),
     # Provider users
-    "provider.self": ("provider", frozenset(PROVIDER_ROLES), "sign out"),
+    "provider.self": ("provider", frozenset(PROVIDER_ROLES), "sign out, own password"),
     "provider.read": ("provider", frozenset(PROVIDER_ROLES), "the provider's profile and offers"),
     "provider.counter": ("provider", frozenset(PROVIDER_ROLES), "check and redeem vouchers at the counter"),
     "provider.manage": ("provider", frozenset({"owner"}), "offers, locations, staff, resubmission"),
@@ -80,6 +80,8 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /console/login", "POST /console/login", "GET /provider/login", "POST /provider/login",
         "GET /provider/apply", "POST /provider/apply", "GET /evaluator/login", "POST /evaluator/login",
         "POST /large-text",
+        "GET /dev/sms", "GET /login/sms", "POST /login/sms", "POST /login/sms/send", "GET /reset", "POST /reset",
+        "POST /reset/send", "POST /activate/send",
     ),
     "signed_in": ("DELETE /api/v1/auth/token", "GET /api/v1/me"),
     "member": (
@@ -98,6 +100,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "PUT /api/v1/vouchers/{voucher_id}/rating",
         "GET /me/data", "GET /me/favourites", "GET /messages", "GET /messages/{message_id}",
         "POST /messages/read-all", "POST /favourites/offers/{offer_id}", "POST /favourites/providers/{provider_id}",
+        "GET /me/password", "POST /me/password",
     ),
     "evaluator": (
         "GET /evaluator", "POST /evaluator/logout", "GET /evaluator/batches", "POST /evaluator/batches",
@@ -109,8 +112,10 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     "console.self": (
         "POST /console/logout", "GET /console/security", "POST /console/security/totp",
         "POST /console/security/totp/disable",
+        "GET /console/password", "POST /console/password", "POST /console/security/recovery-codes",
     ),
     "console.read": (
+        "GET /console/policy",
         "GET /console", "GET /console/campaigns", "GET /console/campaigns/{campaign_id}", "GET /console/cases",
         "GET /console/cases/{case_id}", "GET /console/complaints", "GET /console/listings",
         "GET /console/listings/{offer_id}", "GET /console/points", "GET /console/points/grants/{grant_id}/progress",
@@ -133,6 +138,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "members.reveal": ("POST /console/members/{member_id}/reveal", "POST /api/v1/console/members/{member_id}/reveal"),
     "members.manage": (
+        "GET /console/roster/template.csv",
         "POST /console/members/{member_id}/leave", "POST /console/members/{member_id}/transfer",
         "GET /console/roster", "POST /console/roster", "GET /console/roster/{import_id}",
         "GET /console/roster/{import_id}/progress", "POST /api/v1/federation/members",
@@ -140,6 +146,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/federation/roster-imports", "GET /api/v1/federation/roster-imports/{import_id}",
     ),
     "team.manage": (
+        "POST /console/team/operators/{operator_id}/password-reset",
         "GET /console/team", "POST /console/team/nodes", "POST /console/team/operators",
         "POST /console/team/operators/{operator_id}", "POST /api/v1/console/nodes", "GET /api/v1/console/operators",
         "POST /api/v1/console/operators", "POST /api/v1/console/operators/{operator_id}",
@@ -163,7 +170,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/console/cases/{case_id}/appeal-decision", "POST /api/v1/console/cases/{case_id}/decision",
         "POST /api/v1/console/complaints/{complaint_id}/close", "POST /api/v1/console/held-ratings/{rating_id}",
     ),
-    "policy.manage": ("POST /console/policies", "POST /api/v1/console/policies"),
+    "policy.manage": ("POST /console/policy", "POST /api/v1/console/policies"),
     "campaigns.manage": (
         "GET /console/campaigns/offer-picker",
         "POST /console/campaigns", "POST /console/campaigns/{campaign_id}/{action}", "POST /api/v1/console/campaigns",
@@ -189,7 +196,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/settlements/{statement_id}/payout-account",
         "PUT /api/v1/console/providers/{provider_id}/payout-account",
     ),
-    "provider.self": ("POST /provider/logout",),
+    "provider.self": ("POST /provider/logout", "GET /provider/password", "POST /provider/password"),
     "provider.read": (
         "GET /provider", "GET /provider/profile", "GET /provider/offers", "GET /provider/offers/{offer_id}",
         "GET /provider/locations", "GET /api/v1/provider/me", "GET /api/v1/provider/me/profile",
@@ -200,6 +207,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/counter/check", "POST /api/v1/counter/redemptions",
     ),
     "provider.manage": (
+        "POST /provider/staff/{user_id}/password-reset",
         "POST /provider/locations", "POST /provider/locations/{location_id}",
         "POST /provider/locations/{location_id}/remove", "GET /provider/offers/new", "POST /provider/offers/new",
         "POST /provider/offers/{offer_id}", "POST /provider/offers/{offer_id}/image",
