@@ -8,16 +8,15 @@ with the message next to the field it names.
 
 import re
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from marketplace import dates
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
-from marketplace.settings import get_settings
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_error, form_id
@@ -98,8 +97,7 @@ async def _location_from(form, prefix: str = "", districts: list[str] | None = N
 
 def _history(provider) -> list[dict]:
     """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
-    zone = ZoneInfo(get_settings().app.timezone)
-    return [{**msgspec.structs.asdict(change), "at_local": change.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")}
+    return [{**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
             for change in provider.history]
 
 
@@ -144,7 +142,7 @@ async def apply_submit(request: Request) -> Response:
             "locations": [await _location_from(form, "locations[0].", await services.district_choices())],
             "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
         }, ApplicationCreate)
-        await services.apply(data)
+        await services.apply(data, request.client.host if request.client else None)
     except DomainError as error:
         return await _apply_page(_form_values(form), _error(error), error.status)
     return Template(template_name="providers/applied.html", context={"username": form.get("username")})

@@ -36,7 +36,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "member": ("member", frozenset(), "a member's own vouchers, points, payments and data"),
     "evaluator": ("evaluator", frozenset(), "an evaluator's samples and result batches"),
     # Operators
-    "console.self": ("operator", ALL_OPERATORS, "sign out, own password and two-factor settings"),
+    "console.self": ("operator", ALL_OPERATORS, "sign out, own two-factor settings"),
     "console.read": ("operator", ALL_OPERATORS, "read figures, lists, scorecards, settlements, cases"),
     "members.read": ("operator", frozenset({"administrator", "reviewer"}), "members of the scope, masked"),
     "members.reveal": ("operator", frozenset({"administrator", "reviewer"}), "reveal a member's phone or ID, audited"),
@@ -59,7 +59,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "payouts.account": ("operator", frozenset({"administrator", "finance"}),
                         "propose a provider's payout account; approving another operator's proposal"),
     # Provider users
-    "provider.self": ("provider", frozenset(PROVIDER_ROLES), "sign out, own password"),
+    "provider.self": ("provider", frozenset(PROVIDER_ROLES), "sign out"),
     "provider.read": ("provider", frozenset(PROVIDER_ROLES), "the provider's profile and offers"),
     "provider.counter": ("provider", frozenset(PROVIDER_ROLES), "check and redeem vouchers at the counter"),
     "provider.manage": ("provider", frozenset({"owner"}), "offers, locations, staff, resubmission"),
@@ -71,6 +71,8 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
 # permission → the routes ("METHOD /path/{param}") that need it.
 ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     "public": (
+        "GET /login/sms", "POST /login/sms", "POST /login/sms/send", "GET /reset", "POST /reset",
+        "POST /reset/send", "POST /activate/send", "GET /dev/sms",
         "GET /", "GET /activate", "POST /activate", "GET /health", "GET /ready", "GET /lang/{locale}",
         "GET /login", "POST /login", "GET /search", "GET /search/suggest", "GET /offers/{offer_id}",
         "GET /providers/{provider_id}", "GET /media/{file_path}", "GET /static/{file_path}",
@@ -80,11 +82,10 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /console/login", "POST /console/login", "GET /provider/login", "POST /provider/login",
         "GET /provider/apply", "POST /provider/apply", "GET /evaluator/login", "POST /evaluator/login",
         "POST /large-text",
-        "GET /dev/sms", "GET /login/sms", "POST /login/sms", "POST /login/sms/send", "GET /reset", "POST /reset",
-        "POST /reset/send", "POST /activate/send",
     ),
     "signed_in": ("DELETE /api/v1/auth/token", "GET /api/v1/me"),
     "member": (
+        "GET /me/password", "POST /me/password",
         "POST /logout", "GET /me", "GET /me/data.json", "POST /me/deletion", "POST /me/evaluator-contact",
         "POST /offers/{offer_id}/claim", "POST /offers/{offer_id}/pay", "POST /offers/{offer_id}/restock-alert",
         "GET /payments/{payment_id}", "POST /payments/{payment_id}/cancel", "GET /payments/{payment_id}/return",
@@ -100,7 +101,6 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "PUT /api/v1/vouchers/{voucher_id}/rating",
         "GET /me/data", "GET /me/favourites", "GET /messages", "GET /messages/{message_id}",
         "POST /messages/read-all", "POST /favourites/offers/{offer_id}", "POST /favourites/providers/{provider_id}",
-        "GET /me/password", "POST /me/password",
     ),
     "evaluator": (
         "GET /evaluator", "POST /evaluator/logout", "GET /evaluator/batches", "POST /evaluator/batches",
@@ -110,9 +110,9 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /api/v1/evaluator/samples/export",
     ),
     "console.self": (
+        "GET /console/password", "POST /console/password", "POST /console/security/recovery-codes",
         "POST /console/logout", "GET /console/security", "POST /console/security/totp",
         "POST /console/security/totp/disable",
-        "GET /console/password", "POST /console/password", "POST /console/security/recovery-codes",
     ),
     "console.read": (
         "GET /console/policy",
@@ -196,7 +196,8 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/settlements/{statement_id}/payout-account",
         "PUT /api/v1/console/providers/{provider_id}/payout-account",
     ),
-    "provider.self": ("POST /provider/logout", "GET /provider/password", "POST /provider/password"),
+    "provider.self": (
+        "GET /provider/password", "POST /provider/password", "POST /provider/logout",),
     "provider.read": (
         "GET /provider", "GET /provider/profile", "GET /provider/offers", "GET /provider/offers/{offer_id}",
         "GET /provider/locations", "GET /api/v1/provider/me", "GET /api/v1/provider/me/profile",
