@@ -29,13 +29,14 @@ from marketplace.web.config import local_time
 from marketplace.web.forms import form_error, form_id
 from providers import services as providers
 from marketplace.identity import guards
-from marketplace.web import todo
+from marketplace.web import portal_badges, todo
 from marketplace.web.nav import N_, register
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
+portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
 register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)

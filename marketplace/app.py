@@ -35,7 +35,7 @@ from marketplace.privacy import controllers as privacy_controllers, pages as pri
 from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, pages, static_assets, todo
+from marketplace.web import config as web_config, i18n, pages, portal_badges, static_assets, todo
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -78,7 +78,7 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
                                      authentication_middleware, inbox_middleware.badge_middleware,
-                                     audit_middleware, todo.todo_middleware]
+                                     audit_middleware, todo.todo_middleware, portal_badges.badge_middleware]
         app_config.template_config = web_config.template_config()
         # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
         # compressed already.

@@ -484,9 +484,15 @@ async def district_choices(node_id: int | None = None) -> list[str]:
 
 
 async def serving_nodes() -> list[dict]:
-    """The city and district federations a provider may apply to serve, in tree order."""
+    """The city and district federations a provider may apply to serve, most relevant first:
+    each city followed by its districts, the cities with the most members first (the
+    federation's own city leads the list instead of the first one in the tree)."""
     return await Provider.raw(
-        "SELECT id, name_zh, name_en, level, depth FROM union_node WHERE level = ANY({}) ORDER BY path",
+        "WITH city AS (SELECT c.path, (SELECT count(*) FROM member m JOIN union_node mn ON mn.id = m.node "
+        "  WHERE mn.path LIKE c.path || '%') AS members FROM union_node c WHERE c.level = 'city') "
+        "SELECT n.id, n.name_zh, n.name_en, n.level, n.depth FROM union_node n "
+        "LEFT JOIN city ON n.path LIKE city.path || '%' WHERE n.level = ANY({}) "
+        "ORDER BY coalesce(city.members, 0) DESC, coalesce(city.path, n.path), n.path",
         list(SERVING_LEVELS))
 
 

@@ -531,6 +531,22 @@ def _already_redeemed(row) -> Conflict:
                     location=row["location_name"], staff=row["staff_name"])
 
 
+async def provider_activity(provider_id: int) -> dict:
+    """The owner's overview: vouchers redeemed today and this month (Shanghai calendar), and
+    this month's running settlement so far: the union's subsidies owed for them and what
+    members paid online for them."""
+    now = datetime.now(SHANGHAI)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT count(*) FILTER (WHERE redeemed_at >= $2) AS today_n, count(*) AS month_n, "
+            "coalesce(sum(subsidy_fen), 0) AS subsidy_fen, coalesce(sum(paid_fen), 0) AS paid_fen "
+            "FROM voucher WHERE provider = $1 AND status = 'redeemed' AND redeemed_at >= $3",
+            provider_id, midnight, midnight.replace(day=1))
+    return {"today_n": row["today_n"], "month_n": row["month_n"], "subsidy_fen": int(row["subsidy_fen"]),
+            "paid_fen": int(row["paid_fen"]), "total_fen": int(row["subsidy_fen"]) + int(row["paid_fen"])}
+
+
 async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
     """The provider's vouchers redeemed since midnight in Shanghai, newest first."""
     provider_id = _staff(principal)

@@ -12,7 +12,7 @@ from litestar.template.config import TemplateConfig
 from catalog import pricing
 from marketplace import dates
 from marketplace.settings import get_settings
-from marketplace.web import i18n, large_text, nav, static_assets, todo
+from marketplace.web import i18n, large_text, nav, portal_badges, static_assets, todo
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -74,6 +74,7 @@ def environment() -> Environment:
     env.globals["large_text"] = large_text.enabled
     env.globals["todo_counts"] = todo.current
     env.globals["todo_badges"] = todo.current_badges
+    env.globals["portal_badges"] = portal_badges.current
     # A fresh Idempotency-Key per rendered form: a double tap or a resubmitted page then
     # repeats nothing (see marketplace/idempotency).
     env.globals["one_time_key"] = lambda: secrets.token_urlsafe(16)
