@@ -75,7 +75,7 @@ async def get_user(user_id: int) -> dict | None:
     """The user with their provider's id, name, status and federation node."""
     rows = await ProviderUser.raw(
         "SELECT u.id, u.display_name, u.role, u.provider AS provider_id, p.name AS provider_name, "
-        "p.status AS provider_status, p.node AS node_id "
+        "p.status AS provider_status, p.node AS node_id, u.must_change_password "
         "FROM provider_user u JOIN provider p ON p.id = u.provider WHERE u.id = {} AND u.active",
         user_id,
     )
@@ -446,6 +446,39 @@ async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
     except UniqueViolationError as error:
         raise Conflict("This username is taken.", code="username_taken", field="username") from error
     return UserRead(id=user_id, username=username, display_name=display_name, role="staff", active=True)
+
+
+def check_user_password(password: str, username: str) -> None:
+    """A provider user's new password: the rules of sign-up."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("password must have at least %(min)s characters.", code="weak_password", field="password",
+                      params={"min": MIN_PASSWORD})
+    if password.lower() in COMMON_PASSWORDS or password.lower() == username.lower():
+        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
+
+
+async def user_password_hash(user_id: int) -> str | None:
+    row = await ProviderUser.select(ProviderUser.password_hash).where(ProviderUser.id == user_id).first()
+    return row["password_hash"] if row else None
+
+
+async def set_user_password(user_id: int, password_hash: str, *, must_change: bool) -> None:
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE provider_user SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+            user_id, password_hash, must_change)
+
+
+async def reset_staff_password(principal: Principal, user_id: int, password_hash: str) -> None:
+    """The owner sets a staff account's password to a temporary one, to be changed at sign-in."""
+    _require_owner(principal)
+    async with engine().transaction() as transaction:
+        found = await transaction.connection.fetchval(
+            "UPDATE provider_user SET password_hash = $3, must_change_password = true "
+            "WHERE id = $1 AND provider = $2 AND role = 'staff' AND active RETURNING id",
+            user_id, principal.provider_id, password_hash)
+    if found is None:
+        raise NotFound("This staff account does not exist.", code="user_not_found")
 
 
 async def deactivate_staff(principal: Principal, user_id: int) -> None:

@@ -364,11 +364,16 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
 
 async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
                    photo: bytes | None = None) -> ComplaintRead:
-    """A complaint about a voucher of the member's, at any time, to its provider, with an
-    optional photo (checked and resized as offer pictures are)."""
+    """A complaint about a voucher of the member's to its provider: a redeemed one, or a
+    paid booking whose time passed unredeemed (a no-show); evaluation/complaints.py rules.
+    With an optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
-    name = catalog.store_picture(photo, "complaints") if photo else None
-    return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name)
+    no_show = (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
+               and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+    # No picture is kept for a complaint that the rules refuse (a voucher not used).
+    eligible = voucher.status == "redeemed" or no_show
+    name = catalog.store_picture(photo, "complaints") if photo and eligible else None
+    return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name, no_show=no_show)
 
 
 async def cancel_for_provider(provider_id: int) -> int:

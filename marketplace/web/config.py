@@ -11,6 +11,7 @@ from litestar.template.config import TemplateConfig
 
 from catalog import pricing
 from marketplace import dates
+from marketplace.identity import permissions
 from marketplace.settings import get_settings
 from marketplace.web import i18n, large_text, nav, portal_badges, static_assets, todo
 
@@ -32,6 +33,7 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "reports" / "templates",
     _REPO / "marketplace" / "inbox" / "templates",
     _REPO / "marketplace" / "favourites" / "templates",
+    _REPO / "marketplace" / "identity" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -68,6 +70,8 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    # Hide the links a role may not open (marketplace/identity/permissions.py).
+    env.globals["may_open"] = permissions.may_open
     # `static("app.css")` → /static/app.css?v=<hash>: cached for a year, renamed on change.
     env.globals["static"] = static_assets.static
     # 长辈模式 (large text): a cookie the member sets on the home page or in 我的.

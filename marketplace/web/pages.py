@@ -84,8 +84,7 @@ def _day_before(day: str) -> str:
 
 def _login_error(error: DomainError) -> str:
     if isinstance(error, TooManyRequests):
-        return i18n.gettext("Too many failed sign-ins; try again in %(seconds)s seconds.") % {
-            "seconds": error.retry_after}
+        return error.translated()
     return i18n.gettext(error.detail)
 
 

@@ -12,13 +12,12 @@ import pytest
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from marketplace.federation import services as federation
 from marketplace.vouchers import services as vouchers
 from evaluation.schemas import ComplaintInput
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD
-from tests.vouchers.test_claims import staff_principal
+from tests.evaluation.test_quality_loop import redeemed_voucher
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
 
@@ -45,9 +44,7 @@ async def _no_sideways_scroll(page: Page) -> None:
 
 async def _a_day_of_business(world) -> None:
     """A voucher redeemed today, with a complaint about it."""
-    member = await federation.member_principal(world.members["chaoyang"][0])
-    voucher = await vouchers.claim(member, world.offers["public"])
-    await vouchers.redeem(await staff_principal(world), voucher.code)
+    member, voucher = await redeemed_voucher(world)
     await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="前台态度冷淡，等了很久"))
 
 

@@ -4,11 +4,13 @@ to answer (with a badge in the menu), rating and standing, alerts and the first 
 import pytest
 
 from catalog.tables import Offer
+from evaluation import ratings
 from evaluation.schemas import ComplaintInput
 from marketplace.federation import services as federation
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
 from tests.providers.test_pages import HTML, _login
+from tests.evaluation.test_quality_loop import events
 from tests.vouchers.test_claims import staff_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -19,6 +21,8 @@ async def test_the_overview_counts_today_the_month_and_complaints(client, world)
     voucher = await vouchers.claim(member, world.offers["public"])
     await Voucher.update({Voucher.subsidy_fen: 1000, Voucher.paid_fen: 6900}).where(Voucher.id == voucher.id)
     await vouchers.redeem(await staff_principal(world), voucher.code)
+    for _, payload in await events("voucher.redeemed"):  # evaluation's record of it
+        await ratings.record_redemption(payload)
     activity = await vouchers.provider_activity(world.providers["chaoyang"]["id"])
     assert activity == {"today_n": 1, "month_n": 1, "subsidy_fen": 1000, "paid_fen": 6900, "total_fen": 7900}
     await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="等了很久没人接待"))
