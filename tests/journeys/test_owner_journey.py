@@ -66,6 +66,11 @@ async def test_owner_runs_the_business_at_a_desk(browser, live_server, world, sh
         await expect(page.locator("[data-testid=onboarding]")).to_be_visible()
         await expect(page.locator("[data-testid=checklist-picture] a")).to_be_visible()
         await shots.take(page, "overview")
+        async with page.expect_navigation():
+            await page.click("[data-testid=nav-badge-complaints]")
+        await expect(page.locator("[data-testid=complaint-voucher]")).to_contain_text("健身月卡public")
+        await expect(page.locator("[data-testid=complaint-voucher]")).to_contain_text("****-****")
+        await shots.take(page, "complaints")
 
         await page.goto("/provider/offers/new")
         await page.select_option("#kind", "slot")

@@ -44,3 +44,21 @@ async def test_a_new_owner_sees_the_first_steps(client, world):
     page = (await client.get("/provider/", headers=HTML)).text
     assert 'data-testid="onboarding"' in page and "发布第一个优惠" in page
     assert 'data-testid="checklist-picture"' in page
+
+
+async def test_the_complaint_names_the_offer_the_masked_code_and_the_visit_day(client, world):
+    from marketplace.vouchers import codes
+
+    member = await federation.member_principal(world.members["chaoyang"][0])
+    voucher = await vouchers.claim(member, world.offers["public"])
+    await vouchers.redeem(await staff_principal(world), voucher.code)
+    for _, payload in await events("voucher.redeemed"):
+        await ratings.record_redemption(payload)
+    await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="等了很久没人接待"))
+    masked = codes.masked(voucher.code)
+    assert masked[:4] == voucher.code[:4] and masked[-2:] == voucher.code[-2:] and "****-****" in masked
+    await _login(client, "provider", world.providers["chaoyang"]["owner"])
+    page = (await client.get("/provider/complaints", headers=HTML)).text
+    line = page.split('data-testid="complaint-voucher"', 1)[1].split("</p>", 1)[0]
+    assert "健身月卡public" in line and masked in line and "到店日期 20" in line
+    assert voucher.code not in page and codes.display(voucher.code) not in page
