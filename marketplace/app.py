@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
-from catalog import controllers as catalog_controllers, listing_pages
+from catalog import controllers as catalog_controllers, listing_pages, services as catalog_services
 from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
@@ -77,6 +77,8 @@ class BenefitsPlugin(InitPluginProtocol):
             lambda: settlement_statements.draft_month, sync_to_thread=False)
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
+        # The providers' application keeps its business licence picture with catalog's picture checks.
+        app_config.dependencies["picture_store"] = Provide(lambda: catalog_services.store_picture, sync_to_thread=False)
         app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,

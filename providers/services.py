@@ -208,8 +208,9 @@ async def _check_node(node_id: int):
 
 # Admission ------------------------------------------------------------------------------------
 
-async def apply(data: ApplicationCreate) -> int:
-    """A new provider in status `applied`, with its locations and owner account; all or nothing."""
+async def apply(data: ApplicationCreate, licence_image: str | None = None) -> int:
+    """A new provider in status `applied`, with its locations and owner account; all or nothing.
+    `licence_image`: the stored business licence picture (its name under /media), if sent."""
     name = _check_text(data.name, "name")
     code = normalise_credit_code(data.credit_code)
     contact_name = _check_text(data.contact_name, "contact_name")
@@ -221,9 +222,10 @@ async def apply(data: ApplicationCreate) -> int:
         connection = transaction.connection
         provider_id = await connection.fetchval(
             "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
-            "contact_phone_masked, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied') "
+            "contact_phone_masked, status, licence_image) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied', $8) "
             "ON CONFLICT (credit_code) DO NOTHING RETURNING id",
-            name, code, data.kind, data.node_id, contact_name, pii.encrypt(phone), pii.mask_phone(phone))
+            name, code, data.kind, data.node_id, contact_name, pii.encrypt(phone), pii.mask_phone(phone),
+            licence_image)
         if provider_id is None:
             raise Conflict("A provider with this credit code has already applied.", code="provider_exists",
                            field="credit_code")
@@ -357,7 +359,7 @@ async def _detail(provider: dict) -> ProviderDetail:
         id=provider["id"], name=provider["name"], credit_code=provider["credit_code"], kind=provider["kind"],
         status=provider["status"], node_id=node.id, node_name=node.name_zh,
         contact_name=provider["contact_name"], contact_phone=provider["contact_phone_masked"],
-        created_at=provider["created_at"],
+        created_at=provider["created_at"], licence_image=provider.get("licence_image"),
         locations=[_location(row) for row in await list_locations(provider["id"])],
         history=await history(provider["id"]),
     )
