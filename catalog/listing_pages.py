@@ -18,15 +18,16 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
 from catalog import services
+from marketplace import dates
 from catalog.schemas import OfferInput
 from marketplace.errors import DomainError, Invalid
 from marketplace.federation import services as federation
 from marketplace.identity.guards import operator, provider_owner, provider_user
 from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
-from marketplace.web import i18n, nav, paging, todo
+from marketplace.web import i18n, nav, paging, static_assets, todo
 from marketplace.web.nav import N_
-from marketplace.web.forms import form_error, form_id
+from marketplace.web.forms import form_error, form_id, posted_form
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
@@ -62,11 +63,11 @@ def _zone() -> ZoneInfo:
 
 
 def local_date(moment: datetime | None) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d") if moment else "—"
+    return dates.day_text(moment) if moment else "—"
 
 
 def local_time(moment: datetime | None) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 # Form ⇄ OfferInput ---------------------------------------------------------------------------------
@@ -173,8 +174,8 @@ def _form_values(offer) -> dict:
                 "slot_rows": []}
     for name in MONEY_FIELDS:
         values[name] = f"{Decimal(getattr(offer, name)) / 100:f}".rstrip("0").rstrip(".") if getattr(offer, name) else "0"
-    values["valid_from"] = offer.valid_from.astimezone(zone).strftime("%Y-%m-%d")
-    values["valid_to"] = (offer.valid_to.astimezone(zone) - timedelta(seconds=1)).strftime("%Y-%m-%d")
+    values["valid_from"] = dates.day_text(offer.valid_from)
+    values["valid_to"] = dates.last_day_text(offer.valid_to)
     values["tags"] = " ".join(offer.tags)
     values["slot_rows"] = [
         {"date": f"{slot.starts_at.astimezone(zone):%Y-%m-%d}", "start": f"{slot.starts_at.astimezone(zone):%H:%M}",
@@ -248,11 +249,11 @@ async def offer_new(request: Request) -> Template:
 @post("/provider/offers/new", guards=[provider_owner], include_in_schema=False,
       request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024)
 async def offer_create(request: Request) -> Response:
-    form = await request.form()
     try:
+        form = await request.form()
         offer = await services.create_offer(request.user, _offer_input(form))
     except DomainError as error:
-        return await _form_page(request, None, _posted_values(form), error)
+        return await _form_page(request, None, _posted_values(await posted_form(request)), error)
     return await _after_save(request, offer.id, form, sent_for_review=False)
 
 
@@ -266,11 +267,11 @@ async def offer_detail(request: Request, offer_id: OfferId) -> Template:
       request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024)
 async def offer_update(request: Request, offer_id: OfferId) -> Response:
     offer = await services.get_offer(request.user, offer_id)
-    form = await request.form()
     try:
+        form = await request.form()
         await services.update_offer(request.user, offer_id, _offer_input(form))
     except DomainError as error:
-        return await _form_page(request, offer, _posted_values(form), error)
+        return await _form_page(request, offer, _posted_values(await posted_form(request)), error)
     return await _after_save(request, offer_id, form, sent_for_review=offer.status != "draft")
 
 
@@ -408,7 +409,8 @@ async def review_reject(request: Request, offer_id: OfferId) -> Response:
 
 
 # Offer pictures: stored under var/media with unguessable names (catalog.services._store_image).
-media = create_static_files_router(path="/media", directories=[component_dir("media")], include_in_schema=False)
+media = create_static_files_router(path="/media", directories=[component_dir("media")], include_in_schema=False,
+                                   middleware=[static_assets.media_cache_middleware])
 
 ROUTES: list = [
     offer_list, offer_new, offer_create, offer_detail, offer_update, offer_image,

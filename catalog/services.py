@@ -24,6 +24,7 @@ from catalog.schemas import (
     SlotRead,
 )
 from catalog.tables import Offer
+from marketplace import db
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
@@ -278,6 +279,7 @@ async def delete_offer(principal: Principal, offer_id: int) -> None:
         if offer["status"] != "draft":
             raise Conflict("Only a draft can be deleted; pause a published offer instead.", code="not_a_draft")
         await transaction.connection.execute("DELETE FROM offer WHERE id = $1", offer_id)
+    await delete_picture_files(offer["cover_image"])
 
 
 async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
@@ -331,6 +333,14 @@ async def resume_offer(principal: Principal, offer_id: int) -> OfferRead:
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
+# Checked from the file's header, before a pixel is decoded: a 5 MB PNG can claim ~180
+# megapixels, and decoding it would take gigabytes of memory.
+MAX_IMAGE_PIXELS = 30_000_000
+MAX_IMAGE_SIDE = 10_000
+# What one provider may keep on disk (the pictures of its offers): an active provider, and
+# one not yet approved (anyone may apply, so its drafts get a few pictures only).
+PICTURE_QUOTA = {"active": (100, 50 * 1024 * 1024)}
+PICTURE_QUOTA_UNAPPROVED = (5, 5 * 1024 * 1024)
 
 
 def _store_image(content: bytes, folder: str = "offers") -> str:
@@ -345,9 +355,13 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
     if len(content) > MAX_IMAGE_BYTES:
         raise Invalid("Choose a picture of at most 5 MB.", field="image")
     try:
-        with Image.open(io.BytesIO(content)) as probe:
+        with Image.open(io.BytesIO(content)) as probe:  # reads the header only
             if probe.format not in IMAGE_FORMATS:
                 raise Invalid("Choose a JPEG, PNG or WebP picture.", field="image")
+            width, height = probe.size
+            if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
+                raise Invalid("Choose a picture of at most %(megapixels)s megapixels.", field="image",
+                              params={"megapixels": MAX_IMAGE_PIXELS // 1_000_000})
             probe.verify()
         picture = Image.open(io.BytesIO(content))
         picture.load()
@@ -382,15 +396,65 @@ async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -
         _own(principal, offer)
         if offer["status"] != "draft":
             raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
+        await _check_picture_quota(transaction.connection, offer, len(content))
     name = _store_image(content)
-    async with engine().transaction() as transaction:
-        connection = transaction.connection
-        changed = await connection.fetchval(
-            "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' RETURNING id",
-            offer_id, name)
-        if changed is None:
-            raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
-        return await _read(connection, await _fetch_offer(connection, offer_id))
+    try:
+        async with engine().transaction() as transaction:
+            connection = transaction.connection
+            old = await connection.fetchval("SELECT cover_image FROM offer WHERE id = $1 FOR UPDATE", offer_id)
+            changed = await connection.fetchval(
+                "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' "
+                "RETURNING id", offer_id, name)
+            if changed is None:
+                raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
+            read = await _read(connection, await _fetch_offer(connection, offer_id))
+    except BaseException:
+        _remove_files(name)
+        raise
+    await delete_picture_files(old)
+    return read
+
+
+def _picture_paths(name: str | None) -> list:
+    from marketplace.runtime.paths import component_dir
+
+    if not name or not name.startswith("offers/") or "/" in name[len("offers/"):] or ".." in name:
+        return []
+    return [component_dir("media") / name, component_dir("media") / thumbnail_of(name)]
+
+
+def _remove_files(name: str | None) -> None:
+    for path in _picture_paths(name):
+        path.unlink(missing_ok=True)
+
+
+async def delete_picture_files(name: str | None) -> None:
+    """Remove a picture and its thumbnail from disk (a replaced cover, a deleted offer),
+    unless another offer still shows it (the demo's pictures are shared)."""
+    if not name:
+        return
+    async with db.connection() as connection:
+        shown = await connection.fetchval("SELECT 1 FROM offer WHERE cover_image = $1 LIMIT 1", name)
+    if not shown:
+        _remove_files(name)
+
+
+def _picture_bytes(name: str | None) -> int:
+    return sum(path.stat().st_size for path in _picture_paths(name) if path.exists())
+
+
+async def _check_picture_quota(connection, offer: dict, incoming: int) -> None:
+    """At most PICTURE_QUOTA pictures and bytes per provider (the one being replaced aside)."""
+    count_limit, byte_limit = PICTURE_QUOTA.get(offer["provider_status"], PICTURE_QUOTA_UNAPPROVED)
+    names = [row["cover_image"] for row in await connection.fetch(
+        "SELECT cover_image FROM offer WHERE provider = $1 AND cover_image IS NOT NULL AND id <> $2",
+        offer["provider"], offer["id"])]
+    if len(names) >= count_limit:
+        raise Conflict("Your offers already have %(count)s pictures, the most allowed; remove one first.",
+                       code="picture_quota", field="image", params={"count": count_limit})
+    if sum(map(_picture_bytes, names)) + min(incoming, MAX_IMAGE_BYTES) > byte_limit:
+        raise Conflict("Your offers' pictures already take the space allowed; remove one first.",
+                       code="picture_quota", field="image")
 
 
 # Review --------------------------------------------------------------------------------------

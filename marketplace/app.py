@@ -36,7 +36,8 @@ from marketplace.privacy import controllers as privacy_controllers, pages as pri
 from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, pages, portal_badges, static_assets, todo
+from marketplace.web import (config as web_config, i18n, pages, portal_badges, proxy, requests as checked_requests,
+                             security, static_assets, todo)
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -81,15 +82,19 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.dependencies["picture_store"] = Provide(lambda: catalog_services.store_picture, sync_to_thread=False)
         app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
-        app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
+        app_config.request_class = checked_requests.CheckedRequest
+        app_config.before_send.append(security.add_security_headers)
+        app_config.middleware[:0] = [proxy.proxy_middleware, security.nonce_middleware, logs.request_log_middleware,
+                                     i18n.locale_middleware, checked_requests.query_guard_middleware,
                                      authentication_middleware, inbox_middleware.badge_middleware,
                                      audit_middleware, todo.todo_middleware, portal_badges.badge_middleware]
         app_config.template_config = web_config.template_config()
-        # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
-        # compressed already.
+        # HTML, CSS, JS and JSON go out gzipped (members are on phones), not to requests
+        # another site started (BREACH; see static_assets); pictures are compressed already.
         app_config.compression_config = CompressionConfig(
             backend="gzip", gzip_compress_level=6, minimum_size=500,
-            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
+            middleware_class=static_assets.SameOriginCompression,
+            exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",

@@ -8,7 +8,6 @@ with the message next to the field it names.
 
 import re
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -16,9 +15,9 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from marketplace import dates
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
-from marketplace.settings import get_settings
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_error, form_id
@@ -99,8 +98,7 @@ async def _location_from(form, prefix: str = "", districts: list[str] | None = N
 
 def _history(provider) -> list[dict]:
     """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
-    zone = ZoneInfo(get_settings().app.timezone)
-    return [{**msgspec.structs.asdict(change), "at_local": change.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")}
+    return [{**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
             for change in provider.history]
 
 
@@ -161,7 +159,8 @@ async def apply_submit(request: Request, picture_store: Any) -> Response:
             "locations": [await _location_from(form, "locations[0].", await services.district_choices())],
             "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
         }, ApplicationCreate)
-        await services.apply(data, await _licence(form, picture_store))
+        await services.apply(data, request.client.host if request.client else None,
+                             await _licence(form, picture_store))
     except DomainError as error:
         return await _apply_page(_form_values(form), _error(error), error.status)
     return Template(template_name="providers/applied.html", context={"username": form.get("username")})

@@ -12,7 +12,7 @@ from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
 from marketplace import pii
 from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
@@ -208,9 +208,44 @@ async def _check_node(node_id: int):
 
 # Admission ------------------------------------------------------------------------------------
 
-async def apply(data: ApplicationCreate, licence_image: str | None = None) -> int:
+# Applications from one client address: at most this many an hour (anyone may apply, so
+# without it one script could fill the review queue and the pictures' disk).
+APPLICATIONS_PER_ADDRESS = 5
+APPLICATION_WINDOW_SECONDS = 3600
+
+
+def _applications_key(address: str | None) -> str:
+    return f"provider:applications:{address or 'unknown'}"
+
+
+async def _check_applications(address: str | None) -> None:
+    """TooManyRequests when `address` already applied the hourly limit's number of times
+    (a refused form, fixed and sent again, does not count)."""
+    from marketplace.kv import redis
+
+    key = _applications_key(address)
+    count = int(await redis().get(key) or 0)
+    if count >= APPLICATIONS_PER_ADDRESS:
+        ttl = max(int(await redis().ttl(key)), 1)
+        raise TooManyRequests("Too many applications from this network; try again in %(minutes)s minutes.",
+                              code="applications_throttled", retry_after=ttl,
+                              params={"minutes": max(1, (ttl + 59) // 60)})
+
+
+async def _count_application(address: str | None) -> None:
+    from marketplace.kv import redis
+
+    async with redis().pipeline(transaction=True) as pipe:
+        pipe.set(_applications_key(address), 0, ex=APPLICATION_WINDOW_SECONDS, nx=True)
+        pipe.incr(_applications_key(address))
+        await pipe.execute()
+
+
+async def apply(data: ApplicationCreate, address: str | None = None, licence_image: str | None = None) -> int:
     """A new provider in status `applied`, with its locations and owner account; all or nothing.
-    `licence_image`: the stored business licence picture (its name under /media), if sent."""
+    Throttled per client address (APPLICATIONS_PER_ADDRESS an hour). `licence_image`: the
+    stored business licence picture (its name under /media), if sent."""
+    await _check_applications(address)
     name = _check_text(data.name, "name")
     code = normalise_credit_code(data.credit_code)
     contact_name = _check_text(data.contact_name, "contact_name")
@@ -239,6 +274,7 @@ async def apply(data: ApplicationCreate, licence_image: str | None = None) -> in
         except UniqueViolationError as error:
             raise Conflict("This username is taken.", code="username_taken", field="owner.username") from error
         await _record(connection, provider_id, None, "applied", "provider", None, "")
+    await _count_application(address)
     return provider_id
 
 

@@ -9,15 +9,14 @@ the composition root (marketplace/app.py) provides, so this package never import
 
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from marketplace import dates
 from marketplace.errors import DomainError
 from marketplace.identity import guards
-from marketplace.settings import get_settings
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
@@ -61,8 +60,7 @@ def _message(error: DomainError) -> str:
 
 
 def _local(moment: datetime | None) -> str | None:
-    zone = ZoneInfo(get_settings().app.timezone)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def _csv(statement: StatementRead) -> Response:

@@ -71,6 +71,8 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
 # permission → the routes ("METHOD /path/{param}") that need it.
 ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     "public": (
+        "GET /login/sms", "POST /login/sms", "POST /login/sms/send", "GET /reset", "POST /reset",
+        "POST /reset/send", "POST /activate/send", "GET /dev/sms",
         "GET /", "GET /activate", "POST /activate", "GET /health", "GET /ready", "GET /lang/{locale}",
         "GET /login", "POST /login", "GET /search", "GET /search/suggest", "GET /offers/{offer_id}",
         "GET /providers/{provider_id}", "GET /media/{file_path}", "GET /static/{file_path}",
@@ -83,6 +85,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "signed_in": ("DELETE /api/v1/auth/token", "GET /api/v1/me"),
     "member": (
+        "GET /me/password", "POST /me/password",
         "POST /logout", "GET /me", "GET /me/data.json", "POST /me/deletion", "POST /me/evaluator-contact",
         "POST /offers/{offer_id}/claim", "POST /offers/{offer_id}/pay", "POST /offers/{offer_id}/restock-alert",
         "GET /payments/{payment_id}", "POST /payments/{payment_id}/cancel", "GET /payments/{payment_id}/return",
@@ -107,10 +110,12 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /api/v1/evaluator/samples/export",
     ),
     "console.self": (
+        "GET /console/password", "POST /console/password", "POST /console/security/recovery-codes",
         "POST /console/logout", "GET /console/security", "POST /console/security/totp",
         "POST /console/security/totp/disable",
     ),
     "console.read": (
+        "GET /console/policy",
         "GET /console", "GET /console/campaigns", "GET /console/campaigns/{campaign_id}", "GET /console/cases",
         "GET /console/cases/{case_id}", "GET /console/complaints", "GET /console/listings",
         "GET /console/listings/{offer_id}", "GET /console/points", "GET /console/points/grants/{grant_id}/progress",
@@ -133,6 +138,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "members.reveal": ("POST /console/members/{member_id}/reveal", "POST /api/v1/console/members/{member_id}/reveal"),
     "members.manage": (
+        "GET /console/roster/template.csv",
         "POST /console/members/{member_id}/leave", "POST /console/members/{member_id}/transfer",
         "GET /console/roster", "POST /console/roster", "GET /console/roster/{import_id}",
         "GET /console/roster/{import_id}/progress", "POST /api/v1/federation/members",
@@ -140,6 +146,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/federation/roster-imports", "GET /api/v1/federation/roster-imports/{import_id}",
     ),
     "team.manage": (
+        "POST /console/team/operators/{operator_id}/password-reset",
         "GET /console/team", "POST /console/team/nodes", "POST /console/team/operators",
         "POST /console/team/operators/{operator_id}", "POST /api/v1/console/nodes", "GET /api/v1/console/operators",
         "POST /api/v1/console/operators", "POST /api/v1/console/operators/{operator_id}",
@@ -163,7 +170,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/console/cases/{case_id}/appeal-decision", "POST /api/v1/console/cases/{case_id}/decision",
         "POST /api/v1/console/complaints/{complaint_id}/close", "POST /api/v1/console/held-ratings/{rating_id}",
     ),
-    "policy.manage": ("POST /console/policies", "POST /api/v1/console/policies"),
+    "policy.manage": ("POST /console/policy", "POST /api/v1/console/policies"),
     "campaigns.manage": (
         "GET /console/campaigns/offer-picker",
         "POST /console/campaigns", "POST /console/campaigns/{campaign_id}/{action}", "POST /api/v1/console/campaigns",
@@ -189,7 +196,8 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/settlements/{statement_id}/payout-account",
         "PUT /api/v1/console/providers/{provider_id}/payout-account",
     ),
-    "provider.self": ("POST /provider/logout",),
+    "provider.self": (
+        "GET /provider/password", "POST /provider/password", "POST /provider/logout",),
     "provider.read": (
         "GET /provider", "GET /provider/profile", "GET /provider/offers", "GET /provider/offers/{offer_id}",
         "GET /provider/locations", "GET /api/v1/provider/me", "GET /api/v1/provider/me/profile",
@@ -200,6 +208,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/counter/check", "POST /api/v1/counter/redemptions",
     ),
     "provider.manage": (
+        "POST /provider/staff/{user_id}/password-reset",
         "POST /provider/locations", "POST /provider/locations/{location_id}",
         "POST /provider/locations/{location_id}/remove", "GET /provider/offers/new", "POST /provider/offers/new",
         "POST /provider/offers/{offer_id}", "POST /provider/offers/{offer_id}/image",

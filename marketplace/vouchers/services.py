@@ -149,7 +149,7 @@ async def claim_state(principal: Principal | None, offer: dict, has_slots: bool 
     (即将开始, 已领取, 待支付, 已抢光, no slots). `offer` is the offer's row."""
     now = now or datetime.now(UTC)
     state = ClaimState(state="open", limit=offer["per_member_limit"], limit_period=offer["limit_period"])
-    if offer["valid_from"] > now:
+    if dates.aware(offer["valid_from"]) > now:
         state.state = "upcoming"
         return state
     if principal is not None and principal.kind == "member":
