@@ -22,6 +22,7 @@ from litestar.response import Redirect, Response, Template
 
 from evaluation import complaints, policy, ratings
 from marketplace.db import engine
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid
 from marketplace.web import paging
 from marketplace.web.config import local_time
@@ -231,6 +232,7 @@ async def console_policy_publish(request: Request) -> Response:
         return await _policy_page(request, values=values, errors=errors, status=422)
     try:
         if form.get("confirm") != "1":
+            nothing_changed(request)
             moves = await policy.preview_policy(request.user, request.user.node_id, rules)
             return await _policy_page(request, values=values, preview=moves)
         await policy.publish_policy(request.user, request.user.node_id, rules)
@@ -300,6 +302,7 @@ async def console_decide(request: Request, case_id: Id) -> Response:
     if decision not in ("delist", "keep") or not 10 <= len(explanation) <= 4000:
         return await _case_page(request, case_id, "explanation_length", 422)
     if form.get("confirm") != "1":
+        nothing_changed(request)
         # First say what will happen, then decide on the second step.
         return await _case_page(request, case_id, confirm={
             "action": f"/console/cases/{case_id}/decision", "decision": decision, "explanation": explanation,
@@ -318,6 +321,7 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
     if outcome not in ("upheld", "rejected") or not 10 <= len(explanation) <= 4000:
         return await _case_page(request, case_id, "explanation_length", 422)
     if form.get("confirm") != "1":
+        nothing_changed(request)
         return await _case_page(request, case_id, confirm={
             "action": f"/console/cases/{case_id}/appeal-decision", "outcome": outcome, "explanation": explanation})
     try:

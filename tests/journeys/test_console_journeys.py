@@ -106,7 +106,17 @@ async def test_operator_works_through_the_day(console_page: Page, world, shots):
     await expect(page.locator("[data-testid=grant-row]").first).to_contain_text("三八妇女节慰问")
     await shots.take(page, "grant-done")
 
-    # 5. A case: the evidence in words, a reason, what the decision does, then confirmed.
+    # 5. The policy as a form, and who would change level before publishing.
+    await page.goto("/console/policy")
+    await shots.take(page, "policy-form")
+    await page.fill("[data-testid='policy-warning.satisfaction_below']", "2.9")
+    await page.fill("[data-testid='policy-probation.satisfaction_below']", "2.5")
+    async with page.expect_navigation():
+        await page.click("[data-testid=policy-check]")
+    await expect(page.locator("[data-testid=policy-move]")).to_have_count(1)  # probation → watch
+    await shots.take(page, "policy-preview")
+
+    # 6. A case: the evidence in words, a reason, what the decision does, then confirmed.
     await page.goto("/console/cases?status=open")
     await shots.take(page, "cases")
     await page.goto(f"/console/cases/{ids['case_id']}")
@@ -126,16 +136,6 @@ async def test_operator_works_through_the_day(console_page: Page, world, shots):
     await expect(page.locator("[data-testid=decision]")).to_contain_text("已下架")
     await shots.take(page, "case-decided")
 
-    # 6. The policy as a form, and who would change level before publishing.
-    await page.goto("/console/policy")
-    await shots.take(page, "policy-form")
-    await page.fill("[data-testid='policy-warning.satisfaction_below']", "2.9")
-    await page.fill("[data-testid='policy-probation.satisfaction_below']", "2.5")
-    async with page.expect_navigation():
-        await page.click("[data-testid=policy-check]")
-    await expect(page.locator("[data-testid=policy-preview]")).to_be_visible()
-    await shots.take(page, "policy-preview")
-
     # 7. The audit log reads as sentences, filtered from menus.
     await page.goto("/console/audit")
     await expect(page.locator("[data-testid=audit-row]").first).to_be_visible()
@@ -143,5 +143,7 @@ async def test_operator_works_through_the_day(console_page: Page, world, shots):
     await page.select_option("[data-testid=filter-action]", "http.")
     async with page.expect_navigation():
         await page.click("[data-testid=list-apply]")
-    await expect(page.locator("[data-testid=audit-what]").first).not_to_contain_text("http")
+    whats = page.locator("[data-testid=audit-what]")
+    await expect(whats.first).to_have_text("对处理案件作出了决定")  # the confirmed decision, not its preview
+    await expect(whats.filter(has_text="做了其他修改")).to_have_count(0)
     await shots.take(page, "audit-filtered")
