@@ -14,6 +14,8 @@ page with the reason and the matching status.
 
 from datetime import datetime
 from functools import partial
+
+import msgspec
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -117,6 +119,7 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
     kind = query.get("kind") if query.get("kind") in CASE_KINDS else ""
     page = paging.page_number(query.get("page"))
     cases, total = await policy.case_page(request.user, q=q, status=case_status, kind=kind, page=page)
+    cases = [msgspec.structs.replace(case, reasons=await _readable_reasons(case.reasons[:1])) for case in cases]
     open_values = open_values or {}
     provider_q = (query.get("provider_q") or open_values.get("provider_q") or "")[:60]
     current = await policy.policy_of_node(request.user.node_id)
@@ -338,8 +341,17 @@ async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
 
 
 async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
+    """Complaint mediation: search by provider, filters by status and past the deadline, paged."""
+    query = request.query_params
+    q = (query.get("q") or "")[:60]
+    complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
+    overdue = query.get("overdue") == "1"
+    page = paging.page_number(query.get("page"))
+    found, total = await complaints.complaint_page(request.user, q=q, status=complaint_status, overdue=overdue,
+                                                   page=page)
     return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
-        "complaints": await complaints.in_scope(request.user), "error": error})
+        "complaints": found, "error": error, "q": q, "status": complaint_status, "overdue": "1" if overdue else "",
+        "pager": paging.Pager.of(request, total, page)})
 
 
 @get("/console/complaints", guards=[guards.operator], include_in_schema=False)
@@ -356,7 +368,8 @@ async def console_close(request: Request, complaint_id: BigId) -> Response:
         await complaints.close(request.user, complaint_id, resolution)
     except DomainError as error:
         return await _mediation(request, error.code, error.status)
-    return Redirect(path="/console/complaints")
+    back = (await _form(request)).get("back") or "/console/complaints"
+    return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
 
 
 ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
 from marketplace.settings import get_settings
-from marketplace.web import todo
+from marketplace.web import paging, todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
 from providers import services
@@ -247,9 +247,11 @@ async def staff_deactivate(request: Request, user_id: FromPath[Id]) -> Response:
 async def review_queue(request: Request, status: FromQuery[str] = "applied",
                        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1) -> Template:
     chosen = status if status in STATUSES else "applied"
-    result = await services.list_providers(request.user, chosen, page, 50)
+    q = (request.query_params.get("q") or "")[:60]
+    result = await services.list_providers(request.user, chosen, page, 50, q=q)
     return Template(template_name="providers/console_list.html", context={
-        "page": result, "status": chosen, "statuses": STATUSES,
+        "page": result, "status": chosen, "statuses": STATUSES, "q": q,
+        "pager": paging.Pager.of(request, result.total, page),
     })
 
 

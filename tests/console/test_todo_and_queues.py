@@ -95,3 +95,17 @@ async def test_bulk_approve_publishes_after_confirmation(client, world):
                       [("action", "approve"), ("confirm", "1"), *[("ids", str(i)) for i in ids]])
     assert done.status_code in (302, 303)
     assert {row["status"] for row in await Offer.select(Offer.status).where(Offer.id.is_in(ids))} == {"published"}
+
+
+async def test_complaints_and_providers_are_searched_filtered_and_paged(client, world):
+    from tests.test_page_language import _seed
+    await _seed(world)
+    await web_login(client, "console", world.operators["chaoyang"])
+    overdue = await client.get("/console/complaints?overdue=1", headers=HTML)
+    assert overdue.text.count('data-testid="complaint"') == 1 and 'data-testid="pager"' in overdue.text
+    assert 'data-testid="complaint"' not in (await client.get("/console/complaints?status=closed", headers=HTML)).text
+    assert 'data-testid="complaint"' not in (await client.get("/console/complaints?q=体检", headers=HTML)).text
+    found = await client.get("/console/providers?status=active&q=力美", headers=HTML)
+    assert found.text.count('data-testid="provider-row"') == 1
+    assert 'data-testid="provider-row"' not in (await client.get("/console/providers?status=active&q=体检",
+                                                                 headers=HTML)).text
