@@ -13,7 +13,8 @@ the header being line 1, as spreadsheets number them. Row 0 is the file as a who
 
 A valid file is applied in one transaction: members are matched by the keyed hash of
 their ID number, new ones inserted (no password: they activate their account
-themselves), known ones updated (union, groups, name, phone) — so the same file
+themselves), known ones updated (union, groups, name, phone — never the phone of a member
+who has activated their account: that row is refused) — so the same file
 imported again changes nothing and reports every row unchanged. The import is one
 `roster_import` row and one audit event.
 
@@ -25,7 +26,6 @@ progress that the console polls.
 """
 
 import asyncio
-import codecs
 import csv
 import hashlib
 import io
@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import audit, pii
+from marketplace import audit, csvfiles, pii
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity.principal import Principal
@@ -235,22 +235,16 @@ def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: se
 
 # The file -------------------------------------------------------------------------------------------------
 
+MAX_BYTES = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
+
+
 def decode(content: bytes) -> str:
-    """UTF-8 with or without a byte-order mark, or GB18030 (and so GBK and GB2312, what
-    Excel saves on Chinese Windows); anything else is refused."""
-    if content.startswith(codecs.BOM_UTF8):
-        content, encodings = content[len(codecs.BOM_UTF8):], ("utf-8",)
-    else:
-        encodings = ("utf-8", "gb18030")
-    for encoding in encodings:
-        try:
-            text = content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:  # UTF-16 without a mark decodes as GB18030 full of NULs
-            return text
-    raise RosterRejected([RowError(0, "file", "encoding",
-                                   "The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again.")])
+    """The file's text (marketplace/csvfiles.py: UTF-8 with or without a byte-order mark,
+    or GB18030); anything else, or a file over MAX_BYTES, is refused."""
+    try:
+        return csvfiles.decode_upload(content, max_bytes=MAX_BYTES)
+    except csvfiles.UploadError as error:
+        raise RosterRejected([RowError(0, "file", error.code, error.text, error.params)]) from None
 
 
 def parse(content: bytes):
@@ -562,6 +556,17 @@ async def _database_errors(connection, scope_path: str) -> list[RowError]:
             "ORDER BY s.row_no LIMIT $1", MAX_ERRORS):
         errors.append(RowError(r["row_no"], "phone", "phone_taken",
                                "This phone is registered to another member already."))
+    # A member who activated their account signs in with their phone: a roster never
+    # changes it (a leaked roster must not move someone's account to another phone); the
+    # member changes it themselves.
+    for r in await connection.fetch(
+            "SELECT s.row_no FROM roster_stage s JOIN member m ON m.id_number_hash = s.id_hash "
+            "JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 || '%' "  # others: member_out_of_scope
+            "AND m.password_hash IS NOT NULL AND m.phone_hash <> s.phone_hash ORDER BY s.row_no LIMIT $2",
+            scope_path, MAX_ERRORS):
+        errors.append(RowError(r["row_no"], "phone", "phone_of_activated_member",
+                               "This member has activated their account; only they can change their phone. "
+                               "Keep their current phone in the file."))
     for r in await connection.fetch(
             "SELECT s.row_no FROM roster_stage s JOIN member m ON m.id_number_hash = s.id_hash "
             "JOIN union_node n ON n.id = m.node WHERE n.path NOT LIKE $1 || '%' ORDER BY s.row_no LIMIT $2",

@@ -12,11 +12,10 @@ from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError
 from marketplace.federation import services as federation
-from marketplace.identity import guards, services as identity, totp
+from marketplace.identity import guards
 from marketplace.privacy import audit_words, services
 from marketplace.settings import get_settings
 from marketplace.web import paging
-from marketplace.vouchers import codes
 from marketplace.web import nav
 from marketplace.web.nav import N_
 from marketplace.web.forms import INT8_MAX, form_id
@@ -24,7 +23,6 @@ from marketplace.web.forms import INT8_MAX, form_id
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", position=90)
-nav.register("console", "security", N_("Two-factor sign-in"), "/console/security", "key", position=95)
 
 
 async def _card(request: Request, member_id: int, *, revealed: dict | None = None, error: DomainError | None = None,
@@ -120,38 +118,4 @@ async def delete_me(request: Request) -> Response:
     return response
 
 
-async def _security_page(request: Request, *, secret: str | None = None, error: bool = False,
-                         status: int = 200) -> Template:
-    enabled = await identity.totp_enabled(request.user)
-    secret = secret or totp.new_secret()
-    return Template(template_name="privacy/security.html", status_code=status, context={
-        "enabled": enabled, "secret": secret, "error": error,
-        "qr": None if enabled else codes.qr_svg(totp.otpauth_uri(secret, request.user.display_name))})
-
-
-@get("/console/security", guards=[guards.operator], include_in_schema=False)
-async def security(request: Request) -> Template:
-    return await _security_page(request)
-
-
-@post("/console/security/totp", guards=[guards.operator], include_in_schema=False)
-async def enable_totp(request: Request) -> Response:
-    form = await request.form()
-    secret = form.get("secret") or ""
-    try:
-        await identity.enable_totp(request.user, secret, form.get("code") or "")
-    except DomainError as error:
-        return await _security_page(request, secret=secret, error=True, status=error.status)
-    return Redirect(path="/console/security")
-
-
-@post("/console/security/totp/disable", guards=[guards.operator], include_in_schema=False)
-async def disable_totp(request: Request) -> Response:
-    try:
-        await identity.disable_totp(request.user, (await request.form()).get("code") or "")
-    except DomainError as error:
-        return await _security_page(request, error=True, status=error.status)
-    return Redirect(path="/console/security")
-
-
-ROUTES: list = [member_card, reveal, audit_log, my_data, my_data_page, delete_me, security, enable_totp, disable_totp]
+ROUTES: list = [member_card, reveal, audit_log, my_data, my_data_page, delete_me]

@@ -169,6 +169,7 @@ async def _anonymise(connection, member_id: int) -> None:
         "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id))
     await connection.execute("UPDATE complaint SET member_masked = $2 WHERE member = $1", member_id, "*")
     await connection.execute("UPDATE rating SET comment = '', member_masked = '*' WHERE member = $1", member_id)
+    await connection.execute("DELETE FROM favourite WHERE member = $1", member_id)
 
 
 async def delete_me(principal: Principal, confirmation: str) -> None:
