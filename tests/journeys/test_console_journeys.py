@@ -147,3 +147,12 @@ async def test_operator_works_through_the_day(console_page: Page, world, shots):
     await expect(whats.first).to_have_text("对处理案件作出了决定")  # the confirmed decision, not its preview
     await expect(whats.filter(has_text="做了其他修改")).to_have_count(0)
     await shots.take(page, "audit-filtered")
+
+    # 8. The same home in English, once.
+    await page.goto("/console/")
+    async with page.expect_navigation():
+        await page.click("header [data-testid=lang-switch]")
+    await expect(page.locator("[data-testid=todo]")).to_contain_text("To do today")
+    await shots.take(page, "todo-home-english")
+    async with page.expect_navigation():
+        await page.click("header [data-testid=lang-switch]")
