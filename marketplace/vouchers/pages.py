@@ -138,6 +138,7 @@ async def _voucher_page(request: Request, voucher_id: int, error: str | None = N
         "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
         "complaints": await complaints.mine(request.user, voucher_id),
         "response_hours": int(complaints.response_time().total_seconds() // 3600),
+        "may_complain": services.may_complain(voucher),
     })
 
 

@@ -302,6 +302,17 @@ async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int
     return {row["id"]: (row["title_zh"], row["title_en"]) for row in rows}
 
 
+async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None:
+    """The survey invitation: one tap to the rating form of the voucher, naming its offer."""
+    async with engine().transaction() as transaction:
+        title = await transaction.connection.fetchval(
+            "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1 AND v.member = $2",
+            voucher_id, member_id)
+    await notifications.tell(notifications.Message(
+        member_id, "rating_survey", {"offer": title} if title else {}, link=f"/vouchers/{voucher_id}#rating",
+        source_event=event_id))
+
+
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
     _member(principal)
     async with engine().transaction() as transaction:
@@ -362,16 +373,27 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
                               member_since=await federation.member_joined_at(principal.id))
 
 
+def _no_show(voucher: VoucherRead) -> bool:
+    """A paid booking whose time passed without the provider redeeming it."""
+    return (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
+            and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+
+
+def may_complain(voucher: VoucherRead) -> bool:
+    """Whether evaluation's rules let the member complain about this voucher (apart from the
+    one complaint per voucher and the weekly limit): used, or a paid booking not honoured."""
+    return voucher.status == "redeemed" or _no_show(voucher)
+
+
 async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
                    photo: bytes | None = None) -> ComplaintRead:
     """A complaint about a voucher of the member's to its provider: a redeemed one, or a
     paid booking whose time passed unredeemed (a no-show); evaluation/complaints.py rules.
     With an optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
-    no_show = (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
-               and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+    no_show = _no_show(voucher)
     # No picture is kept for a complaint that the rules refuse (a voucher not used).
-    eligible = voucher.status == "redeemed" or no_show
+    eligible = may_complain(voucher)
     name = catalog.store_picture(photo, "complaints") if photo and eligible else None
     return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name, no_show=no_show)
 
@@ -595,7 +617,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
 # Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where
 # the web process (the inbox page) imports them too.
 notifications.register("rating_survey", N_("How was your visit?"),
-                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
+                       N_("Rate %(offer)s: it takes one tap and helps other members."))
 notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
                        N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
 notifications.register("complaint_closed", N_("Your complaint is resolved"),
