@@ -359,10 +359,13 @@ async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:
 # Reading for operators and owners ----------------------------------------------------------------
 
 async def list_providers(principal: Principal, status: str | None = "applied", page: int = 1,
-                         page_size: int = 20) -> ProviderPage:
-    """Providers serving nodes in the operator's subtree, oldest first (a review queue)."""
-    where = "n.path LIKE {} || '%'" + (" AND p.status = {}" if status else "")
-    args = [principal.node_path or "-"] + ([status] if status else [])
+                         page_size: int = 20, q: str = "") -> ProviderPage:
+    """Providers serving nodes in the operator's subtree, oldest first (a review queue);
+    with `q`, those whose name or credit code contains it."""
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    where = "n.path LIKE {} || '%'" + (" AND p.status = {}" if status else "") + \
+        (" AND (p.name ILIKE '%' || {} || '%' OR p.credit_code ILIKE '%' || {} || '%')" if text else "")
+    args = [principal.node_path or "-"] + ([status] if status else []) + ([text, text] if text else [])
     rows = await Provider.raw(
         "SELECT p.id, p.name, p.credit_code, p.kind, p.status, p.node AS node_id, n.name_zh AS node_name, "
         "p.created_at, count(*) OVER () AS total FROM provider p JOIN union_node n ON n.id = p.node "
