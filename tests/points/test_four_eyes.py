@@ -28,6 +28,8 @@ async def test_a_large_grant_waits_for_a_second_operator(client, world):
     assert grant.status == "pending" and await _events(points.GRANT_CREATED) == []
     [pending] = await approvals.in_scope(chaoyang)
     assert pending["kind"] == "points_grant" and pending["payload"]["total"] == 15_500
+    # The second operator's to-do list counts it; the proposer's does not.
+    assert (await approvals.waiting_for(chaoyang), await approvals.waiting_for(beijing)) == (1, 0)
     with pytest.raises(approvals.Conflict) as own:
         await approvals.decide(beijing, pending["id"], True)
     assert own.value.code == "own_proposal"
