@@ -495,3 +495,64 @@ async def disputed_in_stripe(dispute: dict) -> str:
         return "not_ours"
     log.warning("payment_disputed", payment_id=payment_id, dispute=dispute.get("id"))
     return "flagged"
+
+
+# Reconciliation with Stripe ---------------------------------------------------------------------
+
+RECONCILE_DAYS = 35  # a refund or a late payment in Stripe is looked for this long after the purchase
+
+
+async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
+    """Daily: each payment of the last `days` against its PaymentIntent and refunds in
+    Stripe. Drift with one right answer is repaired (a refund made in Stripe whose webhook
+    was lost, a payment Stripe took while this side still waits); the rest is reported for
+    finance. Returns counts by finding; safe to repeat."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT id, payment_intent, status, amount_fen FROM payment WHERE payment_intent IS NOT NULL "
+            "AND created_at >= now() - make_interval(days => $1) ORDER BY id", days)
+    found: dict[str, int] = {}
+    for row in rows:
+        try:
+            finding = await _reconcile_one(row)
+        except stripe.StripeError as error:
+            log.warning("payment_reconcile_unreachable", payment_id=row["id"], error=type(error).__name__)
+            finding = "stripe_unreachable"
+        found[finding] = found.get(finding, 0) + 1
+        if finding not in ("in_step", "stripe_unreachable"):
+            log.warning("payment_drift", payment_id=row["id"], finding=finding)
+    log.info("payments_reconciled", **found)
+    return found
+
+
+async def _reconcile_one(row) -> str:
+    client = stripe_client()
+    intent = await client.v1.payment_intents.retrieve_async(row["payment_intent"])
+    refunded = 0
+    refund_id = None
+    if intent.status == "succeeded":
+        refunds = await client.v1.refunds.list_async({"payment_intent": intent.id, "limit": 100})
+        done = [refund for refund in refunds.data if refund.status == "succeeded"]
+        refunded = sum(refund.amount for refund in done)
+        refund_id = done[0].id if done else None
+    status = row["status"]
+    if intent.status == "succeeded" and refunded >= intent.amount:
+        if status in ("succeeded", "refunding"):
+            await refunded_in_stripe({"payment_intent": intent.id, "amount": intent.amount,
+                                      "amount_refunded": refunded, "refunded": True,
+                                      "refunds": {"data": [{"id": refund_id}]}})
+            return "refund_applied"
+        return "in_step" if status in ("refunded", "cancelled") else "refunded_at_stripe_" + status
+    if intent.status == "succeeded":
+        if status == "pending":
+            await complete(row["id"], intent.id, intent.amount)
+            return "payment_completed"
+        if status == "refunded":
+            return "refund_missing_at_stripe"
+        if status == "cancelled":
+            await complete(row["id"], intent.id, intent.amount)  # released meanwhile: refunded
+            return "late_payment_refunded"
+        return "in_step"
+    if status in ("succeeded", "refunding", "refunded"):
+        return "not_paid_at_stripe"
+    return "in_step"

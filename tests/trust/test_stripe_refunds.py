@@ -88,3 +88,25 @@ async def test_events_about_charges_that_are_not_ours_change_nothing(client, wor
     stranger = {"id": "ch_other", "object": "charge", "payment_intent": "pi_not_ours", "amount": 100,
                 "amount_refunded": 100, "refunded": True, "refunds": {"data": []}}
     assert await _deliver(client, "charge.refunded", stranger) == "not_ours"
+
+
+async def test_the_daily_reconciliation_repairs_what_no_webhook_told(client, world):
+    from marketplace.federation import services as federation
+
+    # A: refunded in the Stripe dashboard; its webhook never arrived.
+    offer_id, refunded = await _paid(world)
+    await payments.stripe_client().v1.refunds.create_async({"payment_intent": refunded["payment_intent"]})
+    # B: paid at Stripe while this side still waits (the member closed the page, the webhook was lost).
+    other = await federation.member_principal(world.members["haidian"][0])
+    waiting = await payments.start(other, offer_id)
+    waiting_row = await Payment.select().where(Payment.id == waiting.id).first()
+    assert await pay_at_stripe(waiting_row["payment_intent"]) == "succeeded"
+
+    found = await payments.reconcile_with_stripe()
+    assert found == {"refund_applied": 1, "payment_completed": 1}, found
+    assert await voucher_status(refunded["voucher"]) == "refunded"
+    assert (await Payment.select(Payment.status).where(Payment.id == refunded["id"]).first())["status"] == "refunded"
+    assert await voucher_status(waiting.voucher_id) == "issued"
+    assert await stock_left(offer_id) == 99  # A's unit came back, B holds one
+    # A second run finds everything in step.
+    assert await payments.reconcile_with_stripe() == {"in_step": 2}
