@@ -76,7 +76,7 @@ async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict
         offer_id,
     )
     if row is None:
-        raise NotFound(f"Offer {offer_id} does not exist.", code="offer_not_found")
+        raise NotFound("This offer does not exist.", code="offer_not_found")
     return dict(row)
 
 
@@ -108,7 +108,7 @@ async def _read(connection, offer: dict) -> OfferRead:
 
 def _own(principal: Principal, offer: dict) -> None:
     if principal.kind != "provider" or offer["provider"] != principal.provider_id:
-        raise NotFound(f"Offer {offer['id']} does not exist.", code="offer_not_found")
+        raise NotFound("This offer does not exist.", code="offer_not_found")
 
 
 def _owner(principal: Principal) -> None:
@@ -159,22 +159,22 @@ async def _validate(connection, provider_id: int, provider_node: int, data: Offe
         raise Invalid("The first day must come before the last day.", field="valid_from")
     for name in ("title_zh", "description_zh"):
         if not getattr(data, name).strip():
-            raise Invalid(f"{name} must not be blank.", field=name)
+            raise Invalid("Fill in this field.", field=name)
     if len(set(data.tags)) != len(data.tags):
         raise Invalid("Each tag only once.", field="tags")
     if not await connection.fetchval("SELECT 1 FROM category WHERE id = $1", data.category_id):
-        raise Invalid(f"category_id {data.category_id} is not a known category.", field="category_id")
+        raise Invalid("Choose a category from the list.", field="category_id")
     try:
         scope = await federation.get_node(data.node_scope_id)
     except NotFound:
-        raise Invalid(f"node_scope_id {data.node_scope_id} is not a union node.", field="node_scope_id") from None
+        raise Invalid("Choose a union from the list.", field="node_scope_id") from None
     home = await federation.get_node(provider_node)
     if not scope.path.startswith(home.path):
         raise Invalid("Choose your own federation or a union inside it.",
                       field="node_scope_id")
     unknown = set(data.groups) - await federation.group_codes()
     if unknown:
-        raise Invalid(f"groups has unknown codes: {', '.join(sorted(unknown))}.", field="groups")
+        raise Invalid("Choose member groups from the list.", field="groups")
     own_locations = {row["id"] for row in await providers.list_locations(provider_id)}
     foreign = set(data.location_ids) - own_locations
     if foreign:
@@ -265,7 +265,7 @@ async def update_offer(principal: Principal, offer_id: int, data: OfferInput) ->
             except UniqueViolationError:
                 raise Conflict("This offer already has an edit under review.", code="revision_pending") from None
         else:
-            raise Conflict(f"A {offer['status']} offer cannot be edited.", code="not_editable",
+            raise Conflict("This offer can no longer be edited.", code="not_editable",
                            status=offer["status"])
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
@@ -277,7 +277,7 @@ async def delete_offer(principal: Principal, offer_id: int) -> None:
         offer = await _fetch_offer(transaction.connection, offer_id, lock=True)
         _own(principal, offer)
         if offer["status"] != "draft":
-            raise Conflict(f"A {offer['status']} offer cannot be deleted; pause it instead.", code="not_a_draft")
+            raise Conflict("Only a draft can be deleted; pause a published offer instead.", code="not_a_draft")
         await transaction.connection.execute("DELETE FROM offer WHERE id = $1", offer_id)
     await delete_picture_files(offer["cover_image"])
 
@@ -291,7 +291,7 @@ async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
         if offer["provider_status"] != "active":
             raise Conflict("Only an active provider may submit listings.", code="provider_not_active")
         if offer["status"] != "draft":
-            raise Conflict(f"A {offer['status']} offer cannot be submitted.", code="not_a_draft")
+            raise Conflict("Only a draft can be submitted for review.", code="not_a_draft")
         if offer["valid_to"] <= datetime.now(UTC):
             raise Invalid("The last day has passed; move the dates before submitting.", field="valid_to")
         if offer["kind"] == "slot" and not await connection.fetchval(
@@ -314,8 +314,9 @@ async def _flip(principal: Principal, offer_id: int, source: str, target: str) -
             f"UPDATE offer SET status = $2, updated_at = now() WHERE id = $1 AND status = $3{extra} RETURNING id",
             offer_id, target, source)
         if changed is None:
-            raise Conflict(f"Only a {source} offer that has not expired can become {target}.",
-                           code=f"not_{source}")
+            if target == "paused":
+                raise Conflict("Only a published offer can be paused.", code=f"not_{source}")
+            raise Conflict("Only a paused offer whose last day has not passed can be resumed.", code=f"not_{source}")
         await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
         return await _read(connection, await _fetch_offer(connection, offer_id))
 

@@ -16,14 +16,15 @@ from catalog.search import controllers as search_controllers, index as search_in
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
-from evaluation import quality_controllers, quality_pages, review_pages
+from evaluation import evaluator_key_pages, quality_controllers, quality_pages, review_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
 from marketplace.federation import consent
-from marketplace.identity import guards, team
+from marketplace.identity import approval_pages, guards, permissions, team
+from marketplace.identity import pages as account_pages
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.inbox import middleware as inbox_middleware, pages as inbox_pages
@@ -65,7 +66,9 @@ class BenefitsPlugin(InitPluginProtocol):
             *quality_pages.ROUTES, *review_pages.ROUTES, *favourite_pages.ROUTES,
             *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
-            *team.CONTROLLERS, *team.ROUTES,
+            *team.CONTROLLERS, *team.ROUTES, *account_pages.ROUTES,
+            *approval_pages.CONTROLLERS, *approval_pages.ROUTES,
+            *evaluator_key_pages.CONTROLLERS, *evaluator_key_pages.ROUTES,
             # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False,
@@ -75,7 +78,7 @@ class BenefitsPlugin(InitPluginProtocol):
             lambda: settlement_statements.draft_month, sync_to_thread=False)
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
-        app_config.guards.append(guards.analysts_read_only)
+        app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
         app_config.before_send.append(security.add_security_headers)
@@ -84,11 +87,12 @@ class BenefitsPlugin(InitPluginProtocol):
                                      authentication_middleware, inbox_middleware.badge_middleware,
                                      audit_middleware, todo.todo_middleware]
         app_config.template_config = web_config.template_config()
-        # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
-        # compressed already.
+        # HTML, CSS, JS and JSON go out gzipped (members are on phones), not to requests
+        # another site started (BREACH; see static_assets); pictures are compressed already.
         app_config.compression_config = CompressionConfig(
             backend="gzip", gzip_compress_level=6, minimum_size=500,
-            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
+            middleware_class=static_assets.SameOriginCompression,
+            exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",

@@ -142,6 +142,8 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
     if _wants_html(request):
         if body["status"] == 401:
             return Redirect(path=_login_path(request))
+        if body.get("setup") and request.method == "GET":  # a step the account must take first
+            return Redirect(path=body["setup"])
         from marketplace.web import i18n
 
         # Unmatched routes never pass through the app's middleware, so the locale of an

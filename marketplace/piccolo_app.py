@@ -6,7 +6,7 @@ from marketplace.audit.tables import AuditEvent
 from marketplace.federation.tables import (
     Member, MemberGroup, Notification, RosterImport, RosterImportFile, UnionNode,
 )
-from marketplace.identity.tables import AuthSession, Operator
+from marketplace.identity.tables import AuthSession, Operator, OperatorRecoveryCode
 from marketplace.idempotency.tables import IdempotencyKey
 from marketplace.jobs.tables import OutboxEvent, ProcessedEvent
 from marketplace.reports.tables import (
@@ -16,8 +16,8 @@ from marketplace.reports.tables import (
 APP_CONFIG = AppConfig(
     app_name="marketplace",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "marketplace"),
-    table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, AuthSession, OutboxEvent, ProcessedEvent,
-                   IdempotencyKey, AuditEvent, RosterImport, RosterImportFile,
+    table_classes=[UnionNode, MemberGroup, Member, Notification, Operator, OperatorRecoveryCode, AuthSession,
+                   OutboxEvent, ProcessedEvent, IdempotencyKey, AuditEvent, RosterImport, RosterImportFile,
                    ReportUsageDaily, ReportProviderDaily, ReportSearchMissDaily, ReportCoverage, ReportRun],
     migration_dependencies=[],
 )

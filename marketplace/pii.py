@@ -38,7 +38,8 @@ def decrypt(blob: bytes) -> str:
 
 
 # Every column that holds an encrypted value: (table, column).
-ENCRYPTED_COLUMNS = (("member", "phone_cipher"), ("member", "id_number_cipher"), ("provider", "contact_phone_cipher"))
+ENCRYPTED_COLUMNS = (("member", "phone_cipher"), ("member", "id_number_cipher"), ("provider", "contact_phone_cipher"),
+                     ("operator", "totp_secret_cipher"))
 
 
 async def rotate_key(batch: int = 5000) -> int:

@@ -68,10 +68,22 @@ class SecuritySettings:
     session_absolute_hours: int = 12
     member_session_days: int = 30
     login_max_failures: int = 5
-    login_window_seconds: int = 900
+    login_window_seconds: int = 900  # failures fade this long after the last one
+    login_max_delay_seconds: int = 60  # the longest wait between two attempts, however many failed
     secure_cookies: bool = False
     # Strict-Transport-Security's max-age, sent over https (0: never sent).
     hsts_max_age: int = 31_536_000
+    # Operator roles that reveal members' personal data sign in with a second factor.
+    totp_required_roles: tuple[str, ...] = ("administrator", "reviewer")
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    # "dev" (messages to the log and /dev/sms: demo and tests), "gateway" (a real SMS
+    # gateway) or "disabled"; see marketplace/identity/sms.py.
+    sender: str = "disabled"
+    gateway_url: str = ""
+    gateway_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,7 @@ class Settings:
     security: SecuritySettings = field(repr=False)
     points: PointsSettings = PointsSettings()
     jobs: JobsSettings = JobsSettings()
+    sms: SmsSettings = field(default_factory=SmsSettings, repr=False)
 
 
 @lru_cache
@@ -143,6 +156,8 @@ def get_settings() -> Settings:
             pii_encryption_key_old=bytes.fromhex(_env("PII_ENCRYPTION_KEY_OLD", "")) or None,
             pii_hash_key=bytes.fromhex(_env("PII_HASH_KEY")),
             secure_cookies=_env("SECURE_COOKIES", "false").lower() == "true",
+            totp_required_roles=tuple(role.strip() for role in _env(
+                "TOTP_REQUIRED_ROLES", "administrator,reviewer").split(",") if role.strip()),
             hsts_max_age=int(_env("HSTS_MAX_AGE", "31536000")),
         ),
         points=PointsSettings(
@@ -151,5 +166,12 @@ def get_settings() -> Settings:
         ),
         jobs=JobsSettings(
             outbox_retention_days=int(_env("OUTBOX_RETENTION_DAYS", "14")),
+        ),
+        sms=SmsSettings(
+            # Unset: the demo's sender where Stripe runs on its stand-in (no real money, no
+            # real texts either), none otherwise, so production never shows codes on a page.
+            sender=_env("SMS_SENDER", "dev" if os.environ.get("STRIPE_API_BASE") else "disabled"),
+            gateway_url=_env("SMS_GATEWAY_URL", ""),
+            gateway_key=_env("SMS_GATEWAY_KEY", ""),
         ),
     )

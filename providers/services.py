@@ -75,7 +75,7 @@ async def get_user(user_id: int) -> dict | None:
     """The user with their provider's id, name, status and federation node."""
     rows = await ProviderUser.raw(
         "SELECT u.id, u.display_name, u.role, u.provider AS provider_id, p.name AS provider_name, "
-        "p.status AS provider_status, p.node AS node_id "
+        "p.status AS provider_status, p.node AS node_id, u.must_change_password "
         "FROM provider_user u JOIN provider p ON p.id = u.provider WHERE u.id = {} AND u.active",
         user_id,
     )
@@ -133,31 +133,30 @@ def normalise_credit_code(value: str) -> str:
 def _check_phone(phone: str, field: str) -> str:
     phone = phone.strip().replace("-", "").replace(" ", "")
     if not PHONE_PATTERN.match(phone):
-        raise Invalid(f"{field} must be a mobile number of 11 digits or a landline with its area code.",
-                      field=field)
+        raise Invalid("Give a mobile number of 11 digits or a landline with its area code.", field=field)
     return phone
 
 
 def _check_text(value: str, field: str) -> str:
     value = value.strip()
     if not value:
-        raise Invalid(f"{field} must not be empty.", field=field)
+        raise Invalid("Fill in this field.", field=field)
     return value
 
 
 def check_location(location: LocationInput, prefix: str = "") -> dict:
     """The location as stored, or Invalid naming the bad field (prefix "locations[0]." in an application)."""
     if not LATITUDE[0] <= location.latitude <= LATITUDE[1]:
-        raise Invalid(f"latitude must lie in mainland China ({LATITUDE[0]} to {LATITUDE[1]}).",
-                      field=prefix + "latitude")
+        raise Invalid("The latitude of a place in mainland China lies between %(low)s and %(high)s.",
+                      field=prefix + "latitude", params={"low": LATITUDE[0], "high": LATITUDE[1]})
     if not LONGITUDE[0] <= location.longitude <= LONGITUDE[1]:
-        raise Invalid(f"longitude must lie in mainland China ({LONGITUDE[0]} to {LONGITUDE[1]}).",
-                      field=prefix + "longitude")
+        raise Invalid("The longitude of a place in mainland China lies between %(low)s and %(high)s.",
+                      field=prefix + "longitude", params={"low": LONGITUDE[0], "high": LONGITUDE[1]})
     hours = {}
     for day, times in location.opening_hours.items():
         field = f"{prefix}opening_hours.{day}"
         if day not in WEEKDAYS:
-            raise Invalid(f"opening_hours days must be one of {', '.join(WEEKDAYS)}.", field=field)
+            raise Invalid("Give opening hours for the days of the week only.", field=field)
         opens, closes = times
         if not (TIME_PATTERN.match(opens) and TIME_PATTERN.match(closes)):
             raise Invalid("Give opening hours as two times, such as 09:00 and 21:00.", field=field)
@@ -189,8 +188,8 @@ async def _check_account(account: AccountInput, prefix: str, fallback_name: str)
         raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.",
                       field=prefix + "username")
     if len(account.password) < MIN_PASSWORD:
-        raise Invalid(f"password must have at least {MIN_PASSWORD} characters.", code="weak_password",
-                      field=prefix + "password")
+        raise Invalid("A password has at least %(min)s characters.", code="weak_password",
+                      field=prefix + "password", params={"min": MIN_PASSWORD})
     if account.password.lower() in COMMON_PASSWORDS or account.password.lower() == username.lower():
         raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field=prefix + "password")
     display_name = account.display_name.strip() or fallback_name
@@ -485,6 +484,39 @@ async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
     return UserRead(id=user_id, username=username, display_name=display_name, role="staff", active=True)
 
 
+def check_user_password(password: str, username: str) -> None:
+    """A provider user's new password: the rules of sign-up."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("password must have at least %(min)s characters.", code="weak_password", field="password",
+                      params={"min": MIN_PASSWORD})
+    if password.lower() in COMMON_PASSWORDS or password.lower() == username.lower():
+        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
+
+
+async def user_password_hash(user_id: int) -> str | None:
+    row = await ProviderUser.select(ProviderUser.password_hash).where(ProviderUser.id == user_id).first()
+    return row["password_hash"] if row else None
+
+
+async def set_user_password(user_id: int, password_hash: str, *, must_change: bool) -> None:
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE provider_user SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+            user_id, password_hash, must_change)
+
+
+async def reset_staff_password(principal: Principal, user_id: int, password_hash: str) -> None:
+    """The owner sets a staff account's password to a temporary one, to be changed at sign-in."""
+    _require_owner(principal)
+    async with engine().transaction() as transaction:
+        found = await transaction.connection.fetchval(
+            "UPDATE provider_user SET password_hash = $3, must_change_password = true "
+            "WHERE id = $1 AND provider = $2 AND role = 'staff' AND active RETURNING id",
+            user_id, principal.provider_id, password_hash)
+    if found is None:
+        raise NotFound("This staff account does not exist.", code="user_not_found")
+
+
 async def deactivate_staff(principal: Principal, user_id: int) -> None:
     """The staff account can no longer sign in; its open sessions stop at their next request."""
     _require_owner(principal)
@@ -494,6 +526,30 @@ async def deactivate_staff(principal: Principal, user_id: int) -> None:
             "RETURNING id", user_id, principal.provider_id)
     if found is None:
         raise NotFound(f"Staff account {user_id} does not exist.", code="user_not_found")
+
+
+def district_name(node_name: str) -> str:
+    """朝阳区总工会 → 朝阳区: the district a district federation is named after."""
+    for suffix in ("总工会", "工会联合会", "工会"):
+        if node_name.endswith(suffix) and len(node_name) > len(suffix):
+            return node_name[: -len(suffix)]
+    return node_name
+
+
+async def district_choices(node_id: int | None = None) -> list[str]:
+    """The 区域 a location may lie in: the districts of the federation's district unions under
+    the city of `node_id` (all of them without one), in tree order."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT d.name_zh FROM union_node d WHERE d.level = 'district' AND d.path LIKE coalesce(("
+            "  SELECT c.path FROM union_node c, union_node n WHERE n.id = $1 AND c.level = 'city'"
+            "  AND n.path LIKE c.path || '%' LIMIT 1), '') || '%' ORDER BY d.path", node_id)
+    names = []
+    for row in rows:
+        name = district_name(row["name_zh"])
+        if name not in names:
+            names.append(name)
+    return names
 
 
 async def serving_nodes() -> list[dict]:

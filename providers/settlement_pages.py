@@ -44,6 +44,11 @@ def _message(error: DomainError) -> str:
         "statement_changed": _("The draft was recomputed after you opened it; look at it again before approving."),
         "nothing_to_settle": _("Nothing is owed on this statement."),
         "no_payout_account": _("The provider has no payout account yet; set it first."),
+        "own_approval": _("You approved this statement; another operator pays it."),
+        "account_changed": _("The provider's payout account changed after approval; approve the statement again."),
+        "approval_pending": _("A change of this provider's payout account is waiting for approval already."),
+        "payout_account_unchanged": _("This is the provider's payout account already."),
+        "role_required": _("Your role does not allow this."),
         "payout_refused": _("The payment gateway refused the payout; nothing was paid."),
         "payout_key_reused": _("The payment gateway refused the payout; nothing was paid."),
         "payout_unavailable": _("The payment gateway could not be reached; nothing was paid. Try again."),
@@ -105,6 +110,7 @@ async def _statement_page(request: Request, statement_id: int, error: str | None
     statement = await settlements.statement_for_operator(request.user, statement_id)
     return Template(template_name="settlements/console_detail.html", status_code=code, context={
         "statement": statement, "error": error, "local": _local,
+        "pending_account": await settlements.pending_account(statement.provider_id),
     })
 
 
@@ -117,7 +123,7 @@ async def _act(request: Request, statement_id: int, action) -> Response:
     try:
         await action()
     except DomainError as error:
-        if error.status in (403, 404):
+        if error.status == 404 or (error.status == 403 and error.code != "role_required"):
             raise
         return await _statement_page(request, statement_id, _message(error), error.status)
     return Redirect(path=f"/console/settlements/{statement_id}")

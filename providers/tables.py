@@ -62,6 +62,7 @@ class ProviderUser(Table, tablename="provider_user"):
     password_hash = Text()
     active = Boolean(default=True)
     created_at = Timestamptz()
+    must_change_password = Boolean(default=False)  # set when the owner resets it
 
 
 class ProviderStatusChange(Table, tablename="provider_status_change"):

@@ -27,6 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 os.environ.setdefault("BENEFITS_VAR", str(REPO_ROOT / "var" / "test"))
 os.environ.setdefault("LOG_FORMAT", "json")
+# Administrators and reviewers must use two-factor sign-in (identity.two_factor); the suite's
+# operators sign in with passwords only, and tests/test_totp.py turns the rule on itself.
+os.environ.setdefault("TOTP_REQUIRED_ROLES", "")
 # A worker inherits the controller's environment, so its own names are set, not defaulted.
 os.environ["MEILI_INDEX_PREFIX"] = f"test_{WORKER}_" if WORKER else os.environ.get("MEILI_INDEX_PREFIX", "test_")
 

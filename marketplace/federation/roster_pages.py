@@ -44,6 +44,8 @@ def row_message(error: roster.RowError) -> str:
         "duplicate_id_number": lambda: _("Repeats the ID number of row %(first)s.") % {"first": p.get("first", "")},
         "duplicate_phone": lambda: _("Repeats the phone of row %(first)s.") % {"first": p.get("first", "")},
         "phone_taken": lambda: _("This phone is registered to another member already."),
+        "phone_of_activated_member": lambda: _("This member has activated their account; only they can change "
+                                               "their phone. Keep their current phone in the file."),
         "member_out_of_scope": lambda: _("This person is a member of a union outside your scope; ask for a transfer."),
         "column_count": lambda: _("This line has %(found)s columns; the header has %(expected)s.") % {
             "found": p.get("found", ""), "expected": p.get("expected", "")},
@@ -51,6 +53,7 @@ def row_message(error: roster.RowError) -> str:
             "columns": p.get("columns", "")},
         "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
         "encoding": lambda: _("The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again."),
+        "too_large": lambda: _("The file is larger than %(max_mb)s MB; split it.") % {"max_mb": p.get("max_mb", "")},
         "empty_file": lambda: _("The file is empty."),
         "no_rows": lambda: _("The file has a header but no members."),
     }
@@ -62,8 +65,17 @@ async def _roster_page(request: Request, *, result: roster.ImportRead | None = N
                        status: int = 200) -> Template:
     return Template(template_name="console/roster.html", status_code=status, context={
         "imports": await roster.list_imports(request.user), "result": result, "error": error,
-        "columns": roster.COLUMNS, "row_message": row_message, "sync_max": roster.SYNC_MAX_ROWS,
+        "columns": [roster.CHINESE_HEADERS[column] for column in roster.COLUMNS], "row_message": row_message,
+        "sync_max": roster.SYNC_MAX_ROWS, "groups": await federation.group_names(),
     })
+
+
+@get("/console/roster/template.csv", guards=[guards.operator], include_in_schema=False)
+async def roster_template() -> Response:
+    """The roster file to fill in, with Chinese headers and an example row."""
+    return Response(content=roster.template_csv(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": "attachment; filename=\"roster-template.csv\"; "
+                                                    "filename*=UTF-8''%E4%BC%9A%E5%91%98%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.csv"})
 
 
 @get("/console/roster", guards=[guards.operator], include_in_schema=False)
@@ -172,9 +184,26 @@ async def member_leave(request: Request, member_id: Id) -> Response:
 
 # Activation (public) ----------------------------------------------------------------------------------
 
-def _activate_page(error: str | None = None, values: dict | None = None, status: int = 200) -> Template:
-    return Template(template_name="activate.html", status_code=status,
-                    context={"error": error, "values": values or {}})
+def _activate_page(error: str | None = None, values: dict | None = None, status: int = 200, *,
+                   step: str = "details", sent: bool = False, field: str | None = None, code: str = "") -> Template:
+    from marketplace.identity import sms
+
+    return Template(template_name="activate.html", status_code=status, context={
+        "error": error, "field": field, "values": values or {}, "step": step, "sent": sent,
+        "phone": (values or {}).get("phone", ""), "dev_sms": sms.dev_mode(), "resend_seconds": sms.RESEND_SECONDS,
+        "next": None, "code": "" if field == "code" else code[:6]})
+
+
+def _no_match() -> str:
+    return _("These details do not match a member waiting for activation. Check them, or ask your union.")
+
+
+def _activate_values(form) -> dict:
+    return {key: str(form.get(key) or "")[:100] for key in ("name", "id_number", "phone")}
+
+
+def _throttled(error: TooManyRequests) -> str:
+    return error.translated()
 
 
 @get("/activate", include_in_schema=False)
@@ -182,25 +211,44 @@ async def activate_page() -> Template:
     return _activate_page()
 
 
+@post("/activate/send", include_in_schema=False)
+async def activate_send(request: Request) -> Response:
+    """Step 1: the details match; a code goes to the phone on file."""
+    values = _activate_values(await request.form())
+    try:
+        await activation.start(values["name"], values["id_number"], values["phone"], client_address(request))
+    except TooManyRequests as error:
+        step = "code" if error.code == "sms_cooldown" else "details"
+        return _activate_page(_throttled(error), values, 429, step=step)
+    except DomainError as error:
+        if error.code == "activation_failed":
+            return _activate_page(_no_match(), values, error.status)
+        return _activate_page(error.translated(), values, error.status)
+    return _activate_page(None, values, step="code", sent=True)
+
+
 @post("/activate", include_in_schema=False)
 async def activate(request: Request) -> Response:
-    form = dict(await request.form())
-    values = {key: str(form.get(key) or "")[:100] for key in ("name", "id_number", "phone")}
+    """Step 2: the code from the text message and the new password."""
+    form = await request.form()
+    values = _activate_values(form)
     password = str(form.get("password") or "")
     if password != str(form.get("password_again") or ""):
-        return _activate_page(_("The two passwords differ."), values, 422)
+        return _activate_page(_("The two passwords differ."), values, 422, step="code", field="password_again",
+                              code=str(form.get("code") or ""))
     try:
-        member_id = await activation.activate(values["name"], values["id_number"], values["phone"], password,
-                                              client_address(request))
+        member_id = await activation.activate(values["name"], values["id_number"], values["phone"],
+                                              str(form.get("code") or ""), password)
     except TooManyRequests as error:
-        return _activate_page(_("Too many failed attempts; try again in %(seconds)s seconds.") % {
-            "seconds": error.retry_after}, values, 429)
+        return _activate_page(_throttled(error), values, 429, step="code")
     except DomainError as error:
         if error.code == "weak_password":
             message = _("Choose a password of at least 8 characters that is not common or your phone number.")
-        else:
-            message = _("These details do not match a member waiting for activation. Check them, or ask your union.")
-        return _activate_page(message, values, error.status)
+            return _activate_page(message, values, error.status, step="code", field="password",
+                                  code=str(form.get("code") or ""))
+        if error.code == "wrong_code":
+            return _activate_page(error.translated(), values, error.status, step="code", field="code")
+        return _activate_page(_no_match(), values, error.status)
     # Activated: signed in at once, as after a sign-in.
     token, expires_at = await identity.open_session("member", member_id, "cookie")
     prefix, cookie = WEB_AREAS["member"]
@@ -211,5 +259,5 @@ async def activate(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
-                member_leave, activate_page, activate]
+ROUTES: list = [roster_template, roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
+                member_leave, activate_page, activate_send, activate]

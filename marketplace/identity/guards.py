@@ -55,16 +55,25 @@ def operator_role(*roles: str):
 
 administrator = operator_role("administrator")
 
+# Which role may call which route (analysts read only, staff keep to the counter, ...) is
+# the permission table's job: marketplace/identity/permissions.py, one app-wide guard.
 
-# What an analyst may still change: their own sign-out and two-factor settings.
-ANALYST_WRITES = ("/console/logout", "/api/v1/auth/token", "/console/security/totp")
+
+# Where a signed-in operator or provider user with something pending may still go.
+SETUP_PAGES = {"password": {"operator": "/console/password", "provider": "/provider/password"},
+               "two_factor": {"operator": "/console/security"}}
+SETUP_ALLOWED = ("/console/password", "/console/security", "/console/logout", "/provider/password",
+                 "/provider/logout", "/api/v1/auth/token", "/api/v1/me", "/lang/")
 
 
-def analysts_read_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """App-wide: analysts read figures and change nothing, whatever the route (so a route
-    added later needs no guard of its own to keep them out)."""
+def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """App-wide: staff whose password was reset choose a new one, and operators whose role
+    requires two-factor sign-in set it up, before anything else (pages redirect there)."""
     principal = connection.user
-    if (principal is not None and principal.kind == "operator" and principal.role == "analyst"
-            and connection.scope.get("method") in ("POST", "PUT", "PATCH", "DELETE")
-            and not connection.url.path.startswith(ANALYST_WRITES)):
-        raise Forbidden("Analysts read; they do not change anything.", code="role_required")
+    if principal is None or principal.pending is None or connection.url.path.startswith(SETUP_ALLOWED):
+        return
+    page = SETUP_PAGES[principal.pending].get(principal.kind)
+    if principal.pending == "password":
+        raise Forbidden("Choose a new password first.", code="password_change_required", setup=page)
+    raise Forbidden("Turn on two-factor sign-in first: your role shows members' personal data.",
+                    code="two_factor_required", setup=page)

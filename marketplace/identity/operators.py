@@ -3,7 +3,10 @@ the operator accounts of their subtree, each with a role on top of its node scop
 
 - administrator: everything in the scope, including nodes and accounts;
 - reviewer: provider admissions, offers, cases, complaints and reveals of personal data;
+- finance: settlements, payouts, points and campaigns (each money change approved by a second operator);
 - analyst: reading (scorecards, reports); no reveals.
+
+Which role may call which route: marketplace/identity/permissions.py.
 
 Every change is audited with what it was before and after.
 """
@@ -21,7 +24,7 @@ from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
 from providers.services import COMMON_PASSWORDS
 
-ROLES = ("administrator", "reviewer", "analyst")
+ROLES = ("administrator", "reviewer", "finance", "analyst")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
 
@@ -45,13 +48,31 @@ def check_password(password: str, username: str) -> None:
         raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
 
 
+async def username_of(operator_id: int) -> str:
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval("SELECT username FROM operator WHERE id = $1", operator_id) or ""
+
+
+async def node_path_of(operator_id: int) -> str | None:
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT n.path FROM operator o JOIN union_node n ON n.id = o.node WHERE o.id = $1", operator_id)
+
+
+async def set_password(operator_id: int, password_hash: str, *, must_change: bool) -> None:
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE operator SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+            operator_id, password_hash, must_change)
+
+
 async def list_operators(principal: Principal) -> list[dict]:
     """The operator accounts of the administrator's subtree."""
     _administrator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT o.id, o.username, o.display_name, o.role, o.active, o.node, n.name_zh AS node_name_zh, "
-            "n.name_en AS node_name_en, o.totp_secret IS NOT NULL AS two_factor FROM operator o "
+            "n.name_en AS node_name_en, o.totp_secret_cipher IS NOT NULL AS two_factor FROM operator o "
             "JOIN union_node n ON n.id = o.node WHERE n.path LIKE $1 || '%' ORDER BY n.path, o.username",
             principal.node_path)
     return [dict(row) for row in rows]

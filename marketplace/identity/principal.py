@@ -22,6 +22,9 @@ class Principal:
     # Members: "active", or "left" — who left the union still signs in to read their own
     # vouchers and points, but claims nothing (see federation.require_current_member).
     member_status: str | None = None
+    # Staff who must do something before anything else: "password" (an administrator or
+    # owner reset it: choose a new one) or "two_factor" (their role requires it: set it up).
+    pending: str | None = None
 
     def covers(self, node_path: str) -> bool:
         """True when `node_path` lies in this principal's subtree."""

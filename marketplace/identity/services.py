@@ -12,10 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 from evaluation import services as evaluation
 from marketplace import db
-from marketplace.audit import services as audit
 from marketplace.errors import Invalid, Unauthorized
 from marketplace.federation import services as federation
-from marketplace.identity import throttle, totp
+from marketplace.identity import throttle, two_factor
 from marketplace.identity.passwords import verify_password
 from marketplace.identity.principal import Principal, PrincipalKind
 from marketplace.identity.tables import AuthSession, Operator
@@ -56,15 +55,21 @@ async def sign_in(kind: str, identifier: str, secret: str, address: str, channel
     # An evaluator signs in with its API key alone: its account is the key's prefix.
     account = (evaluation.key_prefix(secret) or secret) if kind == "evaluator" else identifier
     account_key, address_key = throttle.keys(kind, account, address)
-    await throttle.count_attempt(account_key, address_key)
+    # An operator's valid authenticator code lets the attempt past the account's wait, so a
+    # stranger who keeps failing on purpose cannot keep the owner out (see throttle).
+    second_factor = False
+    if kind == "operator" and otp and await throttle.waiting(account_key):
+        operator_id = await two_factor.operator_id_for(identifier)
+        second_factor = operator_id is not None and await two_factor.accept(operator_id, otp)
+    await throttle.count_attempt(account_key, address_key, skip_account=second_factor)
     principal_id = await _verify(kind, identifier, secret)
     if principal_id is None:
+        await throttle.failed(account_key, address_key)
         raise Unauthorized("The account or password is wrong.", code="invalid_credentials")
-    if kind == "operator":
-        totp_secret = (await Operator.select(Operator.totp_secret).where(Operator.id == principal_id).first())[
-            "totp_secret"]
-        if totp_secret and not totp.verify(totp_secret, otp):
+    if kind == "operator" and not second_factor and await two_factor.enabled(principal_id):
+        if not await two_factor.accept(principal_id, otp):
             # Counted like a wrong password: guessing codes is throttled too.
+            await throttle.failed(account_key, address_key)
             raise Unauthorized("Enter the 6-digit code from your authenticator app.", code="otp_required")
     await throttle.forgive(account_key, address_key)
     return await open_session(kind, principal_id, channel)
@@ -141,14 +146,19 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
         node = await federation.get_node(user["node_id"])
         return Principal(kind="provider", id=user["id"], display_name=user["display_name"],
                          node_id=node.id, node_path=node.path, provider_id=user["provider_id"],
-                         role=user["role"])
+                         role=user["role"], pending="password" if user.get("must_change_password") else None)
     if kind == "operator":
         row = await Operator.select().where((Operator.id == principal_id) & (Operator.active == True)).first()  # noqa: E712
         if row is None:
             return None
         node = await federation.get_node(row["node"])
+        pending = None
+        if row["must_change_password"]:
+            pending = "password"
+        elif row["totp_secret_cipher"] is None and two_factor.required_for(row["role"]):
+            pending = "two_factor"
         return Principal(kind="operator", id=row["id"], display_name=row["display_name"],
-                         node_id=node.id, node_path=node.path, role=row["role"])
+                         node_id=node.id, node_path=node.path, role=row["role"], pending=pending)
     if kind == "evaluator":
         org = await evaluation.get_org(principal_id)
         return await _evaluator_principal(org) if org else None
@@ -169,34 +179,3 @@ async def sign_out(principal: Principal) -> None:
 async def purge_expired_sessions() -> int:
     rows = await AuthSession.delete().where(AuthSession.expires_at < _now()).returning(AuthSession.token_hash)
     return len(rows)
-
-
-# Two-factor sign-in for operators -----------------------------------------------------------------
-
-async def totp_enabled(principal: Principal) -> bool:
-    row = await Operator.select(Operator.totp_secret).where(Operator.id == principal.id).first()
-    return bool(row and row["totp_secret"])
-
-
-async def enable_totp(principal: Principal, secret: str, code: str) -> None:
-    """Turn on two-factor sign-in with the secret the operator's app now holds, proven by
-    a current code from it."""
-    if principal is None or principal.kind != "operator":
-        raise Unauthorized("Only operators turn on two-factor sign-in here.", code="wrong_role")
-    if not totp.is_secret(secret):
-        raise Invalid("The key must be the one shown on the page.", field="secret")
-    if not totp.verify(secret, code):
-        raise Invalid("This code does not match; check the time on your phone and try again.", field="code")
-    async with db.engine().transaction() as transaction:
-        await transaction.connection.execute("UPDATE operator SET totp_secret = $2 WHERE id = $1", principal.id, secret)
-        await audit.record(transaction.connection, principal, "operator.totp_enabled", "operator", principal.id)
-
-
-async def disable_totp(principal: Principal, code: str) -> None:
-    """Turn it off again, proven by a current code."""
-    row = await Operator.select(Operator.totp_secret).where(Operator.id == principal.id).first()
-    if not row or not row["totp_secret"] or not totp.verify(row["totp_secret"], code):
-        raise Invalid("This code does not match.", field="code")
-    async with db.engine().transaction() as transaction:
-        await transaction.connection.execute("UPDATE operator SET totp_secret = NULL WHERE id = $1", principal.id)
-        await audit.record(transaction.connection, principal, "operator.totp_disabled", "operator", principal.id)

@@ -10,6 +10,7 @@ from litestar.template.config import TemplateConfig
 
 from catalog import pricing
 from marketplace import dates
+from marketplace.identity import permissions
 from marketplace.web import i18n, large_text, nav, security, static_assets, todo
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +31,7 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "reports" / "templates",
     _REPO / "marketplace" / "inbox" / "templates",
     _REPO / "marketplace" / "favourites" / "templates",
+    _REPO / "marketplace" / "identity" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -65,6 +67,8 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    # Hide the links a role may not open (marketplace/identity/permissions.py).
+    env.globals["may_open"] = permissions.may_open
     # The request's Content-Security-Policy nonce (marketplace/web/security.py) for an inline script.
     env.globals["csp_nonce"] = security.csp_nonce
     # `static("app.css")` → /static/app.css?v=<hash>: cached for a year, renamed on change.

@@ -7,6 +7,7 @@ from marketplace.db import engine
 from marketplace.federation import roster
 from tests.federation.test_roster import csv_file, ident, operator, row
 from tests.providers.test_pages import _post
+from tests.test_sms import last_sms_code
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +22,15 @@ async def imported(world) -> dict:
 
 
 async def activate(client, **form):
+    """Both steps: the details (a code goes to the phone), then the code and the password."""
     await client.get("/activate")
-    return await _post(client, "/activate", {"password": PASSWORD, "password_again": PASSWORD, **form})
+    details = {key: form[key] for key in ("name", "id_number", "phone")}
+    sent = await _post(client, "/activate/send", details)
+    if sent.status_code != 200 or 'data-testid="code-sent"' not in sent.text:
+        return sent
+    code = await last_sms_code(form["phone"])
+    return await _post(client, "/activate", {"password": PASSWORD, "password_again": PASSWORD, "code": code,
+                                             **form})
 
 
 async def password_set(id_number: str) -> bool:
@@ -96,4 +104,25 @@ async def test_failed_activations_are_throttled(client, world):
         assert (await activate(client, **{**person, "name": "猜错"})).status_code == 401
     throttled = await activate(client, **person)  # even the right details wait now
     assert throttled.status_code == 429
+    assert not await password_set(person["id_number"])
+
+
+async def test_leaked_name_id_and_phone_alone_do_not_take_the_account(client, world):
+    """Who knows the details but does not hold the phone cannot activate: the code goes to
+    the phone on file, and a guessed or missing code sets no password."""
+    person = await imported(world)
+    await client.get("/activate")
+    without_code = await _post(client, "/activate", {**person, "password": PASSWORD, "password_again": PASSWORD})
+    assert without_code.status_code in (401, 422)
+    sent = await _post(client, "/activate/send", person)
+    assert sent.status_code == 200 and 'data-testid="code-sent"' in sent.text
+    code = await last_sms_code(person["phone"])
+    guessed = await _post(client, "/activate", {**person, "code": "000000" if code != "000000" else "111111",
+                                                "password": PASSWORD, "password_again": PASSWORD})
+    assert guessed.status_code == 422
+    assert not await password_set(person["id_number"])
+    # Another member's details with this code do not work either.
+    other = await _post(client, "/activate", {**person, "id_number": ident(71), "code": code,
+                                              "password": PASSWORD, "password_again": PASSWORD})
+    assert other.status_code in (401, 422)
     assert not await password_set(person["id_number"])

@@ -216,3 +216,16 @@ def test_the_statuses_of_members_campaigns_and_providers_read_differently():
         i18n.current_locale.reset(token)
     assert "正常营业" in provider and "进行中" in campaign and member_card == "在会"
     assert "正常营业" not in campaign
+
+
+async def test_erasing_a_member_forgets_favourites_and_masks_their_reviews(world):
+    from marketplace.privacy import services as privacy
+
+    offer_id = await builders.offer(world, "voucher", "游泳体验券", list_fen=8800)
+    await rated(world, offer_id, "chaoyang", "王小芳", 1, 4, "不错")
+    await favourites.set_kept(member(world), "offer", offer_id, True)
+    await privacy.delete_me(member(world), "删除")
+    summary = await reviews.for_offer(offer_id)
+    assert summary["count"] == 1 and summary["recent"] == []  # the comment is gone, the score stays
+    from marketplace.favourites.tables import Favourite
+    assert await Favourite.count() == 0
