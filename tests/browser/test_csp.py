@@ -94,5 +94,13 @@ async def test_the_stripe_stand_in_pay_page_satisfies_the_csp(browser, live_serv
     await _sign_in(page, "/login", world.members["chaoyang"][1])
     found = await _visit(page, errors, shots, [f"/payments/{payment.id}"])
     assert await page.evaluate("typeof window.Stripe") == "function", "Stripe.js did not load"
+    await page.fill("[data-testid=card-number]", "4242 4242 4242 4242")
+    await page.fill("[data-testid=card-expiry]", "12/30")
+    await page.fill("[data-testid=card-cvc]", "123")
+    await page.click("[data-testid=pay]")
+    await page.wait_for_selector("[data-testid=payment-success]")
+    await shots.take(page, "paid")
+    found += [v for v in await page.evaluate("window.__cspViolations")]
+    found += [e for e in errors if "Content Security Policy" in e or "Refused" in e]
     await page.context.close()
     assert not found, found
