@@ -139,6 +139,13 @@ async def inbox(principal: Principal) -> list[ComplaintRead]:
     return [_read(row, show_member=True) for row in rows]
 
 
+async def count_open(provider_id: int) -> int:
+    """How many of the provider's complaints wait for its answer (the portal's badge)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM complaint WHERE provider = $1 AND status = 'open'", provider_id)
+
+
 async def answer(principal: Principal, complaint_id: int, text: str) -> ComplaintRead:
     """The provider's answer; late answers are kept, and the miss still counts."""
     provider_id = _provider(principal)

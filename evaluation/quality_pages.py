@@ -29,13 +29,14 @@ from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import gettext as _
 from providers import services as providers
 from marketplace.identity import guards
-from marketplace.web import todo
+from marketplace.web import page_parts, portal_badges, todo
 from marketplace.web.nav import N_, register
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
+portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
 register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
@@ -55,8 +56,11 @@ async def _form(request: Request) -> dict:
 # Provider portal -------------------------------------------------------------------------------------
 
 async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
+    inbox = await complaints.inbox(request.user)
     return Template(template_name="evaluation/provider_complaints.html", status_code=status, context={
-        "complaints": await complaints.inbox(request.user), "error": error})
+        "complaints": inbox, "error": error,
+        # Which offer, which voucher (code masked) and the day of the visit (marketplace.vouchers fills it).
+        "vouchers": await page_parts.fill("complaint_vouchers", request, [c.voucher_id for c in inbox])})
 
 
 @get("/provider/complaints", guards=[guards.provider_user], include_in_schema=False)

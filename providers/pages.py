@@ -7,10 +7,11 @@ with the message next to the field it names.
 """
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
@@ -111,7 +112,7 @@ def _error(error: DomainError) -> dict:
 
 
 def _form_values(form) -> dict:
-    return {key: form.get(key) for key in form if key not in ("password", "_csrf_token")}
+    return {key: form.get(key) for key in form if key not in ("password", "_csrf_token", "licence")}
 
 
 # Public application ---------------------------------------------------------------------------
@@ -128,8 +129,24 @@ async def apply_page() -> Template:
     return await _apply_page()
 
 
-@post("/provider/apply", include_in_schema=False)
-async def apply_submit(request: Request) -> Response:
+LICENCE_MAX_BYTES = 5 * 1024 * 1024
+
+
+async def _licence(form, picture_store) -> str | None:
+    """The business licence picture, checked and kept as offer pictures are (the app injects
+    catalog's picture store: providers does not import catalog)."""
+    upload = form.get("licence")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    content = await upload.read(LICENCE_MAX_BYTES + 1)
+    try:
+        return picture_store(content, "licences")
+    except DomainError as error:
+        raise Invalid(error.message, field="licence", params=error.params) from None
+
+
+@post("/provider/apply", include_in_schema=False, request_max_body_size=LICENCE_MAX_BYTES + 256 * 1024)
+async def apply_submit(request: Request, picture_store: Any) -> Response:
     form = await request.form()
     try:
         node = form_id(form.get("node_id"))
@@ -142,7 +159,8 @@ async def apply_submit(request: Request) -> Response:
             "locations": [await _location_from(form, "locations[0].", await services.district_choices())],
             "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
         }, ApplicationCreate)
-        await services.apply(data, request.client.host if request.client else None)
+        await services.apply(data, request.client.host if request.client else None,
+                             await _licence(form, picture_store))
     except DomainError as error:
         return await _apply_page(_form_values(form), _error(error), error.status)
     return Template(template_name="providers/applied.html", context={"username": form.get("username")})

@@ -302,6 +302,17 @@ async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int
     return {row["id"]: (row["title_zh"], row["title_en"]) for row in rows}
 
 
+async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None:
+    """The survey invitation: one tap to the rating form of the voucher, naming its offer."""
+    async with engine().transaction() as transaction:
+        title = await transaction.connection.fetchval(
+            "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1 AND v.member = $2",
+            voucher_id, member_id)
+    await notifications.tell(notifications.Message(
+        member_id, "rating_survey", {"offer": title} if title else {}, link=f"/vouchers/{voucher_id}#rating",
+        source_event=event_id))
+
+
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
     _member(principal)
     async with engine().transaction() as transaction:
@@ -362,16 +373,27 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
                               member_since=await federation.member_joined_at(principal.id))
 
 
+def _no_show(voucher: VoucherRead) -> bool:
+    """A paid booking whose time passed without the provider redeeming it."""
+    return (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
+            and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+
+
+def may_complain(voucher: VoucherRead) -> bool:
+    """Whether evaluation's rules let the member complain about this voucher (apart from the
+    one complaint per voucher and the weekly limit): used, or a paid booking not honoured."""
+    return voucher.status == "redeemed" or _no_show(voucher)
+
+
 async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
                    photo: bytes | None = None) -> ComplaintRead:
     """A complaint about a voucher of the member's to its provider: a redeemed one, or a
     paid booking whose time passed unredeemed (a no-show); evaluation/complaints.py rules.
     With an optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
-    no_show = (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
-               and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+    no_show = _no_show(voucher)
     # No picture is kept for a complaint that the rules refuse (a voucher not used).
-    eligible = voucher.status == "redeemed" or no_show
+    eligible = may_complain(voucher)
     name = catalog.store_picture(photo, "complaints") if photo and eligible else None
     return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name, no_show=no_show)
 
@@ -536,6 +558,37 @@ def _already_redeemed(row) -> Conflict:
                     location=row["location_name"], staff=row["staff_name"])
 
 
+async def provider_voucher_facts(principal: Principal, voucher_ids: list[int]) -> dict[int, dict]:
+    """What a provider's complaint page says about each voucher complained about: the offer,
+    the code masked and the day of the visit (redeemed, else the booked slot)."""
+    provider_id = _staff(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT v.id, v.code, v.redeemed_at, o.title_zh, o.title_en, s.starts_at AS slot_starts_at "
+            "FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN offer_slot s ON s.id = v.slot "
+            "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])", provider_id, voucher_ids)
+    return {row["id"]: {"offer_title_zh": row["title_zh"], "offer_title_en": row["title_en"],
+                        "code": codes.masked(row["code"]),
+                        "visit": dates.day_text(row["redeemed_at"] or row["slot_starts_at"])}
+            for row in rows}
+
+
+async def provider_activity(provider_id: int) -> dict:
+    """The owner's overview: vouchers redeemed today and this month (Shanghai calendar), and
+    this month's running settlement so far: the union's subsidies owed for them and what
+    members paid online for them."""
+    now = datetime.now(SHANGHAI)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT count(*) FILTER (WHERE redeemed_at >= $2) AS today_n, count(*) AS month_n, "
+            "coalesce(sum(subsidy_fen), 0) AS subsidy_fen, coalesce(sum(paid_fen), 0) AS paid_fen "
+            "FROM voucher WHERE provider = $1 AND status = 'redeemed' AND redeemed_at >= $3",
+            provider_id, midnight, midnight.replace(day=1))
+    return {"today_n": row["today_n"], "month_n": row["month_n"], "subsidy_fen": int(row["subsidy_fen"]),
+            "paid_fen": int(row["paid_fen"]), "total_fen": int(row["subsidy_fen"]) + int(row["paid_fen"])}
+
+
 async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
     """The provider's vouchers redeemed since midnight in Shanghai, newest first."""
     provider_id = _staff(principal)
@@ -595,7 +648,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
 # Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where
 # the web process (the inbox page) imports them too.
 notifications.register("rating_survey", N_("How was your visit?"),
-                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
+                       N_("Rate %(offer)s: it takes one tap and helps other members."))
 notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
                        N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
 notifications.register("complaint_closed", N_("Your complaint is resolved"),

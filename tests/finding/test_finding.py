@@ -229,3 +229,19 @@ async def test_erasing_a_member_forgets_favourites_and_masks_their_reviews(world
     assert summary["count"] == 1 and summary["recent"] == []  # the comment is gone, the score stays
     from marketplace.favourites.tables import Favourite
     assert await Favourite.count() == 0
+
+
+async def test_a_location_keeps_the_shops_public_phone(world):
+    from providers import services as providers
+    from providers.schemas import LocationInput
+
+    shop = LocationInput(name="三元桥店", address="北京市朝阳区曙光西里甲1号", district="朝阳区", latitude=39.96,
+                         longitude=116.45, opening_hours={"mon": ["09:00", "21:00"]}, phone="010-6478 1234")
+    added = await providers.add_location(owner(world), shop)
+    assert added.phone == "01064781234"
+    with pytest.raises(Invalid) as wrong:
+        await providers.add_location(owner(world), LocationInput(
+            name="x", address="y", district="朝阳区", latitude=39.96, longitude=116.45, phone="12345"))
+    assert wrong.value.field == "phone"
+    assert (await providers.provider_for_index(world.providers["chaoyang"]["id"]))["locations"][-1]["phone"] == \
+        "01064781234"

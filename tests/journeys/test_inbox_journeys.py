@@ -49,6 +49,7 @@ async def test_a_survey_invitation_opens_the_rating_form_and_the_stars_read_clea
     message = page.locator("[data-testid=message]")
     await expect(message).to_have_count(1)
     await expect(message.locator("[data-testid=message-title]")).to_have_text("这次体验怎么样？")
+    await expect(message.locator("[data-testid=message-body]")).to_contain_text(f"为“{voucher.offer_title_zh}”打个分吧")
     await expect(message.locator("[data-testid=unread-dot]")).to_be_visible()
     await shots.take(page, "inbox")
 
