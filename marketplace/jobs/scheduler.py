@@ -53,6 +53,8 @@ PERIODIC_JOBS = [
     # Last month's settlement statements, early on the 1st in Shanghai (a rerun only recomputes drafts).
     (actors.settlements.draft_last_month_statements, CronTrigger(day=1, hour=3, timezone="Asia/Shanghai")),
     (actors.payments.release_expired_holds, IntervalTrigger(minutes=1)),
+    # Payments against Stripe's PaymentIntents and refunds, daily at 04:30 in Shanghai.
+    (actors.payments.reconcile_with_stripe, CronTrigger(hour=4, minute=30, timezone="Asia/Shanghai")),
     (actors.points.expire_points, IntervalTrigger(hours=1)),
     (actors.points.remind_expiring_points, IntervalTrigger(hours=6)),
     (actors.points.reconcile_points, IntervalTrigger(hours=24)),

@@ -35,6 +35,11 @@ async def release_expired_holds() -> None:
     log.info("payment_holds_released", count=await services.release_expired_holds())
 
 
+@dramatiq.actor(queue_name="default", max_retries=3)
+async def reconcile_with_stripe() -> None:
+    await services.reconcile_with_stripe()
+
+
 outbox.subscribe(services.STRIPE_EVENT, apply_stripe_event)
 outbox.subscribe(services.REFUND_REQUESTED, refund_payment)
 outbox.subscribe(PAID_VOUCHER_CANCELLED, refund_cancelled_voucher)

@@ -25,9 +25,11 @@ class PaymentController(Controller):
     async def start(self, request: Request, offer_id: FromPath[Id], idempotency_key: IdempotencyKey,
                     data: JSONBody[PaymentStart | None] = None) -> PaymentRead:
         slot_id = data.slot_id if data else None
-        return await idempotency_keys.run_once(
+        # The stock is held under the key's transaction; Stripe is called after, outside it.
+        payment = await idempotency_keys.run_once(
             request.user, idempotency_key, f"pay:{offer_id}", slot_id,
-            lambda: services.start(request.user, offer_id, slot_id), PaymentRead)
+            lambda: services.reserve(request.user, offer_id, slot_id), PaymentRead)
+        return await services.open_intent(request.user, payment.id)
 
     @get("/payments/{payment_id:int}", summary="One of your payments (with its client secret while pending)")
     async def one(self, request: Request, payment_id: FromPath[Id]) -> PaymentRead:

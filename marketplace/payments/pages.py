@@ -32,8 +32,10 @@ async def buy(request: Request, offer_id: Id) -> Response:
     slot_id = form_id(slot, INT8_MAX)
     try:
         payment = await idempotency_keys.run_once(request.user, key, f"pay:{offer_id}", slot_id,
-                                                  lambda: services.start(request.user, offer_id, slot_id),
+                                                  lambda: services.reserve(request.user, offer_id, slot_id),
                                                   PaymentRead)
+        # Stripe is called outside the key's transaction, which held the offer's row.
+        payment = await services.open_intent(request.user, payment.id)
     except DomainError as error:
         return refused_claim(error, offer_id)
     return Redirect(path=f"/payments/{payment.id}")

@@ -45,7 +45,8 @@ class BadSignature(DomainError):
     code = "bad_signature"
 
 
-HANDLED_EVENTS = ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed")
+HANDLED_EVENTS = ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed",
+                  "charge.refunded", "charge.dispute.created")
 
 
 @lru_cache
@@ -99,6 +100,15 @@ async def _payment(payment_id: int, member_id: int | None = None):
 
 async def start(principal: Principal, offer_id: int, slot_id: int | None = None) -> PaymentRead:
     """Claim a paid offer with its voucher pending, and open a PaymentIntent for it."""
+    payment = await reserve(principal, offer_id, slot_id)
+    return await open_intent(principal, payment.id)
+
+
+async def reserve(principal: Principal, offer_id: int, slot_id: int | None = None) -> PaymentRead:
+    """The first half of buying: the pending voucher and its payment hold the stock, in one
+    short transaction. Callers that wrap it (an Idempotency-Key's `run_once` holds a
+    transaction around it) call `open_intent` after, outside: Stripe is never called while
+    a transaction holds the offer's row."""
     _member(principal)
     require_current_member(principal)
     settings = get_settings().stripe
@@ -120,12 +130,26 @@ async def start(principal: Principal, offer_id: int, slot_id: int | None = None)
             voucher_id, principal.id, amount, now + timedelta(minutes=settings.hold_minutes), now)
         if await catalog.take_stock(connection, offer_id) is None:
             raise Conflict("This offer has run out.", code="sold_out")
-    # Outside the transaction: a network call must not hold the offer's row. The hold
-    # makes a claim whose intent never comes into being harmless: it is released.
+    return _read(await _payment(payment_id))
+
+
+async def open_intent(principal: Principal, payment_id: int) -> PaymentRead:
+    """The second half: the PaymentIntent of a reserved payment, created once (Stripe's
+    idempotency key), its client secret returned. Must run outside any transaction (the
+    network call must not hold a row); safe to repeat. The hold makes a claim whose intent
+    never comes into being harmless: it is released."""
+    if engine().current_transaction.get() is not None:
+        raise RuntimeError("open_intent must not run inside a database transaction")
+    settings = get_settings().stripe
+    row = await _payment(payment_id, principal.id)
+    if row["status"] != "pending":
+        return _read(row)
+    if row["payment_intent"]:
+        return _read(row, (await _retrieve(row["payment_intent"])).client_secret)
     try:
         intent = await stripe_client().v1.payment_intents.create_async(
-            {"amount": amount, "currency": "cny", "payment_method_types": list(settings.payment_methods),
-             "metadata": {"payment_id": str(payment_id), "voucher_id": str(voucher_id)}},
+            {"amount": row["amount_fen"], "currency": "cny", "payment_method_types": list(settings.payment_methods),
+             "metadata": {"payment_id": str(payment_id), "voucher_id": str(row["voucher"])}},
             {"idempotency_key": f"payment-{payment_id}"})
     except stripe.StripeError as error:
         log.warning("payment_intent_failed", payment_id=payment_id, error=type(error).__name__)
@@ -133,9 +157,14 @@ async def start(principal: Principal, offer_id: int, slot_id: int | None = None)
         raise Unavailable("The payment service could not be reached; nothing was charged. Try again.",
                           code="payment_unavailable") from error
     async with engine().transaction() as transaction:
-        await transaction.connection.execute(
-            "UPDATE payment SET payment_intent = $2 WHERE id = $1 AND payment_intent IS NULL", payment_id, intent.id)
-    log.info("payment_started", payment_id=payment_id, voucher_id=voucher_id, amount_fen=amount)
+        stored = await transaction.connection.fetchval(
+            "UPDATE payment SET payment_intent = $2 WHERE id = $1 AND payment_intent IS NULL RETURNING id",
+            payment_id, intent.id)
+    if stored is None:  # a repeat of this call won the race: keep its intent, drop ours
+        await _cancel_intent(intent.id)
+        row = await _payment(payment_id, principal.id)
+        return _read(row, (await _retrieve(row["payment_intent"])).client_secret)
+    log.info("payment_started", payment_id=payment_id, voucher_id=row["voucher"], amount_fen=row["amount_fen"])
     return _read(await _payment(payment_id), intent.client_secret)
 
 
@@ -378,6 +407,14 @@ async def apply_event(stripe_event_id: int) -> str:
         row = await transaction.connection.fetchrow(
             "SELECT type, payload FROM stripe_event WHERE id = $1", stripe_event_id)
     intent = json.loads(row["payload"])["data"]["object"]
+    if row["type"] in ("charge.refunded", "charge.dispute.created"):
+        # A charge or a dispute names its PaymentIntent (Stripe does not copy the intent's metadata).
+        outcome = await (refunded_in_stripe(intent) if row["type"] == "charge.refunded"
+                         else disputed_in_stripe(intent))
+        async with engine().transaction() as transaction:
+            await transaction.connection.execute(
+                "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id)
+        return outcome
     payment_id = (intent.get("metadata") or {}).get("payment_id")
     if not str(payment_id or "").isdigit():
         return "not_ours"
@@ -391,3 +428,131 @@ async def apply_event(stripe_event_id: int) -> str:
         await transaction.connection.execute(
             "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id)
     return outcome
+
+
+# Money moved in Stripe itself (the dashboard, the member's bank) ----------------------------------
+
+async def refunded_in_stripe(charge: dict) -> str:
+    """`charge.refunded`: a refund made in Stripe (not through `refund`). A full refund of a
+    voucher not yet used cancels it (`refunded`) and gives back its stock, slot, points and
+    place in the limit; a used one stays redeemed and its share leaves the provider's next
+    settlement draft (statements skip refunded payments). Safe to repeat."""
+    intent_id = charge.get("payment_intent")
+    if not intent_id:
+        return "not_ours"
+    if not charge.get("refunded") and int(charge.get("amount_refunded") or 0) < int(charge.get("amount") or 1):
+        return "partial_refund_noted"  # a partial refund changes nothing the member holds
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    refund_id = refunds[0].get("id") if refunds else None
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT id, voucher, status, amount_fen FROM payment WHERE payment_intent = $1 FOR UPDATE", intent_id)
+        if row is None:
+            return "not_ours"
+        if row["status"] == "refunded":
+            return "already_done"
+        if row["status"] not in ("succeeded", "refunding"):
+            return "ignored"
+        await connection.execute(
+            "UPDATE payment SET status = 'refunded', refund_id = coalesce(refund_id, $2), refunded_at = now() "
+            "WHERE id = $1", row["id"], refund_id)
+        cancelled = await connection.fetchval(
+            "UPDATE voucher SET status = 'refunded', cancelled_at = now() WHERE id = $1 AND status = 'issued' "
+            "RETURNING id", row["voucher"])
+        if cancelled is not None:
+            await vouchers.release(connection, row["voucher"])
+            outcome = "voucher_refunded"
+        else:
+            # Cancelled by the member meanwhile (its own refund found the money gone) or already used.
+            await connection.execute(
+                "UPDATE voucher SET status = 'refunded' WHERE id = $1 AND status = 'cancelled'", row["voucher"])
+            outcome = "refunded_after_use"
+        member = await connection.fetchrow(
+            "SELECT p.member, o.title_zh FROM payment p JOIN voucher v ON v.id = p.voucher "
+            "JOIN offer o ON o.id = v.offer WHERE p.id = $1", row["id"])
+        await notifications.add(connection, [notifications.Message(
+            member["member"], "refund_sent",
+            {"amount": pricing.yuan(row["amount_fen"]), "offer": member["title_zh"],
+             "date": dates.day_text(datetime.now(UTC)), "days": REFUND_WORKING_DAYS},
+            link=f"/vouchers/{row['voucher']}")])
+    log.warning("payment_refunded_in_stripe", payment_id=row["id"], outcome=outcome)
+    return outcome
+
+
+async def disputed_in_stripe(dispute: dict) -> str:
+    """`charge.dispute.created`: the member's bank disputes the charge. The payment is
+    flagged for finance (the money is held by Stripe until the dispute is decided); the
+    voucher stays as it is. Safe to repeat."""
+    intent_id = dispute.get("payment_intent")
+    if not intent_id:
+        return "not_ours"
+    async with engine().transaction() as transaction:
+        payment_id = await transaction.connection.fetchval(
+            "UPDATE payment SET disputed_at = coalesce(disputed_at, now()), dispute_id = coalesce(dispute_id, $2) "
+            "WHERE payment_intent = $1 RETURNING id", intent_id, dispute.get("id"))
+    if payment_id is None:
+        return "not_ours"
+    log.warning("payment_disputed", payment_id=payment_id, dispute=dispute.get("id"))
+    return "flagged"
+
+
+# Reconciliation with Stripe ---------------------------------------------------------------------
+
+RECONCILE_DAYS = 35  # a refund or a late payment in Stripe is looked for this long after the purchase
+
+
+async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
+    """Daily: each payment of the last `days` against its PaymentIntent and refunds in
+    Stripe. Drift with one right answer is repaired (a refund made in Stripe whose webhook
+    was lost, a payment Stripe took while this side still waits); the rest is reported for
+    finance. Returns counts by finding; safe to repeat."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT id, payment_intent, status, amount_fen FROM payment WHERE payment_intent IS NOT NULL "
+            "AND created_at >= now() - make_interval(days => $1) ORDER BY id", days)
+    found: dict[str, int] = {}
+    for row in rows:
+        try:
+            finding = await _reconcile_one(row)
+        except stripe.StripeError as error:
+            log.warning("payment_reconcile_unreachable", payment_id=row["id"], error=type(error).__name__)
+            finding = "stripe_unreachable"
+        found[finding] = found.get(finding, 0) + 1
+        if finding not in ("in_step", "stripe_unreachable"):
+            log.warning("payment_drift", payment_id=row["id"], finding=finding)
+    log.info("payments_reconciled", **found)
+    return found
+
+
+async def _reconcile_one(row) -> str:
+    client = stripe_client()
+    intent = await client.v1.payment_intents.retrieve_async(row["payment_intent"])
+    refunded = 0
+    refund_id = None
+    if intent.status == "succeeded":
+        refunds = await client.v1.refunds.list_async({"payment_intent": intent.id, "limit": 100})
+        done = [refund for refund in refunds.data if refund.status == "succeeded"]
+        refunded = sum(refund.amount for refund in done)
+        refund_id = done[0].id if done else None
+    status = row["status"]
+    if intent.status == "succeeded" and refunded >= intent.amount:
+        if status in ("succeeded", "refunding"):
+            await refunded_in_stripe({"payment_intent": intent.id, "amount": intent.amount,
+                                      "amount_refunded": refunded, "refunded": True,
+                                      "refunds": {"data": [{"id": refund_id}]}})
+            return "refund_applied"
+        return "in_step" if status in ("refunded", "cancelled") else "refunded_at_stripe_" + status
+    if intent.status == "succeeded":
+        if status == "pending":
+            await complete(row["id"], intent.id, intent.amount)
+            return "payment_completed"
+        if status == "refunded":
+            return "refund_missing_at_stripe"
+        if status == "cancelled":
+            await complete(row["id"], intent.id, intent.amount)  # released meanwhile: refunded
+            return "late_payment_refunded"
+        return "in_step"
+    if status in ("succeeded", "refunding", "refunded"):
+        return "not_paid_at_stripe"
+    return "in_step"

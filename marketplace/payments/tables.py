@@ -22,6 +22,9 @@ class Payment(Table, tablename="payment"):
     cancelled_at = Timestamptz(null=True, default=None)
     refund_id = Varchar(length=255, null=True, default=None)
     refunded_at = Timestamptz(null=True, default=None)
+    # A dispute (chargeback) the member's bank opened in Stripe: flagged, for finance to answer.
+    disputed_at = Timestamptz(null=True, default=None)
+    dispute_id = Varchar(length=255, null=True, default=None)
 
 
 class StripeEvent(Table, tablename="stripe_event"):

@@ -27,7 +27,10 @@ log = structlog.get_logger(__name__)
 
 _LINES_SQL = """
 SELECT v.id AS voucher_id, v.code AS voucher_code, v.offer AS offer_id, o.title_zh AS offer_title_zh,
-       coalesce(o.title_en, '') AS offer_title_en, v.redeemed_at, v.subsidy_fen, v.paid_fen
+       coalesce(o.title_en, '') AS offer_title_en, v.redeemed_at, v.subsidy_fen,
+       -- A share the member got back (a refund made in Stripe after use) is not the provider's.
+       CASE WHEN EXISTS (SELECT 1 FROM payment p WHERE p.voucher = v.id AND p.status = 'refunded') THEN 0
+            ELSE v.paid_fen END AS paid_fen
 FROM voucher v JOIN offer o ON o.id = v.offer
 WHERE v.provider = $1 AND v.status = 'redeemed' AND v.redeemed_at >= $2 AND v.redeemed_at < $3
 ORDER BY v.redeemed_at, v.id

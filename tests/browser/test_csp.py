@@ -79,3 +79,28 @@ async def test_console_pages_satisfy_the_csp(browser, live_server, world, shots)
         "/console/audit", "/api/docs"])
     await page.context.close()
     assert not found, found
+
+
+async def test_the_stripe_stand_in_pay_page_satisfies_the_csp(browser, live_server, world, shots):
+    """The pay page loads Stripe.js from the stand-in's origin and draws its test card form."""
+    from catalog.tables import Offer
+    from marketplace.federation import services as federation
+    from marketplace.payments import services as payments
+
+    offer_id = world.offers["public"]
+    await Offer.update({Offer.kind: "paid"}).where(Offer.id == offer_id)
+    payment = await payments.start(await federation.member_principal(world.members["chaoyang"][0]), offer_id)
+    page, errors = await _page(browser, live_server, PHONE)
+    await _sign_in(page, "/login", world.members["chaoyang"][1])
+    found = await _visit(page, errors, shots, [f"/payments/{payment.id}"])
+    assert await page.evaluate("typeof window.Stripe") == "function", "Stripe.js did not load"
+    await page.fill("[data-testid=card-number]", "4242 4242 4242 4242")
+    await page.fill("[data-testid=card-expiry]", "12/30")
+    await page.fill("[data-testid=card-cvc]", "123")
+    await page.click("[data-testid=pay]")
+    await page.wait_for_selector("[data-testid=payment-success]")
+    await shots.take(page, "paid")
+    found += [v for v in await page.evaluate("window.__cspViolations")]
+    found += [e for e in errors if "Content Security Policy" in e or "Refused" in e]
+    await page.context.close()
+    assert not found, found

@@ -121,3 +121,12 @@ async def test_multi_line_form_fields_keep_line_breaks(client, world):
     response = await client.post("/provider/offers/new", headers=HTML, data={
         **_form(world, description_zh="第一行\r\n第二行\t说明"), "_csrf_token": client.cookies.get("csrftoken")})
     assert response.status_code in (302, 303), response.text
+
+
+async def test_any_other_form_refuses_in_chinese_without_a_500(client, world):
+    """Forms that do not re-render themselves get the error page, in Chinese, never a 500."""
+    await _web_login(client, "console", world.operators["beijing"])
+    response = await client.post(f"/console/listings/{world.offers['public']}/reject", headers=HTML, data={
+        "reason": "不合适\x00", "_csrf_token": client.cookies.get("csrftoken")})
+    assert response.status_code == 422, response.text
+    assert "控制字符" in response.text
