@@ -24,13 +24,14 @@ from marketplace.federation import services as federation
 from marketplace.identity.guards import operator, provider_owner, provider_user
 from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
-from marketplace.web import i18n, nav
+from marketplace.web import i18n, nav, paging, todo
 from marketplace.web.nav import N_
 from marketplace.web.forms import form_id
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
 nav.register("console", "listings", N_("Listing review"), "/console/listings", "doc", position=30)
+todo.register("listings", N_("Listings to review"), "/console/listings", services.review_count, position=20)
 
 OfferId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 MONEY_FIELDS = ("list_price_fen", "member_price_fen", "subsidy_fen")
@@ -258,10 +259,73 @@ async def offer_image(request: Request, offer_id: OfferId) -> Response:
 
 # Console ----------------------------------------------------------------------------------------------
 
+REVIEW_KINDS = ("voucher", "paid", "points", "slot")
+
+
 @get("/console/listings", guards=[operator], include_in_schema=False)
 async def review_list(request: Request) -> Template:
-    return Template(template_name="catalog/review_list.html",
-                    context={"items": await services.review_queue(request.user), "local_time": local_time})
+    """The review queue: search, filters by kind and by new / edited, oldest first, paged."""
+    query = request.query_params
+    q = (query.get("q") or "")[:60]
+    kind = query.get("kind") if query.get("kind") in REVIEW_KINDS else ""
+    change = query.get("change") if query.get("change") in ("new", "edit") else ""
+    newest = query.get("sort") == "newest"
+    page = paging.page_number(query.get("page"))
+    items, total = await services.review_page(request.user, q=q, kind=kind, change=change, newest=newest,
+                                              page=page)
+    return Template(template_name="catalog/review_list.html", context={
+        "items": items, "local_time": local_time, "q": q, "kind": kind, "change": change,
+        "sort": "newest" if newest else "", "pager": paging.Pager.of(request, total, page),
+        "done": paging.page_number(query.get("done")) if query.get("done") else None,
+        "done_action": query.get("did") if query.get("did") in ("approve", "reject") else None,
+        "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
+    })
+
+
+@post("/console/listings/bulk", guards=[operator], include_in_schema=False)
+async def review_bulk(request: Request) -> Response:
+    """Approve or send back the ticked listings with one reason: first a confirmation page
+    naming each listing, then (confirm=1) the decisions; back to the same list page."""
+    form = await request.form()
+    action = form.get("action")
+    reason = (form.get("reason") or "").strip()
+    back = form.get("back") or "/console/listings"
+    if not back.startswith("/console/listings"):
+        back = "/console/listings"
+    ids = sorted({offer_id for raw in form.getall("ids", []) if (offer_id := form_id(raw))})[:200]
+    error = None
+    if action not in ("approve", "reject"):
+        error = i18n.gettext("Choose approve or send back.")
+    elif not ids:
+        error = i18n.gettext("Tick at least one listing.")
+    elif action == "reject" and not reason:
+        error = i18n.gettext("Give the reason the providers will read.")
+    elif len(reason) > 500:
+        error = i18n.gettext("Keep the reason to 500 characters.")
+    if error or form.get("confirm") != "1":
+        items = []
+        for offer_id in ids:
+            try:
+                detail = await services.review_detail(request.user, offer_id)
+            except DomainError:
+                continue
+            items.append(detail.offer)
+        return Template(template_name="catalog/review_bulk.html", status_code=422 if error else 200, context={
+            "action": action, "reason": reason, "items": items, "back": back, "error": error,
+            "fields": [("action", action), ("back", back), ("reason", reason)]
+            + [("ids", str(offer.id)) for offer in items]})
+    done = failed = 0
+    for offer_id in ids:
+        try:
+            if action == "approve":
+                await services.approve(request.user, offer_id)
+            else:
+                await services.reject(request.user, offer_id, reason)
+            done += 1
+        except DomainError:
+            failed += 1
+    separator = "&" if "?" in back else "?"
+    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
 
 
 async def _review_page(request: Request, offer_id: int, error: DomainError | None = None) -> Template:
@@ -269,7 +333,8 @@ async def _review_page(request: Request, offer_id: int, error: DomainError | Non
     return Template(template_name="catalog/review_detail.html", status_code=error.status if error else 200,
                     context={"detail": detail, "provider": await providers.get_provider(detail.offer.provider_id),
                              "categories": {c["id"]: c for c in await services.list_categories()},
-                             "error": _message(error) if error else None, "local_date": local_date})
+                             "error": _message(error) if error else None, "local_date": local_date,
+                             "field_labels": FIELD_LABELS})
 
 
 @get("/console/listings/{offer_id:int}", guards=[operator], include_in_schema=False)
@@ -303,5 +368,5 @@ ROUTES: list = [
     offer_list, offer_new, offer_create, offer_detail, offer_update, offer_image,
     _action("submit", services.submit_offer), _action("pause", services.pause_offer),
     _action("resume", services.resume_offer),
-    review_list, review_detail, review_approve, review_reject, media,
+    review_list, review_bulk, review_detail, review_approve, review_reject, media,
 ]

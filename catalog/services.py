@@ -332,9 +332,9 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
-def _store_image(content: bytes) -> str:
+def _store_image(content: bytes, folder: str = "offers") -> str:
     """Check the bytes really are a JPEG, PNG or WebP picture, then keep a ≤1200px-wide
-    copy and a 400px thumbnail under var/media/offers/ with an unguessable name."""
+    copy and a 400px thumbnail under var/media/<folder>/ with an unguessable name."""
     from PIL import Image, UnidentifiedImageError
 
     from marketplace.runtime.paths import component_dir
@@ -357,15 +357,20 @@ def _store_image(content: bytes) -> str:
         rgba = picture.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         picture = background
-    folder = component_dir("media") / "offers"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"offers/{secrets.token_urlsafe(18)}.jpg"
+    (component_dir("media") / folder).mkdir(parents=True, exist_ok=True)
+    name = f"{folder}/{secrets.token_urlsafe(18)}.jpg"
     for width, target in ((1200, name), (400, thumbnail_of(name))):
         copy = picture.copy()
         if copy.width > width:
             copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.LANCZOS)
         copy.convert("RGB").save(component_dir("media") / target, "JPEG", quality=85, optimize=True)
     return name
+
+
+def store_picture(content: bytes, folder: str) -> str:
+    """A picture of another domain (a complaint's photo), checked and resized as offer
+    pictures are; its name under /media, and `thumbnail_of(name)` for the 400px copy."""
+    return _store_image(content, folder)
 
 
 async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -> OfferRead:
@@ -410,6 +415,38 @@ async def review_queue(principal: Principal) -> list[ReviewItem]:
             principal.node_path,
         )
     return [ReviewItem(**dict(row)) for row in rows]
+
+
+async def review_page(principal: Principal, *, q: str = "", kind: str = "", change: str = "",
+                      newest: bool = False, page: int = 1, page_size: int = 50) -> tuple[list[ReviewItem], int]:
+    """One page of the review queue, searched by offer title or provider name, filtered by the
+    offer's kind and by new offer / edit of a live one; with the queue's total."""
+    if principal.kind != "operator" or not principal.node_path:
+        raise Forbidden("Only operators review listings.", code="wrong_role")
+    pattern = "%" + q.strip().replace("\\", "").replace("%", "").replace("_", "") + "%" if q.strip() else None
+    order = "DESC" if newest else "ASC"
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT *, count(*) OVER () AS total FROM ("
+            " SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
+            "  p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
+            " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
+            " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
+            " UNION ALL"
+            " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind,"
+            "  r.submitted_at"
+            " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
+            " JOIN union_node n ON n.id = p.node"
+            " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
+            ") queue WHERE ($2::text IS NULL OR title_zh ILIKE $2 OR coalesce(title_en, '') ILIKE $2"
+            "  OR provider_name ILIKE $2)"
+            " AND ($3 = '' OR kind = $3)"
+            " AND ($4 = '' OR ($4 = 'new' AND revision_id IS NULL) OR ($4 = 'edit' AND revision_id IS NOT NULL))"
+            f" ORDER BY submitted_at {order}, offer_id LIMIT $5 OFFSET $6",
+            principal.node_path, pattern, kind, change, page_size, (page - 1) * page_size,
+        )
+    total = rows[0]["total"] if rows else 0
+    return [ReviewItem(**{key: row[key] for key in ReviewItem.__struct_fields__}) for row in rows], total
 
 
 def _as_input(offer: OfferRead) -> dict:
@@ -596,4 +633,38 @@ async def scope_choices(provider_id: int, limit: int = 60) -> list[dict]:
             "SELECT n.id, n.name_zh, n.name_en, n.depth FROM provider p JOIN union_node home ON home.id = p.node "
             "JOIN union_node n ON n.path LIKE home.path || '%' WHERE p.id = $1 ORDER BY n.path LIMIT $2",
             provider_id, limit)
+    return [dict(row) for row in rows]
+
+
+async def review_count(principal: Principal) -> int:
+    """How many offers and revisions wait for review in the operator's scope (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT (SELECT count(*) FROM offer o JOIN provider p ON p.id = o.provider"
+            "  JOIN union_node n ON n.id = p.node WHERE o.status = 'submitted' AND n.path LIKE $1 || '%')"
+            " + (SELECT count(*) FROM offer_revision r JOIN offer o ON o.id = r.offer"
+            "  JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
+            "  WHERE r.status = 'submitted' AND n.path LIKE $1 || '%')", principal.node_path or "-")
+
+
+async def offers_to_pick(principal: Principal, q: str = "", ids: list[int] | None = None,
+                         limit: int = 20) -> list[dict]:
+    """Offers an operator may pick for a campaign, found by title or provider name: published
+    or paused offers that members in the operator's scope can see (scoped to a node above or
+    inside it). With `ids`: those offers, to show what was picked."""
+    if principal.kind != "operator" or not principal.node_path:
+        raise Forbidden("Only operators pick offers.", code="wrong_role")
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT o.id, o.title_zh, o.title_en, o.kind, o.status, o.member_price_fen, o.points_price,"
+            " p.name AS provider_name FROM offer o JOIN provider p ON p.id = o.provider"
+            " JOIN union_node s ON s.id = o.node_scope"
+            " WHERE o.status IN ('published', 'paused')"
+            " AND (s.path LIKE $1 || '%' OR $1 LIKE s.path || '%')"
+            " AND ($2::bigint[] IS NULL OR o.id = ANY($2::bigint[]))"
+            " AND ($3 = '' OR o.title_zh ILIKE '%' || $3 || '%' OR coalesce(o.title_en, '') ILIKE '%' || $3 || '%'"
+            "  OR p.name ILIKE '%' || $3 || '%')"
+            " ORDER BY o.title_zh, o.id LIMIT $4",
+            principal.node_path, ids, text, limit)
     return [dict(row) for row in rows]

@@ -18,8 +18,15 @@ from marketplace import pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.identity.principal import Principal
+from marketplace.jobs import outbox
 
 log = structlog.get_logger(__name__)
+
+# The member is told (marketplace/vouchers/actors.py, in the inbox) when the provider
+# answers and when the union closes the complaint: {"complaint_id", "member_id",
+# "voucher_id", "provider_name"}.
+COMPLAINT_ANSWERED = "evaluation.complaint_answered"
+COMPLAINT_CLOSED = "evaluation.complaint_closed"
 
 CATEGORIES = ("not_honoured", "overcharge", "poor_service", "safety_hygiene", "discrimination", "other")
 
@@ -40,12 +47,21 @@ def _read(row, *, show_member: bool) -> ComplaintRead:
         category=row["category"], text=row["text"], status=row["status"], created_at=row["created_at"],
         respond_by=row["respond_by"], overdue=row["status"] == "open" and now > row["respond_by"],
         answer=row["answer"], answered_at=row["answered_at"], resolution=row["resolution"],
-        closed_at=row["closed_at"], member_name=row["member_masked"] if show_member else None)
+        closed_at=row["closed_at"], member_name=row["member_masked"] if show_member else None,
+        photo=row["photo"])
 
 
-async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput) -> ComplaintRead:
+def _news(row) -> dict:
+    """What the member's message about a complaint needs (no text of it: the page shows that)."""
+    return {"complaint_id": row["id"], "member_id": row["member"], "voucher_id": row["voucher"],
+            "provider_name": row["provider_name"]}
+
+
+async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput,
+               photo: str | None = None) -> ComplaintRead:
     """A member's complaint about one of their vouchers (the marketplace vouches that the
-    voucher is theirs and names its provider)."""
+    voucher is theirs and names its provider), with the name of a photo already checked and
+    kept by catalog.services.store_picture."""
     if principal is None or principal.kind != "member":
         raise Forbidden("Only members file complaints.", code="wrong_role")
     now = datetime.now(UTC)
@@ -56,9 +72,9 @@ async def file(principal: Principal, voucher_id: int, provider_id: int, data: Co
         try:
             complaint_id = await connection.fetchval(
                 "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, "
-                "respond_by, member_masked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "respond_by, member_masked, photo) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 redemption, voucher_id, provider_id, principal.id, data.category, data.text.strip(), now,
-                now + response_time(), pii.mask_name(principal.display_name))
+                now + response_time(), pii.mask_name(principal.display_name), photo)
         except UniqueViolationError:
             # One open complaint per voucher: a provider's complaint rate counts vouchers,
             # not how often one member writes.
@@ -112,6 +128,7 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
             raise Conflict(f"This complaint is {current}.", code="complaint_not_open", status_now=current)
         await scorecards.rating_changed(provider_id)
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
+        await outbox.publish(COMPLAINT_ANSWERED, _news(row))
     return _read(row, show_member=True)
 
 
@@ -144,4 +161,13 @@ async def close(principal: Principal, complaint_id: int, resolution: str) -> Com
             raise NotFound("No open complaint with this id in your scope.", code="complaint_not_found")
         await scorecards.rating_changed(row["provider"])
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
+        await outbox.publish(COMPLAINT_CLOSED, _news(row))
     return _read(row, show_member=True)
+
+
+async def count_overdue(principal: Principal) -> int:
+    """Open complaints past their answer deadline, in the operator's scope (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM complaint c JOIN provider p ON p.id = c.provider JOIN union_node n ON n.id = p.node "
+            "WHERE n.path LIKE $1 || '%' AND c.status = 'open' AND c.respond_by < now()", principal.node_path or "-")

@@ -469,3 +469,67 @@ async def provider_cases(principal: Principal) -> list[CaseRead]:
             "ORDER BY c.opened_at DESC",
             principal.provider_id)
     return [_case(row) for row in rows]
+
+
+async def count_cases(principal: Principal, status: str) -> int:
+    """Cases of a status (open: awaiting a decision; appealed) in the operator's scope."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM enforcement_case c JOIN provider p ON p.id = c.provider "
+            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND c.status = $2",
+            principal.node_path or "-", status)
+
+
+async def open_case_by_hand(principal: Principal, provider_id: int, reason: str) -> int:
+    """An operator opens a delisting case on a provider in scope (a serious complaint, a
+    report from outside the ratings), with the reason in their words and the provider's
+    figures as they stand; the case is then decided like any other."""
+    require_operator(principal)
+    reason = (reason or "").strip()
+    if not 10 <= len(reason) <= 2000:
+        raise Invalid("Explain why in 10 to 2,000 characters.", field="reason")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        path = await connection.fetchval(
+            "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id)
+        if path is None or not principal.covers(path):
+            raise NotFound("No such provider in your scope.", code="provider_not_found", field="provider_id")
+        policy_id, _version, _rules = await _policy_for(connection, provider_id)
+        figures = await _figures(connection, provider_id) or {}
+        case_id = await open_case(connection, provider_id, "delisting", policy_id, figures,
+                                  [{"code": "manual", "text": reason, "operator_id": principal.id,
+                                    "operator_name": principal.display_name}])
+        if case_id is None:
+            raise Conflict("This provider already has an open case.", code="case_already_open", field="provider_id")
+    log.info("enforcement_case_opened_by_hand", provider_id=provider_id, case_id=case_id, operator_id=principal.id)
+    return case_id
+
+
+async def case_page(principal: Principal, *, q: str = "", status: str = "", kind: str = "", page: int = 1,
+                    page_size: int = 50) -> tuple[list[CaseRead], int]:
+    """One page of the cases in the operator's scope, by provider name, status and kind;
+    open and appealed ones first."""
+    require_operator(principal)
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT * FROM (" + _CASE_SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,") +
+            "WHERE n.path LIKE $1 || '%' AND ($2 = '' OR c.status = $2) AND ($3 = '' OR c.kind = $3)"
+            " AND ($4 = '' OR p.name ILIKE '%' || $4 || '%')) found"
+            " ORDER BY (status IN ('open', 'appealed')) DESC, opened_at LIMIT $5 OFFSET $6",
+            principal.node_path, status, kind, text, page_size, (page - 1) * page_size)
+    return [_case(row) for row in rows], (rows[0]["total"] if rows else 0)
+
+
+async def providers_to_pick(principal: Principal, q: str, limit: int = 10) -> list[dict]:
+    """Active or suspended providers in the operator's scope whose name contains `q`."""
+    require_operator(principal)
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    if not text:
+        return []
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT p.id, p.name, n.name_zh AS node_name FROM provider p JOIN union_node n ON n.id = p.node "
+            "WHERE n.path LIKE $1 || '%' AND p.status IN ('active', 'suspended') AND p.name ILIKE '%' || $2 || '%' "
+            "ORDER BY p.name LIMIT $3", principal.node_path, text, limit)
+    return [dict(row) for row in rows]

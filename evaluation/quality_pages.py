@@ -13,6 +13,8 @@ page with the reason and the matching status.
 """
 
 import json
+from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -21,8 +23,13 @@ from litestar.response import Redirect, Response, Template
 
 from evaluation import complaints, policy, ratings
 from marketplace.db import engine
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, Invalid
+from marketplace.web import paging
+from marketplace.web.config import local_time
+from marketplace.web.forms import form_error, form_id
+from providers import services as providers
 from marketplace.identity import guards
+from marketplace.web import todo
 from marketplace.web.nav import N_, register
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
@@ -32,6 +39,13 @@ register("provider", "complaints", N_("Complaints"), "/provider/complaints", "al
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
 register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
+todo.register("complaints", N_("Complaints past their deadline"), "/console/complaints?overdue=1",
+              complaints.count_overdue, position=30)
+todo.register("cases", N_("Cases awaiting a decision"), "/console/cases?status=open",
+              partial(policy.count_cases, status="open"), position=40)
+todo.register("appeals", N_("Appeals"), "/console/cases?status=appealed",
+              partial(policy.count_cases, status="appealed"), position=50, nav_key="cases")
+todo.register("held", N_("Held ratings"), "/console/cases#held", ratings.count_held, position=60, nav_key="cases")
 
 
 async def _form(request: Request) -> dict:
@@ -89,13 +103,45 @@ async def provider_appeal(request: Request, case_id: Id) -> Response:
 
 # Operator console ------------------------------------------------------------------------------------
 
+CASE_STATUSES = ("open", "decided", "appealed", "closed")
+CASE_KINDS = ("delisting", "integrity")
+
+
 async def _cases_page(request: Request, error: str | None = None, status: int = 200,
-                     rules_text: str | None = None) -> Template:
+                     rules_text: str | None = None, open_error: DomainError | None = None,
+                     open_values: dict | None = None) -> Template:
+    query = request.query_params
+    q = (query.get("q") or "")[:60]
+    case_status = query.get("status") if query.get("status") in CASE_STATUSES else ""
+    kind = query.get("kind") if query.get("kind") in CASE_KINDS else ""
+    page = paging.page_number(query.get("page"))
+    cases, total = await policy.case_page(request.user, q=q, status=case_status, kind=kind, page=page)
+    open_values = open_values or {}
+    provider_q = (query.get("provider_q") or open_values.get("provider_q") or "")[:60]
     current = await policy.policy_of_node(request.user.node_id)
     return Template(template_name="evaluation/console_cases.html", status_code=status, context={
-        "cases": await policy.case_queue(request.user), "held": await ratings.held_ratings(request.user),
+        "cases": cases, "pager": paging.Pager.of(request, total, page), "q": q, "status": case_status, "kind": kind,
+        "held": await ratings.held_ratings(request.user),
+        "provider_q": provider_q, "provider_choices": await policy.providers_to_pick(request.user, provider_q),
+        "open_error": form_error(open_error) if open_error else None, "open_values": open_values,
         "policy": current, "rules_text": rules_text or json.dumps(current["rules"], ensure_ascii=False, indent=2),
         "error": error})
+
+
+@post("/console/cases/new", guards=[guards.operator], include_in_schema=False)
+async def console_open_case(request: Request) -> Response:
+    """An operator opens a delisting case by hand: the provider found by name, and the reason."""
+    form = await _form(request)
+    provider_id = form_id(form.get("provider_id"))
+    try:
+        if provider_id is None:
+            raise Invalid("Find the provider and choose it.", field="provider_id")
+        case_id = await policy.open_case_by_hand(request.user, provider_id, form.get("reason") or "")
+    except DomainError as error:
+        if error.status in (401, 403):
+            raise
+        return await _cases_page(request, status=error.status, open_error=error, open_values=form)
+    return Redirect(path=f"/console/cases/{case_id}")
 
 
 @get("/console/cases", guards=[guards.operator], include_in_schema=False)
@@ -122,23 +168,47 @@ async def console_publish_policy(request: Request) -> Response:
 
 async def _evidence(provider_id: int) -> dict:
     """The ratings and complaints behind a case's figures: the latest low ratings and the
-    latest complaints of the provider."""
+    latest complaints of the provider, with how many there are in all."""
     async with engine().transaction() as transaction:
         connection = transaction.connection
         low = await connection.fetch(
             "SELECT overall, honoured, comment, created_at, held FROM rating WHERE provider = $1 AND overall <= 2 "
             "ORDER BY created_at DESC LIMIT 20", provider_id)
         filed = await connection.fetch(
-            "SELECT category, text, status, created_at, answered_at, respond_by FROM complaint WHERE provider = $1 "
+            "SELECT category, text, status, created_at, answered_at, respond_by, "
+            "(status = 'open' AND respond_by < now()) AS overdue FROM complaint WHERE provider = $1 "
             "ORDER BY created_at DESC LIMIT 20", provider_id)
-    return {"low_ratings": [dict(row) for row in low], "complaints": [dict(row) for row in filed]}
+        counts = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM rating WHERE provider = $1 AND overall <= 2) AS low_ratings, "
+            "(SELECT count(*) FROM complaint WHERE provider = $1) AS complaints", provider_id)
+    return {"low_ratings": [dict(row) for row in low], "complaints": [dict(row) for row in filed],
+            "low_ratings_n": counts["low_ratings"], "complaints_n": counts["complaints"]}
 
 
-async def _case_page(request: Request, case_id: int, error: str | None = None, status: int = 200) -> Template:
+async def _readable_reasons(reasons: list[dict]) -> list[dict]:
+    """A case's reasons with what the page needs to say them: the staff account's name, the
+    local time of a night redemption."""
+    result = []
+    for reason in reasons:
+        reason = dict(reason)
+        if reason.get("code") == "staff_burst" and reason.get("staff_id"):
+            user = await providers.get_user(reason["staff_id"])
+            reason["staff_name"] = user["display_name"] if user else None
+        if reason.get("code") == "night_redemption" and reason.get("at"):
+            try:
+                reason["local_time"] = local_time(datetime.fromisoformat(reason["at"]))
+            except ValueError:
+                pass
+        result.append(reason)
+    return result
+
+
+async def _case_page(request: Request, case_id: int, error: str | None = None, status: int = 200,
+                     confirm: dict | None = None) -> Template:
     case = await policy.get_case(request.user, case_id)
     return Template(template_name="evaluation/console_case.html", status_code=status, context={
-        "case": case, "evidence": await _evidence(case.provider_id),
-        "history": await policy.standing_history(case.provider_id), "error": error})
+        "case": case, "reasons": await _readable_reasons(case.reasons), "evidence": await _evidence(case.provider_id),
+        "history": await policy.standing_history(case.provider_id), "error": error, "confirm": confirm})
 
 
 @get("/console/cases/{case_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -152,6 +222,11 @@ async def console_decide(request: Request, case_id: Id) -> Response:
     decision, explanation = form.get("decision"), (form.get("explanation") or "").strip()
     if decision not in ("delist", "keep") or not 10 <= len(explanation) <= 4000:
         return await _case_page(request, case_id, "explanation_length", 422)
+    if form.get("confirm") != "1":
+        # First say what will happen, then decide on the second step.
+        return await _case_page(request, case_id, confirm={
+            "action": f"/console/cases/{case_id}/decision", "decision": decision, "explanation": explanation,
+            "cancel_vouchers": form.get("cancel_vouchers") == "on"})
     try:
         await policy.decide(request.user, case_id, decision, explanation, form.get("cancel_vouchers") == "on")
     except DomainError as error:
@@ -165,6 +240,9 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
     outcome, explanation = form.get("outcome"), (form.get("explanation") or "").strip()
     if outcome not in ("upheld", "rejected") or not 10 <= len(explanation) <= 4000:
         return await _case_page(request, case_id, "explanation_length", 422)
+    if form.get("confirm") != "1":
+        return await _case_page(request, case_id, confirm={
+            "action": f"/console/cases/{case_id}/appeal-decision", "outcome": outcome, "explanation": explanation})
     try:
         await policy.decide_appeal(request.user, case_id, outcome, explanation)
     except DomainError as error:
@@ -175,7 +253,7 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
 @post("/console/held-ratings/{rating_id:int}", guards=[guards.operator], include_in_schema=False)
 async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
     await ratings.clear_held(request.user, rating_id, (await _form(request)).get("keep") == "yes")
-    return Redirect(path="/console/cases")
+    return Redirect(path="/console/cases#held")
 
 
 async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
@@ -201,6 +279,6 @@ async def console_close(request: Request, complaint_id: BigId) -> Response:
 
 
 ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,
-                console_publish_policy,
+                console_publish_policy, console_open_case,
                 console_case, console_decide, console_decide_appeal, console_held_verdict, console_complaints,
                 console_close]

@@ -24,6 +24,7 @@ import structlog
 
 from evaluation import policy, scorecards
 from evaluation.schemas import RatingInput, RatingRead
+from marketplace import pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.identity.principal import Principal
@@ -179,10 +180,10 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, *, clie
             hold = await _hold_reason(connection, redemption["provider"], network, new_account, now)
             await connection.execute(
                 "INSERT INTO rating (redemption, provider, member, overall, service, honoured, environment, attitude, "
-                "comment, created_at, updated_at, held, hold_reason, network, new_account) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
+                "comment, created_at, updated_at, held, hold_reason, network, new_account, member_masked) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15)",
                 redemption["id"], redemption["provider"], principal.id, *values, now, hold is not None, hold, network,
-                new_account)
+                new_account, pii.mask_name(principal.display_name or ""))
             if hold:
                 log.info("rating_held", provider_id=redemption["provider"], reason=hold)
         else:
@@ -244,3 +245,11 @@ async def clear_held(principal: Principal, rating_id: int, keep: bool) -> None:
             await connection.execute(
                 "UPDATE rating SET hold_reason = 'rejected_by_operator', cleared_at = now() WHERE id = $1", rating_id)
         await scorecards.rating_changed(provider_id)
+
+
+async def count_held(principal: Principal) -> int:
+    """Held ratings waiting for an operator's verdict, in scope (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM rating r JOIN provider p ON p.id = r.provider JOIN union_node n ON n.id = p.node "
+            "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%'", principal.node_path or "-")

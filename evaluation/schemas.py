@@ -135,6 +135,14 @@ class ComplaintRead(msgspec.Struct, kw_only=True):
     resolution: str | None
     closed_at: datetime | None
     member_name: str | None = None  # masked, for providers and operators
+    photo: str | None = None  # the member's photo under /media, kept by catalog.services.store_picture
+
+    @property
+    def photo_thumbnail(self) -> str | None:
+        """The photo's 400px copy, for lists and the voucher page."""
+        from catalog.services import thumbnail_of
+
+        return thumbnail_of(self.photo)
 
 
 # Enforcement (evaluation/policy.py) ------------------------------------------------------------------

@@ -68,6 +68,11 @@ class Rating(Table, tablename="rating"):
     cleared_at = Timestamptz(null=True, default=None)
     network = Varchar(length=50, default="")  # the rater's /24 (IPv4) or /48 (IPv6), for burst checks
     new_account = Boolean(default=False)  # rated within NEW_ACCOUNT_DAYS of joining
+    member_masked = Varchar(length=50, default="")  # 王*芳, as the public review shows the member
+    # The provider's one public reply, shown under the review (evaluation/reviews.py).
+    reply = Varchar(length=500, null=True, default=None)
+    replied_at = Timestamptz(null=True, default=None)
+    replied_by = Integer(null=True, default=None)  # the provider user (owner) who replied
 
 
 class Complaint(Table, tablename="complaint"):
@@ -88,6 +93,7 @@ class Complaint(Table, tablename="complaint"):
     closed_by = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
                            default=None)
     member_masked = Varchar(length=50, default="")  # 王*芳, as providers and operators see the member
+    photo = Varchar(length=100, null=True, default=None)  # under /media, as catalog.services.store_picture keeps it
 
 
 class EvaluatorBatch(Table, tablename="evaluator_batch"):

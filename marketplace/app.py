@@ -2,6 +2,7 @@
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -15,7 +16,7 @@ from catalog.search import controllers as search_controllers, index as search_in
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
-from evaluation import quality_controllers, quality_pages
+from evaluation import quality_controllers, quality_pages, review_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
@@ -26,14 +27,16 @@ from marketplace.identity import guards, team
 from marketplace.identity import pages as account_pages
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
+from marketplace.inbox import middleware as inbox_middleware, pages as inbox_pages
 from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
 from marketplace.federation import roster_pages
 from marketplace.points import controllers as points_controllers, pages as points_pages
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
+from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, pages
+from marketplace.web import config as web_config, i18n, pages, static_assets, todo
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -44,7 +47,7 @@ API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.C
                    *payment_controllers.CONTROLLERS, *campaign_controllers.CONTROLLERS]
 PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
          *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES,
-         *roster_pages.ROUTES]
+         *roster_pages.ROUTES, *inbox_pages.ROUTES]
 
 # Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
 # drafting function reaches their handlers as the `settlement_drafter` dependency.
@@ -59,11 +62,14 @@ class BenefitsPlugin(InitPluginProtocol):
             *search_controllers.CONTROLLERS, *PAGES,
             *SETTLEMENT_ROUTES,
             *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES, *quality_controllers.CONTROLLERS,
-            *quality_pages.ROUTES, *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
+            *quality_pages.ROUTES, *review_pages.ROUTES, *favourite_pages.ROUTES,
+            *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
             *team.CONTROLLERS, *team.ROUTES, *account_pages.ROUTES,
+            # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
-                                       include_in_schema=False),
+                                       include_in_schema=False,
+                                       middleware=[static_assets.cache_headers_middleware]),
         ])
         app_config.dependencies["settlement_drafter"] = Provide(
             lambda: settlement_statements.draft_month, sync_to_thread=False)
@@ -72,8 +78,14 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.guards.extend([guards.analysts_read_only, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
-                                     authentication_middleware, audit_middleware]
+                                     authentication_middleware, inbox_middleware.badge_middleware,
+                                     audit_middleware, todo.todo_middleware]
         app_config.template_config = web_config.template_config()
+        # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
+        # compressed already.
+        app_config.compression_config = CompressionConfig(
+            backend="gzip", gzip_compress_level=6, minimum_size=500,
+            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",

@@ -23,4 +23,5 @@ APP_REGISTRY = AppRegistry(apps=[
     "marketplace.points.piccolo_app",
     "marketplace.payments.piccolo_app",
     "marketplace.campaigns.piccolo_app",
+    "marketplace.favourites.piccolo_app",
 ])

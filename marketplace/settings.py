@@ -95,7 +95,8 @@ class AppSettings:
 @dataclass(frozen=True)
 class PointsSettings:
     expiry_days: int = 365  # points of a lot expire this long after they arrive
-    reminder_days: int = 30  # members are reminded this long before a lot expires
+    # Members are reminded this many days before a lot expires, once at each (90, 30 and 7 days).
+    reminder_days: tuple[int, ...] = (90, 30, 7)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def get_settings() -> Settings:
         ),
         points=PointsSettings(
             expiry_days=int(_env("POINTS_EXPIRY_DAYS", "365")),
-            reminder_days=int(_env("POINTS_REMINDER_DAYS", "30")),
+            reminder_days=tuple(int(days) for days in _env("POINTS_REMINDER_DAYS", "90,30,7").split(",") if days.strip()),
         ),
         jobs=JobsSettings(
             outbox_retention_days=int(_env("OUTBOX_RETENTION_DAYS", "14")),

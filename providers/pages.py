@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
 from marketplace.settings import get_settings
+from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
 from providers import services
@@ -36,6 +37,8 @@ register("provider", "profile", N_("Profile"), "/provider/profile", "doc", posit
 register("provider", "locations", N_("Locations"), "/provider/locations", "pin", position=20)
 register("provider", "staff", N_("Staff"), "/provider/staff", "users", position=30, owner_only=True)
 register("console", "providers", N_("Providers"), "/console/providers", "store", position=20)
+todo.register("providers", N_("Provider applications"), "/console/providers?status=applied",
+              services.count_providers, position=10)
 
 _MSGSPEC_PATH = re.compile(r"at `\$\.?([^`]*)`")
 
@@ -72,7 +75,7 @@ def _location_from(form, prefix: str = "") -> dict:
             hours[day] = [opens, closes]
     return {
         "name": form.get("location_name") or "", "address": form.get("address") or "",
-        "district": form.get("district") or "",
+        "district": form.get("district") or "", "phone": form.get("phone") or "",
         "latitude": _number(form, "latitude", prefix + "latitude"),
         "longitude": _number(form, "longitude", prefix + "longitude"),
         "opening_hours": hours,
@@ -162,7 +165,7 @@ async def _locations_page(request: Request, error: dict | None = None, values: d
     editable = next((location for location in provider.locations if location.id == editing), None)
     if editable is not None and values is None:  # the edit form starts from the stored location
         values = {"location_name": editable.name, "address": editable.address, "district": editable.district,
-                  "latitude": editable.latitude, "longitude": editable.longitude}
+                  "latitude": editable.latitude, "longitude": editable.longitude, "phone": editable.phone}
         for day, (opens, closes) in editable.opening_hours.items():
             values |= {f"open_{day}": opens, f"close_{day}": closes}
     return Template(template_name="providers/locations.html", status_code=status, context={

@@ -37,6 +37,7 @@ class LocationInput(msgspec.Struct, forbid_unknown_fields=True):
     latitude: float
     longitude: float
     opening_hours: OpeningHours = {}
+    phone: Annotated[str, msgspec.Meta(max_length=20)] = ""  # the shop's public number, optional
 
 
 class AccountInput(msgspec.Struct, forbid_unknown_fields=True):
@@ -83,6 +84,7 @@ class LocationRead(msgspec.Struct):
     latitude: float
     longitude: float
     opening_hours: dict
+    phone: str = ""
 
 
 class StatusChangeRead(msgspec.Struct):

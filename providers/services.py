@@ -99,7 +99,7 @@ async def provider_for_index(provider_id: int) -> dict | None:
     """What search shows of a provider: name, kind, status, node and its locations.
 
     {"id", "name", "kind", "status", "node_id", "locations": [{"id", "name", "address",
-    "district", "latitude", "longitude", "opening_hours"}]}; None if it does not exist.
+    "district", "latitude", "longitude", "opening_hours", "phone"}]}; None if it does not exist.
     """
     return (await providers_for_index([provider_id])).get(provider_id)
 
@@ -111,7 +111,7 @@ async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
         list(provider_ids))
     found = {row["id"]: {**row, "locations": []} for row in rows}
     locations = await Location.raw(
-        "SELECT id, provider, name, address, district, latitude, longitude, opening_hours FROM location "
+        "SELECT id, provider, name, address, district, latitude, longitude, opening_hours, phone FROM location "
         "WHERE provider = ANY({}::int[]) ORDER BY id", list(found))
     for location in locations:
         found[location.pop("provider")]["locations"].append(location)
@@ -170,7 +170,17 @@ def check_location(location: LocationInput, prefix: str = "") -> dict:
         "district": _check_text(location.district, prefix + "district"),
         "latitude": location.latitude, "longitude": location.longitude,
         "opening_hours": {day: hours[day] for day in WEEKDAYS if day in hours},
+        # The shop's public number, shown to members as a tel: link; optional.
+        "phone": _shop_phone(location.phone, prefix + "phone"),
     }
+
+
+def _shop_phone(phone: str, field: str) -> str:
+    phone = phone.strip().replace("-", "").replace(" ", "")
+    if phone and not PHONE_PATTERN.match(phone):
+        raise Invalid("Give the shop phone as a mobile number of 11 digits or a landline with its area code, "
+                      "or leave it empty.", field=field)
+    return phone
 
 
 async def _check_account(account: AccountInput, prefix: str, fallback_name: str) -> tuple[str, str, str]:
@@ -233,10 +243,10 @@ async def apply(data: ApplicationCreate) -> int:
 
 async def _insert_location(connection, provider_id: int, location: dict) -> int:
     return await connection.fetchval(
-        "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING id",
+        "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours, phone) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id",
         provider_id, location["name"], location["address"], location["district"], location["latitude"],
-        location["longitude"], json.dumps(location["opening_hours"]))
+        location["longitude"], json.dumps(location["opening_hours"]), location["phone"])
 
 
 async def _record(connection, provider_id: int, from_status: str | None, to_status: str, actor_kind: str,
@@ -338,7 +348,8 @@ def _location(row: dict) -> LocationRead:
     hours = row["opening_hours"]
     return LocationRead(id=row["id"], name=row["name"], address=row["address"], district=row["district"],
                         latitude=row["latitude"], longitude=row["longitude"],
-                        opening_hours=json.loads(hours) if isinstance(hours, str) else hours)
+                        opening_hours=json.loads(hours) if isinstance(hours, str) else hours,
+                        phone=row.get("phone") or "")
 
 
 async def _detail(provider: dict) -> ProviderDetail:
@@ -382,9 +393,9 @@ async def update_location(principal: Principal, location_id: int, data: Location
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
             "UPDATE location SET name = $3, address = $4, district = $5, latitude = $6, longitude = $7, "
-            "opening_hours = $8::jsonb WHERE id = $1 AND provider = $2 RETURNING id",
+            "opening_hours = $8::jsonb, phone = $9 WHERE id = $1 AND provider = $2 RETURNING id",
             location_id, principal.provider_id, location["name"], location["address"], location["district"],
-            location["latitude"], location["longitude"], json.dumps(location["opening_hours"]))
+            location["latitude"], location["longitude"], json.dumps(location["opening_hours"]), location["phone"])
         if found is None:
             raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
         await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
@@ -487,3 +498,11 @@ async def serving_nodes() -> list[dict]:
     return await Provider.raw(
         "SELECT id, name_zh, name_en, level, depth FROM union_node WHERE level = ANY({}) ORDER BY path",
         list(SERVING_LEVELS))
+
+
+async def count_providers(principal: Principal, status: str = "applied") -> int:
+    """How many providers of a status serve nodes in the operator's scope (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM provider p JOIN union_node n ON n.id = p.node "
+            "WHERE n.path LIKE $1 || '%' AND p.status = $2", principal.node_path or "-", status)

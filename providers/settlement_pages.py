@@ -19,6 +19,7 @@ from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.settings import get_settings
 from marketplace.web.i18n import current_locale, gettext as _
+from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
 from providers import payouts, settlements
@@ -30,6 +31,8 @@ Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 register("provider", "settlements", N_("Settlements"), "/provider/settlements", "doc", position=40,
          owner_only=True)
 register("console", "settlements", N_("Settlements"), "/console/settlements", "doc", position=40)
+todo.register("settlements", N_("Settlements to approve"), "/console/settlements?status=draft",
+              settlements.count_statements, position=70)
 
 CSV_HEADERS = (N_("Voucher code"), N_("Offer"), N_("Redeemed at"), N_("Union subsidy (yuan)"),
                N_("Paid by the member (yuan)"), N_("Owed (yuan)"))

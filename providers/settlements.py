@@ -372,3 +372,12 @@ def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, e
 
 def csv_filename(statement: StatementRead) -> str:
     return f"statement-{statement.provider_id}-{statement.period}.csv"
+
+
+async def count_statements(principal: Principal, status: str = "draft") -> int:
+    """How many statements of a status the operator's scope holds (drafts wait for approval)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM settlement_statement s JOIN provider p ON p.id = s.provider "
+            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND s.status = $2",
+            principal.node_path or "-", status)

@@ -48,6 +48,7 @@ class Location(Table, tablename="location"):
     latitude = DoublePrecision()
     longitude = DoublePrecision()
     opening_hours = JSONB(default={})
+    phone = Varchar(length=20, default="")  # the shop's public number (not the contact person's)
 
 
 class ProviderUser(Table, tablename="provider_user"):

@@ -21,8 +21,9 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
-def _extracted(package: str) -> set[str]:
-    """The msgids `pybabel extract -F marketplace/web/babel.cfg ... <package>` finds."""
+def _extracted(package: str) -> set[tuple[str | None, str]]:
+    """The (msgctxt, msgid) pairs `pybabel extract -F marketplace/web/babel.cfg ... <package>`
+    finds; msgctxt is None but for pgettext's messages."""
     with BABEL_CFG.open() as file:
         method_map, options_map = parse_mapping_cfg(file)
     # A sub-package with catalogs of its own (catalog/search) is not part of its parent's.
@@ -30,10 +31,10 @@ def _extracted(package: str) -> set[str]:
     ids = set()
     # Domain errors' messages are msgids too: the first argument of every error class.
     keywords = {**DEFAULT_KEYWORDS, **{name: None for name in ERROR_KEYWORDS}}
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+    for _filename, _lineno, message, _comments, context in extract_from_dir(
             str(REPO / package), method_map, options_map, keywords=keywords,
             directory_filter=lambda path: path not in own and not path.rsplit("/", 1)[-1].startswith(".")):
-        ids.add(message if isinstance(message, str) else message[0])
+        ids.add((context, message if isinstance(message, str) else message[0]))
     return ids
 
 
@@ -42,8 +43,9 @@ def _catalog(locale: str, package: str = "marketplace"):
         return read_po(file, locale=locale)
 
 
-def _ids(catalog) -> set[str]:
-    return {message.id if isinstance(message.id, str) else message.id[0] for message in catalog if message.id}
+def _ids(catalog) -> set[tuple[str | None, str]]:
+    return {(message.context, message.id if isinstance(message.id, str) else message.id[0])
+            for message in catalog if message.id}
 
 
 @pytest.fixture(scope="module", params=PACKAGES)
@@ -62,8 +64,8 @@ def extracted(package) -> set[str]:
 def test_every_extracted_message_has_a_chinese_translation(extracted, package):
     catalog = _catalog("zh_Hans", package)
     untranslated = []
-    for msgid in sorted(extracted):
-        message = catalog.get(msgid)
+    for context, msgid in sorted(extracted, key=lambda pair: (pair[1], pair[0] or "")):
+        message = catalog.get(msgid, context)
         strings = [] if message is None else (
             [message.string] if isinstance(message.string, str) else list(message.string))
         if message is None or message.fuzzy or not all(s and s.strip() for s in strings):
@@ -162,11 +164,11 @@ async def test_unknown_locale_falls_back_to_chinese(client):
 def test_a_message_shared_by_several_catalogs_has_one_translation():
     """The catalogs are merged into one at start-up, so two translations of one msgid would
     leave one package's pages showing the other's words. A msgid that needs different words
-    in two places is two msgids."""
-    seen: dict[str, dict[str, str]] = {}
+    in two places is two msgids, or one msgid with a msgctxt per meaning (pgettext)."""
+    seen: dict[tuple[str | None, str], dict[str, str]] = {}
     for package in PACKAGES:
         for message in _catalog("zh_Hans", package):
             if message.id and isinstance(message.id, str) and message.string:
-                seen.setdefault(message.id, {})[package] = message.string
+                seen.setdefault((message.context, message.id), {})[package] = message.string
     differing = {msgid: by_package for msgid, by_package in seen.items() if len(set(by_package.values())) > 1}
     assert not differing, differing

@@ -44,6 +44,7 @@ from meilisearch_python_sdk.models.settings import (
     TypoTolerance,
 )
 
+from catalog import pricing
 from catalog.search import overlay, text
 from catalog.tables import Offer
 from marketplace.federation import services as federation
@@ -61,10 +62,10 @@ SEARCHABLE = ["title_zh", "title_en", "title_search", "tags", "category_zh", "ca
 SETTINGS = MeilisearchSettings(
     searchable_attributes=SEARCHABLE,
     filterable_attributes=["id", "offer_id", "group", "primary", "published", "provider_active", "provider_id", "category",
-                           "kind", "districts", "price_band", "member_price_fen", "has_stock", "scope_node_id",
+                           "kind", "districts", "price_band", "pays_fen", "has_stock", "scope_node_id",
                            "scope_depth", "groups", "valid_from_ts", "valid_to_ts", "_geo",
                            *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")]],
-    sortable_attributes=["_geo", "member_price_fen", "discount_ratio", "rating", "published_ts", "created_ts"],
+    sortable_attributes=["_geo", "pays_fen", "discount_ratio", "rating", "published_ts", "created_ts"],
     distinct_attribute=None,
     # Exactness before sort: among hits that match equally well, an exact title wins;
     # only then does distance (or rating) order them.
@@ -187,15 +188,21 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def price_band(member_price_fen: int, points_price: int | None = None) -> str:
-    """The price facet of an offer. Points offers are never "free": they cost points."""
+def price_band(pays_fen: int, points_price: int | None = None) -> str:
+    """The price facet of an offer, by what the member pays (catalog/pricing.py), as the
+    card shows it. Points offers are never "free": they cost points."""
     if points_price:
         return "points"
     band = PRICE_BANDS[0][1]
     for floor, name in PRICE_BANDS:
-        if member_price_fen >= floor:
+        if pays_fen >= floor:
             band = name
     return band
+
+
+def discount_ratio(list_price_fen: int, pays_fen: int) -> float:
+    """How much below the list price the member pays (provider discount and union subsidy)."""
+    return round(1 - pays_fen / list_price_fen, 4) if list_price_fen else 0.0
 
 
 def _minutes(text: str) -> int:
@@ -291,7 +298,8 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int) -> list[
     """The documents of one offer (none when its provider is gone or was never admitted)."""
     if provider is None or provider["status"] not in KEPT_PROVIDER_STATUSES:
         return []
-    list_price, member_price = offer["list_price_fen"], offer["member_price_fen"]
+    list_price = offer["list_price_fen"]
+    pays = pricing.member_pays_fen(offer["member_price_fen"], offer["subsidy_fen"])
     base = {
         "offer_id": offer["id"], "title_zh": offer["title_zh"], "title_en": offer["title_en"] or "",
         "tags": [text.normalise(tag) for tag in offer["tags"] or []], "category": offer["category_code"],
@@ -299,10 +307,10 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int) -> list[
         "provider_id": provider["id"], "provider_name": provider["name"],
         "group": group_key(provider["id"], offer["title_zh"]),
         "published": offer["status"] == "published", "provider_active": provider["status"] == "active",
-        "list_price_fen": list_price, "member_price_fen": member_price, "subsidy_fen": offer["subsidy_fen"],
-        "points_price": offer["points_price"],
-        "discount_ratio": round(1 - member_price / list_price, 4) if list_price else 0.0,
-        "price_band": price_band(member_price, offer["points_price"]), "stock_left": offer["stock_left"],
+        "list_price_fen": list_price, "member_price_fen": offer["member_price_fen"], "subsidy_fen": offer["subsidy_fen"],
+        "pays_fen": pays, "points_price": offer["points_price"],
+        "discount_ratio": discount_ratio(list_price, pays),
+        "price_band": price_band(pays, offer["points_price"]), "stock_left": offer["stock_left"],
         "has_stock": offer["stock_left"] > 0, "scope_node_id": offer["node_scope"],
         "scope_depth": scope_depth, "groups": list(offer["groups"] or []),
         "valid_from_ts": _ts(offer["valid_from"]), "valid_to_ts": _ts(offer["valid_to"]),

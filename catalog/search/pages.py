@@ -5,8 +5,9 @@ query, call one service, render. A bad query re-renders the search page with the
 message; an offer or provider out of reach is a 404 page.
 """
 
+import json
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from litestar import Request, get
 from litestar.params import PathParameter
@@ -42,6 +43,37 @@ def _link(params: dict[str, str]):
     return link
 
 
+def map_links(location: dict) -> dict[str, str]:
+    """Navigation links for a location: 高德 (Amap) and 百度 map pages with a marker at its
+    coordinates (stored in GCJ-02, as the provider picked them on a Chinese map), which open
+    the map app on a phone when it is installed."""
+    lat, lng = location["latitude"], location["longitude"]
+    name = quote(location.get("name") or "")
+    address = quote(location.get("address") or "")
+    return {
+        "amap": f"https://uri.amap.com/marker?position={lng:.6f},{lat:.6f}&name={name}&coordinate=gaode&callnative=1",
+        "baidu": (f"https://api.map.baidu.com/marker?location={lat:.6f},{lng:.6f}&title={name}&content={address}"
+                  "&output=html&coord_type=gcj02&src=webapp.union.benefits"),
+    }
+
+
+def _located(locations: list[dict]) -> list[dict]:
+    """Locations as the member pages show them: hours as runs of days, a tel: number, map links."""
+    from marketplace.web.pages import _hour_runs  # the shell's page kit (the portal shows hours the same way)
+
+    shown = []
+    for location in locations:
+        hours = location.get("opening_hours")
+        if isinstance(hours, str):
+            try:
+                hours = json.loads(hours or "{}")
+            except ValueError:
+                hours = {}
+        phone = (location.get("phone") or "").strip()
+        shown.append({**location, "hours": _hour_runs(hours), "phone": phone, "maps": map_links(location)})
+    return shown
+
+
 async def _category_names() -> dict[str, str]:
     english = i18n.current_locale.get() == "en"
     return {row["code"]: row["name_en"] if english else row["name_zh"] for row in await service.categories()}
@@ -63,6 +95,12 @@ async def member_home(request: Request) -> Template:
 @get("/search", include_in_schema=False)
 async def search_page(request: Request) -> Template:
     params = dict(request.query_params)
+    # 离我最近 without the browser's position (location refused, or no JavaScript): say why and
+    # offer the districts instead of refusing the search.
+    near_me_fallback = (params.get("sort") == "distance" or bool(params.get("radius_m"))) and not (
+        params.get("lat") and params.get("lng"))
+    if near_me_fallback:
+        params = {key: value for key, value in params.items() if key not in ("sort", "radius_m", "lat", "lng")}
     error, result, query = None, None, None
     try:
         query = service.parse_query(params)
@@ -71,7 +109,7 @@ async def search_page(request: Request) -> Template:
         error = i18n.gettext("Check the search: %(field)s is not valid.") % {"field": invalid.field or "q"}
     context = {"query": query or SearchQuery(q=params.get("q", "")[:100]), "params": params, "result": result,
                "error": error, "link": _link(params), "category_names": await _category_names(),
-               "popular": await service.popular_searches(request.user)}
+               "popular": await service.popular_searches(request.user), "near_me_fallback": near_me_fallback}
     if result is not None and result.total == 0:
         # Never a dead end: categories, and the newest offers this member may claim.
         context["categories"] = await service.categories()
@@ -87,8 +125,13 @@ async def search_page(request: Request) -> Template:
 async def offer_page(request: Request, offer_id: Id) -> Template:
     lat, lng = _coordinates(request)
     detail = await service.offer_detail(request.user, offer_id, lat, lng)
+    detail["locations"] = _located(detail["locations"])
     return Template(template_name="catalog/search/offer.html", context={
         **detail, "valid_from": dates.day_text(detail["offer"]["valid_from"]),
+        "cover": service.cover_of(detail["offer"].get("cover_image")),
+        # Ratings and reviews (evaluation), the 收藏 button (marketplace.favourites).
+        **await page_parts.fill("offer_reviews", request, detail),
+        **await page_parts.fill("offer_favourite", request, detail),
         # Inclusive: an offer "valid until 2027-02-28" ends at the next midnight.
         "valid_until": dates.last_day_text(detail["offer"]["valid_to"]),
         **await page_parts.fill("offer_actions", request, detail),
@@ -97,8 +140,15 @@ async def offer_page(request: Request, offer_id: Id) -> Template:
 
 @get("/providers/{provider_id:int}", include_in_schema=False)
 async def provider_page(request: Request, provider_id: Id) -> Template:
-    return Template(template_name="catalog/search/provider.html",
-                    context=await service.provider_detail(request.user, provider_id))
+    detail = await service.provider_detail(request.user, provider_id)
+    detail["provider"] = {**detail["provider"], "locations": _located(detail["provider"]["locations"])}
+    # The shop's picture: the cover of its newest offer with one (providers upload covers per offer).
+    cover = next((hit.cover_image for hit in detail["result"].hits if hit.cover_image), None)
+    return Template(template_name="catalog/search/provider.html", context={
+        **detail, "cover": service.cover_of(cover),
+        **await page_parts.fill("provider_reviews", request, detail),
+        **await page_parts.fill("provider_favourite", request, detail),
+    })
 
 
 @get("/search/suggest", include_in_schema=False)

@@ -26,7 +26,7 @@ import msgspec
 import structlog
 from markupsafe import escape
 
-from catalog import services as offers
+from catalog import pricing, services as offers
 from catalog.search import breaker, index, overlay, terms, text
 from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult, Suggestions
 from catalog.tables import Category, Offer, SearchMiss
@@ -43,7 +43,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Facet of the answer → the attribute the engine counts for it.
 FACETS = {"category": "category", "kind": "kind", "district": "districts", "price_band": "price_band"}
 SORTS = {
-    "price": "member_price_fen:asc", "price_desc": "member_price_fen:desc", "discount": "discount_ratio:desc",
+    "price": "pays_fen:asc", "price_desc": "pays_fen:desc", "discount": "discount_ratio:desc",
     "rating": "rating:desc", "newest": "published_ts:desc",
 }
 
@@ -96,9 +96,9 @@ def meili_filter(query: SearchQuery, who: Eligibility, now: datetime | None = No
     if query.price_band:
         parts.append(f"price_band = {index.quote(query.price_band)}")
     if query.min_price is not None:
-        parts.append(f"member_price_fen >= {query.min_price}")
+        parts.append(f"pays_fen >= {query.min_price}")
     if query.max_price is not None:
-        parts.append(f"member_price_fen <= {query.max_price}")
+        parts.append(f"pays_fen <= {query.max_price}")
     if query.has_stock:
         parts.append("has_stock = true")
     if query.open_now:
@@ -274,8 +274,8 @@ WHERE o.status = 'published' AND p.status = 'active' AND o.valid_from <= now() A
       SELECT 1 FROM location dl WHERE dl.provider = o.provider AND dl.district = {district}
         AND (NOT EXISTS (SELECT 1 FROM offer_location x WHERE x.offer = o.id)
              OR dl.id IN (SELECT x.location FROM offer_location x WHERE x.offer = o.id))))
-  AND ({min_price}::int IS NULL OR o.member_price_fen >= {min_price})
-  AND ({max_price}::int IS NULL OR o.member_price_fen <= {max_price})
+  AND ({min_price}::int IS NULL OR GREATEST(o.member_price_fen - o.subsidy_fen, 0) >= {min_price})
+  AND ({max_price}::int IS NULL OR GREATEST(o.member_price_fen - o.subsidy_fen, 0) <= {max_price})
   AND (NOT {has_stock} OR o.stock_left > 0)
 """
 
@@ -309,9 +309,7 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
                 "kind", "title_zh", "title_en", "tags", "groups", "list_price_fen", "member_price_fen",
                 "subsidy_fen", "points_price", "stock_left", "cover_image", "category", "category_zh", "category_en",
                 "provider_id", "provider_name", "district")},
-            "price_band": index.price_band(row["member_price_fen"], row["points_price"]),
-            "discount_ratio": round(1 - row["member_price_fen"] / row["list_price_fen"], 4)
-            if row["list_price_fen"] else 0.0,
+            "pays_fen": pricing.member_pays_fen(row["member_price_fen"], row["subsidy_fen"]),
             "_geo": {"lat": row["latitude"], "lng": row["longitude"]} if row["latitude"] is not None else None,
             "published_ts": (row["published_at"] or row["created_at"]).timestamp(),
         }
@@ -328,12 +326,14 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
                 continue
         elif query.lat is not None and query.radius_m:
             continue
+        document["price_band"] = index.price_band(document["pays_fen"], row["points_price"])
+        document["discount_ratio"] = index.discount_ratio(row["list_price_fen"], document["pays_fen"])
         candidates.append(document)
     sort = query.sort
     if sort == "distance" or (sort == "relevance" and query.lat is not None and not query.q):
         candidates.sort(key=lambda d: d.get("_geoDistance", math.inf))
     elif sort in ("price", "price_desc"):
-        candidates.sort(key=lambda d: d["member_price_fen"], reverse=sort == "price_desc")
+        candidates.sort(key=lambda d: d["pays_fen"], reverse=sort == "price_desc")
     elif sort == "discount":
         candidates.sort(key=lambda d: d["discount_ratio"], reverse=True)
     elif sort == "newest":
@@ -511,6 +511,14 @@ async def provider_detail(principal: Principal | None, provider_id: int, page: i
     result = await search(principal, SearchQuery(provider_id=provider_id, sort="newest", page=page),
                           record_miss=False)
     return {"provider": provider, "result": result}
+
+
+def cover_of(cover_image: str | None) -> dict | None:
+    """Where an offer's cover picture is served (/media, catalog.listing_pages): the full
+    picture (≤ 1200 px wide) and its 400 px thumbnail; None without a picture."""
+    if not cover_image:
+        return None
+    return {"src": f"/media/{cover_image}", "thumbnail": f"/media/{offers.thumbnail_of(cover_image)}"}
 
 
 async def categories() -> list[dict]:

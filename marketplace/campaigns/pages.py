@@ -136,7 +136,18 @@ async def _list_page(request: Request, *, error: str | None = None, field: str |
         "categories": await catalog.list_categories(),
         "error": error, "field": field,
         "values": values or {"starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat()},
+        # The offers already picked (after a refused form), shown ticked above the search.
+        "picked": await catalog.offers_to_pick(request.user, ids=_ids((values or {}).get("offer_ids", "").split(",")))
+        if (values or {}).get("offer_ids") else [],
     })
+
+
+@get("/console/campaigns/offer-picker", guards=[guards.operator], include_in_schema=False)
+async def offer_picker(request: Request) -> Template:
+    """Offers matching the search box of the campaign form (an HTMX fragment of tick boxes)."""
+    q = (request.query_params.get("offer_q") or "")[:60]
+    offers = await catalog.offers_to_pick(request.user, q) if q.strip() else []
+    return Template(template_name="campaigns/_offer_picker.html", context={"offers": offers, "q": q})
 
 
 @get("/console/campaigns", guards=[guards.operator], include_in_schema=False)
@@ -183,4 +194,4 @@ async def change_status(request: Request, campaign_id: Id, action: Action) -> Re
     return Redirect(path=f"/console/campaigns/{campaign_id}")
 
 
-ROUTES: list = [console, create, detail, change_status]
+ROUTES: list = [console, offer_picker, create, detail, change_status]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromQuery, PathParameter, QueryParameter
+from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
@@ -15,7 +15,7 @@ from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS
 from marketplace.settings import get_settings
-from marketplace.web import nav
+from marketplace.web import nav, paging
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 
@@ -111,20 +111,27 @@ def _message(error: DomainError) -> str:
     return messages.get(error.code, error.detail)
 
 
-async def _members_page(request: Request, node_id: int, page: int = 1, *, error: str | None = None,
+async def _members_page(request: Request, node_id: int, *, error: str | None = None,
                         notice: str | None = None, status: int = 200) -> Template:
-    members = await federation.list_members(request.user, node_id, page=max(page, 1), page_size=50)
+    """The member list: search by name, phone or ID number, filters by status and group, paged.
+    Light by design: actions on a member live on the member's own page."""
+    query = request.query_params
+    q = (query.get("q") or "")[:60]
+    member_status = query.get("status") if query.get("status") in federation.MEMBER_STATUSES else ""
+    groups = await federation.group_names()
+    group = query.get("group") if query.get("group") in groups else ""
+    page = paging.page_number(query.get("page"))
+    items, total = await federation.search_members(request.user, node_id, q=q, status=member_status, group=group,
+                                                   page=page)
     return Template(template_name="console/roster_members.html", status_code=status, context={
-        "node": await federation.get_node(node_id), "members": members,
-        "unions": [n for n in await federation.nodes_in_scope(request.user) if n.level == "grassroots"],
-        "error": error, "notice": notice,
+        "node": await federation.get_node(node_id), "items": items, "pager": paging.Pager.of(request, total, page),
+        "q": q, "status": member_status, "group": group, "groups": groups, "error": error, "notice": notice,
     })
 
 
 @get("/console/nodes/{node_id:int}/members", guards=[guards.operator], include_in_schema=False)
-async def member_list(request: Request, node_id: NodeId,
-                      page: FromQuery[Annotated[int, QueryParameter(ge=1, le=100_000)]] = 1) -> Template:
-    return await _members_page(request, node_id, page)
+async def member_list(request: Request, node_id: NodeId) -> Template:
+    return await _members_page(request, node_id)
 
 
 def _int(value) -> int | None:
@@ -143,24 +150,24 @@ async def _member_action(request: Request, member_id: int, action) -> Response:
         if error.status == 401:
             raise
         return await _members_page(request, back, error=_message(error), status=error.status)
-    return Redirect(path=f"/console/nodes/{back}/members")
+    return Redirect(path=f"/console/members/{member_id}?done={action.__name__}")
 
 
 @post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
 async def member_transfer(request: Request, member_id: Id) -> Response:
-    async def act(form):
+    async def transfer(form):
         node_id = _int(form.get("node_id"))
         if node_id is None:
             raise Invalid("Choose a union.", field="node_id")
         await federation.transfer_member(request.user, member_id, node_id, form.get("reason"))
-    return await _member_action(request, member_id, act)
+    return await _member_action(request, member_id, transfer)
 
 
 @post("/console/members/{member_id:int}/leave", guards=[guards.operator], include_in_schema=False)
 async def member_leave(request: Request, member_id: Id) -> Response:
-    async def act(form):
+    async def leave(form):
         await federation.leave_member(request.user, member_id, form.get("reason"))
-    return await _member_action(request, member_id, act)
+    return await _member_action(request, member_id, leave)
 
 
 # Activation (public) ----------------------------------------------------------------------------------

@@ -283,3 +283,49 @@ async def leave_member(principal: Principal, member_id: int, reason: str | None 
         await audit.record(connection, principal, "member.leave", "member", member_id,
                            reason=(reason or "").strip()[:500] or None,
                            details={"before": {"status": "active"}, "after": {"status": "left"}})
+
+
+MEMBER_STATUSES = ("active", "left")
+
+
+async def search_members(principal: Principal, node_id: int, *, q: str = "", status: str = "", group: str = "",
+                         page: int = 1, page_size: int = 50) -> tuple[list[dict], int]:
+    """One page of the members under a node in the operator's scope, found by an 11-digit
+    phone or an 18-character ID number (through their keyed hashes: never decrypted), or
+    else by part of the name; names and phones come back masked."""
+    node = await require_in_scope(principal, node_id)
+    if page < 1 or not 1 <= page_size <= 100:
+        raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
+    text = "".join(q.split()).upper()
+    where, args = ["n.path LIKE $1"], [node.path + "%"]
+    if PHONE_PATTERN.fullmatch(text):
+        args.append(pii.lookup_hash(text))
+        where.append(f"m.phone_hash = ${len(args)}")
+    elif ID_NUMBER_PATTERN.fullmatch(text):
+        args.append(pii.lookup_hash(text))
+        where.append(f"m.id_number_hash = ${len(args)}")
+    elif text:
+        args.append("%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%")
+        where.append(f"m.name ILIKE ${len(args)}")
+    if status in MEMBER_STATUSES:
+        args.append(status)
+        where.append(f"m.status = ${len(args)}")
+    if group:
+        args.append(group)
+        where.append(f"${len(args)} = ANY(m.groups)")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT m.id, m.node, m.name, m.phone_masked, m.groups, m.status, m.joined_at, n.name_zh, n.name_en, "
+            "count(*) OVER () AS total FROM member m JOIN union_node n ON n.id = m.node "
+            f"WHERE {' AND '.join(where)} ORDER BY m.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
+            *args)
+    items = [{"id": r["id"], "node_id": r["node"], "name": pii.mask_name(r["name"]), "phone": r["phone_masked"],
+              "groups": list(r["groups"]), "status": r["status"], "joined_at": r["joined_at"],
+              "node_name_zh": r["name_zh"], "node_name_en": r["name_en"]} for r in rows]
+    return items, (rows[0]["total"] if rows else 0)
+
+
+async def group_names() -> dict[str, dict]:
+    """Member groups by code, with their names: {"women": {"name_zh": "女职工", "name_en": ...}}."""
+    rows = await MemberGroup.select(MemberGroup.code, MemberGroup.name_zh, MemberGroup.name_en)
+    return {row["code"]: row for row in rows}

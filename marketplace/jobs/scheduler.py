@@ -49,6 +49,7 @@ PERIODIC_JOBS = [
     (actors.catalog.expire_offers, IntervalTrigger(minutes=5)),
     (actors.vouchers.expire_vouchers, IntervalTrigger(minutes=5)),
     (actors.vouchers.purge_idempotency_keys, IntervalTrigger(hours=1)),
+    (actors.vouchers.remind_bookings, IntervalTrigger(hours=1)),
     # Last month's settlement statements, early on the 1st in Shanghai (a rerun only recomputes drafts).
     (actors.settlements.draft_last_month_statements, CronTrigger(day=1, hour=3, timezone="Asia/Shanghai")),
     (actors.payments.release_expired_holds, IntervalTrigger(minutes=1)),

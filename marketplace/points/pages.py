@@ -51,12 +51,21 @@ async def home_points(request: Request) -> dict:
 page_parts.register("home_member", home_points)
 
 async def _console_page(request: Request, *, error: str | None = None, field: str | None = None,
-                        values: dict | None = None, status: int = 200) -> Template:
+                        values: dict | None = None, status: int = 200, preview: dict | None = None) -> Template:
+    values = values or {}
+    # The member to correct is found by search (name, phone or ID number), never by an internal number.
+    member_q = (request.query_params.get("member_q") or values.get("member_q") or "")[:60]
+    found: list[dict] = []
+    if member_q.strip():
+        found, _total = await federation.search_members(request.user, request.user.node_id, q=member_q,
+                                                        status="active", page_size=10)
     return Template(template_name="points/console.html", status_code=status, context={
         "grants": await services.list_grants(request.user),
         "nodes": await federation.nodes_in_scope(request.user),
         "groups": sorted(await federation.group_codes()),
-        "error": error, "field": field, "values": values or {},
+        "group_names": await federation.group_names(),
+        "error": error, "field": field, "values": values, "preview": preview,
+        "member_q": member_q, "found": found,
     })
 
 @get("/console/points", guards=[guards.operator], include_in_schema=False)
@@ -79,6 +88,14 @@ async def create_grant(request: Request) -> Response:
         return await _console_page(request, error=_("Enter the points per member as a whole number."),
                                    field="amount", values=form, status=422)
     group = form.get("member_group") or None
+    if form.get("confirm") != "1":
+        # First the preview: "N people, X points in all", with the button that grants.
+        try:
+            preview = await services.grant_preview(request.user, node_id, group, amount, form.get("reason") or "")
+        except DomainError as error:
+            return await _console_page(request, error=_message(error), field=error.field, values=form,
+                                       status=error.status)
+        return await _console_page(request, values=form, preview=preview)
     try:
         await idempotency_keys.run_once(
             request.user, form.get("idempotency_key") or None, "points_grant_form", None,
@@ -87,14 +104,14 @@ async def create_grant(request: Request) -> Response:
     except DomainError as error:
         return await _console_page(request, error=_message(error), field=error.field, values=form,
                                    status=error.status)
-    return Redirect(path="/console/points")
+    return Redirect(path="/console/points?granted=1")
 
 @post("/console/points/adjustments", guards=[guards.operator], include_in_schema=False)
 async def adjust(request: Request) -> Response:
     form = dict(await request.form())
     member_id, amount = _int(form.get("member_id")), _int(form.get("adjust_amount"))
     if member_id is None or member_id <= 0:
-        return await _console_page(request, error=_("Enter the member's number."), field="member_id",
+        return await _console_page(request, error=_("Find the member and choose them."), field="member_id",
                                    values=form, status=422)
     if amount is None:
         return await _console_page(request, error=_("Enter the points as a whole number, negative to take."),

@@ -13,17 +13,17 @@ always in member order), so a member's lots are only ever changed by one transac
 at a time and a balance can never go below zero.
 
 Policy: points expire at the first expiry run after their lot's time (hourly), and
-members are told `POINTS_REMINDER_DAYS` before.
+members are told `POINTS_REMINDER_DAYS` (90, 30 and 7 days) before, once at each; a grant is
+announced in the inbox too.
 """
 
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 
-from marketplace import notifications
+from marketplace import dates, notifications
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
@@ -219,10 +219,10 @@ def _grant(row) -> GrantRead:
     return GrantRead(**dict(row))
 
 
-async def create_grant(principal: Principal, node_id: int, member_group: str | None, amount: int,
-                       reason: str) -> GrantRead:
-    """Queue a grant of `amount` points to every active member under `node_id` (of one
-    group, if given); a job applies it in chunks and reports progress."""
+async def grant_preview(principal: Principal, node_id: int, member_group: str | None, amount: int,
+                        reason: str) -> dict:
+    """What a grant would do, checked as `create_grant` checks it, before anything is queued:
+    how many active members it reaches and how many points in all."""
     _operator(principal)
     reason = _reason(reason)
     if not 1 <= amount <= 100_000:
@@ -230,7 +230,17 @@ async def create_grant(principal: Principal, node_id: int, member_group: str | N
     if member_group is not None and member_group not in await federation.group_codes():
         raise Invalid(f"unknown member group: {member_group}.", field="member_group")
     node = await federation.require_in_scope(principal, node_id)
-    total = await federation.count_members(node.path, member_group=member_group)
+    members = await federation.count_members(node.path, member_group=member_group)
+    return {"node": node, "member_group": member_group, "amount": amount, "reason": reason, "members": members,
+            "points_total": members * amount}
+
+
+async def create_grant(principal: Principal, node_id: int, member_group: str | None, amount: int,
+                       reason: str) -> GrantRead:
+    """Queue a grant of `amount` points to every active member under `node_id` (of one
+    group, if given); a job applies it in chunks and reports progress."""
+    preview = await grant_preview(principal, node_id, member_group, amount, reason)
+    reason, total = preview["reason"], preview["members"]
     async with engine().transaction() as transaction:
         grant_id = await transaction.connection.fetchval(
             "INSERT INTO points_grant (node, member_group, amount, reason, operator, members_total, created_at) "
@@ -276,7 +286,8 @@ WITH targets AS (
     INSERT INTO points_balance (member, balance) SELECT member, $6 FROM entries ORDER BY member
     ON CONFLICT (member) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance
 )
-SELECT (SELECT max(id) FROM targets) AS last_member, (SELECT count(*) FROM targets) AS members
+SELECT (SELECT max(id) FROM targets) AS last_member, (SELECT count(*) FROM targets) AS members,
+       (SELECT coalesce(array_agg(member), '{}') FROM entries) AS granted
 """
 
 
@@ -301,6 +312,11 @@ async def apply_grant_chunk(grant_id: int) -> bool:
         await connection.execute(
             "UPDATE points_grant SET status = 'running', last_member = $2, members_done = members_done + $3 "
             "WHERE id = $1", grant_id, chunk["last_member"], chunk["members"])
+        # Each member granted in this chunk (a replayed chunk grants, and tells, nobody twice).
+        await notifications.add(connection, [
+            notifications.Message(member_id, "points_granted", link="/points",
+                                  params={"points": f"{grant['amount']:,}", "reason": grant["reason"]})
+            for member_id in chunk["granted"]])
     return True
 
 
@@ -348,23 +364,35 @@ async def expire_points(now: datetime | None = None) -> int:
             expired += sum(row["remaining"] for row in lots)
 
 
+# A lot's reminder is the shortest period (of settings.points.reminder_days: 90, 30 and 7 days)
+# that its expiry falls within; a lot is reminded when it enters a shorter period than the
+# last one it was reminded in. So each reminder goes once, and a lot first seen 20 days
+# before its expiry gets the 30-day reminder, not a late 90-day one.
+_REMIND_SQL = """
+WITH due AS (
+    UPDATE points_lot l SET reminded_days = s.stage, reminded_at = $1
+    FROM (SELECT id, (SELECT min(d) FROM unnest($2::int[]) AS d WHERE expires_at <= $1::timestamptz + make_interval(days => d))
+                     AS stage
+          FROM points_lot WHERE remaining > 0 AND expires_at > $1::timestamptz AND expires_at <= $1::timestamptz + make_interval(days => $3::int)
+         ) s
+    WHERE l.id = s.id AND (l.reminded_days IS NULL OR l.reminded_days > s.stage)
+    RETURNING l.member, l.remaining, l.expires_at, s.stage)
+SELECT member, stage, sum(remaining) AS points, min(expires_at) AS expires_at FROM due
+GROUP BY member, stage ORDER BY member, stage
+"""
+
+
 async def remind_expiring(now: datetime | None = None) -> int:
-    """Tell each member, once per lot, that points expire within the reminder period;
-    returns how many members were told."""
+    """Tell members that points expire: once per lot 90, 30 and 7 days before (one message
+    per member and reminder, the points of its lots added up); returns how many messages."""
     now = now or datetime.now(UTC)
-    horizon = now + timedelta(days=get_settings().points.reminder_days)
+    stages = sorted(set(get_settings().points.reminder_days))
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        rows = await connection.fetch(
-            "WITH due AS (UPDATE points_lot SET reminded_at = $1 "
-            "  WHERE remaining > 0 AND reminded_at IS NULL AND expires_at > $1 AND expires_at <= $2 "
-            "  RETURNING member, remaining, expires_at) "
-            "SELECT member, sum(remaining) AS points, min(expires_at) AS expires_at FROM due GROUP BY member",
-            now, horizon)
-        zone = ZoneInfo(get_settings().app.timezone)
+        rows = await connection.fetch(_REMIND_SQL, now, stages, max(stages))
         await notifications.add(connection, [
             notifications.Message(row["member"], "points_expiring", link="/points", params={
-                "points": row["points"], "date": f"{row['expires_at'].astimezone(zone):%Y-%m-%d}"})
+                "points": f"{row['points']:,}", "date": dates.last_day_text(row["expires_at"])})
             for row in rows])
     return len(rows)
 
@@ -389,5 +417,7 @@ async def reconcile() -> list[int]:
     return [row["member"] for row in rows]
 
 
+notifications.register("points_granted", N_("You received %(points)s points"),
+                       N_("%(points)s points from your union: %(reason)s. Use them for benefits marked with points."))
 notifications.register("points_expiring", N_("Points expiring soon"),
                        N_("%(points)s points expire on %(date)s; use them before then."))

@@ -1,4 +1,4 @@
-from piccolo.columns import JSONB, BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, BigSerial, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
@@ -49,6 +49,7 @@ class PointsLot(Table, tablename="points_lot"):
     remaining = Integer()
     expires_at = Timestamptz()
     reminded_at = Timestamptz(null=True, default=None)
+    reminded_days = SmallInt(null=True, default=None)  # the last reminder it had: 90, 30 or 7 days before
 
 
 class PointsBalance(Table, tablename="points_balance"):

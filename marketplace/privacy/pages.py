@@ -10,6 +10,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError
+from marketplace.federation import services as federation
 from marketplace.identity import guards
 from marketplace.privacy import services
 from marketplace.web import nav
@@ -23,8 +24,16 @@ nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", posi
 
 async def _card(request: Request, member_id: int, *, revealed: dict | None = None, error: DomainError | None = None,
                 status: int = 200) -> Template:
+    member = await services.member_card(request.user, member_id)
+    done = request.query_params.get("done")
     return Template(template_name="privacy/member.html", status_code=status, context={
-        "member": await services.member_card(request.user, member_id), "revealed": revealed, "error": error})
+        "member": member, "revealed": revealed, "error": error,
+        "done": done if done in ("transfer", "leave") else None,
+        "groups": await federation.group_names(),
+        # Where the member may be transferred: the other grassroots unions of the operator's scope.
+        "unions": [n for n in await federation.nodes_in_scope(request.user)
+                   if n.level == "grassroots" and n.id != member["node_id"]],
+    })
 
 
 @get("/console/members/{member_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -68,6 +77,14 @@ async def my_data(request: Request) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
 
 
+@get("/me/data", guards=[guards.member], include_in_schema=False)
+async def my_data_page(request: Request) -> Template:
+    """我的数据: what is kept about the member, in sections with counts, readable on a phone;
+    the JSON download (/me/data.json) stays for taking it elsewhere."""
+    data = await services.my_data(request.user, action="member.data_view")
+    return Template(template_name="privacy/my_data.html", context={"data": data})
+
+
 @post("/me/deletion", guards=[guards.member], include_in_schema=False)
 async def delete_me(request: Request) -> Response:
     try:
@@ -79,4 +96,4 @@ async def delete_me(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [member_card, reveal, audit_log, my_data, delete_me]
+ROUTES: list = [member_card, reveal, audit_log, my_data, my_data_page, delete_me]

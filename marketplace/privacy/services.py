@@ -25,6 +25,7 @@ from evaluation import complaints, ratings
 from marketplace import pii
 from marketplace.audit import services as audit
 from marketplace.db import engine
+from marketplace.favourites import services as favourites
 from marketplace.errors import Forbidden, Invalid, NotFound
 from marketplace.identity.principal import Principal
 from marketplace.points import services as points
@@ -119,27 +120,33 @@ async def search_audit(principal: Principal, *, action: str | None = None, actor
     return [{**dict(row), "details": json.loads(row["details"])} for row in rows]
 
 
-async def my_data(principal: Principal) -> dict:
-    """Everything the platform keeps about the signed-in member, in full (it is theirs)."""
+async def my_data(principal: Principal, *, action: str = "member.data_export") -> dict:
+    """Everything the platform keeps about the signed-in member, in full (it is theirs).
+    The JSON download records `member.data_export`; the 我的数据 page, `member.data_view`."""
     _member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         member = await connection.fetchrow(
             "SELECT m.*, n.name_zh AS node_name FROM member m JOIN union_node n ON n.id = m.node WHERE m.id = $1",
             principal.id)
-        await audit.record(connection, principal, "member.data_export", "member", principal.id)
+        messages = await connection.fetchval("SELECT count(*) FROM notification WHERE member = $1", principal.id)
+        await audit.record(connection, principal, action, "member", principal.id)
+    preferences = json.loads(member["preferences"] or "{}")
     return msgspec.to_builtins({
         "member": {
             "id": member["id"], "name": member["name"], "gender": member["gender"],
             "birth_year": member["birth_year"], "phone": pii.decrypt(bytes(member["phone_cipher"])),
             "id_number": pii.decrypt(bytes(member["id_number_cipher"])), "union": member["node_name"],
             "groups": list(member["groups"]), "status": member["status"], "joined_at": member["joined_at"],
-            "preferences": json.loads(member["preferences"] or "{}"),
+            "preferences": preferences,
         },
+        "consents": {"evaluator_contact": bool(preferences.get("evaluator_contact", False))},
         "vouchers": await vouchers.my_vouchers(principal, limit=None),
         "points": await points.my_points(principal, limit=None),
         "ratings": await ratings.my_ratings(principal),
         "complaints": await complaints.mine(principal),
+        "favourites": await favourites.for_data_export(principal),
+        "messages": messages,
         "exported_at": datetime.now(UTC),
     })
 
@@ -157,7 +164,7 @@ async def _anonymise(connection, member_id: int) -> None:
     await connection.execute(
         "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id))
     await connection.execute("UPDATE complaint SET member_masked = $2 WHERE member = $1", member_id, "*")
-    await connection.execute("UPDATE rating SET comment = '' WHERE member = $1", member_id)
+    await connection.execute("UPDATE rating SET comment = '', member_masked = '*' WHERE member = $1", member_id)
 
 
 async def delete_me(principal: Principal, confirmation: str) -> None:

@@ -30,6 +30,11 @@ STATIC_ASSETS = [
      {"package/swagger-ui-bundle.js": "vendor/swagger-ui/swagger-ui-bundle.js",
       "package/swagger-ui-standalone-preset.js": "vendor/swagger-ui/swagger-ui-standalone-preset.js",
       "package/swagger-ui.css": "vendor/swagger-ui/swagger-ui.css"}),
+    # axe-core, the accessibility checker the browser tests inject into member pages
+    # (tests/journeys/test_accessibility.py). No page references it.
+    ("axe-core", "4.14.1",
+     "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+     {"package/axe.min.js": "vendor/axe-core/axe.min.js"}),
 ]
 
 

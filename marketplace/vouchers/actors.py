@@ -4,9 +4,8 @@ import dramatiq
 import structlog
 
 from catalog import services as catalog
-from evaluation import policy, ratings
+from evaluation import complaints, policy, ratings
 from marketplace import notifications
-from marketplace.web.nav import N_
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.jobs import outbox
@@ -22,6 +21,12 @@ async def expire_vouchers() -> None:
 
 
 @dramatiq.actor(queue_name="default", max_retries=3)
+async def remind_bookings() -> None:
+    """The day before a booked slot, its member is told (once) in the inbox."""
+    log.info("booking_reminders_sent", count=await services.remind_bookings())
+
+
+@dramatiq.actor(queue_name="default", max_retries=3)
 async def purge_idempotency_keys() -> None:
     log.info("idempotency_keys_purged", count=await idempotency_keys.purge_expired())
 
@@ -33,6 +38,16 @@ async def on_survey_due(event_id: int, payload: dict) -> bool:
         lambda: notifications.tell(notifications.Message(
             payload["member_id"], "rating_survey", link=f"/vouchers/{payload['voucher_id']}#rating-title",
             source_event=event_id)))
+
+
+async def on_complaint_news(event_id: int, payload: dict, kind: str) -> bool:
+    """The provider answered a complaint, or the union closed it: the member is told once,
+    with one tap to the complaint on the voucher's page."""
+    return await outbox.consume_once(
+        f"vouchers.{kind}", event_id,
+        lambda: notifications.tell(notifications.Message(
+            payload["member_id"], kind, {"provider": payload["provider_name"]},
+            link=f"/vouchers/{payload['voucher_id']}#complaint-{payload['complaint_id']}", source_event=event_id)))
 
 
 async def on_provider_delisted(event_id: int, payload: dict) -> int:
@@ -58,6 +73,16 @@ async def ask_for_rating(event_id: int, payload: dict) -> None:
 
 
 @dramatiq.actor(queue_name="default", max_retries=10)
+async def tell_complaint_answered(event_id: int, payload: dict) -> None:
+    await on_complaint_news(event_id, payload, "complaint_answered")
+
+
+@dramatiq.actor(queue_name="default", max_retries=10)
+async def tell_complaint_closed(event_id: int, payload: dict) -> None:
+    await on_complaint_news(event_id, payload, "complaint_closed")
+
+
+@dramatiq.actor(queue_name="default", max_retries=10)
 async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
     await on_provider_delisted(event_id, payload)
 
@@ -65,7 +90,5 @@ async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
 outbox.subscribe(ratings.SURVEY_DUE, ask_for_rating)
 outbox.subscribe(policy.PROVIDER_DELISTED, cancel_delisted_vouchers)
 outbox.subscribe(catalog.OFFER_CHANGED, tell_restocked)
-
-
-notifications.register("rating_survey", N_("How was your visit?"),
-                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
+outbox.subscribe(complaints.COMPLAINT_ANSWERED, tell_complaint_answered)
+outbox.subscribe(complaints.COMPLAINT_CLOSED, tell_complaint_closed)

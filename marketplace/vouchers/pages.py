@@ -9,8 +9,10 @@ from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.params import PathParameter
+from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Response, Template
 
+from catalog import services as catalog
 from evaluation import complaints, ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput
 from marketplace.errors import DomainError
@@ -25,7 +27,7 @@ from marketplace.web import nav, page_parts
 from marketplace.web.config import local_time
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
-from marketplace.web.forms import INT8_MAX, form_id
+from marketplace.web.forms import INT8_MAX, form_error, form_id
 from providers import services as providers
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
@@ -126,17 +128,18 @@ async def wallet(request: Request) -> Template:
 
 
 async def _voucher_page(request: Request, voucher_id: int, error: str | None = None, status: int = 200,
-                        values: dict | None = None) -> Template:
+                        values: dict | None = None, complaint_error: dict | None = None) -> Template:
     voucher = await services.my_voucher(request.user, voucher_id)
     done = request.query_params.get("done")
     return Template(template_name="vouchers/voucher.html", status_code=status, context={
         "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
-        "error": error, "values": values or {},
-        "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled") else None,
+        "error": error, "values": values or {}, "complaint_error": complaint_error,
+        "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled", "rated", "complained") else None,
         "payment": (await payments.states_of_vouchers(request.user, [voucher.id])).get(voucher.id)
         if voucher.paid_fen else None,
         "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
         "complaints": await complaints.mine(request.user, voucher_id),
+        "response_hours": int(complaints.response_time().total_seconds() // 3600),
     })
 
 
@@ -184,26 +187,36 @@ async def rate(request: Request, voucher_id: Id) -> Response:
         await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
     except DomainError as error:
         return await _voucher_page(request, voucher_id, _message(error), error.status, form)
-    return Redirect(path=f"/vouchers/{voucher_id}")
+    return Redirect(path=f"/vouchers/{voucher_id}?done=rated#rating")
 
 
-@post("/vouchers/{voucher_id:int}/complaints", guards=[guards.member], include_in_schema=False)
+@post("/vouchers/{voucher_id:int}/complaints", guards=[guards.member], include_in_schema=False,
+      request_max_body_size=catalog.MAX_IMAGE_BYTES + 64 * 1024)
 async def complain(request: Request, voucher_id: Id) -> Response:
-    form = dict(await request.form())
+    """A complaint with an optional photo (checked and resized as offer pictures are)."""
+    received = await request.form()
+    upload = received.get("photo")
+    form = {key: value for key, value in received.items() if isinstance(value, str)}
     category, text = form.get("category"), (form.get("text") or "").strip()
     if category not in complaints.CATEGORIES:
         return await _voucher_page(request, voucher_id, _("Choose what the complaint is about."), 422, form)
     if not 5 <= len(text) <= 2000:
         return await _voucher_page(request, voucher_id, _("Describe what happened in 5 to 2,000 characters."), 422,
                                    form)
+    photo = None
+    if isinstance(upload, UploadFile) and upload.filename:  # a file input left empty sends no name
+        photo = await upload.read(catalog.MAX_IMAGE_BYTES + 1)
     try:
         await idempotency_keys.run_once(
             request.user, form.get("idempotency_key") or None, f"complaint:{voucher_id}", None,
-            lambda: services.complain(request.user, voucher_id, ComplaintInput(category=category, text=text)),
+            lambda: services.complain(request.user, voucher_id, ComplaintInput(category=category, text=text), photo),
             ComplaintRead)
     except DomainError as error:
+        if error.field == "image":
+            return await _voucher_page(request, voucher_id, None, error.status, form,
+                                       complaint_error=form_error(error))
         return await _voucher_page(request, voucher_id, _message(error), error.status, form)
-    return Redirect(path=f"/vouchers/{voucher_id}#complaints")
+    return Redirect(path=f"/vouchers/{voucher_id}?done=complained#complaints")
 
 
 # The counter ------------------------------------------------------------------------------------

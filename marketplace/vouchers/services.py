@@ -17,7 +17,7 @@ expires at an odd moment such as 02:00 or 08:13 (see marketplace/dates.py). Canc
 its slot place, its points, its campaign subsidy and its place in the member's limit.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -362,10 +362,13 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
                               member_since=await federation.member_joined_at(principal.id))
 
 
-async def complain(principal: Principal, voucher_id: int, data: ComplaintInput) -> ComplaintRead:
-    """A complaint about a voucher of the member's, at any time, to its provider."""
+async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
+                   photo: bytes | None = None) -> ComplaintRead:
+    """A complaint about a voucher of the member's, at any time, to its provider, with an
+    optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
-    return await complaints.file(principal, voucher_id, voucher.provider_id, data)
+    name = catalog.store_picture(photo, "complaints") if photo else None
+    return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name)
 
 
 async def cancel_for_provider(provider_id: int) -> int:
@@ -412,6 +415,33 @@ async def expire_vouchers() -> int:
         rows = await transaction.connection.fetch(
             "UPDATE voucher SET status = 'expired' WHERE status = 'issued' AND expires_at <= now() RETURNING id")
     return len(rows)
+
+
+async def remind_bookings(now: datetime | None = None) -> int:
+    """The day before a booked slot (in Asia/Shanghai), its member is told once: what, when
+    and where to show the code. Returns how many were told (the scheduler runs this hourly)."""
+    now = now or datetime.now(UTC)
+    tomorrow = dates.local(now).date() + timedelta(days=1)
+    starts = datetime.combine(tomorrow, time(), tzinfo=dates.zone())
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "WITH due AS (UPDATE voucher v SET reminded_at = $1 FROM offer_slot s "
+            "  WHERE s.id = v.slot AND v.status = 'issued' AND v.reminded_at IS NULL "
+            "  AND s.starts_at >= $2 AND s.starts_at < $3 AND s.starts_at > $1 "
+            "  RETURNING v.id, v.member, v.offer, s.starts_at, s.ends_at) "
+            "SELECT due.*, o.title_zh FROM due JOIN offer o ON o.id = due.offer ORDER BY due.id",
+            now, starts, starts + timedelta(days=1))
+        await notifications.add(connection, [
+            notifications.Message(row["member"], "booking_reminder", link=f"/vouchers/{row['id']}", params={
+                "offer": row["title_zh"],
+                "time": f"{dates.local(row['starts_at']):%Y-%m-%d %H:%M}–{dates.local(row['ends_at']):%H:%M}"})
+            for row in rows])
+    return len(rows)
+
+
+notifications.register("booking_reminder", N_("Your booking is tomorrow"),
+                       N_("%(offer)s, %(time)s. Show the code of your voucher when you arrive."))
 
 
 # At the counter --------------------------------------------------------------------------------
@@ -531,3 +561,13 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
                        status_now=row["status"])
     log.info("voucher_redeemed", voucher_id=redeemed, provider_id=principal.provider_id, staff_id=principal.id)
     return _counter(row)
+
+
+# Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where
+# the web process (the inbox page) imports them too.
+notifications.register("rating_survey", N_("How was your visit?"),
+                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
+notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
+                       N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
+notifications.register("complaint_closed", N_("Your complaint is resolved"),
+                       N_("The union closed your complaint about %(provider)s. Tap to read the resolution."))

@@ -34,6 +34,7 @@ class Voucher(Table, tablename="voucher"):
     paid_fen = Integer(default=0)
     points_spent = Integer(default=0)
     slot = ForeignKey(LazyTableReference("OfferSlot", module_path="catalog.tables"), null=True, default=None)
+    reminded_at = Timestamptz(null=True, default=None)  # the booking reminder, the day before the slot
 
 
 class ClaimCount(Table, tablename="claim_count"):

@@ -12,7 +12,7 @@ from litestar.template.config import TemplateConfig
 from catalog import pricing
 from marketplace import dates
 from marketplace.settings import get_settings
-from marketplace.web import i18n, nav
+from marketplace.web import i18n, large_text, nav, static_assets, todo
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -30,6 +30,8 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "campaigns" / "templates",
     _REPO / "marketplace" / "privacy" / "templates",
     _REPO / "marketplace" / "reports" / "templates",
+    _REPO / "marketplace" / "inbox" / "templates",
+    _REPO / "marketplace" / "favourites" / "templates",
     _REPO / "marketplace" / "identity" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,7 +54,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)
     env.filters["yuan"] = pricing.yuan
     env.filters["count"] = _count
     env.globals["local"] = local_time
@@ -67,6 +69,12 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    # `static("app.css")` → /static/app.css?v=<hash>: cached for a year, renamed on change.
+    env.globals["static"] = static_assets.static
+    # 长辈模式 (large text): a cookie the member sets on the home page or in 我的.
+    env.globals["large_text"] = large_text.enabled
+    env.globals["todo_counts"] = todo.current
+    env.globals["todo_badges"] = todo.current_badges
     # A fresh Idempotency-Key per rendered form: a double tap or a resubmitted page then
     # repeats nothing (see marketplace/idempotency).
     env.globals["one_time_key"] = lambda: secrets.token_urlsafe(16)

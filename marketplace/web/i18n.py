@@ -63,6 +63,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_locale.get()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """A msgid whose English word means different things in different places ("Active": a
+    provider open for business, a member in the union, a running campaign) is told apart
+    by its msgctxt, so each gets its own Chinese: `pgettext("member status", "Active")`."""
+    return translations(current_locale.get()).pgettext(context, message)
+
+
 def requested_locale(scope: Scope) -> str:
     locale = cookie(scope, LANG_COOKIE)
     return locale if locale in LOCALES else DEFAULT_LOCALE

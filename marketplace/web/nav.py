@@ -41,4 +41,4 @@ def items(area: str) -> list[NavItem]:
 
 
 register("provider", "overview", N_("Overview"), "/provider/", "grid", position=0)
-register("console", "scope", N_("My scope"), "/console/", "grid", position=0)
+register("console", "scope", N_("Home"), "/console/", "grid", position=0)

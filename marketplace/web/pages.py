@@ -18,6 +18,7 @@ from catalog import services as catalog
 from evaluation import services as evaluation
 from marketplace import dates
 from marketplace.errors import DomainError, TooManyRequests
+from marketplace.favourites import services as favourites
 from marketplace.federation import consent, services as federation
 from marketplace.federation.schemas import NodeId
 from marketplace.identity import guards, services as identity
@@ -25,7 +26,7 @@ from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS, area_of
 from marketplace.points import services as points
 from marketplace.settings import get_settings
-from marketplace.web import i18n
+from marketplace.web import i18n, large_text
 from providers import services as providers
 
 
@@ -184,7 +185,8 @@ async def member_account(request: Request) -> Template:
     return Template(template_name="member/account.html",
                     context={"name": request.user.display_name, "node": node, "groups": request.user.groups,
                              "evaluator_contact": await consent.evaluator_contact(request.user),
-                             "points_balance": await points.balance_of(request.user.id)})
+                             "points_balance": await points.balance_of(request.user.id),
+                             "favourite_counts": await favourites.counts(request.user)})
 
 
 @post("/me/evaluator-contact", guards=[guards.member], include_in_schema=False)
@@ -212,7 +214,7 @@ async def provider_dashboard(request: Request) -> Template:
 
 @get("/console/", guards=[guards.operator], include_in_schema=False)
 async def console_dashboard(request: Request) -> Template:
-    return await _console_page(request, request.user.node_id)
+    return await _console_page(request, request.user.node_id, home=True)
 
 
 @get("/console/nodes/{node_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -220,10 +222,10 @@ async def console_node(request: Request, node_id: NodeId) -> Template:
     return await _console_page(request, node_id)
 
 
-async def _console_page(request: Request, node_id: int) -> Template:
+async def _console_page(request: Request, node_id: int, home: bool = False) -> Template:
     summary = await federation.node_summary(request.user, node_id)
     return Template(template_name="console/dashboard.html", context={
-        "summary": summary,
+        "summary": summary, "home": home,
         "counts": await federation.child_member_counts(node_id),
         # The breadcrumb; the template links only the nodes inside the operator's scope.
         "ancestors": await federation.ancestors(summary.node),
@@ -240,7 +242,7 @@ async def evaluator_dashboard(request: Request) -> Template:
 
 
 ROUTES = [
-    switch_language,
+    switch_language, *large_text.ROUTES,
     member_account, member_evaluator_contact, provider_dashboard, console_dashboard, console_node, evaluator_dashboard,
     *(route for kind in WEB_AREAS for route in _sign_in_routes(kind)),
 ]

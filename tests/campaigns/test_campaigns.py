@@ -224,6 +224,9 @@ async def test_console_pages_create_show_burn_and_funds_flow(client, world):
     refused = await _post(client, "/console/campaigns", form)
     assert refused.status_code == 422 and 'id="budget_yuan" name="budget_yuan"' in refused.text
     assert 'aria-invalid="true"' in refused.text
+    # The picked offer stays ticked, by its title (offers are found by search, never typed as numbers).
+    assert f'name="offer_ids" value="{world.offers["public"]}" data-offer-pick checked' in refused.text
+    assert "健身月卡public" in refused.text
     created = await _post(client, "/console/campaigns", {**form, "budget_yuan": "300"})
     assert created.status_code in (302, 303), created.text
     campaign_id = int(created.headers["location"].rsplit("/", 1)[1])

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evaluation import policy
+from marketplace.db import engine
 from tests.evaluation.test_quality_loop import bad_scorecard, events, redeemed_voucher
+from tests.points.test_ledger import operator
 from tests.providers.test_pages import HTML, _login, _post
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -62,20 +64,26 @@ async def test_the_provider_answers_and_appeals_and_the_operator_decides(client,
         await policy.evaluate_provider(provider, now)
     await policy.evaluate_provider(provider, now + timedelta(days=31))
     standing = await client.get("/provider/standing")
-    assert "整改观察" in standing.text and "满意度 3.00（60 条评价）低于 3.2" in standing.text
+    assert "整改观察" in standing.text and "满意度 3.00 分（满分 5 分，共 60 条评价），低于下限 3.2" in standing.text
     assert 'data-testid="policy-table"' in standing.text
 
     client.cookies.clear()
     await _login(client, "console", world.operators["chaoyang"])
     queue = await client.get("/console/cases")
     assert 'data-testid="case-row"' in queue.text
-    case_id = int(queue.text.split('/console/cases/')[1].split('"')[0])
+    # A redemption made at night (Asia/Shanghai) also opens an integrity case: take the delisting one.
+    case_id = (await engine().run_ddl("SELECT id FROM enforcement_case WHERE kind = 'delisting'"))[0]["id"]
+    assert f"/console/cases/{case_id}" in queue.text
     case = await client.get(f"/console/cases/{case_id}")
     assert 'data-testid="case-figures"' in case.text and "等了一个小时" in case.text
     refused = await _post(client, f"/console/cases/{case_id}/decision", {"decision": "delist", "explanation": "短"})
     assert refused.status_code == 422
+    asked = await _post(client, f"/console/cases/{case_id}/decision",
+                        {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。"})
+    assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text  # first what it does, then confirm
+    assert (await policy.get_case(await operator(world, "chaoyang"), case_id)).status == "open"
     decided = await _post(client, f"/console/cases/{case_id}/decision",
-                          {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。"})
+                          {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。", "confirm": "1"})
     assert decided.status_code in (302, 303)
     await events("provider.changed")
     mediation = await client.get("/console/complaints")
@@ -105,3 +113,4 @@ async def test_an_operator_publishes_a_policy_version_from_the_console(client, w
     assert published.status_code in (302, 303)
     assert (await policy.policy_of_node(world.nodes["chaoyang"]))["rules"]["min_ratings"] == 25
     assert (await policy.policy_of_node(world.nodes["haidian"]))["version"] == 0
+

@@ -79,6 +79,15 @@ async def test_the_offer_page_of_an_approved_offer_not_started_yet_is_no_404(cli
     assert "即将开始" in page.text and 'data-state="upcoming"' in page.text
 
 
+async def test_the_header_sign_in_returns_to_the_page_it_was_pressed_on(client, world):
+    offer_id = await builders.offer(world, "voucher", "游泳体验券", list_fen=8800)
+    page = await client.get(f"/offers/{offer_id}?from=search")
+    link = re.search(r'href="([^"]+)" data-testid="header-login"', page.text).group(1)
+    assert link == f"/login?next=/offers/{offer_id}%3Ffrom%3Dsearch"
+    home = await client.get("/")
+    assert 'href="/login" data-testid="header-login"' in home.text
+
+
 async def test_vouchers_last_whole_days_and_bookings_end_with_their_slot(world):
     principal = await member(world)
     offer_id = await builders.offer(world, "voucher", "体检券", list_fen=100)

@@ -32,6 +32,10 @@ async def test_an_operator_grants_points_and_corrects_a_member_from_the_console(
     assert refused.status_code == 422 and 'id="amount" name="amount"' in refused.text
     assert 'aria-invalid="true"' in refused.text
     form = {"node_id": str(world.nodes["chaoyang"]), "amount": "88", "reason": "春节慰问", "idempotency_key": "k1"}
+    preview = await _post(client, "/console/points/grants", form)  # first the preview, nothing granted yet
+    assert preview.status_code == 200 and "1 人，共 88 积分" in preview.text
+    assert await points.list_grants(await operator(world, "chaoyang")) == []
+    form["confirm"] = "1"
     assert (await _post(client, "/console/points/grants", form)).status_code in (302, 303)
     assert (await _post(client, "/console/points/grants", form)).status_code in (302, 303)  # a double submit
     grants = await points.list_grants(await operator(world, "chaoyang"))

@@ -1,0 +1,78 @@
+"""Server-side paging for the work lists of the console (and the portal).
+
+A handler reads `?page=` with `page_number`, asks its service for one page of rows and the
+total, and hands the template `Pager.of(request, total, page, page_size)`; the template
+draws it with `{{ lists.pager(pager) }}` (templates/_lists.html), whose links keep every
+other query parameter (search, filters), so an operator stays in the same filtered list.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
+# What a bulk action adds to the list's address to report back; not part of the list.
+TRANSIENT = ("page", "did", "done", "failed")
+
+
+def page_number(value: str | int | None) -> int:
+    """A page number from the query string; anything that is not one is page 1."""
+    try:
+        number = int(str(value or "1").strip())
+    except ValueError:
+        return 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+def query_string(params, **changes) -> str:
+    """The query with some parameters changed (None drops one), for links and "back" paths."""
+    items = [(key, value) for key, value in params.items() if key not in changes]  # multi-dicts keep one value
+    items += [(key, value) for key, value in changes.items() if value not in (None, "")]
+    return urlencode(items)
+
+
+@dataclass(frozen=True)
+class Pager:
+    path: str
+    query: dict
+    total: int
+    page: int
+    page_size: int
+
+    @classmethod
+    def of(cls, request, total: int, page: int, page_size: int = PAGE_SIZE) -> "Pager":
+        query = {key: value for key, value in request.query_params.items() if key not in TRANSIENT}
+        return cls(request.url.path, query, int(total), page, page_size)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first_row(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.page_size + 1
+
+    @property
+    def last_row(self) -> int:
+        return min(self.total, self.page * self.page_size)
+
+    def href(self, page: int) -> str:
+        query = query_string(self.query, page=page if page > 1 else None)
+        return self.path + (f"?{query}" if query else "")
+
+    def window(self, size: int = 7) -> list[int | None]:
+        """Page numbers to show: first, last and a few around the current one (None: a gap)."""
+        last = self.pages
+        around = set(range(max(1, self.page - size // 2 + 1), min(last, self.page + size // 2 - 1) + 1))
+        shown = sorted({1, last} | around)
+        result: list[int | None] = []
+        for number in shown:
+            if result and number - (result[-1] or 0) > 1:
+                result.append(None)
+            result.append(number)
+        return result
+
+    @property
+    def here(self) -> str:
+        """This page's own path and query, for a form's "back" field."""
+        return self.href(self.page)

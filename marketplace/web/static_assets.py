@@ -1,0 +1,63 @@
+"""Static files that stay light on a phone: versioned URLs cached for a year, compression.
+
+Pages name a static file through `static("app.css")`, which answers
+`/static/app.css?v=<first 10 hex of its SHA-256>`. A changed file gets a new URL, so the
+browser may keep every versioned file for a year without asking again
+(`Cache-Control: public, max-age=31536000, immutable`). A URL without `?v=` (a file a
+template names directly, the API docs' Swagger files) is served with `no-cache`: the
+browser keeps it but revalidates, so a deploy never leaves a stale script behind.
+
+Compression (gzip) of HTML, CSS, JS and JSON is Litestar's CompressionConfig, set in
+marketplace/app.py.
+"""
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+STATIC_DIR = Path(__file__).parent / "static"
+IMMUTABLE = b"public, max-age=31536000, immutable"
+REVALIDATE = b"no-cache"
+
+
+@lru_cache(maxsize=256)
+def _version(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+
+
+def static(path: str) -> str:
+    """The versioned URL of a file under marketplace/web/static (e.g. "vendor/htmx.min.js")."""
+    file = STATIC_DIR / path
+    try:
+        return f"/static/{path}?v={_version(path, file.stat().st_mtime_ns)}"
+    except OSError:  # a vendored file not installed yet: the page still names it
+        return f"/static/{path}"
+
+
+def _versioned(scope: Scope) -> bool:
+    query = scope.get("query_string", b"")
+    return any(part.startswith(b"v=") for part in query.split(b"&"))
+
+
+def cache_headers_middleware(app: ASGIApp) -> ASGIApp:
+    """Long-lived caching for versioned static URLs, revalidation for the others."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        value = IMMUTABLE if _versioned(scope) else REVALIDATE
+
+        async def send_with_cache(message: Message) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == 200:
+                headers = [(name, v) for name, v in message.get("headers", [])
+                           if name.lower() != b"cache-control"]
+                headers.append((b"cache-control", value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_cache)
+
+    return middleware

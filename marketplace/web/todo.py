@@ -1,0 +1,95 @@
+"""The operator's to-do list: what is waiting in each queue, counted within their scope.
+
+Each domain registers its queues when its pages module is imported (as with
+marketplace.web.nav), so the console home and the menu badges never name a domain:
+
+    todo.register("listings", N_("Listings to review"), "/console/listings", services.review_count,
+                  position=20)
+
+`count(principal)` answers how many items wait for an operator of that principal's
+federation scope. The key is also the nav key whose menu item shows the badge.
+"""
+
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+Counter = Callable[[object], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    key: str
+    label: str
+    href: str
+    count: Counter
+    position: int
+    nav_key: str
+
+
+_items: dict[str, TodoItem] = {}
+# This request's counts, set by the middleware and read by the templates (`todo_counts()`).
+_current: ContextVar[list | None] = ContextVar("todo", default=None)
+
+
+def register(key: str, label: str, href: str, count: Counter, *, position: int, nav_key: str | None = None) -> None:
+    _items[key] = TodoItem(key, label, href, count, position, nav_key or key)
+
+
+def items() -> list[TodoItem]:
+    return sorted(_items.values(), key=lambda item: item.position)
+
+
+async def counts(principal) -> list[tuple[TodoItem, int]]:
+    """Every registered queue with how many items wait in it for this operator."""
+    return [(item, int(await item.count(principal) or 0)) for item in items()]
+
+
+def badges(todo: list[tuple[TodoItem, int]]) -> dict[str, int]:
+    """Menu badges: the waiting items summed per nav key (0 left out)."""
+    result: dict[str, int] = {}
+    for item, n in todo:
+        if n:
+            result[item.nav_key] = result.get(item.nav_key, 0) + n
+    return result
+
+
+def current() -> list[tuple[TodoItem, int]]:
+    """This page's to-do counts (empty outside a signed-in operator's console page)."""
+    return _current.get() or []
+
+
+def current_badges() -> dict[str, int]:
+    return badges(current())
+
+
+def _wants_page(scope: Scope) -> bool:
+    if scope["type"] != "http" or scope["method"] != "GET":
+        return False
+    path = scope["path"]
+    if not (path == "/console" or path.startswith("/console/")) or path.startswith(("/console/login", "/console/logout")):
+        return False
+    headers = dict(scope.get("headers") or [])
+    # htmx fragments (progress polling) and downloads have no menu.
+    return b"hx-request" not in headers and not path.endswith((".csv", "/progress"))
+
+
+def todo_middleware(app: ASGIApp) -> ASGIApp:
+    """For a signed-in operator's console page: the to-do counts, read by the console layout
+    (menu badges, `todo_badges()`) and by the home page (`todo_counts()`)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if _wants_page(scope) and user is not None and getattr(user, "kind", None) == "operator" \
+                and getattr(user, "node_path", None):
+            token = _current.set(await counts(user))
+            try:
+                await app(scope, receive, send)
+            finally:
+                _current.reset(token)
+            return
+        await app(scope, receive, send)
+
+    return middleware
