@@ -107,6 +107,11 @@ async def test_member_resets_a_forgotten_password(phone_page: Page, world, shots
     await submit(page, "[data-testid=reset-submit]")
     await expect(page.locator("[data-testid=password-changed]")).to_contain_text("新密码已设置")
     await shots.take(page, "reset-done")
+    # Once in English.
+    await page.goto("/lang/en")
+    await page.goto("/reset")
+    await expect(page.locator("h1")).to_have_text("Forgot your password")
+    await shots.take(page, "reset-english")
 
 
 async def test_member_sees_the_wait_in_chinese(phone_page: Page, world, shots):
