@@ -18,15 +18,16 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
 from catalog import services
+from marketplace import dates
 from catalog.schemas import OfferInput
 from marketplace.errors import DomainError, Invalid
 from marketplace.federation import services as federation
 from marketplace.identity.guards import operator, provider_owner, provider_user
 from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
-from marketplace.web import i18n, nav, paging, todo
+from marketplace.web import i18n, nav, paging, static_assets, todo
 from marketplace.web.nav import N_
-from marketplace.web.forms import form_id
+from marketplace.web.forms import form_error, form_id, posted_form
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
@@ -35,10 +36,13 @@ todo.register("listings", N_("Listings to review"), "/console/listings", service
 
 OfferId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 MONEY_FIELDS = ("list_price_fen", "member_price_fen", "subsidy_fen")
-SLOT_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2})\s*[-–~ ]\s*(\d{1,2}:\d{2})\s+(\d+)$")
+SLOT_FIELDS = ("slot_date", "slot_start", "slot_end", "slot_capacity", "slot_weeks")
+MAX_WEEKS = 26  # "repeat weekly for N weeks": half a year of slots at most
+BLANK_SLOT_ROWS = 2  # empty rows of the slot editor for new slots (the page's script adds more)
+DONE = ("saved", "submitted", "sent", "paused", "resumed", "picture")
 
 
-# The form's label of each field a service error may name (same msgids as the template).
+# The form's label of each field (same msgids as the template): the console's revision diff names them.
 FIELD_LABELS = {
     "kind": N_("Type"), "category_id": N_("Category"), "title_zh": N_("Title (Chinese)"),
     "title_en": N_("Title (English, optional)"), "description_zh": N_("Description (Chinese)"),
@@ -54,24 +58,16 @@ FIELD_LABELS = {
 }
 
 
-def _message(error: DomainError) -> str:
-    """The error for the page: the field's label in the viewer's language, then the detail."""
-    detail = i18n.gettext(error.detail)
-    if error.field in FIELD_LABELS:
-        return f"{i18n.gettext(FIELD_LABELS[error.field])} — {detail}"
-    return detail
-
-
 def _zone() -> ZoneInfo:
     return ZoneInfo(get_settings().app.timezone)
 
 
 def local_date(moment: datetime | None) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d") if moment else "—"
+    return dates.day_text(moment) if moment else "—"
 
 
 def local_time(moment: datetime | None) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 # Form ⇄ OfferInput ---------------------------------------------------------------------------------
@@ -80,9 +76,9 @@ def _fen(name: str, text: str) -> int:
     try:
         value = Decimal(text.strip() or "0") * 100
     except InvalidOperation:
-        raise Invalid(f"{name} must be an amount in yuan, such as 99 or 99.50.", field=name) from None
-    if value != value.to_integral_value():
-        raise Invalid(f"{name} has at most two decimals.", field=name)
+        raise Invalid("Enter an amount in yuan, such as 99 or 99.50.", field=name) from None
+    if not value.is_finite() or value != value.to_integral_value():
+        raise Invalid("Use at most two decimals, such as 99.50.", field=name)
     return int(value)
 
 
@@ -90,25 +86,44 @@ def _day(name: str, text: str, end: bool) -> str:
     try:
         day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
     except ValueError:
-        raise Invalid(f"{name} must be a date.", field=name) from None
+        raise Invalid("Choose a date.", field=name) from None
     moment = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=_zone())
     return moment.isoformat()
 
 
-def _slots(text: str) -> list[dict]:
-    """One slot a line: `2026-12-01 10:00-11:00 10` (date, start–end in local time, capacity)."""
+def _slot_rows(form) -> list[dict]:
+    """The slot editor's rows as posted (date, start, end, places, weeks), blank rows left out."""
+    columns = [form.getall(name, []) for name in SLOT_FIELDS]
+    rows = []
+    for cells in zip(*columns):
+        row = dict(zip(("date", "start", "end", "capacity", "weeks"), (str(cell).strip() for cell in cells)))
+        if row["date"] or row["start"] or row["end"] or row["capacity"]:
+            rows.append(row)
+    return rows
+
+
+def _slots(rows: list[dict]) -> list[dict]:
+    """Slots from the editor's rows: each row on its date and, repeated weekly, on the same
+    weekday for the following weeks. Times are local (Beijing time)."""
     slots = []
-    for line in filter(None, (line.strip() for line in text.splitlines())):
-        match = SLOT_LINE.match(line)
-        if not match:
-            raise Invalid(f"slots: cannot read “{line[:40]}”; write 2026-12-01 10:00-11:00 10.", field="slots")
-        day, start, end, capacity = match.groups()
+    for row in rows:
         try:
-            starts = datetime.strptime(f"{day} {start}", "%Y-%m-%d %H:%M").replace(tzinfo=_zone())
-            ends = datetime.strptime(f"{day} {end}", "%Y-%m-%d %H:%M").replace(tzinfo=_zone())
+            day = datetime.strptime(row["date"], "%Y-%m-%d").date()
+            start, end = time.fromisoformat(row["start"]), time.fromisoformat(row["end"])
         except ValueError:
-            raise Invalid(f"slots: “{line[:40]}” is not a real date and time.", field="slots") from None
-        slots.append({"starts_at": starts.isoformat(), "ends_at": ends.isoformat(), "capacity": int(capacity)})
+            raise Invalid("Give each time slot a date, a start time and an end time.", field="slots") from None
+        try:
+            capacity, weeks = int(row["capacity"]), int(row["weeks"] or "1")
+        except ValueError:
+            raise Invalid("Give each time slot its number of places.", field="slots") from None
+        if not 1 <= weeks <= MAX_WEEKS:
+            raise Invalid("Repeat a time slot for 1 to %(max)s weeks.", field="slots", params={"max": MAX_WEEKS})
+        if capacity < 1:
+            raise Invalid("Give each time slot its number of places.", field="slots")
+        for week in range(weeks):
+            date = day + timedelta(weeks=week)
+            slots.append({"starts_at": datetime.combine(date, start, tzinfo=_zone()).isoformat(),
+                          "ends_at": datetime.combine(date, end, tzinfo=_zone()).isoformat(), "capacity": capacity})
     return slots
 
 
@@ -116,7 +131,7 @@ def _int(name: str, text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise Invalid(f"{name} must be a whole number.", field=name) from None
+        raise Invalid("Enter a whole number.", field=name) from None
 
 
 def _offer_input(form) -> OfferInput:
@@ -137,7 +152,7 @@ def _offer_input(form) -> OfferInput:
         "groups": form.getall("groups", []),
         "location_ids": [_int("location_ids", value) for value in form.getall("location_ids", [])],
         "terms_zh": text.get("terms_zh", ""), "terms_en": text.get("terms_en", "").strip() or None,
-        "slots": _slots(text.get("slots", "")) if kind == "slot" else [],
+        "slots": _slots(_slot_rows(form)) if kind == "slot" else [],
         **{name: _fen(name, text.get(name, "")) for name in MONEY_FIELDS},
     }
     if kind == "points":
@@ -146,7 +161,8 @@ def _offer_input(form) -> OfferInput:
         return msgspec.convert(data, OfferInput)
     except msgspec.ValidationError as error:
         found = re.search(r"\$\.(\w+)", str(error))
-        raise Invalid(str(error), field=found.group(1) if found else "form") from None
+        raise Invalid("Check this value: it is too long, too large or not one of the choices.",
+                      field=found.group(1) if found else None) from None
 
 
 def _form_values(offer) -> dict:
@@ -154,36 +170,65 @@ def _form_values(offer) -> dict:
     zone = _zone()
     values = msgspec.to_builtins(offer) if offer is not None else {}
     if offer is None:
-        return {"kind": "paid", "per_member_limit": "1", "limit_period": "total", "groups": [], "location_ids": []}
+        return {"kind": "paid", "per_member_limit": "1", "limit_period": "total", "groups": [], "location_ids": [],
+                "slot_rows": []}
     for name in MONEY_FIELDS:
         values[name] = f"{Decimal(getattr(offer, name)) / 100:f}".rstrip("0").rstrip(".") if getattr(offer, name) else "0"
-    values["valid_from"] = offer.valid_from.astimezone(zone).strftime("%Y-%m-%d")
-    values["valid_to"] = (offer.valid_to.astimezone(zone) - timedelta(seconds=1)).strftime("%Y-%m-%d")
+    values["valid_from"] = dates.day_text(offer.valid_from)
+    values["valid_to"] = dates.last_day_text(offer.valid_to)
     values["tags"] = " ".join(offer.tags)
-    values["slots"] = "\n".join(
-        f"{slot.starts_at.astimezone(zone):%Y-%m-%d %H:%M}-{slot.ends_at.astimezone(zone):%H:%M} {slot.capacity}"
-        for slot in offer.slots)
+    values["slot_rows"] = [
+        {"date": f"{slot.starts_at.astimezone(zone):%Y-%m-%d}", "start": f"{slot.starts_at.astimezone(zone):%H:%M}",
+         "end": f"{slot.ends_at.astimezone(zone):%H:%M}", "capacity": str(slot.capacity), "weeks": "1",
+         "booked": slot.booked}
+        for slot in sorted(offer.slots, key=lambda slot: slot.starts_at)]
     return values
 
 
 def _posted_values(form) -> dict:
-    values = {key: form.get(key) for key in form}
+    values = {key: form.get(key) for key in form if key not in SLOT_FIELDS}
     values["groups"] = form.getall("groups", [])
     values["location_ids"] = [number for number in (form_id(v) for v in form.getall("location_ids", [])) if number]
+    values["slot_rows"] = _slot_rows(form)
+    values.pop("image", None)
     return values
 
 
-async def _form_page(request: Request, offer, values: dict, error: DomainError | None = None) -> Template:
+async def _form_page(request: Request, offer, values: dict, error: DomainError | None = None,
+                     done: str | None = None) -> Template:
     provider_id = request.user.provider_id
+    done = done or request.query_params.get("done")
     return Template(template_name="catalog/offer_form.html", status_code=error.status if error else 200, context={
-        "offer": offer, "values": values,
-        "error": _message(error) if error else None, "error_field": error.field if error else None,
+        "offer": offer, "values": values, "error": form_error(error) if error else None,
+        "done": done if done in DONE else None,
         "categories": await services.list_categories(),
         "scopes": await services.scope_choices(provider_id),
         "locations": await providers.list_locations(provider_id),
         "groups": sorted(await federation.group_codes()),
         "provider": await providers.get_provider(provider_id), "local_date": local_date,
+        "blank_slot_rows": BLANK_SLOT_ROWS, "max_weeks": MAX_WEEKS,
     })
+
+
+async def _picture(request: Request, offer_id: int, form) -> None:
+    """A picture chosen in the same form as the offer is stored with it (drafts only)."""
+    upload = form.get("image")
+    if isinstance(upload, UploadFile) and upload.filename:
+        await services.set_cover_image(request.user, offer_id, await upload.read(services.MAX_IMAGE_BYTES + 1))
+
+
+async def _after_save(request: Request, offer_id: int, form, sent_for_review: bool) -> Response:
+    """Store the picture, submit when "save and submit" was pressed, then say what happened."""
+    offer = None
+    try:
+        await _picture(request, offer_id, form)
+        if form.get("then") == "submit":
+            await services.submit_offer(request.user, offer_id)
+            return Redirect(path=f"/provider/offers/{offer_id}?done=submitted")
+    except DomainError as error:
+        offer = await services.get_offer(request.user, offer_id)
+        return await _form_page(request, offer, _form_values(offer), error, done="saved")
+    return Redirect(path=f"/provider/offers/{offer_id}?done={'sent' if sent_for_review else 'saved'}")
 
 
 # Provider portal ------------------------------------------------------------------------------------
@@ -201,14 +246,15 @@ async def offer_new(request: Request) -> Template:
     return await _form_page(request, None, _form_values(None))
 
 
-@post("/provider/offers/new", guards=[provider_owner], include_in_schema=False)
+@post("/provider/offers/new", guards=[provider_owner], include_in_schema=False,
+      request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024)
 async def offer_create(request: Request) -> Response:
-    form = await request.form()
     try:
+        form = await request.form()
         offer = await services.create_offer(request.user, _offer_input(form))
     except DomainError as error:
-        return await _form_page(request, None, _posted_values(form), error)
-    return Redirect(path=f"/provider/offers/{offer.id}")
+        return await _form_page(request, None, _posted_values(await posted_form(request)), error)
+    return await _after_save(request, offer.id, form, sent_for_review=False)
 
 
 @get("/provider/offers/{offer_id:int}", guards=[provider_user], include_in_schema=False)
@@ -217,18 +263,19 @@ async def offer_detail(request: Request, offer_id: OfferId) -> Template:
     return await _form_page(request, offer, _form_values(offer))
 
 
-@post("/provider/offers/{offer_id:int}", guards=[provider_owner], include_in_schema=False)
+@post("/provider/offers/{offer_id:int}", guards=[provider_owner], include_in_schema=False,
+      request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024)
 async def offer_update(request: Request, offer_id: OfferId) -> Response:
     offer = await services.get_offer(request.user, offer_id)
-    form = await request.form()
     try:
+        form = await request.form()
         await services.update_offer(request.user, offer_id, _offer_input(form))
     except DomainError as error:
-        return await _form_page(request, offer, _posted_values(form), error)
-    return Redirect(path=f"/provider/offers/{offer_id}")
+        return await _form_page(request, offer, _posted_values(await posted_form(request)), error)
+    return await _after_save(request, offer_id, form, sent_for_review=offer.status != "draft")
 
 
-def _action(name: str, call):
+def _action(name: str, call, done: str):
     @post(f"/provider/offers/{{offer_id:int}}/{name}", guards=[provider_owner], include_in_schema=False,
           name=f"offer_{name}")
     async def handler(request: Request, offer_id: OfferId) -> Response:
@@ -237,7 +284,7 @@ def _action(name: str, call):
         except DomainError as error:
             offer = await services.get_offer(request.user, offer_id)
             return await _form_page(request, offer, _form_values(offer), error)
-        return Redirect(path=f"/provider/offers/{offer_id}")
+        return Redirect(path=f"/provider/offers/{offer_id}?done={done}")
 
     return handler
 
@@ -254,7 +301,7 @@ async def offer_image(request: Request, offer_id: OfferId) -> Response:
     except DomainError as error:
         offer = await services.get_offer(request.user, offer_id)
         return await _form_page(request, offer, _form_values(offer), error)
-    return Redirect(path=f"/provider/offers/{offer_id}")
+    return Redirect(path=f"/provider/offers/{offer_id}?done=picture")
 
 
 # Console ----------------------------------------------------------------------------------------------
@@ -333,7 +380,7 @@ async def _review_page(request: Request, offer_id: int, error: DomainError | Non
     return Template(template_name="catalog/review_detail.html", status_code=error.status if error else 200,
                     context={"detail": detail, "provider": await providers.get_provider(detail.offer.provider_id),
                              "categories": {c["id"]: c for c in await services.list_categories()},
-                             "error": _message(error) if error else None, "local_date": local_date,
+                             "error": error.translated() if error else None, "local_date": local_date,
                              "field_labels": FIELD_LABELS})
 
 
@@ -362,11 +409,12 @@ async def review_reject(request: Request, offer_id: OfferId) -> Response:
 
 
 # Offer pictures: stored under var/media with unguessable names (catalog.services._store_image).
-media = create_static_files_router(path="/media", directories=[component_dir("media")], include_in_schema=False)
+media = create_static_files_router(path="/media", directories=[component_dir("media")], include_in_schema=False,
+                                   middleware=[static_assets.media_cache_middleware])
 
 ROUTES: list = [
     offer_list, offer_new, offer_create, offer_detail, offer_update, offer_image,
-    _action("submit", services.submit_offer), _action("pause", services.pause_offer),
-    _action("resume", services.resume_offer),
+    _action("submit", services.submit_offer, "submitted"), _action("pause", services.pause_offer, "paused"),
+    _action("resume", services.resume_offer, "resumed"),
     review_list, review_bulk, review_detail, review_approve, review_reject, media,
 ]

@@ -24,6 +24,7 @@ from catalog.schemas import (
     SlotRead,
 )
 from catalog.tables import Offer
+from marketplace import db
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
@@ -75,7 +76,7 @@ async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict
         offer_id,
     )
     if row is None:
-        raise NotFound(f"Offer {offer_id} does not exist.", code="offer_not_found")
+        raise NotFound("This offer does not exist.", code="offer_not_found")
     return dict(row)
 
 
@@ -107,7 +108,7 @@ async def _read(connection, offer: dict) -> OfferRead:
 
 def _own(principal: Principal, offer: dict) -> None:
     if principal.kind != "provider" or offer["provider"] != principal.provider_id:
-        raise NotFound(f"Offer {offer['id']} does not exist.", code="offer_not_found")
+        raise NotFound("This offer does not exist.", code="offer_not_found")
 
 
 def _owner(principal: Principal) -> None:
@@ -158,22 +159,22 @@ async def _validate(connection, provider_id: int, provider_node: int, data: Offe
         raise Invalid("The first day must come before the last day.", field="valid_from")
     for name in ("title_zh", "description_zh"):
         if not getattr(data, name).strip():
-            raise Invalid(f"{name} must not be blank.", field=name)
+            raise Invalid("Fill in this field.", field=name)
     if len(set(data.tags)) != len(data.tags):
         raise Invalid("Each tag only once.", field="tags")
     if not await connection.fetchval("SELECT 1 FROM category WHERE id = $1", data.category_id):
-        raise Invalid(f"category_id {data.category_id} is not a known category.", field="category_id")
+        raise Invalid("Choose a category from the list.", field="category_id")
     try:
         scope = await federation.get_node(data.node_scope_id)
     except NotFound:
-        raise Invalid(f"node_scope_id {data.node_scope_id} is not a union node.", field="node_scope_id") from None
+        raise Invalid("Choose a union from the list.", field="node_scope_id") from None
     home = await federation.get_node(provider_node)
     if not scope.path.startswith(home.path):
         raise Invalid("Choose your own federation or a union inside it.",
                       field="node_scope_id")
     unknown = set(data.groups) - await federation.group_codes()
     if unknown:
-        raise Invalid(f"groups has unknown codes: {', '.join(sorted(unknown))}.", field="groups")
+        raise Invalid("Choose member groups from the list.", field="groups")
     own_locations = {row["id"] for row in await providers.list_locations(provider_id)}
     foreign = set(data.location_ids) - own_locations
     if foreign:
@@ -264,7 +265,7 @@ async def update_offer(principal: Principal, offer_id: int, data: OfferInput) ->
             except UniqueViolationError:
                 raise Conflict("This offer already has an edit under review.", code="revision_pending") from None
         else:
-            raise Conflict(f"A {offer['status']} offer cannot be edited.", code="not_editable",
+            raise Conflict("This offer can no longer be edited.", code="not_editable",
                            status=offer["status"])
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
@@ -276,8 +277,9 @@ async def delete_offer(principal: Principal, offer_id: int) -> None:
         offer = await _fetch_offer(transaction.connection, offer_id, lock=True)
         _own(principal, offer)
         if offer["status"] != "draft":
-            raise Conflict(f"A {offer['status']} offer cannot be deleted; pause it instead.", code="not_a_draft")
+            raise Conflict("Only a draft can be deleted; pause a published offer instead.", code="not_a_draft")
         await transaction.connection.execute("DELETE FROM offer WHERE id = $1", offer_id)
+    await delete_picture_files(offer["cover_image"])
 
 
 async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
@@ -289,7 +291,7 @@ async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
         if offer["provider_status"] != "active":
             raise Conflict("Only an active provider may submit listings.", code="provider_not_active")
         if offer["status"] != "draft":
-            raise Conflict(f"A {offer['status']} offer cannot be submitted.", code="not_a_draft")
+            raise Conflict("Only a draft can be submitted for review.", code="not_a_draft")
         if offer["valid_to"] <= datetime.now(UTC):
             raise Invalid("The last day has passed; move the dates before submitting.", field="valid_to")
         if offer["kind"] == "slot" and not await connection.fetchval(
@@ -312,8 +314,9 @@ async def _flip(principal: Principal, offer_id: int, source: str, target: str) -
             f"UPDATE offer SET status = $2, updated_at = now() WHERE id = $1 AND status = $3{extra} RETURNING id",
             offer_id, target, source)
         if changed is None:
-            raise Conflict(f"Only a {source} offer that has not expired can become {target}.",
-                           code=f"not_{source}")
+            if target == "paused":
+                raise Conflict("Only a published offer can be paused.", code=f"not_{source}")
+            raise Conflict("Only a paused offer whose last day has not passed can be resumed.", code=f"not_{source}")
         await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
@@ -330,6 +333,14 @@ async def resume_offer(principal: Principal, offer_id: int) -> OfferRead:
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
+# Checked from the file's header, before a pixel is decoded: a 5 MB PNG can claim ~180
+# megapixels, and decoding it would take gigabytes of memory.
+MAX_IMAGE_PIXELS = 30_000_000
+MAX_IMAGE_SIDE = 10_000
+# What one provider may keep on disk (the pictures of its offers): an active provider, and
+# one not yet approved (anyone may apply, so its drafts get a few pictures only).
+PICTURE_QUOTA = {"active": (100, 50 * 1024 * 1024)}
+PICTURE_QUOTA_UNAPPROVED = (5, 5 * 1024 * 1024)
 
 
 def _store_image(content: bytes, folder: str = "offers") -> str:
@@ -344,9 +355,13 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
     if len(content) > MAX_IMAGE_BYTES:
         raise Invalid("Choose a picture of at most 5 MB.", field="image")
     try:
-        with Image.open(io.BytesIO(content)) as probe:
+        with Image.open(io.BytesIO(content)) as probe:  # reads the header only
             if probe.format not in IMAGE_FORMATS:
                 raise Invalid("Choose a JPEG, PNG or WebP picture.", field="image")
+            width, height = probe.size
+            if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
+                raise Invalid("Choose a picture of at most %(megapixels)s megapixels.", field="image",
+                              params={"megapixels": MAX_IMAGE_PIXELS // 1_000_000})
             probe.verify()
         picture = Image.open(io.BytesIO(content))
         picture.load()
@@ -381,15 +396,65 @@ async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -
         _own(principal, offer)
         if offer["status"] != "draft":
             raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
+        await _check_picture_quota(transaction.connection, offer, len(content))
     name = _store_image(content)
-    async with engine().transaction() as transaction:
-        connection = transaction.connection
-        changed = await connection.fetchval(
-            "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' RETURNING id",
-            offer_id, name)
-        if changed is None:
-            raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
-        return await _read(connection, await _fetch_offer(connection, offer_id))
+    try:
+        async with engine().transaction() as transaction:
+            connection = transaction.connection
+            old = await connection.fetchval("SELECT cover_image FROM offer WHERE id = $1 FOR UPDATE", offer_id)
+            changed = await connection.fetchval(
+                "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' "
+                "RETURNING id", offer_id, name)
+            if changed is None:
+                raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
+            read = await _read(connection, await _fetch_offer(connection, offer_id))
+    except BaseException:
+        _remove_files(name)
+        raise
+    await delete_picture_files(old)
+    return read
+
+
+def _picture_paths(name: str | None) -> list:
+    from marketplace.runtime.paths import component_dir
+
+    if not name or not name.startswith("offers/") or "/" in name[len("offers/"):] or ".." in name:
+        return []
+    return [component_dir("media") / name, component_dir("media") / thumbnail_of(name)]
+
+
+def _remove_files(name: str | None) -> None:
+    for path in _picture_paths(name):
+        path.unlink(missing_ok=True)
+
+
+async def delete_picture_files(name: str | None) -> None:
+    """Remove a picture and its thumbnail from disk (a replaced cover, a deleted offer),
+    unless another offer still shows it (the demo's pictures are shared)."""
+    if not name:
+        return
+    async with db.connection() as connection:
+        shown = await connection.fetchval("SELECT 1 FROM offer WHERE cover_image = $1 LIMIT 1", name)
+    if not shown:
+        _remove_files(name)
+
+
+def _picture_bytes(name: str | None) -> int:
+    return sum(path.stat().st_size for path in _picture_paths(name) if path.exists())
+
+
+async def _check_picture_quota(connection, offer: dict, incoming: int) -> None:
+    """At most PICTURE_QUOTA pictures and bytes per provider (the one being replaced aside)."""
+    count_limit, byte_limit = PICTURE_QUOTA.get(offer["provider_status"], PICTURE_QUOTA_UNAPPROVED)
+    names = [row["cover_image"] for row in await connection.fetch(
+        "SELECT cover_image FROM offer WHERE provider = $1 AND cover_image IS NOT NULL AND id <> $2",
+        offer["provider"], offer["id"])]
+    if len(names) >= count_limit:
+        raise Conflict("Your offers already have %(count)s pictures, the most allowed; remove one first.",
+                       code="picture_quota", field="image", params={"count": count_limit})
+    if sum(map(_picture_bytes, names)) + min(incoming, MAX_IMAGE_BYTES) > byte_limit:
+        raise Conflict("Your offers' pictures already take the space allowed; remove one first.",
+                       code="picture_quota", field="image")
 
 
 # Review --------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ Rows are numbered from 1 in the order given; in a CSV file the number is the fil
 counting the header as line 1, as spreadsheets number them. Row 0 is the batch as a whole.
 """
 
-import codecs
 import csv
 import hashlib
 import io
@@ -30,6 +29,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from evaluation.schemas import BatchInput, BatchPage, BatchRead, ResultRead, RowError
+from marketplace import csvfiles
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.identity.principal import Principal
@@ -215,22 +215,16 @@ def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Re
 
 # CSV ------------------------------------------------------------------------------------------------
 
+MAX_BYTES = 8 * 1024 * 1024
+
+
 def decode_csv(content: bytes) -> str:
     """UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, or GB18030
-    (and so GBK and GB2312, what Excel saves on Chinese Windows)."""
-    if content.startswith(codecs.BOM_UTF8):
-        content, encodings = content[len(codecs.BOM_UTF8):], ("utf-8",)
-    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    else:
-        encodings = ("utf-8", "gb18030")
-    for encoding in encodings:
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise BatchRejected([BatchError(
-        0, "file", "encoding", "The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again.")])
+    (and so GBK and GB2312, what Excel saves on Chinese Windows): marketplace/csvfiles.py."""
+    try:
+        return csvfiles.decode_upload(content, max_bytes=MAX_BYTES, utf16=True)
+    except csvfiles.UploadError as error:
+        raise BatchRejected([BatchError(0, "file", error.code, error.text, error.params)]) from None
 
 
 def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[BatchError]]:

@@ -1,7 +1,14 @@
-"""Complaints: a member complains about a voucher at any time; the provider answers in its
+"""Complaints: a member complains about a voucher they used; the provider answers in its
 portal within the response time (`COMPLAINT_RESPONSE_HOURS`, default 72); an operator
 mediates and closes it with a resolution. A response time missed counts against the
 provider on its scorecard (missed_responses_n).
+
+Who may complain (complaints move a provider towards delisting, so they cannot be stuffed):
+- about a voucher that was redeemed, or a paid booking whose time passed without the
+  provider honouring it (a no-show, which the marketplace vouches for);
+- once per voucher, whatever became of the first complaint; cancelling and claiming again
+  gives a new voucher, which is not redeemed;
+- at most `COMPLAINTS_PER_WEEK` (default 3) complaints per member in any seven days.
 
 Complaint texts are stored as typed and shown escaped; members' names reach providers
 and operators masked."""
@@ -16,7 +23,7 @@ from evaluation import scorecards
 from evaluation.schemas import ComplaintInput, ComplaintRead
 from marketplace import pii
 from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
 
@@ -29,6 +36,10 @@ COMPLAINT_ANSWERED = "evaluation.complaint_answered"
 COMPLAINT_CLOSED = "evaluation.complaint_closed"
 
 CATEGORIES = ("not_honoured", "overcharge", "poor_service", "safety_hygiene", "discrimination", "other")
+
+
+def weekly_limit() -> int:
+    return int(os.environ.get("COMPLAINTS_PER_WEEK", "3"))
 
 
 def response_time() -> timedelta:
@@ -58,17 +69,35 @@ def _news(row) -> dict:
 
 
 async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput,
-               photo: str | None = None) -> ComplaintRead:
+               photo: str | None = None, *, no_show: bool = False) -> ComplaintRead:
     """A member's complaint about one of their vouchers (the marketplace vouches that the
-    voucher is theirs and names its provider), with the name of a photo already checked and
-    kept by catalog.services.store_picture."""
+    voucher is theirs, names its provider and says whether it was a paid booking the
+    provider did not honour), with the name of a photo already checked and kept by
+    catalog.services.store_picture."""
     if principal is None or principal.kind != "member":
         raise Forbidden("Only members file complaints.", code="wrong_role")
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         connection = transaction.connection
+        # One member's complaints one at a time, so the checks below hold under races.
+        await connection.execute("SELECT pg_advisory_xact_lock(hashtext('complaint'), $1)", principal.id)
         redemption = await connection.fetchval(
             "SELECT id FROM redemption WHERE voucher = $1 AND member = $2", voucher_id, principal.id)
+        if redemption is None and not no_show:
+            raise Conflict("You can complain about a voucher once it has been used, or about a paid booking "
+                           "the provider did not honour.", code="complaint_not_eligible")
+        if await connection.fetchval("SELECT EXISTS (SELECT 1 FROM complaint WHERE voucher = $1 AND member = $2)",
+                                     voucher_id, principal.id):
+            raise Conflict("You have complained about this voucher already.", code="complaint_exists")
+        recent = await connection.fetchval(
+            "SELECT min(created_at) FROM (SELECT created_at FROM complaint WHERE member = $1 "
+            "AND created_at > $2 ORDER BY created_at DESC LIMIT $3) r HAVING count(*) >= $3",
+            principal.id, now - timedelta(days=7), weekly_limit())
+        if recent is not None:
+            retry = int((recent + timedelta(days=7) - now).total_seconds()) + 1
+            raise TooManyRequests("You have filed %(count)s complaints this week; you can file another later.",
+                                  code="complaint_rate_limited", params={"count": weekly_limit()},
+                                  retry_after=max(retry, 1))
         try:
             complaint_id = await connection.fetchval(
                 "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, "
@@ -78,8 +107,7 @@ async def file(principal: Principal, voucher_id: int, provider_id: int, data: Co
         except UniqueViolationError:
             # One open complaint per voucher: a provider's complaint rate counts vouchers,
             # not how often one member writes.
-            raise Conflict("You already have an open complaint about this voucher.",
-                           code="complaint_exists") from None
+            raise Conflict("You have complained about this voucher already.", code="complaint_exists") from None
         await scorecards.rating_changed(provider_id)
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
     log.info("complaint_filed", complaint_id=complaint_id, provider_id=provider_id, category=data.category)

@@ -55,6 +55,7 @@ def row_message(error: batches.BatchError) -> str:
             + ([_("Repeated columns: %(names)s.") % {"names": p["repeated"]}] if p.get("repeated") else [])),
         "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
         "encoding": lambda: _("The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again."),
+        "too_large": lambda: _("The file is larger than %(max_mb)s MB; split it.") % {"max_mb": p.get("max_mb", "")},
         "empty_file": lambda: _("The file is empty."),
         "no_rows": lambda: _("The file has no results."),
         "too_many_rows": lambda: _("A batch holds at most %(max)s results; split it.") % {"max": p.get("max", "")},

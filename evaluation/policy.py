@@ -533,3 +533,34 @@ async def providers_to_pick(principal: Principal, q: str, limit: int = 10) -> li
             "WHERE n.path LIKE $1 || '%' AND p.status IN ('active', 'suspended') AND p.name ILIKE '%' || $2 || '%' "
             "ORDER BY p.name LIMIT $3", principal.node_path, text, limit)
     return [dict(row) for row in rows]
+
+
+async def preview_policy(principal: Principal, node_id: int, rules: dict) -> list[dict]:
+    """Who would move if `rules` were published at `node_id`: each provider held to that
+    node's policy (none below with a policy of its own) whose level under the new rules
+    differs from its level under the rules in force, with its state now. Checks the rules
+    as publishing does."""
+    require_operator(principal)
+    checked = check_rules(rules)
+    current = (await policy_of_node(node_id))["rules"]
+    moves = []
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        node = await connection.fetchrow("SELECT path, depth FROM union_node WHERE id = $1", node_id)
+        if node is None or not principal.covers(node["path"]):
+            raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+        rows = await connection.fetch(
+            "SELECT p.id, p.name, coalesce(s.state, 'good') AS state, sc.* FROM provider p "
+            "JOIN union_node pn ON pn.id = p.node LEFT JOIN provider_standing s ON s.provider = p.id "
+            "JOIN provider_scorecard sc ON sc.provider = p.id "
+            "WHERE pn.path LIKE $1 || '%' AND p.status IN ('active', 'suspended') "
+            "AND NOT EXISTS (SELECT 1 FROM union_node n JOIN enforcement_policy ep ON ep.node = n.id "
+            "  WHERE pn.path LIKE n.path || '%' AND n.depth > $2) ORDER BY p.name", node["path"], node["depth"])
+    for row in rows:
+        figures = dict(row)
+        before, _ = assess(figures, current)
+        after, reasons = assess(figures, checked)
+        if before != after:
+            moves.append({"provider_id": row["id"], "name": row["name"], "state": row["state"], "before": before,
+                          "after": after, "reasons": reasons})
+    return moves

@@ -12,7 +12,6 @@ Thin handlers: read the form, call one service, render; a refused action re-rend
 page with the reason and the matching status.
 """
 
-import json
 from datetime import datetime
 from functools import partial
 from typing import Annotated
@@ -27,6 +26,7 @@ from marketplace.errors import DomainError, Invalid
 from marketplace.web import paging
 from marketplace.web.config import local_time
 from marketplace.web.forms import form_error, form_id
+from marketplace.web.i18n import gettext as _
 from providers import services as providers
 from marketplace.identity import guards
 from marketplace.web import todo
@@ -108,7 +108,7 @@ CASE_KINDS = ("delisting", "integrity")
 
 
 async def _cases_page(request: Request, error: str | None = None, status: int = 200,
-                     rules_text: str | None = None, open_error: DomainError | None = None,
+                     open_error: DomainError | None = None,
                      open_values: dict | None = None) -> Template:
     query = request.query_params
     q = (query.get("q") or "")[:60]
@@ -124,7 +124,7 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
         "held": await ratings.held_ratings(request.user),
         "provider_q": provider_q, "provider_choices": await policy.providers_to_pick(request.user, provider_q),
         "open_error": form_error(open_error) if open_error else None, "open_values": open_values,
-        "policy": current, "rules_text": rules_text or json.dumps(current["rules"], ensure_ascii=False, indent=2),
+        "policy": current,
         "error": error})
 
 
@@ -149,21 +149,98 @@ async def console_cases(request: Request) -> Template:
     return await _cases_page(request)
 
 
-@post("/console/policies", guards=[guards.operator], include_in_schema=False)
-async def console_publish_policy(request: Request) -> Response:
-    """A new version of the policy of the operator's own node, edited as JSON."""
-    text = (await _form(request)).get("rules") or ""
+# The evaluation policy, edited as a form ---------------------------------------------------------
+
+GENERAL_FIELDS = ("min_ratings", "min_honoured_answers", "min_redemptions", "improve_days")
+LEVEL_FIELDS = ("satisfaction_below", "honoured_low_below", "complaints_per_100_above", "missed_responses_at_least")
+WHOLE = {"min_ratings", "min_honoured_answers", "min_redemptions", "improve_days", "missed_responses_at_least"}
+
+
+def _policy_values(rules: dict) -> dict[str, str]:
+    """The form's fields from rules ("discount honoured" as a percentage)."""
+    values = {name: str(rules[name]) for name in GENERAL_FIELDS}
+    for level in policy.LEVELS:
+        for name in LEVEL_FIELDS:
+            number = rules["levels"][level][name]
+            if name == "honoured_low_below":
+                number = round(number * 100, 1)
+            values[f"{level}.{name}"] = f"{number:g}"
+    return values
+
+
+def _range_message(name: str) -> str:
+    low, high = policy.RULE_LIMITS.get(name) or policy.LEVEL_LIMITS[name]
+    if name == "honoured_low_below":
+        return _("Enter a percentage from %(low)s to %(high)s.") % {"low": f"{low * 100:g}", "high": f"{high * 100:g}"}
+    if name in WHOLE:
+        return _("Enter a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
+    return _("Enter a number from %(low)s to %(high)s.") % {"low": f"{low:g}", "high": f"{high:g}"}
+
+
+def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
+    """Rules from the form, and the problems by field (in the viewer's language)."""
+    errors: dict[str, str] = {}
+
+    def number(field: str, name: str):
+        text = (values.get(field) or "").strip().replace("%", "").replace("％", "")
+        try:
+            result = int(text) if name in WHOLE else float(text)
+        except ValueError:
+            errors[field] = _range_message(name)
+            return None
+        return result / 100 if name == "honoured_low_below" else result
+
+    rules: dict = {name: number(name, name) for name in GENERAL_FIELDS}
+    rules["levels"] = {level: {name: number(f"{level}.{name}", name) for name in LEVEL_FIELDS}
+                       for level in policy.LEVELS}
+    return rules, errors
+
+
+def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
+    """Where a refused policy goes on the form, and what to say."""
+    field = (error.field or "").removeprefix("rules.").removeprefix("levels.")
+    name = field.rsplit(".", 1)[-1]
+    if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS:
+        return field, _range_message(name)
+    return None, _("Levels must get stricter from watch to warning to probation: lower satisfaction and "
+                   "honoured thresholds, higher complaint and missed-answer thresholds.")
+
+
+async def _policy_page(request: Request, *, values: dict | None = None, errors: dict | None = None,
+                       form_error_text: str | None = None, preview: list | None = None, status: int = 200,
+                       published: bool = False) -> Template:
+    current = await policy.policy_of_node(request.user.node_id)
+    return Template(template_name="evaluation/console_policy.html", status_code=status, context={
+        "policy": current, "values": values or _policy_values(current["rules"]), "errors": errors or {},
+        "form_error": form_error_text, "preview": preview, "levels": policy.LEVELS,
+        "published": published or request.query_params.get("published") == "1"})
+
+
+@get("/console/policy", guards=[guards.operator], include_in_schema=False)
+async def console_policy(request: Request) -> Template:
+    return await _policy_page(request)
+
+
+@post("/console/policy", guards=[guards.operator], include_in_schema=False)
+async def console_policy_publish(request: Request) -> Response:
+    """First a preview of which providers would move between levels, then (confirm=1) a new version."""
+    form = await _form(request)
+    values = {key: str(value)[:20] for key, value in form.items() if key in GENERAL_FIELDS or "." in key}
+    rules, errors = _policy_rules(values)
+    if errors:
+        return await _policy_page(request, values=values, errors=errors, status=422)
     try:
-        rules = json.loads(text)
-        if not isinstance(rules, dict):
-            raise ValueError
-    except ValueError:
-        return await _cases_page(request, "rules_json", 422, text)
-    try:
+        if form.get("confirm") != "1":
+            moves = await policy.preview_policy(request.user, request.user.node_id, rules)
+            return await _policy_page(request, values=values, preview=moves)
         await policy.publish_policy(request.user, request.user.node_id, rules)
     except DomainError as error:
-        return await _cases_page(request, error.detail, error.status, text)
-    return Redirect(path="/console/cases#policy")
+        if error.status in (401, 403):
+            raise
+        field, message = _policy_error_field(error)
+        return await _policy_page(request, values=values, errors={field: message} if field else {},
+                                  form_error_text=None if field else message, status=error.status)
+    return Redirect(path="/console/policy?published=1")
 
 
 async def _evidence(provider_id: int) -> dict:
@@ -279,6 +356,6 @@ async def console_close(request: Request, complaint_id: BigId) -> Response:
 
 
 ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,
-                console_publish_policy, console_open_case,
+                console_policy, console_policy_publish, console_open_case,
                 console_case, console_decide, console_decide_appeal, console_held_verdict, console_complaints,
                 console_close]

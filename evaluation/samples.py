@@ -13,7 +13,6 @@ export's own transaction. The member data comes from a `ContactLookup` the compo
 root provides (marketplace/federation/consent.py), so evaluation never reads members.
 """
 
-import csv
 import io
 import os
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,7 +23,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from evaluation.schemas import SampleRead
-from marketplace import audit
+from marketplace import audit, csvfiles
 from marketplace.db import engine
 from marketplace.errors import Forbidden
 from marketplace.identity.principal import Principal
@@ -134,11 +133,6 @@ async def list_samples(principal: Principal, *, now: datetime | None = None) -> 
             for row in rows]
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet must not run a cell as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 async def export_samples(principal: Principal, contacts: ContactLookup, headers: Sequence[str],
                          consent_labels: tuple[str, str], *, reason: str | None = None,
                          now: datetime | None = None) -> tuple[bytes, dict]:
@@ -148,7 +142,7 @@ async def export_samples(principal: Principal, contacts: ContactLookup, headers:
     _evaluator(principal)
     zone = ZoneInfo(get_settings().app.timezone)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvfiles.writer(out)  # no cell runs as a formula
     writer.writerow(headers)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -160,11 +154,11 @@ async def export_samples(principal: Principal, contacts: ContactLookup, headers:
             consented = bool(contact and contact.consented and contact.phone)
             with_contact += consented
             writer.writerow([
-                row["id"], row["provider"], _cell(row["provider_name"]), row["redemption"],
+                row["id"], row["provider"], row["provider_name"], row["redemption"],
                 row["redeemed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 row["drawn_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 consent_labels[0] if consented else consent_labels[1],
-                _cell(contact.name if consented else (contact.name_masked if contact else "*")),
+                contact.name if consented else (contact.name_masked if contact else "*"),
                 contact.phone if consented else "",
             ])
         details = {"rows": len(rows), "with_contact": with_contact,

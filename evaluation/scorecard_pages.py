@@ -12,7 +12,6 @@ one provider's card. Charts are SVG drawn by /static/charts.js from JSON in the 
 with the same numbers in a table beside each.
 """
 
-import csv
 import io
 from datetime import date
 from typing import Annotated
@@ -23,6 +22,7 @@ from litestar.response import Template
 
 from evaluation import scorecards
 from evaluation.scorecards import Scorecard
+from marketplace import csvfiles
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity import guards
@@ -198,7 +198,7 @@ async def console_scorecards_csv(request: Request, district: FromQuery[str] = ""
     cards = await scorecards.iter_scorecards(request.user, **filters)
     buffer = io.StringIO()
     buffer.write("\ufeff")  # Excel reads UTF-8 with a BOM
-    writer = csv.writer(buffer)
+    writer = csvfiles.writer(buffer)  # no cell runs as a formula
     writer.writerow([_(label) for label in CSV_HEADERS])
     for card in cards:
         writer.writerow([

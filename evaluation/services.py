@@ -14,10 +14,16 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_api_key(org_id: int) -> str:
-    """A new key `ek_<prefix>_<secret>`; returned once, only its hash is stored."""
+async def create_api_key(org_id: int, *, connection=None) -> str:
+    """A new key `ek_<prefix>_<secret>`; returned once, only its hash is stored (on the
+    caller's connection, inside their transaction, when given)."""
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    if connection is not None:
+        await connection.execute(
+            "INSERT INTO evaluator_api_key (org, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4)",
+            org_id, prefix, _digest(key), datetime.now(timezone.utc))
+        return key
     await EvaluatorApiKey.insert(EvaluatorApiKey(
         org=org_id, prefix=prefix, key_hash=_digest(key), created_at=datetime.now(timezone.utc),
     ))

@@ -16,14 +16,14 @@ from catalog.search import controllers as search_controllers, index as search_in
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
 from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
-from evaluation import quality_controllers, quality_pages, review_pages
+from evaluation import evaluator_key_pages, quality_controllers, quality_pages, review_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.federation.controllers import FederationController
 from marketplace.federation import consent
-from marketplace.identity import guards, team
+from marketplace.identity import approval_pages, guards, permissions, team
 from marketplace.identity import pages as account_pages
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
@@ -36,7 +36,8 @@ from marketplace.privacy import controllers as privacy_controllers, pages as pri
 from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import config as web_config, i18n, pages, static_assets, todo
+from marketplace.web import (config as web_config, i18n, pages, proxy, requests as checked_requests, security,
+                            static_assets, todo)
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -66,6 +67,8 @@ class BenefitsPlugin(InitPluginProtocol):
             *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
             *report_pages.ROUTES, *report_controllers.ROUTES,
             *team.CONTROLLERS, *team.ROUTES, *account_pages.ROUTES,
+            *approval_pages.CONTROLLERS, *approval_pages.ROUTES,
+            *evaluator_key_pages.CONTROLLERS, *evaluator_key_pages.ROUTES,
             # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False,
@@ -75,17 +78,21 @@ class BenefitsPlugin(InitPluginProtocol):
             lambda: settlement_statements.draft_month, sync_to_thread=False)
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
-        app_config.guards.extend([guards.analysts_read_only, guards.account_setup])
+        app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
-        app_config.middleware[:0] = [logs.request_log_middleware, i18n.locale_middleware,
+        app_config.request_class = checked_requests.CheckedRequest
+        app_config.before_send.append(security.add_security_headers)
+        app_config.middleware[:0] = [proxy.proxy_middleware, security.nonce_middleware, logs.request_log_middleware,
+                                     i18n.locale_middleware, checked_requests.query_guard_middleware,
                                      authentication_middleware, inbox_middleware.badge_middleware,
                                      audit_middleware, todo.todo_middleware]
         app_config.template_config = web_config.template_config()
-        # HTML, CSS, JS and JSON go out gzipped (members are on phones); pictures are
-        # compressed already.
+        # HTML, CSS, JS and JSON go out gzipped (members are on phones), not to requests
+        # another site started (BREACH; see static_assets); pictures are compressed already.
         app_config.compression_config = CompressionConfig(
             backend="gzip", gzip_compress_level=6, minimum_size=500,
-            exclude=[r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
+            middleware_class=static_assets.SameOriginCompression,
+            exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
         app_config.csrf_config = CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",

@@ -142,7 +142,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
     _bring_up()
     uvicorn.run("marketplace.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, proxy_headers=True)
+                # Proxy headers are honoured by the app, from TRUSTED_PROXIES only (marketplace/web/proxy.py).
+                access_log=False, proxy_headers=False)
 
 
 @main.command()

@@ -10,9 +10,14 @@ ends at an odd moment (an API client's "2027-02-28T18:00:00Z", 02:00 in Shanghai
 gives whole days, and no voucher shows an expiry such as 02:00 or 08:13.
 
 Weekdays come with the dates members plan around: "周四 12-04 19:00–20:00".
+
+Input is bounded to the years 2000-2100 (marketplace/web/forms.py), but a page shows
+whatever a row holds: a moment near the calendar's ends (year 1, year 9999, PostgreSQL's
+infinity, which asyncpg reads as `datetime.max`) is clamped to the nearest one Python can
+hold instead of overflowing (`local`, `shift`).
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -26,24 +31,61 @@ def zone() -> ZoneInfo:
     return ZoneInfo(get_settings().app.timezone)
 
 
+def _edge(moment: datetime, late: bool, tz=None) -> datetime:
+    return (datetime.max if late else datetime.min).replace(tzinfo=tz)
+
+
 def local(moment: datetime) -> datetime:
-    return moment.astimezone(zone())
+    """`moment` in the zone; at the calendar's ends, the last (first) moment Python can hold."""
+    try:
+        return aware(moment).astimezone(zone())
+    except (OverflowError, ValueError):
+        return _edge(moment, moment.year > 5000, zone())
+
+
+def aware(moment: datetime) -> datetime:
+    """`moment` with a zone: asyncpg reads PostgreSQL's -infinity/infinity as naive
+    `datetime.min`/`max`, which cannot be compared with an aware moment."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def shift(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, stopping at the calendar's ends instead of overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return _edge(moment, delta > timedelta(0), moment.tzinfo)
 
 
 def last_day(end: datetime) -> date:
     """The last calendar day a window ending (exclusively) at `end` covers."""
-    return local(end - _JUST_BEFORE).date()
+    return local(shift(end, -_JUST_BEFORE)).date()
 
 
 def end_of_last_day(end: datetime) -> datetime:
     """The midnight that closes the last day of a window ending at `end` (`end` itself
     when it already is a local midnight)."""
-    return datetime.combine(last_day(end) + timedelta(days=1), time(), tzinfo=zone())
+    day = last_day(end)
+    if day == date.max:
+        return _edge(end, True, zone())
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone())
+
+
+_FIRST_TS = datetime.min.replace(tzinfo=timezone.utc).timestamp()
+_LAST_TS = datetime.max.replace(tzinfo=timezone.utc).timestamp()
+
+
+def timestamp(moment: datetime) -> float:
+    """Seconds since the epoch, at the calendar's ends too."""
+    try:
+        return moment.timestamp()
+    except (OverflowError, ValueError):
+        return _LAST_TS if moment.year > 5000 else _FIRST_TS
 
 
 def day_text(moment: datetime | None) -> str:
     """A moment's local calendar day: 2027-02-28."""
-    return local(moment).strftime("%Y-%m-%d") if moment else ""
+    return local(moment).date().isoformat() if moment else ""
 
 
 def last_day_text(end: datetime | None) -> str:

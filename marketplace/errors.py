@@ -101,7 +101,7 @@ class Unavailable(DomainError):
 # A new subclass of DomainError is added here.
 ERROR_KEYWORDS = ("DomainError", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict",
                   "TooManyRequests", "Unavailable", "BatchRejected", "PayoutRefused", "PayoutUnavailable",
-                  "BadSignature")
+                  "BadSignature", "InputRejected", "InputTooDeep")
 
 
 # Stable codes for the framework's own errors, by status.
@@ -203,10 +203,22 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if exc.detail else HTTPStatus(status).phrase
+    errors = None
     if status == 400 and _caused_by_bad_json(exc):
         code, detail = "malformed_json", f"The request body is not valid JSON ({detail})."
+        errors = [{"field": "body", "message": detail}]
     headers = dict(exc.headers or {})
-    return _respond(request, problem(status, code, detail), headers)
+    return _respond(request, problem(status, code, detail, errors=errors), headers)
+
+
+def handle_undecodable(request: Request, exc: Exception) -> Response:
+    """A body that is not UTF-8 or nests too deeply, met while a framework part (the CSRF
+    check of a multipart form) read it: the client's fault, never a 500."""
+    if isinstance(exc, RecursionError):
+        return _respond(request, problem(400, "json_too_deep", "The request body is nested too deeply.",
+                                         errors=[{"field": "body", "message": "nested too deeply"}]))
+    return _respond(request, problem(400, "invalid_input", "The request body is not UTF-8.",
+                                     errors=[{"field": "body", "message": "not UTF-8"}]))
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -218,6 +230,8 @@ EXCEPTION_HANDLERS = {
     DomainError: handle_domain_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
+    UnicodeDecodeError: handle_undecodable,
+    RecursionError: handle_undecodable,
     Exception: handle_unexpected,
 }
 

@@ -565,9 +565,9 @@ class _Seeder:
             self.now - timedelta(days=400), demo["payout_account"])
         address, lat, lng = demo["location"]
         await self.db.execute(
-            "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
-            "VALUES ($1, $2, $3, '朝阳区', $4, $5, $6)",
-            provider_id, demo["name"], address, lat, lng, json.dumps(cat.TYPES_BY_CODE["gym"].hours))
+            "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours, phone) "
+            "VALUES ($1, $2, $3, '朝阳区', $4, $5, $6, $7)",
+            provider_id, demo["name"], address, lat, lng, json.dumps(cat.TYPES_BY_CODE["gym"].hours), "01064781234")
         for username, display_name, role in ((demo["owner"], demo["contact_name"], "owner"),
                                              (demo["staff"], "张丽", "staff")):
             await self.db.execute(
@@ -705,8 +705,12 @@ class _Seeder:
                     address = f"{city}{district['name_zh']}{sub}{rng.choice(district['roads'])}{rng.randint(1, 299)}号"
                     if rng.random() < 0.3:
                         address += f"{rng.randint(1, 12)}号楼{rng.randint(1, 3)}层"
+                    # The shop's public phone: a landline of its city (its own random source, so
+                    # that the rest of the seed stays as it was).
+                    dial = random.Random(provider_id * 8 + number)
+                    phone = f"0311{dial.randint(6000000, 8999999)}" if hebei else f"010{dial.randint(50000000, 89999999)}"
                     locations.append((provider_id, location_name, address, district["name_zh"], lat, lng,
-                                      json.dumps(kind_type.hours)))
+                                      json.dumps(kind_type.hours), phone))
                 users.append((provider_id, f"p{provider_id}_owner", contact, "owner", provider_hash, created))
                 for staff in range(1, rng.randint(1, 2) + 1):
                     staff_name = rng.choice(female_names if rng.random() < 0.6 else male_names)
@@ -717,7 +721,7 @@ class _Seeder:
                     "id", "name", "credit_code", "kind", "node", "contact_name", "contact_phone_cipher",
                     "contact_phone_masked", "status", "created_at", "updated_at"])
                 await self.db.copy_records_to_table("location", records=locations, columns=[
-                    "provider", "name", "address", "district", "latitude", "longitude", "opening_hours"])
+                    "provider", "name", "address", "district", "latitude", "longitude", "opening_hours", "phone"])
                 await self.db.copy_records_to_table("provider_user", records=users, columns=[
                     "provider", "username", "display_name", "role", "password_hash", "created_at"])
             done += size

@@ -506,6 +506,20 @@ COMMENTS_BAD = (
     "环境脏乱差，不会再来了。",
 )
 
+# The provider's public reply under a review (evaluation/reviews.py), by the review's mood.
+REPLIES_GOOD = (
+    "感谢您的认可！欢迎常来，工会会员到店出示券码即可。", "谢谢您的好评，我们会继续保持服务质量。",
+    "感谢支持！推荐您工作日晚上来，人少一些。", "谢谢您的分享，期待下次再为您服务。",
+)
+REPLIES_FAIR = (
+    "感谢您的建议，周末人多，我们已增加了人手，建议提前预约。", "谢谢反馈，停车问题我们正在和物业协调。",
+    "抱歉让您久等，我们会优化核销流程。",
+)
+REPLIES_BAD = (
+    "非常抱歉给您带来不好的体验，店长已联系您了解情况，工会券全部按页面价格核销。",
+    "对不起，我们已对当班员工进行培训，欢迎您再来监督。", "抱歉！情况已核实，已为您办理退款，请留意到账。",
+)
+
 # Complaints by complaint category.
 COMPLAINTS = {
     "not_honoured": (

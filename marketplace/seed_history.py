@@ -204,6 +204,7 @@ class Report:
     vouchers: int = 0
     redemptions: int = 0
     ratings: int = 0
+    favourites: int = 0
     complaints: int = 0
     cases: int = 0
     statements: int = 0
@@ -811,7 +812,8 @@ class History:
                         comment = rng.choice(pool)
                     subs = [max(1, min(5, overall + rng.choice((-1, 0, 0, 0, 1)))) for _ in range(4)]
                     ratings.append((rating_ids.take(), rid, provider.id, v.member.id, overall, *subs, comment, at, at,
-                                    False, None, None, "", False))
+                                    False, None, None, "", False, pii.mask_name(v.member.name),
+                                    *self.reply(provider, overall, comment, at, random.Random(rid))))
             complaint_chance = 0.004 if good else provider.complaints
             if rng.random() < complaint_chance:
                 complaints.append(self.complaint(v, rid, provider))
@@ -820,12 +822,51 @@ class History:
                                        "redeemed_at", "honoured", "survey_due_at", "survey_sent_at"], redemptions)
         await self.copy("rating", ["id", "redemption", "provider", "member", "overall", "service", "honoured",
                                    "environment", "attitude", "comment", "created_at", "updated_at", "held",
-                                   "hold_reason", "cleared_at", "network", "new_account"], ratings)
+                                   "hold_reason", "cleared_at", "network", "new_account", "member_masked", "reply",
+                                   "replied_at", "replied_by"], ratings)
         await self.copy("complaint", ["redemption", "voucher", "provider", "member", "category", "text", "status",
                                       "created_at", "respond_by", "answer", "answered_at", "resolution", "closed_at",
                                       "closed_by", "member_masked"], [c for c in complaints if c])
         self.report.redemptions, self.report.ratings = len(redemptions), len(ratings)
         self.report.complaints = sum(1 for c in complaints if c)
+
+    def reply(self, provider: Provider, overall: int, comment: str, at: datetime, rng: random.Random) -> tuple:
+        """The owner's public reply to a review with a comment, if they wrote one: (reply,
+        replied_at, replied_by). The demo provider answers most, others some, the worst few.
+        Its own random source, so that the rest of the history stays as it was."""
+        chance = 0.7 if provider is self.demo_provider else 0.2 if provider.role else 0.35
+        if not comment or rng.random() >= chance:
+            return None, None, None
+        replied_at = at + timedelta(hours=rng.uniform(3, 40))
+        if replied_at >= self.now:
+            return None, None, None
+        pool = cat.REPLIES_GOOD if overall >= 4 else cat.REPLIES_FAIR if overall == 3 else cat.REPLIES_BAD
+        return rng.choice(pool), replied_at, provider.owner
+
+    async def favourites(self) -> None:
+        """收藏: the demo member keeps a few offers and shops she used; other members some of
+        what they claimed, so 我的收藏 and the data page have something to show."""
+        rng, rows, seen = random.Random(len(self.vouchers)), [], set()  # apart from the history's own
+        for v in self.vouchers:
+            if v.member is self.demo_member:
+                chance = 0.5
+            elif v.offer.provider.status == "active":
+                chance = 0.04
+            else:
+                continue
+            if (v.member.id, v.offer.id) in seen or rng.random() >= chance:
+                continue
+            seen.add((v.member.id, v.offer.id))
+            kept = min(self.now, v.claimed_at + timedelta(minutes=rng.uniform(1, 600)))
+            rows.append((v.member.id, v.offer.id, None, kept))
+            if (v.member.id, -v.offer.provider.id) not in seen and rng.random() < 0.3:
+                seen.add((v.member.id, -v.offer.provider.id))
+                rows.append((v.member.id, None, v.offer.provider.id, kept))
+        if self.demo_member is not None and self.demo_provider is not None \
+                and (self.demo_member.id, -self.demo_provider.id) not in seen:
+            rows.append((self.demo_member.id, None, self.demo_provider.id, self.day(-5)))
+        await self.copy("favourite", ["member", "offer", "provider", "created_at"], rows)
+        self.report.favourites = len(rows)
 
     def complaint(self, voucher: Voucher, redemption_id: int, provider: Provider) -> tuple | None:
         rng = self.rng
@@ -874,7 +915,7 @@ class History:
             held = number == 2
             ratings.append((rating_ids.take(), redemption_of[v.id], v.offer.provider.id, v.member.id, 5, 5, 5, 5, 5,
                             "非常好！强烈推荐！", moment, moment, held, "burst_one_network" if held else None, None,
-                            "203.0.113.0/24", False))
+                            "203.0.113.0/24", False, pii.mask_name(v.member.name), None, None, None))
 
     # --- evaluator results ------------------------------------------------------------------------
 
@@ -1167,7 +1208,7 @@ class History:
 # The steps, in order. A later feature adds its step here (each reads the cast and the rows
 # the steps before it wrote).
 STEPS = (
-    "cast", "admissions", "policy_and_campaign", "grants", "claims", "feedback",
+    "cast", "admissions", "policy_and_campaign", "grants", "claims", "feedback", "favourites",
     "integrity_signal", "evaluator_results", "policy_rounds", "scorecards", "settlements", "search_misses", "today",
     "finish",
 )

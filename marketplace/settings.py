@@ -71,6 +71,8 @@ class SecuritySettings:
     login_window_seconds: int = 900  # failures fade this long after the last one
     login_max_delay_seconds: int = 60  # the longest wait between two attempts, however many failed
     secure_cookies: bool = False
+    # Strict-Transport-Security's max-age, sent over https (0: never sent).
+    hsts_max_age: int = 31_536_000
     # Operator roles that reveal members' personal data sign in with a second factor.
     totp_required_roles: tuple[str, ...] = ("administrator", "reviewer")
 
@@ -90,6 +92,8 @@ class AppSettings:
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 1_048_576
     log_json: bool = True
+    # Reverse proxies whose X-Forwarded-For / -Proto are honoured (marketplace/web/proxy.py).
+    trusted_proxies: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ def get_settings() -> Settings:
         app=AppSettings(
             debug=_env("DEBUG", "false").lower() == "true",
             log_json=_env("LOG_FORMAT", "json") == "json",
+            trusted_proxies=_env("TRUSTED_PROXIES", ""),
         ),
         database=DatabaseSettings(
             url=_env("DATABASE_URL"),
@@ -153,6 +158,7 @@ def get_settings() -> Settings:
             secure_cookies=_env("SECURE_COOKIES", "false").lower() == "true",
             totp_required_roles=tuple(role.strip() for role in _env(
                 "TOTP_REQUIRED_ROLES", "administrator,reviewer").split(",") if role.strip()),
+            hsts_max_age=int(_env("HSTS_MAX_AGE", "31536000")),
         ),
         points=PointsSettings(
             expiry_days=int(_env("POINTS_EXPIRY_DAYS", "365")),

@@ -84,8 +84,9 @@ class ApplicationController(Controller):
     tags = ["providers"]
 
     @post("/", summary="Apply to become a provider (status `applied`)", security=[])
-    async def apply(self, data: JSONBody[ApplicationCreate]) -> ApplicationCreated:
-        return ApplicationCreated(id=await services.apply(data), status="applied")
+    async def apply(self, request: Request, data: JSONBody[ApplicationCreate]) -> ApplicationCreated:
+        address = request.client.host if request.client else None
+        return ApplicationCreated(id=await services.apply(data, address), status="applied")
 
 
 class ProviderReviewController(Controller):

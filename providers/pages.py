@@ -8,20 +8,19 @@ with the message next to the field it names.
 
 import re
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from marketplace import dates
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
-from marketplace.settings import get_settings
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
-from marketplace.web.forms import form_id
-from providers import services
+from marketplace.web.forms import form_error, form_id
+from providers import geocoding, services
 from providers.schemas import (
     KINDS,
     STATUSES,
@@ -54,7 +53,8 @@ def _convert(data: dict, schema):
         return msgspec.convert(data, schema)
     except msgspec.ValidationError as error:
         field = _field_of(error)
-        raise Invalid(str(error).split(" - at ")[0], field=field or None) from error
+        raise Invalid("Check this value: it is too long, too large or not one of the choices.",
+                      field=field or None) from error
 
 
 def _number(form, key: str, field: str):
@@ -62,35 +62,52 @@ def _number(form, key: str, field: str):
     try:
         return float(value)
     except ValueError:
-        raise Invalid(f"{field} must be a number.", field=field) from None
+        raise Invalid("Enter a number, such as 39.9087.", field=field) from None
 
 
-def _location_from(form, prefix: str = "") -> dict:
-    """The location fields of a form: name, address, district, latitude, longitude, and
-    open_<day> / close_<day> for each weekday (both empty: closed that day)."""
+async def _location_from(form, prefix: str = "", districts: list[str] | None = None) -> dict:
+    """The location fields of a form: name, address, district, phone, the coordinates and
+    open_<day> / close_<day> for each weekday (both empty: closed that day).
+
+    The coordinates come from a pasted 高德/百度 map link when there is one, else from the
+    typed latitude and longitude, else from the address through the geocoder
+    (providers/geocoding.py). `districts`: the 区域 the district must be one of."""
     hours = {}
     for day in services.WEEKDAYS:
         opens, closes = (form.get(f"open_{day}") or "").strip(), (form.get(f"close_{day}") or "").strip()
         if opens or closes:
             hours[day] = [opens, closes]
+    district = (form.get("district") or "").strip()
+    if districts is not None and district and district not in districts:
+        raise Invalid("Choose the district from the list.", field=prefix + "district")
+    address, link = (form.get("address") or "").strip(), (form.get("map_link") or "").strip()
+    typed = (form.get("latitude") or "").strip() or (form.get("longitude") or "").strip()
+    if link or not typed:
+        point = await geocoding.locate(link, district + address, prefix)
+        latitude, longitude = point.latitude, point.longitude
+    else:
+        latitude = _number(form, "latitude", prefix + "latitude")
+        longitude = _number(form, "longitude", prefix + "longitude")
     return {
-        "name": form.get("location_name") or "", "address": form.get("address") or "",
-        "district": form.get("district") or "", "phone": form.get("phone") or "",
-        "latitude": _number(form, "latitude", prefix + "latitude"),
-        "longitude": _number(form, "longitude", prefix + "longitude"),
-        "opening_hours": hours,
+        "name": form.get("location_name") or "", "address": address,
+        "district": district, "phone": form.get("phone") or "",
+        "latitude": latitude, "longitude": longitude, "opening_hours": hours,
     }
 
 
 def _history(provider) -> list[dict]:
     """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
-    zone = ZoneInfo(get_settings().app.timezone)
-    return [{**msgspec.structs.asdict(change), "at_local": change.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")}
+    return [{**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
             for change in provider.history]
 
 
 def _error(error: DomainError) -> dict:
-    return {"message": error.detail, "field": error.field}
+    """The error in the viewer's language, for the field it names (marketplace.web.forms); a
+    location's name is the form's `location_name` (the business has the `name`)."""
+    shown = form_error(error)
+    if shown["field"] and shown["field"].startswith("locations[") and shown["field"].endswith(".name"):
+        shown["field"] = "location_name"
+    return shown
 
 
 def _form_values(form) -> dict:
@@ -102,7 +119,7 @@ def _form_values(form) -> dict:
 async def _apply_page(values: dict | None = None, error: dict | None = None, status: int = 200) -> Template:
     return Template(template_name="providers/apply.html", status_code=status, context={
         "values": values or {}, "error": error, "kinds": KINDS, "weekdays": services.WEEKDAYS,
-        "nodes": await services.serving_nodes(),
+        "nodes": await services.serving_nodes(), "districts": await services.district_choices(),
     })
 
 
@@ -122,10 +139,10 @@ async def apply_submit(request: Request) -> Response:
             "name": form.get("name") or "", "credit_code": form.get("credit_code") or "",
             "kind": form.get("kind") or "", "contact_name": form.get("contact_name") or "",
             "contact_phone": form.get("contact_phone") or "", "node_id": node,
-            "locations": [_location_from(form, "locations[0].")],
+            "locations": [await _location_from(form, "locations[0].", await services.district_choices())],
             "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
         }, ApplicationCreate)
-        await services.apply(data)
+        await services.apply(data, request.client.host if request.client else None)
     except DomainError as error:
         return await _apply_page(_form_values(form), _error(error), error.status)
     return Template(template_name="providers/applied.html", context={"username": form.get("username")})
@@ -160,7 +177,7 @@ async def profile_resubmit(request: Request) -> Response:
 
 
 async def _locations_page(request: Request, error: dict | None = None, values: dict | None = None,
-                          editing: int | None = None, status: int = 200) -> Template:
+                          editing: int | None = None, status: int = 200, located: bool = False) -> Template:
     provider = await services.my_provider(request.user)
     editable = next((location for location in provider.locations if location.id == editing), None)
     if editable is not None and values is None:  # the edit form starts from the stored location
@@ -170,7 +187,8 @@ async def _locations_page(request: Request, error: dict | None = None, values: d
             values |= {f"open_{day}": opens, f"close_{day}": closes}
     return Template(template_name="providers/locations.html", status_code=status, context={
         "provider": provider, "error": error, "values": values or {}, "editing": editing,
-        "weekdays": services.WEEKDAYS,
+        "weekdays": services.WEEKDAYS, "districts": await services.district_choices(provider.node_id),
+        "located": located,
     })
 
 
@@ -179,25 +197,40 @@ async def locations_page(request: Request, edit: FromQuery[int | None] = None) -
     return await _locations_page(request, editing=edit)
 
 
+async def _save_location(request: Request, location_id: int | None) -> Response:
+    """Add or change a location; "find on the map" (`locate`) only fills in the coordinates
+    from the map link or the address and shows the form again."""
+    form = await request.form()
+    provider = await services.my_provider(request.user)
+    try:
+        districts = await services.district_choices(provider.node_id)
+        if form.get("locate"):
+            point = await geocoding.locate(form.get("map_link") or "",
+                                           (form.get("district") or "") + (form.get("address") or ""))
+            values = _form_values(form) | {"latitude": point.latitude, "longitude": point.longitude, "map_link": ""}
+            return await _locations_page(request, values=values, editing=location_id, located=True)
+        data = _convert(await _location_from(form, districts=districts), LocationInput)
+        if location_id is None:
+            await services.add_location(request.user, data)
+        else:
+            await services.update_location(request.user, location_id, data)
+    except DomainError as error:
+        shown = _error(error)
+        if shown["field"] == "name":  # on this page, the only name is the location's
+            shown["field"] = "location_name"
+        return await _locations_page(request, shown, _form_values(form), editing=location_id,
+                                     status=error.status)
+    return Redirect(path="/provider/locations?done=saved")
+
+
 @post("/provider/locations", guards=[guards.provider_owner], include_in_schema=False)
 async def location_add(request: Request) -> Response:
-    form = await request.form()
-    try:
-        await services.add_location(request.user, _convert(_location_from(form), LocationInput))
-    except DomainError as error:
-        return await _locations_page(request, _error(error), _form_values(form), status=error.status)
-    return Redirect(path="/provider/locations")
+    return await _save_location(request, None)
 
 
 @post("/provider/locations/{location_id:int}", guards=[guards.provider_owner], include_in_schema=False)
 async def location_update(request: Request, location_id: FromPath[Id]) -> Response:
-    form = await request.form()
-    try:
-        await services.update_location(request.user, location_id, _convert(_location_from(form), LocationInput))
-    except DomainError as error:
-        return await _locations_page(request, _error(error), _form_values(form), editing=location_id,
-                                     status=error.status)
-    return Redirect(path="/provider/locations")
+    return await _save_location(request, location_id)
 
 
 @post("/provider/locations/{location_id:int}/remove", guards=[guards.provider_owner], include_in_schema=False)

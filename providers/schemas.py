@@ -207,9 +207,10 @@ class StatementRead(msgspec.Struct):
     approved_by: int | None
     paid_at: datetime | None
     paid_by: int | None
-    payout_account: str | None  # the provider's account now, or the one paid to
+    payout_account: str | None  # the one fixed at approval (and paid to); before approval the provider's now
     payout_reference: str | None
     lines: list[StatementLineRead]
+    provider_account: str | None = None  # the provider's account now (a change after approval needs re-approval)
 
 
 class StatementPage(msgspec.Struct):

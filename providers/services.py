@@ -12,7 +12,7 @@ from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
 from marketplace import pii
 from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
@@ -133,31 +133,30 @@ def normalise_credit_code(value: str) -> str:
 def _check_phone(phone: str, field: str) -> str:
     phone = phone.strip().replace("-", "").replace(" ", "")
     if not PHONE_PATTERN.match(phone):
-        raise Invalid(f"{field} must be a mobile number of 11 digits or a landline with its area code.",
-                      field=field)
+        raise Invalid("Give a mobile number of 11 digits or a landline with its area code.", field=field)
     return phone
 
 
 def _check_text(value: str, field: str) -> str:
     value = value.strip()
     if not value:
-        raise Invalid(f"{field} must not be empty.", field=field)
+        raise Invalid("Fill in this field.", field=field)
     return value
 
 
 def check_location(location: LocationInput, prefix: str = "") -> dict:
     """The location as stored, or Invalid naming the bad field (prefix "locations[0]." in an application)."""
     if not LATITUDE[0] <= location.latitude <= LATITUDE[1]:
-        raise Invalid(f"latitude must lie in mainland China ({LATITUDE[0]} to {LATITUDE[1]}).",
-                      field=prefix + "latitude")
+        raise Invalid("The latitude of a place in mainland China lies between %(low)s and %(high)s.",
+                      field=prefix + "latitude", params={"low": LATITUDE[0], "high": LATITUDE[1]})
     if not LONGITUDE[0] <= location.longitude <= LONGITUDE[1]:
-        raise Invalid(f"longitude must lie in mainland China ({LONGITUDE[0]} to {LONGITUDE[1]}).",
-                      field=prefix + "longitude")
+        raise Invalid("The longitude of a place in mainland China lies between %(low)s and %(high)s.",
+                      field=prefix + "longitude", params={"low": LONGITUDE[0], "high": LONGITUDE[1]})
     hours = {}
     for day, times in location.opening_hours.items():
         field = f"{prefix}opening_hours.{day}"
         if day not in WEEKDAYS:
-            raise Invalid(f"opening_hours days must be one of {', '.join(WEEKDAYS)}.", field=field)
+            raise Invalid("Give opening hours for the days of the week only.", field=field)
         opens, closes = times
         if not (TIME_PATTERN.match(opens) and TIME_PATTERN.match(closes)):
             raise Invalid("Give opening hours as two times, such as 09:00 and 21:00.", field=field)
@@ -189,8 +188,8 @@ async def _check_account(account: AccountInput, prefix: str, fallback_name: str)
         raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.",
                       field=prefix + "username")
     if len(account.password) < MIN_PASSWORD:
-        raise Invalid(f"password must have at least {MIN_PASSWORD} characters.", code="weak_password",
-                      field=prefix + "password")
+        raise Invalid("A password has at least %(min)s characters.", code="weak_password",
+                      field=prefix + "password", params={"min": MIN_PASSWORD})
     if account.password.lower() in COMMON_PASSWORDS or account.password.lower() == username.lower():
         raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field=prefix + "password")
     display_name = account.display_name.strip() or fallback_name
@@ -209,8 +208,43 @@ async def _check_node(node_id: int):
 
 # Admission ------------------------------------------------------------------------------------
 
-async def apply(data: ApplicationCreate) -> int:
-    """A new provider in status `applied`, with its locations and owner account; all or nothing."""
+# Applications from one client address: at most this many an hour (anyone may apply, so
+# without it one script could fill the review queue and the pictures' disk).
+APPLICATIONS_PER_ADDRESS = 5
+APPLICATION_WINDOW_SECONDS = 3600
+
+
+def _applications_key(address: str | None) -> str:
+    return f"provider:applications:{address or 'unknown'}"
+
+
+async def _check_applications(address: str | None) -> None:
+    """TooManyRequests when `address` already applied the hourly limit's number of times
+    (a refused form, fixed and sent again, does not count)."""
+    from marketplace.kv import redis
+
+    key = _applications_key(address)
+    count = int(await redis().get(key) or 0)
+    if count >= APPLICATIONS_PER_ADDRESS:
+        ttl = max(int(await redis().ttl(key)), 1)
+        raise TooManyRequests("Too many applications from this network; try again in %(minutes)s minutes.",
+                              code="applications_throttled", retry_after=ttl,
+                              params={"minutes": max(1, (ttl + 59) // 60)})
+
+
+async def _count_application(address: str | None) -> None:
+    from marketplace.kv import redis
+
+    async with redis().pipeline(transaction=True) as pipe:
+        pipe.set(_applications_key(address), 0, ex=APPLICATION_WINDOW_SECONDS, nx=True)
+        pipe.incr(_applications_key(address))
+        await pipe.execute()
+
+
+async def apply(data: ApplicationCreate, address: str | None = None) -> int:
+    """A new provider in status `applied`, with its locations and owner account; all or nothing.
+    Throttled per client address (APPLICATIONS_PER_ADDRESS an hour)."""
+    await _check_applications(address)
     name = _check_text(data.name, "name")
     code = normalise_credit_code(data.credit_code)
     contact_name = _check_text(data.contact_name, "contact_name")
@@ -238,6 +272,7 @@ async def apply(data: ApplicationCreate) -> int:
         except UniqueViolationError as error:
             raise Conflict("This username is taken.", code="username_taken", field="owner.username") from error
         await _record(connection, provider_id, None, "applied", "provider", None, "")
+    await _count_application(address)
     return provider_id
 
 
@@ -496,6 +531,30 @@ async def deactivate_staff(principal: Principal, user_id: int) -> None:
             "RETURNING id", user_id, principal.provider_id)
     if found is None:
         raise NotFound(f"Staff account {user_id} does not exist.", code="user_not_found")
+
+
+def district_name(node_name: str) -> str:
+    """朝阳区总工会 → 朝阳区: the district a district federation is named after."""
+    for suffix in ("总工会", "工会联合会", "工会"):
+        if node_name.endswith(suffix) and len(node_name) > len(suffix):
+            return node_name[: -len(suffix)]
+    return node_name
+
+
+async def district_choices(node_id: int | None = None) -> list[str]:
+    """The 区域 a location may lie in: the districts of the federation's district unions under
+    the city of `node_id` (all of them without one), in tree order."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT d.name_zh FROM union_node d WHERE d.level = 'district' AND d.path LIKE coalesce(("
+            "  SELECT c.path FROM union_node c, union_node n WHERE n.id = $1 AND c.level = 'city'"
+            "  AND n.path LIKE c.path || '%' LIMIT 1), '') || '%' ORDER BY d.path", node_id)
+    names = []
+    for row in rows:
+        name = district_name(row["name_zh"])
+        if name not in names:
+            names.append(name)
+    return names
 
 
 async def serving_nodes() -> list[dict]:

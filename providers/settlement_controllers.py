@@ -69,11 +69,12 @@ class PayoutAccountController(Controller):
     tags = ["settlements"]
     guards = [guards.operator]
 
-    @put("/{provider_id:int}/payout-account", status_code=204,
-         summary="Set (or clear with \"\") the provider's Stripe Connect account for settlements")
+    @put("/{provider_id:int}/payout-account", status_code=202,
+         summary="Propose (or clear with \"\") the provider's Stripe Connect account for settlements; "
+                 "another operator approves it at /api/v1/console/approvals")
     async def set_account(self, request: Request, provider_id: FromPath[ProviderId],
-                          data: JSONBody[PayoutAccountInput]) -> None:
-        await settlements.set_payout_account(request.user, provider_id, data.account_id)
+                          data: JSONBody[PayoutAccountInput]) -> dict:
+        return await settlements.set_payout_account(request.user, provider_id, data.account_id)
 
 
 class MySettlementController(Controller):

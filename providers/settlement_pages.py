@@ -9,15 +9,14 @@ the composition root (marketplace/app.py) provides, so this package never import
 
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
+from marketplace import dates
 from marketplace.errors import DomainError
 from marketplace.identity import guards
-from marketplace.settings import get_settings
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
@@ -45,6 +44,11 @@ def _message(error: DomainError) -> str:
         "statement_changed": _("The draft was recomputed after you opened it; look at it again before approving."),
         "nothing_to_settle": _("Nothing is owed on this statement."),
         "no_payout_account": _("The provider has no payout account yet; set it first."),
+        "own_approval": _("You approved this statement; another operator pays it."),
+        "account_changed": _("The provider's payout account changed after approval; approve the statement again."),
+        "approval_pending": _("A change of this provider's payout account is waiting for approval already."),
+        "payout_account_unchanged": _("This is the provider's payout account already."),
+        "role_required": _("Your role does not allow this."),
         "payout_refused": _("The payment gateway refused the payout; nothing was paid."),
         "payout_key_reused": _("The payment gateway refused the payout; nothing was paid."),
         "payout_unavailable": _("The payment gateway could not be reached; nothing was paid. Try again."),
@@ -56,8 +60,7 @@ def _message(error: DomainError) -> str:
 
 
 def _local(moment: datetime | None) -> str | None:
-    zone = ZoneInfo(get_settings().app.timezone)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def _csv(statement: StatementRead) -> Response:
@@ -107,6 +110,7 @@ async def _statement_page(request: Request, statement_id: int, error: str | None
     statement = await settlements.statement_for_operator(request.user, statement_id)
     return Template(template_name="settlements/console_detail.html", status_code=code, context={
         "statement": statement, "error": error, "local": _local,
+        "pending_account": await settlements.pending_account(statement.provider_id),
     })
 
 
@@ -119,7 +123,7 @@ async def _act(request: Request, statement_id: int, action) -> Response:
     try:
         await action()
     except DomainError as error:
-        if error.status in (403, 404):
+        if error.status == 404 or (error.status == 403 and error.code != "role_required"):
             raise
         return await _statement_page(request, statement_id, _message(error), error.status)
     return Redirect(path=f"/console/settlements/{statement_id}")

@@ -12,14 +12,18 @@ the member's share collected online on the provider's behalf; the provider is ow
   statement per provider and month (a unique key); re-drafting a draft recomputes it,
   re-drafting an approved or paid one keeps it as it is. Lines are copies, so a statement
   never changes once approved.
-- `approve`: an operator whose scope covers the provider; optionally only the revision
-  they looked at.
-- `pay`: an operator in scope pays an approved statement through a `PayoutGateway`
-  (providers/payouts.py) to the provider's payout account; the gateway's reference is kept.
+- `approve`: an operator whose scope covers the provider (permission
+  `settlements.manage`); optionally only the revision they looked at. Approving fixes the
+  payout account the statement will be paid to: the provider's account at that moment.
+- `pay`: another operator in scope (permission `settlements.pay`; never the one who
+  approved) pays an approved statement through a `PayoutGateway` (providers/payouts.py)
+  to the account fixed at approval; the gateway's reference is kept.
+- A provider's payout account changes only through four eyes: one operator proposes it
+  (`set_payout_account`), another approves it (marketplace/identity/approvals.py); the
+  audit log keeps the account before and after.
 Anything else is a 409 naming the status the statement is in.
 """
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,9 +31,12 @@ from zoneinfo import ZoneInfo
 
 from asyncpg.exceptions import UniqueViolationError
 
+from marketplace import csvfiles
+from marketplace.audit import services as audit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
+from marketplace.identity import approvals, permissions
 from marketplace.identity.principal import Principal
 from providers.payouts import ACCOUNT_PATTERN, PayoutGateway, PayoutOrder
 from providers.schemas import (
@@ -204,7 +211,7 @@ async def _load(statement_id: int) -> StatementRead:
         approved_at=row["approved_at"], approved_by=row["approved_by"], paid_at=row["paid_at"],
         paid_by=row["paid_by"], payout_account=row["payout_account"] or row["provider_account"],
         payout_reference=row["payout_reference"],
-        lines=[StatementLineRead(**dict(line)) for line in lines],
+        lines=[StatementLineRead(**dict(line)) for line in lines], provider_account=row["provider_account"],
     )
 
 
@@ -278,21 +285,32 @@ async def _status_conflict(connection, statement_id: int, needs: str) -> Conflic
 
 async def approve(principal: Principal, statement_id: int, revision: int | None = None) -> StatementRead:
     """An operator in scope approves a draft (the revision they saw, when given)."""
+    permissions.require(principal, "settlements.manage")
     statement = await statement_for_operator(principal, statement_id)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
-            "SELECT status, revision, total_fen FROM settlement_statement WHERE id = $1 FOR UPDATE", statement_id)
-        if row["status"] != "draft":
+            "SELECT s.status, s.revision, s.total_fen, p.payout_account, s.payout_account AS approved_account "
+            "FROM settlement_statement s JOIN provider p ON p.id = s.provider WHERE s.id = $1 FOR UPDATE OF s",
+            statement_id)
+        # An approved statement is approved again only when the provider's account changed
+        # since (through its own four-eyes approval): then it is paid to the new one.
+        reapproval = row["status"] == "approved" and row["payout_account"] != row["approved_account"]
+        if row["status"] != "draft" and not reapproval:
             raise await _status_conflict(connection, statement_id, "draft")
         if revision is not None and row["revision"] != revision:
             raise Conflict("The draft was recomputed after you opened it; look at it again before approving.",
                            code="statement_changed", revision_now=row["revision"])
         if row["total_fen"] <= 0:
             raise Conflict("Nothing is owed on this statement.", code="nothing_to_settle")
+        if not row["payout_account"]:
+            raise Conflict("The provider has no payout account yet; set it first.", code="no_payout_account")
+        # The account approved is the account paid, whatever the provider's account is later.
         await connection.execute(
-            "UPDATE settlement_statement SET status = 'approved', approved_at = now(), approved_by = $2 "
-            "WHERE id = $1", statement_id, principal.id)
+            "UPDATE settlement_statement SET status = 'approved', approved_at = now(), approved_by = $2, "
+            "payout_account = $3 WHERE id = $1", statement_id, principal.id, row["payout_account"])
+        await audit.record(connection, principal, "settlement.approved", "settlement_statement", statement_id,
+                           details={"total_fen": row["total_fen"], "payout_account": row["payout_account"]})
     return await _load(statement.id)
 
 
@@ -302,41 +320,83 @@ async def pay(principal: Principal, statement_id: int, gateway: PayoutGateway) -
     The statement's row stays locked while the gateway is called, so a second click waits and
     then finds it paid (409). If the payout went through but this transaction did not commit,
     paying again sends the same idempotency key and gets the same transfer back."""
+    permissions.require(principal, "settlements.pay")
     await statement_for_operator(principal, statement_id)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
-            "SELECT s.status, s.total_fen, s.period, s.provider, p.payout_account FROM settlement_statement s "
-            "JOIN provider p ON p.id = s.provider WHERE s.id = $1 FOR UPDATE OF s", statement_id)
+            "SELECT s.status, s.total_fen, s.period, s.provider, s.payout_account, s.approved_by, "
+            "p.payout_account AS provider_account FROM settlement_statement s JOIN provider p ON p.id = s.provider "
+            "WHERE s.id = $1 FOR UPDATE OF s", statement_id)
         if row["status"] != "approved":
             raise await _status_conflict(connection, statement_id, "approved")
+        if row["approved_by"] == principal.id:
+            raise Conflict("You approved this statement; another operator pays it.", code="own_approval")
         if not row["payout_account"]:
             raise Conflict("The provider has no payout account yet; set it first.", code="no_payout_account")
+        if row["payout_account"] != row["provider_account"]:
+            raise Conflict("The provider's payout account changed after approval; approve the statement again.",
+                           code="account_changed")
         reference = await gateway.pay(PayoutOrder(
             statement_id=statement_id, provider_id=row["provider"], period=row["period"],
             account=row["payout_account"], amount_fen=row["total_fen"], currency=CURRENCY.lower()))
         await connection.execute(
             "UPDATE settlement_statement SET status = 'paid', paid_at = now(), paid_by = $2, payout_account = $3, "
             "payout_reference = $4 WHERE id = $1", statement_id, principal.id, row["payout_account"], reference)
+        await audit.record(connection, principal, "settlement.paid", "settlement_statement", statement_id,
+                           details={"total_fen": row["total_fen"], "payout_account": row["payout_account"],
+                                    "payout_reference": reference})
     return await _load(statement_id)
 
 
-async def set_payout_account(principal: Principal, provider_id: int, account_id: str) -> str | None:
-    """An operator in scope records the provider's Stripe Connect account ("" clears it)."""
+async def set_payout_account(principal: Principal, provider_id: int, account_id: str) -> dict:
+    """An operator in scope proposes the provider's Stripe Connect account ("" clears it);
+    another operator approves it (`approvals.decide`). The pending approval."""
     _operator(principal)
+    permissions.require(principal, "payouts.account")
     account = account_id.strip() or None
     if account is not None and not ACCOUNT_PATTERN.match(account):
         raise Invalid("A payout account is a Stripe account id such as acct_1Nv0FGQ9RKHgCVdK.",
                       code="invalid_payout_account", field="account_id")
     async with engine().transaction() as transaction:
-        node = await transaction.connection.fetchval("SELECT node FROM provider WHERE id = $1", provider_id)
-    if node is None:
+        row = await transaction.connection.fetchrow(
+            "SELECT node, name, payout_account FROM provider WHERE id = $1", provider_id)
+    if row is None:
         raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
-    await federation.require_in_scope(principal, node)
+    await federation.require_in_scope(principal, row["node"])
+    if row["payout_account"] == account:
+        raise Conflict("This is the provider's payout account already.", code="payout_account_unchanged",
+                       field="account_id")
     async with engine().transaction() as transaction:
-        await transaction.connection.execute(
-            "UPDATE provider SET payout_account = $2, updated_at = now() WHERE id = $1", provider_id, account)
-    return account
+        return await approvals.propose(
+            transaction.connection, principal, "payout_account", provider_id, row["node"],
+            {"before": row["payout_account"], "after": account, "provider_name": row["name"]},
+            conflict="A change of this provider's payout account is waiting for approval already.")
+
+
+async def _apply_payout_account(connection, approver: Principal, request: dict) -> dict:
+    """The approved account becomes the provider's (the account it replaces is audited)."""
+    before = await connection.fetchval(
+        "SELECT payout_account FROM provider WHERE id = $1 FOR UPDATE", request["subject_id"])
+    after = request["payload"]["after"]
+    await connection.execute("UPDATE provider SET payout_account = $2, updated_at = now() WHERE id = $1",
+                             request["subject_id"], after)
+    await audit.record(connection, approver, "payout_account.changed", "provider", request["subject_id"],
+                       details={"before": before, "after": after, "approval": request["id"],
+                                "proposed_by": request["proposed_by"]})
+    return {"before": before, "after": after}
+
+
+async def pending_account(provider_id: int) -> dict | None:
+    """The payout account change of the provider waiting for approval, if any."""
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT id, payload->>'after' AS after, proposed_by FROM approval_request "
+            "WHERE kind = 'payout_account' AND subject_id = $1 AND status = 'pending'", provider_id)
+    return dict(row) if row else None
+
+
+approvals.register("payout_account", "payouts.account", _apply_payout_account)
 
 
 # Export ----------------------------------------------------------------------------------------------
@@ -348,21 +408,16 @@ def _money(fen: int) -> str:
     return f"{sign}{yuan}.{cents:02d}"
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet must not run a title as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, english: bool = False) -> bytes:
     """The statement's lines as CSV in UTF-8 with a BOM (so Excel reads Chinese), one line per
     voucher and a total line. `headers` name the columns: voucher code, offer, redeemed at,
     subsidy, member paid, total (yuan)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvfiles.writer(out)  # no cell runs as a formula
     writer.writerow(headers)
     for line in statement.lines:
         title = (line.offer_title_en if english and line.offer_title_en else line.offer_title_zh)
-        writer.writerow([line.voucher_code, _cell(title),
+        writer.writerow([line.voucher_code, title,
                          line.redeemed_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
                          _money(line.subsidy_fen), _money(line.paid_fen), _money(line.subsidy_fen + line.paid_fen)])
     writer.writerow([total_label, str(statement.voucher_count), "", _money(statement.subsidy_fen),

@@ -98,6 +98,11 @@ def test_chinese_translations_are_chinese(package):
                     and re.search(r"[A-Za-z]{3,}", m.string) and not CJK.search(m.string)
                     and m.id not in {"%(first)s–%(last)s"}]
     assert not english_only, english_only
+    # An English sentence inside a Chinese one is a translation glued to the next entry's
+    # msgid (what a line-based merge of two catalogs does).
+    glued = [m.id for m in _catalog("zh_Hans", package) if m.id and isinstance(m.string, str)
+             and re.search(r"[A-Za-z]{3,} [a-z]{3,} [a-z]{3,}", m.string)]
+    assert not glued, glued
 
 
 @pytest.mark.unit

@@ -29,6 +29,10 @@ CHAOYANG_MARKS = ("朝阳", "Chaoyang", "力美健", "op_chaoyang", "王小芳",
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 # Bodies that pass validation, per "METHOD path pattern", so that only scope can refuse.
 BODIES = {
+    "POST /api/v1/console/approvals/{approval_id:int}/approve": None,
+    "POST /api/v1/console/approvals/{approval_id:int}/reject": None,
+    "POST /api/v1/console/evaluators/{org_id:int}/keys": None,
+    "POST /api/v1/console/evaluators/keys/{key_id:int}/revoke": None,
     "POST /api/v1/console/campaigns/{campaign_id:int}/end": None,
     "POST /api/v1/console/campaigns/{campaign_id:int}/pause": None,
     "POST /api/v1/console/campaigns/{campaign_id:int}/resume": None,
@@ -93,7 +97,17 @@ async def chaoyang_things(world) -> dict[str, int]:
     location = await Location.select(Location.id).where(Location.provider == provider).first()
     chaoyang_operator = await Operator.select(Operator.id).where(
         Operator.username == world.operators["chaoyang"]).first()
+    from marketplace.identity import approvals
+    from providers import settlements  # noqa: F401  (registers the payout_account kind)
+
+    async with engine().transaction() as transaction:
+        approval = await approvals.propose(
+            transaction.connection, await operator(world, "chaoyang"), "payout_account", provider,
+            world.nodes["chaoyang"], {"before": None, "after": "acct_1Scope000000002", "provider_name": "力美健"})
+        key_id = await transaction.connection.fetchval(
+            "SELECT id FROM evaluator_api_key WHERE org = $1", world.evaluator_org)
     return {"case_id": case_id, "rating_id": rating, "complaint_id": complaint, "statement_id": statement,
+            "approval_id": approval["id"], "org_id": world.evaluator_org, "key_id": key_id,
             "campaign_id": campaign, "grant_id": grant.id, "member_id": member, "provider_id": provider,
             "offer_id": world.offers["public"], "user_id": staff["id"], "location_id": location["id"],
             "operator_id": chaoyang_operator["id"]}

@@ -387,6 +387,12 @@ async def test_the_history_is_consistent_and_gives_every_audience_something_to_s
                            WHERE r.member <> d.member OR r.created_at < d.redeemed_at""") == 0
     assert await _value("SELECT count(*) FROM rating WHERE comment <> ''") > 20
     assert await _value("SELECT count(*) FROM rating WHERE held") >= 1
+    # Public reviews: masked names, and providers' replies after the review, only to comments.
+    assert await _value("SELECT count(*) FROM rating WHERE member_masked !~ '^.\\*'") == 0
+    assert await _value("SELECT count(*) FROM rating WHERE reply IS NOT NULL") > 5
+    assert await _value("SELECT count(*) FROM rating WHERE reply IS NOT NULL AND (comment = '' "
+                        "OR replied_at <= created_at OR replied_at > now())") == 0
+    assert await _value("SELECT count(*) FROM location WHERE phone = ''") == 0
     statuses = {row["status"] for row in await _fetch("SELECT status FROM complaint")}
     assert {"open", "answered", "closed"} <= statuses
     assert await _value("SELECT count(*) FROM complaint WHERE status = 'open' AND respond_by < now()") >= 1
@@ -428,6 +434,9 @@ async def _the_demo_accounts_have_a_history_of_their_own():
     assert await _value("SELECT balance FROM points_balance WHERE member = $1", member) > 0
     # Her last visit waits for her rating; an earlier one she rated.
     assert await _value("SELECT count(*) FROM rating WHERE member = $1", member) >= 1
+    # 我的收藏: offers and a shop of hers.
+    assert await _value("SELECT count(offer) FROM favourite WHERE member = $1", member) >= 1
+    assert await _value("SELECT count(provider) FROM favourite WHERE member = $1", member) >= 1
     provider = await _value("SELECT id FROM provider WHERE credit_code = $1", seeding.DEMO_PROVIDER["credit_code"])
     staff = await _value("SELECT id FROM provider_user WHERE username = $1", seeding.DEMO_PROVIDER["staff"])
     today = await _value("SELECT count(*) FROM voucher WHERE provider = $1 AND redeemed_by = $2 "

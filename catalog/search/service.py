@@ -30,6 +30,7 @@ from catalog import pricing, services as offers
 from catalog.search import breaker, index, overlay, terms, text
 from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult, Suggestions
 from catalog.tables import Category, Offer, SearchMiss
+from marketplace import dates
 from marketplace.db import engine
 from marketplace.errors import Invalid, NotFound, Unavailable
 from marketplace.identity.principal import Principal
@@ -311,7 +312,7 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
                 "provider_id", "provider_name", "district")},
             "pays_fen": pricing.member_pays_fen(row["member_price_fen"], row["subsidy_fen"]),
             "_geo": {"lat": row["latitude"], "lng": row["longitude"]} if row["latitude"] is not None else None,
-            "published_ts": (row["published_at"] or row["created_at"]).timestamp(),
+            "published_ts": dates.timestamp(row["published_at"] or row["created_at"]),
         }
         if query.price_band and document["price_band"] != query.price_band:
             continue

@@ -13,7 +13,8 @@ the header being line 1, as spreadsheets number them. Row 0 is the file as a who
 
 A valid file is applied in one transaction: members are matched by the keyed hash of
 their ID number, new ones inserted (no password: they activate their account
-themselves), known ones updated (union, groups, name, phone) — so the same file
+themselves), known ones updated (union, groups, name, phone — never the phone of a member
+who has activated their account: that row is refused) — so the same file
 imported again changes nothing and reports every row unchanged. The import is one
 `roster_import` row and one audit event.
 
@@ -25,7 +26,6 @@ progress that the console polls.
 """
 
 import asyncio
-import codecs
 import csv
 import hashlib
 import io
@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import audit, pii
+from marketplace import audit, csvfiles, pii
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity.principal import Principal
@@ -48,6 +48,20 @@ from marketplace.settings import get_settings
 log = structlog.get_logger(__name__)
 
 COLUMNS = ("name", "phone", "id_number", "node", "groups")
+# The template's Chinese headers (and common variants people type) for each column.
+CHINESE_HEADERS = {"name": "姓名", "phone": "手机号", "id_number": "身份证号", "node": "工会代码", "groups": "会员群体"}
+HEADER_ALIASES = {**{zh: column for column, zh in CHINESE_HEADERS.items()},
+                  "手机号码": "phone", "手机": "phone", "身份证号码": "id_number", "身份证": "id_number",
+                  "所属工会代码": "node", "基层工会代码": "node", "工会编码": "node", "群体": "groups"}
+
+
+def template_csv() -> bytes:
+    """The file operators fill in: the Chinese headers and one example row (UTF-8 with a BOM,
+    so that Excel opens it in the right encoding)."""
+    header = ",".join(CHINESE_HEADERS[column] for column in COLUMNS)
+    body = "11010519900101123"
+    example = f"张伟,13800138000,{body}{check_character(body)},110105-001,女职工;新就业形态劳动者"
+    return ("\ufeff" + header + "\r\n" + example + "\r\n").encode()
 SYNC_MAX_ROWS = 5000  # larger files run as a job
 CHUNK = 50_000  # rows per progress step and per COPY
 MAX_ERRORS = 1000  # kept and shown at most; error_count says how many there were
@@ -152,7 +166,7 @@ class Checked:
         return len(self.rows)
 
 
-def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: set[str], today: date,
+def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: set[str] | dict[str, str], today: date,
                checked: Checked, errors: list[RowError], seen_ids: dict[str, int], seen_phones: dict[str, int]
                ) -> None:
     """Check `entries` ((line, cells in COLUMNS order) pairs), appending to `checked` and
@@ -193,7 +207,9 @@ def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: se
         elif node.level != "grassroots":
             add(RowError(line, "node", "not_grassroots",
                          f"Union {node_code} is not a grassroots union; members belong to one.", {"code": node_code}))
-        groups = [code for code in (part.strip() for part in group_text.split(";")) if code]
+        # Groups by code or by name (女职工), separated by ; or the Chinese ；、
+        parts = (part.strip() for part in group_text.replace("；", ";").replace("、", ";").split(";"))
+        groups = [group_codes.get(code, code) if isinstance(group_codes, dict) else code for code in parts if code]
         unknown = [code for code in groups if code not in group_codes]
         if unknown:
             names = ", ".join(code[:32] for code in unknown)
@@ -219,22 +235,16 @@ def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: se
 
 # The file -------------------------------------------------------------------------------------------------
 
+MAX_BYTES = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
+
+
 def decode(content: bytes) -> str:
-    """UTF-8 with or without a byte-order mark, or GB18030 (and so GBK and GB2312, what
-    Excel saves on Chinese Windows); anything else is refused."""
-    if content.startswith(codecs.BOM_UTF8):
-        content, encodings = content[len(codecs.BOM_UTF8):], ("utf-8",)
-    else:
-        encodings = ("utf-8", "gb18030")
-    for encoding in encodings:
-        try:
-            text = content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:  # UTF-16 without a mark decodes as GB18030 full of NULs
-            return text
-    raise RosterRejected([RowError(0, "file", "encoding",
-                                   "The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again.")])
+    """The file's text (marketplace/csvfiles.py: UTF-8 with or without a byte-order mark,
+    or GB18030); anything else, or a file over MAX_BYTES, is refused."""
+    try:
+        return csvfiles.decode_upload(content, max_bytes=MAX_BYTES)
+    except csvfiles.UploadError as error:
+        raise RosterRejected([RowError(0, "file", error.code, error.text, error.params)]) from None
 
 
 def parse(content: bytes):
@@ -250,6 +260,7 @@ def parse(content: bytes):
         for cells in reader:
             if any(cell.strip() for cell in cells):
                 header = [cell.strip().lower().lstrip("\ufeff") for cell in cells]
+                header = [HEADER_ALIASES.get(name, name) for name in header]
                 break
     except csv.Error as error:
         raise RosterRejected([RowError(reader.line_num, "file", "malformed_csv",
@@ -425,10 +436,13 @@ def _today() -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(get_settings().app.timezone)).date()
 
 
-async def _reference(connection) -> tuple[dict[str, Node], set[str]]:
+async def _reference(connection) -> tuple[dict[str, Node], dict[str, str]]:
     nodes = {r["code"]: Node(r["id"], r["level"], r["path"])
              for r in await connection.fetch("SELECT id, code, level, path FROM union_node")}
-    groups = {r["code"] for r in await connection.fetch("SELECT code FROM member_group")}
+    # Group codes, and their Chinese and English names, each to its code.
+    groups: dict[str, str] = {}
+    for r in await connection.fetch("SELECT code, name_zh, name_en FROM member_group"):
+        groups.update({r["name_zh"]: r["code"], r["name_en"]: r["code"], r["code"]: r["code"]})
     return nodes, groups
 
 
@@ -542,6 +556,17 @@ async def _database_errors(connection, scope_path: str) -> list[RowError]:
             "ORDER BY s.row_no LIMIT $1", MAX_ERRORS):
         errors.append(RowError(r["row_no"], "phone", "phone_taken",
                                "This phone is registered to another member already."))
+    # A member who activated their account signs in with their phone: a roster never
+    # changes it (a leaked roster must not move someone's account to another phone); the
+    # member changes it themselves.
+    for r in await connection.fetch(
+            "SELECT s.row_no FROM roster_stage s JOIN member m ON m.id_number_hash = s.id_hash "
+            "JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 || '%' "  # others: member_out_of_scope
+            "AND m.password_hash IS NOT NULL AND m.phone_hash <> s.phone_hash ORDER BY s.row_no LIMIT $2",
+            scope_path, MAX_ERRORS):
+        errors.append(RowError(r["row_no"], "phone", "phone_of_activated_member",
+                               "This member has activated their account; only they can change their phone. "
+                               "Keep their current phone in the file."))
     for r in await connection.fetch(
             "SELECT s.row_no FROM roster_stage s JOIN member m ON m.id_number_hash = s.id_hash "
             "JOIN union_node n ON n.id = m.node WHERE n.path NOT LIKE $1 || '%' ORDER BY s.row_no LIMIT $2",

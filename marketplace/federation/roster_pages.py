@@ -44,6 +44,8 @@ def row_message(error: roster.RowError) -> str:
         "duplicate_id_number": lambda: _("Repeats the ID number of row %(first)s.") % {"first": p.get("first", "")},
         "duplicate_phone": lambda: _("Repeats the phone of row %(first)s.") % {"first": p.get("first", "")},
         "phone_taken": lambda: _("This phone is registered to another member already."),
+        "phone_of_activated_member": lambda: _("This member has activated their account; only they can change "
+                                               "their phone. Keep their current phone in the file."),
         "member_out_of_scope": lambda: _("This person is a member of a union outside your scope; ask for a transfer."),
         "column_count": lambda: _("This line has %(found)s columns; the header has %(expected)s.") % {
             "found": p.get("found", ""), "expected": p.get("expected", "")},
@@ -51,6 +53,7 @@ def row_message(error: roster.RowError) -> str:
             "columns": p.get("columns", "")},
         "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
         "encoding": lambda: _("The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again."),
+        "too_large": lambda: _("The file is larger than %(max_mb)s MB; split it.") % {"max_mb": p.get("max_mb", "")},
         "empty_file": lambda: _("The file is empty."),
         "no_rows": lambda: _("The file has a header but no members."),
     }
@@ -62,8 +65,17 @@ async def _roster_page(request: Request, *, result: roster.ImportRead | None = N
                        status: int = 200) -> Template:
     return Template(template_name="console/roster.html", status_code=status, context={
         "imports": await roster.list_imports(request.user), "result": result, "error": error,
-        "columns": roster.COLUMNS, "row_message": row_message, "sync_max": roster.SYNC_MAX_ROWS,
+        "columns": [roster.CHINESE_HEADERS[column] for column in roster.COLUMNS], "row_message": row_message,
+        "sync_max": roster.SYNC_MAX_ROWS, "groups": await federation.group_names(),
     })
+
+
+@get("/console/roster/template.csv", guards=[guards.operator], include_in_schema=False)
+async def roster_template() -> Response:
+    """The roster file to fill in, with Chinese headers and an example row."""
+    return Response(content=roster.template_csv(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": "attachment; filename=\"roster-template.csv\"; "
+                                                    "filename*=UTF-8''%E4%BC%9A%E5%91%98%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.csv"})
 
 
 @get("/console/roster", guards=[guards.operator], include_in_schema=False)
@@ -247,5 +259,5 @@ async def activate(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
+ROUTES: list = [roster_template, roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
                 member_leave, activate_page, activate_send, activate]

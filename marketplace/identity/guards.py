@@ -55,19 +55,8 @@ def operator_role(*roles: str):
 
 administrator = operator_role("administrator")
 
-
-# What an analyst may still change: their own sign-out and two-factor settings.
-ANALYST_WRITES = ("/console/logout", "/api/v1/auth/token", "/console/security/", "/console/password")
-
-
-def analysts_read_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """App-wide: analysts read figures and change nothing, whatever the route (so a route
-    added later needs no guard of its own to keep them out)."""
-    principal = connection.user
-    if (principal is not None and principal.kind == "operator" and principal.role == "analyst"
-            and connection.scope.get("method") in ("POST", "PUT", "PATCH", "DELETE")
-            and not connection.url.path.startswith(ANALYST_WRITES)):
-        raise Forbidden("Analysts read; they do not change anything.", code="role_required")
+# Which role may call which route (analysts read only, staff keep to the counter, ...) is
+# the permission table's job: marketplace/identity/permissions.py, one app-wide guard.
 
 
 # Where a signed-in operator or provider user with something pending may still go.

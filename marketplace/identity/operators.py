@@ -3,7 +3,10 @@ the operator accounts of their subtree, each with a role on top of its node scop
 
 - administrator: everything in the scope, including nodes and accounts;
 - reviewer: provider admissions, offers, cases, complaints and reveals of personal data;
+- finance: settlements, payouts, points and campaigns (each money change approved by a second operator);
 - analyst: reading (scorecards, reports); no reveals.
+
+Which role may call which route: marketplace/identity/permissions.py.
 
 Every change is audited with what it was before and after.
 """
@@ -21,7 +24,7 @@ from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
 from providers.services import COMMON_PASSWORDS
 
-ROLES = ("administrator", "reviewer", "analyst")
+ROLES = ("administrator", "reviewer", "finance", "analyst")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
 

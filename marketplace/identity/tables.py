@@ -1,4 +1,4 @@
-from piccolo.columns import BigInt, BigSerial, Boolean, Bytea, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, Bytea, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from marketplace.federation.tables import UnionNode
@@ -18,7 +18,8 @@ class Operator(Table, tablename="operator"):
     totp_last_step = BigInt(null=True, default=None)
     must_change_password = Boolean(default=False)  # set by an administrator's reset
     # On top of the node scope: administrator (everything, including accounts and nodes),
-    # reviewer (admissions, offers, cases, complaints, reveals), analyst (reading only).
+    # reviewer (admissions, offers, cases, complaints, reveals), finance (money: settlements,
+    # payouts, points, campaigns), analyst (reading only). See marketplace/identity/permissions.py.
     role = Varchar(length=16, default="administrator")
     active = Boolean(default=True)
     created_at = Timestamptz()
@@ -47,3 +48,20 @@ class OperatorRecoveryCode(Table, tablename="operator_recovery_code"):
     code_hash = Bytea()
     created_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class ApprovalRequest(Table, tablename="approval_request"):
+    """A money change one operator proposed and a second one approves or rejects
+    (marketplace/identity/approvals.py)."""
+
+    id = BigSerial(primary_key=True)
+    kind = Varchar(length=32)
+    subject_id = BigInt()
+    node = ForeignKey(UnionNode, null=False)
+    payload = JSONB()
+    status = Varchar(length=12, default="pending")
+    proposed_by = ForeignKey(Operator, null=False)
+    proposed_at = Timestamptz()
+    decided_by = ForeignKey(Operator, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    note = Varchar(length=500, null=True, default=None)

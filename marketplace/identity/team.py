@@ -16,7 +16,7 @@ from marketplace.web.nav import N_
 from marketplace.web.forms import form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
-Role = Literal["administrator", "reviewer", "analyst"]
+Role = Literal["administrator", "reviewer", "finance", "analyst"]
 
 nav.register("console", "team", N_("Team and unions"), "/console/team", "users", position=92)
 

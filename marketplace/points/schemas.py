@@ -22,9 +22,11 @@ class PointsRead(msgspec.Struct, kw_only=True):
     entries: list[EntryRead]
 
 
-class BalanceRead(msgspec.Struct, kw_only=True):
+class BalanceRead(msgspec.Struct, kw_only=True, omit_defaults=True):
     member_id: int
     balance: int
+    # Set when the adjustment waits for a second operator (more than the approval threshold).
+    approval_id: int | None = None
 
 
 class GrantRead(msgspec.Struct, kw_only=True):
@@ -35,7 +37,7 @@ class GrantRead(msgspec.Struct, kw_only=True):
     member_group: str | None
     amount: int
     reason: str
-    status: str  # queued, running, done
+    status: str  # pending (a second operator approves it), rejected, queued, running, done
     members_total: int
     members_done: int
     created_at: datetime

@@ -15,6 +15,11 @@ at a time and a balance can never go below zero.
 Policy: points expire at the first expiry run after their lot's time (hourly), and
 members are told `POINTS_REMINDER_DAYS` (90, 30 and 7 days) before, once at each; a grant is
 announced in the inbox too.
+
+Four eyes: an adjustment of more than `APPROVAL_THRESHOLD` points either way, or a grant
+of more than that many points in all (per member × members), waits for a second operator
+with the `points.grant` permission (marketplace/identity/approvals.py); the proposer
+cannot approve it. A waiting grant has the status `pending` (`rejected` if refused).
 """
 
 import json
@@ -26,7 +31,10 @@ import structlog
 from marketplace import dates, notifications
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace import pii
+from marketplace.audit import services as audit
 from marketplace.federation import services as federation
+from marketplace.identity import approvals, permissions
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
 from marketplace.points.schemas import BalanceRead, EntryRead, GrantRead, PointsRead
@@ -37,6 +45,7 @@ log = structlog.get_logger(__name__)
 
 GRANT_CREATED = "points.grant_created"
 GRANT_CHUNK = 5000  # members per transaction of a bulk grant
+APPROVAL_THRESHOLD = 10_000  # points: larger adjustments and grants (in all) need a second operator
 EXPIRY_CHUNK = 1000  # members per transaction of the expiry run
 
 
@@ -191,10 +200,22 @@ async def adjust(principal: Principal, member_id: int, amount: int, reason: str)
     reason = _reason(reason)
     if amount == 0 or abs(amount) > 1_000_000:
         raise Invalid("Enter a number of points other than 0, at most 1,000,000 either way.", field="amount")
+    permissions.require(principal, "points.grant")
     node_id = await federation.member_node(member_id)
     if node_id is None:
         raise NotFound("No such member.", code="member_not_found")
     await federation.require_in_scope(principal, node_id)
+    if abs(amount) > APPROVAL_THRESHOLD:
+        member = await federation.member_principal(member_id)
+        async with engine().transaction() as transaction:
+            approval = await approvals.propose(
+                transaction.connection, principal, "points_adjustment", member_id, node_id,
+                {"member_id": member_id, "amount": amount, "reason": reason,
+                 "member_masked": pii.mask_name(member.display_name) if member else None})
+            balance = await transaction.connection.fetchval(
+                "SELECT balance FROM points_balance WHERE member = $1", member_id)
+        log.info("points_adjustment_proposed", member_id=member_id, amount=amount, operator_id=principal.id)
+        return BalanceRead(member_id=member_id, balance=balance or 0, approval_id=approval["id"])
     async with engine().transaction() as transaction:
         connection = transaction.connection
         if amount > 0:
@@ -204,8 +225,48 @@ async def adjust(principal: Principal, member_id: int, amount: int, reason: str)
             if balance is None:
                 raise Conflict("The member has fewer points than this correction takes.",
                                code="insufficient_points", field="amount")
+        # The member sees every change of their points in the inbox, with the operator's reason.
+        await notifications.add(connection, [notifications.Message(
+            member_id, "points_added" if amount > 0 else "points_deducted", link="/points",
+            params={"points": f"{abs(amount):,}", "reason": reason, "balance": f"{balance:,}"})])
     log.info("points_adjusted", member_id=member_id, amount=amount, operator_id=principal.id)
     return BalanceRead(member_id=member_id, balance=balance)
+
+
+async def _apply_adjustment(connection, approver: Principal, request: dict) -> dict:
+    """An approved large adjustment, entered for the proposer with the approver on record."""
+    payload = request["payload"]
+    member_id, amount = payload["member_id"], payload["amount"]
+    ref = f"adjust:approval:{request['id']}"
+    if amount > 0:
+        balance = await credit(connection, member_id, "adjust", amount, ref, operator=request["proposed_by"],
+                               reason=payload["reason"])
+    else:
+        balance = await debit(connection, member_id, "adjust", -amount, ref, operator=request["proposed_by"],
+                              reason=payload["reason"])
+        if balance is None:
+            raise Conflict("The member has fewer points than this correction takes.", code="insufficient_points")
+    return {"balance_after": balance}
+
+
+async def _apply_grant(connection, approver: Principal, request: dict) -> dict:
+    """An approved large grant is queued (the job applies it as any other)."""
+    grant_id = request["subject_id"]
+    updated = await connection.fetchval(
+        "UPDATE points_grant SET status = 'queued' WHERE id = $1 AND status = 'pending' RETURNING id", grant_id)
+    if updated is None:
+        raise Conflict("This grant is not waiting for approval.", code="grant_not_pending")
+    await outbox.publish(GRANT_CREATED, {"grant_id": grant_id})
+    return {"grant_id": grant_id}
+
+
+async def _reject_grant(connection, grant_id: int) -> None:
+    await connection.execute("UPDATE points_grant SET status = 'rejected', finished_at = now() "
+                             "WHERE id = $1 AND status = 'pending'", grant_id)
+
+
+approvals.register("points_adjustment", "points.grant", _apply_adjustment)
+approvals.register("points_grant", "points.grant", _apply_grant, on_reject=_reject_grant)
 
 
 _GRANT_SQL = """
@@ -224,6 +285,7 @@ async def grant_preview(principal: Principal, node_id: int, member_group: str | 
     """What a grant would do, checked as `create_grant` checks it, before anything is queued:
     how many active members it reaches and how many points in all."""
     _operator(principal)
+    permissions.require(principal, "points.grant")
     reason = _reason(reason)
     if not 1 <= amount <= 100_000:
         raise Invalid("Enter between 1 and 100,000 points per member.", field="amount")
@@ -232,21 +294,29 @@ async def grant_preview(principal: Principal, node_id: int, member_group: str | 
     node = await federation.require_in_scope(principal, node_id)
     members = await federation.count_members(node.path, member_group=member_group)
     return {"node": node, "member_group": member_group, "amount": amount, "reason": reason, "members": members,
-            "points_total": members * amount}
+            "points_total": members * amount, "needs_approval": members * amount > APPROVAL_THRESHOLD}
 
 
 async def create_grant(principal: Principal, node_id: int, member_group: str | None, amount: int,
                        reason: str) -> GrantRead:
     """Queue a grant of `amount` points to every active member under `node_id` (of one
-    group, if given); a job applies it in chunks and reports progress."""
+    group, if given); a job applies it in chunks and reports progress. Over the approval
+    threshold in all, it waits (status `pending`) for a second operator's approval."""
     preview = await grant_preview(principal, node_id, member_group, amount, reason)
-    reason, total = preview["reason"], preview["members"]
+    reason, total, node = preview["reason"], preview["members"], preview["node"]
+    needs_approval = preview["needs_approval"]
     async with engine().transaction() as transaction:
         grant_id = await transaction.connection.fetchval(
-            "INSERT INTO points_grant (node, member_group, amount, reason, operator, members_total, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id",
-            node_id, member_group, amount, reason, principal.id, total)
-        await outbox.publish(GRANT_CREATED, {"grant_id": grant_id})
+            "INSERT INTO points_grant (node, member_group, amount, reason, operator, members_total, created_at, "
+            "status) VALUES ($1, $2, $3, $4, $5, $6, now(), $7) RETURNING id",
+            node_id, member_group, amount, reason, principal.id, total, "pending" if needs_approval else "queued")
+        if needs_approval:
+            await approvals.propose(
+                transaction.connection, principal, "points_grant", grant_id, node_id,
+                {"amount": amount, "members": total, "total": amount * total, "member_group": member_group,
+                 "reason": reason, "node_name_zh": node.name_zh, "node_name_en": node.name_en})
+        else:
+            await outbox.publish(GRANT_CREATED, {"grant_id": grant_id})
     log.info("points_grant_created", grant_id=grant_id, node_id=node_id, members=total, operator_id=principal.id)
     return await get_grant(principal, grant_id)
 
@@ -300,7 +370,7 @@ async def apply_grant_chunk(grant_id: int) -> bool:
         grant = await connection.fetchrow(
             "SELECT g.*, n.path FROM points_grant g JOIN union_node n ON n.id = g.node WHERE g.id = $1 FOR UPDATE",
             grant_id)
-        if grant is None or grant["status"] == "done":
+        if grant is None or grant["status"] in ("done", "pending", "rejected"):  # pending: not approved yet
             return False
         chunk = await connection.fetchrow(
             _GRANT_CHUNK_SQL, grant_id, grant["last_member"], grant["path"], grant["member_group"], GRANT_CHUNK,
@@ -419,5 +489,9 @@ async def reconcile() -> list[int]:
 
 notifications.register("points_granted", N_("You received %(points)s points"),
                        N_("%(points)s points from your union: %(reason)s. Use them for benefits marked with points."))
+notifications.register("points_added", N_("%(points)s points added"),
+                       N_("Your union added %(points)s points: %(reason)s. Balance: %(balance)s points."))
+notifications.register("points_deducted", N_("%(points)s points deducted"),
+                       N_("Your union deducted %(points)s points: %(reason)s. Balance: %(balance)s points."))
 notifications.register("points_expiring", N_("Points expiring soon"),
                        N_("%(points)s points expire on %(date)s; use them before then."))

@@ -2,7 +2,8 @@
 search; a member's data download and deletion (on /me)."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Annotated
 
 from litestar import Request, Response, get, post
@@ -12,7 +13,9 @@ from litestar.response import Redirect, Template
 from marketplace.errors import DomainError
 from marketplace.federation import services as federation
 from marketplace.identity import guards
-from marketplace.privacy import services
+from marketplace.privacy import audit_words, services
+from marketplace.settings import get_settings
+from marketplace.web import paging
 from marketplace.web import nav
 from marketplace.web.nav import N_
 from marketplace.web.forms import INT8_MAX, form_id
@@ -52,22 +55,41 @@ async def reveal(request: Request, member_id: Id) -> Template:
     return await _card(request, member_id, revealed={"field": field, "value": value})
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def _day(value: str | None, zone: ZoneInfo, *, next_day: bool = False) -> datetime | None:
+    """A day picked in the filter (YYYY-MM-DD, the viewer's zone): its first moment, or the next day's."""
     try:
-        return datetime.fromisoformat(value) if value else None
+        day = datetime.strptime((value or "").strip(), "%Y-%m-%d")
     except ValueError:
         return None
+    return (day + timedelta(days=1 if next_day else 0)).replace(tzinfo=zone)
 
 
 @get("/console/audit", guards=[guards.operator], include_in_schema=False)
 async def audit_log(request: Request) -> Template:
+    """The audit log in words: who (name and role), what (a sentence), on what, before and
+    after where recorded; filtered by person, kind of action and days, paged."""
     query = request.query_params
+    zone = ZoneInfo(get_settings().app.timezone)
     subject = query.get("subject_id") or ""
+    action = query.get("action") if query.get("action") in {key for key, _label in audit_words.MENU} else None
+    page = paging.page_number(query.get("page"))
+    size = 50
     events = await services.search_audit(
-        request.user, action=query.get("action") or None, actor_kind=query.get("actor_kind") or None,
+        request.user, action=action, actor_kind="operator" if form_id(query.get("actor_id")) else None,
+        actor_id=form_id(query.get("actor_id")),
         subject_kind=query.get("subject_kind") or None, subject_id=form_id(subject, INT8_MAX),
-        since=_parse_time(query.get("since")), until=_parse_time(query.get("until")), limit=200)
-    return Template(template_name="privacy/audit.html", context={"events": events, "query": dict(query)})
+        since=_day(query.get("since"), zone), until=_day(query.get("until"), zone, next_day=True),
+        limit=size + 1, offset=(page - 1) * size)
+    more = len(events) > size
+    events = events[:size]
+    return Template(template_name="privacy/audit.html", context={
+        "events": [{**event, **audit_words.describe(event)} for event in events],
+        "names": await services.audit_names(events), "people": await services.audit_people(request.user),
+        "menu": audit_words.MENU, "roles": audit_words.ROLES, "subjects": audit_words.SUBJECTS,
+        "query": dict(query), "action": action or "", "page": page, "more": more,
+        "prev_href": paging.Pager.of(request, 0, page).href(page - 1) if page > 1 else None,
+        "next_href": paging.Pager.of(request, 0, page).href(page + 1) if more else None,
+    })
 
 
 @get("/me/data.json", guards=[guards.member], include_in_schema=False)

@@ -102,7 +102,8 @@ async def reveal(principal: Principal, member_id: int, field: str, reason: str) 
 
 async def search_audit(principal: Principal, *, action: str | None = None, actor_kind: str | None = None,
                        subject_kind: str | None = None, subject_id: int | None = None,
-                       since: datetime | None = None, until: datetime | None = None, limit: int = 100) -> list[dict]:
+                       since: datetime | None = None, until: datetime | None = None, limit: int = 100,
+                       actor_id: int | None = None, offset: int = 0) -> list[dict]:
     """Audit events in the operator's scope: by principals of their subtree, or about
     members of it; newest first."""
     _operator(principal)
@@ -115,8 +116,11 @@ async def search_audit(principal: Principal, *, action: str | None = None, actor
             "AND ($2::varchar IS NULL OR action = $2) AND ($3::varchar IS NULL OR actor_kind = $3) "
             "AND ($4::varchar IS NULL OR subject_kind = $4) AND ($5::bigint IS NULL OR subject_id = $5) "
             "AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7) "
-            "ORDER BY id DESC LIMIT $8",
-            principal.node_path, action, actor_kind, subject_kind, subject_id, since, until, limit)
+            "AND ($9::bigint IS NULL OR actor_id = $9) "
+            "AND ($10::varchar IS NULL OR action LIKE $10 || '%') "
+            "ORDER BY id DESC LIMIT $8 OFFSET $11",
+            principal.node_path, None if action and action.endswith(".") else action, actor_kind, subject_kind,
+            subject_id, since, until, limit, actor_id, action if action and action.endswith(".") else None, offset)
     return [{**dict(row), "details": json.loads(row["details"])} for row in rows]
 
 
@@ -165,6 +169,7 @@ async def _anonymise(connection, member_id: int) -> None:
         "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id))
     await connection.execute("UPDATE complaint SET member_masked = $2 WHERE member = $1", member_id, "*")
     await connection.execute("UPDATE rating SET comment = '', member_masked = '*' WHERE member = $1", member_id)
+    await connection.execute("DELETE FROM favourite WHERE member = $1", member_id)
 
 
 async def delete_me(principal: Principal, confirmation: str) -> None:
@@ -193,3 +198,41 @@ async def anonymise_left_members(now: datetime | None = None) -> int:
             await audit.record(connection, None, "member.anonymised", "member", row["id"], "retention",
                                {"retention_days": days})
     return len(rows)
+
+
+async def audit_people(principal: Principal) -> list[dict]:
+    """The operators of the operator's subtree, for the audit log's "who" menu."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT o.id, o.display_name, o.role FROM operator o JOIN union_node n ON n.id = o.node "
+            "WHERE n.path LIKE $1 || '%' ORDER BY o.display_name", principal.node_path)
+    return [dict(row) for row in rows]
+
+
+async def audit_names(events: list[dict]) -> dict:
+    """Who the events' actors and members are, for the log in words: operators and provider
+    users by (kind, id) with name and role, members by id with their masked name."""
+    operators = sorted({e["actor_id"] for e in events if e["actor_kind"] == "operator" and e["actor_id"]})
+    users = sorted({e["actor_id"] for e in events if e["actor_kind"] == "provider" and e["actor_id"]})
+    members = sorted({e["subject_id"] for e in events if e["subject_kind"] == "member" and e["subject_id"]}
+                     | {e["actor_id"] for e in events if e["actor_kind"] == "member" and e["actor_id"]})
+    nodes = sorted({value for e in events for side in ("before", "after")
+                    for key, value in ((e["details"].get(side) or {}).items()) if key == "node" and value})
+    names: dict = {"operator": {}, "provider": {}, "member": {}, "node": {}}
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        for row in await connection.fetch(
+                "SELECT id, display_name, role FROM operator WHERE id = ANY($1::int[])", operators):
+            names["operator"][row["id"]] = {"name": row["display_name"], "role": row["role"]}
+        for row in await connection.fetch(
+                "SELECT u.id, u.display_name, u.role, p.name AS provider_name FROM provider_user u "
+                "JOIN provider p ON p.id = u.provider WHERE u.id = ANY($1::int[])", users):
+            names["provider"][row["id"]] = {"name": row["display_name"], "role": row["role"],
+                                            "provider_name": row["provider_name"]}
+        for row in await connection.fetch("SELECT id, name FROM member WHERE id = ANY($1::bigint[])", members):
+            names["member"][row["id"]] = pii.mask_name(row["name"])
+        for row in await connection.fetch(
+                "SELECT id, name_zh, name_en FROM union_node WHERE id = ANY($1::int[])", nodes):
+            names["node"][row["id"]] = dict(row)
+    return names

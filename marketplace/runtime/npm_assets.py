@@ -30,6 +30,12 @@ STATIC_ASSETS = [
      {"package/swagger-ui-bundle.js": "vendor/swagger-ui/swagger-ui-bundle.js",
       "package/swagger-ui-standalone-preset.js": "vendor/swagger-ui/swagger-ui-standalone-preset.js",
       "package/swagger-ui.css": "vendor/swagger-ui/swagger-ui.css"}),
+    # The counter's QR reader (providers' /provider/counter): pure JavaScript over a canvas
+    # frame, so it reads codes in iPhone Safari and WeChat's browser, which have no
+    # BarcodeDetector, as well as in Chrome. Apache-2.0.
+    ("jsqr", "1.4.0",
+     "sha512-dxLob7q65Xg2DvstYkRpkYtmKm2sPJ9oFhrhmudT1dZvNFFTlroai3AWSpLey/w5vMcLBXRgOJsbXpdN9HzU/A==",
+     {"package/dist/jsQR.js": "vendor/jsqr/jsQR.js"}),
     # axe-core, the accessibility checker the browser tests inject into member pages
     # (tests/journeys/test_accessibility.py). No page references it.
     ("axe-core", "4.14.1",

@@ -35,9 +35,7 @@ async def on_survey_due(event_id: int, payload: dict) -> bool:
     """Evaluation's survey of a redemption, as a message to the member (once per event)."""
     return await outbox.consume_once(
         "vouchers.ask_for_rating", event_id,
-        lambda: notifications.tell(notifications.Message(
-            payload["member_id"], "rating_survey", link=f"/vouchers/{payload['voucher_id']}#rating-title",
-            source_event=event_id)))
+        lambda: services.ask_for_rating(payload["member_id"], payload["voucher_id"], event_id))
 
 
 async def on_complaint_news(event_id: int, payload: dict, kind: str) -> bool:

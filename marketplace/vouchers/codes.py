@@ -4,6 +4,12 @@ A code is 65 random bits written as 13 Crockford Base32 characters plus one
 Crockford mod-37 check symbol. Crockford's alphabet avoids letters that look
 like digits, and the prime modulus catches every single wrong character and
 every swap of two neighbouring characters before a code reaches the database.
+
+The check symbol of mod 37 may be one of five symbols (`*~$=U`), which a cashier cannot
+find on a phone keyboard and reads out as "star" or "dollar". New codes are drawn again
+until their check symbol is a digit or one of Crockford's letters (32 in 37 draws are),
+so every new code is digits and unambiguous capitals only; the check itself is unchanged,
+so codes issued before keep working. The redraw costs log2(37/32) = 0.2 of the 65 bits.
 """
 
 import secrets
@@ -42,9 +48,12 @@ def _decode(data: str) -> int:
 
 
 def new_code() -> str:
-    """A fresh code in canonical form: 14 uppercase characters, no separators."""
-    value = secrets.randbits(DATA_LENGTH * 5)
-    return _encode(value) + _check_symbol(value)
+    """A fresh code in canonical form: 14 digits and capitals from ALPHABET, no separators."""
+    while True:
+        value = secrets.randbits(DATA_LENGTH * 5)
+        check = _check_symbol(value)
+        if check in ALPHABET:
+            return _encode(value) + check
 
 
 def display(code: str) -> str:

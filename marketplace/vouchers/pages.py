@@ -59,9 +59,7 @@ def _message(error: DomainError) -> str:
         "member_left": _("You have left the union: you can still see your vouchers, but not claim new ones."),
         "rating_locked": _("A rating can be changed for 7 days only."),
     }
-    if error.code == "already_redeemed":
-        return _("Already redeemed at %(time)s.") % {"time": local_time(error.extra["redeemed_at"])}
-    return messages.get(error.code, error.detail)
+    return messages.get(error.code) or error.translated()
 
 
 @post("/offers/{offer_id:int}/claim", guards=[guards.member], include_in_schema=False)
@@ -140,6 +138,7 @@ async def _voucher_page(request: Request, voucher_id: int, error: str | None = N
         "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
         "complaints": await complaints.mine(request.user, voucher_id),
         "response_hours": int(complaints.response_time().total_seconds() // 3600),
+        "may_complain": services.may_complain(voucher),
     })
 
 
@@ -221,12 +220,28 @@ async def complain(request: Request, voucher_id: Id) -> Response:
 
 # The counter ------------------------------------------------------------------------------------
 
+def _counter_error(error: DomainError) -> dict:
+    """A refusal at the counter, in the viewer's language; a second use carries the first
+    redemption's time, place and staff for the red banner."""
+    shown = form_error(error)
+    if error.code == "already_redeemed":
+        shown["second_use"] = {"time": local_time(error.extra.get("redeemed_at")),
+                               "location": error.extra.get("location"), "staff": error.extra.get("staff")}
+    return shown
+
+
 async def _counter_page(request: Request, *, code: str = "", voucher=None, redeemed: bool = False,
-                        error: str | None = None, status: int = 200) -> Template:
+                        error: dict | None = None, status: int = 200) -> Template:
     locations = await providers.list_locations(request.user.provider_id)
+    if voucher is not None and not redeemed and voucher.status == "redeemed":
+        # Checking a used code is as loud as trying to redeem it again.
+        error = {"message": _("This voucher was already redeemed at %(time)s.") % {
+            "time": local_time(voucher.redeemed_at)}, "field": "code", "second_use": {
+            "time": local_time(voucher.redeemed_at), "location": voucher.redeemed_location,
+            "staff": voucher.redeemed_by}}
     return Template(template_name="vouchers/counter.html", status_code=status, context={
         "code": code, "voucher": voucher, "redeemed": redeemed, "error": error, "locations": locations,
-        "code_length": codes.CODE_LENGTH,
+        "code_length": codes.CODE_LENGTH, "today": await services.todays_redemptions(request.user),
     })
 
 
@@ -241,7 +256,7 @@ async def counter_check(request: Request) -> Template:
     try:
         voucher = await services.inspect(request.user, code)
     except DomainError as error:
-        return await _counter_page(request, code=code, error=_message(error), status=error.status)
+        return await _counter_page(request, code=code, error=_counter_error(error), status=error.status)
     return await _counter_page(request, code=code, voucher=voucher)
 
 
@@ -252,7 +267,7 @@ async def counter_redeem(request: Request) -> Template:
     try:
         voucher = await services.redeem(request.user, code, form_id(location))
     except DomainError as error:
-        return await _counter_page(request, code=code, error=_message(error), status=error.status)
+        return await _counter_page(request, code=code, error=_counter_error(error), status=error.status)
     return await _counter_page(request, voucher=voucher, redeemed=True)
 
 

@@ -66,6 +66,12 @@ class CounterVoucher(msgspec.Struct, kw_only=True):
     status: str
     expires_at: datetime
     redeemed_at: datetime | None = None
+    kind: str = "voucher"  # the offer's kind: prepaid ("paid") and points vouchers say so at the counter
+    paid_fen: int = 0  # what the member already paid online
+    points_spent: int = 0
+    subsidy_fen: int = 0
+    redeemed_location: str | None = None  # where and by whom it was redeemed (a second use shows them)
+    redeemed_by: str | None = None
 
 
 class ClaimInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

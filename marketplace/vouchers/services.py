@@ -149,7 +149,7 @@ async def claim_state(principal: Principal | None, offer: dict, has_slots: bool 
     (即将开始, 已领取, 待支付, 已抢光, no slots). `offer` is the offer's row."""
     now = now or datetime.now(UTC)
     state = ClaimState(state="open", limit=offer["per_member_limit"], limit_period=offer["limit_period"])
-    if offer["valid_from"] > now:
+    if dates.aware(offer["valid_from"]) > now:
         state.state = "upcoming"
         return state
     if principal is not None and principal.kind == "member":
@@ -302,6 +302,17 @@ async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int
     return {row["id"]: (row["title_zh"], row["title_en"]) for row in rows}
 
 
+async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None:
+    """The survey invitation: one tap to the rating form of the voucher, naming its offer."""
+    async with engine().transaction() as transaction:
+        title = await transaction.connection.fetchval(
+            "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1 AND v.member = $2",
+            voucher_id, member_id)
+    await notifications.tell(notifications.Message(
+        member_id, "rating_survey", {"offer": title} if title else {}, link=f"/vouchers/{voucher_id}#rating",
+        source_event=event_id))
+
+
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
     _member(principal)
     async with engine().transaction() as transaction:
@@ -362,13 +373,29 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
                               member_since=await federation.member_joined_at(principal.id))
 
 
+def _no_show(voucher: VoucherRead) -> bool:
+    """A paid booking whose time passed without the provider redeeming it."""
+    return (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
+            and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+
+
+def may_complain(voucher: VoucherRead) -> bool:
+    """Whether evaluation's rules let the member complain about this voucher (apart from the
+    one complaint per voucher and the weekly limit): used, or a paid booking not honoured."""
+    return voucher.status == "redeemed" or _no_show(voucher)
+
+
 async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
                    photo: bytes | None = None) -> ComplaintRead:
-    """A complaint about a voucher of the member's, at any time, to its provider, with an
-    optional photo (checked and resized as offer pictures are)."""
+    """A complaint about a voucher of the member's to its provider: a redeemed one, or a
+    paid booking whose time passed unredeemed (a no-show); evaluation/complaints.py rules.
+    With an optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
-    name = catalog.store_picture(photo, "complaints") if photo else None
-    return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name)
+    no_show = _no_show(voucher)
+    # No picture is kept for a complaint that the rules refuse (a voucher not used).
+    eligible = may_complain(voucher)
+    name = catalog.store_picture(photo, "complaints") if photo and eligible else None
+    return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name, no_show=no_show)
 
 
 async def cancel_for_provider(provider_id: int) -> int:
@@ -455,10 +482,10 @@ def _staff(principal: Principal) -> int:
 def _typed_code(text: str) -> str:
     try:
         code = codes.normalise(text)
-    except ValueError as error:
-        raise Invalid(str(error), code="malformed_code", field="code") from None
+    except ValueError:
+        raise Invalid("A voucher code has 14 letters and digits.", code="malformed_code", field="code") from None
     if not codes.is_valid(code):
-        raise Invalid("This code has a typo: its check character does not match.", code="code_typo", field="code")
+        raise Invalid("This code has a typo: please check it and type it again.", code="code_typo", field="code")
     return code
 
 
@@ -499,20 +526,45 @@ async def _forgive(principal: Principal) -> None:
         pass
 
 
-_COUNTER_SQL = """
+_COUNTER_COLUMNS = """
 SELECT v.id, v.code, v.offer, v.member, v.status, v.expires_at, v.redeemed_at, o.title_zh, o.title_en, o.category,
-       m.name
+       m.name, o.kind, v.paid_fen, v.points_spent, v.subsidy_fen, l.name AS location_name,
+       u.display_name AS staff_name
 FROM voucher v JOIN offer o ON o.id = v.offer JOIN member m ON m.id = v.member
-WHERE v.code = $1 AND v.provider = $2
+LEFT JOIN location l ON l.id = v.redeemed_location LEFT JOIN provider_user u ON u.id = v.redeemed_by
 """
+_COUNTER_SQL = _COUNTER_COLUMNS + "WHERE v.code = $1 AND v.provider = $2"
+# Today's redemptions at the counter, newest first (one screen of them).
+_TODAY_SQL = _COUNTER_COLUMNS + """WHERE v.provider = $1 AND v.status = 'redeemed' AND v.redeemed_at >= $2
+ORDER BY v.redeemed_at DESC, v.id DESC LIMIT $3"""
+TODAY_LIMIT = 50
 
 
 def _counter(row) -> CounterVoucher:
     return CounterVoucher(
         code_display=codes.display(row["code"]), offer_id=row["offer"], offer_title_zh=row["title_zh"],
         offer_title_en=row["title_en"], member_name=pii.mask_name(row["name"]), status=row["status"],
-        expires_at=row["expires_at"], redeemed_at=row["redeemed_at"],
+        expires_at=row["expires_at"], redeemed_at=row["redeemed_at"], kind=row["kind"],
+        paid_fen=row["paid_fen"] or 0, points_spent=row["points_spent"] or 0, subsidy_fen=row["subsidy_fen"] or 0,
+        redeemed_location=row["location_name"], redeemed_by=row["staff_name"],
     )
+
+
+def _already_redeemed(row) -> Conflict:
+    """A second use, with where, when and by whom the first one was (the counter shows it in red)."""
+    return Conflict("This voucher was already redeemed at %(time)s.",
+                    params={"time": f"{row['redeemed_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M}"},
+                    code="already_redeemed", field="code", redeemed_at=row["redeemed_at"],
+                    location=row["location_name"], staff=row["staff_name"])
+
+
+async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
+    """The provider's vouchers redeemed since midnight in Shanghai, newest first."""
+    provider_id = _staff(principal)
+    midnight = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(_TODAY_SQL, provider_id, midnight, TODAY_LIMIT)
+    return [_counter(row) for row in rows]
 
 
 async def _find_at_counter(principal: Principal, text: str):
@@ -553,8 +605,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
                 "location_id": location_id, "redeemed_at": row["redeemed_at"].isoformat()})
     if redeemed is None:
         if row["status"] == "redeemed":
-            raise Conflict(f"Already redeemed at {row['redeemed_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}.",
-                           code="already_redeemed", redeemed_at=row["redeemed_at"])
+            raise _already_redeemed(row)
         if row["status"] == "issued":  # issued, but its time is over: the expiry job has not run yet
             raise Conflict("This voucher has expired.", code="expired", status_now="expired")
         raise Conflict(f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued",
@@ -566,7 +617,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
 # Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where
 # the web process (the inbox page) imports them too.
 notifications.register("rating_survey", N_("How was your visit?"),
-                       N_("Rate the benefit you just used: it takes one tap and helps other members."))
+                       N_("Rate %(offer)s: it takes one tap and helps other members."))
 notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
                        N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
 notifications.register("complaint_closed", N_("Your complaint is resolved"),

@@ -3,7 +3,6 @@
 import secrets
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -11,8 +10,8 @@ from litestar.template.config import TemplateConfig
 
 from catalog import pricing
 from marketplace import dates
-from marketplace.settings import get_settings
-from marketplace.web import i18n, large_text, nav, static_assets, todo
+from marketplace.identity import permissions
+from marketplace.web import i18n, large_text, nav, security, static_assets, todo
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -44,8 +43,7 @@ def _count(number: int | None) -> str:
 
 def local_time(moment: datetime | None) -> str | None:
     """A UTC moment in the viewer's zone, to the minute."""
-    zone = ZoneInfo(get_settings().app.timezone)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def environment() -> Environment:
@@ -69,6 +67,10 @@ def environment() -> Environment:
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items
+    # Hide the links a role may not open (marketplace/identity/permissions.py).
+    env.globals["may_open"] = permissions.may_open
+    # The request's Content-Security-Policy nonce (marketplace/web/security.py) for an inline script.
+    env.globals["csp_nonce"] = security.csp_nonce
     # `static("app.css")` → /static/app.css?v=<hash>: cached for a year, renamed on change.
     env.globals["static"] = static_assets.static
     # 长辈模式 (large text): a cookie the member sets on the home page or in 我的.

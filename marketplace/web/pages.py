@@ -200,7 +200,9 @@ async def member_evaluator_contact(request: Request) -> Redirect:
 # Provider portal -----------------------------------------------------------------------
 
 @get("/provider/", guards=[guards.provider_user], include_in_schema=False)
-async def provider_dashboard(request: Request) -> Template:
+async def provider_dashboard(request: Request) -> Response:
+    if request.user.role == "staff":  # front-desk staff work at the counter: they land there
+        return Redirect(path="/provider/counter")
     provider_id = request.user.provider_id
     return Template(template_name="provider/dashboard.html", context={
         "provider": await providers.get_provider(provider_id),

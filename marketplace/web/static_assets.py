@@ -8,18 +8,24 @@ template names directly, the API docs' Swagger files) is served with `no-cache`:
 browser keeps it but revalidates, so a deploy never leaves a stale script behind.
 
 Compression (gzip) of HTML, CSS, JS and JSON is Litestar's CompressionConfig, set in
-marketplace/app.py.
+marketplace/app.py with `SameOriginCompression` below: a request another site started
+(`Sec-Fetch-Site: cross-site` or `same-site`) is answered uncompressed. Pages carry the
+CSRF token and may echo what the request asked (a search); compressing both together
+for requests an attacker's page can fire lets the response sizes leak the token
+(BREACH). Members' own navigation (same-origin, or typed: none) stays compressed.
 """
 
 import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC_DIR = Path(__file__).parent / "static"
 IMMUTABLE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
+PRIVATE_IMMUTABLE = b"private, max-age=31536000, immutable"
 
 
 @lru_cache(maxsize=256)
@@ -43,12 +49,21 @@ def _versioned(scope: Scope) -> bool:
 
 def cache_headers_middleware(app: ASGIApp) -> ASGIApp:
     """Long-lived caching for versioned static URLs, revalidation for the others."""
+    return _cache_control(app, lambda scope: IMMUTABLE if _versioned(scope) else REVALIDATE)
 
+
+def media_cache_middleware(app: ASGIApp) -> ASGIApp:
+    """Pictures under /media never change under their name (each upload gets a new,
+    unguessable one): the member's browser keeps them, shared caches do not."""
+    return _cache_control(app, lambda scope: PRIVATE_IMMUTABLE)
+
+
+def _cache_control(app: ASGIApp, choose) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        value = IMMUTABLE if _versioned(scope) else REVALIDATE
+        value = choose(scope)
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start" and message.get("status") == 200:
@@ -61,3 +76,14 @@ def cache_headers_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_cache)
 
     return middleware
+
+
+class SameOriginCompression(CompressionMiddleware):
+    """Litestar's compression, except for requests started by another site (see above)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for name, value in scope.get("headers", []):
+            if name == b"sec-fetch-site" and value in (b"cross-site", b"same-site"):
+                await self.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)

@@ -161,10 +161,9 @@ async def test_provider_staff_login_and_logout(desktop_page: Page, new_phone_pag
     page = desktop_page
     await page.goto("/provider/login")
     await sign_in(page, provider["staff"], PASSWORD)
-    await expect(page).to_have_url(re.compile(r"/provider/$"))
+    await expect(page).to_have_url(re.compile(r"/provider/counter$"))  # staff land on the counter
     await expect(page.locator("[data-testid=current-user] .role-badge")).to_have_text("前台员工")
-    await expect(page.locator("[data-testid=staff-notice]")).to_be_visible()
-    await shots.take(page, "dashboard")
+    await shots.take(page, "counter")
     await sign_out(page)
     await expect(page).to_have_url(re.compile(r"/provider/login$"))
 
@@ -173,8 +172,8 @@ async def test_provider_staff_login_and_logout(desktop_page: Page, new_phone_pag
     await phone.goto("/provider/login")
     await shots.take(phone, "phone-login")
     await sign_in(phone, provider["staff"], PASSWORD)
-    await expect(phone.locator("[data-testid=provider-name]")).to_be_visible()
-    await shots.take(phone, "phone-dashboard")
+    await expect(phone.locator("[data-testid=counter-code]")).to_be_visible()
+    await shots.take(phone, "phone-counter")
     await sign_out(phone)
     await expect(phone).to_have_url(re.compile(r"/provider/login$"))
 

@@ -49,7 +49,8 @@ async def test_owner_lists_an_offer_and_an_operator_approves_it(desktop_page: Pa
     await page.check("input[name=location_ids]")
     async with page.expect_navigation():
         await page.click("[data-testid=save-offer]")
-    await expect(page.locator("[data-testid=form-error]")).to_contain_text("会员价")
+    await expect(page.locator("[data-testid=form-error]")).to_be_visible()
+    await expect(page.locator("#member_price_fen-error")).to_contain_text("会员价")  # at the field, in Chinese
     await expect(page.locator("#member_price_fen")).to_have_attribute("aria-invalid", "true")
     await expect(page.locator("#title_zh")).to_have_value("游泳月卡职工专享")
     await shots.take(page, "member-price-too-high")
@@ -57,8 +58,9 @@ async def test_owner_lists_an_offer_and_an_operator_approves_it(desktop_page: Pa
     await page.fill("#member_price_fen", "199.9")
     async with page.expect_navigation():
         await page.click("[data-testid=save-offer]")
-    await expect(page).to_have_url(re.compile(r"/provider/offers/\d+$"))
+    await expect(page).to_have_url(re.compile(r"/provider/offers/\d+\?done=saved$"))
     await expect(page.locator("[data-testid=offer-status]")).to_have_text("草稿")
+    await expect(page.locator("[data-testid=offer-done]")).to_have_text("已保存。")
     await shots.take(page, "draft")
     async with page.expect_navigation():
         await page.click("[data-testid=submit-offer]")

@@ -1,5 +1,7 @@
 """Portal and console pages of listings, through the web forms (CSRF and cookies)."""
 
+import re
+
 import pytest
 
 from tests.catalog.builders import count, offer_body, operator, owner
@@ -37,6 +39,35 @@ async def test_owner_creates_a_draft_through_the_form(client, world):
     assert response.status_code in (302, 303), response.text
     detail = await client.get(response.headers["location"], headers=HTML)
     assert "羽毛球场地券" in detail.text and 'value="49.5"' in detail.text and "羽毛球 运动" in detail.text
+    assert 'data-testid="offer-done"' in detail.text and "已保存" in detail.text
+
+
+async def test_save_and_submit_with_a_picture_and_weekly_slots_in_one_step(client, world):
+    import io
+
+    from PIL import Image
+
+    from catalog.tables import Offer, OfferSlot
+
+    await _web_login(client, "provider", world.providers["chaoyang"]["owner"])
+    await client.get("/provider/offers/new", headers=HTML)
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 80, 40)).save(picture, "PNG")
+    form = {**_form(world, kind="slot"), "slot_date": ["2027-01-04", ""], "slot_start": ["18:00", ""],
+            "slot_end": ["19:30", ""], "slot_capacity": ["12", ""], "slot_weeks": ["4", "1"], "then": "submit",
+            "_csrf_token": client.cookies.get("csrftoken")}
+    response = await client.post("/provider/offers/new", headers=HTML, data=form,
+                                 files={"image": ("cover.png", picture.getvalue(), "image/png")})
+    assert response.status_code in (302, 303), response.text
+    assert response.headers["location"].endswith("?done=submitted")
+    offer = await Offer.select(Offer.id, Offer.status, Offer.cover_image).where(Offer.title_zh == "羽毛球场地券").first()
+    assert offer["status"] == "submitted" and offer["cover_image"]
+    slots = await OfferSlot.select(OfferSlot.starts_at, OfferSlot.capacity).where(OfferSlot.offer == offer["id"]).order_by(
+        OfferSlot.starts_at)
+    assert [(s["starts_at"].date().isoformat(), s["capacity"]) for s in slots] == [
+        ("2027-01-04", 12), ("2027-01-11", 12), ("2027-01-18", 12), ("2027-01-25", 12)]
+    page = await client.get(response.headers["location"], headers=HTML)
+    assert "已保存并提交审核" in page.text and 'data-testid="offer-picture"' in page.text
 
 
 @pytest.mark.parametrize(("changes", "field"), [
@@ -46,8 +77,12 @@ async def test_owner_creates_a_draft_through_the_form(client, world):
     ({"stock_total": "-1"}, "stock_total"),
     ({"valid_to": "2026-10-01"}, "valid_from"),
     ({"valid_from": "someday"}, "valid_from"),
-    ({"kind": "slot", "slots": "tomorrow at ten"}, "slots"),
-    ({"kind": "slot", "slots": "2026-12-01 10:00-11:00 5\n2026-12-01 10:00-12:00 5"}, "slots"),
+    ({"kind": "slot", "slot_date": "tomorrow", "slot_start": "10:00", "slot_end": "11:00", "slot_capacity": "5",
+      "slot_weeks": "1"}, "slots"),
+    ({"kind": "slot", "slot_date": ["2026-12-01", "2026-12-01"], "slot_start": ["10:00", "10:00"],
+      "slot_end": ["11:00", "12:00"], "slot_capacity": ["5", "5"], "slot_weeks": ["1", "1"]}, "slots"),
+    ({"kind": "slot", "slot_date": "2026-12-01", "slot_start": "10:00", "slot_end": "11:00", "slot_capacity": "5",
+      "slot_weeks": "99"}, "slots"),
     ({"title_zh": "长" * 101}, "title_zh"),
     ({"category_id": "99999999999"}, "category_id"),
 ])
@@ -59,9 +94,14 @@ async def test_a_bad_form_comes_back_with_the_field_marked(client, world, change
                                  data={**_form(world, **changes), "_csrf_token": client.cookies.get("csrftoken")})
     assert 400 <= response.status_code < 500, response.text
     assert 'data-testid="form-error"' in response.text
-    assert f'id="{field}"' in response.text
-    marked = response.text.split(f'id="{field}"', 1)[1].split(">", 1)[0]
+    anchor = 'id="slot-rows"' if field == "slots" else f'id="{field}"'
+    assert anchor in response.text
+    marked = response.text.split(anchor, 1)[1].split(">", 1)[0]
     assert 'aria-invalid="true"' in marked, marked
+    # The message sits at the field, in Chinese, without the internal field name.
+    assert f'id="{field}-error"' in response.text
+    message = response.text.split(f'id="{field}-error"', 1)[1].split("</p>", 1)[0]
+    assert re.search("[\u4e00-\u9fff]", message) and field not in message and "_fen" not in message, message
     assert await count("offer") == before
 
 

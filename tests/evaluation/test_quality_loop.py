@@ -118,14 +118,14 @@ async def test_complaints_are_answered_by_the_provider_and_closed_by_an_operator
                                  json={"category": "not_honoured", "text": "说好的折扣没有给"})
     assert response.status_code == 201, response.text
     complaint = response.json()
-    staff = await bearer(client, "provider", world.providers["chaoyang"]["staff"])
-    inbox = (await client.get("/api/v1/provider/complaints", headers=staff)).json()
+    owner = await bearer(client, "provider", world.providers["chaoyang"]["owner"])
+    inbox = (await client.get("/api/v1/provider/complaints", headers=owner)).json()
     assert [(c["id"], c["member_name"], c["overdue"]) for c in inbox] == [(complaint["id"], "王*芳", False)]
-    other = await bearer(client, "provider", world.providers["haidian"]["staff"])
+    other = await bearer(client, "provider", world.providers["haidian"]["owner"])
     assert (await client.get("/api/v1/provider/complaints", headers=other)).json() == []
     assert_problem(await client.post(f"/api/v1/provider/complaints/{complaint['id']}/answer", headers=other,
                                      json={"text": "不是我们"}), 404, "complaint_not_found")
-    answered = await client.post(f"/api/v1/provider/complaints/{complaint['id']}/answer", headers=staff,
+    answered = await client.post(f"/api/v1/provider/complaints/{complaint['id']}/answer", headers=owner,
                                  json={"text": "已联系会员补差价"})
     assert answered.json()["status"] == "answered"
     hebei = await bearer(client, "operator", world.operators["hebei"])

@@ -103,13 +103,13 @@ async def test_the_provider_answers_and_appeals_and_the_operator_decides(client,
 
 async def test_an_operator_publishes_a_policy_version_from_the_console(client, world):
     await _login(client, "console", world.operators["chaoyang"])
-    page = await client.get("/console/cases")
-    assert 'data-testid="policy-form"' in page.text and "&#34;min_ratings&#34;: 10" in page.text
-    broken = await _post(client, "/console/policies", {"rules": "{not json"})
-    assert broken.status_code == 422 and "{not json" in broken.text
-    rules = page.text.split('name="rules" rows="16" class="mono">')[1].split("</textarea>")[0]
-    rules = rules.replace("&#34;", '"').replace('"min_ratings": 10', '"min_ratings": 25')
-    published = await _post(client, "/console/policies", {"rules": rules})
+    page = await client.get("/console/policy")
+    assert 'data-testid="policy-form"' in page.text and 'name="min_ratings" value="10"' in page.text
+    from tests.console.test_policy_console import form_values
+    values = form_values(page.text)
+    broken = await _post(client, "/console/policy", {**values, "min_ratings": "many"})
+    assert broken.status_code == 422 and 'value="many"' in broken.text
+    published = await _post(client, "/console/policy", {**values, "min_ratings": "25", "confirm": "1"})
     assert published.status_code in (302, 303)
     assert (await policy.policy_of_node(world.nodes["chaoyang"]))["rules"]["min_ratings"] == 25
     assert (await policy.policy_of_node(world.nodes["haidian"]))["version"] == 0

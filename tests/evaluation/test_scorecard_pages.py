@@ -41,7 +41,9 @@ def _chart(html: str, name: str) -> dict:
 
 
 async def test_the_provider_sees_its_figures_with_sample_sizes_and_trends(client, world, computed):
-    for role in ("owner", "staff"):
+    await _login(client, "provider", world.providers["chaoyang"]["staff"])
+    assert (await client.get("/provider/scorecard", headers=HTML)).status_code == 403  # the owner's, not the desk's
+    for role in ("owner",):
         await _login(client, "provider", world.providers["chaoyang"][role])
         page = await client.get("/provider/scorecard", headers=HTML)
         assert page.status_code == 200, role

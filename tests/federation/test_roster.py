@@ -272,3 +272,20 @@ async def test_the_console_page_uploads_reports_rows_and_polls_progress(client, 
     progress = await client.get(f"/console/roster/{import_id}/progress")
     assert 'data-status="done"' in progress.text and "hx-get" not in progress.text
     assert await member_count() == before + 4
+
+
+async def test_a_roster_never_changes_the_phone_of_a_member_who_activated_their_account(world):
+    """A leaked name and ID number plus a roster import must not move an activated
+    account to another phone; the row is refused, and the file changes nothing."""
+    from tests.factories import id_number
+
+    chaoyang = await operator("chaoyang")
+    _, phone = world.members["chaoyang"]
+    errors = await rejected(chaoyang, csv_file(row(1, id_number=id_number(1), phone="13912345678", name="王小芳"),
+                                               row(60)))
+    assert codes(errors) == {(2, "phone", "phone_of_activated_member")}
+    assert "only they can change their phone" in errors[0].message
+    # The same member with the phone they have: the other changes apply.
+    kept = await roster.start_import(chaoyang, "ok.csv", csv_file(row(1, id_number=id_number(1), phone=phone,
+                                                                      name="王小芳", groups="women")))
+    assert kept.status == "done" and kept.updated == 1

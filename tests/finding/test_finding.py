@@ -216,3 +216,32 @@ def test_the_statuses_of_members_campaigns_and_providers_read_differently():
         i18n.current_locale.reset(token)
     assert "正常营业" in provider and "进行中" in campaign and member_card == "在会"
     assert "正常营业" not in campaign
+
+
+async def test_erasing_a_member_forgets_favourites_and_masks_their_reviews(world):
+    from marketplace.privacy import services as privacy
+
+    offer_id = await builders.offer(world, "voucher", "游泳体验券", list_fen=8800)
+    await rated(world, offer_id, "chaoyang", "王小芳", 1, 4, "不错")
+    await favourites.set_kept(member(world), "offer", offer_id, True)
+    await privacy.delete_me(member(world), "删除")
+    summary = await reviews.for_offer(offer_id)
+    assert summary["count"] == 1 and summary["recent"] == []  # the comment is gone, the score stays
+    from marketplace.favourites.tables import Favourite
+    assert await Favourite.count() == 0
+
+
+async def test_a_location_keeps_the_shops_public_phone(world):
+    from providers import services as providers
+    from providers.schemas import LocationInput
+
+    shop = LocationInput(name="三元桥店", address="北京市朝阳区曙光西里甲1号", district="朝阳区", latitude=39.96,
+                         longitude=116.45, opening_hours={"mon": ["09:00", "21:00"]}, phone="010-6478 1234")
+    added = await providers.add_location(owner(world), shop)
+    assert added.phone == "01064781234"
+    with pytest.raises(Invalid) as wrong:
+        await providers.add_location(owner(world), LocationInput(
+            name="x", address="y", district="朝阳区", latitude=39.96, longitude=116.45, phone="12345"))
+    assert wrong.value.field == "phone"
+    assert (await providers.provider_for_index(world.providers["chaoyang"]["id"]))["locations"][-1]["phone"] == \
+        "01064781234"

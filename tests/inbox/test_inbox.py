@@ -3,7 +3,7 @@ member page, opening a message marks it read and goes where it points, 全部已
 opens another member's message. The producers: a complaint's answer and resolution reach
 the member through the outbox, once; a booking is reminded the day before, once."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -17,6 +17,7 @@ from tests.evaluation.test_quality_loop import events, redeemed_voucher
 from tests.evaluation.test_quality_pages import member_login
 from tests.journeys import builders
 from tests.providers.test_pages import HTML, _post
+from tests.points.test_ledger import operator
 from tests.settlements.helpers import provider_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -86,8 +87,19 @@ async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
     title, _ = notifications.render(rows[0]["kind"], rows[0]["params"])
     assert title.endswith("已答复您的投诉") and payload["provider_name"] in title
 
+    await complaints.close(await operator(world), complaint.id, "已核实，商家已道歉并整改。")
+    [(event_id, payload)] = await events(complaints.COMPLAINT_CLOSED)
+    assert await voucher_actors.on_complaint_news(event_id, payload, "complaint_closed")
+    rows = await engine().run_ddl(
+        f"SELECT kind, params FROM notification WHERE member = {member.id} AND kind = 'complaint_closed'")
+    title, body = notifications.render(rows[0]["kind"], rows[0]["params"])
+    assert title == "您的投诉已处理完毕" and body.startswith(f"工会已处理完您对 {payload['provider_name']} 的投诉")
+
 
 async def test_a_booking_is_reminded_the_day_before_once(world):
+    from marketplace.jobs import scheduler
+
+    assert voucher_actors.remind_bookings in [actor for actor, _ in scheduler.PERIODIC_JOBS]
     offer_id = await builders.offer(world, "slot", "职工之家理疗预约", list_fen=12000)
     day = builders.last_day(3)
     slot_id = await builders.slot(offer_id, day, "19:00", "20:00")

@@ -14,11 +14,14 @@ and in 长辈模式 (large text), and weighed: what the browser transfers for ea
 Screenshots: tests/artifacts/screenshots/test_member_pages_pass_axe_<mode>-NN-<page>.png.
 """
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
 from playwright.async_api import Page, expect
 
+from catalog.tables import Offer
+from marketplace import seed_pictures
 from marketplace.federation import services as federation
 from marketplace.identity import services as identity
 from marketplace.payments import services as payments
@@ -69,6 +72,12 @@ async def member_pages(world) -> list[MemberPage]:
     await builders.slot(booking, builders.last_day(3), "19:00", "20:00")
     await builders.slot(booking, builders.last_day(4), "09:30", "10:30")
 
+    # Cover pictures as an owner's upload leaves them (1200 px and a 400 px thumbnail).
+    for offer_id, kind, title in ((free, "voucher", "游泳体验券"), (paid, "paid", "私教体验课 3 节"),
+                                  (points_offer, "points", "瑜伽单次课"), (booking, "slot", "职工之家理疗预约")):
+        cover = await asyncio.to_thread(seed_pictures.stored_cover, "fitness", kind, title)
+        await Offer.update({Offer.cover_image: cover}).where(Offer.id == offer_id)
+
     to_use = await vouchers.claim(principal, free)
     used = await vouchers.claim(principal, free)
     expired = await vouchers.claim(principal, free)
@@ -101,6 +110,7 @@ async def member_pages(world) -> list[MemberPage]:
         MemberPage("rating-complaint", f"/vouchers/{used.id}"),
         MemberPage("points", "/points"),
         MemberPage("me", "/me"),
+        MemberPage("me-erase-unconfirmed", "/me?deletion=unconfirmed#my-data"),
     ]
     return pages
 
@@ -126,6 +136,15 @@ async def axe_violations(page: Page) -> list[dict]:
         return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => n.target.join(" ") + " :: " + (n.failureSummary || "").split("\\n")[1])}));
     }""")
+
+
+ERRORS_IN_WORDS = """() => [...document.querySelectorAll("[aria-invalid=true]")].filter(field => {
+    // A field marked invalid is explained in words: its described-by text, or an alert on the page.
+    const ids = (field.getAttribute("aria-describedby") || "").split(/\\s+/).filter(Boolean);
+    const said = ids.map(id => document.getElementById(id)).filter(el => el && el.innerText.trim());
+    const alerts = [...document.querySelectorAll("[role=alert]")].filter(el => el.innerText.trim());
+    return !said.length && !alerts.length;
+}).map(field => field.name || field.id)"""
 
 
 LARGE_TEXT_CHECKS = """() => {
@@ -192,6 +211,8 @@ async def test_member_pages_pass_axe(phone_page: Page, world, shots, mode):
         for violation in serious:
             failures.append(f"{item.name} [{mode}] {violation['impact']} {violation['id']}: {violation['help']}\n    "
                             + "\n    ".join(violation["nodes"][:8]))
+        if unexplained := await page.evaluate(ERRORS_IN_WORDS):
+            failures.append(f"{item.name}: invalid without words: {unexplained}")
         if mode == "large_text":
             seen = await page.evaluate(LARGE_TEXT_CHECKS)
             if seen["fontSize"] < 18 or seen["lineHeight"] < 1.3:
@@ -220,6 +241,7 @@ async def test_member_pages_pass_axe(phone_page: Page, world, shots, mode):
     error = page.locator("[role=alert]").first
     await expect(error).to_be_visible()
     assert (await error.inner_text()).strip(), "a sign-in error must be said in words"
+    assert not await page.evaluate(ERRORS_IN_WORDS), "an invalid field without words"
     await open_everything(page)
     found = [v for v in await axe_violations(page) if v["impact"] in ("serious", "critical")]
     failures += [f"sign-in-error [{mode}] {v['id']}: {v['nodes'][:4]}" for v in found]
@@ -312,6 +334,16 @@ async def test_member_pages_weigh_at_most_100_kb(phone_page: Page, world):
     assert not over, over
     assert not uncompressed, f"sent without compression: {sorted(uncompressed)}"
 
+    # A member's next visit: the versioned CSS/JS and the pictures come from the cache.
+    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
+    offer = next(item for item in pages if item.name == "offer-free")
+    await weigh(offer)
+    again = await weigh(offer)
+    fetched = [load for load in again["files"] if load["bytes"] > 0]  # a cache hit transfers 0 bytes
+    print(f"offer-free again, with the cache: {again['total'] / 1024:.1f} KB "
+          f"({', '.join(sorted(load['type'] for load in fetched))})")
+    assert {load["type"] for load in fetched} == {"Document"}, fetched
+
 
 async def test_static_files_are_versioned_cached_and_compressed(client):
     page = await client.get("/login", headers={"accept-encoding": "gzip"})
@@ -326,6 +358,17 @@ async def test_static_files_are_versioned_cached_and_compressed(client):
     assert versioned.headers.get("content-encoding") == "gzip"
     plain = await client.get("/static/app.css")
     assert plain.headers["cache-control"] == "no-cache"
+    # A request another site fired (BREACH: the page holds the CSRF token) is not compressed.
+    cross = await client.get("/search?q=x", headers={"accept-encoding": "gzip", "sec-fetch-site": "cross-site"})
+    assert cross.status_code == 200 and "content-encoding" not in cross.headers
+    own = await client.get("/search?q=x", headers={"accept-encoding": "gzip", "sec-fetch-site": "same-origin"})
+    assert own.headers.get("content-encoding") == "gzip"
+    # Offer pictures keep their name for good: cached by the member's browser only.
+    from marketplace import seed_pictures
+
+    picture = await client.get("/media/" + seed_pictures.stored_cover("fitness", "voucher", "游泳体验券"))
+    assert picture.status_code == 200 and "content-encoding" not in picture.headers
+    assert picture.headers["cache-control"] == "private, max-age=31536000, immutable"
     # axe-core is for the tests only: no page names it.
     assert "axe" not in page.text
 

@@ -139,6 +139,16 @@ async def test_cover_ratings_and_the_providers_public_reply(phone_page: Page, ne
     await expect(page.locator("[data-testid=location-phone]").first).to_be_visible()
     await shots.take(page, "provider")
 
+    # Once in English: the page's own words switch, names and reviews stay as written.
+    await page.goto(f"/offers/{offer_id}")
+    async with page.expect_navigation():
+        await page.click("[data-testid=lang-switch]")
+    await expect(page.locator("[data-testid=rating]")).to_have_text("4.5 · 2 reviews")
+    await expect(page.locator("[data-testid=review-reply]")).to_contain_text("Reply from the provider")
+    await expect(page.locator("[data-testid=map-amap]")).to_have_text("Navigate with Amap")
+    await expect(page.locator("[data-testid=favourite]")).to_have_text("Save")
+    await shots.take(page, "offer-english")
+
 
 async def test_an_offer_without_ratings_says_so(phone_page: Page, world, shots):
     offer_id = await builders.offer(world, "voucher", "瑜伽体验课", list_fen=5900)
@@ -243,6 +253,7 @@ async def test_near_me_without_location_says_why_and_offers_districts(phone_page
     async with page.expect_navigation(url=re.compile(r"/search\?.*lat=39\.99")):
         await page.click("[data-testid=near-me-button]")
     assert "radius_m=3000" in page.url
+    await expect(page.locator("[data-testid=radius-chips] .chip-accent")).to_have_text("3 公里内")
     await expect(page.locator("[data-testid=distance]").first).to_contain_text("公里")
     await shots.take(page, "search-nearest")
 

@@ -49,6 +49,7 @@ async def test_a_survey_invitation_opens_the_rating_form_and_the_stars_read_clea
     message = page.locator("[data-testid=message]")
     await expect(message).to_have_count(1)
     await expect(message.locator("[data-testid=message-title]")).to_have_text("这次体验怎么样？")
+    await expect(message.locator("[data-testid=message-body]")).to_contain_text(f"为“{voucher.offer_title_zh}”打个分吧")
     await expect(message.locator("[data-testid=unread-dot]")).to_be_visible()
     await shots.take(page, "inbox")
 
@@ -81,6 +82,13 @@ async def test_a_survey_invitation_opens_the_rating_form_and_the_stars_read_clea
     assert await fills(page, "overall") == [FILLED, FILLED, "none", "none", "none"]
     await shots.take(page, "saved")
 
+    # The same widget in English: the words follow the language, the stars stay as chosen.
+    await click_and_wait(page, "[data-testid=lang-switch]")
+    await expect(words).to_have_text("2 stars · Poor")
+    await expect(page.locator("[data-testid=tab-messages]")).to_contain_text("Messages")
+    assert await fills(page, "overall") == [FILLED, FILLED, "none", "none", "none"]
+    await shots.take(page, "english")
+
 
 async def test_the_providers_answer_raises_the_badge_and_opening_it_reads_it(phone_page: Page, world, shots,
                                                                              tmp_path):
@@ -92,7 +100,9 @@ async def test_the_providers_answer_raises_the_badge_and_opening_it_reads_it(pho
     await page.fill("#complaint-text", "餐具上有污渍，拍了照片")
     picture = tmp_path / "dirty.png"
     picture.write_bytes(png(1600, 1200))
+    await expect(page.locator("[data-testid=photo-name]")).to_have_text("未选择照片")
     await page.set_input_files("[data-testid=complaint-photo-input]", str(picture))
+    await expect(page.locator("[data-testid=photo-name]")).to_have_text("dirty.png")
     await shots.take(page, "complaint-form")
     await click_and_wait(page, "[data-testid=complaint-submit]")
     await expect(page.locator("[data-testid=complaint-sent]")).to_have_text("投诉已提交。")

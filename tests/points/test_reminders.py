@@ -83,3 +83,15 @@ async def test_a_grant_tells_each_member_once(world):
         f"SELECT count(*) AS n FROM notification WHERE member = {world.members['haidian'][0]} "
         "AND kind = 'points_granted'")
     assert others[0]["n"] == 0
+
+
+async def test_an_operators_correction_is_told_with_its_reason(world):
+    member_id = world.members["chaoyang"][0]
+    beijing = await operator(world)
+    await points.adjust(beijing, member_id, 300, "活动补发积分")
+    await points.adjust(beijing, member_id, -100, "重复发放，予以扣回")
+    rows = await engine().run_ddl(
+        f"SELECT kind, params FROM notification WHERE member = {member_id} AND kind LIKE 'points_%' ORDER BY id")
+    told = [notifications.render(row["kind"], row["params"]) for row in rows]
+    assert told == [("已增加 300 积分", "工会为您增加 300 积分：活动补发积分。当前余额 300 积分。"),
+                    ("已扣减 100 积分", "工会扣减您 100 积分：重复发放，予以扣回。当前余额 200 积分。")]

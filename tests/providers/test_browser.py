@@ -33,7 +33,7 @@ async def test_apply_approve_and_see_active(desktop_page: Page, world, shots):
     await page.fill("#contact_phone", "13812345678")
     await page.fill("#location_name", "三里屯店")
     await page.fill("#address", "北京市朝阳区三里屯路19号")
-    await page.fill("#district", "朝阳区")
+    await page.select_option("#district", "朝阳区")  # the federation's districts
     await page.fill("#latitude", "39.936")
     await page.fill("#longitude", "116.455")
     await page.fill("input[name=open_mon]", "09:00")
@@ -43,7 +43,8 @@ async def test_apply_approve_and_see_active(desktop_page: Page, world, shots):
     async with page.expect_navigation():
         await page.click("[data-testid=apply-submit]")
     error = page.locator("[data-testid=form-error]")
-    await expect(error).to_contain_text("统一社会信用代码")
+    await expect(error).to_be_visible()
+    await expect(page.locator("#credit_code-error")).to_contain_text("统一社会信用代码")  # at the field
     await expect(page.locator("#credit_code")).to_have_attribute("aria-invalid", "true")
     await shots.take(page, "apply-wrong-credit-code")
     # The form kept what was typed, except the password.

@@ -74,3 +74,13 @@ async def move_redemption(voucher_id: int, when: datetime) -> None:
 def month_after(period: str) -> datetime:
     """An instant just after `period` ended: when drafting it is allowed."""
     return settlements.period_bounds(period)[1] + timedelta(seconds=1)
+
+
+async def set_account(world, account: str, provider="chaoyang") -> None:
+    """The provider's payout account, through four eyes: Chaoyang's operator proposes it,
+    Beijing's approves it."""
+    from marketplace.identity import approvals
+
+    proposal = await settlements.set_payout_account(
+        await operator_principal(world, "chaoyang"), world.providers[provider]["id"], account)
+    await approvals.decide(await operator_principal(world, "beijing"), proposal["id"], True)

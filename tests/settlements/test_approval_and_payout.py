@@ -9,7 +9,7 @@ import pytest
 from marketplace.vouchers import statements
 from providers import payouts, settlements
 from providers.payouts import FakePayoutGateway
-from tests.settlements.helpers import add_offer, move_redemption, operator_principal, redeemed, value
+from tests.settlements.helpers import add_offer, move_redemption, operator_principal, redeemed, set_account, value
 from tests.test_errors import assert_problem, bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -35,19 +35,24 @@ async def operator(client, world, key="chaoyang"):
 
 async def test_an_operator_approves_then_pays_and_every_other_move_is_a_409(client, world, drafted):
     headers = await operator(client, world)
+    second = await operator(client, world, "beijing")
     path = f"/api/v1/console/settlements/{drafted['chaoyang']}"
     assert_problem(await client.post(path + "/pay", headers=headers), 409, "status_conflict")
+    # No account to pay to yet: nothing to approve.
+    assert_problem(await client.post(path + "/approve", headers=headers), 409, "no_payout_account")
+    proposal = await client.put(f"/api/v1/console/providers/{world.providers['chaoyang']['id']}/payout-account",
+                                headers=headers, json={"account_id": ACCOUNT})
+    assert proposal.status_code == 202, proposal.text
+    assert (await client.post(f"/api/v1/console/approvals/{proposal.json()['id']}/approve",
+                              headers=second)).status_code == 200
     approved = await client.post(path + "/approve", headers=headers, json={"revision": 1})
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved" and approved.json()["total_fen"] == 3000 + 1999
     body = assert_problem(await client.post(path + "/approve", headers=headers), 409, "status_conflict")
     assert body["status_now"] == "approved"
-    # No account to pay to yet.
-    assert_problem(await client.post(path + "/pay", headers=headers), 409, "no_payout_account")
-    account = await client.put(f"/api/v1/console/providers/{world.providers['chaoyang']['id']}/payout-account",
-                               headers=headers, json={"account_id": ACCOUNT})
-    assert account.status_code == 204, account.text
-    paid = await client.post(path + "/pay", headers=headers)
+    # Who approved does not pay.
+    assert_problem(await client.post(path + "/pay", headers=headers), 409, "own_approval")
+    paid = await client.post(path + "/pay", headers=second)
     assert paid.status_code == 200, paid.text
     statement = paid.json()
     assert statement["status"] == "paid" and statement["payout_reference"].startswith("tr_")
@@ -55,7 +60,7 @@ async def test_an_operator_approves_then_pays_and_every_other_move_is_a_409(clie
     transfer = payouts.configured_gateway().transfers[f"settlement-statement-{drafted['chaoyang']}"]
     assert (transfer["id"], transfer["amount"], transfer["destination"]) == (
         statement["payout_reference"], 4999, ACCOUNT)
-    assert_problem(await client.post(path + "/pay", headers=headers), 409, "status_conflict")
+    assert_problem(await client.post(path + "/pay", headers=second), 409, "status_conflict")
     assert_problem(await client.post(path + "/approve", headers=headers), 409, "status_conflict")
     # Drafting the month again keeps the paid statement, and makes no second one.
     redraft = await client.post("/api/v1/console/settlements/drafts", headers=headers,
@@ -118,21 +123,26 @@ async def test_the_payout_account_is_checked(client, world):
     body = assert_problem(await client.put(path, headers=headers, json={"account_id": "1234"}), 422,
                           "invalid_payout_account")
     assert body["errors"][0]["field"] == "account_id"
-    assert (await client.put(path, headers=headers, json={"account_id": ACCOUNT})).status_code == 204
-    assert (await client.put(path, headers=headers, json={"account_id": ""})).status_code == 204
+    assert_problem(await client.put(path, headers=headers, json={"account_id": ""}), 409, "payout_account_unchanged")
+    assert (await client.put(path, headers=headers, json={"account_id": ACCOUNT})).status_code == 202
     assert await value("SELECT payout_account FROM provider WHERE id = $1", world.providers["chaoyang"]["id"]) is None
 
 
 async def test_a_refused_payout_leaves_the_statement_approved(world, drafted):
-    op = await operator_principal(world, "chaoyang")
-    await settlements.approve(op, drafted["chaoyang"])
-    await settlements.set_payout_account(op, world.providers["chaoyang"]["id"], "acct_1Closed00000000")
+    chaoyang, beijing = await operator_principal(world, "chaoyang"), await operator_principal(world, "beijing")
+    await set_account(world, "acct_1Closed00000000")
+    await settlements.approve(chaoyang, drafted["chaoyang"])
     gateway = FakePayoutGateway(accounts={ACCOUNT})
     with pytest.raises(payouts.PayoutRefused):
-        await settlements.pay(op, drafted["chaoyang"], gateway)
+        await settlements.pay(beijing, drafted["chaoyang"], gateway)
     assert await value("SELECT status FROM settlement_statement WHERE id = $1", drafted["chaoyang"]) == "approved"
-    await settlements.set_payout_account(op, world.providers["chaoyang"]["id"], ACCOUNT)
-    paid = await settlements.pay(op, drafted["chaoyang"], gateway)
+    await set_account(world, ACCOUNT)
+    # The account changed after approval: it is paid only once approved again.
+    with pytest.raises(settlements.Conflict) as changed:
+        await settlements.pay(beijing, drafted["chaoyang"], gateway)
+    assert changed.value.code == "account_changed"
+    await settlements.approve(chaoyang, drafted["chaoyang"])
+    paid = await settlements.pay(beijing, drafted["chaoyang"], gateway)
     assert paid.status == "paid" and list(gateway.transfers.values())[0]["id"] == paid.payout_reference
 
 
@@ -149,8 +159,8 @@ class SlowGateway(FakePayoutGateway):
 
 async def test_two_operators_paying_at_once_pay_once(world, drafted):
     op = await operator_principal(world, "beijing")
-    await settlements.approve(op, drafted["chaoyang"])
-    await settlements.set_payout_account(op, world.providers["chaoyang"]["id"], ACCOUNT)
+    await set_account(world, ACCOUNT)
+    await settlements.approve(await operator_principal(world, "chaoyang"), drafted["chaoyang"])
     gateway = SlowGateway()
     results = await asyncio.gather(*[settlements.pay(op, drafted["chaoyang"], gateway) for _ in range(4)],
                                    return_exceptions=True)
@@ -166,10 +176,10 @@ async def test_paying_through_stripe_connect_keeps_stripes_transfer_id(world, dr
     server = StripeTransfers(accounts={ACCOUNT})
     await server.start()
     try:
-        op = await operator_principal(world, "chaoyang")
-        await settlements.approve(op, drafted["chaoyang"])
-        await settlements.set_payout_account(op, world.providers["chaoyang"]["id"], ACCOUNT)
-        paid = await settlements.pay(op, drafted["chaoyang"], StripeConnectGateway(API_KEY, server.url))
+        await set_account(world, ACCOUNT)
+        await settlements.approve(await operator_principal(world, "chaoyang"), drafted["chaoyang"])
+        paid = await settlements.pay(await operator_principal(world, "beijing"), drafted["chaoyang"],
+                                     StripeConnectGateway(API_KEY, server.url))
     finally:
         await server.stop()
     [transfer] = server.transfers

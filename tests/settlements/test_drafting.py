@@ -10,6 +10,7 @@ from marketplace.vouchers import services as vouchers, statements
 from providers import settlements
 from tests.settlements.helpers import (
     add_offer,
+    set_account,
     execute,
     month_after,
     move_redemption,
@@ -108,6 +109,7 @@ async def test_drafting_again_changes_nothing_recomputes_a_draft_and_keeps_an_ap
     assert await value("SELECT count(*) FROM settlement_line WHERE statement = $1", statement_id) == 2
 
     operator = await operator_principal(world, "chaoyang")
+    await set_account(world, "acct_1Nv0FGQ9RKHgCVdK")
     await settlements.approve(operator, statement_id, revision=2)
     # After approval the statement is a snapshot: later changes to vouchers do not reach it.
     await execute("UPDATE voucher SET subsidy_fen = 1 WHERE id = $1", first["id"])

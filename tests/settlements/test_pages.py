@@ -46,15 +46,29 @@ async def test_an_operator_drafts_approves_and_pays_from_the_console(client, wor
     assert detail.text.count('data-testid="statement-line"') == 2
     assert 'data-status="draft"' in detail.text and "¥79.99" in detail.text  # 3000 + 3000 + 1999 fen
     assert 'data-testid="approve"' in detail.text and 'data-testid="pay"' not in detail.text
-    assert (await _post(client, f"/console/settlements/{statement_id}/approve", {"revision": "1"})).status_code in (302, 303)
-    approved = await client.get(f"/console/settlements/{statement_id}", headers=HTML)
-    assert 'data-status="approved"' in approved.text and 'data-testid="pay"' in approved.text
-    refused = await _post(client, f"/console/settlements/{statement_id}/pay", {})
+    refused = await _post(client, f"/console/settlements/{statement_id}/approve", {"revision": "1"})
     assert refused.status_code == 409 and "尚未设置收款账户" in refused.text
     bad = await _post(client, f"/console/settlements/{statement_id}/payout-account", {"account_id": "12345"})
     assert bad.status_code == 422 and 'data-testid="form-error"' in bad.text
     assert (await _post(client, f"/console/settlements/{statement_id}/payout-account",
                         {"account_id": ACCOUNT})).status_code in (302, 303)
+    proposed = await client.get(f"/console/settlements/{statement_id}", headers=HTML)
+    assert 'data-testid="pending-account"' in proposed.text and ACCOUNT in proposed.text
+    # The proposer cannot approve their own proposal; Beijing's operator does.
+    queue = await client.get("/console/approvals", headers=HTML)
+    assert 'data-testid="own-proposal"' in queue.text and 'data-testid="approve"' not in queue.text
+    approval_id = await value("SELECT id FROM approval_request WHERE kind = 'payout_account'")
+    own = await _post(client, f"/console/approvals/{approval_id}/approve", {})
+    assert own.status_code == 409 and "另一位操作员" in own.text
+    await _login(client, "console", world.operators["beijing"])
+    assert (await _post(client, f"/console/approvals/{approval_id}/approve", {})).status_code in (302, 303)
+    await _login(client, "console", world.operators["chaoyang"])
+    assert (await _post(client, f"/console/settlements/{statement_id}/approve", {"revision": "1"})).status_code in (302, 303)
+    approved = await client.get(f"/console/settlements/{statement_id}", headers=HTML)
+    assert 'data-status="approved"' in approved.text and 'data-testid="pay"' in approved.text
+    own_pay = await _post(client, f"/console/settlements/{statement_id}/pay", {})
+    assert own_pay.status_code == 409 and 'data-testid="form-error"' in own_pay.text
+    await _login(client, "console", world.operators["beijing"])
     assert (await _post(client, f"/console/settlements/{statement_id}/pay", {})).status_code in (302, 303)
     paid = await client.get(f"/console/settlements/{statement_id}", headers=HTML)
     assert 'data-status="paid"' in paid.text and 'data-testid="payout-reference"' in paid.text

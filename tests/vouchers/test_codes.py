@@ -15,7 +15,10 @@ values = st.integers(min_value=0, max_value=2**BITS - 1)
 
 
 def code_for(value: int) -> str:
-    """The code `new_code` makes when `secrets` draws `value`."""
+    """The code for the drawn `value`: what `new_code` makes when its check symbol is a digit
+    or a letter, and otherwise a code as they were issued before (still accepted)."""
+    if value % 37 >= 32:
+        return codes._encode(value) + codes.CHECK_ALPHABET[value % 37]
     with mock.patch.object(codes.secrets, "randbits", return_value=value) as randbits:
         code = codes.new_code()
     randbits.assert_called_once_with(BITS)
@@ -64,6 +67,7 @@ def test_every_single_error_is_detected_for_a_real_random_code():
 def test_codes_carry_65_random_bits():
     drawn = [codes.new_code() for _ in range(200)]
     assert all(len(code) == 14 and codes.is_valid(code) for code in drawn)
+    assert all(re.fullmatch("[0-9A-HJKMNP-TV-Z]{14}", code) for code in drawn)  # no symbols, no U
     assert len(set(drawn)) == len(drawn)
     numbers = [decode(code[:13]) for code in drawn]
     assert all(0 <= number < 2**BITS for number in numbers)
@@ -80,6 +84,25 @@ def test_check_symbol_is_the_value_mod_37(value, check):
     assert code[-1] == check
     assert codes.normalise(code) == code
     assert codes.is_valid(code)
+
+
+@given(values)
+def test_new_codes_have_no_symbols_and_redraw_until_they_do(value):
+    """A draw whose check symbol would be one of *~$=U is drawn again."""
+    symbol_draw = value - value % 37 + 32 if value - value % 37 + 32 < 2**BITS else 32
+    second = value if value % 37 < 32 else 0
+    with mock.patch.object(codes.secrets, "randbits", side_effect=[symbol_draw, second]) as randbits:
+        code = codes.new_code()
+    assert code == codes._encode(second) + codes.ALPHABET[second % 37]
+    assert randbits.call_count == 2
+    assert re.fullmatch("[0-9A-HJKMNP-TV-Z]{14}", code)
+
+
+@pytest.mark.parametrize("check", ["*", "~", "$", "=", "U"])
+def test_codes_issued_before_with_a_symbol_still_work(check):
+    value = next(v for v in range(37, 400) if codes.CHECK_ALPHABET[v % 37] == check)
+    old = codes._encode(value) + check
+    assert codes.is_valid(old) and codes.normalise(codes.display(old).lower()) == old
 
 
 def test_display_groups_by_four():
