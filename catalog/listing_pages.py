@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from catalog import services
 from marketplace import dates
 from catalog.schemas import OfferInput
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid
 from marketplace.federation import services as federation
 from marketplace.identity.guards import operator, provider_owner, provider_user
@@ -350,6 +351,7 @@ async def review_bulk(request: Request) -> Response:
     elif len(reason) > 500:
         error = i18n.gettext("Keep the reason to 500 characters.")
     if error or form.get("confirm") != "1":
+        nothing_changed(request)
         items = []
         for offer_id in ids:
             try:

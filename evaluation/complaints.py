@@ -139,6 +139,13 @@ async def inbox(principal: Principal) -> list[ComplaintRead]:
     return [_read(row, show_member=True) for row in rows]
 
 
+async def count_open(provider_id: int) -> int:
+    """How many of the provider's complaints wait for its answer (the portal's badge)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM complaint WHERE provider = $1 AND status = 'open'", provider_id)
+
+
 async def answer(principal: Principal, complaint_id: int, text: str) -> ComplaintRead:
     """The provider's answer; late answers are kept, and the miss still counts."""
     provider_id = _provider(principal)
@@ -199,3 +206,23 @@ async def count_overdue(principal: Principal) -> int:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM complaint c JOIN provider p ON p.id = c.provider JOIN union_node n ON n.id = p.node "
             "WHERE n.path LIKE $1 || '%' AND c.status = 'open' AND c.respond_by < now()", principal.node_path or "-")
+
+
+COMPLAINT_STATUSES = ("open", "answered", "closed")
+
+
+async def complaint_page(principal: Principal, *, q: str = "", status: str = "", overdue: bool = False,
+                         page: int = 1, page_size: int = 50) -> tuple[list[ComplaintRead], int]:
+    """One page of the complaints in the operator's scope, by provider name, status and
+    "past its deadline"; those still to settle first, the nearest deadline first."""
+    _operator(principal)
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,") +
+            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
+            "AND ($2 = '' OR c.status = $2) AND (NOT $3 OR (c.status = 'open' AND c.respond_by < now())) "
+            "AND ($4 = '' OR p.name ILIKE '%' || $4 || '%') "
+            "ORDER BY (c.status <> 'closed') DESC, c.respond_by LIMIT $5 OFFSET $6",
+            principal.node_path, status, overdue, text, page_size, (page - 1) * page_size)
+    return [_read(row, show_member=True) for row in rows], (rows[0]["total"] if rows else 0)

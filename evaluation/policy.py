@@ -387,7 +387,7 @@ async def _delist(connection, principal: Principal, provider_id: int, case_id: i
         "UPDATE provider_standing SET state = 'delisted', since = now(), deadline = NULL WHERE provider = $1",
         provider_id)
     await _event(connection, provider_id, previous, "delisted",
-                 f"运营人员决定下架。说明：{explanation.strip()}。您可在本案中提出一次申诉。", "operator", principal.id, case_id)
+                 f"运营人员决定下架。说明：{explanation.strip().rstrip('。.')}。您可在本案中提出一次申诉。", "operator", principal.id, case_id)
     await outbox.publish(PROVIDER_DELISTED, {"provider_id": provider_id, "case_id": case_id,
                                              "cancel_vouchers": cancel_vouchers})
 

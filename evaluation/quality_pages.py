@@ -14,6 +14,8 @@ page with the reason and the matching status.
 
 from datetime import datetime
 from functools import partial
+
+import msgspec
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -22,6 +24,7 @@ from litestar.response import Redirect, Response, Template
 
 from evaluation import complaints, policy, ratings
 from marketplace.db import engine
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid
 from marketplace.web import paging
 from marketplace.web.config import local_time
@@ -29,13 +32,14 @@ from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import gettext as _
 from providers import services as providers
 from marketplace.identity import guards
-from marketplace.web import todo
+from marketplace.web import page_parts, portal_badges, todo
 from marketplace.web.nav import N_, register
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
+portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
 register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
@@ -55,8 +59,11 @@ async def _form(request: Request) -> dict:
 # Provider portal -------------------------------------------------------------------------------------
 
 async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
+    inbox = await complaints.inbox(request.user)
     return Template(template_name="evaluation/provider_complaints.html", status_code=status, context={
-        "complaints": await complaints.inbox(request.user), "error": error})
+        "complaints": inbox, "error": error,
+        # Which offer, which voucher (code masked) and the day of the visit (marketplace.vouchers fills it).
+        "vouchers": await page_parts.fill("complaint_vouchers", request, [c.voucher_id for c in inbox])})
 
 
 @get("/provider/complaints", guards=[guards.provider_user], include_in_schema=False)
@@ -116,6 +123,7 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
     kind = query.get("kind") if query.get("kind") in CASE_KINDS else ""
     page = paging.page_number(query.get("page"))
     cases, total = await policy.case_page(request.user, q=q, status=case_status, kind=kind, page=page)
+    cases = [msgspec.structs.replace(case, reasons=await _readable_reasons(case.reasons[:1])) for case in cases]
     open_values = open_values or {}
     provider_q = (query.get("provider_q") or open_values.get("provider_q") or "")[:60]
     current = await policy.policy_of_node(request.user.node_id)
@@ -231,6 +239,7 @@ async def console_policy_publish(request: Request) -> Response:
         return await _policy_page(request, values=values, errors=errors, status=422)
     try:
         if form.get("confirm") != "1":
+            nothing_changed(request)
             moves = await policy.preview_policy(request.user, request.user.node_id, rules)
             return await _policy_page(request, values=values, preview=moves)
         await policy.publish_policy(request.user, request.user.node_id, rules)
@@ -300,6 +309,7 @@ async def console_decide(request: Request, case_id: Id) -> Response:
     if decision not in ("delist", "keep") or not 10 <= len(explanation) <= 4000:
         return await _case_page(request, case_id, "explanation_length", 422)
     if form.get("confirm") != "1":
+        nothing_changed(request)
         # First say what will happen, then decide on the second step.
         return await _case_page(request, case_id, confirm={
             "action": f"/console/cases/{case_id}/decision", "decision": decision, "explanation": explanation,
@@ -318,6 +328,7 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
     if outcome not in ("upheld", "rejected") or not 10 <= len(explanation) <= 4000:
         return await _case_page(request, case_id, "explanation_length", 422)
     if form.get("confirm") != "1":
+        nothing_changed(request)
         return await _case_page(request, case_id, confirm={
             "action": f"/console/cases/{case_id}/appeal-decision", "outcome": outcome, "explanation": explanation})
     try:
@@ -334,8 +345,17 @@ async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
 
 
 async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
+    """Complaint mediation: search by provider, filters by status and past the deadline, paged."""
+    query = request.query_params
+    q = (query.get("q") or "")[:60]
+    complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
+    overdue = query.get("overdue") == "1"
+    page = paging.page_number(query.get("page"))
+    found, total = await complaints.complaint_page(request.user, q=q, status=complaint_status, overdue=overdue,
+                                                   page=page)
     return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
-        "complaints": await complaints.in_scope(request.user), "error": error})
+        "complaints": found, "error": error, "q": q, "status": complaint_status, "overdue": "1" if overdue else "",
+        "pager": paging.Pager.of(request, total, page)})
 
 
 @get("/console/complaints", guards=[guards.operator], include_in_schema=False)
@@ -352,7 +372,8 @@ async def console_close(request: Request, complaint_id: BigId) -> Response:
         await complaints.close(request.user, complaint_id, resolution)
     except DomainError as error:
         return await _mediation(request, error.code, error.status)
-    return Redirect(path="/console/complaints")
+    back = (await _form(request)).get("back") or "/console/complaints"
+    return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
 
 
 ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,

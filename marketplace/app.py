@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
-from catalog import controllers as catalog_controllers, listing_pages
+from catalog import controllers as catalog_controllers, listing_pages, services as catalog_services
 from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
 from evaluation.controllers import EvaluatorController
 from evaluation import scorecard_pages
@@ -36,8 +36,8 @@ from marketplace.privacy import controllers as privacy_controllers, pages as pri
 from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import (config as web_config, i18n, pages, proxy, requests as checked_requests, security,
-                            static_assets, todo)
+from marketplace.web import (config as web_config, i18n, pages, portal_badges, proxy, requests as checked_requests,
+                             security, static_assets, todo)
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers import settlement_controllers, settlement_pages
@@ -78,6 +78,8 @@ class BenefitsPlugin(InitPluginProtocol):
             lambda: settlement_statements.draft_month, sync_to_thread=False)
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
+        # The providers' application keeps its business licence picture with catalog's picture checks.
+        app_config.dependencies["picture_store"] = Provide(lambda: catalog_services.store_picture, sync_to_thread=False)
         app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
@@ -85,7 +87,7 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.middleware[:0] = [proxy.proxy_middleware, security.nonce_middleware, logs.request_log_middleware,
                                      i18n.locale_middleware, checked_requests.query_guard_middleware,
                                      authentication_middleware, inbox_middleware.badge_middleware,
-                                     audit_middleware, todo.todo_middleware]
+                                     audit_middleware, todo.todo_middleware, portal_badges.badge_middleware]
         app_config.template_config = web_config.template_config()
         # HTML, CSS, JS and JSON go out gzipped (members are on phones), not to requests
         # another site started (BREACH; see static_assets); pictures are compressed already.

@@ -7,19 +7,22 @@ with the message next to the field it names.
 """
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from marketplace import dates
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
-from marketplace.web import todo
+from marketplace.audit.middleware import nothing_changed
+from marketplace.web import paging, todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_error, form_id
+from marketplace.web.i18n import gettext as _
 from providers import geocoding, services
 from providers.schemas import (
     KINDS,
@@ -111,7 +114,7 @@ def _error(error: DomainError) -> dict:
 
 
 def _form_values(form) -> dict:
-    return {key: form.get(key) for key in form if key not in ("password", "_csrf_token")}
+    return {key: form.get(key) for key in form if key not in ("password", "_csrf_token", "licence")}
 
 
 # Public application ---------------------------------------------------------------------------
@@ -128,8 +131,24 @@ async def apply_page() -> Template:
     return await _apply_page()
 
 
-@post("/provider/apply", include_in_schema=False)
-async def apply_submit(request: Request) -> Response:
+LICENCE_MAX_BYTES = 5 * 1024 * 1024
+
+
+async def _licence(form, picture_store) -> str | None:
+    """The business licence picture, checked and kept as offer pictures are (the app injects
+    catalog's picture store: providers does not import catalog)."""
+    upload = form.get("licence")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    content = await upload.read(LICENCE_MAX_BYTES + 1)
+    try:
+        return picture_store(content, "licences")
+    except DomainError as error:
+        raise Invalid(error.message, field="licence", params=error.params) from None
+
+
+@post("/provider/apply", include_in_schema=False, request_max_body_size=LICENCE_MAX_BYTES + 256 * 1024)
+async def apply_submit(request: Request, picture_store: Any) -> Response:
     form = await request.form()
     try:
         node = form_id(form.get("node_id"))
@@ -142,7 +161,8 @@ async def apply_submit(request: Request) -> Response:
             "locations": [await _location_from(form, "locations[0].", await services.district_choices())],
             "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
         }, ApplicationCreate)
-        await services.apply(data, request.client.host if request.client else None)
+        await services.apply(data, request.client.host if request.client else None,
+                             await _licence(form, picture_store))
     except DomainError as error:
         return await _apply_page(_form_values(form), _error(error), error.status)
     return Template(template_name="providers/applied.html", context={"username": form.get("username")})
@@ -280,9 +300,14 @@ async def staff_deactivate(request: Request, user_id: FromPath[Id]) -> Response:
 async def review_queue(request: Request, status: FromQuery[str] = "applied",
                        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1) -> Template:
     chosen = status if status in STATUSES else "applied"
-    result = await services.list_providers(request.user, chosen, page, 50)
+    q = (request.query_params.get("q") or "")[:60]
+    result = await services.list_providers(request.user, chosen, page, 50, q=q)
     return Template(template_name="providers/console_list.html", context={
-        "page": result, "status": chosen, "statuses": STATUSES,
+        "page": result, "status": chosen, "statuses": STATUSES, "q": q,
+        "pager": paging.Pager.of(request, result.total, page),
+        "done": paging.page_number(request.query_params.get("done")) if request.query_params.get("done") else None,
+        "did": request.query_params.get("did"),
+        "failed": paging.page_number(request.query_params.get("failed")) if request.query_params.get("failed") else None,
     })
 
 
@@ -315,7 +340,60 @@ async def review_decide(request: Request, provider_id: FromPath[Id]) -> Response
     return Redirect(path=f"/console/providers/{provider_id}")
 
 
+@post("/console/providers/bulk", guards=[guards.operator], include_in_schema=False)
+async def review_bulk(request: Request) -> Response:
+    """Approve or turn down the ticked applications with one reason: first a confirmation
+    naming each provider, then (confirm=1) the decisions; back to the same list page."""
+    form = await request.form()
+    action = form.get("action")
+    reason = (form.get("reason") or "").strip()
+    back = form.get("back") or "/console/providers"
+    if not back.startswith("/console/providers"):
+        back = "/console/providers"
+    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    error = None
+    if action not in ("approve", "reject"):
+        error = _("Choose approve or turn down.")
+    elif not ids:
+        error = _("Tick at least one application.")
+    elif action == "reject" and not reason:
+        error = _("Give the reason the applicants will read.")
+    elif len(reason) > 500:
+        error = _("Keep the reason to 500 characters.")
+    if error or form.get("confirm") != "1":
+        nothing_changed(request)
+        names = []
+        for provider_id in ids:
+            try:
+                names.append((provider_id, (await services.provider_detail(request.user, provider_id)).name))
+            except DomainError:
+                continue
+        approve = action == "approve"
+        return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
+            "nav": "providers", "kicker": _("Providers"), "back": back, "error": error,
+            "title": _("Approve applications") if approve else _("Turn down applications"),
+            "question": (_("Approve these %(n)s providers?") if approve
+                         else _("Turn down these %(n)s applications?")) % {"n": len(names)},
+            "lines": [name for _id, name in names],
+            "consequences": [_("They become active: their owners can sign in and publish offers.")] if approve else
+            [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],
+            "fields": [("action", action), ("back", back), ("reason", reason)]
+            + [("ids", str(provider_id)) for provider_id, _name in names],
+            "action": "/console/providers/bulk", "danger": not approve,
+            "confirm_label": (_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},
+        })
+    done = failed = 0
+    for provider_id in ids:
+        try:
+            await services.decide(request.user, provider_id, action, reason)
+            done += 1
+        except DomainError:
+            failed += 1
+    separator = "&" if "?" in back else "?"
+    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
+
+
 ROUTES: list = [
     apply_page, apply_submit, profile_page, profile_resubmit, locations_page, location_add, location_update,
-    location_remove, staff_page, staff_add, staff_deactivate, review_queue, review_detail, review_decide,
+    location_remove, staff_page, staff_add, staff_deactivate, review_queue, review_bulk, review_detail, review_decide,
 ]

@@ -117,6 +117,7 @@ class ProviderDetail(msgspec.Struct):
     created_at: datetime
     locations: list[LocationRead]
     history: list[StatusChangeRead]
+    licence_image: str | None = None  # the business licence picture under /media, for the review
 
 
 class ProviderSummary(msgspec.Struct):

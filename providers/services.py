@@ -241,9 +241,10 @@ async def _count_application(address: str | None) -> None:
         await pipe.execute()
 
 
-async def apply(data: ApplicationCreate, address: str | None = None) -> int:
+async def apply(data: ApplicationCreate, address: str | None = None, licence_image: str | None = None) -> int:
     """A new provider in status `applied`, with its locations and owner account; all or nothing.
-    Throttled per client address (APPLICATIONS_PER_ADDRESS an hour)."""
+    Throttled per client address (APPLICATIONS_PER_ADDRESS an hour). `licence_image`: the
+    stored business licence picture (its name under /media), if sent."""
     await _check_applications(address)
     name = _check_text(data.name, "name")
     code = normalise_credit_code(data.credit_code)
@@ -256,9 +257,10 @@ async def apply(data: ApplicationCreate, address: str | None = None) -> int:
         connection = transaction.connection
         provider_id = await connection.fetchval(
             "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
-            "contact_phone_masked, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied') "
+            "contact_phone_masked, status, licence_image) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied', $8) "
             "ON CONFLICT (credit_code) DO NOTHING RETURNING id",
-            name, code, data.kind, data.node_id, contact_name, pii.encrypt(phone), pii.mask_phone(phone))
+            name, code, data.kind, data.node_id, contact_name, pii.encrypt(phone), pii.mask_phone(phone),
+            licence_image)
         if provider_id is None:
             raise Conflict("A provider with this credit code has already applied.", code="provider_exists",
                            field="credit_code")
@@ -357,10 +359,13 @@ async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:
 # Reading for operators and owners ----------------------------------------------------------------
 
 async def list_providers(principal: Principal, status: str | None = "applied", page: int = 1,
-                         page_size: int = 20) -> ProviderPage:
-    """Providers serving nodes in the operator's subtree, oldest first (a review queue)."""
-    where = "n.path LIKE {} || '%'" + (" AND p.status = {}" if status else "")
-    args = [principal.node_path or "-"] + ([status] if status else [])
+                         page_size: int = 20, q: str = "") -> ProviderPage:
+    """Providers serving nodes in the operator's subtree, oldest first (a review queue);
+    with `q`, those whose name or credit code contains it."""
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    where = "n.path LIKE {} || '%'" + (" AND p.status = {}" if status else "") + \
+        (" AND (p.name ILIKE '%' || {} || '%' OR p.credit_code ILIKE '%' || {} || '%')" if text else "")
+    args = [principal.node_path or "-"] + ([status] if status else []) + ([text, text] if text else [])
     rows = await Provider.raw(
         "SELECT p.id, p.name, p.credit_code, p.kind, p.status, p.node AS node_id, n.name_zh AS node_name, "
         "p.created_at, count(*) OVER () AS total FROM provider p JOIN union_node n ON n.id = p.node "
@@ -393,7 +398,7 @@ async def _detail(provider: dict) -> ProviderDetail:
         id=provider["id"], name=provider["name"], credit_code=provider["credit_code"], kind=provider["kind"],
         status=provider["status"], node_id=node.id, node_name=node.name_zh,
         contact_name=provider["contact_name"], contact_phone=provider["contact_phone_masked"],
-        created_at=provider["created_at"],
+        created_at=provider["created_at"], licence_image=provider.get("licence_image"),
         locations=[_location(row) for row in await list_locations(provider["id"])],
         history=await history(provider["id"]),
     )
@@ -558,9 +563,15 @@ async def district_choices(node_id: int | None = None) -> list[str]:
 
 
 async def serving_nodes() -> list[dict]:
-    """The city and district federations a provider may apply to serve, in tree order."""
+    """The city and district federations a provider may apply to serve, most relevant first:
+    each city followed by its districts, the cities with the most members first (the
+    federation's own city leads the list instead of the first one in the tree)."""
     return await Provider.raw(
-        "SELECT id, name_zh, name_en, level, depth FROM union_node WHERE level = ANY({}) ORDER BY path",
+        "WITH city AS (SELECT c.path, (SELECT count(*) FROM member m JOIN union_node mn ON mn.id = m.node "
+        "  WHERE mn.path LIKE c.path || '%') AS members FROM union_node c WHERE c.level = 'city') "
+        "SELECT n.id, n.name_zh, n.name_en, n.level, n.depth FROM union_node n "
+        "LEFT JOIN city ON n.path LIKE city.path || '%' WHERE n.level = ANY({}) "
+        "ORDER BY coalesce(city.members, 0) DESC, coalesce(city.path, n.path), n.path",
         list(SERVING_LEVELS))
 
 

@@ -37,6 +37,8 @@ class Provider(Table, tablename="provider"):
     updated_at = Timestamptz()
     # Where settlements are paid: the provider's Stripe Connect account ("acct_...").
     payout_account = Varchar(length=64, null=True, default=None)
+    # The business licence picture sent with the application (a name under /media), for review.
+    licence_image = Varchar(length=120, null=True, default=None)
 
 
 class Location(Table, tablename="location"):

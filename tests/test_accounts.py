@@ -139,6 +139,7 @@ async def test_an_owner_resets_a_staff_password_and_the_staff_must_change_it(cli
         done = await _post(counter, "/provider/password", {"current_password": temporary, "password": NEW_PASSWORD,
                                                            "password_again": NEW_PASSWORD})
         assert done.status_code in (302, 303)
+        # With the new password the staff member works again: staff land on the counter.
         assert (await counter.get("/provider/counter", headers=HTML)).status_code == 200
 
 

@@ -13,6 +13,8 @@ from marketplace.db import engine
 log = structlog.get_logger(__name__)
 
 CHANGES = ("POST", "PUT", "PATCH", "DELETE")
+# A handler that only answered with a preview or a question sets this in its request's scope.
+NOTHING_CHANGED = "audit_nothing_changed"
 AUDITED = ("operator", "provider")
 # Signing in and out is recorded by the session itself; these are not changes.
 SKIPPED = ("/console/login", "/console/logout", "/provider/login", "/provider/logout", "/api/v1/auth/token")
@@ -34,6 +36,8 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
         principal = scope.get("user")
         if principal is None or principal.kind not in AUDITED or status["code"] >= 400:
             return  # refused requests changed nothing
+        if scope.get(NOTHING_CHANGED):
+            return  # a preview or a confirmation step, before anything was done
         route = scope.get("path_template") or scope["path"]
         try:
             async with engine().transaction() as transaction:
@@ -43,3 +47,9 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
             log.error("audit_write_failed", path=scope["path"], error=type(error).__name__)
 
     return middleware
+
+
+def nothing_changed(request) -> None:
+    """Leave this request out of the log: it answered with a preview or a confirmation
+    question and changed nothing (the confirmed request that follows is recorded)."""
+    request.scope[NOTHING_CHANGED] = True

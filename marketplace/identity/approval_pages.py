@@ -11,13 +11,14 @@ from litestar.response import Redirect, Response, Template
 
 from marketplace.errors import DomainError
 from marketplace.identity import approvals, guards
-from marketplace.web import nav
+from marketplace.web import nav, todo
 from marketplace.web.forms import form_error
 from marketplace.web.nav import N_
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 nav.register("console", "approvals", N_("Approvals"), "/console/approvals", "check", position=41)
+todo.register("approvals", N_("Money changes to approve"), "/console/approvals", approvals.waiting_for, position=65)
 
 
 class Decision(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

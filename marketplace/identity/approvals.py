@@ -93,6 +93,18 @@ async def in_scope(principal: Principal, status: str | None = "pending", limit: 
     return [_read(row) for row in rows]
 
 
+async def waiting_for(principal: Principal) -> int:
+    """How many changes of the operator's subtree wait for a second operator who may decide
+    them: proposals of others, and only for a role that approves (the console's to-do list)."""
+    if principal is None or principal.kind != "operator" or not permissions.holds(principal, "approvals.decide"):
+        return 0
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM approval_request a JOIN union_node n ON n.id = a.node "
+            "WHERE a.status = 'pending' AND n.path LIKE $1 || '%' AND a.proposed_by <> $2",
+            principal.node_path, principal.id)
+
+
 async def get(principal: Principal, approval_id: int) -> dict:
     _operator(principal)
     async with engine().transaction() as transaction:

@@ -36,7 +36,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "member": ("member", frozenset(), "a member's own vouchers, points, payments and data"),
     "evaluator": ("evaluator", frozenset(), "an evaluator's samples and result batches"),
     # Operators
-    "console.self": ("operator", ALL_OPERATORS, "sign out, own two-factor settings"),
+    "console.self": ("operator", ALL_OPERATORS, "sign out, own password and two-factor settings"),
     "console.read": ("operator", ALL_OPERATORS, "read figures, lists, scorecards, settlements, cases"),
     "members.read": ("operator", frozenset({"administrator", "reviewer"}), "members of the scope, masked"),
     "members.reveal": ("operator", frozenset({"administrator", "reviewer"}), "reveal a member's phone or ID, audited"),
@@ -59,7 +59,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "payouts.account": ("operator", frozenset({"administrator", "finance"}),
                         "propose a provider's payout account; approving another operator's proposal"),
     # Provider users
-    "provider.self": ("provider", frozenset(PROVIDER_ROLES), "sign out"),
+    "provider.self": ("provider", frozenset(PROVIDER_ROLES), "sign out, own password"),
     "provider.read": ("provider", frozenset(PROVIDER_ROLES), "the provider's profile and offers"),
     "provider.counter": ("provider", frozenset(PROVIDER_ROLES), "check and redeem vouchers at the counter"),
     "provider.manage": ("provider", frozenset({"owner"}), "offers, locations, staff, resubmission"),

@@ -7,6 +7,7 @@ from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.federation import services as federation
 from marketplace.identity import guards
@@ -89,6 +90,7 @@ async def create_grant(request: Request) -> Response:
                                    field="amount", values=form, status=422)
     group = form.get("member_group") or None
     if form.get("confirm") != "1":
+        nothing_changed(request)
         # First the preview: "N people, X points in all", with the button that grants.
         try:
             preview = await services.grant_preview(request.user, node_id, group, amount, form.get("reason") or "")

@@ -80,6 +80,14 @@ SUBJECTS = {"member": N_("Member"), "operator": N_("Operator account"), "union_n
             "roster_import": N_("Roster import"), "evaluator_org": N_("Evaluator")}
 
 
+def _shape(route: str) -> str:
+    """A route with its parameters blanked: "/console/cases/{case_id:int}/decision" → "/console/cases/{}/decision"."""
+    return re.sub(r"\{[^}]*\}", "{}", route.removeprefix("/api/v1"))
+
+
+_BY_SHAPE = {_shape(route): words for route, words in ROUTES.items()}
+
+
 def describe(event: dict) -> dict:
     """What the log shows for one event: the sentence's msgid and, for a change through a
     page, the link to the thing it changed."""
@@ -87,7 +95,7 @@ def describe(event: dict) -> dict:
         return {"sentence": ACTIONS[event["action"]], "link": None}
     details = event.get("details") or {}
     route = details.get("route") or ""
-    sentence, link = ROUTES.get(route) or ROUTES.get(route.removeprefix("/api/v1"), (N_("made another change"), None))
+    sentence, link = _BY_SHAPE.get(_shape(route), (N_("made another change"), None))
     href = None
     if link:
         number = re.search(r"/(\d+)(?:/|$)", details.get("path") or "")

@@ -62,6 +62,13 @@ def display(code: str) -> str:
     return "-".join(compact[i : i + GROUP_SIZE] for i in range(0, len(compact), GROUP_SIZE))
 
 
+def masked(code: str) -> str:
+    """The code with its middle hidden, e.g. ABCD-****-****-PQ: enough to match a voucher the
+    member shows, not enough to redeem it (complaints name the voucher this way)."""
+    grouped = display(code).split("-")
+    return "-".join([grouped[0], *("*" * len(group) for group in grouped[1:-1]), grouped[-1]])
+
+
 def normalise(text: str) -> str:
     """Turn what a cashier typed into the canonical form; ValueError if it cannot be a code.
 

@@ -95,6 +95,15 @@ async def offer_actions(request: Request, detail: dict) -> dict:
 page_parts.register("offer_actions", offer_actions)
 
 
+async def complaint_vouchers(request: Request, voucher_ids: list[int]) -> dict:
+    """The provider's complaint page (evaluation renders it; vouchers are ours): the offer,
+    masked code and visit day of each voucher complained about."""
+    return await services.provider_voucher_facts(request.user, voucher_ids) if voucher_ids else {}
+
+
+page_parts.register("complaint_vouchers", complaint_vouchers)
+
+
 @post("/offers/{offer_id:int}/restock-alert", guards=[guards.member], include_in_schema=False)
 async def restock_alert(request: Request, offer_id: Id) -> Response:
     try:

@@ -558,6 +558,37 @@ def _already_redeemed(row) -> Conflict:
                     location=row["location_name"], staff=row["staff_name"])
 
 
+async def provider_voucher_facts(principal: Principal, voucher_ids: list[int]) -> dict[int, dict]:
+    """What a provider's complaint page says about each voucher complained about: the offer,
+    the code masked and the day of the visit (redeemed, else the booked slot)."""
+    provider_id = _staff(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT v.id, v.code, v.redeemed_at, o.title_zh, o.title_en, s.starts_at AS slot_starts_at "
+            "FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN offer_slot s ON s.id = v.slot "
+            "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])", provider_id, voucher_ids)
+    return {row["id"]: {"offer_title_zh": row["title_zh"], "offer_title_en": row["title_en"],
+                        "code": codes.masked(row["code"]),
+                        "visit": dates.day_text(row["redeemed_at"] or row["slot_starts_at"])}
+            for row in rows}
+
+
+async def provider_activity(provider_id: int) -> dict:
+    """The owner's overview: vouchers redeemed today and this month (Shanghai calendar), and
+    this month's running settlement so far: the union's subsidies owed for them and what
+    members paid online for them."""
+    now = datetime.now(SHANGHAI)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT count(*) FILTER (WHERE redeemed_at >= $2) AS today_n, count(*) AS month_n, "
+            "coalesce(sum(subsidy_fen), 0) AS subsidy_fen, coalesce(sum(paid_fen), 0) AS paid_fen "
+            "FROM voucher WHERE provider = $1 AND status = 'redeemed' AND redeemed_at >= $3",
+            provider_id, midnight, midnight.replace(day=1))
+    return {"today_n": row["today_n"], "month_n": row["month_n"], "subsidy_fen": int(row["subsidy_fen"]),
+            "paid_fen": int(row["paid_fen"]), "total_fen": int(row["subsidy_fen"]) + int(row["paid_fen"])}
+
+
 async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
     """The provider's vouchers redeemed since midnight in Shanghai, newest first."""
     provider_id = _staff(principal)

@@ -11,7 +11,7 @@ from litestar.template.config import TemplateConfig
 from catalog import pricing
 from marketplace import dates
 from marketplace.identity import permissions
-from marketplace.web import i18n, large_text, nav, security, static_assets, todo
+from marketplace.web import i18n, large_text, nav, portal_badges, security, static_assets, todo
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -77,6 +77,7 @@ def environment() -> Environment:
     env.globals["large_text"] = large_text.enabled
     env.globals["todo_counts"] = todo.current
     env.globals["todo_badges"] = todo.current_badges
+    env.globals["portal_badges"] = portal_badges.current
     # A fresh Idempotency-Key per rendered form: a double tap or a resubmitted page then
     # repeats nothing (see marketplace/idempotency).
     env.globals["one_time_key"] = lambda: secrets.token_urlsafe(16)

@@ -15,7 +15,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from catalog import services as catalog
-from evaluation import services as evaluation
+from evaluation import complaints, policy as quality, scorecards, services as evaluation
 from marketplace import dates
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.favourites import services as favourites
@@ -25,6 +25,7 @@ from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS, area_of
 from marketplace.points import services as points
+from marketplace.vouchers import services as vouchers
 from marketplace.settings import get_settings
 from marketplace.web import i18n, large_text
 from providers import services as providers
@@ -204,12 +205,49 @@ async def provider_dashboard(request: Request) -> Response:
     if request.user.role == "staff":  # front-desk staff work at the counter: they land there
         return Redirect(path="/provider/counter")
     provider_id = request.user.provider_id
+    locations = await providers.list_locations(provider_id)
+    offers = _with_dates(await catalog.provider_offers(provider_id))
+    staff = [user for user in await providers.list_users(provider_id) if user.role == "staff" and user.active]
+    scorecard = await scorecards.scorecard_of(provider_id)
     return Template(template_name="provider/dashboard.html", context={
         "provider": await providers.get_provider(provider_id),
-        "locations": [{**location, "hours": _hour_runs(location.get("opening_hours"))}
-                      for location in await providers.list_locations(provider_id)],
-        "offers": _with_dates(await catalog.provider_offers(provider_id)),
+        "locations": [{**location, "hours": _hour_runs(location.get("opening_hours"))} for location in locations],
+        "offers": offers, "activity": await vouchers.provider_activity(provider_id),
+        "open_complaints": await complaints.count_open(provider_id),
+        "scorecard": scorecard, "standing": await quality.standing(provider_id),
+        "alerts": _alerts(offers), "checklist": _checklist(locations, offers, staff),
+        "month": datetime.now(dates.zone()).strftime("%Y-%m"),
     })
+
+
+LOW_STOCK = 5
+EXPIRING_DAYS = 14
+
+
+def _alerts(offers: list[dict]) -> list[dict]:
+    """What an owner should act on soon: published offers running out or ending."""
+    now = datetime.now(timezone.utc)
+    alerts = []
+    for offer in offers:
+        if offer["status"] != "published":
+            continue
+        if offer["stock_left"] <= LOW_STOCK:
+            alerts.append({"kind": "stock", "offer": offer})
+        if offer.get("valid_to") and (offer["valid_to"] - now).days < EXPIRING_DAYS:
+            alerts.append({"kind": "ending", "offer": offer})
+    return alerts
+
+
+def _checklist(locations: list, offers: list[dict], staff: list) -> list[dict] | None:
+    """A new owner's first steps, until all are done (then None: the overview shows none)."""
+    steps = [
+        {"key": "location", "done": bool(locations), "href": "/provider/locations"},
+        {"key": "offer", "done": bool(offers), "href": "/provider/offers/new"},
+        {"key": "picture", "done": any(offer.get("cover_image") for offer in offers), "href": "/provider/offers"},
+        {"key": "publish", "done": any(offer["status"] == "published" for offer in offers), "href": "/provider/offers"},
+        {"key": "staff", "done": bool(staff), "href": "/provider/staff"},
+    ]
+    return None if all(step["done"] for step in steps) else steps
 
 
 # Operator console ----------------------------------------------------------------------

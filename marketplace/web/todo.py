@@ -66,7 +66,8 @@ def current_badges() -> dict[str, int]:
 
 
 def _wants_page(scope: Scope) -> bool:
-    if scope["type"] != "http" or scope["method"] != "GET":
+    # A form that answers with a page (a confirmation, a refused form) shows the menu too.
+    if scope["type"] != "http" or scope["method"] not in ("GET", "POST"):
         return False
     path = scope["path"]
     if not (path == "/console" or path.startswith("/console/")) or path.startswith(("/console/login", "/console/logout")):

@@ -14,7 +14,10 @@ async def test_audit_log_reads_as_sentences_and_filters_from_menus(client, world
     await post(client, f"/console/members/{member_id}/reveal", {"field": "phone", "reason": "核实会员投诉需要回电"})
     await post(client, f"/console/members/{member_id}/transfer", {"node_id": str(world.nodes["hd_union"]),
                                                                  "back_node": str(world.nodes["cy_union"])})
+    await post(client, "/console/points/grants", {"node_id": str(world.nodes["chaoyang"]), "amount": "5",
+                                                 "reason": "预览而已"})  # a preview changes nothing: not logged
     log = await client.get("/console/audit", headers=HTML)
+    assert "给会员发放了积分" not in log.text
     assert log.status_code == 200
     assert "操作员op_beijing" in log.text and "管理员" in log.text
     assert "查看了会员的完整手机号或身份证号" in log.text and "核实会员投诉需要回电" in log.text

@@ -95,3 +95,36 @@ async def test_bulk_approve_publishes_after_confirmation(client, world):
                       [("action", "approve"), ("confirm", "1"), *[("ids", str(i)) for i in ids]])
     assert done.status_code in (302, 303)
     assert {row["status"] for row in await Offer.select(Offer.status).where(Offer.id.is_in(ids))} == {"published"}
+
+
+async def test_complaints_and_providers_are_searched_filtered_and_paged(client, world):
+    from tests.test_page_language import _seed
+    await _seed(world)
+    await web_login(client, "console", world.operators["chaoyang"])
+    overdue = await client.get("/console/complaints?overdue=1", headers=HTML)
+    assert overdue.text.count('data-testid="complaint"') == 1 and 'data-testid="pager"' in overdue.text
+    assert 'data-testid="complaint"' not in (await client.get("/console/complaints?status=closed", headers=HTML)).text
+    assert 'data-testid="complaint"' not in (await client.get("/console/complaints?q=体检", headers=HTML)).text
+    found = await client.get("/console/providers?status=active&q=力美", headers=HTML)
+    assert found.text.count('data-testid="provider-row"') == 1
+    assert 'data-testid="provider-row"' not in (await client.get("/console/providers?status=active&q=体检",
+                                                                 headers=HTML)).text
+
+
+async def test_provider_applications_are_approved_in_bulk_after_a_confirmation(client, world):
+    from providers.tables import Provider
+    from tests.factories import add_provider
+    applied = [(await add_provider(world.nodes["chaoyang"], f"新店{i}", f"9111010500000000{i}X", status="applied"))["id"]
+               for i in range(3)]
+    await web_login(client, "console", world.operators["chaoyang"])
+    page = await client.get("/console/providers?status=applied", headers=HTML)
+    assert page.text.count('data-testid="row-check"') == 3
+    asked = await post(client, "/console/providers/bulk", [("action", "approve"), *[("ids", str(i)) for i in applied[:2]]])
+    assert asked.status_code == 200 and asked.text.count('name="ids"') == 2 and "新店0" in asked.text
+    assert {r["status"] for r in await Provider.select(Provider.status).where(Provider.id.is_in(applied))} == {"applied"}
+    done = await post(client, "/console/providers/bulk",
+                      [("action", "approve"), ("confirm", "1"), *[("ids", str(i)) for i in applied[:2]]])
+    assert done.status_code in (302, 303) and "done=2" in done.headers["location"]
+    rows = {r["id"]: r["status"] for r in await Provider.select(Provider.id, Provider.status).where(
+        Provider.id.is_in(applied))}
+    assert [rows[i] for i in applied] == ["active", "active", "applied"]

@@ -52,7 +52,7 @@ async def test_the_console_and_provider_scorecards_draw_their_charts(desktop_pag
     await page.goto("/console/login")
     await sign_in(page, world.operators["beijing"], PASSWORD)
     await page.goto("/console/scorecards")
-    await expect(page.locator("h1")).to_have_text("服务评价")
+    await expect(page.locator("h1")).to_have_text("服务评分")
     assert await _chart_drawn(page, "chart-trend", "path.chart-line") == 1
     assert await _chart_drawn(page, "chart-trend", "circle.chart-dot") == 5  # four months and the current window
     assert await _chart_drawn(page, "chart-distribution", "rect.chart-bar") >= 2  # two categories

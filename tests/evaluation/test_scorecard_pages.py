@@ -47,7 +47,7 @@ async def test_the_provider_sees_its_figures_with_sample_sizes_and_trends(client
         await _login(client, "provider", world.providers["chaoyang"][role])
         page = await client.get("/provider/scorecard", headers=HTML)
         assert page.status_code == 200, role
-        assert "服务评价" in page.text and 'data-testid="scorecard-figures"' in page.text
+        assert "服务评分" in page.text and 'data-testid="scorecard-figures"' in page.text
         assert "4 条评价" in page.text  # the sample size beside the fair score
         assert "1 / 3" not in page.text and "共 2 家中第 2 名" in page.text  # rank 2 of 2 in fitness
         assert 'data-testid="standing"' in page.text

@@ -28,6 +28,8 @@ async def test_a_large_grant_waits_for_a_second_operator(client, world):
     assert grant.status == "pending" and await _events(points.GRANT_CREATED) == []
     [pending] = await approvals.in_scope(chaoyang)
     assert pending["kind"] == "points_grant" and pending["payload"]["total"] == 15_500
+    # The second operator's to-do list counts it; the proposer's does not.
+    assert (await approvals.waiting_for(chaoyang), await approvals.waiting_for(beijing)) == (1, 0)
     with pytest.raises(approvals.Conflict) as own:
         await approvals.decide(beijing, pending["id"], True)
     assert own.value.code == "own_proposal"
@@ -82,3 +84,19 @@ async def test_a_large_adjustment_waits_and_a_small_one_does_not(client, world):
     assert (await client.post(f"/api/v1/console/approvals/{approval}/approve", headers=chaoyang)).status_code == 200
     assert await points.balance_of(member_id) == 60_000
     assert await points.reconcile() == []
+
+
+async def test_the_console_says_a_large_grant_waits_and_lists_it_as_waiting(client, world):
+    from tests.providers.test_pages import _login, _post
+
+    await many_members(world, 30)
+    await _login(client, "console", world.operators["beijing"])
+    form = {"node_id": str(world.nodes["chaoyang"]), "amount": "500", "reason": "春节慰问积分", "idempotency_key": "g1"}
+    preview = await _post(client, "/console/points/grants", form)
+    assert preview.status_code == 200 and "须由另一位操作员" in preview.text and "15,500" in preview.text
+    granted = await _post(client, "/console/points/grants", {**form, "confirm": "1"})
+    assert granted.status_code in (302, 303)
+    page = await client.get("/console/points")
+    assert "status-grant-pending" in page.text
+    small = await _post(client, "/console/points/grants", {**form, "amount": "100", "idempotency_key": "g2"})
+    assert "须由另一位操作员" not in small.text  # 3,100 in all: no second operator needed

@@ -1,7 +1,10 @@
 """The server-rendered pages: form errors come back in the form, staff are kept out of
 the owner's pages, operators decide through the console form."""
 
+import io
+
 import pytest
+from PIL import Image
 
 from marketplace.db import engine
 from tests.factories import PASSWORD
@@ -49,9 +52,23 @@ async def test_the_apply_form_rerenders_errors_and_stores_nothing(client, world)
         assert 'data-testid="form-error"' in response.text and label in response.text, field
         assert "京体健身(三里屯店)" in response.text  # what was typed stays in the form
     assert await _value("SELECT count(*) FROM provider WHERE credit_code = $1", VALID_CODE) == 0
-    done = await _post(client, "/provider/apply", _application_form(world.nodes["chaoyang"]))
+    not_a_picture = await client.post("/provider/apply", headers=HTML, data={
+        **_application_form(world.nodes["chaoyang"]), "_csrf_token": client.cookies.get("csrftoken")},
+        files={"licence": ("licence.png", b"not a picture" * 20, "image/png")})
+    assert not_a_picture.status_code == 422 and 'id="licence-error"' in not_a_picture.text
+    licence = io.BytesIO()
+    Image.new("RGB", (1000, 700), (250, 245, 230)).save(licence, "JPEG")
+    done = await client.post("/provider/apply", headers=HTML, data={
+        **_application_form(world.nodes["chaoyang"]), "_csrf_token": client.cookies.get("csrftoken")},
+        files={"licence": ("licence.jpg", licence.getvalue(), "image/jpeg")})
     assert done.status_code == 200 and 'data-testid="applied"' in done.text
     assert await _value("SELECT status FROM provider WHERE credit_code = $1", VALID_CODE) == "applied"
+    stored = await _value("SELECT licence_image FROM provider WHERE credit_code = $1", VALID_CODE)
+    assert stored and stored.startswith("licences/")
+    await _login(client, "console", world.operators["chaoyang"])
+    provider_id = await _value("SELECT id FROM provider WHERE credit_code = $1", VALID_CODE)
+    review = await client.get(f"/console/providers/{provider_id}", headers=HTML)
+    assert f'href="/media/{stored}"' in review.text  # the operator checks the licence
 
 
 async def test_staff_cannot_open_the_owner_pages(client, world):
