@@ -503,6 +503,11 @@ async def user_password_hash(user_id: int) -> str | None:
     return row["password_hash"] if row else None
 
 
+async def user_username(user_id: int) -> str:
+    row = await ProviderUser.select(ProviderUser.username).where(ProviderUser.id == user_id).first()
+    return row["username"] if row else ""
+
+
 async def set_user_password(user_id: int, password_hash: str, *, must_change: bool) -> None:
     async with engine().transaction() as transaction:
         await transaction.connection.execute(

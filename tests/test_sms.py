@@ -173,3 +173,19 @@ async def test_a_member_resets_a_forgotten_password_by_code(client, world, app):
     new = await client.post("/api/v1/auth/token", json={"kind": "member", "username": phone,
                                                          "password": NEW_PASSWORD})
     assert new.status_code == 201
+
+
+@pytest.mark.integration
+async def test_a_member_signs_in_through_the_api_with_a_code(client, world):
+    phone = world.members["chaoyang"][1]
+    assert (await client.post("/api/v1/auth/sms-code", json={"phone": phone})).status_code == 202
+    assert (await client.post("/api/v1/auth/sms-code", json={"phone": "13911112222"})).status_code == 202
+    assert_problem(await client.post("/api/v1/auth/sms-code", json={"phone": phone}), 429, "sms_cooldown")
+    assert_problem(await client.post("/api/v1/auth/sms-code", json={"phone": "12"}), 422, "invalid")
+    code = await last_sms_code(phone)
+    wrong = await client.post("/api/v1/auth/sms-token", json={"phone": phone, "code": "12345"})
+    assert assert_problem(wrong, 422, "wrong_code")["errors"][0]["field"] == "code"
+    signed = await client.post("/api/v1/auth/sms-token", json={"phone": phone, "code": code})
+    assert signed.status_code == 201
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {signed.json()['token']}"})
+    assert me.json()["id"] == world.members["chaoyang"][0]

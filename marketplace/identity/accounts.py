@@ -63,7 +63,7 @@ async def change_password(principal: Principal, current: str, new: str, again: s
         activation.check_password(new, "", "")
         await activation.set_password(principal.id, await hash_password(new))
     elif principal.kind == "provider":
-        providers.check_user_password(new, principal.display_name)
+        providers.check_user_password(new, await providers.user_username(principal.id))
         await providers.set_user_password(principal.id, await hash_password(new), must_change=False)
     else:
         username = await operators.username_of(principal.id)

@@ -1,11 +1,11 @@
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from marketplace import pii
 from marketplace.errors import Forbidden
-from marketplace.identity import guards, services
-from marketplace.identity.schemas import PrincipalRead, TokenRead, TokenRequest
+from marketplace.identity import accounts, guards, services
+from marketplace.identity.schemas import PrincipalRead, SmsCodeRequest, SmsTokenRequest, TokenRead, TokenRequest
 
 
 def client_address(request: Request) -> str:
@@ -21,6 +21,17 @@ class AuthController(Controller):
         token, expires_at = await services.sign_in(
             data.kind, data.username, data.password, client_address(request), "bearer", otp=data.otp)
         return TokenRead(token=token, token_type="bearer", kind=data.kind, expires_at=expires_at)
+
+    @post("/auth/sms-code", status_code=HTTP_202_ACCEPTED,
+          summary="Send a member a one-time code by SMS (the same answer for any number)")
+    async def sms_code(self, request: Request, data: JSONBody[SmsCodeRequest]) -> None:
+        await accounts.send_member_code(data.purpose, data.phone, client_address(request))
+
+    @post("/auth/sms-token", summary="Exchange a member's phone and the code sent to it for a bearer token")
+    async def sms_token(self, data: JSONBody[SmsTokenRequest]) -> TokenRead:
+        member_id = await accounts.member_for_login_code(data.phone, data.code)
+        token, expires_at = await services.open_session("member", member_id, "bearer")
+        return TokenRead(token=token, token_type="bearer", kind="member", expires_at=expires_at)
 
     @delete("/auth/token", guards=[guards.signed_in], status_code=HTTP_204_NO_CONTENT,
             summary="Revoke the bearer token of this request")

@@ -72,7 +72,8 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
 ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     "public": (
         "GET /login/sms", "POST /login/sms", "POST /login/sms/send", "GET /reset", "POST /reset",
-        "POST /reset/send", "POST /activate/send", "GET /dev/sms",
+        "POST /reset/send", "POST /activate/send", "GET /dev/sms", "POST /api/v1/auth/sms-code",
+        "POST /api/v1/auth/sms-token",
         "GET /", "GET /activate", "POST /activate", "GET /health", "GET /ready", "GET /lang/{locale}",
         "GET /login", "POST /login", "GET /search", "GET /search/suggest", "GET /offers/{offer_id}",
         "GET /providers/{provider_id}", "GET /media/{file_path}", "GET /static/{file_path}",

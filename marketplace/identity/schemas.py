@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -26,3 +26,15 @@ class PrincipalRead(msgspec.Struct):
     provider_id: int | None
     role: str | None
     groups: list[str]
+
+
+class SmsCodeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Ask for a code by SMS to a member's phone: to sign in with it, or to reset the password."""
+    phone: Annotated[str, msgspec.Meta(max_length=20)]
+    purpose: Literal["login", "reset"] = "login"
+
+
+class SmsTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A member's sign-in with the code sent to their phone instead of a password."""
+    phone: Annotated[str, msgspec.Meta(max_length=20)]
+    code: Annotated[str, msgspec.Meta(max_length=10)]

@@ -107,6 +107,11 @@ async def test_member_resets_a_forgotten_password(phone_page: Page, world, shots
     await submit(page, "[data-testid=reset-submit]")
     await expect(page.locator("[data-testid=password-changed]")).to_contain_text("新密码已设置")
     await shots.take(page, "reset-done")
+    # Once in English.
+    await page.goto("/lang/en")
+    await page.goto("/reset")
+    await expect(page.locator("h1")).to_have_text("Forgot your password")
+    await shots.take(page, "reset-english")
 
 
 async def test_member_sees_the_wait_in_chinese(phone_page: Page, world, shots):
@@ -153,3 +158,33 @@ async def test_operator_turns_on_two_factor_and_resets_a_colleague(desktop_page:
     await page.goto("/console/password")
     await expect(page.locator("h1")).to_have_text("修改密码")
     await shots.take(page, "password")
+
+
+async def test_staff_whose_password_was_reset_chooses_a_new_one(phone_page: Page, new_phone_page, world, shots):
+    owner = phone_page
+    await owner.goto("/provider/login")
+    await owner.fill("#username", world.providers["chaoyang"]["owner"])
+    await owner.fill("#password", PASSWORD)
+    await submit(owner, "[data-testid=login-submit]")
+    await owner.goto("/provider/staff")
+    await shots.take(owner, "staff")
+    await submit(owner, "[data-testid=user-row] [data-testid=staff-password-reset] button")
+    temporary = (await owner.locator("[data-testid=temporary-password]").inner_text()).strip()
+    await shots.take(owner, "temporary-password")
+
+    counter = await new_phone_page()
+    await counter.goto("/provider/login")
+    await counter.fill("#username", world.providers["chaoyang"]["staff"])
+    await counter.fill("#password", temporary)
+    await submit(counter, "[data-testid=login-submit]")
+    await expect(counter).to_have_url(re.compile(r"/provider/password$"))
+    await expect(counter.locator("[data-testid=password-forced]")).to_be_visible()
+    await shots.take(counter, "forced-change")
+    await counter.fill("#current_password", temporary)
+    await counter.fill("#password", NEW_PASSWORD)
+    await counter.fill("#password_again", NEW_PASSWORD)
+    await submit(counter, "[data-testid=password-submit]")
+    await expect(counter.locator("[data-testid=password-changed]")).to_be_visible()
+    await shots.take(counter, "changed")
+    await counter.goto("/provider/counter")
+    await expect(counter).to_have_url(re.compile(r"/provider/counter$"))
