@@ -159,7 +159,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /api/v1/console/evaluators/{org_id}/keys", "POST /api/v1/console/evaluators/keys/{key_id}/revoke",
     ),
     "providers.review": (
-        "POST /console/listings/bulk",
+        "POST /console/listings/bulk", "POST /console/providers/bulk",
         "POST /console/providers/{provider_id}/decide", "POST /console/listings/{offer_id}/approve",
         "POST /console/listings/{offer_id}/reject", "POST /api/v1/console/providers/{provider_id}/decisions",
         "POST /api/v1/console/listings/{offer_id}/approve", "POST /api/v1/console/listings/{offer_id}/reject",
