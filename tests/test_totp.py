@@ -177,7 +177,7 @@ async def test_roles_that_reveal_personal_data_must_set_it_up(client, world, fro
 async def test_secrets_stored_in_clear_are_encrypted_by_the_migration(world):
     """The migration from the former TOTP code: a clear secret becomes an encrypted one."""
     from marketplace import pii
-    from migrations.marketplace.marketplace_0040_accounts import _encrypt_existing_secrets
+    from migrations.marketplace.marketplace_0010_accounts import _encrypt_existing_secrets
 
     username = world.operators["chaoyang"]
     await engine().run_ddl("ALTER TABLE operator ADD COLUMN totp_secret varchar(64)")
