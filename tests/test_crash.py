@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from marketplace import db
-from marketplace.identity import services as identity
+from marketplace.identity import approvals, services as identity
 from marketplace.jobs import outbox
 from marketplace.jobs.broker import HEARTBEAT_TIMEOUT_MS
 from marketplace.points import services as points
@@ -149,8 +149,13 @@ async def _claim_all(base: str, sale: Sale, tokens: dict[int, str]) -> None:
         await asyncio.gather(*(client(http) for _ in range(CONCURRENCY)))
 
 
-async def _grant(operator, node_id: int) -> int:
-    return (await points.create_grant(operator, node_id, None, 10, "秒杀压测发放")).id
+async def _grant(operator, approver, node_id: int) -> int:
+    """A grant to thousands waits for a second operator (four eyes): the approver says yes at once."""
+    grant = await points.create_grant(operator, node_id, None, 10, "秒杀压测发放")
+    [approval] = [row for row in await approvals.in_scope(approver)
+                  if row["kind"] == "points_grant" and row["subject_id"] == grant.id]
+    await approvals.decide(approver, approval["id"], True)
+    return grant.id
 
 
 async def _grant_progress(grant_id: int) -> tuple[str, int, int]:
@@ -190,6 +195,7 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
         old.unlink()
     world = await build_world()
     operator = await identity.load_principal("operator", await _operator_id("op_hebei"))
+    approver = await identity.load_principal("operator", await _operator_id("op_national"))
     members = await _bulk_members(world.nodes["sjz_union"], GRANT_MEMBERS)
     claimants = members[:CLAIMANTS]
     tokens = {member_id: (await identity.open_session("member", member_id, "bearer"))[0] for member_id in claimants}
@@ -232,7 +238,7 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
             return sale, asyncio.create_task(_claim_all(web.base, sale, tokens))
 
         # The web process, a third into a sale, while a grant runs.
-        grants.append(await _grant(operator, world.nodes["hebei"]))
+        grants.append(await _grant(operator, approver, world.nodes["hebei"]))
         sale, selling = await start_sale()
         await sale.a_third_answered.wait()
         await kill_and_restart(web, sale, grants[-1])
@@ -242,7 +248,7 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
         # the grant's row, which this test holds) and a third into a sale.
         holding = await asyncpg.connect(os.environ["DATABASE_URL"])  # apart from the test's own connections
         try:
-            grants.append(await _grant(operator, world.nodes["hebei"]))
+            grants.append(await _grant(operator, approver, world.nodes["hebei"]))
             deadline = time.monotonic() + 120
             while await holding.fetchval("SELECT members_done FROM points_grant WHERE id = $1", grants[-1]) == 0:
                 assert time.monotonic() < deadline, "the grant's first chunk never came"
@@ -262,7 +268,7 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
         # The scheduler, a third into a sale, just after a grant was queued.
         sale, selling = await start_sale()
         await sale.a_third_answered.wait()
-        grants.append(await _grant(operator, world.nodes["hebei"]))
+        grants.append(await _grant(operator, approver, world.nodes["hebei"]))
         await kill_and_restart(scheduler, sale, grants[-1])
         await selling
         assert all(len(sale.answers) == CLAIMANTS for sale in sales)
