@@ -33,8 +33,9 @@ import asyncpg
 
 from marketplace import db
 from marketplace.identity import services as identity
-from marketplace.runtime import benchmarking, components, processes
-from marketplace.runtime.benchmarking import Stats
+from marketplace.runtime import components, processes
+from benchmarks import common as benchmarking
+from benchmarks.common import Stats
 from marketplace.settings import get_settings
 
 

@@ -4,7 +4,7 @@ offers stop being claimable.
 Against the data in BENEFITS_VAR (seeded and indexed: `benefits seed`, `benefits
 reindex`), this starts the web app, a worker and the scheduler, signs in as the demo
 member and, for N providers whose offers the member finds: opens a delisting case, has
-the national operator decide "delist" (`evaluation.policy.decide`, as the case page does),
+the national operator decide "delist" (`evaluation.enforcement.policy.decide`, as the case page does),
 then measures
 
 - the milliseconds until the search API shows none of the provider's offers (the
@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from catalog.search.bench import DEMO_MEMBER, _operator, _wait_until
-from evaluation import policy
+from benchmarks.search import DEMO_MEMBER, _operator, _wait_until
+from evaluation.enforcement import policy
 from marketplace import db
-from marketplace.runtime import benchmarking, components, processes
+from marketplace.runtime import components, processes
+from benchmarks import common as benchmarking
 from providers import services as providers
 
 

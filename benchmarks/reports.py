@@ -28,7 +28,8 @@ from marketplace import db
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
 from marketplace.reports import services
-from marketplace.runtime import benchmarking, components, processes
+from marketplace.runtime import components, processes
+from benchmarks import common as benchmarking
 
 CHUNK = 1_000_000
 OPERATOR = "bench_reports_city"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from marketplace import db
-from marketplace.federation import roster
+from marketplace.federation.roster import services as roster
 from marketplace.federation.services import id_check_digit
 from marketplace.identity import services as identity
 

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from marketplace import db
 from marketplace.runtime import processes
 

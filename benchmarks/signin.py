@@ -23,8 +23,9 @@ import aiohttp
 
 from marketplace import db, pii
 from marketplace.identity import services as identity
-from marketplace.runtime import benchmarking, components, processes
-from marketplace.runtime.benchmarking import Stats
+from marketplace.runtime import components, processes
+from benchmarks import common as benchmarking
+from benchmarks.common import Stats
 
 
 @dataclass

@@ -10,7 +10,7 @@ class EvaluatorRead(msgspec.Struct):
     node_id: int
 
 
-# Evaluator result batches (evaluation/batches.py) -------------------------------------------------
+# Evaluator result batches (evaluation/evaluators/batches.py) -------------------------------------------------
 
 class BatchInput(msgspec.Struct, forbid_unknown_fields=True):
     """A batch of results. `batch_id` is the evaluator's own id for it (1–64 characters, no
@@ -65,7 +65,7 @@ class RowError(msgspec.Struct):
     message: str
 
 
-# Follow-up samples (evaluation/samples.py) --------------------------------------------------------
+# Follow-up samples (evaluation/evaluators/samples.py) --------------------------------------------------------
 
 class SampleRead(msgspec.Struct):
     id: int
@@ -76,7 +76,7 @@ class SampleRead(msgspec.Struct):
     drawn_at: datetime
 
 
-# Ratings and complaints (evaluation/ratings.py, evaluation/complaints.py) ------------------------
+# Ratings and complaints (evaluation/ratings/services.py, evaluation/complaints/services.py) ------------------------
 
 Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
@@ -145,7 +145,7 @@ class ComplaintRead(msgspec.Struct, kw_only=True):
         return thumbnail_of(self.photo)
 
 
-# Enforcement (evaluation/policy.py) ------------------------------------------------------------------
+# Enforcement (evaluation/enforcement/policy.py) ------------------------------------------------------------------
 
 class StandingRead(msgspec.Struct, kw_only=True):
     provider_id: int

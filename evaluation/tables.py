@@ -69,7 +69,7 @@ class Rating(Table, tablename="rating"):
     network = Varchar(length=50, default="")  # the rater's /24 (IPv4) or /48 (IPv6), for burst checks
     new_account = Boolean(default=False)  # rated within NEW_ACCOUNT_DAYS of joining
     member_masked = Varchar(length=50, default="")  # 王*芳, as the public review shows the member
-    # The provider's one public reply, shown under the review (evaluation/reviews.py).
+    # The provider's one public reply, shown under the review (evaluation/ratings/reviews.py).
     reply = Varchar(length=500, null=True, default=None)
     replied_at = Timestamptz(null=True, default=None)
     replied_by = Integer(null=True, default=None)  # the provider user (owner) who replied
@@ -171,7 +171,7 @@ class _ScorecardFigures:
 
 
 class ProviderScorecard(_ScorecardFigures, Table, tablename="provider_scorecard"):
-    """A provider's current figures over the rolling window (evaluation/scorecards.py)."""
+    """A provider's current figures over the rolling window (evaluation/scorecards/services.py)."""
 
     id = BigSerial(primary_key=True)
     provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False, unique=True)

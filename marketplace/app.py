@@ -14,9 +14,13 @@ from litestar.static_files import create_static_files_router
 from catalog import controllers as catalog_controllers, listing_pages, services as catalog_services
 from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
 from evaluation.controllers import EvaluatorController
-from evaluation import scorecard_pages
-from evaluation import batch_controllers as evaluator_batch_controllers, evaluator_pages
-from evaluation import evaluator_key_pages, quality_controllers, quality_pages, review_pages
+from evaluation.scorecards import pages as scorecard_pages
+from evaluation.evaluators import controllers as evaluator_batch_controllers
+from evaluation.evaluators import pages as evaluator_pages
+from evaluation.evaluators import key_pages as evaluator_key_pages
+from evaluation.enforcement import controllers as quality_controllers
+from evaluation.enforcement import pages as quality_pages
+from evaluation.ratings import pages as review_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
@@ -30,7 +34,7 @@ from marketplace.identity.middleware import authentication_middleware
 from marketplace.inbox import middleware as inbox_middleware, pages as inbox_pages
 from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
-from marketplace.federation import roster_pages
+from marketplace.federation.roster import pages as roster_pages
 from marketplace.points import controllers as points_controllers, pages as points_pages
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
 from marketplace.favourites import pages as favourite_pages
@@ -40,8 +44,9 @@ from marketplace.web import (config as web_config, i18n, pages, portal_badges, p
                              security, static_assets, todo)
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
-from providers import settlement_controllers, settlement_pages
-from marketplace.vouchers import statements as settlement_statements
+from providers.settlements import controllers as settlement_controllers
+from providers.settlements import pages as settlement_pages
+from providers.settlements import drafting as settlement_statements
 
 API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.CONTROLLERS, EvaluatorController,
                    *voucher_controllers.CONTROLLERS, *points_controllers.CONTROLLERS,

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from marketplace.runtime import benchmarking, components, processes
+from marketplace.runtime import components, processes
 
 console = Console()
 
@@ -205,7 +205,8 @@ def _ms(value: float) -> str:
 @click.option("--time-limit", default=60.0, show_default=True, help="Seconds at most per class and target.")
 def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float) -> None:
     """Search through the API and straight to Meilisearch, freshness, reindex, degraded mode."""
-    from catalog.search import bench as benchmark
+    from benchmarks import search as benchmark
+    from benchmarks.common import percentile
 
     _bring_up()
     report = asyncio.run(benchmark.run(requests=requests, concurrency=concurrency, freshness=freshness,
@@ -226,7 +227,7 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
     for change in sorted(set(report.freshness_ms) | set(report.freshness_timeouts)):
         values = report.freshness_ms.get(change, [])
         console.print(f"freshness ({change} → seen by search): {len(values)} changes, "
-                      f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms, "
+                      f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
                       f"max {_ms(max(values, default=float('nan')))} ms, "
                       f"{report.freshness_timeouts.get(change, 0)} timed out")
     if report.freshness_load is not None:
@@ -245,7 +246,7 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
 @click.option("--misses", is_flag=True, help="List the queries whose right answers are not all in the first 3.")
 def bench_relevance(misses: bool) -> None:
     """The public relevance set: recall@3, recall@10, nDCG@10 of our search and of a PostgreSQL-only peer."""
-    from catalog.search.relevance import bench as benchmark
+    from benchmarks.relevance import bench as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run())
@@ -271,7 +272,7 @@ def bench_relevance(misses: bool) -> None:
 @click.option("--web-workers", default=1, show_default=True, help="uvicorn worker processes of the web app.")
 def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int) -> None:
     """A flash sale of one offer: claims over HTTP against the same claims as raw SQL."""
-    from marketplace.vouchers import bench as benchmark
+    from benchmarks import claims as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run(attempts=attempts, stock=stock, concurrency=concurrency, rounds=rounds,
@@ -307,7 +308,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
               help="People signing in at once, one phase each (repeat the option).")
 def bench_signin(seconds: float, loads: tuple[int, ...]) -> None:
     """A cheap API call's p95 idle and while 8 and 64 people sign in (password hashing)."""
-    from marketplace.identity import bench as benchmark
+    from benchmarks import signin as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run(seconds=seconds, loads=loads, say=console.print))
@@ -328,8 +329,8 @@ def bench_signin(seconds: float, loads: tuple[int, ...]) -> None:
 @click.option("--providers", "count", default=20, show_default=True, help="Providers delisted one after another.")
 def bench_delisting(count: int) -> None:
     """How soon a delisted provider's offers leave search, and whether claims stop at once."""
-    from marketplace.runtime.benchmarking import percentile
-    from evaluation import delisting_bench as benchmark
+    from benchmarks.common import percentile
+    from benchmarks import delisting as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run(count, say=console.print))
@@ -344,7 +345,7 @@ def bench_delisting(count: int) -> None:
 @click.option("--rows", default=1_000_000, show_default=True, help="Members in the generated CSV.")
 def bench_roster(rows: int) -> None:
     """Import a generated roster CSV of ROWS members, then the same file again (nothing changes)."""
-    from marketplace.federation import roster_bench as benchmark
+    from benchmarks import roster as benchmark
 
     _bring_up()
     asyncio.run(_migrate())
@@ -358,7 +359,7 @@ def bench_roster(rows: int) -> None:
 @click.option("--amount", default=100, show_default=True, help="Points per member.")
 def bench_grant(amount: int) -> None:
     """A points grant to every member of the federation, applied as the job applies it."""
-    from marketplace.points import bench as benchmark
+    from benchmarks import grant as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run(amount))
@@ -378,7 +379,8 @@ def bench_grant(amount: int) -> None:
 def bench_scorecards(providers: int, ratings: int, complaints: int, results: int, freshness: int,
                      regenerate: bool) -> None:
     """Scorecards: full recomputation (twice, compared) and how fast a new rating shows."""
-    from evaluation import bench as benchmark
+    from benchmarks import scorecards as benchmark
+    from benchmarks.common import percentile
 
     _bring_up()
     asyncio.run(_migrate())
@@ -393,12 +395,12 @@ def bench_scorecards(providers: int, ratings: int, complaints: int, results: int
     if report.freshness_ms or report.freshness_timeouts:
         values = report.freshness_ms
         table.add_row(f"new rating → scorecard ({len(values)} ratings, through outbox, relay, worker)",
-                      f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms, "
+                      f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
                       f"max {_ms(max(values, default=float('nan')))} ms, {report.freshness_timeouts} timed out")
     if report.single_ms:
         values = report.single_ms
         table.add_row("recompute_provider alone (in process)",
-                      f"p50 {_ms(benchmarking.percentile(values, 50))} ms, p95 {_ms(benchmarking.percentile(values, 95))} ms")
+                      f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms")
     console.print(table)
 
 
@@ -409,7 +411,7 @@ def bench_scorecards(providers: int, ratings: int, complaints: int, results: int
 @click.option("--regenerate", is_flag=True, help="Generate the bench data again even if it is there.")
 def bench_reports(members: int, vouchers: int, loads: int, regenerate: bool) -> None:
     """Reports: aggregation (full and incremental) and the city operator's dashboard."""
-    from marketplace.reports import bench as benchmark
+    from benchmarks import reports as benchmark
 
     _bring_up()
     asyncio.run(_migrate())

@@ -158,7 +158,7 @@ async def demo_evaluator_key() -> str:
     """The demo evaluator's API key, the same at every start of the same data: keys are
     stored hashed, so the demo keeps the one it issued in var/ (readable by its owner only)
     and issues a new one only when that one no longer works (new data, or revoked)."""
-    from evaluation import services as evaluation
+    from evaluation.evaluators import services as evaluation
     from marketplace.runtime.paths import var_dir
 
     path = var_dir() / "demo-evaluator-key"

@@ -506,7 +506,7 @@ COMMENTS_BAD = (
     "环境脏乱差，不会再来了。",
 )
 
-# The provider's public reply under a review (evaluation/reviews.py), by the review's mood.
+# The provider's public reply under a review (evaluation/ratings/reviews.py), by the review's mood.
 REPLIES_GOOD = (
     "感谢您的认可！欢迎常来，工会会员到店出示券码即可。", "谢谢您的好评，我们会继续保持服务质量。",
     "感谢支持！推荐您工作日晚上来，人少一些。", "谢谢您的分享，期待下次再为您服务。",

@@ -16,13 +16,13 @@ What is made, and how, so that it is what the services would have produced:
   balances and the campaign's spent figure are derived from those rows.
 - The quality loop's own records (redemptions, ratings, complaints and their answers)
   follow from the vouchers; providers have a quality that decides their ratings.
-- Evaluator results go through `evaluation.batches.submit` (with past dates); scorecards
-  are computed by `evaluation.scorecards` and standings by `evaluation.policy` itself,
+- Evaluator results go through `evaluation.evaluators.batches.submit` (with past dates); scorecards
+  are computed by `evaluation.scorecards.services` and standings by `evaluation.enforcement.policy` itself,
   replayed week by week over the 90 days (`recompute_all(now=…)`, `evaluate_provider(…,
   now=…)`), with the operators' decisions on cases and the provider's appeal made through
   the policy's services at their turn; timestamps those services take from the clock are
   set back to the simulated moment.
-- Settlements are drafted, approved and paid by `providers.settlements`; the policy,
+- Settlements are drafted, approved and paid by `providers.settlements.services`; the policy,
   the campaign, reports and follow-up samples by their own services.
 - Today: the demo cashier redeems members' vouchers at the counter through
   `vouchers.redeem`, and recent redemptions wait for their survey, which the worker sends
@@ -65,7 +65,7 @@ ROUND_DAYS = 7  # the enforcement policy is replayed weekly
 # `quality`: the chance a visit goes well; `complaints`: the chance a bad visit ends in a
 # complaint; `answers`: the share of complaints answered in time; `honest`: whether the
 # discount is honoured even when the visit went badly. The mild ones are tuned so that
-# their figures call for warning or watch and no more (docs in evaluation/policy.py).
+# their figures call for warning or watch and no more (docs in evaluation/enforcement/policy.py).
 SEVERE = {"quality": 0.25, "complaints": 0.22, "answers": 0.3, "honest": False}
 ROLES = (
     {"role": "appealed", "start": -90, "action": ("delist", -30), "appeal": -3, **SEVERE},
@@ -388,7 +388,7 @@ class History:
 
     async def policy_and_campaign(self) -> None:
         """The city's published enforcement policy, and its running subsidy campaign."""
-        from evaluation import policy
+        from evaluation.enforcement import policy
         from marketplace.campaigns import services as campaigns
         from marketplace.campaigns.schemas import CampaignCreate
 
@@ -921,7 +921,7 @@ class History:
 
     async def evaluator_results(self) -> None:
         """A batch a month from the city's survey centre: mystery-shopper visits and phone surveys."""
-        from evaluation import batches
+        from evaluation.evaluators import batches
         from marketplace.seed import EVALUATOR_ORG
 
         rng = self.rng
@@ -955,7 +955,8 @@ class History:
     async def policy_rounds(self) -> None:
         """The policy's weekly runs over the 90 days, and what operators and providers did
         with the cases it opened, each at its time."""
-        from evaluation import policy, scorecards
+        from evaluation.enforcement import policy
+        from evaluation.scorecards import services as scorecards
 
         # The hourly run, as it stood each week at 03:00 in Beijing; the last one is now.
         rounds = [self.on_day(-ROUND_DAYS * k, 3) for k in range(HISTORY_DAYS // ROUND_DAYS, 0, -1)] + [self.now]
@@ -999,7 +1000,7 @@ class History:
         return waiting
 
     async def case_action(self, when: datetime, case_id: int, provider: Provider, kind: str) -> None:
-        from evaluation import policy
+        from evaluation.enforcement import policy
 
         marks = await self.marks()
         beijing = self.operators["beijing"]
@@ -1023,7 +1024,7 @@ class History:
     async def integrity_signal(self) -> None:
         """One redemption in the small hours, recorded through the quality loop's feed, which
         opens an integrity case for operators to look into."""
-        from evaluation import ratings
+        from evaluation.ratings import services as ratings
 
         night = [v for v in self.vouchers if v.status == "redeemed" and v.offer.provider.role is None
                  and v.offer.provider is not self.demo_provider and v.redeemed_at > self.day(-10)]
@@ -1049,7 +1050,7 @@ class History:
 
     async def scorecards(self) -> None:
         """The current scorecards, and the snapshots of the months the history covers."""
-        from evaluation import scorecards
+        from evaluation.scorecards import services as scorecards
 
         first = _local(self.start).date().replace(day=1)
         month = first
@@ -1064,8 +1065,8 @@ class History:
     async def settlements(self) -> None:
         """Last month's statements drafted by the monthly job, one of them approved (the rest
         wait in the operators' queue)."""
-        from marketplace.vouchers import statements
-        from providers import settlements
+        from providers.settlements import drafting as statements
+        from providers.settlements import services as settlements
 
         rng = self.rng
         # Half the providers gave their payout account when they joined.
@@ -1113,7 +1114,7 @@ class History:
     async def today(self) -> None:
         """The demo cashier's morning: members' vouchers redeemed at the counter through the
         counter's own service, and the quality loop told of them as the worker would."""
-        from evaluation import ratings
+        from evaluation.ratings import services as ratings
         from marketplace.seed import DEMO_PROVIDER
         from marketplace.vouchers import services as vouchers
 
@@ -1177,7 +1178,7 @@ class History:
     async def finish(self) -> None:
         """What the periodic jobs would have done by now: reports, the members' reminders of
         expiring points, this week's follow-up samples."""
-        from evaluation import samples
+        from evaluation.evaluators import samples
         from marketplace.points import services as points
         from marketplace.reports import services as reports
 

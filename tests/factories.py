@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from catalog.tables import Category, Offer
-from evaluation import services as evaluation
+from evaluation.evaluators import services as evaluation
 from evaluation.tables import EvaluatorOrg
 from marketplace import pii
 from marketplace.federation import services as federation

@@ -74,8 +74,8 @@ def test_uploads_too_large_or_in_another_encoding_are_refused():
 
 @pytest.mark.unit
 def test_roster_and_evaluator_uploads_share_the_decoder(monkeypatch):
-    from evaluation import batches
-    from marketplace.federation import roster
+    from evaluation.evaluators import batches
+    from marketplace.federation.roster import services as roster
 
     monkeypatch.setattr(roster, "MAX_BYTES", 10)
     monkeypatch.setattr(batches, "MAX_BYTES", 10)

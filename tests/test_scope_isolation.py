@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from evaluation import policy
+from evaluation.enforcement import policy
 from marketplace.db import engine
 from marketplace.identity.tables import Operator
 from marketplace.points import services as points
@@ -98,7 +98,7 @@ async def chaoyang_things(world) -> dict[str, int]:
     chaoyang_operator = await Operator.select(Operator.id).where(
         Operator.username == world.operators["chaoyang"]).first()
     from marketplace.identity import approvals
-    from providers import settlements  # noqa: F401  (registers the payout_account kind)
+    from providers.settlements import services as settlements  # noqa: F401  (registers the payout_account kind)
 
     async with engine().transaction() as transaction:
         approval = await approvals.propose(

@@ -114,7 +114,7 @@ def test_an_offer_cover_is_the_category_colour_with_an_icon_and_words():
 
 @pytest.mark.unit
 def test_the_demo_guide_fits_an_80_column_terminal_whole():
-    key = "ek_" + "a" * 12 + "_" + "B" * 43  # the length of a real key (evaluation.services)
+    key = "ek_" + "a" * 12 + "_" + "B" * 43  # the length of a real key (evaluation.evaluators.services)
     guide = seeding.demo_guide("http://127.0.0.1:8000", key)
     assert all(seeding._columns(line) <= 80 for line in guide.splitlines())
     assert key in guide.splitlines()[guide.splitlines().index("  API key (sign in with it):") + 1]

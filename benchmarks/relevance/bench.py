@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from catalog.search import relevance
+from benchmarks import relevance
 
 PREFIX = "relevance_"
 

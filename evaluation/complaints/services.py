@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from asyncpg.exceptions import UniqueViolationError
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from evaluation.schemas import ComplaintInput, ComplaintRead
 from marketplace import pii
 from marketplace.db import engine

@@ -8,7 +8,9 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
-from evaluation import complaints, policy, ratings
+from evaluation.complaints import services as complaints
+from evaluation.enforcement import policy
+from evaluation.ratings import services as ratings
 from evaluation.schemas import (
     AppealDecisionInput, AppealInput, CaseRead, ComplaintAnswer, ComplaintRead, DecisionInput, StandingEventRead,
     StandingRead,
@@ -29,7 +31,7 @@ class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class PolicyInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     node_id: Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
-    rules: dict  # as evaluation.policy.DEFAULT_RULES; every number is checked
+    rules: dict  # as evaluation.enforcement.policy.DEFAULT_RULES; every number is checked
 
 
 class PolicyRead(msgspec.Struct, kw_only=True):

@@ -22,7 +22,9 @@ from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
-from evaluation import complaints, policy, ratings
+from evaluation.complaints import services as complaints
+from evaluation.enforcement import policy
+from evaluation.ratings import services as ratings
 from marketplace.db import engine
 from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid

@@ -13,7 +13,8 @@ from litestar.enums import RequestEncodingType
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter, SkipValidation
 
-from evaluation import batches, samples
+from evaluation.evaluators import batches
+from evaluation.evaluators import samples
 from evaluation.schemas import BatchInput, BatchPage, BatchRead, SampleRead
 from marketplace.errors import PROBLEM_MEDIA_TYPE, problem
 from marketplace.identity import guards

@@ -1,5 +1,5 @@
 """The console's evaluator keys page and API: administrators issue, rotate and revoke the
-API keys of the evaluator organisations of their scope (evaluation/evaluator_keys.py).
+API keys of the evaluator organisations of their scope (evaluation/evaluators/keys.py).
 A new key is shown once, on the page that issued it, never stored or cached."""
 
 from typing import Annotated
@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.response import Redirect, Response, Template
 
-from evaluation import evaluator_keys
+from evaluation.evaluators import keys as evaluator_keys
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web.forms import form_error

@@ -1,12 +1,12 @@
 """Evaluator API keys managed from the console: an administrator (permission
 `evaluators.manage`) issues, rotates and revokes the keys of the evaluator organisations
 of their scope. A key is shown once, when issued; only its SHA-256 is stored
-(evaluation/services.py). Every issue, rotation and revocation is audited (the key's
+(evaluation/evaluators/services.py). Every issue, rotation and revocation is audited (the key's
 public prefix, never the key)."""
 
 from datetime import UTC, datetime
 
-from evaluation import services
+from evaluation.evaluators import services
 from marketplace.audit import services as audit
 from marketplace.db import engine
 from marketplace.errors import Conflict, NotFound

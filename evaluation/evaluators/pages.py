@@ -13,8 +13,9 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, PathParameter
 from litestar.response import Redirect, Template
 
-from evaluation import batches, samples
-from evaluation.batch_controllers import CSV_BODY_LIMIT, Contacts
+from evaluation.evaluators import batches
+from evaluation.evaluators import samples
+from evaluation.evaluators.controllers import CSV_BODY_LIMIT, Contacts
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web.i18n import gettext as _

@@ -4,7 +4,8 @@ Thin and safe to repeat."""
 import dramatiq
 import structlog
 
-from evaluation import policy, ratings
+from evaluation.enforcement import policy
+from evaluation.ratings import services as ratings
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.jobs import outbox
 

@@ -12,7 +12,7 @@ from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
-from evaluation import reviews
+from evaluation.ratings import reviews
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web import page_parts

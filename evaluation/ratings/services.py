@@ -12,7 +12,7 @@ own record of them, so the quality loop never reads the marketplace's tables.
 - Gaming resistance: a rating is held out of the score, until an operator clears it,
   when it is part of a burst on one provider, from one network or from new accounts.
 - Integrity signals: many redemptions by one staff account within minutes, or at night,
-  open an integrity case for operators (evaluation.policy).
+  open an integrity case for operators (evaluation.enforcement.policy).
 """
 
 import ipaddress
@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from evaluation import policy, scorecards
+from evaluation.enforcement import policy
+from evaluation.scorecards import services as scorecards
 from evaluation.schemas import RatingInput, RatingRead
 from marketplace import pii
 from marketplace.db import engine

@@ -4,7 +4,7 @@ data as it is; a message handled twice recomputes twice, to the same figures).""
 import dramatiq
 import structlog
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from marketplace.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,

@@ -20,8 +20,8 @@ from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Template
 
-from evaluation import scorecards
-from evaluation.scorecards import Scorecard
+from evaluation.scorecards import services as scorecards
+from evaluation.scorecards.services import Scorecard
 from marketplace import csvfiles
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound

@@ -21,7 +21,7 @@ outbox.subscribe("member.joined", send_welcome)
 @dramatiq.actor(queue_name="default", max_retries=3, time_limit=3_600_000)
 async def run_roster_import(event_id: int, payload: dict) -> None:
     """A large roster file; a retry starts it again (nothing of an unfinished run was committed)."""
-    from marketplace.federation import roster
+    from marketplace.federation.roster import services as roster
 
     await roster.run_import(payload["import_id"])
 

@@ -5,7 +5,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from marketplace.errors import Invalid
-from marketplace.federation import roster, services
+from marketplace.federation import services
+from marketplace.federation.roster import services as roster
 from marketplace.federation.schemas import MemberCreate, MemberPage, NodeId, NodeSummary
 from marketplace.identity import guards
 

@@ -72,7 +72,7 @@ class Notification(Table, tablename="notification"):
 
 class RosterImport(Table, tablename="roster_import"):
     """One CSV of members uploaded by an operator: checked row by row, applied whole or
-    not at all (marketplace/federation/roster.py). `rows_done` is the progress of a job."""
+    not at all (marketplace/federation/roster/services.py). `rows_done` is the progress of a job."""
 
     id = BigSerial(primary_key=True)
     operator = Integer()  # operator.id (a foreign key in the migration)

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from evaluation import services as evaluation
+from evaluation.evaluators import services as evaluation
 from marketplace import db
 from marketplace.errors import Invalid, Unauthorized
 from marketplace.federation import services as federation

@@ -16,10 +16,10 @@ from catalog.search import actors as search  # noqa: F401
 from marketplace.vouchers import actors as vouchers  # noqa: F401
 from marketplace.points import actors as points  # noqa: F401
 from marketplace.payments import actors as payments  # noqa: F401
-from marketplace.vouchers import settlement_actors as settlements  # noqa: F401
-from evaluation import sample_actors as evaluation_samples  # noqa: F401
-from evaluation import scorecard_actors as scorecards  # noqa: F401
-from evaluation import actors as evaluation  # noqa: F401
+from providers.settlements import actors as settlements  # noqa: F401
+from evaluation.evaluators import actors as evaluation_samples  # noqa: F401
+from evaluation.scorecards import actors as scorecards  # noqa: F401
+from evaluation.ratings import actors as evaluation  # noqa: F401
 from marketplace.privacy import actors as privacy  # noqa: F401
 from marketplace.reports import actors as reports  # noqa: F401
 from marketplace.campaigns import actors as campaigns  # noqa: F401

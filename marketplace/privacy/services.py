@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import structlog
 
-from evaluation import complaints, ratings
+from evaluation.complaints import services as complaints
+from evaluation.ratings import services as ratings
 
 from marketplace import pii
 from marketplace.audit import services as audit

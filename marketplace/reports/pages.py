@@ -11,7 +11,7 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from marketplace.identity import guards
 from marketplace.reports import services
 from marketplace.web.i18n import current_locale, gettext as _

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from marketplace import db
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity.principal import Principal

@@ -4,7 +4,9 @@ import dramatiq
 import structlog
 
 from catalog import services as catalog
-from evaluation import complaints, policy, ratings
+from evaluation.complaints import services as complaints
+from evaluation.enforcement import policy
+from evaluation.ratings import services as ratings
 from marketplace import notifications
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)

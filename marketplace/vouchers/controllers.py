@@ -5,7 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
 
-from evaluation import complaints, ratings
+from evaluation.complaints import services as complaints
+from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys

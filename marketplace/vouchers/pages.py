@@ -13,7 +13,8 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Response, Template
 
 from catalog import services as catalog
-from evaluation import complaints, ratings
+from evaluation.complaints import services as complaints
+from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput
 from marketplace.errors import DomainError
 from marketplace.identity import guards

@@ -24,7 +24,8 @@ import structlog
 from redis.exceptions import RedisError
 
 from catalog import services as catalog
-from evaluation import complaints, ratings
+from evaluation.complaints import services as complaints
+from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
 from marketplace import dates, db, notifications, pii
 from marketplace.campaigns import services as campaigns
@@ -388,7 +389,7 @@ def may_complain(voucher: VoucherRead) -> bool:
 async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
                    photo: bytes | None = None) -> ComplaintRead:
     """A complaint about a voucher of the member's to its provider: a redeemed one, or a
-    paid booking whose time passed unredeemed (a no-show); evaluation/complaints.py rules.
+    paid booking whose time passed unredeemed (a no-show); evaluation/complaints/services.py rules.
     With an optional photo (checked and resized as offer pictures are)."""
     voucher = await my_voucher(principal, voucher_id)
     no_show = _no_show(voucher)

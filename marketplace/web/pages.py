@@ -15,7 +15,10 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from catalog import services as catalog
-from evaluation import complaints, policy as quality, scorecards, services as evaluation
+from evaluation.complaints import services as complaints
+from evaluation.enforcement import policy as quality
+from evaluation.scorecards import services as scorecards
+from evaluation.evaluators import services as evaluation
 from marketplace import dates
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.favourites import services as favourites

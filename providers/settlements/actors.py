@@ -3,7 +3,7 @@
 import dramatiq
 
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.vouchers import statements
+from providers.settlements import drafting as statements
 
 
 @dramatiq.actor(queue_name="default", max_retries=3)

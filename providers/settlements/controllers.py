@@ -2,7 +2,7 @@
 scope and set a provider's payout account; a provider's owner reads its own statements.
 
 Drafting receives the marketplace's drafting function as the `settlement_drafter`
-dependency (see providers/settlement_pages.py)."""
+dependency (see providers/settlements/pages.py)."""
 
 from typing import Annotated, Any
 
@@ -10,7 +10,8 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import Dependency, FromPath, JSONBody, PathParameter, QueryParameter
 
 from marketplace.identity import guards
-from providers import payouts, settlements
+from providers.settlements import payouts
+from providers.settlements import services as settlements
 from providers.schemas import (
     Approval,
     DraftRequest,

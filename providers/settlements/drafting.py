@@ -1,7 +1,7 @@
 """Settlement statements from redeemed vouchers: the marketplace's side of settlements.
 
 providers/ owns statements but may not read the voucher table; this module reads it and
-drafts through `providers.settlements`:
+drafts through `providers.settlements.services`:
 
 - `redeemed_lines(provider_id, start, end)`: the provider's vouchers redeemed in
   [start, end), each with the subsidy owed and the member payment collected (fen).
@@ -20,7 +20,7 @@ import structlog
 
 from marketplace.db import engine
 from marketplace.identity.principal import Principal
-from providers import settlements
+from providers.settlements import services as settlements
 from providers.schemas import DraftResult, StatementLineInput
 
 log = structlog.get_logger(__name__)

@@ -21,8 +21,9 @@ from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
-from providers import payouts, settlements
-from providers.settlement_controllers import Drafter
+from providers.settlements import payouts
+from providers.settlements import services as settlements
+from providers.settlements.controllers import Drafter
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]

@@ -8,7 +8,7 @@ the member's share collected online on the provider's behalf; the provider is ow
     draft ──approve──▶ approved ──pay──▶ paid
 
 - `draft` takes the lines from its caller: this package never reads the marketplace's
-  voucher table (marketplace/vouchers/statements.py does, and drafts through here). One
+  voucher table (providers/settlements/drafting.py does, and drafts through here). One
   statement per provider and month (a unique key); re-drafting a draft recomputes it,
   re-drafting an approved or paid one keeps it as it is. Lines are copies, so a statement
   never changes once approved.
@@ -16,7 +16,7 @@ the member's share collected online on the provider's behalf; the provider is ow
   `settlements.manage`); optionally only the revision they looked at. Approving fixes the
   payout account the statement will be paid to: the provider's account at that moment.
 - `pay`: another operator in scope (permission `settlements.pay`; never the one who
-  approved) pays an approved statement through a `PayoutGateway` (providers/payouts.py)
+  approved) pays an approved statement through a `PayoutGateway` (providers/settlements/payouts.py)
   to the account fixed at approval; the gateway's reference is kept.
 - A provider's payout account changes only through four eyes: one operator proposes it
   (`set_payout_account`), another approves it (marketplace/identity/approvals.py); the
@@ -38,7 +38,7 @@ from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
 from marketplace.identity import approvals, permissions
 from marketplace.identity.principal import Principal
-from providers.payouts import ACCOUNT_PATTERN, PayoutGateway, PayoutOrder
+from providers.settlements.payouts import ACCOUNT_PATTERN, PayoutGateway, PayoutOrder
 from providers.schemas import (
     StatementLineInput,
     StatementLineRead,

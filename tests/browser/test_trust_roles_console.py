@@ -5,7 +5,7 @@ the threshold; evaluator keys issued once. Screenshots in tests/artifacts/screen
 import pytest
 from playwright.async_api import expect
 
-from providers import settlements
+from providers.settlements import services as settlements
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD

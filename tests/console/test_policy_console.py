@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from evaluation import policy
+from evaluation.enforcement import policy
 from tests.console.helpers import HTML, post, web_login
 from tests.evaluation.test_quality_loop import bad_scorecard
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from marketplace.federation import roster, services as federation
+from marketplace.federation import services as federation
+from marketplace.federation.roster import services as roster
 from tests.console.helpers import HTML, web_login
 from tests.federation.test_roster import ident, operator
 

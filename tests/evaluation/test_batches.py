@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from evaluation import batches
+from evaluation.evaluators import batches
 from marketplace.db import engine
 from tests.factories import add_provider
 
@@ -155,7 +155,7 @@ async def test_the_same_batch_id_with_other_results_is_refused(client, world):
     # Another organisation may use the same batch id of its own.
     other = await value("INSERT INTO evaluator_org (name, node) VALUES ('海淀调查', $1) RETURNING id",
                         world.nodes["haidian"])
-    from evaluation import services as evaluation
+    from evaluation.evaluators import services as evaluation
 
     key = await evaluation.create_api_key(other)
     response = await client.post("/api/v1/evaluator/batches", headers={"Authorization": f"Bearer {key}"},

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from playwright.async_api import Page, expect
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from tests.browser.test_login import sign_in
 from tests.evaluation.conftest import NOW, execute
 from tests.factories import PASSWORD, add_provider

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from evaluation import complaints
+from evaluation.complaints import services as complaints
 from marketplace.db import engine
 from marketplace.federation import services as federation
 from marketplace.vouchers import services as vouchers

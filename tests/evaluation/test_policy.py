@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evaluation.policy import DEFAULT_RULES, assess, step
+from evaluation.enforcement.policy import DEFAULT_RULES, assess, step
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.search import actors as search_actors
-from evaluation import policy, ratings
+from evaluation.enforcement import policy
+from evaluation.ratings import services as ratings
 from evaluation.schemas import RatingInput
 from marketplace import notifications
 from marketplace.db import engine

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evaluation import policy
+from evaluation.enforcement import policy
 from marketplace.db import engine
 from tests.evaluation.test_quality_loop import bad_scorecard, events, redeemed_voucher
 from tests.points.test_ledger import operator

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from tests.evaluation.conftest import NOW, execute
 from tests.providers.test_pages import HTML, _login
 
@@ -110,7 +110,7 @@ async def test_the_csv_export_and_paging(client, world, computed):
     assert [row[1] for row in rows[1:]] == ["中关村体检中心", "力美健健身(望京店)"]
     assert rows[2][5] == "4" and rows[2][4] == f"{(await scorecards.scorecard_of(computed['a'])).satisfaction:.3f}"
 
-    from evaluation import scorecard_pages
+    from evaluation.scorecards import pages as scorecard_pages
 
     original = scorecard_pages.PAGE_SIZE
     scorecard_pages.PAGE_SIZE = 1

@@ -9,7 +9,7 @@ from fractions import Fraction
 import dramatiq
 import pytest
 
-from evaluation import scorecards
+from evaluation.scorecards import services as scorecards
 from marketplace.db import engine
 from marketplace.jobs import actors, outbox
 from marketplace.jobs.broker import broker

@@ -4,7 +4,7 @@ number and phone all right, or a generic refusal; failures are throttled."""
 import pytest
 
 from marketplace.db import engine
-from marketplace.federation import roster
+from marketplace.federation.roster import services as roster
 from tests.federation.test_roster import csv_file, ident, operator, row
 from tests.providers.test_pages import _post
 from tests.test_sms import last_sms_code

@@ -8,7 +8,7 @@ import pytest
 
 from marketplace import audit, pii
 from marketplace.db import engine
-from marketplace.federation import roster
+from marketplace.federation.roster import services as roster
 from marketplace.federation.services import id_check_digit
 from marketplace.identity import services as identity
 from marketplace.identity.tables import Operator

@@ -10,7 +10,8 @@ import pytest
 
 from catalog.search.pages import map_links
 from catalog.tables import Offer
-from evaluation import ratings, reviews
+from evaluation.ratings import services as ratings
+from evaluation.ratings import reviews
 from evaluation.schemas import RatingInput
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.favourites import services as favourites

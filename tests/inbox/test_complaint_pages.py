@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from evaluation import complaints
+from evaluation.complaints import services as complaints
 from marketplace.runtime.paths import component_dir
 from tests.evaluation.test_quality_loop import redeemed_voucher
 from tests.evaluation.test_quality_pages import member_login

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from evaluation import complaints
+from evaluation.complaints import services as complaints
 from evaluation.schemas import ComplaintInput
 from marketplace import notifications
 from marketplace.db import engine

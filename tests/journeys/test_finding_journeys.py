@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from catalog import services as catalog_services
 from catalog.tables import Category, Offer
-from evaluation import ratings
+from evaluation.ratings import services as ratings
 from evaluation.schemas import RatingInput
 from marketplace.favourites.tables import Favourite
 from marketplace.identity.principal import Principal

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.async_api import Page, expect
 
-from evaluation import complaints, ratings
+from evaluation.complaints import services as complaints
+from evaluation.ratings import services as ratings
 from marketplace.points import services as points
 from marketplace.vouchers import actors as voucher_actors
 from tests.evaluation.test_quality_loop import events, redeemed_voucher

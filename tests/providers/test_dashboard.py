@@ -4,7 +4,7 @@ to answer (with a badge in the menu), rating and standing, alerts and the first 
 import pytest
 
 from catalog.tables import Offer
-from evaluation import ratings
+from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput
 from marketplace.federation import services as federation
 from marketplace.vouchers import services as vouchers

@@ -1,6 +1,6 @@
 import pytest
 
-from providers import payouts
+from providers.settlements import payouts
 
 
 @pytest.fixture(autouse=True)

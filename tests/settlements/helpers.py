@@ -8,7 +8,7 @@ from marketplace.federation import services as federation
 from marketplace.identity import services as identity
 from marketplace.identity.tables import Operator
 from marketplace.vouchers import services as vouchers
-from providers import settlements
+from providers.settlements import services as settlements
 from providers.tables import ProviderUser
 from tests import factories
 

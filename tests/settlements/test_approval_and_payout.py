@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.vouchers import statements
-from providers import payouts, settlements
-from providers.payouts import FakePayoutGateway
+from providers.settlements import drafting as statements
+from providers.settlements import payouts
+from providers.settlements import services as settlements
+from providers.settlements.payouts import FakePayoutGateway
 from tests.settlements.helpers import add_offer, move_redemption, operator_principal, redeemed, set_account, value
 from tests.test_errors import assert_problem, bearer
 
@@ -170,7 +171,7 @@ async def test_two_operators_paying_at_once_pay_once(world, drafted):
 
 
 async def test_paying_through_stripe_connect_keeps_stripes_transfer_id(world, drafted):
-    from providers.payouts import StripeConnectGateway
+    from providers.settlements.payouts import StripeConnectGateway
     from tests.settlements.stripe_transfers import API_KEY, StripeTransfers
 
     server = StripeTransfers(accounts={ACCOUNT})

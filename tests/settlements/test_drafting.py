@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 
 from marketplace.errors import Invalid
-from marketplace.vouchers import services as vouchers, statements
-from providers import settlements
+from marketplace.vouchers import services as vouchers
+from providers.settlements import drafting as statements
+from providers.settlements import services as settlements
 from tests.settlements.helpers import (
     add_offer,
     set_account,

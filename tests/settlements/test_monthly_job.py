@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from marketplace.jobs import actors, scheduler
-from providers import settlements
+from providers.settlements import services as settlements
 from tests.settlements.helpers import move_redemption, redeemed, value
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

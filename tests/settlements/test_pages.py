@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from providers import settlements
+from providers.settlements import services as settlements
 from tests.providers.test_pages import HTML, _login, _post
 from tests.settlements.helpers import add_offer, move_redemption, redeemed, value
 

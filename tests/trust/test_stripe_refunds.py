@@ -6,7 +6,7 @@ import pytest
 
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
-from marketplace.vouchers import statements
+from providers.settlements import drafting as statements
 from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import member, paid_offer, voucher_status
 from tests.vouchers.test_claims import stock_left

@@ -10,7 +10,8 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
-from marketplace.federation import activation, roster, services as federation
+from marketplace.federation import activation, services as federation
+from marketplace.federation.roster import services as roster
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS

@@ -1,10 +1,10 @@
-"""The public relevance set (catalog/search/relevance) on the real engine: recall@3 may
+"""The public relevance set (benchmarks/relevance) on the real engine: recall@3 may
 not fall below the figure recorded in docs/benchmarks.md, nor any query type below 0.8."""
 
 import pytest
 
-from catalog.search import relevance
-from catalog.search.relevance import bench
+from benchmarks import relevance
+from benchmarks.relevance import bench
 from tests.catalog.search import builders
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("clean_state")]
