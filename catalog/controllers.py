@@ -101,4 +101,4 @@ class ListingReviewController(Controller):
         return await services.reject(request.user, offer_id, data.reason)
 
 
-CONTROLLERS = [ProviderOfferController, ListingReviewController]
+ROUTES = [ProviderOfferController, ListingReviewController]

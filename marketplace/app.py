@@ -13,9 +13,8 @@ from litestar.static_files import create_static_files_router
 
 from catalog import controllers as catalog_controllers, listing_pages, services as catalog_services
 from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
-from evaluation.controllers import EvaluatorController
 from evaluation.scorecards import pages as scorecard_pages
-from evaluation.evaluators import controllers as evaluator_batch_controllers
+from evaluation.evaluators import controllers as evaluator_controllers
 from evaluation.evaluators import pages as evaluator_pages
 from evaluation.evaluators import key_pages as evaluator_key_pages
 from evaluation.enforcement import controllers as quality_controllers
@@ -46,41 +45,29 @@ from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers.settlements import controllers as settlement_controllers
 from providers.settlements import pages as settlement_pages
-from providers.settlements import drafting as settlement_statements
 
-API_CONTROLLERS = [AuthController, FederationController, *provider_controllers.CONTROLLERS, EvaluatorController,
-                   *voucher_controllers.CONTROLLERS, *points_controllers.CONTROLLERS,
-                   *payment_controllers.CONTROLLERS, *campaign_controllers.CONTROLLERS]
-PAGES = [*pages.ROUTES, *provider_pages.ROUTES, *listing_pages.ROUTES, *search_pages.ROUTES, *voucher_pages.ROUTES,
-         *points_pages.ROUTES, *payment_pages.ROUTES, *scorecard_pages.ROUTES, *campaign_pages.ROUTES,
-         *roster_pages.ROUTES, *inbox_pages.ROUTES]
-
-# Settlements live in providers/; drafting them reads the marketplace's vouchers, so the
-# drafting function reaches their handlers as the `settlement_drafter` dependency.
-SETTLEMENT_ROUTES = [*settlement_controllers.CONTROLLERS, *settlement_pages.ROUTES]
+# Every module of controllers or pages exports one ROUTES list.
+ROUTE_MODULES = [
+    provider_controllers, voucher_controllers, points_controllers, payment_controllers, campaign_controllers,
+    catalog_controllers, search_controllers, pages, provider_pages, listing_pages, search_pages, voucher_pages,
+    points_pages, payment_pages, scorecard_pages, campaign_pages, roster_pages, inbox_pages,
+    settlement_controllers, settlement_pages, evaluator_controllers, evaluator_pages, quality_controllers,
+    quality_pages, review_pages, favourite_pages, privacy_controllers, privacy_pages, report_pages,
+    report_controllers, team, account_pages, approval_pages, evaluator_key_pages,
+]
+ROUTES = [AuthController, FederationController, *(route for module in ROUTE_MODULES for route in module.ROUTES)]
 
 
 class BenefitsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = get_settings()
         app_config.route_handlers.extend([
-            health.health, health.ready, *API_CONTROLLERS, *catalog_controllers.CONTROLLERS,
-            *search_controllers.CONTROLLERS, *PAGES,
-            *SETTLEMENT_ROUTES,
-            *evaluator_batch_controllers.CONTROLLERS, *evaluator_pages.ROUTES, *quality_controllers.CONTROLLERS,
-            *quality_pages.ROUTES, *review_pages.ROUTES, *favourite_pages.ROUTES,
-            *privacy_controllers.CONTROLLERS, *privacy_pages.ROUTES,
-            *report_pages.ROUTES, *report_controllers.ROUTES,
-            *team.CONTROLLERS, *team.ROUTES, *account_pages.ROUTES,
-            *approval_pages.CONTROLLERS, *approval_pages.ROUTES,
-            *evaluator_key_pages.CONTROLLERS, *evaluator_key_pages.ROUTES,
+            health.health, health.ready, *ROUTES,
             # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
             create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
                                        include_in_schema=False,
                                        middleware=[static_assets.cache_headers_middleware]),
         ])
-        app_config.dependencies["settlement_drafter"] = Provide(
-            lambda: settlement_statements.draft_month, sync_to_thread=False)
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
         # The providers' application keeps its business licence picture with catalog's picture checks.

@@ -115,4 +115,4 @@ class ProviderReviewController(Controller):
         return await services.provider_detail(request.user, provider_id)
 
 
-CONTROLLERS = [ProviderController, ApplicationController, ProviderReviewController]
+ROUTES = [ProviderController, ApplicationController, ProviderReviewController]

@@ -75,12 +75,12 @@ def test_uploads_too_large_or_in_another_encoding_are_refused():
 @pytest.mark.unit
 def test_roster_and_evaluator_uploads_share_the_decoder(monkeypatch):
     from evaluation.evaluators import batches
-    from marketplace.federation.roster import services as roster
+    from marketplace.federation.roster import parsing
 
-    monkeypatch.setattr(roster, "MAX_BYTES", 10)
+    monkeypatch.setattr(parsing, "MAX_BYTES", 10)
     monkeypatch.setattr(batches, "MAX_BYTES", 10)
-    with pytest.raises(roster.RosterRejected) as refused_roster:
-        roster.decode(b"name,phone,id_number,node,groups\n")
+    with pytest.raises(parsing.RosterRejected) as refused_roster:
+        parsing.decode(b"name,phone,id_number,node,groups\n")
     assert refused_roster.value.errors[0].code == "too_large"
     with pytest.raises(batches.BatchRejected) as refused_batch:
         batches.decode_csv(b"provider_id,visit_date,method,score\n")

@@ -27,4 +27,4 @@ class SearchController(Controller):
         return await service.suggest(request.user, request.query_params.get("q", "")[:100])
 
 
-CONTROLLERS: list = [SearchController]
+ROUTES: list = [SearchController]

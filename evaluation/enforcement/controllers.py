@@ -123,4 +123,4 @@ class ConsoleQualityController(Controller):
         return await policy.decide_appeal(request.user, case_id, data.outcome, data.explanation)
 
 
-CONTROLLERS: list = [ProviderQualityController, ConsoleQualityController]
+ROUTES: list = [ProviderQualityController, ConsoleQualityController]

@@ -15,7 +15,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter, 
 
 from evaluation.evaluators import batches
 from evaluation.evaluators import samples
-from evaluation.schemas import BatchInput, BatchPage, BatchRead, SampleRead
+from evaluation.schemas import BatchInput, BatchPage, BatchRead, EvaluatorRead, SampleRead
 from marketplace.errors import PROBLEM_MEDIA_TYPE, problem
 from marketplace.identity import guards
 
@@ -88,4 +88,14 @@ class EvaluatorBatchController(Controller):
             "cache-control": "no-store"})
 
 
-CONTROLLERS = [EvaluatorBatchController]
+class EvaluatorController(Controller):
+    path = "/api/v1/evaluator"
+    tags = ["evaluation"]
+    guards = [guards.evaluator]
+
+    @get("/me", summary="The evaluator organisation this API key belongs to")
+    async def me(self, request: Request) -> EvaluatorRead:
+        return EvaluatorRead(id=request.user.id, name=request.user.display_name, node_id=request.user.node_id)
+
+
+ROUTES = [EvaluatorController, EvaluatorBatchController]

@@ -81,5 +81,4 @@ async def revoke_page(request: Request, key_id: FromPath[Id]) -> Response:
     return Redirect(path="/console/evaluators")
 
 
-CONTROLLERS = [EvaluatorKeyController]
-ROUTES = [evaluators_page, issue_page, revoke_page]
+ROUTES = [EvaluatorKeyController, evaluators_page, issue_page, revoke_page]

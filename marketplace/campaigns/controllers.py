@@ -47,4 +47,4 @@ class CampaignController(Controller):
         return await services.set_status(request.user, campaign_id, "end")
 
 
-CONTROLLERS: list = [CampaignController]
+ROUTES: list = [CampaignController]

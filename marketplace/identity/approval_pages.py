@@ -83,5 +83,4 @@ async def reject_page(request: Request, approval_id: FromPath[Id]) -> Response:
     return await _decide(request, approval_id, False)
 
 
-CONTROLLERS = [ApprovalController]
-ROUTES = [approvals_page, approve_page, reject_page]
+ROUTES = [ApprovalController, approvals_page, approve_page, reject_page]

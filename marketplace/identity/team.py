@@ -117,5 +117,4 @@ async def add_node(request: Request) -> Response:
     return Redirect(path="/console/team")
 
 
-CONTROLLERS: list = [TeamController]
-ROUTES: list = [team, add_operator, change, add_node]
+ROUTES: list = [TeamController, team, add_operator, change, add_node]

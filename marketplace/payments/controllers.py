@@ -48,4 +48,4 @@ async def stripe_webhook(request: Request, stripe_signature: StripeSignature) ->
     return {"received": True, "duplicate": not new}
 
 
-CONTROLLERS: list = [PaymentController, stripe_webhook]
+ROUTES: list = [PaymentController, stripe_webhook]

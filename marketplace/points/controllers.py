@@ -54,4 +54,4 @@ class PointsAdminController(Controller):
             lambda: services.adjust(request.user, member_id, data.amount, data.reason), BalanceRead)
 
 
-CONTROLLERS: list = [PointsController, PointsAdminController]
+ROUTES: list = [PointsController, PointsAdminController]

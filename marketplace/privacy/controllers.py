@@ -72,4 +72,4 @@ class MemberDataController(Controller):
         await services.delete_me(request.user, data.confirmation)
 
 
-CONTROLLERS: list = [ConsolePrivacyController, MemberDataController]
+ROUTES: list = [ConsolePrivacyController, MemberDataController]

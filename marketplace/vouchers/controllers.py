@@ -94,4 +94,4 @@ class CounterController(Controller):
         return await services.redeem(request.user, data.code, data.location_id)
 
 
-CONTROLLERS: list = [ClaimController, CounterController]
+ROUTES: list = [ClaimController, CounterController]

@@ -1,16 +1,13 @@
 """JSON API of settlements: operators list, draft, approve and pay statements in their
-scope and set a provider's payout account; a provider's owner reads its own statements.
+scope and set a provider's payout account; a provider's owner reads its own statements."""
 
-Drafting receives the marketplace's drafting function as the `settlement_drafter`
-dependency (see providers/settlements/pages.py)."""
-
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import Dependency, FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from marketplace.identity import guards
-from providers.settlements import payouts
+from providers.settlements import drafting, payouts
 from providers.settlements import services as settlements
 from providers.schemas import (
     Approval,
@@ -22,10 +19,6 @@ from providers.schemas import (
     StatementStatus,
     StatementSummary,
 )
-
-# The marketplace's drafting function, (period, principal) → DraftResult, provided by the
-# composition root (marketplace/app.py).
-Drafter = Annotated[Any, Dependency(skip_validation=True)]
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 ProviderId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
@@ -47,8 +40,8 @@ class SettlementConsoleController(Controller):
 
     @post("/drafts", status_code=200,
           summary="Draft (or recompute) a finished month's statements of the providers in your scope")
-    async def draft(self, request: Request, data: JSONBody[DraftRequest], settlement_drafter: Drafter) -> DraftResult:
-        return await settlement_drafter(data.period, request.user)
+    async def draft(self, request: Request, data: JSONBody[DraftRequest]) -> DraftResult:
+        return await drafting.draft_month(data.period, request.user)
 
     @get("/{statement_id:int}", summary="A statement with its lines")
     async def detail(self, request: Request, statement_id: FromPath[Id]) -> StatementRead:
@@ -92,4 +85,4 @@ class MySettlementController(Controller):
         return await settlements.my_statement(request.user, statement_id)
 
 
-CONTROLLERS = [SettlementConsoleController, PayoutAccountController, MySettlementController]
+ROUTES = [SettlementConsoleController, PayoutAccountController, MySettlementController]

@@ -1,7 +1,7 @@
-"""Settlement statements from redeemed vouchers: the marketplace's side of settlements.
+"""Drafting settlement statements from redeemed vouchers.
 
-providers/ owns statements but may not read the voucher table; this module reads it and
-drafts through `providers.settlements.services`:
+The only place of settlements that reads the marketplace's voucher table (read only: the
+vouchers are the marketplace's to write); it drafts through `providers.settlements.services`:
 
 - `redeemed_lines(provider_id, start, end)`: the provider's vouchers redeemed in
   [start, end), each with the subsidy owed and the member payment collected (fen).

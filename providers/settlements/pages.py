@@ -1,11 +1,6 @@
 """Settlement pages (templates in providers/templates/settlements/): the operators' list,
 statement, approval and payout in the console, and the provider owner's statements in
-the portal; both export a statement as CSV.
-
-Drafting a month needs the redeemed vouchers, which only the marketplace reads: the
-handler receives the drafting function as the `settlement_drafter` dependency, which
-the composition root (marketplace/app.py) provides, so this package never imports it.
-"""
+the portal; both export a statement as CSV."""
 
 from datetime import datetime
 from typing import Annotated
@@ -21,9 +16,8 @@ from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
-from providers.settlements import payouts
+from providers.settlements import drafting, payouts
 from providers.settlements import services as settlements
-from providers.settlements.controllers import Drafter
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
@@ -97,10 +91,10 @@ async def console_list(request: Request, period: FromQuery[str] = "", status: Fr
 
 
 @post("/console/settlements/draft", guards=[guards.operator], include_in_schema=False)
-async def console_draft(request: Request, settlement_drafter: Drafter) -> Response:
+async def console_draft(request: Request) -> Response:
     period = ((await request.form()).get("period") or "").strip()
     try:
-        drafted = await settlement_drafter(period, request.user)
+        drafted = await drafting.draft_month(period, request.user)
     except DomainError as error:
         return await _list_page(request, None, None, error=_message(error), draft_period=period, code=error.status)
     return await _list_page(request, period, None, drafted=drafted, draft_period=period)

@@ -7,8 +7,8 @@ the member's share collected online on the provider's behalf; the provider is ow
 
     draft ──approve──▶ approved ──pay──▶ paid
 
-- `draft` takes the lines from its caller: this package never reads the marketplace's
-  voucher table (providers/settlements/drafting.py does, and drafts through here). One
+- `draft` takes the lines from its caller (drafting.py reads them from the redeemed
+  vouchers and drafts through here). One
   statement per provider and month (a unique key); re-drafting a draft recomputes it,
   re-drafting an approved or paid one keeps it as it is. Lines are copies, so a statement
   never changes once approved.

@@ -3,7 +3,7 @@
 import pytest
 
 from marketplace.federation import services as federation
-from marketplace.federation.roster import services as roster
+from marketplace.federation.roster import parsing, services as roster
 from tests.console.helpers import HTML, web_login
 from tests.federation.test_roster import ident, operator
 
@@ -27,4 +27,4 @@ async def test_chinese_headers_and_group_names_import(world):
     items, total = await federation.search_members(await operator("beijing"), world.nodes["beijing"], q="刘洋")
     assert total == 1 and items[0]["groups"] == ["gig", "women"]
     # The template itself is a file the import accepts (once its example row is filled in).
-    assert (await roster.start_import(await operator("beijing"), "t.csv", roster.template_csv())).status == "done"
+    assert (await roster.start_import(await operator("beijing"), "t.csv", parsing.template_csv())).status == "done"

@@ -8,7 +8,7 @@ import pytest
 
 from marketplace import audit, pii
 from marketplace.db import engine
-from marketplace.federation.roster import services as roster
+from marketplace.federation.roster import parsing, services as roster
 from marketplace.federation.services import id_check_digit
 from marketplace.identity import services as identity
 from marketplace.identity.tables import Operator
@@ -46,7 +46,7 @@ async def member_state() -> list:
         "SELECT id, node, name, groups, phone_hash, status FROM member ORDER BY id")]
 
 
-async def rejected(principal, content: bytes) -> list[roster.RowError]:
+async def rejected(principal, content: bytes) -> list[parsing.RowError]:
     before = await member_state()
     result = await roster.start_import(principal, "bad.csv", content)
     assert result.status == "failed" and result.created == result.updated == 0

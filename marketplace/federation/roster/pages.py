@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
 from marketplace.federation import activation, services as federation
-from marketplace.federation.roster import services as roster
+from marketplace.federation.roster import parsing, services as roster
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS
@@ -27,7 +27,7 @@ UPLOAD_LIMIT = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
 nav.register("console", "roster", N_("Roster"), "/console/roster", "doc", position=15)
 
 
-def row_message(error: roster.RowError) -> str:
+def row_message(error: parsing.RowError) -> str:
     """A roster problem in the viewer's language (the service's message is English)."""
     p = error.params
     messages = {
@@ -66,7 +66,7 @@ async def _roster_page(request: Request, *, result: roster.ImportRead | None = N
                        status: int = 200) -> Template:
     return Template(template_name="console/roster.html", status_code=status, context={
         "imports": await roster.list_imports(request.user), "result": result, "error": error,
-        "columns": [roster.CHINESE_HEADERS[column] for column in roster.COLUMNS], "row_message": row_message,
+        "columns": [parsing.CHINESE_HEADERS[column] for column in parsing.COLUMNS], "row_message": row_message,
         "sync_max": roster.SYNC_MAX_ROWS, "groups": await federation.group_names(),
     })
 
@@ -74,7 +74,7 @@ async def _roster_page(request: Request, *, result: roster.ImportRead | None = N
 @get("/console/roster/template.csv", guards=[guards.operator], include_in_schema=False)
 async def roster_template() -> Response:
     """The roster file to fill in, with Chinese headers and an example row."""
-    return Response(content=roster.template_csv(), media_type="text/csv; charset=utf-8",
+    return Response(content=parsing.template_csv(), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": "attachment; filename=\"roster-template.csv\"; "
                                                     "filename*=UTF-8''%E4%BC%9A%E5%91%98%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.csv"})
 
