@@ -6,16 +6,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup install browser fonts messages services-status services-down clean
+.PHONY: demo test lint-imports setup install browser fonts messages services-status services-down clean
 
 demo: setup fonts
 	$(BIN)/benefits demo
 
 # Two workers share the machine's two cores (each with its own database, Redis database and
 # search index prefix; see tests/conftest.py); tests that stop a shared component run after them, alone.
-test: setup browser
+test: setup browser lint-imports
 	$(BIN)/pytest -n 2 --dist loadfile -m "not exclusive"
 	$(BIN)/pytest -p no:xdist -m exclusive
+
+# The layers of docs/architecture.md, checked by import-linter (.importlinter): 0 breaches.
+lint-imports: install
+	$(BIN)/lint-imports --no-cache
 
 setup: install
 	$(BIN)/benefits setup
