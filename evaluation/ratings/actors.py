@@ -1,10 +1,8 @@
-"""Jobs of the quality loop: the redemption feed, surveys and the enforcement policy.
-Thin and safe to repeat."""
+"""Jobs of ratings: the redemption feed and the surveys. Thin and safe to repeat."""
 
 import dramatiq
 import structlog
 
-from evaluation.enforcement import policy
 from evaluation.ratings import services as ratings
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.jobs import outbox
@@ -31,11 +29,6 @@ async def record_honoured(event_id: int, payload: dict) -> None:
 @dramatiq.actor(queue_name="default", max_retries=3)
 async def send_due_surveys() -> None:
     log.info("surveys_sent", count=await ratings.send_due_surveys())
-
-
-@dramatiq.actor(queue_name="default", max_retries=3, time_limit=3_600_000)
-async def apply_enforcement_policy() -> None:
-    log.info("enforcement_policy_applied", states=await policy.evaluate_all())
 
 
 outbox.subscribe(VOUCHER_REDEEMED, record_redemption)

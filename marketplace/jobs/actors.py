@@ -19,7 +19,8 @@ from marketplace.payments import actors as payments  # noqa: F401
 from providers.settlements import actors as settlements  # noqa: F401
 from evaluation.evaluators import actors as evaluation_samples  # noqa: F401
 from evaluation.scorecards import actors as scorecards  # noqa: F401
-from evaluation.ratings import actors as evaluation  # noqa: F401
+from evaluation.ratings import actors as ratings  # noqa: F401
+from evaluation.enforcement import actors as enforcement  # noqa: F401
 from marketplace.privacy import actors as privacy  # noqa: F401
 from marketplace.reports import actors as reports  # noqa: F401
 from marketplace.campaigns import actors as campaigns  # noqa: F401

@@ -58,8 +58,8 @@ PERIODIC_JOBS = [
     (actors.points.expire_points, IntervalTrigger(hours=1)),
     (actors.points.remind_expiring_points, IntervalTrigger(hours=6)),
     (actors.points.reconcile_points, IntervalTrigger(hours=24)),
-    (actors.evaluation.send_due_surveys, IntervalTrigger(minutes=5)),
-    (actors.evaluation.apply_enforcement_policy, IntervalTrigger(hours=1)),
+    (actors.ratings.send_due_surveys, IntervalTrigger(minutes=5)),
+    (actors.enforcement.apply_enforcement_policy, IntervalTrigger(hours=1)),
     (actors.privacy.anonymise_left_members, IntervalTrigger(hours=24)),
     (actors.campaigns.release_expired_spend, IntervalTrigger(minutes=5)),
     # Report aggregates: the last two days, incrementally (full history: `benefits reports rebuild`).
