@@ -19,6 +19,7 @@ from evaluation.evaluators import pages as evaluator_pages
 from evaluation.evaluators import key_pages as evaluator_key_pages
 from evaluation.enforcement import controllers as quality_controllers
 from evaluation.enforcement import pages as quality_pages
+from evaluation.complaints import controllers as complaint_controllers, pages as complaint_pages
 from evaluation.ratings import pages as review_pages
 from marketplace import db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
@@ -51,9 +52,9 @@ ROUTE_MODULES = [
     provider_controllers, voucher_controllers, points_controllers, payment_controllers, campaign_controllers,
     catalog_controllers, search_controllers, pages, provider_pages, listing_pages, search_pages, voucher_pages,
     points_pages, payment_pages, scorecard_pages, campaign_pages, roster_pages, inbox_pages,
-    settlement_controllers, settlement_pages, evaluator_controllers, evaluator_pages, quality_controllers,
-    quality_pages, review_pages, favourite_pages, privacy_controllers, privacy_pages, report_pages,
-    report_controllers, team, account_pages, approval_pages, evaluator_key_pages,
+    settlement_controllers, settlement_pages, evaluator_controllers, evaluator_pages, evaluator_key_pages,
+    quality_controllers, quality_pages, complaint_controllers, complaint_pages, review_pages, favourite_pages,
+    privacy_controllers, privacy_pages, report_pages, report_controllers, team, account_pages, approval_pages,
 ]
 ROUTES = [AuthController, FederationController, *(route for module in ROUTE_MODULES for route in module.ROUTES)]
 

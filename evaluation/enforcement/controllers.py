@@ -1,6 +1,7 @@
-"""JSON API of the quality loop for providers (complaints, standing, appeals) and
-operators (complaint mediation, held ratings, enforcement cases). Members rate and
-complain through their vouchers (marketplace/vouchers/controllers.py)."""
+"""JSON API of enforcement for providers (standing, appeals) and operators (held
+ratings, policies, enforcement cases). Complaints have theirs in
+evaluation/complaints/controllers.py; members rate and complain through their vouchers
+(marketplace/vouchers/controllers.py)."""
 
 from typing import Annotated
 
@@ -8,21 +9,15 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
-from evaluation.complaints import services as complaints
 from evaluation.enforcement import policy
 from evaluation.ratings import services as ratings
 from evaluation.schemas import (
-    AppealDecisionInput, AppealInput, CaseRead, ComplaintAnswer, ComplaintRead, DecisionInput, StandingEventRead,
-    StandingRead,
+    AppealDecisionInput, AppealInput, CaseRead, DecisionInput, StandingEventRead, StandingRead,
 )
 from marketplace.identity import guards
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-
-
-class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    resolution: Annotated[str, msgspec.Meta(min_length=2, max_length=2000)]
 
 
 class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -51,15 +46,6 @@ class ProviderQualityController(Controller):
     tags = ["quality"]
     guards = [guards.provider_user]
 
-    @get("/complaints", summary="Your complaints, open ones first")
-    async def inbox(self, request: Request) -> list[ComplaintRead]:
-        return await complaints.inbox(request.user)
-
-    @post("/complaints/{complaint_id:int}/answer", status_code=200, summary="Answer a complaint")
-    async def answer(self, request: Request, complaint_id: FromPath[BigId],
-                     data: JSONBody[ComplaintAnswer]) -> ComplaintRead:
-        return await complaints.answer(request.user, complaint_id, data.text)
-
     @get("/standing", summary="Your standing under the evaluation policy, why, and its history")
     async def standing(self, request: Request) -> ProviderStanding:
         provider_id = request.user.provider_id
@@ -80,16 +66,6 @@ class ConsoleQualityController(Controller):
     path = "/api/v1/console"
     tags = ["quality"]
     guards = [guards.operator]
-
-    @get("/complaints", summary="Complaints about providers in your scope")
-    async def complaints(self, request: Request,
-                         status: Annotated[str | None, QueryParameter(required=False)] = None) -> list[ComplaintRead]:
-        return await complaints.in_scope(request.user, status)
-
-    @post("/complaints/{complaint_id:int}/close", status_code=200, summary="Close a complaint with a resolution")
-    async def close(self, request: Request, complaint_id: FromPath[BigId],
-                    data: JSONBody[Resolution]) -> ComplaintRead:
-        return await complaints.close(request.user, complaint_id, data.resolution)
 
     @get("/held-ratings", summary="Ratings held out of the score as part of a burst")
     async def held(self, request: Request) -> list[dict]:

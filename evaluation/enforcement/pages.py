@@ -1,12 +1,12 @@
-"""Pages of the quality loop for providers and operators.
+"""Enforcement pages for providers and operators (complaints have theirs in
+evaluation/complaints/pages.py).
 
-Provider portal: the complaint inbox with an answer form per complaint; its standing under
-the evaluation policy, the reasons, the history of decisions in words, its delisting
+Provider portal: its standing under the evaluation policy, the reasons, the history of decisions in words, its delisting
 cases with the appeal form (owner), and the policy it is held to.
 
 Operator console: the enforcement queue, a case page with the evidence (the figures when
 the case opened, the reasons, the policy version, the provider's latest ratings and
-complaints) and the decision buttons; complaint mediation; held ratings.
+complaints) and the decision buttons; held ratings.
 
 Thin handlers: read the form, call one service, render; a refused action re-renders its
 page with the reason and the matching status.
@@ -22,7 +22,6 @@ from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
-from evaluation.complaints import services as complaints
 from evaluation.enforcement import policy
 from evaluation.ratings import services as ratings
 from marketplace.db import engine
@@ -34,19 +33,14 @@ from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import gettext as _
 from providers import services as providers
 from marketplace.identity import guards
-from marketplace.web import page_parts, portal_badges, todo
+from marketplace.web import todo
 from marketplace.web.nav import N_, register
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
-register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
-portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
-register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
-todo.register("complaints", N_("Complaints past their deadline"), "/console/complaints?overdue=1",
-              complaints.count_overdue, position=30)
 todo.register("cases", N_("Cases awaiting a decision"), "/console/cases?status=open",
               partial(policy.count_cases, status="open"), position=40)
 todo.register("appeals", N_("Appeals"), "/console/cases?status=appealed",
@@ -59,31 +53,6 @@ async def _form(request: Request) -> dict:
 
 
 # Provider portal -------------------------------------------------------------------------------------
-
-async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
-    inbox = await complaints.inbox(request.user)
-    return Template(template_name="evaluation/provider_complaints.html", status_code=status, context={
-        "complaints": inbox, "error": error,
-        # Which offer, which voucher (code masked) and the day of the visit (marketplace.vouchers fills it).
-        "vouchers": await page_parts.fill("complaint_vouchers", request, [c.voucher_id for c in inbox])})
-
-
-@get("/provider/complaints", guards=[guards.provider_user], include_in_schema=False)
-async def provider_complaints(request: Request) -> Template:
-    return await _inbox(request)
-
-
-@post("/provider/complaints/{complaint_id:int}/answer", guards=[guards.provider_user], include_in_schema=False)
-async def provider_answer(request: Request, complaint_id: BigId) -> Response:
-    text = ((await _form(request)).get("text") or "").strip()
-    if not 2 <= len(text) <= 2000:
-        return await _inbox(request, "answer_length", 422)
-    try:
-        await complaints.answer(request.user, complaint_id, text)
-    except DomainError as error:
-        return await _inbox(request, error.code, error.status)
-    return Redirect(path="/provider/complaints")
-
 
 async def _standing_page(request: Request, error: str | None = None, status: int = 200) -> Template:
     provider_id = request.user.provider_id
@@ -346,39 +315,5 @@ async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
     return Redirect(path="/console/cases#held")
 
 
-async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
-    """Complaint mediation: search by provider, filters by status and past the deadline, paged."""
-    query = request.query_params
-    q = (query.get("q") or "")[:60]
-    complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
-    overdue = query.get("overdue") == "1"
-    page = paging.page_number(query.get("page"))
-    found, total = await complaints.complaint_page(request.user, q=q, status=complaint_status, overdue=overdue,
-                                                   page=page)
-    return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
-        "complaints": found, "error": error, "q": q, "status": complaint_status, "overdue": "1" if overdue else "",
-        "pager": paging.Pager.of(request, total, page)})
-
-
-@get("/console/complaints", guards=[guards.operator], include_in_schema=False)
-async def console_complaints(request: Request) -> Template:
-    return await _mediation(request)
-
-
-@post("/console/complaints/{complaint_id:int}/close", guards=[guards.operator], include_in_schema=False)
-async def console_close(request: Request, complaint_id: BigId) -> Response:
-    resolution = ((await _form(request)).get("resolution") or "").strip()
-    if not 2 <= len(resolution) <= 2000:
-        return await _mediation(request, "resolution_length", 422)
-    try:
-        await complaints.close(request.user, complaint_id, resolution)
-    except DomainError as error:
-        return await _mediation(request, error.code, error.status)
-    back = (await _form(request)).get("back") or "/console/complaints"
-    return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
-
-
-ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,
-                console_policy, console_policy_publish, console_open_case,
-                console_case, console_decide, console_decide_appeal, console_held_verdict, console_complaints,
-                console_close]
+ROUTES: list = [provider_standing, provider_appeal, console_cases, console_policy, console_policy_publish,
+                console_open_case, console_case, console_decide, console_decide_appeal, console_held_verdict]

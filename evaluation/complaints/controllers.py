@@ -1,0 +1,52 @@
+"""JSON API of complaints: a provider's inbox and answers, the operators' mediation.
+Members file complaints through their vouchers (marketplace/vouchers/controllers.py)."""
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+
+from evaluation.complaints import services as complaints
+from evaluation.schemas import ComplaintAnswer, ComplaintRead
+from marketplace.identity import guards
+
+BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+
+class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    resolution: Annotated[str, msgspec.Meta(min_length=2, max_length=2000)]
+
+
+class ProviderComplaintController(Controller):
+    path = "/api/v1/provider"
+    tags = ["quality"]
+    guards = [guards.provider_user]
+
+    @get("/complaints", summary="Your complaints, open ones first")
+    async def inbox(self, request: Request) -> list[ComplaintRead]:
+        return await complaints.inbox(request.user)
+
+    @post("/complaints/{complaint_id:int}/answer", status_code=200, summary="Answer a complaint")
+    async def answer(self, request: Request, complaint_id: FromPath[BigId],
+                     data: JSONBody[ComplaintAnswer]) -> ComplaintRead:
+        return await complaints.answer(request.user, complaint_id, data.text)
+
+
+class ConsoleComplaintController(Controller):
+    path = "/api/v1/console"
+    tags = ["quality"]
+    guards = [guards.operator]
+
+    @get("/complaints", summary="Complaints about providers in your scope")
+    async def complaints(self, request: Request,
+                         status: Annotated[str | None, QueryParameter(required=False)] = None) -> list[ComplaintRead]:
+        return await complaints.in_scope(request.user, status)
+
+    @post("/complaints/{complaint_id:int}/close", status_code=200, summary="Close a complaint with a resolution")
+    async def close(self, request: Request, complaint_id: FromPath[BigId],
+                    data: JSONBody[Resolution]) -> ComplaintRead:
+        return await complaints.close(request.user, complaint_id, data.resolution)
+
+
+ROUTES: list = [ProviderComplaintController, ConsoleComplaintController]

@@ -1,0 +1,90 @@
+"""Complaint pages: the provider's inbox with an answer form per complaint, and the
+operators' mediation (search, filters, past the deadline, closing with a resolution).
+
+Thin handlers: read the form, call one service, render; a refused action re-renders its
+page with the reason and the matching status.
+"""
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect, Response, Template
+
+from evaluation.complaints import services as complaints
+from marketplace.errors import DomainError
+from marketplace.identity import guards
+from marketplace.web import page_parts, paging, portal_badges, todo
+from marketplace.web.nav import N_, register
+
+BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+
+register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
+portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
+register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
+todo.register("complaints", N_("Complaints past their deadline"), "/console/complaints?overdue=1",
+              complaints.count_overdue, position=30)
+
+
+async def _form(request: Request) -> dict:
+    return dict(await request.form())
+
+
+async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
+    inbox = await complaints.inbox(request.user)
+    return Template(template_name="evaluation/provider_complaints.html", status_code=status, context={
+        "complaints": inbox, "error": error,
+        # Which offer, which voucher (code masked) and the day of the visit (marketplace.vouchers fills it).
+        "vouchers": await page_parts.fill("complaint_vouchers", request, [c.voucher_id for c in inbox])})
+
+
+@get("/provider/complaints", guards=[guards.provider_user], include_in_schema=False)
+async def provider_complaints(request: Request) -> Template:
+    return await _inbox(request)
+
+
+@post("/provider/complaints/{complaint_id:int}/answer", guards=[guards.provider_user], include_in_schema=False)
+async def provider_answer(request: Request, complaint_id: BigId) -> Response:
+    text = ((await _form(request)).get("text") or "").strip()
+    if not 2 <= len(text) <= 2000:
+        return await _inbox(request, "answer_length", 422)
+    try:
+        await complaints.answer(request.user, complaint_id, text)
+    except DomainError as error:
+        return await _inbox(request, error.code, error.status)
+    return Redirect(path="/provider/complaints")
+
+
+async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
+    """Complaint mediation: search by provider, filters by status and past the deadline, paged."""
+    query = request.query_params
+    q = (query.get("q") or "")[:60]
+    complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
+    overdue = query.get("overdue") == "1"
+    page = paging.page_number(query.get("page"))
+    found, total = await complaints.complaint_page(request.user, q=q, status=complaint_status, overdue=overdue,
+                                                   page=page)
+    return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
+        "complaints": found, "error": error, "q": q, "status": complaint_status, "overdue": "1" if overdue else "",
+        "pager": paging.Pager.of(request, total, page)})
+
+
+@get("/console/complaints", guards=[guards.operator], include_in_schema=False)
+async def console_complaints(request: Request) -> Template:
+    return await _mediation(request)
+
+
+@post("/console/complaints/{complaint_id:int}/close", guards=[guards.operator], include_in_schema=False)
+async def console_close(request: Request, complaint_id: BigId) -> Response:
+    resolution = ((await _form(request)).get("resolution") or "").strip()
+    if not 2 <= len(resolution) <= 2000:
+        return await _mediation(request, "resolution_length", 422)
+    try:
+        await complaints.close(request.user, complaint_id, resolution)
+    except DomainError as error:
+        return await _mediation(request, error.code, error.status)
+    back = (await _form(request)).get("back") or "/console/complaints"
+    return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
+
+
+ROUTES: list = [provider_complaints, provider_answer, console_complaints, console_close]
