@@ -4,7 +4,7 @@ offers stop being claimable.
 Against the data in BENEFITS_VAR (seeded and indexed: `benefits seed`, `benefits
 reindex`), this starts the web app, a worker and the scheduler, signs in as the demo
 member and, for N providers whose offers the member finds: opens a delisting case, has
-the national operator decide "delist" (`evaluation.enforcement.policy.decide`, as the case page does),
+the national operator decide "delist" (`evaluation.enforcement.cases.decide`, as the case page does),
 then measures
 
 - the milliseconds until the search API shows none of the provider's offers (the
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from benchmarks.search import DEMO_MEMBER, _operator, _wait_until
-from evaluation.enforcement import policy
+from evaluation.enforcement import cases, policy
 from marketplace import db
 from marketplace.runtime import components, processes
 from benchmarks import common as benchmarking
@@ -79,7 +79,7 @@ async def run(n: int = 20, timeout: float = 20, say=print) -> Report:
                 if case_id is None:
                     continue
                 decided = time.perf_counter()
-                await policy.decide(operator, case_id, "delist", "压测：下架后多快从搜索消失、停止领取。")
+                await cases.decide(operator, case_id, "delist", "压测：下架后多快从搜索消失、停止领取。")
                 claim = await http.post(f"/api/v1/offers/{offer_id}/claims", headers=headers)
                 report.claims_tried += 1
                 report.claims_refused += claim.status_code == 404

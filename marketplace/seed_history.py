@@ -1000,24 +1000,24 @@ class History:
         return waiting
 
     async def case_action(self, when: datetime, case_id: int, provider: Provider, kind: str) -> None:
-        from evaluation.enforcement import policy
+        from evaluation.enforcement import cases, policy
 
         marks = await self.marks()
         beijing = self.operators["beijing"]
         if kind == "delist":
-            await policy.decide(beijing, case_id, "delist", cat.CASE_DELIST_EXPLANATION)
+            await cases.decide(beijing, case_id, "delist", cat.CASE_DELIST_EXPLANATION)
             await self.db.execute("UPDATE enforcement_case SET decided_at = $2 WHERE id = $1", case_id, when)
             await self.db.execute("UPDATE provider_standing SET since = $2 WHERE provider = $1", provider.id, when)
             await self.db.execute("UPDATE provider SET updated_at = $2 WHERE id = $1", provider.id, when)
         elif kind == "keep":
-            await policy.decide(beijing, case_id, "keep", cat.CASE_KEEP_EXPLANATION)
+            await cases.decide(beijing, case_id, "keep", cat.CASE_KEEP_EXPLANATION)
             await self.db.execute("UPDATE enforcement_case SET decided_at = $2 WHERE id = $1", case_id, when)
             await self.db.execute("UPDATE provider_standing SET deadline = $2 WHERE provider = $1", provider.id,
                                   when + timedelta(days=policy.DEFAULT_RULES["improve_days"]))
         elif kind == "appeal":
             owner = Principal(kind="provider", id=provider.owner, display_name=provider.name,
                               provider_id=provider.id, role="owner")
-            await policy.appeal(owner, case_id, cat.APPEAL_STATEMENT)
+            await cases.appeal(owner, case_id, cat.APPEAL_STATEMENT)
             await self.db.execute("UPDATE enforcement_case SET appealed_at = $2 WHERE id = $1", case_id, when)
         await self.backdate(marks, when)
 

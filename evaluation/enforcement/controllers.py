@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
-from evaluation.enforcement import policy
+from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
 from evaluation.schemas import (
     AppealDecisionInput, AppealInput, CaseRead, DecisionInput, StandingEventRead, StandingRead,
@@ -55,11 +55,11 @@ class ProviderQualityController(Controller):
 
     @get("/cases", summary="Delisting cases about you")
     async def cases(self, request: Request) -> list[CaseRead]:
-        return await policy.provider_cases(request.user)
+        return await cases.provider_cases(request.user)
 
     @post("/cases/{case_id:int}/appeal", status_code=200, summary="Appeal a delisting, once per case (owner)")
     async def appeal(self, request: Request, case_id: FromPath[Id], data: JSONBody[AppealInput]) -> CaseRead:
-        return await policy.appeal(request.user, case_id, data.statement)
+        return await cases.appeal(request.user, case_id, data.statement)
 
 
 class ConsoleQualityController(Controller):
@@ -83,20 +83,20 @@ class ConsoleQualityController(Controller):
     @get("/cases", summary="Enforcement cases in your scope, open and appealed first")
     async def cases(self, request: Request,
                     status: FromQuery[Annotated[str | None, QueryParameter(required=False)]] = None) -> list[CaseRead]:
-        return await policy.case_queue(request.user, status)
+        return await cases.case_queue(request.user, status)
 
     @get("/cases/{case_id:int}", summary="A case with the evidence it was opened on")
     async def case(self, request: Request, case_id: FromPath[Id]) -> CaseRead:
-        return await policy.get_case(request.user, case_id)
+        return await cases.get_case(request.user, case_id)
 
     @post("/cases/{case_id:int}/decision", status_code=200, summary="Delist, or keep the provider, with reasons")
     async def decide(self, request: Request, case_id: FromPath[Id], data: JSONBody[DecisionInput]) -> CaseRead:
-        return await policy.decide(request.user, case_id, data.decision, data.explanation, data.cancel_vouchers)
+        return await cases.decide(request.user, case_id, data.decision, data.explanation, data.cancel_vouchers)
 
     @post("/cases/{case_id:int}/appeal-decision", status_code=200, summary="Decide the provider's appeal")
     async def decide_appeal(self, request: Request, case_id: FromPath[Id],
                             data: JSONBody[AppealDecisionInput]) -> CaseRead:
-        return await policy.decide_appeal(request.user, case_id, data.outcome, data.explanation)
+        return await cases.decide_appeal(request.user, case_id, data.outcome, data.explanation)
 
 
 ROUTES: list = [ProviderQualityController, ConsoleQualityController]

@@ -22,7 +22,7 @@ from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
-from evaluation.enforcement import policy
+from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
 from marketplace.db import engine
 from marketplace.audit.middleware import nothing_changed
@@ -42,9 +42,9 @@ BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
 todo.register("cases", N_("Cases awaiting a decision"), "/console/cases?status=open",
-              partial(policy.count_cases, status="open"), position=40)
+              partial(cases.count_cases, status="open"), position=40)
 todo.register("appeals", N_("Appeals"), "/console/cases?status=appealed",
-              partial(policy.count_cases, status="appealed"), position=50, nav_key="cases")
+              partial(cases.count_cases, status="appealed"), position=50, nav_key="cases")
 todo.register("held", N_("Held ratings"), "/console/cases#held", ratings.count_held, position=60, nav_key="cases")
 
 
@@ -58,7 +58,7 @@ async def _standing_page(request: Request, error: str | None = None, status: int
     provider_id = request.user.provider_id
     return Template(template_name="evaluation/provider_standing.html", status_code=status, context={
         "standing": await policy.standing(provider_id), "history": await policy.standing_history(provider_id),
-        "policy": await policy.policy_for_provider(provider_id), "cases": await policy.provider_cases(request.user),
+        "policy": await policy.policy_for_provider(provider_id), "cases": await cases.provider_cases(request.user),
         "error": error})
 
 
@@ -73,7 +73,7 @@ async def provider_appeal(request: Request, case_id: Id) -> Response:
     if not 10 <= len(statement) <= 4000:
         return await _standing_page(request, "statement_length", 422)
     try:
-        await policy.appeal(request.user, case_id, statement)
+        await cases.appeal(request.user, case_id, statement)
     except DomainError as error:
         return await _standing_page(request, error.code, error.status)
     return Redirect(path="/provider/standing")
@@ -93,15 +93,15 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
     case_status = query.get("status") if query.get("status") in CASE_STATUSES else ""
     kind = query.get("kind") if query.get("kind") in CASE_KINDS else ""
     page = paging.page_number(query.get("page"))
-    cases, total = await policy.case_page(request.user, q=q, status=case_status, kind=kind, page=page)
-    cases = [msgspec.structs.replace(case, reasons=await _readable_reasons(case.reasons[:1])) for case in cases]
+    found, total = await cases.case_page(request.user, q=q, status=case_status, kind=kind, page=page)
+    found = [msgspec.structs.replace(case, reasons=await _readable_reasons(case.reasons[:1])) for case in found]
     open_values = open_values or {}
     provider_q = (query.get("provider_q") or open_values.get("provider_q") or "")[:60]
     current = await policy.policy_of_node(request.user.node_id)
     return Template(template_name="evaluation/console_cases.html", status_code=status, context={
-        "cases": cases, "pager": paging.Pager.of(request, total, page), "q": q, "status": case_status, "kind": kind,
+        "cases": found, "pager": paging.Pager.of(request, total, page), "q": q, "status": case_status, "kind": kind,
         "held": await ratings.held_ratings(request.user),
-        "provider_q": provider_q, "provider_choices": await policy.providers_to_pick(request.user, provider_q),
+        "provider_q": provider_q, "provider_choices": await cases.providers_to_pick(request.user, provider_q),
         "open_error": form_error(open_error) if open_error else None, "open_values": open_values,
         "policy": current,
         "error": error})
@@ -115,7 +115,7 @@ async def console_open_case(request: Request) -> Response:
     try:
         if provider_id is None:
             raise Invalid("Find the provider and choose it.", field="provider_id")
-        case_id = await policy.open_case_by_hand(request.user, provider_id, form.get("reason") or "")
+        case_id = await cases.open_case_by_hand(request.user, provider_id, form.get("reason") or "")
     except DomainError as error:
         if error.status in (401, 403):
             raise
@@ -262,7 +262,7 @@ async def _readable_reasons(reasons: list[dict]) -> list[dict]:
 
 async def _case_page(request: Request, case_id: int, error: str | None = None, status: int = 200,
                      confirm: dict | None = None) -> Template:
-    case = await policy.get_case(request.user, case_id)
+    case = await cases.get_case(request.user, case_id)
     return Template(template_name="evaluation/console_case.html", status_code=status, context={
         "case": case, "reasons": await _readable_reasons(case.reasons), "evidence": await _evidence(case.provider_id),
         "history": await policy.standing_history(case.provider_id), "error": error, "confirm": confirm})
@@ -286,7 +286,7 @@ async def console_decide(request: Request, case_id: Id) -> Response:
             "action": f"/console/cases/{case_id}/decision", "decision": decision, "explanation": explanation,
             "cancel_vouchers": form.get("cancel_vouchers") == "on"})
     try:
-        await policy.decide(request.user, case_id, decision, explanation, form.get("cancel_vouchers") == "on")
+        await cases.decide(request.user, case_id, decision, explanation, form.get("cancel_vouchers") == "on")
     except DomainError as error:
         return await _case_page(request, case_id, error.code, error.status)
     return Redirect(path=f"/console/cases/{case_id}")
@@ -303,7 +303,7 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
         return await _case_page(request, case_id, confirm={
             "action": f"/console/cases/{case_id}/appeal-decision", "outcome": outcome, "explanation": explanation})
     try:
-        await policy.decide_appeal(request.user, case_id, outcome, explanation)
+        await cases.decide_appeal(request.user, case_id, outcome, explanation)
     except DomainError as error:
         return await _case_page(request, case_id, error.code, error.status)
     return Redirect(path=f"/console/cases/{case_id}")

@@ -5,7 +5,7 @@ import structlog
 
 from catalog import services as catalog
 from evaluation.complaints import services as complaints
-from evaluation.enforcement import policy
+from evaluation.enforcement import delisting
 from evaluation.ratings import services as ratings
 from marketplace import notifications
 from marketplace.idempotency import services as idempotency_keys
@@ -88,7 +88,7 @@ async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
 
 
 outbox.subscribe(ratings.SURVEY_DUE, ask_for_rating)
-outbox.subscribe(policy.PROVIDER_DELISTED, cancel_delisted_vouchers)
+outbox.subscribe(delisting.PROVIDER_DELISTED, cancel_delisted_vouchers)
 outbox.subscribe(catalog.OFFER_CHANGED, tell_restocked)
 outbox.subscribe(complaints.COMPLAINT_ANSWERED, tell_complaint_answered)
 outbox.subscribe(complaints.COMPLAINT_CLOSED, tell_complaint_closed)

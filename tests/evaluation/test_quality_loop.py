@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.search import actors as search_actors
-from evaluation.enforcement import policy
+from evaluation.enforcement import cases, delisting, policy
 from evaluation.ratings import services as ratings
 from evaluation.schemas import RatingInput
 from marketplace import notifications
@@ -153,13 +153,13 @@ async def test_a_provider_is_escalated_delisted_and_restored_on_appeal(client, w
     await bad_scorecard(provider)
     now = datetime.now(UTC)
     assert [await policy.evaluate_provider(provider, now) for _ in range(3)] == ["watch", "warning", "probation"]
-    assert await policy.case_queue(await operator(world, "chaoyang")) == []  # still time to improve
+    assert await cases.case_queue(await operator(world, "chaoyang")) == []  # still time to improve
     assert await policy.evaluate_provider(provider, now + timedelta(days=31)) == "probation"
-    (case,) = await policy.case_queue(await operator(world, "chaoyang"))
+    (case,) = await cases.case_queue(await operator(world, "chaoyang"))
     assert case.kind == "delisting" and case.reasons[0]["code"] == "satisfaction" and case.figures["ratings_n"] == 60
-    assert await policy.case_queue(await operator(world, "hebei")) == []
+    assert await cases.case_queue(await operator(world, "hebei")) == []
     await policy.evaluate_provider(provider, now + timedelta(days=32))  # no second case while one is open
-    assert len(await policy.case_queue(await operator(world, "chaoyang"))) == 1
+    assert len(await cases.case_queue(await operator(world, "chaoyang"))) == 1
 
     chaoyang = await bearer(client, "operator", world.operators["chaoyang"])
     short = await client.post(f"/api/v1/console/cases/{case.id}/decision", headers=chaoyang,
@@ -175,7 +175,7 @@ async def test_a_provider_is_escalated_delisted_and_restored_on_appeal(client, w
     with pytest.raises(Exception) as refused:
         await vouchers.claim(await federation.member_principal(world.members["haidian"][0]), world.offers["public"])
     assert refused.value.code == "offer_not_found"
-    for event_id, payload in await events(policy.PROVIDER_DELISTED):
+    for event_id, payload in await events(delisting.PROVIDER_DELISTED):
         await voucher_actors.on_provider_delisted(event_id, payload)
     assert (await vouchers.my_voucher(member, held_voucher.id)).status == "cancelled"
 
@@ -207,14 +207,14 @@ async def test_an_operator_may_keep_a_provider_with_an_explanation(world):
         await policy.evaluate_provider(provider, now)
     await policy.evaluate_provider(provider, now + timedelta(days=31))
     chaoyang = await operator(world, "chaoyang")
-    (case,) = await policy.case_queue(chaoyang)
-    kept = await policy.decide(chaoyang, case.id, "keep", "新店长刚上任，给予一个月整改时间。")
+    (case,) = await cases.case_queue(chaoyang)
+    kept = await cases.decide(chaoyang, case.id, "keep", "新店长刚上任，给予一个月整改时间。")
     assert (kept.status, kept.decision) == ("closed", "keep")
     with pytest.raises(Conflict):
-        await policy.decide(chaoyang, case.id, "delist", "再次决定下架，应被拒绝。")
+        await cases.decide(chaoyang, case.id, "delist", "再次决定下架，应被拒绝。")
     # A fresh deadline from the decision on: the next runs do not open the same case again.
     await policy.evaluate_provider(provider, datetime.now(UTC) + timedelta(days=29))
-    assert [c.status for c in await policy.case_queue(chaoyang)] == ["closed"]
+    assert [c.status for c in await cases.case_queue(chaoyang)] == ["closed"]
 
 
 async def test_a_node_publishes_new_policy_versions_that_its_providers_are_held_to(client, world):
@@ -260,11 +260,11 @@ async def test_a_provider_delisted_on_an_integrity_case_may_appeal_it(client, wo
     async with engine().transaction() as transaction:
         case_id = await policy.open_integrity_case(transaction.connection, provider, [{"code": "night_redemption"}])
     chaoyang = await operator(world, "chaoyang")
-    decided = await policy.decide(chaoyang, case_id, "delist", "夜间集中核销，核实为虚假核销。")
+    decided = await cases.decide(chaoyang, case_id, "delist", "夜间集中核销，核实为虚假核销。")
     assert decided.status == "decided"
     owner = await bearer(client, "provider", world.providers["chaoyang"]["owner"])
-    cases = (await client.get("/api/v1/provider/cases", headers=owner)).json()
-    assert [c["id"] for c in cases] == [case_id]
+    listed = (await client.get("/api/v1/provider/cases", headers=owner)).json()
+    assert [c["id"] for c in listed] == [case_id]
     appealed = await client.post(f"/api/v1/provider/cases/{case_id}/appeal", headers=owner,
                                  json={"statement": "夜间核销为通宵营业门店，附营业执照。"})
     assert appealed.status_code == 200 and appealed.json()["status"] == "appealed"

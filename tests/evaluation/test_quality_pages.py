@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evaluation.enforcement import policy
+from evaluation.enforcement import cases, policy
 from marketplace.db import engine
 from tests.evaluation.test_quality_loop import bad_scorecard, events, redeemed_voucher
 from tests.points.test_ledger import operator
@@ -81,7 +81,7 @@ async def test_the_provider_answers_and_appeals_and_the_operator_decides(client,
     asked = await _post(client, f"/console/cases/{case_id}/decision",
                         {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。"})
     assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text  # first what it does, then confirm
-    assert (await policy.get_case(await operator(world, "chaoyang"), case_id)).status == "open"
+    assert (await cases.get_case(await operator(world, "chaoyang"), case_id)).status == "open"
     decided = await _post(client, f"/console/cases/{case_id}/decision",
                           {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。", "confirm": "1"})
     assert decided.status_code in (302, 303)
