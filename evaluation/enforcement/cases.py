@@ -84,7 +84,7 @@ async def decide(principal: Principal, case_id: int, decision: str, explanation:
                 "UPDATE provider_standing SET deadline = now() + $2 WHERE provider = $1 AND state <> 'good'",
                 case.provider_id, timedelta(days=rules["improve_days"]))
             await policy.record_event(connection, case.provider_id, None, None,
-                         f"运营人员决定暂不下架。说明：{explanation.strip()}", "operator", principal.id, case_id)
+                                      f"运营人员决定暂不下架。说明：{explanation.strip()}", "operator", principal.id, case_id)
     log.info("enforcement_case_decided", case_id=case_id, decision=decision, operator_id=principal.id)
     return await get_case(principal, case_id)
 
@@ -103,7 +103,7 @@ async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead
         if updated is None:
             raise Conflict("This case cannot be appealed (again).", code="appeal_not_open", status_now=case.status)
         await policy.record_event(connection, case.provider_id, None, None, "您已提交申诉，等待运营人员复核。", "provider",
-                     principal.id, case_id)
+                                  principal.id, case_id)
     return await get_case(principal, case_id)
 
 
@@ -127,11 +127,12 @@ async def decide_appeal(principal: Principal, case_id: int, outcome: str, explan
                 "UPDATE provider_standing SET state = 'probation', since = now(), deadline = now() + $2 "
                 "WHERE provider = $1", case.provider_id, timedelta(days=rules["improve_days"]))
             message = f"申诉成立，已恢复上架（整改观察）。说明：{explanation.strip()}"
-            await policy.record_event(connection, case.provider_id, "delisted", "probation", message, "operator", principal.id,
-                         case_id)
+            await policy.record_event(connection, case.provider_id, "delisted", "probation", message, "operator",
+                                      principal.id, case_id)
         else:
-            await policy.record_event(connection, case.provider_id, None, None, f"申诉未获支持，维持下架。说明：{explanation.strip()}",
-                         "operator", principal.id, case_id)
+            await policy.record_event(connection, case.provider_id, None, None,
+                                      f"申诉未获支持，维持下架。说明：{explanation.strip()}", "operator", principal.id,
+                                      case_id)
     return await get_case(principal, case_id)
 
 

@@ -212,7 +212,7 @@ async def figures_of(connection, provider_id: int) -> dict | None:
 
 
 async def record_event(connection, provider_id: int, from_state: str | None, to_state: str | None, message: str,
-                 actor_kind: str, actor_id: int | None = None, case_id: int | None = None) -> None:
+                       actor_kind: str, actor_id: int | None = None, case_id: int | None = None) -> None:
     await connection.execute(
         "INSERT INTO standing_event (provider, case_id, from_state, to_state, message, actor_kind, actor_id, "
         "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
@@ -278,7 +278,7 @@ async def open_case(connection, provider_id: int, kind: str, policy_id: int | No
         log.info("enforcement_case_opened", provider_id=provider_id, case_id=case_id, kind=kind)
         if kind == "delisting":
             await record_event(connection, provider_id, None, None,
-                         "整改观察期已满而指标仍未达标，已提交运营人员审核是否下架。", "policy", case_id=case_id)
+                               "整改观察期已满而指标仍未达标，已提交运营人员审核是否下架。", "policy", case_id=case_id)
     return case_id
 
 
