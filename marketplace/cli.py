@@ -528,7 +528,9 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     """
     from marketplace import seed as seeding
 
+    clock = _Stopwatch()
     setup.callback()
+    clock.lap("setup checked")
     # Installed explicitly: a process started in the background by a non-interactive
     # shell inherits SIGINT as ignored, and Ctrl-C must stop the demo wherever it runs.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -537,16 +539,24 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     started: list[components.Component] = []
     try:
         started = _bring_up()
+        clock.lap("components up")
         asyncio.run(_migrate())
+        clock.lap("migrated")
         if asyncio.run(seeding.has_data()):
             console.print("demo data already present; reusing it")
         else:
-            asyncio.run(_seed(members, providers, offers))
+            report = asyncio.run(_seed(members, providers, offers))
+            clock.lap("seeded: " + _stage_times(report.seconds))
+            if report.history is not None:
+                console.print("  history: " + _stage_times(report.history.seconds), soft_wrap=True)
         asyncio.run(_reindex())
+        clock.lap("search index built")
         evaluator_key = asyncio.run(seeding.demo_evaluator_key())
         for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
             children.append(processes.spawn(["-m", "marketplace.cli", *role]))
         components.by_name("stripe").send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
+        if _wait_until_ready(f"http://127.0.0.1:{port}/ready", children):
+            clock.lap("/ready answers 200")
         _print_demo_guide(port, evaluator_key)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -557,6 +567,39 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         console.print("stopping…")
         processes.stop(children)
         components.stop(started)
+
+
+class _Stopwatch:
+    """Seconds since the command started, printed after each stage of the demo's start, so
+    that a slow start shows where its time went (docs/benchmarks.md keeps the figures)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+
+    def lap(self, what: str) -> None:
+        now = time.perf_counter()
+        console.print(f"[dim]{now - self.started:6.1f} s[/] {what} (+{now - self.last:.1f} s)", soft_wrap=True)
+        self.last = now
+
+
+def _stage_times(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{stage} {value:.1f} s" for stage, value in seconds.items())
+
+
+def _wait_until_ready(url: str, children: list[subprocess.Popen], timeout: float = 180.0) -> bool:
+    """Poll the web process's readiness until it answers 200; False if a child died or
+    it took longer than `timeout` (the guide is printed either way)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(child.poll() is None for child in children):
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def _interrupt(*_) -> None:
