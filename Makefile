@@ -38,7 +38,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
 
-# The demo's offer pictures carry Chinese words (marketplace/seed_pictures.py): a CJK font.
+# The demo's offer pictures carry Chinese words (marketplace/seed/pictures.py): a CJK font.
 # Without one (no root, no network) the pictures are drawn without words.
 fonts:
 	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \

@@ -121,7 +121,7 @@ async def _seed(members: int, providers: int, offers: int, history: bool = True)
 @click.option("--providers", default=200, show_default=True)
 @click.option("--offers", default=800, show_default=True)
 @click.option("--history/--no-history", default=True, show_default=True,
-              help="90 days of the city's history, once per database (see marketplace/seed_history.py).")
+              help="90 days of the city's history, once per database (see marketplace/seed/history.py).")
 def seed(members: int, providers: int, offers: int, history: bool) -> None:
     """Add realistic demo data for one city (appends; the history is made once)."""
     _bring_up()

@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 
 from marketplace import pii
 from marketplace import reference_data as ref
-from marketplace import seed_catalogue as cat
-from marketplace import seed_history, seed_pictures
+from marketplace.seed import catalogue as cat
+from marketplace.seed import history as seed_history
+from marketplace.seed import pictures as seed_pictures
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit
 from marketplace.identity.passwords import hash_password_blocking
@@ -245,7 +246,7 @@ async def has_data() -> bool:
 async def seed(members: int, providers: int, offers: int, progress: Progress | None = None, *,
                history: bool = True) -> SeedReport:
     """Add members, providers and offers; with `history`, and when the database has none
-    yet, 90 days of the city's history (marketplace/seed_history.py)."""
+    yet, 90 days of the city's history (marketplace/seed/history.py)."""
     report = SeedReport()
     notify = progress or (lambda stage, done, total: None)
     connection = await engine().get_new_connection()
