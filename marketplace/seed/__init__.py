@@ -1,7 +1,8 @@
 """Realistic demo data for one city (Beijing), fast enough for millions of members.
 
-`seed(members, providers, offers)` appends: the reference rows (federation tree, member
-groups, categories, operators, the evaluator organisation and the demo accounts) are
+`seed(members, providers, offers)` appends demo data to the reference rows that the
+data migrations made (national node, member groups, categories): the demo city's
+federation tree, operators, the evaluator organisation and the demo accounts are
 created only when missing, and the members, providers and offers asked for are added
 each time. Bulk rows go in with COPY on one raw asyncpg connection, in chunks.
 
@@ -16,6 +17,7 @@ Faker is slow per call, so names come from pools built once per run.
 """
 
 import asyncio
+import importlib
 import json
 import math
 import random
@@ -41,6 +43,9 @@ from providers.credit_codes import (
 )
 
 Progress = Callable[[str, int, int], None]
+# The data migrations that make the reference rows (see `_Seeder.ensure_reference_rows`).
+REFERENCE_MIGRATIONS = ("migrations.marketplace.marketplace_0011_reference_data",
+                        "migrations.catalog.catalog_0006_categories")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MEMBER_PASSWORD = "member123"
@@ -391,9 +396,9 @@ class _Seeder:
             # One seeder at a time builds the reference rows.
             await self.db.execute("SELECT pg_advisory_xact_lock(hashtext('benefits.seed'))")
             self.notify("reference", 0, steps)
-            await self.ensure_tree()
+            await self.ensure_reference_rows()
             self.notify("reference", 1, steps)
-            await self.ensure_lookup_rows()
+            await self.ensure_tree()
             self.notify("reference", 2, steps)
             await self.ensure_operators()
             self.notify("reference", 3, steps)
@@ -457,8 +462,7 @@ class _Seeder:
 
     async def ensure_tree(self) -> None:
         await self.load_nodes()
-        national = await self.ensure_node(None, "national", ref.NATIONAL["code"], ref.NATIONAL["name_zh"],
-                                          ref.NATIONAL["name_en"])
+        national = self.nodes[ref.NATIONAL["code"]]  # made by the reference data's migration
         beijing = await self.ensure_node(national, "city", ref.BEIJING["code"], ref.BEIJING["name_zh"],
                                          ref.BEIJING["name_en"])
         for district in ref.DISTRICTS:
@@ -491,17 +495,19 @@ class _Seeder:
             children.append(await self.ensure_node(parent, "grassroots", code, name_zh, name_en))
             names.add(name_zh)
 
-    async def ensure_lookup_rows(self) -> None:
-        for table, rows in (("member_group", ref.MEMBER_GROUPS), ("category", ref.CATEGORIES)):
-            inserted = await self.db.fetch(
-                f"INSERT INTO {table} (code, name_zh, name_en) "
-                "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[]) "
-                "ON CONFLICT (code) DO NOTHING RETURNING id",
-                [r["code"] for r in rows], [r["name_zh"] for r in rows], [r["name_en"] for r in rows])
-            if table == "member_group":
-                self.report.member_groups += len(inserted)
-            else:
-                self.report.categories += len(inserted)
+    async def ensure_reference_rows(self) -> None:
+        """The reference rows (national node, member groups, categories) come from data
+        migrations; a database emptied since (the tests empty every table before each
+        test) gets them back from the same statements, which keep rows that exist."""
+        counts = "SELECT (SELECT count(*) FROM union_node), (SELECT count(*) FROM member_group), " \
+                 "(SELECT count(*) FROM category)"
+        before = await self.db.fetchrow(counts)
+        for module in REFERENCE_MIGRATIONS:
+            await self.db.execute(importlib.import_module(module).SQL)
+        after = await self.db.fetchrow(counts)
+        self.report.union_nodes += after[0] - before[0]
+        self.report.member_groups += after[1] - before[1]
+        self.report.categories += after[2] - before[2]
         rows = await self.db.fetch("SELECT id, code FROM category")
         self.categories = {row["code"]: row["id"] for row in rows}
 
