@@ -322,6 +322,8 @@ class _Seeder:
         self.categories: dict[str, int] = {}
         self._pools: tuple[list[str], list[str]] | None = None
         self.new_providers: list[dict] = []  # made by this run, for its offers
+        self.node_ids: list[int] = []  # reserved for union nodes, not used yet
+        self.new_nodes: list[tuple] = []  # union nodes made, not written yet
 
     # helpers
 
@@ -395,6 +397,9 @@ class _Seeder:
         async with self.db.transaction():
             # One seeder at a time builds the reference rows.
             await self.db.execute("SELECT pg_advisory_xact_lock(hashtext('benefits.seed'))")
+            # The demo passwords' hashes, side by side (argon2 is slow on purpose and lets go of the GIL).
+            await asyncio.gather(*(asyncio.to_thread(self.password, plain)
+                                   for plain in (MEMBER_PASSWORD, PROVIDER_PASSWORD, OPERATOR_PASSWORD)))
             self.notify("reference", 0, steps)
             await self.ensure_reference_rows()
             self.notify("reference", 1, steps)
@@ -419,13 +424,12 @@ class _Seeder:
     async def ensure_node(self, parent: dict | None, level: str, code: str, name_zh: str, name_en: str) -> dict:
         if code in self.nodes:
             return self.nodes[code]
-        (node_id,) = await self.reserve_ids("union_node", 1)
+        if not self.node_ids:  # ids reserved by the hundred: one round trip, not one a node
+            self.node_ids = await self.reserve_ids("union_node", 100)
+        node_id = self.node_ids.pop(0)
         path = (parent["path"] if parent else "/") + f"{node_id}/"
         depth = parent["depth"] + 1 if parent else 0
-        await self.db.execute(
-            "INSERT INTO union_node (id, parent, level, code, name_zh, name_en, path, depth) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            node_id, parent["id"] if parent else None, level, code, name_zh, name_en, path, depth)
+        self.new_nodes.append((node_id, parent["id"] if parent else None, level, code, name_zh, name_en, path, depth))
         row = {"id": node_id, "parent": parent["id"] if parent else None, "level": level, "code": code,
                "name_zh": name_zh, "path": path, "depth": depth}
         self.nodes[code] = row
@@ -477,6 +481,10 @@ class _Seeder:
         node = await self.ensure_node(city, "district", district["code"], f"{district['name_zh']}总工会",
                                       f"{district['name_en']} District Federation of Trade Unions")
         await self.ensure_grassroots(node, district, len(hebei["grassroots"]), hebei["grassroots"])
+        # The new nodes in one COPY (parents first, as made).
+        await self.db.copy_records_to_table("union_node", records=self.new_nodes, columns=[
+            "id", "parent", "level", "code", "name_zh", "name_en", "path", "depth"])
+        self.new_nodes.clear()
 
     async def ensure_grassroots(self, parent: dict, district: dict, target: int, candidates) -> None:
         children = [n for n in self.nodes.values() if n["parent"] == parent["id"] and n["level"] == "grassroots"]
