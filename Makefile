@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test setup install browser fonts messages services-status services-down clean
 
-demo: setup fonts
+# `benefits demo` checks the setup itself (one Python start fewer than `setup` as a prerequisite).
+demo: install fonts
 	$(BIN)/benefits demo
 
 # Two workers share the machine's two cores (each with its own database, Redis database and
