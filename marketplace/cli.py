@@ -553,14 +553,12 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
             clock.lap("seeded: " + _stage_times(report.seconds))
             if report.history is not None:
                 console.print("  history: " + _stage_times(report.history.seconds), soft_wrap=True)
-        # The processes load the app while the index is built (a reindex is made for a live
-        # system: it fills a new index beside the live one and swaps them); the guide is
-        # shown once both are done.
-        for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
-            children.append(processes.spawn(["-m", "marketplace.cli", *role]))
         asyncio.run(_reindex())
         clock.lap("search index built")
         evaluator_key = asyncio.run(seeding.demo_evaluator_key())
+        # Started only now: when /ready answers, the data and the index are complete.
+        for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
+            children.append(processes.spawn(["-m", "marketplace.cli", *role]))
         if _wait_until_ready(f"http://127.0.0.1:{port}/ready", children):
             clock.lap("/ready answers 200: the demo is ready")
         components.by_name("stripe").send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
