@@ -62,7 +62,8 @@ clean: services-down
 I18N_PACKAGES := marketplace:marketplace/web/translations providers:providers/translations \
                  catalog:catalog/translations catalog/search:catalog/search/translations \
                  evaluation:evaluation/translations
-I18N_KEYWORDS := $(foreach name,$(shell $(BIN)/python -c "from marketplace.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
+# `=`, not `:=`: Python runs only when `make messages` uses it, not at every make (seconds on a busy machine).
+I18N_KEYWORDS = $(foreach name,$(shell $(BIN)/python -c "from marketplace.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
 
 messages: install
 	@for pair in $(I18N_PACKAGES); do \

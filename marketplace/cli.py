@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import click
+import psutil
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -527,9 +528,10 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     Ctrl-C (or SIGTERM) at any point stops the processes and the components this run
     started; components that were already running are left as they were.
     """
-    from marketplace import seed as seeding
-
     clock = _Stopwatch()
+    # The seed's modules and the search text's dictionaries (jieba, pypinyin) take seconds
+    # to load: loaded beside the setup check and the components' start, which mostly wait.
+    threading.Thread(target=_preload, daemon=True).start()
     setup.callback()
     clock.lap("setup checked")
     # Installed explicitly: a process started in the background by a non-interactive
@@ -538,14 +540,13 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         signal.signal(sig, _interrupt)
     children: list[subprocess.Popen] = []
     started: list[components.Component] = []
-    # The search text's dictionaries (jieba, pypinyin) take seconds to load: loaded beside
-    # the components' start and the seed, which mostly wait, rather than before the index.
-    threading.Thread(target=_load_search_dictionaries, daemon=True).start()
     try:
         started = _bring_up()
         clock.lap("components up")
         asyncio.run(_migrate())
         clock.lap("migrated")
+        from marketplace import seed as seeding
+
         if asyncio.run(seeding.has_data()):
             console.print("demo data already present; reusing it")
         else:
@@ -555,14 +556,14 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
                 console.print("  history: " + _stage_times(report.history.seconds), soft_wrap=True)
         asyncio.run(_reindex())
         clock.lap("search index built")
-        evaluator_key = asyncio.run(seeding.demo_evaluator_key())
-        # Started only now: when /ready answers, the data and the index are complete.
+        guide = _write_demo_guide(port, asyncio.run(seeding.demo_evaluator_key()))
+        # Started only now: when /ready answers, the data, the index and the guide are complete.
         for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
             children.append(processes.spawn(["-m", "marketplace.cli", *role]))
+        components.by_name("stripe").send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
         if _wait_until_ready(f"http://127.0.0.1:{port}/ready", children):
             clock.lap("/ready answers 200: the demo is ready")
-        components.by_name("stripe").send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
-        _print_demo_guide(port, evaluator_key)
+        _print_demo_guide(guide)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         console.print("[red]a process of the demo stopped; stopping the rest[/]")
@@ -574,8 +575,9 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         components.stop(started)
 
 
-def _load_search_dictionaries() -> None:
+def _preload() -> None:
     from catalog.search import text
+    from marketplace import seed  # noqa: F401
 
     text.word_fields("工会会员")
 
@@ -585,7 +587,9 @@ class _Stopwatch:
     that a slow start shows where its time went (docs/benchmarks.md keeps the figures)."""
 
     def __init__(self) -> None:
-        self.started = self.last = time.perf_counter()
+        # From the start of the process: its imports count too.
+        self.started = time.perf_counter() - (time.time() - psutil.Process().create_time())
+        self.last = self.started
 
     def lap(self, what: str) -> None:
         now = time.perf_counter()
@@ -617,17 +621,20 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
-def _print_demo_guide(port: int, evaluator_key: str) -> None:
+def _write_demo_guide(port: int, evaluator_key: str) -> Path:
     """Where to go and how to sign in: plain lines of at most 80 columns (nothing is cut
-    or wrapped in a terminal), also kept in var/demo-guide.txt."""
+    or wrapped in a terminal), kept in var/demo-guide.txt."""
     from marketplace import seed as seeding
     from marketplace.runtime.paths import var_dir
 
-    text = seeding.demo_guide(f"http://127.0.0.1:{port}", evaluator_key)
     path = var_dir() / "demo-guide.txt"
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(seeding.demo_guide(f"http://127.0.0.1:{port}", evaluator_key) + "\n", encoding="utf-8")
     path.chmod(0o600)
-    click.echo(text)
+    return path
+
+
+def _print_demo_guide(path: Path) -> None:
+    click.echo(path.read_text(encoding="utf-8").rstrip("\n"))
     click.echo(f"This guide is also in {path}.")
     click.echo("Press Ctrl-C to stop everything this command started.")
 
