@@ -209,6 +209,12 @@ async def _create_database(admin_url: str, name: str) -> None:
 
     connection = await asyncpg.connect(admin_url)
     try:
+        # The embedded server holds development and test data only: a commit need not wait
+        # for its WAL flush (an OS crash may lose the last fraction of a second, never
+        # consistency). Migrations and the seed commit often; on a busy disk each flush is slow.
+        if await connection.fetchval("SHOW synchronous_commit") != "off":
+            await connection.execute("ALTER SYSTEM SET synchronous_commit = off")
+            await connection.execute("SELECT pg_reload_conf()")
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await connection.execute(f'CREATE DATABASE "{name}"')
