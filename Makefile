@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint-imports setup install browser fonts messages services-status services-down clean
 
-demo: setup fonts
+# `benefits demo` checks the setup itself (one Python start fewer than `setup` as a prerequisite).
+demo: install fonts
 	$(BIN)/benefits demo
 
 # Two workers share the machine's two cores (each with its own database, Redis database and
@@ -43,7 +44,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
 
-# The demo's offer pictures carry Chinese words (marketplace/seed_pictures.py): a CJK font.
+# The demo's offer pictures carry Chinese words (marketplace/seed/pictures.py): a CJK font.
 # Without one (no root, no network) the pictures are drawn without words.
 fonts:
 	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
@@ -66,7 +67,8 @@ clean: services-down
 I18N_PACKAGES := marketplace:marketplace/web/translations providers:providers/translations \
                  catalog:catalog/translations catalog/search:catalog/search/translations \
                  evaluation:evaluation/translations
-I18N_KEYWORDS := $(foreach name,$(shell $(BIN)/python -c "from marketplace.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
+# `=`, not `:=`: Python runs only when `make messages` uses it, not at every make (seconds on a busy machine).
+I18N_KEYWORDS = $(foreach name,$(shell $(BIN)/python -c "from marketplace.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
 
 messages: install
 	@for pair in $(I18N_PACKAGES); do \

@@ -10,10 +10,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import click
+import psutil
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -121,7 +123,7 @@ async def _seed(members: int, providers: int, offers: int, history: bool = True)
 @click.option("--providers", default=200, show_default=True)
 @click.option("--offers", default=800, show_default=True)
 @click.option("--history/--no-history", default=True, show_default=True,
-              help="90 days of the city's history, once per database (see marketplace/seed_history.py).")
+              help="90 days of the city's history, once per database (see marketplace/seed/history.py).")
 def seed(members: int, providers: int, offers: int, history: bool) -> None:
     """Add realistic demo data for one city (appends; the history is made once)."""
     _bring_up()
@@ -528,9 +530,12 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     Ctrl-C (or SIGTERM) at any point stops the processes and the components this run
     started; components that were already running are left as they were.
     """
-    from marketplace import seed as seeding
-
+    clock = _Stopwatch()
+    # The seed's modules and the search text's dictionaries (jieba, pypinyin) take seconds
+    # to load: loaded beside the setup check and the components' start, which mostly wait.
+    threading.Thread(target=_preload, daemon=True).start()
     setup.callback()
+    clock.lap("setup checked")
     # Installed explicitly: a process started in the background by a non-interactive
     # shell inherits SIGINT as ignored, and Ctrl-C must stop the demo wherever it runs.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -539,17 +544,28 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     started: list[components.Component] = []
     try:
         started = _bring_up()
+        clock.lap("components up")
         asyncio.run(_migrate())
+        clock.lap("migrated")
+        from marketplace import seed as seeding
+
         if asyncio.run(seeding.has_data()):
             console.print("demo data already present; reusing it")
         else:
-            asyncio.run(_seed(members, providers, offers))
+            report = asyncio.run(_seed(members, providers, offers))
+            clock.lap("seeded: " + _stage_times(report.seconds))
+            if report.history is not None:
+                console.print("  history: " + _stage_times(report.history.seconds), soft_wrap=True)
         asyncio.run(_reindex())
-        evaluator_key = asyncio.run(seeding.demo_evaluator_key())
+        clock.lap("search index built")
+        guide = _write_demo_guide(port, asyncio.run(seeding.demo_evaluator_key()))
+        # Started only now: when /ready answers, the data, the index and the guide are complete.
         for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
             children.append(processes.spawn(["-m", "marketplace.cli", *role]))
         components.by_name("stripe").send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
-        _print_demo_guide(port, evaluator_key)
+        if _wait_until_ready(f"http://127.0.0.1:{port}/ready", children):
+            clock.lap("/ready answers 200: the demo is ready")
+        _print_demo_guide(guide)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         console.print("[red]a process of the demo stopped; stopping the rest[/]")
@@ -561,21 +577,66 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         components.stop(started)
 
 
+def _preload() -> None:
+    from catalog.search import text
+    from marketplace import seed  # noqa: F401
+
+    text.word_fields("工会会员")
+
+
+class _Stopwatch:
+    """Seconds since the command started, printed after each stage of the demo's start, so
+    that a slow start shows where its time went (docs/benchmarks.md keeps the figures)."""
+
+    def __init__(self) -> None:
+        # From the start of the process: its imports count too.
+        self.started = time.perf_counter() - (time.time() - psutil.Process().create_time())
+        self.last = self.started
+
+    def lap(self, what: str) -> None:
+        now = time.perf_counter()
+        console.print(f"[dim]{now - self.started:6.1f} s[/] {what} (+{now - self.last:.1f} s)", soft_wrap=True)
+        self.last = now
+
+
+def _stage_times(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{stage} {value:.1f} s" for stage, value in seconds.items())
+
+
+def _wait_until_ready(url: str, children: list[subprocess.Popen], timeout: float = 180.0) -> bool:
+    """Poll the web process's readiness until it answers 200; False if a child died or
+    it took longer than `timeout` (the guide is printed either way)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(child.poll() is None for child in children):
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
-def _print_demo_guide(port: int, evaluator_key: str) -> None:
+def _write_demo_guide(port: int, evaluator_key: str) -> Path:
     """Where to go and how to sign in: plain lines of at most 80 columns (nothing is cut
-    or wrapped in a terminal), also kept in var/demo-guide.txt."""
+    or wrapped in a terminal), kept in var/demo-guide.txt."""
     from marketplace import seed as seeding
     from marketplace.runtime.paths import var_dir
 
-    text = seeding.demo_guide(f"http://127.0.0.1:{port}", evaluator_key)
     path = var_dir() / "demo-guide.txt"
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(seeding.demo_guide(f"http://127.0.0.1:{port}", evaluator_key) + "\n", encoding="utf-8")
     path.chmod(0o600)
-    click.echo(text)
+    return path
+
+
+def _print_demo_guide(path: Path) -> None:
+    click.echo(path.read_text(encoding="utf-8").rstrip("\n"))
     click.echo(f"This guide is also in {path}.")
     click.echo("Press Ctrl-C to stop everything this command started.")
 

@@ -298,4 +298,4 @@ CATEGORIES = [
 
 OFFER_KINDS = ["voucher", "paid", "points", "slot"]
 
-# What each kind of business sells, and the words of the demo's history: marketplace/seed_catalogue.py.
+# What each kind of business sells, and the words of the demo's history: marketplace/seed/catalogue.py.

@@ -7,7 +7,7 @@ import pytest
 from marketplace import pii
 from marketplace import reference_data as ref
 from marketplace import seed as seeding
-from marketplace import seed_catalogue as cat
+from marketplace.seed import catalogue as cat
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit, is_valid_id_number
 from marketplace.identity.passwords import verify_password
@@ -99,7 +99,7 @@ def test_an_offer_cover_is_the_category_colour_with_an_icon_and_words():
 
     from PIL import Image
 
-    from marketplace import seed_pictures
+    from marketplace.seed import pictures as seed_pictures
 
     picture = Image.open(io.BytesIO(seed_pictures.cover("legal", "slot", "劳动法律咨询预约")))
     assert picture.size == (800, 450)
@@ -446,3 +446,30 @@ async def _the_demo_accounts_have_a_history_of_their_own():
                         "'1 hour'", provider) == today  # the quality loop knows of them
     card = (await _fetch("SELECT * FROM provider_scorecard WHERE provider = $1", provider))[0]
     assert card["ratings_n"] > 0 and card["redemptions_n"] > 0
+
+
+@pytest.mark.unit
+def test_production_code_never_imports_the_demo_seed():
+    """The demo seed (marketplace/seed/) is reached only through the CLI's seed and demo
+    commands and the benchmarks (dev tools); the image's code paths never load it."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    allowed = {"marketplace/cli.py"}
+    offenders = []
+    for package in ("marketplace", "providers", "catalog", "evaluation"):
+        for path in (root / package).rglob("*.py"):
+            name = path.relative_to(root).as_posix()
+            if name.startswith("marketplace/seed/") or name in allowed or "bench" in path.stem:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom):
+                    modules = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+                elif isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
+                else:
+                    continue
+                if any(module == "marketplace.seed" or module.startswith("marketplace.seed.") for module in modules):
+                    offenders.append(f"{name}:{node.lineno}")
+    assert offenders == []

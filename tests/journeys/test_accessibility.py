@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from catalog.tables import Offer
-from marketplace import seed_pictures
+from marketplace.seed import pictures as seed_pictures
 from marketplace.federation import services as federation
 from marketplace.identity import services as identity
 from marketplace.payments import services as payments
@@ -364,7 +364,7 @@ async def test_static_files_are_versioned_cached_and_compressed(client):
     own = await client.get("/search?q=x", headers={"accept-encoding": "gzip", "sec-fetch-site": "same-origin"})
     assert own.headers.get("content-encoding") == "gzip"
     # Offer pictures keep their name for good: cached by the member's browser only.
-    from marketplace import seed_pictures
+    from marketplace.seed import pictures as seed_pictures
 
     picture = await client.get("/media/" + seed_pictures.stored_cover("fitness", "voucher", "游泳体验券"))
     assert picture.status_code == 200 and "content-encoding" not in picture.headers

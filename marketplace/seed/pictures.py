@@ -9,13 +9,17 @@ installs like `make test` does) or another common CJK font found on the machine.
 one the covers carry the colour and the icon only.
 """
 
+import hashlib
 import io
+import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 SIZE = (800, 450)
+CACHE_VERSION = 1  # raise when the drawing changes: cached covers of the old drawing are not read
 
 # Background colours by category (white text on them is at least 4.5:1).
 COLOURS = {
@@ -52,10 +56,28 @@ def has_cjk_font() -> bool:
 
 
 def stored_cover(category: str, kind: str, title: str) -> str:
-    """Draw the cover and keep it as an owner's upload is kept; its media name."""
+    """Draw the cover (or take it from the cache) and keep it as an owner's upload is
+    kept; its media name."""
     from catalog.services import _store_image
 
-    return _store_image(cover(category, kind, title))
+    return _store_image(cached_cover(category, kind, title))
+
+
+def cached_cover(category: str, kind: str, title: str) -> bytes:
+    """`cover`, drawn once per var folder and kept under var/cache/covers, so that a later
+    seed into an emptied database (the tests seed many times) reads it instead."""
+    from marketplace.runtime.paths import var_dir
+
+    key = hashlib.sha256(f"{CACHE_VERSION}|{has_cjk_font()}|{category}|{kind}|{title}".encode()).hexdigest()
+    path = var_dir() / "cache" / "covers" / f"{key}.png"
+    if path.exists():
+        return path.read_bytes()
+    picture = cover(category, kind, title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
+    partial.write_bytes(picture)
+    partial.replace(path)  # whole or not at all, whoever else draws it at the same time
+    return picture
 
 
 def cover(category: str, kind: str, title: str) -> bytes:

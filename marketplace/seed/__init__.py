@@ -1,7 +1,8 @@
 """Realistic demo data for one city (Beijing), fast enough for millions of members.
 
-`seed(members, providers, offers)` appends: the reference rows (federation tree, member
-groups, categories, operators, the evaluator organisation and the demo accounts) are
+`seed(members, providers, offers)` appends demo data to the reference rows that the
+data migrations made (national node, member groups, categories): the demo city's
+federation tree, operators, the evaluator organisation and the demo accounts are
 created only when missing, and the members, providers and offers asked for are added
 each time. Bulk rows go in with COPY on one raw asyncpg connection, in chunks.
 
@@ -16,6 +17,7 @@ Faker is slow per call, so names come from pools built once per run.
 """
 
 import asyncio
+import importlib
 import json
 import math
 import random
@@ -27,8 +29,9 @@ from zoneinfo import ZoneInfo
 
 from marketplace import pii
 from marketplace import reference_data as ref
-from marketplace import seed_catalogue as cat
-from marketplace import seed_history, seed_pictures
+from marketplace.seed import catalogue as cat
+from marketplace.seed import history as seed_history
+from marketplace.seed import pictures as seed_pictures
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit
 from marketplace.identity.passwords import hash_password_blocking
@@ -40,6 +43,9 @@ from providers.credit_codes import (
 )
 
 Progress = Callable[[str, int, int], None]
+# The data migrations that make the reference rows (see `_Seeder.ensure_reference_rows`).
+REFERENCE_MIGRATIONS = ("migrations.marketplace.marketplace_0011_reference_data",
+                        "migrations.catalog.catalog_0006_categories")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MEMBER_PASSWORD = "member123"
@@ -245,7 +251,7 @@ async def has_data() -> bool:
 async def seed(members: int, providers: int, offers: int, progress: Progress | None = None, *,
                history: bool = True) -> SeedReport:
     """Add members, providers and offers; with `history`, and when the database has none
-    yet, 90 days of the city's history (marketplace/seed_history.py)."""
+    yet, 90 days of the city's history (marketplace/seed/history.py)."""
     report = SeedReport()
     notify = progress or (lambda stage, done, total: None)
     connection = await engine().get_new_connection()
@@ -316,6 +322,8 @@ class _Seeder:
         self.categories: dict[str, int] = {}
         self._pools: tuple[list[str], list[str]] | None = None
         self.new_providers: list[dict] = []  # made by this run, for its offers
+        self.node_ids: list[int] = []  # reserved for union nodes, not used yet
+        self.new_nodes: list[tuple] = []  # union nodes made, not written yet
 
     # helpers
 
@@ -389,10 +397,13 @@ class _Seeder:
         async with self.db.transaction():
             # One seeder at a time builds the reference rows.
             await self.db.execute("SELECT pg_advisory_xact_lock(hashtext('benefits.seed'))")
+            # The demo passwords' hashes, side by side (argon2 is slow on purpose and lets go of the GIL).
+            await asyncio.gather(*(asyncio.to_thread(self.password, plain)
+                                   for plain in (MEMBER_PASSWORD, PROVIDER_PASSWORD, OPERATOR_PASSWORD)))
             self.notify("reference", 0, steps)
-            await self.ensure_tree()
+            await self.ensure_reference_rows()
             self.notify("reference", 1, steps)
-            await self.ensure_lookup_rows()
+            await self.ensure_tree()
             self.notify("reference", 2, steps)
             await self.ensure_operators()
             self.notify("reference", 3, steps)
@@ -413,13 +424,12 @@ class _Seeder:
     async def ensure_node(self, parent: dict | None, level: str, code: str, name_zh: str, name_en: str) -> dict:
         if code in self.nodes:
             return self.nodes[code]
-        (node_id,) = await self.reserve_ids("union_node", 1)
+        if not self.node_ids:  # ids reserved by the hundred: one round trip, not one a node
+            self.node_ids = await self.reserve_ids("union_node", 100)
+        node_id = self.node_ids.pop(0)
         path = (parent["path"] if parent else "/") + f"{node_id}/"
         depth = parent["depth"] + 1 if parent else 0
-        await self.db.execute(
-            "INSERT INTO union_node (id, parent, level, code, name_zh, name_en, path, depth) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            node_id, parent["id"] if parent else None, level, code, name_zh, name_en, path, depth)
+        self.new_nodes.append((node_id, parent["id"] if parent else None, level, code, name_zh, name_en, path, depth))
         row = {"id": node_id, "parent": parent["id"] if parent else None, "level": level, "code": code,
                "name_zh": name_zh, "path": path, "depth": depth}
         self.nodes[code] = row
@@ -456,8 +466,7 @@ class _Seeder:
 
     async def ensure_tree(self) -> None:
         await self.load_nodes()
-        national = await self.ensure_node(None, "national", ref.NATIONAL["code"], ref.NATIONAL["name_zh"],
-                                          ref.NATIONAL["name_en"])
+        national = self.nodes[ref.NATIONAL["code"]]  # made by the reference data's migration
         beijing = await self.ensure_node(national, "city", ref.BEIJING["code"], ref.BEIJING["name_zh"],
                                          ref.BEIJING["name_en"])
         for district in ref.DISTRICTS:
@@ -472,6 +481,10 @@ class _Seeder:
         node = await self.ensure_node(city, "district", district["code"], f"{district['name_zh']}总工会",
                                       f"{district['name_en']} District Federation of Trade Unions")
         await self.ensure_grassroots(node, district, len(hebei["grassroots"]), hebei["grassroots"])
+        # The new nodes in one COPY (parents first, as made).
+        await self.db.copy_records_to_table("union_node", records=self.new_nodes, columns=[
+            "id", "parent", "level", "code", "name_zh", "name_en", "path", "depth"])
+        self.new_nodes.clear()
 
     async def ensure_grassroots(self, parent: dict, district: dict, target: int, candidates) -> None:
         children = [n for n in self.nodes.values() if n["parent"] == parent["id"] and n["level"] == "grassroots"]
@@ -490,17 +503,19 @@ class _Seeder:
             children.append(await self.ensure_node(parent, "grassroots", code, name_zh, name_en))
             names.add(name_zh)
 
-    async def ensure_lookup_rows(self) -> None:
-        for table, rows in (("member_group", ref.MEMBER_GROUPS), ("category", ref.CATEGORIES)):
-            inserted = await self.db.fetch(
-                f"INSERT INTO {table} (code, name_zh, name_en) "
-                "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[]) "
-                "ON CONFLICT (code) DO NOTHING RETURNING id",
-                [r["code"] for r in rows], [r["name_zh"] for r in rows], [r["name_en"] for r in rows])
-            if table == "member_group":
-                self.report.member_groups += len(inserted)
-            else:
-                self.report.categories += len(inserted)
+    async def ensure_reference_rows(self) -> None:
+        """The reference rows (national node, member groups, categories) come from data
+        migrations; a database emptied since (the tests empty every table before each
+        test) gets them back from the same statements, which keep rows that exist."""
+        counts = "SELECT (SELECT count(*) FROM union_node), (SELECT count(*) FROM member_group), " \
+                 "(SELECT count(*) FROM category)"
+        before = await self.db.fetchrow(counts)
+        for module in REFERENCE_MIGRATIONS:
+            await self.db.execute(importlib.import_module(module).SQL)
+        after = await self.db.fetchrow(counts)
+        self.report.union_nodes += after[0] - before[0]
+        self.report.member_groups += after[1] - before[1]
+        self.report.categories += after[2] - before[2]
         rows = await self.db.fetch("SELECT id, code FROM category")
         self.categories = {row["code"]: row["id"] for row in rows}
 

@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 from marketplace import dates, pii
 from marketplace import reference_data as ref
-from marketplace import seed_catalogue as cat
+from marketplace.seed import catalogue as cat
 from marketplace.identity.principal import Principal
 from marketplace.vouchers import codes
 
