@@ -651,12 +651,13 @@ RECONCILE_DAYS = 35  # a refund or a late payment in Stripe is looked for this l
 
 async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
     """Daily: each payment of the last `days` against its PaymentIntent and refunds in
-    Stripe. Drift with one right answer is repaired (a refund made in Stripe whose webhook
-    was lost, a payment Stripe took while this side still waits); the rest is reported for
-    finance. Returns counts by finding; safe to repeat."""
+    Stripe. Drift with one right answer is repaired (a refund, full or partial, made in
+    Stripe whose webhook was lost, a payment Stripe took while this side still waits); the
+    rest is reported for finance. Returns counts by finding; safe to repeat."""
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT id, payment_intent, status, amount_fen FROM payment WHERE payment_intent IS NOT NULL "
+            "SELECT id, payment_intent, status, amount_fen, refunded_fen, dispute_status FROM payment "
+            "WHERE payment_intent IS NOT NULL "
             "AND created_at >= now() - make_interval(days => $1) ORDER BY id", days)
     found: dict[str, int] = {}
     for row in rows:
@@ -690,12 +691,21 @@ async def _reconcile_one(row) -> str:
                                       "refunds": {"data": [{"id": refund_id}]}})
             return "refund_applied"
         return "in_step" if status in ("refunded", "cancelled") else "refunded_at_stripe_" + status
+    if intent.status == "succeeded" and status == "succeeded" and refunded < row["refunded_fen"]:
+        return "partial_refund_missing_at_stripe"
+    if intent.status == "succeeded" and status == "succeeded" and refunded > row["refunded_fen"]:
+        # Part of the charge went back in Stripe and no webhook said so (or said less).
+        outcome = await refunded_in_stripe({"payment_intent": intent.id, "amount": intent.amount,
+                                            "amount_refunded": refunded, "refunded": False,
+                                            "refunds": {"data": [{"id": refund_id}]}})
+        return "partial_refund_applied" if outcome == "partial_refund_recorded" else outcome
     if intent.status == "succeeded":
         if status == "pending":
             await complete(row["id"], intent.id, intent.amount)
             return "payment_completed"
         if status == "refunded":
-            return "refund_missing_at_stripe"
+            # A dispute lost sends the money back without a refund object.
+            return "in_step" if row["dispute_status"] == "lost" else "refund_missing_at_stripe"
         if status == "cancelled":
             await complete(row["id"], intent.id, intent.amount)  # released meanwhile: refunded
             return "late_payment_refunded"

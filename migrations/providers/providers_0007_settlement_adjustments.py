@@ -25,6 +25,18 @@ CREATE INDEX settlement_adjustment_open ON settlement_adjustment (provider) WHER
 CREATE INDEX settlement_adjustment_statement ON settlement_adjustment (statement);
 CREATE INDEX settlement_adjustment_voucher ON settlement_adjustment (voucher_id);
 ALTER TABLE settlement_statement ADD COLUMN adjustment_fen bigint NOT NULL DEFAULT 0;
+-- What is owed now counts the corrections carried onto the statement (it may even be less
+-- than nothing). The old check, unnamed in 0003, is found by what it says.
+DO $$
+DECLARE old_check text;
+BEGIN
+    SELECT conname INTO old_check FROM pg_constraint
+    WHERE conrelid = 'settlement_statement'::regclass AND contype = 'c'
+      AND pg_get_constraintdef(oid) LIKE '%total_fen = (subsidy_fen + paid_fen)%';
+    EXECUTE format('ALTER TABLE settlement_statement DROP CONSTRAINT %I', old_check);
+END $$;
+ALTER TABLE settlement_statement ADD CONSTRAINT settlement_statement_total
+    CHECK (total_fen = subsidy_fen + paid_fen + adjustment_fen);
 """
 
 forwards = sql_migration("providers", ID, DESCRIPTION, SQL)
