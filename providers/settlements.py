@@ -512,7 +512,8 @@ def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, e
                          _money(line.subsidy_fen), _money(line.paid_fen), _money(line.subsidy_fen + line.paid_fen)])
     for adjustment in statement.adjustments:
         title = (adjustment.offer_title_en if english and adjustment.offer_title_en else adjustment.offer_title_zh)
-        writer.writerow([adjustment.voucher_code, f"{title} ({adjustment_label % {'period': adjustment.settled_period}})",
+        why = adjustment_label % {"period": adjustment.settled_period}
+        writer.writerow([adjustment.voucher_code, f"{title} ({why})",
                          adjustment.occurred_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
                          _money(0), _money(adjustment.amount_fen), _money(adjustment.amount_fen)])
     writer.writerow([total_label, str(statement.voucher_count), "", _money(statement.subsidy_fen),

@@ -25,8 +25,8 @@ from marketplace.web.forms import INT8_MAX, form_id
 from marketplace.web.nav import N_, register
 
 register("console", "disputes", N_("Disputes"), "/console/disputes", "alert", position=42)
-todo.register("disputes", N_("Payment disputes to answer"), "/console/disputes?open=1", services.count_open_disputes,
-              position=72)
+todo.register("disputes", N_("Payment disputes to answer"), "/console/disputes?status=open",
+              services.count_open_disputes, position=72)
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
@@ -93,9 +93,10 @@ async def abandon(request: Request, payment_id: Id) -> Response:
 # Console: disputes (chargebacks) for finance to answer in Stripe --------------------------------------
 
 @get("/console/disputes", guards=[guards.operator], include_in_schema=False)
-async def console_disputes(request: Request, open: FromQuery[str] = "") -> Template:
+async def console_disputes(request: Request, status: FromQuery[str] = "") -> Template:
+    open_only = status == "open"
     return Template(template_name="payments/console_disputes.html", context={
-        "disputes": await services.list_disputes(request.user, open_only=open == "1"), "open_only": open == "1"})
+        "disputes": await services.list_disputes(request.user, open_only=open_only), "open_only": open_only})
 
 
 @get("/console/disputes/{payment_id:int}", guards=[guards.operator], include_in_schema=False)

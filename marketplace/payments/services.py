@@ -12,6 +12,15 @@ the place in the limit return. A success that arrives for a payment already rele
 (late, or out of order) is refunded, never turned into a voucher. Cancelling an issued
 paid voucher refunds the money through the outbox.
 
+Money that moves in Stripe itself reaches the product: a refund made in the dashboard
+(full or partial), a dispute opened and closed by the member's bank. The provider keeps
+only what the member finally paid: a statement still a draft is corrected in place, an
+approved one never changes and the difference is carried to the provider's next
+statement (providers.settlements.correct_settled). A dispute holds the voucher until the
+bank decides (why: above `disputed_in_stripe`). The voucher's own changes are the vouchers domain's
+functions, called with this transaction's connection. A daily reconciliation repairs
+what a lost webhook did not tell.
+
 Webhooks: the signature is verified, each event id is stored once and handed to a
 worker through the outbox, so the endpoint answers at once and a redelivered or
 reordered event changes nothing it should not.
@@ -66,7 +75,8 @@ def _member(principal: Principal) -> None:
 
 _PAYMENT_SQL = """
 SELECT p.id, p.voucher, p.member, p.amount_fen, p.currency, p.payment_intent, p.status, p.hold_until,
-       p.created_at, p.succeeded_at, p.refunded_at, p.refunded_fen, p.dispute_status, o.id AS offer_id, o.title_zh, o.title_en,
+       p.created_at, p.succeeded_at, p.refunded_at, p.refunded_fen, p.dispute_status, o.id AS offer_id, o.title_zh,
+       o.title_en,
        o.list_price_fen, v.subsidy_fen, pr.name AS provider_name
 FROM payment p JOIN voucher v ON v.id = p.voucher JOIN offer o ON o.id = v.offer JOIN provider pr ON pr.id = v.provider
 """
@@ -505,8 +515,6 @@ async def _tell_refund(connection, row, amount_fen: int) -> None:
 # cancel it (a refund on top of a chargeback pays twice). Won: the hold is lifted. Lost: as a
 # full refund. Finance sees every dispute on the console (to-do count, list, detail) and
 # answers it in Stripe with the evidence.
-DISPUTE_OPEN = ("warning_needs_response", "warning_under_review", "needs_response", "under_review")
-
 
 async def disputed_in_stripe(dispute: dict) -> str:
     """`charge.dispute.created` (and `.updated`): the payment is flagged with the dispute's
@@ -609,7 +617,8 @@ def _dispute(row) -> DisputeRead:
         member_name=pii.mask_name(row["member_name"] or ""), offer_title_zh=row["title_zh"],
         offer_title_en=row["title_en"], provider_id=row["provider_id"], provider_name=row["provider_name"],
         amount_fen=row["amount_fen"], disputed_fen=row["dispute_amount_fen"] or row["amount_fen"],
-        refunded_fen=row["refunded_fen"], reason=row["dispute_reason"], status=row["dispute_status"] or "needs_response",
+        refunded_fen=row["refunded_fen"], reason=row["dispute_reason"],
+        status=row["dispute_status"] or "needs_response",
         stripe_dispute_id=row["dispute_id"], disputed_at=row["disputed_at"], closed_at=row["dispute_closed_at"],
         redeemed_at=row["redeemed_at"])
 
@@ -651,9 +660,10 @@ RECONCILE_DAYS = 35  # a refund or a late payment in Stripe is looked for this l
 
 async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
     """Daily: each payment of the last `days` against its PaymentIntent and refunds in
-    Stripe. Drift with one right answer is repaired (a refund, full or partial, made in
-    Stripe whose webhook was lost, a payment Stripe took while this side still waits); the
-    rest is reported for finance. Returns counts by finding; safe to repeat."""
+    Stripe, and each open dispute against Stripe's. Drift with one right answer is repaired
+    (a refund, full or partial, made in Stripe whose webhook was lost, a payment Stripe took
+    while this side still waits, a dispute closed there); the rest is reported for finance.
+    Returns counts by finding; safe to repeat."""
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT id, payment_intent, status, amount_fen, refunded_fen, dispute_status FROM payment "
@@ -669,8 +679,36 @@ async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
         found[finding] = found.get(finding, 0) + 1
         if finding not in ("in_step", "stripe_unreachable"):
             log.warning("payment_drift", payment_id=row["id"], finding=finding)
+    for finding in await _reconcile_open_disputes():
+        found[finding] = found.get(finding, 0) + 1
     log.info("payments_reconciled", **found)
     return found
+
+
+async def _reconcile_open_disputes() -> list[str]:
+    """Each dispute still open here asked of Stripe: one closed there (its webhook lost) is
+    closed here, won or lost. Findings only for disputes that are not in step."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT id, payment_intent, dispute_id, dispute_status FROM payment "
+            "WHERE dispute_id IS NOT NULL AND dispute_closed_at IS NULL ORDER BY id")
+    findings = []
+    for row in rows:
+        try:
+            dispute = await stripe_client().v1.disputes.retrieve_async(row["dispute_id"])
+        except stripe.StripeError as error:  # the Stripe stand-in has no disputes
+            log.warning("dispute_reconcile_unreachable", payment_id=row["id"], error=type(error).__name__)
+            findings.append("dispute_unchecked")
+            continue
+        facts = {"id": dispute.id, "payment_intent": row["payment_intent"], "status": dispute.status,
+                 "reason": dispute.reason, "amount": dispute.amount}
+        if dispute.status in ("won", "lost", "warning_closed"):
+            findings.append("dispute_close_applied")
+            await dispute_closed_in_stripe(facts)
+        elif dispute.status != row["dispute_status"]:
+            findings.append("dispute_status_applied")
+            await disputed_in_stripe(facts)
+    return findings
 
 
 async def _reconcile_one(row) -> str:
