@@ -569,12 +569,10 @@ async def dispute_closed_in_stripe(dispute: dict) -> str:
             "dispute_reason = coalesce(dispute_reason, $4) WHERE id = $1",
             row["id"], dispute.get("id"), status[:32] or "closed",
             (str(dispute["reason"])[:64] if dispute.get("reason") else None))
+        await vouchers.lift_dispute_hold(connection, row["voucher"])
         if status == "lost" and row["status"] in ("succeeded", "refunding"):
             await _returned_in_full(connection, row, None, "dispute_lost")
-            outcome = "dispute_lost"
-        else:
-            await vouchers.lift_dispute_hold(connection, row["voucher"])
-            outcome = "dispute_lost" if status == "lost" else "dispute_won"
+        outcome = "dispute_lost" if status == "lost" else "dispute_won"
         await notifications.add(connection, [notifications.Message(
             row["member"], "payment_dispute_lost" if outcome == "dispute_lost" else "payment_dispute_won",
             {"order": order_number(row["id"], datetime.now(UTC)), "amount": pricing.yuan(row["amount_fen"])},
