@@ -186,6 +186,7 @@ class StatementSummary(msgspec.Struct):
     approved_at: datetime | None
     paid_at: datetime | None
     payout_reference: str | None
+    adjustment_fen: int = 0
 
 
 class StatementRead(msgspec.Struct):
@@ -212,6 +213,27 @@ class StatementRead(msgspec.Struct):
     payout_reference: str | None
     lines: list[StatementLineRead]
     provider_account: str | None = None  # the provider's account now (a change after approval needs re-approval)
+    adjustment_fen: int = 0  # corrections carried from earlier statements (in total_fen)
+    adjustments: list["AdjustmentRead"] = []  # carried onto this statement
+    later_corrections: list["AdjustmentRead"] = []  # of this statement's vouchers, after it was approved
+
+
+class AdjustmentRead(msgspec.Struct):
+    """A correction: money that changed after the statement settling a voucher was approved
+    (negative: taken back), carried to the provider's next statement."""
+
+    id: int
+    voucher_id: int
+    voucher_code: str
+    offer_title_zh: str
+    offer_title_en: str
+    settled_statement: int
+    settled_period: str
+    reason: str  # refund, partial_refund, dispute_lost
+    amount_fen: int
+    occurred_at: datetime
+    statement: int | None  # where it is carried; None until the next statement is drafted
+    carried_to_period: str | None
 
 
 class StatementPage(msgspec.Struct):

@@ -104,6 +104,8 @@ class SettlementStatement(Table, tablename="settlement_statement"):
     paid_by = Integer(null=True, default=None)
     payout_account = Varchar(length=64, null=True, default=None)
     payout_reference = Varchar(length=64, null=True, default=None)
+    # Corrections carried from earlier statements (negative: taken back); in total_fen.
+    adjustment_fen = BigInt(default=0)
 
 
 class SettlementLine(Table, tablename="settlement_line"):
@@ -119,3 +121,22 @@ class SettlementLine(Table, tablename="settlement_line"):
     redeemed_at = Timestamptz()
     subsidy_fen = Integer()
     paid_fen = Integer()
+
+
+class SettlementAdjustment(Table, tablename="settlement_adjustment"):
+    """Money that changed after the statement that settled a voucher was approved (a refund
+    made in Stripe, a dispute lost): never written into that statement, carried to the
+    provider's next one instead."""
+
+    id = BigSerial(primary_key=True)
+    provider = ForeignKey(Provider, null=False)
+    voucher_id = BigInt()
+    voucher_code = Varchar(length=14)
+    offer_title_zh = Varchar(length=100)
+    offer_title_en = Varchar(length=100, default="")
+    settled_statement = ForeignKey(SettlementStatement, null=False)
+    settled_period = Varchar(length=7)
+    reason = Varchar(length=32)  # refund, partial_refund, dispute_lost
+    amount_fen = Integer()  # negative: taken back from the provider
+    occurred_at = Timestamptz()
+    statement = ForeignKey(SettlementStatement, null=True, default=None)

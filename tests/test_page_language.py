@@ -115,6 +115,12 @@ async def _seed(world) -> dict[str, int]:
         "INSERT INTO settlement_statement (provider, period, period_start, period_end, status, voucher_count, "
         "subsidy_fen, paid_fen, total_fen, drafted_at) VALUES ($1, '2026-11', $2, $3, 'draft', 1, 3000, 0, 3000, "
         "now()) RETURNING id", provider, now() - timedelta(days=40), now() - timedelta(days=10))
+    # A card payment of the member's, disputed by their bank (the console's disputes pages).
+    ids["payment_id"] = await value(
+        "INSERT INTO payment (voucher, member, amount_fen, status, payment_intent, hold_until, created_at, "
+        "succeeded_at, disputed_at, dispute_id, dispute_status, dispute_reason, dispute_amount_fen) "
+        "VALUES ($1, $2, 6900, 'succeeded', 'pi_seeded', now(), now(), now(), now(), 'dp_seeded', 'needs_response', "
+        "'fraudulent', 6900) RETURNING id", voucher.id, member.id)
     operator = await operator_principal(world, "chaoyang")
     ids["campaign_id"] = (await campaigns.create_campaign(operator, CampaignCreate(
         node_id=world.nodes["chaoyang"], name_zh="冬季健身补贴", name_en="", starts_at=now() - timedelta(days=1),

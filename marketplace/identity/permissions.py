@@ -123,6 +123,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /console/providers", "GET /console/providers/{provider_id}", "GET /console/reports",
         "GET /console/reports/export/{section}", "GET /console/scorecards", "GET /console/scorecards.csv",
         "GET /console/scorecards/{provider_id}", "GET /console/settlements", "GET /console/settlements/{statement_id}",
+        "GET /console/disputes", "GET /console/disputes/{payment_id}",
         "GET /console/settlements/{statement_id}/statement.csv", "GET /console/approvals",
         "GET /api/v1/console/campaigns", "GET /api/v1/console/campaigns/{campaign_id}", "GET /api/v1/console/cases",
         "GET /api/v1/console/cases/{case_id}", "GET /api/v1/console/complaints", "GET /api/v1/console/held-ratings",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Request, get, post
-from litestar.params import PathParameter
+from litestar.params import FromQuery, PathParameter
 from litestar.response import Redirect, Response, Template
 
 from marketplace.errors import DomainError
@@ -19,8 +19,14 @@ from marketplace.payments.schemas import PaymentRead
 from marketplace.settings import get_settings
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.pages import refused_claim
+from marketplace.web import todo
 from marketplace.web.i18n import gettext as _
 from marketplace.web.forms import INT8_MAX, form_id
+from marketplace.web.nav import N_, register
+
+register("console", "disputes", N_("Disputes"), "/console/disputes", "alert", position=42)
+todo.register("disputes", N_("Payment disputes to answer"), "/console/disputes?status=open",
+              services.count_open_disputes, position=72)
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
@@ -84,4 +90,19 @@ async def abandon(request: Request, payment_id: Id) -> Response:
     return Redirect(path=f"/payments/{payment_id}")
 
 
-ROUTES: list = [buy, payment_page, returned, voucher_payment, abandon]
+# Console: disputes (chargebacks) for finance to answer in Stripe --------------------------------------
+
+@get("/console/disputes", guards=[guards.operator], include_in_schema=False)
+async def console_disputes(request: Request, status: FromQuery[str] = "") -> Template:
+    open_only = status == "open"
+    return Template(template_name="payments/console_disputes.html", context={
+        "disputes": await services.list_disputes(request.user, open_only=open_only), "open_only": open_only})
+
+
+@get("/console/disputes/{payment_id:int}", guards=[guards.operator], include_in_schema=False)
+async def console_dispute(request: Request, payment_id: Id) -> Template:
+    return Template(template_name="payments/console_dispute.html", context={
+        "dispute": await services.dispute_for_operator(request.user, payment_id)})
+
+
+ROUTES: list = [buy, payment_page, returned, voucher_payment, abandon, console_disputes, console_dispute]

@@ -32,6 +32,8 @@ class PaymentRead(msgspec.Struct, kw_only=True):
     publishable_key: str
     payment_methods: list[str]
     test_mode: bool = False  # the Stripe stand-in: its test card form instead of Stripe.js
+    refunded_fen: int = 0  # what went back to the member so far (a partial refund leaves the voucher)
+    dispute_status: str | None = None  # the member's bank disputes it: needs_response, ..., won, lost
 
     @property
     def price(self) -> pricing.Price:
@@ -41,3 +43,27 @@ class PaymentRead(msgspec.Struct, kw_only=True):
 
 class PaymentStart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     slot_id: Annotated[int, msgspec.Meta(gt=0, le=2**63 - 1)] | None = None  # bookings: the chosen slot
+
+
+class DisputeRead(msgspec.Struct, kw_only=True):
+    """A dispute (chargeback) as finance sees it on the console: the member masked."""
+
+    payment_id: int
+    order_number: str
+    voucher_id: int
+    voucher_code: str  # masked: ABCD-****-****-PQ
+    voucher_status: str
+    member_name: str  # masked: 王*芳
+    offer_title_zh: str
+    offer_title_en: str | None
+    provider_id: int
+    provider_name: str
+    amount_fen: int  # what the member paid
+    disputed_fen: int  # what the bank disputes
+    refunded_fen: int
+    reason: str | None  # Stripe's: fraudulent, product_not_received, duplicate, ...
+    status: str  # Stripe's: needs_response, under_review, won, lost, ...
+    stripe_dispute_id: str | None
+    disputed_at: datetime
+    closed_at: datetime | None = None
+    redeemed_at: datetime | None = None

@@ -12,6 +12,15 @@ the place in the limit return. A success that arrives for a payment already rele
 (late, or out of order) is refunded, never turned into a voucher. Cancelling an issued
 paid voucher refunds the money through the outbox.
 
+Money that moves in Stripe itself reaches the product: a refund made in the dashboard
+(full or partial), a dispute opened and closed by the member's bank. The provider keeps
+only what the member finally paid: a statement still a draft is corrected in place, an
+approved one never changes and the difference is carried to the provider's next
+statement (providers.settlements.correct_settled). A dispute holds the voucher until the
+bank decides (why: above `disputed_in_stripe`). The voucher's own changes are the vouchers domain's
+functions, called with this transaction's connection. A daily reconciliation repairs
+what a lost webhook did not tell.
+
 Webhooks: the signature is verified, each event id is stored once and handed to a
 worker through the outbox, so the endpoint answers at once and a redelivered or
 reordered event changes nothing it should not.
@@ -25,16 +34,17 @@ import stripe
 import structlog
 
 from catalog import pricing, services as catalog
-from marketplace import dates, notifications
+from marketplace import dates, notifications, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from marketplace.federation.services import require_current_member
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox
-from marketplace.payments.schemas import PaymentRead
+from marketplace.payments.schemas import DisputeRead, PaymentRead
 from marketplace.settings import get_settings
-from marketplace.vouchers import services as vouchers
+from marketplace.vouchers import codes, services as vouchers
 from marketplace.web.nav import N_
+from providers import settlements
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +56,8 @@ class BadSignature(DomainError):
 
 
 HANDLED_EVENTS = ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed",
-                  "charge.refunded", "charge.dispute.created")
+                  "charge.refunded", "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
+
 
 
 @lru_cache
@@ -64,7 +75,8 @@ def _member(principal: Principal) -> None:
 
 _PAYMENT_SQL = """
 SELECT p.id, p.voucher, p.member, p.amount_fen, p.currency, p.payment_intent, p.status, p.hold_until,
-       p.created_at, p.succeeded_at, p.refunded_at, o.id AS offer_id, o.title_zh, o.title_en,
+       p.created_at, p.succeeded_at, p.refunded_at, p.refunded_fen, p.dispute_status, o.id AS offer_id, o.title_zh,
+       o.title_en,
        o.list_price_fen, v.subsidy_fen, pr.name AS provider_name
 FROM payment p JOIN voucher v ON v.id = p.voucher JOIN offer o ON o.id = v.offer JOIN provider pr ON pr.id = v.provider
 """
@@ -79,6 +91,7 @@ def _read(row, client_secret: str | None = None, last_error: str | None = None) 
         subsidy_fen=row["subsidy_fen"], currency=row["currency"], status=row["status"],
         hold_until=row["hold_until"], created_at=row["created_at"], succeeded_at=row["succeeded_at"],
         refunded_at=row["refunded_at"], client_secret=client_secret, last_error=last_error,
+        refunded_fen=row["refunded_fen"], dispute_status=row["dispute_status"],
         publishable_key=settings.publishable_key, payment_methods=list(settings.payment_methods),
         test_mode=settings.stand_in,
     )
@@ -239,17 +252,13 @@ async def complete(payment_id: int, intent_id: str, amount: int) -> str:
             # is released and the money goes back.
             await connection.execute("UPDATE payment SET status = 'cancelled', cancelled_at = now() WHERE id = $1",
                                      payment_id)
-            await connection.execute(
-                "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending'",
-                row["voucher"])
-            await vouchers.release(connection, row["voucher"])
+            await vouchers.cancel_pending(connection, row["voucher"])
             row = {**dict(row), "status": "cancelled"}
         if row["status"] == "pending":
             await connection.execute(
                 "UPDATE payment SET status = 'succeeded', succeeded_at = now(), payment_intent = $2 WHERE id = $1",
                 payment_id, intent_id)
-            await connection.execute("UPDATE voucher SET status = 'issued' WHERE id = $1 AND status = 'pending'",
-                                     row["voucher"])
+            await vouchers.issue_paid(connection, row["voucher"])
             log.info("payment_succeeded", payment_id=payment_id, voucher_id=row["voucher"])
             return "issued"
         if row["status"] == "cancelled":
@@ -276,10 +285,7 @@ async def release_hold(payment_id: int) -> bool:
             "RETURNING voucher", payment_id)
         if voucher_id is None:
             return False
-        await connection.execute(
-            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending'",
-            voucher_id)
-        await vouchers.release(connection, voucher_id)
+        await vouchers.cancel_pending(connection, voucher_id)
     log.info("payment_hold_released", payment_id=payment_id)
     return True
 
@@ -355,11 +361,10 @@ async def refund(payment_id: int) -> bool:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         voucher_id = await connection.fetchval(
-            "UPDATE payment SET status = 'refunded', refund_id = $2, refunded_at = now() "
+            "UPDATE payment SET status = 'refunded', refund_id = $2, refunded_at = now(), refunded_fen = amount_fen "
             "WHERE id = $1 AND status = 'refunding' RETURNING voucher", payment_id, result.id)
         if voucher_id is not None:
-            await connection.execute(
-                "UPDATE voucher SET status = 'refunded' WHERE id = $1 AND status = 'cancelled'", voucher_id)
+            await vouchers.money_returned(connection, voucher_id)
             member = await connection.fetchrow(
                 "SELECT p.member, o.title_zh FROM payment p JOIN voucher v ON v.id = p.voucher "
                 "JOIN offer o ON o.id = v.offer WHERE p.id = $1", payment_id)
@@ -407,10 +412,11 @@ async def apply_event(stripe_event_id: int) -> str:
         row = await transaction.connection.fetchrow(
             "SELECT type, payload FROM stripe_event WHERE id = $1", stripe_event_id)
     intent = json.loads(row["payload"])["data"]["object"]
-    if row["type"] in ("charge.refunded", "charge.dispute.created"):
-        # A charge or a dispute names its PaymentIntent (Stripe does not copy the intent's metadata).
-        outcome = await (refunded_in_stripe(intent) if row["type"] == "charge.refunded"
-                         else disputed_in_stripe(intent))
+    # Events about a charge name its PaymentIntent (Stripe does not copy the intent's metadata).
+    charge_events = {"charge.refunded": refunded_in_stripe, "charge.dispute.created": disputed_in_stripe,
+                     "charge.dispute.updated": disputed_in_stripe, "charge.dispute.closed": dispute_closed_in_stripe}
+    if row["type"] in charge_events:
+        outcome = await charge_events[row["type"]](intent)
         async with engine().transaction() as transaction:
             await transaction.connection.execute(
                 "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id)
@@ -433,68 +439,216 @@ async def apply_event(stripe_event_id: int) -> str:
 # Money moved in Stripe itself (the dashboard, the member's bank) ----------------------------------
 
 async def refunded_in_stripe(charge: dict) -> str:
-    """`charge.refunded`: a refund made in Stripe (not through `refund`). A full refund of a
-    voucher not yet used cancels it (`refunded`) and gives back its stock, slot, points and
-    place in the limit; a used one stays redeemed and its share leaves the provider's next
-    settlement draft (statements skip refunded payments). Safe to repeat."""
+    """`charge.refunded`: a refund made in Stripe (not through `refund`); `amount_refunded`
+    is the charge's total refunded so far. A full refund of a voucher not yet used cancels it
+    (`refunded`) and gives back its stock, slot, points and place in the limit; a used one
+    stays redeemed. A partial refund leaves the voucher to the member and records the amount.
+    Either way the provider keeps only what the member finally paid: a statement still
+    open reads it, an approved one gets a correction on the provider's next statement.
+    Safe to repeat."""
     intent_id = charge.get("payment_intent")
     if not intent_id:
         return "not_ours"
-    if not charge.get("refunded") and int(charge.get("amount_refunded") or 0) < int(charge.get("amount") or 1):
-        return "partial_refund_noted"  # a partial refund changes nothing the member holds
+    amount_refunded = int(charge.get("amount_refunded") or 0)
     refunds = (charge.get("refunds") or {}).get("data") or []
     refund_id = refunds[0].get("id") if refunds else None
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
-            "SELECT id, voucher, status, amount_fen FROM payment WHERE payment_intent = $1 FOR UPDATE", intent_id)
+            "SELECT id, voucher, member, status, amount_fen, refunded_fen FROM payment WHERE payment_intent = $1 "
+            "FOR UPDATE", intent_id)
         if row is None:
             return "not_ours"
+        full = bool(charge.get("refunded")) or amount_refunded >= row["amount_fen"]
         if row["status"] == "refunded":
             return "already_done"
         if row["status"] not in ("succeeded", "refunding"):
             return "ignored"
-        await connection.execute(
-            "UPDATE payment SET status = 'refunded', refund_id = coalesce(refund_id, $2), refunded_at = now() "
-            "WHERE id = $1", row["id"], refund_id)
-        cancelled = await connection.fetchval(
-            "UPDATE voucher SET status = 'refunded', cancelled_at = now() WHERE id = $1 AND status = 'issued' "
-            "RETURNING id", row["voucher"])
-        if cancelled is not None:
-            await vouchers.release(connection, row["voucher"])
-            outcome = "voucher_refunded"
+        if full:
+            outcome = await _returned_in_full(connection, row, refund_id, "refund")
         else:
-            # Cancelled by the member meanwhile (its own refund found the money gone) or already used.
+            if amount_refunded <= row["refunded_fen"]:
+                return "already_done"
             await connection.execute(
-                "UPDATE voucher SET status = 'refunded' WHERE id = $1 AND status = 'cancelled'", row["voucher"])
-            outcome = "refunded_after_use"
-        member = await connection.fetchrow(
-            "SELECT p.member, o.title_zh FROM payment p JOIN voucher v ON v.id = p.voucher "
-            "JOIN offer o ON o.id = v.offer WHERE p.id = $1", row["id"])
-        await notifications.add(connection, [notifications.Message(
-            member["member"], "refund_sent",
-            {"amount": pricing.yuan(row["amount_fen"]), "offer": member["title_zh"],
-             "date": dates.day_text(datetime.now(UTC)), "days": REFUND_WORKING_DAYS},
-            link=f"/vouchers/{row['voucher']}")])
-    log.warning("payment_refunded_in_stripe", payment_id=row["id"], outcome=outcome)
+                "UPDATE payment SET refunded_fen = $2, refund_id = coalesce(refund_id, $3), "
+                "refunded_at = coalesce(refunded_at, now()) WHERE id = $1", row["id"], amount_refunded, refund_id)
+            await vouchers.record_refund(connection, row["voucher"], amount_refunded)
+            await _correct_settlement(connection, row, amount_refunded, "partial_refund")
+            outcome = "partial_refund_recorded"
+        await _tell_refund(connection, row, (row["amount_fen"] if full else amount_refunded) - row["refunded_fen"])
+    log.warning("payment_refunded_in_stripe", payment_id=row["id"], outcome=outcome, refunded_fen=amount_refunded)
     return outcome
 
 
+async def _returned_in_full(connection, row, refund_id: str | None, reason: str) -> str:
+    """The member's whole payment went back (a refund, a dispute lost): the payment is
+    refunded, the voucher too (or stays redeemed), the provider's settlement corrected."""
+    await connection.execute(
+        "UPDATE payment SET status = 'refunded', refunded_fen = amount_fen, refund_id = coalesce(refund_id, $2), "
+        "refunded_at = now() WHERE id = $1", row["id"], refund_id)
+    outcome = await vouchers.money_returned(connection, row["voucher"])
+    await _correct_settlement(connection, row, row["amount_fen"], reason)
+    return outcome
+
+
+async def _correct_settlement(connection, row, refunded_fen: int, reason: str) -> None:
+    """The provider keeps the member's share less what went back; the payment's row lock
+    (held by the caller) orders two corrections of one voucher."""
+    await settlements.correct_settled(connection, row["voucher"], max(row["amount_fen"] - refunded_fen, 0), reason)
+
+
+async def _tell_refund(connection, row, amount_fen: int) -> None:
+    if amount_fen <= 0:
+        return
+    title = await connection.fetchval(
+        "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1", row["voucher"])
+    await notifications.add(connection, [notifications.Message(
+        row["member"], "refund_sent",
+        {"amount": pricing.yuan(amount_fen), "offer": title, "date": dates.day_text(datetime.now(UTC)),
+         "days": REFUND_WORKING_DAYS},
+        link=f"/vouchers/{row['voucher']}")])
+
+
+# Disputes: what a real card scheme does. While the bank decides (weeks), the money is held by
+# Stripe and may go back to the member; a voucher used meanwhile would be a service given for
+# nothing. So the voucher is held: the counter refuses it (saying why) and the member cannot
+# cancel it (a refund on top of a chargeback pays twice). Won: the hold is lifted. Lost: as a
+# full refund. Finance sees every dispute on the console (to-do count, list, detail) and
+# answers it in Stripe with the evidence.
+
 async def disputed_in_stripe(dispute: dict) -> str:
-    """`charge.dispute.created`: the member's bank disputes the charge. The payment is
-    flagged for finance (the money is held by Stripe until the dispute is decided); the
-    voucher stays as it is. Safe to repeat."""
+    """`charge.dispute.created` (and `.updated`): the payment is flagged with the dispute's
+    reason, amount and status, the voucher held, the member told once. Safe to repeat."""
     intent_id = dispute.get("payment_intent")
     if not intent_id:
         return "not_ours"
     async with engine().transaction() as transaction:
-        payment_id = await transaction.connection.fetchval(
-            "UPDATE payment SET disputed_at = coalesce(disputed_at, now()), dispute_id = coalesce(dispute_id, $2) "
-            "WHERE payment_intent = $1 RETURNING id", intent_id, dispute.get("id"))
-    if payment_id is None:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT id, voucher, member, disputed_at, dispute_closed_at FROM payment WHERE payment_intent = $1 "
+            "FOR UPDATE", intent_id)
+        if row is None:
+            return "not_ours"
+        if row["dispute_closed_at"] is not None:
+            return "already_done"  # an update that arrives after the close changes nothing
+        await connection.execute(
+            "UPDATE payment SET disputed_at = coalesce(disputed_at, now()), dispute_id = coalesce(dispute_id, $2), "
+            "dispute_status = $3, dispute_reason = coalesce($4, dispute_reason), "
+            "dispute_amount_fen = coalesce($5, dispute_amount_fen) WHERE id = $1",
+            row["id"], dispute.get("id"), str(dispute.get("status") or "needs_response")[:32],
+            (str(dispute["reason"])[:64] if dispute.get("reason") else None),
+            (int(dispute["amount"]) if dispute.get("amount") is not None else None))
+        await vouchers.hold_for_dispute(connection, row["voucher"])
+        if row["disputed_at"] is None:
+            await notifications.add(connection, [notifications.Message(
+                row["member"], "payment_disputed", {"order": order_number(row["id"], datetime.now(UTC))},
+                link=f"/vouchers/{row['voucher']}")])
+    log.warning("payment_disputed", payment_id=row["id"], dispute=dispute.get("id"), status=dispute.get("status"))
+    return "flagged" if row["disputed_at"] is None else "updated"
+
+
+async def dispute_closed_in_stripe(dispute: dict) -> str:
+    """`charge.dispute.closed`: won (or a warning closed) lifts the voucher's hold; lost
+    returns the money to the member, as a full refund. Safe to repeat."""
+    intent_id = dispute.get("payment_intent")
+    if not intent_id:
         return "not_ours"
-    log.warning("payment_disputed", payment_id=payment_id, dispute=dispute.get("id"))
-    return "flagged"
+    status = str(dispute.get("status") or "")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT id, voucher, member, status, amount_fen, refunded_fen, dispute_closed_at FROM payment "
+            "WHERE payment_intent = $1 FOR UPDATE", intent_id)
+        if row is None:
+            return "not_ours"
+        if row["dispute_closed_at"] is not None:
+            return "already_done"
+        await connection.execute(
+            "UPDATE payment SET disputed_at = coalesce(disputed_at, now()), dispute_id = coalesce(dispute_id, $2), "
+            "dispute_status = $3, dispute_closed_at = now(), "
+            "dispute_reason = coalesce(dispute_reason, $4) WHERE id = $1",
+            row["id"], dispute.get("id"), status[:32] or "closed",
+            (str(dispute["reason"])[:64] if dispute.get("reason") else None))
+        await vouchers.lift_dispute_hold(connection, row["voucher"])
+        if status == "lost" and row["status"] in ("succeeded", "refunding"):
+            await _returned_in_full(connection, row, None, "dispute_lost")
+        outcome = "dispute_lost" if status == "lost" else "dispute_won"
+        await notifications.add(connection, [notifications.Message(
+            row["member"], "payment_dispute_lost" if outcome == "dispute_lost" else "payment_dispute_won",
+            {"order": order_number(row["id"], datetime.now(UTC)), "amount": pricing.yuan(row["amount_fen"])},
+            link=f"/vouchers/{row['voucher']}")])
+    log.warning("payment_dispute_closed", payment_id=row["id"], dispute=dispute.get("id"), status=status)
+    return outcome
+
+
+notifications.register(
+    "payment_disputed", N_("Your bank disputes a payment"),
+    N_("Your bank opened a dispute on order %(order)s. The voucher cannot be used until the bank decides."))
+notifications.register(
+    "payment_dispute_won", N_("The dispute is closed"),
+    N_("Your bank closed the dispute on order %(order)s in the provider's favour; the voucher can be used again."))
+notifications.register(
+    "payment_dispute_lost", N_("The dispute is closed"),
+    N_("Your bank returned %(amount)s of order %(order)s to you; the voucher is cancelled."))
+
+
+_DISPUTE_SQL = """
+SELECT p.id, p.created_at, p.amount_fen, p.refunded_fen, p.status, p.dispute_id, p.dispute_status, p.dispute_reason,
+       p.dispute_amount_fen, p.disputed_at, p.dispute_closed_at, v.id AS voucher_id, v.code, v.status AS voucher_status,
+       v.redeemed_at, m.name AS member_name, o.title_zh, o.title_en, pr.id AS provider_id, pr.name AS provider_name,
+       pr.node AS provider_node
+FROM payment p JOIN voucher v ON v.id = p.voucher JOIN member m ON m.id = p.member JOIN offer o ON o.id = v.offer
+JOIN provider pr ON pr.id = v.provider JOIN union_node n ON n.id = pr.node
+WHERE p.disputed_at IS NOT NULL AND n.path LIKE $1 || '%'
+"""
+
+
+def _operator(principal: Principal) -> None:
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators may do this.", code="wrong_role")
+
+
+def _dispute(row) -> DisputeRead:
+    return DisputeRead(
+        payment_id=row["id"], order_number=order_number(row["id"], row["created_at"]), voucher_id=row["voucher_id"],
+        voucher_code=codes.masked(row["code"]), voucher_status=row["voucher_status"],
+        member_name=pii.mask_name(row["member_name"] or ""), offer_title_zh=row["title_zh"],
+        offer_title_en=row["title_en"], provider_id=row["provider_id"], provider_name=row["provider_name"],
+        amount_fen=row["amount_fen"], disputed_fen=row["dispute_amount_fen"] or row["amount_fen"],
+        refunded_fen=row["refunded_fen"], reason=row["dispute_reason"],
+        status=row["dispute_status"] or "needs_response",
+        stripe_dispute_id=row["dispute_id"], disputed_at=row["disputed_at"], closed_at=row["dispute_closed_at"],
+        redeemed_at=row["redeemed_at"])
+
+
+async def list_disputes(principal: Principal, open_only: bool = False, limit: int = 200) -> list[DisputeRead]:
+    """Disputes on payments for providers in the operator's scope, open ones first, newest first."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _DISPUTE_SQL + ("AND p.dispute_closed_at IS NULL " if open_only else "") +
+            "ORDER BY (p.dispute_closed_at IS NULL) DESC, p.disputed_at DESC, p.id DESC LIMIT $2",
+            principal.node_path or "-", limit)
+    return [_dispute(row) for row in rows]
+
+
+async def dispute_for_operator(principal: Principal, payment_id: int) -> DisputeRead:
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(_DISPUTE_SQL + "AND p.id = $2", principal.node_path or "-",
+                                                    payment_id)
+    if row is None:
+        raise NotFound("There is no such dispute.", code="dispute_not_found")
+    return _dispute(row)
+
+
+async def count_open_disputes(principal: Principal) -> int:
+    """The console's to-do: disputes still waiting for the bank's decision, in the scope."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM payment p JOIN voucher v ON v.id = p.voucher JOIN provider pr ON pr.id = v.provider "
+            "JOIN union_node n ON n.id = pr.node WHERE p.disputed_at IS NOT NULL AND p.dispute_closed_at IS NULL "
+            "AND n.path LIKE $1 || '%'", principal.node_path or "-")
 
 
 # Reconciliation with Stripe ---------------------------------------------------------------------
@@ -504,12 +658,14 @@ RECONCILE_DAYS = 35  # a refund or a late payment in Stripe is looked for this l
 
 async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
     """Daily: each payment of the last `days` against its PaymentIntent and refunds in
-    Stripe. Drift with one right answer is repaired (a refund made in Stripe whose webhook
-    was lost, a payment Stripe took while this side still waits); the rest is reported for
-    finance. Returns counts by finding; safe to repeat."""
+    Stripe, and each open dispute against Stripe's. Drift with one right answer is repaired
+    (a refund, full or partial, made in Stripe whose webhook was lost, a payment Stripe took
+    while this side still waits, a dispute closed there); the rest is reported for finance.
+    Returns counts by finding; safe to repeat."""
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT id, payment_intent, status, amount_fen FROM payment WHERE payment_intent IS NOT NULL "
+            "SELECT id, payment_intent, status, amount_fen, refunded_fen, dispute_status FROM payment "
+            "WHERE payment_intent IS NOT NULL "
             "AND created_at >= now() - make_interval(days => $1) ORDER BY id", days)
     found: dict[str, int] = {}
     for row in rows:
@@ -521,8 +677,36 @@ async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
         found[finding] = found.get(finding, 0) + 1
         if finding not in ("in_step", "stripe_unreachable"):
             log.warning("payment_drift", payment_id=row["id"], finding=finding)
+    for finding in await _reconcile_open_disputes():
+        found[finding] = found.get(finding, 0) + 1
     log.info("payments_reconciled", **found)
     return found
+
+
+async def _reconcile_open_disputes() -> list[str]:
+    """Each dispute still open here asked of Stripe: one closed there (its webhook lost) is
+    closed here, won or lost. Findings only for disputes that are not in step."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT id, payment_intent, dispute_id, dispute_status FROM payment "
+            "WHERE dispute_id IS NOT NULL AND dispute_closed_at IS NULL ORDER BY id")
+    findings = []
+    for row in rows:
+        try:
+            dispute = await stripe_client().v1.disputes.retrieve_async(row["dispute_id"])
+        except stripe.StripeError as error:  # the Stripe stand-in has no disputes
+            log.warning("dispute_reconcile_unreachable", payment_id=row["id"], error=type(error).__name__)
+            findings.append("dispute_unchecked")
+            continue
+        facts = {"id": dispute.id, "payment_intent": row["payment_intent"], "status": dispute.status,
+                 "reason": dispute.reason, "amount": dispute.amount}
+        if dispute.status in ("won", "lost", "warning_closed"):
+            findings.append("dispute_close_applied")
+            await dispute_closed_in_stripe(facts)
+        elif dispute.status != row["dispute_status"]:
+            findings.append("dispute_status_applied")
+            await disputed_in_stripe(facts)
+    return findings
 
 
 async def _reconcile_one(row) -> str:
@@ -543,12 +727,21 @@ async def _reconcile_one(row) -> str:
                                       "refunds": {"data": [{"id": refund_id}]}})
             return "refund_applied"
         return "in_step" if status in ("refunded", "cancelled") else "refunded_at_stripe_" + status
+    if intent.status == "succeeded" and status == "succeeded" and refunded < row["refunded_fen"]:
+        return "partial_refund_missing_at_stripe"
+    if intent.status == "succeeded" and status == "succeeded" and refunded > row["refunded_fen"]:
+        # Part of the charge went back in Stripe and no webhook said so (or said less).
+        outcome = await refunded_in_stripe({"payment_intent": intent.id, "amount": intent.amount,
+                                            "amount_refunded": refunded, "refunded": False,
+                                            "refunds": {"data": [{"id": refund_id}]}})
+        return "partial_refund_applied" if outcome == "partial_refund_recorded" else outcome
     if intent.status == "succeeded":
         if status == "pending":
             await complete(row["id"], intent.id, intent.amount)
             return "payment_completed"
         if status == "refunded":
-            return "refund_missing_at_stripe"
+            # A dispute lost sends the money back without a refund object.
+            return "in_step" if row["dispute_status"] == "lost" else "refund_missing_at_stripe"
         if status == "cancelled":
             await complete(row["id"], intent.id, intent.amount)  # released meanwhile: refunded
             return "late_payment_refunded"

@@ -25,6 +25,14 @@ class Payment(Table, tablename="payment"):
     # A dispute (chargeback) the member's bank opened in Stripe: flagged, for finance to answer.
     disputed_at = Timestamptz(null=True, default=None)
     dispute_id = Varchar(length=255, null=True, default=None)
+    # Stripe's word on it: needs_response, under_review, won, lost...; its reason
+    # (fraudulent, product_not_received...), the amount disputed, when it closed.
+    dispute_status = Varchar(length=32, null=True, default=None)
+    dispute_reason = Varchar(length=64, null=True, default=None)
+    dispute_amount_fen = Integer(null=True, default=None)
+    dispute_closed_at = Timestamptz(null=True, default=None)
+    # How much of `amount_fen` went back to the member, partial refunds included.
+    refunded_fen = Integer(default=0)
 
 
 class StripeEvent(Table, tablename="stripe_event"):

@@ -9,7 +9,8 @@ a run repeated gives the same rows.
 Aggregates (migrations/marketplace/marketplace_0007_reports.py):
 - report_usage_daily: claims (by claim day; pending paid claims left out), redemptions,
   subsidy (by redemption day) and the member share paid (by claim day; cancelled and
-  refunded claims count 0) per (day, member's node, category, member group). The node is
+  refunded claims count 0, a partial refund counts what the member still paid) per (day,
+  member's node, category, member group). The node is
   the member's node when the day is computed: a member who moved keeps old days at the
   old node until a full rebuild.
 - report_provider_daily: redemptions per (day, provider) at the provider's node.
@@ -83,7 +84,7 @@ INSERT INTO report_usage_daily (day, node, node_path, category, member_group, cl
 WITH events AS (
     SELECT (claimed_at AT TIME ZONE $2)::date AS day, member, offer, 1 AS claims, 0 AS redemptions,
            0::bigint AS subsidy_fen,
-           (CASE WHEN status IN ('cancelled', 'refunded') THEN 0 ELSE paid_fen END)::bigint AS paid_fen
+           (CASE WHEN status IN ('cancelled', 'refunded') THEN 0 ELSE paid_fen - refunded_fen END)::bigint AS paid_fen
     FROM voucher WHERE claimed_at >= $1 AND status <> 'pending'
     UNION ALL
     SELECT (redeemed_at AT TIME ZONE $2)::date, member, offer, 0, 1, subsidy_fen::bigint, 0::bigint

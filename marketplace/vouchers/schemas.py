@@ -35,6 +35,10 @@ class VoucherRead(msgspec.Struct, kw_only=True):
     # A booking: the slot the member booked.
     slot_starts_at: datetime | None = None
     slot_ends_at: datetime | None = None
+    # What of paid_fen went back to the member (a partial or full refund).
+    refunded_fen: int = 0
+    # The member's bank disputes the payment: the voucher cannot be used until it is settled.
+    disputed: bool = False
 
     @property
     def price(self) -> pricing.Price:
@@ -72,6 +76,7 @@ class CounterVoucher(msgspec.Struct, kw_only=True):
     subsidy_fen: int = 0
     redeemed_location: str | None = None  # where and by whom it was redeemed (a second use shows them)
     redeemed_by: str | None = None
+    disputed: bool = False  # the payment is disputed: the counter may not redeem it
 
 
 class ClaimInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

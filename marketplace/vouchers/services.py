@@ -83,7 +83,7 @@ def node_ids(principal: Principal) -> list[int]:
 
 _VOUCHER_SQL = """
 SELECT v.id, v.code, v.offer, v.provider, v.status, v.claimed_at, v.expires_at, v.redeemed_at, v.cancelled_at,
-       v.honoured, v.subsidy_fen, v.paid_fen, v.points_spent,
+       v.honoured, v.subsidy_fen, v.paid_fen, v.points_spent, v.refunded_fen, v.disputed_at,
        o.title_zh, o.title_en, o.kind, o.list_price_fen, o.member_price_fen, p.name AS provider_name,
        s.starts_at AS slot_starts_at, s.ends_at AS slot_ends_at, l.name AS location_name
 FROM voucher v JOIN offer o ON o.id = v.offer JOIN provider p ON p.id = v.provider
@@ -100,7 +100,7 @@ def _read(row) -> VoucherRead:
         points_spent=row["points_spent"], status=row["status"], claimed_at=row["claimed_at"],
         expires_at=row["expires_at"], redeemed_at=row["redeemed_at"], redeemed_location=row["location_name"],
         cancelled_at=row["cancelled_at"], honoured=row["honoured"], slot_starts_at=row["slot_starts_at"],
-        slot_ends_at=row["slot_ends_at"],
+        slot_ends_at=row["slot_ends_at"], refunded_fen=row["refunded_fen"], disputed=row["disputed_at"] is not None,
     )
 
 
@@ -331,10 +331,13 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
         connection = transaction.connection
         row = await connection.fetchrow(
             "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
-            "WHERE id = $1 AND member = $2 AND status = 'issued' AND expires_at > now() RETURNING paid_fen",
-            voucher_id, principal.id)
+            "WHERE id = $1 AND member = $2 AND status = 'issued' AND expires_at > now() AND disputed_at IS NULL "
+            "RETURNING paid_fen", voucher_id, principal.id)
         if row is None:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
+            if current.disputed:  # the bank decides where the money goes; a refund now would pay twice
+                raise Conflict("Your bank disputes this payment; the voucher waits for its decision.",
+                               code="disputed", status_now=current.status)
             if current.status == "issued":  # its time is over; the expiry job has not run yet
                 raise Conflict("This voucher has expired.", code="expired", status_now="expired")
             raise Conflict(f"Only an issued voucher can be cancelled; this one is {current.status}.",
@@ -530,7 +533,7 @@ async def _forgive(principal: Principal) -> None:
 _COUNTER_COLUMNS = """
 SELECT v.id, v.code, v.offer, v.member, v.status, v.expires_at, v.redeemed_at, o.title_zh, o.title_en, o.category,
        m.name, o.kind, v.paid_fen, v.points_spent, v.subsidy_fen, l.name AS location_name,
-       u.display_name AS staff_name
+       u.display_name AS staff_name, v.disputed_at
 FROM voucher v JOIN offer o ON o.id = v.offer JOIN member m ON m.id = v.member
 LEFT JOIN location l ON l.id = v.redeemed_location LEFT JOIN provider_user u ON u.id = v.redeemed_by
 """
@@ -548,6 +551,7 @@ def _counter(row) -> CounterVoucher:
         expires_at=row["expires_at"], redeemed_at=row["redeemed_at"], kind=row["kind"],
         paid_fen=row["paid_fen"] or 0, points_spent=row["points_spent"] or 0, subsidy_fen=row["subsidy_fen"] or 0,
         redeemed_location=row["location_name"], redeemed_by=row["staff_name"],
+        disputed=row["disputed_at"] is not None,
     )
 
 
@@ -627,8 +631,8 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
         connection = transaction.connection
         redeemed = await connection.fetchval(
             "UPDATE voucher SET status = 'redeemed', redeemed_at = now(), redeemed_by = $3, redeemed_location = $4 "
-            "WHERE code = $1 AND provider = $2 AND status = 'issued' AND expires_at > now() RETURNING id",
-            code, principal.provider_id, principal.id, location_id)
+            "WHERE code = $1 AND provider = $2 AND status = 'issued' AND expires_at > now() AND disputed_at IS NULL "
+            "RETURNING id", code, principal.provider_id, principal.id, location_id)
         row = await connection.fetchrow(_COUNTER_SQL, code, principal.provider_id)
         if redeemed is not None:  # the quality loop keeps its own record of redemptions
             await outbox.publish(VOUCHER_REDEEMED, {
@@ -638,12 +642,74 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
     if redeemed is None:
         if row["status"] == "redeemed":
             raise _already_redeemed(row)
+        if row["status"] == "issued" and row["disputed_at"] is not None:
+            raise Conflict("The member's bank disputes the payment of this voucher; it cannot be used until the "
+                           "dispute is settled.", code="disputed", field="code", status_now="disputed")
         if row["status"] == "issued":  # issued, but its time is over: the expiry job has not run yet
             raise Conflict("This voucher has expired.", code="expired", status_now="expired")
         raise Conflict(f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued",
                        status_now=row["status"])
     log.info("voucher_redeemed", voucher_id=redeemed, provider_id=principal.provider_id, staff_id=principal.id)
     return _counter(row)
+
+
+# Money changes the payments domain reports, in its transaction (`connection`) --------------------
+# Payments owns the payment; the voucher's status, refunded share and dispute hold are this
+# domain's, changed only here.
+
+async def issue_paid(connection, voucher_id: int) -> bool:
+    """The payment of a pending paid voucher succeeded: the voucher is issued."""
+    return await connection.fetchval(
+        "UPDATE voucher SET status = 'issued' WHERE id = $1 AND status = 'pending' RETURNING id",
+        voucher_id) is not None
+
+
+async def cancel_pending(connection, voucher_id: int) -> bool:
+    """A paid claim whose payment will not come (released, or its provider delisted): the
+    voucher is cancelled and what it held returns. False when it was not pending."""
+    cancelled = await connection.fetchval(
+        "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending' "
+        "RETURNING id", voucher_id)
+    if cancelled is None:
+        return False
+    await release(connection, voucher_id)
+    return True
+
+
+async def money_returned(connection, voucher_id: int) -> str:
+    """The member's whole payment went back. An issued voucher is refunded and what it held
+    returns ("voucher_refunded"); a cancelled one (its own refund on the way) becomes
+    refunded; a used one stays redeemed ("refunded_after_use": its share leaves the
+    provider's settlement)."""
+    await record_refund(connection, voucher_id, None)
+    refunded = await connection.fetchval(
+        "UPDATE voucher SET status = 'refunded', cancelled_at = now(), disputed_at = NULL "
+        "WHERE id = $1 AND status = 'issued' RETURNING id", voucher_id)
+    if refunded is not None:
+        await release(connection, voucher_id)
+        return "voucher_refunded"
+    await connection.execute(
+        "UPDATE voucher SET status = 'refunded', disputed_at = NULL WHERE id = $1 AND status = 'cancelled'",
+        voucher_id)
+    return "refunded_after_use"
+
+
+async def record_refund(connection, voucher_id: int, refunded_fen: int | None) -> None:
+    """How much of the member's share went back so far (None: all of it); never more than was paid."""
+    await connection.execute(
+        "UPDATE voucher SET refunded_fen = least(coalesce($2, paid_fen), paid_fen) WHERE id = $1",
+        voucher_id, refunded_fen)
+
+
+async def hold_for_dispute(connection, voucher_id: int) -> None:
+    """The member's bank disputes the payment: the counter may not redeem the voucher, nor the
+    member cancel it, until the dispute is settled (`lift_dispute_hold`)."""
+    await connection.execute(
+        "UPDATE voucher SET disputed_at = coalesce(disputed_at, now()) WHERE id = $1", voucher_id)
+
+
+async def lift_dispute_hold(connection, voucher_id: int) -> None:
+    await connection.execute("UPDATE voucher SET disputed_at = NULL WHERE id = $1", voucher_id)
 
 
 # Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where

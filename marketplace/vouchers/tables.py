@@ -35,6 +35,11 @@ class Voucher(Table, tablename="voucher"):
     points_spent = Integer(default=0)
     slot = ForeignKey(LazyTableReference("OfferSlot", module_path="catalog.tables"), null=True, default=None)
     reminded_at = Timestamptz(null=True, default=None)  # the booking reminder, the day before the slot
+    # What of `paid_fen` went back to the member (a partial or full refund): statements and
+    # reports count `paid_fen - refunded_fen`.
+    refunded_fen = Integer(default=0)
+    # The member's bank disputes the payment: not redeemable until the dispute is settled.
+    disputed_at = Timestamptz(null=True, default=None)
 
 
 class ClaimCount(Table, tablename="claim_count"):

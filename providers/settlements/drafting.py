@@ -9,8 +9,9 @@ vouchers are the marketplace's to write); it drafts through `providers.settlemen
   (only those in an operator's scope when one asks). Safe to repeat: drafts are
   recomputed, approved and paid statements are kept.
 
-Nothing needs telling when a voucher's money changes: statements read the vouchers when
-they are drafted, and a draft can be drafted again until it is approved.
+When a voucher's money changes later (a refund, a dispute lost), the payments domain tells
+`providers.settlements.correct_settled`: a draft is corrected in place, an approved
+statement gets a correction on the provider's next one.
 """
 
 from collections.abc import Sequence
@@ -28,9 +29,8 @@ log = structlog.get_logger(__name__)
 _LINES_SQL = """
 SELECT v.id AS voucher_id, v.code AS voucher_code, v.offer AS offer_id, o.title_zh AS offer_title_zh,
        coalesce(o.title_en, '') AS offer_title_en, v.redeemed_at, v.subsidy_fen,
-       -- A share the member got back (a refund made in Stripe after use) is not the provider's.
-       CASE WHEN EXISTS (SELECT 1 FROM payment p WHERE p.voucher = v.id AND p.status = 'refunded') THEN 0
-            ELSE v.paid_fen END AS paid_fen
+       -- A share the member got back (a refund after use, in part or in full) is not the provider's.
+       greatest(v.paid_fen - v.refunded_fen, 0) AS paid_fen
 FROM voucher v JOIN offer o ON o.id = v.offer
 WHERE v.provider = $1 AND v.status = 'redeemed' AND v.redeemed_at >= $2 AND v.redeemed_at < $3
 ORDER BY v.redeemed_at, v.id
@@ -59,7 +59,8 @@ async def draft_month(period: str, principal: Principal | None = None, *,
     open drafts): all providers for the scheduler, those in the operator's scope for an operator."""
     start, end = settlements.check_period_over(period, now)
     provider_ids: Sequence[int] = sorted(
-        set(await providers_with_redemptions(start, end)) | set(await settlements.drafted_providers(period)))
+        set(await providers_with_redemptions(start, end)) | set(await settlements.drafted_providers(period))
+        | set(await settlements.providers_with_open_corrections(period)))
     if principal is not None:
         provider_ids = await settlements.providers_in_scope(principal, provider_ids)
     result = DraftResult(period=period)

@@ -60,7 +60,7 @@ def _local(moment: datetime | None) -> str | None:
 
 def _csv(statement: StatementRead) -> Response:
     body = settlements.to_csv(statement, [_(label) for label in CSV_HEADERS], _("Total"),
-                              english=current_locale.get() == "en")
+                              english=current_locale.get() == "en", adjustment_label=_("correction to %(period)s"))
     return Response(content=body, media_type="text/csv; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="{settlements.csv_filename(statement)}"',
         "cache-control": "no-store",

@@ -40,6 +40,7 @@ from marketplace.identity import approvals, permissions
 from marketplace.identity.principal import Principal
 from providers.settlements.payouts import ACCOUNT_PATTERN, PayoutGateway, PayoutOrder
 from providers.schemas import (
+    AdjustmentRead,
     StatementLineInput,
     StatementLineRead,
     StatementPage,
@@ -110,8 +111,6 @@ async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInpu
     Safe to repeat: one statement per provider and period, whatever runs at the same time."""
     start, end = check_period_over(period, now)
     _check_lines(lines, start, end)
-    subsidy = sum(line.subsidy_fen for line in lines)
-    paid = sum(line.paid_fen for line in lines)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         if not await connection.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE id = $1)", provider_id):
@@ -132,7 +131,12 @@ async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInpu
                 "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
                 "paid_fen FROM settlement_line WHERE statement = $1", statement_id)
             if {tuple(record.values()) for record in stored} == {_values(line) for line in lines}:
-                return "unchanged", statement_id
+                if not await _carry(connection, statement_id, provider_id, period):
+                    return "unchanged", statement_id
+                await connection.execute(
+                    "UPDATE settlement_statement SET revision = revision + 1, drafted_at = now() WHERE id = $1",
+                    statement_id)
+                return "recomputed", statement_id
             await connection.execute("DELETE FROM settlement_line WHERE statement = $1", statement_id)
             outcome = "recomputed"
         if lines:
@@ -146,11 +150,81 @@ async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInpu
             except UniqueViolationError as error:
                 raise Conflict("A voucher of these lines is already on another statement.",
                                code="voucher_already_settled") from error
+        await _carry(connection, statement_id, provider_id, period)
         await connection.execute(
-            "UPDATE settlement_statement SET voucher_count = $2, subsidy_fen = $3, paid_fen = $4, total_fen = $5, "
-            "revision = revision + (CASE WHEN $6 THEN 1 ELSE 0 END), drafted_at = now() WHERE id = $1",
-            statement_id, len(lines), subsidy, paid, subsidy + paid, outcome == "recomputed")
+            "UPDATE settlement_statement SET revision = revision + (CASE WHEN $2 THEN 1 ELSE 0 END), "
+            "drafted_at = now() WHERE id = $1", statement_id, outcome == "recomputed")
     return outcome, statement_id
+
+
+async def _carry(connection, statement_id: int, provider_id: int, period: str) -> int:
+    """Carry the provider's open corrections of earlier months onto this draft and total it
+    again: subsidy + member payments + corrections. Returns how many were carried."""
+    carried = await connection.fetch(
+        "UPDATE settlement_adjustment SET statement = $1 WHERE provider = $2 AND statement IS NULL "
+        "AND settled_period < $3 RETURNING id", statement_id, provider_id, period)
+    await connection.execute(
+        "UPDATE settlement_statement s SET voucher_count = l.n, subsidy_fen = l.subsidy, paid_fen = l.paid, "
+        "adjustment_fen = a.amount, total_fen = l.subsidy + l.paid + a.amount "
+        "FROM (SELECT count(*) AS n, coalesce(sum(subsidy_fen), 0) AS subsidy, coalesce(sum(paid_fen), 0) AS paid "
+        "      FROM settlement_line WHERE statement = $1) l, "
+        "     (SELECT coalesce(sum(amount_fen), 0) AS amount FROM settlement_adjustment WHERE statement = $1) a "
+        "WHERE s.id = $1", statement_id)
+    return len(carried)
+
+
+async def correct_settled(connection, voucher_id: int, kept_paid_fen: int, reason: str) -> str:
+    """The member's share the provider keeps of a voucher changed (`kept_paid_fen`, after a
+    refund or a dispute lost), in the caller's transaction. A draft holding the voucher is
+    corrected in place (its revision moves, so an operator who saw the old one approves
+    again); an approved or paid statement is never rewritten: the difference becomes a
+    correction carried to the provider's next statement (at once when that is a draft
+    already). A voucher on no statement yet needs nothing: its statement reads it when
+    drafted. Safe to repeat (the correction is what is still missing); the caller's lock on
+    the payment orders two corrections of one voucher. Returns what was done."""
+    line = await connection.fetchrow(
+        "SELECT l.id, l.paid_fen, l.voucher_code, l.offer_title_zh, l.offer_title_en, s.id AS statement, "
+        "s.provider, s.period, s.status FROM settlement_line l JOIN settlement_statement s ON s.id = l.statement "
+        "WHERE l.voucher_id = $1 FOR UPDATE OF s", voucher_id)
+    if line is None:
+        return "not_settled"
+    if line["status"] == "draft":
+        if line["paid_fen"] == kept_paid_fen:
+            return "unchanged"
+        await connection.execute("UPDATE settlement_line SET paid_fen = $2 WHERE id = $1", line["id"], kept_paid_fen)
+        await _carry(connection, line["statement"], line["provider"], line["period"])
+        await connection.execute(
+            "UPDATE settlement_statement SET revision = revision + 1 WHERE id = $1", line["statement"])
+        return "draft_corrected"
+    corrected = await connection.fetchval(
+        "SELECT coalesce(sum(amount_fen), 0) FROM settlement_adjustment WHERE voucher_id = $1", voucher_id)
+    amount = kept_paid_fen - (line["paid_fen"] + corrected)
+    if amount == 0:
+        return "unchanged"
+    await connection.execute(
+        "INSERT INTO settlement_adjustment (provider, voucher_id, voucher_code, offer_title_zh, offer_title_en, "
+        "settled_statement, settled_period, reason, amount_fen, occurred_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())",
+        line["provider"], voucher_id, line["voucher_code"], line["offer_title_zh"], line["offer_title_en"],
+        line["statement"], line["period"], reason, amount)
+    next_draft = await connection.fetchrow(
+        "SELECT id, period FROM settlement_statement WHERE provider = $1 AND status = 'draft' AND period > $2 "
+        "ORDER BY period LIMIT 1 FOR UPDATE", line["provider"], line["period"])
+    if next_draft is not None:
+        await _carry(connection, next_draft["id"], line["provider"], next_draft["period"])
+        await connection.execute(
+            "UPDATE settlement_statement SET revision = revision + 1 WHERE id = $1", next_draft["id"])
+    return "carried"
+
+
+async def providers_with_open_corrections(period: str) -> list[int]:
+    """Providers with corrections waiting for a statement after their month (they get one
+    for `period` even without redemptions in it)."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT DISTINCT provider FROM settlement_adjustment WHERE statement IS NULL AND settled_period < $1 "
+            "ORDER BY provider", period)
+    return [row["provider"] for row in rows]
 
 
 def _values(line: StatementLineInput) -> tuple:
@@ -202,6 +276,10 @@ async def _load(statement_id: int) -> StatementRead:
         lines = await connection.fetch(
             "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
             "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id", statement_id)
+        # Corrections carried onto this statement, and those of its own vouchers carried onward.
+        adjustments = await connection.fetch(
+            _ADJUSTMENT_SQL + "WHERE a.statement = $1 OR a.settled_statement = $1 ORDER BY a.occurred_at, a.id",
+            statement_id)
     return StatementRead(
         id=row["id"], provider_id=row["provider"], provider_name=row["provider_name"],
         provider_node_id=row["provider_node_id"], period=row["period"], period_start=row["period_start"],
@@ -212,7 +290,17 @@ async def _load(statement_id: int) -> StatementRead:
         paid_by=row["paid_by"], payout_account=row["payout_account"] or row["provider_account"],
         payout_reference=row["payout_reference"],
         lines=[StatementLineRead(**dict(line)) for line in lines], provider_account=row["provider_account"],
+        adjustment_fen=row["adjustment_fen"],
+        adjustments=[AdjustmentRead(**dict(a)) for a in adjustments if a["statement"] == statement_id],
+        later_corrections=[AdjustmentRead(**dict(a)) for a in adjustments if a["settled_statement"] == statement_id],
     )
+
+
+_ADJUSTMENT_SQL = """
+SELECT a.id, a.voucher_id, a.voucher_code, a.offer_title_zh, a.offer_title_en, a.settled_statement, a.settled_period,
+       a.reason, a.amount_fen, a.occurred_at, a.statement, c.period AS carried_to_period
+FROM settlement_adjustment a LEFT JOIN settlement_statement c ON c.id = a.statement
+"""
 
 
 def _operator(principal: Principal) -> None:
@@ -408,9 +496,11 @@ def _money(fen: int) -> str:
     return f"{sign}{yuan}.{cents:02d}"
 
 
-def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, english: bool = False) -> bytes:
+def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, english: bool = False,
+           adjustment_label: str = "correction to %(period)s") -> bytes:
     """The statement's lines as CSV in UTF-8 with a BOM (so Excel reads Chinese), one line per
-    voucher and a total line. `headers` name the columns: voucher code, offer, redeemed at,
+    voucher, one per correction carried from an earlier month (`adjustment_label` says
+    which) and a total line. `headers` name the columns: voucher code, offer, redeemed at,
     subsidy, member paid, total (yuan)."""
     out = io.StringIO()
     writer = csvfiles.writer(out)  # no cell runs as a formula
@@ -420,8 +510,14 @@ def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, e
         writer.writerow([line.voucher_code, title,
                          line.redeemed_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
                          _money(line.subsidy_fen), _money(line.paid_fen), _money(line.subsidy_fen + line.paid_fen)])
+    for adjustment in statement.adjustments:
+        title = (adjustment.offer_title_en if english and adjustment.offer_title_en else adjustment.offer_title_zh)
+        why = adjustment_label % {"period": adjustment.settled_period}
+        writer.writerow([adjustment.voucher_code, f"{title} ({why})",
+                         adjustment.occurred_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                         _money(0), _money(adjustment.amount_fen), _money(adjustment.amount_fen)])
     writer.writerow([total_label, str(statement.voucher_count), "", _money(statement.subsidy_fen),
-                     _money(statement.paid_fen), _money(statement.total_fen)])
+                     _money(statement.paid_fen + statement.adjustment_fen), _money(statement.total_fen)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
