@@ -56,6 +56,14 @@ async def _form(request: Request) -> dict:
     return dict(await request.form())
 
 
+def _bulk_outcome(request: Request, actions: tuple[str, ...]) -> dict:
+    """What a bulk action reported back in the list's address (did, done, failed)."""
+    query = request.query_params
+    return {"did": query.get("did") if query.get("did") in actions else None,
+            "done": paging.page_number(query.get("done")) if query.get("done") else None,
+            "failed": paging.page_number(query.get("failed")) if query.get("failed") else None}
+
+
 # Provider portal -------------------------------------------------------------------------------------
 
 async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
@@ -129,7 +137,7 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
     current = await policy.policy_of_node(request.user.node_id)
     return Template(template_name="evaluation/console_cases.html", status_code=status, context={
         "cases": cases, "pager": paging.Pager.of(request, total, page), "q": q, "status": case_status, "kind": kind,
-        "held": await ratings.held_ratings(request.user),
+        "held": await ratings.held_ratings(request.user), **_bulk_outcome(request, ("count", "exclude")),
         "provider_q": provider_q, "provider_choices": await policy.providers_to_pick(request.user, provider_q),
         "open_error": form_error(open_error) if open_error else None, "open_values": open_values,
         "policy": current,
@@ -344,6 +352,67 @@ async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
     return Redirect(path="/console/cases#held")
 
 
+def _bulk_request(form, prefix: str) -> tuple[str | None, str, str, list[int]]:
+    """A bulk form's action, reason, way back (within `prefix`) and ticked ids (200 at most)."""
+    back = form.get("back") or prefix
+    if not back.startswith(prefix):
+        back = prefix
+    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    return form.get("action"), (form.get("reason") or "").strip(), back, ids
+
+
+def _back_with(back: str, action: str, done: int, failed: int) -> Redirect:
+    """Back to the list the operator came from, saying how many were done."""
+    separator = "&" if "?" in back else "?"
+    path, _hash, anchor = back.partition("#")
+    path = f"{path}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else "")
+    return Redirect(path=path + (f"#{anchor}" if anchor else ""))
+
+
+@post("/console/held-ratings/bulk", guards=[guards.operator], include_in_schema=False)
+async def console_held_bulk(request: Request) -> Response:
+    """Count or leave out the ticked held ratings with one reason: first a confirmation naming
+    each rating, then (confirm=1) the verdicts; back to the cases page."""
+    form = await request.form()
+    action, reason, back, ids = _bulk_request(form, "/console/cases")
+    error = None
+    if action not in ("count", "exclude"):
+        error = _("Choose count or leave out.")
+    elif not ids:
+        error = _("Tick at least one rating.")
+    elif not 2 <= len(reason) <= 500:
+        error = _("Give a reason of 2 to 500 characters; it is kept in the audit log.")
+    if error or form.get("confirm") != "1":
+        nothing_changed(request)
+        held = {rating["id"]: rating for rating in await ratings.held_ratings(request.user, limit=1000)}
+        chosen = [held[rating_id] for rating_id in ids if rating_id in held]
+        count = action == "count"
+        return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
+            "nav": "cases", "kicker": _("Held ratings"), "back": back, "error": error,
+            "title": _("Count held ratings") if count else _("Leave held ratings out"),
+            "question": (_("Count these %(n)s ratings?") if count
+                         else _("Leave these %(n)s ratings out for good?")) % {"n": len(chosen)},
+            "lines": [_("%(provider)s · %(stars)s of 5 stars · %(comment)s") % {
+                "provider": rating["provider_name"], "stars": rating["overall"],
+                "comment": (rating["comment"] or "—")[:60]} for rating in chosen],
+            "consequences": [_("They count in the providers' scores from now on.") if count
+                             else _("They never count in the providers' scores."),
+                             _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason}],
+            "fields": [("action", action), ("back", back), ("reason", reason)]
+            + [("ids", str(rating["id"])) for rating in chosen],
+            "action": "/console/held-ratings/bulk", "danger": not count,
+            "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
+        })
+    done = failed = 0
+    for rating_id in ids:
+        try:
+            await ratings.clear_held(request.user, rating_id, action == "count", reason)
+            done += 1
+        except DomainError:
+            failed += 1
+    return _back_with(back, action, done, failed)
+
+
 async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
     """Complaint mediation: search by provider, filters by status and past the deadline, paged."""
     query = request.query_params
@@ -355,7 +424,7 @@ async def _mediation(request: Request, error: str | None = None, status: int = 2
                                                    page=page)
     return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
         "complaints": found, "error": error, "q": q, "status": complaint_status, "overdue": "1" if overdue else "",
-        "pager": paging.Pager.of(request, total, page)})
+        "pager": paging.Pager.of(request, total, page), **_bulk_outcome(request, ("close",))})
 
 
 @get("/console/complaints", guards=[guards.operator], include_in_schema=False)
@@ -376,7 +445,39 @@ async def console_close(request: Request, complaint_id: BigId) -> Response:
     return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
 
 
+@post("/console/complaints/bulk", guards=[guards.operator], include_in_schema=False)
+async def console_complaints_bulk(request: Request) -> Response:
+    """Close the ticked complaints as handled with one resolution (each member and provider
+    reads it): first a confirmation naming each complaint, then (confirm=1) the closings;
+    back to the same list page."""
+    form = await request.form()
+    action, reason, back, ids = _bulk_request(form, "/console/complaints")
+    error = None
+    if action != "close":
+        error = _("Choose close as handled.")
+    elif not ids:
+        error = _("Tick at least one complaint.")
+    elif not 2 <= len(reason) <= 2000:
+        error = _("Write a resolution of 2 to 2,000 characters.")
+    if error or form.get("confirm") != "1":
+        nothing_changed(request)
+        chosen = await complaints.in_scope_by_id(request.user, ids)
+        chosen = [complaint for complaint in chosen if complaint.status != "closed"]
+        return Template(template_name="evaluation/console_complaints_bulk.html", status_code=422 if error else 200,
+                        context={"back": back, "error": error, "complaints": chosen, "reason": reason,
+                                 "fields": [("action", "close"), ("back", back), ("reason", reason)]
+                                 + [("ids", str(complaint.id)) for complaint in chosen]})
+    done = failed = 0
+    for complaint_id in ids:
+        try:
+            await complaints.close(request.user, complaint_id, reason)
+            done += 1
+        except DomainError:
+            failed += 1
+    return _back_with(back, action, done, failed)
+
+
 ROUTES: list = [provider_complaints, provider_answer, provider_standing, provider_appeal, console_cases,
                 console_policy, console_policy_publish, console_open_case,
-                console_case, console_decide, console_decide_appeal, console_held_verdict, console_complaints,
-                console_close]
+                console_case, console_decide, console_decide_appeal, console_held_verdict, console_held_bulk,
+                console_complaints, console_close, console_complaints_bulk]

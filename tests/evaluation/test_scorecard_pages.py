@@ -116,10 +116,10 @@ async def test_the_csv_export_and_paging(client, world, computed):
     scorecard_pages.PAGE_SIZE = 1
     try:
         first = await client.get("/console/scorecards", headers=HTML)
-        assert first.text.count('data-testid="scorecard-row"') == 1 and 'data-testid="next-page"' in first.text
+        assert first.text.count('data-testid="scorecard-row"') == 1 and 'data-testid="pager-next"' in first.text
         second = await client.get("/console/scorecards?page=2", headers=HTML)
         assert re.findall(r'data-provider="(\d+)"', second.text) == [str(computed["a"])]
-        assert 'data-testid="next-page"' not in second.text
+        assert 'data-testid="pager-next"' not in second.text
     finally:
         scorecard_pages.PAGE_SIZE = original
 
