@@ -166,6 +166,12 @@ def _offer_input(form) -> OfferInput:
                       field=found.group(1) if found else None) from None
 
 
+def _yuan_text(fen: int) -> str:
+    """Fen as the yuan a person types: 5000 → "50", 19950 → "199.5", 19905 → "199.05"."""
+    whole, cents = divmod(int(fen or 0), 100)
+    return str(whole) if cents == 0 else f"{whole}.{cents:02d}".rstrip("0")
+
+
 def _form_values(offer) -> dict:
     """What the form shows for an existing offer (money in yuan, dates local)."""
     zone = _zone()
@@ -174,7 +180,7 @@ def _form_values(offer) -> dict:
         return {"kind": "paid", "per_member_limit": "1", "limit_period": "total", "groups": [], "location_ids": [],
                 "slot_rows": []}
     for name in MONEY_FIELDS:
-        values[name] = f"{Decimal(getattr(offer, name)) / 100:f}".rstrip("0").rstrip(".") if getattr(offer, name) else "0"
+        values[name] = _yuan_text(getattr(offer, name))
     values["valid_from"] = dates.day_text(offer.valid_from)
     values["valid_to"] = dates.last_day_text(offer.valid_to)
     values["tags"] = " ".join(offer.tags)
@@ -208,6 +214,8 @@ async def _form_page(request: Request, offer, values: dict, error: DomainError |
         "groups": sorted(await federation.group_codes()),
         "provider": await providers.get_provider(provider_id), "local_date": local_date,
         "blank_slot_rows": BLANK_SLOT_ROWS, "max_weeks": MAX_WEEKS,
+        # The union's campaigns that pay this offer's subsidy: then the field is theirs, read-only.
+        "union_subsidy": await services.union_subsidy(offer.id, offer.category_id) if offer else [],
     })
 
 

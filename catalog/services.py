@@ -239,6 +239,30 @@ async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
+# Who besides the provider decides an offer's union subsidy. A union's campaign pays an
+# offer's subsidy from its budget (marketplace/campaigns); while one lists the offer or its
+# category, the amount is the union's to change, not the provider's. The campaigns module
+# registers its lookup here, since catalog may not import it: (connection, offer_id,
+# category_id) → the campaigns paying it, each a dict with name_zh, name_en, node_name_zh,
+# node_name_en and ends_at.
+_subsidy_setters: list = []
+
+
+def register_subsidy_setter(lookup) -> None:
+    _subsidy_setters.append(lookup)
+
+
+async def union_subsidy(offer_id: int, category_id: int, connection=None) -> list[dict]:
+    """The campaigns that set this offer's subsidy now (empty: the provider may set it)."""
+    if connection is None:
+        async with engine().transaction() as transaction:
+            return await union_subsidy(offer_id, category_id, transaction.connection)
+    found: list[dict] = []
+    for lookup in _subsidy_setters:
+        found += await lookup(connection, offer_id, category_id)
+    return found
+
+
 async def update_offer(principal: Principal, offer_id: int, data: OfferInput) -> OfferRead:
     """Edit a draft in place; an edit of a published or paused offer becomes a revision
     for review (the live version stays as it is)."""
@@ -248,6 +272,12 @@ async def update_offer(principal: Principal, offer_id: int, data: OfferInput) ->
         offer = await _fetch_offer(connection, offer_id, lock=True)
         _own(principal, offer)
         await _validate(connection, offer["provider"], offer["provider_node"], data)
+        if data.subsidy_fen != offer["subsidy_fen"]:
+            campaigns = await union_subsidy(offer_id, offer["category"], connection)
+            if campaigns:
+                raise Invalid("The union pays this subsidy through its campaign %(campaign)s; only the union can "
+                              "change it.", field="subsidy_fen", code="subsidy_set_by_union",
+                              params={"campaign": campaigns[0]["name_zh"]})
         if offer["status"] == "draft":
             assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_COLUMNS, start=1))
             n = len(_COLUMNS)

@@ -118,6 +118,7 @@ class ProviderDetail(msgspec.Struct):
     locations: list[LocationRead]
     history: list[StatusChangeRead]
     licence_image: str | None = None  # the business licence picture under /media, for the review
+    node_name_en: str = ""  # the union's English name, for the English pages (may be empty)
 
 
 class ProviderSummary(msgspec.Struct):
@@ -129,6 +130,7 @@ class ProviderSummary(msgspec.Struct):
     node_id: int
     node_name: str
     created_at: datetime
+    node_name_en: str = ""
 
 
 class ProviderPage(msgspec.Struct):

@@ -368,7 +368,8 @@ async def list_providers(principal: Principal, status: str | None = "applied", p
     args = [principal.node_path or "-"] + ([status] if status else []) + ([text, text] if text else [])
     rows = await Provider.raw(
         "SELECT p.id, p.name, p.credit_code, p.kind, p.status, p.node AS node_id, n.name_zh AS node_name, "
-        "p.created_at, count(*) OVER () AS total FROM provider p JOIN union_node n ON n.id = p.node "
+        "n.name_en AS node_name_en, p.created_at, count(*) OVER () AS total "
+        "FROM provider p JOIN union_node n ON n.id = p.node "
         f"WHERE {where} ORDER BY p.created_at, p.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
         *args)
     total = rows[0]["total"] if rows else 0
@@ -396,7 +397,7 @@ async def _detail(provider: dict) -> ProviderDetail:
     node = await federation.get_node(provider["node"])
     return ProviderDetail(
         id=provider["id"], name=provider["name"], credit_code=provider["credit_code"], kind=provider["kind"],
-        status=provider["status"], node_id=node.id, node_name=node.name_zh,
+        status=provider["status"], node_id=node.id, node_name=node.name_zh, node_name_en=node.name_en or "",
         contact_name=provider["contact_name"], contact_phone=provider["contact_phone_masked"],
         created_at=provider["created_at"], licence_image=provider.get("licence_image"),
         locations=[_location(row) for row in await list_locations(provider["id"])],

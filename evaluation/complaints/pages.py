@@ -12,9 +12,11 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web import page_parts, paging, portal_badges, todo
+from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_, register
 
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
@@ -66,7 +68,7 @@ async def _mediation(request: Request, error: str | None = None, status: int = 2
                                                    page=page)
     return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
         "complaints": found, "error": error, "q": q, "status": complaint_status, "overdue": "1" if overdue else "",
-        "pager": paging.Pager.of(request, total, page)})
+        "pager": paging.Pager.of(request, total, page), **paging.bulk_outcome(request, ("close",))})
 
 
 @get("/console/complaints", guards=[guards.operator], include_in_schema=False)
@@ -87,4 +89,36 @@ async def console_close(request: Request, complaint_id: BigId) -> Response:
     return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
 
 
-ROUTES: list = [provider_complaints, provider_answer, console_complaints, console_close]
+@post("/console/complaints/bulk", guards=[guards.operator], include_in_schema=False)
+async def console_complaints_bulk(request: Request) -> Response:
+    """Close the ticked complaints as handled with one resolution (each member and provider
+    reads it): first a confirmation naming each complaint, then (confirm=1) the closings;
+    back to the same list page."""
+    form = await request.form()
+    action, reason, back, ids = paging.bulk_request(form, "/console/complaints")
+    error = None
+    if action != "close":
+        error = _("Choose close as handled.")
+    elif not ids:
+        error = _("Tick at least one complaint.")
+    elif not 2 <= len(reason) <= 2000:
+        error = _("Write a resolution of 2 to 2,000 characters.")
+    if error or form.get("confirm") != "1":
+        nothing_changed(request)
+        chosen = await complaints.in_scope_by_id(request.user, ids)
+        chosen = [complaint for complaint in chosen if complaint.status != "closed"]
+        return Template(template_name="evaluation/console_complaints_bulk.html", status_code=422 if error else 200,
+                        context={"back": back, "error": error, "complaints": chosen, "reason": reason,
+                                 "fields": [("action", "close"), ("back", back), ("reason", reason)]
+                                 + [("ids", str(complaint.id)) for complaint in chosen]})
+    done = failed = 0
+    for complaint_id in ids:
+        try:
+            await complaints.close(request.user, complaint_id, reason)
+            done += 1
+        except DomainError:
+            failed += 1
+    return Redirect(path=paging.back_with(back, action, done, failed))
+
+
+ROUTES: list = [provider_complaints, provider_answer, console_complaints, console_close, console_complaints_bulk]

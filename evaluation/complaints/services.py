@@ -182,6 +182,16 @@ async def in_scope(principal: Principal, status: str | None = None, limit: int =
     return [_read(row, show_member=True) for row in rows]
 
 
+async def in_scope_by_id(principal: Principal, complaint_ids: list[int]) -> list[ComplaintRead]:
+    """Those of the complaints that are in the operator's scope (a bulk action's confirmation)."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            _SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND c.id = ANY($2::bigint[]) "
+            "ORDER BY c.respond_by, c.id", principal.node_path or "-", list(complaint_ids))
+    return [_read(row, show_member=True) for row in rows]
+
+
 async def close(principal: Principal, complaint_id: int, resolution: str) -> ComplaintRead:
     """The operator's resolution, after mediating."""
     _operator(principal)

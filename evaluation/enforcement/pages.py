@@ -100,7 +100,7 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
     current = await policy.policy_of_node(request.user.node_id)
     return Template(template_name="evaluation/console_cases.html", status_code=status, context={
         "cases": found, "pager": paging.Pager.of(request, total, page), "q": q, "status": case_status, "kind": kind,
-        "held": await ratings.held_ratings(request.user),
+        "held": await ratings.held_ratings(request.user), **paging.bulk_outcome(request, ("count", "exclude")),
         "provider_q": provider_q, "provider_choices": await cases.providers_to_pick(request.user, provider_q),
         "open_error": form_error(open_error) if open_error else None, "open_values": open_values,
         "policy": current,
@@ -315,5 +315,50 @@ async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
     return Redirect(path="/console/cases#held")
 
 
+@post("/console/held-ratings/bulk", guards=[guards.operator], include_in_schema=False)
+async def console_held_bulk(request: Request) -> Response:
+    """Count or leave out the ticked held ratings with one reason: first a confirmation naming
+    each rating, then (confirm=1) the verdicts; back to the cases page."""
+    form = await request.form()
+    action, reason, back, ids = paging.bulk_request(form, "/console/cases")
+    error = None
+    if action not in ("count", "exclude"):
+        error = _("Choose count or leave out.")
+    elif not ids:
+        error = _("Tick at least one rating.")
+    elif not 2 <= len(reason) <= 500:
+        error = _("Give a reason of 2 to 500 characters; it is kept in the audit log.")
+    if error or form.get("confirm") != "1":
+        nothing_changed(request)
+        held = {rating["id"]: rating for rating in await ratings.held_ratings(request.user, limit=1000)}
+        chosen = [held[rating_id] for rating_id in ids if rating_id in held]
+        count = action == "count"
+        return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
+            "nav": "cases", "kicker": _("Held ratings"), "back": back, "error": error,
+            "title": _("Count held ratings") if count else _("Leave held ratings out"),
+            "question": (_("Count these %(n)s ratings?") if count
+                         else _("Leave these %(n)s ratings out for good?")) % {"n": len(chosen)},
+            "lines": [_("%(provider)s · %(stars)s of 5 stars · %(comment)s") % {
+                "provider": rating["provider_name"], "stars": rating["overall"],
+                "comment": (rating["comment"] or "—")[:60]} for rating in chosen],
+            "consequences": [_("They count in the providers' scores from now on.") if count
+                             else _("They never count in the providers' scores."),
+                             _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason}],
+            "fields": [("action", action), ("back", back), ("reason", reason)]
+            + [("ids", str(rating["id"])) for rating in chosen],
+            "action": "/console/held-ratings/bulk", "danger": not count,
+            "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
+        })
+    done = failed = 0
+    for rating_id in ids:
+        try:
+            await ratings.clear_held(request.user, rating_id, action == "count", reason)
+            done += 1
+        except DomainError:
+            failed += 1
+    return Redirect(path=paging.back_with(back, action, done, failed))
+
+
 ROUTES: list = [provider_standing, provider_appeal, console_cases, console_policy, console_policy_publish,
-                console_open_case, console_case, console_decide, console_decide_appeal, console_held_verdict]
+                console_open_case, console_case, console_decide, console_decide_appeal, console_held_verdict,
+                console_held_bulk]

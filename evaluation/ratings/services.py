@@ -26,6 +26,7 @@ from evaluation.enforcement import policy
 from evaluation.scorecards import services as scorecards
 from evaluation.schemas import RatingInput, RatingRead
 from marketplace import pii
+from marketplace.audit import services as audit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.identity.principal import Principal
@@ -229,8 +230,9 @@ async def held_ratings(principal: Principal, limit: int = 100) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-async def clear_held(principal: Principal, rating_id: int, keep: bool) -> None:
-    """An operator's verdict on a held rating: counted from now on, or left out for good."""
+async def clear_held(principal: Principal, rating_id: int, keep: bool, reason: str | None = None) -> None:
+    """An operator's verdict on a held rating: counted from now on, or left out for good;
+    the verdict and the operator's reason (one for a whole bulk decision) are audited."""
     policy.require_operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -245,6 +247,8 @@ async def clear_held(principal: Principal, rating_id: int, keep: bool) -> None:
         else:
             await connection.execute(
                 "UPDATE rating SET hold_reason = 'rejected_by_operator', cleared_at = now() WHERE id = $1", rating_id)
+        await audit.record(connection, principal, "rating.held_cleared", "rating", rating_id, reason=reason or None,
+                           details={"counted": keep, "provider": provider_id})
         await scorecards.rating_changed(provider_id)
 
 

@@ -26,12 +26,13 @@ from marketplace import csvfiles
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity import guards
+from marketplace.web import paging
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
-PAGE_SIZE = 50
+PAGE_SIZE = paging.PAGE_SIZE
 # `state` is a name Litestar reserves for the app state: read the query parameter under another name.
 StateQuery = Annotated[str, QueryParameter(name="state")]
 
@@ -104,8 +105,9 @@ async def provider_scorecard(request: Request) -> Template:
 
 # Operator console ------------------------------------------------------------------------------------
 
-def _filters(district: str, category: str, status: str, state: str, sort: str) -> dict:
+def _filters(district: str, category: str, status: str, state: str, sort: str, q: str = "") -> dict:
     return {
+        "q": q.strip()[:60],
         "district": district.strip()[:32] or None,
         "category": form_id(category),
         "status": status if status in scorecards.ADMITTED else None,
@@ -160,15 +162,15 @@ async def _console_charts(request: Request, filters: dict) -> dict:
 @get("/console/scorecards", include_in_schema=False, guards=[guards.operator])
 async def console_scorecards(request: Request, district: FromQuery[str] = "", category: FromQuery[str] = "",
                              status: FromQuery[str] = "", wanted_state: StateQuery = "",
-                             sort: FromQuery[str] = "satisfaction",
-                             page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1) -> Template:
-    filters = _filters(district, category, status, wanted_state, sort)
+                             sort: FromQuery[str] = "satisfaction", q: FromQuery[str] = "") -> Template:
+    filters = _filters(district, category, status, wanted_state, sort, q)
     states_known = await _states_known()
     if not states_known:
         filters["state"] = None
+    page = paging.page_number(request.query_params.get("page"))
     result = await scorecards.list_scorecards(request.user, page=page, page_size=PAGE_SIZE, **filters)
     return Template(template_name="evaluation/scorecard_console.html", context={
-        "page": result, "filters": filters, "choices": await scorecards.scope_choices(request.user),
+        "page": result, "filters": filters, "pager": paging.Pager.of(request, result.total, page, PAGE_SIZE), "choices": await scorecards.scope_choices(request.user),
         "charts": await _console_charts(request, filters), "states_known": states_known,
         "statuses": scorecards.ADMITTED, "sorts": list(scorecards.SORTS), "query": lambda **c: _query(filters, **c),
         "category_name": _category_name, "window_days": scorecards.window_days(),
@@ -191,8 +193,8 @@ def _number(value, digits: int = 3) -> str:
 @get("/console/scorecards.csv", include_in_schema=False, guards=[guards.operator])
 async def console_scorecards_csv(request: Request, district: FromQuery[str] = "", category: FromQuery[str] = "",
                                  status: FromQuery[str] = "", wanted_state: StateQuery = "",
-                                 sort: FromQuery[str] = "satisfaction") -> Response:
-    filters = _filters(district, category, status, wanted_state, sort)
+                                 sort: FromQuery[str] = "satisfaction", q: FromQuery[str] = "") -> Response:
+    filters = _filters(district, category, status, wanted_state, sort, q)
     if not await _states_known():
         filters["state"] = None
     cards = await scorecards.iter_scorecards(request.user, **filters)

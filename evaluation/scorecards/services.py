@@ -461,9 +461,14 @@ STANDING_SQL: str | None = "SELECT provider, state FROM provider_standing"
 
 
 def _scope_filter(principal: Principal, district: str | None, category: int | None, status: str | None,
-                  state: str | None) -> tuple[str, list]:
+                  state: str | None, q: str = "") -> tuple[str, list]:
     clauses = ["n.path LIKE $1"]
     args: list = [(principal.node_path or "/nowhere/") + "%"]
+    # Part of the provider's name; LIKE's own characters typed in the box are dropped.
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")[:60]
+    if text:
+        args.append(text)
+        clauses.append(f"p.name ILIKE '%' || ${len(args)} || '%'")
     if district:
         args.append(district)
         clauses.append(f"s.district = ${len(args)}")
@@ -487,9 +492,9 @@ LEFT JOIN category c ON c.id = s.category
 
 async def list_scorecards(principal: Principal, *, district: str | None = None, category: int | None = None,
                           status: str | None = None, state: str | None = None, sort: str = "satisfaction",
-                          page: int = 1, page_size: int = 50) -> ScorecardPage:
-    """The scorecards of the providers in the operator's subtree, ranked."""
-    where, args = _scope_filter(principal, district, category, status, state)
+                          page: int = 1, page_size: int = 50, q: str = "") -> ScorecardPage:
+    """The scorecards of the providers in the operator's subtree, ranked; `q` is part of a name."""
+    where, args = _scope_filter(principal, district, category, status, state, q)
     order = SORTS.get(sort, SORTS["satisfaction"])
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -597,8 +602,8 @@ async def by_category(principal: Principal, district: str | None = None) -> list
 
 async def iter_scorecards(principal: Principal, *, district: str | None = None, category: int | None = None,
                           status: str | None = None, state: str | None = None, sort: str = "satisfaction",
-                          limit: int = 100_000) -> list[Scorecard]:
+                          limit: int = 100_000, q: str = "") -> list[Scorecard]:
     """Every scorecard the filters select, in rank order, for the CSV export (capped)."""
     page = await list_scorecards(principal, district=district, category=category, status=status, state=state,
-                                 sort=sort, page=1, page_size=limit)
+                                 sort=sort, page=1, page_size=limit, q=q)
     return page.items

@@ -127,6 +127,21 @@ _REFUSALS = {
 }
 
 
+async def campaigns_paying(connection, offer_id: int, category_id: int) -> list[dict]:
+    """The campaigns that pay this offer's subsidy now or will in their period (they list the
+    offer or its category and are not ended): the provider's offer form shows the subsidy as
+    theirs and the catalog keeps the provider from changing it."""
+    rows = await connection.fetch(
+        "SELECT c.name_zh, c.name_en, c.ends_at, n.name_zh AS node_name_zh, n.name_en AS node_name_en "
+        "FROM campaign c JOIN union_node n ON n.id = c.node WHERE c.status IN ('active', 'paused') "
+        "AND c.ends_at > now() AND ($1 = ANY(c.offer_ids) OR $2 = ANY(c.category_ids)) ORDER BY c.ends_at, c.id",
+        offer_id, category_id)
+    return [dict(row) for row in rows]
+
+
+catalog.register_subsidy_setter(campaigns_paying)
+
+
 async def release_spend(connection, voucher_id: int) -> int:
     """Give back to its campaign what a voucher drew (once); the fen returned."""
     row = await connection.fetchrow(

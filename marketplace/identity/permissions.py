@@ -169,6 +169,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/cases/new",
         "POST /console/cases/{case_id}/appeal-decision", "POST /console/cases/{case_id}/decision",
         "POST /console/complaints/{complaint_id}/close", "POST /console/held-ratings/{rating_id}",
+        "POST /console/complaints/bulk", "POST /console/held-ratings/bulk",
         "POST /api/v1/console/cases/{case_id}/appeal-decision", "POST /api/v1/console/cases/{case_id}/decision",
         "POST /api/v1/console/complaints/{complaint_id}/close", "POST /api/v1/console/held-ratings/{rating_id}",
     ),
@@ -185,6 +186,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "settlements.manage": (
         "POST /console/settlements/draft", "POST /console/settlements/{statement_id}/approve",
+        "POST /console/settlements/bulk",
         "POST /api/v1/console/settlements/drafts", "POST /api/v1/console/settlements/{statement_id}/approve",
     ),
     "settlements.pay": (

@@ -22,6 +22,8 @@ ACTIONS = {
     "node.created": N_("created a union node"),
     "roster.import": N_("imported a member roster"),
     "evaluator.sample_export": N_("exported a follow-up sample"),
+    "rating.held_cleared": N_("decided whether a held rating counts"),
+    "settlement.approved": N_("approved a settlement statement"),
 }
 
 # Changes through pages and the API (the middleware's "http.post" and so on), by route.
@@ -35,6 +37,9 @@ ROUTES = {
     "/console/cases/{case_id:int}/decision": (N_("decided an enforcement case"), "/console/cases/{}"),
     "/console/cases/{case_id:int}/appeal-decision": (N_("decided an appeal"), "/console/cases/{}"),
     "/console/held-ratings/{rating_id:int}": (N_("decided whether a held rating counts"), None),
+    "/console/held-ratings/bulk": (N_("decided whether several held ratings count at once"), None),
+    "/console/complaints/bulk": (N_("closed several complaints at once"), None),
+    "/console/settlements/bulk": (N_("approved or paid several settlement statements at once"), None),
     "/console/complaints/{complaint_id:int}/close": (N_("closed a complaint after mediation"), None),
     "/console/policies": (N_("published a new version of the evaluation policy"), None),
     "/console/policy": (N_("published a new version of the evaluation policy"), None),

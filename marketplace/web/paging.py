@@ -9,6 +9,8 @@ other query parameter (search, filters), so an operator stays in the same filter
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from marketplace.web.forms import form_id
+
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
 # What a bulk action adds to the list's address to report back; not part of the list.
@@ -76,3 +78,31 @@ class Pager:
     def here(self) -> str:
         """This page's own path and query, for a form's "back" field."""
         return self.href(self.page)
+
+
+# Bulk actions on a list: the form posts `action`, `reason`, `back` (the list's own address) and
+# the ticked `ids`; after the work the operator returns to that list, which says how many were done.
+
+def bulk_request(form, prefix: str) -> tuple[str | None, str, str, list[int]]:
+    """A bulk form's action, reason, way back (within `prefix`) and ticked ids (200 at most)."""
+    back = form.get("back") or prefix
+    if not back.startswith(prefix):
+        back = prefix
+    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    return form.get("action"), (form.get("reason") or "").strip(), back, ids
+
+
+def back_with(back: str, action: str, done: int, failed: int) -> str:
+    """The list the operator came from, with how many were done (and failed) for its message."""
+    separator = "&" if "?" in back else "?"
+    path, _hash, anchor = back.partition("#")
+    path = f"{path}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else "")
+    return path + (f"#{anchor}" if anchor else "")
+
+
+def bulk_outcome(request, actions: tuple[str, ...]) -> dict:
+    """What a bulk action reported back in the list's address (did, done, failed)."""
+    query = request.query_params
+    return {"did": query.get("did") if query.get("did") in actions else None,
+            "done": page_number(query.get("done")) if query.get("done") else None,
+            "failed": page_number(query.get("failed")) if query.get("failed") else None}

@@ -10,10 +10,11 @@ from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from marketplace import dates
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web.i18n import current_locale, gettext as _
-from marketplace.web import todo
+from marketplace.web import paging, todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
 from providers.settlements import drafting, payouts
@@ -72,22 +73,98 @@ def _csv(statement: StatementRead) -> Response:
 async def _list_page(request: Request, period: str | None, status: str | None, page: int = 1, *,
                      error: str | None = None, drafted: DraftResult | None = None,
                      draft_period: str | None = None, code: int = 200) -> Template:
-    result = await settlements.list_statements(request.user, period or None, status, page, 50)
+    query = request.query_params
+    q = (query.get("q") or "")[:60]
+    result = await settlements.list_statements(request.user, period or None, status, page, paging.PAGE_SIZE, q=q)
     return Template(template_name="settlements/console_list.html", status_code=code, context={
-        "page": result, "period": period or "", "status": status or "", "statuses": STATEMENT_STATUSES,
+        "page": result, "period": period or "", "status": status or "", "statuses": STATEMENT_STATUSES, "q": q,
+        "periods": await settlements.periods_in_scope(request.user),
+        # Built here, not from the request: after drafting (a POST) the list is this same page.
+        "pager": paging.Pager("/console/settlements", {key: value for key, value in
+                                                       (("q", q), ("status", status), ("period", period)) if value},
+                              result.total, page, paging.PAGE_SIZE),
         "draft_period": draft_period or settlements.previous_period(), "error": error, "drafted": drafted,
-        "local": _local,
+        "local": _local, "did": query.get("did") if query.get("did") in BULK_ACTIONS else None,
+        "done": paging.page_number(query.get("done")) if query.get("done") else None,
+        "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
     })
 
 
 @get("/console/settlements", guards=[guards.operator], include_in_schema=False)
-async def console_list(request: Request, period: FromQuery[str] = "", status: FromQuery[str] = "",
-                       page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1) -> Template:
+async def console_list(request: Request, period: FromQuery[str] = "", status: FromQuery[str] = "") -> Template:
     chosen = status if status in STATEMENT_STATUSES else None
+    page = paging.page_number(request.query_params.get("page"))
     try:
         return await _list_page(request, period.strip() or None, chosen, page)
     except DomainError as error:  # a malformed month in the address: show every month
         return await _list_page(request, None, chosen, page, error=_message(error), code=error.status)
+
+
+# What the ticked statements may be given at once, and the status each needs.
+BULK_ACTIONS = {"approve": "draft", "pay": "approved"}
+
+
+@post("/console/settlements/bulk", guards=[guards.operator], include_in_schema=False)
+async def console_bulk(request: Request) -> Response:
+    """Approve (or pay) the ticked statements with one note: first a confirmation naming each
+    statement and the sum, then (confirm=1) one service call per statement, so its four-eyes
+    rules hold for each (pay: never the operator who approved it); back to the same list page."""
+    form = await request.form()
+    action = form.get("action")
+    reason = (form.get("reason") or "").strip()
+    back = form.get("back") or "/console/settlements"
+    if not back.startswith("/console/settlements"):
+        back = "/console/settlements"
+    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    error = None
+    if action not in BULK_ACTIONS:
+        error = _("Choose approve or pay.")
+    elif not ids:
+        error = _("Tick at least one statement.")
+    elif len(reason) > 500:
+        error = _("Keep the reason to 500 characters.")
+    statements = []
+    for statement_id in ids:
+        try:
+            statement = await settlements.statement_for_operator(request.user, statement_id)
+        except DomainError:
+            continue
+        if statement.status == BULK_ACTIONS.get(action):
+            statements.append(statement)
+    if not error and not statements:
+        error = (_("None of the ticked statements is a draft.") if action == "approve"
+                 else _("None of the ticked statements is approved and waiting to be paid."))
+    if error or form.get("confirm") != "1":
+        nothing_changed(request)
+        approve = action == "approve"
+        return Template(template_name="settlements/console_bulk.html", status_code=422 if error else 200, context={
+            "nav": "settlements", "kicker": _("Settlements"), "back": back, "error": error,
+            "title": _("Approve statements") if approve else _("Pay statements"),
+            "question": (_("Approve these %(n)s statements?") if approve
+                         else _("Pay these %(n)s statements?")) % {"n": len(statements)},
+            "statements": statements, "verb": action, "reason": reason,
+            "total_fen": sum(statement.total_fen for statement in statements),
+            # The revision each statement had on this page: one recomputed since is not approved.
+            "fields": [("action", action), ("back", back), ("reason", reason)]
+            + [("ids", str(statement.id)) for statement in statements]
+            + [(f"revision_{statement.id}", str(statement.revision)) for statement in statements],
+            "action": "/console/settlements/bulk", "danger": False,
+            "confirm_label": (_("Approve %(n)s") if approve else _("Pay %(n)s")) % {"n": len(statements)},
+        })
+    done = failed = 0
+    gateway = payouts.configured_gateway() if action == "pay" else None
+    for statement in statements:
+        try:
+            if action == "approve":
+                await settlements.approve(request.user, statement.id, form_id(form.get(f"revision_{statement.id}")),
+                                          note=reason or None)
+            else:
+                await settlements.pay(request.user, statement.id, gateway)
+            done += 1
+        except DomainError:
+            failed += 1
+    separator = "&" if "?" in back else "?"
+    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
 
 
 @post("/console/settlements/draft", guards=[guards.operator], include_in_schema=False)
@@ -177,6 +254,6 @@ async def provider_csv(request: Request, statement_id: FromPath[Id]) -> Response
 
 
 ROUTES: list = [
-    console_list, console_draft, console_detail, console_approve, console_pay, console_payout_account, console_csv,
+    console_list, console_bulk, console_draft, console_detail, console_approve, console_pay, console_payout_account, console_csv,
     provider_list, provider_detail, provider_csv,
 ]

@@ -332,8 +332,9 @@ async def my_statement(principal: Principal, statement_id: int) -> StatementRead
 
 
 async def list_statements(principal: Principal, period: str | None = None, status: str | None = None,
-                          page: int = 1, page_size: int = 50) -> StatementPage:
-    """Statements of the providers in the operator's scope, newest month first."""
+                          page: int = 1, page_size: int = 50, q: str = "") -> StatementPage:
+    """Statements of the providers in the operator's scope, newest month first; `q` is part
+    of the provider's name."""
     _operator(principal)
     where, args = ["n.path LIKE $1 || '%'"], [principal.node_path or "-"]
     if period:
@@ -343,6 +344,11 @@ async def list_statements(principal: Principal, period: str | None = None, statu
     if status:
         args.append(status)
         where.append(f"s.status = ${len(args)}")
+    # LIKE's own characters typed in the box are searched for as themselves.
+    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")[:60]
+    if text:
+        args.append(text)
+        where.append(f"p.name ILIKE '%' || ${len(args)} || '%'")
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _STATEMENT_SQL + "JOIN union_node n ON n.id = p.node WHERE " + " AND ".join(where) +
@@ -352,6 +358,17 @@ async def list_statements(principal: Principal, period: str | None = None, statu
             "SELECT count(*) FROM settlement_statement s JOIN provider p ON p.id = s.provider "
             "JOIN union_node n ON n.id = p.node WHERE " + " AND ".join(where), *args)
     return StatementPage(items=[_summary(row) for row in rows], total=total, page=page, page_size=page_size)
+
+
+async def periods_in_scope(principal: Principal, limit: int = 36) -> list[str]:
+    """The months that have statements in the operator's scope, newest first (a filter's menu)."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT DISTINCT s.period FROM settlement_statement s JOIN provider p ON p.id = s.provider "
+            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' ORDER BY s.period DESC LIMIT $2",
+            principal.node_path or "-", limit)
+    return [row["period"] for row in rows]
 
 
 async def my_statements(principal: Principal) -> list[StatementSummary]:
@@ -371,8 +388,10 @@ async def _status_conflict(connection, statement_id: int, needs: str) -> Conflic
                     status_now=current)
 
 
-async def approve(principal: Principal, statement_id: int, revision: int | None = None) -> StatementRead:
-    """An operator in scope approves a draft (the revision they saw, when given)."""
+async def approve(principal: Principal, statement_id: int, revision: int | None = None,
+                  note: str | None = None) -> StatementRead:
+    """An operator in scope approves a draft (the revision they saw, when given); `note` is
+    the operator's reason, kept in the audit log (a bulk approval gives one for all)."""
     permissions.require(principal, "settlements.manage")
     statement = await statement_for_operator(principal, statement_id)
     async with engine().transaction() as transaction:
@@ -398,6 +417,7 @@ async def approve(principal: Principal, statement_id: int, revision: int | None 
             "UPDATE settlement_statement SET status = 'approved', approved_at = now(), approved_by = $2, "
             "payout_account = $3 WHERE id = $1", statement_id, principal.id, row["payout_account"])
         await audit.record(connection, principal, "settlement.approved", "settlement_statement", statement_id,
+                           reason=note or None,
                            details={"total_fen": row["total_fen"], "payout_account": row["payout_account"]})
     return await _load(statement.id)
 

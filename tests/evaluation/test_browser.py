@@ -62,7 +62,7 @@ async def test_the_console_and_provider_scorecards_draw_their_charts(desktop_pag
 
     await page.select_option("select[name=district]", "海淀区")
     async with page.expect_navigation():
-        await page.click("[data-testid=filter-submit]")
+        await page.click("[data-testid=list-apply]")
     await expect(page.locator("[data-testid=scorecard-row]")).to_have_count(1)
     await page.click("[data-testid=scorecard-row] a")
     await expect(page.locator("h1")).to_have_text("中关村体检中心")

@@ -116,10 +116,10 @@ async def test_the_csv_export_and_paging(client, world, computed):
     scorecard_pages.PAGE_SIZE = 1
     try:
         first = await client.get("/console/scorecards", headers=HTML)
-        assert first.text.count('data-testid="scorecard-row"') == 1 and 'data-testid="next-page"' in first.text
+        assert first.text.count('data-testid="scorecard-row"') == 1 and 'data-testid="pager-next"' in first.text
         second = await client.get("/console/scorecards?page=2", headers=HTML)
         assert re.findall(r'data-provider="(\d+)"', second.text) == [str(computed["a"])]
-        assert 'data-testid="next-page"' not in second.text
+        assert 'data-testid="pager-next"' not in second.text
     finally:
         scorecard_pages.PAGE_SIZE = original
 
@@ -144,3 +144,24 @@ async def test_the_state_filter_reads_the_policys_standings(client, world, compu
     await _login(client, "console", world.operators["beijing"])
     watched = await client.get("/console/scorecards?state=watch", headers=HTML)
     assert re.findall(r'data-provider="(\d+)"', watched.text) == [str(computed["a"])]
+
+
+async def test_the_ranking_is_searched_by_provider_name_and_keeps_its_filters_in_the_pages(client, world, computed):
+    await _login(client, "console", world.operators["national"])
+    found = await client.get("/console/scorecards?q=中关村", headers=HTML)
+    assert re.findall(r'data-provider="(\d+)"', found.text) == [str(world.providers["haidian"]["id"])]
+    assert 'value="中关村"' in found.text and 'data-testid="pager-summary"' in found.text
+    none = await client.get("/console/scorecards?q=不存在的商户", headers=HTML)
+    assert 'data-testid="no-scorecards"' in none.text
+    csv_text = (await client.get("/console/scorecards.csv?q=中关村")).content.decode("utf-8-sig")
+    assert "中关村体检中心" in csv_text and "力美健" not in csv_text
+
+    from evaluation import scorecard_pages
+
+    original = scorecard_pages.PAGE_SIZE
+    scorecard_pages.PAGE_SIZE = 1
+    try:
+        first = await client.get("/console/scorecards?sort=volume", headers=HTML)
+        assert "sort=volume&amp;page=2" in first.text  # the next page keeps the order chosen
+    finally:
+        scorecard_pages.PAGE_SIZE = original

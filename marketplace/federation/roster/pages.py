@@ -17,7 +17,7 @@ from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS
 from marketplace.settings import get_settings
 from marketplace.web import nav, paging
-from marketplace.web.i18n import gettext as _
+from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
@@ -66,7 +66,9 @@ async def _roster_page(request: Request, *, result: roster.ImportRead | None = N
                        status: int = 200) -> Template:
     return Template(template_name="console/roster.html", status_code=status, context={
         "imports": await roster.list_imports(request.user), "result": result, "error": error,
-        "columns": [parsing.CHINESE_HEADERS[column] for column in parsing.COLUMNS], "row_message": row_message,
+        # The headers a file may use: the template's Chinese ones, or the English column names.
+        "columns": list(parsing.COLUMNS) if current_locale.get() == "en"
+        else [parsing.CHINESE_HEADERS[column] for column in parsing.COLUMNS], "row_message": row_message,
         "sync_max": roster.SYNC_MAX_ROWS, "groups": await federation.group_names(),
     })
 
