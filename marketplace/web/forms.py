@@ -135,6 +135,4 @@ def decode_form_pairs(body: bytes) -> list[tuple[str, str]]:
 async def posted_form(request):
     """The form as posted, unchecked: only to show it again beside the error `request.form()`
     raised (never to act on)."""
-    from litestar import Request
-
-    return await Request.form(request)
+    return await request.unchecked_form()
