@@ -207,10 +207,11 @@ async def complain(request: Request, voucher_id: Id) -> Response:
     form = {key: value for key, value in received.items() if isinstance(value, str)}
     category, text = form.get("category"), (form.get("text") or "").strip()
     if category not in complaints.CATEGORIES:
-        return await _voucher_page(request, voucher_id, _("Choose what the complaint is about."), 422, form)
+        return await _voucher_page(request, voucher_id, None, 422, form, complaint_error={
+            "message": _("Choose what the complaint is about."), "field": "category"})
     if not 5 <= len(text) <= 2000:
-        return await _voucher_page(request, voucher_id, _("Describe what happened in 5 to 2,000 characters."), 422,
-                                   form)
+        return await _voucher_page(request, voucher_id, None, 422, form, complaint_error={
+            "message": _("Describe what happened in 5 to 2,000 characters."), "field": "text"})
     photo = None
     if isinstance(upload, UploadFile) and upload.filename:  # a file input left empty sends no name
         photo = await upload.read(catalog.MAX_IMAGE_BYTES + 1)
@@ -220,7 +221,7 @@ async def complain(request: Request, voucher_id: Id) -> Response:
             lambda: services.complain(request.user, voucher_id, ComplaintInput(category=category, text=text), photo),
             ComplaintRead)
     except DomainError as error:
-        if error.field == "image":
+        if error.field in ("image", "category", "text"):
             return await _voucher_page(request, voucher_id, None, error.status, form,
                                        complaint_error=form_error(error))
         return await _voucher_page(request, voucher_id, _message(error), error.status, form)

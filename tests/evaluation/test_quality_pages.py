@@ -35,6 +35,9 @@ async def test_a_member_rates_and_complains_from_the_voucher_page(client, world)
     assert 'value="4" checked' in page.text
     short = await _post(client, f"/vouchers/{voucher.id}/complaints", {"category": "overcharge", "text": "贵"})
     assert short.status_code == 422
+    # The message sits under the text it is about, in Chinese, and the text typed is kept.
+    at_field = short.text.split('id="complaint-text"')[1].split("<label")[0]
+    assert "贵</textarea>" in at_field and 'data-testid="field-error"' in at_field and "5" in at_field
     filed = await _post(client, f"/vouchers/{voucher.id}/complaints",
                         {"category": "overcharge", "text": "结账时多收了二十元", "idempotency_key": "c1"})
     assert filed.status_code in (302, 303)
