@@ -237,7 +237,7 @@ async def test_an_administrator_resets_a_lost_authenticator_of_another_operator(
         assert done.status_code in (302, 303) and done.headers["location"].startswith("/console/team")
         own = await _post(admin, f"/console/team/operators/{rows[world.operators['beijing']]}/two-factor-reset",
                           {"reason": "自己", "confirm": "1"})
-        assert own.status_code == 409 and 'data-testid="field-error"' in own.text
+        assert own.status_code == 409 and "账户安全" in own.text.split('data-testid="form-error"')[1].split("</div>")[0]
     row = (await engine().run_ddl(f"SELECT totp_secret_cipher, totp_setup_required FROM operator "
                                   f"WHERE id = {rows[username]}"))[0]
     assert row["totp_secret_cipher"] is None and row["totp_setup_required"]

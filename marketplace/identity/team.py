@@ -71,10 +71,16 @@ class TeamController(Controller):
 
 async def _page(request: Request, error: DomainError | None = None, values: dict | None = None,
                 status: int = 200) -> Template:
+    rows = await operators.list_operators(request.user)
+    # The form that failed shows the error beside its field; when the page has no such form
+    # (one's own row has none), the error shows on top with its message.
+    on_page = {"operator", "node"} | {f"reset-{row['id']}" for row in rows
+                                      if row["two_factor"] and row["id"] != request.user.id}
+    failed_form = (values or {}).get("form")
     return Template(template_name="console/team.html", status_code=status, context={
-        "operators": await operators.list_operators(request.user),
+        "operators": rows,
         "nodes": await federation.nodes_in_scope(request.user), "error": form_error(error) if error else None,
-        "failed_form": (values or {}).get("form"), "values": values or {},
+        "failed_form": failed_form if failed_form in on_page else None, "values": values or {},
         "done": request.query_params.get("done") == "two_factor_reset"})
 
 
