@@ -43,7 +43,8 @@ BLANK_SLOT_ROWS = 2  # empty rows of the slot editor for new slots (the page's s
 DONE = ("saved", "submitted", "sent", "paused", "resumed", "picture")
 
 
-# The form's label of each field (same msgids as the template): the console's revision diff names them.
+# The form's label of each field (same msgids as the template): the console's revision diff
+# names them, and the offer form's error alert points to the field by it (forms.form_error).
 FIELD_LABELS = {
     "kind": N_("Type"), "category_id": N_("Category"), "title_zh": N_("Title (Chinese)"),
     "title_en": N_("Title (English, optional)"), "description_zh": N_("Description (Chinese)"),
@@ -206,7 +207,8 @@ async def _form_page(request: Request, offer, values: dict, error: DomainError |
     provider_id = request.user.provider_id
     done = done or request.query_params.get("done")
     return Template(template_name="catalog/offer_form.html", status_code=error.status if error else 200, context={
-        "offer": offer, "values": values, "error": form_error(error) if error else None,
+        "offer": offer, "values": values, "error": form_error(error, FIELD_LABELS) if error else None,
+        "fields": FIELD_LABELS,
         "done": done if done in DONE else None,
         "categories": await services.list_categories(),
         "scopes": await services.scope_choices(provider_id),

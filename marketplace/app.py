@@ -40,8 +40,8 @@ from marketplace.privacy import controllers as privacy_controllers, pages as pri
 from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import (config as web_config, i18n, pages, portal_badges, proxy, requests as checked_requests,
-                             security, static_assets, todo)
+from marketplace.web import (config as web_config, csrf, i18n, pages, portal_badges, proxy,
+                             requests as checked_requests, security, static_assets, todo)
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers.settlements import controllers as settlement_controllers
@@ -88,10 +88,13 @@ class BenefitsPlugin(InitPluginProtocol):
             backend="gzip", gzip_compress_level=6, minimum_size=500,
             middleware_class=static_assets.SameOriginCompression,
             exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
-        app_config.csrf_config = CSRFConfig(
+        # Litestar's CSRF check with a token masked afresh in each page (BREACH) and an explicit
+        # read of the form's token (marketplace/web/csrf.py); `csrf_config` stays unset so that
+        # Litestar does not add its own as well. Innermost of the app's middleware, as Litestar's.
+        app_config.middleware.append(csrf.middleware(CSRFConfig(
             secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
             cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",
-        )
+        )))
         swagger = "/static/vendor/swagger-ui/"
         app_config.openapi_config = OpenAPIConfig(
             title="Benefits marketplace API", version="1.0.0", path="/api/docs",

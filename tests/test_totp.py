@@ -211,3 +211,50 @@ async def test_the_owner_with_a_second_factor_is_not_kept_out_by_a_stranger(clie
     # A second factor does not let a wrong password through, and a code is good once.
     wrong = await client.post("/api/v1/auth/token", json={**token_request(username, at(secret, 1)), "password": "x"})
     assert wrong.status_code == 401
+
+
+@pytest.mark.integration
+async def test_an_administrator_resets_a_lost_authenticator_of_another_operator(client, world, frozen):
+    """Confirmation, a reason, the audit log; the operator is signed out and must set it up
+    again at the next sign-in (even in a role that does not require it); never one's own."""
+    username = world.operators["chaoyang"]
+    await turn_on(client, username)  # chaoyang's session, signed in with its second factor
+    rows = {row["username"]: row["id"] for row in await engine().run_ddl("SELECT id, username FROM operator")}
+    target = f"/console/team/operators/{rows[username]}/two-factor-reset"
+    admin = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with admin:
+        await _login(admin, "console", world.operators["beijing"])
+        team = await admin.get("/console/team")
+        assert 'data-testid="operator-two-factor-reset"' in team.text
+        no_reason = await _post(admin, target, {"reason": "  "})
+        assert no_reason.status_code == 422 and 'data-testid="field-error"' in no_reason.text
+        assert "审计" in no_reason.text.split('data-testid="field-error"')[1].split("</p>")[0]
+        question = await _post(admin, target, {"reason": "本人来电，已核对工号"})
+        assert question.status_code == 200 and 'data-testid="confirm"' in question.text
+        assert await engine().run_ddl("SELECT id FROM operator WHERE totp_secret_cipher IS NULL AND id = "
+                                      f"{rows[username]}") == []  # nothing changed yet
+        done = await _post(admin, target, {"reason": "本人来电，已核对工号", "confirm": "1"})
+        assert done.status_code in (302, 303) and done.headers["location"].startswith("/console/team")
+        own = await _post(admin, f"/console/team/operators/{rows[world.operators['beijing']]}/two-factor-reset",
+                          {"reason": "自己", "confirm": "1"})
+        assert own.status_code == 409 and "账户安全" in own.text.split('data-testid="form-error"')[1].split("</div>")[0]
+    row = (await engine().run_ddl(f"SELECT totp_secret_cipher, totp_setup_required FROM operator "
+                                  f"WHERE id = {rows[username]}"))[0]
+    assert row["totp_secret_cipher"] is None and row["totp_setup_required"]
+    assert await engine().run_ddl("SELECT id FROM operator_recovery_code") == []
+    events = await engine().run_ddl("SELECT reason, details, actor_id FROM audit_event "
+                                    "WHERE action = 'operator.totp_reset'")
+    assert len(events) == 1 and events[0]["reason"] == "本人来电，已核对工号"
+    assert events[0]["actor_id"] == rows[world.operators["beijing"]] and '"two_factor": false' in events[0]["details"]
+    # The operator's session ended; signed in again with the password alone, every page
+    # leads to setting two-factor sign-in up again, though the role does not require it.
+    assert (await client.get("/console/", headers={"accept": "text/html"})).headers["location"].startswith(
+        "/console/login")
+    client.cookies.clear()
+    await _login(client, "console", username)
+    start = await client.get("/console/", headers={"accept": "text/html"})
+    assert start.status_code in (302, 303) and start.headers["location"] == "/console/security"
+    page = await client.get("/console/security")
+    secret = page.text.split('data-testid="totp-secret">')[1].split("<")[0]
+    await _post(client, "/console/security/totp", {"secret": secret, "code": at(secret, 0)})
+    assert (await client.get("/console/")).status_code == 200

@@ -261,11 +261,17 @@ async def _readable_reasons(reasons: list[dict]) -> list[dict]:
 
 
 async def _case_page(request: Request, case_id: int, error: str | None = None, status: int = 200,
-                     confirm: dict | None = None) -> Template:
+                     confirm: dict | None = None, explanation: str = "") -> Template:
+    """`error`: a code shown on top, except a too short or too long explanation, which shows
+    under the explanation typed (kept) through the shared form-error macros."""
     case = await cases.get_case(request.user, case_id)
+    explanation_error = {"message": _("Choose a decision and explain it in 10 to 4,000 characters."),
+                         "field": "explanation"} if error == "explanation_length" else None
     return Template(template_name="evaluation/console_case.html", status_code=status, context={
         "case": case, "reasons": await _readable_reasons(case.reasons), "evidence": await _evidence(case.provider_id),
-        "history": await policy.standing_history(case.provider_id), "error": error, "confirm": confirm})
+        "history": await policy.standing_history(case.provider_id), "confirm": confirm,
+        "error": None if explanation_error else error, "explanation_error": explanation_error,
+        "explanation": explanation})
 
 
 @get("/console/cases/{case_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -278,7 +284,7 @@ async def console_decide(request: Request, case_id: Id) -> Response:
     form = await _form(request)
     decision, explanation = form.get("decision"), (form.get("explanation") or "").strip()
     if decision not in ("delist", "keep") or not 10 <= len(explanation) <= 4000:
-        return await _case_page(request, case_id, "explanation_length", 422)
+        return await _case_page(request, case_id, "explanation_length", 422, explanation=explanation)
     if form.get("confirm") != "1":
         nothing_changed(request)
         # First say what will happen, then decide on the second step.
@@ -297,7 +303,7 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
     form = await _form(request)
     outcome, explanation = form.get("outcome"), (form.get("explanation") or "").strip()
     if outcome not in ("upheld", "rejected") or not 10 <= len(explanation) <= 4000:
-        return await _case_page(request, case_id, "explanation_length", 422)
+        return await _case_page(request, case_id, "explanation_length", 422, explanation=explanation)
     if form.get("confirm") != "1":
         nothing_changed(request)
         return await _case_page(request, case_id, confirm={

@@ -72,7 +72,7 @@ def _error_message(error: DomainError) -> str:
                           "Send changed results under a new batch ID."),
         "payload_too_large": _("The file is too large."),
     }
-    return messages.get(error.code, error.detail)
+    return messages.get(error.code) or error.translated()
 
 
 async def _batches_page(request: Request, *, error: str | None = None, row_errors=None, batch_ref: str = "",

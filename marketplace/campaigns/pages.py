@@ -103,7 +103,7 @@ def _message(error: DomainError) -> str:
         return _("Choose only known member groups.")
     if error.field in ("offer_ids", "category_ids"):
         return _("Choose at least one offer or category that exists.")
-    return messages.get(error.code, error.detail)
+    return messages.get(error.code) or error.translated()
 
 
 def burn_chart(detail: CampaignDetail) -> dict:

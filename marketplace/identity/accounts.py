@@ -134,6 +134,52 @@ async def reset_operator_password(principal: Principal, operator_id: int) -> str
     return temporary
 
 
+REASON_MAX = 500
+
+
+async def check_two_factor_reset(principal: Principal, operator_id: int, reason: str) -> str:
+    """The checks of `reset_operator_two_factor`, also run before its confirmation question;
+    returns the reason trimmed."""
+    if principal is None or principal.kind != "operator" or principal.role != "administrator":
+        raise Forbidden("Only administrators manage nodes and accounts.", code="role_required")
+    if operator_id == principal.id:
+        raise Conflict("Turn your own two-factor sign-in off on your security page.", code="own_account",
+                       field="reason")
+    path = await operators.node_path_of(operator_id)
+    if path is None or not principal.covers(path):
+        raise NotFound("No such operator in your scope.", code="operator_not_found")
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("Say why, for the audit log: how you checked who asked.", field="reason")
+    if len(reason) > REASON_MAX:
+        raise Invalid("Keep the reason to %(max)s characters.", field="reason", params={"max": REASON_MAX})
+    return reason
+
+
+async def reset_operator_two_factor(principal: Principal, operator_id: int, reason: str) -> None:
+    """An administrator clears another operator's lost authenticator (and its recovery
+    codes), for the reason given, after checking who is asking outside the product. The
+    operator's sessions end; their next sign-in is by password alone and leads straight to
+    setting two-factor sign-in up again (Principal.pending == "two_factor"), whatever their
+    role. An administrator's own goes through their security page, with their password."""
+    reason = await check_two_factor_reset(principal, operator_id, reason)
+    async with db.engine().transaction() as transaction:
+        connection = transaction.connection
+        cleared = await connection.fetchval(
+            "UPDATE operator SET totp_secret_cipher = NULL, totp_last_step = NULL, totp_setup_required = true "
+            "WHERE id = $1 AND totp_secret_cipher IS NOT NULL RETURNING id", operator_id)
+        if cleared is None:
+            raise Conflict("This operator has no two-factor sign-in to reset.", code="two_factor_off",
+                           field="reason")
+        codes_left = await connection.fetchval(
+            "SELECT count(*) FROM operator_recovery_code WHERE operator = $1 AND used_at IS NULL", operator_id)
+        await connection.execute("DELETE FROM operator_recovery_code WHERE operator = $1", operator_id)
+        await audit.record(connection, principal, "operator.totp_reset", "operator", operator_id, reason, {
+            "before": {"two_factor": True, "recovery_codes_left": codes_left},
+            "after": {"two_factor": False, "setup_required": True}})
+    await end_other_sessions("operator", operator_id)
+
+
 async def reset_staff_password(principal: Principal, user_id: int) -> str:
     """A provider's owner resets a staff account's password; returns the temporary one."""
     if principal is None or principal.kind != "provider" or principal.role != "owner":

@@ -87,7 +87,7 @@ async def create_operator(principal: Principal, username: str, display_name: str
     if not 1 <= len(display_name) <= 50:
         raise Invalid("A display name has 1 to 50 characters.", field="display_name")
     if role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}.", field="role")
+        raise Invalid("Choose one of the roles.", field="role")
     check_password(password, username)
     await federation.require_in_scope(principal, node_id)
     async with engine().transaction() as transaction:
@@ -111,7 +111,7 @@ async def change_operator(principal: Principal, operator_id: int, *, role: str |
     if operator_id == principal.id:
         raise Conflict("Ask another administrator to change your own account.", code="own_account")
     if role is not None and role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}.", field="role")
+        raise Invalid("Choose one of the roles.", field="role")
     async with engine().transaction() as transaction:
         connection = transaction.connection
         before = await connection.fetchrow(

@@ -149,6 +149,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "team.manage": (
         "POST /console/team/operators/{operator_id}/password-reset",
+        "POST /console/team/operators/{operator_id}/two-factor-reset",
         "GET /console/team", "POST /console/team/nodes", "POST /console/team/operators",
         "POST /console/team/operators/{operator_id}", "POST /api/v1/console/nodes", "GET /api/v1/console/operators",
         "POST /api/v1/console/operators", "POST /api/v1/console/operators/{operator_id}",

@@ -155,7 +155,7 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
         pending = None
         if row["must_change_password"]:
             pending = "password"
-        elif row["totp_secret_cipher"] is None and two_factor.required_for(row["role"]):
+        elif row["totp_secret_cipher"] is None and (row["totp_setup_required"] or two_factor.required_for(row["role"])):
             pending = "two_factor"
         return Principal(kind="operator", id=row["id"], display_name=row["display_name"],
                          node_id=node.id, node_path=node.path, role=row["role"], pending=pending)

@@ -17,6 +17,7 @@ class Operator(Table, tablename="operator"):
     totp_secret_cipher = Bytea(null=True, default=None)
     totp_last_step = BigInt(null=True, default=None)
     must_change_password = Boolean(default=False)  # set by an administrator's reset
+    totp_setup_required = Boolean(default=False)  # an administrator reset a lost authenticator
     # On top of the node scope: administrator (everything, including accounts and nodes),
     # reviewer (admissions, offers, cases, complaints, reveals), finance (money: settlements,
     # payouts, points, campaigns), analyst (reading only). See marketplace/identity/permissions.py.

@@ -8,12 +8,14 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.response import Redirect, Response, Template
 
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.federation import services as federation
-from marketplace.identity import guards, operators
+from marketplace.identity import accounts, guards, operators
 from marketplace.web import nav
+from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
-from marketplace.web.forms import form_id
+from marketplace.web.forms import form_error, form_id
 
 Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 Role = Literal["administrator", "reviewer", "finance", "analyst"]
@@ -69,9 +71,17 @@ class TeamController(Controller):
 
 async def _page(request: Request, error: DomainError | None = None, values: dict | None = None,
                 status: int = 200) -> Template:
+    rows = await operators.list_operators(request.user)
+    # The form that failed shows the error beside its field; when the page has no such form
+    # (one's own row has none), the error shows on top with its message.
+    on_page = {"operator", "node"} | {f"reset-{row['id']}" for row in rows
+                                      if row["two_factor"] and row["id"] != request.user.id}
+    failed_form = (values or {}).get("form")
     return Template(template_name="console/team.html", status_code=status, context={
-        "operators": await operators.list_operators(request.user),
-        "nodes": await federation.nodes_in_scope(request.user), "error": error, "values": values or {}})
+        "operators": rows,
+        "nodes": await federation.nodes_in_scope(request.user), "error": form_error(error) if error else None,
+        "failed_form": failed_form if failed_form in on_page else None, "values": values or {},
+        "done": request.query_params.get("done") == "two_factor_reset"})
 
 
 @get("/console/team", guards=[guards.administrator], include_in_schema=False)
@@ -91,7 +101,7 @@ async def add_operator(request: Request) -> Response:
                                         _int(form.get("node_id")), form.get("role", ""), form.get("password", ""))
     except DomainError as error:
         form.pop("password", None)
-        return await _page(request, error, form, error.status)
+        return await _page(request, error, form | {"form": "operator"}, error.status)
     return Redirect(path="/console/team")
 
 
@@ -102,7 +112,7 @@ async def change(request: Request, operator_id: Id) -> Response:
         await operators.change_operator(request.user, operator_id, role=form.get("role") or None,
                                         active={"on": True, "off": False}.get(form.get("active") or ""))
     except DomainError as error:
-        return await _page(request, error, None, error.status)
+        return await _page(request, error, {"form": f"change-{operator_id}"}, error.status)
     return Redirect(path="/console/team")
 
 
@@ -113,8 +123,38 @@ async def add_node(request: Request) -> Response:
         await operators.create_node(request.user, _int(form.get("parent_id")), form.get("level", ""),
                                     form.get("code", ""), form.get("name_zh", ""), form.get("name_en", ""))
     except DomainError as error:
-        return await _page(request, error, form, error.status)
+        return await _page(request, error, form | {"form": "node"}, error.status)
     return Redirect(path="/console/team")
 
 
-ROUTES: list = [TeamController, team, add_operator, change, add_node]
+@post("/console/team/operators/{operator_id:int}/two-factor-reset", guards=[guards.administrator],
+      include_in_schema=False)
+async def two_factor_reset(request: Request, operator_id: Id) -> Response:
+    """An operator lost their authenticator: first a confirmation naming them and what
+    follows, then (confirm=1) the reset, with the reason for the audit log."""
+    form = await request.form()
+    reason = form.get("reason") or ""
+    try:
+        if form.get("confirm") != "1":
+            nothing_changed(request)
+            reason = await accounts.check_two_factor_reset(request.user, operator_id, reason)
+            name = next(row["display_name"] for row in await operators.list_operators(request.user)
+                        if row["id"] == operator_id)
+            return Template(template_name="console/bulk_confirm.html", context={
+                "nav": "team", "kicker": _("Team and unions"), "back": "/console/team", "error": None,
+                "title": _("Reset two-factor sign-in"),
+                "question": _("Reset the two-factor sign-in of %(name)s?") % {"name": name},
+                "lines": [_("Reason: %(reason)s") % {"reason": reason}],
+                "consequences": [
+                    _("Their authenticator app and recovery codes stop working, and they are signed out."),
+                    _("At their next sign-in, with their password, they must set up two-factor sign-in again."),
+                    _("The reset is recorded in the audit log with your name and this reason.")],
+                "fields": [("reason", reason)], "action": f"/console/team/operators/{operator_id}/two-factor-reset",
+                "confirm_label": _("Reset two-factor sign-in"), "danger": True})
+        await accounts.reset_operator_two_factor(request.user, operator_id, reason)
+    except DomainError as error:
+        return await _page(request, error, {"form": f"reset-{operator_id}", "reason": reason}, error.status)
+    return Redirect(path="/console/team?done=two_factor_reset")
+
+
+ROUTES: list = [TeamController, team, add_operator, change, add_node, two_factor_reset]

@@ -89,7 +89,8 @@ async def enable(principal: Principal, secret: str, code: str) -> list[str]:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         await connection.execute(
-            "UPDATE operator SET totp_secret_cipher = $2, totp_last_step = $3 WHERE id = $1",
+            "UPDATE operator SET totp_secret_cipher = $2, totp_last_step = $3, totp_setup_required = false "
+            "WHERE id = $1",
             principal.id, pii.encrypt(secret), step)
         codes = await _store_recovery_codes(connection, principal.id)
         await audit.record(connection, principal, "operator.totp_enabled", "operator", principal.id)

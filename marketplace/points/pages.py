@@ -29,7 +29,7 @@ def _message(error: DomainError) -> str:
         "member_not_found": _("No such member."),
         "out_of_scope": _("This union node is outside your scope."),
     }
-    return messages.get(error.code, error.detail)
+    return messages.get(error.code) or error.translated()
 
 @get("/points", guards=[guards.member], include_in_schema=False)
 async def my_points(request: Request) -> Template:

@@ -136,12 +136,13 @@ async def wallet(request: Request) -> Template:
 
 
 async def _voucher_page(request: Request, voucher_id: int, error: str | None = None, status: int = 200,
-                        values: dict | None = None, complaint_error: dict | None = None) -> Template:
+                        values: dict | None = None, complaint_error: dict | None = None,
+                        rating_error: dict | None = None) -> Template:
     voucher = await services.my_voucher(request.user, voucher_id)
     done = request.query_params.get("done")
     return Template(template_name="vouchers/voucher.html", status_code=status, context={
         "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
-        "error": error, "values": values or {}, "complaint_error": complaint_error,
+        "error": error, "values": values or {}, "complaint_error": complaint_error, "rating_error": rating_error,
         "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled", "rated", "complained") else None,
         "payment": (await payments.states_of_vouchers(request.user, [voucher.id])).get(voucher.id)
         if voucher.paid_fen else None,
@@ -185,16 +186,20 @@ async def rate(request: Request, voucher_id: Id) -> Response:
     form = dict(await request.form())
     overall = _score(form.get("overall"))
     if overall is None:
-        return await _voucher_page(request, voucher_id, _("Choose from 1 to 5 stars overall."), 422, form)
+        return await _voucher_page(request, voucher_id, None, 422, form, rating_error={
+            "message": _("Choose from 1 to 5 stars overall."), "field": "overall"})
     comment = (form.get("comment") or "").strip()
     if len(comment) > 500:
-        return await _voucher_page(request, voucher_id, _("A comment has at most 500 characters."), 422, form)
+        return await _voucher_page(request, voucher_id, None, 422, form, rating_error={
+            "message": _("A comment has at most 500 characters."), "field": "comment"})
     data = RatingInput(overall=overall, service=_score(form.get("service")), honoured=_score(form.get("honoured")),
                        environment=_score(form.get("environment")), attitude=_score(form.get("attitude")),
                        comment=comment)
     try:
         await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
     except DomainError as error:
+        if error.field in ("overall", "service", "honoured", "environment", "attitude", "comment"):
+            return await _voucher_page(request, voucher_id, None, error.status, form, rating_error=form_error(error))
         return await _voucher_page(request, voucher_id, _message(error), error.status, form)
     return Redirect(path=f"/vouchers/{voucher_id}?done=rated#rating")
 
@@ -208,10 +213,11 @@ async def complain(request: Request, voucher_id: Id) -> Response:
     form = {key: value for key, value in received.items() if isinstance(value, str)}
     category, text = form.get("category"), (form.get("text") or "").strip()
     if category not in complaints.CATEGORIES:
-        return await _voucher_page(request, voucher_id, _("Choose what the complaint is about."), 422, form)
+        return await _voucher_page(request, voucher_id, None, 422, form, complaint_error={
+            "message": _("Choose what the complaint is about."), "field": "category"})
     if not 5 <= len(text) <= 2000:
-        return await _voucher_page(request, voucher_id, _("Describe what happened in 5 to 2,000 characters."), 422,
-                                   form)
+        return await _voucher_page(request, voucher_id, None, 422, form, complaint_error={
+            "message": _("Describe what happened in 5 to 2,000 characters."), "field": "text"})
     photo = None
     if isinstance(upload, UploadFile) and upload.filename:  # a file input left empty sends no name
         photo = await upload.read(catalog.MAX_IMAGE_BYTES + 1)
@@ -221,7 +227,7 @@ async def complain(request: Request, voucher_id: Id) -> Response:
             lambda: services.complain(request.user, voucher_id, ComplaintInput(category=category, text=text), photo),
             ComplaintRead)
     except DomainError as error:
-        if error.field == "image":
+        if error.field in ("image", "category", "text"):
             return await _voucher_page(request, voucher_id, None, error.status, form,
                                        complaint_error=form_error(error))
         return await _voucher_page(request, voucher_id, _message(error), error.status, form)

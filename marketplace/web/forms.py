@@ -6,6 +6,7 @@ columns cannot hold, which would turn a typing slip into a 500; pages read ids w
 """
 
 import re
+from collections.abc import Mapping
 
 from marketplace.errors import DomainError, Invalid
 
@@ -23,13 +24,22 @@ def form_id(value: str | None, maximum: int = INT4_MAX) -> int | None:
     return number if 0 < number <= maximum else None
 
 
-def form_error(error: DomainError) -> dict[str, str | None]:
-    """A domain error for a form page, in the viewer's language: `{"message", "field"}`.
+def form_error(error: DomainError, labels: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """A domain error for a form page, in the viewer's language: `{"message", "field", "label"}`.
 
-    Templates show it with `ui.field_error(error, name)` beside the field it names and
-    `ui.form_alert(error)` above the form; see marketplace/web/templates/_macros.html.
+    The one way every form page shows a refusal: templates put `ui.field_error(error, name)`
+    under the field it names (and `ui.invalid(error, name)` on the input), and
+    `ui.form_alert(error, fields)` above the form, which points to the field, by its label
+    when `labels` (field name → label msgid, as the form shows it) names it, or says the
+    message itself when no field of the form is meant. A page with several forms passes
+    the error only to the form that was sent. What was typed is shown again (never a
+    password).
     """
-    return {"message": error.translated(), "field": error.field}
+    from marketplace.web import i18n  # not at import time: i18n reaches into identity, which uses forms
+
+    name = error.field.split(".")[-1].split("[")[0] if error.field else None
+    label = i18n.gettext(labels[name]) if labels and name in labels else None
+    return {"message": error.translated(), "field": error.field, "label": label}
 
 
 # Hostile input ------------------------------------------------------------------------------------
@@ -135,6 +145,4 @@ def decode_form_pairs(body: bytes) -> list[tuple[str, str]]:
 async def posted_form(request):
     """The form as posted, unchecked: only to show it again beside the error `request.form()`
     raised (never to act on)."""
-    from litestar import Request
-
-    return await Request.form(request)
+    return await request.unchecked_form()

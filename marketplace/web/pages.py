@@ -88,7 +88,7 @@ def _day_before(day: str) -> str:
 def _login_error(error: DomainError) -> str:
     if isinstance(error, TooManyRequests):
         return error.translated()
-    return i18n.gettext(error.detail)
+    return error.translated()
 
 
 def _login_page(kind: str, error: str | None = None, username: str = "", status: int = 200,

@@ -7,8 +7,6 @@ is not UTF-8 or nests too deeply is refused there too, with a 4xx naming the fie
 a 500. `query_guard_middleware` does the same for query strings.
 """
 
-import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -23,20 +21,21 @@ from litestar.utils.scope.state import ScopeState
 from marketplace.web import forms
 from marketplace.web.forms import InputRejected, InputTooDeep
 
-_CSRF_MODULE = str(Path("litestar", "middleware", "csrf.py"))
 _NOT_UTF8 = "This field contains control characters or text that is not UTF-8; remove them and try again."
 
 
 class CheckedRequest(Request):
     _checked_form: FormMultiDict | None = None
 
+    async def unchecked_form(self) -> FormMultiDict:
+        """The form as sent, leniently decoded and unchecked. Only for the CSRF middleware's
+        `_csrf_token` (marketplace/web/csrf.py) and for showing a refused form again
+        (`forms.posted_form`); never to act on."""
+        return await super().form()
+
     async def form(self) -> FormMultiDict:
         if self._checked_form is not None:
             return self._checked_form
-        # Litestar's CSRF middleware reads the form first, only for its `_csrf_token`: it gets
-        # the form as sent (leniently decoded); the handler's read is the one that refuses.
-        if sys._getframe(1).f_code.co_filename.endswith(_CSRF_MODULE):
-            return await super().form()
         content_type, _ = self.content_type
         if content_type == RequestEncodingType.URL_ENCODED:
             # Decoded strictly here, even when the CSRF middleware already read it leniently.

@@ -52,7 +52,7 @@ def _message(error: DomainError) -> str:
         "period_open": _("This month is not over yet; a month is settled once it has ended."),
         "invalid": _("Choose a month, such as 2026-11."),
     }
-    return messages.get(error.code, error.detail)
+    return messages.get(error.code) or error.translated()
 
 
 def _local(moment: datetime | None) -> str | None:

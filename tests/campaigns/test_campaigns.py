@@ -2,6 +2,7 @@
 a budget or a member's cap, cancellations give the spend back, paused and ended
 campaigns pay nothing, operators see only their scope, and the console pages work."""
 
+import re
 import asyncio
 from datetime import UTC, datetime, timedelta
 
@@ -224,6 +225,10 @@ async def test_console_pages_create_show_burn_and_funds_flow(client, world):
     refused = await _post(client, "/console/campaigns", form)
     assert refused.status_code == 422 and 'id="budget_yuan" name="budget_yuan"' in refused.text
     assert 'aria-invalid="true"' in refused.text
+    # The message sits beside the field it names, in Chinese, and what was typed is kept.
+    at_field = refused.text.split('id="budget_yuan"')[1].split("</div>")[0]
+    assert 'value="abc"' in at_field and 'data-testid="field-error"' in at_field
+    assert re.search("[\u4e00-\u9fff]", at_field.split('data-testid="field-error"')[1])
     # The picked offer stays ticked, by its title (offers are found by search, never typed as numbers).
     assert f'name="offer_ids" value="{world.offers["public"]}" data-offer-pick checked' in refused.text
     assert "健身月卡public" in refused.text

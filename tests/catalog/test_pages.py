@@ -94,6 +94,13 @@ async def test_a_bad_form_comes_back_with_the_field_marked(client, world, change
                                  data={**_form(world, **changes), "_csrf_token": client.cookies.get("csrftoken")})
     assert 400 <= response.status_code < 500, response.text
     assert 'data-testid="form-error"' in response.text
+    # The alert above the form names the field by its label (listing_pages.FIELD_LABELS), in Chinese.
+    from catalog.listing_pages import FIELD_LABELS
+    from marketplace.web import i18n
+
+    alert = response.text.split('data-testid="form-error"')[1].split("</div>")[0]
+    label = i18n.translations("zh_Hans").gettext(FIELD_LABELS[field])
+    assert "请检查" in alert and label in alert.replace("&#39;", "'").replace("&amp;", "&"), (alert, label)
     anchor = 'id="slot-rows"' if field == "slots" else f'id="{field}"'
     assert anchor in response.text
     marked = response.text.split(anchor, 1)[1].split(">", 1)[0]

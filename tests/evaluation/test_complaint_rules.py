@@ -90,3 +90,42 @@ async def test_a_paid_booking_the_provider_did_not_honour_may_be_complained_abou
     with pytest.raises(complaints.Conflict) as refused:
         await vouchers.complain(member, voucher.id, ComplaintInput(category="not_honoured", text="到店后商户没有开门"))
     assert refused.value.code == "complaint_not_eligible"
+
+
+async def test_complaints_racing_about_one_voucher_file_one(world):
+    """Five complaints about one used voucher at once: one is filed, the others are refused."""
+    import asyncio
+
+    from evaluation.schemas import ComplaintInput
+
+    member, voucher = await redeemed_voucher(world)
+    data = ComplaintInput(category="poor_service", text="服务态度很差，等了很久")
+    results = await asyncio.gather(*(vouchers.complain(member, voucher.id, data) for _ in range(5)),
+                                   return_exceptions=True)
+    filed = [result for result in results if not isinstance(result, BaseException)]
+    refused = [result for result in results if isinstance(result, BaseException)]
+    assert len(filed) == 1
+    assert all(isinstance(error, complaints.Conflict) and error.code == "complaint_exists" for error in refused)
+    async with engine().transaction() as transaction:
+        assert await transaction.connection.fetchval("SELECT count(*) FROM complaint WHERE voucher = $1",
+                                                     voucher.id) == 1
+
+
+async def test_the_database_keeps_one_complaint_per_voucher_even_for_a_writer_without_the_lock(world):
+    """The service's check runs under a per-member lock; the unique index holds the rule for any
+    other writer too, also once the first complaint is closed."""
+    from asyncpg.exceptions import UniqueViolationError
+
+    from evaluation.schemas import ComplaintInput
+
+    member, voucher = await redeemed_voucher(world)
+    await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="服务态度很差"))
+    insert = ("INSERT INTO complaint (voucher, provider, member, category, text, status, created_at, respond_by) "
+              "SELECT voucher, provider, member, category, '再投诉一次', $2, now(), now() FROM complaint "
+              "WHERE voucher = $1")
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute("UPDATE complaint SET status = 'closed' WHERE voucher = $1", voucher.id)
+    for status in ("open", "closed"):
+        with pytest.raises(UniqueViolationError):
+            async with engine().transaction() as transaction:
+                await transaction.connection.execute(insert, voucher.id, status)

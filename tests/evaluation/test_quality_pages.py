@@ -27,6 +27,8 @@ async def test_a_member_rates_and_complains_from_the_voucher_page(client, world)
     assert 'data-testid="rating-form"' in page.text and 'data-testid="complaint-form"' in page.text
     refused = await _post(client, f"/vouchers/{voucher.id}/rating", {"overall": "9"})
     assert refused.status_code == 422 and "请选择 1 到 5 星" in refused.text
+    at_field = refused.text.split('data-testid="rate-overall"')[1].split("</fieldset>")[0]
+    assert 'aria-invalid="true"' in at_field and "请选择 1 到 5 星" in at_field.split('data-testid="field-error"')[1]
     saved = await _post(client, f"/vouchers/{voucher.id}/rating",
                         {"overall": "4", "attitude": "2", "comment": "<script>alert(1)</script>前台态度一般"})
     assert saved.status_code in (302, 303)
@@ -35,6 +37,9 @@ async def test_a_member_rates_and_complains_from_the_voucher_page(client, world)
     assert 'value="4" checked' in page.text
     short = await _post(client, f"/vouchers/{voucher.id}/complaints", {"category": "overcharge", "text": "贵"})
     assert short.status_code == 422
+    # The message sits under the text it is about, in Chinese, and the text typed is kept.
+    at_field = short.text.split('id="complaint-text"')[1].split("<label")[0]
+    assert "贵</textarea>" in at_field and 'data-testid="field-error"' in at_field and "5" in at_field
     filed = await _post(client, f"/vouchers/{voucher.id}/complaints",
                         {"category": "overcharge", "text": "结账时多收了二十元", "idempotency_key": "c1"})
     assert filed.status_code in (302, 303)
@@ -78,6 +83,8 @@ async def test_the_provider_answers_and_appeals_and_the_operator_decides(client,
     assert 'data-testid="case-figures"' in case.text and "等了一个小时" in case.text
     refused = await _post(client, f"/console/cases/{case_id}/decision", {"decision": "delist", "explanation": "短"})
     assert refused.status_code == 422
+    at_field = refused.text.split('id="explanation"')[1].split("</form>")[0]
+    assert "短</textarea>" in at_field and 'data-testid="field-error"' in at_field and "4000 字" in at_field
     asked = await _post(client, f"/console/cases/{case_id}/decision",
                         {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。"})
     assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text  # first what it does, then confirm

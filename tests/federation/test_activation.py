@@ -93,6 +93,10 @@ async def test_weak_and_mismatched_passwords_are_refused(client, world):
     assert weak.status_code == 422
     differ = await _post(client, "/activate", {**person, "password": PASSWORD, "password_again": PASSWORD + "x"})
     assert differ.status_code == 422
+    # Each message sits under its field, in Chinese.
+    for response, field in ((weak, 'id="password"'), (differ, 'id="password_again"')):
+        at_field = response.text.split(field)[1].split("</div>")[0]
+        assert 'data-testid="field-error"' in at_field and "密码" in at_field, field
     assert not await password_set(person["id_number"])
 
 

@@ -31,6 +31,10 @@ async def test_an_operator_grants_points_and_corrects_a_member_from_the_console(
         "node_id": str(world.nodes["chaoyang"]), "amount": "abc", "reason": "春节慰问"})
     assert refused.status_code == 422 and 'id="amount" name="amount"' in refused.text
     assert 'aria-invalid="true"' in refused.text
+    # The message sits under the field, in Chinese; the reason typed is kept.
+    at_field = refused.text.split('id="amount" name="amount"')[1].split("</div>")[0]
+    assert 'data-testid="field-error"' in at_field and "整数" in at_field
+    assert 'value="春节慰问"' in refused.text
     form = {"node_id": str(world.nodes["chaoyang"]), "amount": "88", "reason": "春节慰问", "idempotency_key": "k1"}
     preview = await _post(client, "/console/points/grants", form)  # first the preview, nothing granted yet
     assert preview.status_code == 200 and "1 人，共 88 积分" in preview.text

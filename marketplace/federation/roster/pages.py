@@ -10,6 +10,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
+from marketplace.web.forms import form_error
 from marketplace.federation import activation, services as federation
 from marketplace.federation.roster import parsing, services as roster
 from marketplace.identity import guards, services as identity
@@ -62,8 +63,9 @@ def row_message(error: parsing.RowError) -> str:
     return message() if message else error.message
 
 
-async def _roster_page(request: Request, *, result: roster.ImportRead | None = None, error: str | None = None,
+async def _roster_page(request: Request, *, result: roster.ImportRead | None = None, error: dict | None = None,
                        status: int = 200) -> Template:
+    """`error`: {"message", "field"} (marketplace.web.forms.form_error); "file" is the upload's."""
     return Template(template_name="console/roster.html", status_code=status, context={
         "imports": await roster.list_imports(request.user), "result": result, "error": error,
         # The headers a file may use: the template's Chinese ones, or the English column names.
@@ -91,11 +93,17 @@ async def roster_upload(request: Request) -> Response:
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        return await _roster_page(request, error=_("Choose a CSV file."), status=422)
-    result = await roster.start_import(request.user, upload.filename or "roster.csv", await upload.read())
+        return await _roster_page(request, error={"message": _("Choose a CSV file."), "field": "file"}, status=422)
+    try:
+        result = await roster.start_import(request.user, upload.filename or "roster.csv", await upload.read())
+    except DomainError as error:
+        if error.status in (401, 403):
+            raise
+        # A file refused whole (its size, its encoding, too many imports at once): at the file field.
+        return await _roster_page(request, error={**form_error(error), "field": "file"}, status=error.status)
     if result.status == "failed":
-        return await _roster_page(request, result=result, status=422,
-                                  error=_("Nothing was imported: fix these rows and upload the file again."))
+        return await _roster_page(request, result=result, status=422, error={
+            "message": _("Nothing was imported: fix these rows and upload the file again."), "field": None})
     return Redirect(path=f"/console/roster/{result.id}")
 
 
@@ -123,7 +131,7 @@ def _message(error: DomainError) -> str:
     }
     if error.field == "node_id" and error.code == "invalid":
         return _("Members belong to a grassroots union; choose one.")
-    return messages.get(error.code, error.detail)
+    return messages.get(error.code) or error.translated()
 
 
 async def _members_page(request: Request, node_id: int, *, error: str | None = None,
