@@ -27,6 +27,7 @@ import asyncio
 import functools
 import json
 import re
+import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -361,19 +362,22 @@ async def _wait(task) -> None:
                                  raise_for_status=True)
 
 
-async def _replace(index, held: str, offer_ids: list[int]) -> int:
+async def _replace(index, held: str, offer_ids: list[int], mark: bool = True) -> int:
     """Make the documents matching the filter `held` exactly the current documents of
     these offers; returns how many were written.
 
-    The new visibility of the offers goes to the overlay first, so search shows it at
-    once; then two engine tasks, run in the order they were queued: a deletion by
-    filter of what is no longer wanted (so a sync never decides from an index that has
-    not yet applied an earlier sync's writes) and one upsert. When the engine has
-    applied them, the overlay entries are dropped."""
+    With `mark`, the new visibility of the offers goes to the overlay first, so search
+    shows it at once, and is dropped when the engine has applied the write (the
+    announced path, `announce` and `write_pending`, marks before and clears after on its
+    own). Two engine tasks, run in the order they were queued: a deletion by filter of
+    what is no longer wanted (so a sync never decides from an index that has not yet
+    applied an earlier sync's writes) and one upsert."""
     documents = await _documents(await _indexed_offers("o.id = ANY({})", offer_ids))
-    visible = {document["offer_id"]: document["published"] and document["provider_active"]
-               for document in documents}
-    written = await overlay.mark("offer", {offer_id: visible.get(offer_id, False) for offer_id in offer_ids})
+    written = {}
+    if mark:
+        visible = {document["offer_id"]: document["published"] and document["provider_active"]
+                   for document in documents}
+        written = await overlay.mark("offer", {offer_id: visible.get(offer_id, False) for offer_id in offer_ids})
     keep = ", ".join(quote(document["id"]) for document in documents)
     tasks = [await index.delete_documents_by_filter(f"({held}) AND id NOT IN [{keep}]" if keep else held)]
     if documents:
@@ -384,15 +388,15 @@ async def _replace(index, held: str, offer_ids: list[int]) -> int:
     return len(documents)
 
 
-async def sync_offers(offer_ids: list[int], uid: str | None = None) -> int:
-    """Make the index hold exactly the current documents of these offers; returns how
-    many documents were written."""
+async def sync_offers(offer_ids: list[int], uid: str | None = None, mark: bool = True) -> int:
+    """Make the index hold exactly the current documents of these offers (and wait until
+    the engine has applied it); returns how many documents were written."""
     await ensure_index(uid)
     index = client().index(uid or index_uid())
     written = 0
     for start in range(0, len(offer_ids), BATCH):
         batch = offer_ids[start:start + BATCH]
-        written += await _replace(index, f"offer_id IN [{', '.join(map(str, batch))}]", batch)
+        written += await _replace(index, f"offer_id IN [{', '.join(map(str, batch))}]", batch, mark)
     return written
 
 
@@ -400,18 +404,105 @@ async def sync_offer(offer_id: int) -> int:
     return await sync_offers([offer_id])
 
 
-async def sync_provider(provider_id: int) -> int:
+async def _provider_offers(provider_id: int) -> list[int]:
+    return [row["id"] for row in await Offer.raw("SELECT id FROM offer WHERE provider = {} ORDER BY id", provider_id)]
+
+
+async def sync_provider(provider_id: int, mark: bool = True) -> int:
     """Re-sync every offer of a provider: hidden at once while it is not active, shown
     again when it is (through the overlay), then written to the index."""
-    provider = await providers.provider_for_index(provider_id)
-    active = provider is not None and provider["status"] == "active"
-    written = await overlay.mark("provider", {int(provider_id): active})
-    rows = await Offer.raw("SELECT id FROM offer WHERE provider = {} ORDER BY id", provider_id)
+    written = await overlay.mark("provider", {int(provider_id): await _provider_active(provider_id)}) if mark else {}
     await ensure_index()
     count = await _replace(client().index(index_uid()), f"provider_id = {int(provider_id)}",
-                           [row["id"] for row in rows])
+                           await _provider_offers(provider_id), mark)
     await overlay.clear("provider", written)
     return count
+
+
+async def _provider_active(provider_id: int) -> bool:
+    provider = await providers.provider_for_index(provider_id)
+    return provider is not None and provider["status"] == "active"
+
+
+# Announced changes: the overlay at once, the engine in batches ---------------------------
+#
+# An outbox event about an offer or a provider writes its new visibility to the overlay
+# (milliseconds) and leaves the engine write to `write_pending`, run by another job:
+# the engine takes 0.6 s or more per write on 100k documents with `_geo` (its floor,
+# see overlay.py), and a job waiting for it held a worker thread the next change needed.
+# Changes that arrive while a write is running wait in a Redis set and go together in
+# the next write, so a burst costs a few engine writes, not one per change. One writer
+# at a time (a Redis lock), so an older read never lands after a newer one.
+
+PENDING = {"offer": "search:pending:offers", "provider": "search:pending:providers"}
+WRITE_DUE = "search:write-due"  # set while a write job is queued and not yet started
+WRITER_LOCK = "search:writer"
+WRITE_DUE_SECONDS = 30  # a lost write job is sent again after this; the reconciliation repairs the rest
+
+
+async def _visible_offers(offer_ids: list[int]) -> dict[int, bool]:
+    """offer id → whether search may show it now (as the documents' flags will say)."""
+    rows = await Offer.raw(
+        "SELECT o.id, (o.status = 'published' AND o.valid_to > now() AND p.status = 'active') AS visible "
+        "FROM offer o JOIN provider p ON p.id = o.provider WHERE o.id = ANY({}::bigint[])", offer_ids)
+    visible = {row["id"]: row["visible"] for row in rows}
+    return {offer_id: visible.get(offer_id, False) for offer_id in offer_ids}
+
+
+async def announce(offer_ids: list[int] = (), provider_ids: list[int] = ()) -> bool:
+    """These offers or providers changed: search sees their visibility at once (overlay),
+    the index learns the rest with the next write. True when no write job is queued yet
+    and the caller must send one."""
+    from marketplace.kv import redis
+
+    offer_ids, provider_ids = [int(i) for i in offer_ids], [int(i) for i in provider_ids]
+    if offer_ids:
+        await overlay.mark("offer", await _visible_offers(offer_ids))
+    if provider_ids:
+        await overlay.mark("provider", {provider_id: await _provider_active(provider_id)
+                                        for provider_id in provider_ids})
+    connection = redis()
+    for kind, ids in (("offer", offer_ids), ("provider", provider_ids)):
+        if ids:
+            await connection.sadd(PENDING[kind], *ids)
+    return bool(await connection.set(WRITE_DUE, 1, nx=True, ex=WRITE_DUE_SECONDS))
+
+
+async def _take(key: str) -> list[int]:
+    from marketplace.kv import redis
+
+    async with redis().pipeline(transaction=True) as pipe:
+        members, _ = await pipe.smembers(key).delete(key).execute()
+    return sorted(int(member) for member in members)
+
+
+async def write_pending() -> int:
+    """Write what was announced since the last write to the engine, wait until it has
+    applied it, then drop the overlay entries it now holds. Returns documents written."""
+    from marketplace.kv import redis
+
+    connection = redis()
+    async with connection.lock(WRITER_LOCK, timeout=TASK_TIMEOUT_MS / 1000 + 60, blocking_timeout=TASK_TIMEOUT_MS / 1000):
+        await connection.delete(WRITE_DUE)  # what is announced from now on needs another job
+        offer_ids, provider_ids = await _take(PENDING["offer"]), await _take(PENDING["provider"])
+        if not offer_ids and not provider_ids:
+            return 0
+        read_at = time.time()
+        try:
+            written = 0
+            for provider_id in provider_ids:
+                written += await sync_provider(provider_id, mark=False)
+            if offer_ids:
+                written += await sync_offers(offer_ids, mark=False)
+        except Exception:
+            # Announced again for the retry of this job (or the next write).
+            for kind, ids in (("offer", offer_ids), ("provider", provider_ids)):
+                if ids:
+                    await connection.sadd(PENDING[kind], *ids)
+            raise
+        await overlay.clear_before("offer", offer_ids, read_at)
+        await overlay.clear_before("provider", provider_ids, read_at)
+    return written
 
 
 async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
