@@ -218,6 +218,11 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
             table.add_row(stats.name, stats.target, str(len(stats.latencies_ms)), str(stats.errors),
                           str(stats.degraded) if stats is api else "", _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}",
                           f"{ratio:.2f}" if stats is api else "")
+    if report.peer is not None:
+        stats, ours = report.peer, report.classes[0][0]
+        table.add_row(stats.name, stats.target, str(len(stats.latencies_ms)), str(stats.errors), "",
+                      _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}",
+                      f"peer/API {stats.pct(95) / ours.pct(95):.2f}" if ours.latencies_ms else "")
     if report.degraded is not None:
         stats = report.degraded
         table.add_row(stats.name, "api", str(len(stats.latencies_ms)), str(stats.errors), str(stats.degraded),

@@ -30,6 +30,16 @@ async def on_provider_changed(event_id: int, payload: dict) -> bool:
                                      lambda: _announce(provider_ids=[int(payload["provider_id"])]))
 
 
+async def on_scorecard_changed(event_id: int, payload: dict) -> bool:
+    """evaluation's rating of a provider changed: kept in catalog, then its documents rewritten."""
+    provider_id = int(payload["provider_id"])
+
+    async def apply() -> None:
+        await index.set_rating(provider_id, payload.get("satisfaction"))
+        await _announce(provider_ids=[provider_id])
+    return await outbox.consume_once("search.scorecard_changed", event_id, apply)
+
+
 async def on_write_due() -> int:
     return await index.write_pending()
 
@@ -45,6 +55,11 @@ async def provider_changed(event_id: int, payload: dict) -> None:
 
 
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)
+async def scorecard_changed(event_id: int, payload: dict) -> None:
+    await on_scorecard_changed(event_id, payload)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)
 async def write_index() -> None:
     await on_write_due()
 
@@ -56,3 +71,5 @@ async def reconcile_index() -> None:
 
 outbox.subscribe("offer.changed", offer_changed)
 outbox.subscribe("provider.changed", provider_changed)
+# By name: catalog does not import evaluation (dependencies point evaluation → catalog).
+outbox.subscribe("evaluation.scorecard_changed", scorecard_changed)

@@ -9,6 +9,8 @@ the web app, a worker and the scheduler as subprocesses, then measures:
 - freshness: an offer withdrawn for review, then approved (`catalog.services.approve`),
   and a provider suspended (`providers.services.decide`), each until the search API
   shows the change, while N clients keep searching (text and geo);
+- the PostgreSQL-only peer (`peer.py`: full text and trigrams, as Saleor searches) on the
+  same text queries and catalogue, by the same number of clients, in the bench process;
 - a full reindex while a background loop keeps searching (failures must be 0);
 - degraded mode: Meilisearch stopped, text queries answered from PostgreSQL.
 
@@ -42,6 +44,8 @@ DEMO_MEMBER = {"kind": "member", "username": "13800138000", "password": "member1
 @dataclass
 class Report:
     classes: list[tuple[Stats, Stats]] = field(default_factory=list)
+    # The PostgreSQL-only peer on the text class (hits are offer ids, no eligibility).
+    peer: Stats | None = None
     # change ("withdrawn", "approved", "provider suspended") → milliseconds until search shows it
     freshness_ms: dict[str, list[float]] = field(default_factory=dict)
     freshness_timeouts: dict[str, int] = field(default_factory=dict)
@@ -121,6 +125,14 @@ def _engine_sender(http: aiohttp.ClientSession, who: service.Eligibility) -> Cal
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}: {body[:200]!r}")
         return msgspec.json.decode(body)
+    return send
+
+
+def _peer_sender() -> Callable:
+    from catalog.search import peer
+
+    async def send(params: dict) -> dict:
+        return {"hits": await peer.search_ids(params["q"])}
     return send
 
 
@@ -295,6 +307,12 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                 report.classes.append((api_stats, engine_stats))
                 say(f"{name}: api p95 {api_stats.pct(95):.1f} ms ({api_stats.degraded} of "
                     f"{len(api_stats.latencies_ms)} answers degraded), engine p95 {engine_stats.pct(95):.1f} ms")
+
+            # The PostgreSQL-only peer: the text class again, against the database only.
+            report.peer = await _load(_peer_sender(), classes["text"], Stats("text", "PostgreSQL peer"),
+                                      min(requests, 200), concurrency, class_time_limit)
+            say(f"PostgreSQL peer: text p95 {report.peer.pct(95):.1f} ms, "
+                f"{len(report.peer.latencies_ms)} answered, {report.peer.errors} errors")
 
             # Freshness: offers the member can find, paused through the outbox, while
             # `concurrency` clients keep searching (text and geo), as the issue asks.

@@ -47,7 +47,7 @@ from meilisearch_python_sdk.models.settings import (
 
 from catalog import pricing
 from catalog.search import overlay, text
-from catalog.tables import Offer
+from catalog.tables import Offer, ProviderRating
 from marketplace.federation import services as federation
 from marketplace.settings import get_settings
 from providers import services as providers
@@ -295,7 +295,7 @@ def search_fields(offer: dict) -> dict:
     }
 
 
-def documents_for(offer: dict, provider: dict | None, scope_depth: int) -> list[dict]:
+def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: float | None = None) -> list[dict]:
     """The documents of one offer (none when its provider is gone or was never admitted)."""
     if provider is None or provider["status"] not in KEPT_PROVIDER_STATUSES:
         return []
@@ -315,7 +315,7 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int) -> list[
         "has_stock": offer["stock_left"] > 0, "scope_node_id": offer["node_scope"],
         "scope_depth": scope_depth, "groups": list(offer["groups"] or []),
         "valid_from_ts": _ts(offer["valid_from"]), "valid_to_ts": _ts(offer["valid_to"]),
-        "rating": None, "cover_image": offer["cover_image"],
+        "rating": rating, "cover_image": offer["cover_image"],
         "published_ts": _ts(offer["published_at"] or offer["created_at"]), "created_ts": _ts(offer["created_at"]),
         # The version reconciliation compares: microseconds, so two edits within one
         # second still count as different versions.
@@ -341,10 +341,22 @@ async def _documents(offers: list[dict]) -> list[dict]:
     """The documents of a batch of offers; providers and scope depths are read once per batch."""
     provider_rows = await providers.providers_for_index(sorted({offer["provider"] for offer in offers}))
     depths = await federation.node_depths(sorted({offer["node_scope"] for offer in offers}))
+    ratings = {row["provider"]: row["rating"] for row in await ProviderRating.select(
+        ProviderRating.provider, ProviderRating.rating).where(ProviderRating.provider.is_in(list(provider_rows) or [0]))}
     documents = []
     for offer in offers:
-        documents.extend(documents_for(offer, provider_rows.get(offer["provider"]), depths[offer["node_scope"]]))
+        documents.extend(documents_for(offer, provider_rows.get(offer["provider"]), depths[offer["node_scope"]],
+                                       ratings.get(offer["provider"])))
     return documents
+
+
+async def set_rating(provider_id: int, rating: float | None) -> None:
+    """Keep the provider's rating as evaluation announced it; its documents carry it from
+    their next write."""
+    await ProviderRating.raw(
+        "INSERT INTO provider_rating (provider, rating, updated_at) VALUES ({}, {}, now()) "
+        "ON CONFLICT (provider) DO UPDATE SET rating = EXCLUDED.rating, updated_at = now()",
+        int(provider_id), rating)
 
 
 async def ensure_index(uid: str | None = None) -> None:

@@ -381,6 +381,22 @@ async def test_an_announced_change_shows_at_once_and_is_written_in_one_batch_lat
     assert offers["yoga"] in ids(await search(client, q="瑜伽"))
 
 
+async def test_a_rating_reaches_the_index_through_evaluations_event(client, world, offers):
+    provider = world.providers["haidian"]["id"]
+    payload = {"provider_id": provider, "satisfaction": 4.6}
+    event = await builders.publish("evaluation.scorecard_changed", payload)
+    assert await actors.on_scorecard_changed(event, payload) is True
+    assert await actors.on_scorecard_changed(event, payload) is False
+    await actors.on_write_due()
+
+    async def rating() -> float | None:
+        body = await search(client, q="体检")
+        return next(hit["rating"] for hit in body["hits"] if hit["offer_id"] == offers["checkup"])
+    assert await rating() == 4.6
+    await index.reindex()  # catalog keeps the rating: a rebuilt index has it too
+    assert await rating() == 4.6
+
+
 async def test_hits_show_the_stock_left_now_and_points_are_never_free(client, world, offers):
     await Offer.update({Offer.stock_left: 17}).where(Offer.id == offers["yoga"])
     hit = next(h for h in (await search(client, q="瑜伽"))["hits"] if h["offer_id"] == offers["yoga"])
