@@ -203,13 +203,15 @@ def _ms(value: float) -> str:
 @click.option("--concurrency", default=16, show_default=True, help="Concurrent clients.")
 @click.option("--freshness", default=20, show_default=True, help="Offers and providers changed to time freshness (0: skip).")
 @click.option("--time-limit", default=60.0, show_default=True, help="Seconds at most per class and target.")
-def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float) -> None:
+@click.option("--reindex/--no-reindex", default=True, show_default=True,
+              help="Time a full reindex while searches go on (minutes at 100k offers on a loaded machine).")
+def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float, reindex: bool) -> None:
     """Search through the API and straight to Meilisearch, freshness, reindex, degraded mode."""
     from catalog.search import bench as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run(requests=requests, concurrency=concurrency, freshness=freshness,
-                                       class_time_limit=time_limit, say=console.print))
+                                       class_time_limit=time_limit, reindex=reindex, say=console.print))
     table = Table("class", "target", "requests", "errors", "degraded", "p50 ms", "p95 ms", "p99 ms", "req/s",
                   "API/engine p95")
     for api, engine in report.classes:

@@ -41,7 +41,10 @@ async def on_scorecard_changed(event_id: int, payload: dict) -> bool:
 
 
 async def on_write_due() -> int:
-    return await index.write_pending()
+    written, more = await index.write_pending()
+    if more:
+        write_index.send()
+    return written
 
 
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)

@@ -250,7 +250,7 @@ async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n
 # The run -----------------------------------------------------------------------------------
 
 async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, class_time_limit: float = 60,
-              log_dir: str | None = None, say: Callable[[str], None] = print) -> Report:
+              log_dir: str | None = None, reindex: bool = True, say: Callable[[str], None] = print) -> Report:
     from marketplace import db
     from marketplace.identity import services as identity
 
@@ -368,16 +368,17 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                         report.reindex_failures += 1
                     await asyncio.sleep(0.02)
 
-            loops = [asyncio.create_task(background()) for _ in range(2)]
-            started = time.perf_counter()
-            try:
-                report.reindex_documents = await index.reindex()
-                report.reindex_s = time.perf_counter() - started
-            finally:
-                stop.set()
-                await asyncio.gather(*loops)
-            say(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f}s, "
-                f"{report.reindex_failures} failed of {report.reindex_queries} searches")
+            if reindex:
+                loops = [asyncio.create_task(background()) for _ in range(2)]
+                started = time.perf_counter()
+                try:
+                    report.reindex_documents = await index.reindex()
+                    report.reindex_s = time.perf_counter() - started
+                finally:
+                    stop.set()
+                    await asyncio.gather(*loops)
+                say(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f}s, "
+                    f"{report.reindex_failures} failed of {report.reindex_queries} searches")
 
             # Degraded mode: the engine stopped.
             meilisearch = components.by_name("meilisearch")

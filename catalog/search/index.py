@@ -443,8 +443,10 @@ async def _provider_active(provider_id: int) -> bool:
 # the engine takes 0.6 s or more per write on 100k documents with `_geo` (its floor,
 # see overlay.py), and a job waiting for it held a worker thread the next change needed.
 # Changes that arrive while a write is running wait in a Redis set and go together in
-# the next write, so a burst costs a few engine writes, not one per change. One writer
-# at a time (a Redis lock), so an older read never lands after a newer one.
+# the next write, so a burst costs a few engine writes, not one per change; a provider's
+# offers go in the same write as the offers announced with it. One writer at a time (a
+# Redis lock, not waited for: the writer at work loops until nothing is pending), so an
+# older read never lands after a newer one.
 
 PENDING = {"offer": "search:pending:offers", "provider": "search:pending:providers"}
 WRITE_DUE = "search:write-due"  # set while a write job is queued and not yet started
@@ -488,32 +490,54 @@ async def _take(key: str) -> list[int]:
     return sorted(int(member) for member in members)
 
 
-async def write_pending() -> int:
-    """Write what was announced since the last write to the engine, wait until it has
-    applied it, then drop the overlay entries it now holds. Returns documents written."""
+async def write_pending() -> tuple[int, bool]:
+    """Write what was announced to the engine, wait until it has applied it, drop the
+    overlay entries it now holds, and go on while more was announced meanwhile.
+
+    Returns the documents written, and whether something was announced after the last
+    look (the caller then sends another write job). A job that finds another writer at
+    work returns at once: that writer takes its changes too. Waiting for the lock held
+    worker threads that the announcements needed (measured: every thread blocked, 21 of
+    45 changes not seen within 20 s)."""
     from marketplace.kv import redis
 
     connection = redis()
-    async with connection.lock(WRITER_LOCK, timeout=TASK_TIMEOUT_MS / 1000 + 60, blocking_timeout=TASK_TIMEOUT_MS / 1000):
-        await connection.delete(WRITE_DUE)  # what is announced from now on needs another job
-        offer_ids, provider_ids = await _take(PENDING["offer"]), await _take(PENDING["provider"])
-        if not offer_ids and not provider_ids:
-            return 0
-        read_at = time.time()
-        try:
-            written = 0
-            for provider_id in provider_ids:
-                written += await sync_provider(provider_id, mark=False)
-            if offer_ids:
-                written += await sync_offers(offer_ids, mark=False)
-        except Exception:
-            # Announced again for the retry of this job (or the next write).
-            for kind, ids in (("offer", offer_ids), ("provider", provider_ids)):
-                if ids:
-                    await connection.sadd(PENDING[kind], *ids)
-            raise
-        await overlay.clear_before("offer", offer_ids, read_at)
-        await overlay.clear_before("provider", provider_ids, read_at)
+    lock = connection.lock(WRITER_LOCK, timeout=TASK_TIMEOUT_MS / 1000 + 60)
+    if not await lock.acquire(blocking=False):
+        return 0, False
+    written = 0
+    try:
+        while True:
+            await connection.delete(WRITE_DUE)  # what is announced from now on needs another look
+            offer_ids, provider_ids = await _take(PENDING["offer"]), await _take(PENDING["provider"])
+            if not offer_ids and not provider_ids:
+                break
+            written += await _write(offer_ids, provider_ids)
+            await lock.reacquire()  # a long stream of changes keeps the lock
+    finally:
+        await lock.release()
+    return written, bool(await connection.exists(PENDING["offer"], PENDING["provider"]))
+
+
+async def _write(offer_ids: list[int], provider_ids: list[int]) -> int:
+    """One engine write (per 1,000 offers) for these offers and every offer of these providers."""
+    from marketplace.kv import redis
+
+    read_at = time.time()
+    try:
+        wanted = set(offer_ids)
+        if provider_ids:
+            rows = await Offer.raw("SELECT id FROM offer WHERE provider = ANY({}::int[])", provider_ids)
+            wanted.update(row["id"] for row in rows)
+        written = await sync_offers(sorted(wanted), mark=False)
+    except Exception:
+        # Announced again, for the retry of this job or the next write.
+        for kind, ids in (("offer", offer_ids), ("provider", provider_ids)):
+            if ids:
+                await redis().sadd(PENDING[kind], *ids)
+        raise
+    await overlay.clear_before("offer", offer_ids, read_at)
+    await overlay.clear_before("provider", provider_ids, read_at)
     return written
 
 
