@@ -374,10 +374,13 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                 try:
                     report.reindex_documents = await index.reindex()
                     report.reindex_s = time.perf_counter() - started
+                except Exception as error:  # a finding to report, not a reason to lose the others
+                    report.notes.append(f"reindex failed after {time.perf_counter() - started:.0f} s: "
+                                        f"{type(error).__name__}: {str(error)[:200]}")
                 finally:
                     stop.set()
                     await asyncio.gather(*loops)
-                say(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f}s, "
+                say(f"reindex: {report.reindex_documents} documents in {report.reindex_s or float('nan'):.1f}s, "
                     f"{report.reindex_failures} failed of {report.reindex_queries} searches")
 
             # Degraded mode: the engine stopped.
