@@ -1,5 +1,5 @@
 from piccolo.columns import (
-    JSONB, Array, BigSerial, Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
+    JSONB, Array, BigSerial, Boolean, Date, DoublePrecision, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -104,3 +104,12 @@ class SearchTermDaily(Table, tablename="search_term_daily"):
     term = Varchar(length=40)
     searches = Integer()
 
+
+
+class ProviderRating(Table, tablename="provider_rating"):
+    """A provider's satisfaction as evaluation last announced it (`evaluation.scorecard_changed`),
+    kept here so that search documents carry it; null while the provider has no rating."""
+
+    provider = Integer(primary_key=True)
+    rating = DoublePrecision(null=True, default=None)
+    updated_at = Timestamptz()

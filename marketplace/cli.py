@@ -205,14 +205,16 @@ def _ms(value: float) -> str:
 @click.option("--concurrency", default=16, show_default=True, help="Concurrent clients.")
 @click.option("--freshness", default=20, show_default=True, help="Offers and providers changed to time freshness (0: skip).")
 @click.option("--time-limit", default=60.0, show_default=True, help="Seconds at most per class and target.")
-def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float) -> None:
+@click.option("--reindex/--no-reindex", default=True, show_default=True,
+              help="Time a full reindex while searches go on (minutes at 100k offers on a loaded machine).")
+def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float, reindex: bool) -> None:
     """Search through the API and straight to Meilisearch, freshness, reindex, degraded mode."""
     from benchmarks import search as benchmark
     from benchmarks.common import percentile
 
     _bring_up()
     report = asyncio.run(benchmark.run(requests=requests, concurrency=concurrency, freshness=freshness,
-                                       class_time_limit=time_limit, say=console.print))
+                                       class_time_limit=time_limit, reindex=reindex, say=console.print))
     table = Table("class", "target", "requests", "errors", "degraded", "p50 ms", "p95 ms", "p99 ms", "req/s",
                   "API/engine p95")
     for api, engine in report.classes:
@@ -221,6 +223,11 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
             table.add_row(stats.name, stats.target, str(len(stats.latencies_ms)), str(stats.errors),
                           str(stats.degraded) if stats is api else "", _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}",
                           f"{ratio:.2f}" if stats is api else "")
+    if report.peer is not None:
+        stats, ours = report.peer, report.classes[0][0]
+        table.add_row(stats.name, stats.target, str(len(stats.latencies_ms)), str(stats.errors), "",
+                      _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}",
+                      f"peer/API {stats.pct(95) / ours.pct(95):.2f}" if ours.latencies_ms else "")
     if report.degraded is not None:
         stats = report.degraded
         table.add_row(stats.name, "api", str(len(stats.latencies_ms)), str(stats.errors), str(stats.degraded),

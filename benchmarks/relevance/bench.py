@@ -59,12 +59,15 @@ async def search_ids(q: str) -> list[int]:
 
 async def prepare_and_judge(with_peer: bool = True) -> Report:
     """Load the catalogue into the current database, index it, and judge both searches."""
-    from catalog.search import index, peer
+    from catalog.search import index, peer, terms
 
     catalogue = relevance.read_catalogue()
     queries = relevance.read_queries()
     ids = await relevance.load(catalogue)
     documents = await index.reindex()
+    # The corrections' vocabulary is cached per process: built from this catalogue, not
+    # from whatever the process searched before (another test file's offers).
+    terms.forget_vocabulary()
     ours = await relevance.run(queries, ids, catalogue, search_ids)
     other = await relevance.run(queries, ids, catalogue, peer.search_ids) if with_peer else relevance.Figures([])
     return Report(ours, other, documents)

@@ -1,4 +1,10 @@
-"""Index sync jobs. Thin: load by id, call the service, safe to repeat."""
+"""Index sync jobs. Thin: load by id, call the service, safe to repeat.
+
+An offer or provider event only announces the change (`index.announce`: the overlay at
+once, so search shows the new visibility within a fraction of a second); `write_index`
+writes the announced changes to the engine in batches and waits for it, in a job of its
+own, so that the engine's 0.6 s per write never delays the next announcement.
+"""
 
 import dramatiq
 
@@ -9,14 +15,36 @@ from marketplace.jobs import (
 )
 
 
+async def _announce(offer_ids: list[int] = (), provider_ids: list[int] = ()) -> None:
+    if await index.announce(offer_ids, provider_ids):
+        write_index.send()
+
+
 async def on_offer_changed(event_id: int, payload: dict) -> bool:
     return await outbox.consume_once("search.offer_changed", event_id,
-                                     lambda: index.sync_offer(int(payload["offer_id"])))
+                                     lambda: _announce(offer_ids=[int(payload["offer_id"])]))
 
 
 async def on_provider_changed(event_id: int, payload: dict) -> bool:
     return await outbox.consume_once("search.provider_changed", event_id,
-                                     lambda: index.sync_provider(int(payload["provider_id"])))
+                                     lambda: _announce(provider_ids=[int(payload["provider_id"])]))
+
+
+async def on_scorecard_changed(event_id: int, payload: dict) -> bool:
+    """evaluation's rating of a provider changed: kept in catalog, then its documents rewritten."""
+    provider_id = int(payload["provider_id"])
+
+    async def apply() -> None:
+        await index.set_rating(provider_id, payload.get("satisfaction"))
+        await _announce(provider_ids=[provider_id])
+    return await outbox.consume_once("search.scorecard_changed", event_id, apply)
+
+
+async def on_write_due() -> int:
+    written, more = await index.write_pending()
+    if more:
+        write_index.send()
+    return written
 
 
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)
@@ -29,6 +57,16 @@ async def provider_changed(event_id: int, payload: dict) -> None:
     await on_provider_changed(event_id, payload)
 
 
+@dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)
+async def scorecard_changed(event_id: int, payload: dict) -> None:
+    await on_scorecard_changed(event_id, payload)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)
+async def write_index() -> None:
+    await on_write_due()
+
+
 @dramatiq.actor(queue_name="default", max_retries=0)
 async def reconcile_index() -> None:
     await index.reconcile()
@@ -36,3 +74,5 @@ async def reconcile_index() -> None:
 
 outbox.subscribe("offer.changed", offer_changed)
 outbox.subscribe("provider.changed", provider_changed)
+# By name: catalog does not import evaluation (dependencies point evaluation → catalog).
+outbox.subscribe("evaluation.scorecard_changed", scorecard_changed)

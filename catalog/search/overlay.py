@@ -77,6 +77,7 @@ async def mark(kind: str, visibility: dict[int, bool]) -> dict[int, str]:
         return {}
     written = {item: _value(visible) for item, visible in visibility.items()}
     await redis().hset(KEYS[kind], mapping={str(item): value for item, value in written.items()})
+    forget()  # a search in this process (tests, the CLI) sees it at once
     return written
 
 
@@ -88,6 +89,31 @@ async def clear(kind: str, written: dict[int, str]) -> None:
     script = connection.register_script(_DELETE_IF_SAME)
     for item, value in written.items():
         await script(keys=[KEYS[kind]], args=[str(item), value])
+
+
+# Delete each field whose value was written at or before ARGV[1] (seconds): the index
+# write that has just been applied read the database after it, so it holds that change.
+_DELETE_IF_OLDER = """
+local removed = 0
+for i = 2, #ARGV do
+  local value = redis.call('HGET', KEYS[1], ARGV[i])
+  if value then
+    local written_at = tonumber(string.match(value, ':(.*)$'))
+    if written_at and written_at <= tonumber(ARGV[1]) then
+      removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
+    end
+  end
+end
+return removed
+"""
+
+
+async def clear_before(kind: str, items: list[int], read_at: float) -> None:
+    """The index now holds what the database held at `read_at` for these offers or
+    providers: drop their entries written before then (later ones stay)."""
+    if items:
+        script = redis().register_script(_DELETE_IF_OLDER)
+        await script(keys=[KEYS[kind]], args=[f"{read_at:.6f}", *map(str, items)])
 
 
 async def read() -> Overlay:

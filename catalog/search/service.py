@@ -172,7 +172,8 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
     for many shops), so one provider cannot fill the page; counting every hit exactly
     under `distinct` would more than double the engine's cost, so searches page by
     offset and report the engine's estimate of the total.
-    Among hits that match equally well, nearer ones come first when the place is known.
+    Among hits that match equally well, nearer ones come first when the place is known,
+    then better rated ones (the rating evaluation announced, see actors.py).
     """
     q = normalise(query.q) if q is None else q
     by_location = query.lat is not None or query.open_now
@@ -185,7 +186,9 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
     body.update(distinct="group", offset=(query.page - 1) * query.page_size, limit=query.page_size)
     sort = _sort(query)
     if sort is None and q and query.lat is not None:
-        sort = [f"_geoPoint({query.lat}, {query.lng}):asc"]
+        sort = [f"_geoPoint({query.lat}, {query.lng}):asc", "rating:desc"]
+    elif sort is None and q:
+        sort = ["rating:desc"]  # among hits that match equally well, the better rated first
     if sort:
         body["sort"] = sort
     return body

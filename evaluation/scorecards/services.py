@@ -52,6 +52,9 @@ from marketplace.settings import get_settings
 # publishes the second when a batch of results is applied.
 RATING_CHANGED = "evaluation.rating_changed"  # {"provider_id": int}
 RESULTS_APPLIED = "evaluation.results_applied"  # {"batch_id": int, "provider_ids": [int, ...]}
+# Published by `recompute_provider` when a provider's satisfaction (to one decimal, as
+# members see it) changed; search keeps its ranking by rating from it.
+SCORECARD_CHANGED = "evaluation.scorecard_changed"  # {"provider_id": int, "satisfaction": float | None}
 
 WINDOW_DAYS = 90
 PRIOR_WEIGHT = 10.0
@@ -290,12 +293,15 @@ async def recompute_provider(provider_id: int, now: datetime | None = None) -> N
         connection = transaction.connection
         await connection.execute("SELECT pg_advisory_xact_lock_shared($1)", _LOCK_FIGURES)
         before = await connection.fetchrow(
-            "SELECT category, district FROM provider_scorecard WHERE provider = $1", provider_id)
+            "SELECT category, district, satisfaction FROM provider_scorecard WHERE provider = $1", provider_id)
         after = await connection.fetchrow(
             f"INSERT INTO provider_scorecard ({columns}) SELECT {columns} FROM ({text}) x "
-            f"ON CONFLICT (provider) DO UPDATE SET {updates} RETURNING category, district", *args)
+            f"ON CONFLICT (provider) DO UPDATE SET {updates} RETURNING category, district, satisfaction", *args)
         if after is None:  # no longer admitted (rejected): no scorecard
             await connection.execute("DELETE FROM provider_scorecard WHERE provider = $1", provider_id)
+        shown_before, shown_after = (_shown_rating(row) for row in (before, after))
+        if shown_before != shown_after:
+            await outbox.publish(SCORECARD_CHANGED, {"provider_id": int(provider_id), "satisfaction": shown_after})
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_RANKS)
         categories = {row["category"] for row in (before, after) if row and row["category"] is not None}
         districts = {row["district"] for row in (before, after) if row and row["district"] is not None}
@@ -303,6 +309,11 @@ async def recompute_provider(provider_id: int, now: datetime | None = None) -> N
             await _rerank(connection, "category", category)
         for district in sorted(districts):
             await _rerank(connection, "district", district)
+
+
+def _shown_rating(row) -> float | None:
+    """The satisfaction as members see it (one decimal), None without a scorecard or ratings."""
+    return round(float(row["satisfaction"]), 1) if row and row["satisfaction"] is not None else None
 
 
 async def recompute_providers(provider_ids: list[int], now: datetime | None = None) -> None:

@@ -2,6 +2,7 @@
 bound, complaint rate and missed answers, held ratings, third-party weighting, ranks,
 determinism, snapshots, and the outbox path that keeps a provider's card current."""
 
+import json
 import math
 from datetime import date, timedelta
 from fractions import Fraction
@@ -155,6 +156,26 @@ async def test_ranks_follow_a_single_recomputation(data, signals):
     a, b = await card(data["a"]), await card(data["b"])
     assert a.satisfaction > b.satisfaction
     assert (a.rank_category, b.rank_category) == (1, 2)
+
+
+async def test_a_changed_satisfaction_is_announced_for_search(data, signals):
+    """Search ranks by rating from `evaluation.scorecard_changed`, published with the
+    recomputation when the satisfaction members see (one decimal) changed."""
+    async def announced() -> list[dict]:
+        rows = await execute("SELECT coalesce(jsonb_agg(payload ORDER BY id), '[]'::jsonb) FROM outbox_event "
+                             "WHERE topic = $1", scorecards.SCORECARD_CHANGED)
+        return json.loads(rows) if isinstance(rows, str) else rows
+
+    await scorecards.recompute_provider(data["a"], NOW)
+    first = await announced()
+    assert [event["provider_id"] for event in first] == [data["a"]]
+    assert first[0]["satisfaction"] == round((await card(data["a"])).satisfaction, 1)
+    await scorecards.recompute_provider(data["a"], NOW)  # nothing changed: nothing announced
+    assert len(await announced()) == 1
+    for _ in range(40):
+        await signals.rating(data["a"], 5, days_ago=1)
+    await scorecards.recompute_provider(data["a"], NOW)
+    assert len(await announced()) == 2
 
 
 async def test_monthly_snapshot_and_history(data, signals):

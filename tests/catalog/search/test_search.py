@@ -183,6 +183,8 @@ async def test_outbox_redelivery_has_one_effect(client, world, offers):
     event = await builders.publish("offer.changed", {"offer_id": offer_id})
     assert await actors.on_offer_changed(event, {"offer_id": offer_id}) is True
     assert await actors.on_offer_changed(event, {"offer_id": offer_id}) is False
+    assert await actors.on_write_due() > 0  # the engine write the event announced (a job of its own)
+    assert await actors.on_write_due() == 0  # nothing left to write
     body = await search(client, q="高温瑜伽")
     assert [hit["offer_id"] for hit in body["hits"]].count(offer_id) == 1
     # A paused offer leaves the index on its next event.
@@ -348,6 +350,54 @@ async def test_visibility_changes_show_before_the_engine_applies_them(client, wo
     held = await index.indexed_versions()
     assert held[offers["yoga"]][1] is False
     assert await overlay.read() == overlay.Overlay()
+
+
+async def test_an_announced_change_shows_at_once_and_is_written_in_one_batch_later(client, world, offers):
+    """The event's job only writes the overlay; the engine write is a job of its own that
+    takes every change announced meanwhile, and drops the overlay entries it covers."""
+    from catalog.search import overlay
+    from marketplace.kv import redis
+
+    await Offer.update({Offer.status: "paused"}).where(Offer.id.is_in([offers["yoga"], offers["cinema"]]))
+    assert await index.announce(offer_ids=[offers["yoga"]]) is True  # the caller sends a write job
+    assert await index.announce(offer_ids=[offers["cinema"]]) is False  # one is queued already
+    assert offers["yoga"] not in ids(await search(client, q="瑜伽"))  # before any engine write
+    assert offers["cinema"] not in ids(await search(client, page_size=50))
+    assert (await overlay.read()).hidden_offers == {offers["yoga"], offers["cinema"]}
+    written, more = await index.write_pending()
+    assert written >= 2 and more is False  # both offers in one write, nothing left
+    assert await overlay.read() == overlay.Overlay()
+    assert await redis().scard(index.PENDING["offer"]) == 0
+    held = await index.indexed_versions()
+    assert held[offers["yoga"]][1] is False and held[offers["cinema"]][1] is False
+    overlay.forget()
+    assert offers["yoga"] not in ids(await search(client, q="瑜伽"))
+    # An entry written after the write read the database stays until the next write.
+    await Offer.update({Offer.status: "published"}).where(Offer.id == offers["yoga"])
+    await index.announce(offer_ids=[offers["yoga"]])
+    await overlay.clear_before("offer", [offers["yoga"]], read_at=0)
+    assert offers["yoga"] in ids(await search(client, q="瑜伽"))
+    async with redis().lock(index.WRITER_LOCK, timeout=10):  # another writer at work takes them
+        assert await index.write_pending() == (0, False)
+    await index.write_pending()
+    assert await overlay.read() == overlay.Overlay()
+    assert offers["yoga"] in ids(await search(client, q="瑜伽"))
+
+
+async def test_a_rating_reaches_the_index_through_evaluations_event(client, world, offers):
+    provider = world.providers["haidian"]["id"]
+    payload = {"provider_id": provider, "satisfaction": 4.6}
+    event = await builders.publish("evaluation.scorecard_changed", payload)
+    assert await actors.on_scorecard_changed(event, payload) is True
+    assert await actors.on_scorecard_changed(event, payload) is False
+    await actors.on_write_due()
+
+    async def rating() -> float | None:
+        body = await search(client, q="体检")
+        return next(hit["rating"] for hit in body["hits"] if hit["offer_id"] == offers["checkup"])
+    assert await rating() == 4.6
+    await index.reindex()  # catalog keeps the rating: a rebuilt index has it too
+    assert await rating() == 4.6
 
 
 async def test_hits_show_the_stock_left_now_and_points_are_never_free(client, world, offers):
