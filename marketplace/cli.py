@@ -143,7 +143,10 @@ def serve(host: str, port: int, workers: int) -> None:
     _bring_up()
     uvicorn.run("marketplace.app:create_app", factory=True, host=host, port=port, workers=workers,
                 # Proxy headers are honoured by the app, from TRUSTED_PROXIES only (marketplace/web/proxy.py).
-                access_log=False, proxy_headers=False)
+                access_log=False, proxy_headers=False,
+                # Named, not "auto": a missing wheel fails at start instead of falling back to
+                # the pure-Python parser and event loop (docs/benchmarks.md, claims).
+                loop="uvloop", http="httptools")
 
 
 @main.command()

@@ -196,7 +196,8 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
             f"SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT {int(attempts)}")]
         children.append(processes.spawn(
             ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--workers", str(web_workers)], os.path.join(log_dir, "web-claims.log")))
+             "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", "httptools",  # as `benefits serve`
+             "--workers", str(web_workers)], os.path.join(log_dir, "web-claims.log")))
         await benchmarking.wait_ready(base)
         pool = await asyncpg.create_pool(get_settings().database.url, min_size=concurrency, max_size=concurrency)
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
