@@ -178,7 +178,7 @@ SELECT $4, id, $1, provider, 'epoch', now(), valid_to FROM taken RETURNING id
 
 
 async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64, rounds: int = 10,
-              web_workers: int = 1, log_dir: str | None = None, say=print) -> Report:
+              web_workers: int = 1, log_dir: str | None = None, points: bool = True, say=print) -> Report:
     from marketplace.vouchers import codes
 
     report = Report(stock=stock, attempts=attempts)
@@ -197,7 +197,8 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
             f"SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT {int(attempts)}")]
         children.append(processes.spawn(
             ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--workers", str(web_workers)], os.path.join(log_dir, "web-claims.log")))
+             "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", "httptools",  # as `benefits serve`
+             "--workers", str(web_workers)], os.path.join(log_dir, "web-claims.log")))
         await benchmarking.wait_ready(base)
         pool = await asyncpg.create_pool(get_settings().database.url, min_size=concurrency, max_size=concurrency)
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
@@ -230,7 +231,8 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
                     f"(p99 {result.api.pct(99):.1f} ms, {result.api.errors} errors), SQL {result.sql.rps:.0f}/s, "
                     f"ratio {result.ratio:.2f}")
             await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")
-            await _points_rounds(report, http, pool, base, tokens, member_ids, concurrency, rounds, say)
+            if points:
+                await _points_rounds(report, http, pool, base, tokens, member_ids, concurrency, rounds, say)
     finally:
         processes.stop(children)
         await db.close_pool()

@@ -31,7 +31,7 @@ from marketplace.identity import approval_pages, guards, permissions, team
 from marketplace.identity import pages as account_pages
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
-from marketplace.inbox import middleware as inbox_middleware, pages as inbox_pages
+from marketplace.inbox import pages as inbox_pages
 from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
 from marketplace.federation.roster import pages as roster_pages
@@ -40,8 +40,8 @@ from marketplace.privacy import controllers as privacy_controllers, pages as pri
 from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import (config as web_config, csrf, i18n, pages, portal_badges, proxy,
-                             requests as checked_requests, security, static_assets, todo)
+from marketplace.web import (config as web_config, csrf, i18n, page_counts, pages, proxy,
+                             requests as checked_requests, security, static_assets)
 from providers import pages as provider_pages
 from providers import controllers as provider_controllers
 from providers.settlements import controllers as settlement_controllers
@@ -79,8 +79,10 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.before_send.append(security.add_security_headers)
         app_config.middleware[:0] = [proxy.proxy_middleware, security.nonce_middleware, logs.request_log_middleware,
                                      i18n.locale_middleware, checked_requests.query_guard_middleware,
-                                     authentication_middleware, inbox_middleware.badge_middleware,
-                                     audit_middleware, todo.todo_middleware, portal_badges.badge_middleware]
+                                     authentication_middleware, audit_middleware, page_counts.middleware]
+        # The layouts' badges (unread messages, to-do counts, portal badges) are counted only
+        # when the answer is a page; their modules registered them when imported.
+        app_config.after_request = page_counts.after_request
         app_config.template_config = web_config.template_config()
         # HTML, CSS, JS and JSON go out gzipped (members are on phones), not to requests
         # another site started (BREACH; see static_assets); pictures are compressed already.

@@ -145,7 +145,10 @@ def serve(host: str, port: int, workers: int) -> None:
     _bring_up()
     uvicorn.run("marketplace.app:create_app", factory=True, host=host, port=port, workers=workers,
                 # Proxy headers are honoured by the app, from TRUSTED_PROXIES only (marketplace/web/proxy.py).
-                access_log=False, proxy_headers=False)
+                access_log=False, proxy_headers=False,
+                # Named, not "auto": a missing wheel fails at start instead of falling back to
+                # the pure-Python parser and event loop (docs/benchmarks.md, claims).
+                loop="uvloop", http="httptools")
 
 
 @main.command()
@@ -279,13 +282,15 @@ def bench_relevance(misses: bool) -> None:
 @click.option("--concurrency", default=64, show_default=True, help="Concurrent clients (and SQL connections).")
 @click.option("--rounds", default=10, show_default=True)
 @click.option("--web-workers", default=1, show_default=True, help="uvicorn worker processes of the web app.")
-def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int) -> None:
+@click.option("--points/--no-points", default=True, show_default=True,
+              help="Also the points rounds (--no-points: the flash sale alone, for a quicker measurement).")
+def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int, points: bool) -> None:
     """A flash sale of one offer: claims over HTTP against the same claims as raw SQL."""
     from benchmarks import claims as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run(attempts=attempts, stock=stock, concurrency=concurrency, rounds=rounds,
-                                       web_workers=web_workers, say=console.print))
+                                       web_workers=web_workers, points=points, say=console.print))
     table = Table("round", "vouchers", "stock left", "over limit", "HTTP 201/409/other", "API claims/s",
                   "p50 ms", "p95 ms", "p99 ms", "SQL claims/s", "API/SQL")
     for number, result in enumerate(report.rounds, start=1):

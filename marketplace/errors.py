@@ -151,7 +151,9 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
         i18n.current_locale.set(i18n.requested_locale(request.scope))
         return Template(template_name="error.html", context={"problem": body},
                         status_code=body["status"], headers=headers)
-    return Response(content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    # Encoded here: bytes skip Litestar's search for a serializer on every refused request.
+    return Response(content=msgspec.json.encode(body), status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE,
+                    headers=headers)
 
 
 def _login_path(request: Request) -> str:

@@ -22,7 +22,11 @@ SKIPPED = ("/console/login", "/console/logout", "/provider/login", "/provider/lo
 
 def audit_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in CHANGES or scope["path"].startswith(SKIPPED):
+        # Who is asking is known before the handler runs (authentication is an outer
+        # middleware): members' requests, most of them, pass straight through.
+        principal = scope.get("user")
+        if scope["type"] != "http" or scope["method"] not in CHANGES or scope["path"].startswith(SKIPPED) \
+                or principal is None or principal.kind not in AUDITED:
             await app(scope, receive, send)
             return
         status = {"code": 500}
@@ -33,8 +37,7 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         await app(scope, receive, capture)
-        principal = scope.get("user")
-        if principal is None or principal.kind not in AUDITED or status["code"] >= 400:
+        if status["code"] >= 400:
             return  # refused requests changed nothing
         if scope.get(NOTHING_CHANGED):
             return  # a preview or a confirmation step, before anything was done

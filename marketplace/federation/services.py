@@ -1,7 +1,6 @@
 """The federation tree and its members: scope checks, subtree queries, membership."""
 
 import re
-from contextlib import nullcontext
 from datetime import datetime, timezone
 
 from asyncpg.exceptions import UniqueViolationError
@@ -203,17 +202,33 @@ async def find_member_credentials(phone: str) -> tuple[int, str | None] | None:
     return (row["id"], row["password_hash"]) if row else None
 
 
-async def member_principal(member_id: int, connection=None) -> Principal | None:
-    """A member who may sign in as a principal (on the caller's connection, when given):
-    an active one, or one who left (`member_status` "left": reading only)."""
-    async with db.connection() if connection is None else nullcontext(connection) as connection:
-        row = await connection.fetchrow(
-            "SELECT m.id, m.name, m.node, m.groups, m.status, n.path FROM member m "
-            "JOIN union_node n ON n.id = m.node WHERE m.id = $1 AND m.status IN ('active', 'left')", member_id)
-    if row is None:
+# What a member principal is made of, for a statement of another domain that finds the
+# member id and wants the principal in the same round trip (identity's session look-up, on
+# every signed-in request): `MEMBER_PRINCIPAL_JOIN.format(member_id=<SQL expression>)`
+# after its FROM, `MEMBER_PRINCIPAL_COLUMNS` in its select list, then
+# `member_principal_from_row(row)`. Only members who may sign in: active ones, or ones who
+# left (`member_status` "left": reading only).
+MEMBER_PRINCIPAL_COLUMNS = ("pm.id AS pm_id, pm.name AS pm_name, pm.node AS pm_node, pm.groups AS pm_groups, "
+                            "pm.status AS pm_status, pn.path AS pm_path")
+MEMBER_PRINCIPAL_JOIN = ("LEFT JOIN member pm ON pm.id = {member_id} AND pm.status IN ('active', 'left') "
+                         "LEFT JOIN union_node pn ON pn.id = pm.node")
+
+
+def member_principal_from_row(row, **extra) -> Principal | None:
+    if row["pm_id"] is None:
         return None
-    return Principal(kind="member", id=row["id"], display_name=row["name"], node_id=row["node"],
-                     node_path=row["path"], groups=tuple(row["groups"]), member_status=row["status"])
+    return Principal(kind="member", id=row["pm_id"], display_name=row["pm_name"], node_id=row["pm_node"],
+                     node_path=row["pm_path"], groups=tuple(row["pm_groups"]), member_status=row["pm_status"],
+                     **extra)
+
+
+async def member_principal(member_id: int) -> Principal | None:
+    """A member who may sign in as a principal."""
+    async with db.connection() as connection:
+        row = await connection.fetchrow(
+            f"SELECT {MEMBER_PRINCIPAL_COLUMNS} FROM (SELECT $1::bigint AS id) AS wanted "
+            + MEMBER_PRINCIPAL_JOIN.format(member_id="wanted.id"), member_id)
+    return member_principal_from_row(row)
 
 
 def require_current_member(principal: Principal | None) -> None:

@@ -1,5 +1,8 @@
 """Route guards: who may call a handler. Scope (which node, which provider) is checked
-by the services, which know what the request touches."""
+by the services, which know what the request touches.
+
+Guards are `async def` although they never await: Litestar runs a plain function guard
+in a worker thread (`sync_to_thread`), which cost a claim more than its own queries."""
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
@@ -15,29 +18,29 @@ def _require(kind: str, connection: ASGIConnection) -> None:
         raise Forbidden(f"Only {kind} accounts may do this.", code="wrong_role")
 
 
-def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _require("member", connection)
 
 
-def provider_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def provider_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _require("provider", connection)
 
 
-def provider_owner(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def provider_owner(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _require("provider", connection)
     if connection.user.role != "owner":
         raise Forbidden("Only the provider's owner may do this.", code="owner_only")
 
 
-def operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _require("operator", connection)
 
 
-def evaluator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def evaluator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _require("evaluator", connection)
 
 
-def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.user is None:
         raise Unauthorized("Sign in first.", code="not_signed_in")
 
@@ -45,7 +48,7 @@ def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 def operator_role(*roles: str):
     """A guard for operators with one of `roles` (on top of their node scope)."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         _require("operator", connection)
         if connection.user.role not in roles:
             raise Forbidden(f"Only operators with the role {' or '.join(roles)} may do this.", code="role_required")
@@ -66,7 +69,7 @@ SETUP_ALLOWED = ("/console/password", "/console/security", "/console/logout", "/
                  "/provider/logout", "/api/v1/auth/token", "/api/v1/me", "/lang/")
 
 
-def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """App-wide: staff whose password was reset choose a new one, and operators whose role
     requires two-factor sign-in set it up, before anything else (pages redirect there)."""
     principal = connection.user

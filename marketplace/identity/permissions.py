@@ -283,8 +283,9 @@ def require(principal, permission: str) -> None:
         raise Forbidden("Your role does not allow this.", code="role_required", permission=permission)
 
 
-def enforce(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def enforce(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """App-wide guard: the route's permission, from the table, for operators and provider users.
+    Async, as every guard (see marketplace/identity/guards.py): no worker thread per request.
 
     Who is not signed in, or is of another kind, is left to the route's own guards
     (401 not_signed_in, 403 wrong_role); this guard decides between the roles of one kind."""

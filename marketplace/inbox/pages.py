@@ -6,9 +6,11 @@ from typing import Annotated
 from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
+from litestar.types import Scope
 
 from marketplace.identity import guards
 from marketplace.inbox import services
+from marketplace.web import page_counts
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
@@ -35,3 +37,21 @@ async def read_all(request: Request) -> Redirect:
 
 
 ROUTES = [inbox, open_message, read_all]
+
+
+# The unread badge of the member layout (消息 tab, `page_count("unread")`): counted only for a
+# signed-in member's page (marketplace/web/page_counts.py), never for the API, static files,
+# the other areas, or an answer that is not a page.
+_NOT_MEMBER_PAGES = ("/api/", "/static/", "/media/", "/health", "/ready", "/provider", "/console", "/evaluator")
+
+
+def _wants_unread(scope: Scope) -> bool:
+    return scope["method"] == "GET" and getattr(scope.get("user"), "kind", None) == "member" \
+        and not scope["path"].startswith(_NOT_MEMBER_PAGES)
+
+
+async def _unread(scope: Scope) -> int:
+    return await services.unread_count(scope["user"].id)
+
+
+page_counts.register("unread", _wants_unread, _unread)

@@ -44,8 +44,8 @@ from providers.credit_codes import (
 
 Progress = Callable[[str, int, int], None]
 # The data migrations that make the reference rows (see `_Seeder.ensure_reference_rows`).
-REFERENCE_MIGRATIONS = ("migrations.marketplace.marketplace_0011_reference_data",
-                        "migrations.catalog.catalog_0006_categories")
+REFERENCE_MIGRATIONS = ("migrations.marketplace.marketplace_0012_reference_data",
+                        "migrations.catalog.catalog_0007_categories")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MEMBER_PASSWORD = "member123"

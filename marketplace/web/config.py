@@ -11,7 +11,7 @@ from litestar.template.config import TemplateConfig
 from catalog import pricing
 from marketplace import dates
 from marketplace.identity import permissions
-from marketplace.web import i18n, large_text, nav, portal_badges, security, static_assets, todo
+from marketplace.web import i18n, large_text, nav, page_counts, portal_badges, security, static_assets, todo
 
 _REPO = Path(__file__).resolve().parents[2]
 # The shell's layouts and pages, then each domain's own pages. A domain keeps its
@@ -75,6 +75,8 @@ def environment() -> Environment:
     env.globals["static"] = static_assets.static
     # 长辈模式 (large text): a cookie the member sets on the home page or in 我的.
     env.globals["large_text"] = large_text.enabled
+    # Badges and counts of the layouts, counted only for pages (marketplace/web/page_counts.py).
+    env.globals["page_count"] = page_counts.page_count
     env.globals["todo_counts"] = todo.current
     env.globals["todo_badges"] = todo.current_badges
     env.globals["portal_badges"] = portal_badges.current

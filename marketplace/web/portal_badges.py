@@ -1,5 +1,5 @@
 """Badges in the provider portal's menu (new complaints, ...), counted for the signed-in
-provider on each portal page.
+provider on each portal page (see marketplace.web.page_counts: only pages count).
 
 Domains register a counter for a nav key when their pages module is imported, as with
 marketplace.web.nav, so the portal layout never names a domain:
@@ -10,14 +10,14 @@ marketplace.web.nav, so the portal layout never names a domain:
 """
 
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
+
+from marketplace.web import page_counts
 
 Counter = Callable[[int], Awaitable[int]]
 
 _counters: dict[str, Counter] = {}
-_current: ContextVar[dict[str, int] | None] = ContextVar("portal_badges", default=None)
 
 
 def register(nav_key: str, count: Counter) -> None:
@@ -35,13 +35,16 @@ async def counts(provider_id: int) -> dict[str, int]:
 
 def current() -> dict[str, int]:
     """This page's badges (empty outside a signed-in provider's portal page)."""
-    return _current.get() or {}
+    return page_counts.page_count("portal_badges") or {}
 
 
 def _wants_page(scope: Scope) -> bool:
-    if scope["type"] != "http" or scope["method"] != "GET":
+    if scope["method"] != "GET":
         return False
     path = scope["path"]
+    user = scope.get("user")
+    if getattr(user, "kind", None) != "provider" or not getattr(user, "provider_id", None):
+        return False
     headers = dict(scope.get("headers") or [])
     # Litestar hands "/provider/" over as "/provider".
     return (path == "/provider" or path.startswith("/provider/")) \
@@ -49,17 +52,8 @@ def _wants_page(scope: Scope) -> bool:
         and b"hx-request" not in headers and not path.endswith(".csv")
 
 
-def badge_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        user = scope.get("user")
-        if _wants_page(scope) and user is not None and getattr(user, "kind", None) == "provider" \
-                and getattr(user, "provider_id", None):
-            token = _current.set(await counts(user.provider_id))
-            try:
-                await app(scope, receive, send)
-            finally:
-                _current.reset(token)
-            return
-        await app(scope, receive, send)
+async def _count(scope: Scope) -> dict[str, int]:
+    return await counts(scope["user"].provider_id)
 
-    return middleware
+
+page_counts.register("portal_badges", _wants_page, _count)

@@ -71,7 +71,7 @@ def nonce_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        nonce = scope.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
+        nonce = scope[_NONCE_KEY] = secrets.token_urlsafe(18)  # type: ignore[typeddict-unknown-key]
         token = _nonce.set(nonce)
         try:
             await app(scope, receive, send)
@@ -94,7 +94,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     settings = get_settings()
     headers = MutableScopeHeaders.from_message(message)
     path = scope.get("path", "")
-    nonce = scope.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
+    # Drawn by nonce_middleware; responses that never passed it (unmatched routes) draw here.
+    nonce = scope.get(_NONCE_KEY) or scope.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
     if "content-security-policy" not in headers:
         headers["Content-Security-Policy"] = content_security_policy(nonce, path)
     headers["X-Content-Type-Options"] = "nosniff"

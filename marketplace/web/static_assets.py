@@ -87,3 +87,33 @@ class SameOriginCompression(CompressionMiddleware):
                 await self.app(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+    def create_compression_send_wrapper(self, send: Send, compression_encoding, scope: Scope) -> Send:
+        """Litestar opens a gzip stream for every response it may compress, even for the many
+        (problem answers, small JSON) under `minimum_size` that go out as they are: here the
+        stream is opened only for a body that may be compressed."""
+        start: Message | None = None
+        compressing: Send | None = None
+        passing = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal start, compressing, passing
+            if passing:
+                await send(message)
+            elif compressing is not None:
+                await compressing(message)
+            elif message["type"] == "http.response.start":
+                start = message
+            elif start is not None and message["type"] == "http.response.body" and not message.get("more_body") \
+                    and len(message.get("body", b"")) < self.config.minimum_size:
+                passing = True
+                await send(start)
+                await send(message)
+            else:
+                compressing = super(SameOriginCompression, self).create_compression_send_wrapper(
+                    send, compression_encoding, scope)
+                if start is not None:
+                    await compressing(start)
+                await compressing(message)
+
+        return send_wrapper

@@ -11,10 +11,11 @@ federation scope. The key is also the nav key whose menu item shows the badge.
 """
 
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
+
+from marketplace.web import page_counts
 
 Counter = Callable[[object], Awaitable[int]]
 
@@ -30,8 +31,6 @@ class TodoItem:
 
 
 _items: dict[str, TodoItem] = {}
-# This request's counts, set by the middleware and read by the templates (`todo_counts()`).
-_current: ContextVar[list | None] = ContextVar("todo", default=None)
 
 
 def register(key: str, label: str, href: str, count: Counter, *, position: int, nav_key: str | None = None) -> None:
@@ -58,7 +57,7 @@ def badges(todo: list[tuple[TodoItem, int]]) -> dict[str, int]:
 
 def current() -> list[tuple[TodoItem, int]]:
     """This page's to-do counts (empty outside a signed-in operator's console page)."""
-    return _current.get() or []
+    return page_counts.page_count("todo") or []
 
 
 def current_badges() -> dict[str, int]:
@@ -66,31 +65,23 @@ def current_badges() -> dict[str, int]:
 
 
 def _wants_page(scope: Scope) -> bool:
-    # A form that answers with a page (a confirmation, a refused form) shows the menu too.
-    if scope["type"] != "http" or scope["method"] not in ("GET", "POST"):
+    """A signed-in operator's console page (a form that answers with a page, a confirmation
+    or a refused form, shows the menu too); page_counts counts only if it is one."""
+    if scope["method"] not in ("GET", "POST"):
         return False
     path = scope["path"]
     if not (path == "/console" or path.startswith("/console/")) or path.startswith(("/console/login", "/console/logout")):
+        return False
+    user = scope.get("user")
+    if getattr(user, "kind", None) != "operator" or not getattr(user, "node_path", None):
         return False
     headers = dict(scope.get("headers") or [])
     # htmx fragments (progress polling) and downloads have no menu.
     return b"hx-request" not in headers and not path.endswith((".csv", "/progress"))
 
 
-def todo_middleware(app: ASGIApp) -> ASGIApp:
-    """For a signed-in operator's console page: the to-do counts, read by the console layout
-    (menu badges, `todo_badges()`) and by the home page (`todo_counts()`)."""
+async def _count(scope: Scope) -> list[tuple[TodoItem, int]]:
+    return await counts(scope["user"])
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        user = scope.get("user")
-        if _wants_page(scope) and user is not None and getattr(user, "kind", None) == "operator" \
-                and getattr(user, "node_path", None):
-            token = _current.set(await counts(user))
-            try:
-                await app(scope, receive, send)
-            finally:
-                _current.reset(token)
-            return
-        await app(scope, receive, send)
 
-    return middleware
+page_counts.register("todo", _wants_page, _count)
