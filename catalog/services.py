@@ -29,10 +29,9 @@ from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from providers import services as providers
 
-OFFER_CHANGED = "offer.changed"
 
 _CARD_SQL = (
     "SELECT o.id, o.kind, o.title_zh, o.title_en, o.list_price_fen, o.member_price_fen, o.subsidy_fen, "
@@ -317,7 +316,7 @@ async def _flip(principal: Principal, offer_id: int, source: str, target: str) -
             if target == "paused":
                 raise Conflict("Only a published offer can be paused.", code=f"not_{source}")
             raise Conflict("Only a paused offer whose last day has not passed can be resumed.", code=f"not_{source}")
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
@@ -570,7 +569,7 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
                 revision["id"], principal.id)
         else:
             raise Conflict("Nothing of this offer is waiting for review.", code="nothing_to_review")
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
@@ -635,7 +634,7 @@ async def take_stock(connection, offer_id: int) -> int | None:
         "AND EXISTS (SELECT 1 FROM provider p WHERE p.id = offer.provider AND p.status = 'active') "
         "RETURNING stock_left", offer_id)
     if left == 0:
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
     return left
 
 
@@ -646,7 +645,7 @@ async def return_stock(connection, offer_id: int) -> None:
         "UPDATE offer SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left < stock_total "
         "RETURNING stock_left", offer_id)
     if left == 1:
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
 
 
 async def book_slot(connection, offer_id: int, slot_id: int):
@@ -679,7 +678,7 @@ async def expire_offers() -> list[int]:
             "UPDATE offer SET status = 'expired', updated_at = now() "
             "WHERE status IN ('published', 'paused') AND valid_to <= now() RETURNING id")
         for row in rows:
-            await outbox.publish(OFFER_CHANGED, {"offer_id": row["id"]})
+            await outbox.publish(topics.OfferChanged(offer_id=row["id"]))
     return sorted(row["id"] for row in rows)
 
 

@@ -30,14 +30,13 @@ from evaluation.schemas import CaseRead, StandingEventRead, StandingRead
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from providers import services as providers
 
 log = structlog.get_logger(__name__)
 
 STATES = ("good", "watch", "warning", "probation", "delisted")
 LEVELS = ("watch", "warning", "probation")
-PROVIDER_DELISTED = "evaluation.provider_delisted"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # The policy that applies where no federation node has published one (version 0).
@@ -388,8 +387,8 @@ async def _delist(connection, principal: Principal, provider_id: int, case_id: i
         provider_id)
     await _event(connection, provider_id, previous, "delisted",
                  f"运营人员决定下架。说明：{explanation.strip().rstrip('。.')}。您可在本案中提出一次申诉。", "operator", principal.id, case_id)
-    await outbox.publish(PROVIDER_DELISTED, {"provider_id": provider_id, "case_id": case_id,
-                                             "cancel_vouchers": cancel_vouchers})
+    await outbox.publish(topics.ProviderDelisted(provider_id=provider_id, case_id=case_id,
+                                                 cancel_vouchers=cancel_vouchers))
 
 
 async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead:

@@ -28,11 +28,10 @@ from marketplace import pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 
 log = structlog.get_logger(__name__)
 
-SURVEY_DUE = "evaluation.survey_due"
 EDITABLE_DAYS = 7
 # A burst: this many ratings of one provider within BURST_WINDOW from one network, or
 # from accounts younger than NEW_ACCOUNT_DAYS, and the next ones are held.
@@ -62,19 +61,19 @@ def network_of(address: str | None) -> str:
 
 # The feed from the marketplace ---------------------------------------------------------------------
 
-async def record_redemption(event: dict) -> bool:
+async def record_redemption(event: topics.VoucherRedeemed) -> bool:
     """Keep a redemption the marketplace announced; False when it was already kept."""
-    redeemed_at = datetime.fromisoformat(event["redeemed_at"])
+    redeemed_at = event.redeemed_at
     async with engine().transaction() as transaction:
         connection = transaction.connection
         stored = await connection.fetchval(
             "INSERT INTO redemption (voucher, provider, offer, category, member, staff, location, redeemed_at, "
             "survey_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (voucher) DO NOTHING RETURNING id",
-            event["voucher_id"], event["provider_id"], event["offer_id"], event["category_id"], event["member_id"],
-            event.get("staff_id"), event.get("location_id"), redeemed_at, redeemed_at + survey_delay())
+            event.voucher_id, event.provider_id, event.offer_id, event.category_id, event.member_id,
+            event.staff_id, event.location_id, redeemed_at, redeemed_at + survey_delay())
         if stored is None:
             return False
-        await _check_integrity(connection, event["provider_id"], event.get("staff_id"), redeemed_at)
+        await _check_integrity(connection, event.provider_id, event.staff_id, redeemed_at)
     return True
 
 
@@ -113,8 +112,8 @@ async def send_due_surveys(now: datetime | None = None, batch: int = 1000) -> in
             "  ORDER BY survey_due_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING member, voucher, provider",
             now, batch)
         for row in rows:
-            await outbox.publish(SURVEY_DUE, {"member_id": row["member"], "voucher_id": row["voucher"],
-                                              "provider_id": row["provider"]})
+            await outbox.publish(topics.SurveyDue(member_id=row["member"], voucher_id=row["voucher"],
+                                                  provider_id=row["provider"]))
     return len(rows)
 
 

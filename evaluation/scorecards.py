@@ -44,14 +44,12 @@ import msgspec
 
 from marketplace.db import engine
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.settings import get_settings
 
 # Outbox topics. The ratings code publishes the first (through `rating_changed`) in the
 # transaction that creates, edits, holds or clears a rating; the evaluator-batch code
 # publishes the second when a batch of results is applied.
-RATING_CHANGED = "evaluation.rating_changed"  # {"provider_id": int}
-RESULTS_APPLIED = "evaluation.results_applied"  # {"batch_id": int, "provider_ids": [int, ...]}
 
 WINDOW_DAYS = 90
 PRIOR_WEIGHT = 10.0
@@ -80,7 +78,7 @@ def _zone() -> str:
 async def rating_changed(provider_id: int) -> int:
     """Announce, inside the caller's transaction, that a provider's ratings changed; its
     scorecard is recomputed once the transaction has committed. Returns the event id."""
-    return await outbox.publish(RATING_CHANGED, {"provider_id": int(provider_id)})
+    return await outbox.publish(topics.RatingChanged(provider_id=int(provider_id)))
 
 
 # The figures -----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRe
 from marketplace.federation import services as federation
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from providers.credit_codes import is_valid_credit_code
 from providers.schemas import (
     AccountInput,
@@ -32,7 +32,6 @@ from providers.schemas import (
 )
 from providers.tables import Location, Provider, ProviderUser
 
-TOPIC = "provider.changed"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Mainland China's bounding box (Mohe to Hainan's southern tip, Pamirs to the Wusu river).
 LATITUDE = (18.0, 53.6)
@@ -291,7 +290,7 @@ async def _record(connection, provider_id: int, from_status: str | None, to_stat
     await connection.execute(
         "INSERT INTO provider_status_change (provider, from_status, to_status, actor_kind, actor_id, reason) "
         "VALUES ($1, $2, $3, $4, $5, $6)", provider_id, from_status, to_status, actor_kind, actor_id, reason)
-    await outbox.publish(TOPIC, {"provider_id": provider_id})
+    await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
 
 
 async def transition(connection, provider_id: int, allowed_from: tuple[str, ...], to_status: str,
@@ -423,7 +422,7 @@ async def add_location(principal: Principal, data: LocationInput) -> LocationRea
     location = check_location(data)
     async with engine().transaction() as transaction:
         location_id = await _insert_location(transaction.connection, principal.provider_id, location)
-        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
     return LocationRead(id=location_id, **location)
 
 
@@ -438,7 +437,7 @@ async def update_location(principal: Principal, location_id: int, data: Location
             location["latitude"], location["longitude"], json.dumps(location["opening_hours"]), location["phone"])
         if found is None:
             raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
-        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
     return LocationRead(id=location_id, **location)
 
 
@@ -462,7 +461,7 @@ async def remove_location(principal: Principal, location_id: int) -> None:
                 await connection.execute("DELETE FROM location WHERE id = $1", location_id)
         except ForeignKeyViolationError as error:
             raise Conflict("Offers still name this location; change them first.", code="location_in_use") from error
-        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
 
 
 # Users (owner) -------------------------------------------------------------------------------------

@@ -6,17 +6,19 @@ from catalog.search import index
 from marketplace.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    topics,
 )
 
 
 async def on_offer_changed(event_id: int, payload: dict) -> bool:
-    return await outbox.consume_once("search.offer_changed", event_id,
-                                     lambda: index.sync_offer(int(payload["offer_id"])))
+    event = topics.OfferChanged.read(payload)
+    return await outbox.consume_once("search.offer_changed", event_id, lambda: index.sync_offer(event.offer_id))
 
 
 async def on_provider_changed(event_id: int, payload: dict) -> bool:
+    event = topics.ProviderChanged.read(payload)
     return await outbox.consume_once("search.provider_changed", event_id,
-                                     lambda: index.sync_provider(int(payload["provider_id"])))
+                                     lambda: index.sync_provider(event.provider_id))
 
 
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)
@@ -34,5 +36,5 @@ async def reconcile_index() -> None:
     await index.reconcile()
 
 
-outbox.subscribe("offer.changed", offer_changed)
-outbox.subscribe("provider.changed", provider_changed)
+outbox.subscribe(topics.OfferChanged, offer_changed)
+outbox.subscribe(topics.ProviderChanged, provider_changed)

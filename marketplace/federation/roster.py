@@ -42,7 +42,7 @@ from marketplace import audit, csvfiles, pii
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -67,7 +67,6 @@ CHUNK = 50_000  # rows per progress step and per COPY
 MAX_ERRORS = 1000  # kept and shown at most; error_count says how many there were
 MAX_NAME = 50
 MIN_AGE, MAX_AGE = 16, 100
-IMPORT_QUEUED = "roster.import_queued"
 STATUSES = ("queued", "validating", "applying", "done", "failed")
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -344,7 +343,7 @@ async def start_import(principal: Principal, filename: str, content: bytes) -> I
         if rows > SYNC_MAX_ROWS:
             await connection.execute("INSERT INTO roster_import_file (import, content) VALUES ($1, $2)",
                                      import_id, content)
-            await outbox.publish(IMPORT_QUEUED, {"import_id": import_id})
+            await outbox.publish(topics.RosterImportQueued(import_id=import_id))
     log.info("roster_import_started", import_id=import_id, rows=rows, job=rows > SYNC_MAX_ROWS)
     if rows <= SYNC_MAX_ROWS:
         await run_import(import_id, content)

@@ -12,7 +12,7 @@ from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
 from marketplace.federation.tables import Member, MemberGroup, UnionNode
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dX]$")
@@ -189,7 +189,7 @@ async def create_member(data: MemberCreate) -> int:
             raise Conflict("A member with this phone or ID number already exists.",
                            code="member_exists") from error
         member_id = rows[0]["id"]
-        await outbox.publish("member.joined", {"member_id": member_id})
+        await outbox.publish(topics.MemberJoined(member_id=member_id))
     return member_id
 
 

@@ -32,7 +32,7 @@ from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.kv import redis
 from marketplace.points import services as points
 from marketplace.vouchers import codes
@@ -43,9 +43,9 @@ from providers import services as providers
 log = structlog.get_logger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PAID_VOUCHER_CANCELLED = "voucher.paid_cancelled"
-VOUCHER_REDEEMED = "voucher.redeemed"  # evaluation keeps its own record of redemptions
-VOUCHER_HONOURED = "voucher.honoured"
+# marketplace/payments subscribes by this name (its package is being changed elsewhere);
+# everything else names the Struct.
+PAID_VOUCHER_CANCELLED = topics.PaidVoucherCancelled.topic
 # Claimed here; paid offers go through marketplace.payments, which holds a pending voucher.
 CLAIMABLE_KINDS = ("voucher", "slot", "points")
 # Unknown codes looked up at the counter, per window: beyond these a staff account or a
@@ -347,7 +347,7 @@ async def _cancelled(connection, voucher_id: int, paid_fen: int) -> None:
     payments domain refunds it)."""
     await release(connection, voucher_id)
     if paid_fen > 0:
-        await outbox.publish(PAID_VOUCHER_CANCELLED, {"voucher_id": voucher_id})
+        await outbox.publish(topics.PaidVoucherCancelled(voucher_id=voucher_id))
 
 
 async def release(connection, voucher_id: int) -> None:
@@ -429,7 +429,7 @@ async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool)
             "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",
             voucher_id, principal.id, honoured)
         if updated is not None:
-            await outbox.publish(VOUCHER_HONOURED, {"voucher_id": voucher_id, "honoured": honoured})
+            await outbox.publish(topics.VoucherHonoured(voucher_id=voucher_id, honoured=honoured))
     if updated is None:
         current = await my_voucher(principal, voucher_id)
         raise Conflict("Only a redeemed voucher can be rated.", code="not_redeemed", status_now=current.status)
@@ -630,10 +630,10 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
             code, principal.provider_id, principal.id, location_id)
         row = await connection.fetchrow(_COUNTER_SQL, code, principal.provider_id)
         if redeemed is not None:  # the quality loop keeps its own record of redemptions
-            await outbox.publish(VOUCHER_REDEEMED, {
-                "voucher_id": row["id"], "provider_id": principal.provider_id, "offer_id": row["offer"],
-                "category_id": row["category"], "member_id": row["member"], "staff_id": principal.id,
-                "location_id": location_id, "redeemed_at": row["redeemed_at"].isoformat()})
+            await outbox.publish(topics.VoucherRedeemed(
+                voucher_id=row["id"], provider_id=principal.provider_id, offer_id=row["offer"],
+                category_id=row["category"], member_id=row["member"], staff_id=principal.id,
+                location_id=location_id, redeemed_at=row["redeemed_at"]))
     if redeemed is None:
         if row["status"] == "redeemed":
             raise _already_redeemed(row)
