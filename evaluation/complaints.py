@@ -21,7 +21,7 @@ from asyncpg.exceptions import UniqueViolationError
 
 from evaluation import scorecards
 from evaluation.schemas import ComplaintInput, ComplaintRead
-from marketplace import pii
+from marketplace import personal_data, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from marketplace.identity.principal import Principal
@@ -58,6 +58,25 @@ def _read(row, *, show_member: bool) -> ComplaintRead:
         answer=row["answer"], answered_at=row["answered_at"], resolution=row["resolution"],
         closed_at=row["closed_at"], member_name=row["member_masked"] if show_member else None,
         photo=row["photo"])
+
+
+@personal_data.forgets("complaint")
+async def forget_member(connection, member_id: int) -> None:
+    """The case stays (the provider's record and the scorecards count it); who filed it does not."""
+    await connection.execute("UPDATE complaint SET member_masked = '*' WHERE member = $1", member_id)
+
+
+async def latest_of_provider(provider_id: int, limit: int = 20) -> tuple[list[dict], int]:
+    """A provider's latest complaints, the evidence of an enforcement case, and how many
+    there are in all."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT category, text, status, created_at, answered_at, respond_by, "
+            "(status = 'open' AND respond_by < now()) AS overdue FROM complaint WHERE provider = $1 "
+            "ORDER BY created_at DESC LIMIT $2", provider_id, limit)
+        total = await connection.fetchval("SELECT count(*) FROM complaint WHERE provider = $1", provider_id)
+    return [dict(row) for row in rows], total
 
 
 def _news(topic: type[topics.ComplaintNews], row) -> topics.ComplaintNews:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evaluation import complaints, policy, ratings
 from evaluation.schemas import (
@@ -14,9 +14,8 @@ from evaluation.schemas import (
     StandingRead,
 )
 from marketplace.identity import guards
+from marketplace.web.params import BigId, Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 
 class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -18,13 +18,12 @@ own record of them, so the quality loop never reads the marketplace's tables.
 import ipaddress
 import os
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from evaluation import policy, scorecards
 from evaluation.schemas import RatingInput, RatingRead
-from marketplace import pii
+from marketplace import dates, personal_data, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.identity.principal import Principal
@@ -43,7 +42,6 @@ NEW_ACCOUNT_DAYS = 7
 STAFF_BURST_SIZE = 10
 STAFF_BURST_WINDOW = timedelta(minutes=5)
 NIGHT_HOURS = range(0, 5)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def survey_delay() -> timedelta:
@@ -60,6 +58,28 @@ def network_of(address: str | None) -> str:
 
 
 # The feed from the marketplace ---------------------------------------------------------------------
+
+@personal_data.forgets("rating")
+async def forget_member(connection, member_id: int) -> None:
+    """The score stays in the figures; the member's words and name go."""
+    await connection.execute("UPDATE rating SET comment = '', member_masked = '*' WHERE member = $1", member_id)
+
+
+async def low_of_provider(provider_id: int, limit: int = 20) -> tuple[list[dict], int]:
+    """A provider's latest ratings of 1 or 2, the evidence of an enforcement case, and how
+    many there are in all."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT overall, honoured, comment, created_at, held FROM rating WHERE provider = $1 AND overall <= 2 "
+            "ORDER BY created_at DESC LIMIT $2", provider_id, limit)
+        total = await connection.fetchval(
+            "SELECT count(*) FROM rating WHERE provider = $1 AND overall <= 2", provider_id)
+    return [dict(row) for row in rows], total
+
+
+personal_data.keeps("redemption", why="the quality figures of providers; it holds ids and times only")
+
 
 async def record_redemption(event: topics.VoucherRedeemed) -> bool:
     """Keep a redemption the marketplace announced; False when it was already kept."""
@@ -95,7 +115,7 @@ async def _check_integrity(connection, provider_id: int, staff_id: int | None, r
         if recent == STAFF_BURST_SIZE:  # once, when the burst reaches the size
             reasons.append({"code": "staff_burst", "staff_id": staff_id, "count": recent,
                             "minutes": int(STAFF_BURST_WINDOW.total_seconds() // 60)})
-    if redeemed_at.astimezone(SHANGHAI).hour in NIGHT_HOURS:
+    if redeemed_at.astimezone(dates.zone()).hour in NIGHT_HOURS:
         reasons.append({"code": "night_redemption", "at": redeemed_at.isoformat()})
     if reasons:
         await policy.open_integrity_case(connection, provider_id, reasons)

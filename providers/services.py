@@ -10,7 +10,7 @@ import re
 
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
-from marketplace import pii
+from marketplace import db, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
@@ -88,6 +88,14 @@ async def get_provider(provider_id: int) -> dict | None:
     if row is not None:
         row["contact_phone"] = row["contact_phone_masked"]
     return row
+
+
+async def node_path(provider_id: int) -> str | None:
+    """The federation path of the provider's node, for scope checks; None when there is no
+    such provider."""
+    async with db.connection() as connection:
+        return await connection.fetchval(
+            "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id)
 
 
 async def list_locations(provider_id: int) -> list[dict]:

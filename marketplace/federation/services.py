@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import db, notifications, pii
+from marketplace import db, notifications, personal_data, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
@@ -26,6 +26,21 @@ def id_check_digit(first17: str) -> str:
 
 def is_valid_id_number(value: str) -> bool:
     return bool(ID_NUMBER_PATTERN.match(value)) and id_check_digit(value[:17]) == value[17]
+
+
+ANONYMOUS_NAME = "已注销会员"
+
+
+@personal_data.forgets("member")
+async def forget_member(connection, member_id: int) -> None:
+    """Erase the member's name, phone and ID number; keep the row (and everything tied to it
+    for accounting) under an anonymous name. The look-up hashes become unmatchable."""
+    await connection.execute(
+        "UPDATE member SET name = $2, phone_cipher = $3, id_number_cipher = $3, phone_masked = '', "
+        "phone_hash = decode(md5('erased-phone-' || id || random()::text), 'hex'), "
+        "id_number_hash = decode(md5('erased-id-' || id || random()::text), 'hex'), password_hash = NULL, "
+        "preferences = '{}', status = 'left', anonymised_at = now() WHERE id = $1",
+        member_id, ANONYMOUS_NAME, pii.encrypt(""))
 
 
 def _node(row: dict) -> NodeRead:

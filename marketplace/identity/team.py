@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Response, Template
 
 from marketplace.errors import DomainError
@@ -14,8 +14,8 @@ from marketplace.identity import guards, operators
 from marketplace.web import nav
 from marketplace.web.nav import N_
 from marketplace.web.forms import form_id
+from marketplace.web.params import Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 Role = Literal["administrator", "reviewer", "finance", "analyst"]
 
 nav.register("console", "team", N_("Team and unions"), "/console/team", "users", position=92)

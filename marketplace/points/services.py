@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from marketplace import dates, notifications
+from marketplace import dates, notifications, personal_data
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace import pii
@@ -42,6 +42,9 @@ from marketplace.settings import get_settings
 from marketplace.web.nav import N_
 
 log = structlog.get_logger(__name__)
+
+personal_data.keeps("points_balance", "points_entry", "points_lot",
+                    why="the ledger: every point granted and spent stays accounted for")
 
 GRANT_CHUNK = 5000  # members per transaction of a bulk grant
 APPROVAL_THRESHOLD = 10_000  # points: larger adjustments and grants (in all) need a second operator

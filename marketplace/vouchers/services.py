@@ -18,7 +18,6 @@ its slot place, its points, its campaign subsidy and its place in the member's l
 """
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 from redis.exceptions import RedisError
@@ -26,7 +25,7 @@ from redis.exceptions import RedisError
 from catalog import services as catalog
 from evaluation import complaints, ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
-from marketplace import dates, db, notifications, pii
+from marketplace import dates, db, notifications, personal_data, pii
 from marketplace.campaigns import services as campaigns
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
@@ -42,7 +41,6 @@ from providers import services as providers
 
 log = structlog.get_logger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # marketplace/payments subscribes by this name (its package is being changed elsewhere);
 # everything else names the Struct.
 PAID_VOUCHER_CANCELLED = topics.PaidVoucherCancelled.topic
@@ -56,9 +54,19 @@ PROVIDER_MISS_LIMIT = 100
 ALERT_MISSES = 50
 
 
+personal_data.keeps("voucher", "claim_count",
+                    why="accounting and per-member limits: what was claimed, redeemed and paid stays")
+
+
+@personal_data.forgets("restock_alert")
+async def forget_member(connection, member_id: int) -> None:
+    """What an erased member was waiting for is nobody's business any more."""
+    await connection.execute("DELETE FROM restock_alert WHERE member = $1", member_id)
+
+
 def period_start(period: str, now: datetime) -> datetime:
     """The start of the limit window holding `now`, in Shanghai's calendar."""
-    local = now.astimezone(SHANGHAI)
+    local = now.astimezone(dates.zone())
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "day":
         return midnight
@@ -553,7 +561,7 @@ def _counter(row) -> CounterVoucher:
 def _already_redeemed(row) -> Conflict:
     """A second use, with where, when and by whom the first one was (the counter shows it in red)."""
     return Conflict("This voucher was already redeemed at %(time)s.",
-                    params={"time": f"{row['redeemed_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M}"},
+                    params={"time": f"{row['redeemed_at'].astimezone(dates.zone()):%Y-%m-%d %H:%M}"},
                     code="already_redeemed", field="code", redeemed_at=row["redeemed_at"],
                     location=row["location_name"], staff=row["staff_name"])
 
@@ -577,7 +585,7 @@ async def provider_activity(provider_id: int) -> dict:
     """The owner's overview: vouchers redeemed today and this month (Shanghai calendar), and
     this month's running settlement so far: the union's subsidies owed for them and what
     members paid online for them."""
-    now = datetime.now(SHANGHAI)
+    now = datetime.now(dates.zone())
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
@@ -592,7 +600,7 @@ async def provider_activity(provider_id: int) -> dict:
 async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
     """The provider's vouchers redeemed since midnight in Shanghai, newest first."""
     provider_id = _staff(principal)
-    midnight = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = datetime.now(dates.zone()).replace(hour=0, minute=0, second=0, microsecond=0)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(_TODAY_SQL, provider_id, midnight, TODAY_LIMIT)
     return [_counter(row) for row in rows]
