@@ -10,7 +10,7 @@ import re
 
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
-from marketplace import db, pii
+from marketplace import db, pii, ratelimit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
@@ -228,24 +228,16 @@ def _applications_key(address: str | None) -> str:
 async def _check_applications(address: str | None) -> None:
     """TooManyRequests when `address` already applied the hourly limit's number of times
     (a refused form, fixed and sent again, does not count)."""
-    from marketplace.kv import redis
-
     key = _applications_key(address)
-    count = int(await redis().get(key) or 0)
-    if count >= APPLICATIONS_PER_ADDRESS:
-        ttl = max(int(await redis().ttl(key)), 1)
+    if await ratelimit.count(key) >= APPLICATIONS_PER_ADDRESS:
+        ttl = await ratelimit.seconds_left(key)
         raise TooManyRequests("Too many applications from this network; try again in %(minutes)s minutes.",
                               code="applications_throttled", retry_after=ttl,
                               params={"minutes": max(1, (ttl + 59) // 60)})
 
 
 async def _count_application(address: str | None) -> None:
-    from marketplace.kv import redis
-
-    async with redis().pipeline(transaction=True) as pipe:
-        pipe.set(_applications_key(address), 0, ex=APPLICATION_WINDOW_SECONDS, nx=True)
-        pipe.incr(_applications_key(address))
-        await pipe.execute()
+    await ratelimit.hit(_applications_key(address), window_seconds=APPLICATION_WINDOW_SECONDS)
 
 
 async def apply(data: ApplicationCreate, address: str | None = None, licence_image: str | None = None) -> int:

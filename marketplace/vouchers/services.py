@@ -25,14 +25,13 @@ from redis.exceptions import RedisError
 from catalog import services as catalog
 from evaluation import complaints, ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
-from marketplace import dates, db, notifications, personal_data, pii
+from marketplace import dates, db, notifications, personal_data, pii, ratelimit
 from marketplace.campaigns import services as campaigns
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox, topics
-from marketplace.kv import redis
 from marketplace.points import services as points
 from marketplace.vouchers import codes
 from marketplace.vouchers.schemas import ClaimState, CounterVoucher, VoucherRead
@@ -504,14 +503,8 @@ def _miss_keys(principal: Principal) -> tuple[str, str]:
 async def _count_attempt(principal: Principal) -> None:
     """Count a look-up before it runs (so parallel guesses cannot slip past the limit);
     TooManyRequests when the staff account or the provider is over its limit."""
-    staff_key, provider_key = _miss_keys(principal)
     try:
-        async with redis().pipeline(transaction=True) as pipe:
-            for key in (staff_key, provider_key):
-                # SET NX EX opens the window on the first attempt (EXPIRE NX needs Redis 7).
-                pipe.set(key, 0, ex=MISS_WINDOW_SECONDS, nx=True)
-                pipe.incr(key)
-            _, staff, _, provider = await pipe.execute()
+        staff, provider = await ratelimit.hit(*_miss_keys(principal), window_seconds=MISS_WINDOW_SECONDS)
     except RedisError:
         return  # throttling is a guard, not a dependency of the counter
     if provider == ALERT_MISSES:
@@ -526,10 +519,7 @@ async def _count_attempt(principal: Principal) -> None:
 async def _forgive(principal: Principal) -> None:
     """A code that was found gives its attempt back: only misses count."""
     try:
-        async with redis().pipeline(transaction=True) as pipe:
-            for key in _miss_keys(principal):
-                pipe.decr(key)
-            await pipe.execute()
+        await ratelimit.give_back(*_miss_keys(principal))
     except RedisError:
         pass
 
