@@ -44,20 +44,20 @@ _CARD_SQL = (
 async def visible_offers(node_path: str | None, groups: tuple[str, ...], limit: int = 20) -> list[dict]:
     """Published offers of active providers that a member of `node_path` in `groups` may
     claim (anonymous visitors: offers open to everyone). Newest first."""
-    return await Offer.raw(
+    return await db.fetch(
         _CARD_SQL
         + "JOIN union_node scope ON scope.id = o.node_scope "
         "WHERE o.status = 'published' AND p.status = 'active' AND o.valid_to > now() "
-        "AND (({}::text IS NULL AND scope.depth <= 1) OR {}::text LIKE scope.path || '%') "
-        "AND (cardinality(o.groups) = 0 OR o.groups && {}::varchar[]) "
-        "ORDER BY o.published_at DESC NULLS LAST, o.id DESC LIMIT {}",
-        node_path, node_path, list(groups), limit,
+        "AND (($1::text IS NULL AND scope.depth <= 1) OR $1::text LIKE scope.path || '%') "
+        "AND (cardinality(o.groups) = 0 OR o.groups && $2::varchar[]) "
+        "ORDER BY o.published_at DESC NULLS LAST, o.id DESC LIMIT $3",
+        node_path, list(groups), limit,
     )
 
 
 async def provider_offers(provider_id: int, limit: int = 50) -> list[dict]:
-    return await Offer.raw(
-        _CARD_SQL + "WHERE o.provider = {} ORDER BY o.created_at DESC, o.id DESC LIMIT {}",
+    return await db.fetch(
+        _CARD_SQL + "WHERE o.provider = $1 ORDER BY o.created_at DESC, o.id DESC LIMIT $2",
         provider_id, limit,
     )
 
@@ -663,10 +663,9 @@ async def release_slot(connection, slot_id: int) -> None:
 
 async def open_slots(offer_id: int) -> list[dict]:
     """The slots of a booking offer that can still be booked, soonest first."""
-    rows = await Offer.raw(
+    return await db.fetch(
         "SELECT id, starts_at, ends_at, capacity, booked FROM offer_slot "
-        "WHERE offer = {} AND starts_at > now() AND booked < capacity ORDER BY starts_at LIMIT 100", offer_id)
-    return [dict(row) for row in rows]
+        "WHERE offer = $1 AND starts_at > now() AND booked < capacity ORDER BY starts_at LIMIT 100", offer_id)
 
 
 # Expiry ----------------------------------------------------------------------------------------

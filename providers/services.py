@@ -72,10 +72,10 @@ async def find_user_credentials(username: str) -> tuple[int, str] | None:
 
 async def get_user(user_id: int) -> dict | None:
     """The user with their provider's id, name, status and federation node."""
-    rows = await ProviderUser.raw(
+    rows = await db.fetch(
         "SELECT u.id, u.display_name, u.role, u.provider AS provider_id, p.name AS provider_name, "
         "p.status AS provider_status, p.node AS node_id, u.must_change_password "
-        "FROM provider_user u JOIN provider p ON p.id = u.provider WHERE u.id = {} AND u.active",
+        "FROM provider_user u JOIN provider p ON p.id = u.provider WHERE u.id = $1 AND u.active",
         user_id,
     )
     return rows[0] if rows else None
@@ -113,13 +113,13 @@ async def provider_for_index(provider_id: int) -> dict | None:
 
 async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
     """`provider_for_index` for many providers in two queries (a reindex reads thousands)."""
-    rows = await Provider.raw(
-        "SELECT id, name, kind, status, node AS node_id FROM provider WHERE id = ANY({}::int[])",
+    rows = await db.fetch(
+        "SELECT id, name, kind, status, node AS node_id FROM provider WHERE id = ANY($1::int[])",
         list(provider_ids))
     found = {row["id"]: {**row, "locations": []} for row in rows}
-    locations = await Location.raw(
+    locations = await db.fetch(
         "SELECT id, provider, name, address, district, latitude, longitude, opening_hours, phone FROM location "
-        "WHERE provider = ANY({}::int[]) ORDER BY id", list(found))
+        "WHERE provider = ANY($1::int[]) ORDER BY id", list(found))
     for location in locations:
         found[location.pop("provider")]["locations"].append(location)
     return found
@@ -362,10 +362,15 @@ async def list_providers(principal: Principal, status: str | None = "applied", p
     """Providers serving nodes in the operator's subtree, oldest first (a review queue);
     with `q`, those whose name or credit code contains it."""
     text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
-    where = "n.path LIKE {} || '%'" + (" AND p.status = {}" if status else "") + \
-        (" AND (p.name ILIKE '%' || {} || '%' OR p.credit_code ILIKE '%' || {} || '%')" if text else "")
-    args = [principal.node_path or "-"] + ([status] if status else []) + ([text, text] if text else [])
-    rows = await Provider.raw(
+    args: list = [principal.node_path or "-"]
+    where = "n.path LIKE $1 || '%'"
+    if status:
+        args.append(status)
+        where += f" AND p.status = ${len(args)}"
+    if text:
+        args.append(text)
+        where += f" AND (p.name ILIKE '%' || ${len(args)} || '%' OR p.credit_code ILIKE '%' || ${len(args)} || '%')"
+    rows = await db.fetch(
         "SELECT p.id, p.name, p.credit_code, p.kind, p.status, p.node AS node_id, n.name_zh AS node_name, "
         "p.created_at, count(*) OVER () AS total FROM provider p JOIN union_node n ON n.id = p.node "
         f"WHERE {where} ORDER BY p.created_at, p.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
@@ -565,11 +570,11 @@ async def serving_nodes() -> list[dict]:
     """The city and district federations a provider may apply to serve, most relevant first:
     each city followed by its districts, the cities with the most members first (the
     federation's own city leads the list instead of the first one in the tree)."""
-    return await Provider.raw(
+    return await db.fetch(
         "WITH city AS (SELECT c.path, (SELECT count(*) FROM member m JOIN union_node mn ON mn.id = m.node "
         "  WHERE mn.path LIKE c.path || '%') AS members FROM union_node c WHERE c.level = 'city') "
         "SELECT n.id, n.name_zh, n.name_en, n.level, n.depth FROM union_node n "
-        "LEFT JOIN city ON n.path LIKE city.path || '%' WHERE n.level = ANY({}) "
+        "LEFT JOIN city ON n.path LIKE city.path || '%' WHERE n.level = ANY($1::varchar[]) "
         "ORDER BY coalesce(city.members, 0) DESC, coalesce(city.path, n.path), n.path",
         list(SERVING_LEVELS))
 

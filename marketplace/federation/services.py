@@ -119,11 +119,11 @@ async def ancestors(node: NodeRead) -> list[NodeRead]:
 
 async def child_member_counts(node_id: int) -> dict[int, int]:
     """Active members under each child of `node_id`, in one query."""
-    rows = await Member.raw(
+    rows = await db.fetch(
         "SELECT c.id, count(m.id) AS n FROM union_node c "
         "JOIN union_node d ON d.path LIKE c.path || '%' "
         "LEFT JOIN member m ON m.node = d.id AND m.status = 'active' "
-        "WHERE c.parent = {} GROUP BY c.id",
+        "WHERE c.parent = $1 GROUP BY c.id",
         node_id,
     )
     return {row["id"]: row["n"] for row in rows}
@@ -132,10 +132,10 @@ async def child_member_counts(node_id: int) -> dict[int, int]:
 async def count_members(path: str, include_left: bool = False, member_group: str | None = None) -> int:
     """Members in the subtree at `path`: active ones, or every one with `include_left`;
     only those of `member_group` when given."""
-    rows = await Member.raw(
+    rows = await db.fetch(
         "SELECT count(*) AS n FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE n.path LIKE {} AND (m.status = 'active' OR {}) AND ({}::varchar IS NULL OR {} = ANY(m.groups))",
-        path + "%", include_left, member_group, member_group,
+        "WHERE n.path LIKE $1 AND (m.status = 'active' OR $2) AND ($3::varchar IS NULL OR $3 = ANY(m.groups))",
+        path + "%", include_left, member_group,
     )
     return rows[0]["n"]
 
@@ -156,10 +156,10 @@ async def list_members(principal: Principal, node_id: int, page: int = 1, page_s
     node = await require_in_scope(principal, node_id)
     if page < 1 or not 1 <= page_size <= 100:
         raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
-    rows = await Member.raw(
+    rows = await db.fetch(
         "SELECT m.id, m.node, m.name, m.phone_masked, m.gender, m.groups, m.status "
-        "FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE {} "
-        "ORDER BY m.id LIMIT {} OFFSET {}",
+        "FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 "
+        "ORDER BY m.id LIMIT $2 OFFSET $3",
         node.path + "%", page_size, (page - 1) * page_size,
     )
     items = [
