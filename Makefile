@@ -30,8 +30,9 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 # Debian's chromium drives the Playwright browser tests (browser downloads are not possible
-# here); without a CJK font, Chinese pages render as boxes in the screenshots.
-BROWSER_PACKAGES := chromium fonts-noto-cjk
+# here); without a CJK font, Chinese pages render as boxes in the screenshots, and without
+# chromium-l10n native widgets (file pickers, date inputs) speak English on Chinese pages.
+BROWSER_PACKAGES := chromium chromium-l10n fonts-noto-cjk
 
 browser:
 	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \

@@ -5,6 +5,7 @@ Every page a test visits is saved as a full-page screenshot under
 tests/artifacts/screenshots/<test>-<step>.png, for people to look at.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Native widgets (file pickers, date inputs) speak the members' language, as on their phones:
+# chromium takes its interface language from the environment (with Debian's chromium-l10n).
+CHROMIUM_ENV = {**os.environ, "LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
@@ -33,7 +37,7 @@ async def browser(static_assets) -> Browser:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, env=CHROMIUM_ENV)
         yield browser
         await browser.close()
 

@@ -19,7 +19,7 @@ from catalog.tables import Offer
 from marketplace.federation import services as federation
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.tables import Voucher
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, _watch
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_ENV, PHONE, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD
 
@@ -63,7 +63,7 @@ async def test_cashier_scans_a_qr_code_with_the_camera_and_a_second_use_is_red(w
     args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                             f"--use-file-for-fake-video-capture={video}"]
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=args, env=CHROMIUM_ENV)
         context = await browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
                                             permissions=["camera"], **PHONE)
         context.set_default_timeout(15_000)
