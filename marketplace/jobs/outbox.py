@@ -1,10 +1,11 @@
 """Transactional outbox: events are rows written with the business change, then relayed.
 
 `publish` inserts into `outbox_event` inside the caller's transaction, so an event
-exists exactly when the change it announces was committed. Topics and their payloads
-are declared once, as msgspec Structs, in marketplace/jobs/topics.py. `relay_once` hands pending
-rows to the Dramatiq actors subscribed to their topic and stamps them delivered; a row
-it cannot hand over (Redis down) stays pending and is retried on the next pass.
+exists exactly when the change it announces was committed; topics and their payloads
+are declared once, as msgspec Structs, in marketplace/jobs/topics.py. `relay_once`
+hands pending rows to the Dramatiq actors subscribed to their topic and stamps them
+delivered; a row it cannot hand over (Redis down) stays pending and is retried on the
+next pass.
 Consumers use `consume_once`, so a message delivered twice has one effect. `purge`
 deletes what is no longer needed after the retention period.
 """
