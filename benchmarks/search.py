@@ -239,9 +239,8 @@ async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n
     through `providers.services.decide` (all their offers gone), then reinstated. Each
     change commits with its outbox event, as in the product."""
     from catalog import services as catalog
-    from catalog.services import OFFER_CHANGED
     from marketplace.db import engine
-    from marketplace.jobs import outbox
+    from marketplace.jobs import outbox, topics
     from providers import services as providers
 
     operator = await _operator()
@@ -268,7 +267,7 @@ async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n
         async with engine().transaction() as transaction:
             await transaction.connection.execute(
                 "UPDATE offer SET status = 'submitted', updated_at = now() WHERE id = $1", offer_id)
-            await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+            await outbox.publish(topics.OfferChanged(offer_id=offer_id))
         _record(report, "withdrawn", await _wait_until(visible, False, timeout))
         await catalog.approve(operator, offer_id)
         _record(report, "approved", await _wait_until(visible, True, timeout))

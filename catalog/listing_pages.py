@@ -7,13 +7,11 @@ the message next to the field it names.
 import re
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
@@ -29,13 +27,13 @@ from marketplace.settings import get_settings
 from marketplace.web import i18n, nav, paging, static_assets, todo
 from marketplace.web.nav import N_
 from marketplace.web.forms import form_error, form_id, posted_form
+from marketplace.web.params import Id
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
 nav.register("console", "listings", N_("Listing review"), "/console/listings", "doc", position=30)
 todo.register("listings", N_("Listings to review"), "/console/listings", services.review_count, position=20)
 
-OfferId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 MONEY_FIELDS = ("list_price_fen", "member_price_fen", "subsidy_fen")
 SLOT_FIELDS = ("slot_date", "slot_start", "slot_end", "slot_capacity", "slot_weeks")
 MAX_WEEKS = 26  # "repeat weekly for N weeks": half a year of slots at most
@@ -269,14 +267,14 @@ async def offer_create(request: Request) -> Response:
 
 
 @get("/provider/offers/{offer_id:int}", guards=[provider_user], include_in_schema=False)
-async def offer_detail(request: Request, offer_id: OfferId) -> Template:
+async def offer_detail(request: Request, offer_id: Id) -> Template:
     offer = await services.get_offer(request.user, offer_id)
     return await _form_page(request, offer, _form_values(offer))
 
 
 @post("/provider/offers/{offer_id:int}", guards=[provider_owner], include_in_schema=False,
       request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024)
-async def offer_update(request: Request, offer_id: OfferId) -> Response:
+async def offer_update(request: Request, offer_id: Id) -> Response:
     offer = await services.get_offer(request.user, offer_id)
     try:
         form = await request.form()
@@ -289,7 +287,7 @@ async def offer_update(request: Request, offer_id: OfferId) -> Response:
 def _action(name: str, call, done: str):
     @post(f"/provider/offers/{{offer_id:int}}/{name}", guards=[provider_owner], include_in_schema=False,
           name=f"offer_{name}")
-    async def handler(request: Request, offer_id: OfferId) -> Response:
+    async def handler(request: Request, offer_id: Id) -> Response:
         try:
             await call(request.user, offer_id)
         except DomainError as error:
@@ -302,7 +300,7 @@ def _action(name: str, call, done: str):
 
 @post("/provider/offers/{offer_id:int}/image", guards=[provider_owner], include_in_schema=False,
       request_max_body_size=services.MAX_IMAGE_BYTES + 64 * 1024)
-async def offer_image(request: Request, offer_id: OfferId) -> Response:
+async def offer_image(request: Request, offer_id: Id) -> Response:
     form = await request.form()
     upload = form.get("image")
     try:
@@ -397,12 +395,12 @@ async def _review_page(request: Request, offer_id: int, error: DomainError | Non
 
 
 @get("/console/listings/{offer_id:int}", guards=[operator], include_in_schema=False)
-async def review_detail(request: Request, offer_id: OfferId) -> Template:
+async def review_detail(request: Request, offer_id: Id) -> Template:
     return await _review_page(request, offer_id)
 
 
 @post("/console/listings/{offer_id:int}/approve", guards=[operator], include_in_schema=False)
-async def review_approve(request: Request, offer_id: OfferId) -> Response:
+async def review_approve(request: Request, offer_id: Id) -> Response:
     try:
         await services.approve(request.user, offer_id)
     except DomainError as error:
@@ -411,7 +409,7 @@ async def review_approve(request: Request, offer_id: OfferId) -> Response:
 
 
 @post("/console/listings/{offer_id:int}/reject", guards=[operator], include_in_schema=False)
-async def review_reject(request: Request, offer_id: OfferId) -> Response:
+async def review_reject(request: Request, offer_id: Id) -> Response:
     form = await request.form()
     try:
         await services.reject(request.user, offer_id, form.get("reason") or "")

@@ -23,16 +23,14 @@ from catalog.schemas import (
     ReviewItem,
     SlotRead,
 )
-from catalog.tables import Offer
 from marketplace import db
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from providers import services as providers
 
-OFFER_CHANGED = "offer.changed"
 
 _CARD_SQL = (
     "SELECT o.id, o.kind, o.title_zh, o.title_en, o.list_price_fen, o.member_price_fen, o.subsidy_fen, "
@@ -45,20 +43,20 @@ _CARD_SQL = (
 async def visible_offers(node_path: str | None, groups: tuple[str, ...], limit: int = 20) -> list[dict]:
     """Published offers of active providers that a member of `node_path` in `groups` may
     claim (anonymous visitors: offers open to everyone). Newest first."""
-    return await Offer.raw(
+    return await db.fetch(
         _CARD_SQL
         + "JOIN union_node scope ON scope.id = o.node_scope "
         "WHERE o.status = 'published' AND p.status = 'active' AND o.valid_to > now() "
-        "AND (({}::text IS NULL AND scope.depth <= 1) OR {}::text LIKE scope.path || '%') "
-        "AND (cardinality(o.groups) = 0 OR o.groups && {}::varchar[]) "
-        "ORDER BY o.published_at DESC NULLS LAST, o.id DESC LIMIT {}",
-        node_path, node_path, list(groups), limit,
+        "AND (($1::text IS NULL AND scope.depth <= 1) OR $1::text LIKE scope.path || '%') "
+        "AND (cardinality(o.groups) = 0 OR o.groups && $2::varchar[]) "
+        "ORDER BY o.published_at DESC NULLS LAST, o.id DESC LIMIT $3",
+        node_path, list(groups), limit,
     )
 
 
 async def provider_offers(provider_id: int, limit: int = 50) -> list[dict]:
-    return await Offer.raw(
-        _CARD_SQL + "WHERE o.provider = {} ORDER BY o.created_at DESC, o.id DESC LIMIT {}",
+    return await db.fetch(
+        _CARD_SQL + "WHERE o.provider = $1 ORDER BY o.created_at DESC, o.id DESC LIMIT $2",
         provider_id, limit,
     )
 
@@ -347,7 +345,7 @@ async def _flip(principal: Principal, offer_id: int, source: str, target: str) -
             if target == "paused":
                 raise Conflict("Only a published offer can be paused.", code=f"not_{source}")
             raise Conflict("Only a paused offer whose last day has not passed can be resumed.", code=f"not_{source}")
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
@@ -600,7 +598,7 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
                 revision["id"], principal.id)
         else:
             raise Conflict("Nothing of this offer is waiting for review.", code="nothing_to_review")
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
@@ -665,7 +663,7 @@ async def take_stock(connection, offer_id: int) -> int | None:
         "AND EXISTS (SELECT 1 FROM provider p WHERE p.id = offer.provider AND p.status = 'active') "
         "RETURNING stock_left", offer_id)
     if left == 0:
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
     return left
 
 
@@ -676,7 +674,7 @@ async def return_stock(connection, offer_id: int) -> None:
         "UPDATE offer SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left < stock_total "
         "RETURNING stock_left", offer_id)
     if left == 1:
-        await outbox.publish(OFFER_CHANGED, {"offer_id": offer_id})
+        await outbox.publish(topics.OfferChanged(offer_id=offer_id))
 
 
 async def book_slot(connection, offer_id: int, slot_id: int):
@@ -694,10 +692,9 @@ async def release_slot(connection, slot_id: int) -> None:
 
 async def open_slots(offer_id: int) -> list[dict]:
     """The slots of a booking offer that can still be booked, soonest first."""
-    rows = await Offer.raw(
+    return await db.fetch(
         "SELECT id, starts_at, ends_at, capacity, booked FROM offer_slot "
-        "WHERE offer = {} AND starts_at > now() AND booked < capacity ORDER BY starts_at LIMIT 100", offer_id)
-    return [dict(row) for row in rows]
+        "WHERE offer = $1 AND starts_at > now() AND booked < capacity ORDER BY starts_at LIMIT 100", offer_id)
 
 
 # Expiry ----------------------------------------------------------------------------------------
@@ -709,7 +706,7 @@ async def expire_offers() -> list[int]:
             "UPDATE offer SET status = 'expired', updated_at = now() "
             "WHERE status IN ('published', 'paused') AND valid_to <= now() RETURNING id")
         for row in rows:
-            await outbox.publish(OFFER_CHANGED, {"offer_id": row["id"]})
+            await outbox.publish(topics.OfferChanged(offer_id=row["id"]))
     return sorted(row["id"] for row in rows)
 
 

@@ -27,8 +27,14 @@ from marketplace.settings import get_settings
 _JUST_BEFORE = timedelta(microseconds=1)
 
 
+def zone_name() -> str:
+    """The configured zone (settings: APP timezone, Asia/Shanghai by default); the one
+    place code asks for it, in Python or in SQL (`AT TIME ZONE $n`)."""
+    return get_settings().app.timezone
+
+
 def zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().app.timezone)
+    return ZoneInfo(zone_name())
 
 
 def _edge(moment: datetime, late: bool, tz=None) -> datetime:

@@ -45,6 +45,13 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
             await single.close()
 
 
+async def fetch(sql: str, *args) -> list[dict]:
+    """The rows of one statement (asyncpg's `$n` parameters) as dicts, on the connection
+    `connection()` gives."""
+    async with connection() as current:
+        return [dict(row) for row in await current.fetch(sql, *args)]
+
+
 async def close_pool() -> None:
     await engine().close_connection_pool()
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import msgspec
 import structlog
 
+from marketplace import personal_data
 from marketplace.db import engine
 from marketplace.web.nav import N_
 
@@ -76,6 +77,12 @@ def render(kind: str, params: dict[str, Any] | None, stored_title: str | None = 
         return title % (params or {}), body % (params or {})
     except (KeyError, ValueError, TypeError):
         return title.split("%(")[0].strip() or title, ""
+
+
+@personal_data.forgets("notification")
+async def forget_member(connection, member_id: int) -> None:
+    """The inbox serves only its member: an erased member's messages go."""
+    await connection.execute("DELETE FROM notification WHERE member = $1", member_id)
 
 
 async def add(connection, messages: list[Message]) -> None:

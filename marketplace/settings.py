@@ -89,6 +89,8 @@ class SmsSettings:
 @dataclass(frozen=True)
 class AppSettings:
     debug: bool
+    # The calendar of the federation: days, months, opening hours and periodic jobs
+    # (marketplace/dates.py is the one place that reads it).
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 1_048_576
     log_json: bool = True
@@ -130,6 +132,7 @@ def get_settings() -> Settings:
             debug=_env("DEBUG", "false").lower() == "true",
             log_json=_env("LOG_FORMAT", "json") == "json",
             trusted_proxies=_env("TRUSTED_PROXIES", ""),
+            timezone=_env("TIME_ZONE", "Asia/Shanghai"),
         ),
         database=DatabaseSettings(
             url=_env("DATABASE_URL"),

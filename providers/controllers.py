@@ -3,9 +3,10 @@
 from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from marketplace.identity import guards
+from marketplace.web.params import Id
 from providers import services
 from providers.schemas import (
     AccountInput,
@@ -22,7 +23,6 @@ from providers.schemas import (
     UserRead,
 )
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 OWNER = [guards.provider_owner]  # a Controller's own `guards` attribute hides the module in its body
 
 

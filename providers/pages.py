@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from marketplace import dates
@@ -23,6 +23,7 @@ from marketplace.web import paging, todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import gettext as _
+from marketplace.web.params import Id
 from providers import geocoding, services
 from providers.schemas import (
     KINDS,
@@ -33,7 +34,6 @@ from providers.schemas import (
     ProviderDetailsInput,
 )
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 
 register("provider", "profile", N_("Profile"), "/provider/profile", "doc", position=10)
 register("provider", "locations", N_("Locations"), "/provider/locations", "pin", position=20)

@@ -10,13 +10,13 @@ import re
 
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
-from marketplace import pii
+from marketplace import db, pii, ratelimit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from providers.credit_codes import is_valid_credit_code
 from providers.schemas import (
     AccountInput,
@@ -32,7 +32,6 @@ from providers.schemas import (
 )
 from providers.tables import Location, Provider, ProviderUser
 
-TOPIC = "provider.changed"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Mainland China's bounding box (Mohe to Hainan's southern tip, Pamirs to the Wusu river).
 LATITUDE = (18.0, 53.6)
@@ -73,10 +72,10 @@ async def find_user_credentials(username: str) -> tuple[int, str] | None:
 
 async def get_user(user_id: int) -> dict | None:
     """The user with their provider's id, name, status and federation node."""
-    rows = await ProviderUser.raw(
+    rows = await db.fetch(
         "SELECT u.id, u.display_name, u.role, u.provider AS provider_id, p.name AS provider_name, "
         "p.status AS provider_status, p.node AS node_id, u.must_change_password "
-        "FROM provider_user u JOIN provider p ON p.id = u.provider WHERE u.id = {} AND u.active",
+        "FROM provider_user u JOIN provider p ON p.id = u.provider WHERE u.id = $1 AND u.active",
         user_id,
     )
     return rows[0] if rows else None
@@ -89,6 +88,14 @@ async def get_provider(provider_id: int) -> dict | None:
     if row is not None:
         row["contact_phone"] = row["contact_phone_masked"]
     return row
+
+
+async def node_path(provider_id: int) -> str | None:
+    """The federation path of the provider's node, for scope checks; None when there is no
+    such provider."""
+    async with db.connection() as connection:
+        return await connection.fetchval(
+            "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id)
 
 
 async def list_locations(provider_id: int) -> list[dict]:
@@ -106,13 +113,13 @@ async def provider_for_index(provider_id: int) -> dict | None:
 
 async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
     """`provider_for_index` for many providers in two queries (a reindex reads thousands)."""
-    rows = await Provider.raw(
-        "SELECT id, name, kind, status, node AS node_id FROM provider WHERE id = ANY({}::int[])",
+    rows = await db.fetch(
+        "SELECT id, name, kind, status, node AS node_id FROM provider WHERE id = ANY($1::int[])",
         list(provider_ids))
     found = {row["id"]: {**row, "locations": []} for row in rows}
-    locations = await Location.raw(
+    locations = await db.fetch(
         "SELECT id, provider, name, address, district, latitude, longitude, opening_hours, phone FROM location "
-        "WHERE provider = ANY({}::int[]) ORDER BY id", list(found))
+        "WHERE provider = ANY($1::int[]) ORDER BY id", list(found))
     for location in locations:
         found[location.pop("provider")]["locations"].append(location)
     return found
@@ -221,24 +228,16 @@ def _applications_key(address: str | None) -> str:
 async def _check_applications(address: str | None) -> None:
     """TooManyRequests when `address` already applied the hourly limit's number of times
     (a refused form, fixed and sent again, does not count)."""
-    from marketplace.kv import redis
-
     key = _applications_key(address)
-    count = int(await redis().get(key) or 0)
-    if count >= APPLICATIONS_PER_ADDRESS:
-        ttl = max(int(await redis().ttl(key)), 1)
+    if await ratelimit.count(key) >= APPLICATIONS_PER_ADDRESS:
+        ttl = await ratelimit.seconds_left(key)
         raise TooManyRequests("Too many applications from this network; try again in %(minutes)s minutes.",
                               code="applications_throttled", retry_after=ttl,
                               params={"minutes": max(1, (ttl + 59) // 60)})
 
 
 async def _count_application(address: str | None) -> None:
-    from marketplace.kv import redis
-
-    async with redis().pipeline(transaction=True) as pipe:
-        pipe.set(_applications_key(address), 0, ex=APPLICATION_WINDOW_SECONDS, nx=True)
-        pipe.incr(_applications_key(address))
-        await pipe.execute()
+    await ratelimit.hit(_applications_key(address), window_seconds=APPLICATION_WINDOW_SECONDS)
 
 
 async def apply(data: ApplicationCreate, address: str | None = None, licence_image: str | None = None) -> int:
@@ -291,7 +290,7 @@ async def _record(connection, provider_id: int, from_status: str | None, to_stat
     await connection.execute(
         "INSERT INTO provider_status_change (provider, from_status, to_status, actor_kind, actor_id, reason) "
         "VALUES ($1, $2, $3, $4, $5, $6)", provider_id, from_status, to_status, actor_kind, actor_id, reason)
-    await outbox.publish(TOPIC, {"provider_id": provider_id})
+    await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
 
 
 async def transition(connection, provider_id: int, allowed_from: tuple[str, ...], to_status: str,
@@ -363,10 +362,15 @@ async def list_providers(principal: Principal, status: str | None = "applied", p
     """Providers serving nodes in the operator's subtree, oldest first (a review queue);
     with `q`, those whose name or credit code contains it."""
     text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
-    where = "n.path LIKE {} || '%'" + (" AND p.status = {}" if status else "") + \
-        (" AND (p.name ILIKE '%' || {} || '%' OR p.credit_code ILIKE '%' || {} || '%')" if text else "")
-    args = [principal.node_path or "-"] + ([status] if status else []) + ([text, text] if text else [])
-    rows = await Provider.raw(
+    args: list = [principal.node_path or "-"]
+    where = "n.path LIKE $1 || '%'"
+    if status:
+        args.append(status)
+        where += f" AND p.status = ${len(args)}"
+    if text:
+        args.append(text)
+        where += f" AND (p.name ILIKE '%' || ${len(args)} || '%' OR p.credit_code ILIKE '%' || ${len(args)} || '%')"
+    rows = await db.fetch(
         "SELECT p.id, p.name, p.credit_code, p.kind, p.status, p.node AS node_id, n.name_zh AS node_name, "
         "n.name_en AS node_name_en, p.created_at, count(*) OVER () AS total "
         "FROM provider p JOIN union_node n ON n.id = p.node "
@@ -424,7 +428,7 @@ async def add_location(principal: Principal, data: LocationInput) -> LocationRea
     location = check_location(data)
     async with engine().transaction() as transaction:
         location_id = await _insert_location(transaction.connection, principal.provider_id, location)
-        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
     return LocationRead(id=location_id, **location)
 
 
@@ -439,7 +443,7 @@ async def update_location(principal: Principal, location_id: int, data: Location
             location["latitude"], location["longitude"], json.dumps(location["opening_hours"]), location["phone"])
         if found is None:
             raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
-        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
     return LocationRead(id=location_id, **location)
 
 
@@ -463,7 +467,7 @@ async def remove_location(principal: Principal, location_id: int) -> None:
                 await connection.execute("DELETE FROM location WHERE id = $1", location_id)
         except ForeignKeyViolationError as error:
             raise Conflict("Offers still name this location; change them first.", code="location_in_use") from error
-        await outbox.publish(TOPIC, {"provider_id": principal.provider_id})
+        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
 
 
 # Users (owner) -------------------------------------------------------------------------------------
@@ -567,11 +571,11 @@ async def serving_nodes() -> list[dict]:
     """The city and district federations a provider may apply to serve, most relevant first:
     each city followed by its districts, the cities with the most members first (the
     federation's own city leads the list instead of the first one in the tree)."""
-    return await Provider.raw(
+    return await db.fetch(
         "WITH city AS (SELECT c.path, (SELECT count(*) FROM member m JOIN union_node mn ON mn.id = m.node "
         "  WHERE mn.path LIKE c.path || '%') AS members FROM union_node c WHERE c.level = 'city') "
         "SELECT n.id, n.name_zh, n.name_en, n.level, n.depth FROM union_node n "
-        "LEFT JOIN city ON n.path LIKE city.path || '%' WHERE n.level = ANY({}) "
+        "LEFT JOIN city ON n.path LIKE city.path || '%' WHERE n.level = ANY($1::varchar[]) "
         "ORDER BY coalesce(city.members, 0) DESC, coalesce(city.path, n.path), n.path",
         list(SERVING_LEVELS))
 

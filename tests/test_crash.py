@@ -22,7 +22,6 @@ import pytest
 
 from marketplace import db
 from marketplace.identity import approvals, services as identity
-from marketplace.jobs import outbox
 from marketplace.jobs.broker import HEARTBEAT_TIMEOUT_MS
 from marketplace.points import services as points
 from marketplace.runtime import components, processes

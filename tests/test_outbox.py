@@ -4,13 +4,14 @@ but never lose them, and a message delivered twice has one effect."""
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
+import msgspec
 import pytest
 
 from marketplace import db
 from marketplace.db import engine
 from marketplace.federation.schemas import MemberCreate
 from marketplace.federation.tables import Member, Notification
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.jobs.broker import broker
 from marketplace.jobs.tables import OutboxEvent
 from marketplace.jobs import actors
@@ -64,7 +65,7 @@ async def test_an_event_from_a_rolled_back_transaction_is_never_delivered(run_wo
 
     with pytest.raises(Abort):
         async with engine().transaction():
-            await outbox.publish("member.joined", {"member_id": world.members["haidian"][0]})
+            await outbox.publish(topics.MemberJoined(member_id=world.members["haidian"][0]))
             raise Abort
 
     assert await pending() == 0
@@ -110,7 +111,7 @@ async def test_a_message_delivered_twice_has_one_effect(run_worker):
 
 async def test_publish_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
-        await outbox.publish("member.joined", {"member_id": 1})
+        await outbox.publish(topics.MemberJoined(member_id=1))
 
 
 async def test_the_member_row_and_its_event_commit_together():
@@ -218,3 +219,17 @@ async def test_the_hourly_job_purges_with_the_configured_retention(run_worker, m
         get_settings.cache_clear()
     assert await _ids("outbox_event") == {two_days}
     assert four_days not in await _ids("outbox_event")
+
+
+def test_every_declared_topic_has_a_subscriber():
+    # Importing the actors subscribes every domain's consumers (as the worker and the scheduler do).
+    assert {name for name, subscribers in outbox._subscribers.items() if subscribers} == set(topics.BY_NAME)
+
+
+async def test_a_topic_is_published_only_as_declared():
+    async with engine().transaction():
+        with pytest.raises(LookupError):
+            await outbox.publish("member.jioned", {"member_id": 1})
+        with pytest.raises(msgspec.ValidationError):
+            await outbox.publish("member.joined", {"member": 1})
+    assert topics.MemberJoined.read({"member_id": 7}) == topics.MemberJoined(member_id=7)

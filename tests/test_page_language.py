@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from evaluation.tables import Complaint, EnforcementCase, Rating, Redemption
+from evaluation.tables import Complaint, EnforcementCase, Rating
 from marketplace.campaigns import services as campaigns
 from marketplace.db import engine
 from marketplace.campaigns.schemas import CampaignCreate
@@ -24,7 +24,7 @@ from providers import services
 from tests.console.helpers import submitted_offers, web_login
 from tests.evaluation.test_quality_loop import bad_scorecard, redeemed_voucher
 from tests.factories import now
-from tests.settlements.helpers import execute, operator_principal, value
+from tests.settlements.helpers import operator_principal, value
 
 pytestmark = [pytest.mark.integration]
 

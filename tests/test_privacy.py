@@ -4,18 +4,18 @@ deletion, retention, and no phone, ID number or full name in the logs of the mai
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from marketplace import db, notifications, personal_data
 from marketplace.db import engine
+from marketplace.favourites import services as favourites
 from marketplace.federation import services as federation
 from marketplace.privacy import services as privacy
 from marketplace.vouchers import services as vouchers
 from tests import factories
 from tests.points.test_ledger import give
 from tests.test_errors import assert_problem, bearer
-from tests.vouchers.test_claims import staff_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 
@@ -108,3 +108,51 @@ async def test_the_main_flows_log_no_phone_id_number_or_full_name(client, world,
     for secret in (phone, id_number, name):
         assert secret not in logs, f"personal data in the logs: {secret[:3]}…"
     assert not re.search(r"1[3-9]\d{9}", logs), "a mobile number in the logs"
+
+
+async def test_every_table_that_names_members_is_forgotten_or_kept_by_its_domain():
+    # Composed as in production: the web app and the worker import every domain.
+    import marketplace.app  # noqa: F401
+    import marketplace.jobs.actors  # noqa: F401
+
+    async with db.connection() as connection:
+        assert await personal_data.undeclared(connection) == [], \
+            "declare in the owning domain how an erased member is forgotten there (marketplace/personal_data.py)"
+
+    class Rollback(Exception):
+        pass
+
+    # A new table with members' data that no domain declared: found, and erasure refuses.
+    with pytest.raises(Rollback):
+        async with engine().transaction() as transaction:
+            connection = transaction.connection
+            await connection.execute("CREATE TABLE wish (id bigserial PRIMARY KEY, member bigint REFERENCES member (id))")
+            assert await personal_data.undeclared(connection) == ["wish"]
+            with pytest.raises(RuntimeError, match="wish"):
+                await personal_data.forget_member(connection, 1)
+            raise Rollback
+
+
+async def test_erasure_reaches_every_domain_that_forgets(client, world):
+    member_id, phone = world.members["chaoyang"]
+    member = await federation.member_principal(member_id)
+    headers = await bearer(client, "member", phone)
+    claimed = await client.post(f"/api/v1/offers/{world.offers['public']}/claims",
+                                headers={**headers, "Idempotency-Key": "claim-1"})
+    assert claimed.status_code == 201, claimed.text
+    await notifications.tell(notifications.Message(member_id, "welcome"))
+    await favourites.set_kept(member, "offer", world.offers["public"], True)
+    await engine().run_ddl(f"INSERT INTO restock_alert (member, offer, created_at) "
+                           f"VALUES ({member_id}, {world.offers['public']}, now())")
+
+    async def count(table: str, where: str = f"member = {member_id}") -> int:
+        return (await engine().run_ddl(f"SELECT count(*) AS n FROM {table} WHERE {where}"))[0]["n"]
+
+    assert [await count(table) for table in ("notification", "favourite", "restock_alert")] == [1, 1, 1]
+    assert await count("idempotency_key", f"principal = 'member:{member_id}'") == 1
+    await privacy.delete_me(member, "删除")
+    assert [await count(table) for table in ("notification", "favourite", "restock_alert")] == [0, 0, 0]
+    assert await count("idempotency_key", f"principal = 'member:{member_id}'") == 0
+    assert await count("auth_session", f"principal_kind = 'member' AND principal_id = '{member_id}'") == 0
+    assert await count("voucher") == 1  # accounting keeps it, tied to the anonymous member
+    assert await count("member", f"id = {member_id} AND name = '已注销会员' AND anonymised_at IS NOT NULL") == 1

@@ -12,6 +12,7 @@ from catalog.search import index
 from marketplace.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    topics,
 )
 
 
@@ -21,22 +22,23 @@ async def _announce(offer_ids: list[int] = (), provider_ids: list[int] = ()) -> 
 
 
 async def on_offer_changed(event_id: int, payload: dict) -> bool:
-    return await outbox.consume_once("search.offer_changed", event_id,
-                                     lambda: _announce(offer_ids=[int(payload["offer_id"])]))
+    event = topics.OfferChanged.read(payload)
+    return await outbox.consume_once("search.offer_changed", event_id, lambda: _announce(offer_ids=[event.offer_id]))
 
 
 async def on_provider_changed(event_id: int, payload: dict) -> bool:
+    event = topics.ProviderChanged.read(payload)
     return await outbox.consume_once("search.provider_changed", event_id,
-                                     lambda: _announce(provider_ids=[int(payload["provider_id"])]))
+                                     lambda: _announce(provider_ids=[event.provider_id]))
 
 
 async def on_scorecard_changed(event_id: int, payload: dict) -> bool:
     """evaluation's rating of a provider changed: kept in catalog, then its documents rewritten."""
-    provider_id = int(payload["provider_id"])
+    event = topics.ScorecardChanged.read(payload)
 
     async def apply() -> None:
-        await index.set_rating(provider_id, payload.get("satisfaction"))
-        await _announce(provider_ids=[provider_id])
+        await index.set_rating(event.provider_id, event.satisfaction)
+        await _announce(provider_ids=[event.provider_id])
     return await outbox.consume_once("search.scorecard_changed", event_id, apply)
 
 
@@ -72,7 +74,6 @@ async def reconcile_index() -> None:
     await index.reconcile()
 
 
-outbox.subscribe("offer.changed", offer_changed)
-outbox.subscribe("provider.changed", provider_changed)
-# By name: catalog does not import evaluation (dependencies point evaluation → catalog).
-outbox.subscribe("evaluation.scorecard_changed", scorecard_changed)
+outbox.subscribe(topics.OfferChanged, offer_changed)
+outbox.subscribe(topics.ProviderChanged, provider_changed)
+outbox.subscribe(topics.ScorecardChanged, scorecard_changed)

@@ -6,11 +6,9 @@ message; an offer or provider out of reach is a 404 page.
 """
 
 import json
-from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from litestar import Request, get
-from litestar.params import PathParameter
 from litestar.response import Template
 
 from catalog.search import service
@@ -18,8 +16,8 @@ from catalog.search.schemas import SearchQuery
 from marketplace import dates, pii
 from marketplace.errors import Invalid
 from marketplace.web import i18n, page_parts
+from marketplace.web.params import Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 FEATURED = 6
 
 

@@ -20,7 +20,6 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
@@ -40,7 +39,6 @@ log = structlog.get_logger(__name__)
 
 # Past this the engine counts as busy (HTTP 503, try again), not down: see breaker.py.
 SEARCH_TIMEOUT_SECONDS = 3.0
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Facet of the answer → the attribute the engine counts for it.
 FACETS = {"category": "category", "kind": "kind", "district": "districts", "price_band": "price_band"}
 SORTS = {
@@ -73,7 +71,7 @@ def area_of(who: "Eligibility") -> int:
 
 
 def _shanghai_now(now: datetime | None) -> tuple[str, int]:
-    local = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    local = (now or datetime.now(dates.zone())).astimezone(dates.zone())
     return index.DAYS[local.weekday()], local.hour * 60 + local.minute
 
 
@@ -242,19 +240,21 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 # (trigrams do not split Chinese words).
 _TEXT_MATCH = {
     "none": "true",
-    "latin": "(o.title_en ILIKE '%' || {q} || '%' OR o.title_en % {q} OR o.title_zh ILIKE '%' || {q} || '%' "
-             "OR o.tags @> ARRAY[{q}]::varchar[])",
-    "other": "(o.title_zh ILIKE '%' || {q} || '%' OR array_to_string(o.tags, ' ') ILIKE '%' || {q} || '%')",
+    "latin": "(o.title_en ILIKE '%' || $1 || '%' OR o.title_en % $1 OR o.title_zh ILIKE '%' || $1 || '%' "
+             "OR o.tags @> ARRAY[$1]::varchar[])",
+    "other": "(o.title_zh ILIKE '%' || $1 || '%' OR array_to_string(o.tags, ' ') ILIKE '%' || $1 || '%')",
 }
 
+# $1 the words, $2 anonymous, $3 node ids, $4 groups, $5 category, $6 kind, $7 provider,
+# $8 district, $9 and $10 the price range, $11 in stock only.
 _FALLBACK_SQL = """
 SELECT o.id, o.kind, o.title_zh, o.title_en, o.tags, o.groups, o.list_price_fen, o.member_price_fen, o.points_price,
        o.subsidy_fen, o.stock_left, o.cover_image, o.published_at, o.created_at,
        c.code AS category, c.name_zh AS category_zh, c.name_en AS category_en,
        p.id AS provider_id, p.name AS provider_name,
        l.district, l.latitude, l.longitude, l.opening_hours,
-       greatest(similarity(o.title_zh, {q}), similarity(coalesce(o.title_en, ''), {q}),
-                similarity(array_to_string(o.tags, ' '), {q})) AS score
+       greatest(similarity(o.title_zh, $1::text), similarity(coalesce(o.title_en, ''), $1),
+                similarity(array_to_string(o.tags, ' '), $1)) AS score
 FROM offer o
 JOIN category c ON c.id = o.category
 JOIN provider p ON p.id = o.provider
@@ -267,20 +267,20 @@ LEFT JOIN LATERAL (
     ORDER BY loc.id LIMIT 1
 ) l ON true
 WHERE o.status = 'published' AND p.status = 'active' AND o.valid_from <= now() AND o.valid_to > now()
-  AND ({anonymous} AND scope.depth <= 1 AND cardinality(o.groups) = 0
-       OR NOT {anonymous} AND scope.id = ANY({node_ids}::int[])
-          AND (cardinality(o.groups) = 0 OR o.groups && {groups}::varchar[]))
+  AND ($2 AND scope.depth <= 1 AND cardinality(o.groups) = 0
+       OR NOT $2 AND scope.id = ANY($3::int[])
+          AND (cardinality(o.groups) = 0 OR o.groups && $4::varchar[]))
   AND TEXT_MATCH
-  AND ({category}::text IS NULL OR c.code = {category})
-  AND ({kind}::text IS NULL OR o.kind = {kind})
-  AND ({provider_id}::int IS NULL OR o.provider = {provider_id})
-  AND ({district}::text IS NULL OR EXISTS (
-      SELECT 1 FROM location dl WHERE dl.provider = o.provider AND dl.district = {district}
+  AND ($5::text IS NULL OR c.code = $5)
+  AND ($6::text IS NULL OR o.kind = $6)
+  AND ($7::int IS NULL OR o.provider = $7)
+  AND ($8::text IS NULL OR EXISTS (
+      SELECT 1 FROM location dl WHERE dl.provider = o.provider AND dl.district = $8
         AND (NOT EXISTS (SELECT 1 FROM offer_location x WHERE x.offer = o.id)
              OR dl.id IN (SELECT x.location FROM offer_location x WHERE x.offer = o.id))))
-  AND ({min_price}::int IS NULL OR GREATEST(o.member_price_fen - o.subsidy_fen, 0) >= {min_price})
-  AND ({max_price}::int IS NULL OR GREATEST(o.member_price_fen - o.subsidy_fen, 0) <= {max_price})
-  AND (NOT {has_stock} OR o.stock_left > 0)
+  AND ($9::int IS NULL OR GREATEST(o.member_price_fen - o.subsidy_fen, 0) >= $9)
+  AND ($10::int IS NULL OR GREATEST(o.member_price_fen - o.subsidy_fen, 0) <= $10)
+  AND (NOT $11 OR o.stock_left > 0)
 """
 
 
@@ -288,23 +288,17 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
     """The same eligibility and filters on PostgreSQL (trigram similarity and ILIKE on
     titles and tags); facets only for what the page of candidates holds."""
     started = time.perf_counter()
-    values = {
-        "q": q, "anonymous": who.node_ids is None, "node_ids": list(who.node_ids or ()),
-        "groups": list(who.groups), "category": query.category, "kind": query.kind,
-        "provider_id": query.provider_id, "district": query.district,
-        "min_price": query.min_price, "max_price": query.max_price,
-        "has_stock": bool(query.has_stock),
-    }
+    arguments = (  # $1 to $11 of _FALLBACK_SQL
+        q, who.node_ids is None, list(who.node_ids or ()), list(who.groups), query.category, query.kind,
+        query.provider_id, query.district, query.min_price, query.max_price, bool(query.has_stock))
     script = "none" if not q else "latin" if q.isascii() else "other"
     sql = _FALLBACK_SQL.replace("TEXT_MATCH", _TEXT_MATCH[script])
-    names = re.findall(r"\{(\w+)\}", sql)
-    template = re.sub(r"\{(\w+)\}", "{}", sql)
     async with engine().transaction() as transaction:
         # Many visitors search at once when the engine is down: a parallel scan per query
         # would only multiply the CPU each one takes.
         await transaction.connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        rows = await Offer.raw(template + " ORDER BY score DESC, o.created_at DESC, o.id DESC LIMIT 500",
-                               *[values[name] for name in names])
+        rows = await transaction.connection.fetch(
+            sql + " ORDER BY score DESC, o.created_at DESC, o.id DESC LIMIT 500", *arguments)
     candidates = []
     day, minute = _shanghai_now(None)
     for row in rows:
@@ -317,6 +311,8 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
             "_geo": {"lat": row["latitude"], "lng": row["longitude"]} if row["latitude"] is not None else None,
             "published_ts": dates.timestamp(row["published_at"] or row["created_at"]),
         }
+        document["price_band"] = index.price_band(document["pays_fen"], row["points_price"])
+        document["discount_ratio"] = index.discount_ratio(row["list_price_fen"], document["pays_fen"])
         if query.price_band and document["price_band"] != query.price_band:
             continue
         if query.open_now:
@@ -330,8 +326,6 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
                 continue
         elif query.lat is not None and query.radius_m:
             continue
-        document["price_band"] = index.price_band(document["pays_fen"], row["points_price"])
-        document["discount_ratio"] = index.discount_ratio(row["list_price_fen"], document["pays_fen"])
         candidates.append(document)
     sort = query.sort
     if sort == "distance" or (sort == "relevance" and query.lat is not None and not query.q):
@@ -454,7 +448,7 @@ def _category_matches(row: dict, typed: str) -> bool:
 async def _record_miss(query: SearchQuery, who: Eligibility, degraded: bool) -> None:
     await SearchMiss.insert(SearchMiss(
         query=normalise(query.q), district=query.district[:100] if query.district else None,
-        groups=list(who.groups), degraded=degraded, created_at=datetime.now(SHANGHAI),
+        groups=list(who.groups), degraded=degraded, created_at=datetime.now(dates.zone()),
     ))
 
 

@@ -13,16 +13,15 @@ import re
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from catalog.search import text
 from catalog.tables import Offer
+from marketplace import dates
 
 log = structlog.get_logger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FLUSH_SECONDS = 10.0
 POPULAR_DAYS = 30
 MIN_SEARCHES = 3
@@ -46,7 +45,7 @@ def count(area: int, term: str) -> None:
     """Count one search that found offers; flushed in the background."""
     if not countable(term):
         return
-    day = datetime.now(SHANGHAI).date()
+    day = datetime.now(dates.zone()).date()
     _counts[(area, day, term)] += 1
     if time.monotonic() - _flushed_at >= FLUSH_SECONDS and not _flushing:
         task = asyncio.get_running_loop().create_task(flush())
@@ -78,7 +77,7 @@ async def popular(area: int, limit: int = 8) -> list[str]:
     cached = _popular.get(area)
     if cached and time.monotonic() - cached[0] < POPULAR_CACHE_SECONDS:
         return cached[1][:limit]
-    since = datetime.now(SHANGHAI).date() - timedelta(days=POPULAR_DAYS)
+    since = datetime.now(dates.zone()).date() - timedelta(days=POPULAR_DAYS)
     rows = await Offer.raw(
         "SELECT term FROM search_term_daily WHERE area = {} AND day > {} "
         "GROUP BY term HAVING sum(searches) >= {} ORDER BY sum(searches) DESC, term LIMIT 20",

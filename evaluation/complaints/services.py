@@ -21,19 +21,17 @@ from asyncpg.exceptions import UniqueViolationError
 
 from evaluation.scorecards import services as scorecards
 from evaluation.schemas import ComplaintInput, ComplaintRead
-from marketplace import pii
+from marketplace import personal_data, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 
 log = structlog.get_logger(__name__)
 
 # The member is told (marketplace/vouchers/actors.py, in the inbox) when the provider
 # answers and when the union closes the complaint: {"complaint_id", "member_id",
 # "voucher_id", "provider_name"}.
-COMPLAINT_ANSWERED = "evaluation.complaint_answered"
-COMPLAINT_CLOSED = "evaluation.complaint_closed"
 
 CATEGORIES = ("not_honoured", "overcharge", "poor_service", "safety_hygiene", "discrimination", "other")
 
@@ -62,10 +60,28 @@ def _read(row, *, show_member: bool) -> ComplaintRead:
         photo=row["photo"])
 
 
-def _news(row) -> dict:
-    """What the member's message about a complaint needs (no text of it: the page shows that)."""
-    return {"complaint_id": row["id"], "member_id": row["member"], "voucher_id": row["voucher"],
-            "provider_name": row["provider_name"]}
+@personal_data.forgets("complaint")
+async def forget_member(connection, member_id: int) -> None:
+    """The case stays (the provider's record and the scorecards count it); who filed it does not."""
+    await connection.execute("UPDATE complaint SET member_masked = '*' WHERE member = $1", member_id)
+
+
+async def latest_of_provider(provider_id: int, limit: int = 20) -> tuple[list[dict], int]:
+    """A provider's latest complaints, the evidence of an enforcement case, and how many
+    there are in all."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT category, text, status, created_at, answered_at, respond_by, "
+            "(status = 'open' AND respond_by < now()) AS overdue FROM complaint WHERE provider = $1 "
+            "ORDER BY created_at DESC LIMIT $2", provider_id, limit)
+        total = await connection.fetchval("SELECT count(*) FROM complaint WHERE provider = $1", provider_id)
+    return [dict(row) for row in rows], total
+
+
+def _news(topic: type[topics.ComplaintNews], row) -> topics.ComplaintNews:
+    return topic(complaint_id=row["id"], member_id=row["member"], voucher_id=row["voucher"],
+                 provider_name=row["provider_name"])
 
 
 async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput,
@@ -163,7 +179,7 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
             raise Conflict(f"This complaint is {current}.", code="complaint_not_open", status_now=current)
         await scorecards.rating_changed(provider_id)
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
-        await outbox.publish(COMPLAINT_ANSWERED, _news(row))
+        await outbox.publish(_news(topics.ComplaintAnswered, row))
     return _read(row, show_member=True)
 
 
@@ -206,7 +222,7 @@ async def close(principal: Principal, complaint_id: int, resolution: str) -> Com
             raise NotFound("No open complaint with this id in your scope.", code="complaint_not_found")
         await scorecards.rating_changed(row["provider"])
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
-        await outbox.publish(COMPLAINT_CLOSED, _news(row))
+        await outbox.publish(_news(topics.ComplaintClosed, row))
     return _read(row, show_member=True)
 
 

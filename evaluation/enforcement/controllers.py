@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
@@ -15,9 +15,8 @@ from evaluation.schemas import (
     AppealDecisionInput, AppealInput, CaseRead, DecisionInput, StandingEventRead, StandingRead,
 )
 from marketplace.identity import guards
+from marketplace.web.params import BigId, Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 
 class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

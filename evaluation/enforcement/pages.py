@@ -16,15 +16,13 @@ from datetime import datetime
 from functools import partial
 
 import msgspec
-from typing import Annotated
 
 from litestar import Request, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
+from evaluation.complaints import services as complaints
 from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
-from marketplace.db import engine
 from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid
 from marketplace.web import paging
@@ -35,9 +33,8 @@ from providers import services as providers
 from marketplace.identity import guards
 from marketplace.web import todo
 from marketplace.web.nav import N_, register
+from marketplace.web.params import BigId, Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
@@ -226,20 +223,9 @@ async def console_policy_publish(request: Request) -> Response:
 async def _evidence(provider_id: int) -> dict:
     """The ratings and complaints behind a case's figures: the latest low ratings and the
     latest complaints of the provider, with how many there are in all."""
-    async with engine().transaction() as transaction:
-        connection = transaction.connection
-        low = await connection.fetch(
-            "SELECT overall, honoured, comment, created_at, held FROM rating WHERE provider = $1 AND overall <= 2 "
-            "ORDER BY created_at DESC LIMIT 20", provider_id)
-        filed = await connection.fetch(
-            "SELECT category, text, status, created_at, answered_at, respond_by, "
-            "(status = 'open' AND respond_by < now()) AS overdue FROM complaint WHERE provider = $1 "
-            "ORDER BY created_at DESC LIMIT 20", provider_id)
-        counts = await connection.fetchrow(
-            "SELECT (SELECT count(*) FROM rating WHERE provider = $1 AND overall <= 2) AS low_ratings, "
-            "(SELECT count(*) FROM complaint WHERE provider = $1) AS complaints", provider_id)
-    return {"low_ratings": [dict(row) for row in low], "complaints": [dict(row) for row in filed],
-            "low_ratings_n": counts["low_ratings"], "complaints_n": counts["complaints"]}
+    low, low_n = await ratings.low_of_provider(provider_id)
+    filed, filed_n = await complaints.latest_of_provider(provider_id)
+    return {"low_ratings": low, "complaints": filed, "low_ratings_n": low_n, "complaints_n": filed_n}
 
 
 async def _readable_reasons(reasons: list[dict]) -> list[dict]:

@@ -25,11 +25,11 @@ work on cases; delisting.py what a decision to delist does.
 
 import json
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from evaluation.schemas import StandingEventRead, StandingRead
+from marketplace import dates
 from marketplace.db import engine
 from marketplace.errors import Forbidden, Invalid
 from marketplace.identity.principal import Principal
@@ -38,7 +38,6 @@ log = structlog.get_logger(__name__)
 
 STATES = ("good", "watch", "warning", "probation", "delisted")
 LEVELS = ("watch", "warning", "probation")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # The policy that applies where no federation node has published one (version 0).
 DEFAULT_RULES = {
@@ -244,7 +243,7 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
             if STATES.index(state) > STATES.index(standing["state"]):
                 message = (f"依据评价政策第 {version} 版，您的状态由“{STATE_NAMES[standing['state']]}”调整为"
                            f"“{STATE_NAMES[state]}”。原因：{'；'.join(r['text'] for r in reasons) or '未在期限内改善'}。"
-                           f"请在 {deadline.astimezone(SHANGHAI):%Y-%m-%d} 前改善。")
+                           f"请在 {deadline.astimezone(dates.zone()):%Y-%m-%d} 前改善。")
             else:
                 message = (f"您的评价指标已改善，状态由“{STATE_NAMES[standing['state']]}”恢复为“{STATE_NAMES[state]}”。")
             await record_event(connection, provider_id, standing["state"], state, message, "policy")
@@ -302,16 +301,22 @@ def require_operator(principal: Principal) -> None:
         raise Forbidden("Only operators may do this.", code="wrong_role")
 
 
-async def standing(provider_id: int) -> StandingRead:
+async def assessed_standing(provider_id: int) -> StandingRead | None:
+    """The provider's standing, None until the policy has assessed it."""
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT s.*, ep.version FROM provider_standing s LEFT JOIN enforcement_policy ep ON ep.id = s.policy "
             "WHERE s.provider = $1", provider_id)
     if row is None:
-        return StandingRead(provider_id=provider_id, state="good", since=datetime.now(UTC), deadline=None,
-                            policy_version=0, reasons=[])
+        return None
     return StandingRead(provider_id=provider_id, state=row["state"], since=row["since"], deadline=row["deadline"],
                         policy_version=row["version"] or 0, reasons=json.loads(row["reasons"]))
+
+
+async def standing(provider_id: int) -> StandingRead:
+    """The provider's standing; "good" until the policy has assessed it."""
+    return await assessed_standing(provider_id) or StandingRead(
+        provider_id=provider_id, state="good", since=datetime.now(UTC), deadline=None, policy_version=0, reasons=[])
 
 
 async def standing_history(provider_id: int, limit: int = 50) -> list[StandingEventRead]:

@@ -5,7 +5,7 @@ as JSON or as a CSV file, checked row by row and applied whole, once.
   day not in the future, a known method, scores 0–100, a sample of at least one, no row
   twice); every problem is reported with its row and field, and a batch with any problem
   stores nothing (`BatchRejected`, 422).
-- A valid batch is stored in one transaction with an outbox event `RESULTS_APPLIED`
+- A valid batch is stored in one transaction with an outbox event `ResultsApplied`
   ({batch_id, batch_ref, org_id, provider_ids}) for the scorecards.
 - `batch_id` is the evaluator's own name for the batch, unique per organisation: sent
   again with the same results (in any order, as JSON or CSV) it answers what the first
@@ -33,12 +33,11 @@ from marketplace import csvfiles
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
-RESULTS_APPLIED = "evaluation.results_applied"
 METHODS = ("mystery_shopper", "phone_survey", "online_survey", "site_inspection")
 COLUMNS = ("provider_id", "visit_date", "method", "score", "honoured", "service", "sample_size", "note")
 REQUIRED = ("provider_id", "visit_date", "method", "score", "sample_size")
@@ -352,8 +351,8 @@ async def submit(principal: Principal, batch_ref: str | None, entries: Sequence[
             "$7::smallint[], $8::smallint[], $9::int[], $10::varchar[])",
             batch_id, principal.id, *[list(column) for column in columns])
         provider_ids = sorted({result.provider_id for result in results})
-        await outbox.publish(RESULTS_APPLIED, {"batch_id": batch_id, "batch_ref": ref, "org_id": principal.id,
-                                               "provider_ids": provider_ids})
+        await outbox.publish(topics.ResultsApplied(batch_id=batch_id, batch_ref=ref, org_id=principal.id,
+                                                   provider_ids=provider_ids))
         batch = await _load(connection, principal.id, batch_id=batch_id)
     log.info("evaluator_batch_applied", org=principal.id, batch=batch_id, source=source, rows=len(results),
              providers=len(provider_ids))

@@ -2,11 +2,9 @@
 API keys of the evaluator organisations of their scope (evaluation/evaluators/keys.py).
 A new key is shown once, on the page that issued it, never stored or cached."""
 
-from typing import Annotated
-
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Response, Template
 
 from evaluation.evaluators import keys as evaluator_keys
@@ -14,8 +12,8 @@ from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web.forms import form_error
 from marketplace.web.nav import N_, register
+from marketplace.web.params import Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 NO_STORE = {"cache-control": "no-store"}
 
 register("console", "evaluators", N_("Evaluator keys"), "/console/evaluators", "key", position=93)

@@ -6,11 +6,9 @@ The member data of the export comes through the `member_contacts` dependency, wh
 composition root (marketplace/app.py) provides, so this package never reads members.
 """
 
-from typing import Annotated
-
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, PathParameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from evaluation.evaluators import batches
@@ -20,8 +18,8 @@ from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
+from marketplace.web.params import Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 
 EXPORT_HEADERS = (N_("Sample"), N_("Provider ID"), N_("Provider"), N_("Redemption"), N_("Redeemed at"),
                   N_("Drawn at"), N_("Consent to contact"), N_("Member"), N_("Phone"))

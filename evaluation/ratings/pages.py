@@ -6,10 +6,7 @@ Thin handlers: read the form, call one service, render; a refused reply re-rende
 list with the message at the reply field and the matching status.
 """
 
-from typing import Annotated
-
 from litestar import Request, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from evaluation.ratings import reviews
@@ -18,8 +15,8 @@ from marketplace.identity import guards
 from marketplace.web import page_parts
 from marketplace.web.forms import form_error
 from marketplace.web.nav import N_, register
+from marketplace.web.params import BigId
 
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 register("provider", "reviews", N_("Reviews"), "/provider/reviews", "doc", position=45, owner_only=True)
 

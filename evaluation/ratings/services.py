@@ -18,23 +18,21 @@ own record of them, so the quality loop never reads the marketplace's tables.
 import ipaddress
 import os
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from evaluation.enforcement import policy
 from evaluation.scorecards import services as scorecards
 from evaluation.schemas import RatingInput, RatingRead
-from marketplace import pii
+from marketplace import dates, personal_data, pii
 from marketplace.audit import services as audit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 
 log = structlog.get_logger(__name__)
 
-SURVEY_DUE = "evaluation.survey_due"
 EDITABLE_DAYS = 7
 # A burst: this many ratings of one provider within BURST_WINDOW from one network, or
 # from accounts younger than NEW_ACCOUNT_DAYS, and the next ones are held.
@@ -46,7 +44,6 @@ NEW_ACCOUNT_DAYS = 7
 STAFF_BURST_SIZE = 10
 STAFF_BURST_WINDOW = timedelta(minutes=5)
 NIGHT_HOURS = range(0, 5)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def survey_delay() -> timedelta:
@@ -64,19 +61,41 @@ def network_of(address: str | None) -> str:
 
 # The feed from the marketplace ---------------------------------------------------------------------
 
-async def record_redemption(event: dict) -> bool:
+@personal_data.forgets("rating")
+async def forget_member(connection, member_id: int) -> None:
+    """The score stays in the figures; the member's words and name go."""
+    await connection.execute("UPDATE rating SET comment = '', member_masked = '*' WHERE member = $1", member_id)
+
+
+async def low_of_provider(provider_id: int, limit: int = 20) -> tuple[list[dict], int]:
+    """A provider's latest ratings of 1 or 2, the evidence of an enforcement case, and how
+    many there are in all."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT overall, honoured, comment, created_at, held FROM rating WHERE provider = $1 AND overall <= 2 "
+            "ORDER BY created_at DESC LIMIT $2", provider_id, limit)
+        total = await connection.fetchval(
+            "SELECT count(*) FROM rating WHERE provider = $1 AND overall <= 2", provider_id)
+    return [dict(row) for row in rows], total
+
+
+personal_data.keeps("redemption", why="the quality figures of providers; it holds ids and times only")
+
+
+async def record_redemption(event: topics.VoucherRedeemed) -> bool:
     """Keep a redemption the marketplace announced; False when it was already kept."""
-    redeemed_at = datetime.fromisoformat(event["redeemed_at"])
+    redeemed_at = event.redeemed_at
     async with engine().transaction() as transaction:
         connection = transaction.connection
         stored = await connection.fetchval(
             "INSERT INTO redemption (voucher, provider, offer, category, member, staff, location, redeemed_at, "
             "survey_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (voucher) DO NOTHING RETURNING id",
-            event["voucher_id"], event["provider_id"], event["offer_id"], event["category_id"], event["member_id"],
-            event.get("staff_id"), event.get("location_id"), redeemed_at, redeemed_at + survey_delay())
+            event.voucher_id, event.provider_id, event.offer_id, event.category_id, event.member_id,
+            event.staff_id, event.location_id, redeemed_at, redeemed_at + survey_delay())
         if stored is None:
             return False
-        await _check_integrity(connection, event["provider_id"], event.get("staff_id"), redeemed_at)
+        await _check_integrity(connection, event.provider_id, event.staff_id, redeemed_at)
     return True
 
 
@@ -98,7 +117,7 @@ async def _check_integrity(connection, provider_id: int, staff_id: int | None, r
         if recent == STAFF_BURST_SIZE:  # once, when the burst reaches the size
             reasons.append({"code": "staff_burst", "staff_id": staff_id, "count": recent,
                             "minutes": int(STAFF_BURST_WINDOW.total_seconds() // 60)})
-    if redeemed_at.astimezone(SHANGHAI).hour in NIGHT_HOURS:
+    if redeemed_at.astimezone(dates.zone()).hour in NIGHT_HOURS:
         reasons.append({"code": "night_redemption", "at": redeemed_at.isoformat()})
     if reasons:
         await policy.open_integrity_case(connection, provider_id, reasons)
@@ -115,8 +134,8 @@ async def send_due_surveys(now: datetime | None = None, batch: int = 1000) -> in
             "  ORDER BY survey_due_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING member, voucher, provider",
             now, batch)
         for row in rows:
-            await outbox.publish(SURVEY_DUE, {"member_id": row["member"], "voucher_id": row["voucher"],
-                                              "provider_id": row["provider"]})
+            await outbox.publish(topics.SurveyDue(member_id=row["member"], voucher_id=row["voucher"],
+                                                  provider_id=row["provider"]))
     return len(rows)
 
 

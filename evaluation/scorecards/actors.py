@@ -8,19 +8,22 @@ from evaluation.scorecards import services as scorecards
 from marketplace.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    topics,
 )
 
 log = structlog.get_logger(__name__)
 
 
 async def on_rating_changed(event_id: int, payload: dict) -> bool:
+    event = topics.RatingChanged.read(payload)
     return await outbox.consume_once("scorecards.rating_changed", event_id,
-                                     lambda: scorecards.recompute_provider(int(payload["provider_id"])))
+                                     lambda: scorecards.recompute_provider(event.provider_id))
 
 
 async def on_results_applied(event_id: int, payload: dict) -> bool:
+    event = topics.ResultsApplied.read(payload)
     return await outbox.consume_once("scorecards.results_applied", event_id,
-                                     lambda: scorecards.recompute_providers(list(payload.get("provider_ids") or [])))
+                                     lambda: scorecards.recompute_providers(event.provider_ids))
 
 
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)
@@ -48,5 +51,5 @@ async def snapshot_last_month() -> None:
     log.info("scorecards_snapshot", month=month.isoformat(), providers=providers)
 
 
-outbox.subscribe(scorecards.RATING_CHANGED, rating_changed)
-outbox.subscribe(scorecards.RESULTS_APPLIED, results_applied)
+outbox.subscribe(topics.RatingChanged, rating_changed)
+outbox.subscribe(topics.ResultsApplied, results_applied)

@@ -17,21 +17,22 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Request, Response, get
-from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
+from evaluation.enforcement import policy
 from evaluation.scorecards import services as scorecards
 from evaluation.scorecards.services import Scorecard
 from marketplace import csvfiles
-from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity import guards
 from marketplace.web import paging
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
+from marketplace.web.params import Id
+from providers import services as providers
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 PAGE_SIZE = paging.PAGE_SIZE
 # `state` is a name Litestar reserves for the app state: read the query parameter under another name.
 StateQuery = Annotated[str, QueryParameter(name="state")]
@@ -56,16 +57,6 @@ def _category_name(card) -> str:
     if _english() and getattr(card, "category_en", None):
         return card.category_en
     return getattr(card, "category_zh", None) or getattr(card, "name_zh", "") or ""
-
-
-async def _standing(provider_id: int) -> dict | None:
-    """The provider's state under the enforcement policy, when the policy keeps one."""
-    async with engine().transaction() as transaction:
-        connection = transaction.connection
-        if not await connection.fetchval("SELECT to_regclass('provider_standing') IS NOT NULL"):
-            return None
-        row = await connection.fetchrow("SELECT * FROM provider_standing WHERE provider = $1", provider_id)
-    return dict(row) if row else None
 
 
 def _provider_charts(history: list[Scorecard], current: Scorecard | None) -> dict:
@@ -98,7 +89,7 @@ async def provider_scorecard(request: Request) -> Template:
     history = await scorecards.history_of(user.provider_id)
     return Template(template_name="evaluation/scorecard_provider.html", context={
         "card": card, "history": history, "charts": _provider_charts(history, card),
-        "standing": await _standing(user.provider_id), "category_name": _category_name(card) if card else "",
+        "standing": await policy.assessed_standing(user.provider_id), "category_name": _category_name(card) if card else "",
         "window_days": scorecards.window_days(),
     })
 
@@ -121,11 +112,6 @@ def _query(filters: dict, **changes) -> str:
 
     values = {**filters, **changes}
     return urlencode({key: value for key, value in values.items() if value not in (None, "", "satisfaction")})
-
-
-async def _states_known() -> bool:
-    async with engine().transaction() as transaction:
-        return await transaction.connection.fetchval("SELECT to_regclass('provider_standing') IS NOT NULL")
 
 
 async def _console_charts(request: Request, filters: dict) -> dict:
@@ -164,14 +150,11 @@ async def console_scorecards(request: Request, district: FromQuery[str] = "", ca
                              status: FromQuery[str] = "", wanted_state: StateQuery = "",
                              sort: FromQuery[str] = "satisfaction", q: FromQuery[str] = "") -> Template:
     filters = _filters(district, category, status, wanted_state, sort, q)
-    states_known = await _states_known()
-    if not states_known:
-        filters["state"] = None
     page = paging.page_number(request.query_params.get("page"))
     result = await scorecards.list_scorecards(request.user, page=page, page_size=PAGE_SIZE, **filters)
     return Template(template_name="evaluation/scorecard_console.html", context={
         "page": result, "filters": filters, "pager": paging.Pager.of(request, result.total, page, PAGE_SIZE), "choices": await scorecards.scope_choices(request.user),
-        "charts": await _console_charts(request, filters), "states_known": states_known,
+        "charts": await _console_charts(request, filters),
         "statuses": scorecards.ADMITTED, "sorts": list(scorecards.SORTS), "query": lambda **c: _query(filters, **c),
         "category_name": _category_name, "window_days": scorecards.window_days(),
     })
@@ -195,8 +178,6 @@ async def console_scorecards_csv(request: Request, district: FromQuery[str] = ""
                                  status: FromQuery[str] = "", wanted_state: StateQuery = "",
                                  sort: FromQuery[str] = "satisfaction", q: FromQuery[str] = "") -> Response:
     filters = _filters(district, category, status, wanted_state, sort, q)
-    if not await _states_known():
-        filters["state"] = None
     cards = await scorecards.iter_scorecards(request.user, **filters)
     buffer = io.StringIO()
     buffer.write("\ufeff")  # Excel reads UTF-8 with a BOM
@@ -217,9 +198,7 @@ async def console_scorecards_csv(request: Request, district: FromQuery[str] = ""
 
 @get("/console/scorecards/{provider_id:int}", include_in_schema=False, guards=[guards.operator])
 async def console_scorecard(request: Request, provider_id: FromPath[Id]) -> Template:
-    async with engine().transaction() as transaction:
-        path = await transaction.connection.fetchval(
-            "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id)
+    path = await providers.node_path(provider_id)
     if path is None:
         raise NotFound("No such provider.", code="not_found")
     if not request.user.covers(path):
@@ -230,7 +209,7 @@ async def console_scorecard(request: Request, provider_id: FromPath[Id]) -> Temp
     history = await scorecards.history_of(provider_id)
     return Template(template_name="evaluation/scorecard_console_detail.html", context={
         "card": card, "history": history, "charts": _provider_charts(history, card),
-        "standing": await _standing(provider_id), "category_name": _category_name(card),
+        "standing": await policy.assessed_standing(provider_id), "category_name": _category_name(card),
         "window_days": scorecards.window_days(),
     })
 

@@ -36,25 +36,14 @@ re-rankings of overlapping rows never deadlock.
 """
 
 import os
-import re
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import msgspec
 
+from marketplace import dates
 from marketplace.db import engine
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
-from marketplace.settings import get_settings
-
-# Outbox topics. The ratings code publishes the first (through `rating_changed`) in the
-# transaction that creates, edits, holds or clears a rating; the evaluator-batch code
-# publishes the second when a batch of results is applied.
-RATING_CHANGED = "evaluation.rating_changed"  # {"provider_id": int}
-RESULTS_APPLIED = "evaluation.results_applied"  # {"batch_id": int, "provider_ids": [int, ...]}
-# Published by `recompute_provider` when a provider's satisfaction (to one decimal, as
-# members see it) changed; search keeps its ranking by rating from it.
-SCORECARD_CHANGED = "evaluation.scorecard_changed"  # {"provider_id": int, "satisfaction": float | None}
+from marketplace.jobs import outbox, topics
 
 WINDOW_DAYS = 90
 PRIOR_WEIGHT = 10.0
@@ -76,14 +65,10 @@ def prior_weight() -> float:
     return float(os.environ.get("SCORECARD_PRIOR_WEIGHT", PRIOR_WEIGHT))
 
 
-def _zone() -> str:
-    return get_settings().app.timezone
-
-
 async def rating_changed(provider_id: int) -> int:
     """Announce, inside the caller's transaction, that a provider's ratings changed; its
     scorecard is recomputed once the transaction has committed. Returns the event id."""
-    return await outbox.publish(RATING_CHANGED, {"provider_id": int(provider_id)})
+    return await outbox.publish(topics.RatingChanged(provider_id=int(provider_id)))
 
 
 # The figures -----------------------------------------------------------------------------------------
@@ -97,31 +82,34 @@ COLUMNS = (
 )
 _RANKS = {"rank_category", "category_ranked_n", "rank_district", "district_ranked_n"}
 
-# :name placeholders, bound in order by `_bind`. {only_*} restrict a per-provider run to
-# its provider, textually, so that its plan uses the (provider, time) indexes.
+# Parameters, as `_arguments` lists them: $1 start, $2 end, $3 computed_at, $4 window_days,
+# $5 weight, $6 zone, $7 z, $8 trend_days, $9 trend_min, and $10 the provider of a
+# per-provider run or the month of a snapshot (never both). {only_*} restrict a
+# per-provider run to its provider, textually, so that its plan uses the (provider, time)
+# indexes.
 _FIGURES = """
 WITH scope AS (
     SELECT p.id AS provider FROM provider p
     WHERE p.status IN ('active', 'suspended', 'delisted') {only_p}
 ), rated AS (
     SELECT t.provider,
-           count(*) FILTER (WHERE t.created_at > :start::timestamptz) AS n,
-           coalesce(sum(t.overall) FILTER (WHERE t.created_at > :start::timestamptz), 0) AS total,
-           count(*) FILTER (WHERE t.created_at > :end::timestamptz - make_interval(days => :trend_days::int)) AS recent_n,
-           sum(t.overall) FILTER (WHERE t.created_at > :end::timestamptz - make_interval(days => :trend_days::int)) AS recent_sum,
-           count(*) FILTER (WHERE t.created_at <= :end::timestamptz - make_interval(days => :trend_days::int)
-                            AND t.created_at > :end::timestamptz - make_interval(days => 2 * :trend_days::int)) AS previous_n,
-           sum(t.overall) FILTER (WHERE t.created_at <= :end::timestamptz - make_interval(days => :trend_days::int)
-                                  AND t.created_at > :end::timestamptz - make_interval(days => 2 * :trend_days::int)) AS previous_sum
+           count(*) FILTER (WHERE t.created_at > $1::timestamptz) AS n,
+           coalesce(sum(t.overall) FILTER (WHERE t.created_at > $1::timestamptz), 0) AS total,
+           count(*) FILTER (WHERE t.created_at > $2::timestamptz - make_interval(days => $8::int)) AS recent_n,
+           sum(t.overall) FILTER (WHERE t.created_at > $2::timestamptz - make_interval(days => $8::int)) AS recent_sum,
+           count(*) FILTER (WHERE t.created_at <= $2::timestamptz - make_interval(days => $8::int)
+                            AND t.created_at > $2::timestamptz - make_interval(days => 2 * $8::int)) AS previous_n,
+           sum(t.overall) FILTER (WHERE t.created_at <= $2::timestamptz - make_interval(days => $8::int)
+                                  AND t.created_at > $2::timestamptz - make_interval(days => 2 * $8::int)) AS previous_sum
     FROM rating t
-    WHERE t.created_at > least(:start::timestamptz, :end::timestamptz - make_interval(days => 2 * :trend_days::int)) AND t.created_at <= :end::timestamptz
+    WHERE t.created_at > least($1::timestamptz, $2::timestamptz - make_interval(days => 2 * $8::int)) AND t.created_at <= $2::timestamptz
       AND (NOT t.held OR t.cleared_at IS NOT NULL) {only_t}
     GROUP BY t.provider
 ), redeemed_by_category AS (
     SELECT r.provider, r.category, count(*) AS n, count(r.honoured) AS honoured_n,
            count(*) FILTER (WHERE r.honoured) AS honoured_yes
     FROM redemption r
-    WHERE r.redeemed_at > :start::timestamptz AND r.redeemed_at <= :end::timestamptz {only_r}
+    WHERE r.redeemed_at > $1::timestamptz AND r.redeemed_at <= $2::timestamptz {only_r}
     GROUP BY r.provider, r.category
 ), redeemed AS (
     SELECT provider, sum(n)::int AS n, sum(honoured_n)::int AS honoured_n, sum(honoured_yes)::int AS honoured_yes,
@@ -139,19 +127,19 @@ WITH scope AS (
     GROUP BY provider
 ), complained AS (
     SELECT c.provider, count(*) AS n,
-           count(*) FILTER (WHERE c.respond_by <= :end::timestamptz AND (c.answered_at IS NULL OR c.answered_at > c.respond_by)
+           count(*) FILTER (WHERE c.respond_by <= $2::timestamptz AND (c.answered_at IS NULL OR c.answered_at > c.respond_by)
                             AND (c.closed_at IS NULL OR c.closed_at > c.respond_by)) AS missed,
-           count(*) FILTER (WHERE c.answered_at <= :end::timestamptz) AS responses_n,
+           count(*) FILTER (WHERE c.answered_at <= $2::timestamptz) AS responses_n,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM c.answered_at - c.created_at) / 3600)::float8)
-               FILTER (WHERE c.answered_at <= :end::timestamptz) AS median_hours
+               FILTER (WHERE c.answered_at <= $2::timestamptz) AS median_hours
     FROM complaint c
-    WHERE c.created_at > :start::timestamptz AND c.created_at <= :end::timestamptz {only_c}
+    WHERE c.created_at > $1::timestamptz AND c.created_at <= $2::timestamptz {only_c}
     GROUP BY c.provider
 ), evaluated AS (
     SELECT e.provider, sum(e.sample_size)::int AS n,
            sum(e.score::bigint * e.sample_size)::numeric / sum(e.sample_size) AS score
     FROM evaluator_result e
-    WHERE e.visit_date > (:start::timestamptz AT TIME ZONE :zone::text)::date AND e.visit_date <= (:end::timestamptz AT TIME ZONE :zone::text)::date {only_e}
+    WHERE e.visit_date > ($1::timestamptz AT TIME ZONE $6::text)::date AND e.visit_date <= ($2::timestamptz AT TIME ZONE $6::text)::date {only_e}
     GROUP BY e.provider
 ), base AS (
     SELECT s.provider, coalesce(d.category, o.category) AS category, l.district,
@@ -178,27 +166,27 @@ WITH scope AS (
 ), figures AS (
     SELECT b.*, p.mean AS prior_mean,
            CASE WHEN b.ratings_n > 0 THEN
-               ((:weight::float8::numeric * coalesce(p.mean, b.ratings_sum::numeric / b.ratings_n) + b.ratings_sum)
-                / (:weight::float8::numeric + b.ratings_n))::float8 END AS satisfaction,
+               (($5::float8::numeric * coalesce(p.mean, b.ratings_sum::numeric / b.ratings_n) + b.ratings_sum)
+                / ($5::float8::numeric + b.ratings_n))::float8 END AS satisfaction,
            CASE WHEN b.honoured_n > 0 THEN b.honoured_yes::float8 / b.honoured_n END AS p_yes
     FROM base b LEFT JOIN prior p ON p.category = b.category
 )
-SELECT {extra} f.provider, :computed_at::timestamptz AS computed_at, :window_days::int AS window_days, f.category,
+SELECT {extra} f.provider, $3::timestamptz AS computed_at, $4::int AS window_days, f.category,
        f.district, f.redemptions_n, f.ratings_n, f.ratings_sum, f.prior_mean::float8 AS prior_mean,
-       :weight::float8 AS prior_weight, f.satisfaction,
+       $5::float8 AS prior_weight, f.satisfaction,
        CASE WHEN f.ratings_n > 0 THEN (f.ratings_sum::numeric / f.ratings_n)::float8 END AS satisfaction_raw,
        f.honoured_n, f.honoured_yes,
        CASE WHEN f.honoured_n > 0 THEN
-           (f.p_yes + :z::float8 ^ 2 / (2 * f.honoured_n)
-            - :z::float8 * sqrt(f.p_yes * (1 - f.p_yes) / f.honoured_n
-                                + :z::float8 ^ 2 / (4.0 * f.honoured_n * f.honoured_n)))
-           / (1 + :z::float8 ^ 2 / f.honoured_n) END AS honoured_low,
+           (f.p_yes + $7::float8 ^ 2 / (2 * f.honoured_n)
+            - $7::float8 * sqrt(f.p_yes * (1 - f.p_yes) / f.honoured_n
+                                + $7::float8 ^ 2 / (4.0 * f.honoured_n * f.honoured_n)))
+           / (1 + $7::float8 ^ 2 / f.honoured_n) END AS honoured_low,
        f.complaints_n,
        CASE WHEN f.redemptions_n > 0 THEN (100 * f.complaints_n::numeric / f.redemptions_n)::float8 END
            AS complaints_per_100,
        f.missed AS missed_responses_n, f.responses_n, f.median_hours AS median_response_hours,
        f.third_party_n, f.third_party_score::float8 AS third_party_score,
-       CASE WHEN f.recent_n >= :trend_min::int AND f.previous_n >= :trend_min::int THEN
+       CASE WHEN f.recent_n >= $9::int AND f.previous_n >= $9::int THEN
            (f.recent_sum::numeric / f.recent_n - f.previous_sum::numeric / f.previous_n)::float8 END AS trend,
        f.recent_n AS trend_recent_n, f.previous_n AS trend_previous_n,
        CASE WHEN f.satisfaction IS NOT NULL AND f.category IS NOT NULL THEN
@@ -216,38 +204,24 @@ FROM figures f
 
 _OTHERS = """UNION ALL
           SELECT s.category, s.ratings_sum, s.ratings_n FROM provider_scorecard s
-          WHERE s.provider <> :provider AND s.category IN (SELECT category FROM base)"""
-
-
-def _bind(sql: str, values: dict) -> tuple[str, list]:
-    """`:name` placeholders → `$n` (a `::type` cast is left alone)."""
-    order: list[str] = []
-
-    def number(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in order:
-            order.append(name)
-        return f"${order.index(name) + 1}"
-
-    text = re.sub(r"(?<![:\w]):([a-z_]+)", number, sql)
-    return text, [values[name] for name in order]
+          WHERE s.provider <> $10 AND s.category IN (SELECT category FROM base)"""
 
 
 def _figures_sql(provider_id: int | None, extra: str = "") -> str:
     only = {} if provider_id is None else {
-        "only_p": "AND p.id = :provider", "only_t": "AND t.provider = :provider",
-        "only_r": "AND r.provider = :provider", "only_o": "AND o.provider = :provider",
-        "only_l": "AND l.provider = :provider", "only_c": "AND c.provider = :provider",
-        "only_e": "AND e.provider = :provider",
+        "only_p": "AND p.id = $10", "only_t": "AND t.provider = $10",
+        "only_r": "AND r.provider = $10", "only_o": "AND o.provider = $10",
+        "only_l": "AND l.provider = $10", "only_c": "AND c.provider = $10",
+        "only_e": "AND e.provider = $10",
     }
     return _FIGURES.format(
         extra=extra, others=_OTHERS if provider_id is not None else "",
         **{key: only.get(key, "") for key in ("only_p", "only_t", "only_r", "only_o", "only_l", "only_c", "only_e")})
 
 
-def _values(start: datetime, end: datetime, computed_at: datetime, days: int, weight: float, **more) -> dict:
-    return {"start": start, "end": end, "computed_at": computed_at, "window_days": days, "weight": weight,
-            "zone": _zone(), "z": Z95, "trend_days": TREND_DAYS, "trend_min": TREND_MIN_RATINGS, **more}
+def _arguments(start: datetime, end: datetime, computed_at: datetime, days: int, weight: float, *more) -> list:
+    """$1 to $9 of `_FIGURES`, then `more` ($10)."""
+    return [start, end, computed_at, days, weight, dates.zone_name(), Z95, TREND_DAYS, TREND_MIN_RATINGS, *more]
 
 
 def _now(now: datetime | None) -> datetime:
@@ -268,7 +242,7 @@ async def recompute_all(now: datetime | None = None, days: int | None = None,
     now, days = _now(now), days or window_days()
     weight = prior_weight() if weight is None else weight
     started = time.perf_counter()
-    text, args = _bind(_figures_sql(None), _values(now - timedelta(days=days), now, now, days, weight))
+    text, args = _figures_sql(None), _arguments(now - timedelta(days=days), now, now, days, weight)
     columns = ", ".join(COLUMNS)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -284,8 +258,8 @@ async def recompute_provider(provider_id: int, now: datetime | None = None) -> N
     """One provider's figures, with its category's prior from the stored sums of the others,
     then the ranks of its category and district (old and new, if they changed)."""
     now, days = _now(now), window_days()
-    text, args = _bind(_figures_sql(provider_id), _values(now - timedelta(days=days), now, now, days, prior_weight(),
-                                                          provider=provider_id))
+    text = _figures_sql(provider_id)
+    args = _arguments(now - timedelta(days=days), now, now, days, prior_weight(), provider_id)
     columns = ", ".join(COLUMNS)
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in COLUMNS if column != "provider"
                         and column not in _RANKS)
@@ -301,7 +275,7 @@ async def recompute_provider(provider_id: int, now: datetime | None = None) -> N
             await connection.execute("DELETE FROM provider_scorecard WHERE provider = $1", provider_id)
         shown_before, shown_after = (_shown_rating(row) for row in (before, after))
         if shown_before != shown_after:
-            await outbox.publish(SCORECARD_CHANGED, {"provider_id": int(provider_id), "satisfaction": shown_after})
+            await outbox.publish(topics.ScorecardChanged(provider_id=int(provider_id), satisfaction=shown_after))
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_RANKS)
         categories = {row["category"] for row in (before, after) if row and row["category"] is not None}
         districts = {row["district"] for row in (before, after) if row and row["district"] is not None}
@@ -337,7 +311,7 @@ async def _rerank(connection, kind: str, value) -> None:
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     """The calendar month of `month` in the viewer's zone, as UTC instants [start, end)."""
-    zone = ZoneInfo(_zone())
+    zone = dates.zone()
     first = month.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return (datetime(first.year, first.month, 1, tzinfo=zone).astimezone(timezone.utc),
@@ -345,7 +319,7 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
 
 
 def previous_month(now: datetime | None = None) -> date:
-    local = _now(now).astimezone(ZoneInfo(_zone())).date().replace(day=1)
+    local = _now(now).astimezone(dates.zone()).date().replace(day=1)
     return (local - timedelta(days=1)).replace(day=1)
 
 
@@ -358,8 +332,8 @@ async def snapshot_month(month: date, weight: float | None = None) -> int:
     start, end = start - timedelta(microseconds=1), end - timedelta(microseconds=1)
     days = (month_bounds(month)[1] - month_bounds(month)[0]).days
     weight = prior_weight() if weight is None else weight
-    text, args = _bind(_figures_sql(None, extra=":month::date AS month,"),
-                       _values(start, end, datetime.now(timezone.utc), days, weight, month=month.replace(day=1)))
+    text = _figures_sql(None, extra="$10::date AS month,")
+    args = _arguments(start, end, datetime.now(timezone.utc), days, weight, month.replace(day=1))
     columns = ", ".join(("month",) + COLUMNS)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -466,8 +440,7 @@ SORTS = {
 }
 PROVIDER_STATUSES = ADMITTED
 
-# Each provider's state under the enforcement policy, as rows (provider, state). The pages
-# offer the state filter only once the table exists (evaluation_0005_enforcement).
+# Each provider's state under the enforcement policy, as rows (provider, state).
 STANDING_SQL: str | None = "SELECT provider, state FROM provider_standing"
 
 

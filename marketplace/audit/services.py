@@ -11,7 +11,10 @@ become a copy of the personal data it protects.
 import json
 from datetime import datetime
 
+from marketplace import personal_data
 from marketplace.identity.principal import Principal
+
+personal_data.keeps("audit_event", why="append-only by design; it names members by id, never by their data")
 
 ACTION_MAX = 64
 

@@ -3,14 +3,14 @@
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from marketplace.campaigns import services
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 
 
@@ -31,19 +31,19 @@ class CampaignController(Controller):
         return await services.list_campaigns(request.user)
 
     @get("/{campaign_id:int}", summary="One campaign: its burn per day and where its money went")
-    async def detail(self, request: Request, campaign_id: FromPath[Id]) -> CampaignDetail:
+    async def detail(self, request: Request, campaign_id: FromPath[BigId]) -> CampaignDetail:
         return await services.campaign_detail(request.user, campaign_id)
 
     @post("/{campaign_id:int}/pause", status_code=200, summary="Stop the campaign paying, for now")
-    async def pause(self, request: Request, campaign_id: FromPath[Id]) -> CampaignRead:
+    async def pause(self, request: Request, campaign_id: FromPath[BigId]) -> CampaignRead:
         return await services.set_status(request.user, campaign_id, "pause")
 
     @post("/{campaign_id:int}/resume", status_code=200, summary="Let a paused campaign pay again")
-    async def resume(self, request: Request, campaign_id: FromPath[Id]) -> CampaignRead:
+    async def resume(self, request: Request, campaign_id: FromPath[BigId]) -> CampaignRead:
         return await services.set_status(request.user, campaign_id, "resume")
 
     @post("/{campaign_id:int}/end", status_code=200, summary="End the campaign for good")
-    async def end(self, request: Request, campaign_id: FromPath[Id]) -> CampaignRead:
+    async def end(self, request: Request, campaign_id: FromPath[BigId]) -> CampaignRead:
         return await services.set_status(request.user, campaign_id, "end")
 
 

@@ -4,13 +4,13 @@ render. Charts are drawn by /static/charts.js from JSON in the page (as the scor
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from catalog import services as catalog
+from marketplace import dates
 from marketplace.campaigns import services
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
 from marketplace.errors import DomainError
@@ -21,10 +21,9 @@ from marketplace.web import nav
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 from marketplace.web.forms import INT8_MAX, form_id
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 Action = Annotated[str, PathParameter(max_length=10)]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 nav.register("console", "campaigns", N_("Campaigns"), "/console/campaigns", "gift", position=42)
 
@@ -62,7 +61,7 @@ def _day(form: dict, name: str, message: str) -> datetime:
         day = datetime.strptime((form.get(name) or "").strip(), "%Y-%m-%d")
     except ValueError:
         raise FormError(name, message) from None
-    return day.replace(tzinfo=SHANGHAI)
+    return day.replace(tzinfo=dates.zone())
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -127,7 +126,7 @@ def daily_chart(detail: CampaignDetail) -> dict:
 
 async def _list_page(request: Request, *, error: str | None = None, field: str | None = None,
                      values: dict | None = None, status: int = 200) -> Template:
-    today = datetime.now(SHANGHAI).date()
+    today = datetime.now(dates.zone()).date()
     return Template(template_name="campaigns/console.html", status_code=status, context={
         "campaigns": await services.list_campaigns(request.user),
         "funds": await services.funds_by_node(request.user),
@@ -179,7 +178,7 @@ async def create(request: Request) -> Response:
 
 
 @get("/console/campaigns/{campaign_id:int}", guards=[guards.operator], include_in_schema=False)
-async def detail(request: Request, campaign_id: Id) -> Template:
+async def detail(request: Request, campaign_id: BigId) -> Template:
     found = await services.campaign_detail(request.user, campaign_id)
     return Template(template_name="campaigns/detail.html", context={
         "detail": found, "charts": {"burn": burn_chart(found), "daily": daily_chart(found)},
@@ -187,7 +186,7 @@ async def detail(request: Request, campaign_id: Id) -> Template:
 
 
 @post("/console/campaigns/{campaign_id:int}/{action:str}", guards=[guards.operator], include_in_schema=False)
-async def change_status(request: Request, campaign_id: Id, action: Action) -> Response:
+async def change_status(request: Request, campaign_id: BigId, action: Action) -> Response:
     if action not in ("pause", "resume", "end"):
         return Redirect(path=f"/console/campaigns/{campaign_id}")
     await services.set_status(request.user, campaign_id, action)

@@ -33,12 +33,12 @@ it back through `release_expired_spend`, a periodic job.
 """
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from catalog import services as catalog
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead, DayBurn, FundsFlow
+from marketplace import dates, personal_data
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
@@ -46,7 +46,8 @@ from marketplace.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+personal_data.keeps("campaign_member", "campaign_spend", why="the campaign's budget: what each voucher drew stays")
+
 
 
 # Drawing and giving back, in the caller's transaction ------------------------------------------
@@ -296,9 +297,9 @@ async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDet
         connection = transaction.connection
         campaign = _read(await _in_scope(connection, principal, campaign_id))
         days = await connection.fetch(
-            "SELECT (s.spent_at AT TIME ZONE 'Asia/Shanghai')::date AS day, sum(s.amount_fen) AS fen "
+            "SELECT (s.spent_at AT TIME ZONE $2::text)::date AS day, sum(s.amount_fen) AS fen "
             "FROM campaign_spend s WHERE s.campaign = $1 AND s.refunded_at IS NULL GROUP BY 1 ORDER BY 1",
-            campaign_id)
+            campaign_id, dates.zone_name())
         funds = await connection.fetch(
             "SELECT s.node AS payer, p.name_zh AS payer_zh, p.name_en AS payer_en, m.node AS member_node, "
             "mn.name_zh AS member_zh, mn.name_en AS member_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
@@ -320,8 +321,8 @@ async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDet
 def burn_days(campaign: CampaignRead, spent: list[tuple]) -> list[DayBurn]:
     """Every day of the campaign so far (at most 120), with what was drawn that day and in total."""
     by_day = dict(spent)
-    first = campaign.starts_at.astimezone(SHANGHAI).date()
-    last = min(campaign.ends_at, datetime.now(UTC)).astimezone(SHANGHAI).date()
+    first = campaign.starts_at.astimezone(dates.zone()).date()
+    last = min(campaign.ends_at, datetime.now(UTC)).astimezone(dates.zone()).date()
     if by_day:
         first, last = min(first, min(by_day)), max(last, max(by_day))
     days, total, day = [], 0, max(first, last - timedelta(days=119))

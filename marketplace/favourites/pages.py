@@ -3,18 +3,14 @@ JavaScript the same form posts and comes back to the page), and the list in æˆ‘ç
 (/me/favourites) with both kinds. Signed-out visitors get a sign-in link that returns to
 the page they were on."""
 
-from typing import Annotated
-
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.favourites import services
 from marketplace.identity import guards
 from marketplace.web import page_parts
+from marketplace.web.params import BigId, Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 
 def _button(kind: str, target_id: int, kept: bool, signed_in: bool = True) -> dict:

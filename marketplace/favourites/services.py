@@ -11,6 +11,7 @@ from typing import Literal
 import structlog
 
 from catalog.search import service as search
+from marketplace import personal_data
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity.principal import Principal
@@ -21,6 +22,11 @@ log = structlog.get_logger(__name__)
 Kind = Literal["offer", "provider"]
 KINDS = ("offer", "provider")
 LIST_LIMIT = 200
+
+
+@personal_data.forgets("favourite")
+async def forget_member(connection, member_id: int) -> None:
+    await connection.execute("DELETE FROM favourite WHERE member = $1", member_id)
 
 
 def _member(principal: Principal | None) -> None:

@@ -15,7 +15,7 @@ from marketplace.federation.services import ID_NUMBER_PATTERN, PHONE_PATTERN
 from marketplace.identity import sms, throttle
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace import pii
 
 log = structlog.get_logger(__name__)
@@ -84,7 +84,7 @@ async def activate(name: str, id_number: str, phone: str, code: str, password: s
             raise Unauthorized(NO_MATCH, code="activation_failed")
         member = Principal(kind="member", id=member_id, display_name="")
         await audit.record(connection, member, "member.activate", "member", member_id)
-        await outbox.publish("member.joined", {"member_id": member_id})
+        await outbox.publish(topics.MemberJoined(member_id=member_id))
     log.info("member_activated", member_id=member_id)
     return member_id
 

@@ -4,18 +4,19 @@ import dramatiq
 
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.federation import services
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)
 async def send_welcome(event_id: int, payload: dict) -> None:
+    event = topics.MemberJoined.read(payload)
     await outbox.consume_once(
         "federation.send_welcome", event_id,
-        lambda: services.welcome_member(payload["member_id"], event_id),
+        lambda: services.welcome_member(event.member_id, event_id),
     )
 
 
-outbox.subscribe("member.joined", send_welcome)
+outbox.subscribe(topics.MemberJoined, send_welcome)
 
 
 @dramatiq.actor(queue_name="default", max_retries=3, time_limit=3_600_000)
@@ -23,7 +24,7 @@ async def run_roster_import(event_id: int, payload: dict) -> None:
     """A large roster file; a retry starts it again (nothing of an unfinished run was committed)."""
     from marketplace.federation.roster import services as roster
 
-    await roster.run_import(payload["import_id"])
+    await roster.run_import(topics.RosterImportQueued.read(payload).import_id)
 
 
-outbox.subscribe("roster.import_queued", run_roster_import)
+outbox.subscribe(topics.RosterImportQueued, run_roster_import)

@@ -2,13 +2,14 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from marketplace.errors import Invalid
 from marketplace.federation import services
 from marketplace.federation.roster import services as roster
-from marketplace.federation.schemas import MemberCreate, MemberPage, NodeId, NodeSummary
+from marketplace.federation.schemas import MemberCreate, MemberPage, NodeSummary
 from marketplace.identity import guards
+from marketplace.web.params import BigId, Id
 
 
 class TransferInput(msgspec.Struct, forbid_unknown_fields=True):
@@ -20,7 +21,6 @@ class LeaveInput(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
-MemberId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 
 def _import(result: roster.ImportRead) -> dict:
@@ -38,12 +38,12 @@ class FederationController(Controller):
     guards = [guards.operator]
 
     @get("/nodes/{node_id:int}", summary="A union node, its children and its member count")
-    async def node(self, request: Request, node_id: NodeId) -> NodeSummary:
+    async def node(self, request: Request, node_id: Id) -> NodeSummary:
         return await services.node_summary(request.user, node_id)
 
     @get("/nodes/{node_id:int}/members", summary="Members in a node's subtree, masked")
     async def members(
-        self, request: Request, node_id: NodeId,
+        self, request: Request, node_id: Id,
         page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> MemberPage:
@@ -68,16 +68,16 @@ class FederationController(Controller):
         return _import(result)
 
     @get("/roster-imports/{import_id:int}", summary="A roster import: progress, counts, per-row errors")
-    async def roster_import(self, request: Request, import_id: MemberId) -> dict:
+    async def roster_import(self, request: Request, import_id: BigId) -> dict:
         return _import(await roster.get_import(request.user, import_id))
 
     @post("/members/{member_id:int}/transfer", summary="Move a member to another grassroots union in your scope",
           status_code=200)
-    async def transfer(self, request: Request, member_id: MemberId, data: JSONBody[TransferInput]) -> dict:
+    async def transfer(self, request: Request, member_id: BigId, data: JSONBody[TransferInput]) -> dict:
         await services.transfer_member(request.user, member_id, data.node_id, data.reason)
         return {"member_id": member_id, "node_id": data.node_id}
 
     @post("/members/{member_id:int}/leave", summary="Mark a member as having left the union", status_code=200)
-    async def leave(self, request: Request, member_id: MemberId, data: JSONBody[LeaveInput]) -> dict:
+    async def leave(self, request: Request, member_id: BigId, data: JSONBody[LeaveInput]) -> dict:
         await services.leave_member(request.user, member_id, data.reason)
         return {"member_id": member_id, "status": "left"}

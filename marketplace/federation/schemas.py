@@ -1,10 +1,6 @@
 from typing import Annotated
 
 import msgspec
-from litestar.params import PathParameter
-
-# A node id in a path: bounded so an absurd number is a 400, not a database error.
-NodeId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 
 
 class NodeRead(msgspec.Struct):

@@ -5,13 +5,13 @@ from datetime import datetime, timezone
 
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import db, notifications, pii
+from marketplace import db, notifications, personal_data, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
 from marketplace.federation.tables import Member, MemberGroup, UnionNode
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 
 PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
 ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dX]$")
@@ -25,6 +25,21 @@ def id_check_digit(first17: str) -> str:
 
 def is_valid_id_number(value: str) -> bool:
     return bool(ID_NUMBER_PATTERN.match(value)) and id_check_digit(value[:17]) == value[17]
+
+
+ANONYMOUS_NAME = "已注销会员"
+
+
+@personal_data.forgets("member")
+async def forget_member(connection, member_id: int) -> None:
+    """Erase the member's name, phone and ID number; keep the row (and everything tied to it
+    for accounting) under an anonymous name. The look-up hashes become unmatchable."""
+    await connection.execute(
+        "UPDATE member SET name = $2, phone_cipher = $3, id_number_cipher = $3, phone_masked = '', "
+        "phone_hash = decode(md5('erased-phone-' || id || random()::text), 'hex'), "
+        "id_number_hash = decode(md5('erased-id-' || id || random()::text), 'hex'), password_hash = NULL, "
+        "preferences = '{}', status = 'left', anonymised_at = now() WHERE id = $1",
+        member_id, ANONYMOUS_NAME, pii.encrypt(""))
 
 
 def _node(row: dict) -> NodeRead:
@@ -103,11 +118,11 @@ async def ancestors(node: NodeRead) -> list[NodeRead]:
 
 async def child_member_counts(node_id: int) -> dict[int, int]:
     """Active members under each child of `node_id`, in one query."""
-    rows = await Member.raw(
+    rows = await db.fetch(
         "SELECT c.id, count(m.id) AS n FROM union_node c "
         "JOIN union_node d ON d.path LIKE c.path || '%' "
         "LEFT JOIN member m ON m.node = d.id AND m.status = 'active' "
-        "WHERE c.parent = {} GROUP BY c.id",
+        "WHERE c.parent = $1 GROUP BY c.id",
         node_id,
     )
     return {row["id"]: row["n"] for row in rows}
@@ -116,10 +131,10 @@ async def child_member_counts(node_id: int) -> dict[int, int]:
 async def count_members(path: str, include_left: bool = False, member_group: str | None = None) -> int:
     """Members in the subtree at `path`: active ones, or every one with `include_left`;
     only those of `member_group` when given."""
-    rows = await Member.raw(
+    rows = await db.fetch(
         "SELECT count(*) AS n FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE n.path LIKE {} AND (m.status = 'active' OR {}) AND ({}::varchar IS NULL OR {} = ANY(m.groups))",
-        path + "%", include_left, member_group, member_group,
+        "WHERE n.path LIKE $1 AND (m.status = 'active' OR $2) AND ($3::varchar IS NULL OR $3 = ANY(m.groups))",
+        path + "%", include_left, member_group,
     )
     return rows[0]["n"]
 
@@ -140,10 +155,10 @@ async def list_members(principal: Principal, node_id: int, page: int = 1, page_s
     node = await require_in_scope(principal, node_id)
     if page < 1 or not 1 <= page_size <= 100:
         raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
-    rows = await Member.raw(
+    rows = await db.fetch(
         "SELECT m.id, m.node, m.name, m.phone_masked, m.gender, m.groups, m.status "
-        "FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE {} "
-        "ORDER BY m.id LIMIT {} OFFSET {}",
+        "FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 "
+        "ORDER BY m.id LIMIT $2 OFFSET $3",
         node.path + "%", page_size, (page - 1) * page_size,
     )
     items = [
@@ -188,7 +203,7 @@ async def create_member(data: MemberCreate) -> int:
             raise Conflict("A member with this phone or ID number already exists.",
                            code="member_exists") from error
         member_id = rows[0]["id"]
-        await outbox.publish("member.joined", {"member_id": member_id})
+        await outbox.publish(topics.MemberJoined(member_id=member_id))
     return member_id
 
 

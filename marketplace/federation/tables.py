@@ -1,5 +1,5 @@
 from piccolo.columns import (
-    JSONB, Array, BigInt, BigSerial, Boolean, Bytea, ForeignKey, Integer, Serial, SmallInt, Text,
+    JSONB, Array, BigInt, BigSerial, Bytea, ForeignKey, Integer, Serial, SmallInt, Text,
     Timestamptz, Varchar,
 )
 from piccolo.table import Table

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import msgspec
 
+from marketplace import personal_data
 from marketplace.db import engine
 from marketplace.errors import Invalid
 from marketplace.identity.principal import Principal
@@ -22,6 +23,12 @@ KEEP_HOURS = 48  # at least the 24 hours clients are promised
 MAX_KEY_LENGTH = 255
 
 T = TypeVar("T", bound=msgspec.Struct)
+
+
+@personal_data.forgets("idempotency_key")
+async def forget_member(connection, member_id: int) -> None:
+    """The saved answers of the member's requests may show their data: they go."""
+    await connection.execute("DELETE FROM idempotency_key WHERE principal = $1", f"member:{member_id}")
 
 
 def fingerprint(operation: str, body: object) -> bytes:

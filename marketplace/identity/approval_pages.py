@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Response, Template
 
 from marketplace.errors import DomainError
@@ -14,8 +14,8 @@ from marketplace.identity import approvals, guards
 from marketplace.web import nav, todo
 from marketplace.web.forms import form_error
 from marketplace.web.nav import N_
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 nav.register("console", "approvals", N_("Approvals"), "/console/approvals", "check", position=41)
 todo.register("approvals", N_("Money changes to approve"), "/console/approvals", approvals.waiting_for, position=65)
@@ -35,17 +35,17 @@ class ApprovalController(Controller):
         return await approvals.in_scope(request.user)
 
     @get("/{approval_id:int}", summary="One proposed change and its decision")
-    async def one(self, request: Request, approval_id: FromPath[Id]) -> dict:
+    async def one(self, request: Request, approval_id: FromPath[BigId]) -> dict:
         return await approvals.get(request.user, approval_id)
 
     @post("/{approval_id:int}/approve", status_code=200,
           summary="Approve and apply a change another operator proposed")
-    async def approve(self, request: Request, approval_id: FromPath[Id],
+    async def approve(self, request: Request, approval_id: FromPath[BigId],
                       data: JSONBody[Decision | None] = None) -> dict:
         return await approvals.decide(request.user, approval_id, True, data.note if data else None)
 
     @post("/{approval_id:int}/reject", status_code=200, summary="Reject a change another operator proposed")
-    async def reject(self, request: Request, approval_id: FromPath[Id],
+    async def reject(self, request: Request, approval_id: FromPath[BigId],
                      data: JSONBody[Decision | None] = None) -> dict:
         return await approvals.decide(request.user, approval_id, False, data.note if data else None)
 
@@ -74,12 +74,12 @@ async def _decide(request: Request, approval_id: int, approve: bool) -> Response
 
 
 @post("/console/approvals/{approval_id:int}/approve", guards=[guards.operator], include_in_schema=False)
-async def approve_page(request: Request, approval_id: FromPath[Id]) -> Response:
+async def approve_page(request: Request, approval_id: FromPath[BigId]) -> Response:
     return await _decide(request, approval_id, True)
 
 
 @post("/console/approvals/{approval_id:int}/reject", guards=[guards.operator], include_in_schema=False)
-async def reject_page(request: Request, approval_id: FromPath[Id]) -> Response:
+async def reject_page(request: Request, approval_id: FromPath[BigId]) -> Response:
     return await _decide(request, approval_id, False)
 
 

@@ -3,11 +3,9 @@ password change for everyone, resets by an owner or administrator, operators'
 two-factor settings, and the demo's SMS inbox (/dev/sms, only with the dev sender)."""
 
 from datetime import datetime, timezone
-from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError
@@ -19,8 +17,8 @@ from marketplace.vouchers import codes as qr
 from marketplace.web import nav
 from marketplace.web.forms import form_error
 from marketplace.web.nav import N_
+from marketplace.web.params import Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 
 nav.register("console", "security", N_("Account security"), "/console/security", "key", position=95)
 nav.register("provider", "password", N_("Change password"), "/provider/password", "key", position=90)

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from evaluation.evaluators import services as evaluation
-from marketplace import db
+from marketplace import db, personal_data
 from marketplace.errors import Invalid, Unauthorized
 from marketplace.federation import services as federation
 from marketplace.identity import throttle, two_factor
@@ -23,6 +23,13 @@ from providers import services as providers
 
 KINDS: tuple[PrincipalKind, ...] = ("member", "provider", "operator", "evaluator")
 _TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@personal_data.forgets("auth_session")
+async def forget_member(connection, member_id: int) -> None:
+    """An erased member is signed out everywhere, for good."""
+    await connection.execute(
+        "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id))
 
 
 def _hash(token: str) -> str:

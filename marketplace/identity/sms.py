@@ -30,7 +30,7 @@ import httpx
 import structlog
 from redis.exceptions import RedisError
 
-from marketplace import pii
+from marketplace import pii, ratelimit
 from marketplace.errors import Invalid, TooManyRequests, Unavailable
 from marketplace.kv import redis
 from marketplace.settings import get_settings
@@ -134,12 +134,9 @@ async def send_code(purpose: str, phone: str, member_id: int | None, address: st
             wait = max(1, await redis().ttl(cooldown_key))
             raise TooManyRequests("A code was just sent; you can ask for another in %(seconds)s seconds.",
                                   code="sms_cooldown", retry_after=wait, params={"seconds": wait})
-        async with redis().pipeline(transaction=True) as pipe:
-            pipe.set(address_key, 0, ex=3600, nx=True)
-            pipe.incr(address_key)
-            sends = (await pipe.execute())[1]
+        sends, = await ratelimit.hit(address_key, window_seconds=3600)
         if sends > ADDRESS_SENDS_PER_HOUR:
-            wait = max(1, await redis().ttl(address_key))
+            wait = await ratelimit.seconds_left(address_key)
             raise TooManyRequests("Too many codes were asked for from here; please try again in %(seconds)s seconds.",
                                   code="sms_throttled", retry_after=wait, params={"seconds": math.ceil(wait)})
         if member_id is None:

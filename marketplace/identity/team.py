@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Response, Template
 
 from marketplace.audit.middleware import nothing_changed
@@ -16,8 +16,8 @@ from marketplace.web import nav
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 from marketplace.web.forms import form_error, form_id
+from marketplace.web.params import Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 Role = Literal["administrator", "reviewer", "finance", "analyst"]
 
 nav.register("console", "team", N_("Team and unions"), "/console/team", "users", position=92)

@@ -1,18 +1,15 @@
 """The 消息 page: a member's messages newest first; one tap opens a message (marking it
 read) and goes where it points; 全部已读 marks all read. Thin handlers."""
 
-from typing import Annotated
-
 from litestar import Request, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from litestar.types import Scope
 
 from marketplace.identity import guards
 from marketplace.inbox import services
 from marketplace.web import page_counts
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 
 @get("/messages", guards=[guards.member], include_in_schema=False)
@@ -23,7 +20,7 @@ async def inbox(request: Request) -> Template:
 
 
 @get("/messages/{message_id:int}", guards=[guards.member], include_in_schema=False)
-async def open_message(request: Request, message_id: Id) -> Redirect:
+async def open_message(request: Request, message_id: BigId) -> Redirect:
     """Opening is reading (as in 美团/支付宝): the message is marked read, then the member
     lands where it points (a message without a link: back on the list, now read)."""
     link = await services.open_message(request.user, message_id)

@@ -1,9 +1,11 @@
 """Transactional outbox: events are rows written with the business change, then relayed.
 
 `publish` inserts into `outbox_event` inside the caller's transaction, so an event
-exists exactly when the change it announces was committed. `relay_once` hands pending
-rows to the Dramatiq actors subscribed to their topic and stamps them delivered; a row
-it cannot hand over (Redis down) stays pending and is retried on the next pass.
+exists exactly when the change it announces was committed; topics and their payloads
+are declared once, as msgspec Structs, in marketplace/jobs/topics.py. `relay_once`
+hands pending rows to the Dramatiq actors subscribed to their topic and stamps them
+delivered; a row it cannot hand over (Redis down) stays pending and is retried on the
+next pass.
 Consumers use `consume_once`, so a message delivered twice has one effect. `purge`
 deletes what is no longer needed after the retention period.
 """
@@ -13,28 +15,45 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import structlog
 from dramatiq import Actor
 
 from marketplace.db import engine
+from marketplace.jobs.topics import BY_NAME, Event
 
 log = structlog.get_logger(__name__)
 
 _subscribers: dict[str, list[Actor]] = defaultdict(list)
 
 
-def subscribe(topic: str, actor: Actor) -> None:
-    if actor not in _subscribers[topic]:
-        _subscribers[topic].append(actor)
+def _declared(topic: type[Event] | str) -> type[Event]:
+    if isinstance(topic, str):
+        if topic not in BY_NAME:
+            raise LookupError(f"outbox topic {topic!r} is not declared in marketplace/jobs/topics.py")
+        return BY_NAME[topic]
+    return topic
 
 
-async def publish(topic: str, payload: dict) -> int:
+def subscribe(topic: type[Event] | str, actor: Actor) -> None:
+    """`actor` receives (event id, payload dict) for each event of `topic`; it reads the
+    payload with `Topic.read(payload)`."""
+    name = _declared(topic).topic
+    if actor not in _subscribers[name]:
+        _subscribers[name].append(actor)
+
+
+async def publish(event: Event | str, payload: dict | None = None) -> int:
+    """Write `event` in the current transaction. The (topic name, dict) form remains for
+    marketplace/payments until it builds its events; the dict must fit the declared Struct."""
+    if isinstance(event, str):
+        event = msgspec.convert(payload, _declared(event))
     transaction = engine().current_transaction.get()
     if transaction is None:
         raise RuntimeError("outbox.publish must run inside the transaction of the business change")
     row = await transaction.connection.fetchrow(
         "INSERT INTO outbox_event (topic, payload) VALUES ($1, $2::jsonb) RETURNING id",
-        topic, json.dumps(payload),
+        event.topic, msgspec.json.encode(event).decode(),
     )
     return row["id"]
 

@@ -26,7 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from marketplace import db, logs
+from marketplace import dates, db, logs
 from marketplace.jobs import actors, outbox
 from marketplace.settings import get_settings
 
@@ -50,11 +50,11 @@ PERIODIC_JOBS = [
     (actors.vouchers.expire_vouchers, IntervalTrigger(minutes=5)),
     (actors.vouchers.purge_idempotency_keys, IntervalTrigger(hours=1)),
     (actors.vouchers.remind_bookings, IntervalTrigger(hours=1)),
-    # Last month's settlement statements, early on the 1st in Shanghai (a rerun only recomputes drafts).
-    (actors.settlements.draft_last_month_statements, CronTrigger(day=1, hour=3, timezone="Asia/Shanghai")),
+    # Last month's settlement statements, early on the 1st in the configured zone (a rerun only recomputes drafts).
+    (actors.settlements.draft_last_month_statements, CronTrigger(day=1, hour=3, timezone=dates.zone())),
     (actors.payments.release_expired_holds, IntervalTrigger(minutes=1)),
-    # Payments against Stripe's PaymentIntents and refunds, daily at 04:30 in Shanghai.
-    (actors.payments.reconcile_with_stripe, CronTrigger(hour=4, minute=30, timezone="Asia/Shanghai")),
+    # Payments against Stripe's PaymentIntents and refunds, daily at 04:30 in the configured zone.
+    (actors.payments.reconcile_with_stripe, CronTrigger(hour=4, minute=30, timezone=dates.zone())),
     (actors.points.expire_points, IntervalTrigger(hours=1)),
     (actors.points.remind_expiring_points, IntervalTrigger(hours=6)),
     (actors.points.reconcile_points, IntervalTrigger(hours=24)),
@@ -64,12 +64,12 @@ PERIODIC_JOBS = [
     (actors.campaigns.release_expired_spend, IntervalTrigger(minutes=5)),
     # Report aggregates: the last two days, incrementally (full history: `benefits reports rebuild`).
     (actors.reports.refresh_reports, IntervalTrigger(minutes=10)),
-    # Scorecards: every provider hourly; last month's snapshot early on the 1st in Shanghai.
+    # Scorecards: every provider hourly; last month's snapshot early on the 1st in the configured zone.
     (actors.scorecards.recompute_scorecards, IntervalTrigger(hours=1)),
-    (actors.scorecards.snapshot_last_month, CronTrigger(day=1, hour=2, minute=30, timezone="Asia/Shanghai")),
-    # Follow-up samples for evaluators, Monday 02:00 in Shanghai (a rerun that week draws nothing new).
+    (actors.scorecards.snapshot_last_month, CronTrigger(day=1, hour=2, minute=30, timezone=dates.zone())),
+    # Follow-up samples for evaluators, Monday 02:00 in the configured zone (a rerun that week draws nothing new).
     (actors.evaluation_samples.draw_follow_up_samples,
-     CronTrigger(day_of_week="mon", hour=2, timezone="Asia/Shanghai")),
+     CronTrigger(day_of_week="mon", hour=2, timezone=dates.zone())),
 ]
 
 

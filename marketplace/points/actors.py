@@ -4,7 +4,7 @@ import dramatiq
 import structlog
 
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.points import services
 
 log = structlog.get_logger(__name__)
@@ -13,7 +13,7 @@ log = structlog.get_logger(__name__)
 @dramatiq.actor(queue_name="default", max_retries=10, time_limit=3_600_000)
 async def apply_grant(event_id: int, payload: dict) -> None:
     """Chunk by chunk; a retry picks up after the last committed chunk."""
-    await services.apply_grant(payload["grant_id"])
+    await services.apply_grant(topics.GrantCreated.read(payload).grant_id)
 
 
 @dramatiq.actor(queue_name="default", max_retries=3)
@@ -32,4 +32,4 @@ async def reconcile_points() -> None:
     log.info("points_reconciled", mismatched=len(mismatched))
 
 
-outbox.subscribe(services.GRANT_CREATED, apply_grant)
+outbox.subscribe(topics.GrantCreated, apply_grant)

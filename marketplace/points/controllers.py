@@ -3,14 +3,14 @@
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.points import services
 from marketplace.points.schemas import AdjustInput, BalanceRead, GrantCreate, GrantRead, PointsRead
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 
 
@@ -42,12 +42,12 @@ class PointsAdminController(Controller):
         return await services.list_grants(request.user)
 
     @get("/grants/{grant_id:int}", summary="One grant and its progress")
-    async def one_grant(self, request: Request, grant_id: FromPath[Id]) -> GrantRead:
+    async def one_grant(self, request: Request, grant_id: FromPath[BigId]) -> GrantRead:
         return await services.get_grant(request.user, grant_id)
 
     @post("/members/{member_id:int}/adjustments", status_code=201,
           summary="Correct one member's points, with a reason (safe to retry with the same Idempotency-Key)")
-    async def adjust(self, request: Request, member_id: FromPath[Id], data: JSONBody[AdjustInput],
+    async def adjust(self, request: Request, member_id: FromPath[BigId], data: JSONBody[AdjustInput],
                      idempotency_key: IdempotencyKey) -> BalanceRead:
         return await idempotency_keys.run_once(
             request.user, idempotency_key, f"points_adjust:{member_id}", data,

@@ -1,10 +1,7 @@
 """Pages of points: the member's balance and history, and the console's grants and
 corrections. Thin handlers: read the form, call one service, render."""
 
-from typing import Annotated
-
 from litestar import Request, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from marketplace.audit.middleware import nothing_changed
@@ -18,8 +15,8 @@ from marketplace.vouchers import services as vouchers
 from marketplace.web import nav, page_parts
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 nav.register("console", "points", N_("Points"), "/console/points", "gift", position=40)
 
@@ -130,7 +127,7 @@ async def adjust(request: Request) -> Response:
     return page
 
 @get("/console/points/grants/{grant_id:int}/progress", guards=[guards.operator], include_in_schema=False)
-async def grant_progress(request: Request, grant_id: Id) -> Template:
+async def grant_progress(request: Request, grant_id: BigId) -> Template:
     """The progress cell of one grant, polled by HTMX while the grant runs."""
     return Template(template_name="points/_grant_progress.html",
                     context={"grant": await services.get_grant(request.user, grant_id)})

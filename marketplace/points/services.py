@@ -28,22 +28,23 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from marketplace import dates, notifications
+from marketplace import dates, notifications, personal_data
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace import pii
-from marketplace.audit import services as audit
 from marketplace.federation import services as federation
 from marketplace.identity import approvals, permissions
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.points.schemas import BalanceRead, EntryRead, GrantRead, PointsRead
 from marketplace.settings import get_settings
 from marketplace.web.nav import N_
 
 log = structlog.get_logger(__name__)
 
-GRANT_CREATED = "points.grant_created"
+personal_data.keeps("points_balance", "points_entry", "points_lot",
+                    why="the ledger: every point granted and spent stays accounted for")
+
 GRANT_CHUNK = 5000  # members per transaction of a bulk grant
 APPROVAL_THRESHOLD = 10_000  # points: larger adjustments and grants (in all) need a second operator
 EXPIRY_CHUNK = 1000  # members per transaction of the expiry run
@@ -256,7 +257,7 @@ async def _apply_grant(connection, approver: Principal, request: dict) -> dict:
         "UPDATE points_grant SET status = 'queued' WHERE id = $1 AND status = 'pending' RETURNING id", grant_id)
     if updated is None:
         raise Conflict("This grant is not waiting for approval.", code="grant_not_pending")
-    await outbox.publish(GRANT_CREATED, {"grant_id": grant_id})
+    await outbox.publish(topics.GrantCreated(grant_id=grant_id))
     return {"grant_id": grant_id}
 
 
@@ -316,7 +317,7 @@ async def create_grant(principal: Principal, node_id: int, member_group: str | N
                 {"amount": amount, "members": total, "total": amount * total, "member_group": member_group,
                  "reason": reason, "node_name_zh": node.name_zh, "node_name_en": node.name_en})
         else:
-            await outbox.publish(GRANT_CREATED, {"grant_id": grant_id})
+            await outbox.publish(topics.GrantCreated(grant_id=grant_id))
     log.info("points_grant_created", grant_id=grant_id, node_id=node_id, members=total, operator_id=principal.id)
     return await get_grant(principal, grant_id)
 

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from marketplace.identity import guards
 from marketplace.privacy import services
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 
 class RevealInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -35,12 +35,12 @@ class ConsolePrivacyController(Controller):
     guards = [guards.operator]
 
     @get("/members/{member_id:int}", summary="A member in your scope, masked, with the reveals of their data")
-    async def member(self, request: Request, member_id: FromPath[Id]) -> dict:
+    async def member(self, request: Request, member_id: FromPath[BigId]) -> dict:
         return await services.member_card(request.user, member_id)
 
     @post("/members/{member_id:int}/reveal", status_code=200,
           summary="See a member's full phone or ID number, for a reason that is audited")
-    async def reveal(self, request: Request, member_id: FromPath[Id], data: JSONBody[RevealInput]) -> Revealed:
+    async def reveal(self, request: Request, member_id: FromPath[BigId], data: JSONBody[RevealInput]) -> Revealed:
         value = await services.reveal(request.user, member_id, data.field, data.reason)
         return Revealed(member_id=member_id, field=data.field, value=value)
 

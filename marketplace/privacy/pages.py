@@ -4,10 +4,8 @@ search; a member's data download and deletion (on /me)."""
 import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
-from typing import Annotated
 
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError
@@ -19,8 +17,8 @@ from marketplace.web import paging
 from marketplace.web import nav
 from marketplace.web.nav import N_
 from marketplace.web.forms import INT8_MAX, form_id
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", position=90)
 
@@ -40,12 +38,12 @@ async def _card(request: Request, member_id: int, *, revealed: dict | None = Non
 
 
 @get("/console/members/{member_id:int}", guards=[guards.operator], include_in_schema=False)
-async def member_card(request: Request, member_id: Id) -> Template:
+async def member_card(request: Request, member_id: BigId) -> Template:
     return await _card(request, member_id)
 
 
 @post("/console/members/{member_id:int}/reveal", guards=[guards.operator], include_in_schema=False)
-async def reveal(request: Request, member_id: Id) -> Template:
+async def reveal(request: Request, member_id: BigId) -> Template:
     form = await request.form()
     field, reason = form.get("field") or "", form.get("reason") or ""
     try:

@@ -8,7 +8,8 @@
   subtree, or about members of it.
 - A member downloads their data as JSON, and may ask for deletion: their name, phone and
   ID number are erased (what accounting must keep, vouchers, payments and the ledger,
-  stays, tied to an anonymous member) and their sessions end.
+  stays, tied to an anonymous member) and their sessions end. Each domain forgets the
+  member in its own tables (marketplace/personal_data.py); this module writes none of them.
 - Retention: members who left are anonymised after `RETENTION_LEFT_DAYS` (default 365);
   the audit log is kept (it is append-only, nothing deletes from it).
 """
@@ -23,7 +24,7 @@ import structlog
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 
-from marketplace import pii
+from marketplace import personal_data, pii
 from marketplace.audit import services as audit
 from marketplace.db import engine
 from marketplace.favourites import services as favourites
@@ -35,7 +36,10 @@ from marketplace.vouchers import services as vouchers
 log = structlog.get_logger(__name__)
 
 REVEALABLE = {"phone": "phone_cipher", "id_number": "id_number_cipher"}
-ANONYMOUS_NAME = "已注销会员"
+
+# marketplace/payments owns this table and should say so itself; it is being changed
+# elsewhere at the moment, so its declaration waits here.
+personal_data.keeps("payment", why="accounting: the charge and its refund stay, tied to the anonymous member")
 
 
 def _operator(principal: Principal) -> None:
@@ -156,23 +160,6 @@ async def my_data(principal: Principal, *, action: str = "member.data_export") -
     })
 
 
-async def _anonymise(connection, member_id: int) -> None:
-    """Erase a member's name, phone and ID number; keep the row (and everything tied to it
-    for accounting) under an anonymous name. The look-up hashes become unmatchable."""
-    erased = pii.encrypt("")
-    await connection.execute(
-        "UPDATE member SET name = $2, phone_cipher = $3, id_number_cipher = $3, phone_masked = '', "
-        "phone_hash = decode(md5('erased-phone-' || id || random()::text), 'hex'), "
-        "id_number_hash = decode(md5('erased-id-' || id || random()::text), 'hex'), password_hash = NULL, "
-        "preferences = '{}', status = 'left', anonymised_at = now() WHERE id = $1",
-        member_id, ANONYMOUS_NAME, erased)
-    await connection.execute(
-        "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id))
-    await connection.execute("UPDATE complaint SET member_masked = $2 WHERE member = $1", member_id, "*")
-    await connection.execute("UPDATE rating SET comment = '', member_masked = '*' WHERE member = $1", member_id)
-    await connection.execute("DELETE FROM favourite WHERE member = $1", member_id)
-
-
 async def delete_me(principal: Principal, confirmation: str) -> None:
     """The member's own request to be forgotten: anonymised at once."""
     _member(principal)
@@ -180,7 +167,7 @@ async def delete_me(principal: Principal, confirmation: str) -> None:
         raise Invalid("Type 删除 to confirm.", field="confirmation")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        await _anonymise(connection, principal.id)
+        await personal_data.forget_member(connection, principal.id)
         await audit.record(connection, principal, "member.deleted", "member", principal.id)
     log.info("member_anonymised", member_id=principal.id, cause="own_request")
 
@@ -195,7 +182,7 @@ async def anonymise_left_members(now: datetime | None = None) -> int:
             "SELECT id FROM member WHERE status = 'left' AND anonymised_at IS NULL AND left_at < $1 "
             "ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED", cutoff)
         for row in rows:
-            await _anonymise(connection, row["id"])
+            await personal_data.forget_member(connection, row["id"])
             await audit.record(connection, None, "member.anonymised", "member", row["id"], "retention",
                                {"retention_days": days})
     return len(rows)

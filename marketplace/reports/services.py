@@ -37,10 +37,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from evaluation.scorecards import services as scorecards
-from marketplace import db
+from marketplace import dates, db
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity.principal import Principal
-from marketplace.settings import get_settings
 
 WINDOW_DAYS = 90
 TOP_PROVIDERS = 10
@@ -52,12 +51,8 @@ PROVIDERS_PER_10K_MIN = 5.0
 LOCK_KEY = 7_311_001  # pg advisory lock: one refresh at a time
 
 
-def zone_name() -> str:
-    return get_settings().app.timezone
-
-
 def today(now: datetime | None = None) -> date:
-    return (now or datetime.now(ZoneInfo(zone_name()))).astimezone(ZoneInfo(zone_name())).date()
+    return (now or datetime.now(dates.zone())).astimezone(dates.zone()).date()
 
 
 # The job ------------------------------------------------------------------------------------------
@@ -141,7 +136,7 @@ FROM d LEFT JOIN members m ON m.id = d.id LEFT JOIN providers p ON p.district = 
 async def refresh(now: datetime | None = None, full: bool = False) -> RefreshResult:
     """Recompute the aggregates for the days that may have changed (all of them if `full`)."""
     started = time.perf_counter()
-    zone = zone_name()
+    zone = dates.zone_name()
     moment = now or datetime.now(ZoneInfo(zone))
     async with db.engine().transaction() as transaction:
         c = transaction.connection
@@ -304,7 +299,7 @@ async def _campaigns(node: Node, start: date, end: date) -> tuple[list, int | No
                            "to_regclass('campaign') IS NOT NULL AS campaign")
     if not (present and present[0]["spend"] and present[0]["campaign"]):
         return [], None
-    zone = zone_name()
+    zone = dates.zone_name()
     begin = datetime.combine(start, datetime.min.time(), ZoneInfo(zone))
     finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
     spend = await _fetch(

@@ -3,14 +3,10 @@
 import dramatiq
 import structlog
 
-from catalog import services as catalog
-from evaluation.complaints import services as complaints
-from evaluation.enforcement import delisting
-from evaluation.ratings import services as ratings
 from marketplace import notifications
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.vouchers import services
 
 log = structlog.get_logger(__name__)
@@ -35,31 +31,35 @@ async def purge_idempotency_keys() -> None:
 
 async def on_survey_due(event_id: int, payload: dict) -> bool:
     """Evaluation's survey of a redemption, as a message to the member (once per event)."""
+    event = topics.SurveyDue.read(payload)
     return await outbox.consume_once(
         "vouchers.ask_for_rating", event_id,
-        lambda: services.ask_for_rating(payload["member_id"], payload["voucher_id"], event_id))
+        lambda: services.ask_for_rating(event.member_id, event.voucher_id, event_id))
 
 
 async def on_complaint_news(event_id: int, payload: dict, kind: str) -> bool:
     """The provider answered a complaint, or the union closed it: the member is told once,
     with one tap to the complaint on the voucher's page."""
+    event = topics.ComplaintNews.read(payload)
     return await outbox.consume_once(
         f"vouchers.{kind}", event_id,
         lambda: notifications.tell(notifications.Message(
-            payload["member_id"], kind, {"provider": payload["provider_name"]},
-            link=f"/vouchers/{payload['voucher_id']}#complaint-{payload['complaint_id']}", source_event=event_id)))
+            event.member_id, kind, {"provider": event.provider_name},
+            link=f"/vouchers/{event.voucher_id}#complaint-{event.complaint_id}", source_event=event_id)))
 
 
 async def on_provider_delisted(event_id: int, payload: dict) -> int:
     """A provider was delisted; when the operator chose so, its issued vouchers are
     cancelled and refunded (otherwise they stay redeemable until they expire)."""
-    return await services.cancel_for_provider(payload["provider_id"]) if payload.get("cancel_vouchers") else 0
+    event = topics.ProviderDelisted.read(payload)
+    return await services.cancel_for_provider(event.provider_id) if event.cancel_vouchers else 0
 
 
 async def on_offer_changed(event_id: int, payload: dict) -> bool:
     """An offer changed (stock back, edited, ...): members waiting for it are told once."""
+    event = topics.OfferChanged.read(payload)
     return await outbox.consume_once("vouchers.restock_alerts", event_id,
-                                     lambda: services.notify_restock(payload["offer_id"]))
+                                     lambda: services.notify_restock(event.offer_id))
 
 
 @dramatiq.actor(queue_name="default", max_retries=10)
@@ -87,8 +87,8 @@ async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
     await on_provider_delisted(event_id, payload)
 
 
-outbox.subscribe(ratings.SURVEY_DUE, ask_for_rating)
-outbox.subscribe(delisting.PROVIDER_DELISTED, cancel_delisted_vouchers)
-outbox.subscribe(catalog.OFFER_CHANGED, tell_restocked)
-outbox.subscribe(complaints.COMPLAINT_ANSWERED, tell_complaint_answered)
-outbox.subscribe(complaints.COMPLAINT_CLOSED, tell_complaint_closed)
+outbox.subscribe(topics.SurveyDue, ask_for_rating)
+outbox.subscribe(topics.ProviderDelisted, cancel_delisted_vouchers)
+outbox.subscribe(topics.OfferChanged, tell_restocked)
+outbox.subscribe(topics.ComplaintAnswered, tell_complaint_answered)
+outbox.subscribe(topics.ComplaintClosed, tell_complaint_closed)

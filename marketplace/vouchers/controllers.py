@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
@@ -12,8 +12,8 @@ from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
 from marketplace.vouchers import services
 from marketplace.vouchers.schemas import ClaimInput, CodeInput, CounterVoucher, HonouredInput, RedeemInput, VoucherRead
+from marketplace.web.params import BigId
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 
 
@@ -24,7 +24,7 @@ class ClaimController(Controller):
 
     @post("/offers/{offer_id:int}/claims", status_code=201,
           summary="Claim a voucher of an offer (safe to retry with the same Idempotency-Key)")
-    async def claim(self, request: Request, offer_id: FromPath[Id], idempotency_key: IdempotencyKey,
+    async def claim(self, request: Request, offer_id: FromPath[BigId], idempotency_key: IdempotencyKey,
                     data: JSONBody[ClaimInput | None] = None) -> VoucherRead:
         slot_id = data.slot_id if data else None
         return await idempotency_keys.run_once(
@@ -36,12 +36,12 @@ class ClaimController(Controller):
         return await services.my_vouchers(request.user)
 
     @get("/vouchers/{voucher_id:int}", summary="One of your vouchers")
-    async def one(self, request: Request, voucher_id: FromPath[Id]) -> VoucherRead:
+    async def one(self, request: Request, voucher_id: FromPath[BigId]) -> VoucherRead:
         return await services.my_voucher(request.user, voucher_id)
 
     @post("/vouchers/{voucher_id:int}/cancel", status_code=200,
           summary="Cancel an issued voucher: its stock returns (safe to retry with the same Idempotency-Key)")
-    async def cancel(self, request: Request, voucher_id: FromPath[Id],
+    async def cancel(self, request: Request, voucher_id: FromPath[BigId],
                      idempotency_key: IdempotencyKey) -> VoucherRead:
         return await idempotency_keys.run_once(
             request.user, idempotency_key, f"cancel:{voucher_id}", None,
@@ -49,30 +49,30 @@ class ClaimController(Controller):
 
     @put("/vouchers/{voucher_id:int}/rating", status_code=200,
          summary="Rate a redeemed voucher of yours (1–5 overall and by dimension); editable for 7 days")
-    async def rate(self, request: Request, voucher_id: FromPath[Id], data: JSONBody[RatingInput]) -> RatingRead:
+    async def rate(self, request: Request, voucher_id: FromPath[BigId], data: JSONBody[RatingInput]) -> RatingRead:
         return await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
 
     @get("/vouchers/{voucher_id:int}/rating", summary="Your rating of a voucher, if you rated it")
-    async def rating(self, request: Request, voucher_id: FromPath[Id]) -> RatingRead | None:
+    async def rating(self, request: Request, voucher_id: FromPath[BigId]) -> RatingRead | None:
         await services.my_voucher(request.user, voucher_id)
         return await ratings.my_rating(request.user, voucher_id)
 
     @post("/vouchers/{voucher_id:int}/complaints", status_code=201,
           summary="Complain about a voucher of yours; the provider must answer within the response time")
-    async def complain(self, request: Request, voucher_id: FromPath[Id], data: JSONBody[ComplaintInput],
+    async def complain(self, request: Request, voucher_id: FromPath[BigId], data: JSONBody[ComplaintInput],
                        idempotency_key: IdempotencyKey) -> ComplaintRead:
         return await idempotency_keys.run_once(
             request.user, idempotency_key, f"complaint:{voucher_id}", data,
             lambda: services.complain(request.user, voucher_id, data), ComplaintRead)
 
     @get("/vouchers/{voucher_id:int}/complaints", summary="Your complaints about a voucher, with their answers")
-    async def complaints(self, request: Request, voucher_id: FromPath[Id]) -> list[ComplaintRead]:
+    async def complaints(self, request: Request, voucher_id: FromPath[BigId]) -> list[ComplaintRead]:
         await services.my_voucher(request.user, voucher_id)
         return await complaints.mine(request.user, voucher_id)
 
     @post("/vouchers/{voucher_id:int}/honoured", status_code=200,
           summary="After redemption: was the discount honoured as promised?")
-    async def honoured(self, request: Request, voucher_id: FromPath[Id], data: JSONBody[HonouredInput]) -> VoucherRead:
+    async def honoured(self, request: Request, voucher_id: FromPath[BigId], data: JSONBody[HonouredInput]) -> VoucherRead:
         return await services.answer_honoured(request.user, voucher_id, data.honoured)
 
 

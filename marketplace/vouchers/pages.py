@@ -5,10 +5,7 @@ Thin handlers: read the form, call one service, render. A refused claim, check o
 redemption re-renders its page with the reason and the matching status code.
 """
 
-from typing import Annotated
-
 from litestar import Request, get, post
-from litestar.params import PathParameter
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Response, Template
 
@@ -29,9 +26,9 @@ from marketplace.web.config import local_time
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 from marketplace.web.forms import INT8_MAX, form_error, form_id
+from marketplace.web.params import BigId
 from providers import services as providers
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 nav.register("provider", "counter", N_("Redeem vouchers"), "/provider/counter", "ticket", position=5)
 
@@ -64,7 +61,7 @@ def _message(error: DomainError) -> str:
 
 
 @post("/offers/{offer_id:int}/claim", guards=[guards.member], include_in_schema=False)
-async def claim(request: Request, offer_id: Id) -> Response:
+async def claim(request: Request, offer_id: BigId) -> Response:
     form = await request.form()
     key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
     slot_id = form_id(slot, INT8_MAX)
@@ -106,7 +103,7 @@ page_parts.register("complaint_vouchers", complaint_vouchers)
 
 
 @post("/offers/{offer_id:int}/restock-alert", guards=[guards.member], include_in_schema=False)
-async def restock_alert(request: Request, offer_id: Id) -> Response:
+async def restock_alert(request: Request, offer_id: BigId) -> Response:
     try:
         await services.ask_restock_alert(request.user, offer_id)
     except DomainError as error:
@@ -154,12 +151,12 @@ async def _voucher_page(request: Request, voucher_id: int, error: str | None = N
 
 
 @get("/vouchers/{voucher_id:int}", guards=[guards.member], include_in_schema=False)
-async def voucher_page(request: Request, voucher_id: Id) -> Template:
+async def voucher_page(request: Request, voucher_id: BigId) -> Template:
     return await _voucher_page(request, voucher_id)
 
 
 @post("/vouchers/{voucher_id:int}/cancel", guards=[guards.member], include_in_schema=False)
-async def cancel(request: Request, voucher_id: Id) -> Response:
+async def cancel(request: Request, voucher_id: BigId) -> Response:
     try:
         await services.cancel(request.user, voucher_id)
     except DomainError as error:
@@ -168,7 +165,7 @@ async def cancel(request: Request, voucher_id: Id) -> Response:
 
 
 @post("/vouchers/{voucher_id:int}/honoured", guards=[guards.member], include_in_schema=False)
-async def honoured(request: Request, voucher_id: Id) -> Response:
+async def honoured(request: Request, voucher_id: BigId) -> Response:
     answer = (await request.form()).get("honoured")
     try:
         await services.answer_honoured(request.user, voucher_id, answer == "yes")
@@ -182,7 +179,7 @@ def _score(value: str | None) -> int | None:
 
 
 @post("/vouchers/{voucher_id:int}/rating", guards=[guards.member], include_in_schema=False)
-async def rate(request: Request, voucher_id: Id) -> Response:
+async def rate(request: Request, voucher_id: BigId) -> Response:
     form = dict(await request.form())
     overall = _score(form.get("overall"))
     if overall is None:
@@ -206,7 +203,7 @@ async def rate(request: Request, voucher_id: Id) -> Response:
 
 @post("/vouchers/{voucher_id:int}/complaints", guards=[guards.member], include_in_schema=False,
       request_max_body_size=catalog.MAX_IMAGE_BYTES + 64 * 1024)
-async def complain(request: Request, voucher_id: Id) -> Response:
+async def complain(request: Request, voucher_id: BigId) -> Response:
     """A complaint with an optional photo (checked and resized as offer pictures are)."""
     received = await request.form()
     upload = received.get("photo")

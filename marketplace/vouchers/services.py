@@ -18,7 +18,6 @@ its slot place, its points, its campaign subsidy and its place in the member's l
 """
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 from redis.exceptions import RedisError
@@ -27,14 +26,13 @@ from catalog import services as catalog
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
-from marketplace import dates, db, notifications, pii
+from marketplace import dates, db, notifications, personal_data, pii, ratelimit
 from marketplace.campaigns import services as campaigns
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
-from marketplace.kv import redis
+from marketplace.jobs import outbox, topics
 from marketplace.points import services as points
 from marketplace.vouchers import codes
 from marketplace.vouchers.schemas import ClaimState, CounterVoucher, VoucherRead
@@ -43,10 +41,9 @@ from providers import services as providers
 
 log = structlog.get_logger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-PAID_VOUCHER_CANCELLED = "voucher.paid_cancelled"
-VOUCHER_REDEEMED = "voucher.redeemed"  # evaluation keeps its own record of redemptions
-VOUCHER_HONOURED = "voucher.honoured"
+# marketplace/payments subscribes by this name (its package is being changed elsewhere);
+# everything else names the Struct.
+PAID_VOUCHER_CANCELLED = topics.PaidVoucherCancelled.topic
 # Claimed here; paid offers go through marketplace.payments, which holds a pending voucher.
 CLAIMABLE_KINDS = ("voucher", "slot", "points")
 # Unknown codes looked up at the counter, per window: beyond these a staff account or a
@@ -57,9 +54,19 @@ PROVIDER_MISS_LIMIT = 100
 ALERT_MISSES = 50
 
 
+personal_data.keeps("voucher", "claim_count",
+                    why="accounting and per-member limits: what was claimed, redeemed and paid stays")
+
+
+@personal_data.forgets("restock_alert")
+async def forget_member(connection, member_id: int) -> None:
+    """What an erased member was waiting for is nobody's business any more."""
+    await connection.execute("DELETE FROM restock_alert WHERE member = $1", member_id)
+
+
 def period_start(period: str, now: datetime) -> datetime:
     """The start of the limit window holding `now`, in Shanghai's calendar."""
-    local = now.astimezone(SHANGHAI)
+    local = now.astimezone(dates.zone())
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "day":
         return midnight
@@ -351,7 +358,7 @@ async def _cancelled(connection, voucher_id: int, paid_fen: int) -> None:
     payments domain refunds it)."""
     await release(connection, voucher_id)
     if paid_fen > 0:
-        await outbox.publish(PAID_VOUCHER_CANCELLED, {"voucher_id": voucher_id})
+        await outbox.publish(topics.PaidVoucherCancelled(voucher_id=voucher_id))
 
 
 async def release(connection, voucher_id: int) -> None:
@@ -433,7 +440,7 @@ async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool)
             "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",
             voucher_id, principal.id, honoured)
         if updated is not None:
-            await outbox.publish(VOUCHER_HONOURED, {"voucher_id": voucher_id, "honoured": honoured})
+            await outbox.publish(topics.VoucherHonoured(voucher_id=voucher_id, honoured=honoured))
     if updated is None:
         current = await my_voucher(principal, voucher_id)
         raise Conflict("Only a redeemed voucher can be rated.", code="not_redeemed", status_now=current.status)
@@ -500,14 +507,8 @@ def _miss_keys(principal: Principal) -> tuple[str, str]:
 async def _count_attempt(principal: Principal) -> None:
     """Count a look-up before it runs (so parallel guesses cannot slip past the limit);
     TooManyRequests when the staff account or the provider is over its limit."""
-    staff_key, provider_key = _miss_keys(principal)
     try:
-        async with redis().pipeline(transaction=True) as pipe:
-            for key in (staff_key, provider_key):
-                # SET NX EX opens the window on the first attempt (EXPIRE NX needs Redis 7).
-                pipe.set(key, 0, ex=MISS_WINDOW_SECONDS, nx=True)
-                pipe.incr(key)
-            _, staff, _, provider = await pipe.execute()
+        staff, provider = await ratelimit.hit(*_miss_keys(principal), window_seconds=MISS_WINDOW_SECONDS)
     except RedisError:
         return  # throttling is a guard, not a dependency of the counter
     if provider == ALERT_MISSES:
@@ -522,10 +523,7 @@ async def _count_attempt(principal: Principal) -> None:
 async def _forgive(principal: Principal) -> None:
     """A code that was found gives its attempt back: only misses count."""
     try:
-        async with redis().pipeline(transaction=True) as pipe:
-            for key in _miss_keys(principal):
-                pipe.decr(key)
-            await pipe.execute()
+        await ratelimit.give_back(*_miss_keys(principal))
     except RedisError:
         pass
 
@@ -558,7 +556,7 @@ def _counter(row) -> CounterVoucher:
 def _already_redeemed(row) -> Conflict:
     """A second use, with where, when and by whom the first one was (the counter shows it in red)."""
     return Conflict("This voucher was already redeemed at %(time)s.",
-                    params={"time": f"{row['redeemed_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M}"},
+                    params={"time": f"{row['redeemed_at'].astimezone(dates.zone()):%Y-%m-%d %H:%M}"},
                     code="already_redeemed", field="code", redeemed_at=row["redeemed_at"],
                     location=row["location_name"], staff=row["staff_name"])
 
@@ -582,7 +580,7 @@ async def provider_activity(provider_id: int) -> dict:
     """The owner's overview: vouchers redeemed today and this month (Shanghai calendar), and
     this month's running settlement so far: the union's subsidies owed for them and what
     members paid online for them."""
-    now = datetime.now(SHANGHAI)
+    now = datetime.now(dates.zone())
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
@@ -597,7 +595,7 @@ async def provider_activity(provider_id: int) -> dict:
 async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
     """The provider's vouchers redeemed since midnight in Shanghai, newest first."""
     provider_id = _staff(principal)
-    midnight = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = datetime.now(dates.zone()).replace(hour=0, minute=0, second=0, microsecond=0)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(_TODAY_SQL, provider_id, midnight, TODAY_LIMIT)
     return [_counter(row) for row in rows]
@@ -635,10 +633,10 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
             "RETURNING id", code, principal.provider_id, principal.id, location_id)
         row = await connection.fetchrow(_COUNTER_SQL, code, principal.provider_id)
         if redeemed is not None:  # the quality loop keeps its own record of redemptions
-            await outbox.publish(VOUCHER_REDEEMED, {
-                "voucher_id": row["id"], "provider_id": principal.provider_id, "offer_id": row["offer"],
-                "category_id": row["category"], "member_id": row["member"], "staff_id": principal.id,
-                "location_id": location_id, "redeemed_at": row["redeemed_at"].isoformat()})
+            await outbox.publish(topics.VoucherRedeemed(
+                voucher_id=row["id"], provider_id=principal.provider_id, offer_id=row["offer"],
+                category_id=row["category"], member_id=row["member"], staff_id=principal.id,
+                location_id=location_id, redeemed_at=row["redeemed_at"]))
     if redeemed is None:
         if row["status"] == "redeemed":
             raise _already_redeemed(row)

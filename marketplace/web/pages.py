@@ -23,7 +23,6 @@ from marketplace import dates
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.favourites import services as favourites
 from marketplace.federation import consent, services as federation
-from marketplace.federation.schemas import NodeId
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS, area_of
@@ -31,6 +30,7 @@ from marketplace.points import services as points
 from marketplace.vouchers import services as vouchers
 from marketplace.settings import get_settings
 from marketplace.web import i18n, large_text
+from marketplace.web.params import Id
 from providers import services as providers
 
 
@@ -261,7 +261,7 @@ async def console_dashboard(request: Request) -> Template:
 
 
 @get("/console/nodes/{node_id:int}", guards=[guards.operator], include_in_schema=False)
-async def console_node(request: Request, node_id: NodeId) -> Template:
+async def console_node(request: Request, node_id: Id) -> Template:
     return await _console_page(request, node_id)
 
 

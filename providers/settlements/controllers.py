@@ -4,9 +4,10 @@ scope and set a provider's payout account; a provider's owner reads its own stat
 from typing import Annotated
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from marketplace.identity import guards
+from marketplace.web.params import BigId, Id
 from providers.settlements import drafting, payouts
 from providers.settlements import services as settlements
 from providers.schemas import (
@@ -20,8 +21,6 @@ from providers.schemas import (
     StatementSummary,
 )
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-ProviderId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 
 
 class SettlementConsoleController(Controller):
@@ -44,17 +43,17 @@ class SettlementConsoleController(Controller):
         return await drafting.draft_month(data.period, request.user)
 
     @get("/{statement_id:int}", summary="A statement with its lines")
-    async def detail(self, request: Request, statement_id: FromPath[Id]) -> StatementRead:
+    async def detail(self, request: Request, statement_id: FromPath[BigId]) -> StatementRead:
         return await settlements.statement_for_operator(request.user, statement_id)
 
     @post("/{statement_id:int}/approve", status_code=200, summary="Approve a draft statement")
-    async def approve(self, request: Request, statement_id: FromPath[Id],
+    async def approve(self, request: Request, statement_id: FromPath[BigId],
                       data: JSONBody[Approval | None] = None) -> StatementRead:
         return await settlements.approve(request.user, statement_id, data.revision if data else None)
 
     @post("/{statement_id:int}/pay", status_code=200,
           summary="Pay an approved statement to the provider's payout account through the gateway")
-    async def pay(self, request: Request, statement_id: FromPath[Id]) -> StatementRead:
+    async def pay(self, request: Request, statement_id: FromPath[BigId]) -> StatementRead:
         return await settlements.pay(request.user, statement_id, payouts.configured_gateway())
 
 
@@ -66,7 +65,7 @@ class PayoutAccountController(Controller):
     @put("/{provider_id:int}/payout-account", status_code=202,
          summary="Propose (or clear with \"\") the provider's Stripe Connect account for settlements; "
                  "another operator approves it at /api/v1/console/approvals")
-    async def set_account(self, request: Request, provider_id: FromPath[ProviderId],
+    async def set_account(self, request: Request, provider_id: FromPath[Id],
                           data: JSONBody[PayoutAccountInput]) -> dict:
         return await settlements.set_payout_account(request.user, provider_id, data.account_id)
 
@@ -81,7 +80,7 @@ class MySettlementController(Controller):
         return await settlements.my_statements(request.user)
 
     @get("/{statement_id:int}", summary="One of your provider's statements, with its lines")
-    async def detail(self, request: Request, statement_id: FromPath[Id]) -> StatementRead:
+    async def detail(self, request: Request, statement_id: FromPath[BigId]) -> StatementRead:
         return await settlements.my_statement(request.user, statement_id)
 
 

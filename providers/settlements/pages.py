@@ -3,10 +3,9 @@ statement, approval and payout in the console, and the provider owner's statemen
 the portal; both export a statement as CSV."""
 
 from datetime import datetime
-from typing import Annotated
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from marketplace import dates
@@ -17,11 +16,11 @@ from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web import paging, todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
+from marketplace.web.params import BigId
 from providers.settlements import drafting, payouts
 from providers.settlements import services as settlements
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
 register("provider", "settlements", N_("Settlements"), "/provider/settlements", "doc", position=40,
          owner_only=True)
@@ -187,7 +186,7 @@ async def _statement_page(request: Request, statement_id: int, error: str | None
 
 
 @get("/console/settlements/{statement_id:int}", guards=[guards.operator], include_in_schema=False)
-async def console_detail(request: Request, statement_id: FromPath[Id]) -> Template:
+async def console_detail(request: Request, statement_id: FromPath[BigId]) -> Template:
     return await _statement_page(request, statement_id)
 
 
@@ -202,21 +201,21 @@ async def _act(request: Request, statement_id: int, action) -> Response:
 
 
 @post("/console/settlements/{statement_id:int}/approve", guards=[guards.operator], include_in_schema=False)
-async def console_approve(request: Request, statement_id: FromPath[Id]) -> Response:
+async def console_approve(request: Request, statement_id: FromPath[BigId]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
     return await _act(request, statement_id, lambda: settlements.approve(
         request.user, statement_id, form_id(revision)))
 
 
 @post("/console/settlements/{statement_id:int}/pay", guards=[guards.operator], include_in_schema=False)
-async def console_pay(request: Request, statement_id: FromPath[Id]) -> Response:
+async def console_pay(request: Request, statement_id: FromPath[BigId]) -> Response:
     return await _act(request, statement_id, lambda: settlements.pay(
         request.user, statement_id, payouts.configured_gateway()))
 
 
 @post("/console/settlements/{statement_id:int}/payout-account", guards=[guards.operator],
       include_in_schema=False)
-async def console_payout_account(request: Request, statement_id: FromPath[Id]) -> Response:
+async def console_payout_account(request: Request, statement_id: FromPath[BigId]) -> Response:
     account = ((await request.form()).get("account_id") or "")[:64]
 
     async def action():
@@ -227,7 +226,7 @@ async def console_payout_account(request: Request, statement_id: FromPath[Id]) -
 
 
 @get("/console/settlements/{statement_id:int}/statement.csv", guards=[guards.operator], include_in_schema=False)
-async def console_csv(request: Request, statement_id: FromPath[Id]) -> Response:
+async def console_csv(request: Request, statement_id: FromPath[BigId]) -> Response:
     return _csv(await settlements.statement_for_operator(request.user, statement_id))
 
 
@@ -241,7 +240,7 @@ async def provider_list(request: Request) -> Template:
 
 
 @get("/provider/settlements/{statement_id:int}", guards=[guards.provider_owner], include_in_schema=False)
-async def provider_detail(request: Request, statement_id: FromPath[Id]) -> Template:
+async def provider_detail(request: Request, statement_id: FromPath[BigId]) -> Template:
     return Template(template_name="settlements/provider_detail.html", context={
         "statement": await settlements.my_statement(request.user, statement_id), "local": _local,
     })
@@ -249,7 +248,7 @@ async def provider_detail(request: Request, statement_id: FromPath[Id]) -> Templ
 
 @get("/provider/settlements/{statement_id:int}/statement.csv", guards=[guards.provider_owner],
      include_in_schema=False)
-async def provider_csv(request: Request, statement_id: FromPath[Id]) -> Response:
+async def provider_csv(request: Request, statement_id: FromPath[BigId]) -> Response:
     return _csv(await settlements.my_statement(request.user, statement_id))
 
 

@@ -27,11 +27,10 @@ Anything else is a 409 naming the status the statement is in.
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import csvfiles
+from marketplace import csvfiles, dates
 from marketplace.audit import services as audit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
@@ -48,7 +47,6 @@ from providers.schemas import (
     StatementSummary,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CURRENCY = "CNY"
 
 
@@ -62,19 +60,19 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
             raise ValueError
     except ValueError:
         raise Invalid("Choose a month, written as YYYY-MM, such as 2026-11.", field="period") from None
-    start = datetime(year, month, 1, tzinfo=SHANGHAI)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
+    start = datetime(year, month, 1, tzinfo=dates.zone())
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dates.zone())
     return start, end
 
 
 def period_of(moment: datetime) -> str:
     """The month (in Shanghai) that holds `moment`."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m")
+    return moment.astimezone(dates.zone()).strftime("%Y-%m")
 
 
 def previous_period(now: datetime | None = None) -> str:
     """The last month that is over: the one the monthly job settles."""
-    local = (now or datetime.now(UTC)).astimezone(SHANGHAI)
+    local = (now or datetime.now(UTC)).astimezone(dates.zone())
     return f"{local.year - 1}-12" if local.month == 1 else f"{local.year}-{local.month - 1:02d}"
 
 
@@ -528,13 +526,13 @@ def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, e
     for line in statement.lines:
         title = (line.offer_title_en if english and line.offer_title_en else line.offer_title_zh)
         writer.writerow([line.voucher_code, title,
-                         line.redeemed_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                         line.redeemed_at.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M:%S"),
                          _money(line.subsidy_fen), _money(line.paid_fen), _money(line.subsidy_fen + line.paid_fen)])
     for adjustment in statement.adjustments:
         title = (adjustment.offer_title_en if english and adjustment.offer_title_en else adjustment.offer_title_zh)
         why = adjustment_label % {"period": adjustment.settled_period}
         writer.writerow([adjustment.voucher_code, f"{title} ({why})",
-                         adjustment.occurred_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                         adjustment.occurred_at.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M:%S"),
                          _money(0), _money(adjustment.amount_fen), _money(adjustment.amount_fen)])
     writer.writerow([total_label, str(statement.voucher_count), "", _money(statement.subsidy_fen),
                      _money(statement.paid_fen + statement.adjustment_fen), _money(statement.total_fen)])

@@ -10,6 +10,7 @@ import pytest
 
 from evaluation.evaluators import batches
 from marketplace.db import engine
+from marketplace.jobs import topics
 from tests.factories import add_provider
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -38,7 +39,7 @@ def row(world, provider="chaoyang", **changes) -> dict:
 async def stored() -> tuple[int, int, int]:
     """Batches, results and outbox events of applied batches."""
     return (await value("SELECT count(*) FROM evaluator_batch"), await value("SELECT count(*) FROM evaluator_result"),
-            await value("SELECT count(*) FROM outbox_event WHERE topic = $1", batches.RESULTS_APPLIED))
+            await value("SELECT count(*) FROM outbox_event WHERE topic = $1", topics.ResultsApplied.topic))
 
 
 async def post(client, world, body: dict):
@@ -75,7 +76,7 @@ async def test_a_valid_batch_is_applied_whole_with_one_event(client, world):
     assert await stored() == (1, 2, 1)
     assert await value("SELECT (score, honoured, service, sample_size, note)::text FROM evaluator_result "
                        "WHERE provider = $1", haidian) == "(82,,,120,\"\")"
-    payload = json.loads(await value("SELECT payload FROM outbox_event WHERE topic = $1", batches.RESULTS_APPLIED))
+    payload = json.loads(await value("SELECT payload FROM outbox_event WHERE topic = $1", topics.ResultsApplied.topic))
     assert payload == {"batch_id": batch["id"], "batch_ref": "2026-11-W1", "org_id": world.evaluator_org,
                        "provider_ids": batch["provider_ids"]}
     listed = (await client.get("/api/v1/evaluator/batches", headers=auth(world))).json()

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.search import actors as search_actors
-from evaluation.enforcement import cases, delisting, policy
+from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
 from evaluation.schemas import RatingInput
 from marketplace import notifications
 from marketplace.db import engine
 from marketplace.errors import Conflict
 from marketplace.federation import services as federation
+from marketplace.jobs import topics
 from marketplace.vouchers import actors as voucher_actors, services as vouchers
 from tests import factories
 from tests.catalog.search.conftest import offers  # noqa: F401  (the search fixture)
@@ -40,7 +41,7 @@ async def redeemed_voucher(world, offer_key="public", member_key="chaoyang"):
     voucher = await vouchers.claim(member, world.offers[offer_key])
     await vouchers.redeem(await staff_principal(world), voucher.code)
     for _, payload in await events("voucher.redeemed"):
-        await ratings.record_redemption(payload)
+        await ratings.record_redemption(topics.VoucherRedeemed.read(payload))
     return member, voucher
 
 
@@ -78,7 +79,7 @@ async def test_the_honoured_answer_and_the_survey_reach_evaluation(world):
     assert await ratings.send_due_surveys() == 0  # not due yet
     assert await ratings.send_due_surveys(datetime.now(UTC) + timedelta(hours=3)) == 1
     assert await ratings.send_due_surveys(datetime.now(UTC) + timedelta(hours=3)) == 0
-    (event_id, payload), = await events(ratings.SURVEY_DUE)
+    (event_id, payload), = await events(topics.SurveyDue.topic)
     await voucher_actors.on_survey_due(event_id, payload)
     await voucher_actors.on_survey_due(event_id, payload)  # a redelivery sends nothing twice
     notes = await engine().run_ddl("SELECT kind, params, link FROM notification WHERE kind = 'rating_survey'")
@@ -96,7 +97,7 @@ async def test_a_burst_of_ratings_from_one_network_is_held_until_cleared(world):
         voucher = await vouchers.claim(member, world.offers["public"])
         await vouchers.redeem(await staff_principal(world), voucher.code)
         for _, payload in await events("voucher.redeemed"):
-            await ratings.record_redemption(payload)
+            await ratings.record_redemption(topics.VoucherRedeemed.read(payload))
         rating = await vouchers.rate(member, voucher.id, RatingInput(overall=5), "198.51.100.7")
         held.append(rating.held)
     assert held == [False, False, True]
@@ -175,7 +176,7 @@ async def test_a_provider_is_escalated_delisted_and_restored_on_appeal(client, w
     with pytest.raises(Exception) as refused:
         await vouchers.claim(await federation.member_principal(world.members["haidian"][0]), world.offers["public"])
     assert refused.value.code == "offer_not_found"
-    for event_id, payload in await events(delisting.PROVIDER_DELISTED):
+    for event_id, payload in await events(topics.ProviderDelisted.topic):
         await voucher_actors.on_provider_delisted(event_id, payload)
     assert (await vouchers.my_voucher(member, held_voucher.id)).status == "cancelled"
 

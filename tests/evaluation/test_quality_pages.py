@@ -10,7 +10,7 @@ from evaluation.enforcement import cases, policy
 from marketplace.db import engine
 from tests.evaluation.test_quality_loop import bad_scorecard, events, redeemed_voucher
 from tests.points.test_ledger import operator
-from tests.providers.test_pages import HTML, _login, _post
+from tests.providers.test_pages import _login, _post
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 

@@ -12,7 +12,7 @@ import pytest
 
 from evaluation.scorecards import services as scorecards
 from marketplace.db import engine
-from marketplace.jobs import actors, outbox
+from marketplace.jobs import actors, outbox, topics
 from marketplace.jobs.broker import broker
 from tests.evaluation.conftest import NOW, execute
 from tests.factories import add_provider
@@ -209,7 +209,7 @@ def run_worker():
 
 
 async def test_a_rating_change_reaches_the_scorecard_through_the_outbox(data, signals, run_worker):
-    assert actors.scorecards.rating_changed in outbox._subscribers[scorecards.RATING_CHANGED]
+    assert actors.scorecards.rating_changed in outbox._subscribers[topics.RatingChanged.topic]
     await scorecards.recompute_all()
     before = await card(data["c"])
     await signals.rating(data["c"], 5, days_ago=0)
@@ -223,7 +223,7 @@ async def test_a_rating_change_reaches_the_scorecard_through_the_outbox(data, si
     # Evaluator results applied: the listed providers are recomputed too.
     await signals.result(data["b"], date.today(), 90, 25)
     async with engine().transaction():
-        await outbox.publish(scorecards.RESULTS_APPLIED, {"batch_id": 1, "provider_ids": [data["b"]]})
+        await outbox.publish(topics.ResultsApplied(batch_id=1, provider_ids=[data["b"]]))
     await outbox.relay_once()
     run_worker()
     assert (await card(data["b"])).third_party_n == 25

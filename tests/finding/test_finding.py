@@ -16,6 +16,7 @@ from evaluation.schemas import RatingInput
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.favourites import services as favourites
 from marketplace.identity.principal import Principal
+from marketplace.jobs import topics
 from marketplace.web import config, i18n
 from tests.factories import PASSWORD
 from tests.journeys import builders
@@ -37,10 +38,10 @@ def owner(world, role="owner") -> Principal:
 async def rated(world, offer_id: int, key: str, name: str, voucher_id: int, overall: int, comment: str,
                 days_ago: int = 3) -> None:
     category = (await Offer.select(Offer.category).where(Offer.id == offer_id).first())["category"]
-    await ratings.record_redemption({
-        "voucher_id": voucher_id, "provider_id": world.providers["chaoyang"]["id"], "offer_id": offer_id,
-        "category_id": category, "member_id": world.members[key][0],
-        "redeemed_at": (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()})
+    await ratings.record_redemption(topics.VoucherRedeemed(
+        voucher_id=voucher_id, provider_id=world.providers["chaoyang"]["id"], offer_id=offer_id,
+        category_id=category, member_id=world.members[key][0],
+        redeemed_at=datetime.now(UTC) - timedelta(days=days_ago)))
     await ratings.rate(member(world, key, name), voucher_id, RatingInput(overall=overall, comment=comment))
 
 

@@ -12,6 +12,7 @@ from evaluation.schemas import ComplaintInput
 from marketplace import notifications
 from marketplace.db import engine
 from marketplace.federation import services as federation
+from marketplace.jobs import topics
 from marketplace.vouchers import actors as voucher_actors, services as vouchers
 from tests.evaluation.test_quality_loop import events, redeemed_voucher
 from tests.evaluation.test_quality_pages import member_login
@@ -77,7 +78,7 @@ async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
     member, voucher = await redeemed_voucher(world)
     complaint = await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="等了一个小时"))
     await complaints.answer(await provider_principal(world), complaint.id, "非常抱歉，已安排专人回访。")
-    [(event_id, payload)] = await events(complaints.COMPLAINT_ANSWERED)
+    [(event_id, payload)] = await events(topics.ComplaintAnswered.topic)
     assert payload["member_id"] == member.id and payload["voucher_id"] == voucher.id
     assert await voucher_actors.on_complaint_news(event_id, payload, "complaint_answered")
     assert not await voucher_actors.on_complaint_news(event_id, payload, "complaint_answered")  # redelivered
@@ -88,7 +89,7 @@ async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
     assert title.endswith("已答复您的投诉") and payload["provider_name"] in title
 
     await complaints.close(await operator(world), complaint.id, "已核实，商家已道歉并整改。")
-    [(event_id, payload)] = await events(complaints.COMPLAINT_CLOSED)
+    [(event_id, payload)] = await events(topics.ComplaintClosed.topic)
     assert await voucher_actors.on_complaint_news(event_id, payload, "complaint_closed")
     rows = await engine().run_ddl(
         f"SELECT kind, params FROM notification WHERE member = {member.id} AND kind = 'complaint_closed'")

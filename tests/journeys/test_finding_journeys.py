@@ -19,6 +19,7 @@ from evaluation.ratings import services as ratings
 from evaluation.schemas import RatingInput
 from marketplace.favourites.tables import Favourite
 from marketplace.identity.principal import Principal
+from marketplace.jobs import topics
 from marketplace.reference_data import CATEGORIES
 from providers.tables import Location
 from tests.browser.test_login import sign_in
@@ -52,10 +53,10 @@ async def _rate(world, offer_id: int, member: str, name: str, voucher_id: int, o
     """A redemption the marketplace announced, then the member's rating of it."""
     category = (await Offer.select(Offer.category).where(Offer.id == offer_id).first())["category"]
     member_id = world.members[member][0]
-    await ratings.record_redemption({
-        "voucher_id": voucher_id, "provider_id": world.providers["chaoyang"]["id"], "offer_id": offer_id,
-        "category_id": category, "member_id": member_id,
-        "redeemed_at": (datetime.now(UTC) - timedelta(days=3)).isoformat()})
+    await ratings.record_redemption(topics.VoucherRedeemed(
+        voucher_id=voucher_id, provider_id=world.providers["chaoyang"]["id"], offer_id=offer_id,
+        category_id=category, member_id=member_id,
+        redeemed_at=datetime.now(UTC) - timedelta(days=3)))
     principal = Principal(kind="member", id=member_id, display_name=name, member_status="active")
     await ratings.rate(principal, voucher_id, RatingInput(overall=overall, comment=comment))
 

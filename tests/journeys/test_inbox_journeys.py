@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from marketplace.points import services as points
+from marketplace.jobs import topics
 from marketplace.vouchers import actors as voucher_actors
 from tests.evaluation.test_quality_loop import events, redeemed_voucher
 from tests.inbox.test_complaint_pages import png
@@ -34,7 +35,7 @@ async def survey_invitation(world):
     """A used voucher whose survey time came: evaluation asks, the marketplace tells the member."""
     member, voucher = await redeemed_voucher(world)
     assert await ratings.send_due_surveys(datetime.now(UTC) + timedelta(hours=3)) == 1
-    for event_id, payload in await events(ratings.SURVEY_DUE):
+    for event_id, payload in await events(topics.SurveyDue.topic):
         await voucher_actors.on_survey_due(event_id, payload)
     return member, voucher
 
@@ -120,7 +121,7 @@ async def test_the_providers_answer_raises_the_badge_and_opening_it_reads_it(pho
     await points.apply_grant(grant.id)
     [filed] = await complaints.mine(member, voucher.id)
     await complaints.answer(await provider_principal(world), filed.id, "非常抱歉，餐具已全部更换，欢迎再次光临。")
-    for event_id, payload in await events(complaints.COMPLAINT_ANSWERED):
+    for event_id, payload in await events(topics.ComplaintAnswered.topic):
         await voucher_actors.on_complaint_news(event_id, payload, "complaint_answered")
 
     await page.goto("/")

@@ -15,7 +15,6 @@ import pytest
 from playwright.async_api import Page, expect
 
 from marketplace import dates, notifications
-from marketplace.db import engine
 from marketplace.federation.tables import Notification
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment

@@ -5,7 +5,6 @@ submitted in one step, an error shown at its field in Chinese), a location place
 pasted 高德 link; and a stranger's application page on a 360-pixel phone. Screenshots of
 every step go to tests/artifacts/screenshots/."""
 
-import io
 import re
 
 import pytest

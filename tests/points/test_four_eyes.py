@@ -8,6 +8,7 @@ import pytest
 from marketplace.db import engine
 from marketplace.identity import approvals
 from marketplace.identity.tables import Operator
+from marketplace.jobs import topics
 from marketplace.points import services as points
 from tests.factories import now, password_hash
 from tests.points.test_ledger import operator
@@ -25,7 +26,7 @@ async def test_a_large_grant_waits_for_a_second_operator(client, world):
     await many_members(world, 30)
     beijing, chaoyang = await operator(world), await operator(world, "chaoyang")
     grant = await points.create_grant(beijing, world.nodes["chaoyang"], None, 500, "春节慰问积分")  # 15,500 in all
-    assert grant.status == "pending" and await _events(points.GRANT_CREATED) == []
+    assert grant.status == "pending" and await _events(topics.GrantCreated.topic) == []
     [pending] = await approvals.in_scope(chaoyang)
     assert pending["kind"] == "points_grant" and pending["payload"]["total"] == 15_500
     # The second operator's to-do list counts it; the proposer's does not.
@@ -42,7 +43,7 @@ async def test_a_large_grant_waits_for_a_second_operator(client, world):
     approved = await client.post(f"/api/v1/console/approvals/{pending['id']}/approve",
                                  headers=await bearer(client, "operator", world.operators["chaoyang"]))
     assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
-    assert json.loads((await _events(points.GRANT_CREATED))[0]["payload"]) == {"grant_id": grant.id}
+    assert json.loads((await _events(topics.GrantCreated.topic))[0]["payload"]) == {"grant_id": grant.id}
     await points.apply_grant(grant.id)
     assert (await points.get_grant(beijing, grant.id)).status == "done"
     async with engine().transaction() as transaction:
@@ -58,7 +59,7 @@ async def test_a_rejected_grant_is_never_applied(world):
     [pending] = await approvals.in_scope(chaoyang)
     await approvals.decide(chaoyang, pending["id"], False, "金额有误")
     assert (await points.get_grant(beijing, grant.id)).status == "rejected"
-    assert await _events(points.GRANT_CREATED) == []
+    assert await _events(topics.GrantCreated.topic) == []
     with pytest.raises(approvals.Conflict):
         await approvals.decide(chaoyang, pending["id"], True)
 

@@ -7,6 +7,7 @@ from catalog.tables import Offer
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput
 from marketplace.federation import services as federation
+from marketplace.jobs import topics
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
 from tests.providers.test_pages import HTML, _login
@@ -22,7 +23,7 @@ async def test_the_overview_counts_today_the_month_and_complaints(client, world)
     await Voucher.update({Voucher.subsidy_fen: 1000, Voucher.paid_fen: 6900}).where(Voucher.id == voucher.id)
     await vouchers.redeem(await staff_principal(world), voucher.code)
     for _, payload in await events("voucher.redeemed"):  # evaluation's record of it
-        await ratings.record_redemption(payload)
+        await ratings.record_redemption(topics.VoucherRedeemed.read(payload))
     activity = await vouchers.provider_activity(world.providers["chaoyang"]["id"])
     assert activity == {"today_n": 1, "month_n": 1, "subsidy_fen": 1000, "paid_fen": 6900, "total_fen": 7900}
     await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="等了很久没人接待"))
@@ -53,7 +54,7 @@ async def test_the_complaint_names_the_offer_the_masked_code_and_the_visit_day(c
     voucher = await vouchers.claim(member, world.offers["public"])
     await vouchers.redeem(await staff_principal(world), voucher.code)
     for _, payload in await events("voucher.redeemed"):
-        await ratings.record_redemption(payload)
+        await ratings.record_redemption(topics.VoucherRedeemed.read(payload))
     await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="等了很久没人接待"))
     masked = codes.masked(voucher.code)
     assert masked[:4] == voucher.code[:4] and masked[-2:] == voucher.code[-2:] and "****-****" in masked

@@ -2,11 +2,8 @@
 member list of a union with transfer and leaving; and the public activation page.
 Thin handlers: read the form, call one service, render."""
 
-from typing import Annotated
-
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
@@ -20,9 +17,8 @@ from marketplace.settings import get_settings
 from marketplace.web import nav, paging
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_
+from marketplace.web.params import BigId, Id
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-NodeId = Annotated[int, PathParameter(gt=0, le=2**31 - 1)]
 UPLOAD_LIMIT = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
 
 nav.register("console", "roster", N_("Roster"), "/console/roster", "doc", position=15)
@@ -108,13 +104,13 @@ async def roster_upload(request: Request) -> Response:
 
 
 @get("/console/roster/{import_id:int}", guards=[guards.operator], include_in_schema=False)
-async def roster_detail(request: Request, import_id: Id) -> Template:
+async def roster_detail(request: Request, import_id: BigId) -> Template:
     return Template(template_name="console/roster_import.html", context={
         "item": await roster.get_import(request.user, import_id), "row_message": row_message})
 
 
 @get("/console/roster/{import_id:int}/progress", guards=[guards.operator], include_in_schema=False)
-async def roster_progress(request: Request, import_id: Id) -> Template:
+async def roster_progress(request: Request, import_id: BigId) -> Template:
     """The progress of one import, polled by HTMX while it runs."""
     return Template(template_name="console/_roster_progress.html", context={
         "item": await roster.get_import(request.user, import_id)})
@@ -153,7 +149,7 @@ async def _members_page(request: Request, node_id: int, *, error: str | None = N
 
 
 @get("/console/nodes/{node_id:int}/members", guards=[guards.operator], include_in_schema=False)
-async def member_list(request: Request, node_id: NodeId) -> Template:
+async def member_list(request: Request, node_id: Id) -> Template:
     return await _members_page(request, node_id)
 
 
@@ -177,7 +173,7 @@ async def _member_action(request: Request, member_id: int, action) -> Response:
 
 
 @post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
-async def member_transfer(request: Request, member_id: Id) -> Response:
+async def member_transfer(request: Request, member_id: BigId) -> Response:
     async def transfer(form):
         node_id = _int(form.get("node_id"))
         if node_id is None:
@@ -187,7 +183,7 @@ async def member_transfer(request: Request, member_id: Id) -> Response:
 
 
 @post("/console/members/{member_id:int}/leave", guards=[guards.operator], include_in_schema=False)
-async def member_leave(request: Request, member_id: Id) -> Response:
+async def member_leave(request: Request, member_id: BigId) -> Response:
     async def leave(form):
         await federation.leave_member(request.user, member_id, form.get("reason"))
     return await _member_action(request, member_id, leave)

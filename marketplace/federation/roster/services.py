@@ -41,13 +41,12 @@ from marketplace.federation.roster.matching import CHUNK, apply_staged, find_cla
 from marketplace.federation.roster.parsing import (COLUMNS, MAX_ERRORS, Checked, Node, RosterRejected, RowError,
                                                    check_rows, content_hash, count_rows, parse)
 from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.jobs import outbox, topics
 from marketplace.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
 SYNC_MAX_ROWS = 5000  # larger files run as a job
-IMPORT_QUEUED = "roster.import_queued"
 STATUSES = ("queued", "validating", "applying", "done", "failed")
 
 
@@ -113,7 +112,7 @@ async def start_import(principal: Principal, filename: str, content: bytes) -> I
         if rows > SYNC_MAX_ROWS:
             await connection.execute("INSERT INTO roster_import_file (import, content) VALUES ($1, $2)",
                                      import_id, content)
-            await outbox.publish(IMPORT_QUEUED, {"import_id": import_id})
+            await outbox.publish(topics.RosterImportQueued(import_id=import_id))
     log.info("roster_import_started", import_id=import_id, rows=rows, job=rows > SYNC_MAX_ROWS)
     if rows <= SYNC_MAX_ROWS:
         await run_import(import_id, content)
