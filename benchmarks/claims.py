@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 import aiohttp
 import asyncpg
 
+from benchmarks import common as benchmarking
+from benchmarks.common import Stats
 from marketplace import db
 from marketplace.identity import services as identity
 from marketplace.runtime import components, processes
-from benchmarks import common as benchmarking
-from benchmarks.common import Stats
 from marketplace.settings import get_settings
 
 

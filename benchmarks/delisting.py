@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from benchmarks import common as benchmarking
 from benchmarks.search import DEMO_MEMBER, _operator, _wait_until
 from evaluation.enforcement import cases, policy
 from marketplace import db
 from marketplace.runtime import components, processes
-from benchmarks import common as benchmarking
 from providers import services as providers
 
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from benchmarks import common as benchmarking
 from marketplace import db
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
 from marketplace.reports import services
 from marketplace.runtime import components, processes
-from benchmarks import common as benchmarking
 
 CHUNK = 1_000_000
 OPERATOR = "bench_reports_city"

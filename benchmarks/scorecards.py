@@ -25,7 +25,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from evaluation.scorecards import services as scorecards
 from marketplace import db
@@ -256,7 +256,7 @@ async def run(providers: int = 20_000, ratings: int = 1_000_000, complaints: int
             say(f"generated in {report.generated_s:.1f} s")
         else:
             say("bench data already present (--regenerate to make it again)")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for attempt in (1, 2):
             result = await scorecards.recompute_all(now)
             report.recompute_s.append(result.seconds)

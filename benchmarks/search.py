@@ -30,11 +30,11 @@ import aiohttp
 import httpx
 import msgspec
 
+from benchmarks import common as benchmarking
+from benchmarks.common import Stats
 from catalog.search import index, service
 from marketplace.identity.principal import Principal
 from marketplace.runtime import components, processes
-from benchmarks import common as benchmarking
-from benchmarks.common import Stats
 from marketplace.settings import get_settings
 
 TEXT_QUERIES = ["健身", "体检", "瑜伽", "yoga", "电影", "餐饮", "游泳", "按摩", "yogaa", "fitnes", "movie", "理发"]

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from benchmarks import common as benchmarking
+from benchmarks.common import Stats
 from marketplace import db, pii
 from marketplace.identity import services as identity
 from marketplace.runtime import components, processes
-from benchmarks import common as benchmarking
-from benchmarks.common import Stats
 
 
 @dataclass
@@ -118,7 +118,7 @@ async def _phase(http: aiohttp.ClientSession, base: str, probe_token: str, phone
             try:
                 async with http.post(base + "/api/v1/auth/token", json=body, headers=headers) as response:
                     answer = await response.json() if response.status == 201 else await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 phase.sign_ins.errors += 1
                 continue
             phase.statuses[response.status] = phase.statuses.get(response.status, 0) + 1
@@ -139,7 +139,7 @@ async def _phase(http: aiohttp.ClientSession, base: str, probe_token: str, phone
                     await response.read()
                 if response.status != 200:
                     phase.call.errors += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 phase.call.errors += 1
             # A call that timed out counts too: its caller waited that long.
             phase.call.latencies_ms.append((time.perf_counter() - started) * 1000)

@@ -16,8 +16,8 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
 from catalog import services
-from marketplace import dates
 from catalog.schemas import OfferInput
+from marketplace import dates
 from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid
 from marketplace.federation import services as federation
@@ -25,8 +25,8 @@ from marketplace.identity.guards import operator, provider_owner, provider_user
 from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
 from marketplace.web import i18n, nav, paging, static_assets, todo
-from marketplace.web.nav import N_
 from marketplace.web.forms import form_error, form_id, posted_form
+from marketplace.web.nav import N_
 from marketplace.web.params import Id
 from providers import services as providers
 

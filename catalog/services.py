@@ -31,7 +31,6 @@ from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox, topics
 from providers import services as providers
 
-
 _CARD_SQL = (
     "SELECT o.id, o.kind, o.title_zh, o.title_en, o.list_price_fen, o.member_price_fen, o.subsidy_fen, "
     "o.points_price, o.stock_left, o.status, o.valid_to, o.cover_image, c.name_zh AS category_zh, "

@@ -1,5 +1,16 @@
 from piccolo.columns import (
-    JSONB, Array, BigSerial, Boolean, Date, DoublePrecision, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
+    JSONB,
+    Array,
+    BigSerial,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table

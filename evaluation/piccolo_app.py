@@ -3,8 +3,20 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from evaluation.tables import (
-    Complaint, EnforcementCase, EnforcementPolicy, EvaluatorApiKey, EvaluatorBatch, EvaluatorOrg, EvaluatorResult,
-    FollowUpSample, ProviderScorecard, ProviderStanding, Rating, Redemption, ScorecardSnapshot, StandingEvent,
+    Complaint,
+    EnforcementCase,
+    EnforcementPolicy,
+    EvaluatorApiKey,
+    EvaluatorBatch,
+    EvaluatorOrg,
+    EvaluatorResult,
+    FollowUpSample,
+    ProviderScorecard,
+    ProviderStanding,
+    Rating,
+    Redemption,
+    ScorecardSnapshot,
+    StandingEvent,
 )
 
 APP_CONFIG = AppConfig(

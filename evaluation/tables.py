@@ -1,6 +1,17 @@
 from piccolo.columns import (
-    JSONB, BigInt, BigSerial, Boolean, Date, DoublePrecision, ForeignKey, Integer, Serial, SmallInt, Text,
-    Timestamptz, Varchar,
+    JSONB,
+    BigInt,
+    BigSerial,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Serial,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
 )
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table

@@ -13,39 +13,46 @@ from litestar.static_files import create_static_files_router
 
 from catalog import controllers as catalog_controllers, listing_pages, services as catalog_services
 from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
-from evaluation.scorecards import pages as scorecard_pages
-from evaluation.evaluators import controllers as evaluator_controllers
-from evaluation.evaluators import pages as evaluator_pages
-from evaluation.evaluators import key_pages as evaluator_key_pages
-from evaluation.enforcement import controllers as quality_controllers
-from evaluation.enforcement import pages as quality_pages
 from evaluation.complaints import controllers as complaint_controllers, pages as complaint_pages
+from evaluation.enforcement import controllers as quality_controllers, pages as quality_pages
+from evaluation.evaluators import (
+    controllers as evaluator_controllers,
+    key_pages as evaluator_key_pages,
+    pages as evaluator_pages,
+)
 from evaluation.ratings import pages as review_pages
+from evaluation.scorecards import pages as scorecard_pages
 from marketplace import db, health, logs
-from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
+from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.errors import EXCEPTION_HANDLERS
-from marketplace.federation.controllers import FederationController
+from marketplace.favourites import pages as favourite_pages
 from marketplace.federation import consent
-from marketplace.identity import approval_pages, guards, permissions, team
-from marketplace.identity import pages as account_pages
+from marketplace.federation.controllers import FederationController
+from marketplace.federation.roster import pages as roster_pages
+from marketplace.identity import approval_pages, guards, pages as account_pages, permissions, team
 from marketplace.identity.controllers import AuthController
 from marketplace.identity.middleware import authentication_middleware
 from marketplace.inbox import pages as inbox_pages
-from marketplace.settings import get_settings
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
-from marketplace.federation.roster import pages as roster_pages
 from marketplace.points import controllers as points_controllers, pages as points_pages
 from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
-from marketplace.favourites import pages as favourite_pages
 from marketplace.reports import controllers as report_controllers, pages as report_pages
+from marketplace.settings import get_settings
 from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import (config as web_config, csrf, i18n, page_counts, pages, proxy,
-                             requests as checked_requests, security, static_assets)
-from providers import pages as provider_pages
-from providers import controllers as provider_controllers
-from providers.settlements import controllers as settlement_controllers
-from providers.settlements import pages as settlement_pages
+from marketplace.web import (
+    config as web_config,
+    csrf,
+    i18n,
+    page_counts,
+    pages,
+    proxy,
+    requests as checked_requests,
+    security,
+    static_assets,
+)
+from providers import controllers as provider_controllers, pages as provider_pages
+from providers.settlements import controllers as settlement_controllers, pages as settlement_pages
 
 # Every module of controllers or pages exports one ROUTES list.
 ROUTE_MODULES = [

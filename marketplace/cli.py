@@ -343,8 +343,8 @@ def bench_signin(seconds: float, loads: tuple[int, ...]) -> None:
 @click.option("--providers", "count", default=20, show_default=True, help="Providers delisted one after another.")
 def bench_delisting(count: int) -> None:
     """How soon a delisted provider's offers leave search, and whether claims stop at once."""
-    from benchmarks.common import percentile
     from benchmarks import delisting as benchmark
+    from benchmarks.common import percentile
 
     _bring_up()
     report = asyncio.run(benchmark.run(count, say=console.print))

@@ -17,7 +17,7 @@ infinity, which asyncpg reads as `datetime.max`) is clamped to the nearest one P
 hold instead of overflowing (`local`, `shift`).
 """
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -52,7 +52,7 @@ def local(moment: datetime) -> datetime:
 def aware(moment: datetime) -> datetime:
     """`moment` with a zone: asyncpg reads PostgreSQL's -infinity/infinity as naive
     `datetime.min`/`max`, which cannot be compared with an aware moment."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def shift(moment: datetime, delta: timedelta) -> datetime:
@@ -77,8 +77,8 @@ def end_of_last_day(end: datetime) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone())
 
 
-_FIRST_TS = datetime.min.replace(tzinfo=timezone.utc).timestamp()
-_LAST_TS = datetime.max.replace(tzinfo=timezone.utc).timestamp()
+_FIRST_TS = datetime.min.replace(tzinfo=UTC).timestamp()
+_LAST_TS = datetime.max.replace(tzinfo=UTC).timestamp()
 
 
 def timestamp(moment: datetime) -> float:

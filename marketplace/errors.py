@@ -238,6 +238,15 @@ EXCEPTION_HANDLERS = {
 }
 
 __all__ = [
-    "Conflict", "DomainError", "ERROR_KEYWORDS", "EXCEPTION_HANDLERS", "Forbidden", "Invalid", "NotFound",
-    "TooManyRequests", "Unauthorized", "Unavailable", "problem",
+    "ERROR_KEYWORDS",
+    "EXCEPTION_HANDLERS",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unavailable",
+    "problem",
 ]

@@ -4,13 +4,22 @@ from piccolo.conf.apps import AppConfig
 
 from marketplace.audit.tables import AuditEvent
 from marketplace.federation.tables import (
-    Member, MemberGroup, Notification, RosterImport, RosterImportFile, UnionNode,
+    Member,
+    MemberGroup,
+    Notification,
+    RosterImport,
+    RosterImportFile,
+    UnionNode,
 )
-from marketplace.identity.tables import AuthSession, Operator, OperatorRecoveryCode
 from marketplace.idempotency.tables import IdempotencyKey
+from marketplace.identity.tables import AuthSession, Operator, OperatorRecoveryCode
 from marketplace.jobs.tables import OutboxEvent, ProcessedEvent
 from marketplace.reports.tables import (
-    ReportCoverage, ReportProviderDaily, ReportRun, ReportSearchMissDaily, ReportUsageDaily,
+    ReportCoverage,
+    ReportProviderDaily,
+    ReportRun,
+    ReportSearchMissDaily,
+    ReportUsageDaily,
 )
 
 APP_CONFIG = AppConfig(

@@ -16,13 +16,13 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from marketplace import dates
+from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid
 from marketplace.identity import guards
-from marketplace.audit.middleware import nothing_changed
 from marketplace.web import paging, todo
-from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import gettext as _
+from marketplace.web.nav import N_, register
 from marketplace.web.params import Id
 from providers import geocoding, services
 from providers.schemas import (
@@ -33,7 +33,6 @@ from providers.schemas import (
     LocationInput,
     ProviderDetailsInput,
 )
-
 
 register("provider", "profile", N_("Profile"), "/provider/profile", "doc", position=10)
 register("provider", "locations", N_("Locations"), "/provider/locations", "pin", position=20)

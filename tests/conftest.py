@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx

@@ -1,7 +1,7 @@
 """Builders of test data through the services (and tables where no service exists yet)."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from catalog.tables import Category, Offer
 from evaluation.evaluators import services as evaluation
@@ -26,7 +26,7 @@ def password_hash() -> str:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def id_number(serial: int) -> str:

@@ -1,6 +1,6 @@
 """Every kind of user is refused where they do not belong, and scope is enforced."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -160,7 +160,7 @@ async def test_revoked_token_stops_working(client, world):
 
 async def test_idle_operator_session_expires(client, world):
     headers = await bearer(client, "operator", world.operators["beijing"])
-    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    past = datetime.now(UTC) - timedelta(minutes=1)
     await AuthSession.update({AuthSession.expires_at: past}).where(AuthSession.principal_kind == "operator")
     assert_problem(await client.get("/api/v1/me", headers=headers), 401, "not_signed_in")
 
@@ -187,7 +187,7 @@ async def test_revoked_or_forged_evaluator_key_is_refused(client, world):
 
     forged = world.evaluator_key[:-4] + "AAAA"
     assert (await client.get("/api/v1/evaluator/me", headers={"Authorization": f"Bearer {forged}"})).status_code == 401
-    await EvaluatorApiKey.update({EvaluatorApiKey.revoked_at: datetime.now(timezone.utc)}).where(
+    await EvaluatorApiKey.update({EvaluatorApiKey.revoked_at: datetime.now(UTC)}).where(
         EvaluatorApiKey.org == world.evaluator_org)
     response = await client.get("/api/v1/evaluator/me", headers={"Authorization": f"Bearer {world.evaluator_key}"})
     assert response.status_code == 401

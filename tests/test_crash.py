@@ -84,7 +84,7 @@ class Web(Role):
                     async with http.get(self.base + "/health") as response:
                         if response.status == 200:
                             return
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     pass
                 await asyncio.sleep(0.2)
         raise AssertionError(f"web not ready within {timeout:.0f} s; see {self.log}")
@@ -130,7 +130,7 @@ async def _claim_all(base: str, sale: Sale, tokens: dict[int, str]) -> None:
                 try:
                     async with http.post(f"{base}/api/v1/offers/{sale.offer_id}/claims", headers=headers) as response:
                         body = await response.json(content_type=None)
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     sale.retries += 1
                     await asyncio.sleep(0.2)
                     continue

@@ -12,7 +12,6 @@ from babel.messages.pofile import read_po
 from marketplace.errors import ERROR_KEYWORDS
 from marketplace.web import i18n
 
-
 REPO = Path(__file__).resolve().parents[1]
 BABEL_CFG = REPO / "marketplace" / "web" / "babel.cfg"
 # Every package that has messages keeps its own catalogs.

@@ -11,10 +11,9 @@ from marketplace import db
 from marketplace.db import engine
 from marketplace.federation.schemas import MemberCreate
 from marketplace.federation.tables import Member, Notification
-from marketplace.jobs import outbox, topics
+from marketplace.jobs import actors, outbox, topics
 from marketplace.jobs.broker import broker
 from marketplace.jobs.tables import OutboxEvent
-from marketplace.jobs import actors
 from marketplace.runtime import components
 from tests.factories import add_member, build_world, id_number
 

@@ -75,9 +75,9 @@ async def test_members_who_left_long_ago_are_anonymised(world):
     member_id, _ = world.members["haidian"]
     await engine().run_ddl(f"UPDATE member SET status = 'left' WHERE id = {member_id}")
     assert await privacy.anonymise_left_members() == 0  # just left: kept for now
-    await engine().run_ddl(f"ALTER TABLE member DISABLE TRIGGER member_left_at")
+    await engine().run_ddl("ALTER TABLE member DISABLE TRIGGER member_left_at")
     await engine().run_ddl(f"UPDATE member SET left_at = now() - interval '400 days' WHERE id = {member_id}")
-    await engine().run_ddl(f"ALTER TABLE member ENABLE TRIGGER member_left_at")
+    await engine().run_ddl("ALTER TABLE member ENABLE TRIGGER member_left_at")
     assert await privacy.anonymise_left_members() == 1
     assert await privacy.anonymise_left_members() == 0
     row = (await engine().run_ddl(f"SELECT name FROM member WHERE id = {member_id}"))[0]
@@ -112,7 +112,7 @@ async def test_the_main_flows_log_no_phone_id_number_or_full_name(client, world,
 
 async def test_every_table_that_names_members_is_forgotten_or_kept_by_its_domain():
     # Composed as in production: the web app and the worker import every domain.
-    import marketplace.app  # noqa: F401
+    import marketplace.app
     import marketplace.jobs.actors  # noqa: F401
 
     async with db.connection() as connection:

@@ -3,8 +3,21 @@ nullability, type and varchar length."""
 
 import pytest
 from piccolo.columns import (
-    JSONB, Array, BigInt, BigSerial, Boolean, Bytea, Date, DoublePrecision, ForeignKey, Integer, Serial, SmallInt,
-    Text, Timestamptz, Varchar,
+    JSONB,
+    Array,
+    BigInt,
+    BigSerial,
+    Boolean,
+    Bytea,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Serial,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
 )
 
 from marketplace.db import engine

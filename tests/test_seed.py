@@ -4,19 +4,17 @@ import re
 
 import pytest
 
-from marketplace import pii
-from marketplace import reference_data as ref
-from marketplace import seed as seeding
-from marketplace.seed import catalogue as cat
+from marketplace import pii, reference_data as ref, seed as seeding
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit, is_valid_id_number
 from marketplace.identity.passwords import verify_password
-from providers.schemas import KINDS
+from marketplace.seed import catalogue as cat
 from providers.credit_codes import (
     credit_code_check_char,
     is_valid_credit_code,
     organisation_code_check_char,
 )
+from providers.schemas import KINDS
 
 # --- check characters (pure) -------------------------------------------------------
 
@@ -363,7 +361,7 @@ async def test_the_history_is_consistent_and_gives_every_audience_something_to_s
         SELECT o.id FROM offer o LEFT JOIN (SELECT offer, count(*) AS n FROM voucher WHERE status IN {live}
         GROUP BY offer) v ON v.offer = o.id WHERE o.stock_total - o.stock_left <> coalesce(v.n, 0)
         AND o.stock_left > 0""") == []
-    assert await _value(f"SELECT count(*) FROM offer WHERE stock_left < 0 OR stock_left > stock_total") == 0
+    assert await _value("SELECT count(*) FROM offer WHERE stock_left < 0 OR stock_left > stock_total") == 0
     assert await _fetch(f"""
         SELECT c.member FROM claim_count c FULL JOIN (SELECT member, offer, period_start, count(*) AS n FROM voucher
         WHERE status IN {live} GROUP BY 1, 2, 3) v USING (member, offer, period_start)

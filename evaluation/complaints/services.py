@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from asyncpg.exceptions import UniqueViolationError
 
-from evaluation.scorecards import services as scorecards
 from evaluation.schemas import ComplaintInput, ComplaintRead
+from evaluation.scorecards import services as scorecards
 from marketplace import personal_data, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, NotFound, TooManyRequests

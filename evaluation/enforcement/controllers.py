@@ -12,11 +12,15 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
 from evaluation.schemas import (
-    AppealDecisionInput, AppealInput, CaseRead, DecisionInput, StandingEventRead, StandingRead,
+    AppealDecisionInput,
+    AppealInput,
+    CaseRead,
+    DecisionInput,
+    StandingEventRead,
+    StandingRead,
 )
 from marketplace.identity import guards
 from marketplace.web.params import BigId, Id
-
 
 
 class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

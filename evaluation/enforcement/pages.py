@@ -16,7 +16,6 @@ from datetime import datetime
 from functools import partial
 
 import msgspec
-
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
@@ -25,16 +24,14 @@ from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
 from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError, Invalid
-from marketplace.web import paging
+from marketplace.identity import guards
+from marketplace.web import paging, todo
 from marketplace.web.config import local_time
 from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import gettext as _
-from providers import services as providers
-from marketplace.identity import guards
-from marketplace.web import todo
 from marketplace.web.nav import N_, register
 from marketplace.web.params import BigId, Id
-
+from providers import services as providers
 
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)

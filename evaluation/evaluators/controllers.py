@@ -9,12 +9,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter, SkipValidation
 
-from evaluation.evaluators import batches
-from evaluation.evaluators import samples
+from evaluation.evaluators import batches, samples
 from evaluation.schemas import BatchInput, BatchPage, BatchRead, EvaluatorRead, SampleRead
 from marketplace.errors import PROBLEM_MEDIA_TYPE, problem
 from marketplace.identity import guards

@@ -11,15 +11,13 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from evaluation.evaluators import batches
-from evaluation.evaluators import samples
+from evaluation.evaluators import batches, samples
 from evaluation.evaluators.controllers import CSV_BODY_LIMIT, Contacts
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 from marketplace.web.params import Id
-
 
 EXPORT_HEADERS = (N_("Sample"), N_("Provider ID"), N_("Provider"), N_("Redemption"), N_("Redeemed at"),
                   N_("Drawn at"), N_("Consent to contact"), N_("Member"), N_("Phone"))

@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from evaluation.tables import EvaluatorApiKey, EvaluatorOrg
 
@@ -22,17 +22,17 @@ async def create_api_key(org_id: int, *, connection=None) -> str:
     if connection is not None:
         await connection.execute(
             "INSERT INTO evaluator_api_key (org, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4)",
-            org_id, prefix, _digest(key), datetime.now(timezone.utc))
+            org_id, prefix, _digest(key), datetime.now(UTC))
         return key
     await EvaluatorApiKey.insert(EvaluatorApiKey(
-        org=org_id, prefix=prefix, key_hash=_digest(key), created_at=datetime.now(timezone.utc),
+        org=org_id, prefix=prefix, key_hash=_digest(key), created_at=datetime.now(UTC),
     ))
     return key
 
 
 async def rotate_api_key(org_id: int) -> str:
     """Revoke the organisation's keys and issue a new one (returned once)."""
-    await EvaluatorApiKey.update({EvaluatorApiKey.revoked_at: datetime.now(timezone.utc)}).where(
+    await EvaluatorApiKey.update({EvaluatorApiKey.revoked_at: datetime.now(UTC)}).where(
         (EvaluatorApiKey.org == org_id) & EvaluatorApiKey.revoked_at.is_null()
     )
     return await create_api_key(org_id)
@@ -58,7 +58,7 @@ async def authenticate_api_key(key: str) -> dict | None:
     ).first()
     if row is None or not hmac.compare_digest(row["key_hash"], _digest(key)):
         return None
-    await EvaluatorApiKey.update({EvaluatorApiKey.last_used_at: datetime.now(timezone.utc)}).where(
+    await EvaluatorApiKey.update({EvaluatorApiKey.last_used_at: datetime.now(UTC)}).where(
         EvaluatorApiKey.id == row["id"]
     )
     return await get_org(row["org"])

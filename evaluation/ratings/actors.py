@@ -4,8 +4,11 @@ import dramatiq
 import structlog
 
 from evaluation.ratings import services as ratings
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.jobs import outbox, topics
+from marketplace.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    outbox,
+    topics,
+)
 
 log = structlog.get_logger(__name__)
 

@@ -17,7 +17,6 @@ from marketplace.web.forms import form_error
 from marketplace.web.nav import N_, register
 from marketplace.web.params import BigId
 
-
 register("provider", "reviews", N_("Reviews"), "/provider/reviews", "doc", position=45, owner_only=True)
 
 

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from evaluation.enforcement import policy
-from evaluation.scorecards import services as scorecards
 from evaluation.schemas import RatingInput, RatingRead
+from evaluation.scorecards import services as scorecards
 from marketplace import dates, personal_data, pii
 from marketplace.audit import services as audit
 from marketplace.db import engine

@@ -27,9 +27,9 @@ from marketplace import csvfiles
 from marketplace.errors import Forbidden, NotFound
 from marketplace.identity import guards
 from marketplace.web import paging
+from marketplace.web.forms import form_id
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_, register
-from marketplace.web.forms import form_id
 from marketplace.web.params import Id
 from providers import services as providers
 

@@ -36,7 +36,7 @@ re-rankings of overlapping rows never deadlock.
 """
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
@@ -225,7 +225,7 @@ def _arguments(start: datetime, end: datetime, computed_at: datetime, days: int,
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 class RecomputeResult(msgspec.Struct):
@@ -314,8 +314,8 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     zone = dates.zone()
     first = month.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
-    return (datetime(first.year, first.month, 1, tzinfo=zone).astimezone(timezone.utc),
-            datetime(following.year, following.month, 1, tzinfo=zone).astimezone(timezone.utc))
+    return (datetime(first.year, first.month, 1, tzinfo=zone).astimezone(UTC),
+            datetime(following.year, following.month, 1, tzinfo=zone).astimezone(UTC))
 
 
 def previous_month(now: datetime | None = None) -> date:
@@ -333,7 +333,7 @@ async def snapshot_month(month: date, weight: float | None = None) -> int:
     days = (month_bounds(month)[1] - month_bounds(month)[0]).days
     weight = prior_weight() if weight is None else weight
     text = _figures_sql(None, extra="$10::date AS month,")
-    args = _arguments(start, end, datetime.now(timezone.utc), days, weight, month.replace(day=1))
+    args = _arguments(start, end, datetime.now(UTC), days, weight, month.replace(day=1))
     columns = ", ".join(("month",) + COLUMNS)
     async with engine().transaction() as transaction:
         connection = transaction.connection

@@ -15,12 +15,12 @@ from marketplace.campaigns import services
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
 from marketplace.errors import DomainError
 from marketplace.federation import services as federation
-from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
+from marketplace.identity import guards
 from marketplace.web import nav
+from marketplace.web.forms import INT8_MAX, form_id
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
-from marketplace.web.forms import INT8_MAX, form_id
 from marketplace.web.params import BigId
 
 Action = Annotated[str, PathParameter(max_length=10)]

@@ -37,8 +37,8 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from catalog import services as catalog
-from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead, DayBurn, FundsFlow
 from marketplace import dates, personal_data
+from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead, DayBurn, FundsFlow
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation

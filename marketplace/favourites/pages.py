@@ -12,7 +12,6 @@ from marketplace.web import page_parts
 from marketplace.web.params import BigId, Id
 
 
-
 def _button(kind: str, target_id: int, kept: bool, signed_in: bool = True) -> dict:
     back = f"/{kind}s/{target_id}"
     return {"favourite": {"kind": kind, "id": target_id, "kept": kept, "signed_in": signed_in, "back": back,

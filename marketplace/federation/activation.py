@@ -8,7 +8,7 @@ failures are throttled like sign-ins (per ID number and per address).
 
 import structlog
 
-from marketplace import audit
+from marketplace import audit, pii
 from marketplace.db import engine
 from marketplace.errors import Invalid, Unauthorized
 from marketplace.federation.services import ID_NUMBER_PATTERN, PHONE_PATTERN
@@ -16,7 +16,6 @@ from marketplace.identity import sms, throttle
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox, topics
-from marketplace import pii
 
 log = structlog.get_logger(__name__)
 
@@ -32,8 +31,8 @@ def check_password(password: str, phone: str, id_number: str) -> None:
         raise Invalid(f"password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters.", code="weak_password",
                       field="password")
     lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or lowered in (phone, id_number.lower()) or lowered.isdigit() and (
-            lowered in phone or lowered in id_number):
+    if lowered in COMMON_PASSWORDS or lowered in (phone, id_number.lower()) or (lowered.isdigit() and (
+            lowered in phone or lowered in id_number)):
         raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
 
 

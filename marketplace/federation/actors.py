@@ -2,9 +2,12 @@
 
 import dramatiq
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.federation import services
-from marketplace.jobs import outbox, topics
+from marketplace.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    outbox,
+    topics,
+)
 
 
 @dramatiq.actor(queue_name="default", max_retries=5)

@@ -1,7 +1,7 @@
 """The federation tree and its members: scope checks, subtree queries, membership."""
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from asyncpg.exceptions import UniqueViolationError
 
@@ -189,7 +189,7 @@ async def create_member(data: MemberCreate) -> int:
     node = await get_node(data.node_id)
     if node.level != "grassroots":
         raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with engine().transaction():
         try:
             rows = await Member.insert(Member(

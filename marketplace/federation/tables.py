@@ -1,6 +1,16 @@
 from piccolo.columns import (
-    JSONB, Array, BigInt, BigSerial, Bytea, ForeignKey, Integer, Serial, SmallInt, Text,
-    Timestamptz, Varchar,
+    JSONB,
+    Array,
+    BigInt,
+    BigSerial,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Serial,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
 )
 from piccolo.table import Table
 

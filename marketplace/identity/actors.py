@@ -1,8 +1,8 @@
 import dramatiq
 import structlog
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.identity import services
+from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 
 log = structlog.get_logger(__name__)
 

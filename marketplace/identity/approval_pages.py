@@ -16,7 +16,6 @@ from marketplace.web.forms import form_error
 from marketplace.web.nav import N_
 from marketplace.web.params import BigId
 
-
 nav.register("console", "approvals", N_("Approvals"), "/console/approvals", "check", position=41)
 todo.register("approvals", N_("Money changes to approve"), "/console/approvals", approvals.waiting_for, position=65)
 

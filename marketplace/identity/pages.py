@@ -2,7 +2,7 @@
 password change for everyone, resets by an owner or administrator, operators'
 two-factor settings, and the demo's SMS inbox (/dev/sms, only with the dev sender)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -19,7 +19,6 @@ from marketplace.web.forms import form_error
 from marketplace.web.nav import N_
 from marketplace.web.params import Id
 
-
 nav.register("console", "security", N_("Account security"), "/console/security", "key", position=95)
 nav.register("provider", "password", N_("Change password"), "/provider/password", "key", position=90)
 
@@ -35,7 +34,7 @@ def _signed_in(kind: str, token: str, expires_at: datetime, path: str) -> Respon
     """A redirect that carries a new session cookie, as after a sign-in."""
     prefix, cookie = WEB_AREAS[kind]
     response = Redirect(path=path)
-    lifetime = int((expires_at - datetime.now(timezone.utc)).total_seconds())
+    lifetime = int((expires_at - datetime.now(UTC)).total_seconds())
     response.set_cookie(cookie, token, path=prefix or "/", httponly=True, samesite="lax",
                         secure=get_settings().security.secure_cookies,
                         max_age=None if identity.sliding(kind) else lifetime)
@@ -249,7 +248,7 @@ async def dev_sms(request: Request) -> Template:
         raise NotFoundException()
     messages = await sms.dev_outbox()
     for message in messages:
-        message["at"] = datetime.fromtimestamp(message["at"], timezone.utc)
+        message["at"] = datetime.fromtimestamp(message["at"], UTC)
     return Template(template_name="identity/dev_sms.html", context={"messages": messages})
 
 

@@ -8,7 +8,7 @@ Evaluator organisations authenticate API calls with their API key directly.
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from evaluation.evaluators import services as evaluation
 from marketplace import db, personal_data
@@ -37,7 +37,7 @@ def _hash(token: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def sliding(kind: str) -> bool:

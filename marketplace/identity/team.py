@@ -13,9 +13,9 @@ from marketplace.errors import DomainError
 from marketplace.federation import services as federation
 from marketplace.identity import accounts, guards, operators
 from marketplace.web import nav
+from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
-from marketplace.web.forms import form_error, form_id
 from marketplace.web.params import Id
 
 Role = Literal["administrator", "reviewer", "finance", "analyst"]

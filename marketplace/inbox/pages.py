@@ -11,7 +11,6 @@ from marketplace.web import page_counts
 from marketplace.web.params import BigId
 
 
-
 @get("/messages", guards=[guards.member], include_in_schema=False)
 async def inbox(request: Request) -> Template:
     return Template(template_name="inbox/messages.html", context={

@@ -5,8 +5,10 @@ from datetime import timedelta
 import dramatiq
 import structlog
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.jobs import outbox
+from marketplace.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    outbox,
+)
 from marketplace.settings import get_settings
 
 log = structlog.get_logger(__name__)

@@ -87,7 +87,7 @@ async def relay_forever(stop: asyncio.Event) -> None:
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(event.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
 
 
@@ -109,7 +109,7 @@ async def become_leader(stop: asyncio.Event) -> asyncpg.Connection | None:
             if not standing_by:
                 log.info("scheduler_standby", process=APPLICATION_NAME)
                 standing_by = True
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError) as error:
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("scheduler_lock_error", error=type(error).__name__)  # the database is away
             if connection is not None:
                 connection.terminate()

@@ -3,8 +3,10 @@
 import dramatiq
 import structlog
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.jobs import outbox
+from marketplace.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    outbox,
+)
 from marketplace.payments import services
 from marketplace.vouchers.services import PAID_VOUCHER_CANCELLED
 

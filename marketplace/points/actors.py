@@ -3,8 +3,11 @@
 import dramatiq
 import structlog
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.jobs import outbox, topics
+from marketplace.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    outbox,
+    topics,
+)
 from marketplace.points import services
 
 log = structlog.get_logger(__name__)

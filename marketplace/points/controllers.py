@@ -5,8 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
+from marketplace.identity import guards
 from marketplace.points import services
 from marketplace.points.schemas import AdjustInput, BalanceRead, GrantCreate, GrantRead, PointsRead
 from marketplace.web.params import BigId

@@ -7,8 +7,8 @@ from litestar.response import Redirect, Response, Template
 from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.federation import services as federation
-from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
+from marketplace.identity import guards
 from marketplace.points import services
 from marketplace.points.schemas import BalanceRead, GrantRead
 from marketplace.vouchers import services as vouchers
@@ -16,7 +16,6 @@ from marketplace.web import nav, page_parts
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 from marketplace.web.params import BigId
-
 
 nav.register("console", "points", N_("Points"), "/console/points", "gift", position=40)
 

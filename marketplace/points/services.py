@@ -28,10 +28,9 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from marketplace import dates, notifications, personal_data
+from marketplace import dates, notifications, personal_data, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace import pii
 from marketplace.federation import services as federation
 from marketplace.identity import approvals, permissions
 from marketplace.identity.principal import Principal

@@ -13,7 +13,6 @@ from marketplace.privacy import services
 from marketplace.web.params import BigId
 
 
-
 class RevealInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     field: Literal["phone", "id_number"]
     reason: Annotated[str, msgspec.Meta(min_length=5, max_length=500)]

@@ -13,12 +13,10 @@ from marketplace.federation import services as federation
 from marketplace.identity import guards
 from marketplace.privacy import audit_words, services
 from marketplace.settings import get_settings
-from marketplace.web import paging
-from marketplace.web import nav
-from marketplace.web.nav import N_
+from marketplace.web import nav, paging
 from marketplace.web.forms import INT8_MAX, form_id
+from marketplace.web.nav import N_
 from marketplace.web.params import BigId
-
 
 nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", position=90)
 

@@ -23,12 +23,11 @@ import structlog
 
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
-
 from marketplace import personal_data, pii
 from marketplace.audit import services as audit
 from marketplace.db import engine
-from marketplace.favourites import services as favourites
 from marketplace.errors import Forbidden, Invalid, NotFound
+from marketplace.favourites import services as favourites
 from marketplace.identity.principal import Principal
 from marketplace.points import services as points
 from marketplace.vouchers import services as vouchers

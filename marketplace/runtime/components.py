@@ -7,8 +7,8 @@ that points the app at each component, starting the embedded ones that are down.
 """
 
 import asyncio
-import logging
 import json
+import logging
 import os
 import signal
 import socket

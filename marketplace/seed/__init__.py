@@ -27,15 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from marketplace import pii
-from marketplace import reference_data as ref
-from marketplace.seed import catalogue as cat
-from marketplace.seed import history as seed_history
-from marketplace.seed import pictures as seed_pictures
+from marketplace import pii, reference_data as ref
 from marketplace.db import engine
 from marketplace.federation.services import id_check_digit
 from marketplace.identity.passwords import hash_password_blocking
 from marketplace.points import services as points
+from marketplace.seed import catalogue as cat, history as seed_history, pictures as seed_pictures
 from providers.credit_codes import (
     CREDIT_CHARS,
     credit_code_check_char,

@@ -45,10 +45,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from marketplace import dates, pii
-from marketplace import reference_data as ref
-from marketplace.seed import catalogue as cat
+from marketplace import dates, pii, reference_data as ref
 from marketplace.identity.principal import Principal
+from marketplace.seed import catalogue as cat
 from marketplace.vouchers import codes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -1065,8 +1064,7 @@ class History:
     async def settlements(self) -> None:
         """Last month's statements drafted by the monthly job, one of them approved (the rest
         wait in the operators' queue)."""
-        from providers.settlements import drafting as statements
-        from providers.settlements import services as settlements
+        from providers.settlements import drafting as statements, services as settlements
 
         rng = self.rng
         # Half the providers gave their payout account when they joined.

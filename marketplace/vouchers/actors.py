@@ -5,8 +5,11 @@ import structlog
 
 from marketplace import notifications
 from marketplace.idempotency import services as idempotency_keys
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
-from marketplace.jobs import outbox, topics
+from marketplace.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    outbox,
+    topics,
+)
 from marketplace.vouchers import services
 
 log = structlog.get_logger(__name__)

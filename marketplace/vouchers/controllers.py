@@ -8,8 +8,8 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
-from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
+from marketplace.identity import guards
 from marketplace.vouchers import services
 from marketplace.vouchers.schemas import ClaimInput, CodeInput, CounterVoucher, HonouredInput, RedeemInput, VoucherRead
 from marketplace.web.params import BigId

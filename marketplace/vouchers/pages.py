@@ -10,25 +10,24 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Response, Template
 
 from catalog import services as catalog
+from catalog.search import service as search
+from catalog.search.schemas import SearchQuery
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput
 from marketplace.errors import DomainError
-from marketplace.identity import guards
 from marketplace.idempotency import services as idempotency_keys
-from catalog.search import service as search
-from catalog.search.schemas import SearchQuery
+from marketplace.identity import guards
 from marketplace.payments import services as payments
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.schemas import VoucherRead
 from marketplace.web import nav, page_parts
 from marketplace.web.config import local_time
+from marketplace.web.forms import INT8_MAX, form_error, form_id
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
-from marketplace.web.forms import INT8_MAX, form_error, form_id
 from marketplace.web.params import BigId
 from providers import services as providers
-
 
 nav.register("provider", "counter", N_("Redeem vouchers"), "/provider/counter", "ticket", position=5)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 AREAS = ("provider", "console")
 
 
-def N_(message: str) -> str:  # noqa: N802  (the conventional gettext_noop name Babel extracts)
+def N_(message: str) -> str:
     return message
 
 

@@ -28,7 +28,7 @@ _kinds: dict[str, tuple[Wants, Count]] = {}
 
 
 class _Page:
-    __slots__ = ("scope", "wanted", "values")
+    __slots__ = ("scope", "values", "wanted")
 
     def __init__(self, scope: Scope, wanted: list[str]):
         self.scope = scope

@@ -7,7 +7,7 @@ form with the message instead of a problem body.
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
@@ -17,8 +17,8 @@ from litestar.response import Redirect, Template
 from catalog import services as catalog
 from evaluation.complaints import services as complaints
 from evaluation.enforcement import policy as quality
-from evaluation.scorecards import services as scorecards
 from evaluation.evaluators import services as evaluation
+from evaluation.scorecards import services as scorecards
 from marketplace import dates
 from marketplace.errors import DomainError, TooManyRequests
 from marketplace.favourites import services as favourites
@@ -27,12 +27,11 @@ from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS, area_of
 from marketplace.points import services as points
-from marketplace.vouchers import services as vouchers
 from marketplace.settings import get_settings
+from marketplace.vouchers import services as vouchers
 from marketplace.web import i18n, large_text
 from marketplace.web.params import Id
 from providers import services as providers
-
 
 
 @dataclass
@@ -125,7 +124,7 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
     response = Redirect(path=safe_next(kind, form.next) or prefix + "/")
     # Staff sessions slide with activity on the server (30 idle minutes, 12 hours at most),
     # so their cookie lives as long as the browser; a member's lasts as long as the session.
-    lifetime = int((expires_at - datetime.now(timezone.utc)).total_seconds())
+    lifetime = int((expires_at - datetime.now(UTC)).total_seconds())
     response.set_cookie(
         cookie, token, path=prefix or "/", httponly=True, samesite="lax",
         secure=get_settings().security.secure_cookies,
@@ -229,7 +228,7 @@ EXPIRING_DAYS = 14
 
 def _alerts(offers: list[dict]) -> list[dict]:
     """What an owner should act on soon: published offers running out or ending."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     alerts = []
     for offer in offers:
         if offer["status"] != "published":

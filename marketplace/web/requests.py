@@ -14,8 +14,7 @@ from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.enums import RequestEncodingType
 from litestar.serialization import decode_json
-from litestar.types import ASGIApp, Receive, Scope, Send
-from litestar.types import Empty
+from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from marketplace.web import forms

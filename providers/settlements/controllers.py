@@ -8,8 +8,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from marketplace.identity import guards
 from marketplace.web.params import BigId, Id
-from providers.settlements import drafting, payouts
-from providers.settlements import services as settlements
 from providers.schemas import (
     Approval,
     DraftRequest,
@@ -20,7 +18,7 @@ from providers.schemas import (
     StatementStatus,
     StatementSummary,
 )
-
+from providers.settlements import drafting, payouts, services as settlements
 
 
 class SettlementConsoleController(Controller):

@@ -21,8 +21,8 @@ import structlog
 
 from marketplace.db import engine
 from marketplace.identity.principal import Principal
-from providers.settlements import services as settlements
 from providers.schemas import DraftResult, StatementLineInput
+from providers.settlements import services as settlements
 
 log = structlog.get_logger(__name__)
 

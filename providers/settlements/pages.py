@@ -12,15 +12,13 @@ from marketplace import dates
 from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.identity import guards
-from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web import paging, todo
-from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_id
+from marketplace.web.i18n import current_locale, gettext as _
+from marketplace.web.nav import N_, register
 from marketplace.web.params import BigId
-from providers.settlements import drafting, payouts
-from providers.settlements import services as settlements
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
-
+from providers.settlements import drafting, payouts, services as settlements
 
 register("provider", "settlements", N_("Settlements"), "/provider/settlements", "doc", position=40,
          owner_only=True)

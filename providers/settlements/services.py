@@ -37,7 +37,6 @@ from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
 from marketplace.identity import approvals, permissions
 from marketplace.identity.principal import Principal
-from providers.settlements.payouts import ACCOUNT_PATTERN, PayoutGateway, PayoutOrder
 from providers.schemas import (
     AdjustmentRead,
     StatementLineInput,
@@ -46,6 +45,7 @@ from providers.schemas import (
     StatementRead,
     StatementSummary,
 )
+from providers.settlements.payouts import ACCOUNT_PATTERN, PayoutGateway, PayoutOrder
 
 CURRENCY = "CNY"
 

@@ -14,7 +14,13 @@ from tests.browser.conftest import PHONE, _context, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD
 from tests.payments.test_money_after_settlement import (
-    ACCOUNT, SHARE, _bought, _periods, _redeemed_in, _refund_in_stripe, _statement,
+    ACCOUNT,
+    SHARE,
+    _bought,
+    _periods,
+    _redeemed_in,
+    _refund_in_stripe,
+    _statement,
 )
 from tests.payments.test_payments import paid_offer
 from tests.settlements.helpers import operator_principal, set_account

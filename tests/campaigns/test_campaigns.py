@@ -2,8 +2,8 @@
 a budget or a member's cap, cancellations give the spend back, paused and ended
 campaigns pay nothing, operators see only their scope, and the console pages work."""
 
-import re
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest

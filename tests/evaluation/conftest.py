@@ -1,7 +1,7 @@
 """Quality signals written straight into their tables (the code that records redemptions,
 ratings, complaints and evaluator batches has tests of its own), and the browser fixtures."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import pytest
@@ -9,7 +9,7 @@ import pytest
 from marketplace.db import engine
 from tests.browser.conftest import browser, desktop_page, shots, static_assets  # noqa: F401
 
-NOW = datetime(2026, 11, 30, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
+NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
 
 async def execute(sql: str, *args):

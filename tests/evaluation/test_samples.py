@@ -11,8 +11,7 @@ from itertools import count
 import asyncpg
 import pytest
 
-from evaluation.evaluators import samples
-from evaluation.evaluators import services as evaluation
+from evaluation.evaluators import samples, services as evaluation
 from marketplace.db import engine
 from marketplace.federation import consent, services as federation
 from marketplace.jobs import actors, scheduler

@@ -10,8 +10,7 @@ import pytest
 
 from catalog.search.pages import map_links
 from catalog.tables import Offer
-from evaluation.ratings import services as ratings
-from evaluation.ratings import reviews
+from evaluation.ratings import reviews, services as ratings
 from evaluation.schemas import RatingInput
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.favourites import services as favourites

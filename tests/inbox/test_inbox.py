@@ -17,8 +17,8 @@ from marketplace.vouchers import actors as voucher_actors, services as vouchers
 from tests.evaluation.test_quality_loop import events, redeemed_voucher
 from tests.evaluation.test_quality_pages import member_login
 from tests.journeys import builders
-from tests.providers.test_pages import HTML, _post
 from tests.points.test_ledger import operator
+from tests.providers.test_pages import HTML, _post
 from tests.settlements.helpers import provider_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

@@ -21,11 +21,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from catalog.tables import Offer
-from marketplace.seed import pictures as seed_pictures
 from marketplace.federation import services as federation
 from marketplace.identity import services as identity
 from marketplace.payments import services as payments
 from marketplace.runtime import npm_assets
+from marketplace.seed import pictures as seed_pictures
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
 from providers.tables import Location, ProviderUser

@@ -16,10 +16,10 @@ from playwright.async_api import Page, expect
 
 from marketplace import dates, notifications
 from marketplace.federation.tables import Notification
+from marketplace.identity import services as identity
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment
 from marketplace.points import services as points
-from marketplace.identity import services as identity
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
 from providers.tables import Location, ProviderUser

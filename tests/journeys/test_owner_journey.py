@@ -11,12 +11,12 @@ import pytest
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from marketplace.vouchers import services as vouchers
 from evaluation.schemas import ComplaintInput
+from marketplace.vouchers import services as vouchers
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
-from tests.factories import PASSWORD
 from tests.evaluation.test_quality_loop import redeemed_voucher
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
 

@@ -20,9 +20,9 @@ from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.reports import services as reports
 from marketplace.vouchers import services as vouchers, statements
 from providers import settlements
+from tests.evaluation.test_quality_pages import member_login
 from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import SHARE, paid_offer, voucher_status
-from tests.evaluation.test_quality_pages import member_login
 from tests.providers.test_pages import HTML, _login
 from tests.settlements.helpers import move_redemption, operator_principal, provider_principal, set_account, value
 from tests.vouchers.test_claims import stock_left

@@ -12,8 +12,8 @@ from marketplace.jobs import topics
 from marketplace.points import services as points
 from tests.factories import now, password_hash
 from tests.points.test_ledger import operator
-from tests.vouchers.test_claims import many_members
 from tests.test_errors import assert_problem, bearer
+from tests.vouchers.test_claims import many_members
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 

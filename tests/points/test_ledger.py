@@ -108,9 +108,8 @@ async def test_racing_spends_never_take_a_balance_below_zero(world):
         await give(member.id, 1000, "grant")
 
     async def spend(member_id: int, attempt: int):
-        async with RACERS:
-            async with engine().transaction() as transaction:
-                return await points.debit(transaction.connection, member_id, "spend", 100, f"spend:{attempt}")
+        async with RACERS, engine().transaction() as transaction:
+            return await points.debit(transaction.connection, member_id, "spend", 100, f"spend:{attempt}")
 
     # 8 members × 25 attempts of 100 points, with 1,000 points each: 10 succeed per member.
     results = await asyncio.gather(*(spend(member.id, attempt) for attempt in range(25) for member in members))

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from marketplace.db import engine
 from marketplace.points import services as points
@@ -110,9 +117,9 @@ class Ledger(RuleBasedStateMachine):
         if not hasattr(self, "member_id"):
             return
         rows = run(engine().run_ddl(
-            "SELECT (SELECT balance FROM points_balance WHERE member = {0}) AS cached, "
-            "(SELECT coalesce(sum(amount), 0) FROM points_entry WHERE member = {0}) AS ledger, "
-            "(SELECT coalesce(sum(remaining), 0) FROM points_lot WHERE member = {0}) AS lots".format(self.member_id)))
+            f"SELECT (SELECT balance FROM points_balance WHERE member = {self.member_id}) AS cached, "
+            f"(SELECT coalesce(sum(amount), 0) FROM points_entry WHERE member = {self.member_id}) AS ledger, "
+            f"(SELECT coalesce(sum(remaining), 0) FROM points_lot WHERE member = {self.member_id}) AS lots"))
         row = rows[0]
         assert (row["cached"] or 0) == row["ledger"] == row["lots"] == self.balance >= 0
 

@@ -10,8 +10,8 @@ from marketplace.federation import services as federation
 from marketplace.jobs import topics
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
-from tests.providers.test_pages import HTML, _login
 from tests.evaluation.test_quality_loop import events
+from tests.providers.test_pages import HTML, _login
 from tests.vouchers.test_claims import staff_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

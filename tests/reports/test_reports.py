@@ -3,7 +3,7 @@ a repeated job run."""
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from tests.providers.test_pages import HTML, _login
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)  # the pages read the real clock
+NOW = datetime.now(UTC).replace(microsecond=0)  # the pages read the real clock
 
 
 async def execute(sql: str, *args):

@@ -6,9 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from providers.settlements import drafting as statements
-from providers.settlements import payouts
-from providers.settlements import services as settlements
+from providers.settlements import drafting as statements, payouts, services as settlements
 from providers.settlements.payouts import FakePayoutGateway
 from tests.settlements.helpers import add_offer, move_redemption, operator_principal, redeemed, set_account, value
 from tests.test_errors import assert_problem, bearer

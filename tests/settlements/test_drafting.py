@@ -7,16 +7,15 @@ import pytest
 
 from marketplace.errors import Invalid
 from marketplace.vouchers import services as vouchers
-from providers.settlements import drafting as statements
-from providers.settlements import services as settlements
+from providers.settlements import drafting as statements, services as settlements
 from tests.settlements.helpers import (
     add_offer,
-    set_account,
     execute,
     month_after,
     move_redemption,
     operator_principal,
     redeemed,
+    set_account,
     value,
 )
 

@@ -5,7 +5,13 @@ that checks each request the way Stripe does."""
 import httpx
 import pytest
 
-from providers.settlements.payouts import FakePayoutGateway, PayoutOrder, PayoutRefused, PayoutUnavailable, StripeConnectGateway
+from providers.settlements.payouts import (
+    FakePayoutGateway,
+    PayoutOrder,
+    PayoutRefused,
+    PayoutUnavailable,
+    StripeConnectGateway,
+)
 from tests.settlements.stripe_transfers import API_KEY, StripeTransfers
 
 pytestmark = pytest.mark.unit  # no database; the Stripe stand-in is a local HTTP server

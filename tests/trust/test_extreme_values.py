@@ -112,7 +112,7 @@ async def test_console_pages_render_extreme_rows(client, world):
 
 
 async def test_api_answers_extreme_rows(client, world):
-    from tests.catalog.builders import owner, operator
+    from tests.catalog.builders import operator, owner
     from tests.test_errors import bearer
 
     vouchers = await _extreme_rows(world)

@@ -7,7 +7,6 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
-from marketplace.web.forms import form_error
 from marketplace.federation import activation, services as federation
 from marketplace.federation.roster import parsing, services as roster
 from marketplace.identity import guards, services as identity
@@ -15,6 +14,7 @@ from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS
 from marketplace.settings import get_settings
 from marketplace.web import nav, paging
+from marketplace.web.forms import form_error
 from marketplace.web.i18n import current_locale, gettext as _
 from marketplace.web.nav import N_
 from marketplace.web.params import BigId, Id

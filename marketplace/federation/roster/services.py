@@ -38,8 +38,18 @@ from marketplace import audit
 from marketplace.db import engine
 from marketplace.errors import Forbidden, NotFound
 from marketplace.federation.roster.matching import CHUNK, apply_staged, find_clashes, stage
-from marketplace.federation.roster.parsing import (COLUMNS, MAX_ERRORS, Checked, Node, RosterRejected, RowError,
-                                                   check_rows, content_hash, count_rows, parse)
+from marketplace.federation.roster.parsing import (
+    COLUMNS,
+    MAX_ERRORS,
+    Checked,
+    Node,
+    RosterRejected,
+    RowError,
+    check_rows,
+    content_hash,
+    count_rows,
+    parse,
+)
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox, topics
 from marketplace.settings import get_settings

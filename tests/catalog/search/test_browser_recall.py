@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from catalog.search import index
 from benchmarks import relevance
+from catalog.search import index
 from tests.catalog.search import builders
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
