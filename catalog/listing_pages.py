@@ -95,8 +95,8 @@ def _slot_rows(form) -> list[dict]:
     """The slot editor's rows as posted (date, start, end, places, weeks), blank rows left out."""
     columns = [form.getall(name, []) for name in SLOT_FIELDS]
     rows = []
-    for cells in zip(*columns):
-        row = dict(zip(("date", "start", "end", "capacity", "weeks"), (str(cell).strip() for cell in cells)))
+    for cells in zip(*columns, strict=False):  # a short column (a tampered form) ends the rows
+        row = dict(zip(("date", "start", "end", "capacity", "weeks"), (str(cell).strip() for cell in cells), strict=True))
         if row["date"] or row["start"] or row["end"] or row["capacity"]:
             rows.append(row)
     return rows

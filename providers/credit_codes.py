@@ -15,14 +15,14 @@ def credit_code_check_char(first17: str) -> str:
     """The 18th character of a unified social credit code (GB 32100-2015)."""
     if len(first17) != 17:
         raise ValueError("a unified social credit code has 17 characters before its check character")
-    total = sum(CREDIT_CHARS.index(c) * w for c, w in zip(first17.upper(), _CREDIT_WEIGHTS))
+    total = sum(CREDIT_CHARS.index(c) * w for c, w in zip(first17.upper(), _CREDIT_WEIGHTS, strict=True))
     return CREDIT_CHARS[(31 - total % 31) % 31]
 
 
 def organisation_code_check_char(first8: str) -> str:
     """The 9th character of an organisation code (GB 11714-1997), which is also the
     17th character of a unified social credit code."""
-    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(first8, _ORG_WEIGHTS))
+    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(first8, _ORG_WEIGHTS, strict=True))
     value = 11 - total % 11
     return "X" if value == 10 else "0" if value == 11 else str(value)
 

@@ -65,7 +65,7 @@ DECISIONS = {
 
 async def find_user_credentials(username: str) -> tuple[int, str] | None:
     row = await ProviderUser.select(ProviderUser.id, ProviderUser.password_hash).where(
-        (ProviderUser.username == username) & (ProviderUser.active == True)
+        (ProviderUser.username == username) & ProviderUser.active.eq(True)
     ).first()
     return (row["id"], row["password_hash"]) if row else None
 

@@ -1,5 +1,6 @@
 """The `benefits` command: component management and a demo that cleans up after itself."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -108,7 +109,5 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
         if demo is not None and demo.poll() is None:
             leftovers += [*psutil.Process(demo.pid).children(recursive=True), psutil.Process(demo.pid)]
         for process in leftovers:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
-            except psutil.NoSuchProcess:
-                pass

@@ -66,7 +66,7 @@ def read_catalogue(path: Path = HERE / "catalogue.txt") -> Catalogue:
                 places.append((district, float(lat), float(lng)))
             catalogue.providers[parts[0]] = {"name": parts[1], "places": places}
         elif section == "offers":
-            key, copies = (parts[0].split("*") + ["1"])[:2]
+            key, copies = [*parts[0].split("*"), "1"][:2]
             offer = {"provider": parts[1], "category": parts[2], "title_zh": parts[3], "title_en": parts[4],
                      "tags": [tag for tag in parts[5].split(",") if tag], "description_zh": parts[6]}
             if int(copies) == 1:

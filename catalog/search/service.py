@@ -175,7 +175,7 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
     """
     q = normalise(query.q) if q is None else q
     by_location = query.lat is not None or query.open_now
-    filters = meili_filter(query, who, now) + [(visible or overlay.Overlay()).filter()]
+    filters = [*meili_filter(query, who, now), (visible or overlay.Overlay()).filter()]
     body = {
         "q": q or None, "filter": filters + ([] if by_location else ["primary = true"]),
         "facets": list(FACETS.values()), "attributesToRetrieve": HIT_ATTRIBUTES,

@@ -12,6 +12,7 @@ Thin handlers: read the form, call one service, render; a refused action re-rend
 page with the reason and the matching status.
 """
 
+import contextlib
 from datetime import datetime
 from functools import partial
 
@@ -235,10 +236,8 @@ async def _readable_reasons(reasons: list[dict]) -> list[dict]:
             user = await providers.get_user(reason["staff_id"])
             reason["staff_name"] = user["display_name"] if user else None
         if reason.get("code") == "night_redemption" and reason.get("at"):
-            try:
+            with contextlib.suppress(ValueError):
                 reason["local_time"] = local_time(datetime.fromisoformat(reason["at"]))
-            except ValueError:
-                pass
         result.append(reason)
     return result
 

@@ -254,7 +254,7 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[BatchError]]
                                          f"Line {line} has {len(cells)} columns; the header has {len(header)}.",
                                          {"found": len(cells), "expected": len(header)}))
                 continue
-            entries.append((line, dict(zip(header, cells))))
+            entries.append((line, dict(zip(header, cells, strict=True))))
     except csv.Error as error:
         errors.append(BatchError(reader.line_num, "file", "malformed_csv", f"The file is not valid CSV ({error}).",
                                  {"line": reader.line_num}))
@@ -344,7 +344,7 @@ async def submit(principal: Principal, batch_ref: str | None, entries: Sequence[
         if batch_id is None:  # the same batch arrived at the same moment and was applied first
             return await _replay(connection, principal.id, ref, digest, False), True
         columns = list(zip(*[(r.provider_id, r.visit_date, r.method, r.score, r.honoured, r.service,
-                              r.sample_size, r.note) for r in results]))
+                              r.sample_size, r.note) for r in results], strict=True))
         await connection.execute(
             "INSERT INTO evaluator_result (batch, org, provider, visit_date, method, score, honoured, service, "
             "sample_size, note) SELECT $1, $2, * FROM unnest($3::int[], $4::date[], $5::varchar[], $6::smallint[], "

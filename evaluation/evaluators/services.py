@@ -66,5 +66,5 @@ async def authenticate_api_key(key: str) -> dict | None:
 
 async def get_org(org_id: int) -> dict | None:
     return await EvaluatorOrg.select().where(
-        (EvaluatorOrg.id == org_id) & (EvaluatorOrg.active == True)  # noqa: E712
+        (EvaluatorOrg.id == org_id) & EvaluatorOrg.active.eq(True)
     ).first()

@@ -14,6 +14,7 @@ with the same numbers in a table beside each.
 
 import io
 from datetime import date
+from itertools import pairwise
 from typing import Annotated
 
 from litestar import Request, Response, get
@@ -119,8 +120,9 @@ async def _console_charts(request: Request, filters: dict) -> dict:
     categories = await scorecards.by_category(request.user, district=filters["district"])
     names = [(c.name_en if _english() and c.name_en else c.name_zh) for c in categories]
     bands = scorecards.SATISFACTION_BANDS
-    band_names = [_("below %(value)s") % {"value": bands[0]}] + [
-        f"{low}–{high}" for low, high in zip(bands, bands[1:])] + [_("%(value)s and above") % {"value": bands[-1]}]
+    band_names = [_("below %(value)s") % {"value": bands[0]},
+                  *(f"{low}–{high}" for low, high in pairwise(bands)),
+                  _("%(value)s and above") % {"value": bands[-1]}]
     return {
         "trend": {
             "type": "line", "labels": [_month_label(m.month) for m in trend], "min": 1, "max": 5, "decimals": 2,

@@ -334,7 +334,7 @@ async def snapshot_month(month: date, weight: float | None = None) -> int:
     weight = prior_weight() if weight is None else weight
     text = _figures_sql(None, extra="$10::date AS month,")
     args = _arguments(start, end, datetime.now(UTC), days, weight, month.replace(day=1))
-    columns = ", ".join(("month",) + COLUMNS)
+    columns = ", ".join(("month", *COLUMNS))
     async with engine().transaction() as transaction:
         connection = transaction.connection
         await connection.execute("SET LOCAL work_mem = '64MB'")

@@ -19,6 +19,7 @@ Batch tools that serve no requests (the seed, benchmarks, test factories) may ca
 """
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -44,10 +45,8 @@ def _lower_priority() -> None:
     """Run this pool thread (and the threads argon2 starts from it) at the lowest priority.
     Only on Linux, where a thread id names one thread; elsewhere it would renice the process."""
     if sys.platform == "linux":
-        try:
+        with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
-        except OSError:
-            pass
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -73,11 +73,11 @@ async def sign_in(kind: str, identifier: str, secret: str, address: str, channel
     if principal_id is None:
         await throttle.failed(account_key, address_key)
         raise Unauthorized("The account or password is wrong.", code="invalid_credentials")
-    if kind == "operator" and not second_factor and await two_factor.enabled(principal_id):
-        if not await two_factor.accept(principal_id, otp):
-            # Counted like a wrong password: guessing codes is throttled too.
-            await throttle.failed(account_key, address_key)
-            raise Unauthorized("Enter the 6-digit code from your authenticator app.", code="otp_required")
+    if (kind == "operator" and not second_factor and await two_factor.enabled(principal_id)
+            and not await two_factor.accept(principal_id, otp)):
+        # Counted like a wrong password: guessing codes is throttled too.
+        await throttle.failed(account_key, address_key)
+        raise Unauthorized("Enter the 6-digit code from your authenticator app.", code="otp_required")
     await throttle.forgive(account_key, address_key)
     return await open_session(kind, principal_id, channel)
 
@@ -92,7 +92,7 @@ async def _verify(kind: str, identifier: str, secret: str) -> int | None:
         found = await providers.find_user_credentials(identifier.strip())
     else:
         row = await Operator.select(Operator.id, Operator.password_hash).where(
-            (Operator.username == identifier.strip()) & (Operator.active == True)  # noqa: E712
+            (Operator.username == identifier.strip()) & Operator.active.eq(True)
         ).first()
         found = (row["id"], row["password_hash"]) if row else None
     principal_id, password_hash = found or (None, None)
@@ -162,7 +162,7 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
                          node_id=node.id, node_path=node.path, provider_id=user["provider_id"],
                          role=user["role"], pending="password" if user.get("must_change_password") else None)
     if kind == "operator":
-        row = await Operator.select().where((Operator.id == principal_id) & (Operator.active == True)).first()  # noqa: E712
+        row = await Operator.select().where((Operator.id == principal_id) & Operator.active.eq(True)).first()
         if row is None:
             return None
         node = await federation.get_node(row["node"])

@@ -28,7 +28,7 @@ from marketplace.settings import get_settings
 
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: read off paper
-_RECOVERY = re.compile(r"[%s]{4}-?[%s]{4}" % (_RECOVERY_ALPHABET, _RECOVERY_ALPHABET))
+_RECOVERY = re.compile(f"[{_RECOVERY_ALPHABET}]{{4}}-?[{_RECOVERY_ALPHABET}]{{4}}")
 
 
 def required_for(role: str | None) -> bool:

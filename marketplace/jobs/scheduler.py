@@ -16,6 +16,7 @@ Periodic jobs are plain `actor.send` calls, so the work itself happens in the wo
 """
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -85,10 +86,8 @@ async def relay_forever(stop: asyncio.Event) -> None:
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 async def _lock_connection() -> asyncpg.Connection:

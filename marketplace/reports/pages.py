@@ -52,7 +52,7 @@ def _usage_table(first: str, labels: list[str], rows: list[dict]) -> dict:
     return {"headers": [first, _("Claims"), _("Redemptions"), _("Union subsidy (yuan)"),
                         _("Member share paid (yuan)")],
             "rows": [[label, r["claims"], r["redemptions"], f"{r['subsidy_fen'] / 100:.2f}",
-                      f"{r['paid_fen'] / 100:.2f}"] for label, r in zip(labels, rows)]}
+                      f"{r['paid_fen'] / 100:.2f}"] for label, r in zip(labels, rows, strict=True)]}
 
 
 def sections(board: services.Dashboard) -> dict[str, dict]:
@@ -101,7 +101,7 @@ def sections(board: services.Dashboard) -> dict[str, dict]:
         "table": {"headers": [_("Month"), _("Mean rating"), _("Ratings"), _("Complaints per 100 redemptions")],
                   "rows": [[label, "" if m.satisfaction is None else f"{m.satisfaction:.2f}", m.ratings_n,
                             "" if m.complaints_per_100 is None else f"{m.complaints_per_100:.1f}"]
-                           for label, m in zip(months, board.satisfaction)]},
+                           for label, m in zip(months, board.satisfaction, strict=True)]},
     }
 
     def provider_rows(kind: str, rows: list[dict]) -> list[list]:

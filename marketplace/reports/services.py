@@ -142,10 +142,7 @@ async def refresh(now: datetime | None = None, full: bool = False) -> RefreshRes
         c = transaction.connection
         await c.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
         last = await c.fetchval("SELECT last_run_at FROM report_run WHERE name = 'reports'")
-        if full or last is None:
-            from_day = date(1970, 1, 1)
-        else:
-            from_day = min(today(moment) - timedelta(days=1), today(last))
+        from_day = date(1970, 1, 1) if full or last is None else min(today(moment) - timedelta(days=1), today(last))
         start = datetime.combine(from_day, datetime.min.time(), ZoneInfo(zone))
         await c.execute("SET LOCAL work_mem = '256MB'")
         result = RefreshResult(from_day=from_day, seconds=0)
@@ -347,9 +344,9 @@ async def dashboard(principal: Principal, node_id: int | None = None, now: datet
     }
     timed = [_timed(timings, name, job) for name, job in work.items()]
     if db.engine().current_transaction.get() is None:
-        results = dict(zip(work, await asyncio.gather(*timed)))
+        results = dict(zip(work, await asyncio.gather(*timed), strict=True))
     else:  # one connection: one statement at a time
-        results = {name: await job for name, job in zip(work, timed)}
+        results = {name: await job for name, job in zip(work, timed, strict=True)}
 
     board = Dashboard(node=node, start=start, end=end,
                       trail=[Node(**dict(r)) for r in results["trail"]],

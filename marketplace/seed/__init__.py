@@ -687,10 +687,7 @@ class _Seeder:
                 brand = rng.choice(kind_type.brands)
                 subdistrict = rng.choice(home["subdistricts"])[0]
                 name = self.unique_name(used_names, brand, _short_place(subdistrict), kind_type.branch)
-                if hebei:
-                    node = hebei_node
-                else:
-                    node = beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
+                node = hebei_node if hebei else beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
                 status = "active" if index < len(SHOWCASE_TYPES) else \
                     rng.choices(["active", "applied", "suspended"], [90, 6, 4])[0]
                 registration = "92" if kind_type.kind in ("restaurant", "merchant") and rng.random() < 0.15 else "91"

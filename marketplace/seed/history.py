@@ -337,7 +337,7 @@ class History:
                       and await self.db.fetchval(
                           "SELECT count(*) FROM offer WHERE provider = $1 AND kind <> 'slot' AND status <> 'draft'", p.id) >= 1]
         candidates.sort(key=lambda p: (p.type not in ROLE_TYPES, p.id))
-        for spec, provider in zip(ROLES, candidates):
+        for spec, provider in zip(ROLES, candidates, strict=False):  # more candidates than roles
             provider.role = spec["role"]
             provider.start = self.day(spec["start"])
             provider.quality, provider.complaints = spec["quality"], spec["complaints"]
@@ -1089,7 +1089,7 @@ class History:
     async def search_misses(self) -> None:
         """Searches that found nothing: what members want and the city does not offer yet."""
         rng = self.rng
-        queries, weights = zip(*cat.SEARCH_MISSES)
+        queries, weights = zip(*cat.SEARCH_MISSES, strict=True)
         districts = [d["name_zh"] for d in ref.DISTRICTS]
         rows = []
         for _ in range(min(600, 40 + len(self.members) // 5)):

@@ -17,6 +17,7 @@ expires at an odd moment such as 02:00 or 08:13 (see marketplace/dates.py). Canc
 its slot place, its points, its campaign subsidy and its place in the member's limit.
 """
 
+import contextlib
 from datetime import UTC, datetime, time, timedelta
 
 import structlog
@@ -522,10 +523,8 @@ async def _count_attempt(principal: Principal) -> None:
 
 async def _forgive(principal: Principal) -> None:
     """A code that was found gives its attempt back: only misses count."""
-    try:
+    with contextlib.suppress(RedisError):
         await ratelimit.give_back(*_miss_keys(principal))
-    except RedisError:
-        pass
 
 
 _COUNTER_COLUMNS = """

@@ -138,7 +138,7 @@ async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInpu
             await connection.execute("DELETE FROM settlement_line WHERE statement = $1", statement_id)
             outcome = "recomputed"
         if lines:
-            columns = [list(column) for column in zip(*map(_values, lines))]
+            columns = [list(column) for column in zip(*map(_values, lines), strict=True)]
             try:
                 await connection.execute(
                     "INSERT INTO settlement_line (statement, voucher_id, voucher_code, offer_id, offer_title_zh, "

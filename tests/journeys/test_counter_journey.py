@@ -60,8 +60,8 @@ async def test_cashier_scans_a_qr_code_with_the_camera_and_a_second_use_is_red(w
                                                                              static_assets, tmp_path):
     code = await _prepaid_voucher(world)
     video = qr_video(code, tmp_path / "qr.y4m")
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"]
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"]
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=args, env=CHROMIUM_ENV)
         context = await browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",

@@ -71,7 +71,7 @@ class RosterRejected(Exception):
 # Checking rows --------------------------------------------------------------------------------------------
 
 def check_character(first17: str) -> str:
-    return _CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def birth_date_problem(id_number: str, today: date) -> str | None:

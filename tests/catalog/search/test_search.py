@@ -293,7 +293,7 @@ async def test_degraded_mode_with_meilisearch_really_stopped(client, world, offe
         assert ids(await search(client, headers, category="health")) == {offers["checkup"]}
         missed = await search(client, headers, q="潜水")
         assert missed["total"] == 0 and missed["degraded"] is True
-        assert await SearchMiss.count().where(SearchMiss.degraded == True) == 1
+        assert await SearchMiss.count().where(SearchMiss.degraded.eq(True)) == 1
     finally:
         component.ensure_running()
     # The breaker stays open a few seconds, then one search probes the engine and closes it.
