@@ -145,12 +145,13 @@ async def live_server():
     await prepare_database()
     port = components.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / f"live_server{'-' + WORKER if WORKER else ''}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "marketplace.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-    )
+    log_path = ARTIFACTS / f"live_server{'-' + WORKER if WORKER else ''}.log"
+    with open(log_path, "w") as log:  # the server keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "marketplace.app:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+            env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+        )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120  # a shared, busy machine can take long to import the app
     while time.monotonic() < deadline:
@@ -161,11 +162,10 @@ async def live_server():
             time.sleep(0.2)
     else:
         process.terminate()
-        raise RuntimeError(f"live server did not start; see {log.name}")
+        raise RuntimeError(f"live server did not start; see {log_path}")
     yield base_url
     process.terminate()
     process.wait(10)
-    log.close()
 
 
 @pytest.fixture

@@ -226,5 +226,5 @@ async def test_member_cookie_lasts_as_long_as_the_session_and_staff_cookies_end_
     member = await _web_login(client, "/login", world.members["chaoyang"][1])
     assert "Max-Age=2592000" in member.headers["set-cookie"] or "Max-Age=2591999" in member.headers["set-cookie"]
     operator = await _web_login(client, "/console/login", world.operators["beijing"])
-    session_cookie = [c for c in operator.headers.get_list("set-cookie") if c.startswith("sid_operator=")][0]
+    session_cookie = next(c for c in operator.headers.get_list("set-cookie") if c.startswith("sid_operator="))
     assert "Max-Age" not in session_cookie and "expires" not in session_cookie.lower()

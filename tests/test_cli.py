@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -45,14 +46,15 @@ def _run_demo_until_healthy(var_dir: str, port: int) -> tuple[subprocess.Popen, 
                           "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET", components.EMBEDDED_ENV}}
     env["BENEFITS_VAR"] = var_dir
     log_path = os.path.join(var_dir, "demo.log")
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "marketplace.cli", "demo", "--port", str(port),
-         "--members", "60", "--providers", "6", "--offers", "30"],
-        cwd=REPO_ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT,
-        start_new_session=True)  # a process group of its own, like a command in a terminal
+    with open(log_path, "a") as log:  # the demo keeps its own copy of the descriptor
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "marketplace.cli", "demo", "--port", str(port),
+             "--members", "60", "--providers", "6", "--offers", "30"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)  # a process group of its own, like a command in a terminal
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        assert demo.poll() is None, open(log_path).read()[-3000:]
+        assert demo.poll() is None, Path(log_path).read_text()[-3000:]
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
                 return demo, log_path
@@ -60,7 +62,7 @@ def _run_demo_until_healthy(var_dir: str, port: int) -> tuple[subprocess.Popen, 
             pass
         time.sleep(0.5)
     demo.kill()
-    raise AssertionError("demo did not become ready:\n" + open(log_path).read()[-3000:])
+    raise AssertionError("demo did not become ready:\n" + Path(log_path).read_text()[-3000:])
 
 
 def _interrupt_and_check_nothing_is_left(demo: subprocess.Popen, var_dir: str) -> None:
@@ -90,15 +92,15 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
             response = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10, json={
                 "kind": account["kind"], "username": account["username"], "password": account["password"]})
             assert response.status_code == 201, (account["username"], response.text)
-        guide = open(os.path.join(var_dir, "demo-guide.txt"), encoding="utf-8").read()
+        guide = Path(var_dir, "demo-guide.txt").read_text(encoding="utf-8")
         key = next(line.strip() for line in guide.splitlines() if line.strip().startswith("ek_"))
-        assert key in open(log_path).read()  # printed whole, not cut
+        assert key in Path(log_path).read_text()  # printed whole, not cut
         _interrupt_and_check_nothing_is_left(demo, var_dir)
 
         demo, log_path = _run_demo_until_healthy(var_dir, port)
-        assert "reusing" in open(log_path).read()
+        assert "reusing" in Path(log_path).read_text()
         # The same key at the next start of the same data, and it still works.
-        assert key in open(os.path.join(var_dir, "demo-guide.txt"), encoding="utf-8").read()
+        assert key in Path(var_dir, "demo-guide.txt").read_text(encoding="utf-8")
         response = httpx.get(f"http://127.0.0.1:{port}/api/v1/evaluator/batches", timeout=10,
                              headers={"Authorization": f"Bearer {key}"})
         assert response.status_code == 200, response.text

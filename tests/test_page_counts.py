@@ -24,7 +24,10 @@ def counted(monkeypatch):
     return calls
 
 
-async def _request(path: str, answer, user=SimpleNamespace(kind="member", id=1)):
+MEMBER = SimpleNamespace(kind="member", id=1)
+
+
+async def _request(path: str, answer, user=MEMBER):
     seen = {}
 
     async def handler(scope, receive, send):

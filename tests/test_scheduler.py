@@ -91,8 +91,9 @@ async def test_two_scheduler_processes_one_leads_the_other_takes_over_when_it_is
     processes = []
     for name in ("a", "b"):
         logs[name] = tmp_path / f"scheduler-{name}.log"
-        processes.append(subprocess.Popen([sys.executable, "-m", "marketplace.cli", "scheduler"], cwd=REPO_ROOT,
-                                          stdout=open(logs[name], "wb"), stderr=subprocess.STDOUT))
+        with open(logs[name], "wb") as log:  # the scheduler keeps its own copy of the descriptor
+            processes.append(subprocess.Popen([sys.executable, "-m", "marketplace.cli", "scheduler"], cwd=REPO_ROOT,
+                                              stdout=log, stderr=subprocess.STDOUT))
     by_pid = {process.pid: (process, logs[name]) for process, name in zip(processes, "ab", strict=True)}
     try:
         holders = await _until(_lock_holders, 60, "a scheduler took the leader lock")

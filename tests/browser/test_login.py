@@ -34,7 +34,7 @@ async def assert_htmx_loaded(page: Page) -> None:
 
 async def test_member_login_and_logout(phone_page: Page, world, shots):
     page = phone_page
-    member_id, phone = world.members["chaoyang"]
+    _member_id, phone = world.members["chaoyang"]
 
     await page.goto("/")
     await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")

@@ -111,7 +111,7 @@ async def test_a_burst_of_ratings_from_one_network_is_held_until_cleared(world):
 
 
 async def test_complaints_are_answered_by_the_provider_and_closed_by_an_operator(client, world):
-    member, voucher = await redeemed_voucher(world)
+    _member, voucher = await redeemed_voucher(world)
     headers = await bearer(client, "member", world.members["chaoyang"][1])
     bad = await client.post(f"/api/v1/vouchers/{voucher.id}/complaints", headers=headers,
                             json={"category": "rude", "text": "服务态度很差"})
@@ -247,7 +247,7 @@ async def test_a_node_publishes_new_policy_versions_that_its_providers_are_held_
 
 
 async def test_one_open_complaint_per_voucher(client, world):
-    member, voucher = await redeemed_voucher(world)
+    _member, voucher = await redeemed_voucher(world)
     headers = await bearer(client, "member", world.members["chaoyang"][1])
     complaint = {"category": "overcharge", "text": "多收了二十元"}
     assert (await client.post(f"/api/v1/vouchers/{voucher.id}/complaints", headers=headers,

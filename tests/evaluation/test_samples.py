@@ -179,7 +179,7 @@ async def test_an_evaluator_exports_only_its_own_samples(client, world):
     await _consenting_world(world)
     haidian_org, key = await second_org(world)  # the Chaoyang gym is outside its district
     response = await client.get("/api/v1/evaluator/samples/export", headers={"Authorization": f"Bearer {key}"})
-    header, *rows = _rows(response.content)
+    _header, *rows = _rows(response.content)
     assert rows == []
     assert await value("SELECT (details ->> 'rows')::int FROM audit_event WHERE actor_id = $1", haidian_org) == 0
 

@@ -75,7 +75,7 @@ async def test_operator_works_through_the_day(console_page: Page, world, shots):
     await shots.take(page, "bulk-reject-done")
 
     # 3. Member search: by phone (matched by its keyed hash), shown masked; actions on the member's page.
-    member_id, phone = world.members["chaoyang"]
+    _member_id, phone = world.members["chaoyang"]
     await page.goto(f"/console/nodes/{world.nodes['chaoyang']}/members")
     await expect(page.locator("[data-testid=member]")).to_have_count(13)
     await page.fill("[data-testid=list-search]", phone)

@@ -130,8 +130,7 @@ async def fill_card(page: Page, number: str) -> None:
 
 async def test_buy_a_paid_offer_with_the_test_card_then_cancel_for_a_refund(phone_page: Page, world, shots):
     # The defect: the button said ¥238.90 (member price) and the payment took ¥201.90.
-    offer_id = await builders.offer(world, "paid", "私教体验课 3 节", list_fen=29900, member_fen=23890,
-                                    subsidy_fen=3700)
+    await builders.offer(world, "paid", "私教体验课 3 节", list_fen=29900, member_fen=23890, subsidy_fen=3700)
     paid = "¥201.90"
     page = await signed_in(phone_page, world)
     card = page.locator("[data-testid=offer-card]", has_text="私教体验课")

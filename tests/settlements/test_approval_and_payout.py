@@ -142,7 +142,7 @@ async def test_a_refused_payout_leaves_the_statement_approved(world, drafted):
     assert changed.value.code == "account_changed"
     await settlements.approve(chaoyang, drafted["chaoyang"])
     paid = await settlements.pay(beijing, drafted["chaoyang"], gateway)
-    assert paid.status == "paid" and list(gateway.transfers.values())[0]["id"] == paid.payout_reference
+    assert paid.status == "paid" and next(iter(gateway.transfers.values()))["id"] == paid.payout_reference
 
 
 class SlowGateway(FakePayoutGateway):

@@ -20,7 +20,7 @@ async def _post(client, path: str, pairs: list[tuple[str, str]]):
     return await client.post(path, data=body, headers=HTML)
 
 
-async def test_the_list_searches_filters_and_keeps_the_filters_in_its_pages(client, world, last_month):  # noqa: F811
+async def test_the_list_searches_filters_and_keeps_the_filters_in_its_pages(client, world, last_month):
     await _login(client, "console", world.operators["beijing"])
     await _post(client, "/console/settlements/draft", [("period", last_month)])
     everything = await client.get("/console/settlements", headers=HTML)
@@ -36,7 +36,7 @@ async def test_the_list_searches_filters_and_keeps_the_filters_in_its_pages(clie
     assert (await client.get("/console/settlements?q=%25_%5C", headers=HTML)).status_code == 200
 
 
-async def test_bulk_approval_asks_first_and_pay_stays_with_another_operator(client, world, last_month):  # noqa: F811
+async def test_bulk_approval_asks_first_and_pay_stays_with_another_operator(client, world, last_month):
     await _login(client, "console", world.operators["beijing"])
     await _post(client, "/console/settlements/draft", [("period", last_month)])
     await set_account(world, ACCOUNT, "chaoyang")
@@ -81,7 +81,7 @@ async def test_bulk_approval_asks_first_and_pay_stays_with_another_operator(clie
     assert await value("SELECT status FROM settlement_statement WHERE id = $1", haidian) == "approved"
 
 
-async def test_a_bulk_approval_needs_ticked_drafts(client, world, last_month):  # noqa: F811
+async def test_a_bulk_approval_needs_ticked_drafts(client, world, last_month):
     await _login(client, "console", world.operators["beijing"])
     await _post(client, "/console/settlements/draft", [("period", last_month)])
     nothing = await _post(client, "/console/settlements/bulk", [("action", "approve")])

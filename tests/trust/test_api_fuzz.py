@@ -38,13 +38,14 @@ def _fuzz(schema, base_url: str, tokens: dict[str, str]) -> tuple[list[str], int
             @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                       phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy())
+            # probe runs within this iteration, so it sees this iteration's role, token and operation.
             def probe(case):
                 nonlocal calls
-                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}  # noqa: B023
                 response = case.call(base_url=base_url, timeout=60)
                 calls += 1
                 if response.status_code >= 500:
-                    failures.append(f"{role} {operation.method.upper()} {operation.path} -> "
+                    failures.append(f"{role} {operation.method.upper()} {operation.path} -> "  # noqa: B023
                                     f"{response.status_code} {case.path_parameters} {case.query} "
                                     f"{str(case.body)[:200]!r}: {response.text[:200]}")
 

@@ -58,7 +58,7 @@ async def test_a_refund_after_use_leaves_the_settlement_without_the_members_shar
 
     from marketplace.db import engine
 
-    offer_id, row = await _paid(world)
+    _offer_id, row = await _paid(world)
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
             "UPDATE voucher SET status = 'redeemed', redeemed_at = now() WHERE id = $1", row["voucher"])

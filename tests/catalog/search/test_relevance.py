@@ -32,7 +32,7 @@ async def test_recall_at_3_does_not_drop():
     figures = report.ours
     misses = [(j.query.type, j.query.text, j.found[:3]) for j in figures.misses()]
     assert figures.mean("recall_3") >= RECORDED_RECALL_AT_3 - 1e-9, misses
-    for kind, count, recall_3, _, _ in figures.rows():
+    for kind, _count, recall_3, _, _ in figures.rows():
         assert recall_3 >= 0.8, (kind, recall_3, misses)
     # The PostgreSQL-only peer finds far less: the comparison means something.
     assert report.peer.mean("recall_3") < figures.mean("recall_3")
