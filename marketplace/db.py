@@ -2,15 +2,27 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, cast
 
 import asyncpg
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+
+if TYPE_CHECKING:
+    # For the type checker only. Piccolo annotates a transaction's `__aexit__` as returning
+    # bool, so mypy believes it may swallow an exception and reports every `return` inside
+    # `async with engine().transaction()` as missing. It never does: it returns False
+    # whenever an exception is raised (piccolo/engine/postgres.py).
+    class Transaction(PostgresTransaction):
+        async def __aexit__(self, *exc_info: object) -> None: ...  # type: ignore[override]
+
+    class Engine(PostgresEngine):
+        def transaction(self, allow_nested: bool = True) -> Transaction: ...  # type: ignore[override]
 
 
-def engine() -> PostgresEngine:
-    return engine_finder()
+def engine() -> "Engine":
+    return cast("Engine", engine_finder())
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -31,10 +43,11 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
     """A connection for statements that need no transaction of their own (each one is
     atomic): the current transaction's, a pooled one, or a new one where there is no pool."""
     transaction = engine().current_transaction.get()
+    pool = engine().pool
     if transaction is not None:
         yield transaction.connection
-    elif engine().pool is not None:
-        async with engine().pool.acquire() as pooled:
+    elif pool is not None:
+        async with pool.acquire() as pooled:
             yield pooled
     else:
         single = await engine().get_new_connection()
