@@ -404,7 +404,7 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
     for width, target in ((1200, name), (400, thumbnail_of(name))):
         copy = picture.copy()
         if copy.width > width:
-            copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.LANCZOS)
+            copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.Resampling.LANCZOS)
         copy.convert("RGB").save(component_dir("media") / target, "JPEG", quality=85, optimize=True)
     return name
 

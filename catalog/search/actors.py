@@ -6,6 +6,8 @@ writes the announced changes to the engine in batches and waits for it, in a job
 own, so that the engine's 0.6 s per write never delays the next announcement.
 """
 
+from collections.abc import Sequence
+
 import dramatiq
 
 from catalog.search import index
@@ -16,7 +18,7 @@ from marketplace.jobs import (
 )
 
 
-async def _announce(offer_ids: list[int] = (), provider_ids: list[int] = ()) -> None:
+async def _announce(offer_ids: Sequence[int] = (), provider_ids: Sequence[int] = ()) -> None:
     if await index.announce(offer_ids, provider_ids):
         write_index.send()
 

@@ -29,7 +29,7 @@ import json
 import re
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -463,7 +463,7 @@ async def _visible_offers(offer_ids: list[int]) -> dict[int, bool]:
     return {offer_id: visible.get(offer_id, False) for offer_id in offer_ids}
 
 
-async def announce(offer_ids: list[int] = (), provider_ids: list[int] = ()) -> bool:
+async def announce(offer_ids: Sequence[int] = (), provider_ids: Sequence[int] = ()) -> bool:
     """These offers or providers changed: search sees their visibility at once (overlay),
     the index learns the rest with the next write. True when no write job is queued yet
     and the caller must send one."""

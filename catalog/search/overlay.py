@@ -121,7 +121,8 @@ async def read() -> Overlay:
     now = time.time()
     sets: dict[str, tuple[set[int], set[int]]] = {}
     for kind, key in KEYS.items():
-        shown, hidden = set(), set()
+        shown: set[int] = set()
+        hidden: set[int] = set()
         for item, value in (await redis().hgetall(key)).items():
             visible, _, written_at = value.decode().partition(":")
             if now - float(written_at or 0) > TTL_SECONDS:

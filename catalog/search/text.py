@@ -19,6 +19,7 @@ corrected by its pinyin against the vocabulary of the catalogue (see `Vocabulary
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 import opencc
@@ -130,7 +131,7 @@ class Vocabulary:
     """The words of the catalogue by their pinyin, to correct a query that sounds right
     but is written wrong (游永 → 游泳). The most frequent word wins a shared sound."""
 
-    def __init__(self, texts: list[str], extra: list[str] = ()):
+    def __init__(self, texts: list[str], extra: Sequence[str] = ()):
         counts: dict[str, int] = {}
         for text in [*texts, *extra]:
             for word in words(normalise(text)):

@@ -31,7 +31,7 @@ class PointsEntry(Table, tablename="points_entry"):
     member = ForeignKey(Member, null=False)
     kind = Varchar(length=8)  # grant, earn, spend, refund, expire, adjust
     amount = Integer()
-    ref = Varchar(length=64)
+    ref = Varchar(length=64)  # type: ignore[assignment]  # shadows Table.ref(), which nothing here calls
     voucher = ForeignKey(LazyTableReference("Voucher", module_path="marketplace.vouchers.tables"), null=True,
                          default=None)
     points_grant = ForeignKey(PointsGrant, null=True, default=None)

@@ -12,12 +12,14 @@ federation scope. The key is also the nav key whose menu item shows the badge.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from litestar.types import Scope
 
 from marketplace.web import page_counts
 
-Counter = Callable[[object], Awaitable[int]]
+# Counts for the signed-in principal (each domain's own Principal type: Any, not object).
+Counter = Callable[[Any], Awaitable[int]]
 
 
 @dataclass(frozen=True)
