@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint-imports setup install browser fonts messages services-status services-down clean
+.PHONY: demo test lint lint-code lint-imports setup install browser fonts messages services-status services-down clean
 
 # `benefits demo` checks the setup itself (one Python start fewer than `setup` as a prerequisite).
 demo: install fonts
@@ -14,13 +14,25 @@ demo: install fonts
 
 # Two workers share the machine's two cores (each with its own database, Redis database and
 # search index prefix; see tests/conftest.py); tests that stop a shared component run after them, alone.
-test: setup browser lint-imports
+test: setup browser lint-code lint-imports
 	$(BIN)/pytest -n 2 --dist loadfile -m "not exclusive"
 	$(BIN)/pytest -p no:xdist -m exclusive
 
 # The layers of docs/architecture.md, checked by import-linter (.importlinter): 0 breaches.
 lint-imports: install
 	$(BIN)/lint-imports --no-cache
+
+# The code ruff checks (mypy's packages are in pyproject.toml).
+LINTED := marketplace catalog providers evaluation benchmarks tests
+
+# Everything the machine checks in the code: ruff's rules and format, mypy, the layers.
+lint: lint-code lint-imports
+	$(BIN)/ruff format --check $(LINTED)
+
+# What `make test` checks before the tests (the format check joins it once the code is formatted).
+lint-code: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
 
 setup: install
 	$(BIN)/benefits setup
