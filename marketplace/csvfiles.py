@@ -80,7 +80,8 @@ def decode_upload(content: bytes, *, max_bytes: int, utf16: bool = False) -> str
         raise UploadError("too_large", "The file is larger than %(max_mb)s MB; split it.",
                           {"max_mb": max(max_bytes // (1024 * 1024), 1)})
     if content.startswith(codecs.BOM_UTF8):
-        content, encodings = content[len(codecs.BOM_UTF8):], ("utf-8",)
+        encodings: tuple[str, ...] = ("utf-8",)
+        content = content[len(codecs.BOM_UTF8):]
     elif utf16 and content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings = ("utf-16",)
     else:

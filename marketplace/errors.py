@@ -193,7 +193,7 @@ def handle_validation_error(request: Request, exc: ValidationException) -> Respo
     return _respond(request, problem(400, "validation_error", detail, errors=errors or None))
 
 
-def _caused_by_bad_json(exc: BaseException) -> bool:
+def _caused_by_bad_json(exc: BaseException | None) -> bool:
     while exc is not None:
         if isinstance(exc, msgspec.DecodeError):
             return True

@@ -141,7 +141,7 @@ async def mine(principal: Principal, voucher_id: int | None = None) -> list[Comp
 
 
 def _provider(principal: Principal) -> int:
-    if principal is None or principal.kind != "provider":
+    if principal is None or principal.kind != "provider" or principal.provider_id is None:
         raise Forbidden("Only a provider's users see its complaints.", code="wrong_role")
     return principal.provider_id
 

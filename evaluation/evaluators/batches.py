@@ -16,12 +16,13 @@ counting the header as line 1, as spreadsheets number them. Row 0 is the batch a
 """
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,7 +59,7 @@ class BatchError:
     field: str
     code: str
     message: str
-    params: dict = field(default_factory=dict, compare=False)
+    params: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def read(self) -> RowError:
         return RowError(row=self.row, field=self.field, code=self.code, message=self.message)

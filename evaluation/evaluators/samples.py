@@ -158,8 +158,8 @@ async def export_samples(principal: Principal, contacts: ContactLookup, headers:
                 row["redeemed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 row["drawn_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 consent_labels[0] if consented else consent_labels[1],
-                contact.name if consented else (contact.name_masked if contact else "*"),
-                contact.phone if consented else "",
+                contact.name if contact and consented else (contact.name_masked if contact else "*"),
+                contact.phone if contact and consented else "",
             ])
         details = {"rows": len(rows), "with_contact": with_contact,
                    "providers": len({row["provider"] for row in rows})}

@@ -38,7 +38,7 @@ def form_error(error: DomainError, labels: Mapping[str, str] | None = None) -> d
     from marketplace.web import i18n  # not at import time: i18n reaches into identity, which uses forms
 
     name = error.field.split(".")[-1].split("[")[0] if error.field else None
-    label = i18n.gettext(labels[name]) if labels and name in labels else None
+    label = i18n.gettext(labels[name]) if labels and name is not None and name in labels else None
     return {"message": error.translated(), "field": error.field, "label": label}
 
 

@@ -67,7 +67,7 @@ def pgettext(context: str, message: str) -> str:
     """A msgid whose English word means different things in different places ("Active": a
     provider open for business, a member in the union, a running campaign) is told apart
     by its msgctxt, so each gets its own Chinese: `pgettext("member status", "Active")`."""
-    return translations(current_locale.get()).pgettext(context, message)
+    return str(translations(current_locale.get()).pgettext(context, message))
 
 
 def requested_locale(scope: Scope) -> str:

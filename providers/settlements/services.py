@@ -307,7 +307,7 @@ def _operator(principal: Principal) -> None:
 
 
 def _owner(principal: Principal) -> int:
-    if principal is None or principal.kind != "provider" or principal.role != "owner":
+    if principal is None or principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
         raise Forbidden("Only the provider's owner may see its settlements.", code="owner_only")
     return principal.provider_id
 

@@ -7,10 +7,11 @@ earlier rows of the file. Problems are RowErrors, numbered by the file's lines.
 """
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from marketplace import csvfiles
@@ -48,7 +49,7 @@ class RowError:
     field: str
     code: str
     message: str
-    params: dict = field(default_factory=dict, compare=False)
+    params: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict:
         return {"row": self.row, "field": self.field, "code": self.code, "message": self.message,
@@ -99,12 +100,12 @@ class Node:
 class Checked:
     """The valid rows, column by column (cheaper than an object per row)."""
 
-    rows: list[int] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    phones: list[str] = field(default_factory=list)
-    id_numbers: list[str] = field(default_factory=list)
-    nodes: list[int] = field(default_factory=list)
-    groups: list[list[str]] = field(default_factory=list)
+    rows: list[int] = dataclasses.field(default_factory=list)
+    names: list[str] = dataclasses.field(default_factory=list)
+    phones: list[str] = dataclasses.field(default_factory=list)
+    id_numbers: list[str] = dataclasses.field(default_factory=list)
+    nodes: list[int] = dataclasses.field(default_factory=list)
+    groups: list[list[str]] = dataclasses.field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -173,6 +174,7 @@ def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: se
             checked.names.append(name)
             checked.phones.append(phone)
             checked.id_numbers.append(id_number)
+            assert node is not None  # a row without errors has a known node
             checked.nodes.append(node.id)
             checked.groups.append(sorted(set(groups)))
 
