@@ -14,6 +14,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
 
 log = structlog.get_logger(__name__)
 
@@ -228,7 +229,7 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
     return _respond(request, problem(500, "internal_error", "An unexpected error occurred."))
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: handle_domain_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,

@@ -9,6 +9,7 @@ cannot make this server hammer Stripe. The other checks are cheap and local.
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 from litestar import Response, get
@@ -80,7 +81,7 @@ class _Cached:
 
 _stripe_cached = _Cached(_stripe, STRIPE_CHECK_SECONDS)
 
-CHECKS = {
+CHECKS: dict[str, Callable[[], Awaitable[dict]]] = {
     "postgres": lambda: _timed(_postgres),
     "redis": lambda: _timed(_redis),
     "meilisearch": lambda: _timed(_meilisearch),

@@ -113,7 +113,7 @@ async def search_page(request: Request) -> Template:
         context["categories"] = await service.categories()
         context["latest"] = await service.search(request.user, SearchQuery(sort="newest", page_size=3),
                                                  record_miss=False)
-    if request.headers.get("hx-request") and result is not None and query.page > 1:
+    if request.headers.get("hx-request") and result is not None and query is not None and query.page > 1:
         return Template(template_name="catalog/search/_hits.html", context=context)
     return Template(template_name="catalog/search/search.html", context=context,
                     status_code=422 if error else 200)

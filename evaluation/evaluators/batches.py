@@ -343,7 +343,9 @@ async def submit(principal: Principal, batch_ref: str | None, entries: Sequence[
             "VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (org, batch_ref) DO NOTHING RETURNING id",
             principal.id, ref, source, len(results), digest, now)
         if batch_id is None:  # the same batch arrived at the same moment and was applied first
-            return await _replay(connection, principal.id, ref, digest, False), True
+            replayed = await _replay(connection, principal.id, ref, digest, False)
+            assert replayed is not None  # our insert waited for the one that won: it is committed and seen
+            return replayed, True
         columns = list(zip(*[(r.provider_id, r.visit_date, r.method, r.score, r.honoured, r.service,
                               r.sample_size, r.note) for r in results], strict=True))
         await connection.execute(
