@@ -18,8 +18,8 @@ from marketplace.federation import services as federation
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.reports import services as reports
-from marketplace.vouchers import services as vouchers, statements
-from providers import settlements
+from marketplace.vouchers import services as vouchers
+from providers.settlements import drafting as statements, services as settlements
 from tests.evaluation.test_quality_pages import member_login
 from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import SHARE, paid_offer, voucher_status

@@ -5,7 +5,7 @@ statement still goes through the four-eyes rules of the settlements service."""
 import pytest
 
 from marketplace.identity import approvals
-from providers import settlements
+from providers.settlements import services as settlements
 from tests.providers.test_pages import HTML, _login
 from tests.settlements.helpers import operator_principal, set_account, value
 from tests.settlements.test_pages import ACCOUNT, _statement, last_month  # noqa: F401 (a fixture)
