@@ -512,7 +512,8 @@ async def scope_trend(principal: Principal, months: int = 12, district: str | No
                       category: int | None = None) -> list[ScopeMonth]:
     """Per month (snapshots), then the current window: the mean rating across the scope and
     its complaint rate."""
-    clauses, args = ["n.path LIKE $1"], [(principal.node_path or "/nowhere/") + "%"]
+    clauses = ["n.path LIKE $1"]
+    args: list[object] = [(principal.node_path or "/nowhere/") + "%"]  # the statement's parameters, in $n order
     if district:
         args.append(district)
         clauses.append(f"s.district = ${len(args)}")

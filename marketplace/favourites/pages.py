@@ -18,7 +18,7 @@ def _button(kind: str, target_id: int, kept: bool, signed_in: bool = True) -> di
                           "action": f"/favourites/{kind}s/{target_id}"}}
 
 
-async def _part(request: Request, kind: str, target_id: int) -> dict:
+async def _part(request: Request, kind: services.Kind, target_id: int) -> dict:
     user = request.user
     signed_in = user is not None and user.kind == "member"
     return _button(kind, target_id, await services.is_kept(user, kind, target_id), signed_in)
@@ -36,7 +36,7 @@ page_parts.register("offer_favourite", offer_part)
 page_parts.register("provider_favourite", provider_part)
 
 
-async def _toggle(request: Request, kind: str, target_id: int) -> Response:
+async def _toggle(request: Request, kind: services.Kind, target_id: int) -> Response:
     keep = (await request.form()).get("keep")
     kept = await services.set_kept(request.user, kind, target_id, keep == "1") if keep in ("0", "1") \
         else await services.toggle(request.user, kind, target_id)

@@ -58,6 +58,8 @@ async def get_node(node_id: int) -> NodeRead:
 
 async def nodes_in_scope(principal: Principal, limit: int = 500) -> list[NodeRead]:
     """The principal's node and those under it, in tree order (the first `limit`)."""
+    if principal.node_path is None:  # no node, no scope (as Principal.covers says)
+        return []
     rows = await UnionNode.select().where(UnionNode.path.like(principal.node_path + "%")).order_by(
         UnionNode.path).limit(limit)
     return [_node(row) for row in rows]
@@ -327,7 +329,8 @@ async def search_members(principal: Principal, node_id: int, *, q: str = "", sta
     if page < 1 or not 1 <= page_size <= 100:
         raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
     text = "".join(q.split()).upper()
-    where, args = ["n.path LIKE $1"], [node.path + "%"]
+    where = ["n.path LIKE $1"]
+    args: list[object] = [node.path + "%"]  # the statement's parameters, in $n order
     if PHONE_PATTERN.fullmatch(text):
         args.append(pii.lookup_hash(text))
         where.append(f"m.phone_hash = ${len(args)}")

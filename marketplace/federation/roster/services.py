@@ -230,7 +230,8 @@ async def _run(row, content: bytes, progress: _Progress) -> dict:
     nodes, group_codes = await _reference(progress.db)
     today = _today()
     checked, errors = Checked(), []
-    seen_ids, seen_phones = {}, {}
+    seen_ids: dict[str, int] = {}
+    seen_phones: dict[str, int] = {}
     chunk, total = [], 0
     for line, cells, width in parse(content):
         if cells is None:
