@@ -334,25 +334,27 @@ async def decide(principal: Principal, provider_id: int, action: str, reason: st
     return to_status
 
 
-def _require_owner(principal: Principal) -> None:
-    if principal.kind != "provider" or principal.role != "owner":
+def _require_owner(principal: Principal) -> int:
+    """The owner's provider id; Forbidden for anyone else."""
+    if principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
         raise Forbidden("Only the provider's owner may do this.", code="owner_only")
+    return principal.provider_id
 
 
 async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:
     """The owner corrects the application after a request for changes and sends it back for review."""
-    _require_owner(principal)
+    provider_id = _require_owner(principal)
     name = _check_text(data.name, "name")
     contact_name = _check_text(data.contact_name, "contact_name")
     phone = _check_phone(data.contact_phone, "contact_phone")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        await transition(connection, principal.provider_id, ("changes_requested",), "applied", "provider",
+        await transition(connection, provider_id, ("changes_requested",), "applied", "provider",
                          principal.id, "")
         await connection.execute(
             "UPDATE provider SET name = $2, kind = $3, contact_name = $4, contact_phone_cipher = $5, "
             "contact_phone_masked = $6 WHERE id = $1",
-            principal.provider_id, name, data.kind, contact_name, pii.encrypt(phone), pii.mask_phone(phone))
+            provider_id, name, data.kind, contact_name, pii.encrypt(phone), pii.mask_phone(phone))
 
 
 # Reading for operators and owners ----------------------------------------------------------------
@@ -415,6 +417,7 @@ async def provider_detail(principal: Principal, provider_id: int) -> ProviderDet
 
 
 async def my_provider(principal: Principal) -> ProviderDetail:
+    assert principal.provider_id is not None  # the route admits provider users only
     provider = await get_provider(principal.provider_id)
     if provider is None:
         raise NotFound("Your provider does not exist.", code="provider_not_found")
@@ -424,40 +427,40 @@ async def my_provider(principal: Principal) -> ProviderDetail:
 # Locations (owner) ---------------------------------------------------------------------------------
 
 async def add_location(principal: Principal, data: LocationInput) -> LocationRead:
-    _require_owner(principal)
+    provider_id = _require_owner(principal)
     location = check_location(data)
     async with engine().transaction() as transaction:
-        location_id = await _insert_location(transaction.connection, principal.provider_id, location)
-        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
+        location_id = await _insert_location(transaction.connection, provider_id, location)
+        await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
     return LocationRead(id=location_id, **location)
 
 
 async def update_location(principal: Principal, location_id: int, data: LocationInput) -> LocationRead:
-    _require_owner(principal)
+    provider_id = _require_owner(principal)
     location = check_location(data)
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
             "UPDATE location SET name = $3, address = $4, district = $5, latitude = $6, longitude = $7, "
             "opening_hours = $8::jsonb, phone = $9 WHERE id = $1 AND provider = $2 RETURNING id",
-            location_id, principal.provider_id, location["name"], location["address"], location["district"],
+            location_id, provider_id, location["name"], location["address"], location["district"],
             location["latitude"], location["longitude"], json.dumps(location["opening_hours"]), location["phone"])
         if found is None:
             raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
-        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
+        await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
     return LocationRead(id=location_id, **location)
 
 
 async def remove_location(principal: Principal, location_id: int) -> None:
     """Remove a location; never the provider's last one, nor one an offer still names."""
-    _require_owner(principal)
+    provider_id = _require_owner(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         # The provider row lock serialises removals, so two of them cannot remove the last two.
-        await connection.execute("SELECT 1 FROM provider WHERE id = $1 FOR UPDATE", principal.provider_id)
+        await connection.execute("SELECT 1 FROM provider WHERE id = $1 FOR UPDATE", provider_id)
         count = await connection.fetchval("SELECT count(*) FROM location WHERE provider = $1",
-                                          principal.provider_id)
+                                          provider_id)
         exists = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM location WHERE id = $1 AND provider = $2)",
-                                           location_id, principal.provider_id)
+                                           location_id, provider_id)
         if not exists:
             raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
         if count <= 1:
@@ -467,7 +470,7 @@ async def remove_location(principal: Principal, location_id: int) -> None:
                 await connection.execute("DELETE FROM location WHERE id = $1", location_id)
         except ForeignKeyViolationError as error:
             raise Conflict("Offers still name this location; change them first.", code="location_in_use") from error
-        await outbox.publish(topics.ProviderChanged(provider_id=principal.provider_id))
+        await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
 
 
 # Users (owner) -------------------------------------------------------------------------------------
@@ -479,7 +482,7 @@ async def list_users(provider_id: int) -> list[UserRead]:
 
 
 async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
-    _require_owner(principal)
+    provider_id = _require_owner(principal)
     if not data.display_name.strip():
         raise Invalid("Enter a name.", field="display_name")
     username, password_hash, display_name = await _check_account(data, "", data.display_name)
@@ -488,7 +491,7 @@ async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
             user_id = await transaction.connection.fetchval(
                 "INSERT INTO provider_user (provider, username, display_name, role, password_hash) "
                 "VALUES ($1, $2, $3, 'staff', $4) RETURNING id",
-                principal.provider_id, username, display_name, password_hash)
+                provider_id, username, display_name, password_hash)
     except UniqueViolationError as error:
         raise Conflict("This username is taken.", code="username_taken", field="username") from error
     return UserRead(id=user_id, username=username, display_name=display_name, role="staff", active=True)
@@ -522,23 +525,23 @@ async def set_user_password(user_id: int, password_hash: str, *, must_change: bo
 
 async def reset_staff_password(principal: Principal, user_id: int, password_hash: str) -> None:
     """The owner sets a staff account's password to a temporary one, to be changed at sign-in."""
-    _require_owner(principal)
+    provider_id = _require_owner(principal)
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
             "UPDATE provider_user SET password_hash = $3, must_change_password = true "
             "WHERE id = $1 AND provider = $2 AND role = 'staff' AND active RETURNING id",
-            user_id, principal.provider_id, password_hash)
+            user_id, provider_id, password_hash)
     if found is None:
         raise NotFound("This staff account does not exist.", code="user_not_found")
 
 
 async def deactivate_staff(principal: Principal, user_id: int) -> None:
     """The staff account can no longer sign in; its open sessions stop at their next request."""
-    _require_owner(principal)
+    provider_id = _require_owner(principal)
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
             "UPDATE provider_user SET active = false WHERE id = $1 AND provider = $2 AND role = 'staff' "
-            "RETURNING id", user_id, principal.provider_id)
+            "RETURNING id", user_id, provider_id)
     if found is None:
         raise NotFound(f"Staff account {user_id} does not exist.", code="user_not_found")
 
