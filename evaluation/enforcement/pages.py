@@ -189,8 +189,6 @@ async def _policy_page(request: Request, *, values: dict | None = None, errors: 
                        form_error_text: str | None = None, preview: list | None = None, status: int = 200,
                        published: bool = False) -> Template:
     current = await policy.policy_of_node(request.user.node_id)
-    # Held ratings page on their own (?held_page=), so turning them keeps the cases' page.
-    held, held_total, held_page = await ratings.held_page(request.user, page=paging.page_number(query.get("held_page")))
     return Template(template_name="evaluation/console_policy.html", status_code=status, context={
         "policy": current, "values": values or _policy_values(current["rules"]), "errors": errors or {},
         "form_error": form_error_text, "preview": preview, "levels": policy.LEVELS,
