@@ -1,5 +1,6 @@
-"""The console cases page with more held ratings than fit one page, and a case page whose
-provider has no history yet, in a real browser at the operator's size (1440x900).
+"""The console cases page with more held ratings than fit one page, and pages whose lists are
+empty (a case's history, a member's reveals, a provider's standing) saying so in a sentence,
+in a real browser at the operator's and the owner's desk size (1440x900).
 Screenshots under tests/artifacts/screenshots/ for people to look at."""
 
 import json
@@ -46,6 +47,16 @@ async def test_held_ratings_turn_their_own_pages_and_an_empty_history_reads_as_a
         await page.goto(f"/console/cases/{case_id}")
         await expect(page.locator("[data-testid=case-history-empty]")).to_be_visible()
         await shots.take(page, "case-empty-history")
+        # The same pattern elsewhere: a member nobody has looked up, a provider whose standing never moved.
+        await page.goto(f"/console/members/{world.members['chaoyang'][0]}")
+        await expect(page.locator("[data-testid=reveals-empty]")).to_be_visible()
+        await shots.take(page, "member-no-reveals")
+        await page.context.clear_cookies()
+        await page.goto("/provider/login")
+        await sign_in(page, world.providers["chaoyang"]["owner"], PASSWORD)
+        await page.goto("/provider/standing")
+        await expect(page.locator("[data-testid=standing-history-empty]")).to_be_visible()
+        await shots.take(page, "standing-no-history")
         assert not page.problems, page.problems
     finally:
         await context.close()
