@@ -9,7 +9,7 @@ from playwright.async_api import expect
 from catalog.tables import Offer
 from marketplace.payments import services as payments
 from marketplace.vouchers import statements
-from providers import settlements
+from providers.settlements import services as settlements
 from tests.browser.conftest import PHONE, _context, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD

@@ -19,7 +19,7 @@ from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.reports import services as reports
 from marketplace.vouchers import services as vouchers, statements
-from providers import settlements
+from providers.settlements import services as settlements
 from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import SHARE, paid_offer, voucher_status
 from tests.evaluation.test_quality_pages import member_login
