@@ -44,7 +44,7 @@ from marketplace.payments.schemas import DisputeRead, PaymentRead
 from marketplace.settings import get_settings
 from marketplace.vouchers import codes, services as vouchers
 from marketplace.web.nav import N_
-from providers import settlements
+from providers.settlements import services as settlements
 
 log = structlog.get_logger(__name__)
 

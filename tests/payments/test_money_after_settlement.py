@@ -18,7 +18,8 @@ from marketplace.federation import services as federation
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.reports import services as reports
-from marketplace.vouchers import services as vouchers, statements
+from marketplace.vouchers import services as vouchers
+from providers.settlements import drafting as statements
 from providers.settlements import services as settlements
 from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import SHARE, paid_offer, voucher_status
