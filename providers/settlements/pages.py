@@ -14,7 +14,7 @@ from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web import paging, todo
 from marketplace.web.forms import form_id
-from marketplace.web.i18n import current_locale, gettext as _
+from marketplace.web.i18n import current_locale, gettext as _, ngettext
 from marketplace.web.nav import N_, register
 from marketplace.web.params import BigId
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
@@ -137,8 +137,9 @@ async def console_bulk(request: Request) -> Response:
         return Template(template_name="settlements/console_bulk.html", status_code=422 if error else 200, context={
             "nav": "settlements", "kicker": _("Settlements"), "back": back, "error": error,
             "title": _("Approve statements") if approve else _("Pay statements"),
-            "question": (_("Approve these %(n)s statements?") if approve
-                         else _("Pay these %(n)s statements?")) % {"n": len(statements)},
+            "question": (ngettext("Approve %(n)s statement?", "Approve these %(n)s statements?", len(statements))
+                         if approve else ngettext("Pay %(n)s statement?", "Pay these %(n)s statements?",
+                                                  len(statements))) % {"n": len(statements)},
             "statements": statements, "verb": action, "reason": reason,
             "total_fen": sum(statement.total_fen for statement in statements),
             # The revision each statement had on this page: one recomputed since is not approved.
