@@ -14,17 +14,22 @@ import pytest
 
 from catalog import pricing
 from marketplace.db import engine
+from marketplace.errors import Conflict
+from marketplace.identity import approvals
 from marketplace.federation import services as federation
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.reports import services as reports
-from marketplace.vouchers import services as vouchers, statements
-from providers import settlements
+from marketplace.vouchers import services as vouchers
+from providers.settlements import drafting as statements
+from providers.settlements import payouts
+from providers.settlements import services as settlements
 from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import SHARE, paid_offer, voucher_status
 from tests.evaluation.test_quality_pages import member_login
 from tests.providers.test_pages import HTML, _login
 from tests.settlements.helpers import move_redemption, operator_principal, provider_principal, set_account, value
+from tests.test_errors import assert_problem, bearer
 from tests.vouchers.test_claims import stock_left
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -170,6 +175,88 @@ async def test_a_partial_refund_shows_on_the_order_the_statement_and_the_reports
         assert await transaction.connection.fetchval(
             "SELECT count(*) FROM notification WHERE member = $1 AND kind = 'refund_sent'",
             world.members["chaoyang"][0]) == 2
+
+
+async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_balance_carried_on(client, world):
+    """A refund after approval takes the next statement below zero: it is never approved nor
+    paid; two operators close it as nothing to pay and what the provider still owes back is
+    carried to the statement after it, shown on both: no fen is lost."""
+    await paid_offer(world)
+    earlier, last = _periods()
+    first_month = settlements.previous_period(settlements.period_bounds(earlier)[0])
+    first = await _bought(world)
+    await _redeemed_in(world, first, first_month)
+    await statements.draft_month(first_month)
+    await set_account(world, ACCOUNT)
+    operator, second_operator = await operator_principal(world, "chaoyang"), await operator_principal(world, "beijing")
+    approved = await settlements.approve(operator, await _statement(world, first_month))
+    charge = await _refund_in_stripe(first["payment_intent"])
+    assert await _deliver(client, "charge.refunded", charge) == "refunded_after_use"
+
+    # The month after has no redemption: its statement holds only the correction.
+    await statements.draft_month(earlier)
+    owing = await settlements.statement_for_operator(operator, await _statement(world, earlier))
+    assert (owing.status, owing.voucher_count, owing.total_fen) == ("draft", 0, -SHARE)
+    with pytest.raises(Conflict) as refused:
+        await settlements.approve(operator, owing.id)
+    assert refused.value.code == "nothing_to_settle"
+    token = await bearer(client, "operator", world.operators["chaoyang"])
+    assert_problem(await client.post(f"/api/v1/console/settlements/{owing.id}/approve", headers=token),
+                   409, "nothing_to_settle")
+    await _login(client, "console", world.operators["chaoyang"])
+    page = await client.get(f"/console/settlements/{owing.id}", headers=HTML)
+    assert 'data-testid="nothing-to-pay"' in page.text and 'data-testid="close"' in page.text
+    assert 'data-testid="approve"' not in page.text
+
+    # Four eyes: one operator proposes closing it, the same one cannot approve, another does.
+    with pytest.raises(Conflict) as owed:
+        await settlements.propose_close(operator, approved.id)
+    assert owed.value.code == "status_conflict"
+    proposal = await settlements.propose_close(operator, owing.id, owing.revision)
+    with pytest.raises(Conflict) as twice:
+        await settlements.propose_close(operator, owing.id)
+    assert twice.value.code == "close_pending"
+    page = await client.get(f"/console/settlements/{owing.id}", headers=HTML)
+    assert 'data-testid="pending-close"' in page.text
+    with pytest.raises(Conflict) as own:
+        await approvals.decide(operator, proposal["id"], True)
+    assert own.value.code == "own_proposal"
+    await approvals.decide(second_operator, proposal["id"], True)
+    closed = await settlements.statement_for_operator(operator, owing.id)
+    assert (closed.status, closed.total_fen, closed.paid_at, closed.payout_reference) == ("closed", -SHARE, None, None)
+    assert [(c.amount_fen, c.reason, c.voucher_id, c.carried_to_period) for c in closed.later_corrections] == [
+        (-SHARE, "balance_carried", None, None)]
+    with pytest.raises(Conflict):
+        await settlements.pay(second_operator, owing.id, payouts.configured_gateway())
+
+    # The month after that: the balance is taken from what it owes, once.
+    second = await _bought(world, "haidian")
+    await _redeemed_in(world, second, last)
+    await statements.draft_month(last)
+    following = await settlements.statement_for_operator(operator, await _statement(world, last))
+    assert [(c.amount_fen, c.reason, c.settled_period) for c in following.adjustments] == [
+        (-SHARE, "balance_carried", earlier)]
+    assert (following.subsidy_fen, following.paid_fen, following.total_fen) == (SUBSIDY, SHARE, SUBSIDY)
+    with pytest.raises(Conflict) as positive:
+        await settlements.propose_close(operator, following.id)
+    assert positive.value.code == "money_owed"
+    closed = await settlements.statement_for_operator(operator, owing.id)
+    assert [c.carried_to_period for c in closed.later_corrections] == [last]
+    # Paid in all: the first month's whole amount and the last month's subsidy, which is
+    # what the provider earned (two subsidies and the second member's share) to the fen.
+    assert approved.total_fen + closed.total_fen + following.total_fen + SHARE == 2 * SUBSIDY + SHARE
+
+    # Both statements show it, to the operator and to the provider's owner.
+    closed_page = await client.get(f"/console/settlements/{owing.id}", headers=HTML)
+    assert 'data-testid="later-correction"' in closed_page.text and last in closed_page.text
+    assert 'data-status="closed"' in closed_page.text and 'data-testid="close"' not in closed_page.text
+    following_page = await client.get(f"/console/settlements/{following.id}", headers=HTML)
+    assert 'data-testid="statement-adjustment"' in following_page.text and earlier in following_page.text
+    client.cookies.clear()
+    await _login(client, "provider", world.providers["chaoyang"]["owner"])
+    for statement_id in (owing.id, following.id):
+        owner_page = await client.get(f"/provider/settlements/{statement_id}", headers=HTML)
+        assert owner_page.status_code == 200 and pricing.yuan(-SHARE) in owner_page.text
 
 
 async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_releases_or_refunds(client, world):
