@@ -16,7 +16,7 @@ Money that moves in Stripe itself reaches the product: a refund made in the dash
 (full or partial), a dispute opened and closed by the member's bank. The provider keeps
 only what the member finally paid: a statement still a draft is corrected in place, an
 approved one never changes and the difference is carried to the provider's next
-statement (providers.settlements.correct_settled). A dispute holds the voucher until the
+statement (providers.settlements.services.correct_settled). A dispute holds the voucher until the
 bank decides (why: above `disputed_in_stripe`). The voucher's own changes are the vouchers domain's
 functions, called with this transaction's connection. A daily reconciliation repairs
 what a lost webhook did not tell.
@@ -44,7 +44,7 @@ from marketplace.payments.schemas import DisputeRead, PaymentRead
 from marketplace.settings import get_settings
 from marketplace.vouchers import codes, services as vouchers
 from marketplace.web.nav import N_
-from providers import settlements
+from providers.settlements import services as settlements
 
 log = structlog.get_logger(__name__)
 
