@@ -569,7 +569,7 @@ async def dispute_closed_in_stripe(dispute: dict) -> str:
             "dispute_reason = coalesce(dispute_reason, $4) WHERE id = $1",
             row["id"], dispute.get("id"), status[:32] or "closed",
             (str(dispute["reason"])[:64] if dispute.get("reason") else None))
-        await vouchers.lift_dispute_hold(connection, row["voucher"])
+        await vouchers.lift_dispute_hold(connection, row["voucher"], lost=status == "lost")
         if status == "lost" and row["status"] in ("succeeded", "refunding"):
             await _returned_in_full(connection, row, None, "dispute_lost")
         outcome = "dispute_lost" if status == "lost" else "dispute_won"

@@ -7,15 +7,17 @@ reconciliation repairs a partial refund whose webhook was lost. Payments never w
 voucher table themselves."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from catalog import pricing
+from marketplace import dates
 from marketplace.db import engine
 from marketplace.errors import Conflict
 from marketplace.identity import approvals
+from marketplace.jobs import topics
 from marketplace.federation import services as federation
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
@@ -28,7 +30,8 @@ from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import SHARE, paid_offer, voucher_status
 from tests.evaluation.test_quality_pages import member_login
 from tests.providers.test_pages import HTML, _login
-from tests.settlements.helpers import move_redemption, operator_principal, provider_principal, set_account, value
+from tests.settlements.helpers import (
+    execute, move_redemption, operator_principal, provider_principal, set_account, value)
 from tests.test_errors import assert_problem, bearer
 from tests.vouchers.test_claims import stock_left
 
@@ -328,6 +331,63 @@ async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_rele
     assert await stock_left(offer_id) == 99  # the first voucher holds one; the lost one came back
     # The reconciliation does not take a dispute lost for a refund missing in Stripe.
     assert (await payments.reconcile_with_stripe()).get("refund_missing_at_stripe") is None
+
+
+async def test_a_disputed_voucher_does_not_expire_its_clock_pauses_until_the_bank_decides(client, world):
+    await paid_offer(world)
+    row = await _bought(world)
+    dispute = {"id": "dp_p", "object": "dispute", "charge": "ch_x", "payment_intent": row["payment_intent"],
+               "amount": SHARE, "reason": "product_not_received", "status": "needs_response"}
+    assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
+    # The dispute opened ten days ago, with nine days of the voucher left; that day is past now.
+    await execute("UPDATE voucher SET disputed_at = now() - interval '10 days', expires_at = now() - interval '1 day' "
+                  "WHERE id = $1", row["voucher"])
+    await vouchers.expire_vouchers()
+    assert await voucher_status(row["voucher"]) == "issued"
+
+    # Won: the nine days come back, to the end of that day; the member can use it again.
+    assert await _deliver(client, "charge.dispute.closed", {**dispute, "status": "won"}) == "dispute_won"
+    expires_at = await value("SELECT expires_at FROM voucher WHERE id = $1", row["voucher"])
+    assert expires_at - datetime.now(UTC) > timedelta(days=9) - timedelta(minutes=1)
+    assert expires_at - datetime.now(UTC) <= timedelta(days=10)
+    assert dates.local(expires_at).time() == time(0, 0)  # whole days, as every voucher
+    await vouchers.expire_vouchers()
+    code = await value("SELECT code FROM voucher WHERE id = $1", row["voucher"])
+    await vouchers.redeem(await provider_principal(world, "chaoyang", "staff"), code)
+    assert await voucher_status(row["voucher"]) == "redeemed"
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+async def test_delisting_leaves_a_disputed_voucher_to_the_banks_decision(client, world, outcome):
+    """Delisted with its vouchers cancelled: the undisputed one is cancelled and refunded at
+    once; the disputed one stays held. Won by the provider: it is cancelled and refunded
+    then, as the delisting asked; lost: the bank returned the money, refunded once."""
+    await paid_offer(world)
+    disputed, plain = await _bought(world), await _bought(world, "haidian")
+    dispute = {"id": "dp_d", "object": "dispute", "charge": "ch_x", "payment_intent": disputed["payment_intent"],
+               "amount": SHARE, "reason": "fraudulent", "status": "needs_response"}
+    assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
+
+    assert await vouchers.cancel_for_provider(world.providers["chaoyang"]["id"]) == 1
+    assert await voucher_status(plain["voucher"]) == "cancelled"
+    assert await voucher_status(disputed["voucher"]) == "issued"
+    assert await _refund_asked(disputed["voucher"]) == 0 and await _refund_asked(plain["voucher"]) == 1
+
+    assert await _deliver(client, "charge.dispute.closed", {**dispute, "status": outcome}) == f"dispute_{outcome}"
+    if outcome == "won":
+        assert await voucher_status(disputed["voucher"]) == "cancelled"
+        assert await _refund_asked(disputed["voucher"]) == 1
+    else:
+        assert await voucher_status(disputed["voucher"]) == "refunded"
+        assert await _refund_asked(disputed["voucher"]) == 0  # the bank returned it; never twice
+        payment = await Payment.select().where(Payment.id == disputed["id"]).first()
+        assert (payment["status"], payment["refunded_fen"]) == ("refunded", SHARE)
+
+
+async def _refund_asked(voucher_id: int) -> int:
+    """How many times the vouchers domain asked payments to refund the voucher."""
+    return await value("SELECT count(*) FROM outbox_event WHERE topic = $1 AND (payload->>'voucher_id')::bigint = $2",
+                       topics.PaidVoucherCancelled.topic, voucher_id)
 
 
 async def test_the_reconciliation_applies_a_partial_refund_whose_webhook_was_lost(world):
