@@ -6,7 +6,7 @@ import pytest
 
 from tests.providers.test_pages import HTML, _login
 from marketplace.identity import approvals
-from providers import settlements
+from providers.settlements import services as settlements
 from tests.settlements.helpers import operator_principal, set_account, value
 from tests.settlements.test_pages import ACCOUNT, _statement, last_month  # noqa: F401 (a fixture)
 
