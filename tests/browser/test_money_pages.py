@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import expect
 
 from catalog.tables import Offer
-from marketplace.payments import services as payments
 from marketplace.identity import approvals
+from marketplace.payments import services as payments
 from providers.settlements import drafting as statements
 from providers.settlements import services as settlements
 from tests.browser.conftest import PHONE, _context, _watch
@@ -84,6 +84,8 @@ async def test_corrections_disputes_and_partial_refunds_on_their_pages(browser, 
         await sign_in(page, world.members["chaoyang"][1], PASSWORD)
         await page.goto(f"/vouchers/{disputed['voucher']}")
         await expect(page.locator("[data-testid=voucher-disputed]")).to_be_visible()
+        # Held while the bank decides: never shown as ready to use.
+        await expect(page.locator("[data-testid=voucher-status]")).to_have_text("争议处理中")
         await shots.take(page, "member-disputed-voucher")
         await phone.clear_cookies()
         await page.goto("/login")
