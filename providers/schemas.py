@@ -142,7 +142,7 @@ class ProviderPage(msgspec.Struct):
 
 # Settlements ------------------------------------------------------------------------------------
 
-STATEMENT_STATUSES = ("draft", "approved", "paid")
+STATEMENT_STATUSES = ("draft", "approved", "paid", "closed")
 StatementStatus = Literal["draft", "approved", "paid", "closed"]
 # A calendar month, "2026-11".
 Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
