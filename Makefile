@@ -27,18 +27,22 @@ setup: install
 
 install: $(STAMP)
 
-# uv installs the same pinned versions as pip, with parallel downloads and a shared cache
-# (~/.cache/uv): on a fresh clone of this 2-core machine, minutes faster than pip
-# (docs/benchmarks.md). It is bootstrapped from PyPI into the venv, pinned, so nothing is
-# installed by hand; pip is not upgraded first (it only installs uv). The project itself
-# goes in editable and without dependencies: the lock already holds them all.
+# uv installs the pinned lock (with --no-deps: the lock holds every dependency, and
+# `uv pip check` proves it) with parallel downloads and a cache of its own (~/.cache/uv).
+# uv comes pinned from PyPI, installed into a venv made without pip by the system Python's
+# pip (no ensurepip run, no pip self-upgrade): nothing installed by hand. The Meilisearch
+# binary and the static assets download meanwhile (marketplace/runtime/downloads.py, standard
+# library only); if that fails, `benefits setup` tries again and reports. docs/benchmarks.md
+# has the figures.
 UV_VERSION := 0.13.9
 
 $(STAMP): requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(PYTHON) -m marketplace.runtime.downloads & downloads=$$!; \
+	$(PYTHON) -m venv --without-pip $(VENV) \
+	  && $(PYTHON) -m pip --python $(BIN)/python install --quiet uv==$(UV_VERSION) \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -r requirements.lock -e . \
+	  && $(BIN)/uv pip check --quiet --python $(BIN)/python; \
+	installed=$$?; wait $$downloads; exit $$installed
 	touch $(STAMP)
 
 # Debian's chromium drives the Playwright browser tests (browser downloads are not possible
