@@ -49,6 +49,7 @@ from marketplace import dates, pii
 from marketplace import reference_data as ref
 from marketplace.seed import catalogue as cat
 from marketplace.identity.principal import Principal
+from marketplace.jobs import topics
 from marketplace.vouchers import codes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -1041,10 +1042,10 @@ class History:
         await self.db.execute("DELETE FROM redemption WHERE voucher = $1", voucher.id)
         voucher.redeemed_at = when
         marks = await self.marks()
-        await ratings.record_redemption({
-            "voucher_id": voucher.id, "provider_id": voucher.offer.provider.id, "offer_id": voucher.offer.id,
-            "category_id": voucher.offer.category, "member_id": voucher.member.id, "staff_id": voucher.staff,
-            "location_id": voucher.location, "redeemed_at": when.isoformat()})
+        await ratings.record_redemption(topics.VoucherRedeemed(
+            voucher_id=voucher.id, provider_id=voucher.offer.provider.id, offer_id=voucher.offer.id,
+            category_id=voucher.offer.category, member_id=voucher.member.id, staff_id=voucher.staff,
+            location_id=voucher.location, redeemed_at=when))
         await self.db.execute("UPDATE redemption SET survey_sent_at = survey_due_at WHERE voucher = $1", voucher.id)
         await self.backdate(marks, when + timedelta(seconds=5))
 
@@ -1134,10 +1135,10 @@ class History:
         for row in held:
             await vouchers.redeem(principal, row["code"], location)
             at = await self.db.fetchval("SELECT redeemed_at FROM voucher WHERE id = $1", row["id"])
-            await ratings.record_redemption({
-                "voucher_id": row["id"], "provider_id": provider.id, "offer_id": row["offer"],
-                "category_id": row["category"], "member_id": row["member"], "staff_id": staff["id"],
-                "location_id": location, "redeemed_at": at.isoformat()})
+            await ratings.record_redemption(topics.VoucherRedeemed(
+                voucher_id=row["id"], provider_id=provider.id, offer_id=row["offer"],
+                category_id=row["category"], member_id=row["member"], staff_id=staff["id"],
+                location_id=location, redeemed_at=at))
 
     def demo_member_story(self, stock: dict, counts: dict, ids: Ids, period_start) -> None:
         """The demo member holds a voucher in every state: what her history lacks is added,
