@@ -33,7 +33,7 @@ install: $(STAMP)
 # pip (no ensurepip run, no pip self-upgrade): nothing installed by hand. The Meilisearch
 # binary and the static assets download meanwhile (marketplace/runtime/downloads.py, standard
 # library only); if that fails, `benefits setup` tries again and reports. docs/benchmarks.md
-# has the figures.
+# has the figures, and why no --compile-bytecode (a fresh clone's demo is ready sooner without).
 UV_VERSION := 0.13.9
 
 $(STAMP): requirements.lock pyproject.toml
