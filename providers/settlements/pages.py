@@ -35,7 +35,9 @@ def _message(error: DomainError) -> str:
     messages = {
         "status_conflict": _("This statement is no longer in a state that allows this; reload it."),
         "statement_changed": _("The draft was recomputed after you opened it; look at it again before approving."),
-        "nothing_to_settle": _("Nothing is owed on this statement."),
+        "nothing_to_settle": _("Nothing is owed on this statement; close it as nothing to pay."),
+        "money_owed": _("Money is owed on this statement; approve and pay it."),
+        "close_pending": _("Closing this statement is waiting for approval already."),
         "no_payout_account": _("The provider has no payout account yet; set it first."),
         "own_approval": _("You approved this statement; another operator pays it."),
         "account_changed": _("The provider's payout account changed after approval; approve the statement again."),
@@ -181,6 +183,7 @@ async def _statement_page(request: Request, statement_id: int, error: str | None
     return Template(template_name="settlements/console_detail.html", status_code=code, context={
         "statement": statement, "error": error, "local": _local,
         "pending_account": await settlements.pending_account(statement.provider_id),
+        "pending_close": await settlements.pending_close(statement.id),
     })
 
 
@@ -203,6 +206,13 @@ async def _act(request: Request, statement_id: int, action) -> Response:
 async def console_approve(request: Request, statement_id: FromPath[BigId]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
     return await _act(request, statement_id, lambda: settlements.approve(
+        request.user, statement_id, form_id(revision)))
+
+
+@post("/console/settlements/{statement_id:int}/close", guards=[guards.operator], include_in_schema=False)
+async def console_close(request: Request, statement_id: FromPath[BigId]) -> Response:
+    revision = ((await request.form()).get("revision") or "").strip()
+    return await _act(request, statement_id, lambda: settlements.propose_close(
         request.user, statement_id, form_id(revision)))
 
 
@@ -252,6 +262,6 @@ async def provider_csv(request: Request, statement_id: FromPath[BigId]) -> Respo
 
 
 ROUTES: list = [
-    console_list, console_bulk, console_draft, console_detail, console_approve, console_pay, console_payout_account, console_csv,
+    console_list, console_bulk, console_draft, console_detail, console_approve, console_close, console_pay, console_payout_account, console_csv,
     provider_list, provider_detail, provider_csv,
 ]
