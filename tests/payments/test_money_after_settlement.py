@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from catalog import pricing
 from marketplace import dates, money
 from marketplace.db import engine
 from marketplace.errors import Conflict
@@ -263,7 +262,7 @@ async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_ba
     await _login(client, "provider", world.providers["chaoyang"]["owner"])
     for statement_id in (owing.id, following.id):
         owner_page = await client.get(f"/provider/settlements/{statement_id}", headers=HTML)
-        assert owner_page.status_code == 200 and pricing.yuan(-SHARE) in owner_page.text
+        assert owner_page.status_code == 200 and money.yuan(-SHARE) in owner_page.text
 
 
 async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_releases_or_refunds(client, world):
