@@ -16,19 +16,30 @@ from marketplace.settings import get_settings
 from marketplace.web import paging
 from marketplace.web import nav
 from marketplace.web.nav import N_
-from marketplace.web.forms import INT8_MAX, form_id
+from marketplace.web.forms import INT8_MAX, form_error, form_id
 from marketplace.web.params import BigId
 
 
 nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", position=90)
 
 
-async def _card(request: Request, member_id: int, *, revealed: dict | None = None, error: DomainError | None = None,
-                status: int = 200) -> Template:
+# The fields of the member card's forms, as their labels say them.
+CARD_LABELS = {"field": N_("What to see"), "reason": N_("Reason"), "node_id": N_("Transfer to another union")}
+
+
+async def member_card_page(request: Request, member_id: int, *, revealed: dict | None = None,
+                           error: DomainError | None = None, form: str | None = None, values: dict | None = None,
+                           status: int = 200) -> Template:
+    """The member card. `form`: the form that was sent ("reveal", "transfer", "leave"); its
+    error shows in it, at the field it names, with what was typed; on top when that form is
+    no longer on the card (the member left, or was erased, meanwhile)."""
     member = await services.member_card(request.user, member_id)
     done = request.query_params.get("done")
+    on_card = ({"reveal"} if not member["anonymised"] else set()) | (
+        {"transfer", "leave"} if member["status"] == "active" else set())
     return Template(template_name="privacy/member.html", status_code=status, context={
-        "member": member, "revealed": revealed, "error": error,
+        "member": member, "revealed": revealed, "error": form_error(error, CARD_LABELS) if error else None,
+        "failed_form": form if error and form in on_card else None, "values": values or {},
         "done": done if done in ("transfer", "leave") else None,
         "groups": await federation.group_names(),
         # Where the member may be transferred: the other grassroots unions of the operator's scope.
@@ -39,7 +50,7 @@ async def _card(request: Request, member_id: int, *, revealed: dict | None = Non
 
 @get("/console/members/{member_id:int}", guards=[guards.operator], include_in_schema=False)
 async def member_card(request: Request, member_id: BigId) -> Template:
-    return await _card(request, member_id)
+    return await member_card_page(request, member_id)
 
 
 @post("/console/members/{member_id:int}/reveal", guards=[guards.operator], include_in_schema=False)
@@ -49,8 +60,9 @@ async def reveal(request: Request, member_id: BigId) -> Template:
     try:
         value = await services.reveal(request.user, member_id, field, reason)
     except DomainError as error:
-        return await _card(request, member_id, error=error, status=error.status)
-    return await _card(request, member_id, revealed={"field": field, "value": value})
+        return await member_card_page(request, member_id, error=error, form="reveal",
+                                      values={"field": field, "reason": reason}, status=error.status)
+    return await member_card_page(request, member_id, revealed={"field": field, "value": value})
 
 
 def _day(value: str | None, zone: ZoneInfo, *, next_day: bool = False) -> datetime | None:

@@ -7,12 +7,13 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
 from marketplace.errors import DomainError, Invalid, TooManyRequests
-from marketplace.web.forms import form_error
+from marketplace.web.forms import form_error, form_id
 from marketplace.federation import activation, services as federation
 from marketplace.federation.roster import parsing, services as roster
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS
+from marketplace.privacy.pages import member_card_page
 from marketplace.settings import get_settings
 from marketplace.web import nav, paging
 from marketplace.web.i18n import current_locale, gettext as _
@@ -118,20 +119,7 @@ async def roster_progress(request: Request, import_id: BigId) -> Template:
 
 # Members of a union: transfer and leaving ------------------------------------------------------------
 
-def _message(error: DomainError) -> str:
-    messages = {
-        "member_left": _("This member has left the union."),
-        "same_node": _("The member already belongs to this union."),
-        "member_not_found": _("No such member in your scope."),
-        "out_of_scope": _("This union node is outside your scope."),
-    }
-    if error.field == "node_id" and error.code == "invalid":
-        return _("Members belong to a grassroots union; choose one.")
-    return messages.get(error.code) or error.translated()
-
-
-async def _members_page(request: Request, node_id: int, *, error: str | None = None,
-                        notice: str | None = None, status: int = 200) -> Template:
+async def _members_page(request: Request, node_id: int) -> Template:
     """The member list: search by name, phone or ID number, filters by status and group, paged.
     Light by design: actions on a member live on the member's own page."""
     query = request.query_params
@@ -142,9 +130,9 @@ async def _members_page(request: Request, node_id: int, *, error: str | None = N
     page = paging.page_number(query.get("page"))
     items, total = await federation.search_members(request.user, node_id, q=q, status=member_status, group=group,
                                                    page=page)
-    return Template(template_name="console/roster_members.html", status_code=status, context={
+    return Template(template_name="console/roster_members.html", context={
         "node": await federation.get_node(node_id), "items": items, "pager": paging.Pager.of(request, total, page),
-        "q": q, "status": member_status, "group": group, "groups": groups, "error": error, "notice": notice,
+        "q": q, "status": member_status, "group": group, "groups": groups,
     })
 
 
@@ -153,29 +141,24 @@ async def member_list(request: Request, node_id: Id) -> Template:
     return await _members_page(request, node_id)
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
-
-
 async def _member_action(request: Request, member_id: int, action) -> Response:
+    """Transfer or leave from the member card; refused, the card again with the reason in the
+    form that was sent (`action.__name__`) and what was typed."""
     form = dict(await request.form())
-    back = _int(form.get("back_node")) or request.user.node_id
     try:
         await action(form)
     except DomainError as error:
-        if error.status == 401:
+        if error.status in (401, 404):  # no card to show: no such member in the operator's scope
             raise
-        return await _members_page(request, back, error=_message(error), status=error.status)
+        return await member_card_page(request, member_id, error=error, form=action.__name__, values=form,
+                                      status=error.status)
     return Redirect(path=f"/console/members/{member_id}?done={action.__name__}")
 
 
 @post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
 async def member_transfer(request: Request, member_id: BigId) -> Response:
     async def transfer(form):
-        node_id = _int(form.get("node_id"))
+        node_id = form_id(form.get("node_id"))
         if node_id is None:
             raise Invalid("Choose a union.", field="node_id")
         await federation.transfer_member(request.user, member_id, node_id, form.get("reason"))
