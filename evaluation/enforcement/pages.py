@@ -95,9 +95,12 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
     open_values = open_values or {}
     provider_q = (query.get("provider_q") or open_values.get("provider_q") or "")[:60]
     current = await policy.policy_of_node(request.user.node_id)
+    # Held ratings page on their own (?held_page=), so turning them keeps the cases' page.
+    held, held_total, held_page = await ratings.held_page(request.user, page=paging.page_number(query.get("held_page")))
     return Template(template_name="evaluation/console_cases.html", status_code=status, context={
         "cases": found, "pager": paging.Pager.of(request, total, page), "q": q, "status": case_status, "kind": kind,
-        "held": await ratings.held_ratings(request.user), **paging.bulk_outcome(request, ("count", "exclude")),
+        "held": held, "held_pager": paging.Pager.of(request, held_total, held_page, param="held_page", anchor="held"),
+        **paging.bulk_outcome(request, ("count", "exclude")),
         "provider_q": provider_q, "provider_choices": await cases.providers_to_pick(request.user, provider_q),
         "open_error": form_error(open_error) if open_error else None, "open_values": open_values,
         "policy": current,
@@ -303,8 +306,10 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
 
 @post("/console/held-ratings/{rating_id:int}", guards=[guards.operator], include_in_schema=False)
 async def console_held_verdict(request: Request, rating_id: BigId) -> Response:
-    await ratings.clear_held(request.user, rating_id, (await _form(request)).get("keep") == "yes")
-    return Redirect(path="/console/cases#held")
+    form = await _form(request)
+    await ratings.clear_held(request.user, rating_id, form.get("keep") == "yes")
+    back = form.get("back") or ""  # the page of held ratings the operator was on
+    return Redirect(path=back if back.startswith("/console/cases") else "/console/cases#held")
 
 
 @post("/console/held-ratings/bulk", guards=[guards.operator], include_in_schema=False)
@@ -322,8 +327,7 @@ async def console_held_bulk(request: Request) -> Response:
         error = _("Give a reason of 2 to 500 characters; it is kept in the audit log.")
     if error or form.get("confirm") != "1":
         nothing_changed(request)
-        held = {rating["id"]: rating for rating in await ratings.held_ratings(request.user, limit=1000)}
-        chosen = [held[rating_id] for rating_id in ids if rating_id in held]
+        chosen = await ratings.held_ratings(request.user, limit=len(ids), ids=ids)
         count = action == "count"
         return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
             "nav": "cases", "kicker": _("Held ratings"), "back": back, "error": error,

@@ -237,16 +237,35 @@ async def _hold_reason(connection, provider_id: int, network: str, new_account: 
     return None
 
 
-async def held_ratings(principal: Principal, limit: int = 100) -> list[dict]:
-    """Held ratings of providers in the operator's scope, for review."""
+_HELD_SQL = (
+    "SELECT r.id, r.provider, p.name AS provider_name, r.overall, r.comment, r.hold_reason, r.created_at "
+    "FROM rating r JOIN provider p ON p.id = r.provider JOIN union_node n ON n.id = p.node "
+    "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%' ")
+
+
+async def held_ratings(principal: Principal, limit: int = 100, ids: list[int] | None = None) -> list[dict]:
+    """Held ratings of providers in the operator's scope, oldest first; only `ids` when given
+    (the ratings ticked for a bulk verdict)."""
     policy.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT r.id, r.provider, p.name AS provider_name, r.overall, r.comment, r.hold_reason, r.created_at "
-            "FROM rating r JOIN provider p ON p.id = r.provider JOIN union_node n ON n.id = p.node "
-            "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%' ORDER BY r.created_at LIMIT $2",
-            principal.node_path, limit)
+            _HELD_SQL + "AND ($3::bigint[] IS NULL OR r.id = ANY($3)) ORDER BY r.created_at, r.id LIMIT $2",
+            principal.node_path, limit, ids)
     return [dict(row) for row in rows]
+
+
+async def held_page(principal: Principal, page: int = 1, page_size: int = 50) -> tuple[list[dict], int, int]:
+    """One page of the held ratings in the operator's scope, oldest first: the rows, how many
+    are held in all, and the page shown (the last one when asked for a page past the end, as
+    after the operator decided every rating of the last page)."""
+    policy.require_operator(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        total = await connection.fetchval("SELECT count(*) FROM (" + _HELD_SQL + ") held", principal.node_path)
+        page = max(1, min(page, -(-total // page_size)))
+        rows = await connection.fetch(_HELD_SQL + "ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3",
+                                      principal.node_path, page_size, (page - 1) * page_size)
+    return [dict(row) for row in rows], total, page
 
 
 async def clear_held(principal: Principal, rating_id: int, keep: bool, reason: str | None = None) -> None:

@@ -4,6 +4,8 @@ A handler reads `?page=` with `page_number`, asks its service for one page of ro
 total, and hands the template `Pager.of(request, total, page, page_size)`; the template
 draws it with `{{ lists.pager(pager) }}` (templates/_lists.html), whose links keep every
 other query parameter (search, filters), so an operator stays in the same filtered list.
+A second list on the same page pages with a parameter of its own (`param="held_page"`) and
+an anchor, so turning its pages keeps the first list where it was.
 """
 
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from marketplace.web.forms import form_id
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
 # What a bulk action adds to the list's address to report back; not part of the list.
-TRANSIENT = ("page", "did", "done", "failed")
+TRANSIENT = ("did", "done", "failed")
 
 
 def page_number(value: str | int | None) -> int:
@@ -40,11 +42,15 @@ class Pager:
     total: int
     page: int
     page_size: int
+    param: str = "page"  # the query parameter holding this list's page number
+    anchor: str = ""  # where on the page the list is, for a page with more than one list
 
     @classmethod
-    def of(cls, request, total: int, page: int, page_size: int = PAGE_SIZE) -> "Pager":
-        query = {key: value for key, value in request.query_params.items() if key not in TRANSIENT}
-        return cls(request.url.path, query, int(total), page, page_size)
+    def of(cls, request, total: int, page: int, page_size: int = PAGE_SIZE,
+           param: str = "page", anchor: str = "") -> "Pager":
+        query = {key: value for key, value in request.query_params.items()
+                 if key != param and key not in TRANSIENT}
+        return cls(request.url.path, query, int(total), page, page_size, param, anchor)
 
     @property
     def pages(self) -> int:
@@ -59,8 +65,8 @@ class Pager:
         return min(self.total, self.page * self.page_size)
 
     def href(self, page: int) -> str:
-        query = query_string(self.query, page=page if page > 1 else None)
-        return self.path + (f"?{query}" if query else "")
+        query = query_string(self.query, **{self.param: page if page > 1 else None})
+        return self.path + (f"?{query}" if query else "") + (f"#{self.anchor}" if self.anchor else "")
 
     def window(self, size: int = 7) -> list[int | None]:
         """Page numbers to show: first, last and a few around the current one (None: a gap)."""

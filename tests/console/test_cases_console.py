@@ -2,10 +2,12 @@
 decisions with a reason and a confirmation, cases opened by hand."""
 
 import json
+import re
 
 import pytest
 
 from evaluation.tables import EnforcementCase
+from marketplace.db import engine
 from tests.console.helpers import HTML, post, web_login
 from tests.factories import now
 
@@ -15,7 +17,6 @@ RAW = ("delist", "upheld", "answered", "burst_one_network", "night_redemption", 
 
 def _visible(html: str) -> str:
     """The page's words without its tags and attributes."""
-    import re
     body = html.split("<main", 1)[1]
     return re.sub(r"<[^>]+>", " ", body)
 
@@ -68,3 +69,56 @@ async def test_a_case_opened_by_hand_is_decided_after_a_confirmation(client, wor
     assert done.status_code in (302, 303)
     after = await client.get(case_url, headers=HTML)
     assert "保留上架" in after.text and "keep" not in _visible(after.text)
+
+
+async def _held_ratings(world, n: int) -> None:
+    """n held ratings of Chaoyang's gym, a minute apart, each with a redemption of its own."""
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "WITH made AS (INSERT INTO redemption (voucher, provider, offer, category, member, redeemed_at, survey_due_at) "
+            "SELECT 900000 + g, $1, o.id, o.category, $3, now() - g * interval '1 minute', now() "
+            "FROM generate_series(1, $4) g, offer o WHERE o.id = $2 RETURNING id, redeemed_at) "
+            "INSERT INTO rating (redemption, provider, member, overall, comment, created_at, updated_at, held, hold_reason) "
+            "SELECT id, $1, $3, 1, '很差', redeemed_at, redeemed_at, true, 'burst_one_network' FROM made",
+            world.providers["chaoyang"]["id"], world.offers["public"], world.members["chaoyang"][0], n)
+
+
+@pytest.mark.usefixtures("clean_state")
+async def test_held_ratings_are_paged_on_their_own_with_their_count_in_the_heading(client, world):
+    await _held_ratings(world, 53)
+    await web_login(client, "console", world.operators["chaoyang"])
+    first = await client.get("/console/cases?status=open", headers=HTML)
+    assert first.text.count('data-testid="held-rating"') == 50
+    assert re.search(r'data-testid="held-count">\s*53\s*<', first.text)
+    # The held pager turns its own parameter and keeps the cases' filter (and their page).
+    assert 'href="/console/cases?status=open&amp;held_page=2#held"' in first.text
+    second = await client.get("/console/cases?status=open&page=1&held_page=2", headers=HTML)
+    assert second.text.count('data-testid="held-rating"') == 3
+    assert 'href="/console/cases?status=open&amp;page=1#held"' in second.text  # back to the first held page
+    # A verdict on the second page returns to it.
+    rating_id = int(re.search(r'action="/console/held-ratings/(\d+)"', second.text).group(1))
+    back = re.search(r'name="back" value="([^"]+held[^"]*)"', second.text).group(1).replace("&amp;", "&")
+    assert back == "/console/cases?status=open&page=1&held_page=2#held"
+    decided = await post(client, f"/console/held-ratings/{rating_id}", {"keep": "no", "back": back})
+    assert decided.headers["location"] == back
+    elsewhere = await post(client, f"/console/held-ratings/{rating_id + 1}", {"keep": "no", "back": "https://x.example/"})
+    assert elsewhere.headers["location"] == "/console/cases#held"
+    # Past the end (its last ratings were just decided) shows the last page, not an empty one.
+    past = await client.get("/console/cases?held_page=9", headers=HTML)
+    assert past.text.count('data-testid="held-rating"') == 1
+    assert re.search(r'data-testid="held-count">\s*51\s*<', past.text)
+
+
+@pytest.mark.usefixtures("clean_state")
+async def test_an_empty_case_history_is_a_sentence_not_a_numbered_item(client, world):
+    provider = world.providers["chaoyang"]["id"]
+    case_id = (await EnforcementCase.insert(EnforcementCase(
+        provider=provider, kind="delisting", status="open", figures=json.dumps({}), opened_at=now(),
+        reasons=json.dumps([{"code": "manual", "text": "多名会员反映门店拒绝使用优惠券。"}]),
+    )).returning(EnforcementCase.id))[0]["id"]
+    await web_login(client, "console", world.operators["chaoyang"])
+    page = await client.get(f"/console/cases/{case_id}", headers=HTML)
+    assert page.status_code == 200
+    assert 'data-testid="case-history-empty"' in page.text and "该商户的考核状态尚无变化" in page.text
+    assert 'data-testid="low-ratings-empty"' in page.text and 'data-testid="case-complaints-empty"' in page.text
+    assert '<li class="muted">' not in page.text and "无。" not in _visible(page.text)

@@ -156,7 +156,7 @@ async def test_the_ranking_is_searched_by_provider_name_and_keeps_its_filters_in
     csv_text = (await client.get("/console/scorecards.csv?q=中关村")).content.decode("utf-8-sig")
     assert "中关村体检中心" in csv_text and "力美健" not in csv_text
 
-    from evaluation import scorecard_pages
+    from evaluation.scorecards import pages as scorecard_pages
 
     original = scorecard_pages.PAGE_SIZE
     scorecard_pages.PAGE_SIZE = 1
