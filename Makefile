@@ -27,11 +27,22 @@ setup: install
 
 install: $(STAMP)
 
+# uv installs the pinned lock (with --no-deps: the lock holds every dependency, and
+# `uv pip check` proves it) with parallel downloads and a cache of its own (~/.cache/uv).
+# uv comes pinned from PyPI, installed into a venv made without pip by the system Python's
+# pip (no ensurepip run, no pip self-upgrade): nothing installed by hand. The Meilisearch
+# binary and the static assets download meanwhile (marketplace/runtime/downloads.py, standard
+# library only); if that fails, `benefits setup` tries again and reports. docs/benchmarks.md
+# has the figures, and why no --compile-bytecode (a fresh clone's demo is ready sooner without).
+UV_VERSION := 0.13.9
+
 $(STAMP): requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(PYTHON) -m marketplace.runtime.downloads & downloads=$$!; \
+	$(PYTHON) -m venv --without-pip $(VENV) \
+	  && $(PYTHON) -m pip --python $(BIN)/python install --quiet uv==$(UV_VERSION) \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -r requirements.lock -e . \
+	  && $(BIN)/uv pip check --quiet --python $(BIN)/python; \
+	installed=$$?; wait $$downloads; exit $$installed
 	touch $(STAMP)
 
 # Debian's chromium drives the Playwright browser tests (browser downloads are not possible

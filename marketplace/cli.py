@@ -71,11 +71,10 @@ def services_down() -> None:
 @main.command()
 def setup() -> None:
     """Install what the embedded components and the UI need (idempotent)."""
-    from marketplace.runtime import meili_binary, npm_assets
+    from marketplace.runtime import downloads
 
     with console.status("Installing Meilisearch and static assets…"):
-        meili_binary.path()
-        npm_assets.install_static_assets()
+        downloads.download_all()
     console.print("[green]setup complete[/]")
 
 
@@ -529,6 +528,42 @@ def rotate_pii_key() -> None:
             await db.close_pool()
 
     console.print(f"re-encrypted {asyncio.run(rotate())} values with the current key")
+
+
+@main.command("create-admin")
+@click.argument("username")
+@click.argument("display_name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def create_admin(username: str, display_name: str, password_stdin: bool) -> None:
+    """Create an administrator of the national federation node: the first account of a
+    deployment that only `benefits migrate` filled. The password is prompted for (twice)
+    unless --password-stdin; a weak one is refused. Two-factor sign-in is set up at the
+    first sign-in."""
+    from marketplace import db
+    from marketplace.errors import DomainError, NotFound
+    from marketplace.identity import operators
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _bring_up()
+
+    async def create() -> dict:
+        await db.open_pool()
+        try:
+            return await operators.create_national_administrator(username, display_name, password)
+        finally:
+            await db.close_pool()
+
+    try:
+        created = asyncio.run(create())
+    except NotFound as error:
+        raise click.ClickException(f"{error.detail} Run `benefits migrate` first.") from error
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    console.print(f"administrator [bold]{created['username']}[/] created at the national node "
+                  f"(operator {created['id']}); sign in at /console/login")
 
 
 @main.command()

@@ -22,7 +22,7 @@ from marketplace.audit.middleware import nothing_changed
 from marketplace.web import paging, todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_error, form_id
-from marketplace.web.i18n import gettext as _
+from marketplace.web.i18n import gettext as _, ngettext
 from marketplace.web.params import Id
 from providers import geocoding, services
 from providers.schemas import (
@@ -372,8 +372,9 @@ async def review_bulk(request: Request) -> Response:
         return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
             "nav": "providers", "kicker": _("Providers"), "back": back, "error": error,
             "title": _("Approve applications") if approve else _("Turn down applications"),
-            "question": (_("Approve these %(n)s providers?") if approve
-                         else _("Turn down these %(n)s applications?")) % {"n": len(names)},
+            "question": (ngettext("Approve %(n)s provider?", "Approve these %(n)s providers?", len(names)) if approve
+                         else ngettext("Turn down %(n)s application?", "Turn down these %(n)s applications?",
+                                       len(names))) % {"n": len(names)},
             "lines": [name for _id, name in names],
             "consequences": [_("They become active: their owners can sign in and publish offers.")] if approve else
             [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],

@@ -142,8 +142,8 @@ class ProviderPage(msgspec.Struct):
 
 # Settlements ------------------------------------------------------------------------------------
 
-STATEMENT_STATUSES = ("draft", "approved", "paid")
-StatementStatus = Literal["draft", "approved", "paid"]
+STATEMENT_STATUSES = ("draft", "approved", "paid", "closed")
+StatementStatus = Literal["draft", "approved", "paid", "closed"]
 # A calendar month, "2026-11".
 Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
@@ -225,13 +225,13 @@ class AdjustmentRead(msgspec.Struct):
     (negative: taken back), carried to the provider's next statement."""
 
     id: int
-    voucher_id: int
-    voucher_code: str
+    voucher_id: int | None  # None: a closed statement's negative balance carried on
+    voucher_code: str | None
     offer_title_zh: str
     offer_title_en: str
     settled_statement: int
     settled_period: str
-    reason: str  # refund, partial_refund, dispute_lost
+    reason: str  # refund, partial_refund, dispute_lost, balance_carried
     amount_fen: int
     occurred_at: datetime
     statement: int | None  # where it is carried; None until the next statement is drafted

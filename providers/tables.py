@@ -83,7 +83,8 @@ class ProviderStatusChange(Table, tablename="provider_status_change"):
 class SettlementStatement(Table, tablename="settlement_statement"):
     """What the union owes one provider for one calendar month (Asia/Shanghai): the
     subsidy of the vouchers redeemed in it plus the member payments collected online.
-    draft → approved (by an operator) → paid (through the payout gateway)."""
+    draft → approved (by an operator) → paid (through the payout gateway), or
+    draft → closed (nothing to pay; two operators) when corrections took the total to zero or below."""
 
     id = BigSerial(primary_key=True)
     provider = ForeignKey(Provider, null=False)
@@ -130,13 +131,14 @@ class SettlementAdjustment(Table, tablename="settlement_adjustment"):
 
     id = BigSerial(primary_key=True)
     provider = ForeignKey(Provider, null=False)
-    voucher_id = BigInt()
-    voucher_code = Varchar(length=14)
+    # None only for a closed statement's negative balance carried on (reason balance_carried).
+    voucher_id = BigInt(null=True)
+    voucher_code = Varchar(length=14, null=True)
     offer_title_zh = Varchar(length=100)
     offer_title_en = Varchar(length=100, default="")
     settled_statement = ForeignKey(SettlementStatement, null=False)
     settled_period = Varchar(length=7)
-    reason = Varchar(length=32)  # refund, partial_refund, dispute_lost
+    reason = Varchar(length=32)  # refund, partial_refund, dispute_lost, balance_carried
     amount_fen = Integer()  # negative: taken back from the provider
     occurred_at = Timestamptz()
     statement = ForeignKey(SettlementStatement, null=True, default=None)

@@ -20,6 +20,29 @@ def test_integrity_accepts_the_pinned_bytes_and_refuses_any_other():
         npm_assets.verify_integrity(data, "md5-" + base64.b64encode(hashlib.md5(data).digest()).decode())
 
 
+@pytest.mark.unit
+def test_static_assets_install_side_by_side_whole_and_only_when_missing(tmp_path, monkeypatch):
+    # The registry is stood in for: what is checked is the writing, not the download.
+    asked = []
+
+    def fetch(package, version, integrity, members):
+        asked.append(package)
+        return {member: f"{package} {member}".encode() for member in members}
+
+    monkeypatch.setattr(npm_assets, "fetch_npm_files", fetch)
+    written = npm_assets.install_static_assets(tmp_path)
+    expected = []
+    for package, _, _, targets in npm_assets.STATIC_ASSETS:
+        for member, relative in targets.items():
+            assert (tmp_path / relative).read_bytes() == f"{package} {member}".encode()
+            expected.append(tmp_path / relative)
+    assert sorted(written) == sorted(expected)
+    assert not list(tmp_path.rglob("*.partial"))  # every file renamed into place whole
+    asked.clear()
+    assert npm_assets.install_static_assets(tmp_path) == []
+    assert asked == []
+
+
 @pytest.mark.integration
 def test_the_installed_meilisearch_is_the_pinned_version():
     output = subprocess.run([str(meili_binary.path()), "--version"], capture_output=True, text=True, check=True)

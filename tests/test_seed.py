@@ -1,10 +1,12 @@
 """The demo data generator: valid identifiers, a consistent tree, constraints, appends."""
 
+import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace import pii
+from marketplace import dates, pii
 from marketplace import reference_data as ref
 from marketplace import seed as seeding
 from marketplace.seed import catalogue as cat
@@ -439,13 +441,68 @@ async def _the_demo_accounts_have_a_history_of_their_own():
     assert await _value("SELECT count(provider) FROM favourite WHERE member = $1", member) >= 1
     provider = await _value("SELECT id FROM provider WHERE credit_code = $1", seeding.DEMO_PROVIDER["credit_code"])
     staff = await _value("SELECT id FROM provider_user WHERE username = $1", seeding.DEMO_PROVIDER["staff"])
-    today = await _value("SELECT count(*) FROM voucher WHERE provider = $1 AND redeemed_by = $2 "
-                         "AND redeemed_at > now() - interval '1 hour'", provider, staff)
-    assert today >= 1
-    assert await _value("SELECT count(*) FROM redemption WHERE provider = $1 AND redeemed_at > now() - interval "
-                        "'1 hour'", provider) == today  # the quality loop knows of them
+    await _the_demo_counter_redeemed_in_opening_hours(provider, staff)
     card = (await _fetch("SELECT * FROM provider_scorecard WHERE provider = $1", provider))[0]
     assert card["ratings_n"] > 0 and card["redemptions_n"] > 0
+
+
+async def _the_demo_counter_redeemed_in_opening_hours(provider: int, staff: int):
+    """The demo cashier's counter (the redemptions the service announced) on the shop's
+    latest trading day, within its opening hours, and known to the quality loop at the
+    same moment; the demo shop has no integrity case to explain."""
+    rows = await _fetch("""
+        SELECT (e.payload->>'redeemed_at')::timestamptz AS announced, v.redeemed_at, v.redeemed_by,
+               d.redeemed_at AS recorded, l.opening_hours
+        FROM outbox_event e JOIN voucher v ON v.id = (e.payload->>'voucher_id')::int
+        JOIN location l ON l.id = v.redeemed_location LEFT JOIN redemption d ON d.voucher = v.id
+        WHERE e.topic = 'voucher.redeemed' AND v.provider = $1""", provider)
+    assert len(rows) >= 1
+    for row in rows:
+        assert row["redeemed_by"] == staff
+        assert row["announced"] == row["redeemed_at"] == row["recorded"]
+        local = row["redeemed_at"].astimezone(dates.zone())
+        opens, closes = json.loads(row["opening_hours"])[local.strftime("%a").lower()]
+        assert opens <= local.strftime("%H:%M") < closes, local
+        assert timedelta(0) < datetime.now(UTC) - row["redeemed_at"] < timedelta(days=8)
+    assert await _value("SELECT count(*) FROM enforcement_case WHERE provider = $1 AND kind = 'integrity'",
+                        provider) == 0
+
+
+@pytest.mark.integration
+async def test_a_demo_seeded_at_night_redeems_at_its_counter_in_opening_hours(monkeypatch):
+    """Seeded at 03:00 in Beijing, the demo shop's counter worked yesterday, not in the
+    small hours (which would open an integrity case against the demo's own provider)."""
+    now = datetime.now(UTC)
+    local = now.astimezone(dates.zone())
+    night = local.replace(hour=3, minute=0, second=0, microsecond=0)
+    night = (night if night <= local else night - timedelta(days=1)).astimezone(UTC)
+    monkeypatch.setattr(seeding, "_now", lambda: night)
+    await seeding.seed(members=150, providers=8, offers=30)
+    provider = await _value("SELECT id FROM provider WHERE credit_code = $1", seeding.DEMO_PROVIDER["credit_code"])
+    staff = await _value("SELECT id FROM provider_user WHERE username = $1", seeding.DEMO_PROVIDER["staff"])
+    await _the_demo_counter_redeemed_in_opening_hours(provider, staff)
+    assert await _value("SELECT max(redeemed_at) FROM voucher WHERE provider = $1", provider) < night
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("clock, day, first, last", [
+    ("2026-12-04 03:00", "2026-12-03", "06:30", "22:30"),  # at night: yesterday's hours
+    ("2026-12-04 07:00", "2026-12-03", "06:30", "22:30"),  # open less than an hour: yesterday
+    ("2026-12-04 15:00", "2026-12-04", "06:30", "15:00"),  # this afternoon: since opening
+    ("2026-12-07 08:30", "2026-12-04", "06:30", "22:30"),  # Monday, just opened, closed at weekends: Friday
+])
+def test_counter_moments_fall_in_the_latest_opening_hours_before_now(clock, day, first, last):
+    from marketplace.seed.history import counter_moments
+
+    hours = {d: ["06:30", "22:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
+    hours["mon"] = ["08:00", "22:30"]
+    now = datetime.fromisoformat(clock).replace(tzinfo=dates.zone()).astimezone(UTC)
+    moments = counter_moments(now, hours, 4)
+    assert len(moments) == 4 and moments == sorted(moments)
+    for moment in moments:
+        local = moment.astimezone(dates.zone())
+        assert local.date().isoformat() == day and first < local.strftime("%H:%M") < last
+    assert counter_moments(now, {}, 4) == []
 
 
 @pytest.mark.unit

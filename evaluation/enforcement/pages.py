@@ -28,7 +28,7 @@ from marketplace.errors import DomainError, Invalid
 from marketplace.web import paging
 from marketplace.web.config import local_time
 from marketplace.web.forms import form_error, form_id
-from marketplace.web.i18n import gettext as _
+from marketplace.web.i18n import gettext as _, ngettext
 from providers import services as providers
 from marketplace.identity import guards
 from marketplace.web import todo
@@ -332,8 +332,9 @@ async def console_held_bulk(request: Request) -> Response:
         return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
             "nav": "cases", "kicker": _("Held ratings"), "back": back, "error": error,
             "title": _("Count held ratings") if count else _("Leave held ratings out"),
-            "question": (_("Count these %(n)s ratings?") if count
-                         else _("Leave these %(n)s ratings out for good?")) % {"n": len(chosen)},
+            "question": (ngettext("Count %(n)s rating?", "Count these %(n)s ratings?", len(chosen)) if count
+                         else ngettext("Leave %(n)s rating out for good?", "Leave these %(n)s ratings out for good?",
+                                       len(chosen))) % {"n": len(chosen)},
             "lines": [_("%(provider)s · %(stars)s of 5 stars · %(comment)s") % {
                 "provider": rating["provider_name"], "stars": rating["overall"],
                 "comment": (rating["comment"] or "—")[:60]} for rating in chosen],

@@ -56,6 +56,14 @@ async def get_node(node_id: int) -> NodeRead:
     return _node(row)
 
 
+async def national_node() -> NodeRead:
+    """The root of the tree (the national federation), made by the reference data's migration."""
+    row = await UnionNode.select().where(UnionNode.parent.is_null()).order_by(UnionNode.id).first()
+    if row is None:
+        raise NotFound("The national union node does not exist yet.", code="node_not_found")
+    return _node(row)
+
+
 async def nodes_in_scope(principal: Principal, limit: int = 500) -> list[NodeRead]:
     """The principal's node and those under it, in tree order (the first `limit`)."""
     rows = await UnionNode.select().where(UnionNode.path.like(principal.node_path + "%")).order_by(

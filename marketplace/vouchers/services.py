@@ -15,6 +15,12 @@ booking, until its slot ends), as the window stood when it was claimed: a later 
 of the offer does not shorten vouchers already issued. Whole days, so that no voucher
 expires at an odd moment such as 02:00 or 08:13 (see marketplace/dates.py). Cancelling an issued voucher gives back its stock,
 its slot place, its points, its campaign subsidy and its place in the member's limit.
+
+Policy: a voucher whose payment the member's bank disputes is held until the bank decides:
+it is not redeemed, cancelled, expired, nor cancelled by its provider's delisting (a refund
+then would pay twice). Its expiry is paused: when a dispute the provider wins ends, the
+voucher gets back the time it was held, to the end of that day; a delisting that cancelled
+its provider's vouchers meanwhile cancels and refunds it then. A lost dispute refunds it.
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -412,11 +418,12 @@ async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
 async def cancel_for_provider(provider_id: int) -> int:
     """Cancel every issued voucher of a provider (delisted with its vouchers cancelled):
     stock, slots, points and limits return and paid ones are refunded, as when a member
-    cancels. Returns how many were cancelled."""
+    cancels. A disputed one stays held; the dispute's end decides (`lift_dispute_hold`).
+    Returns how many were cancelled."""
     async with engine().transaction() as transaction:
         ids = [row["id"] for row in await transaction.connection.fetch(
             "SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' ORDER BY id", provider_id)]
-    cancelled = 0
+    cancelled = held = 0
     # One voucher per transaction, each taking its locks in a claim's order, so that claims,
     # cancellations and point expiries running meanwhile never deadlock with a long batch.
     for voucher_id in ids:
@@ -424,11 +431,16 @@ async def cancel_for_provider(provider_id: int) -> int:
             connection = transaction.connection
             paid = await connection.fetchval(
                 "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
-                "WHERE id = $1 AND status = 'issued' RETURNING paid_fen", voucher_id)
+                "WHERE id = $1 AND status = 'issued' AND disputed_at IS NULL RETURNING paid_fen", voucher_id)
             if paid is not None:
                 await _cancelled(connection, voucher_id, paid)
                 cancelled += 1
-    log.info("provider_vouchers_cancelled", provider_id=provider_id, count=cancelled)
+            else:
+                # Disputed: the bank's decision comes first (`lift_dispute_hold`).
+                held += await connection.fetchval(
+                    "UPDATE voucher SET cancel_after_dispute = true WHERE id = $1 AND status = 'issued' "
+                    "AND disputed_at IS NOT NULL RETURNING 1", voucher_id) or 0
+    log.info("provider_vouchers_cancelled", provider_id=provider_id, count=cancelled, held_by_dispute=held)
     return cancelled
 
 
@@ -448,10 +460,12 @@ async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool)
 
 
 async def expire_vouchers() -> int:
-    """Issued vouchers past their expiry become expired (the scheduler runs this)."""
+    """Issued vouchers past their expiry become expired (the scheduler runs this); a disputed
+    one's expiry is paused until the bank decides."""
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "UPDATE voucher SET status = 'expired' WHERE status = 'issued' AND expires_at <= now() RETURNING id")
+            "UPDATE voucher SET status = 'expired' WHERE status = 'issued' AND expires_at <= now() "
+            "AND disputed_at IS NULL RETURNING id")
     return len(rows)
 
 
@@ -700,14 +714,35 @@ async def record_refund(connection, voucher_id: int, refunded_fen: int | None) -
 
 
 async def hold_for_dispute(connection, voucher_id: int) -> None:
-    """The member's bank disputes the payment: the counter may not redeem the voucher, nor the
-    member cancel it, until the dispute is settled (`lift_dispute_hold`)."""
+    """The member's bank disputes the payment: the counter may not redeem the voucher, the
+    member cancel it, nor the clock expire it, until the dispute is settled (`lift_dispute_hold`)."""
     await connection.execute(
         "UPDATE voucher SET disputed_at = coalesce(disputed_at, now()) WHERE id = $1", voucher_id)
 
 
-async def lift_dispute_hold(connection, voucher_id: int) -> None:
-    await connection.execute("UPDATE voucher SET disputed_at = NULL WHERE id = $1", voucher_id)
+async def lift_dispute_hold(connection, voucher_id: int, *, lost: bool) -> str:
+    """The bank decided. The paused expiry resumes: an issued voucher gets back the time it
+    was held (to the end of that day). Won (`lost` false) by the provider: a voucher its
+    delisting would have cancelled is cancelled and refunded now. Lost: the caller returns
+    the money (`money_returned`), so nothing is cancelled here (that would refund twice).
+    Safe to repeat. What was done: "lifted", "cancelled" or "not_held"."""
+    row = await connection.fetchrow(
+        "SELECT status, expires_at, disputed_at, cancel_after_dispute, paid_fen FROM voucher WHERE id = $1 "
+        "FOR UPDATE", voucher_id)
+    if row is None or row["disputed_at"] is None:
+        return "not_held"
+    expires_at = row["expires_at"]
+    if row["status"] == "issued":
+        held = datetime.now(UTC) - row["disputed_at"]
+        expires_at = dates.end_of_last_day(dates.shift(row["expires_at"], max(held, timedelta(0))))
+    await connection.execute(
+        "UPDATE voucher SET disputed_at = NULL, expires_at = $2 WHERE id = $1", voucher_id, expires_at)
+    if not lost and row["status"] == "issued" and row["cancel_after_dispute"]:
+        await connection.execute(
+            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1", voucher_id)
+        await _cancelled(connection, voucher_id, row["paid_fen"])
+        return "cancelled"
+    return "lifted"
 
 
 # Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where

@@ -38,8 +38,12 @@ class Voucher(Table, tablename="voucher"):
     # What of `paid_fen` went back to the member (a partial or full refund): statements and
     # reports count `paid_fen - refunded_fen`.
     refunded_fen = Integer(default=0)
-    # The member's bank disputes the payment: not redeemable until the dispute is settled.
+    # The member's bank disputes the payment: not redeemable until the dispute is settled,
+    # and its expiry is paused meanwhile (see services.lift_dispute_hold).
     disputed_at = Timestamptz(null=True, default=None)
+    # Its provider was delisted with its vouchers cancelled while it was disputed: a dispute
+    # the provider wins then cancels and refunds it (one it loses refunds it anyway).
+    cancel_after_dispute = Boolean(default=False)
 
 
 class ClaimCount(Table, tablename="claim_count"):

@@ -51,6 +51,13 @@ class SettlementConsoleController(Controller):
                       data: JSONBody[Approval | None] = None) -> StatementRead:
         return await settlements.approve(request.user, statement_id, data.revision if data else None)
 
+    @post("/{statement_id:int}/close", status_code=202,
+          summary="Propose closing a draft with nothing to pay (total zero or less; a negative total is "
+                  "carried to the next statement); another operator approves it at /api/v1/console/approvals")
+    async def close(self, request: Request, statement_id: FromPath[BigId],
+                    data: JSONBody[Approval | None] = None) -> dict:
+        return await settlements.propose_close(request.user, statement_id, data.revision if data else None)
+
     @post("/{statement_id:int}/pay", status_code=200,
           summary="Pay an approved statement to the provider's payout account through the gateway")
     async def pay(self, request: Request, statement_id: FromPath[BigId]) -> StatementRead:

@@ -12,7 +12,7 @@ from marketplace import dates
 from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.identity import guards
-from marketplace.web.i18n import current_locale, gettext as _
+from marketplace.web.i18n import current_locale, gettext as _, ngettext
 from marketplace.web import paging, todo
 from marketplace.web.nav import N_, register
 from marketplace.web.forms import form_error, form_id
@@ -129,8 +129,9 @@ async def console_bulk(request: Request) -> Response:
         return Template(template_name="settlements/console_bulk.html", status_code=422 if error else 200, context={
             "nav": "settlements", "kicker": _("Settlements"), "back": back, "error": error,
             "title": _("Approve statements") if approve else _("Pay statements"),
-            "question": (_("Approve these %(n)s statements?") if approve
-                         else _("Pay these %(n)s statements?")) % {"n": len(statements)},
+            "question": (ngettext("Approve %(n)s statement?", "Approve these %(n)s statements?", len(statements))
+                         if approve else ngettext("Pay %(n)s statement?", "Pay these %(n)s statements?",
+                                                  len(statements))) % {"n": len(statements)},
             "statements": statements, "verb": action, "reason": reason,
             "total_fen": sum(statement.total_fen for statement in statements),
             # The revision each statement had on this page: one recomputed since is not approved.
@@ -169,19 +170,23 @@ async def console_draft(request: Request) -> Response:
 
 async def _statement_page(request: Request, statement_id: int, error: DomainError | None = None,
                           code: int = 200, *, form: str | None = None, values: dict | None = None) -> Template:
-    """`form`: the form that was sent ("approve", "pay", "payout-account"); its error shows in
+    """`form`: the form that was sent ("approve", "close", "pay", "payout-account"); its error shows in
     it, beside the field it names, with what was typed; on top when that form is gone (the
     statement moved on meanwhile)."""
     statement = await settlements.statement_for_operator(request.user, statement_id)
     pending_account = await settlements.pending_account(statement.provider_id)
+    pending_close = await settlements.pending_close(statement.id)
     forms = set()
-    if statement.status == "draft":
+    if statement.status == "draft" and statement.total_fen <= 0:
+        forms |= (set() if pending_close else {"close"}) | (set() if pending_account else {"payout-account"})
+    elif statement.status == "draft":
         forms |= {"approve"} | (set() if pending_account else {"payout-account"})
     elif statement.status == "approved":
         forms |= {"pay"} | ({"approve"} if statement.payout_account != statement.provider_account else set())
     return Template(template_name="settlements/console_detail.html", status_code=code, context={
         "statement": statement, "error": _error(error), "local": _local, "pending_account": pending_account,
-        "failed_form": form if error and form in forms else None, "values": values or {},
+        "pending_close": pending_close, "failed_form": form if error and form in forms else None,
+        "values": values or {},
     })
 
 
@@ -204,6 +209,13 @@ async def _act(request: Request, statement_id: int, form: str, action, values: d
 async def console_approve(request: Request, statement_id: FromPath[BigId]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
     return await _act(request, statement_id, "approve", lambda: settlements.approve(
+        request.user, statement_id, form_id(revision)))
+
+
+@post("/console/settlements/{statement_id:int}/close", guards=[guards.operator], include_in_schema=False)
+async def console_close(request: Request, statement_id: FromPath[BigId]) -> Response:
+    revision = ((await request.form()).get("revision") or "").strip()
+    return await _act(request, statement_id, "close", lambda: settlements.propose_close(
         request.user, statement_id, form_id(revision)))
 
 
@@ -253,6 +265,6 @@ async def provider_csv(request: Request, statement_id: FromPath[BigId]) -> Respo
 
 
 ROUTES: list = [
-    console_list, console_bulk, console_draft, console_detail, console_approve, console_pay, console_payout_account, console_csv,
+    console_list, console_bulk, console_draft, console_detail, console_approve, console_close, console_pay, console_payout_account, console_csv,
     provider_list, provider_detail, provider_csv,
 ]

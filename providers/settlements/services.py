@@ -6,6 +6,7 @@ the member's share collected online on the provider's behalf; the provider is ow
 (`total_fen = subsidy_fen + paid_fen`). All money is integer fen of CNY.
 
     draft ──approve──▶ approved ──pay──▶ paid
+      └──close (two operators)──▶ closed    (nothing to pay: total zero or less)
 
 - `draft` takes the lines from its caller (drafting.py reads them from the redeemed
   vouchers and drafts through here). One
@@ -21,6 +22,11 @@ the member's share collected online on the provider's behalf; the provider is ow
 - A provider's payout account changes only through four eyes: one operator proposes it
   (`set_payout_account`), another approves it (marketplace/identity/approvals.py); the
   audit log keeps the account before and after.
+- Corrections can take a draft's total to zero or below. Such a statement is never
+  approved nor paid: one operator proposes closing it as "nothing to pay" (`propose_close`),
+  another approves (marketplace/identity/approvals.py). A negative total is what the
+  provider still owes back: closing carries it to the provider's next statement as one
+  correction (reason `balance_carried`), shown on both, so it is never lost.
 Anything else is a 409 naming the status the statement is in.
 """
 
@@ -205,14 +211,21 @@ async def correct_settled(connection, voucher_id: int, kept_paid_fen: int, reaso
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())",
         line["provider"], voucher_id, line["voucher_code"], line["offer_title_zh"], line["offer_title_en"],
         line["statement"], line["period"], reason, amount)
+    await _carry_to_next_draft(connection, line["provider"], line["period"])
+    return "carried"
+
+
+async def _carry_to_next_draft(connection, provider_id: int, period: str) -> None:
+    """Open corrections go onto the provider's next draft after `period` when there is one
+    (its revision moves, so whoever saw it before looks again); otherwise the next drafting
+    carries them."""
     next_draft = await connection.fetchrow(
         "SELECT id, period FROM settlement_statement WHERE provider = $1 AND status = 'draft' AND period > $2 "
-        "ORDER BY period LIMIT 1 FOR UPDATE", line["provider"], line["period"])
+        "ORDER BY period LIMIT 1 FOR UPDATE", provider_id, period)
     if next_draft is not None:
-        await _carry(connection, next_draft["id"], line["provider"], next_draft["period"])
+        await _carry(connection, next_draft["id"], provider_id, next_draft["period"])
         await connection.execute(
             "UPDATE settlement_statement SET revision = revision + 1 WHERE id = $1", next_draft["id"])
-    return "carried"
 
 
 async def providers_with_open_corrections(period: str) -> list[int]:
@@ -407,7 +420,9 @@ async def approve(principal: Principal, statement_id: int, revision: int | None 
             raise Conflict("The draft was recomputed after you opened it; look at it again before approving.",
                            code="statement_changed", revision_now=row["revision"])
         if row["total_fen"] <= 0:
-            raise Conflict("Nothing is owed on this statement.", code="nothing_to_settle")
+            # Never paid, never approved: two operators close it instead (`propose_close`).
+            raise Conflict("Nothing is owed on this statement; close it as nothing to pay.",
+                           code="nothing_to_settle")
         if not row["payout_account"]:
             raise Conflict("The provider has no payout account yet; set it first.", code="no_payout_account")
         # The account approved is the account paid, whatever the provider's account is later.
@@ -453,6 +468,68 @@ async def pay(principal: Principal, statement_id: int, gateway: PayoutGateway) -
                            details={"total_fen": row["total_fen"], "payout_account": row["payout_account"],
                                     "payout_reference": reference})
     return await _load(statement_id)
+
+
+async def propose_close(principal: Principal, statement_id: int, revision: int | None = None,
+                        note: str | None = None) -> dict:
+    """An operator in scope proposes closing a draft whose total is zero or less (the
+    revision they saw, when given) as "nothing to pay"; another operator approves it
+    (`approvals.decide`, then `_apply_close`). The pending approval."""
+    permissions.require(principal, "settlements.manage")
+    statement = await statement_for_operator(principal, statement_id)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        # The statement's lock orders two proposals of one statement: one waits, then finds the other.
+        row = await connection.fetchrow(
+            "SELECT status, revision, total_fen FROM settlement_statement WHERE id = $1 FOR UPDATE", statement_id)
+        if row["status"] != "draft":
+            raise await _status_conflict(connection, statement_id, "draft")
+        if revision is not None and row["revision"] != revision:
+            raise Conflict("The draft was recomputed after you opened it; look at it again before approving.",
+                           code="statement_changed", revision_now=row["revision"])
+        if row["total_fen"] > 0:
+            raise Conflict("Money is owed on this statement; approve and pay it.", code="money_owed")
+        if await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM approval_request WHERE kind = 'statement_close' AND subject_id = $1 "
+                "AND status = 'pending')", statement_id):
+            raise Conflict("Closing this statement is waiting for approval already.", code="close_pending")
+        return await approvals.propose(
+            connection, principal, "statement_close", statement_id, statement.provider_node_id,
+            {"provider_name": statement.provider_name, "period": statement.period, "revision": row["revision"],
+             "total_fen": row["total_fen"], "note": (note or "").strip()[:500] or None})
+
+
+async def _apply_close(connection, approver: Principal, request: dict) -> dict:
+    """The second operator's approval closes the statement: nothing is paid, and what it
+    still owes back (a negative total) becomes a correction carried to the provider's next
+    statement (at once when that is a draft already), shown on both."""
+    statement_id, proposed = request["subject_id"], request["payload"]
+    row = await connection.fetchrow(
+        "SELECT provider, period, status, revision, total_fen FROM settlement_statement WHERE id = $1 FOR UPDATE",
+        statement_id)
+    if row["status"] != "draft":
+        raise await _status_conflict(connection, statement_id, "draft")
+    # A correction that arrived since the proposal changed what the proposer saw.
+    if row["revision"] != proposed["revision"] or row["total_fen"] > 0:
+        raise Conflict("The draft was recomputed after it was proposed; propose closing it again.",
+                       code="statement_changed", revision_now=row["revision"])
+    await connection.execute(
+        "UPDATE settlement_statement SET status = 'closed', approved_at = now(), approved_by = $2 WHERE id = $1",
+        statement_id, approver.id)
+    if row["total_fen"] < 0:
+        await connection.execute(
+            "INSERT INTO settlement_adjustment (provider, voucher_id, voucher_code, offer_title_zh, offer_title_en, "
+            "settled_statement, settled_period, reason, amount_fen, occurred_at) "
+            "VALUES ($1, NULL, NULL, '', '', $2, $3, 'balance_carried', $4, now())",
+            row["provider"], statement_id, row["period"], row["total_fen"])
+        await _carry_to_next_draft(connection, row["provider"], row["period"])
+    await audit.record(connection, approver, "settlement.closed", "settlement_statement", statement_id,
+                       reason=proposed.get("note"),
+                       details={"total_fen": row["total_fen"], "proposed_by": request["proposed_by"]})
+    return {"before": "draft", "after": "closed", "carried_fen": min(row["total_fen"], 0)}
+
+
+approvals.register("statement_close", "settlements.manage", _apply_close)
 
 
 async def set_payout_account(principal: Principal, provider_id: int, account_id: str) -> dict:
@@ -505,6 +582,15 @@ async def pending_account(provider_id: int) -> dict | None:
         row = await transaction.connection.fetchrow(
             "SELECT id, payload->>'after' AS after, proposed_by FROM approval_request "
             "WHERE kind = 'payout_account' AND subject_id = $1 AND status = 'pending'", provider_id)
+    return dict(row) if row else None
+
+
+async def pending_close(statement_id: int) -> dict | None:
+    """The proposal to close the statement as nothing to pay, waiting for approval, if any."""
+    async with engine().transaction() as transaction:
+        row = await transaction.connection.fetchrow(
+            "SELECT id, proposed_by FROM approval_request "
+            "WHERE kind = 'statement_close' AND subject_id = $1 AND status = 'pending'", statement_id)
     return dict(row) if row else None
 
 

@@ -1,5 +1,6 @@
 """Money that moved in Stripe after the fact, in a real browser: a refund after approval
-carried to the next statement (console and provider portal at 1440x900), the console's
+carried to the next statement (console and provider portal at 1440x900), a statement left
+owing back closed with nothing to pay and its balance carried on, the console's
 disputes (list and detail), and what the member sees on a phone (a disputed voucher, a
 partly refunded order). Screenshots in tests/artifacts/screenshots/."""
 
@@ -7,6 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from catalog.tables import Offer
+from marketplace.identity import approvals
 from marketplace.payments import services as payments
 from providers.settlements import drafting as statements
 from providers.settlements import services as settlements
@@ -93,4 +95,58 @@ async def test_corrections_disputes_and_partial_refunds_on_their_pages(browser, 
         await shots.take(page, "member-order-partly-refunded")
     finally:
         await phone.close()
+    assert not page.problems, page.problems
+
+
+async def test_a_statement_owing_back_is_closed_and_its_balance_carried_on(browser, live_server, world, shots):
+    await paid_offer(world)
+    earlier, last = _periods()
+    first_month = settlements.previous_period(settlements.period_bounds(earlier)[0])
+    first = await _bought(world)
+    await _redeemed_in(world, first, first_month)
+    await statements.draft_month(first_month)
+    await set_account(world, ACCOUNT)
+    await settlements.approve(await operator_principal(world, "chaoyang"), await _statement(world, first_month))
+    assert await payments.refunded_in_stripe(await _refund_in_stripe(first["payment_intent"])) == "refunded_after_use"
+    await statements.draft_month(earlier)
+    owing = await _statement(world, earlier)
+
+    context = await _context(browser, live_server, DESK)
+    page = await context.new_page()
+    _watch(page)
+    try:
+        await page.goto("/console/login")
+        await sign_in(page, world.operators["chaoyang"], PASSWORD)
+        await page.goto(f"/console/settlements/{owing}")
+        await expect(page.locator("[data-testid=nothing-to-pay]")).to_be_visible()
+        await shots.take(page, "statement-owing-back")
+        await page.locator("[data-testid=close]").click()
+        await expect(page.locator("[data-testid=pending-close]")).to_be_visible()
+        await shots.take(page, "close-proposed")
+        await page.goto("/console/approvals")
+        await expect(page.locator("[data-testid=own-proposal]")).to_have_count(1)
+        await shots.take(page, "approvals")
+
+        pending = await approvals.in_scope(await operator_principal(world, "beijing"))
+        await approvals.decide(await operator_principal(world, "beijing"), pending[0]["id"], True)
+        second = await _bought(world, "haidian")
+        await _redeemed_in(world, second, last)
+        await statements.draft_month(last)
+        await page.goto(f"/console/settlements/{owing}")
+        await expect(page.locator("[data-testid=later-correction]")).to_have_count(1)
+        await shots.take(page, "statement-closed")
+        await page.goto(f"/console/settlements/{await _statement(world, last)}")
+        await expect(page.locator("[data-testid=statement-adjustment]")).to_have_count(1)
+        await shots.take(page, "balance-carried")
+
+        await context.clear_cookies()
+        await page.goto("/provider/login")
+        await sign_in(page, world.providers["chaoyang"]["owner"], PASSWORD)
+        await page.goto(f"/provider/settlements/{owing}")
+        await expect(page.locator("[data-testid=later-correction]")).to_have_count(1)
+        await shots.take(page, "provider-statement-closed")
+        await page.goto("/provider/settlements")
+        await shots.take(page, "provider-statements")
+    finally:
+        await context.close()
     assert not page.problems, page.problems

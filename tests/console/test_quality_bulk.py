@@ -82,3 +82,28 @@ async def test_held_ratings_are_decided_together_within_the_operators_scope(clie
                        "AND reason = '同一网络集中评价'") == 2
     after = await client.get("/console/cases?did=exclude&done=2", headers=HTML)
     assert 'data-testid="bulk-done"' in after.text and 'data-testid="held-rating"' not in after.text
+
+
+async def test_bulk_confirmations_and_outcomes_say_one_in_the_singular_in_english(client, world):
+    """"Close 1 complaint", not "Close these 1 complaints" (ngettext); Chinese has one form."""
+    complaints, held = await _two_of_each(world)
+    await web_login(client, "console", world.operators["chaoyang"])
+    client.cookies.set("lang", "en")
+    one = await post(client, "/console/complaints/bulk",
+                     [("action", "close"), ("reason", "Checked with the shop"), ("ids", str(complaints[0]))])
+    assert "Close 1 complaint as handled?" in one.text and "Close 1 complaint<" in one.text
+    two = await post(client, "/console/complaints/bulk",
+                     [("action", "close"), ("reason", "Checked with the shop"),
+                      *[("ids", str(number)) for number in complaints]])
+    assert "Close these 2 complaints as handled?" in two.text and "Close 2 complaints<" in two.text
+    closed = await client.get("/console/complaints?did=close&done=1", headers=HTML)
+    assert "1 complaint closed with your resolution." in closed.text
+    rating = await post(client, "/console/held-ratings/bulk",
+                        [("action", "exclude"), ("reason", "One network"), ("ids", str(held[0]))])
+    assert "Leave 1 rating out for good?" in rating.text
+    decided = await client.get("/console/cases?did=count&done=1&failed=1", headers=HTML)
+    assert "1 rating now counts." in decided.text and "1 was decided by someone else first." in decided.text
+    client.cookies.set("lang", "zh_Hans")
+    chinese = await post(client, "/console/complaints/bulk",
+                         [("action", "close"), ("reason", "已与商户核实"), ("ids", str(complaints[0]))])
+    assert "将这 1 条投诉作为已处理结案？" in chinese.text

@@ -128,3 +128,22 @@ async def test_provider_applications_are_approved_in_bulk_after_a_confirmation(c
     rows = {r["id"]: r["status"] for r in await Provider.select(Provider.id, Provider.status).where(
         Provider.id.is_in(applied))}
     assert [rows[i] for i in applied] == ["active", "active", "applied"]
+
+
+async def test_listing_and_provider_bulk_pages_say_one_in_the_singular_in_english(client, world):
+    from tests.factories import add_provider
+    [offer] = await submitted_offers(world, 1, "chaoyang")
+    applied = (await add_provider(world.nodes["chaoyang"], "新店", "91110105000000001X", status="applied"))["id"]
+    await web_login(client, "console", world.operators["chaoyang"])
+    client.cookies.set("lang", "en")
+    approve = await post(client, "/console/listings/bulk", [("action", "approve"), ("ids", str(offer))])
+    assert "Approve 1 listing?" in approve.text and "Approve 1 listing<" in approve.text
+    reject = await post(client, "/console/listings/bulk",
+                        [("action", "reject"), ("reason", "Blurred pictures"), ("ids", str(offer))])
+    assert "Send 1 listing back?" in reject.text and "Send 1 listing back<" in reject.text
+    sent = await client.get("/console/listings?did=reject&done=1", headers=HTML)
+    assert "1 listing sent back to its provider with your reason." in sent.text
+    provider = await post(client, "/console/providers/bulk", [("action", "approve"), ("ids", str(applied))])
+    assert "Approve 1 provider?" in provider.text
+    approved = await client.get("/console/providers?did=approve&done=1", headers=HTML)
+    assert "1 provider approved." in approved.text

@@ -7,25 +7,32 @@ reconciliation repairs a partial refund whose webhook was lost. Payments never w
 voucher table themselves."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from catalog import pricing
+from marketplace import dates
 from marketplace.db import engine
+from marketplace.errors import Conflict
+from marketplace.identity import approvals
+from marketplace.jobs import topics
 from marketplace.federation import services as federation
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.reports import services as reports
 from marketplace.vouchers import services as vouchers
 from providers.settlements import drafting as statements
+from providers.settlements import payouts
 from providers.settlements import services as settlements
 from tests.payments.stripe_helpers import pay_at_stripe, signed
 from tests.payments.test_payments import SHARE, paid_offer, voucher_status
 from tests.evaluation.test_quality_pages import member_login
 from tests.providers.test_pages import HTML, _login
-from tests.settlements.helpers import move_redemption, operator_principal, provider_principal, set_account, value
+from tests.settlements.helpers import (
+    execute, move_redemption, operator_principal, provider_principal, set_account, value)
+from tests.test_errors import assert_problem, bearer
 from tests.vouchers.test_claims import stock_left
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -173,6 +180,88 @@ async def test_a_partial_refund_shows_on_the_order_the_statement_and_the_reports
             world.members["chaoyang"][0]) == 2
 
 
+async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_balance_carried_on(client, world):
+    """A refund after approval takes the next statement below zero: it is never approved nor
+    paid; two operators close it as nothing to pay and what the provider still owes back is
+    carried to the statement after it, shown on both: no fen is lost."""
+    await paid_offer(world)
+    earlier, last = _periods()
+    first_month = settlements.previous_period(settlements.period_bounds(earlier)[0])
+    first = await _bought(world)
+    await _redeemed_in(world, first, first_month)
+    await statements.draft_month(first_month)
+    await set_account(world, ACCOUNT)
+    operator, second_operator = await operator_principal(world, "chaoyang"), await operator_principal(world, "beijing")
+    approved = await settlements.approve(operator, await _statement(world, first_month))
+    charge = await _refund_in_stripe(first["payment_intent"])
+    assert await _deliver(client, "charge.refunded", charge) == "refunded_after_use"
+
+    # The month after has no redemption: its statement holds only the correction.
+    await statements.draft_month(earlier)
+    owing = await settlements.statement_for_operator(operator, await _statement(world, earlier))
+    assert (owing.status, owing.voucher_count, owing.total_fen) == ("draft", 0, -SHARE)
+    with pytest.raises(Conflict) as refused:
+        await settlements.approve(operator, owing.id)
+    assert refused.value.code == "nothing_to_settle"
+    token = await bearer(client, "operator", world.operators["chaoyang"])
+    assert_problem(await client.post(f"/api/v1/console/settlements/{owing.id}/approve", headers=token),
+                   409, "nothing_to_settle")
+    await _login(client, "console", world.operators["chaoyang"])
+    page = await client.get(f"/console/settlements/{owing.id}", headers=HTML)
+    assert 'data-testid="nothing-to-pay"' in page.text and 'data-testid="close"' in page.text
+    assert 'data-testid="approve"' not in page.text
+
+    # Four eyes: one operator proposes closing it, the same one cannot approve, another does.
+    with pytest.raises(Conflict) as owed:
+        await settlements.propose_close(operator, approved.id)
+    assert owed.value.code == "status_conflict"
+    proposal = await settlements.propose_close(operator, owing.id, owing.revision)
+    with pytest.raises(Conflict) as twice:
+        await settlements.propose_close(operator, owing.id)
+    assert twice.value.code == "close_pending"
+    page = await client.get(f"/console/settlements/{owing.id}", headers=HTML)
+    assert 'data-testid="pending-close"' in page.text
+    with pytest.raises(Conflict) as own:
+        await approvals.decide(operator, proposal["id"], True)
+    assert own.value.code == "own_proposal"
+    await approvals.decide(second_operator, proposal["id"], True)
+    closed = await settlements.statement_for_operator(operator, owing.id)
+    assert (closed.status, closed.total_fen, closed.paid_at, closed.payout_reference) == ("closed", -SHARE, None, None)
+    assert [(c.amount_fen, c.reason, c.voucher_id, c.carried_to_period) for c in closed.later_corrections] == [
+        (-SHARE, "balance_carried", None, None)]
+    with pytest.raises(Conflict):
+        await settlements.pay(second_operator, owing.id, payouts.configured_gateway())
+
+    # The month after that: the balance is taken from what it owes, once.
+    second = await _bought(world, "haidian")
+    await _redeemed_in(world, second, last)
+    await statements.draft_month(last)
+    following = await settlements.statement_for_operator(operator, await _statement(world, last))
+    assert [(c.amount_fen, c.reason, c.settled_period) for c in following.adjustments] == [
+        (-SHARE, "balance_carried", earlier)]
+    assert (following.subsidy_fen, following.paid_fen, following.total_fen) == (SUBSIDY, SHARE, SUBSIDY)
+    with pytest.raises(Conflict) as positive:
+        await settlements.propose_close(operator, following.id)
+    assert positive.value.code == "money_owed"
+    closed = await settlements.statement_for_operator(operator, owing.id)
+    assert [c.carried_to_period for c in closed.later_corrections] == [last]
+    # Paid in all: the first month's whole amount and the last month's subsidy, which is
+    # what the provider earned (two subsidies and the second member's share) to the fen.
+    assert approved.total_fen + closed.total_fen + following.total_fen + SHARE == 2 * SUBSIDY + SHARE
+
+    # Both statements show it, to the operator and to the provider's owner.
+    closed_page = await client.get(f"/console/settlements/{owing.id}", headers=HTML)
+    assert 'data-testid="later-correction"' in closed_page.text and last in closed_page.text
+    assert 'data-status="closed"' in closed_page.text and 'data-testid="close"' not in closed_page.text
+    following_page = await client.get(f"/console/settlements/{following.id}", headers=HTML)
+    assert 'data-testid="statement-adjustment"' in following_page.text and earlier in following_page.text
+    client.cookies.clear()
+    await _login(client, "provider", world.providers["chaoyang"]["owner"])
+    for statement_id in (owing.id, following.id):
+        owner_page = await client.get(f"/provider/settlements/{statement_id}", headers=HTML)
+        assert owner_page.status_code == 200 and pricing.yuan(-SHARE) in owner_page.text
+
+
 async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_releases_or_refunds(client, world):
     offer_id = await paid_offer(world)
     row = await _bought(world)
@@ -242,6 +331,63 @@ async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_rele
     assert await stock_left(offer_id) == 99  # the first voucher holds one; the lost one came back
     # The reconciliation does not take a dispute lost for a refund missing in Stripe.
     assert (await payments.reconcile_with_stripe()).get("refund_missing_at_stripe") is None
+
+
+async def test_a_disputed_voucher_does_not_expire_its_clock_pauses_until_the_bank_decides(client, world):
+    await paid_offer(world)
+    row = await _bought(world)
+    dispute = {"id": "dp_p", "object": "dispute", "charge": "ch_x", "payment_intent": row["payment_intent"],
+               "amount": SHARE, "reason": "product_not_received", "status": "needs_response"}
+    assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
+    # The dispute opened ten days ago, with nine days of the voucher left; that day is past now.
+    await execute("UPDATE voucher SET disputed_at = now() - interval '10 days', expires_at = now() - interval '1 day' "
+                  "WHERE id = $1", row["voucher"])
+    await vouchers.expire_vouchers()
+    assert await voucher_status(row["voucher"]) == "issued"
+
+    # Won: the nine days come back, to the end of that day; the member can use it again.
+    assert await _deliver(client, "charge.dispute.closed", {**dispute, "status": "won"}) == "dispute_won"
+    expires_at = await value("SELECT expires_at FROM voucher WHERE id = $1", row["voucher"])
+    assert expires_at - datetime.now(UTC) > timedelta(days=9) - timedelta(minutes=1)
+    assert expires_at - datetime.now(UTC) <= timedelta(days=10)
+    assert dates.local(expires_at).time() == time(0, 0)  # whole days, as every voucher
+    await vouchers.expire_vouchers()
+    code = await value("SELECT code FROM voucher WHERE id = $1", row["voucher"])
+    await vouchers.redeem(await provider_principal(world, "chaoyang", "staff"), code)
+    assert await voucher_status(row["voucher"]) == "redeemed"
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+async def test_delisting_leaves_a_disputed_voucher_to_the_banks_decision(client, world, outcome):
+    """Delisted with its vouchers cancelled: the undisputed one is cancelled and refunded at
+    once; the disputed one stays held. Won by the provider: it is cancelled and refunded
+    then, as the delisting asked; lost: the bank returned the money, refunded once."""
+    await paid_offer(world)
+    disputed, plain = await _bought(world), await _bought(world, "haidian")
+    dispute = {"id": "dp_d", "object": "dispute", "charge": "ch_x", "payment_intent": disputed["payment_intent"],
+               "amount": SHARE, "reason": "fraudulent", "status": "needs_response"}
+    assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
+
+    assert await vouchers.cancel_for_provider(world.providers["chaoyang"]["id"]) == 1
+    assert await voucher_status(plain["voucher"]) == "cancelled"
+    assert await voucher_status(disputed["voucher"]) == "issued"
+    assert await _refund_asked(disputed["voucher"]) == 0 and await _refund_asked(plain["voucher"]) == 1
+
+    assert await _deliver(client, "charge.dispute.closed", {**dispute, "status": outcome}) == f"dispute_{outcome}"
+    if outcome == "won":
+        assert await voucher_status(disputed["voucher"]) == "cancelled"
+        assert await _refund_asked(disputed["voucher"]) == 1
+    else:
+        assert await voucher_status(disputed["voucher"]) == "refunded"
+        assert await _refund_asked(disputed["voucher"]) == 0  # the bank returned it; never twice
+        payment = await Payment.select().where(Payment.id == disputed["id"]).first()
+        assert (payment["status"], payment["refunded_fen"]) == ("refunded", SHARE)
+
+
+async def _refund_asked(voucher_id: int) -> int:
+    """How many times the vouchers domain asked payments to refund the voucher."""
+    return await value("SELECT count(*) FROM outbox_event WHERE topic = $1 AND (payload->>'voucher_id')::bigint = $2",
+                       topics.PaidVoucherCancelled.topic, voucher_id)
 
 
 async def test_the_reconciliation_applies_a_partial_refund_whose_webhook_was_lost(world):

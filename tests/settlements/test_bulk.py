@@ -89,3 +89,15 @@ async def test_a_bulk_approval_needs_ticked_drafts(client, world, last_month):  
     statement = await _statement(world)
     not_approved = await _post(client, "/console/settlements/bulk", [("action", "pay"), ("ids", str(statement))])
     assert not_approved.status_code == 422 and 'data-testid="form-error"' in not_approved.text
+
+
+async def test_bulk_approval_of_one_statement_says_so_in_the_singular_in_english(client, world, last_month):  # noqa: F811
+    await _login(client, "console", world.operators["beijing"])
+    await _post(client, "/console/settlements/draft", [("period", last_month)])
+    statement = await _statement(world)
+    client.cookies.set("lang", "en")
+    asked = await _post(client, "/console/settlements/bulk",
+                        [("action", "approve"), ("reason", "Checked"), ("ids", str(statement))])
+    assert asked.status_code == 200 and "Approve 1 statement?" in asked.text
+    done = await client.get("/console/settlements?did=approve&done=1", headers=HTML)
+    assert "1 statement approved; another operator pays it." in done.text
