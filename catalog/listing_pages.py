@@ -15,7 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
-from catalog import services
+from catalog import pricing, services
 from marketplace import dates
 from catalog.schemas import OfferInput
 from marketplace.audit.middleware import nothing_changed
@@ -24,7 +24,7 @@ from marketplace.federation import services as federation
 from marketplace.identity.guards import operator, provider_owner, provider_user
 from marketplace.runtime.paths import component_dir
 from marketplace.settings import get_settings
-from marketplace.web import i18n, nav, paging, static_assets, todo
+from marketplace.web import config, i18n, nav, paging, static_assets, todo
 from marketplace.web.nav import N_
 from marketplace.web.forms import form_error, form_id, posted_form
 from marketplace.web.params import Id
@@ -32,6 +32,8 @@ from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
 nav.register("console", "listings", N_("Listing review"), "/console/listings", "doc", position=30)
+# The one price model (catalog/pricing.py), shown by the `ui.price` macro everywhere.
+config.lend("price_of", pricing.price_of)
 todo.register("listings", N_("Listings to review"), "/console/listings", services.review_count, position=20)
 
 MONEY_FIELDS = ("list_price_fen", "member_price_fen", "subsidy_fen")

@@ -44,13 +44,6 @@ class Price:
         return self.list_fen if self.list_fen > self.pays_fen else None
 
 
-def yuan(fen: int) -> str:
-    """Money is integer fen; shown as ¥12.50 (or ¥12 when whole). Negative amounts keep their sign."""
-    sign, fen = ("-", -int(fen)) if int(fen) < 0 else ("", int(fen))
-    whole, cents = divmod(fen, 100)
-    return f"{sign}¥{whole}" if cents == 0 else f"{sign}¥{whole}.{cents:02d}"
-
-
 def member_pays_fen(member_price_fen: int, subsidy_fen: int) -> int:
     """The member price less the union's subsidy, in fen (never below zero)."""
     return max(int(member_price_fen) - int(subsidy_fen), 0)

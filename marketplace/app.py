@@ -21,7 +21,7 @@ from evaluation.enforcement import controllers as quality_controllers
 from evaluation.enforcement import pages as quality_pages
 from evaluation.complaints import controllers as complaint_controllers, pages as complaint_pages
 from evaluation.ratings import pages as review_pages
-from marketplace import db, health, logs
+from marketplace import dashboards, db, health, logs
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
 from marketplace.audit.middleware import audit_middleware
 from marketplace.errors import EXCEPTION_HANDLERS
@@ -50,7 +50,8 @@ from providers.settlements import pages as settlement_pages
 # Every module of controllers or pages exports one ROUTES list.
 ROUTE_MODULES = [
     provider_controllers, voucher_controllers, points_controllers, payment_controllers, campaign_controllers,
-    catalog_controllers, search_controllers, pages, provider_pages, listing_pages, search_pages, voucher_pages,
+    catalog_controllers, search_controllers, pages, dashboards,
+    provider_pages, listing_pages, search_pages, voucher_pages,
     points_pages, payment_pages, scorecard_pages, campaign_pages, roster_pages, inbox_pages,
     settlement_controllers, settlement_pages, evaluator_controllers, evaluator_pages, evaluator_key_pages,
     quality_controllers, quality_pages, complaint_controllers, complaint_pages, review_pages, favourite_pages,

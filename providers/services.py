@@ -14,6 +14,8 @@ from marketplace import db, pii, ratelimit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.federation import services as federation
+from marketplace.identity import credentials
+from marketplace.identity.password_rules import check_staff_password
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox, topics
@@ -40,17 +42,6 @@ SERVING_LEVELS = ("city", "district")
 PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{9,11})$")  # a mobile, or a landline with its area code
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-MIN_PASSWORD = 8
-# The most common passwords of leaked Chinese and international lists, and their kin.
-COMMON_PASSWORDS = frozenset({
-    "12345678", "123456789", "1234567890", "87654321", "11111111", "88888888", "66666666", "00000000",
-    "12341234", "11223344", "123123123", "password", "password1", "passw0rd", "iloveyou", "qwertyui",
-    "qwerty123", "1qaz2wsx", "abc12345", "abcd1234", "a1234567", "aa123456", "zxcvbnm1", "woaini1314",
-    "5201314520", "admin123", "admin1234", "welcome1", "letmein1", "sunshine", "princess", "football",
-    "baseball", "superman", "trustno1", "qwertyuiop", "asdfghjkl", "1q2w3e4r", "q1w2e3r4", "123qweasd",
-    "provider123", "changeme",
-})
-
 # action → (statuses it may start from, status it leads to, whether a reason is required)
 DECISIONS = {
     "approve": (("applied",), "active", False),
@@ -68,6 +59,17 @@ async def find_user_credentials(username: str) -> tuple[int, str] | None:
         (ProviderUser.username == username) & (ProviderUser.active == True)
     ).first()
     return (row["id"], row["password_hash"]) if row else None
+
+
+async def _staff_principal(user_id: int) -> Principal | None:
+    user = await get_user(user_id)
+    # A delisted provider's users still sign in: to read why, and to appeal.
+    if user is None or user["provider_status"] == "rejected":
+        return None
+    node = await federation.get_node(user["node_id"])
+    return Principal(kind="provider", id=user["id"], display_name=user["display_name"],
+                     node_id=node.id, node_path=node.path, provider_id=user["provider_id"],
+                     role=user["role"], pending="password" if user.get("must_change_password") else None)
 
 
 async def get_user(user_id: int) -> dict | None:
@@ -194,11 +196,7 @@ async def _check_account(account: AccountInput, prefix: str, fallback_name: str)
     if not USERNAME_PATTERN.match(username):
         raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.",
                       field=prefix + "username")
-    if len(account.password) < MIN_PASSWORD:
-        raise Invalid("A password has at least %(min)s characters.", code="weak_password",
-                      field=prefix + "password", params={"min": MIN_PASSWORD})
-    if account.password.lower() in COMMON_PASSWORDS or account.password.lower() == username.lower():
-        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field=prefix + "password")
+    check_staff_password(account.password, username, field=prefix + "password")
     display_name = account.display_name.strip() or fallback_name
     return username, await hash_password(account.password), display_name
 
@@ -494,30 +492,21 @@ async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
     return UserRead(id=user_id, username=username, display_name=display_name, role="staff", active=True)
 
 
-def check_user_password(password: str, username: str) -> None:
-    """A provider user's new password: the rules of sign-up."""
-    if len(password) < MIN_PASSWORD:
-        raise Invalid("password must have at least %(min)s characters.", code="weak_password", field="password",
-                      params={"min": MIN_PASSWORD})
-    if password.lower() in COMMON_PASSWORDS or password.lower() == username.lower():
-        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
-
-
-async def user_password_hash(user_id: int) -> str | None:
+async def _password_hash(user_id: int) -> str | None:
     row = await ProviderUser.select(ProviderUser.password_hash).where(ProviderUser.id == user_id).first()
     return row["password_hash"] if row else None
 
 
-async def user_username(user_id: int) -> str:
+async def _check_password(user_id: int, password: str) -> None:
     row = await ProviderUser.select(ProviderUser.username).where(ProviderUser.id == user_id).first()
-    return row["username"] if row else ""
+    check_staff_password(password, row["username"] if row else "")
 
 
-async def set_user_password(user_id: int, password_hash: str, *, must_change: bool) -> None:
+async def _set_password(user_id: int, password_hash: str) -> None:
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
-            "UPDATE provider_user SET password_hash = $2, must_change_password = $3 WHERE id = $1",
-            user_id, password_hash, must_change)
+            "UPDATE provider_user SET password_hash = $2, must_change_password = false WHERE id = $1",
+            user_id, password_hash)
 
 
 async def reset_staff_password(principal: Principal, user_id: int, password_hash: str) -> None:
@@ -586,3 +575,9 @@ async def count_providers(principal: Principal, status: str = "applied") -> int:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM provider p JOIN union_node n ON n.id = p.node "
             "WHERE n.path LIKE $1 || '%' AND p.status = $2", principal.node_path or "-", status)
+
+
+# Sign-in, sessions and password changes of provider users go through identity.
+credentials.register("provider", credentials.Accounts(
+    load_principal=_staff_principal, find_credentials=find_user_credentials, password_hash=_password_hash,
+    check_password=_check_password, set_password=_set_password, reset_password=reset_staff_password))

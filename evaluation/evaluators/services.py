@@ -6,6 +6,9 @@ import secrets
 from datetime import datetime, timezone
 
 from evaluation.tables import EvaluatorApiKey, EvaluatorOrg
+from marketplace.federation import services as federation
+from marketplace.identity import credentials
+from marketplace.identity.principal import Principal
 
 KEY_PREFIX = "ek_"
 
@@ -68,3 +71,24 @@ async def get_org(org_id: int) -> dict | None:
     return await EvaluatorOrg.select().where(
         (EvaluatorOrg.id == org_id) & (EvaluatorOrg.active == True)  # noqa: E712
     ).first()
+
+
+async def _principal(org: dict | None) -> Principal | None:
+    if org is None:
+        return None
+    node = await federation.get_node(org["node"])
+    return Principal(kind="evaluator", id=org["id"], display_name=org["name"], node_id=node.id, node_path=node.path)
+
+
+async def _principal_for_key(key: str) -> Principal | None:
+    return await _principal(await authenticate_api_key(key))
+
+
+async def _principal_for_id(org_id: int) -> Principal | None:
+    return await _principal(await get_org(org_id))
+
+
+# An evaluator signs in with its API key alone (a session for the pages, or the key on each
+# API call); identity reaches the keys through this registration.
+credentials.register("evaluator", credentials.Accounts(
+    load_principal=_principal_for_id, key_account=key_prefix, authenticate_key=_principal_for_key))

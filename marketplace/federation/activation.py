@@ -10,9 +10,10 @@ import structlog
 
 from marketplace import audit
 from marketplace.db import engine
-from marketplace.errors import Invalid, Unauthorized
+from marketplace.errors import Unauthorized
 from marketplace.federation.services import ID_NUMBER_PATTERN, PHONE_PATTERN
 from marketplace.identity import sms, throttle
+from marketplace.identity.password_rules import check_member_password
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox, topics
@@ -20,21 +21,7 @@ from marketplace import pii
 
 log = structlog.get_logger(__name__)
 
-MIN_PASSWORD = 8
-MAX_PASSWORD = 128
 NO_MATCH = "These details do not match a member waiting for activation. Check them, or ask your union."
-
-
-def check_password(password: str, phone: str, id_number: str) -> None:
-    from providers.services import COMMON_PASSWORDS  # the identity rules' list of common passwords
-
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise Invalid(f"password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters.", code="weak_password",
-                      field="password")
-    lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or lowered in (phone, id_number.lower()) or lowered.isdigit() and (
-            lowered in phone or lowered in id_number):
-        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
 
 
 def _normal(name: str, id_number: str, phone: str) -> tuple[str, str, str]:
@@ -71,7 +58,7 @@ async def start(name: str, id_number: str, phone: str, address: str) -> None:
 async def activate(name: str, id_number: str, phone: str, code: str, password: str) -> int:
     """Second step: the code sent to the phone, and the new password; returns the member id."""
     name, id_number, phone = _normal(name, id_number, phone)
-    check_password(password, phone, id_number)
+    check_member_password(password, phone, id_number)
     member_id = await sms.check_code("activate", phone, code)
     if await _candidate(name, id_number, phone) != member_id:
         raise Unauthorized(NO_MATCH, code="activation_failed")

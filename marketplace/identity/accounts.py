@@ -17,10 +17,10 @@ from marketplace import db
 from marketplace.audit import services as audit
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from marketplace.federation import activation, services as federation
-from marketplace.identity import operators, sms
+from marketplace.identity import credentials, operators, sms
+from marketplace.identity.password_rules import check_member_password, check_operator_password
 from marketplace.identity.passwords import hash_password, verify_password
 from marketplace.identity.principal import Principal
-from providers import services as providers
 
 _TEMPORARY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 
@@ -42,7 +42,7 @@ async def _current_hash(principal: Principal) -> str | None:
     if principal.kind == "member":
         return await activation.password_hash(principal.id)
     if principal.kind == "provider":
-        return await providers.user_password_hash(principal.id)
+        return await credentials.accounts("provider").password_hash(principal.id)
     if principal.kind == "operator":
         async with db.connection() as connection:
             return await connection.fetchval("SELECT password_hash FROM operator WHERE id = $1", principal.id)
@@ -60,14 +60,15 @@ async def change_password(principal: Principal, current: str, new: str, again: s
     if new == current:
         raise Invalid("Choose a password different from the current one.", code="weak_password", field="password")
     if principal.kind == "member":
-        activation.check_password(new, "", "")
+        check_member_password(new, "", "")
         await activation.set_password(principal.id, await hash_password(new))
     elif principal.kind == "provider":
-        providers.check_user_password(new, await providers.user_username(principal.id))
-        await providers.set_user_password(principal.id, await hash_password(new), must_change=False)
+        staff = credentials.accounts("provider")
+        await staff.check_password(principal.id, new)
+        await staff.set_password(principal.id, await hash_password(new))
     else:
         username = await operators.username_of(principal.id)
-        operators.check_password(new, username)
+        check_operator_password(new, username)
         await operators.set_password(principal.id, await hash_password(new), must_change=False)
     await end_other_sessions(principal.kind, principal.id, principal.session_hash)
     async with db.engine().transaction() as transaction:
@@ -96,7 +97,7 @@ async def reset_member_password(phone: str, code: str, new: str, again: str) -> 
     phone = phone.strip()
     if new != again:
         raise Invalid("The two new passwords differ.", field="password_again")
-    activation.check_password(new, phone, "")
+    check_member_password(new, phone, "")
     member_id = await sms.check_code("reset", phone, code)
     await activation.set_password(member_id, await hash_password(new))
     await end_other_sessions("member", member_id)
@@ -185,7 +186,7 @@ async def reset_staff_password(principal: Principal, user_id: int) -> str:
     if principal is None or principal.kind != "provider" or principal.role != "owner":
         raise Forbidden("Only the provider's owner may do this.", code="owner_only")
     temporary = temporary_password()
-    await providers.reset_staff_password(principal, user_id, await hash_password(temporary))
+    await credentials.accounts("provider").reset_password(principal, user_id, await hash_password(temporary))
     await end_other_sessions("provider", user_id)
     async with db.engine().transaction() as transaction:
         await audit.record(transaction.connection, principal, "provider_user.password_reset", "provider_user",

@@ -20,9 +20,9 @@ from marketplace.audit import services as audit
 from marketplace.db import engine
 from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.federation import services as federation
+from marketplace.identity.password_rules import check_operator_password
 from marketplace.identity.passwords import hash_password
 from marketplace.identity.principal import Principal
-from providers.services import COMMON_PASSWORDS
 
 ROLES = ("administrator", "reviewer", "finance", "analyst")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -31,21 +31,6 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 def _administrator(principal: Principal) -> None:
     if principal is None or principal.kind != "operator" or principal.role != "administrator":
         raise Forbidden("Only administrators manage nodes and accounts.", code="role_required")
-
-
-# Words that common passwords are built on: "password123" is as weak as "password".
-COMMON_STEMS = frozenset({"password", "passw0rd", "admin", "qwerty", "welcome", "letmein", "iloveyou", "woaini",
-                          "abc", "abcd", "gonghui", "union", "test", "changeme"})
-
-
-def check_password(password: str, username: str) -> None:
-    if len(password) < 10:
-        raise Invalid("An operator's password has at least 10 characters.", field="password")
-    lowered = password.lower()
-    stem = lowered.rstrip("0123456789!@#.")
-    if lowered in COMMON_PASSWORDS or stem in COMMON_PASSWORDS or stem in COMMON_STEMS or not stem \
-            or username.lower() in lowered:
-        raise Invalid("This password is too easy to guess; choose another.", code="weak_password", field="password")
 
 
 async def username_of(operator_id: int) -> str:
@@ -85,7 +70,7 @@ def _check_account(username: str, display_name: str, role: str, password: str) -
         raise Invalid("A display name has 1 to 50 characters.", field="display_name")
     if role not in ROLES:
         raise Invalid("Choose one of the roles.", field="role")
-    check_password(password, username)
+    check_operator_password(password, username)
 
 
 async def create_operator(principal: Principal, username: str, display_name: str, node_id: int, role: str,

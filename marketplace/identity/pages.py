@@ -13,8 +13,7 @@ from marketplace.identity import accounts, guards, services as identity, sms, to
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS
 from marketplace.settings import get_settings
-from marketplace.vouchers import codes as qr
-from marketplace.web import nav
+from marketplace.web import nav, qr
 from marketplace.web.forms import form_error
 from marketplace.web.nav import N_
 from marketplace.web.params import Id

@@ -10,16 +10,14 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from evaluation.evaluators import services as evaluation
 from marketplace import db, personal_data
 from marketplace.errors import Invalid, Unauthorized
 from marketplace.federation import services as federation
-from marketplace.identity import throttle, two_factor
+from marketplace.identity import credentials, throttle, two_factor
 from marketplace.identity.passwords import verify_password
 from marketplace.identity.principal import Principal, PrincipalKind
 from marketplace.identity.tables import AuthSession, Operator
 from marketplace.settings import get_settings
-from providers import services as providers
 
 KINDS: tuple[PrincipalKind, ...] = ("member", "provider", "operator", "evaluator")
 _TOUCH_INTERVAL = timedelta(seconds=60)
@@ -60,7 +58,7 @@ async def sign_in(kind: str, identifier: str, secret: str, address: str, channel
     if kind not in KINDS:
         raise Invalid(f"kind must be one of {', '.join(KINDS)}.", field="kind")
     # An evaluator signs in with its API key alone: its account is the key's prefix.
-    account = (evaluation.key_prefix(secret) or secret) if kind == "evaluator" else identifier
+    account = (credentials.accounts(kind).key_account(secret) or secret) if kind == "evaluator" else identifier
     account_key, address_key = throttle.keys(kind, account, address)
     # An operator's valid authenticator code lets the attempt past the account's wait, so a
     # stranger who keeps failing on purpose cannot keep the owner out (see throttle).
@@ -84,12 +82,12 @@ async def sign_in(kind: str, identifier: str, secret: str, address: str, channel
 
 async def _verify(kind: str, identifier: str, secret: str) -> int | None:
     if kind == "evaluator":
-        org = await evaluation.authenticate_api_key(secret)
-        return org["id"] if org else None
+        principal = await credentials.accounts(kind).authenticate_key(secret)
+        return principal.id if principal else None
     if kind == "member":
         found = await federation.find_member_credentials(identifier.strip())
     elif kind == "provider":
-        found = await providers.find_user_credentials(identifier.strip())
+        found = await credentials.accounts(kind).find_credentials(identifier.strip())
     else:
         row = await Operator.select(Operator.id, Operator.password_hash).where(
             (Operator.username == identifier.strip()) & (Operator.active == True)  # noqa: E712
@@ -145,22 +143,12 @@ async def principal_for_token(token: str, channel: str) -> Principal | None:
 
 
 async def principal_for_api_key(key: str) -> Principal | None:
-    org = await evaluation.authenticate_api_key(key)
-    return await _evaluator_principal(org) if org else None
+    return await credentials.accounts("evaluator").authenticate_key(key)
 
 
 async def load_principal(kind: str, principal_id: int) -> Principal | None:
     if kind == "member":
         return await federation.member_principal(principal_id)
-    if kind == "provider":
-        user = await providers.get_user(principal_id)
-        # A delisted provider's users still sign in: to read why, and to appeal.
-        if user is None or user["provider_status"] == "rejected":
-            return None
-        node = await federation.get_node(user["node_id"])
-        return Principal(kind="provider", id=user["id"], display_name=user["display_name"],
-                         node_id=node.id, node_path=node.path, provider_id=user["provider_id"],
-                         role=user["role"], pending="password" if user.get("must_change_password") else None)
     if kind == "operator":
         row = await Operator.select().where((Operator.id == principal_id) & (Operator.active == True)).first()  # noqa: E712
         if row is None:
@@ -173,16 +161,9 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
             pending = "two_factor"
         return Principal(kind="operator", id=row["id"], display_name=row["display_name"],
                          node_id=node.id, node_path=node.path, role=row["role"], pending=pending)
-    if kind == "evaluator":
-        org = await evaluation.get_org(principal_id)
-        return await _evaluator_principal(org) if org else None
+    if kind in ("provider", "evaluator"):
+        return await credentials.accounts(kind).load_principal(principal_id)
     return None
-
-
-async def _evaluator_principal(org: dict) -> Principal:
-    node = await federation.get_node(org["node"])
-    return Principal(kind="evaluator", id=org["id"], display_name=org["name"],
-                     node_id=node.id, node_path=node.path)
 
 
 async def sign_out(principal: Principal) -> None:

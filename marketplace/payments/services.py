@@ -34,7 +34,7 @@ import stripe
 import structlog
 
 from catalog import pricing, services as catalog
-from marketplace import dates, notifications, pii
+from marketplace import dates, money, notifications, pii
 from marketplace.db import engine
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from marketplace.federation.services import require_current_member
@@ -370,7 +370,7 @@ async def refund(payment_id: int) -> bool:
                 "JOIN offer o ON o.id = v.offer WHERE p.id = $1", payment_id)
             await notifications.add(connection, [notifications.Message(
                 member["member"], "refund_sent",
-                {"amount": pricing.yuan(row["amount_fen"]), "offer": member["title_zh"],
+                {"amount": money.yuan(row["amount_fen"]), "offer": member["title_zh"],
                  "date": dates.day_text(datetime.now(UTC)), "days": REFUND_WORKING_DAYS},
                 link=f"/vouchers/{voucher_id}")])
     log.info("payment_refunded", payment_id=payment_id, refund=result.id)
@@ -504,7 +504,7 @@ async def _tell_refund(connection, row, amount_fen: int) -> None:
         "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1", row["voucher"])
     await notifications.add(connection, [notifications.Message(
         row["member"], "refund_sent",
-        {"amount": pricing.yuan(amount_fen), "offer": title, "date": dates.day_text(datetime.now(UTC)),
+        {"amount": money.yuan(amount_fen), "offer": title, "date": dates.day_text(datetime.now(UTC)),
          "days": REFUND_WORKING_DAYS},
         link=f"/vouchers/{row['voucher']}")])
 
@@ -575,7 +575,7 @@ async def dispute_closed_in_stripe(dispute: dict) -> str:
         outcome = "dispute_lost" if status == "lost" else "dispute_won"
         await notifications.add(connection, [notifications.Message(
             row["member"], "payment_dispute_lost" if outcome == "dispute_lost" else "payment_dispute_won",
-            {"order": order_number(row["id"], datetime.now(UTC)), "amount": pricing.yuan(row["amount_fen"])},
+            {"order": order_number(row["id"], datetime.now(UTC)), "amount": money.yuan(row["amount_fen"])},
             link=f"/vouchers/{row['voucher']}")])
     log.warning("payment_dispute_closed", payment_id=row["id"], dispute=dispute.get("id"), status=status)
     return outcome

@@ -15,9 +15,6 @@ so codes issued before keep working. The redraw costs log2(37/32) = 0.2 of the 6
 import secrets
 import unicodedata
 
-import qrcode
-import qrcode.image.svg
-
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_ALPHABET = ALPHABET + "*~$=U"
 DATA_LENGTH = 13  # 32**13 == 2**65: 65 bits, above the 64 we want against guessing
@@ -103,17 +100,3 @@ def is_valid(code: str) -> bool:
     except ValueError:
         return False
     return _check_symbol(_decode(compact[:DATA_LENGTH])) == compact[-1]
-
-
-def qr_svg(payload: str) -> str:
-    """Inline SVG markup (no XML declaration) of a QR code for `payload`."""
-    image = qrcode.make(
-        payload,
-        image_factory=qrcode.image.svg.SvgPathImage,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        # qrcode's SVG unit is 0.1 mm: 2 mm modules stay sharp for a scanner
-        # reading a phone screen, and a short payload still fits a narrow screen.
-        box_size=20,
-        border=2,
-    )
-    return image.to_string(encoding="unicode")

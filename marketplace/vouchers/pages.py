@@ -21,7 +21,7 @@ from catalog.search.schemas import SearchQuery
 from marketplace.payments import services as payments
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.schemas import VoucherRead
-from marketplace.web import nav, page_parts
+from marketplace.web import nav, page_parts, qr
 from marketplace.web.config import local_time
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
@@ -138,7 +138,7 @@ async def _voucher_page(request: Request, voucher_id: int, error: str | None = N
     voucher = await services.my_voucher(request.user, voucher_id)
     done = request.query_params.get("done")
     return Template(template_name="vouchers/voucher.html", status_code=status, context={
-        "voucher": voucher, "qr": codes.qr_svg(voucher.code) if voucher.status == "issued" else None,
+        "voucher": voucher, "qr": qr.qr_svg(voucher.code) if voucher.status == "issued" else None,
         "error": error, "values": values or {}, "complaint_error": complaint_error, "rating_error": rating_error,
         "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled", "rated", "complained") else None,
         "payment": (await payments.states_of_vouchers(request.user, [voucher.id])).get(voucher.id)

@@ -3,13 +3,13 @@
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from catalog import pricing
-from marketplace import dates
+from marketplace import dates, money
 from marketplace.identity import permissions
 from marketplace.web import i18n, large_text, nav, page_counts, portal_badges, security, static_assets, todo
 
@@ -46,6 +46,16 @@ def local_time(moment: datetime | None) -> str | None:
     return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
+# Helpers a domain lends to every template, registered when its pages module is imported
+# (as `nav.register`), so the foundation's macros need not import the domain:
+#     config.lend("price_of", pricing.price_of)
+_lent: dict[str, Any] = {}
+
+
+def lend(name: str, helper: Any) -> None:
+    _lent[name] = helper
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader([str(path) for path in TEMPLATE_DIRS]),
@@ -53,7 +63,7 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)
-    env.filters["yuan"] = pricing.yuan
+    env.filters["yuan"] = money.yuan
     env.filters["count"] = _count
     env.globals["local"] = local_time
     # Dates (marketplace/dates.py): `end | last_day` for "valid until", `time_range(start, end)`
@@ -62,8 +72,8 @@ def environment() -> Environment:
     env.filters["last_day"] = dates.last_day_text
     env.filters["weekday_day"] = dates.day_with_weekday
     env.globals["time_range"] = dates.time_range
-    # The one price model (catalog/pricing.py), shown by the `ui.price` macro.
-    env.globals["price_of"] = pricing.price_of
+    # What domains lent (see `lend`): catalog's price model for the `ui.price` macro.
+    env.globals.update(_lent)
     env.globals["locales"] = i18n.LOCALES
     env.globals["current_locale"] = i18n.current_locale.get
     env.globals["nav_items"] = nav.items

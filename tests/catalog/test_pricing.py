@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from catalog import pricing
+from marketplace import money
 
 pytestmark = pytest.mark.unit
 
@@ -17,7 +18,7 @@ def test_the_member_pays_the_member_price_less_the_subsidy():
     assert (price.list_fen, price.subsidy_fen, price.struck_fen) == (29900, 3700, 29900)
     assert price.discount_fen == 29900 - 23890  # the provider's own discount
     assert price.points is None and not price.free
-    assert pricing.yuan(price.pays_fen) == "¥201.90"
+    assert money.yuan(price.pays_fen) == "¥201.90"
 
 
 def test_points_offers_cost_points_never_free():
@@ -58,4 +59,4 @@ def test_nobody_pays_less_than_nothing_or_more_than_the_member_price(list_fen, m
 @pytest.mark.parametrize("fen, text", [(0, "¥0"), (1200, "¥12"), (1250, "¥12.50"), (20190, "¥201.90"),
                                        (5, "¥0.05"), (-3700, "-¥37")])
 def test_yuan(fen, text):
-    assert pricing.yuan(fen) == text
+    assert money.yuan(fen) == text

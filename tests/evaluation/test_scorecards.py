@@ -163,7 +163,7 @@ async def test_a_changed_satisfaction_is_announced_for_search(data, signals):
     recomputation when the satisfaction members see (one decimal) changed."""
     async def announced() -> list[dict]:
         rows = await execute("SELECT coalesce(jsonb_agg(payload ORDER BY id), '[]'::jsonb) FROM outbox_event "
-                             "WHERE topic = $1", scorecards.SCORECARD_CHANGED)
+                             "WHERE topic = $1", topics.ScorecardChanged.topic)
         return json.loads(rows) if isinstance(rows, str) else rows
 
     await scorecards.recompute_provider(data["a"], NOW)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from catalog import pricing
-from marketplace import dates
+from marketplace import dates, money
 from marketplace.db import engine
 from marketplace.errors import Conflict
 from marketplace.identity import approvals
@@ -125,7 +125,7 @@ async def test_a_refund_after_approval_is_carried_to_the_next_statement_never_in
     await _login(client, "console", world.operators["chaoyang"])
     page = await client.get(f"/console/settlements/{following.id}", headers=HTML)
     assert page.status_code == 200 and 'data-testid="statement-adjustment"' in page.text
-    assert pricing.yuan(-SHARE) in page.text, page.text
+    assert money.yuan(-SHARE) in page.text, page.text
     earlier_page = await client.get(f"/console/settlements/{approved.id}", headers=HTML)
     assert 'data-testid="later-correction"' in earlier_page.text and last in earlier_page.text
     csv_text = (await client.get(f"/console/settlements/{following.id}/statement.csv")).content.decode("utf-8-sig")
@@ -173,7 +173,7 @@ async def test_a_partial_refund_shows_on_the_order_the_statement_and_the_reports
     await member_login(client, world)
     order = await client.get(f"/payments/{row['id']}", headers=HTML)
     assert order.status_code == 200 and 'data-testid="refunded-amount"' in order.text
-    assert pricing.yuan(2000) in order.text
+    assert money.yuan(2000) in order.text
     async with engine().transaction() as transaction:
         assert await transaction.connection.fetchval(
             "SELECT count(*) FROM notification WHERE member = $1 AND kind = 'refund_sent'",
@@ -294,7 +294,7 @@ async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_rele
     assert "/console/disputes" in home.text
     listing = await client.get("/console/disputes", headers=HTML)
     assert listing.status_code == 200 and 'data-testid="dispute-row"' in listing.text
-    assert "王*芳" in listing.text and "王小芳" not in listing.text and pricing.yuan(SHARE) in listing.text
+    assert "王*芳" in listing.text and "王小芳" not in listing.text and money.yuan(SHARE) in listing.text
     detail = await client.get(f"/console/disputes/{row['id']}", headers=HTML)
     assert detail.status_code == 200 and "dp_1" in detail.text and "王*芳" in detail.text
     assert 'data-testid="dispute-reason"' in detail.text

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from marketplace import dates
 from marketplace.jobs import actors, scheduler
 from providers.settlements import services as settlements
 from tests.settlements.helpers import move_redemption, redeemed, value
@@ -15,9 +16,9 @@ def test_the_job_runs_early_on_the_first_of_each_month_in_shanghai():
     [trigger] = [trigger for actor, trigger in scheduler.PERIODIC_JOBS
                  if actor is actors.settlements.draft_last_month_statements]
     fire = trigger.get_next_fire_time(None, datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
-    assert fire.astimezone(settlements.SHANGHAI).strftime("%Y-%m-%d %H:%M") == "2026-12-01 03:00"
+    assert fire.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M") == "2026-12-01 03:00"
     after = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    assert after.astimezone(settlements.SHANGHAI).strftime("%Y-%m-%d %H:%M") == "2027-01-01 03:00"
+    assert after.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M") == "2027-01-01 03:00"
 
 
 async def test_the_actor_drafts_last_month_and_a_second_run_changes_nothing(world):
