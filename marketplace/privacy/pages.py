@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, Invalid
 from marketplace.federation import services as federation
 from marketplace.identity import guards
 from marketplace.privacy import audit_words, services
@@ -46,6 +46,39 @@ async def member_card_page(request: Request, member_id: int, *, revealed: dict |
         "unions": [n for n in await federation.nodes_in_scope(request.user)
                    if n.level == "grassroots" and n.id != member["node_id"]],
     })
+
+
+# Transfer and leaving, from the member card (the rules are federation's) ----------------------------
+
+async def _member_action(request: Request, member_id: int, action) -> Response:
+    """Transfer or leave from the member card; refused, the card again with the reason in the
+    form that was sent (`action.__name__`) and what was typed."""
+    form = dict(await request.form())
+    try:
+        await action(form)
+    except DomainError as error:
+        if error.status in (401, 404):  # no card to show: no such member in the operator's scope
+            raise
+        return await member_card_page(request, member_id, error=error, form=action.__name__, values=form,
+                                      status=error.status)
+    return Redirect(path=f"/console/members/{member_id}?done={action.__name__}")
+
+
+@post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
+async def member_transfer(request: Request, member_id: BigId) -> Response:
+    async def transfer(form):
+        node_id = form_id(form.get("node_id"))
+        if node_id is None:
+            raise Invalid("Choose a union.", field="node_id")
+        await federation.transfer_member(request.user, member_id, node_id, form.get("reason"))
+    return await _member_action(request, member_id, transfer)
+
+
+@post("/console/members/{member_id:int}/leave", guards=[guards.operator], include_in_schema=False)
+async def member_leave(request: Request, member_id: BigId) -> Response:
+    async def leave(form):
+        await federation.leave_member(request.user, member_id, form.get("reason"))
+    return await _member_action(request, member_id, leave)
 
 
 @get("/console/members/{member_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -128,4 +161,4 @@ async def delete_me(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [member_card, reveal, audit_log, my_data, my_data_page, delete_me]
+ROUTES: list = [member_card, reveal, member_transfer, member_leave, audit_log, my_data, my_data_page, delete_me]

@@ -1,19 +1,19 @@
 """Console pages of the roster: CSV import with its per-row report and progress, the
-member list of a union with transfer and leaving; and the public activation page.
+member list of a union (transfer and leaving are on the member card, marketplace.privacy);
+and the public activation page.
 Thin handlers: read the form, call one service, render."""
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
-from marketplace.errors import DomainError, Invalid, TooManyRequests
-from marketplace.web.forms import form_error, form_id
+from marketplace.errors import DomainError, TooManyRequests
+from marketplace.web.forms import form_error
 from marketplace.federation import activation, services as federation
 from marketplace.federation.roster import parsing, services as roster
 from marketplace.identity import guards, services as identity
 from marketplace.identity.controllers import client_address
 from marketplace.identity.middleware import WEB_AREAS
-from marketplace.privacy.pages import member_card_page
 from marketplace.settings import get_settings
 from marketplace.web import nav, paging
 from marketplace.web.i18n import current_locale, gettext as _
@@ -141,37 +141,6 @@ async def member_list(request: Request, node_id: Id) -> Template:
     return await _members_page(request, node_id)
 
 
-async def _member_action(request: Request, member_id: int, action) -> Response:
-    """Transfer or leave from the member card; refused, the card again with the reason in the
-    form that was sent (`action.__name__`) and what was typed."""
-    form = dict(await request.form())
-    try:
-        await action(form)
-    except DomainError as error:
-        if error.status in (401, 404):  # no card to show: no such member in the operator's scope
-            raise
-        return await member_card_page(request, member_id, error=error, form=action.__name__, values=form,
-                                      status=error.status)
-    return Redirect(path=f"/console/members/{member_id}?done={action.__name__}")
-
-
-@post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
-async def member_transfer(request: Request, member_id: BigId) -> Response:
-    async def transfer(form):
-        node_id = form_id(form.get("node_id"))
-        if node_id is None:
-            raise Invalid("Choose a union.", field="node_id")
-        await federation.transfer_member(request.user, member_id, node_id, form.get("reason"))
-    return await _member_action(request, member_id, transfer)
-
-
-@post("/console/members/{member_id:int}/leave", guards=[guards.operator], include_in_schema=False)
-async def member_leave(request: Request, member_id: BigId) -> Response:
-    async def leave(form):
-        await federation.leave_member(request.user, member_id, form.get("reason"))
-    return await _member_action(request, member_id, leave)
-
-
 # Activation (public) ----------------------------------------------------------------------------------
 
 def _activate_page(error: str | None = None, values: dict | None = None, status: int = 200, *,
@@ -249,5 +218,5 @@ async def activate(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [roster_template, roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
-                member_leave, activate_page, activate_send, activate]
+ROUTES: list = [roster_template, roster_page, roster_upload, roster_detail, roster_progress, member_list,
+                activate_page, activate_send, activate]
