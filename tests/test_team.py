@@ -102,3 +102,16 @@ async def test_an_analyst_changes_nothing_anywhere(client, world):
                         {"action": "suspend", "reason": "分析员不能暂停"})):
         assert_problem(await client.post(path, headers=analyst, json=body), 403, "role_required")
     assert (await client.delete("/api/v1/auth/token", headers=analyst)).status_code == 204  # signing out is fine
+
+
+async def test_a_refused_role_change_shows_its_reason_beside_the_role(client, world):
+    """The role-change form of a row keeps its refusal in that row, in Chinese, not on top only."""
+    await _login(client, "console", world.operators["beijing"])
+    beijing = await bearer(client, "operator", world.operators["beijing"])
+    chaoyang = next(o for o in (await client.get("/api/v1/console/operators", headers=beijing)).json()
+                    if o["username"] == world.operators["chaoyang"])
+    refused = await _post(client, f"/console/team/operators/{chaoyang['id']}", {"role": "superuser"})
+    assert refused.status_code == 422
+    row = refused.text.split(f'action="/console/team/operators/{chaoyang["id"]}"')[1].split("</form>")[0]
+    assert 'aria-invalid="true"' in row and "请选择一个角色。" in row.split('data-testid="field-error"')[1]
+    assert 'data-testid="form-error"' in refused.text  # the alert on top points down to the field

@@ -16,6 +16,7 @@ from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web import page_parts, paging, portal_badges, todo
+from marketplace.web.forms import form_error
 from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_, register
 
@@ -57,8 +58,11 @@ async def provider_answer(request: Request, complaint_id: BigId) -> Response:
     return Redirect(path="/provider/complaints")
 
 
-async def _mediation(request: Request, error: str | None = None, status: int = 200) -> Template:
-    """Complaint mediation: search by provider, filters by status and past the deadline, paged."""
+async def _mediation(request: Request, error: DomainError | None = None, status: int = 200, *,
+                     refused: int | None = None, resolution: str = "") -> Template:
+    """Complaint mediation: search by provider, filters by status and past the deadline, paged.
+    `refused`: the complaint whose close form was refused, shown again with its error at the
+    resolution field and the text typed."""
     query = request.query_params
     q = (query.get("q") or "")[:60]
     complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
@@ -66,9 +70,12 @@ async def _mediation(request: Request, error: str | None = None, status: int = 2
     page = paging.page_number(query.get("page"))
     found, total = await complaints.complaint_page(request.user, q=q, status=complaint_status, overdue=overdue,
                                                    page=page)
+    on_page = refused in {complaint.id for complaint in found if not complaint.resolution}
     return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
-        "complaints": found, "error": error, "q": q, "status": complaint_status, "overdue": "1" if overdue else "",
-        "pager": paging.Pager.of(request, total, page), **paging.bulk_outcome(request, ("close",))})
+        "complaints": found, "error": form_error(error, {"resolution": N_("Resolution")}) if error else None,
+        "refused_complaint": refused if on_page else None, "resolution": resolution, "q": q,
+        "status": complaint_status, "overdue": "1" if overdue else "", "pager": paging.Pager.of(request, total, page),
+        **paging.bulk_outcome(request, ("close",))})
 
 
 @get("/console/complaints", guards=[guards.operator], include_in_schema=False)
@@ -78,13 +85,11 @@ async def console_complaints(request: Request) -> Template:
 
 @post("/console/complaints/{complaint_id:int}/close", guards=[guards.operator], include_in_schema=False)
 async def console_close(request: Request, complaint_id: BigId) -> Response:
-    resolution = ((await _form(request)).get("resolution") or "").strip()
-    if not 2 <= len(resolution) <= 2000:
-        return await _mediation(request, "resolution_length", 422)
+    resolution = (await _form(request)).get("resolution") or ""
     try:
         await complaints.close(request.user, complaint_id, resolution)
     except DomainError as error:
-        return await _mediation(request, error.code, error.status)
+        return await _mediation(request, error, error.status, refused=complaint_id, resolution=resolution)
     back = (await _form(request)).get("back") or "/console/complaints"
     return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
 

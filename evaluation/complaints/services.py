@@ -23,7 +23,7 @@ from evaluation.schemas import ComplaintInput, ComplaintRead
 from evaluation.scorecards import services as scorecards
 from marketplace import personal_data, pii
 from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, NotFound, TooManyRequests
+from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.identity.principal import Principal
 from marketplace.jobs import outbox, topics
 
@@ -211,13 +211,16 @@ async def in_scope_by_id(principal: Principal, complaint_ids: list[int]) -> list
 async def close(principal: Principal, complaint_id: int, resolution: str) -> ComplaintRead:
     """The operator's resolution, after mediating."""
     _operator(principal)
+    resolution = resolution.strip()
+    if not 2 <= len(resolution) <= 2000:
+        raise Invalid("Write a resolution of 2 to 2,000 characters.", field="resolution")
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
             "UPDATE complaint c SET status = 'closed', resolution = $3, closed_at = now(), closed_by = $2 "
             "FROM provider p JOIN union_node n ON n.id = p.node "
             "WHERE c.id = $1 AND p.id = c.provider AND n.path LIKE $4 || '%' AND c.status <> 'closed' "
-            "RETURNING c.provider", complaint_id, principal.id, resolution.strip(), principal.node_path)
+            "RETURNING c.provider", complaint_id, principal.id, resolution, principal.node_path)
         if row is None:
             raise NotFound("No open complaint with this id in your scope.", code="complaint_not_found")
         await scorecards.rating_changed(row["provider"])

@@ -74,8 +74,9 @@ async def _page(request: Request, error: DomainError | None = None, values: dict
     rows = await operators.list_operators(request.user)
     # The form that failed shows the error beside its field; when the page has no such form
     # (one's own row has none), the error shows on top with its message.
-    on_page = {"operator", "node"} | {f"reset-{row['id']}" for row in rows
-                                      if row["two_factor"] and row["id"] != request.user.id}
+    others = [row for row in rows if row["id"] != request.user.id]
+    on_page = ({"operator", "node"} | {f"change-{row['id']}" for row in others}
+               | {f"reset-{row['id']}" for row in others if row["two_factor"]})
     failed_form = (values or {}).get("form")
     return Template(template_name="console/team.html", status_code=status, context={
         "operators": rows,
@@ -112,7 +113,8 @@ async def change(request: Request, operator_id: Id) -> Response:
         await operators.change_operator(request.user, operator_id, role=form.get("role") or None,
                                         active={"on": True, "off": False}.get(form.get("active") or ""))
     except DomainError as error:
-        return await _page(request, error, {"form": f"change-{operator_id}"}, error.status)
+        return await _page(request, error, {"form": f"change-{operator_id}", "role": form.get("role") or ""},
+                           error.status)
     return Redirect(path="/console/team")
 
 

@@ -8,25 +8,36 @@ from zoneinfo import ZoneInfo
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, Invalid
 from marketplace.federation import services as federation
 from marketplace.identity import guards
 from marketplace.privacy import audit_words, services
 from marketplace.settings import get_settings
 from marketplace.web import nav, paging
-from marketplace.web.forms import INT8_MAX, form_id
+from marketplace.web.forms import INT8_MAX, form_error, form_id
 from marketplace.web.nav import N_
 from marketplace.web.params import BigId
 
 nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", position=90)
 
 
-async def _card(request: Request, member_id: int, *, revealed: dict | None = None, error: DomainError | None = None,
-                status: int = 200) -> Template:
+# The fields of the member card's forms, as their labels say them.
+CARD_LABELS = {"field": N_("What to see"), "reason": N_("Reason"), "node_id": N_("Transfer to another union")}
+
+
+async def member_card_page(request: Request, member_id: int, *, revealed: dict | None = None,
+                           error: DomainError | None = None, form: str | None = None, values: dict | None = None,
+                           status: int = 200) -> Template:
+    """The member card. `form`: the form that was sent ("reveal", "transfer", "leave"); its
+    error shows in it, at the field it names, with what was typed; on top when that form is
+    no longer on the card (the member left, or was erased, meanwhile)."""
     member = await services.member_card(request.user, member_id)
     done = request.query_params.get("done")
+    on_card = ({"reveal"} if not member["anonymised"] else set()) | (
+        {"transfer", "leave"} if member["status"] == "active" else set())
     return Template(template_name="privacy/member.html", status_code=status, context={
-        "member": member, "revealed": revealed, "error": error,
+        "member": member, "revealed": revealed, "error": form_error(error, CARD_LABELS) if error else None,
+        "failed_form": form if error and form in on_card else None, "values": values or {},
         "done": done if done in ("transfer", "leave") else None,
         "groups": await federation.group_names(),
         # Where the member may be transferred: the other grassroots unions of the operator's scope.
@@ -35,9 +46,42 @@ async def _card(request: Request, member_id: int, *, revealed: dict | None = Non
     })
 
 
+# Transfer and leaving, from the member card (the rules are federation's) ----------------------------
+
+async def _member_action(request: Request, member_id: int, action) -> Response:
+    """Transfer or leave from the member card; refused, the card again with the reason in the
+    form that was sent (`action.__name__`) and what was typed."""
+    form = dict(await request.form())
+    try:
+        await action(form)
+    except DomainError as error:
+        if error.status in (401, 404):  # no card to show: no such member in the operator's scope
+            raise
+        return await member_card_page(request, member_id, error=error, form=action.__name__, values=form,
+                                      status=error.status)
+    return Redirect(path=f"/console/members/{member_id}?done={action.__name__}")
+
+
+@post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
+async def member_transfer(request: Request, member_id: BigId) -> Response:
+    async def transfer(form):
+        node_id = form_id(form.get("node_id"))
+        if node_id is None:
+            raise Invalid("Choose a union.", field="node_id")
+        await federation.transfer_member(request.user, member_id, node_id, form.get("reason"))
+    return await _member_action(request, member_id, transfer)
+
+
+@post("/console/members/{member_id:int}/leave", guards=[guards.operator], include_in_schema=False)
+async def member_leave(request: Request, member_id: BigId) -> Response:
+    async def leave(form):
+        await federation.leave_member(request.user, member_id, form.get("reason"))
+    return await _member_action(request, member_id, leave)
+
+
 @get("/console/members/{member_id:int}", guards=[guards.operator], include_in_schema=False)
 async def member_card(request: Request, member_id: BigId) -> Template:
-    return await _card(request, member_id)
+    return await member_card_page(request, member_id)
 
 
 @post("/console/members/{member_id:int}/reveal", guards=[guards.operator], include_in_schema=False)
@@ -47,8 +91,9 @@ async def reveal(request: Request, member_id: BigId) -> Template:
     try:
         value = await services.reveal(request.user, member_id, field, reason)
     except DomainError as error:
-        return await _card(request, member_id, error=error, status=error.status)
-    return await _card(request, member_id, revealed={"field": field, "value": value})
+        return await member_card_page(request, member_id, error=error, form="reveal",
+                                      values={"field": field, "reason": reason}, status=error.status)
+    return await member_card_page(request, member_id, revealed={"field": field, "value": value})
 
 
 def _day(value: str | None, zone: ZoneInfo, *, next_day: bool = False) -> datetime | None:
@@ -114,4 +159,4 @@ async def delete_me(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [member_card, reveal, audit_log, my_data, my_data_page, delete_me]
+ROUTES: list = [member_card, reveal, member_transfer, member_leave, audit_log, my_data, my_data_page, delete_me]

@@ -13,7 +13,7 @@ from marketplace.audit.middleware import nothing_changed
 from marketplace.errors import DomainError
 from marketplace.identity import guards
 from marketplace.web import paging, todo
-from marketplace.web.forms import form_id
+from marketplace.web.forms import form_error, form_id
 from marketplace.web.i18n import current_locale, gettext as _, ngettext
 from marketplace.web.nav import N_, register
 from marketplace.web.params import BigId
@@ -30,28 +30,13 @@ CSV_HEADERS = (N_("Voucher code"), N_("Offer"), N_("Redeemed at"), N_("Union sub
                N_("Paid by the member (yuan)"), N_("Owed (yuan)"))
 
 
-def _message(error: DomainError) -> str:
-    """The reason in the viewer's language (a service's detail is English)."""
-    messages = {
-        "status_conflict": _("This statement is no longer in a state that allows this; reload it."),
-        "statement_changed": _("The draft was recomputed after you opened it; look at it again before approving."),
-        "nothing_to_settle": _("Nothing is owed on this statement; close it as nothing to pay."),
-        "money_owed": _("Money is owed on this statement; approve and pay it."),
-        "close_pending": _("Closing this statement is waiting for approval already."),
-        "no_payout_account": _("The provider has no payout account yet; set it first."),
-        "own_approval": _("You approved this statement; another operator pays it."),
-        "account_changed": _("The provider's payout account changed after approval; approve the statement again."),
-        "approval_pending": _("A change of this provider's payout account is waiting for approval already."),
-        "payout_account_unchanged": _("This is the provider's payout account already."),
-        "role_required": _("Your role does not allow this."),
-        "payout_refused": _("The payment gateway refused the payout; nothing was paid."),
-        "payout_key_reused": _("The payment gateway refused the payout; nothing was paid."),
-        "payout_unavailable": _("The payment gateway could not be reached; nothing was paid. Try again."),
-        "invalid_payout_account": _("A payout account is a Stripe account id such as acct_1Nv0FGQ9RKHgCVdK."),
-        "period_open": _("This month is not over yet; a month is settled once it has ended."),
-        "invalid": _("Choose a month, such as 2026-11."),
-    }
-    return messages.get(error.code) or error.translated()
+# The fields of the console's settlement forms, as their labels say them (the alert above a
+# form points to the field by this label).
+FIELD_LABELS = {"period": N_("Month"), "account_id": N_("Payout account")}
+
+
+def _error(error: DomainError | None) -> dict | None:
+    return form_error(error, FIELD_LABELS) if error else None
 
 
 def _local(moment: datetime | None) -> str | None:
@@ -70,8 +55,10 @@ def _csv(statement: StatementRead) -> Response:
 # Operator console ---------------------------------------------------------------------------------
 
 async def _list_page(request: Request, period: str | None, status: str | None, page: int = 1, *,
-                     error: str | None = None, drafted: DraftResult | None = None,
-                     draft_period: str | None = None, code: int = 200) -> Template:
+                     error: DomainError | None = None, drafted: DraftResult | None = None,
+                     draft_period: str | None = None, code: int = 200, draft_failed: bool = False) -> Template:
+    """`draft_failed`: the error is the draft form's (shown at its month field); otherwise it is
+    the address's (a malformed month filter), shown above the form."""
     query = request.query_params
     q = (query.get("q") or "")[:60]
     result = await settlements.list_statements(request.user, period or None, status, page, paging.PAGE_SIZE, q=q)
@@ -82,7 +69,8 @@ async def _list_page(request: Request, period: str | None, status: str | None, p
         "pager": paging.Pager("/console/settlements", {key: value for key, value in
                                                        (("q", q), ("status", status), ("period", period)) if value},
                               result.total, page, paging.PAGE_SIZE),
-        "draft_period": draft_period or settlements.previous_period(), "error": error, "drafted": drafted,
+        "draft_period": draft_period or settlements.previous_period(), "error": _error(error), "drafted": drafted,
+        "draft_failed": draft_failed,
         "local": _local, "did": query.get("did") if query.get("did") in BULK_ACTIONS else None,
         "done": paging.page_number(query.get("done")) if query.get("done") else None,
         "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
@@ -96,7 +84,7 @@ async def console_list(request: Request, period: FromQuery[str] = "", status: Fr
     try:
         return await _list_page(request, period.strip() or None, chosen, page)
     except DomainError as error:  # a malformed month in the address: show every month
-        return await _list_page(request, None, chosen, page, error=_message(error), code=error.status)
+        return await _list_page(request, None, chosen, page, error=error, code=error.status)
 
 
 # What the ticked statements may be given at once, and the status each needs.
@@ -173,17 +161,30 @@ async def console_draft(request: Request) -> Response:
     try:
         drafted = await drafting.draft_month(period, request.user)
     except DomainError as error:
-        return await _list_page(request, None, None, error=_message(error), draft_period=period, code=error.status)
+        return await _list_page(request, None, None, error=error, draft_period=period, code=error.status,
+                                draft_failed=True)
     return await _list_page(request, period, None, drafted=drafted, draft_period=period)
 
 
-async def _statement_page(request: Request, statement_id: int, error: str | None = None,
-                          code: int = 200) -> Template:
+async def _statement_page(request: Request, statement_id: int, error: DomainError | None = None,
+                          code: int = 200, *, form: str | None = None, values: dict | None = None) -> Template:
+    """`form`: the form that was sent ("approve", "close", "pay", "payout-account"); its error shows in
+    it, beside the field it names, with what was typed; on top when that form is gone (the
+    statement moved on meanwhile)."""
     statement = await settlements.statement_for_operator(request.user, statement_id)
+    pending_account = await settlements.pending_account(statement.provider_id)
+    pending_close = await settlements.pending_close(statement.id)
+    forms = set()
+    if statement.status == "draft" and statement.total_fen <= 0:
+        forms |= (set() if pending_close else {"close"}) | (set() if pending_account else {"payout-account"})
+    elif statement.status == "draft":
+        forms |= {"approve"} | (set() if pending_account else {"payout-account"})
+    elif statement.status == "approved":
+        forms |= {"pay"} | ({"approve"} if statement.payout_account != statement.provider_account else set())
     return Template(template_name="settlements/console_detail.html", status_code=code, context={
-        "statement": statement, "error": error, "local": _local,
-        "pending_account": await settlements.pending_account(statement.provider_id),
-        "pending_close": await settlements.pending_close(statement.id),
+        "statement": statement, "error": _error(error), "local": _local, "pending_account": pending_account,
+        "pending_close": pending_close, "failed_form": form if error and form in forms else None,
+        "values": values or {},
     })
 
 
@@ -192,33 +193,33 @@ async def console_detail(request: Request, statement_id: FromPath[BigId]) -> Tem
     return await _statement_page(request, statement_id)
 
 
-async def _act(request: Request, statement_id: int, action) -> Response:
+async def _act(request: Request, statement_id: int, form: str, action, values: dict | None = None) -> Response:
     try:
         await action()
     except DomainError as error:
         if error.status == 404 or (error.status == 403 and error.code != "role_required"):
             raise
-        return await _statement_page(request, statement_id, _message(error), error.status)
+        return await _statement_page(request, statement_id, error, error.status, form=form, values=values)
     return Redirect(path=f"/console/settlements/{statement_id}")
 
 
 @post("/console/settlements/{statement_id:int}/approve", guards=[guards.operator], include_in_schema=False)
 async def console_approve(request: Request, statement_id: FromPath[BigId]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
-    return await _act(request, statement_id, lambda: settlements.approve(
+    return await _act(request, statement_id, "approve", lambda: settlements.approve(
         request.user, statement_id, form_id(revision)))
 
 
 @post("/console/settlements/{statement_id:int}/close", guards=[guards.operator], include_in_schema=False)
 async def console_close(request: Request, statement_id: FromPath[BigId]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
-    return await _act(request, statement_id, lambda: settlements.propose_close(
+    return await _act(request, statement_id, "close", lambda: settlements.propose_close(
         request.user, statement_id, form_id(revision)))
 
 
 @post("/console/settlements/{statement_id:int}/pay", guards=[guards.operator], include_in_schema=False)
 async def console_pay(request: Request, statement_id: FromPath[BigId]) -> Response:
-    return await _act(request, statement_id, lambda: settlements.pay(
+    return await _act(request, statement_id, "pay", lambda: settlements.pay(
         request.user, statement_id, payouts.configured_gateway()))
 
 
@@ -231,7 +232,7 @@ async def console_payout_account(request: Request, statement_id: FromPath[BigId]
         statement = await settlements.statement_for_operator(request.user, statement_id)
         await settlements.set_payout_account(request.user, statement.provider_id, account)
 
-    return await _act(request, statement_id, action)
+    return await _act(request, statement_id, "payout-account", action, {"account_id": account})
 
 
 @get("/console/settlements/{statement_id:int}/statement.csv", guards=[guards.operator], include_in_schema=False)

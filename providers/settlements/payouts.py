@@ -93,16 +93,18 @@ class StripeConnectGateway:
             transfer = await self._client.v1.transfers.create_async(
                 params, {"idempotency_key": order.idempotency_key})
         except stripe.IdempotencyError as error:
-            raise PayoutRefused(f"Stripe refused the payout: {error.user_message or error}",
-                                code="payout_key_reused") from error
+            raise PayoutRefused(
+                "The payment gateway refused the payout; nothing was paid.", code="payout_key_reused",
+                gateway_message=str(error.user_message or error)) from error
         except (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError) as error:
             log.warning("payout_refused", statement_id=order.statement_id, stripe_code=error.code)
-            raise PayoutRefused(f"Stripe refused the payout: {error.user_message or error}",
-                                stripe_code=error.code) from error
+            raise PayoutRefused(
+                "The payment gateway refused the payout; nothing was paid.", stripe_code=error.code,
+                gateway_message=str(error.user_message or error)) from error
         except stripe.StripeError as error:  # connection, rate limit, authentication, Stripe's own errors
             log.warning("payout_unavailable", statement_id=order.statement_id, error=type(error).__name__)
-            raise PayoutUnavailable(f"Stripe could not be reached or failed ({type(error).__name__}); "
-                                    "Nothing was paid; try again.") from error
+            raise PayoutUnavailable("The payment gateway could not be reached; nothing was paid. Try again.",
+                                    gateway_error=type(error).__name__) from error
         log.info("payout_sent", statement_id=order.statement_id, transfer=transfer.id)
         return transfer.id
 
@@ -117,12 +119,16 @@ class FakePayoutGateway:
     async def pay(self, order: PayoutOrder) -> str:
         if not ACCOUNT_PATTERN.match(order.account) or (
                 self.accounts is not None and order.account not in self.accounts):
-            raise PayoutRefused(f"No such destination: '{order.account}'.", stripe_code="resource_missing")
+            raise PayoutRefused(
+                "The payment gateway refused the payout; nothing was paid.", stripe_code="resource_missing",
+                gateway_message=f"No such destination: '{order.account}'.")
         body = {"amount": order.amount_fen, "currency": order.currency, "destination": order.account}
         done = self.transfers.get(order.idempotency_key)
         if done is not None:
             if {key: done[key] for key in body} != body:
-                raise PayoutRefused("This statement was paid with other amounts before.", code="payout_key_reused")
+                raise PayoutRefused(
+                    "The payment gateway refused the payout; nothing was paid.", code="payout_key_reused",
+                    gateway_message="This statement was paid with other amounts before.")
             return done["id"]
         transfer = {"id": f"tr_fake{len(self.transfers) + 1:08d}", **body}
         self.transfers[order.idempotency_key] = transfer

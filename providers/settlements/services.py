@@ -87,8 +87,8 @@ def check_period_over(period: str, now: datetime | None = None) -> tuple[datetim
     redeemed after its statement was approved would never be paid)."""
     start, end = period_bounds(period)
     if end > (now or datetime.now(UTC)):
-        raise Invalid(f"{period} is not over yet; a month is settled once it has ended.", code="period_open",
-                      field="period")
+        raise Invalid("This month is not over yet; a month is settled once it has ended.", code="period_open",
+                      field="period", period=period)
     return start, end
 
 
@@ -395,8 +395,8 @@ async def my_statements(principal: Principal) -> list[StatementSummary]:
 
 async def _status_conflict(connection, statement_id: int, needs: str) -> Conflict:
     current = await connection.fetchval("SELECT status FROM settlement_statement WHERE id = $1", statement_id)
-    return Conflict(f"The statement is {current}; this needs it to be {needs}.", code="status_conflict",
-                    status_now=current)
+    return Conflict("This statement is no longer in a state that allows this; reload it.", code="status_conflict",
+                    status_now=current, status_needed=needs)
 
 
 async def approve(principal: Principal, statement_id: int, revision: int | None = None,
@@ -550,11 +550,17 @@ async def set_payout_account(principal: Principal, provider_id: int, account_id:
     if row["payout_account"] == account:
         raise Conflict("This is the provider's payout account already.", code="payout_account_unchanged",
                        field="account_id")
-    async with engine().transaction() as transaction:
-        return await approvals.propose(
-            transaction.connection, principal, "payout_account", provider_id, row["node"],
-            {"before": row["payout_account"], "after": account, "provider_name": row["name"]},
-            conflict="A change of this provider's payout account is waiting for approval already.")
+    try:
+        async with engine().transaction() as transaction:
+            return await approvals.propose(
+                transaction.connection, principal, "payout_account", provider_id, row["node"],
+                {"before": row["payout_account"], "after": account, "provider_name": row["name"]})
+    except Conflict as error:
+        if error.code != "approval_pending":
+            raise
+        # Said here, as a literal, so that it is extracted and translated with this domain's messages.
+        raise Conflict("A change of this provider's payout account is waiting for approval already.",
+                       code="approval_pending", field="account_id") from None
 
 
 async def _apply_payout_account(connection, approver: Principal, request: dict) -> dict:

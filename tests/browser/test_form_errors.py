@@ -71,3 +71,32 @@ async def test_a_member_form_shows_the_error_at_the_field(phone_page, world, sho
     await expect(page.locator("#confirmation ~ [data-testid=field-error]")).to_be_visible()
     await page.locator("#confirmation").scroll_into_view_if_needed()
     await shots.take(page, "member-erasure-unconfirmed")
+
+
+async def test_a_refused_complaint_resolution_shows_at_its_field(browser, live_server, world, shots):
+    """The console's close form of a complaint (1440x900): a one-character resolution is refused
+    beside the field, in Chinese, with the text typed still there."""
+    from evaluation.complaints import services as complaints
+    from evaluation.schemas import ComplaintInput
+    from tests.evaluation.test_quality_loop import redeemed_voucher
+
+    member, voucher = await redeemed_voucher(world)
+    await complaints.file(member, voucher.id, world.providers["chaoyang"]["id"],
+                          ComplaintInput(category="poor_service", text="服务态度很差，等了很久"))
+    context = await _context(browser, live_server, CONSOLE)
+    page = await context.new_page()
+    _watch(page)
+    try:
+        await page.goto("/console/login")
+        await sign_in(page, world.operators["chaoyang"], PASSWORD)
+        await page.goto("/console/complaints")
+        form = page.locator("[data-testid=close-form]")
+        await form.locator("textarea").fill("好")
+        async with page.expect_navigation():
+            await form.locator("button[type=submit]").click()
+        await expect(form.locator("[data-testid=field-error]")).to_contain_text("请用 2 到 2000 字填写处理结果。")
+        await expect(form.locator("textarea")).to_have_value("好")
+        await shots.take(page, "complaint-resolution-refused")
+    finally:
+        await context.close()
+    assert not page.problems, page.problems

@@ -1,12 +1,13 @@
 """Console pages of the roster: CSV import with its per-row report and progress, the
-member list of a union with transfer and leaving; and the public activation page.
+member list of a union (transfer and leaving are on the member card, marketplace.privacy);
+and the public activation page.
 Thin handlers: read the form, call one service, render."""
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
-from marketplace.errors import DomainError, Invalid, TooManyRequests
+from marketplace.errors import DomainError, TooManyRequests
 from marketplace.federation import activation, services as federation
 from marketplace.federation.roster import parsing, services as roster
 from marketplace.identity import guards, services as identity
@@ -118,20 +119,7 @@ async def roster_progress(request: Request, import_id: BigId) -> Template:
 
 # Members of a union: transfer and leaving ------------------------------------------------------------
 
-def _message(error: DomainError) -> str:
-    messages = {
-        "member_left": _("This member has left the union."),
-        "same_node": _("The member already belongs to this union."),
-        "member_not_found": _("No such member in your scope."),
-        "out_of_scope": _("This union node is outside your scope."),
-    }
-    if error.field == "node_id" and error.code == "invalid":
-        return _("Members belong to a grassroots union; choose one.")
-    return messages.get(error.code) or error.translated()
-
-
-async def _members_page(request: Request, node_id: int, *, error: str | None = None,
-                        notice: str | None = None, status: int = 200) -> Template:
+async def _members_page(request: Request, node_id: int) -> Template:
     """The member list: search by name, phone or ID number, filters by status and group, paged.
     Light by design: actions on a member live on the member's own page."""
     query = request.query_params
@@ -142,51 +130,15 @@ async def _members_page(request: Request, node_id: int, *, error: str | None = N
     page = paging.page_number(query.get("page"))
     items, total = await federation.search_members(request.user, node_id, q=q, status=member_status, group=group,
                                                    page=page)
-    return Template(template_name="console/roster_members.html", status_code=status, context={
+    return Template(template_name="console/roster_members.html", context={
         "node": await federation.get_node(node_id), "items": items, "pager": paging.Pager.of(request, total, page),
-        "q": q, "status": member_status, "group": group, "groups": groups, "error": error, "notice": notice,
+        "q": q, "status": member_status, "group": group, "groups": groups,
     })
 
 
 @get("/console/nodes/{node_id:int}/members", guards=[guards.operator], include_in_schema=False)
 async def member_list(request: Request, node_id: Id) -> Template:
     return await _members_page(request, node_id)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
-
-
-async def _member_action(request: Request, member_id: int, action) -> Response:
-    form = dict(await request.form())
-    back = _int(form.get("back_node")) or request.user.node_id
-    try:
-        await action(form)
-    except DomainError as error:
-        if error.status == 401:
-            raise
-        return await _members_page(request, back, error=_message(error), status=error.status)
-    return Redirect(path=f"/console/members/{member_id}?done={action.__name__}")
-
-
-@post("/console/members/{member_id:int}/transfer", guards=[guards.operator], include_in_schema=False)
-async def member_transfer(request: Request, member_id: BigId) -> Response:
-    async def transfer(form):
-        node_id = _int(form.get("node_id"))
-        if node_id is None:
-            raise Invalid("Choose a union.", field="node_id")
-        await federation.transfer_member(request.user, member_id, node_id, form.get("reason"))
-    return await _member_action(request, member_id, transfer)
-
-
-@post("/console/members/{member_id:int}/leave", guards=[guards.operator], include_in_schema=False)
-async def member_leave(request: Request, member_id: BigId) -> Response:
-    async def leave(form):
-        await federation.leave_member(request.user, member_id, form.get("reason"))
-    return await _member_action(request, member_id, leave)
 
 
 # Activation (public) ----------------------------------------------------------------------------------
@@ -266,5 +218,5 @@ async def activate(request: Request) -> Response:
     return response
 
 
-ROUTES: list = [roster_template, roster_page, roster_upload, roster_detail, roster_progress, member_list, member_transfer,
-                member_leave, activate_page, activate_send, activate]
+ROUTES: list = [roster_template, roster_page, roster_upload, roster_detail, roster_progress, member_list,
+                activate_page, activate_send, activate]
