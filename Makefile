@@ -26,12 +26,12 @@ lint-imports: install
 LINTED := marketplace catalog providers evaluation benchmarks tests
 
 # Everything the machine checks in the code: ruff's rules and format, mypy, the layers.
+# `make test` runs it before the tests.
 lint: lint-code lint-imports
-	$(BIN)/ruff format --check $(LINTED)
 
-# What `make test` checks before the tests (the format check joins it once the code is formatted).
 lint-code: install
 	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 setup: install

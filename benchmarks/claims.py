@@ -90,7 +90,8 @@ async def _bench_offer(stock: int, kind: str = "voucher", limit: int = 1) -> int
         row = await connection.fetchrow(
             "SELECT p.id AS provider, (SELECT id FROM category ORDER BY id LIMIT 1) AS category, "
             "(SELECT id FROM union_node WHERE depth = 0 ORDER BY id LIMIT 1) AS root "
-            "FROM provider p WHERE p.status = 'active' ORDER BY p.id LIMIT 1")
+            "FROM provider p WHERE p.status = 'active' ORDER BY p.id LIMIT 1"
+        )
         if row is None or row["category"] is None or row["root"] is None:
             raise RuntimeError("no active provider, category or national node: seed the data first")
         return await connection.fetchval(
@@ -99,20 +100,26 @@ async def _bench_offer(stock: int, kind: str = "voucher", limit: int = 1) -> int
             "groups, status, valid_from, valid_to, created_at, updated_at, published_at, tags) "
             "VALUES ($1, $2, $5, '压测抢券', 'Flash-sale benchmark voucher', '压测用', 10000, 0, 0, $6, $3, $3, $7, "
             "$4, '{}', 'published', now() - interval '1 day', now() + interval '30 days', now(), now(), now(), '{}') "
-            "RETURNING id", row["provider"], row["category"], stock, row["root"], kind,
-            POINTS_PRICE if kind == "points" else None, limit)
+            "RETURNING id",
+            row["provider"],
+            row["category"],
+            stock,
+            row["root"],
+            kind,
+            POINTS_PRICE if kind == "points" else None,
+            limit,
+        )
 
 
 async def _tokens(count: int) -> list[str]:
-    rows = await db.engine().run_ddl(
-        f"SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT {int(count)}")
+    rows = await db.engine().run_ddl(f"SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT {int(count)}")
     if len(rows) < count:
-        raise RuntimeError(f"{count} members are needed, {len(rows)} exist: "
-                           f"`benefits seed --members {count}` first")
+        raise RuntimeError(f"{count} members are needed, {len(rows)} exist: `benefits seed --members {count}` first")
     tokens: list[str] = []
     for start in range(0, count, 200):
-        opened = await asyncio.gather(*(identity.open_session("member", row["id"], "bearer")
-                                        for row in rows[start:start + 200]))
+        opened = await asyncio.gather(
+            *(identity.open_session("member", row["id"], "bearer") for row in rows[start : start + 200])
+        )
         tokens.extend(token for token, _ in opened)
     return tokens
 
@@ -132,7 +139,9 @@ async def _check(offer_id: int, result: Round) -> None:
         result.stock_left = await connection.fetchval("SELECT stock_left FROM offer WHERE id = $1", offer_id)
         result.over_limit = await connection.fetchval(
             "SELECT count(*) FROM (SELECT member FROM voucher WHERE offer = $1 GROUP BY member "
-            "HAVING count(*) > 1) AS over", offer_id)
+            "HAVING count(*) > 1) AS over",
+            offer_id,
+        )
 
 
 async def _race(attempt, count: int, concurrency: int, stats: Stats) -> None:
@@ -177,8 +186,16 @@ SELECT $4, id, $1, provider, 'epoch', now(), valid_to FROM taken RETURNING id
 """
 
 
-async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64, rounds: int = 10,
-              web_workers: int = 1, log_dir: str | None = None, points: bool = True, say=print) -> Report:
+async def run(
+    attempts: int = 20_000,
+    stock: int = 1_000,
+    concurrency: int = 64,
+    rounds: int = 10,
+    web_workers: int = 1,
+    log_dir: str | None = None,
+    points: bool = True,
+    say=print,
+) -> Report:
     from marketplace.vouchers import codes
 
     report = Report(stock=stock, attempts=attempts)
@@ -193,16 +210,40 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
         root = await db.engine().run_ddl("SELECT id FROM union_node WHERE depth = 0 ORDER BY id LIMIT 1")
         say(f"bench offer {offer_id}; opening {attempts} member sessions…")
         tokens = await _tokens(attempts)
-        member_ids = [row["id"] for row in await db.engine().run_ddl(
-            f"SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT {int(attempts)}")]
-        children.append(processes.spawn(
-            ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", "httptools",  # as `benefits serve`
-             "--workers", str(web_workers)], os.path.join(log_dir, "web-claims.log")))
+        member_ids = [
+            row["id"]
+            for row in await db.engine().run_ddl(
+                f"SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT {int(attempts)}"
+            )
+        ]
+        children.append(
+            processes.spawn(
+                [
+                    "-m",
+                    "uvicorn",
+                    "marketplace.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                    "--no-proxy-headers",
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",  # as `benefits serve`
+                    "--workers",
+                    str(web_workers),
+                ],
+                os.path.join(log_dir, "web-claims.log"),
+            )
+        )
         await benchmarking.wait_ready(base)
         pool = await asyncpg.create_pool(get_settings().database.url, min_size=concurrency, max_size=concurrency)
-        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
-                                     timeout=aiohttp.ClientTimeout(total=30))
+        http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency), timeout=aiohttp.ClientTimeout(total=30)
+        )
         url = f"{base}/api/v1/offers/{offer_id}/claims"
         async with pool, http:
             for number in range(1, rounds + 1):
@@ -217,8 +258,9 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
 
                 async def as_sql(i: int) -> None:
                     async with pool.acquire() as connection:
-                        await connection.fetchval(_CLAIM_SQL, member_ids[i], offer_id, [root[0]["id"]],
-                                                  codes.new_code())
+                        await connection.fetchval(
+                            _CLAIM_SQL, member_ids[i], offer_id, [root[0]["id"]], codes.new_code()
+                        )
 
                 await _reset(offer_id, stock)
                 await _race(over_http, attempts, concurrency, result.api)
@@ -226,10 +268,12 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
                 await _reset(offer_id, stock)
                 await _race(as_sql, attempts, concurrency, result.sql)
                 report.rounds.append(result)
-                say(f"round {number}: {result.vouchers} vouchers, stock left {result.stock_left}, "
+                say(
+                    f"round {number}: {result.vouchers} vouchers, stock left {result.stock_left}, "
                     f"{result.over_limit} members over the limit; API {result.api.rps:.0f} claims/s "
                     f"(p99 {result.api.pct(99):.1f} ms, {result.api.errors} errors), SQL {result.sql.rps:.0f}/s, "
-                    f"ratio {result.ratio:.2f}")
+                    f"ratio {result.ratio:.2f}"
+                )
             await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")
             if points:
                 await _points_rounds(report, http, pool, base, tokens, member_ids, concurrency, rounds, say)
@@ -239,15 +283,20 @@ async def run(attempts: int = 20_000, stock: int = 1_000, concurrency: int = 64,
     return report
 
 
-async def _points_rounds(report: Report, http, pool, base: str, tokens: list[str], member_ids: list[int],
-                         concurrency: int, rounds: int, say) -> None:
+async def _points_rounds(
+    report: Report, http, pool, base: str, tokens: list[str], member_ids: list[int], concurrency: int, rounds: int, say
+) -> None:
     from marketplace.points import services as points
 
     # Members with no points of their own (the demo member has some), so that every
     # balance must come out at exactly zero.
     async with db.engine().transaction() as transaction:
-        holders = {row["member"] for row in await transaction.connection.fetch(
-            "SELECT member FROM points_balance WHERE balance > 0 AND member = ANY($1::bigint[])", member_ids)}
+        holders = {
+            row["member"]
+            for row in await transaction.connection.fetch(
+                "SELECT member FROM points_balance WHERE balance > 0 AND member = ANY($1::bigint[])", member_ids
+            )
+        }
     chosen = [index for index, member_id in enumerate(member_ids) if member_id not in holders][:64]
     tokens, member_ids = [tokens[index] for index in chosen], [member_ids[index] for index in chosen]
     members = report.points_members = len(member_ids)
@@ -260,13 +309,13 @@ async def _points_rounds(report: Report, http, pool, base: str, tokens: list[str
     async def grant(tag: str) -> None:
         async with db.engine().transaction() as transaction:
             for member_id in member_ids[:members]:
-                await points.credit(transaction.connection, member_id, "grant", POINTS_EACH,
-                                    f"bench:{offer_id}:{tag}")
+                await points.credit(transaction.connection, member_id, "grant", POINTS_EACH, f"bench:{offer_id}:{tag}")
 
     async def check(result: PointsRound) -> None:
         async with db.engine().transaction() as transaction:
             balances = await transaction.connection.fetch(
-                "SELECT balance FROM points_balance WHERE member = ANY($1::bigint[])", member_ids[:members])
+                "SELECT balance FROM points_balance WHERE member = ANY($1::bigint[])", member_ids[:members]
+            )
         result.negative = sum(row["balance"] < 0 for row in balances)
         result.unspent = sum(row["balance"] for row in balances)
 
@@ -287,8 +336,9 @@ async def _points_rounds(report: Report, http, pool, base: str, tokens: list[str
 
         async def as_sql(i: int, number: int = number, picks: list[int] = picks) -> None:
             async with pool.acquire() as connection, connection.transaction():
-                await points.debit(connection, member_ids[picks[i]], "spend", POINTS_PRICE,
-                                   f"bench:{offer_id}:{number}:{i}")
+                await points.debit(
+                    connection, member_ids[picks[i]], "spend", POINTS_PRICE, f"bench:{offer_id}:{number}:{i}"
+                )
 
         await grant(f"{number}:api")
         await _race(over_http, attempts, concurrency, result.api)
@@ -297,8 +347,10 @@ async def _points_rounds(report: Report, http, pool, base: str, tokens: list[str
         await _race(as_sql, attempts, concurrency, result.sql)
         result.mismatched = len(await points.reconcile())
         report.points_rounds.append(result)
-        say(f"points round {number}: {result.spent} spends, {result.negative} negative balances, "
+        say(
+            f"points round {number}: {result.spent} spends, {result.negative} negative balances, "
             f"{result.unspent} points unspent; API {result.api.rps:.0f} claims/s (p99 {result.api.pct(99):.1f} ms, "
             f"{result.api.errors} errors), "
-            f"ledger {result.sql.rps:.0f}/s, ratio {result.ratio:.2f}")
+            f"ledger {result.sql.rps:.0f}/s, ratio {result.ratio:.2f}"
+        )
     await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")

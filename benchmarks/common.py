@@ -33,7 +33,6 @@ class Stats:
         return len(self.latencies_ms) / self.wall_s if self.wall_s else 0.0
 
 
-
 def percentile(values: list[float], p: float) -> float:
     stats = Stats("", "")
     stats.latencies_ms = values

@@ -48,12 +48,26 @@ async def run(n: int = 20, timeout: float = 20, say=print) -> Report:
     children: list = []
     await db.open_pool()
     try:
-        children.append(processes.spawn(
-            ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log"], os.path.join(log_dir, "web-delisting.log")))
+        children.append(
+            processes.spawn(
+                [
+                    "-m",
+                    "uvicorn",
+                    "marketplace.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                os.path.join(log_dir, "web-delisting.log"),
+            )
+        )
         for role in ("worker", "scheduler"):
-            children.append(processes.spawn(["-m", "marketplace.cli", role],
-                                            os.path.join(log_dir, f"{role}-delisting.log")))
+            children.append(
+                processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}-delisting.log"))
+            )
         await benchmarking.wait_ready(base)
         operator = await _operator()
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
@@ -67,15 +81,23 @@ async def run(n: int = 20, timeout: float = 20, say=print) -> Report:
             chosen = list(offers.items())
             random.Random(5).shuffle(chosen)
             for provider_id, offer_id in chosen[:n]:
+
                 async def visible(provider_id: int = provider_id) -> bool:
-                    found = await http.get("/api/v1/search", params={"provider_id": provider_id, "page_size": 50},
-                                           headers=headers)
+                    found = await http.get(
+                        "/api/v1/search", params={"provider_id": provider_id, "page_size": 50}, headers=headers
+                    )
                     found.raise_for_status()
                     return bool(found.json()["hits"])
 
                 async with db.engine().transaction() as transaction:
-                    case_id = await policy.open_case(transaction.connection, provider_id, "delisting", None, {},
-                                                     [{"code": "bench", "text": "压测：下架生效时间"}])
+                    case_id = await policy.open_case(
+                        transaction.connection,
+                        provider_id,
+                        "delisting",
+                        None,
+                        {},
+                        [{"code": "bench", "text": "压测：下架生效时间"}],
+                    )
                 if case_id is None:
                     continue
                 decided = time.perf_counter()
@@ -90,15 +112,28 @@ async def run(n: int = 20, timeout: float = 20, say=print) -> Report:
                 else:
                     report.gone_ms.append(gone)  # from the decision's commit request to no hit left
                 async with db.engine().transaction() as transaction:
-                    await providers.transition(transaction.connection, provider_id, ("delisted",), "active",
-                                               "operator", operator.id, "delisting benchmark: listed again")
+                    await providers.transition(
+                        transaction.connection,
+                        provider_id,
+                        ("delisted",),
+                        "active",
+                        "operator",
+                        operator.id,
+                        "delisting benchmark: listed again",
+                    )
                     await transaction.connection.execute(
-                        "UPDATE provider_standing SET state = 'good', deadline = NULL WHERE provider = $1", provider_id)
+                        "UPDATE provider_standing SET state = 'good', deadline = NULL WHERE provider = $1", provider_id
+                    )
                     await transaction.connection.execute(
-                        "UPDATE enforcement_case SET status = 'closed' WHERE id = $1", case_id)
+                        "UPDATE enforcement_case SET status = 'closed' WHERE id = $1", case_id
+                    )
                 await _wait_until(visible, True, timeout)
-                say(f"provider {provider_id}: gone from search after {gone:.0f} ms; a claim right after the decision "
-                    f"got HTTP {claim.status_code}" if gone is not None else f"provider {provider_id}: timed out")
+                say(
+                    f"provider {provider_id}: gone from search after {gone:.0f} ms; a claim right after the decision "
+                    f"got HTTP {claim.status_code}"
+                    if gone is not None
+                    else f"provider {provider_id}: timed out"
+                )
     finally:
         processes.stop(children)
         await db.close_pool()

@@ -32,7 +32,8 @@ async def run(amount: int = 100) -> GrantReport:
     await db.open_pool()
     try:
         rows = await db.engine().run_ddl(
-            "SELECT o.id FROM operator o JOIN union_node n ON n.id = o.node WHERE n.depth = 0 ORDER BY o.id LIMIT 1")
+            "SELECT o.id FROM operator o JOIN union_node n ON n.id = o.node WHERE n.depth = 0 ORDER BY o.id LIMIT 1"
+        )
         if not rows:
             raise RuntimeError("no national operator: seed the data first")
         operator = await identity.load_principal("operator", rows[0]["id"])
@@ -51,5 +52,12 @@ async def run(amount: int = 100) -> GrantReport:
         reconcile_s = time.perf_counter() - started
     finally:
         await db.close_pool()
-    return GrantReport(members=done.members_total, granted=done.members_done, create_s=create_s, apply_s=apply_s,
-                       replay_s=replay_s, reconcile_s=reconcile_s, mismatched=len(mismatched))
+    return GrantReport(
+        members=done.members_total,
+        granted=done.members_done,
+        create_s=create_s,
+        apply_s=apply_s,
+        replay_s=replay_s,
+        reconcile_s=reconcile_s,
+        mismatched=len(mismatched),
+    )

@@ -34,9 +34,38 @@ from marketplace.runtime import components, processes
 CHUNK = 1_000_000
 OPERATOR = "bench_reports_city"
 PASSWORD = "Bench-Reports-42"
-QUERIES = ["游泳", "瑜伽", "攀岩", "牙科", "托管", "老年大学", "篮球", "乒乓球", "法律咨询", "心理咨询",
-           "家政", "月嫂", "驾校", "钢琴", "书法", "舞蹈", "洗车", "修鞋", "配钥匙", "宠物医院",
-           "健身私教", "中医推拿", "体检套餐", "眼科", "儿童乐园", "温泉", "滑雪", "露营", "读书会", "电竞"]
+QUERIES = [
+    "游泳",
+    "瑜伽",
+    "攀岩",
+    "牙科",
+    "托管",
+    "老年大学",
+    "篮球",
+    "乒乓球",
+    "法律咨询",
+    "心理咨询",
+    "家政",
+    "月嫂",
+    "驾校",
+    "钢琴",
+    "书法",
+    "舞蹈",
+    "洗车",
+    "修鞋",
+    "配钥匙",
+    "宠物医院",
+    "健身私教",
+    "中医推拿",
+    "体检套餐",
+    "眼科",
+    "儿童乐园",
+    "温泉",
+    "滑雪",
+    "露营",
+    "读书会",
+    "电竞",
+]
 
 
 @dataclass
@@ -62,14 +91,20 @@ class Report:
         out += [
             ("full aggregation (all history)", f"{self.full_s:.1f} s ({self.usage_rows:,} usage rows)"),
             ("incremental aggregation (the 10-minute job)", f"{self.incremental_s:.2f} s"),
-            (f"dashboard data, service call, {self.city} ({len(self.service_ms)} loads)",
-             f"p50 {p(self.service_ms, 50):.0f} ms, p95 {p(self.service_ms, 95):.0f} ms "
-             f"(first {self.service_first_ms:.0f} ms)"),
+            (
+                f"dashboard data, service call, {self.city} ({len(self.service_ms)} loads)",
+                f"p50 {p(self.service_ms, 50):.0f} ms, p95 {p(self.service_ms, 95):.0f} ms "
+                f"(first {self.service_first_ms:.0f} ms)",
+            ),
         ]
         if self.http_ms:
-            out.append((f"dashboard page over HTTP ({len(self.http_ms)} loads)",
-                        f"p50 {p(self.http_ms, 50):.0f} ms, p95 {p(self.http_ms, 95):.0f} ms "
-                        f"(first {self.http_first_ms:.0f} ms)"))
+            out.append(
+                (
+                    f"dashboard page over HTTP ({len(self.http_ms)} loads)",
+                    f"p50 {p(self.http_ms, 50):.0f} ms, p95 {p(self.http_ms, 95):.0f} ms "
+                    f"(first {self.http_first_ms:.0f} ms)",
+                )
+            )
         if self.parts_ms:
             slowest = sorted(self.parts_ms.items(), key=lambda kv: -kv[1])[:4]
             out.append(("slowest queries of the last load", ", ".join(f"{k} {v:.0f} ms" for k, v in slowest)))
@@ -87,7 +122,8 @@ async def _city() -> dict:
         row = await c.fetchrow(
             "SELECT c.id, c.path, c.name_zh, count(g.id) AS unions FROM union_node c "
             "JOIN union_node g ON g.path LIKE c.path || '%' AND g.level = 'grassroots' "
-            "WHERE c.level = 'city' GROUP BY c.id ORDER BY count(g.id) DESC, c.id LIMIT 1")
+            "WHERE c.level = 'city' GROUP BY c.id ORDER BY count(g.id) DESC, c.id LIMIT 1"
+        )
     if row is None:
         raise RuntimeError("no city node: run `benefits seed --members 10 --providers 20 --offers 50` first")
     return dict(row)
@@ -99,8 +135,9 @@ async def generate(city: dict, members: int, vouchers: int, say=print) -> float:
         c = transaction.connection
         say("removing earlier bench data…")
         await c.execute("SET LOCAL session_replication_role = replica")
-        await c.execute("DELETE FROM voucher WHERE code LIKE 'R%' AND member IN "
-                        "(SELECT id FROM member WHERE name = '报表压测')")
+        await c.execute(
+            "DELETE FROM voucher WHERE code LIKE 'R%' AND member IN (SELECT id FROM member WHERE name = '报表压测')"
+        )
         await c.execute("DELETE FROM member WHERE name = '报表压测'")
         await c.execute("DELETE FROM search_miss WHERE query = ANY($1::varchar[]) AND degraded = false", QUERIES)
         say(f"{members:,} members…")
@@ -121,12 +158,17 @@ async def generate(city: dict, members: int, vouchers: int, say=print) -> float:
                       'active', now(), now()
                FROM generate_series(1, $1) g,
                     (SELECT array_agg(id ORDER BY id) AS ids FROM union_node
-                     WHERE level = 'grassroots' AND path LIKE $2) u""", members, city["path"] + "%")
+                     WHERE level = 'grassroots' AND path LIKE $2) u""",
+            members,
+            city["path"] + "%",
+        )
     async with db.connection() as c:
         low, high = await c.fetchrow("SELECT min(id), max(id) FROM member WHERE name = '报表压测'")
-        offers = await c.fetchrow("SELECT array_agg(id ORDER BY id) AS ids, array_agg(provider ORDER BY id) AS providers,"
-                                  " array_agg(subsidy_fen ORDER BY id) AS subsidies, "
-                                  "array_agg(member_price_fen ORDER BY id) AS prices FROM offer")
+        offers = await c.fetchrow(
+            "SELECT array_agg(id ORDER BY id) AS ids, array_agg(provider ORDER BY id) AS providers,"
+            " array_agg(subsidy_fen ORDER BY id) AS subsidies, "
+            "array_agg(member_price_fen ORDER BY id) AS prices FROM offer"
+        )
     if not offers["ids"]:
         raise RuntimeError("no offers: seed first")
     done = 0
@@ -150,21 +192,36 @@ async def generate(city: dict, members: int, vouchers: int, say=print) -> float:
                                                    THEN 'redeemed' WHEN x.hashint % 100 < 90 THEN 'cancelled'
                                                    WHEN t.at < now() - interval '30 days' THEN 'expired'
                                                    ELSE 'issued' END AS status) s""",
-                done + 1, done + size, offers["ids"], offers["providers"], low, high, offers["subsidies"],
-                offers["prices"])
+                done + 1,
+                done + size,
+                offers["ids"],
+                offers["providers"],
+                low,
+                high,
+                offers["subsidies"],
+                offers["prices"],
+            )
         done += size
         say(f"  vouchers {done:,} / {vouchers:,} ({time.perf_counter() - started:.0f} s)")
     async with db.engine().transaction() as transaction:
         c = transaction.connection
-        districts = [r["name"] for r in await c.fetch(
-            "SELECT regexp_replace(name_zh, '(总工会|工会)$', '') AS name FROM union_node "
-            "WHERE level = 'district' AND path LIKE $1", city["path"] + "%")] or ["朝阳区"]
+        districts = [
+            r["name"]
+            for r in await c.fetch(
+                "SELECT regexp_replace(name_zh, '(总工会|工会)$', '') AS name FROM union_node "
+                "WHERE level = 'district' AND path LIKE $1",
+                city["path"] + "%",
+            )
+        ] or ["朝阳区"]
         await c.execute(
             """INSERT INTO search_miss (query, district, groups, degraded, created_at)
                SELECT ($1::varchar[])[1 + (g * 31 % array_length($1::varchar[], 1))],
                       CASE WHEN g % 5 = 0 THEN NULL ELSE ($2::varchar[])[1 + (g % array_length($2::varchar[], 1))] END,
                       '{}', false, now() - random() * interval '180 days'
-               FROM generate_series(1, 200000) g""", QUERIES, districts)
+               FROM generate_series(1, 200000) g""",
+            QUERIES,
+            districts,
+        )
         say("analyze…")
     async with db.connection() as c:
         await c.execute("VACUUM ANALYZE member")
@@ -178,7 +235,11 @@ async def _operator(city: dict) -> None:
         await c.execute(
             "INSERT INTO operator (username, display_name, node, password_hash, created_at) "
             "VALUES ($1, '报表压测操作员', $2, $3, now()) ON CONFLICT (username) DO UPDATE SET node = $2, "
-            "password_hash = $3", OPERATOR, city["id"], await hash_password(PASSWORD))
+            "password_hash = $3",
+            OPERATOR,
+            city["id"],
+            await hash_password(PASSWORD),
+        )
 
 
 async def _over_http(city: dict, loads: int, report: Report, say) -> None:
@@ -187,14 +248,30 @@ async def _over_http(city: dict, loads: int, report: Report, say) -> None:
     base = f"http://127.0.0.1:{port}"
     log_dir = os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
     os.makedirs(log_dir, exist_ok=True)
-    children = [processes.spawn(["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1",
-                                 "--port", str(port), "--no-access-log"], os.path.join(log_dir, "web-reports.log"))]
+    children = [
+        processes.spawn(
+            [
+                "-m",
+                "uvicorn",
+                "marketplace.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            os.path.join(log_dir, "web-reports.log"),
+        )
+    ]
     try:
         await benchmarking.wait_ready(base)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             await http.get("/console/login")
-            response = await http.post("/console/login", data={"username": OPERATOR, "password": PASSWORD,
-                                                               "_csrf_token": http.cookies.get("csrftoken")})
+            response = await http.post(
+                "/console/login",
+                data={"username": OPERATOR, "password": PASSWORD, "_csrf_token": http.cookies.get("csrftoken")},
+            )
             if response.status_code not in (302, 303):
                 say(f"[red]sign-in failed: HTTP {response.status_code}[/]")
                 return

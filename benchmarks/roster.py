@@ -53,8 +53,10 @@ def generate(rows: int, node_codes: list[str]) -> bytes:
         area, day = divmod(index, BIRTH_DAYS)
         first17 = f"{AREAS[area]}{days[day]}{sequence:03d}"
         phone = f"195{(PHONE_A * i + 7) % PHONE_SPACE:08d}"
-        append(f"{names[(i * 7919) % n_names]},{phone},{first17}{id_check_digit(first17)},"
-               f"{node_codes[(i * 31) % n_nodes]},{GROUPS[i % n_groups]}")
+        append(
+            f"{names[(i * 7919) % n_names]},{phone},{first17}{id_check_digit(first17)},"
+            f"{node_codes[(i * 31) % n_nodes]},{GROUPS[i % n_groups]}"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -70,13 +72,16 @@ async def run(rows: int = 1_000_000, say=print) -> RosterReport:
     await db.open_pool()
     try:
         found = await db.engine().run_ddl(
-            "SELECT o.id, n.path FROM operator o JOIN union_node n ON n.id = o.node WHERE o.username = 'beijing'")
+            "SELECT o.id, n.path FROM operator o JOIN union_node n ON n.id = o.node WHERE o.username = 'beijing'"
+        )
         if not found:
             raise RuntimeError("no Beijing operator: run `benefits seed` first")
         operator = await identity.load_principal("operator", found[0]["id"])
         nodes = await db.engine().run_ddl(
             "SELECT code FROM union_node WHERE level = 'grassroots' AND path LIKE '"
-            + found[0]["path"] + "%' ORDER BY code")
+            + found[0]["path"]
+            + "%' ORDER BY code"
+        )
         started = time.perf_counter()
         content = generate(rows, [node["code"] for node in nodes])
         generate_s = time.perf_counter() - started
@@ -91,8 +96,10 @@ async def run(rows: int = 1_000_000, say=print) -> RosterReport:
             if done.status != "done":
                 raise RuntimeError(f"import {done.id} {done.status}: {[e.message for e in done.errors[:5]]}")
             runs.append((seconds, done.created, done.updated, done.unchanged))
-            say(f"run {attempt}: {seconds:.1f} s — created {done.created:,}, updated {done.updated:,}, "
-                f"unchanged {done.unchanged:,}")
+            say(
+                f"run {attempt}: {seconds:.1f} s — created {done.created:,}, updated {done.updated:,}, "
+                f"unchanged {done.unchanged:,}"
+            )
     finally:
         await db.close_pool()
     return RosterReport(rows=rows, generate_s=generate_s, megabytes=len(content) / 1e6, runs=runs)

@@ -31,11 +31,38 @@ from evaluation.scorecards import services as scorecards
 from marketplace import db
 from marketplace.runtime import processes
 
-DISTRICTS = ["东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "门头沟区", "房山区", "通州区", "顺义区",
-             "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区"]
-CATEGORIES = [("健身", "Fitness"), ("体检", "Check-ups"), ("餐饮", "Dining"), ("电影", "Cinema"),
-              ("理发", "Hair"), ("按摩", "Massage"), ("游泳", "Swimming"), ("培训", "Training"),
-              ("超市", "Groceries"), ("眼镜", "Optician"), ("洗衣", "Laundry"), ("书店", "Books")]
+DISTRICTS = [
+    "东城区",
+    "西城区",
+    "朝阳区",
+    "海淀区",
+    "丰台区",
+    "石景山区",
+    "门头沟区",
+    "房山区",
+    "通州区",
+    "顺义区",
+    "昌平区",
+    "大兴区",
+    "怀柔区",
+    "平谷区",
+    "密云区",
+    "延庆区",
+]
+CATEGORIES = [
+    ("健身", "Fitness"),
+    ("体检", "Check-ups"),
+    ("餐饮", "Dining"),
+    ("电影", "Cinema"),
+    ("理发", "Hair"),
+    ("按摩", "Massage"),
+    ("游泳", "Swimming"),
+    ("培训", "Training"),
+    ("超市", "Groceries"),
+    ("眼镜", "Optician"),
+    ("洗衣", "Laundry"),
+    ("书店", "Books"),
+]
 VOUCHER_BASE = 9_000_000_000_000  # bench redemptions' voucher numbers, far above real ones
 
 
@@ -101,31 +128,41 @@ async def generate(providers: int, ratings: int, complaints: int, results: int, 
         await c.execute("SELECT setseed(0.42)")
         root = await c.fetchval(
             "INSERT INTO union_node (level, code, name_zh, name_en, path, depth) "
-            "VALUES ('city', 'BENCH', '压测市总工会', 'Bench city', '/bench-pending/', 0) RETURNING id")
+            "VALUES ('city', 'BENCH', '压测市总工会', 'Bench city', '/bench-pending/', 0) RETURNING id"
+        )
         await c.execute("UPDATE union_node SET path = '/' || id || '/' WHERE id = $1", root)
         await c.execute(
             "INSERT INTO union_node (parent, level, code, name_zh, name_en, path, depth) "
             "SELECT $1, 'district', 'BENCH-' || lpad(d::text, 2, '0'), (ARRAY[{}])[d] || '总工会', 'Bench ' || d, "
-            "'/bench-pending/' || d || '/', 1 FROM generate_series(1, 16) d".format(", ".join(f"'{name}'" for name in DISTRICTS)), root)
-        await c.execute("UPDATE union_node SET path = '/' || $1 || '/' || id || '/' WHERE code LIKE 'BENCH-%'",
-                        str(root))
+            "'/bench-pending/' || d || '/', 1 FROM generate_series(1, 16) d".format(
+                ", ".join(f"'{name}'" for name in DISTRICTS)
+            ),
+            root,
+        )
+        await c.execute(
+            "UPDATE union_node SET path = '/' || $1 || '/' || id || '/' WHERE code LIKE 'BENCH-%'", str(root)
+        )
         await c.execute(
             "INSERT INTO category (code, name_zh, name_en) SELECT 'bench_' || lpad(k::text, 2, '0'), "
             "'压测' || (ARRAY[{}])[k], 'Bench ' || (ARRAY[{}])[k] FROM generate_series(1, 12) k".format(
-                ", ".join(f"'{zh}'" for zh, _ in CATEGORIES), ", ".join(f"'{en}'" for _, en in CATEGORIES)))
+                ", ".join(f"'{zh}'" for zh, _ in CATEGORIES), ", ".join(f"'{en}'" for _, en in CATEGORIES)
+            )
+        )
         await c.execute(
             "INSERT INTO member (node, name, gender, birth_year, phone_cipher, phone_hash, phone_masked, "
             "id_number_cipher, id_number_hash) "
             "SELECT (SELECT id FROM union_node WHERE code = 'BENCH-' || lpad((1 + g % 16)::text, 2, '0')), "
             "'压测会员', 'F', 1990, '\\x00'::bytea, decode(md5('bench-phone-' || g), 'hex'), '138****0000', "
-            "'\\x00'::bytea, decode(md5('bench-id-' || g), 'hex') FROM generate_series(1, 20000) g")
+            "'\\x00'::bytea, decode(md5('bench-id-' || g), 'hex') FROM generate_series(1, 20000) g"
+        )
         await c.execute(
             "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
             "contact_phone_masked, status, created_at) "
             "SELECT '压测商户' || g, 'BENCH' || lpad(g::text, 13, '0'), 'gym', "
             "(SELECT id FROM union_node WHERE code = 'BENCH-' || lpad((1 + g % 16)::text, 2, '0')), '压测', "
             "'\\x00'::bytea, '138****0000', 'active', now() - interval '1 year' FROM generate_series(1, $1) g",
-            providers)
+            providers,
+        )
         say(f"  {providers} providers…")
         # k: the provider's number; its district, category, quality (mean rating) and volume weight.
         await c.execute(
@@ -134,21 +171,28 @@ async def generate(providers: int, ratings: int, complaints: int, results: int, 
             "1 + (row_number() OVER (ORDER BY p.id))::int % 16 AS district, "
             "1 + (row_number() OVER (ORDER BY p.id))::int % 12 AS category_k, "
             "2.6 + 2.4 * random() AS quality, NULL::bigint AS offer, NULL::int AS category "
-            "FROM provider p WHERE p.credit_code LIKE 'BENCH%'")
-        await c.execute("UPDATE bench_p b SET category = c.id FROM category c "
-                        "WHERE c.code = 'bench_' || lpad(b.category_k::text, 2, '0')")
+            "FROM provider p WHERE p.credit_code LIKE 'BENCH%'"
+        )
+        await c.execute(
+            "UPDATE bench_p b SET category = c.id FROM category c "
+            "WHERE c.code = 'bench_' || lpad(b.category_k::text, 2, '0')"
+        )
         await c.execute(
             "INSERT INTO location (provider, name, address, district, latitude, longitude) "
             "SELECT b.provider, '压测门店', '北京市压测路' || b.k || '号', (ARRAY[{}])[b.district], "
             "39.8 + random() * 0.2, 116.3 + random() * 0.2 FROM bench_p b "
             "UNION ALL SELECT b.provider, '压测二店', '北京市压测路' || b.k || '号', "
             "(ARRAY[{}])[1 + (b.district + 3) % 16], 39.9, 116.4 FROM bench_p b WHERE b.k % 5 = 0".format(
-                ", ".join(f"'{d}'" for d in DISTRICTS), ", ".join(f"'{d}'" for d in DISTRICTS)))
+                ", ".join(f"'{d}'" for d in DISTRICTS), ", ".join(f"'{d}'" for d in DISTRICTS)
+            )
+        )
         await c.execute(
             "INSERT INTO offer (provider, category, kind, title_zh, description_zh, list_price_fen, member_price_fen, "
             "subsidy_fen, stock_total, stock_left, per_member_limit, node_scope, status, valid_from, valid_to) "
             "SELECT b.provider, b.category, 'voucher', '压测优惠', '压测用', 10000, 5000, 1000, 1000000, 1000000, 1, "
-            "$1, 'paused', now() - interval '1 year', now() + interval '1 year' FROM bench_p b", root)
+            "$1, 'paused', now() - interval '1 year', now() + interval '1 year' FROM bench_p b",
+            root,
+        )
         await c.execute("UPDATE bench_p b SET offer = o.id FROM offer o WHERE o.provider = b.provider")
         await c.execute("CREATE UNIQUE INDEX ON bench_p (k)")
         await c.execute("ANALYZE bench_p")
@@ -163,7 +207,11 @@ async def generate(providers: int, ratings: int, complaints: int, results: int, 
             "FROM (SELECT g, 1 + floor($3 * power(random(), 2))::int AS k, "
             "      now() - interval '89 days' * random() - interval '1 hour' AS at "
             "      FROM generate_series(1, $4) g) x JOIN bench_p b ON b.k = x.k",
-            VOUCHER_BASE, first_member, providers, ratings)
+            VOUCHER_BASE,
+            first_member,
+            providers,
+            ratings,
+        )
         say(f"  {ratings} redemptions…")
         await c.execute(
             "INSERT INTO rating (redemption, provider, member, overall, comment, created_at, updated_at, held, "
@@ -172,7 +220,9 @@ async def generate(providers: int, ratings: int, complaints: int, results: int, 
             "'', least(now(), r.redeemed_at + interval '2 hours' + interval '1 day' * random()), "
             "least(now(), r.redeemed_at + interval '3 hours'), x.held, CASE WHEN x.held THEN 'burst' END "
             "FROM redemption r JOIN bench_p b ON b.provider = r.provider "
-            "CROSS JOIN LATERAL (SELECT random() < 0.01 AS held) x WHERE r.voucher > $1", VOUCHER_BASE)
+            "CROSS JOIN LATERAL (SELECT random() < 0.01 AS held) x WHERE r.voucher > $1",
+            VOUCHER_BASE,
+        )
         say(f"  {ratings} ratings…")
         await c.execute(
             "INSERT INTO complaint (redemption, voucher, provider, member, category, text, status, created_at, "
@@ -186,18 +236,28 @@ async def generate(providers: int, ratings: int, complaints: int, results: int, 
             "    CASE WHEN random() < 0.8 THEN 1 + random() * 110 END AS answer_h) x "
             "CROSS JOIN LATERAL (SELECT CASE WHEN x.at + x.answer_h * interval '1 hour' <= now() "
             "    THEN x.at + x.answer_h * interval '1 hour' END AS answered) y",
-            VOUCHER_BASE, complaints)
+            VOUCHER_BASE,
+            complaints,
+        )
         say(f"  {complaints} complaints…")
         org = await c.fetchval("INSERT INTO evaluator_org (name, node) VALUES ('压测评价机构', $1) RETURNING id", root)
         batch = await c.fetchval(
             "INSERT INTO evaluator_batch (org, batch_ref, source, rows, content_hash, received_at, applied_at) "
-            "VALUES ($1, 'bench', 'json', $2, repeat('0', 64), now(), now()) RETURNING id", org, results)
+            "VALUES ($1, 'bench', 'json', $2, repeat('0', 64), now(), now()) RETURNING id",
+            org,
+            results,
+        )
         await c.execute(
             "INSERT INTO evaluator_result (batch, org, provider, visit_date, method, score, sample_size) "
             "SELECT $1, $2, b.provider, (now() AT TIME ZONE 'Asia/Shanghai')::date - (random() * 88)::int, "
             "'phone_survey', least(100, greatest(0, (b.quality * 20 + (random() - 0.5) * 30)::int)), "
             "1 + (random() * 49)::int FROM (SELECT 1 + floor($3 * random())::int AS k FROM generate_series(1, $4)) x "
-            "JOIN bench_p b ON b.k = x.k", batch, org, providers, results)
+            "JOIN bench_p b ON b.k = x.k",
+            batch,
+            org,
+            providers,
+            results,
+        )
     for table in ("provider", "location", "offer", "redemption", "rating", "complaint", "evaluator_result"):
         await db.engine().run_ddl(f"ANALYZE {table}")
     return time.perf_counter() - started
@@ -209,19 +269,33 @@ async def _new_rating(provider_id: int) -> tuple[int, float]:
     async with db.engine().transaction() as transaction:
         c = transaction.connection
         row = await c.fetchrow(
-            "SELECT offer, category, member FROM redemption WHERE provider = $1 LIMIT 1", provider_id)
-        voucher = await c.fetchval("SELECT coalesce(max(voucher), $1) + 1 FROM redemption WHERE voucher > $1",
-                                   VOUCHER_BASE)
+            "SELECT offer, category, member FROM redemption WHERE provider = $1 LIMIT 1", provider_id
+        )
+        voucher = await c.fetchval(
+            "SELECT coalesce(max(voucher), $1) + 1 FROM redemption WHERE voucher > $1", VOUCHER_BASE
+        )
         redemption = await c.fetchval(
             "INSERT INTO redemption (voucher, provider, offer, category, member, redeemed_at, survey_due_at) "
             "VALUES ($1, $2, $3, $4, $5, now(), now()) RETURNING id",
-            voucher, provider_id, row["offer"], row["category"], row["member"])
+            voucher,
+            provider_id,
+            row["offer"],
+            row["category"],
+            row["member"],
+        )
         await c.execute(
             "INSERT INTO rating (redemption, provider, member, overall, created_at, updated_at) "
-            "VALUES ($1, $2, $3, 5, now(), now())", redemption, provider_id, row["member"])
+            "VALUES ($1, $2, $3, 5, now(), now())",
+            redemption,
+            provider_id,
+            row["member"],
+        )
         expected = await c.fetchval(
             "SELECT count(*) FROM rating WHERE provider = $1 AND created_at > now() - make_interval(days => $2) "
-            "AND (NOT held OR cleared_at IS NOT NULL)", provider_id, scorecards.window_days())
+            "AND (NOT held OR cleared_at IS NOT NULL)",
+            provider_id,
+            scorecards.window_days(),
+        )
         await scorecards.rating_changed(provider_id)
     return expected, time.perf_counter()
 
@@ -242,8 +316,16 @@ async def _freshness(report: Report, providers: list[int], timeout: float) -> No
             await asyncio.sleep(0.005)
 
 
-async def run(providers: int = 20_000, ratings: int = 1_000_000, complaints: int = 50_000, results: int = 20_000,
-              freshness: int = 200, regenerate: bool = False, log_dir: str | None = None, say=print) -> Report:
+async def run(
+    providers: int = 20_000,
+    ratings: int = 1_000_000,
+    complaints: int = 50_000,
+    results: int = 20_000,
+    freshness: int = 200,
+    regenerate: bool = False,
+    log_dir: str | None = None,
+    say=print,
+) -> Report:
     report = Report(providers=providers, ratings=ratings, complaints=complaints, results=results)
     log_dir = log_dir or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
     os.makedirs(log_dir, exist_ok=True)
@@ -262,11 +344,17 @@ async def run(providers: int = 20_000, ratings: int = 1_000_000, complaints: int
             report.recompute_s.append(result.seconds)
             report.scorecards = result.providers
             report.digests.append(await scorecards.table_digest())
-            say(f"full recomputation {attempt}: {result.providers} scorecards in {result.seconds:.2f} s, "
-                f"digest {report.digests[-1]}")
+            say(
+                f"full recomputation {attempt}: {result.providers} scorecards in {result.seconds:.2f} s, "
+                f"digest {report.digests[-1]}"
+            )
         if freshness:
-            ids = [row["id"] for row in await db.engine().run_ddl(
-                "SELECT id FROM provider WHERE credit_code LIKE 'BENCH%' ORDER BY id")]
+            ids = [
+                row["id"]
+                for row in await db.engine().run_ddl(
+                    "SELECT id FROM provider WHERE credit_code LIKE 'BENCH%' ORDER BY id"
+                )
+            ]
             chosen = random.Random(7).sample(ids, min(freshness, len(ids)))
             for role in ("worker", "scheduler"):
                 children.append(processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}.log")))

@@ -65,8 +65,8 @@ class Report:
 
 # Load --------------------------------------------------------------------------------------
 
-async def _load(send: Callable, items: list, stats: Stats, requests: int, concurrency: int,
-                time_limit: float) -> Stats:
+
+async def _load(send: Callable, items: list, stats: Stats, requests: int, concurrency: int, time_limit: float) -> Stats:
     """`requests` calls of `send(item)` over `items` (round robin) by `concurrency` clients,
     stopped after `time_limit` seconds. `send` returns the JSON body or raises."""
     counter = iter(range(requests))
@@ -92,8 +92,16 @@ async def _load(send: Callable, items: list, stats: Stats, requests: int, concur
     return stats
 
 
-async def _load_paired(api: Callable, engine: Callable, items: list, api_stats: Stats, engine_stats: Stats,
-                       requests: int, concurrency: int, time_limit: float) -> None:
+async def _load_paired(
+    api: Callable,
+    engine: Callable,
+    items: list,
+    api_stats: Stats,
+    engine_stats: Stats,
+    requests: int,
+    concurrency: int,
+    time_limit: float,
+) -> None:
     """The API and the engine measured in the same minutes: each client sends a query
     through the API, then the same query straight to the engine, and so on. Measured one
     after the other, the two sides saw different loads on this shared machine (the same
@@ -118,8 +126,11 @@ async def _load_paired(api: Callable, engine: Callable, items: list, api_stats: 
             if time.monotonic() > deadline:
                 return
             # Half the clients start with the engine, so neither side always goes first.
-            order = ((api, api_stats), (engine, engine_stats)) if (i + offset) % 2 else (
-                (engine, engine_stats), (api, api_stats))
+            order = (
+                ((api, api_stats), (engine, engine_stats))
+                if (i + offset) % 2
+                else ((engine, engine_stats), (api, api_stats))
+            )
             for send, stats in order:
                 await one(send, items[i % len(items)], stats)
 
@@ -132,12 +143,14 @@ def _api_sender(http: aiohttp.ClientSession, base: str, headers: dict) -> Callab
     url = base + "/api/v1/search"
 
     async def send(params: dict) -> dict:
-        async with http.get(url, params={key: str(value) for key, value in params.items()},
-                            headers=headers) as response:
+        async with http.get(
+            url, params={key: str(value) for key, value in params.items()}, headers=headers
+        ) as response:
             body = await response.read()
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}")
         return msgspec.json.decode(body)
+
     return send
 
 
@@ -163,6 +176,7 @@ def _engine_sender(http: aiohttp.ClientSession, who: service.Eligibility) -> Cal
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}: {body[:200]!r}")
         return msgspec.json.decode(body)
+
     return send
 
 
@@ -171,6 +185,7 @@ def _peer_sender() -> Callable:
 
     async def send(params: dict) -> dict:
         return {"hits": await peer.search_ids(params["q"])}
+
     return send
 
 
@@ -193,8 +208,12 @@ async def _query_classes() -> dict[str, list[dict]]:
         filtered.append({key: value for key, value in params.items() if value is not None})
     geo = []
     for i in range(24):
-        params = {"lat": round(rng.uniform(*BEIJING_LAT), 5), "lng": round(rng.uniform(*BEIJING_LNG), 5),
-                  "radius_m": rng.choice([2000, 3000, 5000]), "sort": "distance"}
+        params = {
+            "lat": round(rng.uniform(*BEIJING_LAT), 5),
+            "lng": round(rng.uniform(*BEIJING_LNG), 5),
+            "radius_m": rng.choice([2000, 3000, 5000]),
+            "sort": "distance",
+        }
         if i % 3 == 1:
             params["q"] = rng.choice(TEXT_QUERIES[:8])
         geo.append(params)
@@ -202,6 +221,7 @@ async def _query_classes() -> dict[str, list[dict]]:
 
 
 # Freshness ---------------------------------------------------------------------------------
+
 
 async def _wait_until(visible: Callable, wanted: bool, timeout: float) -> float | None:
     """Milliseconds until `visible()` returns `wanted` (polled every 10 ms), None on timeout."""
@@ -232,8 +252,9 @@ async def _operator() -> Principal:
     return principal
 
 
-async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n: int, report: Report,
-                     timeout: float = 20) -> None:
+async def _freshness(
+    http: httpx.AsyncClient, headers: dict, hits: list[dict], n: int, report: Report, timeout: float = 20
+) -> None:
     """For n offers the member can find: sent back for review (gone), then approved through
     `catalog.services.approve` (visible again); and for n of their providers: suspended
     through `providers.services.decide` (all their offers gone), then reinstated. Each
@@ -247,13 +268,15 @@ async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n
 
     def finder(provider_id: int, offer_id: int | None = None) -> Callable:
         async def visible() -> bool | None:
-            response = await http.get("/api/v1/search", params={"provider_id": provider_id, "page_size": 50},
-                                      headers=headers)
+            response = await http.get(
+                "/api/v1/search", params={"provider_id": provider_id, "page_size": 50}, headers=headers
+            )
             if response.status_code == 503:
                 return None  # busy: ask again
             response.raise_for_status()
             found = response.json()["hits"]
             return any(h["offer_id"] == offer_id for h in found) if offer_id else bool(found)
+
         return visible
 
     offers: dict[int, int] = {}
@@ -266,7 +289,8 @@ async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n
         # A revision waiting for review: the live offer is withdrawn until it is approved.
         async with engine().transaction() as transaction:
             await transaction.connection.execute(
-                "UPDATE offer SET status = 'submitted', updated_at = now() WHERE id = $1", offer_id)
+                "UPDATE offer SET status = 'submitted', updated_at = now() WHERE id = $1", offer_id
+            )
             await outbox.publish(topics.OfferChanged(offer_id=offer_id))
         _record(report, "withdrawn", await _wait_until(visible, False, timeout))
         await catalog.approve(operator, offer_id)
@@ -286,8 +310,16 @@ async def _freshness(http: httpx.AsyncClient, headers: dict, hits: list[dict], n
 
 # The run -----------------------------------------------------------------------------------
 
-async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, class_time_limit: float = 60,
-              log_dir: str | None = None, reindex: bool = True, say: Callable[[str], None] = print) -> Report:
+
+async def run(
+    requests: int = 800,
+    concurrency: int = 16,
+    freshness: int = 20,
+    class_time_limit: float = 60,
+    log_dir: str | None = None,
+    reindex: bool = True,
+    say: Callable[[str], None] = print,
+) -> Report:
     from marketplace import db
     from marketplace.identity import services as identity
 
@@ -299,9 +331,22 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
     children: list = []
     await db.open_pool()
     try:
-        children.append(processes.spawn(
-            ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log"], os.path.join(log_dir, "web.log")))
+        children.append(
+            processes.spawn(
+                [
+                    "-m",
+                    "uvicorn",
+                    "marketplace.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                os.path.join(log_dir, "web.log"),
+            )
+        )
         for role in ("worker", "scheduler"):
             children.append(processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}.log")))
         say(f"web app on {base}, worker and scheduler started (logs in {log_dir})")
@@ -310,8 +355,9 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
         # The load comes from aiohttp (its HTTP parser is C), so that the load generator,
         # which shares the two cores, takes as little from what it measures as it can.
         # httpx serves the few requests outside the load.
-        load_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
-                                          timeout=aiohttp.ClientTimeout(total=10))
+        load_http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency), timeout=aiohttp.ClientTimeout(total=10)
+        )
         async with load_http, httpx.AsyncClient(base_url=base, timeout=10) as api_http:
             headers: dict = {}
             who = service.Eligibility.of(None)
@@ -339,17 +385,28 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                         say(f"warm-up: {type(error).__name__}")
             for name, items in classes.items():
                 api_stats, engine_stats = Stats(name, "api"), Stats(name, "engine")
-                await _load_paired(api, engine, items, api_stats, engine_stats, requests, concurrency,
-                                   2 * class_time_limit)
+                await _load_paired(
+                    api, engine, items, api_stats, engine_stats, requests, concurrency, 2 * class_time_limit
+                )
                 report.classes.append((api_stats, engine_stats))
-                say(f"{name}: api p95 {api_stats.pct(95):.1f} ms ({api_stats.degraded} of "
-                    f"{len(api_stats.latencies_ms)} answers degraded), engine p95 {engine_stats.pct(95):.1f} ms")
+                say(
+                    f"{name}: api p95 {api_stats.pct(95):.1f} ms ({api_stats.degraded} of "
+                    f"{len(api_stats.latencies_ms)} answers degraded), engine p95 {engine_stats.pct(95):.1f} ms"
+                )
 
             # The PostgreSQL-only peer: the text class again, against the database only.
-            report.peer = await _load(_peer_sender(), classes["text"], Stats("text", "PostgreSQL peer"),
-                                      min(requests, 200), concurrency, class_time_limit)
-            say(f"PostgreSQL peer: text p95 {report.peer.pct(95):.1f} ms, "
-                f"{len(report.peer.latencies_ms)} answered, {report.peer.errors} errors")
+            report.peer = await _load(
+                _peer_sender(),
+                classes["text"],
+                Stats("text", "PostgreSQL peer"),
+                min(requests, 200),
+                concurrency,
+                class_time_limit,
+            )
+            say(
+                f"PostgreSQL peer: text p95 {report.peer.pct(95):.1f} ms, "
+                f"{len(report.peer.latencies_ms)} answered, {report.peer.errors} errors"
+            )
 
             # Freshness: offers the member can find, paused through the outbox, while
             # `concurrency` clients keep searching (text and geo), as the issue asks.
@@ -385,8 +442,10 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                     searching.set()
                     await asyncio.gather(*loaders)
                     report.freshness_load.wall_s = time.perf_counter() - load_started
-                say(f"freshness: {sum(map(len, report.freshness_ms.values()))} changes measured, "
-                    f"{sum(report.freshness_timeouts.values())} timed out")
+                say(
+                    f"freshness: {sum(map(len, report.freshness_ms.values()))} changes measured, "
+                    f"{sum(report.freshness_timeouts.values())} timed out"
+                )
 
             # Full reindex with search answering throughout.
             stop = asyncio.Event()
@@ -412,13 +471,17 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
                     report.reindex_documents = await index.reindex()
                     report.reindex_s = time.perf_counter() - started
                 except Exception as error:  # a finding to report, not a reason to lose the others
-                    report.notes.append(f"reindex failed after {time.perf_counter() - started:.0f} s: "
-                                        f"{type(error).__name__}: {str(error)[:200]}")
+                    report.notes.append(
+                        f"reindex failed after {time.perf_counter() - started:.0f} s: "
+                        f"{type(error).__name__}: {str(error)[:200]}"
+                    )
                 finally:
                     stop.set()
                     await asyncio.gather(*loops)
-                say(f"reindex: {report.reindex_documents} documents in {report.reindex_s or float('nan'):.1f}s, "
-                    f"{report.reindex_failures} failed of {report.reindex_queries} searches")
+                say(
+                    f"reindex: {report.reindex_documents} documents in {report.reindex_s or float('nan'):.1f}s, "
+                    f"{report.reindex_failures} failed of {report.reindex_queries} searches"
+                )
 
             # Degraded mode: the engine stopped.
             meilisearch = components.by_name("meilisearch")
@@ -427,12 +490,20 @@ async def run(requests: int = 800, concurrency: int = 16, freshness: int = 20, c
             else:
                 meilisearch.stop()
                 try:
-                    report.degraded = await _load(api, classes["text"], Stats("text (degraded)", "api"),
-                                                  min(requests, 200), concurrency, class_time_limit)
+                    report.degraded = await _load(
+                        api,
+                        classes["text"],
+                        Stats("text (degraded)", "api"),
+                        min(requests, 200),
+                        concurrency,
+                        class_time_limit,
+                    )
                 finally:
                     meilisearch.ensure_running()
-                say(f"degraded: p95 {report.degraded.pct(95):.1f} ms, "
-                    f"{report.degraded.degraded}/{len(report.degraded.latencies_ms)} answers degraded")
+                say(
+                    f"degraded: p95 {report.degraded.pct(95):.1f} ms, "
+                    f"{report.degraded.degraded}/{len(report.degraded.latencies_ms)} answers degraded"
+                )
     finally:
         processes.stop(children)
         await db.close_pool()

@@ -53,19 +53,21 @@ async def _members(count: int) -> list[str]:
 
     async with db.connection() as connection:
         demo_hash = await connection.fetchval(
-            "SELECT password_hash FROM member WHERE phone_hash = $1", pii.lookup_hash(seed.DEMO_MEMBER["phone"]))
+            "SELECT password_hash FROM member WHERE phone_hash = $1", pii.lookup_hash(seed.DEMO_MEMBER["phone"])
+        )
         if demo_hash is None:
             raise RuntimeError("the demo member is missing: run `benefits seed` (or `benefits demo`) first")
         rows = await connection.fetch(
             "SELECT phone_cipher FROM member WHERE password_hash = $1 AND status = 'active' ORDER BY id LIMIT $2",
-            demo_hash, count)
+            demo_hash,
+            count,
+        )
     if len(rows) < count:
         raise RuntimeError(f"{count} seeded members are needed, {len(rows)} exist")
     return [pii.decrypt(row["phone_cipher"]) for row in rows]
 
 
-async def run(seconds: float = 10.0, loads: tuple[int, ...] = (8, 64), log_dir: str | None = None,
-              say=print) -> Report:
+async def run(seconds: float = 10.0, loads: tuple[int, ...] = (8, 64), log_dir: str | None = None, say=print) -> Report:
     from marketplace import seed
 
     report = Report(seconds=seconds)
@@ -78,35 +80,61 @@ async def run(seconds: float = 10.0, loads: tuple[int, ...] = (8, 64), log_dir: 
     await db.open_pool()
     try:
         phones = await _members(max(loads))
-        member_id = (await db.engine().run_ddl(
-            "SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT 1"))[0]["id"]
+        member_id = (await db.engine().run_ddl("SELECT id FROM member WHERE status = 'active' ORDER BY id LIMIT 1"))[0][
+            "id"
+        ]
         probe_token, _ = await identity.open_session("member", member_id, "bearer")
         tokens.append(probe_token)
-        children.append(processes.spawn(
-            ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log"], os.path.join(log_dir, "web-signin.log")))
+        children.append(
+            processes.spawn(
+                [
+                    "-m",
+                    "uvicorn",
+                    "marketplace.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                os.path.join(log_dir, "web-signin.log"),
+            )
+        )
         await benchmarking.wait_ready(base)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             for signing_in in (0, *loads):
-                phase = Phase(signing_in, Stats(f"GET /api/v1/me, {signing_in} signing in", "api"),
-                              Stats("sign-in", "api"))
-                await _phase(http, base, probe_token, phones[:signing_in], seed.MEMBER_PASSWORD, seconds, phase,
-                             tokens)
+                phase = Phase(
+                    signing_in, Stats(f"GET /api/v1/me, {signing_in} signing in", "api"), Stats("sign-in", "api")
+                )
+                await _phase(http, base, probe_token, phones[:signing_in], seed.MEMBER_PASSWORD, seconds, phase, tokens)
                 report.phases.append(phase)
-                say(f"{signing_in} signing in: /me p95 {phase.call.pct(95):.1f} ms over {len(phase.call.latencies_ms)} "
-                    f"calls; {len(phase.sign_ins.latencies_ms)} sign-ins (p95 {phase.sign_ins.pct(95):.0f} ms)")
+                say(
+                    f"{signing_in} signing in: /me p95 {phase.call.pct(95):.1f} ms over {len(phase.call.latencies_ms)} "
+                    f"calls; {len(phase.sign_ins.latencies_ms)} sign-ins (p95 {phase.sign_ins.pct(95):.0f} ms)"
+                )
     finally:
         processes.stop(children)
         if tokens:
             async with db.connection() as connection:
-                await connection.execute("DELETE FROM auth_session WHERE token_hash = ANY($1::text[])",
-                                         [hashlib.sha256(token.encode()).hexdigest() for token in tokens])
+                await connection.execute(
+                    "DELETE FROM auth_session WHERE token_hash = ANY($1::text[])",
+                    [hashlib.sha256(token.encode()).hexdigest() for token in tokens],
+                )
         await db.close_pool()
     return report
 
 
-async def _phase(http: aiohttp.ClientSession, base: str, probe_token: str, phones: list[str], password: str,
-                 seconds: float, phase: Phase, tokens: list[str]) -> None:
+async def _phase(
+    http: aiohttp.ClientSession,
+    base: str,
+    probe_token: str,
+    phones: list[str],
+    password: str,
+    seconds: float,
+    phase: Phase,
+    tokens: list[str],
+) -> None:
     stop = asyncio.Event()
 
     async def sign_in(number: int, phone: str) -> None:

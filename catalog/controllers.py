@@ -42,8 +42,11 @@ class ProviderOfferController(Controller):
     async def read(self, request: Request, offer_id: Id) -> OfferRead:
         return await services.get_offer(request.user, offer_id)
 
-    @put("/{offer_id:int}", summary="Edit a draft, or propose an edit of a live offer for review",
-         guards=[provider_owner])
+    @put(
+        "/{offer_id:int}",
+        summary="Edit a draft, or propose an edit of a live offer for review",
+        guards=[provider_owner],
+    )
     async def update(self, request: Request, offer_id: Id, data: JSONBody[OfferInput]) -> OfferRead:
         return await services.update_offer(request.user, offer_id, data)
 
@@ -51,25 +54,39 @@ class ProviderOfferController(Controller):
     async def remove(self, request: Request, offer_id: Id) -> None:
         await services.delete_offer(request.user, offer_id)
 
-    @post("/{offer_id:int}/submit", summary="Submit a draft for review", guards=[provider_owner],
-          status_code=200)
+    @post("/{offer_id:int}/submit", summary="Submit a draft for review", guards=[provider_owner], status_code=200)
     async def submit(self, request: Request, offer_id: Id) -> OfferRead:
         return await services.submit_offer(request.user, offer_id)
 
-    @post("/{offer_id:int}/pause", summary="Take a published offer off the shelf", status_code=200,
-          guards=[provider_owner])
+    @post(
+        "/{offer_id:int}/pause",
+        summary="Take a published offer off the shelf",
+        status_code=200,
+        guards=[provider_owner],
+    )
     async def pause(self, request: Request, offer_id: Id) -> OfferRead:
         return await services.pause_offer(request.user, offer_id)
 
-    @post("/{offer_id:int}/resume", summary="Put a paused offer back on the shelf", status_code=200,
-          guards=[provider_owner])
+    @post(
+        "/{offer_id:int}/resume",
+        summary="Put a paused offer back on the shelf",
+        status_code=200,
+        guards=[provider_owner],
+    )
     async def resume(self, request: Request, offer_id: Id) -> OfferRead:
         return await services.resume_offer(request.user, offer_id)
 
-    @post("/{offer_id:int}/image", summary="Upload the cover picture of a draft (JPEG, PNG or WebP, ≤ 5 MB)",
-          status_code=200, guards=[provider_owner], request_max_body_size=UPLOAD_BODY_LIMIT)
+    @post(
+        "/{offer_id:int}/image",
+        summary="Upload the cover picture of a draft (JPEG, PNG or WebP, ≤ 5 MB)",
+        status_code=200,
+        guards=[provider_owner],
+        request_max_body_size=UPLOAD_BODY_LIMIT,
+    )
     async def upload_image(
-        self, request: Request, offer_id: Id,
+        self,
+        request: Request,
+        offer_id: Id,
         data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> OfferRead:
         upload = data.get("image")

@@ -46,16 +46,29 @@ DONE = ("saved", "submitted", "sent", "paused", "resumed", "picture")
 # The form's label of each field (same msgids as the template): the console's revision diff
 # names them, and the offer form's error alert points to the field by it (forms.form_error).
 FIELD_LABELS = {
-    "kind": N_("Type"), "category_id": N_("Category"), "title_zh": N_("Title (Chinese)"),
-    "title_en": N_("Title (English, optional)"), "description_zh": N_("Description (Chinese)"),
-    "description_en": N_("Description (English, optional)"), "tags": N_("Tags"),
-    "list_price_fen": N_("List price (yuan)"), "member_price_fen": N_("Member price (yuan)"),
-    "subsidy_fen": N_("Union subsidy per use (yuan)"), "points_price": N_("Points price (points exchange only)"),
-    "stock_total": N_("Total stock"), "per_member_limit": N_("Limit per member"), "limit_period": N_("per"),
-    "valid_from": N_("Valid from"), "valid_to": N_("Valid until"), "node_scope_id": N_("Open to members of"),
-    "groups": N_("Only for these member groups (none: all members)"), "location_ids": N_("Where it can be used"),
-    "slots": N_("Bookable slots (bookings only)"), "terms_zh": N_("Terms (Chinese)"),
-    "terms_en": N_("Terms (English, optional)"), "image": N_("Upload a picture"),
+    "kind": N_("Type"),
+    "category_id": N_("Category"),
+    "title_zh": N_("Title (Chinese)"),
+    "title_en": N_("Title (English, optional)"),
+    "description_zh": N_("Description (Chinese)"),
+    "description_en": N_("Description (English, optional)"),
+    "tags": N_("Tags"),
+    "list_price_fen": N_("List price (yuan)"),
+    "member_price_fen": N_("Member price (yuan)"),
+    "subsidy_fen": N_("Union subsidy per use (yuan)"),
+    "points_price": N_("Points price (points exchange only)"),
+    "stock_total": N_("Total stock"),
+    "per_member_limit": N_("Limit per member"),
+    "limit_period": N_("per"),
+    "valid_from": N_("Valid from"),
+    "valid_to": N_("Valid until"),
+    "node_scope_id": N_("Open to members of"),
+    "groups": N_("Only for these member groups (none: all members)"),
+    "location_ids": N_("Where it can be used"),
+    "slots": N_("Bookable slots (bookings only)"),
+    "terms_zh": N_("Terms (Chinese)"),
+    "terms_en": N_("Terms (English, optional)"),
+    "image": N_("Upload a picture"),
     "reason": N_("Reason for sending it back"),
 }
 
@@ -73,6 +86,7 @@ def local_time(moment: datetime | None) -> str:
 
 
 # Form ⇄ OfferInput ---------------------------------------------------------------------------------
+
 
 def _fen(name: str, text: str) -> int:
     try:
@@ -98,7 +112,9 @@ def _slot_rows(form) -> list[dict]:
     columns = [form.getall(name, []) for name in SLOT_FIELDS]
     rows = []
     for cells in zip(*columns, strict=False):  # a short column (a tampered form) ends the rows
-        row = dict(zip(("date", "start", "end", "capacity", "weeks"), (str(cell).strip() for cell in cells), strict=True))
+        row = dict(
+            zip(("date", "start", "end", "capacity", "weeks"), (str(cell).strip() for cell in cells), strict=True)
+        )
         if row["date"] or row["start"] or row["end"] or row["capacity"]:
             rows.append(row)
     return rows
@@ -124,8 +140,13 @@ def _slots(rows: list[dict]) -> list[dict]:
             raise Invalid("Give each time slot its number of places.", field="slots")
         for week in range(weeks):
             date = day + timedelta(weeks=week)
-            slots.append({"starts_at": datetime.combine(date, start, tzinfo=_zone()).isoformat(),
-                          "ends_at": datetime.combine(date, end, tzinfo=_zone()).isoformat(), "capacity": capacity})
+            slots.append(
+                {
+                    "starts_at": datetime.combine(date, start, tzinfo=_zone()).isoformat(),
+                    "ends_at": datetime.combine(date, end, tzinfo=_zone()).isoformat(),
+                    "capacity": capacity,
+                }
+            )
     return slots
 
 
@@ -140,7 +161,9 @@ def _offer_input(form) -> OfferInput:
     text = {key: (form.get(key) or "") for key in form}
     kind = text.get("kind", "")
     data = {
-        "kind": kind, "title_zh": text.get("title_zh", ""), "description_zh": text.get("description_zh", ""),
+        "kind": kind,
+        "title_zh": text.get("title_zh", ""),
+        "description_zh": text.get("description_zh", ""),
         "title_en": text.get("title_en", "").strip() or None,
         "description_en": text.get("description_en", "").strip() or None,
         "category_id": _int("category_id", text.get("category_id", "")),
@@ -153,7 +176,8 @@ def _offer_input(form) -> OfferInput:
         "tags": [tag.strip() for tag in re.split(r"[,，\s]+", text.get("tags", "")) if tag.strip()],
         "groups": form.getall("groups", []),
         "location_ids": [_int("location_ids", value) for value in form.getall("location_ids", [])],
-        "terms_zh": text.get("terms_zh", ""), "terms_en": text.get("terms_en", "").strip() or None,
+        "terms_zh": text.get("terms_zh", ""),
+        "terms_en": text.get("terms_en", "").strip() or None,
         "slots": _slots(_slot_rows(form)) if kind == "slot" else [],
         **{name: _fen(name, text.get(name, "")) for name in MONEY_FIELDS},
     }
@@ -163,8 +187,10 @@ def _offer_input(form) -> OfferInput:
         return msgspec.convert(data, OfferInput)
     except msgspec.ValidationError as error:
         found = re.search(r"\$\.(\w+)", str(error))
-        raise Invalid("Check this value: it is too long, too large or not one of the choices.",
-                      field=found.group(1) if found else None) from None
+        raise Invalid(
+            "Check this value: it is too long, too large or not one of the choices.",
+            field=found.group(1) if found else None,
+        ) from None
 
 
 def _yuan_text(fen: int) -> str:
@@ -178,18 +204,30 @@ def _form_values(offer) -> dict:
     zone = _zone()
     values = msgspec.to_builtins(offer) if offer is not None else {}
     if offer is None:
-        return {"kind": "paid", "per_member_limit": "1", "limit_period": "total", "groups": [], "location_ids": [],
-                "slot_rows": []}
+        return {
+            "kind": "paid",
+            "per_member_limit": "1",
+            "limit_period": "total",
+            "groups": [],
+            "location_ids": [],
+            "slot_rows": [],
+        }
     for name in MONEY_FIELDS:
         values[name] = _yuan_text(getattr(offer, name))
     values["valid_from"] = dates.day_text(offer.valid_from)
     values["valid_to"] = dates.last_day_text(offer.valid_to)
     values["tags"] = " ".join(offer.tags)
     values["slot_rows"] = [
-        {"date": f"{slot.starts_at.astimezone(zone):%Y-%m-%d}", "start": f"{slot.starts_at.astimezone(zone):%H:%M}",
-         "end": f"{slot.ends_at.astimezone(zone):%H:%M}", "capacity": str(slot.capacity), "weeks": "1",
-         "booked": slot.booked}
-        for slot in sorted(offer.slots, key=lambda slot: slot.starts_at)]
+        {
+            "date": f"{slot.starts_at.astimezone(zone):%Y-%m-%d}",
+            "start": f"{slot.starts_at.astimezone(zone):%H:%M}",
+            "end": f"{slot.ends_at.astimezone(zone):%H:%M}",
+            "capacity": str(slot.capacity),
+            "weeks": "1",
+            "booked": slot.booked,
+        }
+        for slot in sorted(offer.slots, key=lambda slot: slot.starts_at)
+    ]
     return values
 
 
@@ -202,23 +240,32 @@ def _posted_values(form) -> dict:
     return values
 
 
-async def _form_page(request: Request, offer, values: dict, error: DomainError | None = None,
-                     done: str | None = None) -> Template:
+async def _form_page(
+    request: Request, offer, values: dict, error: DomainError | None = None, done: str | None = None
+) -> Template:
     provider_id = request.user.provider_id
     done = done or request.query_params.get("done")
-    return Template(template_name="catalog/offer_form.html", status_code=error.status if error else 200, context={
-        "offer": offer, "values": values, "error": form_error(error, FIELD_LABELS) if error else None,
-        "fields": FIELD_LABELS,
-        "done": done if done in DONE else None,
-        "categories": await services.list_categories(),
-        "scopes": await services.scope_choices(provider_id),
-        "locations": await providers.list_locations(provider_id),
-        "groups": sorted(await federation.group_codes()),
-        "provider": await providers.get_provider(provider_id), "local_date": local_date,
-        "blank_slot_rows": BLANK_SLOT_ROWS, "max_weeks": MAX_WEEKS,
-        # The union's campaigns that pay this offer's subsidy: then the field is theirs, read-only.
-        "union_subsidy": await services.union_subsidy(offer.id, offer.category_id) if offer else [],
-    })
+    return Template(
+        template_name="catalog/offer_form.html",
+        status_code=error.status if error else 200,
+        context={
+            "offer": offer,
+            "values": values,
+            "error": form_error(error, FIELD_LABELS) if error else None,
+            "fields": FIELD_LABELS,
+            "done": done if done in DONE else None,
+            "categories": await services.list_categories(),
+            "scopes": await services.scope_choices(provider_id),
+            "locations": await providers.list_locations(provider_id),
+            "groups": sorted(await federation.group_codes()),
+            "provider": await providers.get_provider(provider_id),
+            "local_date": local_date,
+            "blank_slot_rows": BLANK_SLOT_ROWS,
+            "max_weeks": MAX_WEEKS,
+            # The union's campaigns that pay this offer's subsidy: then the field is theirs, read-only.
+            "union_subsidy": await services.union_subsidy(offer.id, offer.category_id) if offer else [],
+        },
+    )
 
 
 async def _picture(request: Request, offer_id: int, form) -> None:
@@ -244,12 +291,17 @@ async def _after_save(request: Request, offer_id: int, form, sent_for_review: bo
 
 # Provider portal ------------------------------------------------------------------------------------
 
+
 @get("/provider/offers", guards=[provider_user], include_in_schema=False)
 async def offer_list(request: Request) -> Template:
-    return Template(template_name="catalog/offer_list.html", context={
-        "offers": await services.list_provider_offers(request.user),
-        "provider": await providers.get_provider(request.user.provider_id), "local_date": local_date,
-    })
+    return Template(
+        template_name="catalog/offer_list.html",
+        context={
+            "offers": await services.list_provider_offers(request.user),
+            "provider": await providers.get_provider(request.user.provider_id),
+            "local_date": local_date,
+        },
+    )
 
 
 @get("/provider/offers/new", guards=[provider_owner], include_in_schema=False)
@@ -257,8 +309,12 @@ async def offer_new(request: Request) -> Template:
     return await _form_page(request, None, _form_values(None))
 
 
-@post("/provider/offers/new", guards=[provider_owner], include_in_schema=False,
-      request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024)
+@post(
+    "/provider/offers/new",
+    guards=[provider_owner],
+    include_in_schema=False,
+    request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024,
+)
 async def offer_create(request: Request) -> Response:
     try:
         form = await request.form()
@@ -274,8 +330,12 @@ async def offer_detail(request: Request, offer_id: Id) -> Template:
     return await _form_page(request, offer, _form_values(offer))
 
 
-@post("/provider/offers/{offer_id:int}", guards=[provider_owner], include_in_schema=False,
-      request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024)
+@post(
+    "/provider/offers/{offer_id:int}",
+    guards=[provider_owner],
+    include_in_schema=False,
+    request_max_body_size=services.MAX_IMAGE_BYTES + 256 * 1024,
+)
 async def offer_update(request: Request, offer_id: Id) -> Response:
     offer = await services.get_offer(request.user, offer_id)
     try:
@@ -287,8 +347,12 @@ async def offer_update(request: Request, offer_id: Id) -> Response:
 
 
 def _action(name: str, call, done: str):
-    @post(f"/provider/offers/{{offer_id:int}}/{name}", guards=[provider_owner], include_in_schema=False,
-          name=f"offer_{name}")
+    @post(
+        f"/provider/offers/{{offer_id:int}}/{name}",
+        guards=[provider_owner],
+        include_in_schema=False,
+        name=f"offer_{name}",
+    )
     async def handler(request: Request, offer_id: Id) -> Response:
         try:
             await call(request.user, offer_id)
@@ -300,8 +364,12 @@ def _action(name: str, call, done: str):
     return handler
 
 
-@post("/provider/offers/{offer_id:int}/image", guards=[provider_owner], include_in_schema=False,
-      request_max_body_size=services.MAX_IMAGE_BYTES + 64 * 1024)
+@post(
+    "/provider/offers/{offer_id:int}/image",
+    guards=[provider_owner],
+    include_in_schema=False,
+    request_max_body_size=services.MAX_IMAGE_BYTES + 64 * 1024,
+)
 async def offer_image(request: Request, offer_id: Id) -> Response:
     form = await request.form()
     upload = form.get("image")
@@ -329,15 +397,22 @@ async def review_list(request: Request) -> Template:
     change = query.get("change") if query.get("change") in ("new", "edit") else ""
     newest = query.get("sort") == "newest"
     page = paging.page_number(query.get("page"))
-    items, total = await services.review_page(request.user, q=q, kind=kind, change=change, newest=newest,
-                                              page=page)
-    return Template(template_name="catalog/review_list.html", context={
-        "items": items, "local_time": local_time, "q": q, "kind": kind, "change": change,
-        "sort": "newest" if newest else "", "pager": paging.Pager.of(request, total, page),
-        "done": paging.page_number(query.get("done")) if query.get("done") else None,
-        "done_action": query.get("did") if query.get("did") in ("approve", "reject") else None,
-        "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
-    })
+    items, total = await services.review_page(request.user, q=q, kind=kind, change=change, newest=newest, page=page)
+    return Template(
+        template_name="catalog/review_list.html",
+        context={
+            "items": items,
+            "local_time": local_time,
+            "q": q,
+            "kind": kind,
+            "change": change,
+            "sort": "newest" if newest else "",
+            "pager": paging.Pager.of(request, total, page),
+            "done": paging.page_number(query.get("done")) if query.get("done") else None,
+            "done_action": query.get("did") if query.get("did") in ("approve", "reject") else None,
+            "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
+        },
+    )
 
 
 @post("/console/listings/bulk", guards=[operator], include_in_schema=False)
@@ -369,10 +444,19 @@ async def review_bulk(request: Request) -> Response:
             except DomainError:
                 continue
             items.append(detail.offer)
-        return Template(template_name="catalog/review_bulk.html", status_code=422 if error else 200, context={
-            "action": action, "reason": reason, "items": items, "back": back, "error": error,
-            "fields": [("action", action), ("back", back), ("reason", reason)]
-            + [("ids", str(offer.id)) for offer in items]})
+        return Template(
+            template_name="catalog/review_bulk.html",
+            status_code=422 if error else 200,
+            context={
+                "action": action,
+                "reason": reason,
+                "items": items,
+                "back": back,
+                "error": error,
+                "fields": [("action", action), ("back", back), ("reason", reason)]
+                + [("ids", str(offer.id)) for offer in items],
+            },
+        )
     done = failed = 0
     for offer_id in ids:
         try:
@@ -389,11 +473,18 @@ async def review_bulk(request: Request) -> Response:
 
 async def _review_page(request: Request, offer_id: int, error: DomainError | None = None) -> Template:
     detail = await services.review_detail(request.user, offer_id)
-    return Template(template_name="catalog/review_detail.html", status_code=error.status if error else 200,
-                    context={"detail": detail, "provider": await providers.get_provider(detail.offer.provider_id),
-                             "categories": {c["id"]: c for c in await services.list_categories()},
-                             "error": error.translated() if error else None, "local_date": local_date,
-                             "field_labels": FIELD_LABELS})
+    return Template(
+        template_name="catalog/review_detail.html",
+        status_code=error.status if error else 200,
+        context={
+            "detail": detail,
+            "provider": await providers.get_provider(detail.offer.provider_id),
+            "categories": {c["id"]: c for c in await services.list_categories()},
+            "error": error.translated() if error else None,
+            "local_date": local_date,
+            "field_labels": FIELD_LABELS,
+        },
+    )
 
 
 @get("/console/listings/{offer_id:int}", guards=[operator], include_in_schema=False)
@@ -421,12 +512,27 @@ async def review_reject(request: Request, offer_id: Id) -> Response:
 
 
 # Offer pictures: stored under var/media with unguessable names (catalog.services._store_image).
-media = create_static_files_router(path="/media", directories=[component_dir("media")], include_in_schema=False,
-                                   middleware=[static_assets.media_cache_middleware])
+media = create_static_files_router(
+    path="/media",
+    directories=[component_dir("media")],
+    include_in_schema=False,
+    middleware=[static_assets.media_cache_middleware],
+)
 
 ROUTES: list = [
-    offer_list, offer_new, offer_create, offer_detail, offer_update, offer_image,
-    _action("submit", services.submit_offer, "submitted"), _action("pause", services.pause_offer, "paused"),
+    offer_list,
+    offer_new,
+    offer_create,
+    offer_detail,
+    offer_update,
+    offer_image,
+    _action("submit", services.submit_offer, "submitted"),
+    _action("pause", services.pause_offer, "paused"),
     _action("resume", services.resume_offer, "resumed"),
-    review_list, review_bulk, review_detail, review_approve, review_reject, media,
+    review_list,
+    review_bulk,
+    review_detail,
+    review_approve,
+    review_reject,
+    media,
 ]

@@ -16,6 +16,15 @@ from catalog.tables import (
 APP_CONFIG = AppConfig(
     app_name="catalog",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "catalog"),
-    table_classes=[Category, Offer, OfferLocation, OfferSlot, OfferRevision, SearchMiss, SearchTermDaily, ProviderRating],
+    table_classes=[
+        Category,
+        Offer,
+        OfferLocation,
+        OfferSlot,
+        OfferRevision,
+        SearchMiss,
+        SearchTermDaily,
+        ProviderRating,
+    ],
     migration_dependencies=["providers.piccolo_app"],
 )

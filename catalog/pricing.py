@@ -49,17 +49,34 @@ def member_pays_fen(member_price_fen: int, subsidy_fen: int) -> int:
     return max(int(member_price_fen) - int(subsidy_fen), 0)
 
 
-def price(kind: str, list_price_fen: int, member_price_fen: int, subsidy_fen: int,
-          points_price: int | None = None, *, paid_fen: int | None = None) -> Price:
+def price(
+    kind: str,
+    list_price_fen: int,
+    member_price_fen: int,
+    subsidy_fen: int,
+    points_price: int | None = None,
+    *,
+    paid_fen: int | None = None,
+) -> Price:
     """`paid_fen`: what a paid voucher was actually charged; the record wins over the
     offer's price today, which its provider may have changed since."""
     pays = paid_fen if paid_fen is not None else member_pays_fen(member_price_fen, subsidy_fen)
-    return Price(kind=kind, list_fen=int(list_price_fen), subsidy_fen=int(subsidy_fen), pays_fen=int(pays),
-                 points=points_price if kind == "points" else None)
+    return Price(
+        kind=kind,
+        list_fen=int(list_price_fen),
+        subsidy_fen=int(subsidy_fen),
+        pays_fen=int(pays),
+        points=points_price if kind == "points" else None,
+    )
 
 
 def price_of(offer: Mapping[str, Any] | Any) -> Price:
     """The price of an offer row, search hit or any object with the offer's price fields."""
     get = offer.get if isinstance(offer, Mapping) else lambda name, default=None: getattr(offer, name, default)
-    return price(get("kind"), get("list_price_fen") or 0, get("member_price_fen") or 0, get("subsidy_fen") or 0,
-                 get("points_price"))
+    return price(
+        get("kind"),
+        get("list_price_fen") or 0,
+        get("member_price_fen") or 0,
+        get("subsidy_fen") or 0,
+        get("points_price"),
+    )

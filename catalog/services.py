@@ -43,24 +43,27 @@ async def visible_offers(node_path: str | None, groups: tuple[str, ...], limit: 
     """Published offers of active providers that a member of `node_path` in `groups` may
     claim (anonymous visitors: offers open to everyone). Newest first."""
     return await db.fetch(
-        _CARD_SQL
-        + "JOIN union_node scope ON scope.id = o.node_scope "
+        _CARD_SQL + "JOIN union_node scope ON scope.id = o.node_scope "
         "WHERE o.status = 'published' AND p.status = 'active' AND o.valid_to > now() "
         "AND (($1::text IS NULL AND scope.depth <= 1) OR $1::text LIKE scope.path || '%') "
         "AND (cardinality(o.groups) = 0 OR o.groups && $2::varchar[]) "
         "ORDER BY o.published_at DESC NULLS LAST, o.id DESC LIMIT $3",
-        node_path, list(groups), limit,
+        node_path,
+        list(groups),
+        limit,
     )
 
 
 async def provider_offers(provider_id: int, limit: int = 50) -> list[dict]:
     return await db.fetch(
         _CARD_SQL + "WHERE o.provider = $1 ORDER BY o.created_at DESC, o.id DESC LIMIT $2",
-        provider_id, limit,
+        provider_id,
+        limit,
     )
 
 
 # Reading ---------------------------------------------------------------------------------
+
 
 def thumbnail_of(cover_image: str | None) -> str | None:
     return cover_image.replace(".jpg", "-400.jpg") if cover_image else None
@@ -79,27 +82,48 @@ async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict
 
 async def _read(connection, offer: dict) -> OfferRead:
     locations = await connection.fetch(
-        "SELECT location FROM offer_location WHERE offer = $1 ORDER BY location", offer["id"])
+        "SELECT location FROM offer_location WHERE offer = $1 ORDER BY location", offer["id"]
+    )
     slots = await connection.fetch(
         "SELECT id, starts_at, ends_at, capacity, booked FROM offer_slot WHERE offer = $1 ORDER BY starts_at",
-        offer["id"])
+        offer["id"],
+    )
     pending = await connection.fetchval(
-        "SELECT id FROM offer_revision WHERE offer = $1 AND status = 'submitted'", offer["id"])
+        "SELECT id FROM offer_revision WHERE offer = $1 AND status = 'submitted'", offer["id"]
+    )
     return OfferRead(
-        id=offer["id"], provider_id=offer["provider"], status=offer["status"], kind=offer["kind"],
-        category_id=offer["category"], title_zh=offer["title_zh"], title_en=offer["title_en"],
-        description_zh=offer["description_zh"], description_en=offer["description_en"],
-        list_price_fen=offer["list_price_fen"], member_price_fen=offer["member_price_fen"],
-        subsidy_fen=offer["subsidy_fen"], points_price=offer["points_price"],
-        stock_total=offer["stock_total"], stock_left=offer["stock_left"],
-        per_member_limit=offer["per_member_limit"], limit_period=offer["limit_period"],
-        valid_from=offer["valid_from"], valid_to=offer["valid_to"], node_scope_id=offer["node_scope"],
-        tags=list(offer["tags"]), groups=list(offer["groups"]),
-        location_ids=[row["location"] for row in locations], terms_zh=offer["terms_zh"],
-        terms_en=offer["terms_en"], cover_image=offer["cover_image"],
-        cover_thumbnail=thumbnail_of(offer["cover_image"]), published_at=offer["published_at"],
-        updated_at=offer["updated_at"], review_note=offer["review_note"],
-        slots=[SlotRead(**dict(row)) for row in slots], pending_revision_id=pending,
+        id=offer["id"],
+        provider_id=offer["provider"],
+        status=offer["status"],
+        kind=offer["kind"],
+        category_id=offer["category"],
+        title_zh=offer["title_zh"],
+        title_en=offer["title_en"],
+        description_zh=offer["description_zh"],
+        description_en=offer["description_en"],
+        list_price_fen=offer["list_price_fen"],
+        member_price_fen=offer["member_price_fen"],
+        subsidy_fen=offer["subsidy_fen"],
+        points_price=offer["points_price"],
+        stock_total=offer["stock_total"],
+        stock_left=offer["stock_left"],
+        per_member_limit=offer["per_member_limit"],
+        limit_period=offer["limit_period"],
+        valid_from=offer["valid_from"],
+        valid_to=offer["valid_to"],
+        node_scope_id=offer["node_scope"],
+        tags=list(offer["tags"]),
+        groups=list(offer["groups"]),
+        location_ids=[row["location"] for row in locations],
+        terms_zh=offer["terms_zh"],
+        terms_en=offer["terms_en"],
+        cover_image=offer["cover_image"],
+        cover_thumbnail=thumbnail_of(offer["cover_image"]),
+        published_at=offer["published_at"],
+        updated_at=offer["updated_at"],
+        review_note=offer["review_note"],
+        slots=[SlotRead(**dict(row)) for row in slots],
+        pending_revision_id=pending,
     )
 
 
@@ -142,6 +166,7 @@ async def list_provider_offers(principal: Principal) -> list[OfferSummary]:
 
 # Validation ------------------------------------------------------------------------------
 
+
 async def _validate(connection, provider_id: int, provider_node: int, data: OfferInput) -> None:
     """Rules across fields and against the database; the schema bounds each field."""
     if data.member_price_fen > data.list_price_fen:
@@ -167,8 +192,7 @@ async def _validate(connection, provider_id: int, provider_node: int, data: Offe
         raise Invalid("Choose a union from the list.", field="node_scope_id") from None
     home = await federation.get_node(provider_node)
     if not scope.path.startswith(home.path):
-        raise Invalid("Choose your own federation or a union inside it.",
-                      field="node_scope_id")
+        raise Invalid("Choose your own federation or a union inside it.", field="node_scope_id")
     unknown = set(data.groups) - await federation.group_codes()
     if unknown:
         raise Invalid("Choose member groups from the list.", field="groups")
@@ -188,9 +212,25 @@ async def _validate(connection, provider_id: int, provider_node: int, data: Offe
         raise Invalid("Only a booking has time slots.", field="slots")
 
 
-_COLUMNS = ("kind", "title_zh", "title_en", "description_zh", "description_en", "list_price_fen",
-            "member_price_fen", "subsidy_fen", "points_price", "per_member_limit", "limit_period",
-            "valid_from", "valid_to", "tags", "groups", "terms_zh", "terms_en")
+_COLUMNS = (
+    "kind",
+    "title_zh",
+    "title_en",
+    "description_zh",
+    "description_en",
+    "list_price_fen",
+    "member_price_fen",
+    "subsidy_fen",
+    "points_price",
+    "per_member_limit",
+    "limit_period",
+    "valid_from",
+    "valid_to",
+    "tags",
+    "groups",
+    "terms_zh",
+    "terms_en",
+)
 
 
 def _values(data: OfferInput) -> list:
@@ -201,22 +241,27 @@ async def _write_children(connection, offer_id: int, data: OfferInput) -> None:
     await connection.execute("DELETE FROM offer_location WHERE offer = $1", offer_id)
     await connection.executemany(
         "INSERT INTO offer_location (offer, location) VALUES ($1, $2)",
-        [(offer_id, location) for location in sorted(set(data.location_ids))])
+        [(offer_id, location) for location in sorted(set(data.location_ids))],
+    )
     starts = [slot.starts_at for slot in data.slots]
     # Booked slots stay (their bookings stand); free ones not in the new list go.
     await connection.execute(
         "DELETE FROM offer_slot WHERE offer = $1 AND booked = 0 AND NOT (starts_at = ANY($2::timestamptz[]))",
-        offer_id, starts)
+        offer_id,
+        starts,
+    )
     try:
         await connection.executemany(
             "INSERT INTO offer_slot (offer, starts_at, ends_at, capacity) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (offer, starts_at) DO UPDATE SET ends_at = EXCLUDED.ends_at, capacity = EXCLUDED.capacity",
-            [(offer_id, slot.starts_at, slot.ends_at, slot.capacity) for slot in data.slots])
+            [(offer_id, slot.starts_at, slot.ends_at, slot.capacity) for slot in data.slots],
+        )
     except CheckViolationError as error:
         raise Invalid("A time slot cannot hold fewer places than it has bookings.", field="slots") from error
 
 
 # Provider actions --------------------------------------------------------------------------
+
 
 async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
     """A new draft of the principal's provider."""
@@ -230,7 +275,9 @@ async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
             f"INSERT INTO offer ({', '.join(_COLUMNS)}, category, node_scope, provider, stock_total, "
             f"stock_left, status) VALUES ({placeholders}, ${len(_COLUMNS) + 3}, ${len(_COLUMNS) + 4}, "
             f"${len(_COLUMNS) + 4}, 'draft') RETURNING id",
-            *_values(data), provider["id"], data.stock_total,
+            *_values(data),
+            provider["id"],
+            data.stock_total,
         )
         await _write_children(connection, offer_id, data)
         return await _read(connection, await _fetch_offer(connection, offer_id))
@@ -272,28 +319,33 @@ async def update_offer(principal: Principal, offer_id: int, data: OfferInput) ->
         if data.subsidy_fen != offer["subsidy_fen"]:
             campaigns = await union_subsidy(offer_id, offer["category"], connection)
             if campaigns:
-                raise Invalid("The union pays this subsidy through its campaign %(campaign)s; only the union can "
-                              "change it.", field="subsidy_fen", code="subsidy_set_by_union",
-                              params={"campaign": campaigns[0]["name_zh"]})
+                raise Invalid(
+                    "The union pays this subsidy through its campaign %(campaign)s; only the union can change it.",
+                    field="subsidy_fen",
+                    code="subsidy_set_by_union",
+                    params={"campaign": campaigns[0]["name_zh"]},
+                )
         if offer["status"] == "draft":
             assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_COLUMNS, start=1))
             n = len(_COLUMNS)
             await connection.execute(
                 f"UPDATE offer SET {assignments}, category = ${n + 1}, node_scope = ${n + 2}, "
                 f"stock_total = ${n + 3}, stock_left = ${n + 3}, updated_at = now() WHERE id = ${n + 4}",
-                *_values(data), data.stock_total, offer_id,
+                *_values(data),
+                data.stock_total,
+                offer_id,
             )
             await _write_children(connection, offer_id, data)
         elif offer["status"] in ("published", "paused"):
             payload = json.dumps(msgspec.to_builtins(data))
             try:
                 await connection.execute(
-                    "INSERT INTO offer_revision (offer, data) VALUES ($1, $2::jsonb)", offer_id, payload)
+                    "INSERT INTO offer_revision (offer, data) VALUES ($1, $2::jsonb)", offer_id, payload
+                )
             except UniqueViolationError:
                 raise Conflict("This offer already has an edit under review.", code="revision_pending") from None
         else:
-            raise Conflict("This offer can no longer be edited.", code="not_editable",
-                           status=offer["status"])
+            raise Conflict("This offer can no longer be edited.", code="not_editable", status=offer["status"])
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
@@ -322,11 +374,12 @@ async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
         if offer["valid_to"] <= datetime.now(UTC):
             raise Invalid("The last day has passed; move the dates before submitting.", field="valid_to")
         if offer["kind"] == "slot" and not await connection.fetchval(
-                "SELECT 1 FROM offer_slot WHERE offer = $1 LIMIT 1", offer_id):
+            "SELECT 1 FROM offer_slot WHERE offer = $1 LIMIT 1", offer_id
+        ):
             raise Invalid("A booking needs at least one time slot.", field="slots")
         await connection.execute(
-            "UPDATE offer SET status = 'submitted', review_note = NULL, updated_at = now() WHERE id = $1",
-            offer_id)
+            "UPDATE offer SET status = 'submitted', review_note = NULL, updated_at = now() WHERE id = $1", offer_id
+        )
         return await _read(connection, await _fetch_offer(connection, offer_id))
 
 
@@ -339,7 +392,10 @@ async def _flip(principal: Principal, offer_id: int, source: str, target: str) -
         extra = " AND valid_to > now()" if target == "published" else ""
         changed = await connection.fetchval(
             f"UPDATE offer SET status = $2, updated_at = now() WHERE id = $1 AND status = $3{extra} RETURNING id",
-            offer_id, target, source)
+            offer_id,
+            target,
+            source,
+        )
         if changed is None:
             if target == "paused":
                 raise Conflict("Only a published offer can be paused.", code=f"not_{source}")
@@ -387,8 +443,11 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
                 raise Invalid("Choose a JPEG, PNG or WebP picture.", field="image")
             width, height = probe.size
             if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
-                raise Invalid("Choose a picture of at most %(megapixels)s megapixels.", field="image",
-                              params={"megapixels": MAX_IMAGE_PIXELS // 1_000_000})
+                raise Invalid(
+                    "Choose a picture of at most %(megapixels)s megapixels.",
+                    field="image",
+                    params={"megapixels": MAX_IMAGE_PIXELS // 1_000_000},
+                )
             probe.verify()
         picture = Image.open(io.BytesIO(content))
         picture.load()
@@ -430,8 +489,10 @@ async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -
             connection = transaction.connection
             old = await connection.fetchval("SELECT cover_image FROM offer WHERE id = $1 FOR UPDATE", offer_id)
             changed = await connection.fetchval(
-                "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' "
-                "RETURNING id", offer_id, name)
+                "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' RETURNING id",
+                offer_id,
+                name,
+            )
             if changed is None:
                 raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
             read = await _read(connection, await _fetch_offer(connection, offer_id))
@@ -445,7 +506,7 @@ async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -
 def _picture_paths(name: str | None) -> list:
     from marketplace.runtime.paths import component_dir
 
-    if not name or not name.startswith("offers/") or "/" in name[len("offers/"):] or ".." in name:
+    if not name or not name.startswith("offers/") or "/" in name[len("offers/") :] or ".." in name:
         return []
     return [component_dir("media") / name, component_dir("media") / thumbnail_of(name)]
 
@@ -473,18 +534,31 @@ def _picture_bytes(name: str | None) -> int:
 async def _check_picture_quota(connection, offer: dict, incoming: int) -> None:
     """At most PICTURE_QUOTA pictures and bytes per provider (the one being replaced aside)."""
     count_limit, byte_limit = PICTURE_QUOTA.get(offer["provider_status"], PICTURE_QUOTA_UNAPPROVED)
-    names = [row["cover_image"] for row in await connection.fetch(
-        "SELECT cover_image FROM offer WHERE provider = $1 AND cover_image IS NOT NULL AND id <> $2",
-        offer["provider"], offer["id"])]
+    names = [
+        row["cover_image"]
+        for row in await connection.fetch(
+            "SELECT cover_image FROM offer WHERE provider = $1 AND cover_image IS NOT NULL AND id <> $2",
+            offer["provider"],
+            offer["id"],
+        )
+    ]
     if len(names) >= count_limit:
-        raise Conflict("Your offers already have %(count)s pictures, the most allowed; remove one first.",
-                       code="picture_quota", field="image", params={"count": count_limit})
+        raise Conflict(
+            "Your offers already have %(count)s pictures, the most allowed; remove one first.",
+            code="picture_quota",
+            field="image",
+            params={"count": count_limit},
+        )
     if sum(map(_picture_bytes, names)) + min(incoming, MAX_IMAGE_BYTES) > byte_limit:
-        raise Conflict("Your offers' pictures already take the space allowed; remove one first.",
-                       code="picture_quota", field="image")
+        raise Conflict(
+            "Your offers' pictures already take the space allowed; remove one first.",
+            code="picture_quota",
+            field="image",
+        )
 
 
 # Review --------------------------------------------------------------------------------------
+
 
 async def review_queue(principal: Principal) -> list[ReviewItem]:
     """Submitted offers and pending revisions of providers inside the operator's scope, oldest first."""
@@ -509,8 +583,16 @@ async def review_queue(principal: Principal) -> list[ReviewItem]:
     return [ReviewItem(**dict(row)) for row in rows]
 
 
-async def review_page(principal: Principal, *, q: str = "", kind: str = "", change: str = "",
-                      newest: bool = False, page: int = 1, page_size: int = 50) -> tuple[list[ReviewItem], int]:
+async def review_page(
+    principal: Principal,
+    *,
+    q: str = "",
+    kind: str = "",
+    change: str = "",
+    newest: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+) -> tuple[list[ReviewItem], int]:
     """One page of the review queue, searched by offer title or provider name, filtered by the
     offer's kind and by new offer / edit of a live one; with the queue's total."""
     if principal.kind != "operator" or not principal.node_path:
@@ -535,7 +617,12 @@ async def review_page(principal: Principal, *, q: str = "", kind: str = "", chan
             " AND ($3 = '' OR kind = $3)"
             " AND ($4 = '' OR ($4 = 'new' AND revision_id IS NULL) OR ($4 = 'edit' AND revision_id IS NOT NULL))"
             f" ORDER BY submitted_at {order}, offer_id LIMIT $5 OFFSET $6",
-            principal.node_path, pattern, kind, change, page_size, (page - 1) * page_size,
+            principal.node_path,
+            pattern,
+            kind,
+            change,
+            page_size,
+            (page - 1) * page_size,
         )
     total = rows[0]["total"] if rows else 0
     return [ReviewItem(**{key: row[key] for key in ReviewItem.__struct_fields__}) for row in rows], total
@@ -556,12 +643,16 @@ async def review_detail(principal: Principal, offer_id: int) -> ReviewDetail:
         read = await _read(connection, offer)
         changes: list[Change] = []
         if read.pending_revision_id:
-            proposed = json.loads(await connection.fetchval(
-                "SELECT data FROM offer_revision WHERE id = $1", read.pending_revision_id))
+            proposed = json.loads(
+                await connection.fetchval("SELECT data FROM offer_revision WHERE id = $1", read.pending_revision_id)
+            )
             proposed = msgspec.to_builtins(msgspec.convert(proposed, OfferInput))
             live = _as_input(read)
-            changes = [Change(field=name, live=live[name], proposed=proposed[name])
-                       for name in OfferInput.__struct_fields__ if live[name] != proposed[name]]
+            changes = [
+                Change(field=name, live=live[name], proposed=proposed[name])
+                for name in OfferInput.__struct_fields__
+                if live[name] != proposed[name]
+            ]
         return ReviewDetail(offer=read, revision_id=read.pending_revision_id, changes=changes)
 
 
@@ -574,11 +665,14 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
         if offer["provider_status"] != "active":
             raise Conflict("The provider is not active.", code="provider_not_active")
         revision = await connection.fetchrow(
-            "SELECT id, data FROM offer_revision WHERE offer = $1 AND status = 'submitted' FOR UPDATE", offer_id)
+            "SELECT id, data FROM offer_revision WHERE offer = $1 AND status = 'submitted' FOR UPDATE", offer_id
+        )
         if offer["status"] == "submitted":
             await connection.execute(
                 "UPDATE offer SET status = 'published', published_at = now(), updated_at = now(), "
-                "review_note = NULL WHERE id = $1", offer_id)
+                "review_note = NULL WHERE id = $1",
+                offer_id,
+            )
         elif revision is not None:
             data = msgspec.convert(json.loads(revision["data"]), OfferInput)
             await _validate(connection, offer["provider"], offer["provider_node"], data)
@@ -589,12 +683,16 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
                 f"UPDATE offer SET {assignments}, category = ${n + 1}, node_scope = ${n + 2}, "
                 f"stock_left = GREATEST(0, stock_left + ${n + 3} - stock_total), stock_total = ${n + 3}, "
                 f"updated_at = now() WHERE id = ${n + 4}",
-                *_values(data), data.stock_total, offer_id,
+                *_values(data),
+                data.stock_total,
+                offer_id,
             )
             await _write_children(connection, offer_id, data)
             await connection.execute(
                 "UPDATE offer_revision SET status = 'approved', reviewed_at = now(), reviewer = $2 WHERE id = $1",
-                revision["id"], principal.id)
+                revision["id"],
+                principal.id,
+            )
         else:
             raise Conflict("Nothing of this offer is waiting for review.", code="nothing_to_review")
         await outbox.publish(topics.OfferChanged(offer_id=offer_id))
@@ -615,11 +713,17 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
         if offer["status"] == "submitted":
             await connection.execute(
                 "UPDATE offer SET status = 'draft', review_note = $2, updated_at = now() WHERE id = $1",
-                offer_id, reason)
+                offer_id,
+                reason,
+            )
         else:
             turned_down = await connection.fetchval(
                 "UPDATE offer_revision SET status = 'rejected', note = $2, reviewed_at = now(), reviewer = $3 "
-                "WHERE offer = $1 AND status = 'submitted' RETURNING id", offer_id, reason, principal.id)
+                "WHERE offer = $1 AND status = 'submitted' RETURNING id",
+                offer_id,
+                reason,
+                principal.id,
+            )
             if turned_down is None:
                 raise Conflict("Nothing of this offer is waiting for review.", code="nothing_to_review")
             await connection.execute("UPDATE offer SET review_note = $2 WHERE id = $1", offer_id, reason)
@@ -660,7 +764,9 @@ async def take_stock(connection, offer_id: int) -> int | None:
         "UPDATE offer SET stock_left = stock_left - 1 "
         "WHERE id = $1 AND stock_left > 0 AND status = 'published' AND valid_to > now() "
         "AND EXISTS (SELECT 1 FROM provider p WHERE p.id = offer.provider AND p.status = 'active') "
-        "RETURNING stock_left", offer_id)
+        "RETURNING stock_left",
+        offer_id,
+    )
     if left == 0:
         await outbox.publish(topics.OfferChanged(offer_id=offer_id))
     return left
@@ -670,8 +776,9 @@ async def return_stock(connection, offer_id: int) -> None:
     """Give one unit back (a cancelled claim), never above the total; search learns when the
     offer had run out."""
     left = await connection.fetchval(
-        "UPDATE offer SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left < stock_total "
-        "RETURNING stock_left", offer_id)
+        "UPDATE offer SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left < stock_total RETURNING stock_left",
+        offer_id,
+    )
     if left == 1:
         await outbox.publish(topics.OfferChanged(offer_id=offer_id))
 
@@ -682,7 +789,9 @@ async def book_slot(connection, offer_id: int, slot_id: int):
     return await connection.fetchval(
         "UPDATE offer_slot SET booked = booked + 1 "
         "WHERE id = $1 AND offer = $2 AND booked < capacity AND starts_at > now() RETURNING ends_at",
-        slot_id, offer_id)
+        slot_id,
+        offer_id,
+    )
 
 
 async def release_slot(connection, slot_id: int) -> None:
@@ -693,23 +802,28 @@ async def open_slots(offer_id: int) -> list[dict]:
     """The slots of a booking offer that can still be booked, soonest first."""
     return await db.fetch(
         "SELECT id, starts_at, ends_at, capacity, booked FROM offer_slot "
-        "WHERE offer = $1 AND starts_at > now() AND booked < capacity ORDER BY starts_at LIMIT 100", offer_id)
+        "WHERE offer = $1 AND starts_at > now() AND booked < capacity ORDER BY starts_at LIMIT 100",
+        offer_id,
+    )
 
 
 # Expiry ----------------------------------------------------------------------------------------
+
 
 async def expire_offers() -> list[int]:
     """Published or paused offers whose window has ended become expired; returns their ids."""
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "UPDATE offer SET status = 'expired', updated_at = now() "
-            "WHERE status IN ('published', 'paused') AND valid_to <= now() RETURNING id")
+            "WHERE status IN ('published', 'paused') AND valid_to <= now() RETURNING id"
+        )
         for row in rows:
             await outbox.publish(topics.OfferChanged(offer_id=row["id"]))
     return sorted(row["id"] for row in rows)
 
 
 # Choices for the listing form --------------------------------------------------------------------
+
 
 async def list_categories() -> list[dict]:
     async with engine().transaction() as transaction:
@@ -723,7 +837,9 @@ async def scope_choices(provider_id: int, limit: int = 60) -> list[dict]:
         rows = await transaction.connection.fetch(
             "SELECT n.id, n.name_zh, n.name_en, n.depth FROM provider p JOIN union_node home ON home.id = p.node "
             "JOIN union_node n ON n.path LIKE home.path || '%' WHERE p.id = $1 ORDER BY n.path LIMIT $2",
-            provider_id, limit)
+            provider_id,
+            limit,
+        )
     return [dict(row) for row in rows]
 
 
@@ -735,11 +851,14 @@ async def review_count(principal: Principal) -> int:
             "  JOIN union_node n ON n.id = p.node WHERE o.status = 'submitted' AND n.path LIKE $1 || '%')"
             " + (SELECT count(*) FROM offer_revision r JOIN offer o ON o.id = r.offer"
             "  JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
-            "  WHERE r.status = 'submitted' AND n.path LIKE $1 || '%')", principal.node_path or "-")
+            "  WHERE r.status = 'submitted' AND n.path LIKE $1 || '%')",
+            principal.node_path or "-",
+        )
 
 
-async def offers_to_pick(principal: Principal, q: str = "", ids: list[int] | None = None,
-                         limit: int = 20) -> list[dict]:
+async def offers_to_pick(
+    principal: Principal, q: str = "", ids: list[int] | None = None, limit: int = 20
+) -> list[dict]:
     """Offers an operator may pick for a campaign, found by title or provider name: published
     or paused offers that members in the operator's scope can see (scoped to a node above or
     inside it). With `ids`: those offers, to show what was picked."""
@@ -757,5 +876,9 @@ async def offers_to_pick(principal: Principal, q: str = "", ids: list[int] | Non
             " AND ($3 = '' OR o.title_zh ILIKE '%' || $3 || '%' OR coalesce(o.title_en, '') ILIKE '%' || $3 || '%'"
             "  OR p.name ILIKE '%' || $3 || '%')"
             " ORDER BY o.title_zh, o.id LIMIT $4",
-            principal.node_path, ids, text, limit)
+            principal.node_path,
+            ids,
+            text,
+            limit,
+        )
     return [dict(row) for row in rows]

@@ -91,8 +91,9 @@ class OfferRevision(Table, tablename="offer_revision"):
     note = Text(null=True, default=None)
     submitted_at = Timestamptz()
     reviewed_at = Timestamptz(null=True, default=None)
-    reviewer = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
-                          default=None)
+    reviewer = ForeignKey(
+        LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True, default=None
+    )
 
 
 class SearchMiss(Table, tablename="search_miss"):
@@ -114,7 +115,6 @@ class SearchTermDaily(Table, tablename="search_term_daily"):
     area = Integer()
     term = Varchar(length=40)
     searches = Integer()
-
 
 
 class ProviderRating(Table, tablename="provider_rating"):

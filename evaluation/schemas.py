@@ -12,6 +12,7 @@ class EvaluatorRead(msgspec.Struct):
 
 # Evaluator result batches (evaluation/evaluators/batches.py) -------------------------------------------------
 
+
 class BatchInput(msgspec.Struct, forbid_unknown_fields=True):
     """A batch of results. `batch_id` is the evaluator's own id for it (1–64 characters, no
     spaces or slashes); each result is checked one by one, so its fields are reported per
@@ -66,6 +67,7 @@ class RowError(msgspec.Struct):
 
 
 # Follow-up samples (evaluation/evaluators/samples.py) --------------------------------------------------------
+
 
 class SampleRead(msgspec.Struct):
     id: int
@@ -146,6 +148,7 @@ class ComplaintRead(msgspec.Struct, kw_only=True):
 
 
 # Enforcement (evaluation/enforcement/policy.py) ------------------------------------------------------------------
+
 
 class StandingRead(msgspec.Struct, kw_only=True):
     provider_id: int

@@ -101,8 +101,9 @@ class Complaint(Table, tablename="complaint"):
     answered_at = Timestamptz(null=True, default=None)
     resolution = Varchar(length=2000, null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
-    closed_by = ForeignKey(LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True,
-                           default=None)
+    closed_by = ForeignKey(
+        LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True, default=None
+    )
     member_masked = Varchar(length=50, default="")  # 王*芳, as providers and operators see the member
     photo = Varchar(length=100, null=True, default=None)  # under /media, as catalog.services.store_picture keeps it
 

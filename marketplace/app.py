@@ -56,13 +56,43 @@ from providers.settlements import controllers as settlement_controllers, pages a
 
 # Every module of controllers or pages exports one ROUTES list.
 ROUTE_MODULES = [
-    provider_controllers, voucher_controllers, points_controllers, payment_controllers, campaign_controllers,
-    catalog_controllers, search_controllers, pages, dashboards,
-    provider_pages, listing_pages, search_pages, voucher_pages,
-    points_pages, payment_pages, scorecard_pages, campaign_pages, roster_pages, inbox_pages,
-    settlement_controllers, settlement_pages, evaluator_controllers, evaluator_pages, evaluator_key_pages,
-    quality_controllers, quality_pages, complaint_controllers, complaint_pages, review_pages, favourite_pages,
-    privacy_controllers, privacy_pages, report_pages, report_controllers, team, account_pages, approval_pages,
+    provider_controllers,
+    voucher_controllers,
+    points_controllers,
+    payment_controllers,
+    campaign_controllers,
+    catalog_controllers,
+    search_controllers,
+    pages,
+    dashboards,
+    provider_pages,
+    listing_pages,
+    search_pages,
+    voucher_pages,
+    points_pages,
+    payment_pages,
+    scorecard_pages,
+    campaign_pages,
+    roster_pages,
+    inbox_pages,
+    settlement_controllers,
+    settlement_pages,
+    evaluator_controllers,
+    evaluator_pages,
+    evaluator_key_pages,
+    quality_controllers,
+    quality_pages,
+    complaint_controllers,
+    complaint_pages,
+    review_pages,
+    favourite_pages,
+    privacy_controllers,
+    privacy_pages,
+    report_pages,
+    report_controllers,
+    team,
+    account_pages,
+    approval_pages,
 ]
 ROUTES = [AuthController, FederationController, *(route for module in ROUTE_MODULES for route in module.ROUTES)]
 
@@ -70,13 +100,20 @@ ROUTES = [AuthController, FederationController, *(route for module in ROUTE_MODU
 class BenefitsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = get_settings()
-        app_config.route_handlers.extend([
-            health.health, health.ready, *ROUTES,
-            # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
-            create_static_files_router(path="/static", directories=[web_config.STATIC_DIR],
-                                       include_in_schema=False,
-                                       middleware=[static_assets.cache_headers_middleware]),
-        ])
+        app_config.route_handlers.extend(
+            [
+                health.health,
+                health.ready,
+                *ROUTES,
+                # Versioned URLs (`static()` in templates) are cached for a year; see static_assets.
+                create_static_files_router(
+                    path="/static",
+                    directories=[web_config.STATIC_DIR],
+                    include_in_schema=False,
+                    middleware=[static_assets.cache_headers_middleware],
+                ),
+            ]
+        )
         # Evaluators' sample export names only members who consented; evaluation never reads members.
         app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
         # The providers' application keeps its business licence picture with catalog's picture checks.
@@ -85,9 +122,16 @@ class BenefitsPlugin(InitPluginProtocol):
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
         app_config.before_send.append(security.add_security_headers)
-        app_config.middleware[:0] = [proxy.proxy_middleware, security.nonce_middleware, logs.request_log_middleware,
-                                     i18n.locale_middleware, checked_requests.query_guard_middleware,
-                                     authentication_middleware, audit_middleware, page_counts.middleware]
+        app_config.middleware[:0] = [
+            proxy.proxy_middleware,
+            security.nonce_middleware,
+            logs.request_log_middleware,
+            i18n.locale_middleware,
+            checked_requests.query_guard_middleware,
+            authentication_middleware,
+            audit_middleware,
+            page_counts.middleware,
+        ]
         # The layouts' badges (unread messages, to-do counts, portal badges) are counted only
         # when the answer is a page; their modules registered them when imported.
         app_config.after_request = page_counts.after_request
@@ -95,27 +139,42 @@ class BenefitsPlugin(InitPluginProtocol):
         # HTML, CSS, JS and JSON go out gzipped (members are on phones), not to requests
         # another site started (BREACH; see static_assets); pictures are compressed already.
         app_config.compression_config = CompressionConfig(
-            backend="gzip", gzip_compress_level=6, minimum_size=500,
+            backend="gzip",
+            gzip_compress_level=6,
+            minimum_size=500,
             middleware_class=static_assets.SameOriginCompression,
-            exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"])
+            exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"],
+        )
         # Litestar's CSRF check with a token masked afresh in each page (BREACH) and an explicit
         # read of the form's token (marketplace/web/csrf.py); `csrf_config` stays unset so that
         # Litestar does not add its own as well. Innermost of the app's middleware, as Litestar's.
-        app_config.middleware.append(csrf.middleware(CSRFConfig(
-            secret=settings.security.secret_key, exclude=["^/api/", "^/health$", "^/ready$"],
-            cookie_secure=settings.security.secure_cookies, cookie_samesite="lax",
-        )))
+        app_config.middleware.append(
+            csrf.middleware(
+                CSRFConfig(
+                    secret=settings.security.secret_key,
+                    exclude=["^/api/", "^/health$", "^/ready$"],
+                    cookie_secure=settings.security.secure_cookies,
+                    cookie_samesite="lax",
+                )
+            )
+        )
         swagger = "/static/vendor/swagger-ui/"
         app_config.openapi_config = OpenAPIConfig(
-            title="Benefits marketplace API", version="1.0.0", path="/api/docs",
+            title="Benefits marketplace API",
+            version="1.0.0",
+            path="/api/docs",
             # Session tokens from POST /api/v1/auth/token, or an evaluator's API key.
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
-            render_plugins=[SwaggerRenderPlugin(
-                path="/", js_url=swagger + "swagger-ui-bundle.js", css_url=swagger + "swagger-ui.css",
-                standalone_preset_js_url=swagger + "swagger-ui-standalone-preset.js",
-                favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">',
-            )],
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/",
+                    js_url=swagger + "swagger-ui-bundle.js",
+                    css_url=swagger + "swagger-ui.css",
+                    standalone_preset_js_url=swagger + "swagger-ui-standalone-preset.js",
+                    favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">',
+                )
+            ],
         )
         app_config.on_startup.append(db.open_pool)
         app_config.on_shutdown.extend([search_index.close_clients, db.close_pool])

@@ -94,8 +94,9 @@ def migrate() -> None:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
 
 
 async def _seed(members: int, providers: int, offers: int, history: bool = True):
@@ -111,8 +112,9 @@ async def _seed(members: int, providers: int, offers: int, history: bool = True)
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.update(tasks[stage], completed=done, total=total)
 
-            return await seeding.seed(members=members, providers=providers, offers=offers, progress=report,
-                                      history=history)
+            return await seeding.seed(
+                members=members, providers=providers, offers=offers, progress=report, history=history
+            )
     finally:
         await db.close_pool()
 
@@ -121,8 +123,12 @@ async def _seed(members: int, providers: int, offers: int, history: bool = True)
 @click.option("--members", default=5000, show_default=True)
 @click.option("--providers", default=200, show_default=True)
 @click.option("--offers", default=800, show_default=True)
-@click.option("--history/--no-history", default=True, show_default=True,
-              help="90 days of the city's history, once per database (see marketplace/seed/history.py).")
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="90 days of the city's history, once per database (see marketplace/seed/history.py).",
+)
 def seed(members: int, providers: int, offers: int, history: bool) -> None:
     """Add realistic demo data for one city (appends; the history is made once)."""
     _bring_up()
@@ -142,12 +148,20 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     _bring_up()
-    uvicorn.run("marketplace.app:create_app", factory=True, host=host, port=port, workers=workers,
-                # Proxy headers are honoured by the app, from TRUSTED_PROXIES only (marketplace/web/proxy.py).
-                access_log=False, proxy_headers=False,
-                # Named, not "auto": a missing wheel fails at start instead of falling back to
-                # the pure-Python parser and event loop (docs/benchmarks.md, claims).
-                loop="uvloop", http="httptools")
+    uvicorn.run(
+        "marketplace.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # Proxy headers are honoured by the app, from TRUSTED_PROXIES only (marketplace/web/proxy.py).
+        access_log=False,
+        proxy_headers=False,
+        # Named, not "auto": a missing wheel fails at start instead of falling back to
+        # the pure-Python parser and event loop (docs/benchmarks.md, claims).
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 @main.command()
@@ -156,8 +170,19 @@ def serve(host: str, port: int, workers: int) -> None:
 def worker(processes: int, threads: int) -> None:
     """Run the Dramatiq job worker."""
     _bring_up()
-    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "marketplace.jobs.worker",
-                               "--processes", str(processes), "--threads", str(threads)])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "marketplace.jobs.worker",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+        ],
+    )
 
 
 @main.command()
@@ -178,7 +203,8 @@ async def _reindex() -> int:
         with _progress() as progress:
             task = progress.add_task("offers", total=None)
             written = await index.reindex(
-                progress=lambda done, total: progress.update(task, completed=done, total=total))
+                progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
     finally:
         await db.close_pool()
     return written
@@ -205,50 +231,99 @@ def _ms(value: float) -> str:
 @bench.command("search")
 @click.option("--requests", default=800, show_default=True, help="Requests per query class and target.")
 @click.option("--concurrency", default=16, show_default=True, help="Concurrent clients.")
-@click.option("--freshness", default=20, show_default=True, help="Offers and providers changed to time freshness (0: skip).")
+@click.option(
+    "--freshness", default=20, show_default=True, help="Offers and providers changed to time freshness (0: skip)."
+)
 @click.option("--time-limit", default=60.0, show_default=True, help="Seconds at most per class and target.")
-@click.option("--reindex/--no-reindex", default=True, show_default=True,
-              help="Time a full reindex while searches go on (minutes at 100k offers on a loaded machine).")
+@click.option(
+    "--reindex/--no-reindex",
+    default=True,
+    show_default=True,
+    help="Time a full reindex while searches go on (minutes at 100k offers on a loaded machine).",
+)
 def bench_search(requests: int, concurrency: int, freshness: int, time_limit: float, reindex: bool) -> None:
     """Search through the API and straight to Meilisearch, freshness, reindex, degraded mode."""
     from benchmarks import search as benchmark
     from benchmarks.common import percentile
 
     _bring_up()
-    report = asyncio.run(benchmark.run(requests=requests, concurrency=concurrency, freshness=freshness,
-                                       class_time_limit=time_limit, reindex=reindex, say=console.print))
-    table = Table("class", "target", "requests", "errors", "degraded", "p50 ms", "p95 ms", "p99 ms", "req/s",
-                  "API/engine p95")
+    report = asyncio.run(
+        benchmark.run(
+            requests=requests,
+            concurrency=concurrency,
+            freshness=freshness,
+            class_time_limit=time_limit,
+            reindex=reindex,
+            say=console.print,
+        )
+    )
+    table = Table(
+        "class", "target", "requests", "errors", "degraded", "p50 ms", "p95 ms", "p99 ms", "req/s", "API/engine p95"
+    )
     for api, engine in report.classes:
         ratio = api.pct(95) / engine.pct(95) if engine.latencies_ms else float("nan")
         for stats in (api, engine):
-            table.add_row(stats.name, stats.target, str(len(stats.latencies_ms)), str(stats.errors),
-                          str(stats.degraded) if stats is api else "", _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}",
-                          f"{ratio:.2f}" if stats is api else "")
+            table.add_row(
+                stats.name,
+                stats.target,
+                str(len(stats.latencies_ms)),
+                str(stats.errors),
+                str(stats.degraded) if stats is api else "",
+                _ms(stats.pct(50)),
+                _ms(stats.pct(95)),
+                _ms(stats.pct(99)),
+                f"{stats.rps:.0f}",
+                f"{ratio:.2f}" if stats is api else "",
+            )
     if report.peer is not None:
         stats, ours = report.peer, report.classes[0][0]
-        table.add_row(stats.name, stats.target, str(len(stats.latencies_ms)), str(stats.errors), "",
-                      _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}",
-                      f"peer/API {stats.pct(95) / ours.pct(95):.2f}" if ours.latencies_ms else "")
+        table.add_row(
+            stats.name,
+            stats.target,
+            str(len(stats.latencies_ms)),
+            str(stats.errors),
+            "",
+            _ms(stats.pct(50)),
+            _ms(stats.pct(95)),
+            _ms(stats.pct(99)),
+            f"{stats.rps:.0f}",
+            f"peer/API {stats.pct(95) / ours.pct(95):.2f}" if ours.latencies_ms else "",
+        )
     if report.degraded is not None:
         stats = report.degraded
-        table.add_row(stats.name, "api", str(len(stats.latencies_ms)), str(stats.errors), str(stats.degraded),
-                      _ms(stats.pct(50)), _ms(stats.pct(95)), _ms(stats.pct(99)), f"{stats.rps:.0f}", "")
+        table.add_row(
+            stats.name,
+            "api",
+            str(len(stats.latencies_ms)),
+            str(stats.errors),
+            str(stats.degraded),
+            _ms(stats.pct(50)),
+            _ms(stats.pct(95)),
+            _ms(stats.pct(99)),
+            f"{stats.rps:.0f}",
+            "",
+        )
     console.print(table)
     for change in sorted(set(report.freshness_ms) | set(report.freshness_timeouts)):
         values = report.freshness_ms.get(change, [])
-        console.print(f"freshness ({change} → seen by search): {len(values)} changes, "
-                      f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
-                      f"max {_ms(max(values, default=float('nan')))} ms, "
-                      f"{report.freshness_timeouts.get(change, 0)} timed out")
+        console.print(
+            f"freshness ({change} → seen by search): {len(values)} changes, "
+            f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
+            f"max {_ms(max(values, default=float('nan')))} ms, "
+            f"{report.freshness_timeouts.get(change, 0)} timed out"
+        )
     if report.freshness_load is not None:
         stats = report.freshness_load
-        console.print(f"searches during freshness: {len(stats.latencies_ms)} answered, {stats.errors} errors, "
-                      f"{stats.degraded} degraded, p95 {_ms(stats.pct(95))} ms")
+        console.print(
+            f"searches during freshness: {len(stats.latencies_ms)} answered, {stats.errors} errors, "
+            f"{stats.degraded} degraded, p95 {_ms(stats.pct(95))} ms"
+        )
     if report.reindex_s is not None:
-        console.print(f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
-                      f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "
-                      f"degraded {report.reindex_degraded}")
+        console.print(
+            f"reindex: {report.reindex_documents} documents in {report.reindex_s:.1f} s; "
+            f"searches meanwhile {report.reindex_queries}, failed {report.reindex_failures}, "
+            f"degraded {report.reindex_degraded}"
+        )
     for note in report.notes:
         console.print(f"[yellow]{note}[/]")
 
@@ -262,17 +337,22 @@ def bench_relevance(misses: bool) -> None:
     _bring_up()
     report = asyncio.run(benchmark.run())
     console.print(f"{len(report.ours.judged)} queries on the relevance catalogue ({report.documents} documents)")
-    table = Table("query type", "queries", "recall@3", "recall@10", "nDCG@10", "peer recall@3", "peer recall@10",
-                  "peer nDCG@10")
+    table = Table(
+        "query type", "queries", "recall@3", "recall@10", "nDCG@10", "peer recall@3", "peer recall@10", "peer nDCG@10"
+    )
     for ours, peer in zip(report.ours.rows(), report.peer.rows(), strict=True):
         table.add_row(ours[0], str(ours[1]), *(f"{value:.3f}" for value in (*ours[2:], *peer[2:])))
     console.print(table)
-    console.print(f"latency per query, in process: ours p95 {report.ours.p95_ms():.1f} ms, "
-                  f"PostgreSQL peer p95 {report.peer.p95_ms():.1f} ms")
+    console.print(
+        f"latency per query, in process: ours p95 {report.ours.p95_ms():.1f} ms, "
+        f"PostgreSQL peer p95 {report.peer.p95_ms():.1f} ms"
+    )
     if misses:
         for judged in report.ours.misses():
-            console.print(f"[yellow]{judged.query.type} {judged.query.text}[/]: recall@3 {judged.recall_3:.2f}, "
-                          f"first hits {judged.found[:3]}, wanted {sorted(judged.wanted)[:4]}")
+            console.print(
+                f"[yellow]{judged.query.type} {judged.query.text}[/]: recall@3 {judged.recall_3:.2f}, "
+                f"first hits {judged.found[:3]}, wanted {sorted(judged.wanted)[:4]}"
+            )
 
 
 @bench.command("claims")
@@ -281,34 +361,90 @@ def bench_relevance(misses: bool) -> None:
 @click.option("--concurrency", default=64, show_default=True, help="Concurrent clients (and SQL connections).")
 @click.option("--rounds", default=10, show_default=True)
 @click.option("--web-workers", default=1, show_default=True, help="uvicorn worker processes of the web app.")
-@click.option("--points/--no-points", default=True, show_default=True,
-              help="Also the points rounds (--no-points: the flash sale alone, for a quicker measurement).")
+@click.option(
+    "--points/--no-points",
+    default=True,
+    show_default=True,
+    help="Also the points rounds (--no-points: the flash sale alone, for a quicker measurement).",
+)
 def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int, points: bool) -> None:
     """A flash sale of one offer: claims over HTTP against the same claims as raw SQL."""
     from benchmarks import claims as benchmark
 
     _bring_up()
-    report = asyncio.run(benchmark.run(attempts=attempts, stock=stock, concurrency=concurrency, rounds=rounds,
-                                       web_workers=web_workers, points=points, say=console.print))
-    table = Table("round", "vouchers", "stock left", "over limit", "HTTP 201/409/other", "API claims/s",
-                  "p50 ms", "p95 ms", "p99 ms", "SQL claims/s", "API/SQL")
+    report = asyncio.run(
+        benchmark.run(
+            attempts=attempts,
+            stock=stock,
+            concurrency=concurrency,
+            rounds=rounds,
+            web_workers=web_workers,
+            points=points,
+            say=console.print,
+        )
+    )
+    table = Table(
+        "round",
+        "vouchers",
+        "stock left",
+        "over limit",
+        "HTTP 201/409/other",
+        "API claims/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "SQL claims/s",
+        "API/SQL",
+    )
     for number, result in enumerate(report.rounds, start=1):
         statuses = result.api_statuses
         other = sum(count for status, count in statuses.items() if status not in (201, 409))
-        table.add_row(str(number), str(result.vouchers), str(result.stock_left), str(result.over_limit),
-                      f"{statuses.get(201, 0)}/{statuses.get(409, 0)}/{other}", f"{result.api.rps:.0f}",
-                      _ms(result.api.pct(50)), _ms(result.api.pct(95)), _ms(result.api.pct(99)),
-                      f"{result.sql.rps:.0f}", f"{result.ratio:.2f}")
+        table.add_row(
+            str(number),
+            str(result.vouchers),
+            str(result.stock_left),
+            str(result.over_limit),
+            f"{statuses.get(201, 0)}/{statuses.get(409, 0)}/{other}",
+            f"{result.api.rps:.0f}",
+            _ms(result.api.pct(50)),
+            _ms(result.api.pct(95)),
+            _ms(result.api.pct(99)),
+            f"{result.sql.rps:.0f}",
+            f"{result.ratio:.2f}",
+        )
     console.print(table)
     exact = all(r.vouchers == report.stock and r.stock_left == 0 and r.over_limit == 0 for r in report.rounds)
-    console.print(f"exactly {report.stock} vouchers, none oversold, nobody over the limit in every round: "
-                  f"{'yes' if exact else '[red]NO[/]'}")
-    table = Table("round", "spends", "negative balances", "points unspent", "ledger mismatches", "API claims/s",
-                  "p50 ms", "p95 ms", "p99 ms", "ledger spends/s", "API/ledger")
+    console.print(
+        f"exactly {report.stock} vouchers, none oversold, nobody over the limit in every round: "
+        f"{'yes' if exact else '[red]NO[/]'}"
+    )
+    table = Table(
+        "round",
+        "spends",
+        "negative balances",
+        "points unspent",
+        "ledger mismatches",
+        "API claims/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "ledger spends/s",
+        "API/ledger",
+    )
     for number, result in enumerate(report.points_rounds, start=1):
-        table.add_row(str(number), str(result.spent), str(result.negative), str(result.unspent),
-                      str(result.mismatched), f"{result.api.rps:.0f}", _ms(result.api.pct(50)),
-                      _ms(result.api.pct(95)), _ms(result.api.pct(99)), f"{result.sql.rps:.0f}", f"{result.ratio:.2f}")
+        table.add_row(
+            str(number),
+            str(result.spent),
+            str(result.negative),
+            str(result.unspent),
+            str(result.mismatched),
+            f"{result.api.rps:.0f}",
+            _ms(result.api.pct(50)),
+            _ms(result.api.pct(95)),
+            _ms(result.api.pct(99)),
+            f"{result.sql.rps:.0f}",
+            f"{result.ratio:.2f}",
+        )
     console.print(f"points: {report.points_attempts} attempts per round on {report.points_members} members")
     console.print(table)
     for note in report.notes:
@@ -317,22 +453,49 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
 
 @bench.command("signin")
 @click.option("--seconds", default=10.0, show_default=True, help="Length of each phase.")
-@click.option("--signing-in", "loads", multiple=True, type=int, default=(8, 64), show_default=True,
-              help="People signing in at once, one phase each (repeat the option).")
+@click.option(
+    "--signing-in",
+    "loads",
+    multiple=True,
+    type=int,
+    default=(8, 64),
+    show_default=True,
+    help="People signing in at once, one phase each (repeat the option).",
+)
 def bench_signin(seconds: float, loads: tuple[int, ...]) -> None:
     """A cheap API call's p95 idle and while 8 and 64 people sign in (password hashing)."""
     from benchmarks import signin as benchmark
 
     _bring_up()
     report = asyncio.run(benchmark.run(seconds=seconds, loads=loads, say=console.print))
-    table = Table("signing in", "/me calls", "p50 ms", "p95 ms", "p99 ms", "p95 / idle", "sign-ins", "sign-ins/s",
-                  "sign-in p50 ms", "sign-in p95 ms", "failed sign-ins")
+    table = Table(
+        "signing in",
+        "/me calls",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "p95 / idle",
+        "sign-ins",
+        "sign-ins/s",
+        "sign-in p50 ms",
+        "sign-in p95 ms",
+        "failed sign-ins",
+    )
     for phase in report.phases:
         signins = phase.sign_ins
-        table.add_row(str(phase.signing_in), str(len(phase.call.latencies_ms)), _ms(phase.call.pct(50)),
-                      _ms(phase.call.pct(95)), _ms(phase.call.pct(99)), f"{report.ratio(phase):.2f}",
-                      str(len(signins.latencies_ms)), f"{signins.rps:.1f}", _ms(signins.pct(50)), _ms(signins.pct(95)),
-                      str(signins.errors))
+        table.add_row(
+            str(phase.signing_in),
+            str(len(phase.call.latencies_ms)),
+            _ms(phase.call.pct(50)),
+            _ms(phase.call.pct(95)),
+            _ms(phase.call.pct(99)),
+            f"{report.ratio(phase):.2f}",
+            str(len(signins.latencies_ms)),
+            f"{signins.rps:.1f}",
+            _ms(signins.pct(50)),
+            _ms(signins.pct(95)),
+            str(signins.errors),
+        )
     console.print(table)
     within = all(report.ratio(phase) <= 2 for phase in report.phases)
     console.print(f"p95 within 2× of idle under every load: {'yes' if within else '[red]NO[/]'}")
@@ -348,10 +511,12 @@ def bench_delisting(count: int) -> None:
     _bring_up()
     report = asyncio.run(benchmark.run(count, say=console.print))
     ms = report.gone_ms
-    console.print(f"{len(ms)} providers delisted: gone from search p50 {_ms(percentile(ms, 50))} ms, "
-                  f"p95 {_ms(percentile(ms, 95))} ms, max {_ms(max(ms) if ms else float('nan'))} ms, "
-                  f"{report.timeouts} timed out; claims right after the decision refused "
-                  f"{report.claims_refused} of {report.claims_tried}")
+    console.print(
+        f"{len(ms)} providers delisted: gone from search p50 {_ms(percentile(ms, 50))} ms, "
+        f"p95 {_ms(percentile(ms, 95))} ms, max {_ms(max(ms) if ms else float('nan'))} ms, "
+        f"{report.timeouts} timed out; claims right after the decision refused "
+        f"{report.claims_refused} of {report.claims_tried}"
+    )
 
 
 @bench.command("roster")
@@ -364,8 +529,10 @@ def bench_roster(rows: int) -> None:
     asyncio.run(_migrate())
     report = asyncio.run(benchmark.run(rows, say=console.print))
     first, second = report.runs
-    console.print(f"{report.rows:,} rows ({report.megabytes:.0f} MB): imported in {first[0]:.1f} s "
-                  f"({report.rows / first[0]:,.0f} rows/s), re-imported unchanged in {second[0]:.1f} s")
+    console.print(
+        f"{report.rows:,} rows ({report.megabytes:.0f} MB): imported in {first[0]:.1f} s "
+        f"({report.rows / first[0]:,.0f} rows/s), re-imported unchanged in {second[0]:.1f} s"
+    )
 
 
 @bench.command("grant")
@@ -376,10 +543,12 @@ def bench_grant(amount: int) -> None:
 
     _bring_up()
     report = asyncio.run(benchmark.run(amount))
-    console.print(f"members {report.members}, granted {report.granted}; queued in {report.create_s:.1f} s, "
-                  f"applied in {report.apply_s:.1f} s ({report.members_per_s:.0f} members/s), "
-                  f"replayed in {report.replay_s:.2f} s, reconciled in {report.reconcile_s:.1f} s "
-                  f"with {report.mismatched} mismatches")
+    console.print(
+        f"members {report.members}, granted {report.granted}; queued in {report.create_s:.1f} s, "
+        f"applied in {report.apply_s:.1f} s ({report.members_per_s:.0f} members/s), "
+        f"replayed in {report.replay_s:.2f} s, reconciled in {report.reconcile_s:.1f} s "
+        f"with {report.mismatched} mismatches"
+    )
 
 
 @bench.command("scorecards")
@@ -389,16 +558,26 @@ def bench_grant(amount: int) -> None:
 @click.option("--results", default=20_000, show_default=True, help="Third-party evaluator results.")
 @click.option("--freshness", default=200, show_default=True, help="New ratings timed one by one (0: skip).")
 @click.option("--regenerate", is_flag=True, help="Generate the bench data again even if it is there.")
-def bench_scorecards(providers: int, ratings: int, complaints: int, results: int, freshness: int,
-                     regenerate: bool) -> None:
+def bench_scorecards(
+    providers: int, ratings: int, complaints: int, results: int, freshness: int, regenerate: bool
+) -> None:
     """Scorecards: full recomputation (twice, compared) and how fast a new rating shows."""
     from benchmarks import scorecards as benchmark
     from benchmarks.common import percentile
 
     _bring_up()
     asyncio.run(_migrate())
-    report = asyncio.run(benchmark.run(providers=providers, ratings=ratings, complaints=complaints, results=results,
-                                       freshness=freshness, regenerate=regenerate, say=console.print))
+    report = asyncio.run(
+        benchmark.run(
+            providers=providers,
+            ratings=ratings,
+            complaints=complaints,
+            results=results,
+            freshness=freshness,
+            regenerate=regenerate,
+            say=console.print,
+        )
+    )
     table = Table("measure", "result")
     if report.generated_s is not None:
         table.add_row("data generated", f"{report.generated_s:.1f} s")
@@ -407,13 +586,17 @@ def bench_scorecards(providers: int, ratings: int, complaints: int, results: int
     table.add_row("identical results twice", "yes" if report.identical else "[red]NO[/]")
     if report.freshness_ms or report.freshness_timeouts:
         values = report.freshness_ms
-        table.add_row(f"new rating → scorecard ({len(values)} ratings, through outbox, relay, worker)",
-                      f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
-                      f"max {_ms(max(values, default=float('nan')))} ms, {report.freshness_timeouts} timed out")
+        table.add_row(
+            f"new rating → scorecard ({len(values)} ratings, through outbox, relay, worker)",
+            f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
+            f"max {_ms(max(values, default=float('nan')))} ms, {report.freshness_timeouts} timed out",
+        )
     if report.single_ms:
         values = report.single_ms
-        table.add_row("recompute_provider alone (in process)",
-                      f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms")
+        table.add_row(
+            "recompute_provider alone (in process)",
+            f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms",
+        )
     console.print(table)
 
 
@@ -428,8 +611,9 @@ def bench_reports(members: int, vouchers: int, loads: int, regenerate: bool) -> 
 
     _bring_up()
     asyncio.run(_migrate())
-    report = asyncio.run(benchmark.run(members=members, vouchers=vouchers, loads=loads, regenerate=regenerate,
-                                       say=console.print))
+    report = asyncio.run(
+        benchmark.run(members=members, vouchers=vouchers, loads=loads, regenerate=regenerate, say=console.print)
+    )
     table = Table("measure", "result")
     for label, value in report.rows():
         table.add_row(label, value)
@@ -457,9 +641,11 @@ def reports_rebuild() -> None:
             await db.close_pool()
 
     result = asyncio.run(rebuild())
-    console.print(f"report aggregates rebuilt in {result.seconds:.1f} s: {result.usage_rows} usage rows, "
-                  f"{result.provider_rows} provider rows, {result.miss_rows} search-miss rows, "
-                  f"{result.districts} districts")
+    console.print(
+        f"report aggregates rebuilt in {result.seconds:.1f} s: {result.usage_rows} usage rows, "
+        f"{result.provider_rows} provider rows, {result.miss_rows} search-miss rows, "
+        f"{result.districts} districts"
+    )
 
 
 @main.command()
@@ -474,11 +660,15 @@ def backup(destination: Path) -> None:
         report = asyncio.run(backups.backup(destination))
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
-    console.print(f"backed up {sum(report.rows.values()):,} rows of {len(report.rows)} tables "
-                  f"({report.dump_bytes / 1e6:,.1f} MB) and {report.media_files} pictures "
-                  f"in {report.seconds:.1f} s to {report.path}")
-    console.print("[yellow]The backup holds no secrets: keep PII_ENCRYPTION_KEY and PII_HASH_KEY "
-                  "(var/secrets.json for a local run) safe, apart from it; without them it cannot be read.[/]")
+    console.print(
+        f"backed up {sum(report.rows.values()):,} rows of {len(report.rows)} tables "
+        f"({report.dump_bytes / 1e6:,.1f} MB) and {report.media_files} pictures "
+        f"in {report.seconds:.1f} s to {report.path}"
+    )
+    console.print(
+        "[yellow]The backup holds no secrets: keep PII_ENCRYPTION_KEY and PII_HASH_KEY "
+        "(var/secrets.json for a local run) safe, apart from it; without them it cannot be read.[/]"
+    )
 
 
 @main.command()
@@ -502,8 +692,10 @@ def restore(path: Path, replace: bool) -> None:
         for table, (expected, restored) in report.mismatched.items():
             console.print(f"[red]{table}: {expected:,} rows in the backup, {restored:,} restored[/]")
         raise click.ClickException("the restored row counts differ from the backup's")
-    console.print(f"restored {sum(report.rows.values()):,} rows of {len(report.rows)} tables in {report.seconds:.1f} s; "
-                  "every table's row count matches the backup")
+    console.print(
+        f"restored {sum(report.rows.values()):,} rows of {len(report.rows)} tables in {report.seconds:.1f} s; "
+        "every table's row count matches the backup"
+    )
     started = time.perf_counter()
     asyncio.run(_migrate())
     console.print(f"migrated in {time.perf_counter() - started:.1f} s")
@@ -562,8 +754,10 @@ def create_admin(username: str, display_name: str, password_stdin: bool) -> None
         raise click.ClickException(f"{error.detail} Run `benefits migrate` first.") from error
     except DomainError as error:
         raise click.ClickException(error.detail) from error
-    console.print(f"administrator [bold]{created['username']}[/] created at the national node "
-                  f"(operator {created['id']}); sign in at /console/login")
+    console.print(
+        f"administrator [bold]{created['username']}[/] created at the national node "
+        f"(operator {created['id']}); sign in at /console/login"
+    )
 
 
 @main.command()

@@ -77,11 +77,14 @@ class UploadError(ValueError):
 def decode_upload(content: bytes, *, max_bytes: int, utf16: bool = False) -> str:
     """The text of an uploaded CSV file, or UploadError."""
     if len(content) > max_bytes:
-        raise UploadError("too_large", "The file is larger than %(max_mb)s MB; split it.",
-                          {"max_mb": max(max_bytes // (1024 * 1024), 1)})
+        raise UploadError(
+            "too_large",
+            "The file is larger than %(max_mb)s MB; split it.",
+            {"max_mb": max(max_bytes // (1024 * 1024), 1)},
+        )
     if content.startswith(codecs.BOM_UTF8):
         encodings: tuple[str, ...] = ("utf-8",)
-        content = content[len(codecs.BOM_UTF8):]
+        content = content[len(codecs.BOM_UTF8) :]
     elif utf16 and content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings = ("utf-16",)
     else:
@@ -93,5 +96,4 @@ def decode_upload(content: bytes, *, max_bytes: int, utf16: bool = False) -> str
             continue
         if "\x00" not in text:  # UTF-16 without a mark decodes as GB18030 full of NULs
             return text.removeprefix(BOM)
-    raise UploadError("encoding",
-                      "The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again.")
+    raise UploadError("encoding", 'The file is neither UTF-8 nor GB18030 text; save it as "CSV UTF-8" and try again.')

@@ -34,14 +34,21 @@ def _with_dates(offers: list[dict]) -> list[dict]:
 
 # Member site ---------------------------------------------------------------------------
 
+
 @get("/me", guards=[guards.member], include_in_schema=False)
 async def member_account(request: Request) -> Template:
     node = await federation.get_node(request.user.node_id)
-    return Template(template_name="member/account.html",
-                    context={"name": request.user.display_name, "node": node, "groups": request.user.groups,
-                             "evaluator_contact": await consent.evaluator_contact(request.user),
-                             "points_balance": await points.balance_of(request.user.id),
-                             "favourite_counts": await favourites.counts(request.user)})
+    return Template(
+        template_name="member/account.html",
+        context={
+            "name": request.user.display_name,
+            "node": node,
+            "groups": request.user.groups,
+            "evaluator_contact": await consent.evaluator_contact(request.user),
+            "points_balance": await points.balance_of(request.user.id),
+            "favourite_counts": await favourites.counts(request.user),
+        },
+    )
 
 
 @post("/me/evaluator-contact", guards=[guards.member], include_in_schema=False)
@@ -54,6 +61,7 @@ async def member_evaluator_contact(request: Request) -> Redirect:
 
 # Provider portal -----------------------------------------------------------------------
 
+
 @get("/provider/", guards=[guards.provider_user], include_in_schema=False)
 async def provider_dashboard(request: Request) -> Response:
     if request.user.role == "staff":  # front-desk staff work at the counter: they land there
@@ -63,15 +71,21 @@ async def provider_dashboard(request: Request) -> Response:
     offers = _with_dates(await catalog.provider_offers(provider_id))
     staff = [user for user in await providers.list_users(provider_id) if user.role == "staff" and user.active]
     scorecard = await scorecards.scorecard_of(provider_id)
-    return Template(template_name="provider/dashboard.html", context={
-        "provider": await providers.get_provider(provider_id),
-        "locations": [{**location, "hours": _hour_runs(location.get("opening_hours"))} for location in locations],
-        "offers": offers, "activity": await vouchers.provider_activity(provider_id),
-        "open_complaints": await complaints.count_open(provider_id),
-        "scorecard": scorecard, "standing": await quality.standing(provider_id),
-        "alerts": _alerts(offers), "checklist": _checklist(locations, offers, staff),
-        "month": datetime.now(dates.zone()).strftime("%Y-%m"),
-    })
+    return Template(
+        template_name="provider/dashboard.html",
+        context={
+            "provider": await providers.get_provider(provider_id),
+            "locations": [{**location, "hours": _hour_runs(location.get("opening_hours"))} for location in locations],
+            "offers": offers,
+            "activity": await vouchers.provider_activity(provider_id),
+            "open_complaints": await complaints.count_open(provider_id),
+            "scorecard": scorecard,
+            "standing": await quality.standing(provider_id),
+            "alerts": _alerts(offers),
+            "checklist": _checklist(locations, offers, staff),
+            "month": datetime.now(dates.zone()).strftime("%Y-%m"),
+        },
+    )
 
 
 LOW_STOCK = 5
@@ -106,6 +120,7 @@ def _checklist(locations: list, offers: list[dict], staff: list) -> list[dict] |
 
 # Operator console ----------------------------------------------------------------------
 
+
 @get("/console/", guards=[guards.operator], include_in_schema=False)
 async def console_dashboard(request: Request) -> Template:
     return await _console_page(request, request.user.node_id, home=True)
@@ -118,15 +133,20 @@ async def console_node(request: Request, node_id: Id) -> Template:
 
 async def _console_page(request: Request, node_id: int, home: bool = False) -> Template:
     summary = await federation.node_summary(request.user, node_id)
-    return Template(template_name="console/dashboard.html", context={
-        "summary": summary, "home": home,
-        "counts": await federation.child_member_counts(node_id),
-        # The breadcrumb; the template links only the nodes inside the operator's scope.
-        "ancestors": await federation.ancestors(summary.node),
-    })
+    return Template(
+        template_name="console/dashboard.html",
+        context={
+            "summary": summary,
+            "home": home,
+            "counts": await federation.child_member_counts(node_id),
+            # The breadcrumb; the template links only the nodes inside the operator's scope.
+            "ancestors": await federation.ancestors(summary.node),
+        },
+    )
 
 
 # Evaluator desk ------------------------------------------------------------------------
+
 
 @get("/evaluator/", guards=[guards.evaluator], include_in_schema=False)
 async def evaluator_dashboard(request: Request) -> Template:
@@ -135,5 +155,11 @@ async def evaluator_dashboard(request: Request) -> Template:
     return Template(template_name="evaluator/dashboard.html", context={"org": org, "node": node})
 
 
-ROUTES = [member_account, member_evaluator_contact, provider_dashboard, console_dashboard, console_node,
-          evaluator_dashboard]
+ROUTES = [
+    member_account,
+    member_evaluator_contact,
+    provider_dashboard,
+    console_dashboard,
+    console_node,
+    evaluator_dashboard,
+]

@@ -34,8 +34,7 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 async def open_pool() -> None:
     from marketplace.settings import get_settings
 
-    await engine().start_connection_pool(min_size=1, max_size=get_settings().database.pool_max,
-                                         reset=_keep_session)
+    await engine().start_connection_pool(min_size=1, max_size=get_settings().database.pool_max, reset=_keep_session)
 
 
 @asynccontextmanager
@@ -82,8 +81,9 @@ async def execute_script(sql: str) -> None:
         await connection.close()
 
 
-def sql_migration(app_name: str, migration_id: str, description: str, sql: str
-                  ) -> Callable[[], Awaitable[MigrationManager]]:
+def sql_migration(
+    app_name: str, migration_id: str, description: str, sql: str
+) -> Callable[[], Awaitable[MigrationManager]]:
     """The `forwards` of a Piccolo migration written as SQL, run in its transaction.
 
     Migrations are SQL rather than auto-generated, so that checks, partial indexes and

@@ -37,8 +37,15 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 params: dict[str, Any] | None = None, **extra: Any):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        params: dict[str, Any] | None = None,
+        **extra: Any,
+    ):
         self.message = message
         self.params = dict(params or {})
         self.detail = message % self.params if self.params else message
@@ -100,9 +107,22 @@ class Unavailable(DomainError):
 # The names under which services raise domain errors: Babel extracts the first argument of
 # each as a msgid (tests/test_i18n.py, and `pybabel extract -k` in marketplace/web/babel.cfg).
 # A new subclass of DomainError is added here.
-ERROR_KEYWORDS = ("DomainError", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict",
-                  "TooManyRequests", "Unavailable", "BatchRejected", "PayoutRefused", "PayoutUnavailable",
-                  "BadSignature", "InputRejected", "InputTooDeep")
+ERROR_KEYWORDS = (
+    "DomainError",
+    "Invalid",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "TooManyRequests",
+    "Unavailable",
+    "BatchRejected",
+    "PayoutRefused",
+    "PayoutUnavailable",
+    "BadSignature",
+    "InputRejected",
+    "InputTooDeep",
+)
 
 
 # Stable codes for the framework's own errors, by status.
@@ -150,11 +170,13 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
         # Unmatched routes never pass through the app's middleware, so the locale of an
         # error page is taken from the request here.
         i18n.current_locale.set(i18n.requested_locale(request.scope))
-        return Template(template_name="error.html", context={"problem": body},
-                        status_code=body["status"], headers=headers)
+        return Template(
+            template_name="error.html", context={"problem": body}, status_code=body["status"], headers=headers
+        )
     # Encoded here: bytes skip Litestar's search for a serializer on every refused request.
-    return Response(content=msgspec.json.encode(body), status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE,
-                    headers=headers)
+    return Response(
+        content=msgspec.json.encode(body), status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
 
 
 def _login_path(request: Request) -> str:
@@ -218,10 +240,21 @@ def handle_undecodable(request: Request, exc: Exception) -> Response:
     """A body that is not UTF-8 or nests too deeply, met while a framework part (the CSRF
     check of a multipart form) read it: the client's fault, never a 500."""
     if isinstance(exc, RecursionError):
-        return _respond(request, problem(400, "json_too_deep", "The request body is nested too deeply.",
-                                         errors=[{"field": "body", "message": "nested too deeply"}]))
-    return _respond(request, problem(400, "invalid_input", "The request body is not UTF-8.",
-                                     errors=[{"field": "body", "message": "not UTF-8"}]))
+        return _respond(
+            request,
+            problem(
+                400,
+                "json_too_deep",
+                "The request body is nested too deeply.",
+                errors=[{"field": "body", "message": "nested too deeply"}],
+            ),
+        )
+    return _respond(
+        request,
+        problem(
+            400, "invalid_input", "The request body is not UTF-8.", errors=[{"field": "body", "message": "not UTF-8"}]
+        ),
+    )
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:

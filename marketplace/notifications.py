@@ -54,8 +54,9 @@ def register(kind: str, title: str, body: str) -> None:
     _KINDS[kind] = _Kind(title, body)
 
 
-def render(kind: str, params: dict[str, Any] | None, stored_title: str | None = None,
-           stored_body: str | None = None) -> tuple[str, str]:
+def render(
+    kind: str, params: dict[str, Any] | None, stored_title: str | None = None, stored_body: str | None = None
+) -> tuple[str, str]:
     """A message's title and body in the request's language. Whatever a row holds renders:
     a kind nobody registers any more, or parameters that do not fit its words, fall back
     to the text stored with the row (messages written before kinds had words) or to the
@@ -91,8 +92,8 @@ async def add(connection, messages: list[Message]) -> None:
         await connection.executemany(
             "INSERT INTO notification (member, kind, params, link, source_event, created_at) "
             "VALUES ($1, $2, $3::jsonb, $4, $5, now())",
-            [(m.member_id, m.kind, msgspec.json.encode(m.params).decode(), m.link, m.source_event)
-             for m in messages])
+            [(m.member_id, m.kind, msgspec.json.encode(m.params).decode(), m.link, m.source_event) for m in messages],
+        )
 
 
 async def tell(message: Message) -> None:
@@ -120,5 +121,8 @@ def sender() -> Sender:
     return LogSender()
 
 
-register("welcome", N_("Welcome to union benefits"),
-         N_("You are a member now: find and claim the benefits of your union here."))
+register(
+    "welcome",
+    N_("Welcome to union benefits"),
+    N_("You are a member now: find and claim the benefits of your union here."),
+)

@@ -46,8 +46,7 @@ def keeps(*tables: str, why: str) -> None:
 
 def declared() -> dict[str, str]:
     """Every declared table: "forgotten" or the reason it is kept."""
-    return {**{table: f"kept: {why}" for table, why in _kept.items()},
-            **{table: "forgotten" for table in _forgetting}}
+    return {**{table: f"kept: {why}" for table, why in _kept.items()}, **{table: "forgotten" for table in _forgetting}}
 
 
 # Tables that name members: by a foreign key, by principal ("member:12", or kind + id), or

@@ -14,14 +14,16 @@ DB = PostgresEngine(
     log_queries=False,
 )
 
-APP_REGISTRY = AppRegistry(apps=[
-    "marketplace.piccolo_app",
-    "providers.piccolo_app",
-    "catalog.piccolo_app",
-    "evaluation.piccolo_app",
-    "marketplace.vouchers.piccolo_app",
-    "marketplace.points.piccolo_app",
-    "marketplace.payments.piccolo_app",
-    "marketplace.campaigns.piccolo_app",
-    "marketplace.favourites.piccolo_app",
-])
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "marketplace.piccolo_app",
+        "providers.piccolo_app",
+        "catalog.piccolo_app",
+        "evaluation.piccolo_app",
+        "marketplace.vouchers.piccolo_app",
+        "marketplace.points.piccolo_app",
+        "marketplace.payments.piccolo_app",
+        "marketplace.campaigns.piccolo_app",
+        "marketplace.favourites.piccolo_app",
+    ]
+)

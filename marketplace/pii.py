@@ -27,7 +27,7 @@ def encrypt(value: str) -> bytes:
 def decrypt(blob: bytes) -> str:
     """The plaintext; during a key rotation (PII_ENCRYPTION_KEY_OLD set), a value not yet
     re-encrypted is read with the old key (see docs/operations.md)."""
-    version, nonce, ciphertext = blob[:1], blob[1:1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES:]
+    version, nonce, ciphertext = blob[:1], blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
     security = get_settings().security
     try:
         return AESGCM(security.pii_encryption_key).decrypt(nonce, ciphertext, version).decode()
@@ -38,8 +38,12 @@ def decrypt(blob: bytes) -> str:
 
 
 # Every column that holds an encrypted value: (table, column).
-ENCRYPTED_COLUMNS = (("member", "phone_cipher"), ("member", "id_number_cipher"), ("provider", "contact_phone_cipher"),
-                     ("operator", "totp_secret_cipher"))
+ENCRYPTED_COLUMNS = (
+    ("member", "phone_cipher"),
+    ("member", "id_number_cipher"),
+    ("provider", "contact_phone_cipher"),
+    ("operator", "totp_secret_cipher"),
+)
 
 
 async def rotate_key(batch: int = 5000) -> int:
@@ -56,12 +60,16 @@ async def rotate_key(batch: int = 5000) -> int:
                 connection = transaction.connection
                 rows = await connection.fetch(
                     f"SELECT id, {column} AS blob FROM {table} WHERE id > $1 AND {column} IS NOT NULL "
-                    f"ORDER BY id LIMIT $2 FOR UPDATE", last, batch)
+                    f"ORDER BY id LIMIT $2 FOR UPDATE",
+                    last,
+                    batch,
+                )
                 if not rows:
                     break
                 await connection.executemany(
                     f"UPDATE {table} SET {column} = $2 WHERE id = $1",
-                    [(row["id"], encrypt(decrypt(bytes(row["blob"])))) for row in rows])
+                    [(row["id"], encrypt(decrypt(bytes(row["blob"])))) for row in rows],
+                )
                 last = rows[-1]["id"]
                 rewritten += len(rows)
     return rewritten

@@ -149,8 +149,9 @@ def get_settings() -> Settings:
             api_base=os.environ.get("STRIPE_API_BASE"),
             webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
             publishable_key=_env("STRIPE_PUBLISHABLE_KEY", "pk_test_local"),
-            payment_methods=tuple(method.strip() for method in _env("STRIPE_PAYMENT_METHODS", "card").split(",")
-                                  if method.strip()),
+            payment_methods=tuple(
+                method.strip() for method in _env("STRIPE_PAYMENT_METHODS", "card").split(",") if method.strip()
+            ),
             hold_minutes=int(_env("PAYMENT_HOLD_MINUTES", "15")),
         ),
         security=SecuritySettings(
@@ -159,13 +160,18 @@ def get_settings() -> Settings:
             pii_encryption_key_old=bytes.fromhex(_env("PII_ENCRYPTION_KEY_OLD", "")) or None,
             pii_hash_key=bytes.fromhex(_env("PII_HASH_KEY")),
             secure_cookies=_env("SECURE_COOKIES", "false").lower() == "true",
-            totp_required_roles=tuple(role.strip() for role in _env(
-                "TOTP_REQUIRED_ROLES", "administrator,reviewer").split(",") if role.strip()),
+            totp_required_roles=tuple(
+                role.strip()
+                for role in _env("TOTP_REQUIRED_ROLES", "administrator,reviewer").split(",")
+                if role.strip()
+            ),
             hsts_max_age=int(_env("HSTS_MAX_AGE", "31536000")),
         ),
         points=PointsSettings(
             expiry_days=int(_env("POINTS_EXPIRY_DAYS", "365")),
-            reminder_days=tuple(int(days) for days in _env("POINTS_REMINDER_DAYS", "90,30,7").split(",") if days.strip()),
+            reminder_days=tuple(
+                int(days) for days in _env("POINTS_REMINDER_DAYS", "90,30,7").split(",") if days.strip()
+            ),
         ),
         jobs=JobsSettings(
             outbox_retention_days=int(_env("OUTBOX_RETENTION_DAYS", "14")),

@@ -36,15 +36,24 @@ class ProviderController(Controller):
     @get("/me", summary="The provider the signed-in user works for")
     async def mine(self, request: Request) -> ProviderRead:
         provider = await services.get_provider(request.user.provider_id)
-        return ProviderRead(id=provider["id"], name=provider["name"], kind=provider["kind"],
-                            status=provider["status"], node_id=provider["node"])
+        return ProviderRead(
+            id=provider["id"],
+            name=provider["name"],
+            kind=provider["kind"],
+            status=provider["status"],
+            node_id=provider["node"],
+        )
 
     @get("/me/profile", summary="Your provider's profile, locations and status history")
     async def profile(self, request: Request) -> ProviderDetail:
         return await services.my_provider(request.user)
 
-    @post("/me/resubmit", guards=OWNER, status_code=200,
-          summary="Correct the application after a request for changes and send it back for review")
+    @post(
+        "/me/resubmit",
+        guards=OWNER,
+        status_code=200,
+        summary="Correct the application after a request for changes and send it back for review",
+    )
     async def resubmit(self, request: Request, data: JSONBody[ProviderDetailsInput]) -> ProviderDetail:
         await services.resubmit(request.user, data)
         return await services.my_provider(request.user)
@@ -54,12 +63,12 @@ class ProviderController(Controller):
         return await services.add_location(request.user, data)
 
     @put("/me/locations/{location_id:int}", guards=OWNER, summary="Change a location")
-    async def update_location(self, request: Request, location_id: FromPath[Id],
-                              data: JSONBody[LocationInput]) -> LocationRead:
+    async def update_location(
+        self, request: Request, location_id: FromPath[Id], data: JSONBody[LocationInput]
+    ) -> LocationRead:
         return await services.update_location(request.user, location_id, data)
 
-    @delete("/me/locations/{location_id:int}", guards=OWNER,
-            summary="Remove a location (never the last one)")
+    @delete("/me/locations/{location_id:int}", guards=OWNER, summary="Remove a location (never the last one)")
     async def remove_location(self, request: Request, location_id: FromPath[Id]) -> None:
         await services.remove_location(request.user, location_id)
 
@@ -71,8 +80,7 @@ class ProviderController(Controller):
     async def add_staff(self, request: Request, data: JSONBody[AccountInput]) -> UserRead:
         return await services.add_staff(request.user, data)
 
-    @post("/me/users/{user_id:int}/deactivate", guards=OWNER, status_code=204,
-          summary="Deactivate a staff account")
+    @post("/me/users/{user_id:int}/deactivate", guards=OWNER, status_code=204, summary="Deactivate a staff account")
     async def deactivate_staff(self, request: Request, user_id: FromPath[Id]) -> None:
         await services.deactivate_staff(request.user, user_id)
 
@@ -98,7 +106,9 @@ class ProviderReviewController(Controller):
 
     @get("/", summary="Providers in your scope by status (default: applications to review)")
     async def queue(
-        self, request: Request, status: Annotated[Status, QueryParameter()] = "applied",
+        self,
+        request: Request,
+        status: Annotated[Status, QueryParameter()] = "applied",
         page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> ProviderPage:
@@ -108,8 +118,11 @@ class ProviderReviewController(Controller):
     async def detail(self, request: Request, provider_id: FromPath[Id]) -> ProviderDetail:
         return await services.provider_detail(request.user, provider_id)
 
-    @post("/{provider_id:int}/decisions", status_code=200,
-          summary="Approve, reject, request changes, suspend or reinstate a provider")
+    @post(
+        "/{provider_id:int}/decisions",
+        status_code=200,
+        summary="Approve, reject, request changes, suspend or reinstate a provider",
+    )
     async def decide(self, request: Request, provider_id: FromPath[Id], data: JSONBody[Decision]) -> ProviderDetail:
         await services.decide(request.user, provider_id, data.action, data.reason)
         return await services.provider_detail(request.user, provider_id)

@@ -28,5 +28,6 @@ def organisation_code_check_char(first8: str) -> str:
 
 
 def is_valid_credit_code(value: str) -> bool:
-    return (len(value) == 18 and all(c in CREDIT_CHARS for c in value)
-            and credit_code_check_char(value[:17]) == value[17])
+    return (
+        len(value) == 18 and all(c in CREDIT_CHARS for c in value) and credit_code_check_char(value[:17]) == value[17]
+    )

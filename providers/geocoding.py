@@ -100,6 +100,7 @@ def point_from_link(text: str) -> Point | None:
 
 # Geocoders ------------------------------------------------------------------------------------
 
+
 class Geocoder(Protocol):
     async def locate(self, address: str) -> Point | None:
         """The address's point (GCJ-02), or None when it cannot be found."""
@@ -110,12 +111,24 @@ class FakeGeocoder:
 
     # District centres of the demo city (Beijing), GCJ-02.
     CENTRES = {
-        "东城区": Point(39.9288, 116.4160), "西城区": Point(39.9123, 116.3660), "朝阳区": Point(39.9215, 116.4434),
-        "海淀区": Point(39.9599, 116.2982), "丰台区": Point(39.8585, 116.2867), "石景山区": Point(39.9056, 116.2229),
-        "通州区": Point(39.9096, 116.6566), "顺义区": Point(40.1301, 116.6546), "昌平区": Point(40.2207, 116.2312),
-        "大兴区": Point(39.7267, 116.3415), "房山区": Point(39.7480, 116.1434), "门头沟区": Point(39.9405, 116.1020),
-        "怀柔区": Point(40.3163, 116.6317), "平谷区": Point(40.1406, 117.1212), "密云区": Point(40.3770, 116.8434),
-        "延庆区": Point(40.4566, 115.9750), "长安区": Point(38.0366, 114.5394), "桥西区": Point(38.0045, 114.4612),
+        "东城区": Point(39.9288, 116.4160),
+        "西城区": Point(39.9123, 116.3660),
+        "朝阳区": Point(39.9215, 116.4434),
+        "海淀区": Point(39.9599, 116.2982),
+        "丰台区": Point(39.8585, 116.2867),
+        "石景山区": Point(39.9056, 116.2229),
+        "通州区": Point(39.9096, 116.6566),
+        "顺义区": Point(40.1301, 116.6546),
+        "昌平区": Point(40.2207, 116.2312),
+        "大兴区": Point(39.7267, 116.3415),
+        "房山区": Point(39.7480, 116.1434),
+        "门头沟区": Point(39.9405, 116.1020),
+        "怀柔区": Point(40.3163, 116.6317),
+        "平谷区": Point(40.1406, 117.1212),
+        "密云区": Point(40.3770, 116.8434),
+        "延庆区": Point(40.4566, 115.9750),
+        "长安区": Point(38.0366, 114.5394),
+        "桥西区": Point(38.0045, 114.4612),
     }
 
     async def locate(self, address: str) -> Point | None:
@@ -124,8 +137,10 @@ class FakeGeocoder:
             return None
         digest = hashlib.sha256(address.encode()).digest()
         # Within about ±1.5 km of the centre.
-        return Point(round(centre.latitude + (digest[0] - 128) / 128 * 0.013, 6),
-                     round(centre.longitude + (digest[1] - 128) / 128 * 0.017, 6))
+        return Point(
+            round(centre.latitude + (digest[0] - 128) / 128 * 0.013, 6),
+            round(centre.longitude + (digest[1] - 128) / 128 * 0.017, 6),
+        )
 
 
 class AmapGeocoder:
@@ -140,8 +155,9 @@ class AmapGeocoder:
         import httpx
 
         async with httpx.AsyncClient(timeout=5) as client:
-            answer = (await client.get(self.URL, params={"key": self.key, "address": address,
-                                                         "city": self.city})).json()
+            answer = (
+                await client.get(self.URL, params={"key": self.key, "address": address, "city": self.city})
+            ).json()
         found = (answer.get("geocodes") or []) if answer.get("status") == "1" else []
         if not found or not found[0].get("location"):
             return None
@@ -160,13 +176,18 @@ async def locate(map_link: str, address: str, prefix: str = "") -> Point:
     if map_link.strip():
         point = point_from_link(map_link)
         if point is None:
-            raise Invalid("This link has no position in it: in the map app, share the place, copy the full "
-                          "link and paste it here.", field=prefix + "map_link")
+            raise Invalid(
+                "This link has no position in it: in the map app, share the place, copy the full "
+                "link and paste it here.",
+                field=prefix + "map_link",
+            )
         if not in_china(point):
             raise Invalid("This position is outside mainland China; check the link.", field=prefix + "map_link")
         return point
     point = await geocoder().locate(address) if address.strip() else None
     if point is None or not in_china(point):
-        raise Invalid("This address could not be found on the map: paste a map link, or give the district "
-                      "and street.", field=prefix + "address")
+        raise Invalid(
+            "This address could not be found on the map: paste a map link, or give the district and street.",
+            field=prefix + "address",
+        )
     return point

@@ -38,8 +38,9 @@ register("provider", "profile", N_("Profile"), "/provider/profile", "doc", posit
 register("provider", "locations", N_("Locations"), "/provider/locations", "pin", position=20)
 register("provider", "staff", N_("Staff"), "/provider/staff", "users", position=30, owner_only=True)
 register("console", "providers", N_("Providers"), "/console/providers", "store", position=20)
-todo.register("providers", N_("Provider applications"), "/console/providers?status=applied",
-              services.count_providers, position=10)
+todo.register(
+    "providers", N_("Provider applications"), "/console/providers?status=applied", services.count_providers, position=10
+)
 
 _MSGSPEC_PATH = re.compile(r"at `\$\.?([^`]*)`")
 
@@ -55,8 +56,9 @@ def _convert(data: dict, schema):
         return msgspec.convert(data, schema)
     except msgspec.ValidationError as error:
         field = _field_of(error)
-        raise Invalid("Check this value: it is too long, too large or not one of the choices.",
-                      field=field or None) from error
+        raise Invalid(
+            "Check this value: it is too long, too large or not one of the choices.", field=field or None
+        ) from error
 
 
 def _number(form, key: str, field: str):
@@ -91,16 +93,22 @@ async def _location_from(form, prefix: str = "", districts: list[str] | None = N
         latitude = _number(form, "latitude", prefix + "latitude")
         longitude = _number(form, "longitude", prefix + "longitude")
     return {
-        "name": form.get("location_name") or "", "address": address,
-        "district": district, "phone": form.get("phone") or "",
-        "latitude": latitude, "longitude": longitude, "opening_hours": hours,
+        "name": form.get("location_name") or "",
+        "address": address,
+        "district": district,
+        "phone": form.get("phone") or "",
+        "latitude": latitude,
+        "longitude": longitude,
+        "opening_hours": hours,
     }
 
 
 def _history(provider) -> list[dict]:
     """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
-    return [{**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
-            for change in provider.history]
+    return [
+        {**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
+        for change in provider.history
+    ]
 
 
 def _error(error: DomainError) -> dict:
@@ -118,11 +126,20 @@ def _form_values(form) -> dict:
 
 # Public application ---------------------------------------------------------------------------
 
+
 async def _apply_page(values: dict | None = None, error: dict | None = None, status: int = 200) -> Template:
-    return Template(template_name="providers/apply.html", status_code=status, context={
-        "values": values or {}, "error": error, "kinds": KINDS, "weekdays": services.WEEKDAYS,
-        "nodes": await services.serving_nodes(), "districts": await services.district_choices(),
-    })
+    return Template(
+        template_name="providers/apply.html",
+        status_code=status,
+        context={
+            "values": values or {},
+            "error": error,
+            "kinds": KINDS,
+            "weekdays": services.WEEKDAYS,
+            "nodes": await services.serving_nodes(),
+            "districts": await services.district_choices(),
+        },
+    )
 
 
 @get("/provider/apply", include_in_schema=False)
@@ -153,15 +170,20 @@ async def apply_submit(request: Request, picture_store: Any) -> Response:
         node = form_id(form.get("node_id"))
         if node is None:
             raise Invalid("Choose the federation whose members you serve.", field="node_id")
-        data = _convert({
-            "name": form.get("name") or "", "credit_code": form.get("credit_code") or "",
-            "kind": form.get("kind") or "", "contact_name": form.get("contact_name") or "",
-            "contact_phone": form.get("contact_phone") or "", "node_id": node,
-            "locations": [await _location_from(form, "locations[0].", await services.district_choices())],
-            "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
-        }, ApplicationCreate)
-        await services.apply(data, request.client.host if request.client else None,
-                             await _licence(form, picture_store))
+        data = _convert(
+            {
+                "name": form.get("name") or "",
+                "credit_code": form.get("credit_code") or "",
+                "kind": form.get("kind") or "",
+                "contact_name": form.get("contact_name") or "",
+                "contact_phone": form.get("contact_phone") or "",
+                "node_id": node,
+                "locations": [await _location_from(form, "locations[0].", await services.district_choices())],
+                "owner": {"username": form.get("username") or "", "password": form.get("password") or ""},
+            },
+            ApplicationCreate,
+        )
+        await services.apply(data, request.client.host if request.client else None, await _licence(form, picture_store))
     except DomainError as error:
         return await _apply_page(_form_values(form), _error(error), error.status)
     return Template(template_name="providers/applied.html", context={"username": form.get("username")})
@@ -169,13 +191,22 @@ async def apply_submit(request: Request, picture_store: Any) -> Response:
 
 # Provider portal ------------------------------------------------------------------------------
 
-async def _profile_page(request: Request, error: dict | None = None, values: dict | None = None,
-                        status: int = 200) -> Template:
+
+async def _profile_page(
+    request: Request, error: dict | None = None, values: dict | None = None, status: int = 200
+) -> Template:
     provider = await services.my_provider(request.user)
-    return Template(template_name="providers/profile.html", status_code=status, context={
-        "provider": provider, "history": _history(provider), "error": error, "kinds": KINDS,
-        "values": values or {"name": provider.name, "kind": provider.kind, "contact_name": provider.contact_name},
-    })
+    return Template(
+        template_name="providers/profile.html",
+        status_code=status,
+        context={
+            "provider": provider,
+            "history": _history(provider),
+            "error": error,
+            "kinds": KINDS,
+            "values": values or {"name": provider.name, "kind": provider.kind, "contact_name": provider.contact_name},
+        },
+    )
 
 
 @get("/provider/profile", guards=[guards.provider_user], include_in_schema=False)
@@ -187,28 +218,50 @@ async def profile_page(request: Request) -> Template:
 async def profile_resubmit(request: Request) -> Response:
     form = await request.form()
     try:
-        data = _convert({key: form.get(key) or "" for key in ("name", "kind", "contact_name", "contact_phone")},
-                        ProviderDetailsInput)
+        data = _convert(
+            {key: form.get(key) or "" for key in ("name", "kind", "contact_name", "contact_phone")},
+            ProviderDetailsInput,
+        )
         await services.resubmit(request.user, data)
     except DomainError as error:
         return await _profile_page(request, _error(error), _form_values(form), error.status)
     return Redirect(path="/provider/profile")
 
 
-async def _locations_page(request: Request, error: dict | None = None, values: dict | None = None,
-                          editing: int | None = None, status: int = 200, located: bool = False) -> Template:
+async def _locations_page(
+    request: Request,
+    error: dict | None = None,
+    values: dict | None = None,
+    editing: int | None = None,
+    status: int = 200,
+    located: bool = False,
+) -> Template:
     provider = await services.my_provider(request.user)
     editable = next((location for location in provider.locations if location.id == editing), None)
     if editable is not None and values is None:  # the edit form starts from the stored location
-        values = {"location_name": editable.name, "address": editable.address, "district": editable.district,
-                  "latitude": editable.latitude, "longitude": editable.longitude, "phone": editable.phone}
+        values = {
+            "location_name": editable.name,
+            "address": editable.address,
+            "district": editable.district,
+            "latitude": editable.latitude,
+            "longitude": editable.longitude,
+            "phone": editable.phone,
+        }
         for day, (opens, closes) in editable.opening_hours.items():
             values |= {f"open_{day}": opens, f"close_{day}": closes}
-    return Template(template_name="providers/locations.html", status_code=status, context={
-        "provider": provider, "error": error, "values": values or {}, "editing": editing,
-        "weekdays": services.WEEKDAYS, "districts": await services.district_choices(provider.node_id),
-        "located": located,
-    })
+    return Template(
+        template_name="providers/locations.html",
+        status_code=status,
+        context={
+            "provider": provider,
+            "error": error,
+            "values": values or {},
+            "editing": editing,
+            "weekdays": services.WEEKDAYS,
+            "districts": await services.district_choices(provider.node_id),
+            "located": located,
+        },
+    )
 
 
 @get("/provider/locations", guards=[guards.provider_user], include_in_schema=False)
@@ -224,8 +277,9 @@ async def _save_location(request: Request, location_id: int | None) -> Response:
     try:
         districts = await services.district_choices(provider.node_id)
         if form.get("locate"):
-            point = await geocoding.locate(form.get("map_link") or "",
-                                           (form.get("district") or "") + (form.get("address") or ""))
+            point = await geocoding.locate(
+                form.get("map_link") or "", (form.get("district") or "") + (form.get("address") or "")
+            )
             values = _form_values(form) | {"latitude": point.latitude, "longitude": point.longitude, "map_link": ""}
             return await _locations_page(request, values=values, editing=location_id, located=True)
         data = _convert(await _location_from(form, districts=districts), LocationInput)
@@ -237,8 +291,7 @@ async def _save_location(request: Request, location_id: int | None) -> Response:
         shown = _error(error)
         if shown["field"] == "name":  # on this page, the only name is the location's
             shown["field"] = "location_name"
-        return await _locations_page(request, shown, _form_values(form), editing=location_id,
-                                     status=error.status)
+        return await _locations_page(request, shown, _form_values(form), editing=location_id, status=error.status)
     return Redirect(path="/provider/locations?done=saved")
 
 
@@ -261,11 +314,18 @@ async def location_remove(request: Request, location_id: FromPath[Id]) -> Respon
     return Redirect(path="/provider/locations")
 
 
-async def _staff_page(request: Request, error: dict | None = None, values: dict | None = None,
-                      status: int = 200) -> Template:
-    return Template(template_name="providers/staff.html", status_code=status, context={
-        "users": await services.list_users(request.user.provider_id), "error": error, "values": values or {},
-    })
+async def _staff_page(
+    request: Request, error: dict | None = None, values: dict | None = None, status: int = 200
+) -> Template:
+    return Template(
+        template_name="providers/staff.html",
+        status_code=status,
+        context={
+            "users": await services.list_users(request.user.provider_id),
+            "error": error,
+            "values": values or {},
+        },
+    )
 
 
 @get("/provider/staff", guards=[guards.provider_owner], include_in_schema=False)
@@ -295,28 +355,44 @@ async def staff_deactivate(request: Request, user_id: FromPath[Id]) -> Response:
 
 # Operator console -------------------------------------------------------------------------------
 
+
 @get("/console/providers", guards=[guards.operator], include_in_schema=False)
-async def review_queue(request: Request, status: FromQuery[str] = "applied",
-                       page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1) -> Template:
+async def review_queue(
+    request: Request, status: FromQuery[str] = "applied", page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1
+) -> Template:
     chosen = status if status in STATUSES else "applied"
     q = (request.query_params.get("q") or "")[:60]
     result = await services.list_providers(request.user, chosen, page, 50, q=q)
-    return Template(template_name="providers/console_list.html", context={
-        "page": result, "status": chosen, "statuses": STATUSES, "q": q,
-        "pager": paging.Pager.of(request, result.total, page),
-        "done": paging.page_number(request.query_params.get("done")) if request.query_params.get("done") else None,
-        "did": request.query_params.get("did"),
-        "failed": paging.page_number(request.query_params.get("failed")) if request.query_params.get("failed") else None,
-    })
+    return Template(
+        template_name="providers/console_list.html",
+        context={
+            "page": result,
+            "status": chosen,
+            "statuses": STATUSES,
+            "q": q,
+            "pager": paging.Pager.of(request, result.total, page),
+            "done": paging.page_number(request.query_params.get("done")) if request.query_params.get("done") else None,
+            "did": request.query_params.get("did"),
+            "failed": paging.page_number(request.query_params.get("failed"))
+            if request.query_params.get("failed")
+            else None,
+        },
+    )
 
 
-async def _review_page(request: Request, provider_id: int, error: dict | None = None,
-                       status: int = 200) -> Template:
+async def _review_page(request: Request, provider_id: int, error: dict | None = None, status: int = 200) -> Template:
     provider = await services.provider_detail(request.user, provider_id)
     actions = [action for action, (allowed, _, _) in services.DECISIONS.items() if provider.status in allowed]
-    return Template(template_name="providers/console_detail.html", status_code=status, context={
-        "provider": provider, "history": _history(provider), "actions": actions, "error": error,
-    })
+    return Template(
+        template_name="providers/console_detail.html",
+        status_code=status,
+        context={
+            "provider": provider,
+            "history": _history(provider),
+            "actions": actions,
+            "error": error,
+        },
+    )
 
 
 @get("/console/providers/{provider_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -328,7 +404,7 @@ async def review_detail(request: Request, provider_id: FromPath[Id]) -> Template
 async def review_decide(request: Request, provider_id: FromPath[Id]) -> Response:
     form = await request.form()
     try:
-        reason = (form.get("reason") or "")
+        reason = form.get("reason") or ""
         if len(reason) > 500:
             raise Invalid("Keep the reason to 500 characters.", field="reason")
         await services.decide(request.user, provider_id, form.get("action") or "", reason)
@@ -368,20 +444,32 @@ async def review_bulk(request: Request) -> Response:
             except DomainError:
                 continue
         approve = action == "approve"
-        return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
-            "nav": "providers", "kicker": _("Providers"), "back": back, "error": error,
-            "title": _("Approve applications") if approve else _("Turn down applications"),
-            "question": (ngettext("Approve %(n)s provider?", "Approve these %(n)s providers?", len(names)) if approve
-                         else ngettext("Turn down %(n)s application?", "Turn down these %(n)s applications?",
-                                       len(names))) % {"n": len(names)},
-            "lines": [name for _id, name in names],
-            "consequences": [_("They become active: their owners can sign in and publish offers.")] if approve else
-            [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],
-            "fields": [("action", action), ("back", back), ("reason", reason)]
-            + [("ids", str(provider_id)) for provider_id, _name in names],
-            "action": "/console/providers/bulk", "danger": not approve,
-            "confirm_label": (_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},
-        })
+        return Template(
+            template_name="console/bulk_confirm.html",
+            status_code=422 if error else 200,
+            context={
+                "nav": "providers",
+                "kicker": _("Providers"),
+                "back": back,
+                "error": error,
+                "title": _("Approve applications") if approve else _("Turn down applications"),
+                "question": (
+                    ngettext("Approve %(n)s provider?", "Approve these %(n)s providers?", len(names))
+                    if approve
+                    else ngettext("Turn down %(n)s application?", "Turn down these %(n)s applications?", len(names))
+                )
+                % {"n": len(names)},
+                "lines": [name for _id, name in names],
+                "consequences": [_("They become active: their owners can sign in and publish offers.")]
+                if approve
+                else [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],
+                "fields": [("action", action), ("back", back), ("reason", reason)]
+                + [("ids", str(provider_id)) for provider_id, _name in names],
+                "action": "/console/providers/bulk",
+                "danger": not approve,
+                "confirm_label": (_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},
+            },
+        )
     done = failed = 0
     for provider_id in ids:
         try:
@@ -394,6 +482,19 @@ async def review_bulk(request: Request) -> Response:
 
 
 ROUTES: list = [
-    apply_page, apply_submit, profile_page, profile_resubmit, locations_page, location_add, location_update,
-    location_remove, staff_page, staff_add, staff_deactivate, review_queue, review_bulk, review_detail, review_decide,
+    apply_page,
+    apply_submit,
+    profile_page,
+    profile_resubmit,
+    locations_page,
+    location_add,
+    location_update,
+    location_remove,
+    staff_page,
+    staff_add,
+    staff_deactivate,
+    review_queue,
+    review_bulk,
+    review_detail,
+    review_decide,
 ]

@@ -15,7 +15,14 @@ from providers.tables import (
 APP_CONFIG = AppConfig(
     app_name="providers",
     migrations_folder_path=str(Path(__file__).resolve().parents[1] / "migrations" / "providers"),
-    table_classes=[Provider, Location, ProviderUser, ProviderStatusChange, SettlementStatement, SettlementLine,
-                   SettlementAdjustment],
+    table_classes=[
+        Provider,
+        Location,
+        ProviderUser,
+        ProviderStatusChange,
+        SettlementStatement,
+        SettlementLine,
+        SettlementAdjustment,
+    ],
     migration_dependencies=["marketplace.piccolo_app"],
 )

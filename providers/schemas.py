@@ -17,9 +17,10 @@ Text50 = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Reason = Annotated[str, msgspec.Meta(max_length=500)]
 Id = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
 # {"mon": ["09:00", "21:00"], ...}; a day that is absent is closed.
-OpeningHours = Annotated[dict[str, Annotated[list[Annotated[str, msgspec.Meta(max_length=5)]],
-                                                msgspec.Meta(min_length=2, max_length=2)]],
-                         msgspec.Meta(max_length=7)]
+OpeningHours = Annotated[
+    dict[str, Annotated[list[Annotated[str, msgspec.Meta(max_length=5)]], msgspec.Meta(min_length=2, max_length=2)]],
+    msgspec.Meta(max_length=7),
+]
 
 
 class ProviderRead(msgspec.Struct):

@@ -54,10 +54,13 @@ DECISIONS = {
 
 # Reads used by identity and search -------------------------------------------------------
 
+
 async def find_user_credentials(username: str) -> tuple[int, str] | None:
-    row = await ProviderUser.select(ProviderUser.id, ProviderUser.password_hash).where(
-        (ProviderUser.username == username) & ProviderUser.active.eq(True)
-    ).first()
+    row = (
+        await ProviderUser.select(ProviderUser.id, ProviderUser.password_hash)
+        .where((ProviderUser.username == username) & ProviderUser.active.eq(True))
+        .first()
+    )
     return (row["id"], row["password_hash"]) if row else None
 
 
@@ -67,9 +70,16 @@ async def _staff_principal(user_id: int) -> Principal | None:
     if user is None or user["provider_status"] == "rejected":
         return None
     node = await federation.get_node(user["node_id"])
-    return Principal(kind="provider", id=user["id"], display_name=user["display_name"],
-                     node_id=node.id, node_path=node.path, provider_id=user["provider_id"],
-                     role=user["role"], pending="password" if user.get("must_change_password") else None)
+    return Principal(
+        kind="provider",
+        id=user["id"],
+        display_name=user["display_name"],
+        node_id=node.id,
+        node_path=node.path,
+        provider_id=user["provider_id"],
+        role=user["role"],
+        pending="password" if user.get("must_change_password") else None,
+    )
 
 
 async def get_user(user_id: int) -> dict | None:
@@ -85,8 +95,11 @@ async def get_user(user_id: int) -> dict | None:
 
 async def get_provider(provider_id: int) -> dict | None:
     """The provider row; `contact_phone` is the masked phone (the clear one is never shown)."""
-    row = await Provider.select(*[c for c in Provider._meta.columns if c._meta.name != "contact_phone_cipher"]
-                                ).where(Provider.id == provider_id).first()
+    row = (
+        await Provider.select(*[c for c in Provider._meta.columns if c._meta.name != "contact_phone_cipher"])
+        .where(Provider.id == provider_id)
+        .first()
+    )
     if row is not None:
         row["contact_phone"] = row["contact_phone_masked"]
     return row
@@ -97,7 +110,8 @@ async def node_path(provider_id: int) -> str | None:
     such provider."""
     async with db.connection() as connection:
         return await connection.fetchval(
-            "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id)
+            "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id
+        )
 
 
 async def list_locations(provider_id: int) -> list[dict]:
@@ -116,12 +130,14 @@ async def provider_for_index(provider_id: int) -> dict | None:
 async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
     """`provider_for_index` for many providers in two queries (a reindex reads thousands)."""
     rows = await db.fetch(
-        "SELECT id, name, kind, status, node AS node_id FROM provider WHERE id = ANY($1::int[])",
-        list(provider_ids))
+        "SELECT id, name, kind, status, node AS node_id FROM provider WHERE id = ANY($1::int[])", list(provider_ids)
+    )
     found = {row["id"]: {**row, "locations": []} for row in rows}
     locations = await db.fetch(
         "SELECT id, provider, name, address, district, latitude, longitude, opening_hours, phone FROM location "
-        "WHERE provider = ANY($1::int[]) ORDER BY id", list(found))
+        "WHERE provider = ANY($1::int[]) ORDER BY id",
+        list(found),
+    )
     for location in locations:
         found[location.pop("provider")]["locations"].append(location)
     return found
@@ -129,13 +145,17 @@ async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
 
 # Validation ---------------------------------------------------------------------------------
 
+
 def normalise_credit_code(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 18:
         raise Invalid("A unified social credit code has 18 characters.", field="credit_code")
     if not is_valid_credit_code(code):
-        raise Invalid("This is not a valid unified social credit code; check each character against the "
-                      "business licence.", code="invalid_credit_code", field="credit_code")
+        raise Invalid(
+            "This is not a valid unified social credit code; check each character against the business licence.",
+            code="invalid_credit_code",
+            field="credit_code",
+        )
     return code
 
 
@@ -156,11 +176,17 @@ def _check_text(value: str, field: str) -> str:
 def check_location(location: LocationInput, prefix: str = "") -> dict:
     """The location as stored, or Invalid naming the bad field (prefix "locations[0]." in an application)."""
     if not LATITUDE[0] <= location.latitude <= LATITUDE[1]:
-        raise Invalid("The latitude of a place in mainland China lies between %(low)s and %(high)s.",
-                      field=prefix + "latitude", params={"low": LATITUDE[0], "high": LATITUDE[1]})
+        raise Invalid(
+            "The latitude of a place in mainland China lies between %(low)s and %(high)s.",
+            field=prefix + "latitude",
+            params={"low": LATITUDE[0], "high": LATITUDE[1]},
+        )
     if not LONGITUDE[0] <= location.longitude <= LONGITUDE[1]:
-        raise Invalid("The longitude of a place in mainland China lies between %(low)s and %(high)s.",
-                      field=prefix + "longitude", params={"low": LONGITUDE[0], "high": LONGITUDE[1]})
+        raise Invalid(
+            "The longitude of a place in mainland China lies between %(low)s and %(high)s.",
+            field=prefix + "longitude",
+            params={"low": LONGITUDE[0], "high": LONGITUDE[1]},
+        )
     hours = {}
     for day, times in location.opening_hours.items():
         field = f"{prefix}opening_hours.{day}"
@@ -176,7 +202,8 @@ def check_location(location: LocationInput, prefix: str = "") -> dict:
         "name": _check_text(location.name, prefix + "name"),
         "address": _check_text(location.address, prefix + "address"),
         "district": _check_text(location.district, prefix + "district"),
-        "latitude": location.latitude, "longitude": location.longitude,
+        "latitude": location.latitude,
+        "longitude": location.longitude,
         "opening_hours": {day: hours[day] for day in WEEKDAYS if day in hours},
         # The shop's public number, shown to members as a tel: link; optional.
         "phone": _shop_phone(location.phone, prefix + "phone"),
@@ -186,16 +213,17 @@ def check_location(location: LocationInput, prefix: str = "") -> dict:
 def _shop_phone(phone: str, field: str) -> str:
     phone = phone.strip().replace("-", "").replace(" ", "")
     if phone and not PHONE_PATTERN.match(phone):
-        raise Invalid("Give the shop phone as a mobile number of 11 digits or a landline with its area code, "
-                      "or leave it empty.", field=field)
+        raise Invalid(
+            "Give the shop phone as a mobile number of 11 digits or a landline with its area code, or leave it empty.",
+            field=field,
+        )
     return phone
 
 
 async def _check_account(account: AccountInput, prefix: str, fallback_name: str) -> tuple[str, str, str]:
     username = account.username.strip()
     if not USERNAME_PATTERN.match(username):
-        raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.",
-                      field=prefix + "username")
+        raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.", field=prefix + "username")
     check_staff_password(account.password, username, field=prefix + "password")
     display_name = account.display_name.strip() or fallback_name
     return username, await hash_password(account.password), display_name
@@ -229,9 +257,12 @@ async def _check_applications(address: str | None) -> None:
     key = _applications_key(address)
     if await ratelimit.count(key) >= APPLICATIONS_PER_ADDRESS:
         ttl = await ratelimit.seconds_left(key)
-        raise TooManyRequests("Too many applications from this network; try again in %(minutes)s minutes.",
-                              code="applications_throttled", retry_after=ttl,
-                              params={"minutes": max(1, (ttl + 59) // 60)})
+        raise TooManyRequests(
+            "Too many applications from this network; try again in %(minutes)s minutes.",
+            code="applications_throttled",
+            retry_after=ttl,
+            params={"minutes": max(1, (ttl + 59) // 60)},
+        )
 
 
 async def _count_application(address: str | None) -> None:
@@ -256,18 +287,31 @@ async def apply(data: ApplicationCreate, address: str | None = None, licence_ima
             "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
             "contact_phone_masked, status, licence_image) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied', $8) "
             "ON CONFLICT (credit_code) DO NOTHING RETURNING id",
-            name, code, data.kind, data.node_id, contact_name, pii.encrypt(phone), pii.mask_phone(phone),
-            licence_image)
+            name,
+            code,
+            data.kind,
+            data.node_id,
+            contact_name,
+            pii.encrypt(phone),
+            pii.mask_phone(phone),
+            licence_image,
+        )
         if provider_id is None:
-            raise Conflict("A provider with this credit code has already applied.", code="provider_exists",
-                           field="credit_code")
+            raise Conflict(
+                "A provider with this credit code has already applied.", code="provider_exists", field="credit_code"
+            )
         for location in locations:
             await _insert_location(connection, provider_id, location)
         try:
             async with connection.transaction():
                 await connection.execute(
                     "INSERT INTO provider_user (provider, username, display_name, role, password_hash) "
-                    "VALUES ($1, $2, $3, 'owner', $4)", provider_id, username, display_name, password_hash)
+                    "VALUES ($1, $2, $3, 'owner', $4)",
+                    provider_id,
+                    username,
+                    display_name,
+                    password_hash,
+                )
         except UniqueViolationError as error:
             raise Conflict("This username is taken.", code="username_taken", field="owner.username") from error
         await _record(connection, provider_id, None, "applied", "provider", None, "")
@@ -279,20 +323,48 @@ async def _insert_location(connection, provider_id: int, location: dict) -> int:
     return await connection.fetchval(
         "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours, phone) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id",
-        provider_id, location["name"], location["address"], location["district"], location["latitude"],
-        location["longitude"], json.dumps(location["opening_hours"]), location["phone"])
+        provider_id,
+        location["name"],
+        location["address"],
+        location["district"],
+        location["latitude"],
+        location["longitude"],
+        json.dumps(location["opening_hours"]),
+        location["phone"],
+    )
 
 
-async def _record(connection, provider_id: int, from_status: str | None, to_status: str, actor_kind: str,
-                  actor_id: int | None, reason: str) -> None:
+async def _record(
+    connection,
+    provider_id: int,
+    from_status: str | None,
+    to_status: str,
+    actor_kind: str,
+    actor_id: int | None,
+    reason: str,
+) -> None:
     await connection.execute(
         "INSERT INTO provider_status_change (provider, from_status, to_status, actor_kind, actor_id, reason) "
-        "VALUES ($1, $2, $3, $4, $5, $6)", provider_id, from_status, to_status, actor_kind, actor_id, reason)
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        provider_id,
+        from_status,
+        to_status,
+        actor_kind,
+        actor_id,
+        reason,
+    )
     await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
 
 
-async def transition(connection, provider_id: int, allowed_from: tuple[str, ...], to_status: str,
-                     actor_kind: str, actor_id: int | None, reason: str = "") -> str:
+async def transition(
+    connection,
+    provider_id: int,
+    allowed_from: tuple[str, ...],
+    to_status: str,
+    actor_kind: str,
+    actor_id: int | None,
+    reason: str = "",
+) -> str:
     """Move the provider to `to_status` if it is in one of `allowed_from`; returns the old status.
 
     Runs in the caller's transaction; the row lock makes a concurrent second decision
@@ -301,10 +373,14 @@ async def transition(connection, provider_id: int, allowed_from: tuple[str, ...]
     if current is None:
         raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
     if current not in allowed_from:
-        raise Conflict(f"The provider is {current}; this needs it to be {' or '.join(allowed_from)}.",
-                       code="status_conflict", status_now=current)
-    await connection.execute("UPDATE provider SET status = $2, updated_at = now() WHERE id = $1",
-                             provider_id, to_status)
+        raise Conflict(
+            f"The provider is {current}; this needs it to be {' or '.join(allowed_from)}.",
+            code="status_conflict",
+            status_now=current,
+        )
+    await connection.execute(
+        "UPDATE provider SET status = $2, updated_at = now() WHERE id = $1", provider_id, to_status
+    )
     await _record(connection, provider_id, current, to_status, actor_kind, actor_id, reason)
     return current
 
@@ -327,8 +403,7 @@ async def decide(principal: Principal, provider_id: int, action: str, reason: st
     if reason_required and not reason:
         raise Invalid("Give a reason for this decision.", code="reason_required", field="reason")
     async with engine().transaction() as transaction:
-        await transition(transaction.connection, provider_id, allowed_from, to_status, "operator",
-                         principal.id, reason)
+        await transition(transaction.connection, provider_id, allowed_from, to_status, "operator", principal.id, reason)
     return to_status
 
 
@@ -347,18 +422,25 @@ async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:
     phone = _check_phone(data.contact_phone, "contact_phone")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        await transition(connection, provider_id, ("changes_requested",), "applied", "provider",
-                         principal.id, "")
+        await transition(connection, provider_id, ("changes_requested",), "applied", "provider", principal.id, "")
         await connection.execute(
             "UPDATE provider SET name = $2, kind = $3, contact_name = $4, contact_phone_cipher = $5, "
             "contact_phone_masked = $6 WHERE id = $1",
-            provider_id, name, data.kind, contact_name, pii.encrypt(phone), pii.mask_phone(phone))
+            provider_id,
+            name,
+            data.kind,
+            contact_name,
+            pii.encrypt(phone),
+            pii.mask_phone(phone),
+        )
 
 
 # Reading for operators and owners ----------------------------------------------------------------
 
-async def list_providers(principal: Principal, status: str | None = "applied", page: int = 1,
-                         page_size: int = 20, q: str = "") -> ProviderPage:
+
+async def list_providers(
+    principal: Principal, status: str | None = "applied", page: int = 1, page_size: int = 20, q: str = ""
+) -> ProviderPage:
     """Providers serving nodes in the operator's subtree, oldest first (a review queue);
     with `q`, those whose name or credit code contains it."""
     text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
@@ -375,7 +457,8 @@ async def list_providers(principal: Principal, status: str | None = "applied", p
         "n.name_en AS node_name_en, p.created_at, count(*) OVER () AS total "
         "FROM provider p JOIN union_node n ON n.id = p.node "
         f"WHERE {where} ORDER BY p.created_at, p.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
-        *args)
+        *args,
+    )
     total = rows[0]["total"] if rows else 0
     items = [ProviderSummary(**{k: row[k] for k in ProviderSummary.__struct_fields__}) for row in rows]
     return ProviderPage(items=items, total=total, page=page, page_size=page_size)
@@ -385,25 +468,48 @@ async def history(provider_id: int) -> list[StatusChangeRead]:
     from providers.tables import ProviderStatusChange as Change
 
     rows = await Change.select().where(Change.provider == provider_id).order_by(Change.at).order_by(Change.id)
-    return [StatusChangeRead(from_status=r["from_status"], to_status=r["to_status"], actor_kind=r["actor_kind"],
-                             actor_id=r["actor_id"], reason=r["reason"], at=r["at"]) for r in rows]
+    return [
+        StatusChangeRead(
+            from_status=r["from_status"],
+            to_status=r["to_status"],
+            actor_kind=r["actor_kind"],
+            actor_id=r["actor_id"],
+            reason=r["reason"],
+            at=r["at"],
+        )
+        for r in rows
+    ]
 
 
 def _location(row: dict) -> LocationRead:
     hours = row["opening_hours"]
-    return LocationRead(id=row["id"], name=row["name"], address=row["address"], district=row["district"],
-                        latitude=row["latitude"], longitude=row["longitude"],
-                        opening_hours=json.loads(hours) if isinstance(hours, str) else hours,
-                        phone=row.get("phone") or "")
+    return LocationRead(
+        id=row["id"],
+        name=row["name"],
+        address=row["address"],
+        district=row["district"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        opening_hours=json.loads(hours) if isinstance(hours, str) else hours,
+        phone=row.get("phone") or "",
+    )
 
 
 async def _detail(provider: dict) -> ProviderDetail:
     node = await federation.get_node(provider["node"])
     return ProviderDetail(
-        id=provider["id"], name=provider["name"], credit_code=provider["credit_code"], kind=provider["kind"],
-        status=provider["status"], node_id=node.id, node_name=node.name_zh, node_name_en=node.name_en or "",
-        contact_name=provider["contact_name"], contact_phone=provider["contact_phone_masked"],
-        created_at=provider["created_at"], licence_image=provider.get("licence_image"),
+        id=provider["id"],
+        name=provider["name"],
+        credit_code=provider["credit_code"],
+        kind=provider["kind"],
+        status=provider["status"],
+        node_id=node.id,
+        node_name=node.name_zh,
+        node_name_en=node.name_en or "",
+        contact_name=provider["contact_name"],
+        contact_phone=provider["contact_phone_masked"],
+        created_at=provider["created_at"],
+        licence_image=provider.get("licence_image"),
         locations=[_location(row) for row in await list_locations(provider["id"])],
         history=await history(provider["id"]),
     )
@@ -424,6 +530,7 @@ async def my_provider(principal: Principal) -> ProviderDetail:
 
 # Locations (owner) ---------------------------------------------------------------------------------
 
+
 async def add_location(principal: Principal, data: LocationInput) -> LocationRead:
     provider_id = _require_owner(principal)
     location = check_location(data)
@@ -440,8 +547,16 @@ async def update_location(principal: Principal, location_id: int, data: Location
         found = await transaction.connection.fetchval(
             "UPDATE location SET name = $3, address = $4, district = $5, latitude = $6, longitude = $7, "
             "opening_hours = $8::jsonb, phone = $9 WHERE id = $1 AND provider = $2 RETURNING id",
-            location_id, provider_id, location["name"], location["address"], location["district"],
-            location["latitude"], location["longitude"], json.dumps(location["opening_hours"]), location["phone"])
+            location_id,
+            provider_id,
+            location["name"],
+            location["address"],
+            location["district"],
+            location["latitude"],
+            location["longitude"],
+            json.dumps(location["opening_hours"]),
+            location["phone"],
+        )
         if found is None:
             raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
         await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
@@ -455,10 +570,10 @@ async def remove_location(principal: Principal, location_id: int) -> None:
         connection = transaction.connection
         # The provider row lock serialises removals, so two of them cannot remove the last two.
         await connection.execute("SELECT 1 FROM provider WHERE id = $1 FOR UPDATE", provider_id)
-        count = await connection.fetchval("SELECT count(*) FROM location WHERE provider = $1",
-                                          provider_id)
-        exists = await connection.fetchval("SELECT EXISTS (SELECT 1 FROM location WHERE id = $1 AND provider = $2)",
-                                           location_id, provider_id)
+        count = await connection.fetchval("SELECT count(*) FROM location WHERE provider = $1", provider_id)
+        exists = await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM location WHERE id = $1 AND provider = $2)", location_id, provider_id
+        )
         if not exists:
             raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
         if count <= 1:
@@ -473,10 +588,13 @@ async def remove_location(principal: Principal, location_id: int) -> None:
 
 # Users (owner) -------------------------------------------------------------------------------------
 
+
 async def list_users(provider_id: int) -> list[UserRead]:
     rows = await ProviderUser.select().where(ProviderUser.provider == provider_id).order_by(ProviderUser.id)
-    return [UserRead(id=r["id"], username=r["username"], display_name=r["display_name"], role=r["role"],
-                     active=r["active"]) for r in rows]
+    return [
+        UserRead(id=r["id"], username=r["username"], display_name=r["display_name"], role=r["role"], active=r["active"])
+        for r in rows
+    ]
 
 
 async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
@@ -489,7 +607,11 @@ async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
             user_id = await transaction.connection.fetchval(
                 "INSERT INTO provider_user (provider, username, display_name, role, password_hash) "
                 "VALUES ($1, $2, $3, 'staff', $4) RETURNING id",
-                provider_id, username, display_name, password_hash)
+                provider_id,
+                username,
+                display_name,
+                password_hash,
+            )
     except UniqueViolationError as error:
         raise Conflict("This username is taken.", code="username_taken", field="username") from error
     return UserRead(id=user_id, username=username, display_name=display_name, role="staff", active=True)
@@ -509,7 +631,9 @@ async def _set_password(user_id: int, password_hash: str) -> None:
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
             "UPDATE provider_user SET password_hash = $2, must_change_password = false WHERE id = $1",
-            user_id, password_hash)
+            user_id,
+            password_hash,
+        )
 
 
 async def reset_staff_password(principal: Principal, user_id: int, password_hash: str) -> None:
@@ -519,7 +643,10 @@ async def reset_staff_password(principal: Principal, user_id: int, password_hash
         found = await transaction.connection.fetchval(
             "UPDATE provider_user SET password_hash = $3, must_change_password = true "
             "WHERE id = $1 AND provider = $2 AND role = 'staff' AND active RETURNING id",
-            user_id, provider_id, password_hash)
+            user_id,
+            provider_id,
+            password_hash,
+        )
     if found is None:
         raise NotFound("This staff account does not exist.", code="user_not_found")
 
@@ -529,8 +656,10 @@ async def deactivate_staff(principal: Principal, user_id: int) -> None:
     provider_id = _require_owner(principal)
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
-            "UPDATE provider_user SET active = false WHERE id = $1 AND provider = $2 AND role = 'staff' "
-            "RETURNING id", user_id, provider_id)
+            "UPDATE provider_user SET active = false WHERE id = $1 AND provider = $2 AND role = 'staff' RETURNING id",
+            user_id,
+            provider_id,
+        )
     if found is None:
         raise NotFound(f"Staff account {user_id} does not exist.", code="user_not_found")
 
@@ -550,7 +679,9 @@ async def district_choices(node_id: int | None = None) -> list[str]:
         rows = await transaction.connection.fetch(
             "SELECT d.name_zh FROM union_node d WHERE d.level = 'district' AND d.path LIKE coalesce(("
             "  SELECT c.path FROM union_node c, union_node n WHERE n.id = $1 AND c.level = 'city'"
-            "  AND n.path LIKE c.path || '%' LIMIT 1), '') || '%' ORDER BY d.path", node_id)
+            "  AND n.path LIKE c.path || '%' LIMIT 1), '') || '%' ORDER BY d.path",
+            node_id,
+        )
     names = []
     for row in rows:
         name = district_name(row["name_zh"])
@@ -569,7 +700,8 @@ async def serving_nodes() -> list[dict]:
         "SELECT n.id, n.name_zh, n.name_en, n.level, n.depth FROM union_node n "
         "LEFT JOIN city ON n.path LIKE city.path || '%' WHERE n.level = ANY($1::varchar[]) "
         "ORDER BY coalesce(city.members, 0) DESC, coalesce(city.path, n.path), n.path",
-        list(SERVING_LEVELS))
+        list(SERVING_LEVELS),
+    )
 
 
 async def count_providers(principal: Principal, status: str = "applied") -> int:
@@ -577,10 +709,21 @@ async def count_providers(principal: Principal, status: str = "applied") -> int:
     async with engine().transaction() as transaction:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM provider p JOIN union_node n ON n.id = p.node "
-            "WHERE n.path LIKE $1 || '%' AND p.status = $2", principal.node_path or "-", status)
+            "WHERE n.path LIKE $1 || '%' AND p.status = $2",
+            principal.node_path or "-",
+            status,
+        )
 
 
 # Sign-in, sessions and password changes of provider users go through identity.
-credentials.register("provider", credentials.Accounts(
-    load_principal=_staff_principal, find_credentials=find_user_credentials, password_hash=_password_hash,
-    check_password=_check_password, set_password=_set_password, reset_password=reset_staff_password))
+credentials.register(
+    "provider",
+    credentials.Accounts(
+        load_principal=_staff_principal,
+        find_credentials=find_user_credentials,
+        password_hash=_password_hash,
+        check_password=_check_password,
+        set_password=_set_password,
+        reset_password=reset_staff_password,
+    ),
+)

@@ -73,7 +73,8 @@ async def _recreate_database() -> None:
     try:
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            TEST_DATABASE)
+            TEST_DATABASE,
+        )
         await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}"')
         await admin.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
     finally:
@@ -108,8 +109,7 @@ async def clean_state(request):
     from marketplace.db import engine
     from marketplace.kv import redis
 
-    rows = await engine().run_ddl(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    rows = await engine().run_ddl("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     tables = [row["tablename"] for row in rows if row["tablename"] not in TABLES_TO_KEEP]
     await engine().run_ddl(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     await redis().flushdb()
@@ -148,9 +148,22 @@ async def live_server():
     log_path = ARTIFACTS / f"live_server{'-' + WORKER if WORKER else ''}.log"
     with open(log_path, "w") as log:  # the server keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "marketplace.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-            env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "marketplace.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
         )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120  # a shared, busy machine can take long to import the app
@@ -174,4 +187,3 @@ async def world():
     from tests import factories
 
     return await factories.build_world()
-

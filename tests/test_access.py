@@ -45,22 +45,27 @@ async def test_each_role_is_refused_where_it_does_not_belong(client, world):
                 assert_problem(response, 403, "wrong_role")
 
 
-@pytest.mark.parametrize("operator, node, allowed", [
-    ("chaoyang", "chaoyang", True),
-    ("chaoyang", "cy_union", True),
-    ("chaoyang", "haidian", False),      # a sibling district
-    ("chaoyang", "beijing", False),      # its own parent
-    ("beijing", "hd_union", True),
-    ("beijing", "shijiazhuang", False),  # one city reaching into another city
-    ("shijiazhuang", "beijing", False),
-    ("shijiazhuang", "chaoyang", False),
-    ("hebei", "sjz_union", True),
-    ("national", "sjz_union", True),
-])
+@pytest.mark.parametrize(
+    "operator, node, allowed",
+    [
+        ("chaoyang", "chaoyang", True),
+        ("chaoyang", "cy_union", True),
+        ("chaoyang", "haidian", False),  # a sibling district
+        ("chaoyang", "beijing", False),  # its own parent
+        ("beijing", "hd_union", True),
+        ("beijing", "shijiazhuang", False),  # one city reaching into another city
+        ("shijiazhuang", "beijing", False),
+        ("shijiazhuang", "chaoyang", False),
+        ("hebei", "sjz_union", True),
+        ("national", "sjz_union", True),
+    ],
+)
 async def test_operator_scope_is_their_subtree(client, world, operator, node, allowed):
     headers = await bearer(client, "operator", world.operators[operator])
-    for path in (f"/api/v1/federation/nodes/{world.nodes[node]}",
-                 f"/api/v1/federation/nodes/{world.nodes[node]}/members"):
+    for path in (
+        f"/api/v1/federation/nodes/{world.nodes[node]}",
+        f"/api/v1/federation/nodes/{world.nodes[node]}/members",
+    ):
         response = await client.get(path, headers=headers)
         if allowed:
             assert response.status_code == 200, response.text
@@ -70,9 +75,18 @@ async def test_operator_scope_is_their_subtree(client, world, operator, node, al
 
 async def test_operator_cannot_add_a_member_outside_their_scope(client, world):
     headers = await bearer(client, "operator", world.operators["shijiazhuang"])
-    response = await client.post("/api/v1/federation/members", headers=headers, json={
-        "node_id": world.nodes["cy_union"], "name": "赵六", "gender": "M", "birth_year": 1980,
-        "phone": "13712345678", "id_number": "110105198001011236"})
+    response = await client.post(
+        "/api/v1/federation/members",
+        headers=headers,
+        json={
+            "node_id": world.nodes["cy_union"],
+            "name": "赵六",
+            "gender": "M",
+            "birth_year": 1980,
+            "phone": "13712345678",
+            "id_number": "110105198001011236",
+        },
+    )
     assert_problem(response, 403, "out_of_scope")
     beijing = await bearer(client, "operator", world.operators["beijing"])
     summary = await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=beijing)
@@ -90,8 +104,9 @@ async def test_members_are_masked_for_operators(client, world):
 
 
 async def test_api_ignores_cookies_and_pages_ignore_bearer_tokens(client, world):
-    response = await client.post("/api/v1/auth/token", json={
-        "kind": "operator", "username": world.operators["national"], "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/token", json={"kind": "operator", "username": world.operators["national"], "password": PASSWORD}
+    )
     token = response.json()["token"]
     # A stolen token in a cookie does not authenticate API calls (the API takes bearer only) ...
     client.cookies.set("sid_operator", token)
@@ -115,8 +130,9 @@ async def test_cookie_of_one_audience_does_not_open_another(client, world):
 
 async def _web_login(client, path: str, username: str, password: str = PASSWORD):
     await client.get(path)  # sets the CSRF cookie
-    return await client.post(path, data={"username": username, "password": password,
-                                         "_csrf_token": client.cookies.get("csrftoken")})
+    return await client.post(
+        path, data={"username": username, "password": password, "_csrf_token": client.cookies.get("csrftoken")}
+    )
 
 
 async def test_web_forms_require_the_csrf_token(client, world):
@@ -131,22 +147,31 @@ async def test_web_forms_require_the_csrf_token(client, world):
 async def test_login_is_throttled_after_repeated_failures(client, world):
     username = world.operators["beijing"]
     for _ in range(5):
-        response = await client.post("/api/v1/auth/token",
-                                     json={"kind": "operator", "username": username, "password": "wrong"})
+        response = await client.post(
+            "/api/v1/auth/token", json={"kind": "operator", "username": username, "password": "wrong"}
+        )
         assert_problem(response, 401, "invalid_credentials")
-    response = await client.post("/api/v1/auth/token",
-                                 json={"kind": "operator", "username": username, "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/token", json={"kind": "operator", "username": username, "password": PASSWORD}
+    )
     assert_problem(response, 429, "login_throttled")
     assert int(response.headers["retry-after"]) > 0
     # Another account is not affected.
-    assert (await client.post("/api/v1/auth/token", json={
-        "kind": "operator", "username": world.operators["chaoyang"], "password": PASSWORD})).status_code == 201
+    assert (
+        await client.post(
+            "/api/v1/auth/token",
+            json={"kind": "operator", "username": world.operators["chaoyang"], "password": PASSWORD},
+        )
+    ).status_code == 201
 
 
 async def test_unknown_account_and_wrong_password_look_the_same(client, world):
-    unknown = await client.post("/api/v1/auth/token", json={"kind": "member", "username": "13000000000", "password": "x"})
-    wrong = await client.post("/api/v1/auth/token",
-                              json={"kind": "member", "username": world.members["chaoyang"][1], "password": "x"})
+    unknown = await client.post(
+        "/api/v1/auth/token", json={"kind": "member", "username": "13000000000", "password": "x"}
+    )
+    wrong = await client.post(
+        "/api/v1/auth/token", json={"kind": "member", "username": world.members["chaoyang"][1], "password": "x"}
+    )
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json()["detail"] == wrong.json()["detail"]
 
@@ -188,7 +213,8 @@ async def test_revoked_or_forged_evaluator_key_is_refused(client, world):
     forged = world.evaluator_key[:-4] + "AAAA"
     assert (await client.get("/api/v1/evaluator/me", headers={"Authorization": f"Bearer {forged}"})).status_code == 401
     await EvaluatorApiKey.update({EvaluatorApiKey.revoked_at: datetime.now(UTC)}).where(
-        EvaluatorApiKey.org == world.evaluator_org)
+        EvaluatorApiKey.org == world.evaluator_org
+    )
     response = await client.get("/api/v1/evaluator/me", headers={"Authorization": f"Bearer {world.evaluator_key}"})
     assert response.status_code == 401
 
@@ -198,9 +224,14 @@ async def test_a_wrong_evaluator_key_does_not_lock_out_other_evaluators(client, 
     client.cookies.clear()
     for attempt in range(6):
         await client.get("/evaluator/login")
-        await client.post("/evaluator/login", data={
-            "username": "", "password": f"ek_deadbeef{attempt:04d}_wrong",
-            "_csrf_token": client.cookies.get("csrftoken")})
+        await client.post(
+            "/evaluator/login",
+            data={
+                "username": "",
+                "password": f"ek_deadbeef{attempt:04d}_wrong",
+                "_csrf_token": client.cookies.get("csrftoken"),
+            },
+        )
     ok = await _web_login(client, "/evaluator/login", "", world.evaluator_key)
     assert ok.status_code in (302, 303) and ok.headers["location"] == "/evaluator/"
 
@@ -209,8 +240,12 @@ async def test_parallel_guesses_cannot_exceed_the_limit(client, world):
     import asyncio
 
     username = world.operators["beijing"]
-    responses = await asyncio.gather(*(client.post("/api/v1/auth/token", json={
-        "kind": "operator", "username": username, "password": f"wrong-{i}"}) for i in range(12)))
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/auth/token", json={"kind": "operator", "username": username, "password": f"wrong-{i}"})
+            for i in range(12)
+        )
+    )
     statuses = sorted(response.status_code for response in responses)
     assert statuses.count(401) == 5 and statuses.count(429) == 7
 

@@ -21,15 +21,25 @@ from tests.factories import build_world
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-COMPONENT_ENV = ("DATABASE_URL", "REDIS_URL", "MEILI_URL", "MEILI_MASTER_KEY", "STRIPE_API_KEY", "STRIPE_API_BASE",
-                 "STRIPE_WEBHOOK_SECRET", "BENEFITS_EMBEDDED")
+COMPONENT_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "MEILI_URL",
+    "MEILI_MASTER_KEY",
+    "STRIPE_API_KEY",
+    "STRIPE_API_BASE",
+    "STRIPE_WEBHOOK_SECRET",
+    "BENEFITS_EMBEDDED",
+)
 
 
 async def _counts(url: str) -> dict[str, int]:
     connection = await asyncpg.connect(url)
     try:
-        tables = [row["tablename"] for row in await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [
+            row["tablename"]
+            for row in await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
         return {table: await connection.fetchval(f'SELECT count(*) FROM "{table}"') for table in tables}
     finally:
         await connection.close()
@@ -37,8 +47,14 @@ async def _counts(url: str) -> dict[str, int]:
 
 def _benefits(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     env = {**env, "COLUMNS": "250"}  # one line per message, however long
-    return subprocess.run([sys.executable, "-m", "marketplace.cli", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "marketplace.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -77,8 +93,9 @@ async def test_a_backup_restores_into_a_fresh_directory_with_the_same_rows_pictu
         member_id, phone = world.members["chaoyang"]
         connection = await asyncpg.connect(state["address"])
         try:
-            row = await connection.fetchrow("SELECT id, phone_cipher FROM member WHERE phone_hash = $1",
-                                            pii.lookup_hash(phone))
+            row = await connection.fetchrow(
+                "SELECT id, phone_cipher FROM member WHERE phone_hash = $1", pii.lookup_hash(phone)
+            )
         finally:
             await connection.close()
         assert row["id"] == member_id and pii.decrypt(bytes(row["phone_cipher"])) == phone

@@ -23,8 +23,19 @@ COMMANDS = {
     "delisting": ["--providers", "1"],
     "roster": ["--rows", "200"],
     "grant": ["--amount", "1"],
-    "scorecards": ["--providers", "5", "--ratings", "50", "--complaints", "5", "--results", "5",
-                   "--freshness", "1", "--regenerate"],
+    "scorecards": [
+        "--providers",
+        "5",
+        "--ratings",
+        "50",
+        "--complaints",
+        "5",
+        "--results",
+        "5",
+        "--freshness",
+        "1",
+        "--regenerate",
+    ],
     "reports": ["--members", "200", "--vouchers", "500", "--loads", "1", "--regenerate"],
     "signin": ["--seconds", "1", "--signing-in", "2"],
 }
@@ -36,8 +47,14 @@ def benefits(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     # none "embedded", so that no command stops or starts the session's components.
     env[components.EMBEDDED_ENV] = ""
     env["COLUMNS"] = "200"
-    return subprocess.run([sys.executable, "-m", "marketplace.cli", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "marketplace.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_every_bench_command_is_covered():

@@ -41,17 +41,45 @@ def _processes_using(path: str) -> list[psutil.Process]:
 
 
 def _run_demo_until_healthy(var_dir: str, port: int) -> tuple[subprocess.Popen, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "REDIS_URL", "MEILI_URL", "MEILI_MASTER_KEY", "STRIPE_API_KEY",
-                          "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET", components.EMBEDDED_ENV}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "MEILI_URL",
+            "MEILI_MASTER_KEY",
+            "STRIPE_API_KEY",
+            "STRIPE_API_BASE",
+            "STRIPE_WEBHOOK_SECRET",
+            components.EMBEDDED_ENV,
+        }
+    }
     env["BENEFITS_VAR"] = var_dir
     log_path = os.path.join(var_dir, "demo.log")
     with open(log_path, "a") as log:  # the demo keeps its own copy of the descriptor
         demo = subprocess.Popen(
-            [sys.executable, "-m", "marketplace.cli", "demo", "--port", str(port),
-             "--members", "60", "--providers", "6", "--offers", "30"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # a process group of its own, like a command in a terminal
+            [
+                sys.executable,
+                "-m",
+                "marketplace.cli",
+                "demo",
+                "--port",
+                str(port),
+                "--members",
+                "60",
+                "--providers",
+                "6",
+                "--offers",
+                "30",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # a process group of its own, like a command in a terminal
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         assert demo.poll() is None, Path(log_path).read_text()[-3000:]
@@ -89,8 +117,11 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "<html" in page.text
         for account in DEMO_ACCOUNTS:  # every sign-in the demo prints works
-            response = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=10, json={
-                "kind": account["kind"], "username": account["username"], "password": account["password"]})
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/auth/token",
+                timeout=10,
+                json={"kind": account["kind"], "username": account["username"], "password": account["password"]},
+            )
             assert response.status_code == 201, (account["username"], response.text)
         guide = Path(var_dir, "demo-guide.txt").read_text(encoding="utf-8")
         key = next(line.strip() for line in guide.splitlines() if line.strip().startswith("ek_"))
@@ -101,8 +132,9 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
         assert "reusing" in Path(log_path).read_text()
         # The same key at the next start of the same data, and it still works.
         assert key in Path(var_dir, "demo-guide.txt").read_text(encoding="utf-8")
-        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/evaluator/batches", timeout=10,
-                             headers={"Authorization": f"Bearer {key}"})
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/evaluator/batches", timeout=10, headers={"Authorization": f"Bearer {key}"}
+        )
         assert response.status_code == 200, response.text
         _interrupt_and_check_nothing_is_left(demo, var_dir)
     finally:

@@ -40,6 +40,7 @@ CONCURRENCY = 24
 
 # The processes --------------------------------------------------------------------------------
 
+
 class Role:
     """One of the platform's processes, started as `python -m marketplace.cli <args>`."""
 
@@ -64,7 +65,9 @@ class Role:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"{self.name} exited; see {self.log}"
-            if self.ready_line and self.log.read_text().split(f"--- start {self.starts} ---")[-1].count(self.ready_line):
+            if self.ready_line and self.log.read_text().split(f"--- start {self.starts} ---")[-1].count(
+                self.ready_line
+            ):
                 return
             await asyncio.sleep(0.2)
         raise AssertionError(f"{self.name} not ready within {timeout:.0f} s; see {self.log}")
@@ -92,6 +95,7 @@ class Web(Role):
 
 # The load: a flash sale over HTTP, grants, members joining --------------------------------------
 
+
 @dataclass
 class Sale:
     offer_id: int
@@ -114,7 +118,10 @@ async def _offer(world, stock: int) -> int:
             "SELECT $1, (SELECT id FROM category LIMIT 1), 'voucher', '秒杀券', 'Flash sale', '限量', 10000, 0, 0, "
             "$2, $2, 1, $3, '{}', 'published', now() - interval '1 day', now() + interval '30 days', now(), now(), "
             "now(), '{}' RETURNING id",
-            world.providers["chaoyang"]["id"], stock, world.nodes["national"])
+            world.providers["chaoyang"]["id"],
+            stock,
+            world.nodes["national"],
+        )
 
 
 async def _claim_all(base: str, sale: Sale, tokens: dict[int, str]) -> None:
@@ -151,8 +158,11 @@ async def _claim_all(base: str, sale: Sale, tokens: dict[int, str]) -> None:
 async def _grant(operator, approver, node_id: int) -> int:
     """A grant to thousands waits for a second operator (four eyes): the approver says yes at once."""
     grant = await points.create_grant(operator, node_id, None, 10, "秒杀压测发放")
-    [approval] = [row for row in await approvals.in_scope(approver)
-                  if row["kind"] == "points_grant" and row["subject_id"] == grant.id]
+    [approval] = [
+        row
+        for row in await approvals.in_scope(approver)
+        if row["kind"] == "points_grant" and row["subject_id"] == grant.id
+    ]
     await approvals.decide(approver, approval["id"], True)
     return grant.id
 
@@ -160,7 +170,8 @@ async def _grant(operator, approver, node_id: int) -> int:
 async def _grant_progress(grant_id: int) -> tuple[str, int, int]:
     async with db.connection() as connection:
         row = await connection.fetchrow(
-            "SELECT status, members_done, members_total FROM points_grant WHERE id = $1", grant_id)
+            "SELECT status, members_done, members_total FROM points_grant WHERE id = $1", grant_id
+        )
     return row["status"], row["members_done"], row["members_total"]
 
 
@@ -172,7 +183,10 @@ async def _bulk_members(node_id: int, count: int) -> list[int]:
             "id_number_cipher, id_number_hash, status) "
             "SELECT $1, '压测会员', 'F', 1990, '\\x00'::bytea, decode(md5('crash-phone-' || g), 'hex'), "
             "'138****0000', '\\x00'::bytea, decode(md5('crash-id-' || g), 'hex'), 'active' "
-            "FROM generate_series(1, $2) g RETURNING id", node_id, count)
+            "FROM generate_series(1, $2) g RETURNING id",
+            node_id,
+            count,
+        )
     return sorted(row["id"] for row in rows)
 
 
@@ -187,6 +201,7 @@ async def _until(check, timeout: float, what: str):
 
 
 # The test -------------------------------------------------------------------------------------
+
 
 async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and_duplicates_nothing():
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -226,8 +241,10 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
         async def kill_and_restart(victim: Role, sale: Sale, grant_id: int) -> None:
             state = await _grant_progress(grant_id)
             victim.kill()
-            kills.append(f"{victim.name}: killed with {sale.answered} of {CLAIMANTS} claims answered, "
-                         f"grant {grant_id} {state[0]} {state[1]}/{state[2]}")
+            kills.append(
+                f"{victim.name}: killed with {sale.answered} of {CLAIMANTS} claims answered, "
+                f"grant {grant_id} {state[0]} {state[1]}/{state[2]}"
+            )
             victim.start()
             await victim.ready()
 
@@ -255,7 +272,8 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
             async with holding.transaction():
                 # Waits for the chunk in flight, if any, then holds the next one back.
                 status, done = await holding.fetchrow(
-                    "SELECT status, members_done FROM points_grant WHERE id = $1 FOR UPDATE", grants[-1])
+                    "SELECT status, members_done FROM points_grant WHERE id = $1 FOR UPDATE", grants[-1]
+                )
                 assert status == "running" and done < GRANT_MEMBERS, (status, done)
                 sale, selling = await start_sale()
                 await sale.a_third_answered.wait()
@@ -294,35 +312,54 @@ async def test_killing_web_worker_and_scheduler_mid_sale_and_mid_grant_loses_and
             assert set(codes) == {"sold_out"}, codes  # never "limit_reached": a retry found its first answer
             answered = {body["id"]: member for member, (status, body) in sale.answers.items() if status == 201}
             assert len(answered) == STOCK  # one distinct voucher per successful claimant
-            stored = {row["id"]: row["member"] for row in await connection.fetch(
-                "SELECT id, member FROM voucher WHERE offer = $1", sale.offer_id)}
+            stored = {
+                row["id"]: row["member"]
+                for row in await connection.fetch("SELECT id, member FROM voucher WHERE offer = $1", sale.offer_id)
+            }
             assert stored == answered  # every voucher in the database is one a member was told about
             offer = await connection.fetchrow("SELECT stock_total, stock_left FROM offer WHERE id = $1", sale.offer_id)
             assert offer["stock_left"] == 0 and offer["stock_total"] - offer["stock_left"] == len(stored)
             assert await connection.fetchval(
-                "SELECT coalesce(sum(claims), 0) FROM claim_count WHERE offer = $1", sale.offer_id) == len(stored)
+                "SELECT coalesce(sum(claims), 0) FROM claim_count WHERE offer = $1", sale.offer_id
+            ) == len(stored)
         assert any(sale.retries for sale in sales), "no claim was cut off by the web process dying"
 
         # Every grant reached every member exactly once; the points ledger reconciles.
         for grant_id in grants:
             status, done, total = await _grant_progress(grant_id)
             assert (status, done, total) == ("done", GRANT_MEMBERS, GRANT_MEMBERS)
-            assert await connection.fetchval(
-                "SELECT count(DISTINCT member) FROM points_entry WHERE points_grant = $1", grant_id) == GRANT_MEMBERS
-            assert await connection.fetchval(
-                "SELECT count(*) FROM points_entry WHERE points_grant = $1", grant_id) == GRANT_MEMBERS
+            assert (
+                await connection.fetchval(
+                    "SELECT count(DISTINCT member) FROM points_entry WHERE points_grant = $1", grant_id
+                )
+                == GRANT_MEMBERS
+            )
+            assert (
+                await connection.fetchval("SELECT count(*) FROM points_entry WHERE points_grant = $1", grant_id)
+                == GRANT_MEMBERS
+            )
         assert await points.reconcile() == []
 
         # Every outbox event delivered; each member.joined applied exactly once.
         assert await connection.fetchval("SELECT count(*) FROM outbox_event WHERE delivered_at IS NULL") == 0
         events = await connection.fetch(
             "SELECT id, (payload->>'member_id')::bigint AS member FROM outbox_event WHERE topic = 'member.joined' "
-            "AND (payload->>'member_id')::bigint = ANY($1::bigint[])", joined)
+            "AND (payload->>'member_id')::bigint = ANY($1::bigint[])",
+            joined,
+        )
         assert len(events) == len(joined) > 0
-        markers = Counter(row["event_id"] for row in await connection.fetch(
-            "SELECT event_id FROM processed_event WHERE consumer = 'federation.send_welcome'"))
-        welcomes = Counter(row["member"] for row in await connection.fetch(
-            "SELECT member FROM notification WHERE kind = 'welcome' AND member = ANY($1::bigint[])", joined))
+        markers = Counter(
+            row["event_id"]
+            for row in await connection.fetch(
+                "SELECT event_id FROM processed_event WHERE consumer = 'federation.send_welcome'"
+            )
+        )
+        welcomes = Counter(
+            row["member"]
+            for row in await connection.fetch(
+                "SELECT member FROM notification WHERE kind = 'welcome' AND member = ANY($1::bigint[])", joined
+            )
+        )
         assert all(markers[event["id"]] == 1 for event in events)
         assert welcomes == Counter(joined)  # one welcome each, none twice
 
@@ -335,9 +372,11 @@ async def _operator_id(username: str) -> int:
 async def _all_done(grants: list[int], joined: list[int]) -> bool:
     async with db.connection() as connection:
         unfinished = await connection.fetchval(
-            "SELECT count(*) FROM points_grant WHERE id = ANY($1::bigint[]) AND status <> 'done'", grants)
+            "SELECT count(*) FROM points_grant WHERE id = ANY($1::bigint[]) AND status <> 'done'", grants
+        )
         pending = await connection.fetchval("SELECT count(*) FROM outbox_event WHERE delivered_at IS NULL")
         welcomed = await connection.fetchval(
             "SELECT count(DISTINCT member) FROM notification WHERE kind = 'welcome' AND member = ANY($1::bigint[])",
-            joined)
+            joined,
+        )
     return unfinished == 0 and pending == 0 and welcomed == len(joined)

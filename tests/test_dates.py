@@ -59,4 +59,5 @@ def test_booked_times_carry_their_weekday_in_the_readers_language():
     # Next year's dates say the year; a slot past midnight says both days.
     assert dates.time_range(shanghai(2027, 1, 5, 9), shanghai(2027, 1, 5, 10), now) == "周二 2027-01-05 09:00–10:00"
     assert dates.time_range(shanghai(2026, 12, 31, 23), shanghai(2027, 1, 1, 1), now) == (
-        "周四 12-31 23:00 – 周五 2027-01-01 01:00")
+        "周四 12-31 23:00 – 周五 2027-01-01 01:00"
+    )

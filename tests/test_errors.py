@@ -10,8 +10,7 @@ PROBLEM = "application/problem+json"
 
 
 async def bearer(client, kind, username, password="Correct-Horse-42") -> dict:
-    response = await client.post("/api/v1/auth/token",
-                                 json={"kind": kind, "username": username, "password": password})
+    response = await client.post("/api/v1/auth/token", json={"kind": kind, "username": username, "password": password})
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
@@ -36,8 +35,9 @@ async def test_wrong_method_is_a_405_problem(client):
 
 
 async def test_malformed_json_is_a_400_problem(client):
-    response = await client.post("/api/v1/auth/token", content=b'{"kind": "member", "username": ',
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/auth/token", content=b'{"kind": "member", "username": ', headers={"content-type": "application/json"}
+    )
     body = assert_problem(response, 400, "malformed_json")
     assert "JSON" in body["detail"]
 
@@ -49,8 +49,9 @@ async def test_wrong_type_names_the_field(client):
 
 
 async def test_unknown_field_names_the_field(client):
-    response = await client.post("/api/v1/auth/token",
-                                 json={"kind": "member", "username": "a", "password": "b", "admin": True})
+    response = await client.post(
+        "/api/v1/auth/token", json={"kind": "member", "username": "a", "password": "b", "admin": True}
+    )
     body = assert_problem(response, 400, "validation_error")
     assert "admin" in body["detail"]
 
@@ -62,16 +63,26 @@ async def test_invalid_enum_value_is_rejected(client):
 
 
 async def test_oversized_body_is_a_413_problem(client):
-    response = await client.post("/api/v1/auth/token", content=b"x" * (1_048_576 + 10),
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/auth/token", content=b"x" * (1_048_576 + 10), headers={"content-type": "application/json"}
+    )
     assert_problem(response, 413, "payload_too_large")
 
 
 async def test_domain_error_carries_field_and_code(client, world):
     headers = await bearer(client, "operator", world.operators["chaoyang"])
-    response = await client.post("/api/v1/federation/members", headers=headers, json={
-        "node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
-        "phone": "12345", "id_number": "110105198501011234"})
+    response = await client.post(
+        "/api/v1/federation/members",
+        headers=headers,
+        json={
+            "node_id": world.nodes["cy_union"],
+            "name": "张三",
+            "gender": "M",
+            "birth_year": 1985,
+            "phone": "12345",
+            "id_number": "110105198501011234",
+        },
+    )
     body = assert_problem(response, 422, "invalid")
     assert body["errors"] == [{"field": "phone", "message": body["detail"]}]
 
@@ -80,26 +91,46 @@ async def test_duplicate_member_is_a_409_and_nothing_changes(client, world):
     headers = await bearer(client, "operator", world.operators["chaoyang"])
     _, phone = world.members["chaoyang"]
     before = (await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=headers)).json()
-    response = await client.post("/api/v1/federation/members", headers=headers, json={
-        "node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
-        "phone": phone, "id_number": id_number(999)})
+    response = await client.post(
+        "/api/v1/federation/members",
+        headers=headers,
+        json={
+            "node_id": world.nodes["cy_union"],
+            "name": "张三",
+            "gender": "M",
+            "birth_year": 1985,
+            "phone": phone,
+            "id_number": id_number(999),
+        },
+    )
     assert_problem(response, 409, "member_exists")
     after = (await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=headers)).json()
     assert after["members"] == before["members"]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"name": "张" * 51}, "name"),
-    ({"birth_year": 99999}, "birth_year"),
-    ({"node_id": 2**40}, "node_id"),
-    ({"groups": ["x" * 33]}, "groups"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"name": "张" * 51}, "name"),
+        ({"birth_year": 99999}, "birth_year"),
+        ({"node_id": 2**40}, "node_id"),
+        ({"groups": ["x" * 33]}, "groups"),
+    ],
+)
 async def test_out_of_range_member_fields_are_400s_naming_the_field(client, world, change, field):
     headers = await bearer(client, "operator", world.operators["chaoyang"])
-    body = {"node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
-            "phone": "13712340000", "id_number": id_number(998), **change}
-    problem = assert_problem(await client.post("/api/v1/federation/members", headers=headers, json=body),
-                             400, "validation_error")
+    body = {
+        "node_id": world.nodes["cy_union"],
+        "name": "张三",
+        "gender": "M",
+        "birth_year": 1985,
+        "phone": "13712340000",
+        "id_number": id_number(998),
+        **change,
+    }
+    problem = assert_problem(
+        await client.post("/api/v1/federation/members", headers=headers, json=body), 400, "validation_error"
+    )
     assert field in problem["detail"]
 
 
@@ -107,15 +138,29 @@ async def test_an_id_number_with_a_wrong_check_digit_is_refused(client, world):
     headers = await bearer(client, "operator", world.operators["chaoyang"])
     valid = id_number(997)
     wrong = valid[:17] + ("0" if valid[17] != "0" else "1")
-    response = await client.post("/api/v1/federation/members", headers=headers, json={
-        "node_id": world.nodes["cy_union"], "name": "张三", "gender": "M", "birth_year": 1985,
-        "phone": "13712340001", "id_number": wrong})
+    response = await client.post(
+        "/api/v1/federation/members",
+        headers=headers,
+        json={
+            "node_id": world.nodes["cy_union"],
+            "name": "张三",
+            "gender": "M",
+            "birth_year": 1985,
+            "phone": "13712340001",
+            "id_number": wrong,
+        },
+    )
     assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "id_number"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/federation/nodes/99999999999",
-                                  "/api/v1/federation/nodes/99999999999/members",
-                                  "/api/v1/federation/nodes/1/members?page=999999999"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/federation/nodes/99999999999",
+        "/api/v1/federation/nodes/99999999999/members",
+        "/api/v1/federation/nodes/1/members?page=999999999",
+    ],
+)
 async def test_absurd_numbers_in_the_url_are_400s(client, world, path):
     headers = await bearer(client, "operator", world.operators["national"])
     response = await client.get(path, headers=headers)

@@ -27,8 +27,10 @@ async def test_subtree_counts_roll_up_the_tree():
     world = await build_world()
     await add_member(world.nodes["hd_union"], 10, "周杰")
     await add_member(world.nodes["sjz_union"], 11, "吴刚")
-    count = {name: await services.count_members((await services.get_node(world.nodes[name])).path)
-             for name in ("national", "beijing", "chaoyang", "haidian", "hebei", "cy_union")}
+    count = {
+        name: await services.count_members((await services.get_node(world.nodes[name])).path)
+        for name in ("national", "beijing", "chaoyang", "haidian", "hebei", "cy_union")
+    }
     assert count == {"national": 4, "beijing": 3, "chaoyang": 1, "haidian": 2, "hebei": 1, "cy_union": 1}
 
 

@@ -108,8 +108,18 @@ async def test_concurrent_ready_calls_share_one_stripe_check(recording_stripe):
     assert len(recording_stripe) == 1
 
 
-PUBLIC_PATHS = ["/health", "/ready", "/", "/login", "/provider/login", "/console/login", "/evaluator/login",
-                "/search?q=yoga", "/api/docs/openapi.json", "/api/docs"]
+PUBLIC_PATHS = [
+    "/health",
+    "/ready",
+    "/",
+    "/login",
+    "/provider/login",
+    "/console/login",
+    "/evaluator/login",
+    "/search?q=yoga",
+    "/api/docs/openapi.json",
+    "/api/docs",
+]
 
 
 async def test_no_public_path_shows_a_secret(client):

@@ -31,8 +31,12 @@ def _extracted(package: str) -> set[tuple[str | None, str]]:
     # Domain errors' messages are msgids too: the first argument of every error class.
     keywords = {**DEFAULT_KEYWORDS, **{name: None for name in ERROR_KEYWORDS}}
     for _filename, _lineno, message, _comments, context in extract_from_dir(
-            str(REPO / package), method_map, options_map, keywords=keywords,
-            directory_filter=lambda path: path not in own and not path.rsplit("/", 1)[-1].startswith(".")):
+        str(REPO / package),
+        method_map,
+        options_map,
+        keywords=keywords,
+        directory_filter=lambda path: path not in own and not path.rsplit("/", 1)[-1].startswith("."),
+    ):
         ids.add((context, message if isinstance(message, str) else message[0]))
     return ids
 
@@ -43,8 +47,11 @@ def _catalog(locale: str, package: str = "marketplace"):
 
 
 def _ids(catalog) -> set[tuple[str | None, str]]:
-    return {(message.context, message.id if isinstance(message.id, str) else message.id[0])
-            for message in catalog if message.id}
+    return {
+        (message.context, message.id if isinstance(message.id, str) else message.id[0])
+        for message in catalog
+        if message.id
+    }
 
 
 @pytest.fixture(scope="module", params=PACKAGES)
@@ -65,8 +72,9 @@ def test_every_extracted_message_has_a_chinese_translation(extracted, package):
     untranslated = []
     for context, msgid in sorted(extracted, key=lambda pair: (pair[1], pair[0] or "")):
         message = catalog.get(msgid, context)
-        strings = [] if message is None else (
-            [message.string] if isinstance(message.string, str) else list(message.string))
+        strings = (
+            [] if message is None else ([message.string] if isinstance(message.string, str) else list(message.string))
+        )
         if message is None or message.fuzzy or not all(s and s.strip() for s in strings):
             untranslated.append(msgid)
     assert not untranslated, f"missing zh_Hans translations (run the commands in babel.cfg): {untranslated}"
@@ -93,22 +101,34 @@ def test_translations_keep_their_placeholders(package):
 
 @pytest.mark.unit
 def test_chinese_translations_are_chinese(package):
-    english_only = [m.id for m in _catalog("zh_Hans", package) if m.id and isinstance(m.string, str)
-                    and re.search(r"[A-Za-z]{3,}", m.string) and not CJK.search(m.string)
-                    and m.id not in {"%(first)s–%(last)s"}]
+    english_only = [
+        m.id
+        for m in _catalog("zh_Hans", package)
+        if m.id
+        and isinstance(m.string, str)
+        and re.search(r"[A-Za-z]{3,}", m.string)
+        and not CJK.search(m.string)
+        and m.id not in {"%(first)s–%(last)s"}
+    ]
     assert not english_only, english_only
     # An English sentence inside a Chinese one is a translation glued to the next entry's
     # msgid (what a line-based merge of two catalogs does).
-    glued = [m.id for m in _catalog("zh_Hans", package) if m.id and isinstance(m.string, str)
-             and re.search(r"[A-Za-z]{3,} [a-z]{3,} [a-z]{3,}", m.string)]
+    glued = [
+        m.id
+        for m in _catalog("zh_Hans", package)
+        if m.id and isinstance(m.string, str) and re.search(r"[A-Za-z]{3,} [a-z]{3,} [a-z]{3,}", m.string)
+    ]
     assert not glued, glued
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("locale", "wrong_password", "not_signed_in"), [
-    ("zh_Hans", "账号或密码错误。", "请先登录。"),
-    ("en", "The account or password is wrong.", "Sign in first."),
-])
+@pytest.mark.parametrize(
+    ("locale", "wrong_password", "not_signed_in"),
+    [
+        ("zh_Hans", "账号或密码错误。", "请先登录。"),
+        ("en", "The account or password is wrong.", "Sign in first."),
+    ],
+)
 def test_messages_of_the_identity_service_are_translated(locale, wrong_password, not_signed_in):
     """pages.py passes these domain messages through i18n.gettext(error.detail)."""
     token = i18n.current_locale.set(locale)

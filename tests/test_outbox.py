@@ -49,8 +49,7 @@ async def test_a_committed_change_is_delivered_and_applied(run_worker):
     assert await pending() == 0
     run_worker()
     member_id = world.members["chaoyang"][0]
-    assert await Notification.count().where(
-        (Notification.member == member_id) & (Notification.kind == "welcome")) == 1
+    assert await Notification.count().where((Notification.member == member_id) & (Notification.kind == "welcome")) == 1
 
 
 async def test_an_event_from_a_rolled_back_transaction_is_never_delivered(run_worker):
@@ -120,9 +119,16 @@ async def test_the_member_row_and_its_event_commit_together():
 
     with pytest.raises(Conflict):
         # A duplicate ID number fails the insert: neither the member nor the event remain.
-        await services.create_member(MemberCreate(
-            node_id=world.nodes["cy_union"], name="重复", gender="F", birth_year=1990,
-            phone="13711112222", id_number=id_number(1)))
+        await services.create_member(
+            MemberCreate(
+                node_id=world.nodes["cy_union"],
+                name="重复",
+                gender="F",
+                birth_year=1990,
+                phone="13711112222",
+                id_number=id_number(1),
+            )
+        )
     assert await Member.count() == 2
     assert await OutboxEvent.count() == 2
 
@@ -135,9 +141,12 @@ async def test_the_worker_and_scheduler_processes_deliver_end_to_end():
     import sys
 
     world = await build_world()
-    processes = [subprocess.Popen([sys.executable, "-m", "marketplace.cli", role],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for role in ("worker", "scheduler")]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "marketplace.cli", role], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for role in ("worker", "scheduler")
+    ]
     try:
         member_id, _ = await add_member(world.nodes["cy_union"], 88, "林涛")
         for _ in range(120):
@@ -156,18 +165,24 @@ async def test_the_worker_and_scheduler_processes_deliver_end_to_end():
 
 # Retention ---------------------------------------------------------------------------------------
 
+
 async def _event(created_at, delivered_at) -> int:
     async with db.connection() as connection:
         return await connection.fetchval(
             "INSERT INTO outbox_event (topic, payload, created_at, delivered_at) VALUES ('test.topic', '{}', $1, $2) "
-            "RETURNING id", created_at, delivered_at)
+            "RETURNING id",
+            created_at,
+            delivered_at,
+        )
 
 
 async def _marker(event_id: int, processed_at) -> None:
     async with db.connection() as connection:
         await connection.execute(
             "INSERT INTO processed_event (consumer, event_id, processed_at) VALUES ('test', $1, $2)",
-            event_id, processed_at)
+            event_id,
+            processed_at,
+        )
 
 
 async def _ids(table: str, column: str = "id") -> set[int]:
@@ -180,8 +195,12 @@ async def test_delivered_events_and_markers_older_than_the_retention_are_purged_
     old_delivered = await _event(old, old)
     recent_delivered = await _event(recent, recent)
     old_pending = await _event(old, None)  # never handed over: it must survive, and so must its marker
-    for event_id, processed_at in ((old_delivered, old), (recent_delivered, recent), (old_pending, old),
-                                   (10_000_000, old)):  # the last one's event was purged long ago
+    for event_id, processed_at in (
+        (old_delivered, old),
+        (recent_delivered, recent),
+        (old_pending, old),
+        (10_000_000, old),
+    ):  # the last one's event was purged long ago
         await _marker(event_id, processed_at)
 
     assert await outbox.purge(timedelta(days=14)) == (1, 2)
@@ -205,8 +224,10 @@ async def test_the_hourly_job_purges_with_the_configured_retention(run_worker, m
 
     assert housekeeping.purge_outbox in [actor for actor, _ in scheduler.PERIODIC_JOBS]
     now = datetime.now(UTC)
-    four_days, two_days = await _event(now - timedelta(days=4), now - timedelta(days=4)), \
-        await _event(now - timedelta(days=2), now - timedelta(days=2))
+    four_days, two_days = (
+        await _event(now - timedelta(days=4), now - timedelta(days=4)),
+        await _event(now - timedelta(days=2), now - timedelta(days=2)),
+    )
     monkeypatch.setenv("OUTBOX_RETENTION_DAYS", "3")
     get_settings.cache_clear()
     try:

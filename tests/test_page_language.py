@@ -31,9 +31,42 @@ pytestmark = [pytest.mark.integration]
 # Words that may stay in Latin letters on a Chinese page: proper names, codes, units and
 # formats people know in this form.
 ALLOWED = {
-    "CSV", "ID", "QR", "API", "JSON", "URL", "HTTP", "HTTPS", "Excel", "WeChat", "iPhone", "Android", "Safari",
-    "Chrome", "TOTP", "Stripe", "PDF", "PNG", "JPG", "JPEG", "WebP", "UTF", "GB", "KB", "MB", "km", "App",
-    "English", "YYYY", "MM", "DD", "Google", "Authenticator", "Microsoft", "Windows", "Connect",
+    "CSV",
+    "ID",
+    "QR",
+    "API",
+    "JSON",
+    "URL",
+    "HTTP",
+    "HTTPS",
+    "Excel",
+    "WeChat",
+    "iPhone",
+    "Android",
+    "Safari",
+    "Chrome",
+    "TOTP",
+    "Stripe",
+    "PDF",
+    "PNG",
+    "JPG",
+    "JPEG",
+    "WebP",
+    "UTF",
+    "GB",
+    "KB",
+    "MB",
+    "km",
+    "App",
+    "English",
+    "YYYY",
+    "MM",
+    "DD",
+    "Google",
+    "Authenticator",
+    "Microsoft",
+    "Windows",
+    "Connect",
 }
 # Where the seeded rows carry Latin letters of their own (usernames, codes), they are names too.
 SKIP_TAGS = {"script", "style", "code", "kbd", "samp", "template", "noscript", "svg"}
@@ -93,55 +126,117 @@ def english_words(html: str, names: set[str]) -> list[str]:
 
 async def _seed(world) -> dict[str, int]:
     """One row of everything a page may show, in the Chaoyang district's scope."""
-    ids: dict[str, int] = {"node_id": world.nodes["chaoyang"], "member_id": world.members["chaoyang"][0],
-                           "provider_id": world.providers["chaoyang"]["id"], "section": 0}
+    ids: dict[str, int] = {
+        "node_id": world.nodes["chaoyang"],
+        "member_id": world.members["chaoyang"][0],
+        "provider_id": world.providers["chaoyang"]["id"],
+        "section": 0,
+    }
     ids["offer_id"] = (await submitted_offers(world, 1, "chaoyang"))[0]
     member, voucher = await redeemed_voucher(world)
     redemption = await value("SELECT id FROM redemption LIMIT 1")
     provider = world.providers["chaoyang"]["id"]
-    await Complaint.insert(Complaint(
-        redemption=redemption, voucher=voucher.id, provider=provider, member=member.id, category="overcharge",
-        text="结账时多收了二十元", status="open", created_at=now() - timedelta(days=5),
-        respond_by=now() - timedelta(days=2), member_masked="王*芳"))
-    await Rating.insert(Rating(
-        redemption=redemption, provider=provider, member=member.id, overall=1, comment="很差", created_at=now(),
-        updated_at=now(), held=True, hold_reason="burst_one_network"))
+    await Complaint.insert(
+        Complaint(
+            redemption=redemption,
+            voucher=voucher.id,
+            provider=provider,
+            member=member.id,
+            category="overcharge",
+            text="结账时多收了二十元",
+            status="open",
+            created_at=now() - timedelta(days=5),
+            respond_by=now() - timedelta(days=2),
+            member_masked="王*芳",
+        )
+    )
+    await Rating.insert(
+        Rating(
+            redemption=redemption,
+            provider=provider,
+            member=member.id,
+            overall=1,
+            comment="很差",
+            created_at=now(),
+            updated_at=now(),
+            held=True,
+            hold_reason="burst_one_network",
+        )
+    )
     await bad_scorecard(provider)
-    ids["case_id"] = (await EnforcementCase.insert(EnforcementCase(
-        provider=provider, kind="delisting", status="open", opened_at=now(),
-        figures=json.dumps({"satisfaction": 3.0, "ratings_n": 60, "redemptions_n": 100}),
-        reasons=json.dumps([{"code": "satisfaction", "value": 3.0, "n": 60, "threshold": 3.2}]),
-    )).returning(EnforcementCase.id))[0]["id"]
-    await EnforcementCase.insert(EnforcementCase(
-        provider=provider, kind="integrity", status="open", opened_at=now(), figures=json.dumps({}),
-        reasons=json.dumps([{"code": "night_redemption", "at": now().isoformat()}])))
+    ids["case_id"] = (
+        await EnforcementCase.insert(
+            EnforcementCase(
+                provider=provider,
+                kind="delisting",
+                status="open",
+                opened_at=now(),
+                figures=json.dumps({"satisfaction": 3.0, "ratings_n": 60, "redemptions_n": 100}),
+                reasons=json.dumps([{"code": "satisfaction", "value": 3.0, "n": 60, "threshold": 3.2}]),
+            )
+        ).returning(EnforcementCase.id)
+    )[0]["id"]
+    await EnforcementCase.insert(
+        EnforcementCase(
+            provider=provider,
+            kind="integrity",
+            status="open",
+            opened_at=now(),
+            figures=json.dumps({}),
+            reasons=json.dumps([{"code": "night_redemption", "at": now().isoformat()}]),
+        )
+    )
     ids["statement_id"] = await value(
         "INSERT INTO settlement_statement (provider, period, period_start, period_end, status, voucher_count, "
         "subsidy_fen, paid_fen, total_fen, drafted_at) VALUES ($1, '2026-11', $2, $3, 'draft', 1, 3000, 0, 3000, "
-        "now()) RETURNING id", provider, now() - timedelta(days=40), now() - timedelta(days=10))
+        "now()) RETURNING id",
+        provider,
+        now() - timedelta(days=40),
+        now() - timedelta(days=10),
+    )
     # A card payment of the member's, disputed by their bank (the console's disputes pages).
     ids["payment_id"] = await value(
         "INSERT INTO payment (voucher, member, amount_fen, status, payment_intent, hold_until, created_at, "
         "succeeded_at, disputed_at, dispute_id, dispute_status, dispute_reason, dispute_amount_fen) "
         "VALUES ($1, $2, 6900, 'succeeded', 'pi_seeded', now(), now(), now(), now(), 'dp_seeded', 'needs_response', "
-        "'fraudulent', 6900) RETURNING id", voucher.id, member.id)
+        "'fraudulent', 6900) RETURNING id",
+        voucher.id,
+        member.id,
+    )
     operator = await operator_principal(world, "chaoyang")
-    ids["campaign_id"] = (await campaigns.create_campaign(operator, CampaignCreate(
-        node_id=world.nodes["chaoyang"], name_zh="冬季健身补贴", name_en="", starts_at=now() - timedelta(days=1),
-        ends_at=now() + timedelta(days=30), budget_fen=100000, per_member_cap_fen=3000, groups=[],
-        offer_ids=[world.offers["public"]], category_ids=[]))).id
+    ids["campaign_id"] = (
+        await campaigns.create_campaign(
+            operator,
+            CampaignCreate(
+                node_id=world.nodes["chaoyang"],
+                name_zh="冬季健身补贴",
+                name_en="",
+                starts_at=now() - timedelta(days=1),
+                ends_at=now() + timedelta(days=30),
+                budget_fen=100000,
+                per_member_cap_fen=3000,
+                groups=[],
+                offer_ids=[world.offers["public"]],
+                category_ids=[],
+            ),
+        )
+    ).id
     ids["grant_id"] = (await points.create_grant(operator, world.nodes["chaoyang"], None, 50, "冬至慰问")).id
     ids["import_id"] = await value(
         "INSERT INTO roster_import (operator, node, filename, rows, status, errors, content_hash, created_at) "
         "VALUES ($1, $2, 'members.csv', 1, 'done', '[]', 'x', now()) RETURNING id",
-        operator.id, world.nodes["chaoyang"])
+        operator.id,
+        world.nodes["chaoyang"],
+    )
     return ids
 
 
 def _seeded_names(world) -> set[str]:
     """Latin words the test world itself puts in its rows: usernames and offer title suffixes."""
-    usernames = [*world.operators.values(), *(name for p in world.providers.values()
-                                              for key, name in p.items() if key != "id")]
+    usernames = [
+        *world.operators.values(),
+        *(name for p in world.providers.values() for key, name in p.items() if key != "id"),
+    ]
     return {part for name in [*usernames, *world.offers] for part in re.split(r"[^A-Za-z]+", str(name)) if part}
 
 
@@ -165,6 +260,7 @@ def _fill(path: str, ids: dict[str, int]) -> str | None:
             missing.append(name)
             return ""
         return str(ids[name])
+
     filled = re.sub(r"\{(\w+)(?::\w+)?\}", value_of, path)
     return None if missing else filled
 
@@ -191,7 +287,8 @@ async def data_text() -> str:
         connection = transaction.connection
         columns = await connection.fetch(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND data_type IN ('character varying', 'text', 'jsonb', 'ARRAY', 'json') ORDER BY 1, 2")
+            "AND data_type IN ('character varying', 'text', 'jsonb', 'ARRAY', 'json') ORDER BY 1, 2"
+        )
         by_table: dict[str, list[str]] = {}
         for row in columns:
             by_table.setdefault(row["table_name"], []).append(row["column_name"])
@@ -202,16 +299,19 @@ async def data_text() -> str:
                 value = f'"{name}"::text'
                 if english in names:
                     value = f"CASE WHEN coalesce(\"{english}\"::text, '') = '' THEN \"{name}\"::text END"
-                parts.append(await connection.fetchval(f'SELECT string_agg({value}, E\'\\n\') FROM "{table}"') or "")
+                parts.append(await connection.fetchval(f"SELECT string_agg({value}, E'\\n') FROM \"{table}\"") or "")
         # The districts a location is in are place names, chosen and stored in Chinese
         # (providers.services.district_choices takes them from the district unions' names).
-        parts += [services.district_name(row["name_zh"]) for row in await connection.fetch(
-            "SELECT name_zh FROM union_node WHERE level = 'district'")]
+        parts += [
+            services.district_name(row["name_zh"])
+            for row in await connection.fetch("SELECT name_zh FROM union_node WHERE level = 'district'")
+        ]
     return "\n".join(parts)
 
 
-async def _check(client, app, world, area: str, username: str, prefixes, ids, names,
-                 english: bool = False) -> tuple[dict, list]:
+async def _check(
+    client, app, world, area: str, username: str, prefixes, ids, names, english: bool = False
+) -> tuple[dict, list]:
     await web_login(client, area, username)
     data = await data_text() if english else ""
     if english:
@@ -236,8 +336,9 @@ async def _check(client, app, world, area: str, username: str, prefixes, ids, na
 async def test_no_english_on_chinese_console_pages(client, app, world):
     ids = await _seed(world)
     names = _seeded_names(world)
-    problems, checked = await _check(client, app, world, "console", world.operators["chaoyang"],
-                                     ("/console",), ids, names)
+    problems, checked = await _check(
+        client, app, world, "console", world.operators["chaoyang"], ("/console",), ids, names
+    )
     print("\nconsole pages checked:", len(checked))
     for url, words in problems.items():
         print("CONSOLE", url, words)
@@ -248,8 +349,9 @@ async def test_no_english_on_chinese_console_pages(client, app, world):
 async def test_no_english_on_chinese_portal_pages(client, app, world):
     ids = await _seed(world)
     names = _seeded_names(world)
-    problems, checked = await _check(client, app, world, "provider", world.providers["chaoyang"]["owner"],
-                                     ("/provider",), ids, names)
+    problems, checked = await _check(
+        client, app, world, "provider", world.providers["chaoyang"]["owner"], ("/provider",), ids, names
+    )
     print("\nportal pages checked:", len(checked))
     for url, words in problems.items():
         print("PORTAL", url, words)
@@ -259,8 +361,9 @@ async def test_no_english_on_chinese_portal_pages(client, app, world):
 
 async def test_no_chinese_on_english_console_pages(client, app, world):
     ids = await _seed(world)
-    problems, checked = await _check(client, app, world, "console", world.operators["chaoyang"],
-                                     ("/console",), ids, set(), english=True)
+    problems, checked = await _check(
+        client, app, world, "console", world.operators["chaoyang"], ("/console",), ids, set(), english=True
+    )
     print("\nconsole pages checked in English:", len(checked))
     for url, runs in problems.items():
         print("CONSOLE", url, runs)
@@ -270,8 +373,9 @@ async def test_no_chinese_on_english_console_pages(client, app, world):
 
 async def test_no_chinese_on_english_portal_pages(client, app, world):
     ids = await _seed(world)
-    problems, checked = await _check(client, app, world, "provider", world.providers["chaoyang"]["owner"],
-                                     ("/provider",), ids, set(), english=True)
+    problems, checked = await _check(
+        client, app, world, "provider", world.providers["chaoyang"]["owner"], ("/provider",), ids, set(), english=True
+    )
     print("\nportal pages checked in English:", len(checked))
     for url, runs in problems.items():
         print("PORTAL", url, runs)
@@ -287,6 +391,8 @@ def test_the_check_finds_chinese_outside_the_data():
 
 @pytest.mark.unit
 def test_the_check_finds_english_and_lets_names_and_codes_pass():
-    html = ('<main><p>决定：delist</p><input placeholder="Search"><span class="mono">91110105MA01ABCD1X</span>'
-            '<p>用 Excel 打开 CSV，账号 op_chaoyang，券码 K7Q9-2MXD</p><script>let x = "hidden";</script></main>')
+    html = (
+        '<main><p>决定：delist</p><input placeholder="Search"><span class="mono">91110105MA01ABCD1X</span>'
+        '<p>用 Excel 打开 CSV，账号 op_chaoyang，券码 K7Q9-2MXD</p><script>let x = "hidden";</script></main>'
+    )
     assert english_words(html, set()) == ["delist", "Search"]

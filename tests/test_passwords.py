@@ -69,6 +69,7 @@ async def test_hashing_threads_yield_the_cpu_to_the_event_loop():
     def priority() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-    assert await asyncio.get_running_loop().run_in_executor(passwords._executor(), priority) == \
-        passwords.LOWEST_PRIORITY
+    assert (
+        await asyncio.get_running_loop().run_in_executor(passwords._executor(), priority) == passwords.LOWEST_PRIORITY
+    )
     assert priority() != passwords.LOWEST_PRIORITY  # the loop's own thread keeps its priority

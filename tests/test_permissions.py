@@ -24,8 +24,12 @@ NOBODY = "2147483000"  # an id that names nothing
 
 
 def app_routes(app) -> set[str]:
-    return {permissions.route_key(method, route.path) for route in app.routes
-            for method in getattr(route, "methods", ()) if method not in ("OPTIONS", "HEAD")}
+    return {
+        permissions.route_key(method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in ("OPTIONS", "HEAD")
+    }
 
 
 def test_every_route_is_declared_once_and_nothing_else(app):
@@ -44,25 +48,42 @@ def test_the_table_matches_its_documentation():
 
 @pytest.mark.unit
 def test_money_permissions_are_not_held_by_reviewers_or_analysts():
-    for permission in ("settlements.manage", "settlements.pay", "payouts.account", "points.grant",
-                       "campaigns.manage", "members.manage"):
+    for permission in (
+        "settlements.manage",
+        "settlements.pay",
+        "payouts.account",
+        "points.grant",
+        "campaigns.manage",
+        "members.manage",
+    ):
         roles = permissions.PERMISSIONS[permission][1]
         assert "reviewer" not in roles and "analyst" not in roles, permission
     assert permissions.PERMISSIONS["provider.quality"][1] == {"owner"}
 
 
 async def _operator(username: str, node_id: int, role: str) -> str:
-    await Operator.insert(Operator(username=username, display_name=f"操作员{role}", node=node_id, role=role,
-                                   password_hash=password_hash(), created_at=now()))
+    await Operator.insert(
+        Operator(
+            username=username,
+            display_name=f"操作员{role}",
+            node=node_id,
+            role=role,
+            password_hash=password_hash(),
+            created_at=now(),
+        )
+    )
     return username
 
 
 async def _web_session(app, area: str, username: str) -> httpx.AsyncClient:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 50000)),
-                             base_url="http://testserver")  # problems as JSON, to read their code
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 50000)), base_url="http://testserver"
+    )  # problems as JSON, to read their code
     await http.get(f"/{area}/login")
-    response = await http.post(f"/{area}/login", data={"username": username, "password": PASSWORD,
-                                                      "_csrf_token": http.cookies.get("csrftoken")})
+    response = await http.post(
+        f"/{area}/login",
+        data={"username": username, "password": PASSWORD, "_csrf_token": http.cookies.get("csrftoken")},
+    )
     assert response.status_code in (302, 303), response.text
     return http
 
@@ -89,9 +110,15 @@ async def test_every_route_answers_each_role_as_the_table_says(client, app, worl
     operators = {role: await _operator(f"bj_{role}", beijing, role) for role in permissions.OPERATOR_ROLES}
     providers = {role: world.providers["chaoyang"][role] for role in permissions.PROVIDER_ROLES}
     audiences = {"operator": ("console", operators), "provider": ("provider", providers)}
-    routes = sorted({(method, route.path) for route in app.routes for method in getattr(route, "methods", ())
-                     if method not in ("OPTIONS", "HEAD")},
-                    key=lambda item: ("logout" in item[1], item[1], item[0]))  # sign out last
+    routes = sorted(
+        {
+            (method, route.path)
+            for route in app.routes
+            for method in getattr(route, "methods", ())
+            if method not in ("OPTIONS", "HEAD")
+        },
+        key=lambda item: ("logout" in item[1], item[1], item[0]),
+    )  # sign out last
     checked = 0
     for kind, (area, users) in audiences.items():
         for role, username in users.items():
@@ -118,8 +145,12 @@ async def test_every_route_answers_each_role_as_the_table_says(client, app, worl
 
 async def test_provider_staff_cannot_read_or_answer_complaints_or_scorecards(client, app, world):
     staff = await bearer(client, "provider", world.providers["chaoyang"]["staff"])
-    for method, path in (("GET", "/api/v1/provider/complaints"), ("POST", "/api/v1/provider/complaints/1/answer"),
-                         ("GET", "/api/v1/provider/standing"), ("GET", "/api/v1/provider/cases")):
+    for method, path in (
+        ("GET", "/api/v1/provider/complaints"),
+        ("POST", "/api/v1/provider/complaints/1/answer"),
+        ("GET", "/api/v1/provider/standing"),
+        ("GET", "/api/v1/provider/cases"),
+    ):
         response = await client.request(method, path, headers=staff, json={"text": "前台代答"})
         assert response.status_code == 403 and response.json()["code"] == "owner_only", (path, response.text)
     web = await _web_session(app, "provider", world.providers["chaoyang"]["staff"])

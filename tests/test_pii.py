@@ -31,6 +31,7 @@ def test_lookup_hash_is_stable_and_keyed():
     assert pii.lookup_hash("13800138000") == pii.lookup_hash("13800138000")
     assert pii.lookup_hash("13800138000") != pii.lookup_hash("13800138001")
     import hashlib
+
     assert pii.lookup_hash("13800138000") != hashlib.sha256(b"13800138000").digest()
 
 
@@ -42,4 +43,3 @@ def test_names_are_masked(name, masked):
 def test_phone_and_id_are_masked():
     assert pii.mask_phone("13812341234") == "138****1234"
     assert re.fullmatch(r"1101\*{10}123X", pii.mask_id_number("11010519900101123X"))
-

@@ -26,19 +26,31 @@ async def test_an_operator_sees_a_full_value_only_with_a_reason_and_it_is_audite
     chaoyang = await bearer(client, "operator", world.operators["chaoyang"])
     card = (await client.get(f"/api/v1/console/members/{member_id}", headers=chaoyang)).json()
     assert (card["name"], card["phone"]) == ("王*芳", phone[:3] + "****" + phone[-4:])
-    response = await client.post(f"/api/v1/console/members/{member_id}/reveal", headers=chaoyang,
-                                 json={"field": "phone", "reason": "看"})
+    response = await client.post(
+        f"/api/v1/console/members/{member_id}/reveal", headers=chaoyang, json={"field": "phone", "reason": "看"}
+    )
     assert response.status_code in (400, 422), response.text
     assert response.json()["errors"][0]["field"] == "reason"
     hebei = await bearer(client, "operator", world.operators["hebei"])
-    assert_problem(await client.post(f"/api/v1/console/members/{member_id}/reveal", headers=hebei,
-                                     json={"field": "phone", "reason": "核实身份信息"}), 403, "out_of_scope")
-    revealed = await client.post(f"/api/v1/console/members/{member_id}/reveal", headers=chaoyang,
-                                 json={"field": "phone", "reason": "会员来电核实领取记录"})
+    assert_problem(
+        await client.post(
+            f"/api/v1/console/members/{member_id}/reveal",
+            headers=hebei,
+            json={"field": "phone", "reason": "核实身份信息"},
+        ),
+        403,
+        "out_of_scope",
+    )
+    revealed = await client.post(
+        f"/api/v1/console/members/{member_id}/reveal",
+        headers=chaoyang,
+        json={"field": "phone", "reason": "会员来电核实领取记录"},
+    )
     assert revealed.json()["value"] == phone
     events = (await client.get("/api/v1/console/audit?action=member.reveal", headers=chaoyang)).json()
     assert [(e["subject_id"], e["reason"], e["details"]["field"]) for e in events] == [
-        (member_id, "会员来电核实领取记录", "phone")]
+        (member_id, "会员来电核实领取记录", "phone")
+    ]
     assert phone not in json.dumps(events, ensure_ascii=False)  # the log never copies the value
     # The Beijing operator above sees it; a sibling province's does not.
     beijing = await bearer(client, "operator", world.operators["beijing"])
@@ -60,12 +72,15 @@ async def test_a_member_downloads_their_data_and_can_have_it_erased(client, worl
     other = await bearer(client, "member", world.members["haidian"][1])
     assert (await client.get("/api/v1/me/data", headers=other)).json()["member"]["name"] == "李建国"
 
-    body = assert_problem(await client.post("/api/v1/me/deletion", headers=headers, json={"confirmation": "yes"}),
-                          422, "invalid")
+    body = assert_problem(
+        await client.post("/api/v1/me/deletion", headers=headers, json={"confirmation": "yes"}), 422, "invalid"
+    )
     assert body["errors"][0]["field"] == "confirmation"
     assert (await client.post("/api/v1/me/deletion", headers=headers, json={"confirmation": "删除"})).status_code == 204
     assert (await client.get("/api/v1/me/data", headers=headers)).status_code == 401  # signed out for good
-    row = (await engine().run_ddl(f"SELECT name, phone_masked, status, anonymised_at FROM member WHERE id = {member_id}"))[0]
+    row = (
+        await engine().run_ddl(f"SELECT name, phone_masked, status, anonymised_at FROM member WHERE id = {member_id}")
+    )[0]
     assert (row["name"], row["phone_masked"], row["status"]) == ("已注销会员", "", "left")
     assert await federation.find_member_credentials(phone) is None
     # What accounting needs stays: the voucher, now of an anonymous member.
@@ -95,11 +110,17 @@ async def test_the_main_flows_log_no_phone_id_number_or_full_name(client, world,
     await client.post("/api/v1/counter/check", headers=staff, json={"code": claimed["code"]})
     await client.post("/api/v1/counter/redemptions", headers=staff, json={"code": claimed["code"]})
     await client.post("/api/v1/counter/redemptions", headers=staff, json={"code": "ABCD-EFGH-JKMN-P0"})
-    await client.post(f"/api/v1/vouchers/{claimed['id']}/complaints", headers=headers,
-                      json={"category": "other", "text": "测试日志中不出现个人信息"})
+    await client.post(
+        f"/api/v1/vouchers/{claimed['id']}/complaints",
+        headers=headers,
+        json={"category": "other", "text": "测试日志中不出现个人信息"},
+    )
     operator = await bearer(client, "operator", world.operators["chaoyang"])
-    await client.post(f"/api/v1/console/members/{member_id}/reveal", headers=operator,
-                      json={"field": "id_number", "reason": "核对会员身份"})
+    await client.post(
+        f"/api/v1/console/members/{member_id}/reveal",
+        headers=operator,
+        json={"field": "id_number", "reason": "核对会员身份"},
+    )
     await client.get(f"/api/v1/console/members/{member_id}", headers=operator)
     await client.post("/api/v1/auth/token", json={"kind": "member", "username": phone, "password": "wrong-pass"})
     await client.get("/api/v1/me/data", headers=headers)
@@ -117,8 +138,9 @@ async def test_every_table_that_names_members_is_forgotten_or_kept_by_its_domain
     import marketplace.jobs.actors  # noqa: F401
 
     async with db.connection() as connection:
-        assert await personal_data.undeclared(connection) == [], \
+        assert await personal_data.undeclared(connection) == [], (
             "declare in the owning domain how an erased member is forgotten there (marketplace/personal_data.py)"
+        )
 
     class Rollback(Exception):
         pass
@@ -127,7 +149,9 @@ async def test_every_table_that_names_members_is_forgotten_or_kept_by_its_domain
     with pytest.raises(Rollback):
         async with engine().transaction() as transaction:
             connection = transaction.connection
-            await connection.execute("CREATE TABLE wish (id bigserial PRIMARY KEY, member bigint REFERENCES member (id))")
+            await connection.execute(
+                "CREATE TABLE wish (id bigserial PRIMARY KEY, member bigint REFERENCES member (id))"
+            )
             assert await personal_data.undeclared(connection) == ["wish"]
             with pytest.raises(RuntimeError, match="wish"):
                 await personal_data.forget_member(connection, 1)
@@ -138,13 +162,15 @@ async def test_erasure_reaches_every_domain_that_forgets(client, world):
     member_id, phone = world.members["chaoyang"]
     member = await federation.member_principal(member_id)
     headers = await bearer(client, "member", phone)
-    claimed = await client.post(f"/api/v1/offers/{world.offers['public']}/claims",
-                                headers={**headers, "Idempotency-Key": "claim-1"})
+    claimed = await client.post(
+        f"/api/v1/offers/{world.offers['public']}/claims", headers={**headers, "Idempotency-Key": "claim-1"}
+    )
     assert claimed.status_code == 201, claimed.text
     await notifications.tell(notifications.Message(member_id, "welcome"))
     await favourites.set_kept(member, "offer", world.offers["public"], True)
-    await engine().run_ddl(f"INSERT INTO restock_alert (member, offer, created_at) "
-                           f"VALUES ({member_id}, {world.offers['public']}, now())")
+    await engine().run_ddl(
+        f"INSERT INTO restock_alert (member, offer, created_at) VALUES ({member_id}, {world.offers['public']}, now())"
+    )
 
     async def count(table: str, where: str = f"member = {member_id}") -> int:
         return (await engine().run_ddl(f"SELECT count(*) AS n FROM {table} WHERE {where}"))[0]["n"]

@@ -39,8 +39,14 @@ def _benefits(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = os.environ.copy()
     env["DATABASE_URL"] = database_url
     env[components.EMBEDDED_ENV] = ""  # the session's components, as configured: none started or stopped
-    return subprocess.run([sys.executable, "-m", "marketplace.cli", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "marketplace.cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 async def test_migrate_on_an_empty_database_creates_the_reference_data(empty_database):
@@ -48,10 +54,14 @@ async def test_migrate_on_an_empty_database_creates_the_reference_data(empty_dat
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     connection = await asyncpg.connect(empty_database)
     try:
-        categories = {row["code"]: (row["name_zh"], row["name_en"])
-                      for row in await connection.fetch("SELECT code, name_zh, name_en FROM category")}
-        groups = {row["code"]: (row["name_zh"], row["name_en"])
-                  for row in await connection.fetch("SELECT code, name_zh, name_en FROM member_group")}
+        categories = {
+            row["code"]: (row["name_zh"], row["name_en"])
+            for row in await connection.fetch("SELECT code, name_zh, name_en FROM category")
+        }
+        groups = {
+            row["code"]: (row["name_zh"], row["name_en"])
+            for row in await connection.fetch("SELECT code, name_zh, name_en FROM member_group")
+        }
         nodes = await connection.fetch("SELECT id, level, code, name_zh, name_en, path, depth, parent FROM union_node")
         # The demo's data is not there: only what every deployment needs.
         assert await connection.fetchval("SELECT count(*) FROM member") == 0

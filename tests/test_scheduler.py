@@ -65,7 +65,8 @@ async def _lock_holders() -> list[str]:
     rows = await OutboxEvent.raw(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'benefits-scheduler %' "
-        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
     return [row["application_name"] for row in rows]
 
 
@@ -92,8 +93,14 @@ async def test_two_scheduler_processes_one_leads_the_other_takes_over_when_it_is
     for name in ("a", "b"):
         logs[name] = tmp_path / f"scheduler-{name}.log"
         with open(logs[name], "wb") as log:  # the scheduler keeps its own copy of the descriptor
-            processes.append(subprocess.Popen([sys.executable, "-m", "marketplace.cli", "scheduler"], cwd=REPO_ROOT,
-                                              stdout=log, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "marketplace.cli", "scheduler"],
+                    cwd=REPO_ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     by_pid = {process.pid: (process, logs[name]) for process, name in zip(processes, "ab", strict=True)}
     try:
         holders = await _until(_lock_holders, 60, "a scheduler took the leader lock")

@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 # What would show that a list reached into Chaoyang: its unions, its provider, its
 # operator, its member (in full or masked) and its campaign.
 CHAOYANG_MARKS = ("朝阳", "Chaoyang", "力美健", "op_chaoyang", "王小芳", "王*芳", "朝阳春节")
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 # Bodies that pass validation, per "METHOD path pattern", so that only scope can refuse.
 BODIES = {
     "POST /api/v1/console/approvals/{approval_id:int}/approve": None,
@@ -37,7 +39,9 @@ BODIES = {
     "POST /api/v1/console/campaigns/{campaign_id:int}/pause": None,
     "POST /api/v1/console/campaigns/{campaign_id:int}/resume": None,
     "POST /api/v1/console/cases/{case_id:int}/appeal-decision": {
-        "outcome": "upheld", "explanation": "越权复核，应被拒绝。"},
+        "outcome": "upheld",
+        "explanation": "越权复核，应被拒绝。",
+    },
     "POST /api/v1/console/cases/{case_id:int}/decision": {"decision": "delist", "explanation": "越权决定，应被拒绝。"},
     "POST /api/v1/console/complaints/{complaint_id:int}/close": {"resolution": "越权结案"},
     "POST /api/v1/console/held-ratings/{rating_id:int}": {"keep": True},
@@ -60,8 +64,13 @@ BODIES = {
     "PUT /api/v1/provider/offers/{offer_id:int}": "OFFER",
     "DELETE /api/v1/provider/offers/{offer_id:int}": None,
     "PUT /api/v1/provider/me/locations/{location_id:int}": {
-        "name": "越权门店", "address": "北京市朝阳区某路1号", "district": "朝阳区", "latitude": 39.9,
-        "longitude": 116.4, "opening_hours": {"mon": ["09:00", "21:00"]}},
+        "name": "越权门店",
+        "address": "北京市朝阳区某路1号",
+        "district": "朝阳区",
+        "latitude": 39.9,
+        "longitude": 116.4,
+        "opening_hours": {"mon": ["09:00", "21:00"]},
+    },
     "DELETE /api/v1/provider/me/locations/{location_id:int}": None,
 }
 
@@ -76,54 +85,104 @@ async def chaoyang_things(world) -> dict[str, int]:
         redemption = await connection.fetchval(
             "INSERT INTO redemption (voucher, provider, offer, category, member, redeemed_at, survey_due_at) "
             "SELECT 1, $1, o.id, o.category, $2, now(), now() FROM offer o WHERE o.id = $3 RETURNING id",
-            provider, member, world.offers["public"])
+            provider,
+            member,
+            world.offers["public"],
+        )
         rating = await connection.fetchval(
             "INSERT INTO rating (redemption, provider, member, overall, created_at, updated_at, held) "
-            "VALUES ($1, $2, $3, 5, now(), now(), true) RETURNING id", redemption, provider, member)
+            "VALUES ($1, $2, $3, 5, now(), now(), true) RETURNING id",
+            redemption,
+            provider,
+            member,
+        )
         complaint = await connection.fetchval(
             "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, respond_by) "
             "VALUES ($1, 1, $2, $3, 'other', '投诉内容', now(), now() + interval '3 days') RETURNING id",
-            redemption, provider, member)
+            redemption,
+            provider,
+            member,
+        )
         statement = await connection.fetchval(
             "INSERT INTO settlement_statement (provider, period, period_start, period_end) "
-            "VALUES ($1, '2026-10', '2026-09-30 16:00+00', '2026-10-31 16:00+00') RETURNING id", provider)
+            "VALUES ($1, '2026-10', '2026-09-30 16:00+00', '2026-10-31 16:00+00') RETURNING id",
+            provider,
+        )
         campaign = await connection.fetchval(
             "INSERT INTO campaign (node, name_zh, starts_at, ends_at, budget_fen, per_member_cap_fen, created_at) "
             "VALUES ($1, '朝阳春节', now(), now() + interval '30 days', 100000, 1000, now()) RETURNING id",
-            world.nodes["chaoyang"])
+            world.nodes["chaoyang"],
+        )
     grant = await points.create_grant(await operator(world, "chaoyang"), world.nodes["chaoyang"], None, 10, "发放")
-    staff = await ProviderUser.select(ProviderUser.id).where(
-        ProviderUser.username == world.providers["chaoyang"]["staff"]).first()
+    staff = (
+        await ProviderUser.select(ProviderUser.id)
+        .where(ProviderUser.username == world.providers["chaoyang"]["staff"])
+        .first()
+    )
     location = await Location.select(Location.id).where(Location.provider == provider).first()
-    chaoyang_operator = await Operator.select(Operator.id).where(
-        Operator.username == world.operators["chaoyang"]).first()
+    chaoyang_operator = (
+        await Operator.select(Operator.id).where(Operator.username == world.operators["chaoyang"]).first()
+    )
     from marketplace.identity import approvals
     from providers.settlements import services as settlements  # noqa: F401  (registers the payout_account kind)
 
     async with engine().transaction() as transaction:
         approval = await approvals.propose(
-            transaction.connection, await operator(world, "chaoyang"), "payout_account", provider,
-            world.nodes["chaoyang"], {"before": None, "after": "acct_1Scope000000002", "provider_name": "力美健"})
+            transaction.connection,
+            await operator(world, "chaoyang"),
+            "payout_account",
+            provider,
+            world.nodes["chaoyang"],
+            {"before": None, "after": "acct_1Scope000000002", "provider_name": "力美健"},
+        )
         key_id = await transaction.connection.fetchval(
-            "SELECT id FROM evaluator_api_key WHERE org = $1", world.evaluator_org)
-    return {"case_id": case_id, "rating_id": rating, "complaint_id": complaint, "statement_id": statement,
-            "approval_id": approval["id"], "org_id": world.evaluator_org, "key_id": key_id,
-            "campaign_id": campaign, "grant_id": grant.id, "member_id": member, "provider_id": provider,
-            "offer_id": world.offers["public"], "user_id": staff["id"], "location_id": location["id"],
-            "operator_id": chaoyang_operator["id"]}
+            "SELECT id FROM evaluator_api_key WHERE org = $1", world.evaluator_org
+        )
+    return {
+        "case_id": case_id,
+        "rating_id": rating,
+        "complaint_id": complaint,
+        "statement_id": statement,
+        "approval_id": approval["id"],
+        "org_id": world.evaluator_org,
+        "key_id": key_id,
+        "campaign_id": campaign,
+        "grant_id": grant.id,
+        "member_id": member,
+        "provider_id": provider,
+        "offer_id": world.offers["public"],
+        "user_id": staff["id"],
+        "location_id": location["id"],
+        "operator_id": chaoyang_operator["id"],
+    }
 
 
 def api_routes(app, prefix: str) -> list[tuple[str, str]]:
-    return sorted({(method, route.path) for route in app.routes if route.path.startswith(prefix)
-                   for method in getattr(route, "methods", ()) if method not in ("OPTIONS", "HEAD")})
+    return sorted(
+        {
+            (method, route.path)
+            for route in app.routes
+            if route.path.startswith(prefix)
+            for method in getattr(route, "methods", ())
+            if method not in ("OPTIONS", "HEAD")
+        }
+    )
 
 
 def offer_body(world) -> dict:
     """A valid offer edit, so that only the offer's owner can be the reason for a refusal."""
-    return {"kind": "voucher", "category_id": 1, "title_zh": "越权修改", "description_zh": "越权修改的说明",
-            "list_price_fen": 10000, "member_price_fen": 5000, "stock_total": 10,
-            "valid_from": "2026-12-01T00:00:00+08:00", "valid_to": "2026-12-31T00:00:00+08:00",
-            "node_scope_id": world.nodes["beijing"]}
+    return {
+        "kind": "voucher",
+        "category_id": 1,
+        "title_zh": "越权修改",
+        "description_zh": "越权修改的说明",
+        "list_price_fen": 10000,
+        "member_price_fen": 5000,
+        "stock_total": 10,
+        "valid_from": "2026-12-01T00:00:00+08:00",
+        "valid_to": "2026-12-31T00:00:00+08:00",
+        "node_scope_id": world.nodes["beijing"],
+    }
 
 
 async def test_a_sibling_node_operator_reaches_nothing_of_another_scope(client, app, world):
@@ -172,7 +231,13 @@ async def test_another_providers_owner_reaches_nothing_of_this_provider(client, 
         assert response.status_code in (403, 404), (key, response.status_code, response.text)
         tried += 1
     assert tried >= 10
-    for path in ("/api/v1/provider/complaints", "/api/v1/provider/cases", "/api/v1/provider/me/settlements",
-                 "/api/v1/provider/offers", "/api/v1/provider/me/users", "/api/v1/provider/me/locations"):
+    for path in (
+        "/api/v1/provider/complaints",
+        "/api/v1/provider/cases",
+        "/api/v1/provider/me/settlements",
+        "/api/v1/provider/offers",
+        "/api/v1/provider/me/users",
+        "/api/v1/provider/me/locations",
+    ):
         response = await client.get(path, headers=intruder)
         assert not any(mark in response.text for mark in CHAOYANG_MARKS), (path, response.text[:300])

@@ -22,8 +22,13 @@ from providers.schemas import KINDS
 
 # Published codes: the GB 32100 example and well-known companies (Huawei, Alibaba,
 # Tencent, Xiaomi); each ends in its check character.
-VALID_CREDIT_CODES = ["91350100M000100Y43", "914403001922038216", "91330100716105852F",
-                      "9144030071526726XG", "91110108551385082Q"]
+VALID_CREDIT_CODES = [
+    "91350100M000100Y43",
+    "914403001922038216",
+    "91330100716105852F",
+    "9144030071526726XG",
+    "91110108551385082Q",
+]
 
 
 @pytest.mark.unit
@@ -162,8 +167,7 @@ async def test_seed_builds_a_consistent_federation_tree():
         assert len(grassroots) >= 10
         assert all(n["level"] == "grassroots" for n in grassroots)
     assert by_code["130000"]["level"] == "province" and by_code["130100"]["level"] == "city"
-    assert any(n["path"].startswith(by_code["130102"]["path"]) and n["level"] == "grassroots"
-               for n in nodes.values())
+    assert any(n["path"].startswith(by_code["130102"]["path"]) and n["level"] == "grassroots" for n in nodes.values())
     assert "朝阳区快递行业联合工会" in {n["name_zh"] for n in nodes.values()}
 
 
@@ -171,8 +175,7 @@ async def test_seed_builds_a_consistent_federation_tree():
 async def test_seeded_members_have_valid_protected_personal_data():
     report = await seeding.seed(**SMALL, history=False)
     assert report.members == SMALL["members"] + 1  # and the demo member
-    rows = await _fetch(
-        "SELECT m.*, n.level, n.path FROM member m JOIN union_node n ON n.id = m.node")
+    rows = await _fetch("SELECT m.*, n.level, n.path FROM member m JOIN union_node n ON n.id = m.node")
     assert len(rows) == report.members
     assert all(row["level"] == "grassroots" for row in rows)
     hebei_path = (await _fetch("SELECT path FROM union_node WHERE code = '130000'"))[0]["path"]
@@ -216,8 +219,12 @@ async def test_seeded_providers_have_valid_codes_locations_and_users():
         assert kind_type.kind == provider["kind"], provider["name"]
     assert all(is_valid_credit_code(p["credit_code"]) for p in providers)
     assert {p["status"] for p in providers} <= {"active", "applied", "suspended"}
-    beijing_nodes = {r["id"] for r in await _fetch(
-        "SELECT id FROM union_node WHERE code = '110000' OR (level = 'district' AND code LIKE '11%')")}
+    beijing_nodes = {
+        r["id"]
+        for r in await _fetch(
+            "SELECT id FROM union_node WHERE code = '110000' OR (level = 'district' AND code LIKE '11%')"
+        )
+    }
     assert all(p["node"] in beijing_nodes for p in providers)
     locations = await _fetch("SELECT * FROM location")
     assert report.locations == len(locations)
@@ -280,8 +287,10 @@ async def test_seeded_offers_respect_prices_kinds_and_scope():
         kind_type = cat.TYPES_BY_CODE[cat.TYPE_OF_BRAND[names[offer["provider"]].split("(")[0]]]
         allowed = {o.category or kind_type.category for o in kind_type.offers}
         assert categories[offer["category"]] in allowed, (names[offer["provider"]], offer["title_zh"])
-        assert any(offer["title_zh"].endswith(o.title_zh.format(brand=names[offer["provider"]].split("(")[0]))
-                   for o in kind_type.offers), offer["title_zh"]
+        assert any(
+            offer["title_zh"].endswith(o.title_zh.format(brand=names[offer["provider"]].split("(")[0]))
+            for o in kind_type.offers
+        ), offer["title_zh"]
     providers_with_offers = await _value("SELECT count(DISTINCT provider) FROM offer")
     assert providers_with_offers == SMALL["providers"] + 1  # every provider has an offer
 
@@ -308,8 +317,10 @@ async def test_demo_accounts_exist_and_sign_in():
     for account in seeding.DEMO_ACCOUNTS:
         assert {"kind", "area", "path", "username", "password"} <= set(account)
         if account["kind"] == "member":
-            rows = await _fetch("SELECT m.*, n.code FROM member m JOIN union_node n ON n.id = m.node "
-                                "WHERE phone_hash = $1", pii.lookup_hash(account["username"]))
+            rows = await _fetch(
+                "SELECT m.*, n.code FROM member m JOIN union_node n ON n.id = m.node WHERE phone_hash = $1",
+                pii.lookup_hash(account["username"]),
+            )
             assert len(rows) == 1
             member = rows[0]
             assert member["name"] == "王小芳" and set(member["groups"]) == {"women", "gig"}
@@ -317,14 +328,16 @@ async def test_demo_accounts_exist_and_sign_in():
             assert pii.decrypt(member["phone_cipher"]) == "13800138000"
             password_hash = member["password_hash"]
         elif account["kind"] == "provider":
-            password_hash = await _value("SELECT password_hash FROM provider_user WHERE username = $1",
-                                         account["username"])
+            password_hash = await _value(
+                "SELECT password_hash FROM provider_user WHERE username = $1", account["username"]
+            )
         else:
-            password_hash = await _value("SELECT password_hash FROM operator WHERE username = $1",
-                                         account["username"])
+            password_hash = await _value("SELECT password_hash FROM operator WHERE username = $1", account["username"])
         assert await verify_password(password_hash, account["password"]), account["username"]
-    scopes = {r["username"]: r["code"] for r in await _fetch(
-        "SELECT o.username, n.code FROM operator o JOIN union_node n ON n.id = o.node")}
+    scopes = {
+        r["username"]: r["code"]
+        for r in await _fetch("SELECT o.username, n.code FROM operator o JOIN union_node n ON n.id = o.node")
+    }
     assert scopes == {"admin": "CN", "beijing": "110000", "chaoyang": "110105", "hebei": "130000"}
     org = (await _fetch("SELECT o.name, n.code FROM evaluator_org o JOIN union_node n ON n.id = o.node"))[0]
     assert (org["name"], org["code"]) == ("北京市社情民意调查中心", "110000")
@@ -335,8 +348,13 @@ async def test_demo_accounts_exist_and_sign_in():
 async def test_has_data_is_false_on_an_empty_database_and_progress_is_reported():
     assert not await seeding.has_data()
     seen = {}
-    await seeding.seed(members=20, providers=7, offers=7, history=False,
-                       progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)))
+    await seeding.seed(
+        members=20,
+        providers=7,
+        offers=7,
+        history=False,
+        progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)),
+    )
     assert seen["members"] == (20, 20) and seen["providers"] == (7, 7) and seen["offers"] == (7, 7)
     assert seen["reference"][0] == seen["reference"][1]
 
@@ -359,39 +377,60 @@ async def test_the_history_is_consistent_and_gives_every_audience_something_to_s
     assert await points.reconcile() == []
     # Stock: what is gone is what live vouchers hold; limits and slots count the same vouchers.
     live = "('issued', 'redeemed', 'expired', 'pending')"
-    assert await _fetch(f"""
+    assert (
+        await _fetch(f"""
         SELECT o.id FROM offer o LEFT JOIN (SELECT offer, count(*) AS n FROM voucher WHERE status IN {live}
         GROUP BY offer) v ON v.offer = o.id WHERE o.stock_total - o.stock_left <> coalesce(v.n, 0)
-        AND o.stock_left > 0""") == []
+        AND o.stock_left > 0""")
+        == []
+    )
     assert await _value("SELECT count(*) FROM offer WHERE stock_left < 0 OR stock_left > stock_total") == 0
-    assert await _fetch(f"""
+    assert (
+        await _fetch(f"""
         SELECT c.member FROM claim_count c FULL JOIN (SELECT member, offer, period_start, count(*) AS n FROM voucher
         WHERE status IN {live} GROUP BY 1, 2, 3) v USING (member, offer, period_start)
-        WHERE coalesce(c.claims, 0) <> coalesce(v.n, 0)""") == []
-    assert await _fetch(f"""
+        WHERE coalesce(c.claims, 0) <> coalesce(v.n, 0)""")
+        == []
+    )
+    assert (
+        await _fetch(f"""
         SELECT s.id FROM offer_slot s LEFT JOIN (SELECT slot, count(*) AS n FROM voucher WHERE status IN {live}
-        GROUP BY slot) v ON v.slot = s.id WHERE s.booked <> coalesce(v.n, 0) OR s.booked > s.capacity""") == []
+        GROUP BY slot) v ON v.slot = s.id WHERE s.booked <> coalesce(v.n, 0) OR s.booked > s.capacity""")
+        == []
+    )
     # The campaign spent what its unrefunded spends say, within its budget.
     campaign = (await _fetch("SELECT * FROM campaign"))[0]
     spent = await _value("SELECT coalesce(sum(amount_fen), 0) FROM campaign_spend WHERE refunded_at IS NULL")
     assert campaign["spent_fen"] == spent and 0 < spent <= campaign["budget_fen"]
     # Money: each paid voucher has its payment of the member's share; refunds match.
-    assert await _fetch("""
+    assert (
+        await _fetch("""
         SELECT v.id FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN payment p ON p.voucher = v.id
         WHERE o.kind = 'paid' AND (p.id IS NULL OR p.amount_fen <> v.paid_fen
-              OR (v.status = 'refunded') <> (p.status = 'refunded'))""") == []
+              OR (v.status = 'refunded') <> (p.status = 'refunded'))""")
+        == []
+    )
     # The quality loop's records follow the vouchers.
-    assert await _value("SELECT count(*) FROM voucher WHERE status = 'redeemed'") == \
-        await _value("SELECT count(*) FROM redemption")
-    assert await _value("""SELECT count(*) FROM rating r JOIN redemption d ON d.id = r.redemption
-                           WHERE r.member <> d.member OR r.created_at < d.redeemed_at""") == 0
+    assert await _value("SELECT count(*) FROM voucher WHERE status = 'redeemed'") == await _value(
+        "SELECT count(*) FROM redemption"
+    )
+    assert (
+        await _value("""SELECT count(*) FROM rating r JOIN redemption d ON d.id = r.redemption
+                           WHERE r.member <> d.member OR r.created_at < d.redeemed_at""")
+        == 0
+    )
     assert await _value("SELECT count(*) FROM rating WHERE comment <> ''") > 20
     assert await _value("SELECT count(*) FROM rating WHERE held") >= 1
     # Public reviews: masked names, and providers' replies after the review, only to comments.
     assert await _value("SELECT count(*) FROM rating WHERE member_masked !~ '^.\\*'") == 0
     assert await _value("SELECT count(*) FROM rating WHERE reply IS NOT NULL") > 5
-    assert await _value("SELECT count(*) FROM rating WHERE reply IS NOT NULL AND (comment = '' "
-                        "OR replied_at <= created_at OR replied_at > now())") == 0
+    assert (
+        await _value(
+            "SELECT count(*) FROM rating WHERE reply IS NOT NULL AND (comment = '' "
+            "OR replied_at <= created_at OR replied_at > now())"
+        )
+        == 0
+    )
     assert await _value("SELECT count(*) FROM location WHERE phone = ''") == 0
     statuses = {row["status"] for row in await _fetch("SELECT status FROM complaint")}
     assert {"open", "answered", "closed"} <= statuses
@@ -429,7 +468,10 @@ async def _the_demo_accounts_have_a_history_of_their_own():
     assert {"issued", "redeemed", "expired", "cancelled", "refunded"} <= states
     kinds = {row["kind"] for row in await _fetch("SELECT kind FROM points_entry WHERE member = $1", member)}
     assert {"grant", "spend", "expire"} <= kinds
-    ids = [row["created_at"] for row in await _fetch("SELECT created_at FROM points_entry WHERE member = $1 ORDER BY id", member)]
+    ids = [
+        row["created_at"]
+        for row in await _fetch("SELECT created_at FROM points_entry WHERE member = $1 ORDER BY id", member)
+    ]
     assert ids == sorted(ids)  # her ledger reads in time order
     assert await _value("SELECT balance FROM points_balance WHERE member = $1", member) > 0
     # Her last visit waits for her rating; an earlier one she rated.
@@ -448,12 +490,15 @@ async def _the_demo_counter_redeemed_in_opening_hours(provider: int, staff: int)
     """The demo cashier's counter (the redemptions the service announced) on the shop's
     latest trading day, within its opening hours, and known to the quality loop at the
     same moment; the demo shop has no integrity case to explain."""
-    rows = await _fetch("""
+    rows = await _fetch(
+        """
         SELECT (e.payload->>'redeemed_at')::timestamptz AS announced, v.redeemed_at, v.redeemed_by,
                d.redeemed_at AS recorded, l.opening_hours
         FROM outbox_event e JOIN voucher v ON v.id = (e.payload->>'voucher_id')::int
         JOIN location l ON l.id = v.redeemed_location LEFT JOIN redemption d ON d.voucher = v.id
-        WHERE e.topic = 'voucher.redeemed' AND v.provider = $1""", provider)
+        WHERE e.topic = 'voucher.redeemed' AND v.provider = $1""",
+        provider,
+    )
     assert len(rows) >= 1
     for row in rows:
         assert row["redeemed_by"] == staff
@@ -462,8 +507,9 @@ async def _the_demo_counter_redeemed_in_opening_hours(provider: int, staff: int)
         opens, closes = json.loads(row["opening_hours"])[local.strftime("%a").lower()]
         assert opens <= local.strftime("%H:%M") < closes, local
         assert timedelta(0) < datetime.now(UTC) - row["redeemed_at"] < timedelta(days=8)
-    assert await _value("SELECT count(*) FROM enforcement_case WHERE provider = $1 AND kind = 'integrity'",
-                        provider) == 0
+    assert (
+        await _value("SELECT count(*) FROM enforcement_case WHERE provider = $1 AND kind = 'integrity'", provider) == 0
+    )
 
 
 @pytest.mark.integration
@@ -483,12 +529,15 @@ async def test_a_demo_seeded_at_night_redeems_at_its_counter_in_opening_hours(mo
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("clock, day, first, last", [
-    ("2026-12-04 03:00", "2026-12-03", "06:30", "22:30"),  # at night: yesterday's hours
-    ("2026-12-04 07:00", "2026-12-03", "06:30", "22:30"),  # open less than an hour: yesterday
-    ("2026-12-04 15:00", "2026-12-04", "06:30", "15:00"),  # this afternoon: since opening
-    ("2026-12-07 08:30", "2026-12-04", "06:30", "22:30"),  # Monday, just opened, closed at weekends: Friday
-])
+@pytest.mark.parametrize(
+    "clock, day, first, last",
+    [
+        ("2026-12-04 03:00", "2026-12-03", "06:30", "22:30"),  # at night: yesterday's hours
+        ("2026-12-04 07:00", "2026-12-03", "06:30", "22:30"),  # open less than an hour: yesterday
+        ("2026-12-04 15:00", "2026-12-04", "06:30", "15:00"),  # this afternoon: since opening
+        ("2026-12-07 08:30", "2026-12-04", "06:30", "22:30"),  # Monday, just opened, closed at weekends: Friday
+    ],
+)
 def test_counter_moments_fall_in_the_latest_opening_hours_before_now(clock, day, first, last):
     from marketplace.seed.history import counter_moments
 

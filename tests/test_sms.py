@@ -43,6 +43,7 @@ def settings_env(monkeypatch):
 
 # The sender interface -------------------------------------------------------------------------------
 
+
 @pytest.mark.unit
 async def test_the_gateway_sender_posts_the_message_with_its_key():
     seen = []
@@ -56,8 +57,9 @@ async def test_the_gateway_sender_posts_the_message_with_its_key():
     assert seen[0].headers["authorization"] == "Bearer key-1"
     assert json.loads(seen[0].content) == {"phone": "13800138000", "text": "验证码 123456", "sign": "工会普惠"}
 
-    refusing = sms.GatewaySender("https://sms.example/send", "key-1",
-                                 transport=httpx.MockTransport(lambda request: httpx.Response(503)))
+    refusing = sms.GatewaySender(
+        "https://sms.example/send", "key-1", transport=httpx.MockTransport(lambda request: httpx.Response(503))
+    )
     with pytest.raises(Unavailable):
         await refusing.send("13800138000", "x")
 
@@ -71,6 +73,7 @@ async def test_the_dev_sender_keeps_the_phone_masked(caplog):
 
 
 # The codes --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.integration
 async def test_codes_are_six_digits_hashed_short_lived_and_good_once(world):
@@ -124,6 +127,7 @@ async def test_dev_sms_page_exists_only_with_the_dev_sender(client, world, setti
 
 # Members: sign-in and reset by code ---------------------------------------------------------------------
 
+
 @pytest.mark.integration
 async def test_a_member_signs_in_with_a_code_sent_to_the_phone(client, world):
     phone = world.members["chaoyang"][1]
@@ -151,8 +155,9 @@ async def test_an_unknown_number_gets_the_same_answer_and_no_message(client, wor
 @pytest.mark.integration
 async def test_a_member_resets_a_forgotten_password_by_code(client, world, app):
     phone = world.members["chaoyang"][1]
-    other_device = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 1)),
-                                     base_url="http://testserver")
+    other_device = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 1)), base_url="http://testserver"
+    )
     async with other_device:
         await other_device.get("/login")
         await _post(other_device, "/login", {"username": phone, "password": PASSWORD})
@@ -160,18 +165,19 @@ async def test_a_member_resets_a_forgotten_password_by_code(client, world, app):
         await client.get("/reset")
         await _post(client, "/reset/send", {"phone": phone})
         code = await last_sms_code(phone)
-        weak = await _post(client, "/reset", {"phone": phone, "code": code, "password": "12345678",
-                                              "password_again": "12345678"})
+        weak = await _post(
+            client, "/reset", {"phone": phone, "code": code, "password": "12345678", "password_again": "12345678"}
+        )
         assert weak.status_code == 422
-        done = await _post(client, "/reset", {"phone": phone, "code": code, "password": NEW_PASSWORD,
-                                              "password_again": NEW_PASSWORD})
+        done = await _post(
+            client, "/reset", {"phone": phone, "code": code, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+        )
         assert done.status_code in (302, 303)
         # The other device's session ended; the old password no longer works; the new one does.
         assert (await other_device.get("/me", headers={"accept": "text/html"})).status_code in (302, 303)
     old = await client.post("/api/v1/auth/token", json={"kind": "member", "username": phone, "password": PASSWORD})
     assert_problem(old, 401, "invalid_credentials")
-    new = await client.post("/api/v1/auth/token", json={"kind": "member", "username": phone,
-                                                         "password": NEW_PASSWORD})
+    new = await client.post("/api/v1/auth/token", json={"kind": "member", "username": phone, "password": NEW_PASSWORD})
     assert new.status_code == 201
 
 

@@ -17,8 +17,9 @@ NOW = 1_900_000_005.0  # mid-step: codes of the steps around it are fixed
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("moment, code", [(59, "287082"), (1111111109, "081804"), (1234567890, "005924"),
-                                          (2000000000, "279037")])
+@pytest.mark.parametrize(
+    "moment, code", [(59, "287082"), (1111111109, "081804"), (1234567890, "005924"), (2000000000, "279037")]
+)
 def test_codes_match_rfc_6238(moment, code):
     assert totp.code_at(RFC_SECRET, moment) == code
     assert totp.verify(RFC_SECRET, code, moment + 25)  # a step of drift is forgiven
@@ -37,10 +38,12 @@ def test_only_whole_keys_are_secrets():
 @pytest.fixture
 def frozen(monkeypatch):
     """The authenticator's clock, fixed, so a test never straddles a 30-second step."""
+
     class Clock:
         @staticmethod
         def time() -> float:
             return NOW
+
     monkeypatch.setattr(totp, "time", Clock)
     return NOW
 
@@ -81,8 +84,7 @@ async def test_an_operator_turns_on_two_factor_and_then_needs_the_code(client, w
     assert 'data-testid="totp-on"' in (await client.get("/console/security")).text
 
     assert_problem(await client.post("/api/v1/auth/token", json=token_request(username)), 401, "otp_required")
-    assert_problem(await client.post("/api/v1/auth/token", json=token_request(username, "123456")), 401,
-                   "otp_required")
+    assert_problem(await client.post("/api/v1/auth/token", json=token_request(username, "123456")), 401, "otp_required")
     signed = await client.post("/api/v1/auth/token", json=token_request(username, at(secret, 0)))
     assert signed.status_code == 201
     # The sign-in page asks for it too.
@@ -90,8 +92,10 @@ async def test_an_operator_turns_on_two_factor_and_then_needs_the_code(client, w
     await client.get("/console/login")
     refused = await _post(client, "/console/login", {"username": username, "password": PASSWORD})
     assert refused.status_code == 401
-    events = await client.get("/api/v1/console/audit?action=operator.totp_enabled",
-                              headers={"Authorization": f"Bearer {signed.json()['token']}"})
+    events = await client.get(
+        "/api/v1/console/audit?action=operator.totp_enabled",
+        headers={"Authorization": f"Bearer {signed.json()['token']}"},
+    )
     assert len(events.json()) == 1
 
 
@@ -100,11 +104,13 @@ async def test_a_code_works_once(client, world, frozen):
     username = world.operators["chaoyang"]
     secret, _ = await turn_on(client, username)
     # The code that turned it on is spent already, and so is each code that signs in.
-    assert_problem(await client.post("/api/v1/auth/token", json=token_request(username, at(secret, -1))), 401,
-                   "otp_required")
+    assert_problem(
+        await client.post("/api/v1/auth/token", json=token_request(username, at(secret, -1))), 401, "otp_required"
+    )
     assert (await client.post("/api/v1/auth/token", json=token_request(username, at(secret, 0)))).status_code == 201
-    assert_problem(await client.post("/api/v1/auth/token", json=token_request(username, at(secret, 0))), 401,
-                   "otp_required")
+    assert_problem(
+        await client.post("/api/v1/auth/token", json=token_request(username, at(secret, 0))), 401, "otp_required"
+    )
     assert (await client.post("/api/v1/auth/token", json=token_request(username, at(secret, 1)))).status_code == 201
 
 
@@ -113,10 +119,8 @@ async def test_recovery_codes_sign_in_once_each(client, world, frozen):
     username = world.operators["chaoyang"]
     _, codes = await turn_on(client, username)
     assert (await client.post("/api/v1/auth/token", json=token_request(username, codes[0]))).status_code == 201
-    assert_problem(await client.post("/api/v1/auth/token", json=token_request(username, codes[0])), 401,
-                   "otp_required")
-    assert (await client.post("/api/v1/auth/token", json=token_request(username, codes[1].upper()))
-            ).status_code == 201
+    assert_problem(await client.post("/api/v1/auth/token", json=token_request(username, codes[0])), 401, "otp_required")
+    assert (await client.post("/api/v1/auth/token", json=token_request(username, codes[1].upper()))).status_code == 201
     assert 'data-testid="recovery-left"' in (page := (await client.get("/console/security")).text)
     assert "8" in page.split('data-testid="recovery-left">')[1].split("<")[0]
     rows = await engine().run_ddl("SELECT code_hash FROM operator_recovery_code")
@@ -126,8 +130,7 @@ async def test_recovery_codes_sign_in_once_each(client, world, frozen):
 @pytest.mark.integration
 async def test_the_key_is_stored_encrypted(client, world, frozen):
     secret, _ = await turn_on(client, world.operators["chaoyang"])
-    columns = await engine().run_ddl(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'operator'")
+    columns = await engine().run_ddl("SELECT column_name FROM information_schema.columns WHERE table_name = 'operator'")
     assert "totp_secret" not in {row["column_name"] for row in columns}
     rows = await engine().run_ddl("SELECT totp_secret_cipher FROM operator WHERE totp_secret_cipher IS NOT NULL")
     assert len(rows) == 1 and secret.encode() not in bytes(rows[0]["totp_secret_cipher"])
@@ -160,8 +163,11 @@ async def test_roles_that_reveal_personal_data_must_set_it_up(client, world, fro
     page = await client.get("/console/security")
     assert 'data-testid="totp-required"' in page.text
     token = (await client.post("/api/v1/auth/token", json=token_request(username))).json()["token"]
-    assert_problem(await client.get("/api/v1/console/operators", headers={"Authorization": f"Bearer {token}"}),
-                   403, "two_factor_required")
+    assert_problem(
+        await client.get("/api/v1/console/operators", headers={"Authorization": f"Bearer {token}"}),
+        403,
+        "two_factor_required",
+    )
     secret = page.text.split('data-testid="totp-secret">')[1].split("<")[0]
     await _post(client, "/console/security/totp", {"secret": secret, "code": at(secret, -1)})
     assert (await client.get("/console/")).status_code == 200
@@ -197,15 +203,25 @@ async def test_the_owner_with_a_second_factor_is_not_kept_out_by_a_stranger(clie
     with a valid authenticator code still signs in at once."""
     username = world.operators["chaoyang"]
     secret, _ = await turn_on(client, username)
-    stranger = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.66", 1)),
-                                 base_url="http://testserver")
+    stranger = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("198.51.100.66", 1)), base_url="http://testserver"
+    )
     async with stranger:
-        statuses = [(await stranger.post("/api/v1/auth/token", json={
-            "kind": "operator", "username": username, "password": f"guess-{attempt}"})).status_code
-            for attempt in range(8)]
+        statuses = [
+            (
+                await stranger.post(
+                    "/api/v1/auth/token",
+                    json={"kind": "operator", "username": username, "password": f"guess-{attempt}"},
+                )
+            ).status_code
+            for attempt in range(8)
+        ]
     assert 429 in statuses  # the account waits now
-    assert_problem(await client.post("/api/v1/auth/token", json={**token_request(username), "password": "x"}),
-                   429, "login_throttled")
+    assert_problem(
+        await client.post("/api/v1/auth/token", json={**token_request(username), "password": "x"}),
+        429,
+        "login_throttled",
+    )
     owner = await client.post("/api/v1/auth/token", json=token_request(username, at(secret, 0)))
     assert owner.status_code == 201, owner.text
     # A second factor does not let a wrong password through, and a code is good once.
@@ -231,25 +247,39 @@ async def test_an_administrator_resets_a_lost_authenticator_of_another_operator(
         assert "审计" in no_reason.text.split('data-testid="field-error"')[1].split("</p>")[0]
         question = await _post(admin, target, {"reason": "本人来电，已核对工号"})
         assert question.status_code == 200 and 'data-testid="confirm"' in question.text
-        assert await engine().run_ddl("SELECT id FROM operator WHERE totp_secret_cipher IS NULL AND id = "
-                                      f"{rows[username]}") == []  # nothing changed yet
+        assert (
+            await engine().run_ddl(
+                f"SELECT id FROM operator WHERE totp_secret_cipher IS NULL AND id = {rows[username]}"
+            )
+            == []
+        )  # nothing changed yet
         done = await _post(admin, target, {"reason": "本人来电，已核对工号", "confirm": "1"})
         assert done.status_code in (302, 303) and done.headers["location"].startswith("/console/team")
-        own = await _post(admin, f"/console/team/operators/{rows[world.operators['beijing']]}/two-factor-reset",
-                          {"reason": "自己", "confirm": "1"})
+        own = await _post(
+            admin,
+            f"/console/team/operators/{rows[world.operators['beijing']]}/two-factor-reset",
+            {"reason": "自己", "confirm": "1"},
+        )
         assert own.status_code == 409 and "账户安全" in own.text.split('data-testid="form-error"')[1].split("</div>")[0]
-    row = (await engine().run_ddl(f"SELECT totp_secret_cipher, totp_setup_required FROM operator "
-                                  f"WHERE id = {rows[username]}"))[0]
+    row = (
+        await engine().run_ddl(
+            f"SELECT totp_secret_cipher, totp_setup_required FROM operator WHERE id = {rows[username]}"
+        )
+    )[0]
     assert row["totp_secret_cipher"] is None and row["totp_setup_required"]
     assert await engine().run_ddl("SELECT id FROM operator_recovery_code") == []
-    events = await engine().run_ddl("SELECT reason, details, actor_id FROM audit_event "
-                                    "WHERE action = 'operator.totp_reset'")
+    events = await engine().run_ddl(
+        "SELECT reason, details, actor_id FROM audit_event WHERE action = 'operator.totp_reset'"
+    )
     assert len(events) == 1 and events[0]["reason"] == "本人来电，已核对工号"
     assert events[0]["actor_id"] == rows[world.operators["beijing"]] and '"two_factor": false' in events[0]["details"]
     # The operator's session ended; signed in again with the password alone, every page
     # leads to setting two-factor sign-in up again, though the role does not require it.
-    assert (await client.get("/console/", headers={"accept": "text/html"})).headers["location"].startswith(
-        "/console/login")
+    assert (
+        (await client.get("/console/", headers={"accept": "text/html"}))
+        .headers["location"]
+        .startswith("/console/login")
+    )
     client.cookies.clear()
     await _login(client, "console", username)
     start = await client.get("/console/", headers={"accept": "text/html"})

@@ -24,8 +24,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).parent
-TYPES = ("chinese", "colloquial", "single_char", "pinyin", "initials", "english", "typo", "traditional",
-         "description", "provider")
+TYPES = (
+    "chinese",
+    "colloquial",
+    "single_char",
+    "pinyin",
+    "initials",
+    "english",
+    "typo",
+    "traditional",
+    "description",
+    "provider",
+)
 
 
 @dataclass
@@ -67,8 +77,14 @@ def read_catalogue(path: Path = HERE / "catalogue.txt") -> Catalogue:
             catalogue.providers[parts[0]] = {"name": parts[1], "places": places}
         elif section == "offers":
             key, copies = [*parts[0].split("*"), "1"][:2]
-            offer = {"provider": parts[1], "category": parts[2], "title_zh": parts[3], "title_en": parts[4],
-                     "tags": [tag for tag in parts[5].split(",") if tag], "description_zh": parts[6]}
+            offer = {
+                "provider": parts[1],
+                "category": parts[2],
+                "title_zh": parts[3],
+                "title_en": parts[4],
+                "tags": [tag for tag in parts[5].split(",") if tag],
+                "description_zh": parts[6],
+            }
             if int(copies) == 1:
                 catalogue.offers[key] = {**offer, "shop": 0}
             else:
@@ -92,6 +108,7 @@ def read_queries(path: Path = HERE / "queries.txt") -> list[Query]:
 
 # Loading --------------------------------------------------------------------------------------------
 
+
 async def load(catalogue: Catalogue) -> dict[str, int]:
     """Write the catalogue (national scope, open to every member) into the database;
     returns offer key → id. The union tree's root is created when missing."""
@@ -105,13 +122,18 @@ async def load(catalogue: Catalogue) -> dict[str, int]:
         if root is None:
             root = await db.fetchval(
                 "INSERT INTO union_node (parent, level, code, name_zh, name_en, path, depth) "
-                "VALUES (NULL, 'national', 'REL', '全国总工会', 'National federation', '/', 0) RETURNING id")
+                "VALUES (NULL, 'national', 'REL', '全国总工会', 'National federation', '/', 0) RETURNING id"
+            )
             await db.execute("UPDATE union_node SET path = '/' || id || '/' WHERE id = $1", root)
         categories = {}
         for code, name_zh, name_en in catalogue.categories:
             categories[code] = await db.fetchval(
                 "INSERT INTO category (code, name_zh, name_en) VALUES ($1, $2, $3) "
-                "ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh RETURNING id", code, name_zh, name_en)
+                "ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh RETURNING id",
+                code,
+                name_zh,
+                name_en,
+            )
         providers, shops = {}, {}
         for number, (key, provider) in enumerate(catalogue.providers.items()):
             providers[key] = await db.fetchval(
@@ -119,16 +141,28 @@ async def load(catalogue: Catalogue) -> dict[str, int]:
                 "contact_phone_masked, node, status, created_at, updated_at) "
                 "VALUES ($1, 'merchant', $2, '联系人', '\\x00'::bytea, '138****0000', $3, 'active', $4, $4) "
                 "RETURNING id",
-                provider["name"], f"REL{number:015d}", root, now)
+                provider["name"],
+                f"REL{number:015d}",
+                root,
+                now,
+            )
             shops[key] = []
             for position, (district, lat, lng) in enumerate(provider["places"]):
-                shops[key].append(await db.fetchval(
-                    "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", providers[key], f"{district}店",
-                    f"北京市{district}{position + 1}号", district, lat, lng,
-                    '{"mon": ["09:00", "21:00"], "tue": ["09:00", "21:00"], "wed": ["09:00", "21:00"], '
-                    '"thu": ["09:00", "21:00"], "fri": ["09:00", "21:00"], "sat": ["09:00", "21:00"], '
-                    '"sun": ["09:00", "21:00"]}'))
+                shops[key].append(
+                    await db.fetchval(
+                        "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                        providers[key],
+                        f"{district}店",
+                        f"北京市{district}{position + 1}号",
+                        district,
+                        lat,
+                        lng,
+                        '{"mon": ["09:00", "21:00"], "tue": ["09:00", "21:00"], "wed": ["09:00", "21:00"], '
+                        '"thu": ["09:00", "21:00"], "fri": ["09:00", "21:00"], "sat": ["09:00", "21:00"], '
+                        '"sun": ["09:00", "21:00"]}',
+                    )
+                )
         for number, (key, offer) in enumerate(catalogue.offers.items()):
             list_price = 10000 + (number * 3700) % 90000
             ids[key] = await db.fetchval(
@@ -137,15 +171,30 @@ async def load(catalogue: Catalogue) -> dict[str, int]:
                 "node_scope, groups, status, tags, valid_from, valid_to, created_at, updated_at, published_at) "
                 "VALUES ($1, $2, 'voucher', $3, $4, $5, $6, $7, $8, 0, 100, 100, 1, $9, '{}', 'published', $10, "
                 "$11, $12, $13, $13, $13) RETURNING id",
-                providers[offer["provider"]], categories[offer["category"]], offer["title_zh"], offer["title_en"],
-                offer["description_zh"], offer["title_en"], list_price, list_price // 2, root, offer["tags"],
-                now - timedelta(days=1), now + timedelta(days=365), now - timedelta(minutes=number))
-            await db.execute("INSERT INTO offer_location (offer, location) VALUES ($1, $2)", ids[key],
-                             shops[offer["provider"]][offer["shop"] % len(shops[offer["provider"]])])
+                providers[offer["provider"]],
+                categories[offer["category"]],
+                offer["title_zh"],
+                offer["title_en"],
+                offer["description_zh"],
+                offer["title_en"],
+                list_price,
+                list_price // 2,
+                root,
+                offer["tags"],
+                now - timedelta(days=1),
+                now + timedelta(days=365),
+                now - timedelta(minutes=number),
+            )
+            await db.execute(
+                "INSERT INTO offer_location (offer, location) VALUES ($1, $2)",
+                ids[key],
+                shops[offer["provider"]][offer["shop"] % len(shops[offer["provider"]])],
+            )
     return ids
 
 
 # Judging --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Judged:
@@ -173,8 +222,15 @@ class Figures:
     def rows(self) -> list[tuple[str, int, float, float, float]]:
         kinds = [kind for kind in TYPES if any(j.query.type == kind for j in self.judged)]
         return [("all", len(self.judged), self.mean("recall_3"), self.mean("recall_10"), self.mean("ndcg_10"))] + [
-            (kind, sum(j.query.type == kind for j in self.judged), self.mean("recall_3", kind),
-             self.mean("recall_10", kind), self.mean("ndcg_10", kind)) for kind in kinds]
+            (
+                kind,
+                sum(j.query.type == kind for j in self.judged),
+                self.mean("recall_3", kind),
+                self.mean("recall_10", kind),
+                self.mean("ndcg_10", kind),
+            )
+            for kind in kinds
+        ]
 
     def misses(self) -> list[Judged]:
         return [j for j in self.judged if j.recall_3 < 1]
@@ -199,8 +255,9 @@ def judge(query: Query, hit_keys: list[str], groups: dict[str, str], ms: float) 
     return Judged(query, found, wanted, recall(3), recall(10), dcg / ideal, ms)
 
 
-async def run(queries: list[Query], ids: dict[str, int], catalogue: Catalogue,
-              search: Callable[[str], Awaitable[list[int]]]) -> Figures:
+async def run(
+    queries: list[Query], ids: dict[str, int], catalogue: Catalogue, search: Callable[[str], Awaitable[list[int]]]
+) -> Figures:
     """Ask `search(text) → offer ids in order` every query and judge the answers."""
     keys = {offer_id: key for key, offer_id in ids.items()}
     groups = answer_groups(catalogue)

@@ -30,8 +30,9 @@ async def on_offer_changed(event_id: int, payload: dict) -> bool:
 
 async def on_provider_changed(event_id: int, payload: dict) -> bool:
     event = topics.ProviderChanged.read(payload)
-    return await outbox.consume_once("search.provider_changed", event_id,
-                                     lambda: _announce(provider_ids=[event.provider_id]))
+    return await outbox.consume_once(
+        "search.provider_changed", event_id, lambda: _announce(provider_ids=[event.provider_id])
+    )
 
 
 async def on_scorecard_changed(event_id: int, payload: dict) -> bool:
@@ -41,6 +42,7 @@ async def on_scorecard_changed(event_id: int, payload: dict) -> bool:
     async def apply() -> None:
         await index.set_rating(event.provider_id, event.satisfaction)
         await _announce(provider_ids=[event.provider_id])
+
     return await outbox.consume_once("search.scorecard_changed", event_id, apply)
 
 

@@ -58,14 +58,43 @@ BATCH = 1000
 REINDEX_BATCH = 5000  # larger batches index faster; a reindex has the engine to itself
 TASK_TIMEOUT_MS = 120_000
 
-SEARCHABLE = ["title_zh", "title_en", "title_search", "tags", "category_zh", "category_en", "provider_name",
-              "words_zh", "pinyin", "description", "districts"]
+SEARCHABLE = [
+    "title_zh",
+    "title_en",
+    "title_search",
+    "tags",
+    "category_zh",
+    "category_en",
+    "provider_name",
+    "words_zh",
+    "pinyin",
+    "description",
+    "districts",
+]
 SETTINGS = MeilisearchSettings(
     searchable_attributes=SEARCHABLE,
-    filterable_attributes=["id", "offer_id", "group", "primary", "published", "provider_active", "provider_id", "category",
-                           "kind", "districts", "price_band", "pays_fen", "has_stock", "scope_node_id",
-                           "scope_depth", "groups", "valid_from_ts", "valid_to_ts", "_geo",
-                           *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")]],
+    filterable_attributes=[
+        "id",
+        "offer_id",
+        "group",
+        "primary",
+        "published",
+        "provider_active",
+        "provider_id",
+        "category",
+        "kind",
+        "districts",
+        "price_band",
+        "pays_fen",
+        "has_stock",
+        "scope_node_id",
+        "scope_depth",
+        "groups",
+        "valid_from_ts",
+        "valid_to_ts",
+        "_geo",
+        *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")],
+    ],
     sortable_attributes=["_geo", "pays_fen", "discount_ratio", "rating", "published_ts", "created_ts"],
     distinct_attribute=None,
     # Exactness before sort: among hits that match equally well, an exact title wins;
@@ -75,11 +104,15 @@ SETTINGS = MeilisearchSettings(
     # was the largest part of the indexing time.
     proximity_precision=ProximityPrecision.BY_ATTRIBUTE,
     synonyms=text.synonym_settings(text.load_synonyms()),
-    typo_tolerance=TypoTolerance(enabled=True, min_word_size_for_typos=MinWordSizeForTypos(one_typo=4, two_typos=8),
-                                 disable_on_attributes=["words_zh"]),
+    typo_tolerance=TypoTolerance(
+        enabled=True,
+        min_word_size_for_typos=MinWordSizeForTypos(one_typo=4, two_typos=8),
+        disable_on_attributes=["words_zh"],
+    ),
     localized_attributes=[
-        LocalizedAttributes(locales=["cmn"], attribute_patterns=["*_zh", "title_search", "tags", "provider_name",
-                                                                 "districts"]),
+        LocalizedAttributes(
+            locales=["cmn"], attribute_patterns=["*_zh", "title_search", "tags", "provider_name", "districts"]
+        ),
         LocalizedAttributes(locales=["eng"], attribute_patterns=["*_en", "pinyin"]),
     ],
     faceting=Faceting(max_values_per_facet=100),
@@ -87,10 +120,10 @@ SETTINGS = MeilisearchSettings(
     pagination=Pagination(max_total_hits=2000),
 )
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, AsyncClient]]" = (
-    weakref.WeakKeyDictionary())
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, AsyncClient]]" = weakref.WeakKeyDictionary()
 _search_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 # Responses are asked for uncompressed: Meilisearch writes a compressed response in
 # pieces without TCP_NODELAY, and the last piece then waits for the client's delayed
@@ -104,8 +137,9 @@ def client(timeout: float = 10) -> AsyncClient:
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
     if timeout not in per_loop:
         settings = get_settings().search
-        per_loop[timeout] = AsyncClient(settings.url, settings.master_key or None, timeout=timeout,
-                                        custom_headers=_HEADERS)
+        per_loop[timeout] = AsyncClient(
+            settings.url, settings.master_key or None, timeout=timeout, custom_headers=_HEADERS
+        )
     return per_loop[timeout]
 
 
@@ -127,8 +161,11 @@ async def search(body: dict, timeout: float, uid: str | None = None) -> dict:
     A plain aiohttp call: on the web app's hot path the SDK's httpx client and models
     took more CPU than the engine's search itself. Raises EngineBusy or EngineUnavailable."""
     try:
-        async with _search_session().post(f"indexes/{uid or index_uid()}/search", data=msgspec.json.encode(body),
-                                          timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with _search_session().post(
+            f"indexes/{uid or index_uid()}/search",
+            data=msgspec.json.encode(body),
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
             content = await response.read()
     except TimeoutError as error:
         raise EngineBusy("timeout") from error
@@ -168,8 +205,10 @@ def _search_session() -> aiohttp.ClientSession:
         if settings.master_key:
             headers["Authorization"] = f"Bearer {settings.master_key}"
         _search_sessions[loop] = aiohttp.ClientSession(
-            base_url=settings.url.rstrip("/") + "/", headers=headers,
-            connector=aiohttp.TCPConnector(limit=SEARCH_CONNECTIONS))
+            base_url=settings.url.rstrip("/") + "/",
+            headers=headers,
+            connector=aiohttp.TCPConnector(limit=SEARCH_CONNECTIONS),
+        )
     return _search_sessions[loop]
 
 
@@ -289,9 +328,13 @@ def search_fields(offer: dict) -> dict:
     words_zh, pinyin = text.word_fields(title, (*tags, text.normalise(offer["category_zh"])))
     return {
         "title_search": title if title != offer["title_zh"] else "",
-        "words_zh": words_zh, "pinyin": pinyin,
-        "description": _description_words(offer.get("description_zh") or "", offer.get("description_en") or "",
-                                          title + " " + text.normalise(offer["title_en"] or "")),
+        "words_zh": words_zh,
+        "pinyin": pinyin,
+        "description": _description_words(
+            offer.get("description_zh") or "",
+            offer.get("description_en") or "",
+            title + " " + text.normalise(offer["title_en"] or ""),
+        ),
     }
 
 
@@ -302,21 +345,37 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
     list_price = offer["list_price_fen"]
     pays = pricing.member_pays_fen(offer["member_price_fen"], offer["subsidy_fen"])
     base = {
-        "offer_id": offer["id"], "title_zh": offer["title_zh"], "title_en": offer["title_en"] or "",
-        "tags": [text.normalise(tag) for tag in offer["tags"] or []], "category": offer["category_code"],
-        "category_zh": offer["category_zh"], "category_en": offer["category_en"], "kind": offer["kind"],
-        "provider_id": provider["id"], "provider_name": provider["name"],
+        "offer_id": offer["id"],
+        "title_zh": offer["title_zh"],
+        "title_en": offer["title_en"] or "",
+        "tags": [text.normalise(tag) for tag in offer["tags"] or []],
+        "category": offer["category_code"],
+        "category_zh": offer["category_zh"],
+        "category_en": offer["category_en"],
+        "kind": offer["kind"],
+        "provider_id": provider["id"],
+        "provider_name": provider["name"],
         "group": group_key(provider["id"], offer["title_zh"]),
-        "published": offer["status"] == "published", "provider_active": provider["status"] == "active",
-        "list_price_fen": list_price, "member_price_fen": offer["member_price_fen"], "subsidy_fen": offer["subsidy_fen"],
-        "pays_fen": pays, "points_price": offer["points_price"],
+        "published": offer["status"] == "published",
+        "provider_active": provider["status"] == "active",
+        "list_price_fen": list_price,
+        "member_price_fen": offer["member_price_fen"],
+        "subsidy_fen": offer["subsidy_fen"],
+        "pays_fen": pays,
+        "points_price": offer["points_price"],
         "discount_ratio": discount_ratio(list_price, pays),
-        "price_band": price_band(pays, offer["points_price"]), "stock_left": offer["stock_left"],
-        "has_stock": offer["stock_left"] > 0, "scope_node_id": offer["node_scope"],
-        "scope_depth": scope_depth, "groups": list(offer["groups"] or []),
-        "valid_from_ts": _ts(offer["valid_from"]), "valid_to_ts": _ts(offer["valid_to"]),
-        "rating": rating, "cover_image": offer["cover_image"],
-        "published_ts": _ts(offer["published_at"] or offer["created_at"]), "created_ts": _ts(offer["created_at"]),
+        "price_band": price_band(pays, offer["points_price"]),
+        "stock_left": offer["stock_left"],
+        "has_stock": offer["stock_left"] > 0,
+        "scope_node_id": offer["node_scope"],
+        "scope_depth": scope_depth,
+        "groups": list(offer["groups"] or []),
+        "valid_from_ts": _ts(offer["valid_from"]),
+        "valid_to_ts": _ts(offer["valid_to"]),
+        "rating": rating,
+        "cover_image": offer["cover_image"],
+        "published_ts": _ts(offer["published_at"] or offer["created_at"]),
+        "created_ts": _ts(offer["created_at"]),
         # The version reconciliation compares: microseconds, so two edits within one
         # second still count as different versions.
         "version": int(offer["updated_at"].timestamp() * 1_000_000),
@@ -326,13 +385,22 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
     # An offer without chosen locations can be used at every location of its provider.
     locations = [loc for loc in provider["locations"] if not wanted or loc["id"] in wanted]
     if not locations:
-        return [{**base, "id": f"{offer['id']}-0", "primary": True, "district": None, "districts": [],
-                 "location_id": None}]
+        return [
+            {**base, "id": f"{offer['id']}-0", "primary": True, "district": None, "districts": [], "location_id": None}
+        ]
     base["districts"] = sorted({loc["district"] for loc in locations if loc["district"]})
     return [
-        {**base, "id": f"{offer['id']}-{loc['id']}", "primary": position == 0, "location_id": loc["id"],
-         "location_name": loc["name"], "address": loc["address"], "district": loc["district"],
-         "_geo": {"lat": loc["latitude"], "lng": loc["longitude"]}, **opening_fields(loc["opening_hours"])}
+        {
+            **base,
+            "id": f"{offer['id']}-{loc['id']}",
+            "primary": position == 0,
+            "location_id": loc["id"],
+            "location_name": loc["name"],
+            "address": loc["address"],
+            "district": loc["district"],
+            "_geo": {"lat": loc["latitude"], "lng": loc["longitude"]},
+            **opening_fields(loc["opening_hours"]),
+        }
         for position, loc in enumerate(locations)
     ]
 
@@ -341,12 +409,19 @@ async def _documents(offers: list[dict]) -> list[dict]:
     """The documents of a batch of offers; providers and scope depths are read once per batch."""
     provider_rows = await providers.providers_for_index(sorted({offer["provider"] for offer in offers}))
     depths = await federation.node_depths(sorted({offer["node_scope"] for offer in offers}))
-    ratings = {row["provider"]: row["rating"] for row in await ProviderRating.select(
-        ProviderRating.provider, ProviderRating.rating).where(ProviderRating.provider.is_in(list(provider_rows) or [0]))}
+    ratings = {
+        row["provider"]: row["rating"]
+        for row in await ProviderRating.select(ProviderRating.provider, ProviderRating.rating).where(
+            ProviderRating.provider.is_in(list(provider_rows) or [0])
+        )
+    }
     documents = []
     for offer in offers:
-        documents.extend(documents_for(offer, provider_rows.get(offer["provider"]), depths[offer["node_scope"]],
-                                       ratings.get(offer["provider"])))
+        documents.extend(
+            documents_for(
+                offer, provider_rows.get(offer["provider"]), depths[offer["node_scope"]], ratings.get(offer["provider"])
+            )
+        )
     return documents
 
 
@@ -356,7 +431,9 @@ async def set_rating(provider_id: int, rating: float | None) -> None:
     await ProviderRating.raw(
         "INSERT INTO provider_rating (provider, rating, updated_at) VALUES ({}, {}, now()) "
         "ON CONFLICT (provider) DO UPDATE SET rating = EXCLUDED.rating, updated_at = now()",
-        int(provider_id), rating)
+        int(provider_id),
+        rating,
+    )
 
 
 async def ensure_index(uid: str | None = None) -> None:
@@ -364,14 +441,12 @@ async def ensure_index(uid: str | None = None) -> None:
     meili = client()
     uid = uid or index_uid()
     if await meili.get_raw_index(uid) is None:
-        await meili.create_index(uid, primary_key="id", settings=SETTINGS, wait=True,
-                                 timeout_in_ms=TASK_TIMEOUT_MS)
+        await meili.create_index(uid, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS)
 
 
 async def _wait(task) -> None:
     # Polled every 10 ms: an outbox sync waits here, and freshness is measured in it.
-    await client().wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS, interval_in_ms=10,
-                                 raise_for_status=True)
+    await client().wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS, interval_in_ms=10, raise_for_status=True)
 
 
 async def _replace(index, held: str, offer_ids: list[int], mark: bool = True) -> int:
@@ -387,8 +462,9 @@ async def _replace(index, held: str, offer_ids: list[int], mark: bool = True) ->
     documents = await _documents(await _indexed_offers("o.id = ANY({})", offer_ids))
     written = {}
     if mark:
-        visible = {document["offer_id"]: document["published"] and document["provider_active"]
-                   for document in documents}
+        visible = {
+            document["offer_id"]: document["published"] and document["provider_active"] for document in documents
+        }
         written = await overlay.mark("offer", {offer_id: visible.get(offer_id, False) for offer_id in offer_ids})
     keep = ", ".join(quote(document["id"]) for document in documents)
     tasks = [await index.delete_documents_by_filter(f"({held}) AND id NOT IN [{keep}]" if keep else held)]
@@ -407,7 +483,7 @@ async def sync_offers(offer_ids: list[int], uid: str | None = None, mark: bool =
     index = client().index(uid or index_uid())
     written = 0
     for start in range(0, len(offer_ids), BATCH):
-        batch = offer_ids[start:start + BATCH]
+        batch = offer_ids[start : start + BATCH]
         written += await _replace(index, f"offer_id IN [{', '.join(map(str, batch))}]", batch, mark)
     return written
 
@@ -425,8 +501,9 @@ async def sync_provider(provider_id: int, mark: bool = True) -> int:
     again when it is (through the overlay), then written to the index."""
     written = await overlay.mark("provider", {int(provider_id): await _provider_active(provider_id)}) if mark else {}
     await ensure_index()
-    count = await _replace(client().index(index_uid()), f"provider_id = {int(provider_id)}",
-                           await _provider_offers(provider_id), mark)
+    count = await _replace(
+        client().index(index_uid()), f"provider_id = {int(provider_id)}", await _provider_offers(provider_id), mark
+    )
     await overlay.clear("provider", written)
     return count
 
@@ -458,7 +535,9 @@ async def _visible_offers(offer_ids: list[int]) -> dict[int, bool]:
     """offer id → whether search may show it now (as the documents' flags will say)."""
     rows = await Offer.raw(
         "SELECT o.id, (o.status = 'published' AND o.valid_to > now() AND p.status = 'active') AS visible "
-        "FROM offer o JOIN provider p ON p.id = o.provider WHERE o.id = ANY({}::bigint[])", offer_ids)
+        "FROM offer o JOIN provider p ON p.id = o.provider WHERE o.id = ANY({}::bigint[])",
+        offer_ids,
+    )
     visible = {row["id"]: row["visible"] for row in rows}
     return {offer_id: visible.get(offer_id, False) for offer_id in offer_ids}
 
@@ -473,8 +552,9 @@ async def announce(offer_ids: Sequence[int] = (), provider_ids: Sequence[int] = 
     if offer_ids:
         await overlay.mark("offer", await _visible_offers(offer_ids))
     if provider_ids:
-        await overlay.mark("provider", {provider_id: await _provider_active(provider_id)
-                                        for provider_id in provider_ids})
+        await overlay.mark(
+            "provider", {provider_id: await _provider_active(provider_id) for provider_id in provider_ids}
+        )
     connection = redis()
     for kind, ids in (("offer", offer_ids), ("provider", provider_ids)):
         if ids:
@@ -554,8 +634,9 @@ async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
     if progress:
         progress(0, total)
     while True:
-        offers = await Offer.raw(_OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}",
-                                 last_id, REINDEX_BATCH)
+        offers = await Offer.raw(
+            _OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}", last_id, REINDEX_BATCH
+        )
         if not offers:
             break
         last_id = offers[-1]["id"]
@@ -579,11 +660,15 @@ async def indexed_versions(uid: str | None = None) -> dict[int, tuple]:
     versions: dict[int, tuple] = {}
     offset = 0
     while True:
-        page = await index.get_documents(offset=offset, limit=BATCH,
-                                         fields=["offer_id", "version", "published", "provider_active"])
+        page = await index.get_documents(
+            offset=offset, limit=BATCH, fields=["offer_id", "version", "published", "provider_active"]
+        )
         for document in page.results:
-            versions[document["offer_id"]] = (document.get("version"), document.get("published"),
-                                              document.get("provider_active"))
+            versions[document["offer_id"]] = (
+                document.get("version"),
+                document.get("published"),
+                document.get("provider_active"),
+            )
         offset += BATCH
         if offset >= page.total:
             return versions
@@ -595,9 +680,17 @@ async def reconcile() -> dict[str, int]:
     rows = await Offer.raw(
         "SELECT o.id, o.updated_at, o.status, p.status AS provider_status FROM offer o "
         "JOIN provider p ON p.id = o.provider "
-        f"WHERE {INDEXED} AND p.status = ANY({{}}::text[])", list(KEPT_PROVIDER_STATUSES))
-    wanted = {row["id"]: (int(row["updated_at"].timestamp() * 1_000_000), row["status"] == "published",
-                          row["provider_status"] == "active") for row in rows}
+        f"WHERE {INDEXED} AND p.status = ANY({{}}::text[])",
+        list(KEPT_PROVIDER_STATUSES),
+    )
+    wanted = {
+        row["id"]: (
+            int(row["updated_at"].timestamp() * 1_000_000),
+            row["status"] == "published",
+            row["provider_status"] == "active",
+        )
+        for row in rows
+    }
     held = await indexed_versions()
     missing = [offer_id for offer_id in wanted if offer_id not in held]
     stale = [offer_id for offer_id, state in wanted.items() if offer_id in held and held[offer_id] != state]

@@ -129,8 +129,12 @@ async def read() -> Overlay:
                 continue
             (shown if visible == "1" else hidden).add(int(item))
         sets[kind] = (shown, hidden)
-    return Overlay(frozenset(sets["offer"][0]), frozenset(sets["offer"][1]),
-                   frozenset(sets["provider"][0]), frozenset(sets["provider"][1]))
+    return Overlay(
+        frozenset(sets["offer"][0]),
+        frozenset(sets["offer"][1]),
+        frozenset(sets["provider"][0]),
+        frozenset(sets["provider"][1]),
+    )
 
 
 class _Cache:

@@ -50,8 +50,10 @@ def map_links(location: dict) -> dict[str, str]:
     address = quote(location.get("address") or "")
     return {
         "amap": f"https://uri.amap.com/marker?position={lng:.6f},{lat:.6f}&name={name}&coordinate=gaode&callnative=1",
-        "baidu": (f"https://api.map.baidu.com/marker?location={lat:.6f},{lng:.6f}&title={name}&content={address}"
-                  "&output=html&coord_type=gcj02&src=webapp.union.benefits"),
+        "baidu": (
+            f"https://api.map.baidu.com/marker?location={lat:.6f},{lng:.6f}&title={name}&content={address}"
+            "&output=html&coord_type=gcj02&src=webapp.union.benefits"
+        ),
     }
 
 
@@ -82,12 +84,17 @@ async def member_home(request: Request) -> Template:
     user = request.user
     featured = await service.search(user, SearchQuery(sort="newest", page_size=FEATURED), record_miss=False)
     districts = sorted(featured.facets.district)
-    return Template(template_name="catalog/search/home.html", context={
-        "greeting": pii.mask_name(user.display_name) if user and user.kind == "member" else None,
-        "categories": await service.categories(), "featured": featured, "districts": districts,
-        "popular": await service.popular_searches(user),
-        **await page_parts.fill("home_member", request),  # the member's points balance
-    })
+    return Template(
+        template_name="catalog/search/home.html",
+        context={
+            "greeting": pii.mask_name(user.display_name) if user and user.kind == "member" else None,
+            "categories": await service.categories(),
+            "featured": featured,
+            "districts": districts,
+            "popular": await service.popular_searches(user),
+            **await page_parts.fill("home_member", request),  # the member's points balance
+        },
+    )
 
 
 @get("/search", include_in_schema=False)
@@ -96,7 +103,8 @@ async def search_page(request: Request) -> Template:
     # 离我最近 without the browser's position (location refused, or no JavaScript): say why and
     # offer the districts instead of refusing the search.
     near_me_fallback = (params.get("sort") == "distance" or bool(params.get("radius_m"))) and not (
-        params.get("lat") and params.get("lng"))
+        params.get("lat") and params.get("lng")
+    )
     if near_me_fallback:
         params = {key: value for key, value in params.items() if key not in ("sort", "radius_m", "lat", "lng")}
     error, result, query = None, None, None
@@ -105,18 +113,25 @@ async def search_page(request: Request) -> Template:
         result = await service.search(request.user, query)
     except Invalid as invalid:
         error = i18n.gettext("Check the search: %(field)s is not valid.") % {"field": invalid.field or "q"}
-    context = {"query": query or SearchQuery(q=params.get("q", "")[:100]), "params": params, "result": result,
-               "error": error, "link": _link(params), "category_names": await _category_names(),
-               "popular": await service.popular_searches(request.user), "near_me_fallback": near_me_fallback}
+    context = {
+        "query": query or SearchQuery(q=params.get("q", "")[:100]),
+        "params": params,
+        "result": result,
+        "error": error,
+        "link": _link(params),
+        "category_names": await _category_names(),
+        "popular": await service.popular_searches(request.user),
+        "near_me_fallback": near_me_fallback,
+    }
     if result is not None and result.total == 0:
         # Never a dead end: categories, and the newest offers this member may claim.
         context["categories"] = await service.categories()
-        context["latest"] = await service.search(request.user, SearchQuery(sort="newest", page_size=3),
-                                                 record_miss=False)
+        context["latest"] = await service.search(
+            request.user, SearchQuery(sort="newest", page_size=3), record_miss=False
+        )
     if request.headers.get("hx-request") and result is not None and query is not None and query.page > 1:
         return Template(template_name="catalog/search/_hits.html", context=context)
-    return Template(template_name="catalog/search/search.html", context=context,
-                    status_code=422 if error else 200)
+    return Template(template_name="catalog/search/search.html", context=context, status_code=422 if error else 200)
 
 
 @get("/offers/{offer_id:int}", include_in_schema=False)
@@ -124,16 +139,20 @@ async def offer_page(request: Request, offer_id: Id) -> Template:
     lat, lng = _coordinates(request)
     detail = await service.offer_detail(request.user, offer_id, lat, lng)
     detail["locations"] = _located(detail["locations"])
-    return Template(template_name="catalog/search/offer.html", context={
-        **detail, "valid_from": dates.day_text(detail["offer"]["valid_from"]),
-        "cover": service.cover_of(detail["offer"].get("cover_image")),
-        # Ratings and reviews (evaluation), the 收藏 button (marketplace.favourites).
-        **await page_parts.fill("offer_reviews", request, detail),
-        **await page_parts.fill("offer_favourite", request, detail),
-        # Inclusive: an offer "valid until 2027-02-28" ends at the next midnight.
-        "valid_until": dates.last_day_text(detail["offer"]["valid_to"]),
-        **await page_parts.fill("offer_actions", request, detail),
-    })
+    return Template(
+        template_name="catalog/search/offer.html",
+        context={
+            **detail,
+            "valid_from": dates.day_text(detail["offer"]["valid_from"]),
+            "cover": service.cover_of(detail["offer"].get("cover_image")),
+            # Ratings and reviews (evaluation), the 收藏 button (marketplace.favourites).
+            **await page_parts.fill("offer_reviews", request, detail),
+            **await page_parts.fill("offer_favourite", request, detail),
+            # Inclusive: an offer "valid until 2027-02-28" ends at the next midnight.
+            "valid_until": dates.last_day_text(detail["offer"]["valid_to"]),
+            **await page_parts.fill("offer_actions", request, detail),
+        },
+    )
 
 
 @get("/providers/{provider_id:int}", include_in_schema=False)
@@ -142,11 +161,15 @@ async def provider_page(request: Request, provider_id: Id) -> Template:
     detail["provider"] = {**detail["provider"], "locations": _located(detail["provider"]["locations"])}
     # The shop's picture: the cover of its newest offer with one (providers upload covers per offer).
     cover = next((hit.cover_image for hit in detail["result"].hits if hit.cover_image), None)
-    return Template(template_name="catalog/search/provider.html", context={
-        **detail, "cover": service.cover_of(cover),
-        **await page_parts.fill("provider_reviews", request, detail),
-        **await page_parts.fill("provider_favourite", request, detail),
-    })
+    return Template(
+        template_name="catalog/search/provider.html",
+        context={
+            **detail,
+            "cover": service.cover_of(cover),
+            **await page_parts.fill("provider_reviews", request, detail),
+            **await page_parts.fill("provider_favourite", request, detail),
+        },
+    )
 
 
 @get("/search/suggest", include_in_schema=False)

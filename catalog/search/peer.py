@@ -41,4 +41,3 @@ async def search_ids(q: str, limit: int = 10) -> list[int]:
         return []
     rows = await Offer.raw(_SQL, query, query, limit)
     return [row["id"] for row in rows]
-

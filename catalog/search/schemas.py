@@ -82,6 +82,7 @@ class SearchResult(msgspec.Struct, kw_only=True):
 
 class Suggestions(msgspec.Struct, kw_only=True):
     """What to offer while a member types."""
+
     query: str
     titles: list[str]
     categories: list[dict]

@@ -42,8 +42,11 @@ SEARCH_TIMEOUT_SECONDS = 3.0
 # Facet of the answer → the attribute the engine counts for it.
 FACETS = {"category": "category", "kind": "kind", "district": "districts", "price_band": "price_band"}
 SORTS = {
-    "price": "pays_fen:asc", "price_desc": "pays_fen:desc", "discount": "discount_ratio:desc",
-    "rating": "rating:desc", "newest": "published_ts:desc",
+    "price": "pays_fen:asc",
+    "price_desc": "pays_fen:desc",
+    "discount": "discount_ratio:desc",
+    "rating": "rating:desc",
+    "newest": "published_ts:desc",
 }
 
 
@@ -128,10 +131,30 @@ def _sort(query: SearchQuery) -> list[str] | None:
 
 
 # What a hit shows (`_hit`); the rest of a document stays in the engine.
-HIT_ATTRIBUTES = ["offer_id", "title_zh", "title_en", "kind", "category", "category_zh", "category_en",
-                  "provider_id", "provider_name", "district", "list_price_fen", "member_price_fen", "subsidy_fen",
-                  "points_price", "discount_ratio", "price_band", "stock_left", "tags", "groups", "rating",
-                  "cover_image", "_geo"]
+HIT_ATTRIBUTES = [
+    "offer_id",
+    "title_zh",
+    "title_en",
+    "kind",
+    "category",
+    "category_zh",
+    "category_en",
+    "provider_id",
+    "provider_name",
+    "district",
+    "list_price_fen",
+    "member_price_fen",
+    "subsidy_fen",
+    "points_price",
+    "discount_ratio",
+    "price_band",
+    "stock_left",
+    "tags",
+    "groups",
+    "rating",
+    "cover_image",
+    "_geo",
+]
 
 
 def _safe_marks(text: str) -> str:
@@ -145,22 +168,40 @@ def _hit(document: dict, query: SearchQuery) -> SearchHit:
     if distance is None and query.lat is not None and document.get("_geo"):
         distance = round(haversine_m(query.lat, query.lng, document["_geo"]["lat"], document["_geo"]["lng"]))
     return SearchHit(
-        offer_id=document["offer_id"], title_zh=document["title_zh"], title_en=document.get("title_en") or "",
+        offer_id=document["offer_id"],
+        title_zh=document["title_zh"],
+        title_en=document.get("title_en") or "",
         title_zh_highlighted=_safe_marks(formatted.get("title_zh", document["title_zh"])),
         title_en_highlighted=_safe_marks(formatted.get("title_en", document.get("title_en") or "")),
-        kind=document["kind"], category=document["category"], category_zh=document["category_zh"],
-        category_en=document["category_en"], provider_id=document["provider_id"],
-        provider_name=document["provider_name"], district=document.get("district"),
-        list_price_fen=document["list_price_fen"], member_price_fen=document["member_price_fen"],
-        subsidy_fen=document["subsidy_fen"], discount_ratio=document["discount_ratio"],
-        price_band=document["price_band"], stock_left=document["stock_left"], tags=document.get("tags") or [],
-        groups=document.get("groups") or [], distance_m=distance, rating=document.get("rating"),
-        cover_image=document.get("cover_image"), points_price=document.get("points_price"),
+        kind=document["kind"],
+        category=document["category"],
+        category_zh=document["category_zh"],
+        category_en=document["category_en"],
+        provider_id=document["provider_id"],
+        provider_name=document["provider_name"],
+        district=document.get("district"),
+        list_price_fen=document["list_price_fen"],
+        member_price_fen=document["member_price_fen"],
+        subsidy_fen=document["subsidy_fen"],
+        discount_ratio=document["discount_ratio"],
+        price_band=document["price_band"],
+        stock_left=document["stock_left"],
+        tags=document.get("tags") or [],
+        groups=document.get("groups") or [],
+        distance_m=distance,
+        rating=document.get("rating"),
+        cover_image=document.get("cover_image"),
+        points_price=document.get("points_price"),
     )
 
 
-def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = None,
-                   visible: overlay.Overlay | None = None, q: str | None = None) -> dict:
+def engine_request(
+    query: SearchQuery,
+    who: Eligibility,
+    now: datetime | None = None,
+    visible: overlay.Overlay | None = None,
+    q: str | None = None,
+) -> dict:
     """The body of the Meilisearch search request for this query and visitor; `q` is the
     text to search (the normalised or corrected query; the query's own text otherwise).
 
@@ -177,9 +218,13 @@ def engine_request(query: SearchQuery, who: Eligibility, now: datetime | None = 
     by_location = query.lat is not None or query.open_now
     filters = [*meili_filter(query, who, now), (visible or overlay.Overlay()).filter()]
     body = {
-        "q": q or None, "filter": filters + ([] if by_location else ["primary = true"]),
-        "facets": list(FACETS.values()), "attributesToRetrieve": HIT_ATTRIBUTES,
-        "attributesToHighlight": ["title_zh", "title_en"], "highlightPreTag": "<mark>", "highlightPostTag": "</mark>",
+        "q": q or None,
+        "filter": filters + ([] if by_location else ["primary = true"]),
+        "facets": list(FACETS.values()),
+        "attributesToRetrieve": HIT_ATTRIBUTES,
+        "attributesToHighlight": ["title_zh", "title_en"],
+        "highlightPreTag": "<mark>",
+        "highlightPostTag": "</mark>",
     }
     body.update(distinct="group", offset=(query.page - 1) * query.page_size, limit=query.page_size)
     sort = _sort(query)
@@ -220,9 +265,12 @@ async def _meili(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
     return SearchResult(
         hits=[_hit(document, query) for document in results["hits"]],
         total=results.get("totalHits", results.get("estimatedTotalHits")) or 0,
-        page=query.page, page_size=query.page_size,
-        facets=Facets(**{name: facets.get(attribute, {}) for name, attribute in FACETS.items()}), degraded=False,
-        took_ms=round((time.perf_counter() - started) * 1000, 1), query=q,
+        page=query.page,
+        page_size=query.page_size,
+        facets=Facets(**{name: facets.get(attribute, {}) for name, attribute in FACETS.items()}),
+        degraded=False,
+        took_ms=round((time.perf_counter() - started) * 1000, 1),
+        query=q,
     )
 
 
@@ -241,7 +289,7 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 _TEXT_MATCH = {
     "none": "true",
     "latin": "(o.title_en ILIKE '%' || $1 || '%' OR o.title_en % $1 OR o.title_zh ILIKE '%' || $1 || '%' "
-             "OR o.tags @> ARRAY[$1]::varchar[])",
+    "OR o.tags @> ARRAY[$1]::varchar[])",
     "other": "(o.title_zh ILIKE '%' || $1 || '%' OR array_to_string(o.tags, ' ') ILIKE '%' || $1 || '%')",
 }
 
@@ -289,8 +337,18 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
     titles and tags); facets only for what the page of candidates holds."""
     started = time.perf_counter()
     arguments = (  # $1 to $11 of _FALLBACK_SQL
-        q, who.node_ids is None, list(who.node_ids or ()), list(who.groups), query.category, query.kind,
-        query.provider_id, query.district, query.min_price, query.max_price, bool(query.has_stock))
+        q,
+        who.node_ids is None,
+        list(who.node_ids or ()),
+        list(who.groups),
+        query.category,
+        query.kind,
+        query.provider_id,
+        query.district,
+        query.min_price,
+        query.max_price,
+        bool(query.has_stock),
+    )
     script = "none" if not q else "latin" if q.isascii() else "other"
     sql = _FALLBACK_SQL.replace("TEXT_MATCH", _TEXT_MATCH[script])
     async with engine().transaction() as transaction:
@@ -298,15 +356,35 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
         # would only multiply the CPU each one takes.
         await transaction.connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         rows = await transaction.connection.fetch(
-            sql + " ORDER BY score DESC, o.created_at DESC, o.id DESC LIMIT 500", *arguments)
+            sql + " ORDER BY score DESC, o.created_at DESC, o.id DESC LIMIT 500", *arguments
+        )
     candidates = []
     day, minute = _shanghai_now(None)
     for row in rows:
         document = {
-            "offer_id": row["id"], **{key: row[key] for key in (
-                "kind", "title_zh", "title_en", "tags", "groups", "list_price_fen", "member_price_fen",
-                "subsidy_fen", "points_price", "stock_left", "cover_image", "category", "category_zh", "category_en",
-                "provider_id", "provider_name", "district")},
+            "offer_id": row["id"],
+            **{
+                key: row[key]
+                for key in (
+                    "kind",
+                    "title_zh",
+                    "title_en",
+                    "tags",
+                    "groups",
+                    "list_price_fen",
+                    "member_price_fen",
+                    "subsidy_fen",
+                    "points_price",
+                    "stock_left",
+                    "cover_image",
+                    "category",
+                    "category_zh",
+                    "category_en",
+                    "provider_id",
+                    "provider_name",
+                    "district",
+                )
+            },
             "pays_fen": pricing.member_pays_fen(row["member_price_fen"], row["subsidy_fen"]),
             "_geo": {"lat": row["latitude"], "lng": row["longitude"]} if row["latitude"] is not None else None,
             "published_ts": dates.timestamp(row["published_at"] or row["created_at"]),
@@ -320,8 +398,9 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
             if not (hours.get(f"open_{day}_from", 1e9) <= minute < hours.get(f"open_{day}_to", -1)):
                 continue
         if query.lat is not None and document["_geo"]:
-            document["_geoDistance"] = round(haversine_m(query.lat, query.lng, document["_geo"]["lat"],
-                                                         document["_geo"]["lng"]))
+            document["_geoDistance"] = round(
+                haversine_m(query.lat, query.lng, document["_geo"]["lat"], document["_geo"]["lng"])
+            )
             if query.radius_m and document["_geoDistance"] > query.radius_m:
                 continue
         elif query.lat is not None and query.radius_m:
@@ -343,9 +422,14 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
                 facets[name][document[name]] = facets[name].get(document[name], 0) + 1
     start = (query.page - 1) * query.page_size
     return SearchResult(
-        hits=[_hit(document, query) for document in candidates[start:start + query.page_size]],
-        total=len(candidates), page=query.page, page_size=query.page_size, facets=Facets(**facets),
-        degraded=True, took_ms=round((time.perf_counter() - started) * 1000, 1), query=q,
+        hits=[_hit(document, query) for document in candidates[start : start + query.page_size]],
+        total=len(candidates),
+        page=query.page,
+        page_size=query.page_size,
+        facets=Facets(**facets),
+        degraded=True,
+        took_ms=round((time.perf_counter() - started) * 1000, 1),
+        query=q,
     )
 
 
@@ -373,8 +457,9 @@ async def search(principal: Principal | None, query: SearchQuery, record_miss: b
     if typed and not corrected and result.total == 0 and not query.exact:
         # Written wrong: Chinese that sounds right is searched by its pinyin; a Latin word
         # by the nearest known word (the engine's typo tolerance does not reach synonyms).
-        retry_with = (text.query_pinyin(typed) if text.has_han(typed)
-                      else (await terms.vocabulary()).correct_latin(typed))
+        retry_with = (
+            text.query_pinyin(typed) if text.has_han(typed) else (await terms.vocabulary()).correct_latin(typed)
+        )
         if retry_with:
             retry = await _answer(query, who, retry_with)
             if retry.total:
@@ -396,8 +481,9 @@ async def _current_stock(hits: list[SearchHit]) -> None:
     when an offer sells out or comes back)."""
     if not hits:
         return
-    rows = await Offer.raw("SELECT id, stock_left FROM offer WHERE id = ANY({}::bigint[])",
-                           [hit.offer_id for hit in hits])
+    rows = await Offer.raw(
+        "SELECT id, stock_left FROM offer WHERE id = ANY({}::bigint[])", [hit.offer_id for hit in hits]
+    )
     left = {row["id"]: row["stock_left"] for row in rows}
     for hit in hits:
         hit.stock_left = left.get(hit.offer_id, hit.stock_left)
@@ -446,10 +532,15 @@ def _category_matches(row: dict, typed: str) -> bool:
 
 
 async def _record_miss(query: SearchQuery, who: Eligibility, degraded: bool) -> None:
-    await SearchMiss.insert(SearchMiss(
-        query=normalise(query.q), district=query.district[:100] if query.district else None,
-        groups=list(who.groups), degraded=degraded, created_at=datetime.now(dates.zone()),
-    ))
+    await SearchMiss.insert(
+        SearchMiss(
+            query=normalise(query.q),
+            district=query.district[:100] if query.district else None,
+            groups=list(who.groups),
+            degraded=degraded,
+            created_at=datetime.now(dates.zone()),
+        )
+    )
 
 
 def parse_query(params: dict[str, str]) -> SearchQuery:
@@ -476,25 +567,31 @@ WHERE o.id = {} AND o.status = 'published' AND p.status = 'active'
 """
 
 
-async def offer_detail(principal: Principal | None, offer_id: int, lat: float | None = None,
-                       lng: float | None = None) -> dict:
+async def offer_detail(
+    principal: Principal | None, offer_id: int, lat: float | None = None, lng: float | None = None
+) -> dict:
     """An offer this visitor may see, with its provider and the locations where it can be
     used (nearest first when lat/lng are known); NotFound otherwise, so that an offer
     out of reach looks the same as one that does not exist. A published offer whose
     window has not started yet is shown too (its page says 即将开始 and when)."""
     who = Eligibility.of(principal)
-    rows = await Offer.raw(_ELIGIBLE_SQL, offer_id, who.node_ids is None, who.node_ids is None,
-                           list(who.node_ids or ()), list(who.groups))
+    rows = await Offer.raw(
+        _ELIGIBLE_SQL, offer_id, who.node_ids is None, who.node_ids is None, list(who.node_ids or ()), list(who.groups)
+    )
     if not rows:
         raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
     offer = rows[0]
     provider = await providers.provider_for_index(offer["provider"])
-    chosen = {row["location"] for row in await Offer.raw(
-        "SELECT location FROM offer_location WHERE offer = {}", offer_id)}
+    chosen = {
+        row["location"] for row in await Offer.raw("SELECT location FROM offer_location WHERE offer = {}", offer_id)
+    }
     locations = [dict(location) for location in provider["locations"] if not chosen or location["id"] in chosen]
     for location in locations:
-        location["distance_m"] = (round(haversine_m(lat, lng, location["latitude"], location["longitude"]))
-                                  if lat is not None and lng is not None else None)
+        location["distance_m"] = (
+            round(haversine_m(lat, lng, location["latitude"], location["longitude"]))
+            if lat is not None and lng is not None
+            else None
+        )
     if lat is not None and lng is not None:
         locations.sort(key=lambda location: location["distance_m"])
     slots = await offers.open_slots(offer_id) if offer["kind"] == "slot" else []
@@ -506,8 +603,7 @@ async def provider_detail(principal: Principal | None, provider_id: int, page: i
     provider = await providers.provider_for_index(provider_id)
     if provider is None or provider["status"] != "active":
         raise NotFound("This provider does not exist or is not open to you.", code="provider_not_found")
-    result = await search(principal, SearchQuery(provider_id=provider_id, sort="newest", page=page),
-                          record_miss=False)
+    result = await search(principal, SearchQuery(provider_id=provider_id, sort="newest", page=page), record_miss=False)
     return {"provider": provider, "result": result}
 
 

@@ -66,7 +66,11 @@ async def flush() -> int:
             "INSERT INTO search_term_daily (area, day, term, searches) "
             "SELECT * FROM unnest({}::int[], {}::date[], {}::varchar[], {}::int[]) "
             "ON CONFLICT (area, day, term) DO UPDATE SET searches = search_term_daily.searches + EXCLUDED.searches",
-            [key[0] for key in batch], [key[1] for key in batch], [key[2] for key in batch], list(batch.values()))
+            [key[0] for key in batch],
+            [key[1] for key in batch],
+            [key[2] for key in batch],
+            list(batch.values()),
+        )
     except Exception as error:  # counts are a convenience: never fail a search for them
         log.warning("search_terms_not_flushed", error=type(error).__name__)
     return len(batch)
@@ -81,7 +85,10 @@ async def popular(area: int, limit: int = 8) -> list[str]:
     rows = await Offer.raw(
         "SELECT term FROM search_term_daily WHERE area = {} AND day > {} "
         "GROUP BY term HAVING sum(searches) >= {} ORDER BY sum(searches) DESC, term LIMIT 20",
-        area, since, MIN_SEARCHES)
+        area,
+        since,
+        MIN_SEARCHES,
+    )
     terms = [row["term"] for row in rows]
     _popular[area] = (time.monotonic(), terms)
     return terms[:limit]
@@ -98,15 +105,16 @@ _vocabulary_lock: asyncio.Lock | None = None
 async def _build_vocabulary() -> text.Vocabulary:
     titles = await Offer.raw(
         "SELECT o.title_zh || ' ' || coalesce(o.title_en, '') AS t, count(*) AS n FROM offer o "
-        "WHERE o.status = 'published' GROUP BY 1 ORDER BY n DESC LIMIT {}", VOCABULARY_TITLES)
+        "WHERE o.status = 'published' GROUP BY 1 ORDER BY n DESC LIMIT {}",
+        VOCABULARY_TITLES,
+    )
     others = await Offer.raw(
-        "SELECT DISTINCT unnest(tags) AS t FROM offer WHERE status = 'published' "
-        "UNION SELECT name_zh FROM category")
+        "SELECT DISTINCT unnest(tags) AS t FROM offer WHERE status = 'published' UNION SELECT name_zh FROM category"
+    )
     extra = [word for group in text.load_synonyms() for word in group]
     # Segmenting thousands of titles takes a while: in a thread, so that the web process
     # keeps answering meanwhile.
-    return await asyncio.to_thread(text.Vocabulary, [row["t"] for row in titles] + [row["t"] for row in others],
-                                   extra)
+    return await asyncio.to_thread(text.Vocabulary, [row["t"] for row in titles] + [row["t"] for row in others], extra)
 
 
 async def vocabulary() -> text.Vocabulary:

@@ -138,7 +138,9 @@ class Vocabulary:
                 if len(word) > 1:
                     counts[word] = counts.get(word, 0) + 1
         self.known = set(counts)
-        self.latin = sorted({word for phrase in [*texts, *extra] for word in re.findall(r"[a-z]{4,}", normalise(phrase))})
+        self.latin = sorted(
+            {word for phrase in [*texts, *extra] for word in re.findall(r"[a-z]{4,}", normalise(phrase))}
+        )
         self.by_sound: dict[str, str] = {}
         for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             self.by_sound.setdefault(query_pinyin(word), word)
@@ -149,8 +151,10 @@ class Vocabulary:
         if not re.fullmatch(r"[a-z]{4,30}", query):
             return None
         allowed = 1 if len(query) < 8 else 2
-        best = min(((edit_distance(query, word), word) for word in self.latin if abs(len(word) - len(query)) <= allowed),
-                   default=None)
+        best = min(
+            ((edit_distance(query, word), word) for word in self.latin if abs(len(word) - len(query)) <= allowed),
+            default=None,
+        )
         return best[1] if best and 0 < best[0] <= allowed else None
 
     def correct(self, query: str) -> str | None:
@@ -162,7 +166,8 @@ class Vocabulary:
         if len(runs) != 1 or runs[0] != query or len(query) < 2:
             return None  # mixed text or a single character: no guess
         if all(word in self.known for word in words(query) if len(word) > 1) and any(
-                len(word) > 1 for word in words(query)):
+            len(word) > 1 for word in words(query)
+        ):
             return None
         corrected = self.by_sound.get(query_pinyin(query))
         return corrected if corrected and corrected != query else None
@@ -181,4 +186,3 @@ def edit_distance(a: str, b: str) -> int:
             current.append(cost)
         previous2, previous = previous, current
     return previous[-1]
-

@@ -28,8 +28,9 @@ class ProviderComplaintController(Controller):
         return await complaints.inbox(request.user)
 
     @post("/complaints/{complaint_id:int}/answer", status_code=200, summary="Answer a complaint")
-    async def answer(self, request: Request, complaint_id: FromPath[BigId],
-                     data: JSONBody[ComplaintAnswer]) -> ComplaintRead:
+    async def answer(
+        self, request: Request, complaint_id: FromPath[BigId], data: JSONBody[ComplaintAnswer]
+    ) -> ComplaintRead:
         return await complaints.answer(request.user, complaint_id, data.text)
 
 
@@ -39,13 +40,13 @@ class ConsoleComplaintController(Controller):
     guards = [guards.operator]
 
     @get("/complaints", summary="Complaints about providers in your scope")
-    async def complaints(self, request: Request,
-                         status: Annotated[str | None, QueryParameter(required=False)] = None) -> list[ComplaintRead]:
+    async def complaints(
+        self, request: Request, status: Annotated[str | None, QueryParameter(required=False)] = None
+    ) -> list[ComplaintRead]:
         return await complaints.in_scope(request.user, status)
 
     @post("/complaints/{complaint_id:int}/close", status_code=200, summary="Close a complaint with a resolution")
-    async def close(self, request: Request, complaint_id: FromPath[BigId],
-                    data: JSONBody[Resolution]) -> ComplaintRead:
+    async def close(self, request: Request, complaint_id: FromPath[BigId], data: JSONBody[Resolution]) -> ComplaintRead:
         return await complaints.close(request.user, complaint_id, data.resolution)
 
 

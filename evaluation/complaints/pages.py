@@ -25,8 +25,13 @@ BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
 portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
 register("console", "complaints", N_("Complaints"), "/console/complaints", "doc", position=47)
-todo.register("complaints", N_("Complaints past their deadline"), "/console/complaints?overdue=1",
-              complaints.count_overdue, position=30)
+todo.register(
+    "complaints",
+    N_("Complaints past their deadline"),
+    "/console/complaints?overdue=1",
+    complaints.count_overdue,
+    position=30,
+)
 
 
 async def _form(request: Request) -> dict:
@@ -35,10 +40,16 @@ async def _form(request: Request) -> dict:
 
 async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
     inbox = await complaints.inbox(request.user)
-    return Template(template_name="evaluation/provider_complaints.html", status_code=status, context={
-        "complaints": inbox, "error": error,
-        # Which offer, which voucher (code masked) and the day of the visit (marketplace.vouchers fills it).
-        "vouchers": await page_parts.fill("complaint_vouchers", request, [c.voucher_id for c in inbox])})
+    return Template(
+        template_name="evaluation/provider_complaints.html",
+        status_code=status,
+        context={
+            "complaints": inbox,
+            "error": error,
+            # Which offer, which voucher (code masked) and the day of the visit (marketplace.vouchers fills it).
+            "vouchers": await page_parts.fill("complaint_vouchers", request, [c.voucher_id for c in inbox]),
+        },
+    )
 
 
 @get("/provider/complaints", guards=[guards.provider_user], include_in_schema=False)
@@ -58,8 +69,14 @@ async def provider_answer(request: Request, complaint_id: BigId) -> Response:
     return Redirect(path="/provider/complaints")
 
 
-async def _mediation(request: Request, error: DomainError | None = None, status: int = 200, *,
-                     refused: int | None = None, resolution: str = "") -> Template:
+async def _mediation(
+    request: Request,
+    error: DomainError | None = None,
+    status: int = 200,
+    *,
+    refused: int | None = None,
+    resolution: str = "",
+) -> Template:
     """Complaint mediation: search by provider, filters by status and past the deadline, paged.
     `refused`: the complaint whose close form was refused, shown again with its error at the
     resolution field and the text typed."""
@@ -68,14 +85,25 @@ async def _mediation(request: Request, error: DomainError | None = None, status:
     complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
     overdue = query.get("overdue") == "1"
     page = paging.page_number(query.get("page"))
-    found, total = await complaints.complaint_page(request.user, q=q, status=complaint_status, overdue=overdue,
-                                                   page=page)
+    found, total = await complaints.complaint_page(
+        request.user, q=q, status=complaint_status, overdue=overdue, page=page
+    )
     on_page = refused in {complaint.id for complaint in found if not complaint.resolution}
-    return Template(template_name="evaluation/console_complaints.html", status_code=status, context={
-        "complaints": found, "error": form_error(error, {"resolution": N_("Resolution")}) if error else None,
-        "refused_complaint": refused if on_page else None, "resolution": resolution, "q": q,
-        "status": complaint_status, "overdue": "1" if overdue else "", "pager": paging.Pager.of(request, total, page),
-        **paging.bulk_outcome(request, ("close",))})
+    return Template(
+        template_name="evaluation/console_complaints.html",
+        status_code=status,
+        context={
+            "complaints": found,
+            "error": form_error(error, {"resolution": N_("Resolution")}) if error else None,
+            "refused_complaint": refused if on_page else None,
+            "resolution": resolution,
+            "q": q,
+            "status": complaint_status,
+            "overdue": "1" if overdue else "",
+            "pager": paging.Pager.of(request, total, page),
+            **paging.bulk_outcome(request, ("close",)),
+        },
+    )
 
 
 @get("/console/complaints", guards=[guards.operator], include_in_schema=False)
@@ -112,10 +140,18 @@ async def console_complaints_bulk(request: Request) -> Response:
         nothing_changed(request)
         chosen = await complaints.in_scope_by_id(request.user, ids)
         chosen = [complaint for complaint in chosen if complaint.status != "closed"]
-        return Template(template_name="evaluation/console_complaints_bulk.html", status_code=422 if error else 200,
-                        context={"back": back, "error": error, "complaints": chosen, "reason": reason,
-                                 "fields": [("action", "close"), ("back", back), ("reason", reason)]
-                                 + [("ids", str(complaint.id)) for complaint in chosen]})
+        return Template(
+            template_name="evaluation/console_complaints_bulk.html",
+            status_code=422 if error else 200,
+            context={
+                "back": back,
+                "error": error,
+                "complaints": chosen,
+                "reason": reason,
+                "fields": [("action", "close"), ("back", back), ("reason", reason)]
+                + [("ids", str(complaint.id)) for complaint in chosen],
+            },
+        )
     done = failed = 0
     for complaint_id in ids:
         try:

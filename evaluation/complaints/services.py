@@ -52,12 +52,23 @@ SELECT c.*, p.name AS provider_name FROM complaint c JOIN provider p ON p.id = c
 def _read(row, *, show_member: bool) -> ComplaintRead:
     now = datetime.now(UTC)
     return ComplaintRead(
-        id=row["id"], voucher_id=row["voucher"], provider_id=row["provider"], provider_name=row["provider_name"],
-        category=row["category"], text=row["text"], status=row["status"], created_at=row["created_at"],
-        respond_by=row["respond_by"], overdue=row["status"] == "open" and now > row["respond_by"],
-        answer=row["answer"], answered_at=row["answered_at"], resolution=row["resolution"],
-        closed_at=row["closed_at"], member_name=row["member_masked"] if show_member else None,
-        photo=row["photo"])
+        id=row["id"],
+        voucher_id=row["voucher"],
+        provider_id=row["provider"],
+        provider_name=row["provider_name"],
+        category=row["category"],
+        text=row["text"],
+        status=row["status"],
+        created_at=row["created_at"],
+        respond_by=row["respond_by"],
+        overdue=row["status"] == "open" and now > row["respond_by"],
+        answer=row["answer"],
+        answered_at=row["answered_at"],
+        resolution=row["resolution"],
+        closed_at=row["closed_at"],
+        member_name=row["member_masked"] if show_member else None,
+        photo=row["photo"],
+    )
 
 
 @personal_data.forgets("complaint")
@@ -74,18 +85,29 @@ async def latest_of_provider(provider_id: int, limit: int = 20) -> tuple[list[di
         rows = await connection.fetch(
             "SELECT category, text, status, created_at, answered_at, respond_by, "
             "(status = 'open' AND respond_by < now()) AS overdue FROM complaint WHERE provider = $1 "
-            "ORDER BY created_at DESC LIMIT $2", provider_id, limit)
+            "ORDER BY created_at DESC LIMIT $2",
+            provider_id,
+            limit,
+        )
         total = await connection.fetchval("SELECT count(*) FROM complaint WHERE provider = $1", provider_id)
     return [dict(row) for row in rows], total
 
 
 def _news(topic: type[topics.ComplaintNews], row) -> topics.ComplaintNews:
-    return topic(complaint_id=row["id"], member_id=row["member"], voucher_id=row["voucher"],
-                 provider_name=row["provider_name"])
+    return topic(
+        complaint_id=row["id"], member_id=row["member"], voucher_id=row["voucher"], provider_name=row["provider_name"]
+    )
 
 
-async def file(principal: Principal, voucher_id: int, provider_id: int, data: ComplaintInput,
-               photo: str | None = None, *, no_show: bool = False) -> ComplaintRead:
+async def file(
+    principal: Principal,
+    voucher_id: int,
+    provider_id: int,
+    data: ComplaintInput,
+    photo: str | None = None,
+    *,
+    no_show: bool = False,
+) -> ComplaintRead:
     """A member's complaint about one of their vouchers (the marketplace vouches that the
     voucher is theirs, names its provider and says whether it was a paid booking the
     provider did not honour), with the name of a photo already checked and kept by
@@ -98,28 +120,48 @@ async def file(principal: Principal, voucher_id: int, provider_id: int, data: Co
         # One member's complaints one at a time, so the checks below hold under races.
         await connection.execute("SELECT pg_advisory_xact_lock(hashtext('complaint'), $1)", principal.id)
         redemption = await connection.fetchval(
-            "SELECT id FROM redemption WHERE voucher = $1 AND member = $2", voucher_id, principal.id)
+            "SELECT id FROM redemption WHERE voucher = $1 AND member = $2", voucher_id, principal.id
+        )
         if redemption is None and not no_show:
-            raise Conflict("You can complain about a voucher once it has been used, or about a paid booking "
-                           "the provider did not honour.", code="complaint_not_eligible")
-        if await connection.fetchval("SELECT EXISTS (SELECT 1 FROM complaint WHERE voucher = $1 AND member = $2)",
-                                     voucher_id, principal.id):
+            raise Conflict(
+                "You can complain about a voucher once it has been used, or about a paid booking "
+                "the provider did not honour.",
+                code="complaint_not_eligible",
+            )
+        if await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM complaint WHERE voucher = $1 AND member = $2)", voucher_id, principal.id
+        ):
             raise Conflict("You have complained about this voucher already.", code="complaint_exists")
         recent = await connection.fetchval(
             "SELECT min(created_at) FROM (SELECT created_at FROM complaint WHERE member = $1 "
             "AND created_at > $2 ORDER BY created_at DESC LIMIT $3) r HAVING count(*) >= $3",
-            principal.id, now - timedelta(days=7), weekly_limit())
+            principal.id,
+            now - timedelta(days=7),
+            weekly_limit(),
+        )
         if recent is not None:
             retry = int((recent + timedelta(days=7) - now).total_seconds()) + 1
-            raise TooManyRequests("You have filed %(count)s complaints this week; you can file another later.",
-                                  code="complaint_rate_limited", params={"count": weekly_limit()},
-                                  retry_after=max(retry, 1))
+            raise TooManyRequests(
+                "You have filed %(count)s complaints this week; you can file another later.",
+                code="complaint_rate_limited",
+                params={"count": weekly_limit()},
+                retry_after=max(retry, 1),
+            )
         try:
             complaint_id = await connection.fetchval(
                 "INSERT INTO complaint (redemption, voucher, provider, member, category, text, created_at, "
                 "respond_by, member_masked, photo) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                redemption, voucher_id, provider_id, principal.id, data.category, data.text.strip(), now,
-                now + response_time(), pii.mask_name(principal.display_name), photo)
+                redemption,
+                voucher_id,
+                provider_id,
+                principal.id,
+                data.category,
+                data.text.strip(),
+                now,
+                now + response_time(),
+                pii.mask_name(principal.display_name),
+                photo,
+            )
         except UniqueViolationError:
             # One open complaint per voucher: a provider's complaint rate counts vouchers,
             # not how often one member writes.
@@ -136,7 +178,9 @@ async def mine(principal: Principal, voucher_id: int | None = None) -> list[Comp
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _SQL + "WHERE c.member = $1 AND ($2::bigint IS NULL OR c.voucher = $2) ORDER BY c.id DESC",
-            principal.id, voucher_id)
+            principal.id,
+            voucher_id,
+        )
     return [_read(row, show_member=False) for row in rows]
 
 
@@ -151,7 +195,8 @@ async def inbox(principal: Principal) -> list[ComplaintRead]:
     provider_id = _provider(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _SQL + "WHERE c.provider = $1 ORDER BY (c.status = 'open') DESC, c.respond_by LIMIT 200", provider_id)
+            _SQL + "WHERE c.provider = $1 ORDER BY (c.status = 'open') DESC, c.respond_by LIMIT 200", provider_id
+        )
     return [_read(row, show_member=True) for row in rows]
 
 
@@ -159,7 +204,8 @@ async def count_open(provider_id: int) -> int:
     """How many of the provider's complaints wait for its answer (the portal's badge)."""
     async with engine().transaction() as transaction:
         return await transaction.connection.fetchval(
-            "SELECT count(*) FROM complaint WHERE provider = $1 AND status = 'open'", provider_id)
+            "SELECT count(*) FROM complaint WHERE provider = $1 AND status = 'open'", provider_id
+        )
 
 
 async def answer(principal: Principal, complaint_id: int, text: str) -> ComplaintRead:
@@ -169,11 +215,15 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
         connection = transaction.connection
         row = await connection.fetchrow(
             "UPDATE complaint SET status = 'answered', answer = $3, answered_at = now() "
-            "WHERE id = $1 AND provider = $2 AND status = 'open' RETURNING id", complaint_id, provider_id,
-            text.strip())
+            "WHERE id = $1 AND provider = $2 AND status = 'open' RETURNING id",
+            complaint_id,
+            provider_id,
+            text.strip(),
+        )
         if row is None:
             current = await connection.fetchval(
-                "SELECT status FROM complaint WHERE id = $1 AND provider = $2", complaint_id, provider_id)
+                "SELECT status FROM complaint WHERE id = $1 AND provider = $2", complaint_id, provider_id
+            )
             if current is None:
                 raise NotFound("No such complaint.", code="complaint_not_found")
             raise Conflict(f"This complaint is {current}.", code="complaint_not_open", status_now=current)
@@ -194,7 +244,10 @@ async def in_scope(principal: Principal, status: str | None = None, limit: int =
         rows = await transaction.connection.fetch(
             _SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
             "AND ($2::varchar IS NULL OR c.status = $2) ORDER BY (c.status <> 'closed') DESC, c.respond_by LIMIT $3",
-            principal.node_path, status, limit)
+            principal.node_path,
+            status,
+            limit,
+        )
     return [_read(row, show_member=True) for row in rows]
 
 
@@ -204,7 +257,10 @@ async def in_scope_by_id(principal: Principal, complaint_ids: list[int]) -> list
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND c.id = ANY($2::bigint[]) "
-            "ORDER BY c.respond_by, c.id", principal.node_path or "-", list(complaint_ids))
+            "ORDER BY c.respond_by, c.id",
+            principal.node_path or "-",
+            list(complaint_ids),
+        )
     return [_read(row, show_member=True) for row in rows]
 
 
@@ -220,7 +276,12 @@ async def close(principal: Principal, complaint_id: int, resolution: str) -> Com
             "UPDATE complaint c SET status = 'closed', resolution = $3, closed_at = now(), closed_by = $2 "
             "FROM provider p JOIN union_node n ON n.id = p.node "
             "WHERE c.id = $1 AND p.id = c.provider AND n.path LIKE $4 || '%' AND c.status <> 'closed' "
-            "RETURNING c.provider", complaint_id, principal.id, resolution, principal.node_path)
+            "RETURNING c.provider",
+            complaint_id,
+            principal.id,
+            resolution,
+            principal.node_path,
+        )
         if row is None:
             raise NotFound("No open complaint with this id in your scope.", code="complaint_not_found")
         await scorecards.rating_changed(row["provider"])
@@ -234,24 +295,33 @@ async def count_overdue(principal: Principal) -> int:
     async with engine().transaction() as transaction:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM complaint c JOIN provider p ON p.id = c.provider JOIN union_node n ON n.id = p.node "
-            "WHERE n.path LIKE $1 || '%' AND c.status = 'open' AND c.respond_by < now()", principal.node_path or "-")
+            "WHERE n.path LIKE $1 || '%' AND c.status = 'open' AND c.respond_by < now()",
+            principal.node_path or "-",
+        )
 
 
 COMPLAINT_STATUSES = ("open", "answered", "closed")
 
 
-async def complaint_page(principal: Principal, *, q: str = "", status: str = "", overdue: bool = False,
-                         page: int = 1, page_size: int = 50) -> tuple[list[ComplaintRead], int]:
+async def complaint_page(
+    principal: Principal, *, q: str = "", status: str = "", overdue: bool = False, page: int = 1, page_size: int = 50
+) -> tuple[list[ComplaintRead], int]:
     """One page of the complaints in the operator's scope, by provider name, status and
     "past its deadline"; those still to settle first, the nearest deadline first."""
     _operator(principal)
     text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,") +
-            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
+            _SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,")
+            + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
             "AND ($2 = '' OR c.status = $2) AND (NOT $3 OR (c.status = 'open' AND c.respond_by < now())) "
             "AND ($4 = '' OR p.name ILIKE '%' || $4 || '%') "
             "ORDER BY (c.status <> 'closed') DESC, c.respond_by LIMIT $5 OFFSET $6",
-            principal.node_path, status, overdue, text, page_size, (page - 1) * page_size)
+            principal.node_path,
+            status,
+            overdue,
+            text,
+            page_size,
+            (page - 1) * page_size,
+        )
     return [_read(row, show_member=True) for row in rows], (rows[0]["total"] if rows else 0)

@@ -52,9 +52,11 @@ class ProviderQualityController(Controller):
     @get("/standing", summary="Your standing under the evaluation policy, why, and its history")
     async def standing(self, request: Request) -> ProviderStanding:
         provider_id = request.user.provider_id
-        return ProviderStanding(standing=await policy.standing(provider_id),
-                                history=await policy.standing_history(provider_id),
-                                policy=await policy.policy_for_provider(provider_id))
+        return ProviderStanding(
+            standing=await policy.standing(provider_id),
+            history=await policy.standing_history(provider_id),
+            policy=await policy.policy_for_provider(provider_id),
+        )
 
     @get("/cases", summary="Delisting cases about you")
     async def cases(self, request: Request) -> list[CaseRead]:
@@ -78,14 +80,18 @@ class ConsoleQualityController(Controller):
     async def verdict(self, request: Request, rating_id: FromPath[BigId], data: JSONBody[HeldVerdict]) -> None:
         await ratings.clear_held(request.user, rating_id, data.keep)
 
-    @post("/policies", status_code=201,
-          summary="Publish a new version of a node's evaluation policy (thresholds, minimum samples, deadline)")
+    @post(
+        "/policies",
+        status_code=201,
+        summary="Publish a new version of a node's evaluation policy (thresholds, minimum samples, deadline)",
+    )
     async def publish_policy(self, request: Request, data: JSONBody[PolicyInput]) -> PolicyRead:
         return PolicyRead(**await policy.publish_policy(request.user, data.node_id, data.rules))
 
     @get("/cases", summary="Enforcement cases in your scope, open and appealed first")
-    async def cases(self, request: Request,
-                    status: FromQuery[Annotated[str | None, QueryParameter(required=False)]] = None) -> list[CaseRead]:
+    async def cases(
+        self, request: Request, status: FromQuery[Annotated[str | None, QueryParameter(required=False)]] = None
+    ) -> list[CaseRead]:
         return await cases.case_queue(request.user, status)
 
     @get("/cases/{case_id:int}", summary="A case with the evidence it was opened on")
@@ -97,8 +103,9 @@ class ConsoleQualityController(Controller):
         return await cases.decide(request.user, case_id, data.decision, data.explanation, data.cancel_vouchers)
 
     @post("/cases/{case_id:int}/appeal-decision", status_code=200, summary="Decide the provider's appeal")
-    async def decide_appeal(self, request: Request, case_id: FromPath[Id],
-                            data: JSONBody[AppealDecisionInput]) -> CaseRead:
+    async def decide_appeal(
+        self, request: Request, case_id: FromPath[Id], data: JSONBody[AppealDecisionInput]
+    ) -> CaseRead:
         return await cases.decide_appeal(request.user, case_id, data.outcome, data.explanation)
 
 

@@ -36,10 +36,21 @@ from providers import services as providers
 
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)
 register("console", "cases", N_("Enforcement"), "/console/cases", "alert", position=46)
-todo.register("cases", N_("Cases awaiting a decision"), "/console/cases?status=open",
-              partial(cases.count_cases, status="open"), position=40)
-todo.register("appeals", N_("Appeals"), "/console/cases?status=appealed",
-              partial(cases.count_cases, status="appealed"), position=50, nav_key="cases")
+todo.register(
+    "cases",
+    N_("Cases awaiting a decision"),
+    "/console/cases?status=open",
+    partial(cases.count_cases, status="open"),
+    position=40,
+)
+todo.register(
+    "appeals",
+    N_("Appeals"),
+    "/console/cases?status=appealed",
+    partial(cases.count_cases, status="appealed"),
+    position=50,
+    nav_key="cases",
+)
 todo.register("held", N_("Held ratings"), "/console/cases#held", ratings.count_held, position=60, nav_key="cases")
 
 
@@ -49,12 +60,20 @@ async def _form(request: Request) -> dict:
 
 # Provider portal -------------------------------------------------------------------------------------
 
+
 async def _standing_page(request: Request, error: str | None = None, status: int = 200) -> Template:
     provider_id = request.user.provider_id
-    return Template(template_name="evaluation/provider_standing.html", status_code=status, context={
-        "standing": await policy.standing(provider_id), "history": await policy.standing_history(provider_id),
-        "policy": await policy.policy_for_provider(provider_id), "cases": await cases.provider_cases(request.user),
-        "error": error})
+    return Template(
+        template_name="evaluation/provider_standing.html",
+        status_code=status,
+        context={
+            "standing": await policy.standing(provider_id),
+            "history": await policy.standing_history(provider_id),
+            "policy": await policy.policy_for_provider(provider_id),
+            "cases": await cases.provider_cases(request.user),
+            "error": error,
+        },
+    )
 
 
 @get("/provider/standing", guards=[guards.provider_user], include_in_schema=False)
@@ -80,9 +99,13 @@ CASE_STATUSES = ("open", "decided", "appealed", "closed")
 CASE_KINDS = ("delisting", "integrity")
 
 
-async def _cases_page(request: Request, error: str | None = None, status: int = 200,
-                     open_error: DomainError | None = None,
-                     open_values: dict | None = None) -> Template:
+async def _cases_page(
+    request: Request,
+    error: str | None = None,
+    status: int = 200,
+    open_error: DomainError | None = None,
+    open_values: dict | None = None,
+) -> Template:
     query = request.query_params
     q = (query.get("q") or "")[:60]
     case_status = query.get("status") if query.get("status") in CASE_STATUSES else ""
@@ -95,14 +118,26 @@ async def _cases_page(request: Request, error: str | None = None, status: int = 
     current = await policy.policy_of_node(request.user.node_id)
     # Held ratings page on their own (?held_page=), so turning them keeps the cases' page.
     held, held_total, held_page = await ratings.held_page(request.user, page=paging.page_number(query.get("held_page")))
-    return Template(template_name="evaluation/console_cases.html", status_code=status, context={
-        "cases": found, "pager": paging.Pager.of(request, total, page), "q": q, "status": case_status, "kind": kind,
-        "held": held, "held_pager": paging.Pager.of(request, held_total, held_page, param="held_page", anchor="held"),
-        **paging.bulk_outcome(request, ("count", "exclude")),
-        "provider_q": provider_q, "provider_choices": await cases.providers_to_pick(request.user, provider_q),
-        "open_error": form_error(open_error) if open_error else None, "open_values": open_values,
-        "policy": current,
-        "error": error})
+    return Template(
+        template_name="evaluation/console_cases.html",
+        status_code=status,
+        context={
+            "cases": found,
+            "pager": paging.Pager.of(request, total, page),
+            "q": q,
+            "status": case_status,
+            "kind": kind,
+            "held": held,
+            "held_pager": paging.Pager.of(request, held_total, held_page, param="held_page", anchor="held"),
+            **paging.bulk_outcome(request, ("count", "exclude")),
+            "provider_q": provider_q,
+            "provider_choices": await cases.providers_to_pick(request.user, provider_q),
+            "open_error": form_error(open_error) if open_error else None,
+            "open_values": open_values,
+            "policy": current,
+            "error": error,
+        },
+    )
 
 
 @post("/console/cases/new", guards=[guards.operator], include_in_schema=False)
@@ -168,8 +203,9 @@ def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
         return result / 100 if name == "honoured_low_below" else result
 
     rules: dict = {name: number(name, name) for name in GENERAL_FIELDS}
-    rules["levels"] = {level: {name: number(f"{level}.{name}", name) for name in LEVEL_FIELDS}
-                       for level in policy.LEVELS}
+    rules["levels"] = {
+        level: {name: number(f"{level}.{name}", name) for name in LEVEL_FIELDS} for level in policy.LEVELS
+    }
     return rules, errors
 
 
@@ -179,18 +215,36 @@ def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
     name = field.rsplit(".", 1)[-1]
     if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS:
         return field, _range_message(name)
-    return None, _("Levels must get stricter from watch to warning to probation: lower satisfaction and "
-                   "honoured thresholds, higher complaint and missed-answer thresholds.")
+    return None, _(
+        "Levels must get stricter from watch to warning to probation: lower satisfaction and "
+        "honoured thresholds, higher complaint and missed-answer thresholds."
+    )
 
 
-async def _policy_page(request: Request, *, values: dict | None = None, errors: dict | None = None,
-                       form_error_text: str | None = None, preview: list | None = None, status: int = 200,
-                       published: bool = False) -> Template:
+async def _policy_page(
+    request: Request,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    form_error_text: str | None = None,
+    preview: list | None = None,
+    status: int = 200,
+    published: bool = False,
+) -> Template:
     current = await policy.policy_of_node(request.user.node_id)
-    return Template(template_name="evaluation/console_policy.html", status_code=status, context={
-        "policy": current, "values": values or _policy_values(current["rules"]), "errors": errors or {},
-        "form_error": form_error_text, "preview": preview, "levels": policy.LEVELS,
-        "published": published or request.query_params.get("published") == "1"})
+    return Template(
+        template_name="evaluation/console_policy.html",
+        status_code=status,
+        context={
+            "policy": current,
+            "values": values or _policy_values(current["rules"]),
+            "errors": errors or {},
+            "form_error": form_error_text,
+            "preview": preview,
+            "levels": policy.LEVELS,
+            "published": published or request.query_params.get("published") == "1",
+        },
+    )
 
 
 @get("/console/policy", guards=[guards.operator], include_in_schema=False)
@@ -216,8 +270,13 @@ async def console_policy_publish(request: Request) -> Response:
         if error.status in (401, 403):
             raise
         field, message = _policy_error_field(error)
-        return await _policy_page(request, values=values, errors={field: message} if field else {},
-                                  form_error_text=None if field else message, status=error.status)
+        return await _policy_page(
+            request,
+            values=values,
+            errors={field: message} if field else {},
+            form_error_text=None if field else message,
+            status=error.status,
+        )
     return Redirect(path="/console/policy?published=1")
 
 
@@ -245,18 +304,36 @@ async def _readable_reasons(reasons: list[dict]) -> list[dict]:
     return result
 
 
-async def _case_page(request: Request, case_id: int, error: str | None = None, status: int = 200,
-                     confirm: dict | None = None, explanation: str = "") -> Template:
+async def _case_page(
+    request: Request,
+    case_id: int,
+    error: str | None = None,
+    status: int = 200,
+    confirm: dict | None = None,
+    explanation: str = "",
+) -> Template:
     """`error`: a code shown on top, except a too short or too long explanation, which shows
     under the explanation typed (kept) through the shared form-error macros."""
     case = await cases.get_case(request.user, case_id)
-    explanation_error = {"message": _("Choose a decision and explain it in 10 to 4,000 characters."),
-                         "field": "explanation"} if error == "explanation_length" else None
-    return Template(template_name="evaluation/console_case.html", status_code=status, context={
-        "case": case, "reasons": await _readable_reasons(case.reasons), "evidence": await _evidence(case.provider_id),
-        "history": await policy.standing_history(case.provider_id), "confirm": confirm,
-        "error": None if explanation_error else error, "explanation_error": explanation_error,
-        "explanation": explanation})
+    explanation_error = (
+        {"message": _("Choose a decision and explain it in 10 to 4,000 characters."), "field": "explanation"}
+        if error == "explanation_length"
+        else None
+    )
+    return Template(
+        template_name="evaluation/console_case.html",
+        status_code=status,
+        context={
+            "case": case,
+            "reasons": await _readable_reasons(case.reasons),
+            "evidence": await _evidence(case.provider_id),
+            "history": await policy.standing_history(case.provider_id),
+            "confirm": confirm,
+            "error": None if explanation_error else error,
+            "explanation_error": explanation_error,
+            "explanation": explanation,
+        },
+    )
 
 
 @get("/console/cases/{case_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -273,9 +350,16 @@ async def console_decide(request: Request, case_id: Id) -> Response:
     if form.get("confirm") != "1":
         nothing_changed(request)
         # First say what will happen, then decide on the second step.
-        return await _case_page(request, case_id, confirm={
-            "action": f"/console/cases/{case_id}/decision", "decision": decision, "explanation": explanation,
-            "cancel_vouchers": form.get("cancel_vouchers") == "on"})
+        return await _case_page(
+            request,
+            case_id,
+            confirm={
+                "action": f"/console/cases/{case_id}/decision",
+                "decision": decision,
+                "explanation": explanation,
+                "cancel_vouchers": form.get("cancel_vouchers") == "on",
+            },
+        )
     try:
         await cases.decide(request.user, case_id, decision, explanation, form.get("cancel_vouchers") == "on")
     except DomainError as error:
@@ -291,8 +375,15 @@ async def console_decide_appeal(request: Request, case_id: Id) -> Response:
         return await _case_page(request, case_id, "explanation_length", 422, explanation=explanation)
     if form.get("confirm") != "1":
         nothing_changed(request)
-        return await _case_page(request, case_id, confirm={
-            "action": f"/console/cases/{case_id}/appeal-decision", "outcome": outcome, "explanation": explanation})
+        return await _case_page(
+            request,
+            case_id,
+            confirm={
+                "action": f"/console/cases/{case_id}/appeal-decision",
+                "outcome": outcome,
+                "explanation": explanation,
+            },
+        )
     try:
         await cases.decide_appeal(request.user, case_id, outcome, explanation)
     except DomainError as error:
@@ -325,23 +416,45 @@ async def console_held_bulk(request: Request) -> Response:
         nothing_changed(request)
         chosen = await ratings.held_ratings(request.user, limit=len(ids), ids=ids)
         count = action == "count"
-        return Template(template_name="console/bulk_confirm.html", status_code=422 if error else 200, context={
-            "nav": "cases", "kicker": _("Held ratings"), "back": back, "error": error,
-            "title": _("Count held ratings") if count else _("Leave held ratings out"),
-            "question": (ngettext("Count %(n)s rating?", "Count these %(n)s ratings?", len(chosen)) if count
-                         else ngettext("Leave %(n)s rating out for good?", "Leave these %(n)s ratings out for good?",
-                                       len(chosen))) % {"n": len(chosen)},
-            "lines": [_("%(provider)s · %(stars)s of 5 stars · %(comment)s") % {
-                "provider": rating["provider_name"], "stars": rating["overall"],
-                "comment": (rating["comment"] or "—")[:60]} for rating in chosen],
-            "consequences": [_("They count in the providers' scores from now on.") if count
-                             else _("They never count in the providers' scores."),
-                             _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason}],
-            "fields": [("action", action), ("back", back), ("reason", reason)]
-            + [("ids", str(rating["id"])) for rating in chosen],
-            "action": "/console/held-ratings/bulk", "danger": not count,
-            "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
-        })
+        return Template(
+            template_name="console/bulk_confirm.html",
+            status_code=422 if error else 200,
+            context={
+                "nav": "cases",
+                "kicker": _("Held ratings"),
+                "back": back,
+                "error": error,
+                "title": _("Count held ratings") if count else _("Leave held ratings out"),
+                "question": (
+                    ngettext("Count %(n)s rating?", "Count these %(n)s ratings?", len(chosen))
+                    if count
+                    else ngettext(
+                        "Leave %(n)s rating out for good?", "Leave these %(n)s ratings out for good?", len(chosen)
+                    )
+                )
+                % {"n": len(chosen)},
+                "lines": [
+                    _("%(provider)s · %(stars)s of 5 stars · %(comment)s")
+                    % {
+                        "provider": rating["provider_name"],
+                        "stars": rating["overall"],
+                        "comment": (rating["comment"] or "—")[:60],
+                    }
+                    for rating in chosen
+                ],
+                "consequences": [
+                    _("They count in the providers' scores from now on.")
+                    if count
+                    else _("They never count in the providers' scores."),
+                    _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason},
+                ],
+                "fields": [("action", action), ("back", back), ("reason", reason)]
+                + [("ids", str(rating["id"])) for rating in chosen],
+                "action": "/console/held-ratings/bulk",
+                "danger": not count,
+                "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
+            },
+        )
     done = failed = 0
     for rating_id in ids:
         try:
@@ -352,6 +465,16 @@ async def console_held_bulk(request: Request) -> Response:
     return Redirect(path=paging.back_with(back, action, done, failed))
 
 
-ROUTES: list = [provider_standing, provider_appeal, console_cases, console_policy, console_policy_publish,
-                console_open_case, console_case, console_decide, console_decide_appeal, console_held_verdict,
-                console_held_bulk]
+ROUTES: list = [
+    provider_standing,
+    provider_appeal,
+    console_cases,
+    console_policy,
+    console_policy_publish,
+    console_open_case,
+    console_case,
+    console_decide,
+    console_decide_appeal,
+    console_held_verdict,
+    console_held_bulk,
+]

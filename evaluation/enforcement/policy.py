@@ -46,12 +46,24 @@ DEFAULT_RULES = {
     "min_redemptions": 20,  # the complaint rate counts from this many redemptions
     "improve_days": 30,  # the deadline each notice gives
     "levels": {
-        "watch": {"satisfaction_below": 3.8, "honoured_low_below": 0.85, "complaints_per_100_above": 3.0,
-                  "missed_responses_at_least": 2},
-        "warning": {"satisfaction_below": 3.5, "honoured_low_below": 0.75, "complaints_per_100_above": 5.0,
-                    "missed_responses_at_least": 4},
-        "probation": {"satisfaction_below": 3.2, "honoured_low_below": 0.6, "complaints_per_100_above": 8.0,
-                      "missed_responses_at_least": 6},
+        "watch": {
+            "satisfaction_below": 3.8,
+            "honoured_low_below": 0.85,
+            "complaints_per_100_above": 3.0,
+            "missed_responses_at_least": 2,
+        },
+        "warning": {
+            "satisfaction_below": 3.5,
+            "honoured_low_below": 0.75,
+            "complaints_per_100_above": 5.0,
+            "missed_responses_at_least": 4,
+        },
+        "probation": {
+            "satisfaction_below": 3.2,
+            "honoured_low_below": 0.6,
+            "complaints_per_100_above": 8.0,
+            "missed_responses_at_least": 6,
+        },
     },
 }
 
@@ -72,22 +84,54 @@ def assess(figures: dict | None, rules: dict) -> tuple[str, list[dict]]:
     for level in LEVELS:
         bar = rules["levels"][level]
         found = []
-        if (figures.get("ratings_n") or 0) >= rules["min_ratings"] and figures.get("satisfaction") is not None \
-                and figures["satisfaction"] < bar["satisfaction_below"]:
-            found.append({"code": "satisfaction", "value": figures["satisfaction"], "n": figures["ratings_n"],
-                          "threshold": bar["satisfaction_below"]})
-        if (figures.get("honoured_n") or 0) >= rules["min_honoured_answers"] \
-                and figures.get("honoured_low") is not None and figures["honoured_low"] < bar["honoured_low_below"]:
-            found.append({"code": "honoured", "value": figures["honoured_low"], "n": figures["honoured_n"],
-                          "threshold": bar["honoured_low_below"]})
-        if (figures.get("redemptions_n") or 0) >= rules["min_redemptions"] \
-                and figures.get("complaints_per_100") is not None \
-                and figures["complaints_per_100"] > bar["complaints_per_100_above"]:
-            found.append({"code": "complaints", "value": figures["complaints_per_100"], "n": figures["redemptions_n"],
-                          "threshold": bar["complaints_per_100_above"]})
+        if (
+            (figures.get("ratings_n") or 0) >= rules["min_ratings"]
+            and figures.get("satisfaction") is not None
+            and figures["satisfaction"] < bar["satisfaction_below"]
+        ):
+            found.append(
+                {
+                    "code": "satisfaction",
+                    "value": figures["satisfaction"],
+                    "n": figures["ratings_n"],
+                    "threshold": bar["satisfaction_below"],
+                }
+            )
+        if (
+            (figures.get("honoured_n") or 0) >= rules["min_honoured_answers"]
+            and figures.get("honoured_low") is not None
+            and figures["honoured_low"] < bar["honoured_low_below"]
+        ):
+            found.append(
+                {
+                    "code": "honoured",
+                    "value": figures["honoured_low"],
+                    "n": figures["honoured_n"],
+                    "threshold": bar["honoured_low_below"],
+                }
+            )
+        if (
+            (figures.get("redemptions_n") or 0) >= rules["min_redemptions"]
+            and figures.get("complaints_per_100") is not None
+            and figures["complaints_per_100"] > bar["complaints_per_100_above"]
+        ):
+            found.append(
+                {
+                    "code": "complaints",
+                    "value": figures["complaints_per_100"],
+                    "n": figures["redemptions_n"],
+                    "threshold": bar["complaints_per_100_above"],
+                }
+            )
         if (figures.get("missed_responses_n") or 0) >= bar["missed_responses_at_least"]:
-            found.append({"code": "missed_responses", "value": figures["missed_responses_n"],
-                          "n": figures.get("complaints_n") or 0, "threshold": bar["missed_responses_at_least"]})
+            found.append(
+                {
+                    "code": "missed_responses",
+                    "value": figures["missed_responses_n"],
+                    "n": figures.get("complaints_n") or 0,
+                    "threshold": bar["missed_responses_at_least"],
+                }
+            )
         if found:
             target, reasons = level, found
     for reason in reasons:
@@ -112,23 +156,30 @@ def step(state: str, deadline: datetime | None, target: str, now: datetime) -> t
 
 # Policies ----------------------------------------------------------------------------------------
 
+
 async def policy_in_force(connection, provider_id: int) -> tuple[int | None, int, dict]:
     """(policy id, version, rules) of the nearest node above the provider with a policy."""
     row = await connection.fetchrow(
         "SELECT ep.id, ep.version, ep.rules FROM provider p JOIN union_node pn ON pn.id = p.node "
         "JOIN union_node n ON pn.path LIKE n.path || '%' JOIN enforcement_policy ep ON ep.node = n.id "
-        "WHERE p.id = $1 ORDER BY n.depth DESC, ep.version DESC LIMIT 1", provider_id)
+        "WHERE p.id = $1 ORDER BY n.depth DESC, ep.version DESC LIMIT 1",
+        provider_id,
+    )
     if row is None:
         return None, 0, DEFAULT_RULES
     return row["id"], row["version"], json.loads(row["rules"])
 
 
 RULE_LIMITS = {
-    "min_ratings": (1, 1000), "min_honoured_answers": (1, 1000), "min_redemptions": (1, 100000),
+    "min_ratings": (1, 1000),
+    "min_honoured_answers": (1, 1000),
+    "min_redemptions": (1, 100000),
     "improve_days": (1, 365),
 }
 LEVEL_LIMITS = {
-    "satisfaction_below": (1.0, 5.0), "honoured_low_below": (0.0, 1.0), "complaints_per_100_above": (0.0, 100.0),
+    "satisfaction_below": (1.0, 5.0),
+    "honoured_low_below": (0.0, 1.0),
+    "complaints_per_100_above": (0.0, 100.0),
     "missed_responses_at_least": (1, 1000),
 }
 
@@ -150,8 +201,9 @@ def check_rules(rules: dict) -> dict:
         for key, (low, high) in LEVEL_LIMITS.items():
             value = bar.get(key)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-                raise Invalid(f"levels.{level}.{key} must be a number from {low} to {high}.",
-                              field=f"rules.levels.{level}.{key}")
+                raise Invalid(
+                    f"levels.{level}.{key} must be a number from {low} to {high}.", field=f"rules.levels.{level}.{key}"
+                )
             checked["levels"][level][key] = value
     watch, warning, probation = (checked["levels"][level] for level in LEVELS)
     for key in ("satisfaction_below", "honoured_low_below"):
@@ -177,7 +229,11 @@ async def publish_policy(principal: Principal, node_id: int, rules: dict) -> dic
         version = await connection.fetchval(
             "INSERT INTO enforcement_policy (node, version, rules, created_at, created_by) "
             "SELECT $1, coalesce(max(version), 0) + 1, $2::jsonb, now(), $3 FROM enforcement_policy WHERE node = $1 "
-            "RETURNING version", node_id, json.dumps(checked), principal.id)
+            "RETURNING version",
+            node_id,
+            json.dumps(checked),
+            principal.id,
+        )
     log.info("enforcement_policy_published", node_id=node_id, version=version, operator_id=principal.id)
     return {"node_id": node_id, "version": version, "rules": checked}
 
@@ -188,7 +244,9 @@ async def policy_of_node(node_id: int) -> dict:
         row = await transaction.connection.fetchrow(
             "SELECT ep.version, ep.rules, n.id = $1 AS own FROM union_node me "
             "JOIN union_node n ON me.path LIKE n.path || '%' JOIN enforcement_policy ep ON ep.node = n.id "
-            "WHERE me.id = $1 ORDER BY n.depth DESC, ep.version DESC LIMIT 1", node_id)
+            "WHERE me.id = $1 ORDER BY n.depth DESC, ep.version DESC LIMIT 1",
+            node_id,
+        )
     if row is None:
         return {"version": 0, "rules": DEFAULT_RULES, "own": False}
     return {"version": row["version"], "rules": json.loads(row["rules"]), "own": row["own"]}
@@ -203,6 +261,7 @@ async def policy_for_provider(provider_id: int) -> dict:
 
 # The policy at work ------------------------------------------------------------------------------
 
+
 async def figures_of(connection, provider_id: int) -> dict | None:
     row = await connection.fetchrow("SELECT * FROM provider_scorecard WHERE provider = $1", provider_id)
     if row is None:
@@ -210,12 +269,27 @@ async def figures_of(connection, provider_id: int) -> dict | None:
     return {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in dict(row).items()}
 
 
-async def record_event(connection, provider_id: int, from_state: str | None, to_state: str | None, message: str,
-                       actor_kind: str, actor_id: int | None = None, case_id: int | None = None) -> None:
+async def record_event(
+    connection,
+    provider_id: int,
+    from_state: str | None,
+    to_state: str | None,
+    message: str,
+    actor_kind: str,
+    actor_id: int | None = None,
+    case_id: int | None = None,
+) -> None:
     await connection.execute(
         "INSERT INTO standing_event (provider, case_id, from_state, to_state, message, actor_kind, actor_id, "
         "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now())",
-        provider_id, case_id, from_state, to_state, message, actor_kind, actor_id)
+        provider_id,
+        case_id,
+        from_state,
+        to_state,
+        message,
+        actor_kind,
+        actor_id,
+    )
 
 
 STATE_NAMES = {"good": "良好", "watch": "关注", "warning": "警告", "probation": "整改观察", "delisted": "已下架"}
@@ -228,9 +302,12 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
         connection = transaction.connection
         await connection.execute(
             "INSERT INTO provider_standing (provider, since) VALUES ($1, $2) ON CONFLICT (provider) DO NOTHING",
-            provider_id, now)
+            provider_id,
+            now,
+        )
         standing = await connection.fetchrow(
-            "SELECT state, deadline FROM provider_standing WHERE provider = $1 FOR UPDATE", provider_id)
+            "SELECT state, deadline FROM provider_standing WHERE provider = $1 FOR UPDATE", provider_id
+        )
         policy_id, version, rules = await policy_in_force(connection, provider_id)
         figures = await figures_of(connection, provider_id)
         target, reasons = assess(figures, rules)
@@ -239,17 +316,27 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
             deadline = now + timedelta(days=rules["improve_days"]) if state != "good" else None
             await connection.execute(
                 "UPDATE provider_standing SET state = $2, since = $3, deadline = $4, policy = $5, reasons = $6::jsonb "
-                "WHERE provider = $1", provider_id, state, now, deadline, policy_id, json.dumps(reasons))
+                "WHERE provider = $1",
+                provider_id,
+                state,
+                now,
+                deadline,
+                policy_id,
+                json.dumps(reasons),
+            )
             if STATES.index(state) > STATES.index(standing["state"]):
-                message = (f"依据评价政策第 {version} 版，您的状态由“{STATE_NAMES[standing['state']]}”调整为"
-                           f"“{STATE_NAMES[state]}”。原因：{'；'.join(r['text'] for r in reasons) or '未在期限内改善'}。"
-                           f"请在 {deadline.astimezone(dates.zone()):%Y-%m-%d} 前改善。")
+                message = (
+                    f"依据评价政策第 {version} 版，您的状态由“{STATE_NAMES[standing['state']]}”调整为"
+                    f"“{STATE_NAMES[state]}”。原因：{'；'.join(r['text'] for r in reasons) or '未在期限内改善'}。"
+                    f"请在 {deadline.astimezone(dates.zone()):%Y-%m-%d} 前改善。"
+                )
             else:
-                message = (f"您的评价指标已改善，状态由“{STATE_NAMES[standing['state']]}”恢复为“{STATE_NAMES[state]}”。")
+                message = f"您的评价指标已改善，状态由“{STATE_NAMES[standing['state']]}”恢复为“{STATE_NAMES[state]}”。"
             await record_event(connection, provider_id, standing["state"], state, message, "policy")
         elif standing["state"] != "delisted":
             await connection.execute(
-                "UPDATE provider_standing SET reasons = $2::jsonb WHERE provider = $1", provider_id, json.dumps(reasons))
+                "UPDATE provider_standing SET reasons = $2::jsonb WHERE provider = $1", provider_id, json.dumps(reasons)
+            )
         if action == "open_case":
             await open_case(connection, provider_id, "delisting", policy_id, figures or {}, reasons)
     return state
@@ -259,7 +346,8 @@ async def evaluate_all(now: datetime | None = None) -> dict[str, int]:
     """The periodic run: every provider with a scorecard or a standing; counts per state."""
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT provider FROM provider_scorecard UNION SELECT provider FROM provider_standing ORDER BY 1")
+            "SELECT provider FROM provider_scorecard UNION SELECT provider FROM provider_standing ORDER BY 1"
+        )
     counts: dict[str, int] = {}
     for row in rows:
         state = await evaluate_provider(row["provider"], now)
@@ -267,17 +355,30 @@ async def evaluate_all(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-async def open_case(connection, provider_id: int, kind: str, policy_id: int | None, figures: dict,
-                     reasons: list[dict]) -> int | None:
+async def open_case(
+    connection, provider_id: int, kind: str, policy_id: int | None, figures: dict, reasons: list[dict]
+) -> int | None:
     case_id = await connection.fetchval(
         "INSERT INTO enforcement_case (provider, kind, policy, figures, reasons, opened_at) "
         "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, now()) ON CONFLICT DO NOTHING RETURNING id",
-        provider_id, kind, policy_id, json.dumps(figures), json.dumps(reasons))
+        provider_id,
+        kind,
+        policy_id,
+        json.dumps(figures),
+        json.dumps(reasons),
+    )
     if case_id is not None:
         log.info("enforcement_case_opened", provider_id=provider_id, case_id=case_id, kind=kind)
         if kind == "delisting":
-            await record_event(connection, provider_id, None, None,
-                               "整改观察期已满而指标仍未达标，已提交运营人员审核是否下架。", "policy", case_id=case_id)
+            await record_event(
+                connection,
+                provider_id,
+                None,
+                None,
+                "整改观察期已满而指标仍未达标，已提交运营人员审核是否下架。",
+                "policy",
+                case_id=case_id,
+            )
     return case_id
 
 
@@ -286,15 +387,18 @@ async def open_integrity_case(connection, provider_id: int, reasons: list[dict])
     a case for operators to look into; one open at a time, later signals join it."""
     existing = await connection.fetchval(
         "SELECT id FROM enforcement_case WHERE provider = $1 AND kind = 'integrity' AND status = 'open' FOR UPDATE",
-        provider_id)
+        provider_id,
+    )
     if existing is not None:
         await connection.execute(
-            "UPDATE enforcement_case SET reasons = reasons || $2::jsonb WHERE id = $1", existing, json.dumps(reasons))
+            "UPDATE enforcement_case SET reasons = reasons || $2::jsonb WHERE id = $1", existing, json.dumps(reasons)
+        )
         return existing
     return await open_case(connection, provider_id, "integrity", None, {}, reasons)
 
 
 # Operators and providers ---------------------------------------------------------------------------
+
 
 def require_operator(principal: Principal) -> None:
     if principal is None or principal.kind != "operator":
@@ -306,26 +410,46 @@ async def assessed_standing(provider_id: int) -> StandingRead | None:
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT s.*, ep.version FROM provider_standing s LEFT JOIN enforcement_policy ep ON ep.id = s.policy "
-            "WHERE s.provider = $1", provider_id)
+            "WHERE s.provider = $1",
+            provider_id,
+        )
     if row is None:
         return None
-    return StandingRead(provider_id=provider_id, state=row["state"], since=row["since"], deadline=row["deadline"],
-                        policy_version=row["version"] or 0, reasons=json.loads(row["reasons"]))
+    return StandingRead(
+        provider_id=provider_id,
+        state=row["state"],
+        since=row["since"],
+        deadline=row["deadline"],
+        policy_version=row["version"] or 0,
+        reasons=json.loads(row["reasons"]),
+    )
 
 
 async def standing(provider_id: int) -> StandingRead:
     """The provider's standing; "good" until the policy has assessed it."""
     return await assessed_standing(provider_id) or StandingRead(
-        provider_id=provider_id, state="good", since=datetime.now(UTC), deadline=None, policy_version=0, reasons=[])
+        provider_id=provider_id, state="good", since=datetime.now(UTC), deadline=None, policy_version=0, reasons=[]
+    )
 
 
 async def standing_history(provider_id: int, limit: int = 50) -> list[StandingEventRead]:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT created_at, from_state, to_state, message, actor_kind FROM standing_event WHERE provider = $1 "
-            "ORDER BY id DESC LIMIT $2", provider_id, limit)
-    return [StandingEventRead(at=row["created_at"], from_state=row["from_state"], to_state=row["to_state"],
-                              message=row["message"], actor_kind=row["actor_kind"]) for row in rows]
+            "ORDER BY id DESC LIMIT $2",
+            provider_id,
+            limit,
+        )
+    return [
+        StandingEventRead(
+            at=row["created_at"],
+            from_state=row["from_state"],
+            to_state=row["to_state"],
+            message=row["message"],
+            actor_kind=row["actor_kind"],
+        )
+        for row in rows
+    ]
 
 
 async def preview_policy(principal: Principal, node_id: int, rules: dict) -> list[dict]:
@@ -348,12 +472,23 @@ async def preview_policy(principal: Principal, node_id: int, rules: dict) -> lis
             "JOIN provider_scorecard sc ON sc.provider = p.id "
             "WHERE pn.path LIKE $1 || '%' AND p.status IN ('active', 'suspended') "
             "AND NOT EXISTS (SELECT 1 FROM union_node n JOIN enforcement_policy ep ON ep.node = n.id "
-            "  WHERE pn.path LIKE n.path || '%' AND n.depth > $2) ORDER BY p.name", node["path"], node["depth"])
+            "  WHERE pn.path LIKE n.path || '%' AND n.depth > $2) ORDER BY p.name",
+            node["path"],
+            node["depth"],
+        )
     for row in rows:
         figures = dict(row)
         before, _ = assess(figures, current)
         after, reasons = assess(figures, checked)
         if before != after:
-            moves.append({"provider_id": row["id"], "name": row["name"], "state": row["state"], "before": before,
-                          "after": after, "reasons": reasons})
+            moves.append(
+                {
+                    "provider_id": row["id"],
+                    "name": row["name"],
+                    "state": row["state"],
+                    "before": before,
+                    "after": after,
+                    "reasons": reasons,
+                }
+            )
     return moves

@@ -73,8 +73,11 @@ class BatchRejected(Invalid):
     def __init__(self, errors: Sequence[BatchError]):
         ordered = sorted(errors, key=lambda error: error.row)
         bad_rows = len({error.row for error in ordered if error.row > 0})
-        detail = (f"{bad_rows} row(s) of the batch are invalid; nothing was applied." if bad_rows
-                  else f"{ordered[0].message} Nothing was applied.")
+        detail = (
+            f"{bad_rows} row(s) of the batch are invalid; nothing was applied."
+            if bad_rows
+            else f"{ordered[0].message} Nothing was applied."
+        )
         super().__init__(detail)
         self.row_errors = ordered
 
@@ -92,19 +95,31 @@ class Result:
     note: str
 
     def key(self) -> tuple:
-        return (self.provider_id, self.visit_date.isoformat(), self.method, self.score, self.honoured,
-                self.service, self.sample_size, self.note)
+        return (
+            self.provider_id,
+            self.visit_date.isoformat(),
+            self.method,
+            self.score,
+            self.honoured,
+            self.service,
+            self.sample_size,
+            self.note,
+        )
 
 
 # Checking rows ---------------------------------------------------------------------------------------
+
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _integer(row: int, name: str, value: Any, errors: list[BatchError]) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or (
-            isinstance(value, str) and not _INTEGER.match(value.strip())):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, str))
+        or (isinstance(value, str) and not _INTEGER.match(value.strip()))
+    ):
         errors.append(BatchError(row, name, "not_integer", f"{name} must be a whole number.", {"field": name}))
         return None
     return int(value)
@@ -119,12 +134,25 @@ def _date(row: int, value: Any, today: date, errors: list[BatchError]) -> date |
         if day.year < 2000:
             raise ValueError
     except ValueError:
-        errors.append(BatchError(row, "visit_date", "bad_date",
-                                 "visit_date must be a real day written as YYYY-MM-DD, such as 2026-11-03."))
+        errors.append(
+            BatchError(
+                row,
+                "visit_date",
+                "bad_date",
+                "visit_date must be a real day written as YYYY-MM-DD, such as 2026-11-03.",
+            )
+        )
         return None
     if day > today:
-        errors.append(BatchError(row, "visit_date", "future_date",
-                                 f"visit_date {day.isoformat()} is in the future.", {"date": day.isoformat()}))
+        errors.append(
+            BatchError(
+                row,
+                "visit_date",
+                "future_date",
+                f"visit_date {day.isoformat()} is in the future.",
+                {"date": day.isoformat()},
+            )
+        )
         return None
     return day
 
@@ -135,8 +163,15 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
         return None, [BatchError(row, "row", "not_an_object", "Each result must be an object of named fields.")]
     errors: list[BatchError] = []
     for name in sorted(set(raw) - set(COLUMNS), key=str):
-        errors.append(BatchError(row, str(name)[:40], "unknown_field",
-                                 f"{str(name)[:40]} is not a field of a result.", {"field": str(name)[:40]}))
+        errors.append(
+            BatchError(
+                row,
+                str(name)[:40],
+                "unknown_field",
+                f"{str(name)[:40]} is not a field of a result.",
+                {"field": str(name)[:40]},
+            )
+        )
     for name in REQUIRED:
         if _blank(raw.get(name)):
             errors.append(BatchError(row, name, "required", f"{name} is required.", {"field": name}))
@@ -144,8 +179,15 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
     if not _blank(raw.get("provider_id")):
         provider = _integer(row, "provider_id", raw["provider_id"], errors)
         if provider is not None and not 0 < provider <= _INT4_MAX:
-            errors.append(BatchError(row, "provider_id", "unknown_provider", f"Provider {provider} does not exist.",
-                                     {"provider": provider}))
+            errors.append(
+                BatchError(
+                    row,
+                    "provider_id",
+                    "unknown_provider",
+                    f"Provider {provider} does not exist.",
+                    {"provider": provider},
+                )
+            )
         values["provider_id"] = provider
     if not _blank(raw.get("visit_date")):
         values["visit_date"] = _date(row, raw["visit_date"], today, errors)
@@ -153,8 +195,15 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
     if not _blank(method):
         method = method.strip() if isinstance(method, str) else method
         if method not in METHODS:
-            errors.append(BatchError(row, "method", "unknown_method",
-                                     f"method must be one of {', '.join(METHODS)}.", {"methods": ", ".join(METHODS)}))
+            errors.append(
+                BatchError(
+                    row,
+                    "method",
+                    "unknown_method",
+                    f"method must be one of {', '.join(METHODS)}.",
+                    {"methods": ", ".join(METHODS)},
+                )
+            )
         values["method"] = method
     for name in SCORES:
         if _blank(raw.get(name)):
@@ -167,9 +216,15 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
     if not _blank(raw.get("sample_size")):
         size = _integer(row, "sample_size", raw["sample_size"], errors)
         if size is not None and not 1 <= size <= MAX_SAMPLE:
-            errors.append(BatchError(row, "sample_size", "sample_too_small" if size < 1 else "out_of_range",
-                                     "sample_size must be at least 1." if size < 1
-                                     else f"sample_size must be at most {MAX_SAMPLE}.", {"field": "sample_size"}))
+            errors.append(
+                BatchError(
+                    row,
+                    "sample_size",
+                    "sample_too_small" if size < 1 else "out_of_range",
+                    "sample_size must be at least 1." if size < 1 else f"sample_size must be at most {MAX_SAMPLE}.",
+                    {"field": "sample_size"},
+                )
+            )
         values["sample_size"] = size
     note = raw.get("note")
     if note is None:
@@ -177,13 +232,28 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
     if not isinstance(note, str):
         errors.append(BatchError(row, "note", "not_text", "note must be text.", {"field": "note"}))
     elif len(note.strip()) > MAX_NOTE:
-        errors.append(BatchError(row, "note", "too_long", f"note must be at most {MAX_NOTE} characters.",
-                                 {"field": "note", "max": MAX_NOTE}))
+        errors.append(
+            BatchError(
+                row,
+                "note",
+                "too_long",
+                f"note must be at most {MAX_NOTE} characters.",
+                {"field": "note", "max": MAX_NOTE},
+            )
+        )
     if errors:
         return None, errors
-    return Result(row=row, provider_id=values["provider_id"], visit_date=values["visit_date"],
-                  method=values["method"], score=values["score"], honoured=values["honoured"],
-                  service=values["service"], sample_size=values["sample_size"], note=note.strip()), []
+    return Result(
+        row=row,
+        provider_id=values["provider_id"],
+        visit_date=values["visit_date"],
+        method=values["method"],
+        score=values["score"],
+        honoured=values["honoured"],
+        service=values["service"],
+        sample_size=values["sample_size"],
+        note=note.strip(),
+    ), []
 
 
 def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Result], list[BatchError]]:
@@ -193,8 +263,11 @@ def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Re
     if not entries:
         errors.append(BatchError(0, "results", "no_rows", "The batch has no results."))
     if len(entries) > MAX_ROWS:
-        errors.append(BatchError(0, "results", "too_many_rows",
-                                 f"A batch holds at most {MAX_ROWS} results; split it.", {"max": MAX_ROWS}))
+        errors.append(
+            BatchError(
+                0, "results", "too_many_rows", f"A batch holds at most {MAX_ROWS} results; split it.", {"max": MAX_ROWS}
+            )
+        )
         return [], errors
     first: dict[tuple, int] = {}
     for row, raw in entries:
@@ -204,9 +277,15 @@ def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Re
             continue
         key = (result.provider_id, result.visit_date, result.method)
         if key in first:
-            errors.append(BatchError(row, "row", "duplicate_row",
-                                     f"Row {row} repeats row {first[key]} (same provider, visit_date and method).",
-                                     {"first": first[key]}))
+            errors.append(
+                BatchError(
+                    row,
+                    "row",
+                    "duplicate_row",
+                    f"Row {row} repeats row {first[key]} (same provider, visit_date and method).",
+                    {"first": first[key]},
+                )
+            )
             continue
         first[key] = row
         results.append(result)
@@ -251,14 +330,27 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[BatchError]]
                     return [], errors
                 continue
             if len(cells) != len(header):
-                errors.append(BatchError(line, "row", "column_count",
-                                         f"Line {line} has {len(cells)} columns; the header has {len(header)}.",
-                                         {"found": len(cells), "expected": len(header)}))
+                errors.append(
+                    BatchError(
+                        line,
+                        "row",
+                        "column_count",
+                        f"Line {line} has {len(cells)} columns; the header has {len(header)}.",
+                        {"found": len(cells), "expected": len(header)},
+                    )
+                )
                 continue
             entries.append((line, dict(zip(header, cells, strict=True))))
     except csv.Error as error:
-        errors.append(BatchError(reader.line_num, "file", "malformed_csv", f"The file is not valid CSV ({error}).",
-                                 {"line": reader.line_num}))
+        errors.append(
+            BatchError(
+                reader.line_num,
+                "file",
+                "malformed_csv",
+                f"The file is not valid CSV ({error}).",
+                {"line": reader.line_num},
+            )
+        )
         return entries, errors
     if header is not None and not entries and not errors:
         errors.append(BatchError(0, "file", "no_rows", "The file has a header but no results."))
@@ -273,12 +365,19 @@ def _header_errors(line: int, header: list[str]) -> list[BatchError]:
         return []
     parts = {"unknown": ", ".join(unknown), "missing": ", ".join(missing), "repeated": ", ".join(repeated)}
     found = "; ".join(f"{kind} columns: {names}" for kind, names in parts.items() if names)
-    return [BatchError(line, "header", "wrong_header",
-                       f"The header must name the columns {', '.join(COLUMNS)} ({found}).",
-                       {"columns": ",".join(COLUMNS), **parts})]
+    return [
+        BatchError(
+            line,
+            "header",
+            "wrong_header",
+            f"The header must name the columns {', '.join(COLUMNS)} ({found}).",
+            {"columns": ",".join(COLUMNS), **parts},
+        )
+    ]
 
 
 # Applying ----------------------------------------------------------------------------------------------
+
 
 def _evaluator(principal: Principal) -> None:
     if principal is None or principal.kind != "evaluator":
@@ -288,18 +387,23 @@ def _evaluator(principal: Principal) -> None:
 def _check_ref(batch_ref: str | None) -> tuple[str, list[BatchError]]:
     ref = (batch_ref or "").strip()
     if not ref:
-        return ref, [BatchError(0, "batch_id", "required", "batch_id is required: your own id for this batch.",
-                                {"field": "batch_id"})]
+        return ref, [
+            BatchError(
+                0, "batch_id", "required", "batch_id is required: your own id for this batch.", {"field": "batch_id"}
+            )
+        ]
     if not BATCH_REF.match(ref):
-        return ref, [BatchError(0, "batch_id", "invalid_batch_id",
-                                "batch_id is 1 to 64 characters without spaces or slashes.")]
+        return ref, [
+            BatchError(0, "batch_id", "invalid_batch_id", "batch_id is 1 to 64 characters without spaces or slashes.")
+        ]
     return ref, []
 
 
 def content_hash(results: Sequence[Result]) -> str:
     """The same results in any order, from JSON or CSV, hash alike."""
-    canonical = json.dumps(sorted(result.key() for result in results), ensure_ascii=False, separators=(",", ":"),
-                           default=str)
+    canonical = json.dumps(
+        sorted(result.key() for result in results), ensure_ascii=False, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -307,21 +411,28 @@ def _today(now: datetime) -> date:
     return now.astimezone(ZoneInfo(get_settings().app.timezone)).date()
 
 
-async def submit_json(principal: Principal, data: BatchInput, *, now: datetime | None = None
-                      ) -> tuple[BatchRead, bool]:
+async def submit_json(principal: Principal, data: BatchInput, *, now: datetime | None = None) -> tuple[BatchRead, bool]:
     """Check and apply a JSON batch; returns (the batch, True when it was applied before)."""
     return await submit(principal, data.batch_id, list(enumerate(data.results, start=1)), "json", now=now)
 
 
-async def submit_csv(principal: Principal, batch_ref: str | None, content: bytes, *, now: datetime | None = None
-                     ) -> tuple[BatchRead, bool]:
+async def submit_csv(
+    principal: Principal, batch_ref: str | None, content: bytes, *, now: datetime | None = None
+) -> tuple[BatchRead, bool]:
     """Check and apply a CSV file (columns as `COLUMNS`, a header first)."""
     entries, errors = parse_csv(content)
     return await submit(principal, batch_ref, entries, "csv", errors, now=now)
 
 
-async def submit(principal: Principal, batch_ref: str | None, entries: Sequence[tuple[int, Any]], source: str,
-                 shape_errors: Sequence[BatchError] = (), *, now: datetime | None = None) -> tuple[BatchRead, bool]:
+async def submit(
+    principal: Principal,
+    batch_ref: str | None,
+    entries: Sequence[tuple[int, Any]],
+    source: str,
+    shape_errors: Sequence[BatchError] = (),
+    *,
+    now: datetime | None = None,
+) -> tuple[BatchRead, bool]:
     _evaluator(principal)
     now = now or datetime.now(UTC)
     ref, errors = _check_ref(batch_ref)
@@ -341,24 +452,47 @@ async def submit(principal: Principal, batch_ref: str | None, entries: Sequence[
         batch_id = await connection.fetchval(
             "INSERT INTO evaluator_batch (org, batch_ref, source, rows, content_hash, received_at, applied_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (org, batch_ref) DO NOTHING RETURNING id",
-            principal.id, ref, source, len(results), digest, now)
+            principal.id,
+            ref,
+            source,
+            len(results),
+            digest,
+            now,
+        )
         if batch_id is None:  # the same batch arrived at the same moment and was applied first
             replayed = await _replay(connection, principal.id, ref, digest, False)
             assert replayed is not None  # our insert waited for the one that won: it is committed and seen
             return replayed, True
-        columns = list(zip(*[(r.provider_id, r.visit_date, r.method, r.score, r.honoured, r.service,
-                              r.sample_size, r.note) for r in results], strict=True))
+        columns = list(
+            zip(
+                *[
+                    (r.provider_id, r.visit_date, r.method, r.score, r.honoured, r.service, r.sample_size, r.note)
+                    for r in results
+                ],
+                strict=True,
+            )
+        )
         await connection.execute(
             "INSERT INTO evaluator_result (batch, org, provider, visit_date, method, score, honoured, service, "
             "sample_size, note) SELECT $1, $2, * FROM unnest($3::int[], $4::date[], $5::varchar[], $6::smallint[], "
             "$7::smallint[], $8::smallint[], $9::int[], $10::varchar[])",
-            batch_id, principal.id, *[list(column) for column in columns])
+            batch_id,
+            principal.id,
+            *[list(column) for column in columns],
+        )
         provider_ids = sorted({result.provider_id for result in results})
-        await outbox.publish(topics.ResultsApplied(batch_id=batch_id, batch_ref=ref, org_id=principal.id,
-                                                   provider_ids=provider_ids))
+        await outbox.publish(
+            topics.ResultsApplied(batch_id=batch_id, batch_ref=ref, org_id=principal.id, provider_ids=provider_ids)
+        )
         batch = await _load(connection, principal.id, batch_id=batch_id)
-    log.info("evaluator_batch_applied", org=principal.id, batch=batch_id, source=source, rows=len(results),
-             providers=len(provider_ids))
+    log.info(
+        "evaluator_batch_applied",
+        org=principal.id,
+        batch=batch_id,
+        source=source,
+        rows=len(results),
+        providers=len(provider_ids),
+    )
     return batch, False
 
 
@@ -366,12 +500,17 @@ async def _replay(connection, org_id: int, ref: str, digest: str, has_errors: bo
     """The saved batch when `ref` was applied before with these results; a conflict when
     with other results; None when `ref` is new."""
     row = await connection.fetchrow(
-        "SELECT id, content_hash FROM evaluator_batch WHERE org = $1 AND batch_ref = $2", org_id, ref)
+        "SELECT id, content_hash FROM evaluator_batch WHERE org = $1 AND batch_ref = $2", org_id, ref
+    )
     if row is None:
         return None
     if has_errors or row["content_hash"] != digest:
-        raise Conflict(f"Batch {ref} was applied before with other results; a batch is applied once. "
-                       "Send changed results as a new batch, with a new batch id.", code="batch_reused", field="batch_id")
+        raise Conflict(
+            f"Batch {ref} was applied before with other results; a batch is applied once. "
+            "Send changed results as a new batch, with a new batch id.",
+            code="batch_reused",
+            field="batch_id",
+        )
     return await _load(connection, org_id, batch_id=row["id"])
 
 
@@ -381,19 +520,32 @@ async def _scope_errors(connection, principal: Principal, results: Sequence[Resu
         return []
     rows = await connection.fetch(
         "SELECT p.id, n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = ANY($1::int[])",
-        sorted({result.provider_id for result in results}))
+        sorted({result.provider_id for result in results}),
+    )
     paths = {row["id"]: row["path"] for row in rows}
     errors = []
     for result in results:
         path = paths.get(result.provider_id)
         if path is None:
-            errors.append(BatchError(result.row, "provider_id", "unknown_provider",
-                                     f"Provider {result.provider_id} does not exist.",
-                                     {"provider": result.provider_id}))
+            errors.append(
+                BatchError(
+                    result.row,
+                    "provider_id",
+                    "unknown_provider",
+                    f"Provider {result.provider_id} does not exist.",
+                    {"provider": result.provider_id},
+                )
+            )
         elif not principal.covers(path):
-            errors.append(BatchError(result.row, "provider_id", "provider_out_of_scope",
-                                     f"Provider {result.provider_id} is outside the area your organisation evaluates.",
-                                     {"provider": result.provider_id}))
+            errors.append(
+                BatchError(
+                    result.row,
+                    "provider_id",
+                    "provider_out_of_scope",
+                    f"Provider {result.provider_id} is outside the area your organisation evaluates.",
+                    {"provider": result.provider_id},
+                )
+            )
     return errors
 
 
@@ -408,26 +560,47 @@ FROM evaluator_batch b
 
 
 def _read(row, results=None) -> BatchRead:
-    return BatchRead(id=row["id"], batch_id=row["batch_ref"], source=row["source"], rows=row["rows"],
-                     provider_ids=list(row["provider_ids"]), received_at=row["received_at"],
-                     applied_at=row["applied_at"], results=results)
+    return BatchRead(
+        id=row["id"],
+        batch_id=row["batch_ref"],
+        source=row["source"],
+        rows=row["rows"],
+        provider_ids=list(row["provider_ids"]),
+        received_at=row["received_at"],
+        applied_at=row["applied_at"],
+        results=results,
+    )
 
 
-async def _load(connection, org_id: int, *, batch_id: int | None = None, ref: str | None = None,
-                with_results: bool = False) -> BatchRead:
+async def _load(
+    connection, org_id: int, *, batch_id: int | None = None, ref: str | None = None, with_results: bool = False
+) -> BatchRead:
     row = await connection.fetchrow(
-        _BATCH_SQL + "WHERE b.org = $1 AND (b.id = $2 OR b.batch_ref = $3)", org_id, batch_id, ref)
+        _BATCH_SQL + "WHERE b.org = $1 AND (b.id = $2 OR b.batch_ref = $3)", org_id, batch_id, ref
+    )
     if row is None:
         raise NotFound(f"Batch {ref or batch_id} does not exist.", code="batch_not_found")
     results = None
     if with_results:
         records = await connection.fetch(
             "SELECT provider, visit_date, method, score, honoured, service, sample_size, note FROM evaluator_result "
-            "WHERE batch = $1 ORDER BY id", row["id"])
-        results = [ResultRead(row=number, provider_id=r["provider"], visit_date=r["visit_date"], method=r["method"],
-                              score=r["score"], honoured=r["honoured"], service=r["service"],
-                              sample_size=r["sample_size"], note=r["note"])
-                   for number, r in enumerate(records, start=1)]
+            "WHERE batch = $1 ORDER BY id",
+            row["id"],
+        )
+        results = [
+            ResultRead(
+                row=number,
+                provider_id=r["provider"],
+                visit_date=r["visit_date"],
+                method=r["method"],
+                score=r["score"],
+                honoured=r["honoured"],
+                service=r["service"],
+                sample_size=r["sample_size"],
+                note=r["note"],
+            )
+            for number, r in enumerate(records, start=1)
+        ]
     return _read(row, results)
 
 
@@ -445,6 +618,8 @@ async def list_batches(principal: Principal, page: int = 1, page_size: int = 50)
         connection = transaction.connection
         rows = await connection.fetch(
             _BATCH_SQL + f"WHERE b.org = $1 ORDER BY b.received_at DESC, b.id DESC LIMIT {int(page_size)} "
-            f"OFFSET {int((page - 1) * page_size)}", principal.id)
+            f"OFFSET {int((page - 1) * page_size)}",
+            principal.id,
+        )
         total = await connection.fetchval("SELECT count(*) FROM evaluator_batch WHERE org = $1", principal.id)
     return BatchPage(items=[_read(row) for row in rows], total=total, page=page, page_size=page_size)

@@ -19,8 +19,17 @@ from marketplace.errors import PROBLEM_MEDIA_TYPE, problem
 from marketplace.identity import guards
 
 CSV_BODY_LIMIT = 8 * 1024 * 1024
-API_EXPORT_HEADERS = ("sample_id", "provider_id", "provider_name", "redemption_id", "redeemed_at", "drawn_at",
-                      "consented", "name", "phone")
+API_EXPORT_HEADERS = (
+    "sample_id",
+    "provider_id",
+    "provider_name",
+    "redemption_id",
+    "redeemed_at",
+    "drawn_at",
+    "consented",
+    "name",
+    "phone",
+)
 # samples.ContactLookup, from the composition root (marketplace/app.py).
 Contacts = NamedDependency[SkipValidation[Any]]
 BatchRef = Annotated[str, PathParameter(min_length=1, max_length=64)]
@@ -28,15 +37,24 @@ BatchRef = Annotated[str, PathParameter(min_length=1, max_length=64)]
 
 def handle_batch_rejected(_: Request, exc: batches.BatchRejected) -> Response:
     errors = [error.read() for error in exc.row_errors]
-    body = problem(422, exc.code, exc.detail, errors=[
-        {"row": e.row, "field": e.field, "code": e.code, "message": e.message} for e in errors[:batches.MAX_ERRORS]],
-        errors_total=len(errors))
+    body = problem(
+        422,
+        exc.code,
+        exc.detail,
+        errors=[
+            {"row": e.row, "field": e.field, "code": e.code, "message": e.message} for e in errors[: batches.MAX_ERRORS]
+        ],
+        errors_total=len(errors),
+    )
     return Response(content=body, status_code=422, media_type=PROBLEM_MEDIA_TYPE)
 
 
 def _answer(batch: BatchRead, replayed: bool) -> Response[BatchRead]:
-    return Response(content=batch, status_code=200 if replayed else 201,
-                    headers={"Idempotent-Replayed": "true"} if replayed else None)
+    return Response(
+        content=batch,
+        status_code=200 if replayed else 201,
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
 
 
 class EvaluatorBatchController(Controller):
@@ -49,10 +67,14 @@ class EvaluatorBatchController(Controller):
     async def submit(self, request: Request, data: JSONBody[BatchInput]) -> Response[BatchRead]:
         return _answer(*await batches.submit_json(request.user, data))
 
-    @post("/batches/csv", summary="Submit a batch of results as a CSV file (UTF-8 or GB18030)",
-          description="Either a `text/csv` body with `?batch_id=`, or `multipart/form-data` with the fields "
-                      "`batch_id` and `file`. Columns: " + ", ".join(batches.COLUMNS) + " (a header line first).",
-          status_code=201, request_max_body_size=CSV_BODY_LIMIT)
+    @post(
+        "/batches/csv",
+        summary="Submit a batch of results as a CSV file (UTF-8 or GB18030)",
+        description="Either a `text/csv` body with `?batch_id=`, or `multipart/form-data` with the fields "
+        "`batch_id` and `file`. Columns: " + ", ".join(batches.COLUMNS) + " (a header line first).",
+        status_code=201,
+        request_max_body_size=CSV_BODY_LIMIT,
+    )
     async def submit_csv(self, request: Request, batch_id: FromQuery[str | None] = None) -> Response[BatchRead]:
         if request.content_type[0] == RequestEncodingType.MULTI_PART:
             form = await request.form()
@@ -64,8 +86,9 @@ class EvaluatorBatchController(Controller):
         return _answer(*await batches.submit_csv(request.user, batch_id, content))
 
     @get("/batches", summary="The organisation's batches, newest first")
-    async def list_batches(self, request: Request,
-                           page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1) -> BatchPage:
+    async def list_batches(
+        self, request: Request, page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1
+    ) -> BatchPage:
         return await batches.list_batches(request.user, page)
 
     @get("/batches/{batch_ref:str}", summary="One batch, by the organisation's own batch_id, with its results")
@@ -76,15 +99,28 @@ class EvaluatorBatchController(Controller):
     async def list_samples(self, request: Request) -> list[SampleRead]:
         return await samples.list_samples(request.user)
 
-    @get("/samples/export", summary="The samples as CSV, with name and phone of members who consented (audited)",
-         media_type="text/csv")
-    async def export_samples(self, request: Request, member_contacts: Contacts,
-                             reason: Annotated[str | None, QueryParameter(max_length=500)] = None) -> Response:
-        body, _ = await samples.export_samples(request.user, member_contacts, API_EXPORT_HEADERS,
-                                               ("yes", "no"), reason=reason)
-        return Response(content=body, media_type="text/csv; charset=utf-8", headers={
-            "content-disposition": f'attachment; filename="{samples.export_filename()}"',
-            "cache-control": "no-store"})
+    @get(
+        "/samples/export",
+        summary="The samples as CSV, with name and phone of members who consented (audited)",
+        media_type="text/csv",
+    )
+    async def export_samples(
+        self,
+        request: Request,
+        member_contacts: Contacts,
+        reason: Annotated[str | None, QueryParameter(max_length=500)] = None,
+    ) -> Response:
+        body, _ = await samples.export_samples(
+            request.user, member_contacts, API_EXPORT_HEADERS, ("yes", "no"), reason=reason
+        )
+        return Response(
+            content=body,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "content-disposition": f'attachment; filename="{samples.export_filename()}"',
+                "cache-control": "no-store",
+            },
+        )
 
 
 class EvaluatorController(Controller):

@@ -32,10 +32,12 @@ class EvaluatorKeyController(Controller):
     async def orgs(self, request: Request) -> list[dict]:
         return await evaluator_keys.orgs_in_scope(request.user)
 
-    @post("/{org_id:int}/keys", status_code=201,
-          summary="Issue a key (shown once in this answer); `rotate` revokes the others")
-    async def issue(self, request: Request, org_id: FromPath[Id], data: JSONBody[KeyRequest | None] = None
-                    ) -> Response:
+    @post(
+        "/{org_id:int}/keys",
+        status_code=201,
+        summary="Issue a key (shown once in this answer); `rotate` revokes the others",
+    )
+    async def issue(self, request: Request, org_id: FromPath[Id], data: JSONBody[KeyRequest | None] = None) -> Response:
         issued = await evaluator_keys.issue(request.user, org_id, rotate=bool(data and data.rotate))
         return Response(issued, status_code=201, headers=NO_STORE)
 
@@ -44,11 +46,19 @@ class EvaluatorKeyController(Controller):
         return await evaluator_keys.revoke(request.user, key_id)
 
 
-async def _page(request: Request, *, issued: dict | None = None, error: DomainError | None = None,
-                status: int = 200) -> Template:
-    return Template(template_name="evaluation/console_evaluators.html", status_code=status, headers=NO_STORE,
-                    context={"orgs": await evaluator_keys.orgs_in_scope(request.user), "issued": issued,
-                             "error": form_error(error) if error else None})
+async def _page(
+    request: Request, *, issued: dict | None = None, error: DomainError | None = None, status: int = 200
+) -> Template:
+    return Template(
+        template_name="evaluation/console_evaluators.html",
+        status_code=status,
+        headers=NO_STORE,
+        context={
+            "orgs": await evaluator_keys.orgs_in_scope(request.user),
+            "issued": issued,
+            "error": form_error(error) if error else None,
+        },
+    )
 
 
 @get("/console/evaluators", guards=[guards.operator], include_in_schema=False)

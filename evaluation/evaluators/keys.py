@@ -23,11 +23,13 @@ async def orgs_in_scope(principal: Principal) -> list[dict]:
         orgs = await connection.fetch(
             "SELECT o.id, o.name, o.active, n.name_zh AS node_name_zh, n.name_en AS node_name_en "
             "FROM evaluator_org o JOIN union_node n ON n.id = o.node WHERE n.path LIKE $1 || '%' ORDER BY o.name",
-            principal.node_path)
+            principal.node_path,
+        )
         keys = await connection.fetch(
             "SELECT id, org, prefix, created_at, revoked_at, last_used_at FROM evaluator_api_key "
             "WHERE org = ANY($1::int[]) ORDER BY revoked_at IS NOT NULL, created_at DESC",
-            [org["id"] for org in orgs])
+            [org["id"] for org in orgs],
+        )
     by_org: dict[int, list[dict]] = {}
     for key in keys:
         by_org.setdefault(key["org"], []).append(dict(key))
@@ -54,20 +56,32 @@ async def issue(principal: Principal, org_id: int, *, rotate: bool = False) -> d
         connection = transaction.connection
         revoked = []
         if rotate:
-            revoked = [row["prefix"] for row in await connection.fetch(
-                "UPDATE evaluator_api_key SET revoked_at = now() WHERE org = $1 AND revoked_at IS NULL "
-                "RETURNING prefix", org_id)]
+            revoked = [
+                row["prefix"]
+                for row in await connection.fetch(
+                    "UPDATE evaluator_api_key SET revoked_at = now() WHERE org = $1 AND revoked_at IS NULL "
+                    "RETURNING prefix",
+                    org_id,
+                )
+            ]
         key = await services.create_api_key(org_id, connection=connection)
         prefix = services.key_prefix(key)
-        await audit.record(connection, principal, "evaluator_key.rotated" if rotate else "evaluator_key.issued",
-                           "evaluator_org", org_id, details={"prefix": prefix, "revoked": revoked})
+        await audit.record(
+            connection,
+            principal,
+            "evaluator_key.rotated" if rotate else "evaluator_key.issued",
+            "evaluator_org",
+            org_id,
+            details={"prefix": prefix, "revoked": revoked},
+        )
     return {"org_id": org_id, "prefix": prefix, "key": key, "revoked": revoked}
 
 
 async def revoke(principal: Principal, key_id: int) -> dict:
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            "SELECT id, org, prefix, revoked_at FROM evaluator_api_key WHERE id = $1", key_id)
+            "SELECT id, org, prefix, revoked_at FROM evaluator_api_key WHERE id = $1", key_id
+        )
     if row is None:
         raise NotFound("No such key.", code="evaluator_key_not_found")
     await _org_in_scope(principal, row["org"])
@@ -75,7 +89,14 @@ async def revoke(principal: Principal, key_id: int) -> dict:
         raise Conflict("This key is revoked already.", code="evaluator_key_revoked")
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
-            "UPDATE evaluator_api_key SET revoked_at = $2 WHERE id = $1", key_id, datetime.now(UTC))
-        await audit.record(transaction.connection, principal, "evaluator_key.revoked", "evaluator_org", row["org"],
-                           details={"prefix": row["prefix"]})
+            "UPDATE evaluator_api_key SET revoked_at = $2 WHERE id = $1", key_id, datetime.now(UTC)
+        )
+        await audit.record(
+            transaction.connection,
+            principal,
+            "evaluator_key.revoked",
+            "evaluator_org",
+            row["org"],
+            details={"prefix": row["prefix"]},
+        )
     return {"id": key_id, "org_id": row["org"], "prefix": row["prefix"]}

@@ -19,8 +19,17 @@ from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_
 from marketplace.web.params import Id
 
-EXPORT_HEADERS = (N_("Sample"), N_("Provider ID"), N_("Provider"), N_("Redemption"), N_("Redeemed at"),
-                  N_("Drawn at"), N_("Consent to contact"), N_("Member"), N_("Phone"))
+EXPORT_HEADERS = (
+    N_("Sample"),
+    N_("Provider ID"),
+    N_("Provider"),
+    N_("Redemption"),
+    N_("Redeemed at"),
+    N_("Drawn at"),
+    N_("Consent to contact"),
+    N_("Member"),
+    N_("Phone"),
+)
 
 
 def row_message(error: batches.BatchError) -> str:
@@ -29,8 +38,11 @@ def row_message(error: batches.BatchError) -> str:
     messages = {
         "required": lambda: _("%(field)s is required.") % {"field": p.get("field", error.field)},
         "not_integer": lambda: _("%(field)s must be a whole number.") % {"field": error.field},
-        "out_of_range": lambda: (_("%(field)s must be from 0 to 100.") % {"field": error.field}
-                                 if error.field != "sample_size" else _("The sample size is too large.")),
+        "out_of_range": lambda: (
+            _("%(field)s must be from 0 to 100.") % {"field": error.field}
+            if error.field != "sample_size"
+            else _("The sample size is too large.")
+        ),
         "sample_too_small": lambda: _("sample_size must be at least 1."),
         "bad_date": lambda: _("visit_date must be a real day written as YYYY-MM-DD, such as 2026-11-03."),
         "future_date": lambda: _("visit_date %(date)s is in the future.") % {"date": p.get("date", "")},
@@ -38,20 +50,26 @@ def row_message(error: batches.BatchError) -> str:
         "too_long": lambda: _("note must be at most %(max)s characters.") % {"max": p.get("max", "")},
         "not_text": lambda: _("note must be text."),
         "unknown_field": lambda: _("%(field)s is not a field of a result.") % {"field": error.field},
-        "duplicate_row": lambda: _("Repeats row %(first)s (same provider, visit date and method).") % {
-            "first": p.get("first", "")},
+        "duplicate_row": lambda: (
+            _("Repeats row %(first)s (same provider, visit date and method).") % {"first": p.get("first", "")}
+        ),
         "unknown_provider": lambda: _("Provider %(provider)s does not exist.") % {"provider": p.get("provider", "")},
-        "provider_out_of_scope": lambda: _("Provider %(provider)s is outside the area your organisation evaluates.")
-        % {"provider": p.get("provider", "")},
-        "column_count": lambda: _("This line has %(found)s columns; the header has %(expected)s.") % {
-            "found": p.get("found", ""), "expected": p.get("expected", "")},
+        "provider_out_of_scope": lambda: (
+            _("Provider %(provider)s is outside the area your organisation evaluates.")
+            % {"provider": p.get("provider", "")}
+        ),
+        "column_count": lambda: (
+            _("This line has %(found)s columns; the header has %(expected)s.")
+            % {"found": p.get("found", ""), "expected": p.get("expected", "")}
+        ),
         "wrong_header": lambda: " ".join(
             [_("The first line must name the columns %(columns)s.") % {"columns": p.get("columns", "")}]
             + ([_("Unknown columns: %(names)s.") % {"names": p["unknown"]}] if p.get("unknown") else [])
             + ([_("Missing columns: %(names)s.") % {"names": p["missing"]}] if p.get("missing") else [])
-            + ([_("Repeated columns: %(names)s.") % {"names": p["repeated"]}] if p.get("repeated") else [])),
+            + ([_("Repeated columns: %(names)s.") % {"names": p["repeated"]}] if p.get("repeated") else [])
+        ),
         "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
-        "encoding": lambda: _("The file is neither UTF-8 nor GB18030 text; save it as \"CSV UTF-8\" and try again."),
+        "encoding": lambda: _('The file is neither UTF-8 nor GB18030 text; save it as "CSV UTF-8" and try again.'),
         "too_large": lambda: _("The file is larger than %(max_mb)s MB; split it.") % {"max_mb": p.get("max_mb", "")},
         "empty_file": lambda: _("The file is empty."),
         "no_rows": lambda: _("The file has no results."),
@@ -64,20 +82,32 @@ def row_message(error: batches.BatchError) -> str:
 
 def _error_message(error: DomainError) -> str:
     messages = {
-        "batch_reused": _("This batch ID was used before for other results; a batch is applied once. "
-                          "Send changed results under a new batch ID."),
+        "batch_reused": _(
+            "This batch ID was used before for other results; a batch is applied once. "
+            "Send changed results under a new batch ID."
+        ),
         "payload_too_large": _("The file is too large."),
     }
     return messages.get(error.code) or error.translated()
 
 
-async def _batches_page(request: Request, *, error: str | None = None, row_errors=None, batch_ref: str = "",
-                        code: int = 200) -> Template:
-    return Template(template_name="evaluation/batches.html", status_code=code, context={
-        "page": await batches.list_batches(request.user), "error": error, "row_errors": row_errors or [],
-        "batch_ref": batch_ref, "columns": batches.COLUMNS, "methods": batches.METHODS,
-        "row_message": row_message, "max_rows": batches.MAX_ROWS,
-    })
+async def _batches_page(
+    request: Request, *, error: str | None = None, row_errors=None, batch_ref: str = "", code: int = 200
+) -> Template:
+    return Template(
+        template_name="evaluation/batches.html",
+        status_code=code,
+        context={
+            "page": await batches.list_batches(request.user),
+            "error": error,
+            "row_errors": row_errors or [],
+            "batch_ref": batch_ref,
+            "columns": batches.COLUMNS,
+            "methods": batches.METHODS,
+            "row_message": row_message,
+            "max_rows": batches.MAX_ROWS,
+        },
+    )
 
 
 @get("/evaluator/batches", guards=[guards.evaluator], include_in_schema=False)
@@ -85,8 +115,7 @@ async def batch_list(request: Request) -> Template:
     return await _batches_page(request)
 
 
-@post("/evaluator/batches", guards=[guards.evaluator], include_in_schema=False,
-      request_max_body_size=CSV_BODY_LIMIT)
+@post("/evaluator/batches", guards=[guards.evaluator], include_in_schema=False, request_max_body_size=CSV_BODY_LIMIT)
 async def batch_upload(request: Request) -> Response:
     form = await request.form()
     batch_ref = str(form.get("batch_id") or "").strip()[:100]
@@ -95,8 +124,13 @@ async def batch_upload(request: Request) -> Response:
     try:
         batch, _replayed = await batches.submit_csv(request.user, batch_ref, content)
     except batches.BatchRejected as rejected:
-        return await _batches_page(request, error=_("Nothing was applied: fix these rows and upload the file again."),
-                                   row_errors=rejected.row_errors, batch_ref=batch_ref, code=422)
+        return await _batches_page(
+            request,
+            error=_("Nothing was applied: fix these rows and upload the file again."),
+            row_errors=rejected.row_errors,
+            batch_ref=batch_ref,
+            code=422,
+        )
     except DomainError as error:
         if error.status in (401, 403):
             raise
@@ -106,24 +140,32 @@ async def batch_upload(request: Request) -> Response:
 
 @get("/evaluator/batches/{batch_id:int}", guards=[guards.evaluator], include_in_schema=False)
 async def batch_detail(request: Request, batch_id: FromPath[Id]) -> Template:
-    return Template(template_name="evaluation/batch_detail.html", context={
-        "batch": await batches.get_batch(request.user, batch_id=batch_id)})
+    return Template(
+        template_name="evaluation/batch_detail.html",
+        context={"batch": await batches.get_batch(request.user, batch_id=batch_id)},
+    )
 
 
 @get("/evaluator/samples", guards=[guards.evaluator], include_in_schema=False)
 async def sample_list(request: Request) -> Template:
-    return Template(template_name="evaluation/samples.html", context={
-        "samples": await samples.list_samples(request.user)})
+    return Template(
+        template_name="evaluation/samples.html", context={"samples": await samples.list_samples(request.user)}
+    )
 
 
 @post("/evaluator/samples/export", guards=[guards.evaluator], include_in_schema=False, status_code=200)
 async def sample_export(request: Request, member_contacts: Contacts) -> Response:
     body, _details = await samples.export_samples(
-        request.user, member_contacts, [_(label) for label in EXPORT_HEADERS], (_("Consented"), _("Not consented")))
-    return Response(content=body, media_type="text/csv; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="{samples.export_filename()}"',
-        "cache-control": "no-store",
-    })
+        request.user, member_contacts, [_(label) for label in EXPORT_HEADERS], (_("Consented"), _("Not consented"))
+    )
+    return Response(
+        content=body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{samples.export_filename()}"',
+            "cache-control": "no-store",
+        },
+    )
 
 
 ROUTES: list = [batch_list, batch_upload, batch_detail, sample_list, sample_export]

@@ -81,22 +81,21 @@ SELECT count(*) FROM drawn
 """
 
 
-async def draw_samples(*, now: datetime | None = None, size: int | None = None,
-                       window_days: int = WINDOW_DAYS) -> int:
+async def draw_samples(*, now: datetime | None = None, size: int | None = None, window_days: int = WINDOW_DAYS) -> int:
     """Draw this week's samples for every active organisation; returns how many were drawn.
     Safe to repeat."""
     now = now or datetime.now(UTC)
     size = size or sample_size()
     async with engine().transaction() as transaction:
         orgs = await transaction.connection.fetch(
-            "SELECT o.id, n.path FROM evaluator_org o JOIN union_node n ON n.id = o.node WHERE o.active ORDER BY o.id")
+            "SELECT o.id, n.path FROM evaluator_org o JOIN union_node n ON n.id = o.node WHERE o.active ORDER BY o.id"
+        )
     total = 0
     for org in orgs:
         async with engine().transaction() as transaction:
             connection = transaction.connection
             await connection.execute("SELECT pg_advisory_xact_lock($1, $2)", _LOCK_CLASS, org["id"])
-            drawn = await connection.fetchval(_DRAW_SQL, org["id"], now, org["path"], window_days, REDRAW_AFTER,
-                                              size)
+            drawn = await connection.fetchval(_DRAW_SQL, org["id"], now, org["path"], window_days, REDRAW_AFTER, size)
         log.info("follow_up_samples_drawn", org=org["id"], samples=drawn)
         total += drawn
     return total
@@ -128,14 +127,28 @@ async def list_samples(principal: Principal, *, now: datetime | None = None) -> 
     _evaluator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(_SAMPLES_SQL, principal.id, _since(now))
-    return [SampleRead(id=row["id"], provider_id=row["provider"], provider_name=row["provider_name"],
-                       redemption_id=row["redemption"], redeemed_at=row["redeemed_at"], drawn_at=row["drawn_at"])
-            for row in rows]
+    return [
+        SampleRead(
+            id=row["id"],
+            provider_id=row["provider"],
+            provider_name=row["provider_name"],
+            redemption_id=row["redemption"],
+            redeemed_at=row["redeemed_at"],
+            drawn_at=row["drawn_at"],
+        )
+        for row in rows
+    ]
 
 
-async def export_samples(principal: Principal, contacts: ContactLookup, headers: Sequence[str],
-                         consent_labels: tuple[str, str], *, reason: str | None = None,
-                         now: datetime | None = None) -> tuple[bytes, dict]:
+async def export_samples(
+    principal: Principal,
+    contacts: ContactLookup,
+    headers: Sequence[str],
+    consent_labels: tuple[str, str],
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> tuple[bytes, dict]:
     """The organisation's samples as CSV (UTF-8 with a BOM, so Excel reads Chinese) and the
     audit event's details. Columns (named by `headers`): sample, provider id, provider,
     redemption, redeemed at, drawn at, consent (`consent_labels`: yes, no), name, phone."""
@@ -153,18 +166,23 @@ async def export_samples(principal: Principal, contacts: ContactLookup, headers:
             contact = found.get(row["member"])
             consented = bool(contact and contact.consented and contact.phone)
             with_contact += consented
-            writer.writerow([
-                row["id"], row["provider"], row["provider_name"], row["redemption"],
-                row["redeemed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                row["drawn_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                consent_labels[0] if consented else consent_labels[1],
-                contact.name if contact and consented else (contact.name_masked if contact else "*"),
-                contact.phone if contact and consented else "",
-            ])
-        details = {"rows": len(rows), "with_contact": with_contact,
-                   "providers": len({row["provider"] for row in rows})}
-        await audit.record(connection, principal, EXPORT_ACTION, "evaluator_org", principal.id, reason=reason,
-                               details=details)
+            writer.writerow(
+                [
+                    row["id"],
+                    row["provider"],
+                    row["provider_name"],
+                    row["redemption"],
+                    row["redeemed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    row["drawn_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    consent_labels[0] if consented else consent_labels[1],
+                    contact.name if contact and consented else (contact.name_masked if contact else "*"),
+                    contact.phone if contact and consented else "",
+                ]
+            )
+        details = {"rows": len(rows), "with_contact": with_contact, "providers": len({row["provider"] for row in rows})}
+        await audit.record(
+            connection, principal, EXPORT_ACTION, "evaluator_org", principal.id, reason=reason, details=details
+        )
     log.info("follow_up_samples_exported", org=principal.id, **details)
     return ("\ufeff" + out.getvalue()).encode("utf-8"), details
 
@@ -172,4 +190,3 @@ async def export_samples(principal: Principal, contacts: ContactLookup, headers:
 def export_filename(now: datetime | None = None) -> str:
     local = (now or datetime.now(UTC)).astimezone(ZoneInfo(get_settings().app.timezone))
     return f"follow-up-samples-{local.strftime('%Y%m%d')}.csv"
-

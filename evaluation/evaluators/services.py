@@ -25,11 +25,20 @@ async def create_api_key(org_id: int, *, connection=None) -> str:
     if connection is not None:
         await connection.execute(
             "INSERT INTO evaluator_api_key (org, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4)",
-            org_id, prefix, _digest(key), datetime.now(UTC))
+            org_id,
+            prefix,
+            _digest(key),
+            datetime.now(UTC),
+        )
         return key
-    await EvaluatorApiKey.insert(EvaluatorApiKey(
-        org=org_id, prefix=prefix, key_hash=_digest(key), created_at=datetime.now(UTC),
-    ))
+    await EvaluatorApiKey.insert(
+        EvaluatorApiKey(
+            org=org_id,
+            prefix=prefix,
+            key_hash=_digest(key),
+            created_at=datetime.now(UTC),
+        )
+    )
     return key
 
 
@@ -56,9 +65,11 @@ async def authenticate_api_key(key: str) -> dict | None:
     prefix = key_prefix(key)
     if prefix is None:
         return None
-    row = await EvaluatorApiKey.select(EvaluatorApiKey.id, EvaluatorApiKey.key_hash, EvaluatorApiKey.org).where(
-        (EvaluatorApiKey.prefix == prefix) & EvaluatorApiKey.revoked_at.is_null()
-    ).first()
+    row = (
+        await EvaluatorApiKey.select(EvaluatorApiKey.id, EvaluatorApiKey.key_hash, EvaluatorApiKey.org)
+        .where((EvaluatorApiKey.prefix == prefix) & EvaluatorApiKey.revoked_at.is_null())
+        .first()
+    )
     if row is None or not hmac.compare_digest(row["key_hash"], _digest(key)):
         return None
     await EvaluatorApiKey.update({EvaluatorApiKey.last_used_at: datetime.now(UTC)}).where(
@@ -68,9 +79,7 @@ async def authenticate_api_key(key: str) -> dict | None:
 
 
 async def get_org(org_id: int) -> dict | None:
-    return await EvaluatorOrg.select().where(
-        (EvaluatorOrg.id == org_id) & EvaluatorOrg.active.eq(True)
-    ).first()
+    return await EvaluatorOrg.select().where((EvaluatorOrg.id == org_id) & EvaluatorOrg.active.eq(True)).first()
 
 
 async def _principal(org: dict | None) -> Principal | None:
@@ -90,5 +99,7 @@ async def _principal_for_id(org_id: int) -> Principal | None:
 
 # An evaluator signs in with its API key alone (a session for the pages, or the key on each
 # API call); identity reaches the keys through this registration.
-credentials.register("evaluator", credentials.Accounts(
-    load_principal=_principal_for_id, key_account=key_prefix, authenticate_key=_principal_for_key))
+credentials.register(
+    "evaluator",
+    credentials.Accounts(load_principal=_principal_for_id, key_account=key_prefix, authenticate_key=_principal_for_key),
+)

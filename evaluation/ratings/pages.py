@@ -25,13 +25,27 @@ def _page_number(request: Request) -> int:
     return min(int(text), 10_000) if text.isascii() and text.isdigit() and 0 < len(text) < 6 else 1
 
 
-async def _reviews_page(request: Request, *, error: DomainError | None = None, rating_id: int | None = None,
-                        text: str = "", status: int = 200) -> Template:
+async def _reviews_page(
+    request: Request,
+    *,
+    error: DomainError | None = None,
+    rating_id: int | None = None,
+    text: str = "",
+    status: int = 200,
+) -> Template:
     unanswered = request.query_params.get("show") == "unanswered"
     found = await reviews.provider_reviews(request.user, unanswered=unanswered, page=_page_number(request))
-    return Template(template_name="evaluation/provider_reviews.html", status_code=status, context={
-        **found, "unanswered_only": unanswered, "error": form_error(error) if error else None,
-        "error_rating": rating_id, "typed": text})
+    return Template(
+        template_name="evaluation/provider_reviews.html",
+        status_code=status,
+        context={
+            **found,
+            "unanswered_only": unanswered,
+            "error": form_error(error) if error else None,
+            "error_rating": rating_id,
+            "typed": text,
+        },
+    )
 
 
 @get("/provider/reviews", guards=[guards.provider_owner], include_in_schema=False)
@@ -50,6 +64,7 @@ async def provider_reply(request: Request, rating_id: BigId) -> Response:
 
 
 # The member's offer and provider pages (catalog/search) ------------------------------------------------
+
 
 async def offer_reviews(request: Request, detail: dict) -> dict:
     return {"reviews": await reviews.for_offer(detail["offer"]["id"])}

@@ -31,22 +31,27 @@ ORDER BY r.created_at DESC, r.id DESC LIMIT $2
 
 
 def _review(row) -> dict:
-    return {"id": row["id"], "overall": row["overall"], "comment": row["comment"],
-            "member": row["member_masked"] or "*", "created_at": row["created_at"], "reply": row["reply"],
-            "replied_at": row["replied_at"]}
+    return {
+        "id": row["id"],
+        "overall": row["overall"],
+        "comment": row["comment"],
+        "member": row["member_masked"] or "*",
+        "created_at": row["created_at"],
+        "reply": row["reply"],
+        "replied_at": row["replied_at"],
+    }
 
 
 async def _summary(connection, where: str, join: str, key: int, recent: int) -> dict:
     figures = await connection.fetchrow(
-        f"SELECT count(*) AS n, avg(r.overall)::float AS average FROM rating r {join} WHERE {where} AND NOT r.held",
-        key)
+        f"SELECT count(*) AS n, avg(r.overall)::float AS average FROM rating r {join} WHERE {where} AND NOT r.held", key
+    )
     rows = await connection.fetch(_REVIEW_SQL.format(join=join, where=where), key, recent)
     average = figures["average"]
     average = None if average is None else round(average + 1e-9, 1)
     # Whole stars beside the figure never claim more than it says: 4.5 shows four, 4.8 five.
     stars = min(int(average + 0.25), 5) if average else 0
-    return {"count": figures["n"], "average": average, "stars": stars,
-            "recent": [_review(row) for row in rows]}
+    return {"count": figures["n"], "average": average, "stars": stars, "recent": [_review(row) for row in rows]}
 
 
 async def for_provider(provider_id: int, recent: int = RECENT) -> dict:
@@ -58,11 +63,13 @@ async def for_provider(provider_id: int, recent: int = RECENT) -> dict:
 async def for_offer(offer_id: int, recent: int = RECENT) -> dict:
     """The same for one offer: the ratings of its redemptions."""
     async with engine().transaction() as transaction:
-        return await _summary(transaction.connection, "rd.offer = $1", "JOIN redemption rd ON rd.id = r.redemption",
-                              offer_id, recent)
+        return await _summary(
+            transaction.connection, "rd.offer = $1", "JOIN redemption rd ON rd.id = r.redemption", offer_id, recent
+        )
 
 
 # The provider's side ---------------------------------------------------------------------------------
+
 
 def _owner(principal: Principal) -> None:
     if principal is None or principal.kind != "provider" or principal.role != "owner":
@@ -77,15 +84,26 @@ async def provider_reviews(principal: Principal, *, unanswered: bool = False, pa
         connection = transaction.connection
         counts = await connection.fetchrow(
             "SELECT count(*) AS total, count(*) FILTER (WHERE reply IS NULL) AS unanswered FROM rating "
-            "WHERE provider = $1 AND NOT held AND comment <> ''", principal.provider_id)
+            "WHERE provider = $1 AND NOT held AND comment <> ''",
+            principal.provider_id,
+        )
         rows = await connection.fetch(
             "SELECT id, overall, comment, member_masked, created_at, reply, replied_at FROM rating "
             "WHERE provider = $1 AND NOT held AND comment <> '' AND ($2 = false OR reply IS NULL) "
             "ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
-            principal.provider_id, unanswered, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+            principal.provider_id,
+            unanswered,
+            PAGE_SIZE,
+            (page - 1) * PAGE_SIZE,
+        )
     shown = counts["unanswered"] if unanswered else counts["total"]
-    return {"reviews": [_review(row) for row in rows], "total": counts["total"],
-            "unanswered": counts["unanswered"], "page": page, "pages": max(1, -(-shown // PAGE_SIZE))}
+    return {
+        "reviews": [_review(row) for row in rows],
+        "total": counts["total"],
+        "unanswered": counts["unanswered"],
+        "page": page,
+        "pages": max(1, -(-shown // PAGE_SIZE)),
+    }
 
 
 async def reply(principal: Principal, rating_id: int, text: str) -> dict:
@@ -99,8 +117,10 @@ async def reply(principal: Principal, rating_id: int, text: str) -> dict:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
-            "SELECT id, reply FROM rating WHERE id = $1 AND provider = $2 AND NOT held AND comment <> '' "
-            "FOR UPDATE", rating_id, principal.provider_id)
+            "SELECT id, reply FROM rating WHERE id = $1 AND provider = $2 AND NOT held AND comment <> '' FOR UPDATE",
+            rating_id,
+            principal.provider_id,
+        )
         if row is None:
             raise NotFound("This review does not exist.", code="review_not_found")
         if row["reply"] is not None:
@@ -108,6 +128,10 @@ async def reply(principal: Principal, rating_id: int, text: str) -> dict:
         replied = await connection.fetchrow(
             "UPDATE rating SET reply = $2, replied_at = $3, replied_by = $4 WHERE id = $1 "
             "RETURNING id, overall, comment, member_masked, created_at, reply, replied_at",
-            rating_id, text, datetime.now(UTC), principal.id)
+            rating_id,
+            text,
+            datetime.now(UTC),
+            principal.id,
+        )
     log.info("review_replied", rating_id=rating_id, provider_id=principal.provider_id)
     return _review(replied)

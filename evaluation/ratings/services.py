@@ -61,6 +61,7 @@ def network_of(address: str | None) -> str:
 
 # The feed from the marketplace ---------------------------------------------------------------------
 
+
 @personal_data.forgets("rating")
 async def forget_member(connection, member_id: int) -> None:
     """The score stays in the figures; the member's words and name go."""
@@ -74,9 +75,13 @@ async def low_of_provider(provider_id: int, limit: int = 20) -> tuple[list[dict]
         connection = transaction.connection
         rows = await connection.fetch(
             "SELECT overall, honoured, comment, created_at, held FROM rating WHERE provider = $1 AND overall <= 2 "
-            "ORDER BY created_at DESC LIMIT $2", provider_id, limit)
+            "ORDER BY created_at DESC LIMIT $2",
+            provider_id,
+            limit,
+        )
         total = await connection.fetchval(
-            "SELECT count(*) FROM rating WHERE provider = $1 AND overall <= 2", provider_id)
+            "SELECT count(*) FROM rating WHERE provider = $1 AND overall <= 2", provider_id
+        )
     return [dict(row) for row in rows], total
 
 
@@ -91,8 +96,16 @@ async def record_redemption(event: topics.VoucherRedeemed) -> bool:
         stored = await connection.fetchval(
             "INSERT INTO redemption (voucher, provider, offer, category, member, staff, location, redeemed_at, "
             "survey_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (voucher) DO NOTHING RETURNING id",
-            event.voucher_id, event.provider_id, event.offer_id, event.category_id, event.member_id,
-            event.staff_id, event.location_id, redeemed_at, redeemed_at + survey_delay())
+            event.voucher_id,
+            event.provider_id,
+            event.offer_id,
+            event.category_id,
+            event.member_id,
+            event.staff_id,
+            event.location_id,
+            redeemed_at,
+            redeemed_at + survey_delay(),
+        )
         if stored is None:
             return False
         await _check_integrity(connection, event.provider_id, event.staff_id, redeemed_at)
@@ -102,7 +115,8 @@ async def record_redemption(event: topics.VoucherRedeemed) -> bool:
 async def record_honoured(voucher_id: int, honoured: bool) -> None:
     async with engine().transaction() as transaction:
         updated = await transaction.connection.fetchval(
-            "UPDATE redemption SET honoured = $2 WHERE voucher = $1 RETURNING provider", voucher_id, honoured)
+            "UPDATE redemption SET honoured = $2 WHERE voucher = $1 RETURNING provider", voucher_id, honoured
+        )
         if updated is None:  # the redemption's own event has not been applied yet: retried later
             raise LookupError(f"redemption of voucher {voucher_id} not recorded yet")
         await scorecards.rating_changed(updated)
@@ -113,10 +127,19 @@ async def _check_integrity(connection, provider_id: int, staff_id: int | None, r
     if staff_id is not None:
         recent = await connection.fetchval(
             "SELECT count(*) FROM redemption WHERE staff = $1 AND redeemed_at > $2 AND redeemed_at <= $3",
-            staff_id, redeemed_at - STAFF_BURST_WINDOW, redeemed_at)
+            staff_id,
+            redeemed_at - STAFF_BURST_WINDOW,
+            redeemed_at,
+        )
         if recent == STAFF_BURST_SIZE:  # once, when the burst reaches the size
-            reasons.append({"code": "staff_burst", "staff_id": staff_id, "count": recent,
-                            "minutes": int(STAFF_BURST_WINDOW.total_seconds() // 60)})
+            reasons.append(
+                {
+                    "code": "staff_burst",
+                    "staff_id": staff_id,
+                    "count": recent,
+                    "minutes": int(STAFF_BURST_WINDOW.total_seconds() // 60),
+                }
+            )
     if redeemed_at.astimezone(dates.zone()).hour in NIGHT_HOURS:
         reasons.append({"code": "night_redemption", "at": redeemed_at.isoformat()})
     if reasons:
@@ -132,14 +155,18 @@ async def send_due_surveys(now: datetime | None = None, batch: int = 1000) -> in
             "UPDATE redemption SET survey_sent_at = $1 WHERE id IN ("
             "  SELECT id FROM redemption WHERE survey_sent_at IS NULL AND survey_due_at <= $1 "
             "  ORDER BY survey_due_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING member, voucher, provider",
-            now, batch)
+            now,
+            batch,
+        )
         for row in rows:
-            await outbox.publish(topics.SurveyDue(member_id=row["member"], voucher_id=row["voucher"],
-                                                  provider_id=row["provider"]))
+            await outbox.publish(
+                topics.SurveyDue(member_id=row["member"], voucher_id=row["voucher"], provider_id=row["provider"])
+            )
     return len(rows)
 
 
 # Ratings -------------------------------------------------------------------------------------------
+
 
 def _member(principal: Principal) -> None:
     if principal is None or principal.kind != "member":
@@ -156,18 +183,29 @@ FROM rating r JOIN redemption rd ON rd.id = r.redemption
 def _read(row) -> RatingRead:
     editable_until = row["created_at"] + timedelta(days=EDITABLE_DAYS)
     return RatingRead(
-        id=row["id"], voucher_id=row["voucher"], provider_id=row["provider"], overall=row["overall"],
-        service=row["service"], honoured=row["honoured"], environment=row["environment"],
-        attitude=row["attitude"], comment=row["comment"], created_at=row["created_at"],
-        updated_at=row["updated_at"], editable_until=editable_until,
-        editable=datetime.now(UTC) < editable_until, held=row["held"])
+        id=row["id"],
+        voucher_id=row["voucher"],
+        provider_id=row["provider"],
+        overall=row["overall"],
+        service=row["service"],
+        honoured=row["honoured"],
+        environment=row["environment"],
+        attitude=row["attitude"],
+        comment=row["comment"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        editable_until=editable_until,
+        editable=datetime.now(UTC) < editable_until,
+        held=row["held"],
+    )
 
 
 async def my_rating(principal: Principal, voucher_id: int) -> RatingRead | None:
     _member(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            _RATING_SQL + "WHERE rd.voucher = $1 AND r.member = $2", voucher_id, principal.id)
+            _RATING_SQL + "WHERE rd.voucher = $1 AND r.member = $2", voucher_id, principal.id
+        )
     return _read(row) if row else None
 
 
@@ -178,8 +216,14 @@ async def my_ratings(principal: Principal) -> list[RatingRead]:
     return [_read(row) for row in rows]
 
 
-async def rate(principal: Principal, voucher_id: int, data: RatingInput, *, client_address: str | None = None,
-               member_since: datetime | None = None) -> RatingRead:
+async def rate(
+    principal: Principal,
+    voucher_id: int,
+    data: RatingInput,
+    *,
+    client_address: str | None = None,
+    member_since: datetime | None = None,
+) -> RatingRead:
     """Rate (or, within 7 days, re-rate) a redemption of the member's."""
     _member(principal)
     now = datetime.now(UTC)
@@ -190,11 +234,14 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, *, clie
         # second edits what the first wrote) instead of colliding on the unique index.
         redemption = await connection.fetchrow(
             "SELECT id, provider FROM redemption WHERE voucher = $1 AND member = $2 FOR UPDATE",
-            voucher_id, principal.id)
+            voucher_id,
+            principal.id,
+        )
         if redemption is None:
             raise NotFound("Only a voucher you have used can be rated.", code="not_rateable")
         existing = await connection.fetchrow(
-            "SELECT id, created_at FROM rating WHERE redemption = $1 FOR UPDATE", redemption["id"])
+            "SELECT id, created_at FROM rating WHERE redemption = $1 FOR UPDATE", redemption["id"]
+        )
         values = (data.overall, data.service, data.honoured, data.environment, data.attitude, data.comment.strip())
         if existing is None:
             new_account = member_since is not None and now - member_since < timedelta(days=NEW_ACCOUNT_DAYS)
@@ -203,8 +250,17 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, *, clie
                 "INSERT INTO rating (redemption, provider, member, overall, service, honoured, environment, attitude, "
                 "comment, created_at, updated_at, held, hold_reason, network, new_account, member_masked) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15)",
-                redemption["id"], redemption["provider"], principal.id, *values, now, hold is not None, hold, network,
-                new_account, pii.mask_name(principal.display_name or ""))
+                redemption["id"],
+                redemption["provider"],
+                principal.id,
+                *values,
+                now,
+                hold is not None,
+                hold,
+                network,
+                new_account,
+                pii.mask_name(principal.display_name or ""),
+            )
             if hold:
                 log.info("rating_held", provider_id=redemption["provider"], reason=hold)
         else:
@@ -212,7 +268,11 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, *, clie
                 raise Conflict("A rating can be changed for 7 days only.", code="rating_locked")
             await connection.execute(
                 "UPDATE rating SET overall = $2, service = $3, honoured = $4, environment = $5, attitude = $6, "
-                "comment = $7, updated_at = $8 WHERE id = $1", existing["id"], *values, now)
+                "comment = $7, updated_at = $8 WHERE id = $1",
+                existing["id"],
+                *values,
+                now,
+            )
         await scorecards.rating_changed(redemption["provider"])
         row = await connection.fetchrow(_RATING_SQL + "WHERE r.redemption = $1", redemption["id"])
     return _read(row)
@@ -226,12 +286,16 @@ async def _hold_reason(connection, provider_id: int, network: str, new_account: 
     if network:
         same_network = await connection.fetchval(
             "SELECT count(*) FROM rating WHERE provider = $1 AND network = $2 AND created_at > $3",
-            provider_id, network, since)
+            provider_id,
+            network,
+            since,
+        )
         if same_network >= BURST_SIZE - 1:
             return "burst_one_network"
     if new_account:
         new_accounts = await connection.fetchval(
-            "SELECT count(*) FROM rating WHERE provider = $1 AND new_account AND created_at > $2", provider_id, since)
+            "SELECT count(*) FROM rating WHERE provider = $1 AND new_account AND created_at > $2", provider_id, since
+        )
         if new_accounts >= BURST_SIZE - 1:
             return "burst_new_accounts"
     return None
@@ -240,7 +304,8 @@ async def _hold_reason(connection, provider_id: int, network: str, new_account: 
 _HELD_SQL = (
     "SELECT r.id, r.provider, p.name AS provider_name, r.overall, r.comment, r.hold_reason, r.created_at "
     "FROM rating r JOIN provider p ON p.id = r.provider JOIN union_node n ON n.id = p.node "
-    "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%' ")
+    "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%' "
+)
 
 
 async def held_ratings(principal: Principal, limit: int = 100, ids: list[int] | None = None) -> list[dict]:
@@ -250,7 +315,10 @@ async def held_ratings(principal: Principal, limit: int = 100, ids: list[int] | 
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _HELD_SQL + "AND ($3::bigint[] IS NULL OR r.id = ANY($3)) ORDER BY r.created_at, r.id LIMIT $2",
-            principal.node_path, limit, ids)
+            principal.node_path,
+            limit,
+            ids,
+        )
     return [dict(row) for row in rows]
 
 
@@ -263,8 +331,12 @@ async def held_page(principal: Principal, page: int = 1, page_size: int = 50) ->
         connection = transaction.connection
         total = await connection.fetchval("SELECT count(*) FROM (" + _HELD_SQL + ") held", principal.node_path)
         page = max(1, min(page, -(-total // page_size)))
-        rows = await connection.fetch(_HELD_SQL + "ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3",
-                                      principal.node_path, page_size, (page - 1) * page_size)
+        rows = await connection.fetch(
+            _HELD_SQL + "ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3",
+            principal.node_path,
+            page_size,
+            (page - 1) * page_size,
+        )
     return [dict(row) for row in rows], total, page
 
 
@@ -277,16 +349,26 @@ async def clear_held(principal: Principal, rating_id: int, keep: bool, reason: s
         provider_id = await connection.fetchval(
             "SELECT r.provider FROM rating r JOIN provider p ON p.id = r.provider JOIN union_node n ON n.id = p.node "
             "WHERE r.id = $1 AND r.held AND r.cleared_at IS NULL AND n.path LIKE $2 || '%'",
-            rating_id, principal.node_path)
+            rating_id,
+            principal.node_path,
+        )
         if provider_id is None:
             raise NotFound("No held rating with this id in your scope.", code="rating_not_found")
         if keep:
             await connection.execute("UPDATE rating SET held = false, cleared_at = now() WHERE id = $1", rating_id)
         else:
             await connection.execute(
-                "UPDATE rating SET hold_reason = 'rejected_by_operator', cleared_at = now() WHERE id = $1", rating_id)
-        await audit.record(connection, principal, "rating.held_cleared", "rating", rating_id, reason=reason or None,
-                           details={"counted": keep, "provider": provider_id})
+                "UPDATE rating SET hold_reason = 'rejected_by_operator', cleared_at = now() WHERE id = $1", rating_id
+            )
+        await audit.record(
+            connection,
+            principal,
+            "rating.held_cleared",
+            "rating",
+            rating_id,
+            reason=reason or None,
+            details={"counted": keep, "provider": provider_id},
+        )
         await scorecards.rating_changed(provider_id)
 
 
@@ -295,4 +377,6 @@ async def count_held(principal: Principal) -> int:
     async with engine().transaction() as transaction:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM rating r JOIN provider p ON p.id = r.provider JOIN union_node n ON n.id = p.node "
-            "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%'", principal.node_path or "-")
+            "WHERE r.held AND r.cleared_at IS NULL AND n.path LIKE $1 || '%'",
+            principal.node_path or "-",
+        )

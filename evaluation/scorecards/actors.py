@@ -16,14 +16,16 @@ log = structlog.get_logger(__name__)
 
 async def on_rating_changed(event_id: int, payload: dict) -> bool:
     event = topics.RatingChanged.read(payload)
-    return await outbox.consume_once("scorecards.rating_changed", event_id,
-                                     lambda: scorecards.recompute_provider(event.provider_id))
+    return await outbox.consume_once(
+        "scorecards.rating_changed", event_id, lambda: scorecards.recompute_provider(event.provider_id)
+    )
 
 
 async def on_results_applied(event_id: int, payload: dict) -> bool:
     event = topics.ResultsApplied.read(payload)
-    return await outbox.consume_once("scorecards.results_applied", event_id,
-                                     lambda: scorecards.recompute_providers(event.provider_ids))
+    return await outbox.consume_once(
+        "scorecards.results_applied", event_id, lambda: scorecards.recompute_providers(event.provider_ids)
+    )
 
 
 @dramatiq.actor(queue_name="default", max_retries=10, min_backoff=500)

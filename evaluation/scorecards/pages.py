@@ -65,17 +65,32 @@ def _provider_charts(history: list[Scorecard], current: Scorecard | None) -> dic
     labels = [_month_label(card.month) for card in points]
     return {
         "satisfaction": {
-            "type": "line", "labels": labels, "min": 1, "max": 5, "decimals": 2,
-            "series": [{"name": _("Satisfaction (fair score)"), "values": [_round(c.satisfaction) for c in points]},
-                       {"name": _("Plain mean"), "values": [_round(c.satisfaction_raw) for c in points]}],
-            "counts": [c.ratings_n for c in points], "count_label": _("Ratings"),
+            "type": "line",
+            "labels": labels,
+            "min": 1,
+            "max": 5,
+            "decimals": 2,
+            "series": [
+                {"name": _("Satisfaction (fair score)"), "values": [_round(c.satisfaction) for c in points]},
+                {"name": _("Plain mean"), "values": [_round(c.satisfaction_raw) for c in points]},
+            ],
+            "counts": [c.ratings_n for c in points],
+            "count_label": _("Ratings"),
             "summary": _("Monthly satisfaction, 1 to 5."),
         },
         "complaints": {
-            "type": "bar", "labels": labels, "min": 0, "decimals": 1,
-            "series": [{"name": _("Complaints per 100 redemptions"),
-                        "values": [_round(c.complaints_per_100, 1) for c in points]}],
-            "counts": [c.redemptions_n for c in points], "count_label": _("Redemptions"),
+            "type": "bar",
+            "labels": labels,
+            "min": 0,
+            "decimals": 1,
+            "series": [
+                {
+                    "name": _("Complaints per 100 redemptions"),
+                    "values": [_round(c.complaints_per_100, 1) for c in points],
+                }
+            ],
+            "counts": [c.redemptions_n for c in points],
+            "count_label": _("Redemptions"),
             "summary": _("Complaints per 100 redemptions, by month."),
         },
     }
@@ -83,19 +98,27 @@ def _provider_charts(history: list[Scorecard], current: Scorecard | None) -> dic
 
 # Provider portal -------------------------------------------------------------------------------------
 
+
 @get("/provider/scorecard", guards=[guards.provider_user], include_in_schema=False)
 async def provider_scorecard(request: Request) -> Template:
     user = request.user
     card = await scorecards.scorecard_of(user.provider_id)
     history = await scorecards.history_of(user.provider_id)
-    return Template(template_name="evaluation/scorecard_provider.html", context={
-        "card": card, "history": history, "charts": _provider_charts(history, card),
-        "standing": await policy.assessed_standing(user.provider_id), "category_name": _category_name(card) if card else "",
-        "window_days": scorecards.window_days(),
-    })
+    return Template(
+        template_name="evaluation/scorecard_provider.html",
+        context={
+            "card": card,
+            "history": history,
+            "charts": _provider_charts(history, card),
+            "standing": await policy.assessed_standing(user.provider_id),
+            "category_name": _category_name(card) if card else "",
+            "window_days": scorecards.window_days(),
+        },
+    )
 
 
 # Operator console ------------------------------------------------------------------------------------
+
 
 def _filters(district: str, category: str, status: str, state: str, sort: str, q: str = "") -> dict:
     return {
@@ -120,53 +143,103 @@ async def _console_charts(request: Request, filters: dict) -> dict:
     categories = await scorecards.by_category(request.user, district=filters["district"])
     names = [(c.name_en if _english() and c.name_en else c.name_zh) for c in categories]
     bands = scorecards.SATISFACTION_BANDS
-    band_names = [_("below %(value)s") % {"value": bands[0]},
-                  *(f"{low}–{high}" for low, high in pairwise(bands)),
-                  _("%(value)s and above") % {"value": bands[-1]}]
+    band_names = [
+        _("below %(value)s") % {"value": bands[0]},
+        *(f"{low}–{high}" for low, high in pairwise(bands)),
+        _("%(value)s and above") % {"value": bands[-1]},
+    ]
     return {
         "trend": {
-            "type": "line", "labels": [_month_label(m.month) for m in trend], "min": 1, "max": 5, "decimals": 2,
+            "type": "line",
+            "labels": [_month_label(m.month) for m in trend],
+            "min": 1,
+            "max": 5,
+            "decimals": 2,
             "series": [{"name": _("Mean rating in scope"), "values": [_round(m.satisfaction) for m in trend]}],
-            "counts": [m.ratings_n for m in trend], "count_label": _("Ratings"),
+            "counts": [m.ratings_n for m in trend],
+            "count_label": _("Ratings"),
             "summary": _("Monthly mean rating across the providers in your scope, 1 to 5."),
         },
         "distribution": {
-            "type": "bar", "stacked": True, "palette": "ordinal", "labels": names, "min": 0, "decimals": 0,
-            "series": [{"name": band_names[i], "values": [c.bands[i] for c in categories]}
-                       for i in range(len(bands) + 1)],
-            "counts": [c.providers_n for c in categories], "count_label": _("Providers"),
+            "type": "bar",
+            "stacked": True,
+            "palette": "ordinal",
+            "labels": names,
+            "min": 0,
+            "decimals": 0,
+            "series": [
+                {"name": band_names[i], "values": [c.bands[i] for c in categories]} for i in range(len(bands) + 1)
+            ],
+            "counts": [c.providers_n for c in categories],
+            "count_label": _("Providers"),
             "summary": _("Providers per satisfaction band, by category."),
         },
         "complaints": {
-            "type": "bar", "labels": names, "min": 0, "decimals": 1,
-            "series": [{"name": _("Complaints per 100 redemptions"),
-                        "values": [_round(c.complaints_per_100, 1) for c in categories]}],
-            "counts": [c.redemptions_n for c in categories], "count_label": _("Redemptions"),
+            "type": "bar",
+            "labels": names,
+            "min": 0,
+            "decimals": 1,
+            "series": [
+                {
+                    "name": _("Complaints per 100 redemptions"),
+                    "values": [_round(c.complaints_per_100, 1) for c in categories],
+                }
+            ],
+            "counts": [c.redemptions_n for c in categories],
+            "count_label": _("Redemptions"),
             "summary": _("Complaints per 100 redemptions, by category."),
         },
     }
 
 
 @get("/console/scorecards", include_in_schema=False, guards=[guards.operator])
-async def console_scorecards(request: Request, district: FromQuery[str] = "", category: FromQuery[str] = "",
-                             status: FromQuery[str] = "", wanted_state: StateQuery = "",
-                             sort: FromQuery[str] = "satisfaction", q: FromQuery[str] = "") -> Template:
+async def console_scorecards(
+    request: Request,
+    district: FromQuery[str] = "",
+    category: FromQuery[str] = "",
+    status: FromQuery[str] = "",
+    wanted_state: StateQuery = "",
+    sort: FromQuery[str] = "satisfaction",
+    q: FromQuery[str] = "",
+) -> Template:
     filters = _filters(district, category, status, wanted_state, sort, q)
     page = paging.page_number(request.query_params.get("page"))
     result = await scorecards.list_scorecards(request.user, page=page, page_size=PAGE_SIZE, **filters)
-    return Template(template_name="evaluation/scorecard_console.html", context={
-        "page": result, "filters": filters, "pager": paging.Pager.of(request, result.total, page, PAGE_SIZE), "choices": await scorecards.scope_choices(request.user),
-        "charts": await _console_charts(request, filters),
-        "statuses": scorecards.ADMITTED, "sorts": list(scorecards.SORTS), "query": lambda **c: _query(filters, **c),
-        "category_name": _category_name, "window_days": scorecards.window_days(),
-    })
+    return Template(
+        template_name="evaluation/scorecard_console.html",
+        context={
+            "page": result,
+            "filters": filters,
+            "pager": paging.Pager.of(request, result.total, page, PAGE_SIZE),
+            "choices": await scorecards.scope_choices(request.user),
+            "charts": await _console_charts(request, filters),
+            "statuses": scorecards.ADMITTED,
+            "sorts": list(scorecards.SORTS),
+            "query": lambda **c: _query(filters, **c),
+            "category_name": _category_name,
+            "window_days": scorecards.window_days(),
+        },
+    )
 
 
 CSV_HEADERS = (
-    N_("Rank in category"), N_("Provider"), N_("Category"), N_("District"), N_("Satisfaction (fair score)"),
-    N_("Ratings"), N_("Plain mean"), N_("Honoured (lower bound)"), N_("Answers on honouring"),
-    N_("Complaints per 100 redemptions"), N_("Complaints"), N_("Redemptions"), N_("Missed answer times"),
-    N_("Median answer time (hours)"), N_("Third-party score"), N_("Third-party sample"), N_("Trend (30 days)"),
+    N_("Rank in category"),
+    N_("Provider"),
+    N_("Category"),
+    N_("District"),
+    N_("Satisfaction (fair score)"),
+    N_("Ratings"),
+    N_("Plain mean"),
+    N_("Honoured (lower bound)"),
+    N_("Answers on honouring"),
+    N_("Complaints per 100 redemptions"),
+    N_("Complaints"),
+    N_("Redemptions"),
+    N_("Missed answer times"),
+    N_("Median answer time (hours)"),
+    N_("Third-party score"),
+    N_("Third-party sample"),
+    N_("Trend (30 days)"),
     N_("Rank in district"),
 )
 
@@ -176,9 +249,15 @@ def _number(value, digits: int = 3) -> str:
 
 
 @get("/console/scorecards.csv", include_in_schema=False, guards=[guards.operator])
-async def console_scorecards_csv(request: Request, district: FromQuery[str] = "", category: FromQuery[str] = "",
-                                 status: FromQuery[str] = "", wanted_state: StateQuery = "",
-                                 sort: FromQuery[str] = "satisfaction", q: FromQuery[str] = "") -> Response:
+async def console_scorecards_csv(
+    request: Request,
+    district: FromQuery[str] = "",
+    category: FromQuery[str] = "",
+    status: FromQuery[str] = "",
+    wanted_state: StateQuery = "",
+    sort: FromQuery[str] = "satisfaction",
+    q: FromQuery[str] = "",
+) -> Response:
     filters = _filters(district, category, status, wanted_state, sort, q)
     cards = await scorecards.iter_scorecards(request.user, **filters)
     buffer = io.StringIO()
@@ -186,16 +265,36 @@ async def console_scorecards_csv(request: Request, district: FromQuery[str] = ""
     writer = csvfiles.writer(buffer)  # no cell runs as a formula
     writer.writerow([_(label) for label in CSV_HEADERS])
     for card in cards:
-        writer.writerow([
-            card.rank_category or "", card.provider_name, _category_name(card), card.district or "",
-            _number(card.satisfaction), card.ratings_n, _number(card.satisfaction_raw),
-            _number(card.honoured_low), card.honoured_n, _number(card.complaints_per_100, 2), card.complaints_n,
-            card.redemptions_n, card.missed_responses_n, _number(card.median_response_hours, 1),
-            _number(card.third_party_score, 1), card.third_party_n, _number(card.trend), card.rank_district or "",
-        ])
-    return Response(content=buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
-        "content-disposition": 'attachment; filename="scorecards.csv"', "cache-control": "no-store",
-    })
+        writer.writerow(
+            [
+                card.rank_category or "",
+                card.provider_name,
+                _category_name(card),
+                card.district or "",
+                _number(card.satisfaction),
+                card.ratings_n,
+                _number(card.satisfaction_raw),
+                _number(card.honoured_low),
+                card.honoured_n,
+                _number(card.complaints_per_100, 2),
+                card.complaints_n,
+                card.redemptions_n,
+                card.missed_responses_n,
+                _number(card.median_response_hours, 1),
+                _number(card.third_party_score, 1),
+                card.third_party_n,
+                _number(card.trend),
+                card.rank_district or "",
+            ]
+        )
+    return Response(
+        content=buffer.getvalue().encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": 'attachment; filename="scorecards.csv"',
+            "cache-control": "no-store",
+        },
+    )
 
 
 @get("/console/scorecards/{provider_id:int}", include_in_schema=False, guards=[guards.operator])
@@ -209,11 +308,17 @@ async def console_scorecard(request: Request, provider_id: FromPath[Id]) -> Temp
     if card is None:
         raise NotFound("This provider has no scorecard yet.", code="not_found")
     history = await scorecards.history_of(provider_id)
-    return Template(template_name="evaluation/scorecard_console_detail.html", context={
-        "card": card, "history": history, "charts": _provider_charts(history, card),
-        "standing": await policy.assessed_standing(provider_id), "category_name": _category_name(card),
-        "window_days": scorecards.window_days(),
-    })
+    return Template(
+        template_name="evaluation/scorecard_console_detail.html",
+        context={
+            "card": card,
+            "history": history,
+            "charts": _provider_charts(history, card),
+            "standing": await policy.assessed_standing(provider_id),
+            "category_name": _category_name(card),
+            "window_days": scorecards.window_days(),
+        },
+    )
 
 
 ROUTES: list = [provider_scorecard, console_scorecards, console_scorecards_csv, console_scorecard]

@@ -74,11 +74,35 @@ async def rating_changed(provider_id: int) -> int:
 # The figures -----------------------------------------------------------------------------------------
 
 COLUMNS = (
-    "provider", "computed_at", "window_days", "category", "district", "redemptions_n", "ratings_n", "ratings_sum",
-    "prior_mean", "prior_weight", "satisfaction", "satisfaction_raw", "honoured_n", "honoured_yes", "honoured_low",
-    "complaints_n", "complaints_per_100", "missed_responses_n", "responses_n", "median_response_hours",
-    "third_party_n", "third_party_score", "trend", "trend_recent_n", "trend_previous_n",
-    "rank_category", "category_ranked_n", "rank_district", "district_ranked_n",
+    "provider",
+    "computed_at",
+    "window_days",
+    "category",
+    "district",
+    "redemptions_n",
+    "ratings_n",
+    "ratings_sum",
+    "prior_mean",
+    "prior_weight",
+    "satisfaction",
+    "satisfaction_raw",
+    "honoured_n",
+    "honoured_yes",
+    "honoured_low",
+    "complaints_n",
+    "complaints_per_100",
+    "missed_responses_n",
+    "responses_n",
+    "median_response_hours",
+    "third_party_n",
+    "third_party_score",
+    "trend",
+    "trend_recent_n",
+    "trend_previous_n",
+    "rank_category",
+    "category_ranked_n",
+    "rank_district",
+    "district_ranked_n",
 )
 _RANKS = {"rank_category", "category_ranked_n", "rank_district", "district_ranked_n"}
 
@@ -208,15 +232,24 @@ _OTHERS = """UNION ALL
 
 
 def _figures_sql(provider_id: int | None, extra: str = "") -> str:
-    only = {} if provider_id is None else {
-        "only_p": "AND p.id = $10", "only_t": "AND t.provider = $10",
-        "only_r": "AND r.provider = $10", "only_o": "AND o.provider = $10",
-        "only_l": "AND l.provider = $10", "only_c": "AND c.provider = $10",
-        "only_e": "AND e.provider = $10",
-    }
+    only = (
+        {}
+        if provider_id is None
+        else {
+            "only_p": "AND p.id = $10",
+            "only_t": "AND t.provider = $10",
+            "only_r": "AND r.provider = $10",
+            "only_o": "AND o.provider = $10",
+            "only_l": "AND l.provider = $10",
+            "only_c": "AND c.provider = $10",
+            "only_e": "AND e.provider = $10",
+        }
+    )
     return _FIGURES.format(
-        extra=extra, others=_OTHERS if provider_id is not None else "",
-        **{key: only.get(key, "") for key in ("only_p", "only_t", "only_r", "only_o", "only_l", "only_c", "only_e")})
+        extra=extra,
+        others=_OTHERS if provider_id is not None else "",
+        **{key: only.get(key, "") for key in ("only_p", "only_t", "only_r", "only_o", "only_l", "only_c", "only_e")},
+    )
 
 
 def _arguments(start: datetime, end: datetime, computed_at: datetime, days: int, weight: float, *more) -> list:
@@ -233,8 +266,9 @@ class RecomputeResult(msgspec.Struct):
     seconds: float
 
 
-async def recompute_all(now: datetime | None = None, days: int | None = None,
-                        weight: float | None = None) -> RecomputeResult:
+async def recompute_all(
+    now: datetime | None = None, days: int | None = None, weight: float | None = None
+) -> RecomputeResult:
     """Every admitted provider's figures over (now − days, now], replacing the table in
     one transaction (readers see the old rows until it commits)."""
     import time
@@ -249,8 +283,9 @@ async def recompute_all(now: datetime | None = None, days: int | None = None,
         await connection.execute("SET LOCAL work_mem = '64MB'")
         await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_FIGURES)
         await connection.execute("DELETE FROM provider_scorecard")
-        status = await connection.execute(f"INSERT INTO provider_scorecard ({columns}) SELECT {columns} FROM ({text}) x",
-                                          *args)
+        status = await connection.execute(
+            f"INSERT INTO provider_scorecard ({columns}) SELECT {columns} FROM ({text}) x", *args
+        )
     return RecomputeResult(providers=int(status.split()[-1]), seconds=time.perf_counter() - started)
 
 
@@ -261,16 +296,20 @@ async def recompute_provider(provider_id: int, now: datetime | None = None) -> N
     text = _figures_sql(provider_id)
     args = _arguments(now - timedelta(days=days), now, now, days, prior_weight(), provider_id)
     columns = ", ".join(COLUMNS)
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in COLUMNS if column != "provider"
-                        and column not in _RANKS)
+    updates = ", ".join(
+        f"{column} = EXCLUDED.{column}" for column in COLUMNS if column != "provider" and column not in _RANKS
+    )
     async with engine().transaction() as transaction:
         connection = transaction.connection
         await connection.execute("SELECT pg_advisory_xact_lock_shared($1)", _LOCK_FIGURES)
         before = await connection.fetchrow(
-            "SELECT category, district, satisfaction FROM provider_scorecard WHERE provider = $1", provider_id)
+            "SELECT category, district, satisfaction FROM provider_scorecard WHERE provider = $1", provider_id
+        )
         after = await connection.fetchrow(
             f"INSERT INTO provider_scorecard ({columns}) SELECT {columns} FROM ({text}) x "
-            f"ON CONFLICT (provider) DO UPDATE SET {updates} RETURNING category, district, satisfaction", *args)
+            f"ON CONFLICT (provider) DO UPDATE SET {updates} RETURNING category, district, satisfaction",
+            *args,
+        )
         if after is None:  # no longer admitted (rejected): no scorecard
             await connection.execute("DELETE FROM provider_scorecard WHERE provider = $1", provider_id)
         shown_before, shown_after = (_shown_rating(row) for row in (before, after))
@@ -296,9 +335,11 @@ async def recompute_providers(provider_ids: list[int], now: datetime | None = No
 
 
 async def _rerank(connection, kind: str, value) -> None:
-    rank, ranked = ("rank_category", "category_ranked_n") if kind == "category" else ("rank_district",
-                                                                                       "district_ranked_n")
-    await connection.execute(f"""
+    rank, ranked = (
+        ("rank_category", "category_ranked_n") if kind == "category" else ("rank_district", "district_ranked_n")
+    )
+    await connection.execute(
+        f"""
         UPDATE provider_scorecard s SET {rank} = r.rank, {ranked} = r.ranked
         FROM (SELECT provider,
                      CASE WHEN satisfaction IS NOT NULL THEN
@@ -306,7 +347,9 @@ async def _rerank(connection, kind: str, value) -> None:
                      count(satisfaction) OVER () AS ranked
               FROM provider_scorecard WHERE {kind} = $1) r
         WHERE s.provider = r.provider AND (s.{rank} IS DISTINCT FROM r.rank OR s.{ranked} IS DISTINCT FROM r.ranked)
-    """, value)
+    """,
+        value,
+    )
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
@@ -314,8 +357,10 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     zone = dates.zone()
     first = month.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
-    return (datetime(first.year, first.month, 1, tzinfo=zone).astimezone(UTC),
-            datetime(following.year, following.month, 1, tzinfo=zone).astimezone(UTC))
+    return (
+        datetime(first.year, first.month, 1, tzinfo=zone).astimezone(UTC),
+        datetime(following.year, following.month, 1, tzinfo=zone).astimezone(UTC),
+    )
 
 
 def previous_month(now: datetime | None = None) -> date:
@@ -340,7 +385,8 @@ async def snapshot_month(month: date, weight: float | None = None) -> int:
         await connection.execute("SET LOCAL work_mem = '64MB'")
         await connection.execute("DELETE FROM scorecard_snapshot WHERE month = $1", month.replace(day=1))
         status = await connection.execute(
-            f"INSERT INTO scorecard_snapshot ({columns}) SELECT {columns} FROM ({text}) x", *args)
+            f"INSERT INTO scorecard_snapshot ({columns}) SELECT {columns} FROM ({text}) x", *args
+        )
     return int(status.split()[-1])
 
 
@@ -350,10 +396,12 @@ async def table_digest() -> str:
     async with engine().transaction() as transaction:
         return await transaction.connection.fetchval(
             f"SELECT md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x.provider), '')) "
-            f"FROM (SELECT {columns} FROM provider_scorecard) x")
+            f"FROM (SELECT {columns} FROM provider_scorecard) x"
+        )
 
 
 # Reading, for pages -------------------------------------------------------------------------------
+
 
 class Scorecard(msgspec.Struct, kw_only=True):
     provider: int
@@ -426,8 +474,11 @@ async def scorecard_of(provider_id: int) -> Scorecard | None:
 
 async def history_of(provider_id: int, months: int = 12) -> list[Scorecard]:
     """The provider's monthly snapshots, oldest first (at most `months`)."""
-    rows = await _fetch(_READ.format(table="scorecard_snapshot") + " WHERE s.provider = $1 "
-                        "ORDER BY s.month DESC LIMIT $2", provider_id, months)
+    rows = await _fetch(
+        _READ.format(table="scorecard_snapshot") + " WHERE s.provider = $1 ORDER BY s.month DESC LIMIT $2",
+        provider_id,
+        months,
+    )
     return [_card(row) for row in reversed(rows)]
 
 
@@ -444,8 +495,9 @@ PROVIDER_STATUSES = ADMITTED
 STANDING_SQL: str | None = "SELECT provider, state FROM provider_standing"
 
 
-def _scope_filter(principal: Principal, district: str | None, category: int | None, status: str | None,
-                  state: str | None, q: str = "") -> tuple[str, list]:
+def _scope_filter(
+    principal: Principal, district: str | None, category: int | None, status: str | None, state: str | None, q: str = ""
+) -> tuple[str, list]:
     clauses = ["n.path LIKE $1"]
     args: list = [(principal.node_path or "/nowhere/") + "%"]
     # Part of the provider's name; LIKE's own characters typed in the box are dropped.
@@ -474,9 +526,18 @@ LEFT JOIN category c ON c.id = s.category
 """
 
 
-async def list_scorecards(principal: Principal, *, district: str | None = None, category: int | None = None,
-                          status: str | None = None, state: str | None = None, sort: str = "satisfaction",
-                          page: int = 1, page_size: int = 50, q: str = "") -> ScorecardPage:
+async def list_scorecards(
+    principal: Principal,
+    *,
+    district: str | None = None,
+    category: int | None = None,
+    status: str | None = None,
+    state: str | None = None,
+    sort: str = "satisfaction",
+    page: int = 1,
+    page_size: int = 50,
+    q: str = "",
+) -> ScorecardPage:
     """The scorecards of the providers in the operator's subtree, ranked; `q` is part of a name."""
     where, args = _scope_filter(principal, district, category, status, state, q)
     order = SORTS.get(sort, SORTS["satisfaction"])
@@ -486,17 +547,22 @@ async def list_scorecards(principal: Principal, *, district: str | None = None, 
         rows = await connection.fetch(
             f"SELECT s.*, p.name AS provider_name, p.status AS provider_status, c.name_zh AS category_zh, "
             f"c.name_en AS category_en {_SCOPED} WHERE {where} ORDER BY {order} "
-            f"LIMIT {int(page_size)} OFFSET {int((max(page, 1) - 1) * page_size)}", *args)
+            f"LIMIT {int(page_size)} OFFSET {int((max(page, 1) - 1) * page_size)}",
+            *args,
+        )
     return ScorecardPage(items=[_card(row) for row in rows], total=total, page=max(page, 1), page_size=page_size)
 
 
 async def scope_choices(principal: Principal) -> dict:
     """The districts and categories that occur among the scorecards in scope, for filters."""
     path = (principal.node_path or "/nowhere/") + "%"
-    rows = await _fetch(f"SELECT DISTINCT s.district {_SCOPED} WHERE n.path LIKE $1 AND s.district IS NOT NULL "
-                        "ORDER BY 1", path)
-    categories = await _fetch(f"SELECT DISTINCT c.id, c.name_zh, c.name_en {_SCOPED} WHERE n.path LIKE $1 "
-                              "AND c.id IS NOT NULL ORDER BY c.id", path)
+    rows = await _fetch(
+        f"SELECT DISTINCT s.district {_SCOPED} WHERE n.path LIKE $1 AND s.district IS NOT NULL ORDER BY 1", path
+    )
+    categories = await _fetch(
+        f"SELECT DISTINCT c.id, c.name_zh, c.name_en {_SCOPED} WHERE n.path LIKE $1 AND c.id IS NOT NULL ORDER BY c.id",
+        path,
+    )
     return {"districts": [row["district"] for row in rows], "categories": [dict(row) for row in categories]}
 
 
@@ -508,8 +574,9 @@ class ScopeMonth(msgspec.Struct):
     redemptions_n: int
 
 
-async def scope_trend(principal: Principal, months: int = 12, district: str | None = None,
-                      category: int | None = None) -> list[ScopeMonth]:
+async def scope_trend(
+    principal: Principal, months: int = 12, district: str | None = None, category: int | None = None
+) -> list[ScopeMonth]:
     """Per month (snapshots), then the current window: the mean rating across the scope and
     its complaint rate."""
     clauses = ["n.path LIKE $1"]
@@ -521,20 +588,33 @@ async def scope_trend(principal: Principal, months: int = 12, district: str | No
         args.append(category)
         clauses.append(f"s.category = ${len(args)}")
     where = " AND ".join(clauses)
-    aggregate = ("sum(s.ratings_sum)::numeric / nullif(sum(s.ratings_n), 0) AS satisfaction, "
-                 "coalesce(sum(s.ratings_n), 0)::int AS ratings_n, "
-                 "100 * sum(s.complaints_n)::numeric / nullif(sum(s.redemptions_n), 0) AS complaints_per_100, "
-                 "coalesce(sum(s.redemptions_n), 0)::int AS redemptions_n")
+    aggregate = (
+        "sum(s.ratings_sum)::numeric / nullif(sum(s.ratings_n), 0) AS satisfaction, "
+        "coalesce(sum(s.ratings_n), 0)::int AS ratings_n, "
+        "100 * sum(s.complaints_n)::numeric / nullif(sum(s.redemptions_n), 0) AS complaints_per_100, "
+        "coalesce(sum(s.redemptions_n), 0)::int AS redemptions_n"
+    )
     scoped = "JOIN provider p ON p.id = s.provider JOIN union_node n ON n.id = p.node"
     args.append(months)
     monthly = await _fetch(
         f"SELECT * FROM (SELECT s.month, {aggregate} FROM scorecard_snapshot s {scoped} WHERE {where} "
-        f"GROUP BY s.month ORDER BY s.month DESC LIMIT ${len(args)}) m ORDER BY month", *args)
-    current = await _fetch(f"SELECT NULL::date AS month, {aggregate} FROM provider_scorecard s {scoped} WHERE {where}",
-                           *args[:-1])
-    return [ScopeMonth(month=row["month"], satisfaction=_float(row["satisfaction"]), ratings_n=row["ratings_n"],
-                       complaints_per_100=_float(row["complaints_per_100"]), redemptions_n=row["redemptions_n"])
-            for row in [*monthly, *current] if row["ratings_n"] or row["redemptions_n"]]
+        f"GROUP BY s.month ORDER BY s.month DESC LIMIT ${len(args)}) m ORDER BY month",
+        *args,
+    )
+    current = await _fetch(
+        f"SELECT NULL::date AS month, {aggregate} FROM provider_scorecard s {scoped} WHERE {where}", *args[:-1]
+    )
+    return [
+        ScopeMonth(
+            month=row["month"],
+            satisfaction=_float(row["satisfaction"]),
+            ratings_n=row["ratings_n"],
+            complaints_per_100=_float(row["complaints_per_100"]),
+            redemptions_n=row["redemptions_n"],
+        )
+        for row in [*monthly, *current]
+        if row["ratings_n"] or row["redemptions_n"]
+    ]
 
 
 def _float(value) -> float | None:
@@ -561,7 +641,8 @@ async def by_category(principal: Principal, district: str | None = None) -> list
     if district:
         args.append(district)
         extra = f"AND s.district = ${len(args)}"
-    rows = await _fetch(f"""
+    rows = await _fetch(
+        f"""
         SELECT c.id AS category, c.name_zh, c.name_en, count(*)::int AS providers_n,
                array_agg(width_bucket(s.satisfaction, $2::float8[])) FILTER (WHERE s.satisfaction IS NOT NULL)
                    AS buckets,
@@ -571,24 +652,52 @@ async def by_category(principal: Principal, district: str | None = None) -> list
                100 * sum(s.complaints_n)::numeric / nullif(sum(s.redemptions_n), 0) AS complaints_per_100
         {_SCOPED} WHERE n.path LIKE $1 AND c.id IS NOT NULL {extra}
         GROUP BY c.id, c.name_zh, c.name_en ORDER BY c.id
-    """, *args)
+    """,
+        *args,
+    )
     result = []
     for row in rows:
         bands = [0] * (len(SATISFACTION_BANDS) + 1)
         for bucket in row["buckets"] or []:
             bands[bucket] += 1
-        result.append(CategoryFigures(
-            category=row["category"], name_zh=row["name_zh"], name_en=row["name_en"],
-            providers_n=row["providers_n"], bands=bands, satisfaction=_float(row["satisfaction"]),
-            ratings_n=row["ratings_n"], complaints_n=row["complaints_n"], redemptions_n=row["redemptions_n"],
-            complaints_per_100=_float(row["complaints_per_100"])))
+        result.append(
+            CategoryFigures(
+                category=row["category"],
+                name_zh=row["name_zh"],
+                name_en=row["name_en"],
+                providers_n=row["providers_n"],
+                bands=bands,
+                satisfaction=_float(row["satisfaction"]),
+                ratings_n=row["ratings_n"],
+                complaints_n=row["complaints_n"],
+                redemptions_n=row["redemptions_n"],
+                complaints_per_100=_float(row["complaints_per_100"]),
+            )
+        )
     return result
 
 
-async def iter_scorecards(principal: Principal, *, district: str | None = None, category: int | None = None,
-                          status: str | None = None, state: str | None = None, sort: str = "satisfaction",
-                          limit: int = 100_000, q: str = "") -> list[Scorecard]:
+async def iter_scorecards(
+    principal: Principal,
+    *,
+    district: str | None = None,
+    category: int | None = None,
+    status: str | None = None,
+    state: str | None = None,
+    sort: str = "satisfaction",
+    limit: int = 100_000,
+    q: str = "",
+) -> list[Scorecard]:
     """Every scorecard the filters select, in rank order, for the CSV export (capped)."""
-    page = await list_scorecards(principal, district=district, category=category, status=status, state=state,
-                                 sort=sort, page=1, page_size=limit, q=q)
+    page = await list_scorecards(
+        principal,
+        district=district,
+        category=category,
+        status=status,
+        state=state,
+        sort=sort,
+        page=1,
+        page_size=limit,
+        q=q,
+    )
     return page.items

@@ -25,8 +25,13 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
         # Who is asking is known before the handler runs (authentication is an outer
         # middleware): members' requests, most of them, pass straight through.
         principal = scope.get("user")
-        if scope["type"] != "http" or scope["method"] not in CHANGES or scope["path"].startswith(SKIPPED) \
-                or principal is None or principal.kind not in AUDITED:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in CHANGES
+            or scope["path"].startswith(SKIPPED)
+            or principal is None
+            or principal.kind not in AUDITED
+        ):
             await app(scope, receive, send)
             return
         status = {"code": 500}
@@ -44,8 +49,14 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
         route = scope.get("path_template") or scope["path"]
         try:
             async with engine().transaction() as transaction:
-                await audit.record(transaction.connection, principal, f"http.{scope['method'].lower()}", "route",
-                                   None, details={"path": scope["path"], "route": route, "status": status["code"]})
+                await audit.record(
+                    transaction.connection,
+                    principal,
+                    f"http.{scope['method'].lower()}",
+                    "route",
+                    None,
+                    details={"path": scope["path"], "route": route, "status": status["code"]},
+                )
         except Exception as error:  # the change happened; a lost audit line must be loud, not fatal
             log.error("audit_write_failed", path=scope["path"], error=type(error).__name__)
 

@@ -20,11 +20,17 @@ class CampaignController(Controller):
     guards = [guards.operator]
 
     @post("", status_code=201, summary="Create a subsidy campaign of a node in your scope")
-    async def create(self, request: Request, data: JSONBody[CampaignCreate],
-                     idempotency_key: IdempotencyKey) -> CampaignRead:
+    async def create(
+        self, request: Request, data: JSONBody[CampaignCreate], idempotency_key: IdempotencyKey
+    ) -> CampaignRead:
         return await idempotency_keys.run_once(
-            request.user, idempotency_key, "campaign_create", data,
-            lambda: services.create_campaign(request.user, data), CampaignRead)
+            request.user,
+            idempotency_key,
+            "campaign_create",
+            data,
+            lambda: services.create_campaign(request.user, data),
+            CampaignRead,
+        )
 
     @get("", summary="Campaigns of the nodes in your scope, with budget, spent and remaining")
     async def list(self, request: Request) -> list[CampaignRead]:

@@ -75,17 +75,25 @@ def parse_form(form: dict, multi) -> CampaignCreate:
     if not name:
         raise FormError("name_zh", _("Give the campaign a name."))
     return CampaignCreate(
-        node_id=_int(form, "node_id", _("Choose a union.")), name_zh=name[:200],
-        name_en=(form.get("name_en") or "").strip()[:200], starts_at=starts.astimezone(UTC),
+        node_id=_int(form, "node_id", _("Choose a union.")),
+        name_zh=name[:200],
+        name_en=(form.get("name_en") or "").strip()[:200],
+        starts_at=starts.astimezone(UTC),
         ends_at=ends.astimezone(UTC),
         budget_fen=_yuan_to_fen(form, "budget_yuan", _("Enter the budget in yuan, at least ¥0.01.")),
         per_member_cap_fen=_yuan_to_fen(form, "cap_yuan", _("Enter the cap per member in yuan, at least ¥0.01.")),
-        groups=[group for group in multi("groups") if group], offer_ids=_ids(multi("offer_ids")),
-        category_ids=_ids(multi("category_ids")))
+        groups=[group for group in multi("groups") if group],
+        offer_ids=_ids(multi("offer_ids")),
+        category_ids=_ids(multi("category_ids")),
+    )
 
 
-_FIELDS = {"budget_fen": "budget_yuan", "per_member_cap_fen": "cap_yuan", "starts_at": "starts_on",
-           "ends_at": "ends_on"}
+_FIELDS = {
+    "budget_fen": "budget_yuan",
+    "per_member_cap_fen": "cap_yuan",
+    "starts_at": "starts_on",
+    "ends_at": "ends_on",
+}
 
 
 def _message(error: DomainError) -> str:
@@ -109,36 +117,59 @@ def burn_chart(detail: CampaignDetail) -> dict:
     labels = [day.day.strftime("%m-%d") for day in detail.burn]
     budget = detail.campaign.budget_fen / 100
     return {
-        "type": "line", "labels": labels, "decimals": 2, "unit": "", "min": 0,
-        "series": [{"name": _("Spent in total (¥)"), "values": [day.cumulative_fen / 100 for day in detail.burn]},
-                   {"name": _("Budget (¥)"), "values": [budget for _ in detail.burn]}],
-        "summary": _("Spent %(spent)s of a budget of %(budget)s.") % {
-            "spent": f"¥{detail.campaign.spent_fen / 100:.2f}", "budget": f"¥{budget:.2f}"},
+        "type": "line",
+        "labels": labels,
+        "decimals": 2,
+        "unit": "",
+        "min": 0,
+        "series": [
+            {"name": _("Spent in total (¥)"), "values": [day.cumulative_fen / 100 for day in detail.burn]},
+            {"name": _("Budget (¥)"), "values": [budget for _ in detail.burn]},
+        ],
+        "summary": _("Spent %(spent)s of a budget of %(budget)s.")
+        % {"spent": f"¥{detail.campaign.spent_fen / 100:.2f}", "budget": f"¥{budget:.2f}"},
     }
 
 
 def daily_chart(detail: CampaignDetail) -> dict:
     return {
-        "type": "bar", "labels": [day.day.strftime("%m-%d") for day in detail.burn], "decimals": 2, "min": 0,
+        "type": "bar",
+        "labels": [day.day.strftime("%m-%d") for day in detail.burn],
+        "decimals": 2,
+        "min": 0,
         "series": [{"name": _("Spent that day (¥)"), "values": [day.spent_fen / 100 for day in detail.burn]}],
     }
 
 
-async def _list_page(request: Request, *, error: str | None = None, field: str | None = None,
-                     values: dict | None = None, status: int = 200) -> Template:
+async def _list_page(
+    request: Request,
+    *,
+    error: str | None = None,
+    field: str | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> Template:
     today = datetime.now(dates.zone()).date()
-    return Template(template_name="campaigns/console.html", status_code=status, context={
-        "campaigns": await services.list_campaigns(request.user),
-        "funds": await services.funds_by_node(request.user),
-        "nodes": await federation.nodes_in_scope(request.user),
-        "groups": sorted(await federation.group_codes()),
-        "categories": await catalog.list_categories(),
-        "error": error, "field": field,
-        "values": values or {"starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat()},
-        # The offers already picked (after a refused form), shown ticked above the search.
-        "picked": await catalog.offers_to_pick(request.user, ids=_ids((values or {}).get("offer_ids", "").split(",")))
-        if (values or {}).get("offer_ids") else [],
-    })
+    return Template(
+        template_name="campaigns/console.html",
+        status_code=status,
+        context={
+            "campaigns": await services.list_campaigns(request.user),
+            "funds": await services.funds_by_node(request.user),
+            "nodes": await federation.nodes_in_scope(request.user),
+            "groups": sorted(await federation.group_codes()),
+            "categories": await catalog.list_categories(),
+            "error": error,
+            "field": field,
+            "values": values or {"starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat()},
+            # The offers already picked (after a refused form), shown ticked above the search.
+            "picked": await catalog.offers_to_pick(
+                request.user, ids=_ids((values or {}).get("offer_ids", "").split(","))
+            )
+            if (values or {}).get("offer_ids")
+            else [],
+        },
+    )
 
 
 @get("/console/campaigns/offer-picker", guards=[guards.operator], include_in_schema=False)
@@ -158,31 +189,51 @@ async def console(request: Request) -> Template:
 async def create(request: Request) -> Response:
     form_data = await request.form()
     form = dict(form_data)
-    values = {**form, "groups": form_data.getall("groups", []), "category_ids": form_data.getall("category_ids", []),
-              "offer_ids": ",".join(form_data.getall("offer_ids", []))}
+    values = {
+        **form,
+        "groups": form_data.getall("groups", []),
+        "category_ids": form_data.getall("category_ids", []),
+        "offer_ids": ",".join(form_data.getall("offer_ids", [])),
+    }
     multi = lambda name: (  # noqa: E731  offers are typed as "12, 15"; groups and categories are checkboxes
-        ",".join(form_data.getall(name, [])).replace("，", ",").split(",") if name == "offer_ids"
-        else form_data.getall(name, []))
+        ",".join(form_data.getall(name, [])).replace("，", ",").split(",")
+        if name == "offer_ids"
+        else form_data.getall(name, [])
+    )
     try:
         data = parse_form(form, multi)
     except FormError as error:
         return await _list_page(request, error=error.message, field=error.field, values=values, status=422)
     try:
         created = await idempotency_keys.run_once(
-            request.user, form.get("idempotency_key") or None, "campaign_form", None,
-            lambda: services.create_campaign(request.user, data), CampaignRead)
+            request.user,
+            form.get("idempotency_key") or None,
+            "campaign_form",
+            None,
+            lambda: services.create_campaign(request.user, data),
+            CampaignRead,
+        )
     except DomainError as error:
-        return await _list_page(request, error=_message(error), field=_FIELDS.get(error.field, error.field),
-                                values=values, status=error.status)
+        return await _list_page(
+            request,
+            error=_message(error),
+            field=_FIELDS.get(error.field, error.field),
+            values=values,
+            status=error.status,
+        )
     return Redirect(path=f"/console/campaigns/{created.id}")
 
 
 @get("/console/campaigns/{campaign_id:int}", guards=[guards.operator], include_in_schema=False)
 async def detail(request: Request, campaign_id: BigId) -> Template:
     found = await services.campaign_detail(request.user, campaign_id)
-    return Template(template_name="campaigns/detail.html", context={
-        "detail": found, "charts": {"burn": burn_chart(found), "daily": daily_chart(found)},
-    })
+    return Template(
+        template_name="campaigns/detail.html",
+        context={
+            "detail": found,
+            "charts": {"burn": burn_chart(found), "daily": daily_chart(found)},
+        },
+    )
 
 
 @post("/console/campaigns/{campaign_id:int}/{action:str}", guards=[guards.operator], include_in_schema=False)

@@ -49,7 +49,6 @@ log = structlog.get_logger(__name__)
 personal_data.keeps("campaign_member", "campaign_spend", why="the campaign's budget: what each voucher drew stays")
 
 
-
 # Drawing and giving back, in the caller's transaction ------------------------------------------
 
 _CANDIDATES_SQL = """
@@ -89,8 +88,7 @@ async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id
     amount = int(offer.get("subsidy_fen") or 0)
     if amount <= 0:
         return 0
-    candidates = await connection.fetch(_CANDIDATES_SQL, offer["id"], _member_nodes(principal),
-                                        list(principal.groups))
+    candidates = await connection.fetch(_CANDIDATES_SQL, offer["id"], _member_nodes(principal), list(principal.groups))
     if not candidates:
         return 0
     refusals = set()
@@ -101,20 +99,34 @@ async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id
         if campaign["status"] != "active":
             refusals.add("campaign_paused")
             continue
-        if amount > campaign["per_member_cap_fen"] or await connection.fetchval(
-                _TAKE_CAP_SQL, campaign["id"], principal.id, amount, campaign["per_member_cap_fen"]) is None:
+        if (
+            amount > campaign["per_member_cap_fen"]
+            or await connection.fetchval(
+                _TAKE_CAP_SQL, campaign["id"], principal.id, amount, campaign["per_member_cap_fen"]
+            )
+            is None
+        ):
             refusals.add("campaign_cap_reached")
             continue
         node = await connection.fetchval(_TAKE_BUDGET_SQL, campaign["id"], amount)
         if node is None:  # budget gone (or paused or over just now): give the cap back, try the next
             await connection.execute(
                 "UPDATE campaign_member SET spent_fen = spent_fen - $3 WHERE campaign = $1 AND member = $2",
-                campaign["id"], principal.id, amount)
+                campaign["id"],
+                principal.id,
+                amount,
+            )
             refusals.add("budget_exhausted")
             continue
         await connection.execute(
             "INSERT INTO campaign_spend (campaign, voucher, member, node, amount_fen, spent_at) "
-            "VALUES ($1, $2, $3, $4, $5, now())", campaign["id"], voucher_id, principal.id, node, amount)
+            "VALUES ($1, $2, $3, $4, $5, now())",
+            campaign["id"],
+            voucher_id,
+            principal.id,
+            node,
+            amount,
+        )
         return amount
     code = next(code for code in _REFUSALS if code in refusals)  # the most telling first
     raise Conflict(_REFUSALS[code], code=code)
@@ -136,7 +148,9 @@ async def campaigns_paying(connection, offer_id: int, category_id: int) -> list[
         "SELECT c.name_zh, c.name_en, c.ends_at, n.name_zh AS node_name_zh, n.name_en AS node_name_en "
         "FROM campaign c JOIN union_node n ON n.id = c.node WHERE c.status IN ('active', 'paused') "
         "AND c.ends_at > now() AND ($1 = ANY(c.offer_ids) OR $2 = ANY(c.category_ids)) ORDER BY c.ends_at, c.id",
-        offer_id, category_id)
+        offer_id,
+        category_id,
+    )
     return [dict(row) for row in rows]
 
 
@@ -147,14 +161,20 @@ async def release_spend(connection, voucher_id: int) -> int:
     """Give back to its campaign what a voucher drew (once); the fen returned."""
     row = await connection.fetchrow(
         "UPDATE campaign_spend SET refunded_at = now() WHERE voucher = $1 AND refunded_at IS NULL "
-        "RETURNING campaign, member, amount_fen", voucher_id)
+        "RETURNING campaign, member, amount_fen",
+        voucher_id,
+    )
     if row is None:
         return 0
     await connection.execute(
         "UPDATE campaign_member SET spent_fen = spent_fen - $3 WHERE campaign = $1 AND member = $2",
-        row["campaign"], row["member"], row["amount_fen"])
-    await connection.execute("UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1",
-                             row["campaign"], row["amount_fen"])
+        row["campaign"],
+        row["member"],
+        row["amount_fen"],
+    )
+    await connection.execute(
+        "UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1", row["campaign"], row["amount_fen"]
+    )
     return row["amount_fen"]
 
 
@@ -165,7 +185,9 @@ async def release_expired_spend(limit: int = 1000) -> int:
         vouchers = await transaction.connection.fetch(
             "SELECT s.voucher FROM campaign_spend s JOIN voucher v ON v.id = s.voucher "
             "WHERE s.refunded_at IS NULL AND v.status IN ('expired', 'cancelled', 'refunded') "
-            "ORDER BY s.campaign, s.voucher LIMIT $1", limit)
+            "ORDER BY s.campaign, s.voucher LIMIT $1",
+            limit,
+        )
     # One transaction per voucher: its locks are taken in a claim's order (member cap, then
     # campaign) and the hot campaign row is never held across a batch.
     released = 0
@@ -176,6 +198,7 @@ async def release_expired_spend(limit: int = 1000) -> int:
 
 
 # Operators ---------------------------------------------------------------------------------------
+
 
 def _operator(principal: Principal) -> None:
     if principal is None or principal.kind != "operator":
@@ -191,11 +214,23 @@ FROM campaign c JOIN union_node n ON n.id = c.node
 
 def _read(row) -> CampaignRead:
     return CampaignRead(
-        id=row["id"], node_id=row["node"], node_name_zh=row["node_name_zh"], node_name_en=row["node_name_en"],
-        name_zh=row["name_zh"], name_en=row["name_en"], starts_at=row["starts_at"], ends_at=row["ends_at"],
-        groups=list(row["groups"]), offer_ids=list(row["offer_ids"]), category_ids=list(row["category_ids"]),
-        budget_fen=row["budget_fen"], spent_fen=row["spent_fen"], remaining_fen=row["budget_fen"] - row["spent_fen"],
-        per_member_cap_fen=row["per_member_cap_fen"], status=row["status"], running=row["running"],
+        id=row["id"],
+        node_id=row["node"],
+        node_name_zh=row["node_name_zh"],
+        node_name_en=row["node_name_en"],
+        name_zh=row["name_zh"],
+        name_en=row["name_en"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        groups=list(row["groups"]),
+        offer_ids=list(row["offer_ids"]),
+        category_ids=list(row["category_ids"]),
+        budget_fen=row["budget_fen"],
+        spent_fen=row["spent_fen"],
+        remaining_fen=row["budget_fen"] - row["spent_fen"],
+        per_member_cap_fen=row["per_member_cap_fen"],
+        status=row["status"],
+        running=row["running"],
         created_at=row["created_at"],
     )
 
@@ -222,8 +257,12 @@ async def _validate(data: CampaignCreate) -> None:
         raise Invalid(f"Unknown categories: {', '.join(map(str, sorted(missing)))}.", field="category_ids")
     if data.offer_ids:
         async with engine().transaction() as transaction:
-            found = {row["id"] for row in await transaction.connection.fetch(
-                "SELECT id FROM offer WHERE id = ANY($1::bigint[])", list(data.offer_ids))}
+            found = {
+                row["id"]
+                for row in await transaction.connection.fetch(
+                    "SELECT id FROM offer WHERE id = ANY($1::bigint[])", list(data.offer_ids)
+                )
+            }
         missing = set(data.offer_ids) - found
         if missing:
             raise Invalid(f"Unknown offers: {', '.join(map(str, sorted(missing)))}.", field="offer_ids")
@@ -239,9 +278,18 @@ async def create_campaign(principal: Principal, data: CampaignCreate) -> Campaig
             "INSERT INTO campaign (node, name_zh, name_en, starts_at, ends_at, groups, offer_ids, category_ids, "
             "budget_fen, per_member_cap_fen, created_by, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now()) RETURNING id",
-            data.node_id, data.name_zh.strip(), data.name_en.strip(), data.starts_at, data.ends_at,
-            sorted(set(data.groups)), sorted(set(data.offer_ids)), sorted(set(data.category_ids)),
-            data.budget_fen, data.per_member_cap_fen, principal.id)
+            data.node_id,
+            data.name_zh.strip(),
+            data.name_en.strip(),
+            data.starts_at,
+            data.ends_at,
+            sorted(set(data.groups)),
+            sorted(set(data.offer_ids)),
+            sorted(set(data.category_ids)),
+            data.budget_fen,
+            data.per_member_cap_fen,
+            principal.id,
+        )
     log.info("campaign_created", campaign_id=campaign_id, node_id=data.node_id, budget_fen=data.budget_fen)
     return await get_campaign(principal, campaign_id)
 
@@ -251,7 +299,8 @@ async def list_campaigns(principal: Principal, limit: int = 200) -> list[Campaig
     _operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _CAMPAIGN_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY c.id DESC LIMIT $2", principal.node_path, limit)
+            _CAMPAIGN_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY c.id DESC LIMIT $2", principal.node_path, limit
+        )
     return [_read(row) for row in rows]
 
 
@@ -282,10 +331,17 @@ async def set_status(principal: Principal, campaign_id: int, action: str) -> Cam
         current = await _in_scope(connection, principal, campaign_id)
         changed = await connection.fetchval(
             "UPDATE campaign SET status = $2 WHERE id = $1 AND status <> 'ended' AND ($3::varchar IS NULL OR "
-            "status = $3) RETURNING id", campaign_id, target, source)
+            "status = $3) RETURNING id",
+            campaign_id,
+            target,
+            source,
+        )
     if changed is None:
-        raise Conflict(f"This campaign is {current['status']}; it cannot {action}.", code="wrong_status",
-                       status_now=current["status"])
+        raise Conflict(
+            f"This campaign is {current['status']}; it cannot {action}.",
+            code="wrong_status",
+            status_now=current["status"],
+        )
     log.info("campaign_status", campaign_id=campaign_id, status=target)
     return await get_campaign(principal, campaign_id)
 
@@ -299,23 +355,42 @@ async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDet
         days = await connection.fetch(
             "SELECT (s.spent_at AT TIME ZONE $2::text)::date AS day, sum(s.amount_fen) AS fen "
             "FROM campaign_spend s WHERE s.campaign = $1 AND s.refunded_at IS NULL GROUP BY 1 ORDER BY 1",
-            campaign_id, dates.zone_name())
+            campaign_id,
+            dates.zone_name(),
+        )
         funds = await connection.fetch(
             "SELECT s.node AS payer, p.name_zh AS payer_zh, p.name_en AS payer_en, m.node AS member_node, "
             "mn.name_zh AS member_zh, mn.name_en AS member_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
             "FROM campaign_spend s JOIN union_node p ON p.id = s.node JOIN member m ON m.id = s.member "
             "JOIN union_node mn ON mn.id = m.node WHERE s.campaign = $1 AND s.refunded_at IS NULL "
-            "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY fen DESC, member_node", campaign_id)
+            "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY fen DESC, member_node",
+            campaign_id,
+        )
         counts = await connection.fetchrow(
             "SELECT count(*) AS vouchers, count(DISTINCT member) AS members FROM campaign_spend "
-            "WHERE campaign = $1 AND refunded_at IS NULL", campaign_id)
+            "WHERE campaign = $1 AND refunded_at IS NULL",
+            campaign_id,
+        )
     burn = burn_days(campaign, [(row["day"], int(row["fen"])) for row in days])
     return CampaignDetail(
-        campaign=campaign, burn=burn, vouchers=counts["vouchers"], members=counts["members"],
-        funds=[FundsFlow(payer_node_id=row["payer"], payer_name_zh=row["payer_zh"], payer_name_en=row["payer_en"],
-                         member_node_id=row["member_node"], member_node_name_zh=row["member_zh"],
-                         member_node_name_en=row["member_en"], vouchers=row["vouchers"], amount_fen=int(row["fen"]))
-               for row in funds])
+        campaign=campaign,
+        burn=burn,
+        vouchers=counts["vouchers"],
+        members=counts["members"],
+        funds=[
+            FundsFlow(
+                payer_node_id=row["payer"],
+                payer_name_zh=row["payer_zh"],
+                payer_name_en=row["payer_en"],
+                member_node_id=row["member_node"],
+                member_node_name_zh=row["member_zh"],
+                member_node_name_en=row["member_en"],
+                vouchers=row["vouchers"],
+                amount_fen=int(row["fen"]),
+            )
+            for row in funds
+        ],
+    )
 
 
 def burn_days(campaign: CampaignRead, spent: list[tuple]) -> list[DayBurn]:
@@ -342,5 +417,6 @@ async def funds_by_node(principal: Principal) -> list[dict]:
             "SELECT n.id, n.name_zh, n.name_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
             "FROM campaign_spend s JOIN union_node n ON n.id = s.node "
             "WHERE n.path LIKE $1 || '%' AND s.refunded_at IS NULL GROUP BY n.id ORDER BY fen DESC",
-            principal.node_path)
+            principal.node_path,
+        )
     return [{**dict(row), "fen": int(row["fen"])} for row in rows]

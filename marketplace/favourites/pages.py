@@ -14,8 +14,16 @@ from marketplace.web.params import BigId, Id
 
 def _button(kind: str, target_id: int, kept: bool, signed_in: bool = True) -> dict:
     back = f"/{kind}s/{target_id}"
-    return {"favourite": {"kind": kind, "id": target_id, "kept": kept, "signed_in": signed_in, "back": back,
-                          "action": f"/favourites/{kind}s/{target_id}"}}
+    return {
+        "favourite": {
+            "kind": kind,
+            "id": target_id,
+            "kept": kept,
+            "signed_in": signed_in,
+            "back": back,
+            "action": f"/favourites/{kind}s/{target_id}",
+        }
+    }
 
 
 async def _part(request: Request, kind: services.Kind, target_id: int) -> dict:
@@ -38,8 +46,11 @@ page_parts.register("provider_favourite", provider_part)
 
 async def _toggle(request: Request, kind: services.Kind, target_id: int) -> Response:
     keep = (await request.form()).get("keep")
-    kept = await services.set_kept(request.user, kind, target_id, keep == "1") if keep in ("0", "1") \
+    kept = (
+        await services.set_kept(request.user, kind, target_id, keep == "1")
+        if keep in ("0", "1")
         else await services.toggle(request.user, kind, target_id)
+    )
     if request.headers.get("hx-request"):
         return Template(template_name="favourites/_toggle.html", context=_button(kind, target_id, kept))
     return Redirect(path=f"/{kind}s/{target_id}?kept={int(kept)}")
@@ -59,8 +70,10 @@ async def toggle_provider(request: Request, provider_id: Id) -> Response:
 async def my_favourites(request: Request) -> Template:
     shown = request.query_params.get("tab")
     kept = await services.mine(request.user)
-    return Template(template_name="favourites/list.html", context={
-        **kept, "shown": "providers" if shown == "providers" else "offers"})
+    return Template(
+        template_name="favourites/list.html",
+        context={**kept, "shown": "providers" if shown == "providers" else "offers"},
+    )
 
 
 ROUTES: list = [toggle_offer, toggle_provider, my_favourites]

@@ -48,8 +48,11 @@ async def is_kept(principal: Principal | None, kind: Kind, target_id: int) -> bo
     if principal is None or principal.kind != "member":
         return False
     async with engine().transaction() as transaction:
-        return bool(await transaction.connection.fetchval(
-            f"SELECT EXISTS (SELECT 1 FROM favourite WHERE member = $1 AND {kind} = $2)", principal.id, target_id))
+        return bool(
+            await transaction.connection.fetchval(
+                f"SELECT EXISTS (SELECT 1 FROM favourite WHERE member = $1 AND {kind} = $2)", principal.id, target_id
+            )
+        )
 
 
 async def set_kept(principal: Principal, kind: Kind, target_id: int, keep: bool) -> bool:
@@ -64,10 +67,14 @@ async def set_kept(principal: Principal, kind: Kind, target_id: int, keep: bool)
             await connection.execute(
                 f"INSERT INTO favourite (member, {kind}, created_at) VALUES ($1, $2, $3) "
                 f"ON CONFLICT (member, {kind}) WHERE {kind} IS NOT NULL DO NOTHING",
-                principal.id, target_id, datetime.now(UTC))
+                principal.id,
+                target_id,
+                datetime.now(UTC),
+            )
         else:
-            await connection.execute(f"DELETE FROM favourite WHERE member = $1 AND {kind} = $2",
-                                     principal.id, target_id)
+            await connection.execute(
+                f"DELETE FROM favourite WHERE member = $1 AND {kind} = $2", principal.id, target_id
+            )
     log.info("favourite_set", kind=kind, target_id=target_id, keep=keep)
     return keep
 
@@ -80,8 +87,8 @@ async def counts(principal: Principal) -> dict[str, int]:
     _member(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            "SELECT count(offer) AS offers, count(provider) AS providers FROM favourite WHERE member = $1",
-            principal.id)
+            "SELECT count(offer) AS offers, count(provider) AS providers FROM favourite WHERE member = $1", principal.id
+        )
     return {"offers": row["offers"], "providers": row["providers"]}
 
 
@@ -99,19 +106,28 @@ async def mine(principal: Principal) -> dict[str, list[dict]]:
             "AS available "
             "FROM favourite f JOIN offer o ON o.id = f.offer JOIN provider p ON p.id = o.provider "
             "JOIN category c ON c.id = o.category WHERE f.member = $1 ORDER BY f.created_at DESC, f.id DESC "
-            "LIMIT $2", principal.id, LIST_LIMIT)
+            "LIMIT $2",
+            principal.id,
+            LIST_LIMIT,
+        )
         kept_providers = await connection.fetch(
             "SELECT p.id, p.name, p.kind, p.status = 'active' AS available, f.created_at AS kept_at, "
             "(SELECT min(l.district) FROM location l WHERE l.provider = p.id) AS district "
             "FROM favourite f JOIN provider p ON p.id = f.provider WHERE f.member = $1 "
-            "ORDER BY f.created_at DESC, f.id DESC LIMIT $2", principal.id, LIST_LIMIT)
+            "ORDER BY f.created_at DESC, f.id DESC LIMIT $2",
+            principal.id,
+            LIST_LIMIT,
+        )
     return {"offers": [dict(row) for row in offers], "providers": [dict(row) for row in kept_providers]}
 
 
 async def for_data_export(principal: Principal) -> list[dict]:
     """What a member's data download holds of their favourites."""
     kept = await mine(principal)
-    return ([{"kind": "offer", "id": row["id"], "title": row["title_zh"], "kept_at": row["kept_at"]}
-             for row in kept["offers"]]
-            + [{"kind": "provider", "id": row["id"], "name": row["name"], "kept_at": row["kept_at"]}
-               for row in kept["providers"]])
+    return [
+        {"kind": "offer", "id": row["id"], "title": row["title_zh"], "kept_at": row["kept_at"]}
+        for row in kept["offers"]
+    ] + [
+        {"kind": "provider", "id": row["id"], "name": row["name"], "kept_at": row["kept_at"]}
+        for row in kept["providers"]
+    ]

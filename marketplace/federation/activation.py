@@ -35,7 +35,10 @@ async def _candidate(name: str, id_number: str, phone: str) -> int | None:
         return await transaction.connection.fetchval(
             "SELECT id FROM member WHERE id_number_hash = $1 AND phone_hash = $2 AND name = $3 "
             "AND password_hash IS NULL AND status = 'active'",
-            pii.lookup_hash(id_number), pii.lookup_hash(phone), name)
+            pii.lookup_hash(id_number),
+            pii.lookup_hash(phone),
+            name,
+        )
 
 
 async def start(name: str, id_number: str, phone: str, address: str) -> None:
@@ -65,7 +68,10 @@ async def activate(name: str, id_number: str, phone: str, code: str, password: s
         connection = transaction.connection
         activated = await connection.fetchval(
             "UPDATE member SET password_hash = $2 WHERE id = $1 AND password_hash IS NULL AND status = 'active' "
-            "RETURNING id", member_id, await hash_password(password))
+            "RETURNING id",
+            member_id,
+            await hash_password(password),
+        )
         if activated is None:
             raise Unauthorized(NO_MATCH, code="activation_failed")
         member = Principal(kind="member", id=member_id, display_name="")
@@ -85,6 +91,9 @@ async def set_password(member_id: int, new_hash: str) -> None:
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
             "UPDATE member SET password_hash = $2 WHERE id = $1 AND password_hash IS NOT NULL "
-            "AND status IN ('active', 'left') RETURNING id", member_id, new_hash)
+            "AND status IN ('active', 'left') RETURNING id",
+            member_id,
+            new_hash,
+        )
     if found is None:
         raise Unauthorized(NO_MATCH, code="activation_failed")

@@ -14,7 +14,8 @@ from marketplace.jobs import (
 async def send_welcome(event_id: int, payload: dict) -> None:
     event = topics.MemberJoined.read(payload)
     await outbox.consume_once(
-        "federation.send_welcome", event_id,
+        "federation.send_welcome",
+        event_id,
         lambda: services.welcome_member(event.member_id, event_id),
     )
 

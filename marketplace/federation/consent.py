@@ -31,8 +31,8 @@ async def evaluator_contact(principal: Principal) -> bool:
     _member(principal)
     async with db.connection() as connection:
         value = await connection.fetchval(
-            "SELECT coalesce((preferences ->> $2)::boolean, false) FROM member WHERE id = $1", principal.id,
-            PREFERENCE)
+            "SELECT coalesce((preferences ->> $2)::boolean, false) FROM member WHERE id = $1", principal.id, PREFERENCE
+        )
     return bool(value)
 
 
@@ -42,7 +42,9 @@ async def set_evaluator_contact(principal: Principal, allowed: bool) -> bool:
     async with db.connection() as connection:
         await connection.execute(
             "UPDATE member SET preferences = coalesce(preferences, '{}'::jsonb) || $2::jsonb WHERE id = $1",
-            principal.id, json.dumps({PREFERENCE: bool(allowed)}))
+            principal.id,
+            json.dumps({PREFERENCE: bool(allowed)}),
+        )
     return bool(allowed)
 
 
@@ -51,14 +53,20 @@ async def evaluator_contacts(connection, member_ids: list[int]) -> dict[int, Mem
     members who consented. Runs on the caller's connection (the export's transaction)."""
     rows = await connection.fetch(
         "SELECT id, name, phone_cipher, coalesce((preferences ->> $2)::boolean, false) AS consented "
-        "FROM member WHERE id = ANY($1::bigint[])", list(member_ids), PREFERENCE)
+        "FROM member WHERE id = ANY($1::bigint[])",
+        list(member_ids),
+        PREFERENCE,
+    )
     contacts = {}
     for row in rows:
         consented = bool(row["consented"])
         contacts[row["id"]] = MemberContact(
-            member_id=row["id"], consented=consented, name_masked=pii.mask_name(row["name"]),
+            member_id=row["id"],
+            consented=consented,
+            name_masked=pii.mask_name(row["name"]),
             name=row["name"] if consented else None,
-            phone=pii.decrypt(bytes(row["phone_cipher"])) if consented else None)
+            phone=pii.decrypt(bytes(row["phone_cipher"])) if consented else None,
+        )
     return contacts
 
 

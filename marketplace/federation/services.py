@@ -39,13 +39,22 @@ async def forget_member(connection, member_id: int) -> None:
         "phone_hash = decode(md5('erased-phone-' || id || random()::text), 'hex'), "
         "id_number_hash = decode(md5('erased-id-' || id || random()::text), 'hex'), password_hash = NULL, "
         "preferences = '{}', status = 'left', anonymised_at = now() WHERE id = $1",
-        member_id, ANONYMOUS_NAME, pii.encrypt(""))
+        member_id,
+        ANONYMOUS_NAME,
+        pii.encrypt(""),
+    )
 
 
 def _node(row: dict) -> NodeRead:
     return NodeRead(
-        id=row["id"], parent_id=row["parent"], level=row["level"], code=row["code"],
-        name_zh=row["name_zh"], name_en=row["name_en"], path=row["path"], depth=row["depth"],
+        id=row["id"],
+        parent_id=row["parent"],
+        level=row["level"],
+        code=row["code"],
+        name_zh=row["name_zh"],
+        name_en=row["name_en"],
+        path=row["path"],
+        depth=row["depth"],
     )
 
 
@@ -68,8 +77,12 @@ async def nodes_in_scope(principal: Principal, limit: int = 500) -> list[NodeRea
     """The principal's node and those under it, in tree order (the first `limit`)."""
     if principal.node_path is None:  # no node, no scope (as Principal.covers says)
         return []
-    rows = await UnionNode.select().where(UnionNode.path.like(principal.node_path + "%")).order_by(
-        UnionNode.path).limit(limit)
+    rows = (
+        await UnionNode.select()
+        .where(UnionNode.path.like(principal.node_path + "%"))
+        .order_by(UnionNode.path)
+        .limit(limit)
+    )
     return [_node(row) for row in rows]
 
 
@@ -94,11 +107,17 @@ async def create_node(parent_id: int | None, level: str, code: str, name_zh: str
             row = await transaction.connection.fetchrow(
                 "INSERT INTO union_node (parent, level, code, name_zh, name_en, path, depth) "
                 "VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING id",
-                parent_id, level, code, name_zh, name_en, parent.depth + 1 if parent else 0,
+                parent_id,
+                level,
+                code,
+                name_zh,
+                name_en,
+                parent.depth + 1 if parent else 0,
             )
         except UniqueViolationError as error:
-            raise Conflict(f"A union node with code {code} already exists.", code="node_exists",
-                           field="code") from error
+            raise Conflict(
+                f"A union node with code {code} already exists.", code="node_exists", field="code"
+            ) from error
         path = (parent.path if parent else "/") + f"{row['id']}/"
         await transaction.connection.execute("UPDATE union_node SET path = $1 WHERE id = $2", path, row["id"])
     return await get_node(row["id"])
@@ -144,7 +163,9 @@ async def count_members(path: str, include_left: bool = False, member_group: str
     rows = await db.fetch(
         "SELECT count(*) AS n FROM member m JOIN union_node n ON n.id = m.node "
         "WHERE n.path LIKE $1 AND (m.status = 'active' OR $2) AND ($3::varchar IS NULL OR $3 = ANY(m.groups))",
-        path + "%", include_left, member_group,
+        path + "%",
+        include_left,
+        member_group,
     )
     return rows[0]["n"]
 
@@ -169,11 +190,20 @@ async def list_members(principal: Principal, node_id: int, page: int = 1, page_s
         "SELECT m.id, m.node, m.name, m.phone_masked, m.gender, m.groups, m.status "
         "FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 "
         "ORDER BY m.id LIMIT $2 OFFSET $3",
-        node.path + "%", page_size, (page - 1) * page_size,
+        node.path + "%",
+        page_size,
+        (page - 1) * page_size,
     )
     items = [
-        MemberRead(id=r["id"], node_id=r["node"], name=pii.mask_name(r["name"]), phone=r["phone_masked"],
-                   gender=r["gender"], groups=list(r["groups"]), status=r["status"])
+        MemberRead(
+            id=r["id"],
+            node_id=r["node"],
+            name=pii.mask_name(r["name"]),
+            phone=r["phone_masked"],
+            gender=r["gender"],
+            groups=list(r["groups"]),
+            status=r["status"],
+        )
         for r in rows
     ]
     total = await count_members(node.path, include_left=True)  # the list shows members who left too
@@ -189,8 +219,7 @@ async def create_member(data: MemberCreate) -> int:
     if not PHONE_PATTERN.match(data.phone):
         raise Invalid("Enter a mainland mobile number of 11 digits.", field="phone")
     if not is_valid_id_number(data.id_number):
-        raise Invalid("Enter an 18-character resident ID number; check the last character.",
-                      field="id_number")
+        raise Invalid("Enter an 18-character resident ID number; check the last character.", field="id_number")
     if data.gender not in ("F", "M"):
         raise Invalid("Choose female or male.", field="gender")
     unknown = set(data.groups) - await group_codes()
@@ -202,16 +231,24 @@ async def create_member(data: MemberCreate) -> int:
     now = datetime.now(UTC)
     async with engine().transaction():
         try:
-            rows = await Member.insert(Member(
-                node=data.node_id, name=data.name, gender=data.gender, birth_year=data.birth_year,
-                phone_cipher=pii.encrypt(data.phone), phone_hash=pii.lookup_hash(data.phone),
-                phone_masked=pii.mask_phone(data.phone), id_number_cipher=pii.encrypt(data.id_number),
-                id_number_hash=pii.lookup_hash(data.id_number), groups=list(data.groups),
-                joined_at=now, created_at=now,
-            )).returning(Member.id)
+            rows = await Member.insert(
+                Member(
+                    node=data.node_id,
+                    name=data.name,
+                    gender=data.gender,
+                    birth_year=data.birth_year,
+                    phone_cipher=pii.encrypt(data.phone),
+                    phone_hash=pii.lookup_hash(data.phone),
+                    phone_masked=pii.mask_phone(data.phone),
+                    id_number_cipher=pii.encrypt(data.id_number),
+                    id_number_hash=pii.lookup_hash(data.id_number),
+                    groups=list(data.groups),
+                    joined_at=now,
+                    created_at=now,
+                )
+            ).returning(Member.id)
         except UniqueViolationError as error:
-            raise Conflict("A member with this phone or ID number already exists.",
-                           code="member_exists") from error
+            raise Conflict("A member with this phone or ID number already exists.", code="member_exists") from error
         member_id = rows[0]["id"]
         await outbox.publish(topics.MemberJoined(member_id=member_id))
     return member_id
@@ -221,9 +258,11 @@ SIGN_IN_STATUSES = ("active", "left")  # members who left still read their own r
 
 
 async def find_member_credentials(phone: str) -> tuple[int, str | None] | None:
-    row = await Member.select(Member.id, Member.password_hash).where(
-        (Member.phone_hash == pii.lookup_hash(phone)) & (Member.status.is_in(list(SIGN_IN_STATUSES)))
-    ).first()
+    row = (
+        await Member.select(Member.id, Member.password_hash)
+        .where((Member.phone_hash == pii.lookup_hash(phone)) & (Member.status.is_in(list(SIGN_IN_STATUSES))))
+        .first()
+    )
     return (row["id"], row["password_hash"]) if row else None
 
 
@@ -233,18 +272,29 @@ async def find_member_credentials(phone: str) -> tuple[int, str | None] | None:
 # after its FROM, `MEMBER_PRINCIPAL_COLUMNS` in its select list, then
 # `member_principal_from_row(row)`. Only members who may sign in: active ones, or ones who
 # left (`member_status` "left": reading only).
-MEMBER_PRINCIPAL_COLUMNS = ("pm.id AS pm_id, pm.name AS pm_name, pm.node AS pm_node, pm.groups AS pm_groups, "
-                            "pm.status AS pm_status, pn.path AS pm_path")
-MEMBER_PRINCIPAL_JOIN = ("LEFT JOIN member pm ON pm.id = {member_id} AND pm.status IN ('active', 'left') "
-                         "LEFT JOIN union_node pn ON pn.id = pm.node")
+MEMBER_PRINCIPAL_COLUMNS = (
+    "pm.id AS pm_id, pm.name AS pm_name, pm.node AS pm_node, pm.groups AS pm_groups, "
+    "pm.status AS pm_status, pn.path AS pm_path"
+)
+MEMBER_PRINCIPAL_JOIN = (
+    "LEFT JOIN member pm ON pm.id = {member_id} AND pm.status IN ('active', 'left') "
+    "LEFT JOIN union_node pn ON pn.id = pm.node"
+)
 
 
 def member_principal_from_row(row, **extra) -> Principal | None:
     if row["pm_id"] is None:
         return None
-    return Principal(kind="member", id=row["pm_id"], display_name=row["pm_name"], node_id=row["pm_node"],
-                     node_path=row["pm_path"], groups=tuple(row["pm_groups"]), member_status=row["pm_status"],
-                     **extra)
+    return Principal(
+        kind="member",
+        id=row["pm_id"],
+        display_name=row["pm_name"],
+        node_id=row["pm_node"],
+        node_path=row["pm_path"],
+        groups=tuple(row["pm_groups"]),
+        member_status=row["pm_status"],
+        **extra,
+    )
 
 
 async def member_principal(member_id: int) -> Principal | None:
@@ -252,25 +302,32 @@ async def member_principal(member_id: int) -> Principal | None:
     async with db.connection() as connection:
         row = await connection.fetchrow(
             f"SELECT {MEMBER_PRINCIPAL_COLUMNS} FROM (SELECT $1::bigint AS id) AS wanted "
-            + MEMBER_PRINCIPAL_JOIN.format(member_id="wanted.id"), member_id)
+            + MEMBER_PRINCIPAL_JOIN.format(member_id="wanted.id"),
+            member_id,
+        )
     return member_principal_from_row(row)
 
 
 def require_current_member(principal: Principal | None) -> None:
     """Members who left the union keep reading their records but claim and pay for nothing."""
     if principal is not None and principal.kind == "member" and principal.member_status == "left":
-        raise Forbidden("You have left the union: your vouchers and points stay readable, but you cannot "
-                        "claim or buy benefits any more.", code="member_left")
+        raise Forbidden(
+            "You have left the union: your vouchers and points stay readable, but you cannot "
+            "claim or buy benefits any more.",
+            code="member_left",
+        )
 
 
 async def welcome_member(member_id: int, event_id: int) -> None:
     """The in-app welcome message a new member receives (consumer of `member.joined`)."""
     async with engine().transaction() as transaction:
-        await notifications.add(transaction.connection, [
-            notifications.Message(member_id, "welcome", link="/", source_event=event_id)])
+        await notifications.add(
+            transaction.connection, [notifications.Message(member_id, "welcome", link="/", source_event=event_id)]
+        )
 
 
 # Transfers and leaving (operators, within their scope) ---------------------------------
+
 
 def _operator(principal: Principal) -> None:
     if principal is None or principal.kind != "operator":
@@ -280,7 +337,9 @@ def _operator(principal: Principal) -> None:
 async def _member_in_scope(connection, principal: Principal, member_id: int):
     row = await connection.fetchrow(
         "SELECT m.id, m.node, m.status, n.path FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE m.id = $1 FOR UPDATE OF m", member_id)
+        "WHERE m.id = $1 FOR UPDATE OF m",
+        member_id,
+    )
     if row is None or not principal.covers(row["path"]):
         raise NotFound("No such member in your scope.", code="member_not_found")
     return row
@@ -303,9 +362,15 @@ async def transfer_member(principal: Principal, member_id: int, node_id: int, re
         if member["node"] == node_id:
             raise Conflict("The member already belongs to this union.", code="same_node", field="node_id")
         await connection.execute("UPDATE member SET node = $2 WHERE id = $1", member_id, node_id)
-        await audit.record(connection, principal, "member.transfer", "member", member_id,
-                           reason=(reason or "").strip()[:500] or None,
-                           details={"before": {"node": member["node"]}, "after": {"node": node_id}})
+        await audit.record(
+            connection,
+            principal,
+            "member.transfer",
+            "member",
+            member_id,
+            reason=(reason or "").strip()[:500] or None,
+            details={"before": {"node": member["node"]}, "after": {"node": node_id}},
+        )
 
 
 async def leave_member(principal: Principal, member_id: int, reason: str | None = None) -> None:
@@ -320,16 +385,30 @@ async def leave_member(principal: Principal, member_id: int, reason: str | None 
         if member["status"] != "active":
             raise Conflict("This member has left the union already.", code="member_left")
         await connection.execute("UPDATE member SET status = 'left' WHERE id = $1", member_id)
-        await audit.record(connection, principal, "member.leave", "member", member_id,
-                           reason=(reason or "").strip()[:500] or None,
-                           details={"before": {"status": "active"}, "after": {"status": "left"}})
+        await audit.record(
+            connection,
+            principal,
+            "member.leave",
+            "member",
+            member_id,
+            reason=(reason or "").strip()[:500] or None,
+            details={"before": {"status": "active"}, "after": {"status": "left"}},
+        )
 
 
 MEMBER_STATUSES = ("active", "left")
 
 
-async def search_members(principal: Principal, node_id: int, *, q: str = "", status: str = "", group: str = "",
-                         page: int = 1, page_size: int = 50) -> tuple[list[dict], int]:
+async def search_members(
+    principal: Principal,
+    node_id: int,
+    *,
+    q: str = "",
+    status: str = "",
+    group: str = "",
+    page: int = 1,
+    page_size: int = 50,
+) -> tuple[list[dict], int]:
     """One page of the members under a node in the operator's scope, found by an 11-digit
     phone or an 18-character ID number (through their keyed hashes: never decrypted), or
     else by part of the name; names and phones come back masked."""
@@ -359,10 +438,22 @@ async def search_members(principal: Principal, node_id: int, *, q: str = "", sta
             "SELECT m.id, m.node, m.name, m.phone_masked, m.groups, m.status, m.joined_at, n.name_zh, n.name_en, "
             "count(*) OVER () AS total FROM member m JOIN union_node n ON n.id = m.node "
             f"WHERE {' AND '.join(where)} ORDER BY m.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
-            *args)
-    items = [{"id": r["id"], "node_id": r["node"], "name": pii.mask_name(r["name"]), "phone": r["phone_masked"],
-              "groups": list(r["groups"]), "status": r["status"], "joined_at": r["joined_at"],
-              "node_name_zh": r["name_zh"], "node_name_en": r["name_en"]} for r in rows]
+            *args,
+        )
+    items = [
+        {
+            "id": r["id"],
+            "node_id": r["node"],
+            "name": pii.mask_name(r["name"]),
+            "phone": r["phone_masked"],
+            "groups": list(r["groups"]),
+            "status": r["status"],
+            "joined_at": r["joined_at"],
+            "node_name_zh": r["name_zh"],
+            "node_name_en": r["name_en"],
+        }
+        for r in rows
+    ]
     return items, (rows[0]["total"] if rows else 0)
 
 

@@ -35,8 +35,14 @@ def fingerprint(operation: str, body: object) -> bytes:
     return hashlib.sha256(operation.encode() + b"\0" + msgspec.json.encode(body)).digest()
 
 
-async def run_once(principal: Principal, key: str | None, operation: str, body: object,
-                   perform: Callable[[], Awaitable[T]], result_type: type[T]) -> T:
+async def run_once(
+    principal: Principal,
+    key: str | None,
+    operation: str,
+    body: object,
+    perform: Callable[[], Awaitable[T]],
+    result_type: type[T],
+) -> T:
     """`perform()` once per (caller, key); without a key it simply runs."""
     if key is None:
         return await perform()
@@ -49,23 +55,31 @@ async def run_once(principal: Principal, key: str | None, operation: str, body: 
         mine = await connection.fetchval(
             "INSERT INTO idempotency_key (principal, key, fingerprint, response, created_at) "
             "VALUES ($1, $2, $3, 'null', now()) ON CONFLICT (principal, key) DO NOTHING RETURNING id",
-            who, key, digest)
+            who,
+            key,
+            digest,
+        )
         if mine is None:
             saved = await connection.fetchrow(
-                "SELECT fingerprint, response FROM idempotency_key WHERE principal = $1 AND key = $2", who, key)
+                "SELECT fingerprint, response FROM idempotency_key WHERE principal = $1 AND key = $2", who, key
+            )
             if bytes(saved["fingerprint"]) != digest:
-                raise Invalid("This Idempotency-Key was used for a different request.",
-                              code="idempotency_key_reused", field="Idempotency-Key")
+                raise Invalid(
+                    "This Idempotency-Key was used for a different request.",
+                    code="idempotency_key_reused",
+                    field="Idempotency-Key",
+                )
             return msgspec.json.decode(saved["response"], type=result_type)
         result = await perform()
-        await connection.execute("UPDATE idempotency_key SET response = $2 WHERE id = $1",
-                                 mine, msgspec.json.encode(result).decode())
+        await connection.execute(
+            "UPDATE idempotency_key SET response = $2 WHERE id = $1", mine, msgspec.json.encode(result).decode()
+        )
         return result
 
 
 async def purge_expired() -> int:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "DELETE FROM idempotency_key WHERE created_at < now() - make_interval(hours => $1) RETURNING id",
-            KEEP_HOURS)
+            "DELETE FROM idempotency_key WHERE created_at < now() - make_interval(hours => $1) RETURNING id", KEEP_HOURS
+        )
     return len(rows)

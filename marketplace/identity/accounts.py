@@ -35,7 +35,11 @@ async def end_other_sessions(kind: str, principal_id: int, keep_hash: str | None
     async with db.connection() as connection:
         await connection.execute(
             "DELETE FROM auth_session WHERE principal_kind = $1 AND principal_id = $2 "
-            "AND token_hash IS DISTINCT FROM $3", kind, str(principal_id), keep_hash)
+            "AND token_hash IS DISTINCT FROM $3",
+            kind,
+            str(principal_id),
+            keep_hash,
+        )
 
 
 async def _current_hash(principal: Principal) -> str | None:
@@ -72,11 +76,13 @@ async def change_password(principal: Principal, current: str, new: str, again: s
         await operators.set_password(principal.id, await hash_password(new), must_change=False)
     await end_other_sessions(principal.kind, principal.id, principal.session_hash)
     async with db.engine().transaction() as transaction:
-        await audit.record(transaction.connection, principal, f"{principal.kind}.password_changed", principal.kind,
-                           principal.id)
+        await audit.record(
+            transaction.connection, principal, f"{principal.kind}.password_changed", principal.kind, principal.id
+        )
 
 
 # Members: codes by SMS -------------------------------------------------------------------------------
+
 
 async def _activated_member(phone: str) -> int | None:
     found = await federation.find_member_credentials(phone.strip())
@@ -102,8 +108,13 @@ async def reset_member_password(phone: str, code: str, new: str, again: str) -> 
     await activation.set_password(member_id, await hash_password(new))
     await end_other_sessions("member", member_id)
     async with db.engine().transaction() as transaction:
-        await audit.record(transaction.connection, Principal(kind="member", id=member_id, display_name=""),
-                           "member.password_reset", "member", member_id)
+        await audit.record(
+            transaction.connection,
+            Principal(kind="member", id=member_id, display_name=""),
+            "member.password_reset",
+            "member",
+            member_id,
+        )
     return member_id
 
 
@@ -116,6 +127,7 @@ async def member_for_login_code(phone: str, code: str) -> int:
 
 
 # Staff and operators: reset by an owner or an administrator ------------------------------------------
+
 
 async def reset_operator_password(principal: Principal, operator_id: int) -> str:
     """An administrator resets another operator's password in their scope; returns the
@@ -144,8 +156,9 @@ async def check_two_factor_reset(principal: Principal, operator_id: int, reason:
     if principal is None or principal.kind != "operator" or principal.role != "administrator":
         raise Forbidden("Only administrators manage nodes and accounts.", code="role_required")
     if operator_id == principal.id:
-        raise Conflict("Turn your own two-factor sign-in off on your security page.", code="own_account",
-                       field="reason")
+        raise Conflict(
+            "Turn your own two-factor sign-in off on your security page.", code="own_account", field="reason"
+        )
     path = await operators.node_path_of(operator_id)
     if path is None or not principal.covers(path):
         raise NotFound("No such operator in your scope.", code="operator_not_found")
@@ -168,16 +181,27 @@ async def reset_operator_two_factor(principal: Principal, operator_id: int, reas
         connection = transaction.connection
         cleared = await connection.fetchval(
             "UPDATE operator SET totp_secret_cipher = NULL, totp_last_step = NULL, totp_setup_required = true "
-            "WHERE id = $1 AND totp_secret_cipher IS NOT NULL RETURNING id", operator_id)
+            "WHERE id = $1 AND totp_secret_cipher IS NOT NULL RETURNING id",
+            operator_id,
+        )
         if cleared is None:
-            raise Conflict("This operator has no two-factor sign-in to reset.", code="two_factor_off",
-                           field="reason")
+            raise Conflict("This operator has no two-factor sign-in to reset.", code="two_factor_off", field="reason")
         codes_left = await connection.fetchval(
-            "SELECT count(*) FROM operator_recovery_code WHERE operator = $1 AND used_at IS NULL", operator_id)
+            "SELECT count(*) FROM operator_recovery_code WHERE operator = $1 AND used_at IS NULL", operator_id
+        )
         await connection.execute("DELETE FROM operator_recovery_code WHERE operator = $1", operator_id)
-        await audit.record(connection, principal, "operator.totp_reset", "operator", operator_id, reason, {
-            "before": {"two_factor": True, "recovery_codes_left": codes_left},
-            "after": {"two_factor": False, "setup_required": True}})
+        await audit.record(
+            connection,
+            principal,
+            "operator.totp_reset",
+            "operator",
+            operator_id,
+            reason,
+            {
+                "before": {"two_factor": True, "recovery_codes_left": codes_left},
+                "after": {"two_factor": False, "setup_required": True},
+            },
+        )
     await end_other_sessions("operator", operator_id)
 
 
@@ -189,6 +213,5 @@ async def reset_staff_password(principal: Principal, user_id: int) -> str:
     await credentials.accounts("provider").reset_password(principal, user_id, await hash_password(temporary))
     await end_other_sessions("provider", user_id)
     async with db.engine().transaction() as transaction:
-        await audit.record(transaction.connection, principal, "provider_user.password_reset", "provider_user",
-                           user_id)
+        await audit.record(transaction.connection, principal, "provider_user.password_reset", "provider_user", user_id)
     return temporary

@@ -37,23 +37,29 @@ class ApprovalController(Controller):
     async def one(self, request: Request, approval_id: FromPath[BigId]) -> dict:
         return await approvals.get(request.user, approval_id)
 
-    @post("/{approval_id:int}/approve", status_code=200,
-          summary="Approve and apply a change another operator proposed")
-    async def approve(self, request: Request, approval_id: FromPath[BigId],
-                      data: JSONBody[Decision | None] = None) -> dict:
+    @post("/{approval_id:int}/approve", status_code=200, summary="Approve and apply a change another operator proposed")
+    async def approve(
+        self, request: Request, approval_id: FromPath[BigId], data: JSONBody[Decision | None] = None
+    ) -> dict:
         return await approvals.decide(request.user, approval_id, True, data.note if data else None)
 
     @post("/{approval_id:int}/reject", status_code=200, summary="Reject a change another operator proposed")
-    async def reject(self, request: Request, approval_id: FromPath[BigId],
-                     data: JSONBody[Decision | None] = None) -> dict:
+    async def reject(
+        self, request: Request, approval_id: FromPath[BigId], data: JSONBody[Decision | None] = None
+    ) -> dict:
         return await approvals.decide(request.user, approval_id, False, data.note if data else None)
 
 
 async def _page(request: Request, error: DomainError | None = None, status: int = 200) -> Template:
-    return Template(template_name="console/approvals.html", status_code=status, context={
-        "pending": await approvals.in_scope(request.user),
-        "decided": [row for row in await approvals.in_scope(request.user, None, 30) if row["status"] != "pending"],
-        "error": form_error(error) if error else None})
+    return Template(
+        template_name="console/approvals.html",
+        status_code=status,
+        context={
+            "pending": await approvals.in_scope(request.user),
+            "decided": [row for row in await approvals.in_scope(request.user, None, 30) if row["status"] != "pending"],
+            "error": form_error(error) if error else None,
+        },
+    )
 
 
 @get("/console/approvals", guards=[guards.operator], include_in_schema=False)

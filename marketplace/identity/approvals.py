@@ -37,8 +37,9 @@ class Kind:
 _kinds: dict[str, Kind] = {}
 
 
-def register(kind: str, permission: str, apply: Apply, *,
-             on_reject: Callable[[object, int], Awaitable[None]] | None = None) -> None:
+def register(
+    kind: str, permission: str, apply: Apply, *, on_reject: Callable[[object, int], Awaitable[None]] | None = None
+) -> None:
     """`apply` makes an approved change; `on_reject(connection, subject_id)` tidies a rejected one."""
     assert permission in permissions.PERMISSIONS
     _kinds[kind] = Kind(permission, apply, on_reject)
@@ -49,8 +50,16 @@ def _operator(principal: Principal) -> None:
         raise Forbidden("Only operators may do this.", code="wrong_role")
 
 
-async def propose(connection, principal: Principal, kind: str, subject_id: int, node_id: int, payload: dict,
-                  *, conflict: str = "A change of this kind is waiting for approval already.") -> dict:
+async def propose(
+    connection,
+    principal: Principal,
+    kind: str,
+    subject_id: int,
+    node_id: int,
+    payload: dict,
+    *,
+    conflict: str = "A change of this kind is waiting for approval already.",
+) -> dict:
     """Record a proposed change on the caller's connection (inside their transaction); the
     pending approval as a dict."""
     _operator(principal)
@@ -60,11 +69,22 @@ async def propose(connection, principal: Principal, kind: str, subject_id: int, 
             row = await connection.fetchrow(
                 "INSERT INTO approval_request (kind, subject_id, node, payload, proposed_by) "
                 "VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING *",
-                kind, subject_id, node_id, json.dumps(payload, ensure_ascii=False), principal.id)
+                kind,
+                subject_id,
+                node_id,
+                json.dumps(payload, ensure_ascii=False),
+                principal.id,
+            )
     except UniqueViolationError:
         raise Conflict(conflict, code="approval_pending") from None
-    await audit.record(connection, principal, f"{kind}.proposed", "approval_request", row["id"],
-                       details={"subject_id": subject_id, **payload})
+    await audit.record(
+        connection,
+        principal,
+        f"{kind}.proposed",
+        "approval_request",
+        row["id"],
+        details={"subject_id": subject_id, **payload},
+    )
     return _read(row)
 
 
@@ -89,7 +109,11 @@ async def in_scope(principal: Principal, status: str | None = "pending", limit: 
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _LIST_SQL + "WHERE n.path LIKE $1 || '%' AND ($2::varchar IS NULL OR a.status = $2) "
-            "ORDER BY a.id DESC LIMIT $3", principal.node_path, status, limit)
+            "ORDER BY a.id DESC LIMIT $3",
+            principal.node_path,
+            status,
+            limit,
+        )
     return [_read(row) for row in rows]
 
 
@@ -102,14 +126,17 @@ async def waiting_for(principal: Principal) -> int:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM approval_request a JOIN union_node n ON n.id = a.node "
             "WHERE a.status = 'pending' AND n.path LIKE $1 || '%' AND a.proposed_by <> $2",
-            principal.node_path, principal.id)
+            principal.node_path,
+            principal.id,
+        )
 
 
 async def get(principal: Principal, approval_id: int) -> dict:
     _operator(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            _LIST_SQL + "WHERE a.id = $1 AND n.path LIKE $2 || '%'", approval_id, principal.node_path)
+            _LIST_SQL + "WHERE a.id = $1 AND n.path LIKE $2 || '%'", approval_id, principal.node_path
+        )
     if row is None:
         raise NotFound("No such approval in your scope.", code="approval_not_found")
     return _read(row)
@@ -123,7 +150,9 @@ async def decide(principal: Principal, approval_id: int, approve: bool, note: st
         connection = transaction.connection
         row = await connection.fetchrow(
             "SELECT a.*, n.path FROM approval_request a JOIN union_node n ON n.id = a.node "
-            "WHERE a.id = $1 FOR UPDATE OF a", approval_id)
+            "WHERE a.id = $1 FOR UPDATE OF a",
+            approval_id,
+        )
         if row is None or not principal.covers(row["path"]):
             raise NotFound("No such approval in your scope.", code="approval_not_found")
         kind = _kinds.get(row["kind"])
@@ -140,9 +169,23 @@ async def decide(principal: Principal, approval_id: int, approve: bool, note: st
             await kind.on_reject(connection, row["subject_id"])
         await connection.execute(
             "UPDATE approval_request SET status = $2, decided_by = $3, decided_at = now(), note = $4 WHERE id = $1",
-            approval_id, "approved" if approve else "rejected", principal.id, note)
-        await audit.record(connection, principal, f"{row['kind']}.{'approved' if approve else 'rejected'}",
-                           "approval_request", approval_id, reason=note,
-                           details={"subject_id": row["subject_id"], "proposed_by": row["proposed_by"],
-                                    **request["payload"], **changed})
+            approval_id,
+            "approved" if approve else "rejected",
+            principal.id,
+            note,
+        )
+        await audit.record(
+            connection,
+            principal,
+            f"{row['kind']}.{'approved' if approve else 'rejected'}",
+            "approval_request",
+            approval_id,
+            reason=note,
+            details={
+                "subject_id": row["subject_id"],
+                "proposed_by": row["proposed_by"],
+                **request["payload"],
+                **changed,
+            },
+        )
     return await get(principal, approval_id)

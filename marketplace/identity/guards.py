@@ -63,10 +63,20 @@ administrator = operator_role("administrator")
 
 
 # Where a signed-in operator or provider user with something pending may still go.
-SETUP_PAGES = {"password": {"operator": "/console/password", "provider": "/provider/password"},
-               "two_factor": {"operator": "/console/security"}}
-SETUP_ALLOWED = ("/console/password", "/console/security", "/console/logout", "/provider/password",
-                 "/provider/logout", "/api/v1/auth/token", "/api/v1/me", "/lang/")
+SETUP_PAGES = {
+    "password": {"operator": "/console/password", "provider": "/provider/password"},
+    "two_factor": {"operator": "/console/security"},
+}
+SETUP_ALLOWED = (
+    "/console/password",
+    "/console/security",
+    "/console/logout",
+    "/provider/password",
+    "/provider/logout",
+    "/api/v1/auth/token",
+    "/api/v1/me",
+    "/lang/",
+)
 
 
 async def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -78,5 +88,8 @@ async def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None
     page = SETUP_PAGES[principal.pending].get(principal.kind)
     if principal.pending == "password":
         raise Forbidden("Choose a new password first.", code="password_change_required", setup=page)
-    raise Forbidden("Turn on two-factor sign-in first: your role shows members' personal data.",
-                    code="two_factor_required", setup=page)
+    raise Forbidden(
+        "Turn on two-factor sign-in first: your role shows members' personal data.",
+        code="two_factor_required",
+        setup=page,
+    )

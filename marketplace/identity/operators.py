@@ -41,14 +41,18 @@ async def username_of(operator_id: int) -> str:
 async def node_path_of(operator_id: int) -> str | None:
     async with engine().transaction() as transaction:
         return await transaction.connection.fetchval(
-            "SELECT n.path FROM operator o JOIN union_node n ON n.id = o.node WHERE o.id = $1", operator_id)
+            "SELECT n.path FROM operator o JOIN union_node n ON n.id = o.node WHERE o.id = $1", operator_id
+        )
 
 
 async def set_password(operator_id: int, password_hash: str, *, must_change: bool) -> None:
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
             "UPDATE operator SET password_hash = $2, must_change_password = $3 WHERE id = $1",
-            operator_id, password_hash, must_change)
+            operator_id,
+            password_hash,
+            must_change,
+        )
 
 
 async def list_operators(principal: Principal) -> list[dict]:
@@ -59,7 +63,8 @@ async def list_operators(principal: Principal) -> list[dict]:
             "SELECT o.id, o.username, o.display_name, o.role, o.active, o.node, n.name_zh AS node_name_zh, "
             "n.name_en AS node_name_en, o.totp_secret_cipher IS NOT NULL AS two_factor FROM operator o "
             "JOIN union_node n ON n.id = o.node WHERE n.path LIKE $1 || '%' ORDER BY n.path, o.username",
-            principal.node_path)
+            principal.node_path,
+        )
     return [dict(row) for row in rows]
 
 
@@ -73,8 +78,9 @@ def _check_account(username: str, display_name: str, role: str, password: str) -
     check_operator_password(password, username)
 
 
-async def create_operator(principal: Principal, username: str, display_name: str, node_id: int, role: str,
-                          password: str) -> dict:
+async def create_operator(
+    principal: Principal, username: str, display_name: str, node_id: int, role: str, password: str
+) -> dict:
     _administrator(principal)
     username, display_name = username.strip(), display_name.strip()
     _check_account(username, display_name, role, password)
@@ -92,24 +98,38 @@ async def create_national_administrator(username: str, display_name: str, passwo
     return await _insert_operator(None, username, display_name, node.id, "administrator", password)
 
 
-async def _insert_operator(principal: Principal | None, username: str, display_name: str, node_id: int, role: str,
-                           password: str) -> dict:
+async def _insert_operator(
+    principal: Principal | None, username: str, display_name: str, node_id: int, role: str, password: str
+) -> dict:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         try:
             operator_id = await connection.fetchval(
                 "INSERT INTO operator (username, display_name, node, password_hash, role, created_at) "
                 "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                username, display_name, node_id, await hash_password(password), role, datetime.now(UTC))
+                username,
+                display_name,
+                node_id,
+                await hash_password(password),
+                role,
+                datetime.now(UTC),
+            )
         except UniqueViolationError as error:
             raise Conflict("This username is taken.", code="username_taken", field="username") from error
-        await audit.record(connection, principal, "operator.created", "operator", operator_id,
-                           details={"after": {"username": username, "node": node_id, "role": role}})
+        await audit.record(
+            connection,
+            principal,
+            "operator.created",
+            "operator",
+            operator_id,
+            details={"after": {"username": username, "node": node_id, "role": role}},
+        )
     return {"id": operator_id, "username": username, "display_name": display_name, "node": node_id, "role": role}
 
 
-async def change_operator(principal: Principal, operator_id: int, *, role: str | None = None,
-                          active: bool | None = None) -> dict:
+async def change_operator(
+    principal: Principal, operator_id: int, *, role: str | None = None, active: bool | None = None
+) -> dict:
     """Change another account's role or switch it off; never one's own."""
     _administrator(principal)
     if operator_id == principal.id:
@@ -120,23 +140,34 @@ async def change_operator(principal: Principal, operator_id: int, *, role: str |
         connection = transaction.connection
         before = await connection.fetchrow(
             "SELECT o.role, o.active, n.path FROM operator o JOIN union_node n ON n.id = o.node "
-            "WHERE o.id = $1 FOR UPDATE OF o", operator_id)
+            "WHERE o.id = $1 FOR UPDATE OF o",
+            operator_id,
+        )
         if before is None or not principal.covers(before["path"]):
             raise NotFound("No such operator in your scope.", code="operator_not_found")
-        after = {"role": role if role is not None else before["role"],
-                 "active": active if active is not None else before["active"]}
-        await connection.execute("UPDATE operator SET role = $2, active = $3 WHERE id = $1",
-                                 operator_id, after["role"], after["active"])
+        after = {
+            "role": role if role is not None else before["role"],
+            "active": active if active is not None else before["active"],
+        }
+        await connection.execute(
+            "UPDATE operator SET role = $2, active = $3 WHERE id = $1", operator_id, after["role"], after["active"]
+        )
         if not after["active"]:
             await connection.execute(
-                "DELETE FROM auth_session WHERE principal_kind = 'operator' AND principal_id = $1", str(operator_id))
-        await audit.record(connection, principal, "operator.changed", "operator", operator_id,
-                           details={"before": {"role": before["role"], "active": before["active"]}, "after": after})
+                "DELETE FROM auth_session WHERE principal_kind = 'operator' AND principal_id = $1", str(operator_id)
+            )
+        await audit.record(
+            connection,
+            principal,
+            "operator.changed",
+            "operator",
+            operator_id,
+            details={"before": {"role": before["role"], "active": before["active"]}, "after": after},
+        )
     return {"id": operator_id, **after}
 
 
-async def create_node(principal: Principal, parent_id: int, level: str, code: str, name_zh: str,
-                      name_en: str) -> dict:
+async def create_node(principal: Principal, parent_id: int, level: str, code: str, name_zh: str, name_en: str) -> dict:
     """A union node below one in the administrator's scope."""
     _administrator(principal)
     await federation.require_in_scope(principal, parent_id)
@@ -149,6 +180,12 @@ async def create_node(principal: Principal, parent_id: int, level: str, code: st
         raise Invalid("The English name has 1 to 100 characters.", field="name_en")
     node = await federation.create_node(parent_id, level, code, name_zh, name_en)
     async with engine().transaction() as transaction:
-        await audit.record(transaction.connection, principal, "node.created", "union_node", node.id,
-                           details={"after": {"parent": parent_id, "level": level, "code": code}})
+        await audit.record(
+            transaction.connection,
+            principal,
+            "node.created",
+            "union_node",
+            node.id,
+            details={"after": {"parent": parent_id, "level": level, "code": code}},
+        )
     return {"id": node.id, "path": node.path, "level": node.level, "code": node.code}

@@ -34,21 +34,48 @@ def _signed_in(kind: str, token: str, expires_at: datetime, path: str) -> Respon
     prefix, cookie = WEB_AREAS[kind]
     response = Redirect(path=path)
     lifetime = int((expires_at - datetime.now(UTC)).total_seconds())
-    response.set_cookie(cookie, token, path=prefix or "/", httponly=True, samesite="lax",
-                        secure=get_settings().security.secure_cookies,
-                        max_age=None if identity.sliding(kind) else lifetime)
+    response.set_cookie(
+        cookie,
+        token,
+        path=prefix or "/",
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().security.secure_cookies,
+        max_age=None if identity.sliding(kind) else lifetime,
+    )
     return response
 
 
 # Members: sign in with an SMS code ----------------------------------------------------------------
 
-def _code_page(template: str, *, step: str = "phone", phone: str = "", error: DomainError | None = None,
-               status: int = 200, sent: bool = False, next_path: str | None = None, code: str = "") -> Template:
+
+def _code_page(
+    template: str,
+    *,
+    step: str = "phone",
+    phone: str = "",
+    error: DomainError | None = None,
+    status: int = 200,
+    sent: bool = False,
+    next_path: str | None = None,
+    code: str = "",
+) -> Template:
     # A code typed before an error about something else is kept; a wrong one is not.
     code = "" if error is None or error.field == "code" else code
-    return Template(template_name=template, status_code=status, context={
-        "step": step, "phone": phone, "code": code, "error": form_error(error) if error else None, "sent": sent,
-        "next": next_path, "dev_sms": sms.dev_mode(), "resend_seconds": sms.RESEND_SECONDS})
+    return Template(
+        template_name=template,
+        status_code=status,
+        context={
+            "step": step,
+            "phone": phone,
+            "code": code,
+            "error": form_error(error) if error else None,
+            "sent": sent,
+            "next": next_path,
+            "dev_sms": sms.dev_mode(),
+            "resend_seconds": sms.RESEND_SECONDS,
+        },
+    )
 
 
 @get("/login/sms", include_in_schema=False)
@@ -68,8 +95,9 @@ async def sms_login_send(request: Request) -> Template:
         await accounts.send_member_code("login", phone, client_address(request))
     except DomainError as error:
         step = "code" if error.code == "sms_cooldown" else "phone"
-        return _code_page("identity/sms_login.html", step=step, phone=phone, error=error, status=error.status,
-                          next_path=next_path)
+        return _code_page(
+            "identity/sms_login.html", step=step, phone=phone, error=error, status=error.status, next_path=next_path
+        )
     return _code_page("identity/sms_login.html", step="code", phone=phone, sent=True, next_path=next_path)
 
 
@@ -82,13 +110,15 @@ async def sms_login(request: Request) -> Response:
     try:
         member_id = await accounts.member_for_login_code(phone, form.get("code", ""))
     except DomainError as error:
-        return _code_page("identity/sms_login.html", step="code", phone=phone, error=error, status=error.status,
-                          next_path=next_path)
+        return _code_page(
+            "identity/sms_login.html", step="code", phone=phone, error=error, status=error.status, next_path=next_path
+        )
     token, expires_at = await identity.open_session("member", member_id, "cookie")
     return _signed_in("member", token, expires_at, next_path or "/")
 
 
 # Members: forgotten password --------------------------------------------------------------------------
+
 
 @get("/reset", include_in_schema=False)
 async def reset_page() -> Template:
@@ -111,30 +141,43 @@ async def reset(request: Request) -> Response:
     form = await _form(request)
     phone = form.get("phone", "").strip()
     try:
-        member_id = await accounts.reset_member_password(phone, form.get("code", ""), form.get("password", ""),
-                                                         form.get("password_again", ""))
+        member_id = await accounts.reset_member_password(
+            phone, form.get("code", ""), form.get("password", ""), form.get("password_again", "")
+        )
     except DomainError as error:
-        return _code_page("identity/reset.html", step="code", phone=phone, error=error, status=error.status,
-                          code=form.get("code", ""))
+        return _code_page(
+            "identity/reset.html", step="code", phone=phone, error=error, status=error.status, code=form.get("code", "")
+        )
     token, expires_at = await identity.open_session("member", member_id, "cookie")
     return _signed_in("member", token, expires_at, "/me/password?done=reset")
 
 
 # Everyone: change one's password ----------------------------------------------------------------------
 
+
 def _password_page(request: Request, error: DomainError | None = None, status: int = 200) -> Template:
     kind = request.user.kind
-    return Template(template_name="identity/password.html", status_code=status, context={
-        "layout": LAYOUTS[kind], "action": PASSWORD_PATHS[kind], "kind": kind,
-        "error": form_error(error) if error else None, "done": request.query_params.get("done"),
-        "forced": request.user.pending == "password", "nav": "password" if kind == "provider" else "security"})
+    return Template(
+        template_name="identity/password.html",
+        status_code=status,
+        context={
+            "layout": LAYOUTS[kind],
+            "action": PASSWORD_PATHS[kind],
+            "kind": kind,
+            "error": form_error(error) if error else None,
+            "done": request.query_params.get("done"),
+            "forced": request.user.pending == "password",
+            "nav": "password" if kind == "provider" else "security",
+        },
+    )
 
 
 async def _change_password(request: Request) -> Response:
     form = await _form(request)
     try:
-        await accounts.change_password(request.user, form.get("current_password", ""), form.get("password", ""),
-                                       form.get("password_again", ""))
+        await accounts.change_password(
+            request.user, form.get("current_password", ""), form.get("password", ""), form.get("password_again", "")
+        )
     except DomainError as error:
         return _password_page(request, error, error.status)
     return Redirect(path=PASSWORD_PATHS[request.user.kind] + "?done=changed")
@@ -172,10 +215,18 @@ async def console_password(request: Request) -> Response:
 
 # Owners and administrators: reset a colleague's password ---------------------------------------------
 
+
 def _temporary_page(kind: str, name: str, password: str, back: str) -> Template:
-    return Template(template_name="identity/temporary.html", context={
-        "layout": LAYOUTS[kind], "name": name, "password": password, "back": back,
-        "nav": "staff" if kind == "provider" else "team"})
+    return Template(
+        template_name="identity/temporary.html",
+        context={
+            "layout": LAYOUTS[kind],
+            "name": name,
+            "password": password,
+            "back": back,
+            "nav": "staff" if kind == "provider" else "team",
+        },
+    )
 
 
 @post("/provider/staff/{user_id:int}/password-reset", guards=[guards.provider_owner], include_in_schema=False)
@@ -184,8 +235,9 @@ async def staff_password_reset(request: Request, user_id: Id) -> Response:
     return _temporary_page("provider", (await _form(request)).get("name", ""), temporary, "/provider/staff")
 
 
-@post("/console/team/operators/{operator_id:int}/password-reset", guards=[guards.administrator],
-      include_in_schema=False)
+@post(
+    "/console/team/operators/{operator_id:int}/password-reset", guards=[guards.administrator], include_in_schema=False
+)
 async def operator_password_reset(request: Request, operator_id: Id) -> Response:
     temporary = await accounts.reset_operator_password(request.user, operator_id)
     return _temporary_page("operator", (await _form(request)).get("name", ""), temporary, "/console/team")
@@ -193,15 +245,30 @@ async def operator_password_reset(request: Request, operator_id: Id) -> Response
 
 # Operators: two-factor sign-in ------------------------------------------------------------------------
 
-async def _security_page(request: Request, *, secret: str | None = None, error: DomainError | None = None,
-                         status: int = 200, recovery_codes: list[str] | None = None) -> Template:
+
+async def _security_page(
+    request: Request,
+    *,
+    secret: str | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+    recovery_codes: list[str] | None = None,
+) -> Template:
     state = await two_factor.status(request.user.id)
     secret = secret if secret and totp.is_secret(secret) else totp.new_secret()
-    return Template(template_name="identity/security.html", status_code=status, context={
-        "enabled": state["enabled"], "recovery_left": state["recovery_left"], "secret": secret,
-        "error": form_error(error) if error else None, "recovery_codes": recovery_codes,
-        "required": two_factor.required_for(request.user.role),
-        "qr": None if state["enabled"] else qr.qr_svg(totp.otpauth_uri(secret, request.user.display_name))})
+    return Template(
+        template_name="identity/security.html",
+        status_code=status,
+        context={
+            "enabled": state["enabled"],
+            "recovery_left": state["recovery_left"],
+            "secret": secret,
+            "error": form_error(error) if error else None,
+            "recovery_codes": recovery_codes,
+            "required": two_factor.required_for(request.user.role),
+            "qr": None if state["enabled"] else qr.qr_svg(totp.otpauth_uri(secret, request.user.display_name)),
+        },
+    )
 
 
 @get("/console/security", guards=[guards.operator], include_in_schema=False)
@@ -240,6 +307,7 @@ async def renew_recovery_codes(request: Request) -> Response:
 
 # The demo's SMS inbox ---------------------------------------------------------------------------------
 
+
 @get("/dev/sms", include_in_schema=False)
 async def dev_sms(request: Request) -> Template:
     """What the dev sender 'sent' (phones masked): only where no real SMS gateway is set."""
@@ -251,7 +319,24 @@ async def dev_sms(request: Request) -> Template:
     return Template(template_name="identity/dev_sms.html", context={"messages": messages})
 
 
-ROUTES: list = [sms_login_page, sms_login_send, sms_login, reset_page, reset_send, reset, member_password_page,
-                member_password, provider_password_page, provider_password, console_password_page,
-                console_password, staff_password_reset, operator_password_reset, security, enable_totp,
-                disable_totp, renew_recovery_codes, dev_sms]
+ROUTES: list = [
+    sms_login_page,
+    sms_login_send,
+    sms_login,
+    reset_page,
+    reset_send,
+    reset,
+    member_password_page,
+    member_password,
+    provider_password_page,
+    provider_password,
+    console_password_page,
+    console_password,
+    staff_password_reset,
+    operator_password_reset,
+    security,
+    enable_totp,
+    disable_totp,
+    renew_recovery_codes,
+    dev_sms,
+]

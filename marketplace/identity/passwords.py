@@ -57,8 +57,9 @@ def _executor() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=hash_threads(), thread_name_prefix="password-hash",
-                                       initializer=_lower_priority)
+            _pool = ThreadPoolExecutor(
+                max_workers=hash_threads(), thread_name_prefix="password-hash", initializer=_lower_priority
+            )
         return _pool
 
 

@@ -30,11 +30,13 @@ class PrincipalRead(msgspec.Struct):
 
 class SmsCodeRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Ask for a code by SMS to a member's phone: to sign in with it, or to reset the password."""
+
     phone: Annotated[str, msgspec.Meta(max_length=20)]
     purpose: Literal["login", "reset"] = "login"
 
 
 class SmsTokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     """A member's sign-in with the code sent to their phone instead of a password."""
+
     phone: Annotated[str, msgspec.Meta(max_length=20)]
     code: Annotated[str, msgspec.Meta(max_length=10)]

@@ -27,7 +27,8 @@ _TOUCH_INTERVAL = timedelta(seconds=60)
 async def forget_member(connection, member_id: int) -> None:
     """An erased member is signed out everywhere, for good."""
     await connection.execute(
-        "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id))
+        "DELETE FROM auth_session WHERE principal_kind = 'member' AND principal_id = $1", str(member_id)
+    )
 
 
 def _hash(token: str) -> str:
@@ -46,13 +47,16 @@ def sliding(kind: str) -> bool:
 def _expiry(kind: str, created_at: datetime, now: datetime) -> datetime:
     security = get_settings().security
     if sliding(kind):
-        return min(created_at + timedelta(hours=security.session_absolute_hours),
-                   now + timedelta(minutes=security.session_idle_minutes))
+        return min(
+            created_at + timedelta(hours=security.session_absolute_hours),
+            now + timedelta(minutes=security.session_idle_minutes),
+        )
     return created_at + timedelta(days=security.member_session_days)
 
 
-async def sign_in(kind: str, identifier: str, secret: str, address: str, channel: str,
-                  otp: str | None = None) -> tuple[str, datetime]:
+async def sign_in(
+    kind: str, identifier: str, secret: str, address: str, channel: str, otp: str | None = None
+) -> tuple[str, datetime]:
     """Check the credentials (and, for an operator who turned it on, the one-time code)
     and open a session; returns (token, expires_at)."""
     if kind not in KINDS:
@@ -71,8 +75,12 @@ async def sign_in(kind: str, identifier: str, secret: str, address: str, channel
     if principal_id is None:
         await throttle.failed(account_key, address_key)
         raise Unauthorized("The account or password is wrong.", code="invalid_credentials")
-    if (kind == "operator" and not second_factor and await two_factor.enabled(principal_id)
-            and not await two_factor.accept(principal_id, otp)):
+    if (
+        kind == "operator"
+        and not second_factor
+        and await two_factor.enabled(principal_id)
+        and not await two_factor.accept(principal_id, otp)
+    ):
         # Counted like a wrong password: guessing codes is throttled too.
         await throttle.failed(account_key, address_key)
         raise Unauthorized("Enter the 6-digit code from your authenticator app.", code="otp_required")
@@ -89,9 +97,11 @@ async def _verify(kind: str, identifier: str, secret: str) -> int | None:
     elif kind == "provider":
         found = await credentials.accounts(kind).find_credentials(identifier.strip())
     else:
-        row = await Operator.select(Operator.id, Operator.password_hash).where(
-            (Operator.username == identifier.strip()) & Operator.active.eq(True)
-        ).first()
+        row = (
+            await Operator.select(Operator.id, Operator.password_hash)
+            .where((Operator.username == identifier.strip()) & Operator.active.eq(True))
+            .first()
+        )
         found = (row["id"], row["password_hash"]) if row else None
     principal_id, password_hash = found or (None, None)
     # Verify even when the account is unknown, so timing does not tell which exist.
@@ -104,10 +114,17 @@ async def open_session(kind: str, principal_id: int, channel: str) -> tuple[str,
     token = secrets.token_urlsafe(32)
     now = _now()
     expires_at = _expiry(kind, now, now)
-    await AuthSession.insert(AuthSession(
-        token_hash=_hash(token), principal_kind=kind, principal_id=str(principal_id), channel=channel,
-        created_at=now, last_seen_at=now, expires_at=expires_at,
-    ))
+    await AuthSession.insert(
+        AuthSession(
+            token_hash=_hash(token),
+            principal_kind=kind,
+            principal_id=str(principal_id),
+            channel=channel,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+        )
+    )
     return token, expires_at
 
 
@@ -117,8 +134,10 @@ _SESSION_SQL = (
     "SELECT s.principal_kind, s.principal_id, s.created_at, s.last_seen_at, "
     f"{federation.MEMBER_PRINCIPAL_COLUMNS} FROM auth_session s "
     + federation.MEMBER_PRINCIPAL_JOIN.format(
-        member_id="(CASE WHEN s.principal_kind = 'member' THEN s.principal_id::bigint END)")
-    + " WHERE s.token_hash = $1 AND s.channel = $2 AND s.expires_at > $3")
+        member_id="(CASE WHEN s.principal_kind = 'member' THEN s.principal_id::bigint END)"
+    )
+    + " WHERE s.token_hash = $1 AND s.channel = $2 AND s.expires_at > $3"
+)
 
 
 async def principal_for_token(token: str, channel: str) -> Principal | None:
@@ -133,7 +152,10 @@ async def principal_for_token(token: str, channel: str) -> Principal | None:
         if now - row["last_seen_at"] > _TOUCH_INTERVAL:
             await connection.execute(
                 "UPDATE auth_session SET last_seen_at = $2, expires_at = $3 WHERE token_hash = $1",
-                token_hash, now, _expiry(row["principal_kind"], row["created_at"], now))
+                token_hash,
+                now,
+                _expiry(row["principal_kind"], row["created_at"], now),
+            )
     if row["principal_kind"] == "member":  # the hot path: members are most requests
         return federation.member_principal_from_row(row, session_hash=token_hash)
     principal = await load_principal(row["principal_kind"], int(row["principal_id"]))
@@ -159,8 +181,15 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
             pending = "password"
         elif row["totp_secret_cipher"] is None and (row["totp_setup_required"] or two_factor.required_for(row["role"])):
             pending = "two_factor"
-        return Principal(kind="operator", id=row["id"], display_name=row["display_name"],
-                         node_id=node.id, node_path=node.path, role=row["role"], pending=pending)
+        return Principal(
+            kind="operator",
+            id=row["id"],
+            display_name=row["display_name"],
+            node_id=node.id,
+            node_path=node.path,
+            role=row["role"],
+            pending=pending,
+        )
     if kind in ("provider", "evaluator"):
         return await credentials.accounts(kind).load_principal(principal_id)
     return None

@@ -73,8 +73,11 @@ class GatewaySender:
     async def send(self, phone: str, text: str) -> None:
         try:
             async with httpx.AsyncClient(transport=self.transport, timeout=10) as client:
-                response = await client.post(self.url, json={"phone": phone, "text": text, "sign": self.sign},
-                                              headers={"Authorization": f"Bearer {self.key}"})
+                response = await client.post(
+                    self.url,
+                    json={"phone": phone, "text": text, "sign": self.sign},
+                    headers={"Authorization": f"Bearer {self.key}"},
+                )
             response.raise_for_status()
         except httpx.HTTPError as error:
             log.warning("sms_gateway_failed", phone=pii.mask_phone(phone), error=type(error).__name__)
@@ -115,8 +118,9 @@ def N_(message: str) -> str:
 
 
 MESSAGES = {
-    "activate": N_("Your code to activate your union benefits account is %(code)s, valid for 5 minutes. "
-                "Do not tell it to anyone."),
+    "activate": N_(
+        "Your code to activate your union benefits account is %(code)s, valid for 5 minutes. Do not tell it to anyone."
+    ),
     "reset": N_("Your code to set a new password is %(code)s, valid for 5 minutes. Do not tell it to anyone."),
     "login": N_("Your sign-in code is %(code)s, valid for 5 minutes. Do not tell it to anyone."),
 }
@@ -132,17 +136,25 @@ async def send_code(purpose: str, phone: str, member_id: int | None, address: st
     try:
         if not await redis().set(cooldown_key, 1, ex=RESEND_SECONDS, nx=True):
             wait = max(1, await redis().ttl(cooldown_key))
-            raise TooManyRequests("A code was just sent; you can ask for another in %(seconds)s seconds.",
-                                  code="sms_cooldown", retry_after=wait, params={"seconds": wait})
-        sends, = await ratelimit.hit(address_key, window_seconds=3600)
+            raise TooManyRequests(
+                "A code was just sent; you can ask for another in %(seconds)s seconds.",
+                code="sms_cooldown",
+                retry_after=wait,
+                params={"seconds": wait},
+            )
+        (sends,) = await ratelimit.hit(address_key, window_seconds=3600)
         if sends > ADDRESS_SENDS_PER_HOUR:
             wait = await ratelimit.seconds_left(address_key)
-            raise TooManyRequests("Too many codes were asked for from here; please try again in %(seconds)s seconds.",
-                                  code="sms_throttled", retry_after=wait, params={"seconds": math.ceil(wait)})
+            raise TooManyRequests(
+                "Too many codes were asked for from here; please try again in %(seconds)s seconds.",
+                code="sms_throttled",
+                retry_after=wait,
+                params={"seconds": math.ceil(wait)},
+            )
         if member_id is None:
             log.info("sms_code_not_sent", purpose=purpose)
             return
-        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         key = f"sms:code:{purpose}:{phone_key}"
         async with redis().pipeline(transaction=True) as pipe:
             pipe.delete(key)
@@ -173,7 +185,8 @@ async def check_code(purpose: str, phone: str, code: str) -> int:
             raise Invalid(WRONG_CODE, code="wrong_code", field="code")
         expected = stored[0].decode() if isinstance(stored[0], bytes) else stored[0]
         if not (code.isascii() and code.isdigit() and len(code) == CODE_DIGITS) or not hmac.compare_digest(
-                expected, _code_hash(purpose, phone, code)):
+            expected, _code_hash(purpose, phone, code)
+        ):
             raise Invalid(WRONG_CODE, code="wrong_code", field="code")
         # One use: of two requests with the right code, only the one that deletes it wins.
         if not await redis().delete(key):

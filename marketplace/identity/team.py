@@ -55,34 +55,48 @@ class TeamController(Controller):
 
     @post("/operators", status_code=201, summary="Add an operator account to a node in your scope")
     async def create_operator(self, request: Request, data: JSONBody[OperatorCreate]) -> dict:
-        return await operators.create_operator(request.user, data.username, data.display_name, data.node_id,
-                                               data.role, data.password)
+        return await operators.create_operator(
+            request.user, data.username, data.display_name, data.node_id, data.role, data.password
+        )
 
     @post("/operators/{operator_id:int}", status_code=200, summary="Change an account's role, or switch it off")
-    async def change_operator(self, request: Request, operator_id: FromPath[Id],
-                              data: JSONBody[OperatorChange]) -> dict:
+    async def change_operator(
+        self, request: Request, operator_id: FromPath[Id], data: JSONBody[OperatorChange]
+    ) -> dict:
         return await operators.change_operator(request.user, operator_id, role=data.role, active=data.active)
 
     @post("/nodes", status_code=201, summary="Add a union node below one in your scope")
     async def create_node(self, request: Request, data: JSONBody[NodeCreate]) -> dict:
-        return await operators.create_node(request.user, data.parent_id, data.level, data.code, data.name_zh,
-                                           data.name_en)
+        return await operators.create_node(
+            request.user, data.parent_id, data.level, data.code, data.name_zh, data.name_en
+        )
 
 
-async def _page(request: Request, error: DomainError | None = None, values: dict | None = None,
-                status: int = 200) -> Template:
+async def _page(
+    request: Request, error: DomainError | None = None, values: dict | None = None, status: int = 200
+) -> Template:
     rows = await operators.list_operators(request.user)
     # The form that failed shows the error beside its field; when the page has no such form
     # (one's own row has none), the error shows on top with its message.
     others = [row for row in rows if row["id"] != request.user.id]
-    on_page = ({"operator", "node"} | {f"change-{row['id']}" for row in others}
-               | {f"reset-{row['id']}" for row in others if row["two_factor"]})
+    on_page = (
+        {"operator", "node"}
+        | {f"change-{row['id']}" for row in others}
+        | {f"reset-{row['id']}" for row in others if row["two_factor"]}
+    )
     failed_form = (values or {}).get("form")
-    return Template(template_name="console/team.html", status_code=status, context={
-        "operators": rows,
-        "nodes": await federation.nodes_in_scope(request.user), "error": form_error(error) if error else None,
-        "failed_form": failed_form if failed_form in on_page else None, "values": values or {},
-        "done": request.query_params.get("done") == "two_factor_reset"})
+    return Template(
+        template_name="console/team.html",
+        status_code=status,
+        context={
+            "operators": rows,
+            "nodes": await federation.nodes_in_scope(request.user),
+            "error": form_error(error) if error else None,
+            "failed_form": failed_form if failed_form in on_page else None,
+            "values": values or {},
+            "done": request.query_params.get("done") == "two_factor_reset",
+        },
+    )
 
 
 @get("/console/team", guards=[guards.administrator], include_in_schema=False)
@@ -98,8 +112,14 @@ def _int(value) -> int:
 async def add_operator(request: Request) -> Response:
     form = dict(await request.form())
     try:
-        await operators.create_operator(request.user, form.get("username", ""), form.get("display_name", ""),
-                                        _int(form.get("node_id")), form.get("role", ""), form.get("password", ""))
+        await operators.create_operator(
+            request.user,
+            form.get("username", ""),
+            form.get("display_name", ""),
+            _int(form.get("node_id")),
+            form.get("role", ""),
+            form.get("password", ""),
+        )
     except DomainError as error:
         form.pop("password", None)
         return await _page(request, error, form | {"form": "operator"}, error.status)
@@ -110,11 +130,16 @@ async def add_operator(request: Request) -> Response:
 async def change(request: Request, operator_id: Id) -> Response:
     form = await request.form()
     try:
-        await operators.change_operator(request.user, operator_id, role=form.get("role") or None,
-                                        active={"on": True, "off": False}.get(form.get("active") or ""))
+        await operators.change_operator(
+            request.user,
+            operator_id,
+            role=form.get("role") or None,
+            active={"on": True, "off": False}.get(form.get("active") or ""),
+        )
     except DomainError as error:
-        return await _page(request, error, {"form": f"change-{operator_id}", "role": form.get("role") or ""},
-                           error.status)
+        return await _page(
+            request, error, {"form": f"change-{operator_id}", "role": form.get("role") or ""}, error.status
+        )
     return Redirect(path="/console/team")
 
 
@@ -122,15 +147,22 @@ async def change(request: Request, operator_id: Id) -> Response:
 async def add_node(request: Request) -> Response:
     form = dict(await request.form())
     try:
-        await operators.create_node(request.user, _int(form.get("parent_id")), form.get("level", ""),
-                                    form.get("code", ""), form.get("name_zh", ""), form.get("name_en", ""))
+        await operators.create_node(
+            request.user,
+            _int(form.get("parent_id")),
+            form.get("level", ""),
+            form.get("code", ""),
+            form.get("name_zh", ""),
+            form.get("name_en", ""),
+        )
     except DomainError as error:
         return await _page(request, error, form | {"form": "node"}, error.status)
     return Redirect(path="/console/team")
 
 
-@post("/console/team/operators/{operator_id:int}/two-factor-reset", guards=[guards.administrator],
-      include_in_schema=False)
+@post(
+    "/console/team/operators/{operator_id:int}/two-factor-reset", guards=[guards.administrator], include_in_schema=False
+)
 async def two_factor_reset(request: Request, operator_id: Id) -> Response:
     """An operator lost their authenticator: first a confirmation naming them and what
     follows, then (confirm=1) the reset, with the reason for the audit log."""
@@ -140,19 +172,30 @@ async def two_factor_reset(request: Request, operator_id: Id) -> Response:
         if form.get("confirm") != "1":
             nothing_changed(request)
             reason = await accounts.check_two_factor_reset(request.user, operator_id, reason)
-            name = next(row["display_name"] for row in await operators.list_operators(request.user)
-                        if row["id"] == operator_id)
-            return Template(template_name="console/bulk_confirm.html", context={
-                "nav": "team", "kicker": _("Team and unions"), "back": "/console/team", "error": None,
-                "title": _("Reset two-factor sign-in"),
-                "question": _("Reset the two-factor sign-in of %(name)s?") % {"name": name},
-                "lines": [_("Reason: %(reason)s") % {"reason": reason}],
-                "consequences": [
-                    _("Their authenticator app and recovery codes stop working, and they are signed out."),
-                    _("At their next sign-in, with their password, they must set up two-factor sign-in again."),
-                    _("The reset is recorded in the audit log with your name and this reason.")],
-                "fields": [("reason", reason)], "action": f"/console/team/operators/{operator_id}/two-factor-reset",
-                "confirm_label": _("Reset two-factor sign-in"), "danger": True})
+            name = next(
+                row["display_name"] for row in await operators.list_operators(request.user) if row["id"] == operator_id
+            )
+            return Template(
+                template_name="console/bulk_confirm.html",
+                context={
+                    "nav": "team",
+                    "kicker": _("Team and unions"),
+                    "back": "/console/team",
+                    "error": None,
+                    "title": _("Reset two-factor sign-in"),
+                    "question": _("Reset the two-factor sign-in of %(name)s?") % {"name": name},
+                    "lines": [_("Reason: %(reason)s") % {"reason": reason}],
+                    "consequences": [
+                        _("Their authenticator app and recovery codes stop working, and they are signed out."),
+                        _("At their next sign-in, with their password, they must set up two-factor sign-in again."),
+                        _("The reset is recorded in the audit log with your name and this reason."),
+                    ],
+                    "fields": [("reason", reason)],
+                    "action": f"/console/team/operators/{operator_id}/two-factor-reset",
+                    "confirm_label": _("Reset two-factor sign-in"),
+                    "danger": True,
+                },
+            )
         await accounts.reset_operator_two_factor(request.user, operator_id, reason)
     except DomainError as error:
         return await _page(request, error, {"form": f"reset-{operator_id}", "reason": reason}, error.status)

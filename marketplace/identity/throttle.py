@@ -82,8 +82,12 @@ def delay_after(failures: int) -> int:
 
 def _refusal(wait_ms: int, which: str) -> TooManyRequests:
     seconds = max(1, math.ceil(wait_ms / 1000))
-    error = TooManyRequests("Too many failed attempts; please try again in %(seconds)s seconds.",
-                            code="login_throttled", retry_after=seconds, params={"seconds": seconds})
+    error = TooManyRequests(
+        "Too many failed attempts; please try again in %(seconds)s seconds.",
+        code="login_throttled",
+        retry_after=seconds,
+        params={"seconds": seconds},
+    )
     error.which = which
     return error
 
@@ -105,8 +109,9 @@ async def count_attempt(account_key: str, address_key: str, *, skip_account: boo
     keys = [address_key, address_key + ":wait"] + ([] if skip_account else [account_key, account_key + ":wait"])
     thresholds = [threshold * ADDRESS_LIMIT_FACTOR] + ([] if skip_account else [threshold])
     try:
-        wait, which = await redis().eval(_ATTEMPT, len(keys), *keys, security.login_max_delay_seconds,
-                                         security.login_window_seconds, *thresholds)
+        wait, which = await redis().eval(
+            _ATTEMPT, len(keys), *keys, security.login_max_delay_seconds, security.login_window_seconds, *thresholds
+        )
     except RedisError as error:
         raise Unavailable("Sign-in is temporarily unavailable.") from error
     if wait:
@@ -119,8 +124,14 @@ async def failed(account_key: str, address_key: str) -> None:
     security = get_settings().security
     threshold = security.login_max_failures
     try:
-        await redis().eval(_FAILED, 2, address_key, address_key + ":wait", threshold * ADDRESS_LIMIT_FACTOR,
-                           security.login_max_delay_seconds)
+        await redis().eval(
+            _FAILED,
+            2,
+            address_key,
+            address_key + ":wait",
+            threshold * ADDRESS_LIMIT_FACTOR,
+            security.login_max_delay_seconds,
+        )
         await redis().eval(_FAILED, 2, account_key, account_key + ":wait", threshold, security.login_max_delay_seconds)
     except RedisError as error:
         raise Unavailable("Sign-in is temporarily unavailable.") from error

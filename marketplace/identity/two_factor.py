@@ -59,7 +59,9 @@ async def status(operator_id: int) -> dict:
         row = await connection.fetchrow(
             "SELECT o.totp_secret_cipher IS NOT NULL AS enabled, "
             "(SELECT count(*) FROM operator_recovery_code c WHERE c.operator = o.id AND c.used_at IS NULL) AS left "
-            "FROM operator o WHERE o.id = $1", operator_id)
+            "FROM operator o WHERE o.id = $1",
+            operator_id,
+        )
     return {"enabled": bool(row and row["enabled"]), "recovery_left": row["left"] if row else 0}
 
 
@@ -73,7 +75,8 @@ async def _store_recovery_codes(connection, operator_id: int) -> list[str]:
     await connection.execute("DELETE FROM operator_recovery_code WHERE operator = $1", operator_id)
     await connection.executemany(
         "INSERT INTO operator_recovery_code (operator, code_hash, created_at) VALUES ($1, $2, $3)",
-        [(operator_id, _recovery_hash(code), now) for code in codes])
+        [(operator_id, _recovery_hash(code), now) for code in codes],
+    )
     return codes
 
 
@@ -91,7 +94,10 @@ async def enable(principal: Principal, secret: str, code: str) -> list[str]:
         await connection.execute(
             "UPDATE operator SET totp_secret_cipher = $2, totp_last_step = $3, totp_setup_required = false "
             "WHERE id = $1",
-            principal.id, pii.encrypt(secret), step)
+            principal.id,
+            pii.encrypt(secret),
+            step,
+        )
         codes = await _store_recovery_codes(connection, principal.id)
         await audit.record(connection, principal, "operator.totp_enabled", "operator", principal.id)
     return codes
@@ -111,7 +117,8 @@ async def disable(principal: Principal, password: str) -> None:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         await connection.execute(
-            "UPDATE operator SET totp_secret_cipher = NULL, totp_last_step = NULL WHERE id = $1", principal.id)
+            "UPDATE operator SET totp_secret_cipher = NULL, totp_last_step = NULL WHERE id = $1", principal.id
+        )
         await connection.execute("DELETE FROM operator_recovery_code WHERE operator = $1", principal.id)
         await audit.record(connection, principal, "operator.totp_disabled", "operator", principal.id)
 
@@ -124,8 +131,9 @@ async def renew_recovery_codes(principal: Principal, password: str) -> list[str]
         raise Invalid("Turn on two-factor sign-in first.", field="password")
     async with engine().transaction() as transaction:
         codes = await _store_recovery_codes(transaction.connection, principal.id)
-        await audit.record(transaction.connection, principal, "operator.recovery_codes_renewed", "operator",
-                           principal.id)
+        await audit.record(
+            transaction.connection, principal, "operator.recovery_codes_renewed", "operator", principal.id
+        )
     return codes
 
 
@@ -139,17 +147,29 @@ async def accept(operator_id: int, code: str | None) -> bool:
             return False
         step = totp.matching_step(pii.decrypt(bytes(cipher)), code)
         if step is not None:
-            return await connection.fetchval(
-                "UPDATE operator SET totp_last_step = $2 WHERE id = $1 "
-                "AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING id", operator_id, step) is not None
+            return (
+                await connection.fetchval(
+                    "UPDATE operator SET totp_last_step = $2 WHERE id = $1 "
+                    "AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING id",
+                    operator_id,
+                    step,
+                )
+                is not None
+            )
         if not _RECOVERY.fullmatch(code.lower()):
             return False
-        return await connection.fetchval(
-            "UPDATE operator_recovery_code SET used_at = $3 WHERE operator = $1 AND code_hash = $2 "
-            "AND used_at IS NULL RETURNING id", operator_id, _recovery_hash(code), datetime.now(UTC)) is not None
+        return (
+            await connection.fetchval(
+                "UPDATE operator_recovery_code SET used_at = $3 WHERE operator = $1 AND code_hash = $2 "
+                "AND used_at IS NULL RETURNING id",
+                operator_id,
+                _recovery_hash(code),
+                datetime.now(UTC),
+            )
+            is not None
+        )
 
 
 async def operator_id_for(username: str) -> int | None:
     async with db_connection() as connection:
-        return await connection.fetchval(
-            "SELECT id FROM operator WHERE username = $1 AND active", username.strip())
+        return await connection.fetchval("SELECT id FROM operator WHERE username = $1 AND active", username.strip())

@@ -13,9 +13,10 @@ from marketplace.web.params import BigId
 
 @get("/messages", guards=[guards.member], include_in_schema=False)
 async def inbox(request: Request) -> Template:
-    return Template(template_name="inbox/messages.html", context={
-        "messages": await services.messages(request.user),
-        "done": request.query_params.get("done") == "read"})
+    return Template(
+        template_name="inbox/messages.html",
+        context={"messages": await services.messages(request.user), "done": request.query_params.get("done") == "read"},
+    )
 
 
 @get("/messages/{message_id:int}", guards=[guards.member], include_in_schema=False)
@@ -42,8 +43,11 @@ _NOT_MEMBER_PAGES = ("/api/", "/static/", "/media/", "/health", "/ready", "/prov
 
 
 def _wants_unread(scope: Scope) -> bool:
-    return scope["method"] == "GET" and getattr(scope.get("user"), "kind", None) == "member" \
+    return (
+        scope["method"] == "GET"
+        and getattr(scope.get("user"), "kind", None) == "member"
         and not scope["path"].startswith(_NOT_MEMBER_PAGES)
+    )
 
 
 async def _unread(scope: Scope) -> int:

@@ -31,9 +31,12 @@ class RedisBroker(dramatiq.brokers.redis.RedisBroker):
         return super().consume(queue_name, prefetch, min(timeout, IDLE_POLL_MS))
 
 
-broker = RedisBroker(url=get_settings().redis.url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
-                     # Maintenance (requeue a dead worker's messages) on every command: when
-                     # no worker is dead it is two sorted-set range reads.
-                     maintenance_chance=dramatiq.brokers.redis.MAINTENANCE_SCALE)
+broker = RedisBroker(
+    url=get_settings().redis.url,
+    heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+    # Maintenance (requeue a dead worker's messages) on every command: when
+    # no worker is dead it is two sorted-set range reads.
+    maintenance_chance=dramatiq.brokers.redis.MAINTENANCE_SCALE,
+)
 broker.add_middleware(AsyncIO())
 dramatiq.set_broker(broker)

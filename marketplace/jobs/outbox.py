@@ -53,7 +53,8 @@ async def publish(event: Event | str, payload: dict | None = None) -> int:
         raise RuntimeError("outbox.publish must run inside the transaction of the business change")
     row = await transaction.connection.fetchrow(
         "INSERT INTO outbox_event (topic, payload) VALUES ($1, $2::jsonb) RETURNING id",
-        event.topic, msgspec.json.encode(event).decode(),
+        event.topic,
+        msgspec.json.encode(event).decode(),
     )
     return row["id"]
 
@@ -78,7 +79,8 @@ async def relay_once(batch: int = 100) -> int:
                 log.warning("outbox_relay_failed", event_id=row["id"], error=type(error).__name__)
                 await connection.execute(
                     "UPDATE outbox_event SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-                    row["id"], f"{type(error).__name__}: {error}"[:500],
+                    row["id"],
+                    f"{type(error).__name__}: {error}"[:500],
                 )
                 break
             delivered.append(row["id"])
@@ -96,7 +98,8 @@ async def consume_once(consumer: str, event_id: int, effect: Callable[[], Awaita
         marker = await transaction.connection.fetchval(
             "INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2) "
             "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id",
-            consumer, event_id,
+            consumer,
+            event_id,
         )
         if marker is None:
             return False

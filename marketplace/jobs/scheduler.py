@@ -69,8 +69,7 @@ PERIODIC_JOBS = [
     (actors.scorecards.recompute_scorecards, IntervalTrigger(hours=1)),
     (actors.scorecards.snapshot_last_month, CronTrigger(day=1, hour=2, minute=30, timezone=dates.zone())),
     # Follow-up samples for evaluators, Monday 02:00 in the configured zone (a rerun that week draws nothing new).
-    (actors.evaluation_samples.draw_follow_up_samples,
-     CronTrigger(day_of_week="mon", hour=2, timezone=dates.zone())),
+    (actors.evaluation_samples.draw_follow_up_samples, CronTrigger(day_of_week="mon", hour=2, timezone=dates.zone())),
 ]
 
 

@@ -152,8 +152,22 @@ class ProviderDelisted(Event, frozen=True):
 
 
 ALL: tuple[type[Event], ...] = (
-    MemberJoined, RosterImportQueued, ProviderChanged, OfferChanged, VoucherRedeemed, VoucherHonoured,
-    PaidVoucherCancelled, GrantCreated, StripeEventStored, RefundRequested, RatingChanged, ResultsApplied,
-    ScorecardChanged, SurveyDue, ComplaintAnswered, ComplaintClosed, ProviderDelisted,
+    MemberJoined,
+    RosterImportQueued,
+    ProviderChanged,
+    OfferChanged,
+    VoucherRedeemed,
+    VoucherHonoured,
+    PaidVoucherCancelled,
+    GrantCreated,
+    StripeEventStored,
+    RefundRequested,
+    RatingChanged,
+    ResultsApplied,
+    ScorecardChanged,
+    SurveyDue,
+    ComplaintAnswered,
+    ComplaintClosed,
+    ProviderDelisted,
 )
 BY_NAME: dict[str, type[Event]] = {event.topic: event for event in ALL}

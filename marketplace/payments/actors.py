@@ -28,8 +28,11 @@ async def refund_payment(event_id: int, payload: dict) -> None:
 
 @dramatiq.actor(queue_name="default", max_retries=10)
 async def refund_cancelled_voucher(event_id: int, payload: dict) -> None:
-    await outbox.consume_once("payments.refund_cancelled_voucher", event_id,
-                              lambda: services.request_refund_for_voucher(payload["voucher_id"]))
+    await outbox.consume_once(
+        "payments.refund_cancelled_voucher",
+        event_id,
+        lambda: services.request_refund_for_voucher(payload["voucher_id"]),
+    )
 
 
 @dramatiq.actor(queue_name="default", max_retries=3)

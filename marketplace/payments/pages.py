@@ -25,8 +25,13 @@ from marketplace.web.i18n import gettext as _
 from marketplace.web.nav import N_, register
 
 register("console", "disputes", N_("Disputes"), "/console/disputes", "alert", position=42)
-todo.register("disputes", N_("Payment disputes to answer"), "/console/disputes?status=open",
-              services.count_open_disputes, position=72)
+todo.register(
+    "disputes",
+    N_("Payment disputes to answer"),
+    "/console/disputes?status=open",
+    services.count_open_disputes,
+    position=72,
+)
 
 Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 
@@ -37,9 +42,14 @@ async def buy(request: Request, offer_id: Id) -> Response:
     key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
     slot_id = form_id(slot, INT8_MAX)
     try:
-        payment = await idempotency_keys.run_once(request.user, key, f"pay:{offer_id}", slot_id,
-                                                  lambda: services.reserve(request.user, offer_id, slot_id),
-                                                  PaymentRead)
+        payment = await idempotency_keys.run_once(
+            request.user,
+            key,
+            f"pay:{offer_id}",
+            slot_id,
+            lambda: services.reserve(request.user, offer_id, slot_id),
+            PaymentRead,
+        )
         # Stripe is called outside the key's transaction, which held the offer's row.
         payment = await services.open_intent(request.user, payment.id)
     except DomainError as error:
@@ -47,17 +57,25 @@ async def buy(request: Request, offer_id: Id) -> Response:
     return Redirect(path=f"/payments/{payment.id}")
 
 
-async def _payment_page(request: Request, payment_id: int, message: str | None = None,
-                        status: int = 200) -> Response:
+async def _payment_page(request: Request, payment_id: int, message: str | None = None, status: int = 200) -> Response:
     payment = await services.my_payment(request.user, payment_id)
     if payment.status == "succeeded":
-        return Template(template_name="payments/success.html", context={
-            "payment": payment, "voucher": await vouchers.my_voucher(request.user, payment.voucher_id)})
+        return Template(
+            template_name="payments/success.html",
+            context={"payment": payment, "voucher": await vouchers.my_voucher(request.user, payment.voucher_id)},
+        )
     left = max(int((payment.hold_until - datetime.now(UTC)).total_seconds()), 0)
-    return Template(template_name="payments/pay.html", status_code=status, context={
-        "payment": payment, "stripe_js": get_settings().stripe.js_url, "message": message,
-        "expired": left == 0, "hold_left": f"{left // 60}:{left % 60:02d}",
-    })
+    return Template(
+        template_name="payments/pay.html",
+        status_code=status,
+        context={
+            "payment": payment,
+            "stripe_js": get_settings().stripe.js_url,
+            "message": message,
+            "expired": left == 0,
+            "hold_left": f"{left // 60}:{left % 60:02d}",
+        },
+    )
 
 
 @get("/payments/{payment_id:int}", guards=[guards.member], include_in_schema=False)
@@ -72,8 +90,9 @@ async def returned(request: Request, payment_id: Id) -> Response:
     payment = await services.check_return(request.user, payment_id)
     if payment.status == "succeeded":
         return Redirect(path=f"/payments/{payment_id}")
-    return await _payment_page(request, payment_id,
-                               None if payment.last_error else _("The payment has not gone through yet. Try again."))
+    return await _payment_page(
+        request, payment_id, None if payment.last_error else _("The payment has not gone through yet. Try again.")
+    )
 
 
 @get("/vouchers/{voucher_id:int}/payment", guards=[guards.member], include_in_schema=False)
@@ -92,17 +111,22 @@ async def abandon(request: Request, payment_id: Id) -> Response:
 
 # Console: disputes (chargebacks) for finance to answer in Stripe --------------------------------------
 
+
 @get("/console/disputes", guards=[guards.operator], include_in_schema=False)
 async def console_disputes(request: Request, status: FromQuery[str] = "") -> Template:
     open_only = status == "open"
-    return Template(template_name="payments/console_disputes.html", context={
-        "disputes": await services.list_disputes(request.user, open_only=open_only), "open_only": open_only})
+    return Template(
+        template_name="payments/console_disputes.html",
+        context={"disputes": await services.list_disputes(request.user, open_only=open_only), "open_only": open_only},
+    )
 
 
 @get("/console/disputes/{payment_id:int}", guards=[guards.operator], include_in_schema=False)
 async def console_dispute(request: Request, payment_id: Id) -> Template:
-    return Template(template_name="payments/console_dispute.html", context={
-        "dispute": await services.dispute_for_operator(request.user, payment_id)})
+    return Template(
+        template_name="payments/console_dispute.html",
+        context={"dispute": await services.dispute_for_operator(request.user, payment_id)},
+    )
 
 
 ROUTES: list = [buy, payment_page, returned, voucher_payment, abandon, console_disputes, console_dispute]

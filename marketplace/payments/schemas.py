@@ -37,8 +37,9 @@ class PaymentRead(msgspec.Struct, kw_only=True):
 
     @property
     def price(self) -> pricing.Price:
-        return pricing.price("paid", self.list_price_fen, self.amount_fen + self.subsidy_fen, self.subsidy_fen,
-                             paid_fen=self.amount_fen)
+        return pricing.price(
+            "paid", self.list_price_fen, self.amount_fen + self.subsidy_fen, self.subsidy_fen, paid_fen=self.amount_fen
+        )
 
 
 class PaymentStart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -50,22 +50,33 @@ log = structlog.get_logger(__name__)
 
 STRIPE_EVENT = "stripe.event"
 REFUND_REQUESTED = "payment.refund_requested"
+
+
 class BadSignature(DomainError):
     status = 400
     code = "bad_signature"
 
 
-HANDLED_EVENTS = ("payment_intent.succeeded", "payment_intent.canceled", "payment_intent.payment_failed",
-                  "charge.refunded", "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
-
+HANDLED_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.canceled",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+)
 
 
 @lru_cache
 def stripe_client() -> stripe.StripeClient:
     settings = get_settings().stripe
     return stripe.StripeClient(
-        settings.api_key, base_addresses={"api": settings.api_base} if settings.api_base else None,
-        max_network_retries=2, http_client=stripe.HTTPXClient(timeout=20))
+        settings.api_key,
+        base_addresses={"api": settings.api_base} if settings.api_base else None,
+        max_network_retries=2,
+        http_client=stripe.HTTPXClient(timeout=20),
+    )
 
 
 def _member(principal: Principal) -> None:
@@ -85,14 +96,28 @@ FROM payment p JOIN voucher v ON v.id = p.voucher JOIN offer o ON o.id = v.offer
 def _read(row, client_secret: str | None = None, last_error: str | None = None) -> PaymentRead:
     settings = get_settings().stripe
     return PaymentRead(
-        id=row["id"], order_number=order_number(row["id"], row["created_at"]), voucher_id=row["voucher"],
-        offer_id=row["offer_id"], offer_title_zh=row["title_zh"], offer_title_en=row["title_en"],
-        provider_name=row["provider_name"], amount_fen=row["amount_fen"], list_price_fen=row["list_price_fen"],
-        subsidy_fen=row["subsidy_fen"], currency=row["currency"], status=row["status"],
-        hold_until=row["hold_until"], created_at=row["created_at"], succeeded_at=row["succeeded_at"],
-        refunded_at=row["refunded_at"], client_secret=client_secret, last_error=last_error,
-        refunded_fen=row["refunded_fen"], dispute_status=row["dispute_status"],
-        publishable_key=settings.publishable_key, payment_methods=list(settings.payment_methods),
+        id=row["id"],
+        order_number=order_number(row["id"], row["created_at"]),
+        voucher_id=row["voucher"],
+        offer_id=row["offer_id"],
+        offer_title_zh=row["title_zh"],
+        offer_title_en=row["title_en"],
+        provider_name=row["provider_name"],
+        amount_fen=row["amount_fen"],
+        list_price_fen=row["list_price_fen"],
+        subsidy_fen=row["subsidy_fen"],
+        currency=row["currency"],
+        status=row["status"],
+        hold_until=row["hold_until"],
+        created_at=row["created_at"],
+        succeeded_at=row["succeeded_at"],
+        refunded_at=row["refunded_at"],
+        client_secret=client_secret,
+        last_error=last_error,
+        refunded_fen=row["refunded_fen"],
+        dispute_status=row["dispute_status"],
+        publishable_key=settings.publishable_key,
+        payment_methods=list(settings.payment_methods),
         test_mode=settings.stand_in,
     )
 
@@ -105,7 +130,8 @@ def order_number(payment_id: int, created_at: datetime) -> str:
 async def _payment(payment_id: int, member_id: int | None = None):
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            _PAYMENT_SQL + "WHERE p.id = $1 AND ($2::bigint IS NULL OR p.member = $2)", payment_id, member_id)
+            _PAYMENT_SQL + "WHERE p.id = $1 AND ($2::bigint IS NULL OR p.member = $2)", payment_id, member_id
+        )
     if row is None:
         raise NotFound("You have no such payment.", code="payment_not_found")
     return row
@@ -131,16 +157,21 @@ async def reserve(principal: Principal, offer_id: int, slot_id: int | None = Non
         raise Conflict("This offer is not paid online: claim it instead.", code="not_paid_offer")
     amount = pricing.member_pays_fen(offer["member_price_fen"], offer["subsidy_fen"])
     if amount <= 0:
-        raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.",
-                       code="nothing_to_pay")
+        raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.", code="nothing_to_pay")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        voucher_id, _ = await vouchers.issue(connection, principal, offer, now, slot_id=slot_id, status="pending",
-                                             paid_fen=amount)
+        voucher_id, _ = await vouchers.issue(
+            connection, principal, offer, now, slot_id=slot_id, status="pending", paid_fen=amount
+        )
         payment_id = await connection.fetchval(
             "INSERT INTO payment (voucher, member, amount_fen, hold_until, created_at) "
             "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            voucher_id, principal.id, amount, now + timedelta(minutes=settings.hold_minutes), now)
+            voucher_id,
+            principal.id,
+            amount,
+            now + timedelta(minutes=settings.hold_minutes),
+            now,
+        )
         if await catalog.take_stock(connection, offer_id) is None:
             raise Conflict("This offer has run out.", code="sold_out")
     return _read(await _payment(payment_id))
@@ -161,18 +192,26 @@ async def open_intent(principal: Principal, payment_id: int) -> PaymentRead:
         return _read(row, (await _retrieve(row["payment_intent"])).client_secret)
     try:
         intent = await stripe_client().v1.payment_intents.create_async(
-            {"amount": row["amount_fen"], "currency": "cny", "payment_method_types": list(settings.payment_methods),
-             "metadata": {"payment_id": str(payment_id), "voucher_id": str(row["voucher"])}},
-            {"idempotency_key": f"payment-{payment_id}"})
+            {
+                "amount": row["amount_fen"],
+                "currency": "cny",
+                "payment_method_types": list(settings.payment_methods),
+                "metadata": {"payment_id": str(payment_id), "voucher_id": str(row["voucher"])},
+            },
+            {"idempotency_key": f"payment-{payment_id}"},
+        )
     except stripe.StripeError as error:
         log.warning("payment_intent_failed", payment_id=payment_id, error=type(error).__name__)
         await release_hold(payment_id)
-        raise Unavailable("The payment service could not be reached; nothing was charged. Try again.",
-                          code="payment_unavailable") from error
+        raise Unavailable(
+            "The payment service could not be reached; nothing was charged. Try again.", code="payment_unavailable"
+        ) from error
     async with engine().transaction() as transaction:
         stored = await transaction.connection.fetchval(
             "UPDATE payment SET payment_intent = $2 WHERE id = $1 AND payment_intent IS NULL RETURNING id",
-            payment_id, intent.id)
+            payment_id,
+            intent.id,
+        )
     if stored is None:  # a repeat of this call won the race: keep its intent, drop ours
         await _cancel_intent(intent.id)
         row = await _payment(payment_id, principal.id)
@@ -202,7 +241,8 @@ async def states_of_vouchers(principal: Principal, voucher_ids: list[int]) -> di
         return {}
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _PAYMENT_SQL + "WHERE p.member = $1 AND p.voucher = ANY($2::bigint[])", principal.id, voucher_ids)
+            _PAYMENT_SQL + "WHERE p.member = $1 AND p.voucher = ANY($2::bigint[])", principal.id, voucher_ids
+        )
     return {row["voucher"]: _read(row) for row in rows}
 
 
@@ -211,7 +251,8 @@ async def payment_of_voucher(principal: Principal, voucher_id: int) -> int:
     _member(principal)
     async with engine().transaction() as transaction:
         payment_id = await transaction.connection.fetchval(
-            "SELECT id FROM payment WHERE voucher = $1 AND member = $2", voucher_id, principal.id)
+            "SELECT id FROM payment WHERE voucher = $1 AND member = $2", voucher_id, principal.id
+        )
     if payment_id is None:
         raise NotFound("You have no such payment.", code="payment_not_found")
     return payment_id
@@ -221,8 +262,7 @@ async def _retrieve(intent_id: str):
     try:
         return await stripe_client().v1.payment_intents.retrieve_async(intent_id)
     except stripe.StripeError as error:
-        raise Unavailable("The payment service could not be reached. Try again.",
-                          code="payment_unavailable") from error
+        raise Unavailable("The payment service could not be reached. Try again.", code="payment_unavailable") from error
 
 
 async def check_return(principal: Principal, payment_id: int) -> PaymentRead:
@@ -243,27 +283,32 @@ async def complete(payment_id: int, intent_id: str, amount: int) -> str:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
-            "SELECT id, voucher, status, amount_fen, payment_intent FROM payment WHERE id = $1 FOR UPDATE", payment_id)
+            "SELECT id, voucher, status, amount_fen, payment_intent FROM payment WHERE id = $1 FOR UPDATE", payment_id
+        )
         if row is None or (row["payment_intent"] not in (None, intent_id)) or row["amount_fen"] != amount:
             log.error("payment_mismatch", payment_id=payment_id, intent=intent_id, amount_fen=amount)
             return "mismatch"
         if row["status"] == "pending" and not await _provider_active(connection, row["voucher"]):
             # Delisted while the member paid: no voucher of it is issued any more; the hold
             # is released and the money goes back.
-            await connection.execute("UPDATE payment SET status = 'cancelled', cancelled_at = now() WHERE id = $1",
-                                     payment_id)
+            await connection.execute(
+                "UPDATE payment SET status = 'cancelled', cancelled_at = now() WHERE id = $1", payment_id
+            )
             await vouchers.cancel_pending(connection, row["voucher"])
             row = {**dict(row), "status": "cancelled"}
         if row["status"] == "pending":
             await connection.execute(
                 "UPDATE payment SET status = 'succeeded', succeeded_at = now(), payment_intent = $2 WHERE id = $1",
-                payment_id, intent_id)
+                payment_id,
+                intent_id,
+            )
             await vouchers.issue_paid(connection, row["voucher"])
             log.info("payment_succeeded", payment_id=payment_id, voucher_id=row["voucher"])
             return "issued"
         if row["status"] == "cancelled":
             await connection.execute(
-                "UPDATE payment SET status = 'refunding', payment_intent = $2 WHERE id = $1", payment_id, intent_id)
+                "UPDATE payment SET status = 'refunding', payment_intent = $2 WHERE id = $1", payment_id, intent_id
+            )
             await outbox.publish(REFUND_REQUESTED, {"payment_id": payment_id})
             log.warning("payment_succeeded_after_release", payment_id=payment_id)
             return "refunding"
@@ -272,7 +317,8 @@ async def complete(payment_id: int, intent_id: str, amount: int) -> str:
 
 async def _provider_active(connection, voucher_id: int) -> bool:
     return await connection.fetchval(
-        "SELECT p.status = 'active' FROM voucher v JOIN provider p ON p.id = v.provider WHERE v.id = $1", voucher_id)
+        "SELECT p.status = 'active' FROM voucher v JOIN provider p ON p.id = v.provider WHERE v.id = $1", voucher_id
+    )
 
 
 async def release_hold(payment_id: int) -> bool:
@@ -282,7 +328,9 @@ async def release_hold(payment_id: int) -> bool:
         connection = transaction.connection
         voucher_id = await connection.fetchval(
             "UPDATE payment SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending' "
-            "RETURNING voucher", payment_id)
+            "RETURNING voucher",
+            payment_id,
+        )
         if voucher_id is None:
             return False
         await vouchers.cancel_pending(connection, voucher_id)
@@ -319,7 +367,9 @@ async def release_expired_holds(now: datetime | None = None) -> int:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT id, payment_intent FROM payment WHERE status = 'pending' AND hold_until <= $1 "
-            "ORDER BY hold_until LIMIT 500", now)
+            "ORDER BY hold_until LIMIT 500",
+            now,
+        )
     released = 0
     for row in rows:
         if row["payment_intent"]:
@@ -342,7 +392,8 @@ async def request_refund_for_voucher(voucher_id: int) -> None:
     async with engine().transaction() as transaction:
         payment_id = await transaction.connection.fetchval(
             "UPDATE payment SET status = 'refunding' WHERE voucher = $1 AND status = 'succeeded' RETURNING id",
-            voucher_id)
+            voucher_id,
+        )
         if payment_id is not None:
             await outbox.publish(REFUND_REQUESTED, {"payment_id": payment_id})
 
@@ -352,27 +403,45 @@ async def refund(payment_id: int) -> bool:
     `refunded`. Safe to repeat: Stripe sees the same idempotency key."""
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            "SELECT payment_intent, amount_fen, status FROM payment WHERE id = $1", payment_id)
+            "SELECT payment_intent, amount_fen, status FROM payment WHERE id = $1", payment_id
+        )
     if row is None or row["status"] != "refunding":
         return False
     result = await stripe_client().v1.refunds.create_async(
         {"payment_intent": row["payment_intent"], "metadata": {"payment_id": str(payment_id)}},
-        {"idempotency_key": f"refund-{payment_id}"})
+        {"idempotency_key": f"refund-{payment_id}"},
+    )
     async with engine().transaction() as transaction:
         connection = transaction.connection
         voucher_id = await connection.fetchval(
             "UPDATE payment SET status = 'refunded', refund_id = $2, refunded_at = now(), refunded_fen = amount_fen "
-            "WHERE id = $1 AND status = 'refunding' RETURNING voucher", payment_id, result.id)
+            "WHERE id = $1 AND status = 'refunding' RETURNING voucher",
+            payment_id,
+            result.id,
+        )
         if voucher_id is not None:
             await vouchers.money_returned(connection, voucher_id)
             member = await connection.fetchrow(
                 "SELECT p.member, o.title_zh FROM payment p JOIN voucher v ON v.id = p.voucher "
-                "JOIN offer o ON o.id = v.offer WHERE p.id = $1", payment_id)
-            await notifications.add(connection, [notifications.Message(
-                member["member"], "refund_sent",
-                {"amount": money.yuan(row["amount_fen"]), "offer": member["title_zh"],
-                 "date": dates.day_text(datetime.now(UTC)), "days": REFUND_WORKING_DAYS},
-                link=f"/vouchers/{voucher_id}")])
+                "JOIN offer o ON o.id = v.offer WHERE p.id = $1",
+                payment_id,
+            )
+            await notifications.add(
+                connection,
+                [
+                    notifications.Message(
+                        member["member"],
+                        "refund_sent",
+                        {
+                            "amount": money.yuan(row["amount_fen"]),
+                            "offer": member["title_zh"],
+                            "date": dates.day_text(datetime.now(UTC)),
+                            "days": REFUND_WORKING_DAYS,
+                        },
+                        link=f"/vouchers/{voucher_id}",
+                    )
+                ],
+            )
     log.info("payment_refunded", payment_id=payment_id, refund=result.id)
     return True
 
@@ -380,27 +449,36 @@ async def refund(payment_id: int) -> bool:
 # How long banks take to show a card refund (Stripe: 5–10 business days); the member is told.
 REFUND_WORKING_DAYS = "5–10"
 notifications.register(
-    "refund_sent", N_("Refund sent"),
-    N_("%(amount)s for %(offer)s went back to your card on %(date)s. Your bank shows it within %(days)s working days."))
+    "refund_sent",
+    N_("Refund sent"),
+    N_("%(amount)s for %(offer)s went back to your card on %(date)s. Your bank shows it within %(days)s working days."),
+)
 
 
 # Webhooks -----------------------------------------------------------------------------------------
+
 
 async def receive_event(payload: bytes, signature: str | None) -> bool:
     """Verify and store a Stripe event; True when it is new (then a worker applies it)."""
     secret = get_settings().stripe.webhook_secret
     try:
-        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, secret,
-                                              stripe.Webhook.DEFAULT_TOLERANCE)
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
+        )
         event = json.loads(payload)
         event_id, event_type = event["id"], event["type"]
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise BadSignature("The Stripe-Signature header does not match this payload.",
-                           field="Stripe-Signature") from None
+        raise BadSignature(
+            "The Stripe-Signature header does not match this payload.", field="Stripe-Signature"
+        ) from None
     async with engine().transaction() as transaction:
         stored = await transaction.connection.fetchval(
             "INSERT INTO stripe_event (event_id, type, payload, received_at) VALUES ($1, $2, $3::jsonb, now()) "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING id", event_id, event_type, payload.decode("utf-8"))
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id",
+            event_id,
+            event_type,
+            payload.decode("utf-8"),
+        )
         if stored is not None and event_type in HANDLED_EVENTS:
             await outbox.publish(STRIPE_EVENT, {"stripe_event_id": stored})
     return stored is not None
@@ -410,16 +488,22 @@ async def apply_event(stripe_event_id: int) -> str:
     """What a stored Stripe event means for its payment."""
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            "SELECT type, payload FROM stripe_event WHERE id = $1", stripe_event_id)
+            "SELECT type, payload FROM stripe_event WHERE id = $1", stripe_event_id
+        )
     intent = json.loads(row["payload"])["data"]["object"]
     # Events about a charge name its PaymentIntent (Stripe does not copy the intent's metadata).
-    charge_events = {"charge.refunded": refunded_in_stripe, "charge.dispute.created": disputed_in_stripe,
-                     "charge.dispute.updated": disputed_in_stripe, "charge.dispute.closed": dispute_closed_in_stripe}
+    charge_events = {
+        "charge.refunded": refunded_in_stripe,
+        "charge.dispute.created": disputed_in_stripe,
+        "charge.dispute.updated": disputed_in_stripe,
+        "charge.dispute.closed": dispute_closed_in_stripe,
+    }
     if row["type"] in charge_events:
         outcome = await charge_events[row["type"]](intent)
         async with engine().transaction() as transaction:
             await transaction.connection.execute(
-                "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id)
+                "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id
+            )
         return outcome
     payment_id = (intent.get("metadata") or {}).get("payment_id")
     if not str(payment_id or "").isdigit():
@@ -432,11 +516,13 @@ async def apply_event(stripe_event_id: int) -> str:
         outcome = "noted"
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
-            "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id)
+            "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id
+        )
     return outcome
 
 
 # Money moved in Stripe itself (the dashboard, the member's bank) ----------------------------------
+
 
 async def refunded_in_stripe(charge: dict) -> str:
     """`charge.refunded`: a refund made in Stripe (not through `refund`); `amount_refunded`
@@ -456,7 +542,9 @@ async def refunded_in_stripe(charge: dict) -> str:
         connection = transaction.connection
         row = await connection.fetchrow(
             "SELECT id, voucher, member, status, amount_fen, refunded_fen FROM payment WHERE payment_intent = $1 "
-            "FOR UPDATE", intent_id)
+            "FOR UPDATE",
+            intent_id,
+        )
         if row is None:
             return "not_ours"
         full = bool(charge.get("refunded")) or amount_refunded >= row["amount_fen"]
@@ -471,7 +559,11 @@ async def refunded_in_stripe(charge: dict) -> str:
                 return "already_done"
             await connection.execute(
                 "UPDATE payment SET refunded_fen = $2, refund_id = coalesce(refund_id, $3), "
-                "refunded_at = coalesce(refunded_at, now()) WHERE id = $1", row["id"], amount_refunded, refund_id)
+                "refunded_at = coalesce(refunded_at, now()) WHERE id = $1",
+                row["id"],
+                amount_refunded,
+                refund_id,
+            )
             await vouchers.record_refund(connection, row["voucher"], amount_refunded)
             await _correct_settlement(connection, row, amount_refunded, "partial_refund")
             outcome = "partial_refund_recorded"
@@ -485,7 +577,10 @@ async def _returned_in_full(connection, row, refund_id: str | None, reason: str)
     refunded, the voucher too (or stays redeemed), the provider's settlement corrected."""
     await connection.execute(
         "UPDATE payment SET status = 'refunded', refunded_fen = amount_fen, refund_id = coalesce(refund_id, $2), "
-        "refunded_at = now() WHERE id = $1", row["id"], refund_id)
+        "refunded_at = now() WHERE id = $1",
+        row["id"],
+        refund_id,
+    )
     outcome = await vouchers.money_returned(connection, row["voucher"])
     await _correct_settlement(connection, row, row["amount_fen"], reason)
     return outcome
@@ -501,12 +596,24 @@ async def _tell_refund(connection, row, amount_fen: int) -> None:
     if amount_fen <= 0:
         return
     title = await connection.fetchval(
-        "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1", row["voucher"])
-    await notifications.add(connection, [notifications.Message(
-        row["member"], "refund_sent",
-        {"amount": money.yuan(amount_fen), "offer": title, "date": dates.day_text(datetime.now(UTC)),
-         "days": REFUND_WORKING_DAYS},
-        link=f"/vouchers/{row['voucher']}")])
+        "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1", row["voucher"]
+    )
+    await notifications.add(
+        connection,
+        [
+            notifications.Message(
+                row["member"],
+                "refund_sent",
+                {
+                    "amount": money.yuan(amount_fen),
+                    "offer": title,
+                    "date": dates.day_text(datetime.now(UTC)),
+                    "days": REFUND_WORKING_DAYS,
+                },
+                link=f"/vouchers/{row['voucher']}",
+            )
+        ],
+    )
 
 
 # Disputes: what a real card scheme does. While the bank decides (weeks), the money is held by
@@ -515,6 +622,7 @@ async def _tell_refund(connection, row, amount_fen: int) -> None:
 # cancel it (a refund on top of a chargeback pays twice). Won: the hold is lifted. Lost: as a
 # full refund. Finance sees every dispute on the console (to-do count, list, detail) and
 # answers it in Stripe with the evidence.
+
 
 async def disputed_in_stripe(dispute: dict) -> str:
     """`charge.dispute.created` (and `.updated`): the payment is flagged with the dispute's
@@ -526,7 +634,9 @@ async def disputed_in_stripe(dispute: dict) -> str:
         connection = transaction.connection
         row = await connection.fetchrow(
             "SELECT id, voucher, member, disputed_at, dispute_closed_at FROM payment WHERE payment_intent = $1 "
-            "FOR UPDATE", intent_id)
+            "FOR UPDATE",
+            intent_id,
+        )
         if row is None:
             return "not_ours"
         if row["dispute_closed_at"] is not None:
@@ -535,14 +645,25 @@ async def disputed_in_stripe(dispute: dict) -> str:
             "UPDATE payment SET disputed_at = coalesce(disputed_at, now()), dispute_id = coalesce(dispute_id, $2), "
             "dispute_status = $3, dispute_reason = coalesce($4, dispute_reason), "
             "dispute_amount_fen = coalesce($5, dispute_amount_fen) WHERE id = $1",
-            row["id"], dispute.get("id"), str(dispute.get("status") or "needs_response")[:32],
+            row["id"],
+            dispute.get("id"),
+            str(dispute.get("status") or "needs_response")[:32],
             (str(dispute["reason"])[:64] if dispute.get("reason") else None),
-            (int(dispute["amount"]) if dispute.get("amount") is not None else None))
+            (int(dispute["amount"]) if dispute.get("amount") is not None else None),
+        )
         await vouchers.hold_for_dispute(connection, row["voucher"])
         if row["disputed_at"] is None:
-            await notifications.add(connection, [notifications.Message(
-                row["member"], "payment_disputed", {"order": order_number(row["id"], datetime.now(UTC))},
-                link=f"/vouchers/{row['voucher']}")])
+            await notifications.add(
+                connection,
+                [
+                    notifications.Message(
+                        row["member"],
+                        "payment_disputed",
+                        {"order": order_number(row["id"], datetime.now(UTC))},
+                        link=f"/vouchers/{row['voucher']}",
+                    )
+                ],
+            )
     log.warning("payment_disputed", payment_id=row["id"], dispute=dispute.get("id"), status=dispute.get("status"))
     return "flagged" if row["disputed_at"] is None else "updated"
 
@@ -558,7 +679,9 @@ async def dispute_closed_in_stripe(dispute: dict) -> str:
         connection = transaction.connection
         row = await connection.fetchrow(
             "SELECT id, voucher, member, status, amount_fen, refunded_fen, dispute_closed_at FROM payment "
-            "WHERE payment_intent = $1 FOR UPDATE", intent_id)
+            "WHERE payment_intent = $1 FOR UPDATE",
+            intent_id,
+        )
         if row is None:
             return "not_ours"
         if row["dispute_closed_at"] is not None:
@@ -567,29 +690,45 @@ async def dispute_closed_in_stripe(dispute: dict) -> str:
             "UPDATE payment SET disputed_at = coalesce(disputed_at, now()), dispute_id = coalesce(dispute_id, $2), "
             "dispute_status = $3, dispute_closed_at = now(), "
             "dispute_reason = coalesce(dispute_reason, $4) WHERE id = $1",
-            row["id"], dispute.get("id"), status[:32] or "closed",
-            (str(dispute["reason"])[:64] if dispute.get("reason") else None))
+            row["id"],
+            dispute.get("id"),
+            status[:32] or "closed",
+            (str(dispute["reason"])[:64] if dispute.get("reason") else None),
+        )
         await vouchers.lift_dispute_hold(connection, row["voucher"], lost=status == "lost")
         if status == "lost" and row["status"] in ("succeeded", "refunding"):
             await _returned_in_full(connection, row, None, "dispute_lost")
         outcome = "dispute_lost" if status == "lost" else "dispute_won"
-        await notifications.add(connection, [notifications.Message(
-            row["member"], "payment_dispute_lost" if outcome == "dispute_lost" else "payment_dispute_won",
-            {"order": order_number(row["id"], datetime.now(UTC)), "amount": money.yuan(row["amount_fen"])},
-            link=f"/vouchers/{row['voucher']}")])
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    row["member"],
+                    "payment_dispute_lost" if outcome == "dispute_lost" else "payment_dispute_won",
+                    {"order": order_number(row["id"], datetime.now(UTC)), "amount": money.yuan(row["amount_fen"])},
+                    link=f"/vouchers/{row['voucher']}",
+                )
+            ],
+        )
     log.warning("payment_dispute_closed", payment_id=row["id"], dispute=dispute.get("id"), status=status)
     return outcome
 
 
 notifications.register(
-    "payment_disputed", N_("Your bank disputes a payment"),
-    N_("Your bank opened a dispute on order %(order)s. The voucher cannot be used until the bank decides."))
+    "payment_disputed",
+    N_("Your bank disputes a payment"),
+    N_("Your bank opened a dispute on order %(order)s. The voucher cannot be used until the bank decides."),
+)
 notifications.register(
-    "payment_dispute_won", N_("The dispute is closed"),
-    N_("Your bank closed the dispute on order %(order)s in the provider's favour; the voucher can be used again."))
+    "payment_dispute_won",
+    N_("The dispute is closed"),
+    N_("Your bank closed the dispute on order %(order)s in the provider's favour; the voucher can be used again."),
+)
 notifications.register(
-    "payment_dispute_lost", N_("The dispute is closed"),
-    N_("Your bank returned %(amount)s of order %(order)s to you; the voucher is cancelled."))
+    "payment_dispute_lost",
+    N_("The dispute is closed"),
+    N_("Your bank returned %(amount)s of order %(order)s to you; the voucher is cancelled."),
+)
 
 
 _DISPUTE_SQL = """
@@ -610,15 +749,26 @@ def _operator(principal: Principal) -> None:
 
 def _dispute(row) -> DisputeRead:
     return DisputeRead(
-        payment_id=row["id"], order_number=order_number(row["id"], row["created_at"]), voucher_id=row["voucher_id"],
-        voucher_code=codes.masked(row["code"]), voucher_status=row["voucher_status"],
-        member_name=pii.mask_name(row["member_name"] or ""), offer_title_zh=row["title_zh"],
-        offer_title_en=row["title_en"], provider_id=row["provider_id"], provider_name=row["provider_name"],
-        amount_fen=row["amount_fen"], disputed_fen=row["dispute_amount_fen"] or row["amount_fen"],
-        refunded_fen=row["refunded_fen"], reason=row["dispute_reason"],
+        payment_id=row["id"],
+        order_number=order_number(row["id"], row["created_at"]),
+        voucher_id=row["voucher_id"],
+        voucher_code=codes.masked(row["code"]),
+        voucher_status=row["voucher_status"],
+        member_name=pii.mask_name(row["member_name"] or ""),
+        offer_title_zh=row["title_zh"],
+        offer_title_en=row["title_en"],
+        provider_id=row["provider_id"],
+        provider_name=row["provider_name"],
+        amount_fen=row["amount_fen"],
+        disputed_fen=row["dispute_amount_fen"] or row["amount_fen"],
+        refunded_fen=row["refunded_fen"],
+        reason=row["dispute_reason"],
         status=row["dispute_status"] or "needs_response",
-        stripe_dispute_id=row["dispute_id"], disputed_at=row["disputed_at"], closed_at=row["dispute_closed_at"],
-        redeemed_at=row["redeemed_at"])
+        stripe_dispute_id=row["dispute_id"],
+        disputed_at=row["disputed_at"],
+        closed_at=row["dispute_closed_at"],
+        redeemed_at=row["redeemed_at"],
+    )
 
 
 async def list_disputes(principal: Principal, open_only: bool = False, limit: int = 200) -> list[DisputeRead]:
@@ -626,17 +776,21 @@ async def list_disputes(principal: Principal, open_only: bool = False, limit: in
     _operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _DISPUTE_SQL + ("AND p.dispute_closed_at IS NULL " if open_only else "") +
-            "ORDER BY (p.dispute_closed_at IS NULL) DESC, p.disputed_at DESC, p.id DESC LIMIT $2",
-            principal.node_path or "-", limit)
+            _DISPUTE_SQL
+            + ("AND p.dispute_closed_at IS NULL " if open_only else "")
+            + "ORDER BY (p.dispute_closed_at IS NULL) DESC, p.disputed_at DESC, p.id DESC LIMIT $2",
+            principal.node_path or "-",
+            limit,
+        )
     return [_dispute(row) for row in rows]
 
 
 async def dispute_for_operator(principal: Principal, payment_id: int) -> DisputeRead:
     _operator(principal)
     async with engine().transaction() as transaction:
-        row = await transaction.connection.fetchrow(_DISPUTE_SQL + "AND p.id = $2", principal.node_path or "-",
-                                                    payment_id)
+        row = await transaction.connection.fetchrow(
+            _DISPUTE_SQL + "AND p.id = $2", principal.node_path or "-", payment_id
+        )
     if row is None:
         raise NotFound("There is no such dispute.", code="dispute_not_found")
     return _dispute(row)
@@ -648,7 +802,9 @@ async def count_open_disputes(principal: Principal) -> int:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM payment p JOIN voucher v ON v.id = p.voucher JOIN provider pr ON pr.id = v.provider "
             "JOIN union_node n ON n.id = pr.node WHERE p.disputed_at IS NOT NULL AND p.dispute_closed_at IS NULL "
-            "AND n.path LIKE $1 || '%'", principal.node_path or "-")
+            "AND n.path LIKE $1 || '%'",
+            principal.node_path or "-",
+        )
 
 
 # Reconciliation with Stripe ---------------------------------------------------------------------
@@ -666,7 +822,9 @@ async def reconcile_with_stripe(days: int = RECONCILE_DAYS) -> dict[str, int]:
         rows = await transaction.connection.fetch(
             "SELECT id, payment_intent, status, amount_fen, refunded_fen, dispute_status FROM payment "
             "WHERE payment_intent IS NOT NULL "
-            "AND created_at >= now() - make_interval(days => $1) ORDER BY id", days)
+            "AND created_at >= now() - make_interval(days => $1) ORDER BY id",
+            days,
+        )
     found: dict[str, int] = {}
     for row in rows:
         try:
@@ -689,7 +847,8 @@ async def _reconcile_open_disputes() -> list[str]:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT id, payment_intent, dispute_id, dispute_status FROM payment "
-            "WHERE dispute_id IS NOT NULL AND dispute_closed_at IS NULL ORDER BY id")
+            "WHERE dispute_id IS NOT NULL AND dispute_closed_at IS NULL ORDER BY id"
+        )
     findings = []
     for row in rows:
         try:
@@ -698,8 +857,13 @@ async def _reconcile_open_disputes() -> list[str]:
             log.warning("dispute_reconcile_unreachable", payment_id=row["id"], error=type(error).__name__)
             findings.append("dispute_unchecked")
             continue
-        facts = {"id": dispute.id, "payment_intent": row["payment_intent"], "status": dispute.status,
-                 "reason": dispute.reason, "amount": dispute.amount}
+        facts = {
+            "id": dispute.id,
+            "payment_intent": row["payment_intent"],
+            "status": dispute.status,
+            "reason": dispute.reason,
+            "amount": dispute.amount,
+        }
         if dispute.status in ("won", "lost", "warning_closed"):
             findings.append("dispute_close_applied")
             await dispute_closed_in_stripe(facts)
@@ -722,18 +886,30 @@ async def _reconcile_one(row) -> str:
     status = row["status"]
     if intent.status == "succeeded" and refunded >= intent.amount:
         if status in ("succeeded", "refunding"):
-            await refunded_in_stripe({"payment_intent": intent.id, "amount": intent.amount,
-                                      "amount_refunded": refunded, "refunded": True,
-                                      "refunds": {"data": [{"id": refund_id}]}})
+            await refunded_in_stripe(
+                {
+                    "payment_intent": intent.id,
+                    "amount": intent.amount,
+                    "amount_refunded": refunded,
+                    "refunded": True,
+                    "refunds": {"data": [{"id": refund_id}]},
+                }
+            )
             return "refund_applied"
         return "in_step" if status in ("refunded", "cancelled") else "refunded_at_stripe_" + status
     if intent.status == "succeeded" and status == "succeeded" and refunded < row["refunded_fen"]:
         return "partial_refund_missing_at_stripe"
     if intent.status == "succeeded" and status == "succeeded" and refunded > row["refunded_fen"]:
         # Part of the charge went back in Stripe and no webhook said so (or said less).
-        outcome = await refunded_in_stripe({"payment_intent": intent.id, "amount": intent.amount,
-                                            "amount_refunded": refunded, "refunded": False,
-                                            "refunds": {"data": [{"id": refund_id}]}})
+        outcome = await refunded_in_stripe(
+            {
+                "payment_intent": intent.id,
+                "amount": intent.amount,
+                "amount_refunded": refunded,
+                "refunded": False,
+                "refunds": {"data": [{"id": refund_id}]},
+            }
+        )
         return "partial_refund_applied" if outcome == "partial_refund_recorded" else outcome
     if intent.status == "succeeded":
         if status == "pending":

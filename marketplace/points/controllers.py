@@ -29,13 +29,20 @@ class PointsAdminController(Controller):
     tags = ["points"]
     guards = [guards.operator]
 
-    @post("/grants", status_code=202,
-          summary="Grant points to every member of a subtree or group; applied in the background")
+    @post(
+        "/grants",
+        status_code=202,
+        summary="Grant points to every member of a subtree or group; applied in the background",
+    )
     async def grant(self, request: Request, data: JSONBody[GrantCreate], idempotency_key: IdempotencyKey) -> GrantRead:
         return await idempotency_keys.run_once(
-            request.user, idempotency_key, "points_grant", data,
+            request.user,
+            idempotency_key,
+            "points_grant",
+            data,
             lambda: services.create_grant(request.user, data.node_id, data.member_group, data.amount, data.reason),
-            GrantRead)
+            GrantRead,
+        )
 
     @get("/grants", summary="Grants in your scope, newest first, with their progress")
     async def grants(self, request: Request) -> list[GrantRead]:
@@ -45,13 +52,22 @@ class PointsAdminController(Controller):
     async def one_grant(self, request: Request, grant_id: FromPath[BigId]) -> GrantRead:
         return await services.get_grant(request.user, grant_id)
 
-    @post("/members/{member_id:int}/adjustments", status_code=201,
-          summary="Correct one member's points, with a reason (safe to retry with the same Idempotency-Key)")
-    async def adjust(self, request: Request, member_id: FromPath[BigId], data: JSONBody[AdjustInput],
-                     idempotency_key: IdempotencyKey) -> BalanceRead:
+    @post(
+        "/members/{member_id:int}/adjustments",
+        status_code=201,
+        summary="Correct one member's points, with a reason (safe to retry with the same Idempotency-Key)",
+    )
+    async def adjust(
+        self, request: Request, member_id: FromPath[BigId], data: JSONBody[AdjustInput], idempotency_key: IdempotencyKey
+    ) -> BalanceRead:
         return await idempotency_keys.run_once(
-            request.user, idempotency_key, f"points_adjust:{member_id}", data,
-            lambda: services.adjust(request.user, member_id, data.amount, data.reason), BalanceRead)
+            request.user,
+            idempotency_key,
+            f"points_adjust:{member_id}",
+            data,
+            lambda: services.adjust(request.user, member_id, data.amount, data.reason),
+            BalanceRead,
+        )
 
 
 ROUTES: list = [PointsController, PointsAdminController]

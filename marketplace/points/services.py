@@ -41,8 +41,9 @@ from marketplace.web.nav import N_
 
 log = structlog.get_logger(__name__)
 
-personal_data.keeps("points_balance", "points_entry", "points_lot",
-                    why="the ledger: every point granted and spent stays accounted for")
+personal_data.keeps(
+    "points_balance", "points_entry", "points_lot", why="the ledger: every point granted and spent stays accounted for"
+)
 
 GRANT_CHUNK = 5000  # members per transaction of a bulk grant
 APPROVAL_THRESHOLD = 10_000  # points: larger adjustments and grants (in all) need a second operator
@@ -55,8 +56,18 @@ def _expiry(now: datetime) -> datetime:
 
 # Primitives, run in the caller's transaction ---------------------------------------------------
 
-async def credit(connection, member_id: int, kind: str, amount: int, ref: str, *, operator: int | None = None,
-                 reason: str | None = None, now: datetime | None = None) -> int | None:
+
+async def credit(
+    connection,
+    member_id: int,
+    kind: str,
+    amount: int,
+    ref: str,
+    *,
+    operator: int | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> int | None:
     """Add `amount` points as a new lot; the new balance, or None when `ref` was already
     applied for this member (a replay adds nothing)."""
     assert kind in ("grant", "earn", "adjust") and amount > 0
@@ -64,16 +75,29 @@ async def credit(connection, member_id: int, kind: str, amount: int, ref: str, *
     entry = await connection.fetchval(
         "INSERT INTO points_entry (member, kind, amount, ref, operator, reason, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (member, ref) DO NOTHING RETURNING id",
-        member_id, kind, amount, ref, operator, reason, now)
+        member_id,
+        kind,
+        amount,
+        ref,
+        operator,
+        reason,
+        now,
+    )
     if entry is None:
         return None
     balance = await connection.fetchval(
         "INSERT INTO points_balance (member, balance) VALUES ($1, $2) "
         "ON CONFLICT (member) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance RETURNING balance",
-        member_id, amount)
+        member_id,
+        amount,
+    )
     await connection.execute(
         "INSERT INTO points_lot (member, entry, amount, remaining, expires_at) VALUES ($1, $2, $3, $3, $4)",
-        member_id, entry, amount, _expiry(now))
+        member_id,
+        entry,
+        amount,
+        _expiry(now),
+    )
     return balance
 
 
@@ -90,15 +114,26 @@ RETURNING l.id, t.take
 """
 
 
-async def debit(connection, member_id: int, kind: str, amount: int, ref: str, *, voucher: int | None = None,
-                operator: int | None = None, reason: str | None = None) -> int | None:
+async def debit(
+    connection,
+    member_id: int,
+    kind: str,
+    amount: int,
+    ref: str,
+    *,
+    voucher: int | None = None,
+    operator: int | None = None,
+    reason: str | None = None,
+) -> int | None:
     """Take `amount` points, oldest lots first; the new balance, or None when the member
     has fewer. The conditional UPDATE is the check: it cannot be separated from the
     decrement, so concurrent spends never take a balance below zero."""
     assert kind in ("spend", "adjust") and amount > 0
     balance = await connection.fetchval(
         "UPDATE points_balance SET balance = balance - $2 WHERE member = $1 AND balance >= $2 RETURNING balance",
-        member_id, amount)
+        member_id,
+        amount,
+    )
     if balance is None:
         return None
     taken = await connection.fetch(_CONSUME_SQL, member_id, amount)
@@ -107,8 +142,15 @@ async def debit(connection, member_id: int, kind: str, amount: int, ref: str, *,
     entry = await connection.fetchval(
         "INSERT INTO points_entry (member, kind, amount, ref, voucher, operator, reason, lots, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, now()) ON CONFLICT (member, ref) DO NOTHING RETURNING id",
-        member_id, kind, -amount, ref, voucher, operator, reason,
-        json.dumps([[row["id"], row["take"]] for row in taken]))
+        member_id,
+        kind,
+        -amount,
+        ref,
+        voucher,
+        operator,
+        reason,
+        json.dumps([[row["id"], row["take"]] for row in taken]),
+    )
     if entry is None:
         raise Conflict("These points were already taken.", code="already_applied")
     return balance
@@ -122,7 +164,8 @@ async def refund_voucher(connection, voucher_id: int) -> int:
     """Give back the points a voucher was bought with, into the lots they came from; the
     points returned (0 when there were none, or they were already returned)."""
     spent = await connection.fetchrow(
-        "SELECT member, amount, lots FROM points_entry WHERE voucher = $1 AND kind = 'spend'", voucher_id)
+        "SELECT member, amount, lots FROM points_entry WHERE voucher = $1 AND kind = 'spend'", voucher_id
+    )
     if spent is None:
         return 0
     member_id, amount = spent["member"], -spent["amount"]
@@ -131,7 +174,11 @@ async def refund_voucher(connection, voucher_id: int) -> int:
     entry = await connection.fetchval(
         "INSERT INTO points_entry (member, kind, amount, ref, voucher, created_at) "
         "VALUES ($1, 'refund', $2, $3, $4, now()) ON CONFLICT (member, ref) DO NOTHING RETURNING id",
-        member_id, amount, f"refund:voucher:{voucher_id}", voucher_id)
+        member_id,
+        amount,
+        f"refund:voucher:{voucher_id}",
+        voucher_id,
+    )
     if entry is None:
         return 0
     await connection.execute("UPDATE points_balance SET balance = balance + $2 WHERE member = $1", member_id, amount)
@@ -139,11 +186,14 @@ async def refund_voucher(connection, voucher_id: int) -> int:
     await connection.execute(
         "UPDATE points_lot l SET remaining = l.remaining + r.take "
         "FROM unnest($1::bigint[], $2::int[]) AS r(id, take) WHERE l.id = r.id",
-        [lot for lot, _ in lots], [take for _, take in lots])
+        [lot for lot, _ in lots],
+        [take for _, take in lots],
+    )
     return amount
 
 
 # Members ----------------------------------------------------------------------------------------
+
 
 def _member(principal: Principal) -> None:
     if principal is None or principal.kind != "member":
@@ -152,8 +202,7 @@ def _member(principal: Principal) -> None:
 
 async def balance_of(member_id: int) -> int:
     async with engine().transaction() as transaction:
-        value = await transaction.connection.fetchval(
-            "SELECT balance FROM points_balance WHERE member = $1", member_id)
+        value = await transaction.connection.fetchval("SELECT balance FROM points_balance WHERE member = $1", member_id)
     return value or 0
 
 
@@ -165,20 +214,35 @@ async def my_points(principal: Principal, limit: int | None = 100) -> PointsRead
         balance = await connection.fetchval("SELECT balance FROM points_balance WHERE member = $1", principal.id)
         soonest = await connection.fetchrow(
             "SELECT expires_at, sum(remaining) AS points FROM points_lot WHERE member = $1 AND remaining > 0 "
-            "GROUP BY expires_at ORDER BY expires_at LIMIT 1", principal.id)
+            "GROUP BY expires_at ORDER BY expires_at LIMIT 1",
+            principal.id,
+        )
         entries = await connection.fetch(
             "SELECT id, kind, amount, reason, voucher, created_at FROM points_entry WHERE member = $1 "
-            "ORDER BY id DESC LIMIT $2", principal.id, limit)
+            "ORDER BY id DESC LIMIT $2",
+            principal.id,
+            limit,
+        )
     return PointsRead(
         balance=balance or 0,
         next_expiry=soonest["expires_at"] if soonest else None,
         next_expiry_points=soonest["points"] if soonest else 0,
-        entries=[EntryRead(id=row["id"], kind=row["kind"], amount=row["amount"], reason=row["reason"],
-                           voucher_id=row["voucher"], created_at=row["created_at"]) for row in entries],
+        entries=[
+            EntryRead(
+                id=row["id"],
+                kind=row["kind"],
+                amount=row["amount"],
+                reason=row["reason"],
+                voucher_id=row["voucher"],
+                created_at=row["created_at"],
+            )
+            for row in entries
+        ],
     )
 
 
 # Operators ----------------------------------------------------------------------------------------
+
 
 def _operator(principal: Principal) -> None:
     if principal is None or principal.kind != "operator":
@@ -209,11 +273,21 @@ async def adjust(principal: Principal, member_id: int, amount: int, reason: str)
         member = await federation.member_principal(member_id)
         async with engine().transaction() as transaction:
             approval = await approvals.propose(
-                transaction.connection, principal, "points_adjustment", member_id, node_id,
-                {"member_id": member_id, "amount": amount, "reason": reason,
-                 "member_masked": pii.mask_name(member.display_name) if member else None})
+                transaction.connection,
+                principal,
+                "points_adjustment",
+                member_id,
+                node_id,
+                {
+                    "member_id": member_id,
+                    "amount": amount,
+                    "reason": reason,
+                    "member_masked": pii.mask_name(member.display_name) if member else None,
+                },
+            )
             balance = await transaction.connection.fetchval(
-                "SELECT balance FROM points_balance WHERE member = $1", member_id)
+                "SELECT balance FROM points_balance WHERE member = $1", member_id
+            )
         log.info("points_adjustment_proposed", member_id=member_id, amount=amount, operator_id=principal.id)
         return BalanceRead(member_id=member_id, balance=balance or 0, approval_id=approval["id"])
     async with engine().transaction() as transaction:
@@ -223,12 +297,23 @@ async def adjust(principal: Principal, member_id: int, amount: int, reason: str)
         else:
             balance = await debit(connection, member_id, "adjust", -amount, ref, operator=principal.id, reason=reason)
             if balance is None:
-                raise Conflict("The member has fewer points than this correction takes.",
-                               code="insufficient_points", field="amount")
+                raise Conflict(
+                    "The member has fewer points than this correction takes.",
+                    code="insufficient_points",
+                    field="amount",
+                )
         # The member sees every change of their points in the inbox, with the operator's reason.
-        await notifications.add(connection, [notifications.Message(
-            member_id, "points_added" if amount > 0 else "points_deducted", link="/points",
-            params={"points": f"{abs(amount):,}", "reason": reason, "balance": f"{balance:,}"})])
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    member_id,
+                    "points_added" if amount > 0 else "points_deducted",
+                    link="/points",
+                    params={"points": f"{abs(amount):,}", "reason": reason, "balance": f"{balance:,}"},
+                )
+            ],
+        )
     log.info("points_adjusted", member_id=member_id, amount=amount, operator_id=principal.id)
     return BalanceRead(member_id=member_id, balance=balance)
 
@@ -239,11 +324,13 @@ async def _apply_adjustment(connection, approver: Principal, request: dict) -> d
     member_id, amount = payload["member_id"], payload["amount"]
     ref = f"adjust:approval:{request['id']}"
     if amount > 0:
-        balance = await credit(connection, member_id, "adjust", amount, ref, operator=request["proposed_by"],
-                               reason=payload["reason"])
+        balance = await credit(
+            connection, member_id, "adjust", amount, ref, operator=request["proposed_by"], reason=payload["reason"]
+        )
     else:
-        balance = await debit(connection, member_id, "adjust", -amount, ref, operator=request["proposed_by"],
-                              reason=payload["reason"])
+        balance = await debit(
+            connection, member_id, "adjust", -amount, ref, operator=request["proposed_by"], reason=payload["reason"]
+        )
         if balance is None:
             raise Conflict("The member has fewer points than this correction takes.", code="insufficient_points")
     return {"balance_after": balance}
@@ -253,7 +340,8 @@ async def _apply_grant(connection, approver: Principal, request: dict) -> dict:
     """An approved large grant is queued (the job applies it as any other)."""
     grant_id = request["subject_id"]
     updated = await connection.fetchval(
-        "UPDATE points_grant SET status = 'queued' WHERE id = $1 AND status = 'pending' RETURNING id", grant_id)
+        "UPDATE points_grant SET status = 'queued' WHERE id = $1 AND status = 'pending' RETURNING id", grant_id
+    )
     if updated is None:
         raise Conflict("This grant is not waiting for approval.", code="grant_not_pending")
     await outbox.publish(topics.GrantCreated(grant_id=grant_id))
@@ -261,8 +349,10 @@ async def _apply_grant(connection, approver: Principal, request: dict) -> dict:
 
 
 async def _reject_grant(connection, grant_id: int) -> None:
-    await connection.execute("UPDATE points_grant SET status = 'rejected', finished_at = now() "
-                             "WHERE id = $1 AND status = 'pending'", grant_id)
+    await connection.execute(
+        "UPDATE points_grant SET status = 'rejected', finished_at = now() WHERE id = $1 AND status = 'pending'",
+        grant_id,
+    )
 
 
 approvals.register("points_adjustment", "points.grant", _apply_adjustment)
@@ -280,8 +370,7 @@ def _grant(row) -> GrantRead:
     return GrantRead(**dict(row))
 
 
-async def grant_preview(principal: Principal, node_id: int, member_group: str | None, amount: int,
-                        reason: str) -> dict:
+async def grant_preview(principal: Principal, node_id: int, member_group: str | None, amount: int, reason: str) -> dict:
     """What a grant would do, checked as `create_grant` checks it, before anything is queued:
     how many active members it reaches and how many points in all."""
     _operator(principal)
@@ -293,12 +382,20 @@ async def grant_preview(principal: Principal, node_id: int, member_group: str | 
         raise Invalid(f"unknown member group: {member_group}.", field="member_group")
     node = await federation.require_in_scope(principal, node_id)
     members = await federation.count_members(node.path, member_group=member_group)
-    return {"node": node, "member_group": member_group, "amount": amount, "reason": reason, "members": members,
-            "points_total": members * amount, "needs_approval": members * amount > APPROVAL_THRESHOLD}
+    return {
+        "node": node,
+        "member_group": member_group,
+        "amount": amount,
+        "reason": reason,
+        "members": members,
+        "points_total": members * amount,
+        "needs_approval": members * amount > APPROVAL_THRESHOLD,
+    }
 
 
-async def create_grant(principal: Principal, node_id: int, member_group: str | None, amount: int,
-                       reason: str) -> GrantRead:
+async def create_grant(
+    principal: Principal, node_id: int, member_group: str | None, amount: int, reason: str
+) -> GrantRead:
     """Queue a grant of `amount` points to every active member under `node_id` (of one
     group, if given); a job applies it in chunks and reports progress. Over the approval
     threshold in all, it waits (status `pending`) for a second operator's approval."""
@@ -309,12 +406,31 @@ async def create_grant(principal: Principal, node_id: int, member_group: str | N
         grant_id = await transaction.connection.fetchval(
             "INSERT INTO points_grant (node, member_group, amount, reason, operator, members_total, created_at, "
             "status) VALUES ($1, $2, $3, $4, $5, $6, now(), $7) RETURNING id",
-            node_id, member_group, amount, reason, principal.id, total, "pending" if needs_approval else "queued")
+            node_id,
+            member_group,
+            amount,
+            reason,
+            principal.id,
+            total,
+            "pending" if needs_approval else "queued",
+        )
         if needs_approval:
             await approvals.propose(
-                transaction.connection, principal, "points_grant", grant_id, node_id,
-                {"amount": amount, "members": total, "total": amount * total, "member_group": member_group,
-                 "reason": reason, "node_name_zh": node.name_zh, "node_name_en": node.name_en})
+                transaction.connection,
+                principal,
+                "points_grant",
+                grant_id,
+                node_id,
+                {
+                    "amount": amount,
+                    "members": total,
+                    "total": amount * total,
+                    "member_group": member_group,
+                    "reason": reason,
+                    "node_name_zh": node.name_zh,
+                    "node_name_en": node.name_en,
+                },
+            )
         else:
             await outbox.publish(topics.GrantCreated(grant_id=grant_id))
     log.info("points_grant_created", grant_id=grant_id, node_id=node_id, members=total, operator_id=principal.id)
@@ -325,7 +441,8 @@ async def get_grant(principal: Principal, grant_id: int) -> GrantRead:
     _operator(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            _GRANT_SQL + "WHERE g.id = $1 AND n.path LIKE $2 || '%'", grant_id, principal.node_path)
+            _GRANT_SQL + "WHERE g.id = $1 AND n.path LIKE $2 || '%'", grant_id, principal.node_path
+        )
     if row is None:
         raise NotFound("No such grant in your scope.", code="grant_not_found")
     return _grant(row)
@@ -335,7 +452,8 @@ async def list_grants(principal: Principal, limit: int = 50) -> list[GrantRead]:
     _operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _GRANT_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY g.id DESC LIMIT $2", principal.node_path, limit)
+            _GRANT_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY g.id DESC LIMIT $2", principal.node_path, limit
+        )
     return [_grant(row) for row in rows]
 
 
@@ -369,24 +487,47 @@ async def apply_grant_chunk(grant_id: int) -> bool:
         connection = transaction.connection
         grant = await connection.fetchrow(
             "SELECT g.*, n.path FROM points_grant g JOIN union_node n ON n.id = g.node WHERE g.id = $1 FOR UPDATE",
-            grant_id)
+            grant_id,
+        )
         if grant is None or grant["status"] in ("done", "pending", "rejected"):  # pending: not approved yet
             return False
         chunk = await connection.fetchrow(
-            _GRANT_CHUNK_SQL, grant_id, grant["last_member"], grant["path"], grant["member_group"], GRANT_CHUNK,
-            grant["amount"], grant["reason"], now, _expiry(now))
+            _GRANT_CHUNK_SQL,
+            grant_id,
+            grant["last_member"],
+            grant["path"],
+            grant["member_group"],
+            GRANT_CHUNK,
+            grant["amount"],
+            grant["reason"],
+            now,
+            _expiry(now),
+        )
         if chunk["members"] == 0:
             await connection.execute(
-                "UPDATE points_grant SET status = 'done', finished_at = now() WHERE id = $1", grant_id)
+                "UPDATE points_grant SET status = 'done', finished_at = now() WHERE id = $1", grant_id
+            )
             return False
         await connection.execute(
             "UPDATE points_grant SET status = 'running', last_member = $2, members_done = members_done + $3 "
-            "WHERE id = $1", grant_id, chunk["last_member"], chunk["members"])
+            "WHERE id = $1",
+            grant_id,
+            chunk["last_member"],
+            chunk["members"],
+        )
         # Each member granted in this chunk (a replayed chunk grants, and tells, nobody twice).
-        await notifications.add(connection, [
-            notifications.Message(member_id, "points_granted", link="/points",
-                                  params={"points": f"{grant['amount']:,}", "reason": grant["reason"]})
-            for member_id in chunk["granted"]])
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    member_id,
+                    "points_granted",
+                    link="/points",
+                    params={"points": f"{grant['amount']:,}", "reason": grant["reason"]},
+                )
+                for member_id in chunk["granted"]
+            ],
+        )
     return True
 
 
@@ -397,6 +538,7 @@ async def apply_grant(grant_id: int) -> None:
 
 
 # Scheduled ---------------------------------------------------------------------------------------
+
 
 async def expire_points(now: datetime | None = None) -> int:
     """Expire what is left of every lot past its time, a chunk of members per
@@ -409,7 +551,10 @@ async def expire_points(now: datetime | None = None) -> int:
             members = await connection.fetch(
                 "SELECT b.member FROM points_balance b WHERE b.member IN ("
                 "  SELECT DISTINCT member FROM points_lot WHERE expires_at <= $1 AND remaining > 0 LIMIT $2) "
-                "ORDER BY b.member FOR UPDATE", now, EXPIRY_CHUNK)
+                "ORDER BY b.member FOR UPDATE",
+                now,
+                EXPIRY_CHUNK,
+            )
             if not members:
                 return expired
             member_ids = [row["member"] for row in members]
@@ -417,20 +562,27 @@ async def expire_points(now: datetime | None = None) -> int:
                 "UPDATE points_lot l SET remaining = 0 FROM ("
                 "  SELECT id, remaining FROM points_lot WHERE member = ANY($1) AND expires_at <= $2 AND remaining > 0"
                 ") due WHERE l.id = due.id RETURNING l.id, l.member, due.remaining",
-                member_ids, now)
+                member_ids,
+                now,
+            )
             # A lot can expire more than once (a refund may put points back into it), so
             # each expiry gets a fresh ref; the lock and `remaining > 0` make it happen once.
             await connection.execute(
                 "INSERT INTO points_entry (member, kind, amount, ref, created_at) "
                 "SELECT member, 'expire', -remaining, 'expire:' || gen_random_uuid(), $4 "
                 "FROM unnest($1::bigint[], $2::bigint[], $3::int[]) AS e(id, member, remaining)",
-                [row["id"] for row in lots], [row["member"] for row in lots], [row["remaining"] for row in lots],
-                now)
+                [row["id"] for row in lots],
+                [row["member"] for row in lots],
+                [row["remaining"] for row in lots],
+                now,
+            )
             await connection.execute(
                 "UPDATE points_balance b SET balance = b.balance - e.points FROM ("
                 "  SELECT member, sum(remaining) AS points FROM unnest($1::bigint[], $2::int[]) AS x(member, remaining)"
                 "  GROUP BY member) e WHERE b.member = e.member",
-                [row["member"] for row in lots], [row["remaining"] for row in lots])
+                [row["member"] for row in lots],
+                [row["remaining"] for row in lots],
+            )
             expired += sum(row["remaining"] for row in lots)
 
 
@@ -460,10 +612,18 @@ async def remind_expiring(now: datetime | None = None) -> int:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         rows = await connection.fetch(_REMIND_SQL, now, stages, max(stages))
-        await notifications.add(connection, [
-            notifications.Message(row["member"], "points_expiring", link="/points", params={
-                "points": f"{row['points']:,}", "date": dates.last_day_text(row["expires_at"])})
-            for row in rows])
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    row["member"],
+                    "points_expiring",
+                    link="/points",
+                    params={"points": f"{row['points']:,}", "date": dates.last_day_text(row["expires_at"])},
+                )
+                for row in rows
+            ],
+        )
     return len(rows)
 
 
@@ -482,16 +642,31 @@ async def reconcile() -> list[int]:
             WHERE NOT EXISTS (SELECT 1 FROM points_balance b WHERE b.member = e.member) GROUP BY e.member
         """)
     for row in rows:
-        log.error("points_balance_mismatch", member_id=row["member"], balance=row["balance"],
-                  ledger=row["ledger"], lots=row["lots"])
+        log.error(
+            "points_balance_mismatch",
+            member_id=row["member"],
+            balance=row["balance"],
+            ledger=row["ledger"],
+            lots=row["lots"],
+        )
     return [row["member"] for row in rows]
 
 
-notifications.register("points_granted", N_("You received %(points)s points"),
-                       N_("%(points)s points from your union: %(reason)s. Use them for benefits marked with points."))
-notifications.register("points_added", N_("%(points)s points added"),
-                       N_("Your union added %(points)s points: %(reason)s. Balance: %(balance)s points."))
-notifications.register("points_deducted", N_("%(points)s points deducted"),
-                       N_("Your union deducted %(points)s points: %(reason)s. Balance: %(balance)s points."))
-notifications.register("points_expiring", N_("Points expiring soon"),
-                       N_("%(points)s points expire on %(date)s; use them before then."))
+notifications.register(
+    "points_granted",
+    N_("You received %(points)s points"),
+    N_("%(points)s points from your union: %(reason)s. Use them for benefits marked with points."),
+)
+notifications.register(
+    "points_added",
+    N_("%(points)s points added"),
+    N_("Your union added %(points)s points: %(reason)s. Balance: %(balance)s points."),
+)
+notifications.register(
+    "points_deducted",
+    N_("%(points)s points deducted"),
+    N_("Your union deducted %(points)s points: %(reason)s. Balance: %(balance)s points."),
+)
+notifications.register(
+    "points_expiring", N_("Points expiring soon"), N_("%(points)s points expire on %(date)s; use them before then.")
+)

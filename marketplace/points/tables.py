@@ -32,8 +32,9 @@ class PointsEntry(Table, tablename="points_entry"):
     kind = Varchar(length=8)  # grant, earn, spend, refund, expire, adjust
     amount = Integer()
     ref = Varchar(length=64)  # type: ignore[assignment]  # shadows Table.ref(), which nothing here calls
-    voucher = ForeignKey(LazyTableReference("Voucher", module_path="marketplace.vouchers.tables"), null=True,
-                         default=None)
+    voucher = ForeignKey(
+        LazyTableReference("Voucher", module_path="marketplace.vouchers.tables"), null=True, default=None
+    )
     points_grant = ForeignKey(PointsGrant, null=True, default=None)
     operator = ForeignKey(Operator, null=True, default=None)
     reason = Text(null=True, default=None)

@@ -31,8 +31,7 @@ ROUTES = {
     "/console/listings/{offer_id:int}/approve": (N_("approved a listing"), "/console/listings/{}"),
     "/console/listings/{offer_id:int}/reject": (N_("sent a listing back to its provider"), "/console/listings/{}"),
     "/console/listings/bulk": (N_("approved or sent back several listings at once"), None),
-    "/console/providers/{provider_id:int}/decide": (N_("decided on a provider's application"),
-                                                    "/console/providers/{}"),
+    "/console/providers/{provider_id:int}/decide": (N_("decided on a provider's application"), "/console/providers/{}"),
     "/console/cases/new": (N_("opened an enforcement case by hand"), None),
     "/console/cases/{case_id:int}/decision": (N_("decided an enforcement case"), "/console/cases/{}"),
     "/console/cases/{case_id:int}/appeal-decision": (N_("decided an appeal"), "/console/cases/{}"),
@@ -46,20 +45,27 @@ ROUTES = {
     "/console/points/grants": (N_("granted points to members"), None),
     "/console/points/adjustments": (N_("corrected a member's points"), None),
     "/console/campaigns": (N_("created a campaign"), None),
-    "/console/campaigns/{campaign_id:int}/{action:str}": (N_("paused, resumed or ended a campaign"),
-                                                          "/console/campaigns/{}"),
+    "/console/campaigns/{campaign_id:int}/{action:str}": (
+        N_("paused, resumed or ended a campaign"),
+        "/console/campaigns/{}",
+    ),
     "/console/settlements/draft": (N_("drafted settlement statements"), None),
-    "/console/settlements/{statement_id:int}/approve": (N_("approved a settlement statement"),
-                                                        "/console/settlements/{}"),
+    "/console/settlements/{statement_id:int}/approve": (
+        N_("approved a settlement statement"),
+        "/console/settlements/{}",
+    ),
     "/console/settlements/{statement_id:int}/pay": (N_("paid a settlement statement"), "/console/settlements/{}"),
-    "/console/settlements/{statement_id:int}/payout-account": (N_("set a provider's payout account"),
-                                                               "/console/settlements/{}"),
+    "/console/settlements/{statement_id:int}/payout-account": (
+        N_("set a provider's payout account"),
+        "/console/settlements/{}",
+    ),
     "/console/roster": (N_("uploaded a member roster"), None),
-    "/console/members/{member_id:int}/transfer": (N_("transferred a member to another union"),
-                                                  "/console/members/{}"),
+    "/console/members/{member_id:int}/transfer": (N_("transferred a member to another union"), "/console/members/{}"),
     "/console/members/{member_id:int}/leave": (N_("marked a member as having left the union"), "/console/members/{}"),
-    "/console/members/{member_id:int}/reveal": (N_("saw the full phone or ID number of a member"),
-                                                "/console/members/{}"),
+    "/console/members/{member_id:int}/reveal": (
+        N_("saw the full phone or ID number of a member"),
+        "/console/members/{}",
+    ),
     "/console/team/operators": (N_("created an operator account"), None),
     "/console/team/operators/{operator_id:int}": (N_("changed an operator account"), None),
     "/console/team/nodes": (N_("created a union node"), None),
@@ -79,10 +85,20 @@ MENU = [
     ("http.", N_("Other changes made in the console and the portal")),
 ]
 
-ROLES = {"administrator": N_("Administrator"), "reviewer": N_("Reviewer"), "analyst": N_("Analyst"),
-         "owner": N_("Owner"), "staff": N_("Front-desk staff")}
-SUBJECTS = {"member": N_("Member"), "operator": N_("Operator account"), "union_node": N_("Union node"),
-            "roster_import": N_("Roster import"), "evaluator_org": N_("Evaluator")}
+ROLES = {
+    "administrator": N_("Administrator"),
+    "reviewer": N_("Reviewer"),
+    "analyst": N_("Analyst"),
+    "owner": N_("Owner"),
+    "staff": N_("Front-desk staff"),
+}
+SUBJECTS = {
+    "member": N_("Member"),
+    "operator": N_("Operator account"),
+    "union_node": N_("Union node"),
+    "roster_import": N_("Roster import"),
+    "evaluator_org": N_("Evaluator"),
+}
 
 
 def _shape(route: str) -> str:

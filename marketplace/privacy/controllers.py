@@ -37,24 +37,37 @@ class ConsolePrivacyController(Controller):
     async def member(self, request: Request, member_id: FromPath[BigId]) -> dict:
         return await services.member_card(request.user, member_id)
 
-    @post("/members/{member_id:int}/reveal", status_code=200,
-          summary="See a member's full phone or ID number, for a reason that is audited")
+    @post(
+        "/members/{member_id:int}/reveal",
+        status_code=200,
+        summary="See a member's full phone or ID number, for a reason that is audited",
+    )
     async def reveal(self, request: Request, member_id: FromPath[BigId], data: JSONBody[RevealInput]) -> Revealed:
         value = await services.reveal(request.user, member_id, data.field, data.reason)
         return Revealed(member_id=member_id, field=data.field, value=value)
 
     @get("/audit", summary="The audit log within your scope, newest first")
-    async def audit(self, request: Request,
-                    action: FromQuery[Annotated[str | None, QueryParameter(required=False, max_length=64)]] = None,
-                    actor_kind: FromQuery[Annotated[str | None, QueryParameter(required=False, max_length=16)]] = None,
-                    subject_kind: FromQuery[Annotated[str | None, QueryParameter(required=False, max_length=32)]] = None,
-                    subject_id: FromQuery[Annotated[int | None, QueryParameter(required=False, gt=0)]] = None,
-                    since: FromQuery[Annotated[datetime | None, QueryParameter(required=False)]] = None,
-                    until: FromQuery[Annotated[datetime | None, QueryParameter(required=False)]] = None,
-                    limit: FromQuery[Annotated[int, QueryParameter(ge=1, le=500)]] = 100) -> list[dict]:
-        return await services.search_audit(request.user, action=action, actor_kind=actor_kind,
-                                           subject_kind=subject_kind, subject_id=subject_id, since=since,
-                                           until=until, limit=limit)
+    async def audit(
+        self,
+        request: Request,
+        action: FromQuery[Annotated[str | None, QueryParameter(required=False, max_length=64)]] = None,
+        actor_kind: FromQuery[Annotated[str | None, QueryParameter(required=False, max_length=16)]] = None,
+        subject_kind: FromQuery[Annotated[str | None, QueryParameter(required=False, max_length=32)]] = None,
+        subject_id: FromQuery[Annotated[int | None, QueryParameter(required=False, gt=0)]] = None,
+        since: FromQuery[Annotated[datetime | None, QueryParameter(required=False)]] = None,
+        until: FromQuery[Annotated[datetime | None, QueryParameter(required=False)]] = None,
+        limit: FromQuery[Annotated[int, QueryParameter(ge=1, le=500)]] = 100,
+    ) -> list[dict]:
+        return await services.search_audit(
+            request.user,
+            action=action,
+            actor_kind=actor_kind,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            since=since,
+            until=until,
+            limit=limit,
+        )
 
 
 class MemberDataController(Controller):
@@ -66,7 +79,11 @@ class MemberDataController(Controller):
     async def data(self, request: Request) -> dict:
         return await services.my_data(request.user)
 
-    @post("/deletion", status_code=204, summary="Erase your personal data (confirm with 删除); records for accounting stay, anonymous")
+    @post(
+        "/deletion",
+        status_code=204,
+        summary="Erase your personal data (confirm with 删除); records for accounting stay, anonymous",
+    )
     async def delete(self, request: Request, data: JSONBody[DeletionInput]) -> None:
         await services.delete_me(request.user, data.confirmation)
 

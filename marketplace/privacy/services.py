@@ -54,7 +54,9 @@ def _member(principal: Principal) -> None:
 async def _member_in_scope(connection, principal: Principal, member_id: int):
     row = await connection.fetchrow(
         "SELECT m.*, n.path, n.name_zh AS node_name_zh, n.name_en AS node_name_en FROM member m "
-        "JOIN union_node n ON n.id = m.node WHERE m.id = $1", member_id)
+        "JOIN union_node n ON n.id = m.node WHERE m.id = $1",
+        member_id,
+    )
     if row is None:
         raise NotFound("No such member.", code="member_not_found")
     if not principal.covers(row["path"]):
@@ -71,12 +73,20 @@ async def member_card(principal: Principal, member_id: int) -> dict:
         reveals = await connection.fetch(
             "SELECT at, actor_kind, actor_id, reason, details FROM audit_event "
             "WHERE action = 'member.reveal' AND subject_kind = 'member' AND subject_id = $1 ORDER BY id DESC LIMIT 20",
-            member_id)
+            member_id,
+        )
     return {
-        "id": row["id"], "name": pii.mask_name(row["name"]), "phone": row["phone_masked"],
-        "id_number": "*" * 14 + "****", "node_id": row["node"], "node_name_zh": row["node_name_zh"],
-        "node_name_en": row["node_name_en"], "groups": list(row["groups"]), "status": row["status"],
-        "joined_at": row["joined_at"], "anonymised": row["anonymised_at"] is not None,
+        "id": row["id"],
+        "name": pii.mask_name(row["name"]),
+        "phone": row["phone_masked"],
+        "id_number": "*" * 14 + "****",
+        "node_id": row["node"],
+        "node_name_zh": row["node_name_zh"],
+        "node_name_en": row["node_name_en"],
+        "groups": list(row["groups"]),
+        "status": row["status"],
+        "joined_at": row["joined_at"],
+        "anonymised": row["anonymised_at"] is not None,
         "reveals": [{**dict(reveal), "details": json.loads(reveal["details"])} for reveal in reveals],
     }
 
@@ -98,16 +108,32 @@ async def reveal(principal: Principal, member_id: int, field: str, reason: str) 
         if row["anonymised_at"] is not None:
             raise NotFound("This member's personal data were erased.", code="anonymised")
         # The audit event commits with the reveal, or neither happens.
-        await audit.record(connection, principal, "member.reveal", "member", member_id, reason,
-                           {"field": field, "member_node_path": row["path"]})
+        await audit.record(
+            connection,
+            principal,
+            "member.reveal",
+            "member",
+            member_id,
+            reason,
+            {"field": field, "member_node_path": row["path"]},
+        )
     log.info("member_data_revealed", member_id=member_id, field=field, operator_id=principal.id)
     return pii.decrypt(bytes(row[REVEALABLE[field]]))
 
 
-async def search_audit(principal: Principal, *, action: str | None = None, actor_kind: str | None = None,
-                       subject_kind: str | None = None, subject_id: int | None = None,
-                       since: datetime | None = None, until: datetime | None = None, limit: int = 100,
-                       actor_id: int | None = None, offset: int = 0) -> list[dict]:
+async def search_audit(
+    principal: Principal,
+    *,
+    action: str | None = None,
+    actor_kind: str | None = None,
+    subject_kind: str | None = None,
+    subject_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    actor_id: int | None = None,
+    offset: int = 0,
+) -> list[dict]:
     """Audit events in the operator's scope: by principals of their subtree, or about
     members of it; newest first."""
     _operator(principal)
@@ -123,8 +149,18 @@ async def search_audit(principal: Principal, *, action: str | None = None, actor
             "AND ($9::bigint IS NULL OR actor_id = $9) "
             "AND ($10::varchar IS NULL OR action LIKE $10 || '%') "
             "ORDER BY id DESC LIMIT $8 OFFSET $11",
-            principal.node_path, None if action and action.endswith(".") else action, actor_kind, subject_kind,
-            subject_id, since, until, limit, actor_id, action if action and action.endswith(".") else None, offset)
+            principal.node_path,
+            None if action and action.endswith(".") else action,
+            actor_kind,
+            subject_kind,
+            subject_id,
+            since,
+            until,
+            limit,
+            actor_id,
+            action if action and action.endswith(".") else None,
+            offset,
+        )
     return [{**dict(row), "details": json.loads(row["details"])} for row in rows]
 
 
@@ -136,27 +172,36 @@ async def my_data(principal: Principal, *, action: str = "member.data_export") -
         connection = transaction.connection
         member = await connection.fetchrow(
             "SELECT m.*, n.name_zh AS node_name FROM member m JOIN union_node n ON n.id = m.node WHERE m.id = $1",
-            principal.id)
+            principal.id,
+        )
         messages = await connection.fetchval("SELECT count(*) FROM notification WHERE member = $1", principal.id)
         await audit.record(connection, principal, action, "member", principal.id)
     preferences = json.loads(member["preferences"] or "{}")
-    return msgspec.to_builtins({
-        "member": {
-            "id": member["id"], "name": member["name"], "gender": member["gender"],
-            "birth_year": member["birth_year"], "phone": pii.decrypt(bytes(member["phone_cipher"])),
-            "id_number": pii.decrypt(bytes(member["id_number_cipher"])), "union": member["node_name"],
-            "groups": list(member["groups"]), "status": member["status"], "joined_at": member["joined_at"],
-            "preferences": preferences,
-        },
-        "consents": {"evaluator_contact": bool(preferences.get("evaluator_contact", False))},
-        "vouchers": await vouchers.my_vouchers(principal, limit=None),
-        "points": await points.my_points(principal, limit=None),
-        "ratings": await ratings.my_ratings(principal),
-        "complaints": await complaints.mine(principal),
-        "favourites": await favourites.for_data_export(principal),
-        "messages": messages,
-        "exported_at": datetime.now(UTC),
-    })
+    return msgspec.to_builtins(
+        {
+            "member": {
+                "id": member["id"],
+                "name": member["name"],
+                "gender": member["gender"],
+                "birth_year": member["birth_year"],
+                "phone": pii.decrypt(bytes(member["phone_cipher"])),
+                "id_number": pii.decrypt(bytes(member["id_number_cipher"])),
+                "union": member["node_name"],
+                "groups": list(member["groups"]),
+                "status": member["status"],
+                "joined_at": member["joined_at"],
+                "preferences": preferences,
+            },
+            "consents": {"evaluator_contact": bool(preferences.get("evaluator_contact", False))},
+            "vouchers": await vouchers.my_vouchers(principal, limit=None),
+            "points": await points.my_points(principal, limit=None),
+            "ratings": await ratings.my_ratings(principal),
+            "complaints": await complaints.mine(principal),
+            "favourites": await favourites.for_data_export(principal),
+            "messages": messages,
+            "exported_at": datetime.now(UTC),
+        }
+    )
 
 
 async def delete_me(principal: Principal, confirmation: str) -> None:
@@ -179,11 +224,14 @@ async def anonymise_left_members(now: datetime | None = None) -> int:
         connection = transaction.connection
         rows = await connection.fetch(
             "SELECT id FROM member WHERE status = 'left' AND anonymised_at IS NULL AND left_at < $1 "
-            "ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED", cutoff)
+            "ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED",
+            cutoff,
+        )
         for row in rows:
             await personal_data.forget_member(connection, row["id"])
-            await audit.record(connection, None, "member.anonymised", "member", row["id"], "retention",
-                               {"retention_days": days})
+            await audit.record(
+                connection, None, "member.anonymised", "member", row["id"], "retention", {"retention_days": days}
+            )
     return len(rows)
 
 
@@ -193,7 +241,9 @@ async def audit_people(principal: Principal) -> list[dict]:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT o.id, o.display_name, o.role FROM operator o JOIN union_node n ON n.id = o.node "
-            "WHERE n.path LIKE $1 || '%' ORDER BY o.display_name", principal.node_path)
+            "WHERE n.path LIKE $1 || '%' ORDER BY o.display_name",
+            principal.node_path,
+        )
     return [dict(row) for row in rows]
 
 
@@ -202,24 +252,40 @@ async def audit_names(events: list[dict]) -> dict:
     users by (kind, id) with name and role, members by id with their masked name."""
     operators = sorted({e["actor_id"] for e in events if e["actor_kind"] == "operator" and e["actor_id"]})
     users = sorted({e["actor_id"] for e in events if e["actor_kind"] == "provider" and e["actor_id"]})
-    members = sorted({e["subject_id"] for e in events if e["subject_kind"] == "member" and e["subject_id"]}
-                     | {e["actor_id"] for e in events if e["actor_kind"] == "member" and e["actor_id"]})
-    nodes = sorted({value for e in events for side in ("before", "after")
-                    for key, value in ((e["details"].get(side) or {}).items()) if key == "node" and value})
+    members = sorted(
+        {e["subject_id"] for e in events if e["subject_kind"] == "member" and e["subject_id"]}
+        | {e["actor_id"] for e in events if e["actor_kind"] == "member" and e["actor_id"]}
+    )
+    nodes = sorted(
+        {
+            value
+            for e in events
+            for side in ("before", "after")
+            for key, value in ((e["details"].get(side) or {}).items())
+            if key == "node" and value
+        }
+    )
     names: dict = {"operator": {}, "provider": {}, "member": {}, "node": {}}
     async with engine().transaction() as transaction:
         connection = transaction.connection
         for row in await connection.fetch(
-                "SELECT id, display_name, role FROM operator WHERE id = ANY($1::int[])", operators):
+            "SELECT id, display_name, role FROM operator WHERE id = ANY($1::int[])", operators
+        ):
             names["operator"][row["id"]] = {"name": row["display_name"], "role": row["role"]}
         for row in await connection.fetch(
-                "SELECT u.id, u.display_name, u.role, p.name AS provider_name FROM provider_user u "
-                "JOIN provider p ON p.id = u.provider WHERE u.id = ANY($1::int[])", users):
-            names["provider"][row["id"]] = {"name": row["display_name"], "role": row["role"],
-                                            "provider_name": row["provider_name"]}
+            "SELECT u.id, u.display_name, u.role, p.name AS provider_name FROM provider_user u "
+            "JOIN provider p ON p.id = u.provider WHERE u.id = ANY($1::int[])",
+            users,
+        ):
+            names["provider"][row["id"]] = {
+                "name": row["display_name"],
+                "role": row["role"],
+                "provider_name": row["provider_name"],
+            }
         for row in await connection.fetch("SELECT id, name FROM member WHERE id = ANY($1::bigint[])", members):
             names["member"][row["id"]] = pii.mask_name(row["name"])
         for row in await connection.fetch(
-                "SELECT id, name_zh, name_en FROM union_node WHERE id = ANY($1::int[])", nodes):
+            "SELECT id, name_zh, name_en FROM union_node WHERE id = ANY($1::int[])", nodes
+        ):
             names["node"][row["id"]] = dict(row)
     return names

@@ -14,5 +14,11 @@ log = structlog.get_logger(__name__)
 async def refresh_reports() -> None:
     """The last two days (and any since the last run), every 10 minutes."""
     result = await services.refresh()
-    log.info("reports_refreshed", from_day=result.from_day.isoformat(), seconds=round(result.seconds, 2),
-             usage_rows=result.usage_rows, provider_rows=result.provider_rows, miss_rows=result.miss_rows)
+    log.info(
+        "reports_refreshed",
+        from_day=result.from_day.isoformat(),
+        seconds=round(result.seconds, 2),
+        usage_rows=result.usage_rows,
+        provider_rows=result.provider_rows,
+        miss_rows=result.miss_rows,
+    )

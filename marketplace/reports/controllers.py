@@ -26,9 +26,14 @@ async def export(request: Request, section: Section, node_id: pages.NodeQuery = 
     board = await services.dashboard(request.user, node_id)
     table = pages.sections(board)[section]["table"]
     filename = f"report-{section}-{board.node.id}-{board.end.isoformat()}.csv"
-    return Response(content=to_csv(table), media_type="text/csv; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store",
-    })
+    return Response(
+        content=to_csv(table),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "no-store",
+        },
+    )
 
 
 ROUTES: list = [export]

@@ -57,6 +57,7 @@ def today(now: datetime | None = None) -> date:
 
 # The job ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class RefreshResult:
     from_day: date
@@ -157,7 +158,10 @@ async def refresh(now: datetime | None = None, full: bool = False) -> RefreshRes
         await c.execute(
             "INSERT INTO report_run (name, last_run_at, from_day, seconds) VALUES ('reports', $1, $2, $3) "
             "ON CONFLICT (name) DO UPDATE SET last_run_at = $1, from_day = $2, seconds = $3",
-            moment, from_day, result.seconds)
+            moment,
+            from_day,
+            result.seconds,
+        )
     return result
 
 
@@ -166,6 +170,7 @@ def _count(status: str) -> int:
 
 
 # Reading --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Node:
@@ -222,8 +227,12 @@ async def resolve_node(principal: Principal, node_id: int | None) -> Node:
 
 
 def _figures(row) -> dict:
-    return {"claims": int(row["claims"] or 0), "redemptions": int(row["redemptions"] or 0),
-            "subsidy_fen": int(row["subsidy_fen"] or 0), "paid_fen": int(row["paid_fen"] or 0)}
+    return {
+        "claims": int(row["claims"] or 0),
+        "redemptions": int(row["redemptions"] or 0),
+        "subsidy_fen": int(row["subsidy_fen"] or 0),
+        "paid_fen": int(row["paid_fen"] or 0),
+    }
 
 
 async def _usage(node: Node, start: date) -> list:
@@ -235,7 +244,10 @@ async def _usage(node: Node, start: date) -> list:
                         subsidy_fen, paid_fen
                  FROM report_usage_daily WHERE node_path LIKE $1 AND day >= $2 AND member_group = '*') u
            GROUP BY GROUPING SETS ((day), (child), (category))""",
-        node.path + "%", start, len(node.path) + 1)
+        node.path + "%",
+        start,
+        len(node.path) + 1,
+    )
 
 
 async def _groups(node: Node, start: date) -> list:
@@ -245,7 +257,9 @@ async def _groups(node: Node, start: date) -> list:
            FROM report_usage_daily u LEFT JOIN member_group g ON g.code = u.member_group
            WHERE u.node_path LIKE $1 AND u.day >= $2 AND u.member_group <> '*'
            GROUP BY 1, 2, 3 ORDER BY sum(redemptions) DESC, 1""",
-        node.path + "%", start)
+        node.path + "%",
+        start,
+    )
 
 
 _RANKED = """
@@ -261,8 +275,12 @@ _RANKED = """
 
 async def _ranked(node: Node, start: date, best: bool) -> list:
     order = "DESC" if best else "ASC"
-    return await _fetch(f"{_RANKED} ORDER BY s.satisfaction {order}, s.ratings_n DESC, s.provider LIMIT {TOP_PROVIDERS}",
-                        node.path + "%", MIN_RATINGS, start)
+    return await _fetch(
+        f"{_RANKED} ORDER BY s.satisfaction {order}, s.ratings_n DESC, s.provider LIMIT {TOP_PROVIDERS}",
+        node.path + "%",
+        MIN_RATINGS,
+        start,
+    )
 
 
 async def _misses(node: Node, start: date) -> list:
@@ -271,7 +289,10 @@ async def _misses(node: Node, start: date) -> list:
     return await _fetch(
         f"""SELECT district, query, sum(misses) AS misses FROM report_search_miss_daily
             WHERE (node_path LIKE $1{extra}) AND day >= $2
-            GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT {TOP_MISSES}""", node.path + "%", start)
+            GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT {TOP_MISSES}""",
+        node.path + "%",
+        start,
+    )
 
 
 async def _misses_by_district(node: Node, start: date) -> list:
@@ -279,21 +300,27 @@ async def _misses_by_district(node: Node, start: date) -> list:
     return await _fetch(
         f"""SELECT district, sum(misses) AS misses, count(DISTINCT query) AS queries FROM report_search_miss_daily
             WHERE (node_path LIKE $1{extra}) AND day >= $2 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 30""",
-        node.path + "%", start)
+        node.path + "%",
+        start,
+    )
 
 
 async def _coverage(node: Node) -> list:
     # The districts within the node, or the district the node lies in.
     return await _fetch(
         """SELECT node, node_path, district, members, providers FROM report_coverage
-           WHERE node_path LIKE $1 OR $2 LIKE node_path || '%' ORDER BY district""", node.path + "%", node.path)
+           WHERE node_path LIKE $1 OR $2 LIKE node_path || '%' ORDER BY district""",
+        node.path + "%",
+        node.path,
+    )
 
 
 async def _campaigns(node: Node, start: date, end: date) -> tuple[list, int | None]:
     """Campaign spend per day and the budgets of campaigns running in the window, when the
     campaign tables exist (None otherwise)."""
-    present = await _fetch("SELECT to_regclass('campaign_spend') IS NOT NULL AS spend, "
-                           "to_regclass('campaign') IS NOT NULL AS campaign")
+    present = await _fetch(
+        "SELECT to_regclass('campaign_spend') IS NOT NULL AS spend, to_regclass('campaign') IS NOT NULL AS campaign"
+    )
     if not (present and present[0]["spend"] and present[0]["campaign"]):
         return [], None
     zone = dates.zone_name()
@@ -303,11 +330,20 @@ async def _campaigns(node: Node, start: date, end: date) -> tuple[list, int | No
         """SELECT (s.spent_at AT TIME ZONE $4)::date AS day, sum(s.amount_fen) AS amount_fen
            FROM campaign_spend s JOIN campaign c ON c.id = s.campaign JOIN union_node n ON n.id = c.node
            WHERE n.path LIKE $1 AND s.spent_at >= $2 AND s.spent_at < $3 AND s.refunded_at IS NULL
-           GROUP BY 1""", node.path + "%", begin, finish, zone)
+           GROUP BY 1""",
+        node.path + "%",
+        begin,
+        finish,
+        zone,
+    )
     budget = await _fetch(
         """SELECT coalesce(sum(c.budget_fen), 0) AS budget_fen, count(*) AS n
            FROM campaign c JOIN union_node n ON n.id = c.node
-           WHERE n.path LIKE $1 AND c.starts_at < $3 AND c.ends_at >= $2""", node.path + "%", begin, finish)
+           WHERE n.path LIKE $1 AND c.starts_at < $3 AND c.ends_at >= $2""",
+        node.path + "%",
+        begin,
+        finish,
+    )
     return spend, (int(budget[0]["budget_fen"]) if budget and budget[0]["n"] else None)
 
 
@@ -319,26 +355,36 @@ async def _timed(timings: dict, name: str, work):
         timings[name] = round((time.perf_counter() - started) * 1000, 1)
 
 
-async def dashboard(principal: Principal, node_id: int | None = None, now: datetime | None = None,
-                    days: int = WINDOW_DAYS) -> Dashboard:
+async def dashboard(
+    principal: Principal, node_id: int | None = None, now: datetime | None = None, days: int = WINDOW_DAYS
+) -> Dashboard:
     """Everything the reports page shows for one node in the operator's scope."""
     node = await resolve_node(principal, node_id)
     end = today(now)
     start = end - timedelta(days=days - 1)
-    scope = Principal(kind="operator", id=principal.id, display_name=principal.display_name, node_id=node.id,
-                      node_path=node.path)
+    scope = Principal(
+        kind="operator", id=principal.id, display_name=principal.display_name, node_id=node.id, node_path=node.path
+    )
     timings: dict = {}
     work = {
-        "usage": _usage(node, start), "groups": _groups(node, start),
-        "top": _ranked(node, start, True), "bottom": _ranked(node, start, False),
-        "misses": _misses(node, start), "misses_by_district": _misses_by_district(node, start),
-        "coverage": _coverage(node), "campaigns": _campaigns(node, start, end),
+        "usage": _usage(node, start),
+        "groups": _groups(node, start),
+        "top": _ranked(node, start, True),
+        "bottom": _ranked(node, start, False),
+        "misses": _misses(node, start),
+        "misses_by_district": _misses_by_district(node, start),
+        "coverage": _coverage(node),
+        "campaigns": _campaigns(node, start, end),
         "satisfaction": scorecards.scope_trend(scope),
-        "children": _fetch("SELECT id, path, level, name_zh, name_en, parent FROM union_node WHERE parent = $1 "
-                           "ORDER BY id", node.id),
-        "trail": _fetch("SELECT id, path, level, name_zh, name_en, parent FROM union_node "
-                        "WHERE $1 LIKE path || '%' AND path LIKE $2 ORDER BY depth", node.path,
-                        (principal.node_path or "/nowhere/") + "%"),
+        "children": _fetch(
+            "SELECT id, path, level, name_zh, name_en, parent FROM union_node WHERE parent = $1 ORDER BY id", node.id
+        ),
+        "trail": _fetch(
+            "SELECT id, path, level, name_zh, name_en, parent FROM union_node "
+            "WHERE $1 LIKE path || '%' AND path LIKE $2 ORDER BY depth",
+            node.path,
+            (principal.node_path or "/nowhere/") + "%",
+        ),
         "categories": _fetch("SELECT id, name_zh, name_en FROM category"),
         "last_run": _fetch("SELECT last_run_at FROM report_run WHERE name = 'reports'"),
     }
@@ -348,9 +394,14 @@ async def dashboard(principal: Principal, node_id: int | None = None, now: datet
     else:  # one connection: one statement at a time
         results = {name: await job for name, job in zip(work, timed, strict=True)}
 
-    board = Dashboard(node=node, start=start, end=end,
-                      trail=[Node(**dict(r)) for r in results["trail"]],
-                      children=[Node(**dict(r)) for r in results["children"]], timings_ms=timings)
+    board = Dashboard(
+        node=node,
+        start=start,
+        end=end,
+        trail=[Node(**dict(r)) for r in results["trail"]],
+        children=[Node(**dict(r)) for r in results["children"]],
+        timings_ms=timings,
+    )
     board.days = [start + timedelta(days=i) for i in range(days)]
     per_day: dict[date, dict] = {}
     per_child: dict[str, dict] = {}
@@ -368,15 +419,29 @@ async def dashboard(principal: Principal, node_id: int | None = None, now: datet
     board.by_child += [{"node": child, **per_child.get(str(child.id), zero)} for child in board.children]
     names = {r["id"]: r for r in results["categories"]}
     board.by_category = sorted(
-        [{"category": cid, "name_zh": names[cid]["name_zh"] if cid in names else str(cid),
-          "name_en": names[cid]["name_en"] if cid in names else str(cid), **figures}
-         for cid, figures in per_category.items()], key=lambda r: (-r["redemptions"], -r["claims"], r["category"]))
-    board.by_group = [{"code": r["member_group"], "name_zh": r["name_zh"] or r["member_group"],
-                       "name_en": r["name_en"] or r["member_group"], **_figures(r)} for r in results["groups"]]
+        [
+            {
+                "category": cid,
+                "name_zh": names[cid]["name_zh"] if cid in names else str(cid),
+                "name_en": names[cid]["name_en"] if cid in names else str(cid),
+                **figures,
+            }
+            for cid, figures in per_category.items()
+        ],
+        key=lambda r: (-r["redemptions"], -r["claims"], r["category"]),
+    )
+    board.by_group = [
+        {
+            "code": r["member_group"],
+            "name_zh": r["name_zh"] or r["member_group"],
+            "name_en": r["name_en"] or r["member_group"],
+            **_figures(r),
+        }
+        for r in results["groups"]
+    ]
     spend, budget = results["campaigns"]
     spend_by_day = {r["day"]: int(r["amount_fen"]) for r in spend}
-    board.burn = {"subsidy_fen": [], "campaign_fen": [] if budget is not None or spend else None,
-                  "budget_fen": budget}
+    board.burn = {"subsidy_fen": [], "campaign_fen": [] if budget is not None or spend else None, "budget_fen": budget}
     running = campaign_running = 0
     for d in board.days:
         running += per_day.get(d, zero)["subsidy_fen"]

@@ -75,6 +75,7 @@ class RestoreReport:
 
 # The tools ---------------------------------------------------------------------------------------
 
+
 def _major(version_text: str) -> int:
     match = re.search(r"(\d+)(?:\.\d+)?", version_text)
     if not match:
@@ -120,8 +121,9 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 
 
 async def _run(args: list[str], env: dict[str, str]) -> None:
-    process = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(
+        *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await process.communicate()
     if process.returncode != 0:
         raise BackupError(f"{Path(args[0]).name} failed ({process.returncode}): {(err or out).decode()[-2000:]}")
@@ -129,14 +131,17 @@ async def _run(args: list[str], env: dict[str, str]) -> None:
 
 # Keys --------------------------------------------------------------------------------------------
 
+
 def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, KEY_CHECK_TEXT, hashlib.sha256).hexdigest()[:16]
 
 
 def _fingerprints() -> dict[str, str]:
     security = get_settings().security
-    return {"PII_ENCRYPTION_KEY": key_fingerprint(security.pii_encryption_key),
-            "PII_HASH_KEY": key_fingerprint(security.pii_hash_key)}
+    return {
+        "PII_ENCRYPTION_KEY": key_fingerprint(security.pii_encryption_key),
+        "PII_HASH_KEY": key_fingerprint(security.pii_hash_key),
+    }
 
 
 def check_keys(manifest: dict) -> None:
@@ -148,17 +153,24 @@ def check_keys(manifest: dict) -> None:
     usable = {key_fingerprint(security.pii_encryption_key)}
     if security.pii_encryption_key_old:
         usable.add(key_fingerprint(security.pii_encryption_key_old))
-    wrong = [name for name, ok in (("PII_ENCRYPTION_KEY", theirs["PII_ENCRYPTION_KEY"] in usable),
-                                   ("PII_HASH_KEY", theirs["PII_HASH_KEY"] == key_fingerprint(security.pii_hash_key)))
-             if not ok]
+    wrong = [
+        name
+        for name, ok in (
+            ("PII_ENCRYPTION_KEY", theirs["PII_ENCRYPTION_KEY"] in usable),
+            ("PII_HASH_KEY", theirs["PII_HASH_KEY"] == key_fingerprint(security.pii_hash_key)),
+        )
+        if not ok
+    ]
     if wrong:
         raise BackupError(
             f"{' and '.join(wrong)} of this environment differ from those of the backed-up deployment. "
             "Set them to the keys kept with the backup (environment, or var/secrets.json for a local "
-            "run) and run the restore again; nothing was changed.")
+            "run) and run the restore again; nothing was changed."
+        )
 
 
 # Backup ------------------------------------------------------------------------------------------
+
 
 async def _tables(connection: asyncpg.Connection) -> list[str]:
     rows = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
@@ -187,9 +199,21 @@ async def backup(destination: Path) -> BackupReport:
             # Compression level 1: the data is mostly ciphertext and hashes, which do not
             # compress; a million members dumped in half the time of the default level
             # for a file 5 % larger.
-            dumping = asyncio.create_task(_run(
-                [pg_dump, "--format=custom", "--compress=1", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                 f"--file={folder / DUMP}", f"--dbname={target}"], env))
+            dumping = asyncio.create_task(
+                _run(
+                    [
+                        pg_dump,
+                        "--format=custom",
+                        "--compress=1",
+                        "--no-owner",
+                        "--no-privileges",
+                        f"--snapshot={snapshot}",
+                        f"--file={folder / DUMP}",
+                        f"--dbname={target}",
+                    ],
+                    env,
+                )
+            )
             try:
                 rows = await _count(connection, await _tables(connection))
             finally:
@@ -201,8 +225,12 @@ async def backup(destination: Path) -> BackupReport:
         await connection.close()
     media_files = _pack_media(folder / MEDIA)
     manifest = {
-        "format": FORMAT, "created_at": datetime.now(UTC).isoformat(), "server_version": server,
-        "pg_dump_version": pg_dump_version, "rows": rows, "media_files": media_files,
+        "format": FORMAT,
+        "created_at": datetime.now(UTC).isoformat(),
+        "server_version": server,
+        "pg_dump_version": pg_dump_version,
+        "rows": rows,
+        "media_files": media_files,
         "key_fingerprints": _fingerprints(),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -221,6 +249,7 @@ def _pack_media(target: Path) -> int:
 
 
 # Restore -----------------------------------------------------------------------------------------
+
 
 def read_manifest(folder: Path) -> dict:
     folder = Path(folder)
@@ -245,12 +274,16 @@ async def _prepare_database(url: str, replace: bool) -> None:
     if not tables:
         return
     if not replace:
-        raise BackupError(f"the database {name} already has {len(tables)} tables; restore into an empty one, "
-                          "or pass --replace to drop it first (stop web, worker and scheduler before)")
+        raise BackupError(
+            f"the database {name} already has {len(tables)} tables; restore into an empty one, "
+            "or pass --replace to drop it first (stop web, worker and scheduler before)"
+        )
     admin = await asyncpg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
     try:
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
         await admin.execute(f'DROP DATABASE "{name}"')
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -271,8 +304,18 @@ async def restore(folder: Path, replace: bool = False, jobs: int | None = None) 
     await _prepare_database(url, replace)
     started = time.perf_counter()
     target, env = _libpq(url)
-    await _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error",
-                f"--jobs={jobs or os.cpu_count() or 1}", f"--dbname={target}", str(folder / DUMP)], env)
+    await _run(
+        [
+            pg_restore,
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            f"--jobs={jobs or os.cpu_count() or 1}",
+            f"--dbname={target}",
+            str(folder / DUMP),
+        ],
+        env,
+    )
     _unpack_media(folder / MEDIA)
     seconds = time.perf_counter() - started
     connection = await asyncpg.connect(url)
@@ -281,8 +324,11 @@ async def restore(folder: Path, replace: bool = False, jobs: int | None = None) 
     finally:
         await connection.close()
     expected = manifest["rows"]
-    mismatched = {table: (expected.get(table, 0), rows.get(table, 0))
-                  for table in sorted(set(expected) | set(rows)) if expected.get(table, 0) != rows.get(table, 0)}
+    mismatched = {
+        table: (expected.get(table, 0), rows.get(table, 0))
+        for table in sorted(set(expected) | set(rows))
+        if expected.get(table, 0) != rows.get(table, 0)
+    }
     return RestoreReport(seconds, rows, mismatched)
 
 

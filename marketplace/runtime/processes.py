@@ -19,8 +19,13 @@ def spawn(args: list[str], log_path: str | None = None) -> subprocess.Popen:
     """`python <args>` in a session of its own; output to `log_path`, or to ours."""
     # The child has its own copy of the log's descriptor: ours is closed once it is started.
     with open(log_path, "ab") if log_path else contextlib.nullcontext() as output:
-        return subprocess.Popen([sys.executable, *args], env=dict(os.environ), stdout=output,
-                                stderr=subprocess.STDOUT if output else None, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, *args],
+            env=dict(os.environ),
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
 
 
 def _signal_group(child: subprocess.Popen, sig: int) -> None:

@@ -41,8 +41,10 @@ from providers.credit_codes import (
 
 Progress = Callable[[str, int, int], None]
 # The data migrations that make the reference rows (see `_Seeder.ensure_reference_rows`).
-REFERENCE_MIGRATIONS = ("migrations.marketplace.marketplace_0012_reference_data",
-                        "migrations.catalog.catalog_0007_categories")
+REFERENCE_MIGRATIONS = (
+    "migrations.marketplace.marketplace_0012_reference_data",
+    "migrations.catalog.catalog_0007_categories",
+)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MEMBER_PASSWORD = "member123"
@@ -55,6 +57,7 @@ PROVIDER_CHUNK = 5_000
 
 # --- Check characters ------------------------------------------------------------
 
+
 def credit_code(district_code: str, org_body: str, registration: str = "91") -> str:
     """`registration` is the registering authority and kind: 91 enterprise, 92
     individual business; `org_body` the first 8 characters of the organisation code."""
@@ -63,6 +66,7 @@ def credit_code(district_code: str, org_body: str, registration: str = "91") -> 
 
 
 # --- Unique values from ids ------------------------------------------------------
+
 
 def _coprime_multiplier(modulus: int, start: int) -> int:
     a = start % modulus
@@ -83,7 +87,7 @@ _ID_SEQUENCES = 450  # sequence numbers 000-899 (parity = gender); 900-999 are k
 _ID_SPACE = len(_ID_AREAS) * _BIRTH_DAYS * _ID_SEQUENCES
 _ID_A = _coprime_multiplier(_ID_SPACE, 1_103_515_245)
 _ID_B = 12_345_678
-_ORG_SPACE = 31 ** 5
+_ORG_SPACE = 31**5
 _ORG_A = _coprime_multiplier(_ORG_SPACE, 16_807_001)
 
 
@@ -125,7 +129,10 @@ OPERATORS = [
 ]
 
 DEMO_MEMBER = {
-    "phone": "13800138000", "name": "王小芳", "gender": "F", "groups": ["women", "gig"],
+    "phone": "13800138000",
+    "name": "王小芳",
+    "gender": "F",
+    "groups": ["women", "gig"],
     "node_code": "110105H001",  # 朝阳区快递行业联合工会
     "id_first17": "11010519920308942",  # sequence 942: outside the generated range
 }
@@ -133,26 +140,54 @@ DEMO_MEMBER_POINTS = 2000
 DEMO_MEMBER["id_number"] = DEMO_MEMBER["id_first17"] + id_check_digit(DEMO_MEMBER["id_first17"])
 
 DEMO_PROVIDER = {
-    "name": "力美健健身(望京店)", "kind": "gym", "district": "110105",
+    "name": "力美健健身(望京店)",
+    "kind": "gym",
+    "district": "110105",
     "credit_code": credit_code("110105", "MB000001"),  # MB…: outside the generated MA0… range
-    "contact_name": "李建国", "contact_phone": "13911112222",
+    "contact_name": "李建国",
+    "contact_phone": "13911112222",
     "location": ("北京市朝阳区望京街道阜通东大街6号", 39.9966, 116.4802),
-    "owner": "demo_owner", "staff": "demo_staff",
+    "owner": "demo_owner",
+    "staff": "demo_staff",
     "payout_account": "acct_1DemoLiMeiJian0001",  # the fake payout gateway's connected account
 }
 
 EVALUATOR_ORG = "北京市社情民意调查中心"
 
 DEMO_ACCOUNTS = [
-    {"kind": "member", "area": "会员 Member", "path": "/login", "username": DEMO_MEMBER["phone"],
-     "password": MEMBER_PASSWORD, "display_name": DEMO_MEMBER["name"]},
-    {"kind": "provider", "area": "服务商 Provider (owner)", "path": "/provider/login",
-     "username": DEMO_PROVIDER["owner"], "password": PROVIDER_PASSWORD, "display_name": "李建国"},
-    {"kind": "provider", "area": "服务商 Provider (staff)", "path": "/provider/login",
-     "username": DEMO_PROVIDER["staff"], "password": PROVIDER_PASSWORD, "display_name": "前台 张丽"},
+    {
+        "kind": "member",
+        "area": "会员 Member",
+        "path": "/login",
+        "username": DEMO_MEMBER["phone"],
+        "password": MEMBER_PASSWORD,
+        "display_name": DEMO_MEMBER["name"],
+    },
+    {
+        "kind": "provider",
+        "area": "服务商 Provider (owner)",
+        "path": "/provider/login",
+        "username": DEMO_PROVIDER["owner"],
+        "password": PROVIDER_PASSWORD,
+        "display_name": "李建国",
+    },
+    {
+        "kind": "provider",
+        "area": "服务商 Provider (staff)",
+        "path": "/provider/login",
+        "username": DEMO_PROVIDER["staff"],
+        "password": PROVIDER_PASSWORD,
+        "display_name": "前台 张丽",
+    },
 ] + [
-    {"kind": "operator", "area": f"运营 Operator ({username})", "path": "/console/login",
-     "username": username, "password": OPERATOR_PASSWORD, "display_name": display_name}
+    {
+        "kind": "operator",
+        "area": f"运营 Operator ({username})",
+        "path": "/console/login",
+        "username": username,
+        "password": OPERATOR_PASSWORD,
+        "display_name": display_name,
+    }
     for username, display_name, _ in OPERATORS
 ]
 
@@ -183,11 +218,16 @@ def demo_guide(base: str, evaluator_key: str) -> str:
     """The demo's guide: each place, its address and its sign-in, one value per line so
     that nothing is cut in an 80-column terminal."""
     lines = ["Benefits marketplace demo (工会普惠服务平台)", "=" * 42, ""]
-    places = [(account["area"], base + account["path"], f"{account['username']} / {account['password']}")
-              for account in DEMO_ACCOUNTS]
-    places += [("评价机构 Evaluator desk", base + "/evaluator/", "API key (sign in with it):"),
-               ("", "", evaluator_key), ("API docs", base + "/api/docs", ""),
-               ("Readiness", base + "/ready", "")]
+    places = [
+        (account["area"], base + account["path"], f"{account['username']} / {account['password']}")
+        for account in DEMO_ACCOUNTS
+    ]
+    places += [
+        ("评价机构 Evaluator desk", base + "/evaluator/", "API key (sign in with it):"),
+        ("", "", evaluator_key),
+        ("API docs", base + "/api/docs", ""),
+        ("Readiness", base + "/ready", ""),
+    ]
     for area, address, sign_in in places:
         if area:
             lines.append(area)
@@ -195,13 +235,16 @@ def demo_guide(base: str, evaluator_key: str) -> str:
             lines.append(f"  {address}")
         if sign_in:
             lines.append(f"  {sign_in}")
-    lines += ["", "Member 13800138000 has vouchers in every state and points to spend;",
-              "demo_staff redeems at /provider/counter; operator 'beijing' reviews the",
-              "city's scorecards (/console/scorecards) and cases (/console/cases).",
-              "Administrators and reviewers set up two-factor sign-in (an",
-              "authenticator app) at their first console sign-in. No real texts are",
-              "sent: codes for activation, sign-in by code and password reset are at",
-              f"{base}/dev/sms"]
+    lines += [
+        "",
+        "Member 13800138000 has vouchers in every state and points to spend;",
+        "demo_staff redeems at /provider/counter; operator 'beijing' reviews the",
+        "city's scorecards (/console/scorecards) and cases (/console/cases).",
+        "Administrators and reviewers set up two-factor sign-in (an",
+        "authenticator app) at their first console sign-in. No real texts are",
+        "sent: codes for activation, sign-in by code and password reset are at",
+        f"{base}/dev/sms",
+    ]
     return "\n".join(lines)
 
 
@@ -245,8 +288,9 @@ async def has_data() -> bool:
         await connection.close()
 
 
-async def seed(members: int, providers: int, offers: int, progress: Progress | None = None, *,
-               history: bool = True) -> SeedReport:
+async def seed(
+    members: int, providers: int, offers: int, progress: Progress | None = None, *, history: bool = True
+) -> SeedReport:
     """Add members, providers and offers; with `history`, and when the database has none
     yet, 90 days of the city's history (marketplace/seed/history.py)."""
     report = SeedReport()
@@ -268,6 +312,7 @@ async def seed(members: int, providers: int, offers: int, progress: Progress | N
 
 
 # --- The work --------------------------------------------------------------------
+
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
@@ -342,7 +387,8 @@ class _Seeder:
 
     async def reserve_ids(self, table: str, count: int) -> list[int]:
         rows = await self.db.fetch(
-            "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)", table, count)
+            "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)", table, count
+        )
         return [row["id"] for row in rows]
 
     async def pictures_and_history(self) -> None:
@@ -362,9 +408,14 @@ class _Seeder:
         Runs on a connection of its own, beside the history."""
         rows = await connection.fetch(
             "SELECT o.id, o.title_zh, o.kind, c.code FROM offer o JOIN category c ON c.id = o.category "
-            "WHERE o.cover_image IS NULL AND o.status <> 'draft' ORDER BY o.id")
-        known = {row["title_zh"]: row["cover_image"] for row in await connection.fetch(
-            "SELECT DISTINCT ON (title_zh) title_zh, cover_image FROM offer WHERE cover_image IS NOT NULL")}
+            "WHERE o.cover_image IS NULL AND o.status <> 'draft' ORDER BY o.id"
+        )
+        known = {
+            row["title_zh"]: row["cover_image"]
+            for row in await connection.fetch(
+                "SELECT DISTINCT ON (title_zh) title_zh, cover_image FROM offer WHERE cover_image IS NOT NULL"
+            )
+        }
         wanted = {}
         for row in rows:
             wanted.setdefault(row["title_zh"], (row["code"], row["kind"]))
@@ -381,7 +432,9 @@ class _Seeder:
         await connection.execute(
             "UPDATE offer o SET cover_image = c.name FROM unnest($1::varchar[], $2::varchar[]) AS c(title, name) "
             "WHERE o.title_zh = c.title AND o.cover_image IS NULL AND o.status <> 'draft'",
-            list(known), list(known.values()))
+            list(known),
+            list(known.values()),
+        )
         self.report.pictures = len(titles)
 
     async def history(self) -> None:
@@ -395,8 +448,12 @@ class _Seeder:
             # One seeder at a time builds the reference rows.
             await self.db.execute("SELECT pg_advisory_xact_lock(hashtext('benefits.seed'))")
             # The demo passwords' hashes, side by side (argon2 is slow on purpose and lets go of the GIL).
-            await asyncio.gather(*(asyncio.to_thread(self.password, plain)
-                                   for plain in (MEMBER_PASSWORD, PROVIDER_PASSWORD, OPERATOR_PASSWORD)))
+            await asyncio.gather(
+                *(
+                    asyncio.to_thread(self.password, plain)
+                    for plain in (MEMBER_PASSWORD, PROVIDER_PASSWORD, OPERATOR_PASSWORD)
+                )
+            )
             self.notify("reference", 0, steps)
             await self.ensure_reference_rows()
             self.notify("reference", 1, steps)
@@ -427,8 +484,15 @@ class _Seeder:
         path = (parent["path"] if parent else "/") + f"{node_id}/"
         depth = parent["depth"] + 1 if parent else 0
         self.new_nodes.append((node_id, parent["id"] if parent else None, level, code, name_zh, name_en, path, depth))
-        row = {"id": node_id, "parent": parent["id"] if parent else None, "level": level, "code": code,
-               "name_zh": name_zh, "path": path, "depth": depth}
+        row = {
+            "id": node_id,
+            "parent": parent["id"] if parent else None,
+            "level": level,
+            "code": code,
+            "name_zh": name_zh,
+            "path": path,
+            "depth": depth,
+        }
         self.nodes[code] = row
         self.report.union_nodes += 1
         return row
@@ -464,23 +528,38 @@ class _Seeder:
     async def ensure_tree(self) -> None:
         await self.load_nodes()
         national = self.nodes[ref.NATIONAL["code"]]  # made by the reference data's migration
-        beijing = await self.ensure_node(national, "city", ref.BEIJING["code"], ref.BEIJING["name_zh"],
-                                         ref.BEIJING["name_en"])
+        beijing = await self.ensure_node(
+            national, "city", ref.BEIJING["code"], ref.BEIJING["name_zh"], ref.BEIJING["name_en"]
+        )
         for district in ref.DISTRICTS:
-            node = await self.ensure_node(beijing, "district", district["code"], f"{district['name_zh']}总工会",
-                                          f"{district['name_en']} District Federation of Trade Unions")
-            await self.ensure_grassroots(node, district, self.grassroots_target(district),
-                                         self.grassroots_candidates(district))
+            node = await self.ensure_node(
+                beijing,
+                "district",
+                district["code"],
+                f"{district['name_zh']}总工会",
+                f"{district['name_en']} District Federation of Trade Unions",
+            )
+            await self.ensure_grassroots(
+                node, district, self.grassroots_target(district), self.grassroots_candidates(district)
+            )
         hebei = ref.HEBEI
         province = await self.ensure_node(national, "province", **hebei["province"])
         city = await self.ensure_node(province, "city", **hebei["city"])
         district = hebei["district"]
-        node = await self.ensure_node(city, "district", district["code"], f"{district['name_zh']}总工会",
-                                      f"{district['name_en']} District Federation of Trade Unions")
+        node = await self.ensure_node(
+            city,
+            "district",
+            district["code"],
+            f"{district['name_zh']}总工会",
+            f"{district['name_en']} District Federation of Trade Unions",
+        )
         await self.ensure_grassroots(node, district, len(hebei["grassroots"]), hebei["grassroots"])
         # The new nodes in one COPY (parents first, as made).
-        await self.db.copy_records_to_table("union_node", records=self.new_nodes, columns=[
-            "id", "parent", "level", "code", "name_zh", "name_en", "path", "depth"])
+        await self.db.copy_records_to_table(
+            "union_node",
+            records=self.new_nodes,
+            columns=["id", "parent", "level", "code", "name_zh", "name_en", "path", "depth"],
+        )
         self.new_nodes.clear()
 
     async def ensure_grassroots(self, parent: dict, district: dict, target: int, candidates) -> None:
@@ -504,8 +583,10 @@ class _Seeder:
         """The reference rows (national node, member groups, categories) come from data
         migrations; a database emptied since (the tests empty every table before each
         test) gets them back from the same statements, which keep rows that exist."""
-        counts = "SELECT (SELECT count(*) FROM union_node), (SELECT count(*) FROM member_group), " \
-                 "(SELECT count(*) FROM category)"
+        counts = (
+            "SELECT (SELECT count(*) FROM union_node), (SELECT count(*) FROM member_group), "
+            "(SELECT count(*) FROM category)"
+        )
         before = await self.db.fetchrow(counts)
         for module in REFERENCE_MIGRATIONS:
             await self.db.execute(importlib.import_module(module).SQL)
@@ -521,20 +602,26 @@ class _Seeder:
             inserted = await self.db.fetchval(
                 "INSERT INTO operator (username, display_name, node, password_hash) VALUES ($1, $2, $3, $4) "
                 "ON CONFLICT (username) DO NOTHING RETURNING id",
-                username, display_name, self.nodes[node_code]["id"], self.password(OPERATOR_PASSWORD))
+                username,
+                display_name,
+                self.nodes[node_code]["id"],
+                self.password(OPERATOR_PASSWORD),
+            )
             self.report.operators += inserted is not None
 
     async def ensure_evaluator(self) -> None:
         exists = await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM evaluator_org WHERE name = $1)", EVALUATOR_ORG)
         if not exists:
-            await self.db.execute("INSERT INTO evaluator_org (name, node) VALUES ($1, $2)",
-                                  EVALUATOR_ORG, self.nodes[ref.BEIJING["code"]]["id"])
+            await self.db.execute(
+                "INSERT INTO evaluator_org (name, node) VALUES ($1, $2)",
+                EVALUATOR_ORG,
+                self.nodes[ref.BEIJING["code"]]["id"],
+            )
             self.report.evaluator_orgs += 1
 
     async def ensure_demo_member(self) -> None:
         phone = DEMO_MEMBER["phone"]
-        if await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM member WHERE phone_hash = $1)",
-                                  pii.lookup_hash(phone)):
+        if await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM member WHERE phone_hash = $1)", pii.lookup_hash(phone)):
             return
         id_number = DEMO_MEMBER["id_number"]
         joined = self.now - timedelta(days=3 * 365)
@@ -542,10 +629,19 @@ class _Seeder:
             "INSERT INTO member (node, name, gender, birth_year, phone_cipher, phone_hash, phone_masked, "
             "id_number_cipher, id_number_hash, groups, password_hash, status, joined_at, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $12) RETURNING id",
-            self.nodes[DEMO_MEMBER["node_code"]]["id"], DEMO_MEMBER["name"], DEMO_MEMBER["gender"],
-            int(id_number[6:10]), pii.encrypt(phone), pii.lookup_hash(phone), pii.mask_phone(phone),
-            pii.encrypt(id_number), pii.lookup_hash(id_number), DEMO_MEMBER["groups"],
-            self.password(MEMBER_PASSWORD), joined)
+            self.nodes[DEMO_MEMBER["node_code"]]["id"],
+            DEMO_MEMBER["name"],
+            DEMO_MEMBER["gender"],
+            int(id_number[6:10]),
+            pii.encrypt(phone),
+            pii.lookup_hash(phone),
+            pii.mask_phone(phone),
+            pii.encrypt(id_number),
+            pii.lookup_hash(id_number),
+            DEMO_MEMBER["groups"],
+            self.password(MEMBER_PASSWORD),
+            joined,
+        )
         self.report.members += 1
         # Her welcome points of two years ago ran out unused (as the expiry run leaves a lot);
         # last year's grant of her union expires within the month (so the reminder and the
@@ -556,15 +652,24 @@ class _Seeder:
         await self.db.execute("UPDATE points_lot SET remaining = 0 WHERE id = $1", lot)
         await self.db.execute(
             "INSERT INTO points_entry (member, kind, amount, ref, created_at) VALUES ($1, 'expire', -300, $2, $3)",
-            member_id, f"expire:seed:{lot}", welcome + timedelta(days=365, minutes=20))
+            member_id,
+            f"expire:seed:{lot}",
+            welcome + timedelta(days=365, minutes=20),
+        )
         await self.db.execute("UPDATE points_balance SET balance = balance - 300 WHERE member = $1", member_id)
-        await points.credit(self.db, member_id, "grant", DEMO_MEMBER_POINTS, "seed:welcome",
-                            reason="年度会员积分", now=self.now - timedelta(days=340))
+        await points.credit(
+            self.db,
+            member_id,
+            "grant",
+            DEMO_MEMBER_POINTS,
+            "seed:welcome",
+            reason="年度会员积分",
+            now=self.now - timedelta(days=340),
+        )
 
     async def ensure_demo_provider(self) -> None:
         demo = DEMO_PROVIDER
-        if await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE credit_code = $1)",
-                                  demo["credit_code"]):
+        if await self.db.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE credit_code = $1)", demo["credit_code"]):
             return
         # A chain that serves the whole city from its Chaoyang branch.
         city_node = self.nodes[ref.BEIJING["code"]]
@@ -572,34 +677,64 @@ class _Seeder:
             "INSERT INTO provider (name, credit_code, kind, node, contact_name, contact_phone_cipher, "
             "contact_phone_masked, status, created_at, updated_at, payout_account) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8, $9) RETURNING id",
-            demo["name"], demo["credit_code"], demo["kind"], city_node["id"], demo["contact_name"],
-            pii.encrypt(demo["contact_phone"]), pii.mask_phone(demo["contact_phone"]),
-            self.now - timedelta(days=400), demo["payout_account"])
+            demo["name"],
+            demo["credit_code"],
+            demo["kind"],
+            city_node["id"],
+            demo["contact_name"],
+            pii.encrypt(demo["contact_phone"]),
+            pii.mask_phone(demo["contact_phone"]),
+            self.now - timedelta(days=400),
+            demo["payout_account"],
+        )
         address, lat, lng = demo["location"]
         await self.db.execute(
             "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours, phone) "
             "VALUES ($1, $2, $3, '朝阳区', $4, $5, $6, $7)",
-            provider_id, demo["name"], address, lat, lng, json.dumps(cat.TYPES_BY_CODE["gym"].hours), "01064781234")
-        for username, display_name, role in ((demo["owner"], demo["contact_name"], "owner"),
-                                             (demo["staff"], "张丽", "staff")):
+            provider_id,
+            demo["name"],
+            address,
+            lat,
+            lng,
+            json.dumps(cat.TYPES_BY_CODE["gym"].hours),
+            "01064781234",
+        )
+        for username, display_name, role in (
+            (demo["owner"], demo["contact_name"], "owner"),
+            (demo["staff"], "张丽", "staff"),
+        ):
             await self.db.execute(
                 "INSERT INTO provider_user (provider, username, display_name, role, password_hash) "
                 "VALUES ($1, $2, $3, $4, $5)",
-                provider_id, username, display_name, role, self.password(PROVIDER_PASSWORD))
+                provider_id,
+                username,
+                display_name,
+                role,
+                self.password(PROVIDER_PASSWORD),
+            )
         self.report.providers += 1
         self.report.locations += 1
         self.report.provider_users += 2
         # One published offer of every kind, and one for women workers, open to all of Beijing.
         brand = "力美健健身"
-        provider = {"id": provider_id, "name": demo["name"], "brand": brand, "kind": "gym", "type": "gym",
-                    "node": city_node["id"], "status": "active", "hebei": False,
-                    "created": self.now - timedelta(days=400)}
+        provider = {
+            "id": provider_id,
+            "name": demo["name"],
+            "brand": brand,
+            "kind": "gym",
+            "type": "gym",
+            "node": city_node["id"],
+            "status": "active",
+            "hebei": False,
+            "created": self.now - timedelta(days=400),
+        }
         templates = cat.TYPES_BY_CODE["gym"].offers
         wanted = [next(t for t in templates if t.kind == kind) for kind in ref.OFFER_KINDS]
         wanted.append(next(t for t in templates if t.groups == ("women",)))
         rng = random.Random(1)
-        records = [self.offer_record(rng, provider, template, status="published", stock=(500, 500))
-                   for template in wanted]
+        records = [
+            self.offer_record(rng, provider, template, status="published", stock=(500, 500)) for template in wanted
+        ]
         await self.copy_offers(records)
 
     # members
@@ -626,12 +761,32 @@ class _Seeder:
                 other_weights.append(size)
         hebei_count = min(40, count // 25)
         female_names, male_names = self.pools
-        plan = dict(gig=(gig_nodes, gig_weights), other=(other_nodes, other_weights), hebei=hebei_nodes,
-                    female=female_names, male=male_names, password=self.password(MEMBER_PASSWORD))
+        plan = dict(
+            gig=(gig_nodes, gig_weights),
+            other=(other_nodes, other_weights),
+            hebei=hebei_nodes,
+            female=female_names,
+            male=male_names,
+            password=self.password(MEMBER_PASSWORD),
+        )
 
-        columns = ["id", "node", "name", "gender", "birth_year", "phone_cipher", "phone_hash", "phone_masked",
-                   "id_number_cipher", "id_number_hash", "groups", "password_hash", "status", "joined_at",
-                   "created_at"]
+        columns = [
+            "id",
+            "node",
+            "name",
+            "gender",
+            "birth_year",
+            "phone_cipher",
+            "phone_hash",
+            "phone_masked",
+            "id_number_cipher",
+            "id_number_hash",
+            "groups",
+            "password_hash",
+            "status",
+            "joined_at",
+            "created_at",
+        ]
         done = 0
         self.notify("members", 0, count)
         pending: asyncio.Task | None = None
@@ -641,7 +796,8 @@ class _Seeder:
             hebei_here = max(0, min(size, hebei_count - done))
             # Build this chunk in a thread while the previous one is being copied.
             records = await asyncio.to_thread(
-                _member_records, ids, plan, hebei_here, self.rng.randrange(1 << 62), self.now)
+                _member_records, ids, plan, hebei_here, self.rng.randrange(1 << 62), self.now
+            )
             if pending is not None:
                 await pending
                 self.notify("members", done, count)
@@ -680,35 +836,66 @@ class _Seeder:
             for offset, provider_id in enumerate(ids):
                 index = done + offset
                 # The first providers show every category (and so every kind) once.
-                kind_type = (cat.TYPES_BY_CODE[SHOWCASE_TYPES[index]] if index < len(SHOWCASE_TYPES)
-                             else rng.choices(types, type_weights)[0])
+                kind_type = (
+                    cat.TYPES_BY_CODE[SHOWCASE_TYPES[index]]
+                    if index < len(SHOWCASE_TYPES)
+                    else rng.choices(types, type_weights)[0]
+                )
                 hebei = index >= count - hebei_count
                 home = hebei_district if hebei else rng.choices(districts, district_weights)[0]
                 brand = rng.choice(kind_type.brands)
                 subdistrict = rng.choice(home["subdistricts"])[0]
                 name = self.unique_name(used_names, brand, _short_place(subdistrict), kind_type.branch)
                 node = hebei_node if hebei else beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
-                status = "active" if index < len(SHOWCASE_TYPES) else \
-                    rng.choices(["active", "applied", "suspended"], [90, 6, 4])[0]
+                status = (
+                    "active"
+                    if index < len(SHOWCASE_TYPES)
+                    else rng.choices(["active", "applied", "suspended"], [90, 6, 4])[0]
+                )
                 registration = "92" if kind_type.kind in ("restaurant", "merchant") and rng.random() < 0.15 else "91"
                 contact = rng.choice(female_names if rng.random() < 0.5 else male_names)
-                created = self.now - timedelta(days=rng.uniform(100, 730) if status != "applied"
-                                               else rng.uniform(0.2, 6))
+                created = self.now - timedelta(
+                    days=rng.uniform(100, 730) if status != "applied" else rng.uniform(0.2, 6)
+                )
                 phone = self.random_phone(rng)
-                providers.append((provider_id, name, credit_code(home["code"], _org_body(provider_id), registration),
-                                  kind_type.kind, node, contact, pii.encrypt(phone), pii.mask_phone(phone), status,
-                                  created, created))
-                self.new_providers.append({"id": provider_id, "name": name, "brand": brand, "type": kind_type.code,
-                                           "kind": kind_type.kind, "node": node, "status": status, "hebei": hebei,
-                                           "created": created})
+                providers.append(
+                    (
+                        provider_id,
+                        name,
+                        credit_code(home["code"], _org_body(provider_id), registration),
+                        kind_type.kind,
+                        node,
+                        contact,
+                        pii.encrypt(phone),
+                        pii.mask_phone(phone),
+                        status,
+                        created,
+                        created,
+                    )
+                )
+                self.new_providers.append(
+                    {
+                        "id": provider_id,
+                        "name": name,
+                        "brand": brand,
+                        "type": kind_type.code,
+                        "kind": kind_type.kind,
+                        "node": node,
+                        "status": status,
+                        "hebei": hebei,
+                        "created": created,
+                    }
+                )
                 places = [(home, subdistrict)]
                 for _ in range(rng.choices([0, 1, 2], [70, 20, 10])[0]):
-                    other = home if hebei or node != beijing_node or rng.random() < 0.5 else \
-                        rng.choices(districts, district_weights)[0]
+                    other = (
+                        home
+                        if hebei or node != beijing_node or rng.random() < 0.5
+                        else rng.choices(districts, district_weights)[0]
+                    )
                     places.append((other, rng.choice(other["subdistricts"])[0]))
                 for number, (district, sub) in enumerate(places):
-                    location_name = name if number == 0 else \
-                        f"{brand}({_short_place(sub)}{kind_type.branch or '分部'})"
+                    location_name = name if number == 0 else f"{brand}({_short_place(sub)}{kind_type.branch or '分部'})"
                     lat, lng = _point_in(district, rng)
                     city = district.get("city_zh", ref.BEIJING["city_zh"])
                     address = f"{city}{district['name_zh']}{sub}{rng.choice(district['roads'])}{rng.randint(1, 299)}号"
@@ -717,22 +904,64 @@ class _Seeder:
                     # The shop's public phone: a landline of its city (its own random source, so
                     # that the rest of the seed stays as it was).
                     dial = random.Random(provider_id * 8 + number)
-                    phone = f"0311{dial.randint(6000000, 8999999)}" if hebei else f"010{dial.randint(50000000, 89999999)}"
-                    locations.append((provider_id, location_name, address, district["name_zh"], lat, lng,
-                                      json.dumps(kind_type.hours), phone))
+                    phone = (
+                        f"0311{dial.randint(6000000, 8999999)}" if hebei else f"010{dial.randint(50000000, 89999999)}"
+                    )
+                    locations.append(
+                        (
+                            provider_id,
+                            location_name,
+                            address,
+                            district["name_zh"],
+                            lat,
+                            lng,
+                            json.dumps(kind_type.hours),
+                            phone,
+                        )
+                    )
                 users.append((provider_id, f"p{provider_id}_owner", contact, "owner", provider_hash, created))
                 for staff in range(1, rng.randint(1, 2) + 1):
                     staff_name = rng.choice(female_names if rng.random() < 0.6 else male_names)
-                    users.append((provider_id, f"p{provider_id}_staff{staff}", staff_name, "staff", provider_hash,
-                                  created))
+                    users.append(
+                        (provider_id, f"p{provider_id}_staff{staff}", staff_name, "staff", provider_hash, created)
+                    )
             async with self.db.transaction():
-                await self.db.copy_records_to_table("provider", records=providers, columns=[
-                    "id", "name", "credit_code", "kind", "node", "contact_name", "contact_phone_cipher",
-                    "contact_phone_masked", "status", "created_at", "updated_at"])
-                await self.db.copy_records_to_table("location", records=locations, columns=[
-                    "provider", "name", "address", "district", "latitude", "longitude", "opening_hours", "phone"])
-                await self.db.copy_records_to_table("provider_user", records=users, columns=[
-                    "provider", "username", "display_name", "role", "password_hash", "created_at"])
+                await self.db.copy_records_to_table(
+                    "provider",
+                    records=providers,
+                    columns=[
+                        "id",
+                        "name",
+                        "credit_code",
+                        "kind",
+                        "node",
+                        "contact_name",
+                        "contact_phone_cipher",
+                        "contact_phone_masked",
+                        "status",
+                        "created_at",
+                        "updated_at",
+                    ],
+                )
+                await self.db.copy_records_to_table(
+                    "location",
+                    records=locations,
+                    columns=[
+                        "provider",
+                        "name",
+                        "address",
+                        "district",
+                        "latitude",
+                        "longitude",
+                        "opening_hours",
+                        "phone",
+                    ],
+                )
+                await self.db.copy_records_to_table(
+                    "provider_user",
+                    records=users,
+                    columns=["provider", "username", "display_name", "role", "password_hash", "created_at"],
+                )
             done += size
             self.report.providers += size
             self.report.locations += len(locations)
@@ -808,30 +1037,69 @@ class _Seeder:
     async def existing_providers(self) -> list[dict]:
         rows = await self.db.fetch(
             "SELECT p.id, p.name, p.kind, p.node, p.status, p.created_at, n.path FROM provider p "
-            "JOIN union_node n ON n.id = p.node WHERE p.credit_code <> $1", DEMO_PROVIDER["credit_code"])
+            "JOIN union_node n ON n.id = p.node WHERE p.credit_code <> $1",
+            DEMO_PROVIDER["credit_code"],
+        )
         hebei_path = self.nodes[ref.HEBEI["province"]["code"]]["path"]
         fallback = {t.kind: t.code for t in reversed(cat.PROVIDER_TYPES)}  # the first type of each kind
         providers = []
         for row in rows:
             brand = row["name"].split("(")[0]
-            providers.append({"id": row["id"], "name": row["name"], "brand": brand, "kind": row["kind"],
-                              "type": cat.TYPE_OF_BRAND.get(brand) or fallback.get(row["kind"], "supermarket"),
-                              "node": row["node"], "status": row["status"], "created": row["created_at"],
-                              "hebei": row["path"].startswith(hebei_path)})
+            providers.append(
+                {
+                    "id": row["id"],
+                    "name": row["name"],
+                    "brand": brand,
+                    "kind": row["kind"],
+                    "type": cat.TYPE_OF_BRAND.get(brand) or fallback.get(row["kind"], "supermarket"),
+                    "node": row["node"],
+                    "status": row["status"],
+                    "created": row["created_at"],
+                    "hebei": row["path"].startswith(hebei_path),
+                }
+            )
         return providers
 
     async def copy_offers(self, records: list[tuple]) -> None:
         last = await self.db.fetchval("SELECT coalesce(max(id), 0) FROM offer")
-        await self.db.copy_records_to_table("offer", records=records, columns=[
-            "provider", "category", "kind", "title_zh", "title_en", "description_zh", "description_en",
-            "list_price_fen", "member_price_fen", "subsidy_fen", "points_price", "stock_total", "stock_left",
-            "per_member_limit", "node_scope", "groups", "status", "valid_from", "valid_to", "created_at",
-            "tags", "terms_zh", "limit_period", "published_at", "updated_at"])
+        await self.db.copy_records_to_table(
+            "offer",
+            records=records,
+            columns=[
+                "provider",
+                "category",
+                "kind",
+                "title_zh",
+                "title_en",
+                "description_zh",
+                "description_en",
+                "list_price_fen",
+                "member_price_fen",
+                "subsidy_fen",
+                "points_price",
+                "stock_total",
+                "stock_left",
+                "per_member_limit",
+                "node_scope",
+                "groups",
+                "status",
+                "valid_from",
+                "valid_to",
+                "created_at",
+                "tags",
+                "terms_zh",
+                "limit_period",
+                "published_at",
+                "updated_at",
+            ],
+        )
         # The new offers can be used at every location of their provider; a booking offer
         # gets two slots a day (10:00 and 19:00 in Beijing) for the coming week.
         await self.db.execute(
             "INSERT INTO offer_location (offer, location) SELECT o.id, l.id FROM offer o "
-            "JOIN location l ON l.provider = o.provider WHERE o.id > $1", last)
+            "JOIN location l ON l.provider = o.provider WHERE o.id > $1",
+            last,
+        )
         await self.db.execute(
             "INSERT INTO offer_slot (offer, starts_at, ends_at, capacity) "
             "SELECT o.id, date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' "
@@ -839,11 +1107,19 @@ class _Seeder:
             "  date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' "
             "  + make_interval(days => d, hours => h + 1), 10 "
             "FROM offer o CROSS JOIN generate_series(1, 7) AS d CROSS JOIN (VALUES (10), (19)) AS hours (h) "
-            "WHERE o.id > $1 AND o.kind = 'slot'", last)
+            "WHERE o.id > $1 AND o.kind = 'slot'",
+            last,
+        )
         self.report.offers += len(records)
 
-    def offer_record(self, rng: random.Random, provider: dict, template: cat.OfferTemplate,
-                     status: str | None = None, stock: tuple[int, int] | None = None) -> tuple:
+    def offer_record(
+        self,
+        rng: random.Random,
+        provider: dict,
+        template: cat.OfferTemplate,
+        status: str | None = None,
+        stock: tuple[int, int] | None = None,
+    ) -> tuple:
         kind_type = cat.TYPES_BY_CODE[provider["type"]]
         kind = template.kind
         category = template.category or kind_type.category
@@ -851,8 +1127,12 @@ class _Seeder:
         title_en = template.title_en.format(brand=provider["brand"]) if template.title_en else None
         groups = list(template.groups)
         if not groups and rng.random() < 0.03:
-            extra = rng.choice([("hardship", "困难职工专享·", "For workers in hardship: "),
-                                ("model_worker", "劳模专享·", "For model workers: ")])
+            extra = rng.choice(
+                [
+                    ("hardship", "困难职工专享·", "For workers in hardship: "),
+                    ("model_worker", "劳模专享·", "For model workers: "),
+                ]
+            )
             groups = [extra[0]]
             title_zh = extra[1] + title_zh
             title_en = extra[2] + title_en if title_en else None
@@ -883,8 +1163,9 @@ class _Seeder:
         elif provider["status"] == "suspended":
             status = status or rng.choice(["paused", "published"])
         else:
-            status = status or rng.choices(["published", "draft", "submitted", "paused", "expired"],
-                                           [82, 5, 6, 4, 3])[0]
+            status = (
+                status or rng.choices(["published", "draft", "submitted", "paused", "expired"], [82, 5, 6, 4, 3])[0]
+            )
         left = total if stock is None else stock[1]  # history takes what was claimed
         # Most listings have run for months (the demo's history claims them); some are new.
         opened = provider.get("created") or self.now - timedelta(days=400)
@@ -917,10 +1198,12 @@ class _Seeder:
             price_zh = f"原价{list_fen / 100:.2f}元，会员免费预约。"
             price_en = f"Usually ¥{list_fen / 100:.2f}, free for members."
         else:
-            price_zh = (f"门市价{list_fen / 100:.2f}元，会员价{member_fen / 100:.2f}元"
-                        + (f"，其中工会补贴{subsidy_fen / 100:.2f}元。" if subsidy_fen else "。"))
-            price_en = (f"List price ¥{list_fen / 100:.2f}, member price ¥{member_fen / 100:.2f}"
-                        + (f", of which the union pays ¥{subsidy_fen / 100:.2f}." if subsidy_fen else "."))
+            price_zh = f"门市价{list_fen / 100:.2f}元，会员价{member_fen / 100:.2f}元" + (
+                f"，其中工会补贴{subsidy_fen / 100:.2f}元。" if subsidy_fen else "。"
+            )
+            price_en = f"List price ¥{list_fen / 100:.2f}, member price ¥{member_fen / 100:.2f}" + (
+                f", of which the union pays ¥{subsidy_fen / 100:.2f}." if subsidy_fen else "."
+            )
         description_zh = f"{template.description_zh}{price_zh}{cat.OFFER_USAGE_ZH[kind]}每位会员限{limit}次。"
         description_en = None
         if title_en:
@@ -932,18 +1215,56 @@ class _Seeder:
             tags.append("工会补贴")
         terms_zh = f"{template.terms_zh}{cat.OFFER_USAGE_ZH[kind]}请在有效期内使用，过期作废；不与其他优惠同享。"
         period = rng.choices(["total", "month", "year"], [40, 45, 15])[0]
-        published = created + timedelta(days=rng.uniform(0, 1)) if status in ("published", "paused", "expired") else None
+        published = (
+            created + timedelta(days=rng.uniform(0, 1)) if status in ("published", "paused", "expired") else None
+        )
         # A paused offer was paused a few weeks ago; claims stop then.
         updated = (self.now - timedelta(days=rng.uniform(5, 40)) if status == "paused" else published) or created
         updated = max(updated, published or created)
-        return (provider["id"], self.categories[category], kind, title_zh, title_en, description_zh, description_en,
-                list_fen, member_fen, subsidy_fen, points_price, total, left, limit, node_scope, groups, status,
-                valid_from, valid_to, created, tags[:8], terms_zh, period, published, updated)
+        return (
+            provider["id"],
+            self.categories[category],
+            kind,
+            title_zh,
+            title_en,
+            description_zh,
+            description_en,
+            list_fen,
+            member_fen,
+            subsidy_fen,
+            points_price,
+            total,
+            left,
+            limit,
+            node_scope,
+            groups,
+            status,
+            valid_from,
+            valid_to,
+            created,
+            tags[:8],
+            terms_zh,
+            period,
+            published,
+            updated,
+        )
 
 
 # The first providers of a run, one of each category (and so of every kind).
-SHOWCASE_TYPES = ("gym", "checkup", "dental", "cinema", "restaurant", "vocational", "supermarket", "mobility",
-                  "childcare", "housekeeping", "resort", "law_firm")
+SHOWCASE_TYPES = (
+    "gym",
+    "checkup",
+    "dental",
+    "cinema",
+    "restaurant",
+    "vocational",
+    "supermarket",
+    "mobility",
+    "childcare",
+    "housekeeping",
+    "resort",
+    "law_firm",
+)
 
 
 def _member_records(ids: list[int], plan: dict, hebei_count: int, seed_value: int, now: datetime) -> list[tuple]:
@@ -986,9 +1307,23 @@ def _member_records(ids: list[int], plan: dict, hebei_count: int, seed_value: in
         if joined < earliest:
             joined = earliest + (now - earliest) * rng.random()
         joined = joined.replace(microsecond=0)
-        records.append((
-            member_id, node, rng.choice(female_names if female else male_names), "F" if female else "M",
-            born.year, encrypt(phone), lookup_hash(phone), mask_phone(phone), encrypt(id_number),
-            lookup_hash(id_number), groups, password, "active", joined, joined,
-        ))
+        records.append(
+            (
+                member_id,
+                node,
+                rng.choice(female_names if female else male_names),
+                "F" if female else "M",
+                born.year,
+                encrypt(phone),
+                lookup_hash(phone),
+                mask_phone(phone),
+                encrypt(id_number),
+                lookup_hash(id_number),
+                groups,
+                password,
+                "active",
+                joined,
+                joined,
+            )
+        )
     return records

@@ -264,7 +264,8 @@ class History:
 
     async def sync_sequence(self, table: str) -> None:
         await self.db.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest((SELECT max(id) FROM {table}), 1))")
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest((SELECT max(id) FROM {table}), 1))"
+        )
 
     async def copy(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if rows:
@@ -282,14 +283,20 @@ class History:
     async def backdate(self, marks: dict[str, int], at: datetime) -> None:
         """Rows a service wrote with the clock's time since `marks` (table → last id) get
         the simulated moment instead."""
-        columns = {"standing_event": "created_at", "enforcement_case": "opened_at",
-                   "provider_status_change": "at", "audit_event": "at"}
+        columns = {
+            "standing_event": "created_at",
+            "enforcement_case": "opened_at",
+            "provider_status_change": "at",
+            "audit_event": "at",
+        }
         for table, last in marks.items():
             await self.db.execute(f"UPDATE {table} SET {columns[table]} = $2 WHERE id > $1", last, at)
 
     async def marks(self) -> dict[str, int]:
-        return {table: await self.db.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")
-                for table in ("standing_event", "enforcement_case", "provider_status_change", "audit_event")}
+        return {
+            table: await self.db.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")
+            for table in ("standing_event", "enforcement_case", "provider_status_change", "audit_event")
+        }
 
     # --- the cast ------------------------------------------------------------------------------
 
@@ -301,9 +308,17 @@ class History:
         for username, _, _ in OPERATORS:
             row = await self.db.fetchrow(
                 "SELECT o.id, o.display_name, o.node, o.role, n.path FROM operator o JOIN union_node n ON n.id = o.node "
-                "WHERE o.username = $1", username)
-            self.operators[username] = Principal(kind="operator", id=row["id"], display_name=row["display_name"],
-                                                 node_id=row["node"], node_path=row["path"], role=row["role"])
+                "WHERE o.username = $1",
+                username,
+            )
+            self.operators[username] = Principal(
+                kind="operator",
+                id=row["id"],
+                display_name=row["display_name"],
+                node_id=row["node"],
+                node_path=row["path"],
+                role=row["role"],
+            )
         self.category_codes = {row["id"]: row["code"] for row in await self.db.fetch("SELECT id, code FROM category")}
         total = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         active = min(MAX_ACTIVE_MEMBERS, max(1, int(total * 0.6)))
@@ -313,10 +328,21 @@ class History:
             "(SELECT m.id, m.node, n.path, m.groups, m.name, m.joined_at, m.phone_hash = $2 AS demo FROM member m "
             " JOIN union_node n ON n.id = m.node WHERE m.status = 'active' ORDER BY md5(m.id::text || $3) LIMIT $1) "
             "UNION SELECT m.id, m.node, n.path, m.groups, m.name, m.joined_at, true FROM member m "
-            "JOIN union_node n ON n.id = m.node WHERE m.phone_hash = $2", active, demo_hash, salt)
+            "JOIN union_node n ON n.id = m.node WHERE m.phone_hash = $2",
+            active,
+            demo_hash,
+            salt,
+        )
         for row in rows:
-            member = Member(row["id"], row["node"], row["path"], frozenset(row["groups"] or ()), row["name"],
-                            row["joined_at"], rng.lognormvariate(0, 0.7))
+            member = Member(
+                row["id"],
+                row["node"],
+                row["path"],
+                frozenset(row["groups"] or ()),
+                row["name"],
+                row["joined_at"],
+                rng.lognormvariate(0, 0.7),
+            )
             self.members.append(member)
             if row["demo"]:
                 self.demo_member = member
@@ -325,16 +351,21 @@ class History:
         rows = await self.db.fetch(
             "SELECT p.id, p.name, p.kind, p.node, n.path, p.status, p.created_at, p.credit_code FROM provider p "
             "JOIN union_node n ON n.id = p.node WHERE p.status IN ('active', 'suspended') "
-            "ORDER BY (p.credit_code = $2) DESC, md5(p.id::text || $3) LIMIT $1", MAX_PROVIDERS,
-            DEMO_PROVIDER["credit_code"], salt)
+            "ORDER BY (p.credit_code = $2) DESC, md5(p.id::text || $3) LIMIT $1",
+            MAX_PROVIDERS,
+            DEMO_PROVIDER["credit_code"],
+            salt,
+        )
         users = defaultdict(list)
         for row in await self.db.fetch(
-                "SELECT id, provider, role FROM provider_user WHERE provider = ANY($1::int[]) ORDER BY id",
-                [r["id"] for r in rows]):
+            "SELECT id, provider, role FROM provider_user WHERE provider = ANY($1::int[]) ORDER BY id",
+            [r["id"] for r in rows],
+        ):
             users[row["provider"]].append(row)
         locations = defaultdict(list)
-        for row in await self.db.fetch("SELECT id, provider FROM location WHERE provider = ANY($1::int[]) ORDER BY id",
-                                       [r["id"] for r in rows]):
+        for row in await self.db.fetch(
+            "SELECT id, provider FROM location WHERE provider = ANY($1::int[]) ORDER BY id", [r["id"] for r in rows]
+        ):
             locations[row["provider"]].append(row["id"])
         fallback = {t.kind: t.code for t in reversed(cat.PROVIDER_TYPES)}
         for row in rows:
@@ -344,10 +375,19 @@ class History:
             if owner is None or not locations[row["id"]]:
                 continue
             provider = Provider(
-                row["id"], row["name"], cat.TYPE_OF_BRAND.get(brand) or fallback.get(row["kind"], "supermarket"),
-                row["node"], row["path"], row["status"], row["created_at"], owner, staff or [owner],
-                locations[row["id"]], quality=min(0.995, max(0.8, rng.gauss(0.95, 0.03))),
-                weight=rng.lognormvariate(0, 0.9))
+                row["id"],
+                row["name"],
+                cat.TYPE_OF_BRAND.get(brand) or fallback.get(row["kind"], "supermarket"),
+                row["node"],
+                row["path"],
+                row["status"],
+                row["created_at"],
+                owner,
+                staff or [owner],
+                locations[row["id"]],
+                quality=min(0.995, max(0.8, rng.gauss(0.95, 0.03))),
+                weight=rng.lognormvariate(0, 0.9),
+            )
             self.providers[provider.id] = provider
             if row["credit_code"] == DEMO_PROVIDER["credit_code"]:
                 self.demo_provider = provider
@@ -359,10 +399,17 @@ class History:
         """Busy city-wide chains of everyday kinds get the roles; their offers are opened to
         the whole city and their service turns bad at the role's start."""
         beijing = await self.db.fetchrow("SELECT id, path FROM union_node WHERE code = $1", ref.BEIJING["code"])
-        candidates = [p for p in self.providers.values()
-                      if p is not self.demo_provider and p.status == "active" and p.path.startswith(beijing["path"])
-                      and await self.db.fetchval(
-                          "SELECT count(*) FROM offer WHERE provider = $1 AND kind <> 'slot' AND status <> 'draft'", p.id) >= 1]
+        candidates = [
+            p
+            for p in self.providers.values()
+            if p is not self.demo_provider
+            and p.status == "active"
+            and p.path.startswith(beijing["path"])
+            and await self.db.fetchval(
+                "SELECT count(*) FROM offer WHERE provider = $1 AND kind <> 'slot' AND status <> 'draft'", p.id
+            )
+            >= 1
+        ]
         candidates.sort(key=lambda p: (p.type not in ROLE_TYPES, p.id))
         for spec, provider in zip(ROLES, candidates, strict=False):  # more candidates than roles
             provider.role = spec["role"]
@@ -376,8 +423,9 @@ class History:
                 provider.stop = self.day(spec["action"][1])
             if spec["start"] > -HISTORY_DAYS:  # a newcomer: it joined just before its first claims
                 provider.created = provider.start - timedelta(days=2)
-                await self.db.execute("UPDATE provider SET created_at = $2, updated_at = $2 WHERE id = $1",
-                                      provider.id, provider.created)
+                await self.db.execute(
+                    "UPDATE provider SET created_at = $2, updated_at = $2 WHERE id = $1", provider.id, provider.created
+                )
             provider.node, provider.path = beijing["id"], beijing["path"]
             await self.db.execute("UPDATE provider SET node = $2 WHERE id = $1", provider.id, beijing["id"])
             # Its everyday offers are live for the whole city from its start, enough of them
@@ -389,7 +437,11 @@ class History:
                 "created_at = least(created_at, $3), published_at = least(coalesce(published_at, $3), $3), "
                 "updated_at = least(updated_at, $3), valid_to = greatest(valid_to, $4) "
                 "WHERE provider = $1 AND kind <> 'slot'",
-                provider.id, beijing["id"], provider.start - timedelta(days=1), self.day(60))
+                provider.id,
+                beijing["id"],
+                provider.start - timedelta(days=1),
+                self.day(60),
+            )
 
     async def load_offers(self) -> None:
         rows = await self.db.fetch(
@@ -397,18 +449,36 @@ class History:
             "o.stock_left, o.per_member_limit, o.limit_period, o.groups, o.valid_from, o.valid_to, o.published_at, "
             "o.updated_at, o.title_zh, n.path AS scope_path FROM offer o JOIN union_node n ON n.id = o.node_scope "
             "WHERE o.provider = ANY($1::int[]) AND o.status IN ('published', 'paused', 'expired') ORDER BY o.id",
-            list(self.providers))
+            list(self.providers),
+        )
         for row in rows:
             provider = self.providers[row["provider"]]
             opens = max(row["valid_from"], row["published_at"] or row["valid_from"], provider.start or self.start)
             closes = row["updated_at"] if row["status"] == "paused" else row["valid_to"]
             if provider.stop:
                 closes = min(closes, provider.stop)
-            self.offers.append(Offer(
-                row["id"], provider, row["kind"], row["category"], row["status"], row["member_price_fen"],
-                row["subsidy_fen"], row["points_price"], row["stock_left"], row["per_member_limit"],
-                row["limit_period"], row["scope_path"], frozenset(row["groups"] or ()), row["valid_from"],
-                row["valid_to"], opens, closes, row["title_zh"]))
+            self.offers.append(
+                Offer(
+                    row["id"],
+                    provider,
+                    row["kind"],
+                    row["category"],
+                    row["status"],
+                    row["member_price_fen"],
+                    row["subsidy_fen"],
+                    row["points_price"],
+                    row["stock_left"],
+                    row["per_member_limit"],
+                    row["limit_period"],
+                    row["scope_path"],
+                    frozenset(row["groups"] or ()),
+                    row["valid_from"],
+                    row["valid_to"],
+                    opens,
+                    closes,
+                    row["title_zh"],
+                )
+            )
 
     # --- policy, campaign and grants: set up before the claims --------------------------------
 
@@ -425,18 +495,36 @@ class History:
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         budget = max(200_000, min(members, 20_000) * 400) // 10_000 * 10_000  # ¥4 a member, in fen
         winter = _local(self.now).month in (11, 12, 1, 2)
-        campaign = await campaigns.create_campaign(beijing, CampaignCreate(
-            node_id=beijing.node_id,
-            name_zh="冬春送温暖·职工生活补贴" if winter else "金秋职工普惠季·生活补贴",
-            name_en="Winter warmth: living subsidy for members" if winter else "Autumn benefits season: living subsidy",
-            starts_at=self.on_day(-35, 0), ends_at=self.on_day(56, 0), groups=[], offer_ids=[],
-            category_ids=[categories["dining"], categories["shopping"]], budget_fen=budget,
-            per_member_cap_fen=10_000))
+        campaign = await campaigns.create_campaign(
+            beijing,
+            CampaignCreate(
+                node_id=beijing.node_id,
+                name_zh="冬春送温暖·职工生活补贴" if winter else "金秋职工普惠季·生活补贴",
+                name_en="Winter warmth: living subsidy for members"
+                if winter
+                else "Autumn benefits season: living subsidy",
+                starts_at=self.on_day(-35, 0),
+                ends_at=self.on_day(56, 0),
+                groups=[],
+                offer_ids=[],
+                category_ids=[categories["dining"], categories["shopping"]],
+                budget_fen=budget,
+                per_member_cap_fen=10_000,
+            ),
+        )
         await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(-36, 15))
-        self.campaign = {"id": campaign.id, "node_path": beijing.node_path, "starts": self.on_day(-35, 0),
-                         "ends": self.on_day(56, 0), "categories": {categories["dining"], categories["shopping"]},
-                         "budget": budget, "spent": 0, "members": defaultdict(int), "cap": 10_000,
-                         "node": beijing.node_id}
+        self.campaign = {
+            "id": campaign.id,
+            "node_path": beijing.node_path,
+            "starts": self.on_day(-35, 0),
+            "ends": self.on_day(56, 0),
+            "categories": {categories["dining"], categories["shopping"]},
+            "budget": budget,
+            "spent": 0,
+            "members": defaultdict(int),
+            "cap": 10_000,
+            "node": beijing.node_id,
+        }
 
     async def grants(self) -> None:
         """Two grants of the city federation, to every active member of the subtree (or of one
@@ -450,35 +538,57 @@ class History:
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         # A city-wide grant to a million members is a job of its own (benefits bench grant);
         # for large seeds the history's grants go to the demo member's union instead.
-        node_path = beijing.node_path if members <= 20_000 else await self.db.fetchval(
-            "SELECT path FROM union_node WHERE code = $1", DEMO_MEMBER["node_code"])
+        node_path = (
+            beijing.node_path
+            if members <= 20_000
+            else await self.db.fetchval("SELECT path FROM union_node WHERE code = $1", DEMO_MEMBER["node_code"])
+        )
         node_id = await self.db.fetchval("SELECT id FROM union_node WHERE path = $1", node_path)
         expiry = timedelta(days=get_settings().points.expiry_days)
         lot_ids = await self.max_id("points_lot")
         self.grant_lots: list[Lot] = []
         sampled = {m.id for m in self.members}
         for row in await self.db.fetch(
-                "SELECT l.id, l.member, e.created_at, l.expires_at, l.remaining FROM points_lot l "
-                "JOIN points_entry e ON e.id = l.entry WHERE l.member = ANY($1::bigint[]) ORDER BY l.expires_at, l.id",
-                sorted(sampled)):
-            self.lots[row["member"]].append(Lot(row["id"], row["member"], row["created_at"], row["expires_at"],
-                                                row["remaining"]))
+            "SELECT l.id, l.member, e.created_at, l.expires_at, l.remaining FROM points_lot l "
+            "JOIN points_entry e ON e.id = l.entry WHERE l.member = ANY($1::bigint[]) ORDER BY l.expires_at, l.id",
+            sorted(sampled),
+        ):
+            self.lots[row["member"]].append(
+                Lot(row["id"], row["member"], row["created_at"], row["expires_at"], row["remaining"])
+            )
         for when, amount, group, reason in (
-                (self.on_day(-63, 10), 200, None, "国庆节职工福利积分"),
-                (self.on_day(-20, 10.5), 300, "gig", "新就业形态劳动者冬季关爱积分")):
-            targets = [row["id"] for row in await self.db.fetch(
-                "SELECT m.id FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 || '%' "
-                "AND m.status = 'active' AND m.joined_at < $2 AND ($3::varchar IS NULL OR $3 = ANY(m.groups)) "
-                "ORDER BY m.id", node_path, when, group)]
+            (self.on_day(-63, 10), 200, None, "国庆节职工福利积分"),
+            (self.on_day(-20, 10.5), 300, "gig", "新就业形态劳动者冬季关爱积分"),
+        ):
+            targets = [
+                row["id"]
+                for row in await self.db.fetch(
+                    "SELECT m.id FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 || '%' "
+                    "AND m.status = 'active' AND m.joined_at < $2 AND ($3::varchar IS NULL OR $3 = ANY(m.groups)) "
+                    "ORDER BY m.id",
+                    node_path,
+                    when,
+                    group,
+                )
+            ]
             grant_id = await self.db.fetchval(
                 "INSERT INTO points_grant (node, member_group, amount, reason, operator, status, members_total, "
                 "members_done, last_member, created_at, finished_at) "
                 "VALUES ($1, $2, $3, $4, $5, 'done', $6, $6, $7, $8, $9) RETURNING id",
-                node_id, group, amount, reason, beijing.id, len(targets), targets[-1] if targets else 0, when,
-                when + timedelta(minutes=2))
+                node_id,
+                group,
+                amount,
+                reason,
+                beijing.id,
+                len(targets),
+                targets[-1] if targets else 0,
+                when,
+                when + timedelta(minutes=2),
+            )
             for member_id in targets:
-                lot = Lot(lot_ids.take(), member_id, when, when + expiry, amount, amount=amount, grant=grant_id,
-                          reason=reason)
+                lot = Lot(
+                    lot_ids.take(), member_id, when, when + expiry, amount, amount=amount, grant=grant_id, reason=reason
+                )
                 self.grant_lots.append(lot)
                 if member_id in sampled:
                     self.lots[member_id].append(lot)
@@ -493,15 +603,21 @@ class History:
         rng = self.rng
         moments = []
         live = [o for o in self.offers if o.provider.role is None and o.provider.status == "active"]
-        cumulative = list(itertools.accumulate(
-            o.provider.weight * (1.6 if o.kind in ("voucher", "points") else 1.0) for o in live))
+        cumulative = list(
+            itertools.accumulate(o.provider.weight * (1.6 if o.kind in ("voucher", "points") else 1.0) for o in live)
+        )
         total = int(len(self.members) * CLAIMS_PER_ACTIVE_MEMBER)
         for _ in range(total if live else 0):
             # Growth: the density rises linearly over the 90 days (inverse of a linear CDF).
             x = rng.random()
             offset = HISTORY_DAYS * (math.sqrt(0.25 + 3 * x) - 0.5) / 1.5  # density ∝ 1 + 2t/90
-            moments.append((self.start + timedelta(days=offset, hours=rng.gauss(0, 3)),
-                            rng.choices(live, cum_weights=cumulative)[0], None))
+            moments.append(
+                (
+                    self.start + timedelta(days=offset, hours=rng.gauss(0, 3)),
+                    rng.choices(live, cum_weights=cumulative)[0],
+                    None,
+                )
+            )
         for provider in self.providers.values():
             if provider.role is None:
                 continue
@@ -531,9 +647,17 @@ class History:
         counts: dict[tuple, int] = defaultdict(int)
         stock = {o.id: o.stock_left for o in self.offers}
         # (offer, start) → [slot id, starts, ends, booked, capacity, already in the table]
-        slots: dict[tuple, list] = {(row["offer"], row["starts_at"]): [row["id"], row["starts_at"], row["ends_at"],
-                                                                       row["booked"], row["capacity"], True]
-                                    for row in await self.db.fetch("SELECT * FROM offer_slot")}
+        slots: dict[tuple, list] = {
+            (row["offer"], row["starts_at"]): [
+                row["id"],
+                row["starts_at"],
+                row["ends_at"],
+                row["booked"],
+                row["capacity"],
+                True,
+            ]
+            for row in await self.db.fetch("SELECT * FROM offer_slot")
+        }
         releases: list = []  # heap of (when, seq, voucher): what a cancellation gives back, at its time
         sequence = 0
         for moment, offer, member in self.claim_moments():
@@ -543,8 +667,11 @@ class History:
                 continue
             key = (offer.scope_path, offer.groups)
             if key not in by_scope:
-                pool = [m for m in self.members if m.path.startswith(offer.scope_path)
-                        and (not offer.groups or offer.groups & m.groups)]
+                pool = [
+                    m
+                    for m in self.members
+                    if m.path.startswith(offer.scope_path) and (not offer.groups or offer.groups & m.groups)
+                ]
                 by_scope[key] = (pool, list(itertools.accumulate(m.weight for m in pool)))
             pool, cumulative = by_scope[key]
             if not pool:
@@ -552,8 +679,9 @@ class History:
             member = rng.choices(pool, cum_weights=cumulative)[0]
             if member.joined > moment:
                 continue
-            voucher = self.claim(offer, member, moment, counts, period_start, member_share, vouchers_ids,
-                                 slot_ids, slots)
+            voucher = self.claim(
+                offer, member, moment, counts, period_start, member_share, vouchers_ids, slot_ids, slots
+            )
             if voucher is None:
                 continue
             stock[offer.id] -= 1
@@ -566,12 +694,20 @@ class History:
         member = self.demo_member
         if member and not any(v.member is member and v.points_spent for v in self.vouchers):
             # She spent points on a day pass once (the story below needs no points).
-            for offer in [o for o in self.offers if o.kind == "points" and o.provider.role is None
-                          and o.provider.status == "active" and member.path.startswith(o.scope_path)
-                          and (not o.groups or o.groups & member.groups) and stock[o.id] > 0]:
+            for offer in [
+                o
+                for o in self.offers
+                if o.kind == "points"
+                and o.provider.role is None
+                and o.provider.status == "active"
+                and member.path.startswith(o.scope_path)
+                and (not o.groups or o.groups & member.groups)
+                and stock[o.id] > 0
+            ]:
                 moment = self.day(-8)
                 if offer.opens <= moment < offer.closes and self.claim(
-                        offer, member, moment, counts, period_start, member_share, vouchers_ids, slot_ids, slots):
+                    offer, member, moment, counts, period_start, member_share, vouchers_ids, slot_ids, slots
+                ):
                     stock[offer.id] -= 1
                     voucher = self.vouchers[-1]
                     voucher.status, voucher.redeemed_at = "redeemed", self.on_day(-7, 10.5)  # the next day, open
@@ -581,8 +717,9 @@ class History:
         self.expire_campaign_spends()
         await self.write_claims(stock, counts, slots)
 
-    def claim(self, offer: Offer, member: Member, moment: datetime, counts, period_start, member_share, ids, slot_ids,
-              slots) -> Voucher | None:
+    def claim(
+        self, offer: Offer, member: Member, moment: datetime, counts, period_start, member_share, ids, slot_ids, slots
+    ) -> Voucher | None:
         """One claim under the services' rules; None when it would have been refused."""
         rng = self.rng
         start = period_start(offer.period, moment)
@@ -607,7 +744,9 @@ class History:
         points = offer.points_price if offer.kind == "points" else 0
         taken = []
         if points:
-            available = [lot for lot in self.lots[member.id] if lot.created <= moment < lot.expires and lot.remaining > 0]
+            available = [
+                lot for lot in self.lots[member.id] if lot.created <= moment < lot.expires and lot.remaining > 0
+            ]
             if sum(lot.remaining for lot in available) < points:
                 if slot:
                     slot[3] -= 1
@@ -623,10 +762,17 @@ class History:
                     break
         campaign = self.campaign
         drawn = False
-        if (campaign and offer.subsidy_fen > 0 and offer.category in campaign["categories"]
-                and campaign["starts"] <= moment < campaign["ends"] and member.path.startswith(campaign["node_path"])):
-            if (campaign["members"][member.id] + offer.subsidy_fen > campaign["cap"]
-                    or campaign["spent"] + offer.subsidy_fen > campaign["budget"]):
+        if (
+            campaign
+            and offer.subsidy_fen > 0
+            and offer.category in campaign["categories"]
+            and campaign["starts"] <= moment < campaign["ends"]
+            and member.path.startswith(campaign["node_path"])
+        ):
+            if (
+                campaign["members"][member.id] + offer.subsidy_fen > campaign["cap"]
+                or campaign["spent"] + offer.subsidy_fen > campaign["budget"]
+            ):
                 for lot, take in taken:  # refused: nothing was taken
                     lot.remaining += take
                 if slot:
@@ -637,10 +783,21 @@ class History:
             drawn = True
         counts[(member.id, offer.id, start)] += 1
         voucher = Voucher(
-            ids.take(), codes.new_code(), offer, member, moment, expires, subsidy_fen=offer.subsidy_fen,
+            ids.take(),
+            codes.new_code(),
+            offer,
+            member,
+            moment,
+            expires,
+            subsidy_fen=offer.subsidy_fen,
             paid_fen=member_share({"member_price_fen": offer.member_price_fen, "subsidy_fen": offer.subsidy_fen})
-            if offer.kind == "paid" else 0, points_spent=points, slot=slot[0] if slot else None, period_start=start,
-            campaign_spend=drawn)
+            if offer.kind == "paid"
+            else 0,
+            points_spent=points,
+            slot=slot[0] if slot else None,
+            period_start=start,
+            campaign_spend=drawn,
+        )
         voucher.points_taken = taken
         if slot:
             voucher.slot_starts = slot[1]
@@ -686,8 +843,9 @@ class History:
             answer_rate = 0.6 if provider.role else 0.4 if provider is self.demo_provider else 0.08
             if rng.random() < answer_rate:
                 # Most providers honour what they promise; the ones on their way down often do not.
-                voucher.honoured = (rng.random() < 0.995 if provider.honest
-                                    else self.good_visit(provider, when) or rng.random() < 0.5)
+                voucher.honoured = (
+                    rng.random() < 0.995 if provider.honest else self.good_visit(provider, when) or rng.random() < 0.5
+                )
         elif voucher.expires_at <= self.now:
             voucher.status = "expired"
 
@@ -725,64 +883,184 @@ class History:
         for v in self.vouchers:
             if v.slot is not None and v.status in live:
                 booked[v.slot] += 1
-        await self.copy("offer_slot", ["id", "offer", "starts_at", "ends_at", "capacity", "booked"], [
-            (slot_id, offer_id, begins, ends, capacity, booked[slot_id])
-            for (offer_id, _), (slot_id, begins, ends, _, capacity, existing) in slots.items() if not existing])
+        await self.copy(
+            "offer_slot",
+            ["id", "offer", "starts_at", "ends_at", "capacity", "booked"],
+            [
+                (slot_id, offer_id, begins, ends, capacity, booked[slot_id])
+                for (offer_id, _), (slot_id, begins, ends, _, capacity, existing) in slots.items()
+                if not existing
+            ],
+        )
         existing = [entry[0] for entry in slots.values() if entry[5]]
         await self.db.execute(
             "UPDATE offer_slot s SET booked = b.n FROM unnest($1::bigint[], $2::int[]) AS b(id, n) WHERE s.id = b.id",
-            existing, [booked[slot_id] for slot_id in existing])
-        await self.copy("voucher", [
-            "id", "code", "offer", "member", "provider", "status", "period_start", "claimed_at", "expires_at",
-            "redeemed_at", "redeemed_by", "redeemed_location", "cancelled_at", "honoured", "subsidy_fen", "paid_fen",
-            "points_spent", "slot"], [
-            (v.id, v.code, v.offer.id, v.member.id, v.offer.provider.id, v.status, v.period_start, v.claimed_at,
-             v.expires_at, v.redeemed_at, v.staff, v.location, v.cancelled_at, v.honoured, v.subsidy_fen, v.paid_fen,
-             v.points_spent, v.slot) for v in self.vouchers])
-        await self.copy("claim_count", ["member", "offer", "period_start", "claims"],
-                        [(member, offer, start, n) for (member, offer, start), n in counts.items() if n > 0])
+            existing,
+            [booked[slot_id] for slot_id in existing],
+        )
+        await self.copy(
+            "voucher",
+            [
+                "id",
+                "code",
+                "offer",
+                "member",
+                "provider",
+                "status",
+                "period_start",
+                "claimed_at",
+                "expires_at",
+                "redeemed_at",
+                "redeemed_by",
+                "redeemed_location",
+                "cancelled_at",
+                "honoured",
+                "subsidy_fen",
+                "paid_fen",
+                "points_spent",
+                "slot",
+            ],
+            [
+                (
+                    v.id,
+                    v.code,
+                    v.offer.id,
+                    v.member.id,
+                    v.offer.provider.id,
+                    v.status,
+                    v.period_start,
+                    v.claimed_at,
+                    v.expires_at,
+                    v.redeemed_at,
+                    v.staff,
+                    v.location,
+                    v.cancelled_at,
+                    v.honoured,
+                    v.subsidy_fen,
+                    v.paid_fen,
+                    v.points_spent,
+                    v.slot,
+                )
+                for v in self.vouchers
+            ],
+        )
+        await self.copy(
+            "claim_count",
+            ["member", "offer", "period_start", "claims"],
+            [(member, offer, start, n) for (member, offer, start), n in counts.items() if n > 0],
+        )
         await self.db.execute(
             "UPDATE offer o SET stock_left = s.stock FROM unnest($1::bigint[], $2::int[]) AS s(id, stock) "
-            "WHERE o.id = s.id", list(stock), list(stock.values()))
+            "WHERE o.id = s.id",
+            list(stock),
+            list(stock.values()),
+        )
         # Payments of paid vouchers (the Stripe stand-in keeps no record of these old ones).
         payments = []
         for v in self.vouchers:
             if v.payment is None:
                 continue
             paid = v.claimed_at + timedelta(minutes=2)
-            payments.append((
-                v.id, v.member.id, v.paid_fen, f"pi_demo{v.id:012d}", v.payment, v.claimed_at + timedelta(minutes=15),
-                v.claimed_at, paid if v.payment != "cancelled" else None,
-                v.cancelled_at if v.payment == "cancelled" else None,
-                f"re_demo{v.id:012d}" if v.payment == "refunded" else None,
-                v.cancelled_at + timedelta(minutes=1) if v.payment == "refunded" else None))
-        await self.copy("payment", ["voucher", "member", "amount_fen", "payment_intent", "status", "hold_until",
-                                    "created_at", "succeeded_at", "cancelled_at", "refund_id", "refunded_at"], payments)
+            payments.append(
+                (
+                    v.id,
+                    v.member.id,
+                    v.paid_fen,
+                    f"pi_demo{v.id:012d}",
+                    v.payment,
+                    v.claimed_at + timedelta(minutes=15),
+                    v.claimed_at,
+                    paid if v.payment != "cancelled" else None,
+                    v.cancelled_at if v.payment == "cancelled" else None,
+                    f"re_demo{v.id:012d}" if v.payment == "refunded" else None,
+                    v.cancelled_at + timedelta(minutes=1) if v.payment == "refunded" else None,
+                )
+            )
+        await self.copy(
+            "payment",
+            [
+                "voucher",
+                "member",
+                "amount_fen",
+                "payment_intent",
+                "status",
+                "hold_until",
+                "created_at",
+                "succeeded_at",
+                "cancelled_at",
+                "refund_id",
+                "refunded_at",
+            ],
+            payments,
+        )
         await self.write_points()
         if self.campaign:
-            spends = [(self.campaign["id"], v.id, v.member.id, self.campaign["node"], v.subsidy_fen, v.claimed_at,
-                       v.campaign_released) for v in self.vouchers if v.campaign_spend]
-            await self.copy("campaign_spend", ["campaign", "voucher", "member", "node", "amount_fen", "spent_at",
-                                               "refunded_at"], spends)
-            await self.copy("campaign_member", ["campaign", "member", "spent_fen"],
-                            [(self.campaign["id"], member, fen) for member, fen in self.campaign["members"].items()])
-            await self.db.execute("UPDATE campaign SET spent_fen = $2 WHERE id = $1", self.campaign["id"],
-                                  self.campaign["spent"])
+            spends = [
+                (
+                    self.campaign["id"],
+                    v.id,
+                    v.member.id,
+                    self.campaign["node"],
+                    v.subsidy_fen,
+                    v.claimed_at,
+                    v.campaign_released,
+                )
+                for v in self.vouchers
+                if v.campaign_spend
+            ]
+            await self.copy(
+                "campaign_spend",
+                ["campaign", "voucher", "member", "node", "amount_fen", "spent_at", "refunded_at"],
+                spends,
+            )
+            await self.copy(
+                "campaign_member",
+                ["campaign", "member", "spent_fen"],
+                [(self.campaign["id"], member, fen) for member, fen in self.campaign["members"].items()],
+            )
+            await self.db.execute(
+                "UPDATE campaign SET spent_fen = $2 WHERE id = $1", self.campaign["id"], self.campaign["spent"]
+            )
         self.report.vouchers = len(self.vouchers)
 
     async def write_points(self) -> None:
         """Grants, spends and refunds as the ledger would have them, in time order; the lots
         as the spends left them; each balance the sum of its entries."""
-        entries = [(lot.created, lot.member, "grant", lot.amount, f"grant:{lot.grant}", None, lot.grant, lot.reason,
-                    None, lot) for lot in self.grant_lots]
+        entries = [
+            (lot.created, lot.member, "grant", lot.amount, f"grant:{lot.grant}", None, lot.grant, lot.reason, None, lot)
+            for lot in self.grant_lots
+        ]
         for kind, voucher, when in self.points_rows:
             if kind == "spend":
-                entries.append((when, voucher.member.id, "spend", -voucher.points_spent, f"spend:voucher:{voucher.id}",
-                                voucher.id, None, None,
-                                json.dumps([[lot.id, take] for lot, take in voucher.points_taken]), None))
+                entries.append(
+                    (
+                        when,
+                        voucher.member.id,
+                        "spend",
+                        -voucher.points_spent,
+                        f"spend:voucher:{voucher.id}",
+                        voucher.id,
+                        None,
+                        None,
+                        json.dumps([[lot.id, take] for lot, take in voucher.points_taken]),
+                        None,
+                    )
+                )
             else:
-                entries.append((when, voucher.member.id, "refund", voucher.points_spent,
-                                f"refund:voucher:{voucher.id}", voucher.id, None, None, None, None))
+                entries.append(
+                    (
+                        when,
+                        voucher.member.id,
+                        "refund",
+                        voucher.points_spent,
+                        f"refund:voucher:{voucher.id}",
+                        voucher.id,
+                        None,
+                        None,
+                        None,
+                        None,
+                    )
+                )
         entries.sort(key=lambda e: e[0])
         ids = await self.max_id("points_entry")
         rows, lot_entry = [], {}
@@ -791,19 +1069,32 @@ class History:
             if lot is not None:
                 lot_entry[lot.id] = entry_id
             rows.append((entry_id, member, kind, amount, ref_, voucher, grant, reason, lots, when))
-        await self.copy("points_entry", ["id", "member", "kind", "amount", "ref", "voucher", "points_grant", "reason",
-                                         "lots", "created_at"], rows)
-        await self.copy("points_lot", ["id", "member", "entry", "amount", "remaining", "expires_at"], [
-            (lot.id, lot.member, lot_entry[lot.id], lot.amount, lot.remaining, lot.expires) for lot in self.grant_lots])
+        await self.copy(
+            "points_entry",
+            ["id", "member", "kind", "amount", "ref", "voucher", "points_grant", "reason", "lots", "created_at"],
+            rows,
+        )
+        await self.copy(
+            "points_lot",
+            ["id", "member", "entry", "amount", "remaining", "expires_at"],
+            [
+                (lot.id, lot.member, lot_entry[lot.id], lot.amount, lot.remaining, lot.expires)
+                for lot in self.grant_lots
+            ],
+        )
         earlier = [lot for lots in self.lots.values() for lot in lots if lot.touched and lot.grant is None]
         await self.db.execute(
             "UPDATE points_lot l SET remaining = t.remaining FROM unnest($1::bigint[], $2::int[]) AS t(id, remaining) "
-            "WHERE l.id = t.id", [lot.id for lot in earlier], [lot.remaining for lot in earlier])
+            "WHERE l.id = t.id",
+            [lot.id for lot in earlier],
+            [lot.remaining for lot in earlier],
+        )
         await self.db.execute(
             "INSERT INTO points_balance (member, balance) SELECT member, sum(amount) FROM points_entry "
             "WHERE member = ANY($1::bigint[]) GROUP BY member ORDER BY member "
             "ON CONFLICT (member) DO UPDATE SET balance = EXCLUDED.balance",
-            sorted({row[1] for row in rows}))
+            sorted({row[1] for row in rows}),
+        )
 
     # --- the quality loop's records --------------------------------------------------------------
 
@@ -815,14 +1106,30 @@ class History:
         redemptions, ratings, complaints = [], [], []
         redemption_of = {}
         survey_delay = timedelta(hours=2)
-        mine = sorted((v for v in self.vouchers if v.member is self.demo_member and v.status == "redeemed"),
-                      key=lambda v: v.redeemed_at)
+        mine = sorted(
+            (v for v in self.vouchers if v.member is self.demo_member and v.status == "redeemed"),
+            key=lambda v: v.redeemed_at,
+        )
         for v in sorted((v for v in self.vouchers if v.status == "redeemed"), key=lambda v: v.redeemed_at):
             provider = v.offer.provider
             rid = redemption_of[v.id] = redemption_ids.take()
             due = v.redeemed_at + survey_delay
-            redemptions.append((rid, v.id, provider.id, v.offer.id, v.offer.category, v.member.id, v.staff,
-                                v.location, v.redeemed_at, v.honoured, due, due if due <= self.now else None))
+            redemptions.append(
+                (
+                    rid,
+                    v.id,
+                    provider.id,
+                    v.offer.id,
+                    v.offer.category,
+                    v.member.id,
+                    v.staff,
+                    v.location,
+                    v.redeemed_at,
+                    v.honoured,
+                    due,
+                    due if due <= self.now else None,
+                )
+            )
             good = self.good_visit(provider, v.redeemed_at)
             rate_chance = 0.6 if provider.role else 0.42
             if v.member is self.demo_member:  # she rated her first visits, and has her last one to rate
@@ -830,29 +1137,110 @@ class History:
             if rng.random() < rate_chance:
                 at = v.redeemed_at + timedelta(hours=rng.uniform(2.2, 60))
                 if at < self.now:
-                    overall = (rng.choices((5, 4, 3), (62, 30, 8))[0] if good
-                               else rng.choices((1, 2, 3), (55, 35, 10))[0])
+                    overall = (
+                        rng.choices((5, 4, 3), (62, 30, 8))[0] if good else rng.choices((1, 2, 3), (55, 35, 10))[0]
+                    )
                     comment = ""
                     if rng.random() < 0.65:
-                        pool = cat.COMMENTS_GOOD if overall >= 4 else cat.COMMENTS_FAIR if overall == 3 else cat.COMMENTS_BAD
+                        pool = (
+                            cat.COMMENTS_GOOD
+                            if overall >= 4
+                            else cat.COMMENTS_FAIR
+                            if overall == 3
+                            else cat.COMMENTS_BAD
+                        )
                         comment = rng.choice(pool)
                     subs = [max(1, min(5, overall + rng.choice((-1, 0, 0, 0, 1)))) for _ in range(4)]
-                    ratings.append((rating_ids.take(), rid, provider.id, v.member.id, overall, *subs, comment, at, at,
-                                    False, None, None, "", False, pii.mask_name(v.member.name),
-                                    *self.reply(provider, overall, comment, at, random.Random(rid))))
+                    ratings.append(
+                        (
+                            rating_ids.take(),
+                            rid,
+                            provider.id,
+                            v.member.id,
+                            overall,
+                            *subs,
+                            comment,
+                            at,
+                            at,
+                            False,
+                            None,
+                            None,
+                            "",
+                            False,
+                            pii.mask_name(v.member.name),
+                            *self.reply(provider, overall, comment, at, random.Random(rid)),
+                        )
+                    )
             complaint_chance = 0.004 if good else provider.complaints
             if rng.random() < complaint_chance:
                 complaints.append(self.complaint(v, rid, provider))
         self.held_burst(ratings, rating_ids, redemption_of)
-        await self.copy("redemption", ["id", "voucher", "provider", "offer", "category", "member", "staff", "location",
-                                       "redeemed_at", "honoured", "survey_due_at", "survey_sent_at"], redemptions)
-        await self.copy("rating", ["id", "redemption", "provider", "member", "overall", "service", "honoured",
-                                   "environment", "attitude", "comment", "created_at", "updated_at", "held",
-                                   "hold_reason", "cleared_at", "network", "new_account", "member_masked", "reply",
-                                   "replied_at", "replied_by"], ratings)
-        await self.copy("complaint", ["redemption", "voucher", "provider", "member", "category", "text", "status",
-                                      "created_at", "respond_by", "answer", "answered_at", "resolution", "closed_at",
-                                      "closed_by", "member_masked"], [c for c in complaints if c])
+        await self.copy(
+            "redemption",
+            [
+                "id",
+                "voucher",
+                "provider",
+                "offer",
+                "category",
+                "member",
+                "staff",
+                "location",
+                "redeemed_at",
+                "honoured",
+                "survey_due_at",
+                "survey_sent_at",
+            ],
+            redemptions,
+        )
+        await self.copy(
+            "rating",
+            [
+                "id",
+                "redemption",
+                "provider",
+                "member",
+                "overall",
+                "service",
+                "honoured",
+                "environment",
+                "attitude",
+                "comment",
+                "created_at",
+                "updated_at",
+                "held",
+                "hold_reason",
+                "cleared_at",
+                "network",
+                "new_account",
+                "member_masked",
+                "reply",
+                "replied_at",
+                "replied_by",
+            ],
+            ratings,
+        )
+        await self.copy(
+            "complaint",
+            [
+                "redemption",
+                "voucher",
+                "provider",
+                "member",
+                "category",
+                "text",
+                "status",
+                "created_at",
+                "respond_by",
+                "answer",
+                "answered_at",
+                "resolution",
+                "closed_at",
+                "closed_by",
+                "member_masked",
+            ],
+            [c for c in complaints if c],
+        )
         self.report.redemptions, self.report.ratings = len(redemptions), len(ratings)
         self.report.complaints = sum(1 for c in complaints if c)
 
@@ -888,8 +1276,11 @@ class History:
             if (v.member.id, -v.offer.provider.id) not in seen and rng.random() < 0.3:
                 seen.add((v.member.id, -v.offer.provider.id))
                 rows.append((v.member.id, None, v.offer.provider.id, kept))
-        if self.demo_member is not None and self.demo_provider is not None \
-                and (self.demo_member.id, -self.demo_provider.id) not in seen:
+        if (
+            self.demo_member is not None
+            and self.demo_provider is not None
+            and (self.demo_member.id, -self.demo_provider.id) not in seen
+        ):
             rows.append((self.demo_member.id, None, self.demo_provider.id, self.day(-5)))
         await self.copy("favourite", ["member", "offer", "provider", "created_at"], rows)
         self.report.favourites = len(rows)
@@ -903,8 +1294,7 @@ class History:
         respond_by = created + timedelta(hours=72)
         status, answer, answered, resolution, closed, closed_by = "open", None, None, None, None, None
         # A good provider answers within a day; a provider on its way down lets most go past the deadline.
-        answers = rng.random() < (provider.answers if not (provider.recovers and created > provider.recovers)
-                                  else 0.93)
+        answers = rng.random() < (provider.answers if not (provider.recovers and created > provider.recovers) else 0.93)
         if answers:
             answered = created + timedelta(hours=rng.uniform(2, 30) if rng.random() < 0.85 else rng.uniform(80, 120))
             if answered < self.now:
@@ -917,17 +1307,35 @@ class History:
                 status, resolution, closed_by = "closed", rng.choice(cat.RESOLUTIONS), self.operators["beijing"].id
             else:
                 closed = None
-        return (redemption_id, voucher.id, provider.id, voucher.member.id, category, rng.choice(cat.COMPLAINTS[category]),
-                status, created, respond_by, answer, answered, resolution, closed, closed_by,
-                pii.mask_name(voucher.member.name))
+        return (
+            redemption_id,
+            voucher.id,
+            provider.id,
+            voucher.member.id,
+            category,
+            rng.choice(cat.COMPLAINTS[category]),
+            status,
+            created,
+            respond_by,
+            answer,
+            answered,
+            resolution,
+            closed,
+            closed_by,
+            pii.mask_name(voucher.member.name),
+        )
 
     def held_burst(self, ratings: list, rating_ids: Ids, redemption_of: dict) -> None:
         """Three five-star ratings of one provider within an hour from one network: the third
         joins a burst and waits for an operator, as the ratings service holds it."""
         recent = defaultdict(list)
         for v in self.vouchers:
-            if (v.status == "redeemed" and self.day(-14) < v.redeemed_at < self.day(-1)
-                    and v.offer.provider is not self.demo_provider and v.member is not self.demo_member):
+            if (
+                v.status == "redeemed"
+                and self.day(-14) < v.redeemed_at < self.day(-1)
+                and v.offer.provider is not self.demo_provider
+                and v.member is not self.demo_member
+            ):
                 recent[v.offer.provider.id].append(v)
         busiest = sorted(recent.values(), key=len, reverse=True)
         burst = busiest[0][-3:] if busiest and len(busiest[0]) >= 3 else None
@@ -939,9 +1347,31 @@ class History:
         for number, v in enumerate(burst):
             moment = at + timedelta(minutes=7 * number)
             held = number == 2
-            ratings.append((rating_ids.take(), redemption_of[v.id], v.offer.provider.id, v.member.id, 5, 5, 5, 5, 5,
-                            "非常好！强烈推荐！", moment, moment, held, "burst_one_network" if held else None, None,
-                            "203.0.113.0/24", False, pii.mask_name(v.member.name), None, None, None))
+            ratings.append(
+                (
+                    rating_ids.take(),
+                    redemption_of[v.id],
+                    v.offer.provider.id,
+                    v.member.id,
+                    5,
+                    5,
+                    5,
+                    5,
+                    5,
+                    "非常好！强烈推荐！",
+                    moment,
+                    moment,
+                    held,
+                    "burst_one_network" if held else None,
+                    None,
+                    "203.0.113.0/24",
+                    False,
+                    pii.mask_name(v.member.name),
+                    None,
+                    None,
+                    None,
+                )
+            )
 
     # --- evaluator results ------------------------------------------------------------------------
 
@@ -953,9 +1383,12 @@ class History:
         rng = self.rng
         org = await self.db.fetchrow(
             "SELECT o.id, o.name, o.node, n.path FROM evaluator_org o JOIN union_node n ON n.id = o.node "
-            "WHERE o.name = $1", EVALUATOR_ORG)
-        principal = Principal(kind="evaluator", id=org["id"], display_name=org["name"], node_id=org["node"],
-                              node_path=org["path"])
+            "WHERE o.name = $1",
+            EVALUATOR_ORG,
+        )
+        principal = Principal(
+            kind="evaluator", id=org["id"], display_name=org["name"], node_id=org["node"], node_path=org["path"]
+        )
         visited = [p for p in self.providers.values() if p.path.startswith(org["path"])]
         for number, month_end in enumerate((-62, -32, -2)):
             submitted = self.on_day(month_end, 16)
@@ -967,11 +1400,18 @@ class History:
                 good = provider.quality > 0.7 or (provider.recovers and submitted > provider.recovers)
                 score = int(min(100, max(20, rng.gauss(88 if good else 52, 6))))
                 method = rng.choice(batches.METHODS[:2])
-                rows.append({"provider_id": provider.id, "visit_date": visit.isoformat(), "method": method,
-                             "score": score, "honoured": min(100, score + rng.randint(-5, 8)),
-                             "service": min(100, score + rng.randint(-8, 5)),
-                             "sample_size": 1 if method == "mystery_shopper" else rng.randint(8, 30),
-                             "note": rng.choice(cat.EVALUATOR_NOTES_GOOD if good else cat.EVALUATOR_NOTES_BAD)})
+                rows.append(
+                    {
+                        "provider_id": provider.id,
+                        "visit_date": visit.isoformat(),
+                        "method": method,
+                        "score": score,
+                        "honoured": min(100, score + rng.randint(-5, 8)),
+                        "service": min(100, score + rng.randint(-8, 5)),
+                        "sample_size": 1 if method == "mystery_shopper" else rng.randint(8, 30),
+                        "note": rng.choice(cat.EVALUATOR_NOTES_GOOD if good else cat.EVALUATOR_NOTES_BAD),
+                    }
+                )
             if rows:
                 batch_ref = f"BJ-SQMY-{_local(submitted):%Y%m}-{number + 1:02d}"
                 await batches.submit(principal, batch_ref, list(enumerate(rows, start=1)), "json", now=submitted)
@@ -999,11 +1439,16 @@ class History:
             actions = await self.due_actions(actions, moment, by_role)
             await scorecards.recompute_all(now=moment)
             cards = {row["provider"]: dict(row) for row in await self.db.fetch("SELECT * FROM provider_scorecard")}
-            standing = {row["provider"]: row["state"] for row in await self.db.fetch(
-                "SELECT provider, state FROM provider_standing")}
+            standing = {
+                row["provider"]: row["state"]
+                for row in await self.db.fetch("SELECT provider, state FROM provider_standing")
+            }
             marks = await self.marks()
             for provider_id in sorted(set(cards) | set(standing)):
-                if standing.get(provider_id, "good") == "good" and policy.assess(cards.get(provider_id), rules)[0] == "good":
+                if (
+                    standing.get(provider_id, "good") == "good"
+                    and policy.assess(cards.get(provider_id), rules)[0] == "good"
+                ):
                     continue  # the run would leave it good: nothing to write
                 await policy.evaluate_provider(provider_id, now=moment)
             await self.backdate(marks, moment)
@@ -1017,7 +1462,9 @@ class History:
             provider = by_role.get(role)
             case = provider and await self.db.fetchrow(
                 "SELECT id, opened_at, status FROM enforcement_case WHERE provider = $1 AND kind = 'delisting' "
-                "ORDER BY id DESC LIMIT 1", provider.id)
+                "ORDER BY id DESC LIMIT 1",
+                provider.id,
+            )
             ready = case is not None and (kind != "appeal" or case["status"] == "decided")
             if when > moment or not ready:
                 waiting.append((when, role, kind))
@@ -1038,11 +1485,15 @@ class History:
         elif kind == "keep":
             await cases.decide(beijing, case_id, "keep", cat.CASE_KEEP_EXPLANATION)
             await self.db.execute("UPDATE enforcement_case SET decided_at = $2 WHERE id = $1", case_id, when)
-            await self.db.execute("UPDATE provider_standing SET deadline = $2 WHERE provider = $1", provider.id,
-                                  when + timedelta(days=policy.DEFAULT_RULES["improve_days"]))
+            await self.db.execute(
+                "UPDATE provider_standing SET deadline = $2 WHERE provider = $1",
+                provider.id,
+                when + timedelta(days=policy.DEFAULT_RULES["improve_days"]),
+            )
         elif kind == "appeal":
-            owner = Principal(kind="provider", id=provider.owner, display_name=provider.name,
-                              provider_id=provider.id, role="owner")
+            owner = Principal(
+                kind="provider", id=provider.owner, display_name=provider.name, provider_id=provider.id, role="owner"
+            )
             await cases.appeal(owner, case_id, cat.APPEAL_STATEMENT)
             await self.db.execute("UPDATE enforcement_case SET appealed_at = $2 WHERE id = $1", case_id, when)
         await self.backdate(marks, when)
@@ -1052,8 +1503,14 @@ class History:
         opens an integrity case for operators to look into."""
         from evaluation.ratings import services as ratings
 
-        night = [v for v in self.vouchers if v.status == "redeemed" and v.offer.provider.role is None
-                 and v.offer.provider is not self.demo_provider and v.redeemed_at > self.day(-10)]
+        night = [
+            v
+            for v in self.vouchers
+            if v.status == "redeemed"
+            and v.offer.provider.role is None
+            and v.offer.provider is not self.demo_provider
+            and v.redeemed_at > self.day(-10)
+        ]
         if not night:
             return
         voucher = night[0]
@@ -1061,16 +1518,25 @@ class History:
         if not voucher.claimed_at < when < self.now:
             return
         await self.db.execute("UPDATE voucher SET redeemed_at = $2 WHERE id = $1", voucher.id, when)
-        await self.db.execute("DELETE FROM rating WHERE redemption IN (SELECT id FROM redemption WHERE voucher = $1)",
-                              voucher.id)
+        await self.db.execute(
+            "DELETE FROM rating WHERE redemption IN (SELECT id FROM redemption WHERE voucher = $1)", voucher.id
+        )
         await self.db.execute("DELETE FROM complaint WHERE voucher = $1", voucher.id)
         await self.db.execute("DELETE FROM redemption WHERE voucher = $1", voucher.id)
         voucher.redeemed_at = when
         marks = await self.marks()
-        await ratings.record_redemption(topics.VoucherRedeemed(
-            voucher_id=voucher.id, provider_id=voucher.offer.provider.id, offer_id=voucher.offer.id,
-            category_id=voucher.offer.category, member_id=voucher.member.id, staff_id=voucher.staff,
-            location_id=voucher.location, redeemed_at=when))
+        await ratings.record_redemption(
+            topics.VoucherRedeemed(
+                voucher_id=voucher.id,
+                provider_id=voucher.offer.provider.id,
+                offer_id=voucher.offer.id,
+                category_id=voucher.offer.category,
+                member_id=voucher.member.id,
+                staff_id=voucher.staff,
+                location_id=voucher.location,
+                redeemed_at=when,
+            )
+        )
         await self.db.execute("UPDATE redemption SET survey_sent_at = survey_due_at WHERE voucher = $1", voucher.id)
         await self.backdate(marks, when + timedelta(seconds=5))
 
@@ -1098,7 +1564,9 @@ class History:
         accounts = [p.id for p in self.providers.values() if p is not self.demo_provider and rng.random() < 0.5]
         await self.db.execute(
             "UPDATE provider SET payout_account = 'acct_1Demo' || lpad(id::text, 10, '0') "
-            "WHERE id = ANY($1::int[]) AND payout_account IS NULL", accounts)
+            "WHERE id = ANY($1::int[]) AND payout_account IS NULL",
+            accounts,
+        )
         period = settlements.previous_period(self.now)
         drafted_at = settlements.period_bounds(period)[1].astimezone(UTC) + timedelta(hours=3)
         result = await statements.draft_month(period, now=self.now)
@@ -1106,11 +1574,16 @@ class History:
         if self.demo_provider:
             statement = await self.db.fetchval(
                 "SELECT id FROM settlement_statement WHERE period = $1 AND provider = $2 AND total_fen > 0",
-                period, self.demo_provider.id)
+                period,
+                self.demo_provider.id,
+            )
             if statement:
                 await settlements.approve(self.operators["beijing"], statement)
-                await self.db.execute("UPDATE settlement_statement SET approved_at = $2 WHERE id = $1", statement,
-                                      drafted_at + timedelta(days=1, hours=6))
+                await self.db.execute(
+                    "UPDATE settlement_statement SET approved_at = $2 WHERE id = $1",
+                    statement,
+                    drafted_at + timedelta(days=1, hours=6),
+                )
         self.report.statements = len(result.created)
 
     async def search_misses(self) -> None:
@@ -1121,8 +1594,15 @@ class History:
         rows = []
         for _ in range(min(600, 40 + len(self.members) // 5)):
             when = self.start + timedelta(days=HISTORY_DAYS * math.sqrt(rng.random()))
-            rows.append((rng.choices(queries, weights)[0], rng.choice(districts) if rng.random() < 0.45 else None,
-                         [], False, when))
+            rows.append(
+                (
+                    rng.choices(queries, weights)[0],
+                    rng.choice(districts) if rng.random() < 0.45 else None,
+                    [],
+                    False,
+                    when,
+                )
+            )
         await self.copy("search_miss", ["query", "district", "groups", "degraded", "created_at"], rows)
 
     async def admissions(self) -> None:
@@ -1132,7 +1612,9 @@ class History:
             "INSERT INTO provider_status_change (provider, from_status, to_status, actor_kind, actor_id, reason, at) "
             "SELECT p.id, 'applied', 'active', 'operator', $1, '', p.created_at + interval '2 days' FROM provider p "
             "WHERE p.status IN ('active', 'suspended', 'delisted') "
-            "AND NOT EXISTS (SELECT 1 FROM provider_status_change c WHERE c.provider = p.id)", beijing.id)
+            "AND NOT EXISTS (SELECT 1 FROM provider_status_change c WHERE c.provider = p.id)",
+            beijing.id,
+        )
 
     # --- today ---------------------------------------------------------------------------------------
 
@@ -1149,9 +1631,11 @@ class History:
         if provider is None:
             return
         staff = await self.db.fetchrow(
-            "SELECT id, display_name FROM provider_user WHERE username = $1", DEMO_PROVIDER["staff"])
-        principal = Principal(kind="provider", id=staff["id"], display_name=staff["display_name"],
-                              provider_id=provider.id, role="staff")
+            "SELECT id, display_name FROM provider_user WHERE username = $1", DEMO_PROVIDER["staff"]
+        )
+        principal = Principal(
+            kind="provider", id=staff["id"], display_name=staff["display_name"], provider_id=provider.id, role="staff"
+        )
         location = provider.locations[0]
         hours = await self.db.fetchval("SELECT opening_hours FROM location WHERE id = $1", location)
         moments = counter_moments(self.now, json.loads(hours) if isinstance(hours, str) else hours or {}, 4)
@@ -1161,21 +1645,36 @@ class History:
             "SELECT v.id, v.code, o.id AS offer, o.category, v.member FROM voucher v JOIN offer o ON o.id = v.offer "
             "WHERE v.provider = $1 AND v.status = 'issued' AND v.expires_at > greatest(now(), $3) "
             "AND v.claimed_at < $4 AND v.slot IS NULL AND v.member <> $2 ORDER BY v.claimed_at DESC LIMIT $5",
-            provider.id, self.demo_member.id if self.demo_member else 0, moments[-1], moments[0], len(moments))
+            provider.id,
+            self.demo_member.id if self.demo_member else 0,
+            moments[-1],
+            moments[0],
+            len(moments),
+        )
         for row, at in zip(reversed(held), moments, strict=False):  # fewer held vouchers than moments: fewer visits
             # The service stamps the clock's time; the visit is set back to its moment in
             # the same transaction, announcement included, so no reader sees the other.
             async with engine().transaction() as transaction:
                 await vouchers.redeem(principal, row["code"], location)
-                await transaction.connection.execute(
-                    "UPDATE voucher SET redeemed_at = $2 WHERE id = $1", row["id"], at)
+                await transaction.connection.execute("UPDATE voucher SET redeemed_at = $2 WHERE id = $1", row["id"], at)
                 await transaction.connection.execute(
                     "UPDATE outbox_event SET payload = jsonb_set(payload, '{redeemed_at}', to_jsonb($2::text)) "
                     "WHERE topic = 'voucher.redeemed' AND (payload->>'voucher_id')::int = $1",
-                    row["id"], at.isoformat())
-            await ratings.record_redemption(topics.VoucherRedeemed(
-                voucher_id=row["id"], provider_id=provider.id, offer_id=row["offer"], category_id=row["category"],
-                member_id=row["member"], staff_id=staff["id"], location_id=location, redeemed_at=at))
+                    row["id"],
+                    at.isoformat(),
+                )
+            await ratings.record_redemption(
+                topics.VoucherRedeemed(
+                    voucher_id=row["id"],
+                    provider_id=provider.id,
+                    offer_id=row["offer"],
+                    category_id=row["category"],
+                    member_id=row["member"],
+                    staff_id=staff["id"],
+                    location_id=location,
+                    redeemed_at=at,
+                )
+            )
 
     def demo_member_story(self, stock: dict, counts: dict, ids: Ids, period_start) -> None:
         """The demo member holds a voucher in every state: what her history lacks is added,
@@ -1184,22 +1683,43 @@ class History:
         if member is None:
             return
         have = {v.status for v in self.vouchers if v.member is member}
-        offers = [o for o in self.offers if o.provider.status == "active" and o.provider.role is None
-                  and (not o.groups or o.groups & member.groups) and member.path.startswith(o.scope_path)
-                  and o.opens < self.day(-45) and o.closes > self.now and stock[o.id] > 0]
+        offers = [
+            o
+            for o in self.offers
+            if o.provider.status == "active"
+            and o.provider.role is None
+            and (not o.groups or o.groups & member.groups)
+            and member.path.startswith(o.scope_path)
+            and o.opens < self.day(-45)
+            and o.closes > self.now
+            and stock[o.id] > 0
+        ]
         free = [o for o in offers if o.kind == "voucher"] or offers
         paid = [o for o in offers if o.kind == "paid"]
-        plans = {"issued": (free, -3), "redeemed": (free, -9), "expired": (free, -40), "cancelled": (free, -12),
-                 "refunded": (paid, -15)}
+        plans = {
+            "issued": (free, -3),
+            "redeemed": (free, -9),
+            "expired": (free, -40),
+            "cancelled": (free, -12),
+            "refunded": (paid, -15),
+        }
         for status, (pool, days) in plans.items():
             if status in have or not pool:
                 continue
             offer = self.rng.choice(pool)
             claimed = self.day(days) + timedelta(hours=self.rng.uniform(0, 6))
             start = period_start(offer.period, claimed)
-            voucher = Voucher(ids.take(), codes.new_code(), offer, member, claimed,
-                              min(offer.valid_to, self.day(-30)) if status == "expired" else offer.valid_to,
-                              status=status, subsidy_fen=offer.subsidy_fen, period_start=start)
+            voucher = Voucher(
+                ids.take(),
+                codes.new_code(),
+                offer,
+                member,
+                claimed,
+                min(offer.valid_to, self.day(-30)) if status == "expired" else offer.valid_to,
+                status=status,
+                subsidy_fen=offer.subsidy_fen,
+                period_start=start,
+            )
             if offer.kind == "paid":
                 voucher.paid_fen = max(offer.member_price_fen - offer.subsidy_fen, 0)
                 voucher.payment = "refunded" if status == "refunded" else "succeeded"
@@ -1247,8 +1767,20 @@ class History:
 # The steps, in order. A later feature adds its step here (each reads the cast and the rows
 # the steps before it wrote).
 STEPS = (
-    "cast", "admissions", "policy_and_campaign", "grants", "claims", "feedback", "favourites",
-    "integrity_signal", "evaluator_results", "policy_rounds", "scorecards", "settlements", "search_misses", "today",
+    "cast",
+    "admissions",
+    "policy_and_campaign",
+    "grants",
+    "claims",
+    "feedback",
+    "favourites",
+    "integrity_signal",
+    "evaluator_results",
+    "policy_rounds",
+    "scorecards",
+    "settlements",
+    "search_misses",
+    "today",
     "finish",
 )
 

@@ -23,20 +23,34 @@ CACHE_VERSION = 1  # raise when the drawing changes: cached covers of the old dr
 
 # Background colours by category (white text on them is at least 4.5:1).
 COLOURS = {
-    "fitness": (21, 115, 81), "health_checkup": (14, 116, 144), "medical": (29, 78, 216),
-    "dining": (180, 65, 12), "cinema": (109, 40, 217), "training": (55, 48, 163), "shopping": (190, 24, 93),
-    "travel": (3, 105, 161), "childcare": (180, 83, 9), "housekeeping": (15, 118, 110), "leisure": (21, 128, 61),
+    "fitness": (21, 115, 81),
+    "health_checkup": (14, 116, 144),
+    "medical": (29, 78, 216),
+    "dining": (180, 65, 12),
+    "cinema": (109, 40, 217),
+    "training": (55, 48, 163),
+    "shopping": (190, 24, 93),
+    "travel": (3, 105, 161),
+    "childcare": (180, 83, 9),
+    "housekeeping": (15, 118, 110),
+    "leisure": (21, 128, 61),
     "legal": (51, 65, 85),
 }
 KIND_WORDS = {"voucher": "优惠券", "paid": "会员价", "points": "积分兑换", "slot": "在线预约"}
 
 _FONT_PATHS = {
-    "bold": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc",
-             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc"),
-    "regular": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-                "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-                "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+    "bold": (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+        "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
+    ),
+    "regular": (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    ),
 }
 
 
@@ -153,17 +167,31 @@ def _icon(draw: ImageDraw.ImageDraw, category: str, centre: tuple[int, int], r: 
     if category == "fitness":  # a dumbbell
         draw.rectangle((x - s, y - w / 2, x + s, y + w / 2), fill=ink)
         for side in (-1, 1):
-            draw.rounded_rectangle((x + side * s - w * 1.6, y - s * 0.55, x + side * s + w * 1.6, y + s * 0.55),
-                                   radius=w // 2, fill=ink)
-            draw.rounded_rectangle((x + side * (s - w * 3) - w, y - s * 0.38, x + side * (s - w * 3) + w,
-                                    y + s * 0.38), radius=w // 2, fill=ink)
+            draw.rounded_rectangle(
+                (x + side * s - w * 1.6, y - s * 0.55, x + side * s + w * 1.6, y + s * 0.55), radius=w // 2, fill=ink
+            )
+            draw.rounded_rectangle(
+                (x + side * (s - w * 3) - w, y - s * 0.38, x + side * (s - w * 3) + w, y + s * 0.38),
+                radius=w // 2,
+                fill=ink,
+            )
     elif category == "health_checkup":  # a heart with a pulse line
         draw.ellipse((x - s, y - s * 0.7, x, y + s * 0.3), fill=ink)
         draw.ellipse((x, y - s * 0.7, x + s, y + s * 0.3), fill=ink)
         draw.polygon([(x - s * 0.97, y - s * 0.05), (x + s * 0.97, y - s * 0.05), (x, y + s * 0.95)], fill=ink)
-        draw.line([(x - s * 0.7, y - s * 0.1), (x - s * 0.25, y - s * 0.1), (x - s * 0.1, y - s * 0.45),
-                   (x + s * 0.1, y + s * 0.25), (x + s * 0.25, y - s * 0.1), (x + s * 0.7, y - s * 0.1)],
-                  fill="white", width=w, joint="curve")
+        draw.line(
+            [
+                (x - s * 0.7, y - s * 0.1),
+                (x - s * 0.25, y - s * 0.1),
+                (x - s * 0.1, y - s * 0.45),
+                (x + s * 0.1, y + s * 0.25),
+                (x + s * 0.25, y - s * 0.1),
+                (x + s * 0.7, y - s * 0.1),
+            ],
+            fill="white",
+            width=w,
+            joint="curve",
+        )
     elif category == "medical":  # a cross
         draw.rounded_rectangle((x - s * 0.28, y - s, x + s * 0.28, y + s), radius=w, fill=ink)
         draw.rounded_rectangle((x - s, y - s * 0.28, x + s, y + s * 0.28), radius=w, fill=ink)
@@ -188,16 +216,28 @@ def _icon(draw: ImageDraw.ImageDraw, category: str, centre: tuple[int, int], r: 
         draw.arc((x - s * 0.45, y - s * 0.95, x + s * 0.45, y + s * 0.05), 180, 360, fill=ink, width=w)
     elif category == "travel":  # a car
         draw.rounded_rectangle((x - s, y - s * 0.1, x + s, y + s * 0.5), radius=w, fill=ink)
-        draw.polygon([(x - s * 0.6, y - s * 0.1), (x - s * 0.35, y - s * 0.6), (x + s * 0.35, y - s * 0.6),
-                      (x + s * 0.6, y - s * 0.1)], fill=ink)
+        draw.polygon(
+            [
+                (x - s * 0.6, y - s * 0.1),
+                (x - s * 0.35, y - s * 0.6),
+                (x + s * 0.35, y - s * 0.6),
+                (x + s * 0.6, y - s * 0.1),
+            ],
+            fill=ink,
+        )
         for side in (-1, 1):
-            draw.ellipse((x + side * s * 0.55 - s * 0.22, y + s * 0.3, x + side * s * 0.55 + s * 0.22,
-                          y + s * 0.74), fill=ink, outline="white", width=max(2, w // 2))
+            draw.ellipse(
+                (x + side * s * 0.55 - s * 0.22, y + s * 0.3, x + side * s * 0.55 + s * 0.22, y + s * 0.74),
+                fill=ink,
+                outline="white",
+                width=max(2, w // 2),
+            )
     elif category == "childcare":  # a smiling face
         draw.ellipse((x - s, y - s, x + s, y + s), fill=ink)
         for side in (-1, 1):
-            draw.ellipse((x + side * s * 0.38 - w, y - s * 0.3 - w, x + side * s * 0.38 + w, y - s * 0.3 + w),
-                         fill="white")
+            draw.ellipse(
+                (x + side * s * 0.38 - w, y - s * 0.3 - w, x + side * s * 0.38 + w, y - s * 0.3 + w), fill="white"
+            )
         draw.arc((x - s * 0.5, y - s * 0.35, x + s * 0.5, y + s * 0.55), 20, 160, fill="white", width=w)
     elif category == "housekeeping":  # a house
         draw.polygon([(x, y - s), (x - s, y - s * 0.05), (x + s, y - s * 0.05)], fill=ink)

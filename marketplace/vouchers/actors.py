@@ -36,8 +36,10 @@ async def on_survey_due(event_id: int, payload: dict) -> bool:
     """Evaluation's survey of a redemption, as a message to the member (once per event)."""
     event = topics.SurveyDue.read(payload)
     return await outbox.consume_once(
-        "vouchers.ask_for_rating", event_id,
-        lambda: services.ask_for_rating(event.member_id, event.voucher_id, event_id))
+        "vouchers.ask_for_rating",
+        event_id,
+        lambda: services.ask_for_rating(event.member_id, event.voucher_id, event_id),
+    )
 
 
 async def on_complaint_news(event_id: int, payload: dict, kind: str) -> bool:
@@ -45,10 +47,18 @@ async def on_complaint_news(event_id: int, payload: dict, kind: str) -> bool:
     with one tap to the complaint on the voucher's page."""
     event = topics.ComplaintNews.read(payload)
     return await outbox.consume_once(
-        f"vouchers.{kind}", event_id,
-        lambda: notifications.tell(notifications.Message(
-            event.member_id, kind, {"provider": event.provider_name},
-            link=f"/vouchers/{event.voucher_id}#complaint-{event.complaint_id}", source_event=event_id)))
+        f"vouchers.{kind}",
+        event_id,
+        lambda: notifications.tell(
+            notifications.Message(
+                event.member_id,
+                kind,
+                {"provider": event.provider_name},
+                link=f"/vouchers/{event.voucher_id}#complaint-{event.complaint_id}",
+                source_event=event_id,
+            )
+        ),
+    )
 
 
 async def on_provider_delisted(event_id: int, payload: dict) -> int:
@@ -61,8 +71,9 @@ async def on_provider_delisted(event_id: int, payload: dict) -> int:
 async def on_offer_changed(event_id: int, payload: dict) -> bool:
     """An offer changed (stock back, edited, ...): members waiting for it are told once."""
     event = topics.OfferChanged.read(payload)
-    return await outbox.consume_once("vouchers.restock_alerts", event_id,
-                                     lambda: services.notify_restock(event.offer_id))
+    return await outbox.consume_once(
+        "vouchers.restock_alerts", event_id, lambda: services.notify_restock(event.offer_id)
+    )
 
 
 @dramatiq.actor(queue_name="default", max_retries=10)

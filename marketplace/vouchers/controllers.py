@@ -22,14 +22,27 @@ class ClaimController(Controller):
     tags = ["vouchers"]
     guards = [guards.member]
 
-    @post("/offers/{offer_id:int}/claims", status_code=201,
-          summary="Claim a voucher of an offer (safe to retry with the same Idempotency-Key)")
-    async def claim(self, request: Request, offer_id: FromPath[BigId], idempotency_key: IdempotencyKey,
-                    data: JSONBody[ClaimInput | None] = None) -> VoucherRead:
+    @post(
+        "/offers/{offer_id:int}/claims",
+        status_code=201,
+        summary="Claim a voucher of an offer (safe to retry with the same Idempotency-Key)",
+    )
+    async def claim(
+        self,
+        request: Request,
+        offer_id: FromPath[BigId],
+        idempotency_key: IdempotencyKey,
+        data: JSONBody[ClaimInput | None] = None,
+    ) -> VoucherRead:
         slot_id = data.slot_id if data else None
         return await idempotency_keys.run_once(
-            request.user, idempotency_key, f"claim:{offer_id}", slot_id,
-            lambda: services.claim(request.user, offer_id, slot_id), VoucherRead)
+            request.user,
+            idempotency_key,
+            f"claim:{offer_id}",
+            slot_id,
+            lambda: services.claim(request.user, offer_id, slot_id),
+            VoucherRead,
+        )
 
     @get("/vouchers", summary="Your vouchers, issued ones first")
     async def mine(self, request: Request) -> list[VoucherRead]:
@@ -39,16 +52,28 @@ class ClaimController(Controller):
     async def one(self, request: Request, voucher_id: FromPath[BigId]) -> VoucherRead:
         return await services.my_voucher(request.user, voucher_id)
 
-    @post("/vouchers/{voucher_id:int}/cancel", status_code=200,
-          summary="Cancel an issued voucher: its stock returns (safe to retry with the same Idempotency-Key)")
-    async def cancel(self, request: Request, voucher_id: FromPath[BigId],
-                     idempotency_key: IdempotencyKey) -> VoucherRead:
+    @post(
+        "/vouchers/{voucher_id:int}/cancel",
+        status_code=200,
+        summary="Cancel an issued voucher: its stock returns (safe to retry with the same Idempotency-Key)",
+    )
+    async def cancel(
+        self, request: Request, voucher_id: FromPath[BigId], idempotency_key: IdempotencyKey
+    ) -> VoucherRead:
         return await idempotency_keys.run_once(
-            request.user, idempotency_key, f"cancel:{voucher_id}", None,
-            lambda: services.cancel(request.user, voucher_id), VoucherRead)
+            request.user,
+            idempotency_key,
+            f"cancel:{voucher_id}",
+            None,
+            lambda: services.cancel(request.user, voucher_id),
+            VoucherRead,
+        )
 
-    @put("/vouchers/{voucher_id:int}/rating", status_code=200,
-         summary="Rate a redeemed voucher of yours (1–5 overall and by dimension); editable for 7 days")
+    @put(
+        "/vouchers/{voucher_id:int}/rating",
+        status_code=200,
+        summary="Rate a redeemed voucher of yours (1–5 overall and by dimension); editable for 7 days",
+    )
     async def rate(self, request: Request, voucher_id: FromPath[BigId], data: JSONBody[RatingInput]) -> RatingRead:
         return await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
 
@@ -57,22 +82,40 @@ class ClaimController(Controller):
         await services.my_voucher(request.user, voucher_id)
         return await ratings.my_rating(request.user, voucher_id)
 
-    @post("/vouchers/{voucher_id:int}/complaints", status_code=201,
-          summary="Complain about a voucher of yours; the provider must answer within the response time")
-    async def complain(self, request: Request, voucher_id: FromPath[BigId], data: JSONBody[ComplaintInput],
-                       idempotency_key: IdempotencyKey) -> ComplaintRead:
+    @post(
+        "/vouchers/{voucher_id:int}/complaints",
+        status_code=201,
+        summary="Complain about a voucher of yours; the provider must answer within the response time",
+    )
+    async def complain(
+        self,
+        request: Request,
+        voucher_id: FromPath[BigId],
+        data: JSONBody[ComplaintInput],
+        idempotency_key: IdempotencyKey,
+    ) -> ComplaintRead:
         return await idempotency_keys.run_once(
-            request.user, idempotency_key, f"complaint:{voucher_id}", data,
-            lambda: services.complain(request.user, voucher_id, data), ComplaintRead)
+            request.user,
+            idempotency_key,
+            f"complaint:{voucher_id}",
+            data,
+            lambda: services.complain(request.user, voucher_id, data),
+            ComplaintRead,
+        )
 
     @get("/vouchers/{voucher_id:int}/complaints", summary="Your complaints about a voucher, with their answers")
     async def complaints(self, request: Request, voucher_id: FromPath[BigId]) -> list[ComplaintRead]:
         await services.my_voucher(request.user, voucher_id)
         return await complaints.mine(request.user, voucher_id)
 
-    @post("/vouchers/{voucher_id:int}/honoured", status_code=200,
-          summary="After redemption: was the discount honoured as promised?")
-    async def honoured(self, request: Request, voucher_id: FromPath[BigId], data: JSONBody[HonouredInput]) -> VoucherRead:
+    @post(
+        "/vouchers/{voucher_id:int}/honoured",
+        status_code=200,
+        summary="After redemption: was the discount honoured as promised?",
+    )
+    async def honoured(
+        self, request: Request, voucher_id: FromPath[BigId], data: JSONBody[HonouredInput]
+    ) -> VoucherRead:
         return await services.answer_honoured(request.user, voucher_id, data.honoured)
 
 
@@ -88,8 +131,11 @@ class CounterController(Controller):
     async def check(self, request: Request, data: JSONBody[CodeInput]) -> CounterVoucher:
         return await services.inspect(request.user, data.code)
 
-    @post("/redemptions", status_code=201,
-          summary="Redeem a voucher of your provider; a second redemption gets 409 naming the first")
+    @post(
+        "/redemptions",
+        status_code=201,
+        summary="Redeem a voucher of your provider; a second redemption gets 409 naming the first",
+    )
     async def redeem(self, request: Request, data: JSONBody[RedeemInput]) -> CounterVoucher:
         return await services.redeem(request.user, data.code, data.location_id)
 

@@ -65,8 +65,14 @@ async def claim(request: Request, offer_id: BigId) -> Response:
     key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
     slot_id = form_id(slot, INT8_MAX)
     try:
-        voucher = await idempotency_keys.run_once(request.user, key, f"claim:{offer_id}", slot_id,
-                                                  lambda: services.claim(request.user, offer_id, slot_id), VoucherRead)
+        voucher = await idempotency_keys.run_once(
+            request.user,
+            key,
+            f"claim:{offer_id}",
+            slot_id,
+            lambda: services.claim(request.user, offer_id, slot_id),
+            VoucherRead,
+        )
     except DomainError as error:
         return refused_claim(error, offer_id)
     done = {"slot": "booked", "points": "exchanged"}.get(voucher.kind, "claimed")
@@ -83,8 +89,11 @@ async def offer_actions(request: Request, detail: dict) -> dict:
     state = await services.claim_state(request.user, offer, has_slots=bool(detail.get("slots")))
     similar = []
     if state.state == "sold_out":
-        found = await search.search(request.user, SearchQuery(category=offer["category_code"], has_stock=True,
-                                                              page_size=SIMILAR + 1), record_miss=False)
+        found = await search.search(
+            request.user,
+            SearchQuery(category=offer["category_code"], has_stock=True, page_size=SIMILAR + 1),
+            record_miss=False,
+        )
         similar = [hit for hit in found.hits if hit.offer_id != offer["id"]][:SIMILAR]
     return {"claim": state, "similar": similar}
 
@@ -112,8 +121,11 @@ async def restock_alert(request: Request, offer_id: BigId) -> Response:
 
 def refused_claim(error: DomainError, offer_id: int) -> Template:
     """Why a claim (or a purchase) of an offer was refused, with the matching status."""
-    return Template(template_name="vouchers/claim_refused.html", status_code=error.status,
-                    context={"message": _message(error), "code": error.code, "offer_id": offer_id})
+    return Template(
+        template_name="vouchers/claim_refused.html",
+        status_code=error.status,
+        context={"message": _message(error), "code": error.code, "offer_id": offer_id},
+    )
 
 
 ORDER_TABS = tuple(services.ORDER_TABS)
@@ -125,28 +137,51 @@ async def wallet(request: Request) -> Template:
     tab = request.query_params.get("tab")
     tab = tab if tab in ORDER_TABS else "to_use"
     vouchers, counts = await services.my_orders(request.user, tab)
-    return Template(template_name="vouchers/wallet.html", context={
-        "vouchers": vouchers, "order_tab": tab, "tabs": ORDER_TABS, "counts": counts,
-        "payments": await payments.states_of_vouchers(request.user, [v.id for v in vouchers if v.paid_fen]),
-    })
+    return Template(
+        template_name="vouchers/wallet.html",
+        context={
+            "vouchers": vouchers,
+            "order_tab": tab,
+            "tabs": ORDER_TABS,
+            "counts": counts,
+            "payments": await payments.states_of_vouchers(request.user, [v.id for v in vouchers if v.paid_fen]),
+        },
+    )
 
 
-async def _voucher_page(request: Request, voucher_id: int, error: str | None = None, status: int = 200,
-                        values: dict | None = None, complaint_error: dict | None = None,
-                        rating_error: dict | None = None) -> Template:
+async def _voucher_page(
+    request: Request,
+    voucher_id: int,
+    error: str | None = None,
+    status: int = 200,
+    values: dict | None = None,
+    complaint_error: dict | None = None,
+    rating_error: dict | None = None,
+) -> Template:
     voucher = await services.my_voucher(request.user, voucher_id)
     done = request.query_params.get("done")
-    return Template(template_name="vouchers/voucher.html", status_code=status, context={
-        "voucher": voucher, "qr": qr.qr_svg(voucher.code) if voucher.status == "issued" else None,
-        "error": error, "values": values or {}, "complaint_error": complaint_error, "rating_error": rating_error,
-        "done": done if done in ("claimed", "booked", "exchanged", "paid", "cancelled", "rated", "complained") else None,
-        "payment": (await payments.states_of_vouchers(request.user, [voucher.id])).get(voucher.id)
-        if voucher.paid_fen else None,
-        "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
-        "complaints": await complaints.mine(request.user, voucher_id),
-        "response_hours": int(complaints.response_time().total_seconds() // 3600),
-        "may_complain": services.may_complain(voucher),
-    })
+    return Template(
+        template_name="vouchers/voucher.html",
+        status_code=status,
+        context={
+            "voucher": voucher,
+            "qr": qr.qr_svg(voucher.code) if voucher.status == "issued" else None,
+            "error": error,
+            "values": values or {},
+            "complaint_error": complaint_error,
+            "rating_error": rating_error,
+            "done": done
+            if done in ("claimed", "booked", "exchanged", "paid", "cancelled", "rated", "complained")
+            else None,
+            "payment": (await payments.states_of_vouchers(request.user, [voucher.id])).get(voucher.id)
+            if voucher.paid_fen
+            else None,
+            "rating": await ratings.my_rating(request.user, voucher_id) if voucher.status == "redeemed" else None,
+            "complaints": await complaints.mine(request.user, voucher_id),
+            "response_hours": int(complaints.response_time().total_seconds() // 3600),
+            "may_complain": services.may_complain(voucher),
+        },
+    )
 
 
 @get("/vouchers/{voucher_id:int}", guards=[guards.member], include_in_schema=False)
@@ -182,15 +217,32 @@ async def rate(request: Request, voucher_id: BigId) -> Response:
     form = dict(await request.form())
     overall = _score(form.get("overall"))
     if overall is None:
-        return await _voucher_page(request, voucher_id, None, 422, form, rating_error={
-            "message": _("Choose from 1 to 5 stars overall."), "field": "overall"})
+        return await _voucher_page(
+            request,
+            voucher_id,
+            None,
+            422,
+            form,
+            rating_error={"message": _("Choose from 1 to 5 stars overall."), "field": "overall"},
+        )
     comment = (form.get("comment") or "").strip()
     if len(comment) > 500:
-        return await _voucher_page(request, voucher_id, None, 422, form, rating_error={
-            "message": _("A comment has at most 500 characters."), "field": "comment"})
-    data = RatingInput(overall=overall, service=_score(form.get("service")), honoured=_score(form.get("honoured")),
-                       environment=_score(form.get("environment")), attitude=_score(form.get("attitude")),
-                       comment=comment)
+        return await _voucher_page(
+            request,
+            voucher_id,
+            None,
+            422,
+            form,
+            rating_error={"message": _("A comment has at most 500 characters."), "field": "comment"},
+        )
+    data = RatingInput(
+        overall=overall,
+        service=_score(form.get("service")),
+        honoured=_score(form.get("honoured")),
+        environment=_score(form.get("environment")),
+        attitude=_score(form.get("attitude")),
+        comment=comment,
+    )
     try:
         await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
     except DomainError as error:
@@ -200,8 +252,12 @@ async def rate(request: Request, voucher_id: BigId) -> Response:
     return Redirect(path=f"/vouchers/{voucher_id}?done=rated#rating")
 
 
-@post("/vouchers/{voucher_id:int}/complaints", guards=[guards.member], include_in_schema=False,
-      request_max_body_size=catalog.MAX_IMAGE_BYTES + 64 * 1024)
+@post(
+    "/vouchers/{voucher_id:int}/complaints",
+    guards=[guards.member],
+    include_in_schema=False,
+    request_max_body_size=catalog.MAX_IMAGE_BYTES + 64 * 1024,
+)
 async def complain(request: Request, voucher_id: BigId) -> Response:
     """A complaint with an optional photo (checked and resized as offer pictures are)."""
     received = await request.form()
@@ -209,52 +265,92 @@ async def complain(request: Request, voucher_id: BigId) -> Response:
     form = {key: value for key, value in received.items() if isinstance(value, str)}
     category, text = form.get("category"), (form.get("text") or "").strip()
     if category not in complaints.CATEGORIES:
-        return await _voucher_page(request, voucher_id, None, 422, form, complaint_error={
-            "message": _("Choose what the complaint is about."), "field": "category"})
+        return await _voucher_page(
+            request,
+            voucher_id,
+            None,
+            422,
+            form,
+            complaint_error={"message": _("Choose what the complaint is about."), "field": "category"},
+        )
     if not 5 <= len(text) <= 2000:
-        return await _voucher_page(request, voucher_id, None, 422, form, complaint_error={
-            "message": _("Describe what happened in 5 to 2,000 characters."), "field": "text"})
+        return await _voucher_page(
+            request,
+            voucher_id,
+            None,
+            422,
+            form,
+            complaint_error={"message": _("Describe what happened in 5 to 2,000 characters."), "field": "text"},
+        )
     photo = None
     if isinstance(upload, UploadFile) and upload.filename:  # a file input left empty sends no name
         photo = await upload.read(catalog.MAX_IMAGE_BYTES + 1)
     try:
         await idempotency_keys.run_once(
-            request.user, form.get("idempotency_key") or None, f"complaint:{voucher_id}", None,
+            request.user,
+            form.get("idempotency_key") or None,
+            f"complaint:{voucher_id}",
+            None,
             lambda: services.complain(request.user, voucher_id, ComplaintInput(category=category, text=text), photo),
-            ComplaintRead)
+            ComplaintRead,
+        )
     except DomainError as error:
         if error.field in ("image", "category", "text"):
-            return await _voucher_page(request, voucher_id, None, error.status, form,
-                                       complaint_error=form_error(error))
+            return await _voucher_page(request, voucher_id, None, error.status, form, complaint_error=form_error(error))
         return await _voucher_page(request, voucher_id, _message(error), error.status, form)
     return Redirect(path=f"/vouchers/{voucher_id}?done=complained#complaints")
 
 
 # The counter ------------------------------------------------------------------------------------
 
+
 def _counter_error(error: DomainError) -> dict:
     """A refusal at the counter, in the viewer's language; a second use carries the first
     redemption's time, place and staff for the red banner."""
     shown = form_error(error)
     if error.code == "already_redeemed":
-        shown["second_use"] = {"time": local_time(error.extra.get("redeemed_at")),
-                               "location": error.extra.get("location"), "staff": error.extra.get("staff")}
+        shown["second_use"] = {
+            "time": local_time(error.extra.get("redeemed_at")),
+            "location": error.extra.get("location"),
+            "staff": error.extra.get("staff"),
+        }
     return shown
 
 
-async def _counter_page(request: Request, *, code: str = "", voucher=None, redeemed: bool = False,
-                        error: dict | None = None, status: int = 200) -> Template:
+async def _counter_page(
+    request: Request,
+    *,
+    code: str = "",
+    voucher=None,
+    redeemed: bool = False,
+    error: dict | None = None,
+    status: int = 200,
+) -> Template:
     locations = await providers.list_locations(request.user.provider_id)
     if voucher is not None and not redeemed and voucher.status == "redeemed":
         # Checking a used code is as loud as trying to redeem it again.
-        error = {"message": _("This voucher was already redeemed at %(time)s.") % {
-            "time": local_time(voucher.redeemed_at)}, "field": "code", "second_use": {
-            "time": local_time(voucher.redeemed_at), "location": voucher.redeemed_location,
-            "staff": voucher.redeemed_by}}
-    return Template(template_name="vouchers/counter.html", status_code=status, context={
-        "code": code, "voucher": voucher, "redeemed": redeemed, "error": error, "locations": locations,
-        "code_length": codes.CODE_LENGTH, "today": await services.todays_redemptions(request.user),
-    })
+        error = {
+            "message": _("This voucher was already redeemed at %(time)s.") % {"time": local_time(voucher.redeemed_at)},
+            "field": "code",
+            "second_use": {
+                "time": local_time(voucher.redeemed_at),
+                "location": voucher.redeemed_location,
+                "staff": voucher.redeemed_by,
+            },
+        }
+    return Template(
+        template_name="vouchers/counter.html",
+        status_code=status,
+        context={
+            "code": code,
+            "voucher": voucher,
+            "redeemed": redeemed,
+            "error": error,
+            "locations": locations,
+            "code_length": codes.CODE_LENGTH,
+            "today": await services.todays_redemptions(request.user),
+        },
+    )
 
 
 @get("/provider/counter", guards=[guards.provider_user], include_in_schema=False)
@@ -283,5 +379,16 @@ async def counter_redeem(request: Request) -> Template:
     return await _counter_page(request, voucher=voucher, redeemed=True)
 
 
-ROUTES: list = [claim, restock_alert, wallet, voucher_page, cancel, honoured, rate, complain, counter, counter_check,
-                counter_redeem]
+ROUTES: list = [
+    claim,
+    restock_alert,
+    wallet,
+    voucher_page,
+    cancel,
+    honoured,
+    rate,
+    complain,
+    counter,
+    counter_check,
+    counter_redeem,
+]

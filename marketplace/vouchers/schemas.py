@@ -43,8 +43,14 @@ class VoucherRead(msgspec.Struct, kw_only=True):
     @property
     def price(self) -> pricing.Price:
         """As recorded at claim time: a paid voucher shows what was charged."""
-        return pricing.price(self.kind, self.list_price_fen, self.member_price_fen, self.subsidy_fen,
-                             self.points_spent or None, paid_fen=self.paid_fen if self.kind == "paid" else None)
+        return pricing.price(
+            self.kind,
+            self.list_price_fen,
+            self.member_price_fen,
+            self.subsidy_fen,
+            self.points_spent or None,
+            paid_fen=self.paid_fen if self.kind == "paid" else None,
+        )
 
 
 class ClaimState(msgspec.Struct, kw_only=True):

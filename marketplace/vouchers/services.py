@@ -61,8 +61,9 @@ PROVIDER_MISS_LIMIT = 100
 ALERT_MISSES = 50
 
 
-personal_data.keeps("voucher", "claim_count",
-                    why="accounting and per-member limits: what was claimed, redeemed and paid stays")
+personal_data.keeps(
+    "voucher", "claim_count", why="accounting and per-member limits: what was claimed, redeemed and paid stays"
+)
 
 
 @personal_data.forgets("restock_alert")
@@ -107,14 +108,31 @@ LEFT JOIN offer_slot s ON s.id = v.slot LEFT JOIN location l ON l.id = v.redeeme
 
 def _read(row) -> VoucherRead:
     return VoucherRead(
-        id=row["id"], code=row["code"], code_display=codes.display(row["code"]), offer_id=row["offer"],
-        offer_title_zh=row["title_zh"], offer_title_en=row["title_en"], provider_id=row["provider"],
-        provider_name=row["provider_name"], kind=row["kind"], list_price_fen=row["list_price_fen"],
-        member_price_fen=row["member_price_fen"], subsidy_fen=row["subsidy_fen"], paid_fen=row["paid_fen"],
-        points_spent=row["points_spent"], status=row["status"], claimed_at=row["claimed_at"],
-        expires_at=row["expires_at"], redeemed_at=row["redeemed_at"], redeemed_location=row["location_name"],
-        cancelled_at=row["cancelled_at"], honoured=row["honoured"], slot_starts_at=row["slot_starts_at"],
-        slot_ends_at=row["slot_ends_at"], refunded_fen=row["refunded_fen"], disputed=row["disputed_at"] is not None,
+        id=row["id"],
+        code=row["code"],
+        code_display=codes.display(row["code"]),
+        offer_id=row["offer"],
+        offer_title_zh=row["title_zh"],
+        offer_title_en=row["title_en"],
+        provider_id=row["provider"],
+        provider_name=row["provider_name"],
+        kind=row["kind"],
+        list_price_fen=row["list_price_fen"],
+        member_price_fen=row["member_price_fen"],
+        subsidy_fen=row["subsidy_fen"],
+        paid_fen=row["paid_fen"],
+        points_spent=row["points_spent"],
+        status=row["status"],
+        claimed_at=row["claimed_at"],
+        expires_at=row["expires_at"],
+        redeemed_at=row["redeemed_at"],
+        redeemed_location=row["location_name"],
+        cancelled_at=row["cancelled_at"],
+        honoured=row["honoured"],
+        slot_starts_at=row["slot_starts_at"],
+        slot_ends_at=row["slot_ends_at"],
+        refunded_fen=row["refunded_fen"],
+        disputed=row["disputed_at"] is not None,
     )
 
 
@@ -127,15 +145,21 @@ async def claim(principal: Principal, offer_id: int, slot_id: int | None = None)
     if offer["kind"] not in CLAIMABLE_KINDS:
         raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
     if (offer["kind"] == "slot") != (slot_id is not None):
-        raise Invalid("Choose a time slot for a booking, and only for a booking.", code="slot_required",
-                      field="slot_id")
+        raise Invalid(
+            "Choose a time slot for a booking, and only for a booking.", code="slot_required", field="slot_id"
+        )
     async with engine().transaction() as transaction:
         connection = transaction.connection
         voucher_id, _ = await issue(connection, principal, offer, now, slot_id=slot_id)
-        if offer["kind"] == "points" and await points.spend_for_voucher(
-                connection, principal.id, voucher_id, offer["points_price"]) is None:
-            raise Conflict(f"This offer costs {offer['points_price']} points; you have fewer.",
-                           code="insufficient_points", points_price=offer["points_price"])
+        if (
+            offer["kind"] == "points"
+            and await points.spend_for_voucher(connection, principal.id, voucher_id, offer["points_price"]) is None
+        ):
+            raise Conflict(
+                f"This offer costs {offer['points_price']} points; you have fewer.",
+                code="insufficient_points",
+                points_price=offer["points_price"],
+            )
         row = await connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1", voucher_id)
         # Last, so the offer row's lock is held only until the commit that follows.
         if await catalog.take_stock(connection, offer_id) is None:
@@ -158,8 +182,9 @@ async def open_offer(principal: Principal, offer_id: int) -> dict:
     return offer
 
 
-async def claim_state(principal: Principal | None, offer: dict, has_slots: bool = True,
-                      now: datetime | None = None) -> ClaimState:
+async def claim_state(
+    principal: Principal | None, offer: dict, has_slots: bool = True, now: datetime | None = None
+) -> ClaimState:
     """What the member can do on the page of an offer they may see: claim it, or why not
     (即将开始, 已领取, 待支付, 已抢光, no slots). `offer` is the offer's row."""
     now = now or datetime.now(UTC)
@@ -170,16 +195,28 @@ async def claim_state(principal: Principal | None, offer: dict, has_slots: bool 
     if principal is not None and principal.kind == "member":
         async with engine().transaction() as transaction:
             connection = transaction.connection
-            state.held = await connection.fetchval(
-                "SELECT claims FROM claim_count WHERE member = $1 AND offer = $2 AND period_start = $3",
-                principal.id, offer["id"], period_start(offer["limit_period"], now)) or 0
+            state.held = (
+                await connection.fetchval(
+                    "SELECT claims FROM claim_count WHERE member = $1 AND offer = $2 AND period_start = $3",
+                    principal.id,
+                    offer["id"],
+                    period_start(offer["limit_period"], now),
+                )
+                or 0
+            )
             latest = await connection.fetchrow(
                 "SELECT id, status FROM voucher WHERE member = $1 AND offer = $2 "
                 "AND status IN ('pending', 'issued', 'redeemed') ORDER BY claimed_at DESC, id DESC LIMIT 1",
-                principal.id, offer["id"])
-            state.alert_set = bool(await connection.fetchval(
-                "SELECT 1 FROM restock_alert WHERE member = $1 AND offer = $2 AND notified_at IS NULL",
-                principal.id, offer["id"]))
+                principal.id,
+                offer["id"],
+            )
+            state.alert_set = bool(
+                await connection.fetchval(
+                    "SELECT 1 FROM restock_alert WHERE member = $1 AND offer = $2 AND notified_at IS NULL",
+                    principal.id,
+                    offer["id"],
+                )
+            )
         state.voucher_id = latest["id"] if latest else None
         if offer["kind"] == "points":
             state.points_balance = await points.balance_of(principal.id)
@@ -203,7 +240,10 @@ async def ask_restock_alert(principal: Principal, offer_id: int) -> None:
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
             "INSERT INTO restock_alert (member, offer, created_at) VALUES ($1, $2, now()) "
-            "ON CONFLICT (member, offer) WHERE notified_at IS NULL DO NOTHING", principal.id, offer_id)
+            "ON CONFLICT (member, offer) WHERE notified_at IS NULL DO NOTHING",
+            principal.id,
+            offer_id,
+        )
 
 
 async def notify_restock(offer_id: int) -> int:
@@ -211,25 +251,38 @@ async def notify_restock(offer_id: int) -> int:
     told once (inbox). Returns how many were told."""
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        offer = await connection.fetchrow(
-            "SELECT title_zh, stock_left, status FROM offer WHERE id = $1", offer_id)
+        offer = await connection.fetchrow("SELECT title_zh, stock_left, status FROM offer WHERE id = $1", offer_id)
         if offer is None or offer["stock_left"] <= 0 or offer["status"] != "published":
             return 0
         members = await connection.fetch(
             "UPDATE restock_alert SET notified_at = now() WHERE offer = $1 AND notified_at IS NULL RETURNING member",
-            offer_id)
-        await notifications.add(connection, [
-            notifications.Message(row["member"], "restock", {"offer": offer["title_zh"]}, link=f"/offers/{offer_id}")
-            for row in members])
+            offer_id,
+        )
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    row["member"], "restock", {"offer": offer["title_zh"]}, link=f"/offers/{offer_id}"
+                )
+                for row in members
+            ],
+        )
     return len(members)
 
 
-notifications.register("restock", N_("Back in stock"),
-                       N_("%(offer)s is available again. Claim it before it runs out."))
+notifications.register("restock", N_("Back in stock"), N_("%(offer)s is available again. Claim it before it runs out."))
 
 
-async def issue(connection, principal: Principal, offer: dict, now: datetime, *, slot_id: int | None = None,
-                status: str = "issued", paid_fen: int = 0) -> tuple[int, str]:
+async def issue(
+    connection,
+    principal: Principal,
+    offer: dict,
+    now: datetime,
+    *,
+    slot_id: int | None = None,
+    status: str = "issued",
+    paid_fen: int = 0,
+) -> tuple[int, str]:
     """Count the claim against the member's limit, book the slot and write the voucher,
     in the caller's transaction (which takes the stock last); the voucher's id and code."""
     start = period_start(offer["limit_period"], now)
@@ -237,10 +290,18 @@ async def issue(connection, principal: Principal, offer: dict, now: datetime, *,
         "INSERT INTO claim_count (member, offer, period_start, claims) VALUES ($1, $2, $3, 1) "
         "ON CONFLICT (member, offer, period_start) DO UPDATE SET claims = claim_count.claims + 1 "
         "WHERE claim_count.claims < $4 RETURNING claims",
-        principal.id, offer["id"], start, offer["per_member_limit"])
+        principal.id,
+        offer["id"],
+        start,
+        offer["per_member_limit"],
+    )
     if counted is None:
-        raise Conflict(f"You already hold {offer['per_member_limit']} of this offer for this period.",
-                       code="limit_reached", limit=offer["per_member_limit"], period=offer["limit_period"])
+        raise Conflict(
+            f"You already hold {offer['per_member_limit']} of this offer for this period.",
+            code="limit_reached",
+            limit=offer["per_member_limit"],
+            period=offer["limit_period"],
+        )
     expires_at = dates.end_of_last_day(offer["valid_to"])
     if slot_id is not None:
         slot_end = await catalog.book_slot(connection, offer["id"], slot_id)
@@ -252,8 +313,19 @@ async def issue(connection, principal: Principal, offer: dict, now: datetime, *,
         "INSERT INTO voucher (code, offer, member, provider, status, period_start, claimed_at, expires_at, "
         "subsidy_fen, paid_fen, points_spent, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
         "RETURNING id",
-        code, offer["id"], principal.id, offer["provider"], status, start, now, expires_at, offer["subsidy_fen"],
-        paid_fen, offer["points_price"] if offer["kind"] == "points" else 0, slot_id)
+        code,
+        offer["id"],
+        principal.id,
+        offer["provider"],
+        status,
+        start,
+        now,
+        expires_at,
+        offer["subsidy_fen"],
+        paid_fen,
+        offer["points_price"] if offer["kind"] == "points" else 0,
+        slot_id,
+    )
     await campaigns.draw_subsidy(connection, principal, offer, voucher_id)
     return voucher_id, code
 
@@ -274,7 +346,9 @@ async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[Vou
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT $2",
-            principal.id, limit)
+            principal.id,
+            limit,
+        )
     return [_read(row) for row in rows]
 
 
@@ -286,18 +360,32 @@ async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[l
     rated = {rating.voucher_id for rating in await ratings.my_ratings(principal)}
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        counts = dict(await connection.fetchrow(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where in ORDER_TABS.items())
-            + " FROM voucher v WHERE v.member = $1", principal.id))
-        order = ("coalesce(v.redeemed_at, v.claimed_at) DESC" if tab in ("used", "to_rate")
-                 else "coalesce(v.cancelled_at, v.claimed_at) DESC" if tab == "refunds" else "v.claimed_at DESC")
+        counts = dict(
+            await connection.fetchrow(
+                "SELECT "
+                + ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where in ORDER_TABS.items())
+                + " FROM voucher v WHERE v.member = $1",
+                principal.id,
+            )
+        )
+        order = (
+            "coalesce(v.redeemed_at, v.claimed_at) DESC"
+            if tab in ("used", "to_rate")
+            else "coalesce(v.cancelled_at, v.claimed_at) DESC"
+            if tab == "refunds"
+            else "v.claimed_at DESC"
+        )
         rows = await connection.fetch(
             _VOUCHER_SQL + f"WHERE v.member = $1 AND {ORDER_TABS[tab]} ORDER BY {order}, v.id DESC LIMIT $2",
-            principal.id, limit + len(rated) if tab == "to_rate" else limit)
+            principal.id,
+            limit + len(rated) if tab == "to_rate" else limit,
+        )
         if rated:
             counts["to_rate"] -= await connection.fetchval(
                 "SELECT count(*) FROM voucher WHERE member = $1 AND status = 'redeemed' AND id = ANY($2::bigint[])",
-                principal.id, list(rated))
+                principal.id,
+                list(rated),
+            )
     vouchers = [_read(row) for row in rows]
     if tab == "to_rate":
         vouchers = [voucher for voucher in vouchers if voucher.id not in rated][:limit]
@@ -313,7 +401,10 @@ async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT v.id, o.title_zh, o.title_en FROM voucher v JOIN offer o ON o.id = v.offer "
-            "WHERE v.member = $1 AND v.id = ANY($2::bigint[])", principal.id, voucher_ids)
+            "WHERE v.member = $1 AND v.id = ANY($2::bigint[])",
+            principal.id,
+            voucher_ids,
+        )
     return {row["id"]: (row["title_zh"], row["title_en"]) for row in rows}
 
 
@@ -322,17 +413,26 @@ async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None
     async with engine().transaction() as transaction:
         title = await transaction.connection.fetchval(
             "SELECT o.title_zh FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1 AND v.member = $2",
-            voucher_id, member_id)
-    await notifications.tell(notifications.Message(
-        member_id, "rating_survey", {"offer": title} if title else {}, link=f"/vouchers/{voucher_id}#rating",
-        source_event=event_id))
+            voucher_id,
+            member_id,
+        )
+    await notifications.tell(
+        notifications.Message(
+            member_id,
+            "rating_survey",
+            {"offer": title} if title else {},
+            link=f"/vouchers/{voucher_id}#rating",
+            source_event=event_id,
+        )
+    )
 
 
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
     _member(principal)
     async with engine().transaction() as transaction:
-        row = await transaction.connection.fetchrow(_VOUCHER_SQL + "WHERE v.id = $1 AND v.member = $2",
-                                                    voucher_id, principal.id)
+        row = await transaction.connection.fetchrow(
+            _VOUCHER_SQL + "WHERE v.id = $1 AND v.member = $2", voucher_id, principal.id
+        )
     if row is None:
         raise NotFound("You have no such voucher.", code="voucher_not_found")
     return _read(row)
@@ -346,16 +446,25 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
         row = await connection.fetchrow(
             "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
             "WHERE id = $1 AND member = $2 AND status = 'issued' AND expires_at > now() AND disputed_at IS NULL "
-            "RETURNING paid_fen", voucher_id, principal.id)
+            "RETURNING paid_fen",
+            voucher_id,
+            principal.id,
+        )
         if row is None:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
             if current.disputed:  # the bank decides where the money goes; a refund now would pay twice
-                raise Conflict("Your bank disputes this payment; the voucher waits for its decision.",
-                               code="disputed", status_now=current.status)
+                raise Conflict(
+                    "Your bank disputes this payment; the voucher waits for its decision.",
+                    code="disputed",
+                    status_now=current.status,
+                )
             if current.status == "issued":  # its time is over; the expiry job has not run yet
                 raise Conflict("This voucher has expired.", code="expired", status_now="expired")
-            raise Conflict(f"Only an issued voucher can be cancelled; this one is {current.status}.",
-                           code="not_issued", status_now=current.status)
+            raise Conflict(
+                f"Only an issued voucher can be cancelled; this one is {current.status}.",
+                code="not_issued",
+                status_now=current.status,
+            )
         await _cancelled(connection, voucher_id, row["paid_fen"])
     return await my_voucher(principal, voucher_id)
 
@@ -371,11 +480,13 @@ async def _cancelled(connection, voucher_id: int, paid_fen: int) -> None:
 async def release(connection, voucher_id: int) -> None:
     """Give back what a voucher that just stopped counting took: its place in the limit,
     its slot place, its points and its stock (money is the payments domain's)."""
-    row = await connection.fetchrow(
-        "SELECT member, offer, period_start, slot FROM voucher WHERE id = $1", voucher_id)
+    row = await connection.fetchrow("SELECT member, offer, period_start, slot FROM voucher WHERE id = $1", voucher_id)
     await connection.execute(
         "UPDATE claim_count SET claims = claims - 1 WHERE member = $1 AND offer = $2 AND period_start = $3",
-        row["member"], row["offer"], row["period_start"])
+        row["member"],
+        row["offer"],
+        row["period_start"],
+    )
     if row["slot"] is not None:
         await catalog.release_slot(connection, row["slot"])
     await campaigns.release_spend(connection, voucher_id)
@@ -387,14 +498,24 @@ async def rate(principal: Principal, voucher_id: int, data: RatingInput, client_
     """Rate a redeemed voucher of the member's: evaluation keeps the rating and watches for
     bursts (from one network, from new accounts)."""
     await my_voucher(principal, voucher_id)  # NotFound when not theirs
-    return await ratings.rate(principal, voucher_id, data, client_address=client_address,
-                              member_since=await federation.member_joined_at(principal.id))
+    return await ratings.rate(
+        principal,
+        voucher_id,
+        data,
+        client_address=client_address,
+        member_since=await federation.member_joined_at(principal.id),
+    )
 
 
 def _no_show(voucher: VoucherRead) -> bool:
     """A paid booking whose time passed without the provider redeeming it."""
-    return (voucher.kind == "slot" and voucher.paid_fen > 0 and voucher.status in ("issued", "expired")
-            and voucher.slot_ends_at is not None and voucher.slot_ends_at < datetime.now(UTC))
+    return (
+        voucher.kind == "slot"
+        and voucher.paid_fen > 0
+        and voucher.status in ("issued", "expired")
+        and voucher.slot_ends_at is not None
+        and voucher.slot_ends_at < datetime.now(UTC)
+    )
 
 
 def may_complain(voucher: VoucherRead) -> bool:
@@ -403,8 +524,9 @@ def may_complain(voucher: VoucherRead) -> bool:
     return voucher.status == "redeemed" or _no_show(voucher)
 
 
-async def complain(principal: Principal, voucher_id: int, data: ComplaintInput,
-                   photo: bytes | None = None) -> ComplaintRead:
+async def complain(
+    principal: Principal, voucher_id: int, data: ComplaintInput, photo: bytes | None = None
+) -> ComplaintRead:
     """A complaint about a voucher of the member's to its provider: a redeemed one, or a
     paid booking whose time passed unredeemed (a no-show); evaluation/complaints/services.py rules.
     With an optional photo (checked and resized as offer pictures are)."""
@@ -422,8 +544,12 @@ async def cancel_for_provider(provider_id: int) -> int:
     cancels. A disputed one stays held; the dispute's end decides (`lift_dispute_hold`).
     Returns how many were cancelled."""
     async with engine().transaction() as transaction:
-        ids = [row["id"] for row in await transaction.connection.fetch(
-            "SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' ORDER BY id", provider_id)]
+        ids = [
+            row["id"]
+            for row in await transaction.connection.fetch(
+                "SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' ORDER BY id", provider_id
+            )
+        ]
     cancelled = held = 0
     # One voucher per transaction, each taking its locks in a claim's order, so that claims,
     # cancellations and point expiries running meanwhile never deadlock with a long batch.
@@ -432,15 +558,22 @@ async def cancel_for_provider(provider_id: int) -> int:
             connection = transaction.connection
             paid = await connection.fetchval(
                 "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
-                "WHERE id = $1 AND status = 'issued' AND disputed_at IS NULL RETURNING paid_fen", voucher_id)
+                "WHERE id = $1 AND status = 'issued' AND disputed_at IS NULL RETURNING paid_fen",
+                voucher_id,
+            )
             if paid is not None:
                 await _cancelled(connection, voucher_id, paid)
                 cancelled += 1
             else:
                 # Disputed: the bank's decision comes first (`lift_dispute_hold`).
-                held += await connection.fetchval(
-                    "UPDATE voucher SET cancel_after_dispute = true WHERE id = $1 AND status = 'issued' "
-                    "AND disputed_at IS NOT NULL RETURNING 1", voucher_id) or 0
+                held += (
+                    await connection.fetchval(
+                        "UPDATE voucher SET cancel_after_dispute = true WHERE id = $1 AND status = 'issued' "
+                        "AND disputed_at IS NOT NULL RETURNING 1",
+                        voucher_id,
+                    )
+                    or 0
+                )
     log.info("provider_vouchers_cancelled", provider_id=provider_id, count=cancelled, held_by_dispute=held)
     return cancelled
 
@@ -451,7 +584,10 @@ async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool)
     async with engine().transaction() as transaction:
         updated = await transaction.connection.fetchval(
             "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",
-            voucher_id, principal.id, honoured)
+            voucher_id,
+            principal.id,
+            honoured,
+        )
         if updated is not None:
             await outbox.publish(topics.VoucherHonoured(voucher_id=voucher_id, honoured=honoured))
     if updated is None:
@@ -466,7 +602,8 @@ async def expire_vouchers() -> int:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "UPDATE voucher SET status = 'expired' WHERE status = 'issued' AND expires_at <= now() "
-            "AND disputed_at IS NULL RETURNING id")
+            "AND disputed_at IS NULL RETURNING id"
+        )
     return len(rows)
 
 
@@ -484,20 +621,37 @@ async def remind_bookings(now: datetime | None = None) -> int:
             "  AND s.starts_at >= $2 AND s.starts_at < $3 AND s.starts_at > $1 "
             "  RETURNING v.id, v.member, v.offer, s.starts_at, s.ends_at) "
             "SELECT due.*, o.title_zh FROM due JOIN offer o ON o.id = due.offer ORDER BY due.id",
-            now, starts, starts + timedelta(days=1))
-        await notifications.add(connection, [
-            notifications.Message(row["member"], "booking_reminder", link=f"/vouchers/{row['id']}", params={
-                "offer": row["title_zh"],
-                "time": f"{dates.local(row['starts_at']):%Y-%m-%d %H:%M}–{dates.local(row['ends_at']):%H:%M}"})
-            for row in rows])
+            now,
+            starts,
+            starts + timedelta(days=1),
+        )
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    row["member"],
+                    "booking_reminder",
+                    link=f"/vouchers/{row['id']}",
+                    params={
+                        "offer": row["title_zh"],
+                        "time": f"{dates.local(row['starts_at']):%Y-%m-%d %H:%M}–{dates.local(row['ends_at']):%H:%M}",
+                    },
+                )
+                for row in rows
+            ],
+        )
     return len(rows)
 
 
-notifications.register("booking_reminder", N_("Your booking is tomorrow"),
-                       N_("%(offer)s, %(time)s. Show the code of your voucher when you arrive."))
+notifications.register(
+    "booking_reminder",
+    N_("Your booking is tomorrow"),
+    N_("%(offer)s, %(time)s. Show the code of your voucher when you arrive."),
+)
 
 
 # At the counter --------------------------------------------------------------------------------
+
 
 def _staff(principal: Principal) -> int:
     if principal is None or principal.kind != "provider" or principal.provider_id is None:
@@ -528,11 +682,19 @@ async def _count_attempt(principal: Principal) -> None:
         return  # throttling is a guard, not a dependency of the counter
     if provider == ALERT_MISSES:
         # Once per window: operators watch this event for code guessing at a provider.
-        log.warning("counter_code_guessing", provider_id=principal.provider_id, staff_id=principal.id,
-                    misses=provider, window_seconds=MISS_WINDOW_SECONDS)
+        log.warning(
+            "counter_code_guessing",
+            provider_id=principal.provider_id,
+            staff_id=principal.id,
+            misses=provider,
+            window_seconds=MISS_WINDOW_SECONDS,
+        )
     if staff > STAFF_MISS_LIMIT or provider > PROVIDER_MISS_LIMIT:
-        raise TooManyRequests("Too many unknown codes were tried; wait a few minutes.",
-                              code="counter_throttled", retry_after=MISS_WINDOW_SECONDS)
+        raise TooManyRequests(
+            "Too many unknown codes were tried; wait a few minutes.",
+            code="counter_throttled",
+            retry_after=MISS_WINDOW_SECONDS,
+        )
 
 
 async def _forgive(principal: Principal) -> None:
@@ -550,28 +712,45 @@ LEFT JOIN location l ON l.id = v.redeemed_location LEFT JOIN provider_user u ON 
 """
 _COUNTER_SQL = _COUNTER_COLUMNS + "WHERE v.code = $1 AND v.provider = $2"
 # Today's redemptions at the counter, newest first (one screen of them).
-_TODAY_SQL = _COUNTER_COLUMNS + """WHERE v.provider = $1 AND v.status = 'redeemed' AND v.redeemed_at >= $2
+_TODAY_SQL = (
+    _COUNTER_COLUMNS
+    + """WHERE v.provider = $1 AND v.status = 'redeemed' AND v.redeemed_at >= $2
 ORDER BY v.redeemed_at DESC, v.id DESC LIMIT $3"""
+)
 TODAY_LIMIT = 50
 
 
 def _counter(row) -> CounterVoucher:
     return CounterVoucher(
-        code_display=codes.display(row["code"]), offer_id=row["offer"], offer_title_zh=row["title_zh"],
-        offer_title_en=row["title_en"], member_name=pii.mask_name(row["name"]), status=row["status"],
-        expires_at=row["expires_at"], redeemed_at=row["redeemed_at"], kind=row["kind"],
-        paid_fen=row["paid_fen"] or 0, points_spent=row["points_spent"] or 0, subsidy_fen=row["subsidy_fen"] or 0,
-        redeemed_location=row["location_name"], redeemed_by=row["staff_name"],
+        code_display=codes.display(row["code"]),
+        offer_id=row["offer"],
+        offer_title_zh=row["title_zh"],
+        offer_title_en=row["title_en"],
+        member_name=pii.mask_name(row["name"]),
+        status=row["status"],
+        expires_at=row["expires_at"],
+        redeemed_at=row["redeemed_at"],
+        kind=row["kind"],
+        paid_fen=row["paid_fen"] or 0,
+        points_spent=row["points_spent"] or 0,
+        subsidy_fen=row["subsidy_fen"] or 0,
+        redeemed_location=row["location_name"],
+        redeemed_by=row["staff_name"],
         disputed=row["disputed_at"] is not None,
     )
 
 
 def _already_redeemed(row) -> Conflict:
     """A second use, with where, when and by whom the first one was (the counter shows it in red)."""
-    return Conflict("This voucher was already redeemed at %(time)s.",
-                    params={"time": f"{row['redeemed_at'].astimezone(dates.zone()):%Y-%m-%d %H:%M}"},
-                    code="already_redeemed", field="code", redeemed_at=row["redeemed_at"],
-                    location=row["location_name"], staff=row["staff_name"])
+    return Conflict(
+        "This voucher was already redeemed at %(time)s.",
+        params={"time": f"{row['redeemed_at'].astimezone(dates.zone()):%Y-%m-%d %H:%M}"},
+        code="already_redeemed",
+        field="code",
+        redeemed_at=row["redeemed_at"],
+        location=row["location_name"],
+        staff=row["staff_name"],
+    )
 
 
 async def provider_voucher_facts(principal: Principal, voucher_ids: list[int]) -> dict[int, dict]:
@@ -582,11 +761,19 @@ async def provider_voucher_facts(principal: Principal, voucher_ids: list[int]) -
         rows = await transaction.connection.fetch(
             "SELECT v.id, v.code, v.redeemed_at, o.title_zh, o.title_en, s.starts_at AS slot_starts_at "
             "FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN offer_slot s ON s.id = v.slot "
-            "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])", provider_id, voucher_ids)
-    return {row["id"]: {"offer_title_zh": row["title_zh"], "offer_title_en": row["title_en"],
-                        "code": codes.masked(row["code"]),
-                        "visit": dates.day_text(row["redeemed_at"] or row["slot_starts_at"])}
-            for row in rows}
+            "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])",
+            provider_id,
+            voucher_ids,
+        )
+    return {
+        row["id"]: {
+            "offer_title_zh": row["title_zh"],
+            "offer_title_en": row["title_en"],
+            "code": codes.masked(row["code"]),
+            "visit": dates.day_text(row["redeemed_at"] or row["slot_starts_at"]),
+        }
+        for row in rows
+    }
 
 
 async def provider_activity(provider_id: int) -> dict:
@@ -600,9 +787,17 @@ async def provider_activity(provider_id: int) -> dict:
             "SELECT count(*) FILTER (WHERE redeemed_at >= $2) AS today_n, count(*) AS month_n, "
             "coalesce(sum(subsidy_fen), 0) AS subsidy_fen, coalesce(sum(paid_fen), 0) AS paid_fen "
             "FROM voucher WHERE provider = $1 AND status = 'redeemed' AND redeemed_at >= $3",
-            provider_id, midnight, midnight.replace(day=1))
-    return {"today_n": row["today_n"], "month_n": row["month_n"], "subsidy_fen": int(row["subsidy_fen"]),
-            "paid_fen": int(row["paid_fen"]), "total_fen": int(row["subsidy_fen"]) + int(row["paid_fen"])}
+            provider_id,
+            midnight,
+            midnight.replace(day=1),
+        )
+    return {
+        "today_n": row["today_n"],
+        "month_n": row["month_n"],
+        "subsidy_fen": int(row["subsidy_fen"]),
+        "paid_fen": int(row["paid_fen"]),
+        "total_fen": int(row["subsidy_fen"]) + int(row["paid_fen"]),
+    }
 
 
 async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
@@ -636,30 +831,50 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
     """Redeem a voucher of this provider, exactly once."""
     code, row = await _find_at_counter(principal, text)
     if location_id is not None and location_id not in {
-            location["id"] for location in await providers.list_locations(principal.provider_id)}:
+        location["id"] for location in await providers.list_locations(principal.provider_id)
+    }:
         raise Invalid("This location is not one of yours.", field="location_id")
     async with engine().transaction() as transaction:
         connection = transaction.connection
         redeemed = await connection.fetchval(
             "UPDATE voucher SET status = 'redeemed', redeemed_at = now(), redeemed_by = $3, redeemed_location = $4 "
             "WHERE code = $1 AND provider = $2 AND status = 'issued' AND expires_at > now() AND disputed_at IS NULL "
-            "RETURNING id", code, principal.provider_id, principal.id, location_id)
+            "RETURNING id",
+            code,
+            principal.provider_id,
+            principal.id,
+            location_id,
+        )
         row = await connection.fetchrow(_COUNTER_SQL, code, principal.provider_id)
         if redeemed is not None:  # the quality loop keeps its own record of redemptions
-            await outbox.publish(topics.VoucherRedeemed(
-                voucher_id=row["id"], provider_id=principal.provider_id, offer_id=row["offer"],
-                category_id=row["category"], member_id=row["member"], staff_id=principal.id,
-                location_id=location_id, redeemed_at=row["redeemed_at"]))
+            await outbox.publish(
+                topics.VoucherRedeemed(
+                    voucher_id=row["id"],
+                    provider_id=principal.provider_id,
+                    offer_id=row["offer"],
+                    category_id=row["category"],
+                    member_id=row["member"],
+                    staff_id=principal.id,
+                    location_id=location_id,
+                    redeemed_at=row["redeemed_at"],
+                )
+            )
     if redeemed is None:
         if row["status"] == "redeemed":
             raise _already_redeemed(row)
         if row["status"] == "issued" and row["disputed_at"] is not None:
-            raise Conflict("The member's bank disputes the payment of this voucher; it cannot be used until the "
-                           "dispute is settled.", code="disputed", field="code", status_now="disputed")
+            raise Conflict(
+                "The member's bank disputes the payment of this voucher; it cannot be used until the "
+                "dispute is settled.",
+                code="disputed",
+                field="code",
+                status_now="disputed",
+            )
         if row["status"] == "issued":  # issued, but its time is over: the expiry job has not run yet
             raise Conflict("This voucher has expired.", code="expired", status_now="expired")
-        raise Conflict(f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued",
-                       status_now=row["status"])
+        raise Conflict(
+            f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued", status_now=row["status"]
+        )
     log.info("voucher_redeemed", voucher_id=redeemed, provider_id=principal.provider_id, staff_id=principal.id)
     return _counter(row)
 
@@ -668,11 +883,15 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
 # Payments owns the payment; the voucher's status, refunded share and dispute hold are this
 # domain's, changed only here.
 
+
 async def issue_paid(connection, voucher_id: int) -> bool:
     """The payment of a pending paid voucher succeeded: the voucher is issued."""
-    return await connection.fetchval(
-        "UPDATE voucher SET status = 'issued' WHERE id = $1 AND status = 'pending' RETURNING id",
-        voucher_id) is not None
+    return (
+        await connection.fetchval(
+            "UPDATE voucher SET status = 'issued' WHERE id = $1 AND status = 'pending' RETURNING id", voucher_id
+        )
+        is not None
+    )
 
 
 async def cancel_pending(connection, voucher_id: int) -> bool:
@@ -680,7 +899,9 @@ async def cancel_pending(connection, voucher_id: int) -> bool:
     voucher is cancelled and what it held returns. False when it was not pending."""
     cancelled = await connection.fetchval(
         "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'pending' "
-        "RETURNING id", voucher_id)
+        "RETURNING id",
+        voucher_id,
+    )
     if cancelled is None:
         return False
     await release(connection, voucher_id)
@@ -695,13 +916,15 @@ async def money_returned(connection, voucher_id: int) -> str:
     await record_refund(connection, voucher_id, None)
     refunded = await connection.fetchval(
         "UPDATE voucher SET status = 'refunded', cancelled_at = now(), disputed_at = NULL "
-        "WHERE id = $1 AND status = 'issued' RETURNING id", voucher_id)
+        "WHERE id = $1 AND status = 'issued' RETURNING id",
+        voucher_id,
+    )
     if refunded is not None:
         await release(connection, voucher_id)
         return "voucher_refunded"
     await connection.execute(
-        "UPDATE voucher SET status = 'refunded', disputed_at = NULL WHERE id = $1 AND status = 'cancelled'",
-        voucher_id)
+        "UPDATE voucher SET status = 'refunded', disputed_at = NULL WHERE id = $1 AND status = 'cancelled'", voucher_id
+    )
     return "refunded_after_use"
 
 
@@ -709,14 +932,15 @@ async def record_refund(connection, voucher_id: int, refunded_fen: int | None) -
     """How much of the member's share went back so far (None: all of it); never more than was paid."""
     await connection.execute(
         "UPDATE voucher SET refunded_fen = least(coalesce($2, paid_fen), paid_fen) WHERE id = $1",
-        voucher_id, refunded_fen)
+        voucher_id,
+        refunded_fen,
+    )
 
 
 async def hold_for_dispute(connection, voucher_id: int) -> None:
     """The member's bank disputes the payment: the counter may not redeem the voucher, the
     member cancel it, nor the clock expire it, until the dispute is settled (`lift_dispute_hold`)."""
-    await connection.execute(
-        "UPDATE voucher SET disputed_at = coalesce(disputed_at, now()) WHERE id = $1", voucher_id)
+    await connection.execute("UPDATE voucher SET disputed_at = coalesce(disputed_at, now()) WHERE id = $1", voucher_id)
 
 
 async def lift_dispute_hold(connection, voucher_id: int, *, lost: bool) -> str:
@@ -726,8 +950,9 @@ async def lift_dispute_hold(connection, voucher_id: int, *, lost: bool) -> str:
     the money (`money_returned`), so nothing is cancelled here (that would refund twice).
     Safe to repeat. What was done: "lifted", "cancelled" or "not_held"."""
     row = await connection.fetchrow(
-        "SELECT status, expires_at, disputed_at, cancel_after_dispute, paid_fen FROM voucher WHERE id = $1 "
-        "FOR UPDATE", voucher_id)
+        "SELECT status, expires_at, disputed_at, cancel_after_dispute, paid_fen FROM voucher WHERE id = $1 FOR UPDATE",
+        voucher_id,
+    )
     if row is None or row["disputed_at"] is None:
         return "not_held"
     expires_at = row["expires_at"]
@@ -735,10 +960,12 @@ async def lift_dispute_hold(connection, voucher_id: int, *, lost: bool) -> str:
         held = datetime.now(UTC) - row["disputed_at"]
         expires_at = dates.end_of_last_day(dates.shift(row["expires_at"], max(held, timedelta(0))))
     await connection.execute(
-        "UPDATE voucher SET disputed_at = NULL, expires_at = $2 WHERE id = $1", voucher_id, expires_at)
+        "UPDATE voucher SET disputed_at = NULL, expires_at = $2 WHERE id = $1", voucher_id, expires_at
+    )
     if not lost and row["status"] == "issued" and row["cancel_after_dispute"]:
         await connection.execute(
-            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1", voucher_id)
+            "UPDATE voucher SET status = 'cancelled', cancelled_at = now() WHERE id = $1", voucher_id
+        )
         await _cancelled(connection, voucher_id, row["paid_fen"])
         return "cancelled"
     return "lifted"
@@ -746,9 +973,16 @@ async def lift_dispute_hold(connection, voucher_id: int, *, lost: bool) -> str:
 
 # Words of the messages that vouchers/actors.py sends for evaluation's events; registered here, where
 # the web process (the inbox page) imports them too.
-notifications.register("rating_survey", N_("How was your visit?"),
-                       N_("Rate %(offer)s: it takes one tap and helps other members."))
-notifications.register("complaint_answered", N_("%(provider)s answered your complaint"),
-                       N_("Tap to read the answer. If it does not settle the matter, the union follows it up."))
-notifications.register("complaint_closed", N_("Your complaint is resolved"),
-                       N_("The union closed your complaint about %(provider)s. Tap to read the resolution."))
+notifications.register(
+    "rating_survey", N_("How was your visit?"), N_("Rate %(offer)s: it takes one tap and helps other members.")
+)
+notifications.register(
+    "complaint_answered",
+    N_("%(provider)s answered your complaint"),
+    N_("Tap to read the answer. If it does not settle the matter, the union follows it up."),
+)
+notifications.register(
+    "complaint_closed",
+    N_("Your complaint is resolved"),
+    N_("The union closed your complaint about %(provider)s. Tap to read the resolution."),
+)

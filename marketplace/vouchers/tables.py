@@ -21,10 +21,12 @@ class Voucher(Table, tablename="voucher"):
     claimed_at = Timestamptz()
     expires_at = Timestamptz()
     redeemed_at = Timestamptz(null=True, default=None)
-    redeemed_by = ForeignKey(LazyTableReference("ProviderUser", module_path="providers.tables"), null=True,
-                             default=None)
-    redeemed_location = ForeignKey(LazyTableReference("Location", module_path="providers.tables"), null=True,
-                                   default=None)
+    redeemed_by = ForeignKey(
+        LazyTableReference("ProviderUser", module_path="providers.tables"), null=True, default=None
+    )
+    redeemed_location = ForeignKey(
+        LazyTableReference("Location", module_path="providers.tables"), null=True, default=None
+    )
     cancelled_at = Timestamptz(null=True, default=None)
     # The member's one-tap answer after redemption: was the discount honoured as promised?
     honoured = Boolean(null=True, default=None)

@@ -58,8 +58,11 @@ def unmask(sent: str) -> str:
 class MaskedCSRFMiddleware(CSRFMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or should_bypass_middleware(
-                scope=scope, scopes=self.scopes, exclude_opt_key=self.config.exclude_from_csrf_key,
-                exclude_path_pattern=self.exclude):
+            scope=scope,
+            scopes=self.scopes,
+            exclude_opt_key=self.config.exclude_from_csrf_key,
+            exclude_path_pattern=self.exclude,
+        ):
             await self.app(scope, receive, send)
             return
         request: Any = scope["litestar_app"].request_class(scope=scope, receive=receive)

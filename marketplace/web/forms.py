@@ -51,10 +51,29 @@ def form_error(error: DomainError, labels: Mapping[str, str] | None = None) -> d
 # or a page. Multi-line fields keep line breaks and tabs. Dates typed or sent are bounded to
 # 2000-2100, so no stored window can overflow when a page adds a day to it.
 
-MULTILINE_FIELDS = frozenset({
-    "text", "rules", "reason", "explanation", "statement", "slots", "resolution", "comment", "reply",
-    "body", "note", "notes", "message", "answer", "content", "description", "terms", "address", "csv",
-})
+MULTILINE_FIELDS = frozenset(
+    {
+        "text",
+        "rules",
+        "reason",
+        "explanation",
+        "statement",
+        "slots",
+        "resolution",
+        "comment",
+        "reply",
+        "body",
+        "note",
+        "notes",
+        "message",
+        "answer",
+        "content",
+        "description",
+        "terms",
+        "address",
+        "csv",
+    }
+)
 _LINE_BREAKS = "\t\n\r"
 # C0 and C1 controls, DEL, lone surrogates (not UTF-8) and the two non-characters.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -84,12 +103,16 @@ def check_text(field: str, value: str) -> str:
     """`value` unchanged, or InputRejected naming `field` (its control character, its date)."""
     pattern = _FORBIDDEN if multiline(field) else _FORBIDDEN_SINGLE_LINE
     if pattern.search(value):
-        raise InputRejected("This field contains control characters or text that is not UTF-8; "
-                            "remove them and try again.", field=field)
+        raise InputRejected(
+            "This field contains control characters or text that is not UTF-8; remove them and try again.", field=field
+        )
     found = _ISO_DATE.fullmatch(value.strip()) if len(value) <= 40 else None
     if found and not YEAR_MIN <= int(found.group(1)) <= YEAR_MAX and "birth" not in field:
-        raise InputRejected("Enter a date between the years %(min)s and %(max)s.", field=field,
-                            params={"min": YEAR_MIN, "max": YEAR_MAX})
+        raise InputRejected(
+            "Enter a date between the years %(min)s and %(max)s.",
+            field=field,
+            params={"min": YEAR_MIN, "max": YEAR_MAX},
+        )
     return value
 
 
@@ -107,8 +130,9 @@ def check_json(document, limit: int = MAX_JSON_DEPTH) -> None:
     while stack:
         value, path, depth = stack.pop()
         if depth > limit:
-            raise InputTooDeep("The JSON body is nested more than %(max)s levels deep.", field=path,
-                               params={"max": limit})
+            raise InputTooDeep(
+                "The JSON body is nested more than %(max)s levels deep.", field=path, params={"max": limit}
+            )
         if isinstance(value, str):
             check_text(path, value)
         elif isinstance(value, dict):
@@ -131,13 +155,17 @@ def decode_form_pairs(body: bytes) -> list[tuple[str, str]]:
         try:
             name = unquote_to_bytes(raw_name.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
-            raise InputRejected("This field contains control characters or text that is not UTF-8; "
-                                "remove them and try again.", field="form") from None
+            raise InputRejected(
+                "This field contains control characters or text that is not UTF-8; remove them and try again.",
+                field="form",
+            ) from None
         try:
             value = unquote_to_bytes(raw_value.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
-            raise InputRejected("This field contains control characters or text that is not UTF-8; "
-                                "remove them and try again.", field=name[:64]) from None
+            raise InputRejected(
+                "This field contains control characters or text that is not UTF-8; remove them and try again.",
+                field=name[:64],
+            ) from None
         pairs.append((name, value))
     return pairs
 

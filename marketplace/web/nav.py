@@ -31,8 +31,7 @@ class NavItem:
 _items: dict[str, dict[str, NavItem]] = {area: {} for area in AREAS}
 
 
-def register(area: str, key: str, label: str, href: str, icon: str, *, position: int,
-             owner_only: bool = False) -> None:
+def register(area: str, key: str, label: str, href: str, icon: str, *, position: int, owner_only: bool = False) -> None:
     _items[area][key] = NavItem(key, label, href, icon, position, owner_only)
 
 

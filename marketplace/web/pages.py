@@ -74,10 +74,14 @@ def _login_error(error: DomainError) -> str:
     return error.translated()
 
 
-def _login_page(kind: str, error: str | None = None, username: str = "", status: int = 200,
-                next_path: str | None = None) -> Template:
-    return Template(template_name=f"login_{kind}.html", status_code=status,
-                    context={"error": error, "username": username, "kind": kind, "next": next_path})
+def _login_page(
+    kind: str, error: str | None = None, username: str = "", status: int = 200, next_path: str | None = None
+) -> Template:
+    return Template(
+        template_name=f"login_{kind}.html",
+        status_code=status,
+        context={"error": error, "username": username, "kind": kind, "next": next_path},
+    )
 
 
 def safe_next(kind: str, text: str | None) -> str | None:
@@ -102,7 +106,8 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
     try:
         secret = form.password if kind != "evaluator" else form.password.strip()
         token, expires_at = await identity.sign_in(
-            kind, form.username, secret, client_address(request), "cookie", otp=form.otp or None)
+            kind, form.username, secret, client_address(request), "cookie", otp=form.otp or None
+        )
     except DomainError as error:
         return _login_page(kind, _login_error(error), form.username, error.status, safe_next(kind, form.next))
     response = Redirect(path=safe_next(kind, form.next) or prefix + "/")
@@ -110,7 +115,11 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
     # so their cookie lives as long as the browser; a member's lasts as long as the session.
     lifetime = int((expires_at - datetime.now(UTC)).total_seconds())
     response.set_cookie(
-        cookie, token, path=prefix or "/", httponly=True, samesite="lax",
+        cookie,
+        token,
+        path=prefix or "/",
+        httponly=True,
+        samesite="lax",
         secure=get_settings().security.secure_cookies,
         max_age=None if identity.sliding(kind) else lifetime,
     )
@@ -165,6 +174,7 @@ async def switch_language(request: Request, locale: FromPath[str]) -> Redirect:
 
 
 ROUTES = [
-    switch_language, *large_text.ROUTES,
+    switch_language,
+    *large_text.ROUTES,
     *(route for kind in WEB_AREAS for route in _sign_in_routes(kind)),
 ]

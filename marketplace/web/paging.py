@@ -46,10 +46,10 @@ class Pager:
     anchor: str = ""  # where on the page the list is, for a page with more than one list
 
     @classmethod
-    def of(cls, request, total: int, page: int, page_size: int = PAGE_SIZE,
-           param: str = "page", anchor: str = "") -> "Pager":
-        query = {key: value for key, value in request.query_params.items()
-                 if key != param and key not in TRANSIENT}
+    def of(
+        cls, request, total: int, page: int, page_size: int = PAGE_SIZE, param: str = "page", anchor: str = ""
+    ) -> "Pager":
+        query = {key: value for key, value in request.query_params.items() if key != param and key not in TRANSIENT}
         return cls(request.url.path, query, int(total), page, page_size, param, anchor)
 
     @property
@@ -89,6 +89,7 @@ class Pager:
 # Bulk actions on a list: the form posts `action`, `reason`, `back` (the list's own address) and
 # the ticked `ids`; after the work the operator returns to that list, which says how many were done.
 
+
 def bulk_request(form, prefix: str) -> tuple[str | None, str, str, list[int]]:
     """A bulk form's action, reason, way back (within `prefix`) and ticked ids (200 at most)."""
     back = form.get("back") or prefix
@@ -109,6 +110,8 @@ def back_with(back: str, action: str, done: int, failed: int) -> str:
 def bulk_outcome(request, actions: tuple[str, ...]) -> dict:
     """What a bulk action reported back in the list's address (did, done, failed)."""
     query = request.query_params
-    return {"did": query.get("did") if query.get("did") in actions else None,
-            "done": page_number(query.get("done")) if query.get("done") else None,
-            "failed": page_number(query.get("failed")) if query.get("failed") else None}
+    return {
+        "did": query.get("did") if query.get("did") in actions else None,
+        "done": page_number(query.get("done")) if query.get("done") else None,
+        "failed": page_number(query.get("failed")) if query.get("failed") else None,
+    }

@@ -47,9 +47,12 @@ def _wants_page(scope: Scope) -> bool:
         return False
     headers = dict(scope.get("headers") or [])
     # Litestar hands "/provider/" over as "/provider".
-    return (path == "/provider" or path.startswith("/provider/")) \
-        and not path.startswith(("/provider/login", "/provider/logout", "/provider/apply")) \
-        and b"hx-request" not in headers and not path.endswith(".csv")
+    return (
+        (path == "/provider" or path.startswith("/provider/"))
+        and not path.startswith(("/provider/login", "/provider/logout", "/provider/apply"))
+        and b"hx-request" not in headers
+        and not path.endswith(".csv")
+    )
 
 
 async def _count(scope: Scope) -> dict[str, int]:

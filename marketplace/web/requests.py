@@ -42,7 +42,8 @@ class CheckedRequest(Request):
             for name, value in forms.decode_form_pairs(await self.body()):
                 grouped.setdefault(name, []).append(value)
             ScopeState.from_scope(self.scope).form = {
-                name: values if len(values) > 1 else values[0] for name, values in grouped.items()}
+                name: values if len(values) > 1 else values[0] for name, values in grouped.items()
+            }
             self._form = Empty
         try:
             form = await super().form()
@@ -63,8 +64,11 @@ class CheckedRequest(Request):
             try:
                 document = decode_json(body or b"null", type_decoders=self.route_handler.resolve_type_decoders())
             except RecursionError:
-                raise InputTooDeep("The JSON body is nested more than %(max)s levels deep.", field="body",
-                                   params={"max": forms.MAX_JSON_DEPTH}) from None
+                raise InputTooDeep(
+                    "The JSON body is nested more than %(max)s levels deep.",
+                    field="body",
+                    params={"max": forms.MAX_JSON_DEPTH},
+                ) from None
             forms.check_json(document)
             state.json = document
         return await super().json()

@@ -46,20 +46,22 @@ def content_security_policy(nonce: str, path: str = "/") -> str:
     stripe = " ".join(_stripe_sources())
     # Swagger UI's start-up script is inline.
     script = "'self' 'unsafe-inline'" if path.startswith("/api/docs") else f"'self' 'nonce-{nonce}' {stripe}"
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src {script}",
-        # Style attributes (a bar's width) stay allowed; style sheets come from this site.
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        f"connect-src 'self' {stripe}",
-        f"frame-src 'self' {stripe}",
-        "object-src 'none'",
-        "base-uri 'self'",
-        f"form-action 'self' {stripe}",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {script}",
+            # Style attributes (a bar's width) stay allowed; style sheets come from this site.
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            f"connect-src 'self' {stripe}",
+            f"frame-src 'self' {stripe}",
+            "object-src 'none'",
+            "base-uri 'self'",
+            f"form-action 'self' {stripe}",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def nonce_middleware(app: ASGIApp) -> ASGIApp:

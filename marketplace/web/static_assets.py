@@ -67,8 +67,7 @@ def _cache_control(app: ASGIApp, choose) -> ASGIApp:
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start" and message.get("status") == 200:
-                headers = [(name, v) for name, v in message.get("headers", [])
-                           if name.lower() != b"cache-control"]
+                headers = [(name, v) for name, v in message.get("headers", []) if name.lower() != b"cache-control"]
                 headers.append((b"cache-control", value))
                 message = {**message, "headers": headers}
             await send(message)
@@ -104,14 +103,19 @@ class SameOriginCompression(CompressionMiddleware):
                 await compressing(message)
             elif message["type"] == "http.response.start":
                 start = message
-            elif start is not None and message["type"] == "http.response.body" and not message.get("more_body") \
-                    and len(message.get("body", b"")) < self.config.minimum_size:
+            elif (
+                start is not None
+                and message["type"] == "http.response.body"
+                and not message.get("more_body")
+                and len(message.get("body", b"")) < self.config.minimum_size
+            ):
                 passing = True
                 await send(start)
                 await send(message)
             else:
                 compressing = super(SameOriginCompression, self).create_compression_send_wrapper(
-                    send, compression_encoding, scope)
+                    send, compression_encoding, scope
+                )
                 if start is not None:
                     await compressing(start)
                 await compressing(message)

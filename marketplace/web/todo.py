@@ -72,7 +72,9 @@ def _wants_page(scope: Scope) -> bool:
     if scope["method"] not in ("GET", "POST"):
         return False
     path = scope["path"]
-    if not (path == "/console" or path.startswith("/console/")) or path.startswith(("/console/login", "/console/logout")):
+    if not (path == "/console" or path.startswith("/console/")) or path.startswith(
+        ("/console/login", "/console/logout")
+    ):
         return False
     user = scope.get("user")
     if getattr(user, "kind", None) != "operator" or not getattr(user, "node_path", None):

@@ -49,18 +49,22 @@ async def providers_with_redemptions(start: datetime, end: datetime) -> list[int
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT p.id FROM provider p WHERE EXISTS (SELECT 1 FROM voucher v WHERE v.provider = p.id "
-            "AND v.status = 'redeemed' AND v.redeemed_at >= $1 AND v.redeemed_at < $2) ORDER BY p.id", start, end)
+            "AND v.status = 'redeemed' AND v.redeemed_at >= $1 AND v.redeemed_at < $2) ORDER BY p.id",
+            start,
+            end,
+        )
     return [row["id"] for row in rows]
 
 
-async def draft_month(period: str, principal: Principal | None = None, *,
-                      now: datetime | None = None) -> DraftResult:
+async def draft_month(period: str, principal: Principal | None = None, *, now: datetime | None = None) -> DraftResult:
     """Draft `period`'s statements of every provider with redemptions in it (and recompute its
     open drafts): all providers for the scheduler, those in the operator's scope for an operator."""
     start, end = settlements.check_period_over(period, now)
     provider_ids: Sequence[int] = sorted(
-        set(await providers_with_redemptions(start, end)) | set(await settlements.drafted_providers(period))
-        | set(await settlements.providers_with_open_corrections(period)))
+        set(await providers_with_redemptions(start, end))
+        | set(await settlements.drafted_providers(period))
+        | set(await settlements.providers_with_open_corrections(period))
+    )
     if principal is not None:
         provider_ids = await settlements.providers_in_scope(principal, provider_ids)
     result = DraftResult(period=period)
@@ -68,8 +72,14 @@ async def draft_month(period: str, principal: Principal | None = None, *,
         lines = await redeemed_lines(provider_id, start, end)
         outcome, _ = await settlements.draft(provider_id, period, lines, now=now)
         getattr(result, outcome).append(provider_id)
-    log.info("statements_drafted", period=period, created=len(result.created), recomputed=len(result.recomputed),
-             unchanged=len(result.unchanged), kept=len(result.kept))
+    log.info(
+        "statements_drafted",
+        period=period,
+        created=len(result.created),
+        recomputed=len(result.recomputed),
+        unchanged=len(result.unchanged),
+        kept=len(result.kept),
+    )
     return result
 
 

@@ -20,14 +20,24 @@ from marketplace.web.params import BigId
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
 from providers.settlements import drafting, payouts, services as settlements
 
-register("provider", "settlements", N_("Settlements"), "/provider/settlements", "doc", position=40,
-         owner_only=True)
+register("provider", "settlements", N_("Settlements"), "/provider/settlements", "doc", position=40, owner_only=True)
 register("console", "settlements", N_("Settlements"), "/console/settlements", "doc", position=40)
-todo.register("settlements", N_("Settlements to approve"), "/console/settlements?status=draft",
-              settlements.count_statements, position=70)
+todo.register(
+    "settlements",
+    N_("Settlements to approve"),
+    "/console/settlements?status=draft",
+    settlements.count_statements,
+    position=70,
+)
 
-CSV_HEADERS = (N_("Voucher code"), N_("Offer"), N_("Redeemed at"), N_("Union subsidy (yuan)"),
-               N_("Paid by the member (yuan)"), N_("Owed (yuan)"))
+CSV_HEADERS = (
+    N_("Voucher code"),
+    N_("Offer"),
+    N_("Redeemed at"),
+    N_("Union subsidy (yuan)"),
+    N_("Paid by the member (yuan)"),
+    N_("Owed (yuan)"),
+)
 
 
 # The fields of the console's settlement forms, as their labels say them (the alert above a
@@ -44,37 +54,71 @@ def _local(moment: datetime | None) -> str | None:
 
 
 def _csv(statement: StatementRead) -> Response:
-    body = settlements.to_csv(statement, [_(label) for label in CSV_HEADERS], _("Total"),
-                              english=current_locale.get() == "en", adjustment_label=_("correction to %(period)s"))
-    return Response(content=body, media_type="text/csv; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="{settlements.csv_filename(statement)}"',
-        "cache-control": "no-store",
-    })
+    body = settlements.to_csv(
+        statement,
+        [_(label) for label in CSV_HEADERS],
+        _("Total"),
+        english=current_locale.get() == "en",
+        adjustment_label=_("correction to %(period)s"),
+    )
+    return Response(
+        content=body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{settlements.csv_filename(statement)}"',
+            "cache-control": "no-store",
+        },
+    )
 
 
 # Operator console ---------------------------------------------------------------------------------
 
-async def _list_page(request: Request, period: str | None, status: str | None, page: int = 1, *,
-                     error: DomainError | None = None, drafted: DraftResult | None = None,
-                     draft_period: str | None = None, code: int = 200, draft_failed: bool = False) -> Template:
+
+async def _list_page(
+    request: Request,
+    period: str | None,
+    status: str | None,
+    page: int = 1,
+    *,
+    error: DomainError | None = None,
+    drafted: DraftResult | None = None,
+    draft_period: str | None = None,
+    code: int = 200,
+    draft_failed: bool = False,
+) -> Template:
     """`draft_failed`: the error is the draft form's (shown at its month field); otherwise it is
     the address's (a malformed month filter), shown above the form."""
     query = request.query_params
     q = (query.get("q") or "")[:60]
     result = await settlements.list_statements(request.user, period or None, status, page, paging.PAGE_SIZE, q=q)
-    return Template(template_name="settlements/console_list.html", status_code=code, context={
-        "page": result, "period": period or "", "status": status or "", "statuses": STATEMENT_STATUSES, "q": q,
-        "periods": await settlements.periods_in_scope(request.user),
-        # Built here, not from the request: after drafting (a POST) the list is this same page.
-        "pager": paging.Pager("/console/settlements", {key: value for key, value in
-                                                       (("q", q), ("status", status), ("period", period)) if value},
-                              result.total, page, paging.PAGE_SIZE),
-        "draft_period": draft_period or settlements.previous_period(), "error": _error(error), "drafted": drafted,
-        "draft_failed": draft_failed,
-        "local": _local, "did": query.get("did") if query.get("did") in BULK_ACTIONS else None,
-        "done": paging.page_number(query.get("done")) if query.get("done") else None,
-        "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
-    })
+    return Template(
+        template_name="settlements/console_list.html",
+        status_code=code,
+        context={
+            "page": result,
+            "period": period or "",
+            "status": status or "",
+            "statuses": STATEMENT_STATUSES,
+            "q": q,
+            "periods": await settlements.periods_in_scope(request.user),
+            # Built here, not from the request: after drafting (a POST) the list is this same page.
+            "pager": paging.Pager(
+                "/console/settlements",
+                {key: value for key, value in (("q", q), ("status", status), ("period", period)) if value},
+                result.total,
+                page,
+                paging.PAGE_SIZE,
+            ),
+            "draft_period": draft_period or settlements.previous_period(),
+            "error": _error(error),
+            "drafted": drafted,
+            "draft_failed": draft_failed,
+            "local": _local,
+            "did": query.get("did") if query.get("did") in BULK_ACTIONS else None,
+            "done": paging.page_number(query.get("done")) if query.get("done") else None,
+            "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
+        },
+    )
 
 
 @get("/console/settlements", guards=[guards.operator], include_in_schema=False)
@@ -119,33 +163,50 @@ async def console_bulk(request: Request) -> Response:
         if statement.status == BULK_ACTIONS.get(action):
             statements.append(statement)
     if not error and not statements:
-        error = (_("None of the ticked statements is a draft.") if action == "approve"
-                 else _("None of the ticked statements is approved and waiting to be paid."))
+        error = (
+            _("None of the ticked statements is a draft.")
+            if action == "approve"
+            else _("None of the ticked statements is approved and waiting to be paid.")
+        )
     if error or form.get("confirm") != "1":
         nothing_changed(request)
         approve = action == "approve"
-        return Template(template_name="settlements/console_bulk.html", status_code=422 if error else 200, context={
-            "nav": "settlements", "kicker": _("Settlements"), "back": back, "error": error,
-            "title": _("Approve statements") if approve else _("Pay statements"),
-            "question": (ngettext("Approve %(n)s statement?", "Approve these %(n)s statements?", len(statements))
-                         if approve else ngettext("Pay %(n)s statement?", "Pay these %(n)s statements?",
-                                                  len(statements))) % {"n": len(statements)},
-            "statements": statements, "verb": action, "reason": reason,
-            "total_fen": sum(statement.total_fen for statement in statements),
-            # The revision each statement had on this page: one recomputed since is not approved.
-            "fields": [("action", action), ("back", back), ("reason", reason)]
-            + [("ids", str(statement.id)) for statement in statements]
-            + [(f"revision_{statement.id}", str(statement.revision)) for statement in statements],
-            "action": "/console/settlements/bulk", "danger": False,
-            "confirm_label": (_("Approve %(n)s") if approve else _("Pay %(n)s")) % {"n": len(statements)},
-        })
+        return Template(
+            template_name="settlements/console_bulk.html",
+            status_code=422 if error else 200,
+            context={
+                "nav": "settlements",
+                "kicker": _("Settlements"),
+                "back": back,
+                "error": error,
+                "title": _("Approve statements") if approve else _("Pay statements"),
+                "question": (
+                    ngettext("Approve %(n)s statement?", "Approve these %(n)s statements?", len(statements))
+                    if approve
+                    else ngettext("Pay %(n)s statement?", "Pay these %(n)s statements?", len(statements))
+                )
+                % {"n": len(statements)},
+                "statements": statements,
+                "verb": action,
+                "reason": reason,
+                "total_fen": sum(statement.total_fen for statement in statements),
+                # The revision each statement had on this page: one recomputed since is not approved.
+                "fields": [("action", action), ("back", back), ("reason", reason)]
+                + [("ids", str(statement.id)) for statement in statements]
+                + [(f"revision_{statement.id}", str(statement.revision)) for statement in statements],
+                "action": "/console/settlements/bulk",
+                "danger": False,
+                "confirm_label": (_("Approve %(n)s") if approve else _("Pay %(n)s")) % {"n": len(statements)},
+            },
+        )
     done = failed = 0
     gateway = payouts.configured_gateway() if action == "pay" else None
     for statement in statements:
         try:
             if action == "approve":
-                await settlements.approve(request.user, statement.id, form_id(form.get(f"revision_{statement.id}")),
-                                          note=reason or None)
+                await settlements.approve(
+                    request.user, statement.id, form_id(form.get(f"revision_{statement.id}")), note=reason or None
+                )
             else:
                 await settlements.pay(request.user, statement.id, gateway)
             done += 1
@@ -161,13 +222,21 @@ async def console_draft(request: Request) -> Response:
     try:
         drafted = await drafting.draft_month(period, request.user)
     except DomainError as error:
-        return await _list_page(request, None, None, error=error, draft_period=period, code=error.status,
-                                draft_failed=True)
+        return await _list_page(
+            request, None, None, error=error, draft_period=period, code=error.status, draft_failed=True
+        )
     return await _list_page(request, period, None, drafted=drafted, draft_period=period)
 
 
-async def _statement_page(request: Request, statement_id: int, error: DomainError | None = None,
-                          code: int = 200, *, form: str | None = None, values: dict | None = None) -> Template:
+async def _statement_page(
+    request: Request,
+    statement_id: int,
+    error: DomainError | None = None,
+    code: int = 200,
+    *,
+    form: str | None = None,
+    values: dict | None = None,
+) -> Template:
     """`form`: the form that was sent ("approve", "close", "pay", "payout-account"); its error shows in
     it, beside the field it names, with what was typed; on top when that form is gone (the
     statement moved on meanwhile)."""
@@ -181,11 +250,19 @@ async def _statement_page(request: Request, statement_id: int, error: DomainErro
         forms |= {"approve"} | (set() if pending_account else {"payout-account"})
     elif statement.status == "approved":
         forms |= {"pay"} | ({"approve"} if statement.payout_account != statement.provider_account else set())
-    return Template(template_name="settlements/console_detail.html", status_code=code, context={
-        "statement": statement, "error": _error(error), "local": _local, "pending_account": pending_account,
-        "pending_close": pending_close, "failed_form": form if error and form in forms else None,
-        "values": values or {},
-    })
+    return Template(
+        template_name="settlements/console_detail.html",
+        status_code=code,
+        context={
+            "statement": statement,
+            "error": _error(error),
+            "local": _local,
+            "pending_account": pending_account,
+            "pending_close": pending_close,
+            "failed_form": form if error and form in forms else None,
+            "values": values or {},
+        },
+    )
 
 
 @get("/console/settlements/{statement_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -206,25 +283,27 @@ async def _act(request: Request, statement_id: int, form: str, action, values: d
 @post("/console/settlements/{statement_id:int}/approve", guards=[guards.operator], include_in_schema=False)
 async def console_approve(request: Request, statement_id: FromPath[BigId]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
-    return await _act(request, statement_id, "approve", lambda: settlements.approve(
-        request.user, statement_id, form_id(revision)))
+    return await _act(
+        request, statement_id, "approve", lambda: settlements.approve(request.user, statement_id, form_id(revision))
+    )
 
 
 @post("/console/settlements/{statement_id:int}/close", guards=[guards.operator], include_in_schema=False)
 async def console_close(request: Request, statement_id: FromPath[BigId]) -> Response:
     revision = ((await request.form()).get("revision") or "").strip()
-    return await _act(request, statement_id, "close", lambda: settlements.propose_close(
-        request.user, statement_id, form_id(revision)))
+    return await _act(
+        request, statement_id, "close", lambda: settlements.propose_close(request.user, statement_id, form_id(revision))
+    )
 
 
 @post("/console/settlements/{statement_id:int}/pay", guards=[guards.operator], include_in_schema=False)
 async def console_pay(request: Request, statement_id: FromPath[BigId]) -> Response:
-    return await _act(request, statement_id, "pay", lambda: settlements.pay(
-        request.user, statement_id, payouts.configured_gateway()))
+    return await _act(
+        request, statement_id, "pay", lambda: settlements.pay(request.user, statement_id, payouts.configured_gateway())
+    )
 
 
-@post("/console/settlements/{statement_id:int}/payout-account", guards=[guards.operator],
-      include_in_schema=False)
+@post("/console/settlements/{statement_id:int}/payout-account", guards=[guards.operator], include_in_schema=False)
 async def console_payout_account(request: Request, statement_id: FromPath[BigId]) -> Response:
     account = ((await request.form()).get("account_id") or "")[:64]
 
@@ -242,27 +321,45 @@ async def console_csv(request: Request, statement_id: FromPath[BigId]) -> Respon
 
 # Provider portal (owner) ------------------------------------------------------------------------------
 
+
 @get("/provider/settlements", guards=[guards.provider_owner], include_in_schema=False)
 async def provider_list(request: Request) -> Template:
-    return Template(template_name="settlements/provider_list.html", context={
-        "statements": await settlements.my_statements(request.user), "local": _local,
-    })
+    return Template(
+        template_name="settlements/provider_list.html",
+        context={
+            "statements": await settlements.my_statements(request.user),
+            "local": _local,
+        },
+    )
 
 
 @get("/provider/settlements/{statement_id:int}", guards=[guards.provider_owner], include_in_schema=False)
 async def provider_detail(request: Request, statement_id: FromPath[BigId]) -> Template:
-    return Template(template_name="settlements/provider_detail.html", context={
-        "statement": await settlements.my_statement(request.user, statement_id), "local": _local,
-    })
+    return Template(
+        template_name="settlements/provider_detail.html",
+        context={
+            "statement": await settlements.my_statement(request.user, statement_id),
+            "local": _local,
+        },
+    )
 
 
-@get("/provider/settlements/{statement_id:int}/statement.csv", guards=[guards.provider_owner],
-     include_in_schema=False)
+@get("/provider/settlements/{statement_id:int}/statement.csv", guards=[guards.provider_owner], include_in_schema=False)
 async def provider_csv(request: Request, statement_id: FromPath[BigId]) -> Response:
     return _csv(await settlements.my_statement(request.user, statement_id))
 
 
 ROUTES: list = [
-    console_list, console_bulk, console_draft, console_detail, console_approve, console_close, console_pay, console_payout_account, console_csv,
-    provider_list, provider_detail, provider_csv,
+    console_list,
+    console_bulk,
+    console_draft,
+    console_detail,
+    console_approve,
+    console_close,
+    console_pay,
+    console_payout_account,
+    console_csv,
+    provider_list,
+    provider_detail,
+    provider_csv,
 ]

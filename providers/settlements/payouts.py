@@ -73,38 +73,50 @@ class PayoutGateway(Protocol):
 
 
 class StripeConnectGateway:
-    def __init__(self, api_key: str, api_base: str | None = None, *, max_network_retries: int = 2,
-                 timeout_seconds: float = 20):
+    def __init__(
+        self, api_key: str, api_base: str | None = None, *, max_network_retries: int = 2, timeout_seconds: float = 20
+    ):
         self._client = stripe.StripeClient(
-            api_key, base_addresses={"api": api_base} if api_base else None,
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
             max_network_retries=max_network_retries,
             http_client=stripe.HTTPXClient(timeout=timeout_seconds),
         )
 
     async def pay(self, order: PayoutOrder) -> str:
         params = {
-            "amount": order.amount_fen, "currency": order.currency, "destination": order.account,
+            "amount": order.amount_fen,
+            "currency": order.currency,
+            "destination": order.account,
             "transfer_group": f"settlement-{order.statement_id}",
             "description": f"Settlement {order.period} (statement {order.statement_id})",
-            "metadata": {"statement_id": str(order.statement_id), "provider_id": str(order.provider_id),
-                         "period": order.period},
+            "metadata": {
+                "statement_id": str(order.statement_id),
+                "provider_id": str(order.provider_id),
+                "period": order.period,
+            },
         }
         try:
-            transfer = await self._client.v1.transfers.create_async(
-                params, {"idempotency_key": order.idempotency_key})
+            transfer = await self._client.v1.transfers.create_async(params, {"idempotency_key": order.idempotency_key})
         except stripe.IdempotencyError as error:
             raise PayoutRefused(
-                "The payment gateway refused the payout; nothing was paid.", code="payout_key_reused",
-                gateway_message=str(error.user_message or error)) from error
+                "The payment gateway refused the payout; nothing was paid.",
+                code="payout_key_reused",
+                gateway_message=str(error.user_message or error),
+            ) from error
         except (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError) as error:
             log.warning("payout_refused", statement_id=order.statement_id, stripe_code=error.code)
             raise PayoutRefused(
-                "The payment gateway refused the payout; nothing was paid.", stripe_code=error.code,
-                gateway_message=str(error.user_message or error)) from error
+                "The payment gateway refused the payout; nothing was paid.",
+                stripe_code=error.code,
+                gateway_message=str(error.user_message or error),
+            ) from error
         except stripe.StripeError as error:  # connection, rate limit, authentication, Stripe's own errors
             log.warning("payout_unavailable", statement_id=order.statement_id, error=type(error).__name__)
-            raise PayoutUnavailable("The payment gateway could not be reached; nothing was paid. Try again.",
-                                    gateway_error=type(error).__name__) from error
+            raise PayoutUnavailable(
+                "The payment gateway could not be reached; nothing was paid. Try again.",
+                gateway_error=type(error).__name__,
+            ) from error
         log.info("payout_sent", statement_id=order.statement_id, transfer=transfer.id)
         return transfer.id
 
@@ -118,17 +130,22 @@ class FakePayoutGateway:
 
     async def pay(self, order: PayoutOrder) -> str:
         if not ACCOUNT_PATTERN.match(order.account) or (
-                self.accounts is not None and order.account not in self.accounts):
+            self.accounts is not None and order.account not in self.accounts
+        ):
             raise PayoutRefused(
-                "The payment gateway refused the payout; nothing was paid.", stripe_code="resource_missing",
-                gateway_message=f"No such destination: '{order.account}'.")
+                "The payment gateway refused the payout; nothing was paid.",
+                stripe_code="resource_missing",
+                gateway_message=f"No such destination: '{order.account}'.",
+            )
         body = {"amount": order.amount_fen, "currency": order.currency, "destination": order.account}
         done = self.transfers.get(order.idempotency_key)
         if done is not None:
             if {key: done[key] for key in body} != body:
                 raise PayoutRefused(
-                    "The payment gateway refused the payout; nothing was paid.", code="payout_key_reused",
-                    gateway_message="This statement was paid with other amounts before.")
+                    "The payment gateway refused the payout; nothing was paid.",
+                    code="payout_key_reused",
+                    gateway_message="This statement was paid with other amounts before.",
+                )
             return done["id"]
         transfer = {"id": f"tr_fake{len(self.transfers) + 1:08d}", **body}
         self.transfers[order.idempotency_key] = transfer

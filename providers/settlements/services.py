@@ -58,8 +58,9 @@ CURRENCY = "CNY"
 
 # Periods -------------------------------------------------------------------------------------------
 
+
 def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """"2026-11" → its first instant and the first instant of the next month, in Shanghai."""
+    """ "2026-11" → its first instant and the first instant of the next month, in Shanghai."""
     try:
         year, month = (int(part) for part in period.split("-"))
         if len(period) != 7 or not 1 <= month <= 12 or year < 2000:
@@ -87,12 +88,17 @@ def check_period_over(period: str, now: datetime | None = None) -> tuple[datetim
     redeemed after its statement was approved would never be paid)."""
     start, end = period_bounds(period)
     if end > (now or datetime.now(UTC)):
-        raise Invalid("This month is not over yet; a month is settled once it has ended.", code="period_open",
-                      field="period", period=period)
+        raise Invalid(
+            "This month is not over yet; a month is settled once it has ended.",
+            code="period_open",
+            field="period",
+            period=period,
+        )
     return start, end
 
 
 # Drafting -------------------------------------------------------------------------------------------
+
 
 def _check_lines(lines: Sequence[StatementLineInput], start: datetime, end: datetime) -> None:
     seen = set()
@@ -106,8 +112,9 @@ def _check_lines(lines: Sequence[StatementLineInput], start: datetime, end: date
         seen.add(line.voucher_id)
 
 
-async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInput], *,
-                now: datetime | None = None) -> tuple[str, int]:
+async def draft(
+    provider_id: int, period: str, lines: Sequence[StatementLineInput], *, now: datetime | None = None
+) -> tuple[str, int]:
     """Draft (or recompute the draft of) the provider's statement for `period` from `lines`.
 
     Returns (outcome, statement id); outcome is "created", "recomputed", "unchanged" (a draft
@@ -121,25 +128,35 @@ async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInpu
             raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
         statement_id = await connection.fetchval(
             "INSERT INTO settlement_statement (provider, period, period_start, period_end) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (provider, period) DO NOTHING RETURNING id", provider_id, period, start, end)
+            "ON CONFLICT (provider, period) DO NOTHING RETURNING id",
+            provider_id,
+            period,
+            start,
+            end,
+        )
         outcome = "created"
         if statement_id is None:
             # It exists: the row lock orders this draft after an approval running now, or before it.
             row = await connection.fetchrow(
                 "SELECT id, status FROM settlement_statement WHERE provider = $1 AND period = $2 FOR UPDATE",
-                provider_id, period)
+                provider_id,
+                period,
+            )
             statement_id = row["id"]
             if row["status"] != "draft":
                 return "kept", statement_id
             stored = await connection.fetch(
                 "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
-                "paid_fen FROM settlement_line WHERE statement = $1", statement_id)
+                "paid_fen FROM settlement_line WHERE statement = $1",
+                statement_id,
+            )
             if {tuple(record.values()) for record in stored} == {_values(line) for line in lines}:
                 if not await _carry(connection, statement_id, provider_id, period):
                     return "unchanged", statement_id
                 await connection.execute(
                     "UPDATE settlement_statement SET revision = revision + 1, drafted_at = now() WHERE id = $1",
-                    statement_id)
+                    statement_id,
+                )
                 return "recomputed", statement_id
             await connection.execute("DELETE FROM settlement_line WHERE statement = $1", statement_id)
             outcome = "recomputed"
@@ -150,14 +167,21 @@ async def draft(provider_id: int, period: str, lines: Sequence[StatementLineInpu
                     "INSERT INTO settlement_line (statement, voucher_id, voucher_code, offer_id, offer_title_zh, "
                     "offer_title_en, redeemed_at, subsidy_fen, paid_fen) SELECT $1, * FROM unnest("
                     "$2::bigint[], $3::varchar[], $4::int[], $5::varchar[], $6::varchar[], $7::timestamptz[], "
-                    "$8::int[], $9::int[])", statement_id, *columns)
+                    "$8::int[], $9::int[])",
+                    statement_id,
+                    *columns,
+                )
             except UniqueViolationError as error:
-                raise Conflict("A voucher of these lines is already on another statement.",
-                               code="voucher_already_settled") from error
+                raise Conflict(
+                    "A voucher of these lines is already on another statement.", code="voucher_already_settled"
+                ) from error
         await _carry(connection, statement_id, provider_id, period)
         await connection.execute(
             "UPDATE settlement_statement SET revision = revision + (CASE WHEN $2 THEN 1 ELSE 0 END), "
-            "drafted_at = now() WHERE id = $1", statement_id, outcome == "recomputed")
+            "drafted_at = now() WHERE id = $1",
+            statement_id,
+            outcome == "recomputed",
+        )
     return outcome, statement_id
 
 
@@ -166,14 +190,20 @@ async def _carry(connection, statement_id: int, provider_id: int, period: str) -
     again: subsidy + member payments + corrections. Returns how many were carried."""
     carried = await connection.fetch(
         "UPDATE settlement_adjustment SET statement = $1 WHERE provider = $2 AND statement IS NULL "
-        "AND settled_period < $3 RETURNING id", statement_id, provider_id, period)
+        "AND settled_period < $3 RETURNING id",
+        statement_id,
+        provider_id,
+        period,
+    )
     await connection.execute(
         "UPDATE settlement_statement s SET voucher_count = l.n, subsidy_fen = l.subsidy, paid_fen = l.paid, "
         "adjustment_fen = a.amount, total_fen = l.subsidy + l.paid + a.amount "
         "FROM (SELECT count(*) AS n, coalesce(sum(subsidy_fen), 0) AS subsidy, coalesce(sum(paid_fen), 0) AS paid "
         "      FROM settlement_line WHERE statement = $1) l, "
         "     (SELECT coalesce(sum(amount_fen), 0) AS amount FROM settlement_adjustment WHERE statement = $1) a "
-        "WHERE s.id = $1", statement_id)
+        "WHERE s.id = $1",
+        statement_id,
+    )
     return len(carried)
 
 
@@ -189,7 +219,9 @@ async def correct_settled(connection, voucher_id: int, kept_paid_fen: int, reaso
     line = await connection.fetchrow(
         "SELECT l.id, l.paid_fen, l.voucher_code, l.offer_title_zh, l.offer_title_en, s.id AS statement, "
         "s.provider, s.period, s.status FROM settlement_line l JOIN settlement_statement s ON s.id = l.statement "
-        "WHERE l.voucher_id = $1 FOR UPDATE OF s", voucher_id)
+        "WHERE l.voucher_id = $1 FOR UPDATE OF s",
+        voucher_id,
+    )
     if line is None:
         return "not_settled"
     if line["status"] == "draft":
@@ -198,10 +230,12 @@ async def correct_settled(connection, voucher_id: int, kept_paid_fen: int, reaso
         await connection.execute("UPDATE settlement_line SET paid_fen = $2 WHERE id = $1", line["id"], kept_paid_fen)
         await _carry(connection, line["statement"], line["provider"], line["period"])
         await connection.execute(
-            "UPDATE settlement_statement SET revision = revision + 1 WHERE id = $1", line["statement"])
+            "UPDATE settlement_statement SET revision = revision + 1 WHERE id = $1", line["statement"]
+        )
         return "draft_corrected"
     corrected = await connection.fetchval(
-        "SELECT coalesce(sum(amount_fen), 0) FROM settlement_adjustment WHERE voucher_id = $1", voucher_id)
+        "SELECT coalesce(sum(amount_fen), 0) FROM settlement_adjustment WHERE voucher_id = $1", voucher_id
+    )
     amount = kept_paid_fen - (line["paid_fen"] + corrected)
     if amount == 0:
         return "unchanged"
@@ -209,8 +243,16 @@ async def correct_settled(connection, voucher_id: int, kept_paid_fen: int, reaso
         "INSERT INTO settlement_adjustment (provider, voucher_id, voucher_code, offer_title_zh, offer_title_en, "
         "settled_statement, settled_period, reason, amount_fen, occurred_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())",
-        line["provider"], voucher_id, line["voucher_code"], line["offer_title_zh"], line["offer_title_en"],
-        line["statement"], line["period"], reason, amount)
+        line["provider"],
+        voucher_id,
+        line["voucher_code"],
+        line["offer_title_zh"],
+        line["offer_title_en"],
+        line["statement"],
+        line["period"],
+        reason,
+        amount,
+    )
     await _carry_to_next_draft(connection, line["provider"], line["period"])
     return "carried"
 
@@ -221,11 +263,15 @@ async def _carry_to_next_draft(connection, provider_id: int, period: str) -> Non
     carries them."""
     next_draft = await connection.fetchrow(
         "SELECT id, period FROM settlement_statement WHERE provider = $1 AND status = 'draft' AND period > $2 "
-        "ORDER BY period LIMIT 1 FOR UPDATE", provider_id, period)
+        "ORDER BY period LIMIT 1 FOR UPDATE",
+        provider_id,
+        period,
+    )
     if next_draft is not None:
         await _carry(connection, next_draft["id"], provider_id, next_draft["period"])
         await connection.execute(
-            "UPDATE settlement_statement SET revision = revision + 1 WHERE id = $1", next_draft["id"])
+            "UPDATE settlement_statement SET revision = revision + 1 WHERE id = $1", next_draft["id"]
+        )
 
 
 async def providers_with_open_corrections(period: str) -> list[int]:
@@ -234,13 +280,23 @@ async def providers_with_open_corrections(period: str) -> list[int]:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT DISTINCT provider FROM settlement_adjustment WHERE statement IS NULL AND settled_period < $1 "
-            "ORDER BY provider", period)
+            "ORDER BY provider",
+            period,
+        )
     return [row["provider"] for row in rows]
 
 
 def _values(line: StatementLineInput) -> tuple:
-    return (line.voucher_id, line.voucher_code, line.offer_id, line.offer_title_zh[:100],
-            (line.offer_title_en or "")[:100], line.redeemed_at, line.subsidy_fen, line.paid_fen)
+    return (
+        line.voucher_id,
+        line.voucher_code,
+        line.offer_id,
+        line.offer_title_zh[:100],
+        (line.offer_title_en or "")[:100],
+        line.redeemed_at,
+        line.subsidy_fen,
+        line.paid_fen,
+    )
 
 
 async def drafted_providers(period: str) -> list[int]:
@@ -248,8 +304,8 @@ async def drafted_providers(period: str) -> list[int]:
     redemptions are gone)."""
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT provider FROM settlement_statement WHERE period = $1 AND status = 'draft' ORDER BY provider",
-            period)
+            "SELECT provider FROM settlement_statement WHERE period = $1 AND status = 'draft' ORDER BY provider", period
+        )
     return [row["provider"] for row in rows]
 
 
@@ -260,7 +316,9 @@ async def providers_in_scope(principal: Principal, provider_ids: Sequence[int]) 
         rows = await transaction.connection.fetch(
             "SELECT p.id FROM provider p JOIN union_node n ON n.id = p.node "
             "WHERE p.id = ANY($1::int[]) AND n.path LIKE $2 || '%' ORDER BY p.id",
-            list(provider_ids), principal.node_path or "-")
+            list(provider_ids),
+            principal.node_path or "-",
+        )
     return [row["id"] for row in rows]
 
 
@@ -274,8 +332,9 @@ _SUMMARY_FIELDS = StatementSummary.__struct_fields__
 
 
 def _summary(row) -> StatementSummary:
-    return StatementSummary(**{name: row[name] for name in _SUMMARY_FIELDS if name not in ("provider_id",)},
-                            provider_id=row["provider"])
+    return StatementSummary(
+        **{name: row[name] for name in _SUMMARY_FIELDS if name not in ("provider_id",)}, provider_id=row["provider"]
+    )
 
 
 async def _load(statement_id: int) -> StatementRead:
@@ -286,21 +345,38 @@ async def _load(statement_id: int) -> StatementRead:
             raise NotFound(f"Statement {statement_id} does not exist.", code="statement_not_found")
         lines = await connection.fetch(
             "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
-            "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id", statement_id)
+            "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id",
+            statement_id,
+        )
         # Corrections carried onto this statement, and those of its own vouchers carried onward.
         adjustments = await connection.fetch(
             _ADJUSTMENT_SQL + "WHERE a.statement = $1 OR a.settled_statement = $1 ORDER BY a.occurred_at, a.id",
-            statement_id)
+            statement_id,
+        )
     return StatementRead(
-        id=row["id"], provider_id=row["provider"], provider_name=row["provider_name"],
-        provider_node_id=row["provider_node_id"], period=row["period"], period_start=row["period_start"],
-        period_end=row["period_end"], status=row["status"], revision=row["revision"],
-        voucher_count=row["voucher_count"], subsidy_fen=row["subsidy_fen"], paid_fen=row["paid_fen"],
-        total_fen=row["total_fen"], currency=row["currency"], drafted_at=row["drafted_at"],
-        approved_at=row["approved_at"], approved_by=row["approved_by"], paid_at=row["paid_at"],
-        paid_by=row["paid_by"], payout_account=row["payout_account"] or row["provider_account"],
+        id=row["id"],
+        provider_id=row["provider"],
+        provider_name=row["provider_name"],
+        provider_node_id=row["provider_node_id"],
+        period=row["period"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        status=row["status"],
+        revision=row["revision"],
+        voucher_count=row["voucher_count"],
+        subsidy_fen=row["subsidy_fen"],
+        paid_fen=row["paid_fen"],
+        total_fen=row["total_fen"],
+        currency=row["currency"],
+        drafted_at=row["drafted_at"],
+        approved_at=row["approved_at"],
+        approved_by=row["approved_by"],
+        paid_at=row["paid_at"],
+        paid_by=row["paid_by"],
+        payout_account=row["payout_account"] or row["provider_account"],
         payout_reference=row["payout_reference"],
-        lines=[StatementLineRead(**dict(line)) for line in lines], provider_account=row["provider_account"],
+        lines=[StatementLineRead(**dict(line)) for line in lines],
+        provider_account=row["provider_account"],
         adjustment_fen=row["adjustment_fen"],
         adjustments=[AdjustmentRead(**dict(a)) for a in adjustments if a["statement"] == statement_id],
         later_corrections=[AdjustmentRead(**dict(a)) for a in adjustments if a["settled_statement"] == statement_id],
@@ -342,8 +418,14 @@ async def my_statement(principal: Principal, statement_id: int) -> StatementRead
     return statement
 
 
-async def list_statements(principal: Principal, period: str | None = None, status: str | None = None,
-                          page: int = 1, page_size: int = 50, q: str = "") -> StatementPage:
+async def list_statements(
+    principal: Principal,
+    period: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    q: str = "",
+) -> StatementPage:
     """Statements of the providers in the operator's scope, newest month first; `q` is part
     of the provider's name."""
     _operator(principal)
@@ -362,12 +444,17 @@ async def list_statements(principal: Principal, period: str | None = None, statu
         where.append(f"p.name ILIKE '%' || ${len(args)} || '%'")
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _STATEMENT_SQL + "JOIN union_node n ON n.id = p.node WHERE " + " AND ".join(where) +
-            f" ORDER BY s.period DESC, p.name, s.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
-            *args)
+            _STATEMENT_SQL
+            + "JOIN union_node n ON n.id = p.node WHERE "
+            + " AND ".join(where)
+            + f" ORDER BY s.period DESC, p.name, s.id LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
+            *args,
+        )
         total = await transaction.connection.fetchval(
             "SELECT count(*) FROM settlement_statement s JOIN provider p ON p.id = s.provider "
-            "JOIN union_node n ON n.id = p.node WHERE " + " AND ".join(where), *args)
+            "JOIN union_node n ON n.id = p.node WHERE " + " AND ".join(where),
+            *args,
+        )
     return StatementPage(items=[_summary(row) for row in rows], total=total, page=page, page_size=page_size)
 
 
@@ -378,7 +465,9 @@ async def periods_in_scope(principal: Principal, limit: int = 36) -> list[str]:
         rows = await transaction.connection.fetch(
             "SELECT DISTINCT s.period FROM settlement_statement s JOIN provider p ON p.id = s.provider "
             "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' ORDER BY s.period DESC LIMIT $2",
-            principal.node_path or "-", limit)
+            principal.node_path or "-",
+            limit,
+        )
     return [row["period"] for row in rows]
 
 
@@ -387,20 +476,27 @@ async def my_statements(principal: Principal) -> list[StatementSummary]:
     provider_id = _owner(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _STATEMENT_SQL + "WHERE s.provider = $1 ORDER BY s.period DESC LIMIT 120", provider_id)
+            _STATEMENT_SQL + "WHERE s.provider = $1 ORDER BY s.period DESC LIMIT 120", provider_id
+        )
     return [_summary(row) for row in rows]
 
 
 # Approval and payment -----------------------------------------------------------------------------------
 
+
 async def _status_conflict(connection, statement_id: int, needs: str) -> Conflict:
     current = await connection.fetchval("SELECT status FROM settlement_statement WHERE id = $1", statement_id)
-    return Conflict("This statement is no longer in a state that allows this; reload it.", code="status_conflict",
-                    status_now=current, status_needed=needs)
+    return Conflict(
+        "This statement is no longer in a state that allows this; reload it.",
+        code="status_conflict",
+        status_now=current,
+        status_needed=needs,
+    )
 
 
-async def approve(principal: Principal, statement_id: int, revision: int | None = None,
-                  note: str | None = None) -> StatementRead:
+async def approve(
+    principal: Principal, statement_id: int, revision: int | None = None, note: str | None = None
+) -> StatementRead:
     """An operator in scope approves a draft (the revision they saw, when given); `note` is
     the operator's reason, kept in the audit log (a bulk approval gives one for all)."""
     permissions.require(principal, "settlements.manage")
@@ -410,28 +506,41 @@ async def approve(principal: Principal, statement_id: int, revision: int | None 
         row = await connection.fetchrow(
             "SELECT s.status, s.revision, s.total_fen, p.payout_account, s.payout_account AS approved_account "
             "FROM settlement_statement s JOIN provider p ON p.id = s.provider WHERE s.id = $1 FOR UPDATE OF s",
-            statement_id)
+            statement_id,
+        )
         # An approved statement is approved again only when the provider's account changed
         # since (through its own four-eyes approval): then it is paid to the new one.
         reapproval = row["status"] == "approved" and row["payout_account"] != row["approved_account"]
         if row["status"] != "draft" and not reapproval:
             raise await _status_conflict(connection, statement_id, "draft")
         if revision is not None and row["revision"] != revision:
-            raise Conflict("The draft was recomputed after you opened it; look at it again before approving.",
-                           code="statement_changed", revision_now=row["revision"])
+            raise Conflict(
+                "The draft was recomputed after you opened it; look at it again before approving.",
+                code="statement_changed",
+                revision_now=row["revision"],
+            )
         if row["total_fen"] <= 0:
             # Never paid, never approved: two operators close it instead (`propose_close`).
-            raise Conflict("Nothing is owed on this statement; close it as nothing to pay.",
-                           code="nothing_to_settle")
+            raise Conflict("Nothing is owed on this statement; close it as nothing to pay.", code="nothing_to_settle")
         if not row["payout_account"]:
             raise Conflict("The provider has no payout account yet; set it first.", code="no_payout_account")
         # The account approved is the account paid, whatever the provider's account is later.
         await connection.execute(
             "UPDATE settlement_statement SET status = 'approved', approved_at = now(), approved_by = $2, "
-            "payout_account = $3 WHERE id = $1", statement_id, principal.id, row["payout_account"])
-        await audit.record(connection, principal, "settlement.approved", "settlement_statement", statement_id,
-                           reason=note or None,
-                           details={"total_fen": row["total_fen"], "payout_account": row["payout_account"]})
+            "payout_account = $3 WHERE id = $1",
+            statement_id,
+            principal.id,
+            row["payout_account"],
+        )
+        await audit.record(
+            connection,
+            principal,
+            "settlement.approved",
+            "settlement_statement",
+            statement_id,
+            reason=note or None,
+            details={"total_fen": row["total_fen"], "payout_account": row["payout_account"]},
+        )
     return await _load(statement.id)
 
 
@@ -448,7 +557,9 @@ async def pay(principal: Principal, statement_id: int, gateway: PayoutGateway) -
         row = await connection.fetchrow(
             "SELECT s.status, s.total_fen, s.period, s.provider, s.payout_account, s.approved_by, "
             "p.payout_account AS provider_account FROM settlement_statement s JOIN provider p ON p.id = s.provider "
-            "WHERE s.id = $1 FOR UPDATE OF s", statement_id)
+            "WHERE s.id = $1 FOR UPDATE OF s",
+            statement_id,
+        )
         if row["status"] != "approved":
             raise await _status_conflict(connection, statement_id, "approved")
         if row["approved_by"] == principal.id:
@@ -456,22 +567,46 @@ async def pay(principal: Principal, statement_id: int, gateway: PayoutGateway) -
         if not row["payout_account"]:
             raise Conflict("The provider has no payout account yet; set it first.", code="no_payout_account")
         if row["payout_account"] != row["provider_account"]:
-            raise Conflict("The provider's payout account changed after approval; approve the statement again.",
-                           code="account_changed")
-        reference = await gateway.pay(PayoutOrder(
-            statement_id=statement_id, provider_id=row["provider"], period=row["period"],
-            account=row["payout_account"], amount_fen=row["total_fen"], currency=CURRENCY.lower()))
+            raise Conflict(
+                "The provider's payout account changed after approval; approve the statement again.",
+                code="account_changed",
+            )
+        reference = await gateway.pay(
+            PayoutOrder(
+                statement_id=statement_id,
+                provider_id=row["provider"],
+                period=row["period"],
+                account=row["payout_account"],
+                amount_fen=row["total_fen"],
+                currency=CURRENCY.lower(),
+            )
+        )
         await connection.execute(
             "UPDATE settlement_statement SET status = 'paid', paid_at = now(), paid_by = $2, payout_account = $3, "
-            "payout_reference = $4 WHERE id = $1", statement_id, principal.id, row["payout_account"], reference)
-        await audit.record(connection, principal, "settlement.paid", "settlement_statement", statement_id,
-                           details={"total_fen": row["total_fen"], "payout_account": row["payout_account"],
-                                    "payout_reference": reference})
+            "payout_reference = $4 WHERE id = $1",
+            statement_id,
+            principal.id,
+            row["payout_account"],
+            reference,
+        )
+        await audit.record(
+            connection,
+            principal,
+            "settlement.paid",
+            "settlement_statement",
+            statement_id,
+            details={
+                "total_fen": row["total_fen"],
+                "payout_account": row["payout_account"],
+                "payout_reference": reference,
+            },
+        )
     return await _load(statement_id)
 
 
-async def propose_close(principal: Principal, statement_id: int, revision: int | None = None,
-                        note: str | None = None) -> dict:
+async def propose_close(
+    principal: Principal, statement_id: int, revision: int | None = None, note: str | None = None
+) -> dict:
     """An operator in scope proposes closing a draft whose total is zero or less (the
     revision they saw, when given) as "nothing to pay"; another operator approves it
     (`approvals.decide`, then `_apply_close`). The pending approval."""
@@ -481,22 +616,38 @@ async def propose_close(principal: Principal, statement_id: int, revision: int |
         connection = transaction.connection
         # The statement's lock orders two proposals of one statement: one waits, then finds the other.
         row = await connection.fetchrow(
-            "SELECT status, revision, total_fen FROM settlement_statement WHERE id = $1 FOR UPDATE", statement_id)
+            "SELECT status, revision, total_fen FROM settlement_statement WHERE id = $1 FOR UPDATE", statement_id
+        )
         if row["status"] != "draft":
             raise await _status_conflict(connection, statement_id, "draft")
         if revision is not None and row["revision"] != revision:
-            raise Conflict("The draft was recomputed after you opened it; look at it again before approving.",
-                           code="statement_changed", revision_now=row["revision"])
+            raise Conflict(
+                "The draft was recomputed after you opened it; look at it again before approving.",
+                code="statement_changed",
+                revision_now=row["revision"],
+            )
         if row["total_fen"] > 0:
             raise Conflict("Money is owed on this statement; approve and pay it.", code="money_owed")
         if await connection.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM approval_request WHERE kind = 'statement_close' AND subject_id = $1 "
-                "AND status = 'pending')", statement_id):
+            "SELECT EXISTS (SELECT 1 FROM approval_request WHERE kind = 'statement_close' AND subject_id = $1 "
+            "AND status = 'pending')",
+            statement_id,
+        ):
             raise Conflict("Closing this statement is waiting for approval already.", code="close_pending")
         return await approvals.propose(
-            connection, principal, "statement_close", statement_id, statement.provider_node_id,
-            {"provider_name": statement.provider_name, "period": statement.period, "revision": row["revision"],
-             "total_fen": row["total_fen"], "note": (note or "").strip()[:500] or None})
+            connection,
+            principal,
+            "statement_close",
+            statement_id,
+            statement.provider_node_id,
+            {
+                "provider_name": statement.provider_name,
+                "period": statement.period,
+                "revision": row["revision"],
+                "total_fen": row["total_fen"],
+                "note": (note or "").strip()[:500] or None,
+            },
+        )
 
 
 async def _apply_close(connection, approver: Principal, request: dict) -> dict:
@@ -506,26 +657,42 @@ async def _apply_close(connection, approver: Principal, request: dict) -> dict:
     statement_id, proposed = request["subject_id"], request["payload"]
     row = await connection.fetchrow(
         "SELECT provider, period, status, revision, total_fen FROM settlement_statement WHERE id = $1 FOR UPDATE",
-        statement_id)
+        statement_id,
+    )
     if row["status"] != "draft":
         raise await _status_conflict(connection, statement_id, "draft")
     # A correction that arrived since the proposal changed what the proposer saw.
     if row["revision"] != proposed["revision"] or row["total_fen"] > 0:
-        raise Conflict("The draft was recomputed after it was proposed; propose closing it again.",
-                       code="statement_changed", revision_now=row["revision"])
+        raise Conflict(
+            "The draft was recomputed after it was proposed; propose closing it again.",
+            code="statement_changed",
+            revision_now=row["revision"],
+        )
     await connection.execute(
         "UPDATE settlement_statement SET status = 'closed', approved_at = now(), approved_by = $2 WHERE id = $1",
-        statement_id, approver.id)
+        statement_id,
+        approver.id,
+    )
     if row["total_fen"] < 0:
         await connection.execute(
             "INSERT INTO settlement_adjustment (provider, voucher_id, voucher_code, offer_title_zh, offer_title_en, "
             "settled_statement, settled_period, reason, amount_fen, occurred_at) "
             "VALUES ($1, NULL, NULL, '', '', $2, $3, 'balance_carried', $4, now())",
-            row["provider"], statement_id, row["period"], row["total_fen"])
+            row["provider"],
+            statement_id,
+            row["period"],
+            row["total_fen"],
+        )
         await _carry_to_next_draft(connection, row["provider"], row["period"])
-    await audit.record(connection, approver, "settlement.closed", "settlement_statement", statement_id,
-                       reason=proposed.get("note"),
-                       details={"total_fen": row["total_fen"], "proposed_by": request["proposed_by"]})
+    await audit.record(
+        connection,
+        approver,
+        "settlement.closed",
+        "settlement_statement",
+        statement_id,
+        reason=proposed.get("note"),
+        details={"total_fen": row["total_fen"], "proposed_by": request["proposed_by"]},
+    )
     return {"before": "draft", "after": "closed", "carried_fen": min(row["total_fen"], 0)}
 
 
@@ -539,40 +706,60 @@ async def set_payout_account(principal: Principal, provider_id: int, account_id:
     permissions.require(principal, "payouts.account")
     account = account_id.strip() or None
     if account is not None and not ACCOUNT_PATTERN.match(account):
-        raise Invalid("A payout account is a Stripe account id such as acct_1Nv0FGQ9RKHgCVdK.",
-                      code="invalid_payout_account", field="account_id")
+        raise Invalid(
+            "A payout account is a Stripe account id such as acct_1Nv0FGQ9RKHgCVdK.",
+            code="invalid_payout_account",
+            field="account_id",
+        )
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            "SELECT node, name, payout_account FROM provider WHERE id = $1", provider_id)
+            "SELECT node, name, payout_account FROM provider WHERE id = $1", provider_id
+        )
     if row is None:
         raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
     await federation.require_in_scope(principal, row["node"])
     if row["payout_account"] == account:
-        raise Conflict("This is the provider's payout account already.", code="payout_account_unchanged",
-                       field="account_id")
+        raise Conflict(
+            "This is the provider's payout account already.", code="payout_account_unchanged", field="account_id"
+        )
     try:
         async with engine().transaction() as transaction:
             return await approvals.propose(
-                transaction.connection, principal, "payout_account", provider_id, row["node"],
-                {"before": row["payout_account"], "after": account, "provider_name": row["name"]})
+                transaction.connection,
+                principal,
+                "payout_account",
+                provider_id,
+                row["node"],
+                {"before": row["payout_account"], "after": account, "provider_name": row["name"]},
+            )
     except Conflict as error:
         if error.code != "approval_pending":
             raise
         # Said here, as a literal, so that it is extracted and translated with this domain's messages.
-        raise Conflict("A change of this provider's payout account is waiting for approval already.",
-                       code="approval_pending", field="account_id") from None
+        raise Conflict(
+            "A change of this provider's payout account is waiting for approval already.",
+            code="approval_pending",
+            field="account_id",
+        ) from None
 
 
 async def _apply_payout_account(connection, approver: Principal, request: dict) -> dict:
     """The approved account becomes the provider's (the account it replaces is audited)."""
     before = await connection.fetchval(
-        "SELECT payout_account FROM provider WHERE id = $1 FOR UPDATE", request["subject_id"])
+        "SELECT payout_account FROM provider WHERE id = $1 FOR UPDATE", request["subject_id"]
+    )
     after = request["payload"]["after"]
-    await connection.execute("UPDATE provider SET payout_account = $2, updated_at = now() WHERE id = $1",
-                             request["subject_id"], after)
-    await audit.record(connection, approver, "payout_account.changed", "provider", request["subject_id"],
-                       details={"before": before, "after": after, "approval": request["id"],
-                                "proposed_by": request["proposed_by"]})
+    await connection.execute(
+        "UPDATE provider SET payout_account = $2, updated_at = now() WHERE id = $1", request["subject_id"], after
+    )
+    await audit.record(
+        connection,
+        approver,
+        "payout_account.changed",
+        "provider",
+        request["subject_id"],
+        details={"before": before, "after": after, "approval": request["id"], "proposed_by": request["proposed_by"]},
+    )
     return {"before": before, "after": after}
 
 
@@ -581,7 +768,9 @@ async def pending_account(provider_id: int) -> dict | None:
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT id, payload->>'after' AS after, proposed_by FROM approval_request "
-            "WHERE kind = 'payout_account' AND subject_id = $1 AND status = 'pending'", provider_id)
+            "WHERE kind = 'payout_account' AND subject_id = $1 AND status = 'pending'",
+            provider_id,
+        )
     return dict(row) if row else None
 
 
@@ -590,7 +779,9 @@ async def pending_close(statement_id: int) -> dict | None:
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT id, proposed_by FROM approval_request "
-            "WHERE kind = 'statement_close' AND subject_id = $1 AND status = 'pending'", statement_id)
+            "WHERE kind = 'statement_close' AND subject_id = $1 AND status = 'pending'",
+            statement_id,
+        )
     return dict(row) if row else None
 
 
@@ -599,6 +790,7 @@ approvals.register("payout_account", "payouts.account", _apply_payout_account)
 
 # Export ----------------------------------------------------------------------------------------------
 
+
 def _money(fen: int) -> str:
     """Integer fen as yuan with two decimals ("30.00"): exact, never through a float."""
     sign = "-" if fen < 0 else ""
@@ -606,8 +798,13 @@ def _money(fen: int) -> str:
     return f"{sign}{yuan}.{cents:02d}"
 
 
-def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, english: bool = False,
-           adjustment_label: str = "correction to %(period)s") -> bytes:
+def to_csv(
+    statement: StatementRead,
+    headers: Sequence[str],
+    total_label: str,
+    english: bool = False,
+    adjustment_label: str = "correction to %(period)s",
+) -> bytes:
     """The statement's lines as CSV in UTF-8 with a BOM (so Excel reads Chinese), one line per
     voucher, one per correction carried from an earlier month (`adjustment_label` says
     which) and a total line. `headers` name the columns: voucher code, offer, redeemed at,
@@ -616,18 +813,40 @@ def to_csv(statement: StatementRead, headers: Sequence[str], total_label: str, e
     writer = csvfiles.writer(out)  # no cell runs as a formula
     writer.writerow(headers)
     for line in statement.lines:
-        title = (line.offer_title_en if english and line.offer_title_en else line.offer_title_zh)
-        writer.writerow([line.voucher_code, title,
-                         line.redeemed_at.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M:%S"),
-                         _money(line.subsidy_fen), _money(line.paid_fen), _money(line.subsidy_fen + line.paid_fen)])
+        title = line.offer_title_en if english and line.offer_title_en else line.offer_title_zh
+        writer.writerow(
+            [
+                line.voucher_code,
+                title,
+                line.redeemed_at.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M:%S"),
+                _money(line.subsidy_fen),
+                _money(line.paid_fen),
+                _money(line.subsidy_fen + line.paid_fen),
+            ]
+        )
     for adjustment in statement.adjustments:
-        title = (adjustment.offer_title_en if english and adjustment.offer_title_en else adjustment.offer_title_zh)
+        title = adjustment.offer_title_en if english and adjustment.offer_title_en else adjustment.offer_title_zh
         why = adjustment_label % {"period": adjustment.settled_period}
-        writer.writerow([adjustment.voucher_code, f"{title} ({why})",
-                         adjustment.occurred_at.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M:%S"),
-                         _money(0), _money(adjustment.amount_fen), _money(adjustment.amount_fen)])
-    writer.writerow([total_label, str(statement.voucher_count), "", _money(statement.subsidy_fen),
-                     _money(statement.paid_fen + statement.adjustment_fen), _money(statement.total_fen)])
+        writer.writerow(
+            [
+                adjustment.voucher_code,
+                f"{title} ({why})",
+                adjustment.occurred_at.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M:%S"),
+                _money(0),
+                _money(adjustment.amount_fen),
+                _money(adjustment.amount_fen),
+            ]
+        )
+    writer.writerow(
+        [
+            total_label,
+            str(statement.voucher_count),
+            "",
+            _money(statement.subsidy_fen),
+            _money(statement.paid_fen + statement.adjustment_fen),
+            _money(statement.total_fen),
+        ]
+    )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -641,4 +860,6 @@ async def count_statements(principal: Principal, status: str = "draft") -> int:
         return await transaction.connection.fetchval(
             "SELECT count(*) FROM settlement_statement s JOIN provider p ON p.id = s.provider "
             "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND s.status = $2",
-            principal.node_path or "-", status)
+            principal.node_path or "-",
+            status,
+        )

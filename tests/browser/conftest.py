@@ -19,8 +19,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 CHROMIUM_ENV = {**os.environ, "LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 
@@ -43,8 +42,7 @@ async def browser(static_assets) -> Browser:
 
 
 async def _context(browser: Browser, base_url: str, device: dict) -> BrowserContext:
-    context = await browser.new_context(base_url=base_url, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                        **device)
+    context = await browser.new_context(base_url=base_url, locale="zh-CN", timezone_id="Asia/Shanghai", **device)
     context.set_default_timeout(10_000)
     return context
 
@@ -89,10 +87,20 @@ def _watch(page: Page) -> list[str]:
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     # A request the browser itself aborts (it left the page) is not a fault of the page.
-    page.on("requestfailed", lambda req: None if req.failure == "net::ERR_ABORTED"
-            else problems.append(f"request failed: {req.url} ({req.failure})"))
-    page.on("response", lambda response: problems.append(f"{response.status}: {response.url}")
-            if "/static/" in response.url and response.status >= 400 else None)
+    page.on(
+        "requestfailed",
+        lambda req: (
+            None if req.failure == "net::ERR_ABORTED" else problems.append(f"request failed: {req.url} ({req.failure})")
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status}: {response.url}")
+            if "/static/" in response.url and response.status >= 400
+            else None
+        ),
+    )
     page.problems = problems  # type: ignore[attr-defined]
     return problems
 

@@ -149,8 +149,11 @@ async def test_operator_turns_on_two_factor_and_resets_a_colleague(desktop_page:
 
     await page.goto("/console/team")
     row = page.locator("[data-testid=operator-row]", has_text=world.operators["chaoyang"])
-    await submit(page, f"[data-testid=operator-row]:has-text('{world.operators['chaoyang']}') "
-                       "[data-testid=operator-password-reset] button")
+    await submit(
+        page,
+        f"[data-testid=operator-row]:has-text('{world.operators['chaoyang']}') "
+        "[data-testid=operator-password-reset] button",
+    )
     await expect(page.locator("[data-testid=temporary-password]")).to_have_text(re.compile(r"^\w{4}-\w{4}-\w{4}$"))
     await shots.take(page, "temporary-password")
     assert row is not None

@@ -55,8 +55,9 @@ async def test_member_pages_satisfy_the_csp(browser, live_server, world, shots):
     page, errors = await _page(browser, live_server, PHONE)
     found = await _visit(page, errors, shots, ["/", "/login"])
     await _sign_in(page, "/login", world.members["chaoyang"][1])
-    found += await _visit(page, errors, shots, [
-        "/", "/search?q=健身", f"/offers/{world.offers['public']}", "/vouchers", "/me", "/points"])
+    found += await _visit(
+        page, errors, shots, ["/", "/search?q=健身", f"/offers/{world.offers['public']}", "/vouchers", "/me", "/points"]
+    )
     await page.context.close()
     assert not found, found
 
@@ -64,9 +65,19 @@ async def test_member_pages_satisfy_the_csp(browser, live_server, world, shots):
 async def test_provider_pages_satisfy_the_csp(browser, live_server, world, shots):
     page, errors = await _page(browser, live_server, PHONE)
     await _sign_in(page, "/provider/login", world.providers["chaoyang"]["owner"])
-    found = await _visit(page, errors, shots, [
-        "/provider/", "/provider/offers", f"/provider/offers/{world.offers['public']}", "/provider/counter",
-        "/provider/scorecard", "/provider/settlements"])
+    found = await _visit(
+        page,
+        errors,
+        shots,
+        [
+            "/provider/",
+            "/provider/offers",
+            f"/provider/offers/{world.offers['public']}",
+            "/provider/counter",
+            "/provider/scorecard",
+            "/provider/settlements",
+        ],
+    )
     await page.context.close()
     assert not found, found
 
@@ -74,9 +85,20 @@ async def test_provider_pages_satisfy_the_csp(browser, live_server, world, shots
 async def test_console_pages_satisfy_the_csp(browser, live_server, world, shots):
     page, errors = await _page(browser, live_server, CONSOLE)
     await _sign_in(page, "/console/login", world.operators["beijing"])
-    found = await _visit(page, errors, shots, [
-        "/console/", "/console/listings", "/console/providers", "/console/reports", "/console/scorecards",
-        "/console/audit", "/api/docs"])
+    found = await _visit(
+        page,
+        errors,
+        shots,
+        [
+            "/console/",
+            "/console/listings",
+            "/console/providers",
+            "/console/reports",
+            "/console/scorecards",
+            "/console/audit",
+            "/api/docs",
+        ],
+    )
     await page.context.close()
     assert not found, found
 

@@ -19,8 +19,10 @@ CONSOLE = {"viewport": {"width": 1440, "height": 900}}
 async def test_console_forms_show_the_error_at_the_field(browser, live_server, world, shots):
     async with engine().transaction() as transaction:  # chaoyang's operator has an authenticator
         await transaction.connection.execute(
-            "UPDATE operator SET totp_secret_cipher = $2 WHERE username = $1", world.operators["chaoyang"],
-            pii.encrypt(totp.new_secret()))
+            "UPDATE operator SET totp_secret_cipher = $2 WHERE username = $1",
+            world.operators["chaoyang"],
+            pii.encrypt(totp.new_secret()),
+        )
     context = await _context(browser, live_server, CONSOLE)
     page = await context.new_page()
     _watch(page)
@@ -81,8 +83,12 @@ async def test_a_refused_complaint_resolution_shows_at_its_field(browser, live_s
     from tests.evaluation.test_quality_loop import redeemed_voucher
 
     member, voucher = await redeemed_voucher(world)
-    await complaints.file(member, voucher.id, world.providers["chaoyang"]["id"],
-                          ComplaintInput(category="poor_service", text="服务态度很差，等了很久"))
+    await complaints.file(
+        member,
+        voucher.id,
+        world.providers["chaoyang"]["id"],
+        ComplaintInput(category="poor_service", text="服务态度很差，等了很久"),
+    )
     context = await _context(browser, live_server, CONSOLE)
     page = await context.new_page()
     _watch(page)

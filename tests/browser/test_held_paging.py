@@ -18,14 +18,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
 
 
 async def test_held_ratings_turn_their_own_pages_and_an_empty_history_reads_as_a_sentence(
-        browser, live_server, world, shots):
+    browser, live_server, world, shots
+):
     await _held_ratings(world, 53)
-    case_id = (await EnforcementCase.insert(EnforcementCase(
-        provider=world.providers["chaoyang"]["id"], kind="delisting", status="open", figures=json.dumps({}),
-        opened_at=now(), reasons=json.dumps([{"code": "manual", "text": "多名会员反映门店拒绝使用优惠券。"}]),
-    )).returning(EnforcementCase.id))[0]["id"]
-    context = await browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                        viewport={"width": 1440, "height": 900})
+    case_id = (
+        await EnforcementCase.insert(
+            EnforcementCase(
+                provider=world.providers["chaoyang"]["id"],
+                kind="delisting",
+                status="open",
+                figures=json.dumps({}),
+                opened_at=now(),
+                reasons=json.dumps([{"code": "manual", "text": "多名会员反映门店拒绝使用优惠券。"}]),
+            )
+        ).returning(EnforcementCase.id)
+    )[0]["id"]
+    context = await browser.new_context(
+        base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
+    )
     context.set_default_timeout(15_000)
     page = await context.new_page()
     _watch(page)

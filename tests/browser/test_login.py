@@ -32,6 +32,7 @@ async def assert_htmx_loaded(page: Page) -> None:
 
 # Member site (phone) -----------------------------------------------------------------
 
+
 async def test_member_login_and_logout(phone_page: Page, world, shots):
     page = phone_page
     _member_id, phone = world.members["chaoyang"]
@@ -129,6 +130,7 @@ async def test_language_switch(phone_page: Page, world, shots):
 
 # Provider portal ---------------------------------------------------------------------
 
+
 async def test_provider_owner_login_and_logout(desktop_page: Page, world, shots):
     page = desktop_page
     provider = world.providers["chaoyang"]
@@ -188,6 +190,7 @@ async def test_provider_wrong_password(desktop_page: Page, world, shots):
 
 
 # Operator console --------------------------------------------------------------------
+
 
 async def test_operator_login_and_logout(desktop_page: Page, world, shots):
     page = desktop_page
@@ -251,6 +254,7 @@ async def test_district_operator_cannot_open_another_district(desktop_page: Page
 
 
 # Evaluator desk ----------------------------------------------------------------------
+
 
 async def test_evaluator_login_and_logout(desktop_page: Page, world, shots):
     page = desktop_page

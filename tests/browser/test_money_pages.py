@@ -42,13 +42,24 @@ async def test_corrections_disputes_and_partial_refunds_on_their_pages(browser, 
     assert await payments.refunded_in_stripe(await _refund_in_stripe(first["payment_intent"])) == "refunded_after_use"
     second = await _bought(world, "haidian")
     await _redeemed_in(world, second, last)
-    assert await payments.refunded_in_stripe(await _refund_in_stripe(second["payment_intent"], 2000)) == \
-        "partial_refund_recorded"
+    assert (
+        await payments.refunded_in_stripe(await _refund_in_stripe(second["payment_intent"], 2000))
+        == "partial_refund_recorded"
+    )
     await statements.draft_month(last)
     disputed = await _bought(world)
-    assert await payments.disputed_in_stripe({
-        "id": "dp_1QxYz", "payment_intent": disputed["payment_intent"], "amount": SHARE,
-        "reason": "product_not_received", "status": "needs_response"}) == "flagged"
+    assert (
+        await payments.disputed_in_stripe(
+            {
+                "id": "dp_1QxYz",
+                "payment_intent": disputed["payment_intent"],
+                "amount": SHARE,
+                "reason": "product_not_received",
+                "status": "needs_response",
+            }
+        )
+        == "flagged"
+    )
 
     context = await _context(browser, live_server, DESK)
     page = await context.new_page()

@@ -18,8 +18,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 async def _page(browser, live_server, viewport, english=False):
-    context = await browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                        viewport=viewport)
+    context = await browser.new_context(
+        base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", viewport=viewport
+    )
     context.set_default_timeout(15_000)
     if english:
         await context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
@@ -65,8 +66,9 @@ async def test_console_queues_with_bulk_actions(browser, live_server, world, sho
         await context.close()
 
 
-@pytest.mark.parametrize(("viewport", "english"), [(DESK, False), (PHONE, False), (DESK, True)],
-                         ids=["desk-zh", "phone-zh", "desk-en"])
+@pytest.mark.parametrize(
+    ("viewport", "english"), [(DESK, False), (PHONE, False), (DESK, True)], ids=["desk-zh", "phone-zh", "desk-en"]
+)
 async def test_offer_form_shows_the_unions_subsidy_read_only(browser, live_server, world, shots, viewport, english):
     await _seed(world)  # a running campaign pays the subsidy of the world's "public" offer
     context, page = await _page(browser, live_server, viewport, english)

@@ -37,9 +37,16 @@ async def race(attempt, *args):
 
 async def new_campaign(world, *, budget=10 * SUBSIDY, cap=SUBSIDY, node="beijing", who="beijing", **changes):
     now = datetime.now(UTC)
-    data = dict(node_id=world.nodes[node], name_zh="春节消费补贴", name_en="Spring Festival subsidy",
-                starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=10), budget_fen=budget,
-                per_member_cap_fen=cap, offer_ids=[world.offers["public"]])
+    data = dict(
+        node_id=world.nodes[node],
+        name_zh="春节消费补贴",
+        name_en="Spring Festival subsidy",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=10),
+        budget_fen=budget,
+        per_member_cap_fen=cap,
+        offer_ids=[world.offers["public"]],
+    )
     data.update(changes)
     return await campaigns.create_campaign(await operator(world, who), CampaignCreate(**data))
 
@@ -49,7 +56,8 @@ async def totals(campaign_id):
         f"SELECT (SELECT spent_fen FROM campaign WHERE id = {campaign_id}) AS spent, "
         f"(SELECT coalesce(sum(amount_fen), 0) FROM campaign_spend WHERE campaign = {campaign_id} "
         f"AND refunded_at IS NULL) AS drawn, "
-        f"(SELECT count(*) FROM campaign_spend WHERE campaign = {campaign_id} AND refunded_at IS NULL) AS spends")
+        f"(SELECT count(*) FROM campaign_spend WHERE campaign = {campaign_id} AND refunded_at IS NULL) AS spends"
+    )
     return rows[0]["spent"], rows[0]["drawn"], rows[0]["spends"]
 
 
@@ -71,8 +79,10 @@ async def test_racing_claims_never_overspend_the_budget(world):
     issued = [result for result in results if not isinstance(result, str)]
     refused = [result for result in results if isinstance(result, str)]
     spent, drawn, spends = await totals(campaign.id)
-    print(f"race: {len(racers)} claims, {len(issued)} subsidised, refused {sorted(set(refused))}, "
-          f"spent {spent} of {campaign.budget_fen} fen")
+    print(
+        f"race: {len(racers)} claims, {len(issued)} subsidised, refused {sorted(set(refused))}, "
+        f"spent {spent} of {campaign.budget_fen} fen"
+    )
     assert len(issued) == 10 and set(refused) == {"budget_exhausted"}
     assert spent == drawn == 10 * SUBSIDY <= campaign.budget_fen
     assert spends == 10
@@ -170,9 +180,15 @@ async def test_categories_are_subsidised_too(world):
 
 def _body(world, **changes):
     now = datetime.now(UTC)
-    body = {"node_id": world.nodes["beijing"], "name_zh": "春节补贴", "starts_at": now.isoformat(),
-            "ends_at": (now + timedelta(days=5)).isoformat(), "budget_fen": 100000, "per_member_cap_fen": 3000,
-            "offer_ids": [world.offers["public"]]}
+    body = {
+        "node_id": world.nodes["beijing"],
+        "name_zh": "春节补贴",
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=5)).isoformat(),
+        "budget_fen": 100000,
+        "per_member_cap_fen": 3000,
+        "offer_ids": [world.offers["public"]],
+    }
     body.update(changes)
     return body
 
@@ -198,10 +214,15 @@ async def test_the_api_checks_scope_and_names_the_bad_field(client, world):
     member = await bearer(client, "member", world.members["chaoyang"][1])
     assert_problem(await client.get(api, headers=member), 403, "wrong_role")
 
-    bad = [({"budget_fen": 0}, 400, "budget_fen"), ({"per_member_cap_fen": 200000}, 422, "per_member_cap_fen"),
-           ({"ends_at": (datetime.now(UTC) - timedelta(days=1)).isoformat()}, 422, "ends_at"),
-           ({"groups": ["pilots"]}, 422, "groups"), ({"offer_ids": [999999]}, 422, "offer_ids"),
-           ({"offer_ids": []}, 422, "offer_ids"), ({"category_ids": [4242]}, 422, "category_ids")]
+    bad = [
+        ({"budget_fen": 0}, 400, "budget_fen"),
+        ({"per_member_cap_fen": 200000}, 422, "per_member_cap_fen"),
+        ({"ends_at": (datetime.now(UTC) - timedelta(days=1)).isoformat()}, 422, "ends_at"),
+        ({"groups": ["pilots"]}, 422, "groups"),
+        ({"offer_ids": [999999]}, 422, "offer_ids"),
+        ({"offer_ids": []}, 422, "offer_ids"),
+        ({"category_ids": [4242]}, 422, "category_ids"),
+    ]
     for change, status, field in bad:
         response = await client.post(api, json=_body(world, **change), headers=beijing)
         body = assert_problem(response, status, "validation_error" if status == 400 else "invalid")
@@ -219,9 +240,17 @@ async def test_console_pages_create_show_burn_and_funds_flow(client, world):
     assert page.status_code == 200 and 'data-testid="campaign-form"' in page.text
     assert "河北" not in page.text
     today = datetime.now(UTC).date()
-    form = {"node_id": str(world.nodes["beijing"]), "name_zh": "春节消费补贴", "starts_on": today.isoformat(),
-            "ends_on": (today + timedelta(days=7)).isoformat(), "budget_yuan": "abc", "cap_yuan": "30",
-            "offer_ids": str(world.offers["public"]), "groups": [], "idempotency_key": "p1"}
+    form = {
+        "node_id": str(world.nodes["beijing"]),
+        "name_zh": "春节消费补贴",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=7)).isoformat(),
+        "budget_yuan": "abc",
+        "cap_yuan": "30",
+        "offer_ids": str(world.offers["public"]),
+        "groups": [],
+        "idempotency_key": "p1",
+    }
     refused = await _post(client, "/console/campaigns", form)
     assert refused.status_code == 422 and 'id="budget_yuan" name="budget_yuan"' in refused.text
     assert 'aria-invalid="true"' in refused.text

@@ -13,12 +13,24 @@ NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 def offer_body(world, **changes) -> dict:
     now = NOW
     body = {
-        "kind": "paid", "category_id": 1, "title_zh": "私教体验课", "title_en": "Personal training trial",
-        "description_zh": "一对一私教课60分钟", "list_price_fen": 30000, "member_price_fen": 19900,
-        "subsidy_fen": 5000, "stock_total": 50, "per_member_limit": 2, "limit_period": "month",
-        "valid_from": (now - timedelta(days=1)).isoformat(), "valid_to": (now + timedelta(days=60)).isoformat(),
-        "node_scope_id": world.nodes["chaoyang"], "tags": ["私教", "健身"], "groups": [],
-        "location_ids": [], "terms_zh": "需提前一天预约",
+        "kind": "paid",
+        "category_id": 1,
+        "title_zh": "私教体验课",
+        "title_en": "Personal training trial",
+        "description_zh": "一对一私教课60分钟",
+        "list_price_fen": 30000,
+        "member_price_fen": 19900,
+        "subsidy_fen": 5000,
+        "stock_total": 50,
+        "per_member_limit": 2,
+        "limit_period": "month",
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_to": (now + timedelta(days=60)).isoformat(),
+        "node_scope_id": world.nodes["chaoyang"],
+        "tags": ["私教", "健身"],
+        "groups": [],
+        "location_ids": [],
+        "terms_zh": "需提前一天预约",
     }
     body.update(changes)
     return body
@@ -39,7 +51,8 @@ async def operator(client, world, key="chaoyang") -> dict:
 async def changed_events() -> list[int]:
     """offer ids of the `offer.changed` outbox rows, in order."""
     rows = await engine().run_ddl(
-        "SELECT payload->>'offer_id' AS offer_id FROM outbox_event WHERE topic = 'offer.changed' ORDER BY id")
+        "SELECT payload->>'offer_id' AS offer_id FROM outbox_event WHERE topic = 'offer.changed' ORDER BY id"
+    )
     return [int(row["offer_id"]) for row in rows]
 
 

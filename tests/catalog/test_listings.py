@@ -40,10 +40,14 @@ async def published(client, world, headers, **changes) -> dict:
 
 # Bad input ------------------------------------------------------------------------------
 
+
 def _slot(start_hours: int, end_hours: int, capacity: int = 10) -> dict:
     base = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
-    return {"starts_at": (base + timedelta(hours=start_hours)).isoformat(),
-            "ends_at": (base + timedelta(hours=end_hours)).isoformat(), "capacity": capacity}
+    return {
+        "starts_at": (base + timedelta(hours=start_hours)).isoformat(),
+        "ends_at": (base + timedelta(hours=end_hours)).isoformat(),
+        "capacity": capacity,
+    }
 
 
 BAD_FIELDS = [
@@ -93,25 +97,27 @@ async def test_every_bad_field_is_named_and_nothing_is_saved(client, world, chan
 
 async def test_scope_outside_the_providers_node_is_refused(client, world):
     headers = await owner(client, world)
-    response = await client.post(OFFERS, json=offer_body(world, node_scope_id=world.nodes["haidian"]),
-                                 headers=headers)
+    response = await client.post(OFFERS, json=offer_body(world, node_scope_id=world.nodes["haidian"]), headers=headers)
     body = assert_problem(response, 422, "invalid")
     assert body["errors"][0]["field"] == "node_scope_id"
 
 
 async def test_another_providers_location_is_refused(client, world):
-    location = (await engine().run_ddl(
-        f"SELECT id FROM location WHERE provider = {world.providers['haidian']['id']}"))[0]["id"]
-    response = await client.post(OFFERS, json=offer_body(world, location_ids=[location]),
-                                 headers=await owner(client, world))
+    location = (await engine().run_ddl(f"SELECT id FROM location WHERE provider = {world.providers['haidian']['id']}"))[
+        0
+    ]["id"]
+    response = await client.post(
+        OFFERS, json=offer_body(world, location_ids=[location]), headers=await owner(client, world)
+    )
     assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "location_ids"
 
 
 async def test_a_failed_edit_leaves_the_draft_as_it_was(client, world):
     headers = await owner(client, world)
     offer = await create(client, world, headers)
-    response = await client.put(f"{OFFERS}{offer['id']}", headers=headers,
-                                json=offer_body(world, title_zh="新标题", member_price_fen=99999))
+    response = await client.put(
+        f"{OFFERS}{offer['id']}", headers=headers, json=offer_body(world, title_zh="新标题", member_price_fen=99999)
+    )
     assert_problem(response, 422, "invalid")
     after = (await client.get(f"{OFFERS}{offer['id']}", headers=headers)).json()
     assert after["title_zh"] == "私教体验课" and after["member_price_fen"] == 19900
@@ -124,10 +130,12 @@ async def test_huge_path_id_is_a_4xx(client, world):
 
 # Lifecycle ----------------------------------------------------------------------------------
 
+
 async def test_draft_to_published_to_paused_and_back(client, world):
     headers = await owner(client, world)
-    location = (await engine().run_ddl(
-        f"SELECT id FROM location WHERE provider = {world.providers['chaoyang']['id']}"))[0]["id"]
+    location = (
+        await engine().run_ddl(f"SELECT id FROM location WHERE provider = {world.providers['chaoyang']['id']}")
+    )[0]["id"]
     offer = await create(client, world, headers, location_ids=[location], groups=["women"])
     assert offer["status"] == "draft" and offer["stock_left"] == 50 and offer["location_ids"] == [location]
 
@@ -174,7 +182,8 @@ async def test_expiry_moves_published_offers_past_their_window(client, world):
     offer = await published(client, world, headers)
     await engine().run_ddl(
         f"UPDATE offer SET valid_from = now() - interval '2 days', valid_to = now() - interval '1 second' "
-        f"WHERE id = {offer['id']}")
+        f"WHERE id = {offer['id']}"
+    )
     expired = await services.expire_offers()
     assert offer["id"] in expired
     assert (await client.get(f"{OFFERS}{offer['id']}", headers=headers)).json()["status"] == "expired"
@@ -195,8 +204,9 @@ async def test_slot_offer_keeps_its_slots(client, world):
     headers = await owner(client, world)
     offer = await create(client, world, headers, kind="slot", slots=[_slot(1, 2), _slot(3, 4, capacity=5)])
     assert [slot["capacity"] for slot in offer["slots"]] == [10, 5]
-    edited = await client.put(f"{OFFERS}{offer['id']}", headers=headers,
-                              json=offer_body(world, kind="slot", slots=[_slot(3, 4, capacity=8)]))
+    edited = await client.put(
+        f"{OFFERS}{offer['id']}", headers=headers, json=offer_body(world, kind="slot", slots=[_slot(3, 4, capacity=8)])
+    )
     assert [slot["capacity"] for slot in edited.json()["slots"]] == [8]
 
 
@@ -213,11 +223,13 @@ async def test_only_drafts_can_be_deleted(client, world):
 
 # Revisions ------------------------------------------------------------------------------------
 
+
 async def test_revision_keeps_the_live_version_until_approved(client, world):
     headers = await owner(client, world)
     offer = await published(client, world, headers)
-    response = await client.put(f"{OFFERS}{offer['id']}", headers=headers,
-                                json=offer_body(world, title_zh="私教体验课(升级版)", stock_total=80))
+    response = await client.put(
+        f"{OFFERS}{offer['id']}", headers=headers, json=offer_body(world, title_zh="私教体验课(升级版)", stock_total=80)
+    )
     assert response.status_code == 200, response.text
     live = response.json()
     assert live["status"] == "published" and live["title_zh"] == "私教体验课" and live["pending_revision_id"]
@@ -252,6 +264,7 @@ async def test_rejected_revision_leaves_the_offer_alone(client, world):
 
 # Scope and roles --------------------------------------------------------------------------------
 
+
 async def test_operator_of_another_city_is_refused(client, world):
     headers = await owner(client, world)
     offer = await create(client, world, headers)
@@ -268,8 +281,9 @@ async def test_provider_cannot_touch_another_providers_offer(client, world):
     offer = await create(client, world, await owner(client, world))
     other = await owner(client, world, "haidian")
     assert_problem(await client.get(f"{OFFERS}{offer['id']}", headers=other), 404, "offer_not_found")
-    assert_problem(await client.put(f"{OFFERS}{offer['id']}", json=offer_body(world), headers=other),
-                   404, "offer_not_found")
+    assert_problem(
+        await client.put(f"{OFFERS}{offer['id']}", json=offer_body(world), headers=other), 404, "offer_not_found"
+    )
     assert_problem(await client.post(f"{OFFERS}{offer['id']}/submit", headers=other), 404, "offer_not_found")
     assert offer["id"] not in [row["id"] for row in (await client.get(OFFERS, headers=other)).json()]
 
@@ -290,12 +304,16 @@ async def test_members_and_providers_cannot_review(client, world):
 
 # Images ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
 async def test_real_pictures_are_resized_and_served(client, world, fmt):
     headers = await owner(client, world)
     offer = await create(client, world, headers)
-    response = await client.post(f"{OFFERS}{offer['id']}/image", headers=headers,
-                                 files={"image": ("cover.bin", picture(fmt), "application/octet-stream")})
+    response = await client.post(
+        f"{OFFERS}{offer['id']}/image",
+        headers=headers,
+        files={"image": ("cover.bin", picture(fmt), "application/octet-stream")},
+    )
     assert response.status_code == 200, response.text
     stored = response.json()
     assert stored["cover_image"].startswith("offers/") and len(stored["cover_image"]) > 30
@@ -313,8 +331,11 @@ async def test_real_pictures_are_resized_and_served(client, world, fmt):
 async def test_text_renamed_png_is_refused(client, world):
     headers = await owner(client, world)
     offer = await create(client, world, headers)
-    response = await client.post(f"{OFFERS}{offer['id']}/image", headers=headers,
-                                 files={"image": ("cover.png", b"not a picture at all\n" * 10, "image/png")})
+    response = await client.post(
+        f"{OFFERS}{offer['id']}/image",
+        headers=headers,
+        files={"image": ("cover.png", b"not a picture at all\n" * 10, "image/png")},
+    )
     assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "image"
     assert (await client.get(f"{OFFERS}{offer['id']}", headers=headers)).json()["cover_image"] is None
 
@@ -322,8 +343,11 @@ async def test_text_renamed_png_is_refused(client, world):
 async def test_gif_is_refused(client, world):
     headers = await owner(client, world)
     offer = await create(client, world, headers)
-    response = await client.post(f"{OFFERS}{offer['id']}/image", headers=headers,
-                                 files={"image": ("cover.png", picture("GIF", (20, 20)), "image/png")})
+    response = await client.post(
+        f"{OFFERS}{offer['id']}/image",
+        headers=headers,
+        files={"image": ("cover.png", picture("GIF", (20, 20)), "image/png")},
+    )
     assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "image"
 
 
@@ -333,8 +357,9 @@ async def test_oversized_picture_is_refused(client, world):
     import os
 
     content = picture("PNG", (10, 10)) + os.urandom(5 * 1024 * 1024)
-    response = await client.post(f"{OFFERS}{offer['id']}/image", headers=headers,
-                                 files={"image": ("cover.png", content, "image/png")})
+    response = await client.post(
+        f"{OFFERS}{offer['id']}/image", headers=headers, files={"image": ("cover.png", content, "image/png")}
+    )
     assert 400 <= response.status_code < 500
     assert "image" in response.text or response.status_code == 413
 
@@ -342,6 +367,7 @@ async def test_oversized_picture_is_refused(client, world):
 async def test_missing_file_field_is_named(client, world):
     headers = await owner(client, world)
     offer = await create(client, world, headers)
-    response = await client.post(f"{OFFERS}{offer['id']}/image", headers=headers,
-                                 files={"picture": ("cover.png", picture("PNG"), "image/png")})
+    response = await client.post(
+        f"{OFFERS}{offer['id']}/image", headers=headers, files={"picture": ("cover.png", picture("PNG"), "image/png")}
+    )
     assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "image"

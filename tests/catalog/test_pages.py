@@ -16,16 +16,31 @@ OFFERS = "/api/v1/provider/offers/"
 async def _web_login(client, area: str, username: str) -> None:
     client.cookies.clear()
     await client.get(f"/{area}/login")
-    response = await client.post(f"/{area}/login", data={
-        "username": username, "password": PASSWORD, "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        f"/{area}/login",
+        data={"username": username, "password": PASSWORD, "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert response.status_code in (302, 303), response.text
 
 
 def _form(world, **changes) -> dict:
-    form = {"kind": "paid", "category_id": "1", "title_zh": "羽毛球场地券", "description_zh": "工作日白天可用",
-            "list_price_fen": "80", "member_price_fen": "49.5", "subsidy_fen": "10", "stock_total": "30",
-            "per_member_limit": "2", "limit_period": "week", "valid_from": "2026-11-01", "valid_to": "2027-12-31",
-            "node_scope_id": str(world.nodes["chaoyang"]), "tags": "羽毛球, 运动", "terms_zh": ""}
+    form = {
+        "kind": "paid",
+        "category_id": "1",
+        "title_zh": "羽毛球场地券",
+        "description_zh": "工作日白天可用",
+        "list_price_fen": "80",
+        "member_price_fen": "49.5",
+        "subsidy_fen": "10",
+        "stock_total": "30",
+        "per_member_limit": "2",
+        "limit_period": "week",
+        "valid_from": "2026-11-01",
+        "valid_to": "2027-12-31",
+        "node_scope_id": str(world.nodes["chaoyang"]),
+        "tags": "羽毛球, 运动",
+        "terms_zh": "",
+    }
     form.update(changes)
     return form
 
@@ -34,8 +49,9 @@ async def test_owner_creates_a_draft_through_the_form(client, world):
     await _web_login(client, "provider", world.providers["chaoyang"]["owner"])
     page = await client.get("/provider/offers/new", headers=HTML)
     assert page.status_code == 200 and 'name="title_zh"' in page.text
-    response = await client.post("/provider/offers/new", headers=HTML,
-                                 data={**_form(world), "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/provider/offers/new", headers=HTML, data={**_form(world), "_csrf_token": client.cookies.get("csrftoken")}
+    )
     assert response.status_code in (302, 303), response.text
     detail = await client.get(response.headers["location"], headers=HTML)
     assert "羽毛球场地券" in detail.text and 'value="49.5"' in detail.text and "羽毛球 运动" in detail.text
@@ -53,45 +69,95 @@ async def test_save_and_submit_with_a_picture_and_weekly_slots_in_one_step(clien
     await client.get("/provider/offers/new", headers=HTML)
     picture = io.BytesIO()
     Image.new("RGB", (640, 480), (200, 80, 40)).save(picture, "PNG")
-    form = {**_form(world, kind="slot"), "slot_date": ["2027-01-04", ""], "slot_start": ["18:00", ""],
-            "slot_end": ["19:30", ""], "slot_capacity": ["12", ""], "slot_weeks": ["4", "1"], "then": "submit",
-            "_csrf_token": client.cookies.get("csrftoken")}
-    response = await client.post("/provider/offers/new", headers=HTML, data=form,
-                                 files={"image": ("cover.png", picture.getvalue(), "image/png")})
+    form = {
+        **_form(world, kind="slot"),
+        "slot_date": ["2027-01-04", ""],
+        "slot_start": ["18:00", ""],
+        "slot_end": ["19:30", ""],
+        "slot_capacity": ["12", ""],
+        "slot_weeks": ["4", "1"],
+        "then": "submit",
+        "_csrf_token": client.cookies.get("csrftoken"),
+    }
+    response = await client.post(
+        "/provider/offers/new", headers=HTML, data=form, files={"image": ("cover.png", picture.getvalue(), "image/png")}
+    )
     assert response.status_code in (302, 303), response.text
     assert response.headers["location"].endswith("?done=submitted")
-    offer = await Offer.select(Offer.id, Offer.status, Offer.cover_image).where(Offer.title_zh == "羽毛球场地券").first()
+    offer = (
+        await Offer.select(Offer.id, Offer.status, Offer.cover_image).where(Offer.title_zh == "羽毛球场地券").first()
+    )
     assert offer["status"] == "submitted" and offer["cover_image"]
-    slots = await OfferSlot.select(OfferSlot.starts_at, OfferSlot.capacity).where(OfferSlot.offer == offer["id"]).order_by(
-        OfferSlot.starts_at)
+    slots = (
+        await OfferSlot.select(OfferSlot.starts_at, OfferSlot.capacity)
+        .where(OfferSlot.offer == offer["id"])
+        .order_by(OfferSlot.starts_at)
+    )
     assert [(s["starts_at"].date().isoformat(), s["capacity"]) for s in slots] == [
-        ("2027-01-04", 12), ("2027-01-11", 12), ("2027-01-18", 12), ("2027-01-25", 12)]
+        ("2027-01-04", 12),
+        ("2027-01-11", 12),
+        ("2027-01-18", 12),
+        ("2027-01-25", 12),
+    ]
     page = await client.get(response.headers["location"], headers=HTML)
     assert "已保存并提交审核" in page.text and 'data-testid="offer-picture"' in page.text
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"member_price_fen": "99"}, "member_price_fen"),
-    ({"list_price_fen": "abc"}, "list_price_fen"),
-    ({"list_price_fen": "1.001"}, "list_price_fen"),
-    ({"stock_total": "-1"}, "stock_total"),
-    ({"valid_to": "2026-10-01"}, "valid_from"),
-    ({"valid_from": "someday"}, "valid_from"),
-    ({"kind": "slot", "slot_date": "tomorrow", "slot_start": "10:00", "slot_end": "11:00", "slot_capacity": "5",
-      "slot_weeks": "1"}, "slots"),
-    ({"kind": "slot", "slot_date": ["2026-12-01", "2026-12-01"], "slot_start": ["10:00", "10:00"],
-      "slot_end": ["11:00", "12:00"], "slot_capacity": ["5", "5"], "slot_weeks": ["1", "1"]}, "slots"),
-    ({"kind": "slot", "slot_date": "2026-12-01", "slot_start": "10:00", "slot_end": "11:00", "slot_capacity": "5",
-      "slot_weeks": "99"}, "slots"),
-    ({"title_zh": "长" * 101}, "title_zh"),
-    ({"category_id": "99999999999"}, "category_id"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"member_price_fen": "99"}, "member_price_fen"),
+        ({"list_price_fen": "abc"}, "list_price_fen"),
+        ({"list_price_fen": "1.001"}, "list_price_fen"),
+        ({"stock_total": "-1"}, "stock_total"),
+        ({"valid_to": "2026-10-01"}, "valid_from"),
+        ({"valid_from": "someday"}, "valid_from"),
+        (
+            {
+                "kind": "slot",
+                "slot_date": "tomorrow",
+                "slot_start": "10:00",
+                "slot_end": "11:00",
+                "slot_capacity": "5",
+                "slot_weeks": "1",
+            },
+            "slots",
+        ),
+        (
+            {
+                "kind": "slot",
+                "slot_date": ["2026-12-01", "2026-12-01"],
+                "slot_start": ["10:00", "10:00"],
+                "slot_end": ["11:00", "12:00"],
+                "slot_capacity": ["5", "5"],
+                "slot_weeks": ["1", "1"],
+            },
+            "slots",
+        ),
+        (
+            {
+                "kind": "slot",
+                "slot_date": "2026-12-01",
+                "slot_start": "10:00",
+                "slot_end": "11:00",
+                "slot_capacity": "5",
+                "slot_weeks": "99",
+            },
+            "slots",
+        ),
+        ({"title_zh": "长" * 101}, "title_zh"),
+        ({"category_id": "99999999999"}, "category_id"),
+    ],
+)
 async def test_a_bad_form_comes_back_with_the_field_marked(client, world, changes, field):
     await _web_login(client, "provider", world.providers["chaoyang"]["owner"])
     await client.get("/provider/offers/new", headers=HTML)
     before = await count("offer")
-    response = await client.post("/provider/offers/new", headers=HTML,
-                                 data={**_form(world, **changes), "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/provider/offers/new",
+        headers=HTML,
+        data={**_form(world, **changes), "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert 400 <= response.status_code < 500, response.text
     assert 'data-testid="form-error"' in response.text
     # The alert above the form names the field by its label (listing_pages.FIELD_LABELS), in Chinese.
@@ -118,8 +184,9 @@ async def test_staff_see_offers_but_no_forms(client, world):
     assert page.status_code == 200 and 'data-testid="offer-row"' in page.text
     assert 'data-testid="new-offer"' not in page.text
     assert (await client.get("/provider/offers/new", headers=HTML)).status_code == 403
-    response = await client.post("/provider/offers/new", headers=HTML,
-                                 data={**_form(world), "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/provider/offers/new", headers=HTML, data={**_form(world), "_csrf_token": client.cookies.get("csrftoken")}
+    )
     assert response.status_code == 403
 
 
@@ -136,8 +203,11 @@ async def test_console_shows_the_revision_diff_and_the_provider_sees_the_rejecti
     detail = await client.get(f"/console/listings/{offer['id']}", headers=HTML)
     assert 'data-testid="revision-diff"' in detail.text
     assert "私教体验课·新" in detail.text.split('data-testid="revision-diff"')[1]
-    response = await client.post(f"/console/listings/{offer['id']}/reject", headers=HTML,
-                                 data={"reason": "标题含特殊符号", "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        f"/console/listings/{offer['id']}/reject",
+        headers=HTML,
+        data={"reason": "标题含特殊符号", "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert response.status_code in (302, 303)
 
     await _web_login(client, "provider", world.providers["chaoyang"]["owner"])
@@ -151,6 +221,7 @@ async def test_operator_of_another_city_cannot_open_the_review(client, world):
     await client.post(f"{OFFERS}{offer['id']}/submit", headers=headers)
     await _web_login(client, "console", world.operators["shijiazhuang"])
     assert (await client.get(f"/console/listings/{offer['id']}", headers=HTML)).status_code == 403
-    response = await client.post(f"/console/listings/{offer['id']}/approve", headers=HTML,
-                                 data={"_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        f"/console/listings/{offer['id']}/approve", headers=HTML, data={"_csrf_token": client.cookies.get("csrftoken")}
+    )
     assert response.status_code == 403

@@ -22,8 +22,9 @@ def test_the_member_pays_the_member_price_less_the_subsidy():
 
 
 def test_points_offers_cost_points_never_free():
-    price = pricing.price_of({"kind": "points", "list_price_fen": 5900, "member_price_fen": 0, "subsidy_fen": 0,
-                              "points_price": 540})
+    price = pricing.price_of(
+        {"kind": "points", "list_price_fen": 5900, "member_price_fen": 0, "subsidy_fen": 0, "points_price": 540}
+    )
     assert (price.points, price.pays_fen, price.free) == (540, 0, False)
     assert price.discount_fen == 0
     # A points price on another kind of offer is not a price in points.
@@ -56,7 +57,8 @@ def test_nobody_pays_less_than_nothing_or_more_than_the_member_price(list_fen, m
     assert price.struck_fen is None or price.struck_fen > price.pays_fen
 
 
-@pytest.mark.parametrize("fen, text", [(0, "¥0"), (1200, "¥12"), (1250, "¥12.50"), (20190, "¥201.90"),
-                                       (5, "¥0.05"), (-3700, "-¥37")])
+@pytest.mark.parametrize(
+    "fen, text", [(0, "¥0"), (1200, "¥12"), (1250, "¥12.50"), (20190, "¥201.90"), (5, "¥0.05"), (-3700, "-¥37")]
+)
 def test_yuan(fen, text):
     assert money.yuan(fen) == text

@@ -21,10 +21,21 @@ OFFERS = "/api/v1/provider/offers/"
 
 async def _campaign(world, *, offer_ids=(), category_ids=(), status_after: str | None = None) -> int:
     operator = await operator_principal(world, "chaoyang")
-    campaign = await campaigns.create_campaign(operator, CampaignCreate(
-        node_id=world.nodes["chaoyang"], name_zh="冬季健身补贴", name_en="Winter fitness", starts_at=now() - timedelta(days=1),
-        ends_at=now() + timedelta(days=30), budget_fen=100000, per_member_cap_fen=3000, groups=[],
-        offer_ids=list(offer_ids), category_ids=list(category_ids)))
+    campaign = await campaigns.create_campaign(
+        operator,
+        CampaignCreate(
+            node_id=world.nodes["chaoyang"],
+            name_zh="冬季健身补贴",
+            name_en="Winter fitness",
+            starts_at=now() - timedelta(days=1),
+            ends_at=now() + timedelta(days=30),
+            budget_fen=100000,
+            per_member_cap_fen=3000,
+            groups=[],
+            offer_ids=list(offer_ids),
+            category_ids=list(category_ids),
+        ),
+    )
     if status_after:
         await campaigns.set_status(operator, campaign.id, status_after)
     return campaign.id
@@ -48,7 +59,9 @@ async def test_a_campaign_makes_the_subsidy_the_unions(client, world):
     changed = await client.put(f"{OFFERS}{offer['id']}", headers=headers, json=offer_body(world, subsidy_fen=9000))
     body = assert_problem(changed, 422, "subsidy_set_by_union")
     assert body["errors"][0]["field"] == "subsidy_fen"
-    same = await client.put(f"{OFFERS}{offer['id']}", headers=headers, json=offer_body(world, title_zh="私教体验课(新)"))
+    same = await client.put(
+        f"{OFFERS}{offer['id']}", headers=headers, json=offer_body(world, title_zh="私教体验课(新)")
+    )
     assert same.status_code == 200 and same.json()["subsidy_fen"] == 5000
 
 
@@ -68,5 +81,11 @@ def test_the_form_shows_whole_yuan_with_their_zeros():
     """300 yuan was shown as "3" (trailing zeros stripped from a whole number) and saved so."""
     from catalog.listing_pages import _yuan_text
 
-    assert [_yuan_text(fen) for fen in (0, 5000, 30000, 19950, 19905, 1)] == ["0", "50", "300", "199.5", "199.05",
-                                                                               "0.01"]
+    assert [_yuan_text(fen) for fen in (0, 5000, 30000, 19950, 19905, 1)] == [
+        "0",
+        "50",
+        "300",
+        "199.5",
+        "199.05",
+        "0.01",
+    ]

@@ -12,10 +12,14 @@ async def test_audit_log_reads_as_sentences_and_filters_from_menus(client, world
     await web_login(client, "console", world.operators["beijing"])
     await client.get(f"/console/members/{member_id}", headers=HTML)
     await post(client, f"/console/members/{member_id}/reveal", {"field": "phone", "reason": "核实会员投诉需要回电"})
-    await post(client, f"/console/members/{member_id}/transfer", {"node_id": str(world.nodes["hd_union"]),
-                                                                 "back_node": str(world.nodes["cy_union"])})
-    await post(client, "/console/points/grants", {"node_id": str(world.nodes["chaoyang"]), "amount": "5",
-                                                 "reason": "预览而已"})  # a preview changes nothing: not logged
+    await post(
+        client,
+        f"/console/members/{member_id}/transfer",
+        {"node_id": str(world.nodes["hd_union"]), "back_node": str(world.nodes["cy_union"])},
+    )
+    await post(
+        client, "/console/points/grants", {"node_id": str(world.nodes["chaoyang"]), "amount": "5", "reason": "预览而已"}
+    )  # a preview changes nothing: not logged
     log = await client.get("/console/audit", headers=HTML)
     assert "给会员发放了积分" not in log.text
     assert log.status_code == 200

@@ -23,11 +23,23 @@ def _visible(html: str) -> str:
 
 async def test_an_integrity_case_says_its_evidence_in_words(client, world):
     provider = world.providers["chaoyang"]["id"]
-    case_id = (await EnforcementCase.insert(EnforcementCase(
-        provider=provider, kind="integrity", status="open", figures=json.dumps({}), opened_at=now(),
-        reasons=json.dumps([{"code": "night_redemption", "at": "2026-11-30T18:30:00+00:00"},
-                            {"code": "staff_burst", "staff_id": 999, "count": 20, "minutes": 10}]),
-    )).returning(EnforcementCase.id))[0]["id"]
+    case_id = (
+        await EnforcementCase.insert(
+            EnforcementCase(
+                provider=provider,
+                kind="integrity",
+                status="open",
+                figures=json.dumps({}),
+                opened_at=now(),
+                reasons=json.dumps(
+                    [
+                        {"code": "night_redemption", "at": "2026-11-30T18:30:00+00:00"},
+                        {"code": "staff_burst", "staff_id": 999, "count": 20, "minutes": 10},
+                    ]
+                ),
+            )
+        ).returning(EnforcementCase.id)
+    )[0]["id"]
     await web_login(client, "console", world.operators["chaoyang"])
     page = await client.get(f"/console/cases/{case_id}", headers=HTML)
     assert page.status_code == 200
@@ -46,26 +58,37 @@ async def test_a_case_opened_by_hand_is_decided_after_a_confirmation(client, wor
     found = await client.get("/console/cases?provider_q=力美健", headers=HTML)
     assert 'data-testid="provider-results"' in found.text
     assert "中关村体检中心" not in (await client.get("/console/cases?provider_q=体检", headers=HTML)).text
-    short = await post(client, "/console/cases/new", {"provider_id": str(world.providers["chaoyang"]["id"]),
-                                                      "reason": "太短"})
+    short = await post(
+        client, "/console/cases/new", {"provider_id": str(world.providers["chaoyang"]["id"]), "reason": "太短"}
+    )
     assert short.status_code == 422 and 'data-testid="field-error"' in short.text
-    outside = await post(client, "/console/cases/new", {"provider_id": str(world.providers["haidian"]["id"]),
-                                                        "reason": "多名会员反映门店拒绝使用优惠券。"})
+    outside = await post(
+        client,
+        "/console/cases/new",
+        {"provider_id": str(world.providers["haidian"]["id"]), "reason": "多名会员反映门店拒绝使用优惠券。"},
+    )
     assert outside.status_code == 404
-    opened = await post(client, "/console/cases/new", {"provider_id": str(world.providers["chaoyang"]["id"]),
-                                                       "reason": "多名会员反映门店拒绝使用优惠券。"})
+    opened = await post(
+        client,
+        "/console/cases/new",
+        {"provider_id": str(world.providers["chaoyang"]["id"]), "reason": "多名会员反映门店拒绝使用优惠券。"},
+    )
     assert opened.status_code in (302, 303)
     case_url = opened.headers["location"]
     page = await client.get(case_url, headers=HTML)
     assert "手动立案" in page.text and "多名会员反映门店拒绝使用优惠券" in page.text
-    again = await post(client, "/console/cases/new", {"provider_id": str(world.providers["chaoyang"]["id"]),
-                                                      "reason": "多名会员反映门店拒绝使用优惠券。"})
+    again = await post(
+        client,
+        "/console/cases/new",
+        {"provider_id": str(world.providers["chaoyang"]["id"]), "reason": "多名会员反映门店拒绝使用优惠券。"},
+    )
     assert again.status_code == 409
     asked = await post(client, case_url + "/decision", {"decision": "keep", "explanation": "已约谈商家，限期整改。"})
     assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text and "已约谈商家" in asked.text
     assert 'data-testid="decision-form"' not in asked.text
-    done = await post(client, case_url + "/decision",
-                      {"decision": "keep", "explanation": "已约谈商家，限期整改。", "confirm": "1"})
+    done = await post(
+        client, case_url + "/decision", {"decision": "keep", "explanation": "已约谈商家，限期整改。", "confirm": "1"}
+    )
     assert done.status_code in (302, 303)
     after = await client.get(case_url, headers=HTML)
     assert "保留上架" in after.text and "keep" not in _visible(after.text)
@@ -80,7 +103,11 @@ async def _held_ratings(world, n: int) -> None:
             "FROM generate_series(1, $4) g, offer o WHERE o.id = $2 RETURNING id, redeemed_at) "
             "INSERT INTO rating (redemption, provider, member, overall, comment, created_at, updated_at, held, hold_reason) "
             "SELECT id, $1, $3, 1, '很差', redeemed_at, redeemed_at, true, 'burst_one_network' FROM made",
-            world.providers["chaoyang"]["id"], world.offers["public"], world.members["chaoyang"][0], n)
+            world.providers["chaoyang"]["id"],
+            world.offers["public"],
+            world.members["chaoyang"][0],
+            n,
+        )
 
 
 @pytest.mark.usefixtures("clean_state")
@@ -101,7 +128,9 @@ async def test_held_ratings_are_paged_on_their_own_with_their_count_in_the_headi
     assert back == "/console/cases?status=open&page=1&held_page=2#held"
     decided = await post(client, f"/console/held-ratings/{rating_id}", {"keep": "no", "back": back})
     assert decided.headers["location"] == back
-    elsewhere = await post(client, f"/console/held-ratings/{rating_id + 1}", {"keep": "no", "back": "https://x.example/"})
+    elsewhere = await post(
+        client, f"/console/held-ratings/{rating_id + 1}", {"keep": "no", "back": "https://x.example/"}
+    )
     assert elsewhere.headers["location"] == "/console/cases#held"
     # Past the end (its last ratings were just decided) shows the last page, not an empty one.
     past = await client.get("/console/cases?held_page=9", headers=HTML)
@@ -112,10 +141,18 @@ async def test_held_ratings_are_paged_on_their_own_with_their_count_in_the_headi
 @pytest.mark.usefixtures("clean_state")
 async def test_an_empty_case_history_is_a_sentence_not_a_numbered_item(client, world):
     provider = world.providers["chaoyang"]["id"]
-    case_id = (await EnforcementCase.insert(EnforcementCase(
-        provider=provider, kind="delisting", status="open", figures=json.dumps({}), opened_at=now(),
-        reasons=json.dumps([{"code": "manual", "text": "多名会员反映门店拒绝使用优惠券。"}]),
-    )).returning(EnforcementCase.id))[0]["id"]
+    case_id = (
+        await EnforcementCase.insert(
+            EnforcementCase(
+                provider=provider,
+                kind="delisting",
+                status="open",
+                figures=json.dumps({}),
+                opened_at=now(),
+                reasons=json.dumps([{"code": "manual", "text": "多名会员反映门店拒绝使用优惠券。"}]),
+            )
+        ).returning(EnforcementCase.id)
+    )[0]["id"]
     await web_login(client, "console", world.operators["chaoyang"])
     page = await client.get(f"/console/cases/{case_id}", headers=HTML)
     assert page.status_code == 200

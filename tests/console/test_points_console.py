@@ -14,8 +14,13 @@ async def test_grant_preview_counts_people_and_points_before_anything_runs(clien
         await add_member(world.nodes["cy_union"], serial, name="赵六", groups=("women",))
     await web_login(client, "console", world.operators["beijing"])
     await client.get("/console/points", headers=HTML)
-    form = {"node_id": str(world.nodes["chaoyang"]), "member_group": "women", "amount": "200",
-            "reason": "三八节慰问", "idempotency_key": "grant-1"}
+    form = {
+        "node_id": str(world.nodes["chaoyang"]),
+        "member_group": "women",
+        "amount": "200",
+        "reason": "三八节慰问",
+        "idempotency_key": "grant-1",
+    }
     preview = await post(client, "/console/points/grants", form)
     assert preview.status_code == 200 and 'data-testid="confirm"' in preview.text
     assert "6 人，共 1,200 积分" in preview.text  # the world's 王小芳 is in the women's group too
@@ -29,6 +34,7 @@ async def test_grant_preview_counts_people_and_points_before_anything_runs(clien
 
 async def _principal(world):
     from tests.points.test_ledger import operator
+
     return await operator(world, "beijing")
 
 
@@ -42,7 +48,10 @@ async def test_correction_finds_the_member_by_phone_or_name(client, world):
     assert f'value="{member_id}"' in by_name.text
     none = await client.get("/console/points?member_q=13000000000", headers=HTML)
     assert 'data-testid="member-none"' in none.text
-    fixed = await post(client, "/console/points/adjustments", {
-        "member_id": str(member_id), "adjust_amount": "30", "adjust_reason": "补发活动积分", "member_q": phone})
+    fixed = await post(
+        client,
+        "/console/points/adjustments",
+        {"member_id": str(member_id), "adjust_amount": "30", "adjust_reason": "补发活动积分", "member_q": phone},
+    )
     assert fixed.status_code == 200 and 'data-testid="adjusted"' in fixed.text and "30" in fixed.text
     assert await points.balance_of(member_id) == 30

@@ -65,16 +65,26 @@ async def test_bulk_reject_asks_first_then_sends_back_with_one_reason(client, wo
     picked = [("ids", str(i)) for i in ids[:3]] + [("ids", str(outside))]
     no_reason = await post(client, "/console/listings/bulk", [("action", "reject"), ("reason", ""), *picked])
     assert no_reason.status_code == 422 and "reason" not in no_reason.text.lower().split("<body")[0]
-    asked = await post(client, "/console/listings/bulk",
-                       [("action", "reject"), ("reason", "图片不清晰，请重新上传"), ("back", "/console/listings?q=瑜伽"),
-                        *picked])
+    asked = await post(
+        client,
+        "/console/listings/bulk",
+        [("action", "reject"), ("reason", "图片不清晰，请重新上传"), ("back", "/console/listings?q=瑜伽"), *picked],
+    )
     assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text
     assert asked.text.count('name="ids"') == 3  # the listing outside the scope is not offered
     statuses = {row["status"] for row in await Offer.select(Offer.status).where(Offer.id.is_in(ids))}
     assert statuses == {"submitted"}  # nothing happened before the confirmation
-    done = await post(client, "/console/listings/bulk",
-                      [("action", "reject"), ("reason", "图片不清晰，请重新上传"), ("back", "/console/listings?q=瑜伽"),
-                       ("confirm", "1"), *picked])
+    done = await post(
+        client,
+        "/console/listings/bulk",
+        [
+            ("action", "reject"),
+            ("reason", "图片不清晰，请重新上传"),
+            ("back", "/console/listings?q=瑜伽"),
+            ("confirm", "1"),
+            *picked,
+        ],
+    )
     assert done.status_code in (302, 303)
     assert done.headers["location"].startswith("/console/listings?q=")
     assert "done=3" in done.headers["location"]
@@ -91,14 +101,16 @@ async def test_bulk_approve_publishes_after_confirmation(client, world):
     ids = await submitted_offers(world, 2, "chaoyang")
     await web_login(client, "console", world.operators["chaoyang"])
     await client.get("/console/listings", headers=HTML)
-    done = await post(client, "/console/listings/bulk",
-                      [("action", "approve"), ("confirm", "1"), *[("ids", str(i)) for i in ids]])
+    done = await post(
+        client, "/console/listings/bulk", [("action", "approve"), ("confirm", "1"), *[("ids", str(i)) for i in ids]]
+    )
     assert done.status_code in (302, 303)
     assert {row["status"] for row in await Offer.select(Offer.status).where(Offer.id.is_in(ids))} == {"published"}
 
 
 async def test_complaints_and_providers_are_searched_filtered_and_paged(client, world):
     from tests.test_page_language import _seed
+
     await _seed(world)
     await web_login(client, "console", world.operators["chaoyang"])
     overdue = await client.get("/console/complaints?overdue=1", headers=HTML)
@@ -107,39 +119,55 @@ async def test_complaints_and_providers_are_searched_filtered_and_paged(client, 
     assert 'data-testid="complaint"' not in (await client.get("/console/complaints?q=体检", headers=HTML)).text
     found = await client.get("/console/providers?status=active&q=力美", headers=HTML)
     assert found.text.count('data-testid="provider-row"') == 1
-    assert 'data-testid="provider-row"' not in (await client.get("/console/providers?status=active&q=体检",
-                                                                 headers=HTML)).text
+    assert (
+        'data-testid="provider-row"'
+        not in (await client.get("/console/providers?status=active&q=体检", headers=HTML)).text
+    )
 
 
 async def test_provider_applications_are_approved_in_bulk_after_a_confirmation(client, world):
     from providers.tables import Provider
     from tests.factories import add_provider
-    applied = [(await add_provider(world.nodes["chaoyang"], f"新店{i}", f"9111010500000000{i}X", status="applied"))["id"]
-               for i in range(3)]
+
+    applied = [
+        (await add_provider(world.nodes["chaoyang"], f"新店{i}", f"9111010500000000{i}X", status="applied"))["id"]
+        for i in range(3)
+    ]
     await web_login(client, "console", world.operators["chaoyang"])
     page = await client.get("/console/providers?status=applied", headers=HTML)
     assert page.text.count('data-testid="row-check"') == 3
-    asked = await post(client, "/console/providers/bulk", [("action", "approve"), *[("ids", str(i)) for i in applied[:2]]])
+    asked = await post(
+        client, "/console/providers/bulk", [("action", "approve"), *[("ids", str(i)) for i in applied[:2]]]
+    )
     assert asked.status_code == 200 and asked.text.count('name="ids"') == 2 and "新店0" in asked.text
-    assert {r["status"] for r in await Provider.select(Provider.status).where(Provider.id.is_in(applied))} == {"applied"}
-    done = await post(client, "/console/providers/bulk",
-                      [("action", "approve"), ("confirm", "1"), *[("ids", str(i)) for i in applied[:2]]])
+    assert {r["status"] for r in await Provider.select(Provider.status).where(Provider.id.is_in(applied))} == {
+        "applied"
+    }
+    done = await post(
+        client,
+        "/console/providers/bulk",
+        [("action", "approve"), ("confirm", "1"), *[("ids", str(i)) for i in applied[:2]]],
+    )
     assert done.status_code in (302, 303) and "done=2" in done.headers["location"]
-    rows = {r["id"]: r["status"] for r in await Provider.select(Provider.id, Provider.status).where(
-        Provider.id.is_in(applied))}
+    rows = {
+        r["id"]: r["status"]
+        for r in await Provider.select(Provider.id, Provider.status).where(Provider.id.is_in(applied))
+    }
     assert [rows[i] for i in applied] == ["active", "active", "applied"]
 
 
 async def test_listing_and_provider_bulk_pages_say_one_in_the_singular_in_english(client, world):
     from tests.factories import add_provider
+
     [offer] = await submitted_offers(world, 1, "chaoyang")
     applied = (await add_provider(world.nodes["chaoyang"], "新店", "91110105000000001X", status="applied"))["id"]
     await web_login(client, "console", world.operators["chaoyang"])
     client.cookies.set("lang", "en")
     approve = await post(client, "/console/listings/bulk", [("action", "approve"), ("ids", str(offer))])
     assert "Approve 1 listing?" in approve.text and "Approve 1 listing<" in approve.text
-    reject = await post(client, "/console/listings/bulk",
-                        [("action", "reject"), ("reason", "Blurred pictures"), ("ids", str(offer))])
+    reject = await post(
+        client, "/console/listings/bulk", [("action", "reject"), ("reason", "Blurred pictures"), ("ids", str(offer))]
+    )
     assert "Send 1 listing back?" in reject.text and "Send 1 listing back<" in reject.text
     sent = await client.get("/console/listings?did=reject&done=1", headers=HTML)
     assert "1 listing sent back to its provider with your reason." in sent.text

@@ -32,31 +32,60 @@ class Signals:
             found = await execute("SELECT id FROM category WHERE code = $1", code)
             self._categories[code] = found or await execute(
                 "INSERT INTO category (code, name_zh, name_en) VALUES ($1, $2, $3) RETURNING id",
-                code, {"health": "健康", "dining": "餐饮"}.get(code, code), code.title())
+                code,
+                {"health": "健康", "dining": "餐饮"}.get(code, code),
+                code.title(),
+            )
         return self._categories[code]
 
-    async def redemption(self, provider: int, days_ago: float = 1, honoured: bool | None = None,
-                         category: str = "fitness") -> int:
+    async def redemption(
+        self, provider: int, days_ago: float = 1, honoured: bool | None = None, category: str = "fitness"
+    ) -> int:
         at = self.now - timedelta(days=days_ago)
         return await execute(
             "INSERT INTO redemption (voucher, provider, offer, category, member, redeemed_at, honoured, survey_due_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $6) RETURNING id",
-            next(self._voucher), provider, self.world.offers["public"], await self.category(category),
-            self.world.members["chaoyang"][0], at, honoured)
+            next(self._voucher),
+            provider,
+            self.world.offers["public"],
+            await self.category(category),
+            self.world.members["chaoyang"][0],
+            at,
+            honoured,
+        )
 
-    async def rating(self, provider: int, overall: int, days_ago: float = 1, held: bool = False,
-                     category: str = "fitness", honoured: bool | None = None) -> int:
+    async def rating(
+        self,
+        provider: int,
+        overall: int,
+        days_ago: float = 1,
+        held: bool = False,
+        category: str = "fitness",
+        honoured: bool | None = None,
+    ) -> int:
         """A redemption and its rating, both `days_ago`."""
         redemption = await self.redemption(provider, days_ago, honoured, category)
         at = self.now - timedelta(days=days_ago)
         return await execute(
             "INSERT INTO rating (redemption, provider, member, overall, created_at, updated_at, held, hold_reason) "
             "VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
-            redemption, provider, self.world.members["chaoyang"][0], overall, at, held,
-            "burst" if held else None)
+            redemption,
+            provider,
+            self.world.members["chaoyang"][0],
+            overall,
+            at,
+            held,
+            "burst" if held else None,
+        )
 
-    async def complaint(self, provider: int, days_ago: float, respond_hours: float = 72,
-                        answer_after_hours: float | None = None, closed_after_hours: float | None = None) -> int:
+    async def complaint(
+        self,
+        provider: int,
+        days_ago: float,
+        respond_hours: float = 72,
+        answer_after_hours: float | None = None,
+        closed_after_hours: float | None = None,
+    ) -> int:
         created = self.now - timedelta(days=days_ago)
         answered = created + timedelta(hours=answer_after_hours) if answer_after_hours is not None else None
         closed = created + timedelta(hours=closed_after_hours) if closed_after_hours is not None else None
@@ -64,20 +93,35 @@ class Signals:
             "INSERT INTO complaint (voucher, provider, member, category, text, status, created_at, respond_by, "
             "answer, answered_at, closed_at) VALUES ($1, $2, $3, 'poor_service', '服务态度差', $4, $5, $6, $7, $8, $9) "
             "RETURNING id",
-            next(self._voucher), provider, self.world.members["chaoyang"][0],
-            "closed" if closed else "answered" if answered else "open", created,
-            created + timedelta(hours=respond_hours), "已处理" if answered else None, answered, closed)
+            next(self._voucher),
+            provider,
+            self.world.members["chaoyang"][0],
+            "closed" if closed else "answered" if answered else "open",
+            created,
+            created + timedelta(hours=respond_hours),
+            "已处理" if answered else None,
+            answered,
+            closed,
+        )
 
     async def result(self, provider: int, visit: date, score: int, sample_size: int) -> int:
         if self._batch is None:
             self._batch = await execute(
                 "INSERT INTO evaluator_batch (org, batch_ref, source, rows, content_hash, received_at, applied_at) "
                 "VALUES ($1, 'b-1', 'json', 0, repeat('0', 64), $2, $2) RETURNING id",
-                self.world.evaluator_org, self.now)
+                self.world.evaluator_org,
+                self.now,
+            )
         return await execute(
             "INSERT INTO evaluator_result (batch, org, provider, visit_date, method, score, sample_size) "
             "VALUES ($1, $2, $3, $4, 'phone_survey', $5, $6) RETURNING id",
-            self._batch, self.world.evaluator_org, provider, visit, score, sample_size)
+            self._batch,
+            self.world.evaluator_org,
+            provider,
+            visit,
+            score,
+            sample_size,
+        )
 
 
 @pytest.fixture

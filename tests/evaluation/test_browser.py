@@ -46,8 +46,9 @@ async def _chart_drawn(page: Page, testid: str, shape: str) -> int:
     return count
 
 
-async def test_the_console_and_provider_scorecards_draw_their_charts(desktop_page: Page, browser, live_server,
-                                                                    world, history, shots):
+async def test_the_console_and_provider_scorecards_draw_their_charts(
+    desktop_page: Page, browser, live_server, world, history, shots
+):
     page = desktop_page
     await page.goto("/console/login")
     await sign_in(page, world.operators["beijing"], PASSWORD)
@@ -70,8 +71,9 @@ async def test_the_console_and_provider_scorecards_draw_their_charts(desktop_pag
     await shots.take(page, "console-provider-card")
 
     # The owner of Chaoyang's gym, in a context of its own.
-    context = await browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                        viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(
+        base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 800}
+    )
     owner = await context.new_page()
     errors: list[str] = []
     owner.on("pageerror", lambda error: errors.append(str(error)))

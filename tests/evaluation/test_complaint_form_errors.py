@@ -26,8 +26,10 @@ async def test_a_refused_resolution_shows_at_its_complaint_with_the_text_typed(c
     assert "请用 2 到 2000 字填写处理结果。" in form.split('data-testid="field-error"')[1]
     assert 'data-testid="form-error"' in short.text  # the alert on top points down to the field
 
-    assert (await _post(client, f"/console/complaints/{complaint_id}/close",
-                        {"resolution": "已调解"})).status_code in (302, 303)
+    assert (await _post(client, f"/console/complaints/{complaint_id}/close", {"resolution": "已调解"})).status_code in (
+        302,
+        303,
+    )
     again = await _post(client, f"/console/complaints/{complaint_id}/close", {"resolution": "再次结案"})
     assert again.status_code == 404
     assert "您的管辖范围内没有这条未结投诉。" in again.text.split('data-testid="form-error"')[1].split("</div>")[0]

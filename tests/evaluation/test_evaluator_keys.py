@@ -25,8 +25,10 @@ async def test_an_administrator_issues_rotates_and_revokes_keys(client, world):
     issued = await client.post(f"/api/v1/console/evaluators/{org}/keys", headers=admin)
     assert issued.status_code == 201 and issued.headers["cache-control"] == "no-store", issued.text
     key = issued.json()["key"]
-    assert key.startswith("ek_") and (await client.get("/api/v1/evaluator/me", headers={
-        "Authorization": f"Bearer {key}"})).status_code == 200
+    assert (
+        key.startswith("ek_")
+        and (await client.get("/api/v1/evaluator/me", headers={"Authorization": f"Bearer {key}"})).status_code == 200
+    )
     stored = [dict(row) for row in await _fetch("SELECT prefix, key_hash FROM evaluator_api_key")]
     assert len(stored) == 2 and key not in str(stored)  # the world's key and this one, hashed
     assert hashlib.sha256(key.encode()).hexdigest() in {row["key_hash"] for row in stored}
@@ -43,24 +45,40 @@ async def test_an_administrator_issues_rotates_and_revokes_keys(client, world):
     assert new_key not in str(listed)
     assert (await client.post(f"/api/v1/console/evaluators/keys/{live['id']}/revoke", headers=admin)).status_code == 200
     assert (await client.get("/api/v1/evaluator/me", headers={"Authorization": f"Bearer {new_key}"})).status_code == 401
-    assert_problem(await client.post(f"/api/v1/console/evaluators/keys/{live['id']}/revoke", headers=admin), 409,
-                   "evaluator_key_revoked")
+    assert_problem(
+        await client.post(f"/api/v1/console/evaluators/keys/{live['id']}/revoke", headers=admin),
+        409,
+        "evaluator_key_revoked",
+    )
 
-    events = await _fetch("SELECT action, details::text AS details FROM audit_event "
-                          "WHERE action LIKE 'evaluator_key.%' ORDER BY id")
+    events = await _fetch(
+        "SELECT action, details::text AS details FROM audit_event WHERE action LIKE 'evaluator_key.%' ORDER BY id"
+    )
     assert [e["action"] for e in events] == ["evaluator_key.issued", "evaluator_key.rotated", "evaluator_key.revoked"]
     assert not any(secret in e["details"] for e in events for secret in (key, new_key))
 
 
 async def test_only_administrators_of_the_scope_manage_keys(client, world):
-    await Operator.insert(Operator(username="bj_reviewer", display_name="审核员", node=world.nodes["beijing"],
-                                   role="reviewer", password_hash=password_hash(), created_at=now()))
+    await Operator.insert(
+        Operator(
+            username="bj_reviewer",
+            display_name="审核员",
+            node=world.nodes["beijing"],
+            role="reviewer",
+            password_hash=password_hash(),
+            created_at=now(),
+        )
+    )
     reviewer = await bearer(client, "operator", "bj_reviewer")
-    assert_problem(await client.post(f"/api/v1/console/evaluators/{world.evaluator_org}/keys", headers=reviewer),
-                   403, "role_required")
+    assert_problem(
+        await client.post(f"/api/v1/console/evaluators/{world.evaluator_org}/keys", headers=reviewer),
+        403,
+        "role_required",
+    )
     hebei = await bearer(client, "operator", world.operators["hebei"])
-    assert_problem(await client.post(f"/api/v1/console/evaluators/{world.evaluator_org}/keys", headers=hebei),
-                   403, "out_of_scope")
+    assert_problem(
+        await client.post(f"/api/v1/console/evaluators/{world.evaluator_org}/keys", headers=hebei), 403, "out_of_scope"
+    )
     assert (await client.get("/api/v1/console/evaluators", headers=hebei)).json() == []
 
 

@@ -29,8 +29,11 @@ async def test_a_member_rates_and_complains_from_the_voucher_page(client, world)
     assert refused.status_code == 422 and "请选择 1 到 5 星" in refused.text
     at_field = refused.text.split('data-testid="rate-overall"')[1].split("</fieldset>")[0]
     assert 'aria-invalid="true"' in at_field and "请选择 1 到 5 星" in at_field.split('data-testid="field-error"')[1]
-    saved = await _post(client, f"/vouchers/{voucher.id}/rating",
-                        {"overall": "4", "attitude": "2", "comment": "<script>alert(1)</script>前台态度一般"})
+    saved = await _post(
+        client,
+        f"/vouchers/{voucher.id}/rating",
+        {"overall": "4", "attitude": "2", "comment": "<script>alert(1)</script>前台态度一般"},
+    )
     assert saved.status_code in (302, 303)
     page = await client.get(f"/vouchers/{voucher.id}")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;前台态度一般" in page.text and "<script>alert(1)" not in page.text
@@ -40,11 +43,17 @@ async def test_a_member_rates_and_complains_from_the_voucher_page(client, world)
     # The message sits under the text it is about, in Chinese, and the text typed is kept.
     at_field = short.text.split('id="complaint-text"')[1].split("<label")[0]
     assert "贵</textarea>" in at_field and 'data-testid="field-error"' in at_field and "5" in at_field
-    filed = await _post(client, f"/vouchers/{voucher.id}/complaints",
-                        {"category": "overcharge", "text": "结账时多收了二十元", "idempotency_key": "c1"})
+    filed = await _post(
+        client,
+        f"/vouchers/{voucher.id}/complaints",
+        {"category": "overcharge", "text": "结账时多收了二十元", "idempotency_key": "c1"},
+    )
     assert filed.status_code in (302, 303)
-    await _post(client, f"/vouchers/{voucher.id}/complaints",
-                {"category": "overcharge", "text": "结账时多收了二十元", "idempotency_key": "c1"})  # a double tap
+    await _post(
+        client,
+        f"/vouchers/{voucher.id}/complaints",
+        {"category": "overcharge", "text": "结账时多收了二十元", "idempotency_key": "c1"},
+    )  # a double tap
     page = await client.get(f"/vouchers/{voucher.id}")
     assert page.text.count('data-testid="my-complaint"') == 1 and "多收费" in page.text
 
@@ -57,7 +66,7 @@ async def test_the_provider_answers_and_appeals_and_the_operator_decides(client,
     await _login(client, "provider", world.providers["chaoyang"]["owner"])
     inbox = await client.get("/provider/complaints")
     assert "王*芳" in inbox.text and "等了一个小时" in inbox.text and "王小芳" not in inbox.text
-    complaint_id = int(inbox.text.split('/provider/complaints/')[1].split('/')[0])
+    complaint_id = int(inbox.text.split("/provider/complaints/")[1].split("/")[0])
     assert (await _post(client, f"/provider/complaints/{complaint_id}/answer", {"text": "x"})).status_code == 422
     answered = await _post(client, f"/provider/complaints/{complaint_id}/answer", {"text": "已致歉并赠送体验课"})
     assert answered.status_code in (302, 303)
@@ -85,12 +94,18 @@ async def test_the_provider_answers_and_appeals_and_the_operator_decides(client,
     assert refused.status_code == 422
     at_field = refused.text.split('id="explanation"')[1].split("</form>")[0]
     assert "短</textarea>" in at_field and 'data-testid="field-error"' in at_field and "4000 字" in at_field
-    asked = await _post(client, f"/console/cases/{case_id}/decision",
-                        {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。"})
+    asked = await _post(
+        client,
+        f"/console/cases/{case_id}/decision",
+        {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。"},
+    )
     assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text  # first what it does, then confirm
     assert (await cases.get_case(await operator(world, "chaoyang"), case_id)).status == "open"
-    decided = await _post(client, f"/console/cases/{case_id}/decision",
-                          {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。", "confirm": "1"})
+    decided = await _post(
+        client,
+        f"/console/cases/{case_id}/decision",
+        {"decision": "delist", "explanation": "整改期满，满意度仍低于政策下限。", "confirm": "1"},
+    )
     assert decided.status_code in (302, 303)
     await events("provider.changed")
     mediation = await client.get("/console/complaints")
@@ -113,6 +128,7 @@ async def test_an_operator_publishes_a_policy_version_from_the_console(client, w
     page = await client.get("/console/policy")
     assert 'data-testid="policy-form"' in page.text and 'name="min_ratings" value="10"' in page.text
     from tests.console.test_policy_console import form_values
+
     values = form_values(page.text)
     broken = await _post(client, "/console/policy", {**values, "min_ratings": "many"})
     assert broken.status_code == 422 and 'value="many"' in broken.text
@@ -120,4 +136,3 @@ async def test_an_operator_publishes_a_policy_version_from_the_console(client, w
     assert published.status_code in (302, 303)
     assert (await policy.policy_of_node(world.nodes["chaoyang"]))["rules"]["min_ratings"] == 25
     assert (await policy.policy_of_node(world.nodes["haidian"]))["version"] == 0
-

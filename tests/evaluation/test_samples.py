@@ -35,8 +35,13 @@ async def redemption(world, provider: int, member: int, days_ago: float) -> int:
     return await value(
         "INSERT INTO redemption (voucher, provider, offer, category, member, redeemed_at, survey_due_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-        next(_vouchers), provider,
-        world.offers["public"], category, member, at)
+        next(_vouchers),
+        provider,
+        world.offers["public"],
+        category,
+        member,
+        at,
+    )
 
 
 async def drawn(org: int) -> set[int]:
@@ -46,8 +51,9 @@ async def drawn(org: int) -> set[int]:
 
 
 async def second_org(world, node: str = "haidian") -> tuple[int, str]:
-    org = await value("INSERT INTO evaluator_org (name, node) VALUES ('海淀区满意度调查所', $1) RETURNING id",
-                      world.nodes[node])
+    org = await value(
+        "INSERT INTO evaluator_org (name, node) VALUES ('海淀区满意度调查所', $1) RETURNING id", world.nodes[node]
+    )
     return org, await evaluation.create_api_key(org)
 
 
@@ -92,8 +98,11 @@ async def test_inactive_organisations_get_no_samples(world):
 
 
 def test_the_draw_runs_every_monday_early_in_shanghai():
-    [trigger] = [trigger for actor, trigger in scheduler.PERIODIC_JOBS
-                 if actor is actors.evaluation_samples.draw_follow_up_samples]
+    [trigger] = [
+        trigger
+        for actor, trigger in scheduler.PERIODIC_JOBS
+        if actor is actors.evaluation_samples.draw_follow_up_samples
+    ]
     fire = trigger.get_next_fire_time(None, datetime(2026, 11, 30, 12, 0, tzinfo=UTC))  # a Monday, 20:00 local
     assert fire.astimezone(samples.ZoneInfo("Asia/Shanghai")).strftime("%a %Y-%m-%d %H:%M") == "Mon 2026-12-07 02:00"
 
@@ -108,10 +117,12 @@ async def test_the_actor_draws_and_is_safe_to_repeat(world):
 
 # Export -------------------------------------------------------------------------------------------------
 
+
 async def _login_desk(client, key: str) -> None:
     await client.get("/evaluator/login")
-    response = await client.post("/evaluator/login", data={
-        "username": "", "password": key, "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/evaluator/login", data={"username": "", "password": key, "_csrf_token": client.cookies.get("csrftoken")}
+    )
     assert response.status_code in (302, 303), response.text
 
 
@@ -139,8 +150,9 @@ async def test_the_export_names_only_consenting_members_and_is_audited(client, w
     assert page.status_code == 200 and page.text.count('data-testid="sample"') == 2
     assert "赵同意" not in page.text and members["yes"][1] not in page.text  # the list shows no personal data
 
-    response = await client.post("/evaluator/samples/export", headers=HTML,
-                                 data={"_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/evaluator/samples/export", headers=HTML, data={"_csrf_token": client.cookies.get("csrftoken")}
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.headers["cache-control"] == "no-store"
     header, *rows = _rows(response.content)
@@ -153,7 +165,12 @@ async def test_the_export_names_only_consenting_members_and_is_audited(client, w
     async with engine().transaction() as transaction:
         [event] = await transaction.connection.fetch("SELECT * FROM audit_event")
     assert (event["action"], event["actor_kind"], event["actor_id"], event["subject_kind"], event["subject_id"]) == (
-        "evaluator.sample_export", "evaluator", world.evaluator_org, "evaluator_org", world.evaluator_org)
+        "evaluator.sample_export",
+        "evaluator",
+        world.evaluator_org,
+        "evaluator_org",
+        world.evaluator_org,
+    )
     assert json.loads(event["details"]) == {"rows": 2, "with_contact": 1, "providers": 1}
     assert event["node_path"] == (await federation.get_node(world.nodes["beijing"])).path
     assert "赵" not in event["details"] and members["yes"][1] not in event["details"]
@@ -171,8 +188,12 @@ async def test_every_api_export_is_audited_and_the_list_has_no_personal_data(cli
         header, *rows = _rows(response.content)
         assert header[-3:] == ["consented", "name", "phone"]
         assert sorted(row[-3] for row in rows) == ["no", "yes"]
-    assert await value("SELECT count(*) FROM audit_event WHERE action = 'evaluator.sample_export' "
-                       "AND reason = 'weekly call-back'") == 2
+    assert (
+        await value(
+            "SELECT count(*) FROM audit_event WHERE action = 'evaluator.sample_export' AND reason = 'weekly call-back'"
+        )
+        == 2
+    )
 
 
 async def test_an_evaluator_exports_only_its_own_samples(client, world):
@@ -196,8 +217,9 @@ async def test_the_audit_log_is_append_only(client, world):
 async def test_members_turn_evaluator_contact_on_and_off_on_their_account_page(client, world):
     member_id, phone = world.members["chaoyang"]
     await client.get("/login")
-    response = await client.post("/login", data={"username": phone, "password": PASSWORD,
-                                                 "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/login", data={"username": phone, "password": PASSWORD, "_csrf_token": client.cookies.get("csrftoken")}
+    )
     assert response.status_code in (302, 303), response.text
     page = await client.get("/me", headers=HTML)
     assert 'data-testid="evaluator-contact-toggle"' in page.text and "允许第三方评价机构联系我" in page.text
@@ -205,8 +227,9 @@ async def test_members_turn_evaluator_contact_on_and_off_on_their_account_page(c
     assert await consent.evaluator_contact(principal) is False  # off unless the member turns it on
 
     async def toggle(allow: str):
-        return await client.post("/me/evaluator-contact", headers=HTML,
-                                 data={"allow": allow, "_csrf_token": client.cookies.get("csrftoken")})
+        return await client.post(
+            "/me/evaluator-contact", headers=HTML, data={"allow": allow, "_csrf_token": client.cookies.get("csrftoken")}
+        )
 
     assert (await toggle("1")).status_code in (302, 303)
     assert await consent.evaluator_contact(principal) is True

@@ -139,8 +139,11 @@ async def test_the_pages_need_the_right_account(client, world, computed):
 async def test_the_state_filter_reads_the_policys_standings(client, world, computed):
     if not await execute("SELECT to_regclass('provider_standing') IS NOT NULL"):
         pytest.skip("the enforcement policy's tables are not migrated here")
-    await execute("INSERT INTO provider_standing (provider, state, since) VALUES ($1, 'watch', now()) "
-                  "ON CONFLICT (provider) DO UPDATE SET state = 'watch'", computed["a"])
+    await execute(
+        "INSERT INTO provider_standing (provider, state, since) VALUES ($1, 'watch', now()) "
+        "ON CONFLICT (provider) DO UPDATE SET state = 'watch'",
+        computed["a"],
+    )
     await _login(client, "console", world.operators["beijing"])
     watched = await client.get("/console/scorecards?state=watch", headers=HTML)
     assert re.findall(r'data-provider="(\d+)"', watched.text) == [str(computed["a"])]

@@ -161,9 +161,12 @@ async def test_ranks_follow_a_single_recomputation(data, signals):
 async def test_a_changed_satisfaction_is_announced_for_search(data, signals):
     """Search ranks by rating from `evaluation.scorecard_changed`, published with the
     recomputation when the satisfaction members see (one decimal) changed."""
+
     async def announced() -> list[dict]:
-        rows = await execute("SELECT coalesce(jsonb_agg(payload ORDER BY id), '[]'::jsonb) FROM outbox_event "
-                             "WHERE topic = $1", topics.ScorecardChanged.topic)
+        rows = await execute(
+            "SELECT coalesce(jsonb_agg(payload ORDER BY id), '[]'::jsonb) FROM outbox_event WHERE topic = $1",
+            topics.ScorecardChanged.topic,
+        )
         return json.loads(rows) if isinstance(rows, str) else rows
 
     await scorecards.recompute_provider(data["a"], NOW)

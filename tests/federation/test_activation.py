@@ -15,8 +15,9 @@ PASSWORD = "Lantern-Festival-2027"
 
 
 async def imported(world) -> dict:
-    result = await roster.start_import(await operator("chaoyang"), "r.csv",
-                                       csv_file(row(70, name="赵六", phone="13700000070")))
+    result = await roster.start_import(
+        await operator("chaoyang"), "r.csv", csv_file(row(70, name="赵六", phone="13700000070"))
+    )
     assert result.created == 1
     return {"name": "赵六", "id_number": ident(70), "phone": "13700000070"}
 
@@ -29,14 +30,15 @@ async def activate(client, **form):
     if sent.status_code != 200 or 'data-testid="code-sent"' not in sent.text:
         return sent
     code = await last_sms_code(form["phone"])
-    return await _post(client, "/activate", {"password": PASSWORD, "password_again": PASSWORD, "code": code,
-                                             **form})
+    return await _post(client, "/activate", {"password": PASSWORD, "password_again": PASSWORD, "code": code, **form})
 
 
 async def password_set(id_number: str) -> bool:
     from marketplace import pii
+
     rows = await engine().run_ddl(
-        f"SELECT password_hash FROM member WHERE id_number_hash = '\\x{pii.lookup_hash(id_number).hex()}'")
+        f"SELECT password_hash FROM member WHERE id_number_hash = '\\x{pii.lookup_hash(id_number).hex()}'"
+    )
     return rows[0]["password_hash"] is not None
 
 
@@ -59,7 +61,10 @@ async def test_activation_sets_the_password_and_signs_in(client, world):
     # Sign-in with the new password works; activating again does not (no password to set).
     client.cookies.clear()
     await client.get("/login")
-    assert (await _post(client, "/login", {"username": person["phone"], "password": PASSWORD})).status_code in (302, 303)
+    assert (await _post(client, "/login", {"username": person["phone"], "password": PASSWORD})).status_code in (
+        302,
+        303,
+    )
     again = await activate(client, **person)
     assert again.status_code == 401
     rows = await engine().run_ddl("SELECT count(*) AS n FROM audit_event WHERE action = 'member.activate'")
@@ -75,13 +80,16 @@ async def test_a_wrong_detail_gets_the_same_generic_refusal(client, world, wrong
     assert not await password_set(person["id_number"])
     # The message is one and the same whichever field was wrong.
     other = await activate(client, **{**person, "name": "钱八"})
+
     def message(text):
         return text.split('data-testid="activate-error"')[1].split("</div>")[0]
+
     assert message(response.text) == message(other.text)
 
 
 async def test_a_member_who_already_has_a_password_cannot_activate(client, world):
     from tests.factories import id_number
+
     response = await activate(client, name="王小芳", id_number=id_number(1), phone=world.members["chaoyang"][1])
     assert response.status_code == 401
 
@@ -102,6 +110,7 @@ async def test_weak_and_mismatched_passwords_are_refused(client, world):
 
 async def test_failed_activations_are_throttled(client, world):
     from marketplace.settings import get_settings
+
     person = await imported(world)
     limit = get_settings().security.login_max_failures
     for _ in range(limit):
@@ -121,12 +130,23 @@ async def test_leaked_name_id_and_phone_alone_do_not_take_the_account(client, wo
     sent = await _post(client, "/activate/send", person)
     assert sent.status_code == 200 and 'data-testid="code-sent"' in sent.text
     code = await last_sms_code(person["phone"])
-    guessed = await _post(client, "/activate", {**person, "code": "000000" if code != "000000" else "111111",
-                                                "password": PASSWORD, "password_again": PASSWORD})
+    guessed = await _post(
+        client,
+        "/activate",
+        {
+            **person,
+            "code": "000000" if code != "000000" else "111111",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
+    )
     assert guessed.status_code == 422
     assert not await password_set(person["id_number"])
     # Another member's details with this code do not work either.
-    other = await _post(client, "/activate", {**person, "id_number": ident(71), "code": code,
-                                              "password": PASSWORD, "password_again": PASSWORD})
+    other = await _post(
+        client,
+        "/activate",
+        {**person, "id_number": ident(71), "code": code, "password": PASSWORD, "password_again": PASSWORD},
+    )
     assert other.status_code in (401, 422)
     assert not await password_set(person["id_number"])

@@ -14,8 +14,11 @@ async def test_a_refused_transfer_shows_at_the_union_field_with_the_reason_typed
     member_id = world.members["chaoyang"][0]
     before = await federation.member_node(member_id)
     # A district is no grassroots union: crafted, since the card offers only grassroots ones.
-    wrong = await _post(client, f"/console/members/{member_id}/transfer",
-                        {"node_id": str(world.nodes["haidian"]), "reason": "工作调动到海淀"})
+    wrong = await _post(
+        client,
+        f"/console/members/{member_id}/transfer",
+        {"node_id": str(world.nodes["haidian"]), "reason": "工作调动到海淀"},
+    )
     assert wrong.status_code == 422
     form = wrong.text.split('data-testid="transfer-form"')[1].split("</form>")[0]
     assert 'value="工作调动到海淀"' in form and 'aria-invalid="true"' in form

@@ -23,8 +23,14 @@ def ident(serial: int, born: str = "19900101", area: str = "110105") -> str:
     return first17 + id_check_digit(first17)
 
 
-def row(serial: int, node: str = "110105-001", groups: str = "", name: str | None = None, phone: str | None = None,
-        id_number: str | None = None) -> str:
+def row(
+    serial: int,
+    node: str = "110105-001",
+    groups: str = "",
+    name: str | None = None,
+    phone: str | None = None,
+    id_number: str | None = None,
+) -> str:
     return ",".join([name or f"张{serial}", phone or f"137{serial:08d}", id_number or ident(serial), node, groups])
 
 
@@ -42,8 +48,10 @@ async def member_count() -> int:
 
 
 async def member_state() -> list:
-    return [tuple(r.values()) for r in await engine().run_ddl(
-        "SELECT id, node, name, groups, phone_hash, status FROM member ORDER BY id")]
+    return [
+        tuple(r.values())
+        for r in await engine().run_ddl("SELECT id, node, name, groups, phone_hash, status FROM member ORDER BY id")
+    ]
 
 
 async def rejected(principal, content: bytes) -> list[parsing.RowError]:
@@ -69,7 +77,8 @@ async def test_a_valid_file_is_applied_whole_and_again_changes_nothing(world):
     imported = await engine().run_ddl(
         "SELECT m.name, m.groups, m.password_hash, m.status, m.gender, m.birth_year, m.phone_masked, "
         "m.phone_cipher, m.id_number_cipher, n.code FROM member m JOIN union_node n ON n.id = m.node "
-        f"WHERE m.id_number_hash = '\\x{pii.lookup_hash(ident(11)).hex()}'")
+        f"WHERE m.id_number_hash = '\\x{pii.lookup_hash(ident(11)).hex()}'"
+    )
     (member,) = imported
     assert member["groups"] == ["gig", "women"] and member["password_hash"] is None and member["status"] == "active"
     assert member["code"] == "110105-001" and member["birth_year"] == 1990 and member["gender"] == "M"
@@ -82,13 +91,18 @@ async def test_a_valid_file_is_applied_whole_and_again_changes_nothing(world):
     assert await member_state() == state
 
     # Changed rows update the members matched by ID number: union, groups, name, phone.
-    changed = csv_file(row(11, groups="women", node="110108-001", name="张新名", phone="13600000011"),
-                       row(12, node="110108-001"), row(13, groups="migrant"), row(14))
+    changed = csv_file(
+        row(11, groups="women", node="110108-001", name="张新名", phone="13600000011"),
+        row(12, node="110108-001"),
+        row(13, groups="migrant"),
+        row(14),
+    )
     third = await roster.start_import(beijing, "roster-v2.csv", changed)
     assert (third.created, third.updated, third.unchanged) == (1, 1, 2)
     moved = await engine().run_ddl(
         "SELECT m.name, m.groups, m.phone_masked, n.code FROM member m JOIN union_node n ON n.id = m.node "
-        f"WHERE m.phone_hash = '\\x{pii.lookup_hash('13600000011').hex()}'")
+        f"WHERE m.phone_hash = '\\x{pii.lookup_hash('13600000011').hex()}'"
+    )
     assert moved[0]["name"] == "张新名" and moved[0]["code"] == "110108-001" and moved[0]["groups"] == ["women"]
     connection = await engine().get_new_connection()
     try:
@@ -109,11 +123,28 @@ async def test_encodings_utf8_with_bom_and_gb18030_are_read(world):
     assert {"李四", "王五"} <= names
 
 
-@pytest.mark.parametrize("case", [
-    "checksum", "pattern", "birth_date_invalid", "birth_date_future", "too_young", "too_old", "phone", "name",
-    "long_name", "unknown_node", "out_of_scope", "not_grassroots", "unknown_group", "duplicate_id",
-    "duplicate_phone", "phone_taken", "column_count",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "checksum",
+        "pattern",
+        "birth_date_invalid",
+        "birth_date_future",
+        "too_young",
+        "too_old",
+        "phone",
+        "name",
+        "long_name",
+        "unknown_node",
+        "out_of_scope",
+        "not_grassroots",
+        "unknown_group",
+        "duplicate_id",
+        "duplicate_phone",
+        "phone_taken",
+        "column_count",
+    ],
+)
 async def test_bad_rows_are_reported_and_nothing_changes(world, case):
     chaoyang = await operator("chaoyang")
     bad_check = ident(31)[:17] + ("0" if ident(31)[17] != "0" else "1")
@@ -123,8 +154,11 @@ async def test_bad_rows_are_reported_and_nothing_changes(world, case):
         "checksum": (row(31, id_number=bad_check), "id_number", "bad_checksum"),
         "pattern": (row(31, id_number="11010519900101003"), "id_number", "bad_id_number"),
         "birth_date_invalid": (row(31, id_number=ident(31, born="19900230")), "id_number", "bad_birth_date"),
-        "birth_date_future": (row(31, id_number=ident(31, born=f"{today.year + 1}0101")), "id_number",
-                              "bad_birth_date"),
+        "birth_date_future": (
+            row(31, id_number=ident(31, born=f"{today.year + 1}0101")),
+            "id_number",
+            "bad_birth_date",
+        ),
         "too_young": (row(31, id_number=ident(31, born=young)), "id_number", "bad_birth_date"),
         "too_old": (row(31, id_number=ident(31, born="19000101")), "id_number", "bad_birth_date"),
         "phone": (row(31, phone="1230000000"), "phone", "bad_phone"),
@@ -149,6 +183,7 @@ async def test_a_member_of_another_scope_cannot_be_taken_over_by_import(world):
     chaoyang = await operator("chaoyang")
     # The Haidian member's ID number (tests/factories.py, serial 2) in a Chaoyang file.
     from tests.factories import id_number
+
     errors = await rejected(chaoyang, csv_file(row(40, id_number=id_number(2))))
     assert codes(errors) == {(2, "id_number", "member_out_of_scope")}
 
@@ -173,8 +208,11 @@ async def test_every_problem_of_a_file_is_listed(world):
     beijing = await operator("beijing")
     content = csv_file(row(50), row(51, phone="1"), row(52, node="130100-001"), row(50, phone="13700000099"))
     errors = await rejected(beijing, content)
-    assert codes(errors) == {(3, "phone", "bad_phone"), (4, "node", "node_out_of_scope"),
-                             (5, "id_number", "duplicate_id_number")}
+    assert codes(errors) == {
+        (3, "phone", "bad_phone"),
+        (4, "node", "node_out_of_scope"),
+        (5, "id_number", "duplicate_id_number"),
+    }
 
 
 async def test_only_operators_import(world):
@@ -249,9 +287,12 @@ async def test_the_console_page_uploads_reports_rows_and_polls_progress(client, 
     assert page.status_code == 200 and 'data-testid="roster-form"' in page.text
 
     async def upload(content: bytes, name="roster.csv"):
-        return await client.post("/console/roster", files={"file": (name, content, "text/csv")},
-                                 data={"_csrf_token": client.cookies.get("csrftoken")},
-                                 headers={"accept": "text/html"})
+        return await client.post(
+            "/console/roster",
+            files={"file": (name, content, "text/csv")},
+            data={"_csrf_token": client.cookies.get("csrftoken")},
+            headers={"accept": "text/html"},
+        )
 
     before = await member_count()
     bad = await upload(csv_file(row(80), row(81, node="110108-001")))
@@ -281,11 +322,13 @@ async def test_a_roster_never_changes_the_phone_of_a_member_who_activated_their_
 
     chaoyang = await operator("chaoyang")
     _, phone = world.members["chaoyang"]
-    errors = await rejected(chaoyang, csv_file(row(1, id_number=id_number(1), phone="13912345678", name="王小芳"),
-                                               row(60)))
+    errors = await rejected(
+        chaoyang, csv_file(row(1, id_number=id_number(1), phone="13912345678", name="王小芳"), row(60))
+    )
     assert codes(errors) == {(2, "phone", "phone_of_activated_member")}
     assert "only they can change their phone" in errors[0].message
     # The same member with the phone they have: the other changes apply.
-    kept = await roster.start_import(chaoyang, "ok.csv", csv_file(row(1, id_number=id_number(1), phone=phone,
-                                                                      name="王小芳", groups="women")))
+    kept = await roster.start_import(
+        chaoyang, "ok.csv", csv_file(row(1, id_number=id_number(1), phone=phone, name="王小芳", groups="women"))
+    )
     assert kept.status == "done" and kept.updated == 1

@@ -44,8 +44,9 @@ async def test_a_transfer_keeps_points_vouchers_and_history(client, world):
     mine = (await client.get("/api/v1/vouchers", headers=headers)).json()
     assert [v["id"] for v in mine] == [voucher.json()["id"]]
     # Eligibility follows the new union: the Haidian-only offer opens, nothing else changed.
-    assert (await client.post(f"/api/v1/offers/{world.offers['haidian_only']}/claims",
-                              headers=headers)).status_code == 201
+    assert (
+        await client.post(f"/api/v1/offers/{world.offers['haidian_only']}/claims", headers=headers)
+    ).status_code == 201
     (event,) = await events("member.transfer")
     assert event["details"] == {"before": {"node": world.nodes["cy_union"]}, "after": {"node": world.nodes["hd_union"]}}
     assert event["reason"] == "调动到海淀" and event["subject_id"] == member_id and event["actor_kind"] == "operator"
@@ -86,10 +87,12 @@ async def test_a_member_who_left_signs_in_and_reads_but_cannot_claim(client, wor
         mine = (await client.get("/api/v1/vouchers", headers=auth)).json()
         assert [v["id"] for v in mine] == [voucher["id"]]
         assert (await client.get("/api/v1/points", headers=auth)).json()["balance"] == 300
-        assert_problem(await client.post(f"/api/v1/offers/{world.offers['women']}/claims", headers=auth),
-                       403, "member_left")
+        assert_problem(
+            await client.post(f"/api/v1/offers/{world.offers['women']}/claims", headers=auth), 403, "member_left"
+        )
     # Paying is refused the same way.
     from marketplace.payments import services as payments
+
     principal = await federation.member_principal(member_id)
     assert principal.member_status == "left"
     with pytest.raises(Forbidden) as refused:
@@ -101,8 +104,10 @@ async def test_a_member_who_left_signs_in_and_reads_but_cannot_claim(client, wor
     assert [m.status for m in page.items] == ["left"]
     # The web sign-in works too, and the account page opens.
     await client.get("/login")
-    response = await client.post("/login", data={"username": phone, "password": "Correct-Horse-42",
-                                                  "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/login",
+        data={"username": phone, "password": "Correct-Horse-42", "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert response.status_code in (302, 303), response.text
 
 
@@ -112,12 +117,18 @@ async def test_console_member_list_transfers_and_marks_as_left(client, world):
     page = await client.get(f"/console/nodes/{world.nodes['chaoyang']}/members")
     assert page.status_code == 200 and f'data-member="{member_id}"' in page.text
     assert "王*芳" in page.text and "王小芳" not in page.text
-    moved = await _post(client, f"/console/members/{member_id}/transfer",
-                        {"node_id": str(world.nodes["hd_union"]), "back_node": str(world.nodes["chaoyang"])})
+    moved = await _post(
+        client,
+        f"/console/members/{member_id}/transfer",
+        {"node_id": str(world.nodes["hd_union"]), "back_node": str(world.nodes["chaoyang"])},
+    )
     assert moved.status_code in (302, 303), moved.text
     assert await federation.member_node(member_id) == world.nodes["hd_union"]
-    wrong = await _post(client, f"/console/members/{member_id}/transfer",
-                        {"node_id": str(world.nodes["haidian"]), "back_node": str(world.nodes["beijing"])})
+    wrong = await _post(
+        client,
+        f"/console/members/{member_id}/transfer",
+        {"node_id": str(world.nodes["haidian"]), "back_node": str(world.nodes["beijing"])},
+    )
     assert wrong.status_code == 422 and 'data-testid="form-error"' in wrong.text
     left = await _post(client, f"/console/members/{member_id}/leave", {"back_node": str(world.nodes["beijing"])})
     assert left.status_code in (302, 303)
@@ -137,23 +148,37 @@ async def test_the_api_imports_transfers_and_marks_as_left_within_scope(client, 
     from tests.federation.test_roster import csv_file, row
 
     headers = await bearer(client, "operator", world.operators["beijing"])
-    done = await client.post("/api/v1/federation/roster-imports?filename=r.csv", headers=headers,
-                             content=csv_file(row(90)))
+    done = await client.post(
+        "/api/v1/federation/roster-imports?filename=r.csv", headers=headers, content=csv_file(row(90))
+    )
     assert done.status_code == 201 and done.json()["created"] == 1, done.text
     assert (await client.get(f"/api/v1/federation/roster-imports/{done.json()['id']}", headers=headers)).json()[
-        "status"] == "done"
-    bad = assert_problem(await client.post("/api/v1/federation/roster-imports", headers=headers,
-                                           content=csv_file(row(91, phone="1"))), 422, "invalid_roster")
+        "status"
+    ] == "done"
+    bad = assert_problem(
+        await client.post("/api/v1/federation/roster-imports", headers=headers, content=csv_file(row(91, phone="1"))),
+        422,
+        "invalid_roster",
+    )
     assert bad["row_errors"][0]["row"] == 2 and bad["row_errors"][0]["code"] == "bad_phone"
 
     member_id = world.members["chaoyang"][0]
     hebei = await bearer(client, "operator", world.operators["hebei"])
-    assert_problem(await client.post(f"/api/v1/federation/members/{member_id}/leave", headers=hebei, json={}),
-                   404, "member_not_found")
-    assert_problem(await client.get(f"/api/v1/federation/roster-imports/{done.json()['id']}", headers=hebei),
-                   404, "import_not_found")
-    moved = await client.post(f"/api/v1/federation/members/{member_id}/transfer", headers=headers,
-                              json={"node_id": world.nodes["hd_union"], "reason": "调动"})
+    assert_problem(
+        await client.post(f"/api/v1/federation/members/{member_id}/leave", headers=hebei, json={}),
+        404,
+        "member_not_found",
+    )
+    assert_problem(
+        await client.get(f"/api/v1/federation/roster-imports/{done.json()['id']}", headers=hebei),
+        404,
+        "import_not_found",
+    )
+    moved = await client.post(
+        f"/api/v1/federation/members/{member_id}/transfer",
+        headers=headers,
+        json={"node_id": world.nodes["hd_union"], "reason": "调动"},
+    )
     assert moved.status_code == 200, moved.text
     left = await client.post(f"/api/v1/federation/members/{member_id}/leave", headers=headers, json={})
     assert left.status_code == 200 and (await federation.member_principal(member_id)).member_status == "left"

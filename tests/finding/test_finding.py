@@ -25,22 +25,39 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 
 
 def member(world, key="chaoyang", name="王小芳") -> Principal:
-    return Principal(kind="member", id=world.members[key][0], display_name=name, member_status="active",
-                     node_id=world.nodes["cy_union" if key == "chaoyang" else "hd_union"])
+    return Principal(
+        kind="member",
+        id=world.members[key][0],
+        display_name=name,
+        member_status="active",
+        node_id=world.nodes["cy_union" if key == "chaoyang" else "hd_union"],
+    )
 
 
 def owner(world, role="owner") -> Principal:
-    return Principal(kind="provider", id=1 if role == "owner" else 2, display_name="店主",
-                     provider_id=world.providers["chaoyang"]["id"], role=role)
+    return Principal(
+        kind="provider",
+        id=1 if role == "owner" else 2,
+        display_name="店主",
+        provider_id=world.providers["chaoyang"]["id"],
+        role=role,
+    )
 
 
-async def rated(world, offer_id: int, key: str, name: str, voucher_id: int, overall: int, comment: str,
-                days_ago: int = 3) -> None:
+async def rated(
+    world, offer_id: int, key: str, name: str, voucher_id: int, overall: int, comment: str, days_ago: int = 3
+) -> None:
     category = (await Offer.select(Offer.category).where(Offer.id == offer_id).first())["category"]
-    await ratings.record_redemption(topics.VoucherRedeemed(
-        voucher_id=voucher_id, provider_id=world.providers["chaoyang"]["id"], offer_id=offer_id,
-        category_id=category, member_id=world.members[key][0],
-        redeemed_at=datetime.now(UTC) - timedelta(days=days_ago)))
+    await ratings.record_redemption(
+        topics.VoucherRedeemed(
+            voucher_id=voucher_id,
+            provider_id=world.providers["chaoyang"]["id"],
+            offer_id=offer_id,
+            category_id=category,
+            member_id=world.members[key][0],
+            redeemed_at=datetime.now(UTC) - timedelta(days=days_ago),
+        )
+    )
     await ratings.rate(member(world, key, name), voucher_id, RatingInput(overall=overall, comment=comment))
 
 
@@ -66,8 +83,9 @@ async def test_public_reviews_average_count_masked_names_and_one_reply(world):
         await reviews.reply(owner(world), target, "再回复一次")  # once
     assert (await reviews.provider_reviews(owner(world), unanswered=True))["total"] == 2
     assert (await reviews.provider_reviews(owner(world), unanswered=True))["unanswered"] == 1
-    other = Principal(kind="provider", id=9, display_name="别家", provider_id=world.providers["haidian"]["id"],
-                      role="owner")
+    other = Principal(
+        kind="provider", id=9, display_name="别家", provider_id=world.providers["haidian"]["id"], role="owner"
+    )
     with pytest.raises(NotFound):
         await reviews.reply(other, listed["reviews"][1]["id"], "不是我家的评价")
     shown = (await reviews.for_provider(world.providers["chaoyang"]["id"]))["recent"][0]
@@ -130,6 +148,7 @@ async def test_my_data_download_holds_favourites_and_consents(client, world):
 
 # The English switch: nothing English on Chinese pages, no msgid with two meanings ---------------
 
+
 class _Text(HTMLParser):
     """The words a member reads: text outside <script> and <style>, plus alt and aria-label."""
 
@@ -174,26 +193,38 @@ async def test_member_pages_in_chinese_have_no_english_words(client, world):
     await client.get("/login")
     await _post(client, "/login", {"username": world.members["chaoyang"][1], "password": PASSWORD})
     provider_id = world.providers["chaoyang"]["id"]
-    for path in ["/", "/search?q=游泳", "/search?sort=distance", f"/offers/{offer_id}", f"/providers/{provider_id}",
-                 "/me", "/me/data", "/me/favourites", "/me/favourites?tab=providers"]:
+    for path in [
+        "/",
+        "/search?q=游泳",
+        "/search?sort=distance",
+        f"/offers/{offer_id}",
+        f"/providers/{provider_id}",
+        "/me",
+        "/me/data",
+        "/me/favourites",
+        "/me/favourites?tab=providers",
+    ]:
         page = await client.get(path, headers=HTML)
         assert page.status_code == 200, path
         assert not english_words(page.text), (path, english_words(page.text))
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("template", "chinese"), [
-    # One English word, several meanings: each its own Chinese, through msgctxt.
-    ('{{ pgettext("provider status", "Active") }}', "正常营业"),
-    ('{{ pgettext("member status", "Active") }}', "在会"),
-    ('{{ pgettext("campaign status", "Active") }}', "进行中"),
-    ('{{ pgettext("favourite", "Save") }}', "收藏"),
-    ('{{ _("Save") }}', "保存"),
-    ('{{ pgettext("member data", "Profile") }}', "个人资料"),
-    ('{{ _("Profile") }}', "机构资料"),
-    ('{{ pgettext("member data", "Points") }}', "积分"),
-    ('{{ _("Points") }}', "积分兑换"),
-])
+@pytest.mark.parametrize(
+    ("template", "chinese"),
+    [
+        # One English word, several meanings: each its own Chinese, through msgctxt.
+        ('{{ pgettext("provider status", "Active") }}', "正常营业"),
+        ('{{ pgettext("member status", "Active") }}', "在会"),
+        ('{{ pgettext("campaign status", "Active") }}', "进行中"),
+        ('{{ pgettext("favourite", "Save") }}', "收藏"),
+        ('{{ _("Save") }}', "保存"),
+        ('{{ pgettext("member data", "Profile") }}', "个人资料"),
+        ('{{ _("Profile") }}', "机构资料"),
+        ('{{ pgettext("member data", "Points") }}', "积分"),
+        ('{{ _("Points") }}', "积分兑换"),
+    ],
+)
 def test_words_with_two_meanings_are_told_apart(template, chinese):
     token = i18n.current_locale.set("zh_Hans")
     try:
@@ -211,8 +242,7 @@ def test_the_statuses_of_members_campaigns_and_providers_read_differently():
         macros = env.get_template("_macros.html").make_module({"csrf_input": ""})
         provider = str(macros.provider_status("active"))
         campaign = env.get_template("campaigns/_status.html").render(c={"status": "active", "running": True})
-        member_card = env.from_string(
-            '{{ {"active": pgettext("member status", "Active")}["active"] }}').render()
+        member_card = env.from_string('{{ {"active": pgettext("member status", "Active")}["active"] }}').render()
     finally:
         i18n.current_locale.reset(token)
     assert "正常营业" in provider and "进行中" in campaign and member_card == "在会"
@@ -229,6 +259,7 @@ async def test_erasing_a_member_forgets_favourites_and_masks_their_reviews(world
     summary = await reviews.for_offer(offer_id)
     assert summary["count"] == 1 and summary["recent"] == []  # the comment is gone, the score stays
     from marketplace.favourites.tables import Favourite
+
     assert await Favourite.count() == 0
 
 
@@ -236,13 +267,23 @@ async def test_a_location_keeps_the_shops_public_phone(world):
     from providers import services as providers
     from providers.schemas import LocationInput
 
-    shop = LocationInput(name="三元桥店", address="北京市朝阳区曙光西里甲1号", district="朝阳区", latitude=39.96,
-                         longitude=116.45, opening_hours={"mon": ["09:00", "21:00"]}, phone="010-6478 1234")
+    shop = LocationInput(
+        name="三元桥店",
+        address="北京市朝阳区曙光西里甲1号",
+        district="朝阳区",
+        latitude=39.96,
+        longitude=116.45,
+        opening_hours={"mon": ["09:00", "21:00"]},
+        phone="010-6478 1234",
+    )
     added = await providers.add_location(owner(world), shop)
     assert added.phone == "01064781234"
     with pytest.raises(Invalid) as wrong:
-        await providers.add_location(owner(world), LocationInput(
-            name="x", address="y", district="朝阳区", latitude=39.96, longitude=116.45, phone="12345"))
+        await providers.add_location(
+            owner(world),
+            LocationInput(name="x", address="y", district="朝阳区", latitude=39.96, longitude=116.45, phone="12345"),
+        )
     assert wrong.value.field == "phone"
-    assert (await providers.provider_for_index(world.providers["chaoyang"]["id"]))["locations"][-1]["phone"] == \
-        "01064781234"
+    assert (await providers.provider_for_index(world.providers["chaoyang"]["id"]))["locations"][-1][
+        "phone"
+    ] == "01064781234"

@@ -25,10 +25,15 @@ def png(width: int = 1600, height: int = 900) -> bytes:
 
 
 async def post_complaint(client, voucher_id: int, photo: tuple | None, key: str):
-    data = {"category": "safety_hygiene", "text": "餐具上有污渍，拍了照片", "idempotency_key": key,
-            "_csrf_token": client.cookies.get("csrftoken")}
-    return await client.post(f"/vouchers/{voucher_id}/complaints", data=data,
-                             files={"photo": photo} if photo else None, headers=HTML)
+    data = {
+        "category": "safety_hygiene",
+        "text": "餐具上有污渍，拍了照片",
+        "idempotency_key": key,
+        "_csrf_token": client.cookies.get("csrftoken"),
+    }
+    return await client.post(
+        f"/vouchers/{voucher_id}/complaints", data=data, files={"photo": photo} if photo else None, headers=HTML
+    )
 
 
 async def test_a_complaint_with_a_photo_its_reply_time_and_timeline(client, world):
@@ -49,13 +54,13 @@ async def test_a_complaint_with_a_photo_its_reply_time_and_timeline(client, worl
         assert thumbnail.width == 400
 
     page = await client.get(f"/vouchers/{voucher.id}?done=complained", headers=HTML)
-    assert "投诉已提交" in page.text and f'/media/{complaint.photo.replace(".jpg", "-400.jpg")}' in page.text
+    assert "投诉已提交" in page.text and f"/media/{complaint.photo.replace('.jpg', '-400.jpg')}" in page.text
     assert "已提交投诉" in page.text and "商家将在 " in page.text and " 前答复" in page.text
 
     client.cookies.clear()  # the provider sees the photo beside the complaint it answers
     await _login(client, "provider", world.providers["chaoyang"]["owner"])
     inbox = await client.get("/provider/complaints", headers=HTML)
-    assert f'/media/{complaint.photo.replace(".jpg", "-400.jpg")}' in inbox.text and "会员上传的照片" in inbox.text
+    assert f"/media/{complaint.photo.replace('.jpg', '-400.jpg')}" in inbox.text and "会员上传的照片" in inbox.text
     client.cookies.clear()
     await member_login(client, world)
     await complaints.answer(await provider_principal(world), complaint.id, "非常抱歉，已全部更换餐具。")

@@ -31,7 +31,8 @@ async def tell(member_id: int, kind: str, params: dict | None = None, link: str 
 
 async def unread(member_id: int) -> int:
     rows = await engine().run_ddl(
-        f"SELECT count(*) AS n FROM notification WHERE member = {member_id} AND read_at IS NULL")
+        f"SELECT count(*) AS n FROM notification WHERE member = {member_id} AND read_at IS NULL"
+    )
     return rows[0]["n"]
 
 
@@ -39,8 +40,12 @@ async def test_the_inbox_lists_badges_opens_and_marks_all_read(client, world):
     member_id = world.members["chaoyang"][0]
     await tell(member_id, "points_expiring", {"points": "80", "date": "2027-01-10"}, "/points")
     await tell(member_id, "rating_survey", link="/vouchers/1#rating")
-    await tell(member_id, "refund_sent", {"amount": "¥20", "offer": "游泳", "date": "2026-12-04", "days": "5–10"},
-               "https://evil.example/")
+    await tell(
+        member_id,
+        "refund_sent",
+        {"amount": "¥20", "offer": "游泳", "date": "2026-12-04", "days": "5–10"},
+        "https://evil.example/",
+    )
     await member_login(client, world)
 
     home = await client.get("/", headers=HTML)
@@ -50,8 +55,9 @@ async def test_the_inbox_lists_badges_opens_and_marks_all_read(client, world):
     assert "积分即将过期" in page.text and "这次体验怎么样？" in page.text and "退款已发出" in page.text
     assert "evil.example" not in page.text  # a stored link off-site is never offered
 
-    first = (await engine().run_ddl(
-        f"SELECT id FROM notification WHERE member = {member_id} AND kind = 'points_expiring'"))[0]["id"]
+    first = (
+        await engine().run_ddl(f"SELECT id FROM notification WHERE member = {member_id} AND kind = 'points_expiring'")
+    )[0]["id"]
     opened = await client.get(f"/messages/{first}", headers=HTML, follow_redirects=False)
     assert opened.status_code in (302, 303) and opened.headers["location"] == "/points"
     assert await unread(member_id) == 2
@@ -76,14 +82,17 @@ async def test_nobody_opens_another_members_message(client, world):
 
 async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
     member, voucher = await redeemed_voucher(world)
-    complaint = await vouchers.complain(member, voucher.id, ComplaintInput(category="poor_service", text="等了一个小时"))
+    complaint = await vouchers.complain(
+        member, voucher.id, ComplaintInput(category="poor_service", text="等了一个小时")
+    )
     await complaints.answer(await provider_principal(world), complaint.id, "非常抱歉，已安排专人回访。")
     [(event_id, payload)] = await events(topics.ComplaintAnswered.topic)
     assert payload["member_id"] == member.id and payload["voucher_id"] == voucher.id
     assert await voucher_actors.on_complaint_news(event_id, payload, "complaint_answered")
     assert not await voucher_actors.on_complaint_news(event_id, payload, "complaint_answered")  # redelivered
     rows = await engine().run_ddl(
-        f"SELECT kind, params, link FROM notification WHERE member = {member.id} AND kind LIKE 'complaint%'")
+        f"SELECT kind, params, link FROM notification WHERE member = {member.id} AND kind LIKE 'complaint%'"
+    )
     assert len(rows) == 1 and rows[0]["link"] == f"/vouchers/{voucher.id}#complaint-{complaint.id}"
     title, _ = notifications.render(rows[0]["kind"], rows[0]["params"])
     assert title.endswith("已答复您的投诉") and payload["provider_name"] in title
@@ -92,7 +101,8 @@ async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
     [(event_id, payload)] = await events(topics.ComplaintClosed.topic)
     assert await voucher_actors.on_complaint_news(event_id, payload, "complaint_closed")
     rows = await engine().run_ddl(
-        f"SELECT kind, params FROM notification WHERE member = {member.id} AND kind = 'complaint_closed'")
+        f"SELECT kind, params FROM notification WHERE member = {member.id} AND kind = 'complaint_closed'"
+    )
     title, body = notifications.render(rows[0]["kind"], rows[0]["params"])
     assert title == "您的投诉已处理完毕" and body.startswith(f"工会已处理完您对 {payload['provider_name']} 的投诉")
 
@@ -111,7 +121,8 @@ async def test_a_booking_is_reminded_the_day_before_once(world):
     assert await vouchers.remind_bookings(evening_before + timedelta(hours=9)) == 1  # the day before, 09:00
     assert await vouchers.remind_bookings(evening_before + timedelta(hours=20)) == 0  # once
     rows = await engine().run_ddl(
-        f"SELECT kind, params, link FROM notification WHERE member = {member.id} AND kind = 'booking_reminder'")
+        f"SELECT kind, params, link FROM notification WHERE member = {member.id} AND kind = 'booking_reminder'"
+    )
     assert len(rows) == 1 and rows[0]["link"] == f"/vouchers/{voucher.id}"
     title, body = notifications.render(rows[0]["kind"], rows[0]["params"])
     assert title == "明天有您的预约" and body == f"职工之家理疗预约，{day:%Y-%m-%d} 19:00–20:00。到店时出示券码即可。"

@@ -39,8 +39,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
 AXE = "vendor/axe-core/axe.min.js"
 BUDGET_BYTES = 100 * 1024
 # Member pages that other work may add: checked when the site has them.
-OPTIONAL_PAGES = [("my-data", "/me/data"), ("inbox", "/inbox"), ("messages", "/messages"),
-                  ("favourites", "/me/favourites")]
+OPTIONAL_PAGES = [
+    ("my-data", "/me/data"),
+    ("inbox", "/inbox"),
+    ("messages", "/messages"),
+    ("favourites", "/me/favourites"),
+]
 
 
 @dataclass
@@ -65,24 +69,30 @@ async def member_pages(world) -> list[MemberPage]:
     principal = await federation.member_principal(member_id)
     await give(member_id, 2000, "campaign")
     free = await builders.offer(world, "voucher", "游泳体验券", list_fen=8800, limit=3)
-    paid = await builders.offer(world, "paid", "私教体验课 3 节", list_fen=29900, member_fen=23890,
-                                subsidy_fen=3700)
+    paid = await builders.offer(world, "paid", "私教体验课 3 节", list_fen=29900, member_fen=23890, subsidy_fen=3700)
     points_offer = await builders.offer(world, "points", "瑜伽单次课", list_fen=5900, points=540)
     booking = await builders.offer(world, "slot", "职工之家理疗预约", list_fen=12000)
     await builders.slot(booking, builders.last_day(3), "19:00", "20:00")
     await builders.slot(booking, builders.last_day(4), "09:30", "10:30")
 
     # Cover pictures as an owner's upload leaves them (1200 px and a 400 px thumbnail).
-    for offer_id, kind, title in ((free, "voucher", "游泳体验券"), (paid, "paid", "私教体验课 3 节"),
-                                  (points_offer, "points", "瑜伽单次课"), (booking, "slot", "职工之家理疗预约")):
+    for offer_id, kind, title in (
+        (free, "voucher", "游泳体验券"),
+        (paid, "paid", "私教体验课 3 节"),
+        (points_offer, "points", "瑜伽单次课"),
+        (booking, "slot", "职工之家理疗预约"),
+    ):
         cover = await asyncio.to_thread(seed_pictures.stored_cover, "fitness", kind, title)
         await Offer.update({Offer.cover_image: cover}).where(Offer.id == offer_id)
 
     to_use = await vouchers.claim(principal, free)
     used = await vouchers.claim(principal, free)
     expired = await vouchers.claim(principal, free)
-    staff = await ProviderUser.select(ProviderUser.id).where(
-        ProviderUser.username == world.providers["chaoyang"]["staff"]).first()
+    staff = (
+        await ProviderUser.select(ProviderUser.id)
+        .where(ProviderUser.username == world.providers["chaoyang"]["staff"])
+        .first()
+    )
     location = await Location.select(Location.id).first()
     code = (await Voucher.select(Voucher.code).where(Voucher.id == used.id).first())["code"]
     await vouchers.redeem(await identity.load_principal("provider", staff["id"]), code, location["id"])
@@ -205,12 +215,20 @@ async def test_member_pages_pass_axe(phone_page: Page, world, shots, mode):
         await open_everything(page)
         found = await axe_violations(page)
         serious = [v for v in found if v["impact"] in ("serious", "critical")]
-        rows.append((item.name, mode, sum(len(v["nodes"]) for v in found if v["impact"] == "serious"),
-                     sum(len(v["nodes"]) for v in found if v["impact"] == "critical"),
-                     ",".join(sorted({v["id"] for v in found} - {v["id"] for v in serious})) or "-"))
+        rows.append(
+            (
+                item.name,
+                mode,
+                sum(len(v["nodes"]) for v in found if v["impact"] == "serious"),
+                sum(len(v["nodes"]) for v in found if v["impact"] == "critical"),
+                ",".join(sorted({v["id"] for v in found} - {v["id"] for v in serious})) or "-",
+            )
+        )
         for violation in serious:
-            failures.append(f"{item.name} [{mode}] {violation['impact']} {violation['id']}: {violation['help']}\n    "
-                            + "\n    ".join(violation["nodes"][:8]))
+            failures.append(
+                f"{item.name} [{mode}] {violation['impact']} {violation['id']}: {violation['help']}\n    "
+                + "\n    ".join(violation["nodes"][:8])
+            )
         if unexplained := await page.evaluate(ERRORS_IN_WORDS):
             failures.append(f"{item.name}: invalid without words: {unexplained}")
         if mode == "large_text":
@@ -289,11 +307,20 @@ async def test_member_pages_weigh_at_most_100_kb(phone_page: Page, world):
     await cdp.send("Network.enable")
     await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     loads: dict[str, dict] = {}
-    cdp.on("Network.responseReceived", lambda event: loads.setdefault(event["requestId"], {}).update(
-        url=event["response"]["url"], type=event["type"], encoding=event["response"]["headers"].get(
-            "content-encoding") or event["response"]["headers"].get("Content-Encoding") or ""))
-    cdp.on("Network.loadingFinished", lambda event: loads.setdefault(event["requestId"], {}).update(
-        bytes=event["encodedDataLength"]))
+    cdp.on(
+        "Network.responseReceived",
+        lambda event: loads.setdefault(event["requestId"], {}).update(
+            url=event["response"]["url"],
+            type=event["type"],
+            encoding=event["response"]["headers"].get("content-encoding")
+            or event["response"]["headers"].get("Content-Encoding")
+            or "",
+        ),
+    )
+    cdp.on(
+        "Network.loadingFinished",
+        lambda event: loads.setdefault(event["requestId"], {}).update(bytes=event["encodedDataLength"]),
+    )
 
     async def weigh(item: MemberPage) -> dict:
         loads.clear()
@@ -313,15 +340,27 @@ async def test_member_pages_weigh_at_most_100_kb(phone_page: Page, world):
         weight = await weigh(item)
         kinds = weight["by_type"]
         other = weight["total"] - sum(kinds.get(k, 0) for k in ("Document", "Stylesheet", "Script", "Image"))
-        rows.append((item.name, f"{weight['total'] / 1024:.1f}", *(f"{kinds.get(k, 0) / 1024:.1f}" for k in
-                     ("Document", "Stylesheet", "Script", "Image")), f"{other / 1024:.1f}", len(weight["files"])))
+        rows.append(
+            (
+                item.name,
+                f"{weight['total'] / 1024:.1f}",
+                *(f"{kinds.get(k, 0) / 1024:.1f}" for k in ("Document", "Stylesheet", "Script", "Image")),
+                f"{other / 1024:.1f}",
+                len(weight["files"]),
+            )
+        )
         if weight["total"] > BUDGET_BYTES:
-            over.append(f"{item.name}: {weight['total'] / 1024:.1f} KB "
-                        + ", ".join(f"{f['url']} {f['bytes']}" for f in weight["files"]))
+            over.append(
+                f"{item.name}: {weight['total'] / 1024:.1f} KB "
+                + ", ".join(f"{f['url']} {f['bytes']}" for f in weight["files"])
+            )
         for load in weight["files"]:
-            if load["type"] in ("Document", "Stylesheet", "Script") and load["bytes"] > 1500 \
-                    and load["url"].startswith(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2]) \
-                    and load["encoding"] not in ("gzip", "br"):
+            if (
+                load["type"] in ("Document", "Stylesheet", "Script")
+                and load["bytes"] > 1500
+                and load["url"].startswith(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2])
+                and load["encoding"] not in ("gzip", "br")
+            ):
                 uncompressed.add(load["url"])
 
     await record(pages[0])
@@ -340,8 +379,10 @@ async def test_member_pages_weigh_at_most_100_kb(phone_page: Page, world):
     await weigh(offer)
     again = await weigh(offer)
     fetched = [load for load in again["files"] if load["bytes"] > 0]  # a cache hit transfers 0 bytes
-    print(f"offer-free again, with the cache: {again['total'] / 1024:.1f} KB "
-          f"({', '.join(sorted(load['type'] for load in fetched))})")
+    print(
+        f"offer-free again, with the cache: {again['total'] / 1024:.1f} KB "
+        f"({', '.join(sorted(load['type'] for load in fetched))})"
+    )
     assert {load["type"] for load in fetched} == {"Document"}, fetched
 
 
@@ -383,6 +424,7 @@ def test_the_version_changes_with_the_file(tmp_path, monkeypatch):
     first = static_assets.static("x.css")
     file.write_text("b{}")
     import os
+
     os.utime(file, ns=(1, 1))
     assert static_assets.static("x.css") != first
     assert static_assets.static("missing.js") == "/static/missing.js"

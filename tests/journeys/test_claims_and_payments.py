@@ -71,8 +71,9 @@ async def test_claim_states_of_the_offer_page(world):
 
 
 async def test_the_offer_page_of_an_approved_offer_not_started_yet_is_no_404(client, world):
-    upcoming = await builders.offer(world, "voucher", "春节送温暖礼包", list_fen=10000,
-                                    starts=now() + timedelta(days=5))
+    upcoming = await builders.offer(
+        world, "voucher", "春节送温暖礼包", list_fen=10000, starts=now() + timedelta(days=5)
+    )
     await _web_login(client, "/login", world.members["chaoyang"][1])
     page = await client.get(f"/offers/{upcoming}")
     assert page.status_code == 200
@@ -139,12 +140,23 @@ async def test_orders_by_tab_with_counts(world):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("text, expected", [
-    ("/offers/12", "/offers/12"), ("/offers/12?lat=39.9&lng=116.4", "/offers/12?lat=39.9&lng=116.4"),
-    ("//evil.example/x", None), ("https://evil.example/", None), ("/\\evil.example", None),
-    ("/console/", None), ("/api/v1/me", None), ("/login", None), ("offers/12", None), ("/a\r\nSet-Cookie: x", None),
-    ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("/offers/12", "/offers/12"),
+        ("/offers/12?lat=39.9&lng=116.4", "/offers/12?lat=39.9&lng=116.4"),
+        ("//evil.example/x", None),
+        ("https://evil.example/", None),
+        ("/\\evil.example", None),
+        ("/console/", None),
+        ("/api/v1/me", None),
+        ("/login", None),
+        ("offers/12", None),
+        ("/a\r\nSet-Cookie: x", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_sign_in_returns_only_to_a_page_of_the_member_site(text, expected):
     assert safe_next("member", text) == expected
 
@@ -163,29 +175,39 @@ async def test_the_stand_in_answers_the_browser_as_stripe_does(world):
         assert (await browser.post("/v1/payment_methods", json={"type": "card", "card": card})).status_code == 401
         method = await browser.post("/v1/payment_methods", json={"key": key, "type": "card", "card": card})
         assert method.status_code == 200, method.text
-        wrong = await browser.post(f"/v1/payment_intents/{intent_id}/confirm",
-                                   json={"key": key, "client_secret": "pi_x_secret_y", "payment_method": method.json()["id"]})
+        wrong = await browser.post(
+            f"/v1/payment_intents/{intent_id}/confirm",
+            json={"key": key, "client_secret": "pi_x_secret_y", "payment_method": method.json()["id"]},
+        )
         assert wrong.status_code == 401
-        declined = await browser.post(f"/v1/payment_intents/{intent_id}/confirm",
-                                      json={"key": key, "client_secret": secret, "payment_method": method.json()["id"]})
+        declined = await browser.post(
+            f"/v1/payment_intents/{intent_id}/confirm",
+            json={"key": key, "client_secret": secret, "payment_method": method.json()["id"]},
+        )
         assert declined.status_code == 402 and declined.json()["error"]["code"] == "card_declined"
         failed = await payments.my_payment(principal, started.id)
         assert (failed.status, failed.last_error) == ("pending", "card_declined")
 
         # Another card, whose bank asks for 3-D Secure: requires_action, then authenticated.
-        secure = await browser.post("/v1/payment_methods", json={"key": key, "type": "card", "card": {
-            **card, "number": "4000002760003184"}})
-        confirmed = await browser.post(f"/v1/payment_intents/{intent_id}/confirm", json={
-            "key": key, "client_secret": secret, "payment_method": secure.json()["id"], "use_stripe_sdk": True})
+        secure = await browser.post(
+            "/v1/payment_methods", json={"key": key, "type": "card", "card": {**card, "number": "4000002760003184"}}
+        )
+        confirmed = await browser.post(
+            f"/v1/payment_intents/{intent_id}/confirm",
+            json={"key": key, "client_secret": secret, "payment_method": secure.json()["id"], "use_stripe_sdk": True},
+        )
         assert confirmed.status_code == 200 and confirmed.json()["status"] == "requires_action"
-        done = await browser.post(f"/v1/payment_intents/{intent_id}/_authenticate?success=true",
-                                  json={"key": key, "client_secret": secret})
+        done = await browser.post(
+            f"/v1/payment_intents/{intent_id}/_authenticate?success=true", json={"key": key, "client_secret": secret}
+        )
         assert done.json()["status"] == "succeeded"
         seen = await browser.get(f"/v1/payment_intents/{intent_id}", params={"key": key, "client_secret": secret})
         assert seen.json()["status"] == "succeeded"
         assert (await browser.get(f"/v1/payment_intents/{intent_id}", params={"key": key})).status_code == 401
-        again = await browser.post(f"/v1/payment_intents/{intent_id}/confirm",
-                                   json={"key": key, "client_secret": secret, "payment_method": secure.json()["id"]})
+        again = await browser.post(
+            f"/v1/payment_intents/{intent_id}/confirm",
+            json={"key": key, "client_secret": secret, "payment_method": secure.json()["id"]},
+        )
         assert again.status_code == 400  # a succeeded intent takes no other card
     # The member's return completes it; the server never touched a card.
     assert (await payments.check_return(principal, started.id)).status == "succeeded"
@@ -204,10 +226,18 @@ async def test_the_payment_page_says_a_failure_in_chinese_with_a_way_to_retry(cl
     intent = await stripe_client().v1.payment_intents.retrieve_async(payment["payment_intent"])
     base, key = get_settings().stripe.api_base, get_settings().stripe.publishable_key
     async with httpx.AsyncClient(base_url=base) as browser:
-        method = await browser.post("/v1/payment_methods", json={"key": key, "type": "card", "card": {
-            "number": "4000000000000341", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
-        await browser.post(f"/v1/payment_intents/{intent.id}/confirm", json={
-            "key": key, "client_secret": intent.client_secret, "payment_method": method.json()["id"]})
+        method = await browser.post(
+            "/v1/payment_methods",
+            json={
+                "key": key,
+                "type": "card",
+                "card": {"number": "4000000000000341", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+            },
+        )
+        await browser.post(
+            f"/v1/payment_intents/{intent.id}/confirm",
+            json={"key": key, "client_secret": intent.client_secret, "payment_method": method.json()["id"]},
+        )
     page = await client.get(f"{page_path}/return")
     assert page.status_code == 200
     assert "支付未成功" in page.text and "银行拒绝了这张卡，未扣款" in page.text

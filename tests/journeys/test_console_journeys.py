@@ -36,8 +36,12 @@ async def test_operator_works_through_the_day(console_page: Page, world, shots):
     await submitted_offers(world, 24, "chaoyang", title="瑜伽私教体验课")
     await submitted_offers(world, 6, "chaoyang", title="羽毛球场地")
     for serial in range(40, 52):
-        await add_member(world.nodes["cy_union"], serial, name=f"陈{'静' if serial % 2 else '磊'}{serial}",
-                         groups=("women",) if serial % 3 == 0 else ())
+        await add_member(
+            world.nodes["cy_union"],
+            serial,
+            name=f"陈{'静' if serial % 2 else '磊'}{serial}",
+            groups=("women",) if serial % 3 == 0 else (),
+        )
 
     # 1. The day starts from the to-do list, with badges in the menu.
     await page.goto("/console/login")

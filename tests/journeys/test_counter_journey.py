@@ -56,16 +56,22 @@ async def _prepaid_voucher(world) -> str:
     return code
 
 
-async def test_cashier_scans_a_qr_code_with_the_camera_and_a_second_use_is_red(world, live_server, shots,
-                                                                             static_assets, tmp_path):
+async def test_cashier_scans_a_qr_code_with_the_camera_and_a_second_use_is_red(
+    world, live_server, shots, static_assets, tmp_path
+):
     code = await _prepaid_voucher(world)
     video = qr_video(code, tmp_path / "qr.y4m")
-    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"]
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=args, env=CHROMIUM_ENV)
-        context = await browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                            permissions=["camera"], **PHONE)
+        context = await browser.new_context(
+            base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", permissions=["camera"], **PHONE
+        )
         context.set_default_timeout(15_000)
         desk = await context.new_page()
         problems = _watch(desk)
@@ -100,7 +106,8 @@ async def test_cashier_scans_a_qr_code_with_the_camera_and_a_second_use_is_red(w
             await expect(desk.locator("[data-testid=second-use-location]")).to_have_text("望京店")
             await expect(desk.locator("[data-testid=second-use-staff]")).not_to_have_text("未记录")
             await expect(desk.locator("[data-testid=second-use-time]")).to_have_text(
-                re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+                re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+            )
             await expect(desk.locator("[data-testid=counter-redeem]")).to_have_count(0)
             # The banner is red: white words on the danger colour.
             colour = await banner.evaluate("el => getComputedStyle(el).backgroundColor")

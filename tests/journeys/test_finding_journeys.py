@@ -53,10 +53,16 @@ async def _rate(world, offer_id: int, member: str, name: str, voucher_id: int, o
     """A redemption the marketplace announced, then the member's rating of it."""
     category = (await Offer.select(Offer.category).where(Offer.id == offer_id).first())["category"]
     member_id = world.members[member][0]
-    await ratings.record_redemption(topics.VoucherRedeemed(
-        voucher_id=voucher_id, provider_id=world.providers["chaoyang"]["id"], offer_id=offer_id,
-        category_id=category, member_id=member_id,
-        redeemed_at=datetime.now(UTC) - timedelta(days=3)))
+    await ratings.record_redemption(
+        topics.VoucherRedeemed(
+            voucher_id=voucher_id,
+            provider_id=world.providers["chaoyang"]["id"],
+            offer_id=offer_id,
+            category_id=category,
+            member_id=member_id,
+            redeemed_at=datetime.now(UTC) - timedelta(days=3),
+        )
+    )
     principal = Principal(kind="member", id=member_id, display_name=name, member_status="active")
     await ratings.rate(principal, voucher_id, RatingInput(overall=overall, comment=comment))
 
@@ -64,8 +70,7 @@ async def _rate(world, offer_id: int, member: str, name: str, voucher_id: int, o
 async def _reviewed_offer(world) -> int:
     offer_id = await builders.offer(world, "voucher", "游泳体验券", list_fen=8800)
     await Offer.update({Offer.cover_image: catalog_services._store_image(_png())}).where(Offer.id == offer_id)
-    await Location.update({Location.phone: "01064781234"}).where(
-        Location.provider == world.providers["chaoyang"]["id"])
+    await Location.update({Location.phone: "01064781234"}).where(Location.provider == world.providers["chaoyang"]["id"])
     await _rate(world, offer_id, "haidian", "李建国", 900001, 4, COMMENT)
     await _rate(world, offer_id, "chaoyang", "王小芳", 900002, 5, "")
     return offer_id

@@ -27,8 +27,10 @@ FILLED = "rgb(245, 158, 11)"  # #f59e0b: a chosen star; an empty one has no fill
 
 
 async def fills(page: Page, field: str) -> list[str]:
-    return [await page.locator(f"[data-testid=star-{field}-{n}] .rate-svg").evaluate("e => getComputedStyle(e).fill")
-            for n in range(1, 6)]
+    return [
+        await page.locator(f"[data-testid=star-{field}-{n}] .rate-svg").evaluate("e => getComputedStyle(e).fill")
+        for n in range(1, 6)
+    ]
 
 
 async def survey_invitation(world):
@@ -92,8 +94,7 @@ async def test_a_survey_invitation_opens_the_rating_form_and_the_stars_read_clea
     await shots.take(page, "english")
 
 
-async def test_the_providers_answer_raises_the_badge_and_opening_it_reads_it(phone_page: Page, world, shots,
-                                                                             tmp_path):
+async def test_the_providers_answer_raises_the_badge_and_opening_it_reads_it(phone_page: Page, world, shots, tmp_path):
     member, voucher = await redeemed_voucher(world)
     page = await signed_in(phone_page, world)
     await page.goto(f"/vouchers/{voucher.id}#complaints")
@@ -110,7 +111,8 @@ async def test_the_providers_answer_raises_the_badge_and_opening_it_reads_it(pho
     await expect(page.locator("[data-testid=complaint-sent]")).to_have_text("投诉已提交。")
     complaint = page.locator("[data-testid=my-complaint]")
     await expect(complaint.locator("[data-testid=respond-by]")).to_have_text(
-        re.compile(r"^商家将在 \d{4}-\d\d-\d\d \d\d:\d\d 前答复$"))
+        re.compile(r"^商家将在 \d{4}-\d\d-\d\d \d\d:\d\d 前答复$")
+    )
     await expect(complaint.locator("[data-testid=complaint-photo] img")).to_be_visible()
     await expect(page.locator("[data-testid=complaint-open]")).to_have_count(0)  # one open complaint at a time
     await expect(page.locator("[data-testid=unread-badge]")).to_have_count(0)
@@ -132,13 +134,16 @@ async def test_the_providers_answer_raises_the_badge_and_opening_it_reads_it(pho
     await click_and_wait(page, "[data-testid=tab-messages]")
     messages = page.locator("[data-testid=message]")
     await expect(messages.locator("[data-testid=message-title]")).to_have_text(
-        [re.compile(r"已答复您的投诉$"), "您获得了 200 积分"])
+        [re.compile(r"已答复您的投诉$"), "您获得了 200 积分"]
+    )
     await expect(page.locator("[data-testid=unread-dot]")).to_have_count(2)
     await shots.take(page, "inbox")
 
     await click_and_wait(page, "[data-testid=message][data-kind=complaint_answered] a")
     await expect(page).to_have_url(re.compile(rf"/vouchers/{voucher.id}#complaint-{filed.id}$"))
-    await expect(complaint.locator("[data-testid=complaint-answer]")).to_have_text("非常抱歉，餐具已全部更换，欢迎再次光临。")
+    await expect(complaint.locator("[data-testid=complaint-answer]")).to_have_text(
+        "非常抱歉，餐具已全部更换，欢迎再次光临。"
+    )
     await expect(badge).to_have_text("1")  # the answer was read; the points message waits
     await shots.take(page, "answer")
 

@@ -245,8 +245,9 @@ async def test_book_a_slot_and_cancel_the_booking(phone_page: Page, world, shots
 
 
 async def test_orders_by_tab(phone_page: Page, world, shots):
-    offer_id = await builders.offer(world, "voucher", "体检套餐优惠券", list_fen=39900, member_fen=19900,
-                                    subsidy_fen=5000, limit=3)
+    offer_id = await builders.offer(
+        world, "voucher", "体检套餐优惠券", list_fen=39900, member_fen=19900, subsidy_fen=5000, limit=3
+    )
     page = await signed_in(phone_page, world)
     await page.goto("/vouchers")
     await expect(page.locator("[data-testid=orders-empty]")).to_contain_text("您领取、购买或预约的券会显示在这里")
@@ -257,13 +258,17 @@ async def test_orders_by_tab(phone_page: Page, world, shots):
     codes = [row["code"] for row in await Voucher.select(Voucher.code).order_by(Voucher.id)]
 
     # The front desk redeems one at its shop (the counter's pages have their own journey).
-    staff = await ProviderUser.select(ProviderUser.id).where(
-        ProviderUser.username == world.providers["chaoyang"]["staff"]).first()
+    staff = (
+        await ProviderUser.select(ProviderUser.id)
+        .where(ProviderUser.username == world.providers["chaoyang"]["staff"])
+        .first()
+    )
     location = await Location.select(Location.id).first()
     await vouchers.redeem(await identity.load_principal("provider", staff["id"]), codes[0], location["id"])
     # One ran out of time.
     await Voucher.update({Voucher.status: "expired", Voucher.expires_at: now() - timedelta(days=1)}).where(
-        Voucher.code == codes[1])
+        Voucher.code == codes[1]
+    )
 
     await page.goto("/vouchers")
     tabs = page.locator("[data-testid=order-tabs] a")
@@ -275,7 +280,9 @@ async def test_orders_by_tab(phone_page: Page, world, shots):
     await page.click("[data-testid=tab-used]")
     used = page.locator("[data-testid=voucher-item]")
     await expect(used).to_have_count(1)
-    await expect(used.locator("[data-testid=order-when]")).to_have_text(re.compile(r"^已于 \d{4}-\d\d-\d\d \d\d:\d\d 使用 · 望京店$"))
+    await expect(used.locator("[data-testid=order-when]")).to_have_text(
+        re.compile(r"^已于 \d{4}-\d\d-\d\d \d\d:\d\d 使用 · 望京店$")
+    )
     await shots.take(page, "used")
 
     await page.click("[data-testid=tab-to_rate]")
@@ -293,8 +300,9 @@ async def test_orders_by_tab(phone_page: Page, world, shots):
 async def test_sign_in_from_an_offer_returns_to_it_and_claim_states(phone_page: Page, world, shots):
     offer_id = await builders.offer(world, "voucher", "电影票立减券", list_fen=4500, member_fen=2500)
     sold_out = await builders.offer(world, "voucher", "年卡限量抢购", list_fen=99900, member_fen=59900, stock=0)
-    upcoming = await builders.offer(world, "voucher", "春节送温暖礼包", list_fen=10000,
-                                    starts=now() + timedelta(days=5))
+    upcoming = await builders.offer(
+        world, "voucher", "春节送温暖礼包", list_fen=10000, starts=now() + timedelta(days=5)
+    )
     page = phone_page
     await page.goto(f"/offers/{offer_id}")
     await expect(page.locator("[data-testid=claim-sign-in]")).to_have_text("登录后领取")

@@ -34,10 +34,12 @@ async def _page(browser, live_server, device) -> Page:
 
 async def _no_sideways_scroll(page: Page) -> None:
     width = await page.evaluate("document.documentElement.scrollWidth")
-    wide = await page.evaluate("""limit => [...document.querySelectorAll('body *')]
+    wide = await page.evaluate(
+        """limit => [...document.querySelectorAll('body *')]
         .filter(e => !e.closest('.sidenav') && e.getBoundingClientRect().right > limit + 1)
         .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))""",
-                               page.viewport_size["width"])
+        page.viewport_size["width"],
+    )
     assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px): {wide}"
 
 
@@ -113,8 +115,10 @@ async def test_owner_runs_the_business_at_a_desk(browser, live_server, world, sh
         await page.fill("[data-testid=location-add-form] #location_name", "工体店")
         await page.select_option("[data-testid=location-add-form] #district", "朝阳区")
         await page.fill("[data-testid=location-add-form] #address", "工人体育场北路8号")
-        await page.fill("[data-testid=location-add-form] #map_link",
-                        "https://uri.amap.com/marker?position=116.447,39.932&name=工体店")
+        await page.fill(
+            "[data-testid=location-add-form] #map_link",
+            "https://uri.amap.com/marker?position=116.447,39.932&name=工体店",
+        )
         async with page.expect_navigation():
             await page.click("[data-testid=location-add-form] [data-testid=locate]")
         await expect(page.locator("[data-testid=located]")).to_be_visible()
@@ -127,8 +131,11 @@ async def test_owner_runs_the_business_at_a_desk(browser, live_server, world, sh
         async with page.expect_navigation():
             await page.click("[data-testid=location-add-form] button[type=submit]:not([name])")
         await expect(page.locator("[data-testid=location-saved]")).to_be_visible()
-        days = await page.locator("[data-testid=location]", has_text="工体店").locator(
-            "[data-testid=hours-day] .hours-days").all_inner_texts()
+        days = (
+            await page.locator("[data-testid=location]", has_text="工体店")
+            .locator("[data-testid=hours-day] .hours-days")
+            .all_inner_texts()
+        )
         assert days == ["周一", "周日"]
         await shots.take(page, "location-saved")
         assert not page.problems, page.problems

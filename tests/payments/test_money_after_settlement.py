@@ -67,9 +67,15 @@ async def _refund_in_stripe(intent_id: str, amount: int | None = None) -> dict:
     await client.v1.refunds.create_async({"payment_intent": intent_id, **({"amount": amount} if amount else {})})
     refunds = (await client.v1.refunds.list_async({"payment_intent": intent_id})).data
     total = sum(refund.amount for refund in refunds)
-    return {"id": "ch_dashboard", "object": "charge", "payment_intent": intent_id, "amount": SHARE,
-            "amount_refunded": total, "refunded": total >= SHARE,
-            "refunds": {"data": [{"id": refund.id} for refund in refunds]}}
+    return {
+        "id": "ch_dashboard",
+        "object": "charge",
+        "payment_intent": intent_id,
+        "amount": SHARE,
+        "amount_refunded": total,
+        "refunded": total >= SHARE,
+        "refunds": {"data": [{"id": refund.id} for refund in refunds]},
+    }
 
 
 async def _deliver(client, event_type: str, obj: dict) -> str:
@@ -87,8 +93,11 @@ def _periods() -> tuple[str, str]:
 
 
 async def _statement(world, period: str) -> int:
-    return await value("SELECT id FROM settlement_statement WHERE provider = $1 AND period = $2",
-                       world.providers["chaoyang"]["id"], period)
+    return await value(
+        "SELECT id FROM settlement_statement WHERE provider = $1 AND period = $2",
+        world.providers["chaoyang"]["id"],
+        period,
+    )
 
 
 async def test_a_refund_after_approval_is_carried_to_the_next_statement_never_into_the_approved_one(client, world):
@@ -107,8 +116,7 @@ async def test_a_refund_after_approval_is_carried_to_the_next_statement_never_in
     assert await _deliver(client, "charge.refunded", charge) == "already_done"
     kept = await settlements.statement_for_operator(operator, approved.id)
     assert (kept.status, kept.total_fen, kept.paid_fen, kept.revision) == ("approved", SUBSIDY + SHARE, SHARE, 1)
-    assert [(c.amount_fen, c.reason, c.carried_to_period) for c in kept.later_corrections] == [
-        (-SHARE, "refund", None)]
+    assert [(c.amount_fen, c.reason, c.carried_to_period) for c in kept.later_corrections] == [(-SHARE, "refund", None)]
 
     # Next month: another member's voucher, and the correction carried onto its statement.
     second = await _bought(world, "haidian")
@@ -117,9 +125,14 @@ async def test_a_refund_after_approval_is_carried_to_the_next_statement_never_in
     assert drafted.created == [world.providers["chaoyang"]["id"]]
     following = await settlements.statement_for_operator(operator, await _statement(world, last))
     assert [(c.amount_fen, c.settled_period, c.voucher_id) for c in following.adjustments] == [
-        (-SHARE, earlier, first["voucher"])]
+        (-SHARE, earlier, first["voucher"])
+    ]
     assert (following.subsidy_fen, following.paid_fen, following.adjustment_fen, following.total_fen) == (
-        SUBSIDY, SHARE, -SHARE, SUBSIDY)
+        SUBSIDY,
+        SHARE,
+        -SHARE,
+        SUBSIDY,
+    )
     # Drafting again carries nothing twice.
     assert (await statements.draft_month(last)).unchanged == [world.providers["chaoyang"]["id"]]
     assert await value("SELECT count(*) FROM settlement_adjustment") == 1
@@ -178,9 +191,13 @@ async def test_a_partial_refund_shows_on_the_order_the_statement_and_the_reports
     assert order.status_code == 200 and 'data-testid="refunded-amount"' in order.text
     assert money.yuan(2000) in order.text
     async with engine().transaction() as transaction:
-        assert await transaction.connection.fetchval(
-            "SELECT count(*) FROM notification WHERE member = $1 AND kind = 'refund_sent'",
-            world.members["chaoyang"][0]) == 2
+        assert (
+            await transaction.connection.fetchval(
+                "SELECT count(*) FROM notification WHERE member = $1 AND kind = 'refund_sent'",
+                world.members["chaoyang"][0],
+            )
+            == 2
+        )
 
 
 async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_balance_carried_on(client, world):
@@ -207,8 +224,9 @@ async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_ba
         await settlements.approve(operator, owing.id)
     assert refused.value.code == "nothing_to_settle"
     token = await bearer(client, "operator", world.operators["chaoyang"])
-    assert_problem(await client.post(f"/api/v1/console/settlements/{owing.id}/approve", headers=token),
-                   409, "nothing_to_settle")
+    assert_problem(
+        await client.post(f"/api/v1/console/settlements/{owing.id}/approve", headers=token), 409, "nothing_to_settle"
+    )
     await _login(client, "console", world.operators["chaoyang"])
     page = await client.get(f"/console/settlements/{owing.id}", headers=HTML)
     assert 'data-testid="nothing-to-pay"' in page.text and 'data-testid="close"' in page.text
@@ -231,7 +249,8 @@ async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_ba
     closed = await settlements.statement_for_operator(operator, owing.id)
     assert (closed.status, closed.total_fen, closed.paid_at, closed.payout_reference) == ("closed", -SHARE, None, None)
     assert [(c.amount_fen, c.reason, c.voucher_id, c.carried_to_period) for c in closed.later_corrections] == [
-        (-SHARE, "balance_carried", None, None)]
+        (-SHARE, "balance_carried", None, None)
+    ]
     with pytest.raises(Conflict):
         await settlements.pay(second_operator, owing.id, payouts.configured_gateway())
 
@@ -241,7 +260,8 @@ async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_ba
     await statements.draft_month(last)
     following = await settlements.statement_for_operator(operator, await _statement(world, last))
     assert [(c.amount_fen, c.reason, c.settled_period) for c in following.adjustments] == [
-        (-SHARE, "balance_carried", earlier)]
+        (-SHARE, "balance_carried", earlier)
+    ]
     assert (following.subsidy_fen, following.paid_fen, following.total_fen) == (SUBSIDY, SHARE, SUBSIDY)
     with pytest.raises(Conflict) as positive:
         await settlements.propose_close(operator, following.id)
@@ -268,8 +288,15 @@ async def test_a_statement_left_owing_back_is_closed_by_two_operators_and_its_ba
 async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_releases_or_refunds(client, world):
     offer_id = await paid_offer(world)
     row = await _bought(world)
-    dispute = {"id": "dp_1", "object": "dispute", "charge": "ch_x", "payment_intent": row["payment_intent"],
-               "amount": SHARE, "reason": "product_not_received", "status": "needs_response"}
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "charge": "ch_x",
+        "payment_intent": row["payment_intent"],
+        "amount": SHARE,
+        "reason": "product_not_received",
+        "status": "needs_response",
+    }
     assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
     assert await _deliver(client, "charge.dispute.created", dispute) == "updated"
     code = await value("SELECT code FROM voucher WHERE id = $1", row["voucher"])
@@ -284,9 +311,13 @@ async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_rele
     assert not_cancelled.value.code == "disputed"
     assert (await vouchers.my_voucher(buyer, row["voucher"])).disputed
     async with engine().transaction() as transaction:
-        assert await transaction.connection.fetchval(
-            "SELECT count(*) FROM notification WHERE member = $1 AND kind = 'payment_disputed'",
-            world.members["chaoyang"][0]) == 1
+        assert (
+            await transaction.connection.fetchval(
+                "SELECT count(*) FROM notification WHERE member = $1 AND kind = 'payment_disputed'",
+                world.members["chaoyang"][0],
+            )
+            == 1
+        )
 
     # Finance sees it: the to-do count, the list and the detail, the member masked.
     operator = await operator_principal(world, "chaoyang")
@@ -339,12 +370,22 @@ async def test_a_dispute_holds_the_voucher_shows_on_the_console_and_its_end_rele
 async def test_a_disputed_voucher_does_not_expire_its_clock_pauses_until_the_bank_decides(client, world):
     await paid_offer(world)
     row = await _bought(world)
-    dispute = {"id": "dp_p", "object": "dispute", "charge": "ch_x", "payment_intent": row["payment_intent"],
-               "amount": SHARE, "reason": "product_not_received", "status": "needs_response"}
+    dispute = {
+        "id": "dp_p",
+        "object": "dispute",
+        "charge": "ch_x",
+        "payment_intent": row["payment_intent"],
+        "amount": SHARE,
+        "reason": "product_not_received",
+        "status": "needs_response",
+    }
     assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
     # The dispute opened ten days ago, with nine days of the voucher left; that day is past now.
-    await execute("UPDATE voucher SET disputed_at = now() - interval '10 days', expires_at = now() - interval '1 day' "
-                  "WHERE id = $1", row["voucher"])
+    await execute(
+        "UPDATE voucher SET disputed_at = now() - interval '10 days', expires_at = now() - interval '1 day' "
+        "WHERE id = $1",
+        row["voucher"],
+    )
     await vouchers.expire_vouchers()
     assert await voucher_status(row["voucher"]) == "issued"
 
@@ -367,8 +408,15 @@ async def test_delisting_leaves_a_disputed_voucher_to_the_banks_decision(client,
     then, as the delisting asked; lost: the bank returned the money, refunded once."""
     await paid_offer(world)
     disputed, plain = await _bought(world), await _bought(world, "haidian")
-    dispute = {"id": "dp_d", "object": "dispute", "charge": "ch_x", "payment_intent": disputed["payment_intent"],
-               "amount": SHARE, "reason": "fraudulent", "status": "needs_response"}
+    dispute = {
+        "id": "dp_d",
+        "object": "dispute",
+        "charge": "ch_x",
+        "payment_intent": disputed["payment_intent"],
+        "amount": SHARE,
+        "reason": "fraudulent",
+        "status": "needs_response",
+    }
     assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
 
     assert await vouchers.cancel_for_provider(world.providers["chaoyang"]["id"]) == 1
@@ -389,8 +437,11 @@ async def test_delisting_leaves_a_disputed_voucher_to_the_banks_decision(client,
 
 async def _refund_asked(voucher_id: int) -> int:
     """How many times the vouchers domain asked payments to refund the voucher."""
-    return await value("SELECT count(*) FROM outbox_event WHERE topic = $1 AND (payload->>'voucher_id')::bigint = $2",
-                       topics.PaidVoucherCancelled.topic, voucher_id)
+    return await value(
+        "SELECT count(*) FROM outbox_event WHERE topic = $1 AND (payload->>'voucher_id')::bigint = $2",
+        topics.PaidVoucherCancelled.topic,
+        voucher_id,
+    )
 
 
 async def test_the_reconciliation_applies_a_partial_refund_whose_webhook_was_lost(world):

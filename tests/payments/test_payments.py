@@ -55,8 +55,11 @@ async def test_buying_holds_the_stock_and_paying_issues_the_voucher(client, worl
     assert await stock_left(offer_id) == 99
     row = await Payment.select().where(Payment.id == started["id"]).first()
     at_stripe = await intent(row["payment_intent"])
-    assert (at_stripe.amount, at_stripe.currency, at_stripe.metadata["payment_id"]) == (SHARE, "cny",
-                                                                                       str(started["id"]))
+    assert (at_stripe.amount, at_stripe.currency, at_stripe.metadata["payment_id"]) == (
+        SHARE,
+        "cny",
+        str(started["id"]),
+    )
     # A pending voucher cannot be redeemed, and it counts against the member's limit.
     assert_problem(await client.post(f"/api/v1/offers/{offer_id}/payments", headers=headers), 409, "limit_reached")
 
@@ -72,19 +75,24 @@ async def test_webhooks_are_verified_stored_once_and_applied_by_a_worker(client,
     offer_id = await paid_offer(world)
     started = await payments.start(await member(world), offer_id)
     intent_id = (await Payment.select().first())["payment_intent"]
-    body, headers = signed("payment_intent.succeeded", intent_object(intent_id, started.id, SHARE),
-                           event_id="evt_1")
+    body, headers = signed("payment_intent.succeeded", intent_object(intent_id, started.id, SHARE), event_id="evt_1")
 
-    forged = await client.post("/api/v1/stripe/webhook", content=body,
-                               headers={**headers, "Stripe-Signature": headers["Stripe-Signature"][:-4] + "0000"})
+    forged = await client.post(
+        "/api/v1/stripe/webhook",
+        content=body,
+        headers={**headers, "Stripe-Signature": headers["Stripe-Signature"][:-4] + "0000"},
+    )
     assert_problem(forged, 400, "bad_signature")
     _, wrong_secret = signed("payment_intent.succeeded", {}, secret="whsec_someone_else")
-    assert_problem(await client.post("/api/v1/stripe/webhook", content=body, headers=wrong_secret), 400,
-                   "bad_signature")
-    stale_body, stale = signed("payment_intent.succeeded", intent_object(intent_id, started.id, SHARE),
-                               timestamp=int(datetime.now(UTC).timestamp()) - 3600)
-    assert_problem(await client.post("/api/v1/stripe/webhook", content=stale_body, headers=stale), 400,
-                   "bad_signature")
+    assert_problem(
+        await client.post("/api/v1/stripe/webhook", content=body, headers=wrong_secret), 400, "bad_signature"
+    )
+    stale_body, stale = signed(
+        "payment_intent.succeeded",
+        intent_object(intent_id, started.id, SHARE),
+        timestamp=int(datetime.now(UTC).timestamp()) - 3600,
+    )
+    assert_problem(await client.post("/api/v1/stripe/webhook", content=stale_body, headers=stale), 400, "bad_signature")
     assert await StripeEvent.count() == 0
 
     first = await client.post("/api/v1/stripe/webhook", content=body, headers=headers)
@@ -103,12 +111,19 @@ async def test_events_out_of_order_change_nothing_they_should_not(world):
     offer_id = await paid_offer(world)
     started = await payments.start(await member(world), offer_id)
     intent_id = (await Payment.select().first())["payment_intent"]
-    for event_type in ("payment_intent.payment_failed", "payment_intent.succeeded",
-                       "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.succeeded"):
+    for event_type in (
+        "payment_intent.payment_failed",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.succeeded",
+    ):
         body, headers = signed(event_type, intent_object(intent_id, started.id, SHARE))
         assert await payments.receive_event(body, headers["Stripe-Signature"])
-    outcomes = [await payments.apply_event(row["id"]) for row in
-                await StripeEvent.select(StripeEvent.id).order_by(StripeEvent.id)]
+    outcomes = [
+        await payments.apply_event(row["id"])
+        for row in await StripeEvent.select(StripeEvent.id).order_by(StripeEvent.id)
+    ]
     assert outcomes == ["noted", "issued", "noted", "already_done", "already_done"]
     assert await voucher_status(started.voucher_id) == "issued"
     # An event whose amount is not the payment's is not believed.
@@ -179,9 +194,16 @@ async def test_an_unreachable_stripe_charges_nothing_and_holds_nothing(world, mo
     import stripe
 
     offer_id = await paid_offer(world)
-    monkeypatch.setattr(payments, "stripe_client", lambda: stripe.StripeClient(
-        "sk_test_local", base_addresses={"api": "http://127.0.0.1:9"}, max_network_retries=0,
-        http_client=stripe.HTTPXClient(timeout=2)))
+    monkeypatch.setattr(
+        payments,
+        "stripe_client",
+        lambda: stripe.StripeClient(
+            "sk_test_local",
+            base_addresses={"api": "http://127.0.0.1:9"},
+            max_network_retries=0,
+            http_client=stripe.HTTPXClient(timeout=2),
+        ),
+    )
     with pytest.raises(Exception) as refused:
         await payments.start(await member(world), offer_id)
     assert refused.value.code == "payment_unavailable" and refused.value.status == 503

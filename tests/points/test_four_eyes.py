@@ -35,20 +35,35 @@ async def test_a_large_grant_waits_for_a_second_operator(client, world):
         await approvals.decide(beijing, pending["id"], True)
     assert own.value.code == "own_proposal"
     # A reviewer of the scope may not approve money.
-    await Operator.insert(Operator(username="cy_reviewer", display_name="审核员", node=world.nodes["chaoyang"],
-                                   role="reviewer", password_hash=password_hash(), created_at=now()))
+    await Operator.insert(
+        Operator(
+            username="cy_reviewer",
+            display_name="审核员",
+            node=world.nodes["chaoyang"],
+            role="reviewer",
+            password_hash=password_hash(),
+            created_at=now(),
+        )
+    )
     reviewer = await bearer(client, "operator", "cy_reviewer")
-    assert_problem(await client.post(f"/api/v1/console/approvals/{pending['id']}/approve", headers=reviewer),
-                   403, "role_required")
-    approved = await client.post(f"/api/v1/console/approvals/{pending['id']}/approve",
-                                 headers=await bearer(client, "operator", world.operators["chaoyang"]))
+    assert_problem(
+        await client.post(f"/api/v1/console/approvals/{pending['id']}/approve", headers=reviewer), 403, "role_required"
+    )
+    approved = await client.post(
+        f"/api/v1/console/approvals/{pending['id']}/approve",
+        headers=await bearer(client, "operator", world.operators["chaoyang"]),
+    )
     assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
     assert json.loads((await _events(topics.GrantCreated.topic))[0]["payload"]) == {"grant_id": grant.id}
     await points.apply_grant(grant.id)
     assert (await points.get_grant(beijing, grant.id)).status == "done"
     async with engine().transaction() as transaction:
-        events = [row["action"] for row in await transaction.connection.fetch(
-            "SELECT action FROM audit_event WHERE subject_kind = 'approval_request' ORDER BY id")]
+        events = [
+            row["action"]
+            for row in await transaction.connection.fetch(
+                "SELECT action FROM audit_event WHERE subject_kind = 'approval_request' ORDER BY id"
+            )
+        ]
     assert events == ["points_grant.proposed", "points_grant.approved"]
 
 
@@ -68,20 +83,25 @@ async def test_a_large_adjustment_waits_and_a_small_one_does_not(client, world):
     member_id = world.members["chaoyang"][0]
     beijing = await bearer(client, "operator", world.operators["beijing"])
     path = f"/api/v1/console/points/members/{member_id}/adjustments"
-    small = await client.post(path, headers={**beijing, "Idempotency-Key": "a1"}, json={"amount": 10_000, "reason": "补发"})
+    small = await client.post(
+        path, headers={**beijing, "Idempotency-Key": "a1"}, json={"amount": 10_000, "reason": "补发"}
+    )
     assert small.status_code == 201 and small.json()["balance"] == 10_000 and "approval_id" not in small.json()
-    large = await client.post(path, headers={**beijing, "Idempotency-Key": "a2"},
-                              json={"amount": 50_000, "reason": "大额补发"})
+    large = await client.post(
+        path, headers={**beijing, "Idempotency-Key": "a2"}, json={"amount": 50_000, "reason": "大额补发"}
+    )
     assert large.status_code == 201, large.text
     assert large.json()["balance"] == 10_000 and large.json()["approval_id"]
     assert await points.balance_of(member_id) == 10_000
     approval = large.json()["approval_id"]
-    assert_problem(await client.post(f"/api/v1/console/approvals/{approval}/approve", headers=beijing), 409,
-                   "own_proposal")
+    assert_problem(
+        await client.post(f"/api/v1/console/approvals/{approval}/approve", headers=beijing), 409, "own_proposal"
+    )
     chaoyang = await bearer(client, "operator", world.operators["chaoyang"])
     listed = (await client.get("/api/v1/console/approvals", headers=chaoyang)).json()
     assert [(row["id"], row["payload"]["amount"], row["payload"]["member_masked"]) for row in listed] == [
-        (approval, 50_000, "王*芳")]
+        (approval, 50_000, "王*芳")
+    ]
     assert (await client.post(f"/api/v1/console/approvals/{approval}/approve", headers=chaoyang)).status_code == 200
     assert await points.balance_of(member_id) == 60_000
     assert await points.reconcile() == []

@@ -38,7 +38,8 @@ async def operator(world, key="beijing"):
 async def points_offer(world, price=300) -> int:
     offer_id = world.offers["public"]
     await Offer.update({Offer.kind: "points", Offer.points_price: price, Offer.per_member_limit: 5}).where(
-        Offer.id == offer_id)
+        Offer.id == offer_id
+    )
     return offer_id
 
 
@@ -48,8 +49,9 @@ async def test_a_points_offer_spends_points_and_cancelling_gives_them_back(clien
     headers = await bearer(client, "member", world.members["chaoyang"][1])
     # Not enough points: refused, and nothing is written.
     await give(member_id, 200, "welcome")
-    body = assert_problem(await client.post(f"/api/v1/offers/{offer_id}/claims", headers=headers), 409,
-                          "insufficient_points")
+    body = assert_problem(
+        await client.post(f"/api/v1/offers/{offer_id}/claims", headers=headers), 409, "insufficient_points"
+    )
     assert body["points_price"] == 300
     assert await Voucher.count() == 0 and await stock_left(offer_id) == 100
     assert await points.balance_of(member_id) == 200
@@ -62,7 +64,10 @@ async def test_a_points_offer_spends_points_and_cancelling_gives_them_back(clien
     mine = (await client.get("/api/v1/points", headers=headers)).json()
     assert mine["balance"] == 100
     assert [(entry["kind"], entry["amount"]) for entry in mine["entries"]] == [
-        ("spend", -300), ("earn", 200), ("earn", 200)]
+        ("spend", -300),
+        ("earn", 200),
+        ("earn", 200),
+    ]
 
     response = await client.post(f"/api/v1/vouchers/{voucher['id']}/cancel", headers=headers)
     assert response.status_code == 200
@@ -97,8 +102,9 @@ async def test_members_are_reminded_once_before_points_expire(world):
     assert await points.remind_expiring() == 1
     assert await points.remind_expiring() == 0
     rows = await engine().run_ddl(f"SELECT kind, params FROM notification WHERE member = {member_id}")
-    reminders = [notifications.render(row["kind"], row["params"])[1] for row in rows
-                 if row["kind"] == "points_expiring"]
+    reminders = [
+        notifications.render(row["kind"], row["params"])[1] for row in rows if row["kind"] == "points_expiring"
+    ]
     assert len(reminders) == 1 and "80 积分" in reminders[0]
 
 
@@ -162,8 +168,9 @@ async def test_a_grant_to_a_group_and_a_grant_replayed_chunk_by_chunk(world, mon
     monkeypatch.setattr(points, "GRANT_CHUNK", 7)
     women = []
     for serial in range(200, 220):
-        member_id, _ = await factories.add_member(world.nodes["cy_union"], serial, "赵敏",
-                                                  groups=("women",) if serial % 2 else ())
+        member_id, _ = await factories.add_member(
+            world.nodes["cy_union"], serial, "赵敏", groups=("women",) if serial % 2 else ()
+        )
         women.append(member_id) if serial % 2 else None
     beijing = await operator(world)
     grant = await points.create_grant(beijing, world.nodes["beijing"], "women", 50, "三八节")
@@ -189,22 +196,36 @@ async def test_grants_and_corrections_stay_in_the_operators_scope(client, world)
 
     headers = await bearer(client, "operator", world.operators["hebei"])
     member_id = world.members["chaoyang"][0]
-    response = await client.post(f"/api/v1/console/points/members/{member_id}/adjustments", headers=headers,
-                                 json={"amount": 10, "reason": "补偿"})
+    response = await client.post(
+        f"/api/v1/console/points/members/{member_id}/adjustments",
+        headers=headers,
+        json={"amount": 10, "reason": "补偿"},
+    )
     assert_problem(response, 403, "out_of_scope")
     headers = await bearer(client, "operator", world.operators["chaoyang"])
-    response = await client.post(f"/api/v1/console/points/members/{member_id}/adjustments", headers=headers,
-                                 json={"amount": -10, "reason": "纠正"})
+    response = await client.post(
+        f"/api/v1/console/points/members/{member_id}/adjustments",
+        headers=headers,
+        json={"amount": -10, "reason": "纠正"},
+    )
     assert_problem(response, 409, "insufficient_points")
-    response = await client.post(f"/api/v1/console/points/members/{member_id}/adjustments", headers=headers,
-                                 json={"amount": 25, "reason": "活动补发"})
+    response = await client.post(
+        f"/api/v1/console/points/members/{member_id}/adjustments",
+        headers=headers,
+        json={"amount": 25, "reason": "活动补发"},
+    )
     assert response.status_code == 201 and response.json() == {"member_id": member_id, "balance": 25}
-    response = await client.post("/api/v1/console/points/grants", headers=headers,
-                                 json={"node_id": world.nodes["cy_union"], "amount": 0, "reason": "x"})
+    response = await client.post(
+        "/api/v1/console/points/grants",
+        headers=headers,
+        json={"node_id": world.nodes["cy_union"], "amount": 0, "reason": "x"},
+    )
     assert response.status_code in (400, 422) and response.json()["errors"][0]["field"] == "amount"
-    response = await client.post("/api/v1/console/points/grants", headers=headers,
-                                 json={"node_id": world.nodes["cy_union"], "amount": 5, "reason": "发放",
-                                       "member_group": "nobody"})
+    response = await client.post(
+        "/api/v1/console/points/grants",
+        headers=headers,
+        json={"node_id": world.nodes["cy_union"], "amount": 5, "reason": "发放", "member_group": "nobody"},
+    )
     assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "member_group"
 
 

@@ -43,11 +43,17 @@ class Ledger(RuleBasedStateMachine):
 
     @initialize()
     def new_member(self):
-        self.member_id = run(_in_transaction(lambda c: c.fetchval(
-            "INSERT INTO member (node, name, gender, birth_year, phone_cipher, phone_hash, phone_masked, "
-            "id_number_cipher, id_number_hash, joined_at, created_at) "
-            "VALUES ($1, '孙悟空', 'M', 1990, '', decode(md5(random()::text), 'hex'), '139****0000', '', "
-            "decode(md5(random()::text), 'hex'), now(), now()) RETURNING id", self.world.nodes["cy_union"])))
+        self.member_id = run(
+            _in_transaction(
+                lambda c: c.fetchval(
+                    "INSERT INTO member (node, name, gender, birth_year, phone_cipher, phone_hash, phone_masked, "
+                    "id_number_cipher, id_number_hash, joined_at, created_at) "
+                    "VALUES ($1, '孙悟空', 'M', 1990, '', decode(md5(random()::text), 'hex'), '139****0000', '', "
+                    "decode(md5(random()::text), 'hex'), now(), now()) RETURNING id",
+                    self.world.nodes["cy_union"],
+                )
+            )
+        )
         self.clock = datetime.now(UTC) - timedelta(days=3 * get_settings().points.expiry_days)
         self.lots: list[list] = []  # [expires_at, remaining]
         self.spends: dict[int, list[tuple[int, int]]] = {}  # voucher → [(lot index, points)]
@@ -62,8 +68,7 @@ class Ledger(RuleBasedStateMachine):
     def earn(self, amount, days):
         self.clock += timedelta(days=days)
         ref = f"earn:{len(self.earned_refs)}"
-        result = run(_in_transaction(
-            lambda c: points.credit(c, self.member_id, "earn", amount, ref, now=self.clock)))
+        result = run(_in_transaction(lambda c: points.credit(c, self.member_id, "earn", amount, ref, now=self.clock)))
         self.lots.append([self.clock + timedelta(days=get_settings().points.expiry_days), amount])
         self.earned_refs.append(ref)
         assert result == self.balance
@@ -116,24 +121,38 @@ class Ledger(RuleBasedStateMachine):
     def ledger_agrees(self):
         if not hasattr(self, "member_id"):
             return
-        rows = run(engine().run_ddl(
-            f"SELECT (SELECT balance FROM points_balance WHERE member = {self.member_id}) AS cached, "
-            f"(SELECT coalesce(sum(amount), 0) FROM points_entry WHERE member = {self.member_id}) AS ledger, "
-            f"(SELECT coalesce(sum(remaining), 0) FROM points_lot WHERE member = {self.member_id}) AS lots"))
+        rows = run(
+            engine().run_ddl(
+                f"SELECT (SELECT balance FROM points_balance WHERE member = {self.member_id}) AS cached, "
+                f"(SELECT coalesce(sum(amount), 0) FROM points_entry WHERE member = {self.member_id}) AS ledger, "
+                f"(SELECT coalesce(sum(remaining), 0) FROM points_lot WHERE member = {self.member_id}) AS lots"
+            )
+        )
         row = rows[0]
         assert (row["cached"] or 0) == row["ledger"] == row["lots"] == self.balance >= 0
 
     async def _voucher(self) -> int:
         """A voucher row for a spend to belong to (the claim itself is tested elsewhere)."""
         offer = self.world.offers["public"]
-        return await _in_transaction(lambda c: c.fetchval(
-            "INSERT INTO voucher (code, offer, member, provider, period_start, claimed_at, expires_at) "
-            "SELECT substr(md5(random()::text), 1, 14), o.id, $2, o.provider, now(), now(), o.valid_to "
-            "FROM offer o WHERE o.id = $1 RETURNING id", offer, self.member_id))
+        return await _in_transaction(
+            lambda c: c.fetchval(
+                "INSERT INTO voucher (code, offer, member, provider, period_start, claimed_at, expires_at) "
+                "SELECT substr(md5(random()::text), 1, 14), o.id, $2, o.provider, now(), now(), o.valid_to "
+                "FROM offer o WHERE o.id = $1 RETURNING id",
+                offer,
+                self.member_id,
+            )
+        )
 
 
 def test_the_ledger_matches_its_model(world):
     Ledger.world = world
-    run_state_machine_as_test(Ledger, settings=settings(
-        max_examples=30, stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        Ledger,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -27,8 +27,11 @@ async def test_an_operator_grants_points_and_corrects_a_member_from_the_console(
     assert page.status_code == 200 and 'data-testid="grant-form"' in page.text
     assert "河北" not in page.text  # only the operator's own subtree is offered
 
-    refused = await _post(client, "/console/points/grants", {
-        "node_id": str(world.nodes["chaoyang"]), "amount": "abc", "reason": "春节慰问"})
+    refused = await _post(
+        client,
+        "/console/points/grants",
+        {"node_id": str(world.nodes["chaoyang"]), "amount": "abc", "reason": "春节慰问"},
+    )
     assert refused.status_code == 422 and 'id="amount" name="amount"' in refused.text
     assert 'aria-invalid="true"' in refused.text
     # The message sits under the field, in Chinese; the reason typed is kept.
@@ -49,10 +52,16 @@ async def test_an_operator_grants_points_and_corrects_a_member_from_the_console(
     assert "1 / 1" in progress.text and "hx-get" not in progress.text  # done: no more polling
 
     member_id = world.members["chaoyang"][0]
-    taken = await _post(client, "/console/points/adjustments", {
-        "member_id": str(member_id), "adjust_amount": "-100", "adjust_reason": "纠正重复发放"})
+    taken = await _post(
+        client,
+        "/console/points/adjustments",
+        {"member_id": str(member_id), "adjust_amount": "-100", "adjust_reason": "纠正重复发放"},
+    )
     assert taken.status_code == 409 and "该会员的积分不足以扣减" in taken.text
-    fixed = await _post(client, "/console/points/adjustments", {
-        "member_id": str(member_id), "adjust_amount": "-8", "adjust_reason": "纠正重复发放"})
+    fixed = await _post(
+        client,
+        "/console/points/adjustments",
+        {"member_id": str(member_id), "adjust_amount": "-8", "adjust_reason": "纠正重复发放"},
+    )
     assert fixed.status_code == 200 and 'data-testid="adjusted"' in fixed.text
     assert await points.balance_of(member_id) == 80

@@ -17,7 +17,8 @@ START = datetime(2026, 1, 10, 4, 0, tzinfo=UTC)  # lots given then expire 365 da
 
 async def reminders(member_id: int) -> list[tuple[str, str]]:
     rows = await engine().run_ddl(
-        f"SELECT kind, params FROM notification WHERE member = {member_id} AND kind = 'points_expiring' ORDER BY id")
+        f"SELECT kind, params FROM notification WHERE member = {member_id} AND kind = 'points_expiring' ORDER BY id"
+    )
     return [notifications.render(row["kind"], row["params"]) for row in rows]
 
 
@@ -74,14 +75,16 @@ async def test_a_grant_tells_each_member_once(world):
     await points.apply_grant(grant.id)  # a redelivered job tells nobody twice
     member_id = world.members["chaoyang"][0]
     rows = await engine().run_ddl(
-        f"SELECT kind, params, link FROM notification WHERE member = {member_id} AND kind = 'points_granted'")
+        f"SELECT kind, params, link FROM notification WHERE member = {member_id} AND kind = 'points_granted'"
+    )
     assert len(rows) == 1 and rows[0]["link"] == "/points"
     title, body = notifications.render(rows[0]["kind"], rows[0]["params"])
     assert title == "您获得了 500 积分"
     assert "春节慰问积分" in body
     others = await engine().run_ddl(
         f"SELECT count(*) AS n FROM notification WHERE member = {world.members['haidian'][0]} "
-        "AND kind = 'points_granted'")
+        "AND kind = 'points_granted'"
+    )
     assert others[0]["n"] == 0
 
 
@@ -91,7 +94,10 @@ async def test_an_operators_correction_is_told_with_its_reason(world):
     await points.adjust(beijing, member_id, 300, "活动补发积分")
     await points.adjust(beijing, member_id, -100, "重复发放，予以扣回")
     rows = await engine().run_ddl(
-        f"SELECT kind, params FROM notification WHERE member = {member_id} AND kind LIKE 'points_%' ORDER BY id")
+        f"SELECT kind, params FROM notification WHERE member = {member_id} AND kind LIKE 'points_%' ORDER BY id"
+    )
     told = [notifications.render(row["kind"], row["params"]) for row in rows]
-    assert told == [("已增加 300 积分", "工会为您增加 300 积分：活动补发积分。当前余额 300 积分。"),
-                    ("已扣减 100 积分", "工会扣减您 100 积分：重复发放，予以扣回。当前余额 200 积分。")]
+    assert told == [
+        ("已增加 300 积分", "工会为您增加 300 积分：活动补发积分。当前余额 300 积分。"),
+        ("已扣减 100 积分", "工会扣减您 100 积分：重复发放，予以扣回。当前余额 200 积分。"),
+    ]

@@ -32,12 +32,19 @@ async def test_an_application_is_stored_applied_with_its_locations_owner_and_his
     assert await _value("SELECT count(*) FROM location WHERE provider = $1", provider_id) == 1
     assert await _value("SELECT role FROM provider_user WHERE username = 'jingti_owner'") == "owner"
     assert await _value("SELECT to_status FROM provider_status_change WHERE provider = $1", provider_id) == "applied"
-    assert await _value("SELECT count(*) FROM outbox_event WHERE topic = 'provider.changed' "
-                        "AND (payload->>'provider_id')::int = $1", provider_id) == 1
+    assert (
+        await _value(
+            "SELECT count(*) FROM outbox_event WHERE topic = 'provider.changed' "
+            "AND (payload->>'provider_id')::int = $1",
+            provider_id,
+        )
+        == 1
+    )
 
 
 def _bad(field: str, value):
     """An application with one field changed; dotted fields reach into the nested bodies."""
+
     def build(nodes: dict) -> dict:
         body = application(nodes["chaoyang"])
         if field == "node_id" and isinstance(value, str):
@@ -51,6 +58,7 @@ def _bad(field: str, value):
         else:
             body[target] = value
         return body
+
     return build
 
 
@@ -95,15 +103,18 @@ async def test_every_bad_field_is_named_and_nothing_is_stored(client, world, fie
 
 
 async def test_a_taken_username_or_credit_code_is_a_conflict_and_rolls_back(client, world):
-    taken = application(world.nodes["chaoyang"], owner={"username": world.providers["chaoyang"]["owner"],
-                                                        "password": "Str0ng-Pass-2026"})
+    taken = application(
+        world.nodes["chaoyang"],
+        owner={"username": world.providers["chaoyang"]["owner"], "password": "Str0ng-Pass-2026"},
+    )
     response = await client.post("/api/v1/providers/applications", json=taken)
     assert response.status_code == 409 and _fields(response.json()) == ["owner.username"]
     assert await _value("SELECT count(*) FROM provider WHERE credit_code = $1", VALID_CODE) == 0
     assert await _value("SELECT count(*) FROM location WHERE name = '三里屯店'") == 0
 
-    assert (await client.post("/api/v1/providers/applications",
-                              json=application(world.nodes["chaoyang"]))).status_code == 201
+    assert (
+        await client.post("/api/v1/providers/applications", json=application(world.nodes["chaoyang"]))
+    ).status_code == 201
     again = application(world.nodes["chaoyang"], owner={"username": "other_owner", "password": "Str0ng-Pass-2026"})
     response = await client.post("/api/v1/providers/applications", json=again)
     assert response.status_code == 409 and _fields(response.json()) == ["credit_code"]
@@ -111,8 +122,9 @@ async def test_a_taken_username_or_credit_code_is_a_conflict_and_rolls_back(clie
 
 
 async def test_an_unknown_field_is_refused(client, world):
-    response = await client.post("/api/v1/providers/applications",
-                                 json=application(world.nodes["chaoyang"], bank_account="123"))
+    response = await client.post(
+        "/api/v1/providers/applications", json=application(world.nodes["chaoyang"], bank_account="123")
+    )
     assert response.status_code == 400
 
 
@@ -120,7 +132,11 @@ async def test_the_api_is_documented_with_summaries(client):
     response = await client.get("/api/docs/openapi.json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path, method in [("/api/v1/providers/applications", "post"), ("/api/v1/console/providers", "get"),
-                         ("/api/v1/console/providers/{provider_id}/decisions", "post"),
-                         ("/api/v1/provider/me/locations", "post"), ("/api/v1/provider/me/users", "post")]:
+    for path, method in [
+        ("/api/v1/providers/applications", "post"),
+        ("/api/v1/console/providers", "get"),
+        ("/api/v1/console/providers/{provider_id}/decisions", "post"),
+        ("/api/v1/provider/me/locations", "post"),
+        ("/api/v1/provider/me/users", "post"),
+    ]:
         assert paths[path][method]["summary"], path

@@ -10,13 +10,16 @@ from tests.providers.test_pages import HTML, _login, _post, _value
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("link", "expected"), [
-    ("https://uri.amap.com/marker?position=116.473195,39.993253&name=望京店", (39.993253, 116.473195)),
-    ("https://ditu.amap.com/regeo?lng=116.455&lat=39.936&name=三里屯", (39.936, 116.455)),
-    ("https://www.amap.com/place/B000A7BD6C?p=B000A7BD6C,39.993253,116.473195,望京店", (39.993253, 116.473195)),
-    ("39.9087, 116.3975", (39.9087, 116.3975)),
-    ("39.9087，116.3975", (39.9087, 116.3975)),
-])
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("https://uri.amap.com/marker?position=116.473195,39.993253&name=望京店", (39.993253, 116.473195)),
+        ("https://ditu.amap.com/regeo?lng=116.455&lat=39.936&name=三里屯", (39.936, 116.455)),
+        ("https://www.amap.com/place/B000A7BD6C?p=B000A7BD6C,39.993253,116.473195,望京店", (39.993253, 116.473195)),
+        ("39.9087, 116.3975", (39.9087, 116.3975)),
+        ("39.9087，116.3975", (39.9087, 116.3975)),
+    ],
+)
 def test_amap_links_and_typed_pairs_give_their_point(link, expected):
     assert point_from_link(link) == Point(*expected)
 
@@ -77,13 +80,24 @@ async def test_a_location_from_a_map_link_or_the_address_with_the_district_from_
     await _login(client, "provider", provider["owner"])
     page = await client.get("/provider/locations", headers=HTML)
     assert '<option value="朝阳区"' in page.text and 'data-testid="locate"' in page.text
-    form = {"location_name": "工体店", "address": "工体北路8号", "district": "朝阳区", "open_sun": "10:00",
-            "close_sun": "20:00", "open_mon": "09:00", "close_mon": "21:00", "open_fri": "09:00",
-            "close_fri": "22:00"}
+    form = {
+        "location_name": "工体店",
+        "address": "工体北路8号",
+        "district": "朝阳区",
+        "open_sun": "10:00",
+        "close_sun": "20:00",
+        "open_mon": "09:00",
+        "close_mon": "21:00",
+        "open_fri": "09:00",
+        "close_fri": "22:00",
+    }
     outside = await _post(client, "/provider/locations", {**form, "district": "火星区"})
     assert outside.status_code == 422 and 'id="district-error"' in outside.text
-    located = await _post(client, "/provider/locations", {
-        **form, "locate": "1", "map_link": "https://uri.amap.com/marker?position=116.447,39.932"})
+    located = await _post(
+        client,
+        "/provider/locations",
+        {**form, "locate": "1", "map_link": "https://uri.amap.com/marker?position=116.447,39.932"},
+    )
     assert located.status_code == 200 and 'data-testid="located"' in located.text
     assert 'value="39.932"' in located.text and 'value="116.447"' in located.text
     saved = await _post(client, "/provider/locations", form)  # no link, no coordinates: from the address

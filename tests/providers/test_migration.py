@@ -37,6 +37,7 @@ async def test_existing_phones_are_encrypted_masked_and_the_clear_column_dropped
                 assert pii.decrypt(row["contact_phone_cipher"]) == phone
                 assert row["contact_phone_masked"] == pii.mask_phone(phone)
             columns = await connection.fetch(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'provider'")
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'provider'"
+            )
             assert "contact_phone" not in {column["column_name"] for column in columns}
             raise _RolledBack  # leave the database as the session migrated it

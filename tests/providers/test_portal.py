@@ -15,8 +15,10 @@ async def _value(sql: str, *args):
 
 
 async def _events(provider_id: int) -> int:
-    return await _value("SELECT count(*) FROM outbox_event WHERE topic = 'provider.changed' "
-                        "AND (payload->>'provider_id')::int = $1", provider_id)
+    return await _value(
+        "SELECT count(*) FROM outbox_event WHERE topic = 'provider.changed' AND (payload->>'provider_id')::int = $1",
+        provider_id,
+    )
 
 
 async def test_owner_adds_edits_and_removes_locations_announcing_each(client, world):
@@ -26,13 +28,14 @@ async def test_owner_adds_edits_and_removes_locations_announcing_each(client, wo
     assert added.status_code == 201, added.text
     location_id = added.json()["id"]
     assert await _events(provider["id"]) == 1
-    edited = await client.put(f"/api/v1/provider/me/locations/{location_id}",
-                              json=location(name="工体旗舰店", opening_hours={"sat": ["07:30", "22:00"]}),
-                              headers=owner)
+    edited = await client.put(
+        f"/api/v1/provider/me/locations/{location_id}",
+        json=location(name="工体旗舰店", opening_hours={"sat": ["07:30", "22:00"]}),
+        headers=owner,
+    )
     assert edited.json()["name"] == "工体旗舰店" and edited.json()["opening_hours"] == {"sat": ["07:30", "22:00"]}
     assert await _events(provider["id"]) == 2
-    bad = await client.put(f"/api/v1/provider/me/locations/{location_id}",
-                           json=location(latitude=60.0), headers=owner)
+    bad = await client.put(f"/api/v1/provider/me/locations/{location_id}", json=location(latitude=60.0), headers=owner)
     assert assert_problem(bad, 422, "invalid")["errors"][0]["field"] == "latitude"
     assert (await client.delete(f"/api/v1/provider/me/locations/{location_id}", headers=owner)).status_code == 204
     assert await _events(provider["id"]) == 3
@@ -54,8 +57,9 @@ async def test_an_owner_cannot_touch_another_providers_location(client, world):
     theirs = await _value("SELECT id FROM location WHERE provider = $1", world.providers["haidian"]["id"])
     response = await client.put(f"/api/v1/provider/me/locations/{theirs}", json=location(), headers=owner)
     assert_problem(response, 404, "location_not_found")
-    assert_problem(await client.delete(f"/api/v1/provider/me/locations/{theirs}", headers=owner),
-                   404, "location_not_found")
+    assert_problem(
+        await client.delete(f"/api/v1/provider/me/locations/{theirs}", headers=owner), 404, "location_not_found"
+    )
 
 
 async def test_staff_cannot_manage_staff_or_locations(client, world):
@@ -68,8 +72,11 @@ async def test_staff_cannot_manage_staff_or_locations(client, world):
         await client.put(f"/api/v1/provider/me/locations/{only}", json=location(), headers=staff),
         await client.delete(f"/api/v1/provider/me/locations/{only}", headers=staff),
         await client.get("/api/v1/provider/me/users", headers=staff),
-        await client.post("/api/v1/provider/me/users", headers=staff,
-                          json={"username": "sneaky", "password": "Str0ng-Pass-2026", "display_name": "X"}),
+        await client.post(
+            "/api/v1/provider/me/users",
+            headers=staff,
+            json={"username": "sneaky", "password": "Str0ng-Pass-2026", "display_name": "X"},
+        ),
     ]:
         assert_problem(response, 403, "owner_only")
     assert await _value("SELECT count(*) FROM location WHERE provider = $1", provider["id"]) == 1
@@ -79,15 +86,23 @@ async def test_staff_cannot_manage_staff_or_locations(client, world):
 async def test_owner_adds_and_deactivates_staff(client, world):
     provider = world.providers["chaoyang"]
     owner = await bearer(client, "provider", provider["owner"])
-    weak = await client.post("/api/v1/provider/me/users", headers=owner,
-                             json={"username": "cashier2", "password": "password", "display_name": "刘洋"})
+    weak = await client.post(
+        "/api/v1/provider/me/users",
+        headers=owner,
+        json={"username": "cashier2", "password": "password", "display_name": "刘洋"},
+    )
     assert assert_problem(weak, 422, "weak_password")["errors"][0]["field"] == "password"
-    taken = await client.post("/api/v1/provider/me/users", headers=owner,
-                              json={"username": provider["staff"], "password": "Str0ng-Pass-2026",
-                                    "display_name": "刘洋"})
+    taken = await client.post(
+        "/api/v1/provider/me/users",
+        headers=owner,
+        json={"username": provider["staff"], "password": "Str0ng-Pass-2026", "display_name": "刘洋"},
+    )
     assert_problem(taken, 409, "username_taken")
-    added = await client.post("/api/v1/provider/me/users", headers=owner,
-                              json={"username": "cashier2", "password": "Str0ng-Pass-2026", "display_name": "刘洋"})
+    added = await client.post(
+        "/api/v1/provider/me/users",
+        headers=owner,
+        json={"username": "cashier2", "password": "Str0ng-Pass-2026", "display_name": "刘洋"},
+    )
     assert added.status_code == 201 and added.json()["role"] == "staff"
     cashier = await bearer(client, "provider", "cashier2", "Str0ng-Pass-2026")
     assert (await client.get("/api/v1/provider/me", headers=cashier)).status_code == 200
@@ -96,9 +111,11 @@ async def test_owner_adds_and_deactivates_staff(client, world):
     response = await client.post(f"/api/v1/provider/me/users/{added.json()['id']}/deactivate", headers=owner)
     assert response.status_code == 204
     assert (await client.get("/api/v1/provider/me", headers=cashier)).status_code == 401
-    refused = await client.post("/api/v1/auth/token", json={"kind": "provider", "username": "cashier2",
-                                                            "password": "Str0ng-Pass-2026"})
+    refused = await client.post(
+        "/api/v1/auth/token", json={"kind": "provider", "username": "cashier2", "password": "Str0ng-Pass-2026"}
+    )
     assert refused.status_code == 401
     owner_id = users[0]["id"]
-    assert_problem(await client.post(f"/api/v1/provider/me/users/{owner_id}/deactivate", headers=owner),
-                   404, "user_not_found")
+    assert_problem(
+        await client.post(f"/api/v1/provider/me/users/{owner_id}/deactivate", headers=owner), 404, "user_not_found"
+    )

@@ -19,8 +19,10 @@ async def _value(sql: str, *args):
 
 
 async def _events(provider_id: int) -> int:
-    return await _value("SELECT count(*) FROM outbox_event WHERE topic = 'provider.changed' "
-                        "AND (payload->>'provider_id')::int = $1", provider_id)
+    return await _value(
+        "SELECT count(*) FROM outbox_event WHERE topic = 'provider.changed' AND (payload->>'provider_id')::int = $1",
+        provider_id,
+    )
 
 
 async def _apply(client, world) -> int:
@@ -30,8 +32,9 @@ async def _apply(client, world) -> int:
 
 
 async def _decide(client, headers, provider_id, action, reason=""):
-    return await client.post(f"/api/v1/console/providers/{provider_id}/decisions",
-                             json={"action": action, "reason": reason}, headers=headers)
+    return await client.post(
+        f"/api/v1/console/providers/{provider_id}/decisions", json={"action": action, "reason": reason}, headers=headers
+    )
 
 
 async def test_the_queue_lists_applications_in_scope_with_masked_phone(client, world):
@@ -40,8 +43,10 @@ async def test_the_queue_lists_applications_in_scope_with_masked_phone(client, w
     queue = (await client.get("/api/v1/console/providers", headers=beijing)).json()
     assert [item["id"] for item in queue["items"]] == [provider_id] and queue["total"] == 1
     active = (await client.get("/api/v1/console/providers?status=active", headers=beijing)).json()
-    assert {item["id"] for item in active["items"]} == {world.providers["chaoyang"]["id"],
-                                                         world.providers["haidian"]["id"]}
+    assert {item["id"] for item in active["items"]} == {
+        world.providers["chaoyang"]["id"],
+        world.providers["haidian"]["id"],
+    }
     hebei = await bearer(client, "operator", world.operators["hebei"])
     assert (await client.get("/api/v1/console/providers", headers=hebei)).json()["items"] == []
     detail = (await client.get(f"/api/v1/console/providers/{provider_id}", headers=beijing)).json()
@@ -61,7 +66,11 @@ async def test_approve_then_suspend_and_reinstate_with_history_and_events(client
     reinstated = await _decide(client, operator, provider_id, "reinstate", "Inspection passed")
     history = reinstated.json()["history"]
     assert [(h["from_status"], h["to_status"]) for h in history] == [
-        (None, "applied"), ("applied", "active"), ("active", "suspended"), ("suspended", "active")]
+        (None, "applied"),
+        ("applied", "active"),
+        ("active", "suspended"),
+        ("suspended", "active"),
+    ]
     assert history[2]["reason"] == "Complaints about hygiene" and history[2]["actor_kind"] == "operator"
     assert await _events(provider_id) == 4  # the application and each of three decisions
     # A decision that does not fit the current status is a conflict and changes nothing.
@@ -77,10 +86,16 @@ async def test_reject_needs_a_reason_and_the_owner_can_no_longer_sign_in(client,
     rejected = await _decide(client, operator, provider_id, "reject", "Not a fitness business")
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["history"][-1]["reason"] == "Not a fitness business"
-    response = await client.post("/api/v1/auth/token", json={"kind": "provider", "username": "jingti_owner",
-                                                             "password": OWNER_PASSWORD})
-    assert response.status_code in (401, 403) or (await client.get(
-        "/api/v1/provider/me", headers={"Authorization": f"Bearer {response.json()['token']}"})).status_code == 401
+    response = await client.post(
+        "/api/v1/auth/token", json={"kind": "provider", "username": "jingti_owner", "password": OWNER_PASSWORD}
+    )
+    assert (
+        response.status_code in (401, 403)
+        or (
+            await client.get("/api/v1/provider/me", headers={"Authorization": f"Bearer {response.json()['token']}"})
+        ).status_code
+        == 401
+    )
 
 
 async def test_request_changes_then_the_owner_edits_and_resubmits(client, world):
@@ -91,8 +106,12 @@ async def test_request_changes_then_the_owner_edits_and_resubmits(client, world)
     profile = (await client.get("/api/v1/provider/me/profile", headers=owner)).json()
     assert profile["status"] == "changes_requested"
     assert profile["history"][-1]["reason"] == "Use the name on the business licence"
-    details = {"name": "北京京体健身有限公司三里屯分公司", "kind": "gym", "contact_name": "赵敏",
-               "contact_phone": "13900001111"}
+    details = {
+        "name": "北京京体健身有限公司三里屯分公司",
+        "kind": "gym",
+        "contact_name": "赵敏",
+        "contact_phone": "13900001111",
+    }
     bad = await client.post("/api/v1/provider/me/resubmit", json={**details, "contact_phone": "1"}, headers=owner)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "contact_phone"
     assert await _value("SELECT status FROM provider WHERE id = $1", provider_id) == "changes_requested"
@@ -125,8 +144,7 @@ async def test_an_operator_of_another_city_is_refused(client, world):
     provider_id = await _apply(client, world)
     outsider = await bearer(client, "operator", world.operators["shijiazhuang"])
     assert_problem(await _decide(client, outsider, provider_id, "approve"), 403, "out_of_scope")
-    assert_problem(await client.get(f"/api/v1/console/providers/{provider_id}", headers=outsider),
-                   403, "out_of_scope")
+    assert_problem(await client.get(f"/api/v1/console/providers/{provider_id}", headers=outsider), 403, "out_of_scope")
     assert await _value("SELECT status FROM provider WHERE id = $1", provider_id) == "applied"
     sibling = await bearer(client, "operator", world.operators["chaoyang"])
     haidian = world.providers["haidian"]["id"]

@@ -39,7 +39,9 @@ async def test_the_dashboard_draws_its_charts(desktop_page: Page, live_server, w
     await expect(page.locator("[data-testid=table-misses] tbody tr")).to_have_count(3)
     assert await _drawn(page, "chart-coverage", "rect.chart-bar") >= 1
     await expect(page.locator("[data-testid=table-coverage] tr[data-flagged]")).to_have_count(1)  # Haidian
-    await expect(page.locator("[data-testid=csv-daily]")).to_have_attribute("href", f"/console/reports/export/daily?node={world.nodes['beijing']}")
+    await expect(page.locator("[data-testid=csv-daily]")).to_have_attribute(
+        "href", f"/console/reports/export/daily?node={world.nodes['beijing']}"
+    )
     await shots.take(page, "reports-beijing")
 
     # Down to Chaoyang through the table of unions below.

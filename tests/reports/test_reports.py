@@ -31,16 +31,32 @@ async def fetch(sql: str, *args) -> list:
 _serial = iter(range(1, 10_000))
 
 
-async def voucher(world, member: int, offer: str = "public", days_ago: float = 1, redeemed_days_ago: float | None = None,
-                  status: str | None = None, subsidy: int = 3000, paid: int = 500) -> int:
+async def voucher(
+    world,
+    member: int,
+    offer: str = "public",
+    days_ago: float = 1,
+    redeemed_days_ago: float | None = None,
+    status: str | None = None,
+    subsidy: int = 3000,
+    paid: int = 500,
+) -> int:
     claimed = NOW - timedelta(days=days_ago)
     redeemed = None if redeemed_days_ago is None else NOW - timedelta(days=redeemed_days_ago)
     status = status or ("redeemed" if redeemed else "issued")
     return await execute(
         "INSERT INTO voucher (code, offer, member, provider, status, period_start, claimed_at, expires_at, redeemed_at, "
         "subsidy_fen, paid_fen) VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $6::timestamptz, $6::timestamptz + interval '30 days', $7, $8, $9) RETURNING id",
-        f"T{next(_serial):013d}", world.offers[offer], member, world.providers["chaoyang"]["id"], status, claimed,
-        redeemed, subsidy, paid)
+        f"T{next(_serial):013d}",
+        world.offers[offer],
+        member,
+        world.providers["chaoyang"]["id"],
+        status,
+        claimed,
+        redeemed,
+        subsidy,
+        paid,
+    )
 
 
 @pytest.fixture
@@ -49,22 +65,38 @@ async def small(world) -> dict:
     n = world.nodes
     cy, hd = world.members["chaoyang"][0], world.members["haidian"][0]
     cy2, _ = await add_member(n["cy_union"], 3, "张伟", groups=("migrant",), gender="M")
-    dining = await execute("INSERT INTO category (code, name_zh, name_en) VALUES ('dining', '餐饮', 'Dining') "
-                           "RETURNING id")
+    dining = await execute(
+        "INSERT INTO category (code, name_zh, name_en) VALUES ('dining', '餐饮', 'Dining') RETURNING id"
+    )
     await execute("UPDATE offer SET category = $1 WHERE id = $2", dining, world.offers["haidian_only"])
     plan = [
-        (cy, "public", 1, 1), (cy, "public", 1, None), (cy, "women", 2, 1.5), (cy2, "public", 2, 2),
-        (cy2, "haidian_only", 3, None), (hd, "public", 1, 0.5), (hd, "haidian_only", 3, 2), (hd, "public", 5, 4),
+        (cy, "public", 1, 1),
+        (cy, "public", 1, None),
+        (cy, "women", 2, 1.5),
+        (cy2, "public", 2, 2),
+        (cy2, "haidian_only", 3, None),
+        (hd, "public", 1, 0.5),
+        (hd, "haidian_only", 3, 2),
+        (hd, "public", 5, 4),
         (hd, "public", 200, 199),  # outside the 90-day window
     ]
     for member, offer, days, redeemed in plan:
         await voucher(world, member, offer, days, redeemed)
     await voucher(world, cy, "public", 1, status="pending")  # not paid yet: no claim
     await voucher(world, hd, "public", 2, status="cancelled", paid=900)  # a claim; its money went back
-    for query, district, count in [("游泳", "朝阳区", 3), ("瑜伽", "海淀区", 2), ("游泳", "海淀区", 1), ("攀岩", None, 4)]:
+    for query, district, count in [
+        ("游泳", "朝阳区", 3),
+        ("瑜伽", "海淀区", 2),
+        ("游泳", "海淀区", 1),
+        ("攀岩", None, 4),
+    ]:
         for _ in range(count):
-            await execute("INSERT INTO search_miss (query, district, groups, created_at) VALUES ($1, $2, '{}', $3)",
-                          query, district, NOW - timedelta(days=1))
+            await execute(
+                "INSERT INTO search_miss (query, district, groups, created_at) VALUES ($1, $2, '{}', $3)",
+                query,
+                district,
+                NOW - timedelta(days=1),
+            )
     await services.refresh(NOW, full=True)
     return {"cy2": cy2, "dining": dining}
 
@@ -84,30 +116,46 @@ GROUP BY 1, 2, 3, 4
 
 
 async def test_aggregates_match_the_raw_vouchers(world, small):
-    raw = {(r["day"], r["node"], r["category"], r["member_group"]): (r["claims"], r["redemptions"])
-           for r in await fetch(RAW)}
-    kept = {(r["day"], r["node"], r["category"], r["member_group"]): (r["claims"], r["redemptions"])
-            for r in await fetch("SELECT * FROM report_usage_daily")}
+    raw = {
+        (r["day"], r["node"], r["category"], r["member_group"]): (r["claims"], r["redemptions"])
+        for r in await fetch(RAW)
+    }
+    kept = {
+        (r["day"], r["node"], r["category"], r["member_group"]): (r["claims"], r["redemptions"])
+        for r in await fetch("SELECT * FROM report_usage_daily")
+    }
     assert kept == raw
     assert sum(c for (_, _, _, g), (c, _) in kept.items() if g == "*") == 10  # 12 vouchers, one pending
     assert sum(r for (_, _, _, g), (_, r) in kept.items() if g == "*") == 7
     # Money: the subsidy of redeemed vouchers; the member share of claims not cancelled.
-    totals = (await fetch("SELECT sum(subsidy_fen)::int AS s, sum(paid_fen)::int AS p FROM report_usage_daily "
-                          "WHERE member_group = '*'"))[0]
+    totals = (
+        await fetch(
+            "SELECT sum(subsidy_fen)::int AS s, sum(paid_fen)::int AS p FROM report_usage_daily "
+            "WHERE member_group = '*'"
+        )
+    )[0]
     assert totals == {"s": 7 * 3000, "p": 9 * 500}
-    groups = {r["member_group"]: r["claims"] for r in await fetch(
-        "SELECT member_group, sum(claims)::int AS claims FROM report_usage_daily GROUP BY 1")}
+    groups = {
+        r["member_group"]: r["claims"]
+        for r in await fetch("SELECT member_group, sum(claims)::int AS claims FROM report_usage_daily GROUP BY 1")
+    }
     assert groups == {"*": 10, "women": 3, "gig": 3, "migrant": 2}
     providers = await fetch("SELECT sum(redemptions)::int AS r FROM report_provider_daily")
     assert providers[0]["r"] == 7
-    paths = await fetch("SELECT DISTINCT u.node_path = n.path AS same FROM report_usage_daily u "
-                        "JOIN union_node n ON n.id = u.node")
+    paths = await fetch(
+        "SELECT DISTINCT u.node_path = n.path AS same FROM report_usage_daily u JOIN union_node n ON n.id = u.node"
+    )
     assert paths == [{"same": True}]
 
 
 async def test_rollup_to_a_parent_is_the_sum_of_its_children(world, small):
-    operator = Principal(kind="operator", id=1, display_name="op", node_id=world.nodes["national"],
-                         node_path=await execute("SELECT path FROM union_node WHERE id = $1", world.nodes["national"]))
+    operator = Principal(
+        kind="operator",
+        id=1,
+        display_name="op",
+        node_id=world.nodes["national"],
+        node_path=await execute("SELECT path FROM union_node WHERE id = $1", world.nodes["national"]),
+    )
     beijing = await services.dashboard(operator, world.nodes["beijing"], now=NOW)
     chaoyang = await services.dashboard(operator, world.nodes["chaoyang"], now=NOW)
     haidian = await services.dashboard(operator, world.nodes["haidian"], now=NOW)
@@ -150,8 +198,9 @@ async def test_the_job_is_idempotent_and_incremental(world, small):
     await services.refresh(NOW + timedelta(minutes=10))
     after = await fetch("SELECT * FROM report_usage_daily ORDER BY day, node, category, member_group")
     assert sum(r["claims"] for r in after if r["member_group"] == "*") == 11
-    assert [r for r in after if r["day"] < services.today(NOW) - timedelta(days=1)] == \
-        [r for r in before if r["day"] < services.today(NOW) - timedelta(days=1)]
+    assert [r for r in after if r["day"] < services.today(NOW) - timedelta(days=1)] == [
+        r for r in before if r["day"] < services.today(NOW) - timedelta(days=1)
+    ]
 
 
 async def test_scope_pages_and_csv(world, small, client):
@@ -174,8 +223,9 @@ async def test_scope_pages_and_csv(world, small, client):
     assert rows[0][1].startswith("领取") and rows[0][2].startswith("核销") and len(rows[0]) == 5
     # Chaoyang: 5 claims (4 fitness, 1 dining), 3 redeemed (all fitness); money in yuan.
     assert rows[1:] == [["健身", "4", "3", "90.00", "20.00"], ["餐饮", "1", "0", "0.00", "5.00"]]
-    misses = list(csv.reader(io.StringIO((await client.get("/console/reports/export/misses")).content
-                                         .decode("utf-8-sig"))))
+    misses = list(
+        csv.reader(io.StringIO((await client.get("/console/reports/export/misses")).content.decode("utf-8-sig")))
+    )
     assert misses[1:] == [["朝阳区", "游泳", "3"]]
 
     # The Hebei operator sees none of Beijing.

@@ -37,15 +37,37 @@ async def operator_principal(world, key: str):
 
 
 async def add_offer(world, provider="chaoyang", subsidy_fen=3000, title="体检套餐") -> int:
-    category = await value("SELECT id FROM category LIMIT 1") or (await Category.insert(
-        Category(code="health", name_zh="健康", name_en="Health")).returning(Category.id))[0]["id"]
+    category = (
+        await value("SELECT id FROM category LIMIT 1")
+        or (await Category.insert(Category(code="health", name_zh="健康", name_en="Health")).returning(Category.id))[0][
+            "id"
+        ]
+    )
     now = factories.now()
-    return (await Offer.insert(Offer(
-        provider=world.providers[provider]["id"], category=category, kind="voucher", title_zh=title,
-        title_en="Check-up", description_zh="全市通用", list_price_fen=39900, member_price_fen=19900,
-        subsidy_fen=subsidy_fen, stock_total=1000, stock_left=1000, per_member_limit=1, node_scope=world.nodes["beijing"],
-        groups=[], status="published", valid_from=now - timedelta(days=1), valid_to=now + timedelta(days=30),
-        created_at=now)).returning(Offer.id))[0]["id"]
+    return (
+        await Offer.insert(
+            Offer(
+                provider=world.providers[provider]["id"],
+                category=category,
+                kind="voucher",
+                title_zh=title,
+                title_en="Check-up",
+                description_zh="全市通用",
+                list_price_fen=39900,
+                member_price_fen=19900,
+                subsidy_fen=subsidy_fen,
+                stock_total=1000,
+                stock_left=1000,
+                per_member_limit=1,
+                node_scope=world.nodes["beijing"],
+                groups=[],
+                status="published",
+                valid_from=now - timedelta(days=1),
+                valid_to=now + timedelta(days=30),
+                created_at=now,
+            )
+        ).returning(Offer.id)
+    )[0]["id"]
 
 
 async def redeemed(world, offer_id: int, provider="chaoyang", paid_fen: int = 0) -> dict:
@@ -64,7 +86,8 @@ async def redeemed(world, offer_id: int, provider="chaoyang", paid_fen: int = 0)
 async def _row(voucher_id: int):
     async with engine().transaction() as transaction:
         return await transaction.connection.fetchrow(
-            "SELECT id, code, status, subsidy_fen, paid_fen, redeemed_at FROM voucher WHERE id = $1", voucher_id)
+            "SELECT id, code, status, subsidy_fen, paid_fen, redeemed_at FROM voucher WHERE id = $1", voucher_id
+        )
 
 
 async def move_redemption(voucher_id: int, when: datetime) -> None:
@@ -82,5 +105,6 @@ async def set_account(world, account: str, provider="chaoyang") -> None:
     from marketplace.identity import approvals
 
     proposal = await settlements.set_payout_account(
-        await operator_principal(world, "chaoyang"), world.providers[provider]["id"], account)
+        await operator_principal(world, "chaoyang"), world.providers[provider]["id"], account
+    )
     await approvals.decide(await operator_principal(world, "beijing"), proposal["id"], True)

@@ -15,14 +15,23 @@ from aiohttp import web
 from marketplace.runtime import components
 
 API_KEY = "sk_test_contract_51Hx"
-ALLOWED_FIELDS = re.compile(r"^(amount|currency|destination|description|transfer_group|source_transaction|"
-                            r"metadata\[[A-Za-z0-9_]{1,40}\])$")
+ALLOWED_FIELDS = re.compile(
+    r"^(amount|currency|destination|description|transfer_group|source_transaction|"
+    r"metadata\[[A-Za-z0-9_]{1,40}\])$"
+)
 
 
-def _error(status: int, kind: str, message: str, code: str | None = None, param: str | None = None,
-           headers: dict | None = None) -> web.Response:
-    body = {"error": {"type": kind, "message": message, **({"code": code} if code else {}),
-                      **({"param": param} if param else {})}}
+def _error(
+    status: int, kind: str, message: str, code: str | None = None, param: str | None = None, headers: dict | None = None
+) -> web.Response:
+    body = {
+        "error": {
+            "type": kind,
+            "message": message,
+            **({"code": code} if code else {}),
+            **({"param": param} if param else {}),
+        }
+    }
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -57,11 +66,13 @@ class StripeTransfers:
 
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.text()
-        self.requests.append({"method": request.method, "path": request.path, "headers": dict(request.headers),
-                              "body": raw})
+        self.requests.append(
+            {"method": request.method, "path": request.path, "headers": dict(request.headers), "body": raw}
+        )
         if request.path != "/v1/transfers":
-            return self._refuse(404, "invalid_request_error", f"Unrecognized request URL ({request.method}: "
-                                f"{request.path}).")
+            return self._refuse(
+                404, "invalid_request_error", f"Unrecognized request URL ({request.method}: {request.path})."
+            )
         if request.method != "POST":
             return self._refuse(405, "invalid_request_error", "Transfers are created with POST.")
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -76,8 +87,9 @@ class StripeTransfers:
         params = dict(parse_qsl(raw, keep_blank_values=True))
         unknown = sorted(name for name in params if not ALLOWED_FIELDS.match(name))
         if unknown:
-            return self._refuse(400, "invalid_request_error", f"Received unknown parameter: {unknown[0]}",
-                                param=unknown[0])
+            return self._refuse(
+                400, "invalid_request_error", f"Received unknown parameter: {unknown[0]}", param=unknown[0]
+            )
         for name in ("amount", "currency", "destination"):
             if not params.get(name):
                 return self._refuse(400, "invalid_request_error", f"Missing required param: {name}.", param=name)
@@ -91,30 +103,60 @@ class StripeTransfers:
         if key in self._replays:  # Stripe replays the first answer for the same key and parameters
             first, status, body = self._replays[key]
             if first != params:
-                return _error(400, "idempotency_error", "Keys for idempotent requests can only be used with the "
-                              "same parameters they were first used with.")
+                return _error(
+                    400,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                )
             return web.json_response(body, status=status, headers={"Idempotent-Replayed": "true"})
         if params["destination"] not in self.accounts:
-            status, body = 400, {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                                           "param": "destination",
-                                           "message": f"No such destination: '{params['destination']}'"}}
+            status, body = (
+                400,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "param": "destination",
+                        "message": f"No such destination: '{params['destination']}'",
+                    }
+                },
+            )
         else:
             status, body = 200, self._transfer(params)
             self.transfers.append(body)
         self._replays[key] = (params, status, body)
-        return web.Response(text=json.dumps(body), status=status, content_type="application/json",
-                            headers={"Request-Id": "req_" + secrets.token_hex(7)})
+        return web.Response(
+            text=json.dumps(body),
+            status=status,
+            content_type="application/json",
+            headers={"Request-Id": "req_" + secrets.token_hex(7)},
+        )
 
     @staticmethod
     def _transfer(params: dict) -> dict:
         metadata = {name[9:-1]: value for name, value in params.items() if name.startswith("metadata[")}
         return {
-            "id": "tr_" + secrets.token_hex(12), "object": "transfer", "amount": int(params["amount"]),
-            "amount_reversed": 0, "balance_transaction": "txn_" + secrets.token_hex(12), "created": 1764460800,
-            "currency": params["currency"], "description": params.get("description"),
-            "destination": params["destination"], "destination_payment": "py_" + secrets.token_hex(12),
-            "livemode": False, "metadata": metadata, "reversals": {"object": "list", "data": [], "has_more": False,
-                                                                  "total_count": 0, "url": "/v1/transfers/x/reversals"},
-            "reversed": False, "source_transaction": None, "source_type": "card",
+            "id": "tr_" + secrets.token_hex(12),
+            "object": "transfer",
+            "amount": int(params["amount"]),
+            "amount_reversed": 0,
+            "balance_transaction": "txn_" + secrets.token_hex(12),
+            "created": 1764460800,
+            "currency": params["currency"],
+            "description": params.get("description"),
+            "destination": params["destination"],
+            "destination_payment": "py_" + secrets.token_hex(12),
+            "livemode": False,
+            "metadata": metadata,
+            "reversals": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "total_count": 0,
+                "url": "/v1/transfers/x/reversals",
+            },
+            "reversed": False,
+            "source_transaction": None,
+            "source_type": "card",
             "transfer_group": params.get("transfer_group"),
         }

@@ -41,28 +41,44 @@ async def test_bulk_approval_asks_first_and_pay_stays_with_another_operator(clie
     await _post(client, "/console/settlements/draft", [("period", last_month)])
     await set_account(world, ACCOUNT, "chaoyang")
     # Haidian is outside Chaoyang's scope: the national operator proposes, Beijing's approves.
-    proposal = await settlements.set_payout_account(await operator_principal(world, "national"),
-                                                    world.providers["haidian"]["id"], ACCOUNT)
+    proposal = await settlements.set_payout_account(
+        await operator_principal(world, "national"), world.providers["haidian"]["id"], ACCOUNT
+    )
     await approvals.decide(await operator_principal(world, "beijing"), proposal["id"], True)
     chaoyang, haidian = await _statement(world), await _statement(world, "haidian")
     picked = [("ids", str(chaoyang)), ("ids", str(haidian))]
     back = ("back", "/console/settlements?status=draft")
 
-    asked = await _post(client, "/console/settlements/bulk",
-                        [("action", "approve"), ("reason", "十一月对账无误"), back, *picked])
+    asked = await _post(
+        client, "/console/settlements/bulk", [("action", "approve"), ("reason", "十一月对账无误"), back, *picked]
+    )
     assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text
     assert asked.text.count('name="ids"') == 2 and "中关村体检中心" in asked.text
     assert "十一月对账无误" in asked.text
     assert await value("SELECT count(*) FROM settlement_statement WHERE status = 'draft'") == 2  # nothing yet
 
-    done = await _post(client, "/console/settlements/bulk",
-                       [("action", "approve"), ("reason", "十一月对账无误"), back, ("confirm", "1"), *picked,
-                        (f"revision_{chaoyang}", "1"), (f"revision_{haidian}", "1")])
+    done = await _post(
+        client,
+        "/console/settlements/bulk",
+        [
+            ("action", "approve"),
+            ("reason", "十一月对账无误"),
+            back,
+            ("confirm", "1"),
+            *picked,
+            (f"revision_{chaoyang}", "1"),
+            (f"revision_{haidian}", "1"),
+        ],
+    )
     assert done.status_code in (302, 303)
     assert done.headers["location"].startswith("/console/settlements?status=draft&did=approve&done=2")
     assert await value("SELECT count(*) FROM settlement_statement WHERE status = 'approved'") == 2
-    assert await value("SELECT count(*) FROM audit_event WHERE action = 'settlement.approved' "
-                       "AND reason = '十一月对账无误'") == 2
+    assert (
+        await value(
+            "SELECT count(*) FROM audit_event WHERE action = 'settlement.approved' AND reason = '十一月对账无误'"
+        )
+        == 2
+    )
     listed = await client.get(done.headers["location"], headers=HTML)
     assert 'data-testid="bulk-done"' in listed.text
 
@@ -96,8 +112,9 @@ async def test_bulk_approval_of_one_statement_says_so_in_the_singular_in_english
     await _post(client, "/console/settlements/draft", [("period", last_month)])
     statement = await _statement(world)
     client.cookies.set("lang", "en")
-    asked = await _post(client, "/console/settlements/bulk",
-                        [("action", "approve"), ("reason", "Checked"), ("ids", str(statement))])
+    asked = await _post(
+        client, "/console/settlements/bulk", [("action", "approve"), ("reason", "Checked"), ("ids", str(statement))]
+    )
     assert asked.status_code == 200 and "Approve 1 statement?" in asked.text
     done = await client.get("/console/settlements?did=approve&done=1", headers=HTML)
     assert "1 statement approved; another operator pays it." in done.text

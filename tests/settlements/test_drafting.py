@@ -49,7 +49,11 @@ async def test_a_month_is_drafted_from_its_redeemed_vouchers_with_totals_in_fen(
     assert {line.voucher_id for line in statement.lines} == {first["id"], second["id"], third["id"]}
     line = next(line for line in statement.lines if line.voucher_id == third["id"])
     assert (line.voucher_code, line.subsidy_fen, line.paid_fen, line.offer_title_zh) == (
-        third["code"], 1250, 99, "体检套餐")
+        third["code"],
+        1250,
+        99,
+        "体检套餐",
+    )
 
 
 async def _member(world):
@@ -148,12 +152,12 @@ async def test_an_operator_drafts_only_the_providers_in_scope(world):
     voucher = await redeemed(world, world.offers["public"])
     await redeemed(world, await add_offer(world, "haidian"), provider="haidian")
     period = settlements.period_of(voucher["redeemed_at"])
-    result = await statements.draft_month(period, await operator_principal(world, "chaoyang"),
-                                          now=month_after(period))
+    result = await statements.draft_month(period, await operator_principal(world, "chaoyang"), now=month_after(period))
     assert result.created == [cy]
     assert await value("SELECT array_agg(provider) FROM settlement_statement") == [cy]
-    assert (await statements.draft_month(period, await operator_principal(world, "hebei"),
-                                         now=month_after(period))).created == []
+    assert (
+        await statements.draft_month(period, await operator_principal(world, "hebei"), now=month_after(period))
+    ).created == []
     assert await statement_count() == 1
     assert (await statements.draft_month(period, now=month_after(period))).created == [hd]
 

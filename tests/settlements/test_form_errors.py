@@ -9,7 +9,7 @@ from tests.settlements.test_pages import _statement, last_month  # noqa: F401 (a
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 
 
-async def test_a_refused_payout_account_shows_beside_its_field_with_what_was_typed(client, world, last_month):  # noqa: F811
+async def test_a_refused_payout_account_shows_beside_its_field_with_what_was_typed(client, world, last_month):
     await _login(client, "console", world.operators["chaoyang"])
     assert (await _post(client, "/console/settlements/draft", {"period": last_month})).status_code == 200
     statement_id = await _statement(world)
@@ -28,7 +28,7 @@ async def test_a_refused_payout_account_shows_beside_its_field_with_what_was_typ
     assert actions.index('data-testid="form-error"') < actions.index('data-testid="approve"')
 
 
-async def test_a_month_that_cannot_be_drafted_shows_at_the_month_field(client, world, last_month):  # noqa: F811
+async def test_a_month_that_cannot_be_drafted_shows_at_the_month_field(client, world, last_month):
     await _login(client, "console", world.operators["beijing"])
     refused = await _post(client, "/console/settlements/draft", {"period": "2026-13"})
     assert refused.status_code == 422

@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 
 
 def test_the_job_runs_early_on_the_first_of_each_month_in_shanghai():
-    [trigger] = [trigger for actor, trigger in scheduler.PERIODIC_JOBS
-                 if actor is actors.settlements.draft_last_month_statements]
+    [trigger] = [
+        trigger for actor, trigger in scheduler.PERIODIC_JOBS if actor is actors.settlements.draft_last_month_statements
+    ]
     fire = trigger.get_next_fire_time(None, datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
     assert fire.astimezone(dates.zone()).strftime("%Y-%m-%d %H:%M") == "2026-12-01 03:00"
     after = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
@@ -31,5 +32,6 @@ async def test_the_actor_drafts_last_month_and_a_second_run_changes_nothing(worl
     await job()
     assert await value("SELECT count(*) FROM settlement_statement") == 1
     assert await value("SELECT (period, status, voucher_count, revision)::text FROM settlement_statement") == (
-        f"({period},draft,1,1)")
+        f"({period},draft,1,1)"
+    )
     assert await value("SELECT voucher_id FROM settlement_line") == last["id"] != this_month["id"]

@@ -20,9 +20,11 @@ async def last_month(world) -> str:
     """Vouchers of both providers redeemed last month (Shanghai), not yet drafted."""
     period = settlements.previous_period()
     start = settlements.period_bounds(period)[0]
-    for voucher in [await redeemed(world, world.offers["public"], paid_fen=1999),
-                    await redeemed(world, world.offers["women"]),
-                    await redeemed(world, await add_offer(world, "haidian", subsidy_fen=800), provider="haidian")]:
+    for voucher in [
+        await redeemed(world, world.offers["public"], paid_fen=1999),
+        await redeemed(world, world.offers["women"]),
+        await redeemed(world, await add_offer(world, "haidian", subsidy_fen=800), provider="haidian"),
+    ]:
         await move_redemption(voucher["id"], start + timedelta(days=3))
     return period
 
@@ -50,8 +52,9 @@ async def test_an_operator_drafts_approves_and_pays_from_the_console(client, wor
     assert refused.status_code == 409 and "尚未设置收款账户" in refused.text
     bad = await _post(client, f"/console/settlements/{statement_id}/payout-account", {"account_id": "12345"})
     assert bad.status_code == 422 and 'data-testid="form-error"' in bad.text
-    assert (await _post(client, f"/console/settlements/{statement_id}/payout-account",
-                        {"account_id": ACCOUNT})).status_code in (302, 303)
+    assert (
+        await _post(client, f"/console/settlements/{statement_id}/payout-account", {"account_id": ACCOUNT})
+    ).status_code in (302, 303)
     proposed = await client.get(f"/console/settlements/{statement_id}", headers=HTML)
     assert 'data-testid="pending-account"' in proposed.text and ACCOUNT in proposed.text
     # The proposer cannot approve their own proposal; Beijing's operator does.
@@ -63,7 +66,10 @@ async def test_an_operator_drafts_approves_and_pays_from_the_console(client, wor
     await _login(client, "console", world.operators["beijing"])
     assert (await _post(client, f"/console/approvals/{approval_id}/approve", {})).status_code in (302, 303)
     await _login(client, "console", world.operators["chaoyang"])
-    assert (await _post(client, f"/console/settlements/{statement_id}/approve", {"revision": "1"})).status_code in (302, 303)
+    assert (await _post(client, f"/console/settlements/{statement_id}/approve", {"revision": "1"})).status_code in (
+        302,
+        303,
+    )
     approved = await client.get(f"/console/settlements/{statement_id}", headers=HTML)
     assert 'data-status="approved"' in approved.text and 'data-testid="pay"' in approved.text
     own_pay = await _post(client, f"/console/settlements/{statement_id}/pay", {})
@@ -126,8 +132,9 @@ async def test_the_csv_export_for_operators_and_owners(client, world, last_month
     rows = _rows(response)
     assert rows[0] == ["券码", "商品/优惠", "核销时间", "工会补贴（元）", "会员线上支付（元）", "应付金额（元）"]
     codes = {row[0] for row in rows[1:-1]}
-    assert codes == set(await value("SELECT array_agg(code) FROM voucher WHERE provider = $1",
-                                    world.providers["chaoyang"]["id"]))
+    assert codes == set(
+        await value("SELECT array_agg(code) FROM voucher WHERE provider = $1", world.providers["chaoyang"]["id"])
+    )
     assert sorted(row[3:] for row in rows[1:-1]) == [["30.00", "0.00", "30.00"], ["30.00", "19.99", "49.99"]]
     assert {row[1] for row in rows[1:-1]} == {"健身月卡public", "健身月卡women"}
     assert all(row[2].startswith(last_month) for row in rows[1:-1])  # Shanghai time
@@ -149,11 +156,39 @@ def test_csv_cells_cannot_become_formulas():
 
     at = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
     statement = StatementRead(
-        id=1, provider_id=2, provider_name="x", provider_node_id=3, period="2026-11", period_start=at,
-        period_end=at, status="draft", revision=1, voucher_count=1, subsidy_fen=5, paid_fen=0, total_fen=5,
-        currency="CNY", drafted_at=at, approved_at=None, approved_by=None, paid_at=None, paid_by=None,
-        payout_account=None, payout_reference=None,
-        lines=[StatementLineRead(voucher_id=1, voucher_code="ABC", offer_id=1, offer_title_zh="=HYPERLINK(\"x\")",
-                                 offer_title_en="", redeemed_at=at, subsidy_fen=5, paid_fen=0)])
+        id=1,
+        provider_id=2,
+        provider_name="x",
+        provider_node_id=3,
+        period="2026-11",
+        period_start=at,
+        period_end=at,
+        status="draft",
+        revision=1,
+        voucher_count=1,
+        subsidy_fen=5,
+        paid_fen=0,
+        total_fen=5,
+        currency="CNY",
+        drafted_at=at,
+        approved_at=None,
+        approved_by=None,
+        paid_at=None,
+        paid_by=None,
+        payout_account=None,
+        payout_reference=None,
+        lines=[
+            StatementLineRead(
+                voucher_id=1,
+                voucher_code="ABC",
+                offer_id=1,
+                offer_title_zh='=HYPERLINK("x")',
+                offer_title_en="",
+                redeemed_at=at,
+                subsidy_fen=5,
+                paid_fen=0,
+            )
+        ],
+    )
     rows = list(csv.reader(io.StringIO(settlements.to_csv(statement, list("abcdef"), "T").decode("utf-8-sig"))))
-    assert rows[1] == ["ABC", "'=HYPERLINK(\"x\")", "2026-11-03 10:00:00", "0.05", "0.00", "0.05"]
+    assert rows[1] == ["ABC", '\'=HYPERLINK("x")', "2026-11-03 10:00:00", "0.05", "0.00", "0.05"]

@@ -20,8 +20,9 @@ KNOWN, UNKNOWN = "acct_1Nv0FGQ9RKHgCVdK", "acct_1Missing0000000"
 
 
 def order(statement_id=41, amount_fen=12_345, account=KNOWN) -> PayoutOrder:
-    return PayoutOrder(statement_id=statement_id, provider_id=7, period="2026-11", account=account,
-                       amount_fen=amount_fen)
+    return PayoutOrder(
+        statement_id=statement_id, provider_id=7, period="2026-11", account=account, amount_fen=amount_fen
+    )
 
 
 class Fake:
@@ -60,7 +61,11 @@ async def test_a_payout_transfers_the_amount_in_fen_of_cny_to_the_account(implem
     assert reference.startswith("tr_")
     [transfer] = implementation.transfers()
     assert (transfer["id"], transfer["amount"], transfer["currency"], transfer["destination"]) == (
-        reference, 12_345, "cny", KNOWN)
+        reference,
+        12_345,
+        "cny",
+        KNOWN,
+    )
 
 
 async def test_paying_the_same_statement_again_pays_once(implementation):
@@ -97,6 +102,7 @@ def test_an_order_is_a_positive_amount():
 
 # What only the Stripe implementation can show ---------------------------------------------------
 
+
 async def test_the_request_is_what_stripes_api_expects(stripe_server):
     await Stripe(stripe_server).gateway.pay(order(statement_id=77, amount_fen=990))
     [request] = stripe_server.requests
@@ -132,8 +138,9 @@ async def test_the_sdk_retries_a_transient_error_under_the_same_key(stripe_serve
 async def test_an_unreachable_stripe_is_unavailable():
     from marketplace.runtime import components
 
-    gateway = StripeConnectGateway(API_KEY, f"http://127.0.0.1:{components.free_port()}", max_network_retries=0,
-                                   timeout_seconds=2)
+    gateway = StripeConnectGateway(
+        API_KEY, f"http://127.0.0.1:{components.free_port()}", max_network_retries=0, timeout_seconds=2
+    )
     with pytest.raises(PayoutUnavailable):
         await gateway.pay(order())
 
@@ -152,13 +159,18 @@ async def test_the_stand_in_refuses_what_stripe_would_refuse(stripe_server):
         auth = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2025-01-01"}
         body = {"amount": "100", "currency": "cny", "destination": KNOWN}
         assert (await http.post("/v1/transfers", data=body, headers=auth)).status_code == 400  # no key
-        assert (await http.post("/v1/transfers", data={**body, "amount": "1.5"},
-                                headers={**auth, "Idempotency-Key": "k"})).status_code == 400
-        assert (await http.post("/v1/transfers", data={**body, "currency": "CNY"},
-                                headers={**auth, "Idempotency-Key": "k"})).status_code == 400
-        assert (await http.post("/v1/transfers", data={**body, "amout": "1"},
-                                headers={**auth, "Idempotency-Key": "k"})).status_code == 400
+        assert (
+            await http.post("/v1/transfers", data={**body, "amount": "1.5"}, headers={**auth, "Idempotency-Key": "k"})
+        ).status_code == 400
+        assert (
+            await http.post("/v1/transfers", data={**body, "currency": "CNY"}, headers={**auth, "Idempotency-Key": "k"})
+        ).status_code == 400
+        assert (
+            await http.post("/v1/transfers", data={**body, "amout": "1"}, headers={**auth, "Idempotency-Key": "k"})
+        ).status_code == 400
         assert (await http.post("/v1/payouts", data=body, headers={**auth, "Idempotency-Key": "k"})).status_code == 404
-        assert (await http.post("/v1/transfers", json=body, headers={**auth, "Idempotency-Key": "k"})).status_code == 400
+        assert (
+            await http.post("/v1/transfers", json=body, headers={**auth, "Idempotency-Key": "k"})
+        ).status_code == 400
     assert len(stripe_server.violations) == 6 and stripe_server.transfers == []
     stripe_server.violations.clear()

@@ -23,8 +23,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "4"))
 # Operations that would end the run's own session or account: signing out, erasing the
 # member, an operator changing an operator (possibly itself).
-SKIPPED = {("DELETE", "/api/v1/auth/token"), ("POST", "/api/v1/me/deletion"),
-           ("POST", "/api/v1/console/operators/{operator_id}")}
+SKIPPED = {
+    ("DELETE", "/api/v1/auth/token"),
+    ("POST", "/api/v1/me/deletion"),
+    ("POST", "/api/v1/console/operators/{operator_id}"),
+}
 
 
 def _fuzz(schema, base_url: str, tokens: dict[str, str]) -> tuple[list[str], int]:
@@ -35,8 +38,15 @@ def _fuzz(schema, base_url: str, tokens: dict[str, str]) -> tuple[list[str], int
         if (operation.method.upper(), operation.path) in SKIPPED:
             continue
         for role, token in tokens.items():
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy())
             # probe runs within this iteration, so it sees this iteration's role, token and operation.
             def probe(case):
@@ -45,9 +55,11 @@ def _fuzz(schema, base_url: str, tokens: dict[str, str]) -> tuple[list[str], int
                 response = case.call(base_url=base_url, timeout=60)
                 calls += 1
                 if response.status_code >= 500:
-                    failures.append(f"{role} {operation.method.upper()} {operation.path} -> "  # noqa: B023
-                                    f"{response.status_code} {case.path_parameters} {case.query} "
-                                    f"{str(case.body)[:200]!r}: {response.text[:200]}")
+                    failures.append(
+                        f"{role} {operation.method.upper()} {operation.path} -> "  # noqa: B023
+                        f"{response.status_code} {case.path_parameters} {case.query} "
+                        f"{str(case.body)[:200]!r}: {response.text[:200]}"
+                    )
 
             try:
                 probe()

@@ -33,24 +33,31 @@ async def test_pages_print_a_fresh_mask_of_the_token_and_forms_still_work(client
     second = await client.get("/console/login", headers=HTML)
     assert first.headers.get("content-encoding") == "gzip"  # compression stays on
     # One mask per response (its form fields and its HTMX header), a new one in the next.
-    one, two = set(FIELD.findall(first.text) + HEADER.findall(first.text)), set(
-        FIELD.findall(second.text) + HEADER.findall(second.text))
+    one, two = (
+        set(FIELD.findall(first.text) + HEADER.findall(first.text)),
+        set(FIELD.findall(second.text) + HEADER.findall(second.text)),
+    )
     assert len(one) == 1 and len(two) == 1 and not one & two
     printed = [*one, *two]
     assert cookie and all(cookie not in value and csrf.unmask(value) == cookie for value in printed)
     assert cookie not in first.text and cookie not in second.text
     # A tampered mask is refused; the masked value a page printed signs in.
     bad = printed[0][:-1] + ("0" if printed[0][-1] != "0" else "1")
-    refused = await client.post("/console/login", data={"username": world.operators["beijing"], "password": PASSWORD,
-                                                        "_csrf_token": bad})
+    refused = await client.post(
+        "/console/login", data={"username": world.operators["beijing"], "password": PASSWORD, "_csrf_token": bad}
+    )
     assert refused.status_code == 403
-    ok = await client.post("/console/login", data={"username": world.operators["beijing"], "password": PASSWORD,
-                                                   "_csrf_token": printed[0]})
+    ok = await client.post(
+        "/console/login", data={"username": world.operators["beijing"], "password": PASSWORD, "_csrf_token": printed[0]}
+    )
     assert ok.status_code in (302, 303), ok.text
     # HTMX sends the header it was given.
     page = await client.get("/console/team", headers=HTML)
     header = HEADER.findall(page.text)[0]
     assert cookie not in page.text
-    changed = await client.post("/console/team/nodes", headers={**HTML, "x-csrftoken": header},
-                                data={"parent_id": "0", "level": "city", "code": "", "name_zh": "", "name_en": ""})
+    changed = await client.post(
+        "/console/team/nodes",
+        headers={**HTML, "x-csrftoken": header},
+        data={"parent_id": "0", "level": "city", "code": "", "name_zh": "", "name_en": ""},
+    )
     assert changed.status_code != 403

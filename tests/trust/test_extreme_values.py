@@ -29,28 +29,64 @@ ODD_TEXT = "右\u202e到左\u200d零宽\u00ad软连字符\ufeff\u2028行分隔 "
 
 async def _extreme_rows(world) -> dict[str, int]:
     offers = world.offers
-    await Offer.update({
-        Offer.valid_from: YEAR_1, Offer.valid_to: LAST, Offer.title_zh: TITLE, Offer.title_en: "W" * 100,
-        Offer.description_zh: ODD_TEXT, Offer.terms_zh: ODD_TEXT, Offer.list_price_fen: INT4,
-        Offer.member_price_fen: INT4, Offer.subsidy_fen: INT4, Offer.stock_total: INT4, Offer.stock_left: 0,
-        Offer.per_member_limit: INT4, Offer.tags: ["🎉" * 32], Offer.published_at: YEAR_1,
-        Offer.updated_at: LAST, Offer.created_at: YEAR_1,
-    }).where(Offer.id == offers["public"])
-    await Offer.update({
-        Offer.valid_from: LAST - timedelta(days=1), Offer.valid_to: INFINITY, Offer.stock_left: 0,
-        Offer.status: "submitted", Offer.member_price_fen: 0, Offer.list_price_fen: 0, Offer.subsidy_fen: 0,
-    }).where(Offer.id == offers["women"])
-    await Offer.update({
-        Offer.valid_from: YEAR_1, Offer.valid_to: YEAR_1 + timedelta(days=1), Offer.stock_left: 0,
-    }).where(Offer.id == offers["haidian_only"])
+    await Offer.update(
+        {
+            Offer.valid_from: YEAR_1,
+            Offer.valid_to: LAST,
+            Offer.title_zh: TITLE,
+            Offer.title_en: "W" * 100,
+            Offer.description_zh: ODD_TEXT,
+            Offer.terms_zh: ODD_TEXT,
+            Offer.list_price_fen: INT4,
+            Offer.member_price_fen: INT4,
+            Offer.subsidy_fen: INT4,
+            Offer.stock_total: INT4,
+            Offer.stock_left: 0,
+            Offer.per_member_limit: INT4,
+            Offer.tags: ["🎉" * 32],
+            Offer.published_at: YEAR_1,
+            Offer.updated_at: LAST,
+            Offer.created_at: YEAR_1,
+        }
+    ).where(Offer.id == offers["public"])
+    await Offer.update(
+        {
+            Offer.valid_from: LAST - timedelta(days=1),
+            Offer.valid_to: INFINITY,
+            Offer.stock_left: 0,
+            Offer.status: "submitted",
+            Offer.member_price_fen: 0,
+            Offer.list_price_fen: 0,
+            Offer.subsidy_fen: 0,
+        }
+    ).where(Offer.id == offers["women"])
+    await Offer.update(
+        {
+            Offer.valid_from: YEAR_1,
+            Offer.valid_to: YEAR_1 + timedelta(days=1),
+            Offer.stock_left: 0,
+        }
+    ).where(Offer.id == offers["haidian_only"])
     member_id = world.members["chaoyang"][0]
     ids = {}
     for key, offer, expires in [("last", offers["public"], LAST), ("first", offers["haidian_only"], YEAR_1)]:
-        ids[key] = (await Voucher.insert(Voucher(
-            code=codes.new_code(), offer=offer, member=member_id,
-            provider=world.providers["chaoyang"]["id"], status="issued", period_start=YEAR_1,
-            claimed_at=YEAR_1, expires_at=expires, subsidy_fen=INT4, paid_fen=INT4, points_spent=INT4,
-        )).returning(Voucher.id))[0]["id"]
+        ids[key] = (
+            await Voucher.insert(
+                Voucher(
+                    code=codes.new_code(),
+                    offer=offer,
+                    member=member_id,
+                    provider=world.providers["chaoyang"]["id"],
+                    status="issued",
+                    period_start=YEAR_1,
+                    claimed_at=YEAR_1,
+                    expires_at=expires,
+                    subsidy_fen=INT4,
+                    paid_fen=INT4,
+                    points_spent=INT4,
+                )
+            ).returning(Voucher.id)
+        )[0]["id"]
     return ids
 
 
@@ -59,8 +95,14 @@ async def _member_login(client, world):
 
     client.cookies.clear()
     await client.get("/login")
-    response = await client.post("/login", data={"username": world.members["chaoyang"][1], "password": PASSWORD,
-                                                 "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/login",
+        data={
+            "username": world.members["chaoyang"][1],
+            "password": PASSWORD,
+            "_csrf_token": client.cookies.get("csrftoken"),
+        },
+    )
     assert response.status_code in (302, 303), response.text
 
 
@@ -77,12 +119,25 @@ async def test_member_pages_render_extreme_rows(client, world):
     vouchers = await _extreme_rows(world)
     await _member_login(client, world)
     offers = world.offers
-    await _pages_answer(client, [
-        "/", "/search", "/search?q=健身", f"/offers/{offers['public']}", f"/offers/{offers['women']}",
-        f"/offers/{offers['haidian_only']}", "/vouchers", "/vouchers?tab=used", "/vouchers?tab=expired",
-        f"/vouchers/{vouchers['last']}", f"/vouchers/{vouchers['first']}", "/me", "/points",
-        f"/providers/{world.providers['chaoyang']['id']}",
-    ])
+    await _pages_answer(
+        client,
+        [
+            "/",
+            "/search",
+            "/search?q=健身",
+            f"/offers/{offers['public']}",
+            f"/offers/{offers['women']}",
+            f"/offers/{offers['haidian_only']}",
+            "/vouchers",
+            "/vouchers?tab=used",
+            "/vouchers?tab=expired",
+            f"/vouchers/{vouchers['last']}",
+            f"/vouchers/{vouchers['first']}",
+            "/me",
+            "/points",
+            f"/providers/{world.providers['chaoyang']['id']}",
+        ],
+    )
     page = await client.get(f"/offers/{offers['public']}", headers=HTML)
     assert page.status_code == 200 and "9999-12-31" in page.text
 
@@ -91,11 +146,19 @@ async def test_provider_pages_render_extreme_rows(client, world):
     await _extreme_rows(world)
     await _web_login(client, "provider", world.providers["chaoyang"]["owner"])
     offers = world.offers
-    await _pages_answer(client, [
-        "/provider/", "/provider/offers", *(f"/provider/offers/{offer}" for offer in offers.values()),
-        "/provider/counter", "/provider/settlements", "/provider/scorecard", "/provider/standing",
-        "/provider/complaints",
-    ])
+    await _pages_answer(
+        client,
+        [
+            "/provider/",
+            "/provider/offers",
+            *(f"/provider/offers/{offer}" for offer in offers.values()),
+            "/provider/counter",
+            "/provider/settlements",
+            "/provider/scorecard",
+            "/provider/standing",
+            "/provider/complaints",
+        ],
+    )
     page = await client.get(f"/provider/offers/{offers['public']}", headers=HTML)
     assert page.status_code == 200 and 'value="9999-12-31"' in page.text
 
@@ -104,11 +167,18 @@ async def test_console_pages_render_extreme_rows(client, world):
     await _extreme_rows(world)
     await _web_login(client, "console", world.operators["beijing"])
     offers = world.offers
-    await _pages_answer(client, [
-        "/console/", "/console/listings", *(f"/console/listings/{offer}" for offer in offers.values()),
-        f"/console/providers/{world.providers['chaoyang']['id']}", "/console/providers", "/console/reports",
-        f"/console/members/{world.members['chaoyang'][0]}",
-    ])
+    await _pages_answer(
+        client,
+        [
+            "/console/",
+            "/console/listings",
+            *(f"/console/listings/{offer}" for offer in offers.values()),
+            f"/console/providers/{world.providers['chaoyang']['id']}",
+            "/console/providers",
+            "/console/reports",
+            f"/console/members/{world.members['chaoyang'][0]}",
+        ],
+    )
 
 
 async def test_api_answers_extreme_rows(client, world):
@@ -120,7 +190,10 @@ async def test_api_answers_extreme_rows(client, world):
     for headers, paths in [
         (member, ["/api/v1/search", "/api/v1/vouchers", f"/api/v1/vouchers/{vouchers['last']}"]),
         (await owner(client, world), ["/api/v1/provider/offers/", f"/api/v1/provider/offers/{world.offers['public']}"]),
-        (await operator(client, world), ["/api/v1/console/listings/", f"/api/v1/console/listings/{world.offers['women']}"]),
+        (
+            await operator(client, world),
+            ["/api/v1/console/listings/", f"/api/v1/console/listings/{world.offers['women']}"],
+        ),
     ]:
         for path in paths:
             response = await client.get(path, headers=headers)

@@ -21,17 +21,20 @@ def _field(response) -> set[str]:
     return {error["field"] for error in response.json().get("errors") or []}
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"title_zh": "私教\x00体验课"}, "title_zh"),
-    ({"title_zh": "私教\x1b[31m体验课"}, "title_zh"),
-    ({"title_zh": "私教\n体验课"}, "title_zh"),  # a title is one line
-    ({"description_zh": "一对一\x00"}, "description_zh"),
-    ({"tags": ["私教", "健\x07身"]}, "tags.1"),
-    ({"title_zh": "私教\ud800体验课"}, "body"),  # a lone surrogate is no UTF-8: malformed JSON
-    ({"valid_to": "9999-12-31T00:00:00+08:00"}, "valid_to"),
-    ({"valid_from": "0001-01-01T00:00:00Z"}, "valid_from"),
-    ({"valid_to": "2101-01-01T00:00:00Z"}, "valid_to"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title_zh": "私教\x00体验课"}, "title_zh"),
+        ({"title_zh": "私教\x1b[31m体验课"}, "title_zh"),
+        ({"title_zh": "私教\n体验课"}, "title_zh"),  # a title is one line
+        ({"description_zh": "一对一\x00"}, "description_zh"),
+        ({"tags": ["私教", "健\x07身"]}, "tags.1"),
+        ({"title_zh": "私教\ud800体验课"}, "body"),  # a lone surrogate is no UTF-8: malformed JSON
+        ({"valid_to": "9999-12-31T00:00:00+08:00"}, "valid_to"),
+        ({"valid_from": "0001-01-01T00:00:00Z"}, "valid_from"),
+        ({"valid_to": "2101-01-01T00:00:00Z"}, "valid_to"),
+    ],
+)
 async def test_api_refuses_control_characters_and_dates_at_the_field(client, world, changes, field):
     headers = await owner(client, world)
     body = json.dumps(offer_body(world, **changes), ensure_ascii=True)
@@ -44,8 +47,11 @@ async def test_api_refuses_control_characters_and_dates_at_the_field(client, wor
 
 async def test_api_keeps_line_breaks_and_tabs_in_multi_line_fields(client, world):
     headers = await owner(client, world)
-    response = await client.post(OFFERS, headers=headers, json=offer_body(
-        world, description_zh="第一行\n第二行\r\n\t缩进", terms_zh="需预约\n周一闭馆"))
+    response = await client.post(
+        OFFERS,
+        headers=headers,
+        json=offer_body(world, description_zh="第一行\n第二行\r\n\t缩进", terms_zh="需预约\n周一闭馆"),
+    )
     assert response.status_code == 201, response.text
 
 
@@ -74,8 +80,9 @@ async def test_api_refuses_oversized_json_with_413(client, world):
 
 
 async def test_sign_in_refuses_a_nul_in_the_username(client, world):
-    response = await client.post("/api/v1/auth/token", json={
-        "kind": "operator", "username": "op_beijing\x00", "password": "x"})
+    response = await client.post(
+        "/api/v1/auth/token", json={"kind": "operator", "username": "op_beijing\x00", "password": "x"}
+    )
     assert response.status_code == 422 and _field(response) == {"username"}, response.text
 
 
@@ -85,15 +92,21 @@ async def test_query_strings_are_checked_too(client, world):
     assert (await client.get("/search?q=%00", headers=HTML)).status_code == 422
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"title_zh": "羽毛球\x00场地券"}, "title_zh"),
-    ({"valid_to": "9999-12-31"}, "valid_to"),
-    ({"valid_from": "0001-01-01"}, "valid_from"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title_zh": "羽毛球\x00场地券"}, "title_zh"),
+        ({"valid_to": "9999-12-31"}, "valid_to"),
+        ({"valid_from": "0001-01-01"}, "valid_from"),
+    ],
+)
 async def test_offer_form_marks_the_field_in_chinese(client, world, changes, field):
     await _web_login(client, "provider", world.providers["chaoyang"]["owner"])
-    response = await client.post("/provider/offers/new", headers=HTML,
-                                 data={**_form(world, **changes), "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/provider/offers/new",
+        headers=HTML,
+        data={**_form(world, **changes), "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert 400 <= response.status_code < 500, response.text
     marked = response.text.split(f'id="{field}"', 1)[1].split(">", 1)[0]
     assert 'aria-invalid="true"' in marked, marked
@@ -108,8 +121,9 @@ async def test_offer_form_refuses_bytes_that_are_not_utf8_at_the_field(client, w
     from urllib.parse import urlencode
 
     raw = urlencode(form).encode() + b"&title_zh=%E7%BE%BD%FF%FE"
-    response = await client.post("/provider/offers/new", content=raw, headers={
-        **HTML, "content-type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/provider/offers/new", content=raw, headers={**HTML, "content-type": "application/x-www-form-urlencoded"}
+    )
     assert 400 <= response.status_code < 500, response.text
     marked = response.text.split('id="title_zh"', 1)[1].split(">", 1)[0]
     assert 'aria-invalid="true"' in marked, marked
@@ -118,15 +132,21 @@ async def test_offer_form_refuses_bytes_that_are_not_utf8_at_the_field(client, w
 
 async def test_multi_line_form_fields_keep_line_breaks(client, world):
     await _web_login(client, "provider", world.providers["chaoyang"]["owner"])
-    response = await client.post("/provider/offers/new", headers=HTML, data={
-        **_form(world, description_zh="第一行\r\n第二行\t说明"), "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        "/provider/offers/new",
+        headers=HTML,
+        data={**_form(world, description_zh="第一行\r\n第二行\t说明"), "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert response.status_code in (302, 303), response.text
 
 
 async def test_any_other_form_refuses_in_chinese_without_a_500(client, world):
     """Forms that do not re-render themselves get the error page, in Chinese, never a 500."""
     await _web_login(client, "console", world.operators["beijing"])
-    response = await client.post(f"/console/listings/{world.offers['public']}/reject", headers=HTML, data={
-        "reason": "不合适\x00", "_csrf_token": client.cookies.get("csrftoken")})
+    response = await client.post(
+        f"/console/listings/{world.offers['public']}/reject",
+        headers=HTML,
+        data={"reason": "不合适\x00", "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert response.status_code == 422, response.text
     assert "控制字符" in response.text

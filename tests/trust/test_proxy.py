@@ -20,20 +20,23 @@ def _scope(peer: str, forwarded: list[str] = (), proto: str | None = None) -> di
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("scope", "expected"), [
-    (_scope(PROXY, ["198.51.100.7"], "https"), ("198.51.100.7", "https")),
-    # The client wrote its own X-Forwarded-For; the proxy appended the peer it saw.
-    (_scope(PROXY, ["6.6.6.6, 198.51.100.7"]), ("198.51.100.7", None)),
-    # Two trusted hops: the right-most untrusted address is the client.
-    (_scope(PROXY, ["6.6.6.6, 198.51.100.8, 10.1.2.3"]), ("198.51.100.8", None)),
-    (_scope(PROXY, ["198.51.100.9", "10.1.2.3"]), ("198.51.100.9", None)),
-    (_scope(PROXY, ["2001:db8::1"]), ("2001:db8::1", None)),
-    (_scope(PROXY, ["not-an-address, 198.51.100.7"]), ("198.51.100.7", None)),
-    (_scope(PROXY, ["198.51.100.7, junk"]), (None, None)),
-    # Anyone else's headers are ignored.
-    (_scope("203.0.113.50", ["198.51.100.7"], "https"), (None, None)),
-    (_scope(PROXY, [], "ftp"), (None, None)),
-])
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        (_scope(PROXY, ["198.51.100.7"], "https"), ("198.51.100.7", "https")),
+        # The client wrote its own X-Forwarded-For; the proxy appended the peer it saw.
+        (_scope(PROXY, ["6.6.6.6, 198.51.100.7"]), ("198.51.100.7", None)),
+        # Two trusted hops: the right-most untrusted address is the client.
+        (_scope(PROXY, ["6.6.6.6, 198.51.100.8, 10.1.2.3"]), ("198.51.100.8", None)),
+        (_scope(PROXY, ["198.51.100.9", "10.1.2.3"]), ("198.51.100.9", None)),
+        (_scope(PROXY, ["2001:db8::1"]), ("2001:db8::1", None)),
+        (_scope(PROXY, ["not-an-address, 198.51.100.7"]), ("198.51.100.7", None)),
+        (_scope(PROXY, ["198.51.100.7, junk"]), (None, None)),
+        # Anyone else's headers are ignored.
+        (_scope("203.0.113.50", ["198.51.100.7"], "https"), (None, None)),
+        (_scope(PROXY, [], "ftp"), (None, None)),
+    ],
+)
 def test_the_client_is_what_a_trusted_proxy_says(scope, expected):
     assert real_client(scope, NETWORKS) == expected
 
@@ -47,14 +50,16 @@ async def _fail_sign_in(app, peer: str, forwarded: str | None) -> None:
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        response = await http.post("/api/v1/auth/token", headers=headers, json={
-            "kind": "operator", "username": "op_beijing", "password": "wrong"})
+        response = await http.post(
+            "/api/v1/auth/token",
+            headers=headers,
+            json={"kind": "operator", "username": "op_beijing", "password": "wrong"},
+        )
     assert response.status_code in (401, 429), response.text
 
 
 async def _addresses_counted() -> str:
-    return " ".join(key.decode() if isinstance(key, bytes) else key
-                    for key in await redis().keys("login:attempts:*"))
+    return " ".join(key.decode() if isinstance(key, bytes) else key for key in await redis().keys("login:attempts:*"))
 
 
 @pytest.mark.integration

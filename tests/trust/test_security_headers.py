@@ -27,11 +27,24 @@ def _assert_hardened(response, path):
     assert response.headers.get("x-frame-options") == "DENY", path
 
 
-@pytest.mark.parametrize(("path", "headers"), [
-    ("/", HTML), ("/login", HTML), ("/search?q=健身", HTML), ("/provider/login", HTML), ("/console/login", HTML),
-    ("/health", {}), ("/api/v1/search", {}), ("/api/v1/vouchers", {}), ("/no/such/page", HTML),
-    ("/api/no/such", {}), ("/static/app.css", {}), ("/api/docs", HTML), ("/search?q=%00", HTML),
-])
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/", HTML),
+        ("/login", HTML),
+        ("/search?q=健身", HTML),
+        ("/provider/login", HTML),
+        ("/console/login", HTML),
+        ("/health", {}),
+        ("/api/v1/search", {}),
+        ("/api/v1/vouchers", {}),
+        ("/no/such/page", HTML),
+        ("/api/no/such", {}),
+        ("/static/app.css", {}),
+        ("/api/docs", HTML),
+        ("/search?q=%00", HTML),
+    ],
+)
 async def test_every_response_carries_the_security_headers(client, world, path, headers):
     response = await client.get(path, headers=headers)
     _assert_hardened(response, path)

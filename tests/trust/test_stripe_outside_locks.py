@@ -79,9 +79,18 @@ async def test_the_web_purchase_calls_stripe_with_no_row_locked(client, world, m
     offer_id = await paid_offer(world)
     seen = _watch_stripe(monkeypatch, offer_id)
     await client.get("/login")
-    await client.post("/login", data={"username": world.members["chaoyang"][1], "password": PASSWORD,
-                                      "_csrf_token": client.cookies.get("csrftoken")})
-    response = await client.post(f"/offers/{offer_id}/pay", headers={"accept": "text/html"}, data={
-        "idempotency_key": "web-buy-1", "_csrf_token": client.cookies.get("csrftoken")})
+    await client.post(
+        "/login",
+        data={
+            "username": world.members["chaoyang"][1],
+            "password": PASSWORD,
+            "_csrf_token": client.cookies.get("csrftoken"),
+        },
+    )
+    response = await client.post(
+        f"/offers/{offer_id}/pay",
+        headers={"accept": "text/html"},
+        data={"idempotency_key": "web-buy-1", "_csrf_token": client.cookies.get("csrftoken")},
+    )
     assert response.status_code in (302, 303) and "/payments/" in response.headers["location"], response.text
     assert seen == ["free"], seen

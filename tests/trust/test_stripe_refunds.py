@@ -27,8 +27,15 @@ async def _paid(world) -> tuple[int, dict]:
 async def _refund_in_stripe(intent_id: str) -> dict:
     """What an operator does in the Stripe dashboard: refund the charge in full."""
     refund = await payments.stripe_client().v1.refunds.create_async({"payment_intent": intent_id})
-    return {"id": "ch_dashboard", "object": "charge", "payment_intent": intent_id, "amount": refund.amount,
-            "amount_refunded": refund.amount, "refunded": True, "refunds": {"data": [{"id": refund.id}]}}
+    return {
+        "id": "ch_dashboard",
+        "object": "charge",
+        "payment_intent": intent_id,
+        "amount": refund.amount,
+        "amount_refunded": refund.amount,
+        "refunded": True,
+        "refunds": {"data": [{"id": refund.id}]},
+    }
 
 
 async def _deliver(client, event_type: str, obj: dict) -> str:
@@ -61,13 +68,16 @@ async def test_a_refund_after_use_leaves_the_settlement_without_the_members_shar
     _offer_id, row = await _paid(world)
     async with engine().transaction() as transaction:
         await transaction.connection.execute(
-            "UPDATE voucher SET status = 'redeemed', redeemed_at = now() WHERE id = $1", row["voucher"])
+            "UPDATE voucher SET status = 'redeemed', redeemed_at = now() WHERE id = $1", row["voucher"]
+        )
     provider = world.providers["chaoyang"]["id"]
     window = (datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
     before = await statements.redeemed_lines(provider, *window)
     assert [line.paid_fen for line in before] == [row["amount_fen"]]
-    assert await _deliver(client, "charge.refunded", await _refund_in_stripe(row["payment_intent"])) == \
-        "refunded_after_use"
+    assert (
+        await _deliver(client, "charge.refunded", await _refund_in_stripe(row["payment_intent"]))
+        == "refunded_after_use"
+    )
     after = await statements.redeemed_lines(provider, *window)
     assert [line.paid_fen for line in after] == [0] and after[0].subsidy_fen == before[0].subsidy_fen
     assert await voucher_status(row["voucher"]) == "redeemed"
@@ -75,8 +85,15 @@ async def test_a_refund_after_use_leaves_the_settlement_without_the_members_shar
 
 async def test_a_dispute_flags_the_payment(client, world):
     _, row = await _paid(world)
-    dispute = {"id": "dp_bank", "object": "dispute", "charge": "ch_x", "payment_intent": row["payment_intent"],
-               "amount": row["amount_fen"], "reason": "fraudulent", "status": "needs_response"}
+    dispute = {
+        "id": "dp_bank",
+        "object": "dispute",
+        "charge": "ch_x",
+        "payment_intent": row["payment_intent"],
+        "amount": row["amount_fen"],
+        "reason": "fraudulent",
+        "status": "needs_response",
+    }
     assert await _deliver(client, "charge.dispute.created", dispute) == "flagged"
     payment = await Payment.select().where(Payment.id == row["id"]).first()
     assert payment["dispute_id"] == "dp_bank" and payment["disputed_at"] is not None
@@ -85,8 +102,15 @@ async def test_a_dispute_flags_the_payment(client, world):
 
 async def test_events_about_charges_that_are_not_ours_change_nothing(client, world):
     await _paid(world)
-    stranger = {"id": "ch_other", "object": "charge", "payment_intent": "pi_not_ours", "amount": 100,
-                "amount_refunded": 100, "refunded": True, "refunds": {"data": []}}
+    stranger = {
+        "id": "ch_other",
+        "object": "charge",
+        "payment_intent": "pi_not_ours",
+        "amount": 100,
+        "amount_refunded": 100,
+        "refunded": True,
+        "refunds": {"data": []},
+    }
     assert await _deliver(client, "charge.refunded", stranger) == "not_ours"
 
 

@@ -34,8 +34,9 @@ async def _draft(client, headers, world) -> int:
 
 
 async def _upload(client, headers, offer_id: int, content: bytes):
-    return await client.post(f"{OFFERS}{offer_id}/image", headers=headers,
-                             files={"image": ("cover.png", content, "image/png")})
+    return await client.post(
+        f"{OFFERS}{offer_id}/image", headers=headers, files={"image": ("cover.png", content, "image/png")}
+    )
 
 
 async def test_a_picture_claiming_too_many_pixels_is_refused_before_decoding(client, world, monkeypatch):
@@ -89,9 +90,14 @@ def _credit_code(serial: int) -> str:
 async def _apply(app, address: str, world, serial: int):
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        return await http.post("/api/v1/providers/applications", json=application(
-            world.nodes["chaoyang"], credit_code=_credit_code(serial),
-            owner={"username": f"applicant_{serial}", "password": "Str0ng-Pass-2026"}))
+        return await http.post(
+            "/api/v1/providers/applications",
+            json=application(
+                world.nodes["chaoyang"],
+                credit_code=_credit_code(serial),
+                owner={"username": f"applicant_{serial}", "password": "Str0ng-Pass-2026"},
+            ),
+        )
 
 
 async def test_provider_applications_are_throttled_per_address(app, world):

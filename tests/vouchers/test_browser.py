@@ -51,10 +51,12 @@ KINDS = {"voucher": _claim_free, "points": _claim_for_points, "paid": _buy}
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_get_a_voucher_show_the_code_redeem_at_the_counter_and_answer(kind, phone_page: Page,
-                                                                           new_phone_page, world, shots):
+async def test_get_a_voucher_show_the_code_redeem_at_the_counter_and_answer(
+    kind, phone_page: Page, new_phone_page, world, shots
+):
     await Offer.update({Offer.kind: kind, Offer.points_price: 300 if kind == "points" else None}).where(
-        Offer.id == world.offers["public"])
+        Offer.id == world.offers["public"]
+    )
     if kind == "points":
         await give(world.members["chaoyang"][0], 500, "campaign")
     member = phone_page

@@ -117,8 +117,9 @@ async def test_cancelling_returns_the_stock_and_the_place_in_the_limit(client, w
     assert_problem(await client.post(f"/api/v1/vouchers/{voucher['id']}/cancel", headers=headers), 409, "not_issued")
     assert (await claim(client, headers, world.offers["public"])).status_code == 201
     other = await member_headers(client, world, "haidian")
-    assert_problem(await client.post(f"/api/v1/vouchers/{voucher['id']}/cancel", headers=other), 404,
-                   "voucher_not_found")
+    assert_problem(
+        await client.post(f"/api/v1/vouchers/{voucher['id']}/cancel", headers=other), 404, "voucher_not_found"
+    )
 
 
 async def test_the_last_unit_tells_search_through_the_outbox(world):
@@ -164,15 +165,16 @@ async def test_counter_checks_then_redeems_exactly_once(client, world):
     assert checked.status_code == 200, checked.text
     assert checked.json()["member_name"] == "王*芳" and checked.json()["status"] == "issued"
     location = (await client.get("/api/v1/provider/me/profile", headers=staff)).json()["locations"][0]["id"]
-    redeemed = await client.post("/api/v1/counter/redemptions", headers=staff,
-                                 json={"code": typed, "location_id": location})
+    redeemed = await client.post(
+        "/api/v1/counter/redemptions", headers=staff, json={"code": typed, "location_id": location}
+    )
     assert redeemed.status_code == 201 and redeemed.json()["status"] == "redeemed"
-    again = assert_problem(await client.post("/api/v1/counter/redemptions", headers=staff, json={"code": typed}),
-                           409, "already_redeemed")
+    again = assert_problem(
+        await client.post("/api/v1/counter/redemptions", headers=staff, json={"code": typed}), 409, "already_redeemed"
+    )
     assert again["redeemed_at"] == redeemed.json()["redeemed_at"]
     # The member answers the one-tap question.
-    answered = await client.post(f"/api/v1/vouchers/{voucher['id']}/honoured", headers=member,
-                                 json={"honoured": True})
+    answered = await client.post(f"/api/v1/vouchers/{voucher['id']}/honoured", headers=member, json={"honoured": True})
     assert answered.status_code == 200 and answered.json()["honoured"] is True
 
 
@@ -180,14 +182,21 @@ async def test_another_providers_staff_cannot_see_or_redeem_a_voucher(client, wo
     member = await member_headers(client, world)
     voucher = (await claim(client, member, world.offers["public"])).json()
     other = await bearer(client, "provider", world.providers["haidian"]["staff"])
-    assert_problem(await client.post("/api/v1/counter/check", headers=other, json={"code": voucher["code"]}), 404,
-                   "voucher_not_found")
-    assert_problem(await client.post("/api/v1/counter/redemptions", headers=other, json={"code": voucher["code"]}),
-                   404, "voucher_not_found")
+    assert_problem(
+        await client.post("/api/v1/counter/check", headers=other, json={"code": voucher["code"]}),
+        404,
+        "voucher_not_found",
+    )
+    assert_problem(
+        await client.post("/api/v1/counter/redemptions", headers=other, json={"code": voucher["code"]}),
+        404,
+        "voucher_not_found",
+    )
     own_location = (await client.get("/api/v1/provider/me/profile", headers=other)).json()["locations"][0]["id"]
     staff = await bearer(client, "provider", world.providers["chaoyang"]["staff"])
-    response = await client.post("/api/v1/counter/redemptions", headers=staff,
-                                 json={"code": voucher["code"], "location_id": own_location})
+    response = await client.post(
+        "/api/v1/counter/redemptions", headers=staff, json={"code": voucher["code"], "location_id": own_location}
+    )
     assert assert_problem(response, 422, "invalid")["errors"][0]["field"] == "location_id"
 
 
@@ -196,13 +205,15 @@ async def test_typos_are_caught_before_any_lookup(client, world):
     code = codes.new_code()
     typo = ("1" if code[0] != "1" else "2") + code[1:]
     assert_problem(await client.post("/api/v1/counter/check", headers=staff, json={"code": typo}), 422, "code_typo")
-    assert_problem(await client.post("/api/v1/counter/check", headers=staff, json={"code": "ABC"}), 422,
-                   "malformed_code")
+    assert_problem(
+        await client.post("/api/v1/counter/check", headers=staff, json={"code": "ABC"}), 422, "malformed_code"
+    )
     assert_problem(await client.post("/api/v1/counter/check", headers=staff, json={}), 400, "validation_error")
 
 
 async def test_guessing_codes_is_throttled_per_staff_account(client, world):
     staff = await bearer(client, "provider", world.providers["chaoyang"]["staff"])
+
     def check(headers):
         return client.post("/api/v1/counter/check", headers=headers, json={"code": codes.new_code()})
 
@@ -231,8 +242,9 @@ async def test_a_cancel_racing_a_redemption_lets_exactly_one_win(world):
         await Offer.update({Offer.per_member_limit: 10}).where(Offer.id == world.offers["public"])
         voucher = await services.claim(member, world.offers["public"])
 
-        outcomes = await asyncio.gather(race(services.cancel, member, voucher.id),
-                                        race(services.redeem, staff, voucher.code))
+        outcomes = await asyncio.gather(
+            race(services.cancel, member, voucher.id), race(services.redeem, staff, voucher.code)
+        )
         statuses = [outcome.status for outcome in outcomes if not isinstance(outcome, str)]
         assert statuses in (["cancelled"], ["redeemed"]), outcomes
     left = await stock_left(world.offers["public"])
@@ -243,8 +255,7 @@ async def test_a_cancel_racing_a_redemption_lets_exactly_one_win(world):
 async def test_expired_vouchers_cannot_be_redeemed(world):
     member = await federation.member_principal(world.members["chaoyang"][0])
     voucher = await services.claim(member, world.offers["public"])
-    await Voucher.update({Voucher.expires_at: factories.now() - timedelta(minutes=1)}).where(
-        Voucher.id == voucher.id)
+    await Voucher.update({Voucher.expires_at: factories.now() - timedelta(minutes=1)}).where(Voucher.id == voucher.id)
     staff = await staff_principal(world)
     with pytest.raises(Conflict) as error:
         await services.redeem(staff, voucher.code)
@@ -273,7 +284,9 @@ async def test_a_double_submitted_claim_form_claims_once(client, world):
 async def test_an_expired_voucher_cannot_be_cancelled_for_its_stock(client, world):
     headers = await member_headers(client, world)
     voucher = (await claim(client, headers, world.offers["public"])).json()
-    await Voucher.update({Voucher.expires_at: factories.now() - timedelta(minutes=1)}).where(Voucher.id == voucher["id"])
+    await Voucher.update({Voucher.expires_at: factories.now() - timedelta(minutes=1)}).where(
+        Voucher.id == voucher["id"]
+    )
     assert_problem(await client.post(f"/api/v1/vouchers/{voucher['id']}/cancel", headers=headers), 409, "expired")
     assert await stock_left(world.offers["public"]) == 99
 

@@ -22,9 +22,18 @@ async def booking_offer(world, capacity=3) -> tuple[int, int, int]:
     start = factories.now() + timedelta(days=2)
     slots = []
     for hours in (0, 3):
-        slots.append((await OfferSlot.insert(OfferSlot(
-            offer=offer_id, starts_at=start + timedelta(hours=hours), ends_at=start + timedelta(hours=hours + 1),
-            capacity=capacity)).returning(OfferSlot.id))[0]["id"])
+        slots.append(
+            (
+                await OfferSlot.insert(
+                    OfferSlot(
+                        offer=offer_id,
+                        starts_at=start + timedelta(hours=hours),
+                        ends_at=start + timedelta(hours=hours + 1),
+                        capacity=capacity,
+                    )
+                ).returning(OfferSlot.id)
+            )[0]["id"]
+        )
     return offer_id, slots[0], slots[1]
 
 
@@ -35,8 +44,7 @@ async def booked(slot_id: int) -> int:
 async def test_a_booking_names_its_slot_and_expires_when_the_slot_ends(client, world):
     offer_id, first, _ = await booking_offer(world)
     headers = await bearer(client, "member", world.members["chaoyang"][1])
-    body = assert_problem(await client.post(f"/api/v1/offers/{offer_id}/claims", headers=headers), 422,
-                          "slot_required")
+    body = assert_problem(await client.post(f"/api/v1/offers/{offer_id}/claims", headers=headers), 422, "slot_required")
     assert body["errors"][0]["field"] == "slot_id"
     response = await client.post(f"/api/v1/offers/{offer_id}/claims", headers=headers, json={"slot_id": first})
     assert response.status_code == 201, response.text
@@ -48,8 +56,9 @@ async def test_a_booking_names_its_slot_and_expires_when_the_slot_ends(client, w
     # Another offer's slot is refused.
     other = world.offers["women"]
     await Offer.update({Offer.kind: "slot"}).where(Offer.id == other)
-    assert_problem(await client.post(f"/api/v1/offers/{other}/claims", headers=headers, json={"slot_id": first}),
-                   409, "slot_full")
+    assert_problem(
+        await client.post(f"/api/v1/offers/{other}/claims", headers=headers, json={"slot_id": first}), 409, "slot_full"
+    )
     await client.get("/login")
     await _post(client, "/login", {"username": world.members["chaoyang"][1], "password": factories.PASSWORD})
     page = await client.get(f"/offers/{offer_id}")
@@ -67,8 +76,9 @@ async def test_racing_bookings_never_overfill_a_slot(world):
             except Conflict as error:
                 return error.code
 
-    results = await asyncio.gather(*(book(member, first if index % 2 else second)
-                                     for index, member in enumerate(members)))
+    results = await asyncio.gather(
+        *(book(member, first if index % 2 else second) for index, member in enumerate(members))
+    )
     assert sum(not isinstance(result, str) for result in results) == 6
     assert {result for result in results if isinstance(result, str)} == {"slot_full"}
     assert (await booked(first), await booked(second)) == (3, 3)

@@ -19,9 +19,17 @@ from marketplace import csvfiles
 COLUMNS = ("name", "phone", "id_number", "node", "groups")
 # The template's Chinese headers (and common variants people type) for each column.
 CHINESE_HEADERS = {"name": "姓名", "phone": "手机号", "id_number": "身份证号", "node": "工会代码", "groups": "会员群体"}
-HEADER_ALIASES = {**{zh: column for column, zh in CHINESE_HEADERS.items()},
-                  "手机号码": "phone", "手机": "phone", "身份证号码": "id_number", "身份证": "id_number",
-                  "所属工会代码": "node", "基层工会代码": "node", "工会编码": "node", "群体": "groups"}
+HEADER_ALIASES = {
+    **{zh: column for column, zh in CHINESE_HEADERS.items()},
+    "手机号码": "phone",
+    "手机": "phone",
+    "身份证号码": "id_number",
+    "身份证": "id_number",
+    "所属工会代码": "node",
+    "基层工会代码": "node",
+    "工会编码": "node",
+    "群体": "groups",
+}
 
 
 def template_csv() -> bytes:
@@ -52,8 +60,7 @@ class RowError:
     params: dict = dataclasses.field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message,
-                "params": self.params}
+        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message, "params": self.params}
 
     @classmethod
     def of(cls, data: dict) -> "RowError":
@@ -70,6 +77,7 @@ class RosterRejected(Exception):
 
 
 # Checking rows --------------------------------------------------------------------------------------------
+
 
 def check_character(first17: str) -> str:
     return _CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True)) % 11]
@@ -111,9 +119,17 @@ class Checked:
         return len(self.rows)
 
 
-def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: set[str] | dict[str, str], today: date,
-               checked: Checked, errors: list[RowError], seen_ids: dict[str, int], seen_phones: dict[str, int]
-               ) -> None:
+def check_rows(
+    entries,
+    nodes: dict[str, Node],
+    scope_path: str,
+    group_codes: set[str] | dict[str, str],
+    today: date,
+    checked: Checked,
+    errors: list[RowError],
+    seen_ids: dict[str, int],
+    seen_phones: dict[str, int],
+) -> None:
     """Check `entries` ((line, cells in COLUMNS order) pairs), appending to `checked` and
     `errors`; `seen_*` carry the first row of each ID number and phone across chunks."""
     phone_ok, id_ok = _PHONE.match, _ID_NUMBER.match
@@ -124,34 +140,59 @@ def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: se
         if not name:
             add(RowError(line, "name", "name_required", "name is required."))
         elif len(name) > MAX_NAME:
-            add(RowError(line, "name", "name_too_long", f"name must be at most {MAX_NAME} characters.",
-                         {"max": MAX_NAME}))
+            add(
+                RowError(
+                    line, "name", "name_too_long", f"name must be at most {MAX_NAME} characters.", {"max": MAX_NAME}
+                )
+            )
         phone = phone.strip()
         if not phone_ok(phone):
             add(RowError(line, "phone", "bad_phone", "Enter a mainland mobile number of 11 digits."))
         id_number = id_number.strip().upper()
         if not id_ok(id_number):
-            add(RowError(line, "id_number", "bad_id_number",
-                         "id_number must be 17 digits followed by a digit or X."))
+            add(RowError(line, "id_number", "bad_id_number", "id_number must be 17 digits followed by a digit or X."))
         elif check_character(id_number[:17]) != id_number[17]:
-            add(RowError(line, "id_number", "bad_checksum",
-                         "id_number's check character does not match (GB 11643)."))
+            add(RowError(line, "id_number", "bad_checksum", "id_number's check character does not match (GB 11643)."))
         else:
             problem = birth_date_problem(id_number, today)
             if problem:
-                add(RowError(line, "id_number", "bad_birth_date",
-                             f"The birth date in id_number is not plausible: {problem}.", {"problem": problem}))
+                add(
+                    RowError(
+                        line,
+                        "id_number",
+                        "bad_birth_date",
+                        f"The birth date in id_number is not plausible: {problem}.",
+                        {"problem": problem},
+                    )
+                )
         node_code = node_code.strip()
         node = nodes.get(node_code)
         if node is None:
-            add(RowError(line, "node", "unknown_node", f"There is no union with the code {node_code[:40]!r}.",
-                         {"code": node_code[:40]}))
+            add(
+                RowError(
+                    line,
+                    "node",
+                    "unknown_node",
+                    f"There is no union with the code {node_code[:40]!r}.",
+                    {"code": node_code[:40]},
+                )
+            )
         elif not node.path.startswith(scope_path):
-            add(RowError(line, "node", "node_out_of_scope", f"Union {node_code} is outside your scope.",
-                         {"code": node_code}))
+            add(
+                RowError(
+                    line, "node", "node_out_of_scope", f"Union {node_code} is outside your scope.", {"code": node_code}
+                )
+            )
         elif node.level != "grassroots":
-            add(RowError(line, "node", "not_grassroots",
-                         f"Union {node_code} is not a grassroots union; members belong to one.", {"code": node_code}))
+            add(
+                RowError(
+                    line,
+                    "node",
+                    "not_grassroots",
+                    f"Union {node_code} is not a grassroots union; members belong to one.",
+                    {"code": node_code},
+                )
+            )
         # Groups by code or by name (女职工), separated by ; or the Chinese ；、
         parts = (part.strip() for part in group_text.replace("；", ";").replace("、", ";").split(";"))
         groups = [group_codes.get(code, code) if isinstance(group_codes, dict) else code for code in parts if code]
@@ -162,13 +203,27 @@ def check_rows(entries, nodes: dict[str, Node], scope_path: str, group_codes: se
         if id_ok(id_number):
             first = seen_ids.setdefault(id_number, line)
             if first != line:
-                add(RowError(line, "id_number", "duplicate_id_number",
-                             f"Row {line} repeats the ID number of row {first}.", {"first": first}))
+                add(
+                    RowError(
+                        line,
+                        "id_number",
+                        "duplicate_id_number",
+                        f"Row {line} repeats the ID number of row {first}.",
+                        {"first": first},
+                    )
+                )
         if phone_ok(phone):
             first = seen_phones.setdefault(phone, line)
             if first != line:
-                add(RowError(line, "phone", "duplicate_phone", f"Row {line} repeats the phone of row {first}.",
-                             {"first": first}))
+                add(
+                    RowError(
+                        line,
+                        "phone",
+                        "duplicate_phone",
+                        f"Row {line} repeats the phone of row {first}.",
+                        {"first": first},
+                    )
+                )
         if len(errors) == problems:
             checked.rows.append(line)
             checked.names.append(name)
@@ -209,8 +264,17 @@ def parse(content: bytes):
                 header = [HEADER_ALIASES.get(name, name) for name in header]
                 break
     except csv.Error as error:
-        raise RosterRejected([RowError(reader.line_num, "file", "malformed_csv",
-                                       f"The file is not valid CSV ({error}).", {"line": reader.line_num})]) from error
+        raise RosterRejected(
+            [
+                RowError(
+                    reader.line_num,
+                    "file",
+                    "malformed_csv",
+                    f"The file is not valid CSV ({error}).",
+                    {"line": reader.line_num},
+                )
+            ]
+        ) from error
     if header is None:
         raise RosterRejected([RowError(0, "file", "empty_file", "The file is empty.")])
     unknown = [name for name in header if name not in COLUMNS]
@@ -219,9 +283,17 @@ def parse(content: bytes):
     if unknown or missing or repeated:
         parts = {"unknown": ", ".join(unknown)[:200], "missing": ", ".join(missing), "repeated": ", ".join(repeated)}
         found = "; ".join(f"{kind} columns: {names}" for kind, names in parts.items() if names)
-        raise RosterRejected([RowError(reader.line_num, "header", "wrong_header",
-                                       f"The first line must name the columns {','.join(COLUMNS)} ({found}).",
-                                       {"columns": ",".join(COLUMNS), **parts})])
+        raise RosterRejected(
+            [
+                RowError(
+                    reader.line_num,
+                    "header",
+                    "wrong_header",
+                    f"The first line must name the columns {','.join(COLUMNS)} ({found}).",
+                    {"columns": ",".join(COLUMNS), **parts},
+                )
+            ]
+        )
     order = [header.index(name) for name in COLUMNS]
     width = len(header)
     return _rows(reader, order, width)

@@ -84,6 +84,7 @@ class ImportRead:
 
 # Starting -------------------------------------------------------------------------------------------------
 
+
 def _operator(principal: Principal) -> None:
     if principal is None or principal.kind != "operator":
         raise Forbidden("Only operators may import rosters.", code="wrong_role")
@@ -95,10 +96,22 @@ _IMPORT_SQL = "SELECT * FROM roster_import "
 def _read(row) -> ImportRead:
     errors = row["errors"]
     errors = json.loads(errors) if isinstance(errors, str) else errors
-    return ImportRead(id=row["id"], operator_id=row["operator"], node_id=row["node"], filename=row["filename"],
-                      rows=row["rows"], created=row["created"], updated=row["updated"], unchanged=row["unchanged"],
-                      status=row["status"], rows_done=row["rows_done"], errors=[RowError.of(e) for e in errors],
-                      error_count=row["error_count"], created_at=row["created_at"], finished_at=row["finished_at"])
+    return ImportRead(
+        id=row["id"],
+        operator_id=row["operator"],
+        node_id=row["node"],
+        filename=row["filename"],
+        rows=row["rows"],
+        created=row["created"],
+        updated=row["updated"],
+        unchanged=row["unchanged"],
+        status=row["status"],
+        rows_done=row["rows_done"],
+        errors=[RowError.of(e) for e in errors],
+        error_count=row["error_count"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+    )
 
 
 async def start_import(principal: Principal, filename: str, content: bytes) -> ImportRead:
@@ -113,15 +126,25 @@ async def start_import(principal: Principal, filename: str, content: bytes) -> I
         connection = transaction.connection
         running = await connection.fetchrow(
             _IMPORT_SQL + "WHERE operator = $1 AND content_hash = $2 AND status IN ('queued', 'validating', "
-            "'applying') ORDER BY id DESC LIMIT 1", principal.id, digest)
+            "'applying') ORDER BY id DESC LIMIT 1",
+            principal.id,
+            digest,
+        )
         if running is not None:
             return _read(running)
         import_id = await connection.fetchval(
             "INSERT INTO roster_import (operator, node, filename, rows, content_hash, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, now()) RETURNING id", principal.id, principal.node_id, filename, rows, digest)
+            "VALUES ($1, $2, $3, $4, $5, now()) RETURNING id",
+            principal.id,
+            principal.node_id,
+            filename,
+            rows,
+            digest,
+        )
         if rows > SYNC_MAX_ROWS:
-            await connection.execute("INSERT INTO roster_import_file (import, content) VALUES ($1, $2)",
-                                     import_id, content)
+            await connection.execute(
+                "INSERT INTO roster_import_file (import, content) VALUES ($1, $2)", import_id, content
+            )
             await outbox.publish(topics.RosterImportQueued(import_id=import_id))
     log.info("roster_import_started", import_id=import_id, rows=rows, job=rows > SYNC_MAX_ROWS)
     if rows <= SYNC_MAX_ROWS:
@@ -134,7 +157,10 @@ async def get_import(principal: Principal, import_id: int) -> ImportRead:
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT i.* FROM roster_import i JOIN union_node n ON n.id = i.node "
-            "WHERE i.id = $1 AND n.path LIKE $2 || '%'", import_id, principal.node_path)
+            "WHERE i.id = $1 AND n.path LIKE $2 || '%'",
+            import_id,
+            principal.node_path,
+        )
     if row is None:
         raise NotFound("No such roster import in your scope.", code="import_not_found")
     return _read(row)
@@ -145,11 +171,15 @@ async def list_imports(principal: Principal, limit: int = 20) -> list[ImportRead
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT i.* FROM roster_import i JOIN union_node n ON n.id = i.node "
-            "WHERE n.path LIKE $1 || '%' ORDER BY i.id DESC LIMIT $2", principal.node_path, limit)
+            "WHERE n.path LIKE $1 || '%' ORDER BY i.id DESC LIMIT $2",
+            principal.node_path,
+            limit,
+        )
     return [_read(row) for row in rows]
 
 
 # Running --------------------------------------------------------------------------------------------------
+
 
 class _Progress:
     """Progress on a connection of its own, so the console sees it while the import's
@@ -161,7 +191,12 @@ class _Progress:
     async def __call__(self, status: str | None = None, rows_done: int | None = None, rows: int | None = None):
         await self.db.execute(
             "UPDATE roster_import SET status = coalesce($2, status), rows_done = coalesce($3, rows_done), "
-            "rows = coalesce($4, rows) WHERE id = $1", self.id, status, rows_done, rows)
+            "rows = coalesce($4, rows) WHERE id = $1",
+            self.id,
+            status,
+            rows_done,
+            rows,
+        )
 
 
 async def run_import(import_id: int, content: bytes | None = None) -> ImportRead | None:
@@ -170,13 +205,13 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
     progress_db = await engine().get_new_connection()
     try:
         row = await progress_db.fetchrow(
-            "SELECT i.*, n.path AS scope_path FROM roster_import i JOIN union_node n ON n.id = i.node "
-            "WHERE i.id = $1", import_id)
+            "SELECT i.*, n.path AS scope_path FROM roster_import i JOIN union_node n ON n.id = i.node WHERE i.id = $1",
+            import_id,
+        )
         if row is None or row["status"] in ("done", "failed"):
             return None
         if content is None:
-            content = await progress_db.fetchval("SELECT content FROM roster_import_file WHERE import = $1",
-                                                 import_id)
+            content = await progress_db.fetchval("SELECT content FROM roster_import_file WHERE import = $1", import_id)
             if content is None:
                 return None
         progress = _Progress(progress_db, import_id)
@@ -184,14 +219,22 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
             try:
                 counts = await _run(row, content, progress)
             except UniqueViolationError as error:  # a member added meanwhile by someone else
-                raise RosterRejected([RowError(0, "file", "conflict",
-                                               "Members changed while the file was applied; import it again.")]
-                                     ) from error
+                raise RosterRejected(
+                    [RowError(0, "file", "conflict", "Members changed while the file was applied; import it again.")]
+                ) from error
             except Exception:
                 await progress_db.execute(
                     "UPDATE roster_import SET status = 'failed', errors = $2::jsonb, error_count = 1, "
-                    "finished_at = now() WHERE id = $1", import_id, json.dumps([RowError(
-                        0, "file", "internal", "The import failed; nothing was applied. Try again.").as_dict()]))
+                    "finished_at = now() WHERE id = $1",
+                    import_id,
+                    json.dumps(
+                        [
+                            RowError(
+                                0, "file", "internal", "The import failed; nothing was applied. Try again."
+                            ).as_dict()
+                        ]
+                    ),
+                )
                 # The stored file holds names, phones and ID numbers in the clear: it goes
                 # whatever happened (the operator uploads it again to retry).
                 await progress_db.execute("DELETE FROM roster_import_file WHERE import = $1", import_id)
@@ -199,8 +242,11 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
         except RosterRejected as rejected:
             await progress_db.execute(
                 "UPDATE roster_import SET status = 'failed', errors = $2::jsonb, error_count = $3, "
-                "finished_at = now() WHERE id = $1", import_id,
-                json.dumps([error.as_dict() for error in rejected.errors], ensure_ascii=False), rejected.count)
+                "finished_at = now() WHERE id = $1",
+                import_id,
+                json.dumps([error.as_dict() for error in rejected.errors], ensure_ascii=False),
+                rejected.count,
+            )
             await progress_db.execute("DELETE FROM roster_import_file WHERE import = $1", import_id)
             log.info("roster_import_rejected", import_id=import_id, errors=rejected.count)
             return None
@@ -215,8 +261,10 @@ def _today() -> date:
 
 
 async def _reference(connection) -> tuple[dict[str, Node], dict[str, str]]:
-    nodes = {r["code"]: Node(r["id"], r["level"], r["path"])
-             for r in await connection.fetch("SELECT id, code, level, path FROM union_node")}
+    nodes = {
+        r["code"]: Node(r["id"], r["level"], r["path"])
+        for r in await connection.fetch("SELECT id, code, level, path FROM union_node")
+    }
     # Group codes, and their Chinese and English names, each to its code.
     groups: dict[str, str] = {}
     for r in await connection.fetch("SELECT code, name_zh, name_en FROM member_group"):
@@ -236,12 +284,19 @@ async def _run(row, content: bytes, progress: _Progress) -> dict:
     for line, cells, width in parse(content):
         if cells is None:
             if isinstance(width, str):
-                errors.append(RowError(line, "file", "malformed_csv", f"The file is not valid CSV ({width}).",
-                                       {"line": line}))
+                errors.append(
+                    RowError(line, "file", "malformed_csv", f"The file is not valid CSV ({width}).", {"line": line})
+                )
                 break
-            errors.append(RowError(line, "row", "column_count",
-                                   f"Line {line} has {width} columns; the header has {len(COLUMNS)}.",
-                                   {"found": width, "expected": len(COLUMNS)}))
+            errors.append(
+                RowError(
+                    line,
+                    "row",
+                    "column_count",
+                    f"Line {line} has {width} columns; the header has {len(COLUMNS)}.",
+                    {"found": width, "expected": len(COLUMNS)},
+                )
+            )
             total += 1
             continue
         chunk.append((line, cells))
@@ -276,10 +331,22 @@ async def _run(row, content: bytes, progress: _Progress) -> dict:
         await connection.execute(
             "UPDATE roster_import SET status = 'done', created = $2, updated = $3, unchanged = $4, rows = $5, "
             "rows_done = $5, finished_at = now() WHERE id = $1",
-            import_id, counts["created"], counts["updated"], counts["unchanged"], total)
+            import_id,
+            counts["created"],
+            counts["updated"],
+            counts["unchanged"],
+            total,
+        )
         await connection.execute("DELETE FROM roster_import_file WHERE import = $1", import_id)
-        principal = Principal(kind="operator", id=row["operator"], display_name="", node_id=row["node"],
-                              node_path=scope_path)
-        await audit.record(connection, principal, "roster.import", "roster_import", import_id,
-                           details={"rows": total, **counts, "content_hash": row["content_hash"]})
+        principal = Principal(
+            kind="operator", id=row["operator"], display_name="", node_id=row["node"], node_path=scope_path
+        )
+        await audit.record(
+            connection,
+            principal,
+            "roster.import",
+            "roster_import",
+            import_id,
+            details={"rows": total, **counts, "content_hash": row["content_hash"]},
+        )
     return counts

@@ -23,8 +23,9 @@ async def test_search_page_renders_hits_facets_and_more(client, world, offers):
     html = response.text
     assert 'data-testid="offer-card"' in html and "<mark>" in html
     assert 'data-testid="facets"' in html and 'data-testid="search-more"' in html
-    more = await client.get("/search", params={"q": "健身", "page_size": "1", "page": "2"},
-                            headers={"hx-request": "true"})
+    more = await client.get(
+        "/search", params={"q": "健身", "page_size": "1", "page": "2"}, headers={"hx-request": "true"}
+    )
     assert more.status_code == 200 and "<html" not in more.text and 'data-testid="offer-card"' in more.text
 
 

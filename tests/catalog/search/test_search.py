@@ -31,11 +31,23 @@ async def member(client, world, key):
     return await bearer(client, "member", world.members[key][1])
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("健身", "public"), ("gym", "public"), ("fitness", "public"), ("体检", "checkup"), ("checkup", "checkup"),
-    ("health check", "checkup"), ("yoga", "yoga"), ("yogaa", "yoga"), ("yuga", "yoga"), ("瑜伽", "yoga"),
-    ("movie", "cinema"), ("电影", "cinema"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("健身", "public"),
+        ("gym", "public"),
+        ("fitness", "public"),
+        ("体检", "checkup"),
+        ("checkup", "checkup"),
+        ("health check", "checkup"),
+        ("yoga", "yoga"),
+        ("yogaa", "yoga"),
+        ("yuga", "yoga"),
+        ("瑜伽", "yoga"),
+        ("movie", "cinema"),
+        ("电影", "cinema"),
+    ],
+)
 async def test_chinese_and_english_queries_with_synonyms_and_typos(client, world, offers, query, expected):
     body = await search(client, await member(client, world, "chaoyang"), q=query)
     assert offers[expected] in ids(body), (query, body["hits"])
@@ -73,11 +85,18 @@ async def test_eligibility_cannot_be_widened_by_the_client(client, world, offers
 
 
 async def test_bad_parameters_are_4xx_naming_the_field(client, world, offers):
-    for params, field in [({"page": "0"}, "page"), ({"page_size": "1000"}, "page_size"),
-                          ({"lat": "39.9"}, "lng"), ({"sort": "distance"}, "sort"),
-                          ({"min_price": "99999999999"}, "min_price"), ({"q": "健" * 101}, "q"),
-                          ({"kind": "bogus"}, "kind"), ({"lat": "abc", "lng": "116"}, "lat"),
-                          ({"radius_m": "1000"}, "radius_m"), ({"provider_id": "0"}, "provider_id")]:
+    for params, field in [
+        ({"page": "0"}, "page"),
+        ({"page_size": "1000"}, "page_size"),
+        ({"lat": "39.9"}, "lng"),
+        ({"sort": "distance"}, "sort"),
+        ({"min_price": "99999999999"}, "min_price"),
+        ({"q": "健" * 101}, "q"),
+        ({"kind": "bogus"}, "kind"),
+        ({"lat": "abc", "lng": "116"}, "lat"),
+        ({"radius_m": "1000"}, "radius_m"),
+        ({"provider_id": "0"}, "provider_id"),
+    ]:
         body = assert_problem(await client.get("/api/v1/search", params=params), 422, "invalid")
         assert field in str(body), (params, body)
 
@@ -106,8 +125,9 @@ async def test_an_offer_with_two_locations_is_one_hit_found_in_both_districts(cl
     fitness = await builders.category("fitness", "健身", "Fitness")
     dongcheng = await builders.location(provider, "东单店", "东城区", (39.9100, 116.4180))
     guomao = await builders.location(provider, "国贸二店", "朝阳区", GUOMAO)
-    twice = await builders.offer(provider, fitness, "双店攀岩卡", "Climbing card", scope=world.nodes["beijing"],
-                                 locations=[guomao, dongcheng])
+    twice = await builders.offer(
+        provider, fitness, "双店攀岩卡", "Climbing card", scope=world.nodes["beijing"], locations=[guomao, dongcheng]
+    )
     await index.sync_offer(twice)
     found = await search(client, q="攀岩")
     assert [hit["offer_id"] for hit in found["hits"]] == [twice] and found["total"] == 1
@@ -158,8 +178,14 @@ async def test_filters_and_sorts(client, world, offers):
 
 async def test_open_now_uses_the_opening_hours(client, world, offers):
     closed = await builders.location(world.providers["haidian"]["id"], "夜店", "海淀区", ZHONGGUANCUN, hours={})
-    closed_offer = await builders.offer(world.providers["haidian"]["id"], await builders.category(
-        "fitness", "健身", "Fitness"), "夜间健身", "Night gym", scope=world.nodes["beijing"], locations=[closed])
+    closed_offer = await builders.offer(
+        world.providers["haidian"]["id"],
+        await builders.category("fitness", "健身", "Fitness"),
+        "夜间健身",
+        "Night gym",
+        scope=world.nodes["beijing"],
+        locations=[closed],
+    )
     await index.sync_offer(closed_offer)
     assert closed_offer in ids(await search(client, q="夜间健身"))
     assert closed_offer not in ids(await search(client, q="夜间健身", open_now="true"))
@@ -245,7 +271,8 @@ async def test_reconciliation_repairs_a_drifted_index(client, world, offers):
     task = await meili.delete_documents_by_filter(f"offer_id = {offers['checkup']}")
     await index.client().wait_for_task(task.task_uid, timeout_in_ms=60_000)
     await Offer.update({Offer.title_zh: "改名后的瑜伽课", Offer.updated_at: builders.now()}).where(
-        Offer.id == offers["yoga"])
+        Offer.id == offers["yoga"]
+    )
     ghost = {**(await meili.get_documents(limit=1)).results[0], "id": "999999-0", "offer_id": 999999}
     await index.client().wait_for_task((await meili.add_documents([ghost])).task_uid, timeout_in_ms=60_000)
     repaired = await index.reconcile()
@@ -302,7 +329,6 @@ async def test_degraded_mode_with_meilisearch_really_stopped(client, world, offe
         assert asyncio.get_running_loop().time() < deadline, "the breaker never closed"
         await asyncio.sleep(0.5)
     assert breaker.breaker.state == "closed"
-
 
 
 def test_the_reindex_command_reports_its_documents(offers):
@@ -395,6 +421,7 @@ async def test_a_rating_reaches_the_index_through_evaluations_event(client, worl
     async def rating() -> float | None:
         body = await search(client, q="体检")
         return next(hit["rating"] for hit in body["hits"] if hit["offer_id"] == offers["checkup"])
+
     assert await rating() == 4.6
     await index.reindex()  # catalog keeps the rating: a rebuilt index has it too
     assert await rating() == 4.6
@@ -404,8 +431,15 @@ async def test_hits_show_the_stock_left_now_and_points_are_never_free(client, wo
     await Offer.update({Offer.stock_left: 17}).where(Offer.id == offers["yoga"])
     hit = next(h for h in (await search(client, q="瑜伽"))["hits"] if h["offer_id"] == offers["yoga"])
     assert hit["stock_left"] == 17
-    await Offer.update({Offer.points_price: 540, Offer.member_price_fen: 0, Offer.subsidy_fen: 0,
-                        Offer.kind: "points", Offer.updated_at: builders.now()}).where(Offer.id == offers["yoga"])
+    await Offer.update(
+        {
+            Offer.points_price: 540,
+            Offer.member_price_fen: 0,
+            Offer.subsidy_fen: 0,
+            Offer.kind: "points",
+            Offer.updated_at: builders.now(),
+        }
+    ).where(Offer.id == offers["yoga"])
     await index.sync_offer(offers["yoga"])
     body = await search(client, page_size=50)
     assert body["facets"]["price_band"].get("points") == 1
