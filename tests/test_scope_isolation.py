@@ -53,6 +53,7 @@ BODIES = {
     "POST /api/v1/console/providers/{provider_id:int}/decisions": {"action": "suspend", "reason": "越权暂停"},
     "PUT /api/v1/console/providers/{provider_id:int}/payout-account": {"account_id": "acct_1Scope000000001"},
     "POST /api/v1/console/settlements/{statement_id:int}/approve": {},
+    "POST /api/v1/console/settlements/{statement_id:int}/close": {},
     "POST /api/v1/console/settlements/{statement_id:int}/pay": None,
     "POST /api/v1/provider/cases/{case_id:int}/appeal": {"statement": "越权申诉，应被拒绝。"},
     "POST /api/v1/provider/complaints/{complaint_id:int}/answer": {"text": "越权答复"},
