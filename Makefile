@@ -85,19 +85,19 @@ clean: services-down
 	rm -rf var tests/artifacts
 
 # Extract every package's messages (templates, gettext calls and the domain errors named in
-# marketplace/errors.py ERROR_KEYWORDS) into its own catalogs; then translate the new empty
+# marketplace/core/errors.py ERROR_KEYWORDS) into its own catalogs; then translate the new empty
 # zh_Hans entries. `package:translations folder`; catalog/search keeps catalogs of its own.
-I18N_PACKAGES := marketplace:marketplace/web/translations providers:providers/translations \
+I18N_PACKAGES := marketplace:marketplace/core/web/translations providers:providers/translations \
                  catalog:catalog/translations catalog/search:catalog/search/translations \
                  evaluation:evaluation/translations
 # `=`, not `:=`: Python runs only when `make messages` uses it, not at every make (seconds on a busy machine).
-I18N_KEYWORDS = $(foreach name,$(shell $(BIN)/python -c "from marketplace.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
+I18N_KEYWORDS = $(foreach name,$(shell $(BIN)/python -c "from marketplace.core.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
 
 messages: install
 	@for pair in $(I18N_PACKAGES); do \
 	  package=$${pair%%:*}; folder=$${pair#*:}; ignore=; \
 	  [ "$$package" = catalog ] && ignore="--ignore-dirs=search"; \
 	  $(BIN)/pybabel extract --no-location --sort-output $(I18N_KEYWORDS) $$ignore \
-	    -F marketplace/web/babel.cfg -o var/messages.pot $$package >/dev/null || exit 1; \
+	    -F marketplace/core/web/babel.cfg -o var/messages.pot $$package >/dev/null || exit 1; \
 	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -i var/messages.pot -d $$folder >/dev/null || exit 1; \
 	done; rm -f var/messages.pot

@@ -33,10 +33,10 @@ import asyncpg
 
 from benchmarks import common as benchmarking
 from benchmarks.common import Stats
-from marketplace import db
-from marketplace.identity import services as identity
+from marketplace.core import db
+from marketplace.core.identity import services as identity
+from marketplace.core.settings import get_settings
 from marketplace.runtime import components, processes
-from marketplace.settings import get_settings
 
 
 @dataclass

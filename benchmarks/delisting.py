@@ -26,7 +26,7 @@ import httpx
 from benchmarks import common as benchmarking
 from benchmarks.search import DEMO_MEMBER, _operator, _wait_until
 from evaluation.enforcement import cases, policy
-from marketplace import db
+from marketplace.core import db
 from marketplace.runtime import components, processes
 from providers import services as providers
 

@@ -8,8 +8,8 @@ redelivered job must grant nothing), then reconcile every balance with the ledge
 import time
 from dataclasses import dataclass
 
-from marketplace import db
-from marketplace.identity import services as identity
+from marketplace.core import db
+from marketplace.core.identity import services as identity
 from marketplace.points import services as points
 
 

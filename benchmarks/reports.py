@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from benchmarks import common as benchmarking
-from marketplace import db
-from marketplace.identity.passwords import hash_password
-from marketplace.identity.principal import Principal
+from marketplace.core import db
+from marketplace.core.identity.passwords import hash_password
+from marketplace.core.identity.principal import Principal
 from marketplace.reports import services
 from marketplace.runtime import components, processes
 

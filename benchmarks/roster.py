@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from marketplace import db
-from marketplace.federation.roster import services as roster
-from marketplace.federation.services import id_check_digit
-from marketplace.identity import services as identity
+from marketplace.core import db
+from marketplace.core.federation.roster import services as roster
+from marketplace.core.federation.services import id_check_digit
+from marketplace.core.identity import services as identity
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志宏海燕晶婷雪琳浩宇博文欣怡子涵梓萱俊杰"

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from evaluation.scorecards import services as scorecards
-from marketplace import db
+from marketplace.core import db
 from marketplace.runtime import processes
 
 DISTRICTS = [

@@ -33,9 +33,9 @@ import msgspec
 from benchmarks import common as benchmarking
 from benchmarks.common import Stats
 from catalog.search import index, service
-from marketplace.identity.principal import Principal
+from marketplace.core.identity.principal import Principal
+from marketplace.core.settings import get_settings
 from marketplace.runtime import components, processes
-from marketplace.settings import get_settings
 
 TEXT_QUERIES = ["健身", "体检", "瑜伽", "yoga", "电影", "餐饮", "游泳", "按摩", "yogaa", "fitnes", "movie", "理发"]
 # Inside Beijing's central districts.
@@ -242,8 +242,8 @@ def _record(report: Report, change: str, elapsed_ms: float | None) -> None:
 
 async def _operator() -> Principal:
     """The demo's national operator: the one who approves listings and suspends providers."""
-    from marketplace.identity import services as identity
-    from marketplace.identity.tables import Operator
+    from marketplace.core.identity import services as identity
+    from marketplace.core.identity.tables import Operator
 
     row = await Operator.select(Operator.id).where(Operator.username == "admin").first()
     principal = await identity.load_principal("operator", row["id"]) if row else None
@@ -260,8 +260,8 @@ async def _freshness(
     through `providers.services.decide` (all their offers gone), then reinstated. Each
     change commits with its outbox event, as in the product."""
     from catalog import services as catalog
-    from marketplace.db import engine
-    from marketplace.jobs import outbox, topics
+    from marketplace.core.db import engine
+    from marketplace.core.jobs import outbox, topics
     from providers import services as providers
 
     operator = await _operator()
@@ -320,8 +320,8 @@ async def run(
     reindex: bool = True,
     say: Callable[[str], None] = print,
 ) -> Report:
-    from marketplace import db
-    from marketplace.identity import services as identity
+    from marketplace.core import db
+    from marketplace.core.identity import services as identity
 
     report = Report()
     port = components.free_port()

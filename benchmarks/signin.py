@@ -23,8 +23,8 @@ import aiohttp
 
 from benchmarks import common as benchmarking
 from benchmarks.common import Stats
-from marketplace import db, pii
-from marketplace.identity import services as identity
+from marketplace.core import db, pii
+from marketplace.core.identity import services as identity
 from marketplace.runtime import components, processes
 
 

@@ -4,7 +4,7 @@ import dramatiq
 import structlog
 
 from catalog import services
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 
 log = structlog.get_logger(__name__)
 

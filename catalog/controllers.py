@@ -16,9 +16,9 @@ from catalog.schemas import (
     ReviewDetail,
     ReviewItem,
 )
-from marketplace.errors import Invalid
-from marketplace.identity.guards import operator, provider_owner, provider_user
-from marketplace.web.params import Id
+from marketplace.core.errors import Invalid
+from marketplace.core.identity.guards import operator, provider_owner, provider_user
+from marketplace.core.web.params import Id
 
 # The upload limit is checked by the service (5 MB, naming the field); the body may be a
 # little larger for the multipart envelope.

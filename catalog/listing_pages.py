@@ -17,17 +17,17 @@ from litestar.static_files import create_static_files_router
 
 from catalog import pricing, services
 from catalog.schemas import OfferInput
-from marketplace import dates
-from marketplace.audit.middleware import nothing_changed
-from marketplace.errors import DomainError, Invalid
-from marketplace.federation import services as federation
-from marketplace.identity.guards import operator, provider_owner, provider_user
+from marketplace.core import dates
+from marketplace.core.audit.middleware import nothing_changed
+from marketplace.core.errors import DomainError, Invalid
+from marketplace.core.federation import services as federation
+from marketplace.core.identity.guards import operator, provider_owner, provider_user
+from marketplace.core.settings import get_settings
+from marketplace.core.web import config, i18n, nav, paging, static_assets, todo
+from marketplace.core.web.forms import form_error, form_id, posted_form
+from marketplace.core.web.nav import N_
+from marketplace.core.web.params import Id
 from marketplace.runtime.paths import component_dir
-from marketplace.settings import get_settings
-from marketplace.web import config, i18n, nav, paging, static_assets, todo
-from marketplace.web.forms import form_error, form_id, posted_form
-from marketplace.web.nav import N_
-from marketplace.web.params import Id
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)

@@ -23,12 +23,12 @@ from catalog.schemas import (
     ReviewItem,
     SlotRead,
 )
-from marketplace import db
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.federation import services as federation
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
+from marketplace.core import db
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import services as federation
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
 from providers import services as providers
 
 _CARD_SQL = (

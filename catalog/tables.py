@@ -17,7 +17,7 @@ from piccolo.table import Table
 
 # The federation tree belongs to marketplace; a lazy reference keeps this package
 # from importing it.
-UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.federation.tables")
+UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.core.federation.tables")
 
 
 class Category(Table, tablename="category"):
@@ -92,7 +92,7 @@ class OfferRevision(Table, tablename="offer_revision"):
     submitted_at = Timestamptz()
     reviewed_at = Timestamptz(null=True, default=None)
     reviewer = ForeignKey(
-        LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True, default=None
+        LazyTableReference("Operator", module_path="marketplace.core.identity.tables"), null=True, default=None
     )
 
 

@@ -18,7 +18,7 @@ from piccolo.table import Table
 
 # The federation tree belongs to marketplace; a lazy reference keeps this package
 # from importing it.
-UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.federation.tables")
+UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.core.federation.tables")
 
 
 class EvaluatorOrg(Table, tablename="evaluator_org"):
@@ -52,7 +52,7 @@ class Redemption(Table, tablename="redemption"):
     provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
     offer = ForeignKey(LazyTableReference("Offer", module_path="catalog.tables"), null=False)
     category = ForeignKey(LazyTableReference("Category", module_path="catalog.tables"), null=False)
-    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.federation.tables"), null=False)
+    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.core.federation.tables"), null=False)
     staff = ForeignKey(LazyTableReference("ProviderUser", module_path="providers.tables"), null=True, default=None)
     location = ForeignKey(LazyTableReference("Location", module_path="providers.tables"), null=True, default=None)
     redeemed_at = Timestamptz()
@@ -65,7 +65,7 @@ class Rating(Table, tablename="rating"):
     id = BigSerial(primary_key=True)
     redemption = ForeignKey(Redemption, null=False)
     provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
-    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.federation.tables"), null=False)
+    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.core.federation.tables"), null=False)
     overall = SmallInt()
     service = SmallInt(null=True, default=None)
     honoured = SmallInt(null=True, default=None)
@@ -91,7 +91,7 @@ class Complaint(Table, tablename="complaint"):
     redemption = ForeignKey(Redemption, null=True, default=None)
     voucher = BigInt()
     provider = ForeignKey(LazyTableReference("Provider", module_path="providers.tables"), null=False)
-    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.federation.tables"), null=False)
+    member = ForeignKey(LazyTableReference("Member", module_path="marketplace.core.federation.tables"), null=False)
     category = Varchar(length=20)
     text = Varchar(length=2000)
     status = Varchar(length=12, default="open")
@@ -102,7 +102,7 @@ class Complaint(Table, tablename="complaint"):
     resolution = Varchar(length=2000, null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     closed_by = ForeignKey(
-        LazyTableReference("Operator", module_path="marketplace.identity.tables"), null=True, default=None
+        LazyTableReference("Operator", module_path="marketplace.core.identity.tables"), null=True, default=None
     )
     member_masked = Varchar(length=50, default="")  # 王*芳, as providers and operators see the member
     photo = Varchar(length=100, null=True, default=None)  # under /media, as catalog.services.store_picture keeps it
@@ -197,7 +197,7 @@ class ScorecardSnapshot(_ScorecardFigures, Table, tablename="scorecard_snapshot"
     month = Date()
 
 
-OPERATOR = LazyTableReference("Operator", module_path="marketplace.identity.tables")
+OPERATOR = LazyTableReference("Operator", module_path="marketplace.core.identity.tables")
 PROVIDER = LazyTableReference("Provider", module_path="providers.tables")
 
 

@@ -22,25 +22,19 @@ from evaluation.evaluators import (
 )
 from evaluation.ratings import pages as review_pages
 from evaluation.scorecards import pages as scorecard_pages
-from marketplace import dashboards, db, health, logs
-from marketplace.audit.middleware import audit_middleware
+from marketplace import dashboards
 from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
-from marketplace.errors import EXCEPTION_HANDLERS
-from marketplace.favourites import pages as favourite_pages
-from marketplace.federation import consent
-from marketplace.federation.controllers import FederationController
-from marketplace.federation.roster import pages as roster_pages
-from marketplace.identity import approval_pages, guards, pages as account_pages, permissions, team
-from marketplace.identity.controllers import AuthController
-from marketplace.identity.middleware import authentication_middleware
-from marketplace.inbox import pages as inbox_pages
-from marketplace.payments import controllers as payment_controllers, pages as payment_pages
-from marketplace.points import controllers as points_controllers, pages as points_pages
-from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
-from marketplace.reports import controllers as report_controllers, pages as report_pages
-from marketplace.settings import get_settings
-from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from marketplace.web import (
+from marketplace.core import db, health, logs
+from marketplace.core.audit.middleware import audit_middleware
+from marketplace.core.errors import EXCEPTION_HANDLERS
+from marketplace.core.federation import consent
+from marketplace.core.federation.controllers import FederationController
+from marketplace.core.federation.roster import pages as roster_pages
+from marketplace.core.identity import approval_pages, guards, pages as account_pages, permissions, team
+from marketplace.core.identity.controllers import AuthController
+from marketplace.core.identity.middleware import authentication_middleware
+from marketplace.core.settings import get_settings
+from marketplace.core.web import (
     config as web_config,
     csrf,
     i18n,
@@ -51,6 +45,13 @@ from marketplace.web import (
     security,
     static_assets,
 )
+from marketplace.favourites import pages as favourite_pages
+from marketplace.inbox import pages as inbox_pages
+from marketplace.payments import controllers as payment_controllers, pages as payment_pages
+from marketplace.points import controllers as points_controllers, pages as points_pages
+from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
+from marketplace.reports import controllers as report_controllers, pages as report_pages
+from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
 from providers import controllers as provider_controllers, pages as provider_pages
 from providers.settlements import controllers as settlement_controllers, pages as settlement_pages
 
@@ -146,7 +147,7 @@ class BenefitsPlugin(InitPluginProtocol):
             exclude=[r"^/media/", r"\.(png|jpe?g|webp|gif|ico|woff2?)$"],
         )
         # Litestar's CSRF check with a token masked afresh in each page (BREACH) and an explicit
-        # read of the form's token (marketplace/web/csrf.py); `csrf_config` stays unset so that
+        # read of the form's token (marketplace/core/web/csrf.py); `csrf_config` stays unset so that
         # Litestar does not add its own as well. Innermost of the app's middleware, as Litestar's.
         app_config.middleware.append(
             csrf.middleware(

@@ -100,7 +100,8 @@ def _progress() -> Progress:
 
 
 async def _seed(members: int, providers: int, offers: int, history: bool = True):
-    from marketplace import db, seed as seeding
+    from marketplace import seed as seeding
+    from marketplace.core import db
 
     await db.open_pool()
     try:
@@ -154,7 +155,7 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        # Proxy headers are honoured by the app, from TRUSTED_PROXIES only (marketplace/web/proxy.py).
+        # Proxy headers are honoured by the app, from TRUSTED_PROXIES only (marketplace/core/web/proxy.py).
         access_log=False,
         proxy_headers=False,
         # Named, not "auto": a missing wheel fails at start instead of falling back to
@@ -176,7 +177,7 @@ def worker(processes: int, threads: int) -> None:
             sys.executable,
             "-m",
             "dramatiq",
-            "marketplace.jobs.worker",
+            "marketplace.core.jobs.worker",
             "--processes",
             str(processes),
             "--threads",
@@ -189,14 +190,14 @@ def worker(processes: int, threads: int) -> None:
 def scheduler() -> None:
     """Run periodic jobs and the outbox relay (several may run: one leads, the others stand by)."""
     _bring_up()  # before the import: the broker reads its address when the module loads
-    from marketplace.jobs import scheduler as periodic
+    from marketplace.core.jobs import scheduler as periodic
 
     asyncio.run(periodic.run())
 
 
 async def _reindex() -> int:
     from catalog.search import index
-    from marketplace import db
+    from marketplace.core import db
 
     await db.open_pool()
     try:
@@ -628,7 +629,7 @@ def reports() -> None:
 @reports.command("rebuild")
 def reports_rebuild() -> None:
     """Recompute every report aggregate from all history (the job keeps the last days)."""
-    from marketplace import db
+    from marketplace.core import db
     from marketplace.reports import services as report_services
 
     _bring_up()
@@ -708,7 +709,7 @@ def restore(path: Path, replace: bool) -> None:
 def rotate_pii_key() -> None:
     """Re-encrypt every phone and ID number with PII_ENCRYPTION_KEY (old values are read
     with PII_ENCRYPTION_KEY_OLD); see docs/operations.md."""
-    from marketplace import db, pii
+    from marketplace.core import db, pii
 
     _bring_up()
 
@@ -731,9 +732,9 @@ def create_admin(username: str, display_name: str, password_stdin: bool) -> None
     deployment that only `benefits migrate` filled. The password is prompted for (twice)
     unless --password-stdin; a weak one is refused. Two-factor sign-in is set up at the
     first sign-in."""
-    from marketplace import db
-    from marketplace.errors import DomainError, NotFound
-    from marketplace.identity import operators
+    from marketplace.core import db
+    from marketplace.core.errors import DomainError, NotFound
+    from marketplace.core.identity import operators
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

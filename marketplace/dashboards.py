@@ -3,7 +3,7 @@ the member's 我的 (/me), the provider portal's overview (/provider/), the oper
 console's node pages (/console/) and the evaluator desk (/evaluator/).
 
 They read from every domain, so they live in the shell beside marketplace/app.py, not in
-the foundation's web kit (marketplace/web/pages.py: sign-in, language, large text).
+the foundation's web kit (marketplace/core/web/pages.py: sign-in, language, large text).
 """
 
 from datetime import UTC, datetime
@@ -16,19 +16,19 @@ from evaluation.complaints import services as complaints
 from evaluation.enforcement import policy as quality
 from evaluation.evaluators import services as evaluation
 from evaluation.scorecards import services as scorecards
-from marketplace import dates
+from marketplace.core import dates
+from marketplace.core.federation import consent, services as federation
+from marketplace.core.identity import guards
+from marketplace.core.web.pages import _hour_runs
+from marketplace.core.web.params import Id
 from marketplace.favourites import services as favourites
-from marketplace.federation import consent, services as federation
-from marketplace.identity import guards
 from marketplace.points import services as points
 from marketplace.vouchers import services as vouchers
-from marketplace.web.pages import _hour_runs
-from marketplace.web.params import Id
 from providers import services as providers
 
 
 def _with_dates(offers: list[dict]) -> list[dict]:
-    # Inclusive: "valid until 2027-02-28" is stored as the next midnight (marketplace/dates.py).
+    # Inclusive: "valid until 2027-02-28" is stored as the next midnight (marketplace/core/dates.py).
     return [{**offer, "valid_until": dates.last_day_text(offer.get("valid_to")) or None} for offer in offers]
 
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from marketplace.audit.tables import AuditEvent
-from marketplace.federation.tables import (
+from marketplace.core.audit.tables import AuditEvent
+from marketplace.core.federation.tables import (
     Member,
     MemberGroup,
     Notification,
@@ -11,9 +11,9 @@ from marketplace.federation.tables import (
     RosterImportFile,
     UnionNode,
 )
-from marketplace.idempotency.tables import IdempotencyKey
-from marketplace.identity.tables import AuthSession, Operator, OperatorRecoveryCode
-from marketplace.jobs.tables import OutboxEvent, ProcessedEvent
+from marketplace.core.idempotency.tables import IdempotencyKey
+from marketplace.core.identity.tables import AuthSession, Operator, OperatorRecoveryCode
+from marketplace.core.jobs.tables import OutboxEvent, ProcessedEvent
 from marketplace.reports.tables import (
     ReportCoverage,
     ReportProviderDaily,

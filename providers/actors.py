@@ -1,3 +1,3 @@
 """Jobs of the providers domain. Thin: load by id, call the service, safe to repeat."""
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)

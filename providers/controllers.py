@@ -5,8 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from marketplace.identity import guards
-from marketplace.web.params import Id
+from marketplace.core.identity import guards
+from marketplace.core.web.params import Id
 from providers import services
 from providers.schemas import (
     AccountInput,

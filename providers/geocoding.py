@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from marketplace.errors import Invalid
+from marketplace.core.errors import Invalid
 
 # Mainland China, roughly (the same bounds as providers.services.LATITUDE / LONGITUDE).
 LATITUDE = (18.0, 54.0)

@@ -15,15 +15,15 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from marketplace import dates
-from marketplace.audit.middleware import nothing_changed
-from marketplace.errors import DomainError, Invalid
-from marketplace.identity import guards
-from marketplace.web import paging, todo
-from marketplace.web.forms import form_error, form_id
-from marketplace.web.i18n import gettext as _, ngettext
-from marketplace.web.nav import N_, register
-from marketplace.web.params import Id
+from marketplace.core import dates
+from marketplace.core.audit.middleware import nothing_changed
+from marketplace.core.errors import DomainError, Invalid
+from marketplace.core.identity import guards
+from marketplace.core.web import paging, todo
+from marketplace.core.web.forms import form_error, form_id
+from marketplace.core.web.i18n import gettext as _, ngettext
+from marketplace.core.web.nav import N_, register
+from marketplace.core.web.params import Id
 from providers import geocoding, services
 from providers.schemas import (
     KINDS,
@@ -112,7 +112,7 @@ def _history(provider) -> list[dict]:
 
 
 def _error(error: DomainError) -> dict:
-    """The error in the viewer's language, for the field it names (marketplace.web.forms); a
+    """The error in the viewer's language, for the field it names (marketplace.core.web.forms); a
     location's name is the form's `location_name` (the business has the `name`)."""
     shown = form_error(error)
     if shown["field"] and shown["field"].startswith("locations[") and shown["field"].endswith(".name"):

@@ -10,15 +10,15 @@ import re
 
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
-from marketplace import db, pii, ratelimit
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from marketplace.federation import services as federation
-from marketplace.identity import credentials
-from marketplace.identity.password_rules import check_staff_password
-from marketplace.identity.passwords import hash_password
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
+from marketplace.core import db, pii, ratelimit
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import credentials
+from marketplace.core.identity.password_rules import check_staff_password
+from marketplace.core.identity.passwords import hash_password
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
 from providers.credit_codes import is_valid_credit_code
 from providers.schemas import (
     AccountInput,

@@ -17,7 +17,7 @@ from piccolo.table import Table
 
 # The federation tree belongs to marketplace; a lazy reference keeps this package
 # from importing it.
-UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.federation.tables")
+UNION_NODE = LazyTableReference("UnionNode", module_path="marketplace.core.federation.tables")
 
 
 class Provider(Table, tablename="provider"):

@@ -106,8 +106,8 @@ async def clean_state(request):
         yield
         return
     await prepare_database()
-    from marketplace.db import engine
-    from marketplace.kv import redis
+    from marketplace.core.db import engine
+    from marketplace.core.kv import redis
 
     rows = await engine().run_ddl("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     tables = [row["tablename"] for row in rows if row["tablename"] not in TABLES_TO_KEEP]

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from catalog.tables import Category, Offer
 from evaluation.evaluators import services as evaluation
 from evaluation.tables import EvaluatorOrg
-from marketplace import pii
-from marketplace.federation import services as federation
-from marketplace.federation.schemas import MemberCreate
-from marketplace.federation.tables import Member, MemberGroup
-from marketplace.identity.passwords import hash_password_blocking
-from marketplace.identity.tables import Operator
+from marketplace.core import pii
+from marketplace.core.federation import services as federation
+from marketplace.core.federation.schemas import MemberCreate
+from marketplace.core.federation.tables import Member, MemberGroup
+from marketplace.core.identity.passwords import hash_password_blocking
+from marketplace.core.identity.tables import Operator
 from providers.tables import Location, Provider, ProviderUser
 
 PASSWORD = "Correct-Horse-42"

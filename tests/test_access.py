@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace.identity.tables import AuthSession
+from marketplace.core.identity.tables import AuthSession
 from tests.factories import PASSWORD
 from tests.test_errors import assert_problem, bearer
 

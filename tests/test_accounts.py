@@ -6,9 +6,9 @@ import asyncio
 import httpx
 import pytest
 
-from marketplace.db import engine
-from marketplace.identity import throttle
-from marketplace.kv import redis
+from marketplace.core.db import engine
+from marketplace.core.identity import throttle
+from marketplace.core.kv import redis
 from tests.factories import PASSWORD
 from tests.providers.test_pages import HTML, _login, _post
 from tests.test_errors import assert_problem

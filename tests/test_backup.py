@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from marketplace import pii
+from marketplace.core import pii
 from marketplace.runtime import backup
 from marketplace.runtime.paths import component_dir
 from tests.factories import build_world

@@ -20,9 +20,9 @@ import aiohttp
 import asyncpg
 import pytest
 
-from marketplace import db
-from marketplace.identity import approvals, services as identity
-from marketplace.jobs.broker import HEARTBEAT_TIMEOUT_MS
+from marketplace.core import db
+from marketplace.core.identity import approvals, services as identity
+from marketplace.core.jobs.broker import HEARTBEAT_TIMEOUT_MS
 from marketplace.points import services as points
 from marketplace.runtime import components, processes
 from tests.factories import add_member, build_world

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from marketplace import db, reference_data as ref
-from marketplace.federation import services as federation
+from marketplace.core import db, reference_data as ref
+from marketplace.core.federation import services as federation
 from tests.test_errors import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

@@ -1,5 +1,5 @@
 """One CSV writer for every export, with the formula guard, and one decoder of uploaded CSV
-files (marketplace/csvfiles.py)."""
+files (marketplace/core/csvfiles.py)."""
 
 import csv
 import io
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from marketplace import csvfiles
+from marketplace.core import csvfiles
 from marketplace.reports import controllers as report_exports
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def test_numbers_and_plain_text_are_left_alone():
 
 @pytest.mark.unit
 def test_no_export_writes_csv_around_the_one_writer():
-    """Every csv.writer of the application is the one in marketplace/csvfiles.py."""
+    """Every csv.writer of the application is the one in marketplace/core/csvfiles.py."""
     offenders = []
     for package in ("marketplace", "providers", "catalog", "evaluation"):
         for path in (ROOT / package).rglob("*.py"):
@@ -86,7 +86,7 @@ def test_uploads_too_large_or_in_another_encoding_are_refused():
 @pytest.mark.unit
 def test_roster_and_evaluator_uploads_share_the_decoder(monkeypatch):
     from evaluation.evaluators import batches
-    from marketplace.federation.roster import parsing
+    from marketplace.core.federation.roster import parsing
 
     monkeypatch.setattr(parsing, "MAX_BYTES", 10)
     monkeypatch.setattr(batches, "MAX_BYTES", 10)

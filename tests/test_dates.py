@@ -1,4 +1,4 @@
-"""Dates for people (marketplace/dates.py): windows inclusive of their last day in
+"""Dates for people (marketplace/core/dates.py): windows inclusive of their last day in
 Asia/Shanghai, whole-day voucher expiry, weekdays with the times members plan around."""
 
 from datetime import UTC, date, datetime, timedelta
@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, strategies as st
 
-from marketplace import dates
-from marketplace.web import i18n
+from marketplace.core import dates
+from marketplace.core.web import i18n
 
 pytestmark = pytest.mark.unit
 

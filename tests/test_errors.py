@@ -175,8 +175,8 @@ async def test_html_pages_get_an_html_error(client):
 
 @pytest.mark.unit
 def test_a_domain_error_is_said_in_the_viewers_language():
-    from marketplace.errors import Invalid
-    from marketplace.web import i18n
+    from marketplace.core.errors import Invalid
+    from marketplace.core.web import i18n
 
     error = Invalid("Please check the field marked below.", field="title_zh")
     assert error.detail == "Please check the field marked below."
@@ -189,7 +189,7 @@ def test_a_domain_error_is_said_in_the_viewers_language():
 
 @pytest.mark.unit
 def test_a_domain_errors_parameters_fill_the_api_detail():
-    from marketplace.errors import Conflict
+    from marketplace.core.errors import Conflict
 
     error = Conflict("Only %(left)s left.", code="low_stock", params={"left": 3})
     assert error.detail == "Only 3 left." and str(error) == "Only 3 left."

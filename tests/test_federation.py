@@ -2,10 +2,10 @@
 
 import pytest
 
-from marketplace.errors import Conflict, Invalid
-from marketplace.federation import services
-from marketplace.federation.schemas import MemberCreate
-from marketplace.identity.principal import Principal
+from marketplace.core.errors import Conflict, Invalid
+from marketplace.core.federation import services
+from marketplace.core.federation.schemas import MemberCreate
+from marketplace.core.identity.principal import Principal
 from tests.factories import add_member, build_world, id_number
 
 pytestmark = pytest.mark.integration

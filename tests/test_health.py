@@ -6,9 +6,9 @@ import os
 import pytest
 from aiohttp import web
 
-from marketplace import health
+from marketplace.core import health
+from marketplace.core.settings import get_settings
 from marketplace.runtime import components
-from marketplace.settings import get_settings
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from marketplace.errors import ERROR_KEYWORDS
-from marketplace.web import i18n
+from marketplace.core.errors import ERROR_KEYWORDS
+from marketplace.core.web import i18n
 
 REPO = Path(__file__).resolve().parents[1]
-BABEL_CFG = REPO / "marketplace" / "web" / "babel.cfg"
+BABEL_CFG = REPO / "marketplace" / "core" / "web" / "babel.cfg"
 # Every package that has messages keeps its own catalogs.
 PACKAGES = [name for name, folder in i18n.TRANSLATION_DIRS.items() if folder.exists()]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -21,7 +21,7 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def _extracted(package: str) -> set[tuple[str | None, str]]:
-    """The (msgctxt, msgid) pairs `pybabel extract -F marketplace/web/babel.cfg ... <package>`
+    """The (msgctxt, msgid) pairs `pybabel extract -F marketplace/core/web/babel.cfg ... <package>`
     finds; msgctxt is None but for pgettext's messages."""
     with BABEL_CFG.open() as file:
         method_map, options_map = parse_mapping_cfg(file)

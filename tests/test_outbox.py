@@ -7,13 +7,13 @@ import dramatiq
 import msgspec
 import pytest
 
-from marketplace import db
-from marketplace.db import engine
-from marketplace.federation.schemas import MemberCreate
-from marketplace.federation.tables import Member, Notification
-from marketplace.jobs import actors, outbox, topics
-from marketplace.jobs.broker import broker
-from marketplace.jobs.tables import OutboxEvent
+from marketplace.core import db
+from marketplace.core.db import engine
+from marketplace.core.federation.schemas import MemberCreate
+from marketplace.core.federation.tables import Member, Notification
+from marketplace.core.jobs import actors, outbox, topics
+from marketplace.core.jobs.broker import broker
+from marketplace.core.jobs.tables import OutboxEvent
 from marketplace.runtime import components
 from tests.factories import add_member, build_world, id_number
 
@@ -114,8 +114,8 @@ async def test_publish_outside_a_transaction_is_refused():
 
 async def test_the_member_row_and_its_event_commit_together():
     world = await build_world()
-    from marketplace.errors import Conflict
-    from marketplace.federation import services
+    from marketplace.core.errors import Conflict
+    from marketplace.core.federation import services
 
     with pytest.raises(Conflict):
         # A duplicate ID number fails the insert: neither the member nor the event remain.
@@ -219,8 +219,8 @@ async def test_a_large_purge_runs_in_batches_until_nothing_old_is_left(monkeypat
 
 
 async def test_the_hourly_job_purges_with_the_configured_retention(run_worker, monkeypatch):
-    from marketplace.jobs import housekeeping, scheduler
-    from marketplace.settings import get_settings
+    from marketplace.core.jobs import housekeeping, scheduler
+    from marketplace.core.settings import get_settings
 
     assert housekeeping.purge_outbox in [actor for actor, _ in scheduler.PERIODIC_JOBS]
     now = datetime.now(UTC)

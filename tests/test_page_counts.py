@@ -1,4 +1,4 @@
-"""The layouts' counts (marketplace/web/page_counts.py) are counted for a page, and only for
+"""The layouts' counts (marketplace/core/web/page_counts.py) are counted for a page, and only for
 a page: a redirect, JSON or a fragment never pays for them."""
 
 from types import SimpleNamespace
@@ -7,7 +7,7 @@ import pytest
 from litestar import Response
 from litestar.response import Redirect, Template
 
-from marketplace.web import page_counts
+from marketplace.core.web import page_counts
 
 pytestmark = pytest.mark.unit
 

@@ -18,7 +18,7 @@ import pytest
 from evaluation.tables import Complaint, EnforcementCase, Rating
 from marketplace.campaigns import services as campaigns
 from marketplace.campaigns.schemas import CampaignCreate
-from marketplace.db import engine
+from marketplace.core.db import engine
 from marketplace.points import services as points
 from providers import services
 from tests.console.helpers import submitted_offers, web_login

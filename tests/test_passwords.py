@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from marketplace.identity import passwords
+from marketplace.core.identity import passwords
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""The permission table (marketplace/identity/permissions.py) against the app's route table.
+"""The permission table (marketplace/core/identity/permissions.py) against the app's route table.
 
 Every route the app serves is declared, and nothing is declared that the app does not
 serve. Then every operator and provider route is called as every role of its audience
@@ -13,8 +13,8 @@ import re
 import httpx
 import pytest
 
-from marketplace.identity import permissions
-from marketplace.identity.tables import Operator
+from marketplace.core.identity import permissions
+from marketplace.core.identity.tables import Operator
 from tests.factories import PASSWORD, now, password_hash
 from tests.test_errors import bearer
 
@@ -35,7 +35,7 @@ def app_routes(app) -> set[str]:
 def test_every_route_is_declared_once_and_nothing_else(app):
     served = app_routes(app)
     undeclared = sorted(served - permissions.ROUTES.keys())
-    assert not undeclared, f"declare these routes in marketplace/identity/permissions.py: {undeclared}"
+    assert not undeclared, f"declare these routes in marketplace/core/identity/permissions.py: {undeclared}"
     stale = sorted(permissions.ROUTES.keys() - served)
     assert not stale, f"these declared routes are not served: {stale}"
     assert set(permissions.ROUTES.values()) <= permissions.PERMISSIONS.keys()

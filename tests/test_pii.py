@@ -4,7 +4,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from hypothesis import given, strategies as st
 
-from marketplace import pii
+from marketplace.core import pii
 
 pytestmark = pytest.mark.unit
 

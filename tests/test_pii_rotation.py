@@ -7,9 +7,9 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from marketplace import pii
-from marketplace.db import engine
-from marketplace.settings import get_settings
+from marketplace.core import pii
+from marketplace.core.db import engine
+from marketplace.core.settings import get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 

@@ -8,10 +8,10 @@ import re
 import asyncpg
 import pytest
 
-from marketplace import db, notifications, personal_data
-from marketplace.db import engine
+from marketplace.core import db, notifications, personal_data
+from marketplace.core.db import engine
+from marketplace.core.federation import services as federation
 from marketplace.favourites import services as favourites
-from marketplace.federation import services as federation
 from marketplace.privacy import services as privacy
 from marketplace.vouchers import services as vouchers
 from tests import factories
@@ -135,11 +135,11 @@ async def test_the_main_flows_log_no_phone_id_number_or_full_name(client, world,
 async def test_every_table_that_names_members_is_forgotten_or_kept_by_its_domain():
     # Composed as in production: the web app and the worker import every domain.
     import marketplace.app
-    import marketplace.jobs.actors  # noqa: F401
+    import marketplace.core.jobs.actors  # noqa: F401
 
     async with db.connection() as connection:
         assert await personal_data.undeclared(connection) == [], (
-            "declare in the owning domain how an erased member is forgotten there (marketplace/personal_data.py)"
+            "declare in the owning domain how an erased member is forgotten there (marketplace/core/personal_data.py)"
         )
 
     class Rollback(Exception):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from marketplace import reference_data as ref
+from marketplace.core import reference_data as ref
 from marketplace.runtime import components
 from tests.conftest import REPO_ROOT
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from marketplace.jobs import scheduler
-from marketplace.jobs.tables import OutboxEvent
+from marketplace.core.jobs import scheduler
+from marketplace.core.jobs.tables import OutboxEvent
 from tests.factories import add_member, build_world
 
 pytestmark = pytest.mark.integration

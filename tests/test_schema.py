@@ -20,7 +20,7 @@ from piccolo.columns import (
     Varchar,
 )
 
-from marketplace.db import engine
+from marketplace.core.db import engine
 from marketplace.piccolo_conf import APP_REGISTRY
 
 pytestmark = pytest.mark.integration

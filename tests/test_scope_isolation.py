@@ -14,8 +14,8 @@ import re
 import pytest
 
 from evaluation.enforcement import policy
-from marketplace.db import engine
-from marketplace.identity.tables import Operator
+from marketplace.core.db import engine
+from marketplace.core.identity.tables import Operator
 from marketplace.points import services as points
 from providers.tables import Location, ProviderUser
 from tests.points.test_ledger import operator
@@ -124,7 +124,7 @@ async def chaoyang_things(world) -> dict[str, int]:
     chaoyang_operator = (
         await Operator.select(Operator.id).where(Operator.username == world.operators["chaoyang"]).first()
     )
-    from marketplace.identity import approvals
+    from marketplace.core.identity import approvals
     from providers.settlements import services as settlements  # noqa: F401  (registers the payout_account kind)
 
     async with engine().transaction() as transaction:

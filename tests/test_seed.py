@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace import dates, pii, reference_data as ref, seed as seeding
-from marketplace.db import engine
-from marketplace.federation.services import id_check_digit, is_valid_id_number
-from marketplace.identity.passwords import verify_password
+from marketplace import seed as seeding
+from marketplace.core import dates, pii, reference_data as ref
+from marketplace.core.db import engine
+from marketplace.core.federation.services import id_check_digit, is_valid_id_number
+from marketplace.core.identity.passwords import verify_password
 from marketplace.seed import catalogue as cat
 from providers.credit_codes import (
     credit_code_check_char,

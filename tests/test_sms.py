@@ -7,10 +7,10 @@ import re
 import httpx
 import pytest
 
-from marketplace import pii
-from marketplace.errors import Invalid, TooManyRequests, Unavailable
-from marketplace.identity import sms
-from marketplace.kv import redis
+from marketplace.core import pii
+from marketplace.core.errors import Invalid, TooManyRequests, Unavailable
+from marketplace.core.identity import sms
+from marketplace.core.kv import redis
 from tests.factories import PASSWORD
 from tests.providers.test_pages import _post
 from tests.test_errors import assert_problem
@@ -29,7 +29,7 @@ async def last_sms_code(phone: str) -> str:
 @pytest.fixture
 def settings_env(monkeypatch):
     """Change settings through the environment for one test."""
-    from marketplace.settings import get_settings
+    from marketplace.core.settings import get_settings
 
     def apply(**env):
         for name, value in env.items():

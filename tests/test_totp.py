@@ -5,8 +5,8 @@ rest, and required for the roles that reveal personal data."""
 import httpx
 import pytest
 
-from marketplace.db import engine
-from marketplace.identity import totp
+from marketplace.core.db import engine
+from marketplace.core.identity import totp
 from tests.factories import PASSWORD
 from tests.providers.test_pages import _login, _post
 from tests.test_errors import assert_problem
@@ -182,7 +182,7 @@ async def test_roles_that_reveal_personal_data_must_set_it_up(client, world, fro
 @pytest.mark.integration
 async def test_secrets_stored_in_clear_are_encrypted_by_the_migration(world):
     """The migration from the former TOTP code: a clear secret becomes an encrypted one."""
-    from marketplace import pii
+    from marketplace.core import pii
     from migrations.marketplace.marketplace_0010_accounts import _encrypt_existing_secrets
 
     username = world.operators["chaoyang"]

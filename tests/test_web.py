@@ -1,6 +1,6 @@
 import pytest
 
-from marketplace.web.pages import _same_site_path
+from marketplace.core.web.pages import _same_site_path
 
 
 @pytest.mark.unit

@@ -112,7 +112,7 @@ def read_queries(path: Path = HERE / "queries.txt") -> list[Query]:
 async def load(catalogue: Catalogue) -> dict[str, int]:
     """Write the catalogue (national scope, open to every member) into the database;
     returns offer key → id. The union tree's root is created when missing."""
-    from marketplace.db import engine
+    from marketplace.core.db import engine
 
     now = datetime.now(UTC)
     ids: dict[str, int] = {}

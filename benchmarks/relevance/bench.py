@@ -74,7 +74,7 @@ async def prepare_and_judge(with_peer: bool = True) -> Report:
 
 
 async def run() -> Report:
-    from marketplace import db
+    from marketplace.core import db
 
     name = use_own_database()
     await _recreate(name)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import dramatiq
 
 from catalog.search import index
-from marketplace.jobs import (
+from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
     topics,

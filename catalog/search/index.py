@@ -48,8 +48,8 @@ from meilisearch_python_sdk.models.settings import (
 from catalog import pricing
 from catalog.search import overlay, text
 from catalog.tables import Offer, ProviderRating
-from marketplace.federation import services as federation
-from marketplace.settings import get_settings
+from marketplace.core.federation import services as federation
+from marketplace.core.settings import get_settings
 from providers import services as providers
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -546,7 +546,7 @@ async def announce(offer_ids: Sequence[int] = (), provider_ids: Sequence[int] = 
     """These offers or providers changed: search sees their visibility at once (overlay),
     the index learns the rest with the next write. True when no write job is queued yet
     and the caller must send one."""
-    from marketplace.kv import redis
+    from marketplace.core.kv import redis
 
     offer_ids, provider_ids = [int(i) for i in offer_ids], [int(i) for i in provider_ids]
     if offer_ids:
@@ -563,7 +563,7 @@ async def announce(offer_ids: Sequence[int] = (), provider_ids: Sequence[int] = 
 
 
 async def _take(key: str) -> list[int]:
-    from marketplace.kv import redis
+    from marketplace.core.kv import redis
 
     async with redis().pipeline(transaction=True) as pipe:
         members, _ = await pipe.smembers(key).delete(key).execute()
@@ -579,7 +579,7 @@ async def write_pending() -> tuple[int, bool]:
     work returns at once: that writer takes its changes too. Waiting for the lock held
     worker threads that the announcements needed (measured: every thread blocked, 21 of
     45 changes not seen within 20 s)."""
-    from marketplace.kv import redis
+    from marketplace.core.kv import redis
 
     connection = redis()
     lock = connection.lock(WRITER_LOCK, timeout=TASK_TIMEOUT_MS / 1000 + 60)
@@ -601,7 +601,7 @@ async def write_pending() -> tuple[int, bool]:
 
 async def _write(offer_ids: list[int], provider_ids: list[int]) -> int:
     """One engine write (per 1,000 offers) for these offers and every offer of these providers."""
-    from marketplace.kv import redis
+    from marketplace.core.kv import redis
 
     read_at = time.time()
     try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from marketplace.kv import redis
+from marketplace.core.kv import redis
 
 log = structlog.get_logger(__name__)
 

@@ -13,10 +13,10 @@ from litestar.response import Template
 
 from catalog.search import service
 from catalog.search.schemas import SearchQuery
-from marketplace import dates, pii
-from marketplace.errors import Invalid
-from marketplace.web import i18n, page_parts
-from marketplace.web.params import Id
+from marketplace.core import dates, pii
+from marketplace.core.errors import Invalid
+from marketplace.core.web import i18n, page_parts
+from marketplace.core.web.params import Id
 
 FEATURED = 6
 
@@ -59,7 +59,7 @@ def map_links(location: dict) -> dict[str, str]:
 
 def _located(locations: list[dict]) -> list[dict]:
     """Locations as the member pages show them: hours as runs of days, a tel: number, map links."""
-    from marketplace.web.pages import _hour_runs  # the shell's page kit (the portal shows hours the same way)
+    from marketplace.core.web.pages import _hour_runs  # the shell's page kit (the portal shows hours the same way)
 
     shown = []
     for location in locations:

@@ -29,10 +29,10 @@ from catalog import pricing, services as offers
 from catalog.search import breaker, index, overlay, terms, text
 from catalog.search.schemas import Facets, SearchHit, SearchQuery, SearchResult, Suggestions
 from catalog.tables import Category, Offer, SearchMiss
-from marketplace import dates
-from marketplace.db import engine
-from marketplace.errors import Invalid, NotFound, Unavailable
-from marketplace.identity.principal import Principal
+from marketplace.core import dates
+from marketplace.core.db import engine
+from marketplace.core.errors import Invalid, NotFound, Unavailable
+from marketplace.core.identity.principal import Principal
 from providers import services as providers
 
 log = structlog.get_logger(__name__)

@@ -18,7 +18,7 @@ import structlog
 
 from catalog.search import text
 from catalog.tables import Offer
-from marketplace import dates
+from marketplace.core import dates
 
 log = structlog.get_logger(__name__)
 

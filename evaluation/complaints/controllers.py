@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from evaluation.complaints import services as complaints
 from evaluation.schemas import ComplaintAnswer, ComplaintRead
-from marketplace.identity import guards
+from marketplace.core.identity import guards
 
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 

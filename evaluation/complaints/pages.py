@@ -12,13 +12,13 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
-from marketplace.audit.middleware import nothing_changed
-from marketplace.errors import DomainError
-from marketplace.identity import guards
-from marketplace.web import page_parts, paging, portal_badges, todo
-from marketplace.web.forms import form_error
-from marketplace.web.i18n import gettext as _
-from marketplace.web.nav import N_, register
+from marketplace.core.audit.middleware import nothing_changed
+from marketplace.core.errors import DomainError
+from marketplace.core.identity import guards
+from marketplace.core.web import page_parts, paging, portal_badges, todo
+from marketplace.core.web.forms import form_error
+from marketplace.core.web.i18n import gettext as _
+from marketplace.core.web.nav import N_, register
 
 BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
 

@@ -21,11 +21,11 @@ from asyncpg.exceptions import UniqueViolationError
 
 from evaluation.schemas import ComplaintInput, ComplaintRead
 from evaluation.scorecards import services as scorecards
-from marketplace import personal_data, pii
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
+from marketplace.core import personal_data, pii
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
 
 log = structlog.get_logger(__name__)
 

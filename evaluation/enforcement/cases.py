@@ -9,9 +9,9 @@ import structlog
 
 from evaluation.enforcement import delisting, policy
 from evaluation.schemas import CaseRead
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.identity.principal import Principal
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.identity.principal import Principal
 from providers import services as providers
 
 log = structlog.get_logger(__name__)

@@ -19,8 +19,8 @@ from evaluation.schemas import (
     StandingEventRead,
     StandingRead,
 )
-from marketplace.identity import guards
-from marketplace.web.params import BigId, Id
+from marketplace.core.identity import guards
+from marketplace.core.web.params import BigId, Id
 
 
 class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -3,8 +3,8 @@ a notice in its history, and the `evaluation.provider_delisted` event (the marke
 then cancels and refunds its vouchers when the operator chose so)."""
 
 from evaluation.enforcement import policy
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox
 from providers import services as providers
 
 PROVIDER_DELISTED = "evaluation.provider_delisted"

@@ -23,15 +23,15 @@ from litestar.response import Redirect, Response, Template
 from evaluation.complaints import services as complaints
 from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
-from marketplace.audit.middleware import nothing_changed
-from marketplace.errors import DomainError, Invalid
-from marketplace.identity import guards
-from marketplace.web import paging, todo
-from marketplace.web.config import local_time
-from marketplace.web.forms import form_error, form_id
-from marketplace.web.i18n import gettext as _, ngettext
-from marketplace.web.nav import N_, register
-from marketplace.web.params import BigId, Id
+from marketplace.core.audit.middleware import nothing_changed
+from marketplace.core.errors import DomainError, Invalid
+from marketplace.core.identity import guards
+from marketplace.core.web import paging, todo
+from marketplace.core.web.config import local_time
+from marketplace.core.web.forms import form_error, form_id
+from marketplace.core.web.i18n import gettext as _, ngettext
+from marketplace.core.web.nav import N_, register
+from marketplace.core.web.params import BigId, Id
 from providers import services as providers
 
 register("provider", "standing", N_("Standing"), "/provider/standing", "doc", position=47)

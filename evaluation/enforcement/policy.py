@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from evaluation.schemas import StandingEventRead, StandingRead
-from marketplace import dates
-from marketplace.db import engine
-from marketplace.errors import Forbidden, Invalid
-from marketplace.identity.principal import Principal
+from marketplace.core import dates
+from marketplace.core.db import engine
+from marketplace.core.errors import Forbidden, Invalid
+from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
 

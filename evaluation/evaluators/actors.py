@@ -3,7 +3,7 @@
 import dramatiq
 
 from evaluation.evaluators import samples
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 
 
 @dramatiq.actor(queue_name="default", max_retries=3, time_limit=3_600_000)

@@ -30,12 +30,12 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from evaluation.schemas import BatchInput, BatchPage, BatchRead, ResultRead, RowError
-from marketplace import csvfiles
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
-from marketplace.settings import get_settings
+from marketplace.core import csvfiles
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
+from marketplace.core.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
@@ -299,7 +299,7 @@ MAX_BYTES = 8 * 1024 * 1024
 
 def decode_csv(content: bytes) -> str:
     """UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, or GB18030
-    (and so GBK and GB2312, what Excel saves on Chinese Windows): marketplace/csvfiles.py."""
+    (and so GBK and GB2312, what Excel saves on Chinese Windows): marketplace/core/csvfiles.py."""
     try:
         return csvfiles.decode_upload(content, max_bytes=MAX_BYTES, utf16=True)
     except csvfiles.UploadError as error:

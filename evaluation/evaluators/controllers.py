@@ -15,8 +15,8 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter, 
 
 from evaluation.evaluators import batches, samples
 from evaluation.schemas import BatchInput, BatchPage, BatchRead, EvaluatorRead, SampleRead
-from marketplace.errors import PROBLEM_MEDIA_TYPE, problem
-from marketplace.identity import guards
+from marketplace.core.errors import PROBLEM_MEDIA_TYPE, problem
+from marketplace.core.identity import guards
 
 CSV_BODY_LIMIT = 8 * 1024 * 1024
 API_EXPORT_HEADERS = (

@@ -8,11 +8,11 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Response, Template
 
 from evaluation.evaluators import keys as evaluator_keys
-from marketplace.errors import DomainError
-from marketplace.identity import guards
-from marketplace.web.forms import form_error
-from marketplace.web.nav import N_, register
-from marketplace.web.params import Id
+from marketplace.core.errors import DomainError
+from marketplace.core.identity import guards
+from marketplace.core.web.forms import form_error
+from marketplace.core.web.nav import N_, register
+from marketplace.core.web.params import Id
 
 NO_STORE = {"cache-control": "no-store"}
 

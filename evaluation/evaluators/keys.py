@@ -7,12 +7,12 @@ public prefix, never the key)."""
 from datetime import UTC, datetime
 
 from evaluation.evaluators import services
-from marketplace.audit import services as audit
-from marketplace.db import engine
-from marketplace.errors import Conflict, NotFound
-from marketplace.federation import services as federation
-from marketplace.identity import permissions
-from marketplace.identity.principal import Principal
+from marketplace.core.audit import services as audit
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, NotFound
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import permissions
+from marketplace.core.identity.principal import Principal
 
 
 async def orgs_in_scope(principal: Principal) -> list[dict]:

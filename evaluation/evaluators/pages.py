@@ -13,11 +13,11 @@ from litestar.response import Redirect, Template
 
 from evaluation.evaluators import batches, samples
 from evaluation.evaluators.controllers import CSV_BODY_LIMIT, Contacts
-from marketplace.errors import DomainError
-from marketplace.identity import guards
-from marketplace.web.i18n import gettext as _
-from marketplace.web.nav import N_
-from marketplace.web.params import Id
+from marketplace.core.errors import DomainError
+from marketplace.core.identity import guards
+from marketplace.core.web.i18n import gettext as _
+from marketplace.core.web.nav import N_
+from marketplace.core.web.params import Id
 
 EXPORT_HEADERS = (
     N_("Sample"),

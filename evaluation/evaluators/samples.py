@@ -1,6 +1,6 @@
 """Follow-up samples: recent redemptions drawn at random for evaluators to call back.
 
-Weekly (marketplace/jobs/scheduler.py), for every active evaluator organisation and every
+Weekly (marketplace/core/jobs/scheduler.py), for every active evaluator organisation and every
 provider in its subtree, up to `sample_size()` redemptions of the last 30 days are drawn
 (`EVALUATOR_SAMPLE_SIZE`, default 5). A redemption is drawn at most once per organisation,
 and a provider drawn for an organisation in the last 6 days is left alone, so running the
@@ -10,7 +10,7 @@ Evaluators export their samples as CSV. The member's name and phone are in it on
 the member consented to be contacted by evaluators; anyone else appears masked, without
 contact details. Every export writes an audit event (`evaluator.sample_export`) in the
 export's own transaction. The member data comes from a `ContactLookup` the composition
-root provides (marketplace/federation/consent.py), so evaluation never reads members.
+root provides (marketplace/core/federation/consent.py), so evaluation never reads members.
 """
 
 import io
@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from evaluation.schemas import SampleRead
-from marketplace import audit, csvfiles
-from marketplace.db import engine
-from marketplace.errors import Forbidden
-from marketplace.identity.principal import Principal
-from marketplace.settings import get_settings
+from marketplace.core import audit, csvfiles
+from marketplace.core.db import engine
+from marketplace.core.errors import Forbidden
+from marketplace.core.identity.principal import Principal
+from marketplace.core.settings import get_settings
 
 log = structlog.get_logger(__name__)
 

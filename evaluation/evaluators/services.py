@@ -6,9 +6,9 @@ import secrets
 from datetime import UTC, datetime
 
 from evaluation.tables import EvaluatorApiKey, EvaluatorOrg
-from marketplace.federation import services as federation
-from marketplace.identity import credentials
-from marketplace.identity.principal import Principal
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import credentials
+from marketplace.core.identity.principal import Principal
 
 KEY_PREFIX = "ek_"
 

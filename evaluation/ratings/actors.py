@@ -4,7 +4,7 @@ import dramatiq
 import structlog
 
 from evaluation.ratings import services as ratings
-from marketplace.jobs import (
+from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
     topics,

@@ -1,6 +1,6 @@
 """Reviews on pages: the owner's review list with a public reply form (provider portal,
 /provider/reviews), and the ratings part of the member's offer and provider pages, which
-belong to catalog and are filled through marketplace.web.page_parts.
+belong to catalog and are filled through marketplace.core.web.page_parts.
 
 Thin handlers: read the form, call one service, render; a refused reply re-renders the
 list with the message at the reply field and the matching status.
@@ -10,12 +10,12 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from evaluation.ratings import reviews
-from marketplace.errors import DomainError
-from marketplace.identity import guards
-from marketplace.web import page_parts
-from marketplace.web.forms import form_error
-from marketplace.web.nav import N_, register
-from marketplace.web.params import BigId
+from marketplace.core.errors import DomainError
+from marketplace.core.identity import guards
+from marketplace.core.web import page_parts
+from marketplace.core.web.forms import form_error
+from marketplace.core.web.nav import N_, register
+from marketplace.core.web.params import BigId
 
 register("provider", "reviews", N_("Reviews"), "/provider/reviews", "doc", position=45, owner_only=True)
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import structlog
 
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.identity.principal import Principal
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
 

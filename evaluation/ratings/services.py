@@ -24,12 +24,12 @@ import structlog
 from evaluation.enforcement import policy
 from evaluation.schemas import RatingInput, RatingRead
 from evaluation.scorecards import services as scorecards
-from marketplace import dates, personal_data, pii
-from marketplace.audit import services as audit
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, NotFound
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
+from marketplace.core import dates, personal_data, pii
+from marketplace.core.audit import services as audit
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
 
 log = structlog.get_logger(__name__)
 

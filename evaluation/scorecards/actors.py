@@ -5,7 +5,7 @@ import dramatiq
 import structlog
 
 from evaluation.scorecards import services as scorecards
-from marketplace.jobs import (
+from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
     topics,

@@ -24,14 +24,14 @@ from litestar.response import Template
 from evaluation.enforcement import policy
 from evaluation.scorecards import services as scorecards
 from evaluation.scorecards.services import Scorecard
-from marketplace import csvfiles
-from marketplace.errors import Forbidden, NotFound
-from marketplace.identity import guards
-from marketplace.web import paging
-from marketplace.web.forms import form_id
-from marketplace.web.i18n import current_locale, gettext as _
-from marketplace.web.nav import N_, register
-from marketplace.web.params import Id
+from marketplace.core import csvfiles
+from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.identity import guards
+from marketplace.core.web import paging
+from marketplace.core.web.forms import form_id
+from marketplace.core.web.i18n import current_locale, gettext as _
+from marketplace.core.web.nav import N_, register
+from marketplace.core.web.params import Id
 from providers import services as providers
 
 PAGE_SIZE = paging.PAGE_SIZE

@@ -40,10 +40,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
-from marketplace import dates
-from marketplace.db import engine
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
+from marketplace.core import dates
+from marketplace.core.db import engine
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
 
 WINDOW_DAYS = 90
 PRIOR_WEIGHT = 10.0

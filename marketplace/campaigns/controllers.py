@@ -7,9 +7,9 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from marketplace.campaigns import services
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
-from marketplace.web.params import BigId
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
+from marketplace.core.web.params import BigId
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 

@@ -10,18 +10,18 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from catalog import services as catalog
-from marketplace import dates
 from marketplace.campaigns import services
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
-from marketplace.errors import DomainError
-from marketplace.federation import services as federation
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
-from marketplace.web import nav
-from marketplace.web.forms import INT8_MAX, form_id
-from marketplace.web.i18n import gettext as _
-from marketplace.web.nav import N_
-from marketplace.web.params import BigId
+from marketplace.core import dates
+from marketplace.core.errors import DomainError
+from marketplace.core.federation import services as federation
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
+from marketplace.core.web import nav
+from marketplace.core.web.forms import INT8_MAX, form_id
+from marketplace.core.web.i18n import gettext as _
+from marketplace.core.web.nav import N_
+from marketplace.core.web.params import BigId
 
 Action = Annotated[str, PathParameter(max_length=10)]
 

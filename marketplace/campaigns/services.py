@@ -37,12 +37,12 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from catalog import services as catalog
-from marketplace import dates, personal_data
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead, DayBurn, FundsFlow
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.federation import services as federation
-from marketplace.identity.principal import Principal
+from marketplace.core import dates, personal_data
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import services as federation
+from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
 

@@ -2,8 +2,8 @@ from piccolo.columns import Array, BigInt, BigSerial, ForeignKey, Integer, Times
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
-from marketplace.federation.tables import Member, UnionNode
-from marketplace.identity.tables import Operator
+from marketplace.core.federation.tables import Member, UnionNode
+from marketplace.core.identity.tables import Operator
 
 
 class Campaign(Table, tablename="campaign"):

@@ -6,10 +6,10 @@ the page they were on."""
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from marketplace.core.identity import guards
+from marketplace.core.web import page_parts
+from marketplace.core.web.params import BigId, Id
 from marketplace.favourites import services
-from marketplace.identity import guards
-from marketplace.web import page_parts
-from marketplace.web.params import BigId, Id
 
 
 def _button(kind: str, target_id: int, kept: bool, signed_in: bool = True) -> dict:

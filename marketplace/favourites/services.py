@@ -11,10 +11,10 @@ from typing import Literal
 import structlog
 
 from catalog.search import service as search
-from marketplace import personal_data
-from marketplace.db import engine
-from marketplace.errors import Forbidden, NotFound
-from marketplace.identity.principal import Principal
+from marketplace.core import personal_data
+from marketplace.core.db import engine
+from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.identity.principal import Principal
 from providers import services as providers
 
 log = structlog.get_logger(__name__)

@@ -2,7 +2,7 @@ from piccolo.columns import BigSerial, ForeignKey, Timestamptz
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
-from marketplace.federation.tables import Member
+from marketplace.core.federation.tables import Member
 
 
 class Favourite(Table, tablename="favourite"):

@@ -5,10 +5,10 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from litestar.types import Scope
 
-from marketplace.identity import guards
+from marketplace.core.identity import guards
+from marketplace.core.web import page_counts
+from marketplace.core.web.params import BigId
 from marketplace.inbox import services
-from marketplace.web import page_counts
-from marketplace.web.params import BigId
 
 
 @get("/messages", guards=[guards.member], include_in_schema=False)
@@ -37,7 +37,7 @@ ROUTES = [inbox, open_message, read_all]
 
 
 # The unread badge of the member layout (消息 tab, `page_count("unread")`): counted only for a
-# signed-in member's page (marketplace/web/page_counts.py), never for the API, static files,
+# signed-in member's page (marketplace/core/web/page_counts.py), never for the API, static files,
 # the other areas, or an answer that is not a page.
 _NOT_MEMBER_PAGES = ("/api/", "/static/", "/media/", "/health", "/ready", "/provider", "/console", "/evaluator")
 

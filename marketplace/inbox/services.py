@@ -4,10 +4,10 @@ and marking read (one message when it is opened, or all at once: 全部已读)."
 from dataclasses import dataclass
 from datetime import datetime
 
-from marketplace import notifications
-from marketplace.db import engine
-from marketplace.errors import NotFound
-from marketplace.identity.principal import Principal
+from marketplace.core import notifications
+from marketplace.core.db import engine
+from marketplace.core.errors import NotFound
+from marketplace.core.identity.principal import Principal
 
 PAGE_SIZE = 50
 

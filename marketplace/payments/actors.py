@@ -3,7 +3,7 @@
 import dramatiq
 import structlog
 
-from marketplace.jobs import (
+from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
 )

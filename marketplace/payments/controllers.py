@@ -5,8 +5,8 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
 
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
 from marketplace.payments import services
 from marketplace.payments.schemas import PaymentRead, PaymentStart
 

@@ -11,18 +11,18 @@ from litestar import Request, get, post
 from litestar.params import FromQuery, PathParameter
 from litestar.response import Redirect, Response, Template
 
-from marketplace.errors import DomainError
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
+from marketplace.core.errors import DomainError
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
+from marketplace.core.settings import get_settings
+from marketplace.core.web import todo
+from marketplace.core.web.forms import INT8_MAX, form_id
+from marketplace.core.web.i18n import gettext as _
+from marketplace.core.web.nav import N_, register
 from marketplace.payments import services
 from marketplace.payments.schemas import PaymentRead
-from marketplace.settings import get_settings
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.pages import refused_claim
-from marketplace.web import todo
-from marketplace.web.forms import INT8_MAX, form_id
-from marketplace.web.i18n import gettext as _
-from marketplace.web.nav import N_, register
 
 register("console", "disputes", N_("Disputes"), "/console/disputes", "alert", position=42)
 todo.register(

@@ -34,16 +34,16 @@ import stripe
 import structlog
 
 from catalog import pricing, services as catalog
-from marketplace import dates, money, notifications, pii
-from marketplace.db import engine
-from marketplace.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
-from marketplace.federation.services import require_current_member
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox
+from marketplace.core import dates, money, notifications, pii
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
+from marketplace.core.federation.services import require_current_member
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox
+from marketplace.core.settings import get_settings
+from marketplace.core.web.nav import N_
 from marketplace.payments.schemas import DisputeRead, PaymentRead
-from marketplace.settings import get_settings
 from marketplace.vouchers import codes, services as vouchers
-from marketplace.web.nav import N_
 from providers.settlements import services as settlements
 
 log = structlog.get_logger(__name__)

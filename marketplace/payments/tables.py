@@ -1,7 +1,7 @@
 from piccolo.columns import JSONB, BigSerial, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
-from marketplace.federation.tables import Member
+from marketplace.core.federation.tables import Member
 from marketplace.vouchers.tables import Voucher
 
 

@@ -5,11 +5,11 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
+from marketplace.core.web.params import BigId
 from marketplace.points import services
 from marketplace.points.schemas import AdjustInput, BalanceRead, GrantCreate, GrantRead, PointsRead
-from marketplace.web.params import BigId
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 

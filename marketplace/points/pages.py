@@ -4,18 +4,18 @@ corrections. Thin handlers: read the form, call one service, render."""
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from marketplace.audit.middleware import nothing_changed
-from marketplace.errors import DomainError
-from marketplace.federation import services as federation
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
+from marketplace.core.audit.middleware import nothing_changed
+from marketplace.core.errors import DomainError
+from marketplace.core.federation import services as federation
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
+from marketplace.core.web import nav, page_parts
+from marketplace.core.web.i18n import gettext as _
+from marketplace.core.web.nav import N_
+from marketplace.core.web.params import BigId
 from marketplace.points import services
 from marketplace.points.schemas import BalanceRead, GrantRead
 from marketplace.vouchers import services as vouchers
-from marketplace.web import nav, page_parts
-from marketplace.web.i18n import gettext as _
-from marketplace.web.nav import N_
-from marketplace.web.params import BigId
 
 nav.register("console", "points", N_("Points"), "/console/points", "gift", position=40)
 

@@ -18,7 +18,7 @@ announced in the inbox too.
 
 Four eyes: an adjustment of more than `APPROVAL_THRESHOLD` points either way, or a grant
 of more than that many points in all (per member × members), waits for a second operator
-with the `points.grant` permission (marketplace/identity/approvals.py); the proposer
+with the `points.grant` permission (marketplace/core/identity/approvals.py); the proposer
 cannot approve it. A waiting grant has the status `pending` (`rejected` if refused).
 """
 
@@ -28,16 +28,16 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from marketplace import dates, notifications, personal_data, pii
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.federation import services as federation
-from marketplace.identity import approvals, permissions
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
+from marketplace.core import dates, notifications, personal_data, pii
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import approvals, permissions
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
+from marketplace.core.settings import get_settings
+from marketplace.core.web.nav import N_
 from marketplace.points.schemas import BalanceRead, EntryRead, GrantRead, PointsRead
-from marketplace.settings import get_settings
-from marketplace.web.nav import N_
 
 log = structlog.get_logger(__name__)
 

@@ -1,10 +1,10 @@
 """The audit log in words: a sentence for each kind of action, and for each route whose
-change the audit middleware records (marketplace/audit/middleware.py), with the page of
+change the audit middleware records (marketplace/core/audit/middleware.py), with the page of
 the thing it changed. English msgids, translated when the page renders them."""
 
 import re
 
-from marketplace.web.nav import N_
+from marketplace.core.web.nav import N_
 
 # Actions recorded by the services, with their own subject.
 ACTIONS = {

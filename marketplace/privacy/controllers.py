@@ -8,9 +8,9 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from marketplace.identity import guards
+from marketplace.core.identity import guards
+from marketplace.core.web.params import BigId
 from marketplace.privacy import services
-from marketplace.web.params import BigId
 
 
 class RevealInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

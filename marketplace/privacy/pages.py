@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from marketplace.errors import DomainError, Invalid
-from marketplace.federation import services as federation
-from marketplace.identity import guards
+from marketplace.core.errors import DomainError, Invalid
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import guards
+from marketplace.core.settings import get_settings
+from marketplace.core.web import nav, paging
+from marketplace.core.web.forms import INT8_MAX, form_error, form_id
+from marketplace.core.web.nav import N_
+from marketplace.core.web.params import BigId
 from marketplace.privacy import audit_words, services
-from marketplace.settings import get_settings
-from marketplace.web import nav, paging
-from marketplace.web.forms import INT8_MAX, form_error, form_id
-from marketplace.web.nav import N_
-from marketplace.web.params import BigId
 
 nav.register("console", "audit", N_("Audit log"), "/console/audit", "lock", position=90)
 

@@ -1,6 +1,6 @@
 """Personal data: deliberate reveals, the audit search, a member's own data and its deletion.
 
-- Phone and ID numbers are stored encrypted (AES-GCM, marketplace/pii.py) with a keyed
+- Phone and ID numbers are stored encrypted (AES-GCM, marketplace/core/pii.py) with a keyed
   hash for look-ups; everyone but the member sees them masked. An operator who needs a
   full value asks for it with a reason; the reveal and the reason go to the append-only
   audit log before the value is returned. Values never reach the logs.
@@ -9,7 +9,7 @@
 - A member downloads their data as JSON, and may ask for deletion: their name, phone and
   ID number are erased (what accounting must keep, vouchers, payments and the ledger,
   stays, tied to an anonymous member) and their sessions end. Each domain forgets the
-  member in its own tables (marketplace/personal_data.py); this module writes none of them.
+  member in its own tables (marketplace/core/personal_data.py); this module writes none of them.
 - Retention: members who left are anonymised after `RETENTION_LEFT_DAYS` (default 365);
   the audit log is kept (it is append-only, nothing deletes from it).
 """
@@ -23,12 +23,12 @@ import structlog
 
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
-from marketplace import personal_data, pii
-from marketplace.audit import services as audit
-from marketplace.db import engine
-from marketplace.errors import Forbidden, Invalid, NotFound
+from marketplace.core import personal_data, pii
+from marketplace.core.audit import services as audit
+from marketplace.core.db import engine
+from marketplace.core.errors import Forbidden, Invalid, NotFound
+from marketplace.core.identity.principal import Principal
 from marketplace.favourites import services as favourites
-from marketplace.identity.principal import Principal
 from marketplace.points import services as points
 from marketplace.vouchers import services as vouchers
 

@@ -4,7 +4,7 @@ recomputes the days it covers, under an advisory lock."""
 import dramatiq
 import structlog
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from marketplace.reports import services
 
 log = structlog.get_logger(__name__)

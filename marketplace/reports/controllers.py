@@ -6,9 +6,9 @@ from typing import Annotated
 from litestar import Request, Response, get
 from litestar.params import PathParameter
 
-from marketplace import csvfiles
-from marketplace.errors import NotFound
-from marketplace.identity import guards
+from marketplace.core import csvfiles
+from marketplace.core.errors import NotFound
+from marketplace.core.identity import guards
 from marketplace.reports import pages, services
 
 Section = Annotated[str, PathParameter(max_length=20)]

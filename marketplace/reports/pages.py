@@ -12,10 +12,10 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from evaluation.scorecards import services as scorecards
-from marketplace.identity import guards
+from marketplace.core.identity import guards
+from marketplace.core.web.i18n import current_locale, gettext as _
+from marketplace.core.web.nav import N_, register
 from marketplace.reports import services
-from marketplace.web.i18n import current_locale, gettext as _
-from marketplace.web.nav import N_, register
 
 NodeQuery = Annotated[int | None, QueryParameter(name="node", gt=0, le=2**31 - 1)]
 

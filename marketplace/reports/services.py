@@ -37,9 +37,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from evaluation.scorecards import services as scorecards
-from marketplace import dates, db
-from marketplace.errors import Forbidden, NotFound
-from marketplace.identity.principal import Principal
+from marketplace.core import dates, db
+from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.identity.principal import Principal
 
 WINDOW_DAYS = 90
 TOP_PROVIDERS = 10

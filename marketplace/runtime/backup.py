@@ -43,8 +43,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from marketplace.core.settings import get_settings
 from marketplace.runtime.paths import component_dir
-from marketplace.settings import get_settings
 
 DUMP = "database.dump"
 MEDIA = "media.tar"

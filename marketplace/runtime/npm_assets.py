@@ -19,7 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# marketplace/web/static (the same folder marketplace.web.config serves at /static/)
+# marketplace/core/web/static (the same folder marketplace.core.web.config serves at /static/)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 
 # (package, version, integrity) → {member inside the tarball: target under static/}

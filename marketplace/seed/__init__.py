@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from marketplace import pii, reference_data as ref
-from marketplace.db import engine
-from marketplace.federation.services import id_check_digit
-from marketplace.identity.passwords import hash_password_blocking
+from marketplace.core import pii, reference_data as ref
+from marketplace.core.db import engine
+from marketplace.core.federation.services import id_check_digit
+from marketplace.core.identity.passwords import hash_password_blocking
 from marketplace.points import services as points
 from marketplace.seed import catalogue as cat, history as seed_history, pictures as seed_pictures
 from providers.credit_codes import (

@@ -47,9 +47,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from marketplace import dates, pii, reference_data as ref
-from marketplace.identity.principal import Principal
-from marketplace.jobs import topics
+from marketplace.core import dates, pii, reference_data as ref
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import topics
 from marketplace.seed import catalogue as cat
 from marketplace.vouchers import codes
 
@@ -531,8 +531,8 @@ class History:
         group in it) at their time, as the grant job applies them: an entry and a lot each.
         The entries are written with the claims' spends, in time order, so a member's ledger
         reads in the order things happened."""
+        from marketplace.core.settings import get_settings
         from marketplace.seed import DEMO_MEMBER
-        from marketplace.settings import get_settings
 
         beijing = self.operators["beijing"]
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
@@ -1623,7 +1623,7 @@ class History:
         through the counter's own service, each at a moment within the shop's opening hours
         (`counter_moments`), and the quality loop told of them as the worker would."""
         from evaluation.ratings import services as ratings
-        from marketplace.db import engine
+        from marketplace.core.db import engine
         from marketplace.seed import DEMO_PROVIDER
         from marketplace.vouchers import services as vouchers
 

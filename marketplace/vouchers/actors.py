@@ -3,9 +3,9 @@
 import dramatiq
 import structlog
 
-from marketplace import notifications
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.jobs import (
+from marketplace.core import notifications
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
     topics,

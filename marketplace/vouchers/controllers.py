@@ -8,11 +8,11 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
+from marketplace.core.web.params import BigId
 from marketplace.vouchers import services
 from marketplace.vouchers.schemas import ClaimInput, CodeInput, CounterVoucher, HonouredInput, RedeemInput, VoucherRead
-from marketplace.web.params import BigId
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 

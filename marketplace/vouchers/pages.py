@@ -15,18 +15,18 @@ from catalog.search.schemas import SearchQuery
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput
-from marketplace.errors import DomainError
-from marketplace.idempotency import services as idempotency_keys
-from marketplace.identity import guards
+from marketplace.core.errors import DomainError
+from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
+from marketplace.core.web import nav, page_parts, qr
+from marketplace.core.web.config import local_time
+from marketplace.core.web.forms import INT8_MAX, form_error, form_id
+from marketplace.core.web.i18n import gettext as _
+from marketplace.core.web.nav import N_
+from marketplace.core.web.params import BigId
 from marketplace.payments import services as payments
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.schemas import VoucherRead
-from marketplace.web import nav, page_parts, qr
-from marketplace.web.config import local_time
-from marketplace.web.forms import INT8_MAX, form_error, form_id
-from marketplace.web.i18n import gettext as _
-from marketplace.web.nav import N_
-from marketplace.web.params import BigId
 from providers import services as providers
 
 nav.register("provider", "counter", N_("Redeem vouchers"), "/provider/counter", "ticket", position=5)

@@ -13,7 +13,7 @@ booking offers take one place of the chosen slot the same way as stock.
 Policy: a voucher lasts to the end of its offer's last valid day in Asia/Shanghai (a
 booking, until its slot ends), as the window stood when it was claimed: a later revision
 of the offer does not shorten vouchers already issued. Whole days, so that no voucher
-expires at an odd moment such as 02:00 or 08:13 (see marketplace/dates.py). Cancelling an issued voucher gives back its stock,
+expires at an odd moment such as 02:00 or 08:13 (see marketplace/core/dates.py). Cancelling an issued voucher gives back its stock,
 its slot place, its points, its campaign subsidy and its place in the member's limit.
 
 Policy: a voucher whose payment the member's bank disputes is held until the bank decides:
@@ -33,17 +33,17 @@ from catalog import services as catalog
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
-from marketplace import dates, db, notifications, personal_data, pii, ratelimit
 from marketplace.campaigns import services as campaigns
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from marketplace.federation import services as federation
-from marketplace.identity.principal import Principal
-from marketplace.jobs import outbox, topics
+from marketplace.core import dates, db, notifications, personal_data, pii, ratelimit
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.core.federation import services as federation
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import outbox, topics
+from marketplace.core.web.nav import N_
 from marketplace.points import services as points
 from marketplace.vouchers import codes
 from marketplace.vouchers.schemas import ClaimState, CounterVoucher, VoucherRead
-from marketplace.web.nav import N_
 from providers import services as providers
 
 log = structlog.get_logger(__name__)

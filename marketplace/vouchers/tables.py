@@ -2,7 +2,7 @@ from piccolo.columns import BigSerial, Boolean, ForeignKey, Integer, Timestamptz
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
-from marketplace.federation.tables import Member
+from marketplace.core.federation.tables import Member
 
 
 class Voucher(Table, tablename="voucher"):

@@ -1,4 +1,4 @@
-from marketplace.db import sql_migration
+from marketplace.core.db import sql_migration
 
 ID = "2026-11-30T12:10:00:000001"
 VERSION = "1.38.0"

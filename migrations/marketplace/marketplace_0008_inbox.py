@@ -1,11 +1,11 @@
-from marketplace.db import sql_migration
+from marketplace.core.db import sql_migration
 
 ID = "2026-12-03T14:00:00:000001"
 VERSION = "1.38.0"
 DESCRIPTION = "Inbox messages as a kind with parameters and a link, read when opened"
 
 SQL = """
--- A message's words are the kind's msgids (marketplace/notifications.py), filled from params
+-- A message's words are the kind's msgids (marketplace/core/notifications.py), filled from params
 -- in the reader's language. title and body stay for messages written before, as their text.
 ALTER TABLE notification
     ADD COLUMN params jsonb NOT NULL DEFAULT '{}'::jsonb,

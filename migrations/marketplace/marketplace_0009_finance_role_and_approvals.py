@@ -1,4 +1,4 @@
-from marketplace.db import sql_migration
+from marketplace.core.db import sql_migration
 
 ID = "2026-12-04T15:10:00:000001"
 VERSION = "1.38.0"
@@ -9,7 +9,7 @@ ALTER TABLE operator DROP CONSTRAINT IF EXISTS operator_role_check;
 ALTER TABLE operator ADD CONSTRAINT operator_role_check
     CHECK (role IN ('administrator', 'reviewer', 'finance', 'analyst'));
 
--- A money change waiting for a second operator (marketplace/identity/approvals.py): a
+-- A money change waiting for a second operator (marketplace/core/identity/approvals.py): a
 -- provider's payout account, a large points adjustment or grant. `payload` is what is
 -- applied once approved; the proposer never decides their own proposal.
 CREATE TABLE approval_request (

@@ -1,6 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from marketplace.db import engine, execute_script
+from marketplace.core.db import engine, execute_script
 
 ID = "2026-12-04T16:00:00:000001"
 VERSION = "1.38.0"
@@ -29,12 +29,13 @@ AFTER = "ALTER TABLE operator DROP COLUMN totp_secret;"
 
 async def _encrypt_existing_secrets() -> None:
     """TOTP secrets were stored in clear: encrypt each with the personal-data key."""
-    from marketplace import pii
+    from marketplace.core import pii
 
     connection = engine().current_transaction.get().connection
     for row in await connection.fetch("SELECT id, totp_secret FROM operator WHERE totp_secret IS NOT NULL"):
-        await connection.execute("UPDATE operator SET totp_secret_cipher = $2 WHERE id = $1",
-                                 row["id"], pii.encrypt(row["totp_secret"]))
+        await connection.execute(
+            "UPDATE operator SET totp_secret_cipher = $2 WHERE id = $1", row["id"], pii.encrypt(row["totp_secret"])
+        )
 
 
 async def forwards() -> MigrationManager:

@@ -3,8 +3,8 @@ and the contact phone stored encrypted and masked instead of in clear text."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from marketplace import pii
-from marketplace.db import engine
+from marketplace.core import pii
+from marketplace.core.db import engine
 
 ID = "2026-11-22T08:10:00:000001"
 VERSION = "1.38.0"

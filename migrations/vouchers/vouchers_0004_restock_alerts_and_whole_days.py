@@ -1,11 +1,11 @@
-from marketplace.db import sql_migration
+from marketplace.core.db import sql_migration
 
 ID = "2026-12-03T15:10:00:000001"
 VERSION = "1.38.0"
 DESCRIPTION = "Restock alerts (到货提醒); vouchers already issued last to the end of their last day"
 
 # A voucher now lasts to the end of its offer's last day in Asia/Shanghai
-# (marketplace/dates.py end_of_last_day), so no expiry reads 02:00 or 08:13. Vouchers issued
+# (marketplace/core/dates.py end_of_last_day), so no expiry reads 02:00 or 08:13. Vouchers issued
 # before this rule get the same: their expiry moves forward to the next Shanghai midnight
 # (never back, so nobody loses a voucher); bookings keep the end of their slot.
 SQL = """

@@ -2,7 +2,7 @@
 
 import dramatiq
 
-from marketplace.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
 from providers.settlements import drafting as statements
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from marketplace.identity import guards
-from marketplace.web.params import BigId, Id
+from marketplace.core.identity import guards
+from marketplace.core.web.params import BigId, Id
 from providers.schemas import (
     Approval,
     DraftRequest,

@@ -19,8 +19,8 @@ from datetime import datetime
 
 import structlog
 
-from marketplace.db import engine
-from marketplace.identity.principal import Principal
+from marketplace.core.db import engine
+from marketplace.core.identity.principal import Principal
 from providers.schemas import DraftResult, StatementLineInput
 from providers.settlements import services as settlements
 

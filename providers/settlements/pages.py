@@ -8,15 +8,15 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from marketplace import dates
-from marketplace.audit.middleware import nothing_changed
-from marketplace.errors import DomainError
-from marketplace.identity import guards
-from marketplace.web import paging, todo
-from marketplace.web.forms import form_error, form_id
-from marketplace.web.i18n import current_locale, gettext as _, ngettext
-from marketplace.web.nav import N_, register
-from marketplace.web.params import BigId
+from marketplace.core import dates
+from marketplace.core.audit.middleware import nothing_changed
+from marketplace.core.errors import DomainError
+from marketplace.core.identity import guards
+from marketplace.core.web import paging, todo
+from marketplace.core.web.forms import form_error, form_id
+from marketplace.core.web.i18n import current_locale, gettext as _, ngettext
+from marketplace.core.web.nav import N_, register
+from marketplace.core.web.params import BigId
 from providers.schemas import STATEMENT_STATUSES, DraftResult, StatementRead
 from providers.settlements import drafting, payouts, services as settlements
 

@@ -22,8 +22,8 @@ from typing import Protocol
 import stripe
 import structlog
 
-from marketplace.errors import Conflict, Unavailable
-from marketplace.settings import get_settings
+from marketplace.core.errors import Conflict, Unavailable
+from marketplace.core.settings import get_settings
 
 log = structlog.get_logger(__name__)
 

@@ -20,11 +20,11 @@ the member's share collected online on the provider's behalf; the provider is ow
   approved) pays an approved statement through a `PayoutGateway` (providers/settlements/payouts.py)
   to the account fixed at approval; the gateway's reference is kept.
 - A provider's payout account changes only through four eyes: one operator proposes it
-  (`set_payout_account`), another approves it (marketplace/identity/approvals.py); the
+  (`set_payout_account`), another approves it (marketplace/core/identity/approvals.py); the
   audit log keeps the account before and after.
 - Corrections can take a draft's total to zero or below. Such a statement is never
   approved nor paid: one operator proposes closing it as "nothing to pay" (`propose_close`),
-  another approves (marketplace/identity/approvals.py). A negative total is what the
+  another approves (marketplace/core/identity/approvals.py). A negative total is what the
   provider still owes back: closing carries it to the provider's next statement as one
   correction (reason `balance_carried`), shown on both, so it is never lost.
 Anything else is a 409 naming the status the statement is in.
@@ -36,13 +36,13 @@ from datetime import UTC, datetime
 
 from asyncpg.exceptions import UniqueViolationError
 
-from marketplace import csvfiles, dates
-from marketplace.audit import services as audit
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.federation import services as federation
-from marketplace.identity import approvals, permissions
-from marketplace.identity.principal import Principal
+from marketplace.core import csvfiles, dates
+from marketplace.core.audit import services as audit
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import approvals, permissions
+from marketplace.core.identity.principal import Principal
 from providers.schemas import (
     AdjustmentRead,
     StatementLineInput,

@@ -9,8 +9,8 @@ import time
 import pytest
 from playwright.async_api import Page, expect
 
-from marketplace.identity import totp
-from marketplace.kv import redis
+from marketplace.core.identity import totp
+from marketplace.core.kv import redis
 from tests.factories import PASSWORD, add_member
 from tests.federation.test_activation import imported
 from tests.test_sms import last_sms_code

@@ -106,7 +106,7 @@ async def test_console_pages_satisfy_the_csp(browser, live_server, world, shots)
 async def test_the_stripe_stand_in_pay_page_satisfies_the_csp(browser, live_server, world, shots):
     """The pay page loads Stripe.js from the stand-in's origin and draws its test card form."""
     from catalog.tables import Offer
-    from marketplace.federation import services as federation
+    from marketplace.core.federation import services as federation
     from marketplace.payments import services as payments
 
     offer_id = world.offers["public"]

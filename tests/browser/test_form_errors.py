@@ -5,9 +5,9 @@ erasure confirmation (390x844). Screenshots in tests/artifacts/screenshots/."""
 import pytest
 from playwright.async_api import expect
 
-from marketplace import pii
-from marketplace.db import engine
-from marketplace.identity import totp
+from marketplace.core import pii
+from marketplace.core.db import engine
+from marketplace.core.identity import totp
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD

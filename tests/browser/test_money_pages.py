@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from catalog.tables import Offer
-from marketplace.identity import approvals
+from marketplace.core.identity import approvals
 from marketplace.payments import services as payments
 from providers.settlements import drafting as statements, services as settlements
 from tests.browser.conftest import PHONE, _context, _watch

@@ -11,9 +11,9 @@ import pytest
 from catalog.tables import Offer
 from marketplace.campaigns import services as campaigns
 from marketplace.campaigns.schemas import CampaignCreate
-from marketplace.db import engine
-from marketplace.errors import Conflict
-from marketplace.federation import services as federation
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict
+from marketplace.core.federation import services as federation
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
 from tests import factories

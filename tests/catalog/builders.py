@@ -3,7 +3,7 @@
 import io
 from datetime import UTC, datetime, timedelta
 
-from marketplace.db import engine
+from marketplace.core.db import engine
 from tests.test_errors import bearer
 
 # One moment for the whole session, so that two bodies built apart are equal.

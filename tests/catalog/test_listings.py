@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog import services
-from marketplace.db import engine
-from marketplace.federation import services as federation
+from marketplace.core.db import engine
+from marketplace.core.federation import services as federation
 from tests.catalog.builders import (
     changed_events,
     count,

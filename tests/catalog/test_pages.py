@@ -162,7 +162,7 @@ async def test_a_bad_form_comes_back_with_the_field_marked(client, world, change
     assert 'data-testid="form-error"' in response.text
     # The alert above the form names the field by its label (listing_pages.FIELD_LABELS), in Chinese.
     from catalog.listing_pages import FIELD_LABELS
-    from marketplace.web import i18n
+    from marketplace.core.web import i18n
 
     alert = response.text.split('data-testid="form-error"')[1].split("</div>")[0]
     label = i18n.translations("zh_Hans").gettext(FIELD_LABELS[field])

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from catalog import pricing
-from marketplace import money
+from marketplace.core import money
 
 pytestmark = pytest.mark.unit
 

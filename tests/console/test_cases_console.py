@@ -7,7 +7,7 @@ import re
 import pytest
 
 from evaluation.tables import EnforcementCase
-from marketplace.db import engine
+from marketplace.core.db import engine
 from tests.console.helpers import HTML, post, web_login
 from tests.factories import now
 

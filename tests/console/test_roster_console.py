@@ -2,8 +2,8 @@
 
 import pytest
 
-from marketplace.federation import services as federation
-from marketplace.federation.roster import parsing, services as roster
+from marketplace.core.federation import services as federation
+from marketplace.core.federation.roster import parsing, services as roster
 from tests.console.helpers import HTML, web_login
 from tests.federation.test_roster import ident, operator
 

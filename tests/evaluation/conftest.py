@@ -6,7 +6,7 @@ from itertools import count
 
 import pytest
 
-from marketplace.db import engine
+from marketplace.core.db import engine
 from tests.browser.conftest import browser, desktop_page, shots, static_assets  # noqa: F401
 
 NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai

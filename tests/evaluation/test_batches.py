@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from evaluation.evaluators import batches
-from marketplace.db import engine
-from marketplace.jobs import topics
+from marketplace.core.db import engine
+from marketplace.core.jobs import topics
 from tests.factories import add_provider
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from evaluation.complaints import services as complaints
-from marketplace.db import engine
-from marketplace.federation import services as federation
+from marketplace.core.db import engine
+from marketplace.core.federation import services as federation
 from marketplace.vouchers import services as vouchers
 from tests.evaluation.test_quality_loop import redeemed_voucher
 from tests.factories import now

@@ -5,8 +5,8 @@ import hashlib
 
 import pytest
 
-from marketplace.db import engine
-from marketplace.identity.tables import Operator
+from marketplace.core.db import engine
+from marketplace.core.identity.tables import Operator
 from tests.factories import now, password_hash
 from tests.providers.test_pages import _login, _post
 from tests.test_errors import assert_problem, bearer

@@ -13,11 +13,11 @@ from catalog.search import actors as search_actors
 from evaluation.enforcement import cases, policy
 from evaluation.ratings import services as ratings
 from evaluation.schemas import RatingInput
-from marketplace import notifications
-from marketplace.db import engine
-from marketplace.errors import Conflict
-from marketplace.federation import services as federation
-from marketplace.jobs import topics
+from marketplace.core import notifications
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict
+from marketplace.core.federation import services as federation
+from marketplace.core.jobs import topics
 from marketplace.vouchers import actors as voucher_actors, services as vouchers
 from tests import factories
 from tests.catalog.search.conftest import offers  # noqa: F401  (the search fixture)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evaluation.enforcement import cases, policy
-from marketplace.db import engine
+from marketplace.core.db import engine
 from tests.evaluation.test_quality_loop import bad_scorecard, events, redeemed_voucher
 from tests.points.test_ledger import operator
 from tests.providers.test_pages import _login, _post

@@ -12,9 +12,9 @@ import asyncpg
 import pytest
 
 from evaluation.evaluators import samples, services as evaluation
-from marketplace.db import engine
-from marketplace.federation import consent, services as federation
-from marketplace.jobs import actors, scheduler
+from marketplace.core.db import engine
+from marketplace.core.federation import consent, services as federation
+from marketplace.core.jobs import actors, scheduler
 from tests.factories import PASSWORD, add_member, add_provider
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

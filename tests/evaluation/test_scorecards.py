@@ -11,9 +11,9 @@ import dramatiq
 import pytest
 
 from evaluation.scorecards import services as scorecards
-from marketplace.db import engine
-from marketplace.jobs import actors, outbox, topics
-from marketplace.jobs.broker import broker
+from marketplace.core.db import engine
+from marketplace.core.jobs import actors, outbox, topics
+from marketplace.core.jobs.broker import broker
 from tests.evaluation.conftest import NOW, execute
 from tests.factories import add_provider
 

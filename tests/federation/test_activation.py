@@ -3,8 +3,8 @@ number and phone all right, or a generic refusal; failures are throttled."""
 
 import pytest
 
-from marketplace.db import engine
-from marketplace.federation.roster import services as roster
+from marketplace.core.db import engine
+from marketplace.core.federation.roster import services as roster
 from tests.federation.test_roster import csv_file, ident, operator, row
 from tests.providers.test_pages import _post
 from tests.test_sms import last_sms_code
@@ -34,7 +34,7 @@ async def activate(client, **form):
 
 
 async def password_set(id_number: str) -> bool:
-    from marketplace import pii
+    from marketplace.core import pii
 
     rows = await engine().run_ddl(
         f"SELECT password_hash FROM member WHERE id_number_hash = '\\x{pii.lookup_hash(id_number).hex()}'"
@@ -109,7 +109,7 @@ async def test_weak_and_mismatched_passwords_are_refused(client, world):
 
 
 async def test_failed_activations_are_throttled(client, world):
-    from marketplace.settings import get_settings
+    from marketplace.core.settings import get_settings
 
     person = await imported(world)
     limit = get_settings().security.login_max_failures

@@ -3,7 +3,7 @@ sent, in Chinese, at the field it names, with what was typed; not on the member 
 
 import pytest
 
-from marketplace.federation import services as federation
+from marketplace.core.federation import services as federation
 from tests.providers.test_pages import _login, _post
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

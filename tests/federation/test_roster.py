@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
-from marketplace import audit, pii
-from marketplace.db import engine
-from marketplace.federation.roster import parsing, services as roster
-from marketplace.federation.services import id_check_digit
-from marketplace.identity import services as identity
-from marketplace.identity.tables import Operator
+from marketplace.core import audit, pii
+from marketplace.core.db import engine
+from marketplace.core.federation.roster import parsing, services as roster
+from marketplace.core.federation.services import id_check_digit
+from marketplace.core.identity import services as identity
+from marketplace.core.identity.tables import Operator
 
 pytestmark = pytest.mark.integration
 
@@ -216,8 +216,8 @@ async def test_every_problem_of_a_file_is_listed(world):
 
 
 async def test_only_operators_import(world):
-    from marketplace.errors import Forbidden
-    from marketplace.federation.services import member_principal
+    from marketplace.core.errors import Forbidden
+    from marketplace.core.federation.services import member_principal
 
     member = await member_principal(world.members["chaoyang"][0])
     with pytest.raises(Forbidden):
@@ -269,7 +269,7 @@ async def test_a_large_bad_file_fails_in_the_job_and_changes_nothing(world, monk
 
 
 async def test_imports_are_seen_only_within_scope(world):
-    from marketplace.errors import NotFound
+    from marketplace.core.errors import NotFound
 
     chaoyang = await operator("chaoyang")
     done = await roster.start_import(chaoyang, "r.csv", csv_file(row(60)))

@@ -3,10 +3,10 @@ and reads their own records but claims and pays for nothing."""
 
 import pytest
 
-from marketplace import audit
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.federation import services as federation
+from marketplace.core import audit
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import services as federation
 from marketplace.points import services as points
 from tests.federation.test_roster import operator
 from tests.providers.test_pages import _login, _post

@@ -12,11 +12,11 @@ from catalog.search.pages import map_links
 from catalog.tables import Offer
 from evaluation.ratings import reviews, services as ratings
 from evaluation.schemas import RatingInput
-from marketplace.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import topics
+from marketplace.core.web import config, i18n
 from marketplace.favourites import services as favourites
-from marketplace.identity.principal import Principal
-from marketplace.jobs import topics
-from marketplace.web import config, i18n
 from tests.factories import PASSWORD
 from tests.journeys import builders
 from tests.providers.test_pages import HTML, _login, _post

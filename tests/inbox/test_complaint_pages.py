@@ -82,6 +82,6 @@ async def test_a_complaint_without_a_photo_is_fine(client, world):
 
 
 async def _member(world):
-    from marketplace.federation import services as federation
+    from marketplace.core.federation import services as federation
 
     return await federation.member_principal(world.members["chaoyang"][0])

@@ -9,10 +9,10 @@ import pytest
 
 from evaluation.complaints import services as complaints
 from evaluation.schemas import ComplaintInput
-from marketplace import notifications
-from marketplace.db import engine
-from marketplace.federation import services as federation
-from marketplace.jobs import topics
+from marketplace.core import notifications
+from marketplace.core.db import engine
+from marketplace.core.federation import services as federation
+from marketplace.core.jobs import topics
 from marketplace.vouchers import actors as voucher_actors, services as vouchers
 from tests.evaluation.test_quality_loop import events, redeemed_voucher
 from tests.evaluation.test_quality_pages import member_login
@@ -108,7 +108,7 @@ async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
 
 
 async def test_a_booking_is_reminded_the_day_before_once(world):
-    from marketplace.jobs import scheduler
+    from marketplace.core.jobs import scheduler
 
     assert voucher_actors.remind_bookings in [actor for actor, _ in scheduler.PERIODIC_JOBS]
     offer_id = await builders.offer(world, "slot", "职工之家理疗预约", list_fen=12000)

@@ -21,8 +21,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from catalog.tables import Offer
-from marketplace.federation import services as federation
-from marketplace.identity import services as identity
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import services as identity
 from marketplace.payments import services as payments
 from marketplace.runtime import npm_assets
 from marketplace.seed import pictures as seed_pictures
@@ -389,7 +389,7 @@ async def test_member_pages_weigh_at_most_100_kb(phone_page: Page, world):
 async def test_static_files_are_versioned_cached_and_compressed(client):
     page = await client.get("/login", headers={"accept-encoding": "gzip"})
     assert page.headers.get("content-encoding") == "gzip"
-    from marketplace.web.static_assets import static
+    from marketplace.core.web.static_assets import static
 
     css = static("app.css")
     assert f'href="{css}"' in page.text and "?v=" in css
@@ -416,7 +416,7 @@ async def test_static_files_are_versioned_cached_and_compressed(client):
 
 @pytest.mark.unit
 def test_the_version_changes_with_the_file(tmp_path, monkeypatch):
-    from marketplace.web import static_assets
+    from marketplace.core.web import static_assets
 
     monkeypatch.setattr(static_assets, "STATIC_DIR", tmp_path)
     file = tmp_path / "x.css"

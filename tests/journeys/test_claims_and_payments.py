@@ -11,16 +11,16 @@ import pytest
 
 from catalog import pricing
 from catalog.tables import Offer
-from marketplace import dates
-from marketplace.federation import services as federation
-from marketplace.federation.tables import Notification
+from marketplace.core import dates
+from marketplace.core.federation import services as federation
+from marketplace.core.federation.tables import Notification
+from marketplace.core.settings import get_settings
+from marketplace.core.web.pages import safe_next
 from marketplace.payments import services as payments
 from marketplace.payments.services import stripe_client
 from marketplace.payments.tables import Payment
-from marketplace.settings import get_settings
 from marketplace.vouchers import actors as voucher_actors, services as vouchers
 from marketplace.vouchers.tables import RestockAlert, Voucher
-from marketplace.web.pages import safe_next
 from tests.factories import now
 from tests.journeys import builders
 from tests.test_access import _web_login

@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.async_api import async_playwright, expect
 
 from catalog.tables import Offer
-from marketplace.federation import services as federation
+from marketplace.core.federation import services as federation
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.tables import Voucher
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_ENV, PHONE, _watch

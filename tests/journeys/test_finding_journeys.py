@@ -17,10 +17,10 @@ from catalog import services as catalog_services
 from catalog.tables import Category, Offer
 from evaluation.ratings import services as ratings
 from evaluation.schemas import RatingInput
+from marketplace.core.identity.principal import Principal
+from marketplace.core.jobs import topics
+from marketplace.core.reference_data import CATEGORIES
 from marketplace.favourites.tables import Favourite
-from marketplace.identity.principal import Principal
-from marketplace.jobs import topics
-from marketplace.reference_data import CATEGORIES
 from providers.tables import Location
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD

@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
-from marketplace.jobs import topics
+from marketplace.core.jobs import topics
 from marketplace.points import services as points
 from marketplace.vouchers import actors as voucher_actors
 from tests.evaluation.test_quality_loop import events, redeemed_voucher

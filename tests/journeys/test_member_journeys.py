@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Page, expect
 
-from marketplace import dates, notifications
-from marketplace.federation.tables import Notification
-from marketplace.identity import services as identity
+from marketplace.core import dates, notifications
+from marketplace.core.federation.tables import Notification
+from marketplace.core.identity import services as identity
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment
 from marketplace.points import services as points

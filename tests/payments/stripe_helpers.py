@@ -7,8 +7,8 @@ import json
 import time
 import uuid
 
+from marketplace.core.settings import get_settings
 from marketplace.payments.services import stripe_client
-from marketplace.settings import get_settings
 
 
 async def pay_at_stripe(intent_id: str, card: str = "4242424242424242") -> str:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from marketplace import dates, money
-from marketplace.db import engine
-from marketplace.errors import Conflict
-from marketplace.federation import services as federation
-from marketplace.identity import approvals
-from marketplace.jobs import topics
+from marketplace.core import dates, money
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import approvals
+from marketplace.core.jobs import topics
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.reports import services as reports

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.tables import Offer
-from marketplace.db import engine
-from marketplace.errors import Conflict
-from marketplace.federation import services as federation
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict
+from marketplace.core.federation import services as federation
 from marketplace.payments import services as payments
 from marketplace.payments.tables import Payment, StripeEvent
 from marketplace.vouchers import services as vouchers

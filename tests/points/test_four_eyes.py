@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from marketplace.db import engine
-from marketplace.identity import approvals
-from marketplace.identity.tables import Operator
-from marketplace.jobs import topics
+from marketplace.core.db import engine
+from marketplace.core.identity import approvals
+from marketplace.core.identity.tables import Operator
+from marketplace.core.jobs import topics
 from marketplace.points import services as points
 from tests.factories import now, password_hash
 from tests.points.test_ledger import operator

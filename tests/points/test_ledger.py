@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog.tables import Offer
-from marketplace import notifications
-from marketplace.db import engine
-from marketplace.errors import Conflict, Forbidden
-from marketplace.federation import services as federation
-from marketplace.identity import services as identity
-from marketplace.identity.tables import Operator
+from marketplace.core import notifications
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Forbidden
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import services as identity
+from marketplace.core.identity.tables import Operator
 from marketplace.points import services as points
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher

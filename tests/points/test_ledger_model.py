@@ -17,9 +17,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from marketplace.db import engine
+from marketplace.core.db import engine
+from marketplace.core.settings import get_settings
 from marketplace.points import services as points
-from marketplace.settings import get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("clean_state")]
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace import notifications
-from marketplace.db import engine
+from marketplace.core import notifications
+from marketplace.core.db import engine
 from marketplace.points import services as points
 from tests.points.test_ledger import give, operator
 

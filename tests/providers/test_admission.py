@@ -2,8 +2,8 @@
 
 import pytest
 
-from marketplace import pii
-from marketplace.db import engine
+from marketplace.core import pii
+from marketplace.core.db import engine
 from tests.providers.builders import VALID_CODE, application
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from marketplace.errors import Invalid
+from marketplace.core.errors import Invalid
 from providers.credit_codes import (
     credit_code_check_char,
     is_valid_credit_code,

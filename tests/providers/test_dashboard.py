@@ -6,8 +6,8 @@ import pytest
 from catalog.tables import Offer
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput
-from marketplace.federation import services as federation
-from marketplace.jobs import topics
+from marketplace.core.federation import services as federation
+from marketplace.core.jobs import topics
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
 from tests.evaluation.test_quality_loop import events

@@ -3,7 +3,7 @@ choose from, and the location pages that use them."""
 
 import pytest
 
-from marketplace.errors import Invalid
+from marketplace.core.errors import Invalid
 from providers import geocoding, services
 from providers.geocoding import Point, point_from_link
 from tests.providers.test_pages import HTML, _login, _post, _value

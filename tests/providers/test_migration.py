@@ -4,8 +4,8 @@ import importlib
 
 import pytest
 
-from marketplace import pii
-from marketplace.db import engine
+from marketplace.core import pii
+from marketplace.core.db import engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 

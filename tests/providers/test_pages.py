@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from marketplace.db import engine
+from marketplace.core.db import engine
 from tests.factories import PASSWORD
 from tests.providers.builders import VALID_CODE
 

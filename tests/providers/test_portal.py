@@ -2,7 +2,7 @@
 
 import pytest
 
-from marketplace.db import engine
+from marketplace.core.db import engine
 from tests.providers.builders import location
 from tests.test_errors import assert_problem, bearer
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from marketplace.db import engine
+from marketplace.core.db import engine
 from tests.providers.builders import application
 from tests.test_errors import assert_problem, bearer
 

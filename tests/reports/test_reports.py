@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace.db import engine
-from marketplace.identity.principal import Principal
+from marketplace.core.db import engine
+from marketplace.core.identity.principal import Principal
 from marketplace.reports import services
 from tests.factories import add_member
 from tests.providers.test_pages import HTML, _login

@@ -3,10 +3,10 @@
 from datetime import datetime, timedelta
 
 from catalog.tables import Category, Offer
-from marketplace.db import engine
-from marketplace.federation import services as federation
-from marketplace.identity import services as identity
-from marketplace.identity.tables import Operator
+from marketplace.core.db import engine
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import services as identity
+from marketplace.core.identity.tables import Operator
 from marketplace.vouchers import services as vouchers
 from providers.settlements import services as settlements
 from providers.tables import ProviderUser
@@ -102,7 +102,7 @@ def month_after(period: str) -> datetime:
 async def set_account(world, account: str, provider="chaoyang") -> None:
     """The provider's payout account, through four eyes: Chaoyang's operator proposes it,
     Beijing's approves it."""
-    from marketplace.identity import approvals
+    from marketplace.core.identity import approvals
 
     proposal = await settlements.set_payout_account(
         await operator_principal(world, "chaoyang"), world.providers[provider]["id"], account

@@ -4,7 +4,7 @@ statement still goes through the four-eyes rules of the settlements service."""
 
 import pytest
 
-from marketplace.identity import approvals
+from marketplace.core.identity import approvals
 from providers.settlements import services as settlements
 from tests.providers.test_pages import HTML, _login
 from tests.settlements.helpers import operator_principal, set_account, value

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace.errors import Invalid
+from marketplace.core.errors import Invalid
 from marketplace.vouchers import services as vouchers
 from providers.settlements import drafting as statements, services as settlements
 from tests.settlements.helpers import (
@@ -57,7 +57,7 @@ async def test_a_month_is_drafted_from_its_redeemed_vouchers_with_totals_in_fen(
 
 
 async def _member(world):
-    from marketplace.federation import services as federation
+    from marketplace.core.federation import services as federation
     from tests import factories
 
     member_id, _ = await factories.add_member(world.nodes["cy_union"], 9999, "赵六")

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from marketplace import dates
-from marketplace.jobs import actors, scheduler
+from marketplace.core import dates
+from marketplace.core.jobs import actors, scheduler
 from providers.settlements import services as settlements
 from tests.settlements.helpers import move_redemption, redeemed, value
 

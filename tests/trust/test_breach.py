@@ -1,12 +1,12 @@
 """BREACH: a page never prints the CSRF token as the cookie holds it. Each response masks it
-with a fresh random pad (marketplace/web/csrf.py), so gzip has nothing repeated to match
+with a fresh random pad (marketplace/core/web/csrf.py), so gzip has nothing repeated to match
 across responses; what a form sends back is unmasked before Litestar's check."""
 
 import re
 
 import pytest
 
-from marketplace.web import csrf
+from marketplace.core.web import csrf
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

@@ -202,7 +202,7 @@ async def test_api_answers_extreme_rows(client, world):
 
 @pytest.mark.unit
 def test_dates_stop_at_the_calendar_ends_instead_of_overflowing():
-    from marketplace import dates
+    from marketplace.core import dates
 
     assert dates.last_day_text(LAST) == "9999-12-31"
     assert dates.end_of_last_day(LAST).year == 9999

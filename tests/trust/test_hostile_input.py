@@ -1,4 +1,4 @@
-"""Hostile input is refused where it enters (marketplace/web/requests.py), naming the field.
+"""Hostile input is refused where it enters (marketplace/core/web/requests.py), naming the field.
 
 A NUL or any other control character, text that is not UTF-8, a JSON body nested too deep or
 too large, and a date outside 2000-2100: each answered 4xx, never 500, and nothing stored.

@@ -5,8 +5,8 @@ import ipaddress
 import httpx
 import pytest
 
-from marketplace.kv import redis
-from marketplace.web.proxy import real_client
+from marketplace.core.kv import redis
+from marketplace.core.web.proxy import real_client
 
 PROXY = "172.28.0.10"
 NETWORKS = (ipaddress.ip_network("172.28.0.10/32"), ipaddress.ip_network("10.1.0.0/16"))
@@ -65,7 +65,7 @@ async def _addresses_counted() -> str:
 @pytest.mark.integration
 @pytest.mark.usefixtures("clean_state")
 async def test_two_clients_behind_the_trusted_proxy_are_two_addresses(app, world, monkeypatch):
-    from marketplace.settings import get_settings
+    from marketplace.core.settings import get_settings
 
     monkeypatch.setenv("TRUSTED_PROXIES", PROXY)
     get_settings.cache_clear()

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from marketplace.web.config import TEMPLATE_DIRS
+from marketplace.core.web.config import TEMPLATE_DIRS
 from tests.catalog.test_pages import _web_login
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]

@@ -8,7 +8,7 @@ the SDK's client that probes the offer's row lock with NOWAIT before passing the
 import asyncpg
 import pytest
 
-from marketplace.db import engine
+from marketplace.core.db import engine
 from marketplace.payments import services as payments
 from tests.payments.test_payments import paid_offer
 from tests.test_errors import bearer

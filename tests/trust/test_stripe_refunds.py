@@ -63,7 +63,7 @@ async def test_a_refund_made_in_stripe_cancels_the_voucher_and_returns_the_stock
 async def test_a_refund_after_use_leaves_the_settlement_without_the_members_share(client, world):
     from datetime import UTC, datetime, timedelta
 
-    from marketplace.db import engine
+    from marketplace.core.db import engine
 
     _offer_id, row = await _paid(world)
     async with engine().transaction() as transaction:
@@ -115,7 +115,7 @@ async def test_events_about_charges_that_are_not_ours_change_nothing(client, wor
 
 
 async def test_the_daily_reconciliation_repairs_what_no_webhook_told(client, world):
-    from marketplace.federation import services as federation
+    from marketplace.core.federation import services as federation
 
     # A: refunded in the Stripe dashboard; its webhook never arrived.
     offer_id, refunded = await _paid(world)

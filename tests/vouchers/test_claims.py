@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from catalog.tables import Offer
-from marketplace.db import engine
-from marketplace.errors import Conflict, NotFound
-from marketplace.federation import services as federation
-from marketplace.identity import services as identity
+from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, NotFound
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import services as identity
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.tables import Voucher
 from providers.tables import Provider, ProviderUser

@@ -6,8 +6,8 @@ import pytest
 import qrcode
 from hypothesis import given, strategies as st
 
+from marketplace.core.web import qr
 from marketplace.vouchers import codes
-from marketplace.web import qr
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from catalog.tables import Offer
-from marketplace.errors import Conflict
-from marketplace.federation import services as federation
+from marketplace.core.errors import Conflict
+from marketplace.core.federation import services as federation
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.tables import Voucher
 from providers import services as providers

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from catalog.tables import Offer, OfferSlot
-from marketplace.errors import Conflict
+from marketplace.core.errors import Conflict
 from marketplace.vouchers import services
 from tests import factories
 from tests.providers.test_pages import _post

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from catalog.search import index
 from catalog.tables import Category, Offer, OfferLocation
-from marketplace.db import engine
-from marketplace.jobs import outbox
+from marketplace.core.db import engine
+from marketplace.core.jobs import outbox
 from providers.tables import Location
 from tests.factories import now
 

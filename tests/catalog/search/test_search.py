@@ -195,7 +195,7 @@ async def test_open_now_uses_the_opening_hours(client, world, offers):
 async def test_a_suspended_provider_vanishes_after_provider_changed(client, world, offers):
     assert offers["checkup"] in ids(await search(client, q="体检"))
     provider = world.providers["haidian"]["id"]
-    async with __import__("marketplace.db", fromlist=["engine"]).engine().transaction():
+    async with __import__("marketplace.core.db", fromlist=["engine"]).engine().transaction():
         await Provider.update({Provider.status: "suspended"}).where(Provider.id == provider)
         event = await builders.publish("provider.changed", {"provider_id": provider})
     assert await actors.on_provider_changed(event, {"provider_id": provider}) is True
@@ -223,8 +223,8 @@ async def test_outbox_redelivery_has_one_effect(client, world, offers):
 async def test_the_relayed_event_reaches_the_index_through_a_real_worker(client, world, offers):
     import dramatiq
 
-    from marketplace.jobs import outbox
-    from marketplace.jobs.broker import broker
+    from marketplace.core.jobs import outbox
+    from marketplace.core.jobs.broker import broker
 
     broker.flush_all()
     await Offer.update({Offer.stock_left: 0}).where(Offer.id == offers["yoga"])
@@ -382,7 +382,7 @@ async def test_an_announced_change_shows_at_once_and_is_written_in_one_batch_lat
     """The event's job only writes the overlay; the engine write is a job of its own that
     takes every change announced meanwhile, and drops the overlay entries it covers."""
     from catalog.search import overlay
-    from marketplace.kv import redis
+    from marketplace.core.kv import redis
 
     await Offer.update({Offer.status: "paused"}).where(Offer.id.is_in([offers["yoga"], offers["cinema"]]))
     assert await index.announce(offer_ids=[offers["yoga"]]) is True  # the caller sends a write job

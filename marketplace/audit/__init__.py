@@ -1,5 +1,0 @@
-"""The audit log (see services.py): `audit.record(connection, principal, action, ...)`."""
-
-from marketplace.audit.services import events, record
-
-__all__ = ["events", "record"]

@@ -1,0 +1,322 @@
+"""Reading a roster file and checking its rows; no database here (services.py runs an
+import, matching.py matches the checked rows against the members already there).
+
+`parse` reads the file (UTF-8 or GB18030, a header of the COLUMNS in any order, Chinese
+headers too) and yields its rows; `check_rows` checks each row on its own and against the
+earlier rows of the file. Problems are RowErrors, numbered by the file's lines.
+"""
+
+import csv
+import dataclasses
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from marketplace.core import csvfiles
+
+COLUMNS = ("name", "phone", "id_number", "node", "groups")
+# The template's Chinese headers (and common variants people type) for each column.
+CHINESE_HEADERS = {"name": "姓名", "phone": "手机号", "id_number": "身份证号", "node": "工会代码", "groups": "会员群体"}
+HEADER_ALIASES = {
+    **{zh: column for column, zh in CHINESE_HEADERS.items()},
+    "手机号码": "phone",
+    "手机": "phone",
+    "身份证号码": "id_number",
+    "身份证": "id_number",
+    "所属工会代码": "node",
+    "基层工会代码": "node",
+    "工会编码": "node",
+    "群体": "groups",
+}
+
+
+def template_csv() -> bytes:
+    """The file operators fill in: the Chinese headers and one example row (UTF-8 with a BOM,
+    so that Excel opens it in the right encoding)."""
+    header = ",".join(CHINESE_HEADERS[column] for column in COLUMNS)
+    body = "11010519900101123"
+    example = f"张伟,13800138000,{body}{check_character(body)},110105-001,女职工;新就业形态劳动者"
+    return ("\ufeff" + header + "\r\n" + example + "\r\n").encode()
+
+
+MAX_ERRORS = 1000  # kept and shown at most; error_count says how many there were
+MAX_NAME = 50
+MIN_AGE, MAX_AGE = 16, 100
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643
+_CHECK = "10X98765432"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    code: str
+    message: str
+    params: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message, "params": self.params}
+
+    @classmethod
+    def of(cls, data: dict) -> "RowError":
+        return cls(data["row"], data["field"], data["code"], data["message"], data.get("params") or {})
+
+
+class RosterRejected(Exception):
+    """The file has problems; nothing of it was applied."""
+
+    def __init__(self, errors: list[RowError], count: int | None = None):
+        super().__init__(f"{count or len(errors)} problem(s) in the roster file; nothing was applied.")
+        self.errors = sorted(errors, key=lambda error: error.row)[:MAX_ERRORS]
+        self.count = count if count is not None else len(errors)
+
+
+# Checking rows --------------------------------------------------------------------------------------------
+
+
+def check_character(first17: str) -> str:
+    return _CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True)) % 11]
+
+
+def birth_date_problem(id_number: str, today: date) -> str | None:
+    """Why the birth date inside an ID number is not plausible, or None."""
+    try:
+        born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    except ValueError:
+        return "not a real calendar date"
+    if born > today:
+        return "in the future"
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if not MIN_AGE <= age <= MAX_AGE:
+        return f"an age of {age}, outside {MIN_AGE}–{MAX_AGE}"
+    return None
+
+
+@dataclass(frozen=True)
+class Node:
+    id: int
+    level: str
+    path: str
+
+
+@dataclass
+class Checked:
+    """The valid rows, column by column (cheaper than an object per row)."""
+
+    rows: list[int] = dataclasses.field(default_factory=list)
+    names: list[str] = dataclasses.field(default_factory=list)
+    phones: list[str] = dataclasses.field(default_factory=list)
+    id_numbers: list[str] = dataclasses.field(default_factory=list)
+    nodes: list[int] = dataclasses.field(default_factory=list)
+    groups: list[list[str]] = dataclasses.field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def check_rows(
+    entries,
+    nodes: dict[str, Node],
+    scope_path: str,
+    group_codes: set[str] | dict[str, str],
+    today: date,
+    checked: Checked,
+    errors: list[RowError],
+    seen_ids: dict[str, int],
+    seen_phones: dict[str, int],
+) -> None:
+    """Check `entries` ((line, cells in COLUMNS order) pairs), appending to `checked` and
+    `errors`; `seen_*` carry the first row of each ID number and phone across chunks."""
+    phone_ok, id_ok = _PHONE.match, _ID_NUMBER.match
+    add = errors.append
+    for line, (name, phone, id_number, node_code, group_text) in entries:
+        problems = len(errors)
+        name = name.strip()
+        if not name:
+            add(RowError(line, "name", "name_required", "name is required."))
+        elif len(name) > MAX_NAME:
+            add(
+                RowError(
+                    line, "name", "name_too_long", f"name must be at most {MAX_NAME} characters.", {"max": MAX_NAME}
+                )
+            )
+        phone = phone.strip()
+        if not phone_ok(phone):
+            add(RowError(line, "phone", "bad_phone", "Enter a mainland mobile number of 11 digits."))
+        id_number = id_number.strip().upper()
+        if not id_ok(id_number):
+            add(RowError(line, "id_number", "bad_id_number", "id_number must be 17 digits followed by a digit or X."))
+        elif check_character(id_number[:17]) != id_number[17]:
+            add(RowError(line, "id_number", "bad_checksum", "id_number's check character does not match (GB 11643)."))
+        else:
+            problem = birth_date_problem(id_number, today)
+            if problem:
+                add(
+                    RowError(
+                        line,
+                        "id_number",
+                        "bad_birth_date",
+                        f"The birth date in id_number is not plausible: {problem}.",
+                        {"problem": problem},
+                    )
+                )
+        node_code = node_code.strip()
+        node = nodes.get(node_code)
+        if node is None:
+            add(
+                RowError(
+                    line,
+                    "node",
+                    "unknown_node",
+                    f"There is no union with the code {node_code[:40]!r}.",
+                    {"code": node_code[:40]},
+                )
+            )
+        elif not node.path.startswith(scope_path):
+            add(
+                RowError(
+                    line, "node", "node_out_of_scope", f"Union {node_code} is outside your scope.", {"code": node_code}
+                )
+            )
+        elif node.level != "grassroots":
+            add(
+                RowError(
+                    line,
+                    "node",
+                    "not_grassroots",
+                    f"Union {node_code} is not a grassroots union; members belong to one.",
+                    {"code": node_code},
+                )
+            )
+        # Groups by code or by name (女职工), separated by ; or the Chinese ；、
+        parts = (part.strip() for part in group_text.replace("；", ";").replace("、", ";").split(";"))
+        groups = [group_codes.get(code, code) if isinstance(group_codes, dict) else code for code in parts if code]
+        unknown = [code for code in groups if code not in group_codes]
+        if unknown:
+            names = ", ".join(code[:32] for code in unknown)
+            add(RowError(line, "groups", "unknown_group", f"Unknown member groups: {names}.", {"codes": names}))
+        if id_ok(id_number):
+            first = seen_ids.setdefault(id_number, line)
+            if first != line:
+                add(
+                    RowError(
+                        line,
+                        "id_number",
+                        "duplicate_id_number",
+                        f"Row {line} repeats the ID number of row {first}.",
+                        {"first": first},
+                    )
+                )
+        if phone_ok(phone):
+            first = seen_phones.setdefault(phone, line)
+            if first != line:
+                add(
+                    RowError(
+                        line,
+                        "phone",
+                        "duplicate_phone",
+                        f"Row {line} repeats the phone of row {first}.",
+                        {"first": first},
+                    )
+                )
+        if len(errors) == problems:
+            checked.rows.append(line)
+            checked.names.append(name)
+            checked.phones.append(phone)
+            checked.id_numbers.append(id_number)
+            assert node is not None  # a row without errors has a known node
+            checked.nodes.append(node.id)
+            checked.groups.append(sorted(set(groups)))
+
+
+# The file -------------------------------------------------------------------------------------------------
+
+MAX_BYTES = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
+
+
+def decode(content: bytes) -> str:
+    """The file's text (marketplace/core/csvfiles.py: UTF-8 with or without a byte-order mark,
+    or GB18030); anything else, or a file over MAX_BYTES, is refused."""
+    try:
+        return csvfiles.decode_upload(content, max_bytes=MAX_BYTES)
+    except csvfiles.UploadError as error:
+        raise RosterRejected([RowError(0, "file", error.code, error.text, error.params)]) from None
+
+
+def parse(content: bytes):
+    """(line, [name, phone, id_number, node, groups]) of each data row, lazily; the file's
+    shape problems (encoding, empty, header, column counts, broken quoting) as RosterRejected.
+    Blank lines are skipped."""
+    text = decode(content)
+    if not text.strip():
+        raise RosterRejected([RowError(0, "file", "empty_file", "The file is empty.")])
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = None
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                header = [cell.strip().lower().lstrip("\ufeff") for cell in cells]
+                header = [HEADER_ALIASES.get(name, name) for name in header]
+                break
+    except csv.Error as error:
+        raise RosterRejected(
+            [
+                RowError(
+                    reader.line_num,
+                    "file",
+                    "malformed_csv",
+                    f"The file is not valid CSV ({error}).",
+                    {"line": reader.line_num},
+                )
+            ]
+        ) from error
+    if header is None:
+        raise RosterRejected([RowError(0, "file", "empty_file", "The file is empty.")])
+    unknown = [name for name in header if name not in COLUMNS]
+    missing = [name for name in COLUMNS if name not in header]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if unknown or missing or repeated:
+        parts = {"unknown": ", ".join(unknown)[:200], "missing": ", ".join(missing), "repeated": ", ".join(repeated)}
+        found = "; ".join(f"{kind} columns: {names}" for kind, names in parts.items() if names)
+        raise RosterRejected(
+            [
+                RowError(
+                    reader.line_num,
+                    "header",
+                    "wrong_header",
+                    f"The first line must name the columns {','.join(COLUMNS)} ({found}).",
+                    {"columns": ",".join(COLUMNS), **parts},
+                )
+            ]
+        )
+    order = [header.index(name) for name in COLUMNS]
+    width = len(header)
+    return _rows(reader, order, width)
+
+
+def _rows(reader, order: list[int], width: int):
+    in_order = order == list(range(len(COLUMNS)))
+    try:
+        for cells in reader:
+            if len(cells) != width:
+                if not any(cell.strip() for cell in cells):
+                    continue
+                yield reader.line_num, None, len(cells)
+                continue
+            yield reader.line_num, (cells if in_order else [cells[i] for i in order]), width
+    except csv.Error as error:
+        yield reader.line_num, None, str(error)
+
+
+def count_rows(content: bytes) -> int:
+    """Lines after the header (an estimate that decides between now and a job)."""
+    return max(content.count(b"\n") + (0 if content.endswith(b"\n") else 1) - 1, 0)
+
+
+def content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

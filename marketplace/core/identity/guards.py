@@ -1,0 +1,95 @@
+"""Route guards: who may call a handler. Scope (which node, which provider) is checked
+by the services, which know what the request touches.
+
+Guards are `async def` although they never await: Litestar runs a plain function guard
+in a worker thread (`sync_to_thread`), which cost a claim more than its own queries."""
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from marketplace.core.errors import Forbidden, Unauthorized
+
+
+def _require(kind: str, connection: ASGIConnection) -> None:
+    principal = connection.user
+    if principal is None:
+        raise Unauthorized("Sign in first.", code="not_signed_in")
+    if principal.kind != kind:
+        raise Forbidden(f"Only {kind} accounts may do this.", code="wrong_role")
+
+
+async def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("member", connection)
+
+
+async def provider_user(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("provider", connection)
+
+
+async def provider_owner(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("provider", connection)
+    if connection.user.role != "owner":
+        raise Forbidden("Only the provider's owner may do this.", code="owner_only")
+
+
+async def operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("operator", connection)
+
+
+async def evaluator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require("evaluator", connection)
+
+
+async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user is None:
+        raise Unauthorized("Sign in first.", code="not_signed_in")
+
+
+def operator_role(*roles: str):
+    """A guard for operators with one of `roles` (on top of their node scope)."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        _require("operator", connection)
+        if connection.user.role not in roles:
+            raise Forbidden(f"Only operators with the role {' or '.join(roles)} may do this.", code="role_required")
+
+    return guard
+
+
+administrator = operator_role("administrator")
+
+# Which role may call which route (analysts read only, staff keep to the counter, ...) is
+# the permission table's job: marketplace/core/identity/permissions.py, one app-wide guard.
+
+
+# Where a signed-in operator or provider user with something pending may still go.
+SETUP_PAGES = {
+    "password": {"operator": "/console/password", "provider": "/provider/password"},
+    "two_factor": {"operator": "/console/security"},
+}
+SETUP_ALLOWED = (
+    "/console/password",
+    "/console/security",
+    "/console/logout",
+    "/provider/password",
+    "/provider/logout",
+    "/api/v1/auth/token",
+    "/api/v1/me",
+    "/lang/",
+)
+
+
+async def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """App-wide: staff whose password was reset choose a new one, and operators whose role
+    requires two-factor sign-in set it up, before anything else (pages redirect there)."""
+    principal = connection.user
+    if principal is None or principal.pending is None or connection.url.path.startswith(SETUP_ALLOWED):
+        return
+    page = SETUP_PAGES[principal.pending].get(principal.kind)
+    if principal.pending == "password":
+        raise Forbidden("Choose a new password first.", code="password_change_required", setup=page)
+    raise Forbidden(
+        "Turn on two-factor sign-in first: your role shows members' personal data.",
+        code="two_factor_required",
+        setup=page,
+    )

@@ -1,0 +1,53 @@
+"""What `dramatiq marketplace.core.jobs.worker` loads: the broker and every domain's actors.
+
+Only the worker process imports this module: it gives the worker's event loop its own
+database pool (tests run a worker beside their own loop and use no pool).
+"""
+
+import threading
+
+import structlog
+from dramatiq import Middleware
+from dramatiq.asyncio import get_event_loop_thread
+
+from marketplace.core import db, logs
+from marketplace.core.jobs import actors  # noqa: F401  (declares every actor)
+from marketplace.core.jobs.broker import HEARTBEAT_SECONDS, broker
+from marketplace.core.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+
+class DatabasePool(Middleware):
+    """Open the pool on the event loop that runs async actors (started by AsyncIO)."""
+
+    def after_worker_boot(self, broker, worker):
+        get_event_loop_thread().run_coroutine(db.open_pool())
+
+    def before_worker_shutdown(self, broker, worker):
+        get_event_loop_thread().run_coroutine(db.close_pool())
+
+
+class Heartbeat(Middleware):
+    """Tell Redis every HEARTBEAT_SECONDS that this worker lives, also while all its
+    threads are busy with long jobs (Dramatiq itself beats only when it fetches), so its
+    messages are not handed to another worker as if it had died."""
+
+    def after_worker_boot(self, broker, worker):
+        self.stopped = threading.Event()
+        threading.Thread(target=self._beat, args=(broker,), name="heartbeat", daemon=True).start()
+
+    def before_worker_shutdown(self, broker, worker):
+        self.stopped.set()
+
+    def _beat(self, broker) -> None:
+        while not self.stopped.wait(HEARTBEAT_SECONDS):
+            try:
+                broker.do_qsize("default")  # every broker command records the heartbeat
+            except Exception as error:  # Redis away: the consumers notice and reconnect
+                log.warning("worker_heartbeat_failed", error=type(error).__name__)
+
+
+logs.configure(json=get_settings().app.log_json)
+broker.add_middleware(DatabasePool())
+broker.add_middleware(Heartbeat())
