@@ -736,7 +736,7 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
 # to the member's node or an ancestor, and open to everyone or to one of the member's groups.
 _CLAIMABLE_SQL = """
 SELECT o.id, o.kind, o.provider, o.title_zh, o.title_en, o.member_price_fen, o.subsidy_fen, o.points_price,
-       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left
+       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left, o.by_draw
 FROM offer o
 JOIN provider p ON p.id = o.provider
 WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'
@@ -750,6 +750,12 @@ async def claimable_offer(connection, offer_id: int, node_ids: list[int], groups
     """The offer if this member (their node and its ancestors, their groups) may claim it now."""
     row = await connection.fetchrow(_CLAIMABLE_SQL, offer_id, node_ids, groups)
     return dict(row) if row else None
+
+
+async def give_by_draw(connection, offer_id: int) -> None:
+    """From now on the offer's places go by draw (marketplace/draws): the normal claim
+    refuses it. In the caller's transaction."""
+    await connection.execute("UPDATE offer SET by_draw = true WHERE id = $1", offer_id)
 
 
 async def take_stock(connection, offer_id: int) -> int | None:

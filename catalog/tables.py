@@ -60,6 +60,7 @@ class Offer(Table, tablename="offer"):
     published_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
     review_note = Text(null=True, default=None)  # why an operator sent it back to draft
+    by_draw = Boolean(default=False)  # its places go by draw (marketplace/draws), not first come
 
 
 class OfferLocation(Table, tablename="offer_location"):

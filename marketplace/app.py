@@ -45,6 +45,7 @@ from marketplace.core.web import (
     security,
     static_assets,
 )
+from marketplace.draws import pages as draw_pages
 from marketplace.favourites import pages as favourite_pages
 from marketplace.inbox import pages as inbox_pages
 from marketplace.payments import controllers as payment_controllers, pages as payment_pages
@@ -87,6 +88,7 @@ ROUTE_MODULES = [
     complaint_pages,
     review_pages,
     favourite_pages,
+    draw_pages,
     privacy_controllers,
     privacy_pages,
     report_pages,

@@ -621,6 +621,76 @@ def bench_reports(members: int, vouchers: int, loads: int, regenerate: bool) -> 
     console.print(table)
 
 
+@bench.command("draw")
+@click.option("--entries", default=100_000, show_default=True, help="Members in the draw.")
+@click.option("--through-service", default=2_000, show_default=True, help="Of them, entered one by one as members do.")
+@click.option("--concurrency", default=16, show_default=True, help="Members entering at once.")
+def bench_draw(entries: int, through_service: int, concurrency: int) -> None:
+    """A fair draw: entry throughput, then the draw of ENTRIES entries and its verification."""
+    from benchmarks import draw as benchmark
+
+    _bring_up()
+    asyncio.run(_migrate())
+    report = asyncio.run(
+        benchmark.run(entries=entries, through_service=through_service, concurrency=concurrency, say=console.print)
+    )
+    table = Table("measure", "result")
+    for label, value in report.rows():
+        table.add_row(label, value)
+    console.print(table)
+    if report.problems:
+        raise click.ClickException("; ".join(report.problems))
+
+
+@main.group()
+def draw() -> None:
+    """Fair draws."""
+
+
+@draw.command("verify")
+@click.argument("draw_id", type=int, required=False)
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A result file downloaded from the draw's page (no database needed).",
+)
+def draw_verify(draw_id: int | None, path: Path | None) -> None:
+    """Recompute a draw from its seed and entries and compare with the published order."""
+    import json
+
+    from marketplace.draws import services as draw_services
+
+    if (draw_id is None) == (path is None):
+        raise click.UsageError("give a draw's number or --file, one of the two")
+    if path is not None:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    else:
+        from marketplace.core import db
+
+        _bring_up()
+
+        async def published() -> dict:
+            await db.open_pool()
+            try:
+                return await draw_services.published_result(draw_id)
+            finally:
+                await db.close_pool()
+
+        result = asyncio.run(published())
+    problems = draw_services.verify(result)
+    for problem in problems:
+        console.print(f"[red]{problem}[/]")
+    if problems:
+        raise click.ClickException(f"draw {result['draw']} does not verify")
+    console.print(
+        f"draw {result['draw']}: the seed matches its published SHA-256 {result['seed_hash'][:16]}…, and its "
+        f"{len(result['entries']):,} entries give exactly the published order "
+        f"({min(result['places'], len(result['order']))} winners, {max(0, len(result['order']) - result['places']):,} "
+        "on the waitlist)"
+    )
+
+
 @main.group()
 def reports() -> None:
     """Report aggregates."""

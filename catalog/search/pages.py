@@ -151,6 +151,8 @@ async def offer_page(request: Request, offer_id: Id) -> Template:
             # Inclusive: an offer "valid until 2027-02-28" ends at the next midnight.
             "valid_until": dates.last_day_text(detail["offer"]["valid_to"]),
             **await page_parts.fill("offer_actions", request, detail),
+            # An offer given by draw: its draw instead of the claim (marketplace.draws).
+            **await page_parts.fill("offer_draw", request, detail),
         },
     )
 

@@ -136,12 +136,18 @@ def _read(row) -> VoucherRead:
     )
 
 
-async def claim(principal: Principal, offer_id: int, slot_id: int | None = None) -> VoucherRead:
-    """Claim one voucher of an offer for the signed-in member (a booking names its slot)."""
+async def claim(
+    principal: Principal, offer_id: int, slot_id: int | None = None, *, drawn_place: bool = False
+) -> VoucherRead:
+    """Claim one voucher of an offer for the signed-in member (a booking names its slot).
+    An offer given by draw is claimed only with a place the draw gave (marketplace/draws
+    passes `drawn_place`); everything else is checked as for any claim."""
     _member(principal)
     federation.require_current_member(principal)
     now = datetime.now(UTC)
     offer = await open_offer(principal, offer_id)
+    if offer["by_draw"] and not drawn_place:
+        raise Conflict("This offer is given by draw: enter the draw on its page.", code="by_draw")
     if offer["kind"] not in CLAIMABLE_KINDS:
         raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
     if (offer["kind"] == "slot") != (slot_id is not None):

@@ -19,6 +19,7 @@ from marketplace.campaigns import actors as campaigns  # noqa: F401
 from marketplace.core.federation import actors as federation  # noqa: F401
 from marketplace.core.identity import actors as identity  # noqa: F401
 from marketplace.core.jobs import housekeeping  # noqa: F401
+from marketplace.draws import actors as draws  # noqa: F401
 from marketplace.payments import actors as payments  # noqa: F401
 from marketplace.points import actors as points  # noqa: F401
 from marketplace.privacy import actors as privacy  # noqa: F401

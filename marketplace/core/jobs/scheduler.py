@@ -63,6 +63,8 @@ PERIODIC_JOBS = [
     (actors.enforcement.apply_enforcement_policy, IntervalTrigger(hours=1)),
     (actors.privacy.anonymise_left_members, IntervalTrigger(hours=24)),
     (actors.campaigns.release_expired_spend, IntervalTrigger(minutes=5)),
+    # Draws whose entries closed are run; unclaimed places go down the waitlist.
+    (actors.draws.draws_tick, IntervalTrigger(minutes=1)),
     # Report aggregates: the last two days, incrementally (full history: `benefits reports rebuild`).
     (actors.reports.refresh_reports, IntervalTrigger(minutes=10)),
     # Scorecards: every provider hourly; last month's snapshot early on the 1st in the configured zone.

@@ -31,6 +31,7 @@ TEMPLATE_DIRS = [
     _REPO / "marketplace" / "reports" / "templates",
     _REPO / "marketplace" / "inbox" / "templates",
     _REPO / "marketplace" / "favourites" / "templates",
+    _REPO / "marketplace" / "draws" / "templates",
     _REPO / "marketplace" / "core" / "identity" / "templates",
 ]
 STATIC_DIR = Path(__file__).parent / "static"

@@ -1,0 +1,1 @@
+"""Fair draws (抽签): a scarce offer's places handed out by a verifiable draw."""
