@@ -135,8 +135,8 @@ def parse_form(form: dict, groups: list[str]) -> services.DrawCreate:
         offer_id=offer_id,
         opens_at=_moment(form, "opens_at"),
         closes_at=_moment(form, "closes_at"),
-        places=_number(form, "places", "Enter the number of places, a whole number."),
-        claim_hours=_number(form, "claim_hours", "A place is held between 1 hour and 14 days."),
+        places=_number(form, "places", N_("Enter the number of places, a whole number.")),
+        claim_hours=_number(form, "claim_hours", N_("A place is held between 1 hour and 14 days.")),
         weights=weights,
     )
 
