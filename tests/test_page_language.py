@@ -15,10 +15,13 @@ from html.parser import HTMLParser
 
 import pytest
 
+from catalog.tables import Offer
 from evaluation.tables import Complaint, EnforcementCase, Rating
 from marketplace.campaigns import services as campaigns
 from marketplace.campaigns.schemas import CampaignCreate
 from marketplace.core.db import engine
+from marketplace.core.federation import services as federation
+from marketplace.draws import services as draws
 from marketplace.points import services as points
 from providers import services
 from tests.console.helpers import submitted_offers, web_login
@@ -67,6 +70,8 @@ ALLOWED = {
     "Microsoft",
     "Windows",
     "Connect",
+    "SHA",  # SHA-256 and HMAC-SHA256: the fair draws' published hash and rule
+    "HMAC",
 }
 # Where the seeded rows carry Latin letters of their own (usernames, codes), they are names too.
 SKIP_TAGS = {"script", "style", "code", "kbd", "samp", "template", "noscript", "svg"}
@@ -222,6 +227,22 @@ async def _seed(world) -> dict[str, int]:
         )
     ).id
     ids["grant_id"] = (await points.create_grant(operator, world.nodes["chaoyang"], None, 50, "冬至慰问")).id
+    # A drawn draw of an offer in Chaoyang's scope, one member entered.
+    await Offer.update({Offer.node_scope: world.nodes["chaoyang"]}).where(Offer.id == world.offers["public"])
+    chaoyang_operator = await operator_principal(world, "chaoyang")
+    ids["draw_id"] = await draws.create_draw(
+        chaoyang_operator,
+        draws.DrawCreate(
+            offer_id=world.offers["public"],
+            opens_at=now() - timedelta(minutes=1),
+            closes_at=now() + timedelta(days=1),
+            places=1,
+            claim_hours=24,
+            weights={"hardship": 3},
+        ),
+    )
+    await draws.enter(await federation.member_principal(world.members["chaoyang"][0]), ids["draw_id"])
+    await draws.run_draw(chaoyang_operator, ids["draw_id"])
     ids["import_id"] = await value(
         "INSERT INTO roster_import (operator, node, filename, rows, status, errors, content_hash, created_at) "
         "VALUES ($1, $2, 'members.csv', 1, 'done', '[]', 'x', now()) RETURNING id",

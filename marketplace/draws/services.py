@@ -207,7 +207,7 @@ async def list_draws(principal: Principal, limit: int = 200) -> list[dict]:
     _operator(principal)
     async with db.connection() as connection:
         rows = await connection.fetch(
-            _DRAW_SQL + "WHERE n.path LIKE $1 ORDER BY d.id DESC LIMIT $2", principal.node_path + "%", limit
+            _DRAW_SQL + "WHERE n.path LIKE $1 ORDER BY d.id DESC LIMIT $2", (principal.node_path or "/-") + "%", limit
         )
     return [_draw(row) for row in rows]
 
