@@ -87,12 +87,19 @@ async def forget_member(connection, member_id: int) -> None:
 
 
 async def add(connection, messages: list[Message]) -> None:
-    """Inbox messages in the caller's transaction (no sender: for batches such as reminders)."""
+    """Inbox messages in the caller's transaction (no sender: for batches such as reminders).
+    One statement however many: a draw tells 100,000 entrants at once (docs/benchmarks.md)."""
     if messages:
-        await connection.executemany(
+        await connection.execute(
             "INSERT INTO notification (member, kind, params, link, source_event, created_at) "
-            "VALUES ($1, $2, $3::jsonb, $4, $5, now())",
-            [(m.member_id, m.kind, msgspec.json.encode(m.params).decode(), m.link, m.source_event) for m in messages],
+            "SELECT member, kind, params::jsonb, link, source_event, now() "
+            "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
+            "AS m(member, kind, params, link, source_event)",
+            [m.member_id for m in messages],
+            [m.kind for m in messages],
+            [msgspec.json.encode(m.params).decode() for m in messages],
+            [m.link for m in messages],
+            [m.source_event for m in messages],
         )
 
 

@@ -33,7 +33,7 @@ import hmac
 import math
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_WEIGHT = 10
 _SCALE = float(2**48)
@@ -48,7 +48,7 @@ def seed_hash(seed: str) -> str:
 
 
 def mac(seed: str, ticket: str) -> bytes:
-    return hmac.new(seed.encode("ascii"), ticket.encode("ascii"), hashlib.sha256).digest()
+    return hmac.digest(seed.encode("ascii"), ticket.encode("ascii"), "sha256")
 
 
 def score(digest: bytes, weight: int) -> float:
@@ -56,27 +56,32 @@ def score(digest: bytes, weight: int) -> float:
     return math.log(u) / weight
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
     ticket: str
     weight: int
-    mac_hex: str
+    digest: bytes
     score: float
     rank: int  # 1-based
+
+    @property
+    def mac_hex(self) -> str:
+        return self.digest.hex()
 
 
 def order(seed: str, entries: Iterable[tuple[str, int]]) -> list[Ranked]:
     """Every (ticket, weight) in the draw's order, first first. Input order does not matter."""
+    key = seed.encode("ascii")
     scored = []
     for ticket, weight in entries:
         if not 1 <= weight <= MAX_WEIGHT:
             raise ValueError(f"weight {weight} of ticket {ticket} is outside 1..{MAX_WEIGHT}")
-        digest = mac(seed, ticket)
-        scored.append((-score(digest, weight), digest.hex(), ticket, weight))
+        digest = hmac.digest(key, ticket.encode("ascii"), "sha256")
+        # Highest score first; ties by the mac (bytes sort as their hex does), then the ticket.
+        scored.append((-math.log((int.from_bytes(digest[:6], "big") + 0.5) / _SCALE) / weight, digest, ticket, weight))
     scored.sort()
     return [
-        Ranked(ticket=ticket, weight=weight, mac_hex=mac_hex, score=-negative, rank=rank)
-        for rank, (negative, mac_hex, ticket, weight) in enumerate(scored, start=1)
+        Ranked(ticket, weight, digest, -negative, rank)
+        for rank, (negative, digest, ticket, weight) in enumerate(scored, start=1)
     ]
 
 

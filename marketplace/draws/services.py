@@ -26,6 +26,7 @@ until `notice_until` (NOTICE_DAYS after the draw, the policy); after that ticket
 The seed, the tickets and weights and the order stay published for recomputation.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -178,10 +179,13 @@ async def create_draw(principal: Principal, data: DrawCreate) -> int:
 
 _DRAW_SQL = """
 SELECT d.*, o.title_zh, o.title_en, o.kind, o.valid_to, n.path AS node_path, n.name_zh AS node_name_zh,
-       n.name_en AS node_name_en,
-       (SELECT count(*) FROM draw_entry e WHERE e.draw = d.id) AS entry_count
+       n.name_en AS node_name_en, {count} AS entry_count
 FROM draw d JOIN offer o ON o.id = d.offer JOIN union_node n ON n.id = d.node
 """
+# Pages show how many entered; entering itself does not count them (each entry would
+# count every entry before it).
+_COUNTED = _DRAW_SQL.format(count="(SELECT count(*) FROM draw_entry e WHERE e.draw = d.id)")
+_UNCOUNTED = _DRAW_SQL.format(count="NULL::bigint")
 
 
 def _draw(row) -> dict:
@@ -207,7 +211,7 @@ async def list_draws(principal: Principal, limit: int = 200) -> list[dict]:
     _operator(principal)
     async with db.connection() as connection:
         rows = await connection.fetch(
-            _DRAW_SQL + "WHERE n.path LIKE $1 ORDER BY d.id DESC LIMIT $2", (principal.node_path or "/-") + "%", limit
+            _COUNTED + "WHERE n.path LIKE $1 ORDER BY d.id DESC LIMIT $2", (principal.node_path or "/-") + "%", limit
         )
     return [_draw(row) for row in rows]
 
@@ -226,9 +230,9 @@ async def console_draw(principal: Principal, draw_id: int) -> dict:
     return draw
 
 
-async def get_draw(draw_id: int) -> dict:
+async def get_draw(draw_id: int, *, counted: bool = True) -> dict:
     async with db.connection() as connection:
-        row = await connection.fetchrow(_DRAW_SQL + "WHERE d.id = $1", draw_id)
+        row = await connection.fetchrow((_COUNTED if counted else _UNCOUNTED) + "WHERE d.id = $1", draw_id)
     if row is None:
         raise NotFound("No such draw.", code="draw_not_found")
     return _draw(row)
@@ -236,7 +240,7 @@ async def get_draw(draw_id: int) -> dict:
 
 async def draw_of_offer(offer_id: int) -> dict | None:
     async with db.connection() as connection:
-        row = await connection.fetchrow(_DRAW_SQL + "WHERE d.offer = $1", offer_id)
+        row = await connection.fetchrow(_UNCOUNTED + "WHERE d.offer = $1", offer_id)
     return _draw(row) if row else None
 
 
@@ -263,7 +267,9 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
         if now < draw["opens_at"] or (principal is None and now < draw["closes_at"]):
             raise Conflict("Entries have not opened yet; the draw cannot be run.", code="draw_not_open")
         entries = await connection.fetch("SELECT id, member, weight FROM draw_entry WHERE draw = $1", draw_id)
+        started = time.perf_counter()
         ranked = fairness.order(draw["seed"], [(str(row["id"]), row["weight"]) for row in entries])
+        ranked_s = time.perf_counter() - started
         members = {str(row["id"]): row["member"] for row in entries}
         until = min(now + timedelta(hours=draw["claim_hours"]), await _offer_end(connection, draw["offer"]))
         places = draw["places"]
@@ -284,6 +290,7 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
             now,
             now + timedelta(days=NOTICE_DAYS),
         )
+        written_s = time.perf_counter() - started - ranked_s
         link, offer = f"/draws/{draw_id}", draw["title_zh"]
         await notifications.add(
             connection,
@@ -301,7 +308,16 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
                 for entry in ranked
             ],
         )
-    log.info("draw_run", draw_id=draw_id, entries=len(ranked), places=places)
+        told_s = time.perf_counter() - started - ranked_s - written_s
+    log.info(
+        "draw_run",
+        draw_id=draw_id,
+        entries=len(ranked),
+        places=places,
+        ranked_s=round(ranked_s, 2),
+        written_s=round(written_s, 2),
+        told_s=round(told_s, 2),
+    )
     return await get_draw(draw_id)
 
 
@@ -316,7 +332,7 @@ async def enter(principal: Principal, draw_id: int) -> dict:
     """The member's one entry in an open draw of an offer they could claim today."""
     _member(principal)
     federation.require_current_member(principal)
-    draw = await get_draw(draw_id)
+    draw = await get_draw(draw_id, counted=False)
     if draw["phase"] != "open":
         raise Conflict("This draw is not taking entries now.", code="draw_not_open")
     await vouchers.open_offer(principal, draw["offer"])  # the claim's eligibility: NotFound when not theirs
@@ -515,7 +531,7 @@ async def notice(draw_id: int, shown: int = WAITLIST_SHOWN) -> dict:
 async def published_result(draw_id: int) -> dict:
     """What anyone needs to recompute the draw: the commitment, the seed (once drawn), every
     ticket with its weight, and the order the platform published. No names."""
-    draw = await get_draw(draw_id)
+    draw = await get_draw(draw_id, counted=False)
     async with db.connection() as connection:
         rows = await connection.fetch("SELECT id, weight, rank FROM draw_entry WHERE draw = $1 ORDER BY id", draw_id)
     drawn = draw["status"] == "drawn"
