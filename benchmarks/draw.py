@@ -11,6 +11,7 @@ places and waitlist written, every entrant told in the inbox) and verified as
 """
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ class DrawReport:
     verify_s: float
     problems: list[str]
     winners: int
+    draw_cpu_s: float  # this process's CPU during the draw (ranking, encoding): the rest is the database's
+    load: tuple[float, float]  # the machine's 1-minute load average before and after the draw
 
     @property
     def entries_per_s(self) -> float:
@@ -49,7 +52,11 @@ class DrawReport:
                 "entry p50 / p95 ms",
                 f"{percentile(self.entry_latencies_ms, 50):.1f} / {percentile(self.entry_latencies_ms, 95):.1f}",
             ),
-            ("draw (rank, write, tell everyone)", f"{self.draw_s:.2f} s"),
+            ("draw (rank, write, tell everyone)", f"{self.draw_s:.2f} s (of it {self.draw_cpu_s:.2f} s CPU here)"),
+            (
+                "load average before / after the draw",
+                f"{self.load[0]:.1f} / {self.load[1]:.1f} ({os.cpu_count()} cores)",
+            ),
             ("verify (recompute from the published result)", f"{self.verify_s:.2f} s"),
             ("winners / problems found", f"{self.winners} / {len(self.problems)}"),
         ]
@@ -152,9 +159,11 @@ async def run(entries: int = 100_000, through_service: int = 2_000, concurrency:
                 members[through_service:],
             )
         say("drawing…")
-        started = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        started, cpu = time.perf_counter(), time.process_time()
         await draws.run_draw(operator, draw_id)
-        draw_s = time.perf_counter() - started
+        draw_s, draw_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        load_after = os.getloadavg()[0]
         result = await draws.published_result(draw_id)
         started = time.perf_counter()
         problems = draws.verify(result)
@@ -172,4 +181,6 @@ async def run(entries: int = 100_000, through_service: int = 2_000, concurrency:
         verify_s=verify_s,
         problems=problems,
         winners=len(notice["winners"]),
+        draw_cpu_s=draw_cpu_s,
+        load=(load_before, load_after),
     )
