@@ -386,6 +386,19 @@ async def my_entry(principal: Principal | None, draw_id: int) -> dict | None:
     return dict(row) if row else None
 
 
+async def for_data_export(principal: Principal) -> list[dict]:
+    """What a member's data download holds of their draws: each entry and what became of it."""
+    _member(principal)
+    async with db.connection() as connection:
+        rows = await connection.fetch(
+            "SELECT e.draw, o.title_zh AS offer, e.id AS ticket, e.weight, e.entered_at, e.rank, e.status, "
+            "e.offered_until, e.voucher FROM draw_entry e JOIN draw d ON d.id = e.draw "
+            "JOIN offer o ON o.id = d.offer WHERE e.member = $1 ORDER BY e.entered_at, e.id",
+            principal.id,
+        )
+    return [dict(row) for row in rows]
+
+
 async def claim_place(principal: Principal, draw_id: int) -> VoucherRead:
     """The member's voucher for the place the draw offered them, through the normal claim."""
     _member(principal)

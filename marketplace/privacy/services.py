@@ -28,6 +28,7 @@ from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
 from marketplace.core.errors import Forbidden, Invalid, NotFound
 from marketplace.core.identity.principal import Principal
+from marketplace.draws import services as draws
 from marketplace.favourites import services as favourites
 from marketplace.points import services as points
 from marketplace.vouchers import services as vouchers
@@ -198,6 +199,7 @@ async def my_data(principal: Principal, *, action: str = "member.data_export") -
             "ratings": await ratings.my_ratings(principal),
             "complaints": await complaints.mine(principal),
             "favourites": await favourites.for_data_export(principal),
+            "draws": await draws.for_data_export(principal),
             "messages": messages,
             "exported_at": datetime.now(UTC),
         }

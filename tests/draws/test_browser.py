@@ -41,6 +41,7 @@ async def test_a_member_enters_a_draw_reads_the_notice_and_recomputes_it(
         await console.fill("#closes_at", _local(now() + timedelta(days=2)))
         await console.fill("#places", "500")  # more than the 100 left
         await console.fill("[data-testid=weight-hardship]", "3")
+        await console.fill("[data-testid=weight-women]", "2")  # the member's group: the page recomputes a weight
         async with console.expect_navigation():
             await console.click("[data-testid=draw-create]")
         await expect(console.locator("#places ~ [data-testid=field-error]")).to_contain_text("剩余库存")
