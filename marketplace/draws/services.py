@@ -18,8 +18,9 @@ in the inbox (entered, won, waitlisted).
 
 Places: a member offered a place claims it within `claim_hours` through the normal claim
 path (`vouchers.claim`: stock, limits, campaigns, points); a member may give it up. A
-place given up or left unclaimed past its time goes to the first of the waitlist, who is
-told and gets the same time; then the next, until the places are taken or the list ends.
+place given up, left unclaimed past its time, or whose voucher was cancelled goes to the
+first of the waitlist, who is told and gets the same time; then the next, until the places
+are taken, the list ends or the offer ends.
 
 公示: the draw's page shows the masked winners and waitlist (name 王*芳 and 138****1234)
 until `notice_until` (NOTICE_DAYS after the draw, the policy); after that tickets only.
@@ -495,10 +496,16 @@ async def tick() -> dict[str, int]:
         lapsed = await transaction.connection.fetch(
             "UPDATE draw_entry SET status = 'lapsed' WHERE status = 'offered' AND offered_until <= now() RETURNING draw"
         )
+        # A winner who cancelled the voucher gave the place up: it goes down the waitlist too.
+        given_back = await transaction.connection.fetch(
+            "UPDATE draw_entry e SET status = 'declined' FROM voucher v "
+            "WHERE v.id = e.voucher AND e.status = 'claimed' AND v.status IN ('cancelled', 'refunded') "
+            "RETURNING e.draw"
+        )
     promoted = 0
-    for draw_id in sorted({row["draw"] for row in lapsed}):
+    for draw_id in sorted({row["draw"] for row in [*lapsed, *given_back]}):
         promoted += await promote(draw_id)
-    return {"drawn": len(due), "lapsed": len(lapsed), "promoted": promoted}
+    return {"drawn": len(due), "lapsed": len(lapsed), "given_back": len(given_back), "promoted": promoted}
 
 
 # The 公示 and the recomputation ------------------------------------------------------------------

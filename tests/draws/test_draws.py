@@ -182,12 +182,20 @@ async def test_the_draw_is_verifiable_winners_claim_normally_and_places_go_down_
             draw_id,
             third.id,
         )
-    assert await draws.tick() == {"drawn": 0, "lapsed": 1, "promoted": 1}
+    assert await draws.tick() == {"drawn": 0, "lapsed": 1, "given_back": 0, "promoted": 1}
     assert (await draws.my_entry(third, draw_id))["status"] == "lapsed"
     assert (await draws.my_entry(fourth, draw_id))["status"] == "offered"
     await draws.claim_place(fourth, draw_id)
     statuses = [row["status"] for row in await entries(draw_id)]
     assert statuses.count("claimed") == 2 and statuses.count("offered") == 0  # never more than the places
+
+    # The first winner cancels the voucher: the place goes to the last of the waitlist.
+    fifth = by_member[rows[4]["member"]]
+    await vouchers.cancel(first, voucher.id)
+    assert await draws.tick() == {"drawn": 0, "lapsed": 0, "given_back": 1, "promoted": 1}
+    assert (await draws.my_entry(first, draw_id))["status"] == "declined"
+    assert (await draws.my_entry(fifth, draw_id))["status"] == "offered"
+    assert await draws.tick() == {"drawn": 0, "lapsed": 0, "given_back": 0, "promoted": 0}  # once
 
 
 async def test_claims_of_two_winners_race_for_the_last_unit_and_never_oversell(world):
