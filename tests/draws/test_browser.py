@@ -16,6 +16,7 @@ from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
 from tests.draws.test_draws import members
 from tests.factories import PASSWORD, now
+from tests.journeys.test_accessibility import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
 CONSOLE = {"viewport": {"width": 1440, "height": 900}}
@@ -95,6 +96,8 @@ async def test_a_member_enters_a_draw_reads_the_notice_and_recomputes_it(
         await expect(result).to_have_attribute("data-outcome", "same")
         await expect(result).to_contain_text("结果一致")
         await shots.take(member, "notice-recomputed")
+        serious = [v for v in await axe_violations(member) if v["impact"] in ("serious", "critical")]
+        assert not serious, serious
 
         mine = await draws.my_entry(await federation.member_principal(world.members["chaoyang"][0]), draw_id)
         await member.goto("/messages")
