@@ -336,7 +336,9 @@ async def enter(principal: Principal, draw_id: int) -> dict:
     draw = await get_draw(draw_id, counted=False)
     if draw["phase"] != "open":
         raise Conflict("This draw is not taking entries now.", code="draw_not_open")
-    await vouchers.open_offer(principal, draw["offer"])  # the claim's eligibility: NotFound when not theirs
+    offer = await vouchers.open_offer(principal, draw["offer"])  # the claim's eligibility: NotFound when not theirs
+    if await vouchers.at_limit(principal, offer):
+        raise Conflict("You already hold as many of this offer as you may for now.", code="limit_reached")
     weight = weight_of(draw["weights"], principal.groups)
     async with engine().transaction() as transaction:
         connection = transaction.connection

@@ -188,6 +188,19 @@ async def open_offer(principal: Principal, offer_id: int) -> dict:
     return offer
 
 
+async def at_limit(principal: Principal, offer: dict, now: datetime | None = None) -> bool:
+    """True when the member already holds as many of this offer as its limit allows for the
+    period (`offer` as open_offer returns it): a draw does not take their entry."""
+    async with db.connection() as connection:
+        held = await connection.fetchval(
+            "SELECT claims FROM claim_count WHERE member = $1 AND offer = $2 AND period_start = $3",
+            principal.id,
+            offer["id"],
+            period_start(offer["limit_period"], now or datetime.now(UTC)),
+        )
+    return (held or 0) >= offer["per_member_limit"]
+
+
 async def claim_state(
     principal: Principal | None, offer: dict, has_slots: bool = True, now: datetime | None = None
 ) -> ClaimState:

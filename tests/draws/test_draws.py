@@ -111,6 +111,15 @@ async def test_entering_checks_the_claims_eligibility_and_the_window(world):
     assert refused.value.code == "draw_not_open"
 
 
+async def test_a_member_who_holds_the_offer_up_to_its_limit_cannot_enter(world):
+    (member,) = await members(world, 1)
+    await vouchers.claim(member, world.offers["public"])  # claimed first come, before the draw (limit 1)
+    draw_id = await new_draw(world)
+    with pytest.raises(Conflict) as refused:
+        await draws.enter(member, draw_id)
+    assert refused.value.code == "limit_reached"
+
+
 async def test_one_entry_per_member_under_a_race(world):
     draw_id = await new_draw(world)
     (member,) = await members(world, 1)
