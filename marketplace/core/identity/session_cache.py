@@ -2,8 +2,9 @@
 
 Every signed-in request looked its session up in PostgreSQL; in a flash sale that is the
 larger half of a refused claim's work. A web process now keeps the member principal of
-a session it found for `SESSION_CACHE_SECONDS` (60 by default; 0 turns the cache off),
-and forgets it the moment the database says it no longer holds:
+a session it found for at most `SESSION_CACHE_SECONDS` (300 by default; 0 turns the cache
+off), and forgets it the moment the database says it no longer holds (so that time is not
+what ends a revoked session: it bounds a listening connection that died without a word):
 
 - triggers (migration marketplace_0013) send `NOTIFY session_revoked` at the commit of
   any change that ends or alters a member's session: an `auth_session` row deleted
