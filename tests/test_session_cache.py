@@ -8,12 +8,14 @@ behind both, and the very next request to either is answered as the database now
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from marketplace.core.db import engine
 from marketplace.core.identity import accounts, services as identity, session_cache
+from marketplace.core.identity.principal import Principal
 from tests.test_errors import assert_problem
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("clean_state")]
@@ -108,3 +110,35 @@ async def test_a_member_who_left_is_refused_by_every_process_as_soon_as_the_chan
                 assert time.monotonic() - committed < 1, response.text
                 await asyncio.sleep(0.01)
             assert_problem(response, 403, "member_left")
+
+
+@pytest.mark.unit
+def test_a_look_up_overtaken_by_a_revocation_stores_nothing_and_messages_drop_what_they_name(monkeypatch):
+    monkeypatch.setattr(session_cache, "_listening", True)
+    monkeypatch.setattr(session_cache, "_entries", {})
+    later = datetime.now(UTC) + timedelta(days=1)
+    ann = Principal(kind="member", id=7, display_name="安")
+    bo = Principal(kind="member", id=8, display_name="博")
+    # A look-up began, a revocation arrived before it finished: what it read may predate it.
+    since = session_cache.generation()
+    session_cache.forget("s:other")
+    session_cache.put("h1", "bearer", ann, later, since)
+    assert session_cache.get("h1", "bearer") is None
+    since = session_cache.generation()
+    session_cache.put("h1", "bearer", ann, later, since)
+    session_cache.put("h2", "cookie", ann, later, since)
+    session_cache.put("h3", "bearer", bo, later, since)
+    session_cache.put("h4", "bearer", Principal(kind="operator", id=1, display_name="op"), later, since)
+    assert session_cache.get("h1", "bearer") == ann and session_cache.get("h4", "bearer") is None
+    session_cache.forget("m:7")  # both of Ann's sessions, not Bo's
+    assert session_cache.get("h1", "bearer") is None and session_cache.get("h2", "cookie") is None
+    assert session_cache.get("h3", "bearer") == bo
+    session_cache.forget("*")
+    assert session_cache.get("h3", "bearer") is None
+    # An expired session is not answered from the cache, and nothing is while nobody listens.
+    since = session_cache.generation()
+    session_cache.put("h5", "bearer", bo, datetime.now(UTC) - timedelta(seconds=1), since)
+    assert session_cache.get("h5", "bearer") is None
+    session_cache.put("h6", "bearer", bo, later, since)
+    monkeypatch.setattr(session_cache, "_listening", False)
+    assert session_cache.get("h6", "bearer") is None
