@@ -89,7 +89,7 @@ def _signed_in(scope: Scope) -> bool:
 async def add_security_headers(message: Message, scope: Scope) -> None:
     """Litestar `before_send`: runs for every response the app sends. The raw header list
     is edited in one pass (a MutableScopeHeaders scans and re-encodes it once per header:
-    7.5 % of a refused claim's time, docs/benchmarks.md)."""
+    9.5 µs against 3 µs per answer, docs/benchmarks.md)."""
     if message["type"] != "http.response.start" or scope["type"] != "http":
         return
     settings = get_settings()
