@@ -9,6 +9,7 @@ publishes `offer.changed` {"offer_id"} in the transaction of the change.
 import io
 import json
 import secrets
+import time
 from datetime import UTC, datetime
 
 import msgspec
@@ -736,7 +737,7 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
 # to the member's node or an ancestor, and open to everyone or to one of the member's groups.
 _CLAIMABLE_SQL = """
 SELECT o.id, o.kind, o.provider, o.title_zh, o.title_en, o.member_price_fen, o.subsidy_fen, o.points_price,
-       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left
+       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left, o.node_scope, o.groups
 FROM offer o
 JOIN provider p ON p.id = o.provider
 WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'
@@ -746,10 +747,46 @@ WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'
 """
 
 
+# Offers found sold out, remembered by each process for a second: in a flash sale nearly
+# every attempt comes after the last unit, and each would read the offer row again to be
+# told so. offer id -> (monotonic deadline, node_scope, groups): who may claim it, so that
+# a member it is not open to still reads "not found" and not "sold out". A cancelled
+# claim's stock shows at once in the process that returned it (return_stock forgets the
+# offer) and within the second elsewhere; take_stock stays the authority on stock.
+SOLD_OUT_MEMO_SECONDS = 1.0
+_sold_out: dict[int, tuple[float, int, tuple[str, ...]]] = {}
+
+
+def known_sold_out(offer_id: int, node_ids: list[int], groups: tuple[str, ...] | list[str]) -> bool | None:
+    """What `claimable_offer` would tell this member about an offer found sold out in the
+    last second: True, open to them and sold out; False, not open to them; None, not known."""
+    memo = _sold_out.get(offer_id)
+    if memo is None:
+        return None
+    deadline, node_scope, offer_groups = memo
+    if time.monotonic() >= deadline:
+        _sold_out.pop(offer_id, None)
+        return None
+    # The SQL's `node_scope = ANY($2)` and `cardinality(groups) = 0 OR groups && $3`.
+    return node_scope in node_ids and (not offer_groups or not set(offer_groups).isdisjoint(groups))
+
+
+def forget_sold_out(offer_id: int | None = None) -> None:
+    """Stock came back (or, with no offer, a test starts on an empty database)."""
+    if offer_id is None:
+        _sold_out.clear()
+    else:
+        _sold_out.pop(offer_id, None)
+
+
 async def claimable_offer(connection, offer_id: int, node_ids: list[int], groups: list[str]) -> dict | None:
     """The offer if this member (their node and its ancestors, their groups) may claim it now."""
     row = await connection.fetchrow(_CLAIMABLE_SQL, offer_id, node_ids, groups)
-    return dict(row) if row else None
+    if row is None:
+        return None
+    if row["stock_left"] <= 0:
+        _sold_out[offer_id] = (time.monotonic() + SOLD_OUT_MEMO_SECONDS, row["node_scope"], tuple(row["groups"]))
+    return dict(row)
 
 
 async def take_stock(connection, offer_id: int) -> int | None:
@@ -781,6 +818,8 @@ async def return_stock(connection, offer_id: int) -> None:
     )
     if left == 1:
         await outbox.publish(topics.OfferChanged(offer_id=offer_id))
+    if left is not None:
+        forget_sold_out(offer_id)
 
 
 async def book_slot(connection, offer_id: int, slot_id: int):
