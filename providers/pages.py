@@ -371,11 +371,7 @@ async def review_queue(
             "statuses": STATUSES,
             "q": q,
             "pager": paging.Pager.of(request, result.total, page),
-            "done": paging.page_number(request.query_params.get("done")) if request.query_params.get("done") else None,
-            "did": request.query_params.get("did"),
-            "failed": paging.page_number(request.query_params.get("failed"))
-            if request.query_params.get("failed")
-            else None,
+            **paging.bulk_outcome(request, ("approve", "reject")),
         },
     )
 
@@ -420,12 +416,7 @@ async def review_bulk(request: Request) -> Response:
     """Approve or turn down the ticked applications with one reason: first a confirmation
     naming each provider, then (confirm=1) the decisions; back to the same list page."""
     form = await request.form()
-    action = form.get("action")
-    reason = (form.get("reason") or "").strip()
-    back = form.get("back") or "/console/providers"
-    if not back.startswith("/console/providers"):
-        back = "/console/providers"
-    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    action, reason, back, ids = paging.bulk_request(form, "/console/providers")
     error = None
     if action not in ("approve", "reject"):
         error = _("Choose approve or turn down.")
@@ -470,15 +461,10 @@ async def review_bulk(request: Request) -> Response:
                 "confirm_label": (_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},
             },
         )
-    done = failed = 0
-    for provider_id in ids:
-        try:
-            await services.decide(request.user, provider_id, action, reason)
-            done += 1
-        except DomainError:
-            failed += 1
-    separator = "&" if "?" in back else "?"
-    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
+    done, failed = await paging.apply_to_each(
+        ids, lambda provider_id: services.decide(request.user, provider_id, action, reason)
+    )
+    return Redirect(path=paging.back_with(back, action, done, failed))
 
 
 ROUTES: list = [

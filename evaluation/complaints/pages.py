@@ -152,13 +152,9 @@ async def console_complaints_bulk(request: Request) -> Response:
                 + [("ids", str(complaint.id)) for complaint in chosen],
             },
         )
-    done = failed = 0
-    for complaint_id in ids:
-        try:
-            await complaints.close(request.user, complaint_id, reason)
-            done += 1
-        except DomainError:
-            failed += 1
+    done, failed = await paging.apply_to_each(
+        ids, lambda complaint_id: complaints.close(request.user, complaint_id, reason)
+    )
     return Redirect(path=paging.back_with(back, action, done, failed))
 
 

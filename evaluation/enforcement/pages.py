@@ -455,13 +455,9 @@ async def console_held_bulk(request: Request) -> Response:
                 "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
             },
         )
-    done = failed = 0
-    for rating_id in ids:
-        try:
-            await ratings.clear_held(request.user, rating_id, action == "count", reason)
-            done += 1
-        except DomainError:
-            failed += 1
+    done, failed = await paging.apply_to_each(
+        ids, lambda rating_id: ratings.clear_held(request.user, rating_id, action == "count", reason)
+    )
     return Redirect(path=paging.back_with(back, action, done, failed))
 
 

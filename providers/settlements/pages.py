@@ -114,9 +114,7 @@ async def _list_page(
             "drafted": drafted,
             "draft_failed": draft_failed,
             "local": _local,
-            "did": query.get("did") if query.get("did") in BULK_ACTIONS else None,
-            "done": paging.page_number(query.get("done")) if query.get("done") else None,
-            "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
+            **paging.bulk_outcome(request, tuple(BULK_ACTIONS)),
         },
     )
 
@@ -141,12 +139,7 @@ async def console_bulk(request: Request) -> Response:
     statement and the sum, then (confirm=1) one service call per statement, so its four-eyes
     rules hold for each (pay: never the operator who approved it); back to the same list page."""
     form = await request.form()
-    action = form.get("action")
-    reason = (form.get("reason") or "").strip()
-    back = form.get("back") or "/console/settlements"
-    if not back.startswith("/console/settlements"):
-        back = "/console/settlements"
-    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    action, reason, back, ids = paging.bulk_request(form, "/console/settlements")
     error = None
     if action not in BULK_ACTIONS:
         error = _("Choose approve or pay.")
@@ -199,21 +192,16 @@ async def console_bulk(request: Request) -> Response:
                 "confirm_label": (_("Approve %(n)s") if approve else _("Pay %(n)s")) % {"n": len(statements)},
             },
         )
-    done = failed = 0
     gateway = payouts.configured_gateway() if action == "pay" else None
-    for statement in statements:
-        try:
-            if action == "approve":
-                await settlements.approve(
-                    request.user, statement.id, form_id(form.get(f"revision_{statement.id}")), note=reason or None
-                )
-            else:
-                await settlements.pay(request.user, statement.id, gateway)
-            done += 1
-        except DomainError:
-            failed += 1
-    separator = "&" if "?" in back else "?"
-    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
+
+    async def settle(statement) -> object:
+        if action == "approve":
+            revision = form_id(form.get(f"revision_{statement.id}"))
+            return await settlements.approve(request.user, statement.id, revision, note=reason or None)
+        return await settlements.pay(request.user, statement.id, gateway)
+
+    done, failed = await paging.apply_to_each(statements, settle)
+    return Redirect(path=paging.back_with(back, action, done, failed))
 
 
 @post("/console/settlements/draft", guards=[guards.operator], include_in_schema=False)

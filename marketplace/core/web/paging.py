@@ -8,10 +8,15 @@ A second list on the same page pages with a parameter of its own (`param="held_p
 an anchor, so turning its pages keeps the first list where it was.
 """
 
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlencode
 
+from marketplace.core.errors import DomainError
 from marketplace.core.web.forms import form_id
+
+Item = TypeVar("Item")
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
@@ -97,6 +102,19 @@ def bulk_request(form, prefix: str) -> tuple[str | None, str, str, list[int]]:
         back = prefix
     ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
     return form.get("action"), (form.get("reason") or "").strip(), back, ids
+
+
+async def apply_to_each(items: Iterable[Item], work: Callable[[Item], Awaitable[object]]) -> tuple[int, int]:
+    """Do the bulk action on each ticked item, one service call each (so each keeps its own
+    rules): how many were done, and how many the service refused."""
+    done = failed = 0
+    for item in items:
+        try:
+            await work(item)
+            done += 1
+        except DomainError:
+            failed += 1
+    return done, failed
 
 
 def back_with(back: str, action: str, done: int, failed: int) -> str:
