@@ -211,6 +211,9 @@ async def count_open(provider_id: int) -> int:
 async def answer(principal: Principal, complaint_id: int, text: str) -> ComplaintRead:
     """The provider's answer; late answers are kept, and the miss still counts."""
     provider_id = _provider(principal)
+    text = text.strip()
+    if not 2 <= len(text) <= 2000:
+        raise Invalid("Write an answer of 2 to 2,000 characters.", field="text")
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
@@ -218,7 +221,7 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
             "WHERE id = $1 AND provider = $2 AND status = 'open' RETURNING id",
             complaint_id,
             provider_id,
-            text.strip(),
+            text,
         )
         if row is None:
             current = await connection.fetchval(
@@ -226,7 +229,7 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
             )
             if current is None:
                 raise NotFound("No such complaint.", code="complaint_not_found")
-            raise Conflict(f"This complaint is {current}.", code="complaint_not_open", status_now=current)
+            raise Conflict("This complaint is no longer open.", code="complaint_not_open", status_now=current)
         await scorecards.rating_changed(provider_id)
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
         await outbox.publish(_news(topics.ComplaintAnswered, row))

@@ -131,6 +131,9 @@ async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead
     """The provider's owner appeals a delisting, once per case."""
     if principal is None or principal.kind != "provider" or principal.role != "owner":
         raise Forbidden("Only the provider's owner may appeal.", code="owner_only")
+    statement = statement.strip()
+    if not 10 <= len(statement) <= 4000:
+        raise Invalid("Write a statement of 10 to 4,000 characters.", field="statement")
     case = await get_case(principal, case_id)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -138,7 +141,7 @@ async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead
             "UPDATE enforcement_case SET status = 'appealed', appeal_statement = $2, appealed_at = now() "
             "WHERE id = $1 AND status = 'decided' AND decision = 'delist' AND appeal_statement IS NULL RETURNING id",
             case_id,
-            statement.strip(),
+            statement,
         )
         if updated is None:
             raise Conflict("This case cannot be appealed (again).", code="appeal_not_open", status_now=case.status)

@@ -102,12 +102,8 @@ async def _list_page(
             "q": q,
             "periods": await settlements.periods_in_scope(request.user),
             # Built here, not from the request: after drafting (a POST) the list is this same page.
-            "pager": paging.Pager(
-                "/console/settlements",
-                {key: value for key, value in (("q", q), ("status", status), ("period", period)) if value},
-                result.total,
-                page,
-                paging.PAGE_SIZE,
+            "pager": paging.Pager.at(
+                "/console/settlements", {"q": q, "status": status, "period": period}, result.total, page
             ),
             "draft_period": draft_period or settlements.previous_period(),
             "error": _error(error),

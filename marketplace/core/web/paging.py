@@ -54,8 +54,17 @@ class Pager:
     def of(
         cls, request, total: int, page: int, page_size: int = PAGE_SIZE, param: str = "page", anchor: str = ""
     ) -> "Pager":
-        query = {key: value for key, value in request.query_params.items() if key != param and key not in TRANSIENT}
-        return cls(request.url.path, query, int(total), page, page_size, param, anchor)
+        """The pager of the list at this request's own address."""
+        return cls.at(request.url.path, request.query_params, total, page, page_size, param, anchor)
+
+    @classmethod
+    def at(
+        cls, path: str, query, total: int, page: int, page_size: int = PAGE_SIZE, param: str = "page", anchor: str = ""
+    ) -> "Pager":
+        """The pager of the list at `path` with `query`: for a list shown again after a POST,
+        whose own address is the form's, not the list's."""
+        kept = {key: value for key, value in query.items() if key != param and key not in TRANSIENT and value}
+        return cls(path, kept, int(total), page, page_size, param, anchor)
 
     @property
     def pages(self) -> int:
