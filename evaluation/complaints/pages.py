@@ -6,11 +6,9 @@ page with the reason and the matching status.
 """
 
 from collections.abc import Mapping
-from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
 from litestar import Request, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
@@ -21,8 +19,7 @@ from marketplace.core.web import page_parts, paging, portal_badges, todo
 from marketplace.core.web.forms import form_error
 from marketplace.core.web.i18n import gettext as _
 from marketplace.core.web.nav import N_, register
-
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+from marketplace.core.web.params import BigId
 
 register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
 portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
