@@ -335,68 +335,51 @@ async def _case_page(
     )
 
 
-def _require_decision(choice: str | None, choices: tuple[str, ...], explanation: str) -> None:
-    if choice not in choices or not 10 <= len(explanation) <= 4000:
-        raise Invalid("Choose a decision and explain it in 10 to 4,000 characters.", field="explanation")
-
-
 @get("/console/cases/{case_id:int}", guards=[guards.operator], include_in_schema=False)
 async def console_case(request: Request, case_id: Id) -> Template:
     return await _case_page(request, case_id)
 
 
+async def _decide(request: Request, case_id: int, choice_field: str, choices: tuple[str, ...], act) -> Response:
+    """An operator's decision on a case (or on its appeal), in two steps: first the page says
+    what it will do, then (confirm=1) `act(choice, explanation, cancel_vouchers)` does it. A
+    refusal shows at the explanation typed (kept); one of no field on top."""
+    form = await _form(request)
+    choice, explanation = form.get(choice_field), (form.get("explanation") or "").strip()
+    cancel_vouchers = choice == "delist" and form.get("cancel_vouchers") == "on"
+    try:
+        if choice not in choices or not 10 <= len(explanation) <= 4000:
+            raise Invalid("Choose a decision and explain it in 10 to 4,000 characters.", field="explanation")
+        if form.get("confirm") == "1":
+            await act(choice, explanation, cancel_vouchers)
+            return Redirect(path=f"/console/cases/{case_id}")
+    except DomainError as error:
+        return await _case_page(request, case_id, error, explanation=explanation)
+    nothing_changed(request)
+    confirm = {"action": request.url.path, choice_field: choice, "explanation": explanation}
+    return await _case_page(request, case_id, confirm={**confirm, "cancel_vouchers": cancel_vouchers})
+
+
 @post("/console/cases/{case_id:int}/decision", guards=[guards.operator], include_in_schema=False)
 async def console_decide(request: Request, case_id: Id) -> Response:
-    form = await _form(request)
-    decision, explanation = form.get("decision"), (form.get("explanation") or "").strip()
-    try:
-        _require_decision(decision, ("delist", "keep"), explanation)
-    except DomainError as error:
-        return await _case_page(request, case_id, error, explanation=explanation)
-    if form.get("confirm") != "1":
-        nothing_changed(request)
-        # First say what will happen, then decide on the second step.
-        return await _case_page(
-            request,
-            case_id,
-            confirm={
-                "action": f"/console/cases/{case_id}/decision",
-                "decision": decision,
-                "explanation": explanation,
-                "cancel_vouchers": form.get("cancel_vouchers") == "on",
-            },
-        )
-    try:
-        await cases.decide(request.user, case_id, decision, explanation, form.get("cancel_vouchers") == "on")
-    except DomainError as error:
-        return await _case_page(request, case_id, error, explanation=explanation)
-    return Redirect(path=f"/console/cases/{case_id}")
+    return await _decide(
+        request,
+        case_id,
+        "decision",
+        ("delist", "keep"),
+        lambda decision, explanation, cancel: cases.decide(request.user, case_id, decision, explanation, cancel),
+    )
 
 
 @post("/console/cases/{case_id:int}/appeal-decision", guards=[guards.operator], include_in_schema=False)
 async def console_decide_appeal(request: Request, case_id: Id) -> Response:
-    form = await _form(request)
-    outcome, explanation = form.get("outcome"), (form.get("explanation") or "").strip()
-    try:
-        _require_decision(outcome, ("upheld", "rejected"), explanation)
-    except DomainError as error:
-        return await _case_page(request, case_id, error, explanation=explanation)
-    if form.get("confirm") != "1":
-        nothing_changed(request)
-        return await _case_page(
-            request,
-            case_id,
-            confirm={
-                "action": f"/console/cases/{case_id}/appeal-decision",
-                "outcome": outcome,
-                "explanation": explanation,
-            },
-        )
-    try:
-        await cases.decide_appeal(request.user, case_id, outcome, explanation)
-    except DomainError as error:
-        return await _case_page(request, case_id, error, explanation=explanation)
-    return Redirect(path=f"/console/cases/{case_id}")
+    return await _decide(
+        request,
+        case_id,
+        "outcome",
+        ("upheld", "rejected"),
+        lambda outcome, explanation, _cancel: cases.decide_appeal(request.user, case_id, outcome, explanation),
+    )
 
 
 @post("/console/held-ratings/{rating_id:int}", guards=[guards.operator], include_in_schema=False)
