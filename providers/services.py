@@ -11,7 +11,7 @@ import re
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
 from marketplace.core import db, pii, ratelimit
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.core.federation import services as federation
 from marketplace.core.identity import credentials
@@ -443,7 +443,7 @@ async def list_providers(
 ) -> ProviderPage:
     """Providers serving nodes in the operator's subtree, oldest first (a review queue);
     with `q`, those whose name or credit code contains it."""
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     args: list = [principal.node_path or "-"]
     where = "n.path LIKE $1 || '%'"
     if status:

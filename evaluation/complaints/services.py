@@ -22,7 +22,7 @@ from asyncpg.exceptions import UniqueViolationError
 from evaluation.schemas import ComplaintInput, ComplaintRead
 from evaluation.scorecards import services as scorecards
 from marketplace.core import personal_data, pii
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
@@ -312,7 +312,7 @@ async def complaint_page(
     """One page of the complaints in the operator's scope, by provider name, status and
     "past its deadline"; those still to settle first, the nearest deadline first."""
     _operator(principal)
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,")

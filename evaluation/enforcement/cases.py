@@ -9,7 +9,7 @@ import structlog
 
 from evaluation.enforcement import delisting, policy
 from evaluation.schemas import CaseRead
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.identity.principal import Principal
 from providers import services as providers
@@ -270,7 +270,7 @@ async def case_page(
     """One page of the cases in the operator's scope, by provider name, status and kind;
     open and appealed ones first."""
     policy.require_operator(principal)
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT * FROM ("
@@ -291,7 +291,7 @@ async def case_page(
 async def providers_to_pick(principal: Principal, q: str, limit: int = 10) -> list[dict]:
     """Active or suspended providers in the operator's scope whose name contains `q`."""
     policy.require_operator(principal)
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     if not text:
         return []
     async with engine().transaction() as transaction:

@@ -38,7 +38,7 @@ from asyncpg.exceptions import UniqueViolationError
 
 from marketplace.core import csvfiles, dates
 from marketplace.core.audit import services as audit
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
 from marketplace.core.identity import approvals, permissions
@@ -438,7 +438,7 @@ async def list_statements(
         args.append(status)
         where.append(f"s.status = ${len(args)}")
     # LIKE's own characters typed in the box are searched for as themselves.
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")[:60]
+    text = search_text(q)[:60]
     if text:
         args.append(text)
         where.append(f"p.name ILIKE '%' || ${len(args)} || '%'")
