@@ -15,11 +15,11 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from marketplace.core import dates
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
 from marketplace.core.web import paging, todo
+from marketplace.core.web.config import local_time
 from marketplace.core.web.forms import form_error, form_id
 from marketplace.core.web.i18n import gettext as _, ngettext
 from marketplace.core.web.nav import N_, register
@@ -105,10 +105,7 @@ async def _location_from(form, prefix: str = "", districts: list[str] | None = N
 
 def _history(provider) -> list[dict]:
     """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
-    return [
-        {**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
-        for change in provider.history
-    ]
+    return [{**msgspec.structs.asdict(change), "at_local": local_time(change.at)} for change in provider.history]
 
 
 def _error(error: DomainError) -> dict:

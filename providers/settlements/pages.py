@@ -2,13 +2,10 @@
 statement, approval and payout in the console, and the provider owner's statements in
 the portal; both export a statement as CSV."""
 
-from datetime import datetime
-
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from marketplace.core import dates
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError
 from marketplace.core.identity import guards
@@ -47,10 +44,6 @@ FIELD_LABELS = {"period": N_("Month"), "account_id": N_("Payout account")}
 
 def _error(error: DomainError | None) -> dict | None:
     return form_error(error, FIELD_LABELS) if error else None
-
-
-def _local(moment: datetime | None) -> str | None:
-    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def _csv(statement: StatementRead) -> Response:
@@ -109,7 +102,6 @@ async def _list_page(
             "error": _error(error),
             "drafted": drafted,
             "draft_failed": draft_failed,
-            "local": _local,
             **paging.bulk_outcome(request, tuple(BULK_ACTIONS)),
         },
     )
@@ -240,7 +232,6 @@ async def _statement_page(
         context={
             "statement": statement,
             "error": _error(error),
-            "local": _local,
             "pending_account": pending_account,
             "pending_close": pending_close,
             "failed_form": form if error and form in forms else None,
@@ -312,7 +303,6 @@ async def provider_list(request: Request) -> Template:
         template_name="settlements/provider_list.html",
         context={
             "statements": await settlements.my_statements(request.user),
-            "local": _local,
         },
     )
 
@@ -323,7 +313,6 @@ async def provider_detail(request: Request, statement_id: FromPath[BigId]) -> Te
         template_name="settlements/provider_detail.html",
         context={
             "statement": await settlements.my_statement(request.user, statement_id),
-            "local": _local,
         },
     )
 
