@@ -506,8 +506,8 @@ async def _replay(connection, org_id: int, ref: str, digest: str, has_errors: bo
         return None
     if has_errors or row["content_hash"] != digest:
         raise Conflict(
-            f"Batch {ref} was applied before with other results; a batch is applied once. "
-            "Send changed results as a new batch, with a new batch id.",
+            "This batch ID was used before for other results; a batch is applied once. "
+            "Send changed results under a new batch ID.",
             code="batch_reused",
             field="batch_id",
         )
