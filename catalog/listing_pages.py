@@ -446,8 +446,7 @@ async def review_bulk(request: Request) -> Response:
                 "items": items,
                 "back": back,
                 "error": error,
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(offer.id)) for offer in items],
+                "fields": paging.confirm_fields(action, back, reason, [offer.id for offer in items]),
             },
         )
 

@@ -451,8 +451,7 @@ async def review_bulk(request: Request) -> Response:
                 "consequences": [_("They become active: their owners can sign in and publish offers.")]
                 if approve
                 else [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(provider_id)) for provider_id, _name in names],
+                "fields": paging.confirm_fields(action, back, reason, [provider_id for provider_id, _name in names]),
                 "action": "/console/providers/bulk",
                 "danger": not approve,
                 "confirm_label": (_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},

@@ -156,8 +156,7 @@ async def console_complaints_bulk(request: Request) -> Response:
                 "error": error,
                 "complaints": chosen,
                 "reason": reason,
-                "fields": [("action", "close"), ("back", back), ("reason", reason)]
-                + [("ids", str(complaint.id)) for complaint in chosen],
+                "fields": paging.confirm_fields("close", back, reason, [complaint.id for complaint in chosen]),
             },
         )
     done, failed = await paging.apply_to_each(

@@ -439,8 +439,7 @@ async def console_held_bulk(request: Request) -> Response:
                     else _("They never count in the providers' scores."),
                     _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason},
                 ],
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(rating["id"])) for rating in chosen],
+                "fields": paging.confirm_fields(action, back, reason, [rating["id"] for rating in chosen]),
                 "action": "/console/held-ratings/bulk",
                 "danger": not count,
                 "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},

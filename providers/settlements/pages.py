@@ -172,8 +172,7 @@ async def console_bulk(request: Request) -> Response:
                 "reason": reason,
                 "total_fen": sum(statement.total_fen for statement in statements),
                 # The revision each statement had on this page: one recomputed since is not approved.
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(statement.id)) for statement in statements]
+                "fields": paging.confirm_fields(action, back, reason, [statement.id for statement in statements])
                 + [(f"revision_{statement.id}", str(statement.revision)) for statement in statements],
                 "action": "/console/settlements/bulk",
                 "danger": False,

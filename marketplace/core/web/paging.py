@@ -113,6 +113,12 @@ def bulk_request(form, prefix: str) -> tuple[str | None, str, str, list[int]]:
     return form.get("action"), (form.get("reason") or "").strip(), back, ids
 
 
+def confirm_fields(action: str | None, back: str, reason: str, ids) -> list[tuple[str, str]]:
+    """The hidden fields of a bulk action's confirmation page: the same request again, with
+    the ticked ids that are still there."""
+    return [("action", action or ""), ("back", back), ("reason", reason)] + [("ids", str(id_)) for id_ in ids]
+
+
 async def apply_to_each(items: Iterable[Item], work: Callable[[Item], Awaitable[object]]) -> tuple[int, int]:
     """Do the bulk action on each ticked item, one service call each (so each keeps its own
     rules): how many were done, and how many the service refused."""
