@@ -8,7 +8,7 @@ from litestar.response import Redirect, Template
 
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError
-from marketplace.core.identity import guards
+from marketplace.core.identity import approvals, guards
 from marketplace.core.web import paging, todo
 from marketplace.core.web.forms import form_error, form_id
 from marketplace.core.web.i18n import current_locale, gettext as _, ngettext
@@ -216,8 +216,8 @@ async def _statement_page(
     it, beside the field it names, with what was typed; on top when that form is gone (the
     statement moved on meanwhile)."""
     statement = await settlements.statement_for_operator(request.user, statement_id)
-    pending_account = await settlements.pending_account(statement.provider_id)
-    pending_close = await settlements.pending_close(statement.id)
+    pending_account = await approvals.pending("payout_account", statement.provider_id)
+    pending_close = await approvals.pending("statement_close", statement.id)
     forms = set()
     if statement.status == "draft" and statement.total_fen <= 0:
         forms |= (set() if pending_close else {"close"}) | (set() if pending_account else {"payout-account"})

@@ -628,11 +628,7 @@ async def propose_close(
             )
         if row["total_fen"] > 0:
             raise Conflict("Money is owed on this statement; approve and pay it.", code="money_owed")
-        if await connection.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM approval_request WHERE kind = 'statement_close' AND subject_id = $1 "
-            "AND status = 'pending')",
-            statement_id,
-        ):
+        if await approvals.pending("statement_close", statement_id, connection):
             raise Conflict("Closing this statement is waiting for approval already.", code="close_pending")
         return await approvals.propose(
             connection,
@@ -761,28 +757,6 @@ async def _apply_payout_account(connection, approver: Principal, request: dict) 
         details={"before": before, "after": after, "approval": request["id"], "proposed_by": request["proposed_by"]},
     )
     return {"before": before, "after": after}
-
-
-async def pending_account(provider_id: int) -> dict | None:
-    """The payout account change of the provider waiting for approval, if any."""
-    async with engine().transaction() as transaction:
-        row = await transaction.connection.fetchrow(
-            "SELECT id, payload->>'after' AS after, proposed_by FROM approval_request "
-            "WHERE kind = 'payout_account' AND subject_id = $1 AND status = 'pending'",
-            provider_id,
-        )
-    return dict(row) if row else None
-
-
-async def pending_close(statement_id: int) -> dict | None:
-    """The proposal to close the statement as nothing to pay, waiting for approval, if any."""
-    async with engine().transaction() as transaction:
-        row = await transaction.connection.fetchrow(
-            "SELECT id, proposed_by FROM approval_request "
-            "WHERE kind = 'statement_close' AND subject_id = $1 AND status = 'pending'",
-            statement_id,
-        )
-    return dict(row) if row else None
 
 
 approvals.register("payout_account", "payouts.account", _apply_payout_account)
