@@ -324,14 +324,14 @@ async def _insert_location(connection, provider_id: int, location: dict) -> int:
         "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours, phone) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id",
         provider_id,
-        location["name"],
-        location["address"],
-        location["district"],
-        location["latitude"],
-        location["longitude"],
-        json.dumps(location["opening_hours"]),
-        location["phone"],
+        *_location_values(location),
     )
+
+
+def _location_values(location: dict) -> tuple:
+    """A checked location's columns in the order both the insert and the update write them."""
+    fields = ("name", "address", "district", "latitude", "longitude")
+    return (*(location[field] for field in fields), json.dumps(location["opening_hours"]), location["phone"])
 
 
 async def _record(
@@ -549,16 +549,10 @@ async def update_location(principal: Principal, location_id: int, data: Location
             "opening_hours = $8::jsonb, phone = $9 WHERE id = $1 AND provider = $2 RETURNING id",
             location_id,
             provider_id,
-            location["name"],
-            location["address"],
-            location["district"],
-            location["latitude"],
-            location["longitude"],
-            json.dumps(location["opening_hours"]),
-            location["phone"],
+            *_location_values(location),
         )
         if found is None:
-            raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
+            raise NotFound("No such location.", code="location_not_found")
         await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
     return LocationRead(id=location_id, **location)
 
@@ -575,7 +569,7 @@ async def remove_location(principal: Principal, location_id: int) -> None:
             "SELECT EXISTS (SELECT 1 FROM location WHERE id = $1 AND provider = $2)", location_id, provider_id
         )
         if not exists:
-            raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
+            raise NotFound("No such location.", code="location_not_found")
         if count <= 1:
             raise Conflict("A provider keeps at least one location.", code="last_location")
         try:
