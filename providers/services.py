@@ -233,7 +233,7 @@ async def _check_node(node_id: int):
     try:
         node = await federation.get_node(node_id)
     except NotFound as error:
-        raise Invalid(f"Union node {node_id} does not exist.", code="node_not_found", field="node_id") from error
+        raise Invalid("No such union.", code="node_not_found", field="node_id") from error
     if node.level not in SERVING_LEVELS:
         raise Invalid("A provider serves the subtree of a city or district federation.", field="node_id")
     return node
@@ -371,7 +371,7 @@ async def transition(
     see the first one's result and fail with Conflict."""
     current = await connection.fetchval("SELECT status FROM provider WHERE id = $1 FOR UPDATE", provider_id)
     if current is None:
-        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+        raise NotFound("No such provider.", code="provider_not_found")
     if current not in allowed_from:
         raise Conflict(
             f"The provider is {current}; this needs it to be {' or '.join(allowed_from)}.",
@@ -388,7 +388,7 @@ async def transition(
 async def _provider_in_scope(principal: Principal, provider_id: int) -> dict:
     provider = await get_provider(provider_id)
     if provider is None:
-        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+        raise NotFound("No such provider.", code="provider_not_found")
     await federation.require_in_scope(principal, provider["node"])
     return provider
 
@@ -655,7 +655,7 @@ async def deactivate_staff(principal: Principal, user_id: int) -> None:
             provider_id,
         )
     if found is None:
-        raise NotFound(f"Staff account {user_id} does not exist.", code="user_not_found")
+        raise NotFound("No such staff account.", code="user_not_found")
 
 
 def district_name(node_name: str) -> str:

@@ -579,7 +579,7 @@ async def _load(
         _BATCH_SQL + "WHERE b.org = $1 AND (b.id = $2 OR b.batch_ref = $3)", org_id, batch_id, ref
     )
     if row is None:
-        raise NotFound(f"Batch {ref or batch_id} does not exist.", code="batch_not_found")
+        raise NotFound("No such batch.", code="batch_not_found")
     results = None
     if with_results:
         records = await connection.fetch(

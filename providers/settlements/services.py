@@ -104,11 +104,17 @@ def _check_lines(lines: Sequence[StatementLineInput], start: datetime, end: date
     seen = set()
     for line in lines:
         if not start <= line.redeemed_at < end:
-            raise Invalid(f"Voucher {line.voucher_id} was not redeemed in this period.", field="lines")
+            raise Invalid(
+                "Voucher %(voucher)s was not redeemed in this period.",
+                params={"voucher": line.voucher_id},
+                field="lines",
+            )
         if line.subsidy_fen < 0 or line.paid_fen < 0:
-            raise Invalid(f"Voucher {line.voucher_id} has a negative amount.", field="lines")
+            raise Invalid(
+                "Voucher %(voucher)s has a negative amount.", params={"voucher": line.voucher_id}, field="lines"
+            )
         if line.voucher_id in seen:
-            raise Invalid(f"Voucher {line.voucher_id} is listed twice.", field="lines")
+            raise Invalid("Voucher %(voucher)s is listed twice.", params={"voucher": line.voucher_id}, field="lines")
         seen.add(line.voucher_id)
 
 
@@ -125,7 +131,7 @@ async def draft(
     async with engine().transaction() as transaction:
         connection = transaction.connection
         if not await connection.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE id = $1)", provider_id):
-            raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+            raise NotFound("No such provider.", code="provider_not_found")
         statement_id = await connection.fetchval(
             "INSERT INTO settlement_statement (provider, period, period_start, period_end) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (provider, period) DO NOTHING RETURNING id",
@@ -342,7 +348,7 @@ async def _load(statement_id: int) -> StatementRead:
         connection = transaction.connection
         row = await connection.fetchrow(_STATEMENT_SQL + "WHERE s.id = $1", statement_id)
         if row is None:
-            raise NotFound(f"Statement {statement_id} does not exist.", code="statement_not_found")
+            raise NotFound("No such statement.", code="statement_not_found")
         lines = await connection.fetch(
             "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
             "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id",
@@ -414,7 +420,7 @@ async def my_statement(principal: Principal, statement_id: int) -> StatementRead
     provider_id = _owner(principal)
     statement = await _load(statement_id)
     if statement.provider_id != provider_id:
-        raise NotFound(f"Statement {statement_id} does not exist.", code="statement_not_found")
+        raise NotFound("No such statement.", code="statement_not_found")
     return statement
 
 
@@ -712,7 +718,7 @@ async def set_payout_account(principal: Principal, provider_id: int, account_id:
             "SELECT node, name, payout_account FROM provider WHERE id = $1", provider_id
         )
     if row is None:
-        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+        raise NotFound("No such provider.", code="provider_not_found")
     await federation.require_in_scope(principal, row["node"])
     if row["payout_account"] == account:
         raise Conflict(
