@@ -25,7 +25,7 @@ from catalog.schemas import (
     SlotRead,
 )
 from marketplace.core import db
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
 from marketplace.core.identity.principal import Principal
@@ -560,6 +560,20 @@ async def _check_picture_quota(connection, offer: dict, incoming: int) -> None:
 
 # Review --------------------------------------------------------------------------------------
 
+# What waits for review in the scope of node path $1: new offers submitted, and edits of live
+# offers (a pending revision, with its own titles).
+_REVIEW_QUEUE = (
+    "SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
+    " p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
+    " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
+    " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
+    " UNION ALL"
+    " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind, r.submitted_at"
+    " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
+    " JOIN union_node n ON n.id = p.node"
+    " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
+)
+
 
 async def review_queue(principal: Principal) -> list[ReviewItem]:
     """Submitted offers and pending revisions of providers inside the operator's scope, oldest first."""
@@ -567,18 +581,7 @@ async def review_queue(principal: Principal) -> list[ReviewItem]:
         raise Forbidden("Only operators review listings.", code="wrong_role")
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT * FROM ("
-            " SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
-            "  p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
-            " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
-            " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
-            " UNION ALL"
-            " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind,"
-            "  r.submitted_at"
-            " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
-            " JOIN union_node n ON n.id = p.node"
-            " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
-            ") queue ORDER BY submitted_at, offer_id",
+            f"SELECT * FROM ({_REVIEW_QUEUE}) queue ORDER BY submitted_at, offer_id",
             principal.node_path,
         )
     return [ReviewItem(**dict(row)) for row in rows]
@@ -598,23 +601,12 @@ async def review_page(
     offer's kind and by new offer / edit of a live one; with the queue's total."""
     if principal.kind != "operator" or not principal.node_path:
         raise Forbidden("Only operators review listings.", code="wrong_role")
-    pattern = "%" + q.strip().replace("\\", "").replace("%", "").replace("_", "") + "%" if q.strip() else None
+    pattern = "%" + search_text(q) + "%" if q.strip() else None
     order = "DESC" if newest else "ASC"
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT *, count(*) OVER () AS total FROM ("
-            " SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
-            "  p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
-            " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
-            " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
-            " UNION ALL"
-            " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind,"
-            "  r.submitted_at"
-            " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
-            " JOIN union_node n ON n.id = p.node"
-            " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
-            ") queue WHERE ($2::text IS NULL OR title_zh ILIKE $2 OR coalesce(title_en, '') ILIKE $2"
-            "  OR provider_name ILIKE $2)"
+            f"SELECT *, count(*) OVER () AS total FROM ({_REVIEW_QUEUE}) queue"
+            " WHERE ($2::text IS NULL OR title_zh ILIKE $2 OR coalesce(title_en, '') ILIKE $2 OR provider_name ILIKE $2)"
             " AND ($3 = '' OR kind = $3)"
             " AND ($4 = '' OR ($4 = 'new' AND revision_id IS NULL) OR ($4 = 'edit' AND revision_id IS NOT NULL))"
             f" ORDER BY submitted_at {order}, offer_id LIMIT $5 OFFSET $6",
@@ -903,7 +895,7 @@ async def offers_to_pick(
     inside it). With `ids`: those offers, to show what was picked."""
     if principal.kind != "operator" or not principal.node_path:
         raise Forbidden("Only operators pick offers.", code="wrong_role")
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT o.id, o.title_zh, o.title_en, o.kind, o.status, o.member_price_fen, o.points_price,"
