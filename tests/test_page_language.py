@@ -26,7 +26,7 @@ from marketplace.points import services as points
 from providers import services
 from tests.console.helpers import submitted_offers, web_login
 from tests.evaluation.test_quality_loop import bad_scorecard, redeemed_voucher
-from tests.factories import now
+from tests.factories import add_member, now
 from tests.settlements.helpers import operator_principal, value
 
 pytestmark = [pytest.mark.integration]
@@ -241,7 +241,8 @@ async def _seed(world) -> dict[str, int]:
             weights={"hardship": 3},
         ),
     )
-    await draws.enter(await federation.member_principal(world.members["chaoyang"][0]), ids["draw_id"])
+    entrant, _ = await add_member(world.nodes["cy_union"], 300, "赵敏")  # the seeded member holds the offer already
+    await draws.enter(await federation.member_principal(entrant), ids["draw_id"])
     await draws.run_draw(chaoyang_operator, ids["draw_id"])
     ids["import_id"] = await value(
         "INSERT INTO roster_import (operator, node, filename, rows, status, errors, content_hash, created_at) "
