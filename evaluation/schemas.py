@@ -211,3 +211,22 @@ class AppealInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class AppealDecisionInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     outcome: Literal["upheld", "rejected"]
     explanation: Annotated[str, msgspec.Meta(min_length=10, max_length=4000)]
+
+
+class HeldRating(msgspec.Struct, kw_only=True):
+    """A rating held out of the score as part of a burst, waiting for an operator's verdict."""
+
+    id: int
+    provider: int
+    provider_name: str
+    overall: int
+    comment: str | None
+    hold_reason: str  # burst_one_network, burst_new_accounts
+    created_at: datetime
+
+
+class HeldRatingPage(msgspec.Struct, kw_only=True):
+    items: list[HeldRating]
+    total: int
+    page: int
+    page_size: int

@@ -395,14 +395,18 @@ async def _complaint_in_scope(connection, principal: Principal, complaint_id: in
 
 
 async def forward_targets(principal: Principal, complaint_id: int) -> dict:
-    """Where the operator may forward a complaint: the provider's own union, and the operators
-    who may mediate it (their scope covers the provider), themselves left out."""
+    """Where the operator may forward a complaint: the provider's own union (unless it is the
+    operator's own), and the operators who may mediate it (their scope covers the provider),
+    themselves left out."""
     _operator(principal)
     async with engine().transaction() as transaction:
         row = await _complaint_in_scope(transaction.connection, principal, complaint_id)
     people = await operators.operators_covering(row["provider_path"], FORWARD_ROLES)
+    own_union = row["provider_node_id"] == principal.node_id
     return {
-        "node": {"id": row["provider_node_id"], "name_zh": row["provider_node_zh"], "name_en": row["provider_node_en"]},
+        "node": None
+        if own_union
+        else {"id": row["provider_node_id"], "name_zh": row["provider_node_zh"], "name_en": row["provider_node_en"]},
         "operators": [person for person in people if person["id"] != principal.id],
     }
 
@@ -420,6 +424,8 @@ async def forward(principal: Principal, complaint_id: int, operator_id: int | No
         if row["status"] == "closed":
             raise Conflict("This complaint is closed; there is nothing left to forward.", code="complaint_closed")
         if operator_id is None:
+            if row["provider_node_id"] == principal.node_id:
+                raise Invalid("The provider belongs to your own union; choose an operator.", field="operator_id")
             node_id, to_operator = row["provider_node_id"], None
         else:
             people = await operators.operators_covering(row["provider_path"], FORWARD_ROLES)

@@ -110,6 +110,9 @@ async def test_forwarding_is_refused_at_its_field_and_outside_the_scope(client, 
     assert far_away.value.field == "operator_id"
     with pytest.raises(Invalid):
         await complaints.forward(beijing, complaint_id, beijing.id, "给自己")
+    with pytest.raises(Invalid) as own_union:  # Chaoyang's operator is at the provider's union already
+        await complaints.forward(await operator(world, "chaoyang"), complaint_id, None, "交给本级工会")
+    assert own_union.value.field == "operator_id"
     await complaints.forward(beijing, complaint_id, None, "属地处理")
     with pytest.raises(Conflict):
         await complaints.forward(beijing, complaint_id, None, "再转一次")

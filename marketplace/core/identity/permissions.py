@@ -52,7 +52,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "quality.decide": (
         "operator",
         frozenset({"administrator", "reviewer"}),
-        "close complaints, held ratings, enforcement and appeal decisions",
+        "close and forward complaints, held ratings, enforcement and appeal decisions",
     ),
     "policy.manage": ("operator", ADMIN, "the enforcement policy"),
     "campaigns.manage": ("operator", frozenset({"administrator", "finance"}), "create, pause, resume, end campaigns"),
