@@ -1648,7 +1648,8 @@ class History:
             "WHERE n.path LIKE $1 || '%' AND m.status = 'active'",
             chaoyang.node_path,
         )
-        amount = points.APPROVAL_THRESHOLD // max(members, 1) + 50
+        # A round amount per member whose total is over the threshold.
+        amount = -(-(points.APPROVAL_THRESHOLD + 1) // max(members, 1) // 50) * 50
         await points.create_grant(chaoyang, chaoyang.node_id, None, amount, "区总工会年终慰问积分")
 
     # --- today ---------------------------------------------------------------------------------------
