@@ -26,7 +26,7 @@ from evaluation.schemas import RatingInput, RatingRead
 from evaluation.scorecards import services as scorecards
 from marketplace.core import dates, personal_data, pii
 from marketplace.core.audit import services as audit
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
@@ -333,8 +333,7 @@ async def held_page(
     shown (the last one when asked for a page past the end, as after the operator decided
     every rating of the last page)."""
     policy.require_operator(principal)
-    # LIKE's own characters typed in the box are searched for as themselves.
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")[:60]
+    text = search_text(q)[:60]
     where = "AND ($2 = '' OR p.name ILIKE '%' || $2 || '%') AND ($3 = '' OR r.hold_reason = $3) "
     async with engine().transaction() as transaction:
         connection = transaction.connection
