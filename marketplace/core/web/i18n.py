@@ -2,7 +2,8 @@
 
 Templates and code carry English msgids. Each package keeps the catalogs of its own
 messages (`<package>/translations/<locale>/LC_MESSAGES/messages.po`; the shell's live in
-`marketplace/core/web/translations`), so domains do not edit one shared file. They are
+`marketplace/core/web/translations`), so domains do not edit one shared file; each
+domain's folder comes from its registration (marketplace/core/domains.py). They are
 merged and compiled in memory at start-up: no build step, no stale .mo file. The request's locale lives in a context variable set by
 `locale_middleware` from the `lang` cookie.
 """
@@ -17,17 +18,9 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from marketplace.core import domains
 from marketplace.core.identity.middleware import cookie
 
-_REPO = Path(__file__).resolve().parents[3]
-# package → its translations folder (a package without messages has none yet)
-TRANSLATION_DIRS = {
-    "marketplace": Path(__file__).parent / "translations",
-    "providers": _REPO / "providers" / "translations",
-    "catalog": _REPO / "catalog" / "translations",
-    "catalog/search": _REPO / "catalog" / "search" / "translations",
-    "evaluation": _REPO / "evaluation" / "translations",
-}
 LOCALES = {"zh_Hans": "简体中文", "en": "English"}
 DEFAULT_LOCALE = "zh_Hans"
 LANG_COOKIE = "lang"
@@ -44,10 +37,21 @@ def _compile(path: Path, locale: str) -> Translations:
     return Translations(buffer)
 
 
-@lru_cache
+def translation_dirs() -> dict[str, Path]:
+    """package → its translations folder, as the domains registered them
+    (marketplace/core/domains.py; a package without messages has none)."""
+    return domains.translation_dirs()
+
+
 def translations(locale: str) -> Translations:
+    return _merged(locale, domains.generation())
+
+
+@lru_cache
+def _merged(locale: str, generation: int) -> Translations:
+    """Compiled once per locale and registrations, so a domain registered late is not missed."""
     merged: Translations | None = None
-    for folder in TRANSLATION_DIRS.values():
+    for folder in translation_dirs().values():
         path = folder / locale / "LC_MESSAGES" / "messages.po"
         if path.exists():
             compiled = _compile(path, locale)

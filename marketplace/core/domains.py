@@ -1,0 +1,93 @@
+"""The registry of domains: what each package brings to the app, so the foundation and the
+shell never list a domain's modules or folders by hand.
+
+Each domain declares itself in its own `domain.py` (the domain shape, docs/architecture.md)
+and the shell lists those declarations once (marketplace/composition.py), which registers
+them here; the web app, the worker and the scheduler all compose the same way:
+
+    DOMAIN = Domain.at(__file__, "catalog", routes=["catalog.controllers", ...], actors=["catalog.actors"])
+
+Modules are named, not imported: a declaration costs nothing to load, and each process
+imports only what it runs (the worker the actors, the web app the routes). A domain's
+templates and translations are its package's `templates/` and `translations/` folders.
+"""
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Domain:
+    # The package's path from the repository's top with slashes ("catalog/search"): the
+    # name its message catalogs go by (`make messages`, tests/test_i18n.py).
+    name: str
+    templates: tuple[Path, ...] = ()
+    translations: Path | None = None
+    routes: tuple[str, ...] = ()  # modules exporting one ROUTES list each
+    actors: tuple[str, ...] = ()  # modules declaring actors, their topics and periodic jobs
+
+    @classmethod
+    def at(cls, init_file: str, name: str, *, routes: Iterable[str] = (), actors: Iterable[str] = ()) -> "Domain":
+        """The domain whose package holds `init_file` (a module's `__file__`), with the
+        package's `templates/` and `translations/` folders when it has them."""
+        folder = Path(init_file).resolve().parent
+        templates = folder / "templates"
+        translations = folder / "translations"
+        return cls(
+            name=name,
+            templates=(templates,) if templates.is_dir() else (),
+            translations=translations if translations.is_dir() else None,
+            routes=tuple(routes),
+            actors=tuple(actors),
+        )
+
+
+_domains: dict[str, Domain] = {}
+_generation = 0  # counts registrations, for what is computed once from them (i18n's catalogs)
+
+
+def register(domain: Domain) -> None:
+    """Add a domain (again: replaced, so composing twice changes nothing)."""
+    global _generation
+    _domains[domain.name] = domain
+    _generation += 1
+
+
+def generation() -> int:
+    return _generation
+
+
+def registered() -> list[Domain]:
+    return list(_domains.values())
+
+
+def template_dirs() -> list[Path]:
+    return [folder for domain in _domains.values() for folder in domain.templates]
+
+
+def translation_dirs() -> dict[str, Path]:
+    return {domain.name: domain.translations for domain in _domains.values() if domain.translations is not None}
+
+
+def load_actors() -> list[ModuleType]:
+    """Import every registered domain's actors modules: they declare the actors, subscribe
+    them to their outbox topics and add their periodic jobs. The worker (which runs actors)
+    and the scheduler (which relays the outbox and sends periodic jobs) both call this: a
+    topic with no subscriber loaded would be relayed to nobody."""
+    from marketplace.core.jobs import broker  # noqa: F401  (first: sets the global broker)
+
+    return [importlib.import_module(name) for domain in _domains.values() for name in domain.actors]
+
+
+def routes() -> list[Any]:
+    """Every registered domain's route handlers and controllers."""
+    return [
+        route
+        for domain in _domains.values()
+        for name in domain.routes
+        for route in importlib.import_module(name).ROUTES
+    ]
