@@ -12,4 +12,6 @@ DOMAIN = Domain.at(
     actors=[
         "catalog.actors",
     ],
+    # The providers' application keeps its business licence picture with catalog's picture checks.
+    provides={"picture_store": "catalog.services:store_picture"},
 )

@@ -11,13 +11,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
-from catalog import services as catalog_services
-from catalog.search import index as search_index
 from marketplace import composition, dashboards  # noqa: F401  (composition: registers the domains)
 from marketplace.core import db, domains, health, logs
 from marketplace.core.audit.middleware import audit_middleware
 from marketplace.core.errors import EXCEPTION_HANDLERS
-from marketplace.core.federation import consent
 from marketplace.core.identity import guards, permissions
 from marketplace.core.identity.middleware import authentication_middleware
 from marketplace.core.settings import get_settings
@@ -37,6 +34,11 @@ from marketplace.core.web import (
 ROUTES = [*domains.routes(), *dashboards.ROUTES]
 
 
+def _lent(value: object) -> Provide:
+    """A dependency that is `value` itself (a function of another domain, say)."""
+    return Provide(lambda: value, sync_to_thread=False)
+
+
 class BenefitsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = get_settings()
@@ -54,10 +56,10 @@ class BenefitsPlugin(InitPluginProtocol):
                 ),
             ]
         )
-        # Evaluators' sample export names only members who consented; evaluation never reads members.
-        app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
-        # The providers' application keeps its business licence picture with catalog's picture checks.
-        app_config.dependencies["picture_store"] = Provide(lambda: catalog_services.store_picture, sync_to_thread=False)
+        # What domains lend to others' handlers (`Domain.provides`: catalog's picture store,
+        # federation's consented member contacts), so those need not import them.
+        for name, value in domains.provided().items():
+            app_config.dependencies[name] = _lent(value)
         app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
@@ -117,7 +119,7 @@ class BenefitsPlugin(InitPluginProtocol):
             ],
         )
         app_config.on_startup.append(db.open_pool)
-        app_config.on_shutdown.extend([search_index.close_clients, db.close_pool])
+        app_config.on_shutdown.extend([*domains.shutdown_hooks(), db.close_pool])
         app_config.debug = settings.app.debug
         return app_config
 

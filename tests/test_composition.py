@@ -108,3 +108,15 @@ def test_the_worker_loads_every_actor_and_the_scheduler_every_periodic_job():
     assert _declared_actor_functions() <= set(loaded["actors"])
     assert len(loaded["periodic"]) >= 20
     assert set(loaded["periodic"]) <= set(loaded["actors"])
+
+
+def test_what_domains_lend_and_close_reaches_the_app_without_the_shell_naming_them(app):
+    from catalog import services as catalog_services
+    from catalog.search import index
+    from marketplace.core.federation import consent
+
+    assert app.dependencies["picture_store"].dependency() is catalog_services.store_picture
+    assert app.dependencies["member_contacts"].dependency() is consent.evaluator_contacts
+    assert index.close_clients in app.on_shutdown
+    shell = (REPO / "marketplace" / "app.py").read_text()
+    assert not any(f"from {package}" in shell for package in ("catalog", "providers", "evaluation"))

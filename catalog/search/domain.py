@@ -12,4 +12,5 @@ DOMAIN = Domain.at(
     actors=[
         "catalog.search.actors",
     ],
+    on_shutdown=["catalog.search.index:close_clients"],  # the HTTP sessions to the engine
 )

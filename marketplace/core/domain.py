@@ -24,6 +24,8 @@ DOMAIN = Domain(
         "marketplace.core.identity.pages",
         "marketplace.core.identity.approval_pages",
     ),
+    # Evaluators' sample export names only members who consented; evaluation never reads members.
+    provides=(("member_contacts", "marketplace.core.federation.consent:evaluator_contacts"),),
     actors=(
         "marketplace.core.federation.actors",
         "marketplace.core.identity.actors",

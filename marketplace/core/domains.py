@@ -7,7 +7,7 @@ them here; the web app, the worker and the scheduler all compose the same way:
 
     DOMAIN = Domain.at(__file__, "catalog", routes=["catalog.controllers", ...], actors=["catalog.actors"])
 
-Modules are named, not imported: a declaration costs nothing to load, and each process
+Modules (and "module:name" objects) are named, not imported: a declaration costs nothing to load, and each process
 imports only what it runs (the worker the actors, the web app the routes). A domain's
 templates and translations are its package's `templates/` and `translations/` folders.
 """
@@ -29,9 +29,22 @@ class Domain:
     translations: Path | None = None
     routes: tuple[str, ...] = ()  # modules exporting one ROUTES list each
     actors: tuple[str, ...] = ()  # modules declaring actors, their topics and periodic jobs
+    # What the domain lends to other domains' handlers as a Litestar dependency, by name:
+    # {"picture_store": "catalog.services:store_picture"}, so they need not import it.
+    provides: tuple[tuple[str, str], ...] = ()
+    on_shutdown: tuple[str, ...] = ()  # "module:function" the web app awaits when it stops
 
     @classmethod
-    def at(cls, init_file: str, name: str, *, routes: Iterable[str] = (), actors: Iterable[str] = ()) -> "Domain":
+    def at(
+        cls,
+        init_file: str,
+        name: str,
+        *,
+        routes: Iterable[str] = (),
+        actors: Iterable[str] = (),
+        provides: dict[str, str] | None = None,
+        on_shutdown: Iterable[str] = (),
+    ) -> "Domain":
         """The domain whose package holds `init_file` (a module's `__file__`), with the
         package's `templates/` and `translations/` folders when it has them."""
         folder = Path(init_file).resolve().parent
@@ -43,6 +56,8 @@ class Domain:
             translations=translations if translations.is_dir() else None,
             routes=tuple(routes),
             actors=tuple(actors),
+            provides=tuple((provides or {}).items()),
+            on_shutdown=tuple(on_shutdown),
         )
 
 
@@ -91,3 +106,17 @@ def routes() -> list[Any]:
         for name in domain.routes
         for route in importlib.import_module(name).ROUTES
     ]
+
+
+def _resolve(reference: str) -> Any:
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def provided() -> dict[str, Any]:
+    """name → what a domain lends under that name (see `Domain.provides`)."""
+    return {name: _resolve(reference) for domain in _domains.values() for name, reference in domain.provides}
+
+
+def shutdown_hooks() -> list[Any]:
+    return [_resolve(reference) for domain in _domains.values() for reference in domain.on_shutdown]
