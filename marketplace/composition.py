@@ -4,6 +4,8 @@ templates and translations from there, the worker and the scheduler the actors a
 periodic jobs. Adding a domain is one line here (docs/architecture.md).
 """
 
+from pathlib import Path
+
 from catalog import domain as catalog
 from catalog.search import domain as search
 from evaluation import domain as evaluation
@@ -37,3 +39,16 @@ DOMAINS = [
 
 for _domain in DOMAINS:
     domains.register(_domain)
+
+
+def message_catalogs() -> list[str]:
+    """`package:translations folder:sub-packages left out` of every domain with catalogs,
+    for `make messages` (a sub-package with catalogs of its own, as catalog/search, is not
+    extracted into its parent's)."""
+    catalogs = domains.translation_dirs()
+    repo = Path(__file__).resolve().parents[1]
+    return [
+        f"{name}:{folder.relative_to(repo)}:"
+        + ",".join(other.rsplit("/", 1)[-1] for other in catalogs if other.startswith(name + "/"))
+        for name, folder in catalogs.items()
+    ]
