@@ -13,7 +13,7 @@ templates and translations are its package's `templates/` and `translations/` fo
 """
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -62,18 +62,20 @@ class Domain:
 
 
 _domains: dict[str, Domain] = {}
-_generation = 0  # counts registrations, for what is computed once from them (i18n's catalogs)
+# What is computed once from the registrations and must be again after one (i18n's
+# merged catalogs): called on every registration.
+_on_change: list[Callable[[], object]] = []
 
 
 def register(domain: Domain) -> None:
     """Add a domain (again: replaced, so composing twice changes nothing)."""
-    global _generation
     _domains[domain.name] = domain
-    _generation += 1
+    for forget in _on_change:
+        forget()
 
 
-def generation() -> int:
-    return _generation
+def on_change(forget: Callable[[], object]) -> None:
+    _on_change.append(forget)
 
 
 def registered() -> list[Domain]:

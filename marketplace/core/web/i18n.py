@@ -43,13 +43,10 @@ def translation_dirs() -> dict[str, Path]:
     return domains.translation_dirs()
 
 
-def translations(locale: str) -> Translations:
-    return _merged(locale, domains.generation())
-
-
 @lru_cache
-def _merged(locale: str, generation: int) -> Translations:
-    """Compiled once per locale and registrations, so a domain registered late is not missed."""
+def translations(locale: str) -> Translations:
+    """Every registered catalog of `locale`, merged; compiled again after a registration,
+    so a domain registered late is not missed."""
     merged: Translations | None = None
     for folder in translation_dirs().values():
         path = folder / locale / "LC_MESSAGES" / "messages.po"
@@ -57,6 +54,9 @@ def _merged(locale: str, generation: int) -> Translations:
             compiled = _compile(path, locale)
             merged = compiled if merged is None else merged.merge(compiled)
     return merged or Translations()
+
+
+domains.on_change(translations.cache_clear)
 
 
 def gettext(message: str) -> str:
