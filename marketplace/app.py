@@ -15,7 +15,7 @@ from marketplace import composition, dashboards  # noqa: F401  (composition: reg
 from marketplace.core import db, domains, health, logs
 from marketplace.core.audit.middleware import audit_middleware
 from marketplace.core.errors import EXCEPTION_HANDLERS
-from marketplace.core.identity import guards, permissions
+from marketplace.core.identity import guards, permissions, session_cache
 from marketplace.core.identity.middleware import authentication_middleware
 from marketplace.core.settings import get_settings
 from marketplace.core.web import (
@@ -118,8 +118,8 @@ class BenefitsPlugin(InitPluginProtocol):
                 )
             ],
         )
-        app_config.on_startup.append(db.open_pool)
-        app_config.on_shutdown.extend([*domains.shutdown_hooks(), db.close_pool])
+        app_config.on_startup.extend([db.open_pool, session_cache.start])
+        app_config.on_shutdown.extend([session_cache.stop, *domains.shutdown_hooks(), db.close_pool])
         app_config.debug = settings.app.debug
         return app_config
 
