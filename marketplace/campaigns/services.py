@@ -129,7 +129,9 @@ async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id
             refusals.add("campaign_cap_reached")
             continue
         node = await connection.fetchval(_TAKE_BUDGET_SQL, campaign["id"], amount)
-        if node is not None and not await _draw_shares(connection, campaign["id"], campaign["policy"], amount, voucher_id):
+        if node is not None and not await _draw_shares(
+            connection, campaign["id"], campaign["policy"], amount, voucher_id
+        ):
             await connection.execute(
                 "UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1", campaign["id"], amount
             )
@@ -649,8 +651,8 @@ async def change_funding(principal: Principal, campaign_id: int, data: CampaignF
             list(budgets.values()),
             campaign_id,
         )
-        total = await connection.fetchval(
-            "SELECT sum(budget_fen) FROM campaign_share WHERE campaign = $1", campaign_id
+        total = int(
+            await connection.fetchval("SELECT sum(budget_fen) FROM campaign_share WHERE campaign = $1", campaign_id)
         )
         if current["per_member_cap_fen"] > total:
             raise Invalid("The cap per member cannot exceed the budget.", field="shares[0].budget_fen")

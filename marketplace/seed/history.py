@@ -1029,7 +1029,9 @@ class History:
                 self.campaign["id"],
             )
             await self.db.execute(
-                "UPDATE campaign_share SET spent_fen = $2 WHERE campaign = $1", self.campaign["id"], self.campaign["spent"]
+                "UPDATE campaign_share SET spent_fen = $2 WHERE campaign = $1",
+                self.campaign["id"],
+                self.campaign["spent"],
             )
         self.report.vouchers = len(self.vouchers)
 

@@ -10,9 +10,9 @@ import pytest
 
 from catalog.tables import Offer
 from marketplace.campaigns import services as campaigns
-from marketplace.campaigns.schemas import CampaignCreate
+from marketplace.campaigns.schemas import CampaignCreate, CampaignFunding, ShareCreate, ShareUpdate
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict
+from marketplace.core.errors import Conflict, Forbidden, Invalid
 from marketplace.core.federation import services as federation
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
@@ -91,6 +91,135 @@ async def test_racing_claims_never_overspend_the_budget(world):
     # The campaign stopped subsidising: the offer is not claimable at the subsidised price.
     late = (await members(world, 1, start=500))[0]
     assert await race(vouchers.claim, late, offer_id) == "budget_exhausted"
+
+
+THIRDS = (3334, 3333, 3333)  # 三个一点: city, district, grassroots union
+
+
+async def shared_campaign(world, policy, budgets, subsidy=1001):
+    """A campaign for the couriers' union funded by Beijing, Chaoyang and the union itself, a
+    third each of an offer whose subsidy (1001 fen) does not divide by three."""
+    await Offer.update({Offer.subsidy_fen: subsidy, Offer.stock_total: 1000, Offer.stock_left: 1000}).where(
+        Offer.id == world.offers["public"]
+    )
+    shares = [
+        ShareCreate(node_id=world.nodes[node], percent_bp=bp, budget_fen=budget)
+        for node, bp, budget in zip(("beijing", "chaoyang", "cy_union"), THIRDS, budgets, strict=True)
+    ]
+    return await new_campaign(world, node="cy_union", budget=None, cap=subsidy, shares=shares, policy=policy)
+
+
+async def share_totals(campaign_id):
+    """Per funding node: (budget, spent, what its live parts add up to, how many parts)."""
+    rows = await engine().run_ddl(
+        f"SELECT sh.node, sh.budget_fen, sh.spent_fen, coalesce(sum(p.amount_fen), 0) AS parts, count(p.id) AS n "
+        f"FROM campaign_share sh LEFT JOIN campaign_share_spend p ON p.share = sh.id AND p.refunded_at IS NULL "
+        f"WHERE sh.campaign = {campaign_id} GROUP BY sh.id ORDER BY sh.position"
+    )
+    return [(row["budget_fen"], row["spent_fen"], row["parts"], row["n"]) for row in rows]
+
+
+async def assert_shares_add_up(campaign_id, uses, subsidy=1001):
+    spent, drawn, spends = await totals(campaign_id)
+    shares = await share_totals(campaign_id)
+    assert spends == uses and spent == drawn == uses * subsidy
+    assert sum(parts for _, _, parts, _ in shares) == spent  # the shares add up to the subsidies
+    for budget, share_spent, parts, _ in shares:
+        assert share_spent == parts <= budget  # no share overspent
+    per_use = await engine().run_ddl(
+        f"SELECT s.voucher FROM campaign_spend s JOIN campaign_share_spend p ON p.voucher = s.voucher "
+        f"WHERE s.campaign = {campaign_id} AND s.refunded_at IS NULL AND p.refunded_at IS NULL "
+        f"GROUP BY s.voucher, s.amount_fen HAVING sum(p.amount_fen) <> s.amount_fen"
+    )
+    assert per_use == []  # every use's parts add up to its subsidy
+    return shares
+
+
+@pytest.mark.slow
+async def test_racing_claims_on_shares_stop_when_one_share_runs_out(world):
+    # Beijing's third has room for 10 uses (334 fen each), the others for many more.
+    campaign = await shared_campaign(world, "stop", (10 * 334 + 100, 10**6, 10**6))
+    racers = await members(world, 60)
+    results = await asyncio.gather(*(race(vouchers.claim, member, world.offers["public"]) for member in racers))
+    issued = [result for result in results if not isinstance(result, str)]
+    shares = await assert_shares_add_up(campaign.id, len(issued))
+    print(f"race (stop): {len(racers)} claims, {len(issued)} paid, shares {shares}")
+    assert len(issued) == 10 and {result for result in results if isinstance(result, str)} == {"budget_exhausted"}
+    # 1001 fen in thirds, by largest remainder: 334 + 334 + 333, the same for every use.
+    assert [parts for _, _, parts, _ in shares] == [3340, 3340, 3330]
+
+
+@pytest.mark.slow
+async def test_racing_claims_on_shares_the_others_cover_a_share_that_ran_out(world):
+    campaign = await shared_campaign(world, "cover", (10 * 334 + 100, 20000, 20000))  # 43,440 fen: 43 uses
+    racers = await members(world, 60)
+    results = await asyncio.gather(*(race(vouchers.claim, member, world.offers["public"]) for member in racers))
+    issued = [result for result in results if not isinstance(result, str)]
+    shares = await assert_shares_add_up(campaign.id, len(issued))
+    print(f"race (cover): {len(racers)} claims, {len(issued)} paid, shares {shares}")
+    assert len(issued) == 43 and {result for result in results if isinstance(result, str)} == {"budget_exhausted"}
+    assert shares[0][1] == 10 * 334 + 100  # Beijing paid to its last fen, the others covered the rest
+    # A cancelled use gives each node its own part back.
+    member = racers[results.index(issued[0])]
+    before = await share_totals(campaign.id)
+    await vouchers.cancel(member, issued[0].id)
+    after = await assert_shares_add_up(campaign.id, len(issued) - 1)
+    assert sum(b[1] for b in before) - sum(a[1] for a in after) == 1001
+
+
+async def test_funding_nodes_follow_the_scope_rules(world):
+    def shares(*pairs):
+        return [ShareCreate(node_id=world.nodes[node], percent_bp=bp, budget_fen=10000) for node, bp in pairs]
+
+    # The district's operator cannot commit the city's budget: it is outside their scope.
+    with pytest.raises(Forbidden) as refused:
+        await new_campaign(
+            world, node="cy_union", who="chaoyang", budget=None, shares=shares(("beijing", 5000), ("chaoyang", 5000))
+        )
+    assert refused.value.field == "shares[0].node_id" and refused.value.code == "out_of_scope"
+    # A union funds members under it only: Haidian does not pay for Chaoyang's couriers.
+    with pytest.raises(Invalid) as refused:
+        await new_campaign(world, node="cy_union", budget=None, shares=shares(("beijing", 5000), ("haidian", 5000)))
+    assert refused.value.field == "shares[1].node_id"
+    with pytest.raises(Invalid) as refused:
+        await new_campaign(world, node="cy_union", budget=None, shares=shares(("beijing", 5000), ("chaoyang", 4000)))
+    assert refused.value.field == "shares[0].percent_bp" and "90" in refused.value.detail
+    with pytest.raises(Invalid) as refused:
+        await new_campaign(world, node="cy_union", budget=10, shares=shares(("beijing", 5000), ("chaoyang", 5000)))
+    assert refused.value.field == "budget_fen"
+    # Fixed per use plus a percentage of the rest; the campaign's budget is the sum of its shares'.
+    fixed = ShareCreate(node_id=world.nodes["beijing"], fixed_fen=1000, budget_fen=50000)
+    rest = ShareCreate(node_id=world.nodes["cy_union"], percent_bp=10000, budget_fen=50000)
+    campaign = await new_campaign(world, node="cy_union", budget=None, shares=[fixed, rest])
+    assert campaign.budget_fen == 100000 and [s.kind for s in campaign.shares] == ["fixed", "percent"]
+    member = await federation.member_principal(world.members["chaoyang"][0])
+    await vouchers.claim(member, world.offers["public"])
+    assert [parts for _, _, parts, _ in await share_totals(campaign.id)] == [1000, 2000]
+    # The funding changes: a budget never below what its share has paid.
+    beijing = await operator(world, "beijing")
+    top_up = CampaignFunding(
+        policy="cover",
+        shares=[ShareUpdate(node_id=world.nodes["beijing"], budget_fen=999)],
+    )
+    with pytest.raises(Invalid) as refused:
+        await campaigns.change_funding(beijing, campaign.id, top_up)
+    assert refused.value.field == "shares[0].budget_fen"
+    changed = await campaigns.change_funding(
+        beijing,
+        campaign.id,
+        CampaignFunding(policy="cover", shares=[ShareUpdate(node_id=world.nodes["beijing"], budget_fen=80000)]),
+    )
+    assert changed.budget_fen == 130000 and changed.policy == "cover" and changed.shares[0].remaining_fen == 79000
+
+
+async def test_existing_single_node_campaigns_pay_from_one_share(world):
+    campaign = await new_campaign(world)
+    assert [(s.node_id, s.percent_bp, s.budget_fen) for s in campaign.shares] == [
+        (world.nodes["beijing"], 10000, campaign.budget_fen)
+    ]
+    member = await federation.member_principal(world.members["chaoyang"][0])
+    await vouchers.claim(member, world.offers["public"])
+    assert await share_totals(campaign.id) == [(campaign.budget_fen, SUBSIDY, SUBSIDY, 1)]
 
 
 async def test_racing_claims_of_one_member_stop_at_the_cap(world):

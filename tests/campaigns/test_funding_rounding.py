@@ -19,7 +19,9 @@ amounts = st.integers(min_value=0, max_value=10**7)
 def percent_splits(draw, min_size=1, max_size=6):
     """Basis points of 1..6 percent shares adding up to 100 %."""
     size = draw(st.integers(min_value=min_size, max_value=max_size))
-    cuts = sorted(draw(st.lists(st.integers(1, funding.FULL_BP - 1), min_size=size - 1, max_size=size - 1, unique=True)))
+    cuts = sorted(
+        draw(st.lists(st.integers(1, funding.FULL_BP - 1), min_size=size - 1, max_size=size - 1, unique=True))
+    )
     edges = [0, *cuts, funding.FULL_BP]
     return [edges[i + 1] - edges[i] for i in range(size)]
 
