@@ -419,13 +419,20 @@ async def _validate(data: CampaignCreate, budget_fen: int) -> None:
             raise Invalid(f"Unknown offers: {', '.join(map(str, sorted(missing)))}.", field="offer_ids")
 
 
-async def create_campaign(principal: Principal, data: CampaignCreate) -> CampaignRead:
-    """A campaign of a node in the operator's scope, active from its start."""
+async def check_campaign(principal: Principal, data: CampaignCreate) -> list[ShareCreate]:
+    """The refusals of `create_campaign`, nothing written: its shares when it would be created
+    (the console shows them for confirmation first)."""
     _operator(principal)
     await federation.require_in_scope(principal, data.node_id)
     shares = await _funding_nodes(principal, data)
+    await _validate(data, sum(share.budget_fen for share in shares))
+    return shares
+
+
+async def create_campaign(principal: Principal, data: CampaignCreate) -> CampaignRead:
+    """A campaign of a node in the operator's scope, active from its start, paid by its shares."""
+    shares = await check_campaign(principal, data)
     budget_fen = sum(share.budget_fen for share in shares)
-    await _validate(data, budget_fen)
     async with engine().transaction() as transaction:
         campaign_id = await transaction.connection.fetchval(
             "INSERT INTO campaign (node, name_zh, name_en, starts_at, ends_at, groups, offer_ids, category_ids, "

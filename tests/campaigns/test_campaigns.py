@@ -374,25 +374,33 @@ async def test_console_pages_create_show_burn_and_funds_flow(client, world):
         "name_zh": "春节消费补贴",
         "starts_on": today.isoformat(),
         "ends_on": (today + timedelta(days=7)).isoformat(),
-        "budget_yuan": "abc",
+        "share_node_0": str(world.nodes["beijing"]),
+        "share_kind_0": "percent",
+        "share_value_0": "100",
+        "share_budget_0": "abc",
         "cap_yuan": "30",
         "offer_ids": str(world.offers["public"]),
         "groups": [],
         "idempotency_key": "p1",
     }
     refused = await _post(client, "/console/campaigns", form)
-    assert refused.status_code == 422 and 'id="budget_yuan" name="budget_yuan"' in refused.text
+    assert refused.status_code == 422 and 'id="share_budget_0" name="share_budget_0"' in refused.text
     assert 'aria-invalid="true"' in refused.text
     # The message sits beside the field it names, in Chinese, and what was typed is kept.
-    at_field = refused.text.split('id="budget_yuan"')[1].split("</div>")[0]
+    at_field = refused.text.split('id="share_budget_0"')[1].split("</div>")[0]
     assert 'value="abc"' in at_field and 'data-testid="field-error"' in at_field
     assert re.search("[\u4e00-\u9fff]", at_field.split('data-testid="field-error"')[1])
     # The picked offer stays ticked, by its title (offers are found by search, never typed as numbers).
     assert f'name="offer_ids" value="{world.offers["public"]}" data-offer-pick checked' in refused.text
     assert "健身月卡public" in refused.text
-    created = await _post(client, "/console/campaigns", {**form, "budget_yuan": "300"})
+    # First what will be committed, and by whom; nothing is created before the confirmation.
+    preview = await _post(client, "/console/campaigns", {**form, "share_budget_0": "300"})
+    assert preview.status_code == 200 and 'data-testid="confirm"' in preview.text
+    assert "北京市总工会" in preview.text.split('data-testid="confirm"')[1].split("</section>")[0]
+    assert await campaigns.list_campaigns(await operator(world, "beijing")) == []
+    created = await _post(client, "/console/campaigns", {**form, "share_budget_0": "300", "confirm": "1"})
     assert created.status_code in (302, 303), created.text
-    campaign_id = int(created.headers["location"].rsplit("/", 1)[1])
+    campaign_id = int(created.headers["location"].split("?")[0].rsplit("/", 1)[1])
 
     member = await federation.member_principal(world.members["chaoyang"][0])
     await vouchers.claim(member, world.offers["public"])

@@ -323,6 +323,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/campaigns/{campaign_id}/{action}",
         "POST /api/v1/console/campaigns",
         "POST /api/v1/console/campaigns/{campaign_id}/end",
+        "POST /api/v1/console/campaigns/{campaign_id}/funding",
         "POST /api/v1/console/campaigns/{campaign_id}/pause",
         "POST /api/v1/console/campaigns/{campaign_id}/resume",
     ),
