@@ -3,6 +3,8 @@ a budget or a member's cap, cancellations give the spend back, paused and ended
 campaigns pay nothing, operators see only their scope, and the console pages work."""
 
 import asyncio
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -417,3 +419,27 @@ async def test_console_pages_create_show_burn_and_funds_flow(client, world):
 
     await _login(client, "console", world.operators["hebei"])
     assert (await client.get(f"/console/campaigns/{campaign_id}")).status_code == 403
+
+
+async def test_the_report_shows_each_paying_unions_part_to_the_fen(client, world):
+    campaign = await shared_campaign(world, "stop", (10**6, 10**6, 10**6))
+    racers = await members(world, 3)
+    claimed = [await vouchers.claim(member, world.offers["public"]) for member in racers]
+    await vouchers.cancel(racers[0], claimed[0].id)  # a cancelled use gives every part back
+    await _login(client, "console", world.operators["chaoyang"])
+    page = await client.get("/console/reports")
+    assert page.status_code == 200 and 'data-testid="section-funding"' in page.text
+    export = await client.get("/console/reports/export/funding")
+    assert export.status_code == 200 and export.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[0] == ["出资工会", "活动", "使用次数", "出资金额（元）"]
+    # Two live uses of 10.01 yuan: 3.34 + 3.34 + 3.33 each, the city's part included in the district's report.
+    assert rows[1:] == [
+        ["北京市总工会", "春节消费补贴", "2", "6.68"],
+        ["朝阳区总工会", "春节消费补贴", "2", "6.68"],
+        ["朝阳区快递行业联合工会", "春节消费补贴", "2", "6.66"],
+    ]
+    assert sum(int(row[3].replace(".", "")) for row in rows[1:]) == 2 * 1001 == (await totals(campaign.id))[0]
+    detail = await client.get(f"/console/campaigns/{campaign.id}")
+    shares = detail.text.split('data-testid="campaign-shares"')[1].split("</table>")[0]
+    assert shares.count('data-testid="campaign-share"') == 3 and "¥6.68" in shares and "33.34 %" in shares
