@@ -635,15 +635,37 @@ async def change_funding(principal: Principal, campaign_id: int, data: CampaignF
         shares = {
             row["node"]: row
             for row in await connection.fetch(
-                "SELECT id, node, spent_fen FROM campaign_share WHERE campaign = $1 ORDER BY position FOR UPDATE",
+                "SELECT s.id, s.node, s.budget_fen, s.spent_fen, n.path FROM campaign_share s "
+                "JOIN union_node n ON n.id = s.node WHERE s.campaign = $1 ORDER BY s.position FOR UPDATE OF s",
                 campaign_id,
             )
         }
+        # An operator commits only the budgets of their scope: a district's operator sees the
+        # city's share of a campaign they run, and cannot change it (nor the policy it pays under).
+        if data.policy != current["policy"] and not all(principal.covers(row["path"]) for row in shares.values()):
+            raise Forbidden(
+                "Only an operator whose scope covers every paying union can change the policy.",
+                code="out_of_scope",
+                field="policy",
+            )
         budgets = {}
         for i, share in enumerate(data.shares):
             row = shares.get(share.node_id)
+            if row is None:
+                node = await connection.fetchrow("SELECT path FROM union_node WHERE id = $1", share.node_id)
+                if node is not None and not principal.covers(node["path"]):
+                    raise Forbidden(
+                        "This union node is outside your scope.", code="out_of_scope", field=f"shares[{i}].node_id"
+                    )
             if row is None or share.node_id in budgets:
                 raise Invalid("This union does not fund this campaign.", field=f"shares[{i}].node_id")
+            if share.budget_fen != row["budget_fen"] and not principal.covers(row["path"]):
+                raise Forbidden(
+                    "This union is outside your scope: a campaign can only commit the budgets of your union and "
+                    "the unions under it.",
+                    code="out_of_scope",
+                    field=f"shares[{i}].budget_fen",
+                )
             if share.budget_fen < row["spent_fen"]:
                 raise Invalid(
                     "A union's budget cannot be less than it has already paid (%(spent)s).",

@@ -443,3 +443,85 @@ async def test_the_report_shows_each_paying_unions_part_to_the_fen(client, world
     detail = await client.get(f"/console/campaigns/{campaign.id}")
     shares = detail.text.split('data-testid="campaign-shares"')[1].split("</table>")[0]
     assert shares.count('data-testid="campaign-share"') == 3 and "¥6.68" in shares and "33.34 %" in shares
+
+
+async def test_the_api_funds_a_campaign_in_shares_and_names_the_bad_share(client, world):
+    beijing = await bearer(client, "operator", world.operators["beijing"])
+    chaoyang = await bearer(client, "operator", world.operators["chaoyang"])
+    api = "/api/v1/console/campaigns"
+
+    def body(*shares, **changes):
+        parts = [{"node_id": world.nodes[node], **part, "budget_fen": 50000} for node, part in shares]
+        return _body(world, **{"node_id": world.nodes["cy_union"], "budget_fen": None, "shares": parts, **changes})
+
+    halves = (("beijing", {"percent_bp": 5000}), ("chaoyang", {"percent_bp": 5000}))
+    refusals = [
+        (chaoyang, body(*halves), 403, "out_of_scope", "shares[0].node_id"),
+        (
+            beijing,
+            body(("beijing", {"percent_bp": 5000}), ("haidian", {"percent_bp": 5000})),
+            422,
+            "invalid",
+            "shares[1].node_id",
+        ),
+        (
+            beijing,
+            body(("beijing", {"percent_bp": 5000}), ("chaoyang", {"percent_bp": 4000})),
+            422,
+            "invalid",
+            "shares[0].percent_bp",
+        ),
+        (
+            beijing,
+            body(("beijing", {"fixed_fen": 1000}), ("chaoyang", {"fixed_fen": 500})),
+            422,
+            "invalid",
+            "shares[0].percent_bp",
+        ),
+        (
+            beijing,
+            body(("beijing", {"percent_bp": 5000, "fixed_fen": 1}), halves[1]),
+            422,
+            "invalid",
+            "shares[0].percent_bp",
+        ),
+        (beijing, body(*halves, budget_fen=1), 422, "invalid", "budget_fen"),
+        (beijing, _body(world, budget_fen=None), 422, "invalid", "budget_fen"),
+    ]
+    for who, sent, status, code, field in refusals:
+        problem = assert_problem(await client.post(api, json=sent, headers=who), status, code)
+        assert problem["errors"][0]["field"] == field, (field, problem)
+    assert (await client.get(api, headers=beijing)).json() == []
+
+    created = await client.post(api, json=body(*halves, policy="cover"), headers=beijing)
+    assert created.status_code == 201, created.text
+    campaign = created.json()
+    assert campaign["budget_fen"] == 100000 and campaign["policy"] == "cover"
+    assert [(s["node_id"], s["percent_bp"], s["remaining_fen"]) for s in campaign["shares"]] == [
+        (world.nodes["beijing"], 5000, 50000),
+        (world.nodes["chaoyang"], 5000, 50000),
+    ]
+    funding = f"{api}/{campaign['id']}/funding"
+    unknown = {"policy": "stop", "shares": [{"node_id": world.nodes["haidian"], "budget_fen": 100}]}
+    problem = assert_problem(await client.post(funding, json=unknown, headers=beijing), 422, "invalid")
+    assert problem["errors"][0]["field"] == "shares[0].node_id"
+    assert_problem(await client.post(funding, json=unknown, headers=chaoyang), 403, "out_of_scope")
+    changed = await client.post(
+        funding,
+        json={"policy": "stop", "shares": [{"node_id": world.nodes["chaoyang"], "budget_fen": 70000}]},
+        headers=beijing,
+    )
+    assert changed.status_code == 200 and changed.json()["budget_fen"] == 120000 and changed.json()["policy"] == "stop"
+    # Chaoyang's operator runs a campaign the city co-funds: the city's budget and the policy stay the city's.
+    city_budget = {"node_id": world.nodes["beijing"], "budget_fen": 90000}
+    assert_problem(
+        await client.post(funding, json={"policy": "stop", "shares": [city_budget]}, headers=chaoyang),
+        403,
+        "out_of_scope",
+    )
+    own = {"node_id": world.nodes["chaoyang"], "budget_fen": 80000}
+    assert_problem(
+        await client.post(funding, json={"policy": "cover", "shares": [own]}, headers=chaoyang), 403, "out_of_scope"
+    )
+    changed = await client.post(funding, json={"policy": "stop", "shares": [own]}, headers=chaoyang)
+    assert changed.status_code == 200 and changed.json()["budget_fen"] == 130000
