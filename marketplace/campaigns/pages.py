@@ -323,11 +323,18 @@ async def _detail_page(
     request: Request, campaign_id: int, *, error: str | None = None, field: str | None = None, status: int = 200
 ) -> Template:
     found = await services.campaign_detail(request.user, campaign_id)
+    # The budgets this operator may change: those of the unions in their scope.
+    editable = {
+        share.node_id
+        for share in found.campaign.shares
+        if request.user.covers((await federation.get_node(share.node_id)).path)
+    }
     return Template(
         template_name="campaigns/detail.html",
         status_code=status,
         context={
             "detail": found,
+            "editable": editable,
             "charts": {"burn": burn_chart(found), "daily": daily_chart(found)},
             "error": error,
             "field": field,

@@ -13,11 +13,12 @@ import pytest
 from catalog.tables import Offer
 from marketplace.campaigns import services as campaigns
 from marketplace.campaigns.schemas import CampaignCreate, CampaignFunding, ShareCreate, ShareUpdate
-from marketplace.core.db import engine
+from marketplace.core.db import engine, execute_script
 from marketplace.core.errors import Conflict, Forbidden, Invalid
 from marketplace.core.federation import services as federation
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.tables import Voucher
+from migrations.campaigns import campaigns_0002_shared_funding as shared_funding
 from tests import factories
 from tests.points.test_ledger import operator
 from tests.providers.test_pages import _login, _post
@@ -443,6 +444,9 @@ async def test_the_report_shows_each_paying_unions_part_to_the_fen(client, world
     detail = await client.get(f"/console/campaigns/{campaign.id}")
     shares = detail.text.split('data-testid="campaign-shares"')[1].split("</table>")[0]
     assert shares.count('data-testid="campaign-share"') == 3 and "¥6.68" in shares and "33.34 %" in shares
+    # Chaoyang's operator sees the city's budget but cannot change it; their own, they can.
+    assert "readonly" in shares.split('name="budget_0"')[1].split(">")[0]
+    assert "readonly" not in shares.split('name="budget_1"')[1].split(">")[0]
 
 
 async def test_the_api_funds_a_campaign_in_shares_and_names_the_bad_share(client, world):
@@ -525,3 +529,22 @@ async def test_the_api_funds_a_campaign_in_shares_and_names_the_bad_share(client
     )
     changed = await client.post(funding, json={"policy": "stop", "shares": [own]}, headers=chaoyang)
     assert changed.status_code == 200 and changed.json()["budget_fen"] == 130000
+
+
+async def test_the_migration_gives_existing_campaigns_one_share_with_their_spends(world):
+    # A campaign as it stood before shared funding: its spends, one cancelled; no share rows.
+    campaign = await new_campaign(world)
+    racers = await members(world, 3)
+    claimed = [await vouchers.claim(member, world.offers["public"]) for member in racers]
+    await vouchers.cancel(racers[0], claimed[0].id)
+    await engine().run_ddl(f"DELETE FROM campaign_share_spend WHERE campaign = {campaign.id}")
+    await engine().run_ddl(f"DELETE FROM campaign_share WHERE campaign = {campaign.id}")
+
+    await execute_script(shared_funding.SQL.split("-- Every campaign so far")[1].split("\n", 1)[1])
+    # One share of 100 % of its node, with its budget and spent; each live spend is that node's part.
+    assert await share_totals(campaign.id) == [(campaign.budget_fen, 2 * SUBSIDY, 2 * SUBSIDY, 2)]
+    # It keeps paying and giving back, as before.
+    await vouchers.cancel(racers[1], claimed[1].id)
+    await vouchers.claim(racers[0], world.offers["public"])
+    assert await share_totals(campaign.id) == [(campaign.budget_fen, 2 * SUBSIDY, 2 * SUBSIDY, 2)]
+    assert await totals(campaign.id) == (2 * SUBSIDY, 2 * SUBSIDY, 2)
