@@ -55,7 +55,11 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
         "close complaints, held ratings, enforcement and appeal decisions",
     ),
     "policy.manage": ("operator", ADMIN, "the enforcement policy"),
-    "campaigns.manage": ("operator", frozenset({"administrator", "finance"}), "create, pause, resume, end campaigns"),
+    "campaigns.manage": (
+        "operator",
+        frozenset({"administrator", "finance"}),
+        "create, fund (shares and budgets), pause, resume, end campaigns",
+    ),
     "points.grant": (
         "operator",
         frozenset({"administrator", "finance"}),
