@@ -55,7 +55,11 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
         "close and forward complaints, held ratings, enforcement and appeal decisions",
     ),
     "policy.manage": ("operator", ADMIN, "the enforcement policy"),
-    "campaigns.manage": ("operator", frozenset({"administrator", "finance"}), "create, pause, resume, end campaigns"),
+    "campaigns.manage": (
+        "operator",
+        frozenset({"administrator", "finance"}),
+        "create, fund (shares and budgets), pause, resume, end campaigns",
+    ),
     "points.grant": (
         "operator",
         frozenset({"administrator", "finance"}),
@@ -326,6 +330,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/campaigns/{campaign_id}/{action}",
         "POST /api/v1/console/campaigns",
         "POST /api/v1/console/campaigns/{campaign_id}/end",
+        "POST /api/v1/console/campaigns/{campaign_id}/funding",
         "POST /api/v1/console/campaigns/{campaign_id}/pause",
         "POST /api/v1/console/campaigns/{campaign_id}/resume",
     ),
