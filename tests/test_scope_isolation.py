@@ -36,6 +36,10 @@ BODIES = {
     "POST /api/v1/console/evaluators/{org_id:int}/keys": None,
     "POST /api/v1/console/evaluators/keys/{key_id:int}/revoke": None,
     "POST /api/v1/console/campaigns/{campaign_id:int}/end": None,
+    "POST /api/v1/console/campaigns/{campaign_id:int}/funding": {
+        "policy": "cover",
+        "shares": [{"node_id": 1, "budget_fen": 100}],
+    },
     "POST /api/v1/console/campaigns/{campaign_id:int}/pause": None,
     "POST /api/v1/console/campaigns/{campaign_id:int}/resume": None,
     "POST /api/v1/console/cases/{case_id:int}/appeal-decision": {

@@ -4,7 +4,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
 from marketplace.campaigns import services
-from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
+from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignFunding, CampaignRead
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
 from marketplace.core.web.params import BigId, IdempotencyKey
@@ -43,6 +43,12 @@ class CampaignController(Controller):
     @post("/{campaign_id:int}/resume", status_code=200, summary="Let a paused campaign pay again")
     async def resume(self, request: Request, campaign_id: FromPath[BigId]) -> CampaignRead:
         return await services.set_status(request.user, campaign_id, "resume")
+
+    @post("/{campaign_id:int}/funding", status_code=200, summary="Change the policy and the funding nodes' budgets")
+    async def funding(
+        self, request: Request, campaign_id: FromPath[BigId], data: JSONBody[CampaignFunding]
+    ) -> CampaignRead:
+        return await services.change_funding(request.user, campaign_id, data)
 
     @post("/{campaign_id:int}/end", status_code=200, summary="End the campaign for good")
     async def end(self, request: Request, campaign_id: FromPath[BigId]) -> CampaignRead:

@@ -11,19 +11,27 @@ from litestar.response import Redirect, Response, Template
 
 from catalog import services as catalog
 from marketplace.campaigns import services
-from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
+from marketplace.campaigns.schemas import (
+    CampaignCreate,
+    CampaignDetail,
+    CampaignFunding,
+    CampaignRead,
+    ShareCreate,
+    ShareUpdate,
+)
 from marketplace.core import dates
 from marketplace.core.errors import DomainError
 from marketplace.core.federation import services as federation
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
 from marketplace.core.web import nav
-from marketplace.core.web.forms import INT8_MAX, form_id
+from marketplace.core.web.forms import INT4_MAX, INT8_MAX, form_id
 from marketplace.core.web.i18n import gettext as _
 from marketplace.core.web.nav import N_
 from marketplace.core.web.params import BigId
 
 Action = Annotated[str, PathParameter(max_length=10)]
+SHARE_ROWS = 4  # funding rows on the form (the API takes up to schemas.MAX_SHARES)
 
 nav.register("console", "campaigns", N_("Campaigns"), "/console/campaigns", "gift", position=42)
 
@@ -68,28 +76,78 @@ def _ids(values: list[str]) -> list[int]:
     return sorted({number for number in (form_id(value, INT8_MAX) for value in values) if number})
 
 
-def parse_form(form: dict, multi) -> CampaignCreate:
+def _percent_bp(form: dict, name: str, message: str) -> int:
+    """A percentage typed with up to two decimals ("33.34") as basis points."""
+    text = (form.get(name) or "").strip().rstrip("%％").strip()
+    whole, _, part = text.partition(".")
+    if not whole.isdigit() or (part and (not part.isdigit() or len(part) > 2)):
+        raise FormError(name, message)
+    bp = int(whole) * 100 + int((part or "0").ljust(2, "0"))
+    if not 1 <= bp <= 10000:
+        raise FormError(name, message)
+    return bp
+
+
+def parse_shares(form: dict) -> tuple[list[ShareCreate], list[int]]:
+    """The funding rows filled in, and the row each came from (to put a refusal at its field)."""
+    shares, rows = [], []
+    for i in range(SHARE_ROWS):
+        node_id = form_id(form.get(f"share_node_{i}"), INT4_MAX)
+        typed = [(form.get(f"share_{name}_{i}") or "").strip() for name in ("value", "budget")]
+        if node_id is None and not any(typed):
+            continue
+        if node_id is None:
+            raise FormError(f"share_node_{i}", _("Choose the union that pays this part."))
+        if form.get(f"share_kind_{i}") == "fixed":
+            fixed = _yuan_to_fen(form, f"share_value_{i}", _("Enter the amount per use in yuan, at least ¥0.01."))
+            percent = 0
+        else:
+            percent = _percent_bp(form, f"share_value_{i}", _("Enter a percentage between 0.01 and 100."))
+            fixed = 0
+        budget = _yuan_to_fen(form, f"share_budget_{i}", _("Enter the budget in yuan, at least ¥0.01."))
+        if fixed > INT4_MAX:
+            raise FormError(f"share_value_{i}", _("Enter the amount per use in yuan, at least ¥0.01."))
+        shares.append(ShareCreate(node_id=node_id, budget_fen=budget, percent_bp=percent, fixed_fen=fixed))
+        rows.append(i)
+    if not shares:
+        raise FormError("share_node_0", _("Choose at least one union that pays, with its part and budget."))
+    return shares, rows
+
+
+def parse_form(form: dict, multi) -> tuple[CampaignCreate, list[int]]:
     starts = _day(form, "starts_on", _("Enter the first day as YYYY-MM-DD."))
     ends = _day(form, "ends_on", _("Enter the last day as YYYY-MM-DD.")) + timedelta(days=1)
     name = (form.get("name_zh") or "").strip()
     if not name:
         raise FormError("name_zh", _("Give the campaign a name."))
-    return CampaignCreate(
-        node_id=_int(form, "node_id", _("Choose a union.")),
+    node_id = _int(form, "node_id", _("Choose a union."))
+    shares, rows = parse_shares(form)
+    data = CampaignCreate(
+        node_id=node_id,
         name_zh=name[:200],
         name_en=(form.get("name_en") or "").strip()[:200],
         starts_at=starts.astimezone(UTC),
         ends_at=ends.astimezone(UTC),
-        budget_fen=_yuan_to_fen(form, "budget_yuan", _("Enter the budget in yuan, at least ¥0.01.")),
+        shares=shares,
+        policy="cover" if form.get("policy") == "cover" else "stop",
         per_member_cap_fen=_yuan_to_fen(form, "cap_yuan", _("Enter the cap per member in yuan, at least ¥0.01.")),
         groups=[group for group in multi("groups") if group],
         offer_ids=_ids(multi("offer_ids")),
         category_ids=_ids(multi("category_ids")),
     )
+    return data, rows
+
+
+def share_field(field: str | None, rows: list[int]) -> str | None:
+    """The form field of a refusal naming a share ("shares[1].budget_fen" → "share_budget_2")."""
+    if not field or not field.startswith("shares["):
+        return "share_budget_0" if field == "budget_fen" else field
+    index, _, name = field[len("shares[") :].partition("].")
+    row = rows[int(index)] if index.isdigit() and int(index) < len(rows) else 0
+    return {"node_id": f"share_node_{row}", "budget_fen": f"share_budget_{row}"}.get(name, f"share_value_{row}")
 
 
 _FIELDS = {
-    "budget_fen": "budget_yuan",
     "per_member_cap_fen": "cap_yuan",
     "starts_at": "starts_on",
     "ends_at": "ends_on",
@@ -102,10 +160,14 @@ def _message(error: DomainError) -> str:
         "node_not_found": _("No such union."),
         "wrong_status": _("The campaign cannot change to that state now."),
     }
+    if error.field and error.field.startswith("shares["):
+        return error.translated()  # which union, and why, in the viewer's language
     if error.field == "ends_at":
         return _("The period must end after it starts, and not in the past.")
     if error.field == "per_member_cap_fen":
         return _("The cap per member cannot exceed the budget.")
+    if error.field == "budget_fen":
+        return error.translated()
     if error.field == "groups":
         return _("Choose only known member groups.")
     if error.field in ("offer_ids", "category_ids"):
@@ -148,6 +210,7 @@ async def _list_page(
     field: str | None = None,
     values: dict | None = None,
     status: int = 200,
+    confirm: dict | None = None,
 ) -> Template:
     today = datetime.now(dates.zone()).date()
     return Template(
@@ -161,7 +224,15 @@ async def _list_page(
             "categories": await catalog.list_categories(),
             "error": error,
             "field": field,
-            "values": values or {"starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat()},
+            "confirm": confirm,
+            "share_rows": range(SHARE_ROWS),
+            "values": values
+            or {
+                "starts_on": today.isoformat(),
+                "ends_on": (today + timedelta(days=30)).isoformat(),
+                "share_node_0": str(request.user.node_id),
+                "share_value_0": "100",
+            },
             # The offers already picked (after a refused form), shown ticked above the search.
             "picked": await catalog.offers_to_pick(
                 request.user, ids=_ids((values or {}).get("offer_ids", "").split(","))
@@ -185,8 +256,18 @@ async def console(request: Request) -> Template:
     return await _list_page(request)
 
 
+def _repeat(form_data) -> list[tuple[str, str]]:
+    """The form's fields as sent, to send again from the confirmation."""
+    return [
+        (name, value)
+        for name, value in form_data.multi_items()
+        if name not in ("_csrf_token", "confirm", "offer_q") and isinstance(value, str)
+    ]
+
+
 @post("/console/campaigns", guards=[guards.operator], include_in_schema=False)
 async def create(request: Request) -> Response:
+    """Read and check the form, show what will be committed and by whom, then create on confirm."""
     form_data = await request.form()
     form = dict(form_data)
     values = {
@@ -201,10 +282,18 @@ async def create(request: Request) -> Response:
         else form_data.getall(name, [])
     )
     try:
-        data = parse_form(form, multi)
+        data, rows = parse_form(form, multi)
     except FormError as error:
         return await _list_page(request, error=error.message, field=error.field, values=values, status=422)
     try:
+        if form.get("confirm") != "1":
+            await services.check_campaign(request.user, data)
+            nodes = {node.id: node for node in await federation.nodes_in_scope(request.user)}
+            return await _list_page(
+                request,
+                values=values,
+                confirm={"data": data, "nodes": nodes, "fields": _repeat(form_data)},
+            )
         created = await idempotency_keys.run_once(
             request.user,
             form.get("idempotency_key") or None,
@@ -214,34 +303,81 @@ async def create(request: Request) -> Response:
             CampaignRead,
         )
     except DomainError as error:
+        field = share_field(error.field, rows)
         return await _list_page(
             request,
             error=_message(error),
-            field=_FIELDS.get(error.field, error.field),
+            field=_FIELDS.get(field, field) if field else None,
             values=values,
             status=error.status,
         )
-    return Redirect(path=f"/console/campaigns/{created.id}")
+    return Redirect(path=f"/console/campaigns/{created.id}?created=1")
 
 
 @get("/console/campaigns/{campaign_id:int}", guards=[guards.operator], include_in_schema=False)
 async def detail(request: Request, campaign_id: BigId) -> Template:
+    return await _detail_page(request, campaign_id)
+
+
+async def _detail_page(
+    request: Request, campaign_id: int, *, error: str | None = None, field: str | None = None, status: int = 200
+) -> Template:
     found = await services.campaign_detail(request.user, campaign_id)
+    # The budgets this operator may change: those of the unions in their scope.
+    editable = {
+        share.node_id
+        for share in found.campaign.shares
+        if request.user.covers((await federation.get_node(share.node_id)).path)
+    }
     return Template(
         template_name="campaigns/detail.html",
+        status_code=status,
         context={
             "detail": found,
+            "editable": editable,
             "charts": {"burn": burn_chart(found), "daily": daily_chart(found)},
+            "error": error,
+            "field": field,
+            "done": "created" if request.query_params.get("created") else request.query_params.get("changed"),
         },
     )
 
 
+async def _change_funding(request: Request, campaign_id: int) -> Response:
+    """The funding form of the detail page: the policy and each union's budget."""
+    form = dict(await request.form())
+    current = await services.get_campaign(request.user, campaign_id)
+    budgets = []
+    for i, share in enumerate(current.shares):
+        try:
+            fen = _yuan_to_fen(form, f"budget_{i}", _("Enter the budget in yuan, at least ¥0.01."))
+        except FormError as error:
+            return await _detail_page(request, campaign_id, error=error.message, field=error.field, status=422)
+        budgets.append(ShareUpdate(node_id=share.node_id, budget_fen=fen))
+    data = CampaignFunding(policy="cover" if form.get("policy") == "cover" else "stop", shares=budgets)
+    try:
+        await services.change_funding(request.user, campaign_id, data)
+    except DomainError as error:
+        field = error.field or ""
+        index = field[len("shares[") :].partition("]")[0] if field.startswith("shares[") else ""
+        return await _detail_page(
+            request,
+            campaign_id,
+            error=error.translated(),
+            field=f"budget_{index}" if index.isdigit() else "policy",
+            status=error.status,
+        )
+    return Redirect(path=f"/console/campaigns/{campaign_id}?changed=funding")
+
+
 @post("/console/campaigns/{campaign_id:int}/{action:str}", guards=[guards.operator], include_in_schema=False)
 async def change_status(request: Request, campaign_id: BigId, action: Action) -> Response:
+    if action == "funding":
+        return await _change_funding(request, campaign_id)
     if action not in ("pause", "resume", "end"):
         return Redirect(path=f"/console/campaigns/{campaign_id}")
     await services.set_status(request.user, campaign_id, action)
-    return Redirect(path=f"/console/campaigns/{campaign_id}")
+    return Redirect(path=f"/console/campaigns/{campaign_id}?changed={action}")
 
 
 ROUTES: list = [console, offer_picker, create, detail, change_status]

@@ -27,6 +27,15 @@ be separated, so concurrent claims never take `spent_fen` past `budget_fen` (a C
 constraint backs it up). The campaign row is hot like the offer's row: it is locked from
 the draw until the claim commits, always before the offer row (no deadlock).
 
+Shared funding (marketplace/campaigns/funding.py): a campaign has one or more shares, each a
+funding node with its part of every use and its own budget; the campaign's budget and spent
+are their sums. After the campaign's row, the draw locks its share rows (in position order),
+splits the subsidy to the fen and adds each part to its share (a CHECK keeps every share
+within its budget), recording each node's part in `campaign_share_spend`. When the split
+cannot be paid (policy "stop": a share runs out; "cover": all of them together), the draw
+gives the campaign's budget and the member's cap back and the campaign refuses like an
+exhausted one. Giving back follows the same lock order: member cap, campaign, shares.
+
 A voucher that stops counting (cancelled, refunded, its payment abandoned) gives its
 spend back through `release_spend` (called by `vouchers.release`); expired vouchers give
 it back through `release_expired_spend`, a periodic job.
@@ -37,7 +46,18 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from catalog import services as catalog
-from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead, DayBurn, FundsFlow
+from marketplace.campaigns import funding
+from marketplace.campaigns.schemas import (
+    CampaignCreate,
+    CampaignDetail,
+    CampaignFunding,
+    CampaignRead,
+    DayBurn,
+    FundsFlow,
+    NodeFunds,
+    ShareCreate,
+    ShareRead,
+)
 from marketplace.core import dates, personal_data
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -52,7 +72,7 @@ personal_data.keeps("campaign_member", "campaign_spend", why="the campaign's bud
 # Drawing and giving back, in the caller's transaction ------------------------------------------
 
 _CANDIDATES_SQL = """
-SELECT c.id, c.node, c.status, c.per_member_cap_fen, c.budget_fen - c.spent_fen AS left_fen,
+SELECT c.id, c.node, c.status, c.policy, c.per_member_cap_fen, c.budget_fen - c.spent_fen AS left_fen,
        (cardinality(c.groups) = 0 OR c.groups && $3::varchar[]) AS serves
 FROM campaign c
 JOIN union_node n ON n.id = c.node
@@ -109,7 +129,14 @@ async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id
             refusals.add("campaign_cap_reached")
             continue
         node = await connection.fetchval(_TAKE_BUDGET_SQL, campaign["id"], amount)
-        if node is None:  # budget gone (or paused or over just now): give the cap back, try the next
+        if node is not None and not await _draw_shares(
+            connection, campaign["id"], campaign["policy"], amount, voucher_id
+        ):
+            await connection.execute(
+                "UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1", campaign["id"], amount
+            )
+            node = None
+        if node is None:  # budget gone (or a share's, or paused or over just now): give the cap back, try the next
             await connection.execute(
                 "UPDATE campaign_member SET spent_fen = spent_fen - $3 WHERE campaign = $1 AND member = $2",
                 campaign["id"],
@@ -130,6 +157,43 @@ async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id
         return amount
     code = next(code for code in _REFUSALS if code in refusals)  # the most telling first
     raise Conflict(_REFUSALS[code], code=code)
+
+
+_SHARES_SQL = """
+SELECT id, node, kind, percent_bp, fixed_fen, budget_fen - spent_fen AS left_fen
+FROM campaign_share WHERE campaign = $1 ORDER BY position FOR UPDATE
+"""
+
+_TAKE_SHARES_SQL = """
+UPDATE campaign_share s SET spent_fen = s.spent_fen + d.fen
+FROM unnest($1::bigint[], $2::bigint[]) AS d(id, fen) WHERE s.id = d.id
+"""
+
+_SHARE_SPENDS_SQL = """
+INSERT INTO campaign_share_spend (share, campaign, voucher, node, amount_fen, spent_at)
+SELECT d.share, $1, $2, d.node, d.fen, now() FROM unnest($3::bigint[], $4::int[], $5::int[]) AS d(share, node, fen)
+"""
+
+
+async def _draw_shares(connection, campaign_id: int, policy: str, amount: int, voucher_id: int) -> bool:
+    """Split `amount` between the campaign's shares and take each part from its budget (the
+    campaign's row is locked by the caller); False, drawing nothing, when it cannot be paid."""
+    rows = await connection.fetch(_SHARES_SQL, campaign_id)
+    shares = [funding.Share(row["kind"], row["percent_bp"], row["fixed_fen"], row["left_fen"]) for row in rows]
+    parts = funding.draw(amount, shares, policy) if shares else None
+    if parts is None:
+        return False
+    paid = [(row, part) for row, part in zip(rows, parts, strict=True) if part > 0]
+    await connection.execute(_TAKE_SHARES_SQL, [row["id"] for row, _ in paid], [part for _, part in paid])
+    await connection.execute(
+        _SHARE_SPENDS_SQL,
+        campaign_id,
+        voucher_id,
+        [row["id"] for row, _ in paid],
+        [row["node"] for row, _ in paid],
+        [part for _, part in paid],
+    )
+    return True
 
 
 _REFUSALS = {
@@ -175,6 +239,13 @@ async def release_spend(connection, voucher_id: int) -> int:
     await connection.execute(
         "UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1", row["campaign"], row["amount_fen"]
     )
+    # Each node gets its own part back: the shares' spent keeps adding up to the campaign's.
+    await connection.execute(
+        "WITH parts AS (UPDATE campaign_share_spend SET refunded_at = now() WHERE voucher = $1 AND refunded_at IS NULL "
+        "RETURNING share, amount_fen) "
+        "UPDATE campaign_share s SET spent_fen = s.spent_fen - p.amount_fen FROM parts p WHERE s.id = p.share",
+        voucher_id,
+    )
     return row["amount_fen"]
 
 
@@ -212,7 +283,33 @@ FROM campaign c JOIN union_node n ON n.id = c.node
 """
 
 
-def _read(row) -> CampaignRead:
+_CAMPAIGN_SHARES_SQL = """
+SELECT s.campaign, s.node, n.name_zh, n.name_en, s.kind, s.percent_bp, s.fixed_fen, s.budget_fen, s.spent_fen
+FROM campaign_share s JOIN union_node n ON n.id = s.node WHERE s.campaign = ANY($1::bigint[])
+ORDER BY s.campaign, s.position
+"""
+
+
+async def _shares(connection, campaign_ids: list[int]) -> dict[int, list[ShareRead]]:
+    by_campaign: dict[int, list[ShareRead]] = {campaign_id: [] for campaign_id in campaign_ids}
+    for row in await connection.fetch(_CAMPAIGN_SHARES_SQL, campaign_ids):
+        by_campaign[row["campaign"]].append(
+            ShareRead(
+                node_id=row["node"],
+                node_name_zh=row["name_zh"],
+                node_name_en=row["name_en"],
+                kind=row["kind"],
+                percent_bp=row["percent_bp"],
+                fixed_fen=row["fixed_fen"],
+                budget_fen=row["budget_fen"],
+                spent_fen=row["spent_fen"],
+                remaining_fen=row["budget_fen"] - row["spent_fen"],
+            )
+        )
+    return by_campaign
+
+
+def _read(row, shares: list[ShareRead]) -> CampaignRead:
     return CampaignRead(
         id=row["id"],
         node_id=row["node"],
@@ -229,13 +326,67 @@ def _read(row) -> CampaignRead:
         spent_fen=row["spent_fen"],
         remaining_fen=row["budget_fen"] - row["spent_fen"],
         per_member_cap_fen=row["per_member_cap_fen"],
+        policy=row["policy"],
+        shares=shares,
         status=row["status"],
         running=row["running"],
         created_at=row["created_at"],
     )
 
 
-async def _validate(data: CampaignCreate) -> None:
+async def _read_one(connection, row) -> CampaignRead:
+    return _read(row, (await _shares(connection, [row["id"]]))[row["id"]])
+
+
+async def _funding_nodes(principal: Principal, data: CampaignCreate) -> list[ShareCreate]:
+    """The campaign's shares, checked: each funding node in the operator's scope and the
+    campaign's union or one above it (a union's money serves the members under it), no node
+    twice, each share a percentage or a fixed amount, the percentages adding up to 100 %."""
+    if not data.shares:
+        if data.budget_fen is None:
+            raise Invalid("Give the campaign a budget.", field="budget_fen")
+        return [ShareCreate(node_id=data.node_id, budget_fen=data.budget_fen, percent_bp=funding.FULL_BP)]
+    served = await federation.get_node(data.node_id)
+    seen: set[int] = set()
+    for i, share in enumerate(data.shares):
+        node = await federation.get_node(share.node_id)
+        if not principal.covers(node.path):
+            raise Forbidden(
+                "This union is outside your scope: a campaign can only commit the budgets of your union and "
+                "the unions under it.",
+                code="out_of_scope",
+                field=f"shares[{i}].node_id",
+            )
+        if not served.path.startswith(node.path):
+            raise Invalid(
+                "A union can only fund members under it: choose the campaign's union or a union above it.",
+                field=f"shares[{i}].node_id",
+            )
+        if share.node_id in seen:
+            raise Invalid("Each union funds the campaign once.", field=f"shares[{i}].node_id")
+        seen.add(share.node_id)
+        if (share.percent_bp > 0) == (share.fixed_fen > 0):
+            raise Invalid(
+                "Give each union either a percentage or a fixed amount per use.", field=f"shares[{i}].percent_bp"
+            )
+    percents = [share.percent_bp for share in data.shares if share.percent_bp]
+    if not percents:
+        raise Invalid(
+            "At least one union pays a percentage: it pays what the fixed amounts leave.", field="shares[0].percent_bp"
+        )
+    if sum(percents) != funding.FULL_BP:
+        raise Invalid(
+            "The percentages add up to %(total)s %%; they must add up to 100 %%.",
+            field="shares[0].percent_bp",
+            params={"total": f"{sum(percents) / 100:g}"},
+        )
+    total = sum(share.budget_fen for share in data.shares)
+    if data.budget_fen is not None and data.budget_fen != total:
+        raise Invalid("The budget must be the sum of the unions' budgets.", field="budget_fen")
+    return list(data.shares)
+
+
+async def _validate(data: CampaignCreate, budget_fen: int) -> None:
     if not data.name_zh.strip():
         raise Invalid("Give the campaign a name.", field="name_zh")
     if data.starts_at.tzinfo is None or data.ends_at.tzinfo is None:
@@ -244,7 +395,7 @@ async def _validate(data: CampaignCreate) -> None:
         raise Invalid("The campaign must end after it starts.", field="ends_at")
     if data.ends_at <= datetime.now(UTC):
         raise Invalid("The campaign's period is already over.", field="ends_at")
-    if data.per_member_cap_fen > data.budget_fen:
+    if data.per_member_cap_fen > budget_fen:
         raise Invalid("The cap per member cannot exceed the budget.", field="per_member_cap_fen")
     unknown = set(data.groups) - await federation.group_codes()
     if unknown:
@@ -268,16 +419,25 @@ async def _validate(data: CampaignCreate) -> None:
             raise Invalid(f"Unknown offers: {', '.join(map(str, sorted(missing)))}.", field="offer_ids")
 
 
-async def create_campaign(principal: Principal, data: CampaignCreate) -> CampaignRead:
-    """A campaign of a node in the operator's scope, active from its start."""
+async def check_campaign(principal: Principal, data: CampaignCreate) -> list[ShareCreate]:
+    """The refusals of `create_campaign`, nothing written: its shares when it would be created
+    (the console shows them for confirmation first)."""
     _operator(principal)
     await federation.require_in_scope(principal, data.node_id)
-    await _validate(data)
+    shares = await _funding_nodes(principal, data)
+    await _validate(data, sum(share.budget_fen for share in shares))
+    return shares
+
+
+async def create_campaign(principal: Principal, data: CampaignCreate) -> CampaignRead:
+    """A campaign of a node in the operator's scope, active from its start, paid by its shares."""
+    shares = await check_campaign(principal, data)
+    budget_fen = sum(share.budget_fen for share in shares)
     async with engine().transaction() as transaction:
         campaign_id = await transaction.connection.fetchval(
             "INSERT INTO campaign (node, name_zh, name_en, starts_at, ends_at, groups, offer_ids, category_ids, "
-            "budget_fen, per_member_cap_fen, created_by, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now()) RETURNING id",
+            "budget_fen, per_member_cap_fen, created_by, created_at, policy) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now(), $12) RETURNING id",
             data.node_id,
             data.name_zh.strip(),
             data.name_en.strip(),
@@ -286,11 +446,30 @@ async def create_campaign(principal: Principal, data: CampaignCreate) -> Campaig
             sorted(set(data.groups)),
             sorted(set(data.offer_ids)),
             sorted(set(data.category_ids)),
-            data.budget_fen,
+            budget_fen,
             data.per_member_cap_fen,
             principal.id,
+            data.policy,
         )
-    log.info("campaign_created", campaign_id=campaign_id, node_id=data.node_id, budget_fen=data.budget_fen)
+        await transaction.connection.executemany(
+            "INSERT INTO campaign_share (campaign, node, position, kind, percent_bp, fixed_fen, budget_fen) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (
+                    campaign_id,
+                    share.node_id,
+                    position,
+                    "percent" if share.percent_bp else "fixed",
+                    share.percent_bp,
+                    share.fixed_fen,
+                    share.budget_fen,
+                )
+                for position, share in enumerate(shares, start=1)
+            ],
+        )
+    log.info(
+        "campaign_created", campaign_id=campaign_id, node_id=data.node_id, budget_fen=budget_fen, shares=len(shares)
+    )
     return await get_campaign(principal, campaign_id)
 
 
@@ -301,7 +480,8 @@ async def list_campaigns(principal: Principal, limit: int = 200) -> list[Campaig
         rows = await transaction.connection.fetch(
             _CAMPAIGN_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY c.id DESC LIMIT $2", principal.node_path, limit
         )
-    return [_read(row) for row in rows]
+        shares = await _shares(transaction.connection, [row["id"] for row in rows])
+    return [_read(row, shares[row["id"]]) for row in rows]
 
 
 async def _in_scope(connection, principal: Principal, campaign_id: int):
@@ -316,7 +496,7 @@ async def _in_scope(connection, principal: Principal, campaign_id: int):
 async def get_campaign(principal: Principal, campaign_id: int) -> CampaignRead:
     _operator(principal)
     async with engine().transaction() as transaction:
-        return _read(await _in_scope(transaction.connection, principal, campaign_id))
+        return await _read_one(transaction.connection, await _in_scope(transaction.connection, principal, campaign_id))
 
 
 _TRANSITIONS = {"pause": ("active", "paused"), "resume": ("paused", "active"), "end": (None, "ended")}
@@ -351,7 +531,7 @@ async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDet
     _operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        campaign = _read(await _in_scope(connection, principal, campaign_id))
+        campaign = await _read_one(connection, await _in_scope(connection, principal, campaign_id))
         days = await connection.fetch(
             "SELECT (s.spent_at AT TIME ZONE $2::text)::date AS day, sum(s.amount_fen) AS fen "
             "FROM campaign_spend s WHERE s.campaign = $1 AND s.refunded_at IS NULL GROUP BY 1 ORDER BY 1",
@@ -361,9 +541,17 @@ async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDet
         funds = await connection.fetch(
             "SELECT s.node AS payer, p.name_zh AS payer_zh, p.name_en AS payer_en, m.node AS member_node, "
             "mn.name_zh AS member_zh, mn.name_en AS member_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
-            "FROM campaign_spend s JOIN union_node p ON p.id = s.node JOIN member m ON m.id = s.member "
-            "JOIN union_node mn ON mn.id = m.node WHERE s.campaign = $1 AND s.refunded_at IS NULL "
-            "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY fen DESC, member_node",
+            "FROM campaign_share_spend s JOIN voucher v ON v.id = s.voucher JOIN union_node p ON p.id = s.node "
+            "JOIN member m ON m.id = v.member JOIN union_node mn ON mn.id = m.node "
+            "WHERE s.campaign = $1 AND s.refunded_at IS NULL "
+            "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY fen DESC, member_node, payer",
+            campaign_id,
+        )
+        by_node = await connection.fetch(
+            "SELECT sh.node, n.name_zh, n.name_en, count(s.id) AS vouchers, coalesce(sum(s.amount_fen), 0) AS fen "
+            "FROM campaign_share sh JOIN union_node n ON n.id = sh.node "
+            "LEFT JOIN campaign_share_spend s ON s.share = sh.id AND s.refunded_at IS NULL "
+            "WHERE sh.campaign = $1 GROUP BY sh.node, n.name_zh, n.name_en, sh.position ORDER BY sh.position",
             campaign_id,
         )
         counts = await connection.fetchrow(
@@ -390,6 +578,16 @@ async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDet
             )
             for row in funds
         ],
+        by_node=[
+            NodeFunds(
+                node_id=row["node"],
+                node_name_zh=row["name_zh"],
+                node_name_en=row["name_en"],
+                vouchers=row["vouchers"],
+                amount_fen=int(row["fen"]),
+            )
+            for row in by_node
+        ],
     )
 
 
@@ -415,8 +613,80 @@ async def funds_by_node(principal: Principal) -> list[dict]:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT n.id, n.name_zh, n.name_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
-            "FROM campaign_spend s JOIN union_node n ON n.id = s.node "
+            "FROM campaign_share_spend s JOIN union_node n ON n.id = s.node "
             "WHERE n.path LIKE $1 || '%' AND s.refunded_at IS NULL GROUP BY n.id ORDER BY fen DESC",
             principal.node_path,
         )
     return [{**dict(row), "fen": int(row["fen"])} for row in rows]
+
+
+async def change_funding(principal: Principal, campaign_id: int, data: CampaignFunding) -> CampaignRead:
+    """The policy and each share's budget, changed at once; a budget never below what its
+    share has spent. The campaign's row is locked first, then its shares (a claim's order)."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        current = await _in_scope(connection, principal, campaign_id)
+        if current["status"] == "ended":
+            raise Conflict(
+                "This campaign has ended; its funding can no longer change.", code="wrong_status", field="policy"
+            )
+        await connection.execute("SELECT 1 FROM campaign WHERE id = $1 FOR UPDATE", campaign_id)
+        shares = {
+            row["node"]: row
+            for row in await connection.fetch(
+                "SELECT s.id, s.node, s.budget_fen, s.spent_fen, n.path FROM campaign_share s "
+                "JOIN union_node n ON n.id = s.node WHERE s.campaign = $1 ORDER BY s.position FOR UPDATE OF s",
+                campaign_id,
+            )
+        }
+        # An operator commits only the budgets of their scope: a district's operator sees the
+        # city's share of a campaign they run, and cannot change it (nor the policy it pays under).
+        if data.policy != current["policy"] and not all(principal.covers(row["path"]) for row in shares.values()):
+            raise Forbidden(
+                "Only an operator whose scope covers every paying union can change the policy.",
+                code="out_of_scope",
+                field="policy",
+            )
+        budgets = {}
+        for i, share in enumerate(data.shares):
+            row = shares.get(share.node_id)
+            if row is None:
+                node = await connection.fetchrow("SELECT path FROM union_node WHERE id = $1", share.node_id)
+                if node is not None and not principal.covers(node["path"]):
+                    raise Forbidden(
+                        "This union node is outside your scope.", code="out_of_scope", field=f"shares[{i}].node_id"
+                    )
+            if row is None or share.node_id in budgets:
+                raise Invalid("This union does not fund this campaign.", field=f"shares[{i}].node_id")
+            if share.budget_fen != row["budget_fen"] and not principal.covers(row["path"]):
+                raise Forbidden(
+                    "This union is outside your scope: a campaign can only commit the budgets of your union and "
+                    "the unions under it.",
+                    code="out_of_scope",
+                    field=f"shares[{i}].budget_fen",
+                )
+            if share.budget_fen < row["spent_fen"]:
+                raise Invalid(
+                    "A union's budget cannot be less than it has already paid (%(spent)s).",
+                    field=f"shares[{i}].budget_fen",
+                    params={"spent": f"¥{row['spent_fen'] / 100:,.2f}"},
+                )
+            budgets[share.node_id] = share.budget_fen
+        await connection.execute(
+            "UPDATE campaign_share s SET budget_fen = d.budget FROM unnest($1::int[], $2::bigint[]) AS d(node, budget) "
+            "WHERE s.campaign = $3 AND s.node = d.node",
+            list(budgets),
+            list(budgets.values()),
+            campaign_id,
+        )
+        total = int(
+            await connection.fetchval("SELECT sum(budget_fen) FROM campaign_share WHERE campaign = $1", campaign_id)
+        )
+        if current["per_member_cap_fen"] > total:
+            raise Invalid("The cap per member cannot exceed the budget.", field="shares[0].budget_fen")
+        await connection.execute(
+            "UPDATE campaign SET budget_fen = $2, policy = $3 WHERE id = $1", campaign_id, total, data.policy
+        )
+    log.info("campaign_funding_changed", campaign_id=campaign_id, budget_fen=total, policy=data.policy)
+    return await get_campaign(principal, campaign_id)

@@ -1,4 +1,4 @@
-from piccolo.columns import Array, BigInt, BigSerial, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import Array, BigInt, BigSerial, ForeignKey, Integer, SmallInt, Timestamptz, Varchar
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
@@ -22,6 +22,7 @@ class Campaign(Table, tablename="campaign"):
     spent_fen = BigInt(default=0)
     per_member_cap_fen = Integer()
     status = Varchar(length=16, default="active")
+    policy = Varchar(length=8, default="stop")  # stop | cover (marketplace/campaigns/funding.py)
     created_by = ForeignKey(Operator, null=True, default=None)
     created_at = Timestamptz()
 
@@ -38,6 +39,33 @@ class CampaignSpend(Table, tablename="campaign_spend"):
     campaign = ForeignKey(Campaign, null=False)
     voucher = ForeignKey(LazyTableReference("Voucher", module_path="marketplace.vouchers.tables"), null=False)
     member = ForeignKey(Member, null=False)
+    node = ForeignKey(UnionNode, null=False)
+    amount_fen = Integer()
+    spent_at = Timestamptz()
+    refunded_at = Timestamptz(null=True, default=None)
+
+
+class CampaignShare(Table, tablename="campaign_share"):
+    """A funding node of a campaign: its part of every use and its own budget."""
+
+    id = BigSerial(primary_key=True)
+    campaign = ForeignKey(Campaign, null=False)
+    node = ForeignKey(UnionNode, null=False)
+    position = SmallInt()
+    kind = Varchar(length=8)  # percent | fixed
+    percent_bp = Integer(default=0)
+    fixed_fen = Integer(default=0)
+    budget_fen = BigInt()
+    spent_fen = BigInt(default=0)
+
+
+class CampaignShareSpend(Table, tablename="campaign_share_spend"):
+    """One node's part of one use (a voucher)."""
+
+    id = BigSerial(primary_key=True)
+    share = ForeignKey(CampaignShare, null=False)
+    campaign = ForeignKey(Campaign, null=False)
+    voucher = ForeignKey(LazyTableReference("Voucher", module_path="marketplace.vouchers.tables"), null=False)
     node = ForeignKey(UnionNode, null=False)
     amount_fen = Integer()
     spent_at = Timestamptz()

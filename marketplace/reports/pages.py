@@ -21,7 +21,18 @@ NodeQuery = Annotated[int | None, QueryParameter(name="node", gt=0, le=2**31 - 1
 
 register("console", "reports", N_("Reports"), "/console/reports", "doc", position=48)
 
-SECTIONS = ("daily", "children", "categories", "groups", "burn", "satisfaction", "providers", "misses", "coverage")
+SECTIONS = (
+    "daily",
+    "children",
+    "categories",
+    "groups",
+    "burn",
+    "satisfaction",
+    "funding",
+    "providers",
+    "misses",
+    "coverage",
+)
 
 
 def _english() -> bool:
@@ -34,6 +45,12 @@ def _name(zh: str | None, en: str | None) -> str:
 
 def _yuan(fen: int | None) -> float | None:
     return None if fen is None else round(fen / 100, 2)
+
+
+def _fen(fen: int) -> str:
+    """Yuan with two decimals from integer fen, exactly (no float on the way)."""
+    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def _r(value, digits: int = 2):
@@ -125,6 +142,33 @@ def sections(board: services.Dashboard) -> dict[str, dict]:
         "table": {
             "headers": [_("Day"), *[s["name"] + " " + _("(yuan)") for s in series]],
             "rows": [[d.isoformat(), *[f"{s['values'][i]:.2f}" for s in series]] for i, d in enumerate(board.days)],
+        },
+    }
+
+    payers: dict[int, dict] = {}
+    for r in board.funding:
+        payer = payers.setdefault(r["payer"], {"name": _name(r["payer_zh"], r["payer_en"]), "fen": 0})
+        payer["fen"] += r["amount_fen"]
+    out["funding"] = {
+        "chart": {
+            "type": "bar",
+            "labels": [p["name"] for p in payers.values()],
+            "min": 0,
+            "decimals": 2,
+            "series": [{"name": _("Its part (yuan)"), "values": [_yuan(p["fen"]) for p in payers.values()]}],
+            "summary": _("What each paying union's share of the campaigns paid in the window, in yuan."),
+        },
+        "table": {
+            "headers": [_("Paying union"), _("Campaign"), _("Uses"), _("Its part (yuan)")],
+            "rows": [
+                [
+                    _name(r["payer_zh"], r["payer_en"]),
+                    _name(r["campaign_zh"], r["campaign_en"]),
+                    r["uses"],
+                    _fen(r["amount_fen"]),
+                ]
+                for r in board.funding
+            ],
         },
     }
 

@@ -6,7 +6,7 @@ fresh and a gap after downtime is filled. `refresh(full=True)` (`benefits report
 rebuild`) recomputes all history. The days recomputed are deleted and inserted again, so
 a run repeated gives the same rows.
 
-Aggregates (migrations/marketplace/marketplace_0007_reports.py):
+Aggregates (reports' own Piccolo app, migrations/reports/):
 - report_usage_daily: claims (by claim day; pending paid claims left out), redemptions,
   subsidy (by redemption day) and the member share paid (by claim day; cancelled and
   refunded claims count 0, a partial refund counts what the member still paid) per (day,
@@ -195,6 +195,7 @@ class Dashboard:
     by_category: list[dict] = field(default_factory=list)  # category id, name_zh, name_en, figures
     by_group: list[dict] = field(default_factory=list)  # code, name_zh, name_en, figures
     burn: dict = field(default_factory=dict)  # days, subsidy_fen, campaign_fen (or None), budget_fen (or None)
+    funding: list[dict] = field(default_factory=list)  # payer node, campaign, uses, amount_fen (live parts)
     satisfaction: list = field(default_factory=list)  # scorecards.ScopeMonth
     top: list[dict] = field(default_factory=list)
     bottom: list[dict] = field(default_factory=list)
@@ -347,6 +348,29 @@ async def _campaigns(node: Node, start: date, end: date) -> tuple[list, int | No
     return spend, (int(budget[0]["budget_fen"]) if budget and budget[0]["n"] else None)
 
 
+async def _funding(node: Node, start: date, end: date) -> list:
+    """Each paying node's part of the campaigns' uses in the window, exact to the fen: the
+    parts of campaigns serving the node's subtree, and the parts its subtree's unions paid."""
+    present = await _fetch("SELECT to_regclass('campaign_share_spend') IS NOT NULL AS present")
+    if not (present and present[0]["present"]):
+        return []
+    zone = dates.zone_name()
+    begin = datetime.combine(start, datetime.min.time(), ZoneInfo(zone))
+    finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
+    return await _fetch(
+        """SELECT p.id AS payer, p.name_zh AS payer_zh, p.name_en AS payer_en, c.id AS campaign,
+                  c.name_zh AS campaign_zh, c.name_en AS campaign_en, count(*) AS uses, sum(s.amount_fen) AS amount_fen
+           FROM campaign_share_spend s JOIN campaign c ON c.id = s.campaign JOIN union_node served ON served.id = c.node
+           JOIN union_node p ON p.id = s.node
+           WHERE (served.path LIKE $1 OR p.path LIKE $1) AND s.spent_at >= $2 AND s.spent_at < $3
+             AND s.refunded_at IS NULL
+           GROUP BY p.id, p.path, c.id ORDER BY p.path, c.id""",
+        node.path + "%",
+        begin,
+        finish,
+    )
+
+
 async def _timed(timings: dict, name: str, work):
     started = time.perf_counter()
     try:
@@ -375,6 +399,7 @@ async def dashboard(
         "misses_by_district": _misses_by_district(node, start),
         "coverage": _coverage(node),
         "campaigns": _campaigns(node, start, end),
+        "funding": _funding(node, start, end),
         "satisfaction": scorecards.scope_trend(scope),
         "children": _fetch(
             "SELECT id, path, level, name_zh, name_en, parent FROM union_node WHERE parent = $1 ORDER BY id", node.id
@@ -449,6 +474,7 @@ async def dashboard(
         if board.burn["campaign_fen"] is not None:
             campaign_running += spend_by_day.get(d, 0)
             board.burn["campaign_fen"].append(campaign_running)
+    board.funding = [{**dict(r), "amount_fen": int(r["amount_fen"])} for r in results["funding"]]
     board.satisfaction = results["satisfaction"]
     board.top = [dict(r) for r in results["top"]]
     board.bottom = [dict(r) for r in results["bottom"]]

@@ -1021,6 +1021,18 @@ class History:
             await self.db.execute(
                 "UPDATE campaign SET spent_fen = $2 WHERE id = $1", self.campaign["id"], self.campaign["spent"]
             )
+            # The campaign has one funding node (one share of 100 %): each spend is its part.
+            await self.db.execute(
+                "INSERT INTO campaign_share_spend (share, campaign, voucher, node, amount_fen, spent_at, refunded_at) "
+                "SELECT sh.id, s.campaign, s.voucher, sh.node, s.amount_fen, s.spent_at, s.refunded_at "
+                "FROM campaign_spend s JOIN campaign_share sh ON sh.campaign = s.campaign WHERE s.campaign = $1",
+                self.campaign["id"],
+            )
+            await self.db.execute(
+                "UPDATE campaign_share SET spent_fen = $2 WHERE campaign = $1",
+                self.campaign["id"],
+                self.campaign["spent"],
+            )
         self.report.vouchers = len(self.vouchers)
 
     async def write_points(self) -> None:

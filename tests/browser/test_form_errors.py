@@ -49,13 +49,13 @@ async def test_console_forms_show_the_error_at_the_field(browser, live_server, w
 
         await page.goto("/console/campaigns")
         await page.fill("#name_zh", "春节消费补贴")
-        await page.fill("#budget_yuan", "很多")
+        await page.fill("#share_budget_0", "很多")
         await page.fill("#cap_yuan", "30")
         async with page.expect_navigation():
             await page.click("[data-testid=campaign-form] button[type=submit]")
-        field = page.locator("#budget_yuan ~ [data-testid=field-error]")
+        field = page.locator("#share_budget_0 ~ [data-testid=field-error]")
         await expect(field).to_be_visible()
-        await expect(page.locator("#budget_yuan")).to_have_value("很多")
+        await expect(page.locator("#share_budget_0")).to_have_value("很多")
         await shots.take(page, "campaign-refused")
     finally:
         await context.close()

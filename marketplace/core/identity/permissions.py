@@ -58,7 +58,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
     "campaigns.manage": (
         "operator",
         frozenset({"administrator", "finance"}),
-        "create, pause, resume, end campaigns; create and run fair draws",
+        "create, fund (shares and budgets), pause, resume, end campaigns; create and run fair draws",
     ),
     "points.grant": (
         "operator",
@@ -339,6 +339,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/campaigns/{campaign_id}/{action}",
         "POST /api/v1/console/campaigns",
         "POST /api/v1/console/campaigns/{campaign_id}/end",
+        "POST /api/v1/console/campaigns/{campaign_id}/funding",
         "POST /api/v1/console/campaigns/{campaign_id}/pause",
         "POST /api/v1/console/campaigns/{campaign_id}/resume",
     ),
