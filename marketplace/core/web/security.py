@@ -16,6 +16,7 @@ them all), carries:
 
 import secrets
 from contextvars import ContextVar
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from litestar.datastructures import MutableScopeHeaders
@@ -27,6 +28,11 @@ _NONCE_KEY = "benefits.csp_nonce"
 _nonce: ContextVar[str] = ContextVar("csp_nonce", default="")
 _STRIPE_JS = "https://js.stripe.com"
 _STRIPE_ORIGINS = ("https://js.stripe.com", "https://hooks.stripe.com", "https://api.stripe.com")
+
+
+def _extras(scope: Scope) -> dict[str, Any]:
+    """The scope as the dict it is, for the nonce key that is none of Litestar's typed ones."""
+    return cast("dict[str, Any]", scope)
 
 
 def csp_nonce() -> str:
@@ -71,7 +77,7 @@ def nonce_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        nonce = scope[_NONCE_KEY] = secrets.token_urlsafe(18)  # type: ignore[typeddict-unknown-key]
+        nonce = _extras(scope)[_NONCE_KEY] = secrets.token_urlsafe(18)
         token = _nonce.set(nonce)
         try:
             await app(scope, receive, send)
@@ -95,7 +101,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers = MutableScopeHeaders.from_message(message)
     path = scope.get("path", "")
     # Drawn by nonce_middleware; responses that never passed it (unmatched routes) draw here.
-    nonce = scope.get(_NONCE_KEY) or scope.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
+    extras = _extras(scope)
+    nonce: str = extras.get(_NONCE_KEY) or extras.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
     if "content-security-policy" not in headers:
         headers["Content-Security-Policy"] = content_security_policy(nonce, path)
     headers["X-Content-Type-Options"] = "nosniff"
