@@ -82,7 +82,7 @@ async def _mediation(
     resolution field and the text typed."""
     query = request.query_params
     q = (query.get("q") or "")[:60]
-    complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
+    complaint_status = paging.one_of(query.get("status"), complaints.COMPLAINT_STATUSES)
     overdue = query.get("overdue") == "1"
     page = paging.page_number(query.get("page"))
     found, total = await complaints.complaint_page(

@@ -108,8 +108,8 @@ async def _cases_page(
 ) -> Template:
     query = request.query_params
     q = (query.get("q") or "")[:60]
-    case_status = query.get("status") if query.get("status") in CASE_STATUSES else ""
-    kind = query.get("kind") if query.get("kind") in CASE_KINDS else ""
+    case_status = paging.one_of(query.get("status"), CASE_STATUSES)
+    kind = paging.one_of(query.get("kind"), CASE_KINDS)
     page = paging.page_number(query.get("page"))
     found, total = await cases.case_page(request.user, q=q, status=case_status, kind=kind, page=page)
     found = [msgspec.structs.replace(case, reasons=await _readable_reasons(case.reasons[:1])) for case in found]

@@ -217,7 +217,7 @@ async def create(request: Request) -> Response:
         return await _list_page(
             request,
             error=_message(error),
-            field=_FIELDS.get(error.field, error.field),
+            field=error.field and _FIELDS.get(error.field, error.field),
             values=values,
             status=error.status,
         )
