@@ -420,7 +420,7 @@ async def review_bulk(request: Request) -> Response:
     """Approve or turn down the ticked applications with one reason: first a confirmation
     naming each provider, then (confirm=1) the decisions; back to the same list page."""
     form = await request.form()
-    action = form.get("action")
+    action = form.get("action") or ""
     reason = (form.get("reason") or "").strip()
     back = form.get("back") or "/console/providers"
     if not back.startswith("/console/providers"):

@@ -141,7 +141,7 @@ async def console_bulk(request: Request) -> Response:
     statement and the sum, then (confirm=1) one service call per statement, so its four-eyes
     rules hold for each (pay: never the operator who approved it); back to the same list page."""
     form = await request.form()
-    action = form.get("action")
+    action = form.get("action") or ""
     reason = (form.get("reason") or "").strip()
     back = form.get("back") or "/console/settlements"
     if not back.startswith("/console/settlements"):
@@ -208,6 +208,7 @@ async def console_bulk(request: Request) -> Response:
                     request.user, statement.id, form_id(form.get(f"revision_{statement.id}")), note=reason or None
                 )
             else:
+                assert gateway is not None  # the action is "pay"
                 await settlements.pay(request.user, statement.id, gateway)
             done += 1
         except DomainError:
