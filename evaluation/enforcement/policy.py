@@ -25,6 +25,7 @@ work on cases; delisting.py what a decision to delist does.
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -40,7 +41,7 @@ STATES = ("good", "watch", "warning", "probation", "delisted")
 LEVELS = ("watch", "warning", "probation")
 
 # The policy that applies where no federation node has published one (version 0).
-DEFAULT_RULES = {
+DEFAULT_RULES: dict[str, Any] = {
     "min_ratings": 10,  # satisfaction counts from this many ratings
     "min_honoured_answers": 10,  # "discount honoured" counts from this many answers
     "min_redemptions": 20,  # the complaint rate counts from this many redemptions
