@@ -7,6 +7,8 @@ within it stay inside the district's built-up area and inside Beijing.
 
 from typing import NotRequired, TypedDict
 
+# The shapes of the nested data below, for the type checker.
+
 
 class Node(TypedDict):
     code: str

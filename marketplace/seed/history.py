@@ -62,14 +62,6 @@ CLAIMS_PER_ACTIVE_MEMBER = 3.2  # over the 90 days, on average
 ROUND_DAYS = 7  # the enforcement policy is replayed weekly
 
 
-# Providers that the history takes through the enforcement policy. `start`: the day (from
-# today, negative) their bad service begins (their first claims, for a provider that joined
-# then); the policy then moves them one level per weekly run. `action`: what the operators
-# and the provider do with the delisting case the policy opens, and when (days from today).
-# `quality`: the chance a visit goes well; `complaints`: the chance a bad visit ends in a
-# complaint; `answers`: the share of complaints answered in time; `honest`: whether the
-# discount is honoured even when the visit went badly. The mild ones are tuned so that
-# their figures call for warning or watch and no more (docs in evaluation/enforcement/policy.py).
 class Conduct(TypedDict):
     quality: float
     complaints: float
@@ -85,6 +77,14 @@ class Role(Conduct):
     recovers: NotRequired[int]
 
 
+# Providers that the history takes through the enforcement policy. `start`: the day (from
+# today, negative) their bad service begins (their first claims, for a provider that joined
+# then); the policy then moves them one level per weekly run. `action`: what the operators
+# and the provider do with the delisting case the policy opens, and when (days from today).
+# `quality`: the chance a visit goes well; `complaints`: the chance a bad visit ends in a
+# complaint; `answers`: the share of complaints answered in time; `honest`: whether the
+# discount is honoured even when the visit went badly. The mild ones are tuned so that
+# their figures call for warning or watch and no more (docs in evaluation/enforcement/policy.py).
 SEVERE: Conduct = {"quality": 0.25, "complaints": 0.22, "answers": 0.3, "honest": False}
 ROLES: tuple[Role, ...] = (
     {"role": "appealed", "start": -90, "action": ("delist", -30), "appeal": -3, **SEVERE},
