@@ -195,8 +195,9 @@ async def open_intent(principal: Principal, payment_id: int) -> PaymentRead:
             {
                 "amount": row["amount_fen"],
                 "currency": "cny",
-                # Accepted by the API; stripe-python 16's types list only allowed_payment_method_types.
-                "payment_method_types": list(settings.payment_methods),  # type: ignore[typeddict-unknown-key]
+                # Since API version 2026-09-30.endive (stripe-python 16 pins 2026-10-28.endive),
+                # Stripe refuses payment_method_types with payment_method_types_no_longer_supported.
+                "allowed_payment_method_types": list(settings.payment_methods),
                 "metadata": {"payment_id": str(payment_id), "voucher_id": str(row["voucher"])},
             },
             {"idempotency_key": f"payment-{payment_id}"},
