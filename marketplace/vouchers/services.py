@@ -172,7 +172,13 @@ async def open_offer(principal: Principal, offer_id: int) -> dict:
     """The offer, if this member may claim it now and it has stock left; one statement,
     before any transaction, because most attempts of a flash sale come after the last
     unit and are refused here. take_stock, at the end of the claim's transaction, stays
-    the authority on stock and on the offer still being open."""
+    the authority on stock and on the offer still being open. An offer found sold out in
+    the last second is refused without a statement (catalog.known_sold_out)."""
+    known = catalog.known_sold_out(offer_id, node_ids(principal), principal.groups)
+    if known is True:
+        raise Conflict("This offer has run out.", code="sold_out")
+    if known is False:
+        raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
     async with db.connection() as connection:
         offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
     if offer is None:
@@ -754,17 +760,25 @@ def _already_redeemed(row) -> Conflict:
 
 
 async def provider_voucher_facts(principal: Principal, voucher_ids: list[int]) -> dict[int, dict]:
-    """What a provider's complaint page says about each voucher complained about: the offer,
-    the code masked and the day of the visit (redeemed, else the booked slot)."""
-    provider_id = _staff(principal)
+    """What a complaint page says about each voucher complained about: the offer, the code
+    masked and the day of the visit (redeemed, else the booked slot). A provider's users see
+    their own vouchers; an operator, those of providers in their scope."""
+    facts = (
+        "SELECT v.id, v.code, v.redeemed_at, o.title_zh, o.title_en, s.starts_at AS slot_starts_at "
+        "FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN offer_slot s ON s.id = v.slot "
+    )
     async with engine().transaction() as transaction:
-        rows = await transaction.connection.fetch(
-            "SELECT v.id, v.code, v.redeemed_at, o.title_zh, o.title_en, s.starts_at AS slot_starts_at "
-            "FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN offer_slot s ON s.id = v.slot "
-            "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])",
-            provider_id,
-            voucher_ids,
-        )
+        if principal is not None and principal.kind == "operator":
+            rows = await transaction.connection.fetch(
+                facts + "JOIN provider p ON p.id = v.provider JOIN union_node n ON n.id = p.node "
+                "WHERE n.path LIKE $1 || '%' AND v.id = ANY($2::bigint[])",
+                principal.node_path or "-",
+                voucher_ids,
+            )
+        else:
+            rows = await transaction.connection.fetch(
+                facts + "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])", _staff(principal), voucher_ids
+            )
     return {
         row["id"]: {
             "offer_title_zh": row["title_zh"],
