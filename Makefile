@@ -86,17 +86,16 @@ clean: services-down
 
 # Extract every package's messages (templates, gettext calls and the domain errors named in
 # marketplace/core/errors.py ERROR_KEYWORDS) into its own catalogs; then translate the new empty
-# zh_Hans entries. `package:translations folder`; catalog/search keeps catalogs of its own.
-I18N_PACKAGES := marketplace:marketplace/core/web/translations providers:providers/translations \
-                 catalog:catalog/translations catalog/search:catalog/search/translations \
-                 evaluation:evaluation/translations
+# zh_Hans entries. `package:translations folder:sub-packages left out`, one per registered
+# domain with catalogs (marketplace/composition.py); catalog/search keeps catalogs of its own.
+I18N_PACKAGES = $(shell $(BIN)/python -c "from marketplace import composition; print(*composition.message_catalogs())")
 # `=`, not `:=`: Python runs only when `make messages` uses it, not at every make (seconds on a busy machine).
 I18N_KEYWORDS = $(foreach name,$(shell $(BIN)/python -c "from marketplace.core.errors import ERROR_KEYWORDS as K; print(*K)"),-k $(name))
 
 messages: install
 	@for pair in $(I18N_PACKAGES); do \
-	  package=$${pair%%:*}; folder=$${pair#*:}; ignore=; \
-	  [ "$$package" = catalog ] && ignore="--ignore-dirs=search"; \
+	  package=$${pair%%:*}; rest=$${pair#*:}; folder=$${rest%%:*}; skip=$${rest#*:}; ignore=; \
+	  [ -n "$$skip" ] && ignore="--ignore-dirs=$$skip"; \
 	  $(BIN)/pybabel extract --no-location --sort-output $(I18N_KEYWORDS) $$ignore \
 	    -F marketplace/core/web/babel.cfg -o var/messages.pot $$package >/dev/null || exit 1; \
 	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -i var/messages.pot -d $$folder >/dev/null || exit 1; \

@@ -4,7 +4,10 @@ import dramatiq
 import structlog
 
 from catalog import services
-from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    periodic,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -15,3 +18,6 @@ async def expire_offers() -> None:
     an expired offer is not picked again)."""
     expired = await services.expire_offers()
     log.info("offers_expired", count=len(expired))
+
+
+periodic.every(expire_offers, minutes=5)

@@ -17,7 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from catalog import pricing, services
 from catalog.schemas import OfferInput
-from marketplace.core import dates
+from marketplace.core import dates, media as media_store
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.federation import services as federation
@@ -27,7 +27,6 @@ from marketplace.core.web import config, i18n, nav, paging, static_assets, todo
 from marketplace.core.web.forms import form_error, form_id, posted_form
 from marketplace.core.web.nav import N_
 from marketplace.core.web.params import Id
-from marketplace.runtime.paths import component_dir
 from providers import services as providers
 
 nav.register("provider", "offers", N_("Offers"), "/provider/offers", "tag", position=20)
@@ -499,10 +498,11 @@ async def review_reject(request: Request, offer_id: Id) -> Response:
     return Redirect(path="/console/listings")
 
 
-# Offer pictures: stored under var/media with unguessable names (catalog.services._store_image).
+# Offer pictures (and other domains' uploads): kept in the media store with unguessable
+# names (catalog.services._store_image; marketplace/core/media.py).
 media = create_static_files_router(
     path="/media",
-    directories=[component_dir("media")],
+    directories=[media_store.store().folder()],
     include_in_schema=False,
     middleware=[static_assets.media_cache_middleware],
 )

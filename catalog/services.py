@@ -24,7 +24,7 @@ from catalog.schemas import (
     ReviewItem,
     SlotRead,
 )
-from marketplace.core import db
+from marketplace.core import db, media
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
@@ -433,10 +433,9 @@ PICTURE_QUOTA_UNAPPROVED = (5, 5 * 1024 * 1024)
 
 def _store_image(content: bytes, folder: str = "offers") -> str:
     """Check the bytes really are a JPEG, PNG or WebP picture, then keep a ≤1200px-wide
-    copy and a 400px thumbnail under var/media/<folder>/ with an unguessable name."""
+    copy and a 400px thumbnail in the media store (marketplace/core/media.py) under
+    `<folder>/` with an unguessable name."""
     from PIL import Image, UnidentifiedImageError
-
-    from marketplace.runtime.paths import component_dir
 
     if not content:
         raise Invalid("The picture file is empty.", field="image")
@@ -463,13 +462,14 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
         rgba = picture.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         picture = background
-    (component_dir("media") / folder).mkdir(parents=True, exist_ok=True)
     name = f"{folder}/{secrets.token_urlsafe(18)}.jpg"
     for width, target in ((1200, name), (400, thumbnail_name(name))):
         copy = picture.copy()
         if copy.width > width:
             copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.Resampling.LANCZOS)
-        copy.convert("RGB").save(component_dir("media") / target, "JPEG", quality=85, optimize=True)
+        encoded = io.BytesIO()
+        copy.convert("RGB").save(encoded, "JPEG", quality=85, optimize=True)
+        media.store().save(target, encoded.getvalue())
     return name
 
 
@@ -508,17 +508,16 @@ async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -
     return read
 
 
-def _picture_paths(name: str | None) -> list:
-    from marketplace.runtime.paths import component_dir
-
+def _picture_files(name: str | None) -> list[str]:
+    """An offer picture's name and its thumbnail's in the media store."""
     if not name or not name.startswith("offers/") or "/" in name[len("offers/") :] or ".." in name:
         return []
-    return [component_dir("media") / name, component_dir("media") / thumbnail_name(name)]
+    return [name, thumbnail_name(name)]
 
 
 def _remove_files(name: str | None) -> None:
-    for path in _picture_paths(name):
-        path.unlink(missing_ok=True)
+    for file in _picture_files(name):
+        media.store().delete(file)
 
 
 async def delete_picture_files(name: str | None) -> None:
@@ -533,7 +532,7 @@ async def delete_picture_files(name: str | None) -> None:
 
 
 def _picture_bytes(name: str | None) -> int:
-    return sum(path.stat().st_size for path in _picture_paths(name) if path.exists())
+    return sum(media.store().size(file) or 0 for file in _picture_files(name))
 
 
 async def _check_picture_quota(connection, offer: dict, incoming: int) -> None:

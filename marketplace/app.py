@@ -11,27 +11,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
-from catalog import controllers as catalog_controllers, listing_pages, services as catalog_services
-from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
-from evaluation.complaints import controllers as complaint_controllers, pages as complaint_pages
-from evaluation.enforcement import controllers as quality_controllers, pages as quality_pages
-from evaluation.evaluators import (
-    controllers as evaluator_controllers,
-    key_pages as evaluator_key_pages,
-    pages as evaluator_pages,
-)
-from evaluation.ratings import pages as review_pages
-from evaluation.scorecards import pages as scorecard_pages
-from marketplace import dashboards
-from marketplace.campaigns import controllers as campaign_controllers, pages as campaign_pages
-from marketplace.core import db, health, logs
+from marketplace import composition, dashboards  # noqa: F401  (composition: registers the domains)
+from marketplace.core import db, domains, health, logs
 from marketplace.core.audit.middleware import audit_middleware
 from marketplace.core.errors import EXCEPTION_HANDLERS
-from marketplace.core.federation import consent
-from marketplace.core.federation.controllers import FederationController
-from marketplace.core.federation.roster import pages as roster_pages
-from marketplace.core.identity import approval_pages, guards, pages as account_pages, permissions, session_cache, team
-from marketplace.core.identity.controllers import AuthController
+from marketplace.core.identity import guards, permissions, session_cache
 from marketplace.core.identity.middleware import authentication_middleware
 from marketplace.core.settings import get_settings
 from marketplace.core.web import (
@@ -39,63 +23,20 @@ from marketplace.core.web import (
     csrf,
     i18n,
     page_counts,
-    pages,
     proxy,
     requests as checked_requests,
     security,
     static_assets,
 )
-from marketplace.favourites import pages as favourite_pages
-from marketplace.inbox import pages as inbox_pages
-from marketplace.payments import controllers as payment_controllers, pages as payment_pages
-from marketplace.points import controllers as points_controllers, pages as points_pages
-from marketplace.privacy import controllers as privacy_controllers, pages as privacy_pages
-from marketplace.reports import controllers as report_controllers, pages as report_pages
-from marketplace.vouchers import controllers as voucher_controllers, pages as voucher_pages
-from providers import controllers as provider_controllers, pages as provider_pages
-from providers.settlements import controllers as settlement_controllers, pages as settlement_pages
 
-# Every module of controllers or pages exports one ROUTES list.
-ROUTE_MODULES = [
-    provider_controllers,
-    voucher_controllers,
-    points_controllers,
-    payment_controllers,
-    campaign_controllers,
-    catalog_controllers,
-    search_controllers,
-    pages,
-    dashboards,
-    provider_pages,
-    listing_pages,
-    search_pages,
-    voucher_pages,
-    points_pages,
-    payment_pages,
-    scorecard_pages,
-    campaign_pages,
-    roster_pages,
-    inbox_pages,
-    settlement_controllers,
-    settlement_pages,
-    evaluator_controllers,
-    evaluator_pages,
-    evaluator_key_pages,
-    quality_controllers,
-    quality_pages,
-    complaint_controllers,
-    complaint_pages,
-    review_pages,
-    favourite_pages,
-    privacy_controllers,
-    privacy_pages,
-    report_pages,
-    report_controllers,
-    team,
-    account_pages,
-    approval_pages,
-]
-ROUTES = [AuthController, FederationController, *(route for module in ROUTE_MODULES for route in module.ROUTES)]
+# Every composed domain's modules of controllers and pages (marketplace/composition.py),
+# each exporting one ROUTES list, and the shell's own dashboards.
+ROUTES = [*domains.routes(), *dashboards.ROUTES]
+
+
+def _lent(value: object) -> Provide:
+    """A dependency that is `value` itself (a function of another domain, say)."""
+    return Provide(lambda: value, sync_to_thread=False)
 
 
 class BenefitsPlugin(InitPluginProtocol):
@@ -115,10 +56,10 @@ class BenefitsPlugin(InitPluginProtocol):
                 ),
             ]
         )
-        # Evaluators' sample export names only members who consented; evaluation never reads members.
-        app_config.dependencies["member_contacts"] = Provide(lambda: consent.evaluator_contacts, sync_to_thread=False)
-        # The providers' application keeps its business licence picture with catalog's picture checks.
-        app_config.dependencies["picture_store"] = Provide(lambda: catalog_services.store_picture, sync_to_thread=False)
+        # What domains lend to others' handlers (`Domain.provides`: catalog's picture store,
+        # federation's consented member contacts), so those need not import them.
+        for name, value in domains.provided().items():
+            app_config.dependencies[name] = _lent(value)
         app_config.guards.extend([permissions.enforce, guards.account_setup])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
@@ -178,7 +119,7 @@ class BenefitsPlugin(InitPluginProtocol):
             ],
         )
         app_config.on_startup.extend([db.open_pool, session_cache.start])
-        app_config.on_shutdown.extend([session_cache.stop, search_index.close_clients, db.close_pool])
+        app_config.on_shutdown.extend([session_cache.stop, *domains.shutdown_hooks(), db.close_pool])
         app_config.debug = settings.app.debug
         return app_config
 

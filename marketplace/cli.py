@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from marketplace import composition  # noqa: F401  (registers the domains: catalogs, templates, actors)
 from marketplace.runtime import components, processes
 
 console = Console()
@@ -185,7 +186,7 @@ def worker(processes: int, threads: int) -> None:
             sys.executable,
             "-m",
             "dramatiq",
-            "marketplace.core.jobs.worker",
+            "marketplace.worker",
             "--processes",
             str(processes),
             "--threads",
@@ -198,8 +199,10 @@ def worker(processes: int, threads: int) -> None:
 def scheduler() -> None:
     """Run periodic jobs and the outbox relay (several may run: one leads, the others stand by)."""
     _bring_up()  # before the import: the broker reads its address when the module loads
+    from marketplace.core import domains
     from marketplace.core.jobs import scheduler as periodic
 
+    domains.load_actors()  # their consumers for the relay, their periodic jobs
     asyncio.run(periodic.run())
 
 

@@ -14,13 +14,6 @@ from marketplace.core.federation.tables import (
 from marketplace.core.idempotency.tables import IdempotencyKey
 from marketplace.core.identity.tables import AuthSession, Operator, OperatorRecoveryCode
 from marketplace.core.jobs.tables import OutboxEvent, ProcessedEvent
-from marketplace.reports.tables import (
-    ReportCoverage,
-    ReportProviderDaily,
-    ReportRun,
-    ReportSearchMissDaily,
-    ReportUsageDaily,
-)
 
 APP_CONFIG = AppConfig(
     app_name="marketplace",
@@ -39,11 +32,6 @@ APP_CONFIG = AppConfig(
         AuditEvent,
         RosterImport,
         RosterImportFile,
-        ReportUsageDaily,
-        ReportProviderDaily,
-        ReportSearchMissDaily,
-        ReportCoverage,
-        ReportRun,
     ],
     migration_dependencies=[],
 )

@@ -25,5 +25,6 @@ APP_REGISTRY = AppRegistry(
         "marketplace.payments.piccolo_app",
         "marketplace.campaigns.piccolo_app",
         "marketplace.favourites.piccolo_app",
+        "marketplace.reports.piccolo_app",
     ]
 )

@@ -32,6 +32,7 @@ os.environ.setdefault("TOTP_REQUIRED_ROLES", "")
 # A worker inherits the controller's environment, so its own names are set, not defaulted.
 os.environ["MEILI_INDEX_PREFIX"] = f"test_{WORKER}_" if WORKER else os.environ.get("MEILI_INDEX_PREFIX", "test_")
 
+from marketplace import composition  # noqa: E402, F401  (registers the domains, as every process does)
 from marketplace.runtime import components  # noqa: E402
 
 _ENV, _STARTED = components.ensure_up()

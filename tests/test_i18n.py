@@ -15,7 +15,7 @@ from marketplace.core.web import i18n
 REPO = Path(__file__).resolve().parents[1]
 BABEL_CFG = REPO / "marketplace" / "core" / "web" / "babel.cfg"
 # Every package that has messages keeps its own catalogs.
-PACKAGES = [name for name, folder in i18n.TRANSLATION_DIRS.items() if folder.exists()]
+PACKAGES = [name for name, folder in i18n.translation_dirs().items() if folder.exists()]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
@@ -26,7 +26,7 @@ def _extracted(package: str) -> set[tuple[str | None, str]]:
     with BABEL_CFG.open() as file:
         method_map, options_map = parse_mapping_cfg(file)
     # A sub-package with catalogs of its own (catalog/search) is not part of its parent's.
-    own = {str(REPO / other) for other in i18n.TRANSLATION_DIRS if other.startswith(package + "/")}
+    own = {str(REPO / other) for other in i18n.translation_dirs() if other.startswith(package + "/")}
     ids = set()
     # Domain errors' messages are msgids too: the first argument of every error class.
     keywords = {**DEFAULT_KEYWORDS, **{name: None for name in ERROR_KEYWORDS}}
@@ -42,7 +42,7 @@ def _extracted(package: str) -> set[tuple[str | None, str]]:
 
 
 def _catalog(locale: str, package: str = "marketplace"):
-    with (i18n.TRANSLATION_DIRS[package] / locale / "LC_MESSAGES" / "messages.po").open("rb") as file:
+    with (i18n.translation_dirs()[package] / locale / "LC_MESSAGES" / "messages.po").open("rb") as file:
         return read_po(file, locale=locale)
 
 

@@ -7,17 +7,21 @@ import dramatiq
 import msgspec
 import pytest
 
-from marketplace.core import db
+from marketplace.core import db, domains
 from marketplace.core.db import engine
+from marketplace.core.federation import actors as federation_actors
 from marketplace.core.federation.schemas import MemberCreate
 from marketplace.core.federation.tables import Member, Notification
-from marketplace.core.jobs import actors, outbox, topics
+from marketplace.core.jobs import outbox, periodic, topics
 from marketplace.core.jobs.broker import broker
 from marketplace.core.jobs.tables import OutboxEvent
 from marketplace.runtime import components
 from tests.factories import add_member, build_world, id_number
 
 pytestmark = pytest.mark.integration
+
+# Every composed domain's actors, as the worker and the scheduler load them.
+domains.load_actors()
 
 
 @pytest.fixture
@@ -101,8 +105,8 @@ async def test_a_message_delivered_twice_has_one_effect(run_worker):
     member_id = world.members["chaoyang"][0]
     event = await OutboxEvent.select().where(OutboxEvent.payload.arrow("member_id") == member_id).first()
     # The broker is at-least-once: simulate a redelivery of the very same event.
-    actors.federation.send_welcome.send(event["id"], {"member_id": member_id})
-    actors.federation.send_welcome.send(event["id"], {"member_id": member_id})
+    federation_actors.send_welcome.send(event["id"], {"member_id": member_id})
+    federation_actors.send_welcome.send(event["id"], {"member_id": member_id})
     run_worker()
     assert await Notification.count().where(Notification.member == member_id) == 1
 
@@ -219,10 +223,10 @@ async def test_a_large_purge_runs_in_batches_until_nothing_old_is_left(monkeypat
 
 
 async def test_the_hourly_job_purges_with_the_configured_retention(run_worker, monkeypatch):
-    from marketplace.core.jobs import housekeeping, scheduler
+    from marketplace.core.jobs import housekeeping
     from marketplace.core.settings import get_settings
 
-    assert housekeeping.purge_outbox in [actor for actor, _ in scheduler.PERIODIC_JOBS]
+    assert housekeeping.purge_outbox in [actor for actor, _ in periodic.jobs()]
     now = datetime.now(UTC)
     four_days, two_days = (
         await _event(now - timedelta(days=4), now - timedelta(days=4)),
@@ -242,7 +246,7 @@ async def test_the_hourly_job_purges_with_the_configured_retention(run_worker, m
 
 
 def test_every_declared_topic_has_a_subscriber():
-    # Importing the actors subscribes every domain's consumers (as the worker and the scheduler do).
+    # Loading the actors subscribes every domain's consumers (as the worker and the scheduler do).
     assert {name for name, subscribers in outbox._subscribers.items() if subscribers} == set(topics.BY_NAME)
 
 

@@ -134,8 +134,10 @@ async def test_the_main_flows_log_no_phone_id_number_or_full_name(client, world,
 
 async def test_every_table_that_names_members_is_forgotten_or_kept_by_its_domain():
     # Composed as in production: the web app and the worker import every domain.
-    import marketplace.app
-    import marketplace.core.jobs.actors  # noqa: F401
+    import marketplace.app  # noqa: F401
+    from marketplace.core import domains
+
+    domains.load_actors()
 
     async with db.connection() as connection:
         assert await personal_data.undeclared(connection) == [], (

@@ -14,6 +14,7 @@ from catalog.search import index
 from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    periodic,
     topics,
 )
 
@@ -81,3 +82,5 @@ async def reconcile_index() -> None:
 outbox.subscribe(topics.OfferChanged, offer_changed)
 outbox.subscribe(topics.ProviderChanged, provider_changed)
 outbox.subscribe(topics.ScorecardChanged, scorecard_changed)
+
+periodic.every(reconcile_index, minutes=10)

@@ -4,7 +4,10 @@ import dramatiq
 import structlog
 
 from evaluation.enforcement import policy
-from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    periodic,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -12,3 +15,6 @@ log = structlog.get_logger(__name__)
 @dramatiq.actor(queue_name="default", max_retries=3, time_limit=3_600_000)
 async def apply_enforcement_policy() -> None:
     log.info("enforcement_policy_applied", states=await policy.evaluate_all())
+
+
+periodic.every(apply_enforcement_policy, hours=1)

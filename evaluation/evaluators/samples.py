@@ -1,8 +1,8 @@
 """Follow-up samples: recent redemptions drawn at random for evaluators to call back.
 
-Weekly (marketplace/core/jobs/scheduler.py), for every active evaluator organisation and every
-provider in its subtree, up to `sample_size()` redemptions of the last 30 days are drawn
-(`EVALUATOR_SAMPLE_SIZE`, default 5). A redemption is drawn at most once per organisation,
+Weekly (a periodic job of evaluation/evaluators/actors.py), for every active evaluator
+organisation and every provider in its subtree, up to `sample_size()` redemptions of the
+last 30 days are drawn (`EVALUATOR_SAMPLE_SIZE`, default 5). A redemption is drawn at most once per organisation,
 and a provider drawn for an organisation in the last 6 days is left alone, so running the
 job twice in a week draws nothing new.
 

@@ -7,6 +7,7 @@ from evaluation.ratings import services as ratings
 from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    periodic,
     topics,
 )
 
@@ -32,3 +33,5 @@ async def send_due_surveys() -> None:
 
 outbox.subscribe(topics.VoucherRedeemed, record_redemption)
 outbox.subscribe(topics.VoucherHonoured, record_honoured)
+
+periodic.every(send_due_surveys, minutes=5)

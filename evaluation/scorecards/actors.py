@@ -8,6 +8,7 @@ from evaluation.scorecards import services as scorecards
 from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    periodic,
     topics,
 )
 
@@ -55,3 +56,7 @@ async def snapshot_last_month() -> None:
 
 outbox.subscribe(topics.RatingChanged, rating_changed)
 outbox.subscribe(topics.ResultsApplied, results_applied)
+
+# Every provider hourly; last month's snapshot early on the 1st.
+periodic.every(recompute_scorecards, hours=1)
+periodic.cron(snapshot_last_month, day=1, hour=2, minute=30)

@@ -8,6 +8,13 @@ environment variables.
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+
+# Where a run keeps what it creates, unless BENEFITS_VAR says otherwise (the image sets
+# /var/lib/benefits; marketplace/runtime/paths.py uses the same default for a dev run).
+_DEFAULT_VAR = Path(__file__).resolve().parents[2] / "var"
+# The kinds of media storage there are (marketplace/core/media.py).
+MEDIA_STORAGES = ("filesystem",)
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -118,6 +125,23 @@ class JobsSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    # Uploaded pictures (marketplace/core/media.py): "filesystem", under `root`.
+    storage: str
+    root: Path
+
+
+def _media() -> MediaSettings:
+    storage = _env("MEDIA_STORAGE", "filesystem")
+    if storage not in MEDIA_STORAGES:
+        # An S3-compatible store is described in docs/architecture.md, not built yet:
+        # refuse to start rather than lose uploads.
+        raise RuntimeError(f"MEDIA_STORAGE={storage} is not available; use one of {', '.join(MEDIA_STORAGES)}")
+    var = Path(_env("BENEFITS_VAR", "") or _DEFAULT_VAR)
+    return MediaSettings(storage=storage, root=Path(_env("MEDIA_ROOT", "") or var / "media").resolve())
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings
     database: DatabaseSettings
@@ -128,6 +152,7 @@ class Settings:
     points: PointsSettings = PointsSettings()
     jobs: JobsSettings = JobsSettings()
     sms: SmsSettings = field(default_factory=SmsSettings, repr=False)
+    media: MediaSettings = field(default_factory=_media)
 
 
 @lru_cache
@@ -189,4 +214,5 @@ def get_settings() -> Settings:
             gateway_url=_env("SMS_GATEWAY_URL", ""),
             gateway_key=_env("SMS_GATEWAY_KEY", ""),
         ),
+        media=_media(),
     )

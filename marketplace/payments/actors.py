@@ -6,6 +6,7 @@ import structlog
 from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    periodic,
 )
 from marketplace.payments import services
 from marketplace.vouchers.services import PAID_VOUCHER_CANCELLED
@@ -48,3 +49,7 @@ async def reconcile_with_stripe() -> None:
 outbox.subscribe(services.STRIPE_EVENT, apply_stripe_event)
 outbox.subscribe(services.REFUND_REQUESTED, refund_payment)
 outbox.subscribe(PAID_VOUCHER_CANCELLED, refund_cancelled_voucher)
+
+periodic.every(release_expired_holds, minutes=1)
+# Payments against Stripe's PaymentIntents and refunds, daily at 04:30.
+periodic.cron(reconcile_with_stripe, hour=4, minute=30)

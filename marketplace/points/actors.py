@@ -6,6 +6,7 @@ import structlog
 from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    periodic,
     topics,
 )
 from marketplace.points import services
@@ -36,3 +37,7 @@ async def reconcile_points() -> None:
 
 
 outbox.subscribe(topics.GrantCreated, apply_grant)
+
+periodic.every(expire_points, hours=1)
+periodic.every(remind_expiring_points, hours=6)
+periodic.every(reconcile_points, hours=24)

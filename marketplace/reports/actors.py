@@ -4,7 +4,10 @@ recomputes the days it covers, under an advisory lock."""
 import dramatiq
 import structlog
 
-from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    periodic,
+)
 from marketplace.reports import services
 
 log = structlog.get_logger(__name__)
@@ -22,3 +25,7 @@ async def refresh_reports() -> None:
         provider_rows=result.provider_rows,
         miss_rows=result.miss_rows,
     )
+
+
+# The last two days, incrementally (full history: `benefits reports rebuild`).
+periodic.every(refresh_reports, minutes=10)

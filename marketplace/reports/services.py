@@ -6,7 +6,7 @@ fresh and a gap after downtime is filled. `refresh(full=True)` (`benefits report
 rebuild`) recomputes all history. The days recomputed are deleted and inserted again, so
 a run repeated gives the same rows.
 
-Aggregates (migrations/marketplace/marketplace_0007_reports.py):
+Aggregates (reports' own Piccolo app, migrations/reports/):
 - report_usage_daily: claims (by claim day; pending paid claims left out), redemptions,
   subsidy (by redemption day) and the member share paid (by claim day; cancelled and
   refunded claims count 0, a partial refund counts what the member still paid) per (day,

@@ -1,6 +1,6 @@
-"""Report aggregates (migrations/marketplace/marketplace_0007_reports.py). Rows carry the
-materialised path of their node, so a roll-up to any node is one prefix scan
-(`node_path LIKE '/1/4/%'`, btree text_pattern_ops). Composite primary keys live in the
+"""Report aggregates: reports' own Piccolo app (marketplace/reports/piccolo_app.py,
+migrations/reports/). Rows carry the materialised path of their node, so a roll-up to any
+node is one prefix scan (`node_path LIKE '/1/4/%'`, btree text_pattern_ops). Composite primary keys live in the
 migration; Piccolo sees the first key column as the primary key."""
 
 from piccolo.columns import BigInt, Date, DoublePrecision, Integer, Timestamptz, Varchar

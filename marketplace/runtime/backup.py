@@ -4,8 +4,9 @@ A backup is a new folder `benefits-<UTC time>/` holding:
 
 - `database.dump`: pg_dump's custom format (lightly compressed; pg_restore restores it
   table by table in parallel) of the configured or embedded database;
-- `media.tar`: the uploaded pictures (var/media), copied after the dump, so every
-  picture the dump refers to is there;
+- `media.tar`: the uploaded pictures (the filesystem media store, marketplace/core/media.py;
+  var/media by default), copied after the dump, so every picture the dump refers to is
+  there;
 - `manifest.json`: when, the server's and pg_dump's versions, the exact row count of
   every table (counted in the very snapshot pg_dump reads, so a busy server does not
   blur them) and fingerprints of the PII keys: an HMAC of a fixed text under each key,
@@ -43,8 +44,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from marketplace.core import media as media_store
 from marketplace.core.settings import get_settings
-from marketplace.runtime.paths import component_dir
 
 DUMP = "database.dump"
 MEDIA = "media.tar"
@@ -238,7 +239,7 @@ async def backup(destination: Path) -> BackupReport:
 
 
 def _pack_media(target: Path) -> int:
-    media = component_dir("media")
+    media = media_store.store().folder()
     files = 0
     with tarfile.open(target, "w") as archive:
         for path in sorted(media.rglob("*")):
@@ -336,4 +337,4 @@ def _unpack_media(archive_path: Path) -> None:
     if not archive_path.exists():
         return
     with tarfile.open(archive_path) as archive:
-        archive.extractall(component_dir("media"), filter="data")
+        archive.extractall(media_store.store().folder(), filter="data")

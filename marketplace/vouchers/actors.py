@@ -8,6 +8,7 @@ from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    periodic,
     topics,
 )
 from marketplace.vouchers import services
@@ -106,3 +107,7 @@ outbox.subscribe(topics.ProviderDelisted, cancel_delisted_vouchers)
 outbox.subscribe(topics.OfferChanged, tell_restocked)
 outbox.subscribe(topics.ComplaintAnswered, tell_complaint_answered)
 outbox.subscribe(topics.ComplaintClosed, tell_complaint_closed)
+
+periodic.every(expire_vouchers, minutes=5)
+periodic.every(purge_idempotency_keys, hours=1)
+periodic.every(remind_bookings, hours=1)

@@ -11,10 +11,10 @@ from itertools import count
 import asyncpg
 import pytest
 
-from evaluation.evaluators import samples, services as evaluation
+from evaluation.evaluators import actors as evaluator_actors, samples, services as evaluation
 from marketplace.core.db import engine
 from marketplace.core.federation import consent, services as federation
-from marketplace.core.jobs import actors, scheduler
+from marketplace.core.jobs import periodic
 from tests.factories import PASSWORD, add_member, add_provider
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -98,18 +98,14 @@ async def test_inactive_organisations_get_no_samples(world):
 
 
 def test_the_draw_runs_every_monday_early_in_shanghai():
-    [trigger] = [
-        trigger
-        for actor, trigger in scheduler.PERIODIC_JOBS
-        if actor is actors.evaluation_samples.draw_follow_up_samples
-    ]
+    trigger = periodic.trigger_of(evaluator_actors.draw_follow_up_samples)
     fire = trigger.get_next_fire_time(None, datetime(2026, 11, 30, 12, 0, tzinfo=UTC))  # a Monday, 20:00 local
     assert fire.astimezone(samples.ZoneInfo("Asia/Shanghai")).strftime("%a %Y-%m-%d %H:%M") == "Mon 2026-12-07 02:00"
 
 
 async def test_the_actor_draws_and_is_safe_to_repeat(world):
     await redemption(world, world.providers["chaoyang"]["id"], world.members["chaoyang"][0], 1)
-    job = actors.evaluation_samples.draw_follow_up_samples.fn.__wrapped__
+    job = evaluator_actors.draw_follow_up_samples.fn.__wrapped__
     await job()
     await job()
     assert await value("SELECT count(*) FROM follow_up_sample") == 1

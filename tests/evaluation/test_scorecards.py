@@ -10,9 +10,9 @@ from fractions import Fraction
 import dramatiq
 import pytest
 
-from evaluation.scorecards import services as scorecards
+from evaluation.scorecards import actors as scorecard_actors, services as scorecards
 from marketplace.core.db import engine
-from marketplace.core.jobs import actors, outbox, topics
+from marketplace.core.jobs import outbox, topics
 from marketplace.core.jobs.broker import broker
 from tests.evaluation.conftest import NOW, execute
 from tests.factories import add_provider
@@ -212,7 +212,7 @@ def run_worker():
 
 
 async def test_a_rating_change_reaches_the_scorecard_through_the_outbox(data, signals, run_worker):
-    assert actors.scorecards.rating_changed in outbox._subscribers[topics.RatingChanged.topic]
+    assert scorecard_actors.rating_changed in outbox._subscribers[topics.RatingChanged.topic]
     await scorecards.recompute_all()
     before = await card(data["c"])
     await signals.rating(data["c"], 5, days_ago=0)

@@ -108,9 +108,9 @@ async def test_a_complaints_answer_and_resolution_reach_the_member_once(world):
 
 
 async def test_a_booking_is_reminded_the_day_before_once(world):
-    from marketplace.core.jobs import scheduler
+    from marketplace.core.jobs import periodic
 
-    assert voucher_actors.remind_bookings in [actor for actor, _ in scheduler.PERIODIC_JOBS]
+    assert voucher_actors.remind_bookings in [actor for actor, _ in periodic.jobs()]
     offer_id = await builders.offer(world, "slot", "职工之家理疗预约", list_fen=12000)
     day = builders.last_day(3)
     slot_id = await builders.slot(offer_id, day, "19:00", "20:00")

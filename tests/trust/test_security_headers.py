@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from marketplace.core.web.config import TEMPLATE_DIRS
+from marketplace.core.web.config import template_dirs
 from tests.catalog.test_pages import _web_login
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
@@ -99,7 +99,7 @@ _HANDLER = re.compile(r"<[a-zA-Z][^>]*\son[a-z]+\s*=", re.IGNORECASE | re.DOTALL
 @pytest.mark.unit
 def test_no_template_has_an_inline_script_or_handler_without_the_nonce():
     problems = []
-    templates = [path for folder in TEMPLATE_DIRS for path in Path(folder).rglob("*.html")]
+    templates = [path for folder in template_dirs() for path in Path(folder).rglob("*.html")]
     assert len(templates) > 50
     for path in templates:
         text = path.read_text(encoding="utf-8")

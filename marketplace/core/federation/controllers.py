@@ -99,3 +99,6 @@ class FederationController(Controller):
     async def leave(self, request: Request, member_id: BigId, data: JSONBody[LeaveInput]) -> dict:
         await services.leave_member(request.user, member_id, data.reason)
         return {"member_id": member_id, "status": "left"}
+
+
+ROUTES = [FederationController]

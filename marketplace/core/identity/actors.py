@@ -2,7 +2,10 @@ import dramatiq
 import structlog
 
 from marketplace.core.identity import services
-from marketplace.core.jobs import broker  # noqa: F401  (sets the broker before actors are declared)
+from marketplace.core.jobs import (
+    broker,  # noqa: F401  (sets the broker before actors are declared)
+    periodic,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -11,3 +14,6 @@ log = structlog.get_logger(__name__)
 async def purge_expired_sessions() -> None:
     removed = await services.purge_expired_sessions()
     log.info("sessions_purged", removed=removed)
+
+
+periodic.every(purge_expired_sessions, hours=1)

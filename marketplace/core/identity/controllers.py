@@ -60,3 +60,6 @@ class AuthController(Controller):
             role=user.role,
             groups=list(user.groups),
         )
+
+
+ROUTES = [AuthController]

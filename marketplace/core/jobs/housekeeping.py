@@ -8,6 +8,7 @@ import structlog
 from marketplace.core.jobs import (
     broker,  # noqa: F401  (sets the broker before actors are declared)
     outbox,
+    periodic,
 )
 from marketplace.core.settings import get_settings
 
@@ -19,3 +20,6 @@ async def purge_outbox() -> None:
     days = get_settings().jobs.outbox_retention_days
     events, markers = await outbox.purge(timedelta(days=days))
     log.info("outbox_purged", events=events, markers=markers, retention_days=days)
+
+
+periodic.every(purge_outbox, hours=1)

@@ -13,6 +13,8 @@ repeat. Which process leads shows in `pg_stat_activity` (application name
 `benefits-scheduler <host>:<pid>`) beside its lock in `pg_locks`.
 
 Periodic jobs are plain `actor.send` calls, so the work itself happens in the workers.
+Each domain's actors module registers its own (marketplace/core/jobs/periodic.py); the
+command (`benefits scheduler`) loads the composed domains' actors before `run`.
 """
 
 import asyncio
@@ -24,11 +26,9 @@ import socket
 import asyncpg
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from marketplace.core import dates, db, logs
-from marketplace.core.jobs import actors, outbox
+from marketplace.core import db, logs
+from marketplace.core.jobs import outbox, periodic
 from marketplace.core.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -42,35 +42,6 @@ LEADER_LOCK_KEY = 0x62656E6566697473
 LEADER_RETRY_SECONDS = 2.0
 LEADER_CHECK_SECONDS = 2.0
 APPLICATION_NAME = f"benefits-scheduler {socket.gethostname()}:{os.getpid()}"
-
-PERIODIC_JOBS = [
-    (actors.identity.purge_expired_sessions, IntervalTrigger(hours=1)),
-    (actors.housekeeping.purge_outbox, IntervalTrigger(hours=1)),
-    (actors.search.reconcile_index, IntervalTrigger(minutes=10)),
-    (actors.catalog.expire_offers, IntervalTrigger(minutes=5)),
-    (actors.vouchers.expire_vouchers, IntervalTrigger(minutes=5)),
-    (actors.vouchers.purge_idempotency_keys, IntervalTrigger(hours=1)),
-    (actors.vouchers.remind_bookings, IntervalTrigger(hours=1)),
-    # Last month's settlement statements, early on the 1st in the configured zone (a rerun only recomputes drafts).
-    (actors.settlements.draft_last_month_statements, CronTrigger(day=1, hour=3, timezone=dates.zone())),
-    (actors.payments.release_expired_holds, IntervalTrigger(minutes=1)),
-    # Payments against Stripe's PaymentIntents and refunds, daily at 04:30 in the configured zone.
-    (actors.payments.reconcile_with_stripe, CronTrigger(hour=4, minute=30, timezone=dates.zone())),
-    (actors.points.expire_points, IntervalTrigger(hours=1)),
-    (actors.points.remind_expiring_points, IntervalTrigger(hours=6)),
-    (actors.points.reconcile_points, IntervalTrigger(hours=24)),
-    (actors.ratings.send_due_surveys, IntervalTrigger(minutes=5)),
-    (actors.enforcement.apply_enforcement_policy, IntervalTrigger(hours=1)),
-    (actors.privacy.anonymise_left_members, IntervalTrigger(hours=24)),
-    (actors.campaigns.release_expired_spend, IntervalTrigger(minutes=5)),
-    # Report aggregates: the last two days, incrementally (full history: `benefits reports rebuild`).
-    (actors.reports.refresh_reports, IntervalTrigger(minutes=10)),
-    # Scorecards: every provider hourly; last month's snapshot early on the 1st in the configured zone.
-    (actors.scorecards.recompute_scorecards, IntervalTrigger(hours=1)),
-    (actors.scorecards.snapshot_last_month, CronTrigger(day=1, hour=2, minute=30, timezone=dates.zone())),
-    # Follow-up samples for evaluators, Monday 02:00 in the configured zone (a rerun that week draws nothing new).
-    (actors.evaluation_samples.draw_follow_up_samples, CronTrigger(day_of_week="mon", hour=2, timezone=dates.zone())),
-]
 
 
 async def relay_forever(stop: asyncio.Event) -> None:
@@ -139,10 +110,11 @@ async def lead(connection: asyncpg.Connection, stop: asyncio.Event) -> None:
 
     watchers = [asyncio.create_task(on_stop()), asyncio.create_task(hold_leadership(connection, step_down))]
     scheduler = AsyncIOScheduler(timezone="UTC")
-    for actor, trigger in PERIODIC_JOBS:
+    jobs = periodic.jobs()
+    for actor, trigger in jobs:
         scheduler.add_job(actor.send, trigger, id=actor.actor_name, coalesce=True, max_instances=1)
     scheduler.start()
-    log.info("scheduler_leading", process=APPLICATION_NAME, jobs=[actor.actor_name for actor, _ in PERIODIC_JOBS])
+    log.info("scheduler_leading", process=APPLICATION_NAME, jobs=[actor.actor_name for actor, _ in jobs])
     try:
         await relay_forever(step_down)
     finally:

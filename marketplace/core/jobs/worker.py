@@ -1,4 +1,5 @@
-"""What `dramatiq marketplace.core.jobs.worker` loads: the broker and every domain's actors.
+"""The worker process's broker middleware; `dramatiq marketplace.worker` (the shell)
+imports it with every composed domain's actors.
 
 Only the worker process imports this module: it gives the worker's event loop its own
 database pool (tests run a worker beside their own loop and use no pool).
@@ -11,7 +12,6 @@ from dramatiq import Middleware
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 
 from marketplace.core import db, logs
-from marketplace.core.jobs import actors  # noqa: F401  (declares every actor)
 from marketplace.core.jobs.broker import HEARTBEAT_SECONDS, broker
 from marketplace.core.settings import get_settings
 

@@ -9,30 +9,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from marketplace.core import dates, money
+from marketplace.core import dates, domains, money
 from marketplace.core.identity import permissions
 from marketplace.core.web import i18n, large_text, nav, page_counts, portal_badges, security, static_assets, todo
 
-_REPO = Path(__file__).resolve().parents[3]
-# The shell's layouts and pages, then each domain's own pages. A domain keeps its
-# templates under `<package>/templates/<package>/`, so names never collide.
-TEMPLATE_DIRS = [
-    Path(__file__).parent / "templates",
-    _REPO / "providers" / "templates",
-    _REPO / "catalog" / "templates",
-    # Search keeps its own templates (and catalogs) apart from the listings' ones.
-    _REPO / "catalog" / "search" / "templates",
-    _REPO / "evaluation" / "templates",
-    _REPO / "marketplace" / "vouchers" / "templates",
-    _REPO / "marketplace" / "points" / "templates",
-    _REPO / "marketplace" / "payments" / "templates",
-    _REPO / "marketplace" / "campaigns" / "templates",
-    _REPO / "marketplace" / "privacy" / "templates",
-    _REPO / "marketplace" / "reports" / "templates",
-    _REPO / "marketplace" / "inbox" / "templates",
-    _REPO / "marketplace" / "favourites" / "templates",
-    _REPO / "marketplace" / "core" / "identity" / "templates",
-]
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -56,9 +36,16 @@ def lend(name: str, helper: Any) -> None:
     _lent[name] = helper
 
 
+def template_dirs() -> list[Path]:
+    """The registered domains' template folders (marketplace/core/domains.py), the
+    foundation's layouts first. A domain keeps its templates under
+    `<package>/templates/<package>/`, so names never collide."""
+    return domains.template_dirs()
+
+
 def environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader([str(path) for path in TEMPLATE_DIRS]),
+        loader=FileSystemLoader([str(path) for path in template_dirs()]),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )

@@ -2,7 +2,8 @@
 
 Templates and code carry English msgids. Each package keeps the catalogs of its own
 messages (`<package>/translations/<locale>/LC_MESSAGES/messages.po`; the shell's live in
-`marketplace/core/web/translations`), so domains do not edit one shared file. They are
+`marketplace/core/web/translations`), so domains do not edit one shared file; each
+domain's folder comes from its registration (marketplace/core/domains.py). They are
 merged and compiled in memory at start-up: no build step, no stale .mo file. The request's locale lives in a context variable set by
 `locale_middleware` from the `lang` cookie.
 """
@@ -17,17 +18,9 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from marketplace.core import domains
 from marketplace.core.identity.middleware import cookie
 
-_REPO = Path(__file__).resolve().parents[3]
-# package → its translations folder (a package without messages has none yet)
-TRANSLATION_DIRS = {
-    "marketplace": Path(__file__).parent / "translations",
-    "providers": _REPO / "providers" / "translations",
-    "catalog": _REPO / "catalog" / "translations",
-    "catalog/search": _REPO / "catalog" / "search" / "translations",
-    "evaluation": _REPO / "evaluation" / "translations",
-}
 LOCALES = {"zh_Hans": "简体中文", "en": "English"}
 DEFAULT_LOCALE = "zh_Hans"
 LANG_COOKIE = "lang"
@@ -44,15 +37,26 @@ def _compile(path: Path, locale: str) -> Translations:
     return Translations(buffer)
 
 
+def translation_dirs() -> dict[str, Path]:
+    """package → its translations folder, as the domains registered them
+    (marketplace/core/domains.py; a package without messages has none)."""
+    return domains.translation_dirs()
+
+
 @lru_cache
 def translations(locale: str) -> Translations:
+    """Every registered catalog of `locale`, merged; compiled again after a registration,
+    so a domain registered late is not missed."""
     merged: Translations | None = None
-    for folder in TRANSLATION_DIRS.values():
+    for folder in translation_dirs().values():
         path = folder / locale / "LC_MESSAGES" / "messages.po"
         if path.exists():
             compiled = _compile(path, locale)
             merged = compiled if merged is None else merged.merge(compiled)
     return merged or Translations()
+
+
+domains.on_change(translations.cache_clear)
 
 
 def gettext(message: str) -> str:

@@ -1,0 +1,16 @@
+"""Search (templates and message catalogs of its own): what it brings to the app, composed by marketplace/composition.py."""
+
+from marketplace.core.domains import Domain
+
+DOMAIN = Domain.at(
+    __file__,
+    "catalog/search",
+    routes=[
+        "catalog.search.controllers",
+        "catalog.search.pages",
+    ],
+    actors=[
+        "catalog.search.actors",
+    ],
+    on_shutdown=["catalog.search.index:close_clients"],  # the HTTP sessions to the engine
+)

@@ -1,0 +1,11 @@
+"""Favourites: what it brings to the app, composed by marketplace/composition.py."""
+
+from marketplace.core.domains import Domain
+
+DOMAIN = Domain.at(
+    __file__,
+    "marketplace/favourites",
+    routes=[
+        "marketplace.favourites.pages",
+    ],
+)
