@@ -37,6 +37,8 @@ async def run(amount: int = 100) -> GrantReport:
         if not rows:
             raise RuntimeError("no national operator: seed the data first")
         operator = await identity.load_principal("operator", rows[0]["id"])
+        if operator is None or operator.node_id is None:
+            raise RuntimeError("the national operator may not sign in")
         started = time.perf_counter()
         grant = await points.create_grant(operator, operator.node_id, None, amount, "压测：全国会员积分发放")
         create_s = time.perf_counter() - started

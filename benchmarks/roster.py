@@ -77,6 +77,8 @@ async def run(rows: int = 1_000_000, say=print) -> RosterReport:
         if not found:
             raise RuntimeError("no Beijing operator: run `benefits seed` first")
         operator = await identity.load_principal("operator", found[0]["id"])
+        if operator is None:
+            raise RuntimeError("the Beijing operator may not sign in")
         nodes = await db.engine().run_ddl(
             "SELECT code FROM union_node WHERE level = 'grassroots' AND path LIKE '"
             + found[0]["path"]

@@ -403,7 +403,7 @@ async def run(
                 random.Random(11).shuffle(hits)
                 searching = asyncio.Event()
                 load_items = classes["text"] + classes["geo"]
-                report.freshness_load = Stats("text + geo (during freshness)", "api")
+                load = report.freshness_load = Stats("text + geo (during freshness)", "api")
 
                 async def keep_searching() -> None:
                     i = 0
@@ -412,10 +412,10 @@ async def run(
                         started_at = time.perf_counter()
                         try:
                             body = await api(load_items[i % len(load_items)])
-                            report.freshness_load.latencies_ms.append((time.perf_counter() - started_at) * 1000)
-                            report.freshness_load.degraded += bool(body.get("degraded"))
+                            load.latencies_ms.append((time.perf_counter() - started_at) * 1000)
+                            load.degraded += bool(body.get("degraded"))
                         except Exception:
-                            report.freshness_load.errors += 1
+                            load.errors += 1
 
                 load_started = time.perf_counter()
                 loaders = [asyncio.create_task(keep_searching()) for _ in range(concurrency)]

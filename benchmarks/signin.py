@@ -18,6 +18,7 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -129,7 +130,7 @@ async def _phase(
             started = time.perf_counter()
             try:
                 async with http.post(base + "/api/v1/auth/token", json=body, headers=headers) as response:
-                    answer = await response.json() if response.status == 201 else await response.read()
+                    answer: Any = await response.json() if response.status == 201 else await response.read()
             except (TimeoutError, aiohttp.ClientError):
                 phase.sign_ins.errors += 1
                 continue

@@ -392,8 +392,8 @@ async def review_list(request: Request) -> Template:
     """The review queue: search, filters by kind and by new / edited, oldest first, paged."""
     query = request.query_params
     q = (query.get("q") or "")[:60]
-    kind = query.get("kind") if query.get("kind") in REVIEW_KINDS else ""
-    change = query.get("change") if query.get("change") in ("new", "edit") else ""
+    kind = paging.one_of(query.get("kind"), REVIEW_KINDS)
+    change = paging.one_of(query.get("change"), ("new", "edit"))
     newest = query.get("sort") == "newest"
     page = paging.page_number(query.get("page"))
     items, total = await services.review_page(request.user, q=q, kind=kind, change=change, newest=newest, page=page)

@@ -12,7 +12,7 @@ one. The search card, the offer page, its button, the pay page, the voucher and 
 receipt all show `price(...)`, through the `ui.price` macro, so they show one number.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,9 @@ def price(
 
 def price_of(offer: Mapping[str, Any] | Any) -> Price:
     """The price of an offer row, search hit or any object with the offer's price fields."""
-    get = offer.get if isinstance(offer, Mapping) else lambda name, default=None: getattr(offer, name, default)
+    get: Callable[..., Any] = (
+        offer.get if isinstance(offer, Mapping) else lambda name, default=None: getattr(offer, name, default)
+    )
     return price(
         get("kind"),
         get("list_price_fen") or 0,

@@ -67,7 +67,11 @@ async def provider_offers(provider_id: int, limit: int = 50) -> list[dict]:
 
 
 def thumbnail_of(cover_image: str | None) -> str | None:
-    return cover_image.replace(".jpg", "-400.jpg") if cover_image else None
+    return thumbnail_name(cover_image) if cover_image else None
+
+
+def thumbnail_name(name: str) -> str:
+    return name.replace(".jpg", "-400.jpg")
 
 
 async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict:
@@ -267,7 +271,7 @@ async def _write_children(connection, offer_id: int, data: OfferInput) -> None:
 async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
     """A new draft of the principal's provider."""
     _owner(principal)
-    provider = await providers.get_provider(principal.provider_id)
+    provider = await providers.own_provider(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         await _validate(connection, provider["id"], provider["node"], data)
@@ -449,7 +453,7 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
                     params={"megapixels": MAX_IMAGE_PIXELS // 1_000_000},
                 )
             probe.verify()
-        picture = Image.open(io.BytesIO(content))
+        picture: Image.Image = Image.open(io.BytesIO(content))
         picture.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise Invalid("Choose a JPEG, PNG or WebP picture.", field="image") from None
@@ -459,7 +463,7 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
         background.paste(rgba, mask=rgba.getchannel("A"))
         picture = background
     name = f"{folder}/{secrets.token_urlsafe(18)}.jpg"
-    for width, target in ((1200, name), (400, thumbnail_of(name))):
+    for width, target in ((1200, name), (400, thumbnail_name(name))):
         copy = picture.copy()
         if copy.width > width:
             copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.Resampling.LANCZOS)
@@ -508,7 +512,7 @@ def _picture_files(name: str | None) -> list[str]:
     """An offer picture's name and its thumbnail's in the media store."""
     if not name or not name.startswith("offers/") or "/" in name[len("offers/") :] or ".." in name:
         return []
-    return [name, thumbnail_of(name)]
+    return [name, thumbnail_name(name)]
 
 
 def _remove_files(name: str | None) -> None:

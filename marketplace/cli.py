@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import psutil
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketplace import composition  # noqa: F401  (registers the domains: catalogs, templates, actors)
@@ -47,6 +47,10 @@ def services() -> None:
 
 @services.command("status")
 def services_status() -> None:
+    _print_status()
+
+
+def _print_status() -> None:
     table = Table("component", "mode", "state", "address")
     for component in components.COMPONENTS:
         status = component.status()
@@ -58,7 +62,7 @@ def services_status() -> None:
 @services.command("up")
 def services_up() -> None:
     _bring_up()
-    services_status.callback()
+    _print_status()
 
 
 @services.command("down")
@@ -66,12 +70,16 @@ def services_down() -> None:
     for component in reversed(components.COMPONENTS):
         if not component.external() and component.stop():
             console.print(f"[yellow]stopped[/] {component.name}")
-    services_status.callback()
+    _print_status()
 
 
 @main.command()
 def setup() -> None:
     """Install what the embedded components and the UI need (idempotent)."""
+    _setup()
+
+
+def _setup() -> None:
     from marketplace.runtime import downloads
 
     with console.status("Installing Meilisearch and static assets…"):
@@ -107,7 +115,7 @@ async def _seed(members: int, providers: int, offers: int, history: bool = True)
     await db.open_pool()
     try:
         with _progress() as progress:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def report(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:
@@ -435,19 +443,19 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         "ledger spends/s",
         "API/ledger",
     )
-    for number, result in enumerate(report.points_rounds, start=1):
+    for number, points_round in enumerate(report.points_rounds, start=1):
         table.add_row(
             str(number),
-            str(result.spent),
-            str(result.negative),
-            str(result.unspent),
-            str(result.mismatched),
-            f"{result.api.rps:.0f}",
-            _ms(result.api.pct(50)),
-            _ms(result.api.pct(95)),
-            _ms(result.api.pct(99)),
-            f"{result.sql.rps:.0f}",
-            f"{result.ratio:.2f}",
+            str(points_round.spent),
+            str(points_round.negative),
+            str(points_round.unspent),
+            str(points_round.mismatched),
+            f"{points_round.api.rps:.0f}",
+            _ms(points_round.api.pct(50)),
+            _ms(points_round.api.pct(95)),
+            _ms(points_round.api.pct(99)),
+            f"{points_round.sql.rps:.0f}",
+            f"{points_round.ratio:.2f}",
         )
     console.print(f"points: {report.points_attempts} attempts per round on {report.points_members} members")
     console.print(table)
@@ -849,7 +857,7 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
     # The seed's modules and the search text's dictionaries (jieba, pypinyin) take seconds
     # to load: loaded beside the setup check and the components' start, which mostly wait.
     threading.Thread(target=_preload, daemon=True).start()
-    setup.callback()
+    _setup()
     clock.lap("setup checked")
     # Installed explicitly: a process started in the background by a non-interactive
     # shell inherits SIGINT as ignored, and Ctrl-C must stop the demo wherever it runs.
@@ -877,7 +885,7 @@ def demo(port: int, members: int, providers: int, offers: int) -> None:
         # Started only now: when /ready answers, the data, the index and the guide are complete.
         for role in (["serve", "--port", str(port)], ["worker"], ["scheduler"]):
             children.append(processes.spawn(["-m", "marketplace.cli", *role]))
-        components.by_name("stripe").send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
+        components.stripe().send_webhooks_to(f"http://127.0.0.1:{port}/api/v1/stripe/webhook")
         if _wait_until_ready(f"http://127.0.0.1:{port}/ready", children):
             clock.lap("/ready answers 200: the demo is ready")
         _print_demo_guide(guide)

@@ -35,7 +35,7 @@ class ProviderController(Controller):
 
     @get("/me", summary="The provider the signed-in user works for")
     async def mine(self, request: Request) -> ProviderRead:
-        provider = await services.get_provider(request.user.provider_id)
+        provider = await services.own_provider(request.user)
         return ProviderRead(
             id=provider["id"],
             name=provider["name"],

@@ -521,11 +521,16 @@ async def provider_detail(principal: Principal, provider_id: int) -> ProviderDet
 
 
 async def my_provider(principal: Principal) -> ProviderDetail:
+    return await _detail(await own_provider(principal))
+
+
+async def own_provider(principal: Principal) -> dict:
+    """The provider row of a provider user (as get_provider)."""
     assert principal.provider_id is not None  # the route admits provider users only
     provider = await get_provider(principal.provider_id)
     if provider is None:
         raise NotFound("Your provider does not exist.", code="provider_not_found")
-    return await _detail(provider)
+    return provider
 
 
 # Locations (owner) ---------------------------------------------------------------------------------

@@ -134,7 +134,8 @@ async def load(catalogue: Catalogue) -> dict[str, int]:
                 name_zh,
                 name_en,
             )
-        providers, shops = {}, {}
+        providers: dict[str, int] = {}
+        shops: dict[str, list[int]] = {}
         for number, (key, provider) in enumerate(catalogue.providers.items()):
             providers[key] = await db.fetchval(
                 "INSERT INTO provider (name, kind, credit_code, contact_name, contact_phone_cipher, "

@@ -120,7 +120,7 @@ SETTINGS = MeilisearchSettings(
     pagination=Pagination(max_total_hits=2000),
 )
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, AsyncClient]]" = weakref.WeakKeyDictionary()
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, AsyncClient]]" = weakref.WeakKeyDictionary()
 _search_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = (
     weakref.WeakKeyDictionary()
 )
@@ -131,7 +131,7 @@ _search_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.
 _HEADERS = {"Accept-Encoding": "identity"}
 
 
-def client(timeout: float = 10) -> AsyncClient:
+def client(timeout: int = 10) -> AsyncClient:
     """The SDK's client, for everything but searching: one per event loop (the web app,
     the worker, the CLI and tests each have their own) and timeout."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
@@ -253,7 +253,7 @@ def _minutes(text: str) -> int:
 def opening_fields(opening_hours) -> dict:
     """`open_mon_from`/`open_mon_to` in minutes after midnight (Asia/Shanghai), per day
     the location opens; a closing time past midnight counts to the end of the day."""
-    fields = {}
+    fields: dict[str, int] = {}
     if isinstance(opening_hours, str):  # JSONB read through Piccolo arrives as text
         try:
             opening_hours = json.loads(opening_hours or "{}")
@@ -550,7 +550,9 @@ async def _take(key: str) -> list[int]:
     from marketplace.core.kv import redis
 
     async with redis().pipeline(transaction=True) as pipe:
-        members, _ = await pipe.smembers(key).delete(key).execute()
+        pipe.smembers(key)
+        pipe.delete(key)
+        members, _ = await pipe.execute()
     return sorted(int(member) for member in members)
 
 

@@ -124,7 +124,7 @@ async def read() -> Overlay:
         shown: set[int] = set()
         hidden: set[int] = set()
         for item, value in (await redis().hgetall(key)).items():
-            visible, _, written_at = value.decode().partition(":")
+            visible, _, written_at = (value.decode() if isinstance(value, bytes) else value).partition(":")
             if now - float(written_at or 0) > TTL_SECONDS:
                 continue
             (shown if visible == "1" else hidden).add(int(item))

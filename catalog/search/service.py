@@ -20,6 +20,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
 import structlog
@@ -165,7 +166,7 @@ def _safe_marks(text: str) -> str:
 def _hit(document: dict, query: SearchQuery) -> SearchHit:
     formatted = document.get("_formatted") or {}
     distance = document.get("_geoDistance")
-    if distance is None and query.lat is not None and document.get("_geo"):
+    if distance is None and query.lat is not None and query.lng is not None and document.get("_geo"):
         distance = round(haversine_m(query.lat, query.lng, document["_geo"]["lat"], document["_geo"]["lng"]))
     return SearchHit(
         offer_id=document["offer_id"],
@@ -217,7 +218,7 @@ def engine_request(
     q = normalise(query.q) if q is None else q
     by_location = query.lat is not None or query.open_now
     filters = [*meili_filter(query, who, now), (visible or overlay.Overlay()).filter()]
-    body = {
+    body: dict[str, Any] = {
         "q": q or None,
         "filter": filters + ([] if by_location else ["primary = true"]),
         "facets": list(FACETS.values()),
@@ -397,7 +398,7 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
             hours = index.opening_fields(row["opening_hours"])
             if not (hours.get(f"open_{day}_from", 1e9) <= minute < hours.get(f"open_{day}_to", -1)):
                 continue
-        if query.lat is not None and document["_geo"]:
+        if query.lat is not None and query.lng is not None and document["_geo"]:
             document["_geoDistance"] = round(
                 haversine_m(query.lat, query.lng, document["_geo"]["lat"], document["_geo"]["lng"])
             )
@@ -582,6 +583,8 @@ async def offer_detail(
         raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
     offer = rows[0]
     provider = await providers.provider_for_index(offer["provider"])
+    if provider is None:  # the offer's provider row is never deleted
+        raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
     chosen = {
         row["location"] for row in await Offer.raw("SELECT location FROM offer_location WHERE offer = {}", offer_id)
     }

@@ -97,7 +97,7 @@ async def _mediation(
     and the text typed."""
     query = request.query_params if query is None else query
     q = (query.get("q") or "")[:60]
-    complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
+    complaint_status = paging.one_of(query.get("status"), complaints.COMPLAINT_STATUSES)
     overdue = query.get("overdue") == "1"
     forwarded = query.get("forwarded") == "me"
     page = paging.page_number(query.get("page"))

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from asyncpg.exceptions import UniqueViolationError
 
-from evaluation.schemas import ComplaintInput, ComplaintRead, ForwardedTo
+from evaluation.schemas import ComplaintCategory, ComplaintInput, ComplaintRead, ForwardedTo
 from evaluation.scorecards import services as scorecards
 from marketplace.core import personal_data, pii
 from marketplace.core.audit import services as audit
@@ -35,7 +35,14 @@ log = structlog.get_logger(__name__)
 # answers and when the union closes the complaint: {"complaint_id", "member_id",
 # "voucher_id", "provider_name"}.
 
-CATEGORIES = ("not_honoured", "overcharge", "poor_service", "safety_hygiene", "discrimination", "other")
+CATEGORIES: tuple[ComplaintCategory, ...] = (
+    "not_honoured",
+    "overcharge",
+    "poor_service",
+    "safety_hygiene",
+    "discrimination",
+    "other",
+)
 
 
 def weekly_limit() -> int:

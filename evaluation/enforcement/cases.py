@@ -72,7 +72,7 @@ async def get_case(principal: Principal, case_id: int) -> CaseRead:
             else None
         )
     visible = row is not None and (
-        (principal.kind == "operator" and principal.covers(path))
+        (principal.kind == "operator" and path is not None and principal.covers(path))
         or (
             principal.kind == "provider"
             and principal.provider_id == row["provider"]

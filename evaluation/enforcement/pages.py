@@ -113,8 +113,8 @@ async def _cases_page(
 ) -> Template:
     query = request.query_params
     q = (query.get("q") or "")[:60]
-    case_status = query.get("status") if query.get("status") in CASE_STATUSES else ""
-    kind = query.get("kind") if query.get("kind") in CASE_KINDS else ""
+    case_status = paging.one_of(query.get("status"), CASE_STATUSES)
+    kind = paging.one_of(query.get("kind"), CASE_KINDS)
     page = paging.page_number(query.get("page"))
     found, total = await cases.case_page(request.user, q=q, status=case_status, kind=kind, page=page)
     found = [msgspec.structs.replace(case, reasons=await _readable_reasons(case.reasons[:1])) for case in found]
@@ -124,7 +124,7 @@ async def _cases_page(
     # Held ratings page on their own (?held_page=), so turning them keeps the cases' page.
     # Searched by provider and filtered by why they were held, with parameters of their own too.
     held_q = (query.get("held_q") or "")[:60]
-    held_reason = query.get("held_reason") if query.get("held_reason") in ratings.HOLD_REASONS else ""
+    held_reason = paging.one_of(query.get("held_reason"), ratings.HOLD_REASONS)
     held, held_total, held_page = await ratings.held_page(
         request.user, paging.page_number(query.get("held_page")), q=held_q, reason=held_reason
     )

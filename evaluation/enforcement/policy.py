@@ -25,6 +25,7 @@ work on cases; delisting.py what a decision to delist does.
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -40,7 +41,7 @@ STATES = ("good", "watch", "warning", "probation", "delisted")
 LEVELS = ("watch", "warning", "probation")
 
 # The policy that applies where no federation node has published one (version 0).
-DEFAULT_RULES = {
+DEFAULT_RULES: dict[str, Any] = {
     "min_ratings": 10,  # satisfaction counts from this many ratings
     "min_honoured_answers": 10,  # "discount honoured" counts from this many answers
     "min_redemptions": 20,  # the complaint rate counts from this many redemptions
@@ -170,7 +171,7 @@ async def policy_in_force(connection, provider_id: int) -> tuple[int | None, int
     return row["id"], row["version"], json.loads(row["rules"])
 
 
-RULE_LIMITS = {
+RULE_LIMITS: dict[str, tuple[float, float]] = {
     "min_ratings": (1, 1000),
     "min_honoured_answers": (1, 1000),
     "min_redemptions": (1, 100000),
@@ -325,6 +326,7 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
                 json.dumps(reasons),
             )
             if STATES.index(state) > STATES.index(standing["state"]):
+                assert deadline is not None  # a worse state than before is never "good"
                 message = (
                     f"依据评价政策第 {version} 版，您的状态由“{STATE_NAMES[standing['state']]}”调整为"
                     f"“{STATE_NAMES[state]}”。原因：{'；'.join(r['text'] for r in reasons) or '未在期限内改善'}。"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
         async def __aexit__(self, *exc_info: object) -> None: ...  # type: ignore[override]
 
     class Engine(PostgresEngine):
-        def transaction(self, allow_nested: bool = True) -> Transaction: ...  # type: ignore[override]
+        def transaction(self, allow_nested: bool = True) -> Transaction: ...
 
 
 def engine() -> "Engine":

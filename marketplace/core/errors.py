@@ -91,6 +91,7 @@ class Conflict(DomainError):
 class TooManyRequests(DomainError):
     status = 429
     code = "too_many_requests"
+    which: str  # a throttled sign-in's: "address" or "account" (identity.throttle)
 
     def __init__(self, message: str, *, retry_after: int, **kwargs: Any):
         super().__init__(message, **kwargs)

@@ -8,6 +8,7 @@ import sys
 import time
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 
@@ -34,7 +35,7 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
     log = structlog.get_logger("http")
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -5,6 +5,34 @@ Coordinates are WGS-84 centres with a rough radius (km) chosen so that points dr
 within it stay inside the district's built-up area and inside Beijing.
 """
 
+from typing import NotRequired, TypedDict
+
+# The shapes of the nested data below, for the type checker.
+
+
+class Node(TypedDict):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class District(Node):
+    city_zh: NotRequired[str]  # outside Beijing
+    lat: float
+    lng: float
+    radius_km: float
+    weight: float
+    subdistricts: list[tuple[str, str]]  # (name_zh, pinyin)
+    roads: list[str]
+
+
+class Branch(TypedDict):
+    province: Node
+    city: Node
+    district: District
+    grassroots: list[tuple[str, str, str]]  # (kind, name_zh, name_en)
+
+
 # --- Federation ------------------------------------------------------------------
 
 NATIONAL = {"code": "CN", "name_zh": "中华全国总工会", "name_en": "All-China Federation of Trade Unions"}
@@ -18,7 +46,7 @@ BEIJING = {
 }
 
 # A second, small branch so that scoping across provinces and cities can be shown.
-HEBEI = {
+HEBEI: Branch = {
     "province": {"code": "130000", "name_zh": "河北省总工会", "name_en": "Hebei Federation of Trade Unions"},
     "city": {"code": "130100", "name_zh": "石家庄市总工会", "name_en": "Shijiazhuang Federation of Trade Unions"},
     "district": {
@@ -42,7 +70,7 @@ HEBEI = {
 
 # The 16 districts of Beijing. `weight` is a rough share of the workforce, used to
 # spread members and providers; `subdistricts` are (name_zh, pinyin) of real 街道/镇.
-DISTRICTS = [
+DISTRICTS: list[District] = [
     {
         "code": "110101",
         "name_zh": "东城区",

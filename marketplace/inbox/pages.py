@@ -44,7 +44,7 @@ _NOT_MEMBER_PAGES = ("/api/", "/static/", "/media/", "/health", "/ready", "/prov
 
 def _wants_unread(scope: Scope) -> bool:
     return (
-        scope["method"] == "GET"
+        scope.get("method") == "GET"
         and getattr(scope.get("user"), "kind", None) == "member"
         and not scope["path"].startswith(_NOT_MEMBER_PAGES)
     )

@@ -195,7 +195,9 @@ async def open_intent(principal: Principal, payment_id: int) -> PaymentRead:
             {
                 "amount": row["amount_fen"],
                 "currency": "cny",
-                "payment_method_types": list(settings.payment_methods),
+                # Since API version 2026-09-30.endive (stripe-python 16 pins 2026-10-28.endive),
+                # Stripe refuses payment_method_types with payment_method_types_no_longer_supported.
+                "allowed_payment_method_types": list(settings.payment_methods),
                 "metadata": {"payment_id": str(payment_id), "voucher_id": str(row["voucher"])},
             },
             {"idempotency_key": f"payment-{payment_id}"},
@@ -505,8 +507,8 @@ async def apply_event(stripe_event_id: int) -> str:
                 "UPDATE stripe_event SET processed_at = now() WHERE id = $1", stripe_event_id
             )
         return outcome
-    payment_id = (intent.get("metadata") or {}).get("payment_id")
-    if not str(payment_id or "").isdigit():
+    payment_id = str((intent.get("metadata") or {}).get("payment_id") or "")
+    if not payment_id.isdigit():
         return "not_ours"
     if row["type"] == "payment_intent.succeeded":
         outcome = await complete(int(payment_id), intent["id"], intent["amount"])

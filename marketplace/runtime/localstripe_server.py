@@ -20,6 +20,10 @@ way Stripe answers them:
 - `/js.stripe.com/v3/`: `stripe_stand_in.js`, a stand-in for the part of Stripe.js the
   payment page uses (card element over the page's test card form, confirmCardPayment
   with its 3-D Secure step). Production loads Stripe's own Stripe.js instead.
+
+And it creates PaymentIntents as Stripe's API does at the version stripe-python pins
+(2026-10-28.endive): the types a payment may use are `allowed_payment_method_types`, and
+`payment_method_types` is refused (localstripe knows only the old parameter).
 """
 
 import argparse
@@ -94,6 +98,20 @@ def _confirm(request: web.Request, intent_id: str, data: dict) -> web.Response:
     return server.json_response(intent._export())
 
 
+_create_intent = resources.PaymentIntent._api_create
+
+
+def _create_payment_intent(**data):
+    if "payment_method_types" in data:
+        raise UserError(
+            400,
+            "payment_method_types is no longer supported; use allowed_payment_method_types.",
+            {"code": "payment_method_types_no_longer_supported"},
+        )
+    allowed = data.pop("allowed_payment_method_types", None)
+    return _create_intent(**data, payment_method_types=allowed)
+
+
 @web.middleware
 async def stripe_js_endpoints(request: web.Request, handler):
     """Stands where localstripe's auth middleware stood: answers the endpoints above
@@ -141,6 +159,7 @@ def main() -> None:
         with open(args.store, "wb") as file:
             pickle.dump(dict(store), file, protocol=pickle.HIGHEST_PROTOCOL)
 
+    resources.PaymentIntent._api_create = staticmethod(_create_payment_intent)
     resources.Store.try_load_from_disk = load
     resources.Store.dump_to_disk = dump
     resources.store.try_load_from_disk()

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from marketplace.core import pii, reference_data as ref
@@ -128,7 +129,31 @@ OPERATORS = [
     ("hebei", "河北省总工会运营专员", ref.HEBEI["province"]["code"]),
 ]
 
-DEMO_MEMBER = {
+
+class DemoMember(TypedDict):
+    phone: str
+    name: str
+    gender: str
+    groups: list[str]
+    node_code: str
+    id_first17: str
+    id_number: NotRequired[str]  # from id_first17, below
+
+
+class DemoProvider(TypedDict):
+    name: str
+    kind: str
+    district: str
+    credit_code: str
+    contact_name: str
+    contact_phone: str
+    location: tuple[str, float, float]  # address, latitude, longitude
+    owner: str
+    staff: str
+    payout_account: str
+
+
+DEMO_MEMBER: DemoMember = {
     "phone": "13800138000",
     "name": "王小芳",
     "gender": "F",
@@ -139,7 +164,7 @@ DEMO_MEMBER = {
 DEMO_MEMBER_POINTS = 2000
 DEMO_MEMBER["id_number"] = DEMO_MEMBER["id_first17"] + id_check_digit(DEMO_MEMBER["id_first17"])
 
-DEMO_PROVIDER = {
+DEMO_PROVIDER: DemoProvider = {
     "name": "力美健健身(望京店)",
     "kind": "gym",
     "district": "110105",
@@ -205,6 +230,8 @@ async def demo_evaluator_key() -> str:
         if await evaluation.authenticate_api_key(key) is not None:
             return key
     org = await evaluation.find_org(EVALUATOR_ORG)
+    if org is None:
+        raise RuntimeError("the demo evaluator organisation is missing: seed the data first")
     key = await evaluation.rotate_api_key(org["id"])
     path.write_text(key + "\n")
     path.chmod(0o600)
@@ -324,7 +351,7 @@ def _day_start(moment: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
-def _point_in(district: dict, rng: random.Random) -> tuple[float, float]:
+def _point_in(district: ref.District, rng: random.Random) -> tuple[float, float]:
     """A uniformly drawn point within the district's radius."""
     distance = district["radius_km"] * math.sqrt(rng.random())
     angle = rng.random() * 2 * math.pi
@@ -416,7 +443,7 @@ class _Seeder:
                 "SELECT DISTINCT ON (title_zh) title_zh, cover_image FROM offer WHERE cover_image IS NOT NULL"
             )
         }
-        wanted = {}
+        wanted: dict[str, tuple[str, str]] = {}
         for row in rows:
             wanted.setdefault(row["title_zh"], (row["code"], row["kind"]))
         titles = [title for title in wanted if title not in known]
@@ -497,12 +524,12 @@ class _Seeder:
         self.report.union_nodes += 1
         return row
 
-    def grassroots_target(self, district: dict) -> int:
+    def grassroots_target(self, district: ref.District) -> int:
         total_weight = sum(d["weight"] for d in ref.DISTRICTS)
         return max(10, min(60, round(self.member_target * district["weight"] / total_weight / 1200)))
 
     @staticmethod
-    def grassroots_candidates(district: dict) -> list[tuple[str, str, str]]:
+    def grassroots_candidates(district: ref.District) -> list[tuple[str, str, str]]:
         """Every grassroots union the district may have, in a fixed order, as
         (code letter, name_zh, name_en): H for gig-industry unions, G for the others."""
         rng = random.Random(int(district["code"]))
@@ -511,7 +538,8 @@ class _Seeder:
         public = [("G", zh.format(d=d), en.format(d_en=d_en)) for zh, en in ref.PUBLIC_INSTITUTIONS]
         streets = [("G", f"{zh}联合工会", f"{en} Subdistrict Joint Union") for zh, en in district["subdistricts"]]
         known = [("G", zh, en) for zh, en in ref.KNOWN_EMPLOYERS.get(district["code"], [])]
-        companies, seen = [], set()
+        companies: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
         forms, form_weights = [f[:2] for f in ref.COMPANY_FORMS], [f[2] for f in ref.COMPANY_FORMS]
         while len(companies) < 80:
             word, word_en = rng.choice(ref.COMPANY_WORDS)
@@ -562,7 +590,7 @@ class _Seeder:
         )
         self.new_nodes.clear()
 
-    async def ensure_grassroots(self, parent: dict, district: dict, target: int, candidates) -> None:
+    async def ensure_grassroots(self, parent: dict, district: ref.District, target: int, candidates) -> None:
         children = [n for n in self.nodes.values() if n["parent"] == parent["id"] and n["level"] == "grassroots"]
         names = {n["name_zh"] for n in children}
         used = {n["code"] for n in self.nodes.values()}

@@ -45,6 +45,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from marketplace.core import dates, pii, reference_data as ref
@@ -60,6 +61,22 @@ MAX_PROVIDERS = 400
 CLAIMS_PER_ACTIVE_MEMBER = 3.2  # over the 90 days, on average
 ROUND_DAYS = 7  # the enforcement policy is replayed weekly
 
+
+class Conduct(TypedDict):
+    quality: float
+    complaints: float
+    answers: float
+    honest: bool
+
+
+class Role(Conduct):
+    role: str
+    start: int
+    action: NotRequired[tuple[str, int]]
+    appeal: NotRequired[int]
+    recovers: NotRequired[int]
+
+
 # Providers that the history takes through the enforcement policy. `start`: the day (from
 # today, negative) their bad service begins (their first claims, for a provider that joined
 # then); the policy then moves them one level per weekly run. `action`: what the operators
@@ -68,8 +85,8 @@ ROUND_DAYS = 7  # the enforcement policy is replayed weekly
 # complaint; `answers`: the share of complaints answered in time; `honest`: whether the
 # discount is honoured even when the visit went badly. The mild ones are tuned so that
 # their figures call for warning or watch and no more (docs in evaluation/enforcement/policy.py).
-SEVERE = {"quality": 0.25, "complaints": 0.22, "answers": 0.3, "honest": False}
-ROLES = (
+SEVERE: Conduct = {"quality": 0.25, "complaints": 0.22, "answers": 0.3, "honest": False}
+ROLES: tuple[Role, ...] = (
     {"role": "appealed", "start": -90, "action": ("delist", -30), "appeal": -3, **SEVERE},
     {"role": "decided", "start": -90, "action": ("delist", -27), **SEVERE},
     {"role": "kept", "start": -90, "action": ("keep", -20), "recovers": -20, **SEVERE},
@@ -210,6 +227,13 @@ class Voucher:
     campaign_released: datetime | None = None
     points_taken: list = field(default_factory=list)  # (lot, points) the spend took
     slot_starts: datetime | None = None
+
+    @property
+    def redeemed(self) -> datetime:
+        """When a redeemed voucher was redeemed."""
+        if self.redeemed_at is None:
+            raise ValueError(f"voucher {self.id} is not redeemed")
+        return self.redeemed_at
 
 
 @dataclass
@@ -489,6 +513,7 @@ class History:
         from marketplace.campaigns.schemas import CampaignCreate
 
         beijing = self.operators["beijing"]
+        assert beijing.node_id is not None  # an operator belongs to a node
         await policy.publish_policy(beijing, beijing.node_id, policy.DEFAULT_RULES)
         await self.db.execute("UPDATE enforcement_policy SET created_at = $1", self.on_day(-HISTORY_DAYS - 5, 11))
         categories = {row["code"]: row["id"] for row in await self.db.fetch("SELECT id, code FROM category")}
@@ -601,7 +626,7 @@ class History:
         """When claims happen and of what: more as the platform grows, more at lunch and in
         the evening; a role's provider gets a steady stream from its start."""
         rng = self.rng
-        moments = []
+        moments: list[tuple[datetime, Offer, Member | None]] = []
         live = [o for o in self.offers if o.provider.role is None and o.provider.status == "active"]
         cumulative = list(
             itertools.accumulate(o.provider.weight * (1.6 if o.kind in ("voucher", "points") else 1.0) for o in live)
@@ -624,10 +649,11 @@ class History:
             offers = [o for o in self.offers if o.provider is provider and o.kind != "slot"]
             if not offers:
                 continue
-            end = provider.stop or self.now
-            days = (end - provider.start).total_seconds() / 86400
+            end, start = provider.stop or self.now, provider.start
+            assert start is not None  # every role has its start
+            days = (end - start).total_seconds() / 86400
             for _ in range(int(days * ROLE_CLAIMS_PER_DAY)):
-                moments.append((provider.start + timedelta(days=rng.random() * days), rng.choice(offers), None))
+                moments.append((start + timedelta(days=rng.random() * days), rng.choice(offers), None))
         moments = [m for m in moments if self.start < m[0] < self.now - timedelta(minutes=30)]
         moments.sort(key=lambda m: m[0])
         return moments
@@ -643,7 +669,7 @@ class History:
         rng = self.rng
         vouchers_ids = await self.max_id("voucher")
         slot_ids = await self.max_id("offer_slot")
-        by_scope: dict[tuple, list[Member]] = {}
+        by_scope: dict[tuple, tuple[list[Member], list[float]]] = {}
         counts: dict[tuple, int] = defaultdict(int)
         stock = {o.id: o.stock_left for o in self.offers}
         # (offer, start) → [slot id, starts, ends, booked, capacity, already in the table]
@@ -741,7 +767,7 @@ class History:
             entry[3] += 1
             slot = entry
             expires = min(expires, entry[2])
-        points = offer.points_price if offer.kind == "points" else 0
+        points = (offer.points_price or 0) if offer.kind == "points" else 0
         taken = []
         if points:
             available = [
@@ -864,7 +890,7 @@ class History:
             lot.remaining += take
         if voucher.points_spent:
             self.points_rows.append(("refund", voucher, voucher.cancelled_at))
-        if voucher.campaign_spend:
+        if voucher.campaign_spend and self.campaign is not None:  # a voucher draws only on a campaign
             self.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
             self.campaign["spent"] -= voucher.subsidy_fen
             voucher.campaign_released = voucher.cancelled_at
@@ -872,14 +898,14 @@ class History:
     def expire_campaign_spends(self) -> None:
         """Spends of vouchers that expired unused went back (the periodic job's work)."""
         for voucher in self.vouchers:
-            if voucher.campaign_spend and voucher.status == "expired":
+            if voucher.campaign_spend and voucher.status == "expired" and self.campaign is not None:
                 self.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
                 self.campaign["spent"] -= voucher.subsidy_fen
                 voucher.campaign_released = voucher.expires_at + timedelta(minutes=5)
 
     async def write_claims(self, stock: dict, counts: dict, slots: dict) -> None:
         live = ("issued", "redeemed", "expired", "pending")
-        booked = defaultdict(int)
+        booked: dict[int, int] = defaultdict(int)
         for v in self.vouchers:
             if v.slot is not None and v.status in live:
                 booked[v.slot] += 1
@@ -973,7 +999,7 @@ class History:
                     paid if v.payment != "cancelled" else None,
                     v.cancelled_at if v.payment == "cancelled" else None,
                     f"re_demo{v.id:012d}" if v.payment == "refunded" else None,
-                    v.cancelled_at + timedelta(minutes=1) if v.payment == "refunded" else None,
+                    v.cancelled_at + timedelta(minutes=1) if v.payment == "refunded" and v.cancelled_at else None,
                 )
             )
         await self.copy(
@@ -1038,7 +1064,7 @@ class History:
     async def write_points(self) -> None:
         """Grants, spends and refunds as the ledger would have them, in time order; the lots
         as the spends left them; each balance the sum of its entries."""
-        entries = [
+        entries: list[tuple] = [
             (lot.created, lot.member, "grant", lot.amount, f"grant:{lot.grant}", None, lot.grant, lot.reason, None, lot)
             for lot in self.grant_lots
         ]
@@ -1120,12 +1146,12 @@ class History:
         survey_delay = timedelta(hours=2)
         mine = sorted(
             (v for v in self.vouchers if v.member is self.demo_member and v.status == "redeemed"),
-            key=lambda v: v.redeemed_at,
+            key=lambda v: v.redeemed,
         )
-        for v in sorted((v for v in self.vouchers if v.status == "redeemed"), key=lambda v: v.redeemed_at):
+        for v in sorted((v for v in self.vouchers if v.status == "redeemed"), key=lambda v: v.redeemed):
             provider = v.offer.provider
             rid = redemption_of[v.id] = redemption_ids.take()
-            due = v.redeemed_at + survey_delay
+            due = v.redeemed + survey_delay
             redemptions.append(
                 (
                     rid,
@@ -1142,12 +1168,12 @@ class History:
                     due if due <= self.now else None,
                 )
             )
-            good = self.good_visit(provider, v.redeemed_at)
+            good = self.good_visit(provider, v.redeemed)
             rate_chance = 0.6 if provider.role else 0.42
             if v.member is self.demo_member:  # she rated her first visits, and has her last one to rate
                 rate_chance, good = (1.0 if v is not mine[-1] else 0.0), True
             if rng.random() < rate_chance:
-                at = v.redeemed_at + timedelta(hours=rng.uniform(2.2, 60))
+                at = v.redeemed + timedelta(hours=rng.uniform(2.2, 60))
                 if at < self.now:
                     overall = (
                         rng.choices((5, 4, 3), (62, 30, 8))[0] if good else rng.choices((1, 2, 3), (55, 35, 10))[0]
@@ -1272,7 +1298,8 @@ class History:
     async def favourites(self) -> None:
         """收藏: the demo member keeps a few offers and shops she used; other members some of
         what they claimed, so 我的收藏 and the data page have something to show."""
-        rng, rows, seen = random.Random(len(self.vouchers)), [], set()  # apart from the history's own
+        rows: list[tuple[int, int | None, int | None, datetime]] = []  # (member, offer, provider, at)
+        rng, seen = random.Random(len(self.vouchers)), set()  # apart from the history's own
         for v in self.vouchers:
             if v.member is self.demo_member:
                 chance = 0.5
@@ -1299,7 +1326,7 @@ class History:
 
     def complaint(self, voucher: Voucher, redemption_id: int, provider: Provider) -> tuple | None:
         rng = self.rng
-        created = voucher.redeemed_at + timedelta(hours=rng.uniform(1, 40))
+        created = voucher.redeemed + timedelta(hours=rng.uniform(1, 40))
         if created >= self.now:
             return None
         category = rng.choices(list(cat.COMPLAINTS), (40, 20, 25, 8, 2, 5))[0]
@@ -1313,7 +1340,7 @@ class History:
                 status, answer = "answered", rng.choice(cat.ANSWERS)
             else:
                 answered = None
-        if status == "answered" and rng.random() < 0.5:
+        if status == "answered" and answered is not None and rng.random() < 0.5:
             closed = answered + timedelta(days=rng.uniform(1, 5))
             if closed < self.now:
                 status, resolution, closed_by = "closed", rng.choice(cat.RESOLUTIONS), self.operators["beijing"].id
@@ -1344,7 +1371,7 @@ class History:
         for v in self.vouchers:
             if (
                 v.status == "redeemed"
-                and self.day(-14) < v.redeemed_at < self.day(-1)
+                and self.day(-14) < v.redeemed < self.day(-1)
                 and v.offer.provider is not self.demo_provider
                 and v.member is not self.demo_member
             ):
@@ -1355,7 +1382,7 @@ class History:
             return
         chosen = {redemption_of[v.id] for v in burst}
         ratings[:] = [r for r in ratings if r[1] not in chosen]
-        at = max(v.redeemed_at for v in burst) + timedelta(hours=3)
+        at = max(v.redeemed for v in burst) + timedelta(hours=3)
         for number, v in enumerate(burst):
             moment = at + timedelta(minutes=7 * number)
             held = number == 2
@@ -1477,8 +1504,7 @@ class History:
                 "ORDER BY id DESC LIMIT 1",
                 provider.id,
             )
-            ready = case is not None and (kind != "appeal" or case["status"] == "decided")
-            if when > moment or not ready:
+            if when > moment or provider is None or case is None or (kind == "appeal" and case["status"] != "decided"):
                 waiting.append((when, role, kind))
                 continue
             await self.case_action(max(when, case["opened_at"] + timedelta(days=1)), case["id"], provider, kind)
@@ -1521,12 +1547,12 @@ class History:
             if v.status == "redeemed"
             and v.offer.provider.role is None
             and v.offer.provider is not self.demo_provider
-            and v.redeemed_at > self.day(-10)
+            and v.redeemed > self.day(-10)
         ]
         if not night:
             return
         voucher = night[0]
-        when = _at_local(_local(voucher.redeemed_at).date(), 2.2)
+        when = _at_local(_local(voucher.redeemed).date(), 2.2)
         if not voucher.claimed_at < when < self.now:
             return
         await self.db.execute("UPDATE voucher SET redeemed_at = $2 WHERE id = $1", voucher.id, when)
@@ -1603,7 +1629,7 @@ class History:
         rng = self.rng
         queries, weights = zip(*cat.SEARCH_MISSES, strict=True)
         districts = [d["name_zh"] for d in ref.DISTRICTS]
-        rows = []
+        rows: list[tuple] = []
         for _ in range(min(600, 40 + len(self.members) // 5)):
             when = self.start + timedelta(days=HISTORY_DAYS * math.sqrt(rng.random()))
             rows.append(
@@ -1655,6 +1681,7 @@ class History:
         from marketplace.points import services as points
 
         chaoyang = self.operators["chaoyang"]
+        assert chaoyang.node_id is not None  # an operator belongs to a node
         members = await self.db.fetchval(
             "SELECT count(*) FROM member m JOIN union_node n ON n.id = m.node "
             "WHERE n.path LIKE $1 || '%' AND m.status = 'active'",

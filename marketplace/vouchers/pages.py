@@ -5,6 +5,8 @@ Thin handlers: read the form, call one service, render. A refused claim, check o
 redemption re-renders its page with the reason and the matching status code.
 """
 
+from typing import Any
+
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Response, Template
@@ -278,7 +280,7 @@ async def complain(request: Request, voucher_id: BigId) -> Response:
 def _counter_error(error: DomainError) -> dict:
     """A refusal at the counter, in the viewer's language; a second use carries the first
     redemption's time, place and staff for the red banner."""
-    shown = form_error(error)
+    shown: dict[str, Any] = {**form_error(error)}  # a second use adds a dict
     if error.code == "already_redeemed":
         shown["second_use"] = {
             "time": local_time(error.extra.get("redeemed_at")),

@@ -863,8 +863,9 @@ async def inspect(principal: Principal, text: str) -> CounterVoucher:
 async def redeem(principal: Principal, text: str, location_id: int | None = None) -> CounterVoucher:
     """Redeem a voucher of this provider, exactly once."""
     code, row = await _find_at_counter(principal, text)
+    provider_id = _staff(principal)
     if location_id is not None and location_id not in {
-        location["id"] for location in await providers.list_locations(principal.provider_id)
+        location["id"] for location in await providers.list_locations(provider_id)
     }:
         raise Invalid("This location is not one of yours.", field="location_id")
     async with engine().transaction() as transaction:
@@ -874,16 +875,16 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
             "WHERE code = $1 AND provider = $2 AND status = 'issued' AND expires_at > now() AND disputed_at IS NULL "
             "RETURNING id",
             code,
-            principal.provider_id,
+            provider_id,
             principal.id,
             location_id,
         )
-        row = await connection.fetchrow(_COUNTER_SQL, code, principal.provider_id)
+        row = await connection.fetchrow(_COUNTER_SQL, code, provider_id)
         if redeemed is not None:  # the quality loop keeps its own record of redemptions
             await outbox.publish(
                 topics.VoucherRedeemed(
                     voucher_id=row["id"],
-                    provider_id=principal.provider_id,
+                    provider_id=provider_id,
                     offer_id=row["offer"],
                     category_id=row["category"],
                     member_id=row["member"],
@@ -908,7 +909,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
         raise Conflict(
             f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued", status_now=row["status"]
         )
-    log.info("voucher_redeemed", voucher_id=redeemed, provider_id=principal.provider_id, staff_id=principal.id)
+    log.info("voucher_redeemed", voucher_id=redeemed, provider_id=provider_id, staff_id=principal.id)
     return _counter(row)
 
 

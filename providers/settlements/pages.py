@@ -185,6 +185,7 @@ async def console_bulk(request: Request) -> Response:
         if action == "approve":
             revision = form_id(form.get(f"revision_{statement.id}"))
             return await settlements.approve(request.user, statement.id, revision, note=reason or None)
+        assert gateway is not None  # the action is "pay"
         return await settlements.pay(request.user, statement.id, gateway)
 
     done, failed = await paging.apply_to_each(statements, settle)

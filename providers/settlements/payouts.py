@@ -17,10 +17,11 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import stripe
 import structlog
+from stripe.params import TransferCreateParams
 
 from marketplace.core.errors import Conflict, Unavailable
 from marketplace.core.settings import get_settings
@@ -84,7 +85,7 @@ class StripeConnectGateway:
         )
 
     async def pay(self, order: PayoutOrder) -> str:
-        params = {
+        params: TransferCreateParams = {
             "amount": order.amount_fen,
             "currency": order.currency,
             "destination": order.account,
@@ -147,7 +148,7 @@ class FakePayoutGateway:
                     gateway_message="This statement was paid with other amounts before.",
                 )
             return done["id"]
-        transfer = {"id": f"tr_fake{len(self.transfers) + 1:08d}", **body}
+        transfer: dict[str, Any] = {"id": f"tr_fake{len(self.transfers) + 1:08d}", **body}
         self.transfers[order.idempotency_key] = transfer
         return transfer["id"]
 

@@ -5,6 +5,7 @@ this catches everything else, including routes added later. Bodies and query str
 are never recorded: they may carry personal data."""
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from marketplace.core.audit import services as audit
@@ -26,7 +27,7 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
         # middleware): members' requests, most of them, pass straight through.
         principal = scope.get("user")
         if (
-            scope["type"] != "http"
+            scope["type"] != ScopeType.HTTP
             or scope["method"] not in CHANGES
             or scope["path"].startswith(SKIPPED)
             or principal is None

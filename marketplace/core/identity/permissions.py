@@ -19,6 +19,7 @@ docs/permissions.md shows the same table for people.
 import re
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 
 from marketplace.core.errors import Forbidden
@@ -490,7 +491,7 @@ def require(principal, permission: str) -> None:
         raise Forbidden("Your role does not allow this.", code="role_required", permission=permission)
 
 
-async def enforce(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def enforce(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """App-wide guard: the route's permission, from the table, for operators and provider users.
     Async, as every guard (see marketplace/core/identity/guards.py): no worker thread per request.
 
@@ -499,7 +500,9 @@ async def enforce(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     principal = connection.user
     if principal is None or principal.kind not in ("operator", "provider"):
         return
-    permission = permission_of(connection.scope["method"], connection.scope.get("path_template", ""))
+    scope = connection.scope
+    method = scope["method"] if scope["type"] == ScopeType.HTTP else ""  # guards run on HTTP routes
+    permission = permission_of(method, scope.get("path_template", ""))
     if permission is None:
         # Not in the table (tests/test_permissions.py fails until it is): only the top role.
         if principal.role in ("administrator", "owner"):

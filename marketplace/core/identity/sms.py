@@ -180,7 +180,7 @@ async def check_code(purpose: str, phone: str, code: str) -> int:
             await redis().delete(key)
             raise Invalid(WRONG_CODE, code="wrong_code", field="code")
         stored = await redis().hmget(key, "hash", "member")
-        if tries > MAX_ATTEMPTS or stored[0] is None:
+        if tries > MAX_ATTEMPTS or stored[0] is None or stored[1] is None:  # both are written at once
             await redis().delete(key)
             raise Invalid(WRONG_CODE, code="wrong_code", field="code")
         expected = stored[0].decode() if isinstance(stored[0], bytes) else stored[0]

@@ -92,7 +92,7 @@ async def relay_once(batch: int = 100) -> int:
     return len(delivered)
 
 
-async def consume_once(consumer: str, event_id: int, effect: Callable[[], Awaitable[None]]) -> bool:
+async def consume_once(consumer: str, event_id: int, effect: Callable[[], Awaitable[object]]) -> bool:
     """Apply `effect` once per (consumer, event): the marker and the effect commit together."""
     async with engine().transaction() as transaction:
         marker = await transaction.connection.fetchval(

@@ -9,7 +9,7 @@ import threading
 
 import structlog
 from dramatiq import Middleware
-from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 
 from marketplace.core import db, logs
 from marketplace.core.jobs.broker import HEARTBEAT_SECONDS, broker
@@ -18,14 +18,22 @@ from marketplace.core.settings import get_settings
 log = structlog.get_logger(__name__)
 
 
+def _event_loop() -> EventLoopThread:
+    """The loop of async actors, which Dramatiq's AsyncIO middleware starts before ours."""
+    loop = get_event_loop_thread()
+    if loop is None:
+        raise RuntimeError("the AsyncIO middleware has not started its event loop")
+    return loop
+
+
 class DatabasePool(Middleware):
     """Open the pool on the event loop that runs async actors (started by AsyncIO)."""
 
     def after_worker_boot(self, broker, worker):
-        get_event_loop_thread().run_coroutine(db.open_pool())
+        _event_loop().run_coroutine(db.open_pool())
 
     def before_worker_shutdown(self, broker, worker):
-        get_event_loop_thread().run_coroutine(db.close_pool())
+        _event_loop().run_coroutine(db.close_pool())
 
 
 class Heartbeat(Middleware):

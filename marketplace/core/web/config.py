@@ -49,7 +49,10 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)
+    # The method is added by the jinja2.ext.i18n extension, which Jinja's types do not show.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
     env.filters["yuan"] = money.yuan
     env.filters["count"] = _count
     env.globals["local"] = local_time

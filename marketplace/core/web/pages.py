@@ -61,7 +61,7 @@ def _hour_runs(opening_hours) -> list[tuple[str, str, str, str]]:
         else:
             runs.append([day, day, str(hours[0]), str(hours[1])])
         previous = day
-    return [tuple(run) for run in runs]
+    return [(first, last, opens, closes) for first, last, opens, closes in runs]
 
 
 def _day_before(day: str) -> str:

@@ -8,7 +8,7 @@ A second list on the same page pages with a parameter of its own (`param="held_p
 an anchor, so turning its pages keeps the first list where it was.
 """
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -31,6 +31,11 @@ def page_number(value: str | int | None) -> int:
     except ValueError:
         return 1
     return min(max(number, 1), MAX_PAGE)
+
+
+def one_of(value: str | None, choices: Container[str]) -> str:
+    """A filter from the query string when it is one of `choices`; otherwise "" (no filter)."""
+    return value if value is not None and value in choices else ""
 
 
 def query_string(params, **changes) -> str:
@@ -104,13 +109,13 @@ class Pager:
 # the ticked `ids`; after the work the operator returns to that list, which says how many were done.
 
 
-def bulk_request(form, prefix: str) -> tuple[str | None, str, str, list[int]]:
+def bulk_request(form, prefix: str) -> tuple[str, str, str, list[int]]:
     """A bulk form's action, reason, way back (within `prefix`) and ticked ids (200 at most)."""
     back = form.get("back") or prefix
     if not back.startswith(prefix):
         back = prefix
     ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
-    return form.get("action"), (form.get("reason") or "").strip(), back, ids
+    return form.get("action") or "", (form.get("reason") or "").strip(), back, ids
 
 
 def confirm_fields(action: str | None, back: str, reason: str, ids) -> list[tuple[str, str]]:

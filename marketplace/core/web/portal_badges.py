@@ -39,7 +39,7 @@ def current() -> dict[str, int]:
 
 
 def _wants_page(scope: Scope) -> bool:
-    if scope["method"] != "GET":
+    if scope.get("method") != "GET":
         return False
     path = scope["path"]
     user = scope.get("user")

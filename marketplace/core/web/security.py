@@ -16,6 +16,7 @@ them all), carries:
 
 import secrets
 from contextvars import ContextVar
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +27,11 @@ _NONCE_KEY = "benefits.csp_nonce"
 _nonce: ContextVar[str] = ContextVar("csp_nonce", default="")
 _STRIPE_JS = "https://js.stripe.com"
 _STRIPE_ORIGINS = ("https://js.stripe.com", "https://hooks.stripe.com", "https://api.stripe.com")
+
+
+def _extras(scope: Scope) -> dict[str, Any]:
+    """The scope as the dict it is, for the nonce key that is none of Litestar's typed ones."""
+    return cast("dict[str, Any]", scope)
 
 
 def csp_nonce() -> str:
@@ -70,7 +76,7 @@ def nonce_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        nonce = scope[_NONCE_KEY] = secrets.token_urlsafe(18)  # type: ignore[typeddict-unknown-key]
+        nonce = _extras(scope)[_NONCE_KEY] = secrets.token_urlsafe(18)
         token = _nonce.set(nonce)
         try:
             await app(scope, receive, send)
@@ -93,7 +99,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start" or scope["type"] != "http":
         return
     settings = get_settings()
-    raw = message.setdefault("headers", [])  # type: ignore[typeddict-item]
+    # Litestar's responses send their headers as a list, which is edited in place.
+    raw = cast("list[tuple[bytes, bytes]]", message.setdefault("headers", []))
     path = scope.get("path", "")
     wanted = {
         b"x-content-type-options": b"nosniff",
@@ -102,7 +109,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     }
     if not any(name.lower() == b"content-security-policy" for name, _ in raw):
         # Drawn by nonce_middleware; responses that never passed it (unmatched routes) draw here.
-        nonce = scope.get(_NONCE_KEY) or scope.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
+        extras = _extras(scope)
+        nonce: str = extras.get(_NONCE_KEY) or extras.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
         wanted[b"content-security-policy"] = content_security_policy(nonce, path).encode("latin-1")
     max_age = settings.security.hsts_max_age
     if max_age and (scope.get("scheme") == "https" or settings.security.secure_cookies):

@@ -69,7 +69,7 @@ def current_badges() -> dict[str, int]:
 def _wants_page(scope: Scope) -> bool:
     """A signed-in operator's console page (a form that answers with a page, a confirmation
     or a refused form, shows the menu too); page_counts counts only if it is one."""
-    if scope["method"] not in ("GET", "POST"):
+    if scope.get("method") not in ("GET", "POST"):
         return False
     path = scope["path"]
     if not (path == "/console" or path.startswith("/console/")) or path.startswith(

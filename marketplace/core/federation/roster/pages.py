@@ -154,9 +154,9 @@ async def _members_page(request: Request, node_id: int) -> Template:
     Light by design: actions on a member live on the member's own page."""
     query = request.query_params
     q = (query.get("q") or "")[:60]
-    member_status = query.get("status") if query.get("status") in federation.MEMBER_STATUSES else ""
+    member_status = paging.one_of(query.get("status"), federation.MEMBER_STATUSES)
     groups = await federation.group_names()
-    group = query.get("group") if query.get("group") in groups else ""
+    group = paging.one_of(query.get("group"), groups)
     page = paging.page_number(query.get("page"))
     items, total = await federation.search_members(
         request.user, node_id, q=q, status=member_status, group=group, page=page
