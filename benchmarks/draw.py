@@ -111,6 +111,8 @@ async def run(entries: int = 100_000, through_service: int = 2_000, concurrency:
         if not rows:
             raise RuntimeError("no national operator: seed the data first")
         operator = await identity.load_principal("operator", rows[0]["id"])
+        if operator is None:
+            raise RuntimeError("the national operator cannot sign in: seed the data again")
         async with db.connection() as connection:
             offer_id = await _offer(connection)
             if offer_id is None:

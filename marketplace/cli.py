@@ -676,7 +676,7 @@ def draw_verify(draw_id: int | None, path: Path | None) -> None:
         raise click.UsageError("give a draw's number or --file, one of the two")
     if path is not None:
         result = json.loads(path.read_text(encoding="utf-8"))
-    else:
+    elif draw_id is not None:
         from marketplace.core import db
 
         _bring_up()
