@@ -4,6 +4,7 @@ Only the worker process imports this module: it gives the worker's event loop it
 database pool (tests run a worker beside their own loop and use no pool).
 """
 
+import logging
 import threading
 
 import structlog
@@ -19,12 +20,23 @@ log = structlog.get_logger(__name__)
 
 
 class DatabasePool(Middleware):
-    """Open the pool on the event loop that runs async actors (started by AsyncIO)."""
+    """Open the pool on the event loop that runs async actors (started by AsyncIO, whose
+    middleware comes first), before the worker threads start taking messages, and close
+    it after they have stopped.
 
-    def after_worker_boot(self, broker, worker):
+    Dramatiq starts its consumers and worker threads between `before_worker_boot` and
+    `after_worker_boot`, and stops them between `before_worker_shutdown` and
+    `after_worker_shutdown`. Opened after boot, a job already queued when the worker
+    started ran its transaction on a connection of its own (no pool yet) and gave it back
+    to the pool opened meanwhile: asyncpg's "Pool.release() received invalid connection",
+    logged by the search actors' `outbox.consume_once` whenever the demo's worker started
+    with events waiting."""
+
+    def before_worker_boot(self, broker, worker):
         get_event_loop_thread().run_coroutine(db.open_pool())
 
-    def before_worker_shutdown(self, broker, worker):
+    def after_worker_shutdown(self, broker, worker):
+        # Emitted in reverse order of the middleware: before AsyncIO stops its event loop.
         get_event_loop_thread().run_coroutine(db.close_pool())
 
 
@@ -49,5 +61,9 @@ class Heartbeat(Middleware):
 
 
 logs.configure(json=get_settings().app.log_json)
+# Dramatiq sets the root logger to INFO, at which httpx logs every request: the search
+# index sync's 10 ms polls of the engine's task were a log line each, CPU that the
+# worker's other jobs waited for.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 broker.add_middleware(DatabasePool())
 broker.add_middleware(Heartbeat())
