@@ -12,7 +12,12 @@ from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 
 from catalog import controllers as catalog_controllers, listing_pages, services as catalog_services
-from catalog.search import controllers as search_controllers, index as search_index, pages as search_pages
+from catalog.search import (
+    controllers as search_controllers,
+    index as search_index,
+    overlay as search_overlay,
+    pages as search_pages,
+)
 from evaluation.complaints import controllers as complaint_controllers, pages as complaint_pages
 from evaluation.enforcement import controllers as quality_controllers, pages as quality_pages
 from evaluation.evaluators import (
@@ -178,7 +183,7 @@ class BenefitsPlugin(InitPluginProtocol):
             ],
         )
         app_config.on_startup.append(db.open_pool)
-        app_config.on_shutdown.extend([search_index.close_clients, db.close_pool])
+        app_config.on_shutdown.extend([search_overlay.stop, search_index.close_clients, db.close_pool])
         app_config.debug = settings.app.debug
         return app_config
 
