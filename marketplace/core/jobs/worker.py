@@ -61,9 +61,10 @@ class Heartbeat(Middleware):
 
 
 logs.configure(json=get_settings().app.log_json)
-# Dramatiq sets the root logger to INFO, at which httpx logs every request: the search
-# index sync's 10 ms polls of the engine's task were a log line each, CPU that the
-# worker's other jobs waited for.
-logging.getLogger("httpx").setLevel(logging.WARNING)
+# Dramatiq sets the root logger to INFO, at which httpx (and httpx2, the Meilisearch
+# SDK's) logs every request: the search index sync's 10 ms polls of the engine's task
+# were a log line each, CPU that the worker's other jobs waited for.
+for name in ("httpx", "httpx2"):
+    logging.getLogger(name).setLevel(logging.WARNING)
 broker.add_middleware(DatabasePool())
 broker.add_middleware(Heartbeat())
