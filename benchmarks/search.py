@@ -46,6 +46,10 @@ DEMO_MEMBER = {"kind": "member", "username": "13800138000", "password": "member1
 @dataclass
 class Report:
     classes: list[tuple[Stats, Stats]] = field(default_factory=list)
+    # class → CPU milliseconds per search: the web process per API search, Meilisearch
+    # per search of either side (the same body). Unlike latency, these do not depend on
+    # what else the machine runs.
+    cpu_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     # The PostgreSQL-only peer on the text class (hits are offer ids, no eligibility).
     peer: Stats | None = None
     # change ("withdrawn", "approved", "provider suspended") → milliseconds until a search
@@ -227,6 +231,26 @@ async def _query_classes() -> dict[str, list[dict]]:
     return {"text": text, "filtered": filtered, "geo": geo}
 
 
+def _cpu_of(pid: int | None) -> Callable[[], float]:
+    """CPU seconds (user + system) used so far by this process and its children; NaN
+    when it cannot be read."""
+    import psutil
+
+    def cpu() -> float:
+        try:
+            process = psutil.Process(pid)
+            return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+        except (psutil.Error, ValueError, TypeError):
+            return float("nan")
+
+    return cpu
+
+
+def _engine_pid() -> int | None:
+    state = components.by_name("meilisearch").state()
+    return state["pid"] if state else None
+
+
 # Freshness ---------------------------------------------------------------------------------
 
 
@@ -273,7 +297,12 @@ async def _wait_until(visible: Callable, wanted: bool, timeout: float, pollers: 
     return Seen((searchable - started) * 1000, (min(answered for _, answered in shown) - started) * 1000)
 
 
-def _record(report: Report, change: str, seen: Seen | None, phases: dict[str, float] | None = None) -> None:
+def _record(
+    report: Report, change: str, seen: Seen | None, phases: dict[str, float] | None = None, copied: float | None = None
+) -> None:
+    phases = dict(phases or {})
+    if copied is not None:
+        phases["in the overlay of a process"] = copied
     if seen is None:
         report.freshness_timeouts[change] = report.freshness_timeouts.get(change, 0) + 1
         return
@@ -281,6 +310,36 @@ def _record(report: Report, change: str, seen: Seen | None, phases: dict[str, fl
     report.freshness_searchable_ms.setdefault(change, []).append(seen.searchable_ms)
     for phase, value in (phases or {}).items():
         report.freshness_phases.setdefault(change, {}).setdefault(phase, []).append(value)
+
+
+async def _overlay_shows(kind: str, item: int, visible: bool, timeout: float = 10) -> float | None:
+    """Milliseconds until this process's copy of the visibility overlay holds the change
+    (pushed as to every web process: see catalog/search/overlay.py), None if not seen."""
+    from catalog.search import overlay
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        held = await overlay.current()
+        sets = {
+            ("offer", True): held.shown_offers,
+            ("offer", False): held.hidden_offers,
+            ("provider", True): held.shown_providers,
+            ("provider", False): held.hidden_providers,
+        }
+        if item in sets[(kind, visible)]:
+            return (time.perf_counter() - started) * 1000
+        await asyncio.sleep(0.005)
+    return None
+
+
+async def _watch(
+    visible: Callable, wanted: bool, timeout: float, kind: str, item: int
+) -> tuple[Seen | None, float | None]:
+    """The search's view and the overlay's of one change, watched together."""
+    seen, copied = await asyncio.gather(
+        _wait_until(visible, wanted, timeout), _overlay_shows(kind, item, wanted, timeout)
+    )
+    return seen, copied
 
 
 async def _last_event_id() -> int:
@@ -365,13 +424,13 @@ async def _freshness(
             )
             await outbox.publish(topics.OfferChanged(offer_id=offer_id))
         committed = time.time()
-        seen = await _wait_until(visible, False, timeout)
-        _record(report, "withdrawn", seen, await _phases(before, topics.OfferChanged.topic, committed))
+        seen, copied = await _watch(visible, False, timeout, "offer", offer_id)
+        _record(report, "withdrawn", seen, await _phases(before, topics.OfferChanged.topic, committed), copied)
         before = await _last_event_id()
         await catalog.approve(operator, offer_id)
         committed = time.time()
-        seen = await _wait_until(visible, True, timeout)
-        _record(report, "approved", seen, await _phases(before, topics.OfferChanged.topic, committed))
+        seen, copied = await _watch(visible, True, timeout, "offer", offer_id)
+        _record(report, "approved", seen, await _phases(before, topics.OfferChanged.topic, committed), copied)
 
     for provider_id in list(dict.fromkeys(offers.values()))[:n]:
         visible = finder(provider_id)
@@ -381,8 +440,14 @@ async def _freshness(
         await providers.decide(operator, provider_id, "suspend", "search freshness benchmark")
         committed = time.time()
         try:
-            seen = await _wait_until(visible, False, timeout)
-            _record(report, "provider suspended", seen, await _phases(before, topics.ProviderChanged.topic, committed))
+            seen, copied = await _watch(visible, False, timeout, "provider", provider_id)
+            _record(
+                report,
+                "provider suspended",
+                seen,
+                await _phases(before, topics.ProviderChanged.topic, committed),
+                copied,
+            )
         finally:
             await providers.decide(operator, provider_id, "reinstate")
         await _wait_until(visible, True, timeout)
@@ -463,12 +528,21 @@ async def run(
                         await send(params)
                     except Exception as error:
                         say(f"warm-up: {type(error).__name__}")
+            measured = {"web": _cpu_of(children[0].pid), "engine": _cpu_of(_engine_pid())}
             for name, items in classes.items():
                 api_stats, engine_stats = Stats(name, "api"), Stats(name, "engine")
+                before = {who: cpu() for who, cpu in measured.items()}
                 await _load_paired(
                     api, engine, items, api_stats, engine_stats, requests, concurrency, 2 * class_time_limit
                 )
                 report.classes.append((api_stats, engine_stats))
+                searches = {"web": len(api_stats.latencies_ms)}
+                searches["engine"] = searches["web"] + len(engine_stats.latencies_ms)
+                report.cpu_ms[name] = {
+                    who: (cpu() - before[who]) * 1000 / searches[who]
+                    for who, cpu in measured.items()
+                    if searches[who] and before[who] == before[who]
+                }
                 say(
                     f"{name}: api p95 {api_stats.pct(95):.1f} ms ({api_stats.degraded} of "
                     f"{len(api_stats.latencies_ms)} answers degraded), engine p95 {engine_stats.pct(95):.1f} ms"

@@ -305,6 +305,11 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
             "",
         )
     console.print(table)
+    for name, cpu in report.cpu_ms.items():
+        console.print(
+            f"CPU per search, {name}: web process {_ms(cpu.get('web', float('nan')))} ms per API search, "
+            f"Meilisearch {_ms(cpu.get('engine', float('nan')))} ms per search"
+        )
 
     def spread(values: list[float]) -> str:
         return (
