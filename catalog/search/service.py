@@ -243,11 +243,14 @@ async def _meili(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
     if not breaker.breaker.allow():
         raise index.EngineUnavailable("breaker open")
     semaphore = breaker.gate.semaphore()
-    try:
-        await asyncio.wait_for(semaphore.acquire(), breaker.QUEUE_SECONDS)
-    except TimeoutError:
-        breaker.breaker.released()
-        raise index.EngineBusy("queue full") from None
+    if semaphore.locked():  # all places taken: wait for one, but not for long
+        try:
+            await asyncio.wait_for(semaphore.acquire(), breaker.QUEUE_SECONDS)
+        except TimeoutError:
+            breaker.breaker.released()
+            raise index.EngineBusy("queue full") from None
+    else:  # a free place: taken at once, without the task `wait_for` starts on every call
+        await semaphore.acquire()
     try:
         body = engine_request(query, who, visible=await overlay.current(), q=q)
         results = await index.search(body, SEARCH_TIMEOUT_SECONDS)

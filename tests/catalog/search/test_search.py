@@ -355,6 +355,23 @@ async def test_a_slow_engine_is_busy_not_down(client, world, offers, monkeypatch
     assert (await search(client, q="瑜伽"))["degraded"] is False
 
 
+async def test_a_search_that_finds_every_place_taken_waits_briefly_then_is_busy(client, world, offers, monkeypatch):
+    monkeypatch.setattr(breaker, "QUEUE_SECONDS", 0.05)
+    semaphore = breaker.gate.semaphore()
+    taken = 0
+    while not semaphore.locked():  # every place of this process taken by searches in flight
+        await semaphore.acquire()
+        taken += 1
+    try:
+        response = await client.get("/api/v1/search", params={"q": "瑜伽"})
+        assert_problem(response, 503, "search_busy")
+    finally:
+        for _ in range(taken):
+            semaphore.release()
+    assert breaker.breaker.state == "closed"
+    assert offers["yoga"] in ids(await search(client, q="瑜伽"))  # a free place is taken at once
+
+
 async def test_visibility_changes_show_before_the_engine_applies_them(client, world, offers):
     from catalog.search import overlay
 
