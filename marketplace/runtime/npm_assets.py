@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # marketplace/core/web/static (the same folder marketplace.core.web.config serves at /static/)
-STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "core" / "web" / "static"
 
 # (package, version, integrity) → {member inside the tarball: target under static/}
 STATIC_ASSETS = [
