@@ -201,8 +201,7 @@ async def run(
     report = Report(stock=stock, attempts=attempts)
     port = components.free_port()
     base = f"http://127.0.0.1:{port}"
-    log_dir = log_dir or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
-    os.makedirs(log_dir, exist_ok=True)
+    log_dir = benchmarking.logs_folder(log_dir)
     children: list = []
     await db.open_pool()
     try:
@@ -217,26 +216,11 @@ async def run(
             )
         ]
         children.append(
-            processes.spawn(
-                [
-                    "-m",
-                    "uvicorn",
-                    "marketplace.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                    "--no-proxy-headers",
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",  # as `benefits serve`
-                    "--workers",
-                    str(web_workers),
-                ],
+            benchmarking.spawn_web(
+                port,
                 os.path.join(log_dir, "web-claims.log"),
+                *("--no-proxy-headers", "--loop", "uvloop", "--http", "httptools"),  # as `benefits serve`
+                *("--workers", str(web_workers)),
             )
         )
         await benchmarking.wait_ready(base)

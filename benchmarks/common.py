@@ -7,10 +7,13 @@ BENEFITS_VAR, load them from the benchmark process and stop them at the end.
 
 import asyncio
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
 import httpx
+
+from marketplace.runtime import processes
 
 
 @dataclass
@@ -50,3 +53,25 @@ async def wait_ready(base: str, timeout: float = 90) -> None:
                 pass
             await asyncio.sleep(0.3)
     raise RuntimeError(f"the web app at {base} did not become ready within {timeout:.0f}s")
+
+
+def logs_folder(chosen: str | None = None) -> str:
+    """Where the processes a benchmark starts write their logs (made if missing)."""
+    folder = chosen or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def spawn_web(port: int, log_path: str, *options: str):
+    """The web app under uvicorn on 127.0.0.1:`port`, a child process writing to `log_path`;
+    `options` are uvicorn's further ones (workers, event loop)."""
+    command = ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1"]
+    return processes.spawn([*command, "--port", str(port), "--no-access-log", *options], log_path)
+
+
+def spawn_jobs(log_dir: str, suffix: str = "") -> list:
+    """The worker and the scheduler, child processes writing to `<role><suffix>.log` in `log_dir`."""
+    return [
+        processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}{suffix}.log"))
+        for role in ("worker", "scheduler")
+    ]

@@ -43,31 +43,12 @@ async def run(n: int = 20, timeout: float = 20, say=print) -> Report:
     report = Report()
     port = components.free_port()
     base = f"http://127.0.0.1:{port}"
-    log_dir = os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
-    os.makedirs(log_dir, exist_ok=True)
+    log_dir = benchmarking.logs_folder()
     children: list = []
     await db.open_pool()
     try:
-        children.append(
-            processes.spawn(
-                [
-                    "-m",
-                    "uvicorn",
-                    "marketplace.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                os.path.join(log_dir, "web-delisting.log"),
-            )
-        )
-        for role in ("worker", "scheduler"):
-            children.append(
-                processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}-delisting.log"))
-            )
+        children.append(benchmarking.spawn_web(port, os.path.join(log_dir, "web-delisting.log")))
+        children += benchmarking.spawn_jobs(log_dir, "-delisting")
         await benchmarking.wait_ready(base)
         operator = await _operator()
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:

@@ -246,24 +246,8 @@ async def _over_http(city: dict, loads: int, report: Report, say) -> None:
     await _operator(city)
     port = components.free_port()
     base = f"http://127.0.0.1:{port}"
-    log_dir = os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
-    os.makedirs(log_dir, exist_ok=True)
-    children = [
-        processes.spawn(
-            [
-                "-m",
-                "uvicorn",
-                "marketplace.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            os.path.join(log_dir, "web-reports.log"),
-        )
-    ]
+    log_dir = benchmarking.logs_folder()
+    children = [benchmarking.spawn_web(port, os.path.join(log_dir, "web-reports.log"))]
     try:
         await benchmarking.wait_ready(base)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:

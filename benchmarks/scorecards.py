@@ -21,12 +21,12 @@ The worker and scheduler are stopped at the end, also on error.
 """
 
 import asyncio
-import os
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from benchmarks import common as benchmarking
 from evaluation.scorecards import services as scorecards
 from marketplace.core import db
 from marketplace.runtime import processes
@@ -327,8 +327,7 @@ async def run(
     say=print,
 ) -> Report:
     report = Report(providers=providers, ratings=ratings, complaints=complaints, results=results)
-    log_dir = log_dir or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
-    os.makedirs(log_dir, exist_ok=True)
+    log_dir = benchmarking.logs_folder(log_dir)
     children: list = []
     await db.open_pool()
     try:
@@ -356,8 +355,7 @@ async def run(
                 )
             ]
             chosen = random.Random(7).sample(ids, min(freshness, len(ids)))
-            for role in ("worker", "scheduler"):
-                children.append(processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}.log")))
+            children += benchmarking.spawn_jobs(log_dir)
             say(f"worker and scheduler started (logs in {log_dir}); warming up…")
             await _freshness(Report(), chosen[:5], timeout=60)  # processes up, connections open
             await _freshness(report, chosen, timeout=10)

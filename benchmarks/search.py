@@ -471,29 +471,12 @@ async def run(
     report = Report()
     port = components.free_port()
     base = f"http://127.0.0.1:{port}"
-    log_dir = log_dir or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
-    os.makedirs(log_dir, exist_ok=True)
+    log_dir = benchmarking.logs_folder(log_dir)
     children: list = []
     await db.open_pool()
     try:
-        children.append(
-            processes.spawn(
-                [
-                    "-m",
-                    "uvicorn",
-                    "marketplace.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                os.path.join(log_dir, "web.log"),
-            )
-        )
-        for role in ("worker", "scheduler"):
-            children.append(processes.spawn(["-m", "marketplace.cli", role], os.path.join(log_dir, f"{role}.log")))
+        children.append(benchmarking.spawn_web(port, os.path.join(log_dir, "web.log")))
+        children += benchmarking.spawn_jobs(log_dir)
         say(f"web app on {base}, worker and scheduler started (logs in {log_dir})")
         await benchmarking.wait_ready(base)
 

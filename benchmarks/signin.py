@@ -73,8 +73,7 @@ async def run(seconds: float = 10.0, loads: tuple[int, ...] = (8, 64), log_dir: 
     report = Report(seconds=seconds)
     port = components.free_port()
     base = f"http://127.0.0.1:{port}"
-    log_dir = log_dir or os.path.join(os.environ.get("BENEFITS_VAR", "var"), "bench-logs")
-    os.makedirs(log_dir, exist_ok=True)
+    log_dir = benchmarking.logs_folder(log_dir)
     tokens: list[str] = []
     children = []
     await db.open_pool()
@@ -85,22 +84,7 @@ async def run(seconds: float = 10.0, loads: tuple[int, ...] = (8, 64), log_dir: 
         ]
         probe_token, _ = await identity.open_session("member", member_id, "bearer")
         tokens.append(probe_token)
-        children.append(
-            processes.spawn(
-                [
-                    "-m",
-                    "uvicorn",
-                    "marketplace.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                os.path.join(log_dir, "web-signin.log"),
-            )
-        )
+        children.append(benchmarking.spawn_web(port, os.path.join(log_dir, "web-signin.log")))
         await benchmarking.wait_ready(base)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             for signing_in in (0, *loads):

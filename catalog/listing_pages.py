@@ -408,9 +408,7 @@ async def review_list(request: Request) -> Template:
             "change": change,
             "sort": "newest" if newest else "",
             "pager": paging.Pager.of(request, total, page),
-            "done": paging.page_number(query.get("done")) if query.get("done") else None,
-            "done_action": query.get("did") if query.get("did") in ("approve", "reject") else None,
-            "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
+            **paging.bulk_outcome(request, ("approve", "reject")),
         },
     )
 
@@ -420,12 +418,7 @@ async def review_bulk(request: Request) -> Response:
     """Approve or send back the ticked listings with one reason: first a confirmation page
     naming each listing, then (confirm=1) the decisions; back to the same list page."""
     form = await request.form()
-    action = form.get("action")
-    reason = (form.get("reason") or "").strip()
-    back = form.get("back") or "/console/listings"
-    if not back.startswith("/console/listings"):
-        back = "/console/listings"
-    ids = sorted({offer_id for raw in form.getall("ids", []) if (offer_id := form_id(raw))})[:200]
+    action, reason, back, ids = paging.bulk_request(form, "/console/listings")
     error = None
     if action not in ("approve", "reject"):
         error = i18n.gettext("Choose approve or send back.")
@@ -453,22 +446,17 @@ async def review_bulk(request: Request) -> Response:
                 "items": items,
                 "back": back,
                 "error": error,
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(offer.id)) for offer in items],
+                "fields": paging.confirm_fields(action, back, reason, [offer.id for offer in items]),
             },
         )
-    done = failed = 0
-    for offer_id in ids:
-        try:
-            if action == "approve":
-                await services.approve(request.user, offer_id)
-            else:
-                await services.reject(request.user, offer_id, reason)
-            done += 1
-        except DomainError:
-            failed += 1
-    separator = "&" if "?" in back else "?"
-    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
+
+    async def decide(offer_id: int) -> object:
+        if action == "approve":
+            return await services.approve(request.user, offer_id)
+        return await services.reject(request.user, offer_id, reason)
+
+    done, failed = await paging.apply_to_each(ids, decide)
+    return Redirect(path=paging.back_with(back, action, done, failed))
 
 
 async def _review_page(request: Request, offer_id: int, error: DomainError | None = None) -> Template:

@@ -9,6 +9,7 @@ publishes `offer.changed` {"offer_id"} in the transaction of the change.
 import io
 import json
 import secrets
+import time
 from datetime import UTC, datetime
 
 import msgspec
@@ -24,7 +25,7 @@ from catalog.schemas import (
     SlotRead,
 )
 from marketplace.core import db
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
 from marketplace.core.identity.principal import Principal
@@ -559,6 +560,20 @@ async def _check_picture_quota(connection, offer: dict, incoming: int) -> None:
 
 # Review --------------------------------------------------------------------------------------
 
+# What waits for review in the scope of node path $1: new offers submitted, and edits of live
+# offers (a pending revision, with its own titles).
+_REVIEW_QUEUE = (
+    "SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
+    " p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
+    " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
+    " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
+    " UNION ALL"
+    " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind, r.submitted_at"
+    " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
+    " JOIN union_node n ON n.id = p.node"
+    " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
+)
+
 
 async def review_queue(principal: Principal) -> list[ReviewItem]:
     """Submitted offers and pending revisions of providers inside the operator's scope, oldest first."""
@@ -566,18 +581,7 @@ async def review_queue(principal: Principal) -> list[ReviewItem]:
         raise Forbidden("Only operators review listings.", code="wrong_role")
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT * FROM ("
-            " SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
-            "  p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
-            " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
-            " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
-            " UNION ALL"
-            " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind,"
-            "  r.submitted_at"
-            " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
-            " JOIN union_node n ON n.id = p.node"
-            " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
-            ") queue ORDER BY submitted_at, offer_id",
+            f"SELECT * FROM ({_REVIEW_QUEUE}) queue ORDER BY submitted_at, offer_id",
             principal.node_path,
         )
     return [ReviewItem(**dict(row)) for row in rows]
@@ -597,23 +601,12 @@ async def review_page(
     offer's kind and by new offer / edit of a live one; with the queue's total."""
     if principal.kind != "operator" or not principal.node_path:
         raise Forbidden("Only operators review listings.", code="wrong_role")
-    pattern = "%" + q.strip().replace("\\", "").replace("%", "").replace("_", "") + "%" if q.strip() else None
+    pattern = "%" + search_text(q) + "%" if q.strip() else None
     order = "DESC" if newest else "ASC"
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT *, count(*) OVER () AS total FROM ("
-            " SELECT o.id AS offer_id, NULL::bigint AS revision_id, o.provider AS provider_id,"
-            "  p.name AS provider_name, o.title_zh, o.title_en, o.kind, o.updated_at AS submitted_at"
-            " FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node"
-            " WHERE o.status = 'submitted' AND n.path LIKE $1 || '%'"
-            " UNION ALL"
-            " SELECT o.id, r.id, o.provider, p.name, r.data->>'title_zh', r.data->>'title_en', o.kind,"
-            "  r.submitted_at"
-            " FROM offer_revision r JOIN offer o ON o.id = r.offer JOIN provider p ON p.id = o.provider"
-            " JOIN union_node n ON n.id = p.node"
-            " WHERE r.status = 'submitted' AND n.path LIKE $1 || '%'"
-            ") queue WHERE ($2::text IS NULL OR title_zh ILIKE $2 OR coalesce(title_en, '') ILIKE $2"
-            "  OR provider_name ILIKE $2)"
+            f"SELECT *, count(*) OVER () AS total FROM ({_REVIEW_QUEUE}) queue"
+            " WHERE ($2::text IS NULL OR title_zh ILIKE $2 OR coalesce(title_en, '') ILIKE $2 OR provider_name ILIKE $2)"
             " AND ($3 = '' OR kind = $3)"
             " AND ($4 = '' OR ($4 = 'new' AND revision_id IS NULL) OR ($4 = 'edit' AND revision_id IS NOT NULL))"
             f" ORDER BY submitted_at {order}, offer_id LIMIT $5 OFFSET $6",
@@ -736,7 +729,7 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
 # to the member's node or an ancestor, and open to everyone or to one of the member's groups.
 _CLAIMABLE_SQL = """
 SELECT o.id, o.kind, o.provider, o.title_zh, o.title_en, o.member_price_fen, o.subsidy_fen, o.points_price,
-       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left
+       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left, o.node_scope, o.groups
 FROM offer o
 JOIN provider p ON p.id = o.provider
 WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'
@@ -746,10 +739,46 @@ WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'
 """
 
 
+# Offers found sold out, remembered by each process for a second: in a flash sale nearly
+# every attempt comes after the last unit, and each would read the offer row again to be
+# told so. offer id -> (monotonic deadline, node_scope, groups): who may claim it, so that
+# a member it is not open to still reads "not found" and not "sold out". A cancelled
+# claim's stock shows at once in the process that returned it (return_stock forgets the
+# offer) and within the second elsewhere; take_stock stays the authority on stock.
+SOLD_OUT_MEMO_SECONDS = 1.0
+_sold_out: dict[int, tuple[float, int, tuple[str, ...]]] = {}
+
+
+def known_sold_out(offer_id: int, node_ids: list[int], groups: tuple[str, ...] | list[str]) -> bool | None:
+    """What `claimable_offer` would tell this member about an offer found sold out in the
+    last second: True, open to them and sold out; False, not open to them; None, not known."""
+    memo = _sold_out.get(offer_id)
+    if memo is None:
+        return None
+    deadline, node_scope, offer_groups = memo
+    if time.monotonic() >= deadline:
+        _sold_out.pop(offer_id, None)
+        return None
+    # The SQL's `node_scope = ANY($2)` and `cardinality(groups) = 0 OR groups && $3`.
+    return node_scope in node_ids and (not offer_groups or not set(offer_groups).isdisjoint(groups))
+
+
+def forget_sold_out(offer_id: int | None = None) -> None:
+    """Stock came back (or, with no offer, a test starts on an empty database)."""
+    if offer_id is None:
+        _sold_out.clear()
+    else:
+        _sold_out.pop(offer_id, None)
+
+
 async def claimable_offer(connection, offer_id: int, node_ids: list[int], groups: list[str]) -> dict | None:
     """The offer if this member (their node and its ancestors, their groups) may claim it now."""
     row = await connection.fetchrow(_CLAIMABLE_SQL, offer_id, node_ids, groups)
-    return dict(row) if row else None
+    if row is None:
+        return None
+    if row["stock_left"] <= 0:
+        _sold_out[offer_id] = (time.monotonic() + SOLD_OUT_MEMO_SECONDS, row["node_scope"], tuple(row["groups"]))
+    return dict(row)
 
 
 async def take_stock(connection, offer_id: int) -> int | None:
@@ -781,6 +810,8 @@ async def return_stock(connection, offer_id: int) -> None:
     )
     if left == 1:
         await outbox.publish(topics.OfferChanged(offer_id=offer_id))
+    if left is not None:
+        forget_sold_out(offer_id)
 
 
 async def book_slot(connection, offer_id: int, slot_id: int):
@@ -864,7 +895,7 @@ async def offers_to_pick(
     inside it). With `ids`: those offers, to show what was picked."""
     if principal.kind != "operator" or not principal.node_path:
         raise Forbidden("Only operators pick offers.", code="wrong_role")
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT o.id, o.title_zh, o.title_en, o.kind, o.status, o.member_price_fen, o.points_price,"

@@ -35,7 +35,7 @@ from marketplace.core.errors import EXCEPTION_HANDLERS
 from marketplace.core.federation import consent
 from marketplace.core.federation.controllers import FederationController
 from marketplace.core.federation.roster import pages as roster_pages
-from marketplace.core.identity import approval_pages, guards, pages as account_pages, permissions, team
+from marketplace.core.identity import approval_pages, guards, pages as account_pages, permissions, session_cache, team
 from marketplace.core.identity.controllers import AuthController
 from marketplace.core.identity.middleware import authentication_middleware
 from marketplace.core.settings import get_settings
@@ -182,8 +182,10 @@ class BenefitsPlugin(InitPluginProtocol):
                 )
             ],
         )
-        app_config.on_startup.append(db.open_pool)
-        app_config.on_shutdown.extend([search_overlay.stop, search_index.close_clients, db.close_pool])
+        app_config.on_startup.extend([db.open_pool, session_cache.start])
+        app_config.on_shutdown.extend(
+            [session_cache.stop, search_overlay.stop, search_index.close_clients, db.close_pool]
+        )
         app_config.debug = settings.app.debug
         return app_config
 

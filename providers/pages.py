@@ -15,11 +15,11 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from marketplace.core import dates
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
 from marketplace.core.web import paging, todo
+from marketplace.core.web.config import local_time
 from marketplace.core.web.forms import form_error, form_id
 from marketplace.core.web.i18n import gettext as _, ngettext
 from marketplace.core.web.nav import N_, register
@@ -105,10 +105,7 @@ async def _location_from(form, prefix: str = "", districts: list[str] | None = N
 
 def _history(provider) -> list[dict]:
     """The status changes with their time in the viewer's zone (Asia/Shanghai by default)."""
-    return [
-        {**msgspec.structs.asdict(change), "at_local": dates.local(change.at).strftime("%Y-%m-%d %H:%M")}
-        for change in provider.history
-    ]
+    return [{**msgspec.structs.asdict(change), "at_local": local_time(change.at)} for change in provider.history]
 
 
 def _error(error: DomainError) -> dict:
@@ -371,11 +368,7 @@ async def review_queue(
             "statuses": STATUSES,
             "q": q,
             "pager": paging.Pager.of(request, result.total, page),
-            "done": paging.page_number(request.query_params.get("done")) if request.query_params.get("done") else None,
-            "did": request.query_params.get("did"),
-            "failed": paging.page_number(request.query_params.get("failed"))
-            if request.query_params.get("failed")
-            else None,
+            **paging.bulk_outcome(request, ("approve", "reject")),
         },
     )
 
@@ -420,12 +413,7 @@ async def review_bulk(request: Request) -> Response:
     """Approve or turn down the ticked applications with one reason: first a confirmation
     naming each provider, then (confirm=1) the decisions; back to the same list page."""
     form = await request.form()
-    action = form.get("action")
-    reason = (form.get("reason") or "").strip()
-    back = form.get("back") or "/console/providers"
-    if not back.startswith("/console/providers"):
-        back = "/console/providers"
-    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    action, reason, back, ids = paging.bulk_request(form, "/console/providers")
     error = None
     if action not in ("approve", "reject"):
         error = _("Choose approve or turn down.")
@@ -463,22 +451,16 @@ async def review_bulk(request: Request) -> Response:
                 "consequences": [_("They become active: their owners can sign in and publish offers.")]
                 if approve
                 else [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(provider_id)) for provider_id, _name in names],
+                "fields": paging.confirm_fields(action, back, reason, [provider_id for provider_id, _name in names]),
                 "action": "/console/providers/bulk",
                 "danger": not approve,
                 "confirm_label": (_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},
             },
         )
-    done = failed = 0
-    for provider_id in ids:
-        try:
-            await services.decide(request.user, provider_id, action, reason)
-            done += 1
-        except DomainError:
-            failed += 1
-    separator = "&" if "?" in back else "?"
-    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
+    done, failed = await paging.apply_to_each(
+        ids, lambda provider_id: services.decide(request.user, provider_id, action, reason)
+    )
+    return Redirect(path=paging.back_with(back, action, done, failed))
 
 
 ROUTES: list = [

@@ -11,7 +11,7 @@ import re
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
 from marketplace.core import db, pii, ratelimit
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.core.federation import services as federation
 from marketplace.core.identity import credentials
@@ -233,7 +233,7 @@ async def _check_node(node_id: int):
     try:
         node = await federation.get_node(node_id)
     except NotFound as error:
-        raise Invalid(f"Union node {node_id} does not exist.", code="node_not_found", field="node_id") from error
+        raise Invalid("No such union.", code="node_not_found", field="node_id") from error
     if node.level not in SERVING_LEVELS:
         raise Invalid("A provider serves the subtree of a city or district federation.", field="node_id")
     return node
@@ -324,14 +324,14 @@ async def _insert_location(connection, provider_id: int, location: dict) -> int:
         "INSERT INTO location (provider, name, address, district, latitude, longitude, opening_hours, phone) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id",
         provider_id,
-        location["name"],
-        location["address"],
-        location["district"],
-        location["latitude"],
-        location["longitude"],
-        json.dumps(location["opening_hours"]),
-        location["phone"],
+        *_location_values(location),
     )
+
+
+def _location_values(location: dict) -> tuple:
+    """A checked location's columns in the order both the insert and the update write them."""
+    fields = ("name", "address", "district", "latitude", "longitude")
+    return (*(location[field] for field in fields), json.dumps(location["opening_hours"]), location["phone"])
 
 
 async def _record(
@@ -371,7 +371,7 @@ async def transition(
     see the first one's result and fail with Conflict."""
     current = await connection.fetchval("SELECT status FROM provider WHERE id = $1 FOR UPDATE", provider_id)
     if current is None:
-        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+        raise NotFound("No such provider.", code="provider_not_found")
     if current not in allowed_from:
         raise Conflict(
             f"The provider is {current}; this needs it to be {' or '.join(allowed_from)}.",
@@ -388,7 +388,7 @@ async def transition(
 async def _provider_in_scope(principal: Principal, provider_id: int) -> dict:
     provider = await get_provider(provider_id)
     if provider is None:
-        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+        raise NotFound("No such provider.", code="provider_not_found")
     await federation.require_in_scope(principal, provider["node"])
     return provider
 
@@ -443,7 +443,7 @@ async def list_providers(
 ) -> ProviderPage:
     """Providers serving nodes in the operator's subtree, oldest first (a review queue);
     with `q`, those whose name or credit code contains it."""
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     args: list = [principal.node_path or "-"]
     where = "n.path LIKE $1 || '%'"
     if status:
@@ -549,16 +549,10 @@ async def update_location(principal: Principal, location_id: int, data: Location
             "opening_hours = $8::jsonb, phone = $9 WHERE id = $1 AND provider = $2 RETURNING id",
             location_id,
             provider_id,
-            location["name"],
-            location["address"],
-            location["district"],
-            location["latitude"],
-            location["longitude"],
-            json.dumps(location["opening_hours"]),
-            location["phone"],
+            *_location_values(location),
         )
         if found is None:
-            raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
+            raise NotFound("No such location.", code="location_not_found")
         await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
     return LocationRead(id=location_id, **location)
 
@@ -575,7 +569,7 @@ async def remove_location(principal: Principal, location_id: int) -> None:
             "SELECT EXISTS (SELECT 1 FROM location WHERE id = $1 AND provider = $2)", location_id, provider_id
         )
         if not exists:
-            raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
+            raise NotFound("No such location.", code="location_not_found")
         if count <= 1:
             raise Conflict("A provider keeps at least one location.", code="last_location")
         try:
@@ -661,7 +655,7 @@ async def deactivate_staff(principal: Principal, user_id: int) -> None:
             provider_id,
         )
     if found is None:
-        raise NotFound(f"Staff account {user_id} does not exist.", code="user_not_found")
+        raise NotFound("No such staff account.", code="user_not_found")
 
 
 def district_name(node_name: str) -> str:

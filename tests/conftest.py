@@ -113,6 +113,10 @@ async def clean_state(request):
     tables = [row["tablename"] for row in rows if row["tablename"] not in TABLES_TO_KEEP]
     await engine().run_ddl(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     await redis().flushdb()
+    # Ids start again at 1: what this process remembered of the last test's offers is void.
+    from catalog import services as catalog
+
+    catalog.forget_sold_out()
     yield
 
 
@@ -139,13 +143,11 @@ async def client(app):
         yield http
 
 
-@pytest.fixture(scope="session")
-async def live_server():
-    """A real uvicorn server on loopback, for browser tests."""
-    await prepare_database()
+def _serve(name: str) -> tuple[str, subprocess.Popen]:
+    """Start a real uvicorn server on loopback (logged to tests/artifacts/<name>.log); its URL."""
     port = components.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / f"live_server{'-' + WORKER if WORKER else ''}.log"
+    log_path = ARTIFACTS / f"{name}{'-' + WORKER if WORKER else ''}.log"
     with open(log_path, "w") as log:  # the server keeps its own copy of the descriptor
         process = subprocess.Popen(
             [
@@ -165,20 +167,48 @@ async def live_server():
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
         )
-    base_url = f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", process
+
+
+def _wait_ready(servers: list[tuple[str, subprocess.Popen]]) -> None:
     deadline = time.monotonic() + 120  # a shared, busy machine can take long to import the app
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
+    for base_url, _ in servers:
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base_url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            _stop(servers)
+            raise RuntimeError(f"server {base_url} did not start; see tests/artifacts/")
+
+
+def _stop(servers: list[tuple[str, subprocess.Popen]]) -> None:
+    for _, process in servers:
         process.terminate()
-        raise RuntimeError(f"live server did not start; see {log_path}")
-    yield base_url
-    process.terminate()
-    process.wait(10)
+    for _, process in servers:
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+async def live_server():
+    """A real uvicorn server on loopback, for browser tests."""
+    await prepare_database()
+    servers = [_serve("live_server")]
+    _wait_ready(servers)
+    yield servers[0][0]
+    _stop(servers)
+
+
+@pytest.fixture(scope="session")
+async def two_web_processes():
+    """Two web processes on one database, as two workers or two machines run: their URLs."""
+    await prepare_database()
+    servers = [_serve("web_process_a"), _serve("web_process_b")]
+    _wait_ready(servers)
+    yield [base_url for base_url, _ in servers]
+    _stop(servers)
 
 
 @pytest.fixture

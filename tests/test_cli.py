@@ -2,10 +2,12 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -106,8 +108,10 @@ def _interrupt_and_check_nothing_is_left(demo: subprocess.Popen, var_dir: str) -
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
-    var_dir = str(tmp_path / "var")
+def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data():
+    # Beside the session's var folder, not in tmp_path: as root, the embedded PostgreSQL
+    # runs as its own user, who cannot enter pytest's private temporary folders.
+    var_dir = str(Path(os.environ["BENEFITS_VAR"]).parent / f"demo-{uuid.uuid4().hex[:8]}")
     os.makedirs(var_dir)
     port = components.free_port()
 
@@ -145,3 +149,4 @@ def test_demo_runs_stops_cleanly_on_ctrl_c_and_reuses_its_data(tmp_path):
         for process in leftovers:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
+        shutil.rmtree(var_dir, ignore_errors=True)

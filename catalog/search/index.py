@@ -499,22 +499,6 @@ async def sync_offer(offer_id: int) -> int:
     return await sync_offers([offer_id])
 
 
-async def _provider_offers(provider_id: int) -> list[int]:
-    return [row["id"] for row in await Offer.raw("SELECT id FROM offer WHERE provider = {} ORDER BY id", provider_id)]
-
-
-async def sync_provider(provider_id: int, mark: bool = True) -> int:
-    """Re-sync every offer of a provider: hidden at once while it is not active, shown
-    again when it is (through the overlay), then written to the index."""
-    written = await overlay.mark("provider", {int(provider_id): await _provider_active(provider_id)}) if mark else {}
-    await ensure_index()
-    count = await _replace(
-        client().index(index_uid()), f"provider_id = {int(provider_id)}", await _provider_offers(provider_id), mark
-    )
-    await overlay.clear("provider", written)
-    return count
-
-
 async def _provider_active(provider_id: int) -> bool:
     provider = await providers.provider_for_index(provider_id)
     return provider is not None and provider["status"] == "active"

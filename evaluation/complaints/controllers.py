@@ -5,13 +5,12 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from evaluation.complaints import services as complaints
 from evaluation.schemas import ComplaintAnswer, ComplaintRead
 from marketplace.core.identity import guards
-
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+from marketplace.core.web.params import BigId
 
 
 class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

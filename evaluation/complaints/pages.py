@@ -5,10 +5,10 @@ Thin handlers: read the form, call one service, render; a refused action re-rend
 page with the reason and the matching status.
 """
 
-from typing import Annotated
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlsplit
 
 from litestar import Request, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
@@ -19,8 +19,7 @@ from marketplace.core.web import page_parts, paging, portal_badges, todo
 from marketplace.core.web.forms import form_error
 from marketplace.core.web.i18n import gettext as _
 from marketplace.core.web.nav import N_, register
-
-BigId = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
+from marketplace.core.web.params import BigId
 
 register("provider", "complaints", N_("Complaints"), "/provider/complaints", "alert", position=46)
 portal_badges.register("complaints", complaints.count_open)  # new complaints: a badge in the portal's menu
@@ -38,14 +37,20 @@ async def _form(request: Request) -> dict:
     return dict(await request.form())
 
 
-async def _inbox(request: Request, error: str | None = None, status: int = 200) -> Template:
+async def _inbox(
+    request: Request, error: DomainError | None = None, *, refused: int | None = None, text: str = ""
+) -> Template:
+    """The provider's complaints. `refused`: the complaint whose answer was refused, shown again
+    with the error at its answer and the text typed (an error of no field shows on top)."""
     inbox = await complaints.inbox(request.user)
     return Template(
         template_name="evaluation/provider_complaints.html",
-        status_code=status,
+        status_code=error.status if error else 200,
         context={
             "complaints": inbox,
-            "error": error,
+            "error": form_error(error, {"text": N_("Your answer")}) if error else None,
+            "refused_complaint": refused if refused in {c.id for c in inbox if c.status == "open"} else None,
+            "text": text,
             # Which offer, which voucher (code masked) and the day of the visit (marketplace.vouchers fills it).
             "vouchers": await page_parts.fill("complaint_vouchers", request, [c.voucher_id for c in inbox]),
         },
@@ -59,28 +64,27 @@ async def provider_complaints(request: Request) -> Template:
 
 @post("/provider/complaints/{complaint_id:int}/answer", guards=[guards.provider_user], include_in_schema=False)
 async def provider_answer(request: Request, complaint_id: BigId) -> Response:
-    text = ((await _form(request)).get("text") or "").strip()
-    if not 2 <= len(text) <= 2000:
-        return await _inbox(request, "answer_length", 422)
+    text = (await _form(request)).get("text") or ""
     try:
         await complaints.answer(request.user, complaint_id, text)
     except DomainError as error:
-        return await _inbox(request, error.code, error.status)
+        return await _inbox(request, error, refused=complaint_id, text=text)
     return Redirect(path="/provider/complaints")
 
 
 async def _mediation(
     request: Request,
     error: DomainError | None = None,
-    status: int = 200,
     *,
+    query: Mapping[str, str] | None = None,
     refused: int | None = None,
     resolution: str = "",
 ) -> Template:
     """Complaint mediation: search by provider, filters by status and past the deadline, paged.
-    `refused`: the complaint whose close form was refused, shown again with its error at the
-    resolution field and the text typed."""
-    query = request.query_params
+    `refused`: the complaint whose close form was refused, shown again on the list page it was
+    sent from (`query`: that page's filters and number) with its error at the resolution field
+    and the text typed."""
+    query = request.query_params if query is None else query
     q = (query.get("q") or "")[:60]
     complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
     overdue = query.get("overdue") == "1"
@@ -91,7 +95,7 @@ async def _mediation(
     on_page = refused in {complaint.id for complaint in found if not complaint.resolution}
     return Template(
         template_name="evaluation/console_complaints.html",
-        status_code=status,
+        status_code=error.status if error else 200,
         context={
             "complaints": found,
             "error": form_error(error, {"resolution": N_("Resolution")}) if error else None,
@@ -100,7 +104,7 @@ async def _mediation(
             "q": q,
             "status": complaint_status,
             "overdue": "1" if overdue else "",
-            "pager": paging.Pager.of(request, total, page),
+            "pager": paging.Pager.at("/console/complaints", query, total, page),
             **paging.bulk_outcome(request, ("close",)),
         },
     )
@@ -113,13 +117,17 @@ async def console_complaints(request: Request) -> Template:
 
 @post("/console/complaints/{complaint_id:int}/close", guards=[guards.operator], include_in_schema=False)
 async def console_close(request: Request, complaint_id: BigId) -> Response:
-    resolution = (await _form(request)).get("resolution") or ""
+    form = await _form(request)
+    resolution = form.get("resolution") or ""
+    back = form.get("back") or ""  # the list page the operator was on
+    if not back.startswith("/console/complaints"):
+        back = "/console/complaints"
     try:
         await complaints.close(request.user, complaint_id, resolution)
     except DomainError as error:
-        return await _mediation(request, error, error.status, refused=complaint_id, resolution=resolution)
-    back = (await _form(request)).get("back") or "/console/complaints"
-    return Redirect(path=back if back.startswith("/console/complaints") else "/console/complaints")
+        on_page = dict(parse_qsl(urlsplit(back).query))
+        return await _mediation(request, error, query=on_page, refused=complaint_id, resolution=resolution)
+    return Redirect(path=back)
 
 
 @post("/console/complaints/bulk", guards=[guards.operator], include_in_schema=False)
@@ -148,17 +156,12 @@ async def console_complaints_bulk(request: Request) -> Response:
                 "error": error,
                 "complaints": chosen,
                 "reason": reason,
-                "fields": [("action", "close"), ("back", back), ("reason", reason)]
-                + [("ids", str(complaint.id)) for complaint in chosen],
+                "fields": paging.confirm_fields("close", back, reason, [complaint.id for complaint in chosen]),
             },
         )
-    done = failed = 0
-    for complaint_id in ids:
-        try:
-            await complaints.close(request.user, complaint_id, reason)
-            done += 1
-        except DomainError:
-            failed += 1
+    done, failed = await paging.apply_to_each(
+        ids, lambda complaint_id: complaints.close(request.user, complaint_id, reason)
+    )
     return Redirect(path=paging.back_with(back, action, done, failed))
 
 

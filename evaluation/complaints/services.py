@@ -22,7 +22,7 @@ from asyncpg.exceptions import UniqueViolationError
 from evaluation.schemas import ComplaintInput, ComplaintRead
 from evaluation.scorecards import services as scorecards
 from marketplace.core import personal_data, pii
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
@@ -211,6 +211,9 @@ async def count_open(provider_id: int) -> int:
 async def answer(principal: Principal, complaint_id: int, text: str) -> ComplaintRead:
     """The provider's answer; late answers are kept, and the miss still counts."""
     provider_id = _provider(principal)
+    text = text.strip()
+    if not 2 <= len(text) <= 2000:
+        raise Invalid("Write an answer of 2 to 2,000 characters.", field="text")
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
@@ -218,7 +221,7 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
             "WHERE id = $1 AND provider = $2 AND status = 'open' RETURNING id",
             complaint_id,
             provider_id,
-            text.strip(),
+            text,
         )
         if row is None:
             current = await connection.fetchval(
@@ -226,7 +229,7 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
             )
             if current is None:
                 raise NotFound("No such complaint.", code="complaint_not_found")
-            raise Conflict(f"This complaint is {current}.", code="complaint_not_open", status_now=current)
+            raise Conflict("This complaint is no longer open.", code="complaint_not_open", status_now=current)
         await scorecards.rating_changed(provider_id)
         row = await connection.fetchrow(_SQL + "WHERE c.id = $1", complaint_id)
         await outbox.publish(_news(topics.ComplaintAnswered, row))
@@ -309,7 +312,7 @@ async def complaint_page(
     """One page of the complaints in the operator's scope, by provider name, status and
     "past its deadline"; those still to settle first, the nearest deadline first."""
     _operator(principal)
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,")

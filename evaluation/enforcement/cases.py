@@ -9,7 +9,7 @@ import structlog
 
 from evaluation.enforcement import delisting, policy
 from evaluation.schemas import CaseRead
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.identity.principal import Principal
 from providers import services as providers
@@ -131,6 +131,9 @@ async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead
     """The provider's owner appeals a delisting, once per case."""
     if principal is None or principal.kind != "provider" or principal.role != "owner":
         raise Forbidden("Only the provider's owner may appeal.", code="owner_only")
+    statement = statement.strip()
+    if not 10 <= len(statement) <= 4000:
+        raise Invalid("Write a statement of 10 to 4,000 characters.", field="statement")
     case = await get_case(principal, case_id)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -138,7 +141,7 @@ async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead
             "UPDATE enforcement_case SET status = 'appealed', appeal_statement = $2, appealed_at = now() "
             "WHERE id = $1 AND status = 'decided' AND decision = 'delist' AND appeal_statement IS NULL RETURNING id",
             case_id,
-            statement.strip(),
+            statement,
         )
         if updated is None:
             raise Conflict("This case cannot be appealed (again).", code="appeal_not_open", status_now=case.status)
@@ -267,7 +270,7 @@ async def case_page(
     """One page of the cases in the operator's scope, by provider name, status and kind;
     open and appealed ones first."""
     policy.require_operator(principal)
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT * FROM ("
@@ -288,7 +291,7 @@ async def case_page(
 async def providers_to_pick(principal: Principal, q: str, limit: int = 10) -> list[dict]:
     """Active or suspended providers in the operator's scope whose name contains `q`."""
     policy.require_operator(principal)
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")
+    text = search_text(q)
     if not text:
         return []
     async with engine().transaction() as transaction:

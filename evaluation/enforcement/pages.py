@@ -61,17 +61,24 @@ async def _form(request: Request) -> dict:
 # Provider portal -------------------------------------------------------------------------------------
 
 
-async def _standing_page(request: Request, error: str | None = None, status: int = 200) -> Template:
+async def _standing_page(
+    request: Request, error: DomainError | None = None, *, refused: int | None = None, statement: str = ""
+) -> Template:
+    """The provider's standing. `refused`: the case whose appeal was refused, shown again with
+    the error at its statement and the text typed (an error of no field shows on top)."""
     provider_id = request.user.provider_id
+    provider_cases = await cases.provider_cases(request.user)
     return Template(
         template_name="evaluation/provider_standing.html",
-        status_code=status,
+        status_code=error.status if error else 200,
         context={
             "standing": await policy.standing(provider_id),
             "history": await policy.standing_history(provider_id),
             "policy": await policy.policy_for_provider(provider_id),
-            "cases": await cases.provider_cases(request.user),
-            "error": error,
+            "cases": provider_cases,
+            "error": form_error(error, {"statement": N_("Your appeal (once per case)")}) if error else None,
+            "refused_case": refused if refused in {case.id for case in provider_cases} else None,
+            "statement": statement,
         },
     )
 
@@ -83,13 +90,11 @@ async def provider_standing(request: Request) -> Template:
 
 @post("/provider/cases/{case_id:int}/appeal", guards=[guards.provider_owner], include_in_schema=False)
 async def provider_appeal(request: Request, case_id: Id) -> Response:
-    statement = ((await _form(request)).get("statement") or "").strip()
-    if not 10 <= len(statement) <= 4000:
-        return await _standing_page(request, "statement_length", 422)
+    statement = (await _form(request)).get("statement") or ""
     try:
         await cases.appeal(request.user, case_id, statement)
     except DomainError as error:
-        return await _standing_page(request, error.code, error.status)
+        return await _standing_page(request, error, refused=case_id, statement=statement)
     return Redirect(path="/provider/standing")
 
 
@@ -307,30 +312,24 @@ async def _readable_reasons(reasons: list[dict]) -> list[dict]:
 async def _case_page(
     request: Request,
     case_id: int,
-    error: str | None = None,
-    status: int = 200,
+    error: DomainError | None = None,
     confirm: dict | None = None,
     explanation: str = "",
 ) -> Template:
-    """`error`: a code shown on top, except a too short or too long explanation, which shows
-    under the explanation typed (kept) through the shared form-error macros."""
+    """A refused decision shows at the explanation typed (kept); an error of no field on top."""
     case = await cases.get_case(request.user, case_id)
-    explanation_error = (
-        {"message": _("Choose a decision and explain it in 10 to 4,000 characters."), "field": "explanation"}
-        if error == "explanation_length"
-        else None
-    )
     return Template(
         template_name="evaluation/console_case.html",
-        status_code=status,
+        status_code=error.status if error else 200,
         context={
             "case": case,
             "reasons": await _readable_reasons(case.reasons),
             "evidence": await _evidence(case.provider_id),
             "history": await policy.standing_history(case.provider_id),
             "confirm": confirm,
-            "error": None if explanation_error else error,
-            "explanation_error": explanation_error,
+            "error": form_error(error, {"explanation": N_("Reason for your decision (the provider reads it)")})
+            if error
+            else None,
             "explanation": explanation,
         },
     )
@@ -341,54 +340,46 @@ async def console_case(request: Request, case_id: Id) -> Template:
     return await _case_page(request, case_id)
 
 
+async def _decide(request: Request, case_id: int, choice_field: str, choices: tuple[str, ...], act) -> Response:
+    """An operator's decision on a case (or on its appeal), in two steps: first the page says
+    what it will do, then (confirm=1) `act(choice, explanation, cancel_vouchers)` does it. A
+    refusal shows at the explanation typed (kept); one of no field on top."""
+    form = await _form(request)
+    choice, explanation = form.get(choice_field), (form.get("explanation") or "").strip()
+    cancel_vouchers = choice == "delist" and form.get("cancel_vouchers") == "on"
+    try:
+        if choice not in choices or not 10 <= len(explanation) <= 4000:
+            raise Invalid("Choose a decision and explain it in 10 to 4,000 characters.", field="explanation")
+        if form.get("confirm") == "1":
+            await act(choice, explanation, cancel_vouchers)
+            return Redirect(path=f"/console/cases/{case_id}")
+    except DomainError as error:
+        return await _case_page(request, case_id, error, explanation=explanation)
+    nothing_changed(request)
+    confirm = {"action": request.url.path, choice_field: choice, "explanation": explanation}
+    return await _case_page(request, case_id, confirm={**confirm, "cancel_vouchers": cancel_vouchers})
+
+
 @post("/console/cases/{case_id:int}/decision", guards=[guards.operator], include_in_schema=False)
 async def console_decide(request: Request, case_id: Id) -> Response:
-    form = await _form(request)
-    decision, explanation = form.get("decision"), (form.get("explanation") or "").strip()
-    if decision not in ("delist", "keep") or not 10 <= len(explanation) <= 4000:
-        return await _case_page(request, case_id, "explanation_length", 422, explanation=explanation)
-    if form.get("confirm") != "1":
-        nothing_changed(request)
-        # First say what will happen, then decide on the second step.
-        return await _case_page(
-            request,
-            case_id,
-            confirm={
-                "action": f"/console/cases/{case_id}/decision",
-                "decision": decision,
-                "explanation": explanation,
-                "cancel_vouchers": form.get("cancel_vouchers") == "on",
-            },
-        )
-    try:
-        await cases.decide(request.user, case_id, decision, explanation, form.get("cancel_vouchers") == "on")
-    except DomainError as error:
-        return await _case_page(request, case_id, error.code, error.status)
-    return Redirect(path=f"/console/cases/{case_id}")
+    return await _decide(
+        request,
+        case_id,
+        "decision",
+        ("delist", "keep"),
+        lambda decision, explanation, cancel: cases.decide(request.user, case_id, decision, explanation, cancel),
+    )
 
 
 @post("/console/cases/{case_id:int}/appeal-decision", guards=[guards.operator], include_in_schema=False)
 async def console_decide_appeal(request: Request, case_id: Id) -> Response:
-    form = await _form(request)
-    outcome, explanation = form.get("outcome"), (form.get("explanation") or "").strip()
-    if outcome not in ("upheld", "rejected") or not 10 <= len(explanation) <= 4000:
-        return await _case_page(request, case_id, "explanation_length", 422, explanation=explanation)
-    if form.get("confirm") != "1":
-        nothing_changed(request)
-        return await _case_page(
-            request,
-            case_id,
-            confirm={
-                "action": f"/console/cases/{case_id}/appeal-decision",
-                "outcome": outcome,
-                "explanation": explanation,
-            },
-        )
-    try:
-        await cases.decide_appeal(request.user, case_id, outcome, explanation)
-    except DomainError as error:
-        return await _case_page(request, case_id, error.code, error.status)
-    return Redirect(path=f"/console/cases/{case_id}")
+    return await _decide(
+        request,
+        case_id,
+        "outcome",
+        ("upheld", "rejected"),
+        lambda outcome, explanation, _cancel: cases.decide_appeal(request.user, case_id, outcome, explanation),
+    )
 
 
 @post("/console/held-ratings/{rating_id:int}", guards=[guards.operator], include_in_schema=False)
@@ -448,20 +439,15 @@ async def console_held_bulk(request: Request) -> Response:
                     else _("They never count in the providers' scores."),
                     _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason},
                 ],
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(rating["id"])) for rating in chosen],
+                "fields": paging.confirm_fields(action, back, reason, [rating["id"] for rating in chosen]),
                 "action": "/console/held-ratings/bulk",
                 "danger": not count,
                 "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
             },
         )
-    done = failed = 0
-    for rating_id in ids:
-        try:
-            await ratings.clear_held(request.user, rating_id, action == "count", reason)
-            done += 1
-        except DomainError:
-            failed += 1
+    done, failed = await paging.apply_to_each(
+        ids, lambda rating_id: ratings.clear_held(request.user, rating_id, action == "count", reason)
+    )
     return Redirect(path=paging.back_with(back, action, done, failed))
 
 

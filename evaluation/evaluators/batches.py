@@ -506,8 +506,8 @@ async def _replay(connection, org_id: int, ref: str, digest: str, has_errors: bo
         return None
     if has_errors or row["content_hash"] != digest:
         raise Conflict(
-            f"Batch {ref} was applied before with other results; a batch is applied once. "
-            "Send changed results as a new batch, with a new batch id.",
+            "This batch ID was used before for other results; a batch is applied once. "
+            "Send changed results under a new batch ID.",
             code="batch_reused",
             field="batch_id",
         )
@@ -579,7 +579,7 @@ async def _load(
         _BATCH_SQL + "WHERE b.org = $1 AND (b.id = $2 OR b.batch_ref = $3)", org_id, batch_id, ref
     )
     if row is None:
-        raise NotFound(f"Batch {ref or batch_id} does not exist.", code="batch_not_found")
+        raise NotFound("No such batch.", code="batch_not_found")
     results = None
     if with_results:
         records = await connection.fetch(

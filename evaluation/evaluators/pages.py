@@ -80,17 +80,6 @@ def row_message(error: batches.BatchError) -> str:
     return message() if message else error.message
 
 
-def _error_message(error: DomainError) -> str:
-    messages = {
-        "batch_reused": _(
-            "This batch ID was used before for other results; a batch is applied once. "
-            "Send changed results under a new batch ID."
-        ),
-        "payload_too_large": _("The file is too large."),
-    }
-    return messages.get(error.code) or error.translated()
-
-
 async def _batches_page(
     request: Request, *, error: str | None = None, row_errors=None, batch_ref: str = "", code: int = 200
 ) -> Template:
@@ -134,7 +123,7 @@ async def batch_upload(request: Request) -> Response:
     except DomainError as error:
         if error.status in (401, 403):
             raise
-        return await _batches_page(request, error=_error_message(error), batch_ref=batch_ref, code=error.status)
+        return await _batches_page(request, error=error.translated(), batch_ref=batch_ref, code=error.status)
     return Redirect(path=f"/evaluator/batches/{batch.id}")
 
 

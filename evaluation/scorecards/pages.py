@@ -60,6 +60,23 @@ def _category_name(card) -> str:
     return getattr(card, "category_zh", None) or getattr(card, "name_zh", "") or ""
 
 
+def _complaints_chart(labels: list[str], rows: list, summary: str) -> dict:
+    """Complaints per 100 redemptions, a bar per label (a month, a category), with the
+    redemptions each figure is computed from."""
+    return {
+        "type": "bar",
+        "labels": labels,
+        "min": 0,
+        "decimals": 1,
+        "series": [
+            {"name": _("Complaints per 100 redemptions"), "values": [_round(r.complaints_per_100, 1) for r in rows]}
+        ],
+        "counts": [r.redemptions_n for r in rows],
+        "count_label": _("Redemptions"),
+        "summary": summary,
+    }
+
+
 def _provider_charts(history: list[Scorecard], current: Scorecard | None) -> dict:
     points = [*history, *([current] if current else [])]
     labels = [_month_label(card.month) for card in points]
@@ -78,21 +95,7 @@ def _provider_charts(history: list[Scorecard], current: Scorecard | None) -> dic
             "count_label": _("Ratings"),
             "summary": _("Monthly satisfaction, 1 to 5."),
         },
-        "complaints": {
-            "type": "bar",
-            "labels": labels,
-            "min": 0,
-            "decimals": 1,
-            "series": [
-                {
-                    "name": _("Complaints per 100 redemptions"),
-                    "values": [_round(c.complaints_per_100, 1) for c in points],
-                }
-            ],
-            "counts": [c.redemptions_n for c in points],
-            "count_label": _("Redemptions"),
-            "summary": _("Complaints per 100 redemptions, by month."),
-        },
+        "complaints": _complaints_chart(labels, points, _("Complaints per 100 redemptions, by month.")),
     }
 
 
@@ -174,21 +177,7 @@ async def _console_charts(request: Request, filters: dict) -> dict:
             "count_label": _("Providers"),
             "summary": _("Providers per satisfaction band, by category."),
         },
-        "complaints": {
-            "type": "bar",
-            "labels": names,
-            "min": 0,
-            "decimals": 1,
-            "series": [
-                {
-                    "name": _("Complaints per 100 redemptions"),
-                    "values": [_round(c.complaints_per_100, 1) for c in categories],
-                }
-            ],
-            "counts": [c.redemptions_n for c in categories],
-            "count_label": _("Redemptions"),
-            "summary": _("Complaints per 100 redemptions, by category."),
-        },
+        "complaints": _complaints_chart(names, categories, _("Complaints per 100 redemptions, by category.")),
     }
 
 

@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 import msgspec
 
 from marketplace.core import dates
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 
@@ -501,7 +501,7 @@ def _scope_filter(
     clauses = ["n.path LIKE $1"]
     args: list = [(principal.node_path or "/nowhere/") + "%"]
     # Part of the provider's name; LIKE's own characters typed in the box are dropped.
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")[:60]
+    text = search_text(q)[:60]
     if text:
         args.append(text)
         clauses.append(f"p.name ILIKE '%' || ${len(args)} || '%'")

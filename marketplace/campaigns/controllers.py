@@ -1,17 +1,13 @@
 """JSON API of campaigns, for operators within their scope."""
 
-from typing import Annotated
-
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from marketplace.campaigns import services
 from marketplace.campaigns.schemas import CampaignCreate, CampaignDetail, CampaignRead
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
-from marketplace.core.web.params import BigId
-
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
+from marketplace.core.web.params import BigId, IdempotencyKey
 
 
 class CampaignController(Controller):

@@ -100,3 +100,9 @@ def sql_migration(
         return manager
 
     return forwards
+
+
+def search_text(typed: str) -> str:
+    """What was typed in a search box, for `ILIKE '%' || $n || '%'`: trimmed, and LIKE's own
+    characters (% _ and the escape \\) dropped, so that they never act as wildcards."""
+    return typed.strip().replace("\\", "").replace("%", "").replace("_", "")

@@ -67,6 +67,11 @@ class SecuritySettings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     member_session_days: int = 30
+    # How long a web process may answer from a member's session it looked up before. Not
+    # what ends a revoked session (the database tells every process at once; see
+    # marketplace/core/identity/session_cache.py): the bound for a listening connection that
+    # died without a word. 0: off.
+    session_cache_seconds: int = 300
     login_max_failures: int = 5
     login_window_seconds: int = 900  # failures fade this long after the last one
     login_max_delay_seconds: int = 60  # the longest wait between two attempts, however many failed
@@ -166,6 +171,7 @@ def get_settings() -> Settings:
                 if role.strip()
             ),
             hsts_max_age=int(_env("HSTS_MAX_AGE", "31536000")),
+            session_cache_seconds=int(_env("SESSION_CACHE_SECONDS", "300")),
         ),
         points=PointsSettings(
             expiry_days=int(_env("POINTS_EXPIRY_DAYS", "365")),

@@ -3,15 +3,14 @@
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
+from marketplace.core.web.params import BigId, IdempotencyKey
 from marketplace.payments import services
 from marketplace.payments.schemas import PaymentRead, PaymentStart
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 StripeSignature = Annotated[str | None, HeaderParameter(name="Stripe-Signature", required=False, max_length=2000)]
 
 
@@ -28,7 +27,7 @@ class PaymentController(Controller):
     async def start(
         self,
         request: Request,
-        offer_id: FromPath[Id],
+        offer_id: FromPath[BigId],
         idempotency_key: IdempotencyKey,
         data: JSONBody[PaymentStart | None] = None,
     ) -> PaymentRead:
@@ -45,7 +44,7 @@ class PaymentController(Controller):
         return await services.open_intent(request.user, payment.id)
 
     @get("/payments/{payment_id:int}", summary="One of your payments (with its client secret while pending)")
-    async def one(self, request: Request, payment_id: FromPath[Id]) -> PaymentRead:
+    async def one(self, request: Request, payment_id: FromPath[BigId]) -> PaymentRead:
         return await services.my_payment(request.user, payment_id)
 
     @post(
@@ -53,7 +52,7 @@ class PaymentController(Controller):
         status_code=200,
         summary="Give up a pending payment: the held stock returns at once",
     )
-    async def cancel(self, request: Request, payment_id: FromPath[Id]) -> PaymentRead:
+    async def cancel(self, request: Request, payment_id: FromPath[BigId]) -> PaymentRead:
         return await services.abandon(request.user, payment_id)
 
 

@@ -5,10 +5,9 @@ the failure page (in the member's words, with the form to try again while the ho
 Thin handlers: read the form, call one service, render or redirect."""
 
 from datetime import UTC, datetime
-from typing import Annotated
 
 from litestar import Request, get, post
-from litestar.params import FromQuery, PathParameter
+from litestar.params import FromQuery
 from litestar.response import Redirect, Response, Template
 
 from marketplace.core.errors import DomainError
@@ -19,6 +18,7 @@ from marketplace.core.web import todo
 from marketplace.core.web.forms import INT8_MAX, form_id
 from marketplace.core.web.i18n import gettext as _
 from marketplace.core.web.nav import N_, register
+from marketplace.core.web.params import BigId
 from marketplace.payments import services
 from marketplace.payments.schemas import PaymentRead
 from marketplace.vouchers import services as vouchers
@@ -33,11 +33,9 @@ todo.register(
     position=72,
 )
 
-Id = Annotated[int, PathParameter(gt=0, le=2**63 - 1)]
-
 
 @post("/offers/{offer_id:int}/pay", guards=[guards.member], include_in_schema=False)
-async def buy(request: Request, offer_id: Id) -> Response:
+async def buy(request: Request, offer_id: BigId) -> Response:
     form = await request.form()
     key, slot = form.get("idempotency_key") or None, form.get("slot_id") or ""
     slot_id = form_id(slot, INT8_MAX)
@@ -79,12 +77,12 @@ async def _payment_page(request: Request, payment_id: int, message: str | None =
 
 
 @get("/payments/{payment_id:int}", guards=[guards.member], include_in_schema=False)
-async def payment_page(request: Request, payment_id: Id) -> Response:
+async def payment_page(request: Request, payment_id: BigId) -> Response:
     return await _payment_page(request, payment_id)
 
 
 @get("/payments/{payment_id:int}/return", guards=[guards.member], include_in_schema=False)
-async def returned(request: Request, payment_id: Id) -> Response:
+async def returned(request: Request, payment_id: BigId) -> Response:
     """Stripe.js sends the member here when it is done; Stripe is asked how it went. The
     success page, or the payment page saying why it failed (with its form to try again)."""
     payment = await services.check_return(request.user, payment_id)
@@ -96,12 +94,12 @@ async def returned(request: Request, payment_id: Id) -> Response:
 
 
 @get("/vouchers/{voucher_id:int}/payment", guards=[guards.member], include_in_schema=False)
-async def voucher_payment(request: Request, voucher_id: Id) -> Redirect:
+async def voucher_payment(request: Request, voucher_id: BigId) -> Redirect:
     return Redirect(path=f"/payments/{await services.payment_of_voucher(request.user, voucher_id)}")
 
 
 @post("/payments/{payment_id:int}/cancel", guards=[guards.member], include_in_schema=False)
-async def abandon(request: Request, payment_id: Id) -> Response:
+async def abandon(request: Request, payment_id: BigId) -> Response:
     try:
         await services.abandon(request.user, payment_id)
     except DomainError as error:
@@ -122,7 +120,7 @@ async def console_disputes(request: Request, status: FromQuery[str] = "") -> Tem
 
 
 @get("/console/disputes/{payment_id:int}", guards=[guards.operator], include_in_schema=False)
-async def console_dispute(request: Request, payment_id: Id) -> Template:
+async def console_dispute(request: Request, payment_id: BigId) -> Template:
     return Template(
         template_name="payments/console_dispute.html",
         context={"dispute": await services.dispute_for_operator(request.user, payment_id)},

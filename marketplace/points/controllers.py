@@ -1,17 +1,13 @@
 """JSON API of points: a member's balance and history; operators' grants and corrections."""
 
-from typing import Annotated
-
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
-from marketplace.core.web.params import BigId
+from marketplace.core.web.params import BigId, IdempotencyKey
 from marketplace.points import services
 from marketplace.points.schemas import AdjustInput, BalanceRead, GrantCreate, GrantRead, PointsRead
-
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 
 
 class PointsController(Controller):

@@ -1,20 +1,16 @@
 """JSON API of claims and vouchers: members claim, hold and cancel; staff redeem at the counter."""
 
-from typing import Annotated
-
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, RatingRead
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
-from marketplace.core.web.params import BigId
+from marketplace.core.web.params import BigId, IdempotencyKey
 from marketplace.vouchers import services
 from marketplace.vouchers.schemas import ClaimInput, CodeInput, CounterVoucher, HonouredInput, RedeemInput, VoucherRead
-
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)]
 
 
 class ClaimController(Controller):

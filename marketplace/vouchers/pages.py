@@ -15,7 +15,7 @@ from catalog.search.schemas import SearchQuery
 from evaluation.complaints import services as complaints
 from evaluation.ratings import services as ratings
 from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
 from marketplace.core.web import nav, page_parts, qr
@@ -215,35 +215,20 @@ def _score(value: str | None) -> int | None:
 @post("/vouchers/{voucher_id:int}/rating", guards=[guards.member], include_in_schema=False)
 async def rate(request: Request, voucher_id: BigId) -> Response:
     form = dict(await request.form())
-    overall = _score(form.get("overall"))
-    if overall is None:
-        return await _voucher_page(
-            request,
-            voucher_id,
-            None,
-            422,
-            form,
-            rating_error={"message": _("Choose from 1 to 5 stars overall."), "field": "overall"},
-        )
-    comment = (form.get("comment") or "").strip()
-    if len(comment) > 500:
-        return await _voucher_page(
-            request,
-            voucher_id,
-            None,
-            422,
-            form,
-            rating_error={"message": _("A comment has at most 500 characters."), "field": "comment"},
-        )
-    data = RatingInput(
-        overall=overall,
-        service=_score(form.get("service")),
-        honoured=_score(form.get("honoured")),
-        environment=_score(form.get("environment")),
-        attitude=_score(form.get("attitude")),
-        comment=comment,
-    )
+    overall, comment = _score(form.get("overall")), (form.get("comment") or "").strip()
     try:
+        if overall is None:
+            raise Invalid("Choose from 1 to 5 stars overall.", field="overall")
+        if len(comment) > 500:
+            raise Invalid("A comment has at most 500 characters.", field="comment")
+        data = RatingInput(
+            overall=overall,
+            service=_score(form.get("service")),
+            honoured=_score(form.get("honoured")),
+            environment=_score(form.get("environment")),
+            attitude=_score(form.get("attitude")),
+            comment=comment,
+        )
         await services.rate(request.user, voucher_id, data, request.client.host if request.client else None)
     except DomainError as error:
         if error.field in ("overall", "service", "honoured", "environment", "attitude", "comment"):
@@ -264,28 +249,14 @@ async def complain(request: Request, voucher_id: BigId) -> Response:
     upload = received.get("photo")
     form = {key: value for key, value in received.items() if isinstance(value, str)}
     category, text = form.get("category"), (form.get("text") or "").strip()
-    if category not in complaints.CATEGORIES:
-        return await _voucher_page(
-            request,
-            voucher_id,
-            None,
-            422,
-            form,
-            complaint_error={"message": _("Choose what the complaint is about."), "field": "category"},
-        )
-    if not 5 <= len(text) <= 2000:
-        return await _voucher_page(
-            request,
-            voucher_id,
-            None,
-            422,
-            form,
-            complaint_error={"message": _("Describe what happened in 5 to 2,000 characters."), "field": "text"},
-        )
     photo = None
     if isinstance(upload, UploadFile) and upload.filename:  # a file input left empty sends no name
         photo = await upload.read(catalog.MAX_IMAGE_BYTES + 1)
     try:
+        if category not in complaints.CATEGORIES:
+            raise Invalid("Choose what the complaint is about.", field="category")
+        if not 5 <= len(text) <= 2000:
+            raise Invalid("Describe what happened in 5 to 2,000 characters.", field="text")
         await idempotency_keys.run_once(
             request.user,
             form.get("idempotency_key") or None,

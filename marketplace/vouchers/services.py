@@ -172,7 +172,13 @@ async def open_offer(principal: Principal, offer_id: int) -> dict:
     """The offer, if this member may claim it now and it has stock left; one statement,
     before any transaction, because most attempts of a flash sale come after the last
     unit and are refused here. take_stock, at the end of the claim's transaction, stays
-    the authority on stock and on the offer still being open."""
+    the authority on stock and on the offer still being open. An offer found sold out in
+    the last second is refused without a statement (catalog.known_sold_out)."""
+    known = catalog.known_sold_out(offer_id, node_ids(principal), principal.groups)
+    if known is True:
+        raise Conflict("This offer has run out.", code="sold_out")
+    if known is False:
+        raise NotFound("This offer does not exist or is not open to you.", code="offer_not_found")
     async with db.connection() as connection:
         offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
     if offer is None:

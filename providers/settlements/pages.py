@@ -2,16 +2,13 @@
 statement, approval and payout in the console, and the provider owner's statements in
 the portal; both export a statement as CSV."""
 
-from datetime import datetime
-
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from marketplace.core import dates
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError
-from marketplace.core.identity import guards
+from marketplace.core.identity import approvals, guards
 from marketplace.core.web import paging, todo
 from marketplace.core.web.forms import form_error, form_id
 from marketplace.core.web.i18n import current_locale, gettext as _, ngettext
@@ -47,10 +44,6 @@ FIELD_LABELS = {"period": N_("Month"), "account_id": N_("Payout account")}
 
 def _error(error: DomainError | None) -> dict | None:
     return form_error(error, FIELD_LABELS) if error else None
-
-
-def _local(moment: datetime | None) -> str | None:
-    return dates.local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
 
 
 def _csv(statement: StatementRead) -> Response:
@@ -102,21 +95,14 @@ async def _list_page(
             "q": q,
             "periods": await settlements.periods_in_scope(request.user),
             # Built here, not from the request: after drafting (a POST) the list is this same page.
-            "pager": paging.Pager(
-                "/console/settlements",
-                {key: value for key, value in (("q", q), ("status", status), ("period", period)) if value},
-                result.total,
-                page,
-                paging.PAGE_SIZE,
+            "pager": paging.Pager.at(
+                "/console/settlements", {"q": q, "status": status, "period": period}, result.total, page
             ),
             "draft_period": draft_period or settlements.previous_period(),
             "error": _error(error),
             "drafted": drafted,
             "draft_failed": draft_failed,
-            "local": _local,
-            "did": query.get("did") if query.get("did") in BULK_ACTIONS else None,
-            "done": paging.page_number(query.get("done")) if query.get("done") else None,
-            "failed": paging.page_number(query.get("failed")) if query.get("failed") else None,
+            **paging.bulk_outcome(request, tuple(BULK_ACTIONS)),
         },
     )
 
@@ -141,12 +127,7 @@ async def console_bulk(request: Request) -> Response:
     statement and the sum, then (confirm=1) one service call per statement, so its four-eyes
     rules hold for each (pay: never the operator who approved it); back to the same list page."""
     form = await request.form()
-    action = form.get("action")
-    reason = (form.get("reason") or "").strip()
-    back = form.get("back") or "/console/settlements"
-    if not back.startswith("/console/settlements"):
-        back = "/console/settlements"
-    ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
+    action, reason, back, ids = paging.bulk_request(form, "/console/settlements")
     error = None
     if action not in BULK_ACTIONS:
         error = _("Choose approve or pay.")
@@ -191,29 +172,23 @@ async def console_bulk(request: Request) -> Response:
                 "reason": reason,
                 "total_fen": sum(statement.total_fen for statement in statements),
                 # The revision each statement had on this page: one recomputed since is not approved.
-                "fields": [("action", action), ("back", back), ("reason", reason)]
-                + [("ids", str(statement.id)) for statement in statements]
+                "fields": paging.confirm_fields(action, back, reason, [statement.id for statement in statements])
                 + [(f"revision_{statement.id}", str(statement.revision)) for statement in statements],
                 "action": "/console/settlements/bulk",
                 "danger": False,
                 "confirm_label": (_("Approve %(n)s") if approve else _("Pay %(n)s")) % {"n": len(statements)},
             },
         )
-    done = failed = 0
     gateway = payouts.configured_gateway() if action == "pay" else None
-    for statement in statements:
-        try:
-            if action == "approve":
-                await settlements.approve(
-                    request.user, statement.id, form_id(form.get(f"revision_{statement.id}")), note=reason or None
-                )
-            else:
-                await settlements.pay(request.user, statement.id, gateway)
-            done += 1
-        except DomainError:
-            failed += 1
-    separator = "&" if "?" in back else "?"
-    return Redirect(path=f"{back}{separator}did={action}&done={done}" + (f"&failed={failed}" if failed else ""))
+
+    async def settle(statement) -> object:
+        if action == "approve":
+            revision = form_id(form.get(f"revision_{statement.id}"))
+            return await settlements.approve(request.user, statement.id, revision, note=reason or None)
+        return await settlements.pay(request.user, statement.id, gateway)
+
+    done, failed = await paging.apply_to_each(statements, settle)
+    return Redirect(path=paging.back_with(back, action, done, failed))
 
 
 @post("/console/settlements/draft", guards=[guards.operator], include_in_schema=False)
@@ -241,8 +216,8 @@ async def _statement_page(
     it, beside the field it names, with what was typed; on top when that form is gone (the
     statement moved on meanwhile)."""
     statement = await settlements.statement_for_operator(request.user, statement_id)
-    pending_account = await settlements.pending_account(statement.provider_id)
-    pending_close = await settlements.pending_close(statement.id)
+    pending_account = await approvals.pending("payout_account", statement.provider_id)
+    pending_close = await approvals.pending("statement_close", statement.id)
     forms = set()
     if statement.status == "draft" and statement.total_fen <= 0:
         forms |= (set() if pending_close else {"close"}) | (set() if pending_account else {"payout-account"})
@@ -256,7 +231,6 @@ async def _statement_page(
         context={
             "statement": statement,
             "error": _error(error),
-            "local": _local,
             "pending_account": pending_account,
             "pending_close": pending_close,
             "failed_form": form if error and form in forms else None,
@@ -328,7 +302,6 @@ async def provider_list(request: Request) -> Template:
         template_name="settlements/provider_list.html",
         context={
             "statements": await settlements.my_statements(request.user),
-            "local": _local,
         },
     )
 
@@ -339,7 +312,6 @@ async def provider_detail(request: Request, statement_id: FromPath[BigId]) -> Te
         template_name="settlements/provider_detail.html",
         context={
             "statement": await settlements.my_statement(request.user, statement_id),
-            "local": _local,
         },
     )
 

@@ -38,7 +38,7 @@ from asyncpg.exceptions import UniqueViolationError
 
 from marketplace.core import csvfiles, dates
 from marketplace.core.audit import services as audit
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
 from marketplace.core.identity import approvals, permissions
@@ -104,11 +104,17 @@ def _check_lines(lines: Sequence[StatementLineInput], start: datetime, end: date
     seen = set()
     for line in lines:
         if not start <= line.redeemed_at < end:
-            raise Invalid(f"Voucher {line.voucher_id} was not redeemed in this period.", field="lines")
+            raise Invalid(
+                "Voucher %(voucher)s was not redeemed in this period.",
+                params={"voucher": line.voucher_id},
+                field="lines",
+            )
         if line.subsidy_fen < 0 or line.paid_fen < 0:
-            raise Invalid(f"Voucher {line.voucher_id} has a negative amount.", field="lines")
+            raise Invalid(
+                "Voucher %(voucher)s has a negative amount.", params={"voucher": line.voucher_id}, field="lines"
+            )
         if line.voucher_id in seen:
-            raise Invalid(f"Voucher {line.voucher_id} is listed twice.", field="lines")
+            raise Invalid("Voucher %(voucher)s is listed twice.", params={"voucher": line.voucher_id}, field="lines")
         seen.add(line.voucher_id)
 
 
@@ -125,7 +131,7 @@ async def draft(
     async with engine().transaction() as transaction:
         connection = transaction.connection
         if not await connection.fetchval("SELECT EXISTS (SELECT 1 FROM provider WHERE id = $1)", provider_id):
-            raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+            raise NotFound("No such provider.", code="provider_not_found")
         statement_id = await connection.fetchval(
             "INSERT INTO settlement_statement (provider, period, period_start, period_end) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (provider, period) DO NOTHING RETURNING id",
@@ -342,7 +348,7 @@ async def _load(statement_id: int) -> StatementRead:
         connection = transaction.connection
         row = await connection.fetchrow(_STATEMENT_SQL + "WHERE s.id = $1", statement_id)
         if row is None:
-            raise NotFound(f"Statement {statement_id} does not exist.", code="statement_not_found")
+            raise NotFound("No such statement.", code="statement_not_found")
         lines = await connection.fetch(
             "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
             "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id",
@@ -414,7 +420,7 @@ async def my_statement(principal: Principal, statement_id: int) -> StatementRead
     provider_id = _owner(principal)
     statement = await _load(statement_id)
     if statement.provider_id != provider_id:
-        raise NotFound(f"Statement {statement_id} does not exist.", code="statement_not_found")
+        raise NotFound("No such statement.", code="statement_not_found")
     return statement
 
 
@@ -438,7 +444,7 @@ async def list_statements(
         args.append(status)
         where.append(f"s.status = ${len(args)}")
     # LIKE's own characters typed in the box are searched for as themselves.
-    text = q.strip().replace("\\", "").replace("%", "").replace("_", "")[:60]
+    text = search_text(q)[:60]
     if text:
         args.append(text)
         where.append(f"p.name ILIKE '%' || ${len(args)} || '%'")
@@ -628,11 +634,7 @@ async def propose_close(
             )
         if row["total_fen"] > 0:
             raise Conflict("Money is owed on this statement; approve and pay it.", code="money_owed")
-        if await connection.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM approval_request WHERE kind = 'statement_close' AND subject_id = $1 "
-            "AND status = 'pending')",
-            statement_id,
-        ):
+        if await approvals.pending("statement_close", statement_id, connection):
             raise Conflict("Closing this statement is waiting for approval already.", code="close_pending")
         return await approvals.propose(
             connection,
@@ -716,7 +718,7 @@ async def set_payout_account(principal: Principal, provider_id: int, account_id:
             "SELECT node, name, payout_account FROM provider WHERE id = $1", provider_id
         )
     if row is None:
-        raise NotFound(f"Provider {provider_id} does not exist.", code="provider_not_found")
+        raise NotFound("No such provider.", code="provider_not_found")
     await federation.require_in_scope(principal, row["node"])
     if row["payout_account"] == account:
         raise Conflict(
@@ -761,28 +763,6 @@ async def _apply_payout_account(connection, approver: Principal, request: dict) 
         details={"before": before, "after": after, "approval": request["id"], "proposed_by": request["proposed_by"]},
     )
     return {"before": before, "after": after}
-
-
-async def pending_account(provider_id: int) -> dict | None:
-    """The payout account change of the provider waiting for approval, if any."""
-    async with engine().transaction() as transaction:
-        row = await transaction.connection.fetchrow(
-            "SELECT id, payload->>'after' AS after, proposed_by FROM approval_request "
-            "WHERE kind = 'payout_account' AND subject_id = $1 AND status = 'pending'",
-            provider_id,
-        )
-    return dict(row) if row else None
-
-
-async def pending_close(statement_id: int) -> dict | None:
-    """The proposal to close the statement as nothing to pay, waiting for approval, if any."""
-    async with engine().transaction() as transaction:
-        row = await transaction.connection.fetchrow(
-            "SELECT id, proposed_by FROM approval_request "
-            "WHERE kind = 'statement_close' AND subject_id = $1 AND status = 'pending'",
-            statement_id,
-        )
-    return dict(row) if row else None
 
 
 approvals.register("payout_account", "payouts.account", _apply_payout_account)

@@ -1,6 +1,7 @@
 """Form errors beside their field, in Chinese, in a real browser: the team page's two-factor
 reset (1440x900, with its confirmation), a campaign refused (1440x900) and a member's
-erasure confirmation (390x844). Screenshots in tests/artifacts/screenshots/."""
+erasure confirmation (390x844), a provider's complaint answer refused (390x844).
+Screenshots in tests/artifacts/screenshots/."""
 
 import pytest
 from playwright.async_api import expect
@@ -106,3 +107,32 @@ async def test_a_refused_complaint_resolution_shows_at_its_field(browser, live_s
     finally:
         await context.close()
     assert not page.problems, page.problems
+
+
+async def test_a_refused_complaint_answer_shows_at_its_field(phone_page, world, shots):
+    """The provider's answer to a complaint, on a phone (390x844): a one-character answer is
+    refused beside that complaint's answer, in Chinese, with the text typed still there."""
+    from evaluation.complaints import services as complaints
+    from evaluation.schemas import ComplaintInput
+    from tests.evaluation.test_quality_loop import redeemed_voucher
+
+    member, voucher = await redeemed_voucher(world)
+    await complaints.file(
+        member,
+        voucher.id,
+        world.providers["chaoyang"]["id"],
+        ComplaintInput(category="overcharge", text="结账时多收了二十元，店员不肯退"),
+    )
+    page = phone_page
+    await page.goto("/provider/login")
+    await sign_in(page, world.providers["chaoyang"]["owner"], PASSWORD)
+    await page.goto("/provider/complaints")
+    form = page.locator("[data-testid=answer-form]")
+    await form.locator("textarea").fill("好")
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+    await expect(form.locator("[data-testid=field-error]")).to_contain_text("请用 2 到 2000 字填写答复。")
+    await expect(form.locator("textarea")).to_have_value("好")
+    await expect(form.locator("textarea")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("[data-testid=form-error]")).to_contain_text("您的答复")
+    await shots.take(page, "complaint-answer-refused")

@@ -117,6 +117,10 @@ async def test_the_provider_answers_and_appeals_and_the_operator_decides(client,
     await _login(client, "provider", world.providers["chaoyang"]["owner"])
     standing = await client.get("/provider/standing")
     assert "已下架" in standing.text and 'data-testid="appeal-form"' in standing.text
+    short = await _post(client, f"/provider/cases/{case_id}/appeal", {"statement": "请复核"})
+    assert short.status_code == 422  # at the statement of its case, in Chinese, with the text typed
+    at_field = short.text.split(f'id="statement-{case_id}"')[1].split("</form>")[0]
+    assert "请复核</textarea>" in at_field and "请用 10 到 4000 字填写申诉理由。" in at_field
     appealed = await _post(client, f"/provider/cases/{case_id}/appeal", {"statement": "已全面整改，恳请复核恢复上架。"})
     assert appealed.status_code in (302, 303)
     again = await client.get("/provider/standing")

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from catalog import services as catalog
 from catalog.tables import Offer
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, NotFound
@@ -297,3 +298,38 @@ async def test_odd_digits_in_forms_are_refused_not_crashed(client, world):
     await _login(client, "provider", world.providers["chaoyang"]["staff"])
     response = await _post(client, "/provider/counter/redeem", {"code": "ABCD-EFGH-JKMN-PQ", "location_id": "²"})
     assert response.status_code < 500
+
+
+async def claim_code(member, offer_id) -> str:
+    try:
+        return (await services.claim(member, offer_id)).status
+    except (Conflict, NotFound) as error:
+        return error.code
+
+
+async def test_a_sold_out_offer_is_refused_from_memory_for_a_second_as_the_database_would(world):
+    offer_id = world.offers["women"]
+    await Offer.update({Offer.stock_left: 0}).where(Offer.id == offer_id)
+    woman = await federation.member_principal(world.members["chaoyang"][0])
+    man = await federation.member_principal(world.members["haidian"][0])  # in scope, not in the group
+    assert await claim_code(woman, offer_id) == "sold_out"
+    # Stock changed behind the memo's back: for a second this process still says sold out,
+    # without reading the offer...
+    await Offer.update({Offer.stock_left: 5}).where(Offer.id == offer_id)
+    assert await claim_code(woman, offer_id) == "sold_out"
+    # ...but whom the offer is not open to still reads their own refusal, not "sold out".
+    assert await claim_code(man, offer_id) == "offer_not_found"
+    await asyncio.sleep(catalog.SOLD_OUT_MEMO_SECONDS)
+    assert await claim_code(woman, offer_id) == "issued"
+    assert await stock_left(offer_id) == 4
+
+
+async def test_a_cancelled_claims_stock_can_be_claimed_at_once_despite_the_memo(world):
+    offer_id = world.offers["public"]
+    await Offer.update({Offer.stock_left: 1}).where(Offer.id == offer_id)
+    first, second = await many_members(world, 2)
+    voucher = await services.claim(first, offer_id)
+    assert await claim_code(second, offer_id) == "sold_out"
+    await services.cancel(first, voucher.id)
+    assert await claim_code(second, offer_id) == "issued"
+    assert await stock_left(offer_id) == 0

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from asyncpg.exceptions import UniqueViolationError
 
 from marketplace.core import db, notifications, personal_data, pii
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
 from marketplace.core.federation.tables import Member, MemberGroup, UnionNode
@@ -425,7 +425,7 @@ async def search_members(
         args.append(pii.lookup_hash(text))
         where.append(f"m.id_number_hash = ${len(args)}")
     elif text:
-        args.append("%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%")
+        args.append("%" + search_text(text) + "%")
         where.append(f"m.name ILIKE ${len(args)}")
     if status in MEMBER_STATUSES:
         args.append(status)

@@ -17,7 +17,7 @@ from marketplace.core import db
 from marketplace.core.audit import services as audit
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from marketplace.core.federation import activation, services as federation
-from marketplace.core.identity import credentials, operators, sms
+from marketplace.core.identity import credentials, operators, session_cache, sms
 from marketplace.core.identity.password_rules import check_member_password, check_operator_password
 from marketplace.core.identity.passwords import hash_password, verify_password
 from marketplace.core.identity.principal import Principal
@@ -40,6 +40,9 @@ async def end_other_sessions(kind: str, principal_id: int, keep_hash: str | None
             str(principal_id),
             keep_hash,
         )
+    if kind == "member":  # every web process drops them before this returns (session_cache)
+        session_cache.forget(f"m:{principal_id}")
+        await session_cache.fence()
 
 
 async def _current_hash(principal: Principal) -> str | None:

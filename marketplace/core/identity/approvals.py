@@ -103,6 +103,21 @@ LEFT JOIN operator d ON d.id = a.decided_by
 """
 
 
+async def pending(kind: str, subject_id: int, connection=None) -> dict | None:
+    """The change of `kind` to `subject_id` waiting for a second operator, if any: its id, its
+    proposer and the value it would set (`after`); on the caller's connection when given."""
+    sql = (
+        "SELECT id, payload->>'after' AS after, proposed_by FROM approval_request "
+        "WHERE kind = $1 AND subject_id = $2 AND status = 'pending'"
+    )
+    if connection is None:
+        async with engine().transaction() as transaction:
+            row = await transaction.connection.fetchrow(sql, kind, subject_id)
+    else:
+        row = await connection.fetchrow(sql, kind, subject_id)
+    return dict(row) if row else None
+
+
 async def in_scope(principal: Principal, status: str | None = "pending", limit: int = 100) -> list[dict]:
     """Approvals of the operator's subtree, newest first (pending ones by default)."""
     _operator(principal)

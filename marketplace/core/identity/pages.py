@@ -11,11 +11,10 @@ from litestar.response import Redirect, Template
 from marketplace.core.errors import DomainError
 from marketplace.core.identity import accounts, guards, services as identity, sms, totp, two_factor
 from marketplace.core.identity.controllers import client_address
-from marketplace.core.identity.middleware import WEB_AREAS
-from marketplace.core.settings import get_settings
 from marketplace.core.web import nav, qr
 from marketplace.core.web.forms import form_error
 from marketplace.core.web.nav import N_
+from marketplace.core.web.pages import signed_in
 from marketplace.core.web.params import Id
 
 nav.register("console", "security", N_("Account security"), "/console/security", "key", position=95)
@@ -27,23 +26,6 @@ PASSWORD_PATHS = {"member": "/me/password", "provider": "/provider/password", "o
 
 async def _form(request: Request) -> dict[str, str]:
     return {key: str(value)[:200] for key, value in (await request.form()).items()}
-
-
-def _signed_in(kind: str, token: str, expires_at: datetime, path: str) -> Response:
-    """A redirect that carries a new session cookie, as after a sign-in."""
-    prefix, cookie = WEB_AREAS[kind]
-    response = Redirect(path=path)
-    lifetime = int((expires_at - datetime.now(UTC)).total_seconds())
-    response.set_cookie(
-        cookie,
-        token,
-        path=prefix or "/",
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().security.secure_cookies,
-        max_age=None if identity.sliding(kind) else lifetime,
-    )
-    return response
 
 
 # Members: sign in with an SMS code ----------------------------------------------------------------
@@ -114,7 +96,7 @@ async def sms_login(request: Request) -> Response:
             "identity/sms_login.html", step="code", phone=phone, error=error, status=error.status, next_path=next_path
         )
     token, expires_at = await identity.open_session("member", member_id, "cookie")
-    return _signed_in("member", token, expires_at, next_path or "/")
+    return signed_in("member", token, expires_at, next_path or "/")
 
 
 # Members: forgotten password --------------------------------------------------------------------------
@@ -149,7 +131,7 @@ async def reset(request: Request) -> Response:
             "identity/reset.html", step="code", phone=phone, error=error, status=error.status, code=form.get("code", "")
         )
     token, expires_at = await identity.open_session("member", member_id, "cookie")
-    return _signed_in("member", token, expires_at, "/me/password?done=reset")
+    return signed_in("member", token, expires_at, "/me/password?done=reset")
 
 
 # Everyone: change one's password ----------------------------------------------------------------------

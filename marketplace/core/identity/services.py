@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from marketplace.core import db, personal_data
 from marketplace.core.errors import Invalid, Unauthorized
 from marketplace.core.federation import services as federation
-from marketplace.core.identity import credentials, throttle, two_factor
+from marketplace.core.identity import credentials, session_cache, throttle, two_factor
 from marketplace.core.identity.passwords import verify_password
 from marketplace.core.identity.principal import Principal, PrincipalKind
 from marketplace.core.identity.tables import AuthSession, Operator
@@ -131,7 +131,7 @@ async def open_session(kind: str, principal_id: int, channel: str) -> tuple[str,
 # The session and, for a member's, the member principal in one statement: one round trip
 # on every signed-in request (members are most of them).
 _SESSION_SQL = (
-    "SELECT s.principal_kind, s.principal_id, s.created_at, s.last_seen_at, "
+    "SELECT s.principal_kind, s.principal_id, s.created_at, s.last_seen_at, s.expires_at, "
     f"{federation.MEMBER_PRINCIPAL_COLUMNS} FROM auth_session s "
     + federation.MEMBER_PRINCIPAL_JOIN.format(
         member_id="(CASE WHEN s.principal_kind = 'member' THEN s.principal_id::bigint END)"
@@ -142,6 +142,10 @@ _SESSION_SQL = (
 
 async def principal_for_token(token: str, channel: str) -> Principal | None:
     token_hash = _hash(token)
+    cached = session_cache.get(token_hash, channel)
+    if cached is not None:
+        return cached
+    since = session_cache.generation()
     now = _now()
     # Straight asyncpg on one connection: this runs on every signed-in request, and the
     # ORM's query building and a pool round per query cost more than the queries.
@@ -157,7 +161,10 @@ async def principal_for_token(token: str, channel: str) -> Principal | None:
                 _expiry(row["principal_kind"], row["created_at"], now),
             )
     if row["principal_kind"] == "member":  # the hot path: members are most requests
-        return federation.member_principal_from_row(row, session_hash=token_hash)
+        member = federation.member_principal_from_row(row, session_hash=token_hash)
+        if member is not None:
+            session_cache.put(token_hash, channel, member, row["expires_at"], since)
+        return member
     principal = await load_principal(row["principal_kind"], int(row["principal_id"]))
     if principal is None:
         return None
@@ -198,6 +205,9 @@ async def load_principal(kind: str, principal_id: int) -> Principal | None:
 async def sign_out(principal: Principal) -> None:
     if principal.session_hash:
         await AuthSession.delete().where(AuthSession.token_hash == principal.session_hash)
+        # This process drops it at once, every other one before this returns (session_cache).
+        session_cache.forget(f"s:{principal.session_hash}")
+        await session_cache.fence()
 
 
 async def purge_expired_sessions() -> int:

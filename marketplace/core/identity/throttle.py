@@ -72,14 +72,6 @@ def keys(kind: str, identifier: str, address: str) -> tuple[str, str]:
     return f"login:attempts:{kind}:{digest}", f"login:attempts:addr:{address}"
 
 
-def delay_after(failures: int) -> int:
-    """Seconds the next attempt waits after `failures` failures in a row (0: none)."""
-    security = get_settings().security
-    if failures < security.login_max_failures:
-        return 0
-    return min(security.login_max_delay_seconds, 2 ** (failures - security.login_max_failures))
-
-
 def _refusal(wait_ms: int, which: str) -> TooManyRequests:
     seconds = max(1, math.ceil(wait_ms / 1000))
     error = TooManyRequests(

@@ -102,7 +102,6 @@ def safe_next(kind: str, text: str | None) -> str | None:
 
 
 async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
-    prefix, cookie = WEB_AREAS[kind]
     try:
         secret = form.password if kind != "evaluator" else form.password.strip()
         token, expires_at = await identity.sign_in(
@@ -110,7 +109,13 @@ async def _sign_in(request: Request, kind: str, form: LoginForm) -> Response:
         )
     except DomainError as error:
         return _login_page(kind, _login_error(error), form.username, error.status, safe_next(kind, form.next))
-    response = Redirect(path=safe_next(kind, form.next) or prefix + "/")
+    return signed_in(kind, token, expires_at, safe_next(kind, form.next) or WEB_AREAS[kind][0] + "/")
+
+
+def signed_in(kind: str, token: str, expires_at: datetime, path: str) -> Response:
+    """A redirect to `path` that carries a new session cookie of `kind`'s area."""
+    prefix, cookie = WEB_AREAS[kind]
+    response = Redirect(path=path)
     # Staff sessions slide with activity on the server (30 idle minutes, 12 hours at most),
     # so their cookie lives as long as the browser; a member's lasts as long as the session.
     lifetime = int((expires_at - datetime.now(UTC)).total_seconds())

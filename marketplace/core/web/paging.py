@@ -8,10 +8,15 @@ A second list on the same page pages with a parameter of its own (`param="held_p
 an anchor, so turning its pages keeps the first list where it was.
 """
 
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlencode
 
+from marketplace.core.errors import DomainError
 from marketplace.core.web.forms import form_id
+
+Item = TypeVar("Item")
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
@@ -49,8 +54,17 @@ class Pager:
     def of(
         cls, request, total: int, page: int, page_size: int = PAGE_SIZE, param: str = "page", anchor: str = ""
     ) -> "Pager":
-        query = {key: value for key, value in request.query_params.items() if key != param and key not in TRANSIENT}
-        return cls(request.url.path, query, int(total), page, page_size, param, anchor)
+        """The pager of the list at this request's own address."""
+        return cls.at(request.url.path, request.query_params, total, page, page_size, param, anchor)
+
+    @classmethod
+    def at(
+        cls, path: str, query, total: int, page: int, page_size: int = PAGE_SIZE, param: str = "page", anchor: str = ""
+    ) -> "Pager":
+        """The pager of the list at `path` with `query`: for a list shown again after a POST,
+        whose own address is the form's, not the list's."""
+        kept = {key: value for key, value in query.items() if key != param and key not in TRANSIENT and value}
+        return cls(path, kept, int(total), page, page_size, param, anchor)
 
     @property
     def pages(self) -> int:
@@ -97,6 +111,25 @@ def bulk_request(form, prefix: str) -> tuple[str | None, str, str, list[int]]:
         back = prefix
     ids = sorted({number for raw in form.getall("ids", []) if (number := form_id(raw))})[:200]
     return form.get("action"), (form.get("reason") or "").strip(), back, ids
+
+
+def confirm_fields(action: str | None, back: str, reason: str, ids) -> list[tuple[str, str]]:
+    """The hidden fields of a bulk action's confirmation page: the same request again, with
+    the ticked ids that are still there."""
+    return [("action", action or ""), ("back", back), ("reason", reason)] + [("ids", str(id_)) for id_ in ids]
+
+
+async def apply_to_each(items: Iterable[Item], work: Callable[[Item], Awaitable[object]]) -> tuple[int, int]:
+    """Do the bulk action on each ticked item, one service call each (so each keeps its own
+    rules): how many were done, and how many the service refused."""
+    done = failed = 0
+    for item in items:
+        try:
+            await work(item)
+            done += 1
+        except DomainError:
+            failed += 1
+    return done, failed
 
 
 def back_with(back: str, action: str, done: int, failed: int) -> str:

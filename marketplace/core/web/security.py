@@ -18,7 +18,6 @@ import secrets
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketplace.core.settings import get_settings
@@ -88,22 +87,29 @@ def _signed_in(scope: Scope) -> bool:
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
-    """Litestar `before_send`: runs for every response the app sends."""
+    """Litestar `before_send`: runs for every response the app sends. The raw header list
+    is edited in one pass (a MutableScopeHeaders scans and re-encodes it once per header:
+    9.5 µs against 3 µs per answer, docs/benchmarks.md)."""
     if message["type"] != "http.response.start" or scope["type"] != "http":
         return
     settings = get_settings()
-    headers = MutableScopeHeaders.from_message(message)
+    raw = message.setdefault("headers", [])  # type: ignore[typeddict-item]
     path = scope.get("path", "")
-    # Drawn by nonce_middleware; responses that never passed it (unmatched routes) draw here.
-    nonce = scope.get(_NONCE_KEY) or scope.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
-    if "content-security-policy" not in headers:
-        headers["Content-Security-Policy"] = content_security_policy(nonce, path)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    headers["X-Frame-Options"] = "DENY"
+    wanted = {
+        b"x-content-type-options": b"nosniff",
+        b"referrer-policy": b"strict-origin-when-cross-origin",
+        b"x-frame-options": b"DENY",
+    }
+    if not any(name.lower() == b"content-security-policy" for name, _ in raw):
+        # Drawn by nonce_middleware; responses that never passed it (unmatched routes) draw here.
+        nonce = scope.get(_NONCE_KEY) or scope.setdefault(_NONCE_KEY, secrets.token_urlsafe(18))
+        wanted[b"content-security-policy"] = content_security_policy(nonce, path).encode("latin-1")
     max_age = settings.security.hsts_max_age
     if max_age and (scope.get("scheme") == "https" or settings.security.secure_cookies):
-        headers["Strict-Transport-Security"] = f"max-age={max_age}; includeSubDomains"
+        wanted[b"strict-transport-security"] = f"max-age={max_age}; includeSubDomains".encode("latin-1")
     if _signed_in(scope) and not path.startswith(("/static/", "/media/")):
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"
+        wanted[b"cache-control"] = b"no-store"
+        wanted[b"pragma"] = b"no-cache"
+    # Set, not added: a header of the same name the response already had is replaced.
+    raw[:] = [(name, value) for name, value in raw if name.lower() not in wanted]
+    raw.extend(wanted.items())

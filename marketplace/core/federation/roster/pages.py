@@ -13,11 +13,11 @@ from marketplace.core.federation.roster import parsing, services as roster
 from marketplace.core.identity import guards, services as identity
 from marketplace.core.identity.controllers import client_address
 from marketplace.core.identity.middleware import WEB_AREAS
-from marketplace.core.settings import get_settings
 from marketplace.core.web import nav, paging
 from marketplace.core.web.forms import form_error
 from marketplace.core.web.i18n import current_locale, gettext as _
 from marketplace.core.web.nav import N_
+from marketplace.core.web.pages import signed_in
 from marketplace.core.web.params import BigId, Id
 
 UPLOAD_LIMIT = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
@@ -278,18 +278,7 @@ async def activate(request: Request) -> Response:
         return _activate_page(_no_match(), values, error.status)
     # Activated: signed in at once, as after a sign-in.
     token, expires_at = await identity.open_session("member", member_id, "cookie")
-    prefix, cookie = WEB_AREAS["member"]
-    response = Redirect(path=prefix + "/")
-    response.set_cookie(
-        cookie,
-        token,
-        path=prefix or "/",
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().security.secure_cookies,
-        expires=int(expires_at.timestamp()),
-    )
-    return response
+    return signed_in("member", token, expires_at, WEB_AREAS["member"][0] + "/")
 
 
 ROUTES: list = [
