@@ -121,6 +121,16 @@ class ComplaintAnswer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     text: Annotated[str, msgspec.Meta(min_length=2, max_length=2000)]
 
 
+class ForwardedTo(msgspec.Struct, kw_only=True):
+    """Who handles a complaint since an operator forwarded it: a union, and the operator when named."""
+
+    node_id: int
+    node_name_zh: str
+    node_name_en: str
+    operator_id: int | None = None
+    operator_name: str | None = None
+
+
 class ComplaintRead(msgspec.Struct, kw_only=True):
     id: int
     voucher_id: int
@@ -138,6 +148,7 @@ class ComplaintRead(msgspec.Struct, kw_only=True):
     closed_at: datetime | None
     member_name: str | None = None  # masked, for providers and operators
     photo: str | None = None  # the member's photo under /media, kept by catalog.services.store_picture
+    forwarded_to: ForwardedTo | None = None  # for operators: who handles it since it was forwarded
 
     @property
     def photo_thumbnail(self) -> str | None:
@@ -200,3 +211,22 @@ class AppealInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class AppealDecisionInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     outcome: Literal["upheld", "rejected"]
     explanation: Annotated[str, msgspec.Meta(min_length=10, max_length=4000)]
+
+
+class HeldRating(msgspec.Struct, kw_only=True):
+    """A rating held out of the score as part of a burst, waiting for an operator's verdict."""
+
+    id: int
+    provider: int
+    provider_name: str
+    overall: int
+    comment: str | None
+    hold_reason: str  # burst_one_network, burst_new_accounts
+    created_at: datetime
+
+
+class HeldRatingPage(msgspec.Struct, kw_only=True):
+    items: list[HeldRating]
+    total: int
+    page: int
+    page_size: int

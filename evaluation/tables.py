@@ -106,6 +106,11 @@ class Complaint(Table, tablename="complaint"):
     )
     member_masked = Varchar(length=50, default="")  # 王*芳, as providers and operators see the member
     photo = Varchar(length=100, null=True, default=None)  # under /media, as catalog.services.store_picture keeps it
+    # Who handles it now, after an operator forwarded it (evaluation.complaints.forward).
+    assigned_node = ForeignKey(UNION_NODE, null=True, default=None)
+    assigned_operator = ForeignKey(
+        LazyTableReference("Operator", module_path="marketplace.core.identity.tables"), null=True, default=None
+    )
 
 
 class EvaluatorBatch(Table, tablename="evaluator_batch"):

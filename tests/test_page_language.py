@@ -136,20 +136,23 @@ async def _seed(world) -> dict[str, int]:
     member, voucher = await redeemed_voucher(world)
     redemption = await value("SELECT id FROM redemption LIMIT 1")
     provider = world.providers["chaoyang"]["id"]
-    await Complaint.insert(
-        Complaint(
-            redemption=redemption,
-            voucher=voucher.id,
-            provider=provider,
-            member=member.id,
-            category="overcharge",
-            text="结账时多收了二十元",
-            status="open",
-            created_at=now() - timedelta(days=5),
-            respond_by=now() - timedelta(days=2),
-            member_masked="王*芳",
-        )
-    )
+    ids["complaint_id"] = (
+        await Complaint.insert(
+            Complaint(
+                redemption=redemption,
+                voucher=voucher.id,
+                provider=provider,
+                member=member.id,
+                category="overcharge",
+                text="结账时多收了二十元",
+                status="open",
+                created_at=now() - timedelta(days=5),
+                respond_by=now() - timedelta(days=2),
+                member_masked="王*芳",
+                assigned_node=world.nodes["chaoyang"],  # forwarded to the provider's own union
+            )
+        ).returning(Complaint.id)
+    )[0]["id"]
     await Rating.insert(
         Rating(
             redemption=redemption,

@@ -44,6 +44,7 @@ BODIES = {
     },
     "POST /api/v1/console/cases/{case_id:int}/decision": {"decision": "delist", "explanation": "越权决定，应被拒绝。"},
     "POST /api/v1/console/complaints/{complaint_id:int}/close": {"resolution": "越权结案"},
+    "POST /api/v1/console/complaints/{complaint_id:int}/forward": {"reason": "越权转交"},
     "POST /api/v1/console/held-ratings/{rating_id:int}": {"keep": True},
     "POST /api/v1/console/listings/{offer_id:int}/approve": None,
     "POST /api/v1/console/listings/{offer_id:int}/reject": {"reason": "越权驳回，应被拒绝。"},

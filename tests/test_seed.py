@@ -436,6 +436,19 @@ async def test_the_history_is_consistent_and_gives_every_audience_something_to_s
     statuses = {row["status"] for row in await _fetch("SELECT status FROM complaint")}
     assert {"open", "answered", "closed"} <= statuses
     assert await _value("SELECT count(*) FROM complaint WHERE status = 'open' AND respond_by < now()") >= 1
+    # Complaints still open about district providers forwarded (转交) down to their district's union
+    # (three at most), one of Chaoyang's back up to a named city operator.
+    district = await _value(
+        "SELECT count(*) FROM complaint c JOIN provider p ON p.id = c.provider JOIN union_node n ON n.id = p.node "
+        "WHERE n.path LIKE (SELECT path FROM union_node WHERE code = '110000') || '_%' AND c.status <> 'closed'"
+    )
+    assert await _value("SELECT count(*) FROM complaint WHERE assigned_node IS NOT NULL") == min(district, 3)
+    forwarded_up = await _value("SELECT count(*) FROM complaint WHERE assigned_operator IS NOT NULL")
+    assert await _value("SELECT count(*) FROM audit_event WHERE action = 'complaint.forwarded'") == (
+        min(district, 3) + forwarded_up
+    )
+    # A points grant over the threshold waits for a second operator (待审批).
+    assert await _value("SELECT count(*) FROM points_grant WHERE status = 'pending'") == 1
     await _operators_have_something_to_decide_from()
     await _the_demo_accounts_have_a_history_of_their_own()
 
@@ -459,8 +472,9 @@ async def _operators_have_something_to_decide_from():
     assert len(statements) > 3 and [s["status"] for s in statements].count("approved") == 1
     assert await _value("SELECT count(*) FROM search_miss") > 20
     assert await _value("SELECT count(*) FROM report_usage_daily") > 0
-    grants = await _fetch("SELECT * FROM points_grant")
+    grants = await _fetch("SELECT * FROM points_grant WHERE status <> 'pending'")  # one waits for four eyes
     assert len(grants) == 2 and all(g["status"] == "done" and g["members_done"] > 0 for g in grants)
+    assert await _value("SELECT count(*) FROM approval_request WHERE status = 'pending'") == 1
 
 
 async def _the_demo_accounts_have_a_history_of_their_own():

@@ -17,6 +17,12 @@ class Resolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     resolution: Annotated[str, msgspec.Meta(min_length=2, max_length=2000)]
 
 
+class Forward(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # None: to the provider's own union; else an operator who mediates complaints for it.
+    operator_id: Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)] | None = None
+    reason: Annotated[str, msgspec.Meta(min_length=2, max_length=500)]
+
+
 class ProviderComplaintController(Controller):
     path = "/api/v1/provider"
     tags = ["quality"]
@@ -47,6 +53,14 @@ class ConsoleComplaintController(Controller):
     @post("/complaints/{complaint_id:int}/close", status_code=200, summary="Close a complaint with a resolution")
     async def close(self, request: Request, complaint_id: FromPath[BigId], data: JSONBody[Resolution]) -> ComplaintRead:
         return await complaints.close(request.user, complaint_id, data.resolution)
+
+    @post(
+        "/complaints/{complaint_id:int}/forward",
+        status_code=200,
+        summary="Forward a complaint to the provider's own union or to a named operator, with a reason",
+    )
+    async def forward(self, request: Request, complaint_id: FromPath[BigId], data: JSONBody[Forward]) -> ComplaintRead:
+        return await complaints.forward(request.user, complaint_id, data.operator_id, data.reason)
 
 
 ROUTES: list = [ProviderComplaintController, ConsoleComplaintController]

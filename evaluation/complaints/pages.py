@@ -13,10 +13,10 @@ from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
 from marketplace.core.audit.middleware import nothing_changed
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
 from marketplace.core.web import page_parts, paging, portal_badges, todo
-from marketplace.core.web.forms import form_error
+from marketplace.core.web.forms import form_error, form_id
 from marketplace.core.web.i18n import gettext as _
 from marketplace.core.web.nav import N_, register
 from marketplace.core.web.params import BigId
@@ -31,6 +31,17 @@ todo.register(
     complaints.count_overdue,
     position=30,
 )
+todo.register(
+    "complaints_forwarded",
+    N_("Complaints forwarded to you"),
+    "/console/complaints?forwarded=me",
+    complaints.count_forwarded_to_me,
+    position=31,
+    nav_key="complaints",
+)
+
+# The fields of the complaint page's forms, as their labels say them.
+FORWARD_LABELS = {"operator_id": N_("Forward to"), "reason": N_("Why you forward it")}
 
 
 async def _form(request: Request) -> dict:
@@ -88,9 +99,10 @@ async def _mediation(
     q = (query.get("q") or "")[:60]
     complaint_status = query.get("status") if query.get("status") in complaints.COMPLAINT_STATUSES else ""
     overdue = query.get("overdue") == "1"
+    forwarded = query.get("forwarded") == "me"
     page = paging.page_number(query.get("page"))
     found, total = await complaints.complaint_page(
-        request.user, q=q, status=complaint_status, overdue=overdue, page=page
+        request.user, q=q, status=complaint_status, overdue=overdue, forwarded_to_me=forwarded, page=page
     )
     on_page = refused in {complaint.id for complaint in found if not complaint.resolution}
     return Template(
@@ -104,6 +116,7 @@ async def _mediation(
             "q": q,
             "status": complaint_status,
             "overdue": "1" if overdue else "",
+            "forwarded": "me" if forwarded else "",
             "pager": paging.Pager.at("/console/complaints", query, total, page),
             **paging.bulk_outcome(request, ("close",)),
         },
@@ -119,15 +132,71 @@ async def console_complaints(request: Request) -> Template:
 async def console_close(request: Request, complaint_id: BigId) -> Response:
     form = await _form(request)
     resolution = form.get("resolution") or ""
-    back = form.get("back") or ""  # the list page the operator was on
+    back = form.get("back") or ""  # the list page the operator was on, or the complaint's own page
     if not back.startswith("/console/complaints"):
         back = "/console/complaints"
+    from_its_page = back == f"/console/complaints/{complaint_id}"
     try:
         await complaints.close(request.user, complaint_id, resolution)
     except DomainError as error:
-        on_page = dict(parse_qsl(urlsplit(back).query))
+        if from_its_page and error.status != 404:
+            return await _complaint_page(request, complaint_id, error, error.status, form="close", values=form)
+        on_page = dict(parse_qsl(urlsplit(back).query)) if not from_its_page else {}
         return await _mediation(request, error, query=on_page, refused=complaint_id, resolution=resolution)
-    return Redirect(path=back)
+    return Redirect(path=f"{back}?done=closed" if from_its_page else back)
+
+
+async def _complaint_page(
+    request: Request,
+    complaint_id: int,
+    error: DomainError | None = None,
+    status: int = 200,
+    *,
+    form: str = "",
+    values=None,
+) -> Template:
+    """One complaint with its history (filed, answered, each forward, closed), the forward form
+    and the close form. `form`: the form that was refused ("forward" or "close"), shown again with
+    its error at the field and what was typed."""
+    complaint = await complaints.for_operator(request.user, complaint_id)
+    done = request.query_params.get("done")
+    return Template(
+        template_name="evaluation/console_complaint.html",
+        status_code=status,
+        context={
+            "complaint": complaint,
+            "history": await complaints.history(request.user, complaint_id),
+            "targets": await complaints.forward_targets(request.user, complaint_id),
+            "vouchers": await page_parts.fill("complaint_vouchers", request, [complaint.voucher_id]),
+            "error": form_error(error, {**FORWARD_LABELS, "resolution": N_("Resolution")}) if error else None,
+            "failed_form": form if error else "",
+            "values": values or {},
+            "done": done if done in ("forwarded", "closed") else None,
+        },
+    )
+
+
+@get("/console/complaints/{complaint_id:int}", guards=[guards.operator], include_in_schema=False)
+async def console_complaint(request: Request, complaint_id: BigId) -> Template:
+    return await _complaint_page(request, complaint_id)
+
+
+@post("/console/complaints/{complaint_id:int}/forward", guards=[guards.operator], include_in_schema=False)
+async def console_forward(request: Request, complaint_id: BigId) -> Response:
+    """Forward a complaint to the provider's own union or to a named operator, with a reason;
+    back to the complaint, which says to whom it went."""
+    form = await _form(request)
+    target = form.get("target") or ""
+    operator_id = form_id(form.get("operator_id")) if target == "operator" else None
+    try:
+        if target not in ("node", "operator") or (target == "operator" and operator_id is None):
+            raise Invalid("Choose the provider's union or an operator.", field="operator_id")
+        await complaints.forward(request.user, complaint_id, operator_id, form.get("reason") or "")
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        return await _complaint_page(request, complaint_id, error, error.status, form="forward", values=form)
+    return Redirect(path=f"/console/complaints/{complaint_id}?done=forwarded")
 
 
 @post("/console/complaints/bulk", guards=[guards.operator], include_in_schema=False)
@@ -165,4 +234,12 @@ async def console_complaints_bulk(request: Request) -> Response:
     return Redirect(path=paging.back_with(back, action, done, failed))
 
 
-ROUTES: list = [provider_complaints, provider_answer, console_complaints, console_close, console_complaints_bulk]
+ROUTES: list = [
+    provider_complaints,
+    provider_answer,
+    console_complaints,
+    console_complaint,
+    console_forward,
+    console_close,
+    console_complaints_bulk,
+]

@@ -19,11 +19,13 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from asyncpg.exceptions import UniqueViolationError
 
-from evaluation.schemas import ComplaintInput, ComplaintRead
+from evaluation.schemas import ComplaintInput, ComplaintRead, ForwardedTo
 from evaluation.scorecards import services as scorecards
 from marketplace.core import personal_data, pii
+from marketplace.core.audit import services as audit
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.core.identity import operators
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 
@@ -49,6 +51,16 @@ SELECT c.*, p.name AS provider_name FROM complaint c JOIN provider p ON p.id = c
 """
 
 
+# For operators: also who holds the complaint since it was forwarded (the union, and the operator when named).
+_HELD_BY = (
+    ", an.name_zh AS assigned_node_zh, an.name_en AS assigned_node_en, ao.display_name AS assigned_operator_name "
+)
+_OPERATOR_SQL = (
+    _SQL.replace("FROM complaint c", _HELD_BY + "FROM complaint c")
+    + "LEFT JOIN union_node an ON an.id = c.assigned_node LEFT JOIN operator ao ON ao.id = c.assigned_operator "
+)
+
+
 def _read(row, *, show_member: bool) -> ComplaintRead:
     now = datetime.now(UTC)
     return ComplaintRead(
@@ -69,6 +81,19 @@ def _read(row, *, show_member: bool) -> ComplaintRead:
         member_name=row["member_masked"] if show_member else None,
         photo=row["photo"],
     )
+
+
+def _read_for_operator(row) -> ComplaintRead:
+    complaint = _read(row, show_member=True)
+    if row["assigned_node"] is not None:
+        complaint.forwarded_to = ForwardedTo(
+            node_id=row["assigned_node"],
+            node_name_zh=row["assigned_node_zh"],
+            node_name_en=row["assigned_node_en"],
+            operator_id=row["assigned_operator"],
+            operator_name=row["assigned_operator_name"],
+        )
+    return complaint
 
 
 @personal_data.forgets("complaint")
@@ -245,13 +270,13 @@ async def in_scope(principal: Principal, status: str | None = None, limit: int =
     _operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
+            _OPERATOR_SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
             "AND ($2::varchar IS NULL OR c.status = $2) ORDER BY (c.status <> 'closed') DESC, c.respond_by LIMIT $3",
             principal.node_path,
             status,
             limit,
         )
-    return [_read(row, show_member=True) for row in rows]
+    return [_read_for_operator(row) for row in rows]
 
 
 async def in_scope_by_id(principal: Principal, complaint_ids: list[int]) -> list[ComplaintRead]:
@@ -259,12 +284,13 @@ async def in_scope_by_id(principal: Principal, complaint_ids: list[int]) -> list
     _operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND c.id = ANY($2::bigint[]) "
+            _OPERATOR_SQL
+            + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND c.id = ANY($2::bigint[]) "
             "ORDER BY c.respond_by, c.id",
             principal.node_path or "-",
             list(complaint_ids),
         )
-    return [_read(row, show_member=True) for row in rows]
+    return [_read_for_operator(row) for row in rows]
 
 
 async def close(principal: Principal, complaint_id: int, resolution: str) -> ComplaintRead:
@@ -307,18 +333,26 @@ COMPLAINT_STATUSES = ("open", "answered", "closed")
 
 
 async def complaint_page(
-    principal: Principal, *, q: str = "", status: str = "", overdue: bool = False, page: int = 1, page_size: int = 50
+    principal: Principal,
+    *,
+    q: str = "",
+    status: str = "",
+    overdue: bool = False,
+    forwarded_to_me: bool = False,
+    page: int = 1,
+    page_size: int = 50,
 ) -> tuple[list[ComplaintRead], int]:
-    """One page of the complaints in the operator's scope, by provider name, status and
-    "past its deadline"; those still to settle first, the nearest deadline first."""
+    """One page of the complaints in the operator's scope, by provider name, status, "past its
+    deadline" and "forwarded to me"; those still to settle first, the nearest deadline first."""
     _operator(principal)
     text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            _SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,")
+            _OPERATOR_SQL.replace("SELECT c.*,", "SELECT c.*, count(*) OVER () AS total,")
             + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
             "AND ($2 = '' OR c.status = $2) AND (NOT $3 OR (c.status = 'open' AND c.respond_by < now())) "
             "AND ($4 = '' OR p.name ILIKE '%' || $4 || '%') "
+            "AND (NOT $7 OR (c.status <> 'closed' AND " + _MINE + ")) "
             "ORDER BY (c.status <> 'closed') DESC, c.respond_by LIMIT $5 OFFSET $6",
             principal.node_path,
             status,
@@ -326,5 +360,167 @@ async def complaint_page(
             text,
             page_size,
             (page - 1) * page_size,
+            forwarded_to_me,
+            principal.id,
+            principal.node_id,
         )
-    return [_read(row, show_member=True) for row in rows], (rows[0]["total"] if rows else 0)
+    return [_read_for_operator(row) for row in rows], (rows[0]["total"] if rows else 0)
+
+
+# Forwarding (转交) ----------------------------------------------------------------------------------
+#
+# An operator hands a complaint on, with a reason: to the provider's own union (the operators
+# there take it up), or to a named operator whose scope covers the provider (a colleague, or
+# someone higher up). Forwarding moves the work, not the scope: whoever receives it already sees
+# the complaint; it shows in their to-do list until it is closed or forwarded again. Each
+# hand-over is an audit event (who, when, to whom, why), which is also the complaint's history.
+
+FORWARD_ROLES = ("administrator", "reviewer")  # the roles that mediate complaints (quality.decide)
+FORWARDED = "complaint.forwarded"
+# Forwarded to this operator by name, or to their union without a name ($8: operator, $9: node).
+_MINE = "(c.assigned_operator = $8 OR (c.assigned_operator IS NULL AND c.assigned_node = $9))"
+
+
+async def _complaint_in_scope(connection, principal: Principal, complaint_id: int):
+    row = await connection.fetchrow(
+        _OPERATOR_SQL.replace(
+            "SELECT c.*,",
+            "SELECT c.*, pn.id AS provider_node_id, pn.path AS provider_path, pn.name_zh AS provider_node_zh, "
+            "pn.name_en AS provider_node_en,",
+        )
+        + "JOIN union_node pn ON pn.id = p.node WHERE c.id = $1 AND pn.path LIKE $2 || '%'",
+        complaint_id,
+        principal.node_path or "-",
+    )
+    if row is None:
+        raise NotFound("No complaint with this id in your scope.", code="complaint_not_found")
+    return row
+
+
+async def forward_targets(principal: Principal, complaint_id: int) -> dict:
+    """Where the operator may forward a complaint: the provider's own union (unless it is the
+    operator's own), and the operators who may mediate it (their scope covers the provider),
+    themselves left out."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        row = await _complaint_in_scope(transaction.connection, principal, complaint_id)
+    people = await operators.operators_covering(row["provider_path"], FORWARD_ROLES)
+    own_union = row["provider_node_id"] == principal.node_id
+    return {
+        "node": None
+        if own_union
+        else {"id": row["provider_node_id"], "name_zh": row["provider_node_zh"], "name_en": row["provider_node_en"]},
+        "operators": [person for person in people if person["id"] != principal.id],
+    }
+
+
+async def forward(principal: Principal, complaint_id: int, operator_id: int | None, reason: str) -> ComplaintRead:
+    """Hand a complaint that is not closed to the provider's own union (`operator_id` None) or
+    to a named operator who may mediate it, with a reason; audited, and on the complaint's history."""
+    _operator(principal)
+    reason = (reason or "").strip()
+    if not 2 <= len(reason) <= 500:
+        raise Invalid("Write why you forward it, in 2 to 500 characters.", field="reason")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await _complaint_in_scope(connection, principal, complaint_id)
+        if row["status"] == "closed":
+            raise Conflict("This complaint is closed; there is nothing left to forward.", code="complaint_closed")
+        if operator_id is None:
+            if row["provider_node_id"] == principal.node_id:
+                raise Invalid("The provider belongs to your own union; choose an operator.", field="operator_id")
+            node_id, to_operator = row["provider_node_id"], None
+        else:
+            people = await operators.operators_covering(row["provider_path"], FORWARD_ROLES)
+            person = next((person for person in people if person["id"] == operator_id), None)
+            if person is None:
+                raise Invalid(
+                    "Choose an operator who mediates complaints for this provider's union.", field="operator_id"
+                )
+            if operator_id == principal.id:
+                raise Invalid("Choose someone other than yourself.", field="operator_id")
+            node_id, to_operator = person["node"], operator_id
+        if (row["assigned_node"], row["assigned_operator"]) == (node_id, to_operator):
+            raise Conflict(
+                "The complaint is already with them.", code="complaint_forwarded_already", field="operator_id"
+            )
+        await connection.execute(
+            "UPDATE complaint SET assigned_node = $2, assigned_operator = $3 WHERE id = $1",
+            complaint_id,
+            node_id,
+            to_operator,
+        )
+        await audit.record(
+            connection,
+            principal,
+            FORWARDED,
+            "complaint",
+            complaint_id,
+            reason=reason,
+            details={"to_node": node_id, "to_operator": to_operator, "provider": row["provider"]},
+        )
+        row = await connection.fetchrow(_OPERATOR_SQL + "WHERE c.id = $1", complaint_id)
+    log.info("complaint_forwarded", complaint_id=complaint_id, to_node=node_id, to_operator=to_operator)
+    return _read_for_operator(row)
+
+
+async def for_operator(principal: Principal, complaint_id: int) -> ComplaintRead:
+    """One complaint in the operator's scope."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        row = await _complaint_in_scope(transaction.connection, principal, complaint_id)
+    return _read_for_operator(row)
+
+
+async def history(principal: Principal, complaint_id: int) -> list[dict]:
+    """What happened to a complaint, oldest first: filed, answered, each forward (by whom, to
+    whom, why) and closed. Times with who acted, by name; the member stays masked."""
+    _operator(principal)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await _complaint_in_scope(connection, principal, complaint_id)
+        forwards = await connection.fetch(
+            "SELECT e.at, e.reason, o.display_name AS by_name, tn.name_zh AS to_node_zh, tn.name_en AS to_node_en, "
+            "tp.display_name AS to_operator_name FROM audit_event e "
+            "LEFT JOIN operator o ON e.actor_kind = 'operator' AND o.id = e.actor_id "
+            "LEFT JOIN union_node tn ON tn.id = (e.details ->> 'to_node')::int "
+            "LEFT JOIN operator tp ON tp.id = (e.details ->> 'to_operator')::int "
+            "WHERE e.action = $1 AND e.subject_kind = 'complaint' AND e.subject_id = $2 ORDER BY e.at, e.id",
+            FORWARDED,
+            complaint_id,
+        )
+        closed_by = (
+            await connection.fetchval("SELECT display_name FROM operator WHERE id = $1", row["closed_by"])
+            if row["closed_by"]
+            else None
+        )
+    events = [{"kind": "filed", "at": row["created_at"], "by": row["member_masked"], "text": row["text"]}]
+    if row["answered_at"]:
+        events.append({"kind": "answered", "at": row["answered_at"], "by": row["provider_name"], "text": row["answer"]})
+    events += [
+        {
+            "kind": "forwarded",
+            "at": event["at"],
+            "by": event["by_name"],
+            "text": event["reason"],
+            "to_node_zh": event["to_node_zh"],
+            "to_node_en": event["to_node_en"],
+            "to_operator": event["to_operator_name"],
+        }
+        for event in forwards
+    ]
+    if row["closed_at"]:
+        events.append({"kind": "closed", "at": row["closed_at"], "by": closed_by, "text": row["resolution"]})
+    return sorted(events, key=lambda event: event["at"])
+
+
+async def count_forwarded_to_me(principal: Principal) -> int:
+    """Complaints not yet closed that were forwarded to this operator, or to their union without a
+    name (the to-do list)."""
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT count(*) FROM complaint c WHERE c.status <> 'closed' AND (c.assigned_operator = $1 "
+            "OR (c.assigned_operator IS NULL AND c.assigned_node = $2))",
+            principal.id,
+            principal.node_id,
+        )

@@ -3,7 +3,7 @@ ratings, policies, enforcement cases). Complaints have theirs in
 evaluation/complaints/controllers.py; members rate and complain through their vouchers
 (marketplace/vouchers/controllers.py)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -16,11 +16,15 @@ from evaluation.schemas import (
     AppealInput,
     CaseRead,
     DecisionInput,
+    HeldRating,
+    HeldRatingPage,
     StandingEventRead,
     StandingRead,
 )
 from marketplace.core.identity import guards
 from marketplace.core.web.params import BigId, Id
+
+HoldReason = Literal["burst_one_network", "burst_new_accounts"]
 
 
 class HeldVerdict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -72,9 +76,17 @@ class ConsoleQualityController(Controller):
     tags = ["quality"]
     guards = [guards.operator]
 
-    @get("/held-ratings", summary="Ratings held out of the score as part of a burst")
-    async def held(self, request: Request) -> list[dict]:
-        return await ratings.held_ratings(request.user)
+    @get("/held-ratings", summary="Ratings held out of the score as part of a burst, oldest first, a page at a time")
+    async def held(
+        self,
+        request: Request,
+        q: Annotated[str, QueryParameter(max_length=60, description="part of the provider's name")] = "",
+        hold_reason: Annotated[HoldReason | None, QueryParameter()] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+    ) -> HeldRatingPage:
+        rows, total, page = await ratings.held_page(request.user, page, page_size, q=q, reason=hold_reason or "")
+        return HeldRatingPage(items=[HeldRating(**row) for row in rows], total=total, page=page, page_size=page_size)
 
     @post("/held-ratings/{rating_id:int}", status_code=204, summary="Count a held rating, or leave it out")
     async def verdict(self, request: Request, rating_id: FromPath[BigId], data: JSONBody[HeldVerdict]) -> None:

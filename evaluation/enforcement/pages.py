@@ -122,7 +122,12 @@ async def _cases_page(
     provider_q = (query.get("provider_q") or open_values.get("provider_q") or "")[:60]
     current = await policy.policy_of_node(request.user.node_id)
     # Held ratings page on their own (?held_page=), so turning them keeps the cases' page.
-    held, held_total, held_page = await ratings.held_page(request.user, page=paging.page_number(query.get("held_page")))
+    # Searched by provider and filtered by why they were held, with parameters of their own too.
+    held_q = (query.get("held_q") or "")[:60]
+    held_reason = query.get("held_reason") if query.get("held_reason") in ratings.HOLD_REASONS else ""
+    held, held_total, held_page = await ratings.held_page(
+        request.user, paging.page_number(query.get("held_page")), q=held_q, reason=held_reason
+    )
     return Template(
         template_name="evaluation/console_cases.html",
         status_code=status,
@@ -133,6 +138,14 @@ async def _cases_page(
             "status": case_status,
             "kind": kind,
             "held": held,
+            "held_q": held_q,
+            "held_reason": held_reason,
+            "case_page": page,
+            "held_clear": "/console/cases?"
+            + paging.query_string(
+                query, held_q=None, held_reason=None, held_page=None, **dict.fromkeys(paging.TRANSIENT)
+            )
+            + "#held",
             "held_pager": paging.Pager.of(request, held_total, held_page, param="held_page", anchor="held"),
             **paging.bulk_outcome(request, ("count", "exclude")),
             "provider_q": provider_q,

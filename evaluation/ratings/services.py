@@ -26,7 +26,7 @@ from evaluation.schemas import RatingInput, RatingRead
 from evaluation.scorecards import services as scorecards
 from marketplace.core import dates, personal_data, pii
 from marketplace.core.audit import services as audit
-from marketplace.core.db import engine
+from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
@@ -322,18 +322,30 @@ async def held_ratings(principal: Principal, limit: int = 100, ids: list[int] | 
     return [dict(row) for row in rows]
 
 
-async def held_page(principal: Principal, page: int = 1, page_size: int = 50) -> tuple[list[dict], int, int]:
-    """One page of the held ratings in the operator's scope, oldest first: the rows, how many
-    are held in all, and the page shown (the last one when asked for a page past the end, as
-    after the operator decided every rating of the last page)."""
+HOLD_REASONS = ("burst_one_network", "burst_new_accounts")
+
+
+async def held_page(
+    principal: Principal, page: int = 1, page_size: int = 50, *, q: str = "", reason: str = ""
+) -> tuple[list[dict], int, int]:
+    """One page of the held ratings in the operator's scope, oldest first, by part of the
+    provider's name and why they were held: the rows, how many match in all, and the page
+    shown (the last one when asked for a page past the end, as after the operator decided
+    every rating of the last page)."""
     policy.require_operator(principal)
+    text = search_text(q)[:60]
+    where = "AND ($2 = '' OR p.name ILIKE '%' || $2 || '%') AND ($3 = '' OR r.hold_reason = $3) "
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        total = await connection.fetchval("SELECT count(*) FROM (" + _HELD_SQL + ") held", principal.node_path)
+        total = await connection.fetchval(
+            "SELECT count(*) FROM (" + _HELD_SQL + where + ") held", principal.node_path, text, reason
+        )
         page = max(1, min(page, -(-total // page_size)))
         rows = await connection.fetch(
-            _HELD_SQL + "ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3",
+            _HELD_SQL + where + "ORDER BY r.created_at, r.id LIMIT $4 OFFSET $5",
             principal.node_path,
+            text,
+            reason,
             page_size,
             (page - 1) * page_size,
         )

@@ -24,6 +24,7 @@ ACTIONS = {
     "evaluator.sample_export": N_("exported a follow-up sample"),
     "rating.held_cleared": N_("decided whether a held rating counts"),
     "settlement.approved": N_("approved a settlement statement"),
+    "complaint.forwarded": N_("forwarded a complaint to another union or operator"),
 }
 
 # Changes through pages and the API (the middleware's "http.post" and so on), by route.
@@ -39,7 +40,14 @@ ROUTES = {
     "/console/held-ratings/bulk": (N_("decided whether several held ratings count at once"), None),
     "/console/complaints/bulk": (N_("closed several complaints at once"), None),
     "/console/settlements/bulk": (N_("approved or paid several settlement statements at once"), None),
-    "/console/complaints/{complaint_id:int}/close": (N_("closed a complaint after mediation"), None),
+    "/console/complaints/{complaint_id:int}/close": (
+        N_("closed a complaint after mediation"),
+        "/console/complaints/{}",
+    ),
+    "/console/complaints/{complaint_id:int}/forward": (
+        N_("forwarded a complaint to another union or operator"),
+        "/console/complaints/{}",
+    ),
     "/console/policies": (N_("published a new version of the evaluation policy"), None),
     "/console/policy": (N_("published a new version of the evaluation policy"), None),
     "/console/points/grants": (N_("granted points to members"), None),
@@ -82,6 +90,7 @@ MENU = [
     ("operator.", N_("Operator accounts and two-factor sign-in")),
     ("node.created", N_("New union nodes")),
     ("evaluator.sample_export", N_("Follow-up sample exports")),
+    ("complaint.forwarded", N_("Complaints forwarded")),
     ("http.", N_("Other changes made in the console and the portal")),
 ]
 
@@ -98,6 +107,7 @@ SUBJECTS = {
     "union_node": N_("Union node"),
     "roster_import": N_("Roster import"),
     "evaluator_org": N_("Evaluator"),
+    "complaint": N_("Complaint"),
 }
 
 

@@ -1616,6 +1616,42 @@ class History:
             beijing.id,
         )
 
+    async def forwards(self) -> None:
+        """Complaints handed on (转交): the city's operator forwards the oldest complaints still
+        open about providers of the city's districts to each provider's own district union
+        (Chaoyang's first), and Chaoyang hands one back up to the city's operator by name, so
+        the to-do lists and the complaints' histories show it."""
+        from evaluation.complaints import services as complaints
+
+        beijing, chaoyang = self.operators["beijing"], self.operators["chaoyang"]
+        rows = await self.db.fetch(
+            "SELECT c.id, p.node FROM complaint c JOIN provider p ON p.id = c.provider "
+            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '_%' AND c.status <> 'closed' "
+            "ORDER BY p.node = $2 DESC, c.created_at LIMIT 3",
+            beijing.node_path,
+            chaoyang.node_id,
+        )
+        for row in rows:
+            await complaints.forward(beijing, row["id"], None, "属地工会先行调解，请联系商户核实后答复会员。")
+        if rows and rows[0]["node"] == chaoyang.node_id:
+            await complaints.forward(chaoyang, rows[0]["id"], beijing.id, "涉及连锁门店统一收费规则，请市总工会协调。")
+
+    async def approvals(self) -> None:
+        """A money change waiting for four eyes: Chaoyang's operator proposes a year-end points
+        grant to its members, over the approval threshold, for the city's operator to approve
+        or reject on 待审批."""
+        from marketplace.points import services as points
+
+        chaoyang = self.operators["chaoyang"]
+        members = await self.db.fetchval(
+            "SELECT count(*) FROM member m JOIN union_node n ON n.id = m.node "
+            "WHERE n.path LIKE $1 || '%' AND m.status = 'active'",
+            chaoyang.node_path,
+        )
+        # A round amount per member whose total is over the threshold.
+        amount = -(-(points.APPROVAL_THRESHOLD + 1) // max(members, 1) // 50) * 50
+        await points.create_grant(chaoyang, chaoyang.node_id, None, amount, "区总工会年终慰问积分")
+
     # --- today ---------------------------------------------------------------------------------------
 
     async def today(self) -> None:
@@ -1780,6 +1816,8 @@ STEPS = (
     "scorecards",
     "settlements",
     "search_misses",
+    "forwards",
+    "approvals",
     "today",
     "finish",
 )

@@ -760,17 +760,25 @@ def _already_redeemed(row) -> Conflict:
 
 
 async def provider_voucher_facts(principal: Principal, voucher_ids: list[int]) -> dict[int, dict]:
-    """What a provider's complaint page says about each voucher complained about: the offer,
-    the code masked and the day of the visit (redeemed, else the booked slot)."""
-    provider_id = _staff(principal)
+    """What a complaint page says about each voucher complained about: the offer, the code
+    masked and the day of the visit (redeemed, else the booked slot). A provider's users see
+    their own vouchers; an operator, those of providers in their scope."""
+    facts = (
+        "SELECT v.id, v.code, v.redeemed_at, o.title_zh, o.title_en, s.starts_at AS slot_starts_at "
+        "FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN offer_slot s ON s.id = v.slot "
+    )
     async with engine().transaction() as transaction:
-        rows = await transaction.connection.fetch(
-            "SELECT v.id, v.code, v.redeemed_at, o.title_zh, o.title_en, s.starts_at AS slot_starts_at "
-            "FROM voucher v JOIN offer o ON o.id = v.offer LEFT JOIN offer_slot s ON s.id = v.slot "
-            "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])",
-            provider_id,
-            voucher_ids,
-        )
+        if principal is not None and principal.kind == "operator":
+            rows = await transaction.connection.fetch(
+                facts + "JOIN provider p ON p.id = v.provider JOIN union_node n ON n.id = p.node "
+                "WHERE n.path LIKE $1 || '%' AND v.id = ANY($2::bigint[])",
+                principal.node_path or "-",
+                voucher_ids,
+            )
+        else:
+            rows = await transaction.connection.fetch(
+                facts + "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])", _staff(principal), voucher_ids
+            )
     return {
         row["id"]: {
             "offer_title_zh": row["title_zh"],

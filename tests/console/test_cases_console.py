@@ -10,6 +10,7 @@ from evaluation.tables import EnforcementCase
 from marketplace.core.db import engine
 from tests.console.helpers import HTML, post, web_login
 from tests.factories import now
+from tests.test_errors import bearer
 
 pytestmark = [pytest.mark.integration]
 RAW = ("delist", "upheld", "answered", "burst_one_network", "night_redemption", "staff_burst", "integrity")
@@ -159,3 +160,35 @@ async def test_an_empty_case_history_is_a_sentence_not_a_numbered_item(client, w
     assert 'data-testid="case-history-empty"' in page.text and "该商户的考核状态尚无变化" in page.text
     assert 'data-testid="low-ratings-empty"' in page.text and 'data-testid="case-complaints-empty"' in page.text
     assert '<li class="muted">' not in page.text and "无。" not in _visible(page.text)
+
+
+@pytest.mark.usefixtures("clean_state")
+async def test_held_ratings_are_searched_filtered_and_paged_on_the_page_and_in_the_api(client, world):
+    await _held_ratings(world, 113)
+    async with engine().transaction() as transaction:  # three of them came from new accounts
+        await transaction.connection.execute(
+            "UPDATE rating SET hold_reason = 'burst_new_accounts' WHERE id IN "
+            "(SELECT id FROM rating WHERE held ORDER BY id LIMIT 3)"
+        )
+    await web_login(client, "console", world.operators["chaoyang"])
+    by_reason = await client.get("/console/cases?status=open&held_reason=burst_new_accounts", headers=HTML)
+    assert by_reason.text.count('data-testid="held-rating"') == 3
+    assert re.search(r'data-testid="held-count">\s*3\s*<', by_reason.text)
+    assert '<input type="hidden" name="status" value="open">' in by_reason.text  # the cases' filter kept
+    nobody = await client.get("/console/cases?held_q=没有这家", headers=HTML)
+    assert 'data-testid="held-rating"' not in nobody.text and "/console/cases?#held" in nobody.text  # 清除
+    by_name = await client.get("/console/cases?held_q=力美健&held_page=3", headers=HTML)
+    assert by_name.text.count('data-testid="held-rating"') == 13
+    assert "held_q=" in re.search(r'name="back" value="([^"]+held[^"]*)"', by_name.text).group(1)
+
+    # The API pages too, past the old cap of 100, with the same search and filter.
+    headers = await bearer(client, "operator", world.operators["chaoyang"])
+    first = (await client.get("/api/v1/console/held-ratings?page_size=100", headers=headers)).json()
+    assert (first["total"], len(first["items"]), first["page"]) == (113, 100, 1)
+    second = (await client.get("/api/v1/console/held-ratings?page_size=100&page=2", headers=headers)).json()
+    assert len(second["items"]) == 13 and not {r["id"] for r in first["items"]} & {r["id"] for r in second["items"]}
+    new_accounts = await client.get("/api/v1/console/held-ratings?hold_reason=burst_new_accounts", headers=headers)
+    assert new_accounts.json()["total"] == 3
+    assert (await client.get("/api/v1/console/held-ratings?hold_reason=other", headers=headers)).status_code == 400
+    hebei = await bearer(client, "operator", world.operators["hebei"])
+    assert (await client.get("/api/v1/console/held-ratings", headers=hebei)).json()["total"] == 0

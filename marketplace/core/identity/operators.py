@@ -68,6 +68,21 @@ async def list_operators(principal: Principal) -> list[dict]:
     return [dict(row) for row in rows]
 
 
+async def operators_covering(node_path: str, roles: tuple[str, ...]) -> list[dict]:
+    """The active operators holding one of `roles` whose scope covers `node_path` (their node
+    is that node or one above it), the nearest node first: who may take over a matter there."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT o.id, o.display_name, o.role, o.node, n.name_zh AS node_name_zh, n.name_en AS node_name_en "
+            "FROM operator o JOIN union_node n ON n.id = o.node "
+            "WHERE o.active AND o.role = ANY($2::varchar[]) AND $1 LIKE n.path || '%' "
+            "ORDER BY n.depth DESC, o.display_name, o.id",
+            node_path,
+            list(roles),
+        )
+    return [dict(row) for row in rows]
+
+
 def _check_account(username: str, display_name: str, role: str, password: str) -> None:
     if not USERNAME.match(username):
         raise Invalid("A username has 3 to 64 letters, digits, dots, dashes or underscores.", field="username")
