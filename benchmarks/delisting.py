@@ -86,7 +86,7 @@ async def run(n: int = 20, timeout: float = 20, say=print) -> Report:
                 claim = await http.post(f"/api/v1/offers/{offer_id}/claims", headers=headers)
                 report.claims_tried += 1
                 report.claims_refused += claim.status_code == 404
-                waited = await _wait_until(visible, False, timeout)
+                waited = await _wait_until(visible, False, timeout, pollers=1)
                 gone = None if waited is None else (time.perf_counter() - decided) * 1000
                 if gone is None:
                     report.timeouts += 1
@@ -108,7 +108,7 @@ async def run(n: int = 20, timeout: float = 20, say=print) -> Report:
                     await transaction.connection.execute(
                         "UPDATE enforcement_case SET status = 'closed' WHERE id = $1", case_id
                     )
-                await _wait_until(visible, True, timeout)
+                await _wait_until(visible, True, timeout, pollers=1)
                 say(
                     f"provider {provider_id}: gone from search after {gone:.0f} ms; a claim right after the decision "
                     f"got HTTP {claim.status_code}"

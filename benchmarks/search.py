@@ -46,11 +46,22 @@ DEMO_MEMBER = {"kind": "member", "username": "13800138000", "password": "member1
 @dataclass
 class Report:
     classes: list[tuple[Stats, Stats]] = field(default_factory=list)
+    # class → CPU milliseconds per search: the web process per API search, Meilisearch
+    # per search of either side (the same body). Unlike latency, these do not depend on
+    # what else the machine runs.
+    cpu_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     # The PostgreSQL-only peer on the text class (hits are offer ids, no eligibility).
     peer: Stats | None = None
-    # change ("withdrawn", "approved", "provider suspended") → milliseconds until search shows it
+    # change ("withdrawn", "approved", "provider suspended") → milliseconds until a search
+    # answered with it
     freshness_ms: dict[str, list[float]] = field(default_factory=dict)
     freshness_timeouts: dict[str, int] = field(default_factory=dict)
+    # change → milliseconds until it was searchable: the start of the first search that
+    # showed it (every search started later showed it too)
+    freshness_searchable_ms: dict[str, list[float]] = field(default_factory=dict)
+    # change → phase → milliseconds after the commit: "relayed" (the relay took the outbox
+    # row), "applied" (the search job started: it writes the overlay at once)
+    freshness_phases: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     reindex_s: float | None = None
     reindex_documents: int | None = None
     reindex_queries: int = 0
@@ -220,24 +231,143 @@ async def _query_classes() -> dict[str, list[dict]]:
     return {"text": text, "filtered": filtered, "geo": geo}
 
 
+def _cpu_of(pid: int | None) -> Callable[[], float]:
+    """CPU seconds (user + system) used so far by this process and its children; NaN
+    when it cannot be read."""
+    import psutil
+
+    def cpu() -> float:
+        try:
+            process = psutil.Process(pid)
+            return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+        except (psutil.Error, ValueError, TypeError):
+            return float("nan")
+
+    return cpu
+
+
+def _engine_pid() -> int | None:
+    state = components.by_name("meilisearch").state()
+    return state["pid"] if state else None
+
+
 # Freshness ---------------------------------------------------------------------------------
 
 
-async def _wait_until(visible: Callable, wanted: bool, timeout: float) -> float | None:
-    """Milliseconds until `visible()` returns `wanted` (polled every 10 ms), None on timeout."""
+@dataclass
+class Seen:
+    """When a change showed in search, in milliseconds after it was committed."""
+
+    searchable_ms: float  # the start of the first search that showed it (and every later one did)
+    answered_ms: float  # the end of the first search that showed it
+
+
+POLLERS = 4
+
+
+async def _wait_until(visible: Callable, wanted: bool, timeout: float, pollers: int = POLLERS) -> Seen | None:
+    """When `visible()` returned `wanted`, None on timeout.
+
+    `pollers` searches overlap, each started as the last one answered (the first ones 25
+    ms apart), as members searching at that moment would: on a machine where one search
+    takes a second, a single poller would add up to a second of its own to the moment a
+    change became searchable. A search answered busy (None) counts neither way."""
     started = time.perf_counter()
-    while await visible() != wanted:
-        if time.perf_counter() - started > timeout:
-            return None
-        await asyncio.sleep(0.01)
-    return (time.perf_counter() - started) * 1000
+    polls: list[tuple[float, float, bool]] = []  # (started, answered, showed the change)
+    done = asyncio.Event()
+
+    async def poll(delay: float) -> None:
+        await asyncio.sleep(delay)
+        while not done.is_set() and time.perf_counter() - started <= timeout:
+            asked = time.perf_counter()
+            answer = await visible()
+            if answer is not None:
+                polls.append((asked, time.perf_counter(), answer == wanted))
+            if answer == wanted:
+                done.set()
+            else:
+                await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(poll(0.025 * n) for n in range(pollers)))
+    shown = [(asked, answered) for asked, answered, ok in polls if ok]
+    if not shown:
+        return None
+    last_not_shown = max((asked for asked, _, ok in polls if not ok), default=started)
+    searchable = min((asked for asked, _ in shown if asked > last_not_shown), default=min(shown)[0])
+    return Seen((searchable - started) * 1000, (min(answered for _, answered in shown) - started) * 1000)
 
 
-def _record(report: Report, change: str, elapsed_ms: float | None) -> None:
-    if elapsed_ms is None:
+def _record(
+    report: Report, change: str, seen: Seen | None, phases: dict[str, float] | None = None, copied: float | None = None
+) -> None:
+    phases = dict(phases or {})
+    if copied is not None:
+        phases["in the overlay of a process"] = copied
+    if seen is None:
         report.freshness_timeouts[change] = report.freshness_timeouts.get(change, 0) + 1
-    else:
-        report.freshness_ms.setdefault(change, []).append(elapsed_ms)
+        return
+    report.freshness_ms.setdefault(change, []).append(seen.answered_ms)
+    report.freshness_searchable_ms.setdefault(change, []).append(seen.searchable_ms)
+    for phase, value in (phases or {}).items():
+        report.freshness_phases.setdefault(change, {}).setdefault(phase, []).append(value)
+
+
+async def _overlay_shows(kind: str, item: int, visible: bool, timeout: float = 10) -> float | None:
+    """Milliseconds until this process's copy of the visibility overlay holds the change
+    (pushed as to every web process: see catalog/search/overlay.py), None if not seen."""
+    from catalog.search import overlay
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        held = await overlay.current()
+        sets = {
+            ("offer", True): held.shown_offers,
+            ("offer", False): held.hidden_offers,
+            ("provider", True): held.shown_providers,
+            ("provider", False): held.hidden_providers,
+        }
+        if item in sets[(kind, visible)]:
+            return (time.perf_counter() - started) * 1000
+        await asyncio.sleep(0.005)
+    return None
+
+
+async def _watch(
+    visible: Callable, wanted: bool, timeout: float, kind: str, item: int
+) -> tuple[Seen | None, float | None]:
+    """The search's view and the overlay's of one change, watched together."""
+    seen, copied = await asyncio.gather(
+        _wait_until(visible, wanted, timeout), _overlay_shows(kind, item, wanted, timeout)
+    )
+    return seen, copied
+
+
+async def _last_event_id() -> int:
+    from marketplace.core import db
+
+    rows = await db.fetch("SELECT coalesce(max(id), 0) AS id FROM outbox_event")
+    return rows[0]["id"]
+
+
+async def _phases(after_event: int, topic: str, committed_at: float) -> dict[str, float]:
+    """How long the search event of a change took to be relayed and to be applied (the
+    overlay is written as the job starts), in ms after `committed_at` (epoch seconds)."""
+    from marketplace.core import db
+
+    rows = await db.fetch(
+        "SELECT extract(epoch FROM e.delivered_at) AS relayed, extract(epoch FROM p.processed_at) AS applied "
+        "FROM outbox_event e LEFT JOIN processed_event p ON p.event_id = e.id AND p.consumer LIKE 'search.%' "
+        "WHERE e.id > $1 AND e.topic = $2 ORDER BY e.id LIMIT 1",
+        after_event,
+        topic,
+    )
+    if not rows:
+        return {}
+    return {
+        phase: max(0.0, (float(rows[0][phase]) - committed_at) * 1000)
+        for phase in ("relayed", "applied")
+        if rows[0][phase] is not None
+    }
 
 
 async def _operator() -> Principal:
@@ -287,22 +417,37 @@ async def _freshness(
         if not await visible():
             continue
         # A revision waiting for review: the live offer is withdrawn until it is approved.
+        before = await _last_event_id()
         async with engine().transaction() as transaction:
             await transaction.connection.execute(
                 "UPDATE offer SET status = 'submitted', updated_at = now() WHERE id = $1", offer_id
             )
             await outbox.publish(topics.OfferChanged(offer_id=offer_id))
-        _record(report, "withdrawn", await _wait_until(visible, False, timeout))
+        committed = time.time()
+        seen, copied = await _watch(visible, False, timeout, "offer", offer_id)
+        _record(report, "withdrawn", seen, await _phases(before, topics.OfferChanged.topic, committed), copied)
+        before = await _last_event_id()
         await catalog.approve(operator, offer_id)
-        _record(report, "approved", await _wait_until(visible, True, timeout))
+        committed = time.time()
+        seen, copied = await _watch(visible, True, timeout, "offer", offer_id)
+        _record(report, "approved", seen, await _phases(before, topics.OfferChanged.topic, committed), copied)
 
     for provider_id in list(dict.fromkeys(offers.values()))[:n]:
         visible = finder(provider_id)
         if not await visible():
             continue
+        before = await _last_event_id()
         await providers.decide(operator, provider_id, "suspend", "search freshness benchmark")
+        committed = time.time()
         try:
-            _record(report, "provider suspended", await _wait_until(visible, False, timeout))
+            seen, copied = await _watch(visible, False, timeout, "provider", provider_id)
+            _record(
+                report,
+                "provider suspended",
+                seen,
+                await _phases(before, topics.ProviderChanged.topic, committed),
+                copied,
+            )
         finally:
             await providers.decide(operator, provider_id, "reinstate")
         await _wait_until(visible, True, timeout)
@@ -366,12 +511,21 @@ async def run(
                         await send(params)
                     except Exception as error:
                         say(f"warm-up: {type(error).__name__}")
+            measured = {"web": _cpu_of(children[0].pid), "engine": _cpu_of(_engine_pid())}
             for name, items in classes.items():
                 api_stats, engine_stats = Stats(name, "api"), Stats(name, "engine")
+                before = {who: cpu() for who, cpu in measured.items()}
                 await _load_paired(
                     api, engine, items, api_stats, engine_stats, requests, concurrency, 2 * class_time_limit
                 )
                 report.classes.append((api_stats, engine_stats))
+                searches = {"web": len(api_stats.latencies_ms)}
+                searches["engine"] = searches["web"] + len(engine_stats.latencies_ms)
+                report.cpu_ms[name] = {
+                    who: (cpu() - before[who]) * 1000 / searches[who]
+                    for who, cpu in measured.items()
+                    if searches[who] and before[who] == before[who]
+                }
                 say(
                     f"{name}: api p95 {api_stats.pct(95):.1f} ms ({api_stats.degraded} of "
                     f"{len(api_stats.latencies_ms)} answers degraded), engine p95 {engine_stats.pct(95):.1f} ms"

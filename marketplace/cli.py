@@ -316,14 +316,27 @@ def bench_search(requests: int, concurrency: int, freshness: int, time_limit: fl
             "",
         )
     console.print(table)
+    for name, cpu in report.cpu_ms.items():
+        console.print(
+            f"CPU per search, {name}: web process {_ms(cpu.get('web', float('nan')))} ms per API search, "
+            f"Meilisearch {_ms(cpu.get('engine', float('nan')))} ms per search"
+        )
+
+    def spread(values: list[float]) -> str:
+        return (
+            f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
+            f"max {_ms(max(values, default=float('nan')))} ms"
+        )
+
     for change in sorted(set(report.freshness_ms) | set(report.freshness_timeouts)):
         values = report.freshness_ms.get(change, [])
         console.print(
-            f"freshness ({change} → seen by search): {len(values)} changes, "
-            f"p50 {_ms(percentile(values, 50))} ms, p95 {_ms(percentile(values, 95))} ms, "
-            f"max {_ms(max(values, default=float('nan')))} ms, "
-            f"{report.freshness_timeouts.get(change, 0)} timed out"
+            f"freshness ({change}): {len(values)} changes, {report.freshness_timeouts.get(change, 0)} timed out; "
+            f"searchable (a search started then shows it) {spread(report.freshness_searchable_ms.get(change, []))}; "
+            f"answered (that search's answer) {spread(values)}"
         )
+        for phase, phase_values in report.freshness_phases.get(change, {}).items():
+            console.print(f"  after the commit, {phase}: {spread(phase_values)}")
     if report.freshness_load is not None:
         stats = report.freshness_load
         console.print(

@@ -167,6 +167,38 @@ async def test_the_worker_and_scheduler_processes_deliver_end_to_end():
     assert all(process.returncode is not None for process in processes)
 
 
+async def test_jobs_waiting_when_the_worker_starts_run_on_its_pool(tmp_path):
+    """A worker started with events already queued (the demo's first start, a restart
+    after an outage) applies them without asyncpg's "Pool.release() received invalid
+    connection": its pool is open before its threads take the first message."""
+    import asyncio
+    import subprocess
+    import sys
+
+    broker.flush_all()
+    world = await build_world()
+    for n in range(8):
+        await add_member(world.nodes["cy_union"], 60 + n, "林涛")
+    assert await outbox.relay_once() == 10  # queued in Redis before any worker runs
+    output = tmp_path / "worker.log"
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "marketplace.cli", "worker", "--threads", "4"], stdout=log, stderr=log
+        )
+    try:
+        for _ in range(120):
+            if await Notification.count().where(Notification.kind == "welcome") == 10:
+                break
+            await asyncio.sleep(0.25)
+        assert await Notification.count().where(Notification.kind == "welcome") == 10
+    finally:
+        process.send_signal(2)
+        process.wait(30)
+        broker.flush_all()
+    logged = output.read_text()
+    assert "invalid connection" not in logged and "Failed to process message" not in logged, logged[-2000:]
+
+
 # Retention ---------------------------------------------------------------------------------------
 
 

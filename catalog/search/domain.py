@@ -12,5 +12,8 @@ DOMAIN = Domain.at(
     actors=[
         "catalog.search.actors",
     ],
-    on_shutdown=["catalog.search.index:close_clients"],  # the HTTP sessions to the engine
+    on_shutdown=[
+        "catalog.search.overlay:stop",  # the overlay's watcher task
+        "catalog.search.index:close_clients",  # the HTTP sessions to the engine
+    ],
 )

@@ -57,6 +57,11 @@ PRICE_BANDS = ((0, "free"), (1, "under_50"), (5000, "50_200"), (20000, "200_500"
 BATCH = 1000
 REINDEX_BATCH = 5000  # larger batches index faster; a reindex has the engine to itself
 TASK_TIMEOUT_MS = 120_000
+# A reindex waits longer for its own tasks: the engine merges queued additions into
+# batches of ~34,000 documents, which took 113-131 s each while searches and the sync's
+# writes shared a loaded machine, and the 120 s limit failed a reindex that was only slow.
+# Waiting harms nothing: searches answer from the live index until the swap.
+REINDEX_TASK_TIMEOUT_MS = 1_800_000
 
 SEARCHABLE = [
     "title_zh",
@@ -444,9 +449,11 @@ async def ensure_index(uid: str | None = None) -> None:
         await meili.create_index(uid, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS)
 
 
-async def _wait(task) -> None:
+async def _wait(task, timeout_ms: int = TASK_TIMEOUT_MS, interval_ms: int = 10) -> None:
     # Polled every 10 ms: an outbox sync waits here, and freshness is measured in it.
-    await client().wait_for_task(task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS, interval_in_ms=10, raise_for_status=True)
+    await client().wait_for_task(
+        task.task_uid, timeout_in_ms=timeout_ms, interval_in_ms=interval_ms, raise_for_status=True
+    )
 
 
 async def _replace(index, held: str, offer_ids: list[int], mark: bool = True) -> int:
@@ -633,9 +640,9 @@ async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
         done += len(offers)
         if progress:
             progress(done, total)
-    for task in tasks:
-        await _wait(task)
-    await _wait(await meili.swap_indexes([(live, fresh)]))
+    for task in tasks:  # polled every 100 ms: seconds per batch, nobody waits for the last 10 ms
+        await _wait(task, REINDEX_TASK_TIMEOUT_MS, 100)
+    await _wait(await meili.swap_indexes([(live, fresh)]), REINDEX_TASK_TIMEOUT_MS)
     await meili.delete_index_if_exists(fresh)
     return written
 

@@ -2,7 +2,9 @@ from marketplace.core.db import sql_migration
 
 ID = "2026-12-05T22:00:00:000017"
 VERSION = "1.38.0"
-DESCRIPTION = "Shared funding: a campaign's funding nodes with their shares and budgets, and each node's part of every use"
+DESCRIPTION = (
+    "Shared funding: a campaign's funding nodes with their shares and budgets, and each node's part of every use"
+)
 
 SQL = """
 -- stop: the campaign stops paying when any share cannot pay its part; cover: the others cover it.

@@ -5,6 +5,7 @@ Only the worker process imports this module: it gives the worker's event loop it
 database pool (tests run a worker beside their own loop and use no pool).
 """
 
+import logging
 import threading
 
 import structlog
@@ -27,12 +28,23 @@ def _event_loop() -> EventLoopThread:
 
 
 class DatabasePool(Middleware):
-    """Open the pool on the event loop that runs async actors (started by AsyncIO)."""
+    """Open the pool on the event loop that runs async actors (started by AsyncIO, whose
+    middleware comes first), before the worker threads start taking messages, and close
+    it after they have stopped.
 
-    def after_worker_boot(self, broker, worker):
+    Dramatiq starts its consumers and worker threads between `before_worker_boot` and
+    `after_worker_boot`, and stops them between `before_worker_shutdown` and
+    `after_worker_shutdown`. Opened after boot, a job already queued when the worker
+    started ran its transaction on a connection of its own (no pool yet) and gave it back
+    to the pool opened meanwhile: asyncpg's "Pool.release() received invalid connection",
+    logged by the search actors' `outbox.consume_once` whenever the demo's worker started
+    with events waiting."""
+
+    def before_worker_boot(self, broker, worker):
         _event_loop().run_coroutine(db.open_pool())
 
-    def before_worker_shutdown(self, broker, worker):
+    def after_worker_shutdown(self, broker, worker):
+        # Emitted in reverse order of the middleware: before AsyncIO stops its event loop.
         _event_loop().run_coroutine(db.close_pool())
 
 
@@ -57,5 +69,10 @@ class Heartbeat(Middleware):
 
 
 logs.configure(json=get_settings().app.log_json)
+# Dramatiq sets the root logger to INFO, at which httpx (and httpx2, the Meilisearch
+# SDK's) logs every request: the search index sync's 10 ms polls of the engine's task
+# were a log line each, CPU that the worker's other jobs waited for.
+for name in ("httpx", "httpx2"):
+    logging.getLogger(name).setLevel(logging.WARNING)
 broker.add_middleware(DatabasePool())
 broker.add_middleware(Heartbeat())

@@ -2,6 +2,7 @@
 through the outbox, reindex, reconciliation and the PostgreSQL fallback."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -354,6 +355,23 @@ async def test_a_slow_engine_is_busy_not_down(client, world, offers, monkeypatch
     assert (await search(client, q="瑜伽"))["degraded"] is False
 
 
+async def test_a_search_that_finds_every_place_taken_waits_briefly_then_is_busy(client, world, offers, monkeypatch):
+    monkeypatch.setattr(breaker, "QUEUE_SECONDS", 0.05)
+    semaphore = breaker.gate.semaphore()
+    taken = 0
+    while not semaphore.locked():  # every place of this process taken by searches in flight
+        await semaphore.acquire()
+        taken += 1
+    try:
+        response = await client.get("/api/v1/search", params={"q": "瑜伽"})
+        assert_problem(response, 503, "search_busy")
+    finally:
+        for _ in range(taken):
+            semaphore.release()
+    assert breaker.breaker.state == "closed"
+    assert offers["yoga"] in ids(await search(client, q="瑜伽"))  # a free place is taken at once
+
+
 async def test_visibility_changes_show_before_the_engine_applies_them(client, world, offers):
     from catalog.search import overlay
 
@@ -376,6 +394,26 @@ async def test_visibility_changes_show_before_the_engine_applies_them(client, wo
     held = await index.indexed_versions()
     assert held[offers["yoga"]][1] is False
     assert await overlay.read() == overlay.Overlay()
+
+
+async def test_a_web_process_learns_of_a_change_without_a_search_waiting_for_redis():
+    """Another process (the worker) marks a change: this process's copy of the overlay
+    follows within a fraction of REFRESH_SECONDS (pub/sub), and searches read the copy."""
+    from catalog.search import overlay
+    from marketplace.core.kv import redis
+
+    await overlay.current()  # starts this loop's watcher
+    await asyncio.sleep(0.1)  # subscribed
+    offer_id = 987_654
+    await redis().hset(overlay.KEYS["offer"], str(offer_id), overlay._value(False))  # as `mark` in another process
+    await redis().publish(overlay.CHANNEL, "offer")
+    started = time.monotonic()
+    while offer_id not in (await overlay.current()).hidden_offers:
+        assert time.monotonic() - started < overlay.REFRESH_SECONDS / 2, "not pushed: only the periodic re-read saw it"
+        await asyncio.sleep(0.01)
+    await redis().hdel(overlay.KEYS["offer"], str(offer_id))
+    overlay.forget()
+    assert offer_id not in (await overlay.current()).hidden_offers
 
 
 async def test_an_announced_change_shows_at_once_and_is_written_in_one_batch_later(client, world, offers):
