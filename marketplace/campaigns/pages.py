@@ -248,7 +248,7 @@ async def offer_picker(request: Request) -> Template:
     """Offers matching the search box of the campaign form (an HTMX fragment of tick boxes)."""
     q = (request.query_params.get("offer_q") or "")[:60]
     offers = await catalog.offers_to_pick(request.user, q) if q.strip() else []
-    return Template(template_name="campaigns/_offer_picker.html", context={"offers": offers, "q": q})
+    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q})
 
 
 @get("/console/campaigns", guards=[guards.operator], include_in_schema=False)

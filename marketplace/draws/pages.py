@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
+from catalog import services as catalog
 from marketplace.core import dates
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.federation import services as federation
@@ -22,7 +23,7 @@ nav.register("console", "draws", N_("Draws"), "/console/draws", "gift", position
 
 # The form's fields and their labels, for the alert above the form.
 LABELS = {
-    "offer_id": N_("Offer number"),
+    "offer_id": N_("Offer"),
     "opens_at": N_("Entries open"),
     "closes_at": N_("Entries close"),
     "places": N_("Places"),
@@ -120,7 +121,7 @@ def _number(form: dict, name: str, message: str) -> int:
 def parse_form(form: dict, groups: list[str]) -> services.DrawCreate:
     offer_id = form_id(form.get("offer_id"), INT8_MAX)
     if offer_id is None:
-        raise Invalid("No offer of your scope has this number.", field="offer_id")
+        raise Invalid("Choose the offer the draw gives out.", field="offer_id")
     weights = {}
     for group in groups:
         text = (form.get(f"weight_{group}") or "").strip()
@@ -143,12 +144,15 @@ def parse_form(form: dict, groups: list[str]) -> services.DrawCreate:
 
 async def _console_page(request: Request, error: DomainError | None = None, values: dict | None = None) -> Template:
     now = datetime.now(dates.zone()).replace(second=0, microsecond=0)
+    picked_id = form_id((values or {}).get("offer_id"), INT8_MAX)
     return Template(
         template_name="draws/console.html",
         status_code=error.status if error else 200,
         context={
             "draws": await services.list_draws(request.user),
             "groups": sorted(await federation.group_codes()),
+            # The offer already chosen (after a refused form), shown chosen above the search.
+            "picked": await catalog.offers_to_pick(request.user, ids=[picked_id]) if picked_id else [],
             "error": form_error(error, LABELS) if error else None,
             "values": values
             or {
@@ -158,6 +162,14 @@ async def _console_page(request: Request, error: DomainError | None = None, valu
             },
         },
     )
+
+
+@get("/console/draws/offer-picker", guards=[guards.operator], include_in_schema=False)
+async def offer_picker(request: Request) -> Template:
+    """Offers matching the search box of the draw form (an HTMX fragment of radio buttons)."""
+    q = (request.query_params.get("offer_q") or "")[:60]
+    offers = await catalog.offers_to_pick(request.user, q) if q.strip() else []
+    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q, "pick_one": True})
 
 
 @get("/console/draws", guards=[guards.operator], include_in_schema=False)
@@ -197,4 +209,4 @@ async def run(request: Request, draw_id: BigId) -> Response:
     return Redirect(path=f"/console/draws/{draw_id}?done=drawn")
 
 
-ROUTES: list = [draw_page, result_json, enter, claim, decline, console, create, console_draw, run]
+ROUTES: list = [draw_page, result_json, enter, claim, decline, offer_picker, console, create, console_draw, run]

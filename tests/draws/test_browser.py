@@ -37,7 +37,10 @@ async def test_a_member_enters_a_draw_reads_the_notice_and_recomputes_it(
         await console.goto("/console/login")
         await sign_in(console, world.operators["beijing"], PASSWORD)
         await console.goto("/console/draws")
-        await console.fill("#offer_id", str(offer_id))
+        # The offer is found by its title and chosen, never typed as a number.
+        await console.fill("#offer-q", "健身月卡public")
+        await console.check(f"[data-testid=offer-results] input[value='{offer_id}']")
+        await expect(console.locator(f"[data-testid=offer-chosen] input[value='{offer_id}']")).to_be_checked()
         await console.fill("#opens_at", _local(now() - timedelta(minutes=5)))
         await console.fill("#closes_at", _local(now() + timedelta(days=2)))
         await console.fill("#places", "500")  # more than the 100 left
@@ -47,6 +50,8 @@ async def test_a_member_enters_a_draw_reads_the_notice_and_recomputes_it(
             await console.click("[data-testid=draw-create]")
         await expect(console.locator("#places ~ [data-testid=field-error]")).to_contain_text("剩余库存")
         await expect(console.locator("[data-testid=form-error]")).to_contain_text("名额")
+        # The refused form keeps the chosen offer, chosen.
+        await expect(console.locator(f"[data-testid=offer-chosen] input[value='{offer_id}']")).to_be_checked()
         await shots.take(console, "console-refused")
         await console.fill("#places", "2")
         async with console.expect_navigation():

@@ -7,7 +7,8 @@ document.addEventListener("change", (event) => {
   });
 });
 
-// Campaign form: a ticked search result moves to the picked offers; an unticked pick goes away.
+// Offer pickers (templates/_offer_choice.html): a ticked search result moves to the picked
+// offers, an unticked pick goes away; a chosen radio button (one offer) replaces the last one.
 document.addEventListener("change", (event) => {
   const box = event.target;
   if (!(box instanceof HTMLInputElement) || !box.hasAttribute("data-offer-pick")) return;
@@ -15,7 +16,8 @@ document.addEventListener("change", (event) => {
   const item = box.closest("li");
   if (!chosen || !item) return;
   if (box.checked) {
-    if (chosen.querySelector(`input[value="${box.value}"]`)) { item.remove(); return; }
+    if (box.type === "radio") chosen.replaceChildren();
+    else if (chosen.querySelector(`input[value="${box.value}"]`)) { item.remove(); return; }
     chosen.appendChild(item);
     chosen.hidden = false;
   } else if (item.parentElement === chosen) {
