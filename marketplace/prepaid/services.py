@@ -83,6 +83,10 @@ async def purchase(principal: Principal, offer_id: int, idempotency_key: str | N
 
 async def _refund(connection, package_id: int, reason: str) -> dict | None:
     """The refund of what is left of a package, in the caller's transaction (see the module)."""
+    voucher_id = await connection.fetchval("SELECT voucher FROM prepaid_package WHERE id = $1", package_id)
+    if voucher_id is None:
+        return None
+    await vouchers.lock(connection, voucher_id)  # the counter's lock order: voucher, then package
     refund = await escrow.refund_left(connection, package_id, reason)
     if refund is None:
         return None
@@ -166,7 +170,10 @@ async def take_back(principal: Principal, package_id: int) -> dict:
     _member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        row = await escrow.package(connection, package_id, lock=True)
+        row = await escrow.package(connection, package_id)
+        if row is not None:  # the counter's lock order: voucher, then package
+            await vouchers.lock(connection, row["voucher"])
+            row = await escrow.package(connection, package_id, lock=True)
         if row is None or row["member"] != principal.id:
             raise NotFound("You have no such package.", code="package_not_found")
         if not escrow.in_cooling_off(row):

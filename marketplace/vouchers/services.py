@@ -936,8 +936,7 @@ async def _use_session(principal: Principal, code: str, provider_id: int, locati
     async with engine().transaction() as transaction:
         connection = transaction.connection
         voucher = await connection.fetchrow(
-            "SELECT id, status, expires_at, disputed_at, redeemed_at FROM voucher WHERE code = $1 AND provider = $2 "
-            "FOR UPDATE",
+            "SELECT id, status, expires_at, disputed_at FROM voucher WHERE code = $1 AND provider = $2 FOR UPDATE",
             code,
             provider_id,
         )
@@ -949,16 +948,18 @@ async def _use_session(principal: Principal, code: str, provider_id: int, locati
         ):
             used = await escrow.use_session(connection, voucher["id"], principal.id)
         if used is not None:
+            # The voucher is redeemed with its last session (an issued one has no redeemed_at).
             await connection.execute(
-                "UPDATE voucher SET redeemed_at = now(), redeemed_by = $2, redeemed_location = $3, "
-                "status = CASE WHEN $4 THEN 'redeemed' ELSE status END WHERE id = $1",
+                "UPDATE voucher SET redeemed_by = $2, redeemed_location = $3, "
+                "status = CASE WHEN $4 THEN 'redeemed' ELSE status END, "
+                "redeemed_at = CASE WHEN $4 THEN now() END WHERE id = $1",
                 voucher["id"],
                 principal.id,
                 location_id,
                 used["sessions_left"] == 0,
             )
             row = await connection.fetchrow(_COUNTER_SQL, code, provider_id)
-            if voucher["redeemed_at"] is None:  # the quality loop hears of a package's first visit
+            if used["session"] == 1:  # the quality loop hears of a class package's first session
                 await outbox.publish(
                     topics.VoucherRedeemed(
                         voucher_id=row["id"],
@@ -968,7 +969,7 @@ async def _use_session(principal: Principal, code: str, provider_id: int, locati
                         member_id=row["member"],
                         staff_id=principal.id,
                         location_id=location_id,
-                        redeemed_at=row["redeemed_at"],
+                        redeemed_at=row["redeemed_at"] or datetime.now(UTC),
                     )
                 )
         else:
@@ -989,6 +990,12 @@ async def _use_session(principal: Principal, code: str, provider_id: int, locati
         )
     log.info("package_session_used", voucher_id=row["id"], provider_id=provider_id, session=used["session"])
     return msgspec.structs.replace(_counter(row), sessions_left=used["sessions_left"], session=used["session"])
+
+
+async def lock(connection, voucher_id: int) -> None:
+    """Take the voucher's row lock first, in a claim's and the counter's order (voucher, then
+    what hangs on it), so that a refund of a prepaid package never deadlocks with a scan."""
+    await connection.execute("SELECT id FROM voucher WHERE id = $1 FOR UPDATE", voucher_id)
 
 
 async def prepaid_refunded(connection, voucher_id: int, refunded_fen: int, *, used: bool) -> None:
