@@ -81,6 +81,8 @@ async def test_a_member_buys_a_package_uses_two_sessions_and_gets_the_rest_back_
     await shots.take(member, "refunded")
     await member.goto("/messages")
     await expect(member.locator("body")).to_contain_text("您的套餐已退款")
+    await expect(member.locator("body")).to_contain_text("商家已被下架")
+    await expect(member.locator("body")).not_to_contain_text("delisted")
     await shots.take(member, "inbox")
 
     context = await _context(browser, live_server, CONSOLE)
