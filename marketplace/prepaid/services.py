@@ -24,7 +24,7 @@ import stripe
 import structlog
 
 from marketplace.campaigns import services as campaigns
-from marketplace.core import dates, money, notifications
+from marketplace.core import dates, money, notifications, personal_data
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.core.federation.services import require_current_member
@@ -39,6 +39,10 @@ from marketplace.vouchers import services as vouchers
 log = structlog.get_logger(__name__)
 
 COOLING_OFF_DAYS = escrow.COOLING_OFF_DAYS
+
+personal_data.keeps(
+    "prepaid_package", why="money held in escrow, released and refunded: the accounts keep what was paid and returned"
+)
 
 # One message a reason: the inbox fills the words from params, which are not translated.
 for _reason, _text in {
