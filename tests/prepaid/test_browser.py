@@ -15,7 +15,7 @@ from tests.browser.conftest import PHONE, _context, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD
 from tests.journeys.test_member_journeys import fill_card
-from tests.prepaid.helpers import SHARE, delist, prepaid_offer
+from tests.prepaid.helpers import SHARE, SUBSIDY, delist, prepaid_offer
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
 CONSOLE = {"viewport": {"width": 1440, "height": 900}}
@@ -70,6 +70,26 @@ async def test_a_member_buys_a_package_uses_two_sessions_and_gets_the_rest_back_
         await shots.take(desk, "counter-second-session")
     finally:
         await desk_context.close()
+
+    # The owner reads 预付资金: what is held, what reached the shop, what comes next.
+    owner_context = await _context(browser, live_server, PHONE)
+    owner = await owner_context.new_page()
+    _watch(owner)
+    try:
+        await owner.goto("/provider/login")
+        await sign_in(owner, world.providers["chaoyang"]["owner"], PASSWORD)
+        await owner.goto("/provider/prepaid")
+        released = (
+            escrow.part(SHARE, 3, 1)
+            + escrow.part(SHARE, 3, 2)
+            + escrow.part(SUBSIDY, 3, 1)
+            + escrow.part(SUBSIDY, 3, 2)
+        )
+        await expect(owner.locator("[data-testid=released-total]")).to_have_text(money.yuan(released))
+        await expect(owner.locator("[data-testid=prepaid-packages]")).to_contain_text("1 次课")
+        await shots.take(owner, "provider-funds")
+    finally:
+        await owner_context.close()
 
     assert await delist(world.providers["chaoyang"]["id"]) == 1
     refund = money.yuan(escrow.part(SHARE, 3, 3))
