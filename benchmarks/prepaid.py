@@ -86,7 +86,12 @@ async def run(holders: int = 2000, baseline: int = 200, concurrency: int = 8, sa
                 "AND p.status = 'active' AND o.valid_to > now() + interval '1 day' "
                 "AND EXISTS (SELECT 1 FROM offer x WHERE x.provider = o.provider AND x.kind = 'paid' "
                 "AND x.status = 'published' AND x.valid_to > now() AND cardinality(x.groups) = 0) "
-                "AND cardinality(o.groups) = 0 ORDER BY o.id LIMIT 1"
+                "AND cardinality(o.groups) = 0 "
+                # HOLDERS 0: the packages an earlier (interrupted) run bought are refunded; otherwise a
+                # provider no earlier run left packages at, so that the measure is this run's refunds only.
+                "AND ($1 = 0) = EXISTS (SELECT 1 FROM prepaid_package pp WHERE pp.provider = o.provider "
+                "AND pp.status = 'active') ORDER BY o.id LIMIT 1",
+                holders,
             )
             if offer is None:
                 raise RuntimeError("no published prepaid offer with a paid one beside it: run `benefits seed` first")
@@ -108,10 +113,10 @@ async def run(holders: int = 2000, baseline: int = 200, concurrency: int = 8, sa
                     "SELECT m.id FROM member m JOIN union_node n ON n.id = m.node WHERE m.status = 'active' "
                     "AND n.path LIKE $1 || '%' ORDER BY m.id LIMIT $2",
                     offer["path"],
-                    holders + baseline,
+                    max(holders, 1) + baseline,
                 )
             ]
-        if len(members) < holders + baseline:
+        if len(members) < max(holders, 1) + baseline:
             raise RuntimeError(f"only {len(members)} members can buy it: seed more (`benefits seed --members ...`)")
         say(f"offer {offer['id']} of provider {offer['provider']}: {holders} packages, {baseline} paid vouchers")
         gate = asyncio.Semaphore(concurrency)
@@ -129,7 +134,12 @@ async def run(holders: int = 2000, baseline: int = 200, concurrency: int = 8, sa
                 return payment.voucher_id
 
         package_vouchers = await asyncio.gather(*(buy(m, "prepaid") for m in members[:holders]))
-        paid_vouchers = await asyncio.gather(*(buy(m, "paid") for m in members[holders:]))
+        if not holders:
+            async with db.engine().transaction() as transaction:
+                holders = await transaction.connection.fetchval(
+                    "SELECT count(*) FROM prepaid_package WHERE provider = $1 AND status = 'active'", offer["provider"]
+                )
+        paid_vouchers = await asyncio.gather(*(buy(m, "paid") for m in members[-baseline:]))
         # A third of the holders used a session or two before the provider was delisted.
         used = 0
         async with db.engine().transaction() as transaction:
