@@ -9,6 +9,9 @@ Entering: members who could claim the offer today (the claim's own eligibility: 
 scope, groups, the offer open) enter once each during the window; the database holds one
 entry per member and draw (a unique key), so a double tap or a race gives one entry.
 Each entry gets a public ticket number (its id) and its weight, fixed when it entered.
+While the window is open a member may withdraw the entry (it is then not in the draw,
+nor in the published result) and enter again: the same row and ticket come back, so the
+one-entry rule holds through any sequence of taps.
 
 The draw: when the window closes (the periodic job, or an operator's 开奖 earlier), the
 seed committed at creation is revealed and every entry is ranked by
@@ -65,6 +68,11 @@ notifications.register(
     "draw_entered",
     N_("You entered a draw"),
     N_("%(offer)s: your ticket is No. %(ticket)s. The draw is on %(closes)s."),
+)
+notifications.register(
+    "draw_withdrawn",
+    N_("You withdrew from a draw"),
+    N_("%(offer)s: ticket No. %(ticket)s is out of the draw. You may enter again until %(closes)s."),
 )
 notifications.register(
     "draw_won",
@@ -185,7 +193,7 @@ FROM draw d JOIN offer o ON o.id = d.offer JOIN union_node n ON n.id = d.node
 """
 # Pages show how many entered; entering itself does not count them (each entry would
 # count every entry before it).
-_COUNTED = _DRAW_SQL.format(count="(SELECT count(*) FROM draw_entry e WHERE e.draw = d.id)")
+_COUNTED = _DRAW_SQL.format(count="(SELECT count(*) FROM draw_entry e WHERE e.draw = d.id AND e.status <> 'withdrawn')")
 _UNCOUNTED = _DRAW_SQL.format(count="NULL::bigint")
 
 
@@ -267,7 +275,10 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
             return await get_draw(draw_id)
         if now < draw["opens_at"] or (principal is None and now < draw["closes_at"]):
             raise Conflict("Entries have not opened yet; the draw cannot be run.", code="draw_not_open")
-        entries = await connection.fetch("SELECT id, member, weight FROM draw_entry WHERE draw = $1", draw_id)
+        # Withdrawn entries are not in the draw (nor in the published result).
+        entries = await connection.fetch(
+            "SELECT id, member, weight FROM draw_entry WHERE draw = $1 AND status = 'entered'", draw_id
+        )
         started = time.perf_counter()
         ranked = fairness.order(draw["seed"], [(str(row["id"]), row["weight"]) for row in entries])
         ranked_s = time.perf_counter() - started
@@ -350,9 +361,12 @@ async def enter(principal: Principal, draw_id: int) -> dict:
         )
         if not still_open:
             raise Conflict("This draw is not taking entries now.", code="draw_not_open")
+        # One row per member and draw (the unique key): a withdrawn entry comes back with its
+        # ticket (a new weight and time); an entry standing already is refused.
         ticket = await connection.fetchval(
             "INSERT INTO draw_entry (draw, member, weight, entered_at) VALUES ($1, $2, $3, now()) "
-            "ON CONFLICT (draw, member) DO NOTHING RETURNING id",
+            "ON CONFLICT (draw, member) DO UPDATE SET status = 'entered', weight = EXCLUDED.weight, "
+            "entered_at = EXCLUDED.entered_at WHERE draw_entry.status = 'withdrawn' RETURNING id",
             draw_id,
             principal.id,
             weight,
@@ -372,6 +386,44 @@ async def enter(principal: Principal, draw_id: int) -> dict:
         )
     log.info("draw_entered", draw_id=draw_id, ticket=ticket)
     return {"ticket": ticket, "weight": weight}
+
+
+async def withdraw(principal: Principal, draw_id: int) -> dict:
+    """The member takes their entry out while the window is open: it is not in the draw.
+    They may enter again until the window closes (same ticket, one entry still)."""
+    _member(principal)
+    draw = await get_draw(draw_id, counted=False)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        # FOR SHARE, as entering: never while the draw is being run, which waits for it.
+        still_open = await connection.fetchval(
+            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
+            "FOR SHARE",
+            draw_id,
+        )
+        if not still_open:
+            raise Conflict("Entries are closed: an entry can no longer be withdrawn.", code="draw_not_open")
+        ticket = await connection.fetchval(
+            "UPDATE draw_entry SET status = 'withdrawn' WHERE draw = $1 AND member = $2 AND status = 'entered' "
+            "RETURNING id",
+            draw_id,
+            principal.id,
+        )
+        if ticket is None:
+            raise Conflict("You have no entry in this draw to withdraw.", code="not_entered")
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    principal.id,
+                    "draw_withdrawn",
+                    {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
+                    link=f"/draws/{draw_id}",
+                )
+            ],
+        )
+    log.info("draw_withdrawn", draw_id=draw_id, ticket=ticket)
+    return {"ticket": ticket, "status": "withdrawn"}
 
 
 async def my_entry(principal: Principal | None, draw_id: int) -> dict | None:
@@ -555,7 +607,9 @@ async def published_result(draw_id: int) -> dict:
     ticket with its weight, and the order the platform published. No names."""
     draw = await get_draw(draw_id, counted=False)
     async with db.connection() as connection:
-        rows = await connection.fetch("SELECT id, weight, rank FROM draw_entry WHERE draw = $1 ORDER BY id", draw_id)
+        rows = await connection.fetch(
+            "SELECT id, weight, rank FROM draw_entry WHERE draw = $1 AND status <> 'withdrawn' ORDER BY id", draw_id
+        )
     drawn = draw["status"] == "drawn"
     return {
         "draw": draw_id,

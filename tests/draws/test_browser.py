@@ -14,7 +14,7 @@ from marketplace.core.federation import services as federation
 from marketplace.draws import services as draws
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
-from tests.draws.test_draws import members
+from tests.draws.test_draws import members, new_draw
 from tests.factories import PASSWORD, now
 from tests.journeys.test_accessibility import axe_violations
 
@@ -120,3 +120,32 @@ async def test_a_member_enters_a_draw_reads_the_notice_and_recomputes_it(
     finally:
         await context.close()
     assert not console.problems, console.problems
+
+
+async def test_a_member_withdraws_an_entry_after_confirming_and_enters_again(phone_page, world, shots):
+    draw_id = await new_draw(world)
+    member = phone_page
+    await member.goto("/login")
+    await sign_in(member, world.members["chaoyang"][1], PASSWORD)
+    await member.goto(f"/draws/{draw_id}")
+    async with member.expect_navigation():
+        await member.click("[data-testid=draw-enter]")
+    await expect(member.locator("[data-testid=draw-done]")).to_contain_text("报名成功")
+    # Withdrawing asks first: the button only opens the confirmation.
+    await expect(member.locator("[data-testid=draw-withdraw]")).to_be_hidden()
+    await member.click("[data-testid=draw-withdraw-open]")
+    await expect(member.locator("[data-testid=draw-withdraw]")).to_be_visible()
+    await shots.take(member, "withdraw-confirm")
+    async with member.expect_navigation():
+        await member.click("[data-testid=draw-withdraw]")
+    await expect(member.locator("[data-testid=draw-done]")).to_contain_text("已退出抽签")
+    await expect(member.locator("[data-testid=draw-withdrawn]")).to_be_visible()
+    await expect(member.locator("[data-testid=draw-entries]")).to_have_text("0")
+    await shots.take(member, "withdrawn")
+    serious = [v for v in await axe_violations(member) if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    async with member.expect_navigation():  # re-entry while the window is open
+        await member.click("[data-testid=draw-enter]")
+    await expect(member.locator("[data-testid=draw-entries]")).to_have_text("1")
+    await member.goto("/messages")
+    await expect(member.locator("body")).to_contain_text("你已退出抽签")

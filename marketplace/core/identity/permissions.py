@@ -191,6 +191,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /draws/{draw_id}/enter",
         "POST /draws/{draw_id}/claim",
         "POST /draws/{draw_id}/decline",
+        "POST /draws/{draw_id}/withdraw",
     ),
     "evaluator": (
         "GET /evaluator",
