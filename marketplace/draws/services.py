@@ -426,6 +426,22 @@ async def withdraw(principal: Principal, draw_id: int) -> dict:
     return {"ticket": ticket, "status": "withdrawn"}
 
 
+async def open_draws(principal: Principal) -> list[tuple[dict, dict | None]]:
+    """Draws taking entries now of offers this member may claim (their node or one above,
+    their groups), newest first, each with the member's entry if any."""
+    _member(principal)
+    async with db.connection() as connection:
+        rows = await connection.fetch(
+            _COUNTED + "WHERE d.status = 'open' AND d.opens_at <= now() AND d.closes_at > now() "
+            "AND o.status = 'published' AND o.node_scope = ANY($1::int[]) "
+            "AND (cardinality(o.groups) = 0 OR o.groups && $2::varchar[]) ORDER BY d.closes_at, d.id LIMIT 200",
+            vouchers.node_ids(principal),
+            list(principal.groups),
+        )
+    found = [_draw(row) for row in rows]
+    return [(draw, await my_entry(principal, draw["id"])) for draw in found]
+
+
 async def my_entry(principal: Principal | None, draw_id: int) -> dict | None:
     if principal is None or principal.kind != "member":
         return None
