@@ -26,7 +26,8 @@ first of the waitlist, who is told and gets the same time; then the next, until 
 are taken, the list ends or the offer ends.
 
 公示: the draw's page shows the masked winners and waitlist (name 王*芳 and 138****1234)
-until `notice_until` (NOTICE_DAYS after the draw, the policy); after that tickets only.
+until `notice_until` (the draw's node's published policy, rules["draws"]["notice_days"]
+after the draw; evaluation.enforcement.policy); after that tickets only.
 The seed, the tickets and weights and the order stay published for recomputation.
 """
 
@@ -38,6 +39,7 @@ import msgspec
 import structlog
 
 from catalog import services as catalog
+from evaluation.enforcement import policy
 from marketplace.core import db, notifications, personal_data, pii
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -50,8 +52,6 @@ from marketplace.vouchers.schemas import VoucherRead
 
 log = structlog.get_logger(__name__)
 
-# Policy: how long the 公示 shows the winners' and waitlist's masked names after the draw.
-NOTICE_DAYS = 30
 # The kinds of offer a draw can give: claimed free or for points (paid offers go through
 # payments, slots need a chosen time).
 DRAWABLE_KINDS = ("voucher", "points")
@@ -300,7 +300,7 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
             "WHERE id = $1",
             draw_id,
             now,
-            now + timedelta(days=NOTICE_DAYS),
+            now + timedelta(days=await policy.draw_notice_days(connection, draw["node"])),
         )
         written_s = time.perf_counter() - started - ranked_s
         link, offer = f"/draws/{draw_id}", draw["title_zh"]
