@@ -149,3 +149,33 @@ async def test_a_member_withdraws_an_entry_after_confirming_and_enters_again(pho
     await expect(member.locator("[data-testid=draw-entries]")).to_have_text("1")
     await member.goto("/messages")
     await expect(member.locator("body")).to_contain_text("你已退出抽签")
+
+
+async def test_an_operator_sets_the_notice_period_of_draws_on_the_policy_form(browser, live_server, world, shots):
+    context = await _context(browser, live_server, CONSOLE)
+    console = await context.new_page()
+    _watch(console)
+    try:
+        await console.goto("/console/login")
+        await sign_in(console, world.operators["beijing"], PASSWORD)
+        await console.goto("/console/policy")
+        field = console.locator("[data-testid='policy-draws.notice_days']")
+        await expect(field).to_have_value("30")
+        await field.fill("400")
+        async with console.expect_navigation():
+            await console.click("[data-testid=policy-check]")
+        await expect(console.locator("#f-draws\\.notice_days ~ [data-testid=field-error]")).to_contain_text(
+            "请输入 1 到 365 之间的整数"
+        )
+        await console.locator("[data-testid='policy-draws.notice_days']").scroll_into_view_if_needed()
+        await shots.take(console, "policy-notice-refused")
+        await console.locator("[data-testid='policy-draws.notice_days']").fill("14")
+        async with console.expect_navigation():
+            await console.click("[data-testid=policy-check]")
+        async with console.expect_navigation():
+            await console.click("[data-testid=policy-publish]")
+        await expect(console.locator("[data-testid=policy-published]")).to_be_visible()
+        await expect(console.locator("[data-testid='policy-draws.notice_days']")).to_have_value("14")
+    finally:
+        await context.close()
+    assert not console.problems, console.problems
