@@ -76,9 +76,7 @@ async def test_a_member_withdraws_on_the_draws_page_and_the_console_counts_it(cl
     )
     assert (await post(client, f"/draws/{draw_id}/enter", {})).status_code in (302, 303)
     page = await client.get(f"/draws/{draw_id}", headers=HTML)
-    assert (
-        'data-testid="draw-withdraw-open"' in page.text and f'action="/draws/{draw_id}/withdraw"' in page.text
-    )
+    assert 'data-testid="draw-withdraw-open"' in page.text and f'action="/draws/{draw_id}/withdraw"' in page.text
     done = await post(client, f"/draws/{draw_id}/withdraw", {})
     assert done.status_code in (302, 303) and done.headers["location"].endswith("?done=withdrawn")
     page = await client.get(done.headers["location"], headers=HTML)

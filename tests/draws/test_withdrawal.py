@@ -97,3 +97,29 @@ async def test_enters_and_withdrawals_racing_leave_one_entry_at_most(world):
         assert rows[0]["status"] == state
     kinds = await inbox_kinds(member.id)
     assert kinds.count("draw_entered") - kinds.count("draw_withdrawn") == (1 if state == "entered" else 0)
+
+
+async def test_withdrawals_racing_the_draw_are_either_out_of_it_or_refused(world):
+    draw_id = await new_draw(world, places=3)
+    people = await members(world, 12)
+    for person in people:
+        await draws.enter(person, draw_id)
+    admin = await operator(world)
+
+    async def attempt(person):
+        try:
+            await draws.withdraw(person, draw_id)
+            return "withdrawn"
+        except Conflict as error:
+            return error.code
+
+    # All at once: whichever lands first, a withdrawal is either out of the draw or refused.
+    *outcomes, drawn = await asyncio.gather(*(attempt(person) for person in people[:8]), draws.run_draw(admin, draw_id))
+    assert drawn["status"] == "drawn" and set(outcomes) <= {"withdrawn", "draw_not_open"}
+    rows = {row["member"]: row for row in await entries(draw_id)}
+    out = {person.id for person, outcome in zip(people, outcomes, strict=False) if outcome == "withdrawn"}
+    assert {member for member, row in rows.items() if row["status"] == "withdrawn"} == out
+    assert all(row["rank"] is None for member, row in rows.items() if member in out)
+    result = await draws.published_result(draw_id)
+    assert sorted(result["order"]) == sorted(str(row["id"]) for member, row in rows.items() if member not in out)
+    assert draws.verify(result) == []
