@@ -206,7 +206,7 @@ def scheduler() -> None:
     asyncio.run(periodic.run())
 
 
-async def _reindex(batch_size: int) -> int:
+async def _reindex(batch_size: int = 5000) -> int:
     from catalog.search import index
     from marketplace.core import db
 
