@@ -157,7 +157,8 @@ async def _licence(form, picture_store) -> str | None:
     try:
         return picture_store(content, "licences")
     except DomainError as error:
-        raise Invalid(error.message, field="licence", params=error.params) from None
+        error.field = "licence"  # the picture store's refusal, at the form's field
+        raise error from None
 
 
 @post("/provider/apply", include_in_schema=False, request_max_body_size=LICENCE_MAX_BYTES + 256 * 1024)

@@ -228,15 +228,13 @@ def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
 
 
 def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
-    """Where a refused policy goes on the form, and what to say."""
+    """Where a refused policy goes on the form, and what to say: a number out of range in the
+    form's own unit (a percentage where the rules keep a fraction), anything else as refused."""
     field = (error.field or "").removeprefix("rules.").removeprefix("levels.")
     name = field.rsplit(".", 1)[-1]
     if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS:
         return field, _range_message(name)
-    return None, _(
-        "Levels must get stricter from watch to warning to probation: lower satisfaction and "
-        "honoured thresholds, higher complaint and missed-answer thresholds."
-    )
+    return None, error.translated()
 
 
 async def _policy_page(
