@@ -103,16 +103,12 @@ class Result:
 
 
 def _required(row: int, name: str) -> RowProblem:
-    return RowProblem("%(field)s is required.", row=row, field=name, code="required", params={"field": name})
+    return RowProblem("%(field)s is required.", row, name, "required", {"field": name})
 
 
 def _unknown_provider(row: int, provider: int) -> RowProblem:
     return RowProblem(
-        "Provider %(provider)s does not exist.",
-        row=row,
-        field="provider_id",
-        code="unknown_provider",
-        params={"provider": provider},
+        "Provider %(provider)s does not exist.", row, "provider_id", "unknown_provider", {"provider": provider}
     )
 
 
@@ -126,11 +122,7 @@ def _integer(row: int, name: str, value: Any, errors: list[RowProblem]) -> int |
         or not isinstance(value, (int, str))
         or (isinstance(value, str) and not _INTEGER.match(value.strip()))
     ):
-        errors.append(
-            RowProblem(
-                "%(field)s must be a whole number.", row=row, field=name, code="not_integer", params={"field": name}
-            )
-        )
+        errors.append(RowProblem("%(field)s must be a whole number.", row, name, "not_integer", {"field": name}))
         return None
     return int(value)
 
@@ -147,20 +139,16 @@ def _date(row: int, value: Any, today: date, errors: list[RowProblem]) -> date |
         errors.append(
             RowProblem(
                 "visit_date must be a real day written as YYYY-MM-DD, such as 2026-11-03.",
-                row=row,
-                field="visit_date",
-                code="bad_date",
+                row,
+                "visit_date",
+                "bad_date",
             )
         )
         return None
     if day > today:
         errors.append(
             RowProblem(
-                "visit_date %(date)s is in the future.",
-                row=row,
-                field="visit_date",
-                code="future_date",
-                params={"date": day.isoformat()},
+                "visit_date %(date)s is in the future.", row, "visit_date", "future_date", {"date": day.isoformat()}
             )
         )
         return None
@@ -170,18 +158,12 @@ def _date(row: int, value: Any, today: date, errors: list[RowProblem]) -> date |
 def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[RowProblem]]:
     """One submitted result as a `Result`, or the problems of each of its fields."""
     if not isinstance(raw, dict):
-        return None, [
-            RowProblem("Each result must be an object of named fields.", row=row, field="row", code="not_an_object")
-        ]
+        return None, [RowProblem("Each result must be an object of named fields.", row, "row", "not_an_object")]
     errors: list[RowProblem] = []
     for name in sorted(set(raw) - set(COLUMNS), key=str):
         errors.append(
             RowProblem(
-                "%(field)s is not a field of a result.",
-                row=row,
-                field=str(name)[:40],
-                code="unknown_field",
-                params={"field": str(name)[:40]},
+                "%(field)s is not a field of a result.", row, str(name)[:40], "unknown_field", {"field": str(name)[:40]}
             )
         )
     for name in REQUIRED:
@@ -202,10 +184,10 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[RowP
             errors.append(
                 RowProblem(
                     "method must be one of %(methods)s.",
-                    row=row,
-                    field="method",
-                    code="unknown_method",
-                    params={"methods": ", ".join(METHODS)},
+                    row,
+                    "method",
+                    "unknown_method",
+                    {"methods": ", ".join(METHODS)},
                 )
             )
         values["method"] = method
@@ -215,24 +197,20 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[RowP
             continue
         score = _integer(row, name, raw[name], errors)
         if score is not None and not 0 <= score <= 100:
-            errors.append(
-                RowProblem(
-                    "%(field)s must be from 0 to 100.", row=row, field=name, code="out_of_range", params={"field": name}
-                )
-            )
+            errors.append(RowProblem("%(field)s must be from 0 to 100.", row, name, "out_of_range", {"field": name}))
         values[name] = score
     if not _blank(raw.get("sample_size")):
         size = _integer(row, "sample_size", raw["sample_size"], errors)
         if size is not None and not 1 <= size <= MAX_SAMPLE:
             errors.append(
-                RowProblem("sample_size must be at least 1.", row=row, field="sample_size", code="sample_too_small")
+                RowProblem("sample_size must be at least 1.", row, "sample_size", "sample_too_small")
                 if size < 1
                 else RowProblem(
                     "The sample size is too large.",
-                    row=row,
-                    field="sample_size",
-                    code="out_of_range",
-                    params={"field": "sample_size", "max": MAX_SAMPLE},
+                    row,
+                    "sample_size",
+                    "out_of_range",
+                    {"field": "sample_size", "max": MAX_SAMPLE},
                 )
             )
         values["sample_size"] = size
@@ -240,16 +218,10 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[RowP
     if note is None:
         note = ""
     if not isinstance(note, str):
-        errors.append(RowProblem("note must be text.", row=row, field="note", code="not_text"))
+        errors.append(RowProblem("note must be text.", row, "note", "not_text"))
     elif len(note.strip()) > MAX_NOTE:
         errors.append(
-            RowProblem(
-                "note must be at most %(max)s characters.",
-                row=row,
-                field="note",
-                code="too_long",
-                params={"max": MAX_NOTE},
-            )
+            RowProblem("note must be at most %(max)s characters.", row, "note", "too_long", {"max": MAX_NOTE})
         )
     if errors:
         return None, errors
@@ -271,15 +243,11 @@ def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Re
     method) reported against the first."""
     results, errors = [], []
     if not entries:
-        errors.append(RowProblem("The batch has no results.", row=0, field="results", code="no_rows"))
+        errors.append(RowProblem("The batch has no results.", 0, "results", "no_rows"))
     if len(entries) > MAX_ROWS:
         errors.append(
             RowProblem(
-                "A batch holds at most %(max)s results; split it.",
-                row=0,
-                field="results",
-                code="too_many_rows",
-                params={"max": MAX_ROWS},
+                "A batch holds at most %(max)s results; split it.", 0, "results", "too_many_rows", {"max": MAX_ROWS}
             )
         )
         return [], errors
@@ -294,10 +262,10 @@ def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Re
             errors.append(
                 RowProblem(
                     "Repeats row %(first)s (same provider, visit date and method).",
-                    row=row,
-                    field="row",
-                    code="duplicate_row",
-                    params={"first": first[key]},
+                    row,
+                    "row",
+                    "duplicate_row",
+                    {"first": first[key]},
                 )
             )
             continue
@@ -325,7 +293,7 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[RowProblem]]
     encoding, header, column counts. Blank lines are skipped."""
     text = decode_csv(content)
     if not text.strip():
-        return [], [RowProblem("The file is empty.", row=0, field="file", code="empty_file")]
+        return [], [RowProblem("The file is empty.", 0, "file", "empty_file")]
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -347,10 +315,10 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[RowProblem]]
                 errors.append(
                     RowProblem(
                         "This line has %(found)s columns; the header has %(expected)s.",
-                        row=line,
-                        field="row",
-                        code="column_count",
-                        params={"found": len(cells), "expected": len(header)},
+                        line,
+                        "row",
+                        "column_count",
+                        {"found": len(cells), "expected": len(header)},
                     )
                 )
                 continue
@@ -359,15 +327,15 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[RowProblem]]
         errors.append(
             RowProblem(
                 "The file is not valid CSV near line %(line)s.",
-                row=reader.line_num,
-                field="file",
-                code="malformed_csv",
-                params={"line": reader.line_num, "problem": str(error)},
+                reader.line_num,
+                "file",
+                "malformed_csv",
+                {"line": reader.line_num, "problem": str(error)},
             )
         )
         return entries, errors
     if header is not None and not entries and not errors:
-        errors.append(RowProblem("The file has a header but no results.", row=0, field="file", code="no_rows"))
+        errors.append(RowProblem("The file has a header but no results.", 0, "file", "no_rows"))
     return entries, errors
 
 
@@ -386,10 +354,7 @@ def _check_ref(batch_ref: str | None) -> tuple[str, list[RowProblem]]:
     if not BATCH_REF.match(ref):
         return ref, [
             RowProblem(
-                "The batch ID is 1 to 64 characters without spaces or slashes.",
-                row=0,
-                field="batch_id",
-                code="invalid_batch_id",
+                "The batch ID is 1 to 64 characters without spaces or slashes.", 0, "batch_id", "invalid_batch_id"
             )
         ]
     return ref, []
@@ -528,10 +493,10 @@ async def _scope_errors(connection, principal: Principal, results: Sequence[Resu
             errors.append(
                 RowProblem(
                     "Provider %(provider)s is outside the area your organisation evaluates.",
-                    row=result.row,
-                    field="provider_id",
-                    code="provider_out_of_scope",
-                    params={"provider": result.provider_id},
+                    result.row,
+                    "provider_id",
+                    "provider_out_of_scope",
+                    {"provider": result.provider_id},
                 )
             )
     return errors

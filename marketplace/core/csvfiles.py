@@ -77,7 +77,7 @@ class UploadError(ValueError):
 
     def problem(self) -> RowProblem:
         """The refusal as the problem of the whole file (row 0, field "file")."""
-        return RowProblem(self.message, row=0, field="file", code=self.code, params=self.params)
+        return RowProblem(self.message, 0, "file", self.code, self.params)
 
 
 def decode_upload(content: bytes, *, max_bytes: int, utf16: bool = False) -> str:
@@ -118,19 +118,11 @@ def header_problems(line: int, header: list[str], columns: Iterable[str], requir
         return []
     params = {"columns": ",".join(columns), "unknown": unknown, "missing": missing, "repeated": repeated}
     row, field, code = line, "header", "wrong_header"
-    problems = [
-        RowProblem("The first line must name the columns %(columns)s.", row=row, field=field, code=code, params=params)
-    ]
+    problems = [RowProblem("The first line must name the columns %(columns)s.", row, field, code, params)]
     if unknown:
-        problems.append(
-            RowProblem("Unknown columns: %(names)s.", row=row, field=field, code=code, params={"names": unknown})
-        )
+        problems.append(RowProblem("Unknown columns: %(names)s.", row, field, code, {"names": unknown}))
     if missing:
-        problems.append(
-            RowProblem("Missing columns: %(names)s.", row=row, field=field, code=code, params={"names": missing})
-        )
+        problems.append(RowProblem("Missing columns: %(names)s.", row, field, code, {"names": missing}))
     if repeated:
-        problems.append(
-            RowProblem("Repeated columns: %(names)s.", row=row, field=field, code=code, params={"names": repeated})
-        )
+        problems.append(RowProblem("Repeated columns: %(names)s.", row, field, code, {"names": repeated}))
     return problems

@@ -83,12 +83,10 @@ class RowProblem:
     (English, for the API); pages show `translated()`. Many are reported at once, so it is
     not an exception: the importer raises one error that carries them all.
 
-        RowProblem("Repeats the phone of row %(first)s.", row=7, field="phone",
-                   code="duplicate_phone", params={"first": 3})
+        RowProblem("Repeats the phone of row %(first)s.", 7, "phone", "duplicate_phone", {"first": 3})
     """
 
     msgid: str
-    _: dataclasses.KW_ONLY
     row: int
     field: str
     code: str

@@ -86,12 +86,7 @@ async def find_clashes(connection, scope_path: str) -> list[RowError]:
         MAX_ERRORS,
     ):
         errors.append(
-            RowProblem(
-                "This phone is registered to another member already.",
-                row=r["row_no"],
-                field="phone",
-                code="phone_taken",
-            )
+            RowProblem("This phone is registered to another member already.", r["row_no"], "phone", "phone_taken")
         )
     # A member who activated their account signs in with their phone: a roster never
     # changes it (a leaked roster must not move someone's account to another phone); the
@@ -107,9 +102,9 @@ async def find_clashes(connection, scope_path: str) -> list[RowError]:
             RowProblem(
                 "This member has activated their account; only they can change their phone. "
                 "Keep their current phone in the file.",
-                row=r["row_no"],
-                field="phone",
-                code="phone_of_activated_member",
+                r["row_no"],
+                "phone",
+                "phone_of_activated_member",
             )
         )
     for r in await connection.fetch(
@@ -121,9 +116,9 @@ async def find_clashes(connection, scope_path: str) -> list[RowError]:
         errors.append(
             RowProblem(
                 "This person is a member of a union outside your scope; ask for a transfer.",
-                row=r["row_no"],
-                field="id_number",
-                code="member_out_of_scope",
+                r["row_no"],
+                "id_number",
+                "member_out_of_scope",
             )
         )
     return errors

@@ -125,44 +125,27 @@ def check_rows(
         problems = len(errors)
         name = name.strip()
         if not name:
-            add(RowProblem("The name is required.", row=line, field="name", code="name_required"))
+            add(RowProblem("The name is required.", line, "name", "name_required"))
         elif len(name) > MAX_NAME:
             add(
                 RowProblem(
-                    "The name must be at most %(max)s characters.",
-                    row=line,
-                    field="name",
-                    code="name_too_long",
-                    params={"max": MAX_NAME},
+                    "The name must be at most %(max)s characters.", line, "name", "name_too_long", {"max": MAX_NAME}
                 )
             )
         phone = phone.strip()
         if not phone_ok(phone):
-            add(
-                RowProblem(
-                    "The phone must be a mainland mobile number of 11 digits.",
-                    row=line,
-                    field="phone",
-                    code="bad_phone",
-                )
-            )
+            add(RowProblem("The phone must be a mainland mobile number of 11 digits.", line, "phone", "bad_phone"))
         id_number = id_number.strip().upper()
         if not id_ok(id_number):
             add(
                 RowProblem(
-                    "The ID number must be 17 digits followed by a digit or X.",
-                    row=line,
-                    field="id_number",
-                    code="bad_id_number",
+                    "The ID number must be 17 digits followed by a digit or X.", line, "id_number", "bad_id_number"
                 )
             )
         elif check_character(id_number[:17]) != id_number[17]:
             add(
                 RowProblem(
-                    "The ID number's check character does not match (GB 11643).",
-                    row=line,
-                    field="id_number",
-                    code="bad_checksum",
+                    "The ID number's check character does not match (GB 11643).", line, "id_number", "bad_checksum"
                 )
             )
         else:
@@ -171,10 +154,10 @@ def check_rows(
                 add(
                     RowProblem(
                         "The birth date in the ID number is not plausible (a real date, age 16 to 100).",
-                        row=line,
-                        field="id_number",
-                        code="bad_birth_date",
-                        params={"problem": problem},
+                        line,
+                        "id_number",
+                        "bad_birth_date",
+                        {"problem": problem},
                     )
                 )
         node_code = node_code.strip()
@@ -182,31 +165,23 @@ def check_rows(
         if node is None:
             add(
                 RowProblem(
-                    "There is no union with the code %(code)s.",
-                    row=line,
-                    field="node",
-                    code="unknown_node",
-                    params={"code": node_code[:40]},
+                    "There is no union with the code %(code)s.", line, "node", "unknown_node", {"code": node_code[:40]}
                 )
             )
         elif not node.path.startswith(scope_path):
             add(
                 RowProblem(
-                    "Union %(code)s is outside your scope.",
-                    row=line,
-                    field="node",
-                    code="node_out_of_scope",
-                    params={"code": node_code},
+                    "Union %(code)s is outside your scope.", line, "node", "node_out_of_scope", {"code": node_code}
                 )
             )
         elif node.level != "grassroots":
             add(
                 RowProblem(
                     "Union %(code)s is not a grassroots union; members belong to one.",
-                    row=line,
-                    field="node",
-                    code="not_grassroots",
-                    params={"code": node_code},
+                    line,
+                    "node",
+                    "not_grassroots",
+                    {"code": node_code},
                 )
             )
         # Groups by code or by name (女职工), separated by ; or the Chinese ；、
@@ -215,25 +190,17 @@ def check_rows(
         unknown = [code for code in groups if code not in group_codes]
         if unknown:
             names = ", ".join(code[:32] for code in unknown)
-            add(
-                RowProblem(
-                    "Unknown member groups: %(codes)s.",
-                    row=line,
-                    field="groups",
-                    code="unknown_group",
-                    params={"codes": names},
-                )
-            )
+            add(RowProblem("Unknown member groups: %(codes)s.", line, "groups", "unknown_group", {"codes": names}))
         if id_ok(id_number):
             first = seen_ids.setdefault(id_number, line)
             if first != line:
                 add(
                     RowProblem(
                         "Repeats the ID number of row %(first)s.",
-                        row=line,
-                        field="id_number",
-                        code="duplicate_id_number",
-                        params={"first": first},
+                        line,
+                        "id_number",
+                        "duplicate_id_number",
+                        {"first": first},
                     )
                 )
         if phone_ok(phone):
@@ -241,11 +208,7 @@ def check_rows(
             if first != line:
                 add(
                     RowProblem(
-                        "Repeats the phone of row %(first)s.",
-                        row=line,
-                        field="phone",
-                        code="duplicate_phone",
-                        params={"first": first},
+                        "Repeats the phone of row %(first)s.", line, "phone", "duplicate_phone", {"first": first}
                     )
                 )
         if len(errors) == problems:
@@ -273,7 +236,7 @@ def decode(content: bytes) -> str:
 
 
 def _empty_file() -> RowProblem:
-    return RowProblem("The file is empty.", row=0, field="file", code="empty_file")
+    return RowProblem("The file is empty.", 0, "file", "empty_file")
 
 
 def parse(content: bytes):
@@ -296,10 +259,10 @@ def parse(content: bytes):
             [
                 RowProblem(
                     "The file is not valid CSV near line %(line)s.",
-                    row=reader.line_num,
-                    field="file",
-                    code="malformed_csv",
-                    params={"line": reader.line_num, "problem": str(error)},
+                    reader.line_num,
+                    "file",
+                    "malformed_csv",
+                    {"line": reader.line_num, "problem": str(error)},
                 )
             ]
         ) from error

@@ -220,14 +220,7 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
                 counts = await _run(row, content, progress)
             except UniqueViolationError as error:  # a member added meanwhile by someone else
                 raise RosterRejected(
-                    [
-                        RowProblem(
-                            "Members changed while the file was applied; import it again.",
-                            row=0,
-                            field="file",
-                            code="conflict",
-                        )
-                    ]
+                    [RowProblem("Members changed while the file was applied; import it again.", 0, "file", "conflict")]
                 ) from error
             except Exception:
                 await progress_db.execute(
@@ -237,10 +230,7 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
                     json.dumps(
                         [
                             RowProblem(
-                                "The import failed; nothing was applied. Try again.",
-                                row=0,
-                                field="file",
-                                code="internal",
+                                "The import failed; nothing was applied. Try again.", 0, "file", "internal"
                             ).as_dict()
                         ]
                     ),
@@ -297,20 +287,20 @@ async def _run(row, content: bytes, progress: _Progress) -> dict:
                 errors.append(
                     RowProblem(
                         "The file is not valid CSV near line %(line)s.",
-                        row=line,
-                        field="file",
-                        code="malformed_csv",
-                        params={"line": line, "problem": width},
+                        line,
+                        "file",
+                        "malformed_csv",
+                        {"line": line, "problem": width},
                     )
                 )
                 break
             errors.append(
                 RowProblem(
                     "This line has %(found)s columns; the header has %(expected)s.",
-                    row=line,
-                    field="row",
-                    code="column_count",
-                    params={"found": width, "expected": len(COLUMNS)},
+                    line,
+                    "row",
+                    "column_count",
+                    {"found": width, "expected": len(COLUMNS)},
                 )
             )
             total += 1
@@ -327,7 +317,7 @@ async def _run(row, content: bytes, progress: _Progress) -> dict:
     del seen_ids, seen_phones
     await progress(rows_done=total, rows=total)
     if total == 0 and not errors:
-        errors.append(RowProblem("The file has a header but no members.", row=0, field="file", code="no_rows"))
+        errors.append(RowProblem("The file has a header but no members.", 0, "file", "no_rows"))
     if errors:
         raise RosterRejected(errors)
     await progress(status="applying", rows_done=0)
