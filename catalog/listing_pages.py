@@ -18,7 +18,6 @@ from litestar.static_files import create_static_files_router
 from catalog import pricing, services
 from catalog.schemas import OfferInput
 from marketplace.core import dates, media as media_store
-from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.federation import services as federation
 from marketplace.core.identity.guards import operator, provider_owner, provider_user
@@ -428,7 +427,6 @@ async def review_bulk(request: Request) -> Response:
     elif len(reason) > 500:
         error = i18n.gettext("Keep the reason to 500 characters.")
     if error or form.get("confirm") != "1":
-        nothing_changed(request)
         items = []
         for offer_id in ids:
             try:
@@ -436,17 +434,16 @@ async def review_bulk(request: Request) -> Response:
             except DomainError:
                 continue
             items.append(detail.offer)
-        return Template(
-            template_name="catalog/review_bulk.html",
-            status_code=422 if error else 200,
-            context={
-                "action": action,
-                "reason": reason,
-                "items": items,
-                "back": back,
-                "error": error,
-                "fields": paging.confirm_fields(action, back, reason, [offer.id for offer in items]),
-            },
+        return paging.bulk_confirm(
+            request,
+            "catalog/review_bulk.html",
+            error=error,
+            verb=action,
+            back=back,
+            reason=reason,
+            ids=[offer.id for offer in items],
+            path="/console/listings/bulk",
+            items=items,
         )
 
     async def decide(offer_id: int) -> object:

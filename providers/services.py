@@ -374,7 +374,7 @@ async def transition(
         raise NotFound("No such provider.", code="provider_not_found")
     if current not in allowed_from:
         raise Conflict(
-            f"The provider is {current}; this needs it to be {' or '.join(allowed_from)}.",
+            "The provider's status does not allow this now.",
             code="status_conflict",
             status_now=current,
         )
@@ -397,7 +397,9 @@ async def decide(principal: Principal, provider_id: int, action: str, reason: st
     """An operator's decision on a provider in their scope; returns the new status."""
     await _provider_in_scope(principal, provider_id)
     if action not in DECISIONS:
-        raise Invalid(f"action must be one of {', '.join(DECISIONS)}.", field="action")
+        raise Invalid(
+            "Choose one of the actions: %(actions)s.", field="action", params={"actions": ", ".join(DECISIONS)}
+        )
     allowed_from, to_status, reason_required = DECISIONS[action]
     reason = reason.strip()
     if reason_required and not reason:

@@ -646,7 +646,12 @@ def parse_query(params: dict[str, str]) -> SearchQuery:
     except msgspec.ValidationError as error:
         found = re.search(r"`\$\.(\w+)", str(error))
         field = found.group(1) if found else None
-        raise Invalid(str(error).split(" - at ")[0] + (f" ({field})" if field else ""), field=field) from None
+        raise Invalid(
+            "Check the search: %(field)s is not valid.",
+            field=field,
+            params={"field": field or "q"},
+            problem=str(error).split(" - at ")[0],
+        ) from None
 
 
 _ELIGIBLE_SQL = """

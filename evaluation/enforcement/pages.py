@@ -234,15 +234,13 @@ def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
 
 
 def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
-    """Where a refused policy goes on the form, and what to say."""
+    """Where a refused policy goes on the form, and what to say: a number out of range in the
+    form's own unit (a percentage where the rules keep a fraction), anything else as refused."""
     field = (error.field or "").removeprefix("rules.").removeprefix("levels.")
     name = field.rsplit(".", 1)[-1]
     if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS or name in policy.DRAW_LIMITS:
         return field, _range_message(name)
-    return None, _(
-        "Levels must get stricter from watch to warning to probation: lower satisfaction and "
-        "honoured thresholds, higher complaint and missed-answer thresholds."
-    )
+    return None, error.translated()
 
 
 async def _policy_page(
@@ -423,46 +421,45 @@ async def console_held_bulk(request: Request) -> Response:
     elif not 2 <= len(reason) <= 500:
         error = _("Give a reason of 2 to 500 characters; it is kept in the audit log.")
     if error or form.get("confirm") != "1":
-        nothing_changed(request)
         chosen = await ratings.held_ratings(request.user, limit=len(ids), ids=ids)
         count = action == "count"
-        return Template(
-            template_name="console/bulk_confirm.html",
-            status_code=422 if error else 200,
-            context={
-                "nav": "cases",
-                "kicker": _("Held ratings"),
-                "back": back,
-                "error": error,
-                "title": _("Count held ratings") if count else _("Leave held ratings out"),
-                "question": (
-                    ngettext("Count %(n)s rating?", "Count these %(n)s ratings?", len(chosen))
-                    if count
-                    else ngettext(
-                        "Leave %(n)s rating out for good?", "Leave these %(n)s ratings out for good?", len(chosen)
-                    )
+        return paging.bulk_confirm(
+            request,
+            "console/bulk_confirm.html",
+            error=error,
+            verb=action,
+            back=back,
+            reason=reason,
+            ids=[rating["id"] for rating in chosen],
+            path="/console/held-ratings/bulk",
+            nav="cases",
+            kicker=_("Held ratings"),
+            title=_("Count held ratings") if count else _("Leave held ratings out"),
+            question=(
+                ngettext("Count %(n)s rating?", "Count these %(n)s ratings?", len(chosen))
+                if count
+                else ngettext(
+                    "Leave %(n)s rating out for good?", "Leave these %(n)s ratings out for good?", len(chosen)
                 )
-                % {"n": len(chosen)},
-                "lines": [
-                    _("%(provider)s · %(stars)s of 5 stars · %(comment)s")
-                    % {
-                        "provider": rating["provider_name"],
-                        "stars": rating["overall"],
-                        "comment": (rating["comment"] or "—")[:60],
-                    }
-                    for rating in chosen
-                ],
-                "consequences": [
-                    _("They count in the providers' scores from now on.")
-                    if count
-                    else _("They never count in the providers' scores."),
-                    _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason},
-                ],
-                "fields": paging.confirm_fields(action, back, reason, [rating["id"] for rating in chosen]),
-                "action": "/console/held-ratings/bulk",
-                "danger": not count,
-                "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
-            },
+            )
+            % {"n": len(chosen)},
+            lines=[
+                _("%(provider)s · %(stars)s of 5 stars · %(comment)s")
+                % {
+                    "provider": rating["provider_name"],
+                    "stars": rating["overall"],
+                    "comment": (rating["comment"] or "—")[:60],
+                }
+                for rating in chosen
+            ],
+            consequences=[
+                _("They count in the providers' scores from now on.")
+                if count
+                else _("They never count in the providers' scores."),
+                _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason},
+            ],
+            danger=not count,
+            confirm_label=(_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
         )
     done, failed = await paging.apply_to_each(
         ids, lambda rating_id: ratings.clear_held(request.user, rating_id, action == "count", reason)

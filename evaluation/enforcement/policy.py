@@ -190,6 +190,15 @@ LEVEL_LIMITS = {
 DRAW_LIMITS: dict[str, tuple[int, int]] = {"notice_days": (1, 365)}
 
 
+def _not_stricter(key: str) -> Invalid:
+    return Invalid(
+        "Levels must get stricter from watch to warning to probation: lower satisfaction and "
+        "honoured thresholds, higher complaint and missed-answer thresholds.",
+        field="rules.levels",
+        rule=key,
+    )
+
+
 def check_rules(rules: dict) -> dict:
     """The rules of a new policy version, every number in its range and the levels in
     order (probation no milder than warning, warning no milder than watch)."""
@@ -197,7 +206,11 @@ def check_rules(rules: dict) -> dict:
     for key, (low, high) in RULE_LIMITS.items():
         value = rules.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise Invalid(f"{key} must be a whole number from {low} to {high}.", field=f"rules.{key}")
+            raise Invalid(
+                "Enter a whole number from %(low)s to %(high)s.",
+                field=f"rules.{key}",
+                params={"low": low, "high": high},
+            )
         checked[key] = value
     levels = rules.get("levels") or {}
     checked["levels"] = {}
@@ -208,16 +221,18 @@ def check_rules(rules: dict) -> dict:
             value = bar.get(key)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
                 raise Invalid(
-                    f"levels.{level}.{key} must be a number from {low} to {high}.", field=f"rules.levels.{level}.{key}"
+                    "Enter a number from %(low)s to %(high)s.",
+                    field=f"rules.levels.{level}.{key}",
+                    params={"low": f"{low:g}", "high": f"{high:g}"},
                 )
             checked["levels"][level][key] = value
     watch, warning, probation = (checked["levels"][level] for level in LEVELS)
     for key in ("satisfaction_below", "honoured_low_below"):
         if not watch[key] >= warning[key] >= probation[key]:
-            raise Invalid(f"{key} must not rise from watch to warning to probation.", field="rules.levels")
+            raise _not_stricter(key)
     for key in ("complaints_per_100_above", "missed_responses_at_least"):
         if not watch[key] <= warning[key] <= probation[key]:
-            raise Invalid(f"{key} must not fall from watch to warning to probation.", field="rules.levels")
+            raise _not_stricter(key)
     checked["draws"] = check_draw_rules(rules.get("draws"))
     return checked
 

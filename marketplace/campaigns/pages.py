@@ -154,27 +154,6 @@ _FIELDS = {
 }
 
 
-def _message(error: DomainError) -> str:
-    messages = {
-        "out_of_scope": _("This union node is outside your scope."),
-        "node_not_found": _("No such union."),
-        "wrong_status": _("The campaign cannot change to that state now."),
-    }
-    if error.field and error.field.startswith("shares["):
-        return error.translated()  # which union, and why, in the viewer's language
-    if error.field == "ends_at":
-        return _("The period must end after it starts, and not in the past.")
-    if error.field == "per_member_cap_fen":
-        return _("The cap per member cannot exceed the budget.")
-    if error.field == "budget_fen":
-        return error.translated()
-    if error.field == "groups":
-        return _("Choose only known member groups.")
-    if error.field in ("offer_ids", "category_ids"):
-        return _("Choose at least one offer or category that exists.")
-    return messages.get(error.code) or error.translated()
-
-
 def burn_chart(detail: CampaignDetail) -> dict:
     labels = [day.day.strftime("%m-%d") for day in detail.burn]
     budget = detail.campaign.budget_fen / 100
@@ -306,7 +285,7 @@ async def create(request: Request) -> Response:
         field = share_field(error.field, rows)
         return await _list_page(
             request,
-            error=_message(error),
+            error=error.translated(),
             field=_FIELDS.get(field, field) if field else None,
             values=values,
             status=error.status,

@@ -156,7 +156,7 @@ async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id
         )
         return amount
     code = next(code for code in _REFUSALS if code in refusals)  # the most telling first
-    raise Conflict(_REFUSALS[code], code=code)
+    raise _REFUSALS[code]()
 
 
 _SHARES_SQL = """
@@ -196,11 +196,18 @@ async def _draw_shares(connection, campaign_id: int, policy: str, amount: int, v
     return True
 
 
+# Why no campaign could pay, the most telling first; literal msgids, so Babel extracts them.
 _REFUSALS = {
-    "budget_exhausted": "The campaign that subsidises this offer has spent its budget.",
-    "campaign_cap_reached": "You have used all the subsidy this campaign allows per member.",
-    "campaign_paused": "The campaign that subsidises this offer is paused.",
-    "not_in_campaign_groups": "The campaign that subsidises this offer serves other member groups.",
+    "budget_exhausted": lambda: Conflict(
+        "The campaign that subsidises this offer has spent its budget.", code="budget_exhausted"
+    ),
+    "campaign_cap_reached": lambda: Conflict(
+        "You have used all the subsidy this campaign allows per member.", code="campaign_cap_reached"
+    ),
+    "campaign_paused": lambda: Conflict("The campaign that subsidises this offer is paused.", code="campaign_paused"),
+    "not_in_campaign_groups": lambda: Conflict(
+        "The campaign that subsidises this offer serves other member groups.", code="not_in_campaign_groups"
+    ),
 }
 
 
@@ -399,13 +406,15 @@ async def _validate(data: CampaignCreate, budget_fen: int) -> None:
         raise Invalid("The cap per member cannot exceed the budget.", field="per_member_cap_fen")
     unknown = set(data.groups) - await federation.group_codes()
     if unknown:
-        raise Invalid(f"Unknown member groups: {', '.join(sorted(unknown))}.", field="groups")
+        raise Invalid("Choose only known member groups.", field="groups", unknown=sorted(unknown))
     if not data.offer_ids and not data.category_ids:
         raise Invalid("Choose the offers or categories the campaign subsidises.", field="offer_ids")
     known_categories = {category["id"] for category in await catalog.list_categories()}
     missing = set(data.category_ids) - known_categories
     if missing:
-        raise Invalid(f"Unknown categories: {', '.join(map(str, sorted(missing)))}.", field="category_ids")
+        raise Invalid(
+            "Choose at least one offer or category that exists.", field="category_ids", unknown=sorted(missing)
+        )
     if data.offer_ids:
         async with engine().transaction() as transaction:
             found = {
@@ -416,7 +425,9 @@ async def _validate(data: CampaignCreate, budget_fen: int) -> None:
             }
         missing = set(data.offer_ids) - found
         if missing:
-            raise Invalid(f"Unknown offers: {', '.join(map(str, sorted(missing)))}.", field="offer_ids")
+            raise Invalid(
+                "Choose at least one offer or category that exists.", field="offer_ids", unknown=sorted(missing)
+            )
 
 
 async def check_campaign(principal: Principal, data: CampaignCreate) -> list[ShareCreate]:
@@ -518,7 +529,7 @@ async def set_status(principal: Principal, campaign_id: int, action: str) -> Cam
         )
     if changed is None:
         raise Conflict(
-            f"This campaign is {current['status']}; it cannot {action}.",
+            "The campaign cannot change to that state now.",
             code="wrong_status",
             status_now=current["status"],
         )

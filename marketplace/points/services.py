@@ -379,7 +379,7 @@ async def grant_preview(principal: Principal, node_id: int, member_group: str | 
     if not 1 <= amount <= 100_000:
         raise Invalid("Enter between 1 and 100,000 points per member.", field="amount")
     if member_group is not None and member_group not in await federation.group_codes():
-        raise Invalid(f"unknown member group: {member_group}.", field="member_group")
+        raise Invalid("Choose only known member groups.", field="member_group", unknown=[member_group])
     node = await federation.require_in_scope(principal, node_id)
     members = await federation.count_members(node.path, member_group=member_group)
     return {

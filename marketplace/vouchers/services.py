@@ -150,7 +150,9 @@ async def claim(
         raise Conflict("This offer is given by draw: enter the draw on its page.", code="by_draw")
     if offer["kind"] not in CLAIMABLE_KINDS:
         raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
-    if (offer["kind"] == "slot") != (slot_id is not None):
+    if offer["kind"] == "slot" and slot_id is None:
+        raise Invalid("Choose a time slot first.", code="slot_required", field="slot_id")
+    if offer["kind"] != "slot" and slot_id is not None:
         raise Invalid(
             "Choose a time slot for a booking, and only for a booking.", code="slot_required", field="slot_id"
         )
@@ -162,7 +164,7 @@ async def claim(
             and await points.spend_for_voucher(connection, principal.id, voucher_id, offer["points_price"]) is None
         ):
             raise Conflict(
-                f"This offer costs {offer['points_price']} points; you have fewer.",
+                "You do not have enough points for this offer.",
                 code="insufficient_points",
                 points_price=offer["points_price"],
             )
@@ -322,7 +324,7 @@ async def issue(
     )
     if counted is None:
         raise Conflict(
-            f"You already hold {offer['per_member_limit']} of this offer for this period.",
+            "You already hold as many of this offer as you may for now.",
             code="limit_reached",
             limit=offer["per_member_limit"],
             period=offer["limit_period"],
@@ -331,7 +333,9 @@ async def issue(
     if slot_id is not None:
         slot_end = await catalog.book_slot(connection, offer["id"], slot_id)
         if slot_end is None:
-            raise Conflict("This time slot is full or no longer open.", code="slot_full", field="slot_id")
+            raise Conflict(
+                "This time slot is full or no longer open; choose another.", code="slot_full", field="slot_id"
+            )
         expires_at = min(expires_at, slot_end)  # a booking ends with its slot
     code = codes.new_code()
     voucher_id = await connection.fetchval(
@@ -486,7 +490,7 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
             if current.status == "issued":  # its time is over; the expiry job has not run yet
                 raise Conflict("This voucher has expired.", code="expired", status_now="expired")
             raise Conflict(
-                f"Only an issued voucher can be cancelled; this one is {current.status}.",
+                "Only an issued voucher can be cancelled or redeemed.",
                 code="not_issued",
                 status_now=current.status,
             )
@@ -907,7 +911,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
         if row["status"] == "issued":  # issued, but its time is over: the expiry job has not run yet
             raise Conflict("This voucher has expired.", code="expired", status_now="expired")
         raise Conflict(
-            f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued", status_now=row["status"]
+            "Only an issued voucher can be cancelled or redeemed.", code="not_issued", status_now=row["status"]
         )
     log.info("voucher_redeemed", voucher_id=redeemed, provider_id=provider_id, staff_id=principal.id)
     return _counter(row)

@@ -75,7 +75,8 @@ class FederationController(Controller):
         result = await roster.start_import(request.user, filename, await request.body())
         if result.status == "failed":
             raise Invalid(
-                f"{result.error_count} problem(s) in the roster file; nothing was applied.",
+                "%(count)s problem(s) in the roster file; nothing was applied.",
+                params={"count": result.error_count},
                 code="invalid_roster",
                 import_id=result.id,
                 row_errors=[error.as_dict() for error in result.errors],

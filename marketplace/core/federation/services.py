@@ -61,7 +61,7 @@ def _node(row: dict) -> NodeRead:
 async def get_node(node_id: int) -> NodeRead:
     row = await UnionNode.select().where(UnionNode.id == node_id).first()
     if row is None:
-        raise NotFound(f"Union node {node_id} does not exist.", code="node_not_found")
+        raise NotFound("No such union.", code="node_not_found", node_id=node_id)
     return _node(row)
 
 
@@ -98,10 +98,12 @@ LEVELS = ("national", "province", "city", "district", "grassroots")
 async def create_node(parent_id: int | None, level: str, code: str, name_zh: str, name_en: str) -> NodeRead:
     """Add a node under `parent_id` (None for the root); levels only go down the tree."""
     if level not in LEVELS:
-        raise Invalid(f"level must be one of {', '.join(LEVELS)}.", field="level")
+        raise Invalid("Choose one of the levels: %(levels)s.", field="level", params={"levels": ", ".join(LEVELS)})
     parent = await get_node(parent_id) if parent_id is not None else None
     if parent and LEVELS.index(level) <= LEVELS.index(parent.level):
-        raise Invalid(f"a {level} node cannot sit under a {parent.level} node.", field="level")
+        raise Invalid(
+            "A union must sit at a lower level than its parent.", field="level", level=level, parent_level=parent.level
+        )
     async with engine().transaction() as transaction:
         try:
             row = await transaction.connection.fetchrow(
@@ -116,7 +118,10 @@ async def create_node(parent_id: int | None, level: str, code: str, name_zh: str
             )
         except UniqueViolationError as error:
             raise Conflict(
-                f"A union node with code {code} already exists.", code="node_exists", field="code"
+                "A union with the code %(code)s exists already.",
+                code="node_exists",
+                field="code",
+                params={"code": code},
             ) from error
         path = (parent.path if parent else "/") + f"{row['id']}/"
         await transaction.connection.execute("UPDATE union_node SET path = $1 WHERE id = $2", path, row["id"])
@@ -224,7 +229,7 @@ async def create_member(data: MemberCreate) -> int:
         raise Invalid("Choose female or male.", field="gender")
     unknown = set(data.groups) - await group_codes()
     if unknown:
-        raise Invalid(f"unknown member groups: {', '.join(sorted(unknown))}.", field="groups")
+        raise Invalid("Choose only known member groups.", field="groups", unknown=sorted(unknown))
     node = await get_node(data.node_id)
     if node.level != "grassroots":
         raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")

@@ -57,8 +57,6 @@ async def propose(
     subject_id: int,
     node_id: int,
     payload: dict,
-    *,
-    conflict: str = "A change of this kind is waiting for approval already.",
 ) -> dict:
     """Record a proposed change on the caller's connection (inside their transaction); the
     pending approval as a dict."""
@@ -76,7 +74,7 @@ async def propose(
                 principal.id,
             )
     except UniqueViolationError:
-        raise Conflict(conflict, code="approval_pending") from None
+        raise Conflict("A change of this kind is waiting for approval already.", code="approval_pending") from None
     await audit.record(
         connection,
         principal,

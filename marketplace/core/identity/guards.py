@@ -15,7 +15,7 @@ def _require(kind: str, connection: ASGIConnection) -> None:
     if principal is None:
         raise Unauthorized("Sign in first.", code="not_signed_in")
     if principal.kind != kind:
-        raise Forbidden(f"Only {kind} accounts may do this.", code="wrong_role")
+        raise Forbidden("This account may not do this.", code="wrong_role", required_kind=kind)
 
 
 async def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -51,7 +51,7 @@ def operator_role(*roles: str):
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         _require("operator", connection)
         if connection.user.role not in roles:
-            raise Forbidden(f"Only operators with the role {' or '.join(roles)} may do this.", code="role_required")
+            raise Forbidden("Your role may not do this.", code="role_required", roles=list(roles))
 
     return guard
 
