@@ -96,10 +96,7 @@ ROLES: tuple[Role, ...] = (
     {"role": "warning", "start": -21, "quality": 0.55, "complaints": 0.09, "answers": 0.8, "honest": True},
     {"role": "watch", "start": -14, "quality": 0.58, "complaints": 0.07, "answers": 0.9, "honest": True},
 )
-CHAOYANG_CASE_OPEN = (
-    "近一个月连续收到会员投诉：前台以“系统故障”为由拒收工会优惠券，要求按原价付款。"
-    "区总工会已电话核实两起，请商户说明情况，并提交当日核销与收款记录。"
-)
+CHAOYANG_CASE_OPEN = "多名会员投诉前台以“系统故障”为由拒收工会优惠券、要求按原价付款，已电话核实两起。"
 CHAOYANG_CASE_KEPT = "会员反映门店擅自缩短营业时间、预约后无人接待，且未在期限内答复投诉，立案核查。"
 CHAOYANG_CASE_KEPT_EXPLANATION = (
     "商户已书面说明原因（店长离职交接），补偿了受影响会员，并承诺按公示时间营业；近两周评价回升，暂不下架，继续观察。"
@@ -1760,7 +1757,8 @@ class History:
         rows = await self.db.fetch(
             "SELECT p.id, count(c.id) AS n FROM provider p LEFT JOIN complaint c ON c.provider = p.id "
             "WHERE p.node = $1 AND p.status = 'active' AND p.id <> $2 AND NOT EXISTS "
-            "(SELECT 1 FROM enforcement_case e WHERE e.provider = p.id AND e.status IN ('open', 'appealed')) "
+            "(SELECT 1 FROM enforcement_case e WHERE e.provider = p.id AND e.kind = 'delisting' "
+            "AND e.status IN ('open', 'appealed')) "
             "GROUP BY p.id ORDER BY n DESC, p.id LIMIT 2",
             chaoyang.node_id,
             self.demo_provider.id if self.demo_provider else 0,
@@ -1840,7 +1838,9 @@ class History:
                     entry = await draws.enter(principal, draw_id)
                 except (NotFound, Conflict, Forbidden, Invalid):
                     continue  # not eligible for this offer (its scope, a limit): no entry
-                at = self.on_day(-opened, 9) + (window_end - self.on_day(-opened, 9)) * rng.random()
+                # In the daytime of a day of the window (members enter from their phones).
+                at = self.on_day(-opened + rng.randrange(max(opened - (drawn or 0), 1)), rng.uniform(7.5, 22.5))
+                at = min(max(at, self.on_day(-opened, 9) + timedelta(minutes=5)), window_end)
                 entered.append((entry["ticket"], at))
             await self.db.executemany(
                 "UPDATE draw_entry SET entered_at = $2 WHERE id = $1", [(ticket, at) for ticket, at in entered]
@@ -1867,10 +1867,23 @@ class History:
                 draw_id,
                 at + timedelta(hours=72),
             )
+            # What the messages said follows the draw's moments: the draw's time, the claim's deadline.
             await self.db.execute(
                 "UPDATE notification SET created_at = $2 WHERE link = $1 AND kind IN ('draw_won', 'draw_waitlisted')",
                 f"/draws/{draw_id}",
                 at,
+            )
+            await self.db.execute(
+                "UPDATE notification SET params = jsonb_set(params, '{closes}', to_jsonb($2::text)) "
+                "WHERE link = $1 AND kind = 'draw_entered'",
+                f"/draws/{draw_id}",
+                draws._text_time(at),
+            )
+            await self.db.execute(
+                "UPDATE notification SET params = jsonb_set(params, '{until}', to_jsonb($2::text)) "
+                "WHERE link = $1 AND kind = 'draw_won'",
+                f"/draws/{draw_id}",
+                draws._text_time(at + timedelta(hours=72)),
             )
             winners = await self.db.fetch(
                 "SELECT member FROM draw_entry WHERE draw = $1 AND status = 'offered' AND member <> $2 ORDER BY rank",
@@ -1998,10 +2011,10 @@ class History:
         if provider is None:
             return
         rows = await self.db.fetch(
-            "SELECT DISTINCT ON (d.member) d.voucher, d.member, d.redeemed_at FROM redemption d "
+            "SELECT * FROM (SELECT DISTINCT ON (d.member) d.voucher, d.member, d.redeemed_at FROM redemption d "
             "WHERE d.provider = $1 AND d.member <> $2 AND d.redeemed_at BETWEEN $3 AND $4 "
             "AND NOT EXISTS (SELECT 1 FROM complaint c WHERE c.voucher = d.voucher) "
-            "ORDER BY d.member, d.redeemed_at DESC LIMIT 2",
+            "ORDER BY d.member, d.redeemed_at DESC) latest ORDER BY redeemed_at DESC LIMIT 2",
             provider.id,
             self.demo_member.id if self.demo_member else 0,
             self.day(-12),
@@ -2016,8 +2029,11 @@ class History:
             member = await federation.member_principal(row["member"])
             if member is None:
                 continue
-            # The answered one the evening after the visit; the one waiting, this morning.
-            filed = row["redeemed_at"] + timedelta(hours=3) if answer else self.now - timedelta(hours=5)
+            # The answered one the evening after the visit; the one waiting, within its answer time:
+            # the evening after a recent visit, else this morning (an hour ago at the latest).
+            filed = row["redeemed_at"] + timedelta(hours=3)
+            if not answer and filed < self.now - timedelta(days=2):
+                filed = min(self.on_day(0, 8.5), self.now - timedelta(hours=1))
             complaint = await complaints.file(
                 member,
                 row["voucher"],
