@@ -1857,10 +1857,12 @@ class History:
             await draws.run_draw(chaoyang, draw_id)
             at = self.on_day(-drawn, 10)
             await self.db.execute(
-                "UPDATE draw SET drawn_at = $2, closes_at = $2, notice_until = $3 WHERE id = $1",
+                # The notice lasts as long as the policy gave it, from the draw's moment.
+                "UPDATE draw SET drawn_at = $2::timestamptz, closes_at = $2::timestamptz, "
+                "notice_until = $2::timestamptz + (notice_until - drawn_at) "
+                "WHERE id = $1",
                 draw_id,
                 at,
-                at + timedelta(days=draws.NOTICE_DAYS),
             )
             await self.db.execute(
                 "UPDATE draw_entry SET offered_until = $2 WHERE draw = $1 AND offered_until IS NOT NULL",
