@@ -261,6 +261,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /api/v1/console/cases",
         "GET /api/v1/console/cases/{case_id}",
         "GET /api/v1/console/complaints",
+        "GET /api/v1/console/complaints/{complaint_id}/history",
         "GET /api/v1/console/held-ratings",
         "GET /api/v1/console/listings",
         "GET /api/v1/console/listings/{offer_id}",
