@@ -37,8 +37,8 @@ async def test_an_administrator_adds_a_union_and_an_analyst_who_cannot_reveal(cl
                 "name_en": "Chang'an",
             },
         ),
-        403,
-        "out_of_scope",
+        404,
+        "node_not_found",
     )
     weak = await client.post(
         "/api/v1/console/operators",

@@ -201,7 +201,7 @@ async def test_grants_and_corrections_stay_in_the_operators_scope(client, world)
         headers=headers,
         json={"amount": 10, "reason": "补偿"},
     )
-    assert_problem(response, 403, "out_of_scope")
+    assert_problem(response, 404, "member_not_found")
     headers = await bearer(client, "operator", world.operators["chaoyang"])
     response = await client.post(
         f"/api/v1/console/points/members/{member_id}/adjustments",
