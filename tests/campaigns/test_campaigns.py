@@ -421,7 +421,7 @@ async def test_console_pages_create_show_burn_and_funds_flow(client, world):
     assert 'data-status="paused"' in (await client.get(f"/console/campaigns/{campaign_id}")).text
 
     await _login(client, "console", world.operators["hebei"])
-    assert (await client.get(f"/console/campaigns/{campaign_id}")).status_code == 403
+    assert (await client.get(f"/console/campaigns/{campaign_id}")).status_code == 404
 
 
 async def test_the_report_shows_each_paying_unions_part_to_the_fen(client, world):

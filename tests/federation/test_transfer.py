@@ -55,8 +55,9 @@ async def test_a_transfer_keeps_points_vouchers_and_history(client, world):
 async def test_transfers_stay_within_the_operators_scope(world):
     member_id = world.members["chaoyang"][0]
     chaoyang, hebei = await operator("chaoyang"), await operator("hebei")
-    with pytest.raises(Forbidden):  # the target union is outside the Chaoyang operator's scope
+    with pytest.raises(NotFound) as refused:  # the target union is outside the Chaoyang operator's scope
         await federation.transfer_member(chaoyang, member_id, world.nodes["hd_union"])
+    assert (refused.value.code, refused.value.field) == ("node_not_found", "node_id")
     with pytest.raises(NotFound):  # the member is outside Hebei's
         await federation.transfer_member(hebei, member_id, world.nodes["sjz_union"])
     with pytest.raises(NotFound):
