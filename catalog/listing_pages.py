@@ -386,6 +386,18 @@ async def offer_image(request: Request, offer_id: Id) -> Response:
 REVIEW_KINDS = ("voucher", "paid", "points", "slot")
 
 
+@get("/console/offers/picker", guards=[operator], include_in_schema=False)
+async def offer_picker(request: Request) -> Template:
+    """Offers matching an offer picker's search box (an HTMX fragment): tick boxes for a
+    campaign's offers (`?pick=many`, the default), radio buttons for a draw's one offer
+    (`?pick=one`). Shared by every console form that picks offers, as catalog owns them."""
+    query = request.query_params
+    q = (query.get("offer_q") or "")[:60]
+    pick_one = paging.one_of(query.get("pick"), ("one", "many")) == "one"
+    offers = await services.offers_to_pick(request.user, q) if q.strip() else []
+    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q, "pick_one": pick_one})
+
+
 @get("/console/listings", guards=[operator], include_in_schema=False)
 async def review_list(request: Request) -> Template:
     """The review queue: search, filters by kind and by new / edited, oldest first, paged."""
@@ -514,6 +526,7 @@ ROUTES: list = [
     _action("submit", services.submit_offer, "submitted"),
     _action("pause", services.pause_offer, "paused"),
     _action("resume", services.resume_offer, "resumed"),
+    offer_picker,
     review_list,
     review_bulk,
     review_detail,

@@ -28,6 +28,7 @@ from marketplace.core import db, media
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
+from marketplace.core.federation.scope import require_in_scope, require_owned
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from providers import services as providers
@@ -81,8 +82,13 @@ async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict
         offer_id,
     )
     if row is None:
-        raise NotFound("This offer does not exist.", code="offer_not_found")
+        raise _no_offer()
     return dict(row)
+
+
+def _no_offer() -> NotFound:
+    """The answer to a missing offer, and to one out of the caller's reach (scope.py's policy)."""
+    return NotFound("This offer does not exist.", code="offer_not_found")
 
 
 async def _read(connection, offer: dict) -> OfferRead:
@@ -133,8 +139,7 @@ async def _read(connection, offer: dict) -> OfferRead:
 
 
 def _own(principal: Principal, offer: dict) -> None:
-    if principal.kind != "provider" or offer["provider"] != principal.provider_id:
-        raise NotFound("This offer does not exist.", code="offer_not_found")
+    require_owned(offer["provider"], principal.provider_id if principal.kind == "provider" else None, _no_offer())
 
 
 def _owner(principal: Principal) -> None:
@@ -152,7 +157,7 @@ async def get_offer(principal: Principal, offer_id: int) -> OfferRead:
 
 async def _check_reader(principal: Principal, offer: dict) -> None:
     if principal.kind == "operator":
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
     else:
         _own(principal, offer)
 
@@ -635,7 +640,7 @@ async def review_detail(principal: Principal, offer_id: int) -> ReviewDetail:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         read = await _read(connection, offer)
         changes: list[Change] = []
         if read.pending_revision_id:
@@ -657,7 +662,7 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         if offer["provider_status"] != "active":
             raise Conflict("The provider is not active.", code="provider_not_active")
         revision = await connection.fetchrow(
@@ -705,7 +710,7 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         if offer["status"] == "submitted":
             await connection.execute(
                 "UPDATE offer SET status = 'draft', review_note = $2, updated_at = now() WHERE id = $1",

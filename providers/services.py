@@ -13,7 +13,7 @@ from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 from marketplace.core import db, pii, ratelimit
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity import credentials
 from marketplace.core.identity.password_rules import check_staff_password
 from marketplace.core.identity.passwords import hash_password
@@ -387,10 +387,14 @@ async def transition(
 
 async def _provider_in_scope(principal: Principal, provider_id: int) -> dict:
     provider = await get_provider(provider_id)
-    if provider is None:
-        raise NotFound("No such provider.", code="provider_not_found")
-    await federation.require_in_scope(principal, provider["node"])
+    await scope.require_in_scope(principal, provider["node"] if provider else None, _no_provider())
+    assert provider is not None
     return provider
+
+
+def _no_provider() -> NotFound:
+    """The answer to a missing provider, and to one out of the caller's reach (scope.py's policy)."""
+    return NotFound("No such provider in your scope.", code="provider_not_found")
 
 
 async def decide(principal: Principal, provider_id: int, action: str, reason: str = "") -> str:

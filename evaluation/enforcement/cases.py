@@ -11,6 +11,7 @@ from evaluation.enforcement import delisting, policy
 from evaluation.schemas import CaseRead
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity.principal import Principal
 from providers import services as providers
 
@@ -72,7 +73,7 @@ async def get_case(principal: Principal, case_id: int) -> CaseRead:
             else None
         )
     visible = row is not None and (
-        (principal.kind == "operator" and path is not None and principal.covers(path))
+        (principal.kind == "operator" and scope.covers(principal, path))
         or (
             principal.kind == "provider"
             and principal.provider_id == row["provider"]
@@ -246,8 +247,9 @@ async def open_case_by_hand(principal: Principal, provider_id: int, reason: str)
         path = await connection.fetchval(
             "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id
         )
-        if path is None or not principal.covers(path):
-            raise NotFound("No such provider in your scope.", code="provider_not_found", field="provider_id")
+        scope.require_covers(
+            principal, path, NotFound("No such provider in your scope.", code="provider_not_found", field="provider_id")
+        )
         policy_id, _version, _rules = await policy.policy_in_force(connection, provider_id)
         figures = await policy.figures_of(connection, provider_id) or {}
         case_id = await policy.open_case(

@@ -32,7 +32,8 @@ import structlog
 from evaluation.schemas import StandingEventRead, StandingRead
 from marketplace.core import dates
 from marketplace.core.db import engine
-from marketplace.core.errors import Forbidden, Invalid
+from marketplace.core.errors import Forbidden, Invalid, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -281,8 +282,9 @@ async def publish_policy(principal: Principal, node_id: int, rules: dict) -> dic
     async with engine().transaction() as transaction:
         connection = transaction.connection
         path = await connection.fetchval("SELECT path FROM union_node WHERE id = $1", node_id)
-        if path is None or not principal.covers(path):
-            raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+        scope.require_covers(
+            principal, path, NotFound("No such union node in your scope.", code="node_not_found", field="node_id")
+        )
         await connection.execute("SELECT pg_advisory_xact_lock(hashtext('enforcement_policy'), $1)", node_id)
         version = await connection.fetchval(
             "INSERT INTO enforcement_policy (node, version, rules, created_at, created_by) "
@@ -523,8 +525,11 @@ async def preview_policy(principal: Principal, node_id: int, rules: dict) -> lis
     async with engine().transaction() as transaction:
         connection = transaction.connection
         node = await connection.fetchrow("SELECT path, depth FROM union_node WHERE id = $1", node_id)
-        if node is None or not principal.covers(node["path"]):
-            raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+        scope.require_covers(
+            principal,
+            node and node["path"],
+            NotFound("No such union node in your scope.", code="node_not_found", field="node_id"),
+        )
         rows = await connection.fetch(
             "SELECT p.id, p.name, coalesce(s.state, 'good') AS state, sc.* FROM provider p "
             "JOIN union_node pn ON pn.id = p.node LEFT JOIN provider_standing s ON s.provider = p.id "

@@ -222,14 +222,6 @@ async def _list_page(
     )
 
 
-@get("/console/campaigns/offer-picker", guards=[guards.operator], include_in_schema=False)
-async def offer_picker(request: Request) -> Template:
-    """Offers matching the search box of the campaign form (an HTMX fragment of tick boxes)."""
-    q = (request.query_params.get("offer_q") or "")[:60]
-    offers = await catalog.offers_to_pick(request.user, q) if q.strip() else []
-    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q})
-
-
 @get("/console/campaigns", guards=[guards.operator], include_in_schema=False)
 async def console(request: Request) -> Template:
     return await _list_page(request)
@@ -359,4 +351,4 @@ async def change_status(request: Request, campaign_id: BigId, action: Action) ->
     return Redirect(path=f"/console/campaigns/{campaign_id}?changed={action}")
 
 
-ROUTES: list = [console, offer_picker, create, detail, change_status]
+ROUTES: list = [console, create, detail, change_status]

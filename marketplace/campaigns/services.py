@@ -61,7 +61,7 @@ from marketplace.campaigns.schemas import (
 from marketplace.core import dates, personal_data
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -354,19 +354,23 @@ async def _funding_nodes(principal: Principal, data: CampaignCreate) -> list[Sha
             raise Invalid("Give the campaign a budget.", field="budget_fen")
         return [ShareCreate(node_id=data.node_id, budget_fen=data.budget_fen, percent_bp=funding.FULL_BP)]
     served = await federation.get_node(data.node_id)
+    # The unions that may fund it: its own and those above it. Any other id, missing or of
+    # another branch, gets the same answer (scope.py's policy); those above the operator's
+    # own union are visible to them, so they are refused as out of their scope.
+    funders = {node.id: node for node in [*await federation.ancestors(served), served]}
     seen: set[int] = set()
     for i, share in enumerate(data.shares):
-        node = await federation.get_node(share.node_id)
+        node = funders.get(share.node_id)
+        if node is None:
+            raise Invalid(
+                "A union can only fund members under it: choose the campaign's union or a union above it.",
+                field=f"shares[{i}].node_id",
+            )
         if not principal.covers(node.path):
             raise Forbidden(
                 "This union is outside your scope: a campaign can only commit the budgets of your union and "
                 "the unions under it.",
                 code="out_of_scope",
-                field=f"shares[{i}].node_id",
-            )
-        if not served.path.startswith(node.path):
-            raise Invalid(
-                "A union can only fund members under it: choose the campaign's union or a union above it.",
                 field=f"shares[{i}].node_id",
             )
         if share.node_id in seen:
@@ -434,7 +438,7 @@ async def check_campaign(principal: Principal, data: CampaignCreate) -> list[Sha
     """The refusals of `create_campaign`, nothing written: its shares when it would be created
     (the console shows them for confirmation first)."""
     _operator(principal)
-    await federation.require_in_scope(principal, data.node_id)
+    await scope.require_in_scope(principal, data.node_id, field="node_id")
     shares = await _funding_nodes(principal, data)
     await _validate(data, sum(share.budget_fen for share in shares))
     return shares
@@ -497,10 +501,9 @@ async def list_campaigns(principal: Principal, limit: int = 200) -> list[Campaig
 
 async def _in_scope(connection, principal: Principal, campaign_id: int):
     row = await connection.fetchrow(_CAMPAIGN_SQL + "WHERE c.id = $1", campaign_id)
-    if row is None:
-        raise NotFound("No such campaign.", code="campaign_not_found")
-    if not principal.covers(row["node_path"]):
-        raise Forbidden("This campaign belongs to a union outside your scope.", code="out_of_scope")
+    scope.require_covers(
+        principal, row and row["node_path"], NotFound("No such campaign in your scope.", code="campaign_not_found")
+    )
     return row
 
 
@@ -662,12 +665,7 @@ async def change_funding(principal: Principal, campaign_id: int, data: CampaignF
         budgets = {}
         for i, share in enumerate(data.shares):
             row = shares.get(share.node_id)
-            if row is None:
-                node = await connection.fetchrow("SELECT path FROM union_node WHERE id = $1", share.node_id)
-                if node is not None and not principal.covers(node["path"]):
-                    raise Forbidden(
-                        "This union node is outside your scope.", code="out_of_scope", field=f"shares[{i}].node_id"
-                    )
+            # A union that does not fund it, missing or of another branch: one answer (scope.py).
             if row is None or share.node_id in budgets:
                 raise Invalid("This union does not fund this campaign.", field=f"shares[{i}].node_id")
             if share.budget_fen != row["budget_fen"] and not principal.covers(row["path"]):

@@ -178,14 +178,6 @@ async def _console_page(request: Request, error: DomainError | None = None, valu
     )
 
 
-@get("/console/draws/offer-picker", guards=[guards.operator], include_in_schema=False)
-async def offer_picker(request: Request) -> Template:
-    """Offers matching the search box of the draw form (an HTMX fragment of radio buttons)."""
-    q = (request.query_params.get("offer_q") or "")[:60]
-    offers = await catalog.offers_to_pick(request.user, q) if q.strip() else []
-    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q, "pick_one": True})
-
-
 @get("/console/draws", guards=[guards.operator], include_in_schema=False)
 async def console(request: Request) -> Template:
     return await _console_page(request)
@@ -230,7 +222,6 @@ ROUTES: list = [
     withdraw,
     claim,
     decline,
-    offer_picker,
     console,
     create,
     console_draw,

@@ -38,6 +38,7 @@ from marketplace.core import dates, db, notifications, personal_data, pii, ratel
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.core.federation import services as federation
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.web.nav import N_
@@ -85,11 +86,6 @@ def period_start(period: str, now: datetime) -> datetime:
     if period == "year":
         return midnight.replace(month=1, day=1)
     return datetime(1970, 1, 1, tzinfo=UTC)  # "total": one window for all time
-
-
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members may claim and hold vouchers.", code="wrong_role")
 
 
 def node_ids(principal: Principal) -> list[int]:
@@ -142,7 +138,7 @@ async def claim(
     """Claim one voucher of an offer for the signed-in member (a booking names its slot).
     An offer given by draw is claimed only with a place the draw gave (marketplace/draws
     passes `drawn_place`); everything else is checked as for any claim."""
-    _member(principal)
+    guards.require_member(principal)
     federation.require_current_member(principal)
     now = datetime.now(UTC)
     offer = await open_offer(principal, offer_id)
@@ -259,7 +255,7 @@ async def claim_state(
 
 async def ask_restock_alert(principal: Principal, offer_id: int) -> None:
     """到货提醒: tell the member in the inbox when this offer, open to them, has stock again."""
-    _member(principal)
+    guards.require_member(principal)
     async with db.connection() as connection:
         offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
     if offer is None:
@@ -371,7 +367,7 @@ ORDER_TABS = {
 
 async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[VoucherRead]:
     """The member's vouchers, issued ones first (all of them with limit=None)."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT $2",
@@ -383,7 +379,7 @@ async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[Vou
 
 async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[list[VoucherRead], dict[str, int]]:
     """One tab of the member's orders, newest first, and how many each tab holds."""
-    _member(principal)
+    guards.require_member(principal)
     if tab not in ORDER_TABS:
         raise Invalid("Choose one of the order tabs.", field="tab")
     rated = {rating.voucher_id for rating in await ratings.my_ratings(principal)}
@@ -424,7 +420,7 @@ async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[l
 async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int, tuple[str, str | None]]:
     """The offer each of the member's vouchers is of, {voucher id: (title_zh, title_en)}:
     what points were spent on."""
-    _member(principal)
+    guards.require_member(principal)
     if not voucher_ids:
         return {}
     async with engine().transaction() as transaction:
@@ -457,7 +453,7 @@ async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None
 
 
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             _VOUCHER_SQL + "WHERE v.id = $1 AND v.member = $2", voucher_id, principal.id
@@ -469,7 +465,7 @@ async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
 
 async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
     """Cancel an issued voucher of the member's: its stock, slot place, points and money return."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
@@ -609,7 +605,7 @@ async def cancel_for_provider(provider_id: int) -> int:
 
 async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool) -> VoucherRead:
     """The member's answer to "was the discount honoured?", for a redeemed voucher of theirs."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         updated = await transaction.connection.fetchval(
             "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",

@@ -8,6 +8,7 @@ from asyncpg.exceptions import UniqueViolationError
 from marketplace.core import db, notifications, personal_data, pii
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
 from marketplace.core.federation.tables import Member, MemberGroup, UnionNode
 from marketplace.core.identity.principal import Principal
@@ -128,16 +129,8 @@ async def create_node(parent_id: int | None, level: str, code: str, name_zh: str
     return await get_node(row["id"])
 
 
-async def require_in_scope(principal: Principal, node_id: int) -> NodeRead:
-    """The node, if it lies in the principal's subtree; Forbidden otherwise."""
-    node = await get_node(node_id)
-    if not principal.covers(node.path):
-        raise Forbidden("This union node is outside your scope.", code="out_of_scope")
-    return node
-
-
 async def node_summary(principal: Principal, node_id: int) -> NodeSummary:
-    node = await require_in_scope(principal, node_id)
+    node = await scope.require_in_scope(principal, node_id)
     children = await UnionNode.select().where(UnionNode.parent == node_id).order_by(UnionNode.code)
     members = await count_members(node.path)
     return NodeSummary(node=node, members=members, children=[_node(row) for row in children])
@@ -188,7 +181,7 @@ async def member_node(member_id: int) -> int | None:
 
 
 async def list_members(principal: Principal, node_id: int, page: int = 1, page_size: int = 20) -> MemberPage:
-    node = await require_in_scope(principal, node_id)
+    node = await scope.require_in_scope(principal, node_id)
     if page < 1 or not 1 <= page_size <= 100:
         raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
     rows = await db.fetch(
@@ -339,14 +332,18 @@ def _operator(principal: Principal) -> None:
         raise Forbidden("Only operators may do this.", code="wrong_role")
 
 
-async def _member_in_scope(connection, principal: Principal, member_id: int):
+async def member_in_scope(connection, principal: Principal, member_id: int, *, lock: bool = False):
+    """The member's row (with its union's path and names) if the member belongs to a union
+    in the principal's subtree; the NotFound of a missing member otherwise (scope.py's
+    policy). With `lock`, the row stays locked until the caller's transaction ends."""
     row = await connection.fetchrow(
-        "SELECT m.id, m.node, m.status, n.path FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE m.id = $1 FOR UPDATE OF m",
+        "SELECT m.*, n.path, n.name_zh AS node_name_zh, n.name_en AS node_name_en FROM member m "
+        "JOIN union_node n ON n.id = m.node WHERE m.id = $1" + (" FOR UPDATE OF m" if lock else ""),
         member_id,
     )
-    if row is None or not principal.covers(row["path"]):
-        raise NotFound("No such member in your scope.", code="member_not_found")
+    scope.require_covers(
+        principal, row and row["path"], NotFound("No such member in your scope.", code="member_not_found")
+    )
     return row
 
 
@@ -356,12 +353,12 @@ async def transfer_member(principal: Principal, member_id: int, node_id: int, re
     from marketplace.core import audit
 
     _operator(principal)
-    target = await require_in_scope(principal, node_id)
+    target = await scope.require_in_scope(principal, node_id, field="node_id")
     if target.level != "grassroots":
         raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        member = await _member_in_scope(connection, principal, member_id)
+        member = await member_in_scope(connection, principal, member_id, lock=True)
         if member["status"] != "active":
             raise Conflict("This member has left the union.", code="member_left")
         if member["node"] == node_id:
@@ -386,7 +383,7 @@ async def leave_member(principal: Principal, member_id: int, reason: str | None 
     _operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        member = await _member_in_scope(connection, principal, member_id)
+        member = await member_in_scope(connection, principal, member_id, lock=True)
         if member["status"] != "active":
             raise Conflict("This member has left the union already.", code="member_left")
         await connection.execute("UPDATE member SET status = 'left' WHERE id = $1", member_id)
@@ -417,7 +414,7 @@ async def search_members(
     """One page of the members under a node in the operator's scope, found by an 11-digit
     phone or an 18-character ID number (through their keyed hashes: never decrypted), or
     else by part of the name; names and phones come back masked."""
-    node = await require_in_scope(principal, node_id)
+    node = await scope.require_in_scope(principal, node_id)
     if page < 1 or not 1 <= page_size <= 100:
         raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
     text = "".join(q.split()).upper()

@@ -20,6 +20,7 @@ from asyncpg.exceptions import UniqueViolationError
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity import permissions
 from marketplace.core.identity.principal import Principal
 
@@ -166,8 +167,9 @@ async def decide(principal: Principal, approval_id: int, approve: bool, note: st
             "WHERE a.id = $1 FOR UPDATE OF a",
             approval_id,
         )
-        if row is None or not principal.covers(row["path"]):
-            raise NotFound("No such approval in your scope.", code="approval_not_found")
+        scope.require_covers(
+            principal, row and row["path"], NotFound("No such approval in your scope.", code="approval_not_found")
+        )
         kind = _kinds.get(row["kind"])
         if kind is None:
             raise Conflict("This kind of change can no longer be approved here.", code="approval_unknown_kind")

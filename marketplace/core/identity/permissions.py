@@ -345,8 +345,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
     ),
     "policy.manage": ("POST /console/policy", "POST /api/v1/console/policies"),
     "campaigns.manage": (
-        "GET /console/campaigns/offer-picker",
-        "GET /console/draws/offer-picker",
+        "GET /console/offers/picker",
         "POST /console/campaigns",
         "POST /console/draws",
         "POST /console/draws/{draw_id}/run",
