@@ -21,7 +21,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
-from evaluation.enforcement import cases, policy
+from evaluation.enforcement import cases, policy, prepaid_rules
 from evaluation.ratings import services as ratings
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
@@ -184,6 +184,9 @@ async def console_cases(request: Request) -> Template:
 GENERAL_FIELDS = ("min_ratings", "min_honoured_answers", "min_redemptions", "improve_days")
 LEVEL_FIELDS = ("satisfaction_below", "honoured_low_below", "complaints_per_100_above", "missed_responses_at_least")
 WHOLE = {"min_ratings", "min_honoured_answers", "min_redemptions", "improve_days", "missed_responses_at_least"}
+# The prepaid section (issue 17): amounts in whole yuan on the form, fen in the rules.
+PREPAID_YUAN = ("membership_max_fen", "package_max_fen", "member_total_max_fen", "provider_outstanding_max_fen")
+PREPAID_WHOLE = ("membership_max_months", "package_max_sessions", "cooling_off_days")
 
 
 def _policy_values(rules: dict) -> dict[str, str]:
@@ -195,7 +198,57 @@ def _policy_values(rules: dict) -> dict[str, str]:
             if name == "honoured_low_below":
                 number = round(number * 100, 1)
             values[f"{level}.{name}"] = f"{number:g}"
+    prepaid = prepaid_rules.effective(rules.get("prepaid"))
+    for name in PREPAID_YUAN:
+        fen = prepaid[name]
+        values[f"prepaid.{name}"] = "" if fen is None else f"{fen / 100:g}"
+    for name in PREPAID_WHOLE:
+        values[f"prepaid.{name}"] = str(prepaid[name])
+    values["prepaid.release"] = prepaid["release"]
+    values["prepaid.refund_subsidy_to_node"] = "yes" if prepaid["refund_subsidy_to_node"] else "no"
     return values
+
+
+def _prepaid_range_message(name: str) -> str:
+    low, high = policy.PREPAID_LIMITS[name]
+    if name in PREPAID_YUAN:
+        return _("Enter a whole number of yuan from %(low)s to %(high)s.") % {
+            "low": f"{low // 100:,}",
+            "high": f"{high // 100:,}",
+        }
+    return _("Enter a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
+
+
+def _prepaid_rules(values: dict, errors: dict[str, str]) -> dict:
+    """The prepaid section from the form (yuan to fen); problems added to `errors` by field."""
+    section: dict = {}
+    for name in PREPAID_YUAN + PREPAID_WHOLE:
+        field = f"prepaid.{name}"
+        text = (values.get(field) or "").strip().replace(",", "").replace("，", "").removeprefix("¥")
+        if not text and name in policy.PREPAID_OPTIONAL:
+            section[name] = None
+            continue
+        try:
+            number = int(text)
+        except ValueError:
+            errors[field] = _prepaid_range_message(name)
+            continue
+        number = number * 100 if name in PREPAID_YUAN else number
+        low, high = policy.PREPAID_LIMITS[name]
+        if not low <= number <= high:
+            errors[field] = _prepaid_range_message(name)
+        section[name] = number
+    # The two choices are select boxes, always sent by the page; a client that leaves them
+    # out keeps the defaults.
+    defaults = policy.DEFAULT_RULES["prepaid"]
+    section["release"] = values.get("prepaid.release", defaults["release"])
+    if section["release"] not in policy.RELEASES:
+        errors["prepaid.release"] = _("Choose per session or monthly.")
+    refund = values.get("prepaid.refund_subsidy_to_node", "yes" if defaults["refund_subsidy_to_node"] else "no")
+    if refund not in ("yes", "no"):
+        errors["prepaid.refund_subsidy_to_node"] = _("Say whether the subsidy goes back to the union.")
+    section["refund_subsidy_to_node"] = refund == "yes"
+    return section
 
 
 def _range_message(name: str) -> str:
@@ -224,6 +277,7 @@ def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
     rules["levels"] = {
         level: {name: number(f"{level}.{name}", name) for name in LEVEL_FIELDS} for level in policy.LEVELS
     }
+    rules["prepaid"] = _prepaid_rules(values, errors)
     return rules, errors
 
 
@@ -231,6 +285,8 @@ def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
     """Where a refused policy goes on the form, and what to say."""
     field = (error.field or "").removeprefix("rules.").removeprefix("levels.")
     name = field.rsplit(".", 1)[-1]
+    if field.startswith("prepaid."):
+        return field, _prepaid_range_message(name) if name in policy.PREPAID_LIMITS else error.translated()
     if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS:
         return field, _range_message(name)
     return None, _(
@@ -260,6 +316,7 @@ async def _policy_page(
             "form_error": form_error_text,
             "preview": preview,
             "levels": policy.LEVELS,
+            "releases": policy.RELEASES,
             "published": published or request.query_params.get("published") == "1",
         },
     )
