@@ -312,6 +312,26 @@ async def union_subsidy(offer_id: int, category_id: int, connection=None) -> lis
     return found
 
 
+# Checks other domains make before an offer (or an edit of it) is published. Catalog may not
+# import evaluation (layers), so evaluation registers its checks here when its enforcement
+# module is imported (evaluation/enforcement/prepaid_rules.py: a prepaid package outside the
+# policy's caps is refused with the rule named). A check is `async (connection, offer) ->
+# None` that raises a DomainError; `offer` is the offer's columns as a dict (kind, provider,
+# list_price_fen, member_price_fen, subsidy_fen, and the prepaid package_sessions and
+# package_months when the offer has them).
+_listing_checks: list = []
+
+
+def register_listing_check(check) -> None:
+    if check not in _listing_checks:
+        _listing_checks.append(check)
+
+
+async def _check_listing(connection, offer: dict) -> None:
+    for check in _listing_checks:
+        await check(connection, offer)
+
+
 async def update_offer(principal: Principal, offer_id: int, data: OfferInput) -> OfferRead:
     """Edit a draft in place; an edit of a published or paused offer becomes a revision
     for review (the live version stays as it is)."""
@@ -664,6 +684,7 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
             "SELECT id, data FROM offer_revision WHERE offer = $1 AND status = 'submitted' FOR UPDATE", offer_id
         )
         if offer["status"] == "submitted":
+            await _check_listing(connection, offer)
             await connection.execute(
                 "UPDATE offer SET status = 'published', published_at = now(), updated_at = now(), "
                 "review_note = NULL WHERE id = $1",
@@ -672,6 +693,7 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
         elif revision is not None:
             data = msgspec.convert(json.loads(revision["data"]), OfferInput)
             await _validate(connection, offer["provider"], offer["provider_node"], data)
+            await _check_listing(connection, {**offer, **msgspec.to_builtins(data)})
             assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_COLUMNS, start=1))
             n = len(_COLUMNS)
             # Stock already claimed stays claimed: what is left moves by the change of the total.

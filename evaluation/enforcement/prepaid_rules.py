@@ -10,7 +10,9 @@ msgid with its figures), so listing approval and the purchase can say which rule
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog import services as catalog
 from evaluation.enforcement import policy
+from marketplace.core.errors import Invalid
 from marketplace.core.web.i18n import gettext as _
 from marketplace.core.web.nav import N_
 
@@ -99,3 +101,35 @@ def package_violations(rules: dict, *, price_fen: int, sessions: int | None, mon
             )
         )
     return found
+
+
+# Listing approval ---------------------------------------------------------------------------------
+
+
+async def check_listing(connection, offer: dict) -> None:
+    """Catalog's listing check (catalog.services.register_listing_check): a prepaid package
+    outside the caps of the policy its provider is held to is refused, naming the first
+    broken rule in the message and every one in `violations`."""
+    if offer.get("kind") != "prepaid":
+        return
+    rules = await prepaid_rules_of_provider(connection, offer["provider"])
+    violations = package_violations(
+        rules,
+        price_fen=offer.get("list_price_fen") or 0,
+        sessions=offer.get("package_sessions"),
+        months=offer.get("package_months"),
+    )
+    if violations:
+        first = violations[0]
+        raise Invalid(
+            first.message,
+            code="prepaid_outside_caps",
+            params=first.params,
+            rule=first.rule,
+            violations=[
+                {"rule": violation.rule, "detail": violation.message % violation.params} for violation in violations
+            ],
+        )
+
+
+catalog.register_listing_check(check_listing)
