@@ -21,7 +21,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
-from evaluation.enforcement import cases, policy, prepaid_rules
+from evaluation.enforcement import cases, freeze, policy, prepaid_rules
 from evaluation.ratings import services as ratings
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
@@ -62,16 +62,31 @@ async def _form(request: Request) -> dict:
 
 
 async def _standing_page(
-    request: Request, error: DomainError | None = None, *, refused: int | None = None, statement: str = ""
+    request: Request,
+    error: DomainError | None = None,
+    *,
+    refused: int | None = None,
+    statement: str = "",
+    lease_error: DomainError | None = None,
+    lease_value: str | None = None,
 ) -> Template:
     """The provider's standing. `refused`: the case whose appeal was refused, shown again with
-    the error at its statement and the text typed (an error of no field shows on top)."""
+    the error at its statement and the text typed (an error of no field shows on top). Its
+    prepaid sales (stopped or not, why) and its lease end date, with `lease_error` at it."""
     provider_id = request.user.provider_id
     provider_cases = await cases.provider_cases(request.user)
+    provider = await providers.get_provider(provider_id) or {}
+    lease = provider.get("lease_ends_on")
+    failed = error or lease_error
     return Template(
         template_name="evaluation/provider_standing.html",
-        status_code=error.status if error else 200,
+        status_code=failed.status if failed else 200,
         context={
+            "freezes": await freeze.open_freezes(provider_id),
+            "freeze_reasons": freeze.REASONS,
+            "lease_value": lease_value if lease_value is not None else (lease.isoformat() if lease else ""),
+            "lease_error": form_error(lease_error) if lease_error else None,
+            "lease_saved": request.query_params.get("lease") == "saved",
             "standing": await policy.standing(provider_id),
             "history": await policy.standing_history(provider_id),
             "policy": await policy.policy_for_provider(provider_id),
@@ -81,6 +96,9 @@ async def _standing_page(
             "statement": statement,
         },
     )
+
+
+standing_page = _standing_page  # the lease form (freeze_pages.py) shows its refusal here
 
 
 @get("/provider/standing", guards=[guards.provider_user], include_in_schema=False)

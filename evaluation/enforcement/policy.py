@@ -29,6 +29,7 @@ from typing import Any
 
 import structlog
 
+from evaluation.enforcement import freeze
 from evaluation.schemas import StandingEventRead, StandingRead
 from marketplace.core import dates
 from marketplace.core.db import engine
@@ -407,6 +408,7 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
             else:
                 message = f"您的评价指标已改善，状态由“{STATE_NAMES[standing['state']]}”恢复为“{STATE_NAMES[state]}”。"
             await record_event(connection, provider_id, standing["state"], state, message, "policy")
+            await freeze.follow_standing(connection, provider_id, state)  # prepaid sales stop at once on probation
         elif standing["state"] != "delisted":
             await connection.execute(
                 "UPDATE provider_standing SET reasons = $2::jsonb WHERE provider = $1", provider_id, json.dumps(reasons)
@@ -443,6 +445,7 @@ async def open_case(
     )
     if case_id is not None:
         log.info("enforcement_case_opened", provider_id=provider_id, case_id=case_id, kind=kind)
+        await freeze.follow_case(connection, provider_id, kind, is_open=True)  # prepaid sales stop at once
         if kind == "delisting":
             await record_event(
                 connection,
