@@ -125,6 +125,9 @@ class SettlementLine(Table, tablename="settlement_line"):
     redeemed_at = Timestamptz()
     subsidy_fen = Integer()
     paid_fen = Integer()
+    # A part of a prepaid package released from escrow (marketplace/prepaid's ledger entry):
+    # a package's voucher has one line per release, each settled once.
+    escrow_entry = BigInt(null=True, default=None)
 
 
 class SettlementAdjustment(Table, tablename="settlement_adjustment"):

@@ -191,6 +191,9 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /draws/{draw_id}/enter",
         "POST /draws/{draw_id}/claim",
         "POST /draws/{draw_id}/decline",
+        "POST /offers/{offer_id}/prepaid",
+        "GET /packages",
+        "POST /packages/{package_id}/take-back",
     ),
     "evaluator": (
         "GET /evaluator",
@@ -233,6 +236,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /console/listings/{offer_id}",
         "GET /console/points",
         "GET /console/points/grants/{grant_id}/progress",
+        "GET /console/prepaid",
         "GET /console/providers",
         "GET /console/providers/{provider_id}",
         "GET /console/reports",
@@ -452,6 +456,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "GET /provider/settlements/{statement_id}/statement.csv",
         "GET /api/v1/provider/me/settlements",
         "GET /api/v1/provider/me/settlements/{statement_id}",
+        "GET /provider/prepaid",
     ),
 }
 
