@@ -1,6 +1,6 @@
 from marketplace.core.db import sql_migration
 
-ID = "2026-12-05T21:00:00:000009"
+ID = "2026-12-06T02:00:00:000010"
 VERSION = "1.38.0"
 DESCRIPTION = "The date a provider's lease of its premises ends, when it gives one (Prepaid Guard's lease signal)"
 
