@@ -145,13 +145,20 @@ async def start(principal: Principal, offer_id: int, slot_id: int | None = None)
 
 
 async def reserve(
-    principal: Principal, offer_id: int, slot_id: int | None = None, *, kinds: tuple[str, ...] = ("paid",)
+    principal: Principal,
+    offer_id: int,
+    slot_id: int | None = None,
+    *,
+    kinds: tuple[str, ...] = ("paid",),
+    check=None,
 ) -> PaymentRead:
     """The first half of buying: the pending voucher and its payment hold the stock, in one
     short transaction. Callers that wrap it (an Idempotency-Key's `run_once` holds a
     transaction around it) call `open_intent` after, outside: Stripe is never called while
     a transaction holds the offer's row. `kinds`: the offer kinds the caller sells (a prepaid
-    package is bought through marketplace.prepaid.services.purchase)."""
+    package is bought through marketplace.prepaid.services.purchase). `check`: the caller's
+    own refusals, `async (connection, offer, amount_fen)` run first in the transaction (a
+    prepaid package: its provider's freeze, the member's total)."""
     _member(principal)
     require_current_member(principal)
     settings = get_settings().stripe
@@ -164,6 +171,8 @@ async def reserve(
         raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.", code="nothing_to_pay")
     async with engine().transaction() as transaction:
         connection = transaction.connection
+        if check is not None:
+            await check(connection, offer, amount)
         voucher_id, _ = await vouchers.issue(
             connection, principal, offer, now, slot_id=slot_id, status="pending", paid_fen=amount
         )
