@@ -25,7 +25,7 @@ import structlog
 
 from evaluation.enforcement import freeze, prepaid_rules
 from marketplace.campaigns import services as campaigns
-from marketplace.core import dates, money, notifications
+from marketplace.core import dates, money, notifications, personal_data
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.core.federation.services import require_current_member
@@ -41,10 +41,8 @@ log = structlog.get_logger(__name__)
 
 COOLING_OFF_DAYS = escrow.COOLING_OFF_DAYS
 
-notifications.register(
-    "prepaid_refunded",
-    N_("Your package was refunded"),
-    N_("%(amount)s of %(offer)s went back to your card (%(reason)s). Your bank shows it within %(days)s working days."),
+personal_data.keeps(
+    "prepaid_package", why="money held in escrow, released and refunded: the accounts keep what was paid and returned"
 )
 notifications.register(
     "prepaid_sales_frozen",
@@ -55,6 +53,27 @@ notifications.register(
         "If the provider closes, what is left comes back to you automatically."
     ),
 )
+
+# One message a reason: the inbox fills the words from params, which are not translated.
+for _reason, _text in {
+    "cooling_off": N_(
+        "%(amount)s of %(offer)s went back to your card: you took it back within the cooling-off days. "
+        "Your bank shows it within %(days)s working days."
+    ),
+    "delisted": N_(
+        "%(amount)s of %(offer)s went back to your card: the provider was delisted, so the unused part is "
+        "refunded. Your bank shows it within %(days)s working days."
+    ),
+    "unused": N_(
+        "%(amount)s of %(offer)s went back to your card for the unused sessions. Your bank shows it within "
+        "%(days)s working days."
+    ),
+    "expired": N_(
+        "%(amount)s of %(offer)s went back to your card: the package ended with sessions left. Your bank shows "
+        "it within %(days)s working days."
+    ),
+}.items():
+    notifications.register(f"prepaid_refunded_{_reason}", N_("Your package was refunded"), _text)
 REASONS = {
     "cooling_off": N_("taken back within the cooling-off days"),
     "delisted": N_("the provider was delisted"),
@@ -200,13 +219,8 @@ async def _refund(connection, package_id: int, reason: str) -> dict | None:
         [
             notifications.Message(
                 refund["member"],
-                "prepaid_refunded",
-                {
-                    "amount": money.yuan(member_fen),
-                    "offer": title,
-                    "reason": REASONS[reason],
-                    "days": payments.REFUND_WORKING_DAYS,
-                },
+                f"prepaid_refunded_{reason}",
+                {"amount": money.yuan(member_fen), "offer": title, "days": payments.REFUND_WORKING_DAYS},
                 link="/packages",
             )
         ],

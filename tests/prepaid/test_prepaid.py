@@ -93,7 +93,7 @@ async def test_delisting_refunds_every_unused_balance_through_stripe_and_tells_t
         payment = await transaction.connection.fetchrow(
             "SELECT status, refunded_fen FROM payment WHERE id = $1", package["payment"]
         )
-    assert (message["kind"], message["link"]) == ("prepaid_refunded", "/packages")
+    assert (message["kind"], message["link"]) == ("prepaid_refunded_delisted", "/packages")
     assert (payment["status"], payment["refunded_fen"]) == ("succeeded", left_member)
     # A second delivery of the event refunds nothing more.
     assert await services.refund_provider(world.providers["chaoyang"]["id"]) == 0
