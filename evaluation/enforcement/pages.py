@@ -205,6 +205,8 @@ WHOLE = {"min_ratings", "min_honoured_answers", "min_redemptions", "improve_days
 # The prepaid section (issue 17): amounts in whole yuan on the form, fen in the rules.
 PREPAID_YUAN = ("membership_max_fen", "package_max_fen", "member_total_max_fen", "provider_outstanding_max_fen")
 PREPAID_WHOLE = ("membership_max_months", "package_max_sessions", "cooling_off_days")
+DRAW_FIELDS = ("notice_days",)  # the policy's "draws" section, as fields draws.<name>
+WHOLE |= set(DRAW_FIELDS)
 
 
 def _policy_values(rules: dict) -> dict[str, str]:
@@ -224,6 +226,9 @@ def _policy_values(rules: dict) -> dict[str, str]:
         values[f"prepaid.{name}"] = str(prepaid[name])
     values["prepaid.release"] = prepaid["release"]
     values["prepaid.refund_subsidy_to_node"] = "yes" if prepaid["refund_subsidy_to_node"] else "no"
+    draws = policy.draw_rules(rules)
+    for name in DRAW_FIELDS:
+        values[f"draws.{name}"] = str(draws[name])
     return values
 
 
@@ -270,7 +275,7 @@ def _prepaid_rules(values: dict, errors: dict[str, str]) -> dict:
 
 
 def _range_message(name: str) -> str:
-    low, high = policy.RULE_LIMITS.get(name) or policy.LEVEL_LIMITS[name]
+    low, high = policy.RULE_LIMITS.get(name) or policy.DRAW_LIMITS.get(name) or policy.LEVEL_LIMITS[name]
     if name == "honoured_low_below":
         return _("Enter a percentage from %(low)s to %(high)s.") % {"low": f"{low * 100:g}", "high": f"{high * 100:g}"}
     if name in WHOLE:
@@ -296,6 +301,7 @@ def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
         level: {name: number(f"{level}.{name}", name) for name in LEVEL_FIELDS} for level in policy.LEVELS
     }
     rules["prepaid"] = _prepaid_rules(values, errors)
+    rules["draws"] = {name: number(f"draws.{name}", name) for name in DRAW_FIELDS}
     return rules, errors
 
 
@@ -305,7 +311,7 @@ def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
     name = field.rsplit(".", 1)[-1]
     if field.startswith("prepaid."):
         return field, _prepaid_range_message(name) if name in policy.PREPAID_LIMITS else error.translated()
-    if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS:
+    if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS or name in policy.DRAW_LIMITS:
         return field, _range_message(name)
     return None, _(
         "Levels must get stricter from watch to warning to probation: lower satisfaction and "
