@@ -66,6 +66,8 @@ FIELD_LABELS = {
     "slots": N_("Bookable slots (bookings only)"),
     "terms_zh": N_("Terms (Chinese)"),
     "terms_en": N_("Terms (English, optional)"),
+    "package_sessions": N_("Sessions in the package"),
+    "package_months": N_("Valid for (months from purchase)"),
     "image": N_("Upload a picture"),
     "reason": N_("Reason for sending it back"),
 }
@@ -181,6 +183,11 @@ def _offer_input(form) -> OfferInput:
     }
     if kind == "points":
         data["points_price"] = _int("points_price", text.get("points_price", ""))
+    if kind == "prepaid":
+        # Sessions left blank: a period membership (unlimited visits while it is valid).
+        sessions = text.get("package_sessions", "").strip()
+        data["package_sessions"] = _int("package_sessions", sessions) if sessions else None
+        data["package_months"] = _int("package_months", text.get("package_months", ""))
     try:
         return msgspec.convert(data, OfferInput)
     except msgspec.ValidationError as error:

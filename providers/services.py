@@ -7,7 +7,9 @@ expected current status, records the change in `provider_status_change` and publ
 
 import json
 import re
+from datetime import date
 
+import structlog
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
 from marketplace.core import db, pii, ratelimit
@@ -33,6 +35,8 @@ from providers.schemas import (
     UserRead,
 )
 from providers.tables import Location, Provider, ProviderUser
+
+log = structlog.get_logger(__name__)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Mainland China's bounding box (Mohe to Hainan's southern tip, Pamirs to the Wusu river).
@@ -418,6 +422,19 @@ def _require_owner(principal: Principal) -> int:
     if principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
         raise Forbidden("Only the provider's owner may do this.", code="owner_only")
     return principal.provider_id
+
+
+async def set_lease_end(principal: Principal, ends_on: date | None) -> None:
+    """The owner gives (or clears) the date the lease of its premises ends. Prepaid Guard stops
+    new prepaid package sales when it is near (evaluation/enforcement/freeze.py)."""
+    provider_id = _require_owner(principal)
+    if ends_on is not None and not date(2000, 1, 1) <= ends_on <= date(2100, 12, 31):
+        raise Invalid("Enter a date between 2000 and 2100.", field="lease_ends_on")
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE provider SET lease_ends_on = $2, updated_at = now() WHERE id = $1", provider_id, ends_on
+        )
+    log.info("provider_lease_end_set", provider_id=provider_id, given=ends_on is not None)
 
 
 async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:

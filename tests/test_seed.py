@@ -252,7 +252,9 @@ async def test_seeded_providers_have_valid_codes_locations_and_users():
 async def test_seeded_offers_respect_prices_kinds_and_scope():
     report = await seeding.seed(**SMALL, history=False)
     offers = await _fetch("SELECT * FROM offer")
-    assert report.offers == len(offers) == SMALL["offers"] + 5  # and the demo provider's five
+    assert (
+        report.offers == len(offers) == SMALL["offers"] + len(ref.OFFER_KINDS) + 1
+    )  # and the demo provider's: one of each kind and one for women
     assert {o["kind"] for o in offers} == set(ref.OFFER_KINDS)
     assert "published" in {o["status"] for o in offers}
     beijing = await _value("SELECT id FROM union_node WHERE code = '110000'")

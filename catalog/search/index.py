@@ -372,6 +372,8 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
         "subsidy_fen": offer["subsidy_fen"],
         "pays_fen": pays,
         "points_price": offer["points_price"],
+        "package_sessions": offer.get("package_sessions"),
+        "package_months": offer.get("package_months"),
         "discount_ratio": discount_ratio(list_price, pays),
         "price_band": price_band(pays, offer["points_price"]),
         "stock_left": offer["stock_left"],

@@ -147,6 +147,8 @@ HIT_ATTRIBUTES = [
     "member_price_fen",
     "subsidy_fen",
     "points_price",
+    "package_sessions",
+    "package_months",
     "discount_ratio",
     "price_band",
     "stock_left",
@@ -193,6 +195,8 @@ def _hit(document: dict, query: SearchQuery) -> SearchHit:
         rating=document.get("rating"),
         cover_image=document.get("cover_image"),
         points_price=document.get("points_price"),
+        package_sessions=document.get("package_sessions"),
+        package_months=document.get("package_months"),
     )
 
 
@@ -391,7 +395,7 @@ _TEXT_MATCH = {
 # $8 district, $9 and $10 the price range, $11 in stock only.
 _FALLBACK_SQL = """
 SELECT o.id, o.kind, o.title_zh, o.title_en, o.tags, o.groups, o.list_price_fen, o.member_price_fen, o.points_price,
-       o.subsidy_fen, o.stock_left, o.cover_image, o.published_at, o.created_at,
+       o.package_sessions, o.package_months, o.subsidy_fen, o.stock_left, o.cover_image, o.published_at, o.created_at,
        c.code AS category, c.name_zh AS category_zh, c.name_en AS category_en,
        p.id AS provider_id, p.name AS provider_name,
        l.district, l.latitude, l.longitude, l.opening_hours,
@@ -469,6 +473,8 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
                     "member_price_fen",
                     "subsidy_fen",
                     "points_price",
+                    "package_sessions",
+                    "package_months",
                     "stock_left",
                     "cover_image",
                     "category",

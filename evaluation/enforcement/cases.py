@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import structlog
 
-from evaluation.enforcement import delisting, policy
+from evaluation.enforcement import delisting, freeze, policy
 from evaluation.schemas import CaseRead
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -114,6 +114,7 @@ async def decide(
                 case.provider_id,
                 timedelta(days=rules["improve_days"]),
             )
+            await freeze.follow_case(connection, case.provider_id, case.kind, is_open=False)
             await policy.record_event(
                 connection,
                 case.provider_id,
@@ -192,6 +193,7 @@ async def decide_appeal(principal: Principal, case_id: int, outcome: str, explan
                 case.provider_id,
                 timedelta(days=rules["improve_days"]),
             )
+            await freeze.follow_standing(connection, case.provider_id, "probation")
             message = f"申诉成立，已恢复上架（整改观察）。说明：{explanation.strip()}"
             await policy.record_event(
                 connection, case.provider_id, "delisted", "probation", message, "operator", principal.id, case_id

@@ -29,6 +29,7 @@ from typing import Any
 
 import structlog
 
+from evaluation.enforcement import freeze
 from evaluation.schemas import StandingEventRead, StandingRead
 from marketplace.core import dates
 from marketplace.core.db import engine
@@ -66,6 +67,22 @@ DEFAULT_RULES: dict[str, Any] = {
             "complaints_per_100_above": 8.0,
             "missed_responses_at_least": 6,
         },
+    },
+    # Prepaid packages (issue 17), defaults from Shanghai's rule for gyms: caps per package,
+    # per member and per provider (null: no cap), the cooling-off days, how escrow reaches
+    # the provider ("per_session", or "monthly" pro rata), and whether a refund gives the
+    # union's subsidy back to the node that paid it. evaluation/enforcement/prepaid_rules.py
+    # reads it.
+    "prepaid": {
+        "membership_max_fen": 500000,
+        "membership_max_months": 24,
+        "package_max_fen": 2000000,
+        "package_max_sessions": 60,
+        "member_total_max_fen": 2000000,
+        "provider_outstanding_max_fen": None,
+        "cooling_off_days": 7,
+        "release": "per_session",
+        "refund_subsidy_to_node": True,
     },
     # Fair draws (marketplace/draws): days the 公示 shows winners' and the waitlist's masked
     # names after a draw, counted from the draw; then tickets only.
@@ -200,6 +217,58 @@ def _not_stricter(key: str) -> Invalid:
     )
 
 
+# The prepaid section: whole numbers in these ranges (a cap of None means no cap where allowed).
+PREPAID_LIMITS: dict[str, tuple[int, int]] = {
+    "membership_max_fen": (100, 100_000_000),
+    "membership_max_months": (1, 120),
+    "package_max_fen": (100, 100_000_000),
+    "package_max_sessions": (1, 1000),
+    "member_total_max_fen": (100, 1_000_000_000),
+    "provider_outstanding_max_fen": (100, 10_000_000_000),
+    "cooling_off_days": (0, 90),
+}
+PREPAID_OPTIONAL = {"provider_outstanding_max_fen"}
+RELEASES = ("per_session", "monthly")
+
+
+def check_prepaid(section: dict | None) -> dict:
+    """The prepaid section of a new policy version; a policy written before prepaid packages
+    existed (no section) takes the defaults."""
+    if section is None:
+        return dict(DEFAULT_RULES["prepaid"])
+    checked: dict = {}
+    for key, (low, high) in PREPAID_LIMITS.items():
+        value = section.get(key)
+        if value is None and key in PREPAID_OPTIONAL:
+            checked[key] = None
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise Invalid(
+                "Enter a whole number from %(low)s to %(high)s.",
+                code="prepaid_rule_out_of_range",
+                field=f"rules.prepaid.{key}",
+                params={"low": low, "high": high},
+            )
+        checked[key] = value
+    if section.get("release") not in RELEASES:
+        raise Invalid("Choose per session or monthly.", code="prepaid_release_unknown", field="rules.prepaid.release")
+    checked["release"] = section["release"]
+    if not isinstance(section.get("refund_subsidy_to_node"), bool):
+        raise Invalid(
+            "Say whether the subsidy goes back to the union.",
+            code="prepaid_refund_unknown",
+            field="rules.prepaid.refund_subsidy_to_node",
+        )
+    checked["refund_subsidy_to_node"] = section["refund_subsidy_to_node"]
+    if checked["member_total_max_fen"] < max(checked["membership_max_fen"], checked["package_max_fen"]):
+        raise Invalid(
+            "A member's total must allow at least one package at the cap.",
+            code="prepaid_member_total_below_package",
+            field="rules.prepaid.member_total_max_fen",
+        )
+    return checked
+
+
 def check_rules(rules: dict) -> dict:
     """The rules of a new policy version, every number in its range and the levels in
     order (probation no milder than warning, warning no milder than watch)."""
@@ -234,6 +303,10 @@ def check_rules(rules: dict) -> dict:
     for key in ("complaints_per_100_above", "missed_responses_at_least"):
         if not watch[key] <= warning[key] <= probation[key]:
             raise _not_stricter(key)
+    prepaid = rules.get("prepaid")
+    if prepaid is not None and not isinstance(prepaid, dict):
+        raise Invalid("Give the prepaid rules as an object.", code="prepaid_rules_shape", field="rules.prepaid")
+    checked["prepaid"] = check_prepaid(prepaid)
     checked["draws"] = check_draw_rules(rules.get("draws"))
     return checked
 
@@ -394,6 +467,7 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
             else:
                 message = f"您的评价指标已改善，状态由“{STATE_NAMES[standing['state']]}”恢复为“{STATE_NAMES[state]}”。"
             await record_event(connection, provider_id, standing["state"], state, message, "policy")
+            await freeze.follow_standing(connection, provider_id, state)  # prepaid sales stop at once on probation
         elif standing["state"] != "delisted":
             await connection.execute(
                 "UPDATE provider_standing SET reasons = $2::jsonb WHERE provider = $1", provider_id, json.dumps(reasons)
@@ -430,6 +504,7 @@ async def open_case(
     )
     if case_id is not None:
         log.info("enforcement_case_opened", provider_id=provider_id, case_id=case_id, kind=kind)
+        await freeze.follow_case(connection, provider_id, kind, is_open=True)  # prepaid sales stop at once
         if kind == "delisting":
             await record_event(
                 connection,

@@ -256,6 +256,54 @@ async def release_spend(connection, voucher_id: int) -> int:
     return row["amount_fen"]
 
 
+async def return_part(connection, voucher_id: int, amount_fen: int) -> int:
+    """Give back to its campaign `amount_fen` of what a voucher drew (a prepaid package refunded
+    after some sessions: the unused part of its subsidy), each funding node its share of it by
+    largest remainder; all of it when that is everything. The fen returned."""
+    row = await connection.fetchrow(
+        "SELECT id, campaign, member, amount_fen FROM campaign_spend WHERE voucher = $1 AND refunded_at IS NULL "
+        "FOR UPDATE",
+        voucher_id,
+    )
+    if row is None or amount_fen <= 0:
+        return 0
+    if amount_fen >= row["amount_fen"]:
+        return await release_spend(connection, voucher_id)
+    await connection.execute(
+        "UPDATE campaign_spend SET amount_fen = amount_fen - $2 WHERE id = $1", row["id"], amount_fen
+    )
+    await connection.execute(
+        "UPDATE campaign_member SET spent_fen = spent_fen - $3 WHERE campaign = $1 AND member = $2",
+        row["campaign"],
+        row["member"],
+        amount_fen,
+    )
+    await connection.execute(
+        "UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1", row["campaign"], amount_fen
+    )
+    parts = await connection.fetch(
+        "SELECT id, share, amount_fen FROM campaign_share_spend WHERE voucher = $1 AND refunded_at IS NULL "
+        "ORDER BY share FOR UPDATE",
+        voucher_id,
+    )
+    if parts:
+        back = funding.apportion(amount_fen, [part["amount_fen"] for part in parts])
+        for part, fen in zip(parts, back, strict=True):
+            if fen <= 0:
+                continue
+            # A part given back whole is marked returned (its amount stays, as release_spend leaves it).
+            await connection.execute(
+                "UPDATE campaign_share_spend SET amount_fen = CASE WHEN amount_fen = $2 THEN amount_fen "
+                "ELSE amount_fen - $2 END, refunded_at = CASE WHEN amount_fen = $2 THEN now() END WHERE id = $1",
+                part["id"],
+                fen,
+            )
+            await connection.execute(
+                "UPDATE campaign_share SET spent_fen = spent_fen - $2 WHERE id = $1", part["share"], fen
+            )
+    return amount_fen
+
+
 async def release_expired_spend(limit: int = 1000) -> int:
     """Spends of vouchers that expired unredeemed go back to their campaigns (a periodic
     job; safe to repeat). Returns how many were given back."""

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
+from catalog import services as catalog_services
 from marketplace.core import pii, reference_data as ref
 from marketplace.core.db import engine
 from marketplace.core.federation.services import id_check_digit
@@ -1130,6 +1131,8 @@ class _Seeder:
                 "limit_period",
                 "published_at",
                 "updated_at",
+                "package_sessions",
+                "package_months",
             ],
         )
         # The new offers can be used at every location of their provider; a booking offer
@@ -1188,7 +1191,7 @@ class _Seeder:
         elif kind in ("voucher", "slot") and (rng.random() < 0.5 or "免费咨询" in template.tags):
             member_fen = subsidy_fen = 0  # a free coupon, or a free booking
         else:
-            low_ratio, high_ratio = (0.45, 0.85) if kind == "paid" else (0.2, 0.6)
+            low_ratio, high_ratio = (0.45, 0.85) if kind in ("paid", "prepaid") else (0.2, 0.6)
             member_yuan = max(1.0, list_yuan * rng.uniform(low_ratio, high_ratio))
             member_fen = int(member_yuan) * 100 + (90 if member_yuan >= 10 and rng.random() < 0.5 else 0)
             member_fen = min(member_fen, list_fen)
@@ -1253,6 +1256,9 @@ class _Seeder:
         if subsidy_fen and "工会补贴" not in tags:
             tags.append("工会补贴")
         terms_zh = f"{template.terms_zh}{cat.OFFER_USAGE_ZH[kind]}请在有效期内使用，过期作废；不与其他优惠同享。"
+        if kind == "prepaid":  # plain-Chinese terms: cooling-off, per-session release, refunds
+            terms_zh = f"{template.terms_zh}\n{catalog_services.PREPAID_TERMS_ZH}"
+        sessions, months = template.package or (None, None)
         period = rng.choices(["total", "month", "year"], [40, 45, 15])[0]
         published = (
             created + timedelta(days=rng.uniform(0, 1)) if status in ("published", "paused", "expired") else None
@@ -1286,6 +1292,8 @@ class _Seeder:
             period,
             published,
             updated,
+            sessions,
+            months,
         )
 
 

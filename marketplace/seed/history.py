@@ -499,7 +499,9 @@ class History:
             "SELECT o.id, o.provider, o.kind, o.category, o.status, o.member_price_fen, o.subsidy_fen, o.points_price, "
             "o.stock_left, o.per_member_limit, o.limit_period, o.groups, o.valid_from, o.valid_to, o.published_at, "
             "o.updated_at, o.title_zh, n.path AS scope_path FROM offer o JOIN union_node n ON n.id = o.node_scope "
-            "WHERE o.provider = ANY($1::int[]) AND o.status IN ('published', 'paused', 'expired') ORDER BY o.id",
+            # Prepaid packages have no made-up history: their money is escrow (marketplace/prepaid).
+            "WHERE o.provider = ANY($1::int[]) AND o.status IN ('published', 'paused', 'expired') "
+            "AND o.kind <> 'prepaid' ORDER BY o.id",
             list(self.providers),
         )
         for row in rows:

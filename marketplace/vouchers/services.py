@@ -26,6 +26,7 @@ its provider's vouchers meanwhile cancels and refunds it then. A lost dispute re
 import contextlib
 from datetime import UTC, datetime, time, timedelta
 
+import msgspec
 import structlog
 from redis.exceptions import RedisError
 
@@ -43,6 +44,7 @@ from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.web.nav import N_
 from marketplace.points import services as points
+from marketplace.prepaid import escrow
 from marketplace.vouchers import codes
 from marketplace.vouchers.schemas import ClaimState, CounterVoucher, VoucherRead
 from providers import services as providers
@@ -60,6 +62,10 @@ MISS_WINDOW_SECONDS = 600
 STAFF_MISS_LIMIT = 20
 PROVIDER_MISS_LIMIT = 100
 ALERT_MISSES = 50
+# A prepaid package's voucher ends through marketplace/prepaid (cooling-off, delisting, its
+# end date), which refunds what is left in escrow: never through a cancel, a provider's
+# cancellation or the expiry job here, which would refund used sessions or keep unused ones.
+_NOT_PREPAID = "offer NOT IN (SELECT id FROM offer WHERE kind = 'prepaid')"
 
 
 personal_data.keeps(
@@ -471,12 +477,18 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
         row = await connection.fetchrow(
             "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
             "WHERE id = $1 AND member = $2 AND status = 'issued' AND expires_at > now() AND disputed_at IS NULL "
-            "RETURNING paid_fen",
+            f"AND {_NOT_PREPAID} RETURNING paid_fen",
             voucher_id,
             principal.id,
         )
         if row is None:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
+            if current.kind == "prepaid" and current.status == "issued":
+                raise Conflict(
+                    "A prepaid package is taken back from My packages, where its refund is worked out.",
+                    code="prepaid_package",
+                    status_now=current.status,
+                )
             if current.disputed:  # the bank decides where the money goes; a refund now would pay twice
                 raise Conflict(
                     "Your bank disputes this payment; the voucher waits for its decision.",
@@ -572,7 +584,8 @@ async def cancel_for_provider(provider_id: int) -> int:
         ids = [
             row["id"]
             for row in await transaction.connection.fetch(
-                "SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' ORDER BY id", provider_id
+                f"SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' AND {_NOT_PREPAID} ORDER BY id",
+                provider_id,
             )
         ]
     cancelled = held = 0
@@ -627,7 +640,7 @@ async def expire_vouchers() -> int:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "UPDATE voucher SET status = 'expired' WHERE status = 'issued' AND expires_at <= now() "
-            "AND disputed_at IS NULL RETURNING id"
+            f"AND disputed_at IS NULL AND {_NOT_PREPAID} RETURNING id"
         )
     return len(rows)
 
@@ -868,6 +881,8 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
         location["id"] for location in await providers.list_locations(provider_id)
     }:
         raise Invalid("This location is not one of yours.", field="location_id")
+    if row["kind"] == "prepaid":
+        return await _use_session(principal, code, provider_id, location_id)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         redeemed = await connection.fetchval(
@@ -913,6 +928,91 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
     return _counter(row)
 
 
+async def _use_session(principal: Principal, code: str, provider_id: int, location_id: int | None) -> CounterVoucher:
+    """One session of a prepaid package (marketplace/prepaid): its part of the escrow goes to
+    the provider; the voucher stays issued until the last session, then is redeemed. The
+    voucher's row lock orders concurrent scans of one package; the ledger refuses a session
+    that is not left."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        voucher = await connection.fetchrow(
+            "SELECT id, status, expires_at, disputed_at FROM voucher WHERE code = $1 AND provider = $2 FOR UPDATE",
+            code,
+            provider_id,
+        )
+        used = None
+        if (
+            voucher["status"] == "issued"
+            and voucher["disputed_at"] is None
+            and voucher["expires_at"] > datetime.now(UTC)
+        ):
+            used = await escrow.use_session(connection, voucher["id"], principal.id)
+        if used is not None:
+            # The voucher is redeemed with its last session (an issued one has no redeemed_at).
+            await connection.execute(
+                "UPDATE voucher SET redeemed_by = $2, redeemed_location = $3, "
+                "status = CASE WHEN $4 THEN 'redeemed' ELSE status END, "
+                "redeemed_at = CASE WHEN $4 THEN now() END WHERE id = $1",
+                voucher["id"],
+                principal.id,
+                location_id,
+                used["sessions_left"] == 0,
+            )
+            row = await connection.fetchrow(_COUNTER_SQL, code, provider_id)
+            if used["session"] == 1:  # the quality loop hears of a class package's first session
+                await outbox.publish(
+                    topics.VoucherRedeemed(
+                        voucher_id=row["id"],
+                        provider_id=provider_id,
+                        offer_id=row["offer"],
+                        category_id=row["category"],
+                        member_id=row["member"],
+                        staff_id=principal.id,
+                        location_id=location_id,
+                        redeemed_at=row["redeemed_at"] or datetime.now(UTC),
+                    )
+                )
+        else:
+            row = await connection.fetchrow(_COUNTER_SQL, code, provider_id)
+    if used is None:
+        if row["status"] == "issued" and row["disputed_at"] is not None:
+            raise Conflict(
+                "The member's bank disputes the payment of this voucher; it cannot be used until the "
+                "dispute is settled.",
+                code="disputed",
+                field="code",
+                status_now="disputed",
+            )
+        if row["status"] == "issued" and row["expires_at"] <= datetime.now(UTC):
+            raise Conflict("This voucher has expired.", code="expired", status_now="expired")
+        raise Conflict(
+            "This package has no sessions left.", code="no_sessions_left", field="code", status_now=row["status"]
+        )
+    log.info("package_session_used", voucher_id=row["id"], provider_id=provider_id, session=used["session"])
+    return msgspec.structs.replace(_counter(row), sessions_left=used["sessions_left"], session=used["session"])
+
+
+async def lock(connection, voucher_id: int) -> None:
+    """Take the voucher's row lock first, in a claim's and the counter's order (voucher, then
+    what hangs on it), so that a refund of a prepaid package never deadlocks with a scan."""
+    await connection.execute("SELECT id FROM voucher WHERE id = $1 FOR UPDATE", voucher_id)
+
+
+async def prepaid_refunded(connection, voucher_id: int, refunded_fen: int, *, used: bool) -> None:
+    """What was left of a prepaid package went back (marketplace/prepaid), `refunded_fen` of the
+    member's share in all. Never used: the voucher is refunded and what it took returns (stock,
+    limit, the campaign's subsidy). Used in part: it stays as used (redeemed), the refund noted."""
+    if not used:
+        await money_returned(connection, voucher_id)
+        return
+    await connection.execute(
+        "UPDATE voucher SET status = CASE WHEN status = 'issued' THEN 'redeemed' ELSE status END, "
+        "redeemed_at = coalesce(redeemed_at, now()), refunded_fen = least($2, paid_fen) WHERE id = $1",
+        voucher_id,
+        refunded_fen,
+    )
+
+
 # Money changes the payments domain reports, in its transaction (`connection`) --------------------
 # Payments owns the payment; the voucher's status, refunded share and dispute hold are this
 # domain's, changed only here.
@@ -926,6 +1026,11 @@ async def issue_paid(connection, voucher_id: int) -> bool:
         )
         is not None
     )
+
+
+async def set_expiry(connection, voucher_id: int, expires_at: datetime) -> None:
+    """A prepaid package's voucher lasts the package's months from its payment (marketplace/prepaid)."""
+    await connection.execute("UPDATE voucher SET expires_at = $2 WHERE id = $1", voucher_id, expires_at)
 
 
 async def cancel_pending(connection, voucher_id: int) -> bool:

@@ -113,9 +113,9 @@ def _check_lines(lines: Sequence[StatementLineInput], start: datetime, end: date
             raise Invalid(
                 "Voucher %(voucher)s has a negative amount.", params={"voucher": line.voucher_id}, field="lines"
             )
-        if line.voucher_id in seen:
+        if (line.voucher_id, line.escrow_entry) in seen:
             raise Invalid("Voucher %(voucher)s is listed twice.", params={"voucher": line.voucher_id}, field="lines")
-        seen.add(line.voucher_id)
+        seen.add((line.voucher_id, line.escrow_entry))
 
 
 async def draft(
@@ -153,7 +153,7 @@ async def draft(
                 return "kept", statement_id
             stored = await connection.fetch(
                 "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
-                "paid_fen FROM settlement_line WHERE statement = $1",
+                "paid_fen, escrow_entry FROM settlement_line WHERE statement = $1",
                 statement_id,
             )
             if {tuple(record.values()) for record in stored} == {_values(line) for line in lines}:
@@ -171,9 +171,9 @@ async def draft(
             try:
                 await connection.execute(
                     "INSERT INTO settlement_line (statement, voucher_id, voucher_code, offer_id, offer_title_zh, "
-                    "offer_title_en, redeemed_at, subsidy_fen, paid_fen) SELECT $1, * FROM unnest("
+                    "offer_title_en, redeemed_at, subsidy_fen, paid_fen, escrow_entry) SELECT $1, * FROM unnest("
                     "$2::bigint[], $3::varchar[], $4::int[], $5::varchar[], $6::varchar[], $7::timestamptz[], "
-                    "$8::int[], $9::int[])",
+                    "$8::int[], $9::int[], $10::bigint[])",
                     statement_id,
                     *columns,
                 )
@@ -302,6 +302,7 @@ def _values(line: StatementLineInput) -> tuple:
         line.redeemed_at,
         line.subsidy_fen,
         line.paid_fen,
+        line.escrow_entry,
     )
 
 
@@ -351,7 +352,8 @@ async def _load(statement_id: int) -> StatementRead:
             raise _no_statement()
         lines = await connection.fetch(
             "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
-            "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id",
+            "paid_fen, escrow_entry FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id, "
+            "escrow_entry",
             statement_id,
         )
         # Corrections carried onto this statement, and those of its own vouchers carried onward.
