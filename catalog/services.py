@@ -28,6 +28,7 @@ from marketplace.core import db, media
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
+from marketplace.core.federation.scope import require_in_scope, require_owned
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from providers import services as providers
@@ -81,8 +82,13 @@ async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict
         offer_id,
     )
     if row is None:
-        raise NotFound("This offer does not exist.", code="offer_not_found")
+        raise _no_offer()
     return dict(row)
+
+
+def _no_offer() -> NotFound:
+    """The answer to a missing offer, and to one out of the caller's reach (scope.py's policy)."""
+    return NotFound("This offer does not exist.", code="offer_not_found")
 
 
 async def _read(connection, offer: dict) -> OfferRead:
@@ -135,8 +141,7 @@ async def _read(connection, offer: dict) -> OfferRead:
 
 
 def _own(principal: Principal, offer: dict) -> None:
-    if principal.kind != "provider" or offer["provider"] != principal.provider_id:
-        raise NotFound("This offer does not exist.", code="offer_not_found")
+    require_owned(offer["provider"], principal.provider_id if principal.kind == "provider" else None, _no_offer())
 
 
 def _owner(principal: Principal) -> None:
@@ -154,7 +159,7 @@ async def get_offer(principal: Principal, offer_id: int) -> OfferRead:
 
 async def _check_reader(principal: Principal, offer: dict) -> None:
     if principal.kind == "operator":
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
     else:
         _own(principal, offer)
 
@@ -339,6 +344,26 @@ async def union_subsidy(offer_id: int, category_id: int, connection=None) -> lis
     for lookup in _subsidy_setters:
         found += await lookup(connection, offer_id, category_id)
     return found
+
+
+# Checks other domains make before an offer (or an edit of it) is published. Catalog may not
+# import evaluation (layers), so evaluation registers its checks here when its enforcement
+# module is imported (evaluation/enforcement/prepaid_rules.py: a prepaid package outside the
+# policy's caps is refused with the rule named). A check is `async (connection, offer) ->
+# None` that raises a DomainError; `offer` is the offer's columns as a dict (kind, provider,
+# list_price_fen, member_price_fen, subsidy_fen, and the prepaid package_sessions and
+# package_months when the offer has them).
+_listing_checks: list = []
+
+
+def register_listing_check(check) -> None:
+    if check not in _listing_checks:
+        _listing_checks.append(check)
+
+
+async def _check_listing(connection, offer: dict) -> None:
+    for check in _listing_checks:
+        await check(connection, offer)
 
 
 async def update_offer(principal: Principal, offer_id: int, data: OfferInput) -> OfferRead:
@@ -665,7 +690,7 @@ async def review_detail(principal: Principal, offer_id: int) -> ReviewDetail:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         read = await _read(connection, offer)
         changes: list[Change] = []
         if read.pending_revision_id:
@@ -687,13 +712,14 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         if offer["provider_status"] != "active":
             raise Conflict("The provider is not active.", code="provider_not_active")
         revision = await connection.fetchrow(
             "SELECT id, data FROM offer_revision WHERE offer = $1 AND status = 'submitted' FOR UPDATE", offer_id
         )
         if offer["status"] == "submitted":
+            await _check_listing(connection, offer)
             await connection.execute(
                 "UPDATE offer SET status = 'published', published_at = now(), updated_at = now(), "
                 "review_note = NULL WHERE id = $1",
@@ -702,6 +728,7 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
         elif revision is not None:
             data = msgspec.convert(json.loads(revision["data"]), OfferInput)
             await _validate(connection, offer["provider"], offer["provider_node"], data)
+            await _check_listing(connection, {**offer, **msgspec.to_builtins(data)})
             assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_COLUMNS, start=1))
             n = len(_COLUMNS)
             # Stock already claimed stays claimed: what is left moves by the change of the total.
@@ -735,7 +762,7 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         if offer["status"] == "submitted":
             await connection.execute(
                 "UPDATE offer SET status = 'draft', review_note = $2, updated_at = now() WHERE id = $1",

@@ -4,6 +4,7 @@ from piccolo.columns import (
     BigSerial,
     Boolean,
     Bytea,
+    Date,
     DoublePrecision,
     ForeignKey,
     Integer,
@@ -39,6 +40,8 @@ class Provider(Table, tablename="provider"):
     payout_account = Varchar(length=64, null=True, default=None)
     # The business licence picture sent with the application (a name under /media), for review.
     licence_image = Varchar(length=120, null=True, default=None)
+    # When the lease of its premises ends, if the provider gave it (Prepaid Guard's lease signal).
+    lease_ends_on = Date(null=True, default=None)
 
 
 class Location(Table, tablename="location"):

@@ -38,6 +38,7 @@ from marketplace.core import dates, money, notifications, pii
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from marketplace.core.federation.services import require_current_member
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox
 from marketplace.core.settings import get_settings
@@ -78,11 +79,6 @@ def stripe_client() -> stripe.StripeClient:
         max_network_retries=2,
         http_client=stripe.HTTPXClient(timeout=20),
     )
-
-
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members may buy offers.", code="wrong_role")
 
 
 _PAYMENT_SQL = """
@@ -145,14 +141,21 @@ async def start(principal: Principal, offer_id: int, slot_id: int | None = None)
 
 
 async def reserve(
-    principal: Principal, offer_id: int, slot_id: int | None = None, *, kinds: tuple[str, ...] = ("paid",)
+    principal: Principal,
+    offer_id: int,
+    slot_id: int | None = None,
+    *,
+    kinds: tuple[str, ...] = ("paid",),
+    check=None,
 ) -> PaymentRead:
     """The first half of buying: the pending voucher and its payment hold the stock, in one
     short transaction. Callers that wrap it (an Idempotency-Key's `run_once` holds a
     transaction around it) call `open_intent` after, outside: Stripe is never called while
     a transaction holds the offer's row. `kinds`: the offer kinds the caller sells (a prepaid
-    package is bought through marketplace.prepaid.services.purchase)."""
-    _member(principal)
+    package is bought through marketplace.prepaid.services.purchase). `check`: the caller's
+    own refusals, `async (connection, offer, amount_fen)` run first in the transaction (a
+    prepaid package: its provider's freeze, the member's total)."""
+    guards.require_member(principal)
     require_current_member(principal)
     settings = get_settings().stripe
     now = datetime.now(UTC)
@@ -164,6 +167,8 @@ async def reserve(
         raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.", code="nothing_to_pay")
     async with engine().transaction() as transaction:
         connection = transaction.connection
+        if check is not None:
+            await check(connection, offer, amount)
         voucher_id, _ = await vouchers.issue(
             connection, principal, offer, now, slot_id=slot_id, status="pending", paid_fen=amount
         )
@@ -228,7 +233,7 @@ async def open_intent(principal: Principal, payment_id: int) -> PaymentRead:
 
 async def my_payment(principal: Principal, payment_id: int) -> PaymentRead:
     """A payment of the member's; while it is pending, with the client secret Stripe.js needs."""
-    _member(principal)
+    guards.require_member(principal)
     row = await _payment(payment_id, principal.id)
     secret = last_error = None
     if row["status"] == "pending" and row["payment_intent"]:
@@ -242,7 +247,7 @@ async def my_payment(principal: Principal, payment_id: int) -> PaymentRead:
 async def states_of_vouchers(principal: Principal, voucher_ids: list[int]) -> dict[int, PaymentRead]:
     """The payments behind some of the member's vouchers, {voucher id: payment}, without
     asking Stripe (for lists: paid, refunding, refunded)."""
-    _member(principal)
+    guards.require_member(principal)
     if not voucher_ids:
         return {}
     async with engine().transaction() as transaction:
@@ -254,7 +259,7 @@ async def states_of_vouchers(principal: Principal, voucher_ids: list[int]) -> di
 
 async def payment_of_voucher(principal: Principal, voucher_id: int) -> int:
     """The payment behind one of the member's paid vouchers."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         payment_id = await transaction.connection.fetchval(
             "SELECT id FROM payment WHERE voucher = $1 AND member = $2", voucher_id, principal.id
@@ -274,7 +279,7 @@ async def _retrieve(intent_id: str):
 async def check_return(principal: Principal, payment_id: int) -> PaymentRead:
     """The member is back from Stripe.js: ask Stripe, and complete the payment if it
     succeeded (the webhook may still be on its way)."""
-    _member(principal)
+    guards.require_member(principal)
     row = await _payment(payment_id, principal.id)
     if row["status"] == "pending" and row["payment_intent"]:
         intent = await _retrieve(row["payment_intent"])
@@ -350,7 +355,7 @@ async def release_hold(payment_id: int) -> bool:
 
 async def abandon(principal: Principal, payment_id: int) -> PaymentRead:
     """The member gives up paying: the hold is released at once."""
-    _member(principal)
+    guards.require_member(principal)
     row = await _payment(payment_id, principal.id)
     if row["status"] != "pending":
         raise Conflict("This payment is no longer waiting to be paid.", code="not_pending", status_now=row["status"])

@@ -26,6 +26,13 @@ async def refund_delisted_packages(event_id: int, payload: dict) -> None:
     await on_provider_delisted(event_id, payload)
 
 
+@dramatiq.actor(queue_name="default", max_retries=10)
+async def tell_holders_frozen(event_id: int, payload: dict) -> None:
+    """Prepaid Guard stopped a provider's sales: its package holders are told (they keep using them)."""
+    event = topics.PrepaidSalesFrozen.read(payload)
+    await services.tell_holders_frozen(event.provider_id, event_id)
+
+
 @dramatiq.actor(queue_name="default", max_retries=3)
 async def release_memberships() -> None:
     log.info("prepaid_memberships_released", fen=await services.release_memberships())
@@ -42,6 +49,7 @@ async def send_unsent_refunds() -> None:
 
 
 outbox.subscribe(topics.ProviderDelisted, refund_delisted_packages)
+outbox.subscribe(topics.PrepaidSalesFrozen, tell_holders_frozen)
 
 periodic.every(release_memberships, hours=1)
 periodic.every(refund_expired_packages, hours=1)

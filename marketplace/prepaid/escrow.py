@@ -28,19 +28,20 @@ counter) call it with their transaction's connection.
 import calendar
 from datetime import UTC, datetime
 
+from evaluation.enforcement import prepaid_rules
 from marketplace.core import dates
 
-# The rules until the published policy carries a "prepaid" section (lane prepaid-risk wires
-# `evaluation.enforcement` prepaid_rules here): the member may take a package back, in full,
-# within this many days of buying it while no session is used; a package releases per
-# session used, a period membership monthly pro rata.
+# The published policy's "prepaid" section (evaluation.enforcement.prepaid_rules) sets the
+# cooling-off days, copied into each package when it is held; COOLING_OFF_DAYS is the default
+# (Shanghai's 7) for rows without them. A package releases per session used, a period
+# membership monthly pro rata.
 COOLING_OFF_DAYS = 7
 RELEASE = "per_session"
 
 PACKAGE_COLUMNS = (
     "p.id, p.voucher, p.payment, p.member, p.provider, p.offer, p.funding_node, p.campaign, p.sessions_total, "
     "p.months, p.sessions_used, p.months_released, p.member_fen, p.subsidy_fen, p.left_member_fen, "
-    "p.left_subsidy_fen, p.status, p.terms_zh, p.terms_en, p.starts_at, p.expires_at, p.created_at"
+    "p.left_subsidy_fen, p.status, p.terms_zh, p.terms_en, p.starts_at, p.expires_at, p.created_at, p.cooling_off_days"
 )
 
 
@@ -84,11 +85,12 @@ async def hold(connection, voucher_id: int, now: datetime | None = None) -> dict
         return None
     months = int(row["package_months"] or 1)
     expires_at = dates.end_of_last_day(add_months(now, months))
+    rules = await prepaid_rules.prepaid_rules_of_provider(connection, row["provider"])
     package_id = await connection.fetchval(
         "INSERT INTO prepaid_package (voucher, payment, member, provider, offer, funding_node, campaign, "
         "sessions_total, months, member_fen, subsidy_fen, left_member_fen, left_subsidy_fen, terms_zh, terms_en, "
-        "starts_at, expires_at, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13, $14, $15, $14) "
+        "starts_at, expires_at, created_at, cooling_off_days) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13, $14, $15, $14, $16) "
         "ON CONFLICT (voucher) DO NOTHING RETURNING id",
         voucher_id,
         row["payment"],
@@ -105,6 +107,7 @@ async def hold(connection, voucher_id: int, now: datetime | None = None) -> dict
         row["terms_en"],
         now,
         expires_at,
+        rules["cooling_off_days"],
     )
     if package_id is None:
         return await package_of_voucher(connection, voucher_id)
@@ -227,14 +230,21 @@ async def release_months(connection, package_id: int, now: datetime | None = Non
     return released
 
 
+def cooling_off_days(row: dict) -> int:
+    """The package's cooling-off days: the policy's when it was bought (COOLING_OFF_DAYS for a
+    row read without the column)."""
+    days = row.get("cooling_off_days")
+    return COOLING_OFF_DAYS if days is None else int(days)
+
+
 def in_cooling_off(row: dict, now: datetime | None = None) -> bool:
-    """Bought less than COOLING_OFF_DAYS ago and nothing used: the member may take it back in full."""
+    """Bought less than its cooling-off days ago and nothing used: the member may take it back in full."""
     now = now or datetime.now(UTC)
     return (
         row["status"] == "active"
         and row["sessions_used"] == 0
         and row["months_released"] == 0
-        and (now - row["created_at"]).total_seconds() < COOLING_OFF_DAYS * 86400
+        and (now - row["created_at"]).total_seconds() < cooling_off_days(row) * 86400
     )
 
 

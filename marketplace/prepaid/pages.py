@@ -42,7 +42,6 @@ async def _mine(request: Request, error: DomainError | None = None) -> Template:
             "histories": await services.histories(request.user, [p["id"] for p in packages]),
             "done": done if done in DONE else None,
             "error": error.translated() if error else None,
-            "cooling_off_days": services.COOLING_OFF_DAYS,
             "reason_labels": services.REASONS,
         },
     )

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import stripe
 import structlog
 
+from evaluation.enforcement import freeze, prepaid_rules
 from marketplace.campaigns import services as campaigns
 from marketplace.core import dates, money, notifications, personal_data
 from marketplace.core.db import engine
@@ -42,6 +43,15 @@ COOLING_OFF_DAYS = escrow.COOLING_OFF_DAYS
 
 personal_data.keeps(
     "prepaid_package", why="money held in escrow, released and refunded: the accounts keep what was paid and returned"
+)
+notifications.register(
+    "prepaid_sales_frozen",
+    N_("Sales of %(provider)s's packages are paused"),
+    N_(
+        "To protect members' money, the union has paused new sales of %(provider)s's prepaid packages. "
+        "Your package %(offer)s is not affected: keep using its sessions as before. "
+        "If the provider closes, what is left comes back to you automatically."
+    ),
 )
 
 # One message a reason: the inbox fills the words from params, which are not translated.
@@ -91,10 +101,96 @@ async def purchase(principal: Principal, offer_id: int, idempotency_key: str | N
         idempotency_key,
         f"prepaid:{offer_id}",
         None,
-        lambda: payments.reserve(principal, offer_id, kinds=("prepaid",)),
+        lambda: payments.reserve(
+            principal,
+            offer_id,
+            kinds=("prepaid",),
+            check=lambda connection, offer, amount: may_buy(connection, principal, offer, amount),
+        ),
         PaymentRead,
     )
     return await payments.open_intent(principal, payment.id)
+
+
+async def may_buy(connection, principal: Principal, offer: dict, amount_fen: int) -> None:
+    """The policy's refusals of a purchase, in its transaction: the provider's sales stopped
+    (Prepaid Guard's freeze: holders keep their packages, no one buys a new one), the member's
+    prepaid total over the cap (what is left of their packages, and payments under way), the
+    provider's unused balances over its cap (when the policy sets one). The member's lock
+    serialises their purchases; the freeze's shared lock orders this against a freeze."""
+    provider_id = offer["provider"]
+    frozen = await freeze.sales_frozen(provider_id, connection)
+    if frozen is not None:
+        raise Conflict(
+            "This provider cannot sell prepaid packages for now, to protect members' money. "
+            "Packages already bought can still be used as usual.",
+            code="sales_frozen",
+            reason=frozen.reason,
+        )
+    rules = await prepaid_rules.prepaid_rules_of_provider(connection, provider_id)
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('prepaid_member'), ($1 % 2147483647)::int)", principal.id
+    )
+    held = await connection.fetchval(
+        "SELECT (SELECT coalesce(sum(left_member_fen), 0) FROM prepaid_package WHERE member = $1 AND status = 'active') "
+        "+ (SELECT coalesce(sum(pay.amount_fen), 0) FROM payment pay JOIN voucher v ON v.id = pay.voucher "
+        "   JOIN offer o ON o.id = v.offer WHERE pay.member = $1 AND pay.status = 'pending' AND o.kind = 'prepaid')",
+        principal.id,
+    )
+    if held + amount_fen > rules["member_total_max_fen"]:
+        raise Conflict(
+            "A member may hold at most %(cap)s in prepaid packages; you hold %(held)s and this one costs %(price)s.",
+            code="prepaid_member_cap",
+            params={
+                "cap": money.yuan(rules["member_total_max_fen"]),
+                "held": money.yuan(held),
+                "price": money.yuan(amount_fen),
+            },
+        )
+    cap = rules["provider_outstanding_max_fen"]
+    if cap is not None:
+        await connection.execute("SELECT pg_advisory_xact_lock(hashtext('prepaid_provider'), $1)", provider_id)
+        outstanding = await connection.fetchval(
+            "SELECT coalesce(sum(left_member_fen + left_subsidy_fen), 0) FROM prepaid_package "
+            "WHERE provider = $1 AND status = 'active'",
+            provider_id,
+        )
+        if outstanding + amount_fen + (offer.get("subsidy_fen") or 0) > cap:
+            raise Conflict(
+                "This provider already holds as much prepaid money as the union allows; try again later.",
+                code="prepaid_provider_cap",
+            )
+
+
+async def tell_holders_frozen(provider_id: int, event_id: int | None = None) -> int:
+    """Prepaid Guard stopped the provider's sales: each member holding an active package of it
+    gets an inbox message (once per freeze event, safe to repeat); how many were told."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT DISTINCT ON (p.member) p.member, o.title_zh, pr.name FROM prepaid_package p "
+            "JOIN offer o ON o.id = p.offer JOIN provider pr ON pr.id = p.provider "
+            "WHERE p.provider = $1 AND p.status = 'active' AND ($2::bigint IS NULL OR NOT EXISTS ("
+            "  SELECT 1 FROM notification n WHERE n.member = p.member AND n.kind = 'prepaid_sales_frozen' "
+            "  AND n.source_event = $2)) ORDER BY p.member, p.id",
+            provider_id,
+            event_id,
+        )
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    row["member"],
+                    "prepaid_sales_frozen",
+                    {"provider": row["name"], "offer": row["title_zh"]},
+                    link="/packages",
+                    source_event=event_id,
+                )
+                for row in rows
+            ],
+        )
+    log.info("prepaid_holders_told_frozen", provider_id=provider_id, members=len(rows))
+    return len(rows)
 
 
 # Refunds ------------------------------------------------------------------------------------------
@@ -194,7 +290,7 @@ async def take_back(principal: Principal, package_id: int) -> dict:
             raise Conflict(
                 "This package can no longer be taken back: %(days)s days have passed since you bought it, "
                 "or a session was used.",
-                params={"days": COOLING_OFF_DAYS},
+                params={"days": escrow.cooling_off_days(row)},
                 code="cooling_off_over",
             )
         refund = await _refund(connection, package_id, "cooling_off")
@@ -282,7 +378,8 @@ def _package_view(row, now: datetime) -> dict:
     view = dict(row)
     view["sessions_left"] = row["sessions_total"] - row["sessions_used"] if row["sessions_total"] is not None else None
     view["cooling_off"] = escrow.in_cooling_off(view, now)
-    view["cooling_off_until"] = row["created_at"] + timedelta(days=escrow.COOLING_OFF_DAYS)
+    view["cooling_off_days"] = escrow.cooling_off_days(view)
+    view["cooling_off_until"] = row["created_at"] + timedelta(days=view["cooling_off_days"])
     view["left_fen"] = row["left_member_fen"] + row["left_subsidy_fen"]
     return view
 

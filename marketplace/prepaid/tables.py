@@ -32,6 +32,8 @@ class PrepaidPackage(Table, tablename="prepaid_package"):
     status = Varchar(length=12, default="active")  # active, used_up, refunded
     terms_zh = Text()
     terms_en = Text(null=True, default=None)
+    # The cooling-off days of the policy in force when it was bought (evaluation's prepaid_rules).
+    cooling_off_days = Integer(default=7)
     starts_at = Timestamptz()
     expires_at = Timestamptz()
     created_at = Timestamptz()

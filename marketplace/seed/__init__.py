@@ -56,6 +56,9 @@ OPERATOR_PASSWORD = "operator123"
 MEMBER_CHUNK = 50_000
 OFFER_CHUNK = 20_000
 PROVIDER_CHUNK = 5_000
+# Providers (by their index in a run) served by the demo district's union (Chaoyang) whatever
+# the draw, so that its operator has shops of their own to look after at any size of seed.
+DISTRICT_SHOPS = (2, 5)
 
 # --- Check characters ------------------------------------------------------------
 
@@ -267,7 +270,10 @@ def demo_guide(base: str, evaluator_key: str) -> str:
         "",
         "Member 13800138000 has vouchers in every state and points to spend;",
         "demo_staff redeems at /provider/counter; operator 'beijing' reviews the",
-        "city's scorecards (/console/scorecards) and cases (/console/cases).",
+        "city's scorecards (/console/scorecards) and cases (/console/cases);",
+        "'chaoyang' runs its district: a campaign, cases, two draws (/console/draws),",
+        "roster imports (/console/roster) and payment disputes (/console/disputes).",
+        "The member's draw result is in 消息 (/messages); she may enter the open draw.",
         "Administrators and reviewers set up two-factor sign-in (an",
         "authenticator app) at their first console sign-in. No real texts are",
         "sent: codes for activation, sign-in by code and password reset are at",
@@ -853,6 +859,7 @@ class _Seeder:
         hebei_count = 0 if count < 20 else max(1, count // 200)
         beijing_node = self.nodes[ref.BEIJING["code"]]["id"]
         hebei_district = ref.HEBEI["district"]
+        demo_district = next(d for d in districts if d["code"] == DEMO_PROVIDER["district"])
         hebei_node = self.nodes[hebei_district["code"]]["id"]
         provider_hash = self.password(PROVIDER_PASSWORD)
         used_names: dict[str, int] = {}
@@ -872,10 +879,14 @@ class _Seeder:
                 )
                 hebei = index >= count - hebei_count
                 home = hebei_district if hebei else rng.choices(districts, district_weights)[0]
+                if index in DISTRICT_SHOPS and not hebei:  # the demo district's own shops
+                    home = demo_district
                 brand = rng.choice(kind_type.brands)
                 subdistrict = rng.choice(home["subdistricts"])[0]
                 name = self.unique_name(used_names, brand, _short_place(subdistrict), kind_type.branch)
                 node = hebei_node if hebei else beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
+                if index in DISTRICT_SHOPS and not hebei:
+                    node = self.nodes[home["code"]]["id"]
                 status = (
                     "active"
                     if index < len(SHOWCASE_TYPES)

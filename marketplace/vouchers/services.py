@@ -39,6 +39,7 @@ from marketplace.core import dates, db, notifications, personal_data, pii, ratel
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.core.federation import services as federation
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.web.nav import N_
@@ -93,11 +94,6 @@ def period_start(period: str, now: datetime) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC)  # "total": one window for all time
 
 
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members may claim and hold vouchers.", code="wrong_role")
-
-
 def node_ids(principal: Principal) -> list[int]:
     return [int(part) for part in (principal.node_path or "").strip("/").split("/") if part]
 
@@ -148,7 +144,7 @@ async def claim(
     """Claim one voucher of an offer for the signed-in member (a booking names its slot).
     An offer given by draw is claimed only with a place the draw gave (marketplace/draws
     passes `drawn_place`); everything else is checked as for any claim."""
-    _member(principal)
+    guards.require_member(principal)
     federation.require_current_member(principal)
     now = datetime.now(UTC)
     offer = await open_offer(principal, offer_id)
@@ -156,7 +152,9 @@ async def claim(
         raise Conflict("This offer is given by draw: enter the draw on its page.", code="by_draw")
     if offer["kind"] not in CLAIMABLE_KINDS:
         raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
-    if (offer["kind"] == "slot") != (slot_id is not None):
+    if offer["kind"] == "slot" and slot_id is None:
+        raise Invalid("Choose a time slot first.", code="slot_required", field="slot_id")
+    if offer["kind"] != "slot" and slot_id is not None:
         raise Invalid(
             "Choose a time slot for a booking, and only for a booking.", code="slot_required", field="slot_id"
         )
@@ -168,7 +166,7 @@ async def claim(
             and await points.spend_for_voucher(connection, principal.id, voucher_id, offer["points_price"]) is None
         ):
             raise Conflict(
-                f"This offer costs {offer['points_price']} points; you have fewer.",
+                "You do not have enough points for this offer.",
                 code="insufficient_points",
                 points_price=offer["points_price"],
             )
@@ -263,7 +261,7 @@ async def claim_state(
 
 async def ask_restock_alert(principal: Principal, offer_id: int) -> None:
     """到货提醒: tell the member in the inbox when this offer, open to them, has stock again."""
-    _member(principal)
+    guards.require_member(principal)
     async with db.connection() as connection:
         offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
     if offer is None:
@@ -328,7 +326,7 @@ async def issue(
     )
     if counted is None:
         raise Conflict(
-            f"You already hold {offer['per_member_limit']} of this offer for this period.",
+            "You already hold as many of this offer as you may for now.",
             code="limit_reached",
             limit=offer["per_member_limit"],
             period=offer["limit_period"],
@@ -337,7 +335,9 @@ async def issue(
     if slot_id is not None:
         slot_end = await catalog.book_slot(connection, offer["id"], slot_id)
         if slot_end is None:
-            raise Conflict("This time slot is full or no longer open.", code="slot_full", field="slot_id")
+            raise Conflict(
+                "This time slot is full or no longer open; choose another.", code="slot_full", field="slot_id"
+            )
         expires_at = min(expires_at, slot_end)  # a booking ends with its slot
     code = codes.new_code()
     voucher_id = await connection.fetchval(
@@ -373,7 +373,7 @@ ORDER_TABS = {
 
 async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[VoucherRead]:
     """The member's vouchers, issued ones first (all of them with limit=None)."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT $2",
@@ -385,7 +385,7 @@ async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[Vou
 
 async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[list[VoucherRead], dict[str, int]]:
     """One tab of the member's orders, newest first, and how many each tab holds."""
-    _member(principal)
+    guards.require_member(principal)
     if tab not in ORDER_TABS:
         raise Invalid("Choose one of the order tabs.", field="tab")
     rated = {rating.voucher_id for rating in await ratings.my_ratings(principal)}
@@ -426,7 +426,7 @@ async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[l
 async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int, tuple[str, str | None]]:
     """The offer each of the member's vouchers is of, {voucher id: (title_zh, title_en)}:
     what points were spent on."""
-    _member(principal)
+    guards.require_member(principal)
     if not voucher_ids:
         return {}
     async with engine().transaction() as transaction:
@@ -459,7 +459,7 @@ async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None
 
 
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             _VOUCHER_SQL + "WHERE v.id = $1 AND v.member = $2", voucher_id, principal.id
@@ -471,7 +471,7 @@ async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
 
 async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
     """Cancel an issued voucher of the member's: its stock, slot place, points and money return."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
@@ -498,7 +498,7 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
             if current.status == "issued":  # its time is over; the expiry job has not run yet
                 raise Conflict("This voucher has expired.", code="expired", status_now="expired")
             raise Conflict(
-                f"Only an issued voucher can be cancelled; this one is {current.status}.",
+                "Only an issued voucher can be cancelled or redeemed.",
                 code="not_issued",
                 status_now=current.status,
             )
@@ -618,7 +618,7 @@ async def cancel_for_provider(provider_id: int) -> int:
 
 async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool) -> VoucherRead:
     """The member's answer to "was the discount honoured?", for a redeemed voucher of theirs."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         updated = await transaction.connection.fetchval(
             "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",
@@ -922,7 +922,7 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
         if row["status"] == "issued":  # issued, but its time is over: the expiry job has not run yet
             raise Conflict("This voucher has expired.", code="expired", status_now="expired")
         raise Conflict(
-            f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued", status_now=row["status"]
+            "Only an issued voucher can be cancelled or redeemed.", code="not_issued", status_now=row["status"]
         )
     log.info("voucher_redeemed", voucher_id=redeemed, provider_id=provider_id, staff_id=principal.id)
     return _counter(row)
