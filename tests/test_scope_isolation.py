@@ -78,6 +78,7 @@ BODIES = {
         "opening_hours": {"mon": ["09:00", "21:00"]},
     },
     "DELETE /api/v1/provider/me/locations/{location_id:int}": None,
+    "POST /api/v1/console/draws/{draw_id:int}/run": {"confirm": True},
 }
 
 
@@ -119,6 +120,14 @@ async def chaoyang_things(world) -> dict[str, int]:
             "VALUES ($1, '朝阳春节', now(), now() + interval '30 days', 100000, 1000, now()) RETURNING id",
             world.nodes["chaoyang"],
         )
+    async with engine().transaction() as transaction:  # a draw of Chaoyang's (its node decides the scope)
+        draw = await transaction.connection.fetchval(
+            "INSERT INTO draw (offer, node, opens_at, closes_at, places, claim_hours, seed, seed_hash, created_by, "
+            "created_at) VALUES ($1, $2, now(), now() + interval '1 day', 1, 24, repeat('a', 64), repeat('b', 64), "
+            "1, now()) RETURNING id",
+            world.offers["haidian_only"],
+            world.nodes["chaoyang"],
+        )
     grant = await points.create_grant(await operator(world, "chaoyang"), world.nodes["chaoyang"], None, 10, "发放")
     staff = (
         await ProviderUser.select(ProviderUser.id)
@@ -153,6 +162,7 @@ async def chaoyang_things(world) -> dict[str, int]:
         "org_id": world.evaluator_org,
         "key_id": key_id,
         "campaign_id": campaign,
+        "draw_id": draw,
         "grant_id": grant.id,
         "member_id": member,
         "provider_id": provider,

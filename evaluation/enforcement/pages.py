@@ -184,6 +184,8 @@ async def console_cases(request: Request) -> Template:
 GENERAL_FIELDS = ("min_ratings", "min_honoured_answers", "min_redemptions", "improve_days")
 LEVEL_FIELDS = ("satisfaction_below", "honoured_low_below", "complaints_per_100_above", "missed_responses_at_least")
 WHOLE = {"min_ratings", "min_honoured_answers", "min_redemptions", "improve_days", "missed_responses_at_least"}
+DRAW_FIELDS = ("notice_days",)  # the policy's "draws" section, as fields draws.<name>
+WHOLE |= set(DRAW_FIELDS)
 
 
 def _policy_values(rules: dict) -> dict[str, str]:
@@ -195,11 +197,14 @@ def _policy_values(rules: dict) -> dict[str, str]:
             if name == "honoured_low_below":
                 number = round(number * 100, 1)
             values[f"{level}.{name}"] = f"{number:g}"
+    draws = policy.draw_rules(rules)
+    for name in DRAW_FIELDS:
+        values[f"draws.{name}"] = str(draws[name])
     return values
 
 
 def _range_message(name: str) -> str:
-    low, high = policy.RULE_LIMITS.get(name) or policy.LEVEL_LIMITS[name]
+    low, high = policy.RULE_LIMITS.get(name) or policy.DRAW_LIMITS.get(name) or policy.LEVEL_LIMITS[name]
     if name == "honoured_low_below":
         return _("Enter a percentage from %(low)s to %(high)s.") % {"low": f"{low * 100:g}", "high": f"{high * 100:g}"}
     if name in WHOLE:
@@ -224,6 +229,7 @@ def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
     rules["levels"] = {
         level: {name: number(f"{level}.{name}", name) for name in LEVEL_FIELDS} for level in policy.LEVELS
     }
+    rules["draws"] = {name: number(f"draws.{name}", name) for name in DRAW_FIELDS}
     return rules, errors
 
 
@@ -231,7 +237,7 @@ def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
     """Where a refused policy goes on the form, and what to say."""
     field = (error.field or "").removeprefix("rules.").removeprefix("levels.")
     name = field.rsplit(".", 1)[-1]
-    if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS:
+    if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS or name in policy.DRAW_LIMITS:
         return field, _range_message(name)
     return None, _(
         "Levels must get stricter from watch to warning to probation: lower satisfaction and "

@@ -66,6 +66,9 @@ DEFAULT_RULES: dict[str, Any] = {
             "missed_responses_at_least": 6,
         },
     },
+    # Fair draws (marketplace/draws): days the 公示 shows winners' and the waitlist's masked
+    # names after a draw, counted from the draw; then tickets only.
+    "draws": {"notice_days": 30},
 }
 
 REASON_TEXT = {
@@ -184,6 +187,8 @@ LEVEL_LIMITS = {
     "missed_responses_at_least": (1, 1000),
 }
 
+DRAW_LIMITS: dict[str, tuple[int, int]] = {"notice_days": (1, 365)}
+
 
 def check_rules(rules: dict) -> dict:
     """The rules of a new policy version, every number in its range and the levels in
@@ -213,7 +218,44 @@ def check_rules(rules: dict) -> dict:
     for key in ("complaints_per_100_above", "missed_responses_at_least"):
         if not watch[key] <= warning[key] <= probation[key]:
             raise Invalid(f"{key} must not fall from watch to warning to probation.", field="rules.levels")
+    checked["draws"] = check_draw_rules(rules.get("draws"))
     return checked
+
+
+def check_draw_rules(section: object) -> dict:
+    """The draws section; left out (a client of an earlier policy shape), the defaults."""
+    if section is None:
+        return dict(DEFAULT_RULES["draws"])
+    if not isinstance(section, dict):
+        raise Invalid("The draws section must be an object.", field="rules.draws")
+    checked = {}
+    for key, (low, high) in DRAW_LIMITS.items():
+        value = section.get(key, DEFAULT_RULES["draws"][key])
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise Invalid(
+                "Enter a whole number from %(low)s to %(high)s.",
+                code="out_of_range",
+                field=f"rules.draws.{key}",
+                params={"low": low, "high": high},
+            )
+        checked[key] = value
+    return checked
+
+
+def draw_rules(rules: dict) -> dict:
+    """The draws section of rules in force (a version published before it existed: the defaults)."""
+    return {**DEFAULT_RULES["draws"], **(rules.get("draws") or {})}
+
+
+async def draw_notice_days(connection, node_id: int) -> int:
+    """Days the 公示 of a draw of this node shows masked names: the policy in force at the
+    node (its own latest version, or the nearest above it), in the caller's transaction."""
+    rules = await connection.fetchval(
+        "SELECT ep.rules FROM union_node me JOIN union_node n ON me.path LIKE n.path || '%' "
+        "JOIN enforcement_policy ep ON ep.node = n.id WHERE me.id = $1 ORDER BY n.depth DESC, ep.version DESC LIMIT 1",
+        node_id,
+    )
+    return int(draw_rules(json.loads(rules) if rules else DEFAULT_RULES)["notice_days"])
 
 
 async def publish_policy(principal: Principal, node_id: int, rules: dict) -> dict:

@@ -6,6 +6,7 @@ DOMAIN = Domain.at(
     __file__,
     "marketplace/draws",
     routes=[
+        "marketplace.draws.controllers",
         "marketplace.draws.pages",
     ],
     actors=[

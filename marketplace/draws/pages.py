@@ -71,6 +71,15 @@ async def enter(request: Request, draw_id: BigId) -> Response:
     return Redirect(path=f"/draws/{draw_id}?done=entered")
 
 
+@post("/draws/{draw_id:int}/withdraw", guards=[guards.member], include_in_schema=False)
+async def withdraw(request: Request, draw_id: BigId) -> Response:
+    try:
+        await services.withdraw(request.user, draw_id)
+    except DomainError as error:
+        return await _draw_page(request, draw_id, error)
+    return Redirect(path=f"/draws/{draw_id}?done=withdrawn")
+
+
 @post("/draws/{draw_id:int}/claim", guards=[guards.member], include_in_schema=False)
 async def claim(request: Request, draw_id: BigId) -> Response:
     try:
@@ -94,7 +103,9 @@ async def offer_draw(request: Request, detail: dict) -> dict:
     draw = await services.draw_of_offer(detail["offer"]["id"])
     if draw is None:
         return {}
-    return {"draw": draw, "draw_entry": await services.my_entry(request.user, draw["id"])}
+    entry = await services.my_entry(request.user, draw["id"])
+    # A withdrawn entry is no entry: the offer page offers to enter again.
+    return {"draw": draw, "draw_entry": entry if entry and entry["status"] != "withdrawn" else None}
 
 
 page_parts.register("offer_draw", offer_draw)
@@ -209,4 +220,16 @@ async def run(request: Request, draw_id: BigId) -> Response:
     return Redirect(path=f"/console/draws/{draw_id}?done=drawn")
 
 
-ROUTES: list = [draw_page, result_json, enter, claim, decline, offer_picker, console, create, console_draw, run]
+ROUTES: list = [
+    draw_page,
+    result_json,
+    enter,
+    withdraw,
+    claim,
+    decline,
+    offer_picker,
+    console,
+    create,
+    console_draw,
+    run,
+]

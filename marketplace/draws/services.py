@@ -9,6 +9,9 @@ Entering: members who could claim the offer today (the claim's own eligibility: 
 scope, groups, the offer open) enter once each during the window; the database holds one
 entry per member and draw (a unique key), so a double tap or a race gives one entry.
 Each entry gets a public ticket number (its id) and its weight, fixed when it entered.
+While the window is open a member may withdraw the entry (it is then not in the draw,
+nor in the published result) and enter again: the same row and ticket come back, so the
+one-entry rule holds through any sequence of taps.
 
 The draw: when the window closes (the periodic job, or an operator's 开奖 earlier), the
 seed committed at creation is revealed and every entry is ranked by
@@ -23,7 +26,8 @@ first of the waitlist, who is told and gets the same time; then the next, until 
 are taken, the list ends or the offer ends.
 
 公示: the draw's page shows the masked winners and waitlist (name 王*芳 and 138****1234)
-until `notice_until` (NOTICE_DAYS after the draw, the policy); after that tickets only.
+until `notice_until` (the draw's node's published policy, rules["draws"]["notice_days"]
+after the draw; evaluation.enforcement.policy); after that tickets only.
 The seed, the tickets and weights and the order stay published for recomputation.
 """
 
@@ -35,6 +39,7 @@ import msgspec
 import structlog
 
 from catalog import services as catalog
+from evaluation.enforcement import policy
 from marketplace.core import db, notifications, personal_data, pii
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -47,8 +52,6 @@ from marketplace.vouchers.schemas import VoucherRead
 
 log = structlog.get_logger(__name__)
 
-# Policy: how long the 公示 shows the winners' and waitlist's masked names after the draw.
-NOTICE_DAYS = 30
 # The kinds of offer a draw can give: claimed free or for points (paid offers go through
 # payments, slots need a chosen time).
 DRAWABLE_KINDS = ("voucher", "points")
@@ -65,6 +68,11 @@ notifications.register(
     "draw_entered",
     N_("You entered a draw"),
     N_("%(offer)s: your ticket is No. %(ticket)s. The draw is on %(closes)s."),
+)
+notifications.register(
+    "draw_withdrawn",
+    N_("You withdrew from a draw"),
+    N_("%(offer)s: ticket No. %(ticket)s is out of the draw. You may enter again until %(closes)s."),
 )
 notifications.register(
     "draw_won",
@@ -185,7 +193,7 @@ FROM draw d JOIN offer o ON o.id = d.offer JOIN union_node n ON n.id = d.node
 """
 # Pages show how many entered; entering itself does not count them (each entry would
 # count every entry before it).
-_COUNTED = _DRAW_SQL.format(count="(SELECT count(*) FROM draw_entry e WHERE e.draw = d.id)")
+_COUNTED = _DRAW_SQL.format(count="(SELECT count(*) FROM draw_entry e WHERE e.draw = d.id AND e.status <> 'withdrawn')")
 _UNCOUNTED = _DRAW_SQL.format(count="NULL::bigint")
 
 
@@ -267,7 +275,10 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
             return await get_draw(draw_id)
         if now < draw["opens_at"] or (principal is None and now < draw["closes_at"]):
             raise Conflict("Entries have not opened yet; the draw cannot be run.", code="draw_not_open")
-        entries = await connection.fetch("SELECT id, member, weight FROM draw_entry WHERE draw = $1", draw_id)
+        # Withdrawn entries are not in the draw (nor in the published result).
+        entries = await connection.fetch(
+            "SELECT id, member, weight FROM draw_entry WHERE draw = $1 AND status = 'entered'", draw_id
+        )
         started = time.perf_counter()
         ranked = fairness.order(draw["seed"], [(str(row["id"]), row["weight"]) for row in entries])
         ranked_s = time.perf_counter() - started
@@ -289,7 +300,7 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
             "WHERE id = $1",
             draw_id,
             now,
-            now + timedelta(days=NOTICE_DAYS),
+            now + timedelta(days=await policy.draw_notice_days(connection, draw["node"])),
         )
         written_s = time.perf_counter() - started - ranked_s
         link, offer = f"/draws/{draw_id}", draw["title_zh"]
@@ -350,9 +361,12 @@ async def enter(principal: Principal, draw_id: int) -> dict:
         )
         if not still_open:
             raise Conflict("This draw is not taking entries now.", code="draw_not_open")
+        # One row per member and draw (the unique key): a withdrawn entry comes back with its
+        # ticket (a new weight and time); an entry standing already is refused.
         ticket = await connection.fetchval(
             "INSERT INTO draw_entry (draw, member, weight, entered_at) VALUES ($1, $2, $3, now()) "
-            "ON CONFLICT (draw, member) DO NOTHING RETURNING id",
+            "ON CONFLICT (draw, member) DO UPDATE SET status = 'entered', weight = EXCLUDED.weight, "
+            "entered_at = EXCLUDED.entered_at WHERE draw_entry.status = 'withdrawn' RETURNING id",
             draw_id,
             principal.id,
             weight,
@@ -372,6 +386,60 @@ async def enter(principal: Principal, draw_id: int) -> dict:
         )
     log.info("draw_entered", draw_id=draw_id, ticket=ticket)
     return {"ticket": ticket, "weight": weight}
+
+
+async def withdraw(principal: Principal, draw_id: int) -> dict:
+    """The member takes their entry out while the window is open: it is not in the draw.
+    They may enter again until the window closes (same ticket, one entry still)."""
+    _member(principal)
+    draw = await get_draw(draw_id, counted=False)
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        # FOR SHARE, as entering: never while the draw is being run, which waits for it.
+        still_open = await connection.fetchval(
+            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
+            "FOR SHARE",
+            draw_id,
+        )
+        if not still_open:
+            raise Conflict("Entries are closed: an entry can no longer be withdrawn.", code="draw_not_open")
+        ticket = await connection.fetchval(
+            "UPDATE draw_entry SET status = 'withdrawn' WHERE draw = $1 AND member = $2 AND status = 'entered' "
+            "RETURNING id",
+            draw_id,
+            principal.id,
+        )
+        if ticket is None:
+            raise Conflict("You have no entry in this draw to withdraw.", code="not_entered")
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    principal.id,
+                    "draw_withdrawn",
+                    {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
+                    link=f"/draws/{draw_id}",
+                )
+            ],
+        )
+    log.info("draw_withdrawn", draw_id=draw_id, ticket=ticket)
+    return {"ticket": ticket, "status": "withdrawn"}
+
+
+async def open_draws(principal: Principal) -> list[tuple[dict, dict | None]]:
+    """Draws taking entries now of offers this member may claim (their node or one above,
+    their groups), newest first, each with the member's entry if any."""
+    _member(principal)
+    async with db.connection() as connection:
+        rows = await connection.fetch(
+            _COUNTED + "WHERE d.status = 'open' AND d.opens_at <= now() AND d.closes_at > now() "
+            "AND o.status = 'published' AND o.node_scope = ANY($1::int[]) "
+            "AND (cardinality(o.groups) = 0 OR o.groups && $2::varchar[]) ORDER BY d.closes_at, d.id LIMIT 200",
+            vouchers.node_ids(principal),
+            list(principal.groups),
+        )
+    found = [_draw(row) for row in rows]
+    return [(draw, await my_entry(principal, draw["id"])) for draw in found]
 
 
 async def my_entry(principal: Principal | None, draw_id: int) -> dict | None:
@@ -555,7 +623,9 @@ async def published_result(draw_id: int) -> dict:
     ticket with its weight, and the order the platform published. No names."""
     draw = await get_draw(draw_id, counted=False)
     async with db.connection() as connection:
-        rows = await connection.fetch("SELECT id, weight, rank FROM draw_entry WHERE draw = $1 ORDER BY id", draw_id)
+        rows = await connection.fetch(
+            "SELECT id, weight, rank FROM draw_entry WHERE draw = $1 AND status <> 'withdrawn' ORDER BY id", draw_id
+        )
     drawn = draw["status"] == "drawn"
     return {
         "draw": draw_id,

@@ -14,7 +14,7 @@ from marketplace.core.federation import services as federation
 from marketplace.draws import services as draws
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
-from tests.draws.test_draws import members
+from tests.draws.test_draws import members, new_draw
 from tests.factories import PASSWORD, now
 from tests.journeys.test_accessibility import axe_violations
 
@@ -117,6 +117,65 @@ async def test_a_member_enters_a_draw_reads_the_notice_and_recomputes_it(
                 await member.click("[data-testid=draw-claim]")
             await expect(member).to_have_url(re.compile(r"/vouchers/\d+\?done=claimed$"))
             await shots.take(member, "claimed")
+    finally:
+        await context.close()
+    assert not console.problems, console.problems
+
+
+async def test_a_member_withdraws_an_entry_after_confirming_and_enters_again(phone_page, world, shots):
+    draw_id = await new_draw(world)
+    member = phone_page
+    await member.goto("/login")
+    await sign_in(member, world.members["chaoyang"][1], PASSWORD)
+    await member.goto(f"/draws/{draw_id}")
+    async with member.expect_navigation():
+        await member.click("[data-testid=draw-enter]")
+    await expect(member.locator("[data-testid=draw-done]")).to_contain_text("报名成功")
+    # Withdrawing asks first: the button only opens the confirmation.
+    await expect(member.locator("[data-testid=draw-withdraw]")).to_be_hidden()
+    await member.click("[data-testid=draw-withdraw-open]")
+    await expect(member.locator("[data-testid=draw-withdraw]")).to_be_visible()
+    await shots.take(member, "withdraw-confirm")
+    async with member.expect_navigation():
+        await member.click("[data-testid=draw-withdraw]")
+    await expect(member.locator("[data-testid=draw-done]")).to_contain_text("已退出抽签")
+    await expect(member.locator("[data-testid=draw-withdrawn]")).to_be_visible()
+    await expect(member.locator("[data-testid=draw-entries]")).to_have_text("0")
+    await shots.take(member, "withdrawn")
+    serious = [v for v in await axe_violations(member) if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    async with member.expect_navigation():  # re-entry while the window is open
+        await member.click("[data-testid=draw-enter]")
+    await expect(member.locator("[data-testid=draw-entries]")).to_have_text("1")
+    await member.goto("/messages")
+    await expect(member.locator("body")).to_contain_text("你已退出抽签")
+
+
+async def test_an_operator_sets_the_notice_period_of_draws_on_the_policy_form(browser, live_server, world, shots):
+    context = await _context(browser, live_server, CONSOLE)
+    console = await context.new_page()
+    _watch(console)
+    try:
+        await console.goto("/console/login")
+        await sign_in(console, world.operators["beijing"], PASSWORD)
+        await console.goto("/console/policy")
+        field = console.locator("[data-testid='policy-draws.notice_days']")
+        await expect(field).to_have_value("30")
+        await field.fill("400")
+        async with console.expect_navigation():
+            await console.click("[data-testid=policy-check]")
+        await expect(console.locator("#f-draws\\.notice_days ~ [data-testid=field-error]")).to_contain_text(
+            "请输入 1 到 365 之间的整数"
+        )
+        await console.locator("[data-testid='policy-draws.notice_days']").scroll_into_view_if_needed()
+        await shots.take(console, "policy-notice-refused")
+        await console.locator("[data-testid='policy-draws.notice_days']").fill("14")
+        async with console.expect_navigation():
+            await console.click("[data-testid=policy-check]")
+        async with console.expect_navigation():
+            await console.click("[data-testid=policy-publish]")
+        await expect(console.locator("[data-testid=policy-published]")).to_be_visible()
+        await expect(console.locator("[data-testid='policy-draws.notice_days']")).to_have_value("14")
     finally:
         await context.close()
     assert not console.problems, console.problems

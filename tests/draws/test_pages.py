@@ -61,3 +61,29 @@ async def test_a_refused_entry_shows_on_the_draws_page_and_the_result_is_public(
     refused = await post(client, f"/draws/{draw_id}/enter", {})  # not in the offer's groups
     assert refused.status_code == 404 and 'data-testid="form-error"' in refused.text
     assert "参加抽签" in refused.text  # still the draw's page, with its button
+
+
+async def test_a_member_withdraws_on_the_draws_page_and_the_console_counts_it(client, world):
+    draw_id = await new_draw(world)
+    await client.get("/login")
+    await client.post(
+        "/login",
+        data={
+            "username": world.members["chaoyang"][1],
+            "password": PASSWORD,
+            "_csrf_token": client.cookies.get("csrftoken"),
+        },
+    )
+    assert (await post(client, f"/draws/{draw_id}/enter", {})).status_code in (302, 303)
+    page = await client.get(f"/draws/{draw_id}", headers=HTML)
+    assert 'data-testid="draw-withdraw-open"' in page.text and f'action="/draws/{draw_id}/withdraw"' in page.text
+    done = await post(client, f"/draws/{draw_id}/withdraw", {})
+    assert done.status_code in (302, 303) and done.headers["location"].endswith("?done=withdrawn")
+    page = await client.get(done.headers["location"], headers=HTML)
+    assert "已退出抽签" in page.text and 'data-testid="draw-enter"' in page.text  # may enter again
+    refused = await post(client, f"/draws/{draw_id}/withdraw", {})
+    assert refused.status_code == 409 and "你没有可退出的报名" in refused.text
+
+    await web_login(client, "console", world.operators["beijing"])
+    console = await client.get(f"/console/draws/{draw_id}", headers=HTML)
+    assert 'data-testid="draw-entries">0<' in console.text and 'data-testid="draw-withdrawn">1<' in console.text
