@@ -18,7 +18,6 @@ from litestar.static_files import create_static_files_router
 from catalog import pricing, services
 from catalog.schemas import OfferInput
 from marketplace.core import dates, media as media_store
-from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.federation import services as federation
 from marketplace.core.identity.guards import operator, provider_owner, provider_user
@@ -67,6 +66,8 @@ FIELD_LABELS = {
     "slots": N_("Bookable slots (bookings only)"),
     "terms_zh": N_("Terms (Chinese)"),
     "terms_en": N_("Terms (English, optional)"),
+    "package_sessions": N_("Sessions in the package"),
+    "package_months": N_("Valid for (months from purchase)"),
     "image": N_("Upload a picture"),
     "reason": N_("Reason for sending it back"),
 }
@@ -182,6 +183,11 @@ def _offer_input(form) -> OfferInput:
     }
     if kind == "points":
         data["points_price"] = _int("points_price", text.get("points_price", ""))
+    if kind == "prepaid":
+        # Sessions left blank: a period membership (unlimited visits while it is valid).
+        sessions = text.get("package_sessions", "").strip()
+        data["package_sessions"] = _int("package_sessions", sessions) if sessions else None
+        data["package_months"] = _int("package_months", text.get("package_months", ""))
     try:
         return msgspec.convert(data, OfferInput)
     except msgspec.ValidationError as error:
@@ -387,6 +393,18 @@ async def offer_image(request: Request, offer_id: Id) -> Response:
 REVIEW_KINDS = ("voucher", "paid", "points", "slot")
 
 
+@get("/console/offers/picker", guards=[operator], include_in_schema=False)
+async def offer_picker(request: Request) -> Template:
+    """Offers matching an offer picker's search box (an HTMX fragment): tick boxes for a
+    campaign's offers (`?pick=many`, the default), radio buttons for a draw's one offer
+    (`?pick=one`). Shared by every console form that picks offers, as catalog owns them."""
+    query = request.query_params
+    q = (query.get("offer_q") or "")[:60]
+    pick_one = paging.one_of(query.get("pick"), ("one", "many")) == "one"
+    offers = await services.offers_to_pick(request.user, q) if q.strip() else []
+    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q, "pick_one": pick_one})
+
+
 @get("/console/listings", guards=[operator], include_in_schema=False)
 async def review_list(request: Request) -> Template:
     """The review queue: search, filters by kind and by new / edited, oldest first, paged."""
@@ -428,7 +446,6 @@ async def review_bulk(request: Request) -> Response:
     elif len(reason) > 500:
         error = i18n.gettext("Keep the reason to 500 characters.")
     if error or form.get("confirm") != "1":
-        nothing_changed(request)
         items = []
         for offer_id in ids:
             try:
@@ -436,17 +453,16 @@ async def review_bulk(request: Request) -> Response:
             except DomainError:
                 continue
             items.append(detail.offer)
-        return Template(
-            template_name="catalog/review_bulk.html",
-            status_code=422 if error else 200,
-            context={
-                "action": action,
-                "reason": reason,
-                "items": items,
-                "back": back,
-                "error": error,
-                "fields": paging.confirm_fields(action, back, reason, [offer.id for offer in items]),
-            },
+        return paging.bulk_confirm(
+            request,
+            "catalog/review_bulk.html",
+            error=error,
+            verb=action,
+            back=back,
+            reason=reason,
+            ids=[offer.id for offer in items],
+            path="/console/listings/bulk",
+            items=items,
         )
 
     async def decide(offer_id: int) -> object:
@@ -517,6 +533,7 @@ ROUTES: list = [
     _action("submit", services.submit_offer, "submitted"),
     _action("pause", services.pause_offer, "paused"),
     _action("resume", services.resume_offer, "resumed"),
+    offer_picker,
     review_list,
     review_bulk,
     review_detail,

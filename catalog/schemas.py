@@ -8,7 +8,7 @@ import msgspec
 Int32 = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 Id = Annotated[int, msgspec.Meta(gt=0, le=2**31 - 1)]
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
-Kind = Literal["voucher", "paid", "points", "slot"]
+Kind = Literal["voucher", "paid", "points", "slot", "prepaid"]
 Period = Literal["day", "week", "month", "year", "total"]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 LongText = Annotated[str, msgspec.Meta(max_length=5000)]
@@ -45,6 +45,10 @@ class OfferInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     terms_zh: LongText = ""
     terms_en: LongText | None = None
     slots: Annotated[list[SlotInput], msgspec.Meta(max_length=500)] = []
+    # A prepaid package (kind "prepaid"): N sessions, or none for a period membership
+    # (unlimited visits), valid for `package_months` from the purchase.
+    package_sessions: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    package_months: Annotated[int, msgspec.Meta(ge=1, le=120)] | None = None
 
 
 class SlotRead(msgspec.Struct):
@@ -88,6 +92,8 @@ class OfferRead(msgspec.Struct, kw_only=True):
     review_note: str | None
     slots: list[SlotRead]
     pending_revision_id: int | None = None
+    package_sessions: int | None = None
+    package_months: int | None = None
 
 
 class OfferSummary(msgspec.Struct, kw_only=True):

@@ -28,6 +28,7 @@ from marketplace.core import db, media
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import services as federation
+from marketplace.core.federation.scope import require_in_scope, require_owned
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from providers import services as providers
@@ -81,8 +82,13 @@ async def _fetch_offer(connection, offer_id: int, *, lock: bool = False) -> dict
         offer_id,
     )
     if row is None:
-        raise NotFound("This offer does not exist.", code="offer_not_found")
+        raise _no_offer()
     return dict(row)
+
+
+def _no_offer() -> NotFound:
+    """The answer to a missing offer, and to one out of the caller's reach (scope.py's policy)."""
+    return NotFound("This offer does not exist.", code="offer_not_found")
 
 
 async def _read(connection, offer: dict) -> OfferRead:
@@ -128,13 +134,14 @@ async def _read(connection, offer: dict) -> OfferRead:
         updated_at=offer["updated_at"],
         review_note=offer["review_note"],
         slots=[SlotRead(**dict(row)) for row in slots],
+        package_sessions=offer.get("package_sessions"),
+        package_months=offer.get("package_months"),
         pending_revision_id=pending,
     )
 
 
 def _own(principal: Principal, offer: dict) -> None:
-    if principal.kind != "provider" or offer["provider"] != principal.provider_id:
-        raise NotFound("This offer does not exist.", code="offer_not_found")
+    require_owned(offer["provider"], principal.provider_id if principal.kind == "provider" else None, _no_offer())
 
 
 def _owner(principal: Principal) -> None:
@@ -152,7 +159,7 @@ async def get_offer(principal: Principal, offer_id: int) -> OfferRead:
 
 async def _check_reader(principal: Principal, offer: dict) -> None:
     if principal.kind == "operator":
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
     else:
         _own(principal, offer)
 
@@ -182,6 +189,12 @@ async def _validate(connection, provider_id: int, provider_node: int, data: Offe
         raise Invalid("Enter the points a member pays.", field="points_price")
     if data.kind != "points" and data.points_price is not None:
         raise Invalid("Only a points exchange has a points price.", field="points_price")
+    if data.kind == "prepaid" and data.package_months is None:
+        raise Invalid("Enter how many months the package is valid from the purchase.", field="package_months")
+    if data.kind != "prepaid" and (data.package_months is not None or data.package_sessions is not None):
+        raise Invalid("Only a prepaid package has sessions and months of validity.", field="package_months")
+    if data.kind == "prepaid" and data.member_price_fen <= data.subsidy_fen:
+        raise Invalid("A prepaid package needs a member price above the union subsidy.", field="member_price_fen")
     if data.valid_from >= data.valid_to:
         raise Invalid("The first day must come before the last day.", field="valid_from")
     for name in ("title_zh", "description_zh"):
@@ -235,6 +248,8 @@ _COLUMNS = (
     "groups",
     "terms_zh",
     "terms_en",
+    "package_sessions",
+    "package_months",
 )
 
 
@@ -268,9 +283,28 @@ async def _write_children(connection, offer_id: int, data: OfferInput) -> None:
 # Provider actions --------------------------------------------------------------------------
 
 
+# The terms a prepaid package shows before paying when its provider wrote none: plain
+# Chinese, the rules marketplace/prepaid applies (cooling-off, unused sessions, closure).
+PREPAID_TERMS_ZH = (
+    "1. 购买后7天内且未使用任何一次，可在“我的套餐”一键全额退款。\n"
+    "2. 您支付的款项由工会平台托管，每使用一次，才向商家结算一次的费用；期卡按月结算。\n"
+    "3. 商家下架、停业或搬迁无法继续服务时，未使用部分自动原路退回，无需申请。\n"
+    "4. 有效期内未用完的次数，可申请退还未使用部分；工会补贴部分退回工会。\n"
+    "5. 本套餐不设“过期不退”条款。"
+)
+
+
+def with_default_terms(data: OfferInput) -> OfferInput:
+    """A prepaid package without terms gets the plain-Chinese default terms."""
+    if data.kind == "prepaid" and not data.terms_zh.strip():
+        return msgspec.structs.replace(data, terms_zh=PREPAID_TERMS_ZH)
+    return data
+
+
 async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
     """A new draft of the principal's provider."""
     _owner(principal)
+    data = with_default_terms(data)
     provider = await providers.own_provider(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -312,10 +346,31 @@ async def union_subsidy(offer_id: int, category_id: int, connection=None) -> lis
     return found
 
 
+# Checks other domains make before an offer (or an edit of it) is published. Catalog may not
+# import evaluation (layers), so evaluation registers its checks here when its enforcement
+# module is imported (evaluation/enforcement/prepaid_rules.py: a prepaid package outside the
+# policy's caps is refused with the rule named). A check is `async (connection, offer) ->
+# None` that raises a DomainError; `offer` is the offer's columns as a dict (kind, provider,
+# list_price_fen, member_price_fen, subsidy_fen, and the prepaid package_sessions and
+# package_months when the offer has them).
+_listing_checks: list = []
+
+
+def register_listing_check(check) -> None:
+    if check not in _listing_checks:
+        _listing_checks.append(check)
+
+
+async def _check_listing(connection, offer: dict) -> None:
+    for check in _listing_checks:
+        await check(connection, offer)
+
+
 async def update_offer(principal: Principal, offer_id: int, data: OfferInput) -> OfferRead:
     """Edit a draft in place; an edit of a published or paused offer becomes a revision
     for review (the live version stays as it is)."""
     _owner(principal)
+    data = with_default_terms(data)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
@@ -635,7 +690,7 @@ async def review_detail(principal: Principal, offer_id: int) -> ReviewDetail:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         read = await _read(connection, offer)
         changes: list[Change] = []
         if read.pending_revision_id:
@@ -657,13 +712,14 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         if offer["provider_status"] != "active":
             raise Conflict("The provider is not active.", code="provider_not_active")
         revision = await connection.fetchrow(
             "SELECT id, data FROM offer_revision WHERE offer = $1 AND status = 'submitted' FOR UPDATE", offer_id
         )
         if offer["status"] == "submitted":
+            await _check_listing(connection, offer)
             await connection.execute(
                 "UPDATE offer SET status = 'published', published_at = now(), updated_at = now(), "
                 "review_note = NULL WHERE id = $1",
@@ -672,6 +728,7 @@ async def approve(principal: Principal, offer_id: int) -> OfferRead:
         elif revision is not None:
             data = msgspec.convert(json.loads(revision["data"]), OfferInput)
             await _validate(connection, offer["provider"], offer["provider_node"], data)
+            await _check_listing(connection, {**offer, **msgspec.to_builtins(data)})
             assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_COLUMNS, start=1))
             n = len(_COLUMNS)
             # Stock already claimed stays claimed: what is left moves by the change of the total.
@@ -705,7 +762,7 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
-        await federation.require_in_scope(principal, offer["provider_node"])
+        await require_in_scope(principal, offer["provider_node"], _no_offer())
         if offer["status"] == "submitted":
             await connection.execute(
                 "UPDATE offer SET status = 'draft', review_note = $2, updated_at = now() WHERE id = $1",
@@ -732,7 +789,8 @@ async def reject(principal: Principal, offer_id: int, reason: str) -> OfferRead:
 # to the member's node or an ancestor, and open to everyone or to one of the member's groups.
 _CLAIMABLE_SQL = """
 SELECT o.id, o.kind, o.provider, o.title_zh, o.title_en, o.member_price_fen, o.subsidy_fen, o.points_price,
-       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left, o.node_scope, o.groups, o.by_draw
+       o.per_member_limit, o.limit_period, o.valid_to, o.stock_left, o.node_scope, o.groups, o.by_draw,
+       o.package_sessions, o.package_months, o.terms_zh, o.terms_en
 FROM offer o
 JOIN provider p ON p.id = o.provider
 WHERE o.id = $1 AND o.status = 'published' AND p.status = 'active'

@@ -61,6 +61,10 @@ class Offer(Table, tablename="offer"):
     updated_at = Timestamptz()
     review_note = Text(null=True, default=None)  # why an operator sent it back to draft
     by_draw = Boolean(default=False)  # its places go by draw (marketplace/draws), not first come
+    # A prepaid package (kind "prepaid", marketplace/prepaid): N sessions (null: a period
+    # membership, unlimited visits) and its validity in months from the purchase.
+    package_sessions = Integer(null=True, default=None)
+    package_months = Integer(null=True, default=None)
 
 
 class OfferLocation(Table, tablename="offer_location"):

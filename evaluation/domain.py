@@ -10,6 +10,7 @@ DOMAIN = Domain.at(
         "evaluation.complaints.pages",
         "evaluation.enforcement.controllers",
         "evaluation.enforcement.pages",
+        "evaluation.enforcement.freeze_pages",
         "evaluation.evaluators.controllers",
         "evaluation.evaluators.pages",
         "evaluation.evaluators.key_pages",

@@ -131,6 +131,18 @@ class ForwardedTo(msgspec.Struct, kw_only=True):
     operator_name: str | None = None
 
 
+class ComplaintEvent(msgspec.Struct, kw_only=True):
+    """One step of a complaint's history: filed, answered, forwarded (转交) or closed, oldest first."""
+
+    kind: str  # filed, answered, forwarded, closed
+    at: datetime
+    by: str | None  # who acted: the member (masked), the provider, or the operator by name
+    text: str | None  # the complaint, the answer, the reason for forwarding, the resolution
+    to_node_zh: str | None = None  # forwarded: the union it went to
+    to_node_en: str | None = None
+    to_operator: str | None = None  # forwarded to a named operator
+
+
 class ComplaintRead(msgspec.Struct, kw_only=True):
     id: int
     voucher_id: int

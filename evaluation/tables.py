@@ -257,3 +257,19 @@ class StandingEvent(Table, tablename="standing_event"):
     actor_kind = Varchar(length=12)
     actor_id = Integer(null=True, default=None)
     created_at = Timestamptz()
+
+
+class PrepaidFreeze(Table, tablename="prepaid_freeze"):
+    """One reason a provider's prepaid package sales are stopped (evaluation/enforcement/freeze.py);
+    open while lifted_at is null, at most one open per provider and reason."""
+
+    id = Serial(primary_key=True)
+    provider = ForeignKey(PROVIDER, null=False)
+    reason = Varchar(length=24)
+    detail = JSONB(default={})
+    note = Text(null=True, default=None)
+    since = Timestamptz()
+    started_by = ForeignKey(OPERATOR, null=True, default=None)
+    lifted_at = Timestamptz(null=True, default=None)
+    lifted_by = ForeignKey(OPERATOR, null=True, default=None)
+    lift_note = Text(null=True, default=None)

@@ -1,5 +1,7 @@
 """The composition root: `create_app()` and the one plugin that wires everything."""
 
+from collections.abc import Callable
+
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.config.compression import CompressionConfig
@@ -10,6 +12,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from marketplace import composition, dashboards  # noqa: F401  (composition: registers the domains)
 from marketplace.core import db, domains, health, logs
@@ -32,6 +35,25 @@ from marketplace.core.web import (
 # Every composed domain's modules of controllers and pages (marketplace/composition.py),
 # each exporting one ROUTES list, and the shell's own dashboards.
 ROUTES = [*domains.routes(), *dashboards.ROUTES]
+
+
+def _pages_only(factory: Callable[[ASGIApp], ASGIApp]) -> Callable[[ASGIApp], ASGIApp]:
+    """A middleware that only pages need, passed by for the JSON API (`/api/`): the layouts'
+    counts (the API never counts them) and the CSRF check (the API is excluded from it),
+    so that an API request, a search above all, costs the web process less."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        wrapped = factory(app)
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"].startswith("/api/"):
+                await app(scope, receive, send)
+            else:
+                await wrapped(scope, receive, send)
+
+        return middleware
+
+    return wrap
 
 
 def _lent(value: object) -> Provide:
@@ -72,7 +94,7 @@ class BenefitsPlugin(InitPluginProtocol):
             checked_requests.query_guard_middleware,
             authentication_middleware,
             audit_middleware,
-            page_counts.middleware,
+            _pages_only(page_counts.middleware),
         ]
         # The layouts' badges (unread messages, to-do counts, portal badges) are counted only
         # when the answer is a page; their modules registered them when imported.
@@ -91,12 +113,14 @@ class BenefitsPlugin(InitPluginProtocol):
         # read of the form's token (marketplace/core/web/csrf.py); `csrf_config` stays unset so that
         # Litestar does not add its own as well. Innermost of the app's middleware, as Litestar's.
         app_config.middleware.append(
-            csrf.middleware(
-                CSRFConfig(
-                    secret=settings.security.secret_key,
-                    exclude=["^/api/", "^/health$", "^/ready$"],
-                    cookie_secure=settings.security.secure_cookies,
-                    cookie_samesite="lax",
+            _pages_only(
+                csrf.middleware(
+                    CSRFConfig(
+                        secret=settings.security.secret_key,
+                        exclude=["^/api/", "^/health$", "^/ready$"],
+                        cookie_secure=settings.security.secure_cookies,
+                        cookie_samesite="lax",
+                    )
                 )
             )
         )

@@ -206,7 +206,7 @@ def scheduler() -> None:
     asyncio.run(periodic.run())
 
 
-async def _reindex() -> int:
+async def _reindex(batch_size: int = 5000) -> int:
     from catalog.search import index
     from marketplace.core import db
 
@@ -215,7 +215,11 @@ async def _reindex() -> int:
         with _progress() as progress:
             task = progress.add_task("offers", total=None)
             written = await index.reindex(
-                progress=lambda done, total: progress.update(task, completed=done, total=total)
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                batch_size=batch_size,
+                resumed=lambda offers, documents: console.print(
+                    f"resuming a reindex that stopped: {offers} offers ({documents} documents) already sent"
+                ),
             )
     finally:
         await db.close_pool()
@@ -223,11 +227,13 @@ async def _reindex() -> int:
 
 
 @main.command()
-def reindex() -> None:
-    """Rebuild the search index beside the live one and swap it in (no downtime)."""
+@click.option("--batch-size", default=5000, show_default=True, help="Offers per engine write.")
+def reindex(batch_size: int) -> None:
+    """Rebuild the search index beside the live one and swap it in (no downtime); a
+    reindex that was stopped midway resumes where it stopped."""
     _bring_up()
     started = time.perf_counter()
-    written = asyncio.run(_reindex())
+    written = asyncio.run(_reindex(batch_size))
     console.print(f"indexed {written} documents in {time.perf_counter() - started:.1f}s")
 
 
@@ -666,6 +672,25 @@ def bench_draw(entries: int, through_service: int, concurrency: int) -> None:
     console.print(table)
     if report.problems:
         raise click.ClickException("; ".join(report.problems))
+
+
+@bench.command("prepaid")
+@click.option("--holders", default=2_000, show_default=True, help="Members holding a package of the delisted provider.")
+@click.option("--baseline", default=200, show_default=True, help="Plain paid vouchers refunded first, as the baseline.")
+@click.option("--concurrency", default=8, show_default=True, help="Members buying at once (set-up).")
+def bench_prepaid(holders: int, baseline: int, concurrency: int) -> None:
+    """A delisted provider's prepaid packages: every unused balance refunded through Stripe."""
+    from benchmarks import prepaid as benchmark
+
+    _bring_up()
+    asyncio.run(_migrate())
+    report = asyncio.run(benchmark.run(holders=holders, baseline=baseline, concurrency=concurrency, say=console.print))
+    table = Table("measure", "result")
+    for label, value in report.rows():
+        table.add_row(label, value)
+    console.print(table)
+    if report.reconcile:
+        raise click.ClickException(f"the ledger and payments disagree: {report.reconcile}")
 
 
 @main.group()

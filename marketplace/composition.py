@@ -16,6 +16,7 @@ from marketplace.favourites import domain as favourites
 from marketplace.inbox import domain as inbox
 from marketplace.payments import domain as payments
 from marketplace.points import domain as points
+from marketplace.prepaid import domain as prepaid
 from marketplace.privacy import domain as privacy
 from marketplace.reports import domain as reports
 from marketplace.vouchers import domain as vouchers
@@ -37,6 +38,7 @@ DOMAINS = [
     reports.DOMAIN,
     inbox.DOMAIN,
     draws.DOMAIN,
+    prepaid.DOMAIN,
 ]
 
 for _domain in DOMAINS:

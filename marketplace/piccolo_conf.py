@@ -27,5 +27,6 @@ APP_REGISTRY = AppRegistry(
         "marketplace.favourites.piccolo_app",
         "marketplace.reports.piccolo_app",
         "marketplace.draws.piccolo_app",
+        "marketplace.prepaid.piccolo_app",
     ]
 )

@@ -15,7 +15,6 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
 from marketplace.core.web import paging, todo
@@ -157,7 +156,8 @@ async def _licence(form, picture_store) -> str | None:
     try:
         return picture_store(content, "licences")
     except DomainError as error:
-        raise Invalid(error.message, field="licence", params=error.params) from None
+        error.field = "licence"  # the picture store's refusal, at the form's field
+        raise error from None
 
 
 @post("/provider/apply", include_in_schema=False, request_max_body_size=LICENCE_MAX_BYTES + 256 * 1024)
@@ -424,7 +424,6 @@ async def review_bulk(request: Request) -> Response:
     elif len(reason) > 500:
         error = _("Keep the reason to 500 characters.")
     if error or form.get("confirm") != "1":
-        nothing_changed(request)
         names = []
         for provider_id in ids:
             try:
@@ -432,30 +431,30 @@ async def review_bulk(request: Request) -> Response:
             except DomainError:
                 continue
         approve = action == "approve"
-        return Template(
-            template_name="console/bulk_confirm.html",
-            status_code=422 if error else 200,
-            context={
-                "nav": "providers",
-                "kicker": _("Providers"),
-                "back": back,
-                "error": error,
-                "title": _("Approve applications") if approve else _("Turn down applications"),
-                "question": (
-                    ngettext("Approve %(n)s provider?", "Approve these %(n)s providers?", len(names))
-                    if approve
-                    else ngettext("Turn down %(n)s application?", "Turn down these %(n)s applications?", len(names))
-                )
-                % {"n": len(names)},
-                "lines": [name for _id, name in names],
-                "consequences": [_("They become active: their owners can sign in and publish offers.")]
+        return paging.bulk_confirm(
+            request,
+            "console/bulk_confirm.html",
+            error=error,
+            verb=action,
+            back=back,
+            reason=reason,
+            ids=[provider_id for provider_id, _name in names],
+            path="/console/providers/bulk",
+            nav="providers",
+            kicker=_("Providers"),
+            title=_("Approve applications") if approve else _("Turn down applications"),
+            question=(
+                ngettext("Approve %(n)s provider?", "Approve these %(n)s providers?", len(names))
                 if approve
-                else [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],
-                "fields": paging.confirm_fields(action, back, reason, [provider_id for provider_id, _name in names]),
-                "action": "/console/providers/bulk",
-                "danger": not approve,
-                "confirm_label": (_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},
-            },
+                else ngettext("Turn down %(n)s application?", "Turn down these %(n)s applications?", len(names))
+            )
+            % {"n": len(names)},
+            lines=[name for _id, name in names],
+            consequences=[_("They become active: their owners can sign in and publish offers.")]
+            if approve
+            else [_("Each applicant reads this reason: %(reason)s") % {"reason": reason}],
+            danger=not approve,
+            confirm_label=(_("Approve %(n)s") if approve else _("Turn down %(n)s")) % {"n": len(names)},
         )
     done, failed = await paging.apply_to_each(
         ids, lambda provider_id: services.decide(request.user, provider_id, action, reason)

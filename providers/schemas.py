@@ -160,6 +160,7 @@ class StatementLineInput(msgspec.Struct, frozen=True):
     redeemed_at: datetime
     subsidy_fen: int
     paid_fen: int
+    escrow_entry: int | None = None  # a release of a prepaid package's escrow (one per session)
 
 
 class StatementLineRead(msgspec.Struct):
@@ -171,6 +172,7 @@ class StatementLineRead(msgspec.Struct):
     redeemed_at: datetime
     subsidy_fen: int
     paid_fen: int
+    escrow_entry: int | None = None
 
 
 class StatementSummary(msgspec.Struct):

@@ -7,13 +7,15 @@ expected current status, records the change in `provider_status_change` and publ
 
 import json
 import re
+from datetime import date
 
+import structlog
 from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
 from marketplace.core import db, pii, ratelimit
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity import credentials
 from marketplace.core.identity.password_rules import check_staff_password
 from marketplace.core.identity.passwords import hash_password
@@ -33,6 +35,8 @@ from providers.schemas import (
     UserRead,
 )
 from providers.tables import Location, Provider, ProviderUser
+
+log = structlog.get_logger(__name__)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Mainland China's bounding box (Mohe to Hainan's southern tip, Pamirs to the Wusu river).
@@ -374,7 +378,7 @@ async def transition(
         raise NotFound("No such provider.", code="provider_not_found")
     if current not in allowed_from:
         raise Conflict(
-            f"The provider is {current}; this needs it to be {' or '.join(allowed_from)}.",
+            "The provider's status does not allow this now.",
             code="status_conflict",
             status_now=current,
         )
@@ -387,17 +391,23 @@ async def transition(
 
 async def _provider_in_scope(principal: Principal, provider_id: int) -> dict:
     provider = await get_provider(provider_id)
-    if provider is None:
-        raise NotFound("No such provider.", code="provider_not_found")
-    await federation.require_in_scope(principal, provider["node"])
+    await scope.require_in_scope(principal, provider["node"] if provider else None, _no_provider())
+    assert provider is not None
     return provider
+
+
+def _no_provider() -> NotFound:
+    """The answer to a missing provider, and to one out of the caller's reach (scope.py's policy)."""
+    return NotFound("No such provider in your scope.", code="provider_not_found")
 
 
 async def decide(principal: Principal, provider_id: int, action: str, reason: str = "") -> str:
     """An operator's decision on a provider in their scope; returns the new status."""
     await _provider_in_scope(principal, provider_id)
     if action not in DECISIONS:
-        raise Invalid(f"action must be one of {', '.join(DECISIONS)}.", field="action")
+        raise Invalid(
+            "Choose one of the actions: %(actions)s.", field="action", params={"actions": ", ".join(DECISIONS)}
+        )
     allowed_from, to_status, reason_required = DECISIONS[action]
     reason = reason.strip()
     if reason_required and not reason:
@@ -412,6 +422,19 @@ def _require_owner(principal: Principal) -> int:
     if principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
         raise Forbidden("Only the provider's owner may do this.", code="owner_only")
     return principal.provider_id
+
+
+async def set_lease_end(principal: Principal, ends_on: date | None) -> None:
+    """The owner gives (or clears) the date the lease of its premises ends. Prepaid Guard stops
+    new prepaid package sales when it is near (evaluation/enforcement/freeze.py)."""
+    provider_id = _require_owner(principal)
+    if ends_on is not None and not date(2000, 1, 1) <= ends_on <= date(2100, 12, 31):
+        raise Invalid("Enter a date between 2000 and 2100.", field="lease_ends_on")
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE provider SET lease_ends_on = $2, updated_at = now() WHERE id = $1", provider_id, ends_on
+        )
+    log.info("provider_lease_end_set", provider_id=provider_id, given=ends_on is not None)
 
 
 async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:

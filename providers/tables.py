@@ -4,6 +4,7 @@ from piccolo.columns import (
     BigSerial,
     Boolean,
     Bytea,
+    Date,
     DoublePrecision,
     ForeignKey,
     Integer,
@@ -39,6 +40,8 @@ class Provider(Table, tablename="provider"):
     payout_account = Varchar(length=64, null=True, default=None)
     # The business licence picture sent with the application (a name under /media), for review.
     licence_image = Varchar(length=120, null=True, default=None)
+    # When the lease of its premises ends, if the provider gave it (Prepaid Guard's lease signal).
+    lease_ends_on = Date(null=True, default=None)
 
 
 class Location(Table, tablename="location"):
@@ -122,6 +125,9 @@ class SettlementLine(Table, tablename="settlement_line"):
     redeemed_at = Timestamptz()
     subsidy_fen = Integer()
     paid_fen = Integer()
+    # A part of a prepaid package released from escrow (marketplace/prepaid's ledger entry):
+    # a package's voucher has one line per release, each settled once.
+    escrow_entry = BigInt(null=True, default=None)
 
 
 class SettlementAdjustment(Table, tablename="settlement_adjustment"):

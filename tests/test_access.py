@@ -69,8 +69,8 @@ async def test_operator_scope_is_their_subtree(client, world, operator, node, al
         response = await client.get(path, headers=headers)
         if allowed:
             assert response.status_code == 200, response.text
-        else:
-            assert_problem(response, 403, "out_of_scope")
+        else:  # as a node that does not exist (marketplace/core/federation/scope.py)
+            assert_problem(response, 404, "node_not_found")
 
 
 async def test_operator_cannot_add_a_member_outside_their_scope(client, world):
@@ -87,7 +87,8 @@ async def test_operator_cannot_add_a_member_outside_their_scope(client, world):
             "id_number": "110105198001011236",
         },
     )
-    assert_problem(response, 403, "out_of_scope")
+    problem = assert_problem(response, 404, "node_not_found")
+    assert problem["errors"][0]["field"] == "node_id"
     beijing = await bearer(client, "operator", world.operators["beijing"])
     summary = await client.get(f"/api/v1/federation/nodes/{world.nodes['cy_union']}", headers=beijing)
     assert summary.json()["members"] == 1

@@ -38,8 +38,8 @@ async def test_an_operator_sees_a_full_value_only_with_a_reason_and_it_is_audite
             headers=hebei,
             json={"field": "phone", "reason": "核实身份信息"},
         ),
-        403,
-        "out_of_scope",
+        404,
+        "member_not_found",
     )
     revealed = await client.post(
         f"/api/v1/console/members/{member_id}/reveal",

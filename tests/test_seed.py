@@ -252,7 +252,9 @@ async def test_seeded_providers_have_valid_codes_locations_and_users():
 async def test_seeded_offers_respect_prices_kinds_and_scope():
     report = await seeding.seed(**SMALL, history=False)
     offers = await _fetch("SELECT * FROM offer")
-    assert report.offers == len(offers) == SMALL["offers"] + 5  # and the demo provider's five
+    assert (
+        report.offers == len(offers) == SMALL["offers"] + len(ref.OFFER_KINDS) + 1
+    )  # and the demo provider's: one of each kind and one for women
     assert {o["kind"] for o in offers} == set(ref.OFFER_KINDS)
     assert "published" in {o["status"] for o in offers}
     beijing = await _value("SELECT id FROM union_node WHERE code = '110000'")
@@ -451,6 +453,7 @@ async def test_the_history_is_consistent_and_gives_every_audience_something_to_s
     assert await _value("SELECT count(*) FROM points_grant WHERE status = 'pending'") == 1
     await _operators_have_something_to_decide_from()
     await _the_demo_accounts_have_a_history_of_their_own()
+    await _the_district_desk_draws_rosters_and_disputes_are_not_empty()
 
 
 async def _operators_have_something_to_decide_from():
@@ -592,3 +595,66 @@ def test_production_code_never_imports_the_demo_seed():
                 if any(module == "marketplace.seed" or module.startswith("marketplace.seed.") for module in modules):
                     offenders.append(f"{name}:{node.lineno}")
     assert offenders == []
+
+
+async def _the_district_desk_draws_rosters_and_disputes_are_not_empty():
+    """What made the demo's pages empty before: the district operator's (Chaoyang) campaigns,
+    cases and evaluators, draws, roster imports, payment disputes, the demo shop's complaints."""
+    chaoyang = (await _fetch("SELECT id, path FROM union_node WHERE code = '110105'"))[0]
+    in_chaoyang = "JOIN union_node n ON n.id = {}.node WHERE n.path LIKE $1 || '%'"
+    campaigns = await _fetch("SELECT c.* FROM campaign c " + in_chaoyang.format("c"), chaoyang["path"])
+    assert [c["node"] for c in campaigns] == [chaoyang["id"]] and campaigns[0]["starts_at"] > datetime.now(UTC)
+    cases = await _fetch(
+        "SELECT e.status, e.reasons FROM enforcement_case e JOIN provider p ON p.id = e.provider "
+        + in_chaoyang.format("p")
+        + " AND e.kind = 'delisting'",
+        chaoyang["path"],
+    )
+    by_hand = [c["status"] for c in cases if json.loads(c["reasons"])[0]["code"] == "manual"]
+    assert sorted(by_hand) == ["closed", "open"]  # opened by hand; one kept after the provider put it right
+    keys = await _value(
+        "SELECT count(*) FROM evaluator_api_key k JOIN evaluator_org o ON o.id = k.org "
+        + in_chaoyang.format("o")
+        + " AND k.revoked_at IS NULL",
+        chaoyang["path"],
+    )
+    assert keys == 1
+    # Draws: one taking entries, one drawn with its notice, places claimed through the claim.
+    draws = {d["status"]: d for d in await _fetch("SELECT * FROM draw")}
+    assert set(draws) == {"open", "drawn"}
+    now = datetime.now(UTC)
+    assert draws["open"]["opens_at"] < now < draws["open"]["closes_at"]
+    drawn = draws["drawn"]
+    assert drawn["drawn_at"] < now < drawn["notice_until"] and drawn["seed"]
+    entries = await _fetch("SELECT * FROM draw_entry WHERE draw = $1", drawn["id"])
+    assert len(entries) > drawn["places"] and all(e["rank"] for e in entries)
+    assert all(drawn["opens_at"] <= e["entered_at"] <= drawn["drawn_at"] for e in entries)
+    assert all(7 <= e["entered_at"].astimezone(dates.zone()).hour <= 22 for e in entries)  # in the daytime
+    claimed = [e for e in entries if e["status"] == "claimed"]
+    assert claimed and all(e["voucher"] for e in claimed)
+    assert sum(e["status"] in ("offered", "claimed") for e in entries) == drawn["places"]
+    assert await _value("SELECT count(*) FROM draw_entry WHERE draw = $1", draws["open"]["id"]) > 5
+    member = await _value("SELECT id FROM member WHERE phone_hash = $1", pii.lookup_hash(seeding.DEMO_MEMBER["phone"]))
+    mine = await _fetch("SELECT draw FROM draw_entry WHERE member = $1", member)
+    assert [e["draw"] for e in mine] == [drawn["id"]]  # she can enter the open one herself
+    # Roster imports: one applied, one refused with its rows to correct.
+    imports = {i["status"]: i for i in await _fetch("SELECT * FROM roster_import")}
+    assert set(imports) == {"done", "failed"}
+    assert imports["done"]["created"] == 10 and imports["done"]["created_at"] < now - timedelta(days=1)
+    errors = json.loads(imports["failed"]["errors"])
+    assert imports["failed"]["error_count"] >= 4 and {e["row"] for e in errors} >= {3, 4, 5}
+    # Disputes: one waiting for the bank (its voucher held), one won.
+    disputes = await _fetch(
+        "SELECT p.*, v.disputed_at AS held FROM payment p JOIN voucher v ON v.id = p.voucher "
+        "WHERE p.disputed_at IS NOT NULL ORDER BY p.disputed_at DESC"
+    )
+    assert [(d["dispute_status"], d["dispute_closed_at"] is None) for d in disputes] == [
+        ("needs_response", True),
+        ("won", False),
+    ]
+    assert disputes[0]["held"] is not None
+    # The demo shop's complaints: one answered, one new waiting for its answer.
+    provider = await _value("SELECT id FROM provider WHERE credit_code = $1", seeding.DEMO_PROVIDER["credit_code"])
+    complaints = await _fetch("SELECT * FROM complaint WHERE provider = $1 ORDER BY created_at", provider)
+    assert [c["status"] for c in complaints[-2:]] == ["answered", "open"]
+    assert complaints[-1]["respond_by"] > now > complaints[-1]["created_at"]

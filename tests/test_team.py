@@ -37,8 +37,8 @@ async def test_an_administrator_adds_a_union_and_an_analyst_who_cannot_reveal(cl
                 "name_en": "Chang'an",
             },
         ),
-        403,
-        "out_of_scope",
+        404,
+        "node_not_found",
     )
     weak = await client.post(
         "/api/v1/console/operators",
@@ -170,7 +170,7 @@ async def test_every_change_by_an_operator_or_provider_is_in_the_audit_log(clien
         headers=beijing,
         json={"node_id": world.nodes["hebei"], "amount": 5, "reason": "越权"},
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     staff = await bearer(client, "provider", world.providers["chaoyang"]["owner"])
     await client.post(f"/api/v1/provider/offers/{world.offers['public']}/pause", headers=staff)
     events = (await client.get("/api/v1/console/audit?subject_kind=route", headers=beijing)).json()

@@ -31,6 +31,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -160,8 +161,11 @@ class EngineBusy(Exception):
     (`too_many_search_requests`). Not a reason to move the load to PostgreSQL."""
 
 
-async def search(body: dict, timeout: float, uid: str | None = None) -> dict:
-    """POST /indexes/<uid>/search with this body; the engine's JSON answer as it is.
+async def search(
+    body: dict, timeout: float, uid: str | None = None, decoder: msgspec.json.Decoder | None = None
+) -> Any:
+    """POST /indexes/<uid>/search with this body; the engine's JSON answer as it is (or
+    as `decoder` reads it: straight into typed structs, without dicts in between).
 
     A plain aiohttp call: on the web app's hot path the SDK's httpx client and models
     took more CPU than the engine's search itself. Raises EngineBusy or EngineUnavailable."""
@@ -181,8 +185,8 @@ async def search(body: dict, timeout: float, uid: str | None = None) -> dict:
     if response.status != 200:
         raise EngineUnavailable(f"HTTP {response.status}: {content[:200]!r}")
     try:
-        return msgspec.json.decode(content)
-    except msgspec.DecodeError as error:
+        return decoder.decode(content) if decoder is not None else msgspec.json.decode(content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise EngineUnavailable("bad JSON") from error
 
 
@@ -368,6 +372,8 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
         "subsidy_fen": offer["subsidy_fen"],
         "pays_fen": pays,
         "points_price": offer["points_price"],
+        "package_sessions": offer.get("package_sessions"),
+        "package_months": offer.get("package_months"),
         "discount_ratio": discount_ratio(list_price, pays),
         "price_band": price_band(pays, offer["points_price"]),
         "stock_left": offer["stock_left"],
@@ -614,37 +620,152 @@ async def _write(offer_ids: list[int], provider_ids: list[int]) -> int:
     return written
 
 
-async def reindex(progress: Callable[[int, int], None] | None = None) -> int:
+# A reindex's progress, so that one killed midway resumes where it stopped (see `reindex`).
+REINDEX_STATE = "search:reindex:"  # + the live index's uid
+
+
+class _Reindex(msgspec.Struct):
+    """What a reindex has done so far, kept in Redis after every step.
+
+    `fresh_created` is the engine's creation time of the index being built: an index
+    keeps it through a swap, so it tells a resumed run whether the swap already happened
+    (the live index is the one built) or not (the fresh index is), and an index of
+    another run from neither. `batches`: [engine task uid, last offer id, offers,
+    documents] per batch sent, in order."""
+
+    fresh: str
+    fresh_created: str
+    started_at: float
+    total: int
+    batches: list[list[int]] = msgspec.field(default_factory=list)
+
+    @property
+    def last_id(self) -> int:
+        return self.batches[-1][1] if self.batches else 0
+
+    @property
+    def offers_done(self) -> int:
+        return sum(batch[2] for batch in self.batches)
+
+    @property
+    def documents(self) -> int:
+        return sum(batch[3] for batch in self.batches)
+
+
+async def _load_reindex(live: str) -> _Reindex | None:
+    from marketplace.core.kv import redis
+
+    raw = await redis().get(REINDEX_STATE + live)
+    try:
+        return msgspec.json.decode(raw, type=_Reindex) if raw else None
+    except msgspec.DecodeError:
+        return None
+
+
+async def _save_reindex(live: str, state: _Reindex | None) -> None:
+    from marketplace.core.kv import redis
+
+    if state is None:
+        await redis().delete(REINDEX_STATE + live)
+    else:
+        await redis().set(REINDEX_STATE + live, msgspec.json.encode(state))
+
+
+async def _created(uid: str) -> str | None:
+    index = await client().get_raw_index(uid)
+    return index.created_at.isoformat() if index is not None and index.created_at else None
+
+
+async def _resumable(live: str, fresh: str) -> tuple[_Reindex | None, bool]:
+    """The state of a reindex that was stopped midway, and whether its swap already
+    happened; (None, False) when there is nothing to resume."""
+    state = await _load_reindex(live)
+    if state is None or state.fresh != fresh:
+        return None, False
+    if await _created(live) == state.fresh_created:
+        return state, True  # swapped: what is left is removing the old index
+    if await _created(fresh) != state.fresh_created:
+        return None, False  # the fresh index is not the one this state was building
+    # Keep the batches the engine has applied or still will; from the first it failed
+    # (or lost) on, build again.
+    kept: list[list[int]] = []
+    for batch in state.batches:
+        try:
+            status = (await client().get_task(batch[0])).status
+        except Exception:
+            break
+        if status not in ("succeeded", "enqueued", "processing"):
+            break
+        kept.append(batch)
+    state.batches = kept
+    return state, False
+
+
+async def _catch_up(fresh: str, since: float) -> int:
+    """Offers that changed while the fresh index was built (by a sync that wrote the live
+    one) are written to the fresh one again, so the swap loses none of them."""
+    changed = await Offer.raw(
+        "SELECT o.id FROM offer o JOIN provider p ON p.id = o.provider "
+        "WHERE o.updated_at >= to_timestamp({}) OR p.updated_at >= to_timestamp({})",
+        since,
+        since,
+    )
+    ids = [row["id"] for row in changed]
+    return await sync_offers(ids, uid=fresh, mark=False) if ids else 0
+
+
+async def reindex(
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = REINDEX_BATCH,
+    resumed: Callable[[int, int], None] | None = None,
+) -> int:
     """Build a fresh index beside the live one, fill it in batches, then swap them:
-    searches keep answering from the old index until the swap. Returns documents indexed."""
+    searches keep answering from the old index until the swap (one engine task: the
+    live index is the old one or the new one, never half of each). Returns documents indexed.
+
+    Resumable: the progress is kept in Redis after each batch sent, so a reindex that was
+    stopped (killed, a lost connection) goes on from the last batch the engine has, or
+    only removes the old index when the swap had already happened; `resumed(offers,
+    documents)` is told what was kept. Offers changed meanwhile are written again to the
+    fresh index before the swap (a sync writes only the live one)."""
     meili = client()
     live, fresh = index_uid(), f"{index_uid()}_next"
-    await meili.delete_index_if_exists(fresh)
     await ensure_index(live)
-    await meili.create_index(fresh, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS)
-    total = (await Offer.raw(f"SELECT count(*) AS n FROM offer o WHERE {INDEXED}"))[0]["n"]
-    done, written, last_id, tasks = 0, 0, 0, []
-    if progress:
-        progress(0, total)
-    while True:
-        offers = await Offer.raw(
-            _OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}", last_id, REINDEX_BATCH
-        )
-        if not offers:
-            break
-        last_id = offers[-1]["id"]
-        documents = await _documents(offers)
-        if documents:
-            tasks.append(await meili.index(fresh).add_documents(documents, primary_key="id"))
-            written += len(documents)
-        done += len(offers)
+    state, swapped = await _resumable(live, fresh)
+    if state is None:
+        await meili.delete_index_if_exists(fresh)
+        started_at = time.time() - 1  # a change committed as the build starts is caught up
+        await meili.create_index(fresh, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS)
+        total = (await Offer.raw(f"SELECT count(*) AS n FROM offer o WHERE {INDEXED}"))[0]["n"]
+        state = _Reindex(fresh, await _created(fresh) or "", started_at, total)
+        await _save_reindex(live, state)
+    elif resumed:
+        resumed(state.offers_done, state.documents)
+    if not swapped:
         if progress:
-            progress(done, total)
-    for task in tasks:  # polled every 100 ms: seconds per batch, nobody waits for the last 10 ms
-        await _wait(task, REINDEX_TASK_TIMEOUT_MS, 100)
-    await _wait(await meili.swap_indexes([(live, fresh)]), REINDEX_TASK_TIMEOUT_MS)
+            progress(state.offers_done, state.total)
+        while True:
+            offers = await Offer.raw(
+                _OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}", state.last_id, batch_size
+            )
+            if not offers:
+                break
+            documents = await _documents(offers)
+            task = await meili.index(fresh).add_documents(documents, primary_key="id") if documents else None
+            state.batches.append([task.task_uid if task else -1, offers[-1]["id"], len(offers), len(documents)])
+            await _save_reindex(live, state)
+            if progress:
+                progress(state.offers_done, max(state.total, state.offers_done))
+        for uid, *_ in state.batches:  # polled every 100 ms: seconds per batch, nobody waits for the last 10 ms
+            if uid >= 0:
+                await client().wait_for_task(
+                    uid, timeout_in_ms=REINDEX_TASK_TIMEOUT_MS, interval_in_ms=100, raise_for_status=True
+                )
+        await _catch_up(fresh, state.started_at)
+        await _wait(await meili.swap_indexes([(live, fresh)]), REINDEX_TASK_TIMEOUT_MS)
     await meili.delete_index_if_exists(fresh)
-    return written
+    await _save_reindex(live, None)
+    return state.documents
 
 
 async def indexed_versions(uid: str | None = None) -> dict[int, tuple]:

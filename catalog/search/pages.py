@@ -112,7 +112,7 @@ async def search_page(request: Request) -> Template:
         query = service.parse_query(params)
         result = await service.search(request.user, query)
     except Invalid as invalid:
-        error = i18n.gettext("Check the search: %(field)s is not valid.") % {"field": invalid.field or "q"}
+        error = invalid.translated()
     context = {
         "query": query or SearchQuery(q=params.get("q", "")[:100]),
         "params": params,

@@ -57,6 +57,9 @@ class SearchHit(msgspec.Struct, kw_only=True):
     rating: float | None = None
     cover_image: str | None = None
     points_price: int | None = None  # points offers: what they cost (catalog/pricing.py)
+    # Prepaid packages: N sessions (None: a period membership) valid N months.
+    package_sessions: int | None = None
+    package_months: int | None = None
 
 
 class Facets(msgspec.Struct):

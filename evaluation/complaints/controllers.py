@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from evaluation.complaints import services as complaints
-from evaluation.schemas import ComplaintAnswer, ComplaintRead
+from evaluation.schemas import ComplaintAnswer, ComplaintEvent, ComplaintRead
 from marketplace.core.identity import guards
 from marketplace.core.web.params import BigId
 
@@ -49,6 +49,14 @@ class ConsoleComplaintController(Controller):
         self, request: Request, status: Annotated[str | None, QueryParameter(required=False)] = None
     ) -> list[ComplaintRead]:
         return await complaints.in_scope(request.user, status)
+
+    @get(
+        "/complaints/{complaint_id:int}/history",
+        summary="A complaint's history, oldest first: filed, answered, each forward (by whom, to whom, why), closed",
+    )
+    async def history(self, request: Request, complaint_id: FromPath[BigId]) -> list[ComplaintEvent]:
+        events = await complaints.history(request.user, complaint_id)
+        return [msgspec.convert(event, ComplaintEvent) for event in events]
 
     @post("/complaints/{complaint_id:int}/close", status_code=200, summary="Close a complaint with a resolution")
     async def close(self, request: Request, complaint_id: FromPath[BigId], data: JSONBody[Resolution]) -> ComplaintRead:

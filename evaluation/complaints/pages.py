@@ -12,7 +12,6 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
-from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
 from marketplace.core.web import page_parts, paging, portal_badges, todo
@@ -214,19 +213,18 @@ async def console_complaints_bulk(request: Request) -> Response:
     elif not 2 <= len(reason) <= 2000:
         error = _("Write a resolution of 2 to 2,000 characters.")
     if error or form.get("confirm") != "1":
-        nothing_changed(request)
         chosen = await complaints.in_scope_by_id(request.user, ids)
         chosen = [complaint for complaint in chosen if complaint.status != "closed"]
-        return Template(
-            template_name="evaluation/console_complaints_bulk.html",
-            status_code=422 if error else 200,
-            context={
-                "back": back,
-                "error": error,
-                "complaints": chosen,
-                "reason": reason,
-                "fields": paging.confirm_fields("close", back, reason, [complaint.id for complaint in chosen]),
-            },
+        return paging.bulk_confirm(
+            request,
+            "evaluation/console_complaints_bulk.html",
+            error=error,
+            verb="close",
+            back=back,
+            reason=reason,
+            ids=[complaint.id for complaint in chosen],
+            path="/console/complaints/bulk",
+            complaints=chosen,
         )
     done, failed = await paging.apply_to_each(
         ids, lambda complaint_id: complaints.close(request.user, complaint_id, reason)

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import structlog
 
-from evaluation.enforcement import delisting, policy
+from evaluation.enforcement import delisting, freeze, policy
 from evaluation.schemas import CaseRead
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity.principal import Principal
 from providers import services as providers
 
@@ -72,7 +73,7 @@ async def get_case(principal: Principal, case_id: int) -> CaseRead:
             else None
         )
     visible = row is not None and (
-        (principal.kind == "operator" and path is not None and principal.covers(path))
+        (principal.kind == "operator" and scope.covers(principal, path))
         or (
             principal.kind == "provider"
             and principal.provider_id == row["provider"]
@@ -113,6 +114,7 @@ async def decide(
                 case.provider_id,
                 timedelta(days=rules["improve_days"]),
             )
+            await freeze.follow_case(connection, case.provider_id, case.kind, is_open=False)
             await policy.record_event(
                 connection,
                 case.provider_id,
@@ -191,6 +193,7 @@ async def decide_appeal(principal: Principal, case_id: int, outcome: str, explan
                 case.provider_id,
                 timedelta(days=rules["improve_days"]),
             )
+            await freeze.follow_standing(connection, case.provider_id, "probation")
             message = f"申诉成立，已恢复上架（整改观察）。说明：{explanation.strip()}"
             await policy.record_event(
                 connection, case.provider_id, "delisted", "probation", message, "operator", principal.id, case_id
@@ -246,8 +249,9 @@ async def open_case_by_hand(principal: Principal, provider_id: int, reason: str)
         path = await connection.fetchval(
             "SELECT n.path FROM provider p JOIN union_node n ON n.id = p.node WHERE p.id = $1", provider_id
         )
-        if path is None or not principal.covers(path):
-            raise NotFound("No such provider in your scope.", code="provider_not_found", field="provider_id")
+        scope.require_covers(
+            principal, path, NotFound("No such provider in your scope.", code="provider_not_found", field="provider_id")
+        )
         policy_id, _version, _rules = await policy.policy_in_force(connection, provider_id)
         figures = await policy.figures_of(connection, provider_id) or {}
         case_id = await policy.open_case(

@@ -2,7 +2,7 @@
 a notice in its history, and the `evaluation.provider_delisted` event (the marketplace
 then cancels and refunds its vouchers when the operator chose so)."""
 
-from evaluation.enforcement import policy
+from evaluation.enforcement import freeze, policy
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox
 from providers import services as providers
@@ -27,6 +27,8 @@ async def delist(
         "UPDATE provider_standing SET state = 'delisted', since = now(), deadline = NULL WHERE provider = $1",
         provider_id,
     )
+    await freeze.follow_standing(connection, provider_id, "delisted")
+    await freeze.follow_case(connection, provider_id, "delisting", is_open=False)
     await policy.record_event(
         connection,
         provider_id,

@@ -21,7 +21,7 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from evaluation.complaints import services as complaints
-from evaluation.enforcement import cases, policy
+from evaluation.enforcement import cases, freeze, policy, prepaid_rules
 from evaluation.ratings import services as ratings
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
@@ -62,16 +62,31 @@ async def _form(request: Request) -> dict:
 
 
 async def _standing_page(
-    request: Request, error: DomainError | None = None, *, refused: int | None = None, statement: str = ""
+    request: Request,
+    error: DomainError | None = None,
+    *,
+    refused: int | None = None,
+    statement: str = "",
+    lease_error: DomainError | None = None,
+    lease_value: str | None = None,
 ) -> Template:
     """The provider's standing. `refused`: the case whose appeal was refused, shown again with
-    the error at its statement and the text typed (an error of no field shows on top)."""
+    the error at its statement and the text typed (an error of no field shows on top). Its
+    prepaid sales (stopped or not, why) and its lease end date, with `lease_error` at it."""
     provider_id = request.user.provider_id
     provider_cases = await cases.provider_cases(request.user)
+    provider = await providers.get_provider(provider_id) or {}
+    lease = provider.get("lease_ends_on")
+    failed = error or lease_error
     return Template(
         template_name="evaluation/provider_standing.html",
-        status_code=error.status if error else 200,
+        status_code=failed.status if failed else 200,
         context={
+            "freezes": await freeze.open_freezes(provider_id),
+            "freeze_reasons": freeze.REASONS,
+            "lease_value": lease_value if lease_value is not None else (lease.isoformat() if lease else ""),
+            "lease_error": form_error(lease_error) if lease_error else None,
+            "lease_saved": request.query_params.get("lease") == "saved",
             "standing": await policy.standing(provider_id),
             "history": await policy.standing_history(provider_id),
             "policy": await policy.policy_for_provider(provider_id),
@@ -81,6 +96,9 @@ async def _standing_page(
             "statement": statement,
         },
     )
+
+
+standing_page = _standing_page  # the lease form (freeze_pages.py) shows its refusal here
 
 
 @get("/provider/standing", guards=[guards.provider_user], include_in_schema=False)
@@ -184,6 +202,9 @@ async def console_cases(request: Request) -> Template:
 GENERAL_FIELDS = ("min_ratings", "min_honoured_answers", "min_redemptions", "improve_days")
 LEVEL_FIELDS = ("satisfaction_below", "honoured_low_below", "complaints_per_100_above", "missed_responses_at_least")
 WHOLE = {"min_ratings", "min_honoured_answers", "min_redemptions", "improve_days", "missed_responses_at_least"}
+# The prepaid section (issue 17): amounts in whole yuan on the form, fen in the rules.
+PREPAID_YUAN = ("membership_max_fen", "package_max_fen", "member_total_max_fen", "provider_outstanding_max_fen")
+PREPAID_WHOLE = ("membership_max_months", "package_max_sessions", "cooling_off_days")
 DRAW_FIELDS = ("notice_days",)  # the policy's "draws" section, as fields draws.<name>
 WHOLE |= set(DRAW_FIELDS)
 
@@ -197,10 +218,60 @@ def _policy_values(rules: dict) -> dict[str, str]:
             if name == "honoured_low_below":
                 number = round(number * 100, 1)
             values[f"{level}.{name}"] = f"{number:g}"
+    prepaid = prepaid_rules.effective(rules.get("prepaid"))
+    for name in PREPAID_YUAN:
+        fen = prepaid[name]
+        values[f"prepaid.{name}"] = "" if fen is None else f"{fen / 100:g}"
+    for name in PREPAID_WHOLE:
+        values[f"prepaid.{name}"] = str(prepaid[name])
+    values["prepaid.release"] = prepaid["release"]
+    values["prepaid.refund_subsidy_to_node"] = "yes" if prepaid["refund_subsidy_to_node"] else "no"
     draws = policy.draw_rules(rules)
     for name in DRAW_FIELDS:
         values[f"draws.{name}"] = str(draws[name])
     return values
+
+
+def _prepaid_range_message(name: str) -> str:
+    low, high = policy.PREPAID_LIMITS[name]
+    if name in PREPAID_YUAN:
+        return _("Enter a whole number of yuan from %(low)s to %(high)s.") % {
+            "low": f"{low // 100:,}",
+            "high": f"{high // 100:,}",
+        }
+    return _("Enter a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
+
+
+def _prepaid_rules(values: dict, errors: dict[str, str]) -> dict:
+    """The prepaid section from the form (yuan to fen); problems added to `errors` by field."""
+    section: dict = {}
+    for name in PREPAID_YUAN + PREPAID_WHOLE:
+        field = f"prepaid.{name}"
+        text = (values.get(field) or "").strip().replace(",", "").replace("，", "").removeprefix("¥")
+        if not text and name in policy.PREPAID_OPTIONAL:
+            section[name] = None
+            continue
+        try:
+            number = int(text)
+        except ValueError:
+            errors[field] = _prepaid_range_message(name)
+            continue
+        number = number * 100 if name in PREPAID_YUAN else number
+        low, high = policy.PREPAID_LIMITS[name]
+        if not low <= number <= high:
+            errors[field] = _prepaid_range_message(name)
+        section[name] = number
+    # The two choices are select boxes, always sent by the page; a client that leaves them
+    # out keeps the defaults.
+    defaults = policy.DEFAULT_RULES["prepaid"]
+    section["release"] = values.get("prepaid.release", defaults["release"])
+    if section["release"] not in policy.RELEASES:
+        errors["prepaid.release"] = _("Choose per session or monthly.")
+    refund = values.get("prepaid.refund_subsidy_to_node", "yes" if defaults["refund_subsidy_to_node"] else "no")
+    if refund not in ("yes", "no"):
+        errors["prepaid.refund_subsidy_to_node"] = _("Say whether the subsidy goes back to the union.")
+    section["refund_subsidy_to_node"] = refund == "yes"
+    return section
 
 
 def _range_message(name: str) -> str:
@@ -229,20 +300,21 @@ def _policy_rules(values: dict) -> tuple[dict, dict[str, str]]:
     rules["levels"] = {
         level: {name: number(f"{level}.{name}", name) for name in LEVEL_FIELDS} for level in policy.LEVELS
     }
+    rules["prepaid"] = _prepaid_rules(values, errors)
     rules["draws"] = {name: number(f"draws.{name}", name) for name in DRAW_FIELDS}
     return rules, errors
 
 
 def _policy_error_field(error: DomainError) -> tuple[str | None, str]:
-    """Where a refused policy goes on the form, and what to say."""
+    """Where a refused policy goes on the form, and what to say: a number out of range in the
+    form's own unit (a percentage where the rules keep a fraction), anything else as refused."""
     field = (error.field or "").removeprefix("rules.").removeprefix("levels.")
     name = field.rsplit(".", 1)[-1]
+    if field.startswith("prepaid."):
+        return field, _prepaid_range_message(name) if name in policy.PREPAID_LIMITS else error.translated()
     if name in policy.RULE_LIMITS or name in policy.LEVEL_LIMITS or name in policy.DRAW_LIMITS:
         return field, _range_message(name)
-    return None, _(
-        "Levels must get stricter from watch to warning to probation: lower satisfaction and "
-        "honoured thresholds, higher complaint and missed-answer thresholds."
-    )
+    return None, error.translated()
 
 
 async def _policy_page(
@@ -266,6 +338,7 @@ async def _policy_page(
             "form_error": form_error_text,
             "preview": preview,
             "levels": policy.LEVELS,
+            "releases": policy.RELEASES,
             "published": published or request.query_params.get("published") == "1",
         },
     )
@@ -423,46 +496,45 @@ async def console_held_bulk(request: Request) -> Response:
     elif not 2 <= len(reason) <= 500:
         error = _("Give a reason of 2 to 500 characters; it is kept in the audit log.")
     if error or form.get("confirm") != "1":
-        nothing_changed(request)
         chosen = await ratings.held_ratings(request.user, limit=len(ids), ids=ids)
         count = action == "count"
-        return Template(
-            template_name="console/bulk_confirm.html",
-            status_code=422 if error else 200,
-            context={
-                "nav": "cases",
-                "kicker": _("Held ratings"),
-                "back": back,
-                "error": error,
-                "title": _("Count held ratings") if count else _("Leave held ratings out"),
-                "question": (
-                    ngettext("Count %(n)s rating?", "Count these %(n)s ratings?", len(chosen))
-                    if count
-                    else ngettext(
-                        "Leave %(n)s rating out for good?", "Leave these %(n)s ratings out for good?", len(chosen)
-                    )
+        return paging.bulk_confirm(
+            request,
+            "console/bulk_confirm.html",
+            error=error,
+            verb=action,
+            back=back,
+            reason=reason,
+            ids=[rating["id"] for rating in chosen],
+            path="/console/held-ratings/bulk",
+            nav="cases",
+            kicker=_("Held ratings"),
+            title=_("Count held ratings") if count else _("Leave held ratings out"),
+            question=(
+                ngettext("Count %(n)s rating?", "Count these %(n)s ratings?", len(chosen))
+                if count
+                else ngettext(
+                    "Leave %(n)s rating out for good?", "Leave these %(n)s ratings out for good?", len(chosen)
                 )
-                % {"n": len(chosen)},
-                "lines": [
-                    _("%(provider)s · %(stars)s of 5 stars · %(comment)s")
-                    % {
-                        "provider": rating["provider_name"],
-                        "stars": rating["overall"],
-                        "comment": (rating["comment"] or "—")[:60],
-                    }
-                    for rating in chosen
-                ],
-                "consequences": [
-                    _("They count in the providers' scores from now on.")
-                    if count
-                    else _("They never count in the providers' scores."),
-                    _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason},
-                ],
-                "fields": paging.confirm_fields(action, back, reason, [rating["id"] for rating in chosen]),
-                "action": "/console/held-ratings/bulk",
-                "danger": not count,
-                "confirm_label": (_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
-            },
+            )
+            % {"n": len(chosen)},
+            lines=[
+                _("%(provider)s · %(stars)s of 5 stars · %(comment)s")
+                % {
+                    "provider": rating["provider_name"],
+                    "stars": rating["overall"],
+                    "comment": (rating["comment"] or "—")[:60],
+                }
+                for rating in chosen
+            ],
+            consequences=[
+                _("They count in the providers' scores from now on.")
+                if count
+                else _("They never count in the providers' scores."),
+                _("Your reason, kept in the audit log: %(reason)s") % {"reason": reason},
+            ],
+            danger=not count,
+            confirm_label=(_("Count %(n)s") if count else _("Leave out %(n)s")) % {"n": len(chosen)},
         )
     done, failed = await paging.apply_to_each(
         ids, lambda rating_id: ratings.clear_held(request.user, rating_id, action == "count", reason)

@@ -29,10 +29,12 @@ from typing import Any
 
 import structlog
 
+from evaluation.enforcement import freeze
 from evaluation.schemas import StandingEventRead, StandingRead
 from marketplace.core import dates
 from marketplace.core.db import engine
-from marketplace.core.errors import Forbidden, Invalid
+from marketplace.core.errors import Forbidden, Invalid, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -65,6 +67,22 @@ DEFAULT_RULES: dict[str, Any] = {
             "complaints_per_100_above": 8.0,
             "missed_responses_at_least": 6,
         },
+    },
+    # Prepaid packages (issue 17), defaults from Shanghai's rule for gyms: caps per package,
+    # per member and per provider (null: no cap), the cooling-off days, how escrow reaches
+    # the provider ("per_session", or "monthly" pro rata), and whether a refund gives the
+    # union's subsidy back to the node that paid it. evaluation/enforcement/prepaid_rules.py
+    # reads it.
+    "prepaid": {
+        "membership_max_fen": 500000,
+        "membership_max_months": 24,
+        "package_max_fen": 2000000,
+        "package_max_sessions": 60,
+        "member_total_max_fen": 2000000,
+        "provider_outstanding_max_fen": None,
+        "cooling_off_days": 7,
+        "release": "per_session",
+        "refund_subsidy_to_node": True,
     },
     # Fair draws (marketplace/draws): days the 公示 shows winners' and the waitlist's masked
     # names after a draw, counted from the draw; then tickets only.
@@ -190,6 +208,67 @@ LEVEL_LIMITS = {
 DRAW_LIMITS: dict[str, tuple[int, int]] = {"notice_days": (1, 365)}
 
 
+def _not_stricter(key: str) -> Invalid:
+    return Invalid(
+        "Levels must get stricter from watch to warning to probation: lower satisfaction and "
+        "honoured thresholds, higher complaint and missed-answer thresholds.",
+        field="rules.levels",
+        rule=key,
+    )
+
+
+# The prepaid section: whole numbers in these ranges (a cap of None means no cap where allowed).
+PREPAID_LIMITS: dict[str, tuple[int, int]] = {
+    "membership_max_fen": (100, 100_000_000),
+    "membership_max_months": (1, 120),
+    "package_max_fen": (100, 100_000_000),
+    "package_max_sessions": (1, 1000),
+    "member_total_max_fen": (100, 1_000_000_000),
+    "provider_outstanding_max_fen": (100, 10_000_000_000),
+    "cooling_off_days": (0, 90),
+}
+PREPAID_OPTIONAL = {"provider_outstanding_max_fen"}
+RELEASES = ("per_session", "monthly")
+
+
+def check_prepaid(section: dict | None) -> dict:
+    """The prepaid section of a new policy version; a policy written before prepaid packages
+    existed (no section) takes the defaults."""
+    if section is None:
+        return dict(DEFAULT_RULES["prepaid"])
+    checked: dict = {}
+    for key, (low, high) in PREPAID_LIMITS.items():
+        value = section.get(key)
+        if value is None and key in PREPAID_OPTIONAL:
+            checked[key] = None
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise Invalid(
+                "Enter a whole number from %(low)s to %(high)s.",
+                code="prepaid_rule_out_of_range",
+                field=f"rules.prepaid.{key}",
+                params={"low": low, "high": high},
+            )
+        checked[key] = value
+    if section.get("release") not in RELEASES:
+        raise Invalid("Choose per session or monthly.", code="prepaid_release_unknown", field="rules.prepaid.release")
+    checked["release"] = section["release"]
+    if not isinstance(section.get("refund_subsidy_to_node"), bool):
+        raise Invalid(
+            "Say whether the subsidy goes back to the union.",
+            code="prepaid_refund_unknown",
+            field="rules.prepaid.refund_subsidy_to_node",
+        )
+    checked["refund_subsidy_to_node"] = section["refund_subsidy_to_node"]
+    if checked["member_total_max_fen"] < max(checked["membership_max_fen"], checked["package_max_fen"]):
+        raise Invalid(
+            "A member's total must allow at least one package at the cap.",
+            code="prepaid_member_total_below_package",
+            field="rules.prepaid.member_total_max_fen",
+        )
+    return checked
+
+
 def check_rules(rules: dict) -> dict:
     """The rules of a new policy version, every number in its range and the levels in
     order (probation no milder than warning, warning no milder than watch)."""
@@ -197,7 +276,11 @@ def check_rules(rules: dict) -> dict:
     for key, (low, high) in RULE_LIMITS.items():
         value = rules.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise Invalid(f"{key} must be a whole number from {low} to {high}.", field=f"rules.{key}")
+            raise Invalid(
+                "Enter a whole number from %(low)s to %(high)s.",
+                field=f"rules.{key}",
+                params={"low": low, "high": high},
+            )
         checked[key] = value
     levels = rules.get("levels") or {}
     checked["levels"] = {}
@@ -208,16 +291,22 @@ def check_rules(rules: dict) -> dict:
             value = bar.get(key)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
                 raise Invalid(
-                    f"levels.{level}.{key} must be a number from {low} to {high}.", field=f"rules.levels.{level}.{key}"
+                    "Enter a number from %(low)s to %(high)s.",
+                    field=f"rules.levels.{level}.{key}",
+                    params={"low": f"{low:g}", "high": f"{high:g}"},
                 )
             checked["levels"][level][key] = value
     watch, warning, probation = (checked["levels"][level] for level in LEVELS)
     for key in ("satisfaction_below", "honoured_low_below"):
         if not watch[key] >= warning[key] >= probation[key]:
-            raise Invalid(f"{key} must not rise from watch to warning to probation.", field="rules.levels")
+            raise _not_stricter(key)
     for key in ("complaints_per_100_above", "missed_responses_at_least"):
         if not watch[key] <= warning[key] <= probation[key]:
-            raise Invalid(f"{key} must not fall from watch to warning to probation.", field="rules.levels")
+            raise _not_stricter(key)
+    prepaid = rules.get("prepaid")
+    if prepaid is not None and not isinstance(prepaid, dict):
+        raise Invalid("Give the prepaid rules as an object.", code="prepaid_rules_shape", field="rules.prepaid")
+    checked["prepaid"] = check_prepaid(prepaid)
     checked["draws"] = check_draw_rules(rules.get("draws"))
     return checked
 
@@ -266,8 +355,9 @@ async def publish_policy(principal: Principal, node_id: int, rules: dict) -> dic
     async with engine().transaction() as transaction:
         connection = transaction.connection
         path = await connection.fetchval("SELECT path FROM union_node WHERE id = $1", node_id)
-        if path is None or not principal.covers(path):
-            raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+        scope.require_covers(
+            principal, path, NotFound("No such union node in your scope.", code="node_not_found", field="node_id")
+        )
         await connection.execute("SELECT pg_advisory_xact_lock(hashtext('enforcement_policy'), $1)", node_id)
         version = await connection.fetchval(
             "INSERT INTO enforcement_policy (node, version, rules, created_at, created_by) "
@@ -377,6 +467,7 @@ async def evaluate_provider(provider_id: int, now: datetime | None = None) -> st
             else:
                 message = f"您的评价指标已改善，状态由“{STATE_NAMES[standing['state']]}”恢复为“{STATE_NAMES[state]}”。"
             await record_event(connection, provider_id, standing["state"], state, message, "policy")
+            await freeze.follow_standing(connection, provider_id, state)  # prepaid sales stop at once on probation
         elif standing["state"] != "delisted":
             await connection.execute(
                 "UPDATE provider_standing SET reasons = $2::jsonb WHERE provider = $1", provider_id, json.dumps(reasons)
@@ -413,6 +504,7 @@ async def open_case(
     )
     if case_id is not None:
         log.info("enforcement_case_opened", provider_id=provider_id, case_id=case_id, kind=kind)
+        await freeze.follow_case(connection, provider_id, kind, is_open=True)  # prepaid sales stop at once
         if kind == "delisting":
             await record_event(
                 connection,
@@ -508,8 +600,11 @@ async def preview_policy(principal: Principal, node_id: int, rules: dict) -> lis
     async with engine().transaction() as transaction:
         connection = transaction.connection
         node = await connection.fetchrow("SELECT path, depth FROM union_node WHERE id = $1", node_id)
-        if node is None or not principal.covers(node["path"]):
-            raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+        scope.require_covers(
+            principal,
+            node and node["path"],
+            NotFound("No such union node in your scope.", code="node_not_found", field="node_id"),
+        )
         rows = await connection.fetch(
             "SELECT p.id, p.name, coalesce(s.state, 'good') AS state, sc.* FROM provider p "
             "JOIN union_node pn ON pn.id = p.node LEFT JOIN provider_standing s ON s.provider = p.id "

@@ -16,7 +16,6 @@ counting the header as line 1, as spreadsheets number them. Row 0 is the batch a
 """
 
 import csv
-import dataclasses
 import hashlib
 import io
 import json
@@ -32,10 +31,11 @@ import structlog
 from evaluation.schemas import BatchInput, BatchPage, BatchRead, ResultRead, RowError
 from marketplace.core import csvfiles
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, RowProblem
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.settings import get_settings
+from marketplace.core.web.nav import N_
 
 log = structlog.get_logger(__name__)
 
@@ -53,16 +53,8 @@ _DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 _INT4_MAX = 2**31 - 1
 
 
-@dataclass(frozen=True)
-class BatchError:
-    row: int
-    field: str
-    code: str
-    message: str
-    params: dict = dataclasses.field(default_factory=dict, compare=False)
-
-    def read(self) -> RowError:
-        return RowError(row=self.row, field=self.field, code=self.code, message=self.message)
+def read_problem(problem: RowProblem) -> RowError:
+    return RowError(row=problem.row, field=problem.field, code=problem.code, message=problem.message)
 
 
 class BatchRejected(Invalid):
@@ -70,15 +62,15 @@ class BatchRejected(Invalid):
 
     code = "invalid_batch"
 
-    def __init__(self, errors: Sequence[BatchError]):
+    def __init__(self, errors: Sequence[RowProblem]):
         ordered = sorted(errors, key=lambda error: error.row)
         bad_rows = len({error.row for error in ordered if error.row > 0})
-        detail = (
-            f"{bad_rows} row(s) of the batch are invalid; nothing was applied."
-            if bad_rows
-            else f"{ordered[0].message} Nothing was applied."
-        )
-        super().__init__(detail)
+        if bad_rows:
+            super().__init__(
+                N_("%(rows)s row(s) of the batch are invalid; nothing was applied."), params={"rows": bad_rows}
+            )
+        else:
+            super().__init__(N_("%(problem)s Nothing was applied."), params={"problem": ordered[0].message})
         self.row_errors = ordered
 
 
@@ -110,22 +102,32 @@ class Result:
 # Checking rows ---------------------------------------------------------------------------------------
 
 
+def _required(row: int, name: str) -> RowProblem:
+    return RowProblem("%(field)s is required.", row, name, "required", {"field": name})
+
+
+def _unknown_provider(row: int, provider: int) -> RowProblem:
+    return RowProblem(
+        "Provider %(provider)s does not exist.", row, "provider_id", "unknown_provider", {"provider": provider}
+    )
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _integer(row: int, name: str, value: Any, errors: list[BatchError]) -> int | None:
+def _integer(row: int, name: str, value: Any, errors: list[RowProblem]) -> int | None:
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, str))
         or (isinstance(value, str) and not _INTEGER.match(value.strip()))
     ):
-        errors.append(BatchError(row, name, "not_integer", f"{name} must be a whole number.", {"field": name}))
+        errors.append(RowProblem("%(field)s must be a whole number.", row, name, "not_integer", {"field": name}))
         return None
     return int(value)
 
 
-def _date(row: int, value: Any, today: date, errors: list[BatchError]) -> date | None:
+def _date(row: int, value: Any, today: date, errors: list[RowProblem]) -> date | None:
     match = _DATE.match(value.strip()) if isinstance(value, str) else None
     try:
         if match is None:
@@ -135,59 +137,43 @@ def _date(row: int, value: Any, today: date, errors: list[BatchError]) -> date |
             raise ValueError
     except ValueError:
         errors.append(
-            BatchError(
+            RowProblem(
+                "visit_date must be a real day written as YYYY-MM-DD, such as 2026-11-03.",
                 row,
                 "visit_date",
                 "bad_date",
-                "visit_date must be a real day written as YYYY-MM-DD, such as 2026-11-03.",
             )
         )
         return None
     if day > today:
         errors.append(
-            BatchError(
-                row,
-                "visit_date",
-                "future_date",
-                f"visit_date {day.isoformat()} is in the future.",
-                {"date": day.isoformat()},
+            RowProblem(
+                "visit_date %(date)s is in the future.", row, "visit_date", "future_date", {"date": day.isoformat()}
             )
         )
         return None
     return day
 
 
-def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[BatchError]]:
+def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[RowProblem]]:
     """One submitted result as a `Result`, or the problems of each of its fields."""
     if not isinstance(raw, dict):
-        return None, [BatchError(row, "row", "not_an_object", "Each result must be an object of named fields.")]
-    errors: list[BatchError] = []
+        return None, [RowProblem("Each result must be an object of named fields.", row, "row", "not_an_object")]
+    errors: list[RowProblem] = []
     for name in sorted(set(raw) - set(COLUMNS), key=str):
         errors.append(
-            BatchError(
-                row,
-                str(name)[:40],
-                "unknown_field",
-                f"{str(name)[:40]} is not a field of a result.",
-                {"field": str(name)[:40]},
+            RowProblem(
+                "%(field)s is not a field of a result.", row, str(name)[:40], "unknown_field", {"field": str(name)[:40]}
             )
         )
     for name in REQUIRED:
         if _blank(raw.get(name)):
-            errors.append(BatchError(row, name, "required", f"{name} is required.", {"field": name}))
+            errors.append(_required(row, name))
     values: dict[str, Any] = {}
     if not _blank(raw.get("provider_id")):
         provider = _integer(row, "provider_id", raw["provider_id"], errors)
         if provider is not None and not 0 < provider <= _INT4_MAX:
-            errors.append(
-                BatchError(
-                    row,
-                    "provider_id",
-                    "unknown_provider",
-                    f"Provider {provider} does not exist.",
-                    {"provider": provider},
-                )
-            )
+            errors.append(_unknown_provider(row, provider))
         values["provider_id"] = provider
     if not _blank(raw.get("visit_date")):
         values["visit_date"] = _date(row, raw["visit_date"], today, errors)
@@ -196,11 +182,11 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
         method = method.strip() if isinstance(method, str) else method
         if method not in METHODS:
             errors.append(
-                BatchError(
+                RowProblem(
+                    "method must be one of %(methods)s.",
                     row,
                     "method",
                     "unknown_method",
-                    f"method must be one of {', '.join(METHODS)}.",
                     {"methods": ", ".join(METHODS)},
                 )
             )
@@ -211,18 +197,20 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
             continue
         score = _integer(row, name, raw[name], errors)
         if score is not None and not 0 <= score <= 100:
-            errors.append(BatchError(row, name, "out_of_range", f"{name} must be from 0 to 100.", {"field": name}))
+            errors.append(RowProblem("%(field)s must be from 0 to 100.", row, name, "out_of_range", {"field": name}))
         values[name] = score
     if not _blank(raw.get("sample_size")):
         size = _integer(row, "sample_size", raw["sample_size"], errors)
         if size is not None and not 1 <= size <= MAX_SAMPLE:
             errors.append(
-                BatchError(
+                RowProblem("sample_size must be at least 1.", row, "sample_size", "sample_too_small")
+                if size < 1
+                else RowProblem(
+                    "The sample size is too large.",
                     row,
                     "sample_size",
-                    "sample_too_small" if size < 1 else "out_of_range",
-                    "sample_size must be at least 1." if size < 1 else f"sample_size must be at most {MAX_SAMPLE}.",
-                    {"field": "sample_size"},
+                    "out_of_range",
+                    {"field": "sample_size", "max": MAX_SAMPLE},
                 )
             )
         values["sample_size"] = size
@@ -230,16 +218,10 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
     if note is None:
         note = ""
     if not isinstance(note, str):
-        errors.append(BatchError(row, "note", "not_text", "note must be text.", {"field": "note"}))
+        errors.append(RowProblem("note must be text.", row, "note", "not_text"))
     elif len(note.strip()) > MAX_NOTE:
         errors.append(
-            BatchError(
-                row,
-                "note",
-                "too_long",
-                f"note must be at most {MAX_NOTE} characters.",
-                {"field": "note", "max": MAX_NOTE},
-            )
+            RowProblem("note must be at most %(max)s characters.", row, "note", "too_long", {"max": MAX_NOTE})
         )
     if errors:
         return None, errors
@@ -256,16 +238,16 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[Batc
     ), []
 
 
-def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Result], list[BatchError]]:
+def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Result], list[RowProblem]]:
     """Every row checked on its own, then rows that repeat another (same provider, day and
     method) reported against the first."""
     results, errors = [], []
     if not entries:
-        errors.append(BatchError(0, "results", "no_rows", "The batch has no results."))
+        errors.append(RowProblem("The batch has no results.", 0, "results", "no_rows"))
     if len(entries) > MAX_ROWS:
         errors.append(
-            BatchError(
-                0, "results", "too_many_rows", f"A batch holds at most {MAX_ROWS} results; split it.", {"max": MAX_ROWS}
+            RowProblem(
+                "A batch holds at most %(max)s results; split it.", 0, "results", "too_many_rows", {"max": MAX_ROWS}
             )
         )
         return [], errors
@@ -278,11 +260,11 @@ def check_rows(entries: Sequence[tuple[int, Any]], today: date) -> tuple[list[Re
         key = (result.provider_id, result.visit_date, result.method)
         if key in first:
             errors.append(
-                BatchError(
+                RowProblem(
+                    "Repeats row %(first)s (same provider, visit date and method).",
                     row,
                     "row",
                     "duplicate_row",
-                    f"Row {row} repeats row {first[key]} (same provider, visit_date and method).",
                     {"first": first[key]},
                 )
             )
@@ -303,20 +285,20 @@ def decode_csv(content: bytes) -> str:
     try:
         return csvfiles.decode_upload(content, max_bytes=MAX_BYTES, utf16=True)
     except csvfiles.UploadError as error:
-        raise BatchRejected([BatchError(0, "file", error.code, error.text, error.params)]) from None
+        raise BatchRejected([error.problem()]) from None
 
 
-def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[BatchError]]:
+def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[RowProblem]]:
     """The file's data rows as (line, {column: text}), and the problems of its shape:
     encoding, header, column counts. Blank lines are skipped."""
     text = decode_csv(content)
     if not text.strip():
-        return [], [BatchError(0, "file", "empty_file", "The file is empty.")]
+        return [], [RowProblem("The file is empty.", 0, "file", "empty_file")]
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     entries: list[tuple[int, dict]] = []
-    errors: list[BatchError] = []
+    errors: list[RowProblem] = []
     header: list[str] | None = None
     try:
         for cells in reader:
@@ -325,17 +307,17 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[BatchError]]
             line = reader.line_num
             if header is None:
                 header = [cell.strip().lower().lstrip("\ufeff") for cell in cells]
-                errors.extend(_header_errors(line, header))
+                errors.extend(csvfiles.header_problems(line, header, COLUMNS, REQUIRED))
                 if errors:
                     return [], errors
                 continue
             if len(cells) != len(header):
                 errors.append(
-                    BatchError(
+                    RowProblem(
+                        "This line has %(found)s columns; the header has %(expected)s.",
                         line,
                         "row",
                         "column_count",
-                        f"Line {line} has {len(cells)} columns; the header has {len(header)}.",
                         {"found": len(cells), "expected": len(header)},
                     )
                 )
@@ -343,37 +325,18 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[BatchError]]
             entries.append((line, dict(zip(header, cells, strict=True))))
     except csv.Error as error:
         errors.append(
-            BatchError(
+            RowProblem(
+                "The file is not valid CSV near line %(line)s.",
                 reader.line_num,
                 "file",
                 "malformed_csv",
-                f"The file is not valid CSV ({error}).",
-                {"line": reader.line_num},
+                {"line": reader.line_num, "problem": str(error)},
             )
         )
         return entries, errors
     if header is not None and not entries and not errors:
-        errors.append(BatchError(0, "file", "no_rows", "The file has a header but no results."))
+        errors.append(RowProblem("The file has a header but no results.", 0, "file", "no_rows"))
     return entries, errors
-
-
-def _header_errors(line: int, header: list[str]) -> list[BatchError]:
-    unknown = [name for name in header if name not in COLUMNS]
-    missing = [name for name in REQUIRED if name not in header]
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if not (unknown or missing or repeated):
-        return []
-    parts = {"unknown": ", ".join(unknown), "missing": ", ".join(missing), "repeated": ", ".join(repeated)}
-    found = "; ".join(f"{kind} columns: {names}" for kind, names in parts.items() if names)
-    return [
-        BatchError(
-            line,
-            "header",
-            "wrong_header",
-            f"The header must name the columns {', '.join(COLUMNS)} ({found}).",
-            {"columns": ",".join(COLUMNS), **parts},
-        )
-    ]
 
 
 # Applying ----------------------------------------------------------------------------------------------
@@ -384,17 +347,15 @@ def _evaluator(principal: Principal) -> None:
         raise Forbidden("Only evaluator organisations may do this.", code="wrong_role")
 
 
-def _check_ref(batch_ref: str | None) -> tuple[str, list[BatchError]]:
+def _check_ref(batch_ref: str | None) -> tuple[str, list[RowProblem]]:
     ref = (batch_ref or "").strip()
     if not ref:
-        return ref, [
-            BatchError(
-                0, "batch_id", "required", "batch_id is required: your own id for this batch.", {"field": "batch_id"}
-            )
-        ]
+        return ref, [_required(0, "batch_id")]
     if not BATCH_REF.match(ref):
         return ref, [
-            BatchError(0, "batch_id", "invalid_batch_id", "batch_id is 1 to 64 characters without spaces or slashes.")
+            RowProblem(
+                "The batch ID is 1 to 64 characters without spaces or slashes.", 0, "batch_id", "invalid_batch_id"
+            )
         ]
     return ref, []
 
@@ -429,7 +390,7 @@ async def submit(
     batch_ref: str | None,
     entries: Sequence[tuple[int, Any]],
     source: str,
-    shape_errors: Sequence[BatchError] = (),
+    shape_errors: Sequence[RowProblem] = (),
     *,
     now: datetime | None = None,
 ) -> tuple[BatchRead, bool]:
@@ -514,7 +475,7 @@ async def _replay(connection, org_id: int, ref: str, digest: str, has_errors: bo
     return await _load(connection, org_id, batch_id=row["id"])
 
 
-async def _scope_errors(connection, principal: Principal, results: Sequence[Result]) -> list[BatchError]:
+async def _scope_errors(connection, principal: Principal, results: Sequence[Result]) -> list[RowProblem]:
     """Rows naming a provider that does not exist, or one outside the evaluator's subtree."""
     if not results:
         return []
@@ -527,22 +488,14 @@ async def _scope_errors(connection, principal: Principal, results: Sequence[Resu
     for result in results:
         path = paths.get(result.provider_id)
         if path is None:
-            errors.append(
-                BatchError(
-                    result.row,
-                    "provider_id",
-                    "unknown_provider",
-                    f"Provider {result.provider_id} does not exist.",
-                    {"provider": result.provider_id},
-                )
-            )
+            errors.append(_unknown_provider(result.row, result.provider_id))
         elif not principal.covers(path):
             errors.append(
-                BatchError(
+                RowProblem(
+                    "Provider %(provider)s is outside the area your organisation evaluates.",
                     result.row,
                     "provider_id",
                     "provider_out_of_scope",
-                    f"Provider {result.provider_id} is outside the area your organisation evaluates.",
                     {"provider": result.provider_id},
                 )
             )

@@ -36,7 +36,7 @@ BatchRef = Annotated[str, PathParameter(min_length=1, max_length=64)]
 
 
 def handle_batch_rejected(_: Request, exc: batches.BatchRejected) -> Response:
-    errors = [error.read() for error in exc.row_errors]
+    errors = [batches.read_problem(error) for error in exc.row_errors]
     body = problem(
         422,
         exc.code,

@@ -10,7 +10,7 @@ from evaluation.evaluators import services
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, NotFound
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope
 from marketplace.core.identity import permissions
 from marketplace.core.identity.principal import Principal
 
@@ -36,13 +36,15 @@ async def orgs_in_scope(principal: Principal) -> list[dict]:
     return [{**dict(org), "keys": by_org.get(org["id"], [])} for org in orgs]
 
 
-async def _org_in_scope(principal: Principal, org_id: int) -> dict:
+async def _org_in_scope(principal: Principal, org_id: int, refusal: NotFound | None = None) -> dict:
     permissions.require(principal, "evaluators.manage")
     async with engine().transaction() as transaction:
         org = await transaction.connection.fetchrow("SELECT id, node, active FROM evaluator_org WHERE id = $1", org_id)
-    if org is None:
-        raise NotFound("No such evaluator organisation.", code="evaluator_org_not_found")
-    await federation.require_in_scope(principal, org["node"])
+    await scope.require_in_scope(
+        principal,
+        org and org["node"],
+        refusal or NotFound("No such evaluator organisation.", code="evaluator_org_not_found"),
+    )
     return dict(org)
 
 
@@ -82,9 +84,11 @@ async def revoke(principal: Principal, key_id: int) -> dict:
         row = await transaction.connection.fetchrow(
             "SELECT id, org, prefix, revoked_at FROM evaluator_api_key WHERE id = $1", key_id
         )
+    # A key of an organisation outside the operator's scope is answered as a missing one.
+    missing = NotFound("No such key.", code="evaluator_key_not_found")
     if row is None:
-        raise NotFound("No such key.", code="evaluator_key_not_found")
-    await _org_in_scope(principal, row["org"])
+        raise missing
+    await _org_in_scope(principal, row["org"], missing)
     if row["revoked_at"] is not None:
         raise Conflict("This key is revoked already.", code="evaluator_key_revoked")
     async with engine().transaction() as transaction:

@@ -32,54 +32,6 @@ EXPORT_HEADERS = (
 )
 
 
-def row_message(error: batches.BatchError) -> str:
-    """A batch problem in the viewer's language (the service's message is English)."""
-    p = error.params
-    messages = {
-        "required": lambda: _("%(field)s is required.") % {"field": p.get("field", error.field)},
-        "not_integer": lambda: _("%(field)s must be a whole number.") % {"field": error.field},
-        "out_of_range": lambda: (
-            _("%(field)s must be from 0 to 100.") % {"field": error.field}
-            if error.field != "sample_size"
-            else _("The sample size is too large.")
-        ),
-        "sample_too_small": lambda: _("sample_size must be at least 1."),
-        "bad_date": lambda: _("visit_date must be a real day written as YYYY-MM-DD, such as 2026-11-03."),
-        "future_date": lambda: _("visit_date %(date)s is in the future.") % {"date": p.get("date", "")},
-        "unknown_method": lambda: _("method must be one of %(methods)s.") % {"methods": p.get("methods", "")},
-        "too_long": lambda: _("note must be at most %(max)s characters.") % {"max": p.get("max", "")},
-        "not_text": lambda: _("note must be text."),
-        "unknown_field": lambda: _("%(field)s is not a field of a result.") % {"field": error.field},
-        "duplicate_row": lambda: (
-            _("Repeats row %(first)s (same provider, visit date and method).") % {"first": p.get("first", "")}
-        ),
-        "unknown_provider": lambda: _("Provider %(provider)s does not exist.") % {"provider": p.get("provider", "")},
-        "provider_out_of_scope": lambda: (
-            _("Provider %(provider)s is outside the area your organisation evaluates.")
-            % {"provider": p.get("provider", "")}
-        ),
-        "column_count": lambda: (
-            _("This line has %(found)s columns; the header has %(expected)s.")
-            % {"found": p.get("found", ""), "expected": p.get("expected", "")}
-        ),
-        "wrong_header": lambda: " ".join(
-            [_("The first line must name the columns %(columns)s.") % {"columns": p.get("columns", "")}]
-            + ([_("Unknown columns: %(names)s.") % {"names": p["unknown"]}] if p.get("unknown") else [])
-            + ([_("Missing columns: %(names)s.") % {"names": p["missing"]}] if p.get("missing") else [])
-            + ([_("Repeated columns: %(names)s.") % {"names": p["repeated"]}] if p.get("repeated") else [])
-        ),
-        "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
-        "encoding": lambda: _('The file is neither UTF-8 nor GB18030 text; save it as "CSV UTF-8" and try again.'),
-        "too_large": lambda: _("The file is larger than %(max_mb)s MB; split it.") % {"max_mb": p.get("max_mb", "")},
-        "empty_file": lambda: _("The file is empty."),
-        "no_rows": lambda: _("The file has no results."),
-        "too_many_rows": lambda: _("A batch holds at most %(max)s results; split it.") % {"max": p.get("max", "")},
-        "invalid_batch_id": lambda: _("The batch ID is 1 to 64 characters without spaces or slashes."),
-    }
-    message = messages.get(error.code)
-    return message() if message else error.message
-
-
 async def _batches_page(
     request: Request, *, error: str | None = None, row_errors=None, batch_ref: str = "", code: int = 200
 ) -> Template:
@@ -93,7 +45,6 @@ async def _batches_page(
             "batch_ref": batch_ref,
             "columns": batches.COLUMNS,
             "methods": batches.METHODS,
-            "row_message": row_message,
             "max_rows": batches.MAX_ROWS,
         },
     )

@@ -27,7 +27,8 @@ from evaluation.scorecards import services as scorecards
 from marketplace.core import dates, personal_data, pii
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine, search_text
-from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.core.errors import Conflict, NotFound
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 
@@ -168,11 +169,6 @@ async def send_due_surveys(now: datetime | None = None, batch: int = 1000) -> in
 # Ratings -------------------------------------------------------------------------------------------
 
 
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members rate what they used.", code="wrong_role")
-
-
 _RATING_SQL = """
 SELECT r.id, rd.voucher, r.provider, r.overall, r.service, r.honoured, r.environment, r.attitude, r.comment,
        r.created_at, r.updated_at, r.held
@@ -201,7 +197,7 @@ def _read(row) -> RatingRead:
 
 
 async def my_rating(principal: Principal, voucher_id: int) -> RatingRead | None:
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             _RATING_SQL + "WHERE rd.voucher = $1 AND r.member = $2", voucher_id, principal.id
@@ -210,7 +206,7 @@ async def my_rating(principal: Principal, voucher_id: int) -> RatingRead | None:
 
 
 async def my_ratings(principal: Principal) -> list[RatingRead]:
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(_RATING_SQL + "WHERE r.member = $1 ORDER BY r.id", principal.id)
     return [_read(row) for row in rows]
@@ -225,7 +221,7 @@ async def rate(
     member_since: datetime | None = None,
 ) -> RatingRead:
     """Rate (or, within 7 days, re-rate) a redemption of the member's."""
-    _member(principal)
+    guards.require_member(principal)
     now = datetime.now(UTC)
     network = network_of(client_address)
     async with engine().transaction() as transaction:

@@ -25,7 +25,8 @@ from evaluation.enforcement import policy
 from evaluation.scorecards import services as scorecards
 from evaluation.scorecards.services import Scorecard
 from marketplace.core import csvfiles
-from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.errors import NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity import guards
 from marketplace.core.web import paging
 from marketplace.core.web.forms import form_id
@@ -289,10 +290,7 @@ async def console_scorecards_csv(
 @get("/console/scorecards/{provider_id:int}", include_in_schema=False, guards=[guards.operator])
 async def console_scorecard(request: Request, provider_id: FromPath[Id]) -> Template:
     path = await providers.node_path(provider_id)
-    if path is None:
-        raise NotFound("No such provider.", code="not_found")
-    if not request.user.covers(path):
-        raise Forbidden("This provider is outside your scope.", code="out_of_scope")
+    scope.require_covers(request.user, path, NotFound("No such provider in your scope.", code="provider_not_found"))
     card = await scorecards.scorecard_of(provider_id)
     if card is None:
         raise NotFound("This provider has no scorecard yet.", code="not_found")

@@ -154,27 +154,6 @@ _FIELDS = {
 }
 
 
-def _message(error: DomainError) -> str:
-    messages = {
-        "out_of_scope": _("This union node is outside your scope."),
-        "node_not_found": _("No such union."),
-        "wrong_status": _("The campaign cannot change to that state now."),
-    }
-    if error.field and error.field.startswith("shares["):
-        return error.translated()  # which union, and why, in the viewer's language
-    if error.field == "ends_at":
-        return _("The period must end after it starts, and not in the past.")
-    if error.field == "per_member_cap_fen":
-        return _("The cap per member cannot exceed the budget.")
-    if error.field == "budget_fen":
-        return error.translated()
-    if error.field == "groups":
-        return _("Choose only known member groups.")
-    if error.field in ("offer_ids", "category_ids"):
-        return _("Choose at least one offer or category that exists.")
-    return messages.get(error.code) or error.translated()
-
-
 def burn_chart(detail: CampaignDetail) -> dict:
     labels = [day.day.strftime("%m-%d") for day in detail.burn]
     budget = detail.campaign.budget_fen / 100
@@ -243,14 +222,6 @@ async def _list_page(
     )
 
 
-@get("/console/campaigns/offer-picker", guards=[guards.operator], include_in_schema=False)
-async def offer_picker(request: Request) -> Template:
-    """Offers matching the search box of the campaign form (an HTMX fragment of tick boxes)."""
-    q = (request.query_params.get("offer_q") or "")[:60]
-    offers = await catalog.offers_to_pick(request.user, q) if q.strip() else []
-    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q})
-
-
 @get("/console/campaigns", guards=[guards.operator], include_in_schema=False)
 async def console(request: Request) -> Template:
     return await _list_page(request)
@@ -306,7 +277,7 @@ async def create(request: Request) -> Response:
         field = share_field(error.field, rows)
         return await _list_page(
             request,
-            error=_message(error),
+            error=error.translated(),
             field=_FIELDS.get(field, field) if field else None,
             values=values,
             status=error.status,
@@ -380,4 +351,4 @@ async def change_status(request: Request, campaign_id: BigId, action: Action) ->
     return Redirect(path=f"/console/campaigns/{campaign_id}?changed={action}")
 
 
-ROUTES: list = [console, offer_picker, create, detail, change_status]
+ROUTES: list = [console, create, detail, change_status]

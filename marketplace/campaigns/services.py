@@ -61,7 +61,7 @@ from marketplace.campaigns.schemas import (
 from marketplace.core import dates, personal_data
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -156,7 +156,7 @@ async def draw_subsidy(connection, principal: Principal, offer: dict, voucher_id
         )
         return amount
     code = next(code for code in _REFUSALS if code in refusals)  # the most telling first
-    raise Conflict(_REFUSALS[code], code=code)
+    raise _REFUSALS[code]()
 
 
 _SHARES_SQL = """
@@ -196,11 +196,18 @@ async def _draw_shares(connection, campaign_id: int, policy: str, amount: int, v
     return True
 
 
+# Why no campaign could pay, the most telling first; literal msgids, so Babel extracts them.
 _REFUSALS = {
-    "budget_exhausted": "The campaign that subsidises this offer has spent its budget.",
-    "campaign_cap_reached": "You have used all the subsidy this campaign allows per member.",
-    "campaign_paused": "The campaign that subsidises this offer is paused.",
-    "not_in_campaign_groups": "The campaign that subsidises this offer serves other member groups.",
+    "budget_exhausted": lambda: Conflict(
+        "The campaign that subsidises this offer has spent its budget.", code="budget_exhausted"
+    ),
+    "campaign_cap_reached": lambda: Conflict(
+        "You have used all the subsidy this campaign allows per member.", code="campaign_cap_reached"
+    ),
+    "campaign_paused": lambda: Conflict("The campaign that subsidises this offer is paused.", code="campaign_paused"),
+    "not_in_campaign_groups": lambda: Conflict(
+        "The campaign that subsidises this offer serves other member groups.", code="not_in_campaign_groups"
+    ),
 }
 
 
@@ -247,6 +254,54 @@ async def release_spend(connection, voucher_id: int) -> int:
         voucher_id,
     )
     return row["amount_fen"]
+
+
+async def return_part(connection, voucher_id: int, amount_fen: int) -> int:
+    """Give back to its campaign `amount_fen` of what a voucher drew (a prepaid package refunded
+    after some sessions: the unused part of its subsidy), each funding node its share of it by
+    largest remainder; all of it when that is everything. The fen returned."""
+    row = await connection.fetchrow(
+        "SELECT id, campaign, member, amount_fen FROM campaign_spend WHERE voucher = $1 AND refunded_at IS NULL "
+        "FOR UPDATE",
+        voucher_id,
+    )
+    if row is None or amount_fen <= 0:
+        return 0
+    if amount_fen >= row["amount_fen"]:
+        return await release_spend(connection, voucher_id)
+    await connection.execute(
+        "UPDATE campaign_spend SET amount_fen = amount_fen - $2 WHERE id = $1", row["id"], amount_fen
+    )
+    await connection.execute(
+        "UPDATE campaign_member SET spent_fen = spent_fen - $3 WHERE campaign = $1 AND member = $2",
+        row["campaign"],
+        row["member"],
+        amount_fen,
+    )
+    await connection.execute(
+        "UPDATE campaign SET spent_fen = spent_fen - $2 WHERE id = $1", row["campaign"], amount_fen
+    )
+    parts = await connection.fetch(
+        "SELECT id, share, amount_fen FROM campaign_share_spend WHERE voucher = $1 AND refunded_at IS NULL "
+        "ORDER BY share FOR UPDATE",
+        voucher_id,
+    )
+    if parts:
+        back = funding.apportion(amount_fen, [part["amount_fen"] for part in parts])
+        for part, fen in zip(parts, back, strict=True):
+            if fen <= 0:
+                continue
+            # A part given back whole is marked returned (its amount stays, as release_spend leaves it).
+            await connection.execute(
+                "UPDATE campaign_share_spend SET amount_fen = CASE WHEN amount_fen = $2 THEN amount_fen "
+                "ELSE amount_fen - $2 END, refunded_at = CASE WHEN amount_fen = $2 THEN now() END WHERE id = $1",
+                part["id"],
+                fen,
+            )
+            await connection.execute(
+                "UPDATE campaign_share SET spent_fen = spent_fen - $2 WHERE id = $1", part["share"], fen
+            )
+    return amount_fen
 
 
 async def release_expired_spend(limit: int = 1000) -> int:
@@ -347,19 +402,23 @@ async def _funding_nodes(principal: Principal, data: CampaignCreate) -> list[Sha
             raise Invalid("Give the campaign a budget.", field="budget_fen")
         return [ShareCreate(node_id=data.node_id, budget_fen=data.budget_fen, percent_bp=funding.FULL_BP)]
     served = await federation.get_node(data.node_id)
+    # The unions that may fund it: its own and those above it. Any other id, missing or of
+    # another branch, gets the same answer (scope.py's policy); those above the operator's
+    # own union are visible to them, so they are refused as out of their scope.
+    funders = {node.id: node for node in [*await federation.ancestors(served), served]}
     seen: set[int] = set()
     for i, share in enumerate(data.shares):
-        node = await federation.get_node(share.node_id)
+        node = funders.get(share.node_id)
+        if node is None:
+            raise Invalid(
+                "A union can only fund members under it: choose the campaign's union or a union above it.",
+                field=f"shares[{i}].node_id",
+            )
         if not principal.covers(node.path):
             raise Forbidden(
                 "This union is outside your scope: a campaign can only commit the budgets of your union and "
                 "the unions under it.",
                 code="out_of_scope",
-                field=f"shares[{i}].node_id",
-            )
-        if not served.path.startswith(node.path):
-            raise Invalid(
-                "A union can only fund members under it: choose the campaign's union or a union above it.",
                 field=f"shares[{i}].node_id",
             )
         if share.node_id in seen:
@@ -399,13 +458,15 @@ async def _validate(data: CampaignCreate, budget_fen: int) -> None:
         raise Invalid("The cap per member cannot exceed the budget.", field="per_member_cap_fen")
     unknown = set(data.groups) - await federation.group_codes()
     if unknown:
-        raise Invalid(f"Unknown member groups: {', '.join(sorted(unknown))}.", field="groups")
+        raise Invalid("Choose only known member groups.", field="groups", unknown=sorted(unknown))
     if not data.offer_ids and not data.category_ids:
         raise Invalid("Choose the offers or categories the campaign subsidises.", field="offer_ids")
     known_categories = {category["id"] for category in await catalog.list_categories()}
     missing = set(data.category_ids) - known_categories
     if missing:
-        raise Invalid(f"Unknown categories: {', '.join(map(str, sorted(missing)))}.", field="category_ids")
+        raise Invalid(
+            "Choose at least one offer or category that exists.", field="category_ids", unknown=sorted(missing)
+        )
     if data.offer_ids:
         async with engine().transaction() as transaction:
             found = {
@@ -416,14 +477,16 @@ async def _validate(data: CampaignCreate, budget_fen: int) -> None:
             }
         missing = set(data.offer_ids) - found
         if missing:
-            raise Invalid(f"Unknown offers: {', '.join(map(str, sorted(missing)))}.", field="offer_ids")
+            raise Invalid(
+                "Choose at least one offer or category that exists.", field="offer_ids", unknown=sorted(missing)
+            )
 
 
 async def check_campaign(principal: Principal, data: CampaignCreate) -> list[ShareCreate]:
     """The refusals of `create_campaign`, nothing written: its shares when it would be created
     (the console shows them for confirmation first)."""
     _operator(principal)
-    await federation.require_in_scope(principal, data.node_id)
+    await scope.require_in_scope(principal, data.node_id, field="node_id")
     shares = await _funding_nodes(principal, data)
     await _validate(data, sum(share.budget_fen for share in shares))
     return shares
@@ -486,10 +549,9 @@ async def list_campaigns(principal: Principal, limit: int = 200) -> list[Campaig
 
 async def _in_scope(connection, principal: Principal, campaign_id: int):
     row = await connection.fetchrow(_CAMPAIGN_SQL + "WHERE c.id = $1", campaign_id)
-    if row is None:
-        raise NotFound("No such campaign.", code="campaign_not_found")
-    if not principal.covers(row["node_path"]):
-        raise Forbidden("This campaign belongs to a union outside your scope.", code="out_of_scope")
+    scope.require_covers(
+        principal, row and row["node_path"], NotFound("No such campaign in your scope.", code="campaign_not_found")
+    )
     return row
 
 
@@ -518,7 +580,7 @@ async def set_status(principal: Principal, campaign_id: int, action: str) -> Cam
         )
     if changed is None:
         raise Conflict(
-            f"This campaign is {current['status']}; it cannot {action}.",
+            "The campaign cannot change to that state now.",
             code="wrong_status",
             status_now=current["status"],
         )
@@ -651,12 +713,7 @@ async def change_funding(principal: Principal, campaign_id: int, data: CampaignF
         budgets = {}
         for i, share in enumerate(data.shares):
             row = shares.get(share.node_id)
-            if row is None:
-                node = await connection.fetchrow("SELECT path FROM union_node WHERE id = $1", share.node_id)
-                if node is not None and not principal.covers(node["path"]):
-                    raise Forbidden(
-                        "This union node is outside your scope.", code="out_of_scope", field=f"shares[{i}].node_id"
-                    )
+            # A union that does not fund it, missing or of another branch: one answer (scope.py).
             if row is None or share.node_id in budgets:
                 raise Invalid("This union does not fund this campaign.", field=f"shares[{i}].node_id")
             if share.budget_fen != row["budget_fen"] and not principal.covers(row["path"]):

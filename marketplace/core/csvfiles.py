@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from marketplace.core.errors import RowProblem, fill
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 BOM = "\ufeff"
@@ -61,26 +63,30 @@ def to_bytes(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> bytes:
 
 
 class UploadError(ValueError):
-    """An uploaded file refused as a whole: `code` (too_large, empty_file, encoding), an
-    English `message` with `params`; each importer reports it in its own form."""
+    """An uploaded file refused as a whole: an English msgid `message` with `params` and a
+    `code` (too_large, encoding); each importer reports it as its file's RowProblem."""
 
-    def __init__(self, code: str, message: str, params: dict | None = None):
+    def __init__(self, message: str, *, code: str, params: dict | None = None):
         self.code, self.message, self.params = code, message, params or {}
         super().__init__(self.text)
 
     @property
     def text(self) -> str:
         """The English message with its parameters filled in."""
-        return self.message % self.params if self.params else self.message
+        return fill(self.message, self.params)
+
+    def problem(self) -> RowProblem:
+        """The refusal as the problem of the whole file (row 0, field "file")."""
+        return RowProblem(self.message, 0, "file", self.code, self.params)
 
 
 def decode_upload(content: bytes, *, max_bytes: int, utf16: bool = False) -> str:
     """The text of an uploaded CSV file, or UploadError."""
     if len(content) > max_bytes:
         raise UploadError(
-            "too_large",
             "The file is larger than %(max_mb)s MB; split it.",
-            {"max_mb": max(max_bytes // (1024 * 1024), 1)},
+            code="too_large",
+            params={"max_mb": max(max_bytes // (1024 * 1024), 1)},
         )
     if content.startswith(codecs.BOM_UTF8):
         encodings: tuple[str, ...] = ("utf-8",)
@@ -96,4 +102,27 @@ def decode_upload(content: bytes, *, max_bytes: int, utf16: bool = False) -> str
             continue
         if "\x00" not in text:  # UTF-16 without a mark decodes as GB18030 full of NULs
             return text.removeprefix(BOM)
-    raise UploadError("encoding", 'The file is neither UTF-8 nor GB18030 text; save it as "CSV UTF-8" and try again.')
+    raise UploadError(
+        'The file is neither UTF-8 nor GB18030 text; save it as "CSV UTF-8" and try again.', code="encoding"
+    )
+
+
+def header_problems(line: int, header: list[str], columns: Iterable[str], required: Iterable[str]) -> list[RowProblem]:
+    """What is wrong with an uploaded file's header (its column names, lower-cased), or []:
+    the columns it must name, then those it names but should not, lacks, or repeats."""
+    columns, required = tuple(columns), tuple(required)
+    unknown = ", ".join(name for name in header if name not in columns)[:200]
+    missing = ", ".join(name for name in required if name not in header)
+    repeated = ", ".join(sorted({name for name in header if header.count(name) > 1}))
+    if not (unknown or missing or repeated):
+        return []
+    params = {"columns": ",".join(columns), "unknown": unknown, "missing": missing, "repeated": repeated}
+    row, field, code = line, "header", "wrong_header"
+    problems = [RowProblem("The first line must name the columns %(columns)s.", row, field, code, params)]
+    if unknown:
+        problems.append(RowProblem("Unknown columns: %(names)s.", row, field, code, {"names": unknown}))
+    if missing:
+        problems.append(RowProblem("Missing columns: %(names)s.", row, field, code, {"names": missing}))
+    if repeated:
+        problems.append(RowProblem("Repeated columns: %(names)s.", row, field, code, {"names": repeated}))
+    return problems

@@ -6,6 +6,8 @@ they never know about HTTP. The handlers below map those, and Litestar's own err
 `application/problem+json` bodies. Browser pages get the same status with an HTML page.
 """
 
+import dataclasses
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -48,7 +50,7 @@ class DomainError(Exception):
     ):
         self.message = message
         self.params = dict(params or {})
-        self.detail = message % self.params if self.params else message
+        self.detail = fill(message, self.params)
         super().__init__(self.detail)
         if code:
             self.code = code
@@ -57,10 +59,54 @@ class DomainError(Exception):
 
     def translated(self) -> str:
         """The message in the request's language (the English msgid when it has no translation)."""
-        from marketplace.core.web import i18n
+        return translate(self.message, self.params)
 
-        text = i18n.gettext(self.message)
-        return text % self.params if self.params else text
+
+def fill(message: str, params: Mapping[str, Any]) -> str:
+    """`message` with its `%(name)s` placeholders filled from `params`."""
+    return message % params if params and "%(" in message else message
+
+
+def translate(message: str, params: Mapping[str, Any]) -> str:
+    """A msgid in the request's language, its placeholders filled: the one way every error
+    and every row problem is said to a person."""
+    from marketplace.core.web import i18n
+
+    return fill(i18n.gettext(message), params)
+
+
+@dataclasses.dataclass(frozen=True)
+class RowProblem:
+    """One problem of a row of an uploaded file or batch (a roster, an evaluator's results):
+    like a DomainError, an English msgid with `params`, a stable `code` and the `field`
+    (column) it concerns; `row` 0 is the file as a whole. `message` is the msgid filled in
+    (English, for the API); pages show `translated()`. Many are reported at once, so it is
+    not an exception: the importer raises one error that carries them all.
+
+        RowProblem("Repeats the phone of row %(first)s.", 7, "phone", "duplicate_phone", {"first": 3})
+    """
+
+    msgid: str
+    row: int
+    field: str
+    code: str
+    params: dict = dataclasses.field(default_factory=dict, compare=False)
+    message: str = dataclasses.field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", fill(self.msgid, self.params))
+
+    def translated(self) -> str:
+        return translate(self.msgid, self.params)
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "code": self.code, "msgid": self.msgid, "params": self.params}
+
+    @classmethod
+    def of(cls, data: dict) -> "RowProblem":
+        """From `as_dict` (a problem stored before msgids were kept has only its English message)."""
+        msgid = data.get("msgid") or data["message"]
+        return cls(msgid, row=data["row"], field=data["field"], code=data["code"], params=data.get("params") or {})
 
 
 class Invalid(DomainError):
@@ -105,9 +151,10 @@ class Unavailable(DomainError):
     code = "dependency_unavailable"
 
 
-# The names under which services raise domain errors: Babel extracts the first argument of
-# each as a msgid (tests/test_i18n.py, and `pybabel extract -k` in marketplace/core/web/babel.cfg).
-# A new subclass of DomainError is added here.
+# The names under which services raise domain errors (and report row problems): Babel extracts
+# the first argument of each as a msgid (tests/test_i18n.py, and `pybabel extract -k` in marketplace/core/web/babel.cfg).
+# A new subclass of DomainError is added here (tests/test_i18n.py checks), unless it takes no
+# message (evaluation's BatchRejected takes the batch's row problems, and says why itself).
 ERROR_KEYWORDS = (
     "DomainError",
     "Invalid",
@@ -117,12 +164,13 @@ ERROR_KEYWORDS = (
     "Conflict",
     "TooManyRequests",
     "Unavailable",
-    "BatchRejected",
     "PayoutRefused",
     "PayoutUnavailable",
     "BadSignature",
     "InputRejected",
     "InputTooDeep",
+    "RowProblem",
+    "UploadError",
 )
 
 
@@ -280,6 +328,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "RowProblem",
     "TooManyRequests",
     "Unauthorized",
     "Unavailable",

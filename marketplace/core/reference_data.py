@@ -745,6 +745,6 @@ CATEGORIES = [
     {"code": "legal", "name_zh": "法律咨询", "name_en": "Legal advice"},
 ]
 
-OFFER_KINDS = ["voucher", "paid", "points", "slot"]
+OFFER_KINDS = ["voucher", "paid", "points", "slot", "prepaid"]
 
 # What each kind of business sells, and the words of the demo's history: marketplace/seed/catalogue.py.

@@ -3,6 +3,7 @@ recomputation in the browser), its published result as JSON, the offer page's dr
 and the console's list, form and 开奖. Thin handlers: read the form, call one service,
 render; refusals show at their field (forms.form_error)."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from litestar import Request, get, post
@@ -122,10 +123,10 @@ def _moment(form: dict, name: str) -> datetime:
     return local.replace(tzinfo=dates.zone()).astimezone(UTC)
 
 
-def _number(form: dict, name: str, message: str) -> int:
+def _number(form: dict, name: str, refusal: Callable[[], Invalid]) -> int:
     number = form_id(form.get(name), 10**6)
     if number is None:
-        raise Invalid(message, field=name)
+        raise refusal()
     return number
 
 
@@ -147,8 +148,10 @@ def parse_form(form: dict, groups: list[str]) -> services.DrawCreate:
         offer_id=offer_id,
         opens_at=_moment(form, "opens_at"),
         closes_at=_moment(form, "closes_at"),
-        places=_number(form, "places", N_("Enter the number of places, a whole number.")),
-        claim_hours=_number(form, "claim_hours", N_("A place is held between 1 hour and 14 days.")),
+        places=_number(form, "places", lambda: Invalid("Enter the number of places, a whole number.", field="places")),
+        claim_hours=_number(
+            form, "claim_hours", lambda: Invalid("A place is held between 1 hour and 14 days.", field="claim_hours")
+        ),
         weights=weights,
     )
 
@@ -173,14 +176,6 @@ async def _console_page(request: Request, error: DomainError | None = None, valu
             },
         },
     )
-
-
-@get("/console/draws/offer-picker", guards=[guards.operator], include_in_schema=False)
-async def offer_picker(request: Request) -> Template:
-    """Offers matching the search box of the draw form (an HTMX fragment of radio buttons)."""
-    q = (request.query_params.get("offer_q") or "")[:60]
-    offers = await catalog.offers_to_pick(request.user, q) if q.strip() else []
-    return Template(template_name="_offer_picker.html", context={"offers": offers, "q": q, "pick_one": True})
 
 
 @get("/console/draws", guards=[guards.operator], include_in_schema=False)
@@ -227,7 +222,6 @@ ROUTES: list = [
     withdraw,
     claim,
     decline,
-    offer_picker,
     console,
     create,
     console_draw,

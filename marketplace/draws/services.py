@@ -43,7 +43,8 @@ from evaluation.enforcement import policy
 from marketplace.core import db, notifications, personal_data, pii
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope, services as federation
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.web.nav import N_
 from marketplace.draws import fairness
@@ -106,11 +107,6 @@ def _operator(principal: Principal) -> None:
         raise Forbidden("Only operators manage draws.", code="wrong_role")
 
 
-def _member(principal: Principal | None) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Sign in as a member to enter draws.", code="wrong_role")
-
-
 def _text_time(moment: datetime) -> str:
     """A moment for a message: 2026-12-05 20:00 in the configured zone."""
     from marketplace.core import dates
@@ -137,7 +133,7 @@ async def create_draw(principal: Principal, data: DrawCreate) -> int:
             "FROM offer o JOIN union_node n ON n.id = o.node_scope WHERE o.id = $1",
             data.offer_id,
         )
-        if offer is None or not principal.covers(offer["node_path"]):
+        if not scope.covers(principal, offer and offer["node_path"]):
             raise Invalid("No offer of your scope has this number.", field="offer_id")
         if offer["status"] != "published" or offer["valid_to"] <= now:
             raise Invalid("Only a published offer that has not ended can be given by draw.", field="offer_id")
@@ -228,9 +224,9 @@ async def list_draws(principal: Principal, limit: int = 200) -> list[dict]:
 async def console_draw(principal: Principal, draw_id: int) -> dict:
     """A draw of the operator's scope, with its entries counted by state."""
     _operator(principal)
-    draw = await get_draw(draw_id)
-    if not principal.covers(draw["node_path"]):
-        raise NotFound("No such draw in your scope.", code="draw_not_found")
+    missing = NotFound("No such draw in your scope.", code="draw_not_found")
+    draw = await get_draw(draw_id, refusal=missing)
+    scope.require_covers(principal, draw["node_path"], missing)
     async with db.connection() as connection:
         rows = await connection.fetch(
             "SELECT status, count(*) AS n FROM draw_entry WHERE draw = $1 GROUP BY status", draw_id
@@ -239,11 +235,12 @@ async def console_draw(principal: Principal, draw_id: int) -> dict:
     return draw
 
 
-async def get_draw(draw_id: int, *, counted: bool = True) -> dict:
+async def get_draw(draw_id: int, *, counted: bool = True, refusal: NotFound | None = None) -> dict:
+    """A draw by id; `refusal` (or "No such draw") when there is none."""
     async with db.connection() as connection:
         row = await connection.fetchrow((_COUNTED if counted else _UNCOUNTED) + "WHERE d.id = $1", draw_id)
     if row is None:
-        raise NotFound("No such draw.", code="draw_not_found")
+        raise refusal or NotFound("No such draw.", code="draw_not_found")
     return _draw(row)
 
 
@@ -269,7 +266,7 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
             "JOIN offer o ON o.id = d.offer WHERE d.id = $1 FOR UPDATE OF d",
             draw_id,
         )
-        if draw is None or (principal is not None and not principal.covers(draw["node_path"])):
+        if draw is None or (principal is not None and not scope.covers(principal, draw["node_path"])):
             raise NotFound("No such draw in your scope.", code="draw_not_found")
         if draw["status"] == "drawn":
             return await get_draw(draw_id)
@@ -342,7 +339,7 @@ async def _offer_end(connection, offer_id: int) -> datetime:
 
 async def enter(principal: Principal, draw_id: int) -> dict:
     """The member's one entry in an open draw of an offer they could claim today."""
-    _member(principal)
+    guards.require_member(principal)
     federation.require_current_member(principal)
     draw = await get_draw(draw_id, counted=False)
     if draw["phase"] != "open":
@@ -391,7 +388,7 @@ async def enter(principal: Principal, draw_id: int) -> dict:
 async def withdraw(principal: Principal, draw_id: int) -> dict:
     """The member takes their entry out while the window is open: it is not in the draw.
     They may enter again until the window closes (same ticket, one entry still)."""
-    _member(principal)
+    guards.require_member(principal)
     draw = await get_draw(draw_id, counted=False)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -429,7 +426,7 @@ async def withdraw(principal: Principal, draw_id: int) -> dict:
 async def open_draws(principal: Principal) -> list[tuple[dict, dict | None]]:
     """Draws taking entries now of offers this member may claim (their node or one above,
     their groups), newest first, each with the member's entry if any."""
-    _member(principal)
+    guards.require_member(principal)
     async with db.connection() as connection:
         rows = await connection.fetch(
             _COUNTED + "WHERE d.status = 'open' AND d.opens_at <= now() AND d.closes_at > now() "
@@ -459,7 +456,7 @@ async def my_entry(principal: Principal | None, draw_id: int) -> dict | None:
 
 async def for_data_export(principal: Principal) -> list[dict]:
     """What a member's data download holds of their draws: each entry and what became of it."""
-    _member(principal)
+    guards.require_member(principal)
     async with db.connection() as connection:
         rows = await connection.fetch(
             "SELECT e.draw, o.title_zh AS offer, e.id AS ticket, e.weight, e.entered_at, e.rank, e.status, "
@@ -472,7 +469,7 @@ async def for_data_export(principal: Principal) -> list[dict]:
 
 async def claim_place(principal: Principal, draw_id: int) -> VoucherRead:
     """The member's voucher for the place the draw offered them, through the normal claim."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         entry = await connection.fetchrow(
@@ -496,7 +493,7 @@ async def claim_place(principal: Principal, draw_id: int) -> VoucherRead:
 
 async def decline_place(principal: Principal, draw_id: int) -> None:
     """The member gives up the place offered: it goes down the waitlist at once."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         done = await connection.fetchval(

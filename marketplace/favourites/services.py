@@ -13,7 +13,8 @@ import structlog
 from catalog.search import service as search
 from marketplace.core import personal_data
 from marketplace.core.db import engine
-from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.errors import NotFound
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from providers import services as providers
 
@@ -27,11 +28,6 @@ LIST_LIMIT = 200
 @personal_data.forgets("favourite")
 async def forget_member(connection, member_id: int) -> None:
     await connection.execute("DELETE FROM favourite WHERE member = $1", member_id)
-
-
-def _member(principal: Principal | None) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Sign in as a member to keep favourites.", code="wrong_role")
 
 
 async def _check_target(principal: Principal, kind: Kind, target_id: int) -> None:
@@ -57,7 +53,7 @@ async def is_kept(principal: Principal | None, kind: Kind, target_id: int) -> bo
 
 async def set_kept(principal: Principal, kind: Kind, target_id: int, keep: bool) -> bool:
     """Keep (keep=True) or let go of an offer or provider; returns whether it is kept now."""
-    _member(principal)
+    guards.require_member(principal)
     if kind not in KINDS:
         raise NotFound("Nothing to keep here.", code="favourite_kind")
     async with engine().transaction() as transaction:
@@ -84,7 +80,7 @@ async def toggle(principal: Principal, kind: Kind, target_id: int) -> bool:
 
 
 async def counts(principal: Principal) -> dict[str, int]:
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT count(offer) AS offers, count(provider) AS providers FROM favourite WHERE member = $1", principal.id
@@ -95,7 +91,7 @@ async def counts(principal: Principal) -> dict[str, int]:
 async def mine(principal: Principal) -> dict[str, list[dict]]:
     """{"offers": [...], "providers": [...]}, the newest kept first. An offer that can no
     longer be claimed (ended, paused, sold out) comes with `available` False."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offers = await connection.fetch(

@@ -38,11 +38,13 @@ from marketplace.core import dates, money, notifications, pii
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from marketplace.core.federation.services import require_current_member
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox
 from marketplace.core.settings import get_settings
 from marketplace.core.web.nav import N_
 from marketplace.payments.schemas import DisputeRead, PaymentRead
+from marketplace.prepaid import escrow
 from marketplace.vouchers import codes, services as vouchers
 from providers.settlements import services as settlements
 
@@ -77,11 +79,6 @@ def stripe_client() -> stripe.StripeClient:
         max_network_retries=2,
         http_client=stripe.HTTPXClient(timeout=20),
     )
-
-
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members may buy offers.", code="wrong_role")
 
 
 _PAYMENT_SQL = """
@@ -143,23 +140,35 @@ async def start(principal: Principal, offer_id: int, slot_id: int | None = None)
     return await open_intent(principal, payment.id)
 
 
-async def reserve(principal: Principal, offer_id: int, slot_id: int | None = None) -> PaymentRead:
+async def reserve(
+    principal: Principal,
+    offer_id: int,
+    slot_id: int | None = None,
+    *,
+    kinds: tuple[str, ...] = ("paid",),
+    check=None,
+) -> PaymentRead:
     """The first half of buying: the pending voucher and its payment hold the stock, in one
     short transaction. Callers that wrap it (an Idempotency-Key's `run_once` holds a
     transaction around it) call `open_intent` after, outside: Stripe is never called while
-    a transaction holds the offer's row."""
-    _member(principal)
+    a transaction holds the offer's row. `kinds`: the offer kinds the caller sells (a prepaid
+    package is bought through marketplace.prepaid.services.purchase). `check`: the caller's
+    own refusals, `async (connection, offer, amount_fen)` run first in the transaction (a
+    prepaid package: its provider's freeze, the member's total)."""
+    guards.require_member(principal)
     require_current_member(principal)
     settings = get_settings().stripe
     now = datetime.now(UTC)
     offer = await vouchers.open_offer(principal, offer_id)
-    if offer["kind"] != "paid":
+    if offer["kind"] not in kinds:
         raise Conflict("This offer is not paid online: claim it instead.", code="not_paid_offer")
     amount = pricing.member_pays_fen(offer["member_price_fen"], offer["subsidy_fen"])
     if amount <= 0:
         raise Conflict("The union's subsidy covers this offer in full; there is nothing to pay.", code="nothing_to_pay")
     async with engine().transaction() as transaction:
         connection = transaction.connection
+        if check is not None:
+            await check(connection, offer, amount)
         voucher_id, _ = await vouchers.issue(
             connection, principal, offer, now, slot_id=slot_id, status="pending", paid_fen=amount
         )
@@ -224,7 +233,7 @@ async def open_intent(principal: Principal, payment_id: int) -> PaymentRead:
 
 async def my_payment(principal: Principal, payment_id: int) -> PaymentRead:
     """A payment of the member's; while it is pending, with the client secret Stripe.js needs."""
-    _member(principal)
+    guards.require_member(principal)
     row = await _payment(payment_id, principal.id)
     secret = last_error = None
     if row["status"] == "pending" and row["payment_intent"]:
@@ -238,7 +247,7 @@ async def my_payment(principal: Principal, payment_id: int) -> PaymentRead:
 async def states_of_vouchers(principal: Principal, voucher_ids: list[int]) -> dict[int, PaymentRead]:
     """The payments behind some of the member's vouchers, {voucher id: payment}, without
     asking Stripe (for lists: paid, refunding, refunded)."""
-    _member(principal)
+    guards.require_member(principal)
     if not voucher_ids:
         return {}
     async with engine().transaction() as transaction:
@@ -250,7 +259,7 @@ async def states_of_vouchers(principal: Principal, voucher_ids: list[int]) -> di
 
 async def payment_of_voucher(principal: Principal, voucher_id: int) -> int:
     """The payment behind one of the member's paid vouchers."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         payment_id = await transaction.connection.fetchval(
             "SELECT id FROM payment WHERE voucher = $1 AND member = $2", voucher_id, principal.id
@@ -270,7 +279,7 @@ async def _retrieve(intent_id: str):
 async def check_return(principal: Principal, payment_id: int) -> PaymentRead:
     """The member is back from Stripe.js: ask Stripe, and complete the payment if it
     succeeded (the webhook may still be on its way)."""
-    _member(principal)
+    guards.require_member(principal)
     row = await _payment(payment_id, principal.id)
     if row["status"] == "pending" and row["payment_intent"]:
         intent = await _retrieve(row["payment_intent"])
@@ -305,6 +314,10 @@ async def complete(payment_id: int, intent_id: str, amount: int) -> str:
                 intent_id,
             )
             await vouchers.issue_paid(connection, row["voucher"])
+            # A prepaid package: the money is held in escrow, the voucher lasts the package's months.
+            package = await escrow.hold(connection, row["voucher"])
+            if package is not None:
+                await vouchers.set_expiry(connection, row["voucher"], package["expires_at"])
             log.info("payment_succeeded", payment_id=payment_id, voucher_id=row["voucher"])
             return "issued"
         if row["status"] == "cancelled":
@@ -342,7 +355,7 @@ async def release_hold(payment_id: int) -> bool:
 
 async def abandon(principal: Principal, payment_id: int) -> PaymentRead:
     """The member gives up paying: the hold is released at once."""
-    _member(principal)
+    guards.require_member(principal)
     row = await _payment(payment_id, principal.id)
     if row["status"] != "pending":
         raise Conflict("This payment is no longer waiting to be paid.", code="not_pending", status_now=row["status"])
@@ -446,6 +459,47 @@ async def refund(payment_id: int) -> bool:
             )
     log.info("payment_refunded", payment_id=payment_id, refund=result.id)
     return True
+
+
+# Part of a payment back (prepaid packages: what is left in escrow) -------------------------------
+
+
+async def owe_refund(connection, payment_id: int, amount_fen: int) -> int:
+    """Record, in the caller's transaction, that `amount_fen` more of the payment goes back to
+    the member (sent by `send_part_refund`); the payment is refunded once all of it is. Written
+    before Stripe is called, so that Stripe's `charge.refunded` webhook finds it done. Returns
+    the payment's refunded total."""
+    refunded = await connection.fetchval(
+        "UPDATE payment SET refunded_fen = refunded_fen + $2, refunded_at = coalesce(refunded_at, now()), "
+        "status = CASE WHEN refunded_fen + $2 >= amount_fen THEN 'refunded' ELSE status END "
+        "WHERE id = $1 AND status = 'succeeded' AND refunded_fen + $2 <= amount_fen RETURNING refunded_fen",
+        payment_id,
+        amount_fen,
+    )
+    if refunded is None:
+        raise Conflict("This payment cannot be refunded by that much.", code="refund_too_large")
+    return refunded
+
+
+async def send_part_refund(payment_id: int, amount_fen: int, key: str) -> str:
+    """Send `amount_fen` of a payment back through Stripe (a refund on its PaymentIntent),
+    once per `key` (Stripe's idempotency key); the refund's id. Outside any transaction."""
+    if engine().current_transaction.get() is not None:
+        raise RuntimeError("send_part_refund must not run inside a database transaction")
+    async with engine().transaction() as transaction:
+        intent_id = await transaction.connection.fetchval(
+            "SELECT payment_intent FROM payment WHERE id = $1", payment_id
+        )
+    result = await stripe_client().v1.refunds.create_async(
+        {"payment_intent": intent_id, "amount": amount_fen, "metadata": {"payment_id": str(payment_id), "key": key}},
+        {"idempotency_key": key},
+    )
+    async with engine().transaction() as transaction:
+        await transaction.connection.execute(
+            "UPDATE payment SET refund_id = coalesce(refund_id, $2) WHERE id = $1", payment_id, result.id
+        )
+    log.info("payment_part_refunded", payment_id=payment_id, amount_fen=amount_fen, refund=result.id)
+    return str(result.id)
 
 
 # How long banks take to show a card refund (Stripe: 5–10 business days); the member is told.

@@ -20,15 +20,6 @@ from marketplace.vouchers import services as vouchers
 nav.register("console", "points", N_("Points"), "/console/points", "gift", position=40)
 
 
-def _message(error: DomainError) -> str:
-    messages = {
-        "insufficient_points": _("The member has fewer points than this correction takes."),
-        "member_not_found": _("No such member."),
-        "out_of_scope": _("This union node is outside your scope."),
-    }
-    return messages.get(error.code) or error.translated()
-
-
 @get("/points", guards=[guards.member], include_in_schema=False)
 async def my_points(request: Request) -> Template:
     points = await services.my_points(request.user)
@@ -118,7 +109,7 @@ async def create_grant(request: Request) -> Response:
             preview = await services.grant_preview(request.user, node_id, group, amount, form.get("reason") or "")
         except DomainError as error:
             return await _console_page(
-                request, error=_message(error), field=error.field, values=form, status=error.status
+                request, error=error.translated(), field=error.field, values=form, status=error.status
             )
         return await _console_page(request, values=form, preview=preview)
     try:
@@ -131,7 +122,9 @@ async def create_grant(request: Request) -> Response:
             GrantRead,
         )
     except DomainError as error:
-        return await _console_page(request, error=_message(error), field=error.field, values=form, status=error.status)
+        return await _console_page(
+            request, error=error.translated(), field=error.field, values=form, status=error.status
+        )
     return Redirect(path="/console/points?granted=1")
 
 
@@ -162,7 +155,7 @@ async def adjust(request: Request) -> Response:
         )
     except DomainError as error:
         field = error.field and {"amount": "adjust_amount", "reason": "adjust_reason"}.get(error.field, error.field)
-        return await _console_page(request, error=_message(error), field=field, values=form, status=error.status)
+        return await _console_page(request, error=error.translated(), field=field, values=form, status=error.status)
     page = await _console_page(request)
     page.context["adjusted"] = result
     return page

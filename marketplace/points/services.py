@@ -31,8 +31,8 @@ import structlog
 from marketplace.core import dates, notifications, personal_data, pii
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.core.federation import services as federation
-from marketplace.core.identity import approvals, permissions
+from marketplace.core.federation import scope, services as federation
+from marketplace.core.identity import approvals, guards, permissions
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.settings import get_settings
@@ -195,11 +195,6 @@ async def refund_voucher(connection, voucher_id: int) -> int:
 # Members ----------------------------------------------------------------------------------------
 
 
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members hold points.", code="wrong_role")
-
-
 async def balance_of(member_id: int) -> int:
     async with engine().transaction() as transaction:
         value = await transaction.connection.fetchval("SELECT balance FROM points_balance WHERE member = $1", member_id)
@@ -208,7 +203,7 @@ async def balance_of(member_id: int) -> int:
 
 async def my_points(principal: Principal, limit: int | None = 100) -> PointsRead:
     """The member's balance, what expires soonest, and their latest entries (all with limit=None)."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         balance = await connection.fetchval("SELECT balance FROM points_balance WHERE member = $1", principal.id)
@@ -266,9 +261,11 @@ async def adjust(principal: Principal, member_id: int, amount: int, reason: str)
         raise Invalid("Enter a number of points other than 0, at most 1,000,000 either way.", field="amount")
     permissions.require(principal, "points.grant")
     node_id = await federation.member_node(member_id)
-    if node_id is None:
-        raise NotFound("No such member.", code="member_not_found")
-    await federation.require_in_scope(principal, node_id)
+    node_id = (
+        await scope.require_in_scope(
+            principal, node_id, NotFound("No such member in your scope.", code="member_not_found")
+        )
+    ).id
     if abs(amount) > APPROVAL_THRESHOLD:
         member = await federation.member_principal(member_id)
         async with engine().transaction() as transaction:
@@ -379,8 +376,8 @@ async def grant_preview(principal: Principal, node_id: int, member_group: str | 
     if not 1 <= amount <= 100_000:
         raise Invalid("Enter between 1 and 100,000 points per member.", field="amount")
     if member_group is not None and member_group not in await federation.group_codes():
-        raise Invalid(f"unknown member group: {member_group}.", field="member_group")
-    node = await federation.require_in_scope(principal, node_id)
+        raise Invalid("Choose only known member groups.", field="member_group", unknown=[member_group])
+    node = await scope.require_in_scope(principal, node_id, field="node_id")
     members = await federation.count_members(node.path, member_group=member_group)
     return {
         "node": node,

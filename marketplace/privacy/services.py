@@ -27,6 +27,8 @@ from marketplace.core import personal_data, pii
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
 from marketplace.core.errors import Forbidden, Invalid, NotFound
+from marketplace.core.federation import services as federation
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.draws import services as draws
 from marketplace.favourites import services as favourites
@@ -47,30 +49,12 @@ def _operator(principal: Principal) -> None:
         raise Forbidden("Only operators may do this.", code="wrong_role")
 
 
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members have data of their own here.", code="wrong_role")
-
-
-async def _member_in_scope(connection, principal: Principal, member_id: int):
-    row = await connection.fetchrow(
-        "SELECT m.*, n.path, n.name_zh AS node_name_zh, n.name_en AS node_name_en FROM member m "
-        "JOIN union_node n ON n.id = m.node WHERE m.id = $1",
-        member_id,
-    )
-    if row is None:
-        raise NotFound("No such member.", code="member_not_found")
-    if not principal.covers(row["path"]):
-        raise Forbidden("This member is outside your scope.", code="out_of_scope")
-    return row
-
-
 async def member_card(principal: Principal, member_id: int) -> dict:
     """A member as an operator sees them: masked, with the reveals of their data so far."""
     _operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        row = await _member_in_scope(connection, principal, member_id)
+        row = await federation.member_in_scope(connection, principal, member_id)
         reveals = await connection.fetch(
             "SELECT at, actor_kind, actor_id, reason, details FROM audit_event "
             "WHERE action = 'member.reveal' AND subject_kind = 'member' AND subject_id = $1 ORDER BY id DESC LIMIT 20",
@@ -105,7 +89,7 @@ async def reveal(principal: Principal, member_id: int, field: str, reason: str) 
         raise Invalid("Give the reason for seeing this in 5 to 500 characters.", field="reason")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        row = await _member_in_scope(connection, principal, member_id)
+        row = await federation.member_in_scope(connection, principal, member_id)
         if row["anonymised_at"] is not None:
             raise NotFound("This member's personal data were erased.", code="anonymised")
         # The audit event commits with the reveal, or neither happens.
@@ -168,7 +152,7 @@ async def search_audit(
 async def my_data(principal: Principal, *, action: str = "member.data_export") -> dict:
     """Everything the platform keeps about the signed-in member, in full (it is theirs).
     The JSON download records `member.data_export`; the 我的数据 page, `member.data_view`."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         member = await connection.fetchrow(
@@ -208,7 +192,7 @@ async def my_data(principal: Principal, *, action: str = "member.data_export") -
 
 async def delete_me(principal: Principal, confirmation: str) -> None:
     """The member's own request to be forgotten: anonymised at once."""
-    _member(principal)
+    guards.require_member(principal)
     if confirmation != "删除":
         raise Invalid("Type 删除 to confirm.", field="confirmation")
     async with engine().transaction() as transaction:

@@ -38,7 +38,8 @@ from zoneinfo import ZoneInfo
 
 from evaluation.scorecards import services as scorecards
 from marketplace.core import dates, db
-from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.errors import NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity.principal import Principal
 
 WINDOW_DAYS = 90
@@ -220,10 +221,10 @@ async def resolve_node(principal: Principal, node_id: int | None) -> Node:
     """The node the operator asked for (their own by default), if within their scope."""
     wanted = node_id or principal.node_id
     node = await _node(wanted) if wanted else None
-    if node is None:
-        raise NotFound("No such union node.", code="not_found")
-    if not principal.covers(node.path):
-        raise Forbidden("This union node is outside your scope.", code="out_of_scope")
+    scope.require_covers(
+        principal, node.path if node else None, NotFound("No such union node in your scope.", code="node_not_found")
+    )
+    assert node is not None
     return node
 
 

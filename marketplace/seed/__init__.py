@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
+from catalog import services as catalog_services
 from marketplace.core import pii, reference_data as ref
 from marketplace.core.db import engine
 from marketplace.core.federation.services import id_check_digit
@@ -55,6 +56,9 @@ OPERATOR_PASSWORD = "operator123"
 MEMBER_CHUNK = 50_000
 OFFER_CHUNK = 20_000
 PROVIDER_CHUNK = 5_000
+# Providers (by their index in a run) served by the demo district's union (Chaoyang) whatever
+# the draw, so that its operator has shops of their own to look after at any size of seed.
+DISTRICT_SHOPS = (2, 5)
 
 # --- Check characters ------------------------------------------------------------
 
@@ -266,7 +270,10 @@ def demo_guide(base: str, evaluator_key: str) -> str:
         "",
         "Member 13800138000 has vouchers in every state and points to spend;",
         "demo_staff redeems at /provider/counter; operator 'beijing' reviews the",
-        "city's scorecards (/console/scorecards) and cases (/console/cases).",
+        "city's scorecards (/console/scorecards) and cases (/console/cases);",
+        "'chaoyang' runs its district: a campaign, cases, two draws (/console/draws),",
+        "roster imports (/console/roster) and payment disputes (/console/disputes).",
+        "The member's draw result is in 消息 (/messages); she may enter the open draw.",
         "Administrators and reviewers set up two-factor sign-in (an",
         "authenticator app) at their first console sign-in. No real texts are",
         "sent: codes for activation, sign-in by code and password reset are at",
@@ -852,6 +859,7 @@ class _Seeder:
         hebei_count = 0 if count < 20 else max(1, count // 200)
         beijing_node = self.nodes[ref.BEIJING["code"]]["id"]
         hebei_district = ref.HEBEI["district"]
+        demo_district = next(d for d in districts if d["code"] == DEMO_PROVIDER["district"])
         hebei_node = self.nodes[hebei_district["code"]]["id"]
         provider_hash = self.password(PROVIDER_PASSWORD)
         used_names: dict[str, int] = {}
@@ -871,10 +879,14 @@ class _Seeder:
                 )
                 hebei = index >= count - hebei_count
                 home = hebei_district if hebei else rng.choices(districts, district_weights)[0]
+                if index in DISTRICT_SHOPS and not hebei:  # the demo district's own shops
+                    home = demo_district
                 brand = rng.choice(kind_type.brands)
                 subdistrict = rng.choice(home["subdistricts"])[0]
                 name = self.unique_name(used_names, brand, _short_place(subdistrict), kind_type.branch)
                 node = hebei_node if hebei else beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
+                if index in DISTRICT_SHOPS and not hebei:
+                    node = self.nodes[home["code"]]["id"]
                 status = (
                     "active"
                     if index < len(SHOWCASE_TYPES)
@@ -1119,6 +1131,8 @@ class _Seeder:
                 "limit_period",
                 "published_at",
                 "updated_at",
+                "package_sessions",
+                "package_months",
             ],
         )
         # The new offers can be used at every location of their provider; a booking offer
@@ -1177,7 +1191,7 @@ class _Seeder:
         elif kind in ("voucher", "slot") and (rng.random() < 0.5 or "免费咨询" in template.tags):
             member_fen = subsidy_fen = 0  # a free coupon, or a free booking
         else:
-            low_ratio, high_ratio = (0.45, 0.85) if kind == "paid" else (0.2, 0.6)
+            low_ratio, high_ratio = (0.45, 0.85) if kind in ("paid", "prepaid") else (0.2, 0.6)
             member_yuan = max(1.0, list_yuan * rng.uniform(low_ratio, high_ratio))
             member_fen = int(member_yuan) * 100 + (90 if member_yuan >= 10 and rng.random() < 0.5 else 0)
             member_fen = min(member_fen, list_fen)
@@ -1242,6 +1256,9 @@ class _Seeder:
         if subsidy_fen and "工会补贴" not in tags:
             tags.append("工会补贴")
         terms_zh = f"{template.terms_zh}{cat.OFFER_USAGE_ZH[kind]}请在有效期内使用，过期作废；不与其他优惠同享。"
+        if kind == "prepaid":  # plain-Chinese terms: cooling-off, per-session release, refunds
+            terms_zh = f"{template.terms_zh}\n{catalog_services.PREPAID_TERMS_ZH}"
+        sessions, months = template.package or (None, None)
         period = rng.choices(["total", "month", "year"], [40, 45, 15])[0]
         published = (
             created + timedelta(days=rng.uniform(0, 1)) if status in ("published", "paused", "expired") else None
@@ -1275,6 +1292,8 @@ class _Seeder:
             period,
             published,
             updated,
+            sessions,
+            months,
         )
 
 

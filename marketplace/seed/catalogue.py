@@ -28,6 +28,7 @@ class OfferTemplate:
     terms_zh: str = ""
     groups: tuple[str, ...] = ()
     category: str | None = None  # the type's category when None
+    package: tuple[int | None, int] | None = None  # prepaid: (sessions or None for a membership, months)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,16 @@ PROVIDER_TYPES: tuple[ProviderType, ...] = (
                 (799, 1299),
                 ("全门店通用", "赠私教"),
                 "自激活之日起90天有效；团课需提前在小程序预约。",
+            ),
+            T(
+                "prepaid",
+                "{brand}私教课包（10次）",
+                "10 personal training sessions at {brand}",
+                "10节一对一私教课，每节60分钟，教练根据体测结果制定训练计划。",
+                (2999, 3999),
+                ("私教课包", "预付资金托管"),
+                "自购买之日起6个月有效，每次上课前一天在小程序预约教练。",
+                package=(10, 6),
             ),
             T(
                 "voucher",
@@ -1250,7 +1261,7 @@ TYPES_BY_CODE = {t.code: t for t in PROVIDER_TYPES}
 TYPE_OF_BRAND = {brand: t.code for t in PROVIDER_TYPES for brand in t.brands}
 
 # Offer kinds' words on tags and descriptions.
-KIND_TAGS = {"paid": "会员价", "voucher": "优惠券", "points": "积分兑换", "slot": "在线预约"}
+KIND_TAGS = {"paid": "会员价", "voucher": "优惠券", "points": "积分兑换", "slot": "在线预约", "prepaid": "预付课包"}
 GROUP_TAGS = {
     "women": "女职工专享",
     "gig": "新就业形态专享",
@@ -1263,12 +1274,14 @@ OFFER_USAGE_ZH = {
     "paid": "在线支付会员价后获得电子券，到店出示券码核销使用。",
     "points": "使用工会积分兑换，兑换后到店出示券码核销。",
     "slot": "请选择时段在线预约，按预约时间到店签到。",
+    "prepaid": "在线预付，款项由工会托管，每次上课到店出示券码核销一次。",
 }
 OFFER_USAGE_EN = {
     "voucher": "Claim it, then show the code at the counter to get the discount.",
     "paid": "Pay the member price online, then show the code at the counter.",
     "points": "Exchange union points for it, then show the code at the counter.",
     "slot": "Book a time slot online and check in at the booked time.",
+    "prepaid": "Pay ahead online; the union holds the money and the counter scans the code once per session.",
 }
 
 # --- Words of history --------------------------------------------------------------

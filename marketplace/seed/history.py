@@ -49,6 +49,7 @@ from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from marketplace.core import dates, pii, reference_data as ref
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import topics
 from marketplace.seed import catalogue as cat
@@ -94,6 +95,25 @@ ROLES: tuple[Role, ...] = (
     {"role": "probation", "start": -35, **SEVERE},
     {"role": "warning", "start": -21, "quality": 0.55, "complaints": 0.09, "answers": 0.8, "honest": True},
     {"role": "watch", "start": -14, "quality": 0.58, "complaints": 0.07, "answers": 0.9, "honest": True},
+)
+CHAOYANG_CASE_OPEN = "多名会员投诉前台以“系统故障”为由拒收工会优惠券、要求按原价付款，已电话核实两起。"
+CHAOYANG_CASE_KEPT = "会员反映门店擅自缩短营业时间、预约后无人接待，且未在期限内答复投诉，立案核查。"
+CHAOYANG_CASE_KEPT_EXPLANATION = (
+    "商户已书面说明原因（店长离职交接），补偿了受影响会员，并承诺按公示时间营业；近两周评价回升，暂不下架，继续观察。"
+)
+CHAOYANG_EVALUATOR = "朝阳区职工服务质量监督站"
+# The demo shop's complaints: (category, what the member wrote, the owner's answer or None).
+DEMO_SHOP_COMPLAINTS = (
+    (
+        "poor_service",
+        "体验课教练迟到二十分钟，也没有提前通知，整节课只剩半小时。",
+        "非常抱歉！当天教练临时堵车，我们已安排同一位教练为您补上一节完整的体验课，前台会电话联系您预约时间。",
+    ),
+    (
+        "overcharge",
+        "用了工会优惠券后，前台又要求另付二十元毛巾押金，之前没有说明。",
+        None,
+    ),
 )
 ROLE_CLAIMS_PER_DAY = 4  # a role's provider is busy enough for its figures to count quickly
 ROLE_TYPES = ("fastfood", "restaurant", "supermarket", "gym", "convenience", "cinema")
@@ -316,11 +336,11 @@ class History:
         for table, last in marks.items():
             await self.db.execute(f"UPDATE {table} SET {columns[table]} = $2 WHERE id > $1", last, at)
 
-    async def marks(self) -> dict[str, int]:
-        return {
-            table: await self.db.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")
-            for table in ("standing_event", "enforcement_case", "provider_status_change", "audit_event")
-        }
+    async def marks(self, *, audit: bool = True) -> dict[str, int]:
+        """`audit` False: the audit log is left as written (it is append-only; a trigger
+        refuses rewriting it), so the steps that audit what they do keep its moment."""
+        tables = ("standing_event", "enforcement_case", "provider_status_change") + (("audit_event",) if audit else ())
+        return {table: await self.db.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}") for table in tables}
 
     # --- the cast ------------------------------------------------------------------------------
 
@@ -435,6 +455,13 @@ class History:
             >= 1
         ]
         candidates.sort(key=lambda p: (p.type not in ROLE_TYPES, p.id))
+        # The demo's district (Chaoyang, its operator and the demo member's) keeps two shops of
+        # its own out of the roles (which move a provider to the city) when there are enough
+        # others, so that its operator has providers, cases and complaints to look after.
+        chaoyang = self.operators["chaoyang"].node_id
+        own = [p for p in candidates if p.node == chaoyang][:2]
+        if len(candidates) - len(own) >= len(ROLES):
+            candidates = [p for p in candidates if p not in own]
         for spec, provider in zip(ROLES, candidates, strict=False):  # more candidates than roles
             provider.role = spec["role"]
             provider.start = self.day(spec["start"])
@@ -472,7 +499,9 @@ class History:
             "SELECT o.id, o.provider, o.kind, o.category, o.status, o.member_price_fen, o.subsidy_fen, o.points_price, "
             "o.stock_left, o.per_member_limit, o.limit_period, o.groups, o.valid_from, o.valid_to, o.published_at, "
             "o.updated_at, o.title_zh, n.path AS scope_path FROM offer o JOIN union_node n ON n.id = o.node_scope "
-            "WHERE o.provider = ANY($1::int[]) AND o.status IN ('published', 'paused', 'expired') ORDER BY o.id",
+            # Prepaid packages have no made-up history: their money is escrow (marketplace/prepaid).
+            "WHERE o.provider = ANY($1::int[]) AND o.status IN ('published', 'paused', 'expired') "
+            "AND o.kind <> 'prepaid' ORDER BY o.id",
             list(self.providers),
         )
         for row in rows:
@@ -1691,6 +1720,342 @@ class History:
         amount = -(-(points.APPROVAL_THRESHOLD + 1) // max(members, 1) // 50) * 50
         await points.create_grant(chaoyang, chaoyang.node_id, None, amount, "区总工会年终慰问积分")
 
+    # --- the district's desk, draws, rosters, disputes -------------------------------------------
+
+    async def chaoyang_desk(self) -> None:
+        """Chaoyang district's own work, so its operator's pages are not empty: a New Year
+        campaign of its own for gig workers (budgeted, starting soon), a delisting case it
+        opened by hand on one of its providers and one it closed keeping the provider, and
+        the district's own survey station with an API key."""
+        from evaluation.enforcement import cases
+        from evaluation.evaluators import keys
+        from marketplace.campaigns import services as campaigns
+        from marketplace.campaigns.schemas import CampaignCreate
+
+        chaoyang = self.operators["chaoyang"]
+        assert chaoyang.node_id is not None  # an operator belongs to a node
+        categories = {code: id_ for id_, code in self.category_codes.items()}
+        new_year = _at_local(date(_local(self.now).year + (_local(self.now).month > 1), 1, 1), 0)
+        if new_year - self.now < timedelta(days=7):  # seeded in late December: the Spring Festival
+            new_year = self.on_day(40, 0)
+        campaign = await campaigns.create_campaign(
+            chaoyang,
+            CampaignCreate(
+                node_id=chaoyang.node_id,
+                name_zh="朝阳区新就业形态劳动者新春暖心补贴",
+                name_en="Chaoyang New Year support for gig workers",
+                starts_at=new_year,
+                ends_at=new_year + timedelta(days=45),
+                groups=["gig"],
+                category_ids=[categories[code] for code in ("dining", "fitness") if code in categories],
+                budget_fen=5_000_000,
+                per_member_cap_fen=5_000,
+            ),
+        )
+        await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(-4, 15.5))
+
+        # Its providers: the most complained about gets a case opened by hand; another, a case
+        # closed with the provider kept after it put things right.
+        rows = await self.db.fetch(
+            "SELECT p.id, count(c.id) AS n FROM provider p LEFT JOIN complaint c ON c.provider = p.id "
+            "WHERE p.node = $1 AND p.status = 'active' AND p.id <> $2 AND NOT EXISTS "
+            "(SELECT 1 FROM enforcement_case e WHERE e.provider = p.id AND e.kind = 'delisting' "
+            "AND e.status IN ('open', 'appealed')) "
+            "GROUP BY p.id ORDER BY n DESC, p.id LIMIT 2",
+            chaoyang.node_id,
+            self.demo_provider.id if self.demo_provider else 0,
+        )
+        plans = [(CHAOYANG_CASE_OPEN, -6, None), (CHAOYANG_CASE_KEPT, -24, -17)]
+        for row, (reason, opened, kept) in zip(rows, plans, strict=False):
+            marks = await self.marks(audit=False)
+            case_id = await cases.open_case_by_hand(chaoyang, row["id"], reason)
+            await self.backdate(marks, self.on_day(opened, 10.5))
+            if kept is not None:
+                marks = await self.marks(audit=False)
+                await cases.decide(chaoyang, case_id, "keep", CHAOYANG_CASE_KEPT_EXPLANATION)
+                await self.db.execute(
+                    "UPDATE enforcement_case SET decided_at = $2 WHERE id = $1", case_id, self.on_day(kept, 16)
+                )
+                await self.backdate(marks, self.on_day(kept, 16))
+
+        org = await self.db.fetchval(
+            "INSERT INTO evaluator_org (name, node) VALUES ($1, $2) RETURNING id", CHAOYANG_EVALUATOR, chaoyang.node_id
+        )
+        marks = await self.marks(audit=False)
+        await keys.issue(chaoyang, org)
+        await self.db.execute("UPDATE evaluator_api_key SET created_at = $2 WHERE org = $1", org, self.on_day(-30, 9.5))
+        await self.backdate(marks, self.on_day(-30, 9.5))
+
+    async def draws(self) -> None:
+        """Two fair draws (抽签) of scarce free vouchers for Chaoyang's members: one taking
+        entries now (the demo member has not entered: she can), one drawn two days ago with
+        its 公示, places claimed by most winners through the normal claim, the demo member
+        among the entrants. Made through the draws' own services; their clock set back."""
+        from marketplace.core.federation import services as federation
+        from marketplace.draws import services as draws
+
+        chaoyang = self.operators["chaoyang"]
+        demo = self.demo_member.id if self.demo_member else 0
+        offers = await self.db.fetch(
+            "SELECT o.id, o.stock_left FROM offer o WHERE o.node_scope = $1 AND o.status = 'published' "
+            "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $2 AND o.stock_left >= 20 "
+            "AND o.valid_from < $3 AND o.provider <> $4 ORDER BY o.kind = 'voucher' DESC, o.id LIMIT 2",
+            chaoyang.node_id,
+            self.day(30),
+            self.day(-14),
+            self.demo_provider.id if self.demo_provider else 0,
+        )
+        if len(offers) < 2:
+            return
+        members = [m.id for m in self.members if m.path.startswith(chaoyang.node_path or "-") and m.id != demo]
+        rng = self.rng
+        rng.shuffle(members)
+        half = len(members) // 2
+        plans = [
+            # (offer, entrants, places, opened days ago, drawn days ago)
+            (offers[0], members[: min(36, half)] + ([demo] if demo else []), 12, 12, 2),
+            (offers[1], members[half : half + 28], 15, 3, None),
+        ]
+        for offer, entrants, places, opened, drawn in plans:
+            created = self.on_day(-opened, 9) - timedelta(hours=1)
+            draw_id = await draws.create_draw(
+                chaoyang,
+                draws.DrawCreate(
+                    offer_id=offer["id"],
+                    opens_at=self.on_day(-opened, 9),
+                    closes_at=self.now + timedelta(hours=1) if drawn else self.on_day(4, 20),
+                    places=min(places, offer["stock_left"]),
+                    claim_hours=72,
+                    weights={"hardship": 3, "gig": 2},
+                ),
+            )
+            await self.db.execute("UPDATE draw SET created_at = $2 WHERE id = $1", draw_id, created)
+            entered: list[tuple[int, datetime]] = []
+            window_end = self.on_day(-drawn, 8) if drawn else self.now - timedelta(minutes=30)
+            for member_id in entrants:
+                principal = await federation.member_principal(member_id)
+                if principal is None:
+                    continue
+                try:
+                    entry = await draws.enter(principal, draw_id)
+                except (NotFound, Conflict, Forbidden, Invalid):
+                    continue  # not eligible for this offer (its scope, a limit): no entry
+                # In the daytime of a day of the window (members enter from their phones).
+                at = self.on_day(-opened + rng.randrange(max(opened - (drawn or 0), 1)), rng.uniform(7.5, 22.5))
+                at = min(max(at, self.on_day(-opened, 9) + timedelta(minutes=5)), window_end)
+                entered.append((entry["ticket"], at))
+            await self.db.executemany(
+                "UPDATE draw_entry SET entered_at = $2 WHERE id = $1", [(ticket, at) for ticket, at in entered]
+            )
+            await self.db.execute(
+                "UPDATE notification SET created_at = e.entered_at FROM draw_entry e WHERE e.draw = $1 "
+                "AND notification.member = e.member AND notification.kind = 'draw_entered' "
+                "AND notification.link = $2",
+                draw_id,
+                f"/draws/{draw_id}",
+            )
+            if not drawn:
+                continue
+            await draws.run_draw(chaoyang, draw_id)
+            at = self.on_day(-drawn, 10)
+            await self.db.execute(
+                # The notice lasts as long as the policy gave it, from the draw's moment.
+                "UPDATE draw SET drawn_at = $2::timestamptz, closes_at = $2::timestamptz, "
+                "notice_until = $2::timestamptz + (notice_until - drawn_at) "
+                "WHERE id = $1",
+                draw_id,
+                at,
+            )
+            await self.db.execute(
+                "UPDATE draw_entry SET offered_until = $2 WHERE draw = $1 AND offered_until IS NOT NULL",
+                draw_id,
+                at + timedelta(hours=72),
+            )
+            # What the messages said follows the draw's moments: the draw's time, the claim's deadline.
+            await self.db.execute(
+                "UPDATE notification SET created_at = $2 WHERE link = $1 AND kind IN ('draw_won', 'draw_waitlisted')",
+                f"/draws/{draw_id}",
+                at,
+            )
+            await self.db.execute(
+                "UPDATE notification SET params = jsonb_set(params, '{closes}', to_jsonb($2::text)) "
+                "WHERE link = $1 AND kind = 'draw_entered'",
+                f"/draws/{draw_id}",
+                draws._text_time(at),
+            )
+            await self.db.execute(
+                "UPDATE notification SET params = jsonb_set(params, '{until}', to_jsonb($2::text)) "
+                "WHERE link = $1 AND kind = 'draw_won'",
+                f"/draws/{draw_id}",
+                draws._text_time(at + timedelta(hours=72)),
+            )
+            winners = await self.db.fetch(
+                "SELECT member FROM draw_entry WHERE draw = $1 AND status = 'offered' AND member <> $2 ORDER BY rank",
+                draw_id,
+                demo,
+            )
+            for row in winners[: max(len(winners) - 2, 0)]:  # the last two have a day left to claim
+                principal = await federation.member_principal(row["member"])
+                if principal is None:
+                    continue
+                voucher = await draws.claim_place(principal, draw_id)
+                claimed = at + timedelta(hours=rng.uniform(0.5, 30))
+                await self.db.execute("UPDATE voucher SET claimed_at = $2 WHERE id = $1", voucher.id, claimed)
+
+    async def roster_imports(self) -> None:
+        """Chaoyang's roster imports: this month's new members of the couriers' union applied
+        (through the import's own service), and a file from a street union refused with a few
+        rows to correct (a wrong check character, an unknown union code, a phone given twice,
+        a birth date that makes a child), which the operator reads row by row."""
+        from marketplace.core.federation.roster import services as roster
+        from marketplace.core.federation.roster.parsing import CHINESE_HEADERS, COLUMNS, check_character
+
+        chaoyang = self.operators["chaoyang"]
+        header = ",".join(CHINESE_HEADERS[column] for column in COLUMNS)
+        courier, street = "110105H001", "110105G006"
+
+        def person(number: int, born: date, male: bool) -> tuple[str, str]:
+            # Sequence numbers 950-999 are outside the generated members' range (seed/__init__.py).
+            first17 = f"110105{born:%Y%m%d}{950 + number * 2 % 48 + male:03d}"[:17]
+            phone = f"1970105{number:04d}"  # 197: a prefix the generated members never use
+            return phone, first17 + check_character(first17)
+
+        names = ["赵子豪", "钱晓燕", "孙立伟", "李明月", "周建军", "吴海燕", "郑国强", "王春梅", "冯志远", "陈丽娟"]
+        good = [header]
+        for number, name in enumerate(names):
+            male = name in ("赵子豪", "孙立伟", "周建军", "郑国强", "冯志远")
+            phone, id_number = person(number, date(1985 + number, 3 + number % 9, 5 + number), male)
+            groups = "新就业形态劳动者" + (";女职工" if not male else "")
+            good.append(f"{name},{phone},{id_number},{courier},{groups}")
+        marks = await self.marks(audit=False)
+        await roster.start_import(
+            chaoyang, "朝阳区快递行业联合工会_12月新入会.csv", ("\r\n".join(good) + "\r\n").encode()
+        )
+        await self.db.execute(
+            "UPDATE roster_import SET created_at = $1::timestamptz, finished_at = $1::timestamptz + interval '4 seconds' "
+            "WHERE filename LIKE '朝阳区快递%'",
+            self.on_day(-3, 14.3),
+        )
+        await self.backdate(marks, self.on_day(-3, 14.3))
+
+        phone_a, id_a = person(20, date(1990, 6, 18), True)
+        phone_b, id_b = person(21, date(1993, 11, 2), False)
+        phone_c, id_c = person(22, date(1988, 1, 25), False)
+        _phone_d, id_d = person(23, date(2015, 7, 1), True)
+        phone_e, id_e = person(24, date(1979, 9, 9), True)
+        wrong_check = id_b[:17] + ("0" if id_b[17] != "0" else "1")
+        bad = [
+            header,
+            f"高文博,{phone_a},{id_a},{street},",
+            f"林小雨,{phone_b},{wrong_check},{street},女职工",
+            f"何静,{phone_c},{id_c},110105G099,女职工",
+            f"马天宇,{phone_a},{id_d},{street},",
+            f"黄志刚,{phone_e},{id_e},{street},新就业形态劳动者",
+        ]
+        marks = await self.marks(audit=False)
+        await roster.start_import(chaoyang, "望京街道联合工会_补录名单.csv", ("\r\n".join(bad) + "\r\n").encode())
+        await self.db.execute(
+            "UPDATE roster_import SET created_at = $1::timestamptz, finished_at = $1::timestamptz + interval '1 second' "
+            "WHERE filename LIKE '望京街道%'",
+            self.on_day(-1, 10.2),
+        )
+        await self.backdate(marks, self.on_day(-1, 10.2))
+
+    async def disputes(self) -> None:
+        """Card payments the members' banks dispute, as Stripe's webhooks report them through
+        the payments' own handlers: one waiting for the bank (its voucher held), one the
+        provider won."""
+        from marketplace.payments import services as payments
+
+        rows = await self.db.fetch(
+            "SELECT p.id, p.payment_intent, p.amount_fen, v.status FROM payment p JOIN voucher v ON v.id = p.voucher "
+            "JOIN provider pr ON pr.id = v.provider JOIN union_node n ON n.id = pr.node "
+            "WHERE p.status = 'succeeded' AND p.disputed_at IS NULL AND v.status IN ('issued', 'redeemed') "
+            "AND v.member <> $1 AND p.created_at > $2 "
+            "ORDER BY (n.path LIKE $3 || '%') DESC, (v.status = 'issued') DESC, p.created_at DESC LIMIT 2",
+            self.demo_member.id if self.demo_member else 0,
+            self.day(-30),
+            self.operators["chaoyang"].node_path,
+        )
+        plans = [("needs_response", "fraudulent", -2, None), ("won", "product_not_received", -26, -9)]
+        for row, (status, reason, opened, closed) in zip(rows, plans, strict=False):
+            facts = {
+                "id": f"dp_demo{row['id']:012d}",
+                "payment_intent": row["payment_intent"],
+                "status": "needs_response",
+                "reason": reason,
+                "amount": row["amount_fen"],
+            }
+            await payments.disputed_in_stripe(facts)
+            await self.db.execute(
+                "UPDATE payment SET disputed_at = $2 WHERE id = $1", row["id"], self.on_day(opened, 11)
+            )
+            await self.db.execute(
+                "UPDATE voucher SET disputed_at = $2 WHERE id = (SELECT voucher FROM payment WHERE id = $1)",
+                row["id"],
+                self.on_day(opened, 11),
+            )
+            if closed is not None:
+                await payments.dispute_closed_in_stripe({**facts, "status": status})
+                await self.db.execute(
+                    "UPDATE payment SET dispute_closed_at = $2 WHERE id = $1", row["id"], self.on_day(closed, 15)
+                )
+
+    async def demo_shop_complaints(self) -> None:
+        """The demo shop's own complaints, so its owner has the page's work to see: one
+        answered last week, one new and waiting for an answer; filed by members through the
+        complaints' service, answered by the owner through it."""
+        import msgspec
+
+        from evaluation.complaints import services as complaints
+        from evaluation.schemas import ComplaintInput
+        from marketplace.core.federation import services as federation
+
+        provider = self.demo_provider
+        if provider is None:
+            return
+        rows = await self.db.fetch(
+            "SELECT * FROM (SELECT DISTINCT ON (d.member) d.voucher, d.member, d.redeemed_at FROM redemption d "
+            "WHERE d.provider = $1 AND d.member <> $2 AND d.redeemed_at BETWEEN $3 AND $4 "
+            "AND NOT EXISTS (SELECT 1 FROM complaint c WHERE c.voucher = d.voucher) "
+            "ORDER BY d.member, d.redeemed_at DESC) latest ORDER BY redeemed_at DESC LIMIT 2",
+            provider.id,
+            self.demo_member.id if self.demo_member else 0,
+            self.day(-12),
+            self.day(-1),
+        )
+        owner = Principal(
+            kind="provider", id=provider.owner, display_name=provider.name, provider_id=provider.id, role="owner"
+        )
+        for row, (category, text, answer) in zip(
+            sorted(rows, key=lambda r: r["redeemed_at"]), DEMO_SHOP_COMPLAINTS, strict=False
+        ):
+            member = await federation.member_principal(row["member"])
+            if member is None:
+                continue
+            # The answered one the evening after the visit; the one waiting, within its answer time:
+            # the evening after a recent visit, else this morning (an hour ago at the latest).
+            filed = row["redeemed_at"] + timedelta(hours=3)
+            if not answer and filed < self.now - timedelta(days=2):
+                filed = min(self.on_day(0, 8.5), self.now - timedelta(hours=1))
+            complaint = await complaints.file(
+                member,
+                row["voucher"],
+                provider.id,
+                msgspec.convert({"category": category, "text": text}, ComplaintInput),
+            )
+            await self.db.execute(
+                "UPDATE complaint SET created_at = $2, respond_by = $3 WHERE id = $1",
+                complaint.id,
+                filed,
+                filed + complaints.response_time(),
+            )
+            if answer:
+                await complaints.answer(owner, complaint.id, answer)
+                await self.db.execute(
+                    "UPDATE complaint SET answered_at = $2 WHERE id = $1", complaint.id, filed + timedelta(hours=20)
+                )
+
     # --- today ---------------------------------------------------------------------------------------
 
     async def today(self) -> None:
@@ -1857,6 +2222,11 @@ STEPS = (
     "search_misses",
     "forwards",
     "approvals",
+    "chaoyang_desk",
+    "draws",
+    "roster_imports",
+    "disputes",
+    "demo_shop_complaints",
     "today",
     "finish",
 )

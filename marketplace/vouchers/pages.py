@@ -34,33 +34,6 @@ from providers import services as providers
 nav.register("provider", "counter", N_("Redeem vouchers"), "/provider/counter", "ticket", position=5)
 
 
-def _message(error: DomainError) -> str:
-    """The reason in the viewer's language (the service's detail is English)."""
-    messages = {
-        "offer_not_found": _("This offer does not exist or is not open to you."),
-        "sold_out": _("This offer has run out."),
-        "limit_reached": _("You already hold as many of this offer as you may for now."),
-        "kind_not_claimable": _("This offer is paid online: pay for it on its payment page."),
-        "insufficient_points": _("You do not have enough points for this offer."),
-        "not_paid_offer": _("This offer is not paid online: claim it instead."),
-        "nothing_to_pay": _("The union's subsidy covers this offer in full; there is nothing to pay."),
-        "payment_unavailable": _("The payment service could not be reached; nothing was charged. Try again."),
-        "slot_full": _("This time slot is full or no longer open; choose another."),
-        "slot_required": _("Choose a time slot first."),
-        "not_issued": _("Only an issued voucher can be cancelled or redeemed."),
-        "not_redeemed": _("Only a redeemed voucher can be rated."),
-        "voucher_not_found": _("No voucher of yours has this code."),
-        "code_typo": _("This code has a typo: please check it and type it again."),
-        "malformed_code": _("A voucher code has 14 letters and digits."),
-        "counter_throttled": _("Too many unknown codes were tried; wait a few minutes."),
-        "expired": _("This voucher has expired."),
-        "not_rateable": _("Only a voucher you have used can be rated."),
-        "member_left": _("You have left the union: you can still see your vouchers, but not claim new ones."),
-        "rating_locked": _("A rating can be changed for 7 days only."),
-    }
-    return messages.get(error.code) or error.translated()
-
-
 @post("/offers/{offer_id:int}/claim", guards=[guards.member], include_in_schema=False)
 async def claim(request: Request, offer_id: BigId) -> Response:
     form = await request.form()
@@ -126,7 +99,7 @@ def refused_claim(error: DomainError, offer_id: int) -> Template:
     return Template(
         template_name="vouchers/claim_refused.html",
         status_code=error.status,
-        context={"message": _message(error), "code": error.code, "offer_id": offer_id},
+        context={"message": error.translated(), "code": error.code, "offer_id": offer_id},
     )
 
 
@@ -196,7 +169,7 @@ async def cancel(request: Request, voucher_id: BigId) -> Response:
     try:
         await services.cancel(request.user, voucher_id)
     except DomainError as error:
-        return await _voucher_page(request, voucher_id, _message(error), error.status)
+        return await _voucher_page(request, voucher_id, error.translated(), error.status)
     return Redirect(path=f"/vouchers/{voucher_id}?done=cancelled")
 
 
@@ -206,7 +179,7 @@ async def honoured(request: Request, voucher_id: BigId) -> Response:
     try:
         await services.answer_honoured(request.user, voucher_id, answer == "yes")
     except DomainError as error:
-        return await _voucher_page(request, voucher_id, _message(error), error.status)
+        return await _voucher_page(request, voucher_id, error.translated(), error.status)
     return Redirect(path=f"/vouchers/{voucher_id}")
 
 
@@ -235,7 +208,7 @@ async def rate(request: Request, voucher_id: BigId) -> Response:
     except DomainError as error:
         if error.field in ("overall", "service", "honoured", "environment", "attitude", "comment"):
             return await _voucher_page(request, voucher_id, None, error.status, form, rating_error=form_error(error))
-        return await _voucher_page(request, voucher_id, _message(error), error.status, form)
+        return await _voucher_page(request, voucher_id, error.translated(), error.status, form)
     return Redirect(path=f"/vouchers/{voucher_id}?done=rated#rating")
 
 
@@ -270,7 +243,7 @@ async def complain(request: Request, voucher_id: BigId) -> Response:
     except DomainError as error:
         if error.field in ("image", "category", "text"):
             return await _voucher_page(request, voucher_id, None, error.status, form, complaint_error=form_error(error))
-        return await _voucher_page(request, voucher_id, _message(error), error.status, form)
+        return await _voucher_page(request, voucher_id, error.translated(), error.status, form)
     return Redirect(path=f"/vouchers/{voucher_id}?done=complained#complaints")
 
 

@@ -83,6 +83,10 @@ class CounterVoucher(msgspec.Struct, kw_only=True):
     redeemed_location: str | None = None  # where and by whom it was redeemed (a second use shows them)
     redeemed_by: str | None = None
     disputed: bool = False  # the payment is disputed: the counter may not redeem it
+    # A prepaid package's use (marketplace/prepaid): which session this was and how many are
+    # left (None for a period membership).
+    session: int | None = None
+    sessions_left: int | None = None
 
 
 class ClaimInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -26,6 +26,7 @@ its provider's vouchers meanwhile cancels and refunds it then. A lost dispute re
 import contextlib
 from datetime import UTC, datetime, time, timedelta
 
+import msgspec
 import structlog
 from redis.exceptions import RedisError
 
@@ -38,10 +39,12 @@ from marketplace.core import dates, db, notifications, personal_data, pii, ratel
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from marketplace.core.federation import services as federation
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.web.nav import N_
 from marketplace.points import services as points
+from marketplace.prepaid import escrow
 from marketplace.vouchers import codes
 from marketplace.vouchers.schemas import ClaimState, CounterVoucher, VoucherRead
 from providers import services as providers
@@ -59,6 +62,10 @@ MISS_WINDOW_SECONDS = 600
 STAFF_MISS_LIMIT = 20
 PROVIDER_MISS_LIMIT = 100
 ALERT_MISSES = 50
+# A prepaid package's voucher ends through marketplace/prepaid (cooling-off, delisting, its
+# end date), which refunds what is left in escrow: never through a cancel, a provider's
+# cancellation or the expiry job here, which would refund used sessions or keep unused ones.
+_NOT_PREPAID = "offer NOT IN (SELECT id FROM offer WHERE kind = 'prepaid')"
 
 
 personal_data.keeps(
@@ -85,11 +92,6 @@ def period_start(period: str, now: datetime) -> datetime:
     if period == "year":
         return midnight.replace(month=1, day=1)
     return datetime(1970, 1, 1, tzinfo=UTC)  # "total": one window for all time
-
-
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members may claim and hold vouchers.", code="wrong_role")
 
 
 def node_ids(principal: Principal) -> list[int]:
@@ -142,7 +144,7 @@ async def claim(
     """Claim one voucher of an offer for the signed-in member (a booking names its slot).
     An offer given by draw is claimed only with a place the draw gave (marketplace/draws
     passes `drawn_place`); everything else is checked as for any claim."""
-    _member(principal)
+    guards.require_member(principal)
     federation.require_current_member(principal)
     now = datetime.now(UTC)
     offer = await open_offer(principal, offer_id)
@@ -150,7 +152,9 @@ async def claim(
         raise Conflict("This offer is given by draw: enter the draw on its page.", code="by_draw")
     if offer["kind"] not in CLAIMABLE_KINDS:
         raise Conflict("This offer is paid online: pay for it on its payment page.", code="kind_not_claimable")
-    if (offer["kind"] == "slot") != (slot_id is not None):
+    if offer["kind"] == "slot" and slot_id is None:
+        raise Invalid("Choose a time slot first.", code="slot_required", field="slot_id")
+    if offer["kind"] != "slot" and slot_id is not None:
         raise Invalid(
             "Choose a time slot for a booking, and only for a booking.", code="slot_required", field="slot_id"
         )
@@ -162,7 +166,7 @@ async def claim(
             and await points.spend_for_voucher(connection, principal.id, voucher_id, offer["points_price"]) is None
         ):
             raise Conflict(
-                f"This offer costs {offer['points_price']} points; you have fewer.",
+                "You do not have enough points for this offer.",
                 code="insufficient_points",
                 points_price=offer["points_price"],
             )
@@ -257,7 +261,7 @@ async def claim_state(
 
 async def ask_restock_alert(principal: Principal, offer_id: int) -> None:
     """到货提醒: tell the member in the inbox when this offer, open to them, has stock again."""
-    _member(principal)
+    guards.require_member(principal)
     async with db.connection() as connection:
         offer = await catalog.claimable_offer(connection, offer_id, node_ids(principal), list(principal.groups))
     if offer is None:
@@ -322,7 +326,7 @@ async def issue(
     )
     if counted is None:
         raise Conflict(
-            f"You already hold {offer['per_member_limit']} of this offer for this period.",
+            "You already hold as many of this offer as you may for now.",
             code="limit_reached",
             limit=offer["per_member_limit"],
             period=offer["limit_period"],
@@ -331,7 +335,9 @@ async def issue(
     if slot_id is not None:
         slot_end = await catalog.book_slot(connection, offer["id"], slot_id)
         if slot_end is None:
-            raise Conflict("This time slot is full or no longer open.", code="slot_full", field="slot_id")
+            raise Conflict(
+                "This time slot is full or no longer open; choose another.", code="slot_full", field="slot_id"
+            )
         expires_at = min(expires_at, slot_end)  # a booking ends with its slot
     code = codes.new_code()
     voucher_id = await connection.fetchval(
@@ -367,7 +373,7 @@ ORDER_TABS = {
 
 async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[VoucherRead]:
     """The member's vouchers, issued ones first (all of them with limit=None)."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _VOUCHER_SQL + "WHERE v.member = $1 ORDER BY (v.status = 'issued') DESC, v.claimed_at DESC LIMIT $2",
@@ -379,7 +385,7 @@ async def my_vouchers(principal: Principal, limit: int | None = 200) -> list[Vou
 
 async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[list[VoucherRead], dict[str, int]]:
     """One tab of the member's orders, newest first, and how many each tab holds."""
-    _member(principal)
+    guards.require_member(principal)
     if tab not in ORDER_TABS:
         raise Invalid("Choose one of the order tabs.", field="tab")
     rated = {rating.voucher_id for rating in await ratings.my_ratings(principal)}
@@ -420,7 +426,7 @@ async def my_orders(principal: Principal, tab: str, limit: int = 100) -> tuple[l
 async def offer_titles(principal: Principal, voucher_ids: list[int]) -> dict[int, tuple[str, str | None]]:
     """The offer each of the member's vouchers is of, {voucher id: (title_zh, title_en)}:
     what points were spent on."""
-    _member(principal)
+    guards.require_member(principal)
     if not voucher_ids:
         return {}
     async with engine().transaction() as transaction:
@@ -453,7 +459,7 @@ async def ask_for_rating(member_id: int, voucher_id: int, event_id: int) -> None
 
 
 async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             _VOUCHER_SQL + "WHERE v.id = $1 AND v.member = $2", voucher_id, principal.id
@@ -465,18 +471,24 @@ async def my_voucher(principal: Principal, voucher_id: int) -> VoucherRead:
 
 async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
     """Cancel an issued voucher of the member's: its stock, slot place, points and money return."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await connection.fetchrow(
             "UPDATE voucher SET status = 'cancelled', cancelled_at = now() "
             "WHERE id = $1 AND member = $2 AND status = 'issued' AND expires_at > now() AND disputed_at IS NULL "
-            "RETURNING paid_fen",
+            f"AND {_NOT_PREPAID} RETURNING paid_fen",
             voucher_id,
             principal.id,
         )
         if row is None:
             current = await my_voucher(principal, voucher_id)  # NotFound when not theirs
+            if current.kind == "prepaid" and current.status == "issued":
+                raise Conflict(
+                    "A prepaid package is taken back from My packages, where its refund is worked out.",
+                    code="prepaid_package",
+                    status_now=current.status,
+                )
             if current.disputed:  # the bank decides where the money goes; a refund now would pay twice
                 raise Conflict(
                     "Your bank disputes this payment; the voucher waits for its decision.",
@@ -486,7 +498,7 @@ async def cancel(principal: Principal, voucher_id: int) -> VoucherRead:
             if current.status == "issued":  # its time is over; the expiry job has not run yet
                 raise Conflict("This voucher has expired.", code="expired", status_now="expired")
             raise Conflict(
-                f"Only an issued voucher can be cancelled; this one is {current.status}.",
+                "Only an issued voucher can be cancelled or redeemed.",
                 code="not_issued",
                 status_now=current.status,
             )
@@ -572,7 +584,8 @@ async def cancel_for_provider(provider_id: int) -> int:
         ids = [
             row["id"]
             for row in await transaction.connection.fetch(
-                "SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' ORDER BY id", provider_id
+                f"SELECT id FROM voucher WHERE provider = $1 AND status = 'issued' AND {_NOT_PREPAID} ORDER BY id",
+                provider_id,
             )
         ]
     cancelled = held = 0
@@ -605,7 +618,7 @@ async def cancel_for_provider(provider_id: int) -> int:
 
 async def answer_honoured(principal: Principal, voucher_id: int, honoured: bool) -> VoucherRead:
     """The member's answer to "was the discount honoured?", for a redeemed voucher of theirs."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         updated = await transaction.connection.fetchval(
             "UPDATE voucher SET honoured = $3 WHERE id = $1 AND member = $2 AND status = 'redeemed' RETURNING id",
@@ -627,7 +640,7 @@ async def expire_vouchers() -> int:
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "UPDATE voucher SET status = 'expired' WHERE status = 'issued' AND expires_at <= now() "
-            "AND disputed_at IS NULL RETURNING id"
+            f"AND disputed_at IS NULL AND {_NOT_PREPAID} RETURNING id"
         )
     return len(rows)
 
@@ -868,6 +881,8 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
         location["id"] for location in await providers.list_locations(provider_id)
     }:
         raise Invalid("This location is not one of yours.", field="location_id")
+    if row["kind"] == "prepaid":
+        return await _use_session(principal, code, provider_id, location_id)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         redeemed = await connection.fetchval(
@@ -907,10 +922,95 @@ async def redeem(principal: Principal, text: str, location_id: int | None = None
         if row["status"] == "issued":  # issued, but its time is over: the expiry job has not run yet
             raise Conflict("This voucher has expired.", code="expired", status_now="expired")
         raise Conflict(
-            f"This voucher is {row['status']} and cannot be redeemed.", code="not_issued", status_now=row["status"]
+            "Only an issued voucher can be cancelled or redeemed.", code="not_issued", status_now=row["status"]
         )
     log.info("voucher_redeemed", voucher_id=redeemed, provider_id=provider_id, staff_id=principal.id)
     return _counter(row)
+
+
+async def _use_session(principal: Principal, code: str, provider_id: int, location_id: int | None) -> CounterVoucher:
+    """One session of a prepaid package (marketplace/prepaid): its part of the escrow goes to
+    the provider; the voucher stays issued until the last session, then is redeemed. The
+    voucher's row lock orders concurrent scans of one package; the ledger refuses a session
+    that is not left."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        voucher = await connection.fetchrow(
+            "SELECT id, status, expires_at, disputed_at FROM voucher WHERE code = $1 AND provider = $2 FOR UPDATE",
+            code,
+            provider_id,
+        )
+        used = None
+        if (
+            voucher["status"] == "issued"
+            and voucher["disputed_at"] is None
+            and voucher["expires_at"] > datetime.now(UTC)
+        ):
+            used = await escrow.use_session(connection, voucher["id"], principal.id)
+        if used is not None:
+            # The voucher is redeemed with its last session (an issued one has no redeemed_at).
+            await connection.execute(
+                "UPDATE voucher SET redeemed_by = $2, redeemed_location = $3, "
+                "status = CASE WHEN $4 THEN 'redeemed' ELSE status END, "
+                "redeemed_at = CASE WHEN $4 THEN now() END WHERE id = $1",
+                voucher["id"],
+                principal.id,
+                location_id,
+                used["sessions_left"] == 0,
+            )
+            row = await connection.fetchrow(_COUNTER_SQL, code, provider_id)
+            if used["session"] == 1:  # the quality loop hears of a class package's first session
+                await outbox.publish(
+                    topics.VoucherRedeemed(
+                        voucher_id=row["id"],
+                        provider_id=provider_id,
+                        offer_id=row["offer"],
+                        category_id=row["category"],
+                        member_id=row["member"],
+                        staff_id=principal.id,
+                        location_id=location_id,
+                        redeemed_at=row["redeemed_at"] or datetime.now(UTC),
+                    )
+                )
+        else:
+            row = await connection.fetchrow(_COUNTER_SQL, code, provider_id)
+    if used is None:
+        if row["status"] == "issued" and row["disputed_at"] is not None:
+            raise Conflict(
+                "The member's bank disputes the payment of this voucher; it cannot be used until the "
+                "dispute is settled.",
+                code="disputed",
+                field="code",
+                status_now="disputed",
+            )
+        if row["status"] == "issued" and row["expires_at"] <= datetime.now(UTC):
+            raise Conflict("This voucher has expired.", code="expired", status_now="expired")
+        raise Conflict(
+            "This package has no sessions left.", code="no_sessions_left", field="code", status_now=row["status"]
+        )
+    log.info("package_session_used", voucher_id=row["id"], provider_id=provider_id, session=used["session"])
+    return msgspec.structs.replace(_counter(row), sessions_left=used["sessions_left"], session=used["session"])
+
+
+async def lock(connection, voucher_id: int) -> None:
+    """Take the voucher's row lock first, in a claim's and the counter's order (voucher, then
+    what hangs on it), so that a refund of a prepaid package never deadlocks with a scan."""
+    await connection.execute("SELECT id FROM voucher WHERE id = $1 FOR UPDATE", voucher_id)
+
+
+async def prepaid_refunded(connection, voucher_id: int, refunded_fen: int, *, used: bool) -> None:
+    """What was left of a prepaid package went back (marketplace/prepaid), `refunded_fen` of the
+    member's share in all. Never used: the voucher is refunded and what it took returns (stock,
+    limit, the campaign's subsidy). Used in part: it stays as used (redeemed), the refund noted."""
+    if not used:
+        await money_returned(connection, voucher_id)
+        return
+    await connection.execute(
+        "UPDATE voucher SET status = CASE WHEN status = 'issued' THEN 'redeemed' ELSE status END, "
+        "redeemed_at = coalesce(redeemed_at, now()), refunded_fen = least($2, paid_fen) WHERE id = $1",
+        voucher_id,
+        refunded_fen,
+    )
 
 
 # Money changes the payments domain reports, in its transaction (`connection`) --------------------
@@ -926,6 +1026,11 @@ async def issue_paid(connection, voucher_id: int) -> bool:
         )
         is not None
     )
+
+
+async def set_expiry(connection, voucher_id: int, expires_at: datetime) -> None:
+    """A prepaid package's voucher lasts the package's months from its payment (marketplace/prepaid)."""
+    await connection.execute("UPDATE voucher SET expires_at = $2 WHERE id = $1", voucher_id, expires_at)
 
 
 async def cancel_pending(connection, voucher_id: int) -> bool:

@@ -1,7 +1,7 @@
 """Drafting settlement statements from redeemed vouchers.
 
-The only place of settlements that reads the marketplace's voucher table (read only: the
-vouchers are the marketplace's to write); it drafts through `providers.settlements.services`:
+The only place of settlements that reads the marketplace's voucher table and the prepaid
+escrow ledger (read only: they are the marketplace's to write); it drafts through `providers.settlements.services`:
 
 - `redeemed_lines(provider_id, start, end)`: the provider's vouchers redeemed in
   [start, end), each with the subsidy owed and the member payment collected (fen).
@@ -31,9 +31,18 @@ SELECT v.id AS voucher_id, v.code AS voucher_code, v.offer AS offer_id, o.title_
        coalesce(o.title_en, '') AS offer_title_en, v.redeemed_at, v.subsidy_fen,
        -- A share the member got back (a refund after use, in part or in full) is not the provider's.
        greatest(v.paid_fen - v.refunded_fen, 0) AS paid_fen
+       , NULL::bigint AS escrow_entry
 FROM voucher v JOIN offer o ON o.id = v.offer
 WHERE v.provider = $1 AND v.status = 'redeemed' AND v.redeemed_at >= $2 AND v.redeemed_at < $3
-ORDER BY v.redeemed_at, v.id
+  AND o.kind <> 'prepaid'
+UNION ALL
+-- A prepaid package is paid session by session (a membership, month by month): each part
+-- released from escrow in the month is a line of its own, both shares exactly as released.
+SELECT v.id, v.code, v.offer, o.title_zh, coalesce(o.title_en, ''), e.created_at, e.subsidy_fen, e.member_fen, e.id
+FROM prepaid_entry e JOIN prepaid_package p ON p.id = e.package JOIN voucher v ON v.id = p.voucher
+JOIN offer o ON o.id = v.offer
+WHERE e.provider = $1 AND e.kind = 'release' AND e.created_at >= $2 AND e.created_at < $3
+ORDER BY redeemed_at, voucher_id, escrow_entry
 """
 
 
@@ -49,7 +58,9 @@ async def providers_with_redemptions(start: datetime, end: datetime) -> list[int
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT p.id FROM provider p WHERE EXISTS (SELECT 1 FROM voucher v WHERE v.provider = p.id "
-            "AND v.status = 'redeemed' AND v.redeemed_at >= $1 AND v.redeemed_at < $2) ORDER BY p.id",
+            "AND v.status = 'redeemed' AND v.redeemed_at >= $1 AND v.redeemed_at < $2) "
+            "OR EXISTS (SELECT 1 FROM prepaid_entry e WHERE e.provider = p.id AND e.kind = 'release' "
+            "AND e.created_at >= $1 AND e.created_at < $2) ORDER BY p.id",
             start,
             end,
         )

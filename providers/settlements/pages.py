@@ -6,7 +6,6 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError
 from marketplace.core.identity import approvals, guards
 from marketplace.core.web import paging, todo
@@ -150,34 +149,31 @@ async def console_bulk(request: Request) -> Response:
             else _("None of the ticked statements is approved and waiting to be paid.")
         )
     if error or form.get("confirm") != "1":
-        nothing_changed(request)
         approve = action == "approve"
-        return Template(
-            template_name="settlements/console_bulk.html",
-            status_code=422 if error else 200,
-            context={
-                "nav": "settlements",
-                "kicker": _("Settlements"),
-                "back": back,
-                "error": error,
-                "title": _("Approve statements") if approve else _("Pay statements"),
-                "question": (
-                    ngettext("Approve %(n)s statement?", "Approve these %(n)s statements?", len(statements))
-                    if approve
-                    else ngettext("Pay %(n)s statement?", "Pay these %(n)s statements?", len(statements))
-                )
-                % {"n": len(statements)},
-                "statements": statements,
-                "verb": action,
-                "reason": reason,
-                "total_fen": sum(statement.total_fen for statement in statements),
-                # The revision each statement had on this page: one recomputed since is not approved.
-                "fields": paging.confirm_fields(action, back, reason, [statement.id for statement in statements])
-                + [(f"revision_{statement.id}", str(statement.revision)) for statement in statements],
-                "action": "/console/settlements/bulk",
-                "danger": False,
-                "confirm_label": (_("Approve %(n)s") if approve else _("Pay %(n)s")) % {"n": len(statements)},
-            },
+        return paging.bulk_confirm(
+            request,
+            "settlements/console_bulk.html",
+            error=error,
+            verb=action,
+            back=back,
+            reason=reason,
+            ids=[statement.id for statement in statements],
+            path="/console/settlements/bulk",
+            # The revision each statement had on this page: one recomputed since is not approved.
+            extra_fields=[(f"revision_{statement.id}", str(statement.revision)) for statement in statements],
+            nav="settlements",
+            kicker=_("Settlements"),
+            title=_("Approve statements") if approve else _("Pay statements"),
+            question=(
+                ngettext("Approve %(n)s statement?", "Approve these %(n)s statements?", len(statements))
+                if approve
+                else ngettext("Pay %(n)s statement?", "Pay these %(n)s statements?", len(statements))
+            )
+            % {"n": len(statements)},
+            statements=statements,
+            total_fen=sum(statement.total_fen for statement in statements),
+            danger=False,
+            confirm_label=(_("Approve %(n)s") if approve else _("Pay %(n)s")) % {"n": len(statements)},
         )
     gateway = payouts.configured_gateway() if action == "pay" else None
 

@@ -40,7 +40,7 @@ from marketplace.core import csvfiles, dates
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope
 from marketplace.core.identity import approvals, permissions
 from marketplace.core.identity.principal import Principal
 from providers.schemas import (
@@ -113,9 +113,9 @@ def _check_lines(lines: Sequence[StatementLineInput], start: datetime, end: date
             raise Invalid(
                 "Voucher %(voucher)s has a negative amount.", params={"voucher": line.voucher_id}, field="lines"
             )
-        if line.voucher_id in seen:
+        if (line.voucher_id, line.escrow_entry) in seen:
             raise Invalid("Voucher %(voucher)s is listed twice.", params={"voucher": line.voucher_id}, field="lines")
-        seen.add(line.voucher_id)
+        seen.add((line.voucher_id, line.escrow_entry))
 
 
 async def draft(
@@ -153,7 +153,7 @@ async def draft(
                 return "kept", statement_id
             stored = await connection.fetch(
                 "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
-                "paid_fen FROM settlement_line WHERE statement = $1",
+                "paid_fen, escrow_entry FROM settlement_line WHERE statement = $1",
                 statement_id,
             )
             if {tuple(record.values()) for record in stored} == {_values(line) for line in lines}:
@@ -171,9 +171,9 @@ async def draft(
             try:
                 await connection.execute(
                     "INSERT INTO settlement_line (statement, voucher_id, voucher_code, offer_id, offer_title_zh, "
-                    "offer_title_en, redeemed_at, subsidy_fen, paid_fen) SELECT $1, * FROM unnest("
+                    "offer_title_en, redeemed_at, subsidy_fen, paid_fen, escrow_entry) SELECT $1, * FROM unnest("
                     "$2::bigint[], $3::varchar[], $4::int[], $5::varchar[], $6::varchar[], $7::timestamptz[], "
-                    "$8::int[], $9::int[])",
+                    "$8::int[], $9::int[], $10::bigint[])",
                     statement_id,
                     *columns,
                 )
@@ -302,6 +302,7 @@ def _values(line: StatementLineInput) -> tuple:
         line.redeemed_at,
         line.subsidy_fen,
         line.paid_fen,
+        line.escrow_entry,
     )
 
 
@@ -348,10 +349,11 @@ async def _load(statement_id: int) -> StatementRead:
         connection = transaction.connection
         row = await connection.fetchrow(_STATEMENT_SQL + "WHERE s.id = $1", statement_id)
         if row is None:
-            raise NotFound("No such statement.", code="statement_not_found")
+            raise _no_statement()
         lines = await connection.fetch(
             "SELECT voucher_id, voucher_code, offer_id, offer_title_zh, offer_title_en, redeemed_at, subsidy_fen, "
-            "paid_fen FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id",
+            "paid_fen, escrow_entry FROM settlement_line WHERE statement = $1 ORDER BY redeemed_at, voucher_id, "
+            "escrow_entry",
             statement_id,
         )
         # Corrections carried onto this statement, and those of its own vouchers carried onward.
@@ -407,11 +409,16 @@ def _owner(principal: Principal) -> int:
     return principal.provider_id
 
 
+def _no_statement() -> NotFound:
+    """The answer to a missing statement, and to one out of the caller's reach (scope.py's policy)."""
+    return NotFound("No such statement.", code="statement_not_found")
+
+
 async def statement_for_operator(principal: Principal, statement_id: int) -> StatementRead:
-    """A statement of a provider in the operator's scope (403 outside it)."""
+    """A statement of a provider in the operator's scope (404 outside it, as a missing one)."""
     _operator(principal)
     statement = await _load(statement_id)
-    await federation.require_in_scope(principal, statement.provider_node_id)
+    await scope.require_in_scope(principal, statement.provider_node_id, _no_statement())
     return statement
 
 
@@ -419,8 +426,7 @@ async def my_statement(principal: Principal, statement_id: int) -> StatementRead
     """A statement of the owner's own provider (404 for anyone else's)."""
     provider_id = _owner(principal)
     statement = await _load(statement_id)
-    if statement.provider_id != provider_id:
-        raise NotFound("No such statement.", code="statement_not_found")
+    scope.require_owned(statement.provider_id, provider_id, _no_statement())
     return statement
 
 
@@ -717,9 +723,10 @@ async def set_payout_account(principal: Principal, provider_id: int, account_id:
         row = await transaction.connection.fetchrow(
             "SELECT node, name, payout_account FROM provider WHERE id = $1", provider_id
         )
-    if row is None:
-        raise NotFound("No such provider.", code="provider_not_found")
-    await federation.require_in_scope(principal, row["node"])
+    await scope.require_in_scope(
+        principal, row and row["node"], NotFound("No such provider in your scope.", code="provider_not_found")
+    )
+    assert row is not None
     if row["payout_account"] == account:
         raise Conflict(
             "This is the provider's payout account already.", code="payout_account_unchanged", field="account_id"

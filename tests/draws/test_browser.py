@@ -39,6 +39,11 @@ async def test_a_member_enters_a_draw_reads_the_notice_and_recomputes_it(
         await console.goto("/console/draws")
         # The offer is found by its title and chosen, never typed as a number.
         await console.fill("#offer-q", "健身月卡public")
+        # The results come from catalog's one picker route (GET /console/offers/picker?pick=one).
+        await expect(
+            console.locator(f"[data-testid=offer-results] input[type=radio][value='{offer_id}']")
+        ).to_be_visible()
+        await shots.take(console, "console-offer-picker")
         await console.check(f"[data-testid=offer-results] input[value='{offer_id}']")
         await expect(console.locator(f"[data-testid=offer-chosen] input[value='{offer_id}']")).to_be_checked()
         await console.fill("#opens_at", _local(now() - timedelta(minutes=5)))

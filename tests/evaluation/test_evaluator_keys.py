@@ -77,7 +77,9 @@ async def test_only_administrators_of_the_scope_manage_keys(client, world):
     )
     hebei = await bearer(client, "operator", world.operators["hebei"])
     assert_problem(
-        await client.post(f"/api/v1/console/evaluators/{world.evaluator_org}/keys", headers=hebei), 403, "out_of_scope"
+        await client.post(f"/api/v1/console/evaluators/{world.evaluator_org}/keys", headers=hebei),
+        404,
+        "evaluator_org_not_found",
     )
     assert (await client.get("/api/v1/console/evaluators", headers=hebei)).json() == []
 

@@ -278,8 +278,8 @@ async def test_a_node_publishes_new_policy_versions_that_its_providers_are_held_
         await client.post(
             "/api/v1/console/policies", headers=headers, json={"node_id": world.nodes["haidian"], "rules": rules}
         ),
-        403,
-        "out_of_scope",
+        404,
+        "node_not_found",
     )
     bad = json.loads(json.dumps(rules))
     bad["levels"]["probation"]["satisfaction_below"] = 4.5  # milder than warning

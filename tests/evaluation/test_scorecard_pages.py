@@ -90,7 +90,7 @@ async def test_operators_see_their_subtree_ranked(client, world, computed):
     mine = await client.get("/console/scorecards", headers=HTML)
     assert re.findall(r'data-provider="(\d+)"', mine.text) == [str(computed["a"])]
     assert "中关村体检中心" not in mine.text
-    assert (await client.get(f"/console/scorecards/{computed['b']}", headers=HTML)).status_code == 403
+    assert (await client.get(f"/console/scorecards/{computed['b']}", headers=HTML)).status_code == 404
     detail = await client.get(f"/console/scorecards/{computed['a']}", headers=HTML)
     assert detail.status_code == 200 and 'data-testid="chart-satisfaction"' in detail.text
     csv_text = (await client.get("/console/scorecards.csv")).content.decode("utf-8-sig")

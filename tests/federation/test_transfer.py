@@ -55,8 +55,9 @@ async def test_a_transfer_keeps_points_vouchers_and_history(client, world):
 async def test_transfers_stay_within_the_operators_scope(world):
     member_id = world.members["chaoyang"][0]
     chaoyang, hebei = await operator("chaoyang"), await operator("hebei")
-    with pytest.raises(Forbidden):  # the target union is outside the Chaoyang operator's scope
+    with pytest.raises(NotFound) as refused:  # the target union is outside the Chaoyang operator's scope
         await federation.transfer_member(chaoyang, member_id, world.nodes["hd_union"])
+    assert (refused.value.code, refused.value.field) == ("node_not_found", "node_id")
     with pytest.raises(NotFound):  # the member is outside Hebei's
         await federation.transfer_member(hebei, member_id, world.nodes["sjz_union"])
     with pytest.raises(NotFound):
@@ -138,7 +139,7 @@ async def test_console_member_list_transfers_and_marks_as_left(client, world):
 async def test_console_pages_refuse_other_scopes(client, world):
     await _login(client, "console", world.operators["hebei"])
     member_id = world.members["chaoyang"][0]
-    assert (await client.get(f"/console/nodes/{world.nodes['chaoyang']}/members")).status_code == 403
+    assert (await client.get(f"/console/nodes/{world.nodes['chaoyang']}/members")).status_code == 404
     refused = await _post(client, f"/console/members/{member_id}/leave", {"back_node": str(world.nodes["hebei"])})
     assert refused.status_code == 404
     assert (await federation.member_principal(member_id)).member_status == "active"

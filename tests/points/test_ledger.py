@@ -11,7 +11,7 @@ import pytest
 from catalog.tables import Offer
 from marketplace.core import notifications
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden
+from marketplace.core.errors import Conflict, NotFound
 from marketplace.core.federation import services as federation
 from marketplace.core.identity import services as identity
 from marketplace.core.identity.tables import Operator
@@ -186,8 +186,9 @@ async def test_a_grant_to_a_group_and_a_grant_replayed_chunk_by_chunk(world, mon
 
 async def test_grants_and_corrections_stay_in_the_operators_scope(client, world):
     hebei = await operator(world, "hebei")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as refused:  # as a union that does not exist
         await points.create_grant(hebei, world.nodes["chaoyang"], None, 10, "越权发放")
+    assert (refused.value.code, refused.value.field) == ("node_not_found", "node_id")
     beijing = await operator(world)
     grant = await points.create_grant(beijing, world.nodes["chaoyang"], None, 10, "发放")
     with pytest.raises(Exception) as refused:
@@ -201,7 +202,7 @@ async def test_grants_and_corrections_stay_in_the_operators_scope(client, world)
         headers=headers,
         json={"amount": 10, "reason": "补偿"},
     )
-    assert_problem(response, 403, "out_of_scope")
+    assert_problem(response, 404, "member_not_found")
     headers = await bearer(client, "operator", world.operators["chaoyang"])
     response = await client.post(
         f"/api/v1/console/points/members/{member_id}/adjustments",

@@ -106,11 +106,14 @@ async def test_operators_see_and_act_only_within_their_scope(client, world, draf
     assert {item["id"] for item in beijing["items"]} == {drafted["chaoyang"], drafted["haidian"]}
     # Haidian is a sibling of Chaoyang; Hebei another province.
     sibling = f"/api/v1/console/settlements/{drafted['haidian']}"
-    assert_problem(await client.get(sibling, headers=chaoyang), 403, "out_of_scope")
-    assert_problem(await client.post(sibling + "/approve", headers=chaoyang), 403, "out_of_scope")
+    # Another scope's statement or provider is answered as a missing one (core/federation/scope.py).
+    assert_problem(await client.get(sibling, headers=chaoyang), 404, "statement_not_found")
+    assert_problem(await client.post(sibling + "/approve", headers=chaoyang), 404, "statement_not_found")
     hebei = await operator(client, world, "hebei")
     assert_problem(
-        await client.post(f"/api/v1/console/settlements/{drafted['chaoyang']}/pay", headers=hebei), 403, "out_of_scope"
+        await client.post(f"/api/v1/console/settlements/{drafted['chaoyang']}/pay", headers=hebei),
+        404,
+        "statement_not_found",
     )
     assert_problem(
         await client.put(
@@ -118,8 +121,8 @@ async def test_operators_see_and_act_only_within_their_scope(client, world, draf
             headers=chaoyang,
             json={"account_id": ACCOUNT},
         ),
-        403,
-        "out_of_scope",
+        404,
+        "provider_not_found",
     )
     assert (await client.get("/api/v1/console/settlements", headers=hebei)).json()["items"] == []
     assert await value("SELECT count(*) FROM settlement_statement WHERE status <> 'draft'") == 0

@@ -99,9 +99,9 @@ async def test_pages_follow_the_operators_scope_and_the_owner(client, world, las
     haidian = await _statement(world, "haidian")
     chaoyang = await _statement(world)
     await _login(client, "console", world.operators["chaoyang"])
-    assert (await client.get(f"/console/settlements/{haidian}", headers=HTML)).status_code == 403
-    assert (await client.get(f"/console/settlements/{haidian}/statement.csv")).status_code == 403
-    assert (await _post(client, f"/console/settlements/{haidian}/approve", {})).status_code == 403
+    assert (await client.get(f"/console/settlements/{haidian}", headers=HTML)).status_code == 404
+    assert (await client.get(f"/console/settlements/{haidian}/statement.csv")).status_code == 404
+    assert (await _post(client, f"/console/settlements/{haidian}/approve", {})).status_code == 404
     assert await value("SELECT status FROM settlement_statement WHERE id = $1", haidian) == "draft"
 
     await _login(client, "provider", world.providers["chaoyang"]["owner"])

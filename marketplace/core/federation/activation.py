@@ -20,7 +20,12 @@ from marketplace.core.jobs import outbox, topics
 
 log = structlog.get_logger(__name__)
 
-NO_MATCH = "These details do not match a member waiting for activation. Check them, or ask your union."
+
+def _no_match() -> Unauthorized:
+    return Unauthorized(
+        "These details do not match a member waiting for activation. Check them, or ask your union.",
+        code="activation_failed",
+    )
 
 
 def _normal(name: str, id_number: str, phone: str) -> tuple[str, str, str]:
@@ -52,7 +57,7 @@ async def start(name: str, id_number: str, phone: str, address: str) -> None:
     if member_id is None:
         log.info("member_activation_refused")
         await throttle.failed(account_key, address_key)
-        raise Unauthorized(NO_MATCH, code="activation_failed")
+        raise _no_match()
     await throttle.forgive(account_key, address_key)
     await sms.send_code("activate", phone, member_id, address)
 
@@ -63,7 +68,7 @@ async def activate(name: str, id_number: str, phone: str, code: str, password: s
     check_member_password(password, phone, id_number)
     member_id = await sms.check_code("activate", phone, code)
     if await _candidate(name, id_number, phone) != member_id:
-        raise Unauthorized(NO_MATCH, code="activation_failed")
+        raise _no_match()
     async with engine().transaction() as transaction:
         connection = transaction.connection
         activated = await connection.fetchval(
@@ -73,7 +78,7 @@ async def activate(name: str, id_number: str, phone: str, code: str, password: s
             await hash_password(password),
         )
         if activated is None:
-            raise Unauthorized(NO_MATCH, code="activation_failed")
+            raise _no_match()
         member = Principal(kind="member", id=member_id, display_name="")
         await audit.record(connection, member, "member.activate", "member", member_id)
         await outbox.publish(topics.MemberJoined(member_id=member_id))
@@ -96,4 +101,4 @@ async def set_password(member_id: int, new_hash: str) -> None:
             new_hash,
         )
     if found is None:
-        raise Unauthorized(NO_MATCH, code="activation_failed")
+        raise _no_match()

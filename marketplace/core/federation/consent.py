@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from marketplace.core import db, pii
-from marketplace.core.errors import Forbidden
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 
 PREFERENCE = "evaluator_contact"
@@ -28,7 +28,7 @@ class MemberContact:
 
 async def evaluator_contact(principal: Principal) -> bool:
     """Whether the signed-in member lets evaluators contact them."""
-    _member(principal)
+    guards.require_member(principal)
     async with db.connection() as connection:
         value = await connection.fetchval(
             "SELECT coalesce((preferences ->> $2)::boolean, false) FROM member WHERE id = $1", principal.id, PREFERENCE
@@ -38,7 +38,7 @@ async def evaluator_contact(principal: Principal) -> bool:
 
 async def set_evaluator_contact(principal: Principal, allowed: bool) -> bool:
     """The member turns their consent on or off; returns what is now stored."""
-    _member(principal)
+    guards.require_member(principal)
     async with db.connection() as connection:
         await connection.execute(
             "UPDATE member SET preferences = coalesce(preferences, '{}'::jsonb) || $2::jsonb WHERE id = $1",
@@ -68,8 +68,3 @@ async def evaluator_contacts(connection, member_ids: list[int]) -> dict[int, Mem
             phone=pii.decrypt(bytes(row["phone_cipher"])) if consented else None,
         )
     return contacts
-
-
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members may do this.", code="wrong_role")

@@ -5,7 +5,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, QueryParameter
 
 from marketplace.core.errors import Invalid
-from marketplace.core.federation import services
+from marketplace.core.federation import scope, services
 from marketplace.core.federation.roster import services as roster
 from marketplace.core.federation.schemas import MemberCreate, MemberPage, NodeSummary
 from marketplace.core.identity import guards
@@ -59,7 +59,7 @@ class FederationController(Controller):
 
     @post("/members", summary="Add a member to a grassroots union in your scope")
     async def create_member(self, request: Request, data: JSONBody[MemberCreate]) -> dict[str, int]:
-        await services.require_in_scope(request.user, data.node_id)
+        await scope.require_in_scope(request.user, data.node_id, field="node_id")
         return {"id": await services.create_member(data)}
 
     @post(
@@ -75,7 +75,8 @@ class FederationController(Controller):
         result = await roster.start_import(request.user, filename, await request.body())
         if result.status == "failed":
             raise Invalid(
-                f"{result.error_count} problem(s) in the roster file; nothing was applied.",
+                "%(count)s problem(s) in the roster file; nothing was applied.",
+                params={"count": result.error_count},
                 code="invalid_roster",
                 import_id=result.id,
                 row_errors=[error.as_dict() for error in result.errors],

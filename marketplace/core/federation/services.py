@@ -8,6 +8,7 @@ from asyncpg.exceptions import UniqueViolationError
 from marketplace.core import db, notifications, personal_data, pii
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
 from marketplace.core.federation.tables import Member, MemberGroup, UnionNode
 from marketplace.core.identity.principal import Principal
@@ -61,7 +62,7 @@ def _node(row: dict) -> NodeRead:
 async def get_node(node_id: int) -> NodeRead:
     row = await UnionNode.select().where(UnionNode.id == node_id).first()
     if row is None:
-        raise NotFound(f"Union node {node_id} does not exist.", code="node_not_found")
+        raise NotFound("No such union.", code="node_not_found", node_id=node_id)
     return _node(row)
 
 
@@ -98,10 +99,12 @@ LEVELS = ("national", "province", "city", "district", "grassroots")
 async def create_node(parent_id: int | None, level: str, code: str, name_zh: str, name_en: str) -> NodeRead:
     """Add a node under `parent_id` (None for the root); levels only go down the tree."""
     if level not in LEVELS:
-        raise Invalid(f"level must be one of {', '.join(LEVELS)}.", field="level")
+        raise Invalid("Choose one of the levels: %(levels)s.", field="level", params={"levels": ", ".join(LEVELS)})
     parent = await get_node(parent_id) if parent_id is not None else None
     if parent and LEVELS.index(level) <= LEVELS.index(parent.level):
-        raise Invalid(f"a {level} node cannot sit under a {parent.level} node.", field="level")
+        raise Invalid(
+            "A union must sit at a lower level than its parent.", field="level", level=level, parent_level=parent.level
+        )
     async with engine().transaction() as transaction:
         try:
             row = await transaction.connection.fetchrow(
@@ -116,23 +119,18 @@ async def create_node(parent_id: int | None, level: str, code: str, name_zh: str
             )
         except UniqueViolationError as error:
             raise Conflict(
-                f"A union node with code {code} already exists.", code="node_exists", field="code"
+                "A union with the code %(code)s exists already.",
+                code="node_exists",
+                field="code",
+                params={"code": code},
             ) from error
         path = (parent.path if parent else "/") + f"{row['id']}/"
         await transaction.connection.execute("UPDATE union_node SET path = $1 WHERE id = $2", path, row["id"])
     return await get_node(row["id"])
 
 
-async def require_in_scope(principal: Principal, node_id: int) -> NodeRead:
-    """The node, if it lies in the principal's subtree; Forbidden otherwise."""
-    node = await get_node(node_id)
-    if not principal.covers(node.path):
-        raise Forbidden("This union node is outside your scope.", code="out_of_scope")
-    return node
-
-
 async def node_summary(principal: Principal, node_id: int) -> NodeSummary:
-    node = await require_in_scope(principal, node_id)
+    node = await scope.require_in_scope(principal, node_id)
     children = await UnionNode.select().where(UnionNode.parent == node_id).order_by(UnionNode.code)
     members = await count_members(node.path)
     return NodeSummary(node=node, members=members, children=[_node(row) for row in children])
@@ -183,7 +181,7 @@ async def member_node(member_id: int) -> int | None:
 
 
 async def list_members(principal: Principal, node_id: int, page: int = 1, page_size: int = 20) -> MemberPage:
-    node = await require_in_scope(principal, node_id)
+    node = await scope.require_in_scope(principal, node_id)
     if page < 1 or not 1 <= page_size <= 100:
         raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
     rows = await db.fetch(
@@ -224,7 +222,7 @@ async def create_member(data: MemberCreate) -> int:
         raise Invalid("Choose female or male.", field="gender")
     unknown = set(data.groups) - await group_codes()
     if unknown:
-        raise Invalid(f"unknown member groups: {', '.join(sorted(unknown))}.", field="groups")
+        raise Invalid("Choose only known member groups.", field="groups", unknown=sorted(unknown))
     node = await get_node(data.node_id)
     if node.level != "grassroots":
         raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
@@ -334,14 +332,18 @@ def _operator(principal: Principal) -> None:
         raise Forbidden("Only operators may do this.", code="wrong_role")
 
 
-async def _member_in_scope(connection, principal: Principal, member_id: int):
+async def member_in_scope(connection, principal: Principal, member_id: int, *, lock: bool = False):
+    """The member's row (with its union's path and names) if the member belongs to a union
+    in the principal's subtree; the NotFound of a missing member otherwise (scope.py's
+    policy). With `lock`, the row stays locked until the caller's transaction ends."""
     row = await connection.fetchrow(
-        "SELECT m.id, m.node, m.status, n.path FROM member m JOIN union_node n ON n.id = m.node "
-        "WHERE m.id = $1 FOR UPDATE OF m",
+        "SELECT m.*, n.path, n.name_zh AS node_name_zh, n.name_en AS node_name_en FROM member m "
+        "JOIN union_node n ON n.id = m.node WHERE m.id = $1" + (" FOR UPDATE OF m" if lock else ""),
         member_id,
     )
-    if row is None or not principal.covers(row["path"]):
-        raise NotFound("No such member in your scope.", code="member_not_found")
+    scope.require_covers(
+        principal, row and row["path"], NotFound("No such member in your scope.", code="member_not_found")
+    )
     return row
 
 
@@ -351,12 +353,12 @@ async def transfer_member(principal: Principal, member_id: int, node_id: int, re
     from marketplace.core import audit
 
     _operator(principal)
-    target = await require_in_scope(principal, node_id)
+    target = await scope.require_in_scope(principal, node_id, field="node_id")
     if target.level != "grassroots":
         raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        member = await _member_in_scope(connection, principal, member_id)
+        member = await member_in_scope(connection, principal, member_id, lock=True)
         if member["status"] != "active":
             raise Conflict("This member has left the union.", code="member_left")
         if member["node"] == node_id:
@@ -381,7 +383,7 @@ async def leave_member(principal: Principal, member_id: int, reason: str | None 
     _operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        member = await _member_in_scope(connection, principal, member_id)
+        member = await member_in_scope(connection, principal, member_id, lock=True)
         if member["status"] != "active":
             raise Conflict("This member has left the union already.", code="member_left")
         await connection.execute("UPDATE member SET status = 'left' WHERE id = $1", member_id)
@@ -412,7 +414,7 @@ async def search_members(
     """One page of the members under a node in the operator's scope, found by an 11-digit
     phone or an 18-character ID number (through their keyed hashes: never decrypted), or
     else by part of the name; names and phones come back masked."""
-    node = await require_in_scope(principal, node_id)
+    node = await scope.require_in_scope(principal, node_id)
     if page < 1 or not 1 <= page_size <= 100:
         raise Invalid("Ask for page 1 or later, with 1 to 100 rows a page.", field="page")
     text = "".join(q.split()).upper()

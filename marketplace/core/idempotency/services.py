@@ -48,7 +48,11 @@ async def run_once(
         return await perform()
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise Invalid(f"Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters.", field="Idempotency-Key")
+        raise Invalid(
+            "Idempotency-Key must have 1 to %(max)s characters.",
+            field="Idempotency-Key",
+            params={"max": MAX_KEY_LENGTH},
+        )
     who, digest = f"{principal.kind}:{principal.id}", fingerprint(operation, body)
     async with engine().transaction() as transaction:
         connection = transaction.connection

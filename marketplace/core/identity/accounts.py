@@ -16,7 +16,7 @@ import secrets
 from marketplace.core import db
 from marketplace.core.audit import services as audit
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from marketplace.core.federation import activation, services as federation
+from marketplace.core.federation import activation, scope, services as federation
 from marketplace.core.identity import credentials, operators, session_cache, sms
 from marketplace.core.identity.password_rules import check_member_password, check_operator_password
 from marketplace.core.identity.passwords import hash_password, verify_password
@@ -140,8 +140,7 @@ async def reset_operator_password(principal: Principal, operator_id: int) -> str
     if operator_id == principal.id:
         raise Conflict("Change your own password on your account page.", code="own_account")
     path = await operators.node_path_of(operator_id)
-    if path is None or not principal.covers(path):
-        raise NotFound("No such operator in your scope.", code="operator_not_found")
+    scope.require_covers(principal, path, NotFound("No such operator in your scope.", code="operator_not_found"))
     temporary = temporary_password()
     await operators.set_password(operator_id, await hash_password(temporary), must_change=True)
     await end_other_sessions("operator", operator_id)
@@ -163,8 +162,7 @@ async def check_two_factor_reset(principal: Principal, operator_id: int, reason:
             "Turn your own two-factor sign-in off on your security page.", code="own_account", field="reason"
         )
     path = await operators.node_path_of(operator_id)
-    if path is None or not principal.covers(path):
-        raise NotFound("No such operator in your scope.", code="operator_not_found")
+    scope.require_covers(principal, path, NotFound("No such operator in your scope.", code="operator_not_found"))
     reason = reason.strip()
     if not reason:
         raise Invalid("Say why, for the audit log: how you checked who asked.", field="reason")

@@ -20,6 +20,7 @@ from asyncpg.exceptions import UniqueViolationError
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.core.federation import scope
 from marketplace.core.identity import permissions
 from marketplace.core.identity.principal import Principal
 
@@ -57,8 +58,6 @@ async def propose(
     subject_id: int,
     node_id: int,
     payload: dict,
-    *,
-    conflict: str = "A change of this kind is waiting for approval already.",
 ) -> dict:
     """Record a proposed change on the caller's connection (inside their transaction); the
     pending approval as a dict."""
@@ -76,7 +75,7 @@ async def propose(
                 principal.id,
             )
     except UniqueViolationError:
-        raise Conflict(conflict, code="approval_pending") from None
+        raise Conflict("A change of this kind is waiting for approval already.", code="approval_pending") from None
     await audit.record(
         connection,
         principal,
@@ -168,8 +167,9 @@ async def decide(principal: Principal, approval_id: int, approve: bool, note: st
             "WHERE a.id = $1 FOR UPDATE OF a",
             approval_id,
         )
-        if row is None or not principal.covers(row["path"]):
-            raise NotFound("No such approval in your scope.", code="approval_not_found")
+        scope.require_covers(
+            principal, row and row["path"], NotFound("No such approval in your scope.", code="approval_not_found")
+        )
         kind = _kinds.get(row["kind"])
         if kind is None:
             raise Conflict("This kind of change can no longer be approved here.", code="approval_unknown_kind")

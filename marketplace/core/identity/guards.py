@@ -10,6 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from marketplace.core.errors import Forbidden, Unauthorized
 from marketplace.core.identity import permissions
+from marketplace.core.identity.principal import Principal
 
 
 def _require(kind: str, connection: ASGIConnection) -> None:
@@ -17,7 +18,16 @@ def _require(kind: str, connection: ASGIConnection) -> None:
     if principal is None:
         raise Unauthorized("Sign in first.", code="not_signed_in")
     if principal.kind != kind:
-        raise Forbidden(f"Only {kind} accounts may do this.", code="wrong_role")
+        raise Forbidden("This account may not do this.", code="wrong_role", required_kind=kind)
+
+
+def require_member(principal: Principal | None) -> int:
+    """The signed-in member's id, for a service only members may use; 403 `wrong_role` for
+    anyone else, whatever the request names (the policy of marketplace/core/federation/scope.py:
+    a role that may not use an action at all is refused with 403, before any object is read)."""
+    if principal is None or principal.kind != "member":
+        raise Forbidden("Only members may do this.", code="wrong_role")
+    return principal.id
 
 
 async def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -53,7 +63,7 @@ def operator_role(*roles: str):
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         _require("operator", connection)
         if connection.user.role not in roles:
-            raise Forbidden(f"Only operators with the role {' or '.join(roles)} may do this.", code="role_required")
+            raise Forbidden("Your role may not do this.", code="role_required", roles=list(roles))
 
     return guard
 

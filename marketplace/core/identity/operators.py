@@ -19,7 +19,7 @@ from asyncpg.exceptions import UniqueViolationError
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
-from marketplace.core.federation import services as federation
+from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity.password_rules import check_operator_password
 from marketplace.core.identity.passwords import hash_password
 from marketplace.core.identity.principal import Principal
@@ -99,7 +99,7 @@ async def create_operator(
     _administrator(principal)
     username, display_name = username.strip(), display_name.strip()
     _check_account(username, display_name, role, password)
-    await federation.require_in_scope(principal, node_id)
+    await scope.require_in_scope(principal, node_id, field="node_id")
     return await _insert_operator(principal, username, display_name, node_id, role, password)
 
 
@@ -158,8 +158,9 @@ async def change_operator(
             "WHERE o.id = $1 FOR UPDATE OF o",
             operator_id,
         )
-        if before is None or not principal.covers(before["path"]):
-            raise NotFound("No such operator in your scope.", code="operator_not_found")
+        scope.require_covers(
+            principal, before and before["path"], NotFound("No such operator in your scope.", code="operator_not_found")
+        )
         after = {
             "role": role if role is not None else before["role"],
             "active": active if active is not None else before["active"],
@@ -185,7 +186,7 @@ async def change_operator(
 async def create_node(principal: Principal, parent_id: int, level: str, code: str, name_zh: str, name_en: str) -> dict:
     """A union node below one in the administrator's scope."""
     _administrator(principal)
-    await federation.require_in_scope(principal, parent_id)
+    await scope.require_in_scope(principal, parent_id, field="parent_id")
     code, name_zh, name_en = code.strip(), name_zh.strip(), name_en.strip()
     if not re.match(r"^[A-Za-z0-9-]{2,32}$", code):
         raise Invalid("A node code has 2 to 32 letters, digits or dashes.", field="code")

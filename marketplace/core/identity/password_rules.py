@@ -86,7 +86,8 @@ def _too_easy(field: str) -> Invalid:
 def check_member_password(password: str, phone: str, id_number: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_MEMBER_PASSWORD:
         raise Invalid(
-            f"password must have {MIN_PASSWORD} to {MAX_MEMBER_PASSWORD} characters.",
+            "Choose a password of %(min)s to %(max)s characters.",
+            params={"min": MIN_PASSWORD, "max": MAX_MEMBER_PASSWORD},
             code="weak_password",
             field="password",
         )

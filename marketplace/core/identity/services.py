@@ -60,7 +60,7 @@ async def sign_in(
     """Check the credentials (and, for an operator who turned it on, the one-time code)
     and open a session; returns (token, expires_at)."""
     if kind not in KINDS:
-        raise Invalid(f"kind must be one of {', '.join(KINDS)}.", field="kind")
+        raise Invalid("Choose one of the account kinds: %(kinds)s.", field="kind", params={"kinds": ", ".join(KINDS)})
     # An evaluator signs in with its API key alone: its account is the key's prefix.
     account = (credentials.accounts(kind).key_account(secret) or secret) if kind == "evaluator" else identifier
     account_key, address_key = throttle.keys(kind, account, address)

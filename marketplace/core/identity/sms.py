@@ -166,7 +166,8 @@ async def send_code(purpose: str, phone: str, member_id: int | None, address: st
     await sender().send(phone, gettext(MESSAGES[purpose]) % {"code": code})
 
 
-WRONG_CODE = N_("This code is wrong or has expired; ask for a new one.")
+def _wrong_code() -> Invalid:
+    return Invalid("This code is wrong or has expired; ask for a new one.", code="wrong_code", field="code")
 
 
 async def check_code(purpose: str, phone: str, code: str) -> int:
@@ -178,19 +179,19 @@ async def check_code(purpose: str, phone: str, code: str) -> int:
         tries = await redis().hincrby(key, "tries", 1)
         if tries == 1 and await redis().ttl(key) < 0:  # no such code: HINCRBY just made the key
             await redis().delete(key)
-            raise Invalid(WRONG_CODE, code="wrong_code", field="code")
+            raise _wrong_code()
         stored = await redis().hmget(key, "hash", "member")
         if tries > MAX_ATTEMPTS or stored[0] is None or stored[1] is None:  # both are written at once
             await redis().delete(key)
-            raise Invalid(WRONG_CODE, code="wrong_code", field="code")
+            raise _wrong_code()
         expected = stored[0].decode() if isinstance(stored[0], bytes) else stored[0]
         if not (code.isascii() and code.isdigit() and len(code) == CODE_DIGITS) or not hmac.compare_digest(
             expected, _code_hash(purpose, phone, code)
         ):
-            raise Invalid(WRONG_CODE, code="wrong_code", field="code")
+            raise _wrong_code()
         # One use: of two requests with the right code, only the one that deletes it wins.
         if not await redis().delete(key):
-            raise Invalid(WRONG_CODE, code="wrong_code", field="code")
+            raise _wrong_code()
     except RedisError as error:
         raise Unavailable("Text messages are temporarily unavailable.") from error
     return int(stored[1])

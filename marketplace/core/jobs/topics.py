@@ -151,6 +151,22 @@ class ProviderDelisted(Event, frozen=True):
     cancel_vouchers: bool = False
 
 
+# Prepaid Guard (evaluation/enforcement/freeze.py): a provider's prepaid package sales stop
+# (its first open freeze; `reason` the freeze's code) and resume (its last one lifted).
+
+
+class PrepaidSalesFrozen(Event, frozen=True):
+    topic = "prepaid.sales_frozen"
+    provider_id: int
+    reason: str
+
+
+class PrepaidSalesResumed(Event, frozen=True):
+    topic = "prepaid.sales_resumed"
+    provider_id: int
+    reason: str
+
+
 ALL: tuple[type[Event], ...] = (
     MemberJoined,
     RosterImportQueued,
@@ -169,5 +185,7 @@ ALL: tuple[type[Event], ...] = (
     ComplaintAnswered,
     ComplaintClosed,
     ProviderDelisted,
+    PrepaidSalesFrozen,
+    PrepaidSalesResumed,
 )
 BY_NAME: dict[str, type[Event]] = {event.topic: event for event in ALL}

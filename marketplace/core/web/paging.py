@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlencode
 
+from litestar.response import Template
+
 from marketplace.core.errors import DomainError
 from marketplace.core.web.forms import form_id
 
@@ -122,6 +124,41 @@ def confirm_fields(action: str | None, back: str, reason: str, ids) -> list[tupl
     """The hidden fields of a bulk action's confirmation page: the same request again, with
     the ticked ids that are still there."""
     return [("action", action or ""), ("back", back), ("reason", reason)] + [("ids", str(id_)) for id_ in ids]
+
+
+def bulk_confirm(
+    request,
+    template_name: str,
+    *,
+    error: str | None,
+    verb: str | None,
+    back: str,
+    reason: str,
+    ids,
+    path: str,
+    extra_fields: Iterable[tuple[str, str]] = (),
+    **context,
+) -> Template:
+    """A bulk action's confirmation page, or the same page saying why it was refused (422):
+    nothing changed yet (the audit log records no action); its form, posted to `path`, sends
+    the same request again with the ticked `ids` still there and `confirm=1`."""
+    from marketplace.core.audit.middleware import nothing_changed
+
+    nothing_changed(request)
+    fields = confirm_fields(verb, back, reason, ids) + list(extra_fields)
+    return Template(
+        template_name=template_name,
+        status_code=422 if error else 200,
+        context={
+            "back": back,
+            "error": error,
+            "fields": fields,
+            "action": path,
+            "verb": verb,
+            "reason": reason,
+            **context,
+        },
+    )
 
 
 async def apply_to_each(items: Iterable[Item], work: Callable[[Item], Awaitable[object]]) -> tuple[int, int]:

@@ -20,7 +20,11 @@ from litestar.utils.scope.state import ScopeState
 from marketplace.core.web import forms
 from marketplace.core.web.forms import InputRejected, InputTooDeep
 
-_NOT_UTF8 = "This field contains control characters or text that is not UTF-8; remove them and try again."
+
+def _not_utf8(field: str) -> InputRejected:
+    return InputRejected(
+        "This field contains control characters or text that is not UTF-8; remove them and try again.", field=field
+    )
 
 
 class CheckedRequest(Request):
@@ -48,7 +52,7 @@ class CheckedRequest(Request):
         try:
             form = await super().form()
         except UnicodeDecodeError:
-            raise InputRejected(_NOT_UTF8, field="form") from None
+            raise _not_utf8("form") from None
         forms.check_form(form.multi_items())
         self._checked_form = form
         return form
@@ -60,7 +64,7 @@ class CheckedRequest(Request):
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError:
-                raise InputRejected(_NOT_UTF8, field="body") from None
+                raise _not_utf8("body") from None
             try:
                 document = decode_json(body or b"null", type_decoders=self.route_handler.resolve_type_decoders())
             except RecursionError:
@@ -85,7 +89,7 @@ def query_guard_middleware(app: ASGIApp) -> ASGIApp:
                     name = unquote_to_bytes(raw_name.replace(b"+", b" ")).decode("utf-8")
                     value = unquote_to_bytes(raw_value.replace(b"+", b" ")).decode("utf-8")
                 except UnicodeDecodeError:
-                    raise InputRejected(_NOT_UTF8, field="query") from None
+                    raise _not_utf8("query") from None
                 forms.check_text("query", name)
                 forms.check_text(name[:64], value)
         await app(scope, receive, send)

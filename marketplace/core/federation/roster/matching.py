@@ -6,6 +6,7 @@ are inserted or updated in one go."""
 import asyncio
 
 from marketplace.core import pii
+from marketplace.core.errors import RowProblem
 from marketplace.core.federation.roster.parsing import MAX_ERRORS, Checked, RowError
 
 CHUNK = 50_000  # rows per progress step and per COPY
@@ -85,7 +86,7 @@ async def find_clashes(connection, scope_path: str) -> list[RowError]:
         MAX_ERRORS,
     ):
         errors.append(
-            RowError(r["row_no"], "phone", "phone_taken", "This phone is registered to another member already.")
+            RowProblem("This phone is registered to another member already.", r["row_no"], "phone", "phone_taken")
         )
     # A member who activated their account signs in with their phone: a roster never
     # changes it (a leaked roster must not move someone's account to another phone); the
@@ -98,12 +99,12 @@ async def find_clashes(connection, scope_path: str) -> list[RowError]:
         MAX_ERRORS,
     ):
         errors.append(
-            RowError(
+            RowProblem(
+                "This member has activated their account; only they can change their phone. "
+                "Keep their current phone in the file.",
                 r["row_no"],
                 "phone",
                 "phone_of_activated_member",
-                "This member has activated their account; only they can change their phone. "
-                "Keep their current phone in the file.",
             )
         )
     for r in await connection.fetch(
@@ -113,11 +114,11 @@ async def find_clashes(connection, scope_path: str) -> list[RowError]:
         MAX_ERRORS,
     ):
         errors.append(
-            RowError(
+            RowProblem(
+                "This person is a member of a union outside your scope; ask for a transfer.",
                 r["row_no"],
                 "id_number",
                 "member_out_of_scope",
-                "This person is a member of a union outside your scope; ask for a transfer.",
             )
         )
     return errors

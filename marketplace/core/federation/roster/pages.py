@@ -25,47 +25,6 @@ UPLOAD_LIMIT = 256 * 1024 * 1024  # a million members is about 60 MB of CSV
 nav.register("console", "roster", N_("Roster"), "/console/roster", "doc", position=15)
 
 
-def row_message(error: parsing.RowError) -> str:
-    """A roster problem in the viewer's language (the service's message is English)."""
-    p = error.params
-    messages = {
-        "name_required": lambda: _("The name is required."),
-        "name_too_long": lambda: _("The name must be at most %(max)s characters.") % {"max": p.get("max", 50)},
-        "bad_phone": lambda: _("The phone must be a mainland mobile number of 11 digits."),
-        "bad_id_number": lambda: _("The ID number must be 17 digits followed by a digit or X."),
-        "bad_checksum": lambda: _("The ID number's check character does not match (GB 11643)."),
-        "bad_birth_date": lambda: _("The birth date in the ID number is not plausible (a real date, age 16 to 100)."),
-        "unknown_node": lambda: _("There is no union with the code %(code)s.") % {"code": p.get("code", "")},
-        "node_out_of_scope": lambda: _("Union %(code)s is outside your scope.") % {"code": p.get("code", "")},
-        "not_grassroots": lambda: (
-            _("Union %(code)s is not a grassroots union; members belong to one.") % {"code": p.get("code", "")}
-        ),
-        "unknown_group": lambda: _("Unknown member groups: %(codes)s.") % {"codes": p.get("codes", "")},
-        "duplicate_id_number": lambda: _("Repeats the ID number of row %(first)s.") % {"first": p.get("first", "")},
-        "duplicate_phone": lambda: _("Repeats the phone of row %(first)s.") % {"first": p.get("first", "")},
-        "phone_taken": lambda: _("This phone is registered to another member already."),
-        "phone_of_activated_member": lambda: _(
-            "This member has activated their account; only they can change "
-            "their phone. Keep their current phone in the file."
-        ),
-        "member_out_of_scope": lambda: _("This person is a member of a union outside your scope; ask for a transfer."),
-        "column_count": lambda: (
-            _("This line has %(found)s columns; the header has %(expected)s.")
-            % {"found": p.get("found", ""), "expected": p.get("expected", "")}
-        ),
-        "wrong_header": lambda: (
-            _("The first line must name the columns %(columns)s.") % {"columns": p.get("columns", "")}
-        ),
-        "malformed_csv": lambda: _("The file is not valid CSV near line %(line)s.") % {"line": p.get("line", "")},
-        "encoding": lambda: _('The file is neither UTF-8 nor GB18030 text; save it as "CSV UTF-8" and try again.'),
-        "too_large": lambda: _("The file is larger than %(max_mb)s MB; split it.") % {"max_mb": p.get("max_mb", "")},
-        "empty_file": lambda: _("The file is empty."),
-        "no_rows": lambda: _("The file has a header but no members."),
-    }
-    message = messages.get(error.code)
-    return message() if message else error.message
-
-
 async def _roster_page(
     request: Request, *, result: roster.ImportRead | None = None, error: dict | None = None, status: int = 200
 ) -> Template:
@@ -81,7 +40,6 @@ async def _roster_page(
             "columns": list(parsing.COLUMNS)
             if current_locale.get() == "en"
             else [parsing.CHINESE_HEADERS[column] for column in parsing.COLUMNS],
-            "row_message": row_message,
             "sync_max": roster.SYNC_MAX_ROWS,
             "groups": await federation.group_names(),
         },
@@ -133,7 +91,7 @@ async def roster_upload(request: Request) -> Response:
 async def roster_detail(request: Request, import_id: BigId) -> Template:
     return Template(
         template_name="console/roster_import.html",
-        context={"item": await roster.get_import(request.user, import_id), "row_message": row_message},
+        context={"item": await roster.get_import(request.user, import_id)},
     )
 
 
@@ -213,16 +171,8 @@ def _activate_page(
     )
 
 
-def _no_match() -> str:
-    return _("These details do not match a member waiting for activation. Check them, or ask your union.")
-
-
 def _activate_values(form) -> dict:
     return {key: str(form.get(key) or "")[:100] for key in ("name", "id_number", "phone")}
-
-
-def _throttled(error: TooManyRequests) -> str:
-    return error.translated()
 
 
 @get("/activate", include_in_schema=False)
@@ -238,10 +188,8 @@ async def activate_send(request: Request) -> Response:
         await activation.start(values["name"], values["id_number"], values["phone"], client_address(request))
     except TooManyRequests as error:
         step = "code" if error.code == "sms_cooldown" else "details"
-        return _activate_page(_throttled(error), values, 429, step=step)
+        return _activate_page(error.translated(), values, 429, step=step)
     except DomainError as error:
-        if error.code == "activation_failed":
-            return _activate_page(_no_match(), values, error.status)
         return _activate_page(error.translated(), values, error.status)
     return _activate_page(None, values, step="code", sent=True)
 
@@ -266,16 +214,20 @@ async def activate(request: Request) -> Response:
             values["name"], values["id_number"], values["phone"], str(form.get("code") or ""), password
         )
     except TooManyRequests as error:
-        return _activate_page(_throttled(error), values, 429, step="code")
+        return _activate_page(error.translated(), values, 429, step="code")
     except DomainError as error:
         if error.code == "weak_password":
-            message = _("Choose a password of at least 8 characters that is not common or your phone number.")
             return _activate_page(
-                message, values, error.status, step="code", field="password", code=str(form.get("code") or "")
+                error.translated(),
+                values,
+                error.status,
+                step="code",
+                field="password",
+                code=str(form.get("code") or ""),
             )
         if error.code == "wrong_code":
             return _activate_page(error.translated(), values, error.status, step="code", field="code")
-        return _activate_page(_no_match(), values, error.status)
+        return _activate_page(error.translated(), values, error.status)
     # Activated: signed in at once, as after a sign-in.
     token, expires_at = await identity.open_session("member", member_id, "cookie")
     return signed_in("member", token, expires_at, WEB_AREAS["member"][0] + "/")

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from marketplace.core import csvfiles
+from marketplace.core.errors import RowProblem
+
+RowError = RowProblem  # a roster's problems are the row problems every upload reports
 
 COLUMNS = ("name", "phone", "id_number", "node", "groups")
 # The template's Chinese headers (and common variants people type) for each column.
@@ -49,22 +52,6 @@ _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643
 _CHECK = "10X98765432"
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str
-    code: str
-    message: str
-    params: dict = dataclasses.field(default_factory=dict, compare=False)
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "field": self.field, "code": self.code, "message": self.message, "params": self.params}
-
-    @classmethod
-    def of(cls, data: dict) -> "RowError":
-        return cls(data["row"], data["field"], data["code"], data["message"], data.get("params") or {})
 
 
 class RosterRejected(Exception):
@@ -138,30 +125,38 @@ def check_rows(
         problems = len(errors)
         name = name.strip()
         if not name:
-            add(RowError(line, "name", "name_required", "name is required."))
+            add(RowProblem("The name is required.", line, "name", "name_required"))
         elif len(name) > MAX_NAME:
             add(
-                RowError(
-                    line, "name", "name_too_long", f"name must be at most {MAX_NAME} characters.", {"max": MAX_NAME}
+                RowProblem(
+                    "The name must be at most %(max)s characters.", line, "name", "name_too_long", {"max": MAX_NAME}
                 )
             )
         phone = phone.strip()
         if not phone_ok(phone):
-            add(RowError(line, "phone", "bad_phone", "Enter a mainland mobile number of 11 digits."))
+            add(RowProblem("The phone must be a mainland mobile number of 11 digits.", line, "phone", "bad_phone"))
         id_number = id_number.strip().upper()
         if not id_ok(id_number):
-            add(RowError(line, "id_number", "bad_id_number", "id_number must be 17 digits followed by a digit or X."))
+            add(
+                RowProblem(
+                    "The ID number must be 17 digits followed by a digit or X.", line, "id_number", "bad_id_number"
+                )
+            )
         elif check_character(id_number[:17]) != id_number[17]:
-            add(RowError(line, "id_number", "bad_checksum", "id_number's check character does not match (GB 11643)."))
+            add(
+                RowProblem(
+                    "The ID number's check character does not match (GB 11643).", line, "id_number", "bad_checksum"
+                )
+            )
         else:
             problem = birth_date_problem(id_number, today)
             if problem:
                 add(
-                    RowError(
+                    RowProblem(
+                        "The birth date in the ID number is not plausible (a real date, age 16 to 100).",
                         line,
                         "id_number",
                         "bad_birth_date",
-                        f"The birth date in id_number is not plausible: {problem}.",
                         {"problem": problem},
                     )
                 )
@@ -169,27 +164,23 @@ def check_rows(
         node = nodes.get(node_code)
         if node is None:
             add(
-                RowError(
-                    line,
-                    "node",
-                    "unknown_node",
-                    f"There is no union with the code {node_code[:40]!r}.",
-                    {"code": node_code[:40]},
+                RowProblem(
+                    "There is no union with the code %(code)s.", line, "node", "unknown_node", {"code": node_code[:40]}
                 )
             )
         elif not node.path.startswith(scope_path):
             add(
-                RowError(
-                    line, "node", "node_out_of_scope", f"Union {node_code} is outside your scope.", {"code": node_code}
+                RowProblem(
+                    "Union %(code)s is outside your scope.", line, "node", "node_out_of_scope", {"code": node_code}
                 )
             )
         elif node.level != "grassroots":
             add(
-                RowError(
+                RowProblem(
+                    "Union %(code)s is not a grassroots union; members belong to one.",
                     line,
                     "node",
                     "not_grassroots",
-                    f"Union {node_code} is not a grassroots union; members belong to one.",
                     {"code": node_code},
                 )
             )
@@ -199,16 +190,16 @@ def check_rows(
         unknown = [code for code in groups if code not in group_codes]
         if unknown:
             names = ", ".join(code[:32] for code in unknown)
-            add(RowError(line, "groups", "unknown_group", f"Unknown member groups: {names}.", {"codes": names}))
+            add(RowProblem("Unknown member groups: %(codes)s.", line, "groups", "unknown_group", {"codes": names}))
         if id_ok(id_number):
             first = seen_ids.setdefault(id_number, line)
             if first != line:
                 add(
-                    RowError(
+                    RowProblem(
+                        "Repeats the ID number of row %(first)s.",
                         line,
                         "id_number",
                         "duplicate_id_number",
-                        f"Row {line} repeats the ID number of row {first}.",
                         {"first": first},
                     )
                 )
@@ -216,12 +207,8 @@ def check_rows(
             first = seen_phones.setdefault(phone, line)
             if first != line:
                 add(
-                    RowError(
-                        line,
-                        "phone",
-                        "duplicate_phone",
-                        f"Row {line} repeats the phone of row {first}.",
-                        {"first": first},
+                    RowProblem(
+                        "Repeats the phone of row %(first)s.", line, "phone", "duplicate_phone", {"first": first}
                     )
                 )
         if len(errors) == problems:
@@ -245,7 +232,11 @@ def decode(content: bytes) -> str:
     try:
         return csvfiles.decode_upload(content, max_bytes=MAX_BYTES)
     except csvfiles.UploadError as error:
-        raise RosterRejected([RowError(0, "file", error.code, error.text, error.params)]) from None
+        raise RosterRejected([error.problem()]) from None
+
+
+def _empty_file() -> RowProblem:
+    return RowProblem("The file is empty.", 0, "file", "empty_file")
 
 
 def parse(content: bytes):
@@ -254,7 +245,7 @@ def parse(content: bytes):
     Blank lines are skipped."""
     text = decode(content)
     if not text.strip():
-        raise RosterRejected([RowError(0, "file", "empty_file", "The file is empty.")])
+        raise RosterRejected([_empty_file()])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header = None
     try:
@@ -266,34 +257,20 @@ def parse(content: bytes):
     except csv.Error as error:
         raise RosterRejected(
             [
-                RowError(
+                RowProblem(
+                    "The file is not valid CSV near line %(line)s.",
                     reader.line_num,
                     "file",
                     "malformed_csv",
-                    f"The file is not valid CSV ({error}).",
-                    {"line": reader.line_num},
+                    {"line": reader.line_num, "problem": str(error)},
                 )
             ]
         ) from error
     if header is None:
-        raise RosterRejected([RowError(0, "file", "empty_file", "The file is empty.")])
-    unknown = [name for name in header if name not in COLUMNS]
-    missing = [name for name in COLUMNS if name not in header]
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if unknown or missing or repeated:
-        parts = {"unknown": ", ".join(unknown)[:200], "missing": ", ".join(missing), "repeated": ", ".join(repeated)}
-        found = "; ".join(f"{kind} columns: {names}" for kind, names in parts.items() if names)
-        raise RosterRejected(
-            [
-                RowError(
-                    reader.line_num,
-                    "header",
-                    "wrong_header",
-                    f"The first line must name the columns {','.join(COLUMNS)} ({found}).",
-                    {"columns": ",".join(COLUMNS), **parts},
-                )
-            ]
-        )
+        raise RosterRejected([_empty_file()])
+    problems = csvfiles.header_problems(reader.line_num, header, COLUMNS, COLUMNS)
+    if problems:
+        raise RosterRejected(problems)
     order = [header.index(name) for name in COLUMNS]
     width = len(header)
     return _rows(reader, order, width)

@@ -36,7 +36,7 @@ from asyncpg.exceptions import UniqueViolationError
 
 from marketplace.core import audit
 from marketplace.core.db import engine
-from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.errors import Forbidden, NotFound, RowProblem
 from marketplace.core.federation.roster.matching import CHUNK, apply_staged, find_clashes, stage
 from marketplace.core.federation.roster.parsing import (
     COLUMNS,
@@ -220,7 +220,7 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
                 counts = await _run(row, content, progress)
             except UniqueViolationError as error:  # a member added meanwhile by someone else
                 raise RosterRejected(
-                    [RowError(0, "file", "conflict", "Members changed while the file was applied; import it again.")]
+                    [RowProblem("Members changed while the file was applied; import it again.", 0, "file", "conflict")]
                 ) from error
             except Exception:
                 await progress_db.execute(
@@ -229,8 +229,8 @@ async def run_import(import_id: int, content: bytes | None = None) -> ImportRead
                     import_id,
                     json.dumps(
                         [
-                            RowError(
-                                0, "file", "internal", "The import failed; nothing was applied. Try again."
+                            RowProblem(
+                                "The import failed; nothing was applied. Try again.", 0, "file", "internal"
                             ).as_dict()
                         ]
                     ),
@@ -285,15 +285,21 @@ async def _run(row, content: bytes, progress: _Progress) -> dict:
         if cells is None:
             if isinstance(width, str):
                 errors.append(
-                    RowError(line, "file", "malformed_csv", f"The file is not valid CSV ({width}).", {"line": line})
+                    RowProblem(
+                        "The file is not valid CSV near line %(line)s.",
+                        line,
+                        "file",
+                        "malformed_csv",
+                        {"line": line, "problem": width},
+                    )
                 )
                 break
             errors.append(
-                RowError(
+                RowProblem(
+                    "This line has %(found)s columns; the header has %(expected)s.",
                     line,
                     "row",
                     "column_count",
-                    f"Line {line} has {width} columns; the header has {len(COLUMNS)}.",
                     {"found": width, "expected": len(COLUMNS)},
                 )
             )
@@ -311,7 +317,7 @@ async def _run(row, content: bytes, progress: _Progress) -> dict:
     del seen_ids, seen_phones
     await progress(rows_done=total, rows=total)
     if total == 0 and not errors:
-        errors.append(RowError(0, "file", "no_rows", "The file has a header but no members."))
+        errors.append(RowProblem("The file has a header but no members.", 0, "file", "no_rows"))
     if errors:
         raise RosterRejected(errors)
     await progress(status="applying", rows_done=0)

@@ -1,0 +1,79 @@
+"""Pages of prepaid packages: buying one (the terms shown first), the member's 我的套餐 with
+the cooling-off button, the provider's 预付资金 and the console's escrow overview.
+
+Thin handlers: read the form, call one service, render or redirect."""
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Response, Template
+
+from marketplace.core.errors import DomainError
+from marketplace.core.identity import guards
+from marketplace.core.web import nav
+from marketplace.core.web.nav import N_
+from marketplace.core.web.params import BigId
+from marketplace.prepaid import services
+from marketplace.vouchers.pages import refused_claim
+
+nav.register("provider", "prepaid", N_("Prepaid funds"), "/provider/prepaid", "doc", position=42, owner_only=True)
+nav.register("console", "prepaid", N_("Prepaid escrow"), "/console/prepaid", "doc", position=43)
+
+DONE = ("refunded",)
+
+
+@post("/offers/{offer_id:int}/prepaid", guards=[guards.member], include_in_schema=False)
+async def buy(request: Request, offer_id: BigId) -> Response:
+    """The member read the terms and confirmed: the payment page follows."""
+    form = await request.form()
+    try:
+        payment = await services.purchase(request.user, offer_id, form.get("idempotency_key") or None)
+    except DomainError as error:
+        return refused_claim(error, offer_id)
+    return Redirect(path=f"/payments/{payment.id}")
+
+
+async def _mine(request: Request, error: DomainError | None = None) -> Template:
+    packages = await services.my_packages(request.user)
+    done = request.query_params.get("done")
+    return Template(
+        template_name="prepaid/mine.html",
+        status_code=error.status if error else 200,
+        context={
+            "packages": packages,
+            "histories": await services.histories(request.user, [p["id"] for p in packages]),
+            "done": done if done in DONE else None,
+            "error": error.translated() if error else None,
+            "reason_labels": services.REASONS,
+        },
+    )
+
+
+@get("/packages", guards=[guards.member], include_in_schema=False)
+async def my_packages(request: Request) -> Template:
+    return await _mine(request)
+
+
+@post("/packages/{package_id:int}/take-back", guards=[guards.member], include_in_schema=False)
+async def take_back(request: Request, package_id: BigId) -> Response:
+    try:
+        await services.take_back(request.user, package_id)
+    except DomainError as error:
+        return await _mine(request, error)
+    return Redirect(path="/packages?done=refunded")
+
+
+@get("/provider/prepaid", guards=[guards.provider_owner], include_in_schema=False)
+async def provider_funds(request: Request) -> Template:
+    return Template(
+        template_name="prepaid/provider.html", context={"funds": await services.provider_balances(request.user)}
+    )
+
+
+@get("/console/prepaid", guards=[guards.operator], include_in_schema=False)
+async def console_escrow(request: Request) -> Template:
+    return Template(
+        template_name="prepaid/console.html",
+        context={"escrow": await services.operator_overview(request.user), "reason_labels": services.REASONS},
+    )
+
+
+ROUTES: list = [buy, my_packages, take_back, provider_funds, console_escrow]

@@ -1,0 +1,70 @@
+from piccolo.columns import BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.reference import LazyTableReference
+from piccolo.table import Table
+
+from marketplace.core.federation.tables import Member, UnionNode
+from marketplace.payments.tables import Payment
+from marketplace.vouchers.tables import Voucher
+
+_PROVIDER = LazyTableReference("Provider", module_path="providers.tables")
+
+
+class PrepaidPackage(Table, tablename="prepaid_package"):
+    """A prepaid package a member bought (its voucher is what the counter scans), with the
+    balance left in escrow cached in both shares, written with every ledger entry."""
+
+    id = BigSerial(primary_key=True)
+    voucher = ForeignKey(Voucher, null=False, unique=True)
+    payment = ForeignKey(Payment, null=False, unique=True)
+    member = ForeignKey(Member, null=False)
+    provider = ForeignKey(_PROVIDER, null=False)
+    offer = ForeignKey(LazyTableReference("Offer", module_path="catalog.tables"), null=False)
+    funding_node = ForeignKey(UnionNode, null=False)
+    campaign = BigInt(null=True, default=None)
+    sessions_total = Integer(null=True, default=None)  # null: a period membership
+    months = Integer()
+    sessions_used = Integer(default=0)
+    months_released = Integer(default=0)
+    member_fen = Integer()
+    subsidy_fen = Integer()
+    left_member_fen = Integer()
+    left_subsidy_fen = Integer()
+    status = Varchar(length=12, default="active")  # active, used_up, refunded
+    terms_zh = Text()
+    terms_en = Text(null=True, default=None)
+    # The cooling-off days of the policy in force when it was bought (evaluation's prepaid_rules).
+    cooling_off_days = Integer(default=7)
+    starts_at = Timestamptz()
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
+
+
+class PrepaidEntry(Table, tablename="prepaid_entry"):
+    """One line of the append-only escrow ledger (hold, release, refund), in fen per share."""
+
+    id = BigSerial(primary_key=True)
+    package = ForeignKey(PrepaidPackage, null=False)
+    provider = ForeignKey(_PROVIDER, null=False)
+    kind = Varchar(length=8)
+    reference = Varchar(length=32, db_column_name="ref")  # "hold", "session:3", "month:2", "refund"
+    member_fen = Integer()
+    subsidy_fen = Integer()
+    reason = Varchar(length=16, null=True, default=None)
+    staff = ForeignKey(LazyTableReference("ProviderUser", module_path="providers.tables"), null=True, default=None)
+    created_at = Timestamptz()
+
+
+class PrepaidRefund(Table, tablename="prepaid_refund"):
+    """A refund's way back: the member's share through Stripe, the subsidy to its funder."""
+
+    id = BigSerial(primary_key=True)
+    package = ForeignKey(PrepaidPackage, null=False, unique=True)
+    entry = ForeignKey(PrepaidEntry, null=False, unique=True)
+    reason = Varchar(length=16)
+    member_fen = Integer()
+    subsidy_fen = Integer()
+    funding_node = ForeignKey(UnionNode, null=False)
+    campaign = BigInt(null=True, default=None)
+    stripe_refund_id = Varchar(length=255, null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()

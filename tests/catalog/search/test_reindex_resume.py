@@ -1,0 +1,113 @@
+"""A full reindex that is killed midway resumes where it stopped, and the live index is
+never left half-built or half-swapped (catalog/search/index.py, `reindex`)."""
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from catalog.search import index
+from marketplace.core.db import engine
+from tests.catalog.search.test_search import ids, search
+
+COPIES = 150
+BATCH = 2
+
+
+async def _copies(offer_id: int, n: int) -> None:
+    """n more published offers like this one (the reindex then takes many batches)."""
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        columns = [
+            row["column_name"]
+            for row in await connection.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'offer' AND column_name <> 'id'"
+            )
+        ]
+        listed = ", ".join(f'"{column}"' for column in columns)
+        await connection.execute(
+            f"INSERT INTO offer ({listed}) SELECT {listed} FROM offer, generate_series(1, $2) WHERE id = $1",
+            offer_id,
+            n,
+        )
+
+
+async def _names() -> set[str]:
+    return {i.uid for i in await index.client().get_indexes() or []}
+
+
+async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers):
+    await _copies(offers["yoga"], COPIES)
+    live, fresh = index.index_uid(), f"{index.index_uid()}_next"
+    before = (await index.client().index(live).get_stats()).number_of_documents
+    command = [sys.executable, "-m", "marketplace.cli", "reindex", "--batch-size", str(BATCH)]
+    process = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Killed (SIGKILL: no clean-up of any kind) once a few batches are sent, long before the last.
+        deadline = asyncio.get_running_loop().time() + 120
+        while True:
+            state = await index._load_reindex(live)
+            if state is not None and len(state.batches) >= 3:
+                break
+            assert process.poll() is None, "the reindex ended before it could be killed"
+            assert asyncio.get_running_loop().time() < deadline, "the reindex never started"
+            await asyncio.sleep(0.005)
+        process.kill()
+        process.wait()
+        stopped = await index._load_reindex(live)
+        assert stopped is not None
+        total_batches = -(-(7 + COPIES) // BATCH)
+        assert 3 <= len(stopped.batches) < total_batches, "killed midway"
+
+        # The live index is the old one, whole: search answers from it as before.
+        assert fresh in await _names()
+        assert (await index.client().index(live).get_stats()).number_of_documents == before
+        body = await search(client, q="瑜伽")
+        assert body["degraded"] is False and offers["yoga"] in ids(body)
+
+        # Run again: it resumes from the batches the engine has, not from zero.
+        result = await asyncio.to_thread(
+            subprocess.run, command, env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert f"resuming a reindex that stopped: {stopped.offers_done} offers" in output
+        assert stopped.offers_done >= 3 * BATCH
+
+        # Every document of every indexable offer, once (what the documents of all offers are now).
+        expected = len(await index._documents(await index._indexed_offers("true")))
+        assert expected > before
+        assert (await index.client().index(live).get_stats()).number_of_documents == expected
+        assert f"indexed {expected} documents" in output
+        assert fresh not in await _names()
+        assert await index._load_reindex(live) is None
+        body = await search(client, q="瑜伽")
+        assert body["degraded"] is False and offers["yoga"] in ids(body)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        await index._save_reindex(live, None)
+        await index.client().delete_index_if_exists(fresh)
+
+
+async def test_a_reindex_killed_after_its_swap_only_removes_the_old_index(client, world, offers):
+    """Killed between the swap and the removal of the old index: the next run sees that
+    the live index is the one it built (the engine keeps an index's creation time through
+    a swap) and only removes the old one, rather than build onto it."""
+    live, fresh = index.index_uid(), f"{index.index_uid()}_next"
+    written = await index.reindex()
+    # What the killed run would have left: its state, and the old index under the fresh name.
+    await index.client().create_index(fresh, primary_key="id", wait=True)
+    state = index._Reindex(fresh, await index._created(live) or "", 0, 7, [[-1, 10**9, 7, written]])
+    await index._save_reindex(live, state)
+    try:
+        again = await index.reindex(batch_size=BATCH)
+        assert again == written
+        assert fresh not in await _names()
+        assert await index._load_reindex(live) is None
+        assert (await index.client().index(live).get_stats()).number_of_documents == written
+        assert offers["yoga"] in ids(await search(client, q="瑜伽"))
+    finally:
+        await index._save_reindex(live, None)
+        await index.client().delete_index_if_exists(fresh)
