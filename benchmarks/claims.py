@@ -47,10 +47,16 @@ class Round:
     stock_left: int = 0
     over_limit: int = 0
     api_statuses: dict[int, int] = field(default_factory=dict)
+    web_cpu_s: float = 0.0  # CPU time of the web app's processes during the HTTP attempts
 
     @property
     def ratio(self) -> float:
         return self.api.rps / self.sql.rps if self.sql.rps else float("nan")
+
+    @property
+    def cpu_ms_per_attempt(self) -> float:
+        attempts = sum(self.api_statuses.values())
+        return self.web_cpu_s * 1000 / attempts if attempts else float("nan")
 
 
 @dataclass
@@ -142,6 +148,24 @@ async def _check(offer_id: int, result: Round) -> None:
             "HAVING count(*) > 1) AS over",
             offer_id,
         )
+
+
+def _session_cpu_seconds(session: int) -> float:
+    """User + system CPU seconds of every live process of a session (the web app and its
+    uvicorn workers, which `processes.spawn` starts in a session of their own), from /proc:
+    a figure the load of a shared machine moves far less than throughput."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # fields after the name: state, ppid, pgrp, session, ...
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def _race(attempt, count: int, concurrency: int, stats: Stats) -> None:
@@ -247,7 +271,9 @@ async def run(
                         )
 
                 await _reset(offer_id, stock)
+                cpu_before = _session_cpu_seconds(children[0].pid)
                 await _race(over_http, attempts, concurrency, result.api)
+                result.web_cpu_s = _session_cpu_seconds(children[0].pid) - cpu_before
                 await _check(offer_id, result)
                 await _reset(offer_id, stock)
                 await _race(as_sql, attempts, concurrency, result.sql)
@@ -256,7 +282,7 @@ async def run(
                     f"round {number}: {result.vouchers} vouchers, stock left {result.stock_left}, "
                     f"{result.over_limit} members over the limit; API {result.api.rps:.0f} claims/s "
                     f"(p99 {result.api.pct(99):.1f} ms, {result.api.errors} errors), SQL {result.sql.rps:.0f}/s, "
-                    f"ratio {result.ratio:.2f}"
+                    f"ratio {result.ratio:.2f}, web CPU {result.cpu_ms_per_attempt:.2f} ms per attempt"
                 )
             await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")
             if points:

@@ -18,7 +18,7 @@ from marketplace import composition, dashboards  # noqa: F401  (composition: reg
 from marketplace.core import db, domains, health, logs
 from marketplace.core.audit.middleware import audit_middleware
 from marketplace.core.errors import EXCEPTION_HANDLERS
-from marketplace.core.identity import guards, permissions, session_cache
+from marketplace.core.identity import guards, session_cache
 from marketplace.core.identity.middleware import authentication_middleware
 from marketplace.core.settings import get_settings
 from marketplace.core.web import (
@@ -82,7 +82,7 @@ class BenefitsPlugin(InitPluginProtocol):
         # federation's consented member contacts), so those need not import them.
         for name, value in domains.provided().items():
             app_config.dependencies[name] = _lent(value)
-        app_config.guards.extend([permissions.enforce, guards.account_setup])
+        app_config.guards.append(guards.app_wide)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
         app_config.before_send.append(security.add_security_headers)

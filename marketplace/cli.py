@@ -426,6 +426,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         "p99 ms",
         "SQL claims/s",
         "API/SQL",
+        "web CPU ms/attempt",
     )
     for number, result in enumerate(report.rounds, start=1):
         statuses = result.api_statuses
@@ -442,6 +443,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
             _ms(result.api.pct(99)),
             f"{result.sql.rps:.0f}",
             f"{result.ratio:.2f}",
+            f"{result.cpu_ms_per_attempt:.2f}",
         )
     console.print(table)
     exact = all(r.vouchers == report.stock and r.stock_left == 0 and r.over_limit == 0 for r in report.rounds)

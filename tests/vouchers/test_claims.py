@@ -87,6 +87,21 @@ async def test_eligibility_is_checked_again_at_claim_time(client, world):
     assert await Voucher.count() == 0
 
 
+async def test_the_member_routes_without_a_guard_of_their_own_still_refuse_everyone_else(client, world):
+    """The claim controller's routes are guarded by the app's one guard (guards.app_wide) from
+    the permission table, not by a guard of their own: anonymous callers get 401, other kinds
+    403, before anything runs (an Idempotency-Key too), and nothing is issued."""
+    offer_id = world.offers["public"]
+    operator = await bearer(client, "operator", world.operators["chaoyang"])
+    for headers in ({}, {"Authorization": "Bearer not-a-session"}):
+        assert_problem(await claim(client, headers, offer_id, key="k1"), 401, "not_signed_in")
+        assert_problem(await client.get("/api/v1/vouchers", headers=headers), 401, "not_signed_in")
+    assert_problem(await claim(client, operator, offer_id, key="k1"), 403, "wrong_role")
+    assert_problem(await client.get("/api/v1/vouchers/1", headers=operator), 403, "wrong_role")
+    assert_problem(await client.post("/api/v1/vouchers/1/cancel", headers=operator), 403, "wrong_role")
+    assert await Voucher.count() == 0
+
+
 async def test_only_members_claim_and_only_staff_redeem(client, world):
     staff = await bearer(client, "provider", world.providers["chaoyang"]["staff"])
     assert_problem(await claim(client, staff, world.offers["public"]), 403, "wrong_role")

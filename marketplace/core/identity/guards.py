@@ -5,9 +5,11 @@ Guards are `async def` although they never await: Litestar runs a plain function
 in a worker thread (`sync_to_thread`), which cost a claim more than its own queries."""
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 
 from marketplace.core.errors import Forbidden, Unauthorized
+from marketplace.core.identity import permissions
 from marketplace.core.identity.principal import Principal
 
 
@@ -87,6 +89,24 @@ SETUP_ALLOWED = (
     "/api/v1/me",
     "/lang/",
 )
+
+
+async def app_wide(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The app's one guard (marketplace/app.py): the permission table's role check, the
+    account's pending set-up, and the kind of account an API route of the table's "member"
+    permission needs. One guard, because Litestar hands every guard a `copy()` of the route
+    handler, on every request: three guards cost a claim three copies (docs/benchmarks.md).
+    A member API route needs no `guards.member` of its own (401 not_signed_in, 403 wrong_role
+    as that guard says them); pages keep theirs (the member site's sign-out is open to all)."""
+    await permissions.enforce(connection, handler)
+    await account_setup(connection, handler)
+    scope = connection.scope
+    if (
+        scope["type"] == ScopeType.HTTP
+        and scope["path"].startswith("/api/")
+        and permissions.audience_of(scope["method"], scope.get("path_template", "")) == "member"
+    ):
+        _require("member", connection)
 
 
 async def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None:

@@ -491,6 +491,27 @@ def permission_of(method: str, path: str) -> str | None:
     return ROUTES.get(route_key(method, path))
 
 
+# A route template's permission, by method and Litestar's template: `enforce` asks on every
+# request, and the template's regular-expression rewrite cost more than the check itself.
+_TEMPLATE_PERMISSIONS: dict[tuple[str, str], str | None] = {}
+
+
+def _template_permission(method: str, template: str) -> str | None:
+    key = (method, template)
+    try:
+        return _TEMPLATE_PERMISSIONS[key]
+    except KeyError:
+        permission = _TEMPLATE_PERMISSIONS[key] = permission_of(method, template)
+        return permission
+
+
+def audience_of(method: str, template: str) -> str | None:
+    """Who a route is for (its permission's audience: "member", "operator", ...), None when
+    the table does not know it."""
+    permission = _template_permission(method, template)
+    return PERMISSIONS[permission][0] if permission else None
+
+
 def holds(principal, permission: str) -> bool:
     """True when the principal's kind and role hold `permission`."""
     audience, roles, _ = PERMISSIONS[permission]
@@ -525,7 +546,7 @@ async def enforce(connection: ASGIConnection, _handler: BaseRouteHandler) -> Non
         return
     scope = connection.scope
     method = scope["method"] if scope["type"] == ScopeType.HTTP else ""  # guards run on HTTP routes
-    permission = permission_of(method, scope.get("path_template", ""))
+    permission = _template_permission(method, scope.get("path_template", ""))
     if permission is None:
         # Not in the table (tests/test_permissions.py fails until it is): only the top role.
         if principal.role in ("administrator", "owner"):
