@@ -1806,6 +1806,26 @@ class History:
             self.demo_provider.id if self.demo_provider else 0,
         )
         if len(offers) < 2:
+            # A small city may have no free Chaoyang offer open to every member: the district
+            # takes over as many of the city's as it lacks, so the draws never depend on luck.
+            spare = await self.db.fetch(
+                "SELECT o.id, o.stock_left FROM offer o WHERE o.status = 'published' "
+                "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $1 AND o.stock_left >= 20 "
+                "AND o.valid_from < $2 AND o.provider <> $3 AND o.id <> ALL($4::bigint[]) "
+                "ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
+                self.day(30),
+                self.day(-14),
+                self.demo_provider.id if self.demo_provider else 0,
+                [offer["id"] for offer in offers],
+                2 - len(offers),
+            )
+            await self.db.execute(
+                "UPDATE offer SET node_scope = $1 WHERE id = ANY($2::bigint[])",
+                chaoyang.node_id,
+                [offer["id"] for offer in spare],
+            )
+            offers = [*offers, *spare]
+        if len(offers) < 2:
             return
         members = [m.id for m in self.members if m.path.startswith(chaoyang.node_path or "-") and m.id != demo]
         rng = self.rng
@@ -1823,7 +1843,7 @@ class History:
                 draws.DrawCreate(
                     offer_id=offer["id"],
                     opens_at=self.on_day(-opened, 9),
-                    closes_at=self.now + timedelta(hours=1) if drawn else self.on_day(4, 20),
+                    closes_at=max(self.now, datetime.now(UTC)) + timedelta(hours=1) if drawn else self.on_day(4, 20),
                     places=min(places, offer["stock_left"]),
                     claim_hours=72,
                     weights={"hardship": 3, "gig": 2},
@@ -2009,6 +2029,7 @@ class History:
 
         from evaluation.complaints import services as complaints
         from evaluation.schemas import ComplaintInput
+        from marketplace.core.errors import TooManyRequests
         from marketplace.core.federation import services as federation
 
         provider = self.demo_provider
@@ -2018,7 +2039,7 @@ class History:
             "SELECT * FROM (SELECT DISTINCT ON (d.member) d.voucher, d.member, d.redeemed_at FROM redemption d "
             "WHERE d.provider = $1 AND d.member <> $2 AND d.redeemed_at BETWEEN $3 AND $4 "
             "AND NOT EXISTS (SELECT 1 FROM complaint c WHERE c.voucher = d.voucher) "
-            "ORDER BY d.member, d.redeemed_at DESC) latest ORDER BY redeemed_at DESC LIMIT 2",
+            "ORDER BY d.member, d.redeemed_at DESC) latest ORDER BY redeemed_at DESC LIMIT 12",
             provider.id,
             self.demo_member.id if self.demo_member else 0,
             self.day(-12),
@@ -2027,9 +2048,11 @@ class History:
         owner = Principal(
             kind="provider", id=provider.owner, display_name=provider.name, provider_id=provider.id, role="owner"
         )
-        for row, (category, text, answer) in zip(
-            sorted(rows, key=lambda r: r["redeemed_at"]), DEMO_SHOP_COMPLAINTS, strict=False
-        ):
+        pending = list(DEMO_SHOP_COMPLAINTS)
+        for row in sorted(rows, key=lambda r: r["redeemed_at"]):
+            if not pending:
+                break
+            category, text, answer = pending[0]
             member = await federation.member_principal(row["member"])
             if member is None:
                 continue
@@ -2038,12 +2061,16 @@ class History:
             filed = row["redeemed_at"] + timedelta(hours=3)
             if not answer and filed < self.now - timedelta(days=2):
                 filed = min(self.on_day(0, 8.5), self.now - timedelta(hours=1))
-            complaint = await complaints.file(
-                member,
-                row["voucher"],
-                provider.id,
-                msgspec.convert({"category": category, "text": text}, ComplaintInput),
-            )
+            try:
+                complaint = await complaints.file(
+                    member,
+                    row["voucher"],
+                    provider.id,
+                    msgspec.convert({"category": category, "text": text}, ComplaintInput),
+                )
+            except TooManyRequests:  # this member has filed as many this week as the rule allows
+                continue
+            pending.pop(0)
             await self.db.execute(
                 "UPDATE complaint SET created_at = $2, respond_by = $3 WHERE id = $1",
                 complaint.id,

@@ -208,10 +208,10 @@ async def test_scope_pages_and_csv(world, small, client):
     page = await client.get("/console/reports", headers=HTML)
     assert page.status_code == 200
     assert "报表" in page.text and 'data-testid="chart-daily"' in page.text
-    # A sibling district and a parent are outside a district operator's scope.
-    assert (await client.get(f"/console/reports?node={world.nodes['haidian']}")).status_code == 403
-    assert (await client.get(f"/console/reports?node={world.nodes['beijing']}")).status_code == 403
-    assert (await client.get(f"/console/reports/export/daily?node={world.nodes['haidian']}")).status_code == 403
+    # A sibling district and a parent are outside a district operator's scope: as if missing.
+    assert (await client.get(f"/console/reports?node={world.nodes['haidian']}")).status_code == 404
+    assert (await client.get(f"/console/reports?node={world.nodes['beijing']}")).status_code == 404
+    assert (await client.get(f"/console/reports/export/daily?node={world.nodes['haidian']}")).status_code == 404
     assert (await client.get(f"/console/reports?node={world.nodes['cy_union']}")).status_code == 200
     assert (await client.get("/console/reports/export/nonsense")).status_code == 404
 
@@ -231,7 +231,7 @@ async def test_scope_pages_and_csv(world, small, client):
     # The Hebei operator sees none of Beijing.
     client.cookies.clear()
     await _login(client, "console", world.operators["hebei"])
-    assert (await client.get(f"/console/reports?node={world.nodes['chaoyang']}")).status_code == 403
+    assert (await client.get(f"/console/reports?node={world.nodes['chaoyang']}")).status_code == 404
     client.cookies.set("lang", "en")
     english = await client.get("/console/reports", headers=HTML)
     assert english.status_code == 200 and "Reports" in english.text
