@@ -167,8 +167,13 @@ async def test_seed_builds_a_consistent_federation_tree():
         grassroots = [n for n in nodes.values() if n["parent"] == node["id"]]
         assert len(grassroots) >= 10
         assert all(n["level"] == "grassroots" for n in grassroots)
-    assert by_code["130000"]["level"] == "province" and by_code["130100"]["level"] == "city"
-    assert any(n["path"].startswith(by_code["130102"]["path"]) and n["level"] == "grassroots" for n in nodes.values())
+    assert by_code["130000"]["level"] == "province"
+    for place in seeding.HEBEI_CITIES:  # Hebei: two cities, each a district of member units
+        city, district = by_code[place["city"]["code"]], by_code[place["district"]["code"]]
+        assert city["level"] == "city" and city["parent"] == by_code["130000"]["id"]
+        assert district["level"] == "district" and district["parent"] == city["id"]
+        grassroots = [n for n in nodes.values() if n["parent"] == district["id"]]
+        assert len(grassroots) == len(place["grassroots"]) >= 3
     assert "朝阳区快递行业联合工会" in {n["name_zh"] for n in nodes.values()}
 
 
@@ -180,7 +185,7 @@ async def test_seeded_members_have_valid_protected_personal_data():
     assert len(rows) == report.members
     assert all(row["level"] == "grassroots" for row in rows)
     hebei_path = (await _fetch("SELECT path FROM union_node WHERE code = '130000'"))[0]["path"]
-    assert 0 < sum(row["path"].startswith(hebei_path) for row in rows) <= 40
+    assert sum(row["path"].startswith(hebei_path) for row in rows) == SMALL["members"] // 12
     assert len({row["phone_hash"] for row in rows}) == len(rows)
     assert len({row["id_number_hash"] for row in rows}) == len(rows)
     group_codes = {g["code"] for g in ref.MEMBER_GROUPS}
@@ -220,21 +225,29 @@ async def test_seeded_providers_have_valid_codes_locations_and_users():
         assert kind_type.kind == provider["kind"], provider["name"]
     assert all(is_valid_credit_code(p["credit_code"]) for p in providers)
     assert {p["status"] for p in providers} <= {"active", "applied", "suspended"}
-    beijing_nodes = {
-        r["id"]
-        for r in await _fetch(
-            "SELECT id FROM union_node WHERE code = '110000' OR (level = 'district' AND code LIKE '11%')"
-        )
+    # Providers serve a city or a district: Beijing's, and the last two Hebei's (one in each city).
+    served = {
+        r["id"]: r["code"] for r in await _fetch("SELECT id, code FROM union_node WHERE level IN ('city', 'district')")
     }
-    assert all(p["node"] in beijing_nodes for p in providers)
+    assert all(p["node"] in served for p in providers)
+    hebei = {p["id"] for p in providers if served[p["node"]].startswith("13")}
+    assert len(hebei) == 2 and all(served[p["node"]].startswith("11") for p in providers if p["id"] not in hebei)
+    hebei_cities = {place["district"]["name_zh"]: place for place in seeding.HEBEI_CITIES}
     locations = await _fetch("SELECT * FROM location")
     assert report.locations == len(locations)
     per_provider = {}
     for location in locations:
         per_provider[location["provider"]] = per_provider.get(location["provider"], 0) + 1
-        assert location["address"].startswith("北京市" + location["district"])
-        assert 39.4 <= location["latitude"] <= 41.1 and 115.4 <= location["longitude"] <= 117.5
+        if location["provider"] in hebei:  # in its city, with the city's landline
+            place = hebei_cities[location["district"]]
+            district = place["district"]
+            assert location["address"].startswith(district["city_zh"] + district["name_zh"])
+            assert abs(location["latitude"] - district["lat"]) < 0.05 and location["phone"].startswith(place["dial"])
+        else:
+            assert location["address"].startswith("北京市" + location["district"])
+            assert 39.4 <= location["latitude"] <= 41.1 and 115.4 <= location["longitude"] <= 117.5
         assert location["opening_hours"]
+    assert {hebei_cities[loc["district"]]["dial"] for loc in locations if loc["provider"] in hebei} == {"0311", "0312"}
     assert set(per_provider) == {p["id"] for p in providers}
     assert all(1 <= n <= 3 for n in per_provider.values())
     users = await _fetch("SELECT * FROM provider_user")
@@ -341,7 +354,13 @@ async def test_demo_accounts_exist_and_sign_in():
         r["username"]: r["code"]
         for r in await _fetch("SELECT o.username, n.code FROM operator o JOIN union_node n ON n.id = o.node")
     }
-    assert scopes == {"admin": "CN", "beijing": "110000", "chaoyang": "110105", "hebei": "130000"}
+    assert scopes == {
+        "admin": "CN",
+        "beijing": "110000",
+        "chaoyang": "110105",
+        "hebei": "130000",
+        "shijiazhuang": "130100",
+    }
     org = (await _fetch("SELECT o.name, n.code FROM evaluator_org o JOIN union_node n ON n.id = o.node"))[0]
     assert (org["name"], org["code"]) == ("北京市社情民意调查中心", "110000")
     assert await seeding.has_data()
@@ -401,10 +420,16 @@ async def test_the_history_is_consistent_and_gives_every_audience_something_to_s
         GROUP BY slot) v ON v.slot = s.id WHERE s.booked <> coalesce(v.n, 0) OR s.booked > s.capacity""")
         == []
     )
-    # The campaign spent what its unrefunded spends say, within its budget.
-    campaign = (await _fetch("SELECT * FROM campaign"))[0]
-    spent = await _value("SELECT coalesce(sum(amount_fen), 0) FROM campaign_spend WHERE refunded_at IS NULL")
-    assert campaign["spent_fen"] == spent and 0 < spent <= campaign["budget_fen"]
+    # The running campaigns (the city's, the province's) spent what their unrefunded spends say,
+    # within their budgets.
+    running = await _fetch("SELECT * FROM campaign WHERE starts_at < now() ORDER BY id")
+    assert len(running) == 2
+    for campaign in running:
+        spent = await _value(
+            "SELECT coalesce(sum(amount_fen), 0) FROM campaign_spend WHERE refunded_at IS NULL AND campaign = $1",
+            campaign["id"],
+        )
+        assert campaign["spent_fen"] == spent and 0 < spent <= campaign["budget_fen"], campaign["name_zh"]
     # Money: each paid voucher has its payment of the member's share; refunds match.
     assert (
         await _fetch("""
@@ -449,11 +474,12 @@ async def test_the_history_is_consistent_and_gives_every_audience_something_to_s
     assert await _value("SELECT count(*) FROM audit_event WHERE action = 'complaint.forwarded'") == (
         min(district, 3) + forwarded_up
     )
-    # A points grant over the threshold waits for a second operator (待审批).
-    assert await _value("SELECT count(*) FROM points_grant WHERE status = 'pending'") == 1
+    # Points grants over the threshold (Chaoyang's, Shijiazhuang's) wait for a second operator (待审批).
+    assert await _value("SELECT count(*) FROM points_grant WHERE status = 'pending'") == 2
     await _operators_have_something_to_decide_from()
     await _the_demo_accounts_have_a_history_of_their_own()
     await _the_district_desk_draws_rosters_and_disputes_are_not_empty()
+    await _the_hebei_desk_is_not_empty()
 
 
 async def _operators_have_something_to_decide_from():
@@ -475,9 +501,9 @@ async def _operators_have_something_to_decide_from():
     assert len(statements) > 3 and [s["status"] for s in statements].count("approved") == 1
     assert await _value("SELECT count(*) FROM search_miss") > 20
     assert await _value("SELECT count(*) FROM report_usage_daily") > 0
-    grants = await _fetch("SELECT * FROM points_grant WHERE status <> 'pending'")  # one waits for four eyes
-    assert len(grants) == 2 and all(g["status"] == "done" and g["members_done"] > 0 for g in grants)
-    assert await _value("SELECT count(*) FROM approval_request WHERE status = 'pending'") == 1
+    grants = await _fetch("SELECT * FROM points_grant WHERE status <> 'pending'")  # two wait for four eyes
+    assert len(grants) == 3 and all(g["status"] == "done" and g["members_done"] > 0 for g in grants)
+    assert await _value("SELECT count(*) FROM approval_request WHERE status = 'pending'") == 2
 
 
 async def _the_demo_accounts_have_a_history_of_their_own():
@@ -620,7 +646,9 @@ async def _the_district_desk_draws_rosters_and_disputes_are_not_empty():
     )
     assert keys == 1
     # Draws: one taking entries, one drawn with its notice, places claimed through the claim.
-    draws = {d["status"]: d for d in await _fetch("SELECT * FROM draw")}
+    draws = {
+        d["status"]: d for d in await _fetch("SELECT d.* FROM draw d " + in_chaoyang.format("d"), chaoyang["path"])
+    }
     assert set(draws) == {"open", "drawn"}
     now = datetime.now(UTC)
     assert draws["open"]["opens_at"] < now < draws["open"]["closes_at"]
@@ -638,7 +666,10 @@ async def _the_district_desk_draws_rosters_and_disputes_are_not_empty():
     mine = await _fetch("SELECT draw FROM draw_entry WHERE member = $1", member)
     assert [e["draw"] for e in mine] == [drawn["id"]]  # she can enter the open one herself
     # Roster imports: one applied, one refused with its rows to correct.
-    imports = {i["status"]: i for i in await _fetch("SELECT * FROM roster_import")}
+    imports = {
+        i["status"]: i
+        for i in await _fetch("SELECT r.* FROM roster_import r " + in_chaoyang.format("r"), chaoyang["path"])
+    }
     assert set(imports) == {"done", "failed"}
     assert imports["done"]["created"] == 10 and imports["done"]["created_at"] < now - timedelta(days=1)
     errors = json.loads(imports["failed"]["errors"])
@@ -646,7 +677,8 @@ async def _the_district_desk_draws_rosters_and_disputes_are_not_empty():
     # Disputes: one waiting for the bank (its voucher held), one won.
     disputes = await _fetch(
         "SELECT p.*, v.disputed_at AS held FROM payment p JOIN voucher v ON v.id = p.voucher "
-        "WHERE p.disputed_at IS NOT NULL ORDER BY p.disputed_at DESC"
+        "JOIN provider pr ON pr.id = v.provider JOIN union_node n ON n.id = pr.node "
+        "WHERE p.disputed_at IS NOT NULL AND n.code LIKE '11%' ORDER BY p.disputed_at DESC"
     )
     assert [(d["dispute_status"], d["dispute_closed_at"] is None) for d in disputes] == [
         ("needs_response", True),
@@ -658,3 +690,45 @@ async def _the_district_desk_draws_rosters_and_disputes_are_not_empty():
     complaints = await _fetch("SELECT * FROM complaint WHERE provider = $1 ORDER BY created_at", provider)
     assert [c["status"] for c in complaints[-2:]] == ["answered", "open"]
     assert complaints[-1]["respond_by"] > now > complaints[-1]["created_at"]
+
+
+async def _the_hebei_desk_is_not_empty():
+    """What the province's operator (hebei) found empty before: its subtree has members,
+    providers, listings waiting for review, ratings and complaints (answered and overdue),
+    scorecards with figures, cases, a campaign that burns, points grants, draws, roster imports,
+    a disputed payment, survey results with a key, settlements, a grant waiting for approval."""
+    hebei = (await _fetch("SELECT id, path FROM union_node WHERE code = '130000'"))[0]["path"]
+    by_provider = "JOIN provider p ON p.id = {}.provider JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%'"
+    on_node = "JOIN union_node n ON n.id = {}.node WHERE n.path LIKE $1 || '%'"
+
+    async def count(sql: str) -> int:
+        return await _value(sql, hebei)
+
+    assert await count("SELECT count(*) FROM member m " + on_node.format("m")) >= SMALL["members"] // 12
+    assert await count("SELECT count(*) FROM provider x " + on_node.format("x")) == 2
+    assert await count("SELECT count(*) FROM offer o " + by_provider.format("o") + " AND o.status = 'submitted'") >= 1
+    assert await count("SELECT count(*) FROM rating r " + by_provider.format("r")) > 5
+    complaints = await _fetch("SELECT c.status, c.respond_by FROM complaint c " + by_provider.format("c"), hebei)
+    assert any(c["status"] in ("answered", "closed") for c in complaints)
+    assert any(c["status"] == "open" and c["respond_by"] < datetime.now(UTC) for c in complaints)  # overdue
+    cards = "SELECT count(*) FROM provider_scorecard s " + by_provider.format("s") + " AND s.ratings_n > 0"
+    assert await count(cards) >= 1
+    cases = await _fetch("SELECT e.status FROM enforcement_case e " + by_provider.format("e"), hebei)
+    assert {"open", "closed"} <= {c["status"] for c in cases}
+    campaign = (await _fetch("SELECT c.* FROM campaign c " + on_node.format("c"), hebei))[0]
+    assert campaign["starts_at"] < datetime.now(UTC) < campaign["ends_at"] and campaign["spent_fen"] > 0
+    grants = await _fetch("SELECT g.status FROM points_grant g " + on_node.format("g"), hebei)
+    assert sorted(g["status"] for g in grants) == ["done", "pending"]  # Shijiazhuang's waits for hebei
+    assert (
+        await count("SELECT count(*) FROM approval_request a " + on_node.format("a") + " AND status = 'pending'") == 1
+    )
+    draws = await _fetch("SELECT d.status FROM draw d " + on_node.format("d"), hebei)
+    assert {d["status"] for d in draws} == {"open", "drawn"}
+    imports = await _fetch("SELECT r.status, r.created FROM roster_import r " + on_node.format("r"), hebei)
+    assert sorted((i["status"], i["created"]) for i in imports) == [("done", 8), ("failed", 0)]
+    disputed = "SELECT count(*) FROM payment y JOIN voucher v ON v.id = y.voucher " + by_provider.format("v")
+    assert await count(disputed + " AND y.dispute_status = 'needs_response'") == 1
+    assert await count("SELECT count(*) FROM evaluator_result x " + by_provider.format("x")) > 0
+    keys = "SELECT count(*) FROM evaluator_api_key k JOIN evaluator_org o ON o.id = k.org " + on_node.format("o")
+    assert await count(keys) == 1
+    assert await count("SELECT count(*) FROM settlement_statement t " + by_provider.format("t")) >= 1

@@ -59,6 +59,7 @@ PROVIDER_CHUNK = 5_000
 # Providers (by their index in a run) served by the demo district's union (Chaoyang) whatever
 # the draw, so that its operator has shops of their own to look after at any size of seed.
 DISTRICT_SHOPS = (2, 5)
+HEBEI_SUBMITTED = 3  # Hebei's listings waiting for its operator's review
 
 # --- Check characters ------------------------------------------------------------
 
@@ -131,6 +132,46 @@ OPERATORS = [
     ("beijing", "北京市总工会运营专员", ref.BEIJING["code"]),
     ("chaoyang", "朝阳区总工会运营专员", "110105"),
     ("hebei", "河北省总工会运营专员", ref.HEBEI["province"]["code"]),
+    ("shijiazhuang", "石家庄市总工会运营专员", ref.HEBEI["city"]["code"]),
+]
+
+# Hebei's side of the demo: two cities under the province, each with one district of member
+# units (Shijiazhuang's is the reference data's), so that the province's operator has a
+# realistic subtree of its own. `dial`: the cities' landline prefix, for the shops' phones.
+HEBEI_CITIES: list[dict] = [
+    {
+        "city": ref.HEBEI["city"],
+        "district": ref.HEBEI["district"],
+        "dial": "0311",
+        "grassroots": ref.HEBEI["grassroots"]
+        + [
+            ("H", "长安区外卖配送行业联合工会", "Chang'an Food Delivery Industry Union"),
+            ("G", "石家庄市长安区建北街道联合工会", "Chang'an Jianbei Subdistrict Joint Union"),
+            ("G", "石家庄市长安区教育系统工会", "Chang'an Education System Trade Union"),
+        ],
+    },
+    {
+        "city": {"code": "130600", "name_zh": "保定市总工会", "name_en": "Baoding Federation of Trade Unions"},
+        "district": {
+            "code": "130602",
+            "name_zh": "竞秀区",
+            "name_en": "Jingxiu",
+            "city_zh": "河北省保定市",
+            "lat": 38.8770,
+            "lng": 115.4590,
+            "radius_km": 3.0,
+            "weight": 1.0,
+            "subdistricts": [("先锋街道", "Xianfeng"), ("东风街道", "Dongfeng"), ("新市场街道", "Xinshichang")],
+            "roads": ["朝阳北大街", "东风中路", "七一中路", "长城北大街"],
+        },
+        "dial": "0312",
+        "grassroots": [
+            ("H", "竞秀区快递物流行业联合工会", "Jingxiu Express and Logistics Industry Union"),
+            ("G", "保定市竞秀区先锋街道联合工会", "Jingxiu Xianfeng Subdistrict Joint Union"),
+            ("G", "保定市竞秀区东风街道联合工会", "Jingxiu Dongfeng Subdistrict Joint Union"),
+            ("G", "保定市竞秀区教育系统工会", "Jingxiu Education System Trade Union"),
+        ],
+    },
 ]
 
 
@@ -577,18 +618,18 @@ class _Seeder:
             await self.ensure_grassroots(
                 node, district, self.grassroots_target(district), self.grassroots_candidates(district)
             )
-        hebei = ref.HEBEI
-        province = await self.ensure_node(national, "province", **hebei["province"])
-        city = await self.ensure_node(province, "city", **hebei["city"])
-        district = hebei["district"]
-        node = await self.ensure_node(
-            city,
-            "district",
-            district["code"],
-            f"{district['name_zh']}总工会",
-            f"{district['name_en']} District Federation of Trade Unions",
-        )
-        await self.ensure_grassroots(node, district, len(hebei["grassroots"]), hebei["grassroots"])
+        province = await self.ensure_node(national, "province", **ref.HEBEI["province"])
+        for place in HEBEI_CITIES:
+            city = await self.ensure_node(province, "city", **place["city"])
+            district = place["district"]
+            node = await self.ensure_node(
+                city,
+                "district",
+                district["code"],
+                f"{district['name_zh']}总工会",
+                f"{district['name_en']} District Federation of Trade Unions",
+            )
+            await self.ensure_grassroots(node, district, len(place["grassroots"]), place["grassroots"])
         # The new nodes in one COPY (parents first, as made).
         await self.db.copy_records_to_table(
             "union_node",
@@ -794,7 +835,9 @@ class _Seeder:
             else:
                 other_nodes.append(node["id"])
                 other_weights.append(size)
-        hebei_count = min(40, count // 25)
+        # Hebei's members: one in twelve, enough for its operator's desk to have a history
+        # (the history samples its active members from all of them).
+        hebei_count = min(2000, count // 12)
         female_names, male_names = self.pools
         plan = dict(
             gig=(gig_nodes, gig_weights),
@@ -856,11 +899,11 @@ class _Seeder:
         type_weights = [t.weight for t in types]
         districts = ref.DISTRICTS
         district_weights = [d["weight"] for d in districts]
-        hebei_count = 0 if count < 20 else max(1, count // 200)
+        # Hebei's shops: the last of a run (one in fifteen, two at least), so that its operator
+        # has providers, listings and a history of its own; seeds of a handful stay in Beijing.
+        hebei_count = 0 if count < 10 else max(2, count // 15)
         beijing_node = self.nodes[ref.BEIJING["code"]]["id"]
-        hebei_district = ref.HEBEI["district"]
         demo_district = next(d for d in districts if d["code"] == DEMO_PROVIDER["district"])
-        hebei_node = self.nodes[hebei_district["code"]]["id"]
         provider_hash = self.password(PROVIDER_PASSWORD)
         used_names: dict[str, int] = {}
         done = 0
@@ -878,13 +921,18 @@ class _Seeder:
                     else rng.choices(types, type_weights)[0]
                 )
                 hebei = index >= count - hebei_count
-                home = hebei_district if hebei else rng.choices(districts, district_weights)[0]
+                # Hebei's shops take turns between its cities: each has some whatever the size.
+                place = HEBEI_CITIES[(count - index) % len(HEBEI_CITIES)] if hebei else None
+                home = place["district"] if place else rng.choices(districts, district_weights)[0]
                 if index in DISTRICT_SHOPS and not hebei:  # the demo district's own shops
                     home = demo_district
                 brand = rng.choice(kind_type.brands)
                 subdistrict = rng.choice(home["subdistricts"])[0]
                 name = self.unique_name(used_names, brand, _short_place(subdistrict), kind_type.branch)
-                node = hebei_node if hebei else beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
+                if place:  # a city-wide chain now and then, else the district's shop
+                    node = self.nodes[place["city" if rng.random() < 0.3 else "district"]["code"]]["id"]
+                else:
+                    node = beijing_node if rng.random() < 0.3 else self.nodes[home["code"]]["id"]
                 if index in DISTRICT_SHOPS and not hebei:
                     node = self.nodes[home["code"]]["id"]
                 status = (
@@ -945,7 +993,9 @@ class _Seeder:
                     # that the rest of the seed stays as it was).
                     dial = random.Random(provider_id * 8 + number)
                     phone = (
-                        f"0311{dial.randint(6000000, 8999999)}" if hebei else f"010{dial.randint(50000000, 89999999)}"
+                        f"{place['dial']}{dial.randint(6000000, 8999999)}"
+                        if place
+                        else f"010{dial.randint(50000000, 89999999)}"
                     )
                     locations.append(
                         (
@@ -1034,6 +1084,7 @@ class _Seeder:
         done = 0
         self.notify("offers", 0, count)
         seen: dict[int, set[int]] = {}  # provider → templates it already lists: no listing twice while others remain
+        hebei = {"paid": 0, "voucher": 0, "submitted": 0}  # what Hebei's operator is sure to find (see `hebei_listing`)
         while done < count:
             size = min(OFFER_CHUNK, count - done)
             records = []
@@ -1041,16 +1092,38 @@ class _Seeder:
                 provider = owners[index]
                 templates = list(cat.TYPES_BY_CODE[provider["type"]].offers)
                 wanted_kind = ref.OFFER_KINDS[index] if index < len(ref.OFFER_KINDS) else None
+                listed = seen.setdefault(provider["id"], set())
+                status, subsidised = None, False
+                if provider["hebei"] and provider["status"] == "active":
+                    wanted_kind, status, subsidised = self.hebei_listing(hebei, templates, listed, wanted_kind)
                 if wanted_kind and any(t.kind == wanted_kind for t in templates):  # every kind of offer appears
                     templates = [t for t in templates if t.kind == wanted_kind]
-                listed = seen.setdefault(provider["id"], set())
                 fresh = [t for t in templates if id(t) not in listed] or templates
                 template = rng.choice(fresh)
                 listed.add(id(template))
-                records.append(self.offer_record(rng, provider, template))
+                records.append(self.offer_record(rng, provider, template, status=status, subsidised=subsidised))
             await self.copy_offers(records)
             done += size
             self.notify("offers", done, count)
+
+    @staticmethod
+    def hebei_listing(
+        hebei: dict, templates: list[cat.OfferTemplate], listed: set, wanted_kind: str | None
+    ) -> tuple[str | None, str | None, bool]:
+        """(kind, status, subsidised) of an active Hebei shop's next listing: the first that can
+        is a paid offer on sale with a union subsidy (so the province has card payments, a
+        dispute and a campaign that burns, whatever the draw), the next a free voucher (for
+        its draws); then the second listings of a few shops wait for review (待审核)."""
+        if not hebei["paid"] and any(t.kind == "paid" for t in templates):
+            hebei["paid"] += 1
+            return "paid", "published", True
+        if not hebei["voucher"] and any(t.kind == "voucher" for t in templates):
+            hebei["voucher"] += 1
+            return "voucher", "published", False
+        if listed and hebei["submitted"] < HEBEI_SUBMITTED:
+            hebei["submitted"] += 1
+            return wanted_kind, "submitted", False
+        return wanted_kind, None, False
 
     @staticmethod
     def offer_owners(rng: random.Random, providers: list[dict], count: int) -> list[dict]:
@@ -1161,6 +1234,7 @@ class _Seeder:
         template: cat.OfferTemplate,
         status: str | None = None,
         stock: tuple[int, int] | None = None,
+        subsidised: bool = False,
     ) -> tuple:
         kind_type = cat.TYPES_BY_CODE[provider["type"]]
         kind = template.kind
@@ -1198,6 +1272,8 @@ class _Seeder:
             subsidy_fen = 0 if rng.random() < 0.4 else int(member_fen * rng.uniform(0.1, 0.35)) // 100 * 100
             if "工会补贴" in template.tags:
                 subsidy_fen = int(member_fen * 0.6) // 100 * 100
+            if subsidised:  # the union pays a share, at least a yuan
+                subsidy_fen = max(subsidy_fen, int(member_fen * 0.3) // 100 * 100, 100)
 
         total = rng.choice([100, 200, 300, 500, 1000, 2000, 5000]) if stock is None else stock[0]
         if provider["status"] == "applied":

@@ -102,18 +102,100 @@ CHAOYANG_CASE_KEPT_EXPLANATION = (
     "商户已书面说明原因（店长离职交接），补偿了受影响会员，并承诺按公示时间营业；近两周评价回升，暂不下架，继续观察。"
 )
 CHAOYANG_EVALUATOR = "朝阳区职工服务质量监督站"
-# The demo shop's complaints: (category, what the member wrote, the owner's answer or None).
+HEBEI_EVALUATOR = "河北省职工服务质量评价中心"
+# A shop's complaints (`History.shop_complaints`): (category, what the member wrote, the owner's
+# answer or None, state). The demo shop's: one answered, one new.
 DEMO_SHOP_COMPLAINTS = (
     (
         "poor_service",
         "体验课教练迟到二十分钟，也没有提前通知，整节课只剩半小时。",
         "非常抱歉！当天教练临时堵车，我们已安排同一位教练为您补上一节完整的体验课，前台会电话联系您预约时间。",
+        "answered",
     ),
+    ("overcharge", "用了工会优惠券后，前台又要求另付二十元毛巾押金，之前没有说明。", None, "new"),
+)
+# The busiest Hebei shop's: one past its answer time, one answered.
+HEBEI_SHOP_COMPLAINTS = (
+    ("not_honoured", "出示工会优惠券后店员说“今天系统不支持”，让我按原价付款，走的时候也没给说法。", None, "overdue"),
     (
-        "overcharge",
-        "用了工会优惠券后，前台又要求另付二十元毛巾押金，之前没有说明。",
-        None,
+        "poor_service",
+        "周末去的时候排队快一个小时，店里只有一个人在忙，预约的时间等于没用。",
+        "抱歉让您久等！周末我们已增加两名店员，预约会员优先接待，欢迎再来体验。",
+        "answered",
     ),
+)
+HEBEI_CASE_OPEN = "多名会员反映门店以“活动名额已满”为由拒收工会优惠券，另行推销高价套餐，已电话核实三起。"
+HEBEI_CASE_KEPT = "会员投诉预约到店后被告知暂停营业，且投诉逾期未答复，立案核查。"
+HEBEI_CASE_KEPT_EXPLANATION = (
+    "商户已说明系设备检修临时停业，补发了受影响会员的优惠券并公开致歉；近两周未再发生，暂不下架，继续观察。"
+)
+
+
+@dataclass(frozen=True)
+class RosterPlan:
+    """An area's two roster files (`History.desk_roster`)."""
+
+    area: str  # the district code in the people's ID numbers (and, after 197, in their phones)
+    union: str  # the gig workers' union the applied file's people join
+    street: str  # the street union the refused file's rows name
+    applied: str  # the applied file's name, before "_<month>月新入会.csv"
+    refused: str  # the refused file's name
+    joined: tuple[str, ...]  # the applied file's people, a man's name first, then alternating
+    refused_names: tuple[str, str, str, str, str]  # the refused file's: man, woman, woman, man, man
+
+
+@dataclass(frozen=True)
+class Desk:
+    """An area whose operator finds a desk of its own in the demo: cases it opened by hand,
+    its survey station's API key (`History.desk`), fair draws, roster imports, disputed card
+    payments. Chaoyang (the demo member's district) and Hebei (the province, a second branch
+    of the federation) go through the same steps."""
+
+    operator: str  # its operator's username
+    home: str  # code of the node whose offers its draws may take, whose payments it may see disputed
+    cases: tuple[tuple[str, int, int | None], ...]  # (reason, opened, kept): days from today
+    kept_because: str  # why the kept case was kept
+    evaluator: str  # its survey station (made when missing)
+    draws: tuple[tuple[int, int, int | None], ...]  # (places, opened days ago, drawn days ago or None)
+    roster: RosterPlan
+    disputes: tuple[tuple[str, str, int, int | None], ...]  # (outcome, reason, opened, closed): days from today
+
+
+CHAOYANG = Desk(
+    operator="chaoyang",
+    home=ref.BEIJING["code"],
+    cases=((CHAOYANG_CASE_OPEN, -6, None), (CHAOYANG_CASE_KEPT, -24, -17)),
+    kept_because=CHAOYANG_CASE_KEPT_EXPLANATION,
+    evaluator=CHAOYANG_EVALUATOR,
+    draws=((12, 12, 2), (15, 3, None)),
+    roster=RosterPlan(
+        area="110105",
+        union="110105H001",
+        street="110105G006",
+        applied="朝阳区快递行业联合工会",
+        refused="望京街道联合工会_补录名单.csv",
+        joined=("赵子豪", "钱晓燕", "孙立伟", "李明月", "周建军", "吴海燕", "郑国强", "王春梅", "冯志远", "陈丽娟"),
+        refused_names=("高文博", "林小雨", "何静", "马天宇", "黄志刚"),
+    ),
+    disputes=(("needs_response", "fraudulent", -2, None), ("won", "product_not_received", -26, -9)),
+)
+HEBEI = Desk(
+    operator="hebei",
+    home=ref.HEBEI["province"]["code"],
+    cases=((HEBEI_CASE_OPEN, -5, None), (HEBEI_CASE_KEPT, -27, -19)),
+    kept_because=HEBEI_CASE_KEPT_EXPLANATION,
+    evaluator=HEBEI_EVALUATOR,
+    draws=((8, 10, 3), (10, 2, None)),
+    roster=RosterPlan(
+        area="130102",
+        union="130102H001",
+        street="130102G002",
+        applied="长安区快递行业联合工会",
+        refused="育才街道联合工会_补录名单.csv",
+        joined=("刘建华", "张秀英", "杨志强", "赵丽萍", "马国庆", "孙雅静", "胡建军", "郭晓红"),
+        refused_names=("韩志明", "曹雪", "彭丽", "邓超然", "许国栋"),
+    ),
+    disputes=(("needs_response", "product_not_received", -3, None),),
 )
 ROLE_CLAIMS_PER_DAY = 4  # a role's provider is busy enough for its figures to count quickly
 ROLE_TYPES = ("fastfood", "restaurant", "supermarket", "gym", "convenience", "cinema")
@@ -243,7 +325,7 @@ class Voucher:
     slot: int | None = None
     period_start: datetime | None = None
     payment: str | None = None  # succeeded, refunded, cancelled (abandoned)
-    campaign_spend: bool = False
+    campaign: dict | None = None  # the running campaign it drew its subsidy on (History.campaigns)
     campaign_released: datetime | None = None
     points_taken: list = field(default_factory=list)  # (lot, points) the spend took
     slot_starts: datetime | None = None
@@ -295,7 +377,7 @@ class History:
         self.vouchers: list[Voucher] = []
         self.lots: dict[int, list[Lot]] = defaultdict(list)
         self.points_rows: list[tuple] = []  # spend / refund / expire entries
-        self.campaign: dict | None = None
+        self.campaigns: list[dict] = []  # the running campaigns subsidies draw on, with what they spent
         self.operators: dict[str, Principal] = {}
         self.demo_member: Member | None = None
         self.demo_provider: Provider | None = None
@@ -536,59 +618,92 @@ class History:
     # --- policy, campaign and grants: set up before the claims --------------------------------
 
     async def policy_and_campaign(self) -> None:
-        """The city's published enforcement policy, and its running subsidy campaign."""
+        """The city's and the province's published enforcement policy, and each one's running
+        subsidy campaign (Hebei's on every category its shops subsidise, so that it burns
+        whatever the draw of offers)."""
         from evaluation.enforcement import policy
-        from marketplace.campaigns import services as campaigns
-        from marketplace.campaigns.schemas import CampaignCreate
 
-        beijing = self.operators["beijing"]
-        assert beijing.node_id is not None  # an operator belongs to a node
-        await policy.publish_policy(beijing, beijing.node_id, policy.DEFAULT_RULES)
+        beijing, hebei = self.operators["beijing"], self.operators["hebei"]
+        for operator in (beijing, hebei):
+            assert operator.node_id is not None  # an operator belongs to a node
+            await policy.publish_policy(operator, operator.node_id, policy.DEFAULT_RULES)
         await self.db.execute("UPDATE enforcement_policy SET created_at = $1", self.on_day(-HISTORY_DAYS - 5, 11))
         categories = {row["code"]: row["id"] for row in await self.db.fetch("SELECT id, code FROM category")}
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         budget = max(200_000, min(members, 20_000) * 400) // 10_000 * 10_000  # ¥4 a member, in fen
         winter = _local(self.now).month in (11, 12, 1, 2)
-        campaign = await campaigns.create_campaign(
+        await self.running_campaign(
             beijing,
+            "冬春送温暖·职工生活补贴" if winter else "金秋职工普惠季·生活补贴",
+            "Winter warmth: living subsidy for members" if winter else "Autumn benefits season: living subsidy",
+            {categories["dining"], categories["shopping"]},
+            budget,
+            (-35, -36),
+        )
+        assert hebei.node_path is not None  # an operator belongs to a node
+        subsidised = {o.category for o in self.offers if o.subsidy_fen > 0 and o.scope_path.startswith(hebei.node_path)}
+        if subsidised:
+            await self.running_campaign(
+                hebei,
+                "燕赵职工普惠季·消费补贴",
+                "Hebei benefits season: spending subsidy",
+                subsidised,
+                max(100_000, budget // 4) // 10_000 * 10_000,
+                (-28, -30),
+            )
+
+    async def running_campaign(
+        self, operator: Principal, name_zh: str, name_en: str, categories: set[int], budget: int, days: tuple
+    ) -> None:
+        """A campaign of `operator`'s node that started `days[0]` days ago (made `days[1]`
+        days ago) and runs eight weeks more; the claims draw on it (`claim`)."""
+        from marketplace.campaigns import services as campaigns
+        from marketplace.campaigns.schemas import CampaignCreate
+
+        assert operator.node_id is not None  # an operator belongs to a node
+        starts, ends = self.on_day(days[0], 0), self.on_day(56, 0)
+        campaign = await campaigns.create_campaign(
+            operator,
             CampaignCreate(
-                node_id=beijing.node_id,
-                name_zh="冬春送温暖·职工生活补贴" if winter else "金秋职工普惠季·生活补贴",
-                name_en="Winter warmth: living subsidy for members"
-                if winter
-                else "Autumn benefits season: living subsidy",
-                starts_at=self.on_day(-35, 0),
-                ends_at=self.on_day(56, 0),
+                node_id=operator.node_id,
+                name_zh=name_zh,
+                name_en=name_en,
+                starts_at=starts,
+                ends_at=ends,
                 groups=[],
                 offer_ids=[],
-                category_ids=[categories["dining"], categories["shopping"]],
+                category_ids=sorted(categories),
                 budget_fen=budget,
                 per_member_cap_fen=10_000,
             ),
         )
-        await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(-36, 15))
-        self.campaign = {
-            "id": campaign.id,
-            "node_path": beijing.node_path,
-            "starts": self.on_day(-35, 0),
-            "ends": self.on_day(56, 0),
-            "categories": {categories["dining"], categories["shopping"]},
-            "budget": budget,
-            "spent": 0,
-            "members": defaultdict(int),
-            "cap": 10_000,
-            "node": beijing.node_id,
-        }
+        await self.db.execute(
+            "UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(days[1], 15)
+        )
+        self.campaigns.append(
+            {
+                "id": campaign.id,
+                "node_path": operator.node_path,
+                "starts": starts,
+                "ends": ends,
+                "categories": categories,
+                "budget": budget,
+                "spent": 0,
+                "members": defaultdict(int),
+                "cap": 10_000,
+                "node": operator.node_id,
+            }
+        )
 
     async def grants(self) -> None:
-        """Two grants of the city federation, to every active member of the subtree (or of one
-        group in it) at their time, as the grant job applies them: an entry and a lot each.
-        The entries are written with the claims' spends, in time order, so a member's ledger
-        reads in the order things happened."""
+        """Two grants of the city federation and one of the province's, to every active member
+        of the subtree (or of one group in it) at their time, as the grant job applies them: an
+        entry and a lot each. The entries are written with the claims' spends, in time order,
+        so a member's ledger reads in the order things happened."""
         from marketplace.core.settings import get_settings
         from marketplace.seed import DEMO_MEMBER
 
-        beijing = self.operators["beijing"]
+        beijing, hebei = self.operators["beijing"], self.operators["hebei"]
         members = await self.db.fetchval("SELECT count(*) FROM member WHERE status = 'active'")
         # A city-wide grant to a million members is a job of its own (benefits bench grant);
         # for large seeds the history's grants go to the demo member's union instead.
@@ -598,6 +713,7 @@ class History:
             else await self.db.fetchval("SELECT path FROM union_node WHERE code = $1", DEMO_MEMBER["node_code"])
         )
         node_id = await self.db.fetchval("SELECT id FROM union_node WHERE path = $1", node_path)
+        assert hebei.node_path is not None and hebei.node_id is not None  # an operator belongs to a node
         expiry = timedelta(days=get_settings().points.expiry_days)
         lot_ids = await self.max_id("points_lot")
         self.grant_lots: list[Lot] = []
@@ -610,9 +726,10 @@ class History:
             self.lots[row["member"]].append(
                 Lot(row["id"], row["member"], row["created_at"], row["expires_at"], row["remaining"])
             )
-        for when, amount, group, reason in (
-            (self.on_day(-63, 10), 200, None, "国庆节职工福利积分"),
-            (self.on_day(-20, 10.5), 300, "gig", "新就业形态劳动者冬季关爱积分"),
+        for operator, path, node, when, amount, group, reason in (
+            (beijing, node_path, node_id, self.on_day(-63, 10), 200, None, "国庆节职工福利积分"),
+            (beijing, node_path, node_id, self.on_day(-20, 10.5), 300, "gig", "新就业形态劳动者冬季关爱积分"),
+            (hebei, hebei.node_path, hebei.node_id, self.on_day(-45, 9.5), 200, None, "燕赵工惠·职工福利积分"),
         ):
             targets = [
                 row["id"]
@@ -620,7 +737,7 @@ class History:
                     "SELECT m.id FROM member m JOIN union_node n ON n.id = m.node WHERE n.path LIKE $1 || '%' "
                     "AND m.status = 'active' AND m.joined_at < $2 AND ($3::varchar IS NULL OR $3 = ANY(m.groups)) "
                     "ORDER BY m.id",
-                    node_path,
+                    path,
                     when,
                     group,
                 )
@@ -629,11 +746,11 @@ class History:
                 "INSERT INTO points_grant (node, member_group, amount, reason, operator, status, members_total, "
                 "members_done, last_member, created_at, finished_at) "
                 "VALUES ($1, $2, $3, $4, $5, 'done', $6, $6, $7, $8, $9) RETURNING id",
-                node_id,
+                node,
                 group,
                 amount,
                 reason,
-                beijing.id,
+                operator.id,
                 len(targets),
                 targets[-1] if targets else 0,
                 when,
@@ -815,15 +932,18 @@ class History:
                 need -= take
                 if need == 0:
                     break
-        campaign = self.campaign
-        drawn = False
-        if (
-            campaign
-            and offer.subsidy_fen > 0
-            and offer.category in campaign["categories"]
-            and campaign["starts"] <= moment < campaign["ends"]
-            and member.path.startswith(campaign["node_path"])
-        ):
+        campaign = next(
+            (
+                c
+                for c in self.campaigns
+                if offer.subsidy_fen > 0
+                and offer.category in c["categories"]
+                and c["starts"] <= moment < c["ends"]
+                and member.path.startswith(c["node_path"])
+            ),
+            None,
+        )
+        if campaign is not None:
             if (
                 campaign["members"][member.id] + offer.subsidy_fen > campaign["cap"]
                 or campaign["spent"] + offer.subsidy_fen > campaign["budget"]
@@ -835,7 +955,6 @@ class History:
                 return None
             campaign["members"][member.id] += offer.subsidy_fen
             campaign["spent"] += offer.subsidy_fen
-            drawn = True
         counts[(member.id, offer.id, start)] += 1
         voucher = Voucher(
             ids.take(),
@@ -851,7 +970,7 @@ class History:
             points_spent=points,
             slot=slot[0] if slot else None,
             period_start=start,
-            campaign_spend=drawn,
+            campaign=campaign,
         )
         voucher.points_taken = taken
         if slot:
@@ -919,17 +1038,17 @@ class History:
             lot.remaining += take
         if voucher.points_spent:
             self.points_rows.append(("refund", voucher, voucher.cancelled_at))
-        if voucher.campaign_spend and self.campaign is not None:  # a voucher draws only on a campaign
-            self.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
-            self.campaign["spent"] -= voucher.subsidy_fen
+        if voucher.campaign is not None:
+            voucher.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
+            voucher.campaign["spent"] -= voucher.subsidy_fen
             voucher.campaign_released = voucher.cancelled_at
 
     def expire_campaign_spends(self) -> None:
         """Spends of vouchers that expired unused went back (the periodic job's work)."""
         for voucher in self.vouchers:
-            if voucher.campaign_spend and voucher.status == "expired" and self.campaign is not None:
-                self.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
-                self.campaign["spent"] -= voucher.subsidy_fen
+            if voucher.campaign is not None and voucher.status == "expired":
+                voucher.campaign["members"][voucher.member.id] -= voucher.subsidy_fen
+                voucher.campaign["spent"] -= voucher.subsidy_fen
                 voucher.campaign_released = voucher.expires_at + timedelta(minutes=5)
 
     async def write_claims(self, stock: dict, counts: dict, slots: dict) -> None:
@@ -1049,19 +1168,11 @@ class History:
             payments,
         )
         await self.write_points()
-        if self.campaign:
+        for campaign in self.campaigns:
             spends = [
-                (
-                    self.campaign["id"],
-                    v.id,
-                    v.member.id,
-                    self.campaign["node"],
-                    v.subsidy_fen,
-                    v.claimed_at,
-                    v.campaign_released,
-                )
+                (campaign["id"], v.id, v.member.id, campaign["node"], v.subsidy_fen, v.claimed_at, v.campaign_released)
                 for v in self.vouchers
-                if v.campaign_spend
+                if v.campaign is campaign
             ]
             await self.copy(
                 "campaign_spend",
@@ -1071,22 +1182,18 @@ class History:
             await self.copy(
                 "campaign_member",
                 ["campaign", "member", "spent_fen"],
-                [(self.campaign["id"], member, fen) for member, fen in self.campaign["members"].items()],
+                [(campaign["id"], member, fen) for member, fen in campaign["members"].items()],
             )
-            await self.db.execute(
-                "UPDATE campaign SET spent_fen = $2 WHERE id = $1", self.campaign["id"], self.campaign["spent"]
-            )
+            await self.db.execute("UPDATE campaign SET spent_fen = $2 WHERE id = $1", campaign["id"], campaign["spent"])
             # The campaign has one funding node (one share of 100 %): each spend is its part.
             await self.db.execute(
                 "INSERT INTO campaign_share_spend (share, campaign, voucher, node, amount_fen, spent_at, refunded_at) "
                 "SELECT sh.id, s.campaign, s.voucher, sh.node, s.amount_fen, s.spent_at, s.refunded_at "
                 "FROM campaign_spend s JOIN campaign_share sh ON sh.campaign = s.campaign WHERE s.campaign = $1",
-                self.campaign["id"],
+                campaign["id"],
             )
             await self.db.execute(
-                "UPDATE campaign_share SET spent_fen = $2 WHERE campaign = $1",
-                self.campaign["id"],
-                self.campaign["spent"],
+                "UPDATE campaign_share SET spent_fen = $2 WHERE campaign = $1", campaign["id"], campaign["spent"]
             )
         self.report.vouchers = len(self.vouchers)
 
@@ -1444,15 +1551,24 @@ class History:
     # --- evaluator results ------------------------------------------------------------------------
 
     async def evaluator_results(self) -> None:
-        """A batch a month from the city's survey centre: mystery-shopper visits and phone surveys."""
-        from evaluation.evaluators import batches
+        """A batch a month from the city's survey centre and from the province's (made here):
+        mystery-shopper visits and phone surveys."""
         from marketplace.seed import EVALUATOR_ORG
 
-        rng = self.rng
+        await self.db.execute(
+            "INSERT INTO evaluator_org (name, node) VALUES ($1, $2)", HEBEI_EVALUATOR, self.operators["hebei"].node_id
+        )
+        await self.survey_batches(EVALUATOR_ORG, "BJ-SQMY", self.rng)
+        await self.survey_batches(HEBEI_EVALUATOR, "HB-ZGFW", random.Random(HISTORY_DAYS))  # apart from the city's
+
+    async def survey_batches(self, name: str, prefix: str, rng: random.Random) -> None:
+        """A batch a month of the organisation `name` about the providers of its area."""
+        from evaluation.evaluators import batches
+
         org = await self.db.fetchrow(
             "SELECT o.id, o.name, o.node, n.path FROM evaluator_org o JOIN union_node n ON n.id = o.node "
             "WHERE o.name = $1",
-            EVALUATOR_ORG,
+            name,
         )
         principal = Principal(
             kind="evaluator", id=org["id"], display_name=org["name"], node_id=org["node"], node_path=org["path"]
@@ -1481,7 +1597,7 @@ class History:
                     }
                 )
             if rows:
-                batch_ref = f"BJ-SQMY-{_local(submitted):%Y%m}-{number + 1:02d}"
+                batch_ref = f"{prefix}-{_local(submitted):%Y%m}-{number + 1:02d}"
                 await batches.submit(principal, batch_ref, list(enumerate(rows, start=1)), "json", now=submitted)
 
     # --- the enforcement policy, replayed ----------------------------------------------------------
@@ -1704,31 +1820,32 @@ class History:
             await complaints.forward(chaoyang, rows[0]["id"], beijing.id, "涉及连锁门店统一收费规则，请市总工会协调。")
 
     async def approvals(self) -> None:
-        """A money change waiting for four eyes: Chaoyang's operator proposes a year-end points
-        grant to its members, over the approval threshold, for the city's operator to approve
+        """Money changes waiting for four eyes: Chaoyang's operator proposes a year-end points
+        grant to its members, and Shijiazhuang's a Spring Festival one to its city's, each over
+        the approval threshold, for the operator above (the city's, the province's) to approve
         or reject on 待审批."""
+        for proposer, reason in (("chaoyang", "区总工会年终慰问积分"), ("shijiazhuang", "市总工会春节职工慰问积分")):
+            await self.grant_to_approve(self.operators[proposer], reason)
+
+    async def grant_to_approve(self, operator: Principal, reason: str) -> None:
         from marketplace.points import services as points
 
-        chaoyang = self.operators["chaoyang"]
-        assert chaoyang.node_id is not None  # an operator belongs to a node
+        assert operator.node_id is not None  # an operator belongs to a node
         members = await self.db.fetchval(
             "SELECT count(*) FROM member m JOIN union_node n ON n.id = m.node "
             "WHERE n.path LIKE $1 || '%' AND m.status = 'active'",
-            chaoyang.node_path,
+            operator.node_path,
         )
         # A round amount per member whose total is over the threshold.
         amount = -(-(points.APPROVAL_THRESHOLD + 1) // max(members, 1) // 50) * 50
-        await points.create_grant(chaoyang, chaoyang.node_id, None, amount, "区总工会年终慰问积分")
+        await points.create_grant(operator, operator.node_id, None, amount, reason)
 
-    # --- the district's desk, draws, rosters, disputes -------------------------------------------
+    # --- the areas' desks: cases, survey stations, draws, rosters, disputes, complaints -----------
 
     async def chaoyang_desk(self) -> None:
         """Chaoyang district's own work, so its operator's pages are not empty: a New Year
-        campaign of its own for gig workers (budgeted, starting soon), a delisting case it
-        opened by hand on one of its providers and one it closed keeping the provider, and
-        the district's own survey station with an API key."""
-        from evaluation.enforcement import cases
-        from evaluation.evaluators import keys
+        campaign of its own for gig workers (budgeted, starting soon), and what every desk has
+        (`desk`)."""
         from marketplace.campaigns import services as campaigns
         from marketplace.campaigns.schemas import CampaignCreate
 
@@ -1753,98 +1870,130 @@ class History:
             ),
         )
         await self.db.execute("UPDATE campaign SET created_at = $2 WHERE id = $1", campaign.id, self.on_day(-4, 15.5))
+        await self.desk(CHAOYANG)
 
-        # Its providers: the most complained about gets a case opened by hand; another, a case
-        # closed with the provider kept after it put things right.
+    async def hebei_desk(self) -> None:
+        """Hebei province's own work (`desk`); its campaign, grant, policy and survey results
+        come with the city's (`policy_and_campaign`, `grants`, `evaluator_results`)."""
+        await self.desk(HEBEI)
+
+    async def desk(self, desk: "Desk") -> None:
+        """An area's cases and survey station: a delisting case its operator opened by hand on
+        the most complained-about of its providers, one it closed keeping the provider after it
+        put things right, and its survey station's API key."""
+        from evaluation.enforcement import cases
+        from evaluation.evaluators import keys
+
+        operator = self.operators[desk.operator]
         rows = await self.db.fetch(
-            "SELECT p.id, count(c.id) AS n FROM provider p LEFT JOIN complaint c ON c.provider = p.id "
-            "WHERE p.node = $1 AND p.status = 'active' AND p.id <> $2 AND NOT EXISTS "
+            "SELECT p.id, count(c.id) AS n FROM provider p JOIN union_node pn ON pn.id = p.node "
+            "LEFT JOIN complaint c ON c.provider = p.id "
+            "WHERE pn.path LIKE $1 || '%' AND p.status = 'active' AND p.id <> $2 AND NOT EXISTS "
             "(SELECT 1 FROM enforcement_case e WHERE e.provider = p.id AND e.kind = 'delisting' "
             "AND e.status IN ('open', 'appealed')) "
             "GROUP BY p.id ORDER BY n DESC, p.id LIMIT 2",
-            chaoyang.node_id,
+            operator.node_path,
             self.demo_provider.id if self.demo_provider else 0,
         )
-        plans = [(CHAOYANG_CASE_OPEN, -6, None), (CHAOYANG_CASE_KEPT, -24, -17)]
-        for row, (reason, opened, kept) in zip(rows, plans, strict=False):
+        for row, (reason, opened, kept) in zip(rows, desk.cases, strict=False):
             marks = await self.marks(audit=False)
-            case_id = await cases.open_case_by_hand(chaoyang, row["id"], reason)
+            case_id = await cases.open_case_by_hand(operator, row["id"], reason)
             await self.backdate(marks, self.on_day(opened, 10.5))
             if kept is not None:
                 marks = await self.marks(audit=False)
-                await cases.decide(chaoyang, case_id, "keep", CHAOYANG_CASE_KEPT_EXPLANATION)
+                await cases.decide(operator, case_id, "keep", desk.kept_because)
                 await self.db.execute(
                     "UPDATE enforcement_case SET decided_at = $2 WHERE id = $1", case_id, self.on_day(kept, 16)
                 )
                 await self.backdate(marks, self.on_day(kept, 16))
 
-        org = await self.db.fetchval(
-            "INSERT INTO evaluator_org (name, node) VALUES ($1, $2) RETURNING id", CHAOYANG_EVALUATOR, chaoyang.node_id
-        )
+        org = await self.db.fetchval("SELECT id FROM evaluator_org WHERE name = $1", desk.evaluator)
+        if org is None:
+            org = await self.db.fetchval(
+                "INSERT INTO evaluator_org (name, node) VALUES ($1, $2) RETURNING id", desk.evaluator, operator.node_id
+            )
         marks = await self.marks(audit=False)
-        await keys.issue(chaoyang, org)
+        await keys.issue(operator, org)
         await self.db.execute("UPDATE evaluator_api_key SET created_at = $2 WHERE org = $1", org, self.on_day(-30, 9.5))
         await self.backdate(marks, self.on_day(-30, 9.5))
 
     async def draws(self) -> None:
-        """Two fair draws (抽签) of scarce free vouchers for Chaoyang's members: one taking
-        entries now (the demo member has not entered: she can), one drawn two days ago with
-        its 公示, places claimed by most winners through the normal claim, the demo member
-        among the entrants. Made through the draws' own services; their clock set back."""
+        """Fair draws (抽签) of scarce free vouchers for Chaoyang's members and for Hebei's; in
+        Chaoyang the demo member entered the drawn one and has not entered the open one (she
+        can). Hebei's have their own random source, so that Chaoyang's stay as they were."""
+        await self.desk_draws(CHAOYANG, self.rng)
+        await self.desk_draws(HEBEI, random.Random(len(self.vouchers)))
+
+    async def desk_draws(self, desk: "Desk", rng: random.Random) -> None:
+        """An area's draws: one taking entries now, one drawn two days ago with its 公示,
+        places claimed by most winners through the normal claim. Made through the draws' own
+        services; their clock set back."""
         from marketplace.core.federation import services as federation
         from marketplace.draws import services as draws
 
-        chaoyang = self.operators["chaoyang"]
-        demo = self.demo_member.id if self.demo_member else 0
+        operator = self.operators[desk.operator]
+        assert operator.node_path is not None  # an operator belongs to a node
+        demo = self.demo_member.id if self.demo_member and self.demo_member.path.startswith(operator.node_path) else 0
+        home = await self.db.fetchval("SELECT path FROM union_node WHERE code = $1", desk.home)
+        wanted = len(desk.draws)
         offers = await self.db.fetch(
-            "SELECT o.id, o.stock_left FROM offer o WHERE o.node_scope = $1 AND o.status = 'published' "
+            "SELECT o.id, o.stock_left, n.path FROM offer o JOIN union_node n ON n.id = o.node_scope "
+            "WHERE n.path LIKE $1 || '%' AND o.status = 'published' "
             "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $2 AND o.stock_left >= 20 "
-            "AND o.valid_from < $3 AND o.provider <> $4 ORDER BY o.kind = 'voucher' DESC, o.id LIMIT 2",
-            chaoyang.node_id,
+            "AND o.valid_from < $3 AND o.provider <> $4 ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
+            operator.node_path,
             self.day(30),
             self.day(-14),
             self.demo_provider.id if self.demo_provider else 0,
+            wanted,
         )
-        if len(offers) < 2:
-            # A small city may have no free Chaoyang offer open to every member: the district
-            # takes over as many of the city's as it lacks, so the draws never depend on luck.
+        # A small city may have too few such offers in the area: it takes over as many of its
+        # home's (the city's, the province's) as it lacks, a newer one at last, so the draws
+        # never depend on luck.
+        for since in (self.day(-14), self.now):
+            if len(offers) >= wanted:
+                break
             spare = await self.db.fetch(
-                "SELECT o.id, o.stock_left FROM offer o WHERE o.status = 'published' "
+                "SELECT o.id, o.stock_left, CASE WHEN n.path LIKE $7 || '%' THEN n.path ELSE $7 END AS path "
+                "FROM offer o JOIN union_node n ON n.id = o.node_scope "
+                "WHERE n.path LIKE $6 || '%' AND o.status = 'published' "
                 "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $1 AND o.stock_left >= 20 "
                 "AND o.valid_from < $2 AND o.provider <> $3 AND o.id <> ALL($4::bigint[]) "
                 "ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
                 self.day(30),
-                self.day(-14),
+                since,
                 self.demo_provider.id if self.demo_provider else 0,
                 [offer["id"] for offer in offers],
-                2 - len(offers),
+                wanted - len(offers),
+                home,
+                operator.node_path,
             )
             await self.db.execute(
-                "UPDATE offer SET node_scope = $1 WHERE id = ANY($2::bigint[])",
-                chaoyang.node_id,
+                "UPDATE offer o SET node_scope = $1 FROM union_node n WHERE n.id = o.node_scope "
+                "AND o.id = ANY($2::bigint[]) AND n.path NOT LIKE $3 || '%'",
+                operator.node_id,
                 [offer["id"] for offer in spare],
+                operator.node_path,
             )
             offers = [*offers, *spare]
-        if len(offers) < 2:
-            return
-        members = [m.id for m in self.members if m.path.startswith(chaoyang.node_path or "-") and m.id != demo]
-        rng = self.rng
+        # Each draw's entrants are members the offer is open to; a member enters one of them.
+        members = [m for m in self.members if m.path.startswith(operator.node_path) and m.id != demo]
         rng.shuffle(members)
         half = len(members) // 2
-        plans = [
-            # (offer, entrants, places, opened days ago, drawn days ago)
-            (offers[0], members[: min(36, half)] + ([demo] if demo else []), 12, 12, 2),
-            (offers[1], members[half : half + 28], 15, 3, None),
-        ]
-        for offer, entrants, places, opened, drawn in plans:
+        pools = [(members[:half], 36, [demo] if demo else []), (members[half:], 28, [])]
+        for offer, (pool, most, extra), (places, opened, drawn) in zip(offers, pools, desk.draws, strict=False):
+            entrants = [m.id for m in pool if m.path.startswith(offer["path"])][:most] + extra
+            # At most half as many places as entrants (some of whom the offer's limits may turn
+            # away), so that a draw has a waiting list in a small area too.
+            places = min(places, offer["stock_left"], max(1, len(entrants) // 2))
             created = self.on_day(-opened, 9) - timedelta(hours=1)
             draw_id = await draws.create_draw(
-                chaoyang,
+                operator,
                 draws.DrawCreate(
                     offer_id=offer["id"],
                     opens_at=self.on_day(-opened, 9),
                     closes_at=max(self.now, datetime.now(UTC)) + timedelta(hours=1) if drawn else self.on_day(4, 20),
-                    places=min(places, offer["stock_left"]),
+                    places=places,
                     claim_hours=72,
                     weights={"hardship": 3, "gig": 2},
                 ),
@@ -1876,7 +2025,7 @@ class History:
             )
             if not drawn:
                 continue
-            await draws.run_draw(chaoyang, draw_id)
+            await draws.run_draw(operator, draw_id)
             at = self.on_day(-drawn, 10)
             await self.db.execute(
                 # The notice lasts as long as the policy gave it, from the draw's moment.
@@ -1923,38 +2072,43 @@ class History:
                 await self.db.execute("UPDATE voucher SET claimed_at = $2 WHERE id = $1", voucher.id, claimed)
 
     async def roster_imports(self) -> None:
-        """Chaoyang's roster imports: this month's new members of the couriers' union applied
+        """Chaoyang's and Hebei's roster imports (`desk_roster`)."""
+        for desk in (CHAOYANG, HEBEI):
+            await self.desk_roster(desk)
+
+    async def desk_roster(self, desk: "Desk") -> None:
+        """An area's roster imports: this month's new members of a gig workers' union applied
         (through the import's own service), and a file from a street union refused with a few
         rows to correct (a wrong check character, an unknown union code, a phone given twice,
         a birth date that makes a child), which the operator reads row by row."""
         from marketplace.core.federation.roster import services as roster
         from marketplace.core.federation.roster.parsing import CHINESE_HEADERS, COLUMNS, check_character
 
-        chaoyang = self.operators["chaoyang"]
+        operator = self.operators[desk.operator]
+        plan = desk.roster
         header = ",".join(CHINESE_HEADERS[column] for column in COLUMNS)
-        courier, street = "110105H001", "110105G006"
 
         def person(number: int, born: date, male: bool) -> tuple[str, str]:
             # Sequence numbers 950-999 are outside the generated members' range (seed/__init__.py).
-            first17 = f"110105{born:%Y%m%d}{950 + number * 2 % 48 + male:03d}"[:17]
-            phone = f"1970105{number:04d}"  # 197: a prefix the generated members never use
+            first17 = f"{plan.area}{born:%Y%m%d}{950 + number * 2 % 48 + male:03d}"[:17]
+            phone = f"197{plan.area[2:]}{number:04d}"  # 197: a prefix the generated members never use
             return phone, first17 + check_character(first17)
 
-        names = ["赵子豪", "钱晓燕", "孙立伟", "李明月", "周建军", "吴海燕", "郑国强", "王春梅", "冯志远", "陈丽娟"]
         good = [header]
-        for number, name in enumerate(names):
-            male = name in ("赵子豪", "孙立伟", "周建军", "郑国强", "冯志远")
+        for number, name in enumerate(plan.joined):
+            male = number % 2 == 0  # the names alternate, a man's first
             phone, id_number = person(number, date(1985 + number, 3 + number % 9, 5 + number), male)
             groups = "新就业形态劳动者" + (";女职工" if not male else "")
-            good.append(f"{name},{phone},{id_number},{courier},{groups}")
+            good.append(f"{name},{phone},{id_number},{plan.union},{groups}")
         marks = await self.marks(audit=False)
-        await roster.start_import(
-            chaoyang, "朝阳区快递行业联合工会_12月新入会.csv", ("\r\n".join(good) + "\r\n").encode()
+        applied = await roster.start_import(
+            operator, f"{plan.applied}_{_local(self.now).month}月新入会.csv", ("\r\n".join(good) + "\r\n").encode()
         )
         await self.db.execute(
             "UPDATE roster_import SET created_at = $1::timestamptz, finished_at = $1::timestamptz + interval '4 seconds' "
-            "WHERE filename LIKE '朝阳区快递%'",
+            "WHERE id = $2",
             self.on_day(-3, 14.3),
+            applied.id,
         )
         await self.backdate(marks, self.on_day(-3, 14.3))
 
@@ -1964,41 +2118,52 @@ class History:
         _phone_d, id_d = person(23, date(2015, 7, 1), True)
         phone_e, id_e = person(24, date(1979, 9, 9), True)
         wrong_check = id_b[:17] + ("0" if id_b[17] != "0" else "1")
+        a, b, c, d, e = plan.refused_names
         bad = [
             header,
-            f"高文博,{phone_a},{id_a},{street},",
-            f"林小雨,{phone_b},{wrong_check},{street},女职工",
-            f"何静,{phone_c},{id_c},110105G099,女职工",
-            f"马天宇,{phone_a},{id_d},{street},",
-            f"黄志刚,{phone_e},{id_e},{street},新就业形态劳动者",
+            f"{a},{phone_a},{id_a},{plan.street},",
+            f"{b},{phone_b},{wrong_check},{plan.street},女职工",
+            f"{c},{phone_c},{id_c},{plan.area}G099,女职工",
+            f"{d},{phone_a},{id_d},{plan.street},",
+            f"{e},{phone_e},{id_e},{plan.street},新就业形态劳动者",
         ]
         marks = await self.marks(audit=False)
-        await roster.start_import(chaoyang, "望京街道联合工会_补录名单.csv", ("\r\n".join(bad) + "\r\n").encode())
+        refused = await roster.start_import(operator, plan.refused, ("\r\n".join(bad) + "\r\n").encode())
         await self.db.execute(
             "UPDATE roster_import SET created_at = $1::timestamptz, finished_at = $1::timestamptz + interval '1 second' "
-            "WHERE filename LIKE '望京街道%'",
+            "WHERE id = $2",
             self.on_day(-1, 10.2),
+            refused.id,
         )
         await self.backdate(marks, self.on_day(-1, 10.2))
 
     async def disputes(self) -> None:
-        """Card payments the members' banks dispute, as Stripe's webhooks report them through
-        the payments' own handlers: one waiting for the bank (its voucher held), one the
-        provider won."""
+        """Card payments the members' banks dispute (`desk_disputes`): Chaoyang's first, then
+        Hebei's."""
+        for desk in (CHAOYANG, HEBEI):
+            await self.desk_disputes(desk)
+
+    async def desk_disputes(self, desk: "Desk") -> None:
+        """An area's disputed card payments, as Stripe's webhooks report them through the
+        payments' own handlers (one waiting for the bank, its voucher held; one the provider
+        won): of its providers' recent payments first, then of older ones and of its home's."""
         from marketplace.payments import services as payments
 
+        operator = self.operators[desk.operator]
         rows = await self.db.fetch(
             "SELECT p.id, p.payment_intent, p.amount_fen, v.status FROM payment p JOIN voucher v ON v.id = p.voucher "
             "JOIN provider pr ON pr.id = v.provider JOIN union_node n ON n.id = pr.node "
             "WHERE p.status = 'succeeded' AND p.disputed_at IS NULL AND v.status IN ('issued', 'redeemed') "
-            "AND v.member <> $1 AND p.created_at > $2 "
-            "ORDER BY (n.path LIKE $3 || '%') DESC, (v.status = 'issued') DESC, p.created_at DESC LIMIT 2",
+            "AND v.member <> $1 AND n.path LIKE (SELECT path FROM union_node WHERE code = $4) || '%' "
+            "ORDER BY p.created_at > $2 DESC, (n.path LIKE $3 || '%') DESC, (v.status = 'issued') DESC, "
+            "p.created_at DESC LIMIT $5",
             self.demo_member.id if self.demo_member else 0,
             self.day(-30),
-            self.operators["chaoyang"].node_path,
+            operator.node_path,
+            desk.home,
+            len(desk.disputes),
         )
-        plans = [("needs_response", "fraudulent", -2, None), ("won", "product_not_received", -26, -9)]
-        for row, (status, reason, opened, closed) in zip(rows, plans, strict=False):
+        for row, (status, reason, opened, closed) in zip(rows, desk.disputes, strict=False):
             facts = {
                 "id": f"dp_demo{row['id']:012d}",
                 "payment_intent": row["payment_intent"],
@@ -2023,8 +2188,28 @@ class History:
 
     async def demo_shop_complaints(self) -> None:
         """The demo shop's own complaints, so its owner has the page's work to see: one
-        answered last week, one new and waiting for an answer; filed by members through the
-        complaints' service, answered by the owner through it."""
+        answered last week, one new and waiting for an answer; and the busiest Hebei shop's, so
+        the province's operator has one answered and one past its answer time."""
+        if self.demo_provider is not None:
+            await self.shop_complaints(self.demo_provider, DEMO_SHOP_COMPLAINTS, self.day(-12))
+        hebei = self.operators["hebei"]
+        busiest = await self.db.fetchval(
+            "SELECT d.provider FROM redemption d JOIN provider p ON p.id = d.provider "
+            "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND d.redeemed_at BETWEEN $2 AND $3 "
+            "GROUP BY d.provider ORDER BY count(*) DESC, d.provider LIMIT 1",
+            hebei.node_path,
+            self.day(-20),
+            self.day(-1),
+        )
+        if busiest in self.providers:
+            await self.shop_complaints(self.providers[busiest], HEBEI_SHOP_COMPLAINTS, self.day(-20))
+
+    async def shop_complaints(self, provider: Provider, plans: tuple, since: datetime) -> None:
+        """Complaints about `provider`'s recent visits (since `since`), filed by members through
+        the complaints' service and answered by the owner through it, in `plans`' order, each
+        (category, what the member wrote, the owner's answer, state): "answered" the evening
+        after the visit; "new" within its answer time (the evening after a recent visit, else
+        this morning); "overdue" past its answer time, unanswered."""
         import msgspec
 
         from evaluation.complaints import services as complaints
@@ -2032,9 +2217,6 @@ class History:
         from marketplace.core.errors import TooManyRequests
         from marketplace.core.federation import services as federation
 
-        provider = self.demo_provider
-        if provider is None:
-            return
         rows = await self.db.fetch(
             "SELECT * FROM (SELECT DISTINCT ON (d.member) d.voucher, d.member, d.redeemed_at FROM redemption d "
             "WHERE d.provider = $1 AND d.member <> $2 AND d.redeemed_at BETWEEN $3 AND $4 "
@@ -2042,25 +2224,25 @@ class History:
             "ORDER BY d.member, d.redeemed_at DESC) latest ORDER BY redeemed_at DESC LIMIT 12",
             provider.id,
             self.demo_member.id if self.demo_member else 0,
-            self.day(-12),
+            since,
             self.day(-1),
         )
         owner = Principal(
             kind="provider", id=provider.owner, display_name=provider.name, provider_id=provider.id, role="owner"
         )
-        pending = list(DEMO_SHOP_COMPLAINTS)
+        pending = list(plans)
         for row in sorted(rows, key=lambda r: r["redeemed_at"]):
             if not pending:
                 break
-            category, text, answer = pending[0]
+            category, text, answer, state = pending[0]
+            filed = row["redeemed_at"] + timedelta(hours=3)
+            if state == "new" and filed < self.now - timedelta(days=2):
+                filed = min(self.on_day(0, 8.5), self.now - timedelta(hours=1))
+            if state == "overdue" and filed + complaints.response_time() > self.now - timedelta(hours=6):
+                continue  # too recent a visit to be past its answer time: a later plan may take it
             member = await federation.member_principal(row["member"])
             if member is None:
                 continue
-            # The answered one the evening after the visit; the one waiting, within its answer time:
-            # the evening after a recent visit, else this morning (an hour ago at the latest).
-            filed = row["redeemed_at"] + timedelta(hours=3)
-            if not answer and filed < self.now - timedelta(days=2):
-                filed = min(self.on_day(0, 8.5), self.now - timedelta(hours=1))
             try:
                 complaint = await complaints.file(
                     member,
@@ -2077,7 +2259,7 @@ class History:
                 filed,
                 filed + complaints.response_time(),
             )
-            if answer:
+            if state == "answered":
                 await complaints.answer(owner, complaint.id, answer)
                 await self.db.execute(
                     "UPDATE complaint SET answered_at = $2 WHERE id = $1", complaint.id, filed + timedelta(hours=20)
@@ -2250,6 +2432,7 @@ STEPS = (
     "forwards",
     "approvals",
     "chaoyang_desk",
+    "hebei_desk",
     "draws",
     "roster_imports",
     "disputes",
