@@ -926,7 +926,7 @@ class _Seeder:
                 home = place["district"] if place else rng.choices(districts, district_weights)[0]
                 if index in DISTRICT_SHOPS and not hebei:  # the demo district's own shops
                     home = demo_district
-                brand = rng.choice(kind_type.brands)
+                brand = rng.choice(cat.hebei_brands(kind_type) if place else kind_type.brands)
                 subdistrict = rng.choice(home["subdistricts"])[0]
                 name = self.unique_name(used_names, brand, _short_place(subdistrict), kind_type.branch)
                 if place:  # a city-wide chain now and then, else the district's shop

@@ -1257,8 +1257,58 @@ PROVIDER_TYPES: tuple[ProviderType, ...] = (
 )
 
 TYPES_BY_CODE = {t.code: t for t in PROVIDER_TYPES}
+
+# Brands that are Beijing's own (a venue, a local chain, a Beijing name): Hebei's shops take the
+# others, and Hebei's own brands (HEBEI_BRANDS), so that no Baoding pool is a 东单体育中心.
+BEIJING_BRANDS = frozenset(
+    {
+        "奥体游泳馆",
+        "北辰游泳馆",
+        "京华体育中心",
+        "东单体育中心",
+        "英东游泳馆",
+        "首都电影院",
+        "四季民福烤鸭店",
+        "南门涮肉",
+        "便宜坊烤鸭店",
+        "金鼎轩",
+        "庆丰包子铺",
+        "护国寺小吃",
+        "和合谷",
+        "嘉和一品",
+        "北京市职工技能培训学校",
+        "京工匠人职业技能培训学校",
+        "海淀职工技能实训中心",
+        "东方时尚驾校",
+        "海驾驾校",
+        "金港驾校",
+        "超市发",
+        "好邻居便利店",
+        "京车汇汽修",
+        "北京青年旅行社",
+        "九华山庄温泉度假村",
+        "龙脉温泉",
+        "京师法律服务所",
+    }
+)
+HEBEI_BRANDS = {
+    "swimming": ("裕彤体育中心", "燕赵游泳馆"),
+    "restaurant": ("直隶官府菜馆",),
+    "fastfood": ("漕河驴肉火烧",),
+    "vocational": ("河北工匠职业技能培训学校",),
+    "driving": ("冀运驾校", "燕赵驾校"),
+    "supermarket": ("北国超市",),
+    "resort": ("温塘温泉度假村",),
+}
+
+
+def hebei_brands(kind_type: ProviderType) -> tuple[str, ...]:
+    """The brands a Hebei shop of `kind_type` may carry."""
+    return tuple(b for b in kind_type.brands if b not in BEIJING_BRANDS) + HEBEI_BRANDS.get(kind_type.code, ())
+
+
 # An earlier run's providers are found again by their brand (their name's part before "(").
-TYPE_OF_BRAND = {brand: t.code for t in PROVIDER_TYPES for brand in t.brands}
+TYPE_OF_BRAND = {brand: t.code for t in PROVIDER_TYPES for brand in t.brands + HEBEI_BRANDS.get(t.code, ())}
 
 # Offer kinds' words on tags and descriptions.
 KIND_TAGS = {"paid": "会员价", "voucher": "优惠券", "points": "积分兑换", "slot": "在线预约", "prepaid": "预付课包"}

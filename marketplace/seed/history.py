@@ -116,18 +116,18 @@ DEMO_SHOP_COMPLAINTS = (
 )
 # The busiest Hebei shop's: one past its answer time, one answered.
 HEBEI_SHOP_COMPLAINTS = (
-    ("not_honoured", "出示工会优惠券后店员说“今天系统不支持”，让我按原价付款，走的时候也没给说法。", None, "overdue"),
+    ("not_honoured", "出示工会优惠券后，工作人员说“系统不支持”，让我按原价付款，也没给任何说法。", None, "overdue"),
     (
         "poor_service",
-        "周末去的时候排队快一个小时，店里只有一个人在忙，预约的时间等于没用。",
-        "抱歉让您久等！周末我们已增加两名店员，预约会员优先接待，欢迎再来体验。",
+        "约好的时间等了四十分钟才开始，中间也没人打电话说明一下。",
+        "抱歉让您久等！当天人手临时不足，我们已调整排班，下次预约优先为您安排，欢迎再来体验。",
         "answered",
     ),
 )
 HEBEI_CASE_OPEN = "多名会员反映门店以“活动名额已满”为由拒收工会优惠券，另行推销高价套餐，已电话核实三起。"
-HEBEI_CASE_KEPT = "会员投诉预约到店后被告知暂停营业，且投诉逾期未答复，立案核查。"
+HEBEI_CASE_KEPT = "会员投诉门店未按公示时间营业、到店无法使用工会优惠券，且投诉逾期未答复，立案核查。"
 HEBEI_CASE_KEPT_EXPLANATION = (
-    "商户已说明系设备检修临时停业，补发了受影响会员的优惠券并公开致歉；近两周未再发生，暂不下架，继续观察。"
+    "商户已说明系装修临时闭店且未及时公告，补发了受影响会员的优惠券并公开致歉；近两周未再发生，暂不下架，继续观察。"
 )
 
 
@@ -367,6 +367,7 @@ class History:
     def __init__(self, connection, now: datetime, rng: random.Random, notify):
         self.db = connection
         self.now = now.replace(microsecond=0)
+        self.started = datetime.now(UTC)  # the real clock, which the services stamp
         self.start = self.now - timedelta(days=HISTORY_DAYS)
         self.rng = rng
         self.notify = notify
@@ -413,15 +414,20 @@ class History:
             "standing_event": "created_at",
             "enforcement_case": "opened_at",
             "provider_status_change": "at",
+            "prepaid_freeze": "since",
             "audit_event": "at",
         }
         for table, last in marks.items():
             await self.db.execute(f"UPDATE {table} SET {columns[table]} = $2 WHERE id > $1", last, at)
+        # A case decided lifts its provider's freeze with the clock's time (the service's
+        # clock is real even when the seed's is set back: later than any simulated moment).
+        await self.db.execute("UPDATE prepaid_freeze SET lifted_at = $1 WHERE lifted_at >= $2", at, self.started)
 
     async def marks(self, *, audit: bool = True) -> dict[str, int]:
         """`audit` False: the audit log is left as written (it is append-only; a trigger
         refuses rewriting it), so the steps that audit what they do keep its moment."""
-        tables = ("standing_event", "enforcement_case", "provider_status_change") + (("audit_event",) if audit else ())
+        tables: tuple[str, ...] = ("standing_event", "enforcement_case", "provider_status_change", "prepaid_freeze")
+        tables += ("audit_event",) if audit else ()
         return {table: await self.db.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}") for table in tables}
 
     # --- the cast ------------------------------------------------------------------------------
@@ -1786,6 +1792,15 @@ class History:
                     when,
                 )
             )
+        # Hebei's members search too: one miss in twelve more, in its districts (a random
+        # source of its own, so that the city's stay as they were).
+        from marketplace.seed import HEBEI_CITIES
+
+        hebei = [place["district"]["name_zh"] for place in HEBEI_CITIES]
+        local = random.Random(len(rows))
+        for _ in range(max(8, len(rows) // 12)):
+            when = self.start + timedelta(days=HISTORY_DAYS * math.sqrt(local.random()))
+            rows.append((local.choices(queries, weights)[0], local.choice(hebei), [], False, when))
         await self.copy("search_miss", ["query", "district", "groups", "degraded", "created_at"], rows)
 
     async def admissions(self) -> None:
@@ -1935,17 +1950,22 @@ class History:
         assert operator.node_path is not None  # an operator belongs to a node
         demo = self.demo_member.id if self.demo_member and self.demo_member.path.startswith(operator.node_path) else 0
         home = await self.db.fetchval("SELECT path FROM union_node WHERE code = $1", desk.home)
+        # Offers the demo member holds no voucher of first: she can enter the drawn one (which a
+        # claim up to the offer's limit would refuse).
+        unclaimed = "EXISTS (SELECT 1 FROM voucher v WHERE v.offer = o.id AND v.member = $6),"
         wanted = len(desk.draws)
         offers = await self.db.fetch(
             "SELECT o.id, o.stock_left, n.path FROM offer o JOIN union_node n ON n.id = o.node_scope "
             "WHERE n.path LIKE $1 || '%' AND o.status = 'published' "
             "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $2 AND o.stock_left >= 20 "
-            "AND o.valid_from < $3 AND o.provider <> $4 ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
+            "AND o.valid_from < $3 AND o.provider <> $4 "
+            f"ORDER BY o.kind = 'voucher' DESC, {unclaimed} o.id LIMIT $5",
             operator.node_path,
             self.day(30),
             self.day(-14),
             self.demo_provider.id if self.demo_provider else 0,
             wanted,
+            demo,
         )
         # A small city may have too few such offers in the area: it takes over as many of its
         # home's (the city's, the province's) as it lacks, a newer one at last, so the draws
@@ -1959,7 +1979,7 @@ class History:
                 "WHERE n.path LIKE $6 || '%' AND o.status = 'published' "
                 "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $1 AND o.stock_left >= 20 "
                 "AND o.valid_from < $2 AND o.provider <> $3 AND o.id <> ALL($4::bigint[]) "
-                "ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
+                f"ORDER BY o.kind = 'voucher' DESC, {unclaimed.replace('$6', '$8')} o.id LIMIT $5",
                 self.day(30),
                 since,
                 self.demo_provider.id if self.demo_provider else 0,
@@ -1967,6 +1987,7 @@ class History:
                 wanted - len(offers),
                 home,
                 operator.node_path,
+                demo,
             )
             await self.db.execute(
                 "UPDATE offer o SET node_scope = $1 FROM union_node n WHERE n.id = o.node_scope "
@@ -1982,9 +2003,11 @@ class History:
         half = len(members) // 2
         pools = [(members[:half], 36, [demo] if demo else []), (members[half:], 28, [])]
         for offer, (pool, most, extra), (places, opened, drawn) in zip(offers, pools, desk.draws, strict=False):
-            entrants = [m.id for m in pool if m.path.startswith(offer["path"])][:most] + extra
-            # At most half as many places as entrants (some of whom the offer's limits may turn
-            # away), so that a draw has a waiting list in a small area too.
+            # Not the offer's holders, whom its limit would turn away.
+            holders = {v.member.id for v in self.vouchers if v.offer.id == offer["id"]}
+            entrants = [m.id for m in pool if m.path.startswith(offer["path"]) and m.id not in holders][:most] + extra
+            # At most half as many places as entrants, so that a draw has a waiting list in a
+            # small area too.
             places = min(places, offer["stock_left"], max(1, len(entrants) // 2))
             created = self.on_day(-opened, 9) - timedelta(hours=1)
             draw_id = await draws.create_draw(
@@ -2067,7 +2090,10 @@ class History:
                 principal = await federation.member_principal(row["member"])
                 if principal is None:
                     continue
-                voucher = await draws.claim_place(principal, draw_id)
+                try:
+                    voucher = await draws.claim_place(principal, draw_id)
+                except Conflict:  # a points offer the winner has too few points for: the place waits
+                    continue
                 claimed = at + timedelta(hours=rng.uniform(0.5, 30))
                 await self.db.execute("UPDATE voucher SET claimed_at = $2 WHERE id = $1", voucher.id, claimed)
 
@@ -2198,11 +2224,11 @@ class History:
             "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' AND d.redeemed_at BETWEEN $2 AND $3 "
             "GROUP BY d.provider ORDER BY count(*) DESC, d.provider LIMIT 1",
             hebei.node_path,
-            self.day(-20),
+            self.start,
             self.day(-1),
         )
-        if busiest in self.providers:
-            await self.shop_complaints(self.providers[busiest], HEBEI_SHOP_COMPLAINTS, self.day(-20))
+        if busiest in self.providers:  # of the visits of the whole history: a small province has few
+            await self.shop_complaints(self.providers[busiest], HEBEI_SHOP_COMPLAINTS, self.start)
 
     async def shop_complaints(self, provider: Provider, plans: tuple, since: datetime) -> None:
         """Complaints about `provider`'s recent visits (since `since`), filed by members through
@@ -2345,18 +2371,27 @@ class History:
         ]
         free = [o for o in offers if o.kind == "voucher"] or offers
         paid = [o for o in offers if o.kind == "paid"]
-        plans = {
-            "issued": (free, -3),
-            "redeemed": (free, -9),
-            "expired": (free, -40),
-            "cancelled": (free, -12),
-            "refunded": (paid, -15),
-        }
-        for status, (pool, days) in plans.items():
-            if status in have or not pool:
+        # Two visits at least: she rated the earlier, the last waits for her rating (`feedback`).
+        redeemed = sum(v.status == "redeemed" for v in self.vouchers if v.member is member)
+        plans = [
+            ("issued", free, -3),
+            ("redeemed", free, -9),
+            ("redeemed", free, -20),
+            ("expired", free, -40),
+            ("cancelled", free, -12),
+            ("refunded", paid, -15),
+        ]
+        for status, pool, days in plans:
+            if status == "redeemed" and redeemed < 2:
+                redeemed += 1
+            elif status in have:
                 continue
-            offer = self.rng.choice(pool)
             claimed = self.day(days) + timedelta(hours=self.rng.uniform(0, 6))
+            # Within the offer's limit for her, as a claim would be.
+            open_ = [o for o in pool if counts[(member.id, o.id, period_start(o.period, claimed))] < o.limit]
+            if not open_:
+                continue
+            offer = self.rng.choice(open_)
             start = period_start(offer.period, claimed)
             voucher = Voucher(
                 ids.take(),
