@@ -43,6 +43,25 @@ METHODS = ("mystery_shopper", "phone_survey", "online_survey", "site_inspection"
 COLUMNS = ("provider_id", "visit_date", "method", "score", "honoured", "service", "sample_size", "note")
 REQUIRED = ("provider_id", "visit_date", "method", "score", "sample_size")
 SCORES = ("score", "honoured", "service")
+# The columns and methods in words, for pages: a row problem's column, the upload form's
+# hints (评价方式（method）). The codes stay what a file's header and the API say.
+COLUMN_NAMES = {
+    "provider_id": N_("Provider ID"),
+    "visit_date": N_("Visit date"),
+    "method": N_("Method"),
+    "score": N_("Score"),
+    "honoured": N_("Discount honoured"),
+    "service": N_("Service"),
+    "sample_size": N_("Sample size"),
+    "note": N_("Note"),
+    "batch_id": N_("Batch ID"),
+}
+METHOD_NAMES = {
+    "mystery_shopper": N_("Mystery shopper"),
+    "phone_survey": N_("Phone survey"),
+    "online_survey": N_("Online survey"),
+    "site_inspection": N_("Site inspection"),
+}
 MAX_ROWS = 5000
 MAX_NOTE = 500
 MAX_SAMPLE = 1_000_000
@@ -102,8 +121,49 @@ class Result:
 # Checking rows ---------------------------------------------------------------------------------------
 
 
+# A column's problems are sentences of their own, one a column, so that a translation names
+# the column in words beside its code ("第 3 行 评价方式（method）为必填项"): a value put into a
+# translated sentence stays as it was given.
+
+
 def _required(row: int, name: str) -> RowProblem:
-    return RowProblem("%(field)s is required.", row, name, "required", {"field": name})
+    params = {"field": name}
+    if name == "provider_id":
+        return RowProblem("provider_id is required.", row, name, "required", params)
+    if name == "visit_date":
+        return RowProblem("visit_date is required.", row, name, "required", params)
+    if name == "method":
+        return RowProblem("method is required.", row, name, "required", params)
+    if name == "score":
+        return RowProblem("score is required.", row, name, "required", params)
+    if name == "sample_size":
+        return RowProblem("sample_size is required.", row, name, "required", params)
+    assert name == "batch_id", name  # REQUIRED, and the batch's own ID
+    return RowProblem("batch_id is required.", row, name, "required", params)
+
+
+def _not_integer(row: int, name: str) -> RowProblem:
+    params = {"field": name}
+    if name == "provider_id":
+        return RowProblem("provider_id must be a whole number.", row, name, "not_integer", params)
+    if name == "score":
+        return RowProblem("score must be a whole number.", row, name, "not_integer", params)
+    if name == "honoured":
+        return RowProblem("honoured must be a whole number.", row, name, "not_integer", params)
+    if name == "service":
+        return RowProblem("service must be a whole number.", row, name, "not_integer", params)
+    assert name == "sample_size", name  # the integer columns
+    return RowProblem("sample_size must be a whole number.", row, name, "not_integer", params)
+
+
+def _out_of_range(row: int, name: str) -> RowProblem:
+    params = {"field": name}
+    if name == "score":
+        return RowProblem("score must be from 0 to 100.", row, name, "out_of_range", params)
+    if name == "honoured":
+        return RowProblem("honoured must be from 0 to 100.", row, name, "out_of_range", params)
+    assert name == "service", name  # SCORES
+    return RowProblem("service must be from 0 to 100.", row, name, "out_of_range", params)
 
 
 def _unknown_provider(row: int, provider: int) -> RowProblem:
@@ -122,7 +182,7 @@ def _integer(row: int, name: str, value: Any, errors: list[RowProblem]) -> int |
         or not isinstance(value, (int, str))
         or (isinstance(value, str) and not _INTEGER.match(value.strip()))
     ):
-        errors.append(RowProblem("%(field)s must be a whole number.", row, name, "not_integer", {"field": name}))
+        errors.append(_not_integer(row, name))
         return None
     return int(value)
 
@@ -183,7 +243,8 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[RowP
         if method not in METHODS:
             errors.append(
                 RowProblem(
-                    "method must be one of %(methods)s.",
+                    # The methods in the sentence, so that a translation gives each its name.
+                    "method must be one of mystery_shopper, phone_survey, online_survey, site_inspection.",
                     row,
                     "method",
                     "unknown_method",
@@ -197,7 +258,7 @@ def check_row(row: int, raw: Any, today: date) -> tuple[Result | None, list[RowP
             continue
         score = _integer(row, name, raw[name], errors)
         if score is not None and not 0 <= score <= 100:
-            errors.append(RowProblem("%(field)s must be from 0 to 100.", row, name, "out_of_range", {"field": name}))
+            errors.append(_out_of_range(row, name))
         values[name] = score
     if not _blank(raw.get("sample_size")):
         size = _integer(row, "sample_size", raw["sample_size"], errors)

@@ -45,6 +45,8 @@ async def _batches_page(
             "batch_ref": batch_ref,
             "columns": batches.COLUMNS,
             "methods": batches.METHODS,
+            "column_names": batches.COLUMN_NAMES,
+            "method_names": batches.METHOD_NAMES,
             "max_rows": batches.MAX_ROWS,
         },
     )

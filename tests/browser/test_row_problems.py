@@ -24,6 +24,15 @@ async def _problems(page) -> list[str]:
     return await page.locator("[data-testid=row-error] td:last-child").all_inner_texts()
 
 
+async def _columns(page) -> list[str]:
+    return await page.locator("[data-testid=row-error] td:nth-child(2)").all_inner_texts()
+
+
+def _without_named_codes(text: str) -> str:
+    """The text without the codes said beside their names: 评价方式（method）, mystery_shopper（神秘顾客）."""
+    return re.sub(r"（[a-z_]+）|[a-z_]+（", "", text)
+
+
 async def _switch_to_english(context, live_server) -> None:
     await context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
 
@@ -71,6 +80,8 @@ async def test_a_roster_with_bad_rows_lists_each_problem_in_the_viewers_language
             if language == "zh":
                 assert "与第 2 行的身份证号重复。" in problems, problems
                 assert not [text for text in problems if ASCII_WORD.search(text)], problems
+                # The column in words beside its code.
+                assert "身份证号（id_number）" in await _columns(page), await _columns(page)
             else:
                 assert "Repeats the ID number of row 2." in problems, problems
                 assert "There is no union with the code 999999-001." in problems, problems
@@ -102,5 +113,17 @@ async def test_an_evaluator_batch_with_bad_rows_lists_each_problem_in_the_viewer
             assert {"duplicate_row", "future_date", "out_of_range", "unknown_method"} <= set(codes), codes
             if language == "en":
                 assert "Repeats row 2 (same provider, visit date and method)." in problems, problems
+                assert (
+                    "method must be one of mystery_shopper, phone_survey, online_survey, site_inspection." in problems
+                )
             else:
                 assert "与第 2 行重复（商户、走访日期和评价方式相同）。" in problems, problems
+                assert "综合得分（score）须在 0 到 100 之间。" in problems, problems
+                assert any(
+                    text.startswith("评价方式（method）须为以下之一：mystery_shopper（神秘顾客）") for text in problems
+                )
+                # Chinese sentences: a code appears only beside its name in words.
+                assert not [text for text in problems if ASCII_WORD.search(_without_named_codes(text))], problems
+                assert {"评价方式（method）", "走访日期（visit_date）", "综合得分（score）"} <= set(
+                    await _columns(page)
+                )

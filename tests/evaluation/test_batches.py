@@ -409,7 +409,8 @@ async def test_the_upload_form_shows_each_row_error_and_applies_nothing(client, 
     html = response.text
     assert 'data-row="2" data-field="score" data-code="out_of_range"' in html
     assert 'data-row="3" data-field="provider_id" data-code="unknown_provider"' in html
-    assert "score 必须" in html and "商户 999999 不存在" in html  # in Chinese by default
+    # In Chinese by default, each column named in words beside its code.
+    assert "综合得分（score）须在 0 到 100 之间" in html and "商户编号（provider_id）999999 不存在" in html
     assert 'value="desk-1"' in html  # the form keeps what was typed
     assert await stored() == (0, 0, 0)
 

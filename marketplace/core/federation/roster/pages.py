@@ -41,6 +41,7 @@ async def _roster_page(
             if current_locale.get() == "en"
             else [parsing.CHINESE_HEADERS[column] for column in parsing.COLUMNS],
             "sync_max": roster.SYNC_MAX_ROWS,
+            "column_names": parsing.COLUMN_NAMES,
             "groups": await federation.group_names(),
         },
     )
@@ -91,7 +92,7 @@ async def roster_upload(request: Request) -> Response:
 async def roster_detail(request: Request, import_id: BigId) -> Template:
     return Template(
         template_name="console/roster_import.html",
-        context={"item": await roster.get_import(request.user, import_id)},
+        context={"item": await roster.get_import(request.user, import_id), "column_names": parsing.COLUMN_NAMES},
     )
 
 

@@ -16,11 +16,20 @@ from datetime import date
 
 from marketplace.core import csvfiles
 from marketplace.core.errors import RowProblem
+from marketplace.core.web.nav import N_
 
 RowError = RowProblem  # a roster's problems are the row problems every upload reports
 
 COLUMNS = ("name", "phone", "id_number", "node", "groups")
 # The template's Chinese headers (and common variants people type) for each column.
+# The columns in words, for the import's row problems (身份证号（id_number）).
+COLUMN_NAMES = {
+    "name": N_("Name"),
+    "phone": N_("Phone"),
+    "id_number": N_("ID number"),
+    "node": N_("Union code"),
+    "groups": N_("Member groups"),
+}
 CHINESE_HEADERS = {"name": "姓名", "phone": "手机号", "id_number": "身份证号", "node": "工会代码", "groups": "会员群体"}
 HEADER_ALIASES = {
     **{zh: column for column, zh in CHINESE_HEADERS.items()},
@@ -270,6 +279,15 @@ def parse(content: bytes):
         raise RosterRejected([_empty_file()])
     problems = csvfiles.header_problems(reader.line_num, header, COLUMNS, COLUMNS)
     if problems:
+        # The roster's own first sentence: the template's Chinese headers are what most files have.
+        first = problems[0]
+        problems[0] = RowProblem(
+            "The first line must name the columns %(chinese)s (or, in English, %(columns)s).",
+            first.row,
+            first.field,
+            first.code,
+            {**first.params, "chinese": ",".join(CHINESE_HEADERS[column] for column in COLUMNS)},
+        )
         raise RosterRejected(problems)
     order = [header.index(name) for name in COLUMNS]
     width = len(header)
