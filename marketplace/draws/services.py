@@ -42,7 +42,7 @@ from catalog import services as catalog
 from evaluation.enforcement import policy
 from marketplace.core import db, notifications, personal_data, pii
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
@@ -102,11 +102,6 @@ class DrawCreate:
     weights: dict[str, int]
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators manage draws.", code="wrong_role")
-
-
 def _text_time(moment: datetime) -> str:
     """A moment for a message: 2026-12-05 20:00 in the configured zone."""
     from marketplace.core import dates
@@ -124,7 +119,7 @@ def weight_of(weights: dict[str, int], groups) -> int:
 
 async def create_draw(principal: Principal, data: DrawCreate) -> int:
     """A draw for an offer of the operator's scope; its seed is made and committed now."""
-    _operator(principal)
+    guards.require_operator(principal)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -213,7 +208,7 @@ def _draw(row) -> dict:
 
 
 async def list_draws(principal: Principal, limit: int = 200) -> list[dict]:
-    _operator(principal)
+    guards.require_operator(principal)
     async with db.connection() as connection:
         rows = await connection.fetch(
             _COUNTED + "WHERE n.path LIKE $1 ORDER BY d.id DESC LIMIT $2", (principal.node_path or "/-") + "%", limit
@@ -223,7 +218,7 @@ async def list_draws(principal: Principal, limit: int = 200) -> list[dict]:
 
 async def console_draw(principal: Principal, draw_id: int) -> dict:
     """A draw of the operator's scope, with its entries counted by state."""
-    _operator(principal)
+    guards.require_operator(principal)
     missing = NotFound("No such draw in your scope.", code="draw_not_found")
     draw = await get_draw(draw_id, refusal=missing)
     scope.require_covers(principal, draw["node_path"], missing)
@@ -255,7 +250,7 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
     opened (the periodic job, principal None, once they closed). Safe to repeat: a draw is
     run once."""
     if principal is not None:
-        _operator(principal)
+        guards.require_operator(principal)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         connection = transaction.connection

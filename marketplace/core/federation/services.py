@@ -11,6 +11,7 @@ from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import scope
 from marketplace.core.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
 from marketplace.core.federation.tables import Member, MemberGroup, UnionNode
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 
@@ -327,11 +328,6 @@ async def welcome_member(member_id: int, event_id: int) -> None:
 # Transfers and leaving (operators, within their scope) ---------------------------------
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
-
-
 async def member_in_scope(connection, principal: Principal, member_id: int, *, lock: bool = False):
     """The member's row (with its union's path and names) if the member belongs to a union
     in the principal's subtree; the NotFound of a missing member otherwise (scope.py's
@@ -352,7 +348,7 @@ async def transfer_member(principal: Principal, member_id: int, node_id: int, re
     member's union changes: points, vouchers and history are the member's own and stay."""
     from marketplace.core import audit
 
-    _operator(principal)
+    guards.require_operator(principal)
     target = await scope.require_in_scope(principal, node_id, field="node_id")
     if target.level != "grassroots":
         raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
@@ -380,7 +376,7 @@ async def leave_member(principal: Principal, member_id: int, reason: str | None 
     their own vouchers and points."""
     from marketplace.core import audit
 
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         member = await member_in_scope(connection, principal, member_id, lock=True)
