@@ -332,6 +332,33 @@ async def _offer_end(connection, offer_id: int) -> datetime:
 # Members -----------------------------------------------------------------------------------------
 
 
+async def _still_open(connection, draw_id: int) -> bool:
+    """Whether the draw takes entries now. FOR SHARE: entries go in and out side by side,
+    but never while the draw is being run, which waits for them."""
+    return bool(
+        await connection.fetchval(
+            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
+            "FOR SHARE",
+            draw_id,
+        )
+    )
+
+
+async def _tell_entry(connection, member_id: int, kind: str, draw: dict, ticket: int) -> None:
+    """The member's message that their entry went in or came out (in the same transaction)."""
+    await notifications.add(
+        connection,
+        [
+            notifications.Message(
+                member_id,
+                kind,
+                {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
+                link=f"/draws/{draw['id']}",
+            )
+        ],
+    )
+
+
 async def enter(principal: Principal, draw_id: int) -> dict:
     """The member's one entry in an open draw of an offer they could claim today."""
     guards.require_member(principal)
@@ -345,13 +372,7 @@ async def enter(principal: Principal, draw_id: int) -> dict:
     weight = weight_of(draw["weights"], principal.groups)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        # FOR SHARE: entries go in side by side, but never while the draw is being run.
-        still_open = await connection.fetchval(
-            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
-            "FOR SHARE",
-            draw_id,
-        )
-        if not still_open:
+        if not await _still_open(connection, draw_id):
             raise Conflict("This draw is not taking entries now.", code="draw_not_open")
         # One row per member and draw (the unique key): a withdrawn entry comes back with its
         # ticket (a new weight and time); an entry standing already is refused.
@@ -365,17 +386,7 @@ async def enter(principal: Principal, draw_id: int) -> dict:
         )
         if ticket is None:
             raise Conflict("You have already entered this draw.", code="already_entered")
-        await notifications.add(
-            connection,
-            [
-                notifications.Message(
-                    principal.id,
-                    "draw_entered",
-                    {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
-                    link=f"/draws/{draw_id}",
-                )
-            ],
-        )
+        await _tell_entry(connection, principal.id, "draw_entered", draw, ticket)
     log.info("draw_entered", draw_id=draw_id, ticket=ticket)
     return {"ticket": ticket, "weight": weight}
 
@@ -387,13 +398,7 @@ async def withdraw(principal: Principal, draw_id: int) -> dict:
     draw = await get_draw(draw_id, counted=False)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        # FOR SHARE, as entering: never while the draw is being run, which waits for it.
-        still_open = await connection.fetchval(
-            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
-            "FOR SHARE",
-            draw_id,
-        )
-        if not still_open:
+        if not await _still_open(connection, draw_id):
             raise Conflict("Entries are closed: an entry can no longer be withdrawn.", code="draw_not_open")
         ticket = await connection.fetchval(
             "UPDATE draw_entry SET status = 'withdrawn' WHERE draw = $1 AND member = $2 AND status = 'entered' "
@@ -403,17 +408,7 @@ async def withdraw(principal: Principal, draw_id: int) -> dict:
         )
         if ticket is None:
             raise Conflict("You have no entry in this draw to withdraw.", code="not_entered")
-        await notifications.add(
-            connection,
-            [
-                notifications.Message(
-                    principal.id,
-                    "draw_withdrawn",
-                    {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
-                    link=f"/draws/{draw_id}",
-                )
-            ],
-        )
+        await _tell_entry(connection, principal.id, "draw_withdrawn", draw, ticket)
     log.info("draw_withdrawn", draw_id=draw_id, ticket=ticket)
     return {"ticket": ticket, "status": "withdrawn"}
 

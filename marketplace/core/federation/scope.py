@@ -60,13 +60,4 @@ async def require_in_scope(
         refusal or NotFound("No such union node in your scope.", code="node_not_found", field=field),
     )
     assert row is not None
-    return NodeRead(
-        id=row["id"],
-        parent_id=row["parent"],
-        level=row["level"],
-        code=row["code"],
-        name_zh=row["name_zh"],
-        name_en=row["name_en"],
-        path=row["path"],
-        depth=row["depth"],
-    )
+    return NodeRead.of(row)
