@@ -289,8 +289,8 @@ async def create(request: Request) -> Response:
             CampaignRead,
         )
     except DomainError as error:
-        shown = {**form_error(error, LABELS), "field": _form_field(error.field, rows)}
-        return await _list_page(request, error=shown, values=values, status=error.status)
+        error.field = _form_field(error.field, rows)  # the form's name, so the alert names its label
+        return await _list_page(request, error=form_error(error, LABELS), values=values, status=error.status)
     return Redirect(path=f"/console/campaigns/{created.id}?created=1")
 
 
@@ -343,9 +343,8 @@ async def _change_funding(request: Request, campaign_id: int) -> Response:
             field = f"budget_{index}" if index.isdigit() else "policy"
         elif not field.startswith("budget_"):
             field = "policy"
-        return await _detail_page(
-            request, campaign_id, error={**form_error(error), "field": field}, status=error.status
-        )
+        error.field = field
+        return await _detail_page(request, campaign_id, error=form_error(error), status=error.status)
     return Redirect(path=f"/console/campaigns/{campaign_id}?changed=funding")
 
 
