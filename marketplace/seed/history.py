@@ -1950,23 +1950,25 @@ class History:
         assert operator.node_path is not None  # an operator belongs to a node
         demo = self.demo_member.id if self.demo_member and self.demo_member.path.startswith(operator.node_path) else 0
         home = await self.db.fetchval("SELECT path FROM union_node WHERE code = $1", desk.home)
-        # Offers the demo member holds no voucher of first: she can enter the drawn one (which a
-        # claim up to the offer's limit would refuse).
-        unclaimed = "EXISTS (SELECT 1 FROM voucher v WHERE v.offer = o.id AND v.member = $6),"
         wanted = len(desk.draws)
         offers = await self.db.fetch(
-            "SELECT o.id, o.stock_left, n.path FROM offer o JOIN union_node n ON n.id = o.node_scope "
+            "SELECT o.id, o.kind, o.stock_left, n.path FROM offer o JOIN union_node n ON n.id = o.node_scope "
             "WHERE n.path LIKE $1 || '%' AND o.status = 'published' "
             "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $2 AND o.stock_left >= 20 "
             "AND o.valid_from < $3 AND o.provider <> $4 "
-            f"ORDER BY o.kind = 'voucher' DESC, {unclaimed} o.id LIMIT $5",
+            "ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
             operator.node_path,
             self.day(30),
             self.day(-14),
             self.demo_provider.id if self.demo_provider else 0,
-            wanted,
-            demo,
+            wanted + 10,
         )
+        if demo:  # a voucher the demo member holds none of first: she entered the drawn one (the first)
+            held = {v.offer.id for v in self.vouchers if v.member.id == demo}
+            offers = sorted(offers, key=lambda offer: (offer["id"] in held, offer["kind"] != "voucher"))
+            if not offers or offers[0]["id"] in held or offers[0]["kind"] != "voucher":
+                offers = [*await self.voucher_for(demo, home, operator), *offers]
+        offers = offers[:wanted]
         # A small city may have too few such offers in the area: it takes over as many of its
         # home's (the city's, the province's) as it lacks, a newer one at last, so the draws
         # never depend on luck.
@@ -1979,7 +1981,7 @@ class History:
                 "WHERE n.path LIKE $6 || '%' AND o.status = 'published' "
                 "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $1 AND o.stock_left >= 20 "
                 "AND o.valid_from < $2 AND o.provider <> $3 AND o.id <> ALL($4::bigint[]) "
-                f"ORDER BY o.kind = 'voucher' DESC, {unclaimed.replace('$6', '$8')} o.id LIMIT $5",
+                "ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
                 self.day(30),
                 since,
                 self.demo_provider.id if self.demo_provider else 0,
@@ -1987,7 +1989,6 @@ class History:
                 wanted - len(offers),
                 home,
                 operator.node_path,
-                demo,
             )
             await self.db.execute(
                 "UPDATE offer o SET node_scope = $1 FROM union_node n WHERE n.id = o.node_scope "
@@ -2101,6 +2102,26 @@ class History:
         """Chaoyang's and Hebei's roster imports (`desk_roster`)."""
         for desk in (CHAOYANG, HEBEI):
             await self.desk_roster(desk)
+
+    async def voucher_for(self, member: int, home: str, operator: Principal) -> list:
+        """A free voucher of the area's home that `member` holds none of, taken into the
+        operator's area (its scope moved to the operator's node); [] when there is none."""
+        rows = await self.db.fetch(
+            "SELECT o.id, o.kind, o.stock_left, $4::varchar AS path FROM offer o "
+            "JOIN union_node n ON n.id = o.node_scope WHERE n.path LIKE $1 || '%' AND o.status = 'published' "
+            "AND o.kind = 'voucher' AND o.groups = '{}' AND o.valid_to > $2 AND o.stock_left >= 20 "
+            "AND o.provider <> $5 AND NOT EXISTS (SELECT 1 FROM voucher v WHERE v.offer = o.id AND v.member = $3) "
+            "AND NOT EXISTS (SELECT 1 FROM draw d WHERE d.offer = o.id) ORDER BY o.id LIMIT 1",
+            home,
+            self.day(30),
+            member,
+            operator.node_path,
+            self.demo_provider.id if self.demo_provider else 0,
+        )
+        await self.db.execute(
+            "UPDATE offer SET node_scope = $1 WHERE id = ANY($2::bigint[])", operator.node_id, [r["id"] for r in rows]
+        )
+        return list(rows)
 
     async def desk_roster(self, desk: "Desk") -> None:
         """An area's roster imports: this month's new members of a gig workers' union applied
