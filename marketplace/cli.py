@@ -221,6 +221,8 @@ async def _reindex(batch_size: int = 5000) -> int:
                     f"resuming a reindex that stopped: {offers} offers ({documents} documents) already sent"
                 ),
             )
+    except index.ReindexRunning as error:
+        raise click.ClickException(str(error)) from error
     finally:
         await db.close_pool()
     return written
