@@ -39,12 +39,15 @@ async def _names() -> set[str]:
     return {i.uid for i in await index.client().get_indexes() or []}
 
 
-async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers):
+async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers, tmp_path):
     await _copies(offers["yoga"], COPIES)
     live, fresh = index.index_uid(), f"{index.index_uid()}_next"
     before = (await index.client().index(live).get_stats()).number_of_documents
     command = [sys.executable, "-m", "marketplace.cli", "reindex", "--batch-size", str(BATCH)]
-    process = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Its output goes to a file (a pipe nobody reads could fill and stop it), told on failure.
+    log = tmp_path / "reindex.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, env=os.environ.copy(), stdout=output, stderr=subprocess.STDOUT)
     try:
         # Killed (SIGKILL: no clean-up of any kind) once a few batches are sent, long before the last.
         deadline = asyncio.get_running_loop().time() + 120
@@ -52,7 +55,7 @@ async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers):
             state = await index._load_reindex(live)
             if state is not None and len(state.batches) >= 3:
                 break
-            assert process.poll() is None, "the reindex ended before it could be killed"
+            assert process.poll() is None, f"the reindex ended before it could be killed:\n{log.read_text()[-2000:]}"
             assert asyncio.get_running_loop().time() < deadline, "the reindex never started"
             await asyncio.sleep(0.005)
         process.kill()
