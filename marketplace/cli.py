@@ -946,7 +946,7 @@ def _preload() -> None:
     from catalog.search import text
     from marketplace import seed  # noqa: F401
 
-    text.word_fields("工会会员")
+    text.warm_up()
 
 
 class _Stopwatch:
