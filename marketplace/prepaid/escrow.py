@@ -32,16 +32,22 @@ from evaluation.enforcement import prepaid_rules
 from marketplace.core import dates
 
 # The published policy's "prepaid" section (evaluation.enforcement.prepaid_rules) sets the
-# cooling-off days, copied into each package when it is held; COOLING_OFF_DAYS is the default
-# (Shanghai's 7) for rows without them. A package releases per session used, a period
-# membership monthly pro rata.
+# cooling-off days, the release schedule and where a refund's unused subsidy goes; each is
+# copied into the package when it is held, so a later policy version changes no one's purchase.
+# COOLING_OFF_DAYS is the default (Shanghai's 7) for rows read without the column.
+#
+# Release schedules: "per_session" gives the provider a class package's part k of n when its
+# session k is used; "monthly" gives it month m's part of M as each month passes, whatever was
+# used (a class package's last session then releases what is left at once: all was delivered).
+# A period membership has no sessions: it is always released monthly.
 COOLING_OFF_DAYS = 7
-RELEASE = "per_session"
+PER_SESSION, MONTHLY = "per_session", "monthly"
 
 PACKAGE_COLUMNS = (
     "p.id, p.voucher, p.payment, p.member, p.provider, p.offer, p.funding_node, p.campaign, p.sessions_total, "
     "p.months, p.sessions_used, p.months_released, p.member_fen, p.subsidy_fen, p.left_member_fen, "
-    "p.left_subsidy_fen, p.status, p.terms_zh, p.terms_en, p.starts_at, p.expires_at, p.created_at, p.cooling_off_days"
+    "p.left_subsidy_fen, p.status, p.terms_zh, p.terms_en, p.starts_at, p.expires_at, p.created_at, p.cooling_off_days, "
+    "p.release, p.refund_subsidy_to_node"
 )
 
 
@@ -86,11 +92,12 @@ async def hold(connection, voucher_id: int, now: datetime | None = None) -> dict
     months = int(row["package_months"] or 1)
     expires_at = dates.end_of_last_day(add_months(now, months))
     rules = await prepaid_rules.prepaid_rules_of_provider(connection, row["provider"])
+    release = MONTHLY if row["package_sessions"] is None else rules["release"]
     package_id = await connection.fetchval(
         "INSERT INTO prepaid_package (voucher, payment, member, provider, offer, funding_node, campaign, "
         "sessions_total, months, member_fen, subsidy_fen, left_member_fen, left_subsidy_fen, terms_zh, terms_en, "
-        "starts_at, expires_at, created_at, cooling_off_days) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13, $14, $15, $14, $16) "
+        "starts_at, expires_at, created_at, cooling_off_days, release, refund_subsidy_to_node) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13, $14, $15, $14, $16, $17, $18) "
         "ON CONFLICT (voucher) DO NOTHING RETURNING id",
         voucher_id,
         row["payment"],
@@ -108,6 +115,8 @@ async def hold(connection, voucher_id: int, now: datetime | None = None) -> dict
         now,
         expires_at,
         rules["cooling_off_days"],
+        release,
+        bool(rules["refund_subsidy_to_node"]),
     )
     if package_id is None:
         return await package_of_voucher(connection, voucher_id)
@@ -191,9 +200,12 @@ async def use_session(
     session = row["sessions_used"] + 1
     if session > total:
         return None
-    member = part(row["member_fen"], total, session)
-    subsidy = part(row["subsidy_fen"], total, session)
     done = session == total
+    if row["release"] == MONTHLY:  # the months release it; the last session, what is left
+        member, subsidy = (row["left_member_fen"], row["left_subsidy_fen"]) if done else (0, 0)
+    else:
+        member = part(row["member_fen"], total, session)
+        subsidy = part(row["subsidy_fen"], total, session)
     taken = await _take(
         connection,
         row["id"],
@@ -203,18 +215,28 @@ async def use_session(
     )
     if not taken:
         return None
-    await _entry(
-        connection, row["id"], row["provider"], "release", f"session:{session}", member, subsidy, now, staff_id=staff_id
-    )
+    if member or subsidy or row["release"] == PER_SESSION:
+        await _entry(
+            connection,
+            row["id"],
+            row["provider"],
+            "release",
+            f"session:{session}",
+            member,
+            subsidy,
+            now,
+            staff_id=staff_id,
+        )
     return {"session": session, "sessions_left": total - session, "released_fen": member + subsidy}
 
 
 async def release_months(connection, package_id: int, now: datetime | None = None) -> int:
-    """A period membership's months that have passed, released pro rata (month m of M gets
-    part m of each share); the fen released. Safe to repeat."""
+    """The months that have passed of a package released monthly (a period membership, or a
+    class package under a monthly policy), pro rata: month m of M gets part m of each share;
+    the fen released. Safe to repeat."""
     now = now or datetime.now(UTC)
     row = await package(connection, package_id, lock=True)
-    if row is None or row["status"] != "active" or row["sessions_total"] is not None:
+    if row is None or row["status"] != "active" or row["release"] != MONTHLY:
         return 0
     months = row["months"]
     due = min(months_between(row["starts_at"], now), months)
@@ -251,12 +273,22 @@ def in_cooling_off(row: dict, now: datetime | None = None) -> bool:
 async def refund_left(connection, package_id: int, reason: str, now: datetime | None = None) -> dict | None:
     """Refund what is left of an active package (both shares), in one entry, and record the
     refund's way back (prepaid_refund: the member's share to go through Stripe, the subsidy
-    to its funder). None when nothing is left to refund (used up or refunded already)."""
+    to its funder). None when nothing is left to refund (used up or refunded already).
+
+    A package sold under a policy that gives the subsidy to the member with their share
+    (refund_subsidy_to_node false) sends the member the unused subsidy too, as far as Stripe
+    can: never more than the member paid and has not had back; the rest goes to the funder."""
     now = now or datetime.now(UTC)
     row = await package(connection, package_id, lock=True)
     if row is None or row["status"] != "active":
         return None
     member, subsidy = row["left_member_fen"], row["left_subsidy_fen"]
+    to_member = 0
+    if not row["refund_subsidy_to_node"] and subsidy:
+        not_back = await connection.fetchval(
+            "SELECT amount_fen - refunded_fen FROM payment WHERE id = $1", row["payment"]
+        )
+        to_member = max(0, min(subsidy, not_back - member))
     if not await _take(connection, package_id, member, subsidy, ", status = 'refunded'"):
         return None
     entry = await _entry(
@@ -264,7 +296,7 @@ async def refund_left(connection, package_id: int, reason: str, now: datetime | 
     )
     refund_id = await connection.fetchval(
         "INSERT INTO prepaid_refund (package, entry, reason, member_fen, subsidy_fen, funding_node, campaign, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "created_at, subsidy_to_member_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         package_id,
         entry,
         reason,
@@ -273,5 +305,12 @@ async def refund_left(connection, package_id: int, reason: str, now: datetime | 
         row["funding_node"],
         row["campaign"],
         now,
+        to_member,
     )
-    return {**row, "refund_id": refund_id, "refund_member_fen": member, "refund_subsidy_fen": subsidy}
+    return {
+        **row,
+        "refund_id": refund_id,
+        "refund_member_fen": member,
+        "refund_subsidy_fen": subsidy,
+        "subsidy_to_member_fen": to_member,
+    }

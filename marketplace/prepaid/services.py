@@ -206,13 +206,15 @@ async def _refund(connection, package_id: int, reason: str) -> dict | None:
     if refund is None:
         return None
     member_fen, subsidy_fen = refund["refund_member_fen"], refund["refund_subsidy_fen"]
+    to_member = refund["subsidy_to_member_fen"]  # the policy gave the member the unused subsidy too
+    back = member_fen + to_member
     used = refund["sessions_used"] > 0 or refund["months_released"] > 0
-    refunded_total = refund["member_fen"] - refund["left_member_fen"] + member_fen
-    if member_fen > 0:
-        refunded_total = await payments.owe_refund(connection, refund["payment"], member_fen)
+    refunded_total = refund["member_fen"] - refund["left_member_fen"] + back
+    if back > 0:
+        refunded_total = await payments.owe_refund(connection, refund["payment"], back)
     await vouchers.prepaid_refunded(connection, refund["voucher"], refunded_total, used=used)
-    if used and subsidy_fen > 0:  # unused: the voucher's release gave the whole subsidy back
-        await campaigns.return_part(connection, refund["voucher"], subsidy_fen)
+    if used and subsidy_fen - to_member > 0:  # unused: the voucher's release gave the whole subsidy back
+        await campaigns.return_part(connection, refund["voucher"], subsidy_fen - to_member)
     title = await connection.fetchval("SELECT title_zh FROM offer WHERE id = $1", refund["offer"])
     await notifications.add(
         connection,
@@ -220,7 +222,7 @@ async def _refund(connection, package_id: int, reason: str) -> dict | None:
             notifications.Message(
                 refund["member"],
                 f"prepaid_refunded_{reason}",
-                {"amount": money.yuan(member_fen), "offer": title, "days": payments.REFUND_WORKING_DAYS},
+                {"amount": money.yuan(back), "offer": title, "days": payments.REFUND_WORKING_DAYS},
                 link="/packages",
             )
         ],
@@ -232,7 +234,7 @@ async def send_refund(refund_id: int) -> bool:
     """Send a refund's member share through Stripe, once; True when it is (or was) sent."""
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            "SELECT r.id, r.member_fen, r.sent_at, p.payment FROM prepaid_refund r "
+            "SELECT r.id, r.member_fen + r.subsidy_to_member_fen AS back_fen, r.sent_at, p.payment FROM prepaid_refund r "
             "JOIN prepaid_package p ON p.id = r.package WHERE r.id = $1",
             refund_id,
         )
@@ -241,11 +243,9 @@ async def send_refund(refund_id: int) -> bool:
     if row["sent_at"] is not None:
         return True
     stripe_id = None
-    if row["member_fen"] > 0:
+    if row["back_fen"] > 0:
         try:
-            stripe_id = await payments.send_part_refund(
-                row["payment"], row["member_fen"], f"prepaid-refund-{refund_id}"
-            )
+            stripe_id = await payments.send_part_refund(row["payment"], row["back_fen"], f"prepaid-refund-{refund_id}")
         except stripe.StripeError as error:
             log.warning("prepaid_refund_not_sent", refund_id=refund_id, error=type(error).__name__)
             return False
@@ -321,14 +321,14 @@ async def refund_expired(now: datetime | None = None, limit: int = 500) -> int:
     now = now or datetime.now(UTC)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT id, sessions_total FROM prepaid_package WHERE status = 'active' AND expires_at <= $1 "
+            "SELECT id, release FROM prepaid_package WHERE status = 'active' AND expires_at <= $1 "
             "ORDER BY expires_at LIMIT $2",
             now,
             limit,
         )
     done = 0
     for row in rows:
-        if row["sessions_total"] is None:  # a membership's months are released first
+        if row["release"] == escrow.MONTHLY:  # its months are released first
             async with engine().transaction() as transaction:
                 await escrow.release_months(transaction.connection, row["id"], now)
         done += await refund_package(row["id"], "expired") is not None
@@ -336,13 +336,14 @@ async def refund_expired(now: datetime | None = None, limit: int = 500) -> int:
 
 
 async def release_memberships(now: datetime | None = None) -> int:
-    """Period memberships: the months that have passed, released pro rata (periodic); fen released."""
+    """Packages released monthly (memberships, and class packages sold under a monthly policy):
+    the months that have passed, released pro rata (periodic); fen released."""
     now = now or datetime.now(UTC)
     async with engine().transaction() as transaction:
         ids = [
             row["id"]
             for row in await transaction.connection.fetch(
-                "SELECT id FROM prepaid_package WHERE status = 'active' AND sessions_total IS NULL ORDER BY id"
+                "SELECT id FROM prepaid_package WHERE status = 'active' AND release = 'monthly' ORDER BY id"
             )
         ]
     released = 0
@@ -464,7 +465,7 @@ async def provider_balances(principal: Principal) -> dict:
     upcoming = []
     for row in packages:
         view = dict(row)
-        if row["sessions_total"] is not None:
+        if row["release"] == escrow.PER_SESSION:
             step = row["sessions_used"] + 1
             view["next_fen"] = escrow.part(row["member_fen"], row["sessions_total"], step) + escrow.part(
                 row["subsidy_fen"], row["sessions_total"], step
@@ -475,7 +476,9 @@ async def provider_balances(principal: Principal) -> dict:
             view["next_fen"] = escrow.part(row["member_fen"], row["months"], step) + escrow.part(
                 row["subsidy_fen"], row["months"], step
             )
-            view["sessions_left"] = None
+            view["sessions_left"] = (
+                row["sessions_total"] - row["sessions_used"] if row["sessions_total"] is not None else None
+            )
         view["left_fen"] = row["left_member_fen"] + row["left_subsidy_fen"]
         upcoming.append(view)
     return {"totals": _with_left(totals), "released_this_month_fen": int(month), "packages": upcoming}
@@ -536,7 +539,9 @@ async def reconcile() -> dict[str, int]:
                    coalesce(sum(e.subsidy_fen) FILTER (WHERE e.kind = 'hold'), 0) AS hold_s,
                    coalesce(sum(e.member_fen) FILTER (WHERE e.kind <> 'hold'), 0) AS out_m,
                    coalesce(sum(e.subsidy_fen) FILTER (WHERE e.kind <> 'hold'), 0) AS out_s,
-                   coalesce(sum(e.member_fen) FILTER (WHERE e.kind = 'refund'), 0) AS refund_m
+                   coalesce(sum(e.member_fen) FILTER (WHERE e.kind = 'refund'), 0) AS refund_m,
+                   (SELECT coalesce(sum(r.subsidy_to_member_fen), 0) FROM prepaid_refund r WHERE r.package = p.id)
+                       AS subsidy_to_member
             FROM prepaid_package p JOIN payment pay ON pay.id = p.payment JOIN voucher v ON v.id = p.voucher
             LEFT JOIN prepaid_entry e ON e.package = p.id
             GROUP BY p.id, pay.id, v.id
@@ -549,7 +554,7 @@ async def reconcile() -> dict[str, int]:
             "hold_differs_from_subsidy": row["hold_s"] != row["voucher_subsidy"] or row["hold_s"] != row["subsidy_fen"],
             "ledger_differs_from_balance": row["hold_m"] - row["out_m"] != row["left_member_fen"]
             or row["hold_s"] - row["out_s"] != row["left_subsidy_fen"],
-            "refund_differs_from_payment": row["refund_m"] != row["refunded_fen"],
+            "refund_differs_from_payment": row["refund_m"] + row["subsidy_to_member"] != row["refunded_fen"],
         }
         for finding, bad in checks.items():
             if bad:
