@@ -8,8 +8,8 @@ providers and operators see. The ledger itself is escrow.py.
   each releases its part to the provider's settlement. A period membership releases its
   months through the periodic `release_memberships`.
 - `take_back`: within COOLING_OFF_DAYS of buying, with nothing used, one button refunds
-  everything. `refund_provider`: a delisted provider's packages are refunded, every unused
-  balance, automatically; the member is told in the inbox. `refund_expired`: a package whose
+  everything. `refund_provider`: a delisted or closed (关闭/停业) provider's packages are
+  refunded, every unused balance, automatically; the member is told in the inbox. `refund_expired`: a package whose
   time ran out with sessions left gets them back (no "expires, no refund").
 - A refund, in one transaction: the ledger's refund entry, the payment's refunded amount
   (before Stripe is called, so Stripe's webhook finds it done), the voucher's state, the
@@ -64,6 +64,10 @@ for _reason, _text in {
         "%(amount)s of %(offer)s went back to your card: the provider was delisted, so the unused part is "
         "refunded. Your bank shows it within %(days)s working days."
     ),
+    "closed": N_(
+        "%(amount)s of %(offer)s went back to your card: the provider closed its business, so the unused part "
+        "is refunded. Your bank shows it within %(days)s working days."
+    ),
     "unused": N_(
         "%(amount)s of %(offer)s went back to your card for the unused sessions. Your bank shows it within "
         "%(days)s working days."
@@ -77,6 +81,7 @@ for _reason, _text in {
 REASONS = {
     "cooling_off": N_("taken back within the cooling-off days"),
     "delisted": N_("the provider was delisted"),
+    "closed": N_("the provider closed its business"),
     "unused": N_("unused sessions"),
     "expired": N_("sessions left when the package ended"),
 }
@@ -299,9 +304,10 @@ async def take_back(principal: Principal, package_id: int) -> dict:
     return refund
 
 
-async def refund_provider(provider_id: int) -> int:
-    """Every active package of a delisted provider, refunded one per transaction (so that
-    counter scans running meanwhile wait for one package only); how many. Safe to repeat."""
+async def refund_provider(provider_id: int, reason: str = "delisted") -> int:
+    """Every active package of a delisted or closed provider (`reason`), refunded one per
+    transaction (so that counter scans running meanwhile wait for one package only); how
+    many. Safe to repeat."""
     async with engine().transaction() as transaction:
         ids = [
             row["id"]
@@ -311,7 +317,7 @@ async def refund_provider(provider_id: int) -> int:
         ]
     refunded = 0
     for package_id in ids:
-        refunded += await refund_package(package_id, "delisted") is not None
+        refunded += await refund_package(package_id, reason) is not None
     log.info("prepaid_provider_refunded", provider_id=provider_id, count=refunded)
     return refunded
 
@@ -369,7 +375,8 @@ async def send_unsent_refunds(limit: int = 500) -> int:
 
 _MINE_SQL = f"""
 SELECT {escrow.PACKAGE_COLUMNS}, o.title_zh, o.title_en, pr.name AS provider_name, v.code,
-       r.reason AS refund_reason, r.member_fen AS refunded_member_fen, r.created_at AS refunded_at, r.sent_at
+       r.reason AS refund_reason, r.member_fen + r.subsidy_to_member_fen AS refunded_member_fen,
+       r.created_at AS refunded_at, r.sent_at
 FROM prepaid_package p JOIN offer o ON o.id = p.offer JOIN provider pr ON pr.id = p.provider
 JOIN voucher v ON v.id = p.voucher LEFT JOIN prepaid_refund r ON r.package = p.id
 """

@@ -151,6 +151,13 @@ class ProviderDelisted(Event, frozen=True):
     cancel_vouchers: bool = False
 
 
+class ProviderClosed(Event, frozen=True):
+    """The provider closed for good (an operator's 关闭/停业 decision, providers.services)."""
+
+    topic = "provider.closed"
+    provider_id: int
+
+
 # Prepaid Guard (evaluation/enforcement/freeze.py): a provider's prepaid package sales stop
 # (its first open freeze; `reason` the freeze's code) and resume (its last one lifted).
 
@@ -185,6 +192,7 @@ ALL: tuple[type[Event], ...] = (
     ComplaintAnswered,
     ComplaintClosed,
     ProviderDelisted,
+    ProviderClosed,
     PrepaidSalesFrozen,
     PrepaidSalesResumed,
 )
