@@ -39,6 +39,13 @@ async def refund_closed_packages(event_id: int, payload: dict) -> None:
 
 
 @dramatiq.actor(queue_name="default", max_retries=10)
+async def follow_stripe_refunds(event_id: int, payload: dict) -> None:
+    """A refund made by hand in Stripe on a package's payment: the escrow follows it."""
+    event = topics.PrepaidRefundedInStripe.read(payload)
+    await services.follow_stripe_refunds(event.payment_id)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10)
 async def tell_holders_frozen(event_id: int, payload: dict) -> None:
     """Prepaid Guard stopped a provider's sales: its package holders are told (they keep using them)."""
     event = topics.PrepaidSalesFrozen.read(payload)
@@ -62,6 +69,7 @@ async def send_unsent_refunds() -> None:
 
 outbox.subscribe(topics.ProviderDelisted, refund_delisted_packages)
 outbox.subscribe(topics.ProviderClosed, refund_closed_packages)
+outbox.subscribe(topics.PrepaidRefundedInStripe, follow_stripe_refunds)
 outbox.subscribe(topics.PrepaidSalesFrozen, tell_holders_frozen)
 
 periodic.every(release_memberships, hours=1)

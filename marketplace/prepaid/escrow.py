@@ -47,7 +47,7 @@ PACKAGE_COLUMNS = (
     "p.id, p.voucher, p.payment, p.member, p.provider, p.offer, p.funding_node, p.campaign, p.sessions_total, "
     "p.months, p.sessions_used, p.months_released, p.member_fen, p.subsidy_fen, p.left_member_fen, "
     "p.left_subsidy_fen, p.status, p.terms_zh, p.terms_en, p.starts_at, p.expires_at, p.created_at, p.cooling_off_days, "
-    "p.release, p.refund_subsidy_to_node"
+    "p.release, p.refund_subsidy_to_node, p.cancelled"
 )
 
 
@@ -197,11 +197,12 @@ async def use_session(
     if row["sessions_total"] is None:
         return {"session": None, "sessions_left": None, "released_fen": 0}
     total = row["sessions_total"]
+    usable = total - (row["cancelled"] if row["release"] == PER_SESSION else 0)
     session = row["sessions_used"] + 1
-    if session > total:
+    if session > usable:
         return None
-    done = session == total
-    if row["release"] == MONTHLY:  # the months release it; the last session, what is left
+    done = session == usable
+    if done or row["release"] == MONTHLY:  # the last session releases what is left; else the months do
         member, subsidy = (row["left_member_fen"], row["left_subsidy_fen"]) if done else (0, 0)
     else:
         member = part(row["member_fen"], total, session)
@@ -227,7 +228,7 @@ async def use_session(
             now,
             staff_id=staff_id,
         )
-    return {"session": session, "sessions_left": total - session, "released_fen": member + subsidy}
+    return {"session": session, "sessions_left": usable - session, "released_fen": member + subsidy}
 
 
 async def release_months(connection, package_id: int, now: datetime | None = None) -> int:
@@ -239,12 +240,16 @@ async def release_months(connection, package_id: int, now: datetime | None = Non
     if row is None or row["status"] != "active" or row["release"] != MONTHLY:
         return 0
     months = row["months"]
-    due = min(months_between(row["starts_at"], now), months)
+    usable = months - row["cancelled"]
+    due = min(months_between(row["starts_at"], now), usable)
     released = 0
+    left_m, left_s = row["left_member_fen"], row["left_subsidy_fen"]
     for month in range(row["months_released"] + 1, due + 1):
-        member = part(row["member_fen"], months, month)
-        subsidy = part(row["subsidy_fen"], months, month)
-        extra = ", months_released = months_released + 1" + (", status = 'used_up'" if month == months else "")
+        last = month == usable  # the last month left releases what is left
+        member = left_m if last else part(row["member_fen"], months, month)
+        subsidy = left_s if last else part(row["subsidy_fen"], months, month)
+        left_m, left_s = left_m - member, left_s - subsidy
+        extra = ", months_released = months_released + 1" + (", status = 'used_up'" if last else "")
         if not await _take(connection, package_id, member, subsidy, extra):
             break
         await _entry(connection, package_id, row["provider"], "release", f"month:{month}", member, subsidy, now)
@@ -314,3 +319,45 @@ async def refund_left(connection, package_id: int, reason: str, now: datetime | 
         "refund_subsidy_fen": subsidy,
         "subsidy_to_member_fen": to_member,
     }
+
+
+async def take_outside(connection, package_id: int, amount_fen: int, ref: str, now: datetime | None = None) -> dict:
+    """A refund of `amount_fen` made by hand in Stripe on the package's payment: the member
+    has that back already, so the escrow gives the provider that much less. Whole unused steps
+    (sessions; months when released monthly) go from the end, both shares of each; what is
+    still to cover comes off the member share of the last step left. All it has left covers
+    less than the amount: the package ends (refunded) and the rest is not covered (the provider
+    had it already). In the caller's transaction, under the package's lock; one entry `ref`.
+    Returns {"member", "subsidy", "ended", "used", "entry"}: what came off the escrow."""
+    now = now or datetime.now(UTC)
+    row = await package(connection, package_id, lock=True)
+    nothing = {"member": 0, "subsidy": 0, "ended": False, "used": False, "entry": None}
+    if row is None or row["status"] != "active":
+        return nothing
+    used = row["sessions_used"] > 0 or row["months_released"] > 0
+    left_m, left_s = row["left_member_fen"], row["left_subsidy_fen"]
+    if amount_fen >= left_m:
+        member, subsidy, cancel, extra = left_m, left_s, 0, ", status = 'refunded'"
+    else:
+        per_session = row["release"] == PER_SESSION
+        steps = row["sessions_total"] if per_session else row["months"]
+        done = row["sessions_used"] if per_session else row["months_released"]
+        usable = steps - row["cancelled"]
+        # What each step left holds: its parts, less what an earlier such refund took off the last.
+        values = [
+            [part(row["member_fen"], steps, step), part(row["subsidy_fen"], steps, step)]
+            for step in range(done + 1, usable + 1)
+        ]
+        values[-1][0] -= sum(value[0] for value in values) - left_m
+        values[-1][1] -= sum(value[1] for value in values) - left_s
+        member = subsidy = cancel = 0
+        while len(values) - cancel > 1 and member + values[-1 - cancel][0] <= amount_fen:
+            member += values[-1 - cancel][0]
+            subsidy += values[-1 - cancel][1]
+            cancel += 1
+        member = amount_fen  # the rest off the last step left (less than it holds)
+        extra = f", cancelled = cancelled + {cancel}"
+    if not await _take(connection, package_id, member, subsidy, extra):
+        return nothing
+    entry = await _entry(connection, package_id, row["provider"], "refund", ref, member, subsidy, now, reason="stripe")
+    return {"member": member, "subsidy": subsidy, "ended": amount_fen >= left_m, "used": used, "entry": entry}

@@ -83,6 +83,7 @@ REASONS = {
     "cooling_off": N_("taken back within the cooling-off days"),
     "delisted": N_("the provider was delisted"),
     "closed": N_("the provider closed its business"),
+    "stripe": N_("refunded by the union's finance team"),
     "unused": N_("unused sessions"),
     "expired": N_("sessions left when the package ended"),
 }
@@ -337,6 +338,95 @@ async def refund_provider(provider_id: int, reason: str = "delisted", concurrenc
     return refunded
 
 
+# Refunds made by hand in Stripe ------------------------------------------------------------------
+
+notifications.register(
+    "prepaid_refunded_in_stripe",
+    N_("Your package was refunded"),
+    N_(
+        "%(amount)s of %(offer)s went back to your card. My packages shows what your package has left. "
+        "Your bank shows it within %(days)s working days."
+    ),
+)
+OWN_REFUND_KEY = "prepaid-refund-"  # the idempotency keys of the part refunds send_refund makes
+
+
+async def follow_stripe_refunds(payment_id: int) -> int:
+    """Refunds made by hand in Stripe on a package's payment (payments publishes
+    payment.prepaid_refunded_in_stripe): each, once, comes off the escrow (escrow.take_outside),
+    is recorded on the payment and the voucher, the subsidy of the steps it cancelled goes back
+    to its funder, and the member is told; what the escrow could not cover stays on the
+    console's escrow page for operators. Safe to repeat; how many refunds were new."""
+    followed = 0
+    for refund in await payments.refunds_in_stripe(payment_id):
+        if not refund["key"].startswith(OWN_REFUND_KEY):
+            followed += await _follow_stripe_refund(payment_id, refund["id"], refund["amount"])
+    return followed
+
+
+async def _follow_stripe_refund(payment_id: int, stripe_refund_id: str, amount_fen: int) -> bool:
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT p.id, p.voucher, p.member, o.title_zh FROM prepaid_package p JOIN offer o ON o.id = p.offer "
+            "WHERE p.payment = $1",
+            payment_id,
+        )
+        if row is None or amount_fen <= 0:
+            return False
+        await vouchers.lock(connection, row["voucher"])  # the counter's lock order: voucher, then package
+        outside_id = await connection.fetchval(
+            "INSERT INTO prepaid_outside_refund (package, stripe_refund_id, amount_fen, uncovered_fen, created_at) "
+            "VALUES ($1, $2, $3, $3, now()) ON CONFLICT (stripe_refund_id) DO NOTHING RETURNING id",
+            row["id"],
+            stripe_refund_id,
+            amount_fen,
+        )
+        if outside_id is None:
+            return False  # followed already
+        taken = await escrow.take_outside(connection, row["id"], amount_fen, f"outside:{outside_id}")
+        await connection.execute(
+            "UPDATE prepaid_outside_refund SET covered_member_fen = $2, covered_subsidy_fen = $3, "
+            "uncovered_fen = $4, entry = $5 WHERE id = $1",
+            outside_id,
+            taken["member"],
+            taken["subsidy"],
+            amount_fen - taken["member"],
+            taken["entry"],
+        )
+        refunded_total = await payments.owe_refund(connection, payment_id, amount_fen)  # Stripe sent it already
+        if taken["ended"]:
+            await vouchers.prepaid_refunded(connection, row["voucher"], refunded_total, used=taken["used"])
+        else:
+            await vouchers.record_refund(connection, row["voucher"], refunded_total)
+        if (taken["used"] or not taken["ended"]) and taken["subsidy"] > 0:
+            await campaigns.return_part(connection, row["voucher"], taken["subsidy"])
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    row["member"],
+                    "prepaid_refunded_in_stripe",
+                    {
+                        "amount": money.yuan(amount_fen),
+                        "offer": row["title_zh"],
+                        "days": payments.REFUND_WORKING_DAYS,
+                    },
+                    link="/packages",
+                )
+            ],
+        )
+    log.warning(
+        "prepaid_refund_made_in_stripe",
+        payment_id=payment_id,
+        package_id=row["id"],
+        amount_fen=amount_fen,
+        covered_fen=taken["member"],
+        uncovered_fen=amount_fen - taken["member"],
+    )
+    return True
+
+
 async def refund_expired(now: datetime | None = None, limit: int = 500) -> int:
     """Packages whose time ran out with money left: what is left goes back (periodic)."""
     now = now or datetime.now(UTC)
@@ -394,16 +484,23 @@ async def send_unsent_refunds(limit: int = 500, provider_id: int | None = None) 
 
 _MINE_SQL = f"""
 SELECT {escrow.PACKAGE_COLUMNS}, o.title_zh, o.title_en, pr.name AS provider_name, v.code,
-       r.reason AS refund_reason, r.member_fen + r.subsidy_to_member_fen AS refunded_member_fen,
-       r.created_at AS refunded_at, r.sent_at
+       coalesce(r.reason, CASE WHEN x.amount_fen > 0 THEN 'stripe' END) AS refund_reason,
+       coalesce(r.member_fen + r.subsidy_to_member_fen, 0) + coalesce(x.amount_fen, 0) AS refunded_member_fen,
+       coalesce(r.created_at, x.created_at) AS refunded_at, r.sent_at
 FROM prepaid_package p JOIN offer o ON o.id = p.offer JOIN provider pr ON pr.id = p.provider
 JOIN voucher v ON v.id = p.voucher LEFT JOIN prepaid_refund r ON r.package = p.id
+LEFT JOIN LATERAL (SELECT sum(o.amount_fen) AS amount_fen, max(o.created_at) AS created_at
+                   FROM prepaid_outside_refund o WHERE o.package = p.id) x ON true
 """
 
 
 def _package_view(row, now: datetime) -> dict:
     view = dict(row)
-    view["sessions_left"] = row["sessions_total"] - row["sessions_used"] if row["sessions_total"] is not None else None
+    cancelled = row["cancelled"] if row["release"] == escrow.PER_SESSION else 0
+    view["sessions_left"] = (
+        row["sessions_total"] - cancelled - row["sessions_used"] if row["sessions_total"] is not None else None
+    )
+    view["months_left"] = row["months"] - row["months_released"] - (row["cancelled"] if row["release"] == escrow.MONTHLY else 0)
     view["cooling_off"] = escrow.in_cooling_off(view, now)
     view["cooling_off_days"] = escrow.cooling_off_days(view)
     view["cooling_off_until"] = row["created_at"] + timedelta(days=view["cooling_off_days"])
@@ -534,17 +631,29 @@ async def operator_overview(principal: Principal) -> dict:
             scope,
         )
         refunds = await connection.fetch(
-            "SELECT r.id, r.reason, r.member_fen, r.subsidy_fen, r.created_at, r.sent_at, pr.name AS provider_name, "
+            "SELECT r.id, r.reason, r.member_fen + r.subsidy_to_member_fen AS member_fen, "
+            "r.subsidy_fen - r.subsidy_to_member_fen AS subsidy_fen, r.created_at, r.sent_at, pr.name AS provider_name, "
             "o.title_zh, o.title_en, n.name_zh AS node_zh, n.name_en AS node_en FROM prepaid_refund r "
             "JOIN prepaid_package p ON p.id = r.package JOIN provider pr ON pr.id = p.provider "
             "JOIN offer o ON o.id = p.offer JOIN union_node n ON n.id = r.funding_node "
             "JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' ORDER BY r.id DESC LIMIT 100",
             scope,
         )
+        outside = await connection.fetch(
+            "SELECT x.id, x.amount_fen, x.covered_member_fen, x.uncovered_fen, x.created_at, x.stripe_refund_id, "
+            "pr.id AS provider_id, pr.name AS provider_name, o.title_zh, o.title_en FROM prepaid_outside_refund x "
+            "JOIN prepaid_package p ON p.id = x.package JOIN provider pr ON pr.id = p.provider "
+            "JOIN offer o ON o.id = p.offer JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' "
+            "ORDER BY (x.uncovered_fen > 0) DESC, x.id DESC LIMIT 100",
+            scope,
+        )
     return {
         "providers": [_with_left(row) for row in providers],
         "nodes": [_with_left(row) for row in nodes],
         "refunds": [dict(row) for row in refunds],
+        "outside": [dict(row) for row in outside],
+        "uncovered_fen": sum(row["uncovered_fen"] for row in outside),
+        "uncovered": sum(1 for row in outside if row["uncovered_fen"] > 0),
     }
 
 
@@ -567,7 +676,9 @@ async def reconcile() -> dict[str, int]:
                    coalesce(sum(e.subsidy_fen) FILTER (WHERE e.kind <> 'hold'), 0) AS out_s,
                    coalesce(sum(e.member_fen) FILTER (WHERE e.kind = 'refund'), 0) AS refund_m,
                    (SELECT coalesce(sum(r.subsidy_to_member_fen), 0) FROM prepaid_refund r WHERE r.package = p.id)
-                       AS subsidy_to_member
+                       AS subsidy_to_member,
+                   (SELECT coalesce(sum(o.uncovered_fen), 0) FROM prepaid_outside_refund o WHERE o.package = p.id)
+                       AS uncovered
             FROM prepaid_package p JOIN payment pay ON pay.id = p.payment JOIN voucher v ON v.id = p.voucher
             LEFT JOIN prepaid_entry e ON e.package = p.id
             GROUP BY p.id, pay.id, v.id
@@ -580,7 +691,10 @@ async def reconcile() -> dict[str, int]:
             "hold_differs_from_subsidy": row["hold_s"] != row["voucher_subsidy"] or row["hold_s"] != row["subsidy_fen"],
             "ledger_differs_from_balance": row["hold_m"] - row["out_m"] != row["left_member_fen"]
             or row["hold_s"] - row["out_s"] != row["left_subsidy_fen"],
-            "refund_differs_from_payment": row["refund_m"] + row["subsidy_to_member"] != row["refunded_fen"],
+            # What went back to the member: the refunds' member shares, the subsidy some gave
+            # them, and what refunds made in Stripe took beyond what the escrow held.
+            "refund_differs_from_payment": row["refund_m"] + row["subsidy_to_member"] + row["uncovered"]
+            != row["refunded_fen"],
         }
         for finding, bad in checks.items():
             if bad:

@@ -91,6 +91,14 @@ class StripeEventStored(Event, frozen=True):
     stripe_event_id: int
 
 
+class PrepaidRefundedInStripe(Event, frozen=True):
+    """Stripe reports more refunded on a prepaid package's payment than the platform asked
+    for (a refund made by hand in the dashboard): marketplace/prepaid's escrow follows it."""
+
+    topic = "payment.prepaid_refunded_in_stripe"
+    payment_id: int
+
+
 class RefundRequested(Event, frozen=True):
     topic = "payment.refund_requested"
     payment_id: int
@@ -185,6 +193,7 @@ ALL: tuple[type[Event], ...] = (
     GrantCreated,
     StripeEventStored,
     RefundRequested,
+    PrepaidRefundedInStripe,
     RatingChanged,
     ResultsApplied,
     ScorecardChanged,
