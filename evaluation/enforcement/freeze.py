@@ -61,7 +61,12 @@ LEASE_DAYS = 60  # a lease ending within this many days
 RECENT_DAYS = 14  # redemptions and complaints "now": the last two weeks
 BASELINE_WEEKS = 8  # against the eight weeks before them
 OVERRIDE_DAYS = 30  # a signal an operator lifted is not raised again this long
-DEFAULTS = policy.DEFAULT_RULES["prepaid"]
+
+
+def _thresholds(rules: dict | None) -> dict:
+    """The prepaid section given, completed by the defaults (read when called: policy imports
+    this module)."""
+    return {**policy.DEFAULT_RULES["prepaid"], **(rules or {})}
 
 
 @dataclass(frozen=True)
@@ -327,9 +332,10 @@ async def follow_case(connection, provider_id: int, kind: str, is_open: bool) ->
 # Signals ------------------------------------------------------------------------------------------
 
 
-def redemption_collapse(recent: int, baseline: int, rules: dict = DEFAULTS) -> dict | None:
+def redemption_collapse(recent: int, baseline: int, rules: dict | None = None) -> dict | None:
     """Redemptions of the last 14 days against the 8 weeks before them, as weekly averages,
     under the policy's prepaid section `rules`."""
+    rules = _thresholds(rules)
     baseline_weekly = baseline / BASELINE_WEEKS
     recent_weekly = recent / (RECENT_DAYS / 7)
     below = rules["collapse_below_percent"] / 100
@@ -338,9 +344,10 @@ def redemption_collapse(recent: int, baseline: int, rules: dict = DEFAULTS) -> d
     return {"recent_weekly": round(recent_weekly, 1), "baseline_weekly": round(baseline_weekly, 1)}
 
 
-def complaint_spike(recent: int, baseline: int, rules: dict = DEFAULTS) -> dict | None:
+def complaint_spike(recent: int, baseline: int, rules: dict | None = None) -> dict | None:
     """Complaints of the last 14 days against the same span's average in the 8 weeks before,
     under the policy's prepaid section `rules`."""
+    rules = _thresholds(rules)
     baseline_span = baseline / BASELINE_WEEKS * (RECENT_DAYS / 7)
     if recent < rules["spike_min"] or recent < rules["spike_times"] * baseline_span:
         return None
@@ -352,7 +359,7 @@ async def signals_of(connection, provider_id: int, now: datetime) -> dict[str, d
     the policy it is held to."""
     found: dict[str, dict] = {}
     _id, _version, in_force = await policy.policy_in_force(connection, provider_id)
-    rules = {**DEFAULTS, **(in_force.get("prepaid") or {})}
+    rules = _thresholds(in_force.get("prepaid"))
     recent_from = now - timedelta(days=RECENT_DAYS)
     baseline_from = recent_from - timedelta(weeks=BASELINE_WEEKS)
     lease = await connection.fetchval("SELECT lease_ends_on FROM provider WHERE id = $1", provider_id)
