@@ -514,7 +514,11 @@ async def refunds_in_stripe(payment_id: int) -> list[dict]:
     found = await stripe_client().v1.refunds.list_async({"payment_intent": intent_id, "limit": 100})
     refunds = [refund.to_dict() for refund in found.data]
     return [
-        {"id": str(refund["id"]), "amount": int(refund["amount"]), "key": str((refund.get("metadata") or {}).get("key") or "")}
+        {
+            "id": str(refund["id"]),
+            "amount": int(refund["amount"]),
+            "key": str((refund.get("metadata") or {}).get("key") or ""),
+        }
         for refund in refunds
         if refund.get("status") == "succeeded"
     ]

@@ -500,7 +500,9 @@ def _package_view(row, now: datetime) -> dict:
     view["sessions_left"] = (
         row["sessions_total"] - cancelled - row["sessions_used"] if row["sessions_total"] is not None else None
     )
-    view["months_left"] = row["months"] - row["months_released"] - (row["cancelled"] if row["release"] == escrow.MONTHLY else 0)
+    view["months_left"] = (
+        row["months"] - row["months_released"] - (row["cancelled"] if row["release"] == escrow.MONTHLY else 0)
+    )
     view["cooling_off"] = escrow.in_cooling_off(view, now)
     view["cooling_off_days"] = escrow.cooling_off_days(view)
     view["cooling_off_until"] = row["created_at"] + timedelta(days=view["cooling_off_days"])

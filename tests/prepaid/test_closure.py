@@ -68,7 +68,9 @@ async def test_closing_a_provider_refunds_every_unused_balance_and_tells_the_mem
 
 @pytest.mark.browser
 @pytest.mark.usefixtures("clean_state")
-async def test_an_operator_closes_the_shop_and_the_member_reads_the_refund(browser, live_server, phone_page, world, shots):
+async def test_an_operator_closes_the_shop_and_the_member_reads_the_refund(
+    browser, live_server, phone_page, world, shots
+):
     offer_id = await prepaid_offer(world, sessions=3)
     package = await buy(await member(world, "chaoyang"), offer_id)
     await vouchers.redeem(await staff_principal(world), package["code"])

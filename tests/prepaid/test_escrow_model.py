@@ -57,9 +57,7 @@ class Escrow(RuleBasedStateMachine):
         }
 
         async def publish():
-            await policy.publish_policy(
-                await operator(self.world, "chaoyang"), self.world.nodes["chaoyang"], rules
-            )
+            await policy.publish_policy(await operator(self.world, "chaoyang"), self.world.nodes["chaoyang"], rules)
 
         run(publish())
         self.policy = {"release": release, "refund_subsidy_to_node": to_node}

@@ -90,7 +90,10 @@ async def test_killing_the_refund_run_midway_loses_and_doubles_nothing(world):
         expected = SHARE - (escrow.part(SHARE, 3, 1) if index % 4 == 0 else 0)
         assert row["refunded_m"] == expected
         assert await stripe_refunded(package["payment"]) == expected  # sent once, never twice
-    assert await count(
-        "SELECT count(*) FROM (SELECT package FROM prepaid_entry WHERE kind = 'refund' GROUP BY 1 HAVING count(*) > 1) d"
-    ) == 0
+    assert (
+        await count(
+            "SELECT count(*) FROM (SELECT package FROM prepaid_entry WHERE kind = 'refund' GROUP BY 1 HAVING count(*) > 1) d"
+        )
+        == 0
+    )
     assert await services.reconcile() == {}

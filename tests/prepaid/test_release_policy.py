@@ -41,9 +41,12 @@ async def test_a_monthly_policy_releases_a_class_package_month_by_month_and_a_la
         released = await escrow.release_months(
             transaction.connection, monthly["id"], escrow.add_months(monthly["starts_at"], 1)
         )
-        assert await escrow.release_months(
-            transaction.connection, per_session["id"], escrow.add_months(per_session["starts_at"], 1)
-        ) == 0
+        assert (
+            await escrow.release_months(
+                transaction.connection, per_session["id"], escrow.add_months(per_session["starts_at"], 1)
+            )
+            == 0
+        )
     assert released == escrow.part(SHARE, 3, 1) + escrow.part(SUBSIDY, 3, 1)
 
     await vouchers.redeem(staff, monthly["code"])

@@ -7,9 +7,9 @@ not followed twice."""
 import pytest
 
 from marketplace.core.db import engine
+from marketplace.core.jobs import topics
 from marketplace.payments import services as payments
 from marketplace.payments.tables import StripeEvent
-from marketplace.core.jobs import topics
 from marketplace.prepaid import escrow, services
 from marketplace.vouchers import services as vouchers
 from tests.console.helpers import web_login
@@ -27,7 +27,9 @@ TOPIC = "payment.prepaid_refunded_in_stripe"
 async def refund_in_dashboard(payment_id: int, amount: int) -> dict:
     """What finance does by hand in the Stripe dashboard; the charge as charge.refunded carries it."""
     async with engine().transaction() as transaction:
-        intent_id = await transaction.connection.fetchval("SELECT payment_intent FROM payment WHERE id = $1", payment_id)
+        intent_id = await transaction.connection.fetchval(
+            "SELECT payment_intent FROM payment WHERE id = $1", payment_id
+        )
     client = payments.stripe_client()
     await client.v1.refunds.create_async({"payment_intent": intent_id, "amount": amount})
     refunds = (await client.v1.refunds.list_async({"payment_intent": intent_id})).data

@@ -25,8 +25,15 @@ def test_the_signal_thresholds_take_the_rules_given():
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("collapse_below_percent", 0), ("collapse_below_percent", 100), ("spike_times", 1), ("spike_min", 2.5),
-     ("missed_days", 91), ("missed_min", None), ("collapse_min_weekly", True)],
+    [
+        ("collapse_below_percent", 0),
+        ("collapse_below_percent", 100),
+        ("spike_times", 1),
+        ("spike_min", 2.5),
+        ("missed_days", 91),
+        ("missed_min", None),
+        ("collapse_min_weekly", True),
+    ],
 )
 def test_a_threshold_out_of_range_is_refused_at_its_field(key, value):
     with pytest.raises(Invalid) as refused:
