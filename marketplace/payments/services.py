@@ -503,8 +503,9 @@ async def send_part_refund(payment_id: int, amount_fen: int, key: str) -> str:
 
 
 async def refunds_in_stripe(payment_id: int) -> list[dict]:
-    """The refunds Stripe made on the payment, succeeded ones: {"id", "amount", "key"} (`key`
-    the idempotency key this platform gave a part refund it sent, "" for one it did not send)."""
+    """The refunds Stripe holds for the payment, but failed or cancelled ones: {"id", "amount",
+    "status", "key"} (`key` the idempotency key this platform gave a part refund it sent, ""
+    for one it did not send)."""
     async with engine().transaction() as transaction:
         intent_id = await transaction.connection.fetchval(
             "SELECT payment_intent FROM payment WHERE id = $1", payment_id
@@ -517,10 +518,11 @@ async def refunds_in_stripe(payment_id: int) -> list[dict]:
         {
             "id": str(refund["id"]),
             "amount": int(refund["amount"]),
+            "status": str(refund.get("status") or ""),
             "key": str((refund.get("metadata") or {}).get("key") or ""),
         }
         for refund in refunds
-        if refund.get("status") == "succeeded"
+        if refund.get("status") not in ("failed", "canceled")
     ]
 
 

@@ -41,6 +41,7 @@ from marketplace.vouchers import services as vouchers
 log = structlog.get_logger(__name__)
 
 COOLING_OFF_DAYS = escrow.COOLING_OFF_DAYS
+OWN_REFUND_KEY = "prepaid-refund-"  # the idempotency keys (and metadata) of the part refunds send_refund makes
 
 personal_data.keeps(
     "prepaid_package", why="money held in escrow, released and refunded: the accounts keep what was paid and returned"
@@ -237,8 +238,12 @@ async def _refund(connection, package_id: int, reason: str) -> dict | None:
     return refund
 
 
-async def send_refund(refund_id: int) -> bool:
-    """Send a refund's member share through Stripe, once; True when it is (or was) sent."""
+async def send_refund(refund_id: int, *, look_first: bool = False) -> bool:
+    """Send a refund's member share through Stripe, once; True when it is (or was) sent.
+
+    `look_first` (a refund sent again: Stripe may have taken it before the process that sent
+    it died, unrecorded): Stripe's refunds of the payment are looked through for this one's
+    key first. The idempotency key alone does not do: Stripe forgets keys after 24 hours."""
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT r.id, r.member_fen + r.subsidy_to_member_fen AS back_fen, r.sent_at, p.payment FROM prepaid_refund r "
@@ -250,9 +255,17 @@ async def send_refund(refund_id: int) -> bool:
     if row["sent_at"] is not None:
         return True
     stripe_id = None
-    if row["back_fen"] > 0:
+    key = f"{OWN_REFUND_KEY}{refund_id}"
+    if look_first and row["back_fen"] > 0:
         try:
-            stripe_id = await payments.send_part_refund(row["payment"], row["back_fen"], f"prepaid-refund-{refund_id}")
+            taken = [r["id"] for r in await payments.refunds_in_stripe(row["payment"]) if r["key"] == key]
+        except stripe.StripeError as error:
+            log.warning("prepaid_refund_not_sent", refund_id=refund_id, error=type(error).__name__)
+            return False
+        stripe_id = taken[0] if taken else None
+    if row["back_fen"] > 0 and stripe_id is None:
+        try:
+            stripe_id = await payments.send_part_refund(row["payment"], row["back_fen"], key)
         except stripe.StripeError as error:
             log.warning("prepaid_refund_not_sent", refund_id=refund_id, error=type(error).__name__)
             return False
@@ -348,7 +361,6 @@ notifications.register(
         "Your bank shows it within %(days)s working days."
     ),
 )
-OWN_REFUND_KEY = "prepaid-refund-"  # the idempotency keys of the part refunds send_refund makes
 
 
 async def follow_stripe_refunds(payment_id: int) -> int:
@@ -359,7 +371,7 @@ async def follow_stripe_refunds(payment_id: int) -> int:
     console's escrow page for operators. Safe to repeat; how many refunds were new."""
     followed = 0
     for refund in await payments.refunds_in_stripe(payment_id):
-        if not refund["key"].startswith(OWN_REFUND_KEY):
+        if refund["status"] == "succeeded" and not refund["key"].startswith(OWN_REFUND_KEY):
             followed += await _follow_stripe_refund(payment_id, refund["id"], refund["amount"])
     return followed
 
@@ -477,7 +489,7 @@ async def send_unsent_refunds(limit: int = 500, provider_id: int | None = None) 
                 provider_id,
             )
         ]
-    return sum([await send_refund(refund_id) for refund_id in ids])
+    return sum([await send_refund(refund_id, look_first=True) for refund_id in ids])
 
 
 # What members, providers and operators see ----------------------------------------------------------
