@@ -5,15 +5,20 @@ cover is shown to operators on the console's escrow page. The platform's own par
 not followed twice."""
 
 import pytest
+from playwright.async_api import expect
 
+from marketplace.core import money
 from marketplace.core.db import engine
 from marketplace.core.jobs import topics
 from marketplace.payments import services as payments
 from marketplace.payments.tables import StripeEvent
 from marketplace.prepaid import escrow, services
 from marketplace.vouchers import services as vouchers
+from tests.browser.conftest import _context, _watch
+from tests.browser.test_login import sign_in
 from tests.console.helpers import web_login
 from tests.evaluation.test_quality_loop import events
+from tests.factories import PASSWORD
 from tests.payments.stripe_helpers import signed
 from tests.points.test_ledger import operator
 from tests.prepaid.helpers import SHARE, SUBSIDY, balanced, buy, delist, ledger, member, prepaid_offer
@@ -129,3 +134,30 @@ async def test_the_platforms_own_part_refunds_are_not_followed(client, world):
     assert await services.follow_stripe_refunds(package["payment"]) == 0
     assert await stripe_refunded(package["payment"]) == SHARE - escrow.part(SHARE, 3, 1)
     assert await services.reconcile() == {}
+
+
+@pytest.mark.browser
+async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser, live_server, world, shots):
+    offer_id = await prepaid_offer(world, sessions=3)
+    package = await buy(await member(world), offer_id)
+    staff = await staff_principal(world)
+    await vouchers.redeem(staff, package["code"])
+    await vouchers.redeem(staff, package["code"])
+    await events(TOPIC)
+    assert await deliver(client, await refund_in_dashboard(package["payment"], SHARE)) == "sent_to_escrow"
+    assert await escrow_follows() == [1]
+
+    context = await _context(browser, live_server, {"viewport": {"width": 1440, "height": 900}})
+    console = await context.new_page()
+    _watch(console)
+    try:
+        await console.goto("/console/login")
+        await sign_in(console, world.operators["chaoyang"], PASSWORD)
+        await console.goto("/console/prepaid")
+        await expect(console.locator("[data-testid=escrow-uncovered-alert]")).to_contain_text(
+            money.yuan(SHARE - escrow.part(SHARE, 3, 3))
+        )
+        await expect(console.locator("[data-testid=escrow-outside-row]")).to_have_count(1)
+        await shots.take(console, "escrow-uncovered")
+    finally:
+        await context.close()
