@@ -680,13 +680,24 @@ def bench_draw(entries: int, through_service: int, concurrency: int) -> None:
 @click.option("--holders", default=2_000, show_default=True, help="Members holding a package of the delisted provider.")
 @click.option("--baseline", default=200, show_default=True, help="Plain paid vouchers refunded first, as the baseline.")
 @click.option("--concurrency", default=8, show_default=True, help="Members buying at once (set-up).")
-def bench_prepaid(holders: int, baseline: int, concurrency: int) -> None:
+@click.option(
+    "--refund-concurrency", default=6, show_default=True, help="Packages refunded at once (1: one after another)."
+)
+def bench_prepaid(holders: int, baseline: int, concurrency: int, refund_concurrency: int) -> None:
     """A delisted provider's prepaid packages: every unused balance refunded through Stripe."""
     from benchmarks import prepaid as benchmark
 
     _bring_up()
     asyncio.run(_migrate())
-    report = asyncio.run(benchmark.run(holders=holders, baseline=baseline, concurrency=concurrency, say=console.print))
+    report = asyncio.run(
+        benchmark.run(
+            holders=holders,
+            baseline=baseline,
+            concurrency=concurrency,
+            refund_concurrency=refund_concurrency,
+            say=console.print,
+        )
+    )
     table = Table("measure", "result")
     for label, value in report.rows():
         table.add_row(label, value)

@@ -40,7 +40,7 @@ COMMANDS = {
     "reports": ["--members", "200", "--vouchers", "500", "--loads", "1", "--regenerate"],
     "signin": ["--seconds", "1", "--signing-in", "2"],
     "draw": ["--entries", "80", "--through-service", "20", "--concurrency", "4"],
-    "prepaid": ["--holders", "3", "--baseline", "2", "--concurrency", "2"],
+    "prepaid": ["--holders", "3", "--baseline", "2", "--concurrency", "2", "--refund-concurrency", "2"],
 }
 
 
