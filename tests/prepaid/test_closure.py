@@ -87,6 +87,13 @@ async def test_an_operator_closes_the_shop_and_the_member_reads_the_refund(
         await console.fill("#reason", "门店已停业，场地退租")
         async with console.expect_navigation():
             await console.click("[data-testid=decide-close]")
+        # Closing cannot be undone: asked once more, and nothing changed until then.
+        await expect(console.locator("[data-testid=confirm]")).to_contain_text("门店已停业，场地退租")
+        await expect(console.locator("[data-testid=provider-status]").first).not_to_contain_text("已关闭")
+        await shots.take(console, "provider-close-confirm")
+        assert await events("provider.closed") == []
+        async with console.expect_navigation():
+            await console.click("[data-testid=confirm-yes]")
         await expect(console.locator("[data-testid=provider-status]").first).to_contain_text("已关闭")
         await shots.take(console, "provider-closed")
     finally:
