@@ -398,10 +398,19 @@ def bench_relevance(misses: bool) -> None:
     show_default=True,
     help="Also the points rounds (--no-points: the flash sale alone, for a quicker measurement).",
 )
-def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int, points: bool) -> None:
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Run the web app under cProfile and write its statistics to this file (one web worker).",
+)
+def bench_claims(
+    attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int, points: bool, profile: str | None
+) -> None:
     """A flash sale of one offer: claims over HTTP against the same claims as raw SQL."""
     from benchmarks import claims as benchmark
 
+    if profile and web_workers != 1:
+        raise click.UsageError("--profile profiles one web process: leave --web-workers at 1")
     _bring_up()
     report = asyncio.run(
         benchmark.run(
@@ -411,6 +420,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
             rounds=rounds,
             web_workers=web_workers,
             points=points,
+            profile=os.path.abspath(profile) if profile else None,
             say=console.print,
         )
     )
@@ -427,6 +437,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         "SQL claims/s",
         "API/SQL",
         "web CPU ms/attempt",
+        "load avg",
     )
     for number, result in enumerate(report.rounds, start=1):
         statuses = result.api_statuses
@@ -444,6 +455,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
             f"{result.sql.rps:.0f}",
             f"{result.ratio:.2f}",
             f"{result.cpu_ms_per_attempt:.2f}",
+            f"{result.load:.1f}",
         )
     console.print(table)
     exact = all(r.vouchers == report.stock and r.stock_left == 0 and r.over_limit == 0 for r in report.rounds)
