@@ -191,10 +191,14 @@ _HTTP_CODES = {
 }
 
 
+# Status → its phrase, the problem's title (HTTPStatus(status) is an enum look-up per answer).
+_TITLES = {status.value: status.phrase for status in HTTPStatus}
+
+
 def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
     body = {
         "type": PROBLEM_TYPE_BASE + code,
-        "title": HTTPStatus(status).phrase,
+        "title": _TITLES[status],
         "status": status,
         "detail": detail,
         "code": code,
@@ -204,7 +208,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api/", "/health", "/ready")) and (
+    # The scope's path, not `request.url`, which builds a URL for every refused API call.
+    return not request.scope["path"].startswith(("/api/", "/health", "/ready")) and (
         "text/html" in request.headers.get("accept", "")
     )
 
