@@ -9,7 +9,7 @@ they never know about HTTP. The handlers below map those, and Litestar's own err
 import dataclasses
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import structlog
@@ -250,7 +250,8 @@ class ProblemResponse(Response[bytes]):
     def to_asgi_response(self, app: Any, request: Request, **_: Any) -> ASGIResponse:
         headers = [(b"content-type", _PROBLEM_MEDIA_TYPE), (b"content-length", b"%d" % len(self.content))]
         headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
-        return _ProblemAnswer(self.content, self.status_code, headers, head=request.method == "HEAD")
+        status = cast("int", self.status_code)  # set by __init__, never None
+        return _ProblemAnswer(self.content, status, headers, head=request.method == "HEAD")
 
 
 _PROBLEM_MEDIA_TYPE = PROBLEM_MEDIA_TYPE.encode()

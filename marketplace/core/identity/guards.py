@@ -7,7 +7,7 @@ in a worker thread (`sync_to_thread`), which cost a claim more than its own quer
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
 from marketplace.core import errors
 from marketplace.core.errors import DomainError, Forbidden, Unauthorized
@@ -94,7 +94,7 @@ SETUP_ALLOWED = (
 )
 
 
-def check_route(scope: Scope) -> None:
+def check_route(scope: HTTPScope) -> None:
     """What every route requires of its caller, before its own guards: the permission table's
     role check, the account's pending set-up, and the kind of account an API route of the
     table's "member" permission needs (401 not_signed_in, 403 wrong_role, as `member` says
