@@ -496,6 +496,30 @@ def bench_claims(
         console.print(f"[yellow]{note}[/]")
 
 
+@bench.command("claim-cpu")
+@click.option("--sessions", default=500, show_default=True, help="Members whose sessions make the calls.")
+@click.option("--calls", default=3000, show_default=True, help="Calls per batch.")
+@click.option("--batches", default=5, show_default=True)
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Run the last batch under cProfile and write its statistics to this file.",
+)
+def bench_claim_cpu(sessions: int, calls: int, batches: int, profile: str | None) -> None:
+    """CPU time of one refused claim in the app itself, called as ASGI (no server, no network)."""
+    import marketplace
+    from benchmarks import claim_cpu as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(sessions=sessions, calls=calls, batches=batches, profile=profile))
+    batches_text = " ".join(f"{value:.0f}" for value in report.batches_us)
+    console.print(
+        f"offer {report.offer_id}: CPU µs per refused claim, by batch of {report.calls}: {batches_text}; "
+        f"median {report.median_us:.0f}; answers {dict(sorted(report.statuses.items()))}; "
+        f"code of {os.path.dirname(os.path.dirname(marketplace.__file__))}"
+    )
+
+
 @bench.command("signin")
 @click.option("--seconds", default=10.0, show_default=True, help="Length of each phase.")
 @click.option(
