@@ -6,8 +6,10 @@ BENEFITS_VAR, load them from the benchmark process and stop them at the end.
 """
 
 import asyncio
+import io
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -53,6 +55,25 @@ async def wait_ready(base: str, timeout: float = 90) -> None:
                 pass
             await asyncio.sleep(0.3)
     raise RuntimeError(f"the web app at {base} did not become ready within {timeout:.0f}s")
+
+
+async def bounded(name: str, awaitable, seconds: float, notes: list[str]):
+    """`awaitable`'s result, or None when it has not finished within `seconds`: then every
+    task's stack goes to stderr (where it waited), the phase is cancelled and a note says
+    so. A benchmark must end and report what hung, not hang its caller (a CI run once
+    waited 15 minutes on `bench search` at toy size and showed nothing of where)."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        return task.result()
+    stacks = io.StringIO()
+    for other in asyncio.all_tasks():
+        other.print_stack(limit=12, file=stacks)
+    print(f"--- {name}: not finished after {seconds:.0f} s; the tasks' stacks:\n{stacks.getvalue()}", file=sys.stderr)
+    notes.append(f"{name} did not finish within {seconds:.0f} s and was stopped (the tasks' stacks are on stderr)")
+    task.cancel()
+    await asyncio.wait({task}, timeout=10)
+    return None
 
 
 def logs_folder(chosen: str | None = None) -> str:

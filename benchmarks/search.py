@@ -263,6 +263,8 @@ class Seen:
 
 
 POLLERS = 4
+# How long a change may take to show before it counts as timed out.
+FRESHNESS_TIMEOUT = 20
 
 
 async def _wait_until(visible: Callable, wanted: bool, timeout: float, pollers: int = POLLERS) -> Seen | None:
@@ -383,7 +385,7 @@ async def _operator() -> Principal:
 
 
 async def _freshness(
-    http: httpx.AsyncClient, headers: dict, hits: list[dict], n: int, report: Report, timeout: float = 20
+    http: httpx.AsyncClient, headers: dict, hits: list[dict], n: int, report: Report, timeout: float = FRESHNESS_TIMEOUT
 ) -> None:
     """For n offers the member can find: sent back for review (gone), then approved through
     `catalog.services.approve` (visible again); and for n of their providers: suspended
@@ -532,18 +534,24 @@ async def run(
                 )
 
             # The PostgreSQL-only peer: the text class again, against the database only.
-            report.peer = await _load(
-                _peer_sender(),
-                classes["text"],
-                Stats("text", "PostgreSQL peer"),
-                min(requests, 200),
-                concurrency,
-                class_time_limit,
+            report.peer = await benchmarking.bounded(
+                "the PostgreSQL peer",
+                _load(
+                    _peer_sender(),
+                    classes["text"],
+                    Stats("text", "PostgreSQL peer"),
+                    min(requests, 200),
+                    concurrency,
+                    class_time_limit,
+                ),
+                2 * class_time_limit + 60,
+                report.notes,
             )
-            say(
-                f"PostgreSQL peer: text p95 {report.peer.pct(95):.1f} ms, "
-                f"{len(report.peer.latencies_ms)} answered, {report.peer.errors} errors"
-            )
+            if report.peer is not None:
+                say(
+                    f"PostgreSQL peer: text p95 {report.peer.pct(95):.1f} ms, "
+                    f"{len(report.peer.latencies_ms)} answered, {report.peer.errors} errors"
+                )
 
             # Freshness: offers the member can find, paused through the outbox, while
             # `concurrency` clients keep searching (text and geo), as the issue asks.
@@ -574,7 +582,11 @@ async def run(
                 load_started = time.perf_counter()
                 loaders = [asyncio.create_task(keep_searching()) for _ in range(concurrency)]
                 try:
-                    await _freshness(api_http, headers, hits, freshness, report)
+                    # Each change is watched for up to FRESHNESS_TIMEOUT twice (gone, back).
+                    budget = (4 * freshness + 2) * FRESHNESS_TIMEOUT + 60
+                    await benchmarking.bounded(
+                        "freshness", _freshness(api_http, headers, hits, freshness, report), budget, report.notes
+                    )
                 finally:
                     searching.set()
                     await asyncio.gather(*loaders)
@@ -605,8 +617,11 @@ async def run(
                 loops = [asyncio.create_task(background()) for _ in range(2)]
                 started = time.perf_counter()
                 try:
-                    report.reindex_documents = await index.reindex()
-                    report.reindex_s = time.perf_counter() - started
+                    report.reindex_documents = await benchmarking.bounded(
+                        "the reindex", index.reindex(), max(300, 30 * class_time_limit), report.notes
+                    )
+                    if report.reindex_documents is not None:
+                        report.reindex_s = time.perf_counter() - started
                 except Exception as error:  # a finding to report, not a reason to lose the others
                     report.notes.append(
                         f"reindex failed after {time.perf_counter() - started:.0f} s: "
@@ -627,21 +642,39 @@ async def run(
             else:
                 meilisearch.stop()
                 try:
-                    report.degraded = await _load(
-                        api,
-                        classes["text"],
-                        Stats("text (degraded)", "api"),
-                        min(requests, 200),
-                        concurrency,
-                        class_time_limit,
+                    report.degraded = await benchmarking.bounded(
+                        "degraded mode",
+                        _load(
+                            api,
+                            classes["text"],
+                            Stats("text (degraded)", "api"),
+                            min(requests, 200),
+                            concurrency,
+                            class_time_limit,
+                        ),
+                        2 * class_time_limit + 60,
+                        report.notes,
                     )
                 finally:
                     meilisearch.ensure_running()
-                say(
-                    f"degraded: p95 {report.degraded.pct(95):.1f} ms, "
-                    f"{report.degraded.degraded}/{len(report.degraded.latencies_ms)} answers degraded"
-                )
+                if report.degraded is not None:
+                    say(
+                        f"degraded: p95 {report.degraded.pct(95):.1f} ms, "
+                        f"{report.degraded.degraded}/{len(report.degraded.latencies_ms)} answers degraded"
+                    )
     finally:
         processes.stop(children)
-        await db.close_pool()
+        # The overlay's watcher (a Redis subscription of this process) and the pool are
+        # closed within bounds: asyncpg's close waits for every connection to come back.
+        from catalog.search import overlay
+
+        async def close_pool() -> bool:
+            await db.close_pool()
+            return True
+
+        await benchmarking.bounded("stopping the overlay watcher", overlay.stop(), 10, report.notes)
+        if not await benchmarking.bounded("closing the database pool", close_pool(), 15, report.notes):
+            pool = db.engine().pool
+            if pool is not None:
+                pool.terminate()
     return report

@@ -13,16 +13,15 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
-from litestar.static_files import create_static_files_router
 
 from catalog import pricing, services
 from catalog.schemas import OfferInput
-from marketplace.core import dates, media as media_store
+from marketplace.core import dates
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.federation import services as federation
 from marketplace.core.identity.guards import operator, provider_owner, provider_user
 from marketplace.core.settings import get_settings
-from marketplace.core.web import config, i18n, nav, paging, static_assets, todo
+from marketplace.core.web import config, i18n, nav, paging, todo
 from marketplace.core.web.forms import form_error, form_id, posted_form
 from marketplace.core.web.nav import N_
 from marketplace.core.web.params import Id
@@ -514,15 +513,6 @@ async def review_reject(request: Request, offer_id: Id) -> Response:
     return Redirect(path="/console/listings")
 
 
-# Offer pictures (and other domains' uploads): kept in the media store with unguessable
-# names (catalog.services._store_image; marketplace/core/media.py).
-media = create_static_files_router(
-    path="/media",
-    directories=[media_store.store().folder()],
-    include_in_schema=False,
-    middleware=[static_assets.media_cache_middleware],
-)
-
 ROUTES: list = [
     offer_list,
     offer_new,
@@ -539,5 +529,4 @@ ROUTES: list = [
     review_detail,
     review_approve,
     review_reject,
-    media,
 ]

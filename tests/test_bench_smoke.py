@@ -8,6 +8,7 @@ database, seeded small first. The components count as external for them, so that
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -74,7 +75,19 @@ def seeded():
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_bench_command_runs_to_the_end_at_toy_size(seeded, command):
-    result = benefits("bench", command, *COMMANDS[command])
+    try:
+        result = benefits("bench", command, *COMMANDS[command])
+    except subprocess.TimeoutExpired as hung:  # what it printed says how far it came
+        pytest.fail(f"`bench {command}` hung; it printed:\n{_text(hung.stdout)[-3000:]}\n{_text(hung.stderr)[-3000:]}")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
+    if "did not finish within" in output:
+        # A phase stopped by its bound (benchmarks.common.bounded) is a finding of the
+        # benchmark, reported with the tasks' stacks; at toy size on a shared machine it
+        # is told here, not failed on.
+        warnings.warn(f"`bench {command}`: a phase hung:\n{output[-4000:]}", stacklevel=1)
+
+
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""

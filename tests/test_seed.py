@@ -500,8 +500,27 @@ async def _the_demo_accounts_have_a_history_of_their_own():
     provider = await _value("SELECT id FROM provider WHERE credit_code = $1", seeding.DEMO_PROVIDER["credit_code"])
     staff = await _value("SELECT id FROM provider_user WHERE username = $1", seeding.DEMO_PROVIDER["staff"])
     await _the_demo_counter_redeemed_in_opening_hours(provider, staff)
+    await _prepaid_packages_were_bought_and_one_taken_back(member, provider)
     card = (await _fetch("SELECT * FROM provider_scorecard WHERE provider = $1", provider))[0]
     assert card["ratings_n"] > 0 and card["redemptions_n"] > 0
+
+
+async def _prepaid_packages_were_bought_and_one_taken_back(member: int, provider: int):
+    """我的套餐, 预付资金 and the escrow page have money to show, through the real paid path."""
+    from marketplace.prepaid import services as prepaid
+
+    mine = await _fetch("SELECT provider, status, cooling_off_days FROM prepaid_package WHERE member = $1", member)
+    other_gyms = await _value(
+        "SELECT count(*) FROM offer o JOIN provider p ON p.id = o.provider "
+        "WHERE o.kind = 'prepaid' AND o.status = 'published' AND p.status = 'active' AND p.id <> $1",
+        provider,
+    )
+    assert len(mine) == 1 + (other_gyms > 0) and {row["status"] for row in mine} == {"active"}
+    assert provider in {row["provider"] for row in mine}
+    shop = await _fetch("SELECT status FROM prepaid_package WHERE provider = $1 AND member <> $2", provider, member)
+    assert sorted(row["status"] for row in shop) == ["active", "active", "refunded"]
+    assert await _value("SELECT count(*) FROM prepaid_refund WHERE stripe_refund_id IS NOT NULL") == 1
+    assert await prepaid.reconcile() == {}
 
 
 async def _the_demo_counter_redeemed_in_opening_hours(provider: int, staff: int):

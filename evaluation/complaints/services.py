@@ -25,7 +25,7 @@ from marketplace.core import personal_data, pii
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
-from marketplace.core.identity import operators
+from marketplace.core.identity import guards, operators
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 
@@ -268,13 +268,8 @@ async def answer(principal: Principal, complaint_id: int, text: str) -> Complain
     return _read(row, show_member=True)
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators mediate complaints.", code="wrong_role")
-
-
 async def in_scope(principal: Principal, status: str | None = None, limit: int = 200) -> list[ComplaintRead]:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _OPERATOR_SQL + "JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
@@ -288,7 +283,7 @@ async def in_scope(principal: Principal, status: str | None = None, limit: int =
 
 async def in_scope_by_id(principal: Principal, complaint_ids: list[int]) -> list[ComplaintRead]:
     """Those of the complaints that are in the operator's scope (a bulk action's confirmation)."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _OPERATOR_SQL
@@ -302,7 +297,7 @@ async def in_scope_by_id(principal: Principal, complaint_ids: list[int]) -> list
 
 async def close(principal: Principal, complaint_id: int, resolution: str) -> ComplaintRead:
     """The operator's resolution, after mediating."""
-    _operator(principal)
+    guards.require_operator(principal)
     resolution = resolution.strip()
     if not 2 <= len(resolution) <= 2000:
         raise Invalid("Write a resolution of 2 to 2,000 characters.", field="resolution")
@@ -351,7 +346,7 @@ async def complaint_page(
 ) -> tuple[list[ComplaintRead], int]:
     """One page of the complaints in the operator's scope, by provider name, status, "past its
     deadline" and "forwarded to me"; those still to settle first, the nearest deadline first."""
-    _operator(principal)
+    guards.require_operator(principal)
     text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
@@ -408,7 +403,7 @@ async def forward_targets(principal: Principal, complaint_id: int) -> dict:
     """Where the operator may forward a complaint: the provider's own union (unless it is the
     operator's own), and the operators who may mediate it (their scope covers the provider),
     themselves left out."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         row = await _complaint_in_scope(transaction.connection, principal, complaint_id)
     people = await operators.operators_covering(row["provider_path"], FORWARD_ROLES)
@@ -424,7 +419,7 @@ async def forward_targets(principal: Principal, complaint_id: int) -> dict:
 async def forward(principal: Principal, complaint_id: int, operator_id: int | None, reason: str) -> ComplaintRead:
     """Hand a complaint that is not closed to the provider's own union (`operator_id` None) or
     to a named operator who may mediate it, with a reason; audited, and on the complaint's history."""
-    _operator(principal)
+    guards.require_operator(principal)
     reason = (reason or "").strip()
     if not 2 <= len(reason) <= 500:
         raise Invalid("Write why you forward it, in 2 to 500 characters.", field="reason")
@@ -473,7 +468,7 @@ async def forward(principal: Principal, complaint_id: int, operator_id: int | No
 
 async def for_operator(principal: Principal, complaint_id: int) -> ComplaintRead:
     """One complaint in the operator's scope."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         row = await _complaint_in_scope(transaction.connection, principal, complaint_id)
     return _read_for_operator(row)
@@ -482,7 +477,7 @@ async def for_operator(principal: Principal, complaint_id: int) -> ComplaintRead
 async def history(principal: Principal, complaint_id: int) -> list[dict]:
     """What happened to a complaint, oldest first: filed, answered, each forward (by whom, to
     whom, why) and closed. Times with who acted, by name; the member stays masked."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await _complaint_in_scope(connection, principal, complaint_id)

@@ -20,12 +20,12 @@ from marketplace.campaigns.schemas import (
     ShareUpdate,
 )
 from marketplace.core import dates
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.federation import services as federation
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
 from marketplace.core.web import nav
-from marketplace.core.web.forms import INT4_MAX, INT8_MAX, form_id
+from marketplace.core.web.forms import INT4_MAX, INT8_MAX, form_error, form_id
 from marketplace.core.web.i18n import gettext as _
 from marketplace.core.web.nav import N_
 from marketplace.core.web.params import BigId
@@ -36,39 +36,41 @@ SHARE_ROWS = 4  # funding rows on the form (the API takes up to schemas.MAX_SHAR
 nav.register("console", "campaigns", N_("Campaigns"), "/console/campaigns", "gift", position=42)
 
 
-class FormError(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
+# The labels of the new-campaign form's fields, as it shows them (for the alert above it).
+LABELS = {
+    "node_id": N_("Union served (with every union under it)"),
+    "name_zh": N_("Name (Chinese)"),
+    "name_en": N_("Name (English)"),
+    "starts_on": N_("First day"),
+    "ends_on": N_("Last day"),
+    "cap_yuan": N_("Cap per member (yuan)"),
+    "groups": N_("Only members of these groups (none ticked: every member)"),
+    "category_ids": N_("Subsidised categories"),
+    "offer_ids": N_("Subsidised offers"),
+    **{f"share_value_{i}": N_("Percentage or amount") for i in range(SHARE_ROWS)},
+    **{f"share_budget_{i}": N_("Its budget (yuan)") for i in range(SHARE_ROWS)},
+}
+
+# Form readers: each takes the refusal of its field (a literal msgid said at the field by
+# form_error) and raises it when the text is not what the field asks for.
 
 
-def _int(form: dict, name: str, message: str, minimum: int = 1) -> int:
-    try:
-        value = int((form.get(name) or "").strip())
-    except ValueError:
-        raise FormError(name, message) from None
-    if value < minimum:
-        raise FormError(name, message)
-    return value
-
-
-def _yuan_to_fen(form: dict, name: str, message: str) -> int:
+def _yuan_to_fen(text: str | None, refusal: Invalid) -> int:
     """An amount typed in yuan (up to two decimals) as integer fen."""
-    text = (form.get(name) or "").strip()
-    whole, _, part = text.partition(".")
+    whole, _, part = (text or "").strip().partition(".")
     if not whole.isdigit() or (part and (not part.isdigit() or len(part) > 2)):
-        raise FormError(name, message)
+        raise refusal
     fen = int(whole) * 100 + int((part or "0").ljust(2, "0"))
     if fen < 1 or fen > 10**12:
-        raise FormError(name, message)
+        raise refusal
     return fen
 
 
-def _day(form: dict, name: str, message: str) -> datetime:
+def _day(text: str | None, refusal: Invalid) -> datetime:
     try:
-        day = datetime.strptime((form.get(name) or "").strip(), "%Y-%m-%d")
+        day = datetime.strptime((text or "").strip(), "%Y-%m-%d")
     except ValueError:
-        raise FormError(name, message) from None
+        raise refusal from None
     return day.replace(tzinfo=dates.zone())
 
 
@@ -76,15 +78,14 @@ def _ids(values: list[str]) -> list[int]:
     return sorted({number for number in (form_id(value, INT8_MAX) for value in values) if number})
 
 
-def _percent_bp(form: dict, name: str, message: str) -> int:
+def _percent_bp(text: str | None, refusal: Invalid) -> int:
     """A percentage typed with up to two decimals ("33.34") as basis points."""
-    text = (form.get(name) or "").strip().rstrip("%％").strip()
-    whole, _, part = text.partition(".")
+    whole, _, part = (text or "").strip().rstrip("%％").strip().partition(".")
     if not whole.isdigit() or (part and (not part.isdigit() or len(part) > 2)):
-        raise FormError(name, message)
+        raise refusal
     bp = int(whole) * 100 + int((part or "0").ljust(2, "0"))
     if not 1 <= bp <= 10000:
-        raise FormError(name, message)
+        raise refusal
     return bp
 
 
@@ -97,30 +98,39 @@ def parse_shares(form: dict) -> tuple[list[ShareCreate], list[int]]:
         if node_id is None and not any(typed):
             continue
         if node_id is None:
-            raise FormError(f"share_node_{i}", _("Choose the union that pays this part."))
+            raise Invalid("Choose the union that pays this part.", field=f"share_node_{i}")
+        value = form.get(f"share_value_{i}")
         if form.get(f"share_kind_{i}") == "fixed":
-            fixed = _yuan_to_fen(form, f"share_value_{i}", _("Enter the amount per use in yuan, at least ¥0.01."))
+            fixed = _yuan_to_fen(
+                value, Invalid("Enter the amount per use in yuan, at least ¥0.01.", field=f"share_value_{i}")
+            )
+            if fixed > INT4_MAX:
+                raise Invalid("Enter the amount per use in yuan, at least ¥0.01.", field=f"share_value_{i}")
             percent = 0
         else:
-            percent = _percent_bp(form, f"share_value_{i}", _("Enter a percentage between 0.01 and 100."))
+            percent = _percent_bp(value, Invalid("Enter a percentage between 0.01 and 100.", field=f"share_value_{i}"))
             fixed = 0
-        budget = _yuan_to_fen(form, f"share_budget_{i}", _("Enter the budget in yuan, at least ¥0.01."))
-        if fixed > INT4_MAX:
-            raise FormError(f"share_value_{i}", _("Enter the amount per use in yuan, at least ¥0.01."))
+        budget = _yuan_to_fen(
+            form.get(f"share_budget_{i}"),
+            Invalid("Enter the budget in yuan, at least ¥0.01.", field=f"share_budget_{i}"),
+        )
         shares.append(ShareCreate(node_id=node_id, budget_fen=budget, percent_bp=percent, fixed_fen=fixed))
         rows.append(i)
     if not shares:
-        raise FormError("share_node_0", _("Choose at least one union that pays, with its part and budget."))
+        raise Invalid("Choose at least one union that pays, with its part and budget.", field="share_node_0")
     return shares, rows
 
 
 def parse_form(form: dict, multi) -> tuple[CampaignCreate, list[int]]:
-    starts = _day(form, "starts_on", _("Enter the first day as YYYY-MM-DD."))
-    ends = _day(form, "ends_on", _("Enter the last day as YYYY-MM-DD.")) + timedelta(days=1)
+    starts = _day(form.get("starts_on"), Invalid("Enter the first day as YYYY-MM-DD.", field="starts_on"))
+    ends = _day(form.get("ends_on"), Invalid("Enter the last day as YYYY-MM-DD.", field="ends_on"))
+    ends += timedelta(days=1)
     name = (form.get("name_zh") or "").strip()
     if not name:
-        raise FormError("name_zh", _("Give the campaign a name."))
-    node_id = _int(form, "node_id", _("Choose a union."))
+        raise Invalid("Give the campaign a name.", field="name_zh")
+    node_id = form_id(form.get("node_id"))
+    if node_id is None:
+        raise Invalid("Choose a union.", field="node_id")
     shares, rows = parse_shares(form)
     data = CampaignCreate(
         node_id=node_id,
@@ -130,7 +140,9 @@ def parse_form(form: dict, multi) -> tuple[CampaignCreate, list[int]]:
         ends_at=ends.astimezone(UTC),
         shares=shares,
         policy="cover" if form.get("policy") == "cover" else "stop",
-        per_member_cap_fen=_yuan_to_fen(form, "cap_yuan", _("Enter the cap per member in yuan, at least ¥0.01.")),
+        per_member_cap_fen=_yuan_to_fen(
+            form.get("cap_yuan"), Invalid("Enter the cap per member in yuan, at least ¥0.01.", field="cap_yuan")
+        ),
         groups=[group for group in multi("groups") if group],
         offer_ids=_ids(multi("offer_ids")),
         category_ids=_ids(multi("category_ids")),
@@ -147,11 +159,18 @@ def share_field(field: str | None, rows: list[int]) -> str | None:
     return {"node_id": f"share_node_{row}", "budget_fen": f"share_budget_{row}"}.get(name, f"share_value_{row}")
 
 
+# The API's fields that the form asks for under another name.
 _FIELDS = {
     "per_member_cap_fen": "cap_yuan",
     "starts_at": "starts_on",
     "ends_at": "ends_on",
 }
+
+
+def _form_field(field: str | None, rows: list[int]) -> str | None:
+    """The new-campaign form's field of a refusal: the form's own names pass unchanged."""
+    field = share_field(field, rows)
+    return _FIELDS.get(field, field) if field else None
 
 
 def burn_chart(detail: CampaignDetail) -> dict:
@@ -185,8 +204,7 @@ def daily_chart(detail: CampaignDetail) -> dict:
 async def _list_page(
     request: Request,
     *,
-    error: str | None = None,
-    field: str | None = None,
+    error: dict | None = None,
     values: dict | None = None,
     status: int = 200,
     confirm: dict | None = None,
@@ -202,7 +220,6 @@ async def _list_page(
             "groups": sorted(await federation.group_codes()),
             "categories": await catalog.list_categories(),
             "error": error,
-            "field": field,
             "confirm": confirm,
             "share_rows": range(SHARE_ROWS),
             "values": values
@@ -252,11 +269,9 @@ async def create(request: Request) -> Response:
         if name == "offer_ids"
         else form_data.getall(name, [])
     )
+    rows: list[int] = []
     try:
         data, rows = parse_form(form, multi)
-    except FormError as error:
-        return await _list_page(request, error=error.message, field=error.field, values=values, status=422)
-    try:
         if form.get("confirm") != "1":
             await services.check_campaign(request.user, data)
             nodes = {node.id: node for node in await federation.nodes_in_scope(request.user)}
@@ -274,14 +289,8 @@ async def create(request: Request) -> Response:
             CampaignRead,
         )
     except DomainError as error:
-        field = share_field(error.field, rows)
-        return await _list_page(
-            request,
-            error=error.translated(),
-            field=_FIELDS.get(field, field) if field else None,
-            values=values,
-            status=error.status,
-        )
+        error.field = _form_field(error.field, rows)  # the form's name, so the alert names its label
+        return await _list_page(request, error=form_error(error, LABELS), values=values, status=error.status)
     return Redirect(path=f"/console/campaigns/{created.id}?created=1")
 
 
@@ -290,9 +299,7 @@ async def detail(request: Request, campaign_id: BigId) -> Template:
     return await _detail_page(request, campaign_id)
 
 
-async def _detail_page(
-    request: Request, campaign_id: int, *, error: str | None = None, field: str | None = None, status: int = 200
-) -> Template:
+async def _detail_page(request: Request, campaign_id: int, *, error: dict | None = None, status: int = 200) -> Template:
     found = await services.campaign_detail(request.user, campaign_id)
     # The budgets this operator may change: those of the unions in their scope.
     editable = {
@@ -308,7 +315,6 @@ async def _detail_page(
             "editable": editable,
             "charts": {"burn": burn_chart(found), "daily": daily_chart(found)},
             "error": error,
-            "field": field,
             "done": "created" if request.query_params.get("created") else request.query_params.get("changed"),
         },
     )
@@ -318,26 +324,27 @@ async def _change_funding(request: Request, campaign_id: int) -> Response:
     """The funding form of the detail page: the policy and each union's budget."""
     form = dict(await request.form())
     current = await services.get_campaign(request.user, campaign_id)
-    budgets = []
-    for i, share in enumerate(current.shares):
-        try:
-            fen = _yuan_to_fen(form, f"budget_{i}", _("Enter the budget in yuan, at least ¥0.01."))
-        except FormError as error:
-            return await _detail_page(request, campaign_id, error=error.message, field=error.field, status=422)
-        budgets.append(ShareUpdate(node_id=share.node_id, budget_fen=fen))
-    data = CampaignFunding(policy="cover" if form.get("policy") == "cover" else "stop", shares=budgets)
     try:
+        budgets = [
+            ShareUpdate(
+                node_id=share.node_id,
+                budget_fen=_yuan_to_fen(
+                    form.get(f"budget_{i}"), Invalid("Enter the budget in yuan, at least ¥0.01.", field=f"budget_{i}")
+                ),
+            )
+            for i, share in enumerate(current.shares)
+        ]
+        data = CampaignFunding(policy="cover" if form.get("policy") == "cover" else "stop", shares=budgets)
         await services.change_funding(request.user, campaign_id, data)
     except DomainError as error:
         field = error.field or ""
-        index = field[len("shares[") :].partition("]")[0] if field.startswith("shares[") else ""
-        return await _detail_page(
-            request,
-            campaign_id,
-            error=error.translated(),
-            field=f"budget_{index}" if index.isdigit() else "policy",
-            status=error.status,
-        )
+        if field.startswith("shares["):  # the service names the share, the form its budget field
+            index = field[len("shares[") :].partition("]")[0]
+            field = f"budget_{index}" if index.isdigit() else "policy"
+        elif not field.startswith("budget_"):
+            field = "policy"
+        error.field = field
+        return await _detail_page(request, campaign_id, error=form_error(error), status=error.status)
     return Redirect(path=f"/console/campaigns/{campaign_id}?changed=funding")
 
 

@@ -62,6 +62,7 @@ from marketplace.core import dates, personal_data
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import scope, services as federation
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -326,11 +327,6 @@ async def release_expired_spend(limit: int = 1000) -> int:
 # Operators ---------------------------------------------------------------------------------------
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators manage campaigns.", code="wrong_role")
-
-
 _CAMPAIGN_SQL = """
 SELECT c.*, n.name_zh AS node_name_zh, n.name_en AS node_name_en, n.path AS node_path,
        (c.status = 'active' AND c.starts_at <= now() AND c.ends_at > now()) AS running
@@ -485,7 +481,7 @@ async def _validate(data: CampaignCreate, budget_fen: int) -> None:
 async def check_campaign(principal: Principal, data: CampaignCreate) -> list[ShareCreate]:
     """The refusals of `create_campaign`, nothing written: its shares when it would be created
     (the console shows them for confirmation first)."""
-    _operator(principal)
+    guards.require_operator(principal)
     await scope.require_in_scope(principal, data.node_id, field="node_id")
     shares = await _funding_nodes(principal, data)
     await _validate(data, sum(share.budget_fen for share in shares))
@@ -538,7 +534,7 @@ async def create_campaign(principal: Principal, data: CampaignCreate) -> Campaig
 
 async def list_campaigns(principal: Principal, limit: int = 200) -> list[CampaignRead]:
     """Campaigns of the nodes in the operator's scope, newest first."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _CAMPAIGN_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY c.id DESC LIMIT $2", principal.node_path, limit
@@ -556,7 +552,7 @@ async def _in_scope(connection, principal: Principal, campaign_id: int):
 
 
 async def get_campaign(principal: Principal, campaign_id: int) -> CampaignRead:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         return await _read_one(transaction.connection, await _in_scope(transaction.connection, principal, campaign_id))
 
@@ -566,7 +562,7 @@ _TRANSITIONS = {"pause": ("active", "paused"), "resume": ("paused", "active"), "
 
 async def set_status(principal: Principal, campaign_id: int, action: str) -> CampaignRead:
     """pause (active → paused), resume (paused → active) or end (for good)."""
-    _operator(principal)
+    guards.require_operator(principal)
     source, target = _TRANSITIONS[action]
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -590,7 +586,7 @@ async def set_status(principal: Principal, campaign_id: int, action: str) -> Cam
 
 async def campaign_detail(principal: Principal, campaign_id: int) -> CampaignDetail:
     """The campaign, its burn per day (in Shanghai) and where its money went."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         campaign = await _read_one(connection, await _in_scope(connection, principal, campaign_id))
@@ -671,7 +667,7 @@ def burn_days(campaign: CampaignRead, spent: list[tuple]) -> list[DayBurn]:
 
 async def funds_by_node(principal: Principal) -> list[dict]:
     """node → fen its campaigns pay for live vouchers, over the nodes in the operator's scope."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT n.id, n.name_zh, n.name_en, count(*) AS vouchers, sum(s.amount_fen) AS fen "
@@ -685,7 +681,7 @@ async def funds_by_node(principal: Principal) -> list[dict]:
 async def change_funding(principal: Principal, campaign_id: int, data: CampaignFunding) -> CampaignRead:
     """The policy and each share's budget, changed at once; a budget never below what its
     share has spent. The campaign's row is locked first, then its shares (a claim's order)."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         current = await _in_scope(connection, principal, campaign_id)

@@ -19,6 +19,7 @@ DOMAIN = Domain(
         "marketplace.core.identity.controllers",
         "marketplace.core.federation.controllers",
         "marketplace.core.web.pages",
+        "marketplace.core.web.media_pages",
         "marketplace.core.federation.roster.pages",
         "marketplace.core.identity.team",
         "marketplace.core.identity.pages",

@@ -1,24 +1,28 @@
 """Uploaded files (offer pictures, complaint photos, business licences) behind one seam, so
 no domain knows where they live or reaches into the dev runtime for a folder.
 
-A file goes by its name, `<folder>/<unguessable>.jpg`, and is shown at `/media/<name>`.
-The store is chosen by settings (MEDIA_STORAGE, marketplace/core/settings.py):
+A file goes by its name, `<folder>/<unguessable>.jpg`, and is shown at `/media/<name>`
+(marketplace/core/web/media_pages.py). The store is chosen by settings (MEDIA_STORAGE,
+marketplace/core/settings.py):
 
 - "filesystem" (the default): files under MEDIA_ROOT, by default `<BENEFITS_VAR>/media`
-  (the image's volume /var/lib/benefits/media, a dev run's var/media), served by the app.
+  (the image's volume /var/lib/benefits/media, a dev run's var/media).
+- "s3": objects of the same names in the bucket MEDIA_S3_BUCKET of an S3-compatible store
+  (MinIO, a cloud's object storage) at MEDIA_S3_ENDPOINT, through boto3.
 
-An S3-compatible store (MinIO, a cloud's object storage) would be a second class with the
-same methods, writing objects under the same names to a bucket and serving `/media/` from
-it; it is described in docs/architecture.md and not built, since no client for it is among
-the project's dependencies and none could be tested against a real store here.
+Every method is a blocking call; the callers are the upload path (which resizes the picture
+in the same breath) and the `/media/` route, which runs it in a worker thread.
 """
 
+import mimetypes
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from marketplace.core.settings import get_settings
+from marketplace.core.settings import S3Settings, get_settings
 
 
 class MediaStore(Protocol):
@@ -31,8 +35,23 @@ class MediaStore(Protocol):
     def size(self, name: str) -> int | None:
         """The file's size in bytes, or None when there is none."""
 
-    def folder(self) -> Path:
-        """Where the app serves `/media/` from."""
+    def read(self, name: str) -> bytes | None:
+        """The file's bytes, or None when there is none."""
+
+    def names(self) -> Iterator[str]:
+        """Every file's name (for a backup)."""
+
+
+def checked(name: str) -> str:
+    """`name` when it is a media name (`folder/file.jpg`: relative, no empty, `.` or `..`
+    part), so no name leaves the store and both stores take one name for one file."""
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        raise ValueError(f"not a media name: {name!r}")
+    return name
+
+
+def content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -40,10 +59,7 @@ class FileSystemMedia:
     root: Path
 
     def _path(self, name: str) -> Path:
-        parts = Path(name).parts
-        if not parts or Path(name).is_absolute() or any(part in ("..", ".") for part in parts):
-            raise ValueError(f"not a media name: {name!r}")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*checked(name).split("/"))
 
     def save(self, name: str, content: bytes) -> None:
         path = self._path(name)
@@ -61,11 +77,99 @@ class FileSystemMedia:
         except FileNotFoundError:
             return None
 
+    def read(self, name: str) -> bytes | None:
+        try:
+            return self._path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def names(self) -> Iterator[str]:
+        for path in sorted(self.folder().rglob("*")):
+            if path.is_file() and not path.name.startswith("."):  # not a save still under way
+                yield path.relative_to(self.root).as_posix()
+
     def folder(self) -> Path:
+        """The folder `/media/` is served from."""
         self.root.mkdir(parents=True, exist_ok=True)
         return self.root
 
 
+@dataclass(frozen=True)
+class S3Media:
+    """The bucket's objects under the media names. S3 keeps an object whole or not at all
+    (a PUT either completes or leaves the old state), and deleting a missing key succeeds."""
+
+    bucket: str
+    client: Any = field(compare=False, repr=False)  # a boto3 S3 client (thread-safe)
+
+    def save(self, name: str, content: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=checked(name), Body=content, ContentType=content_type(name))
+
+    def delete(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=checked(name))
+
+    def size(self, name: str) -> int | None:
+        try:
+            return int(self.client.head_object(Bucket=self.bucket, Key=checked(name))["ContentLength"])
+        except self.client.exceptions.ClientError as error:
+            if _missing(error):
+                return None
+            raise
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            found = self.client.get_object(Bucket=self.bucket, Key=checked(name))
+        except self.client.exceptions.ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        body = found["Body"]
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    def names(self) -> Iterator[str]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for item in page.get("Contents", ()):
+                yield item["Key"]
+
+
+def _missing(error) -> bool:
+    """A ClientError that says the object is not there (HEAD answers a bare 404)."""
+    return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+
+
+@lru_cache(maxsize=4)
+def s3_store(settings: S3Settings) -> S3Media:
+    """One client per bucket and process: making one costs tens of milliseconds."""
+    import boto3  # only a deployment that keeps its media in S3 loads the SDK
+    from botocore.config import Config
+
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=settings.endpoint or None,
+        region_name=settings.region,
+        aws_access_key_id=settings.access_key or None,
+        aws_secret_access_key=settings.secret_key or None,
+        config=Config(
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 3, "mode": "standard"},
+            # MinIO and most S3-compatible stores take bucket names in the path, not the host.
+            s3={"addressing_style": "path" if settings.endpoint else "auto"},
+            # Checksums only where S3 requires them: several S3-compatible stores refuse the
+            # CRC headers that recent clients add to every upload.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+    return S3Media(settings.bucket, client)
+
+
 def store() -> MediaStore:
     """The configured store."""
-    return FileSystemMedia(get_settings().media.root)
+    settings = get_settings().media
+    if settings.s3 is not None:
+        return s3_store(settings.s3)
+    return FileSystemMedia(settings.root)

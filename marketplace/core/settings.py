@@ -14,7 +14,7 @@ from pathlib import Path
 # /var/lib/benefits; marketplace/runtime/paths.py uses the same default for a dev run).
 _DEFAULT_VAR = Path(__file__).resolve().parents[2] / "var"
 # The kinds of media storage there are (marketplace/core/media.py).
-MEDIA_STORAGES = ("filesystem",)
+MEDIA_STORAGES = ("filesystem", "s3")
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -125,20 +125,46 @@ class JobsSettings:
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    # A bucket of an S3-compatible object store (MinIO, a cloud's object storage).
+    bucket: str
+    endpoint: str  # "" for the provider's own (AWS S3); MinIO: http://minio:9000
+    region: str
+    # Both empty: the client's own chain (AWS_* variables, the machine's role).
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class MediaSettings:
-    # Uploaded pictures (marketplace/core/media.py): "filesystem", under `root`.
+    # Uploaded pictures (marketplace/core/media.py): "filesystem", under `root`; or "s3",
+    # objects of the same names in the bucket `s3` names.
     storage: str
     root: Path
+    s3: S3Settings | None = None
 
 
 def _media() -> MediaSettings:
     storage = _env("MEDIA_STORAGE", "filesystem")
     if storage not in MEDIA_STORAGES:
-        # An S3-compatible store is described in docs/architecture.md, not built yet:
-        # refuse to start rather than lose uploads.
+        # Refuse to start rather than lose uploads.
         raise RuntimeError(f"MEDIA_STORAGE={storage} is not available; use one of {', '.join(MEDIA_STORAGES)}")
     var = Path(_env("BENEFITS_VAR", "") or _DEFAULT_VAR)
-    return MediaSettings(storage=storage, root=Path(_env("MEDIA_ROOT", "") or var / "media").resolve())
+    root = Path(_env("MEDIA_ROOT", "") or var / "media").resolve()
+    if storage == "filesystem":
+        return MediaSettings(storage=storage, root=root)
+    s3 = S3Settings(
+        bucket=_env("MEDIA_S3_BUCKET", ""),
+        endpoint=_env("MEDIA_S3_ENDPOINT", ""),
+        region=_env("MEDIA_S3_REGION", "us-east-1"),
+        access_key=_env("MEDIA_S3_ACCESS_KEY", ""),
+        secret_key=_env("MEDIA_S3_SECRET_KEY", ""),
+    )
+    if not s3.bucket:
+        raise RuntimeError("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET, the bucket the pictures go to")
+    if bool(s3.access_key) != bool(s3.secret_key):
+        raise RuntimeError("set both MEDIA_S3_ACCESS_KEY and MEDIA_S3_SECRET_KEY, or neither")
+    return MediaSettings(storage=storage, root=root, s3=s3)
 
 
 @dataclass(frozen=True)

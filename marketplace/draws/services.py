@@ -42,7 +42,7 @@ from catalog import services as catalog
 from evaluation.enforcement import policy
 from marketplace.core import db, notifications, personal_data, pii
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
@@ -102,11 +102,6 @@ class DrawCreate:
     weights: dict[str, int]
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators manage draws.", code="wrong_role")
-
-
 def _text_time(moment: datetime) -> str:
     """A moment for a message: 2026-12-05 20:00 in the configured zone."""
     from marketplace.core import dates
@@ -124,7 +119,7 @@ def weight_of(weights: dict[str, int], groups) -> int:
 
 async def create_draw(principal: Principal, data: DrawCreate) -> int:
     """A draw for an offer of the operator's scope; its seed is made and committed now."""
-    _operator(principal)
+    guards.require_operator(principal)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -213,7 +208,7 @@ def _draw(row) -> dict:
 
 
 async def list_draws(principal: Principal, limit: int = 200) -> list[dict]:
-    _operator(principal)
+    guards.require_operator(principal)
     async with db.connection() as connection:
         rows = await connection.fetch(
             _COUNTED + "WHERE n.path LIKE $1 ORDER BY d.id DESC LIMIT $2", (principal.node_path or "/-") + "%", limit
@@ -223,7 +218,7 @@ async def list_draws(principal: Principal, limit: int = 200) -> list[dict]:
 
 async def console_draw(principal: Principal, draw_id: int) -> dict:
     """A draw of the operator's scope, with its entries counted by state."""
-    _operator(principal)
+    guards.require_operator(principal)
     missing = NotFound("No such draw in your scope.", code="draw_not_found")
     draw = await get_draw(draw_id, refusal=missing)
     scope.require_covers(principal, draw["node_path"], missing)
@@ -255,7 +250,7 @@ async def run_draw(principal: Principal | None, draw_id: int) -> dict:
     opened (the periodic job, principal None, once they closed). Safe to repeat: a draw is
     run once."""
     if principal is not None:
-        _operator(principal)
+        guards.require_operator(principal)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -337,6 +332,33 @@ async def _offer_end(connection, offer_id: int) -> datetime:
 # Members -----------------------------------------------------------------------------------------
 
 
+async def _still_open(connection, draw_id: int) -> bool:
+    """Whether the draw takes entries now. FOR SHARE: entries go in and out side by side,
+    but never while the draw is being run, which waits for them."""
+    return bool(
+        await connection.fetchval(
+            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
+            "FOR SHARE",
+            draw_id,
+        )
+    )
+
+
+async def _tell_entry(connection, member_id: int, kind: str, draw: dict, ticket: int) -> None:
+    """The member's message that their entry went in or came out (in the same transaction)."""
+    await notifications.add(
+        connection,
+        [
+            notifications.Message(
+                member_id,
+                kind,
+                {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
+                link=f"/draws/{draw['id']}",
+            )
+        ],
+    )
+
+
 async def enter(principal: Principal, draw_id: int) -> dict:
     """The member's one entry in an open draw of an offer they could claim today."""
     guards.require_member(principal)
@@ -350,13 +372,7 @@ async def enter(principal: Principal, draw_id: int) -> dict:
     weight = weight_of(draw["weights"], principal.groups)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        # FOR SHARE: entries go in side by side, but never while the draw is being run.
-        still_open = await connection.fetchval(
-            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
-            "FOR SHARE",
-            draw_id,
-        )
-        if not still_open:
+        if not await _still_open(connection, draw_id):
             raise Conflict("This draw is not taking entries now.", code="draw_not_open")
         # One row per member and draw (the unique key): a withdrawn entry comes back with its
         # ticket (a new weight and time); an entry standing already is refused.
@@ -370,17 +386,7 @@ async def enter(principal: Principal, draw_id: int) -> dict:
         )
         if ticket is None:
             raise Conflict("You have already entered this draw.", code="already_entered")
-        await notifications.add(
-            connection,
-            [
-                notifications.Message(
-                    principal.id,
-                    "draw_entered",
-                    {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
-                    link=f"/draws/{draw_id}",
-                )
-            ],
-        )
+        await _tell_entry(connection, principal.id, "draw_entered", draw, ticket)
     log.info("draw_entered", draw_id=draw_id, ticket=ticket)
     return {"ticket": ticket, "weight": weight}
 
@@ -392,13 +398,7 @@ async def withdraw(principal: Principal, draw_id: int) -> dict:
     draw = await get_draw(draw_id, counted=False)
     async with engine().transaction() as transaction:
         connection = transaction.connection
-        # FOR SHARE, as entering: never while the draw is being run, which waits for it.
-        still_open = await connection.fetchval(
-            "SELECT 1 FROM draw WHERE id = $1 AND status = 'open' AND opens_at <= now() AND closes_at > now() "
-            "FOR SHARE",
-            draw_id,
-        )
-        if not still_open:
+        if not await _still_open(connection, draw_id):
             raise Conflict("Entries are closed: an entry can no longer be withdrawn.", code="draw_not_open")
         ticket = await connection.fetchval(
             "UPDATE draw_entry SET status = 'withdrawn' WHERE draw = $1 AND member = $2 AND status = 'entered' "
@@ -408,17 +408,7 @@ async def withdraw(principal: Principal, draw_id: int) -> dict:
         )
         if ticket is None:
             raise Conflict("You have no entry in this draw to withdraw.", code="not_entered")
-        await notifications.add(
-            connection,
-            [
-                notifications.Message(
-                    principal.id,
-                    "draw_withdrawn",
-                    {"offer": draw["title_zh"], "ticket": ticket, "closes": _text_time(draw["closes_at"])},
-                    link=f"/draws/{draw_id}",
-                )
-            ],
-        )
+        await _tell_entry(connection, principal.id, "draw_withdrawn", draw, ticket)
     log.info("draw_withdrawn", draw_id=draw_id, ticket=ticket)
     return {"ticket": ticket, "status": "withdrawn"}
 

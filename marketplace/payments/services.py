@@ -36,7 +36,7 @@ import structlog
 from catalog import pricing, services as catalog
 from marketplace.core import dates, money, notifications, pii
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
+from marketplace.core.errors import Conflict, DomainError, NotFound, Unavailable
 from marketplace.core.federation.services import require_current_member
 from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
@@ -798,11 +798,6 @@ WHERE p.disputed_at IS NOT NULL AND n.path LIKE $1 || '%'
 """
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
-
-
 def _dispute(row) -> DisputeRead:
     return DisputeRead(
         payment_id=row["id"],
@@ -829,7 +824,7 @@ def _dispute(row) -> DisputeRead:
 
 async def list_disputes(principal: Principal, open_only: bool = False, limit: int = 200) -> list[DisputeRead]:
     """Disputes on payments for providers in the operator's scope, open ones first, newest first."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _DISPUTE_SQL
@@ -842,7 +837,7 @@ async def list_disputes(principal: Principal, open_only: bool = False, limit: in
 
 
 async def dispute_for_operator(principal: Principal, payment_id: int) -> DisputeRead:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             _DISPUTE_SQL + "AND p.id = $2", principal.node_path or "-", payment_id

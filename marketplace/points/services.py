@@ -30,7 +30,7 @@ import structlog
 
 from marketplace.core import dates, notifications, personal_data, pii
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import scope, services as federation
 from marketplace.core.identity import approvals, guards, permissions
 from marketplace.core.identity.principal import Principal
@@ -239,11 +239,6 @@ async def my_points(principal: Principal, limit: int | None = 100) -> PointsRead
 # Operators ----------------------------------------------------------------------------------------
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may grant or adjust points.", code="wrong_role")
-
-
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not 2 <= len(reason) <= 500:
@@ -254,7 +249,7 @@ def _reason(reason: str) -> str:
 async def adjust(principal: Principal, member_id: int, amount: int, reason: str) -> BalanceRead:
     """An operator's correction of one member's points, with a reason; never below zero.
     (Retries are caught by the request's Idempotency-Key, so each call is a new entry.)"""
-    _operator(principal)
+    guards.require_operator(principal)
     ref = f"adjust:{uuid.uuid4().hex}"
     reason = _reason(reason)
     if amount == 0 or abs(amount) > 1_000_000:
@@ -370,7 +365,7 @@ def _grant(row) -> GrantRead:
 async def grant_preview(principal: Principal, node_id: int, member_group: str | None, amount: int, reason: str) -> dict:
     """What a grant would do, checked as `create_grant` checks it, before anything is queued:
     how many active members it reaches and how many points in all."""
-    _operator(principal)
+    guards.require_operator(principal)
     permissions.require(principal, "points.grant")
     reason = _reason(reason)
     if not 1 <= amount <= 100_000:
@@ -435,7 +430,7 @@ async def create_grant(
 
 
 async def get_grant(principal: Principal, grant_id: int) -> GrantRead:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             _GRANT_SQL + "WHERE g.id = $1 AND n.path LIKE $2 || '%'", grant_id, principal.node_path
@@ -446,7 +441,7 @@ async def get_grant(principal: Principal, grant_id: int) -> GrantRead:
 
 
 async def list_grants(principal: Principal, limit: int = 50) -> list[GrantRead]:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _GRANT_SQL + "WHERE n.path LIKE $1 || '%' ORDER BY g.id DESC LIMIT $2", principal.node_path, limit

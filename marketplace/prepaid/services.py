@@ -30,6 +30,7 @@ from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Forbidden, NotFound
 from marketplace.core.federation.services import require_current_member
 from marketplace.core.idempotency import services as idempotency_keys
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.web.nav import N_
 from marketplace.payments import services as payments
@@ -481,14 +482,9 @@ async def provider_balances(principal: Principal) -> dict:
     return {"totals": _with_left(totals), "released_this_month_fen": int(month), "packages": upcoming}
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
-
-
 async def operator_overview(principal: Principal) -> dict:
     """Escrow held per provider and per funding node in the operator's scope, and refunds made."""
-    _operator(principal)
+    guards.require_operator(principal)
     scope = principal.node_path or "-"
     async with engine().transaction() as transaction:
         connection = transaction.connection

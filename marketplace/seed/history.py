@@ -2143,6 +2143,12 @@ class History:
                 )
             )
 
+    async def prepaid_packages(self) -> None:
+        """Prepaid packages bought, used and taken back through their services (seed/packages.py)."""
+        from marketplace.seed import packages
+
+        await packages.make(self)
+
     def demo_member_story(self, stock: dict, counts: dict, ids: Ids, period_start) -> None:
         """The demo member holds a voucher in every state: what her history lacks is added,
         claimed under the same bookkeeping (stock, limit) as every other claim."""
@@ -2255,6 +2261,7 @@ STEPS = (
     "disputes",
     "demo_shop_complaints",
     "today",
+    "prepaid_packages",
     "finish",
 )
 

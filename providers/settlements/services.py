@@ -41,7 +41,7 @@ from marketplace.core.audit import services as audit
 from marketplace.core.db import engine, search_text
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import scope
-from marketplace.core.identity import approvals, permissions
+from marketplace.core.identity import approvals, guards, permissions
 from marketplace.core.identity.principal import Principal
 from providers.schemas import (
     AdjustmentRead,
@@ -318,7 +318,7 @@ async def drafted_providers(period: str) -> list[int]:
 
 async def providers_in_scope(principal: Principal, provider_ids: Sequence[int]) -> list[int]:
     """Those of `provider_ids` that serve a node in the operator's subtree."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT p.id FROM provider p JOIN union_node n ON n.id = p.node "
@@ -398,11 +398,6 @@ FROM settlement_adjustment a LEFT JOIN settlement_statement c ON c.id = a.statem
 """
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
-
-
 def _owner(principal: Principal) -> int:
     if principal is None or principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
         raise Forbidden("Only the provider's owner may see its settlements.", code="owner_only")
@@ -416,7 +411,7 @@ def _no_statement() -> NotFound:
 
 async def statement_for_operator(principal: Principal, statement_id: int) -> StatementRead:
     """A statement of a provider in the operator's scope (404 outside it, as a missing one)."""
-    _operator(principal)
+    guards.require_operator(principal)
     statement = await _load(statement_id)
     await scope.require_in_scope(principal, statement.provider_node_id, _no_statement())
     return statement
@@ -440,7 +435,7 @@ async def list_statements(
 ) -> StatementPage:
     """Statements of the providers in the operator's scope, newest month first; `q` is part
     of the provider's name."""
-    _operator(principal)
+    guards.require_operator(principal)
     where, args = ["n.path LIKE $1 || '%'"], [principal.node_path or "-"]
     if period:
         period_bounds(period)
@@ -472,7 +467,7 @@ async def list_statements(
 
 async def periods_in_scope(principal: Principal, limit: int = 36) -> list[str]:
     """The months that have statements in the operator's scope, newest first (a filter's menu)."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT DISTINCT s.period FROM settlement_statement s JOIN provider p ON p.id = s.provider "
@@ -710,7 +705,7 @@ approvals.register("statement_close", "settlements.manage", _apply_close)
 async def set_payout_account(principal: Principal, provider_id: int, account_id: str) -> dict:
     """An operator in scope proposes the provider's Stripe Connect account ("" clears it);
     another operator approves it (`approvals.decide`). The pending approval."""
-    _operator(principal)
+    guards.require_operator(principal)
     permissions.require(principal, "payouts.account")
     account = account_id.strip() or None
     if account is not None and not ACCOUNT_PATTERN.match(account):

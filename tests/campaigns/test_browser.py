@@ -49,6 +49,8 @@ async def test_an_operator_funds_a_campaign_with_two_unions(browser, live_server
             await form.locator("button[type=submit]").click()
         refused = page.locator("#share_node_1 ~ [data-testid=field-error]")
         await expect(refused).to_contain_text("上级工会")
+        # The alert above the form points to that field, not to the union served (both are `node_id`s).
+        await expect(page.locator("[data-testid=form-error]")).not_to_contain_text("服务的工会")
         await expect(page.locator("#share_value_1")).to_have_value("40")
         await page.locator("#share_node_1").scroll_into_view_if_needed()
         await shots.take(page, "funding-refused")

@@ -395,6 +395,8 @@ async def test_console_pages_create_show_burn_and_funds_flow(client, world):
     at_field = refused.text.split('id="share_budget_0"')[1].split("</div>")[0]
     assert 'value="abc"' in at_field and 'data-testid="field-error"' in at_field
     assert re.search("[\u4e00-\u9fff]", at_field.split('data-testid="field-error"')[1])
+    # The alert above the form names the field by its label.
+    assert "请检查下方标出的栏目：出资预算（元）。" in refused.text
     # The picked offer stays ticked, by its title (offers are found by search, never typed as numbers).
     assert f'name="offer_ids" value="{world.offers["public"]}" data-offer-pick checked' in refused.text
     assert "健身月卡public" in refused.text

@@ -13,6 +13,20 @@ class NodeRead(msgspec.Struct):
     path: str
     depth: int
 
+    @classmethod
+    def of(cls, row) -> "NodeRead":
+        """From a `union_node` row."""
+        return cls(
+            id=row["id"],
+            parent_id=row["parent"],
+            level=row["level"],
+            code=row["code"],
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            path=row["path"],
+            depth=row["depth"],
+        )
+
 
 class NodeSummary(msgspec.Struct):
     """A node with how many members and providers its subtree holds."""

@@ -5,7 +5,7 @@ The policy (docs/architecture.md, "Scope: 403 or 404"):
 - **403** (`Forbidden`: `wrong_role`, `owner_only`, `role_required`): the caller's kind or
   role may not use this route or action at all. It depends on who asks, never on which
   object, so it tells nothing about any object. The guards, the permission table and
-  `marketplace.core.identity.guards.require_member` answer it.
+  `marketplace.core.identity.guards.require_member` and `require_operator` answer it.
 - **404** (`NotFound`): the object the request names, in its path or its body, does not
   exist, or exists outside the caller's reach: attached to a union outside an operator's
   or evaluator's subtree, another member's, another provider's. Both cases get the same
@@ -60,13 +60,4 @@ async def require_in_scope(
         refusal or NotFound("No such union node in your scope.", code="node_not_found", field=field),
     )
     assert row is not None
-    return NodeRead(
-        id=row["id"],
-        parent_id=row["parent"],
-        level=row["level"],
-        code=row["code"],
-        name_zh=row["name_zh"],
-        name_en=row["name_en"],
-        path=row["path"],
-        depth=row["depth"],
-    )
+    return NodeRead.of(row)

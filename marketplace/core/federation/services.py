@@ -11,6 +11,7 @@ from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation import scope
 from marketplace.core.federation.schemas import MemberCreate, MemberPage, MemberRead, NodeRead, NodeSummary
 from marketplace.core.federation.tables import Member, MemberGroup, UnionNode
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 
@@ -46,24 +47,11 @@ async def forget_member(connection, member_id: int) -> None:
     )
 
 
-def _node(row: dict) -> NodeRead:
-    return NodeRead(
-        id=row["id"],
-        parent_id=row["parent"],
-        level=row["level"],
-        code=row["code"],
-        name_zh=row["name_zh"],
-        name_en=row["name_en"],
-        path=row["path"],
-        depth=row["depth"],
-    )
-
-
 async def get_node(node_id: int) -> NodeRead:
     row = await UnionNode.select().where(UnionNode.id == node_id).first()
     if row is None:
         raise NotFound("No such union.", code="node_not_found", node_id=node_id)
-    return _node(row)
+    return NodeRead.of(row)
 
 
 async def national_node() -> NodeRead:
@@ -71,7 +59,7 @@ async def national_node() -> NodeRead:
     row = await UnionNode.select().where(UnionNode.parent.is_null()).order_by(UnionNode.id).first()
     if row is None:
         raise NotFound("The national union node does not exist yet.", code="node_not_found")
-    return _node(row)
+    return NodeRead.of(row)
 
 
 async def nodes_in_scope(principal: Principal, limit: int = 500) -> list[NodeRead]:
@@ -84,7 +72,7 @@ async def nodes_in_scope(principal: Principal, limit: int = 500) -> list[NodeRea
         .order_by(UnionNode.path)
         .limit(limit)
     )
-    return [_node(row) for row in rows]
+    return [NodeRead.of(row) for row in rows]
 
 
 async def node_depths(node_ids: list[int]) -> dict[int, int]:
@@ -133,14 +121,14 @@ async def node_summary(principal: Principal, node_id: int) -> NodeSummary:
     node = await scope.require_in_scope(principal, node_id)
     children = await UnionNode.select().where(UnionNode.parent == node_id).order_by(UnionNode.code)
     members = await count_members(node.path)
-    return NodeSummary(node=node, members=members, children=[_node(row) for row in children])
+    return NodeSummary(node=node, members=members, children=[NodeRead.of(row) for row in children])
 
 
 async def ancestors(node: NodeRead) -> list[NodeRead]:
     """The nodes above `node`, root first (its path "/1/4/23/" names them)."""
     ids = [int(part) for part in node.path.strip("/").split("/")[:-1]]
     rows = await UnionNode.select().where(UnionNode.id.is_in(ids)).order_by(UnionNode.depth) if ids else []
-    return [_node(row) for row in rows]
+    return [NodeRead.of(row) for row in rows]
 
 
 async def child_member_counts(node_id: int) -> dict[int, int]:
@@ -327,11 +315,6 @@ async def welcome_member(member_id: int, event_id: int) -> None:
 # Transfers and leaving (operators, within their scope) ---------------------------------
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
-
-
 async def member_in_scope(connection, principal: Principal, member_id: int, *, lock: bool = False):
     """The member's row (with its union's path and names) if the member belongs to a union
     in the principal's subtree; the NotFound of a missing member otherwise (scope.py's
@@ -352,7 +335,7 @@ async def transfer_member(principal: Principal, member_id: int, node_id: int, re
     member's union changes: points, vouchers and history are the member's own and stay."""
     from marketplace.core import audit
 
-    _operator(principal)
+    guards.require_operator(principal)
     target = await scope.require_in_scope(principal, node_id, field="node_id")
     if target.level != "grassroots":
         raise Invalid("Members belong to a grassroots union; choose one.", field="node_id")
@@ -380,7 +363,7 @@ async def leave_member(principal: Principal, member_id: int, reason: str | None 
     their own vouchers and points."""
     from marketplace.core import audit
 
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         member = await member_in_scope(connection, principal, member_id, lock=True)

@@ -19,9 +19,9 @@ from asyncpg.exceptions import UniqueViolationError
 
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.core.errors import Conflict, NotFound
 from marketplace.core.federation import scope
-from marketplace.core.identity import permissions
+from marketplace.core.identity import guards, permissions
 from marketplace.core.identity.principal import Principal
 
 # apply(connection, approver, approval row as a dict) → what changed ({"before": ..., "after": ...})
@@ -46,11 +46,6 @@ def register(
     _kinds[kind] = Kind(permission, apply, on_reject)
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
-
-
 async def propose(
     connection,
     principal: Principal,
@@ -61,7 +56,7 @@ async def propose(
 ) -> dict:
     """Record a proposed change on the caller's connection (inside their transaction); the
     pending approval as a dict."""
-    _operator(principal)
+    guards.require_operator(principal)
     permissions.require(principal, _kinds[kind].permission)
     try:
         async with connection.transaction():
@@ -119,7 +114,7 @@ async def pending(kind: str, subject_id: int, connection=None) -> dict | None:
 
 async def in_scope(principal: Principal, status: str | None = "pending", limit: int = 100) -> list[dict]:
     """Approvals of the operator's subtree, newest first (pending ones by default)."""
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _LIST_SQL + "WHERE n.path LIKE $1 || '%' AND ($2::varchar IS NULL OR a.status = $2) "
@@ -146,7 +141,7 @@ async def waiting_for(principal: Principal) -> int:
 
 
 async def get(principal: Principal, approval_id: int) -> dict:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             _LIST_SQL + "WHERE a.id = $1 AND n.path LIKE $2 || '%'", approval_id, principal.node_path
@@ -158,7 +153,7 @@ async def get(principal: Principal, approval_id: int) -> dict:
 
 async def decide(principal: Principal, approval_id: int, approve: bool, note: str | None = None) -> dict:
     """Approve (and apply) or reject a pending change, as a second operator."""
-    _operator(principal)
+    guards.require_operator(principal)
     note = (note or "").strip()[:500] or None
     async with engine().transaction() as transaction:
         connection = transaction.connection

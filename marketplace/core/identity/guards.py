@@ -32,6 +32,16 @@ def require_member(principal: Principal | None) -> int:
     return principal.id
 
 
+def require_operator(principal: Principal | None) -> Principal:
+    """The signed-in operator, for a service only operators may use; 403 `wrong_role` for
+    anyone else, before any object is read (the same policy as `require_member`). On the
+    web, the routes' `guards.operator` refuse other kinds first; this keeps the services
+    safe for every other caller (the CLI, actors, the tests)."""
+    if principal is None or principal.kind != "operator":
+        raise Forbidden("Only operators may do this.", code="wrong_role")
+    return principal
+
+
 async def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _require("member", connection)
 

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from marketplace.core import pii
 from marketplace.core.audit import services as audit
 from marketplace.core.db import connection as db_connection, engine
-from marketplace.core.errors import Forbidden, Invalid
-from marketplace.core.identity import totp
+from marketplace.core.errors import Invalid
+from marketplace.core.identity import guards, totp
 from marketplace.core.identity.passwords import verify_password
 from marketplace.core.identity.principal import Principal
 from marketplace.core.settings import get_settings
@@ -34,11 +34,6 @@ _RECOVERY = re.compile(f"[{_RECOVERY_ALPHABET}]{{4}}-?[{_RECOVERY_ALPHABET}]{{4}
 def required_for(role: str | None) -> bool:
     """Roles that reveal members' personal data must use two-factor sign-in."""
     return role in get_settings().security.totp_required_roles
-
-
-def _operator(principal: Principal | None) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators turn on two-factor sign-in here.", code="wrong_role")
 
 
 def _recovery_hash(code: str) -> bytes:
@@ -83,7 +78,7 @@ async def _store_recovery_codes(connection, operator_id: int) -> list[str]:
 async def enable(principal: Principal, secret: str, code: str) -> list[str]:
     """Turn on two-factor sign-in with the key the operator's app now holds, proven by a
     current code from it; returns the ten recovery codes (shown once, never again)."""
-    _operator(principal)
+    guards.require_operator(principal)
     if not totp.is_secret(secret):
         raise Invalid("The key must be the one shown on the page.", field="secret")
     step = totp.matching_step(secret, code)
@@ -112,7 +107,7 @@ async def _check_password(principal: Principal, password: str) -> None:
 
 async def disable(principal: Principal, password: str) -> None:
     """Turn it off, confirmed with the account's password."""
-    _operator(principal)
+    guards.require_operator(principal)
     await _check_password(principal, password)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -125,7 +120,7 @@ async def disable(principal: Principal, password: str) -> None:
 
 async def renew_recovery_codes(principal: Principal, password: str) -> list[str]:
     """Ten new recovery codes (the old ones stop working), confirmed with the password."""
-    _operator(principal)
+    guards.require_operator(principal)
     await _check_password(principal, password)
     if not await enabled(principal.id):
         raise Invalid("Turn on two-factor sign-in first.", field="password")

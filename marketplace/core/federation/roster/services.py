@@ -36,7 +36,7 @@ from asyncpg.exceptions import UniqueViolationError
 
 from marketplace.core import audit
 from marketplace.core.db import engine
-from marketplace.core.errors import Forbidden, NotFound, RowProblem
+from marketplace.core.errors import NotFound, RowProblem
 from marketplace.core.federation.roster.matching import CHUNK, apply_staged, find_clashes, stage
 from marketplace.core.federation.roster.parsing import (
     COLUMNS,
@@ -50,6 +50,7 @@ from marketplace.core.federation.roster.parsing import (
     count_rows,
     parse,
 )
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.settings import get_settings
@@ -85,11 +86,6 @@ class ImportRead:
 # Starting -------------------------------------------------------------------------------------------------
 
 
-def _operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may import rosters.", code="wrong_role")
-
-
 _IMPORT_SQL = "SELECT * FROM roster_import "
 
 
@@ -118,7 +114,7 @@ async def start_import(principal: Principal, filename: str, content: bytes) -> I
     """Import a roster file into the operator's scope: at once when it is small (the
     result, done or failed, is returned), else queued as a job (returned queued).
     A file identical to one still running returns that import instead of a second one."""
-    _operator(principal)
+    guards.require_operator(principal)
     digest = content_hash(content)
     rows = count_rows(content)
     filename = (filename or "roster.csv").strip()[:255]
@@ -153,7 +149,7 @@ async def start_import(principal: Principal, filename: str, content: bytes) -> I
 
 
 async def get_import(principal: Principal, import_id: int) -> ImportRead:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
             "SELECT i.* FROM roster_import i JOIN union_node n ON n.id = i.node "
@@ -167,7 +163,7 @@ async def get_import(principal: Principal, import_id: int) -> ImportRead:
 
 
 async def list_imports(principal: Principal, limit: int = 20) -> list[ImportRead]:
-    _operator(principal)
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT i.* FROM roster_import i JOIN union_node n ON n.id = i.node "
