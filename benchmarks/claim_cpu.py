@@ -92,7 +92,7 @@ async def run(sessions: int = 500, calls: int = 3000, batches: int = 5, profile:
                 for i in range(calls):
                     await call(tokens[i % len(tokens)])
                 report.batches_us.append((time.process_time() - started) / calls * 1e6)
-                if profiler:
+                if profiler and profile:
                     profiler.disable()
                     profiler.dump_stats(profile)
     await db.open_pool()
