@@ -234,11 +234,11 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
 class ProblemResponse(Response[bytes]):
     """A problem details answer of the API, its body encoded by `_respond` and sent as two
     ASGI messages with their few headers made directly: Litestar's Response and ASGIResponse
-    constructors (header structures, cookies, media type checks) cost a refused claim about
-    as much as the claim's own check (docs/benchmarks.md, claims)."""
+    constructors (header structures, cookies, media type checks) were a large part of what a
+    refused claim cost (docs/benchmarks.md, claims, part 4)."""
 
     def __init__(self, content: bytes, status_code: int, headers: dict[str, str] | None = None):
-        # Not Response.__init__: only what to_asgi_response reads, and what tests inspect.
+        # Not Response.__init__: the attributes a Response has, set as they are.
         self.content = content
         self.status_code = status_code
         self.headers = headers or {}
