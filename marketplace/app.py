@@ -144,7 +144,7 @@ class BenefitsPlugin(InitPluginProtocol):
                 )
             ],
         )
-        app_config.on_startup.extend([db.open_pool, session_cache.start])
+        app_config.on_startup.extend([db.open_pool, session_cache.start, *domains.startup_hooks()])
         app_config.on_shutdown.extend([session_cache.stop, *domains.shutdown_hooks(), db.close_pool])
         app_config.debug = settings.app.debug
         return app_config

@@ -221,6 +221,8 @@ async def _reindex(batch_size: int = 5000) -> int:
                     f"resuming a reindex that stopped: {offers} offers ({documents} documents) already sent"
                 ),
             )
+    except index.ReindexRunning as error:
+        raise click.ClickException(str(error)) from error
     finally:
         await db.close_pool()
     return written
@@ -980,7 +982,7 @@ def _preload() -> None:
     from catalog.search import text
     from marketplace import seed  # noqa: F401
 
-    text.word_fields("工会会员")
+    text.warm_up()
 
 
 class _Stopwatch:
