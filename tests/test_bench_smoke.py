@@ -21,6 +21,7 @@ COMMANDS = {
     "search": ["--requests", "4", "--concurrency", "2", "--freshness", "1", "--time-limit", "5"],
     "relevance": [],
     "claims": ["--attempts", "20", "--stock", "5", "--concurrency", "4", "--rounds", "1"],
+    "claim-cpu": ["--sessions", "20", "--calls", "20", "--batches", "1"],
     "delisting": ["--providers", "1"],
     "roster": ["--rows", "200"],
     "grant": ["--amount", "1"],
