@@ -9,7 +9,7 @@ from playwright.async_api import expect
 from marketplace.core import money
 from marketplace.core.db import engine
 from marketplace.prepaid import actors, escrow, services
-from marketplace.vouchers import services as vouchers
+from marketplace.vouchers import actors as voucher_actors, services as vouchers
 from providers import services as providers
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
@@ -28,6 +28,29 @@ async def closed_and_heard(provider_id: int) -> int:
     ((event_id, payload),) = await events("provider.closed")
     assert payload == {"provider_id": provider_id}
     return await actors.on_provider_closed(event_id, payload)
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_state")
+async def test_closing_a_provider_cancels_its_issued_vouchers(world):
+    """A closed shop cannot honour a voucher: every issued one is cancelled (and a paid one
+    refunded) through the vouchers' own path, a redeemed one stays as it was."""
+    holder = await member(world)
+    kept = await vouchers.claim(holder, world.offers["public"])
+    used = await vouchers.claim(await member(world, "haidian"), world.offers["public"])
+    await vouchers.redeem(await staff_principal(world), used.code)
+    provider_id = world.providers["chaoyang"]["id"]
+    await events("provider.closed")
+    await providers.decide(await operator(world, "chaoyang"), provider_id, "close", "门店已停业")
+    ((event_id, payload),) = await events("provider.closed")
+    assert await voucher_actors.on_provider_closed(event_id, payload) == 1
+    async with engine().transaction() as transaction:
+        statuses = dict(
+            await transaction.connection.fetch(
+                "SELECT code, status FROM voucher WHERE code = ANY($1::text[])", [kept.code, used.code]
+            )
+        )
+    assert statuses == {kept.code: "cancelled", used.code: "redeemed"}
 
 
 @pytest.mark.integration
