@@ -19,7 +19,10 @@ one member race), more attempts than the points cover; afterwards no balance is 
 zero, every balance is spent to exactly zero and the ledger reconciles. The ceiling is
 the ledger's own spend (`points.debit`) called straight from C connections.
 
-The web app is stopped at the end, also on error; the bench offer stays, paused.
+The web app is stopped at the end, also on error; the bench offer stays, paused. With
+`profile`, the web app runs under cProfile and its statistics are written there when it
+stops (`python -m pstats <file>`; the profiler slows the app several times over, so the
+figures of such a run are not comparable with others).
 """
 
 import asyncio
@@ -48,6 +51,7 @@ class Round:
     over_limit: int = 0
     api_statuses: dict[int, int] = field(default_factory=dict)
     web_cpu_s: float = 0.0  # CPU time of the web app's processes during the HTTP attempts
+    load: float = 0.0  # the machine's load average (1 minute) at the end of the HTTP attempts
 
     @property
     def ratio(self) -> float:
@@ -218,6 +222,7 @@ async def run(
     web_workers: int = 1,
     log_dir: str | None = None,
     points: bool = True,
+    profile: str | None = None,
     say=print,
 ) -> Report:
     from marketplace.vouchers import codes
@@ -245,6 +250,7 @@ async def run(
                 os.path.join(log_dir, "web-claims.log"),
                 *("--no-proxy-headers", "--loop", "uvloop", "--http", "httptools"),  # as `benefits serve`
                 *("--workers", str(web_workers)),
+                profile=profile,
             )
         )
         await benchmarking.wait_ready(base)
@@ -274,6 +280,7 @@ async def run(
                 cpu_before = _session_cpu_seconds(children[0].pid)
                 await _race(over_http, attempts, concurrency, result.api)
                 result.web_cpu_s = _session_cpu_seconds(children[0].pid) - cpu_before
+                result.load = os.getloadavg()[0]
                 await _check(offer_id, result)
                 await _reset(offer_id, stock)
                 await _race(as_sql, attempts, concurrency, result.sql)
@@ -282,7 +289,7 @@ async def run(
                     f"round {number}: {result.vouchers} vouchers, stock left {result.stock_left}, "
                     f"{result.over_limit} members over the limit; API {result.api.rps:.0f} claims/s "
                     f"(p99 {result.api.pct(99):.1f} ms, {result.api.errors} errors), SQL {result.sql.rps:.0f}/s, "
-                    f"ratio {result.ratio:.2f}, web CPU {result.cpu_ms_per_attempt:.2f} ms per attempt"
+                    f"ratio {result.ratio:.2f}, web CPU {result.cpu_ms_per_attempt:.2f} ms per attempt, load {result.load:.1f}"
                 )
             await db.engine().run_ddl(f"UPDATE offer SET status = 'paused' WHERE id = {int(offer_id)}")
             if points:

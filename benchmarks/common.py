@@ -83,10 +83,13 @@ def logs_folder(chosen: str | None = None) -> str:
     return folder
 
 
-def spawn_web(port: int, log_path: str, *options: str):
+def spawn_web(port: int, log_path: str, *options: str, profile: str | None = None):
     """The web app under uvicorn on 127.0.0.1:`port`, a child process writing to `log_path`;
-    `options` are uvicorn's further ones (workers, event loop)."""
-    command = ["-m", "uvicorn", "marketplace.app:create_app", "--factory", "--host", "127.0.0.1"]
+    `options` are uvicorn's further ones (workers, event loop). With `profile`, uvicorn runs
+    under cProfile (benchmarks/profiled_web.py), which writes its statistics to that file
+    when the process stops."""
+    server = ["-m", "benchmarks.profiled_web", profile] if profile else ["-m", "uvicorn"]
+    command = [*server, "marketplace.app:create_app", "--factory", "--host", "127.0.0.1"]
     return processes.spawn([*command, "--port", str(port), "--no-access-log", *options], log_path)
 
 

@@ -560,7 +560,7 @@ async def run(
                 for params in classes["text"] + classes["geo"]:
                     try:
                         hits.extend((await api(params))["hits"])
-                    except RuntimeError:  # busy: the others will do
+                    except Exception:  # busy (503) or timed out on a loaded machine: the others will do
                         continue
                 random.Random(11).shuffle(hits)
                 searching = asyncio.Event()
@@ -578,6 +578,9 @@ async def run(
                             load.degraded += bool(body.get("degraded"))
                         except Exception:
                             load.errors += 1
+                            # A refused connection fails at once: without a pause this
+                            # loop would take the core from what it measures.
+                            await asyncio.sleep(0.05)
 
                 load_started = time.perf_counter()
                 loaders = [asyncio.create_task(keep_searching()) for _ in range(concurrency)]

@@ -82,7 +82,6 @@ class BenefitsPlugin(InitPluginProtocol):
         # federation's consented member contacts), so those need not import them.
         for name, value in domains.provided().items():
             app_config.dependencies[name] = _lent(value)
-        app_config.guards.append(guards.app_wide)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.request_class = checked_requests.CheckedRequest
         app_config.before_send.append(security.add_security_headers)
@@ -111,7 +110,7 @@ class BenefitsPlugin(InitPluginProtocol):
         )
         # Litestar's CSRF check with a token masked afresh in each page (BREACH) and an explicit
         # read of the form's token (marketplace/core/web/csrf.py); `csrf_config` stays unset so that
-        # Litestar does not add its own as well. Innermost of the app's middleware, as Litestar's.
+        # Litestar does not add its own as well. Inside the other middleware, as Litestar's.
         app_config.middleware.append(
             _pages_only(
                 csrf.middleware(
@@ -124,6 +123,9 @@ class BenefitsPlugin(InitPluginProtocol):
                 )
             )
         )
+        # Who may call the route (the permission table, pending set-up, members' API), after the
+        # CSRF check as a guard would be, but not a guard (marketplace/core/identity/guards.py).
+        app_config.middleware.append(guards.middleware)
         swagger = "/static/vendor/swagger-ui/"
         app_config.openapi_config = OpenAPIConfig(
             title="Benefits marketplace API",
@@ -142,7 +144,7 @@ class BenefitsPlugin(InitPluginProtocol):
                 )
             ],
         )
-        app_config.on_startup.extend([db.open_pool, session_cache.start])
+        app_config.on_startup.extend([db.open_pool, session_cache.start, *domains.startup_hooks()])
         app_config.on_shutdown.extend([session_cache.stop, *domains.shutdown_hooks(), db.close_pool])
         app_config.debug = settings.app.debug
         return app_config

@@ -221,6 +221,8 @@ async def _reindex(batch_size: int = 5000) -> int:
                     f"resuming a reindex that stopped: {offers} offers ({documents} documents) already sent"
                 ),
             )
+    except index.ReindexRunning as error:
+        raise click.ClickException(str(error)) from error
     finally:
         await db.close_pool()
     return written
@@ -398,10 +400,19 @@ def bench_relevance(misses: bool) -> None:
     show_default=True,
     help="Also the points rounds (--no-points: the flash sale alone, for a quicker measurement).",
 )
-def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int, points: bool) -> None:
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Run the web app under cProfile and write its statistics to this file (one web worker).",
+)
+def bench_claims(
+    attempts: int, stock: int, concurrency: int, rounds: int, web_workers: int, points: bool, profile: str | None
+) -> None:
     """A flash sale of one offer: claims over HTTP against the same claims as raw SQL."""
     from benchmarks import claims as benchmark
 
+    if profile and web_workers != 1:
+        raise click.UsageError("--profile profiles one web process: leave --web-workers at 1")
     _bring_up()
     report = asyncio.run(
         benchmark.run(
@@ -411,6 +422,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
             rounds=rounds,
             web_workers=web_workers,
             points=points,
+            profile=os.path.abspath(profile) if profile else None,
             say=console.print,
         )
     )
@@ -427,6 +439,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
         "SQL claims/s",
         "API/SQL",
         "web CPU ms/attempt",
+        "load avg",
     )
     for number, result in enumerate(report.rounds, start=1):
         statuses = result.api_statuses
@@ -444,6 +457,7 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
             f"{result.sql.rps:.0f}",
             f"{result.ratio:.2f}",
             f"{result.cpu_ms_per_attempt:.2f}",
+            f"{result.load:.1f}",
         )
     console.print(table)
     exact = all(r.vouchers == report.stock and r.stock_left == 0 and r.over_limit == 0 for r in report.rounds)
@@ -482,6 +496,30 @@ def bench_claims(attempts: int, stock: int, concurrency: int, rounds: int, web_w
     console.print(table)
     for note in report.notes:
         console.print(f"[yellow]{note}[/]")
+
+
+@bench.command("claim-cpu")
+@click.option("--sessions", default=500, show_default=True, help="Members whose sessions make the calls.")
+@click.option("--calls", default=3000, show_default=True, help="Calls per batch.")
+@click.option("--batches", default=5, show_default=True)
+@click.option(
+    "--profile",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Run the last batch under cProfile and write its statistics to this file.",
+)
+def bench_claim_cpu(sessions: int, calls: int, batches: int, profile: str | None) -> None:
+    """CPU time of one refused claim in the app itself, called as ASGI (no server, no network)."""
+    import marketplace
+    from benchmarks import claim_cpu as benchmark
+
+    _bring_up()
+    report = asyncio.run(benchmark.run(sessions=sessions, calls=calls, batches=batches, profile=profile))
+    batches_text = " ".join(f"{value:.0f}" for value in report.batches_us)
+    console.print(
+        f"offer {report.offer_id}: CPU µs per refused claim, by batch of {report.calls}: {batches_text}; "
+        f"median {report.median_us:.0f}; answers {dict(sorted(report.statuses.items()))}; "
+        f"code of {os.path.dirname(os.path.dirname(marketplace.__file__))}"
+    )
 
 
 @bench.command("signin")
@@ -678,13 +716,24 @@ def bench_draw(entries: int, through_service: int, concurrency: int) -> None:
 @click.option("--holders", default=2_000, show_default=True, help="Members holding a package of the delisted provider.")
 @click.option("--baseline", default=200, show_default=True, help="Plain paid vouchers refunded first, as the baseline.")
 @click.option("--concurrency", default=8, show_default=True, help="Members buying at once (set-up).")
-def bench_prepaid(holders: int, baseline: int, concurrency: int) -> None:
+@click.option(
+    "--refund-concurrency", default=6, show_default=True, help="Packages refunded at once (1: one after another)."
+)
+def bench_prepaid(holders: int, baseline: int, concurrency: int, refund_concurrency: int) -> None:
     """A delisted provider's prepaid packages: every unused balance refunded through Stripe."""
     from benchmarks import prepaid as benchmark
 
     _bring_up()
     asyncio.run(_migrate())
-    report = asyncio.run(benchmark.run(holders=holders, baseline=baseline, concurrency=concurrency, say=console.print))
+    report = asyncio.run(
+        benchmark.run(
+            holders=holders,
+            baseline=baseline,
+            concurrency=concurrency,
+            refund_concurrency=refund_concurrency,
+            say=console.print,
+        )
+    )
     table = Table("measure", "result")
     for label, value in report.rows():
         table.add_row(label, value)
@@ -944,7 +993,7 @@ def _preload() -> None:
     from catalog.search import text
     from marketplace import seed  # noqa: F401
 
-    text.word_fields("工会会员")
+    text.warm_up()
 
 
 class _Stopwatch:

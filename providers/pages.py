@@ -15,6 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
 from marketplace.core.web import paging, todo
@@ -373,7 +374,10 @@ async def review_queue(
     )
 
 
-async def _review_page(request: Request, provider_id: int, error: dict | None = None, status: int = 200) -> Template:
+async def _review_page(
+    request: Request, provider_id: int, error: dict | None = None, status: int = 200, closing: str | None = None
+) -> Template:
+    """`closing`: the reason of a closure the operator is asked to confirm."""
     provider = await services.provider_detail(request.user, provider_id)
     actions = [action for action, (allowed, _, _) in services.DECISIONS.items() if provider.status in allowed]
     return Template(
@@ -384,6 +388,7 @@ async def _review_page(request: Request, provider_id: int, error: dict | None = 
             "history": _history(provider),
             "actions": actions,
             "error": error,
+            "closing": closing,
         },
     )
 
@@ -398,9 +403,16 @@ async def review_decide(request: Request, provider_id: FromPath[Id]) -> Response
     form = await request.form()
     try:
         reason = form.get("reason") or ""
+        action = form.get("action") or ""
         if len(reason) > 500:
             raise Invalid("Keep the reason to 500 characters.", field="reason")
-        await services.decide(request.user, provider_id, form.get("action") or "", reason)
+        if action == "close" and form.get("confirm") != "1":
+            # Closing cannot be undone and refunds every unused package: asked once more.
+            if not reason.strip():
+                raise Invalid("Give a reason for this decision.", code="reason_required", field="reason")
+            nothing_changed(request)
+            return await _review_page(request, provider_id, closing=reason)
+        await services.decide(request.user, provider_id, action, reason)
     except DomainError as error:
         if error.status in (403, 404):
             raise

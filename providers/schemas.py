@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 import msgspec
 
 KINDS = ("merchant", "gym", "clinic", "trainer", "restaurant", "cinema", "other")
-STATUSES = ("applied", "changes_requested", "active", "rejected", "suspended", "delisted")
+STATUSES = ("applied", "changes_requested", "active", "rejected", "suspended", "delisted", "closed")
 
 Kind = Literal["merchant", "gym", "clinic", "trainer", "restaurant", "cinema", "other"]
-Status = Literal["applied", "changes_requested", "active", "rejected", "suspended", "delisted"]
-Action = Literal["approve", "reject", "request_changes", "suspend", "reinstate"]
+Status = Literal["applied", "changes_requested", "active", "rejected", "suspended", "delisted", "closed"]
+Action = Literal["approve", "reject", "request_changes", "suspend", "reinstate", "close"]
 
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Text50 = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]

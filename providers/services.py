@@ -53,6 +53,9 @@ DECISIONS = {
     "request_changes": (("applied",), "changes_requested", True),
     "suspend": (("active",), "suspended", True),
     "reinstate": (("suspended",), "active", False),
+    # The business closed (关闭/停业): for good, from any status it traded in. Its prepaid
+    # packages' unused balances go back to their members (marketplace/prepaid hears ProviderClosed).
+    "close": (("active", "suspended", "delisted"), "closed", True),
 }
 
 
@@ -358,6 +361,8 @@ async def _record(
         reason,
     )
     await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
+    if to_status == "closed":
+        await outbox.publish(topics.ProviderClosed(provider_id=provider_id))
 
 
 async def transition(

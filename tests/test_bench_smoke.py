@@ -21,6 +21,7 @@ COMMANDS = {
     "search": ["--requests", "4", "--concurrency", "2", "--freshness", "1", "--time-limit", "5"],
     "relevance": [],
     "claims": ["--attempts", "20", "--stock", "5", "--concurrency", "4", "--rounds", "1"],
+    "claim-cpu": ["--sessions", "20", "--calls", "20", "--batches", "1"],
     "delisting": ["--providers", "1"],
     "roster": ["--rows", "200"],
     "grant": ["--amount", "1"],
@@ -40,7 +41,7 @@ COMMANDS = {
     "reports": ["--members", "200", "--vouchers", "500", "--loads", "1", "--regenerate"],
     "signin": ["--seconds", "1", "--signing-in", "2"],
     "draw": ["--entries", "80", "--through-service", "20", "--concurrency", "4"],
-    "prepaid": ["--holders", "3", "--baseline", "2", "--concurrency", "2"],
+    "prepaid": ["--holders", "3", "--baseline", "2", "--concurrency", "2", "--refund-concurrency", "2"],
 }
 
 

@@ -12,6 +12,9 @@ DOMAIN = Domain.at(
     actors=[
         "catalog.search.actors",
     ],
+    on_startup=[
+        "catalog.search.text:start_warming",  # the word lists, loaded beside the first requests
+    ],
     on_shutdown=[
         "catalog.search.overlay:stop",  # the overlay's watcher task
         "catalog.search.index:close_clients",  # the HTTP sessions to the engine

@@ -24,12 +24,16 @@ actors, the full reindex and the reconciliation may all repeat them safely.
 """
 
 import asyncio
+import contextlib
 import functools
 import json
+import os
 import re
+import socket
 import time
+import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -701,6 +705,99 @@ async def _resumable(live: str, fresh: str) -> tuple[_Reindex | None, bool]:
     return state, False
 
 
+# One reindex of an index at a time: two would both write `<uid>_next` and the resume
+# state, and the second's `delete_index_if_exists(fresh)` would pull the index from under
+# the first. A Redis lock (the state is there too) whose value says who holds it.
+REINDEX_LOCK = "search:reindex:lock:"  # + the live index's uid
+# The lock expires this long after its holder stopped renewing it (killed on another
+# machine); renewed every quarter of it while the reindex works.
+REINDEX_LOCK_SECONDS = 60
+
+
+class ReindexRunning(Exception):
+    """Another reindex of this index is at work (or this one lost its lock to another)."""
+
+
+def _holder_gone(token: str) -> bool:
+    """Whether the reindex that holds the lock was a process of this machine that is gone
+    (killed: it resumes at once rather than wait for the lock to expire)."""
+    host, _, rest = token.partition("|")
+    pid = rest.partition("|")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+# Delete the lock only if it still holds this value (the holder seen gone).
+_DELETE_IF_HELD_BY = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@contextlib.asynccontextmanager
+async def _reindex_lock(live: str) -> AsyncIterator[Callable[[], None]]:
+    """Hold the reindex lock of `live` for the block, or raise ReindexRunning naming who
+    holds it. Yields a check that raises ReindexRunning if the lock was lost meanwhile
+    (not renewed in time: an event loop stalled past REINDEX_LOCK_SECONDS), called
+    before each write to the fresh index, the resume state and the swap."""
+    from marketplace.core.kv import redis
+
+    connection = redis()
+    name = REINDEX_LOCK + live
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    token = f"{socket.gethostname()}|{os.getpid()}|{started}|{uuid.uuid4().hex}"
+    lock = connection.lock(name, timeout=REINDEX_LOCK_SECONDS)
+    if not await lock.acquire(blocking=False, token=token):
+        held = await connection.get(name)
+        held_by = held.decode() if isinstance(held, bytes) else held or ""
+        if held_by and _holder_gone(held_by):
+            await connection.register_script(_DELETE_IF_HELD_BY)(keys=[name], args=[held_by])
+        if not await lock.acquire(blocking=False, token=token):
+            host, pid, since = [*held_by.split("|"), "?", "?", "?"][:3]
+            raise ReindexRunning(
+                f"another reindex of {live} is running (process {pid} on {host}, since {since}); "
+                "this one changed nothing: run it again when that one has finished"
+            )
+    lost = asyncio.Event()
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(REINDEX_LOCK_SECONDS / 4)
+            try:
+                await lock.reacquire()
+            except Exception:  # not ours any more (LockNotOwnedError), or Redis away: checked below
+                if not await _owned(lock):
+                    lost.set()
+                    return
+
+    def check() -> None:
+        if lost.is_set():
+            raise ReindexRunning(f"this reindex of {live} lost its lock to another one and stopped")
+
+    renewing = asyncio.create_task(renew(), name="search-reindex-lock")
+    try:
+        yield check
+    finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
+        with contextlib.suppress(Exception):  # lost or expired: nothing of ours to release
+            await lock.release()
+
+
+async def _owned(lock) -> bool:
+    try:
+        return bool(await lock.owned())
+    except Exception:
+        return True  # Redis unreachable for a moment: the next renewal tells
+
+
 async def _catch_up(fresh: str, since: float) -> int:
     """Offers that changed while the fresh index was built (by a sync that wrote the live
     one) are written to the fresh one again, so the swap loses none of them."""
@@ -727,44 +824,57 @@ async def reindex(
     stopped (killed, a lost connection) goes on from the last batch the engine has, or
     only removes the old index when the swap had already happened; `resumed(offers,
     documents)` is told what was kept. Offers changed meanwhile are written again to the
-    fresh index before the swap (a sync writes only the live one)."""
+    fresh index before the swap (a sync writes only the live one).
+
+    One at a time: a second reindex of the same index, from any process, raises
+    ReindexRunning at once and touches nothing; one whose holder was killed on this
+    machine resumes at once, one killed elsewhere once its lock has expired."""
     meili = client()
     live, fresh = index_uid(), f"{index_uid()}_next"
-    await ensure_index(live)
-    state, swapped = await _resumable(live, fresh)
-    if state is None:
-        await meili.delete_index_if_exists(fresh)
-        started_at = time.time() - 1  # a change committed as the build starts is caught up
-        await meili.create_index(fresh, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS)
-        total = (await Offer.raw(f"SELECT count(*) AS n FROM offer o WHERE {INDEXED}"))[0]["n"]
-        state = _Reindex(fresh, await _created(fresh) or "", started_at, total)
-        await _save_reindex(live, state)
-    elif resumed:
-        resumed(state.offers_done, state.documents)
-    if not swapped:
-        if progress:
-            progress(state.offers_done, state.total)
-        while True:
-            offers = await Offer.raw(
-                _OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}", state.last_id, batch_size
+    async with _reindex_lock(live) as check:
+        await ensure_index(live)
+        state, swapped = await _resumable(live, fresh)
+        if state is None:
+            await meili.delete_index_if_exists(fresh)
+            started_at = time.time() - 1  # a change committed as the build starts is caught up
+            await meili.create_index(
+                fresh, primary_key="id", settings=SETTINGS, wait=True, timeout_in_ms=TASK_TIMEOUT_MS
             )
-            if not offers:
-                break
-            documents = await _documents(offers)
-            task = await meili.index(fresh).add_documents(documents, primary_key="id") if documents else None
-            state.batches.append([task.task_uid if task else -1, offers[-1]["id"], len(offers), len(documents)])
+            total = (await Offer.raw(f"SELECT count(*) AS n FROM offer o WHERE {INDEXED}"))[0]["n"]
+            state = _Reindex(fresh, await _created(fresh) or "", started_at, total)
+            check()
             await _save_reindex(live, state)
+        elif resumed:
+            resumed(state.offers_done, state.documents)
+        if not swapped:
             if progress:
-                progress(state.offers_done, max(state.total, state.offers_done))
-        for uid, *_ in state.batches:  # polled every 100 ms: seconds per batch, nobody waits for the last 10 ms
-            if uid >= 0:
-                await client().wait_for_task(
-                    uid, timeout_in_ms=REINDEX_TASK_TIMEOUT_MS, interval_in_ms=100, raise_for_status=True
+                progress(state.offers_done, state.total)
+            while True:
+                offers = await Offer.raw(
+                    _OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}",
+                    state.last_id,
+                    batch_size,
                 )
-        await _catch_up(fresh, state.started_at)
-        await _wait(await meili.swap_indexes([(live, fresh)]), REINDEX_TASK_TIMEOUT_MS)
-    await meili.delete_index_if_exists(fresh)
-    await _save_reindex(live, None)
+                if not offers:
+                    break
+                documents = await _documents(offers)
+                check()
+                task = await meili.index(fresh).add_documents(documents, primary_key="id") if documents else None
+                state.batches.append([task.task_uid if task else -1, offers[-1]["id"], len(offers), len(documents)])
+                await _save_reindex(live, state)
+                if progress:
+                    progress(state.offers_done, max(state.total, state.offers_done))
+            for uid, *_ in state.batches:  # polled every 100 ms: seconds per batch, nobody waits for the last 10 ms
+                if uid >= 0:
+                    await client().wait_for_task(
+                        uid, timeout_in_ms=REINDEX_TASK_TIMEOUT_MS, interval_in_ms=100, raise_for_status=True
+                    )
+            check()
+            await _catch_up(fresh, state.started_at)
+            check()
+            await _wait(await meili.swap_indexes([(live, fresh)]), REINDEX_TASK_TIMEOUT_MS)
+        await meili.delete_index_if_exists(fresh)
+        await _save_reindex(live, None)
     return state.documents
 
 

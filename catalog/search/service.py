@@ -355,6 +355,11 @@ async def _meili(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
     except index.EngineUnavailable:
         breaker.breaker.failed()
         raise
+    except BaseException:
+        # Neither answer (the request was cancelled: the client went away): a probe that
+        # ends so must let the next search probe, or the breaker would stay open for good.
+        breaker.breaker.released()
+        raise
     finally:
         semaphore.release()
     breaker.breaker.succeeded()

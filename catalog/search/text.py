@@ -18,6 +18,7 @@ corrected by its pinyin against the vocabulary of the catalogue (see `Vocabulary
 
 import functools
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +69,18 @@ def _jieba():
 
     jieba.setLogLevel(60)  # it prints its dictionary loading to stderr otherwise
     return jieba
+
+
+def start_warming() -> None:
+    """Load the word lists (OpenCC's, jieba's dictionary, pypinyin's phrases) in a thread of
+    their own as the web app starts: its start does not wait for their seconds, and neither
+    does the first member who searches after it (on a busy machine that search took over
+    ten seconds)."""
+    threading.Thread(target=warm_up, name="search-word-lists", daemon=True).start()
+
+
+def warm_up() -> None:
+    word_fields(normalise("工會會員游泳館"), ("健身",))
 
 
 def _syllables(word: str) -> list[str]:

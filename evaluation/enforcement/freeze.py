@@ -11,7 +11,7 @@ A freeze is one row of `prepaid_freeze` per reason, open until lifted:
 - risk signals the periodic run evaluates (`signals`): `lease_ending` (the lease end date the
   provider gave, within 60 days), `redemptions_collapsed` (the last 14 days' weekly
   redemptions below 30 % of the previous 8 weeks' weekly average), `complaint_spike`,
-  `missed_settlements`. An operator lifts them, after looking; a signal an operator lifted is
+  `missed_settlements`, each by the thresholds of the policy's prepaid section. An operator lifts them, after looking; a signal an operator lifted is
   not raised again for `OVERRIDE_DAYS`.
 
 The provider's first open freeze publishes `prepaid.sales_frozen` {provider_id, reason}; its
@@ -54,17 +54,19 @@ ENFORCEMENT = ("probation", "delisted", "delisting_case", "integrity_case")
 SIGNALS = ("lease_ending", "redemptions_collapsed", "complaint_spike", "missed_settlements")
 CASE_REASONS = {"delisting": "delisting_case", "integrity": "integrity_case"}
 
-# The signals' thresholds.
+# The signals' windows. Their thresholds are the published policy's (the prepaid section's
+# collapse_below_percent, collapse_min_weekly, spike_times, spike_min, missed_days, missed_min;
+# policy.DEFAULT_RULES: 30 %, 5 a week, 3×, 5, 14 days, 2), read per provider at each run.
 LEASE_DAYS = 60  # a lease ending within this many days
 RECENT_DAYS = 14  # redemptions and complaints "now": the last two weeks
 BASELINE_WEEKS = 8  # against the eight weeks before them
-COLLAPSE_BELOW = 0.30  # weekly redemptions now below 30 % of the baseline's weekly average
-COLLAPSE_MIN_WEEKLY = 5.0  # ... when the baseline had at least this many a week
-SPIKE_TIMES = 3.0  # complaints in the last two weeks at least 3 × the baseline's two weeks
-SPIKE_MIN = 5  # and at least this many
-MISSED_DAYS = 14  # an approved settlement still unpaid this long after approval
-MISSED_MIN = 2  # this many of them
 OVERRIDE_DAYS = 30  # a signal an operator lifted is not raised again this long
+
+
+def _thresholds(rules: dict | None) -> dict:
+    """The prepaid section given, completed by the defaults (read when called: policy imports
+    this module)."""
+    return {**policy.DEFAULT_RULES["prepaid"], **(rules or {})}
 
 
 @dataclass(frozen=True)
@@ -330,26 +332,34 @@ async def follow_case(connection, provider_id: int, kind: str, is_open: bool) ->
 # Signals ------------------------------------------------------------------------------------------
 
 
-def redemption_collapse(recent: int, baseline: int) -> dict | None:
-    """Redemptions of the last 14 days against the 8 weeks before them, as weekly averages."""
+def redemption_collapse(recent: int, baseline: int, rules: dict | None = None) -> dict | None:
+    """Redemptions of the last 14 days against the 8 weeks before them, as weekly averages,
+    under the policy's prepaid section `rules`."""
+    rules = _thresholds(rules)
     baseline_weekly = baseline / BASELINE_WEEKS
     recent_weekly = recent / (RECENT_DAYS / 7)
-    if baseline_weekly < COLLAPSE_MIN_WEEKLY or recent_weekly >= COLLAPSE_BELOW * baseline_weekly:
+    below = rules["collapse_below_percent"] / 100
+    if baseline_weekly < rules["collapse_min_weekly"] or recent_weekly >= below * baseline_weekly:
         return None
     return {"recent_weekly": round(recent_weekly, 1), "baseline_weekly": round(baseline_weekly, 1)}
 
 
-def complaint_spike(recent: int, baseline: int) -> dict | None:
-    """Complaints of the last 14 days against the same span's average in the 8 weeks before."""
+def complaint_spike(recent: int, baseline: int, rules: dict | None = None) -> dict | None:
+    """Complaints of the last 14 days against the same span's average in the 8 weeks before,
+    under the policy's prepaid section `rules`."""
+    rules = _thresholds(rules)
     baseline_span = baseline / BASELINE_WEEKS * (RECENT_DAYS / 7)
-    if recent < SPIKE_MIN or recent < SPIKE_TIMES * baseline_span:
+    if recent < rules["spike_min"] or recent < rules["spike_times"] * baseline_span:
         return None
     return {"recent": recent, "baseline": round(baseline_span, 1)}
 
 
 async def signals_of(connection, provider_id: int, now: datetime) -> dict[str, dict]:
-    """The risk signals the provider shows now, each with its figures."""
+    """The risk signals the provider shows now, each with its figures, by the thresholds of
+    the policy it is held to."""
     found: dict[str, dict] = {}
+    _id, _version, in_force = await policy.policy_in_force(connection, provider_id)
+    rules = _thresholds(in_force.get("prepaid"))
     recent_from = now - timedelta(days=RECENT_DAYS)
     baseline_from = recent_from - timedelta(weeks=BASELINE_WEEKS)
     lease = await connection.fetchval("SELECT lease_ends_on FROM provider WHERE id = $1", provider_id)
@@ -365,7 +375,7 @@ async def signals_of(connection, provider_id: int, now: datetime) -> dict[str, d
         baseline_from,
         now,
     )
-    if collapse := redemption_collapse(counts["recent"], counts["baseline"]):
+    if collapse := redemption_collapse(counts["recent"], counts["baseline"], rules):
         found["redemptions_collapsed"] = collapse
     counts = await connection.fetchrow(
         "SELECT count(*) FILTER (WHERE created_at >= $2) AS recent, "
@@ -376,15 +386,15 @@ async def signals_of(connection, provider_id: int, now: datetime) -> dict[str, d
         baseline_from,
         now,
     )
-    if spike := complaint_spike(counts["recent"], counts["baseline"]):
+    if spike := complaint_spike(counts["recent"], counts["baseline"], rules):
         found["complaint_spike"] = spike
     missed = await connection.fetch(
         "SELECT period FROM settlement_statement WHERE provider = $1 AND status = 'approved' "
         "AND approved_at < $2 ORDER BY period",
         provider_id,
-        now - timedelta(days=MISSED_DAYS),
+        now - timedelta(days=rules["missed_days"]),
     )
-    if len(missed) >= MISSED_MIN:
+    if len(missed) >= rules["missed_min"]:
         found["missed_settlements"] = {"periods": [row["period"] for row in missed]}
     return found
 

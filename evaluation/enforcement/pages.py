@@ -204,7 +204,7 @@ LEVEL_FIELDS = ("satisfaction_below", "honoured_low_below", "complaints_per_100_
 WHOLE = {"min_ratings", "min_honoured_answers", "min_redemptions", "improve_days", "missed_responses_at_least"}
 # The prepaid section (issue 17): amounts in whole yuan on the form, fen in the rules.
 PREPAID_YUAN = ("membership_max_fen", "package_max_fen", "member_total_max_fen", "provider_outstanding_max_fen")
-PREPAID_WHOLE = ("membership_max_months", "package_max_sessions", "cooling_off_days")
+PREPAID_WHOLE = ("membership_max_months", "package_max_sessions", "cooling_off_days", *policy.PREPAID_SIGNALS)
 DRAW_FIELDS = ("notice_days",)  # the policy's "draws" section, as fields draws.<name>
 WHOLE |= set(DRAW_FIELDS)
 

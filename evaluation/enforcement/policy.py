@@ -83,6 +83,17 @@ DEFAULT_RULES: dict[str, Any] = {
         "cooling_off_days": 7,
         "release": "per_session",
         "refund_subsidy_to_node": True,
+        # The risk signals that stop a provider's new package sales (freeze.py): weekly
+        # redemptions of the last two weeks below this percentage of the eight weeks before,
+        # when those had at least this many a week; complaints of the last two weeks at least
+        # this many times the usual and at least this many; at least this many approved
+        # statements unpaid this many days after approval.
+        "collapse_below_percent": 30,
+        "collapse_min_weekly": 5,
+        "spike_times": 3,
+        "spike_min": 5,
+        "missed_days": 14,
+        "missed_min": 2,
     },
     # Fair draws (marketplace/draws): days the 公示 shows winners' and the waitlist's masked
     # names after a draw, counted from the draw; then tickets only.
@@ -226,8 +237,24 @@ PREPAID_LIMITS: dict[str, tuple[int, int]] = {
     "member_total_max_fen": (100, 1_000_000_000),
     "provider_outstanding_max_fen": (100, 10_000_000_000),
     "cooling_off_days": (0, 90),
+    "collapse_below_percent": (1, 99),
+    "collapse_min_weekly": (1, 10_000),
+    "spike_times": (2, 50),
+    "spike_min": (1, 10_000),
+    "missed_days": (1, 90),
+    "missed_min": (1, 24),
 }
 PREPAID_OPTIONAL = {"provider_outstanding_max_fen"}
+# The freeze signals' thresholds came after the caps: a client sending the earlier shape of
+# the section keeps their defaults.
+PREPAID_SIGNALS = (
+    "collapse_below_percent",
+    "collapse_min_weekly",
+    "spike_times",
+    "spike_min",
+    "missed_days",
+    "missed_min",
+)
 RELEASES = ("per_session", "monthly")
 
 
@@ -238,7 +265,7 @@ def check_prepaid(section: dict | None) -> dict:
         return dict(DEFAULT_RULES["prepaid"])
     checked: dict = {}
     for key, (low, high) in PREPAID_LIMITS.items():
-        value = section.get(key)
+        value = section.get(key, DEFAULT_RULES["prepaid"][key] if key in PREPAID_SIGNALS else None)
         if value is None and key in PREPAID_OPTIONAL:
             checked[key] = None
             continue

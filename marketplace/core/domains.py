@@ -32,6 +32,7 @@ class Domain:
     # What the domain lends to other domains' handlers as a Litestar dependency, by name:
     # {"picture_store": "catalog.services:store_picture"}, so they need not import it.
     provides: tuple[tuple[str, str], ...] = ()
+    on_startup: tuple[str, ...] = ()  # "module:function" the web app calls when it starts
     on_shutdown: tuple[str, ...] = ()  # "module:function" the web app awaits when it stops
 
     @classmethod
@@ -43,6 +44,7 @@ class Domain:
         routes: Iterable[str] = (),
         actors: Iterable[str] = (),
         provides: dict[str, str] | None = None,
+        on_startup: Iterable[str] = (),
         on_shutdown: Iterable[str] = (),
     ) -> "Domain":
         """The domain whose package holds `init_file` (a module's `__file__`), with the
@@ -57,6 +59,7 @@ class Domain:
             routes=tuple(routes),
             actors=tuple(actors),
             provides=tuple((provides or {}).items()),
+            on_startup=tuple(on_startup),
             on_shutdown=tuple(on_shutdown),
         )
 
@@ -118,6 +121,10 @@ def _resolve(reference: str) -> Any:
 def provided() -> dict[str, Any]:
     """name → what a domain lends under that name (see `Domain.provides`)."""
     return {name: _resolve(reference) for domain in _domains.values() for name, reference in domain.provides}
+
+
+def startup_hooks() -> list[Any]:
+    return [_resolve(reference) for domain in _domains.values() for reference in domain.on_startup]
 
 
 def shutdown_hooks() -> list[Any]:

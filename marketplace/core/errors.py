@@ -9,14 +9,15 @@ they never know about HTTP. The handlers below map those, and Litestar's own err
 import dataclasses
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
-from litestar.types import ExceptionHandlersMap
+from litestar.response.base import ASGIResponse
+from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
@@ -190,10 +191,14 @@ _HTTP_CODES = {
 }
 
 
+# Status → its phrase, the problem's title (HTTPStatus(status) is an enum look-up per answer).
+_TITLES = {status.value: status.phrase for status in HTTPStatus}
+
+
 def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
     body = {
         "type": PROBLEM_TYPE_BASE + code,
-        "title": HTTPStatus(status).phrase,
+        "title": _TITLES[status],
         "status": status,
         "detail": detail,
         "code": code,
@@ -203,7 +208,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api/", "/health", "/ready")) and (
+    # The scope's path, not `request.url`, which builds a URL for every refused API call.
+    return not request.scope["path"].startswith(("/api/", "/health", "/ready")) and (
         "text/html" in request.headers.get("accept", "")
     )
 
@@ -222,10 +228,50 @@ def _respond(request: Request, body: dict[str, Any], headers: dict[str, str] | N
         return Template(
             template_name="error.html", context={"problem": body}, status_code=body["status"], headers=headers
         )
-    # Encoded here: bytes skip Litestar's search for a serializer on every refused request.
-    return Response(
-        content=msgspec.json.encode(body), status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers
-    )
+    return ProblemResponse(msgspec.json.encode(body), body["status"], headers)
+
+
+class ProblemResponse(Response[bytes]):
+    """A problem details answer of the API, its body encoded by `_respond` and sent as two
+    ASGI messages with their few headers made directly: Litestar's Response and ASGIResponse
+    constructors (header structures, cookies, media type checks) were a large part of what a
+    refused claim cost (docs/benchmarks.md, claims, part 4)."""
+
+    def __init__(self, content: bytes, status_code: int, headers: dict[str, str] | None = None):
+        # Not Response.__init__: the attributes a Response has, set as they are.
+        self.content = content
+        self.status_code = status_code
+        self.headers = headers or {}
+        self.media_type = PROBLEM_MEDIA_TYPE
+        self.background = None
+        self.cookies = []
+        self.encoding = "utf-8"
+
+    def to_asgi_response(self, app: Any, request: Request, **_: Any) -> ASGIResponse:
+        headers = [(b"content-type", _PROBLEM_MEDIA_TYPE), (b"content-length", b"%d" % len(self.content))]
+        headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
+        status = cast("int", self.status_code)  # set by __init__, never None
+        return _ProblemAnswer(self.content, status, headers, head=request.method == "HEAD")
+
+
+_PROBLEM_MEDIA_TYPE = PROBLEM_MEDIA_TYPE.encode()
+
+
+class _ProblemAnswer(ASGIResponse):
+    """ASGIResponse's sending (start, body) with headers made by `ProblemResponse`."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, body: bytes, status: int, headers: list[tuple[bytes, bytes]], head: bool):
+        # Not ASGIResponse.__init__: its slots that sending reads.
+        self.body = b"" if head else body
+        self.status_code = status
+        self.is_head_response = head
+        self.background = None
+        self._headers = headers
+
+    def encode_headers(self) -> list[tuple[bytes, bytes]]:
+        return self._headers
 
 
 def _login_path(request: Request) -> str:
@@ -257,6 +303,14 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
     body = problem(exc.status, exc.code, exc.detail, errors=errors, **exc.extra)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     return _respond(request, body, headers)
+
+
+async def answer(scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
+    """Answer `error` from a middleware through `send`, as Litestar answers one a handler
+    raised (the same problem details, or page), so that the outer middleware see the answer."""
+    request: Request = scope["litestar_app"].request_class(scope=scope, receive=receive, send=send)
+    response = handle_domain_error(request, error)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
 def handle_validation_error(request: Request, exc: ValidationException) -> Response:

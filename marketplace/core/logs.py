@@ -42,7 +42,9 @@ def configure(json: bool = True, level: int = logging.INFO) -> None:
 def request_log_middleware(app: ASGIApp) -> ASGIApp:
     """Log method, route path, status and duration of every request; never the query
     string or the body, which may carry personal data."""
-    log = structlog.get_logger("http")
+    # Bound once, when the app is made (after `configure`): structlog's lazy logger binds a
+    # new one, and makes a new PrintLogger, for every line it writes.
+    log = structlog.get_logger("http").bind()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:

@@ -36,7 +36,8 @@ class DrawController(Controller):
 
     path = "/api/v1/draws"
     tags = ["draws"]
-    guards = [guards.member]
+    # Members only, by the app's route check (guards.check_route: the permission table's "member"
+    # routes of the API), with no guard of its own: Litestar copies the handler for every guard.
 
     @get("", summary="Draws taking entries now of offers you may claim, each with your entry if any")
     async def open_draws(self, request: Request) -> list[MyDrawRead]:

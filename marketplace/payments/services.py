@@ -40,7 +40,7 @@ from marketplace.core.errors import Conflict, DomainError, NotFound, Unavailable
 from marketplace.core.federation.services import require_current_member
 from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
-from marketplace.core.jobs import outbox
+from marketplace.core.jobs import outbox, topics
 from marketplace.core.settings import get_settings
 from marketplace.core.web.nav import N_
 from marketplace.payments.schemas import DisputeRead, PaymentRead
@@ -502,6 +502,30 @@ async def send_part_refund(payment_id: int, amount_fen: int, key: str) -> str:
     return str(result.id)
 
 
+async def refunds_in_stripe(payment_id: int) -> list[dict]:
+    """The refunds Stripe holds for the payment, but failed or cancelled ones: {"id", "amount",
+    "status", "key"} (`key` the idempotency key this platform gave a part refund it sent, ""
+    for one it did not send)."""
+    async with engine().transaction() as transaction:
+        intent_id = await transaction.connection.fetchval(
+            "SELECT payment_intent FROM payment WHERE id = $1", payment_id
+        )
+    if not intent_id:
+        return []
+    found = await stripe_client().v1.refunds.list_async({"payment_intent": intent_id, "limit": 100})
+    refunds = [refund.to_dict() for refund in found.data]
+    return [
+        {
+            "id": str(refund["id"]),
+            "amount": int(refund["amount"]),
+            "status": str(refund.get("status") or ""),
+            "key": str((refund.get("metadata") or {}).get("key") or ""),
+        }
+        for refund in refunds
+        if refund.get("status") not in ("failed", "canceled")
+    ]
+
+
 # How long banks take to show a card refund (Stripe: 5–10 business days); the member is told.
 REFUND_WORKING_DAYS = "5–10"
 notifications.register(
@@ -603,6 +627,14 @@ async def refunded_in_stripe(charge: dict) -> str:
         )
         if row is None:
             return "not_ours"
+        # A prepaid package's money sits in escrow (marketplace/prepaid): the escrow takes a
+        # refund made in Stripe off the package, and records it on the payment through owe_refund.
+        if amount_refunded > row["refunded_fen"] and await connection.fetchval(
+            "SELECT o.kind = 'prepaid' FROM voucher v JOIN offer o ON o.id = v.offer WHERE v.id = $1", row["voucher"]
+        ):
+            await outbox.publish(topics.PrepaidRefundedInStripe(payment_id=row["id"]))
+            log.warning("prepaid_payment_refunded_in_stripe", payment_id=row["id"], refunded_fen=amount_refunded)
+            return "sent_to_escrow"
         full = bool(charge.get("refunded")) or amount_refunded >= row["amount_fen"]
         if row["status"] == "refunded":
             return "already_done"

@@ -13,7 +13,8 @@ from marketplace.points.schemas import AdjustInput, BalanceRead, GrantCreate, Gr
 class PointsController(Controller):
     path = "/api/v1/points"
     tags = ["points"]
-    guards = [guards.member]
+    # Members only, by the app's route check (guards.check_route: the permission table's "member"
+    # routes of the API), with no guard of its own: Litestar copies the handler for every guard.
 
     @get("", summary="Your points: balance, the next expiry and the latest entries")
     async def mine(self, request: Request) -> PointsRead:

@@ -21,9 +21,28 @@ async def on_provider_delisted(event_id: int, payload: dict) -> int:
     return await services.refund_provider(event.provider_id)
 
 
+async def on_provider_closed(event_id: int, payload: dict) -> int:
+    """A provider closed its business (an operator's 关闭/停业 decision): as on delisting, every
+    unused balance goes back, the members told in the inbox."""
+    event = topics.ProviderClosed.read(payload)
+    return await services.refund_provider(event.provider_id, "closed")
+
+
 @dramatiq.actor(queue_name="default", max_retries=10, time_limit=3_600_000)
 async def refund_delisted_packages(event_id: int, payload: dict) -> None:
     await on_provider_delisted(event_id, payload)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10, time_limit=3_600_000)
+async def refund_closed_packages(event_id: int, payload: dict) -> None:
+    await on_provider_closed(event_id, payload)
+
+
+@dramatiq.actor(queue_name="default", max_retries=10)
+async def follow_stripe_refunds(event_id: int, payload: dict) -> None:
+    """A refund made by hand in Stripe on a package's payment: the escrow follows it."""
+    event = topics.PrepaidRefundedInStripe.read(payload)
+    await services.follow_stripe_refunds(event.payment_id)
 
 
 @dramatiq.actor(queue_name="default", max_retries=10)
@@ -49,6 +68,8 @@ async def send_unsent_refunds() -> None:
 
 
 outbox.subscribe(topics.ProviderDelisted, refund_delisted_packages)
+outbox.subscribe(topics.ProviderClosed, refund_closed_packages)
+outbox.subscribe(topics.PrepaidRefundedInStripe, follow_stripe_refunds)
 outbox.subscribe(topics.PrepaidSalesFrozen, tell_holders_frozen)
 
 periodic.every(release_memberships, hours=1)

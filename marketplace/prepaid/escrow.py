@@ -32,16 +32,22 @@ from evaluation.enforcement import prepaid_rules
 from marketplace.core import dates
 
 # The published policy's "prepaid" section (evaluation.enforcement.prepaid_rules) sets the
-# cooling-off days, copied into each package when it is held; COOLING_OFF_DAYS is the default
-# (Shanghai's 7) for rows without them. A package releases per session used, a period
-# membership monthly pro rata.
+# cooling-off days, the release schedule and where a refund's unused subsidy goes; each is
+# copied into the package when it is held, so a later policy version changes no one's purchase.
+# COOLING_OFF_DAYS is the default (Shanghai's 7) for rows read without the column.
+#
+# Release schedules: "per_session" gives the provider a class package's part k of n when its
+# session k is used; "monthly" gives it month m's part of M as each month passes, whatever was
+# used (a class package's last session then releases what is left at once: all was delivered).
+# A period membership has no sessions: it is always released monthly.
 COOLING_OFF_DAYS = 7
-RELEASE = "per_session"
+PER_SESSION, MONTHLY = "per_session", "monthly"
 
 PACKAGE_COLUMNS = (
     "p.id, p.voucher, p.payment, p.member, p.provider, p.offer, p.funding_node, p.campaign, p.sessions_total, "
     "p.months, p.sessions_used, p.months_released, p.member_fen, p.subsidy_fen, p.left_member_fen, "
-    "p.left_subsidy_fen, p.status, p.terms_zh, p.terms_en, p.starts_at, p.expires_at, p.created_at, p.cooling_off_days"
+    "p.left_subsidy_fen, p.status, p.terms_zh, p.terms_en, p.starts_at, p.expires_at, p.created_at, p.cooling_off_days, "
+    "p.release, p.refund_subsidy_to_node, p.cancelled"
 )
 
 
@@ -86,11 +92,12 @@ async def hold(connection, voucher_id: int, now: datetime | None = None) -> dict
     months = int(row["package_months"] or 1)
     expires_at = dates.end_of_last_day(add_months(now, months))
     rules = await prepaid_rules.prepaid_rules_of_provider(connection, row["provider"])
+    release = MONTHLY if row["package_sessions"] is None else rules["release"]
     package_id = await connection.fetchval(
         "INSERT INTO prepaid_package (voucher, payment, member, provider, offer, funding_node, campaign, "
         "sessions_total, months, member_fen, subsidy_fen, left_member_fen, left_subsidy_fen, terms_zh, terms_en, "
-        "starts_at, expires_at, created_at, cooling_off_days) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13, $14, $15, $14, $16) "
+        "starts_at, expires_at, created_at, cooling_off_days, release, refund_subsidy_to_node) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13, $14, $15, $14, $16, $17, $18) "
         "ON CONFLICT (voucher) DO NOTHING RETURNING id",
         voucher_id,
         row["payment"],
@@ -108,6 +115,8 @@ async def hold(connection, voucher_id: int, now: datetime | None = None) -> dict
         now,
         expires_at,
         rules["cooling_off_days"],
+        release,
+        bool(rules["refund_subsidy_to_node"]),
     )
     if package_id is None:
         return await package_of_voucher(connection, voucher_id)
@@ -188,12 +197,16 @@ async def use_session(
     if row["sessions_total"] is None:
         return {"session": None, "sessions_left": None, "released_fen": 0}
     total = row["sessions_total"]
+    usable = total - (row["cancelled"] if row["release"] == PER_SESSION else 0)
     session = row["sessions_used"] + 1
-    if session > total:
+    if session > usable:
         return None
-    member = part(row["member_fen"], total, session)
-    subsidy = part(row["subsidy_fen"], total, session)
-    done = session == total
+    done = session == usable
+    if done or row["release"] == MONTHLY:  # the last session releases what is left; else the months do
+        member, subsidy = (row["left_member_fen"], row["left_subsidy_fen"]) if done else (0, 0)
+    else:
+        member = part(row["member_fen"], total, session)
+        subsidy = part(row["subsidy_fen"], total, session)
     taken = await _take(
         connection,
         row["id"],
@@ -203,26 +216,40 @@ async def use_session(
     )
     if not taken:
         return None
-    await _entry(
-        connection, row["id"], row["provider"], "release", f"session:{session}", member, subsidy, now, staff_id=staff_id
-    )
-    return {"session": session, "sessions_left": total - session, "released_fen": member + subsidy}
+    if member or subsidy or row["release"] == PER_SESSION:
+        await _entry(
+            connection,
+            row["id"],
+            row["provider"],
+            "release",
+            f"session:{session}",
+            member,
+            subsidy,
+            now,
+            staff_id=staff_id,
+        )
+    return {"session": session, "sessions_left": usable - session, "released_fen": member + subsidy}
 
 
 async def release_months(connection, package_id: int, now: datetime | None = None) -> int:
-    """A period membership's months that have passed, released pro rata (month m of M gets
-    part m of each share); the fen released. Safe to repeat."""
+    """The months that have passed of a package released monthly (a period membership, or a
+    class package under a monthly policy), pro rata: month m of M gets part m of each share;
+    the fen released. Safe to repeat."""
     now = now or datetime.now(UTC)
     row = await package(connection, package_id, lock=True)
-    if row is None or row["status"] != "active" or row["sessions_total"] is not None:
+    if row is None or row["status"] != "active" or row["release"] != MONTHLY:
         return 0
     months = row["months"]
-    due = min(months_between(row["starts_at"], now), months)
+    usable = months - row["cancelled"]
+    due = min(months_between(row["starts_at"], now), usable)
     released = 0
+    left_m, left_s = row["left_member_fen"], row["left_subsidy_fen"]
     for month in range(row["months_released"] + 1, due + 1):
-        member = part(row["member_fen"], months, month)
-        subsidy = part(row["subsidy_fen"], months, month)
-        extra = ", months_released = months_released + 1" + (", status = 'used_up'" if month == months else "")
+        last = month == usable  # the last month left releases what is left
+        member = left_m if last else part(row["member_fen"], months, month)
+        subsidy = left_s if last else part(row["subsidy_fen"], months, month)
+        left_m, left_s = left_m - member, left_s - subsidy
+        extra = ", months_released = months_released + 1" + (", status = 'used_up'" if last else "")
         if not await _take(connection, package_id, member, subsidy, extra):
             break
         await _entry(connection, package_id, row["provider"], "release", f"month:{month}", member, subsidy, now)
@@ -251,12 +278,22 @@ def in_cooling_off(row: dict, now: datetime | None = None) -> bool:
 async def refund_left(connection, package_id: int, reason: str, now: datetime | None = None) -> dict | None:
     """Refund what is left of an active package (both shares), in one entry, and record the
     refund's way back (prepaid_refund: the member's share to go through Stripe, the subsidy
-    to its funder). None when nothing is left to refund (used up or refunded already)."""
+    to its funder). None when nothing is left to refund (used up or refunded already).
+
+    A package sold under a policy that gives the subsidy to the member with their share
+    (refund_subsidy_to_node false) sends the member the unused subsidy too, as far as Stripe
+    can: never more than the member paid and has not had back; the rest goes to the funder."""
     now = now or datetime.now(UTC)
     row = await package(connection, package_id, lock=True)
     if row is None or row["status"] != "active":
         return None
     member, subsidy = row["left_member_fen"], row["left_subsidy_fen"]
+    to_member = 0
+    if not row["refund_subsidy_to_node"] and subsidy:
+        not_back = await connection.fetchval(
+            "SELECT amount_fen - refunded_fen FROM payment WHERE id = $1", row["payment"]
+        )
+        to_member = max(0, min(subsidy, not_back - member))
     if not await _take(connection, package_id, member, subsidy, ", status = 'refunded'"):
         return None
     entry = await _entry(
@@ -264,7 +301,7 @@ async def refund_left(connection, package_id: int, reason: str, now: datetime | 
     )
     refund_id = await connection.fetchval(
         "INSERT INTO prepaid_refund (package, entry, reason, member_fen, subsidy_fen, funding_node, campaign, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "created_at, subsidy_to_member_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         package_id,
         entry,
         reason,
@@ -273,5 +310,54 @@ async def refund_left(connection, package_id: int, reason: str, now: datetime | 
         row["funding_node"],
         row["campaign"],
         now,
+        to_member,
     )
-    return {**row, "refund_id": refund_id, "refund_member_fen": member, "refund_subsidy_fen": subsidy}
+    return {
+        **row,
+        "refund_id": refund_id,
+        "refund_member_fen": member,
+        "refund_subsidy_fen": subsidy,
+        "subsidy_to_member_fen": to_member,
+    }
+
+
+async def take_outside(connection, package_id: int, amount_fen: int, ref: str, now: datetime | None = None) -> dict:
+    """A refund of `amount_fen` made by hand in Stripe on the package's payment: the member
+    has that back already, so the escrow gives the provider that much less. Whole unused steps
+    (sessions; months when released monthly) go from the end, both shares of each; what is
+    still to cover comes off the member share of the last step left. All it has left covers
+    less than the amount: the package ends (refunded) and the rest is not covered (the provider
+    had it already). In the caller's transaction, under the package's lock; one entry `ref`.
+    Returns {"member", "subsidy", "ended", "used", "entry"}: what came off the escrow."""
+    now = now or datetime.now(UTC)
+    row = await package(connection, package_id, lock=True)
+    nothing = {"member": 0, "subsidy": 0, "ended": False, "used": False, "entry": None}
+    if row is None or row["status"] != "active":
+        return nothing
+    used = row["sessions_used"] > 0 or row["months_released"] > 0
+    left_m, left_s = row["left_member_fen"], row["left_subsidy_fen"]
+    if amount_fen >= left_m:
+        member, subsidy, cancel, extra = left_m, left_s, 0, ", status = 'refunded'"
+    else:
+        per_session = row["release"] == PER_SESSION
+        steps = row["sessions_total"] if per_session else row["months"]
+        done = row["sessions_used"] if per_session else row["months_released"]
+        usable = steps - row["cancelled"]
+        # What each step left holds: its parts, less what an earlier such refund took off the last.
+        values = [
+            [part(row["member_fen"], steps, step), part(row["subsidy_fen"], steps, step)]
+            for step in range(done + 1, usable + 1)
+        ]
+        values[-1][0] -= sum(value[0] for value in values) - left_m
+        values[-1][1] -= sum(value[1] for value in values) - left_s
+        member = subsidy = cancel = 0
+        while len(values) - cancel > 1 and member + values[-1 - cancel][0] <= amount_fen:
+            member += values[-1 - cancel][0]
+            subsidy += values[-1 - cancel][1]
+            cancel += 1
+        member = amount_fen  # the rest off the last step left (less than it holds)
+        extra = f", cancelled = cancelled + {cancel}"
+    if not await _take(connection, package_id, member, subsidy, extra):
+        return nothing
+    entry = await _entry(connection, package_id, row["provider"], "refund", ref, member, subsidy, now, reason="stripe")
+    return {"member": member, "subsidy": subsidy, "ended": amount_fen >= left_m, "used": used, "entry": entry}

@@ -8,8 +8,8 @@ providers and operators see. The ledger itself is escrow.py.
   each releases its part to the provider's settlement. A period membership releases its
   months through the periodic `release_memberships`.
 - `take_back`: within COOLING_OFF_DAYS of buying, with nothing used, one button refunds
-  everything. `refund_provider`: a delisted provider's packages are refunded, every unused
-  balance, automatically; the member is told in the inbox. `refund_expired`: a package whose
+  everything. `refund_provider`: a delisted or closed (关闭/停业) provider's packages are
+  refunded, every unused balance, automatically; the member is told in the inbox. `refund_expired`: a package whose
   time ran out with sessions left gets them back (no "expires, no refund").
 - A refund, in one transaction: the ledger's refund entry, the payment's refunded amount
   (before Stripe is called, so Stripe's webhook finds it done), the voucher's state, the
@@ -18,6 +18,7 @@ providers and operators see. The ledger itself is escrow.py.
   a refund Stripe could not take is sent again by `send_unsent_refunds`.
 """
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import stripe
@@ -41,6 +42,7 @@ from marketplace.vouchers import services as vouchers
 log = structlog.get_logger(__name__)
 
 COOLING_OFF_DAYS = escrow.COOLING_OFF_DAYS
+OWN_REFUND_KEY = "prepaid-refund-"  # the idempotency keys (and metadata) of the part refunds send_refund makes
 
 personal_data.keeps(
     "prepaid_package", why="money held in escrow, released and refunded: the accounts keep what was paid and returned"
@@ -65,6 +67,10 @@ for _reason, _text in {
         "%(amount)s of %(offer)s went back to your card: the provider was delisted, so the unused part is "
         "refunded. Your bank shows it within %(days)s working days."
     ),
+    "closed": N_(
+        "%(amount)s of %(offer)s went back to your card: the provider closed its business, so the unused part "
+        "is refunded. Your bank shows it within %(days)s working days."
+    ),
     "unused": N_(
         "%(amount)s of %(offer)s went back to your card for the unused sessions. Your bank shows it within "
         "%(days)s working days."
@@ -78,6 +84,8 @@ for _reason, _text in {
 REASONS = {
     "cooling_off": N_("taken back within the cooling-off days"),
     "delisted": N_("the provider was delisted"),
+    "closed": N_("the provider closed its business"),
+    "stripe": N_("refunded by the union's finance team"),
     "unused": N_("unused sessions"),
     "expired": N_("sessions left when the package ended"),
 }
@@ -207,13 +215,15 @@ async def _refund(connection, package_id: int, reason: str) -> dict | None:
     if refund is None:
         return None
     member_fen, subsidy_fen = refund["refund_member_fen"], refund["refund_subsidy_fen"]
+    to_member = refund["subsidy_to_member_fen"]  # the policy gave the member the unused subsidy too
+    back = member_fen + to_member
     used = refund["sessions_used"] > 0 or refund["months_released"] > 0
-    refunded_total = refund["member_fen"] - refund["left_member_fen"] + member_fen
-    if member_fen > 0:
-        refunded_total = await payments.owe_refund(connection, refund["payment"], member_fen)
+    refunded_total = refund["member_fen"] - refund["left_member_fen"] + back
+    if back > 0:
+        refunded_total = await payments.owe_refund(connection, refund["payment"], back)
     await vouchers.prepaid_refunded(connection, refund["voucher"], refunded_total, used=used)
-    if used and subsidy_fen > 0:  # unused: the voucher's release gave the whole subsidy back
-        await campaigns.return_part(connection, refund["voucher"], subsidy_fen)
+    if used and subsidy_fen - to_member > 0:  # unused: the voucher's release gave the whole subsidy back
+        await campaigns.return_part(connection, refund["voucher"], subsidy_fen - to_member)
     title = await connection.fetchval("SELECT title_zh FROM offer WHERE id = $1", refund["offer"])
     await notifications.add(
         connection,
@@ -221,7 +231,7 @@ async def _refund(connection, package_id: int, reason: str) -> dict | None:
             notifications.Message(
                 refund["member"],
                 f"prepaid_refunded_{reason}",
-                {"amount": money.yuan(member_fen), "offer": title, "days": payments.REFUND_WORKING_DAYS},
+                {"amount": money.yuan(back), "offer": title, "days": payments.REFUND_WORKING_DAYS},
                 link="/packages",
             )
         ],
@@ -229,11 +239,15 @@ async def _refund(connection, package_id: int, reason: str) -> dict | None:
     return refund
 
 
-async def send_refund(refund_id: int) -> bool:
-    """Send a refund's member share through Stripe, once; True when it is (or was) sent."""
+async def send_refund(refund_id: int, *, look_first: bool = False) -> bool:
+    """Send a refund's member share through Stripe, once; True when it is (or was) sent.
+
+    `look_first` (a refund sent again: Stripe may have taken it before the process that sent
+    it died, unrecorded): Stripe's refunds of the payment are looked through for this one's
+    key first. The idempotency key alone does not do: Stripe forgets keys after 24 hours."""
     async with engine().transaction() as transaction:
         row = await transaction.connection.fetchrow(
-            "SELECT r.id, r.member_fen, r.sent_at, p.payment FROM prepaid_refund r "
+            "SELECT r.id, r.member_fen + r.subsidy_to_member_fen AS back_fen, r.sent_at, p.payment FROM prepaid_refund r "
             "JOIN prepaid_package p ON p.id = r.package WHERE r.id = $1",
             refund_id,
         )
@@ -242,11 +256,17 @@ async def send_refund(refund_id: int) -> bool:
     if row["sent_at"] is not None:
         return True
     stripe_id = None
-    if row["member_fen"] > 0:
+    key = f"{OWN_REFUND_KEY}{refund_id}"
+    if look_first and row["back_fen"] > 0:
         try:
-            stripe_id = await payments.send_part_refund(
-                row["payment"], row["member_fen"], f"prepaid-refund-{refund_id}"
-            )
+            taken = [r["id"] for r in await payments.refunds_in_stripe(row["payment"]) if r["key"] == key]
+        except stripe.StripeError as error:
+            log.warning("prepaid_refund_not_sent", refund_id=refund_id, error=type(error).__name__)
+            return False
+        stripe_id = taken[0] if taken else None
+    if row["back_fen"] > 0 and stripe_id is None:
+        try:
+            stripe_id = await payments.send_part_refund(row["payment"], row["back_fen"], key)
         except stripe.StripeError as error:
             log.warning("prepaid_refund_not_sent", refund_id=refund_id, error=type(error).__name__)
             return False
@@ -300,9 +320,19 @@ async def take_back(principal: Principal, package_id: int) -> dict:
     return refund
 
 
-async def refund_provider(provider_id: int) -> int:
-    """Every active package of a delisted provider, refunded one per transaction (so that
-    counter scans running meanwhile wait for one package only); how many. Safe to repeat."""
+# Packages of one provider refunded at once: each holds a pooled connection for its short
+# transaction and then waits on Stripe, so a few in flight hide Stripe's latency; kept below
+# the pool's size (DATABASE_POOL_MAX, 10 by default) so the worker's other jobs get one too.
+REFUND_CONCURRENCY = 6
+
+
+async def refund_provider(provider_id: int, reason: str = "delisted", concurrency: int = REFUND_CONCURRENCY) -> int:
+    """Every active package of a delisted or closed provider (`reason`), each refunded in a
+    transaction of its own (so that counter scans running meanwhile wait for one package
+    only), up to `concurrency` at once; how many. Safe to repeat, and to kill at any moment:
+    a package is refunded once (its row lock and status), its member share sent once
+    (Stripe's idempotency key per refund), and a refund committed but not yet sent when the
+    run died is sent by the next run (and by the periodic `send_unsent_refunds`)."""
     async with engine().transaction() as transaction:
         ids = [
             row["id"]
@@ -310,11 +340,104 @@ async def refund_provider(provider_id: int) -> int:
                 "SELECT id FROM prepaid_package WHERE provider = $1 AND status = 'active' ORDER BY id", provider_id
             )
         ]
-    refunded = 0
-    for package_id in ids:
-        refunded += await refund_package(package_id, "delisted") is not None
-    log.info("prepaid_provider_refunded", provider_id=provider_id, count=refunded)
+    gate = asyncio.Semaphore(max(concurrency, 1))
+
+    async def one(package_id: int) -> bool:
+        async with gate:
+            return await refund_package(package_id, reason) is not None
+
+    refunded = sum(await asyncio.gather(*(one(package_id) for package_id in ids)))
+    resent = await send_unsent_refunds(provider_id=provider_id)
+    log.info("prepaid_provider_refunded", provider_id=provider_id, count=refunded, resent=resent)
     return refunded
+
+
+# Refunds made by hand in Stripe ------------------------------------------------------------------
+
+notifications.register(
+    "prepaid_refunded_in_stripe",
+    N_("Your package was refunded"),
+    N_(
+        "%(amount)s of %(offer)s went back to your card. My packages shows what your package has left. "
+        "Your bank shows it within %(days)s working days."
+    ),
+)
+
+
+async def follow_stripe_refunds(payment_id: int) -> int:
+    """Refunds made by hand in Stripe on a package's payment (payments publishes
+    payment.prepaid_refunded_in_stripe): each, once, comes off the escrow (escrow.take_outside),
+    is recorded on the payment and the voucher, the subsidy of the steps it cancelled goes back
+    to its funder, and the member is told; what the escrow could not cover stays on the
+    console's escrow page for operators. Safe to repeat; how many refunds were new."""
+    followed = 0
+    for refund in await payments.refunds_in_stripe(payment_id):
+        if refund["status"] == "succeeded" and not refund["key"].startswith(OWN_REFUND_KEY):
+            followed += await _follow_stripe_refund(payment_id, refund["id"], refund["amount"])
+    return followed
+
+
+async def _follow_stripe_refund(payment_id: int, stripe_refund_id: str, amount_fen: int) -> bool:
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await connection.fetchrow(
+            "SELECT p.id, p.voucher, p.member, o.title_zh FROM prepaid_package p JOIN offer o ON o.id = p.offer "
+            "WHERE p.payment = $1",
+            payment_id,
+        )
+        if row is None or amount_fen <= 0:
+            return False
+        await vouchers.lock(connection, row["voucher"])  # the counter's lock order: voucher, then package
+        outside_id = await connection.fetchval(
+            "INSERT INTO prepaid_outside_refund (package, stripe_refund_id, amount_fen, uncovered_fen, created_at) "
+            "VALUES ($1, $2, $3, $3, now()) ON CONFLICT (stripe_refund_id) DO NOTHING RETURNING id",
+            row["id"],
+            stripe_refund_id,
+            amount_fen,
+        )
+        if outside_id is None:
+            return False  # followed already
+        taken = await escrow.take_outside(connection, row["id"], amount_fen, f"outside:{outside_id}")
+        await connection.execute(
+            "UPDATE prepaid_outside_refund SET covered_member_fen = $2, covered_subsidy_fen = $3, "
+            "uncovered_fen = $4, entry = $5 WHERE id = $1",
+            outside_id,
+            taken["member"],
+            taken["subsidy"],
+            amount_fen - taken["member"],
+            taken["entry"],
+        )
+        refunded_total = await payments.owe_refund(connection, payment_id, amount_fen)  # Stripe sent it already
+        if taken["ended"]:
+            await vouchers.prepaid_refunded(connection, row["voucher"], refunded_total, used=taken["used"])
+        else:
+            await vouchers.record_refund(connection, row["voucher"], refunded_total)
+        if (taken["used"] or not taken["ended"]) and taken["subsidy"] > 0:
+            await campaigns.return_part(connection, row["voucher"], taken["subsidy"])
+        await notifications.add(
+            connection,
+            [
+                notifications.Message(
+                    row["member"],
+                    "prepaid_refunded_in_stripe",
+                    {
+                        "amount": money.yuan(amount_fen),
+                        "offer": row["title_zh"],
+                        "days": payments.REFUND_WORKING_DAYS,
+                    },
+                    link="/packages",
+                )
+            ],
+        )
+    log.warning(
+        "prepaid_refund_made_in_stripe",
+        payment_id=payment_id,
+        package_id=row["id"],
+        amount_fen=amount_fen,
+        covered_fen=taken["member"],
+        uncovered_fen=amount_fen - taken["member"],
+    )
+    return True
 
 
 async def refund_expired(now: datetime | None = None, limit: int = 500) -> int:
@@ -322,14 +445,14 @@ async def refund_expired(now: datetime | None = None, limit: int = 500) -> int:
     now = now or datetime.now(UTC)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
-            "SELECT id, sessions_total FROM prepaid_package WHERE status = 'active' AND expires_at <= $1 "
+            "SELECT id, release FROM prepaid_package WHERE status = 'active' AND expires_at <= $1 "
             "ORDER BY expires_at LIMIT $2",
             now,
             limit,
         )
     done = 0
     for row in rows:
-        if row["sessions_total"] is None:  # a membership's months are released first
+        if row["release"] == escrow.MONTHLY:  # its months are released first
             async with engine().transaction() as transaction:
                 await escrow.release_months(transaction.connection, row["id"], now)
         done += await refund_package(row["id"], "expired") is not None
@@ -337,13 +460,14 @@ async def refund_expired(now: datetime | None = None, limit: int = 500) -> int:
 
 
 async def release_memberships(now: datetime | None = None) -> int:
-    """Period memberships: the months that have passed, released pro rata (periodic); fen released."""
+    """Packages released monthly (memberships, and class packages sold under a monthly policy):
+    the months that have passed, released pro rata (periodic); fen released."""
     now = now or datetime.now(UTC)
     async with engine().transaction() as transaction:
         ids = [
             row["id"]
             for row in await transaction.connection.fetch(
-                "SELECT id FROM prepaid_package WHERE status = 'active' AND sessions_total IS NULL ORDER BY id"
+                "SELECT id FROM prepaid_package WHERE status = 'active' AND release = 'monthly' ORDER BY id"
             )
         ]
     released = 0
@@ -353,31 +477,45 @@ async def release_memberships(now: datetime | None = None) -> int:
     return released
 
 
-async def send_unsent_refunds(limit: int = 500) -> int:
-    """Refunds Stripe could not take when they were made, sent again (periodic)."""
+async def send_unsent_refunds(limit: int = 500, provider_id: int | None = None) -> int:
+    """Refunds Stripe could not take when they were made (or whose run died before sending
+    them), sent again (periodic; and by `refund_provider` for its provider)."""
     async with engine().transaction() as transaction:
         ids = [
             row["id"]
             for row in await transaction.connection.fetch(
-                "SELECT id FROM prepaid_refund WHERE sent_at IS NULL ORDER BY created_at LIMIT $1", limit
+                "SELECT r.id FROM prepaid_refund r JOIN prepaid_package p ON p.id = r.package "
+                "WHERE r.sent_at IS NULL AND ($2::int IS NULL OR p.provider = $2) ORDER BY r.created_at LIMIT $1",
+                limit,
+                provider_id,
             )
         ]
-    return sum([await send_refund(refund_id) for refund_id in ids])
+    return sum([await send_refund(refund_id, look_first=True) for refund_id in ids])
 
 
 # What members, providers and operators see ----------------------------------------------------------
 
 _MINE_SQL = f"""
 SELECT {escrow.PACKAGE_COLUMNS}, o.title_zh, o.title_en, pr.name AS provider_name, v.code,
-       r.reason AS refund_reason, r.member_fen AS refunded_member_fen, r.created_at AS refunded_at, r.sent_at
+       coalesce(r.reason, CASE WHEN x.amount_fen > 0 THEN 'stripe' END) AS refund_reason,
+       coalesce(r.member_fen + r.subsidy_to_member_fen, 0) + coalesce(x.amount_fen, 0) AS refunded_member_fen,
+       coalesce(r.created_at, x.created_at) AS refunded_at, r.sent_at
 FROM prepaid_package p JOIN offer o ON o.id = p.offer JOIN provider pr ON pr.id = p.provider
 JOIN voucher v ON v.id = p.voucher LEFT JOIN prepaid_refund r ON r.package = p.id
+LEFT JOIN LATERAL (SELECT sum(o.amount_fen) AS amount_fen, max(o.created_at) AS created_at
+                   FROM prepaid_outside_refund o WHERE o.package = p.id) x ON true
 """
 
 
 def _package_view(row, now: datetime) -> dict:
     view = dict(row)
-    view["sessions_left"] = row["sessions_total"] - row["sessions_used"] if row["sessions_total"] is not None else None
+    cancelled = row["cancelled"] if row["release"] == escrow.PER_SESSION else 0
+    view["sessions_left"] = (
+        row["sessions_total"] - cancelled - row["sessions_used"] if row["sessions_total"] is not None else None
+    )
+    view["months_left"] = (
+        row["months"] - row["months_released"] - (row["cancelled"] if row["release"] == escrow.MONTHLY else 0)
+    )
     view["cooling_off"] = escrow.in_cooling_off(view, now)
     view["cooling_off_days"] = escrow.cooling_off_days(view)
     view["cooling_off_until"] = row["created_at"] + timedelta(days=view["cooling_off_days"])
@@ -465,7 +603,7 @@ async def provider_balances(principal: Principal) -> dict:
     upcoming = []
     for row in packages:
         view = dict(row)
-        if row["sessions_total"] is not None:
+        if row["release"] == escrow.PER_SESSION:
             step = row["sessions_used"] + 1
             view["next_fen"] = escrow.part(row["member_fen"], row["sessions_total"], step) + escrow.part(
                 row["subsidy_fen"], row["sessions_total"], step
@@ -476,7 +614,9 @@ async def provider_balances(principal: Principal) -> dict:
             view["next_fen"] = escrow.part(row["member_fen"], row["months"], step) + escrow.part(
                 row["subsidy_fen"], row["months"], step
             )
-            view["sessions_left"] = None
+            view["sessions_left"] = (
+                row["sessions_total"] - row["sessions_used"] if row["sessions_total"] is not None else None
+            )
         view["left_fen"] = row["left_member_fen"] + row["left_subsidy_fen"]
         upcoming.append(view)
     return {"totals": _with_left(totals), "released_this_month_fen": int(month), "packages": upcoming}
@@ -501,17 +641,29 @@ async def operator_overview(principal: Principal) -> dict:
             scope,
         )
         refunds = await connection.fetch(
-            "SELECT r.id, r.reason, r.member_fen, r.subsidy_fen, r.created_at, r.sent_at, pr.name AS provider_name, "
+            "SELECT r.id, r.reason, r.member_fen + r.subsidy_to_member_fen AS member_fen, "
+            "r.subsidy_fen - r.subsidy_to_member_fen AS subsidy_fen, r.created_at, r.sent_at, pr.name AS provider_name, "
             "o.title_zh, o.title_en, n.name_zh AS node_zh, n.name_en AS node_en FROM prepaid_refund r "
             "JOIN prepaid_package p ON p.id = r.package JOIN provider pr ON pr.id = p.provider "
             "JOIN offer o ON o.id = p.offer JOIN union_node n ON n.id = r.funding_node "
             "JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' ORDER BY r.id DESC LIMIT 100",
             scope,
         )
+        outside = await connection.fetch(
+            "SELECT x.id, x.amount_fen, x.covered_member_fen, x.uncovered_fen, x.created_at, x.stripe_refund_id, "
+            "pr.id AS provider_id, pr.name AS provider_name, o.title_zh, o.title_en FROM prepaid_outside_refund x "
+            "JOIN prepaid_package p ON p.id = x.package JOIN provider pr ON pr.id = p.provider "
+            "JOIN offer o ON o.id = p.offer JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' "
+            "ORDER BY (x.uncovered_fen > 0) DESC, x.id DESC LIMIT 100",
+            scope,
+        )
     return {
         "providers": [_with_left(row) for row in providers],
         "nodes": [_with_left(row) for row in nodes],
         "refunds": [dict(row) for row in refunds],
+        "outside": [dict(row) for row in outside],
+        "uncovered_fen": sum(row["uncovered_fen"] for row in outside),
+        "uncovered": sum(1 for row in outside if row["uncovered_fen"] > 0),
     }
 
 
@@ -532,7 +684,11 @@ async def reconcile() -> dict[str, int]:
                    coalesce(sum(e.subsidy_fen) FILTER (WHERE e.kind = 'hold'), 0) AS hold_s,
                    coalesce(sum(e.member_fen) FILTER (WHERE e.kind <> 'hold'), 0) AS out_m,
                    coalesce(sum(e.subsidy_fen) FILTER (WHERE e.kind <> 'hold'), 0) AS out_s,
-                   coalesce(sum(e.member_fen) FILTER (WHERE e.kind = 'refund'), 0) AS refund_m
+                   coalesce(sum(e.member_fen) FILTER (WHERE e.kind = 'refund'), 0) AS refund_m,
+                   (SELECT coalesce(sum(r.subsidy_to_member_fen), 0) FROM prepaid_refund r WHERE r.package = p.id)
+                       AS subsidy_to_member,
+                   (SELECT coalesce(sum(o.uncovered_fen), 0) FROM prepaid_outside_refund o WHERE o.package = p.id)
+                       AS uncovered
             FROM prepaid_package p JOIN payment pay ON pay.id = p.payment JOIN voucher v ON v.id = p.voucher
             LEFT JOIN prepaid_entry e ON e.package = p.id
             GROUP BY p.id, pay.id, v.id
@@ -545,7 +701,10 @@ async def reconcile() -> dict[str, int]:
             "hold_differs_from_subsidy": row["hold_s"] != row["voucher_subsidy"] or row["hold_s"] != row["subsidy_fen"],
             "ledger_differs_from_balance": row["hold_m"] - row["out_m"] != row["left_member_fen"]
             or row["hold_s"] - row["out_s"] != row["left_subsidy_fen"],
-            "refund_differs_from_payment": row["refund_m"] != row["refunded_fen"],
+            # What went back to the member: the refunds' member shares, the subsidy some gave
+            # them, and what refunds made in Stripe took beyond what the escrow held.
+            "refund_differs_from_payment": row["refund_m"] + row["subsidy_to_member"] + row["uncovered"]
+            != row["refunded_fen"],
         }
         for finding, bad in checks.items():
             if bad:

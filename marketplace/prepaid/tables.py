@@ -1,4 +1,4 @@
-from piccolo.columns import BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
@@ -34,6 +34,12 @@ class PrepaidPackage(Table, tablename="prepaid_package"):
     terms_en = Text(null=True, default=None)
     # The cooling-off days of the policy in force when it was bought (evaluation's prepaid_rules).
     cooling_off_days = Integer(default=7)
+    # Its release schedule ("per_session", or "monthly" pro rata; a membership always monthly)
+    # and whether a refund gives the unused subsidy back to the union, as the policy said then.
+    release = Varchar(length=12, default="per_session")
+    refund_subsidy_to_node = Boolean(default=True)
+    # Unused sessions (months, when released monthly) taken off its end by a refund made in Stripe.
+    cancelled = Integer(default=0)
     starts_at = Timestamptz()
     expires_at = Timestamptz()
     created_at = Timestamptz()
@@ -65,6 +71,24 @@ class PrepaidRefund(Table, tablename="prepaid_refund"):
     subsidy_fen = Integer()
     funding_node = ForeignKey(UnionNode, null=False)
     campaign = BigInt(null=True, default=None)
+    # The part of the unused subsidy that went to the member with their share (the policy's
+    # refund_subsidy_to_node false), never more than they paid; the rest went to the funder.
+    subsidy_to_member_fen = Integer(default=0)
     stripe_refund_id = Varchar(length=255, null=True, default=None)
     sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class PrepaidOutsideRefund(Table, tablename="prepaid_outside_refund"):
+    """A refund made by hand in Stripe on a package's payment (one per Stripe refund): what the
+    escrow covered (its entry) and what it could not, which operators see on the console."""
+
+    id = BigSerial(primary_key=True)
+    package = ForeignKey(PrepaidPackage, null=False)
+    stripe_refund_id = Varchar(length=255, unique=True)
+    amount_fen = Integer()
+    covered_member_fen = Integer(default=0)
+    covered_subsidy_fen = Integer(default=0)
+    uncovered_fen = Integer(default=0)
+    entry = ForeignKey(PrepaidEntry, null=True, default=None)
     created_at = Timestamptz()

@@ -73,7 +73,8 @@ class ConsolePrivacyController(Controller):
 class MemberDataController(Controller):
     path = "/api/v1/me"
     tags = ["personal data"]
-    guards = [guards.member]
+    # Members only, by the app's route check (guards.check_route: the permission table's "member"
+    # routes of the API), with no guard of its own: Litestar copies the handler for every guard.
 
     @get("/data", summary="Everything kept about you, as JSON")
     async def data(self, request: Request) -> dict:

@@ -69,6 +69,13 @@ async def on_provider_delisted(event_id: int, payload: dict) -> int:
     return await services.cancel_for_provider(event.provider_id) if event.cancel_vouchers else 0
 
 
+async def on_provider_closed(event_id: int, payload: dict) -> int:
+    """A provider closed its business for good: nobody can use its issued vouchers any more,
+    so all of them are cancelled and refunded (a delisting leaves that to the operator)."""
+    event = topics.ProviderClosed.read(payload)
+    return await services.cancel_for_provider(event.provider_id)
+
+
 async def on_offer_changed(event_id: int, payload: dict) -> bool:
     """An offer changed (stock back, edited, ...): members waiting for it are told once."""
     event = topics.OfferChanged.read(payload)
@@ -102,7 +109,13 @@ async def cancel_delisted_vouchers(event_id: int, payload: dict) -> None:
     await on_provider_delisted(event_id, payload)
 
 
+@dramatiq.actor(queue_name="default", max_retries=10)
+async def cancel_closed_vouchers(event_id: int, payload: dict) -> None:
+    await on_provider_closed(event_id, payload)
+
+
 outbox.subscribe(topics.SurveyDue, ask_for_rating)
+outbox.subscribe(topics.ProviderClosed, cancel_closed_vouchers)
 outbox.subscribe(topics.ProviderDelisted, cancel_delisted_vouchers)
 outbox.subscribe(topics.OfferChanged, tell_restocked)
 outbox.subscribe(topics.ComplaintAnswered, tell_complaint_answered)

@@ -14,8 +14,8 @@ from marketplace.vouchers.schemas import ClaimInput, CodeInput, CounterVoucher, 
 
 
 class ClaimController(Controller):
-    """Members only: the app's one guard requires a member on these routes, as the permission
-    table declares them (guards.app_wide), so they have no guard of their own: Litestar copies
+    """Members only: the app's route check requires a member on these routes, as the permission
+    table declares them (guards.check_route), so they have no guard of their own: Litestar copies
     the route handler for every guard of every request."""
 
     path = "/api/v1"

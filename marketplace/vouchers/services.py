@@ -576,7 +576,7 @@ async def complain(
 
 
 async def cancel_for_provider(provider_id: int) -> int:
-    """Cancel every issued voucher of a provider (delisted with its vouchers cancelled):
+    """Cancel every issued voucher of a provider (delisted with its vouchers cancelled, or closed):
     stock, slots, points and limits return and paid ones are refunded, as when a member
     cancels. A disputed one stays held; the dispute's end decides (`lift_dispute_hold`).
     Returns how many were cancelled."""

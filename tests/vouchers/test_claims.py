@@ -88,7 +88,7 @@ async def test_eligibility_is_checked_again_at_claim_time(client, world):
 
 
 async def test_the_member_routes_without_a_guard_of_their_own_still_refuse_everyone_else(client, world):
-    """The claim controller's routes are guarded by the app's one guard (guards.app_wide) from
+    """The claim controller's routes are guarded by the app's route check (guards.check_route) from
     the permission table, not by a guard of their own: anonymous callers get 401, other kinds
     403, before anything runs (an Idempotency-Key too), and nothing is issued."""
     offer_id = world.offers["public"]

@@ -7,8 +7,10 @@ in a worker thread (`sync_to_thread`), which cost a claim more than its own quer
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
-from marketplace.core.errors import Forbidden, Unauthorized
+from marketplace.core import errors
+from marketplace.core.errors import DomainError, Forbidden, Unauthorized
 from marketplace.core.identity import permissions
 from marketplace.core.identity.principal import Principal
 
@@ -81,7 +83,8 @@ def operator_role(*roles: str):
 administrator = operator_role("administrator")
 
 # Which role may call which route (analysts read only, staff keep to the counter, ...) is
-# the permission table's job: marketplace/core/identity/permissions.py, one app-wide guard.
+# the permission table's job: marketplace/core/identity/permissions.py, checked for every
+# route by `middleware` below.
 
 
 # Where a signed-in operator or provider user with something pending may still go.
@@ -101,29 +104,28 @@ SETUP_ALLOWED = (
 )
 
 
-async def app_wide(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """The app's one guard (marketplace/app.py): the permission table's role check, the
-    account's pending set-up, and the kind of account an API route of the table's "member"
-    permission needs. One guard, because Litestar hands every guard a `copy()` of the route
-    handler, on every request: three guards cost a claim three copies (docs/benchmarks.md).
-    A member API route needs no `guards.member` of its own (401 not_signed_in, 403 wrong_role
-    as that guard says them); pages keep theirs (the member site's sign-out is open to all)."""
-    await permissions.enforce(connection, handler)
-    await account_setup(connection, handler)
-    scope = connection.scope
-    if (
-        scope["type"] == ScopeType.HTTP
-        and scope["path"].startswith("/api/")
-        and permissions.audience_of(scope["method"], scope.get("path_template", "")) == "member"
-    ):
-        _require("member", connection)
+def check_route(scope: HTTPScope) -> None:
+    """What every route requires of its caller, before its own guards: the permission table's
+    role check, the account's pending set-up, and the kind of account an API route of the
+    table's "member" permission needs (401 not_signed_in, 403 wrong_role, as `member` says
+    them; a member API route needs no guard of its own, pages keep theirs: the member site's
+    sign-out is open to all). Run by `middleware`, not as a guard: Litestar hands every guard
+    a `copy()` of the route handler on every request (docs/benchmarks.md, claims)."""
+    principal = scope.get("user")
+    method, template = scope["method"], scope.get("path_template", "")
+    permissions.enforce(principal, method, template)
+    account_setup(principal, scope["path"])
+    if scope["path"].startswith("/api/") and permissions.audience_of(method, template) == "member":
+        if principal is None:
+            raise Unauthorized("Sign in first.", code="not_signed_in")
+        if principal.kind != "member":
+            raise Forbidden("This account may not do this.", code="wrong_role", required_kind="member")
 
 
-async def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def account_setup(principal: Principal | None, path: str) -> None:
     """App-wide: staff whose password was reset choose a new one, and operators whose role
     requires two-factor sign-in set it up, before anything else (pages redirect there)."""
-    principal = connection.user
-    if principal is None or principal.pending is None or connection.url.path.startswith(SETUP_ALLOWED):
+    if principal is None or principal.pending is None or path.startswith(SETUP_ALLOWED):
         return
     page = SETUP_PAGES[principal.pending].get(principal.kind)
     if principal.pending == "password":
@@ -133,3 +135,21 @@ async def account_setup(connection: ASGIConnection, _: BaseRouteHandler) -> None
         code="two_factor_required",
         setup=page,
     )
+
+
+def middleware(app: ASGIApp) -> ASGIApp:
+    """`check_route` for every HTTP request the router matched, innermost of the app's
+    middleware (after the CSRF check, where guards ran before it). A refusal is answered here
+    by the app's exception handlers, through the outer middleware (the log line, compression),
+    as a guard's was."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            try:
+                check_route(scope)
+            except DomainError as error:
+                await errors.answer(scope, receive, send, error)
+                return
+        await app(scope, receive, send)
+
+    return middleware

@@ -3,8 +3,8 @@
 Operators have one role on top of their node scope (administrator, reviewer, finance,
 analyst); provider users are the owner or staff. Every route of the app is declared
 here, by method and path template, with one permission; each permission names the roles
-that hold it. `enforce` (an app-wide guard) refuses a role without the route's permission
-before the handler runs; services still check scope (which node, which provider) and the
+that hold it. `enforce` (for every route: guards.check_route) refuses a role without the
+route's permission before the handler runs; services still check scope (which node, which provider) and the
 four-eyes rules (a second operator approves what the first proposed).
 
 Permissions of the other audiences name their kind only (members, evaluators have no
@@ -17,10 +17,6 @@ docs/permissions.md shows the same table for people.
 """
 
 import re
-
-from litestar.connection import ASGIConnection
-from litestar.enums import ScopeType
-from litestar.handlers.base import BaseRouteHandler
 
 from marketplace.core.errors import Forbidden
 
@@ -535,18 +531,15 @@ def require(principal, permission: str) -> None:
         raise Forbidden("Your role does not allow this.", code="role_required", permission=permission)
 
 
-async def enforce(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-    """App-wide guard: the route's permission, from the table, for operators and provider users.
-    Async, as every guard (see marketplace/core/identity/guards.py): no worker thread per request.
+def enforce(principal, method: str, template: str) -> None:
+    """For every route (guards.check_route): the route's permission, from the table, for
+    operators and provider users.
 
     Who is not signed in, or is of another kind, is left to the route's own guards
-    (401 not_signed_in, 403 wrong_role); this guard decides between the roles of one kind."""
-    principal = connection.user
+    (401 not_signed_in, 403 wrong_role); this decides between the roles of one kind."""
     if principal is None or principal.kind not in ("operator", "provider"):
         return
-    scope = connection.scope
-    method = scope["method"] if scope["type"] == ScopeType.HTTP else ""  # guards run on HTTP routes
-    permission = _template_permission(method, scope.get("path_template", ""))
+    permission = _template_permission(method, template)
     if permission is None:
         # Not in the table (tests/test_permissions.py fails until it is): only the top role.
         if principal.role in ("administrator", "owner"):

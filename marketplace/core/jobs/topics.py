@@ -91,6 +91,14 @@ class StripeEventStored(Event, frozen=True):
     stripe_event_id: int
 
 
+class PrepaidRefundedInStripe(Event, frozen=True):
+    """Stripe reports more refunded on a prepaid package's payment than the platform asked
+    for (a refund made by hand in the dashboard): marketplace/prepaid's escrow follows it."""
+
+    topic = "payment.prepaid_refunded_in_stripe"
+    payment_id: int
+
+
 class RefundRequested(Event, frozen=True):
     topic = "payment.refund_requested"
     payment_id: int
@@ -151,6 +159,13 @@ class ProviderDelisted(Event, frozen=True):
     cancel_vouchers: bool = False
 
 
+class ProviderClosed(Event, frozen=True):
+    """The provider closed for good (an operator's 关闭/停业 decision, providers.services)."""
+
+    topic = "provider.closed"
+    provider_id: int
+
+
 # Prepaid Guard (evaluation/enforcement/freeze.py): a provider's prepaid package sales stop
 # (its first open freeze; `reason` the freeze's code) and resume (its last one lifted).
 
@@ -178,6 +193,7 @@ ALL: tuple[type[Event], ...] = (
     GrantCreated,
     StripeEventStored,
     RefundRequested,
+    PrepaidRefundedInStripe,
     RatingChanged,
     ResultsApplied,
     ScorecardChanged,
@@ -185,6 +201,7 @@ ALL: tuple[type[Event], ...] = (
     ComplaintAnswered,
     ComplaintClosed,
     ProviderDelisted,
+    ProviderClosed,
     PrepaidSalesFrozen,
     PrepaidSalesResumed,
 )

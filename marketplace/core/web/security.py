@@ -16,6 +16,7 @@ them all), carries:
 
 import secrets
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -39,18 +40,25 @@ def csp_nonce() -> str:
     return _nonce.get()
 
 
-def _stripe_sources() -> tuple[str, ...]:
-    stripe = get_settings().stripe
-    if stripe.api_base:
-        parts = urlsplit(stripe.api_base)
+def _stripe_sources(api_base: str | None) -> tuple[str, ...]:
+    if api_base:
+        parts = urlsplit(api_base)
         return (f"{parts.scheme}://{parts.netloc}",)
     return _STRIPE_ORIGINS
 
 
 def content_security_policy(nonce: str, path: str = "/") -> str:
-    stripe = " ".join(_stripe_sources())
+    policy = _policy(get_settings().stripe.api_base, path.startswith("/api/docs"))
+    return policy.replace("{nonce}", nonce)
+
+
+@lru_cache
+def _policy(stripe_api_base: str | None, api_docs: bool) -> str:
+    """The policy with `{nonce}` where the request's nonce goes: made once, not for every
+    answer (docs/benchmarks.md, claims)."""
+    stripe = " ".join(_stripe_sources(stripe_api_base))
     # Swagger UI's start-up script is inline.
-    script = "'self' 'unsafe-inline'" if path.startswith("/api/docs") else f"'self' 'nonce-{nonce}' {stripe}"
+    script = "'self' 'unsafe-inline'" if api_docs else f"'self' 'nonce-{{nonce}}' {stripe}"
     return "; ".join(
         [
             "default-src 'self'",

@@ -20,8 +20,9 @@ async def test_member_searches_and_opens_an_offer(phone_page: Page, world, offer
     await shots.take(page, "home")
 
     await page.fill("[data-testid=home-search] input[name=q]", "健身")
-    async with page.expect_navigation():
-        await page.press("[data-testid=home-search] input[name=q]", "Enter")
+    # A search page can take over the context's 10 s on a machine running two test workers.
+    async with page.expect_navigation(timeout=30_000):
+        await page.press("[data-testid=home-search] input[name=q]", "Enter", timeout=30_000)
     await expect(page).to_have_url(re.compile(r"/search\?q="))
     cards = page.locator("[data-testid=offer-card]")
     await expect(cards.first).to_be_visible()

@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from catalog.search import index
 from marketplace.core.db import engine
+from marketplace.core.kv import redis
 from tests.catalog.search.test_search import ids, search
 
 COPIES = 150
@@ -36,12 +39,15 @@ async def _names() -> set[str]:
     return {i.uid for i in await index.client().get_indexes() or []}
 
 
-async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers):
+async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers, tmp_path):
     await _copies(offers["yoga"], COPIES)
     live, fresh = index.index_uid(), f"{index.index_uid()}_next"
     before = (await index.client().index(live).get_stats()).number_of_documents
     command = [sys.executable, "-m", "marketplace.cli", "reindex", "--batch-size", str(BATCH)]
-    process = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Its output goes to a file (a pipe nobody reads could fill and stop it), told on failure.
+    log = tmp_path / "reindex.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, env=os.environ.copy(), stdout=output, stderr=subprocess.STDOUT)
     try:
         # Killed (SIGKILL: no clean-up of any kind) once a few batches are sent, long before the last.
         deadline = asyncio.get_running_loop().time() + 120
@@ -49,7 +55,7 @@ async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers):
             state = await index._load_reindex(live)
             if state is not None and len(state.batches) >= 3:
                 break
-            assert process.poll() is None, "the reindex ended before it could be killed"
+            assert process.poll() is None, f"the reindex ended before it could be killed:\n{log.read_text()[-2000:]}"
             assert asyncio.get_running_loop().time() < deadline, "the reindex never started"
             await asyncio.sleep(0.005)
         process.kill()
@@ -111,3 +117,68 @@ async def test_a_reindex_killed_after_its_swap_only_removes_the_old_index(client
     finally:
         await index._save_reindex(live, None)
         await index.client().delete_index_if_exists(fresh)
+
+
+async def test_a_second_reindex_refuses_while_one_is_at_work(client, world, offers, monkeypatch):
+    """A second reindex, from another process (the CLI) or this one, while one is at work:
+    it refuses at once with a clear message and touches neither the fresh index nor the
+    resume state; the first then completes with every document."""
+    await _copies(offers["yoga"], 20)
+    live, fresh = index.index_uid(), f"{index.index_uid()}_next"
+    # The first reindex stops before its third batch until the others have been refused.
+    go_on, paused = asyncio.Event(), asyncio.Event()
+    documents_of = index._documents
+    batches = 0
+
+    async def held(offers_of_batch):
+        nonlocal batches
+        batches += 1
+        if batches == 3:
+            paused.set()
+            await go_on.wait()
+        return await documents_of(offers_of_batch)
+
+    monkeypatch.setattr(index, "_documents", held)
+    first = asyncio.create_task(index.reindex(batch_size=BATCH))
+    try:
+        await asyncio.wait_for(paused.wait(), 60)
+        state = await index._load_reindex(live)
+        assert state is not None and len(state.batches) == 2
+
+        command = [sys.executable, "-m", "marketplace.cli", "reindex", "--batch-size", str(BATCH)]
+        second = await asyncio.to_thread(
+            subprocess.run, command, env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120
+        )
+        output = second.stdout + second.stderr
+        assert second.returncode == 1, output
+        assert f"another reindex of {live} is running (process {os.getpid()} on" in output
+        assert "Traceback" not in output
+        with pytest.raises(index.ReindexRunning, match=f"process {os.getpid()} on"):
+            await index.reindex(batch_size=BATCH)
+        # Neither touched what the first is building.
+        assert await index._load_reindex(live) == state
+        assert fresh in await _names()
+    finally:
+        go_on.set()
+    written = await asyncio.wait_for(first, 120)
+
+    expected = len(await documents_of(await index._indexed_offers("true")))
+    assert written == expected
+    assert (await index.client().index(live).get_stats()).number_of_documents == expected
+    assert fresh not in await _names()
+    assert await index._load_reindex(live) is None
+    assert await redis().get(index.REINDEX_LOCK + live) is None
+    assert offers["yoga"] in ids(await search(client, q="瑜伽"))
+
+
+async def test_two_reindexes_in_one_process_one_runs(client, world, offers):
+    live = index.index_uid()
+    results = await asyncio.gather(index.reindex(), index.reindex(), return_exceptions=True)
+    refused = [result for result in results if isinstance(result, index.ReindexRunning)]
+    done = [result for result in results if isinstance(result, int)]
+    assert len(refused) == 1 and len(done) == 1, results
+    assert f"process {os.getpid()} on" in str(refused[0])
+    assert (await index.client().index(live).get_stats()).number_of_documents == done[0]
+    assert await index._load_reindex(live) is None
+    # Released: the next one runs.
+    assert await index.reindex() == done[0]

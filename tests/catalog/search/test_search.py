@@ -355,6 +355,29 @@ async def test_a_slow_engine_is_busy_not_down(client, world, offers, monkeypatch
     assert (await search(client, q="瑜伽"))["degraded"] is False
 
 
+async def test_a_probe_cancelled_midway_lets_the_next_search_probe(client, world, offers, monkeypatch):
+    """The breaker is half-open and its probe is cancelled (the member closed the page):
+    the next search probes and closes it, rather than every search staying on PostgreSQL."""
+    monkeypatch.setattr(breaker, "breaker", breaker.Breaker())
+    breaker.breaker.opened_at = time.monotonic() - breaker.OPEN_SECONDS  # half-open
+    asking, engine_search = asyncio.Event(), index.search
+
+    async def paused(*args, **kwargs):
+        asking.set()
+        await asyncio.sleep(30)  # the probe is in flight when it is cancelled
+        return await engine_search(*args, **kwargs)
+
+    monkeypatch.setattr(index, "search", paused)
+    probe = asyncio.create_task(client.get("/api/v1/search", params={"q": "瑜伽"}))
+    await asyncio.wait_for(asking.wait(), 10)
+    probe.cancel()
+    await asyncio.gather(probe, return_exceptions=True)
+    monkeypatch.setattr(index, "search", engine_search)
+    body = await search(client, q="瑜伽")
+    assert body["degraded"] is False and offers["yoga"] in ids(body)
+    assert breaker.breaker.state == "closed"
+
+
 async def test_a_search_that_finds_every_place_taken_waits_briefly_then_is_busy(client, world, offers, monkeypatch):
     monkeypatch.setattr(breaker, "QUEUE_SECONDS", 0.05)
     semaphore = breaker.gate.semaphore()

@@ -1,0 +1,163 @@
+"""A refund made by hand in the Stripe dashboard on a prepaid package's payment (the
+charge.refunded webhook with a refund the platform did not ask for): the escrow follows it,
+once, taking unused sessions off the end and never going below zero; what the escrow cannot
+cover is shown to operators on the console's escrow page. The platform's own part refunds are
+not followed twice."""
+
+import pytest
+from playwright.async_api import expect
+
+from marketplace.core import money
+from marketplace.core.db import engine
+from marketplace.core.jobs import topics
+from marketplace.payments import services as payments
+from marketplace.payments.tables import StripeEvent
+from marketplace.prepaid import escrow, services
+from marketplace.vouchers import services as vouchers
+from tests.browser.conftest import _context, _watch
+from tests.browser.test_login import sign_in
+from tests.console.helpers import web_login
+from tests.evaluation.test_quality_loop import events
+from tests.factories import PASSWORD
+from tests.payments.stripe_helpers import signed
+from tests.points.test_ledger import operator
+from tests.prepaid.helpers import SHARE, SUBSIDY, balanced, buy, delist, ledger, member, prepaid_offer
+from tests.prepaid.test_prepaid import stripe_refunded
+from tests.vouchers.test_claims import staff_principal
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
+TOPIC = "payment.prepaid_refunded_in_stripe"
+
+
+async def refund_in_dashboard(payment_id: int, amount: int) -> dict:
+    """What finance does by hand in the Stripe dashboard; the charge as charge.refunded carries it."""
+    async with engine().transaction() as transaction:
+        intent_id = await transaction.connection.fetchval(
+            "SELECT payment_intent FROM payment WHERE id = $1", payment_id
+        )
+    client = payments.stripe_client()
+    await client.v1.refunds.create_async({"payment_intent": intent_id, "amount": amount})
+    refunds = (await client.v1.refunds.list_async({"payment_intent": intent_id})).data
+    total = sum(refund.amount for refund in refunds)
+    return {
+        "id": f"ch_{intent_id}",
+        "object": "charge",
+        "payment_intent": intent_id,
+        "amount": SHARE,
+        "amount_refunded": total,
+        "refunded": total >= SHARE,
+        "refunds": {"data": [{"id": refund.id} for refund in refunds]},
+    }
+
+
+async def deliver(client, charge: dict) -> str:
+    payload, headers = signed("charge.refunded", charge)
+    response = await client.post("/api/v1/stripe/webhook", content=payload, headers=headers)
+    assert response.status_code == 200, response.text
+    stored = await StripeEvent.select(StripeEvent.id).order_by(StripeEvent.id, ascending=False).first()
+    return await payments.apply_event(stored["id"])
+
+
+async def escrow_follows() -> list[int]:
+    """The events payments published, delivered to prepaid's actor; how many refunds each followed."""
+    return [
+        await services.follow_stripe_refunds(topics.PrepaidRefundedInStripe.read(payload).payment_id)
+        for _, payload in await events(TOPIC)
+    ]
+
+
+async def test_a_partial_refund_in_stripe_takes_unused_sessions_off_the_end_once(client, world):
+    offer_id = await prepaid_offer(world, sessions=3)
+    buyer = await member(world)
+    package = await buy(buyer, offer_id)
+    staff = await staff_principal(world)
+    await vouchers.redeem(staff, package["code"])
+    await events(TOPIC)
+    # The third session's part and one yuan more: session 3 goes, session 2 gives ¥1 less.
+    amount = escrow.part(SHARE, 3, 3) + 100
+    charge = await refund_in_dashboard(package["payment"], amount)
+    assert await deliver(client, charge) == "sent_to_escrow"
+    assert await escrow_follows() == [1]
+    assert await deliver(client, charge) == "already_done"  # the same webhook again
+    assert await services.follow_stripe_refunds(package["payment"]) == 0  # and the actor again
+
+    row = await ledger(package["id"])
+    assert balanced(row) and row["status"] == "active"
+    assert row["left_member_fen"] == SHARE - escrow.part(SHARE, 3, 1) - amount
+    assert row["refunded_m"] == amount and row["refunded_s"] == escrow.part(SUBSIDY, 3, 3)
+    (mine,) = await services.my_packages(buyer)
+    assert mine["sessions_left"] == 1 and mine["refund_reason"] == "stripe" and mine["refunded_member_fen"] == amount
+    last = await vouchers.redeem(staff, package["code"])
+    assert (last.session, last.sessions_left, last.status) == (2, 0, "redeemed")
+    row = await ledger(package["id"])
+    assert balanced(row) and row["status"] == "used_up" and row["left_member_fen"] == 0
+    assert row["released_m"] == escrow.part(SHARE, 3, 1) + escrow.part(SHARE, 3, 2) - 100
+    assert await stripe_refunded(package["payment"]) == amount
+    async with engine().transaction() as transaction:
+        told = await transaction.connection.fetchval(
+            "SELECT count(*) FROM notification WHERE member = $1 AND kind = 'prepaid_refunded_in_stripe'", buyer.id
+        )
+    assert told == 1
+    assert (await services.operator_overview(await operator(world, "chaoyang")))["uncovered"] == 0
+    assert await services.reconcile() == {}
+
+
+async def test_what_the_escrow_cannot_cover_goes_to_the_operators_page(client, world):
+    offer_id = await prepaid_offer(world, sessions=3)
+    package = await buy(await member(world), offer_id)
+    staff = await staff_principal(world)
+    await vouchers.redeem(staff, package["code"])
+    await vouchers.redeem(staff, package["code"])
+    await events(TOPIC)
+    assert await deliver(client, await refund_in_dashboard(package["payment"], SHARE)) == "sent_to_escrow"
+    assert await escrow_follows() == [1]
+    row = await ledger(package["id"])
+    left = escrow.part(SHARE, 3, 3)
+    assert balanced(row) and row["status"] == "refunded" and row["left_member_fen"] == 0
+    assert row["refunded_m"] == left  # never below zero: the escrow gave what it held
+    overview = await services.operator_overview(await operator(world, "chaoyang"))
+    assert (overview["uncovered"], overview["uncovered_fen"]) == (1, SHARE - left)
+    assert await services.reconcile() == {}
+
+    await web_login(client, "console", world.operators["chaoyang"])
+    page = await client.get("/console/prepaid")
+    assert page.status_code == 200
+    assert 'data-testid="escrow-uncovered-alert"' in page.text and "Stripe" in page.text
+    assert f"¥{(SHARE - left) // 100}.{(SHARE - left) % 100:02d}" in page.text
+
+
+async def test_the_platforms_own_part_refunds_are_not_followed(client, world):
+    offer_id = await prepaid_offer(world, sessions=3)
+    package = await buy(await member(world), offer_id)
+    await vouchers.redeem(await staff_principal(world), package["code"])
+    assert await delist(world.providers["chaoyang"]["id"]) == 1
+    assert await services.follow_stripe_refunds(package["payment"]) == 0
+    assert await stripe_refunded(package["payment"]) == SHARE - escrow.part(SHARE, 3, 1)
+    assert await services.reconcile() == {}
+
+
+@pytest.mark.browser
+async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser, live_server, world, shots):
+    offer_id = await prepaid_offer(world, sessions=3)
+    package = await buy(await member(world), offer_id)
+    staff = await staff_principal(world)
+    await vouchers.redeem(staff, package["code"])
+    await vouchers.redeem(staff, package["code"])
+    await events(TOPIC)
+    assert await deliver(client, await refund_in_dashboard(package["payment"], SHARE)) == "sent_to_escrow"
+    assert await escrow_follows() == [1]
+
+    context = await _context(browser, live_server, {"viewport": {"width": 1440, "height": 900}})
+    console = await context.new_page()
+    _watch(console)
+    try:
+        await console.goto("/console/login")
+        await sign_in(console, world.operators["chaoyang"], PASSWORD)
+        await console.goto("/console/prepaid")
+        await expect(console.locator("[data-testid=escrow-uncovered-alert]")).to_contain_text(
+            money.yuan(SHARE - escrow.part(SHARE, 3, 3))
+        )
+        await expect(console.locator("[data-testid=escrow-outside-row]")).to_have_count(1)
+        await shots.take(console, "escrow-uncovered")
+    finally:
+        await context.close()
