@@ -25,6 +25,23 @@ ACTIONS = {
     "rating.held_cleared": N_("decided whether a held rating counts"),
     "settlement.approved": N_("approved a settlement statement"),
     "complaint.forwarded": N_("forwarded a complaint to another union or operator"),
+    "evaluator_key.issued": N_("issued an API key to an evaluator"),
+    "evaluator_key.rotated": N_("replaced an evaluator's API key"),
+    "evaluator_key.revoked": N_("revoked an evaluator's API key"),
+}
+
+# Changes that need a second operator (marketplace/core/identity/approvals.py) are recorded
+# as "<kind>.proposed", "<kind>.approved" and "<kind>.rejected".
+APPROVAL_KINDS = {
+    "points_grant": N_("a points grant"),
+    "points_adjustment": N_("a correction of a member's points"),
+    "statement_close": N_("closing a settlement statement"),
+    "payout_account": N_("a provider's payout account"),
+}
+APPROVAL_STEPS = {
+    "proposed": N_("proposed %(change)s, waiting for a second operator's approval"),
+    "approved": N_("approved %(change)s proposed by another operator"),
+    "rejected": N_("turned down %(change)s proposed by another operator"),
 }
 
 # Changes through pages and the API (the middleware's "http.post" and so on), by route.
@@ -91,6 +108,7 @@ MENU = [
     ("node.created", N_("New union nodes")),
     ("evaluator.sample_export", N_("Follow-up sample exports")),
     ("complaint.forwarded", N_("Complaints forwarded")),
+    ("evaluator_key.", N_("Evaluators' API keys")),
     ("http.", N_("Other changes made in the console and the portal")),
 ]
 
@@ -108,6 +126,7 @@ SUBJECTS = {
     "roster_import": N_("Roster import"),
     "evaluator_org": N_("Evaluator"),
     "complaint": N_("Complaint"),
+    "approval_request": N_("Change waiting for approval"),
 }
 
 
@@ -124,6 +143,9 @@ def describe(event: dict) -> dict:
     page, the link to the thing it changed."""
     if event["action"] in ACTIONS:
         return {"sentence": ACTIONS[event["action"]], "link": None}
+    kind, _, step = event["action"].rpartition(".")
+    if kind in APPROVAL_KINDS and step in APPROVAL_STEPS:
+        return {"sentence": APPROVAL_STEPS[step], "params": {"change": APPROVAL_KINDS[kind]}, "link": None}
     details = event.get("details") or {}
     route = details.get("route") or ""
     sentence, link = _BY_SHAPE.get(_shape(route), (N_("made another change"), None))
