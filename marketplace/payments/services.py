@@ -26,9 +26,10 @@ worker through the outbox, so the endpoint answers at once and a redelivered or
 reordered event changes nothing it should not.
 """
 
+import asyncio
 import json
+import weakref
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 import stripe
 import structlog
@@ -70,8 +71,26 @@ HANDLED_EVENTS = (
 )
 
 
-@lru_cache
+# One client per event loop: its HTTP connections belong to the loop that opened them, and a
+# command or a test that runs several loops one after another would otherwise send through
+# a closed one ("Event loop is closed", retried, and at worst a payment that fails).
+_stripe_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, stripe.StripeClient]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def stripe_client() -> stripe.StripeClient:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # outside a loop: a client of its own, as before
+        return _new_stripe_client()
+    client = _stripe_clients.get(loop)
+    if client is None:
+        client = _stripe_clients[loop] = _new_stripe_client()
+    return client
+
+
+def _new_stripe_client() -> stripe.StripeClient:
     settings = get_settings().stripe
     return stripe.StripeClient(
         settings.api_key,
