@@ -44,17 +44,22 @@ def percentile(values: list[float], p: float) -> float:
     return stats.pct(p)
 
 
-async def wait_ready(base: str, timeout: float = 90) -> None:
+async def wait_ready(base: str, timeout: float = 180) -> None:
+    """Wait for `/ready`; on a busy machine a fresh web process can take a minute. When it
+    never comes, the error says which dependency the app last reported down."""
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as http:
+    last = "no answer"
+    async with httpx.AsyncClient(timeout=5) as http:
         while time.monotonic() < deadline:
             try:
-                if (await http.get(base + "/ready")).status_code == 200:
+                response = await http.get(base + "/ready")
+                if response.status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
+                last = response.text[:500]
+            except httpx.HTTPError as error:
+                last = repr(error)
             await asyncio.sleep(0.3)
-    raise RuntimeError(f"the web app at {base} did not become ready within {timeout:.0f}s")
+    raise RuntimeError(f"the web app at {base} did not become ready within {timeout:.0f}s; it last said: {last}")
 
 
 async def bounded(name: str, awaitable, seconds: float, notes: list[str]):

@@ -13,6 +13,10 @@ from marketplace.runtime import components
 pytestmark = pytest.mark.integration
 
 
+class RecordedRequests(list):
+    failing_with: int | None = None
+
+
 @pytest.fixture(autouse=True)
 def fresh_stripe_check():
     """Each test starts without a remembered Stripe result."""
@@ -58,13 +62,14 @@ async def test_a_stopped_component_turns_ready_to_503_and_health_stays_up(client
 
 @pytest.fixture
 async def recording_stripe(monkeypatch):
-    """An HTTP server that answers like Stripe's API without a key (401) and records what
-    it was sent; the app's Stripe base address points at it for the test."""
-    seen: list[web.Request] = []
+    """An HTTP server that answers like Stripe's API without a key (401), or with the
+    status a test puts in `seen.failing_with`, and records what it was sent; the app's
+    Stripe base address points at it for the test."""
+    seen = RecordedRequests()
 
     async def answer(request: web.Request) -> web.Response:
         seen.append(request)
-        return web.json_response({"error": {"type": "invalid_request_error"}}, status=401)
+        return web.json_response({"error": {"type": "invalid_request_error"}}, status=seen.failing_with or 401)
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
@@ -96,6 +101,20 @@ async def test_ready_asks_stripe_at_most_once_a_minute_and_without_the_key(clien
     monkeypatch.setattr(health._stripe_cached, "seconds", 0.0)
     assert (await client.get("/ready")).json()["components"]["stripe"]["status"] == "up"
     assert len(recording_stripe) == 2
+
+
+async def test_a_failed_stripe_check_is_not_kept_for_a_minute(recording_stripe, monkeypatch):
+    # A start under load once left Stripe's first check timed out, and every /ready for the
+    # next minute repeated it: a bench waiting 90 s for readiness gave up.
+    recording_stripe.failing_with = 503
+    assert (await health.CHECKS["stripe"]())["status"] == "down"
+    assert (await health.CHECKS["stripe"]())["status"] == "down" and len(recording_stripe) == 1
+    recording_stripe.failing_with = None
+    monkeypatch.setattr(health._stripe_cached, "down_seconds", 0.0)
+    assert (await health.CHECKS["stripe"]())["status"] == "up" and len(recording_stripe) == 2
+    # An answer that was up is kept for the longer interval.
+    monkeypatch.setattr(health._stripe_cached, "down_seconds", 3600.0)
+    assert (await health.CHECKS["stripe"]())["status"] == "up" and len(recording_stripe) == 2
 
 
 async def test_concurrent_ready_calls_share_one_stripe_check(recording_stripe):

@@ -3,8 +3,9 @@ answers, each with its latency; 503 naming the one that does not).
 
 Both paths are public, so neither uses nor shows a secret: Stripe is asked without the
 API key (any answer from its API, a 401 included, means it is reachable), and at most
-once a STRIPE_CHECK_SECONDS per process whatever the traffic, so an anonymous caller
-cannot make this server hammer Stripe. The other checks are cheap and local.
+once a STRIPE_CHECK_SECONDS per process while it answers (once a STRIPE_RECHECK_SECONDS
+while it does not) whatever the traffic, so an anonymous caller cannot make this server
+hammer Stripe. The other checks are cheap and local.
 """
 
 import asyncio
@@ -20,6 +21,9 @@ from marketplace.core.settings import get_settings
 
 CHECK_TIMEOUT = 2.0
 STRIPE_CHECK_SECONDS = 60.0
+# A failed check is not kept for a minute: one slow answer while the machine is busy (a
+# deploy, a start under load) would hold the process unready long after Stripe is back.
+STRIPE_RECHECK_SECONDS = 5.0
 
 
 async def _postgres() -> None:
@@ -58,18 +62,19 @@ async def _timed(check) -> dict:
 
 
 class _Cached:
-    """The last result of a check, reused until it is `seconds` old; concurrent callers
-    share one check instead of each starting their own."""
+    """The last result of a check, reused until it is `seconds` old (`down_seconds` when
+    it failed); concurrent callers share one check instead of each starting their own."""
 
-    def __init__(self, check, seconds: float) -> None:
-        self.check, self.seconds = check, seconds
+    def __init__(self, check, seconds: float, down_seconds: float) -> None:
+        self.check, self.seconds, self.down_seconds = check, seconds, down_seconds
         self.result: dict | None = None
         self.checked_at = 0.0
         self.lock = asyncio.Lock()
 
     async def __call__(self) -> dict:
         async with self.lock:
-            if self.result is None or time.monotonic() - self.checked_at >= self.seconds:
+            kept_for = self.seconds if self.result and self.result["status"] == "up" else self.down_seconds
+            if self.result is None or time.monotonic() - self.checked_at >= kept_for:
                 self.result = await _timed(self.check)
                 self.checked_at = time.monotonic()
                 return self.result
@@ -79,7 +84,7 @@ class _Cached:
         self.result = None
 
 
-_stripe_cached = _Cached(_stripe, STRIPE_CHECK_SECONDS)
+_stripe_cached = _Cached(_stripe, STRIPE_CHECK_SECONDS, STRIPE_RECHECK_SECONDS)
 
 CHECKS: dict[str, Callable[[], Awaitable[dict]]] = {
     "postgres": lambda: _timed(_postgres),

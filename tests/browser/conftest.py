@@ -43,7 +43,8 @@ async def browser(static_assets) -> Browser:
 
 async def _context(browser: Browser, base_url: str, device: dict) -> BrowserContext:
     context = await browser.new_context(base_url=base_url, locale="zh-CN", timezone_id="Asia/Shanghai", **device)
-    context.set_default_timeout(10_000)
+    # Generous: at a CI machine's load a navigation can take seconds; a passing step never waits it out.
+    context.set_default_timeout(30_000)
     return context
 
 
