@@ -194,6 +194,36 @@ async def search(
         raise EngineUnavailable("bad JSON") from error
 
 
+class Enqueued(msgspec.Struct):
+    """The engine's answer to a write: the task it queued."""
+
+    task_uid: int = msgspec.field(name="taskUid")
+
+
+_ENQUEUED = msgspec.json.Decoder(Enqueued)
+
+
+async def add_documents(uid: str, documents: list[dict]) -> Enqueued:
+    """Upsert these documents (POST /indexes/<uid>/documents); the task queued for it.
+
+    Encoded by msgspec rather than the SDK's `json.dumps`: for 6,700 documents that took
+    six times the CPU (145 ms against 25) and escaped every Chinese character, so the
+    engine received and parsed 16.1 MB instead of 12.5; a reindex sends 120,000."""
+    try:
+        async with _search_session().post(
+            f"indexes/{uid}/documents",
+            params={"primaryKey": "id"},
+            data=msgspec.json.encode(documents),
+            timeout=aiohttp.ClientTimeout(total=TASK_TIMEOUT_MS / 1000),
+        ) as response:
+            content = await response.read()
+    except (TimeoutError, aiohttp.ClientError) as error:
+        raise EngineUnavailable(type(error).__name__) from error
+    if response.status != 202:
+        raise EngineUnavailable(f"HTTP {response.status}: {content[:200]!r}")
+    return _ENQUEUED.decode(content)
+
+
 async def healthy(timeout: float = 5.0) -> bool:
     """False when the engine is down: it refuses the connection or answers its health check
     with an error. A health check that times out means an overloaded machine, not a dead
@@ -498,9 +528,9 @@ async def _replace(index, held: str, offer_ids: list[int], mark: bool = True) ->
         }
         written = await overlay.mark("offer", {offer_id: visible.get(offer_id, False) for offer_id in offer_ids})
     keep = ", ".join(quote(document["id"]) for document in documents)
-    tasks = [await index.delete_documents_by_filter(f"({held}) AND id NOT IN [{keep}]" if keep else held)]
+    tasks: list[Any] = [await index.delete_documents_by_filter(f"({held}) AND id NOT IN [{keep}]" if keep else held)]
     if documents:
-        tasks.append(await index.add_documents(documents, primary_key="id"))
+        tasks.append(await add_documents(index.uid, documents))
     for task in tasks:  # run in order by the engine: the last to finish is the last queued
         await _wait(task)
     await overlay.clear("offer", written)
@@ -873,7 +903,7 @@ async def reindex(
                     break
                 documents = await _documents(offers)
                 check()
-                task = await meili.index(fresh).add_documents(documents, primary_key="id") if documents else None
+                task = await add_documents(fresh, documents) if documents else None
                 state.batches.append([task.task_uid if task else -1, offers[-1]["id"], len(offers), len(documents)])
                 await _save_reindex(live, state)
                 if progress:
