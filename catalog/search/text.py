@@ -170,18 +170,22 @@ class Vocabulary:
         )
         return best[1] if best and 0 < best[0] <= allowed else None
 
+    def knows(self, query: str) -> bool:
+        """Whether this query is a word of the catalogue or made of them: not written wrong.
+        A single character is no known word (it is matched inside words)."""
+        if query in self.known:
+            return True
+        found = [word for word in words(query) if len(word) > 1]
+        return bool(found) and all(word in self.known for word in found)
+
     def correct(self, query: str) -> str | None:
         """A known word that sounds like this Chinese query, when the query is not itself
         made of known words; None otherwise."""
-        if not query or not has_han(query) or query in self.known:
+        if not query or not has_han(query) or self.knows(query):
             return None
         runs = _HAN_RUN.findall(query)
         if len(runs) != 1 or runs[0] != query or len(query) < 2:
             return None  # mixed text or a single character: no guess
-        if all(word in self.known for word in words(query) if len(word) > 1) and any(
-            len(word) > 1 for word in words(query)
-        ):
-            return None
         corrected = self.by_sound.get(query_pinyin(query))
         return corrected if corrected and corrected != query else None
 

@@ -508,6 +508,27 @@ async def test_hits_show_the_stock_left_now_and_points_are_never_free(client, wo
     assert offers["yoga"] not in free
 
 
+async def test_a_known_word_that_a_filter_leaves_empty_is_not_searched_again(client, world, offers, monkeypatch):
+    """瑜伽 is a word of the catalogue: when a filter leaves nothing, the engine is not asked
+    again by its pinyin (nothing was written wrong); a word written wrong still is."""
+    from catalog.search import terms
+
+    terms.forget_vocabulary()
+    asked, engine_search = [], index.search
+
+    async def counting(body, *args, **kwargs):
+        asked.append(body["q"])
+        return await engine_search(body, *args, **kwargs)
+
+    monkeypatch.setattr(index, "search", counting)
+    nothing = {"min_price": 2_000_000_000}  # no offer costs this much
+    assert (await search(client, q="瑜伽", **nothing))["total"] == 0
+    assert asked == ["瑜伽"]
+    asked.clear()
+    assert (await search(client, q="游永", **nothing))["total"] == 0  # sounds like 游泳
+    assert asked[-1] == "youyong"
+
+
 async def test_corrections_suggestions_and_popular_searches(client, world, offers):
     from catalog.search import terms
     from catalog.tables import SearchTermDaily

@@ -26,6 +26,8 @@ def test_a_word_that_sounds_right_is_corrected_and_a_known_one_is_not():
     assert vocabulary.correct("游永") == "游泳"
     assert vocabulary.correct("建身") == "健身"
     assert vocabulary.correct("游泳") is None and vocabulary.correct("泳") is None
+    assert vocabulary.knows("游泳") and vocabulary.knows("健身 游泳")
+    assert not vocabulary.knows("游永") and not vocabulary.knows("泳")  # a single character is no word
     assert vocabulary.correct_latin("dentst") == "dentist"
     assert vocabulary.correct_latin("massage") is None  # found as typed: nothing to correct
     assert vocabulary.correct_latin("xyz") is None
