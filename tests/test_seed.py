@@ -11,6 +11,7 @@ from marketplace.core import dates, pii, reference_data as ref
 from marketplace.core.db import engine
 from marketplace.core.federation.services import id_check_digit, is_valid_id_number
 from marketplace.core.identity.passwords import verify_password
+from marketplace.core.identity.principal import Principal
 from marketplace.seed import catalogue as cat
 from providers.credit_codes import (
     credit_code_check_char,
@@ -536,16 +537,19 @@ async def _prepaid_packages_were_bought_and_one_taken_back(member: int, provider
     from marketplace.prepaid import services as prepaid
 
     mine = await _fetch("SELECT provider, status, cooling_off_days FROM prepaid_package WHERE member = $1", member)
-    other_gyms = await _value(
-        "SELECT count(*) FROM offer o JOIN provider p ON p.id = o.provider "
-        "WHERE o.kind = 'prepaid' AND o.status = 'published' AND p.status = 'active' AND p.id <> $1",
+    other_gyms = await _value(  # within her reach: Hebei's gyms sell to Hebei's members
+        "SELECT count(*) FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node s ON s.id = o.node_scope "
+        "WHERE o.kind = 'prepaid' AND o.status = 'published' AND p.status = 'active' AND p.id <> $1 "
+        "AND (SELECT n.path FROM member m JOIN union_node n ON n.id = m.node WHERE m.id = $2) LIKE s.path || '%'",
         provider,
+        member,
     )
     assert len(mine) == 1 + (other_gyms > 0) and {row["status"] for row in mine} == {"active"}
     assert provider in {row["provider"] for row in mine}
     shop = await _fetch("SELECT status FROM prepaid_package WHERE provider = $1 AND member <> $2", provider, member)
     assert sorted(row["status"] for row in shop) == ["active", "active", "refunded"]
-    assert await _value("SELECT count(*) FROM prepaid_refund WHERE stripe_refund_id IS NOT NULL") == 1
+    sent = "SELECT count(*) FROM prepaid_refund r JOIN prepaid_package k ON k.id = r.package "
+    assert await _value(sent + "WHERE r.stripe_refund_id IS NOT NULL AND k.provider = $1", provider) == 1
     assert await prepaid.reconcile() == {}
 
 
@@ -751,3 +755,62 @@ async def _the_hebei_desk_is_not_empty():
     keys = "SELECT count(*) FROM evaluator_api_key k JOIN evaluator_org o ON o.id = k.org " + on_node.format("o")
     assert await count(keys) == 1
     assert await count("SELECT count(*) FROM settlement_statement t " + by_provider.format("t")) >= 1
+    await _shijiazhuang_has_standings_and_escrow()
+
+
+async def _shijiazhuang_has_standings_and_escrow():
+    """What the city's operator (shijiazhuang) found empty before: its shops taken through the
+    policy by its own weekly runs (a toy seed gives its one role-taking shop the mildest roles
+    only), and its gym's class packages bought through the real paid path, one taken back."""
+    from marketplace.prepaid import services as prepaid
+
+    city = (await _fetch("SELECT id, path FROM union_node WHERE code = '130100'"))[0]
+    standings = await _fetch(
+        "SELECT s.state, p.node, c.ratings_n FROM provider_standing s JOIN provider p ON p.id = s.provider "
+        "JOIN union_node n ON n.id = p.node JOIN provider_scorecard c ON c.provider = p.id "
+        "WHERE n.path LIKE $1 || '%' AND s.state <> 'good'",
+        city["path"],
+    )
+    assert standings and {s["state"] for s in standings} <= {"watch", "warning", "probation"}, standings
+    assert all(s["node"] == city["id"] and s["ratings_n"] >= 10 for s in standings)  # the city's shops, rated
+    # Written by the policy's runs, not by hand: each level has its standing event.
+    events = await _fetch(
+        "SELECT e.to_state FROM standing_event e JOIN provider p ON p.id = e.provider WHERE p.node = $1", city["id"]
+    )
+    assert {s["state"] for s in standings} <= {e["to_state"] for e in events}
+    # The province's desk opens its cases on the city's shops first.
+    cases = "SELECT count(*) FROM enforcement_case e JOIN provider p ON p.id = e.provider JOIN union_node n "
+    assert await _value(cases + "ON n.id = p.node WHERE n.path LIKE $1 || '%'", city["path"]) >= 1
+    packages = await _fetch(
+        "SELECT k.status, k.member_fen, n.path FROM prepaid_package k JOIN provider p ON p.id = k.provider "
+        "JOIN union_node pn ON pn.id = p.node JOIN member m ON m.id = k.member JOIN union_node n ON n.id = m.node "
+        "WHERE pn.path LIKE $1 || '%'",
+        city["path"],
+    )
+    assert sorted(k["status"] for k in packages) == ["active", "active", "refunded"]
+    assert all(k["path"].startswith(city["path"]) and k["member_fen"] > 0 for k in packages)  # the city's members
+    assert (
+        await _value(
+            "SELECT count(*) FROM prepaid_refund r JOIN prepaid_package k ON k.id = r.package JOIN provider p "
+            "ON p.id = k.provider JOIN union_node n ON n.id = p.node WHERE n.path LIKE $1 || '%' "
+            "AND r.stripe_refund_id IS NOT NULL",
+            city["path"],
+        )
+        == 1
+    )  # sent back through Stripe
+    # The city's operator sees them on the escrow page: held per gym, and the refund.
+    row = (await _fetch("SELECT id, display_name, node, role FROM operator WHERE username = 'shijiazhuang'"))[0]
+    operator = Principal(
+        kind="operator",
+        id=row["id"],
+        display_name=row["display_name"],
+        node_id=row["node"],
+        node_path=city["path"],
+        role=row["role"],
+    )
+    escrow = await prepaid.operator_overview(operator)
+    assert sum(p["left_fen"] for p in escrow["providers"]) == sum(
+        k["member_fen"] for k in packages if k["status"] == "active"
+    )
+    assert [r["reason"] for r in escrow["refunds"]] == ["cooling_off"]
+    assert await prepaid.reconcile() == {}

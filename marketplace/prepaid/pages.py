@@ -1,14 +1,18 @@
 """Pages of prepaid packages: buying one (the terms shown first), the member's 我的套餐 with
-the cooling-off button, the provider's 预付资金 and the console's escrow overview.
+the cooling-off button, the provider's 预付资金 and the console's escrow overview, where an
+operator marks what the escrow could not cover of a Stripe refund as resolved (a note, a
+confirmation).
 
 Thin handlers: read the form, call one service, render or redirect."""
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from marketplace.core.errors import DomainError
+from marketplace.core.audit.middleware import nothing_changed
+from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
 from marketplace.core.web import nav
+from marketplace.core.web.forms import form_error
 from marketplace.core.web.nav import N_
 from marketplace.core.web.params import BigId
 from marketplace.prepaid import services
@@ -68,12 +72,59 @@ async def provider_funds(request: Request) -> Template:
     )
 
 
-@get("/console/prepaid", guards=[guards.operator], include_in_schema=False)
-async def console_escrow(request: Request) -> Template:
+async def _console(
+    request: Request,
+    *,
+    status: int = 200,
+    resolve_id: int | None = None,
+    resolve_note: str = "",
+    resolve_error: DomainError | None = None,
+    confirm_resolve: dict | None = None,
+) -> Template:
+    done = request.query_params.get("done")
     return Template(
         template_name="prepaid/console.html",
-        context={"escrow": await services.operator_overview(request.user), "reason_labels": services.REASONS},
+        status_code=status,
+        context={
+            "escrow": await services.operator_overview(request.user),
+            "reason_labels": services.REASONS,
+            "resolve_id": resolve_id,
+            "resolve_note": resolve_note,
+            "resolve_error": form_error(resolve_error) if resolve_error else None,
+            "confirm_resolve": confirm_resolve,
+            "done": done if done == "resolved" else None,
+        },
     )
 
 
-ROUTES: list = [buy, my_packages, take_back, provider_funds, console_escrow]
+@get("/console/prepaid", guards=[guards.operator], include_in_schema=False)
+async def console_escrow(request: Request) -> Template:
+    return await _console(request)
+
+
+@post("/console/prepaid/outside/{outside_id:int}/resolve", guards=[guards.operator], include_in_schema=False)
+async def console_resolve(request: Request, outside_id: BigId) -> Response:
+    """An operator marks an uncovered refund as resolved: first a confirmation naming the
+    refund and the note, then (confirm=1) the mark, audited."""
+    form = dict(await request.form())
+    note = (form.get("note") or "").strip()
+    try:
+        if form.get("confirm") == "1":
+            await services.resolve_uncovered(request.user, outside_id, note)
+            return Redirect(path="/console/prepaid?done=resolved")
+        refund = await services.uncovered_refund(request.user, outside_id)
+        if not services.NOTE_LENGTH[0] <= len(note) <= services.NOTE_LENGTH[1]:
+            raise Invalid("Explain what was done in 10 to 2,000 characters.", field="note")
+    except DomainError as error:
+        if error.status in (401, 403, 404):
+            raise
+        return await _console(
+            request, status=error.status, resolve_id=outside_id, resolve_note=note, resolve_error=error
+        )
+    nothing_changed(request)
+    return await _console(
+        request, resolve_id=outside_id, resolve_note=note, confirm_resolve={"refund": refund, "note": note}
+    )
+
+
+ROUTES: list = [buy, my_packages, take_back, provider_funds, console_escrow, console_resolve]

@@ -27,8 +27,9 @@ import structlog
 from evaluation.enforcement import freeze, prepaid_rules
 from marketplace.campaigns import services as campaigns
 from marketplace.core import dates, money, notifications, personal_data
+from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
 from marketplace.core.federation.services import require_current_member
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
@@ -440,6 +441,67 @@ async def _follow_stripe_refund(payment_id: int, stripe_refund_id: str, amount_f
     return True
 
 
+NOTE_LENGTH = (10, 2000)
+
+
+async def _uncovered(connection, principal: Principal, outside_id: int, *, lock: bool = False) -> dict:
+    """A refund made in Stripe whose uncovered part is still to resolve, in the operator's
+    scope: another scope's is not found, as a missing one."""
+    guards.require_operator(principal)
+    row = await connection.fetchrow(
+        "SELECT x.id, x.amount_fen, x.uncovered_fen, x.created_at, x.resolved_at, x.stripe_refund_id, "
+        "pr.id AS provider_id, pr.name AS provider_name, o.title_zh, o.title_en, n.path "
+        "FROM prepaid_outside_refund x JOIN prepaid_package p ON p.id = x.package "
+        "JOIN provider pr ON pr.id = p.provider JOIN offer o ON o.id = p.offer JOIN union_node n ON n.id = pr.node "
+        "WHERE x.id = $1" + (" FOR UPDATE OF x" if lock else ""),
+        outside_id,
+    )
+    if row is None or not principal.covers(row["path"]):
+        raise NotFound("No such refund in your scope.", code="outside_refund_not_found")
+    if row["uncovered_fen"] <= 0:
+        raise Conflict("The escrow covered this refund: there is nothing to resolve.", code="nothing_uncovered")
+    if row["resolved_at"] is not None:
+        raise Conflict("This refund has already been marked as resolved.", code="already_resolved")
+    return dict(row)
+
+
+async def uncovered_refund(principal: Principal, outside_id: int) -> dict:
+    """The refund an operator is about to mark as resolved (for the confirmation)."""
+    async with engine().transaction() as transaction:
+        return await _uncovered(transaction.connection, principal, outside_id)
+
+
+async def resolve_uncovered(principal: Principal, outside_id: int, note: str) -> dict:
+    """An operator marks what the escrow could not cover of a refund made in Stripe as
+    resolved (recovered from the provider, or booked as the union's loss, outside the
+    platform), with a note of 10 to 2,000 characters: audited, once."""
+    guards.require_operator(principal)
+    note = (note or "").strip()
+    if not NOTE_LENGTH[0] <= len(note) <= NOTE_LENGTH[1]:
+        raise Invalid("Explain what was done in 10 to 2,000 characters.", field="note")
+    async with engine().transaction() as transaction:
+        connection = transaction.connection
+        row = await _uncovered(connection, principal, outside_id, lock=True)
+        resolved = await connection.fetchrow(
+            "UPDATE prepaid_outside_refund SET resolved_at = now(), resolved_by = $2, resolution_note = $3 "
+            "WHERE id = $1 RETURNING id, resolved_at, resolved_by, resolution_note",
+            outside_id,
+            principal.id,
+            note,
+        )
+        await audit.record(
+            connection,
+            principal,
+            "prepaid.uncovered_resolved",
+            "prepaid_outside_refund",
+            outside_id,
+            note,
+            {"provider_id": row["provider_id"], "uncovered_fen": row["uncovered_fen"]},
+        )
+    log.info("prepaid_uncovered_resolved", outside_id=outside_id, operator_id=principal.id)
+    return dict(resolved)
+
+
 async def refund_expired(now: datetime | None = None, limit: int = 500) -> int:
     """Packages whose time ran out with money left: what is left goes back (periodic)."""
     now = now or datetime.now(UTC)
@@ -651,10 +713,20 @@ async def operator_overview(principal: Principal) -> dict:
         )
         outside = await connection.fetch(
             "SELECT x.id, x.amount_fen, x.covered_member_fen, x.uncovered_fen, x.created_at, x.stripe_refund_id, "
+            "x.resolved_at, x.resolution_note, op.display_name AS resolved_by_name, "
             "pr.id AS provider_id, pr.name AS provider_name, o.title_zh, o.title_en FROM prepaid_outside_refund x "
             "JOIN prepaid_package p ON p.id = x.package JOIN provider pr ON pr.id = p.provider "
-            "JOIN offer o ON o.id = p.offer JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' "
-            "ORDER BY (x.uncovered_fen > 0) DESC, x.id DESC LIMIT 100",
+            "JOIN offer o ON o.id = p.offer JOIN union_node pn ON pn.id = pr.node "
+            "LEFT JOIN operator op ON op.id = x.resolved_by WHERE pn.path LIKE $1 || '%' "
+            "ORDER BY (x.uncovered_fen > 0 AND x.resolved_at IS NULL) DESC, x.id DESC LIMIT 100",
+            scope,
+        )
+        # The alert counts what is still to resolve, of every such refund (not only the 100 shown).
+        open_ = await connection.fetchrow(
+            "SELECT count(*) AS n, coalesce(sum(x.uncovered_fen), 0) AS fen FROM prepaid_outside_refund x "
+            "JOIN prepaid_package p ON p.id = x.package JOIN provider pr ON pr.id = p.provider "
+            "JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' AND x.uncovered_fen > 0 "
+            "AND x.resolved_at IS NULL",
             scope,
         )
     return {
@@ -662,8 +734,8 @@ async def operator_overview(principal: Principal) -> dict:
         "nodes": [_with_left(row) for row in nodes],
         "refunds": [dict(row) for row in refunds],
         "outside": [dict(row) for row in outside],
-        "uncovered_fen": sum(row["uncovered_fen"] for row in outside),
-        "uncovered": sum(1 for row in outside if row["uncovered_fen"] > 0),
+        "uncovered_fen": int(open_["fen"]),
+        "uncovered": int(open_["n"]),
     }
 
 

@@ -7,6 +7,7 @@ from marketplace.payments.tables import Payment
 from marketplace.vouchers.tables import Voucher
 
 _PROVIDER = LazyTableReference("Provider", module_path="providers.tables")
+_OPERATOR = LazyTableReference("Operator", module_path="marketplace.core.identity.tables")
 
 
 class PrepaidPackage(Table, tablename="prepaid_package"):
@@ -92,3 +93,8 @@ class PrepaidOutsideRefund(Table, tablename="prepaid_outside_refund"):
     uncovered_fen = Integer(default=0)
     entry = ForeignKey(PrepaidEntry, null=True, default=None)
     created_at = Timestamptz()
+    # An operator recovered the uncovered part from the provider or booked it as the union's
+    # loss, outside the platform, and said so here (services.resolve_uncovered, audited).
+    resolved_at = Timestamptz(null=True, default=None)
+    resolved_by = ForeignKey(_OPERATOR, null=True, default=None)
+    resolution_note = Text(null=True, default=None)

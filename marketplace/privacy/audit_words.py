@@ -28,6 +28,9 @@ ACTIONS = {
     "evaluator_key.issued": N_("issued an API key to an evaluator"),
     "evaluator_key.rotated": N_("replaced an evaluator's API key"),
     "evaluator_key.revoked": N_("revoked an evaluator's API key"),
+    "prepaid.sales_frozen": N_("stopped a provider's prepaid sales"),
+    "prepaid.sales_resumed": N_("lifted a stop on a provider's prepaid sales"),
+    "prepaid.uncovered_resolved": N_("marked a refund the escrow could not cover as resolved"),
 }
 
 # Changes that need a second operator (marketplace/core/identity/approvals.py) are recorded
@@ -64,6 +67,10 @@ ROUTES = {
     "/console/complaints/{complaint_id:int}/forward": (
         N_("forwarded a complaint to another union or operator"),
         "/console/complaints/{}",
+    ),
+    "/console/prepaid/outside/{outside_id:int}/resolve": (
+        N_("marked a refund the escrow could not cover as resolved"),
+        None,
     ),
     "/console/policies": (N_("published a new version of the evaluation policy"), None),
     "/console/policy": (N_("published a new version of the evaluation policy"), None),
@@ -109,6 +116,7 @@ MENU = [
     ("evaluator.sample_export", N_("Follow-up sample exports")),
     ("complaint.forwarded", N_("Complaints forwarded")),
     ("evaluator_key.", N_("Evaluators' API keys")),
+    ("prepaid.", N_("Prepaid sales stopped and uncovered refunds resolved")),
     ("http.", N_("Other changes made in the console and the portal")),
 ]
 
@@ -127,6 +135,8 @@ SUBJECTS = {
     "evaluator_org": N_("Evaluator"),
     "complaint": N_("Complaint"),
     "approval_request": N_("Change waiting for approval"),
+    "provider": N_("Provider"),
+    "prepaid_outside_refund": N_("Refund made in Stripe"),
 }
 
 

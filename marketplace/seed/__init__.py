@@ -314,6 +314,8 @@ def demo_guide(base: str, evaluator_key: str) -> str:
         "city's scorecards (/console/scorecards) and cases (/console/cases);",
         "'chaoyang' runs its district: a campaign, cases, two draws (/console/draws),",
         "roster imports (/console/roster) and payment disputes (/console/disputes).",
+        "'shijiazhuang' (Hebei) finds shops on watch, warning and probation and its",
+        "gym's class packages in escrow (/console/prepaid).",
         "The member's draw result is in 消息 (/messages); she may enter the open draw.",
         "Administrators and reviewers set up two-factor sign-in (an",
         "authenticator app) at their first console sign-in. No real texts are",
@@ -915,14 +917,19 @@ class _Seeder:
             for offset, provider_id in enumerate(ids):
                 index = done + offset
                 # The first providers show every category (and so every kind) once.
-                kind_type = (
-                    cat.TYPES_BY_CODE[SHOWCASE_TYPES[index]]
-                    if index < len(SHOWCASE_TYPES)
-                    else rng.choices(types, type_weights)[0]
-                )
                 hebei = index >= count - hebei_count
                 # Hebei's shops take turns between its cities: each has some whatever the size.
                 place = HEBEI_CITIES[(count - index) % len(HEBEI_CITIES)] if hebei else None
+                # Hebei's last-but-one shop (Shijiazhuang's at any size) is a gym selling class
+                # packages, so that the city's escrow has money to show (see `hebei_listing`).
+                hebei_gym = hebei and count - index == len(HEBEI_CITIES)
+                kind_type = (
+                    cat.TYPES_BY_CODE["gym"]
+                    if hebei_gym
+                    else cat.TYPES_BY_CODE[SHOWCASE_TYPES[index]]
+                    if index < len(SHOWCASE_TYPES)
+                    else rng.choices(types, type_weights)[0]
+                )
                 home = place["district"] if place else rng.choices(districts, district_weights)[0]
                 if index in DISTRICT_SHOPS and not hebei:  # the demo district's own shops
                     home = demo_district
@@ -937,7 +944,7 @@ class _Seeder:
                     node = self.nodes[home["code"]]["id"]
                 status = (
                     "active"
-                    if index < len(SHOWCASE_TYPES)
+                    if index < len(SHOWCASE_TYPES) or hebei_gym
                     else rng.choices(["active", "applied", "suspended"], [90, 6, 4])[0]
                 )
                 registration = "92" if kind_type.kind in ("restaurant", "merchant") and rng.random() < 0.15 else "91"
@@ -971,6 +978,7 @@ class _Seeder:
                         "node": node,
                         "status": status,
                         "hebei": hebei,
+                        "hebei_gym": hebei_gym,
                         "created": created,
                     }
                 )
@@ -1084,7 +1092,8 @@ class _Seeder:
         done = 0
         self.notify("offers", 0, count)
         seen: dict[int, set[int]] = {}  # provider → templates it already lists: no listing twice while others remain
-        hebei = {"paid": 0, "voucher": 0, "submitted": 0}  # what Hebei's operator is sure to find (see `hebei_listing`)
+        # What Hebei's operators are sure to find (see `hebei_listing`).
+        hebei = {"paid": 0, "voucher": 0, "prepaid": 0, "submitted": 0}
         while done < count:
             size = min(OFFER_CHUNK, count - done)
             records = []
@@ -1093,9 +1102,12 @@ class _Seeder:
                 templates = list(cat.TYPES_BY_CODE[provider["type"]].offers)
                 wanted_kind = ref.OFFER_KINDS[index] if index < len(ref.OFFER_KINDS) else None
                 listed = seen.setdefault(provider["id"], set())
-                status, subsidised = None, False
+                status: str | None = None
+                subsidised: bool | None = False
                 if provider["hebei"] and provider["status"] == "active":
-                    wanted_kind, status, subsidised = self.hebei_listing(hebei, templates, listed, wanted_kind)
+                    wanted_kind, status, subsidised = self.hebei_listing(
+                        hebei, templates, listed, wanted_kind, provider.get("hebei_gym", False)
+                    )
                 if wanted_kind and any(t.kind == wanted_kind for t in templates):  # every kind of offer appears
                     templates = [t for t in templates if t.kind == wanted_kind]
                 fresh = [t for t in templates if id(t) not in listed] or templates
@@ -1108,12 +1120,18 @@ class _Seeder:
 
     @staticmethod
     def hebei_listing(
-        hebei: dict, templates: list[cat.OfferTemplate], listed: set, wanted_kind: str | None
-    ) -> tuple[str | None, str | None, bool]:
+        hebei: dict, templates: list[cat.OfferTemplate], listed: set, wanted_kind: str | None, hebei_gym: bool = False
+    ) -> tuple[str | None, str | None, bool | None]:
         """(kind, status, subsidised) of an active Hebei shop's next listing: the first that can
         is a paid offer on sale with a union subsidy (so the province has card payments, a
         dispute and a campaign that burns, whatever the draw), the next a free voucher (for
-        its draws); then the second listings of a few shops wait for review (待审核)."""
+        its draws); then the second listings of a few shops wait for review (待审核). Shijiazhuang's
+        gym lists a class package on sale first (for the escrow the city's members buy into,
+        `seed/packages.py`), without a subsidy: the province's running campaign covers fitness
+        with a cap per member far below a package's share, and would refuse every purchase."""
+        if hebei_gym and not hebei["prepaid"] and any(t.kind == "prepaid" for t in templates):
+            hebei["prepaid"] += 1
+            return "prepaid", "published", None
         if not hebei["paid"] and any(t.kind == "paid" for t in templates):
             hebei["paid"] += 1
             return "paid", "published", True
@@ -1234,8 +1252,10 @@ class _Seeder:
         template: cat.OfferTemplate,
         status: str | None = None,
         stock: tuple[int, int] | None = None,
-        subsidised: bool = False,
+        subsidised: bool | None = False,
     ) -> tuple:
+        """One offer's row. `subsidised`: True, the union pays a share (at least a yuan); None,
+        it pays none; False, as the draw goes."""
         kind_type = cat.TYPES_BY_CODE[provider["type"]]
         kind = template.kind
         category = template.category or kind_type.category
@@ -1274,6 +1294,8 @@ class _Seeder:
                 subsidy_fen = int(member_fen * 0.6) // 100 * 100
             if subsidised:  # the union pays a share, at least a yuan
                 subsidy_fen = max(subsidy_fen, int(member_fen * 0.3) // 100 * 100, 100)
+            elif subsidised is None:
+                subsidy_fen = 0
 
         total = rng.choice([100, 200, 300, 500, 1000, 2000, 5000]) if stock is None else stock[0]
         if provider["status"] == "applied":

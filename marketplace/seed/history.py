@@ -96,6 +96,13 @@ ROLES: tuple[Role, ...] = (
     {"role": "warning", "start": -21, "quality": 0.55, "complaints": 0.09, "answers": 0.8, "honest": True},
     {"role": "watch", "start": -14, "quality": 0.58, "complaints": 0.07, "answers": 0.9, "honest": True},
 )
+# Shijiazhuang's (the Hebei city's) providers taken through the policy the same way, so that
+# its operator's scorecards show shops on probation, warning and watch. Probation stops a
+# provider's package sales (Prepaid Guard), so it goes to a shop that sells none.
+HEBEI_ROLES = ("probation", "warning", "watch")
+# A draw's offer is of a provider that may still sell (an offer stays published when its
+# provider is delisted or suspended; no member may claim it).
+DRAWN_PROVIDER_ACTIVE = "EXISTS (SELECT 1 FROM provider p WHERE p.id = o.provider AND p.status = 'active')"
 CHAOYANG_CASE_OPEN = "多名会员投诉前台以“系统故障”为由拒收工会优惠券、要求按原价付款，已电话核实两起。"
 CHAOYANG_CASE_KEPT = "会员反映门店擅自缩短营业时间、预约后无人接待，且未在期限内答复投诉，立案核查。"
 CHAOYANG_CASE_KEPT_EXPLANATION = (
@@ -159,6 +166,7 @@ class Desk:
     draws: tuple[tuple[int, int, int | None], ...]  # (places, opened days ago, drawn days ago or None)
     roster: RosterPlan
     disputes: tuple[tuple[str, str, int, int | None], ...]  # (outcome, reason, opened, closed): days from today
+    cases_first_in: str | None = None  # code of a node whose providers its cases go to first
 
 
 CHAOYANG = Desk(
@@ -196,6 +204,7 @@ HEBEI = Desk(
         refused_names=("韩志明", "曹雪", "彭丽", "邓超然", "许国栋"),
     ),
     disputes=(("needs_response", "product_not_received", -3, None),),
+    cases_first_in=ref.HEBEI["city"]["code"],  # Shijiazhuang's operator has cases of their own
 )
 ROLE_CLAIMS_PER_DAY = 4  # a role's provider is busy enough for its figures to count quickly
 ROLE_TYPES = ("fastfood", "restaurant", "supermarket", "gym", "convenience", "cinema")
@@ -551,36 +560,79 @@ class History:
         if len(candidates) - len(own) >= len(ROLES):
             candidates = [p for p in candidates if p not in own]
         for spec, provider in zip(ROLES, candidates, strict=False):  # more candidates than roles
-            provider.role = spec["role"]
-            provider.start = self.day(spec["start"])
-            provider.quality, provider.complaints = spec["quality"], spec["complaints"]
-            provider.answers, provider.honest = spec["answers"], spec["honest"]
-            provider.weight = 1.0
-            if "recovers" in spec:
-                provider.recovers = self.day(spec["recovers"])
-            if spec.get("action", ("",))[0] == "delist":
-                provider.stop = self.day(spec["action"][1])
-            if spec["start"] > -HISTORY_DAYS:  # a newcomer: it joined just before its first claims
-                provider.created = provider.start - timedelta(days=2)
-                await self.db.execute(
-                    "UPDATE provider SET created_at = $2, updated_at = $2 WHERE id = $1", provider.id, provider.created
-                )
-            provider.node, provider.path = beijing["id"], beijing["path"]
-            await self.db.execute("UPDATE provider SET node = $2 WHERE id = $1", provider.id, beijing["id"])
-            # Its everyday offers are live for the whole city from its start, enough of them
-            # for its figures to count quickly.
-            await self.db.execute(
-                "UPDATE offer SET node_scope = $2, status = CASE WHEN status = 'draft' THEN status ELSE 'published' END, per_member_limit = greatest(per_member_limit, 3), "
-                "limit_period = 'month', stock_total = greatest(stock_total, 2000), "
-                "stock_left = greatest(stock_total, 2000), valid_from = least(valid_from, $3), "
-                "created_at = least(created_at, $3), published_at = least(coalesce(published_at, $3), $3), "
-                "updated_at = least(updated_at, $3), valid_to = greatest(valid_to, $4) "
-                "WHERE provider = $1 AND kind <> 'slot'",
-                provider.id,
-                beijing["id"],
-                provider.start - timedelta(days=1),
-                self.day(60),
+            await self.give_role(provider, spec, beijing["id"], beijing["path"])
+        await self.give_hebei_roles()
+
+    async def give_hebei_roles(self) -> None:
+        """Shijiazhuang's shops with everyday offers take `HEBEI_ROLES` as the city's chains take
+        `ROLES`, moved to the city's union: probation to one that sells no prepaid packages
+        (its sales would stop), the others preferring such shops too, so the city's gyms keep
+        selling packages (seed/packages.py). A small seed has fewer shops than roles: the
+        roles it cannot give are left out."""
+        city = self.operators["shijiazhuang"]
+        assert city.node_id is not None and city.node_path is not None  # an operator belongs to a node
+        selling = {
+            row["provider"]
+            for row in await self.db.fetch(
+                "SELECT DISTINCT provider FROM offer WHERE kind = 'prepaid' AND status = 'published'"
             )
+        }
+        candidates = [
+            p
+            for p in self.providers.values()
+            if p is not self.demo_provider
+            and p.status == "active"
+            and p.role is None
+            and p.path.startswith(city.node_path)
+            and await self.db.fetchval(
+                "SELECT count(*) FROM offer WHERE provider = $1 AND kind NOT IN ('slot', 'prepaid') "
+                "AND status <> 'draft'",
+                p.id,
+            )
+            >= 1
+        ]
+        candidates.sort(key=lambda p: (p.id in selling, p.type not in ROLE_TYPES, p.id))
+        specs = {spec["role"]: spec for spec in ROLES}
+        for role in HEBEI_ROLES:
+            provider = next((p for p in candidates if role != "probation" or p.id not in selling), None)
+            if provider is None:
+                continue
+            candidates.remove(provider)
+            await self.give_role(provider, specs[role], city.node_id, city.node_path)
+
+    async def give_role(self, provider: Provider, spec: Role, node_id: int, node_path: str) -> None:
+        """The provider's service turns bad at the role's start; it moves to the union `node_id`
+        (a city's), whose members all see its everyday offers."""
+        provider.role = spec["role"]
+        provider.start = self.day(spec["start"])
+        provider.quality, provider.complaints = spec["quality"], spec["complaints"]
+        provider.answers, provider.honest = spec["answers"], spec["honest"]
+        provider.weight = 1.0
+        if "recovers" in spec:
+            provider.recovers = self.day(spec["recovers"])
+        if spec.get("action", ("",))[0] == "delist":
+            provider.stop = self.day(spec["action"][1])
+        if spec["start"] > -HISTORY_DAYS:  # a newcomer: it joined just before its first claims
+            provider.created = provider.start - timedelta(days=2)
+            await self.db.execute(
+                "UPDATE provider SET created_at = $2, updated_at = $2 WHERE id = $1", provider.id, provider.created
+            )
+        provider.node, provider.path = node_id, node_path
+        await self.db.execute("UPDATE provider SET node = $2 WHERE id = $1", provider.id, node_id)
+        # Its everyday offers are live for the whole city from its start, enough of them
+        # for its figures to count quickly.
+        await self.db.execute(
+            "UPDATE offer SET node_scope = $2, status = CASE WHEN status = 'draft' THEN status ELSE 'published' END, per_member_limit = greatest(per_member_limit, 3), "
+            "limit_period = 'month', stock_total = greatest(stock_total, 2000), "
+            "stock_left = greatest(stock_total, 2000), valid_from = least(valid_from, $3), "
+            "created_at = least(created_at, $3), published_at = least(coalesce(published_at, $3), $3), "
+            "updated_at = least(updated_at, $3), valid_to = greatest(valid_to, $4) "
+            "WHERE provider = $1 AND kind <> 'slot'",
+            provider.id,
+            node_id,
+            provider.start - timedelta(days=1),
+            self.day(60),
+        )
 
     async def load_offers(self) -> None:
         rows = await self.db.fetch(
@@ -1895,7 +1947,10 @@ class History:
     async def desk(self, desk: "Desk") -> None:
         """An area's cases and survey station: a delisting case its operator opened by hand on
         the most complained-about of its providers, one it closed keeping the provider after it
-        put things right, and its survey station's API key."""
+        put things right, and its survey station's API key. Providers the policy is taking
+        through its levels (roles) come last: their own story is the policy's; then those
+        selling prepaid packages (an open case stops their sales); the area's
+        `cases_first_in` first."""
         from evaluation.enforcement import cases
         from evaluation.evaluators import keys
 
@@ -1906,9 +1961,15 @@ class History:
             "WHERE pn.path LIKE $1 || '%' AND p.status = 'active' AND p.id <> $2 AND NOT EXISTS "
             "(SELECT 1 FROM enforcement_case e WHERE e.provider = p.id AND e.kind = 'delisting' "
             "AND e.status IN ('open', 'appealed')) "
-            "GROUP BY p.id ORDER BY n DESC, p.id LIMIT 2",
+            "GROUP BY p.id, pn.path ORDER BY p.id = ANY($3::int[]), EXISTS (SELECT 1 FROM offer o WHERE "
+            "o.provider = p.id AND o.kind = 'prepaid' AND o.status = 'published'), pn.path NOT LIKE $4 || '%', "
+            "n DESC, p.id LIMIT 2",
             operator.node_path,
             self.demo_provider.id if self.demo_provider else 0,
+            [p.id for p in self.providers.values() if p.role],
+            await self.db.fetchval("SELECT path FROM union_node WHERE code = $1", desk.cases_first_in)
+            if desk.cases_first_in
+            else operator.node_path,
         )
         for row, (reason, opened, kept) in zip(rows, desk.cases, strict=False):
             marks = await self.marks(audit=False)
@@ -1939,6 +2000,16 @@ class History:
         await self.desk_draws(CHAOYANG, self.rng)
         await self.desk_draws(HEBEI, random.Random(len(self.vouchers)))
 
+    def not_drawn(self) -> list[int]:
+        """Providers whose offers no draw takes: the demo shop (its own story)."""
+        return [self.demo_provider.id] if self.demo_provider else []
+
+    def drawn_last(self) -> list[int]:
+        """Providers whose offers a draw takes only when there are no others: those the policy
+        takes through its levels (their steady stream of claims leaves few members who may
+        still enter)."""
+        return [p.id for p in self.providers.values() if p.role]
+
     async def desk_draws(self, desk: "Desk", rng: random.Random) -> None:
         """An area's draws: one taking entries now, one drawn two days ago with its 公示,
         places claimed by most winners through the normal claim. Made through the draws' own
@@ -1955,13 +2026,14 @@ class History:
             "SELECT o.id, o.kind, o.stock_left, n.path FROM offer o JOIN union_node n ON n.id = o.node_scope "
             "WHERE n.path LIKE $1 || '%' AND o.status = 'published' "
             "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $2 AND o.stock_left >= 20 "
-            "AND o.valid_from < $3 AND o.provider <> $4 "
-            "ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
+            "AND o.valid_from < $3 AND o.provider <> ALL($4::int[]) AND " + DRAWN_PROVIDER_ACTIVE + " "
+            "ORDER BY o.provider = ANY($6::int[]), o.kind = 'voucher' DESC, o.id LIMIT $5",
             operator.node_path,
             self.day(30),
             self.day(-14),
-            self.demo_provider.id if self.demo_provider else 0,
+            self.not_drawn(),
             wanted + 10,
+            self.drawn_last(),
         )
         if demo:  # a voucher the demo member holds none of first: she entered the drawn one (the first)
             held = {v.offer.id for v in self.vouchers if v.member.id == demo}
@@ -1980,15 +2052,17 @@ class History:
                 "FROM offer o JOIN union_node n ON n.id = o.node_scope "
                 "WHERE n.path LIKE $6 || '%' AND o.status = 'published' "
                 "AND o.kind IN ('voucher', 'points') AND o.groups = '{}' AND o.valid_to > $1 AND o.stock_left >= 20 "
-                "AND o.valid_from < $2 AND o.provider <> $3 AND o.id <> ALL($4::bigint[]) "
-                "ORDER BY o.kind = 'voucher' DESC, o.id LIMIT $5",
+                "AND o.valid_from < $2 AND o.provider <> ALL($3::int[]) AND o.id <> ALL($4::bigint[]) AND "
+                + DRAWN_PROVIDER_ACTIVE
+                + " ORDER BY o.provider = ANY($8::int[]), o.kind = 'voucher' DESC, o.id LIMIT $5",
                 self.day(30),
                 since,
-                self.demo_provider.id if self.demo_provider else 0,
+                self.not_drawn(),
                 [offer["id"] for offer in offers],
                 wanted - len(offers),
                 home,
                 operator.node_path,
+                self.drawn_last(),
             )
             await self.db.execute(
                 "UPDATE offer o SET node_scope = $1 FROM union_node n WHERE n.id = o.node_scope "
@@ -2087,7 +2161,8 @@ class History:
                 draw_id,
                 demo,
             )
-            for row in winners[: max(len(winners) - 2, 0)]:  # the last two have a day left to claim
+            # The last two have a day left to claim; a small draw's first winner has claimed.
+            for row in winners[: max(len(winners) - 2, 1)]:
                 principal = await federation.member_principal(row["member"])
                 if principal is None:
                     continue
@@ -2110,13 +2185,16 @@ class History:
             "SELECT o.id, o.kind, o.stock_left, $4::varchar AS path FROM offer o "
             "JOIN union_node n ON n.id = o.node_scope WHERE n.path LIKE $1 || '%' AND o.status = 'published' "
             "AND o.kind = 'voucher' AND o.groups = '{}' AND o.valid_to > $2 AND o.stock_left >= 20 "
-            "AND o.provider <> $5 AND NOT EXISTS (SELECT 1 FROM voucher v WHERE v.offer = o.id AND v.member = $3) "
-            "AND NOT EXISTS (SELECT 1 FROM draw d WHERE d.offer = o.id) ORDER BY o.id LIMIT 1",
+            "AND o.provider <> ALL($5::int[]) AND NOT EXISTS (SELECT 1 FROM voucher v WHERE v.offer = o.id "
+            "AND v.member = $3) AND NOT EXISTS (SELECT 1 FROM draw d WHERE d.offer = o.id) AND "
+            + DRAWN_PROVIDER_ACTIVE
+            + " ORDER BY o.provider = ANY($6::int[]), o.id LIMIT 1",
             home,
             self.day(30),
             member,
             operator.node_path,
-            self.demo_provider.id if self.demo_provider else 0,
+            self.not_drawn(),
+            self.drawn_last(),
         )
         await self.db.execute(
             "UPDATE offer SET node_scope = $1 WHERE id = ANY($2::bigint[])", operator.node_id, [r["id"] for r in rows]

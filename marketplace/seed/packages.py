@@ -12,6 +12,9 @@ is outside the shop's opening hours (the `today` step's rule for the demo counte
 - The demo member holds the demo shop's package and another gym's, both within their
   cooling-off days (the refund button shows).
 - Three other members bought the demo shop's package; one took it back.
+- In Shijiazhuang (the Hebei city), members of the city's unions bought its gyms' packages
+  (three each, the first taken back), so that the city's and the province's operators see
+  escrow held, per gym and per funding union, and a refund.
 """
 
 from marketplace.core.errors import DomainError
@@ -22,6 +25,11 @@ OTHERS = (False, False, True)
 
 
 async def make(history) -> None:
+    await _demo(history)
+    await _shijiazhuang(history)
+
+
+async def _demo(history) -> None:
     from marketplace.core.federation import services as federation
 
     provider, member = history.demo_provider, history.demo_member
@@ -57,6 +65,35 @@ async def make(history) -> None:
             continue
         if pending.pop(0):
             await _take_back(history, buyer, code)
+
+
+async def _shijiazhuang(history) -> None:
+    """The city's gyms' published packages (two at most), each bought by three members of
+    the city's unions within its reach (`OTHERS`: the first takes theirs back); a gym whose
+    sales are stopped (probation, a case) sells none, as `prepaid.purchase` refuses it."""
+    from marketplace.core.federation import services as federation
+
+    city = history.operators["shijiazhuang"].node_path
+    offers = await history.db.fetch(
+        "SELECT o.id FROM offer o JOIN provider p ON p.id = o.provider JOIN union_node n ON n.id = p.node "
+        "WHERE o.kind = 'prepaid' AND o.status = 'published' AND p.status = 'active' AND n.path LIKE $1 || '%' "
+        "ORDER BY o.id LIMIT 2",
+        city,
+    )
+    members = sorted((m for m in history.members if m.path.startswith(city)), key=lambda m: m.id)
+    taken = 0  # each member buys one package: the members of the first gym are not the second's
+    for offer in offers:
+        pending = list(reversed(OTHERS))  # the first buyer takes theirs back
+        for member in members[taken:]:
+            if not pending:
+                break
+            taken += 1
+            buyer = await federation.member_principal(member.id)
+            code = await _buy(history, buyer, offer["id"]) if buyer is not None else None
+            if buyer is None or code is None:  # out of the offer's reach, a cap: the next member
+                continue
+            if pending.pop(0):
+                await _take_back(history, buyer, code)
 
 
 async def _other_gyms(history, shop_id: int) -> list[int]:

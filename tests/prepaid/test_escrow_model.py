@@ -1,15 +1,23 @@
 """A Hypothesis state machine drives prepaid packages (buy, use a session at the counter,
 let months pass, take back in the cooling-off days, refund, delist the provider, publish a
-new policy, in any order) against the real PostgreSQL, payments and the Stripe stand-in, and
-checks the escrow ledger against a plain model: never negative, never a session released
-twice, and for each package held = released + refunded + left in both shares, to the fen;
-the member shares refunded are what the payments and Stripe say went back.
+new policy, refund part of a payment by hand in the Stripe dashboard, in any order) against
+the real PostgreSQL, payments and the Stripe stand-in, and checks the escrow ledger against a
+plain model: never negative, never a session released twice, and for each package held =
+released + refunded + left in both shares, to the fen; the member shares refunded are what
+the payments and Stripe say went back, and what the escrow could not cover of a dashboard
+refund is what operators are shown.
+
+The model keeps each package's unreleased steps of its release schedule (sessions, or months
+when released monthly), each [member share, subsidy]: a release takes the first step, a
+dashboard refund takes whole steps off the end and the rest of its amount off the member
+share of the last step left (the provider had the released ones already).
 
 The policy's release schedule ("per_session" or "monthly") and refund split (the unused
 subsidy back to the union, or to the member with their share) are drawn anew by a rule: each
 package follows the policy in force when it was bought, whatever is published after."""
 
 import asyncio
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, settings, strategies as st
@@ -18,6 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from evaluation.enforcement import policy
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, DomainError
+from marketplace.payments import services as payments
 from marketplace.prepaid import escrow, services
 from marketplace.vouchers import services as vouchers
 from tests.points.test_ledger import operator
@@ -34,9 +43,22 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+async def refunds_and_uncovered() -> dict[int, tuple[int, int]]:
+    """Per package: what its payment says went back to the member, and what the escrow could
+    not cover of the refunds made in the dashboard (the operators' alert)."""
+    async with engine().transaction() as transaction:
+        rows = await transaction.connection.fetch(
+            "SELECT p.id, pay.refunded_fen, (SELECT coalesce(sum(x.uncovered_fen), 0) FROM prepaid_outside_refund x "
+            "WHERE x.package = p.id) AS uncovered FROM prepaid_package p JOIN payment pay ON pay.id = p.payment"
+        )
+    return {row["id"]: (row["refunded_fen"], row["uncovered"]) for row in rows}
+
+
 class Escrow(RuleBasedStateMachine):
     """The model: per package, the policy it was sold under, sessions used, months released,
-    both shares left and released, and what went back to the member."""
+    the unreleased steps (both shares left), both shares released, what went back to the
+    member (through the platform's refunds and the dashboard's) and what the escrow could not
+    cover."""
 
     world = None
     offer_id = 0
@@ -47,8 +69,11 @@ class Escrow(RuleBasedStateMachine):
         self.model: dict[int, dict] = {}
         self.delisted = False
         self.policy = {"release": "per_session", "refund_subsidy_to_node": True}
+        self.published = 0
 
-    @precondition(lambda self: not self.delisted)
+    # Twice at most per run: a policy changes only what is bought after it, and the steps left
+    # go to the packages.
+    @precondition(lambda self: not self.delisted and self.published < 2)
     @rule(release=st.sampled_from(["per_session", "monthly"]), to_node=st.booleans())
     def publish_policy(self, release, to_node):
         rules = {
@@ -61,6 +86,7 @@ class Escrow(RuleBasedStateMachine):
 
         run(publish())
         self.policy = {"release": release, "refund_subsidy_to_node": to_node}
+        self.published += 1
 
     @precondition(lambda self: not self.delisted and len(self.packages) < 4)
     @rule()
@@ -71,24 +97,33 @@ class Escrow(RuleBasedStateMachine):
             self.policy["refund_subsidy_to_node"],
         )
         self.packages.append(package)
+        steps = SESSIONS if self.policy["release"] == "per_session" else MONTHS
         self.model[package["id"]] = {
             **self.policy,
             "used": 0,
             "months": 0,
-            "left_m": SHARE,
-            "left_s": SUBSIDY,
+            "steps": [[escrow.part(SHARE, steps, k), escrow.part(SUBSIDY, steps, k)] for k in range(1, steps + 1)],
             "released_m": 0,
             "released_s": 0,
             "refunded_m": 0,
             "back": 0,
+            "uncovered": 0,
             "status": "active",
         }
 
-    def _release(self, m: dict, member_fen: int, subsidy_fen: int) -> None:
-        m["left_m"] -= member_fen
-        m["left_s"] -= subsidy_fen
-        m["released_m"] += member_fen
-        m["released_s"] += subsidy_fen
+    @staticmethod
+    def _left(m: dict) -> tuple[int, int]:
+        return sum(step[0] for step in m["steps"]), sum(step[1] for step in m["steps"])
+
+    def _release(self, m: dict, count: int) -> int:
+        """The first `count` unreleased steps go to the provider; the fen released."""
+        released = 0
+        for member_fen, subsidy_fen in m["steps"][:count]:
+            m["released_m"] += member_fen
+            m["released_s"] += subsidy_fen
+            released += member_fen + subsidy_fen
+        del m["steps"][:count]
+        return released
 
     @precondition(lambda self: self.packages)
     @rule(data=st.data())
@@ -110,12 +145,12 @@ class Escrow(RuleBasedStateMachine):
         assert not isinstance(result, str), result
         m["used"] += 1
         assert result.session == m["used"]
-        last = m["used"] == SESSIONS
-        if m["release"] == "per_session":
-            self._release(m, escrow.part(SHARE, SESSIONS, m["used"]), escrow.part(SUBSIDY, SESSIONS, m["used"]))
-        elif last:  # a monthly package's last session releases what is left
-            self._release(m, m["left_m"], m["left_s"])
-        if last:
+        if m["release"] == "per_session":  # sessions refunded in the dashboard are no longer usable
+            self._release(m, 1)
+            assert result.sessions_left == len(m["steps"])
+        elif m["used"] == SESSIONS:  # a monthly package's last session releases what is left
+            self._release(m, len(m["steps"]))
+        if not m["steps"]:
             m["status"] = "used_up"
 
     @precondition(lambda self: self.packages)
@@ -133,25 +168,23 @@ class Escrow(RuleBasedStateMachine):
         released = run(release())
         expected = 0
         if m["status"] == "active" and m["release"] == "monthly":
-            for month in range(m["months"] + 1, months + 1):
-                member_fen, subsidy_fen = escrow.part(SHARE, MONTHS, month), escrow.part(SUBSIDY, MONTHS, month)
-                self._release(m, member_fen, subsidy_fen)
-                expected += member_fen + subsidy_fen
-                m["months"] = month
-                if month == MONTHS:
-                    m["status"] = "used_up"
+            due = min(max(months - m["months"], 0), len(m["steps"]))  # months refunded in the dashboard end it sooner
+            expected = self._release(m, due)
+            m["months"] += due
+            if not m["steps"]:
+                m["status"] = "used_up"
         assert released == expected
 
     def _refund(self, m: dict) -> tuple[int, int]:
         """What a refund of what is left gives the member: their share, and the subsidy as far
         as the package's policy and what they paid allow."""
+        member_fen, subsidy_fen = self._left(m)
         to_member = 0
         if not m["refund_subsidy_to_node"]:
-            to_member = max(0, min(m["left_s"], SHARE - m["back"] - m["left_m"]))
-        member_fen = m["left_m"]
+            to_member = max(0, min(subsidy_fen, SHARE - m["back"] - member_fen))
         m["refunded_m"] += member_fen
         m["back"] += member_fen + to_member
-        m["left_m"] = m["left_s"] = 0
+        m["steps"] = []
         m["status"] = "refunded"
         return member_fen, to_member
 
@@ -169,8 +202,9 @@ class Escrow(RuleBasedStateMachine):
                 return error.code
 
         result = run(attempt())
-        if allowed:
-            assert (result["refund_member_fen"], result["subsidy_to_member_fen"]) == self._refund(m) == (SHARE, 0)
+        if allowed:  # all the member paid, less what the dashboard gave back already
+            left = SHARE - m["back"]
+            assert (result["refund_member_fen"], result["subsidy_to_member_fen"]) == self._refund(m) == (left, 0)
         else:
             assert result == "cooling_off_over"
 
@@ -194,6 +228,72 @@ class Escrow(RuleBasedStateMachine):
             if m["status"] == "active":
                 self._refund(m)
 
+    def _refundable(self, within_escrow: bool) -> list[dict]:
+        return [
+            p
+            for p in self.packages
+            if self.model[p["id"]]["back"] < SHARE and (not within_escrow or self._left(self.model[p["id"]])[0] > 1)
+        ]
+
+    @precondition(lambda self: self._refundable(True))
+    @rule(data=st.data())
+    def refund_in_stripe_within_escrow(self, data):
+        """Finance refunds part of what a package still holds by hand in the Stripe dashboard:
+        whole steps off the end, or a fen either side of them (the rule's edges; any amount is
+        `refund_in_stripe_any`'s)."""
+        package = data.draw(st.sampled_from(self._refundable(True)))
+        m = self.model[package["id"]]
+        left_m = self._left(m)[0]
+        tail = list(itertools.accumulate(step[0] for step in reversed(m["steps"])))
+        edges = sorted({amount for t in tail[:-1] for amount in (t - 1, t, t + 1) if 1 <= amount < left_m})
+        any_amount = st.integers(min_value=1, max_value=left_m - 1)
+        self._refund_in_stripe(package, data.draw(st.sampled_from(edges) if edges else any_amount))
+
+    @precondition(lambda self: self._refundable(False))
+    @rule(data=st.data())
+    def refund_in_stripe_any(self, data):
+        """Finance refunds by hand in the Stripe dashboard any part of a package's payment that
+        Stripe has not given back yet: all the escrow holds, a fen either side, or more than it
+        holds (the provider had it already: not covered), on any package, ended or not."""
+        package = data.draw(st.sampled_from(self._refundable(False)))
+        m = self.model[package["id"]]
+        room, left_m = SHARE - m["back"], self._left(m)[0]
+        edges = sorted({amount for amount in (left_m - 1, left_m, left_m + 1, room) if 1 <= amount <= room})
+        self._refund_in_stripe(package, data.draw(st.sampled_from(edges) | st.integers(min_value=1, max_value=room)))
+
+    def _refund_in_stripe(self, package: dict, amount: int) -> None:
+        """The refund made in the dashboard; the product follows it as prepaid's actor does when
+        payments announces the charge.refunded webhook; the model follows it too."""
+        m = self.model[package["id"]]
+        left_m = self._left(m)[0]
+
+        async def refund_and_follow():
+            async with engine().transaction() as transaction:
+                intent_id = await transaction.connection.fetchval(
+                    "SELECT payment_intent FROM payment WHERE id = $1", package["payment"]
+                )
+            await payments.stripe_client().v1.refunds.create_async({"payment_intent": intent_id, "amount": amount})
+            followed = await services.follow_stripe_refunds(package["payment"])
+            return followed, sum(refund["amount"] for refund in await payments.refunds_in_stripe(package["payment"]))
+
+        followed, in_stripe = run(refund_and_follow())
+        assert followed == 1
+        m["back"] += amount
+        assert in_stripe == m["back"]
+        if m["status"] != "active":  # nothing left in escrow: the provider had it all
+            m["uncovered"] += amount
+        elif amount >= left_m:  # all that is left, and the rest not covered
+            m["refunded_m"] += left_m
+            m["uncovered"] += amount - left_m
+            m["steps"] = []
+            m["status"] = "refunded"
+        else:  # whole steps off the end while they fit, the rest off the last step left
+            rest = amount
+            while len(m["steps"]) > 1 and m["steps"][-1][0] <= rest:
+                rest -= m["steps"].pop()[0]
+            m["steps"][-1][0] -= rest
+            m["refunded_m"] += amount
+
     @invariant()
     def ledger_agrees(self):
         for package in self.packages:
@@ -201,10 +301,13 @@ class Escrow(RuleBasedStateMachine):
             row = run(ledger(package["id"]))
             assert balanced(row)
             assert (row["sessions_used"], row["status"]) == (m["used"], m["status"])
-            assert (row["left_member_fen"], row["left_subsidy_fen"]) == (m["left_m"], m["left_s"])
+            assert (row["left_member_fen"], row["left_subsidy_fen"]) == self._left(m)
             assert (row["released_m"], row["released_s"]) == (m["released_m"], m["released_s"])
             assert row["refunded_m"] == m["refunded_m"]
         if self.packages:
+            assert run(refunds_and_uncovered()) == {
+                p["id"]: (self.model[p["id"]]["back"], self.model[p["id"]]["uncovered"]) for p in self.packages
+            }
             assert run(services.reconcile()) == {}
 
     def teardown(self):
@@ -214,8 +317,8 @@ class Escrow(RuleBasedStateMachine):
             async with engine().transaction() as transaction:
                 c = transaction.connection
                 await c.execute(
-                    "TRUNCATE prepaid_refund, prepaid_entry, prepaid_package, payment, voucher, claim_count, "
-                    "notification CASCADE"
+                    "TRUNCATE prepaid_outside_refund, prepaid_refund, prepaid_entry, prepaid_package, payment, "
+                    "voucher, claim_count, notification CASCADE"
                 )
                 await c.execute("DELETE FROM enforcement_policy")
                 await c.execute(
@@ -232,7 +335,7 @@ def test_the_escrow_ledger_matches_its_model(world):
     run_state_machine_as_test(
         Escrow,
         settings=settings(
-            max_examples=12,
+            max_examples=10,
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=[

@@ -2,13 +2,16 @@
 charge.refunded webhook with a refund the platform did not ask for): the escrow follows it,
 once, taking unused sessions off the end and never going below zero; what the escrow cannot
 cover is shown to operators on the console's escrow page. The platform's own part refunds are
-not followed twice."""
+not followed twice. An operator marks what was not covered as resolved (recovered from the
+provider, or the union's loss), with a note and a confirmation, once, audited."""
 
 import pytest
 from playwright.async_api import expect
 
 from marketplace.core import money
+from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.jobs import topics
 from marketplace.payments import services as payments
 from marketplace.payments.tables import StripeEvent
@@ -16,7 +19,7 @@ from marketplace.prepaid import escrow, services
 from marketplace.vouchers import services as vouchers
 from tests.browser.conftest import _context, _watch
 from tests.browser.test_login import sign_in
-from tests.console.helpers import web_login
+from tests.console.helpers import post, web_login
 from tests.evaluation.test_quality_loop import events
 from tests.factories import PASSWORD
 from tests.payments.stripe_helpers import signed
@@ -27,6 +30,7 @@ from tests.vouchers.test_claims import staff_principal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 TOPIC = "payment.prepaid_refunded_in_stripe"
+NOTE = "已从商户12月结算中扣回超退的金额，财务凭证号 HB-2026-118。"
 
 
 async def refund_in_dashboard(payment_id: int, amount: int) -> dict:
@@ -100,6 +104,11 @@ async def test_a_partial_refund_in_stripe_takes_unused_sessions_off_the_end_once
     assert told == 1
     assert (await services.operator_overview(await operator(world, "chaoyang")))["uncovered"] == 0
     assert await services.reconcile() == {}
+    async with engine().transaction() as transaction:
+        outside_id = await transaction.connection.fetchval("SELECT id FROM prepaid_outside_refund")
+    with pytest.raises(Conflict) as covered:  # the escrow covered it all: nothing to resolve
+        await services.resolve_uncovered(await operator(world, "chaoyang"), outside_id, NOTE)
+    assert covered.value.code == "nothing_uncovered"
 
 
 async def test_what_the_escrow_cannot_cover_goes_to_the_operators_page(client, world):
@@ -126,6 +135,78 @@ async def test_what_the_escrow_cannot_cover_goes_to_the_operators_page(client, w
     assert f"¥{(SHARE - left) // 100}.{(SHARE - left) % 100:02d}" in page.text
 
 
+async def not_covered(client, world) -> int:
+    """A package of three sessions used twice, then refunded in full in the dashboard: the
+    escrow covers the third session's part, the rest is not covered. The refund's row."""
+    offer_id = await prepaid_offer(world, sessions=3)
+    package = await buy(await member(world), offer_id)
+    staff = await staff_principal(world)
+    await vouchers.redeem(staff, package["code"])
+    await vouchers.redeem(staff, package["code"])
+    await events(TOPIC)
+    assert await deliver(client, await refund_in_dashboard(package["payment"], SHARE)) == "sent_to_escrow"
+    assert await escrow_follows() == [1]
+    async with engine().transaction() as transaction:
+        return await transaction.connection.fetchval(
+            "SELECT id FROM prepaid_outside_refund WHERE package = $1 AND uncovered_fen > 0", package["id"]
+        )
+
+
+async def test_an_operator_marks_what_was_not_covered_as_resolved_once_with_a_note(client, world):
+    outside_id = await not_covered(client, world)
+    chaoyang = await operator(world, "chaoyang")
+    with pytest.raises(Invalid) as short:
+        await services.resolve_uncovered(chaoyang, outside_id, "已追回")
+    assert short.value.field == "note"
+    # Another scope's operator finds no such refund, as with an id no row has.
+    for principal, some_id in ((await operator(world, "hebei"), outside_id), (chaoyang, outside_id + 1000)):
+        with pytest.raises(NotFound) as missing:
+            await services.resolve_uncovered(principal, some_id, NOTE)
+        assert missing.value.code == "outside_refund_not_found"
+    assert (await services.operator_overview(chaoyang))["uncovered"] == 1
+
+    resolved = await services.resolve_uncovered(chaoyang, outside_id, f"  {NOTE}\n")
+    assert (resolved["resolved_by"], resolved["resolution_note"]) == (chaoyang.id, NOTE)
+    overview = await services.operator_overview(chaoyang)
+    assert (overview["uncovered"], overview["uncovered_fen"]) == (0, 0)  # the alert is gone
+    (row,) = overview["outside"]  # the refund stays listed, resolved, by whom and when
+    assert row["resolved_at"] == resolved["resolved_at"] and row["resolved_by_name"] == chaoyang.display_name
+    assert row["uncovered_fen"] > 0 and row["resolution_note"] == NOTE
+    with pytest.raises(Conflict) as again:
+        await services.resolve_uncovered(chaoyang, outside_id, NOTE)
+    assert again.value.code == "already_resolved"
+    async with engine().transaction() as transaction:
+        (event,) = await audit.events(transaction.connection, action="prepaid.uncovered_resolved")
+    assert (event["actor_id"], event["subject_id"], event["reason"]) == (chaoyang.id, outside_id, NOTE)
+    assert event["details"]["uncovered_fen"] == row["uncovered_fen"]
+    assert await services.reconcile() == {}
+
+
+async def test_the_console_asks_before_marking_resolved_and_another_scope_finds_nothing(client, world):
+    outside_id = await not_covered(client, world)
+    path = f"/console/prepaid/outside/{outside_id}/resolve"
+    await web_login(client, "console", world.operators["hebei"])
+    await client.get("/console/prepaid")
+    assert (await post(client, path, {"note": NOTE})).status_code == 404
+    assert (await post(client, path, {"note": NOTE, "confirm": "1"})).status_code == 404
+
+    await web_login(client, "console", world.operators["chaoyang"])
+    await client.get("/console/prepaid")
+    short = await post(client, path, {"note": "已追回"})
+    assert short.status_code == 422 and 'data-testid="field-error"' in short.text
+    asked = await post(client, path, {"note": NOTE})
+    assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text and NOTE in asked.text
+    chaoyang = await operator(world, "chaoyang")
+    assert (await services.operator_overview(chaoyang))["uncovered"] == 1  # asking changed nothing
+    done = await post(client, path, {"note": NOTE, "confirm": "1"})
+    assert done.status_code in (302, 303) and done.headers["location"] == "/console/prepaid?done=resolved"
+    page = await client.get("/console/prepaid?done=resolved")
+    assert 'data-testid="escrow-uncovered-alert"' not in page.text
+    assert 'data-testid="resolved"' in page.text and NOTE in page.text and chaoyang.display_name in page.text
+    again = await post(client, path, {"note": NOTE, "confirm": "1"})
+    assert again.status_code == 409 and 'data-testid="resolve-form"' not in again.text
+
+
 async def test_the_platforms_own_part_refunds_are_not_followed(client, world):
     offer_id = await prepaid_offer(world, sessions=3)
     package = await buy(await member(world), offer_id)
@@ -138,14 +219,7 @@ async def test_the_platforms_own_part_refunds_are_not_followed(client, world):
 
 @pytest.mark.browser
 async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser, live_server, world, shots):
-    offer_id = await prepaid_offer(world, sessions=3)
-    package = await buy(await member(world), offer_id)
-    staff = await staff_principal(world)
-    await vouchers.redeem(staff, package["code"])
-    await vouchers.redeem(staff, package["code"])
-    await events(TOPIC)
-    assert await deliver(client, await refund_in_dashboard(package["payment"], SHARE)) == "sent_to_escrow"
-    assert await escrow_follows() == [1]
+    await not_covered(client, world)
 
     context = await _context(browser, live_server, {"viewport": {"width": 1440, "height": 900}})
     console = await context.new_page()
@@ -159,5 +233,15 @@ async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser
         )
         await expect(console.locator("[data-testid=escrow-outside-row]")).to_have_count(1)
         await shots.take(console, "escrow-uncovered")
+        # Recovered from the provider: marked as resolved, with a note and a confirmation.
+        await console.locator("[data-testid=resolve-form] input[name=note]").fill(NOTE)
+        await console.locator("[data-testid=resolve]").click()
+        await expect(console.locator("[data-testid=confirm]")).to_contain_text(NOTE)
+        await shots.take(console, "escrow-resolve-confirm")
+        await console.locator("[data-testid=confirm-yes]").click()
+        await expect(console.locator("[data-testid=resolve-done]")).to_be_visible()
+        await expect(console.locator("[data-testid=escrow-uncovered-alert]")).to_have_count(0)
+        await expect(console.locator("[data-testid=cell-resolution]")).to_contain_text(NOTE)
+        await shots.take(console, "escrow-resolved")
     finally:
         await context.close()

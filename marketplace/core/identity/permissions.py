@@ -62,7 +62,11 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str], str]] = {
         frozenset({"administrator", "finance"}),
         "points grants and adjustments; approving another operator's large ones",
     ),
-    "settlements.manage": ("operator", frozenset({"administrator", "finance"}), "draft and approve statements"),
+    "settlements.manage": (
+        "operator",
+        frozenset({"administrator", "finance"}),
+        "draft and approve statements; resolve refunds the escrow could not cover",
+    ),
     "settlements.pay": (
         "operator",
         frozenset({"administrator", "finance"}),
@@ -372,6 +376,7 @@ ROUTES_BY_PERMISSION: dict[str, tuple[str, ...]] = {
         "POST /console/settlements/{statement_id}/approve",
         "POST /console/settlements/bulk",
         "POST /console/settlements/{statement_id}/close",
+        "POST /console/prepaid/outside/{outside_id}/resolve",
         "POST /api/v1/console/settlements/drafts",
         "POST /api/v1/console/settlements/{statement_id}/approve",
         "POST /api/v1/console/settlements/{statement_id}/close",
