@@ -234,7 +234,7 @@ async def test_the_relayed_event_reaches_the_index_through_a_real_worker(client,
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
     worker.start()
     try:
-        await asyncio.to_thread(broker.join, "default", timeout=20_000)
+        await asyncio.to_thread(broker.join, "default", timeout=120_000)  # returns when drained
     finally:
         worker.stop()
         broker.flush_all()
