@@ -44,9 +44,12 @@ def percentile(values: list[float], p: float) -> float:
     return stats.pct(p)
 
 
-async def wait_ready(base: str, timeout: float = 90) -> None:
+async def wait_ready(base: str, timeout: float = 300) -> None:
+    """Until the web app started for a benchmark answers /ready. A new web process imports
+    the whole app and loads its word lists first: over 90 s, and /ready answers slower than
+    2 s, while test workers share two cores (the bench smoke tests failed so, 4 of 12)."""
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as http:
+    async with httpx.AsyncClient(timeout=10) as http:
         while time.monotonic() < deadline:
             try:
                 if (await http.get(base + "/ready")).status_code == 200:
