@@ -44,12 +44,14 @@ def percentile(values: list[float], p: float) -> float:
     return stats.pct(p)
 
 
-async def wait_ready(base: str, timeout: float = 180) -> None:
-    """Wait for `/ready`; on a busy machine a fresh web process can take a minute. When it
-    never comes, the error says which dependency the app last reported down."""
+async def wait_ready(base: str, timeout: float = 300) -> None:
+    """Until the web app started for a benchmark answers /ready. A new web process imports
+    the whole app and loads its word lists first: over 90 s, and /ready answers slower than
+    2 s, while test workers share two cores (the bench smoke tests failed so, 4 of 12).
+    When it never comes, the error says what the app last answered."""
     deadline = time.monotonic() + timeout
     last = "no answer"
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with httpx.AsyncClient(timeout=10) as http:
         while time.monotonic() < deadline:
             try:
                 response = await http.get(base + "/ready")

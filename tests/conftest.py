@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import hypothesis
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,15 @@ os.environ.setdefault("LOG_FORMAT", "json")
 os.environ.setdefault("TOTP_REQUIRED_ROLES", "")
 # A worker inherits the controller's environment, so its own names are set, not defaulted.
 os.environ["MEILI_INDEX_PREFIX"] = f"test_{WORKER}_" if WORKER else os.environ.get("MEILI_INDEX_PREFIX", "test_")
+
+# Hypothesis times each example (200 ms by default) and its data generation: on two cores
+# shared by test workers, servers and browsers a process can stall longer than that in any
+# example, and Hypothesis then fails the test as "unreliable timings". Timing is what other
+# tests measure; property tests check properties.
+hypothesis.settings.register_profile(
+    "shared_machine", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("shared_machine")
 
 from marketplace import composition  # noqa: E402, F401  (registers the domains, as every process does)
 from marketplace.runtime import components  # noqa: E402
@@ -116,8 +126,12 @@ async def clean_state(request):
     await redis().flushdb()
     # Ids start again at 1: what this process remembered of the last test's offers is void.
     from catalog import services as catalog
+    from catalog.search import breaker
 
     catalog.forget_sold_out()
+    # Searches of an earlier test without an index count as engine failures: three open this
+    # process's breaker, and the next test's searches would answer degraded for seconds.
+    breaker.breaker = breaker.Breaker()
     yield
 
 

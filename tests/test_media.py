@@ -115,10 +115,10 @@ def s3_server():
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # moto imports for seconds, more on a busy machine
     while True:
         try:
-            httpx.get(url, timeout=1)
+            httpx.get(url, timeout=5)
             break
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:

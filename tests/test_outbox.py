@@ -1,6 +1,7 @@
 """The transactional outbox: only committed events are delivered, Redis outages delay
 but never lose them, and a message delivered twice has one effect."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
@@ -23,6 +24,12 @@ pytestmark = pytest.mark.integration
 # Every composed domain's actors, as the worker and the scheduler load them.
 domains.load_actors()
 
+# Budgets on a machine that two test workers share with everything else (the wait ends as
+# soon as the work is done): a new `benefits` process took 22 s to import the app at a load
+# of 13 on two cores; an in-process worker's queue drains in well under a second alone.
+PROCESS_SECONDS = 180
+JOIN_MS = 120_000
+
 
 @pytest.fixture
 def run_worker():
@@ -33,7 +40,7 @@ def run_worker():
         worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
         worker.start()
         try:
-            broker.join("default", timeout=20_000)
+            broker.join("default", timeout=JOIN_MS)
             worker.join()
         finally:
             worker.stop()
@@ -153,17 +160,17 @@ async def test_the_worker_and_scheduler_processes_deliver_end_to_end():
     ]
     try:
         member_id, _ = await add_member(world.nodes["cy_union"], 88, "林涛")
-        for _ in range(120):
-            if await Notification.count().where(Notification.member == member_id) == 1:
-                break
+        # Two processes import the whole app first: tens of seconds on a loaded machine.
+        deadline = time.monotonic() + PROCESS_SECONDS
+        while await Notification.count().where(Notification.member == member_id) != 1:
+            assert time.monotonic() < deadline, f"no welcome within {PROCESS_SECONDS} s"
             await asyncio.sleep(0.25)
-        assert await Notification.count().where(Notification.member == member_id) == 1
         assert await pending() == 0
     finally:
         for process in processes:
             process.send_signal(2)
         for process in processes:
-            process.wait(20)
+            process.wait(PROCESS_SECONDS)
     assert all(process.returncode is not None for process in processes)
 
 
@@ -186,14 +193,13 @@ async def test_jobs_waiting_when_the_worker_starts_run_on_its_pool(tmp_path):
             [sys.executable, "-m", "marketplace.cli", "worker", "--threads", "4"], stdout=log, stderr=log
         )
     try:
-        for _ in range(120):
-            if await Notification.count().where(Notification.kind == "welcome") == 10:
-                break
+        deadline = time.monotonic() + PROCESS_SECONDS  # the worker imports the whole app first
+        while await Notification.count().where(Notification.kind == "welcome") != 10:
+            assert time.monotonic() < deadline, f"not every welcome within {PROCESS_SECONDS} s"
             await asyncio.sleep(0.25)
-        assert await Notification.count().where(Notification.kind == "welcome") == 10
     finally:
         process.send_signal(2)
-        process.wait(30)
+        process.wait(PROCESS_SECONDS)
         broker.flush_all()
     logged = output.read_text()
     assert "invalid connection" not in logged and "Failed to process message" not in logged, logged[-2000:]

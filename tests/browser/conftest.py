@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -21,6 +21,14 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+# How long a page action (a click, a navigation) and an `expect` wait before they fail. Both
+# return as soon as the page is ready, so a passing test takes no longer for them; they
+# are long because two test workers, their live servers, chromium and the engines share
+# two cores, where a page that takes 50 ms alone can take several seconds.
+PAGE_TIMEOUT_MS = 30_000
+EXPECT_TIMEOUT_MS = 15_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +51,7 @@ async def browser(static_assets) -> Browser:
 
 async def _context(browser: Browser, base_url: str, device: dict) -> BrowserContext:
     context = await browser.new_context(base_url=base_url, locale="zh-CN", timezone_id="Asia/Shanghai", **device)
-    # Generous: at a CI machine's load a navigation can take seconds; a passing step never waits it out.
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     return context
 
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from evaluation.tables import EnforcementCase
-from tests.browser.conftest import SCREENSHOTS, _watch
+from tests.browser.conftest import PAGE_TIMEOUT_MS, SCREENSHOTS, _watch
 from tests.browser.test_login import sign_in
 from tests.console.test_cases_console import _held_ratings
 from tests.factories import PASSWORD, now
@@ -36,7 +36,7 @@ async def test_held_ratings_turn_their_own_pages_and_an_empty_history_reads_as_a
     context = await browser.new_context(
         base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = await context.new_page()
     _watch(page)
     try:

@@ -6,7 +6,7 @@ tests/artifacts/screenshots/ for people to look at."""
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import _watch
+from tests.browser.conftest import PAGE_TIMEOUT_MS, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD
 from tests.test_page_language import _seed
@@ -21,7 +21,7 @@ async def _page(browser, live_server, viewport, english=False):
     context = await browser.new_context(
         base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", viewport=viewport
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     if english:
         await context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
     page = await context.new_page()

@@ -15,8 +15,16 @@ from tests.factories import add_provider
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_state")]
 HTML = {"accept": "text/html"}
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
+# A past day, still past if the session runs on past midnight in Shanghai.
+YESTERDAY = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)).isoformat()
+
+
+def tomorrow() -> str:
+    """Asked when the test runs, not when the module was collected: a session that began
+    before midnight in Shanghai would otherwise send today as tomorrow."""
+    return (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)).isoformat()
+
+
 HEADER = "provider_id,visit_date,method,score,honoured,service,sample_size,note"
 
 
@@ -132,7 +140,7 @@ async def test_a_valid_batch_is_applied_whole_with_one_event(client, world):
         ({"score": None}, "score", "required"),
         ({"visit_date": "2026-02-30"}, "visit_date", "bad_date"),
         ({"visit_date": "30/11/2026"}, "visit_date", "bad_date"),
-        ({"visit_date": (TODAY + timedelta(days=1)).isoformat()}, "visit_date", "future_date"),
+        ({"visit_date": tomorrow}, "visit_date", "future_date"),
         ({"method": "street_poll"}, "method", "unknown_method"),
         ({"sample_size": 0}, "sample_size", "sample_too_small"),
         ({"sample_size": -3}, "sample_size", "sample_too_small"),
@@ -141,6 +149,7 @@ async def test_a_valid_batch_is_applied_whole_with_one_event(client, world):
     ],
 )
 async def test_each_bad_field_is_reported_on_its_row_and_nothing_is_stored(client, world, changes, field, code):
+    changes = {name: value() if callable(value) else value for name, value in changes.items()}
     response = await post(client, world, {"batch_id": "bad-1", "results": [row(world), row(world, **changes)]})
     errors = assert_rejected(response, (2, field, code))
     assert all(error["row"] == 2 for error in errors)  # the good first row is not blamed

@@ -202,7 +202,7 @@ def run_worker():
         worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
         worker.start()
         try:
-            broker.join("default", timeout=20_000)
+            broker.join("default", timeout=120_000)  # returns when drained; generous for a loaded machine
             worker.join()
         finally:
             worker.stop()

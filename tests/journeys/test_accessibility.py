@@ -55,14 +55,6 @@ class MemberPage:
     click: str | None = None  # opens a part of the page first (a confirmation sheet)
 
 
-@pytest.fixture(autouse=True)
-def patient(phone_page: Page):
-    phone_page.context.set_default_timeout(30_000)
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 async def member_pages(world) -> list[MemberPage]:
     """One of each member page, with the data that makes it show everything it can."""
     member_id = world.members["chaoyang"][0]

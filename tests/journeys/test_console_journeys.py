@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import _watch
+from tests.browser.conftest import PAGE_TIMEOUT_MS, _watch
 from tests.browser.test_login import sign_in
 from tests.console.helpers import submitted_offers
 from tests.factories import PASSWORD, add_member
@@ -22,7 +22,7 @@ WIDE = {"viewport": {"width": 1440, "height": 900}}
 @pytest.fixture
 async def console_page(browser, live_server) -> Page:
     context = await browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", **WIDE)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = await context.new_page()
     _watch(page)
     yield page

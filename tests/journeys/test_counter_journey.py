@@ -19,7 +19,7 @@ from catalog.tables import Offer
 from marketplace.core.federation import services as federation
 from marketplace.vouchers import codes, services
 from marketplace.vouchers.tables import Voucher
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_ENV, PHONE, _watch
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_ENV, PAGE_TIMEOUT_MS, PHONE, _watch
 from tests.browser.test_login import sign_in
 from tests.factories import PASSWORD
 
@@ -72,7 +72,7 @@ async def test_cashier_scans_a_qr_code_with_the_camera_and_a_second_use_is_red(
         context = await browser.new_context(
             base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai", permissions=["camera"], **PHONE
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
         desk = await context.new_page()
         problems = _watch(desk)
         try:

@@ -32,14 +32,6 @@ COMMENT = "教练很专业，泳池水很干净，下次还来。"
 REPLY = "感谢您的认可！周末人多，建议提前预约。"
 
 
-@pytest.fixture(autouse=True)
-def patient(phone_page: Page):
-    phone_page.context.set_default_timeout(30_000)
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 def _png() -> bytes:
     """A picture as an owner would upload it: 1600 × 900, two colours."""
     picture = Image.new("RGB", (1600, 900), (21, 115, 81))

@@ -31,15 +31,6 @@ from tests.points.test_ledger import give
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_state")]
 
 
-@pytest.fixture(autouse=True)
-def patient(phone_page: Page):
-    """Long journeys on a machine shared by many test runs: allow slow page loads."""
-    phone_page.context.set_default_timeout(30_000)
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 async def signed_in(page: Page, world) -> Page:
     await page.goto("/login")
     await sign_in(page, world.members["chaoyang"][1], PASSWORD)
