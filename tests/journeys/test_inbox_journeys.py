@@ -17,7 +17,7 @@ from marketplace.points import services as points
 from marketplace.vouchers import actors as voucher_actors
 from tests.evaluation.test_quality_loop import events, redeemed_voucher
 from tests.inbox.test_complaint_pages import png
-from tests.journeys.test_member_journeys import click_and_wait, signed_in  # noqa: F401  (fixture)
+from tests.journeys.test_member_journeys import click_and_wait, signed_in
 from tests.points.test_ledger import operator
 from tests.settlements.helpers import provider_principal
 
