@@ -90,3 +90,5 @@ class Suggestions(msgspec.Struct, kw_only=True):
     titles: list[str]
     categories: list[dict]
     popular: list[str]
+    # The engine was up but did not answer in time: the page asks again in a moment.
+    busy: bool = False

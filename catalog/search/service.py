@@ -624,15 +624,18 @@ async def suggest(principal: Principal | None, prefix: str) -> Suggestions:
     body = engine_request(query, who, visible=await overlay.current(), q=typed)
     body.update(facets=[], attributesToRetrieve=["title_zh", "title_en"], attributesToHighlight=[])
     titles: list[str] = []
+    busy = False
     if breaker.breaker.state == "closed":
         try:
             results = await index.search(body, 1.0)
             titles = list(dict.fromkeys(hit["title_zh"] for hit in results["hits"]))
-        except (index.EngineBusy, index.EngineUnavailable):
-            titles = []
+        except index.EngineBusy:
+            busy = True
+        except index.EngineUnavailable:
+            pass
     categories = [row for row in await categories_cached() if _category_matches(row, typed)][:3]
     popular = [term for term in await popular_searches(principal, 20) if typed in term and term != typed][:3]
-    return Suggestions(query=typed, titles=titles[:SUGGESTIONS], categories=categories, popular=popular)
+    return Suggestions(query=typed, titles=titles[:SUGGESTIONS], categories=categories, popular=popular, busy=busy)
 
 
 def _category_matches(row: dict, typed: str) -> bool:

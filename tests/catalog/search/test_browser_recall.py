@@ -98,3 +98,35 @@ async def test_member_finds_dental_and_swimming_offers_the_way_they_say_it(
     await expect(page.locator("[data-testid=search-corrected]")).to_contain_text("游泳")
     await expect(results).to_contain_text("游泳馆年卡")
     await shots.take(page, "corrected")
+
+
+async def test_suggestions_come_a_moment_late_when_the_engine_was_busy(phone_page: Page, catalogue, client, monkeypatch):
+    """The first answer while typing found the engine too busy (the app's real fragment, made
+    in-process with the engine timing out); the page asks again by itself and shows the
+    suggestions the live server then has."""
+
+    async def too_slow(*args, **kwargs):
+        raise index.EngineBusy("timeout")
+
+    monkeypatch.setattr(index, "search", too_slow)
+    busy = (await client.get("/search/suggest", params={"q": "牙"})).text
+    monkeypatch.undo()
+    assert 'data-testid="suggestions-again"' in busy
+    asked: list[str] = []
+
+    async def answer_busy_once(route):
+        url = route.request.url
+        asked.append(url)
+        if "q=%E7%89%99" in url and "asked=" not in url and sum("q=%E7%89%99" in seen for seen in asked) == 1:
+            await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=busy)
+        else:
+            await route.continue_()
+
+    page = phone_page
+    await page.route(re.compile(r"/search/suggest\?"), answer_busy_once)
+    await page.goto("/search")
+    await page.locator("[data-testid=search-form] input[name=q]").press_sequentially("牙", delay=60)
+    await expect(page.locator("[data-testid=suggestion]").first).to_be_visible()
+    await expect(page.locator("[data-testid=suggestions-again]")).to_have_count(0)
+    typed = [url for url in asked if "q=%E7%89%99" in url]
+    assert len(typed) == 2 and "asked=2" in typed[1], asked  # typed once, asked again once by the page

@@ -544,6 +544,24 @@ async def test_a_known_word_that_a_filter_leaves_empty_is_not_searched_again(cli
     assert asked[-1] == "youyong"
 
 
+async def test_suggestions_ask_again_while_the_engine_is_too_busy_to_answer(client, world, offers, monkeypatch):
+    from catalog.search import index as engine
+
+    async def too_slow(*args, **kwargs):
+        raise engine.EngineBusy("timeout")
+
+    monkeypatch.setattr(engine, "search", too_slow)
+    page = await client.get("/search/suggest", params={"q": "瑜"})
+    assert 'data-testid="suggestions-again"' in page.text and "asked=2" in page.text, page.text
+    assert (await client.get("/api/v1/search/suggest", params={"q": "瑜"})).json()["busy"] is True
+    last = await client.get("/search/suggest", params={"q": "瑜", "asked": "3"})  # the last ask gives up
+    assert "suggestions-again" not in last.text and "suggestion-none" in last.text
+    assert (await client.get("/search/suggest", params={"q": "瑜", "asked": "x"})).status_code == 200
+    monkeypatch.undo()
+    page = await client.get("/search/suggest", params={"q": "瑜", "asked": "2"})
+    assert "瑜伽体验课" in page.text and "suggestions-again" not in page.text
+
+
 async def test_corrections_suggestions_and_popular_searches(client, world, offers):
     from catalog.search import terms
     from catalog.tables import SearchTermDaily
