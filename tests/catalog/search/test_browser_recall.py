@@ -100,7 +100,9 @@ async def test_member_finds_dental_and_swimming_offers_the_way_they_say_it(
     await shots.take(page, "corrected")
 
 
-async def test_suggestions_come_a_moment_late_when_the_engine_was_busy(phone_page: Page, catalogue, client, monkeypatch):
+async def test_suggestions_come_a_moment_late_when_the_engine_was_busy(
+    phone_page: Page, catalogue, client, monkeypatch
+):
     """The first answer while typing found the engine too busy (the app's real fragment, made
     in-process with the engine timing out); the page asks again by itself and shows the
     suggestions the live server then has."""
