@@ -26,9 +26,10 @@ from catalog.schemas import (
 )
 from marketplace.core import db, media
 from marketplace.core.db import engine, search_text
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import services as federation
 from marketplace.core.federation.scope import require_in_scope, require_owned
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from providers import services as providers
@@ -142,11 +143,6 @@ async def _read(connection, offer: dict) -> OfferRead:
 
 def _own(principal: Principal, offer: dict) -> None:
     require_owned(offer["provider"], principal.provider_id if principal.kind == "provider" else None, _no_offer())
-
-
-def _owner(principal: Principal) -> None:
-    if principal.kind != "provider" or principal.role != "owner":
-        raise Forbidden("Only the provider's owner may change listings.", code="owner_only")
 
 
 async def get_offer(principal: Principal, offer_id: int) -> OfferRead:
@@ -303,7 +299,7 @@ def with_default_terms(data: OfferInput) -> OfferInput:
 
 async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
     """A new draft of the principal's provider."""
-    _owner(principal)
+    guards.require_owner(principal)
     data = with_default_terms(data)
     provider = await providers.own_provider(principal)
     async with engine().transaction() as transaction:
@@ -369,7 +365,7 @@ async def _check_listing(connection, offer: dict) -> None:
 async def update_offer(principal: Principal, offer_id: int, data: OfferInput) -> OfferRead:
     """Edit a draft in place; an edit of a published or paused offer becomes a revision
     for review (the live version stays as it is)."""
-    _owner(principal)
+    guards.require_owner(principal)
     data = with_default_terms(data)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -411,7 +407,7 @@ async def update_offer(principal: Principal, offer_id: int, data: OfferInput) ->
 
 async def delete_offer(principal: Principal, offer_id: int) -> None:
     """Remove a draft (members never saw it; its locations and slots go with it)."""
-    _owner(principal)
+    guards.require_owner(principal)
     async with engine().transaction() as transaction:
         offer = await _fetch_offer(transaction.connection, offer_id, lock=True)
         _own(principal, offer)
@@ -422,7 +418,7 @@ async def delete_offer(principal: Principal, offer_id: int) -> None:
 
 
 async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
-    _owner(principal)
+    guards.require_owner(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
@@ -444,7 +440,7 @@ async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
 
 
 async def _flip(principal: Principal, offer_id: int, source: str, target: str) -> OfferRead:
-    _owner(principal)
+    guards.require_owner(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id)
@@ -536,7 +532,7 @@ def store_picture(content: bytes, folder: str) -> str:
 
 async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -> OfferRead:
     """The cover picture of a draft (a live offer's picture changes only through review)."""
-    _owner(principal)
+    guards.require_owner(principal)
     async with engine().transaction() as transaction:
         offer = await _fetch_offer(transaction.connection, offer_id)
         _own(principal, offer)
@@ -635,8 +631,7 @@ _REVIEW_QUEUE = (
 
 async def review_queue(principal: Principal) -> list[ReviewItem]:
     """Submitted offers and pending revisions of providers inside the operator's scope, oldest first."""
-    if principal.kind != "operator" or not principal.node_path:
-        raise Forbidden("Only operators review listings.", code="wrong_role")
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             f"SELECT * FROM ({_REVIEW_QUEUE}) queue ORDER BY submitted_at, offer_id",
@@ -657,8 +652,7 @@ async def review_page(
 ) -> tuple[list[ReviewItem], int]:
     """One page of the review queue, searched by offer title or provider name, filtered by the
     offer's kind and by new offer / edit of a live one; with the queue's total."""
-    if principal.kind != "operator" or not principal.node_path:
-        raise Forbidden("Only operators review listings.", code="wrong_role")
+    guards.require_operator(principal)
     pattern = "%" + search_text(q) + "%" if q.strip() else None
     order = "DESC" if newest else "ASC"
     async with engine().transaction() as transaction:
@@ -960,8 +954,7 @@ async def offers_to_pick(
     """Offers an operator may pick for a campaign, found by title or provider name: published
     or paused offers that members in the operator's scope can see (scoped to a node above or
     inside it). With `ids`: those offers, to show what was picked."""
-    if principal.kind != "operator" or not principal.node_path:
-        raise Forbidden("Only operators pick offers.", code="wrong_role")
+    guards.require_operator(principal)
     text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
