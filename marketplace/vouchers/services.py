@@ -571,7 +571,7 @@ async def complain(
     no_show = _no_show(voucher)
     # No picture is kept for a complaint that the rules refuse (a voucher not used).
     eligible = may_complain(voucher)
-    name = catalog.store_picture(photo, "complaints") if photo and eligible else None
+    name = await catalog.store_picture(photo, "complaints") if photo and eligible else None
     return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name, no_show=no_show)
 
 
