@@ -492,3 +492,19 @@ async def test_an_upload_to_a_folder_that_cannot_be_written_is_a_503(settings_fr
     refused = await _upload(client, headers, offer_id, builders.picture("PNG"))
     assert assert_problem(refused, 503, "media_unavailable")["errors"][0]["field"] == "image"
     assert (await client.get(f"{OFFERS}{offer_id}", headers=headers)).json()["cover_image"] is None
+
+
+@pytest.mark.integration
+async def test_a_complaint_photo_while_the_bucket_is_down_files_no_complaint(s3_down, client, world):
+    from marketplace.core.db import engine
+    from tests.evaluation.test_quality_loop import redeemed_voucher
+    from tests.evaluation.test_quality_pages import member_login
+    from tests.inbox.test_complaint_pages import png, post_complaint
+
+    _, voucher = await redeemed_voucher(world)
+    await member_login(client, world)
+    page = await post_complaint(client, voucher.id, ("dirty.png", png(), "image/png"), "k1")
+    assert page.status_code == 503
+    assert 'data-testid="field-error"' in page.text and "图片暂时无法保存或显示" in page.text
+    [row] = await engine().run_ddl("SELECT count(*) AS n FROM complaint")
+    assert row["n"] == 0
