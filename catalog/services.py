@@ -12,7 +12,9 @@ import secrets
 import time
 from datetime import UTC, datetime
 
+import anyio.to_thread
 import msgspec
+import structlog
 from asyncpg.exceptions import CheckViolationError, UniqueViolationError
 
 from catalog.schemas import (
@@ -26,12 +28,15 @@ from catalog.schemas import (
 )
 from marketplace.core import db, media
 from marketplace.core.db import engine, search_text
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import services as federation
 from marketplace.core.federation.scope import require_in_scope, require_owned
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from providers import services as providers
+
+log = structlog.get_logger(__name__)
 
 _CARD_SQL = (
     "SELECT o.id, o.kind, o.title_zh, o.title_en, o.list_price_fen, o.member_price_fen, o.subsidy_fen, "
@@ -142,11 +147,6 @@ async def _read(connection, offer: dict) -> OfferRead:
 
 def _own(principal: Principal, offer: dict) -> None:
     require_owned(offer["provider"], principal.provider_id if principal.kind == "provider" else None, _no_offer())
-
-
-def _owner(principal: Principal) -> None:
-    if principal.kind != "provider" or principal.role != "owner":
-        raise Forbidden("Only the provider's owner may change listings.", code="owner_only")
 
 
 async def get_offer(principal: Principal, offer_id: int) -> OfferRead:
@@ -303,7 +303,7 @@ def with_default_terms(data: OfferInput) -> OfferInput:
 
 async def create_offer(principal: Principal, data: OfferInput) -> OfferRead:
     """A new draft of the principal's provider."""
-    _owner(principal)
+    guards.require_owner(principal)
     data = with_default_terms(data)
     provider = await providers.own_provider(principal)
     async with engine().transaction() as transaction:
@@ -369,7 +369,7 @@ async def _check_listing(connection, offer: dict) -> None:
 async def update_offer(principal: Principal, offer_id: int, data: OfferInput) -> OfferRead:
     """Edit a draft in place; an edit of a published or paused offer becomes a revision
     for review (the live version stays as it is)."""
-    _owner(principal)
+    guards.require_owner(principal)
     data = with_default_terms(data)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -411,7 +411,7 @@ async def update_offer(principal: Principal, offer_id: int, data: OfferInput) ->
 
 async def delete_offer(principal: Principal, offer_id: int) -> None:
     """Remove a draft (members never saw it; its locations and slots go with it)."""
-    _owner(principal)
+    guards.require_owner(principal)
     async with engine().transaction() as transaction:
         offer = await _fetch_offer(transaction.connection, offer_id, lock=True)
         _own(principal, offer)
@@ -422,7 +422,7 @@ async def delete_offer(principal: Principal, offer_id: int) -> None:
 
 
 async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
-    _owner(principal)
+    guards.require_owner(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id, lock=True)
@@ -444,7 +444,7 @@ async def submit_offer(principal: Principal, offer_id: int) -> OfferRead:
 
 
 async def _flip(principal: Principal, offer_id: int, source: str, target: str) -> OfferRead:
-    _owner(principal)
+    guards.require_owner(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         offer = await _fetch_offer(connection, offer_id)
@@ -486,10 +486,11 @@ PICTURE_QUOTA = {"active": (100, 50 * 1024 * 1024)}
 PICTURE_QUOTA_UNAPPROVED = (5, 5 * 1024 * 1024)
 
 
-def _store_image(content: bytes, folder: str = "offers") -> str:
+def _keep_image(content: bytes, folder: str) -> tuple[str, int]:
     """Check the bytes really are a JPEG, PNG or WebP picture, then keep a ≤1200px-wide
     copy and a 400px thumbnail in the media store (marketplace/core/media.py) under
-    `<folder>/` with an unguessable name."""
+    `<folder>/` with an unguessable name: that name, and the bytes both copies take.
+    Blocking (decoding, resizing, the store's calls): `_store_image` runs it off the loop."""
     from PIL import Image, UnidentifiedImageError
 
     if not content:
@@ -518,46 +519,75 @@ def _store_image(content: bytes, folder: str = "offers") -> str:
         background.paste(rgba, mask=rgba.getchannel("A"))
         picture = background
     name = f"{folder}/{secrets.token_urlsafe(18)}.jpg"
+    copies = {}
     for width, target in ((1200, name), (400, thumbnail_name(name))):
         copy = picture.copy()
         if copy.width > width:
             copy = copy.resize((width, max(1, round(copy.height * width / copy.width))), Image.Resampling.LANCZOS)
         encoded = io.BytesIO()
         copy.convert("RGB").save(encoded, "JPEG", quality=85, optimize=True)
-        media.store().save(target, encoded.getvalue())
+        copies[target] = encoded.getvalue()
+    store = media.store()
+    try:
+        for target, encoded_copy in copies.items():
+            store.save(target, encoded_copy)
+    except media.Unreachable:
+        _forget_quietly(store, list(copies))  # no half of a picture stays behind
+        raise
+    return name, sum(map(len, copies.values()))
+
+
+def _forget_quietly(store: media.MediaStore, names: list[str]) -> None:
+    """Delete what can be deleted; a store that is down keeps an orphan file, which no row
+    names (an orphan costs space, a row naming a missing file shows a broken picture)."""
+    for name in names:
+        try:
+            store.delete(name)
+        except media.Unreachable as error:
+            log.warning("media_orphan_left", name=name, error=str(error))
+
+
+async def _store_image(content: bytes, folder: str = "offers") -> tuple[str, int]:
+    """`_keep_image` in a worker thread; 503 `media_unavailable` at the field `image` while
+    the store cannot be reached."""
+    return await media.off_loop(_keep_image, content, folder, field="image")
+
+
+async def store_picture(content: bytes, folder: str) -> str:
+    """A picture of another domain (a complaint's photo), checked and resized as offer
+    pictures are; its name under /media, and `thumbnail_of(name)` for the 400px copy."""
+    name, _ = await _store_image(content, folder)
     return name
 
 
-def store_picture(content: bytes, folder: str) -> str:
-    """A picture of another domain (a complaint's photo), checked and resized as offer
-    pictures are; its name under /media, and `thumbnail_of(name)` for the 400px copy."""
-    return _store_image(content, folder)
-
-
 async def set_cover_image(principal: Principal, offer_id: int, content: bytes) -> OfferRead:
-    """The cover picture of a draft (a live offer's picture changes only through review)."""
-    _owner(principal)
+    """The cover picture of a draft (a live offer's picture changes only through review).
+    The files are kept first and the row names them after, so no row ever names a picture
+    that was never stored."""
+    await _measure_pictures(guards.require_owner(principal))
     async with engine().transaction() as transaction:
         offer = await _fetch_offer(transaction.connection, offer_id)
         _own(principal, offer)
         if offer["status"] != "draft":
             raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
         await _check_picture_quota(transaction.connection, offer, len(content))
-    name = _store_image(content)
+    name, size = await _store_image(content)
     try:
         async with engine().transaction() as transaction:
             connection = transaction.connection
             old = await connection.fetchval("SELECT cover_image FROM offer WHERE id = $1 FOR UPDATE", offer_id)
             changed = await connection.fetchval(
-                "UPDATE offer SET cover_image = $2, updated_at = now() WHERE id = $1 AND status = 'draft' RETURNING id",
+                "UPDATE offer SET cover_image = $2, cover_image_bytes = $3, updated_at = now() "
+                "WHERE id = $1 AND status = 'draft' RETURNING id",
                 offer_id,
                 name,
+                size,
             )
             if changed is None:
                 raise Conflict("Only a draft's picture can be changed.", code="not_a_draft")
             read = await _read(connection, await _fetch_offer(connection, offer_id))
     except BaseException:
-        _remove_files(name)
+        await _remove_files(name)
         raise
     await delete_picture_files(old)
     return read
@@ -570,45 +600,68 @@ def _picture_files(name: str | None) -> list[str]:
     return [name, thumbnail_name(name)]
 
 
-def _remove_files(name: str | None) -> None:
-    for file in _picture_files(name):
-        media.store().delete(file)
+async def _remove_files(name: str | None) -> None:
+    """Delete a picture's files, off the loop; a store that is down leaves them (logged)."""
+    if files := _picture_files(name):
+        await anyio.to_thread.run_sync(_forget_quietly, media.store(), files)
 
 
 async def delete_picture_files(name: str | None) -> None:
-    """Remove a picture and its thumbnail from disk (a replaced cover, a deleted offer),
-    unless another offer still shows it (the demo's pictures are shared)."""
+    """Remove a picture and its thumbnail from the store (a replaced cover, a deleted offer),
+    unless another offer still shows it (the demo's pictures are shared). Called after the
+    change is committed, so a store that is down leaves the files rather than fail it."""
     if not name:
         return
     async with db.connection() as connection:
         shown = await connection.fetchval("SELECT 1 FROM offer WHERE cover_image = $1 LIMIT 1", name)
     if not shown:
-        _remove_files(name)
+        await _remove_files(name)
 
 
 def _picture_bytes(name: str | None) -> int:
-    return sum(media.store().size(file) or 0 for file in _picture_files(name))
+    """What a picture's two copies take in the store (blocking: one HEAD each on S3)."""
+    store = media.store()
+    return sum(store.size(file) or 0 for file in _picture_files(name))
+
+
+async def _measure_pictures(provider_id: int) -> None:
+    """Keep the size of the provider's pictures kept before `cover_image_bytes` was (or by the
+    seed): measured in the store once (off the loop), so the quota check needs no store."""
+    async with db.connection() as connection:
+        unmeasured = await connection.fetch(
+            "SELECT id, cover_image FROM offer WHERE provider = $1 AND cover_image IS NOT NULL "
+            "AND cover_image_bytes IS NULL",
+            provider_id,
+        )
+    if not unmeasured:
+        return
+    sizes = await media.off_loop(lambda: [_picture_bytes(row["cover_image"]) for row in unmeasured], field="image")
+    async with db.connection() as connection:
+        await connection.executemany(
+            "UPDATE offer SET cover_image_bytes = $2 WHERE id = $1 AND cover_image = $3",
+            [(row["id"], size, row["cover_image"]) for row, size in zip(unmeasured, sizes, strict=True)],
+        )
 
 
 async def _check_picture_quota(connection, offer: dict, incoming: int) -> None:
-    """At most PICTURE_QUOTA pictures and bytes per provider (the one being replaced aside)."""
+    """At most PICTURE_QUOTA pictures and bytes per provider (the one being replaced aside).
+    The bytes are the offers' `cover_image_bytes`, kept at each upload (`_measure_pictures`
+    before this for older ones), so the check is one query and no call to the store."""
     count_limit, byte_limit = PICTURE_QUOTA.get(offer["provider_status"], PICTURE_QUOTA_UNAPPROVED)
-    names = [
-        row["cover_image"]
-        for row in await connection.fetch(
-            "SELECT cover_image FROM offer WHERE provider = $1 AND cover_image IS NOT NULL AND id <> $2",
-            offer["provider"],
-            offer["id"],
-        )
-    ]
-    if len(names) >= count_limit:
+    kept = await connection.fetchrow(
+        "SELECT count(*) AS pictures, coalesce(sum(cover_image_bytes), 0) AS bytes FROM offer "
+        "WHERE provider = $1 AND cover_image IS NOT NULL AND id <> $2",
+        offer["provider"],
+        offer["id"],
+    )
+    if kept["pictures"] >= count_limit:
         raise Conflict(
             "Your offers already have %(count)s pictures, the most allowed; remove one first.",
             code="picture_quota",
             field="image",
             params={"count": count_limit},
         )
-    if sum(map(_picture_bytes, names)) + min(incoming, MAX_IMAGE_BYTES) > byte_limit:
+    if kept["bytes"] + min(incoming, MAX_IMAGE_BYTES) > byte_limit:
         raise Conflict(
             "Your offers' pictures already take the space allowed; remove one first.",
             code="picture_quota",
@@ -635,8 +688,7 @@ _REVIEW_QUEUE = (
 
 async def review_queue(principal: Principal) -> list[ReviewItem]:
     """Submitted offers and pending revisions of providers inside the operator's scope, oldest first."""
-    if principal.kind != "operator" or not principal.node_path:
-        raise Forbidden("Only operators review listings.", code="wrong_role")
+    guards.require_operator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             f"SELECT * FROM ({_REVIEW_QUEUE}) queue ORDER BY submitted_at, offer_id",
@@ -657,8 +709,7 @@ async def review_page(
 ) -> tuple[list[ReviewItem], int]:
     """One page of the review queue, searched by offer title or provider name, filtered by the
     offer's kind and by new offer / edit of a live one; with the queue's total."""
-    if principal.kind != "operator" or not principal.node_path:
-        raise Forbidden("Only operators review listings.", code="wrong_role")
+    guards.require_operator(principal)
     pattern = "%" + search_text(q) + "%" if q.strip() else None
     order = "DESC" if newest else "ASC"
     async with engine().transaction() as transaction:
@@ -960,8 +1011,7 @@ async def offers_to_pick(
     """Offers an operator may pick for a campaign, found by title or provider name: published
     or paused offers that members in the operator's scope can see (scoped to a node above or
     inside it). With `ids`: those offers, to show what was picked."""
-    if principal.kind != "operator" or not principal.node_path:
-        raise Forbidden("Only operators pick offers.", code="wrong_role")
+    guards.require_operator(principal)
     text = search_text(q)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(

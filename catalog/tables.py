@@ -56,6 +56,9 @@ class Offer(Table, tablename="offer"):
     terms_zh = Text(default="")
     terms_en = Text(null=True, default=None)
     cover_image = Varchar(length=200, null=True, default=None)
+    # What the picture and its thumbnail take in the media store, kept at upload (the picture
+    # quota, catalog/services.py); null for one kept before, measured at the next check.
+    cover_image_bytes = Integer(null=True, default=None)
     limit_period = Varchar(length=8, default="total")
     published_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()

@@ -155,7 +155,7 @@ async def _licence(form, picture_store) -> str | None:
         return None
     content = await upload.read(LICENCE_MAX_BYTES + 1)
     try:
-        return picture_store(content, "licences")
+        return await picture_store(content, "licences")
     except DomainError as error:
         error.field = "licence"  # the picture store's refusal, at the form's field
         raise error from None

@@ -14,9 +14,9 @@ from asyncpg.exceptions import ForeignKeyViolationError, UniqueViolationError
 
 from marketplace.core import db, pii, ratelimit
 from marketplace.core.db import engine, search_text
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.core.errors import Conflict, Invalid, NotFound, TooManyRequests
 from marketplace.core.federation import scope, services as federation
-from marketplace.core.identity import credentials
+from marketplace.core.identity import credentials, guards
 from marketplace.core.identity.password_rules import check_staff_password
 from marketplace.core.identity.passwords import hash_password
 from marketplace.core.identity.principal import Principal
@@ -422,17 +422,10 @@ async def decide(principal: Principal, provider_id: int, action: str, reason: st
     return to_status
 
 
-def _require_owner(principal: Principal) -> int:
-    """The owner's provider id; Forbidden for anyone else."""
-    if principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
-        raise Forbidden("Only the provider's owner may do this.", code="owner_only")
-    return principal.provider_id
-
-
 async def set_lease_end(principal: Principal, ends_on: date | None) -> None:
     """The owner gives (or clears) the date the lease of its premises ends. Prepaid Guard stops
     new prepaid package sales when it is near (evaluation/enforcement/freeze.py)."""
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     if ends_on is not None and not date(2000, 1, 1) <= ends_on <= date(2100, 12, 31):
         raise Invalid("Enter a date between 2000 and 2100.", field="lease_ends_on")
     async with engine().transaction() as transaction:
@@ -444,7 +437,7 @@ async def set_lease_end(principal: Principal, ends_on: date | None) -> None:
 
 async def resubmit(principal: Principal, data: ProviderDetailsInput) -> None:
     """The owner corrects the application after a request for changes and sends it back for review."""
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     name = _check_text(data.name, "name")
     contact_name = _check_text(data.contact_name, "contact_name")
     phone = _check_phone(data.contact_phone, "contact_phone")
@@ -565,7 +558,7 @@ async def own_provider(principal: Principal) -> dict:
 
 
 async def add_location(principal: Principal, data: LocationInput) -> LocationRead:
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     location = check_location(data)
     async with engine().transaction() as transaction:
         location_id = await _insert_location(transaction.connection, provider_id, location)
@@ -574,7 +567,7 @@ async def add_location(principal: Principal, data: LocationInput) -> LocationRea
 
 
 async def update_location(principal: Principal, location_id: int, data: LocationInput) -> LocationRead:
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     location = check_location(data)
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
@@ -592,7 +585,7 @@ async def update_location(principal: Principal, location_id: int, data: Location
 
 async def remove_location(principal: Principal, location_id: int) -> None:
     """Remove a location; never the provider's last one, nor one an offer still names."""
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         # The provider row lock serialises removals, so two of them cannot remove the last two.
@@ -625,7 +618,7 @@ async def list_users(provider_id: int) -> list[UserRead]:
 
 
 async def add_staff(principal: Principal, data: AccountInput) -> UserRead:
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     if not data.display_name.strip():
         raise Invalid("Enter a name.", field="display_name")
     username, password_hash, display_name = await _check_account(data, "", data.display_name)
@@ -665,7 +658,7 @@ async def _set_password(user_id: int, password_hash: str) -> None:
 
 async def reset_staff_password(principal: Principal, user_id: int, password_hash: str) -> None:
     """The owner sets a staff account's password to a temporary one, to be changed at sign-in."""
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
             "UPDATE provider_user SET password_hash = $3, must_change_password = true "
@@ -680,7 +673,7 @@ async def reset_staff_password(principal: Principal, user_id: int, password_hash
 
 async def deactivate_staff(principal: Principal, user_id: int) -> None:
     """The staff account can no longer sign in; its open sessions stop at their next request."""
-    provider_id = _require_owner(principal)
+    provider_id = guards.require_owner(principal)
     async with engine().transaction() as transaction:
         found = await transaction.connection.fetchval(
             "UPDATE provider_user SET active = false WHERE id = $1 AND provider = $2 AND role = 'staff' RETURNING id",

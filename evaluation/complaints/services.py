@@ -24,7 +24,7 @@ from evaluation.scorecards import services as scorecards
 from marketplace.core import personal_data, pii
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine, search_text
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.core.errors import Conflict, Invalid, NotFound, TooManyRequests
 from marketplace.core.identity import guards, operators
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
@@ -144,8 +144,7 @@ async def file(
     voucher is theirs, names its provider and says whether it was a paid booking the
     provider did not honour), with the name of a photo already checked and kept by
     catalog.services.store_picture."""
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members file complaints.", code="wrong_role")
+    guards.require_member(principal)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -205,8 +204,7 @@ async def file(
 
 
 async def mine(principal: Principal, voucher_id: int | None = None) -> list[ComplaintRead]:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members have complaints of their own.", code="wrong_role")
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _SQL + "WHERE c.member = $1 AND ($2::bigint IS NULL OR c.voucher = $2) ORDER BY c.id DESC",
@@ -216,15 +214,9 @@ async def mine(principal: Principal, voucher_id: int | None = None) -> list[Comp
     return [_read(row, show_member=False) for row in rows]
 
 
-def _provider(principal: Principal) -> int:
-    if principal is None or principal.kind != "provider" or principal.provider_id is None:
-        raise Forbidden("Only a provider's users see its complaints.", code="wrong_role")
-    return principal.provider_id
-
-
 async def inbox(principal: Principal) -> list[ComplaintRead]:
     """The provider's complaints, open ones first, oldest deadline first."""
-    provider_id = _provider(principal)
+    provider_id = guards.require_provider(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _SQL + "WHERE c.provider = $1 ORDER BY (c.status = 'open') DESC, c.respond_by LIMIT 200", provider_id
@@ -242,7 +234,7 @@ async def count_open(provider_id: int) -> int:
 
 async def answer(principal: Principal, complaint_id: int, text: str) -> ComplaintRead:
     """The provider's answer; late answers are kept, and the miss still counts."""
-    provider_id = _provider(principal)
+    provider_id = guards.require_provider(principal)
     text = text.strip()
     if not 2 <= len(text) <= 2000:
         raise Invalid("Write an answer of 2 to 2,000 characters.", field="text")

@@ -10,8 +10,9 @@ import structlog
 from evaluation.enforcement import delisting, freeze, policy
 from evaluation.schemas import CaseRead
 from marketplace.core.db import engine, search_text
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import scope
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from providers import services as providers
 
@@ -131,8 +132,7 @@ async def decide(
 
 async def appeal(principal: Principal, case_id: int, statement: str) -> CaseRead:
     """The provider's owner appeals a delisting, once per case."""
-    if principal is None or principal.kind != "provider" or principal.role != "owner":
-        raise Forbidden("Only the provider's owner may appeal.", code="owner_only")
+    guards.require_owner(principal)
     statement = statement.strip()
     if not 10 <= len(statement) <= 4000:
         raise Invalid("Write a statement of 10 to 4,000 characters.", field="statement")
@@ -214,8 +214,7 @@ async def decide_appeal(principal: Principal, case_id: int, outcome: str, explan
 
 async def provider_cases(principal: Principal) -> list[CaseRead]:
     """The delisting cases of the signed-in provider (what it may read and appeal)."""
-    if principal is None or principal.kind != "provider":
-        raise Forbidden("Only a provider's users may see its cases.", code="wrong_role")
+    guards.require_provider(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _CASE_SQL + "WHERE c.provider = $1 AND (c.kind = 'delisting' OR c.decision = 'delist') "

@@ -33,8 +33,9 @@ from evaluation.enforcement import freeze
 from evaluation.schemas import StandingEventRead, StandingRead
 from marketplace.core import dates
 from marketplace.core.db import engine
-from marketplace.core.errors import Forbidden, Invalid, NotFound
+from marketplace.core.errors import Invalid, NotFound
 from marketplace.core.federation import scope
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -564,8 +565,7 @@ async def open_integrity_case(connection, provider_id: int, reasons: list[dict])
 
 
 def require_operator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator":
-        raise Forbidden("Only operators may do this.", code="wrong_role")
+    guards.require_operator(principal)
 
 
 async def assessed_standing(provider_id: int) -> StandingRead | None:

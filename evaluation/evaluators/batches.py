@@ -31,7 +31,8 @@ import structlog
 from evaluation.schemas import BatchInput, BatchPage, BatchRead, ResultRead, RowError
 from marketplace.core import csvfiles
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, RowProblem
+from marketplace.core.errors import Conflict, Invalid, NotFound, RowProblem
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.jobs import outbox, topics
 from marketplace.core.settings import get_settings
@@ -403,11 +404,6 @@ def parse_csv(content: bytes) -> tuple[list[tuple[int, dict]], list[RowProblem]]
 # Applying ----------------------------------------------------------------------------------------------
 
 
-def _evaluator(principal: Principal) -> None:
-    if principal is None or principal.kind != "evaluator":
-        raise Forbidden("Only evaluator organisations may do this.", code="wrong_role")
-
-
 def _check_ref(batch_ref: str | None) -> tuple[str, list[RowProblem]]:
     ref = (batch_ref or "").strip()
     if not ref:
@@ -455,7 +451,7 @@ async def submit(
     *,
     now: datetime | None = None,
 ) -> tuple[BatchRead, bool]:
-    _evaluator(principal)
+    guards.require_evaluator(principal)
     now = now or datetime.now(UTC)
     ref, errors = _check_ref(batch_ref)
     errors.extend(shape_errors)
@@ -620,14 +616,14 @@ async def _load(
 
 async def get_batch(principal: Principal, *, batch_id: int | None = None, ref: str | None = None) -> BatchRead:
     """One of the organisation's batches with its results, by our id or by the evaluator's."""
-    _evaluator(principal)
+    guards.require_evaluator(principal)
     async with engine().transaction() as transaction:
         return await _load(transaction.connection, principal.id, batch_id=batch_id, ref=ref, with_results=True)
 
 
 async def list_batches(principal: Principal, page: int = 1, page_size: int = 50) -> BatchPage:
     """The organisation's batches, newest first."""
-    _evaluator(principal)
+    guards.require_evaluator(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         rows = await connection.fetch(

@@ -25,7 +25,7 @@ import structlog
 from evaluation.schemas import SampleRead
 from marketplace.core import audit, csvfiles
 from marketplace.core.db import engine
-from marketplace.core.errors import Forbidden
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 from marketplace.core.settings import get_settings
 
@@ -113,18 +113,13 @@ ORDER BY s.drawn_at DESC, p.name, r.redeemed_at, s.id
 """
 
 
-def _evaluator(principal: Principal) -> None:
-    if principal is None or principal.kind != "evaluator":
-        raise Forbidden("Only evaluator organisations may do this.", code="wrong_role")
-
-
 def _since(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)) - timedelta(days=SHOWN_DAYS)
 
 
 async def list_samples(principal: Principal, *, now: datetime | None = None) -> list[SampleRead]:
     """The organisation's samples of the last 30 days, newest draw first; no personal data."""
-    _evaluator(principal)
+    guards.require_evaluator(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(_SAMPLES_SQL, principal.id, _since(now))
     return [
@@ -152,7 +147,7 @@ async def export_samples(
     """The organisation's samples as CSV (UTF-8 with a BOM, so Excel reads Chinese) and the
     audit event's details. Columns (named by `headers`): sample, provider id, provider,
     redemption, redeemed at, drawn at, consent (`consent_labels`: yes, no), name, phone."""
-    _evaluator(principal)
+    guards.require_evaluator(principal)
     zone = ZoneInfo(get_settings().app.timezone)
     out = io.StringIO()
     writer = csvfiles.writer(out)  # no cell runs as a formula

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import structlog
 
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
+from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
 
 log = structlog.get_logger(__name__)
@@ -71,14 +72,9 @@ async def for_offer(offer_id: int, recent: int = RECENT) -> dict:
 # The provider's side ---------------------------------------------------------------------------------
 
 
-def _owner(principal: Principal) -> None:
-    if principal is None or principal.kind != "provider" or principal.role != "owner":
-        raise Forbidden("Only the provider's owner may do this.", code="owner_only")
-
-
 async def provider_reviews(principal: Principal, *, unanswered: bool = False, page: int = 1) -> dict:
     """The owner's reviews with comments, newest first, PAGE_SIZE a page; with the counts."""
-    _owner(principal)
+    guards.require_owner(principal)
     page = max(1, page)
     async with engine().transaction() as transaction:
         connection = transaction.connection
@@ -108,7 +104,7 @@ async def provider_reviews(principal: Principal, *, unanswered: bool = False, pa
 
 async def reply(principal: Principal, rating_id: int, text: str) -> dict:
     """The owner's public reply to one review of theirs, once."""
-    _owner(principal)
+    guards.require_owner(principal)
     text = (text or "").strip()
     if len(text) < 2:
         raise Invalid("Write a reply of at least 2 characters.", field="reply")

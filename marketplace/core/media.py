@@ -10,19 +10,36 @@ marketplace/core/settings.py):
 - "s3": objects of the same names in the bucket MEDIA_S3_BUCKET of an S3-compatible store
   (MinIO, a cloud's object storage) at MEDIA_S3_ENDPOINT, through boto3.
 
-Every method is a blocking call; the callers are the upload path (which resizes the picture
-in the same breath) and the `/media/` route, which runs it in a worker thread.
+A store's methods block (boto3 is synchronous, and so is a disk). Request handlers never
+call them on the event loop: they await `off_loop(...)`, which runs the work in a worker
+thread (an upload to a slow bucket must not stall every other request of the process) and
+turns a store that cannot be reached into `Unavailable` (503, code `media_unavailable`,
+at the form's field). The backup, a command of its own, calls the store directly.
 """
 
 import mimetypes
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+import anyio.to_thread
+import structlog
+
+from marketplace.core.errors import Unavailable
 from marketplace.core.settings import S3Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class Unreachable(Exception):
+    """The store did not do what was asked (S3 down or refusing, a full or failing disk).
+    Not a missing file: `size` and `read` answer None for that."""
 
 
 class MediaStore(Protocol):
@@ -63,25 +80,37 @@ class FileSystemMedia:
 
     def save(self, name: str, content: bytes) -> None:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(content)
-        partial.replace(path)  # readers see the whole file or none
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(content)
+            partial.replace(path)  # readers see the whole file or none
+        except OSError as error:
+            with suppress(OSError):  # the disk that failed the write may fail this too
+                partial.unlink(missing_ok=True)
+            raise Unreachable(f"cannot write {name}") from error
 
     def delete(self, name: str) -> None:
-        self._path(name).unlink(missing_ok=True)
+        try:
+            self._path(name).unlink(missing_ok=True)
+        except OSError as error:
+            raise Unreachable(f"cannot delete {name}") from error
 
     def size(self, name: str) -> int | None:
         try:
             return self._path(name).stat().st_size
         except FileNotFoundError:
             return None
+        except OSError as error:
+            raise Unreachable(f"cannot stat {name}") from error
 
     def read(self, name: str) -> bytes | None:
         try:
             return self._path(name).read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as error:
+            raise Unreachable(f"cannot read {name}") from error
 
     def names(self) -> Iterator[str]:
         for path in sorted(self.folder().rglob("*")):
@@ -103,36 +132,52 @@ class S3Media:
     client: Any = field(compare=False, repr=False)  # a boto3 S3 client (thread-safe)
 
     def save(self, name: str, content: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=checked(name), Body=content, ContentType=content_type(name))
+        with self._reaching(name):
+            self.client.put_object(Bucket=self.bucket, Key=checked(name), Body=content, ContentType=content_type(name))
 
     def delete(self, name: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=checked(name))
+        with self._reaching(name):
+            self.client.delete_object(Bucket=self.bucket, Key=checked(name))
 
     def size(self, name: str) -> int | None:
-        try:
-            return int(self.client.head_object(Bucket=self.bucket, Key=checked(name))["ContentLength"])
-        except self.client.exceptions.ClientError as error:
-            if _missing(error):
-                return None
-            raise
+        with self._reaching(name):
+            try:
+                return int(self.client.head_object(Bucket=self.bucket, Key=checked(name))["ContentLength"])
+            except self.client.exceptions.ClientError as error:
+                if _missing(error):
+                    return None
+                raise
 
     def read(self, name: str) -> bytes | None:
-        try:
-            found = self.client.get_object(Bucket=self.bucket, Key=checked(name))
-        except self.client.exceptions.ClientError as error:
-            if _missing(error):
-                return None
-            raise
-        body = found["Body"]
-        try:
-            return body.read()
-        finally:
-            body.close()
+        with self._reaching(name):
+            try:
+                found = self.client.get_object(Bucket=self.bucket, Key=checked(name))
+            except self.client.exceptions.ClientError as error:
+                if _missing(error):
+                    return None
+                raise
+            body = found["Body"]
+            try:
+                return body.read()
+            finally:
+                body.close()
 
     def names(self) -> Iterator[str]:
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for item in page.get("Contents", ()):
-                yield item["Key"]
+        with self._reaching("the bucket's names"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+                for item in page.get("Contents", ()):
+                    yield item["Key"]
+
+    @contextmanager
+    def _reaching(self, what: str) -> Iterator[None]:
+        """boto3's failures (no connection, a timeout, a refusal such as a missing bucket or
+        wrong keys) as `Unreachable`; a bad name stays a ValueError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except (BotoCoreError, ClientError) as error:
+            raise Unreachable(f"{self.bucket}: {what}: {error}") from error
 
 
 def _missing(error) -> bool:
@@ -173,3 +218,19 @@ def store() -> MediaStore:
     if settings.s3 is not None:
         return s3_store(settings.s3)
     return FileSystemMedia(settings.root)
+
+
+async def off_loop(work: Callable[..., T], *args: Any, field: str | None = None) -> T:
+    """`work(*args)` (a store's call, or an upload's checks, resizing and saves) in a worker
+    thread, so a slow store or a picture being resized never holds up the event loop. A store
+    that cannot be reached answers 503 `media_unavailable`, at `field` (the form's upload
+    field) when there is one; the cause goes to the log, not to the person."""
+    try:
+        return await anyio.to_thread.run_sync(lambda: work(*args))
+    except Unreachable as error:
+        log.error("media_unreachable", error=str(error), cause=repr(error.__cause__))
+        raise Unavailable(
+            "Pictures cannot be stored or shown just now; try again in a few minutes.",
+            code="media_unavailable",
+            field=field,
+        ) from error

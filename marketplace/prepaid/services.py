@@ -29,7 +29,7 @@ from marketplace.campaigns import services as campaigns
 from marketplace.core import dates, money, notifications, personal_data
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation.services import require_current_member
 from marketplace.core.idempotency import services as idempotency_keys
 from marketplace.core.identity import guards
@@ -92,11 +92,6 @@ REASONS = {
 }
 
 
-def _member(principal: Principal) -> None:
-    if principal is None or principal.kind != "member":
-        raise Forbidden("Only members may buy packages.", code="wrong_role")
-
-
 # Buying -------------------------------------------------------------------------------------------
 
 
@@ -104,7 +99,7 @@ async def purchase(principal: Principal, offer_id: int, idempotency_key: str | N
     """Buy a prepaid package: the pending voucher and its payment (one short transaction, once
     per idempotency key), then the PaymentIntent outside it. The member pays on the payment page;
     the money is held in escrow when the payment succeeds."""
-    _member(principal)
+    guards.require_member(principal)
     require_current_member(principal)
     payment = await idempotency_keys.run_once(
         principal,
@@ -299,7 +294,7 @@ async def refund_package(package_id: int, reason: str) -> dict | None:
 
 async def take_back(principal: Principal, package_id: int) -> dict:
     """The member takes a package back within the cooling-off days, nothing used: all of it."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         connection = transaction.connection
         row = await escrow.package(connection, package_id)
@@ -587,7 +582,7 @@ def _package_view(row, now: datetime) -> dict:
 
 async def my_packages(principal: Principal) -> list[dict]:
     """The member's packages, newest first: sessions left, expiry, cooling-off, refund."""
-    _member(principal)
+    guards.require_member(principal)
     now = datetime.now(UTC)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
@@ -598,7 +593,7 @@ async def my_packages(principal: Principal) -> list[dict]:
 
 async def history(principal: Principal, package_id: int) -> list[dict]:
     """A package's ledger as its member reads it (each use, release and refund)."""
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT e.kind, e.ref, e.member_fen, e.subsidy_fen, e.reason, e.created_at FROM prepaid_entry e "
@@ -610,7 +605,7 @@ async def history(principal: Principal, package_id: int) -> list[dict]:
 
 
 async def histories(principal: Principal, package_ids: list[int]) -> dict[int, list[dict]]:
-    _member(principal)
+    guards.require_member(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             "SELECT e.package, e.kind, e.ref, e.member_fen, e.subsidy_fen, e.reason, e.created_at "
@@ -643,9 +638,7 @@ def _with_left(row) -> dict:
 
 async def provider_balances(principal: Principal) -> dict:
     """The provider's escrow: held, released, refunded, left (still to come), and what comes next."""
-    if principal is None or principal.kind != "provider" or principal.provider_id is None:
-        raise Forbidden("Only a provider's staff may see this.", code="wrong_role")
-    provider_id = principal.provider_id
+    provider_id = guards.require_provider(principal)
     month_start = datetime.now(dates.zone()).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     async with engine().transaction() as transaction:
         connection = transaction.connection

@@ -1,7 +1,7 @@
 """Cover pictures for the demo's offers, drawn with Pillow: the category's colour, a simple
 icon of the category and the offer's words, the way a small business's designer would
 make a listing picture. Stored through the catalogue's own upload path
-(`catalog.services._store_image`: checked, resized to 1200 px and a 400 px thumbnail,
+(`catalog.services._keep_image`: checked, resized to 1200 px and a 400 px thumbnail,
 under var/media with an unguessable name), so they are what an owner's upload would be.
 
 The words need a Chinese font: Noto Sans CJK (Debian's fonts-noto-cjk, which `make demo`
@@ -71,10 +71,11 @@ def has_cjk_font() -> bool:
 
 def stored_cover(category: str, kind: str, title: str) -> str:
     """Draw the cover (or take it from the cache) and keep it as an owner's upload is
-    kept; its media name."""
-    from catalog.services import _store_image
+    kept (blocking: the seed calls it in a thread); its media name."""
+    from catalog.services import _keep_image
 
-    return _store_image(cached_cover(category, kind, title))
+    name, _ = _keep_image(cached_cover(category, kind, title), "offers")
+    return name
 
 
 def cached_cover(category: str, kind: str, title: str) -> bytes:

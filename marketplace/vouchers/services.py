@@ -37,7 +37,7 @@ from evaluation.schemas import ComplaintInput, ComplaintRead, RatingInput, Ratin
 from marketplace.campaigns import services as campaigns
 from marketplace.core import dates, db, notifications, personal_data, pii, ratelimit
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from marketplace.core.errors import Conflict, Invalid, NotFound, TooManyRequests
 from marketplace.core.federation import services as federation
 from marketplace.core.identity import guards
 from marketplace.core.identity.principal import Principal
@@ -571,7 +571,7 @@ async def complain(
     no_show = _no_show(voucher)
     # No picture is kept for a complaint that the rules refuse (a voucher not used).
     eligible = may_complain(voucher)
-    name = catalog.store_picture(photo, "complaints") if photo and eligible else None
+    name = await catalog.store_picture(photo, "complaints") if photo and eligible else None
     return await complaints.file(principal, voucher_id, voucher.provider_id, data, photo=name, no_show=no_show)
 
 
@@ -691,12 +691,6 @@ notifications.register(
 # At the counter --------------------------------------------------------------------------------
 
 
-def _staff(principal: Principal) -> int:
-    if principal is None or principal.kind != "provider" or principal.provider_id is None:
-        raise Forbidden("Only a provider's staff may check vouchers.", code="wrong_role")
-    return principal.provider_id
-
-
 def _typed_code(text: str) -> str:
     try:
         code = codes.normalise(text)
@@ -809,7 +803,9 @@ async def provider_voucher_facts(principal: Principal, voucher_ids: list[int]) -
             )
         else:
             rows = await transaction.connection.fetch(
-                facts + "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])", _staff(principal), voucher_ids
+                facts + "WHERE v.provider = $1 AND v.id = ANY($2::bigint[])",
+                guards.require_provider(principal),
+                voucher_ids,
             )
     return {
         row["id"]: {
@@ -848,7 +844,7 @@ async def provider_activity(provider_id: int) -> dict:
 
 async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
     """The provider's vouchers redeemed since midnight in Shanghai, newest first."""
-    provider_id = _staff(principal)
+    provider_id = guards.require_provider(principal)
     midnight = datetime.now(dates.zone()).replace(hour=0, minute=0, second=0, microsecond=0)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(_TODAY_SQL, provider_id, midnight, TODAY_LIMIT)
@@ -856,7 +852,7 @@ async def todays_redemptions(principal: Principal) -> list[CounterVoucher]:
 
 
 async def _find_at_counter(principal: Principal, text: str):
-    provider_id = _staff(principal)
+    provider_id = guards.require_provider(principal)
     code = _typed_code(text)
     await _count_attempt(principal)
     async with engine().transaction() as transaction:
@@ -876,7 +872,7 @@ async def inspect(principal: Principal, text: str) -> CounterVoucher:
 async def redeem(principal: Principal, text: str, location_id: int | None = None) -> CounterVoucher:
     """Redeem a voucher of this provider, exactly once."""
     code, row = await _find_at_counter(principal, text)
-    provider_id = _staff(principal)
+    provider_id = guards.require_provider(principal)
     if location_id is not None and location_id not in {
         location["id"] for location in await providers.list_locations(provider_id)
     }:

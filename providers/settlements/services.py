@@ -39,7 +39,7 @@ from asyncpg.exceptions import UniqueViolationError
 from marketplace.core import csvfiles, dates
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine, search_text
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import scope
 from marketplace.core.identity import approvals, guards, permissions
 from marketplace.core.identity.principal import Principal
@@ -398,12 +398,6 @@ FROM settlement_adjustment a LEFT JOIN settlement_statement c ON c.id = a.statem
 """
 
 
-def _owner(principal: Principal) -> int:
-    if principal is None or principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
-        raise Forbidden("Only the provider's owner may see its settlements.", code="owner_only")
-    return principal.provider_id
-
-
 def _no_statement() -> NotFound:
     """The answer to a missing statement, and to one out of the caller's reach (scope.py's policy)."""
     return NotFound("No such statement.", code="statement_not_found")
@@ -419,7 +413,7 @@ async def statement_for_operator(principal: Principal, statement_id: int) -> Sta
 
 async def my_statement(principal: Principal, statement_id: int) -> StatementRead:
     """A statement of the owner's own provider (404 for anyone else's)."""
-    provider_id = _owner(principal)
+    provider_id = guards.require_owner(principal)
     statement = await _load(statement_id)
     scope.require_owned(statement.provider_id, provider_id, _no_statement())
     return statement
@@ -480,7 +474,7 @@ async def periods_in_scope(principal: Principal, limit: int = 36) -> list[str]:
 
 async def my_statements(principal: Principal) -> list[StatementSummary]:
     """The owner's provider's statements, newest month first."""
-    provider_id = _owner(principal)
+    provider_id = guards.require_owner(principal)
     async with engine().transaction() as transaction:
         rows = await transaction.connection.fetch(
             _STATEMENT_SQL + "WHERE s.provider = $1 ORDER BY s.period DESC LIMIT 120", provider_id

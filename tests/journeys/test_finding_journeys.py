@@ -61,7 +61,8 @@ async def _rate(world, offer_id: int, member: str, name: str, voucher_id: int, o
 
 async def _reviewed_offer(world) -> int:
     offer_id = await builders.offer(world, "voucher", "游泳体验券", list_fen=8800)
-    await Offer.update({Offer.cover_image: catalog_services._store_image(_png())}).where(Offer.id == offer_id)
+    cover = await catalog_services.store_picture(_png(), "offers")
+    await Offer.update({Offer.cover_image: cover}).where(Offer.id == offer_id)
     await Location.update({Location.phone: "01064781234"}).where(Location.provider == world.providers["chaoyang"]["id"])
     await _rate(world, offer_id, "haidian", "李建国", 900001, 4, COMMENT)
     await _rate(world, offer_id, "chaoyang", "王小芳", 900002, 5, "")

@@ -5,7 +5,8 @@ The policy (docs/architecture.md, "Scope: 403 or 404"):
 - **403** (`Forbidden`: `wrong_role`, `owner_only`, `role_required`): the caller's kind or
   role may not use this route or action at all. It depends on who asks, never on which
   object, so it tells nothing about any object. The guards, the permission table and
-  `marketplace.core.identity.guards.require_member` and `require_operator` answer it.
+  the role functions of `marketplace.core.identity.guards` (`require_member`,
+  `require_operator`, `require_provider`, `require_owner`, ...) answer it.
 - **404** (`NotFound`): the object the request names, in its path or its body, does not
   exist, or exists outside the caller's reach: attached to a union outside an operator's
   or evaluator's subtree, another member's, another provider's. Both cases get the same

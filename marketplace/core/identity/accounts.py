@@ -17,7 +17,7 @@ from marketplace.core import db
 from marketplace.core.audit import services as audit
 from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from marketplace.core.federation import activation, scope, services as federation
-from marketplace.core.identity import credentials, operators, session_cache, sms
+from marketplace.core.identity import credentials, guards, operators, session_cache, sms
 from marketplace.core.identity.password_rules import check_member_password, check_operator_password
 from marketplace.core.identity.passwords import hash_password, verify_password
 from marketplace.core.identity.principal import Principal
@@ -135,8 +135,7 @@ async def member_for_login_code(phone: str, code: str) -> int:
 async def reset_operator_password(principal: Principal, operator_id: int) -> str:
     """An administrator resets another operator's password in their scope; returns the
     temporary password (shown once). The operator's sessions end."""
-    if principal is None or principal.kind != "operator" or principal.role != "administrator":
-        raise Forbidden("Only administrators manage nodes and accounts.", code="role_required")
+    guards.require_administrator(principal)
     if operator_id == principal.id:
         raise Conflict("Change your own password on your account page.", code="own_account")
     path = await operators.node_path_of(operator_id)
@@ -155,8 +154,7 @@ REASON_MAX = 500
 async def check_two_factor_reset(principal: Principal, operator_id: int, reason: str) -> str:
     """The checks of `reset_operator_two_factor`, also run before its confirmation question;
     returns the reason trimmed."""
-    if principal is None or principal.kind != "operator" or principal.role != "administrator":
-        raise Forbidden("Only administrators manage nodes and accounts.", code="role_required")
+    guards.require_administrator(principal)
     if operator_id == principal.id:
         raise Conflict(
             "Turn your own two-factor sign-in off on your security page.", code="own_account", field="reason"
@@ -208,8 +206,7 @@ async def reset_operator_two_factor(principal: Principal, operator_id: int, reas
 
 async def reset_staff_password(principal: Principal, user_id: int) -> str:
     """A provider's owner resets a staff account's password; returns the temporary one."""
-    if principal is None or principal.kind != "provider" or principal.role != "owner":
-        raise Forbidden("Only the provider's owner may do this.", code="owner_only")
+    guards.require_owner(principal)
     temporary = temporary_password()
     await credentials.accounts("provider").reset_password(principal, user_id, await hash_password(temporary))
     await end_other_sessions("provider", user_id)

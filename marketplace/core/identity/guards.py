@@ -42,6 +42,39 @@ def require_operator(principal: Principal | None) -> Principal:
     return principal
 
 
+def require_administrator(principal: Principal | None) -> Principal:
+    """The signed-in administrator (an operator of that role), for managing nodes and
+    accounts; 403 `role_required` for anyone else."""
+    if principal is None or principal.kind != "operator" or principal.role != "administrator":
+        raise Forbidden("Only administrators manage nodes and accounts.", code="role_required")
+    return principal
+
+
+def require_provider(principal: Principal | None) -> int:
+    """The provider id of a signed-in provider user (owner or staff), for a service of the
+    provider portal; 403 `wrong_role` for anyone else (as `require_member`)."""
+    if principal is None or principal.kind != "provider" or principal.provider_id is None:
+        raise Forbidden("Only a provider's users may do this.", code="wrong_role")
+    return principal.provider_id
+
+
+def require_owner(principal: Principal | None) -> int:
+    """The provider id of the signed-in provider's owner, for what staff may not do (listings,
+    settlements, replies, appeals); 403 `owner_only` for anyone else, as the routes'
+    `guards.provider_owner` says it."""
+    if principal is None or principal.kind != "provider" or principal.role != "owner" or principal.provider_id is None:
+        raise Forbidden("Only the provider's owner may do this.", code="owner_only")
+    return principal.provider_id
+
+
+def require_evaluator(principal: Principal | None) -> Principal:
+    """The signed-in evaluator organisation, for the evaluator desk's services; 403
+    `wrong_role` for anyone else."""
+    if principal is None or principal.kind != "evaluator":
+        raise Forbidden("Only evaluator organisations may do this.", code="wrong_role")
+    return principal
+
+
 async def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _require("member", connection)
 

@@ -18,8 +18,9 @@ from asyncpg.exceptions import UniqueViolationError
 
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
-from marketplace.core.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.core.errors import Conflict, Invalid, NotFound
 from marketplace.core.federation import scope, services as federation
+from marketplace.core.identity import guards
 from marketplace.core.identity.password_rules import check_operator_password
 from marketplace.core.identity.passwords import hash_password
 from marketplace.core.identity.principal import Principal
@@ -29,8 +30,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 
 
 def _administrator(principal: Principal) -> None:
-    if principal is None or principal.kind != "operator" or principal.role != "administrator":
-        raise Forbidden("Only administrators manage nodes and accounts.", code="role_required")
+    guards.require_administrator(principal)
 
 
 async def username_of(operator_id: int) -> str:

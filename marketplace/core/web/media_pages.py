@@ -15,7 +15,6 @@ and each viewer's browser fetches it once (private, immutable: an upload gets a 
 
 from typing import Annotated
 
-import anyio.to_thread
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import PathParameter
@@ -32,10 +31,11 @@ from marketplace.core.web import static_assets
     middleware=[static_assets.media_cache_middleware],
 )
 async def from_store(file_path: Annotated[str, PathParameter()]) -> Response[bytes]:
-    """A picture read from the store (the S3 store; see above)."""
+    """A picture read from the store (the S3 store; see above); 503 `media_unavailable` while
+    the store cannot be reached."""
     name = file_path.lstrip("/")
     try:
-        content = await anyio.to_thread.run_sync(media.store().read, name)
+        content = await media.off_loop(media.store().read, name)
     except ValueError:  # not a media name ("..", an empty part)
         content = None
     if content is None:
