@@ -44,7 +44,9 @@ def percentile(values: list[float], p: float) -> float:
     return stats.pct(p)
 
 
-async def wait_ready(base: str, timeout: float = 90) -> None:
+async def wait_ready(base: str, timeout: float = 200) -> None:
+    # Long enough for two of /ready's Stripe checks: on a loaded machine the first one, made as
+    # the app starts, can time out, and its answer is kept for STRIPE_CHECK_SECONDS (60 s).
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=2) as http:
         while time.monotonic() < deadline:
