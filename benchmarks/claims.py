@@ -39,6 +39,7 @@ from benchmarks.common import Stats
 from marketplace.core import db
 from marketplace.core.identity import services as identity
 from marketplace.core.settings import get_settings
+from marketplace.core.web import server
 from marketplace.runtime import components, processes
 
 
@@ -248,7 +249,7 @@ async def run(
             benchmarking.spawn_web(
                 port,
                 os.path.join(log_dir, "web-claims.log"),
-                *("--no-proxy-headers", "--loop", "uvloop", "--http", "httptools"),  # as `benefits serve`
+                *("--no-proxy-headers", "--loop", "uvloop", "--http", server.HTTP_PROTOCOL),  # as `benefits serve`
                 *("--workers", str(web_workers)),
                 profile=profile,
             )

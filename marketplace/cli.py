@@ -157,6 +157,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the web server (member site, provider portal, operator console, JSON API)."""
     import uvicorn
 
+    from marketplace.core.web import server
+
     _bring_up()
     uvicorn.run(
         "marketplace.app:create_app",
@@ -168,9 +170,10 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=False,
         proxy_headers=False,
         # Named, not "auto": a missing wheel fails at start instead of falling back to
-        # the pure-Python parser and event loop (docs/benchmarks.md, claims).
+        # the pure-Python parser and event loop (docs/benchmarks.md, claims). httptools'
+        # protocol, writing each answer in one socket write (marketplace/core/web/server.py).
         loop="uvloop",
-        http="httptools",
+        http=server.OneWriteHttpToolsProtocol,
     )
 
 

@@ -176,6 +176,8 @@ def _serve(name: str) -> tuple[str, subprocess.Popen]:
                 "--port",
                 str(port),
                 "--no-access-log",
+                # As `benefits serve` runs it (marketplace/cli.py).
+                *("--loop", "uvloop", "--http", "marketplace.core.web.server:OneWriteHttpToolsProtocol"),
             ],
             env=os.environ.copy(),
             stdout=log,

@@ -1,5 +1,7 @@
 """Bad input gets a 4xx problem-details body naming the problem, never a 500."""
 
+import json
+
 import pytest
 
 from tests.factories import id_number
@@ -194,3 +196,58 @@ def test_a_domain_errors_parameters_fill_the_api_detail():
     error = Conflict("Only %(left)s left.", code="low_stock", params={"left": 3})
     assert error.detail == "Only 3 left." and str(error) == "Only 3 left."
     assert error.translated() == "Only 3 left."  # no translation yet: the English message
+
+
+async def _send_in_chunks(app, path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]):
+    """`POST path` straight to the app, its body in `chunks` as a server passes them on;
+    the answer's status and body."""
+    events = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1} for i, chunk in enumerate(chunks)
+    ]
+    answer: dict = {"body": b""}
+
+    async def receive():
+        return events.pop(0) if events else {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        else:
+            answer["body"] += message.get("body", b"")
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "client": ("203.0.113.7", 50000),
+        "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"), *headers],
+    }
+    await app(scope, receive, send)
+    return answer["status"], json.loads(answer["body"])
+
+
+async def test_a_body_in_chunks_is_read_whole_and_its_limit_counts_every_chunk(app, world):
+    # The request class reads a body itself (marketplace/core/web/requests.py): chunks joined in order.
+    sign_in = (
+        b'{"kind": "member", "username": "%s", "password": "Correct-Horse-42"}' % world.members["chaoyang"][1].encode()
+    )
+    status, body = await _send_in_chunks(app, "/api/v1/auth/token", [sign_in[:10], b"", sign_in[10:]], [])
+    assert status == 201 and body["token"], body
+    # No content length to refuse early: the chunks received pass the limit.
+    status, body = await _send_in_chunks(app, "/api/v1/auth/token", [b"x" * 600_000, b"x" * 600_000], [])
+    assert (status, body["code"]) == (413, "payload_too_large")
+    # An announced length over the limit is refused before anything is read.
+    status, body = await _send_in_chunks(app, "/api/v1/auth/token", [], [(b"content-length", b"2000000")])
+    assert (status, body["code"]) == (413, "payload_too_large")
+
+
+async def test_a_content_length_that_is_no_number_is_a_400_problem(app):
+    status, body = await _send_in_chunks(app, "/api/v1/auth/token", [b"{}"], [(b"content-length", b"two")])
+    assert (status, body["code"]) == (400, "bad_request")
+    assert body["detail"] == "Invalid content-length: 'two'"
