@@ -101,6 +101,30 @@ def test_every_provider_type_sells_what_its_kind_and_category_say():
 
 
 @pytest.mark.unit
+def test_an_offer_of_a_provider_admitted_today_is_not_dated_in_the_future():
+    """A listing starts the day after its provider opened, and was created up to five days
+    before it starts: for a provider admitted today, that must not put its creation or
+    publication after now (a reindex wrote such future-dated offers again every time)."""
+    import random
+
+    seeder = seeding._Seeder(None, seeding.SeedReport(), lambda *_: None, 0)
+    seeder.categories = {category["code"]: number for number, category in enumerate(ref.CATEGORIES)}
+    for kind_type in cat.PROVIDER_TYPES:
+        provider = {
+            "id": 1,
+            "type": kind_type.code,
+            "brand": kind_type.brands[0],
+            "node": 1,
+            "status": "active",
+            "created": seeder.now,
+        }
+        for seed in range(20):
+            record = seeder.offer_record(random.Random(seed), provider, kind_type.offers[0], status="published")
+            created, published, updated = record[19], record[23], record[24]
+            assert created <= seeder.now and published <= seeder.now and updated <= seeder.now
+
+
+@pytest.mark.unit
 def test_an_offer_cover_is_the_category_colour_with_an_icon_and_words():
     import io
 

@@ -105,7 +105,7 @@ SETTINGS = MeilisearchSettings(
         "_geo",
         *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")],
     ],
-    sortable_attributes=["_geo", "pays_fen", "discount_ratio", "rating", "published_ts", "created_ts"],
+    sortable_attributes=["_geo", "pays_fen", "discount_ratio", "rating", "published_ts"],
     distinct_attribute=None,
     # Exactness before sort: among hits that match equally well, an exact title wins;
     # only then does distance (or rating) order them.
@@ -367,12 +367,19 @@ def _clause_words(clause: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=65536)
 def _description_words(description_zh: str, description_en: str, title: str) -> str:
     """The words of the descriptions that the title does not already say (each once): what
-    a description adds to search (工伤认定, 劳动仲裁), without its repeated template text."""
+    a description adds to search (工伤认定, 劳动仲裁), without its repeated template text
+    and the words every description says (`text.description_stop_words`)."""
     said = set(text.words(title)) | set(title.split())
+    unsaid = text.description_stop_words()
     # Chinese words are Han characters only, English ones letters: no digits to strip.
-    found = [word for clause in _CLAUSE.split(description_zh) for word in _clause_words(clause) if word not in said]
+    found = [
+        word
+        for clause in _CLAUSE.split(description_zh)
+        for word in _clause_words(clause)
+        if word not in said and word not in unsaid
+    ]
     for word in re.findall(r"[a-z][a-z'-]+", text.normalise(description_en)):
-        if len(word) > 2 and word not in said:
+        if len(word) > 2 and word not in said and word not in unsaid:
             found.append(word)
     return " ".join(dict.fromkeys(found))
 
@@ -434,7 +441,6 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
         "rating": rating,
         "cover_image": offer["cover_image"],
         "published_ts": _ts(offer["published_at"] or offer["created_at"]),
-        "created_ts": _ts(offer["created_at"]),
         # The version reconciliation compares: microseconds, so two edits within one
         # second still count as different versions.
         "version": int(offer["updated_at"].timestamp() * 1_000_000),

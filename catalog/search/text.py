@@ -26,6 +26,7 @@ from pathlib import Path
 import opencc
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
+DESCRIPTION_STOP_WORDS_FILE = Path(__file__).with_name("description_stop_words.txt")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _SPACES = re.compile(r"\s+")
@@ -128,6 +129,16 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> list[list[str]]:
         if len(group) > 1:
             groups.append(group)
     return groups
+
+
+@functools.cache
+def description_stop_words(path: Path = DESCRIPTION_STOP_WORDS_FILE) -> frozenset[str]:
+    """Words left out of the `description` attribute, from the reviewable data file (see
+    its header): words separated by spaces or lines, `#` starts a comment."""
+    found: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        found.update(normalise(word) for word in line.split("#", 1)[0].split())
+    return frozenset(found)
 
 
 def synonym_settings(groups: list[list[str]]) -> dict[str, list[str]]:

@@ -1322,7 +1322,7 @@ class _Seeder:
         # Listings run from the start of a day to the end of one, in Beijing.
         valid_from = _day_start(valid_from)
         valid_to = _day_start(valid_to) + timedelta(days=1, seconds=-1)
-        created = valid_from - timedelta(days=rng.uniform(0, 5))
+        created = min(valid_from - timedelta(days=rng.uniform(0, 5)), self.now)
 
         # An offer is open to the subtree its provider serves: the whole city for city-level
         # providers, the district for district ones.
@@ -1358,8 +1358,12 @@ class _Seeder:
             terms_zh = f"{template.terms_zh}\n{catalog_services.PREPAID_TERMS_ZH}"
         sessions, months = template.package or (None, None)
         period = rng.choices(["total", "month", "year"], [40, 45, 15])[0]
+        # Published within a day of its creation, and never later than now: an offer created
+        # this morning is not published tonight (a reindex wrote future-dated offers again).
         published = (
-            created + timedelta(days=rng.uniform(0, 1)) if status in ("published", "paused", "expired") else None
+            min(created + timedelta(days=rng.uniform(0, 1)), self.now)
+            if status in ("published", "paused", "expired")
+            else None
         )
         # A paused offer was paused a few weeks ago; claims stop then.
         updated = (self.now - timedelta(days=rng.uniform(5, 40)) if status == "paused" else published) or created

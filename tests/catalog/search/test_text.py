@@ -39,6 +39,26 @@ def test_synonyms_come_from_the_data_file_both_ways():
     assert "法律咨询" in synonyms["律师"]
 
 
+def test_a_description_adds_its_own_words_but_not_the_rules_every_offer_states():
+    from catalog.search import index
+
+    fields = index.search_fields(
+        {
+            "title_zh": "法律咨询（30分钟）",
+            "title_en": "Legal advice (30 minutes)",
+            "tags": ["会员价"],
+            "category_zh": "法律服务",
+            "description_zh": "律师解答工伤认定与劳动仲裁问题。门市价200.00元，会员价50.00元。到店出示电子券核销，每位会员限1次。",
+            "description_en": "A lawyer answers questions on work injury. Show the code at the counter; limit 1 per member.",
+        }
+    )
+    words = fields["description"].split()
+    assert {"律师", "工伤", "认定", "劳动", "仲裁", "lawyer", "injury"} <= set(words)
+    assert not {"会员", "会员价", "门市价", "出示", "核销", "每位", "the", "per", "member", "counter"} & set(words)
+    assert "会员价" in fields["words_zh"]  # the tag still finds it: only descriptions leave these out
+    assert "会员" in text.description_stop_words() and "工伤" not in text.description_stop_words()
+
+
 def test_edit_distance_counts_a_swap_as_one():
     assert text.edit_distance("youyogn", "youyong") == 1
     assert text.edit_distance("abc", "abc") == 0 and text.edit_distance("", "ab") == 2
