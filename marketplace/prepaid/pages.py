@@ -88,6 +88,7 @@ async def _console(
         context={
             "escrow": await services.operator_overview(request.user),
             "reason_labels": services.REASONS,
+            "note_length": services.NOTE_LENGTH,
             "resolve_id": resolve_id,
             "resolve_note": resolve_note,
             "resolve_error": form_error(resolve_error) if resolve_error else None,
@@ -107,7 +108,9 @@ async def console_resolve(request: Request, outside_id: BigId) -> Response:
     """An operator marks an uncovered refund as resolved: first a confirmation naming the
     refund and the note, then (confirm=1) the mark, audited."""
     form = dict(await request.form())
-    note = (form.get("note") or "").strip()
+    # A textarea sends its line breaks as CRLF: count and keep each as one character, as the
+    # browser's maxlength counts them.
+    note = (form.get("note") or "").replace("\r\n", "\n").strip()
     try:
         if form.get("confirm") == "1":
             await services.resolve_uncovered(request.user, outside_id, note)
