@@ -11,7 +11,7 @@ from litestar.response import Redirect, Response, Template
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
-from marketplace.core.web import nav
+from marketplace.core.web import nav, todo
 from marketplace.core.web.forms import form_error
 from marketplace.core.web.nav import N_
 from marketplace.core.web.params import BigId
@@ -20,6 +20,14 @@ from marketplace.vouchers.pages import refused_claim
 
 nav.register("provider", "prepaid", N_("Prepaid funds"), "/provider/prepaid", "doc", position=42, owner_only=True)
 nav.register("console", "prepaid", N_("Prepaid escrow"), "/console/prepaid", "doc", position=43)
+todo.register(
+    "uncovered",
+    N_("Uncovered refunds to resolve"),
+    "/console/prepaid#outside-title",
+    services.count_uncovered,
+    position=74,
+    nav_key="prepaid",
+)
 
 DONE = ("refunded",)
 

@@ -166,9 +166,13 @@ async def test_an_operator_marks_what_was_not_covered_as_resolved_once_with_a_no
             await services.resolve_uncovered(principal, some_id, NOTE)
         assert missing.value.code == "outside_refund_not_found"
     assert (await services.operator_overview(chaoyang))["uncovered"] == 1
+    # The console home's to-do counts it for the operators whose scope holds the provider only.
+    for key, waiting in (("chaoyang", 1), ("beijing", 1), ("national", 1), ("hebei", 0), ("shijiazhuang", 0)):
+        assert await services.count_uncovered(await operator(world, key)) == waiting, key
 
     resolved = await services.resolve_uncovered(chaoyang, outside_id, f"  {NOTE}\n")
     assert (resolved["resolved_by"], resolved["resolution_note"]) == (chaoyang.id, NOTE)
+    assert await services.count_uncovered(chaoyang) == 0
     overview = await services.operator_overview(chaoyang)
     assert (overview["uncovered"], overview["uncovered_fen"]) == (0, 0)  # the alert is gone
     (row,) = overview["outside"]  # the refund stays listed, resolved, by whom and when
@@ -248,7 +252,13 @@ async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser
     try:
         await console.goto("/console/login")
         await sign_in(console, world.operators["chaoyang"], PASSWORD)
-        await console.goto("/console/prepaid")
+        # The console home's to-do names it, and leads to the escrow page.
+        await console.goto("/console")
+        await expect(console.locator("[data-testid=todo-uncovered] [data-testid=todo-count]")).to_have_text("1")
+        await expect(console.locator("[data-testid=nav-badge-prepaid]")).to_have_text("1")
+        await shots.take(console, "console-home-uncovered")
+        await console.locator("[data-testid=todo-uncovered]").click()
+        await console.wait_for_url("**/console/prepaid#outside-title")
         await expect(console.locator("[data-testid=escrow-uncovered-alert]")).to_contain_text(
             money.yuan(SHARE - escrow.part(SHARE, 3, 3))
         )
@@ -264,5 +274,8 @@ async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser
         await expect(console.locator("[data-testid=escrow-uncovered-alert]")).to_have_count(0)
         await expect(console.locator("[data-testid=cell-resolution]")).to_contain_text(NOTE)
         await shots.take(console, "escrow-resolved")
+        await console.goto("/console")
+        await expect(console.locator("[data-testid=todo-uncovered] [data-testid=todo-count]")).to_have_text("0")
+        await expect(console.locator("[data-testid=nav-badge-prepaid]")).to_have_count(0)
     finally:
         await context.close()
