@@ -11,7 +11,7 @@ from litestar.response import Redirect, Response, Template
 from marketplace.core.audit.middleware import nothing_changed
 from marketplace.core.errors import DomainError, Invalid
 from marketplace.core.identity import guards
-from marketplace.core.web import nav
+from marketplace.core.web import nav, todo
 from marketplace.core.web.forms import form_error
 from marketplace.core.web.nav import N_
 from marketplace.core.web.params import BigId
@@ -20,6 +20,14 @@ from marketplace.vouchers.pages import refused_claim
 
 nav.register("provider", "prepaid", N_("Prepaid funds"), "/provider/prepaid", "doc", position=42, owner_only=True)
 nav.register("console", "prepaid", N_("Prepaid escrow"), "/console/prepaid", "doc", position=43)
+todo.register(
+    "uncovered",
+    N_("Uncovered refunds to resolve"),
+    "/console/prepaid#outside-title",
+    services.count_uncovered,
+    position=74,
+    nav_key="prepaid",
+)
 
 DONE = ("refunded",)
 
@@ -88,6 +96,7 @@ async def _console(
         context={
             "escrow": await services.operator_overview(request.user),
             "reason_labels": services.REASONS,
+            "note_length": services.NOTE_LENGTH,
             "resolve_id": resolve_id,
             "resolve_note": resolve_note,
             "resolve_error": form_error(resolve_error) if resolve_error else None,
@@ -107,7 +116,9 @@ async def console_resolve(request: Request, outside_id: BigId) -> Response:
     """An operator marks an uncovered refund as resolved: first a confirmation naming the
     refund and the note, then (confirm=1) the mark, audited."""
     form = dict(await request.form())
-    note = (form.get("note") or "").strip()
+    # A textarea sends its line breaks as CRLF: count and keep each as one character, as the
+    # browser's maxlength counts them.
+    note = (form.get("note") or "").replace("\r\n", "\n").strip()
     try:
         if form.get("confirm") == "1":
             await services.resolve_uncovered(request.user, outside_id, note)

@@ -677,6 +677,26 @@ async def provider_balances(principal: Principal) -> dict:
     return {"totals": _with_left(totals), "released_this_month_fen": int(month), "packages": upcoming}
 
 
+async def _open_uncovered(connection, scope: str):
+    """How many refunds made in Stripe still have an uncovered part to resolve, and how much,
+    among the providers hung in the subtree `scope` (a node path)."""
+    return await connection.fetchrow(
+        "SELECT count(*) AS n, coalesce(sum(x.uncovered_fen), 0) AS fen FROM prepaid_outside_refund x "
+        "JOIN prepaid_package p ON p.id = x.package JOIN provider pr ON pr.id = p.provider "
+        "JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' AND x.uncovered_fen > 0 "
+        "AND x.resolved_at IS NULL",
+        scope,
+    )
+
+
+async def count_uncovered(principal: Principal) -> int:
+    """The console's to-do: refunds made in Stripe whose uncovered part is still to resolve,
+    in the operator's scope (what the escrow page's alert counts)."""
+    guards.require_operator(principal)
+    async with engine().transaction() as transaction:
+        return int((await _open_uncovered(transaction.connection, principal.node_path or "-"))["n"])
+
+
 async def operator_overview(principal: Principal) -> dict:
     """Escrow held per provider and per funding node in the operator's scope, and refunds made."""
     guards.require_operator(principal)
@@ -715,13 +735,7 @@ async def operator_overview(principal: Principal) -> dict:
             scope,
         )
         # The alert counts what is still to resolve, of every such refund (not only the 100 shown).
-        open_ = await connection.fetchrow(
-            "SELECT count(*) AS n, coalesce(sum(x.uncovered_fen), 0) AS fen FROM prepaid_outside_refund x "
-            "JOIN prepaid_package p ON p.id = x.package JOIN provider pr ON pr.id = p.provider "
-            "JOIN union_node pn ON pn.id = pr.node WHERE pn.path LIKE $1 || '%' AND x.uncovered_fen > 0 "
-            "AND x.resolved_at IS NULL",
-            scope,
-        )
+        open_ = await _open_uncovered(connection, scope)
     return {
         "providers": [_with_left(row) for row in providers],
         "nodes": [_with_left(row) for row in nodes],

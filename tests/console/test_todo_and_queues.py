@@ -5,7 +5,10 @@ import re
 import pytest
 
 from catalog.tables import Offer
+from marketplace.prepaid import services as prepaid
 from tests.console.helpers import HTML, post, submitted_offers, web_login
+from tests.points.test_ledger import operator
+from tests.prepaid.test_stripe_refunds import NOTE, not_covered
 
 pytestmark = [pytest.mark.integration]
 
@@ -25,13 +28,31 @@ async def test_home_counts_what_waits_within_the_operators_scope(client, world):
     assert _count(home.text, "listings") == 3  # Haidian's two are outside Chaoyang's scope
     assert 'href="/console/listings" data-testid="todo-listings"' in home.text
     assert 'data-testid="nav-badge-listings"' in home.text
-    for key in ("providers", "complaints", "cases", "appeals", "held", "settlements"):
+    for key in ("providers", "complaints", "cases", "appeals", "held", "settlements", "uncovered"):
         assert _count(home.text, key) == 0
     await web_login(client, "console", world.operators["beijing"])
     assert _count((await client.get("/console/", headers=HTML)).text, "listings") == 5
     await web_login(client, "console", world.operators["hebei"])
     home = (await client.get("/console/", headers=HTML)).text
     assert _count(home, "listings") == 0 and 'data-testid="nav-badge-listings"' not in home
+
+
+async def test_home_counts_uncovered_stripe_refunds_within_the_operators_scope(client, world):
+    outside_id = await not_covered(client, world)  # Chaoyang's provider: in Beijing and Chaoyang only
+    for key in ("chaoyang", "beijing"):
+        await web_login(client, "console", world.operators[key])
+        home = (await client.get("/console/", headers=HTML)).text
+        assert _count(home, "uncovered") == 1
+        assert 'href="/console/prepaid#outside-title" data-testid="todo-uncovered"' in home
+        assert 'data-testid="nav-badge-prepaid"' in home
+    await web_login(client, "console", world.operators["hebei"])
+    home = (await client.get("/console/", headers=HTML)).text
+    assert _count(home, "uncovered") == 0 and 'data-testid="nav-badge-prepaid"' not in home
+    # Once marked as resolved, nothing waits any more.
+    await prepaid.resolve_uncovered(await operator(world, "chaoyang"), outside_id, NOTE)
+    await web_login(client, "console", world.operators["chaoyang"])
+    home = (await client.get("/console/", headers=HTML)).text
+    assert _count(home, "uncovered") == 0 and 'data-testid="nav-badge-prepaid"' not in home
 
 
 async def test_listing_queue_searches_filters_and_pages(client, world):

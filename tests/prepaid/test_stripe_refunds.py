@@ -5,6 +5,8 @@ cover is shown to operators on the console's escrow page. The platform's own par
 not followed twice. An operator marks what was not covered as resolved (recovered from the
 provider, or the union's loss), with a note and a confirmation, once, audited."""
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -164,9 +166,13 @@ async def test_an_operator_marks_what_was_not_covered_as_resolved_once_with_a_no
             await services.resolve_uncovered(principal, some_id, NOTE)
         assert missing.value.code == "outside_refund_not_found"
     assert (await services.operator_overview(chaoyang))["uncovered"] == 1
+    # The console home's to-do counts it for the operators whose scope holds the provider only.
+    for key, waiting in (("chaoyang", 1), ("beijing", 1), ("national", 1), ("hebei", 0), ("shijiazhuang", 0)):
+        assert await services.count_uncovered(await operator(world, key)) == waiting, key
 
     resolved = await services.resolve_uncovered(chaoyang, outside_id, f"  {NOTE}\n")
     assert (resolved["resolved_by"], resolved["resolution_note"]) == (chaoyang.id, NOTE)
+    assert await services.count_uncovered(chaoyang) == 0
     overview = await services.operator_overview(chaoyang)
     assert (overview["uncovered"], overview["uncovered_fen"]) == (0, 0)  # the alert is gone
     (row,) = overview["outside"]  # the refund stays listed, resolved, by whom and when
@@ -191,9 +197,28 @@ async def test_the_console_asks_before_marking_resolved_and_another_scope_finds_
     assert (await post(client, path, {"note": NOTE, "confirm": "1"})).status_code == 404
 
     await web_login(client, "console", world.operators["chaoyang"])
-    await client.get("/console/prepaid")
-    short = await post(client, path, {"note": "已追回"})
-    assert short.status_code == 422 and 'data-testid="field-error"' in short.text
+    page = (await client.get("/console/prepaid")).text
+    # A multi-line field with a visible label, as long as the service accepts.
+    assert f'<label for="resolve-note-{outside_id}">处理说明（记入审计日志）</label>' in page
+    assert re.search(
+        rf'<textarea id="resolve-note-{outside_id}" name="note" rows="\d+" minlength="10" maxlength="2000" required>',
+        page,
+    )
+    # Empty, too short or too long: refused at the field, in Chinese, with what was typed kept.
+    for note in ("", "已追回", "追" * 2001):
+        refused = await post(client, path, {"note": note})
+        assert refused.status_code == 422 and 'data-testid="confirm"' not in refused.text
+        error = re.search(
+            r'<p class="field-error" id="note-error" role="alert" data-testid="field-error">.*?</p>', refused.text, re.S
+        )
+        assert error and "请用 10 至 2000 个字说明处理情况。" in error.group(0)
+        assert re.search(
+            rf'<textarea id="resolve-note-{outside_id}" name="note"[^>]* aria-invalid="true" aria-describedby="note-error">{note}</textarea>',
+            refused.text,
+        )
+    # A line break is one character, as the browser's maxlength counts it (a form sends CRLF).
+    lines = "\r\n".join(["追" * 199] * 10)  # 1,999 characters as typed, 2,008 as sent
+    assert (await post(client, path, {"note": lines})).status_code == 200
     asked = await post(client, path, {"note": NOTE})
     assert asked.status_code == 200 and 'data-testid="confirm"' in asked.text and NOTE in asked.text
     chaoyang = await operator(world, "chaoyang")
@@ -227,14 +252,20 @@ async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser
     try:
         await console.goto("/console/login")
         await sign_in(console, world.operators["chaoyang"], PASSWORD)
-        await console.goto("/console/prepaid")
+        # The console home's to-do names it, and leads to the escrow page.
+        await console.goto("/console")
+        await expect(console.locator("[data-testid=todo-uncovered] [data-testid=todo-count]")).to_have_text("1")
+        await expect(console.locator("[data-testid=nav-badge-prepaid]")).to_have_text("1")
+        await shots.take(console, "console-home-uncovered")
+        await console.locator("[data-testid=todo-uncovered]").click()
+        await console.wait_for_url("**/console/prepaid#outside-title")
         await expect(console.locator("[data-testid=escrow-uncovered-alert]")).to_contain_text(
             money.yuan(SHARE - escrow.part(SHARE, 3, 3))
         )
         await expect(console.locator("[data-testid=escrow-outside-row]")).to_have_count(1)
         await shots.take(console, "escrow-uncovered")
         # Recovered from the provider: marked as resolved, with a note and a confirmation.
-        await console.locator("[data-testid=resolve-form] input[name=note]").fill(NOTE)
+        await console.locator("[data-testid=resolve-form] textarea[name=note]").fill(NOTE)
         await console.locator("[data-testid=resolve]").click()
         await expect(console.locator("[data-testid=confirm]")).to_contain_text(NOTE)
         await shots.take(console, "escrow-resolve-confirm")
@@ -243,5 +274,8 @@ async def test_the_operator_sees_what_the_escrow_could_not_cover(client, browser
         await expect(console.locator("[data-testid=escrow-uncovered-alert]")).to_have_count(0)
         await expect(console.locator("[data-testid=cell-resolution]")).to_contain_text(NOTE)
         await shots.take(console, "escrow-resolved")
+        await console.goto("/console")
+        await expect(console.locator("[data-testid=todo-uncovered] [data-testid=todo-count]")).to_have_text("0")
+        await expect(console.locator("[data-testid=nav-badge-prepaid]")).to_have_count(0)
     finally:
         await context.close()
