@@ -345,6 +345,7 @@ INDEXED = "o.status IN ('submitted', 'published', 'paused') AND o.valid_to > now
 # Providers whose offers the index keeps (hidden unless active): they may come back.
 KEPT_PROVIDER_STATUSES = ("active", "suspended", "delisted")
 _CLAUSE = re.compile(r"[，。！？；：、“”‘’（）()\s,.;:!?]+")
+_SENTENCE = re.compile(r"[.;:!?]+")
 
 
 async def _indexed_offers(where: str, *args) -> list[dict]:
@@ -365,6 +366,14 @@ def _clause_words(clause: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=65536)
+def _sentence_words(sentence: str) -> tuple[str, ...]:
+    """The English words of more than two letters in one sentence of a description,
+    normalised; cached by sentence as `_clause_words` is by clause (a word never spans the
+    punctuation between sentences)."""
+    return tuple(word for word in re.findall(r"[a-z][a-z'-]+", text.normalise(sentence)) if len(word) > 2)
+
+
+@functools.lru_cache(maxsize=65536)
 def _description_words(description_zh: str, description_en: str, title: str) -> str:
     """The words of the descriptions that the title does not already say (each once): what
     a description adds to search (工伤认定, 劳动仲裁), without its repeated template text
@@ -378,9 +387,12 @@ def _description_words(description_zh: str, description_en: str, title: str) -> 
         for word in _clause_words(clause)
         if word not in said and word not in unsaid
     ]
-    for word in re.findall(r"[a-z][a-z'-]+", text.normalise(description_en)):
-        if len(word) > 2 and word not in said and word not in unsaid:
-            found.append(word)
+    found += [
+        word
+        for sentence in _SENTENCE.split(description_en)
+        for word in _sentence_words(sentence)
+        if word not in said and word not in unsaid
+    ]
     return " ".join(dict.fromkeys(found))
 
 
