@@ -150,6 +150,11 @@ async def providers_for_index(provider_ids: list[int]) -> dict[int, dict]:
     return found
 
 
+async def opening_schedules() -> list:
+    """Every distinct week of opening hours among the locations (search's "open now")."""
+    return [row["opening_hours"] for row in await db.fetch("SELECT DISTINCT opening_hours FROM location")]
+
+
 # Validation ---------------------------------------------------------------------------------
 
 

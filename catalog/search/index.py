@@ -53,6 +53,7 @@ from meilisearch_python_sdk.models.settings import (
 from catalog import pricing
 from catalog.search import overlay, text
 from catalog.tables import Offer, ProviderRating
+from marketplace.core import kv
 from marketplace.core.federation import services as federation
 from marketplace.core.settings import get_settings
 from providers import services as providers
@@ -67,6 +68,7 @@ TASK_TIMEOUT_MS = 120_000
 # writes shared a loaded machine, and the 120 s limit failed a reindex that was only slow.
 # Waiting harms nothing: searches answer from the live index until the swap.
 REINDEX_TASK_TIMEOUT_MS = 1_800_000
+OPENING_KEYS = "search:opening-keys"  # a Redis set: see `opening_keys`
 
 SEARCHABLE = [
     "title_zh",
@@ -103,7 +105,7 @@ SETTINGS = MeilisearchSettings(
         "valid_from_ts",
         "valid_to_ts",
         "_geo",
-        *[f"open_{day}_{edge}" for day in DAYS for edge in ("from", "to")],
+        "opening",
     ],
     sortable_attributes=["_geo", "pays_fen", "discount_ratio", "rating", "published_ts"],
     distinct_attribute=None,
@@ -293,39 +295,71 @@ def _minutes(text: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def opening_fields(opening_hours) -> dict:
-    """`open_mon_from`/`open_mon_to` in minutes after midnight (Asia/Shanghai), per day
-    the location opens; a closing time past midnight counts to the end of the day."""
+def opening_key(opening_hours) -> str:
+    """A location's week as one filterable value: each day's opening and closing minute after
+    midnight (Asia/Shanghai), Monday to Sunday, "" for a day it is closed; a closing time past
+    midnight counts to the end of the day. "480-1200,480-1200,480-1200,480-1200,480-1200,,"
+    opens 08:00-20:00 on weekdays. One string, not fourteen numbers: numbers are the dearest
+    values the engine indexes, and fourteen of them were a seventh of a reindex's indexing
+    (docs/benchmarks.md). `open_at` reads it back."""
     if isinstance(opening_hours, str):  # JSONB read through Piccolo arrives as text
         # Cached by the text: a reindex reads each location once per offer that lists it.
-        return dict(_opening_fields_of_text(opening_hours))
-    return _opening_fields(opening_hours)
+        return _opening_key_of_text(opening_hours)
+    return _opening_key(opening_hours)
 
 
 @functools.lru_cache(maxsize=65536)
-def _opening_fields_of_text(opening_hours: str) -> tuple[tuple[str, int], ...]:
+def _opening_key_of_text(opening_hours: str) -> str:
     try:
         parsed = json.loads(opening_hours or "{}")
     except ValueError:
-        return ()
-    return tuple(_opening_fields(parsed).items())
+        parsed = {}
+    return _opening_key(parsed)
 
 
-def _opening_fields(opening_hours) -> dict:
-    fields: dict[str, int] = {}
-    if not isinstance(opening_hours, dict):
-        return fields
+def _opening_key(opening_hours) -> str:
+    windows = []
     for day in DAYS:
-        hours = opening_hours.get(day)
-        if not (isinstance(hours, (list, tuple)) and len(hours) == 2):
-            continue
-        try:
-            start, end = _minutes(hours[0]), _minutes(hours[1])
-        except (ValueError, AttributeError):
-            continue
-        fields[f"open_{day}_from"] = start
-        fields[f"open_{day}_to"] = end if end > start else 24 * 60
-    return fields
+        hours = opening_hours.get(day) if isinstance(opening_hours, dict) else None
+        window = ""
+        if isinstance(hours, (list, tuple)) and len(hours) == 2:
+            try:
+                start, end = _minutes(hours[0]), _minutes(hours[1])
+                window = f"{start}-{end if end > start else 24 * 60}"
+            except (ValueError, AttributeError):
+                pass
+        windows.append(window)
+    return ",".join(windows)
+
+
+def open_at(key: str, day: str, minute: int) -> bool:
+    """Whether a location whose week is `key` (see `opening_key`) is open on `day` ("mon")
+    at `minute` after midnight."""
+    windows = key.split(",")
+    if len(windows) != len(DAYS) or not windows[DAYS.index(day)]:
+        return False
+    start, end = windows[DAYS.index(day)].split("-")
+    return int(start) <= minute < int(end)
+
+
+async def remember_opening_keys(documents: list[dict]) -> None:
+    """Keep the weeks these documents carry among `opening_keys`, before they are written:
+    a document the engine holds has its week there, so "open now" can name it."""
+    keys = {document["opening"] for document in documents if document.get("opening") is not None}
+    if keys:
+        await kv.redis().sadd(OPENING_KEYS, *keys)
+
+
+async def opening_keys() -> list[str]:
+    """Every week a document of the index may carry (some no longer do: harmless), so that
+    "open now" is one equality filter over those open at this minute. Kept in Redis as the
+    documents are built; taken again from the providers' locations when Redis has lost it."""
+    keys = {key.decode() if isinstance(key, bytes) else key for key in await kv.redis().smembers(OPENING_KEYS)}
+    if not keys:
+        keys = {opening_key(hours) for hours in await providers.opening_schedules()}
+        if keys:
+            await kv.redis().sadd(OPENING_KEYS, *keys)
+    return sorted(keys)
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -476,7 +510,7 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
             "address": loc["address"],
             "district": loc["district"],
             "_geo": {"lat": loc["latitude"], "lng": loc["longitude"]},
-            **opening_fields(loc["opening_hours"]),
+            "opening": opening_key(loc["opening_hours"]),
         }
         for position, loc in enumerate(locations)
     ]
@@ -499,6 +533,7 @@ async def _documents(offers: list[dict]) -> list[dict]:
                 offer, provider_rows.get(offer["provider"]), depths[offer["node_scope"]], ratings.get(offer["provider"])
             )
         )
+    await remember_opening_keys(documents)
     return documents
 
 

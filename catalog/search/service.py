@@ -18,6 +18,7 @@ import asyncio
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,7 +80,11 @@ def _shanghai_now(now: datetime | None) -> tuple[str, int]:
     return index.DAYS[local.weekday()], local.hour * 60 + local.minute
 
 
-def meili_filter(query: SearchQuery, who: Eligibility, now: datetime | None = None) -> list[str]:
+def meili_filter(
+    query: SearchQuery, who: Eligibility, now: datetime | None = None, openings: Sequence[str] = ()
+) -> list[str]:
+    """The engine's filter for this query and visitor; `openings` are the weeks documents
+    carry (`index.opening_keys`), read only for "open now"."""
     now_ts = int(now.timestamp() if now else time.time())
     parts = [f"valid_from_ts <= {now_ts}", f"valid_to_ts > {now_ts}"]
     if who.node_ids is None:
@@ -106,7 +111,8 @@ def meili_filter(query: SearchQuery, who: Eligibility, now: datetime | None = No
         parts.append("has_stock = true")
     if query.open_now:
         day, minute = _shanghai_now(now)
-        parts.append(f"open_{day}_from <= {minute} AND open_{day}_to > {minute}")
+        open_now = ", ".join(index.quote(key) for key in openings if index.open_at(key, day, minute))
+        parts.append(f"opening IN [{open_now}]")
     if query.lat is not None and query.radius_m:
         parts.append(f"_geoRadius({query.lat}, {query.lng}, {query.radius_m})")
     return parts
@@ -295,6 +301,7 @@ def engine_request(
     now: datetime | None = None,
     visible: overlay.Overlay | None = None,
     q: str | None = None,
+    openings: Sequence[str] = (),
 ) -> dict:
     """The body of the Meilisearch search request for this query and visitor; `q` is the
     text to search (the normalised or corrected query; the query's own text otherwise).
@@ -310,7 +317,7 @@ def engine_request(
     """
     q = normalise(query.q) if q is None else q
     by_location = query.lat is not None or query.open_now
-    filters = [*meili_filter(query, who, now), (visible or overlay.Overlay()).filter()]
+    filters = [*meili_filter(query, who, now, openings), (visible or overlay.Overlay()).filter()]
     body: dict[str, Any] = {
         "q": q or None,
         "filter": filters + ([] if by_location else ["primary = true"]),
@@ -346,7 +353,8 @@ async def _meili(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
     else:  # a free place: taken at once, without the task `wait_for` starts on every call
         await semaphore.acquire()
     try:
-        body = engine_request(query, who, visible=await overlay.current(), q=q)
+        openings = await index.opening_keys() if query.open_now else []
+        body = engine_request(query, who, visible=await overlay.current(), q=q, openings=openings)
         results: _EngineAnswer = await index.search(body, SEARCH_TIMEOUT_SECONDS, decoder=_ENGINE_ANSWER)
     except index.EngineBusy:
         breaker.breaker.released()
@@ -498,10 +506,8 @@ async def _postgres(query: SearchQuery, who: Eligibility, q: str) -> SearchResul
         document["discount_ratio"] = index.discount_ratio(row["list_price_fen"], document["pays_fen"])
         if query.price_band and document["price_band"] != query.price_band:
             continue
-        if query.open_now:
-            hours = index.opening_fields(row["opening_hours"])
-            if not (hours.get(f"open_{day}_from", 1e9) <= minute < hours.get(f"open_{day}_to", -1)):
-                continue
+        if query.open_now and not index.open_at(index.opening_key(row["opening_hours"]), day, minute):
+            continue
         if query.lat is not None and query.lng is not None and document["_geo"]:
             document["_geoDistance"] = round(
                 haversine_m(query.lat, query.lng, document["_geo"]["lat"], document["_geo"]["lng"])

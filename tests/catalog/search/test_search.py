@@ -3,6 +3,7 @@ through the outbox, reindex, reconciliation and the PostgreSQL fallback."""
 
 import asyncio
 import time
+from datetime import datetime
 
 import pytest
 
@@ -191,6 +192,33 @@ async def test_open_now_uses_the_opening_hours(client, world, offers):
     assert closed_offer in ids(await search(client, q="夜间健身"))
     assert closed_offer not in ids(await search(client, q="夜间健身", open_now="true"))
     assert offers["yoga"] in ids(await search(client, open_now="true", page_size=50))
+
+
+async def test_open_now_finds_a_location_whose_week_no_other_location_has(client, world, offers):
+    """ "Open now" names the weeks open at this minute: a week first seen a moment ago (kept
+    in Redis as its document was built) is among them, and so is every week when Redis
+    has lost the set (taken again from the locations)."""
+    from marketplace.core import dates, kv
+
+    today = index.DAYS[datetime.now(dates.zone()).weekday()]
+    tomorrow = index.DAYS[(index.DAYS.index(today) + 1) % 7]
+    # Open all of today, and on a week no other location has (tomorrow 03:17-04:29).
+    hours = {today: ["00:00", "00:00"], tomorrow: ["03:17", "04:29"]}
+    assert index.opening_key(hours) not in await index.opening_keys()  # the set is kept from here on
+    odd = await builders.location(world.providers["haidian"]["id"], "怪时店", "海淀区", ZHONGGUANCUN, hours=hours)
+    odd_offer = await builders.offer(
+        world.providers["haidian"]["id"],
+        await builders.category("fitness", "健身", "Fitness"),
+        "凌晨健身",
+        "Small-hours gym",
+        scope=world.nodes["beijing"],
+        locations=[odd],
+    )
+    await index.sync_offer(odd_offer)
+    assert index.opening_key(hours) in await index.opening_keys()
+    assert odd_offer in ids(await search(client, q="凌晨健身", open_now="true"))
+    await kv.redis().delete(index.OPENING_KEYS)
+    assert odd_offer in ids(await search(client, q="凌晨健身", open_now="true"))
 
 
 async def test_a_suspended_provider_vanishes_after_provider_changed(client, world, offers):

@@ -59,6 +59,21 @@ def test_a_description_adds_its_own_words_but_not_the_rules_every_offer_states()
     assert "会员" in text.description_stop_words() and "工伤" not in text.description_stop_words()
 
 
+def test_a_week_of_opening_hours_is_one_value_read_back_by_day_and_minute():
+    from catalog.search import index
+
+    week = {"mon": ["08:00", "20:00"], "sat": ["22:00", "02:00"], "sun": "closed", "tue": ["9h", "18:00"]}
+    key = index.opening_key(week)
+    assert key == "480-1200,,,,,1320-1440,"
+    assert index.opening_key('{"mon": ["08:00", "20:00"]}') == "480-1200,,,,,,"  # JSONB read as text
+    assert index.opening_key("not json") == index.opening_key({}) == ",,,,,,"
+    assert index.open_at(key, "mon", 480) and index.open_at(key, "mon", 1199)
+    assert not index.open_at(key, "mon", 479) and not index.open_at(key, "mon", 1200)
+    assert index.open_at(key, "sat", 1439)  # past midnight counts to the end of the day
+    assert not index.open_at(key, "tue", 600)  # a time it could not read: closed, not open
+    assert not index.open_at(key, "sun", 600) and not index.open_at("", "mon", 600)
+
+
 def test_edit_distance_counts_a_swap_as_one():
     assert text.edit_distance("youyogn", "youyong") == 1
     assert text.edit_distance("abc", "abc") == 0 and text.edit_distance("", "ab") == 2
