@@ -411,9 +411,9 @@ def _sentence_words(sentence: str) -> tuple[str, ...]:
 def _description_words(description_zh: str, description_en: str, title: str) -> str:
     """The words of the descriptions that the title does not already say (each once): what
     a description adds to search (工伤认定, 劳动仲裁), without its repeated template text
-    and the words every description says (`text.description_stop_words`)."""
+    and the words every description says (`text.stop_words`)."""
     said = set(text.words(title)) | set(title.split())
-    unsaid = text.description_stop_words()
+    unsaid = text.stop_words()
     # Chinese words are Han characters only, English ones letters: no digits to strip.
     found = [
         word

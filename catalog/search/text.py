@@ -26,7 +26,7 @@ from pathlib import Path
 import opencc
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
-DESCRIPTION_STOP_WORDS_FILE = Path(__file__).with_name("description_stop_words.txt")
+STOP_WORDS_FILE = Path(__file__).with_name("stop_words.txt")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _SPACES = re.compile(r"\s+")
@@ -95,9 +95,10 @@ def _syllables(word: str) -> list[str]:
 @functools.lru_cache(maxsize=65536)
 def word_fields(title: str, others: tuple[str, ...] = ()) -> tuple[str, str]:
     """(`words_zh`, `pinyin`) of a document: see the module's docstring. `title` and
-    `others` (tags, category name) are already normalised."""
+    `others` (tags, category name) are already normalised; their stop words are left out."""
     title_words = words(title)
-    other_words = [word for text in others for word in words(text)]
+    # A tag every offer carries (会员价) adds no sub-word or pinyin worth searching.
+    other_words = [word for text in others for word in words(text) if word not in stop_words()]
     compound = list(dict.fromkeys(word for word in [*title_words, *other_words] if len(word) > 1))
     characters = [char for char in title if _HAN.match(char) and char not in _FILLER_CHARS]
     pinyin: list[str] = []
@@ -132,9 +133,10 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> list[list[str]]:
 
 
 @functools.cache
-def description_stop_words(path: Path = DESCRIPTION_STOP_WORDS_FILE) -> frozenset[str]:
-    """Words left out of the `description` attribute, from the reviewable data file (see
-    its header): words separated by spaces or lines, `#` starts a comment."""
+def stop_words(path: Path = STOP_WORDS_FILE) -> frozenset[str]:
+    """Words every offer says, left out of descriptions and of what tags and category names
+    add to `words_zh` and `pinyin`; from the reviewable data file (see its header): words
+    separated by spaces or lines, `#` starts a comment."""
     found: set[str] = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         found.update(normalise(word) for word in line.split("#", 1)[0].split())

@@ -21,6 +21,16 @@ def test_words_inside_compounds_and_their_pinyin():
     assert "kqjcjjyyy" in pinyin.split()
 
 
+def test_a_tag_every_offer_carries_adds_no_sub_words_but_a_title_keeps_its_own():
+    words_zh, pinyin = text.word_fields("日常保洁服务", ("会员价", "上门服务", "家政服务"))
+    assert {"上门", "上门服务", "家政"} <= set(words_zh.split())
+    assert not {"会员", "会员价"} & set(words_zh.split())
+    assert {"shangmen", "sm", "jiazheng", "jz"} <= set(pinyin.split())
+    assert not {"huiyuan", "huiyuanjia", "hyj"} & set(pinyin.split())
+    words_zh, pinyin = text.word_fields("会员体检套餐", ("会员价",))
+    assert "会员" in words_zh.split() and "huiyuan" in pinyin.split()
+
+
 def test_a_word_that_sounds_right_is_corrected_and_a_known_one_is_not():
     vocabulary = text.Vocabulary(["游泳馆年卡", "健身房月卡", "Yoga trial class"], ["dentist", "massage"])
     assert vocabulary.correct("游永") == "游泳"
@@ -55,8 +65,7 @@ def test_a_description_adds_its_own_words_but_not_the_rules_every_offer_states()
     words = fields["description"].split()
     assert {"律师", "工伤", "认定", "劳动", "仲裁", "lawyer", "injury"} <= set(words)
     assert not {"会员", "会员价", "门市价", "出示", "核销", "每位", "the", "per", "member", "counter"} & set(words)
-    assert "会员价" in fields["words_zh"]  # the tag still finds it: only descriptions leave these out
-    assert "会员" in text.description_stop_words() and "工伤" not in text.description_stop_words()
+    assert "会员" in text.stop_words() and "工伤" not in text.stop_words()
 
 
 def test_a_week_of_opening_hours_is_one_value_read_back_by_day_and_minute():
