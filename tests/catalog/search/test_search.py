@@ -178,26 +178,33 @@ async def test_filters_and_sorts(client, world, offers):
     assert len(page["hits"]) == 2 and page["total"] == by_price["total"]
 
 
-async def test_open_now_uses_the_opening_hours(client, world, offers):
-    closed = await builders.location(world.providers["haidian"]["id"], "夜店", "海淀区", ZHONGGUANCUN, hours={})
-    closed_offer = await builders.offer(
-        world.providers["haidian"]["id"],
+async def _gym_at_a_new_shop(world, shop: str, hours: dict, title_zh: str, title_en: str) -> int:
+    """A Haidian gym's offer, usable only at a new shop open these hours, written to the index."""
+    provider = world.providers["haidian"]["id"]
+    location = await builders.location(provider, shop, "海淀区", ZHONGGUANCUN, hours=hours)
+    offer = await builders.offer(
+        provider,
         await builders.category("fitness", "健身", "Fitness"),
-        "夜间健身",
-        "Night gym",
+        title_zh,
+        title_en,
         scope=world.nodes["beijing"],
-        locations=[closed],
+        locations=[location],
     )
-    await index.sync_offer(closed_offer)
+    await index.sync_offer(offer)
+    return offer
+
+
+async def test_open_now_uses_the_opening_hours(client, world, offers):
+    closed_offer = await _gym_at_a_new_shop(world, "夜店", {}, "夜间健身", "Night gym")
     assert closed_offer in ids(await search(client, q="夜间健身"))
     assert closed_offer not in ids(await search(client, q="夜间健身", open_now="true"))
     assert offers["yoga"] in ids(await search(client, open_now="true", page_size=50))
 
 
 async def test_open_now_finds_a_location_whose_week_no_other_location_has(client, world, offers):
-    """ "Open now" names the weeks open at this minute: a week first seen a moment ago (kept
-    in Redis as its document was built) is among them, and so is every week when Redis
-    has lost the set (taken again from the locations)."""
+    """Open now names the weeks open at this minute: a week first seen a moment ago (kept in
+    Redis as its document was built) is among them, and so is every week when Redis has
+    lost the set (taken again from the locations)."""
     from marketplace.core import dates, kv
 
     today = index.DAYS[datetime.now(dates.zone()).weekday()]
@@ -205,16 +212,7 @@ async def test_open_now_finds_a_location_whose_week_no_other_location_has(client
     # Open all of today, and on a week no other location has (tomorrow 03:17-04:29).
     hours = {today: ["00:00", "00:00"], tomorrow: ["03:17", "04:29"]}
     assert index.opening_key(hours) not in await index.opening_keys()  # the set is kept from here on
-    odd = await builders.location(world.providers["haidian"]["id"], "怪时店", "海淀区", ZHONGGUANCUN, hours=hours)
-    odd_offer = await builders.offer(
-        world.providers["haidian"]["id"],
-        await builders.category("fitness", "健身", "Fitness"),
-        "凌晨健身",
-        "Small-hours gym",
-        scope=world.nodes["beijing"],
-        locations=[odd],
-    )
-    await index.sync_offer(odd_offer)
+    odd_offer = await _gym_at_a_new_shop(world, "怪时店", hours, "凌晨健身", "Small-hours gym")
     assert index.opening_key(hours) in await index.opening_keys()
     assert odd_offer in ids(await search(client, q="凌晨健身", open_now="true"))
     await kv.redis().delete(index.OPENING_KEYS)
