@@ -49,6 +49,7 @@ from meilisearch_python_sdk.models.settings import (
     ProximityPrecision,
     TypoTolerance,
 )
+from redis.exceptions import RedisError
 
 from catalog import pricing
 from catalog.search import overlay, text
@@ -353,8 +354,12 @@ async def remember_opening_keys(documents: list[dict]) -> None:
 async def opening_keys() -> list[str]:
     """Every week a document of the index may carry (some no longer do: harmless), so that
     "open now" is one equality filter over those open at this minute. Kept in Redis as the
-    documents are built; taken again from the providers' locations when Redis has lost it."""
-    keys = {key.decode() if isinstance(key, bytes) else key for key in await kv.redis().smembers(OPENING_KEYS)}
+    documents are built; taken again from the providers' locations when Redis has lost it,
+    or cannot be reached (then search goes on, one query slower)."""
+    try:
+        keys = {key.decode() if isinstance(key, bytes) else key for key in await kv.redis().smembers(OPENING_KEYS)}
+    except (RedisError, OSError):
+        return sorted({opening_key(hours) for hours in await providers.opening_schedules()})
     if not keys:
         keys = {opening_key(hours) for hours in await providers.opening_schedules()}
         if keys:

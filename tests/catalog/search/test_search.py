@@ -219,6 +219,21 @@ async def test_open_now_finds_a_location_whose_week_no_other_location_has(client
     assert odd_offer in ids(await search(client, q="凌晨健身", open_now="true"))
 
 
+async def test_open_now_still_answers_when_redis_cannot_be_reached(client, world, offers, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    early = await _gym_at_a_new_shop(
+        world, "早鸟店", {day: ["00:00", "00:00"] for day in index.DAYS}, "早鸟健身", "Early gym"
+    )
+
+    class Unreachable:
+        async def smembers(self, key):
+            raise RedisConnectionError("Redis is away")
+
+    monkeypatch.setattr(index.kv, "redis", lambda: Unreachable())
+    assert early in ids(await search(client, q="早鸟健身", open_now="true"))
+
+
 async def test_a_suspended_provider_vanishes_after_provider_changed(client, world, offers):
     assert offers["checkup"] in ids(await search(client, q="体检"))
     provider = world.providers["haidian"]["id"]
