@@ -157,7 +157,7 @@ def _freeze_startup_heap() -> None:
     """Put what start-up built (modules, routes, templates, settings) out of the collector's
     reach, so that a full collection walks only what requests allocate. A full collection
     walked the whole heap in the middle of a request: freezing cut the claims bench's
-    p99 by about a sixth (docs/benchmarks.md, "claims: the collector"). Once per process:
+    p99 by about a tenth (docs/benchmarks.md, "The request path of a claim, part 6"). Once per process:
     a server process starts one app; a test process starts many and needs only the first."""
     if gc.get_freeze_count() == 0:
         gc.collect()
