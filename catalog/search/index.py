@@ -337,9 +337,10 @@ def open_at(key: str, day: str, minute: int) -> bool:
     """Whether a location whose week is `key` (see `opening_key`) is open on `day` ("mon")
     at `minute` after midnight."""
     windows = key.split(",")
-    if len(windows) != len(DAYS) or not windows[DAYS.index(day)]:
+    window = windows[DAYS.index(day)] if len(windows) == len(DAYS) else ""
+    if not window:
         return False
-    start, end = windows[DAYS.index(day)].split("-")
+    start, end = window.split("-")
     return int(start) <= minute < int(end)
 
 
@@ -359,12 +360,16 @@ async def opening_keys() -> list[str]:
     try:
         keys = {key.decode() if isinstance(key, bytes) else key for key in await kv.redis().smembers(OPENING_KEYS)}
     except (RedisError, OSError):
-        return sorted({opening_key(hours) for hours in await providers.opening_schedules()})
+        return sorted(await _opening_keys_of_locations())
     if not keys:
-        keys = {opening_key(hours) for hours in await providers.opening_schedules()}
+        keys = await _opening_keys_of_locations()
         if keys:
             await kv.redis().sadd(OPENING_KEYS, *keys)
     return sorted(keys)
+
+
+async def _opening_keys_of_locations() -> set[str]:
+    return {opening_key(hours) for hours in await providers.opening_schedules()}
 
 
 def _ts(value: datetime | None) -> int | None:

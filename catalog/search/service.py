@@ -341,6 +341,9 @@ def engine_request(
 async def _meili(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
     """Ask the engine through the gate and the breaker; EngineBusy or EngineUnavailable otherwise."""
     started = time.perf_counter()
+    # Read before the breaker and the gate: it is not the engine's work, and its fallback
+    # (a query of the locations) must not hold one of the engine's places.
+    openings = await index.opening_keys() if query.open_now else []
     if not breaker.breaker.allow():
         raise index.EngineUnavailable("breaker open")
     semaphore = breaker.gate.semaphore()
@@ -353,7 +356,6 @@ async def _meili(query: SearchQuery, who: Eligibility, q: str) -> SearchResult:
     else:  # a free place: taken at once, without the task `wait_for` starts on every call
         await semaphore.acquire()
     try:
-        openings = await index.opening_keys() if query.open_now else []
         body = engine_request(query, who, visible=await overlay.current(), q=q, openings=openings)
         results: _EngineAnswer = await index.search(body, SEARCH_TIMEOUT_SECONDS, decoder=_ENGINE_ANSWER)
     except index.EngineBusy:
