@@ -26,7 +26,7 @@ import structlog
 
 from evaluation.enforcement import freeze, prepaid_rules
 from marketplace.campaigns import services as campaigns
-from marketplace.core import dates, money, notifications, personal_data
+from marketplace.core import dates, db, money, notifications, personal_data
 from marketplace.core.audit import services as audit
 from marketplace.core.db import engine
 from marketplace.core.errors import Conflict, Invalid, NotFound
@@ -693,8 +693,8 @@ async def count_uncovered(principal: Principal) -> int:
     """The console's to-do: refunds made in Stripe whose uncovered part is still to resolve,
     in the operator's scope (what the escrow page's alert counts)."""
     guards.require_operator(principal)
-    async with engine().transaction() as transaction:
-        return int((await _open_uncovered(transaction.connection, principal.node_path or "-"))["n"])
+    async with db.connection() as connection:  # one read, on every console page: no transaction
+        return int((await _open_uncovered(connection, principal.node_path or "-"))["n"])
 
 
 async def operator_overview(principal: Principal) -> dict:
