@@ -562,12 +562,20 @@ async def own_provider(principal: Principal) -> dict:
 # Locations (owner) ---------------------------------------------------------------------------------
 
 
+async def _locations_changed(connection, provider_id: int) -> None:
+    """Its locations are part of what search shows of a provider: the index is told, and the
+    provider's `updated_at` moves, which is how a reindex running meanwhile knows to write the
+    provider's offers again before it swaps."""
+    await connection.execute("UPDATE provider SET updated_at = now() WHERE id = $1", provider_id)
+    await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
+
+
 async def add_location(principal: Principal, data: LocationInput) -> LocationRead:
     provider_id = guards.require_owner(principal)
     location = check_location(data)
     async with engine().transaction() as transaction:
         location_id = await _insert_location(transaction.connection, provider_id, location)
-        await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
+        await _locations_changed(transaction.connection, provider_id)
     return LocationRead(id=location_id, **location)
 
 
@@ -584,7 +592,7 @@ async def update_location(principal: Principal, location_id: int, data: Location
         )
         if found is None:
             raise NotFound("No such location.", code="location_not_found")
-        await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
+        await _locations_changed(transaction.connection, provider_id)
     return LocationRead(id=location_id, **location)
 
 
@@ -608,7 +616,7 @@ async def remove_location(principal: Principal, location_id: int) -> None:
                 await connection.execute("DELETE FROM location WHERE id = $1", location_id)
         except ForeignKeyViolationError as error:
             raise Conflict("Offers still name this location; change them first.", code="location_in_use") from error
-        await outbox.publish(topics.ProviderChanged(provider_id=provider_id))
+        await _locations_changed(connection, provider_id)
 
 
 # Users (owner) -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""A full reindex that is killed midway resumes where it stopped, and the live index is
-never left half-built or half-swapped (catalog/search/index.py, `reindex`)."""
+"""A full reindex that is killed midway resumes where it stopped, the live index is never
+left half-built or half-swapped, and what changes while it builds is in the index it swaps
+in (catalog/search/index.py, `reindex`)."""
 
 import asyncio
 import os
@@ -9,9 +10,11 @@ import sys
 import pytest
 
 from catalog.search import index
-from marketplace.core.db import engine
+from marketplace.core.db import engine, fetch
 from marketplace.core.kv import redis
 from tests.catalog.search.test_search import ids, search
+from tests.providers.builders import location
+from tests.test_errors import bearer
 
 COPIES = 150
 BATCH = 2
@@ -130,13 +133,13 @@ async def test_a_second_reindex_refuses_while_one_is_at_work(client, world, offe
     documents_of = index._documents
     batches = 0
 
-    async def held(offers_of_batch):
+    async def held(offers_of_batch, *rest):
         nonlocal batches
         batches += 1
         if batches == 3:
             paused.set()
             await go_on.wait()
-        return await documents_of(offers_of_batch)
+        return await documents_of(offers_of_batch, *rest)
 
     monkeypatch.setattr(index, "_documents", held)
     first = asyncio.create_task(index.reindex(batch_size=BATCH))
@@ -182,3 +185,51 @@ async def test_two_reindexes_in_one_process_one_runs(client, world, offers):
     assert await index._load_reindex(live) is None
     # Released: the next one runs.
     assert await index.reindex() == done[0]
+
+
+async def test_a_location_moved_while_a_reindex_builds_is_where_the_swapped_index_finds_it(
+    client, world, offers, monkeypatch
+):
+    """The reindex reads each provider's locations once, for its first batch; an owner who
+    moves a location after that is caught up before the swap, as an edited offer is."""
+    await _copies(offers["yoga"], 20)
+    provider = world.providers["chaoyang"]
+    moved = (await fetch("SELECT location FROM offer_location WHERE offer = $1", offers["yoga"]))[0]["location"]
+    await fetch(  # the copies, like the original, are used only at the location that moves
+        "INSERT INTO offer_location (offer, location) SELECT id, $2 FROM offer WHERE title_zh = $3 AND id <> $1",
+        offers["yoga"],
+        moved,
+        "瑜伽体验课",
+    )
+    documents_of = index._documents
+    batches = 0
+    go_on, paused = asyncio.Event(), asyncio.Event()
+
+    async def held(offers_of_batch, *rest):
+        nonlocal batches
+        batches += 1
+        if batches == 3:
+            paused.set()
+            await go_on.wait()
+        return await documents_of(offers_of_batch, *rest)
+
+    monkeypatch.setattr(index, "_documents", held)
+    reindex = asyncio.create_task(index.reindex(batch_size=BATCH))
+    try:
+        await asyncio.wait_for(paused.wait(), 60)
+        owner = await bearer(client, "provider", provider["owner"])
+        edited = await client.put(
+            f"/api/v1/provider/me/locations/{moved}",
+            json=location(name="东单店", address="北京市东城区东单北大街1号", district="东城区", latitude=39.91),
+            headers=owner,
+        )
+        assert edited.status_code == 200, edited.text
+    finally:
+        go_on.set()
+    await asyncio.wait_for(reindex, 120)
+
+    copies = {row["id"] for row in await index._indexed_offers("o.title_zh = {}", "瑜伽体验课")}
+    assert len(copies) == 21
+    # One hit per offer title and provider: every copy has to have moved for none to be found in 朝阳区.
+    assert ids(await search(client, q="瑜伽", district="东城区", page_size=50)) & copies
+    assert not ids(await search(client, q="瑜伽", district="朝阳区", page_size=50)) & copies
