@@ -54,7 +54,7 @@ from redis.exceptions import RedisError
 from catalog import pricing
 from catalog.search import overlay, text
 from catalog.tables import Offer, ProviderRating
-from marketplace.core import kv
+from marketplace.core import db, kv
 from marketplace.core.federation import services as federation
 from marketplace.core.settings import get_settings
 from providers import services as providers
@@ -376,8 +376,14 @@ def _ts(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value else None
 
 
+# The offer's columns a document is made of (`documents_for`): a reindex reads 100,000
+# offers, and their terms and review notes are not searched.
 _OFFERS_SQL = (
-    "SELECT o.*, c.code AS category_code, c.name_zh AS category_zh, c.name_en AS category_en, "
+    "SELECT o.id, o.provider, o.kind, o.status, o.title_zh, o.title_en, o.description_zh, o.description_en, "
+    "o.tags, o.list_price_fen, o.member_price_fen, o.subsidy_fen, o.points_price, o.package_sessions, "
+    "o.package_months, o.stock_left, o.node_scope, o.groups, o.valid_from, o.valid_to, o.cover_image, "
+    "o.created_at, o.published_at, o.updated_at, "
+    "c.code AS category_code, c.name_zh AS category_zh, c.name_en AS category_en, "
     "COALESCE((SELECT array_agg(ol.location) FROM offer_location ol WHERE ol.offer = o.id), ARRAY[]::int[]) "
     "AS location_ids "
     "FROM offer o JOIN category c ON c.id = o.category "
@@ -417,7 +423,6 @@ def _sentence_words(sentence: str) -> tuple[str, ...]:
     return tuple(word for word in re.findall(r"[a-z][a-z'-]+", text.normalise(sentence)) if len(word) > 2)
 
 
-@functools.lru_cache(maxsize=65536)
 def _description_words(description_zh: str, description_en: str, title: str) -> str:
     """The words of the descriptions that the title does not already say (each once): what
     a description adds to search (工伤认定, 劳动仲裁), without its repeated template text
@@ -440,21 +445,38 @@ def _description_words(description_zh: str, description_en: str, title: str) -> 
     return " ".join(dict.fromkeys(found))
 
 
+# Digits never make a word of a description (its words are Han characters or letters), and
+# templated descriptions differ mostly by their prices: without the digits, most offers'
+# search fields are a cache hit.
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def search_fields(offer: dict) -> dict:
     """The attributes that only search reads: the normalised title when it differs, the
     words and pinyin inside the title, tags and category, and the description's words."""
-    title = text.normalise(offer["title_zh"])
-    tags = tuple(text.normalise(tag) for tag in offer["tags"] or [])
-    words_zh, pinyin = text.word_fields(title, (*tags, text.normalise(offer["category_zh"])))
+    return dict(  # a copy: the cached dict is shared
+        _search_fields(
+            offer["title_zh"],
+            tuple(offer["tags"] or ()),
+            offer["category_zh"],
+            offer["title_en"] or "",
+            _DIGITS.sub(" ", offer.get("description_zh") or ""),
+            _DIGITS.sub(" ", offer.get("description_en") or ""),
+        )
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _search_fields(
+    title_zh: str, tags: tuple[str, ...], category_zh: str, title_en: str, description_zh: str, description_en: str
+) -> dict:
+    title = text.normalise(title_zh)
+    words_zh, pinyin = text.word_fields(title, (*(text.normalise(tag) for tag in tags), text.normalise(category_zh)))
     return {
-        "title_search": title if title != offer["title_zh"] else "",
+        "title_search": title if title != title_zh else "",
         "words_zh": words_zh,
         "pinyin": pinyin,
-        "description": _description_words(
-            offer.get("description_zh") or "",
-            offer.get("description_en") or "",
-            title + " " + text.normalise(offer["title_en"] or ""),
-        ),
+        "description": _description_words(description_zh, description_en, title + " " + text.normalise(title_en)),
     }
 
 
@@ -526,14 +548,23 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
     ]
 
 
-async def _documents(offers: list[dict]) -> list[dict]:
-    """The documents of a batch of offers; providers and scope depths are read once per batch."""
-    provider_rows = await providers.providers_for_index(sorted({offer["provider"] for offer in offers}))
+async def _documents(offers: list[dict], known_providers: dict[int, dict] | None = None) -> list[dict]:
+    """The documents of a batch of offers; providers and scope depths are read once per batch.
+
+    A reindex passes `known_providers`, the providers read for its earlier batches: its
+    batches follow the offers' ids, so each one names most providers again."""
+    wanted = sorted({offer["provider"] for offer in offers})
+    known = known_providers if known_providers is not None else {}
+    missing = [provider_id for provider_id in wanted if provider_id not in known]
+    if missing:
+        known.update(await providers.providers_for_index(missing))
+    provider_rows = {provider_id: known[provider_id] for provider_id in wanted if provider_id in known}
     depths = await federation.node_depths(sorted({offer["node_scope"] for offer in offers}))
+    # One array parameter: Piccolo's `is_in` converted a reindex batch's ~4,000 ids one by one.
     ratings = {
         row["provider"]: row["rating"]
-        for row in await ProviderRating.select(ProviderRating.provider, ProviderRating.rating).where(
-            ProviderRating.provider.is_in(list(provider_rows) or [0])
+        for row in await db.fetch(
+            "SELECT provider, rating FROM provider_rating WHERE provider = ANY($1::int[])", list(provider_rows)
         )
     }
     documents = []
@@ -954,6 +985,7 @@ async def reindex(
         elif resumed:
             resumed(state.offers_done, state.documents)
         if not swapped:
+            known_providers: dict[int, dict] = {}
             if progress:
                 progress(state.offers_done, state.total)
             while True:
@@ -964,7 +996,7 @@ async def reindex(
                 )
                 if not offers:
                     break
-                documents = await _documents(offers)
+                documents = await _documents(offers, known_providers)
                 check()
                 task = await add_documents(fresh, documents) if documents else None
                 state.batches.append([task.task_uid if task else -1, offers[-1]["id"], len(offers), len(documents)])
