@@ -549,10 +549,12 @@ def documents_for(offer: dict, provider: dict | None, scope_depth: int, rating: 
 
 
 async def _documents(offers: list[dict], known_providers: dict[int, dict] | None = None) -> list[dict]:
-    """The documents of a batch of offers; providers and scope depths are read once per batch.
+    """The documents of a batch of offers; scope depths and ratings are read once per batch.
 
-    A reindex passes `known_providers`, the providers read for its earlier batches: its
-    batches follow the offers' ids, so each one names most providers again."""
+    So are the providers, unless the caller passes `known_providers`, which this fills and
+    reads: a reindex passes the providers read for its earlier batches, since its batches
+    follow the offers' ids and each one names most providers again. A provider changed after
+    it was read is written again by the reindex's catch-up (its `updated_at` moved)."""
     wanted = sorted({offer["provider"] for offer in offers})
     known = known_providers if known_providers is not None else {}
     missing = [provider_id for provider_id in wanted if provider_id not in known]
