@@ -63,6 +63,9 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRICE_BANDS = ((0, "free"), (1, "under_50"), (5000, "50_200"), (20000, "200_500"), (50000, "over_500"))
 BATCH = 1000
 REINDEX_BATCH = 5000  # larger batches index faster; a reindex has the engine to itself
+# A reindex's first batch is small, so the engine starts while the rest is built: building it
+# loads the word lists and meets most of the search fields' distinct values for the first time.
+FIRST_REINDEX_BATCH = 500
 TASK_TIMEOUT_MS = 120_000
 # A reindex waits longer for its own tasks: the engine merges queued additions into
 # batches of ~34,000 documents, which took 113-131 s each while searches and the sync's
@@ -994,7 +997,7 @@ async def reindex(
                 offers = await Offer.raw(
                     _OFFERS_SQL + f"WHERE {INDEXED} AND o.id > {{}} ORDER BY o.id LIMIT {{}}",
                     state.last_id,
-                    batch_size,
+                    batch_size if state.batches else min(batch_size, FIRST_REINDEX_BATCH),
                 )
                 if not offers:
                     break
