@@ -42,6 +42,25 @@ async def _names() -> set[str]:
     return {i.uid for i in await index.client().get_indexes() or []}
 
 
+def _pause_before_the_third_batch(monkeypatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """(go_on, paused): a reindex started after this sets `paused` as it comes to build its
+    third batch, and waits there until `go_on` is set."""
+    go_on, paused = asyncio.Event(), asyncio.Event()
+    documents_of = index._documents
+    batches = 0
+
+    async def held(offers_of_batch, *rest):
+        nonlocal batches
+        batches += 1
+        if batches == 3:
+            paused.set()
+            await go_on.wait()
+        return await documents_of(offers_of_batch, *rest)
+
+    monkeypatch.setattr(index, "_documents", held)
+    return go_on, paused
+
+
 async def test_a_killed_reindex_resumes_where_it_stopped(client, world, offers, tmp_path):
     await _copies(offers["yoga"], COPIES)
     live, fresh = index.index_uid(), f"{index.index_uid()}_next"
@@ -129,19 +148,8 @@ async def test_a_second_reindex_refuses_while_one_is_at_work(client, world, offe
     await _copies(offers["yoga"], 20)
     live, fresh = index.index_uid(), f"{index.index_uid()}_next"
     # The first reindex stops before its third batch until the others have been refused.
-    go_on, paused = asyncio.Event(), asyncio.Event()
     documents_of = index._documents
-    batches = 0
-
-    async def held(offers_of_batch, *rest):
-        nonlocal batches
-        batches += 1
-        if batches == 3:
-            paused.set()
-            await go_on.wait()
-        return await documents_of(offers_of_batch, *rest)
-
-    monkeypatch.setattr(index, "_documents", held)
+    go_on, paused = _pause_before_the_third_batch(monkeypatch)
     first = asyncio.create_task(index.reindex(batch_size=BATCH))
     try:
         await asyncio.wait_for(paused.wait(), 60)
@@ -201,19 +209,7 @@ async def test_a_location_moved_while_a_reindex_builds_is_where_the_swapped_inde
         moved,
         "瑜伽体验课",
     )
-    documents_of = index._documents
-    batches = 0
-    go_on, paused = asyncio.Event(), asyncio.Event()
-
-    async def held(offers_of_batch, *rest):
-        nonlocal batches
-        batches += 1
-        if batches == 3:
-            paused.set()
-            await go_on.wait()
-        return await documents_of(offers_of_batch, *rest)
-
-    monkeypatch.setattr(index, "_documents", held)
+    go_on, paused = _pause_before_the_third_batch(monkeypatch)
     reindex = asyncio.create_task(index.reindex(batch_size=BATCH))
     try:
         await asyncio.wait_for(paused.wait(), 60)
