@@ -203,12 +203,13 @@ async def test_a_location_moved_while_a_reindex_builds_is_where_the_swapped_inde
     await _copies(offers["yoga"], 20)
     provider = world.providers["chaoyang"]
     moved = (await fetch("SELECT location FROM offer_location WHERE offer = $1", offers["yoga"]))[0]["location"]
-    await fetch(  # the copies, like the original, are used only at the location that moves
-        "INSERT INTO offer_location (offer, location) SELECT id, $2 FROM offer WHERE title_zh = $3 AND id <> $1",
-        offers["yoga"],
-        moved,
-        "瑜伽体验课",
-    )
+    async with engine().transaction() as transaction:  # the copies too are used only where it moves
+        await transaction.connection.execute(
+            "INSERT INTO offer_location (offer, location) SELECT id, $2 FROM offer WHERE title_zh = $3 AND id <> $1",
+            offers["yoga"],
+            moved,
+            "瑜伽体验课",
+        )
     go_on, paused = _pause_before_the_third_batch(monkeypatch)
     reindex = asyncio.create_task(index.reindex(batch_size=BATCH))
     try:
